@@ -1,0 +1,125 @@
+//! Commands: the only input of the engine, applied in log order.
+
+use tradecraft_types::{
+    AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId,
+};
+
+use crate::limits::AccountLimits;
+
+/// One instruction to the engine. Each is applied atomically: it either takes full effect
+/// or is rejected with a reason and changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    ListInstrument(InstrumentSpec),
+    HaltInstrument { symbol: Symbol },
+    ResumeInstrument { symbol: Symbol },
+    CreateAccount { account: AccountId, kind: AccountKind },
+    /// Idempotent by `transaction`: a repeat with the same content changes nothing.
+    Deposit { account: AccountId, transaction: TransactionId, amount: Amount },
+    /// Idempotent by `transaction`, like deposits.
+    Withdraw { account: AccountId, transaction: TransactionId, amount: Amount },
+    SetLimits { account: AccountId, limits: AccountLimits },
+    PlaceOrder(NewOrder),
+    CancelOrder { account: AccountId, order_id: OrderId },
+    /// New total quantity and/or new limit price of a resting limit order.
+    ReplaceOrder { account: AccountId, order_id: OrderId, quantity: Option<Quantity>, price: Option<Price> },
+    /// Cancels every open order of the account, or only those in `symbol`.
+    CancelAll { account: AccountId, symbol: Option<Symbol> },
+    /// Expires DAY orders, in one instrument or in all.
+    EndOfSession { symbol: Option<Symbol> },
+}
+
+/// Listing parameters of an instrument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstrumentSpec {
+    pub symbol: Symbol,
+    /// Every price is a positive multiple of this.
+    pub tick_size: Price,
+    /// Every quantity is a positive multiple of this (fractional shares allowed).
+    pub lot_size: Quantity,
+    pub min_quantity: Quantity,
+    /// Market orders never trade further than this from the best opposite price, in basis points.
+    pub price_band_bps: u32,
+}
+
+/// What an account is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AccountKind {
+    /// A trader's cash account: cannot go short, subject to trading limits.
+    Cash,
+    /// The liquidity provider: exempt from trading limits, still fully booked.
+    House,
+    /// Collects trading fees; created by the engine itself.
+    Fees,
+}
+
+/// A quantity of one asset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Amount {
+    Cash(Money),
+    Shares(Symbol, Quantity),
+}
+
+/// A new order as the gateway hands it over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewOrder {
+    pub order_id: OrderId,
+    pub account: AccountId,
+    pub symbol: Symbol,
+    pub side: Side,
+    pub kind: OrderKind,
+    pub size: OrderSize,
+    pub time_in_force: TimeInForce,
+    /// Rejected instead of taking liquidity.
+    pub post_only: bool,
+    pub client_order_id: Option<ClientOrderId>,
+    /// `None` takes the engine's default.
+    pub self_trade_prevention: Option<SelfTradePrevention>,
+}
+
+/// Price behaviour of an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderKind {
+    Market,
+    Limit { price: Price },
+    /// Becomes a market order when the last trade reaches `stop_price`.
+    Stop { stop_price: Price },
+    /// Becomes a limit order at `limit_price` when the last trade reaches `stop_price`.
+    StopLimit { stop_price: Price, limit_price: Price },
+    /// A stop whose trigger follows the best last-trade price at a fixed distance.
+    TrailingStop { trail: Trail },
+}
+
+/// Distance of a trailing stop from the watermark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trail {
+    Amount(Price),
+    /// 100 basis points = 1 %.
+    Percent { basis_points: u32 },
+}
+
+/// How much an order is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderSize {
+    Quantity(Quantity),
+    /// Cash to spend; only for market buys.
+    Notional(Money),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TimeInForce {
+    GoodTillCancel,
+    /// Expired by [`Command::EndOfSession`].
+    Day,
+    ImmediateOrCancel,
+    FillOrKill,
+}
+
+/// What happens when an order would trade with another order of the same account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum SelfTradePrevention {
+    #[default]
+    CancelResting,
+    CancelTaking,
+    CancelBoth,
+}

@@ -1,0 +1,1351 @@
+//! The state machine: `apply(command, timestamp, events)`, deterministic and single-writer.
+
+use rustc_hash::FxHashMap;
+use tradecraft_types::{
+    AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TradeId, TransactionId,
+};
+
+use crate::book::{self, Book, NIL, Order, Orders, StoredKind};
+use crate::command::{
+    AccountKind, Amount, Command, InstrumentSpec, NewOrder, OrderKind, OrderSize,
+    SelfTradePrevention, TimeInForce, Trail,
+};
+use crate::event::{AcceptedOrder, BookLevel, DoneReason, Event, RejectReason, Trade};
+use crate::ledger::{AssetIndex, Balance, Bucket, Ledger};
+use crate::limits::{self, AccountLimits, OrderExposure};
+
+/// Basis points in one whole.
+const BASIS_POINTS: i128 = 10_000;
+/// Widest price band and trailing percentage accepted, in basis points.
+const BASIS_POINTS_MAX: u32 = 5_000;
+
+/// Engine-wide settings, fixed for the life of a log (they are part of the snapshot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Account that collects fees; the engine creates it.
+    pub fee_account: AccountId,
+    pub maker_fee_bps: u32,
+    pub taker_fee_bps: u32,
+    pub self_trade_prevention: SelfTradePrevention,
+    /// Keep every ledger posting for [`Engine::take_postings`] (tests and audits).
+    pub keep_postings: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            fee_account: AccountId(0),
+            maker_fee_bps: 0,
+            taker_fee_bps: 0,
+            self_trade_prevention: SelfTradePrevention::CancelResting,
+            keep_postings: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Instrument {
+    pub(crate) spec: InstrumentSpec,
+    pub(crate) halted: bool,
+    /// Price of the last trade; zero before the first.
+    pub(crate) last_price: i64,
+    /// Market-data sequence: bumped by every trade and best-bid-offer event.
+    pub(crate) sequence: u64,
+    pub(crate) best_bid: Option<BookLevel>,
+    pub(crate) best_ask: Option<BookLevel>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Account {
+    pub(crate) id: AccountId,
+    pub(crate) kind: AccountKind,
+    pub(crate) limits: AccountLimits,
+    pub(crate) open_orders: u32,
+    /// Head of the intrusive list of this account's open orders.
+    pub(crate) orders_head: u32,
+}
+
+/// A deposit or withdrawal as first applied, to recognise repeats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TransferRecord {
+    pub(crate) account: AccountId,
+    pub(crate) withdrawal: bool,
+    pub(crate) amount: Amount,
+}
+
+/// Everything except the books, so matching can borrow a book and the rest at once.
+#[derive(Clone, Debug)]
+pub(crate) struct State {
+    pub(crate) orders: Orders,
+    pub(crate) order_index: FxHashMap<OrderId, u32>,
+    pub(crate) client_ids: FxHashMap<(u32, ClientOrderId), OrderId>,
+    pub(crate) order_client_ids: FxHashMap<OrderId, ClientOrderId>,
+    pub(crate) accounts: Vec<Account>,
+    pub(crate) account_index: FxHashMap<AccountId, u32>,
+    pub(crate) ledger: Ledger,
+    pub(crate) transfers: FxHashMap<TransactionId, TransferRecord>,
+    pub(crate) next_trade_id: u64,
+    pub(crate) next_sequence: u64,
+    pub(crate) fee_account: u32,
+    /// Stops triggered by trades, waiting to run once the current taker is done.
+    pub(crate) triggered: Vec<u32>,
+}
+
+/// The exchange core: instruments, accounts, books, ledger. See the crate docs.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pub(crate) config: EngineConfig,
+    /// Timestamp of the command being applied (an input, never read from a clock).
+    pub(crate) now: u64,
+    pub(crate) instruments: Vec<Instrument>,
+    pub(crate) symbols: FxHashMap<Symbol, u32>,
+    pub(crate) books: Vec<Book>,
+    pub(crate) state: State,
+}
+
+/// Read-only view of an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountView {
+    pub account: AccountId,
+    pub kind: AccountKind,
+    pub cash: Balance,
+    /// Shares per symbol, in listing order; raw quantity units.
+    pub holdings: Vec<(Symbol, Balance)>,
+    pub open_orders: u32,
+    pub limits: AccountLimits,
+}
+
+/// Read-only view of an open order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderView {
+    pub order_id: OrderId,
+    pub account: AccountId,
+    pub symbol: Symbol,
+    pub side: Side,
+    /// Limit price, or the protective price of a market order.
+    pub price: Price,
+    pub stop_price: Option<Price>,
+    pub quantity: Quantity,
+    pub filled: Quantity,
+    pub time_in_force: TimeInForce,
+    pub client_order_id: Option<ClientOrderId>,
+    /// Cash (buy, raw money units) or shares (sell, raw quantity units) held for the order.
+    pub reserved: i64,
+    pub resting: bool,
+}
+
+/// Aggregated depth of a book.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Depth {
+    pub sequence: u64,
+    /// Best first.
+    pub bids: Vec<BookLevel>,
+    /// Best first.
+    pub asks: Vec<BookLevel>,
+}
+
+/// Fee on `notional` at `bps`, rounded down: summed fees of parts never exceed the fee of
+/// the whole, so a reservation made for the whole always covers the fills.
+#[inline]
+fn fee(notional: i64, bps: u32) -> i64 {
+    (i128::from(notional) * i128::from(bps) / BASIS_POINTS) as i64
+}
+
+/// Cash a buy of `quantity` at `price` may need: notional plus the highest fee.
+pub(crate) fn buy_reservation(price: i64, quantity: i64, fee_bps: u32) -> Option<i64> {
+    let notional = i64::try_from(i128::from(price) * i128::from(quantity)).ok()?;
+    notional.checked_add(fee(notional, fee_bps))
+}
+
+/// `price` moved by `bps` basis points up (`up`) or down, rounded onto the tick grid
+/// toward the original price and never below one tick.
+fn banded_price(price: i64, bps: u32, up: bool, tick: i64) -> i64 {
+    let factor = if up { BASIS_POINTS + i128::from(bps) } else { BASIS_POINTS - i128::from(bps) };
+    let moved = i128::from(price) * factor / BASIS_POINTS;
+    let moved = i64::try_from(moved).unwrap_or(i64::MAX / 2);
+    let on_grid = if up { moved / tick * tick } else { (moved + tick - 1) / tick * tick };
+    on_grid.max(tick)
+}
+
+/// Trigger price of a trailing stop at `trail` from `watermark`, on the tick grid.
+fn trailing_stop_price(side: Side, watermark: i64, trail: Trail, tick: i64) -> i64 {
+    match (side, trail) {
+        (Side::Sell, Trail::Amount(amount)) => watermark - amount.raw(),
+        (Side::Buy, Trail::Amount(amount)) => watermark + amount.raw(),
+        (Side::Sell, Trail::Percent { basis_points }) => {
+            banded_price(watermark, basis_points, false, tick)
+        }
+        (Side::Buy, Trail::Percent { basis_points }) => {
+            banded_price(watermark, basis_points, true, tick)
+        }
+    }
+}
+
+fn asset_shortfall(side: Side) -> RejectReason {
+    match side {
+        Side::Buy => RejectReason::InsufficientFunds,
+        Side::Sell => RejectReason::InsufficientShares,
+    }
+}
+
+/// Whether a taker limited at `limit` trades with a resting price `resting`.
+#[inline]
+fn crosses(side: Side, limit: i64, resting: i64) -> bool {
+    match side {
+        Side::Buy => resting <= limit,
+        Side::Sell => resting >= limit,
+    }
+}
+
+fn book_level(best: Option<(i64, &book::Level)>) -> Option<BookLevel> {
+    best.map(|(price, level)| BookLevel {
+        price: Price::from_raw(price),
+        quantity: Quantity::from_raw(level.quantity),
+        orders: level.count,
+    })
+}
+
+impl State {
+    fn asset_of(side: Side, instrument: u32) -> AssetIndex {
+        match side {
+            Side::Buy => AssetIndex::Cash,
+            Side::Sell => AssetIndex::Shares(instrument),
+        }
+    }
+
+    /// Removes an order that is no longer in any book queue or stop map: releases what it
+    /// still reserves and forgets it.
+    fn finish(&mut self, slot: u32, symbol: Symbol, reason: DoneReason, events: &mut Vec<Event>) {
+        let (id, account, side, instrument, reserved, filled, has_client_id, account_prev, account_next) = {
+            let order = self.orders.get(slot);
+            (
+                order.id,
+                order.account,
+                order.side,
+                order.instrument,
+                order.reserved,
+                order.filled,
+                order.has_client_id,
+                order.account_prev,
+                order.account_next,
+            )
+        };
+        self.ledger.shift(account, Self::asset_of(side, instrument), Bucket::Reserved, Bucket::Available, reserved);
+        self.order_index.remove(&id);
+        if has_client_id {
+            if let Some(client_id) = self.order_client_ids.remove(&id) {
+                self.client_ids.remove(&(account, client_id));
+            }
+        }
+        let owner = &mut self.accounts[account as usize];
+        owner.open_orders -= 1;
+        if account_prev == NIL {
+            owner.orders_head = account_next;
+        } else {
+            self.orders.get_mut(account_prev).account_next = account_next;
+        }
+        if account_next != NIL {
+            self.orders.get_mut(account_next).account_prev = account_prev;
+        }
+        self.orders.remove(slot);
+        events.push(Event::OrderDone {
+            order_id: id,
+            account: self.accounts[account as usize].id,
+            symbol,
+            side,
+            reason,
+            filled: Quantity::from_raw(filled),
+        });
+    }
+
+    /// Releases what a resting limit buy holds beyond what its remaining quantity needs.
+    #[inline]
+    fn release_buy_excess(&mut self, slot: u32, fee_bps: u32) {
+        let order = self.orders.get_mut(slot);
+        let required = buy_reservation(order.price, order.leaves(), fee_bps)
+            .expect("invariant: a smaller reservation than the accepted one fits");
+        let excess = order.reserved - required;
+        debug_assert!(excess >= 0, "invariant: a limit buy always holds what its leaves need");
+        if excess > 0 {
+            order.reserved = required;
+            let account = order.account;
+            self.ledger.shift(account, AssetIndex::Cash, Bucket::Reserved, Bucket::Available, excess);
+        }
+    }
+
+    /// Settles one fill of `quantity` at `price` between `taker` and `maker`.
+    fn settle(
+        &mut self,
+        instrument: u32,
+        taker: u32,
+        maker: u32,
+        price: i64,
+        quantity: i64,
+        fees: (u32, u32),
+    ) -> (i64, i64) {
+        let (maker_fee_bps, taker_fee_bps) = fees;
+        let notional = i64::try_from(i128::from(price) * i128::from(quantity))
+            .expect("invariant: a fill's notional fits, its reservation did");
+        let taker_side = self.orders.get(taker).side;
+        let (buyer, seller, buyer_bps, seller_bps) = match taker_side {
+            Side::Buy => (taker, maker, taker_fee_bps, maker_fee_bps),
+            Side::Sell => (maker, taker, maker_fee_bps, taker_fee_bps),
+        };
+        let buyer_fee = fee(notional, buyer_bps);
+        let seller_fee = fee(notional, seller_bps);
+        let buyer_account = self.orders.get(buyer).account;
+        let seller_account = self.orders.get(seller).account;
+        let fee_account = self.fee_account;
+        let shares = AssetIndex::Shares(instrument);
+        let ledger = &mut self.ledger;
+        ledger.transfer(AssetIndex::Cash, (buyer_account, Bucket::Reserved), (seller_account, Bucket::Available), notional);
+        ledger.transfer(AssetIndex::Cash, (buyer_account, Bucket::Reserved), (fee_account, Bucket::Available), buyer_fee);
+        ledger.transfer(shares, (seller_account, Bucket::Reserved), (buyer_account, Bucket::Available), quantity);
+        ledger.transfer(AssetIndex::Cash, (seller_account, Bucket::Available), (fee_account, Bucket::Available), seller_fee);
+        {
+            let order = self.orders.get_mut(buyer);
+            order.filled += quantity;
+            order.reserved -= notional + buyer_fee;
+            assert!(order.reserved >= 0, "invariant: a buy never spends more than it reserved");
+            if order.is_budget() {
+                order.budget -= notional;
+            }
+        }
+        {
+            let order = self.orders.get_mut(seller);
+            order.filled += quantity;
+            order.reserved -= quantity;
+            assert!(order.reserved >= 0, "invariant: a sell never delivers more than it reserved");
+        }
+        match taker_side {
+            Side::Buy => (buyer_fee, seller_fee),
+            Side::Sell => (seller_fee, buyer_fee),
+        }
+    }
+
+    /// Links a new order at the head of its account's order list.
+    pub(crate) fn link_to_account(&mut self, slot: u32) {
+        let account = self.orders.get(slot).account as usize;
+        let head = self.accounts[account].orders_head;
+        {
+            let order = self.orders.get_mut(slot);
+            order.account_prev = NIL;
+            order.account_next = head;
+        }
+        if head != NIL {
+            self.orders.get_mut(head).account_prev = slot;
+        }
+        let owner = &mut self.accounts[account];
+        owner.orders_head = slot;
+        owner.open_orders += 1;
+    }
+}
+
+/// Updates trailing stops for a trade at `price`, then moves every stop it triggers to
+/// `triggered`, in trigger-price order.
+fn trigger_stops(book: &mut Book, orders: &mut Orders, price: i64, tick: i64, triggered: &mut Vec<u32>) {
+    for (&sequence, &slot) in &book.trailing {
+        let order = orders.get_mut(slot);
+        let Some(trail) = order.trail else { continue };
+        let improved = match order.side {
+            Side::Sell => price > order.watermark,
+            Side::Buy => price < order.watermark,
+        };
+        if !improved {
+            continue;
+        }
+        order.watermark = price;
+        let stop = trailing_stop_price(order.side, price, trail, tick);
+        let tighter = match order.side {
+            Side::Sell => stop > order.stop_price,
+            Side::Buy => stop < order.stop_price && stop > 0,
+        };
+        if tighter {
+            let stops = match order.side {
+                Side::Buy => &mut book.buy_stops,
+                Side::Sell => &mut book.sell_stops,
+            };
+            stops.remove(&(order.stop_price, sequence));
+            stops.insert((stop, sequence), slot);
+            order.stop_price = stop;
+        }
+    }
+    while let Some((&(stop, sequence), &slot)) = book.buy_stops.first_key_value() {
+        if stop > price {
+            break;
+        }
+        book.buy_stops.remove(&(stop, sequence));
+        book.trailing.remove(&sequence);
+        triggered.push(slot);
+    }
+    while let Some((&(stop, sequence), &slot)) = book.sell_stops.last_key_value() {
+        if stop < price {
+            break;
+        }
+        book.sell_stops.remove(&(stop, sequence));
+        book.trailing.remove(&sequence);
+        triggered.push(slot);
+    }
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Self {
+        let mut engine = Self {
+            config,
+            now: 0,
+            instruments: Vec::new(),
+            symbols: FxHashMap::default(),
+            books: Vec::new(),
+            state: State {
+                orders: Orders::default(),
+                order_index: FxHashMap::default(),
+                client_ids: FxHashMap::default(),
+                order_client_ids: FxHashMap::default(),
+                accounts: Vec::new(),
+                account_index: FxHashMap::default(),
+                ledger: Ledger::new(config.keep_postings),
+                transfers: FxHashMap::default(),
+                next_trade_id: 1,
+                next_sequence: 1,
+                fee_account: 0,
+                triggered: Vec::new(),
+            },
+        };
+        engine.state.fee_account = engine.add_account(config.fee_account, AccountKind::Fees);
+        engine
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Applies one command at `timestamp` (nanoseconds, from the log), appending what happened
+    /// to `events`. Deterministic: the same commands and timestamps give the same events.
+    pub fn apply(&mut self, command: &Command, timestamp: u64, events: &mut Vec<Event>) {
+        self.now = self.now.max(timestamp);
+        match command {
+            Command::ListInstrument(spec) => self.list_instrument(spec, events),
+            Command::HaltInstrument { symbol } => self.set_halted(*symbol, true, events),
+            Command::ResumeInstrument { symbol } => self.set_halted(*symbol, false, events),
+            Command::CreateAccount { account, kind } => self.create_account(*account, *kind, events),
+            Command::Deposit { account, transaction, amount } => {
+                self.transfer_funds(*account, *transaction, *amount, false, events)
+            }
+            Command::Withdraw { account, transaction, amount } => {
+                self.transfer_funds(*account, *transaction, *amount, true, events)
+            }
+            Command::SetLimits { account, limits } => match self.state.account_index.get(account) {
+                Some(&index) => {
+                    self.state.accounts[index as usize].limits = *limits;
+                    events.push(Event::LimitsSet { account: *account });
+                }
+                None => events.push(Self::command_rejected(Some(*account), None, RejectReason::UnknownAccount)),
+            },
+            Command::PlaceOrder(order) => self.place(order, events),
+            Command::CancelOrder { account, order_id } => self.cancel(*account, *order_id, events),
+            Command::ReplaceOrder { account, order_id, quantity, price } => {
+                self.replace(*account, *order_id, *quantity, *price, events)
+            }
+            Command::CancelAll { account, symbol } => self.cancel_all(*account, *symbol, events),
+            Command::EndOfSession { symbol } => self.end_session(*symbol, events),
+        }
+    }
+
+    fn command_rejected(account: Option<AccountId>, order_id: Option<OrderId>, reason: RejectReason) -> Event {
+        Event::CommandRejected { account, order_id, reason }
+    }
+
+    fn add_account(&mut self, id: AccountId, kind: AccountKind) -> u32 {
+        let index = u32::try_from(self.state.accounts.len()).expect("invariant: fewer than 2^32 accounts");
+        self.state.accounts.push(Account {
+            id,
+            kind,
+            limits: AccountLimits::default(),
+            open_orders: 0,
+            orders_head: NIL,
+        });
+        self.state.account_index.insert(id, index);
+        self.state.ledger.add_account();
+        index
+    }
+
+    fn list_instrument(&mut self, spec: &InstrumentSpec, events: &mut Vec<Event>) {
+        let reject = |reason| Self::command_rejected(None, None, reason);
+        if self.symbols.contains_key(&spec.symbol) {
+            return events.push(reject(RejectReason::InstrumentExists));
+        }
+        let valid = spec.tick_size.is_positive()
+            && spec.lot_size.is_positive()
+            && spec.min_quantity.raw() >= 0
+            && spec.min_quantity.raw() % spec.lot_size.raw() == 0
+            && spec.price_band_bps <= BASIS_POINTS_MAX;
+        if !valid {
+            return events.push(reject(RejectReason::InvalidInstrument));
+        }
+        let index = u32::try_from(self.instruments.len()).expect("invariant: fewer than 2^32 instruments");
+        self.instruments.push(Instrument {
+            spec: *spec,
+            halted: false,
+            last_price: 0,
+            sequence: 0,
+            best_bid: None,
+            best_ask: None,
+        });
+        self.books.push(Book::default());
+        self.symbols.insert(spec.symbol, index);
+        events.push(Event::InstrumentListed { symbol: spec.symbol });
+    }
+
+    fn set_halted(&mut self, symbol: Symbol, halted: bool, events: &mut Vec<Event>) {
+        let Some(&index) = self.symbols.get(&symbol) else {
+            return events.push(Self::command_rejected(None, None, RejectReason::UnknownSymbol));
+        };
+        self.instruments[index as usize].halted = halted;
+        events.push(if halted { Event::InstrumentHalted { symbol } } else { Event::InstrumentResumed { symbol } });
+    }
+
+    fn create_account(&mut self, account: AccountId, kind: AccountKind, events: &mut Vec<Event>) {
+        if self.state.account_index.contains_key(&account) || kind == AccountKind::Fees {
+            let reason = if kind == AccountKind::Fees { RejectReason::InvalidOrder } else { RejectReason::AccountExists };
+            return events.push(Self::command_rejected(Some(account), None, reason));
+        }
+        self.add_account(account, kind);
+        events.push(Event::AccountCreated { account, kind });
+    }
+
+    fn transfer_funds(
+        &mut self,
+        account: AccountId,
+        transaction: TransactionId,
+        amount: Amount,
+        withdrawal: bool,
+        events: &mut Vec<Event>,
+    ) {
+        let reject = |reason| Self::command_rejected(Some(account), None, reason);
+        let Some(&index) = self.state.account_index.get(&account) else {
+            return events.push(reject(RejectReason::UnknownAccount));
+        };
+        let record = TransferRecord { account, withdrawal, amount };
+        if let Some(previous) = self.state.transfers.get(&transaction) {
+            return events.push(if *previous == record {
+                Event::TransferAlreadyApplied { account, transaction }
+            } else {
+                reject(RejectReason::TransactionConflict)
+            });
+        }
+        let (asset, raw, shortfall) = match amount {
+            Amount::Cash(money) => (AssetIndex::Cash, money.raw(), RejectReason::InsufficientFunds),
+            Amount::Shares(symbol, quantity) => {
+                let Some(&instrument) = self.symbols.get(&symbol) else {
+                    return events.push(reject(RejectReason::UnknownSymbol));
+                };
+                if quantity.is_positive() && quantity.raw() % self.instruments[instrument as usize].spec.lot_size.raw() != 0 {
+                    return events.push(reject(RejectReason::QuantityOffLot));
+                }
+                (AssetIndex::Shares(instrument), quantity.raw(), RejectReason::InsufficientShares)
+            }
+        };
+        if raw <= 0 {
+            return events.push(reject(RejectReason::InvalidQuantity));
+        }
+        let balance = self.state.ledger.balance(index, asset);
+        let ledger = &mut self.state.ledger;
+        use crate::ledger::{Place, Posting};
+        if withdrawal {
+            if balance.available < raw {
+                return events.push(reject(shortfall));
+            }
+            ledger.post(Posting { asset, from: Place::Account(index, Bucket::Available), to: Place::External, amount: raw });
+            events.push(Event::Withdrawn { account, transaction, amount });
+        } else {
+            if balance.total().checked_add(raw).is_none() {
+                return events.push(reject(RejectReason::NotionalTooLarge));
+            }
+            ledger.post(Posting { asset, from: Place::External, to: Place::Account(index, Bucket::Available), amount: raw });
+            events.push(Event::Deposited { account, transaction, amount });
+        }
+        self.state.transfers.insert(transaction, record);
+    }
+
+    fn check_price(price: Price, tick: i64) -> Result<i64, RejectReason> {
+        if !price.is_positive() {
+            return Err(RejectReason::InvalidPrice);
+        }
+        if price.raw() % tick != 0 {
+            return Err(RejectReason::PriceOffTick);
+        }
+        Ok(price.raw())
+    }
+
+    fn check_quantity(quantity: Quantity, spec: &InstrumentSpec) -> Result<i64, RejectReason> {
+        if !quantity.is_positive() {
+            return Err(RejectReason::InvalidQuantity);
+        }
+        if quantity.raw() % spec.lot_size.raw() != 0 {
+            return Err(RejectReason::QuantityOffLot);
+        }
+        if quantity < spec.min_quantity {
+            return Err(RejectReason::QuantityBelowMinimum);
+        }
+        Ok(quantity.raw())
+    }
+
+    fn reservation_fee_bps(&self) -> u32 {
+        self.config.maker_fee_bps.max(self.config.taker_fee_bps)
+    }
+
+    fn place(&mut self, new: &NewOrder, events: &mut Vec<Event>) {
+        match self.accept(new, events) {
+            Ok((instrument, slot)) => {
+                self.dispatch(instrument, slot, events);
+                self.run_triggered(instrument, events);
+                self.publish_best_bid_offer(instrument, events);
+            }
+            Err(reason) => events.push(Event::OrderRejected {
+                order_id: new.order_id,
+                account: new.account,
+                symbol: new.symbol,
+                side: new.side,
+                reason,
+            }),
+        }
+    }
+
+    /// Validates, checks limits and reserves; on success the order exists and holds its
+    /// reservation. Changes nothing on error.
+    fn accept(&mut self, new: &NewOrder, events: &mut Vec<Event>) -> Result<(u32, u32), RejectReason> {
+        let &instrument = self.symbols.get(&new.symbol).ok_or(RejectReason::UnknownSymbol)?;
+        let &account = self.state.account_index.get(&new.account).ok_or(RejectReason::UnknownAccount)?;
+        if self.state.order_index.contains_key(&new.order_id) {
+            return Err(RejectReason::DuplicateOrderId);
+        }
+        let market = &self.instruments[instrument as usize];
+        if market.halted {
+            return Err(RejectReason::InstrumentHalted);
+        }
+        let spec = market.spec;
+        let tick = spec.tick_size.raw();
+        let book = &self.books[instrument as usize];
+        let account_kind = self.state.accounts[account as usize].kind;
+        if account_kind == AccountKind::Fees {
+            return Err(RejectReason::InvalidOrder);
+        }
+        let immediate = matches!(new.time_in_force, TimeInForce::ImmediateOrCancel | TimeInForce::FillOrKill);
+        if new.post_only && (immediate || !matches!(new.kind, OrderKind::Limit { .. })) {
+            return Err(RejectReason::InvalidOrder);
+        }
+        let (quantity, budget) = match new.size {
+            OrderSize::Quantity(quantity) => (Self::check_quantity(quantity, &spec)?, 0),
+            OrderSize::Notional(notional) => {
+                let allowed = new.kind == OrderKind::Market
+                    && new.side == Side::Buy
+                    && new.time_in_force != TimeInForce::FillOrKill;
+                if !allowed {
+                    return Err(RejectReason::InvalidOrder);
+                }
+                if !notional.is_positive() {
+                    return Err(RejectReason::InvalidQuantity);
+                }
+                (0, notional.raw())
+            }
+        };
+        let band = spec.price_band_bps;
+        let protective = |reference: i64, side: Side| banded_price(reference, band, side == Side::Buy, tick);
+        let mut watermark = 0;
+        let (kind, price, stop_price, trail) = match new.kind {
+            OrderKind::Market => {
+                let (reference, _) = book.best(new.side.opposite()).ok_or(RejectReason::NoLiquidity)?;
+                (StoredKind::Market, protective(reference, new.side), 0, None)
+            }
+            OrderKind::Limit { price } => (StoredKind::Limit, Self::check_price(price, tick)?, 0, None),
+            OrderKind::Stop { stop_price } => {
+                let stop = Self::check_price(stop_price, tick)?;
+                (StoredKind::Stop, protective(stop, new.side), stop, None)
+            }
+            OrderKind::StopLimit { stop_price, limit_price } => {
+                let stop = Self::check_price(stop_price, tick)?;
+                (StoredKind::StopLimit, Self::check_price(limit_price, tick)?, stop, None)
+            }
+            OrderKind::TrailingStop { trail } => {
+                match trail {
+                    Trail::Amount(amount) => {
+                        Self::check_price(amount, tick)?;
+                    }
+                    Trail::Percent { basis_points } => {
+                        if basis_points == 0 || basis_points > BASIS_POINTS_MAX {
+                            return Err(RejectReason::InvalidPrice);
+                        }
+                    }
+                }
+                let reference = market.last_price;
+                if reference == 0 {
+                    return Err(RejectReason::NoReferencePrice);
+                }
+                let stop = trailing_stop_price(new.side, reference, trail, tick);
+                if stop <= 0 {
+                    return Err(RejectReason::InvalidPrice);
+                }
+                watermark = reference;
+                (StoredKind::TrailingStop, protective(stop, new.side), stop, Some(trail))
+            }
+        };
+        if new.post_only {
+            if let Some((best, _)) = book.best(new.side.opposite()) {
+                if crosses(new.side, price, best) {
+                    return Err(RejectReason::PostOnlyWouldCross);
+                }
+            }
+        }
+        if let Some(client_id) = new.client_order_id {
+            if self.state.client_ids.contains_key(&(account, client_id)) {
+                return Err(RejectReason::DuplicateClientOrderId);
+            }
+        }
+        let fee_bps = self.reservation_fee_bps();
+        let reserved = match (new.side, budget) {
+            (Side::Sell, _) => quantity,
+            (Side::Buy, 0) => buy_reservation(price, quantity, fee_bps).ok_or(RejectReason::NotionalTooLarge)?,
+            (Side::Buy, budget) => budget.checked_add(fee(budget, fee_bps)).ok_or(RejectReason::NotionalTooLarge)?,
+        };
+        if account_kind != AccountKind::House {
+            let notional = if budget > 0 {
+                budget
+            } else {
+                i64::try_from(i128::from(price) * i128::from(quantity)).map_err(|_| RejectReason::NotionalTooLarge)?
+            };
+            let exposure = OrderExposure {
+                quantity: Quantity::from_raw(quantity),
+                notional: Money::from_raw(notional),
+                open_orders: self.state.accounts[account as usize].open_orders,
+            };
+            let limits = &self.state.accounts[account as usize].limits;
+            limits::check(limits, &exposure).map_err(RejectReason::LimitBreached)?;
+        }
+        if !self.state.ledger.try_reserve(account, State::asset_of(new.side, instrument), reserved) {
+            return Err(asset_shortfall(new.side));
+        }
+        let sequence = self.state.next_sequence;
+        self.state.next_sequence += 1;
+        let slot = self.state.orders.insert(Order {
+            id: new.order_id,
+            account,
+            instrument,
+            side: new.side,
+            kind,
+            time_in_force: new.time_in_force,
+            self_trade: new.self_trade_prevention.unwrap_or(self.config.self_trade_prevention),
+            post_only: new.post_only,
+            has_client_id: new.client_order_id.is_some(),
+            price,
+            stop_price,
+            trail,
+            watermark,
+            quantity,
+            filled: 0,
+            budget,
+            reserved,
+            sequence,
+            prev: NIL,
+            next: NIL,
+            account_prev: NIL,
+            account_next: NIL,
+        });
+        self.state.order_index.insert(new.order_id, slot);
+        if let Some(client_id) = new.client_order_id {
+            self.state.client_ids.insert((account, client_id), new.order_id);
+            self.state.order_client_ids.insert(new.order_id, client_id);
+        }
+        self.state.link_to_account(slot);
+        events.push(Event::OrderAccepted(AcceptedOrder {
+            order_id: new.order_id,
+            account: new.account,
+            symbol: new.symbol,
+            side: new.side,
+            kind: new.kind,
+            time_in_force: new.time_in_force,
+            quantity: Quantity::from_raw(quantity),
+            notional: (budget > 0).then_some(Money::from_raw(budget)),
+            client_order_id: new.client_order_id,
+            reserved_cash: Money::from_raw(if new.side == Side::Buy { reserved } else { 0 }),
+        }));
+        Ok((instrument, slot))
+    }
+
+    /// Sends a freshly accepted order to the stop maps or to matching.
+    fn dispatch(&mut self, instrument: u32, slot: u32, events: &mut Vec<Event>) {
+        let order = self.state.orders.get(slot);
+        let is_stop = matches!(order.kind, StoredKind::Stop | StoredKind::StopLimit | StoredKind::TrailingStop);
+        if !is_stop {
+            return self.execute(instrument, slot, events);
+        }
+        let last = self.instruments[instrument as usize].last_price;
+        let reached = last != 0
+            && match order.side {
+                Side::Buy => last >= order.stop_price,
+                Side::Sell => last <= order.stop_price,
+            };
+        if reached {
+            self.state.triggered.push(slot);
+            return;
+        }
+        let (side, key, is_trailing) = (order.side, (order.stop_price, order.sequence), order.trail.is_some());
+        let book = &mut self.books[instrument as usize];
+        book.stops_mut(side).insert(key, slot);
+        if is_trailing {
+            book.trailing.insert(key.1, slot);
+        }
+    }
+
+    /// Runs stops triggered by trades until none is left.
+    fn run_triggered(&mut self, instrument: u32, events: &mut Vec<Event>) {
+        let mut next = 0;
+        while next < self.state.triggered.len() {
+            let slot = self.state.triggered[next];
+            next += 1;
+            let spec = self.instruments[instrument as usize].spec;
+            let order = self.state.orders.get_mut(slot);
+            let stop_price = order.stop_price;
+            match order.kind {
+                StoredKind::StopLimit => order.kind = StoredKind::Limit,
+                _ => {
+                    let banded =
+                        banded_price(stop_price, spec.price_band_bps, order.side == Side::Buy, spec.tick_size.raw());
+                    // A buy's reservation was made at the original cap: never exceed it.
+                    order.price = if order.side == Side::Buy { banded.min(order.price) } else { banded };
+                    order.kind = StoredKind::Market;
+                }
+            }
+            order.trail = None;
+            // It enters the book now, so it queues behind what is already there.
+            order.sequence = self.state.next_sequence;
+            self.state.next_sequence += 1;
+            let order = self.state.orders.get(slot);
+            let (order_id, account) = (order.id, order.account);
+            events.push(Event::OrderTriggered {
+                order_id,
+                account: self.state.accounts[account as usize].id,
+                symbol: spec.symbol,
+                stop_price: Price::from_raw(stop_price),
+            });
+            self.execute(instrument, slot, events);
+        }
+        self.state.triggered.clear();
+    }
+
+    /// Quantity the taker could fill now, walking the opposite side as matching would.
+    fn fillable(&self, instrument: u32, slot: u32) -> i64 {
+        let orders = &self.state.orders;
+        let taker = orders.get(slot);
+        let book = &self.books[instrument as usize];
+        let ladder = book.ladder(taker.side.opposite());
+        let levels: Box<dyn Iterator<Item = (&i64, &book::Level)>> = match taker.side {
+            Side::Buy => Box::new(ladder.iter()),
+            Side::Sell => Box::new(ladder.iter().rev()),
+        };
+        let mut total = 0;
+        for (&price, level) in levels {
+            if !crosses(taker.side, taker.price, price) || total >= taker.quantity {
+                break;
+            }
+            let mut cursor = level.head;
+            while cursor != NIL {
+                let maker = orders.get(cursor);
+                if maker.account == taker.account {
+                    if taker.self_trade != SelfTradePrevention::CancelResting {
+                        return total;
+                    }
+                } else {
+                    total += maker.leaves();
+                }
+                cursor = maker.next;
+            }
+        }
+        total
+    }
+
+    /// Matches a taker against the book, then rests, kills or finishes it.
+    fn execute(&mut self, instrument: u32, slot: u32, events: &mut Vec<Event>) {
+        let symbol = self.instruments[instrument as usize].spec.symbol;
+        {
+            let order = self.state.orders.get(slot);
+            if order.time_in_force == TimeInForce::FillOrKill && self.fillable(instrument, slot) < order.quantity {
+                return self.state.finish(slot, symbol, DoneReason::FillOrKillUnfillable, events);
+            }
+        }
+        let outcome = self.match_taker(instrument, slot, events);
+        let order = self.state.orders.get(slot);
+        let (side, price) = (order.side, order.price);
+        let reason = match outcome {
+            MatchOutcome::SelfTradeStopped => Some(DoneReason::SelfTradePrevented),
+            MatchOutcome::BudgetSpent => Some(DoneReason::Filled),
+            MatchOutcome::BookExhausted if order.is_budget() => {
+                Some(if order.filled > 0 { DoneReason::Filled } else { DoneReason::Unfilled })
+            }
+            MatchOutcome::BookExhausted if order.leaves() == 0 => Some(DoneReason::Filled),
+            MatchOutcome::BookExhausted => {
+                let rests = order.kind == StoredKind::Limit
+                    && matches!(order.time_in_force, TimeInForce::GoodTillCancel | TimeInForce::Day);
+                if rests { None } else { Some(DoneReason::Unfilled) }
+            }
+        };
+        match reason {
+            Some(reason) => self.state.finish(slot, symbol, reason, events),
+            None => {
+                let fee_bps = self.reservation_fee_bps();
+                if side == Side::Buy {
+                    self.state.release_buy_excess(slot, fee_bps);
+                }
+                book::push_back(self.books[instrument as usize].ladder_mut(side), &mut self.state.orders, price, slot);
+            }
+        }
+    }
+
+    fn match_taker(&mut self, instrument: u32, taker: u32, events: &mut Vec<Event>) -> MatchOutcome {
+        let fees = (self.config.maker_fee_bps, self.config.taker_fee_bps);
+        let fee_bps = self.reservation_fee_bps();
+        let market = &mut self.instruments[instrument as usize];
+        let symbol = market.spec.symbol;
+        let tick = market.spec.tick_size.raw();
+        let lot = market.spec.lot_size.raw();
+        let book = &mut self.books[instrument as usize];
+        let state = &mut self.state;
+        let (side, limit, taker_account, self_trade, taker_id) = {
+            let order = state.orders.get(taker);
+            (order.side, order.price, order.account, order.self_trade, order.id)
+        };
+        loop {
+            let taker_order = state.orders.get(taker);
+            let is_budget = taker_order.is_budget();
+            let budget = taker_order.budget;
+            let mut wanted = taker_order.leaves();
+            if is_budget && budget == 0 {
+                return MatchOutcome::BudgetSpent;
+            }
+            if !is_budget && wanted == 0 {
+                return MatchOutcome::BookExhausted;
+            }
+            let ladder = book.ladder_mut(side.opposite());
+            let best = match side {
+                Side::Buy => ladder.first_entry(),
+                Side::Sell => ladder.last_entry(),
+            };
+            let Some(mut entry) = best else { return MatchOutcome::BookExhausted };
+            let price = *entry.key();
+            if !crosses(side, limit, price) {
+                return MatchOutcome::BookExhausted;
+            }
+            if is_budget {
+                wanted = budget / price / lot * lot;
+                if wanted == 0 {
+                    return MatchOutcome::BudgetSpent;
+                }
+            }
+            let level = entry.get_mut();
+            let maker = level.head;
+            let (maker_account, maker_leaves, maker_next, maker_id, maker_side) = {
+                let order = state.orders.get(maker);
+                (order.account, order.leaves(), order.next, order.id, order.side)
+            };
+            if maker_account == taker_account {
+                if self_trade != SelfTradePrevention::CancelTaking {
+                    book::unlink_from_level(level, &mut state.orders, NIL, maker_next);
+                    level.quantity -= maker_leaves;
+                    level.count -= 1;
+                    if level.count == 0 {
+                        entry.remove();
+                    }
+                    state.finish(maker, symbol, DoneReason::SelfTradePrevented, events);
+                }
+                if self_trade == SelfTradePrevention::CancelResting {
+                    continue;
+                }
+                return MatchOutcome::SelfTradeStopped;
+            }
+            let quantity = wanted.min(maker_leaves);
+            let (taker_fee, maker_fee) = state.settle(instrument, taker, maker, price, quantity, fees);
+            level.quantity -= quantity;
+            if maker_leaves == quantity {
+                book::unlink_from_level(level, &mut state.orders, NIL, maker_next);
+                level.count -= 1;
+                if level.count == 0 {
+                    entry.remove();
+                }
+                state.finish(maker, symbol, DoneReason::Filled, events);
+            } else if maker_side == Side::Buy {
+                state.release_buy_excess(maker, fee_bps);
+            }
+            if side == Side::Buy && state.orders.get(taker).kind == StoredKind::Limit {
+                state.release_buy_excess(taker, fee_bps);
+            }
+            market.last_price = price;
+            market.sequence += 1;
+            let trade_id = TradeId(state.next_trade_id);
+            state.next_trade_id += 1;
+            events.push(Event::Trade(Trade {
+                trade_id,
+                symbol,
+                sequence: market.sequence,
+                price: Price::from_raw(price),
+                quantity: Quantity::from_raw(quantity),
+                taker_side: side,
+                taker_order_id: taker_id,
+                taker_account: state.accounts[taker_account as usize].id,
+                maker_order_id: maker_id,
+                maker_account: state.accounts[maker_account as usize].id,
+                taker_fee: Money::from_raw(taker_fee),
+                maker_fee: Money::from_raw(maker_fee),
+            }));
+            if !book.buy_stops.is_empty() || !book.sell_stops.is_empty() {
+                trigger_stops(book, &mut state.orders, price, tick, &mut state.triggered);
+            }
+        }
+    }
+
+    /// Emits a best-bid-offer event if the top of the book changed.
+    fn publish_best_bid_offer(&mut self, instrument: u32, events: &mut Vec<Event>) {
+        let book = &self.books[instrument as usize];
+        let bid = book_level(book.best(Side::Buy));
+        let ask = book_level(book.best(Side::Sell));
+        let market = &mut self.instruments[instrument as usize];
+        if market.best_bid == bid && market.best_ask == ask {
+            return;
+        }
+        market.best_bid = bid;
+        market.best_ask = ask;
+        market.sequence += 1;
+        events.push(Event::BestBidOffer { symbol: market.spec.symbol, sequence: market.sequence, bid, ask });
+    }
+
+    /// Finds an open order of `account`; other accounts' orders look unknown.
+    fn owned_order(&self, account: AccountId, order_id: OrderId) -> Option<u32> {
+        let &slot = self.state.order_index.get(&order_id)?;
+        let owner = self.state.orders.get(slot).account;
+        (self.state.accounts[owner as usize].id == account).then_some(slot)
+    }
+
+    /// Takes an open order out of its queue or stop map.
+    fn detach(&mut self, slot: u32) {
+        let order = self.state.orders.get(slot);
+        let book = &mut self.books[order.instrument as usize];
+        match order.kind {
+            StoredKind::Limit => book::unlink(book.ladder_mut(order.side), &mut self.state.orders, slot),
+            StoredKind::Stop | StoredKind::StopLimit | StoredKind::TrailingStop => {
+                let (side, key) = (order.side, (order.stop_price, order.sequence));
+                book.stops_mut(side).remove(&key);
+                book.trailing.remove(&key.1);
+            }
+            StoredKind::Market => unreachable!("invariant: market orders never stay open between commands"),
+        }
+    }
+
+    fn cancel(&mut self, account: AccountId, order_id: OrderId, events: &mut Vec<Event>) {
+        let Some(slot) = self.owned_order(account, order_id) else {
+            return events.push(Self::command_rejected(Some(account), Some(order_id), RejectReason::UnknownOrder));
+        };
+        let instrument = self.state.orders.get(slot).instrument;
+        self.detach(slot);
+        let symbol = self.instruments[instrument as usize].spec.symbol;
+        self.state.finish(slot, symbol, DoneReason::Cancelled, events);
+        self.publish_best_bid_offer(instrument, events);
+    }
+
+    fn replace(
+        &mut self,
+        account: AccountId,
+        order_id: OrderId,
+        quantity: Option<Quantity>,
+        price: Option<Price>,
+        events: &mut Vec<Event>,
+    ) {
+        match self.try_replace(account, order_id, quantity, price, events) {
+            Ok(instrument) => {
+                self.run_triggered(instrument, events);
+                self.publish_best_bid_offer(instrument, events);
+            }
+            Err(reason) => events.push(Self::command_rejected(Some(account), Some(order_id), reason)),
+        }
+    }
+
+    fn try_replace(
+        &mut self,
+        account: AccountId,
+        order_id: OrderId,
+        quantity: Option<Quantity>,
+        price: Option<Price>,
+        events: &mut Vec<Event>,
+    ) -> Result<u32, RejectReason> {
+        let slot = self.owned_order(account, order_id).ok_or(RejectReason::UnknownOrder)?;
+        let order = self.state.orders.get(slot);
+        let instrument = order.instrument;
+        let market = &self.instruments[instrument as usize];
+        if order.kind != StoredKind::Limit {
+            return Err(RejectReason::NotReplaceable);
+        }
+        if market.halted {
+            return Err(RejectReason::InstrumentHalted);
+        }
+        if quantity.is_none() && price.is_none() {
+            return Err(RejectReason::InvalidOrder);
+        }
+        let spec = market.spec;
+        let new_price = match price {
+            Some(price) => Self::check_price(price, spec.tick_size.raw())?,
+            None => order.price,
+        };
+        let new_quantity = match quantity {
+            Some(quantity) => Self::check_quantity(quantity, &spec)?,
+            None => order.quantity,
+        };
+        if new_quantity <= order.filled {
+            return Err(RejectReason::InvalidQuantity);
+        }
+        let (side, owner, old_leaves) = (order.side, order.account, order.leaves());
+        let new_leaves = new_quantity - order.filled;
+        let fee_bps = self.reservation_fee_bps();
+        let account_kind = self.state.accounts[owner as usize].kind;
+        if account_kind != AccountKind::House {
+            let notional = i64::try_from(i128::from(new_price) * i128::from(new_quantity))
+                .map_err(|_| RejectReason::NotionalTooLarge)?;
+            let exposure = OrderExposure {
+                quantity: Quantity::from_raw(new_quantity),
+                notional: Money::from_raw(notional),
+                open_orders: self.state.accounts[owner as usize].open_orders - 1,
+            };
+            limits::check(&self.state.accounts[owner as usize].limits, &exposure).map_err(RejectReason::LimitBreached)?;
+        }
+        let event = |priority_kept| Event::OrderReplaced {
+            order_id,
+            account,
+            symbol: spec.symbol,
+            price: Price::from_raw(new_price),
+            quantity: Quantity::from_raw(new_quantity),
+            priority_kept,
+        };
+        if new_price == order.price && new_leaves <= old_leaves {
+            // Reducing in place keeps time priority.
+            let level = self.books[instrument as usize]
+                .ladder_mut(side)
+                .get_mut(&new_price)
+                .expect("invariant: a resting order's level exists");
+            level.quantity -= old_leaves - new_leaves;
+            let order = self.state.orders.get_mut(slot);
+            order.quantity = new_quantity;
+            match side {
+                Side::Buy => self.state.release_buy_excess(slot, fee_bps),
+                Side::Sell => {
+                    let excess = order.reserved - new_leaves;
+                    order.reserved = new_leaves;
+                    let shares = AssetIndex::Shares(instrument);
+                    self.state.ledger.shift(owner, shares, Bucket::Reserved, Bucket::Available, excess);
+                }
+            }
+            events.push(event(true));
+            return Ok(instrument);
+        }
+        let book = &self.books[instrument as usize];
+        if order.post_only {
+            if let Some((best, _)) = book.best(side.opposite()) {
+                if crosses(side, new_price, best) {
+                    return Err(RejectReason::PostOnlyWouldCross);
+                }
+            }
+        }
+        let required = match side {
+            Side::Buy => buy_reservation(new_price, new_leaves, fee_bps).ok_or(RejectReason::NotionalTooLarge)?,
+            Side::Sell => new_leaves,
+        };
+        let asset = State::asset_of(side, instrument);
+        let held = order.reserved;
+        if required > held {
+            if !self.state.ledger.try_reserve(owner, asset, required - held) {
+                return Err(asset_shortfall(side));
+            }
+        } else {
+            self.state.ledger.shift(owner, asset, Bucket::Reserved, Bucket::Available, held - required);
+        }
+        self.detach(slot);
+        let sequence = self.state.next_sequence;
+        self.state.next_sequence += 1;
+        let order = self.state.orders.get_mut(slot);
+        order.price = new_price;
+        order.quantity = new_quantity;
+        order.reserved = required;
+        order.sequence = sequence;
+        events.push(event(false));
+        self.execute(instrument, slot, events);
+        Ok(instrument)
+    }
+
+    fn cancel_all(&mut self, account: AccountId, symbol: Option<Symbol>, events: &mut Vec<Event>) {
+        let Some(&owner) = self.state.account_index.get(&account) else {
+            return events.push(Self::command_rejected(Some(account), None, RejectReason::UnknownAccount));
+        };
+        let only = match symbol {
+            Some(symbol) => match self.symbols.get(&symbol) {
+                Some(&instrument) => Some(instrument),
+                None => {
+                    return events.push(Self::command_rejected(Some(account), None, RejectReason::UnknownSymbol));
+                }
+            },
+            None => None,
+        };
+        let mut slots = Vec::new();
+        let mut cursor = self.state.accounts[owner as usize].orders_head;
+        while cursor != NIL {
+            let order = self.state.orders.get(cursor);
+            if only.is_none_or(|instrument| instrument == order.instrument) {
+                slots.push(cursor);
+            }
+            cursor = order.account_next;
+        }
+        self.cancel_slots(slots, DoneReason::Cancelled, events);
+    }
+
+    /// Cancels orders in acceptance order (never in storage order, which a snapshot changes).
+    fn cancel_slots(&mut self, mut slots: Vec<u32>, reason: DoneReason, events: &mut Vec<Event>) {
+        slots.sort_by_key(|&slot| self.state.orders.get(slot).sequence);
+        let mut touched = Vec::new();
+        for slot in slots {
+            let instrument = self.state.orders.get(slot).instrument;
+            self.detach(slot);
+            let symbol = self.instruments[instrument as usize].spec.symbol;
+            self.state.finish(slot, symbol, reason, events);
+            touched.push(instrument);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for instrument in touched {
+            self.publish_best_bid_offer(instrument, events);
+        }
+    }
+
+    fn end_session(&mut self, symbol: Option<Symbol>, events: &mut Vec<Event>) {
+        let instruments: Vec<u32> = match symbol {
+            Some(symbol) => match self.symbols.get(&symbol) {
+                Some(&instrument) => vec![instrument],
+                None => return events.push(Self::command_rejected(None, None, RejectReason::UnknownSymbol)),
+            },
+            None => (0..self.instruments.len() as u32).collect(),
+        };
+        let mut slots = Vec::new();
+        for instrument in instruments {
+            let book = &self.books[instrument as usize];
+            slots.extend(
+                book.order_slots(&self.state.orders)
+                    .into_iter()
+                    .filter(|&slot| self.state.orders.get(slot).time_in_force == TimeInForce::Day),
+            );
+        }
+        self.cancel_slots(slots, DoneReason::Expired, events);
+    }
+
+    /// Every ledger posting since the last call, when `keep_postings` is set.
+    pub fn take_postings(&mut self) -> Vec<crate::Posting> {
+        let journal = self.state.ledger.take_journal();
+        journal.into_iter().map(|posting| crate::Posting::from_internal(posting, self)).collect()
+    }
+
+    pub(crate) fn account_id(&self, index: u32) -> AccountId {
+        self.state.accounts[index as usize].id
+    }
+
+    pub(crate) fn symbol_of(&self, instrument: u32) -> Symbol {
+        self.instruments[instrument as usize].spec.symbol
+    }
+
+    // ---- queries ----
+
+    pub fn account(&self, account: AccountId) -> Option<AccountView> {
+        let &index = self.state.account_index.get(&account)?;
+        let record = &self.state.accounts[index as usize];
+        Some(AccountView {
+            account,
+            kind: record.kind,
+            cash: self.state.ledger.balance(index, AssetIndex::Cash),
+            holdings: self
+                .state
+                .ledger
+                .holdings(index)
+                .iter()
+                .map(|&(instrument, balance)| (self.symbol_of(instrument), balance))
+                .collect(),
+            open_orders: record.open_orders,
+            limits: record.limits,
+        })
+    }
+
+    pub fn order(&self, order_id: OrderId) -> Option<OrderView> {
+        let &slot = self.state.order_index.get(&order_id)?;
+        let order = self.state.orders.get(slot);
+        let untriggered = matches!(order.kind, StoredKind::Stop | StoredKind::StopLimit | StoredKind::TrailingStop);
+        Some(OrderView {
+            order_id,
+            account: self.account_id(order.account),
+            symbol: self.symbol_of(order.instrument),
+            side: order.side,
+            price: Price::from_raw(order.price),
+            stop_price: untriggered.then_some(Price::from_raw(order.stop_price)),
+            quantity: Quantity::from_raw(order.quantity),
+            filled: Quantity::from_raw(order.filled),
+            time_in_force: order.time_in_force,
+            client_order_id: self.state.order_client_ids.get(&order_id).copied(),
+            reserved: order.reserved,
+            resting: order.kind == StoredKind::Limit,
+        })
+    }
+
+    pub fn instrument(&self, symbol: Symbol) -> Option<(InstrumentSpec, bool)> {
+        let &index = self.symbols.get(&symbol)?;
+        let market = &self.instruments[index as usize];
+        Some((market.spec, market.halted))
+    }
+
+    /// Listed symbols in listing order.
+    pub fn symbols(&self) -> impl Iterator<Item = Symbol> + '_ {
+        self.instruments.iter().map(|market| market.spec.symbol)
+    }
+
+    pub fn best_bid_offer(&self, symbol: Symbol) -> Option<(Option<BookLevel>, Option<BookLevel>)> {
+        let &index = self.symbols.get(&symbol)?;
+        let book = &self.books[index as usize];
+        Some((book_level(book.best(Side::Buy)), book_level(book.best(Side::Sell))))
+    }
+
+    /// Aggregated depth to `levels` price levels per side.
+    pub fn depth(&self, symbol: Symbol, levels: usize) -> Option<Depth> {
+        let &index = self.symbols.get(&symbol)?;
+        let book = &self.books[index as usize];
+        let level = |(&price, level): (&i64, &book::Level)| BookLevel {
+            price: Price::from_raw(price),
+            quantity: Quantity::from_raw(level.quantity),
+            orders: level.count,
+        };
+        Some(Depth {
+            sequence: self.instruments[index as usize].sequence,
+            bids: book.bids.iter().rev().take(levels).map(level).collect(),
+            asks: book.asks.iter().take(levels).map(level).collect(),
+        })
+    }
+
+    pub fn last_price(&self, symbol: Symbol) -> Option<Price> {
+        let &index = self.symbols.get(&symbol)?;
+        let last = self.instruments[index as usize].last_price;
+        (last != 0).then_some(Price::from_raw(last))
+    }
+
+    /// Number of open orders (resting and untriggered stops) across all instruments.
+    pub fn open_order_count(&self) -> usize {
+        self.state.order_index.len()
+    }
+}
+
+/// How a taker's pass over the book ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MatchOutcome {
+    /// No (more) crossing liquidity, or nothing left to fill.
+    BookExhausted,
+    /// A notional order cannot afford one more lot.
+    BudgetSpent,
+    /// Self-trade prevention cancelled the taker.
+    SelfTradeStopped,
+}

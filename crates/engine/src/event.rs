@@ -1,0 +1,203 @@
+//! Events: the only output of the engine, a pure function of the commands applied.
+
+use tradecraft_types::{
+    AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TradeId, TransactionId,
+};
+
+use crate::command::{AccountKind, Amount, OrderKind, TimeInForce};
+use crate::limits::LimitKind;
+
+/// Something that happened inside the engine, in the order it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    InstrumentListed { symbol: Symbol },
+    InstrumentHalted { symbol: Symbol },
+    InstrumentResumed { symbol: Symbol },
+    AccountCreated { account: AccountId, kind: AccountKind },
+    Deposited { account: AccountId, transaction: TransactionId, amount: Amount },
+    Withdrawn { account: AccountId, transaction: TransactionId, amount: Amount },
+    /// A deposit or withdrawal whose transaction id was already applied with the same content.
+    TransferAlreadyApplied { account: AccountId, transaction: TransactionId },
+    LimitsSet { account: AccountId },
+    /// A command other than a new order was refused; nothing changed.
+    CommandRejected { account: Option<AccountId>, order_id: Option<OrderId>, reason: RejectReason },
+    /// A new order was refused; nothing changed.
+    OrderRejected {
+        order_id: OrderId,
+        account: AccountId,
+        symbol: Symbol,
+        side: Side,
+        reason: RejectReason,
+    },
+    OrderAccepted(AcceptedOrder),
+    /// A stop order's trigger was reached; it now trades as a market or limit order.
+    OrderTriggered { order_id: OrderId, account: AccountId, symbol: Symbol, stop_price: Price },
+    Trade(Trade),
+    OrderReplaced {
+        order_id: OrderId,
+        account: AccountId,
+        symbol: Symbol,
+        price: Price,
+        quantity: Quantity,
+        priority_kept: bool,
+    },
+    /// The order left the engine: nothing of it remains open or reserved.
+    OrderDone {
+        order_id: OrderId,
+        account: AccountId,
+        symbol: Symbol,
+        side: Side,
+        reason: DoneReason,
+        filled: Quantity,
+    },
+    /// Best bid and offer after a command changed them.
+    BestBidOffer { symbol: Symbol, sequence: u64, bid: Option<BookLevel>, ask: Option<BookLevel> },
+}
+
+/// An accepted order as it entered the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AcceptedOrder {
+    pub order_id: OrderId,
+    pub account: AccountId,
+    pub symbol: Symbol,
+    pub side: Side,
+    pub kind: OrderKind,
+    pub time_in_force: TimeInForce,
+    /// Zero for orders sized by notional.
+    pub quantity: Quantity,
+    pub notional: Option<Money>,
+    pub client_order_id: Option<ClientOrderId>,
+    /// Cash (buys) reserved at acceptance; shares for sells are `quantity`.
+    pub reserved_cash: Money,
+}
+
+/// One fill between a resting maker and an incoming taker, at the maker's price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trade {
+    pub trade_id: TradeId,
+    pub symbol: Symbol,
+    /// Market-data sequence number of the symbol.
+    pub sequence: u64,
+    pub price: Price,
+    pub quantity: Quantity,
+    pub taker_side: Side,
+    pub taker_order_id: OrderId,
+    pub taker_account: AccountId,
+    pub maker_order_id: OrderId,
+    pub maker_account: AccountId,
+    pub taker_fee: Money,
+    pub maker_fee: Money,
+}
+
+/// Aggregated resting quantity at one price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BookLevel {
+    pub price: Price,
+    pub quantity: Quantity,
+    pub orders: u32,
+}
+
+/// Why an order left the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DoneReason {
+    Filled,
+    Cancelled,
+    /// A DAY order at the end of its session.
+    Expired,
+    /// IOC or market remainder that found no more liquidity.
+    Unfilled,
+    /// FOK that could not fill completely, so nothing traded.
+    FillOrKillUnfillable,
+    SelfTradePrevented,
+}
+
+/// Why a command was refused. Maps onto seed 000's execution statuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    InsufficientFunds,
+    InsufficientShares,
+    UnknownSymbol,
+    UnknownAccount,
+    UnknownOrder,
+    InstrumentHalted,
+    InstrumentExists,
+    AccountExists,
+    InvalidQuantity,
+    QuantityOffLot,
+    QuantityBelowMinimum,
+    InvalidPrice,
+    PriceOffTick,
+    InvalidInstrument,
+    DuplicateOrderId,
+    DuplicateClientOrderId,
+    /// Same transaction id, different content.
+    TransactionConflict,
+    PostOnlyWouldCross,
+    NoLiquidity,
+    /// A trailing stop needs a last trade price to trail.
+    NoReferencePrice,
+    NotionalTooLarge,
+    /// A combination of fields the engine does not accept (e.g. a notional limit order).
+    InvalidOrder,
+    /// Only resting limit orders can be replaced.
+    NotReplaceable,
+    LimitBreached(LimitKind),
+}
+
+/// Seed 000 section 4.3 status of a rejected order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureStatus {
+    InsufficientFunds,
+    InsufficientShares,
+    Other,
+}
+
+impl FailureStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InsufficientFunds => "FAILED_INSUFFICIENT_FUNDS",
+            Self::InsufficientShares => "FAILED_INSUFFICIENT_SHARES",
+            Self::Other => "FAILED_OTHER",
+        }
+    }
+}
+
+impl RejectReason {
+    pub const fn failure_status(self) -> FailureStatus {
+        match self {
+            Self::InsufficientFunds => FailureStatus::InsufficientFunds,
+            Self::InsufficientShares => FailureStatus::InsufficientShares,
+            _ => FailureStatus::Other,
+        }
+    }
+
+    /// Stable machine-readable code, e.g. for `failureReason` and API error codes.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::InsufficientFunds => "insufficient_funds",
+            Self::InsufficientShares => "insufficient_shares",
+            Self::UnknownSymbol => "unknown_symbol",
+            Self::UnknownAccount => "unknown_account",
+            Self::UnknownOrder => "unknown_order",
+            Self::InstrumentHalted => "instrument_halted",
+            Self::InstrumentExists => "instrument_exists",
+            Self::AccountExists => "account_exists",
+            Self::InvalidQuantity => "invalid_quantity",
+            Self::QuantityOffLot => "quantity_off_lot",
+            Self::QuantityBelowMinimum => "quantity_below_minimum",
+            Self::InvalidPrice => "invalid_price",
+            Self::PriceOffTick => "price_off_tick",
+            Self::InvalidInstrument => "invalid_instrument",
+            Self::DuplicateOrderId => "duplicate_order_id",
+            Self::DuplicateClientOrderId => "duplicate_client_order_id",
+            Self::TransactionConflict => "transaction_conflict",
+            Self::PostOnlyWouldCross => "post_only_would_cross",
+            Self::NoLiquidity => "no_liquidity",
+            Self::NoReferencePrice => "no_reference_price",
+            Self::NotionalTooLarge => "notional_too_large",
+            Self::InvalidOrder => "invalid_order",
+            Self::NotReplaceable => "not_replaceable",
+            Self::LimitBreached(kind) => kind.code(),
+        }
+    }
+}

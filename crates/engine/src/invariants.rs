@@ -1,0 +1,114 @@
+//! A full check of the engine's invariants, for tests, snapshot loads and `tradecraft verify`.
+
+use std::collections::BTreeMap;
+
+use tradecraft_types::Side;
+
+use crate::book::{Ladder, NIL, StoredKind};
+use crate::engine::{Engine, buy_reservation};
+use crate::ledger::AssetIndex;
+
+/// The first invariant found broken, described for an operator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invariant broken: {0}")]
+pub struct InvariantViolation(pub String);
+
+macro_rules! ensure {
+    ($condition:expr, $($message:tt)+) => {
+        if !$condition {
+            return Err(InvariantViolation(format!($($message)+)));
+        }
+    };
+}
+
+impl Engine {
+    /// Checks every invariant: non-negative balances, reservations equal to what open orders
+    /// hold, conservation of every asset, consistent and uncrossed books.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        let state = &self.state;
+        let ledger = &state.ledger;
+        let fee_bps = self.config.maker_fee_bps.max(self.config.taker_fee_bps);
+        // Reservations and open-order counts recomputed from the orders themselves.
+        let mut reserved_cash = vec![0_i64; state.accounts.len()];
+        let mut reserved_shares: BTreeMap<(u32, u32), i64> = BTreeMap::new();
+        let mut open_orders = vec![0_u32; state.accounts.len()];
+        for (&order_id, &slot) in &state.order_index {
+            let order = state.orders.get(slot);
+            ensure!(order.id == order_id, "order index points {order_id:?} at {:?}", order.id);
+            ensure!(order.filled >= 0, "order {order_id:?} has negative fills");
+            ensure!(order.filled < order.quantity, "open order {order_id:?} has nothing left");
+            open_orders[order.account as usize] += 1;
+            match order.side {
+                Side::Buy => {
+                    reserved_cash[order.account as usize] += order.reserved;
+                    if order.kind == StoredKind::Limit {
+                        let required = buy_reservation(order.price, order.leaves(), fee_bps).unwrap_or(i64::MAX);
+                        ensure!(order.reserved >= required, "buy {order_id:?} holds less than its leaves need");
+                    }
+                }
+                Side::Sell => {
+                    ensure!(order.reserved == order.leaves(), "sell {order_id:?} reserves other than its leaves");
+                    *reserved_shares.entry((order.account, order.instrument)).or_default() += order.reserved;
+                }
+            }
+        }
+        let mut totals: BTreeMap<AssetIndex, i128> = BTreeMap::new();
+        for (index, account) in state.accounts.iter().enumerate() {
+            let index_u32 = index as u32;
+            let cash = ledger.balance(index_u32, AssetIndex::Cash);
+            ensure!(cash.available >= 0, "account {} has negative available cash", account.id);
+            ensure!(cash.reserved == reserved_cash[index], "account {} reserved cash {} != orders' {}", account.id, cash.reserved, reserved_cash[index]);
+            ensure!(account.open_orders == open_orders[index], "account {} open order count is off", account.id);
+            *totals.entry(AssetIndex::Cash).or_default() += i128::from(cash.total());
+            for &(instrument, balance) in ledger.holdings(index_u32) {
+                ensure!(balance.available >= 0, "account {} has negative available shares", account.id);
+                let expected = reserved_shares.get(&(index_u32, instrument)).copied().unwrap_or_default();
+                ensure!(balance.reserved == expected, "account {} reserved shares != orders'", account.id);
+                *totals.entry(AssetIndex::Shares(instrument)).or_default() += i128::from(balance.total());
+            }
+        }
+        let cash_total = totals.get(&AssetIndex::Cash).copied().unwrap_or_default();
+        ensure!(cash_total == ledger.external_net(AssetIndex::Cash), "cash is not conserved: {cash_total} held vs {} deposited net", ledger.external_net(AssetIndex::Cash));
+        for (index, market) in self.instruments.iter().enumerate() {
+            let asset = AssetIndex::Shares(index as u32);
+            let held = totals.get(&asset).copied().unwrap_or_default();
+            ensure!(held == ledger.external_net(asset), "{} shares are not conserved", market.spec.symbol);
+            let book = &self.books[index];
+            self.check_ladder(&book.bids, Side::Buy, index as u32)?;
+            self.check_ladder(&book.asks, Side::Sell, index as u32)?;
+            if let (Some((bid, _)), Some((ask, _))) = (book.best(Side::Buy), book.best(Side::Sell)) {
+                ensure!(bid < ask, "{} book is crossed: bid {bid} >= ask {ask}", market.spec.symbol);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_ladder(&self, ladder: &Ladder, side: Side, instrument: u32) -> Result<(), InvariantViolation> {
+        let orders = &self.state.orders;
+        let tick = self.instruments[instrument as usize].spec.tick_size.raw();
+        for (&price, level) in ladder {
+            ensure!(level.count > 0, "empty level {price} left in a book");
+            ensure!(price % tick == 0, "level {price} is off the tick grid");
+            let (mut quantity, mut count, mut previous, mut cursor) = (0, 0, NIL, level.head);
+            let mut last_sequence = 0;
+            while cursor != NIL {
+                let order = orders.get(cursor);
+                ensure!(order.price == price, "order {:?} sits in level {price}", order.id);
+                ensure!(order.side == side, "order {:?} sits on the wrong side", order.id);
+                ensure!(order.kind == StoredKind::Limit, "order {:?} rests but is no limit order", order.id);
+                ensure!(order.prev == previous, "queue links broken at order {:?}", order.id);
+                ensure!(order.sequence > last_sequence, "time priority broken at order {:?}", order.id);
+                ensure!(self.state.order_index.get(&order.id) == Some(&cursor), "resting order {:?} is not indexed", order.id);
+                last_sequence = order.sequence;
+                quantity += order.leaves();
+                count += 1;
+                previous = cursor;
+                cursor = order.next;
+            }
+            ensure!(level.tail == previous, "level {price} tail is wrong");
+            ensure!(level.quantity == quantity, "level {price} total {} != orders' {quantity}", level.quantity);
+            ensure!(level.count == count, "level {price} count is wrong");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1 @@
+//! Determinism: same stream, same events and hash; snapshot + replay equals a straight run.

@@ -1,0 +1,6 @@
+//! Engine tests: scenario scripts, property tests over random command streams, determinism.
+
+mod determinism;
+mod property_tests;
+mod scenarios;
+mod script;

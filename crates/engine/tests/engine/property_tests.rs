@@ -1,0 +1,1 @@
+//! Property tests: random command streams keep every invariant.

@@ -1,0 +1,231 @@
+//! A compact command language for scenario tests, and a one-line rendering of events.
+//!
+//! ```text
+//! list MOCK tick=0.01 lot=1 min=1 band=500
+//! account 1 [house]
+//! deposit 1 tx=7 cash 1000        | deposit 2 tx=8 MOCK 50      | withdraw ...
+//! buy 1 #10 MOCK 5 limit 100 [gtc|day|ioc|fok] [post] [cid=abc] [stp=taking]
+//! sell 2 #11 MOCK 5 market        | buy 1 #12 MOCK $500 market
+//! sell 2 #13 MOCK 5 stop 95       | stoplimit 95 94 | trail 2 | trail 150bp
+//! cancel 1 #10 | replace 1 #10 qty=3 price=101 | cancelall 1 [MOCK] | eos [MOCK]
+//! halt MOCK | resume MOCK | limits 1 maxqty=10 maxnotional=500 maxopen=2 off
+//! ```
+
+use tradecraft_engine::{
+    AccountKind, AccountLimits, Amount, BookLevel, Command, Engine, Event, InstrumentSpec,
+    NewOrder, OrderKind, OrderSize, SelfTradePrevention, TimeInForce, Trail,
+};
+use tradecraft_types::{
+    AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId,
+};
+
+pub(crate) fn symbol(text: &str) -> Symbol {
+    Symbol::new(text).unwrap()
+}
+
+fn account(text: &str) -> AccountId {
+    AccountId(text.parse().unwrap())
+}
+
+fn order_id(text: &str) -> OrderId {
+    OrderId(text.strip_prefix('#').expect("order ids start with #").parse().unwrap())
+}
+
+fn option<'a>(words: &[&'a str], key: &str) -> Option<&'a str> {
+    words.iter().find_map(|word| word.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+}
+
+/// Parses one script line into a command.
+pub(crate) fn parse(line: &str) -> Command {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words[0] {
+        "list" => Command::ListInstrument(InstrumentSpec {
+            symbol: symbol(words[1]),
+            tick_size: Price::parse(option(&words, "tick").unwrap_or("0.01")).unwrap(),
+            lot_size: Quantity::parse(option(&words, "lot").unwrap_or("1")).unwrap(),
+            min_quantity: Quantity::parse(option(&words, "min").unwrap_or("1")).unwrap(),
+            price_band_bps: option(&words, "band").unwrap_or("500").parse().unwrap(),
+        }),
+        "halt" => Command::HaltInstrument { symbol: symbol(words[1]) },
+        "resume" => Command::ResumeInstrument { symbol: symbol(words[1]) },
+        "account" => Command::CreateAccount {
+            account: account(words[1]),
+            kind: if words.get(2) == Some(&"house") { AccountKind::House } else { AccountKind::Cash },
+        },
+        "deposit" | "withdraw" => {
+            let transaction = TransactionId(option(&words, "tx").unwrap().parse().unwrap());
+            let amount = match words[3] {
+                "cash" => Amount::Cash(Money::parse(words[4]).unwrap()),
+                other => Amount::Shares(symbol(other), Quantity::parse(words[4]).unwrap()),
+            };
+            let account = account(words[1]);
+            if words[0] == "deposit" {
+                Command::Deposit { account, transaction, amount }
+            } else {
+                Command::Withdraw { account, transaction, amount }
+            }
+        }
+        "limits" => Command::SetLimits {
+            account: account(words[1]),
+            limits: AccountLimits {
+                trading_enabled: !words.contains(&"off"),
+                max_order_quantity: option(&words, "maxqty").map(|text| Quantity::parse(text).unwrap()),
+                max_order_notional: option(&words, "maxnotional").map(|text| Money::parse(text).unwrap()),
+                max_open_orders: option(&words, "maxopen").map(|text| text.parse().unwrap()),
+            },
+        },
+        "buy" | "sell" => Command::PlaceOrder(parse_order(&words)),
+        "cancel" => Command::CancelOrder { account: account(words[1]), order_id: order_id(words[2]) },
+        "replace" => Command::ReplaceOrder {
+            account: account(words[1]),
+            order_id: order_id(words[2]),
+            quantity: option(&words, "qty").map(|text| Quantity::parse(text).unwrap()),
+            price: option(&words, "price").map(|text| Price::parse(text).unwrap()),
+        },
+        "cancelall" => Command::CancelAll { account: account(words[1]), symbol: words.get(2).map(|text| symbol(text)) },
+        "eos" => Command::EndOfSession { symbol: words.get(1).map(|text| symbol(text)) },
+        other => panic!("unknown script command {other:?}"),
+    }
+}
+
+fn parse_order(words: &[&str]) -> NewOrder {
+    let price = |index: usize| Price::parse(words[index]).unwrap();
+    let size = match words[4].strip_prefix('$') {
+        Some(cash) => OrderSize::Notional(Money::parse(cash).unwrap()),
+        None => OrderSize::Quantity(Quantity::parse(words[4]).unwrap()),
+    };
+    let (kind, rest) = match words[5] {
+        "market" => (OrderKind::Market, 6),
+        "limit" => (OrderKind::Limit { price: price(6) }, 7),
+        "stop" => (OrderKind::Stop { stop_price: price(6) }, 7),
+        "stoplimit" => (OrderKind::StopLimit { stop_price: price(6), limit_price: price(7) }, 8),
+        "trail" => {
+            let trail = match words[6].strip_suffix("bp") {
+                Some(bps) => Trail::Percent { basis_points: bps.parse().unwrap() },
+                None => Trail::Amount(price(6)),
+            };
+            (OrderKind::TrailingStop { trail }, 7)
+        }
+        other => panic!("unknown order type {other:?}"),
+    };
+    let flags = &words[rest..];
+    let time_in_force = if flags.contains(&"day") {
+        TimeInForce::Day
+    } else if flags.contains(&"ioc") {
+        TimeInForce::ImmediateOrCancel
+    } else if flags.contains(&"fok") {
+        TimeInForce::FillOrKill
+    } else {
+        TimeInForce::GoodTillCancel
+    };
+    NewOrder {
+        order_id: order_id(words[2]),
+        account: account(words[1]),
+        symbol: symbol(words[3]),
+        side: if words[0] == "buy" { Side::Buy } else { Side::Sell },
+        kind,
+        size,
+        time_in_force,
+        post_only: flags.contains(&"post"),
+        client_order_id: option(flags, "cid").map(|text| ClientOrderId::new(text).unwrap()),
+        self_trade_prevention: option(flags, "stp").map(|mode| match mode {
+            "resting" => SelfTradePrevention::CancelResting,
+            "taking" => SelfTradePrevention::CancelTaking,
+            "both" => SelfTradePrevention::CancelBoth,
+            other => panic!("unknown stp {other:?}"),
+        }),
+    }
+}
+
+fn level(level: Option<BookLevel>) -> String {
+    level.map_or_else(|| "-".to_owned(), |level| format!("{}x{}", level.price, level.quantity))
+}
+
+/// One line per event, terse but complete enough to review by eye.
+pub(crate) fn render(event: &Event) -> String {
+    match event {
+        Event::InstrumentListed { symbol } => format!("listed {symbol}"),
+        Event::InstrumentHalted { symbol } => format!("halted {symbol}"),
+        Event::InstrumentResumed { symbol } => format!("resumed {symbol}"),
+        Event::AccountCreated { account, kind } => format!("account {account} {kind:?}"),
+        Event::Deposited { account, transaction, amount } => format!("deposited {account} tx={transaction} {amount:?}"),
+        Event::Withdrawn { account, transaction, amount } => format!("withdrawn {account} tx={transaction} {amount:?}"),
+        Event::TransferAlreadyApplied { account, transaction } => format!("already-applied {account} tx={transaction}"),
+        Event::LimitsSet { account } => format!("limits-set {account}"),
+        Event::CommandRejected { account, order_id, reason } => {
+            let order = order_id.map(|id| format!(" #{id}")).unwrap_or_default();
+            let account = account.map(|id| format!(" {id}")).unwrap_or_default();
+            format!("command-rejected{account}{order} {}", reason.code())
+        }
+        Event::OrderRejected { order_id, reason, .. } => {
+            format!("rejected #{order_id} {} {}", reason.code(), reason.failure_status().as_str())
+        }
+        Event::OrderAccepted(order) => format!(
+            "accepted #{} {} {} {} {:?} qty={}{} reserved={}",
+            order.order_id,
+            order.account,
+            order.side.as_str(),
+            order.symbol,
+            order.kind,
+            order.quantity,
+            order.notional.map(|cash| format!(" notional={cash}")).unwrap_or_default(),
+            order.reserved_cash,
+        ),
+        Event::OrderTriggered { order_id, stop_price, .. } => format!("triggered #{order_id} at {stop_price}"),
+        Event::Trade(trade) => format!(
+            "trade t{} {} {}@{} taker=#{}({}) maker=#{}({}) fees={}/{} seq={}",
+            trade.trade_id,
+            trade.taker_side.as_str(),
+            trade.quantity,
+            trade.price,
+            trade.taker_order_id,
+            trade.taker_account,
+            trade.maker_order_id,
+            trade.maker_account,
+            trade.taker_fee,
+            trade.maker_fee,
+            trade.sequence,
+        ),
+        Event::OrderReplaced { order_id, price, quantity, priority_kept, .. } => {
+            format!("replaced #{order_id} {quantity}@{price} priority_kept={priority_kept}")
+        }
+        Event::OrderDone { order_id, reason, filled, .. } => format!("done #{order_id} {reason:?} filled={filled}"),
+        Event::BestBidOffer { symbol, sequence, bid, ask } => {
+            format!("bbo {symbol} {} / {} seq={sequence}", level(*bid), level(*ask))
+        }
+    }
+}
+
+/// Runs a script; returns the rendered events with `>` before each command line.
+pub(crate) fn run(engine: &mut Engine, script: &str) -> String {
+    let mut out = String::new();
+    let mut events = Vec::new();
+    for (index, line) in script.lines().map(str::trim).filter(|line| !line.is_empty()).enumerate() {
+        events.clear();
+        engine.apply(&parse(line), index as u64 + 1, &mut events);
+        engine.check_invariants().unwrap_or_else(|error| panic!("after {line:?}: {error}"));
+        out.push_str("> ");
+        out.push_str(line);
+        out.push('\n');
+        for event in &events {
+            out.push_str("  ");
+            out.push_str(&render(event));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Renders an account's balances: `cash avail/reserved; SYM avail/reserved`.
+pub(crate) fn balances(engine: &Engine, id: u64) -> String {
+    let view = engine.account(AccountId(id)).unwrap();
+    let mut text = format!("{id}: cash {}/{}", Money::from_raw(view.cash.available), Money::from_raw(view.cash.reserved));
+    for (symbol, balance) in view.holdings {
+        text.push_str(&format!(
+            "; {symbol} {}/{}",
+            Quantity::from_raw(balance.available),
+            Quantity::from_raw(balance.reserved)
+        ));
+    }
+    text
+}
