@@ -963,20 +963,6 @@ impl Engine {
             }
             let quantity = wanted.min(maker_leaves);
             let (taker_fee, maker_fee) = state.settle(instrument, taker, maker, price, quantity, fees);
-            level.quantity -= quantity;
-            if maker_leaves == quantity {
-                book::unlink_from_level(level, &mut state.orders, NIL, maker_next);
-                level.count -= 1;
-                if level.count == 0 {
-                    entry.remove();
-                }
-                state.finish(maker, symbol, DoneReason::Filled, events);
-            } else if maker_side == Side::Buy {
-                state.release_buy_excess(maker, fee_bps);
-            }
-            if side == Side::Buy && state.orders.get(taker).kind == StoredKind::Limit {
-                state.release_buy_excess(taker, fee_bps);
-            }
             market.last_price = price;
             market.sequence += 1;
             let trade_id = TradeId(state.next_trade_id);
@@ -995,6 +981,20 @@ impl Engine {
                 taker_fee: Money::from_raw(taker_fee),
                 maker_fee: Money::from_raw(maker_fee),
             }));
+            level.quantity -= quantity;
+            if maker_leaves == quantity {
+                book::unlink_from_level(level, &mut state.orders, NIL, maker_next);
+                level.count -= 1;
+                if level.count == 0 {
+                    entry.remove();
+                }
+                state.finish(maker, symbol, DoneReason::Filled, events);
+            } else if maker_side == Side::Buy {
+                state.release_buy_excess(maker, fee_bps);
+            }
+            if side == Side::Buy && state.orders.get(taker).kind == StoredKind::Limit {
+                state.release_buy_excess(taker, fee_bps);
+            }
             if !book.buy_stops.is_empty() || !book.sell_stops.is_empty() {
                 trigger_stops(book, &mut state.orders, price, tick, &mut state.triggered);
             }

@@ -55,3 +55,657 @@ fn limit_orders_rest_then_cross_at_the_makers_price() {
         "#]],
     );
 }
+
+#[test]
+fn market_buy_walks_the_book_and_stops_at_the_price_band() {
+    // Asks at 100, 102 and 106; the band (5 % over the best ask, 105) keeps 106 out of reach.
+    check(
+        "
+        sell 2 #1 MOCK 3 limit 100
+        sell 2 #2 MOCK 3 limit 102
+        sell 3 #3 MOCK 5 limit 106
+        buy 1 #4 MOCK 10 market
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 3 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=3 reserved=0
+              bbo MOCK - / 100x3 seq=1
+            > sell 2 #2 MOCK 3 limit 102
+              accepted #2 2 SELL MOCK Limit { price: 102 } qty=3 reserved=0
+            > sell 3 #3 MOCK 5 limit 106
+              accepted #3 3 SELL MOCK Limit { price: 106 } qty=5 reserved=0
+            > buy 1 #4 MOCK 10 market
+              accepted #4 1 BUY MOCK Market qty=10 reserved=1050
+              trade t1 BUY 3@100 taker=#4(1) maker=#1(2) fees=0/0 seq=2
+              done #1 Filled filled=3
+              trade t2 BUY 3@102 taker=#4(1) maker=#2(2) fees=0/0 seq=3
+              done #2 Filled filled=3
+              done #4 Unfilled filled=6
+              bbo MOCK - / 106x5 seq=4
+            balances:
+              1: cash 9394/0; MOCK 6/0
+              2: cash 606/0; MOCK 94/0
+              3: cash 10000/0; MOCK 95/5
+        "#]],
+    );
+}
+
+#[test]
+fn market_buy_by_notional_spends_at_most_the_cash_given() {
+    check(
+        "
+        sell 2 #1 MOCK 2 limit 100
+        sell 2 #2 MOCK 5 limit 101
+        buy 1 #3 MOCK $450 market
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 2 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=2 reserved=0
+              bbo MOCK - / 100x2 seq=1
+            > sell 2 #2 MOCK 5 limit 101
+              accepted #2 2 SELL MOCK Limit { price: 101 } qty=5 reserved=0
+            > buy 1 #3 MOCK $450 market
+              accepted #3 1 BUY MOCK Market qty=0 notional=450 reserved=450
+              trade t1 BUY 2@100 taker=#3(1) maker=#1(2) fees=0/0 seq=2
+              done #1 Filled filled=2
+              trade t2 BUY 2@101 taker=#3(1) maker=#2(2) fees=0/0 seq=3
+              done #3 Filled filled=4
+              bbo MOCK - / 101x3 seq=4
+            balances:
+              1: cash 9598/0; MOCK 4/0
+              2: cash 402/0; MOCK 93/3
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+#[test]
+fn rejected_orders_change_nothing_and_map_to_seed_statuses() {
+    check(
+        "
+        buy 1 #1 MOCK 200 limit 100
+        sell 1 #2 MOCK 1 limit 100
+        buy 1 #3 NOPE 1 limit 100
+        buy 1 #4 MOCK 1 limit 100.001
+        buy 1 #5 MOCK 1 limit 100.005
+        buy 1 #6 MOCK 1.5 limit 100
+        buy 1 #7 MOCK 0 limit 100
+        buy 1 #8 MOCK 1 limit 0
+        buy 9 #9 MOCK 1 limit 100
+        buy 1 #10 MOCK 1 limit 100 cid=a
+        buy 1 #10 MOCK 1 limit 100
+        buy 1 #11 MOCK 1 limit 100 cid=a
+        buy 1 #12 MOCK 1 market
+        sell 2 #13 MOCK $100 market
+        buy 1 #14 MOCK 1 limit 100 ioc post
+        halt MOCK
+        buy 1 #15 MOCK 1 limit 100
+        resume MOCK
+        ",
+        expect![[r#"
+            > buy 1 #1 MOCK 200 limit 100
+              rejected #1 insufficient_funds FAILED_INSUFFICIENT_FUNDS
+            > sell 1 #2 MOCK 1 limit 100
+              rejected #2 insufficient_shares FAILED_INSUFFICIENT_SHARES
+            > buy 1 #3 NOPE 1 limit 100
+              rejected #3 unknown_symbol FAILED_OTHER
+            > buy 1 #4 MOCK 1 limit 100.001
+              rejected #4 price_off_tick FAILED_OTHER
+            > buy 1 #5 MOCK 1 limit 100.005
+              rejected #5 price_off_tick FAILED_OTHER
+            > buy 1 #6 MOCK 1.5 limit 100
+              rejected #6 quantity_off_lot FAILED_OTHER
+            > buy 1 #7 MOCK 0 limit 100
+              rejected #7 invalid_quantity FAILED_OTHER
+            > buy 1 #8 MOCK 1 limit 0
+              rejected #8 invalid_price FAILED_OTHER
+            > buy 9 #9 MOCK 1 limit 100
+              rejected #9 unknown_account FAILED_OTHER
+            > buy 1 #10 MOCK 1 limit 100 cid=a
+              accepted #10 1 BUY MOCK Limit { price: 100 } qty=1 reserved=100
+              bbo MOCK 100x1 / - seq=1
+            > buy 1 #10 MOCK 1 limit 100
+              rejected #10 duplicate_order_id FAILED_OTHER
+            > buy 1 #11 MOCK 1 limit 100 cid=a
+              rejected #11 duplicate_client_order_id FAILED_OTHER
+            > buy 1 #12 MOCK 1 market
+              rejected #12 no_liquidity FAILED_OTHER
+            > sell 2 #13 MOCK $100 market
+              rejected #13 invalid_order FAILED_OTHER
+            > buy 1 #14 MOCK 1 limit 100 ioc post
+              rejected #14 invalid_order FAILED_OTHER
+            > halt MOCK
+              halted MOCK
+            > buy 1 #15 MOCK 1 limit 100
+              rejected #15 instrument_halted FAILED_OTHER
+            > resume MOCK
+              resumed MOCK
+            balances:
+              1: cash 9900/100
+              2: cash 0/0; MOCK 100/0
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+#[test]
+fn minimum_quantity_and_fractional_lots() {
+    check(
+        "
+        list FRAC tick=0.05 lot=0.001 min=0.01
+        deposit 2 tx=10 FRAC 1.5
+        sell 2 #1 FRAC 0.005 limit 10
+        sell 2 #2 FRAC 0.0105 limit 10
+        sell 2 #3 FRAC 0.125 limit 10.05
+        buy 1 #4 FRAC 0.1 limit 10.05
+        ",
+        expect![[r#"
+            > list FRAC tick=0.05 lot=0.001 min=0.01
+              listed FRAC
+            > deposit 2 tx=10 FRAC 1.5
+              deposited 2 tx=10 Shares(FRAC, 1.5)
+            > sell 2 #1 FRAC 0.005 limit 10
+              rejected #1 quantity_below_minimum FAILED_OTHER
+            > sell 2 #2 FRAC 0.0105 limit 10
+              rejected #2 quantity_off_lot FAILED_OTHER
+            > sell 2 #3 FRAC 0.125 limit 10.05
+              accepted #3 2 SELL FRAC Limit { price: 10.05 } qty=0.125 reserved=0
+              bbo FRAC - / 10.05x0.125 seq=1
+            > buy 1 #4 FRAC 0.1 limit 10.05
+              accepted #4 1 BUY FRAC Limit { price: 10.05 } qty=0.1 reserved=1.005
+              trade t1 BUY 0.1@10.05 taker=#4(1) maker=#3(2) fees=0/0 seq=2
+              done #4 Filled filled=0.1
+              bbo FRAC - / 10.05x0.025 seq=3
+            balances:
+              1: cash 9998.995/0; FRAC 0.1/0
+              2: cash 1.005/0; MOCK 100/0; FRAC 1.375/0.025
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+#[test]
+fn immediate_or_cancel_and_fill_or_kill() {
+    check(
+        "
+        sell 2 #1 MOCK 5 limit 100
+        buy 1 #2 MOCK 8 limit 100 ioc
+        sell 2 #3 MOCK 5 limit 100
+        buy 1 #4 MOCK 8 limit 100 fok
+        buy 1 #5 MOCK 5 limit 100 fok
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 5 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=5 reserved=0
+              bbo MOCK - / 100x5 seq=1
+            > buy 1 #2 MOCK 8 limit 100 ioc
+              accepted #2 1 BUY MOCK Limit { price: 100 } qty=8 reserved=800
+              trade t1 BUY 5@100 taker=#2(1) maker=#1(2) fees=0/0 seq=2
+              done #1 Filled filled=5
+              done #2 Unfilled filled=5
+              bbo MOCK - / - seq=3
+            > sell 2 #3 MOCK 5 limit 100
+              accepted #3 2 SELL MOCK Limit { price: 100 } qty=5 reserved=0
+              bbo MOCK - / 100x5 seq=4
+            > buy 1 #4 MOCK 8 limit 100 fok
+              accepted #4 1 BUY MOCK Limit { price: 100 } qty=8 reserved=800
+              done #4 FillOrKillUnfillable filled=0
+            > buy 1 #5 MOCK 5 limit 100 fok
+              accepted #5 1 BUY MOCK Limit { price: 100 } qty=5 reserved=500
+              trade t2 BUY 5@100 taker=#5(1) maker=#3(2) fees=0/0 seq=5
+              done #3 Filled filled=5
+              done #5 Filled filled=5
+              bbo MOCK - / - seq=6
+            balances:
+              1: cash 9000/0; MOCK 10/0
+              2: cash 1000/0; MOCK 90/0
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+#[test]
+fn post_only_rests_or_is_rejected() {
+    check(
+        "
+        sell 2 #1 MOCK 5 limit 100
+        buy 1 #2 MOCK 5 limit 100 post
+        buy 1 #3 MOCK 5 limit 99.99 post
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 5 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=5 reserved=0
+              bbo MOCK - / 100x5 seq=1
+            > buy 1 #2 MOCK 5 limit 100 post
+              rejected #2 post_only_would_cross FAILED_OTHER
+            > buy 1 #3 MOCK 5 limit 99.99 post
+              accepted #3 1 BUY MOCK Limit { price: 99.99 } qty=5 reserved=499.95
+              bbo MOCK 99.99x5 / 100x5 seq=2
+            balances:
+              1: cash 9500.05/499.95
+              2: cash 0/0; MOCK 95/5
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+#[test]
+fn replace_keeps_priority_only_when_reducing_at_the_same_price() {
+    // #1 and #2 rest at 100. Reducing #1 keeps it first; raising #2's quantity sends it
+    // behind #3. The market sell then fills #1, #3 and #2 in that order.
+    check(
+        "
+        buy 1 #1 MOCK 5 limit 100
+        buy 3 #2 MOCK 5 limit 100
+        buy 1 #3 MOCK 5 limit 100
+        replace 1 #1 qty=2
+        replace 3 #2 qty=6
+        sell 2 #4 MOCK 10 market
+        replace 3 #2 price=99.5
+        replace 3 #2 qty=1
+        replace 2 #2 qty=1
+        replace 3 #99 qty=1
+        ",
+        expect![[r#"
+            > buy 1 #1 MOCK 5 limit 100
+              accepted #1 1 BUY MOCK Limit { price: 100 } qty=5 reserved=500
+              bbo MOCK 100x5 / - seq=1
+            > buy 3 #2 MOCK 5 limit 100
+              accepted #2 3 BUY MOCK Limit { price: 100 } qty=5 reserved=500
+              bbo MOCK 100x10 / - seq=2
+            > buy 1 #3 MOCK 5 limit 100
+              accepted #3 1 BUY MOCK Limit { price: 100 } qty=5 reserved=500
+              bbo MOCK 100x15 / - seq=3
+            > replace 1 #1 qty=2
+              replaced #1 2@100 priority_kept=true
+              bbo MOCK 100x12 / - seq=4
+            > replace 3 #2 qty=6
+              replaced #2 6@100 priority_kept=false
+              bbo MOCK 100x13 / - seq=5
+            > sell 2 #4 MOCK 10 market
+              accepted #4 2 SELL MOCK Market qty=10 reserved=0
+              trade t1 SELL 2@100 taker=#4(2) maker=#1(1) fees=0/0 seq=6
+              done #1 Filled filled=2
+              trade t2 SELL 5@100 taker=#4(2) maker=#3(1) fees=0/0 seq=7
+              done #3 Filled filled=5
+              trade t3 SELL 3@100 taker=#4(2) maker=#2(3) fees=0/0 seq=8
+              done #4 Filled filled=10
+              bbo MOCK 100x3 / - seq=9
+            > replace 3 #2 price=99.5
+              replaced #2 6@99.5 priority_kept=false
+              bbo MOCK 99.5x3 / - seq=10
+            > replace 3 #2 qty=1
+              command-rejected 3 #2 invalid_quantity
+            > replace 2 #2 qty=1
+              command-rejected 2 #2 unknown_order
+            > replace 3 #99 qty=1
+              command-rejected 3 #99 unknown_order
+            balances:
+              1: cash 9300/0; MOCK 7/0
+              2: cash 1000/0; MOCK 90/0
+              3: cash 9401.5/298.5; MOCK 103/0
+        "#]],
+    );
+}
+
+#[test]
+fn replace_to_a_crossing_price_trades_and_checks_funds() {
+    check(
+        "
+        sell 2 #1 MOCK 5 limit 101
+        buy 1 #2 MOCK 5 limit 100
+        replace 1 #2 qty=500
+        replace 1 #2 price=101
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 5 limit 101
+              accepted #1 2 SELL MOCK Limit { price: 101 } qty=5 reserved=0
+              bbo MOCK - / 101x5 seq=1
+            > buy 1 #2 MOCK 5 limit 100
+              accepted #2 1 BUY MOCK Limit { price: 100 } qty=5 reserved=500
+              bbo MOCK 100x5 / 101x5 seq=2
+            > replace 1 #2 qty=500
+              command-rejected 1 #2 insufficient_funds
+            > replace 1 #2 price=101
+              replaced #2 5@101 priority_kept=false
+              trade t1 BUY 5@101 taker=#2(1) maker=#1(2) fees=0/0 seq=3
+              done #1 Filled filled=5
+              done #2 Filled filled=5
+              bbo MOCK - / - seq=4
+            balances:
+              1: cash 9495/0; MOCK 5/0
+              2: cash 505/0; MOCK 95/0
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+#[test]
+fn cancel_and_cancel_all() {
+    check(
+        "
+        list OTHER
+        buy 1 #1 MOCK 1 limit 90
+        buy 1 #2 OTHER 1 limit 50
+        buy 1 #3 MOCK 1 limit 91
+        cancel 2 #1
+        cancel 1 #1
+        cancel 1 #1
+        buy 1 #4 MOCK 1 limit 92
+        cancelall 1 MOCK
+        cancelall 1
+        ",
+        expect![[r#"
+            > list OTHER
+              listed OTHER
+            > buy 1 #1 MOCK 1 limit 90
+              accepted #1 1 BUY MOCK Limit { price: 90 } qty=1 reserved=90
+              bbo MOCK 90x1 / - seq=1
+            > buy 1 #2 OTHER 1 limit 50
+              accepted #2 1 BUY OTHER Limit { price: 50 } qty=1 reserved=50
+              bbo OTHER 50x1 / - seq=1
+            > buy 1 #3 MOCK 1 limit 91
+              accepted #3 1 BUY MOCK Limit { price: 91 } qty=1 reserved=91
+              bbo MOCK 91x1 / - seq=2
+            > cancel 2 #1
+              command-rejected 2 #1 unknown_order
+            > cancel 1 #1
+              done #1 Cancelled filled=0
+            > cancel 1 #1
+              command-rejected 1 #1 unknown_order
+            > buy 1 #4 MOCK 1 limit 92
+              accepted #4 1 BUY MOCK Limit { price: 92 } qty=1 reserved=92
+              bbo MOCK 92x1 / - seq=3
+            > cancelall 1 MOCK
+              done #3 Cancelled filled=0
+              done #4 Cancelled filled=0
+              bbo MOCK - / - seq=4
+            > cancelall 1
+              done #2 Cancelled filled=0
+              bbo OTHER - / - seq=2
+            balances:
+              1: cash 10000/0
+              2: cash 0/0; MOCK 100/0
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+#[test]
+fn self_trade_prevention_modes() {
+    check(
+        "
+        sell 3 #1 MOCK 2 limit 100
+        sell 2 #2 MOCK 2 limit 100
+        buy 3 #3 MOCK 3 limit 100
+        sell 3 #4 MOCK 2 limit 101
+        buy 3 #5 MOCK 2 limit 101 stp=taking
+        buy 3 #6 MOCK 2 limit 101 stp=both
+        ",
+        expect![[r#"
+            > sell 3 #1 MOCK 2 limit 100
+              accepted #1 3 SELL MOCK Limit { price: 100 } qty=2 reserved=0
+              bbo MOCK - / 100x2 seq=1
+            > sell 2 #2 MOCK 2 limit 100
+              accepted #2 2 SELL MOCK Limit { price: 100 } qty=2 reserved=0
+              bbo MOCK - / 100x4 seq=2
+            > buy 3 #3 MOCK 3 limit 100
+              accepted #3 3 BUY MOCK Limit { price: 100 } qty=3 reserved=300
+              done #1 SelfTradePrevented filled=0
+              trade t1 BUY 2@100 taker=#3(3) maker=#2(2) fees=0/0 seq=3
+              done #2 Filled filled=2
+              bbo MOCK 100x1 / - seq=4
+            > sell 3 #4 MOCK 2 limit 101
+              accepted #4 3 SELL MOCK Limit { price: 101 } qty=2 reserved=0
+              bbo MOCK 100x1 / 101x2 seq=5
+            > buy 3 #5 MOCK 2 limit 101 stp=taking
+              accepted #5 3 BUY MOCK Limit { price: 101 } qty=2 reserved=202
+              done #5 SelfTradePrevented filled=0
+            > buy 3 #6 MOCK 2 limit 101 stp=both
+              accepted #6 3 BUY MOCK Limit { price: 101 } qty=2 reserved=202
+              done #4 SelfTradePrevented filled=0
+              done #6 SelfTradePrevented filled=0
+              bbo MOCK 100x1 / - seq=6
+            balances:
+              1: cash 10000/0
+              2: cash 200/0; MOCK 98/0
+              3: cash 9700/100; MOCK 102/0
+        "#]],
+    );
+}
+
+#[test]
+fn stop_and_stop_limit_orders_trigger_on_trades() {
+    check(
+        "
+        buy 3 #1 MOCK 5 limit 99
+        buy 3 #2 MOCK 5 limit 98
+        sell 2 #3 MOCK 3 stop 99
+        sell 2 #4 MOCK 2 stoplimit 98.5 98.5
+        sell 2 #5 MOCK 1 limit 99
+        ",
+        expect![[r#"
+            > buy 3 #1 MOCK 5 limit 99
+              accepted #1 3 BUY MOCK Limit { price: 99 } qty=5 reserved=495
+              bbo MOCK 99x5 / - seq=1
+            > buy 3 #2 MOCK 5 limit 98
+              accepted #2 3 BUY MOCK Limit { price: 98 } qty=5 reserved=490
+            > sell 2 #3 MOCK 3 stop 99
+              accepted #3 2 SELL MOCK Stop { stop_price: 99 } qty=3 reserved=0
+            > sell 2 #4 MOCK 2 stoplimit 98.5 98.5
+              accepted #4 2 SELL MOCK StopLimit { stop_price: 98.5, limit_price: 98.5 } qty=2 reserved=0
+            > sell 2 #5 MOCK 1 limit 99
+              accepted #5 2 SELL MOCK Limit { price: 99 } qty=1 reserved=0
+              trade t1 SELL 1@99 taker=#5(2) maker=#1(3) fees=0/0 seq=2
+              done #5 Filled filled=1
+              triggered #3 at 99
+              trade t2 SELL 3@99 taker=#3(2) maker=#1(3) fees=0/0 seq=3
+              done #3 Filled filled=3
+              bbo MOCK 99x1 / - seq=4
+            balances:
+              1: cash 10000/0
+              2: cash 396/0; MOCK 94/2
+              3: cash 9015/589; MOCK 104/0
+        "#]],
+    );
+}
+
+#[test]
+fn trailing_stops_follow_the_last_trade() {
+    // The trailing sell starts 2.00 under the last trade (100), follows it up to 105 (stop
+    // 103), then fires when a trade prints at 103. The 10 % trailing buy (stop 110) only
+    // moves down with new lows, so it stays open with its cash reserved at the 5 % band.
+    check(
+        "
+        sell 3 #1 MOCK 1 limit 100
+        buy 1 #2 MOCK 1 limit 100
+        sell 2 #3 MOCK 4 trail 2
+        buy 1 #4 MOCK 10 trail 1000bp
+        sell 3 #5 MOCK 1 limit 105
+        buy 1 #6 MOCK 1 limit 105
+        buy 3 #7 MOCK 10 limit 103
+        sell 2 #8 MOCK 1 limit 103
+        ",
+        expect![[r#"
+            > sell 3 #1 MOCK 1 limit 100
+              accepted #1 3 SELL MOCK Limit { price: 100 } qty=1 reserved=0
+              bbo MOCK - / 100x1 seq=1
+            > buy 1 #2 MOCK 1 limit 100
+              accepted #2 1 BUY MOCK Limit { price: 100 } qty=1 reserved=100
+              trade t1 BUY 1@100 taker=#2(1) maker=#1(3) fees=0/0 seq=2
+              done #1 Filled filled=1
+              done #2 Filled filled=1
+              bbo MOCK - / - seq=3
+            > sell 2 #3 MOCK 4 trail 2
+              accepted #3 2 SELL MOCK TrailingStop { trail: Amount(2) } qty=4 reserved=0
+            > buy 1 #4 MOCK 10 trail 1000bp
+              accepted #4 1 BUY MOCK TrailingStop { trail: Percent { basis_points: 1000 } } qty=10 reserved=1155
+            > sell 3 #5 MOCK 1 limit 105
+              accepted #5 3 SELL MOCK Limit { price: 105 } qty=1 reserved=0
+              bbo MOCK - / 105x1 seq=4
+            > buy 1 #6 MOCK 1 limit 105
+              accepted #6 1 BUY MOCK Limit { price: 105 } qty=1 reserved=105
+              trade t2 BUY 1@105 taker=#6(1) maker=#5(3) fees=0/0 seq=5
+              done #5 Filled filled=1
+              done #6 Filled filled=1
+              bbo MOCK - / - seq=6
+            > buy 3 #7 MOCK 10 limit 103
+              accepted #7 3 BUY MOCK Limit { price: 103 } qty=10 reserved=1030
+              bbo MOCK 103x10 / - seq=7
+            > sell 2 #8 MOCK 1 limit 103
+              accepted #8 2 SELL MOCK Limit { price: 103 } qty=1 reserved=0
+              trade t3 SELL 1@103 taker=#8(2) maker=#7(3) fees=0/0 seq=8
+              done #8 Filled filled=1
+              triggered #3 at 103
+              trade t4 SELL 4@103 taker=#3(2) maker=#7(3) fees=0/0 seq=9
+              done #3 Filled filled=4
+              bbo MOCK 103x5 / - seq=10
+            balances:
+              1: cash 8640/1155; MOCK 2/0
+              2: cash 515/0; MOCK 95/0
+              3: cash 9175/515; MOCK 103/0
+        "#]],
+    );
+}
+
+#[test]
+fn day_orders_expire_at_the_end_of_the_session() {
+    check(
+        "
+        buy 1 #1 MOCK 1 limit 90 day
+        buy 1 #2 MOCK 1 limit 91
+        sell 2 #3 MOCK 1 stop 80 day
+        eos MOCK
+        eos
+        ",
+        expect![[r#"
+            > buy 1 #1 MOCK 1 limit 90 day
+              accepted #1 1 BUY MOCK Limit { price: 90 } qty=1 reserved=90
+              bbo MOCK 90x1 / - seq=1
+            > buy 1 #2 MOCK 1 limit 91
+              accepted #2 1 BUY MOCK Limit { price: 91 } qty=1 reserved=91
+              bbo MOCK 91x1 / - seq=2
+            > sell 2 #3 MOCK 1 stop 80 day
+              accepted #3 2 SELL MOCK Stop { stop_price: 80 } qty=1 reserved=0
+            > eos MOCK
+              done #1 Expired filled=0
+              done #3 Expired filled=0
+            > eos
+            balances:
+              1: cash 9909/91
+              2: cash 0/0; MOCK 100/0
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+#[test]
+fn deposits_and_withdrawals_are_idempotent_by_transaction() {
+    check(
+        "
+        deposit 1 tx=100 cash 50
+        deposit 1 tx=100 cash 50
+        deposit 1 tx=100 cash 60
+        withdraw 1 tx=101 cash 20000
+        withdraw 1 tx=102 cash 10050
+        withdraw 2 tx=103 MOCK 100.5
+        deposit 1 tx=104 cash -5
+        deposit 7 tx=105 cash 5
+        ",
+        expect![[r#"
+            > deposit 1 tx=100 cash 50
+              deposited 1 tx=100 Cash(50)
+            > deposit 1 tx=100 cash 50
+              already-applied 1 tx=100
+            > deposit 1 tx=100 cash 60
+              command-rejected 1 transaction_conflict
+            > withdraw 1 tx=101 cash 20000
+              command-rejected 1 insufficient_funds
+            > withdraw 1 tx=102 cash 10050
+              withdrawn 1 tx=102 Cash(10050)
+            > withdraw 2 tx=103 MOCK 100.5
+              command-rejected 2 quantity_off_lot
+            > deposit 1 tx=104 cash -5
+              command-rejected 1 invalid_quantity
+            > deposit 7 tx=105 cash 5
+              command-rejected 7 unknown_account
+            balances:
+              1: cash 0/0
+              2: cash 0/0; MOCK 100/0
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+#[test]
+fn maker_and_taker_fees_go_to_the_fee_account() {
+    let config = EngineConfig { maker_fee_bps: 10, taker_fee_bps: 25, ..EngineConfig::default() };
+    check_with(
+        config,
+        "
+        sell 2 #1 MOCK 10 limit 100
+        buy 1 #2 MOCK 4 limit 100
+        buy 3 #3 MOCK 6 limit 99
+        sell 2 #4 MOCK 6 market
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 10 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=10 reserved=0
+              bbo MOCK - / 100x10 seq=1
+            > buy 1 #2 MOCK 4 limit 100
+              accepted #2 1 BUY MOCK Limit { price: 100 } qty=4 reserved=401
+              trade t1 BUY 4@100 taker=#2(1) maker=#1(2) fees=1/0.4 seq=2
+              done #2 Filled filled=4
+              bbo MOCK - / 100x6 seq=3
+            > buy 3 #3 MOCK 6 limit 99
+              accepted #3 3 BUY MOCK Limit { price: 99 } qty=6 reserved=595.485
+              bbo MOCK 99x6 / 100x6 seq=4
+            > sell 2 #4 MOCK 6 market
+              accepted #4 2 SELL MOCK Market qty=6 reserved=0
+              trade t2 SELL 6@99 taker=#4(2) maker=#3(3) fees=1.485/0.594 seq=5
+              done #3 Filled filled=6
+              done #4 Filled filled=6
+              bbo MOCK - / 100x6 seq=6
+            balances:
+              1: cash 9599/0; MOCK 4/0
+              2: cash 992.115/0; MOCK 84/6
+              3: cash 9405.406/0; MOCK 106/0
+        "#]],
+    );
+}
+
+#[test]
+fn trading_limits_reject_with_the_limit_named() {
+    check(
+        "
+        limits 1 maxqty=10 maxnotional=500 maxopen=1
+        buy 1 #1 MOCK 11 limit 1
+        buy 1 #2 MOCK 6 limit 100
+        buy 1 #3 MOCK 5 limit 100
+        buy 1 #4 MOCK 1 limit 1
+        limits 1 off
+        buy 1 #5 MOCK 1 limit 1
+        ",
+        expect![[r#"
+            > limits 1 maxqty=10 maxnotional=500 maxopen=1
+              limits-set 1
+            > buy 1 #1 MOCK 11 limit 1
+              rejected #1 limit_max_order_quantity FAILED_OTHER
+            > buy 1 #2 MOCK 6 limit 100
+              rejected #2 limit_max_order_notional FAILED_OTHER
+            > buy 1 #3 MOCK 5 limit 100
+              accepted #3 1 BUY MOCK Limit { price: 100 } qty=5 reserved=500
+              bbo MOCK 100x5 / - seq=1
+            > buy 1 #4 MOCK 1 limit 1
+              rejected #4 limit_max_open_orders FAILED_OTHER
+            > limits 1 off
+              limits-set 1
+            > buy 1 #5 MOCK 1 limit 1
+              rejected #5 limit_trading_disabled FAILED_OTHER
+            balances:
+              1: cash 9500/500
+              2: cash 0/0; MOCK 100/0
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
