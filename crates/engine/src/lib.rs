@@ -30,7 +30,7 @@ pub use snapshot::SnapshotError;
 use tradecraft_types::{AccountId, Symbol};
 
 /// What a posting moves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Asset {
     Cash,
     Shares(Symbol),

@@ -1,0 +1,190 @@
+//! Seeded random command streams over a small market: replay exactly from the seed.
+
+use tradecraft_engine::{
+    AccountKind, AccountLimits, Amount, Command, InstrumentSpec, NewOrder, OrderKind, OrderSize,
+    SelfTradePrevention, TimeInForce, Trail,
+};
+use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
+
+/// SplitMix64: tiny, fast, and the same everywhere.
+pub(crate) struct Random(u64);
+
+impl Random {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub(crate) fn below(&mut self, bound: u64) -> u64 {
+        self.next_u64() % bound
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+const ACCOUNTS: [u64; 5] = [1, 2, 3, 4, 9];
+const HOUSE: u64 = 9;
+
+fn symbols() -> [Symbol; 2] {
+    [Symbol::new("MOCK").unwrap(), Symbol::new("FRAC").unwrap()]
+}
+
+/// Commands that set up two instruments, four traders and a house account.
+pub(crate) fn setup() -> Vec<Command> {
+    let [mock, frac] = symbols();
+    let mut commands = vec![
+        Command::ListInstrument(InstrumentSpec {
+            symbol: mock,
+            tick_size: Price::parse("0.01").unwrap(),
+            lot_size: Quantity::from_units(1),
+            min_quantity: Quantity::from_units(1),
+            price_band_bps: 300,
+        }),
+        Command::ListInstrument(InstrumentSpec {
+            symbol: frac,
+            tick_size: Price::parse("0.05").unwrap(),
+            lot_size: Quantity::parse("0.001").unwrap(),
+            min_quantity: Quantity::parse("0.01").unwrap(),
+            price_band_bps: 500,
+        }),
+    ];
+    let mut transaction = 0;
+    for account in ACCOUNTS {
+        let kind = if account == HOUSE { AccountKind::House } else { AccountKind::Cash };
+        commands.push(Command::CreateAccount { account: AccountId(account), kind });
+        for amount in [
+            Amount::Cash(Money::from_units(5_000)),
+            Amount::Shares(mock, Quantity::from_units(40)),
+            Amount::Shares(frac, Quantity::from_units(3)),
+        ] {
+            transaction += 1;
+            commands.push(Command::Deposit { account: AccountId(account), transaction: TransactionId(transaction), amount });
+        }
+    }
+    commands
+}
+
+/// A stream of `length` random commands after [`setup`]; order ids count up from 1.
+pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
+    let mut random = Random::new(seed);
+    let symbols = symbols();
+    let mut commands = setup();
+    let mut next_order = 1_u64;
+    let mut next_transaction = 1_000_u64;
+    // Recent orders with their owners, so cancels and replaces mostly hit live orders.
+    let mut placed: Vec<(OrderId, AccountId)> = Vec::new();
+    let mut last_transfer: Option<Command> = None;
+    for _ in 0..length {
+        let account = AccountId(ACCOUNTS[random.below(ACCOUNTS.len() as u64) as usize]);
+        let instrument = random.below(2) as usize;
+        let symbol = symbols[instrument];
+        let (tick, lot) = if instrument == 0 { (100, 10_000) } else { (500, 10) };
+        // Prices cluster around 100 so books cross often.
+        let price = Price::from_raw(1_000_000 + (random.below(41) as i64 - 20) * tick);
+        let quantity = Quantity::from_raw(lot * (1 + random.below(if instrument == 0 { 12 } else { 2_000 }) as i64));
+        let (earlier_order, owner) = if !placed.is_empty() && random.chance(85) {
+            let recent = placed.len().min(40) as u64;
+            placed[placed.len() - 1 - random.below(recent) as usize]
+        } else {
+            (OrderId(1 + random.below(next_order)), account)
+        };
+        let roll = random.below(100);
+        let command = match roll {
+            0..=49 => {
+                let kind = match random.below(10) {
+                    0 => OrderKind::Market,
+                    1 => OrderKind::Stop { stop_price: price },
+                    2 => OrderKind::StopLimit { stop_price: price, limit_price: price },
+                    3 => OrderKind::TrailingStop {
+                        trail: if random.chance(50) {
+                            Trail::Amount(Price::from_raw(tick * (1 + random.below(50) as i64)))
+                        } else {
+                            Trail::Percent { basis_points: 1 + random.below(500) as u32 }
+                        },
+                    },
+                    _ => OrderKind::Limit { price },
+                };
+                let side = if random.chance(50) { Side::Buy } else { Side::Sell };
+                let size = if kind == OrderKind::Market && side == Side::Buy && random.chance(30) {
+                    OrderSize::Notional(Money::from_units(1 + random.below(400) as i64))
+                } else {
+                    OrderSize::Quantity(quantity)
+                };
+                let time_in_force = match random.below(10) {
+                    0 => TimeInForce::ImmediateOrCancel,
+                    1 => TimeInForce::FillOrKill,
+                    2 | 3 => TimeInForce::Day,
+                    _ => TimeInForce::GoodTillCancel,
+                };
+                let order_id = OrderId(next_order);
+                next_order += 1;
+                placed.push((order_id, account));
+                Command::PlaceOrder(NewOrder {
+                    order_id,
+                    account,
+                    symbol,
+                    side,
+                    kind,
+                    size,
+                    time_in_force,
+                    post_only: matches!(kind, OrderKind::Limit { .. }) && random.chance(10),
+                    client_order_id: None,
+                    self_trade_prevention: match random.below(6) {
+                        0 => Some(SelfTradePrevention::CancelTaking),
+                        1 => Some(SelfTradePrevention::CancelBoth),
+                        _ => None,
+                    },
+                })
+            }
+            50..=64 => Command::CancelOrder { account: owner, order_id: earlier_order },
+            65..=84 => Command::ReplaceOrder {
+                account: owner,
+                order_id: earlier_order,
+                quantity: random.chance(50).then_some(quantity),
+                price: random.chance(70).then_some(price),
+            },
+            85..=87 => Command::CancelAll { account, symbol: random.chance(50).then_some(symbol) },
+            88..=92 if last_transfer.is_some() && random.chance(25) => last_transfer.clone().unwrap(),
+            88..=92 => {
+                next_transaction += 1;
+                let amount = if random.chance(50) {
+                    Amount::Cash(Money::from_units(random.below(2_000) as i64))
+                } else {
+                    Amount::Shares(symbol, Quantity::from_raw(lot * random.below(20) as i64))
+                };
+                let transaction = TransactionId(next_transaction - random.below(2));
+                let transfer = if random.chance(50) {
+                    Command::Deposit { account, transaction, amount }
+                } else {
+                    Command::Withdraw { account, transaction, amount }
+                };
+                last_transfer = Some(transfer.clone());
+                transfer
+            }
+            93..=94 => Command::EndOfSession { symbol: random.chance(50).then_some(symbol) },
+            95 if random.chance(20) => Command::HaltInstrument { symbol },
+            95..=97 => Command::ResumeInstrument { symbol },
+            _ if random.chance(50) => Command::SetLimits { account, limits: AccountLimits::default() },
+            _ => Command::SetLimits {
+                account,
+                limits: AccountLimits {
+                    trading_enabled: random.chance(95),
+                    max_order_quantity: random.chance(50).then_some(Quantity::from_units(8)),
+                    max_order_notional: random.chance(50).then_some(Money::from_units(900)),
+                    max_open_orders: random.chance(50).then_some(6),
+                },
+            },
+        };
+        commands.push(command);
+    }
+    commands
+}
