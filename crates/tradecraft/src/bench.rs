@@ -1,0 +1,470 @@
+//! `tradecraft bench`: repeatable workloads that print one JSON line per run.
+//!
+//! Engine workloads are generated up front (so generation is never timed), then applied to
+//! a fresh engine on this thread, risk and ledger included. Latency comes from an HDR
+//! histogram: in throughput mode each operation's time is the gap between consecutive
+//! clock reads (one read per operation); in open-loop mode each operation has a scheduled
+//! arrival time at the fixed rate and its latency runs from that time to its completion,
+//! so queueing behind a slow operation counts (no coordinated omission).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+use tradecraft_engine::{
+    AccountKind, Amount, Command, Engine, EngineConfig, Event, InstrumentSpec, NewOrder, OrderKind,
+    OrderSize, TimeInForce,
+};
+use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
+
+use crate::machine;
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Target {
+    /// The matching engine on one thread, with risk checks and the ledger.
+    Engine(EngineArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct EngineArgs {
+    #[arg(long, value_enum)]
+    workload: Workload,
+    /// Operations per run (defaults depend on the workload).
+    #[arg(long)]
+    ops: Option<usize>,
+    /// Arrival rate of the open-loop latency run, operations per second.
+    #[arg(long, default_value_t = 1_000_000)]
+    rate: u64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Which passes to run (open-loop applies to exchange-core).
+    #[arg(long, value_enum, default_value_t = Mode::Both)]
+    mode: Mode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    Throughput,
+    OpenLoop,
+    Both,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Workload {
+    /// liquibook's insert test: alternating buys at 1880+rand%10 and sells at 1884+rand%10.
+    Liquibook,
+    /// exchange-core's single-book mix: 9% GTC, 3% IOC, 6% cancel, 82% move.
+    ExchangeCore,
+    /// Resident memory of 1M resting orders over 1,000 symbols.
+    Memory,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Liquibook => "liquibook",
+            Self::ExchangeCore => "exchange-core",
+            Self::Memory => "memory",
+        }
+    }
+}
+
+pub(crate) fn run(target: Target) -> anyhow::Result<()> {
+    match target {
+        Target::Engine(args) => run_engine(&args),
+    }
+}
+
+/// Prints one JSON object as a line: the benchmark's machine-readable output.
+fn emit(line: &Value) {
+    #[allow(clippy::print_stdout)] // the benchmark's output is its stdout
+    {
+        println!("{line}");
+    }
+}
+
+fn run_engine(args: &EngineArgs) -> anyhow::Result<()> {
+    if args.workload == Workload::Memory {
+        return run_memory(args);
+    }
+    let workload = match args.workload {
+        Workload::Liquibook => liquibook(args.seed, args.ops.unwrap_or(2_000_000)),
+        Workload::ExchangeCore => exchange_core(args.seed, args.ops.unwrap_or(3_000_000)),
+        Workload::Memory => unreachable!("handled above"),
+    };
+    anyhow::ensure!(args.rate > 0, "--rate must be positive");
+    for run in 1..=args.runs {
+        if args.mode != Mode::OpenLoop {
+            let measured = measure_throughput(&workload)?;
+            emit(&report(args, run, "throughput", None, &measured));
+        }
+        if args.workload == Workload::ExchangeCore && args.mode != Mode::Throughput {
+            let measured = measure_open_loop(&workload, args.rate)?;
+            emit(&report(args, run, "open-loop", Some(args.rate), &measured));
+        }
+    }
+    Ok(())
+}
+
+/// Commands to prepare a fresh engine, then the measured operations.
+struct Prepared {
+    setup: Vec<Command>,
+    operations: Vec<Command>,
+}
+
+struct Measured {
+    elapsed: Duration,
+    histogram: Histogram<u64>,
+    trades: u64,
+    events: u64,
+    resting_orders: usize,
+}
+
+fn new_histogram() -> anyhow::Result<Histogram<u64>> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).context("creating latency histogram")
+}
+
+fn prepared_engine(workload: &Prepared) -> anyhow::Result<Engine> {
+    let mut engine = Engine::new(EngineConfig::default());
+    let mut events = Vec::new();
+    for command in &workload.setup {
+        events.clear();
+        engine.apply(command, 0, &mut events);
+        if let Some(rejection) = events.iter().find(|event| {
+            matches!(event, Event::CommandRejected { .. } | Event::OrderRejected { .. })
+        }) {
+            anyhow::bail!("benchmark setup was rejected: {rejection:?}");
+        }
+    }
+    Ok(engine)
+}
+
+fn count_trades(events: &[Event]) -> u64 {
+    events.iter().filter(|event| matches!(event, Event::Trade(_))).count() as u64
+}
+
+fn measure_throughput(workload: &Prepared) -> anyhow::Result<Measured> {
+    let mut engine = prepared_engine(workload)?;
+    let mut histogram = new_histogram()?;
+    let mut events = Vec::with_capacity(64);
+    let (mut trades, mut event_count) = (0, 0);
+    let start = Instant::now();
+    let mut previous = start;
+    for (index, command) in workload.operations.iter().enumerate() {
+        events.clear();
+        engine.apply(command, index as u64, &mut events);
+        let now = Instant::now();
+        histogram.saturating_record((now - previous).as_nanos() as u64);
+        previous = now;
+        trades += count_trades(&events);
+        event_count += events.len() as u64;
+    }
+    let elapsed = start.elapsed();
+    Ok(Measured { elapsed, histogram, trades, events: event_count, resting_orders: engine.open_order_count() })
+}
+
+fn measure_open_loop(workload: &Prepared, rate: u64) -> anyhow::Result<Measured> {
+    let mut engine = prepared_engine(workload)?;
+    let mut histogram = new_histogram()?;
+    let mut events = Vec::with_capacity(64);
+    let (mut trades, mut event_count) = (0, 0);
+    let start = Instant::now();
+    for (index, command) in workload.operations.iter().enumerate() {
+        let scheduled_ns = (index as u128 * 1_000_000_000 / u128::from(rate)) as u64;
+        while (start.elapsed().as_nanos() as u64) < scheduled_ns {
+            std::hint::spin_loop();
+        }
+        events.clear();
+        engine.apply(command, index as u64, &mut events);
+        let done_ns = start.elapsed().as_nanos() as u64;
+        histogram.saturating_record(done_ns.saturating_sub(scheduled_ns).max(1));
+        trades += count_trades(&events);
+        event_count += events.len() as u64;
+    }
+    let elapsed = start.elapsed();
+    Ok(Measured { elapsed, histogram, trades, events: event_count, resting_orders: engine.open_order_count() })
+}
+
+fn report(args: &EngineArgs, run: usize, mode: &str, rate: Option<u64>, measured: &Measured) -> Value {
+    let operations = measured.histogram.len();
+    let seconds = measured.elapsed.as_secs_f64();
+    let histogram = &measured.histogram;
+    json!({
+        "bench": "engine",
+        "workload": args.workload.name(),
+        "mode": mode,
+        "run": run,
+        "seed": args.seed,
+        "ops": operations,
+        "seconds": seconds,
+        "ops_per_s": (operations as f64 / seconds).round(),
+        "arrival_rate_per_s": rate,
+        "latency_ns": {
+            "p50": histogram.value_at_quantile(0.50),
+            "p99": histogram.value_at_quantile(0.99),
+            "p99_9": histogram.value_at_quantile(0.999),
+            "p99_99": histogram.value_at_quantile(0.9999),
+            "max": histogram.max(),
+        },
+        "trades": measured.trades,
+        "events": measured.events,
+        "resting_orders_after": measured.resting_orders,
+        "machine": machine::describe(),
+    })
+}
+
+/// SplitMix64, so every run of a seed generates the same workload.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, bound: u64) -> i64 {
+        (self.next() % bound) as i64
+    }
+}
+
+fn bench_symbol(index: usize) -> Symbol {
+    Symbol::new(&format!("BENCH{index}")).unwrap_or_else(|_| unreachable!("bench symbols are valid"))
+}
+
+fn listing(symbol: Symbol, tick: Price) -> Command {
+    Command::ListInstrument(InstrumentSpec {
+        symbol,
+        tick_size: tick,
+        lot_size: Quantity::from_units(1),
+        min_quantity: Quantity::from_units(1),
+        price_band_bps: 500,
+    })
+}
+
+/// Accounts 1..=count, each funded with `cash` and `shares` of every symbol.
+fn funded_accounts(count: u64, cash: Money, shares: Quantity, symbols: &[Symbol], commands: &mut Vec<Command>) {
+    let mut transaction = 0;
+    for account in 1..=count {
+        let account = AccountId(account);
+        commands.push(Command::CreateAccount { account, kind: AccountKind::Cash });
+        let amounts = std::iter::once(Amount::Cash(cash)).chain(symbols.iter().map(|&symbol| Amount::Shares(symbol, shares)));
+        for amount in amounts {
+            transaction += 1;
+            commands.push(Command::Deposit { account, transaction: TransactionId(transaction), amount });
+        }
+    }
+}
+
+fn limit_order(order_id: u64, account: AccountId, symbol: Symbol, side: Side, price: i64, quantity: i64, time_in_force: TimeInForce) -> Command {
+    Command::PlaceOrder(NewOrder {
+        order_id: OrderId(order_id),
+        account,
+        symbol,
+        side,
+        kind: OrderKind::Limit { price: Price::from_raw(price) },
+        size: OrderSize::Quantity(Quantity::from_units(quantity)),
+        time_in_force,
+        post_only: false,
+        client_order_id: None,
+        self_trade_prevention: None,
+    })
+}
+
+fn liquibook(seed: u64, count: usize) -> Prepared {
+    let symbol = bench_symbol(0);
+    let mut setup = vec![listing(symbol, Price::from_units(1))];
+    // Half the orders rest and stay: fund every account for its share of them.
+    funded_accounts(1_000, Money::from_units(20_000_000_000), Quantity::from_units(10_000_000), &[symbol], &mut setup);
+    let mut random = Random(seed);
+    let operations = (0..count)
+        .map(|index| {
+            let (side, base) = if index % 2 == 0 { (Side::Buy, 1880) } else { (Side::Sell, 1884) };
+            let price = Price::from_units(base + random.below(10)).raw();
+            let quantity = (random.below(10) + 1) * 100;
+            let account = AccountId(1 + random.below(1_000) as u64);
+            limit_order(index as u64 + 1, account, symbol, side, price, quantity, TimeInForce::GoodTillCancel)
+        })
+        .collect();
+    Prepared { setup, operations }
+}
+
+/// Live orders of the generator's model book, with O(1) random pick and removal.
+#[derive(Default)]
+struct LiveOrders {
+    orders: Vec<(OrderId, AccountId, Side, i64)>,
+    position: HashMap<OrderId, usize>,
+}
+
+impl LiveOrders {
+    fn insert(&mut self, order: (OrderId, AccountId, Side, i64)) {
+        self.position.insert(order.0, self.orders.len());
+        self.orders.push(order);
+    }
+
+    fn remove(&mut self, order_id: OrderId) {
+        if let Some(index) = self.position.remove(&order_id) {
+            self.orders.swap_remove(index);
+            if let Some(moved) = self.orders.get(index) {
+                self.position.insert(moved.0, index);
+            }
+        }
+    }
+
+    fn set_price(&mut self, order_id: OrderId, price: i64) {
+        if let Some(&index) = self.position.get(&order_id) {
+            self.orders[index].3 = price;
+        }
+    }
+
+    fn pick(&self, random: &mut Random) -> Option<(OrderId, AccountId, Side, i64)> {
+        (!self.orders.is_empty()).then(|| self.orders[random.below(self.orders.len() as u64) as usize])
+    }
+}
+
+/// exchange-core's benchmark shape: one book of about 1,000 orders over about 750 levels,
+/// 1,000 accounts, and 9% GTC / 3% IOC / 6% cancel / 82% move. A model engine runs while
+/// generating so cancels and moves target orders that are really live.
+fn exchange_core(seed: u64, count: usize) -> Prepared {
+    const TICK: i64 = 100; // 0.01
+    const CENTER: i64 = 1_000_000; // 100.00
+    const HALF_WIDTH_TICKS: i64 = 375;
+    const ACCOUNTS: u64 = 1_000;
+    let symbol = bench_symbol(0);
+    let mut random = Random(seed);
+    let mut setup = vec![listing(symbol, Price::from_raw(TICK))];
+    funded_accounts(ACCOUNTS, Money::from_units(1_000_000_000), Quantity::from_units(100_000_000), &[symbol], &mut setup);
+    let mut next_id = 1_u64;
+    let resting_price = |random: &mut Random, side: Side| {
+        let offset = (1 + random.below(HALF_WIDTH_TICKS as u64)) * TICK;
+        match side {
+            Side::Buy => CENTER - offset,
+            Side::Sell => CENTER + offset,
+        }
+    };
+    let random_side = |random: &mut Random| if random.below(2) == 0 { Side::Buy } else { Side::Sell };
+    for _ in 0..1_000 {
+        let side = random_side(&mut random);
+        let price = resting_price(&mut random, side);
+        let account = AccountId(1 + random.below(ACCOUNTS) as u64);
+        setup.push(limit_order(next_id, account, symbol, side, price, 1 + random.below(100), TimeInForce::GoodTillCancel));
+        next_id += 1;
+    }
+
+    let mut model = Engine::new(EngineConfig::default());
+    let mut live = LiveOrders::default();
+    let mut events = Vec::new();
+    let track = |model: &mut Engine, live: &mut LiveOrders, command: &Command, events: &mut Vec<Event>| {
+        events.clear();
+        model.apply(command, 0, events);
+        for event in events.iter() {
+            match event {
+                Event::OrderAccepted(order) => {
+                    if let (OrderKind::Limit { price }, TimeInForce::GoodTillCancel) = (order.kind, order.time_in_force) {
+                        live.insert((order.order_id, order.account, order.side, price.raw()));
+                    }
+                }
+                Event::OrderReplaced { order_id, price, .. } => live.set_price(*order_id, price.raw()),
+                Event::OrderDone { order_id, .. } => live.remove(*order_id),
+                _ => {}
+            }
+        }
+    };
+    for command in &setup {
+        track(&mut model, &mut live, command, &mut events);
+    }
+    let mut operations = Vec::with_capacity(count);
+    while operations.len() < count {
+        let roll = random.below(100);
+        let command = if roll < 9 || live.orders.is_empty() {
+            let side = random_side(&mut random);
+            let price = resting_price(&mut random, side);
+            let account = AccountId(1 + random.below(ACCOUNTS) as u64);
+            next_id += 1;
+            limit_order(next_id, account, symbol, side, price, 1 + random.below(100), TimeInForce::GoodTillCancel)
+        } else if roll < 12 {
+            // IOC that crosses into the opposite best by a few ticks.
+            let side = random_side(&mut random);
+            let best = model
+                .best_bid_offer(symbol)
+                .and_then(|(bid, ask)| if side == Side::Buy { ask } else { bid })
+                .map_or(CENTER, |level| level.price.raw());
+            let reach = random.below(5) * TICK;
+            let price = if side == Side::Buy { best + reach } else { best - reach };
+            let account = AccountId(1 + random.below(ACCOUNTS) as u64);
+            next_id += 1;
+            // GTC places add 9% and cancels remove 6%: IOCs take the rest, sized by how far
+            // the book is from its target of about 1,000 orders.
+            let quantity = if live.orders.len() > 1_000 { 100 + random.below(300) } else { 1 + random.below(100) };
+            limit_order(next_id, account, symbol, side, price, quantity, TimeInForce::ImmediateOrCancel)
+        } else if let Some((order_id, account, _, price)) = live.pick(&mut random) {
+            if roll < 18 {
+                Command::CancelOrder { account, order_id }
+            } else {
+                let delta = (random.below(21) - 10) * TICK;
+                let moved = (price + if delta == 0 { TICK } else { delta })
+                    .clamp(CENTER - HALF_WIDTH_TICKS * TICK, CENTER + HALF_WIDTH_TICKS * TICK);
+                Command::ReplaceOrder { account, order_id, quantity: None, price: Some(Price::from_raw(moved)) }
+            }
+        } else {
+            continue;
+        };
+        track(&mut model, &mut live, &command, &mut events);
+        operations.push(command);
+    }
+    Prepared { setup, operations }
+}
+
+/// Inserts resting orders over many symbols (generated on the fly, so only the engine's
+/// own memory grows) and reports resident memory.
+fn run_memory(args: &EngineArgs) -> anyhow::Result<()> {
+    const SYMBOLS: usize = 1_000;
+    const TICK: i64 = 100;
+    const CENTER: i64 = 1_000_000;
+    let orders = args.ops.unwrap_or(1_000_000);
+    let symbols: Vec<Symbol> = (0..SYMBOLS).map(bench_symbol).collect();
+    let mut setup: Vec<Command> = symbols.iter().map(|&symbol| listing(symbol, Price::from_raw(TICK))).collect();
+    funded_accounts(1_000, Money::from_units(1_000_000_000), Quantity::from_units(1_000_000), &symbols, &mut setup);
+    for run in 1..=args.runs {
+        let mut engine = prepared_engine(&Prepared { setup: setup.clone(), operations: Vec::new() })?;
+        let before = machine::resident_bytes().context("reading /proc/self/statm")?;
+        let mut random = Random(args.seed);
+        let mut events = Vec::with_capacity(8);
+        let start = Instant::now();
+        for index in 0..orders {
+            let side = if index % 2 == 0 { Side::Buy } else { Side::Sell };
+            let offset = (1 + random.below(200)) * TICK;
+            let price = if side == Side::Buy { CENTER - offset } else { CENTER + offset };
+            let account = AccountId(1 + random.below(1_000) as u64);
+            let symbol = symbols[index % SYMBOLS];
+            let command = limit_order(index as u64 + 1, account, symbol, side, price, 1 + random.below(100), TimeInForce::GoodTillCancel);
+            events.clear();
+            engine.apply(&command, index as u64, &mut events);
+        }
+        let elapsed = start.elapsed();
+        let after = machine::resident_bytes().context("reading /proc/self/statm")?;
+        anyhow::ensure!(engine.open_order_count() == orders, "every order should rest");
+        emit(&json!({
+            "bench": "engine",
+            "workload": "memory",
+            "run": run,
+            "orders": orders,
+            "symbols": SYMBOLS,
+            "resting_orders": engine.open_order_count(),
+            "rss_bytes_before": before,
+            "rss_bytes_after": after,
+            "engine_bytes": after.saturating_sub(before),
+            "bytes_per_order": after.saturating_sub(before) / orders.max(1) as u64,
+            "insert_ops_per_s": (orders as f64 / elapsed.as_secs_f64()).round(),
+            "machine": machine::describe(),
+        }));
+        drop(engine);
+    }
+    Ok(())
+}
