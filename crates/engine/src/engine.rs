@@ -232,11 +232,10 @@ impl State {
         };
         self.ledger.shift(account, Self::asset_of(side, instrument), Bucket::Reserved, Bucket::Available, reserved);
         self.order_index.remove(&id);
-        if has_client_id {
-            if let Some(client_id) = self.order_client_ids.remove(&id) {
+        if has_client_id
+            && let Some(client_id) = self.order_client_ids.remove(&id) {
                 self.client_ids.remove(&(account, client_id));
             }
-        }
         let owner = &mut self.accounts[account as usize];
         owner.open_orders -= 1;
         if account_prev == NIL {
@@ -689,18 +688,15 @@ impl Engine {
                 (StoredKind::TrailingStop, protective(stop, new.side), stop, Some(trail))
             }
         };
-        if new.post_only {
-            if let Some((best, _)) = book.best(new.side.opposite()) {
-                if crosses(new.side, price, best) {
+        if new.post_only
+            && let Some((best, _)) = book.best(new.side.opposite())
+                && crosses(new.side, price, best) {
                     return Err(RejectReason::PostOnlyWouldCross);
                 }
-            }
-        }
-        if let Some(client_id) = new.client_order_id {
-            if self.state.client_ids.contains_key(&(account, client_id)) {
+        if let Some(client_id) = new.client_order_id
+            && self.state.client_ids.contains_key(&(account, client_id)) {
                 return Err(RejectReason::DuplicateClientOrderId);
             }
-        }
         let fee_bps = self.reservation_fee_bps();
         let reserved = match (new.side, budget) {
             (Side::Sell, _) => quantity,
@@ -1143,13 +1139,11 @@ impl Engine {
             return Ok(instrument);
         }
         let book = &self.books[instrument as usize];
-        if order.post_only {
-            if let Some((best, _)) = book.best(side.opposite()) {
-                if crosses(side, new_price, best) {
+        if order.post_only
+            && let Some((best, _)) = book.best(side.opposite())
+                && crosses(side, new_price, best) {
                     return Err(RejectReason::PostOnlyWouldCross);
                 }
-            }
-        }
         let required = match side {
             Side::Buy => buy_reservation(new_price, new_leaves, fee_bps).ok_or(RejectReason::NotionalTooLarge)?,
             Side::Sell => new_leaves,

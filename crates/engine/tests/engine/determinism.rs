@@ -81,8 +81,3 @@ fn damaged_snapshots_are_refused_not_loaded() {
         }
     }
 }
-
-#[test]
-fn print_sizes() {
-    eprintln!("Event {} Command {}", std::mem::size_of::<Event>(), std::mem::size_of::<Command>());
-}

@@ -1,4 +1,5 @@
 //! Engine tests: scenario scripts, property tests over random command streams, determinism.
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed test
 
 mod determinism;
 mod generator;

@@ -80,8 +80,8 @@ impl Shadow {
                     }
                     // Price-time priority within one taker's sweep: prices only get worse,
                     // and at one price older makers fill first.
-                    if let Some((taker_id, price, priority)) = last_fill {
-                        if taker_id == trade.taker_order_id {
+                    if let Some((taker_id, price, priority)) = last_fill
+                        && taker_id == trade.taker_order_id {
                             match trade.taker_side {
                                 Side::Buy => assert!(trade.price >= price, "buy sweep went down in price"),
                                 Side::Sell => assert!(trade.price <= price, "sell sweep went up in price"),
@@ -90,7 +90,6 @@ impl Shadow {
                                 assert!(maker.priority > priority, "time priority broken at {price}");
                             }
                         }
-                    }
                     last_fill = Some((trade.taker_order_id, trade.price, maker.priority));
                 }
                 Event::Deposited { amount, .. } | Event::Withdrawn { amount, .. } => {

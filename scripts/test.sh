@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every TradeCraft test on a fresh machine: installs what the tests need, then lints
+# and runs the whole workspace's tests with cargo-nextest. Later backends (PostgreSQL,
+# Redis, a Kafka-API broker) get their set-up steps here, before the tests that use them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "error: cargo is not installed; install Rust (https://rustup.rs) first" >&2
+    exit 1
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "installing cargo-nextest"
+    cargo install cargo-nextest --locked
+fi
+
+echo "== clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== tests"
+cargo nextest run --workspace --locked --no-fail-fast
