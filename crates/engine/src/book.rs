@@ -112,13 +112,212 @@ pub(crate) struct Level {
     pub(crate) count: u32,
 }
 
+/// Levels per side addressed directly by tick offset before spilling into the ordered map.
+const WINDOW_LEVELS_MAX: usize = 4_096;
+/// First window size; it doubles (up to the maximum) as the book widens.
+const WINDOW_LEVELS_INITIAL: usize = 256;
+
 /// One side of a book: price -> level.
-pub(crate) type Ladder = BTreeMap<i64, Level>;
+///
+/// Levels near the market live in a dense window indexed by `(price - base) / tick`, with
+/// an occupancy bitmap to find the next best level and a cached best price, so lookups are
+/// O(1) and the best level is found without a tree walk. Prices outside the window (far
+/// from the market) live in an ordered map; each price is in exactly one of the two.
+#[derive(Clone, Debug)]
+pub(crate) struct Ladder {
+    side: Side,
+    tick: i64,
+    base: i64,
+    window: Vec<Level>,
+    occupied: Vec<u64>,
+    overflow: BTreeMap<i64, Level>,
+    best: Option<i64>,
+}
+
+const EMPTY_LEVEL: Level = Level { head: NIL, tail: NIL, quantity: 0, count: 0 };
+
+impl Ladder {
+    pub(crate) fn new(side: Side, tick: i64) -> Self {
+        assert!(tick > 0, "invariant: tick size is positive");
+        Self { side, tick, base: 0, window: Vec::new(), occupied: Vec::new(), overflow: BTreeMap::new(), best: None }
+    }
+
+    /// Whether `a` is a better price than `b` on this side.
+    #[inline]
+    fn better(&self, a: i64, b: i64) -> bool {
+        match self.side {
+            Side::Buy => a > b,
+            Side::Sell => a < b,
+        }
+    }
+
+    #[inline]
+    fn index(&self, price: i64) -> Option<usize> {
+        let offset = price - self.base;
+        if offset < 0 {
+            return None;
+        }
+        let index = (offset / self.tick) as usize;
+        (index < self.window.len()).then_some(index)
+    }
+
+    #[inline]
+    fn price_at(&self, index: usize) -> i64 {
+        self.base + index as i64 * self.tick
+    }
+
+    pub(crate) fn best_price(&self) -> Option<i64> {
+        self.best
+    }
+
+    pub(crate) fn best(&self) -> Option<(i64, &Level)> {
+        let price = self.best?;
+        Some((price, self.level(price).expect("invariant: the cached best level exists")))
+    }
+
+    pub(crate) fn level(&self, price: i64) -> Option<&Level> {
+        match self.index(price) {
+            Some(index) => Some(&self.window[index]).filter(|level| level.count > 0),
+            None => self.overflow.get(&price),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn level_mut(&mut self, price: i64) -> Option<&mut Level> {
+        match self.index(price) {
+            Some(index) => Some(&mut self.window[index]).filter(|level| level.count > 0),
+            None => self.overflow.get_mut(&price),
+        }
+    }
+
+    /// The level at `price`, created empty if missing (the caller adds an order at once).
+    pub(crate) fn level_or_insert(&mut self, price: i64) -> &mut Level {
+        if self.index(price).is_none() {
+            self.fit(price);
+        }
+        if self.best.is_none_or(|best| self.better(price, best)) {
+            self.best = Some(price);
+        }
+        match self.index(price) {
+            Some(index) => {
+                self.occupied[index / 64] |= 1 << (index % 64);
+                &mut self.window[index]
+            }
+            None => self.overflow.entry(price).or_insert(EMPTY_LEVEL),
+        }
+    }
+
+    /// Removes the (empty) level at `price`.
+    pub(crate) fn remove_level(&mut self, price: i64) {
+        match self.index(price) {
+            Some(index) => {
+                debug_assert_eq!(self.window[index].count, 0, "invariant: only empty levels are removed");
+                self.window[index] = EMPTY_LEVEL;
+                self.occupied[index / 64] &= !(1 << (index % 64));
+            }
+            None => {
+                self.overflow.remove(&price);
+            }
+        }
+        if self.best == Some(price) {
+            self.best = self.find_best();
+        }
+    }
+
+    /// Best occupied price, scanning the bitmap and the overflow's extreme.
+    fn find_best(&self) -> Option<i64> {
+        let words = self.occupied.iter().copied().enumerate();
+        let in_window = match self.side {
+            Side::Buy => words
+                .rev()
+                .find(|&(_, word)| word != 0)
+                .map(|(position, word)| position * 64 + 63 - word.leading_zeros() as usize),
+            Side::Sell => words
+                .clone()
+                .find(|&(_, word)| word != 0)
+                .map(|(position, word)| position * 64 + word.trailing_zeros() as usize),
+        }
+        .map(|index| self.price_at(index));
+        let in_overflow = match self.side {
+            Side::Buy => self.overflow.last_key_value(),
+            Side::Sell => self.overflow.first_key_value(),
+        }
+        .map(|(&price, _)| price);
+        match (in_window, in_overflow) {
+            (Some(a), Some(b)) => Some(if self.better(a, b) { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Makes room for `price` in the window if the window can grow to hold it; otherwise
+    /// it will go to the overflow map.
+    fn fit(&mut self, price: i64) {
+        let occupied: Vec<usize> = self.occupied_indexes().collect();
+        let (low, high) = match (occupied.first(), occupied.last()) {
+            (Some(&first), Some(&last)) => {
+                (self.price_at(first).min(price), self.price_at(last).max(price))
+            }
+            _ => (price, price),
+        };
+        let span = ((high - low) / self.tick) as usize + 1;
+        let length = (span * 2).next_power_of_two().max(WINDOW_LEVELS_INITIAL);
+        if length > WINDOW_LEVELS_MAX {
+            return;
+        }
+        let slack = (length - span) as i64 / 2;
+        let base = low - slack * self.tick;
+        let mut window = vec![EMPTY_LEVEL; length];
+        let mut bits = vec![0_u64; length / 64];
+        let place = |price: i64, level: Level, window: &mut Vec<Level>, bits: &mut Vec<u64>| {
+            let index = ((price - base) / self.tick) as usize;
+            window[index] = level;
+            bits[index / 64] |= 1 << (index % 64);
+        };
+        for index in occupied {
+            place(self.price_at(index), self.window[index], &mut window, &mut bits);
+        }
+        let top = base + length as i64 * self.tick;
+        let moved: Vec<i64> = self.overflow.range(base..top).map(|(&price, _)| price).collect();
+        for price in moved {
+            if let Some(level) = self.overflow.remove(&price) {
+                place(price, level, &mut window, &mut bits);
+            }
+        }
+        self.base = base;
+        self.window = window;
+        self.occupied = bits;
+    }
+
+    fn occupied_indexes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.occupied.iter().enumerate().flat_map(|(position, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                (rest != 0).then(|| {
+                    let bit = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    position * 64 + bit
+                })
+            })
+        })
+    }
+
+    /// Every level, best first (for depth, snapshots, checks; not the matching path).
+    pub(crate) fn levels_best_first(&self) -> Vec<(i64, &Level)> {
+        let mut levels: Vec<(i64, &Level)> =
+            self.occupied_indexes().map(|index| (self.price_at(index), &self.window[index])).collect();
+        levels.extend(self.overflow.iter().map(|(&price, level)| (price, level)));
+        match self.side {
+            Side::Buy => levels.sort_unstable_by(|a, b| b.0.cmp(&a.0)),
+            Side::Sell => levels.sort_unstable_by(|a, b| a.0.cmp(&b.0)),
+        }
+        levels
+    }
+}
 
 /// Appends `slot` at the back of the queue at `price`.
 pub(crate) fn push_back(ladder: &mut Ladder, orders: &mut Orders, price: i64, slot: u32) {
     let leaves = orders.get(slot).leaves();
-    let level = ladder.entry(price).or_insert(Level { head: NIL, tail: NIL, quantity: 0, count: 0 });
+    let level = ladder.level_or_insert(price);
     let old_tail = level.tail;
     {
         let order = orders.get_mut(slot);
@@ -141,13 +340,13 @@ pub(crate) fn unlink(ladder: &mut Ladder, orders: &mut Orders, slot: u32) {
         let order = orders.get(slot);
         (order.price, order.prev, order.next, order.leaves())
     };
-    let level = ladder.get_mut(&price).expect("invariant: a resting order's level exists");
+    let level = ladder.level_mut(price).expect("invariant: a resting order's level exists");
     unlink_from_level(level, orders, prev, next);
     level.quantity -= leaves;
     level.count -= 1;
     if level.count == 0 {
         debug_assert_eq!(level.quantity, 0, "invariant: an empty level holds no quantity");
-        ladder.remove(&price);
+        ladder.remove_level(price);
     }
 }
 
@@ -167,7 +366,7 @@ pub(crate) fn unlink_from_level(level: &mut Level, orders: &mut Orders, prev: u3
 }
 
 /// Bids, asks and untriggered stops of one instrument.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Book {
     pub(crate) bids: Ladder,
     pub(crate) asks: Ladder,
@@ -180,6 +379,16 @@ pub(crate) struct Book {
 }
 
 impl Book {
+    pub(crate) fn new(tick: i64) -> Self {
+        Self {
+            bids: Ladder::new(Side::Buy, tick),
+            asks: Ladder::new(Side::Sell, tick),
+            buy_stops: BTreeMap::new(),
+            sell_stops: BTreeMap::new(),
+            trailing: BTreeMap::new(),
+        }
+    }
+
     pub(crate) fn ladder(&self, side: Side) -> &Ladder {
         match side {
             Side::Buy => &self.bids,
@@ -196,11 +405,7 @@ impl Book {
 
     /// Best price and level of one side.
     pub(crate) fn best(&self, side: Side) -> Option<(i64, &Level)> {
-        let best = match side {
-            Side::Buy => self.bids.last_key_value(),
-            Side::Sell => self.asks.first_key_value(),
-        };
-        best.map(|(&price, level)| (price, level))
+        self.ladder(side).best()
     }
 
     pub(crate) fn stops_mut(&mut self, side: Side) -> &mut BTreeMap<(i64, u64), u32> {
@@ -214,7 +419,9 @@ impl Book {
     /// queue order), then buy stops and sell stops by trigger price and acceptance.
     pub(crate) fn order_slots(&self, orders: &Orders) -> Vec<u32> {
         let mut slots = Vec::new();
-        for level in self.bids.values().rev().chain(self.asks.values()) {
+        let bids = self.bids.levels_best_first();
+        let asks = self.asks.levels_best_first();
+        for (_, level) in bids.into_iter().chain(asks) {
             let mut slot = level.head;
             while slot != NIL {
                 slots.push(slot);
@@ -224,5 +431,56 @@ impl Book {
         slots.extend(self.buy_stops.values().copied());
         slots.extend(self.sell_stops.values().copied());
         slots
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn occupy(ladder: &mut Ladder, price: i64) {
+        ladder.level_or_insert(price).count = 1;
+    }
+
+    fn vacate(ladder: &mut Ladder, price: i64) {
+        ladder.level_mut(price).expect("level exists").count = 0;
+        ladder.remove_level(price);
+    }
+
+    fn prices(ladder: &Ladder) -> Vec<i64> {
+        ladder.levels_best_first().into_iter().map(|(price, _)| price).collect()
+    }
+
+    #[test]
+    fn window_grows_spills_and_tracks_the_best() {
+        let mut bids = Ladder::new(Side::Buy, 5);
+        occupy(&mut bids, 1_000);
+        occupy(&mut bids, 990);
+        // Far beyond any window: goes to the overflow map, and is the best bid.
+        occupy(&mut bids, 1_000_000);
+        // Wider than the initial window but within the maximum: the window grows.
+        occupy(&mut bids, 1_000 - 5 * 900);
+        assert_eq!(bids.best_price(), Some(1_000_000));
+        assert_eq!(prices(&bids), vec![1_000_000, 1_000, 990, 1_000 - 5 * 900]);
+        vacate(&mut bids, 1_000_000);
+        assert_eq!(bids.best_price(), Some(1_000));
+        vacate(&mut bids, 1_000);
+        assert_eq!(bids.best_price(), Some(990));
+        vacate(&mut bids, 990);
+        vacate(&mut bids, 1_000 - 5 * 900);
+        assert_eq!(bids.best_price(), None);
+        assert!(prices(&bids).is_empty());
+    }
+
+    #[test]
+    fn asks_take_the_lowest_price_across_window_and_overflow() {
+        let mut asks = Ladder::new(Side::Sell, 1);
+        occupy(&mut asks, 50_000);
+        occupy(&mut asks, 3);
+        occupy(&mut asks, 50_010);
+        assert_eq!(asks.best_price(), Some(3));
+        vacate(&mut asks, 3);
+        assert_eq!(asks.best_price(), Some(50_000));
+        assert_eq!(prices(&asks), vec![50_000, 50_010]);
     }
 }

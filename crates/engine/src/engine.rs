@@ -148,12 +148,18 @@ pub struct Depth {
 /// the whole, so a reservation made for the whole always covers the fills.
 #[inline]
 fn fee(notional: i64, bps: u32) -> i64 {
-    (i128::from(notional) * i128::from(bps) / BASIS_POINTS) as i64
+    if bps == 0 {
+        return 0;
+    }
+    match notional.checked_mul(i64::from(bps)) {
+        Some(product) => product / BASIS_POINTS as i64,
+        None => (i128::from(notional) * i128::from(bps) / BASIS_POINTS) as i64,
+    }
 }
 
 /// Cash a buy of `quantity` at `price` may need: notional plus the highest fee.
 pub(crate) fn buy_reservation(price: i64, quantity: i64, fee_bps: u32) -> Option<i64> {
-    let notional = i64::try_from(i128::from(price) * i128::from(quantity)).ok()?;
+    let notional = price.checked_mul(quantity)?;
     notional.checked_add(fee(notional, fee_bps))
 }
 
@@ -490,7 +496,7 @@ impl Engine {
             best_bid: None,
             best_ask: None,
         });
-        self.books.push(Book::default());
+        self.books.push(Book::new(spec.tick_size.raw()));
         self.symbols.insert(spec.symbol, index);
         events.push(Event::InstrumentListed { symbol: spec.symbol });
     }
@@ -833,13 +839,8 @@ impl Engine {
         let orders = &self.state.orders;
         let taker = orders.get(slot);
         let book = &self.books[instrument as usize];
-        let ladder = book.ladder(taker.side.opposite());
-        let levels: Box<dyn Iterator<Item = (&i64, &book::Level)>> = match taker.side {
-            Side::Buy => Box::new(ladder.iter()),
-            Side::Sell => Box::new(ladder.iter().rev()),
-        };
         let mut total = 0;
-        for (&price, level) in levels {
+        for (price, level) in book.ladder(taker.side.opposite()).levels_best_first() {
             if !crosses(taker.side, taker.price, price) || total >= taker.quantity {
                 break;
             }
@@ -921,12 +922,7 @@ impl Engine {
                 return MatchOutcome::BookExhausted;
             }
             let ladder = book.ladder_mut(side.opposite());
-            let best = match side {
-                Side::Buy => ladder.first_entry(),
-                Side::Sell => ladder.last_entry(),
-            };
-            let Some(mut entry) = best else { return MatchOutcome::BookExhausted };
-            let price = *entry.key();
+            let Some(price) = ladder.best_price() else { return MatchOutcome::BookExhausted };
             if !crosses(side, limit, price) {
                 return MatchOutcome::BookExhausted;
             }
@@ -936,7 +932,7 @@ impl Engine {
                     return MatchOutcome::BudgetSpent;
                 }
             }
-            let level = entry.get_mut();
+            let level = ladder.level_mut(price).expect("invariant: the best level exists");
             let maker = level.head;
             let (maker_account, maker_leaves, maker_next, maker_id, maker_side) = {
                 let order = state.orders.get(maker);
@@ -948,7 +944,7 @@ impl Engine {
                     level.quantity -= maker_leaves;
                     level.count -= 1;
                     if level.count == 0 {
-                        entry.remove();
+                        ladder.remove_level(price);
                     }
                     state.finish(maker, symbol, DoneReason::SelfTradePrevented, events);
                 }
@@ -982,7 +978,7 @@ impl Engine {
                 book::unlink_from_level(level, &mut state.orders, NIL, maker_next);
                 level.count -= 1;
                 if level.count == 0 {
-                    entry.remove();
+                    ladder.remove_level(price);
                 }
                 state.finish(maker, symbol, DoneReason::Filled, events);
             } else if maker_side == Side::Buy {
@@ -1121,7 +1117,7 @@ impl Engine {
             // Reducing in place keeps time priority.
             let level = self.books[instrument as usize]
                 .ladder_mut(side)
-                .get_mut(&new_price)
+                .level_mut(new_price)
                 .expect("invariant: a resting order's level exists");
             level.quantity -= old_leaves - new_leaves;
             let order = self.state.orders.get_mut(slot);
@@ -1309,15 +1305,15 @@ impl Engine {
     pub fn depth(&self, symbol: Symbol, levels: usize) -> Option<Depth> {
         let &index = self.symbols.get(&symbol)?;
         let book = &self.books[index as usize];
-        let level = |(&price, level): (&i64, &book::Level)| BookLevel {
+        let level = |(price, level): (i64, &book::Level)| BookLevel {
             price: Price::from_raw(price),
             quantity: Quantity::from_raw(level.quantity),
             orders: level.count,
         };
         Some(Depth {
             sequence: self.instruments[index as usize].sequence,
-            bids: book.bids.iter().rev().take(levels).map(level).collect(),
-            asks: book.asks.iter().take(levels).map(level).collect(),
+            bids: book.bids.levels_best_first().into_iter().take(levels).map(level).collect(),
+            asks: book.asks.levels_best_first().into_iter().take(levels).map(level).collect(),
         })
     }
 

@@ -86,7 +86,7 @@ impl Engine {
     fn check_ladder(&self, ladder: &Ladder, side: Side, instrument: u32) -> Result<(), InvariantViolation> {
         let orders = &self.state.orders;
         let tick = self.instruments[instrument as usize].spec.tick_size.raw();
-        for (&price, level) in ladder {
+        for (price, level) in ladder.levels_best_first() {
             ensure!(level.count > 0, "empty level {price} left in a book");
             ensure!(price % tick == 0, "level {price} is off the tick grid");
             let (mut quantity, mut count, mut previous, mut cursor) = (0, 0, NIL, level.head);

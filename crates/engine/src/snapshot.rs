@@ -334,7 +334,7 @@ impl Engine {
                 return Err(SnapshotError::Corrupt("duplicate symbol"));
             }
             engine.instruments.push(Instrument { spec, halted, last_price, sequence, best_bid: None, best_ask: None });
-            engine.books.push(Book::default());
+            engine.books.push(Book::new(spec.tick_size.raw()));
         }
         engine.state.ledger.restore_external(AssetIndex::Cash, input.i128()?);
 

@@ -62,7 +62,7 @@ pub(crate) fn setup() -> Vec<Command> {
         let kind = if account == HOUSE { AccountKind::House } else { AccountKind::Cash };
         commands.push(Command::CreateAccount { account: AccountId(account), kind });
         for amount in [
-            Amount::Cash(Money::from_units(5_000)),
+            Amount::Cash(Money::from_units(2_000)),
             Amount::Shares(mock, Quantity::from_units(40)),
             Amount::Shares(frac, Quantity::from_units(3)),
         ] {
@@ -88,8 +88,13 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
         let instrument = random.below(2) as usize;
         let symbol = symbols[instrument];
         let (tick, lot) = if instrument == 0 { (100, 10_000) } else { (500, 10) };
-        // Prices cluster around 100 so books cross often.
-        let price = Price::from_raw(1_000_000 + (random.below(41) as i64 - 20) * tick);
+        // Prices cluster around 100 so books cross often; a few land far away, beyond the
+        // ladder's dense window, so its growth and overflow paths run too.
+        let price = if random.chance(4) {
+            Price::from_raw(tick * (1 + random.below(2_000_000 / tick as u64) as i64))
+        } else {
+            Price::from_raw(1_000_000 + (random.below(41) as i64 - 20) * tick)
+        };
         let quantity = Quantity::from_raw(lot * (1 + random.below(if instrument == 0 { 12 } else { 2_000 }) as i64));
         let (earlier_order, owner) = if !placed.is_empty() && random.chance(85) {
             let recent = placed.len().min(40) as u64;
