@@ -132,6 +132,11 @@ pub(crate) struct Ladder {
     occupied: Vec<u64>,
     overflow: BTreeMap<i64, Level>,
     best: Option<i64>,
+    /// `window.len() * tick`: offsets from `base` below this are in the window.
+    span: u64,
+    /// `u64::MAX / tick + 1` when the window spans less than 2^32 price units, so
+    /// `offset / tick` is one multiplication (Lemire's fast division); zero otherwise.
+    reciprocal: u64,
 }
 
 const EMPTY_LEVEL: Level = Level { head: NIL, tail: NIL, quantity: 0, count: 0 };
@@ -139,7 +144,17 @@ const EMPTY_LEVEL: Level = Level { head: NIL, tail: NIL, quantity: 0, count: 0 }
 impl Ladder {
     pub(crate) fn new(side: Side, tick: i64) -> Self {
         assert!(tick > 0, "invariant: tick size is positive");
-        Self { side, tick, base: 0, window: Vec::new(), occupied: Vec::new(), overflow: BTreeMap::new(), best: None }
+        Self {
+            side,
+            tick,
+            base: 0,
+            window: Vec::new(),
+            occupied: Vec::new(),
+            overflow: BTreeMap::new(),
+            best: None,
+            span: 0,
+            reciprocal: 0,
+        }
     }
 
     /// Whether `a` is a better price than `b` on this side.
@@ -153,12 +168,17 @@ impl Ladder {
 
     #[inline]
     fn index(&self, price: i64) -> Option<usize> {
-        let offset = price - self.base;
-        if offset < 0 {
+        // Below `base` wraps to a huge offset, so one comparison checks both ends.
+        let offset = price.wrapping_sub(self.base) as u64;
+        if offset >= self.span {
             return None;
         }
-        let index = (offset / self.tick) as usize;
-        (index < self.window.len()).then_some(index)
+        let index = if self.reciprocal == 0 {
+            offset / self.tick as u64
+        } else {
+            ((u128::from(self.reciprocal) * u128::from(offset)) >> 64) as u64
+        };
+        Some(index as usize)
     }
 
     #[inline]
@@ -286,6 +306,10 @@ impl Ladder {
         self.base = base;
         self.window = window;
         self.occupied = bits;
+        self.span = length as u64 * self.tick as u64;
+        // Exact for 32-bit offsets and divisors; a tick of one needs no division at all.
+        let fast = self.tick > 1 && self.span <= u64::from(u32::MAX);
+        self.reciprocal = if fast { u64::MAX / self.tick as u64 + 1 } else { 0 };
     }
 
     fn occupied_indexes(&self) -> impl Iterator<Item = usize> + '_ {
@@ -482,5 +506,21 @@ mod tests {
         vacate(&mut asks, 3);
         assert_eq!(asks.best_price(), Some(50_000));
         assert_eq!(prices(&asks), vec![50_000, 50_010]);
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The multiply-shift division the ladder uses equals real division for every
+        /// 32-bit offset and divisor it is used with.
+        #[test]
+        fn fast_division_is_exact(offset in 0_u64..=u64::from(u32::MAX), tick in 2_u64..=u64::from(u32::MAX)) {
+            let reciprocal = u64::MAX / tick + 1;
+            let quotient = ((u128::from(reciprocal) * u128::from(offset)) >> 64) as u64;
+            prop_assert_eq!(quotient, offset / tick);
+        }
     }
 }
