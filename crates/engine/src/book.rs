@@ -13,6 +13,32 @@ use crate::command::{SelfTradePrevention, TimeInForce, Trail};
 /// Marks the end of an intrusive list.
 pub(crate) const NIL: u32 = u32::MAX;
 
+/// A step size (tick or lot) with a fast "is a multiple" test: one multiplication instead
+/// of a 64-bit division for values and steps that fit in 32 bits (Lemire's fastmod).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Grid {
+    step: i64,
+    reciprocal: u64,
+}
+
+impl Grid {
+    pub(crate) fn new(step: i64) -> Self {
+        assert!(step > 0, "invariant: grid steps are positive");
+        let fast = step > 1 && step <= i64::from(u32::MAX);
+        Self { step, reciprocal: if fast { u64::MAX / step as u64 + 1 } else { 0 } }
+    }
+
+    #[inline]
+    pub(crate) fn contains(self, value: i64) -> bool {
+        if self.reciprocal != 0 && (0..=i64::from(u32::MAX)).contains(&value) {
+            let low_bits = self.reciprocal.wrapping_mul(value as u64);
+            (u128::from(low_bits) * self.step as u128) >> 64 == 0
+        } else {
+            value % self.step == 0
+        }
+    }
+}
+
 /// Order type as stored (the trigger and limit prices live in [`Order`] fields).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum StoredKind {
@@ -137,6 +163,9 @@ pub(crate) struct Ladder {
     /// `u64::MAX / tick + 1` when the window spans less than 2^32 price units, so
     /// `offset / tick` is one multiplication (Lemire's fast division); zero otherwise.
     reciprocal: u64,
+    /// Set whenever an operation may have changed the best level's price or size, so the
+    /// engine only recomputes the top of book when something could have moved it.
+    top_changed: bool,
 }
 
 const EMPTY_LEVEL: Level = Level { head: NIL, tail: NIL, quantity: 0, count: 0 };
@@ -154,7 +183,14 @@ impl Ladder {
             best: None,
             span: 0,
             reciprocal: 0,
+            top_changed: false,
         }
+    }
+
+    /// Whether the top of this side may have changed since the last call.
+    #[inline]
+    pub(crate) fn take_top_changed(&mut self) -> bool {
+        std::mem::take(&mut self.top_changed)
     }
 
     /// Whether `a` is a better price than `b` on this side.
@@ -202,8 +238,10 @@ impl Ladder {
         }
     }
 
+    /// The level at `price` for changing; changing the best level flags the top as changed.
     #[inline]
     pub(crate) fn level_mut(&mut self, price: i64) -> Option<&mut Level> {
+        self.top_changed |= self.best == Some(price);
         match self.index(price) {
             Some(index) => Some(&mut self.window[index]).filter(|level| level.count > 0),
             None => self.overflow.get_mut(&price),
@@ -211,14 +249,20 @@ impl Ladder {
     }
 
     /// The level at `price`, created empty if missing (the caller adds an order at once).
+    #[inline]
     pub(crate) fn level_or_insert(&mut self, price: i64) -> &mut Level {
-        if self.index(price).is_none() {
-            self.fit(price);
-        }
-        if self.best.is_none_or(|best| self.better(price, best)) {
+        let index = match self.index(price) {
+            Some(index) => Some(index),
+            None => {
+                self.fit(price);
+                self.index(price)
+            }
+        };
+        if self.best.is_none_or(|best| !self.better(best, price)) {
             self.best = Some(price);
+            self.top_changed = true;
         }
-        match self.index(price) {
+        match index {
             Some(index) => {
                 self.occupied[index / 64] |= 1 << (index % 64);
                 &mut self.window[index]
@@ -241,6 +285,7 @@ impl Ladder {
         }
         if self.best == Some(price) {
             self.best = self.find_best();
+            self.top_changed = true;
         }
     }
 
@@ -511,6 +556,7 @@ mod tests {
 
 #[cfg(test)]
 mod property_tests {
+    use super::Grid;
     use proptest::prelude::*;
 
     proptest! {
@@ -521,6 +567,15 @@ mod property_tests {
             let reciprocal = u64::MAX / tick + 1;
             let quotient = ((u128::from(reciprocal) * u128::from(offset)) >> 64) as u64;
             prop_assert_eq!(quotient, offset / tick);
+        }
+
+        /// The grid's multiple test agrees with `%` everywhere, fast path or not.
+        #[test]
+        fn grid_membership_matches_remainder(value in any::<i64>(), small in 0_i64..10_000_000, step in 1_i64..1_000_000) {
+            let grid = Grid::new(step);
+            prop_assert_eq!(grid.contains(value), value % step == 0);
+            prop_assert_eq!(grid.contains(small), small % step == 0);
+            prop_assert_eq!(grid.contains(small / step * step), true);
         }
     }
 }

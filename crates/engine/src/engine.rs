@@ -5,7 +5,7 @@ use tradecraft_types::{
     AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TradeId, TransactionId,
 };
 
-use crate::book::{self, Book, NIL, Order, Orders, StoredKind};
+use crate::book::{self, Book, Grid, NIL, Order, Orders, StoredKind};
 use crate::command::{
     AccountKind, Amount, Command, InstrumentSpec, NewOrder, OrderKind, OrderSize,
     SelfTradePrevention, TimeInForce, Trail,
@@ -46,6 +46,8 @@ impl Default for EngineConfig {
 #[derive(Clone, Debug)]
 pub(crate) struct Instrument {
     pub(crate) spec: InstrumentSpec,
+    pub(crate) tick: Grid,
+    pub(crate) lot: Grid,
     pub(crate) halted: bool,
     /// Price of the last trade; zero before the first.
     pub(crate) last_price: i64,
@@ -490,6 +492,8 @@ impl Engine {
         let index = u32::try_from(self.instruments.len()).expect("invariant: fewer than 2^32 instruments");
         self.instruments.push(Instrument {
             spec: *spec,
+            tick: Grid::new(spec.tick_size.raw()),
+            lot: Grid::new(spec.lot_size.raw()),
             halted: false,
             last_price: 0,
             sequence: 0,
@@ -544,7 +548,7 @@ impl Engine {
                 let Some(&instrument) = self.symbols.get(&symbol) else {
                     return events.push(reject(RejectReason::UnknownSymbol));
                 };
-                if quantity.is_positive() && quantity.raw() % self.instruments[instrument as usize].spec.lot_size.raw() != 0 {
+                if quantity.is_positive() && !self.instruments[instrument as usize].lot.contains(quantity.raw()) {
                     return events.push(reject(RejectReason::QuantityOffLot));
                 }
                 (AssetIndex::Shares(instrument), quantity.raw(), RejectReason::InsufficientShares)
@@ -572,21 +576,23 @@ impl Engine {
         self.state.transfers.insert(transaction, record);
     }
 
-    fn check_price(price: Price, tick: i64) -> Result<i64, RejectReason> {
+    #[inline]
+    fn check_price(price: Price, tick: Grid) -> Result<i64, RejectReason> {
         if !price.is_positive() {
             return Err(RejectReason::InvalidPrice);
         }
-        if price.raw() % tick != 0 {
+        if !tick.contains(price.raw()) {
             return Err(RejectReason::PriceOffTick);
         }
         Ok(price.raw())
     }
 
-    fn check_quantity(quantity: Quantity, spec: &InstrumentSpec) -> Result<i64, RejectReason> {
+    #[inline]
+    fn check_quantity(quantity: Quantity, spec: &InstrumentSpec, lot: Grid) -> Result<i64, RejectReason> {
         if !quantity.is_positive() {
             return Err(RejectReason::InvalidQuantity);
         }
-        if quantity.raw() % spec.lot_size.raw() != 0 {
+        if !lot.contains(quantity.raw()) {
             return Err(RejectReason::QuantityOffLot);
         }
         if quantity < spec.min_quantity {
@@ -640,7 +646,7 @@ impl Engine {
             return Err(RejectReason::InvalidOrder);
         }
         let (quantity, budget) = match new.size {
-            OrderSize::Quantity(quantity) => (Self::check_quantity(quantity, &spec)?, 0),
+            OrderSize::Quantity(quantity) => (Self::check_quantity(quantity, &spec, market.lot)?, 0),
             OrderSize::Notional(notional) => {
                 let allowed = new.kind == OrderKind::Market
                     && new.side == Side::Buy
@@ -662,19 +668,19 @@ impl Engine {
                 let (reference, _) = book.best(new.side.opposite()).ok_or(RejectReason::NoLiquidity)?;
                 (StoredKind::Market, protective(reference, new.side), 0, None)
             }
-            OrderKind::Limit { price } => (StoredKind::Limit, Self::check_price(price, tick)?, 0, None),
+            OrderKind::Limit { price } => (StoredKind::Limit, Self::check_price(price, market.tick)?, 0, None),
             OrderKind::Stop { stop_price } => {
-                let stop = Self::check_price(stop_price, tick)?;
+                let stop = Self::check_price(stop_price, market.tick)?;
                 (StoredKind::Stop, protective(stop, new.side), stop, None)
             }
             OrderKind::StopLimit { stop_price, limit_price } => {
-                let stop = Self::check_price(stop_price, tick)?;
-                (StoredKind::StopLimit, Self::check_price(limit_price, tick)?, stop, None)
+                let stop = Self::check_price(stop_price, market.tick)?;
+                (StoredKind::StopLimit, Self::check_price(limit_price, market.tick)?, stop, None)
             }
             OrderKind::TrailingStop { trail } => {
                 match trail {
                     Trail::Amount(amount) => {
-                        Self::check_price(amount, tick)?;
+                        Self::check_price(amount, market.tick)?;
                     }
                     Trail::Percent { basis_points } => {
                         if basis_points == 0 || basis_points > BASIS_POINTS_MAX {
@@ -995,7 +1001,12 @@ impl Engine {
 
     /// Emits a best-bid-offer event if the top of the book changed.
     fn publish_best_bid_offer(&mut self, instrument: u32, events: &mut Vec<Event>) {
-        let book = &self.books[instrument as usize];
+        let book = &mut self.books[instrument as usize];
+        let bids_changed = book.bids.take_top_changed();
+        let asks_changed = book.asks.take_top_changed();
+        if !bids_changed && !asks_changed {
+            return;
+        }
         let bid = book_level(book.best(Side::Buy));
         let ask = book_level(book.best(Side::Sell));
         let market = &mut self.instruments[instrument as usize];
@@ -1009,6 +1020,7 @@ impl Engine {
     }
 
     /// Finds an open order of `account`; other accounts' orders look unknown.
+    #[inline]
     fn owned_order(&self, account: AccountId, order_id: OrderId) -> Option<u32> {
         let &slot = self.state.order_index.get(&order_id)?;
         let owner = self.state.orders.get(slot).account;
@@ -1016,6 +1028,7 @@ impl Engine {
     }
 
     /// Takes an open order out of its queue or stop map.
+    #[inline]
     fn detach(&mut self, slot: u32) {
         let order = self.state.orders.get(slot);
         let book = &mut self.books[order.instrument as usize];
@@ -1081,11 +1094,11 @@ impl Engine {
         }
         let spec = market.spec;
         let new_price = match price {
-            Some(price) => Self::check_price(price, spec.tick_size.raw())?,
+            Some(price) => Self::check_price(price, market.tick)?,
             None => order.price,
         };
         let new_quantity = match quantity {
-            Some(quantity) => Self::check_quantity(quantity, &spec)?,
+            Some(quantity) => Self::check_quantity(quantity, &spec, market.lot)?,
             None => order.quantity,
         };
         if new_quantity <= order.filled {

@@ -333,7 +333,16 @@ impl Engine {
             if engine.symbols.insert(symbol, index as u32).is_some() {
                 return Err(SnapshotError::Corrupt("duplicate symbol"));
             }
-            engine.instruments.push(Instrument { spec, halted, last_price, sequence, best_bid: None, best_ask: None });
+            engine.instruments.push(Instrument {
+                spec,
+                tick: crate::book::Grid::new(spec.tick_size.raw()),
+                lot: crate::book::Grid::new(spec.lot_size.raw()),
+                halted,
+                last_price,
+                sequence,
+                best_bid: None,
+                best_ask: None,
+            });
             engine.books.push(Book::new(spec.tick_size.raw()));
         }
         engine.state.ledger.restore_external(AssetIndex::Cash, input.i128()?);
