@@ -805,7 +805,14 @@ impl Engine {
     }
 
     /// Runs stops triggered by trades until none is left.
+    #[inline]
     fn run_triggered(&mut self, instrument: u32, events: &mut Vec<Event>) {
+        if !self.state.triggered.is_empty() {
+            self.run_triggered_queue(instrument, events);
+        }
+    }
+
+    fn run_triggered_queue(&mut self, instrument: u32, events: &mut Vec<Event>) {
         let mut next = 0;
         while next < self.state.triggered.len() {
             let slot = self.state.triggered[next];
@@ -875,7 +882,13 @@ impl Engine {
                 return self.state.finish(slot, symbol, DoneReason::FillOrKillUnfillable, events);
             }
         }
-        let outcome = self.match_taker(instrument, slot, events);
+        let order = self.state.orders.get(slot);
+        let opposite_best = self.books[instrument as usize].ladder(order.side.opposite()).best_price();
+        // Most orders do not cross: skip setting up a match that cannot trade.
+        let outcome = match opposite_best {
+            Some(best) if crosses(order.side, order.price, best) => self.match_taker(instrument, slot, events),
+            _ => MatchOutcome::BookExhausted,
+        };
         let order = self.state.orders.get(slot);
         let (side, price) = (order.side, order.price);
         let reason = match outcome {
