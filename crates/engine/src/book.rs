@@ -50,37 +50,47 @@ pub(crate) enum StoredKind {
 }
 
 /// An open order. Quantities are raw [`tradecraft_types::Quantity`] units, cash raw money units.
+///
+/// Laid out by hand in two cache lines: the first holds everything matching, settling and
+/// finishing an order read (so a maker deep in a big book costs one miss, not two); the
+/// second holds what only stops, notional orders and bookkeeping use.
 #[derive(Clone, Debug)]
+#[repr(C, align(64))]
 pub(crate) struct Order {
+    // First cache line: the matching path.
     pub(crate) id: OrderId,
-    pub(crate) account: u32,
-    pub(crate) instrument: u32,
-    pub(crate) side: Side,
-    pub(crate) kind: StoredKind,
-    pub(crate) time_in_force: TimeInForce,
-    pub(crate) self_trade: SelfTradePrevention,
-    pub(crate) post_only: bool,
-    pub(crate) has_client_id: bool,
     /// Limit price; for market orders the protective cap (buy) or floor (sell).
     pub(crate) price: i64,
-    /// Trigger price of a stop that has not triggered yet.
-    pub(crate) stop_price: i64,
-    pub(crate) trail: Option<Trail>,
-    /// Best last-trade price seen since a trailing stop was accepted.
-    pub(crate) watermark: i64,
     pub(crate) quantity: i64,
     pub(crate) filled: i64,
-    /// Cash still to spend for a market buy sized by notional; zero otherwise.
-    pub(crate) budget: i64,
     /// Cash (buy) or shares (sell) this order holds reserved.
     pub(crate) reserved: i64,
-    /// Acceptance order: time priority and deterministic iteration.
-    pub(crate) sequence: u64,
+    pub(crate) account: u32,
     pub(crate) prev: u32,
     pub(crate) next: u32,
     pub(crate) account_prev: u32,
     pub(crate) account_next: u32,
+    pub(crate) side: Side,
+    pub(crate) kind: StoredKind,
+    pub(crate) has_client_id: bool,
+    pub(crate) time_in_force: TimeInForce,
+    // Second cache line.
+    pub(crate) instrument: u32,
+    pub(crate) self_trade: SelfTradePrevention,
+    pub(crate) post_only: bool,
+    /// Cash still to spend for a market buy sized by notional; zero otherwise.
+    pub(crate) budget: i64,
+    /// Trigger price of a stop that has not triggered yet.
+    pub(crate) stop_price: i64,
+    /// Best last-trade price seen since a trailing stop was accepted.
+    pub(crate) watermark: i64,
+    /// Acceptance order: time priority and deterministic iteration.
+    pub(crate) sequence: u64,
+    pub(crate) trail: Option<Trail>,
 }
+
+const _: () = assert!(std::mem::size_of::<Order>() == 128, "invariant: an order is two cache lines");
+const _: () = assert!(std::mem::offset_of!(Order, time_in_force) < 64, "invariant: matching fields share one line");
 
 impl Order {
     #[inline]
@@ -103,6 +113,10 @@ pub(crate) struct Orders {
 }
 
 impl Orders {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self { slots: Vec::with_capacity(capacity), free: Vec::new() }
+    }
+
     pub(crate) fn insert(&mut self, order: Order) -> u32 {
         if let Some(slot) = self.free.pop() {
             self.slots[slot as usize] = order;
@@ -384,6 +398,7 @@ impl Ladder {
 }
 
 /// Appends `slot` at the back of the queue at `price`.
+#[inline]
 pub(crate) fn push_back(ladder: &mut Ladder, orders: &mut Orders, price: i64, slot: u32) {
     let leaves = orders.get(slot).leaves();
     let level = ladder.level_or_insert(price);
@@ -404,6 +419,7 @@ pub(crate) fn push_back(ladder: &mut Ladder, orders: &mut Orders, price: i64, sl
 }
 
 /// Unlinks `slot` from its level; removes the level when it empties.
+#[inline]
 pub(crate) fn unlink(ladder: &mut Ladder, orders: &mut Orders, slot: u32) {
     let (price, prev, next, leaves) = {
         let order = orders.get(slot);

@@ -29,6 +29,9 @@ pub struct EngineConfig {
     pub self_trade_prevention: SelfTradePrevention,
     /// Keep every ledger posting for [`Engine::take_postings`] (tests and audits).
     pub keep_postings: bool,
+    /// Open orders to allocate room for up front (a sizing hint, not a limit and not part
+    /// of the state): avoids rehashing and copying while the books grow.
+    pub order_capacity: usize,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +42,7 @@ impl Default for EngineConfig {
             taker_fee_bps: 0,
             self_trade_prevention: SelfTradePrevention::CancelResting,
             keep_postings: false,
+            order_capacity: 0,
         }
     }
 }
@@ -223,14 +227,16 @@ impl State {
 
     /// Removes an order that is no longer in any book queue or stop map: releases what it
     /// still reserves and forgets it.
-    fn finish(&mut self, slot: u32, symbol: Symbol, reason: DoneReason, events: &mut Vec<Event>) {
-        let (id, account, side, instrument, reserved, filled, has_client_id, account_prev, account_next) = {
+    /// `instrument` and `symbol` are the order's own, passed in so this reads only the
+    /// order's first cache line.
+    fn finish(&mut self, slot: u32, instrument: u32, symbol: Symbol, reason: DoneReason, events: &mut Vec<Event>) {
+        let (id, account, side, reserved, filled, has_client_id, account_prev, account_next) = {
             let order = self.orders.get(slot);
+            debug_assert_eq!(order.instrument, instrument, "invariant: finish is told the order's instrument");
             (
                 order.id,
                 order.account,
                 order.side,
-                order.instrument,
                 order.reserved,
                 order.filled,
                 order.has_client_id,
@@ -404,8 +410,8 @@ impl Engine {
             symbols: FxHashMap::default(),
             books: Vec::new(),
             state: State {
-                orders: Orders::default(),
-                order_index: FxHashMap::default(),
+                orders: Orders::with_capacity(config.order_capacity),
+                order_index: FxHashMap::with_capacity_and_hasher(config.order_capacity, Default::default()),
                 client_ids: FxHashMap::default(),
                 order_client_ids: FxHashMap::default(),
                 accounts: Vec::new(),
@@ -588,14 +594,14 @@ impl Engine {
     }
 
     #[inline]
-    fn check_quantity(quantity: Quantity, spec: &InstrumentSpec, lot: Grid) -> Result<i64, RejectReason> {
+    fn check_quantity(quantity: Quantity, minimum: Quantity, lot: Grid) -> Result<i64, RejectReason> {
         if !quantity.is_positive() {
             return Err(RejectReason::InvalidQuantity);
         }
         if !lot.contains(quantity.raw()) {
             return Err(RejectReason::QuantityOffLot);
         }
-        if quantity < spec.min_quantity {
+        if quantity < minimum {
             return Err(RejectReason::QuantityBelowMinimum);
         }
         Ok(quantity.raw())
@@ -627,9 +633,6 @@ impl Engine {
     fn accept(&mut self, new: &NewOrder, events: &mut Vec<Event>) -> Result<(u32, u32), RejectReason> {
         let &instrument = self.symbols.get(&new.symbol).ok_or(RejectReason::UnknownSymbol)?;
         let &account = self.state.account_index.get(&new.account).ok_or(RejectReason::UnknownAccount)?;
-        if self.state.order_index.contains_key(&new.order_id) {
-            return Err(RejectReason::DuplicateOrderId);
-        }
         let market = &self.instruments[instrument as usize];
         if market.halted {
             return Err(RejectReason::InstrumentHalted);
@@ -646,7 +649,7 @@ impl Engine {
             return Err(RejectReason::InvalidOrder);
         }
         let (quantity, budget) = match new.size {
-            OrderSize::Quantity(quantity) => (Self::check_quantity(quantity, &spec, market.lot)?, 0),
+            OrderSize::Quantity(quantity) => (Self::check_quantity(quantity, spec.min_quantity, market.lot)?, 0),
             OrderSize::Notional(notional) => {
                 let allowed = new.kind == OrderKind::Market
                     && new.side == Side::Buy
@@ -729,6 +732,11 @@ impl Engine {
             let limits = &self.state.accounts[account as usize].limits;
             limits::check(limits, &exposure).map_err(RejectReason::LimitBreached)?;
         }
+        // One probe both checks for a duplicate id and finds where the new id goes.
+        let vacant = match self.state.order_index.entry(new.order_id) {
+            std::collections::hash_map::Entry::Occupied(_) => return Err(RejectReason::DuplicateOrderId),
+            std::collections::hash_map::Entry::Vacant(vacant) => vacant,
+        };
         if !self.state.ledger.try_reserve(account, State::asset_of(new.side, instrument), reserved) {
             return Err(asset_shortfall(new.side));
         }
@@ -758,7 +766,7 @@ impl Engine {
             account_prev: NIL,
             account_next: NIL,
         });
-        self.state.order_index.insert(new.order_id, slot);
+        vacant.insert(slot);
         if let Some(client_id) = new.client_order_id {
             self.state.client_ids.insert((account, client_id), new.order_id);
             self.state.order_client_ids.insert(new.order_id, client_id);
@@ -879,7 +887,7 @@ impl Engine {
         {
             let order = self.state.orders.get(slot);
             if order.time_in_force == TimeInForce::FillOrKill && self.fillable(instrument, slot) < order.quantity {
-                return self.state.finish(slot, symbol, DoneReason::FillOrKillUnfillable, events);
+                return self.state.finish(slot, instrument, symbol, DoneReason::FillOrKillUnfillable, events);
             }
         }
         let order = self.state.orders.get(slot);
@@ -905,7 +913,7 @@ impl Engine {
             }
         };
         match reason {
-            Some(reason) => self.state.finish(slot, symbol, reason, events),
+            Some(reason) => self.state.finish(slot, instrument, symbol, reason, events),
             None => {
                 let fee_bps = self.reservation_fee_bps();
                 if side == Side::Buy {
@@ -965,7 +973,7 @@ impl Engine {
                     if level.count == 0 {
                         ladder.remove_level(price);
                     }
-                    state.finish(maker, symbol, DoneReason::SelfTradePrevented, events);
+                    state.finish(maker, instrument, symbol, DoneReason::SelfTradePrevented, events);
                 }
                 if self_trade == SelfTradePrevention::CancelResting {
                     continue;
@@ -999,7 +1007,7 @@ impl Engine {
                 if level.count == 0 {
                     ladder.remove_level(price);
                 }
-                state.finish(maker, symbol, DoneReason::Filled, events);
+                state.finish(maker, instrument, symbol, DoneReason::Filled, events);
             } else if maker_side == Side::Buy {
                 state.release_buy_excess(maker, fee_bps);
             }
@@ -1013,13 +1021,18 @@ impl Engine {
     }
 
     /// Emits a best-bid-offer event if the top of the book changed.
+    #[inline]
     fn publish_best_bid_offer(&mut self, instrument: u32, events: &mut Vec<Event>) {
         let book = &mut self.books[instrument as usize];
         let bids_changed = book.bids.take_top_changed();
         let asks_changed = book.asks.take_top_changed();
-        if !bids_changed && !asks_changed {
-            return;
+        if bids_changed || asks_changed {
+            self.publish_changed_best_bid_offer(instrument, events);
         }
+    }
+
+    fn publish_changed_best_bid_offer(&mut self, instrument: u32, events: &mut Vec<Event>) {
+        let book = &self.books[instrument as usize];
         let bid = book_level(book.best(Side::Buy));
         let ask = book_level(book.best(Side::Sell));
         let market = &mut self.instruments[instrument as usize];
@@ -1063,7 +1076,7 @@ impl Engine {
         let instrument = self.state.orders.get(slot).instrument;
         self.detach(slot);
         let symbol = self.instruments[instrument as usize].spec.symbol;
-        self.state.finish(slot, symbol, DoneReason::Cancelled, events);
+        self.state.finish(slot, instrument, symbol, DoneReason::Cancelled, events);
         self.publish_best_bid_offer(instrument, events);
     }
 
@@ -1105,13 +1118,13 @@ impl Engine {
         if quantity.is_none() && price.is_none() {
             return Err(RejectReason::InvalidOrder);
         }
-        let spec = market.spec;
+        let (symbol, minimum) = (market.spec.symbol, market.spec.min_quantity);
         let new_price = match price {
             Some(price) => Self::check_price(price, market.tick)?,
             None => order.price,
         };
         let new_quantity = match quantity {
-            Some(quantity) => Self::check_quantity(quantity, &spec, market.lot)?,
+            Some(quantity) => Self::check_quantity(quantity, minimum, market.lot)?,
             None => order.quantity,
         };
         if new_quantity <= order.filled {
@@ -1134,7 +1147,7 @@ impl Engine {
         let event = |priority_kept| Event::OrderReplaced {
             order_id,
             account,
-            symbol: spec.symbol,
+            symbol,
             price: Price::from_raw(new_price),
             quantity: Quantity::from_raw(new_quantity),
             priority_kept,
@@ -1225,7 +1238,7 @@ impl Engine {
             let instrument = self.state.orders.get(slot).instrument;
             self.detach(slot);
             let symbol = self.instruments[instrument as usize].spec.symbol;
-            self.state.finish(slot, symbol, reason, events);
+            self.state.finish(slot, instrument, symbol, reason, events);
             touched.push(instrument);
         }
         touched.sort_unstable();

@@ -302,6 +302,7 @@ impl Engine {
             taker_fee_bps: input.u32()?,
             self_trade_prevention: stp_from(input.u8()?)?,
             keep_postings,
+            order_capacity: 0,
         };
         let mut engine = Engine::new(config);
         // `new` created the fee account; the snapshot lists every account, so start empty.

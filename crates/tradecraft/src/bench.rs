@@ -116,6 +116,8 @@ fn run_engine(args: &EngineArgs) -> anyhow::Result<()> {
 struct Prepared {
     setup: Vec<Command>,
     operations: Vec<Command>,
+    /// Open orders the workload can reach: the engine's sizing hint.
+    order_capacity: usize,
 }
 
 struct Measured {
@@ -133,7 +135,7 @@ fn new_histogram() -> anyhow::Result<Histogram<u64>> {
 }
 
 fn prepared_engine(workload: &Prepared) -> anyhow::Result<Engine> {
-    let mut engine = Engine::new(EngineConfig::default());
+    let mut engine = Engine::new(EngineConfig { order_capacity: workload.order_capacity, ..EngineConfig::default() });
     let mut events = Vec::new();
     for command in &workload.setup {
         events.clear();
@@ -315,7 +317,7 @@ fn liquibook(seed: u64, count: usize) -> Prepared {
             limit_order(index as u64 + 1, account, symbol, side, price, quantity, TimeInForce::GoodTillCancel)
         })
         .collect();
-    Prepared { setup, operations }
+    Prepared { setup, operations, order_capacity: count }
 }
 
 /// Live orders of the generator's model book, with O(1) random pick and removal.
@@ -441,7 +443,7 @@ fn exchange_core(seed: u64, count: usize) -> Prepared {
         track(&mut model, &mut live, &command, &mut events);
         operations.push(command);
     }
-    Prepared { setup, operations }
+    Prepared { setup, operations, order_capacity: 4_096 }
 }
 
 /// Inserts resting orders over many symbols (generated on the fly, so only the engine's
@@ -455,7 +457,8 @@ fn run_memory(args: &EngineArgs) -> anyhow::Result<()> {
     let mut setup: Vec<Command> = symbols.iter().map(|&symbol| listing(symbol, Price::from_raw(TICK))).collect();
     funded_accounts(1_000, Money::from_units(1_000_000_000), Quantity::from_units(1_000_000), &symbols, &mut setup);
     for run in 1..=args.runs {
-        let mut engine = prepared_engine(&Prepared { setup: setup.clone(), operations: Vec::new() })?;
+        let mut engine =
+            prepared_engine(&Prepared { setup: setup.clone(), operations: Vec::new(), order_capacity: orders })?;
         let before = machine::resident_bytes().context("reading /proc/self/statm")?;
         let mut random = Random(args.seed);
         let mut events = Vec::with_capacity(8);
