@@ -66,18 +66,19 @@ pub(crate) struct Order {
     /// Cash (buy) or shares (sell) this order holds reserved.
     pub(crate) reserved: i64,
     pub(crate) account: u32,
+    pub(crate) instrument: u32,
+    /// Previous order in the level's queue. Meaningless for the head: queues only grow
+    /// at the tail, so an order that became head never gets a predecessor again, and
+    /// removing a head need not touch the next order.
     pub(crate) prev: u32,
     pub(crate) next: u32,
-    pub(crate) account_prev: u32,
-    pub(crate) account_next: u32,
     pub(crate) side: Side,
     pub(crate) kind: StoredKind,
     pub(crate) has_client_id: bool,
     pub(crate) time_in_force: TimeInForce,
-    // Second cache line.
-    pub(crate) instrument: u32,
     pub(crate) self_trade: SelfTradePrevention,
     pub(crate) post_only: bool,
+    // Second cache line.
     /// Cash still to spend for a market buy sized by notional; zero otherwise.
     pub(crate) budget: i64,
     /// Trigger price of a stop that has not triggered yet.
@@ -90,7 +91,7 @@ pub(crate) struct Order {
 }
 
 const _: () = assert!(std::mem::size_of::<Order>() == 128, "invariant: an order is two cache lines");
-const _: () = assert!(std::mem::offset_of!(Order, time_in_force) < 64, "invariant: matching fields share one line");
+const _: () = assert!(std::mem::offset_of!(Order, post_only) < 64, "invariant: matching fields share one line");
 
 impl Order {
     #[inline]
@@ -421,12 +422,12 @@ pub(crate) fn push_back(ladder: &mut Ladder, orders: &mut Orders, price: i64, sl
 /// Unlinks `slot` from its level; removes the level when it empties.
 #[inline]
 pub(crate) fn unlink(ladder: &mut Ladder, orders: &mut Orders, slot: u32) {
-    let (price, prev, next, leaves) = {
+    let (price, leaves) = {
         let order = orders.get(slot);
-        (order.price, order.prev, order.next, order.leaves())
+        (order.price, order.leaves())
     };
     let level = ladder.level_mut(price).expect("invariant: a resting order's level exists");
-    unlink_from_level(level, orders, prev, next);
+    unlink_from_level(level, orders, slot);
     level.quantity -= leaves;
     level.count -= 1;
     if level.count == 0 {
@@ -435,14 +436,22 @@ pub(crate) fn unlink(ladder: &mut Ladder, orders: &mut Orders, slot: u32) {
     }
 }
 
-/// Unlinks a queue entry whose neighbours are `prev` and `next`; totals are the caller's.
+/// Unlinks `slot` from the queue of `level`; totals are the caller's. Removing the head
+/// touches only the level, never the next order (see [`Order::prev`]).
 #[inline]
-pub(crate) fn unlink_from_level(level: &mut Level, orders: &mut Orders, prev: u32, next: u32) {
-    if prev == NIL {
+pub(crate) fn unlink_from_level(level: &mut Level, orders: &mut Orders, slot: u32) {
+    let (prev, next) = {
+        let order = orders.get(slot);
+        (order.prev, order.next)
+    };
+    if level.head == slot {
         level.head = next;
-    } else {
-        orders.get_mut(prev).next = next;
+        if next == NIL {
+            level.tail = NIL;
+        }
+        return;
     }
+    orders.get_mut(prev).next = next;
     if next == NIL {
         level.tail = prev;
     } else {

@@ -13,6 +13,7 @@ use crate::command::{
 use crate::event::{AcceptedOrder, BookLevel, DoneReason, Event, RejectReason, Trade};
 use crate::ledger::{AssetIndex, Balance, Bucket, Ledger};
 use crate::limits::{self, AccountLimits, OrderExposure};
+use crate::order_map::{self, OrderIdMap};
 
 /// Basis points in one whole.
 const BASIS_POINTS: i128 = 10_000;
@@ -67,8 +68,6 @@ pub(crate) struct Account {
     pub(crate) kind: AccountKind,
     pub(crate) limits: AccountLimits,
     pub(crate) open_orders: u32,
-    /// Head of the intrusive list of this account's open orders.
-    pub(crate) orders_head: u32,
 }
 
 /// A deposit or withdrawal as first applied, to recognise repeats.
@@ -83,9 +82,9 @@ pub(crate) struct TransferRecord {
 #[derive(Clone, Debug)]
 pub(crate) struct State {
     pub(crate) orders: Orders,
-    pub(crate) order_index: FxHashMap<OrderId, u32>,
+    pub(crate) order_index: OrderIdMap<u32>,
     pub(crate) client_ids: FxHashMap<(u32, ClientOrderId), OrderId>,
-    pub(crate) order_client_ids: FxHashMap<OrderId, ClientOrderId>,
+    pub(crate) order_client_ids: OrderIdMap<ClientOrderId>,
     pub(crate) accounts: Vec<Account>,
     pub(crate) account_index: FxHashMap<AccountId, u32>,
     pub(crate) ledger: Ledger,
@@ -230,7 +229,7 @@ impl State {
     /// `instrument` and `symbol` are the order's own, passed in so this reads only the
     /// order's first cache line.
     fn finish(&mut self, slot: u32, instrument: u32, symbol: Symbol, reason: DoneReason, events: &mut Vec<Event>) {
-        let (id, account, side, reserved, filled, has_client_id, account_prev, account_next) = {
+        let (id, account, side, reserved, filled, has_client_id) = {
             let order = self.orders.get(slot);
             debug_assert_eq!(order.instrument, instrument, "invariant: finish is told the order's instrument");
             (
@@ -240,8 +239,6 @@ impl State {
                 order.reserved,
                 order.filled,
                 order.has_client_id,
-                order.account_prev,
-                order.account_next,
             )
         };
         self.ledger.shift(account, Self::asset_of(side, instrument), Bucket::Reserved, Bucket::Available, reserved);
@@ -250,16 +247,7 @@ impl State {
             && let Some(client_id) = self.order_client_ids.remove(&id) {
                 self.client_ids.remove(&(account, client_id));
             }
-        let owner = &mut self.accounts[account as usize];
-        owner.open_orders -= 1;
-        if account_prev == NIL {
-            owner.orders_head = account_next;
-        } else {
-            self.orders.get_mut(account_prev).account_next = account_next;
-        }
-        if account_next != NIL {
-            self.orders.get_mut(account_next).account_prev = account_prev;
-        }
+        self.accounts[account as usize].open_orders -= 1;
         self.orders.remove(slot);
         events.push(Event::OrderDone {
             order_id: id,
@@ -336,21 +324,10 @@ impl State {
         }
     }
 
-    /// Links a new order at the head of its account's order list.
-    pub(crate) fn link_to_account(&mut self, slot: u32) {
+    /// Counts a new open order against its account.
+    pub(crate) fn count_open_order(&mut self, slot: u32) {
         let account = self.orders.get(slot).account as usize;
-        let head = self.accounts[account].orders_head;
-        {
-            let order = self.orders.get_mut(slot);
-            order.account_prev = NIL;
-            order.account_next = head;
-        }
-        if head != NIL {
-            self.orders.get_mut(head).account_prev = slot;
-        }
-        let owner = &mut self.accounts[account];
-        owner.orders_head = slot;
-        owner.open_orders += 1;
+        self.accounts[account].open_orders += 1;
     }
 }
 
@@ -411,9 +388,9 @@ impl Engine {
             books: Vec::new(),
             state: State {
                 orders: Orders::with_capacity(config.order_capacity),
-                order_index: FxHashMap::with_capacity_and_hasher(config.order_capacity, Default::default()),
+                order_index: order_map::with_capacity(config.order_capacity),
                 client_ids: FxHashMap::default(),
-                order_client_ids: FxHashMap::default(),
+                order_client_ids: order_map::with_capacity(0),
                 accounts: Vec::new(),
                 account_index: FxHashMap::default(),
                 ledger: Ledger::new(config.keep_postings),
@@ -475,7 +452,6 @@ impl Engine {
             kind,
             limits: AccountLimits::default(),
             open_orders: 0,
-            orders_head: NIL,
         });
         self.state.account_index.insert(id, index);
         self.state.ledger.add_account();
@@ -763,15 +739,13 @@ impl Engine {
             sequence,
             prev: NIL,
             next: NIL,
-            account_prev: NIL,
-            account_next: NIL,
         });
         vacant.insert(slot);
         if let Some(client_id) = new.client_order_id {
             self.state.client_ids.insert((account, client_id), new.order_id);
             self.state.order_client_ids.insert(new.order_id, client_id);
         }
-        self.state.link_to_account(slot);
+        self.state.count_open_order(slot);
         events.push(Event::OrderAccepted(AcceptedOrder {
             order_id: new.order_id,
             account: new.account,
@@ -961,13 +935,13 @@ impl Engine {
             }
             let level = ladder.level_mut(price).expect("invariant: the best level exists");
             let maker = level.head;
-            let (maker_account, maker_leaves, maker_next, maker_id, maker_side) = {
+            let (maker_account, maker_leaves, maker_id, maker_side) = {
                 let order = state.orders.get(maker);
-                (order.account, order.leaves(), order.next, order.id, order.side)
+                (order.account, order.leaves(), order.id, order.side)
             };
             if maker_account == taker_account {
                 if self_trade != SelfTradePrevention::CancelTaking {
-                    book::unlink_from_level(level, &mut state.orders, NIL, maker_next);
+                    book::unlink_from_level(level, &mut state.orders, maker);
                     level.quantity -= maker_leaves;
                     level.count -= 1;
                     if level.count == 0 {
@@ -1002,7 +976,7 @@ impl Engine {
             }));
             level.quantity -= quantity;
             if maker_leaves == quantity {
-                book::unlink_from_level(level, &mut state.orders, NIL, maker_next);
+                book::unlink_from_level(level, &mut state.orders, maker);
                 level.count -= 1;
                 if level.count == 0 {
                     ladder.remove_level(price);
@@ -1218,14 +1192,22 @@ impl Engine {
             },
             None => None,
         };
+        // No per-account order index is kept: it would cost every fill two cache misses in
+        // deep books, while cancel-all is rare. Scan the books it covers instead.
         let mut slots = Vec::new();
-        let mut cursor = self.state.accounts[owner as usize].orders_head;
-        while cursor != NIL {
-            let order = self.state.orders.get(cursor);
-            if only.is_none_or(|instrument| instrument == order.instrument) {
-                slots.push(cursor);
+        if self.state.accounts[owner as usize].open_orders > 0 {
+            let instruments: Vec<u32> = match only {
+                Some(instrument) => vec![instrument],
+                None => (0..self.books.len() as u32).collect(),
+            };
+            for instrument in instruments {
+                let book = &self.books[instrument as usize];
+                slots.extend(
+                    book.order_slots(&self.state.orders)
+                        .into_iter()
+                        .filter(|&slot| self.state.orders.get(slot).account == owner),
+                );
             }
-            cursor = order.account_next;
         }
         self.cancel_slots(slots, DoneReason::Cancelled, events);
     }

@@ -96,7 +96,8 @@ impl Engine {
                 ensure!(order.price == price, "order {:?} sits in level {price}", order.id);
                 ensure!(order.side == side, "order {:?} sits on the wrong side", order.id);
                 ensure!(order.kind == StoredKind::Limit, "order {:?} rests but is no limit order", order.id);
-                ensure!(order.prev == previous, "queue links broken at order {:?}", order.id);
+                // A head's `prev` is meaningless (see `Order::prev`); every other one links back.
+                ensure!(previous == NIL || order.prev == previous, "queue links broken at order {:?}", order.id);
                 ensure!(order.sequence > last_sequence, "time priority broken at order {:?}", order.id);
                 ensure!(self.state.order_index.get(&order.id) == Some(&cursor), "resting order {:?} is not indexed", order.id);
                 last_sequence = order.sequence;

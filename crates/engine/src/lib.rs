@@ -14,6 +14,7 @@ mod event;
 mod invariants;
 mod ledger;
 mod limits;
+mod order_map;
 mod snapshot;
 
 pub use command::{

@@ -383,7 +383,7 @@ impl Engine {
             if kind == AccountKind::Fees {
                 engine.state.fee_account = index as u32;
             }
-            engine.state.accounts.push(Account { id, kind, limits, open_orders: 0, orders_head: NIL });
+            engine.state.accounts.push(Account { id, kind, limits, open_orders: 0 });
             if engine.state.account_index.insert(id, index as u32).is_some() {
                 return Err(SnapshotError::Corrupt("duplicate account"));
             }
@@ -499,8 +499,6 @@ impl Engine {
             sequence,
             prev: NIL,
             next: NIL,
-            account_prev: NIL,
-            account_next: NIL,
         });
         if self.state.order_index.insert(id, slot).is_some() {
             return Err(SnapshotError::Corrupt("duplicate order id"));
@@ -509,7 +507,7 @@ impl Engine {
             self.state.client_ids.insert((account, client_id), id);
             self.state.order_client_ids.insert(id, client_id);
         }
-        self.state.link_to_account(slot);
+        self.state.count_open_order(slot);
         let book = &mut self.books[instrument as usize];
         match kind {
             StoredKind::Limit => book::push_back(book.ladder_mut(side), &mut self.state.orders, price, slot),
