@@ -109,24 +109,56 @@ impl Order {
 /// Slab of orders.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Orders {
+    /// Slots `0..used` have held orders; the rest were written once up front so that
+    /// their memory is mapped before trading starts (no page faults on the hot path).
     slots: Vec<Order>,
+    used: usize,
     free: Vec<u32>,
 }
 
+/// What fills never-used slots.
+const VACANT: Order = Order {
+    id: OrderId(0),
+    price: 0,
+    quantity: 0,
+    filled: 0,
+    reserved: 0,
+    account: NIL,
+    instrument: NIL,
+    prev: NIL,
+    next: NIL,
+    side: Side::Buy,
+    kind: StoredKind::Limit,
+    has_client_id: false,
+    time_in_force: TimeInForce::GoodTillCancel,
+    self_trade: SelfTradePrevention::CancelResting,
+    post_only: false,
+    budget: 0,
+    stop_price: 0,
+    watermark: 0,
+    sequence: 0,
+    trail: None,
+};
+
 impl Orders {
+    /// Room for `capacity` orders, allocated and touched now.
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        Self { slots: Vec::with_capacity(capacity), free: Vec::new() }
+        Self { slots: vec![VACANT; capacity], used: 0, free: Vec::new() }
     }
 
     pub(crate) fn insert(&mut self, order: Order) -> u32 {
         if let Some(slot) = self.free.pop() {
             self.slots[slot as usize] = order;
-            slot
-        } else {
-            let slot = u32::try_from(self.slots.len()).expect("invariant: fewer than 2^32 open orders");
-            self.slots.push(order);
-            slot
+            return slot;
         }
+        let slot = u32::try_from(self.used).expect("invariant: fewer than 2^32 open orders");
+        if self.used < self.slots.len() {
+            self.slots[self.used] = order;
+        } else {
+            self.slots.push(order);
+        }
+        self.used += 1;
+        slot
     }
 
     pub(crate) fn remove(&mut self, slot: u32) {
