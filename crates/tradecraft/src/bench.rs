@@ -27,6 +27,18 @@ use crate::machine;
 pub(crate) enum Target {
     /// The matching engine on one thread, with risk checks and the ledger.
     Engine(EngineArgs),
+    /// The machine's own stalls: a thread that only reads the clock, and the gaps it sees.
+    /// This is the floor under any open-loop latency figure on the same machine.
+    Jitter(JitterArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct JitterArgs {
+    #[arg(long, default_value_t = 3)]
+    seconds: u64,
+    /// Gaps at least this long count as stalls.
+    #[arg(long, default_value_t = 2_000)]
+    stall_ns: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,7 +90,46 @@ impl Workload {
 pub(crate) fn run(target: Target) -> anyhow::Result<()> {
     match target {
         Target::Engine(args) => run_engine(&args),
+        Target::Jitter(args) => run_jitter(&args),
     }
+}
+
+/// Spins reading the clock and records every gap between consecutive reads. On an idle
+/// core the gaps are the clock's own cost; longer ones are time the thread did not run.
+fn run_jitter(args: &JitterArgs) -> anyhow::Result<()> {
+    let mut histogram = new_histogram()?;
+    let duration = Duration::from_secs(args.seconds);
+    let (mut stalls, mut stalled_ns, mut reads) = (0_u64, 0_u64, 0_u64);
+    let start = Instant::now();
+    let mut previous = start;
+    while previous - start < duration {
+        let now = Instant::now();
+        let gap_ns = (now - previous).as_nanos() as u64;
+        histogram.saturating_record(gap_ns.max(1));
+        if gap_ns >= args.stall_ns {
+            stalls += 1;
+            stalled_ns += gap_ns;
+        }
+        reads += 1;
+        previous = now;
+    }
+    let seconds = (previous - start).as_secs_f64();
+    emit(&json!({
+        "bench": "jitter",
+        "seconds": seconds,
+        "clock_reads": reads,
+        "stall_threshold_ns": args.stall_ns,
+        "stalls": stalls,
+        "stalls_per_s": (stalls as f64 / seconds).round(),
+        "stalled_fraction": stalled_ns as f64 / 1e9 / seconds,
+        "gap_ns": {
+            "p50": histogram.value_at_quantile(0.50),
+            "p99_99": histogram.value_at_quantile(0.9999),
+            "max": histogram.max(),
+        },
+        "machine": machine::describe(),
+    }));
+    Ok(())
 }
 
 /// Prints one JSON object as a line: the benchmark's machine-readable output.
@@ -99,17 +150,57 @@ fn run_engine(args: &EngineArgs) -> anyhow::Result<()> {
         Workload::Memory => unreachable!("handled above"),
     };
     anyhow::ensure!(args.rate > 0, "--rate must be positive");
+    let (mut throughput_runs, mut open_loop_runs) = (Vec::new(), Vec::new());
     for run in 1..=args.runs {
         if args.mode != Mode::OpenLoop {
             let measured = measure_throughput(&workload)?;
-            emit(&report(args, run, "throughput", None, &measured));
+            let line = report(args, run, "throughput", None, &measured);
+            emit(&line);
+            throughput_runs.push(line);
         }
         if args.workload == Workload::ExchangeCore && args.mode != Mode::Throughput {
             let measured = measure_open_loop(&workload, args.rate)?;
-            emit(&report(args, run, "open-loop", Some(args.rate), &measured));
+            let line = report(args, run, "open-loop", Some(args.rate), &measured);
+            emit(&line);
+            open_loop_runs.push(line);
+        }
+    }
+    for (mode, runs) in [("throughput", &throughput_runs), ("open-loop", &open_loop_runs)] {
+        if runs.len() > 1 {
+            emit(&summary(args, mode, runs));
         }
     }
     Ok(())
+}
+
+/// Median, minimum and maximum over runs: this VM's run-to-run spread is wide.
+fn summary(args: &EngineArgs, mode: &str, runs: &[Value]) -> Value {
+    let sorted = |pointer: &str| {
+        let mut values: Vec<f64> = runs.iter().filter_map(|run| run.pointer(pointer)?.as_f64()).collect();
+        values.sort_by(f64::total_cmp);
+        values
+    };
+    let stats = |pointer: &str| {
+        let values = sorted(pointer);
+        json!({
+            "median": values.get(values.len() / 2),
+            "min": values.first(),
+            "max": values.last(),
+        })
+    };
+    json!({
+        "bench": "engine",
+        "workload": args.workload.name(),
+        "mode": mode,
+        "summary": true,
+        "runs": runs.len(),
+        "ops_per_s": stats("/ops_per_s"),
+        "latency_ns_p50": stats("/latency_ns/p50"),
+        "latency_ns_p99": stats("/latency_ns/p99"),
+        "latency_ns_p99_9": stats("/latency_ns/p99_9"),
+        "latency_ns_p99_99": stats("/latency_ns/p99_99"),
+        "machine": machine::describe(),
+    })
 }
 
 /// Commands to prepare a fresh engine, then the measured operations.
