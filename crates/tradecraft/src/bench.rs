@@ -546,11 +546,15 @@ fn run_memory(args: &EngineArgs) -> anyhow::Result<()> {
     let orders = args.ops.unwrap_or(1_000_000);
     let symbols: Vec<Symbol> = (0..SYMBOLS).map(bench_symbol).collect();
     let mut setup: Vec<Command> = symbols.iter().map(|&symbol| listing(symbol, Price::from_raw(TICK))).collect();
-    funded_accounts(1_000, Money::from_units(1_000_000_000), Quantity::from_units(1_000_000), &symbols, &mut setup);
+    // 100 traders, each funded in every symbol: the setup itself stays small (100k
+    // holdings), so the figure is about the orders.
+    const ACCOUNTS: u64 = 100;
+    funded_accounts(ACCOUNTS, Money::from_units(10_000_000_000), Quantity::from_units(10_000_000), &symbols, &mut setup);
     for run in 1..=args.runs {
-        let mut engine =
-            prepared_engine(&Prepared { setup: setup.clone(), operations: Vec::new(), order_capacity: orders })?;
+        let workload = Prepared { setup: setup.clone(), operations: Vec::new(), order_capacity: orders };
+        // Baseline before the engine exists: its preallocated order slab counts as its own.
         let before = machine::resident_bytes().context("reading /proc/self/statm")?;
+        let mut engine = prepared_engine(&workload)?;
         let mut random = Random(args.seed);
         let mut events = Vec::with_capacity(8);
         let start = Instant::now();
@@ -558,7 +562,7 @@ fn run_memory(args: &EngineArgs) -> anyhow::Result<()> {
             let side = if index % 2 == 0 { Side::Buy } else { Side::Sell };
             let offset = (1 + random.below(200)) * TICK;
             let price = if side == Side::Buy { CENTER - offset } else { CENTER + offset };
-            let account = AccountId(1 + random.below(1_000) as u64);
+            let account = AccountId(1 + random.below(ACCOUNTS) as u64);
             let symbol = symbols[index % SYMBOLS];
             let command = limit_order(index as u64 + 1, account, symbol, side, price, 1 + random.below(100), TimeInForce::GoodTillCancel);
             events.clear();
@@ -573,6 +577,7 @@ fn run_memory(args: &EngineArgs) -> anyhow::Result<()> {
             "run": run,
             "orders": orders,
             "symbols": SYMBOLS,
+            "accounts": ACCOUNTS,
             "resting_orders": engine.open_order_count(),
             "rss_bytes_before": before,
             "rss_bytes_after": after,
