@@ -423,8 +423,8 @@ impl Ladder {
             self.occupied_indexes().map(|index| (self.price_at(index), &self.window[index])).collect();
         levels.extend(self.overflow.iter().map(|(&price, level)| (price, level)));
         match self.side {
-            Side::Buy => levels.sort_unstable_by(|a, b| b.0.cmp(&a.0)),
-            Side::Sell => levels.sort_unstable_by(|a, b| a.0.cmp(&b.0)),
+            Side::Buy => levels.sort_unstable_by_key(|level| std::cmp::Reverse(level.0)),
+            Side::Sell => levels.sort_unstable_by_key(|level| level.0),
         }
         levels
     }
