@@ -11,7 +11,7 @@ use crate::command::{
     SelfTradePrevention, TimeInForce, Trail,
 };
 use crate::event::{AcceptedOrder, BookLevel, DoneReason, Event, RejectReason, Trade};
-use crate::ledger::{AssetIndex, Balance, Bucket, Ledger};
+use crate::ledger::{AssetIndex, Balance, Bucket, Fill, Ledger};
 use crate::limits::{self, AccountLimits, OrderExposure};
 use crate::order_map::{self, OrderIdMap};
 
@@ -296,13 +296,16 @@ impl State {
         let seller_fee = fee(notional, seller_bps);
         let buyer_account = self.orders.get(buyer).account;
         let seller_account = self.orders.get(seller).account;
-        let fee_account = self.fee_account;
-        let shares = AssetIndex::Shares(instrument);
-        let ledger = &mut self.ledger;
-        ledger.transfer(AssetIndex::Cash, (buyer_account, Bucket::Reserved), (seller_account, Bucket::Available), notional);
-        ledger.transfer(AssetIndex::Cash, (buyer_account, Bucket::Reserved), (fee_account, Bucket::Available), buyer_fee);
-        ledger.transfer(shares, (seller_account, Bucket::Reserved), (buyer_account, Bucket::Available), quantity);
-        ledger.transfer(AssetIndex::Cash, (seller_account, Bucket::Available), (fee_account, Bucket::Available), seller_fee);
+        self.ledger.settle_fill(&Fill {
+            instrument,
+            buyer: buyer_account,
+            seller: seller_account,
+            fee_account: self.fee_account,
+            notional,
+            quantity,
+            buyer_fee,
+            seller_fee,
+        });
         {
             let order = self.orders.get_mut(buyer);
             order.filled += quantity;

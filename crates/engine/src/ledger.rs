@@ -55,6 +55,19 @@ pub(crate) struct Posting {
     pub(crate) amount: i64,
 }
 
+/// One fill between two accounts, by internal index; cash in raw money units.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fill {
+    pub(crate) instrument: u32,
+    pub(crate) buyer: u32,
+    pub(crate) seller: u32,
+    pub(crate) fee_account: u32,
+    pub(crate) notional: i64,
+    pub(crate) quantity: i64,
+    pub(crate) buyer_fee: i64,
+    pub(crate) seller_fee: i64,
+}
+
 /// Balances of every account, indexed by the engine's internal account index.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Ledger {
@@ -190,25 +203,62 @@ impl Ledger {
         }
     }
 
-    /// Moves `amount` between two accounts.
-    #[inline]
-    pub(crate) fn transfer(&mut self, asset: AssetIndex, from: (u32, Bucket), to: (u32, Bucket), amount: i64) {
-        self.post(Posting {
-            asset,
-            from: Place::Account(from.0, from.1),
-            to: Place::Account(to.0, to.1),
-            amount,
-        });
-    }
-
     /// Reserves `amount` of the account's available balance, if it has that much.
     #[inline]
     pub(crate) fn try_reserve(&mut self, account: u32, asset: AssetIndex, amount: i64) -> bool {
+        assert!(amount >= 0, "invariant: a posting moves a non-negative amount");
+        // Read first: a refusal must not even create an empty holding row.
         if self.balance(account, asset).available < amount {
             return false;
         }
-        self.shift(account, asset, Bucket::Available, Bucket::Reserved, amount);
+        let balance = self.balance_mut(account, asset);
+        balance.available -= amount;
+        balance.reserved += amount;
+        if amount > 0 {
+            if let Some(journal) = &mut self.journal {
+                let (from, to) = (Place::Account(account, Bucket::Available), Place::Account(account, Bucket::Reserved));
+                journal.push(Posting { asset, from, to, amount });
+            }
+        }
         true
+    }
+
+    /// Settles one fill: the buyer's reserved cash pays the seller and both fees, the
+    /// seller's reserved shares go to the buyer, the seller pays its fee from the proceeds.
+    /// Exactly the four postings below, with each balance touched once.
+    #[inline]
+    pub(crate) fn settle_fill(&mut self, fill: &Fill) {
+        let Fill { instrument, buyer, seller, fee_account, notional, quantity, buyer_fee, seller_fee } = *fill;
+        assert!(notional > 0, "invariant: a fill moves cash");
+        assert!(quantity > 0, "invariant: a fill moves shares");
+        assert!(seller_fee <= notional, "invariant: the seller's fee comes out of its proceeds");
+        let buyer_cash = &mut self.cash[buyer as usize];
+        buyer_cash.reserved -= notional + buyer_fee;
+        assert!(buyer_cash.reserved >= 0, "invariant: a buyer pays only from its reservation");
+        let seller_cash = &mut self.cash[seller as usize];
+        seller_cash.available = seller_cash.available.checked_add(notional - seller_fee).expect("invariant: balance fits in i64");
+        let fees = &mut self.cash[fee_account as usize];
+        fees.available = fees.available.checked_add(buyer_fee + seller_fee).expect("invariant: balance fits in i64");
+        let shares = AssetIndex::Shares(instrument);
+        let seller_shares = self.balance_mut(seller, shares);
+        seller_shares.reserved -= quantity;
+        assert!(seller_shares.reserved >= 0, "invariant: a seller delivers only reserved shares");
+        let buyer_shares = self.balance_mut(buyer, shares);
+        buyer_shares.available = buyer_shares.available.checked_add(quantity).expect("invariant: balance fits in i64");
+        if let Some(journal) = &mut self.journal {
+            let account = |index, bucket| Place::Account(index, bucket);
+            let postings = [
+                (AssetIndex::Cash, account(buyer, Bucket::Reserved), account(seller, Bucket::Available), notional),
+                (AssetIndex::Cash, account(buyer, Bucket::Reserved), account(fee_account, Bucket::Available), buyer_fee),
+                (shares, account(seller, Bucket::Reserved), account(buyer, Bucket::Available), quantity),
+                (AssetIndex::Cash, account(seller, Bucket::Available), account(fee_account, Bucket::Available), seller_fee),
+            ];
+            for (asset, from, to, amount) in postings {
+                if amount > 0 {
+                    journal.push(Posting { asset, from, to, amount });
+                }
+            }
+        }
     }
 
     pub(crate) fn take_journal(&mut self) -> Vec<Posting> {

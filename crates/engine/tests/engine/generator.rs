@@ -31,8 +31,10 @@ impl Random {
     }
 }
 
-const ACCOUNTS: [u64; 5] = [1, 2, 3, 4, 9];
+const ACCOUNTS: [u64; 6] = [1, 2, 3, 4, 5, 9];
 const HOUSE: u64 = 9;
+/// Holds cash only, so its sells meet accounts with no holding row at all.
+const CASH_ONLY: u64 = 5;
 
 fn symbols() -> [Symbol; 2] {
     [Symbol::new("MOCK").unwrap(), Symbol::new("FRAC").unwrap()]
@@ -61,11 +63,9 @@ pub(crate) fn setup() -> Vec<Command> {
     for account in ACCOUNTS {
         let kind = if account == HOUSE { AccountKind::House } else { AccountKind::Cash };
         commands.push(Command::CreateAccount { account: AccountId(account), kind });
-        for amount in [
-            Amount::Cash(Money::from_units(2_000)),
-            Amount::Shares(mock, Quantity::from_units(40)),
-            Amount::Shares(frac, Quantity::from_units(3)),
-        ] {
+        let shares = [Amount::Shares(mock, Quantity::from_units(40)), Amount::Shares(frac, Quantity::from_units(3))];
+        let holdings = if account == CASH_ONLY { &shares[..0] } else { &shares[..] };
+        for &amount in std::iter::once(&Amount::Cash(Money::from_units(2_000))).chain(holdings) {
             transaction += 1;
             commands.push(Command::Deposit { account: AccountId(account), transaction: TransactionId(transaction), amount });
         }
