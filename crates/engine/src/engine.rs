@@ -1004,15 +1004,21 @@ impl Engine {
         let bids_changed = book.bids.take_top_changed();
         let asks_changed = book.asks.take_top_changed();
         if bids_changed || asks_changed {
-            self.publish_changed_best_bid_offer(instrument, events);
+            self.publish_changed_best_bid_offer(instrument, bids_changed, asks_changed, events);
         }
     }
 
-    fn publish_changed_best_bid_offer(&mut self, instrument: u32, events: &mut Vec<Event>) {
+    fn publish_changed_best_bid_offer(
+        &mut self,
+        instrument: u32,
+        bids_changed: bool,
+        asks_changed: bool,
+        events: &mut Vec<Event>,
+    ) {
         let book = &self.books[instrument as usize];
-        let bid = book_level(book.best(Side::Buy));
-        let ask = book_level(book.best(Side::Sell));
         let market = &mut self.instruments[instrument as usize];
+        let bid = if bids_changed { book_level(book.best(Side::Buy)) } else { market.best_bid };
+        let ask = if asks_changed { book_level(book.best(Side::Sell)) } else { market.best_ask };
         if market.best_bid == bid && market.best_ask == ask {
             return;
         }
