@@ -208,7 +208,7 @@ fn crosses(side: Side, limit: i64, resting: i64) -> bool {
     }
 }
 
-fn book_level(best: Option<(i64, &book::Level)>) -> Option<BookLevel> {
+pub(crate) fn book_level(best: Option<(i64, &book::Level)>) -> Option<BookLevel> {
     best.map(|(price, level)| BookLevel {
         price: Price::from_raw(price),
         quantity: Quantity::from_raw(level.quantity),

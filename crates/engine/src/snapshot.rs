@@ -11,7 +11,7 @@ use tradecraft_types::{
 
 use crate::book::{self, Book, NIL, Order, StoredKind};
 use crate::command::{AccountKind, Amount, InstrumentSpec, SelfTradePrevention, TimeInForce, Trail};
-use crate::engine::{Account, Engine, EngineConfig, Instrument, TransferRecord};
+use crate::engine::{Account, Engine, EngineConfig, Instrument, TransferRecord, book_level};
 use crate::ledger::{AssetIndex, Balance};
 use crate::limits::AccountLimits;
 
@@ -421,16 +421,8 @@ impl Engine {
         for instrument in 0..instrument_count {
             let book = &engine.books[instrument];
             let market = &mut engine.instruments[instrument];
-            market.best_bid = book.best(Side::Buy).map(|(price, level)| crate::BookLevel {
-                price: Price::from_raw(price),
-                quantity: Quantity::from_raw(level.quantity),
-                orders: level.count,
-            });
-            market.best_ask = book.best(Side::Sell).map(|(price, level)| crate::BookLevel {
-                price: Price::from_raw(price),
-                quantity: Quantity::from_raw(level.quantity),
-                orders: level.count,
-            });
+            market.best_bid = book_level(book.best(Side::Buy));
+            market.best_ask = book_level(book.best(Side::Sell));
         }
         engine.check_invariants().map_err(|_| SnapshotError::Corrupt("state breaks an invariant"))?;
         Ok(engine)
