@@ -214,11 +214,11 @@ impl Ledger {
         let balance = self.balance_mut(account, asset);
         balance.available -= amount;
         balance.reserved += amount;
-        if amount > 0 {
-            if let Some(journal) = &mut self.journal {
-                let (from, to) = (Place::Account(account, Bucket::Available), Place::Account(account, Bucket::Reserved));
-                journal.push(Posting { asset, from, to, amount });
-            }
+        if amount > 0
+            && let Some(journal) = &mut self.journal
+        {
+            let (from, to) = (Place::Account(account, Bucket::Available), Place::Account(account, Bucket::Reserved));
+            journal.push(Posting { asset, from, to, amount });
         }
         true
     }
