@@ -163,10 +163,11 @@ fn check_stream(seed: u64, length: usize, config: EngineConfig, check_rejections
         events.clear();
         let before = check_rejections.then(|| snapshot_without_clock(&engine));
         engine.apply(command, index as u64, &mut events);
-        if let Some(before) = before {
-            if !events.is_empty() && events.iter().all(is_rejection) {
-                assert!(before == snapshot_without_clock(&engine), "seed {seed}: rejected {command:?} changed state");
-            }
+        if let Some(before) = before
+            && !events.is_empty()
+            && events.iter().all(is_rejection)
+        {
+            assert!(before == snapshot_without_clock(&engine), "seed {seed}: rejected {command:?} changed state");
         }
         if let Command::CreateAccount { account, .. } = command {
             accounts.push(*account);
