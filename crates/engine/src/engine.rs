@@ -13,7 +13,7 @@ use crate::command::{
 use crate::event::{AcceptedOrder, BookLevel, DoneReason, Event, RejectReason, Trade};
 use crate::ledger::{AssetIndex, Balance, Bucket, Fill, Ledger};
 use crate::limits::{self, AccountLimits, OrderExposure};
-use crate::order_map::{self, OrderIdMap};
+use crate::order_map::{self, OrderIdMap, OrderIndex};
 
 /// Basis points in one whole.
 const BASIS_POINTS: i128 = 10_000;
@@ -82,7 +82,7 @@ pub(crate) struct TransferRecord {
 #[derive(Clone, Debug)]
 pub(crate) struct State {
     pub(crate) orders: Orders,
-    pub(crate) order_index: OrderIdMap<u32>,
+    pub(crate) order_index: OrderIndex,
     pub(crate) client_ids: FxHashMap<(u32, ClientOrderId), OrderId>,
     pub(crate) order_client_ids: OrderIdMap<ClientOrderId>,
     pub(crate) accounts: Vec<Account>,
@@ -242,7 +242,7 @@ impl State {
             )
         };
         self.ledger.shift(account, Self::asset_of(side, instrument), Bucket::Reserved, Bucket::Available, reserved);
-        self.order_index.remove(&id);
+        self.order_index.remove(id);
         if has_client_id
             && let Some(client_id) = self.order_client_ids.remove(&id) {
                 self.client_ids.remove(&(account, client_id));
@@ -391,7 +391,7 @@ impl Engine {
             books: Vec::new(),
             state: State {
                 orders: Orders::with_capacity(config.order_capacity),
-                order_index: order_map::with_capacity(config.order_capacity),
+                order_index: OrderIndex::with_capacity(config.order_capacity),
                 client_ids: FxHashMap::default(),
                 order_client_ids: order_map::with_capacity(0),
                 accounts: Vec::new(),
@@ -711,11 +711,9 @@ impl Engine {
             let limits = &self.state.accounts[account as usize].limits;
             limits::check(limits, &exposure).map_err(RejectReason::LimitBreached)?;
         }
-        // One probe both checks for a duplicate id and finds where the new id goes.
-        let vacant = match self.state.order_index.entry(new.order_id) {
-            std::collections::hash_map::Entry::Occupied(_) => return Err(RejectReason::DuplicateOrderId),
-            std::collections::hash_map::Entry::Vacant(vacant) => vacant,
-        };
+        if self.state.order_index.contains(new.order_id) {
+            return Err(RejectReason::DuplicateOrderId);
+        }
         if !self.state.ledger.try_reserve(account, State::asset_of(new.side, instrument), reserved) {
             return Err(asset_shortfall(new.side));
         }
@@ -743,7 +741,7 @@ impl Engine {
             prev: NIL,
             next: NIL,
         });
-        vacant.insert(slot);
+        self.state.order_index.insert(new.order_id, slot);
         if let Some(client_id) = new.client_order_id {
             self.state.client_ids.insert((account, client_id), new.order_id);
             self.state.order_client_ids.insert(new.order_id, client_id);
@@ -1031,7 +1029,7 @@ impl Engine {
     /// Finds an open order of `account`; other accounts' orders look unknown.
     #[inline]
     fn owned_order(&self, account: AccountId, order_id: OrderId) -> Option<u32> {
-        let &slot = self.state.order_index.get(&order_id)?;
+        let slot = self.state.order_index.get(order_id)?;
         let owner = self.state.orders.get(slot).account;
         (self.state.accounts[owner as usize].id == account).then_some(slot)
     }
@@ -1295,7 +1293,7 @@ impl Engine {
     }
 
     pub fn order(&self, order_id: OrderId) -> Option<OrderView> {
-        let &slot = self.state.order_index.get(&order_id)?;
+        let slot = self.state.order_index.get(order_id)?;
         let order = self.state.orders.get(slot);
         let untriggered = matches!(order.kind, StoredKind::Stop | StoredKind::StopLimit | StoredKind::TrailingStop);
         Some(OrderView {

@@ -32,7 +32,7 @@ impl Engine {
         let mut reserved_cash = vec![0_i64; state.accounts.len()];
         let mut reserved_shares: BTreeMap<(u32, u32), i64> = BTreeMap::new();
         let mut open_orders = vec![0_u32; state.accounts.len()];
-        for (&order_id, &slot) in &state.order_index {
+        for (order_id, slot) in state.order_index.entries() {
             let order = state.orders.get(slot);
             ensure!(order.id == order_id, "order index points {order_id:?} at {:?}", order.id);
             ensure!(order.filled >= 0, "order {order_id:?} has negative fills");
@@ -99,7 +99,7 @@ impl Engine {
                 // A head's `prev` is meaningless (see `Order::prev`); every other one links back.
                 ensure!(previous == NIL || order.prev == previous, "queue links broken at order {:?}", order.id);
                 ensure!(order.sequence > last_sequence, "time priority broken at order {:?}", order.id);
-                ensure!(self.state.order_index.get(&order.id) == Some(&cursor), "resting order {:?} is not indexed", order.id);
+                ensure!(self.state.order_index.get(order.id) == Some(cursor), "resting order {:?} is not indexed", order.id);
                 last_sequence = order.sequence;
                 quantity += order.leaves();
                 count += 1;

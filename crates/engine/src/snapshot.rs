@@ -492,9 +492,10 @@ impl Engine {
             prev: NIL,
             next: NIL,
         });
-        if self.state.order_index.insert(id, slot).is_some() {
+        if self.state.order_index.contains(id) {
             return Err(SnapshotError::Corrupt("duplicate order id"));
         }
+        self.state.order_index.insert(id, slot);
         if let Some(client_id) = client_id {
             self.state.client_ids.insert((account, client_id), id);
             self.state.order_client_ids.insert(id, client_id);
