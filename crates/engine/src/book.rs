@@ -146,6 +146,7 @@ impl Orders {
         Self { slots: vec![VACANT; capacity], used: 0, free: Vec::new() }
     }
 
+    #[inline]
     pub(crate) fn insert(&mut self, order: Order) -> u32 {
         if let Some(slot) = self.free.pop() {
             self.slots[slot as usize] = order;
@@ -161,6 +162,7 @@ impl Orders {
         slot
     }
 
+    #[inline]
     pub(crate) fn remove(&mut self, slot: u32) {
         self.free.push(slot);
     }

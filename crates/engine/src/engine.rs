@@ -104,6 +104,9 @@ pub struct Engine {
     pub(crate) now: u64,
     pub(crate) instruments: Vec<Instrument>,
     pub(crate) symbols: FxHashMap<Symbol, u32>,
+    /// The symbol looked up last and its index: consecutive orders usually share one.
+    /// A cache only; instruments are never removed, so it cannot go stale.
+    pub(crate) last_symbol: Option<(Symbol, u32)>,
     pub(crate) books: Vec<Book>,
     pub(crate) state: State,
 }
@@ -388,6 +391,7 @@ impl Engine {
             now: 0,
             instruments: Vec::new(),
             symbols: FxHashMap::default(),
+            last_symbol: None,
             books: Vec::new(),
             state: State {
                 orders: Orders::with_capacity(config.order_capacity),
@@ -586,6 +590,19 @@ impl Engine {
         Ok(quantity.raw())
     }
 
+    /// Index of a listed symbol, through the one-entry cache.
+    #[inline]
+    fn instrument_index(&mut self, symbol: Symbol) -> Option<u32> {
+        if let Some((cached, index)) = self.last_symbol
+            && cached == symbol
+        {
+            return Some(index);
+        }
+        let index = *self.symbols.get(&symbol)?;
+        self.last_symbol = Some((symbol, index));
+        Some(index)
+    }
+
     fn reservation_fee_bps(&self) -> u32 {
         self.config.maker_fee_bps.max(self.config.taker_fee_bps)
     }
@@ -610,7 +627,7 @@ impl Engine {
     /// Validates, checks limits and reserves; on success the order exists and holds its
     /// reservation. Changes nothing on error.
     fn accept(&mut self, new: &NewOrder, events: &mut Vec<Event>) -> Result<(u32, u32), RejectReason> {
-        let &instrument = self.symbols.get(&new.symbol).ok_or(RejectReason::UnknownSymbol)?;
+        let instrument = self.instrument_index(new.symbol).ok_or(RejectReason::UnknownSymbol)?;
         let &account = self.state.account_index.get(&new.account).ok_or(RejectReason::UnknownAccount)?;
         let market = &self.instruments[instrument as usize];
         if market.halted {
