@@ -258,7 +258,7 @@ impl Segment {
     }
 
     fn note_record(&mut self, offset: Offset, position: u64) {
-        if (offset - self.base) % INDEX_INTERVAL == 0 {
+        if (offset - self.base).is_multiple_of(INDEX_INTERVAL) {
             self.index.push((offset, position));
         }
     }
@@ -307,14 +307,13 @@ impl PartitionLog {
         let last_index = bases.len() - 1;
         let mut segments = Vec::with_capacity(bases.len());
         for (position, &base) in bases.iter().enumerate() {
-            if let Some(previous) = segments.last().map(|segment: &Segment| segment.end) {
-                if previous != base {
+            if let Some(previous) = segments.last().map(|segment: &Segment| segment.end)
+                && previous != base {
                     return Err(LogError::Corrupt(format!(
                         "{}: segment {base} does not follow offset {previous}",
                         dir.display()
                     )));
                 }
-            }
             segments.push(Self::load_segment(&dir, base, position == last_index)?);
         }
         let durable_end = segments.last().map_or(0, |segment| segment.end);
@@ -340,7 +339,7 @@ impl PartitionLog {
                 out_of_order = true;
                 return false;
             }
-            if (expected - base) % INDEX_INTERVAL == 0 {
+            if (expected - base).is_multiple_of(INDEX_INTERVAL) {
                 index.push((expected, position));
             }
             expected += 1;
@@ -721,11 +720,10 @@ impl Shared {
                 log.roll_back();
             } else {
                 log.publish();
-                if self.config.retention_bytes.is_some() {
-                    if let Ok(deleted) = log.delete_old_segments(None, self.config.retention_bytes) {
+                if self.config.retention_bytes.is_some()
+                    && let Ok(deleted) = log.delete_old_segments(None, self.config.retention_bytes) {
                         self.counters.segments_deleted.fetch_add(deleted, Ordering::Relaxed);
                     }
-                }
             }
         }
         let records: u64 = batch.iter().map(|request| request.records.len() as u64).sum();

@@ -6,10 +6,12 @@
 //! only once its records are durable (for the file backend: written and fsynced).
 
 mod crc;
+mod envelope;
 mod file;
 mod memory;
 mod partitioner;
 
+pub use envelope::{Envelope, EnvelopeError, SCHEMA_VERSION, TraceContext, event_id};
 pub use file::{FileLog, FileLogConfig, FileLogMetrics};
 pub use memory::MemoryLog;
 pub use partitioner::partition_for;

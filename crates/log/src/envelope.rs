@@ -1,0 +1,140 @@
+//! The event envelope of seed 000 section 4, on the wire as JSON:
+//! `eventId`, `eventType`, `eventTimestamp`, `sourceService`, `schemaVersion`, `payload`
+//! and optional `traceContext` (W3C traceparent), plus the optional producer id and
+//! per-producer sequence that consumers deduplicate by. Unknown fields are ignored, so
+//! adding an optional field keeps the schema version.
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use tradecraft_types::Timestamp;
+
+/// The schema version every event carries today.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// W3C trace context of the request that caused an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceContext {
+    pub traceparent: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracestate: Option<String>,
+}
+
+/// One event as it travels through the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope<P> {
+    pub event_id: String,
+    pub event_type: String,
+    /// ISO 8601 UTC with milliseconds.
+    pub event_timestamp: String,
+    pub source_service: String,
+    pub schema_version: String,
+    pub payload: P,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_context: Option<TraceContext>,
+    /// Who produced the event; with `sequence`, what consumers deduplicate by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub producer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+}
+
+/// Why bytes did not decode into an envelope.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid event envelope: {0}")]
+pub struct EnvelopeError(pub String);
+
+impl<P> Envelope<P> {
+    /// An envelope for the `sequence`th event of `producer`, with an id derived from both,
+    /// so a replay that produces the same events produces the same ids.
+    pub fn new(event_type: &str, producer: &str, sequence: u64, timestamp: Timestamp, payload: P) -> Self {
+        Self {
+            event_id: event_id(producer, sequence),
+            event_type: event_type.to_owned(),
+            event_timestamp: timestamp.to_string(),
+            source_service: producer.to_owned(),
+            schema_version: SCHEMA_VERSION.to_owned(),
+            payload,
+            trace_context: None,
+            producer: Some(producer.to_owned()),
+            sequence: Some(sequence),
+        }
+    }
+}
+
+impl<P: Serialize> Envelope<P> {
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serialising plain data structs to JSON cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+impl<P: DeserializeOwned> Envelope<P> {
+    pub fn from_json(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        serde_json::from_slice(bytes).map_err(|error| EnvelopeError(error.to_string()))
+    }
+}
+
+/// A UUID-shaped id (version 8, RFC 9562) from the producer name and sequence: the first
+/// 64 bits hash the producer, the last 62 carry the sequence.
+pub fn event_id(producer: &str, sequence: u64) -> String {
+    let hash = producer.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3));
+    let high = (hash & !0xf000) | 0x8000; // version 8 in bits 12-15 of the third group
+    let low = (sequence & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000; // RFC variant
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xffff,
+        high & 0xffff,
+        low >> 48,
+        low & 0xffff_ffff_ffff
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn serialises_with_the_seed_field_names() {
+        let envelope = Envelope::new(
+            "trade_executed",
+            "engine",
+            7,
+            Timestamp(1_743_590_103_789),
+            json!({"orderId": "o-1", "status": "EXECUTED"}),
+        );
+        let value: serde_json::Value = serde_json::from_slice(&envelope.to_json()).unwrap();
+        assert_eq!(value["eventType"], "trade_executed");
+        assert_eq!(value["eventTimestamp"], "2025-04-02T10:35:03.789Z");
+        assert_eq!(value["sourceService"], "engine");
+        assert_eq!(value["schemaVersion"], "1.0");
+        assert_eq!(value["payload"]["status"], "EXECUTED");
+        assert_eq!(value["sequence"], 7);
+        assert!(value.get("traceContext").is_none(), "absent optional fields are left out");
+        assert_eq!(value["eventId"].as_str().unwrap().len(), 36);
+    }
+
+    #[test]
+    fn decodes_and_ignores_unknown_fields() {
+        let text = br#"{"eventId":"e","eventType":"market_data","eventTimestamp":"2025-04-02T10:30:00.123Z",
+            "sourceService":"MarketFeedSimulator","schemaVersion":"1.0","payload":{"symbol":"MOCKAAPL"},
+            "traceContext":{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+            "someFutureField":true}"#;
+        let envelope: Envelope<serde_json::Value> = Envelope::from_json(text).unwrap();
+        assert_eq!(envelope.payload["symbol"], "MOCKAAPL");
+        assert_eq!(envelope.trace_context.unwrap().traceparent.len(), 55);
+        assert_eq!(envelope.producer, None);
+        assert!(Envelope::<serde_json::Value>::from_json(b"{\"eventId\":1}").is_err());
+    }
+
+    #[test]
+    fn ids_are_stable_distinct_and_uuid_shaped() {
+        assert_eq!(event_id("engine", 1), event_id("engine", 1));
+        assert_ne!(event_id("engine", 1), event_id("engine", 2));
+        assert_ne!(event_id("engine", 1), event_id("gateway", 1));
+        let id = event_id("engine", 1);
+        assert_eq!(&id[14..15], "8", "version 8: {id}");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "RFC variant: {id}");
+    }
+}
