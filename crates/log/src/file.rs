@@ -391,27 +391,45 @@ impl PartitionLog {
         Ok(true)
     }
 
-    /// Writes records after the last one (not yet durable). Returns their offsets.
-    fn write(&mut self, records: &[&Record], segment_bytes: u64, scratch: &mut Vec<u8>) -> Result<Vec<Offset>, LogError> {
-        let mut offsets = Vec::with_capacity(records.len());
+    /// Writes records after the last one (not yet durable), one write per segment touched.
+    /// Returns their offsets.
+    fn write<'a>(
+        &mut self,
+        records: impl Iterator<Item = &'a Record>,
+        segment_bytes: u64,
+        scratch: &mut Vec<u8>,
+    ) -> Result<Vec<Offset>, LogError> {
+        let mut offsets = Vec::new();
+        scratch.clear();
         for record in records {
-            if self.active().length >= segment_bytes && self.active().end > self.active().base {
-                let base = self.active().end;
-                let segment = Segment::create(&self.dir, base)?;
-                self.segments.push(segment);
+            let segment = self.active();
+            let full = segment.length + scratch.len() as u64 >= segment_bytes;
+            if full && segment.end > segment.base {
+                Self::flush(segment, scratch)?;
+                let base = segment.end;
+                self.segments.push(Segment::create(&self.dir, base)?);
             }
             let segment = self.active();
             let offset = segment.end;
-            scratch.clear();
+            let position = segment.length + scratch.len() as u64;
             encode(scratch, offset, record);
-            segment.file.write_all_at(scratch, segment.length).map_err(|error| unavailable("writing segment", error))?;
-            let position = segment.length;
             segment.note_record(offset, position);
-            segment.length += scratch.len() as u64;
             segment.end += 1;
             offsets.push(offset);
         }
+        Self::flush(self.active(), scratch)?;
         Ok(offsets)
+    }
+
+    /// Writes the encoded frames in `scratch` at the end of `segment`.
+    fn flush(segment: &mut Segment, scratch: &mut Vec<u8>) -> Result<(), LogError> {
+        if scratch.is_empty() {
+            return Ok(());
+        }
+        segment.file.write_all_at(scratch, segment.length).map_err(|error| unavailable("writing segment", error))?;
+        segment.length += scratch.len() as u64;
+        scratch.clear();
+        Ok(())
     }
 
     /// Fsyncs every segment written since the last durable point.
@@ -539,6 +557,14 @@ struct Shared {
 
 type Reply = SyncSender<Result<Vec<Appended>, LogError>>;
 
+/// A partition a group commit writes to, with its records in batch order as
+/// (request, record) indexes.
+struct Touched {
+    topic: Arc<TopicLog>,
+    partition: Partition,
+    records: Vec<(usize, usize)>,
+}
+
 struct AppendRequest {
     topic: Arc<TopicLog>,
     partitions_per_record: Vec<Partition>,
@@ -659,49 +685,47 @@ impl Shared {
     /// Writes every request, fsyncs once per touched segment, then publishes and answers.
     fn commit(&self, batch: Vec<AppendRequest>) {
         let mut scratch = Vec::new();
-        let mut outcomes: Vec<Result<Vec<Appended>, LogError>> = Vec::with_capacity(batch.len());
-        // Partitions touched, by topic identity and partition number.
-        let mut touched: Vec<(Arc<TopicLog>, Partition)> = Vec::new();
-        let mut failure: Option<LogError> = None;
-        for request in &batch {
-            if failure.is_some() {
-                outcomes.push(Err(LogError::Unavailable("an earlier write in the batch failed".to_owned())));
-                continue;
-            }
-            let mut appended = vec![Appended { partition: 0, offset: 0 }; request.records.len()];
-            let mut by_partition: BTreeMap<Partition, Vec<usize>> = BTreeMap::new();
-            for (index, &partition) in request.partitions_per_record.iter().enumerate() {
-                by_partition.entry(partition).or_default().push(index);
-            }
-            for (&partition, indexes) in &by_partition {
-                let result = request.topic.partition("", partition).and_then(|mut log| {
-                    let records: Vec<&Record> = indexes.iter().map(|&index| &request.records[index]).collect();
-                    log.write(&records, self.config.segment_bytes, &mut scratch)
-                });
-                if !touched.iter().any(|(topic, number)| Arc::ptr_eq(topic, &request.topic) && *number == partition) {
-                    touched.push((Arc::clone(&request.topic), partition));
-                }
-                match result {
-                    Ok(offsets) => {
-                        for (&index, offset) in indexes.iter().zip(offsets) {
-                            appended[index] = Appended { partition, offset };
-                        }
-                    }
-                    Err(error) => {
-                        failure = Some(error);
-                        break;
-                    }
+        let mut touched: Vec<Touched> = Vec::new();
+        for (request_index, request) in batch.iter().enumerate() {
+            for (record_index, &partition) in request.partitions_per_record.iter().enumerate() {
+                let existing = touched
+                    .iter_mut()
+                    .find(|touched| Arc::ptr_eq(&touched.topic, &request.topic) && touched.partition == partition);
+                match existing {
+                    Some(touched) => touched.records.push((request_index, record_index)),
+                    None => touched.push(Touched {
+                        topic: Arc::clone(&request.topic),
+                        partition,
+                        records: vec![(request_index, record_index)],
+                    }),
                 }
             }
-            outcomes.push(match &failure {
-                Some(error) => Err(error.clone()),
-                None => Ok(appended),
-            });
         }
+        let mut appended: Vec<Vec<Appended>> =
+            batch.iter().map(|request| vec![Appended { partition: 0, offset: 0 }; request.records.len()]).collect();
+        let mut failure: Option<LogError> = None;
+        for Touched { topic, partition, records } in &touched {
+            let result = topic.partition("", *partition).and_then(|mut log| {
+                let iterator = records.iter().map(|&(request, record)| &batch[request].records[record]);
+                log.write(iterator, self.config.segment_bytes, &mut scratch)
+            });
+            match result {
+                Ok(offsets) => {
+                    for (&(request, record), offset) in records.iter().zip(offsets) {
+                        appended[request][record] = Appended { partition: *partition, offset };
+                    }
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        let outcomes: Vec<Result<Vec<Appended>, LogError>> = appended.into_iter().map(Ok).collect();
         if failure.is_none() {
             let started = Instant::now();
             let mut fsyncs = 0_u64;
-            for (topic, partition) in &touched {
+            for Touched { topic, partition, .. } in &touched {
                 match topic.partition("", *partition).and_then(|log| log.sync()) {
                     Ok(count) => fsyncs += u64::from(count),
                     Err(error) => {
@@ -714,7 +738,7 @@ impl Shared {
             counters.fsyncs.fetch_add(fsyncs, Ordering::Relaxed);
             counters.fsync_nanos_total.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         }
-        for (topic, partition) in &touched {
+        for Touched { topic, partition, .. } in &touched {
             let Ok(mut log) = topic.partition("", *partition) else { continue };
             if failure.is_some() {
                 log.roll_back();

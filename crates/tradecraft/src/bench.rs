@@ -30,6 +30,24 @@ pub(crate) enum Target {
     /// The machine's own stalls: a thread that only reads the clock, and the gaps it sees.
     /// This is the floor under any open-loop latency figure on the same machine.
     Jitter(JitterArgs),
+    /// The file event log: concurrent durable appends (group commit, fsync), then the
+    /// time to reopen and check everything written.
+    Log(LogArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct LogArgs {
+    /// Threads appending at once.
+    #[arg(long, default_value_t = 64)]
+    producers: usize,
+    /// Records appended in all, one per append call.
+    #[arg(long, default_value_t = 200_000)]
+    records: usize,
+    #[arg(long, default_value_t = 200)]
+    value_bytes: usize,
+    /// Where to put the log (a fresh directory under it; removed afterwards).
+    #[arg(long, default_value = "target/bench-log")]
+    dir: std::path::PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -91,7 +109,78 @@ pub(crate) fn run(target: Target) -> anyhow::Result<()> {
     match target {
         Target::Engine(args) => run_engine(&args),
         Target::Jitter(args) => run_jitter(&args),
+        Target::Log(args) => run_log(&args),
     }
+}
+
+fn run_log(args: &LogArgs) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    use tradecraft_log::{EventLog, FileLog, FileLogConfig, Record};
+    anyhow::ensure!(args.producers > 0, "--producers must be positive");
+    let dir = args.dir.join(format!("run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let log = Arc::new(FileLog::open(FileLogConfig::new(&dir)).context("opening the bench log")?);
+    log.create_topic("trade_orders", 4).context("creating topic")?;
+    let per_producer = args.records / args.producers;
+    let start = Instant::now();
+    let workers: Vec<_> = (0..args.producers)
+        .map(|producer| {
+            let log = Arc::clone(&log);
+            let value = vec![b'x'; args.value_bytes];
+            std::thread::spawn(move || -> anyhow::Result<Histogram<u64>> {
+                let mut histogram = new_histogram()?;
+                for sequence in 0..per_producer {
+                    let record = Record {
+                        key: Some(format!("account-{producer}").into_bytes()),
+                        value: value.clone(),
+                        timestamp_ms: sequence as i64,
+                    };
+                    let begun = Instant::now();
+                    log.append("trade_orders", vec![record]).context("append")?;
+                    histogram.saturating_record(begun.elapsed().as_nanos() as u64);
+                }
+                Ok(histogram)
+            })
+        })
+        .collect();
+    let mut histogram = new_histogram()?;
+    for worker in workers {
+        let worker_histogram = worker.join().map_err(|_| anyhow::anyhow!("producer thread panicked"))??;
+        histogram.add(worker_histogram).context("merging histograms")?;
+    }
+    let elapsed = start.elapsed();
+    let metrics = log.metrics();
+    drop(log);
+    let reopened = Instant::now();
+    let log = FileLog::open(FileLogConfig::new(&dir)).context("reopening the bench log")?;
+    let recovery = reopened.elapsed();
+    let stored: u64 = (0..4).map(|partition| log.end_offset("trade_orders", partition).unwrap_or_default()).sum();
+    drop(log);
+    let _ = std::fs::remove_dir_all(&dir);
+    let appended = (per_producer * args.producers) as u64;
+    anyhow::ensure!(stored == appended, "reopened log holds {stored} records, not {appended}");
+    emit(&json!({
+        "bench": "log",
+        "producers": args.producers,
+        "records": appended,
+        "value_bytes": args.value_bytes,
+        "seconds": elapsed.as_secs_f64(),
+        "appends_per_s": (appended as f64 / elapsed.as_secs_f64()).round(),
+        "append_latency_ns": {
+            "p50": histogram.value_at_quantile(0.50),
+            "p99": histogram.value_at_quantile(0.99),
+            "p99_9": histogram.value_at_quantile(0.999),
+            "max": histogram.max(),
+        },
+        "group_commits": metrics.batches,
+        "records_per_commit": appended as f64 / metrics.batches.max(1) as f64,
+        "fsyncs": metrics.fsyncs,
+        "fsync_ms_mean": metrics.fsync_nanos_total as f64 / 1e6 / metrics.fsyncs.max(1) as f64,
+        "recovery_seconds": recovery.as_secs_f64(),
+        "recovered_records_per_s": (appended as f64 / recovery.as_secs_f64()).round(),
+        "machine": machine::describe(),
+    }));
+    Ok(())
 }
 
 /// Spins reading the clock and records every gap between consecutive reads. On an idle
