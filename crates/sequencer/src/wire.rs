@@ -1,0 +1,426 @@
+//! The `trade_orders` command payloads on the wire (JSON, camelCase), and their checked
+//! conversion into engine commands. Seed 000 section 4.2's order fields (`orderId`,
+//! `userId`, `symbol`, `quantity` as a decimal string, `side`, `orderTimestamp`) extended
+//! with the order types, time in force and account and instrument commands.
+//!
+//! Ids travel as decimal strings (JavaScript clients lose precision above 2^53); prices,
+//! quantities and money as decimal strings, parsed exactly.
+
+use serde::{Deserialize, Serialize};
+use tradecraft_engine::{
+    AccountKind, AccountLimits, Amount, Command, InstrumentSpec, NewOrder, OrderKind, OrderSize, SelfTradePrevention,
+    TimeInForce, Trail,
+};
+use tradecraft_types::{
+    AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId,
+};
+
+/// Why a payload is not a valid command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct WireError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn invalid(field: &'static str, message: impl std::fmt::Display) -> WireError {
+    WireError { field, message: message.to_string() }
+}
+
+fn id(field: &'static str, text: &str) -> Result<u64, WireError> {
+    text.parse().map_err(|_| invalid(field, format!("{text:?} is not a numeric id")))
+}
+
+fn symbol(text: &str) -> Result<Symbol, WireError> {
+    Symbol::new(text).map_err(|error| invalid("symbol", error))
+}
+
+fn price(field: &'static str, text: &str) -> Result<Price, WireError> {
+    Price::parse(text).map_err(|error| invalid(field, error))
+}
+
+fn quantity(field: &'static str, text: &str) -> Result<Quantity, WireError> {
+    Quantity::parse(text).map_err(|error| invalid(field, error))
+}
+
+fn money(field: &'static str, text: &str) -> Result<Money, WireError> {
+    Money::parse(text).map_err(|error| invalid(field, error))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WireSide {
+    Buy,
+    Sell,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WireOrderType {
+    #[default]
+    Market,
+    Limit,
+    Stop,
+    StopLimit,
+    TrailingStop,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WireTimeInForce {
+    #[default]
+    Gtc,
+    Day,
+    Ioc,
+    Fok,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WireSelfTradePrevention {
+    CancelResting,
+    CancelTaking,
+    CancelBoth,
+}
+
+/// A new order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlaceOrder {
+    pub order_id: String,
+    pub user_id: String,
+    pub symbol: String,
+    pub side: WireSide,
+    #[serde(default, rename = "type")]
+    pub order_type: WireOrderType,
+    /// Shares; absent for a market buy sized by `notional`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notional: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail_amount: Option<String>,
+    /// Percent, e.g. "1.5".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail_percent: Option<String>,
+    #[serde(default)]
+    pub time_in_force: WireTimeInForce,
+    #[serde(default)]
+    pub post_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_trade_prevention: Option<WireSelfTradePrevention>,
+    /// When the gateway accepted the order (ISO 8601).
+    pub order_timestamp: String,
+}
+
+/// Per-account trading limits; absent fields are unlimited.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct WireLimits {
+    #[serde(default = "enabled")]
+    pub trading_enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_order_quantity: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_order_notional: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_open_orders: Option<u32>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// Every command of the `trade_orders` topic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "camelCase")]
+pub enum WireCommand {
+    PlaceOrder(PlaceOrder),
+    #[serde(rename_all = "camelCase")]
+    CancelOrder { order_id: String, user_id: String },
+    #[serde(rename_all = "camelCase")]
+    ReplaceOrder {
+        order_id: String,
+        user_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quantity: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit_price: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    CancelAll {
+        user_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        symbol: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    CreateAccount {
+        user_id: String,
+        #[serde(default)]
+        house: bool,
+    },
+    /// `symbol` absent moves cash; present moves shares of that symbol.
+    #[serde(rename_all = "camelCase")]
+    Deposit {
+        user_id: String,
+        transaction_id: String,
+        amount: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        symbol: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Withdraw {
+        user_id: String,
+        transaction_id: String,
+        amount: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        symbol: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    ListInstrument { symbol: String, tick_size: String, lot_size: String, min_quantity: String, price_band_bps: u32 },
+    HaltInstrument { symbol: String },
+    ResumeInstrument { symbol: String },
+    EndOfSession {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        symbol: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    SetLimits { user_id: String, limits: WireLimits },
+}
+
+impl WireCommand {
+    /// The envelope `eventType` of this command.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::PlaceOrder(_) => "order.placed",
+            Self::CancelOrder { .. } => "order.cancel_requested",
+            Self::ReplaceOrder { .. } => "order.replace_requested",
+            Self::CancelAll { .. } => "order.cancel_all_requested",
+            Self::CreateAccount { .. } => "account.create_requested",
+            Self::Deposit { .. } => "account.deposit_requested",
+            Self::Withdraw { .. } => "account.withdrawal_requested",
+            Self::ListInstrument { .. } => "instrument.list_requested",
+            Self::HaltInstrument { .. } => "instrument.halt_requested",
+            Self::ResumeInstrument { .. } => "instrument.resume_requested",
+            Self::EndOfSession { .. } => "session.end_requested",
+            Self::SetLimits { .. } => "account.limits_requested",
+        }
+    }
+
+    /// The log key: the account for account-scoped commands, the symbol otherwise.
+    pub fn key(&self) -> String {
+        match self {
+            Self::PlaceOrder(order) => order.user_id.clone(),
+            Self::CancelOrder { user_id, .. }
+            | Self::ReplaceOrder { user_id, .. }
+            | Self::CancelAll { user_id, .. }
+            | Self::CreateAccount { user_id, .. }
+            | Self::Deposit { user_id, .. }
+            | Self::Withdraw { user_id, .. }
+            | Self::SetLimits { user_id, .. } => user_id.clone(),
+            Self::ListInstrument { symbol, .. } | Self::HaltInstrument { symbol } | Self::ResumeInstrument { symbol } => {
+                symbol.clone()
+            }
+            Self::EndOfSession { symbol } => symbol.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Converts to an engine command, checking every field.
+    pub fn to_command(&self) -> Result<Command, WireError> {
+        let account = |text: &str| id("userId", text).map(AccountId);
+        let transfer_amount = |amount: &str, symbol_text: &Option<String>| -> Result<Amount, WireError> {
+            Ok(match symbol_text {
+                None => Amount::Cash(money("amount", amount)?),
+                Some(text) => Amount::Shares(symbol(text)?, quantity("amount", amount)?),
+            })
+        };
+        Ok(match self {
+            Self::PlaceOrder(order) => Command::PlaceOrder(order.to_new_order()?),
+            Self::CancelOrder { order_id, user_id } => {
+                Command::CancelOrder { account: account(user_id)?, order_id: OrderId(id("orderId", order_id)?) }
+            }
+            Self::ReplaceOrder { order_id, user_id, quantity: new_quantity, limit_price } => Command::ReplaceOrder {
+                account: account(user_id)?,
+                order_id: OrderId(id("orderId", order_id)?),
+                quantity: new_quantity.as_deref().map(|text| quantity("quantity", text)).transpose()?,
+                price: limit_price.as_deref().map(|text| price("limitPrice", text)).transpose()?,
+            },
+            Self::CancelAll { user_id, symbol: only } => Command::CancelAll {
+                account: account(user_id)?,
+                symbol: only.as_deref().map(symbol).transpose()?,
+            },
+            Self::CreateAccount { user_id, house } => Command::CreateAccount {
+                account: account(user_id)?,
+                kind: if *house { AccountKind::House } else { AccountKind::Cash },
+            },
+            Self::Deposit { user_id, transaction_id, amount, symbol } => Command::Deposit {
+                account: account(user_id)?,
+                transaction: TransactionId(id("transactionId", transaction_id)?),
+                amount: transfer_amount(amount, symbol)?,
+            },
+            Self::Withdraw { user_id, transaction_id, amount, symbol } => Command::Withdraw {
+                account: account(user_id)?,
+                transaction: TransactionId(id("transactionId", transaction_id)?),
+                amount: transfer_amount(amount, symbol)?,
+            },
+            Self::ListInstrument { symbol: text, tick_size, lot_size, min_quantity, price_band_bps } => {
+                Command::ListInstrument(InstrumentSpec {
+                    symbol: symbol(text)?,
+                    tick_size: price("tickSize", tick_size)?,
+                    lot_size: quantity("lotSize", lot_size)?,
+                    min_quantity: quantity("minQuantity", min_quantity)?,
+                    price_band_bps: *price_band_bps,
+                })
+            }
+            Self::HaltInstrument { symbol: text } => Command::HaltInstrument { symbol: symbol(text)? },
+            Self::ResumeInstrument { symbol: text } => Command::ResumeInstrument { symbol: symbol(text)? },
+            Self::EndOfSession { symbol: text } => {
+                Command::EndOfSession { symbol: text.as_deref().map(symbol).transpose()? }
+            }
+            Self::SetLimits { user_id, limits } => Command::SetLimits {
+                account: account(user_id)?,
+                limits: AccountLimits {
+                    trading_enabled: limits.trading_enabled,
+                    max_order_quantity: limits.max_order_quantity.as_deref().map(|text| quantity("maxOrderQuantity", text)).transpose()?,
+                    max_order_notional: limits.max_order_notional.as_deref().map(|text| money("maxOrderNotional", text)).transpose()?,
+                    max_open_orders: limits.max_open_orders,
+                },
+            },
+        })
+    }
+}
+
+impl PlaceOrder {
+    fn to_new_order(&self) -> Result<NewOrder, WireError> {
+        let required = |field: &'static str, value: &Option<String>| -> Result<String, WireError> {
+            value.clone().ok_or_else(|| invalid(field, format!("required for a {:?} order", self.order_type)))
+        };
+        let kind = match self.order_type {
+            WireOrderType::Market => OrderKind::Market,
+            WireOrderType::Limit => OrderKind::Limit { price: price("limitPrice", &required("limitPrice", &self.limit_price)?)? },
+            WireOrderType::Stop => OrderKind::Stop { stop_price: price("stopPrice", &required("stopPrice", &self.stop_price)?)? },
+            WireOrderType::StopLimit => OrderKind::StopLimit {
+                stop_price: price("stopPrice", &required("stopPrice", &self.stop_price)?)?,
+                limit_price: price("limitPrice", &required("limitPrice", &self.limit_price)?)?,
+            },
+            WireOrderType::TrailingStop => OrderKind::TrailingStop {
+                trail: match (&self.trail_amount, &self.trail_percent) {
+                    (Some(amount), None) => Trail::Amount(price("trailAmount", amount)?),
+                    (None, Some(percent)) => {
+                        // Percent with up to two decimals, as basis points.
+                        let value = Price::parse(percent).map_err(|error| invalid("trailPercent", error))?;
+                        if value.raw() % 100 != 0 || value.raw() <= 0 {
+                            return Err(invalid("trailPercent", "a positive percent with at most 2 decimals"));
+                        }
+                        Trail::Percent { basis_points: u32::try_from(value.raw() / 100).map_err(|_| invalid("trailPercent", "too large"))? }
+                    }
+                    _ => return Err(invalid("trailAmount", "give exactly one of trailAmount and trailPercent")),
+                },
+            },
+        };
+        let size = match (&self.quantity, &self.notional) {
+            (Some(text), None) => OrderSize::Quantity(quantity("quantity", text)?),
+            (None, Some(text)) => OrderSize::Notional(money("notional", text)?),
+            _ => return Err(invalid("quantity", "give exactly one of quantity and notional")),
+        };
+        Ok(NewOrder {
+            order_id: OrderId(id("orderId", &self.order_id)?),
+            account: AccountId(id("userId", &self.user_id)?),
+            symbol: symbol(&self.symbol)?,
+            side: match self.side {
+                WireSide::Buy => Side::Buy,
+                WireSide::Sell => Side::Sell,
+            },
+            kind,
+            size,
+            time_in_force: match self.time_in_force {
+                WireTimeInForce::Gtc => TimeInForce::GoodTillCancel,
+                WireTimeInForce::Day => TimeInForce::Day,
+                WireTimeInForce::Ioc => TimeInForce::ImmediateOrCancel,
+                WireTimeInForce::Fok => TimeInForce::FillOrKill,
+            },
+            post_only: self.post_only,
+            client_order_id: self
+                .client_order_id
+                .as_deref()
+                .map(|text| ClientOrderId::new(text).map_err(|error| invalid("clientOrderId", error)))
+                .transpose()?,
+            self_trade_prevention: self.self_trade_prevention.map(|mode| match mode {
+                WireSelfTradePrevention::CancelResting => SelfTradePrevention::CancelResting,
+                WireSelfTradePrevention::CancelTaking => SelfTradePrevention::CancelTaking,
+                WireSelfTradePrevention::CancelBoth => SelfTradePrevention::CancelBoth,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_seed_shaped_order_decodes() {
+        let payload = json!({
+            "command": "placeOrder", "orderId": "17", "userId": "123", "symbol": "MOCKGOOG",
+            "quantity": "10.5", "side": "BUY", "type": "LIMIT", "limitPrice": "1950.25",
+            "timeInForce": "IOC", "clientOrderId": "bot-1", "orderTimestamp": "2025-04-02T10:35:01.450Z"
+        });
+        let wire: WireCommand = serde_json::from_value(payload).unwrap();
+        let Command::PlaceOrder(order) = wire.to_command().unwrap() else { panic!("not an order") };
+        assert_eq!(order.order_id, OrderId(17));
+        assert_eq!(order.account, AccountId(123));
+        assert_eq!(order.size, OrderSize::Quantity(Quantity::parse("10.5").unwrap()));
+        assert_eq!(order.kind, OrderKind::Limit { price: Price::parse("1950.25").unwrap() });
+        assert_eq!(order.time_in_force, TimeInForce::ImmediateOrCancel);
+        assert_eq!(wire.key(), "123");
+        assert_eq!(wire.event_type(), "order.placed");
+    }
+
+    #[test]
+    fn encoding_round_trips() {
+        let wire = WireCommand::ReplaceOrder {
+            order_id: "5".to_owned(),
+            user_id: "9".to_owned(),
+            quantity: None,
+            limit_price: Some("101.5".to_owned()),
+        };
+        let text = serde_json::to_string(&wire).unwrap();
+        assert_eq!(text, r#"{"command":"replaceOrder","orderId":"5","userId":"9","limitPrice":"101.5"}"#);
+        assert_eq!(serde_json::from_str::<WireCommand>(&text).unwrap(), wire);
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let order = |changes: serde_json::Value| {
+            let mut payload = json!({"command": "placeOrder", "orderId": "1", "userId": "2", "symbol": "MOCK",
+                "side": "SELL", "quantity": "1", "orderTimestamp": "2025-04-02T10:35:01.450Z"});
+            for (key, value) in changes.as_object().unwrap() {
+                payload[key] = value.clone();
+            }
+            serde_json::from_value::<WireCommand>(payload).unwrap().to_command().unwrap_err().field
+        };
+        assert_eq!(order(json!({"orderId": "x"})), "orderId");
+        assert_eq!(order(json!({"quantity": "1.00001"})), "quantity");
+        assert_eq!(order(json!({"type": "LIMIT"})), "limitPrice");
+        assert_eq!(order(json!({"symbol": "lower"})), "symbol");
+        assert_eq!(order(json!({"notional": "5"})), "quantity");
+        assert_eq!(order(json!({"type": "TRAILING_STOP", "trailPercent": "1.555"})), "trailPercent");
+        assert!(serde_json::from_value::<WireCommand>(json!({"command": "placeOrder", "side": "UP"})).is_err());
+    }
+
+    #[test]
+    fn trailing_percent_becomes_basis_points() {
+        let wire: WireCommand = serde_json::from_value(json!({"command": "placeOrder", "orderId": "1", "userId": "2",
+            "symbol": "MOCK", "side": "SELL", "quantity": "1", "type": "TRAILING_STOP", "trailPercent": "1.5",
+            "orderTimestamp": "2025-04-02T10:35:01.450Z"})).unwrap();
+        let Command::PlaceOrder(order) = wire.to_command().unwrap() else { panic!("not an order") };
+        assert_eq!(order.kind, OrderKind::TrailingStop { trail: Trail::Percent { basis_points: 150 } });
+    }
+}
