@@ -619,6 +619,10 @@ impl Engine {
                 account: new.account,
                 symbol: new.symbol,
                 side: new.side,
+                quantity: match new.size {
+                    OrderSize::Quantity(quantity) => quantity,
+                    OrderSize::Notional(_) => Quantity::ZERO,
+                },
                 reason,
             }),
         }

@@ -27,6 +27,8 @@ pub enum Event {
         account: AccountId,
         symbol: Symbol,
         side: Side,
+        /// As requested; zero for an order sized by notional.
+        quantity: Quantity,
         reason: RejectReason,
     },
     OrderAccepted(AcceptedOrder),

@@ -20,7 +20,8 @@ const fn table() -> [u32; 256] {
 
 static TABLE: [u32; 256] = table();
 
-pub(crate) fn crc32c(bytes: &[u8]) -> u32 {
+/// CRC-32C of `bytes`.
+pub fn crc32c(bytes: &[u8]) -> u32 {
     !bytes.iter().fold(!0_u32, |crc, &byte| TABLE[((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8))
 }
 

@@ -11,6 +11,7 @@ mod file;
 mod memory;
 mod partitioner;
 
+pub use crc::crc32c;
 pub use envelope::{Envelope, EnvelopeError, SCHEMA_VERSION, TraceContext, event_id};
 pub use file::{FileLog, FileLogConfig, FileLogMetrics};
 pub use memory::MemoryLog;

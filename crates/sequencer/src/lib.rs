@@ -1,4 +1,12 @@
 //! The engine service: the single sequencer that consumes `trade_orders` from the event
-//! log in order, applies each command to the engine, and publishes what happened.
+//! log in order, applies each command to the engine, and publishes what happened to
+//! `trade_executed`, `order_updates`, `book_updates` and `account_updates`, exactly once
+//! across crashes (see [`sequencer`]).
 
+pub mod outputs;
+pub mod sequencer;
+pub mod snapshots;
 pub mod wire;
+
+pub use sequencer::{Progress, Sequencer, SequencerConfig, SequencerError, TRADE_ORDERS, create_topics, submit};
+pub use snapshots::{SequencerSnapshot, SnapshotStore};

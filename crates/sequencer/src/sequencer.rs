@@ -1,0 +1,260 @@
+//! The sequencer: reads `trade_orders` in order, applies each command to the engine and
+//! publishes the resulting records, exactly once, across crashes.
+//!
+//! Exactly once without broker transactions: the engine is a pure function of the command
+//! order, so replaying commands re-creates the same output records. Every output record
+//! carries the producer name and a sequence number per (topic, partition). After a
+//! restart the sequencer loads its latest snapshot, reads the last sequence already stored
+//! in each output partition, replays the commands after the snapshot, and skips every
+//! output whose sequence is already stored. Nothing is lost (commands stay in the log
+//! until a snapshot covers them) and nothing is published twice.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tradecraft_engine::{Engine, EngineConfig, Event, SnapshotError};
+use tradecraft_log::{Envelope, EventLog, LogError, Offset, Partition, Record};
+use tradecraft_types::Timestamp;
+
+use crate::outputs::{OUTPUT_TOPICS, Output, outputs};
+use crate::snapshots::{SequencerSnapshot, Sequences, SnapshotStore, SnapshotStoreError};
+use crate::wire::WireCommand;
+
+/// The command topic: one partition, so every command has one place in one order.
+pub const TRADE_ORDERS: &str = "trade_orders";
+
+/// Settings of a [`Sequencer`].
+#[derive(Clone, Debug)]
+pub struct SequencerConfig {
+    pub engine: EngineConfig,
+    /// Producer name on every output record.
+    pub producer: String,
+    /// Partitions of each output topic.
+    pub output_partitions: u32,
+    /// Commands read and applied per poll.
+    pub batch_commands_max: usize,
+    /// A snapshot is written after this many commands.
+    pub snapshot_every_commands: u64,
+}
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        Self {
+            engine: EngineConfig::default(),
+            producer: "engine".to_owned(),
+            output_partitions: 4,
+            batch_commands_max: 1_024,
+            snapshot_every_commands: 100_000,
+        }
+    }
+}
+
+/// Why the sequencer stopped. After any of these, drop it and open a new one: recovery
+/// puts everything right.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SequencerError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Snapshots(#[from] SnapshotStoreError),
+    #[error("engine snapshot unreadable: {0}")]
+    EngineSnapshot(#[from] SnapshotError),
+    #[error("commands before offset {start} were deleted and no snapshot covers them")]
+    CommandsLost { start: Offset },
+}
+
+/// What one poll did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub commands: usize,
+    pub published: usize,
+    /// Outputs re-created by replay that were already stored, so not published again.
+    pub skipped: usize,
+}
+
+/// The engine service. See the module docs.
+#[derive(Debug)]
+pub struct Sequencer {
+    config: SequencerConfig,
+    log: Arc<dyn EventLog>,
+    snapshots: SnapshotStore,
+    engine: Engine,
+    next_command: Offset,
+    /// Next sequence to give per (topic, partition).
+    sequences: Sequences,
+    /// Per (topic, partition), sequences below this are already stored.
+    stored: BTreeMap<(String, Partition), u64>,
+    since_snapshot: u64,
+    events: Vec<Event>,
+    outputs: Vec<Output>,
+}
+
+/// The producer identity of one output partition: its sequence numbers count its records,
+/// so the name says which partition they count.
+fn slot_producer(producer: &str, topic: &str, partition: Partition) -> String {
+    format!("{producer}:{topic}:{partition}")
+}
+
+/// Creates the command and output topics if they are missing.
+pub fn create_topics(log: &dyn EventLog, output_partitions: u32) -> Result<(), LogError> {
+    log.create_topic(TRADE_ORDERS, 1)?;
+    for topic in OUTPUT_TOPICS {
+        log.create_topic(topic, output_partitions)?;
+    }
+    Ok(())
+}
+
+/// Appends one command to `trade_orders` as the gateway does; returns its offset.
+pub fn submit(log: &dyn EventLog, command: &WireCommand, producer: &str, sequence: u64, at: Timestamp) -> Result<Offset, LogError> {
+    let envelope = Envelope::new(command.event_type(), producer, sequence, at, command);
+    let record = Record { key: Some(command.key().into_bytes()), value: envelope.to_json(), timestamp_ms: at.millis() };
+    Ok(log.append(TRADE_ORDERS, vec![record])?[0].offset)
+}
+
+impl Sequencer {
+    /// Recovers from the latest snapshot and the logs; ready to poll.
+    pub fn open(config: SequencerConfig, log: Arc<dyn EventLog>, snapshots: SnapshotStore) -> Result<Self, SequencerError> {
+        create_topics(log.as_ref(), config.output_partitions)?;
+        let (engine, next_command, sequences) = match snapshots.latest()? {
+            Some(snapshot) => {
+                (Engine::restore(&snapshot.engine, config.engine.keep_postings)?, snapshot.next_command, snapshot.sequences)
+            }
+            None => (Engine::new(config.engine), 0, Sequences::new()),
+        };
+        let start = log.start_offset(TRADE_ORDERS, 0)?;
+        if next_command < start {
+            return Err(SequencerError::CommandsLost { start });
+        }
+        let mut stored = BTreeMap::new();
+        for topic in OUTPUT_TOPICS {
+            for partition in 0..log.partitions(topic)? {
+                let end = log.end_offset(topic, partition)?;
+                if end == 0 {
+                    continue;
+                }
+                let last = log.read(topic, partition, end - 1, 1)?;
+                let producer = slot_producer(&config.producer, topic, partition);
+                let sequence = last
+                    .first()
+                    .and_then(|record| Envelope::<serde_json::Value>::from_json(&record.value).ok())
+                    .filter(|envelope| envelope.producer.as_deref() == Some(producer.as_str()))
+                    .and_then(|envelope| envelope.sequence);
+                if let Some(sequence) = sequence {
+                    stored.insert((topic.to_owned(), partition), sequence + 1);
+                }
+            }
+        }
+        Ok(Self {
+            config,
+            log,
+            snapshots,
+            engine,
+            next_command,
+            sequences,
+            stored,
+            since_snapshot: 0,
+            events: Vec::new(),
+            outputs: Vec::new(),
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Offset of the next command to apply.
+    pub fn next_command(&self) -> Offset {
+        self.next_command
+    }
+
+    /// Applies the next batch of commands and publishes their outputs. Returns what it did;
+    /// zero commands means it is caught up.
+    pub fn poll(&mut self) -> Result<Progress, SequencerError> {
+        let commands = self.log.read(TRADE_ORDERS, 0, self.next_command, self.config.batch_commands_max)?;
+        let mut progress = Progress { commands: commands.len(), ..Progress::default() };
+        if commands.is_empty() {
+            return Ok(progress);
+        }
+        let mut records: BTreeMap<&'static str, Vec<Record>> = BTreeMap::new();
+        for command in &commands {
+            let at = Timestamp::from_millis(command.timestamp_ms);
+            self.events.clear();
+            self.outputs.clear();
+            match Envelope::<WireCommand>::from_json(&command.value)
+                .map_err(|error| error.to_string())
+                .and_then(|envelope| envelope.payload.to_command().map_err(|error| error.to_string()))
+            {
+                Ok(engine_command) => {
+                    let nanos = u64::try_from(command.timestamp_ms).unwrap_or_default().saturating_mul(1_000_000);
+                    self.engine.apply(&engine_command, nanos, &mut self.events);
+                    for event in &self.events {
+                        outputs(event, at, &mut self.outputs);
+                    }
+                }
+                // The gateway validates commands, so this means a bug or a foreign
+                // writer; it is decided by the bytes alone, so replays agree.
+                Err(message) => self.outputs.push(Output {
+                    topic: crate::outputs::ACCOUNT_UPDATES,
+                    key: String::new(),
+                    event_type: "command.invalid",
+                    payload: serde_json::json!({"offset": command.offset, "reason": message}),
+                }),
+            }
+            for output in self.outputs.drain(..) {
+                let partitions = self.config.output_partitions;
+                let partition = tradecraft_log::partition_for(Some(output.key.as_bytes()), partitions);
+                let slot = (output.topic.to_owned(), partition);
+                let sequence = self.sequences.entry(slot.clone()).or_insert(0);
+                let this = *sequence;
+                *sequence += 1;
+                if this < self.stored.get(&slot).copied().unwrap_or(0) {
+                    progress.skipped += 1;
+                    continue;
+                }
+                let producer = slot_producer(&self.config.producer, output.topic, partition);
+                let mut envelope = Envelope::new(output.event_type, &producer, this, at, output.payload);
+                envelope.source_service = "MatchingEngine".to_owned();
+                records.entry(output.topic).or_default().push(Record {
+                    key: Some(output.key.into_bytes()),
+                    value: envelope.to_json(),
+                    timestamp_ms: command.timestamp_ms,
+                });
+                progress.published += 1;
+            }
+        }
+        for (topic, batch) in records {
+            self.log.append(topic, batch)?;
+        }
+        self.next_command += commands.len() as Offset;
+        self.since_snapshot += commands.len() as u64;
+        if self.since_snapshot >= self.config.snapshot_every_commands {
+            self.snapshot()?;
+        }
+        Ok(progress)
+    }
+
+    /// Polls until no command is waiting.
+    pub fn catch_up(&mut self) -> Result<Progress, SequencerError> {
+        let mut total = Progress::default();
+        loop {
+            let progress = self.poll()?;
+            if progress.commands == 0 {
+                return Ok(total);
+            }
+            total.commands += progress.commands;
+            total.published += progress.published;
+            total.skipped += progress.skipped;
+        }
+    }
+
+    /// Writes a snapshot of the engine and the positions now.
+    pub fn snapshot(&mut self) -> Result<(), SequencerError> {
+        self.snapshots.save(&SequencerSnapshot {
+            next_command: self.next_command,
+            sequences: self.sequences.clone(),
+            engine: self.engine.snapshot(),
+        })?;
+        self.since_snapshot = 0;
+        Ok(())
+    }
+}
