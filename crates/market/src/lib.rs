@@ -1,0 +1,12 @@
+//! The market side of TradeCraft: where reference prices come from (a seeded simulator),
+//! how the house account quotes around them, and the candles and tickers built from
+//! trades. No floating point: prices move on integer grids, so a seed replays exactly on
+//! any machine.
+
+mod candles;
+mod house;
+mod simulator;
+
+pub use candles::{Candle, CandleBook, Interval, Ticker, TradePrint};
+pub use house::{HouseConfig, Quote, quotes};
+pub use simulator::{MarketError, PriceTick, Simulator, SimulatorConfig, SymbolConfig};
