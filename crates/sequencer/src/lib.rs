@@ -4,9 +4,11 @@
 //! across crashes (see [`sequencer`]).
 
 pub mod outputs;
+pub mod runtime;
 pub mod sequencer;
 pub mod snapshots;
 pub mod wire;
 
-pub use sequencer::{Progress, Sequencer, SequencerConfig, SequencerError, TRADE_ORDERS, create_topics, submit};
+pub use sequencer::{CommandOutcome, Progress, Sequencer, SequencerConfig, SequencerError, TRADE_ORDERS, create_topics, submit};
+pub use runtime::{EngineHandle, Request, RuntimeError, RuntimeStatus};
 pub use snapshots::{SequencerSnapshot, SnapshotStore};

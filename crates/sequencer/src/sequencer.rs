@@ -63,6 +63,13 @@ pub enum SequencerError {
     CommandsLost { start: Offset },
 }
 
+/// What one command did: the engine's events, or why it could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandOutcome {
+    pub offset: Offset,
+    pub result: Result<Vec<Event>, String>,
+}
+
 /// What one poll did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Progress {
@@ -170,6 +177,13 @@ impl Sequencer {
     /// Applies the next batch of commands and publishes their outputs. Returns what it did;
     /// zero commands means it is caught up.
     pub fn poll(&mut self) -> Result<Progress, SequencerError> {
+        self.poll_with(|_| {})
+    }
+
+    /// Like [`Sequencer::poll`], and hands each command's outcome to `observe` once the
+    /// batch's outputs are stored.
+    pub fn poll_with(&mut self, mut observe: impl FnMut(CommandOutcome)) -> Result<Progress, SequencerError> {
+        let mut outcomes = Vec::new();
         let commands = self.log.read(TRADE_ORDERS, 0, self.next_command, self.config.batch_commands_max)?;
         let mut progress = Progress { commands: commands.len(), ..Progress::default() };
         if commands.is_empty() {
@@ -182,7 +196,7 @@ impl Sequencer {
             self.outputs.clear();
             match Envelope::<WireCommand>::from_json(&command.value)
                 .map_err(|error| error.to_string())
-                .and_then(|envelope| envelope.payload.to_command().map_err(|error| error.to_string()))
+                .and_then(|envelope| envelope.payload.to_command(command.offset).map_err(|error| error.to_string()))
             {
                 Ok(engine_command) => {
                     let nanos = u64::try_from(command.timestamp_ms).unwrap_or_default().saturating_mul(1_000_000);
@@ -190,15 +204,19 @@ impl Sequencer {
                     for event in &self.events {
                         outputs(event, at, &mut self.outputs);
                     }
+                    outcomes.push(CommandOutcome { offset: command.offset, result: Ok(self.events.clone()) });
                 }
                 // The gateway validates commands, so this means a bug or a foreign
                 // writer; it is decided by the bytes alone, so replays agree.
-                Err(message) => self.outputs.push(Output {
-                    topic: crate::outputs::ACCOUNT_UPDATES,
-                    key: String::new(),
-                    event_type: "command.invalid",
-                    payload: serde_json::json!({"offset": command.offset, "reason": message}),
-                }),
+                Err(message) => {
+                    self.outputs.push(Output {
+                        topic: crate::outputs::ACCOUNT_UPDATES,
+                        key: String::new(),
+                        event_type: "command.invalid",
+                        payload: serde_json::json!({"offset": command.offset, "reason": message}),
+                    });
+                    outcomes.push(CommandOutcome { offset: command.offset, result: Err(message) });
+                }
             }
             for output in self.outputs.drain(..) {
                 let partitions = self.config.output_partitions;
@@ -225,6 +243,7 @@ impl Sequencer {
         for (topic, batch) in records {
             self.log.append(topic, batch)?;
         }
+        outcomes.into_iter().for_each(&mut observe);
         self.next_command += commands.len() as Offset;
         self.since_snapshot += commands.len() as u64;
         if self.since_snapshot >= self.config.snapshot_every_commands {

@@ -87,7 +87,9 @@ pub enum WireSelfTradePrevention {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlaceOrder {
-    pub order_id: String,
+    /// Absent: the order takes its command's offset in `trade_orders` as its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
     pub user_id: String,
     pub symbol: String,
     pub side: WireSide,
@@ -231,8 +233,9 @@ impl WireCommand {
         }
     }
 
-    /// Converts to an engine command, checking every field.
-    pub fn to_command(&self) -> Result<Command, WireError> {
+    /// Converts to an engine command, checking every field. `offset` is the command's
+    /// position in `trade_orders`, the id of an order that brings none.
+    pub fn to_command(&self, offset: u64) -> Result<Command, WireError> {
         let account = |text: &str| id("userId", text).map(AccountId);
         let transfer_amount = |amount: &str, symbol_text: &Option<String>| -> Result<Amount, WireError> {
             Ok(match symbol_text {
@@ -241,7 +244,7 @@ impl WireCommand {
             })
         };
         Ok(match self {
-            Self::PlaceOrder(order) => Command::PlaceOrder(order.to_new_order()?),
+            Self::PlaceOrder(order) => Command::PlaceOrder(order.to_new_order(offset)?),
             Self::CancelOrder { order_id, user_id } => {
                 Command::CancelOrder { account: account(user_id)?, order_id: OrderId(id("orderId", order_id)?) }
             }
@@ -297,7 +300,7 @@ impl WireCommand {
 }
 
 impl PlaceOrder {
-    fn to_new_order(&self) -> Result<NewOrder, WireError> {
+    fn to_new_order(&self, offset: u64) -> Result<NewOrder, WireError> {
         let required = |field: &'static str, value: &Option<String>| -> Result<String, WireError> {
             value.clone().ok_or_else(|| invalid(field, format!("required for a {:?} order", self.order_type)))
         };
@@ -330,7 +333,10 @@ impl PlaceOrder {
             _ => return Err(invalid("quantity", "give exactly one of quantity and notional")),
         };
         Ok(NewOrder {
-            order_id: OrderId(id("orderId", &self.order_id)?),
+            order_id: OrderId(match &self.order_id {
+                Some(text) => id("orderId", text)?,
+                None => offset,
+            }),
             account: AccountId(id("userId", &self.user_id)?),
             symbol: symbol(&self.symbol)?,
             side: match self.side {
@@ -373,7 +379,7 @@ mod tests {
             "timeInForce": "IOC", "clientOrderId": "bot-1", "orderTimestamp": "2025-04-02T10:35:01.450Z"
         });
         let wire: WireCommand = serde_json::from_value(payload).unwrap();
-        let Command::PlaceOrder(order) = wire.to_command().unwrap() else { panic!("not an order") };
+        let Command::PlaceOrder(order) = wire.to_command(99).unwrap() else { panic!("not an order") };
         assert_eq!(order.order_id, OrderId(17));
         assert_eq!(order.account, AccountId(123));
         assert_eq!(order.size, OrderSize::Quantity(Quantity::parse("10.5").unwrap()));
@@ -381,6 +387,14 @@ mod tests {
         assert_eq!(order.time_in_force, TimeInForce::ImmediateOrCancel);
         assert_eq!(wire.key(), "123");
         assert_eq!(wire.event_type(), "order.placed");
+    }
+
+    #[test]
+    fn an_order_without_an_id_takes_its_offset() {
+        let wire: WireCommand = serde_json::from_value(json!({"command": "placeOrder", "userId": "2",
+            "symbol": "MOCK", "side": "BUY", "quantity": "1", "orderTimestamp": "2025-04-02T10:35:01.450Z"})).unwrap();
+        let Command::PlaceOrder(order) = wire.to_command(4_321).unwrap() else { panic!("not an order") };
+        assert_eq!(order.order_id, OrderId(4_321));
     }
 
     #[test]
@@ -404,7 +418,7 @@ mod tests {
             for (key, value) in changes.as_object().unwrap() {
                 payload[key] = value.clone();
             }
-            serde_json::from_value::<WireCommand>(payload).unwrap().to_command().unwrap_err().field
+            serde_json::from_value::<WireCommand>(payload).unwrap().to_command(0).unwrap_err().field
         };
         assert_eq!(order(json!({"orderId": "x"})), "orderId");
         assert_eq!(order(json!({"quantity": "1.00001"})), "quantity");
@@ -420,7 +434,7 @@ mod tests {
         let wire: WireCommand = serde_json::from_value(json!({"command": "placeOrder", "orderId": "1", "userId": "2",
             "symbol": "MOCK", "side": "SELL", "quantity": "1", "type": "TRAILING_STOP", "trailPercent": "1.5",
             "orderTimestamp": "2025-04-02T10:35:01.450Z"})).unwrap();
-        let Command::PlaceOrder(order) = wire.to_command().unwrap() else { panic!("not an order") };
+        let Command::PlaceOrder(order) = wire.to_command(0).unwrap() else { panic!("not an order") };
         assert_eq!(order.kind, OrderKind::TrailingStop { trail: Trail::Percent { basis_points: 150 } });
     }
 }

@@ -38,7 +38,7 @@ impl Drop for TempDir {
 
 fn place(order_id: u64, user: u64, side: WireSide, quantity: &str, order_type: WireOrderType, limit: Option<&str>) -> WireCommand {
     WireCommand::PlaceOrder(PlaceOrder {
-        order_id: order_id.to_string(),
+        order_id: Some(order_id.to_string()),
         user_id: user.to_string(),
         symbol: "MOCK".to_owned(),
         side,

@@ -1,0 +1,236 @@
+//! The engine thread: one thread owns the sequencer (and so the engine); everything else
+//! talks to it through one bounded queue. Requests ask for the outcome of a command by
+//! its offset, or run a read-only query against the engine between batches.
+//!
+//! If the log fails, the thread reopens the sequencer from its snapshot and the log
+//! (recovery is exactly-once) after a short pause, and keeps answering queries meanwhile.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tradecraft_engine::Engine;
+use tradecraft_log::{EventLog, Offset};
+
+use crate::sequencer::{CommandOutcome, Sequencer, SequencerConfig, SequencerError};
+use crate::snapshots::SnapshotStore;
+
+/// Outcomes kept for requests that arrive after their command was applied.
+const OUTCOMES_KEPT: usize = 16_384;
+/// How long the thread sleeps when there is nothing to do before looking at the log again.
+const IDLE_WAIT: Duration = Duration::from_millis(20);
+/// Pause before reopening after a log failure.
+const RECOVERY_PAUSE: Duration = Duration::from_millis(200);
+
+type OutcomeReply = Box<dyn FnOnce(Result<CommandOutcome, String>) + Send>;
+type Query = Box<dyn FnOnce(&Engine) + Send>;
+
+/// What the engine thread is asked to do.
+pub enum Request {
+    /// Reply once the command at `offset` is applied (and its outputs stored).
+    Outcome { offset: Offset, reply: OutcomeReply },
+    /// Run a read-only function on the engine thread.
+    Query(Query),
+    /// New commands are in the log: look now rather than after the idle wait.
+    Wake,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Outcome { offset, .. } => write!(formatter, "Outcome({offset})"),
+            Self::Query(_) => formatter.write_str("Query"),
+            Self::Wake => formatter.write_str("Wake"),
+        }
+    }
+}
+
+/// Why a request was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("the engine queue is full")]
+    Busy,
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+/// What the engine thread reports about itself.
+#[derive(Debug, Default)]
+pub struct RuntimeStatus {
+    /// Offset of the next command to apply.
+    pub next_command: AtomicU64,
+    pub commands_applied: AtomicU64,
+    pub recoveries: AtomicU64,
+    /// Requests waiting in the queue (approximate).
+    pub queue_depth: AtomicU64,
+    /// The last failure, if the engine is recovering from one.
+    pub failure: Mutex<Option<String>>,
+}
+
+/// A cloneable handle to the engine thread.
+#[derive(Debug, Clone)]
+pub struct EngineHandle {
+    sender: SyncSender<Request>,
+    stop: Arc<AtomicBool>,
+    status: Arc<RuntimeStatus>,
+}
+
+impl EngineHandle {
+    /// Queues a request without waiting; a full queue is [`RuntimeError::Busy`].
+    pub fn request(&self, request: Request) -> Result<(), RuntimeError> {
+        match self.sender.try_send(request) {
+            Ok(()) => {
+                self.status.queue_depth.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(TrySendError::Full(_)) => Err(RuntimeError::Busy),
+            Err(TrySendError::Disconnected(_)) => Err(RuntimeError::Stopped),
+        }
+    }
+
+    pub fn status(&self) -> &RuntimeStatus {
+        &self.status
+    }
+
+    /// Asks the thread to write a snapshot and stop.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.sender.try_send(Request::Wake);
+    }
+}
+
+struct Worker {
+    config: SequencerConfig,
+    log: Arc<dyn EventLog>,
+    snapshots: SnapshotStore,
+    sequencer: Sequencer,
+    receiver: Receiver<Request>,
+    stop: Arc<AtomicBool>,
+    status: Arc<RuntimeStatus>,
+    recent: VecDeque<CommandOutcome>,
+    waiting: BTreeMap<Offset, Vec<OutcomeReply>>,
+}
+
+/// Opens the sequencer (recovering it) and starts the engine thread.
+pub fn start(
+    config: SequencerConfig,
+    log: Arc<dyn EventLog>,
+    snapshots: SnapshotStore,
+    queue_capacity: usize,
+) -> Result<(EngineHandle, JoinHandle<()>), SequencerError> {
+    let sequencer = Sequencer::open(config.clone(), Arc::clone(&log), snapshots.clone())?;
+    let (sender, receiver) = sync_channel(queue_capacity);
+    let stop = Arc::new(AtomicBool::new(false));
+    let status = Arc::new(RuntimeStatus::default());
+    status.next_command.store(sequencer.next_command(), Ordering::Relaxed);
+    let handle = EngineHandle { sender, stop: Arc::clone(&stop), status: Arc::clone(&status) };
+    let mut worker = Worker {
+        config,
+        log,
+        snapshots,
+        sequencer,
+        receiver,
+        stop,
+        status,
+        recent: VecDeque::with_capacity(OUTCOMES_KEPT),
+        waiting: BTreeMap::new(),
+    };
+    let thread = std::thread::Builder::new()
+        .name("engine".to_owned())
+        .spawn(move || worker.run())
+        .map_err(|error| SequencerError::Log(tradecraft_log::LogError::Unavailable(error.to_string())))?;
+    Ok((handle, thread))
+}
+
+impl Worker {
+    fn run(&mut self) {
+        loop {
+            self.drain_requests();
+            if self.stop.load(Ordering::SeqCst) {
+                let _ = self.sequencer.snapshot();
+                return;
+            }
+            let recent = &mut self.recent;
+            let waiting = &mut self.waiting;
+            let result = self.sequencer.poll_with(|outcome| {
+                if let Some(replies) = waiting.remove(&outcome.offset) {
+                    for reply in replies {
+                        reply(Ok(outcome.clone()));
+                    }
+                }
+                if recent.len() == OUTCOMES_KEPT {
+                    recent.pop_front();
+                }
+                recent.push_back(outcome);
+            });
+            match result {
+                Ok(progress) => {
+                    self.status.next_command.store(self.sequencer.next_command(), Ordering::Relaxed);
+                    self.status.commands_applied.fetch_add(progress.commands as u64, Ordering::Relaxed);
+                    if progress.commands == 0 {
+                        self.wait_for_work(IDLE_WAIT);
+                    }
+                }
+                Err(error) => self.recover(&error),
+            }
+        }
+    }
+
+    fn wait_for_work(&mut self, timeout: Duration) {
+        match self.receiver.recv_timeout(timeout) {
+            Ok(request) => self.handle(request),
+            Err(RecvTimeoutError::Timeout) => {}
+            // Every handle is gone: nobody can ask for anything any more.
+            Err(RecvTimeoutError::Disconnected) => self.stop.store(true, Ordering::SeqCst),
+        }
+    }
+
+    fn drain_requests(&mut self) {
+        while let Ok(request) = self.receiver.try_recv() {
+            self.handle(request);
+        }
+    }
+
+    fn handle(&mut self, request: Request) {
+        self.status.queue_depth.fetch_sub(1, Ordering::Relaxed);
+        match request {
+            Request::Query(query) => query(self.sequencer.engine()),
+            Request::Wake => {}
+            Request::Outcome { offset, reply } => {
+                if offset < self.sequencer.next_command() {
+                    match self.recent.iter().find(|outcome| outcome.offset == offset) {
+                        Some(outcome) => reply(Ok(outcome.clone())),
+                        None => reply(Err(format!("the outcome of command {offset} is no longer kept"))),
+                    }
+                } else {
+                    self.waiting.entry(offset).or_default().push(reply);
+                }
+            }
+        }
+    }
+
+    /// Reopens the sequencer from its snapshot and the log after a failure.
+    fn recover(&mut self, error: &SequencerError) {
+        if let Ok(mut failure) = self.status.failure.lock() {
+            *failure = Some(error.to_string());
+        }
+        loop {
+            self.drain_requests();
+            if self.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(RECOVERY_PAUSE);
+            if let Ok(sequencer) = Sequencer::open(self.config.clone(), Arc::clone(&self.log), self.snapshots.clone()) {
+                self.sequencer = sequencer;
+                self.status.recoveries.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut failure) = self.status.failure.lock() {
+                    *failure = None;
+                }
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The engine thread: outcomes by offset (asked before or after the command ran), queries,
+//! and a snapshot on stop that the next start resumes from.
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed test
+
+use std::sync::Arc;
+use std::sync::mpsc::sync_channel;
+use std::time::Duration;
+
+use tradecraft_engine::Event;
+use tradecraft_log::{EventLog, MemoryLog};
+use tradecraft_sequencer::runtime::start;
+use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireOrderType, WireSide, WireTimeInForce};
+use tradecraft_sequencer::{CommandOutcome, EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, submit};
+use tradecraft_types::{AccountId, OrderId, Timestamp};
+
+fn outcome(handle: &EngineHandle, offset: u64) -> CommandOutcome {
+    let (sender, receiver) = sync_channel(1);
+    handle
+        .request(Request::Outcome { offset, reply: Box::new(move |outcome| sender.send(outcome).unwrap()) })
+        .unwrap();
+    receiver.recv_timeout(Duration::from_secs(5)).unwrap().unwrap()
+}
+
+fn order(user: &str) -> WireCommand {
+    WireCommand::PlaceOrder(PlaceOrder {
+        order_id: None,
+        user_id: user.to_owned(),
+        symbol: "MOCK".to_owned(),
+        side: WireSide::Buy,
+        order_type: WireOrderType::Limit,
+        quantity: Some("2".to_owned()),
+        notional: None,
+        limit_price: Some("10".to_owned()),
+        stop_price: None,
+        trail_amount: None,
+        trail_percent: None,
+        time_in_force: WireTimeInForce::Gtc,
+        post_only: false,
+        client_order_id: None,
+        self_trade_prevention: None,
+        order_timestamp: "2026-01-02T09:30:00.000Z".to_owned(),
+    })
+}
+
+#[test]
+fn outcomes_queries_and_restart() {
+    let log: Arc<dyn EventLog> = Arc::new(MemoryLog::new());
+    create_topics(log.as_ref(), 4).unwrap();
+    let dir = std::env::temp_dir().join(format!("tradecraft-runtime-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let snapshots = SnapshotStore::open(&dir).unwrap();
+    let (handle, thread) = start(SequencerConfig::default(), Arc::clone(&log), snapshots.clone(), 64).unwrap();
+    let at = Timestamp::from_millis(1_767_346_200_000);
+    let setup = [
+        WireCommand::ListInstrument {
+            symbol: "MOCK".to_owned(),
+            tick_size: "0.01".to_owned(),
+            lot_size: "1".to_owned(),
+            min_quantity: "1".to_owned(),
+            price_band_bps: 500,
+        },
+        WireCommand::CreateAccount { user_id: "7".to_owned(), house: false },
+        WireCommand::Deposit { user_id: "7".to_owned(), transaction_id: "1".to_owned(), amount: "30".to_owned(), symbol: None },
+    ];
+    for (sequence, command) in setup.iter().enumerate() {
+        submit(log.as_ref(), command, "test", sequence as u64, at).unwrap();
+    }
+    // Asked after it ran (the ring answers) or before (the waiter answers): same outcome.
+    let accepted_offset = submit(log.as_ref(), &order("7"), "test", 10, at).unwrap();
+    handle.request(Request::Wake).unwrap();
+    let accepted = outcome(&handle, accepted_offset);
+    assert!(matches!(&accepted.result, Ok(events) if matches!(events[0], Event::OrderAccepted(order) if order.order_id == OrderId(accepted_offset))));
+    let rejected_offset = submit(log.as_ref(), &order("7"), "test", 11, at).unwrap();
+    let rejected = outcome(&handle, rejected_offset);
+    assert!(matches!(&rejected.result, Ok(events) if matches!(events[0], Event::OrderRejected { .. })), "{rejected:?}");
+    assert_eq!(outcome(&handle, accepted_offset), accepted);
+
+    let (sender, receiver) = sync_channel(1);
+    handle
+        .request(Request::Query(Box::new(move |engine| {
+            sender.send(engine.account(AccountId(7)).unwrap().cash.reserved).unwrap();
+        })))
+        .unwrap();
+    assert_eq!(receiver.recv_timeout(Duration::from_secs(5)).unwrap(), 20 * 100_000_000);
+
+    handle.stop();
+    thread.join().unwrap();
+    assert!(snapshots.latest().unwrap().is_some(), "a stop leaves a snapshot");
+    let (handle, thread) = start(SequencerConfig::default(), Arc::clone(&log), snapshots, 64).unwrap();
+    assert_eq!(handle.status().next_command.load(std::sync::atomic::Ordering::Relaxed), rejected_offset + 1);
+    handle.stop();
+    thread.join().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
