@@ -416,6 +416,11 @@ impl Engine {
         &self.config
     }
 
+    /// Timestamp (nanoseconds) of the latest command applied.
+    pub fn now_nanos(&self) -> u64 {
+        self.now
+    }
+
     /// Applies one command at `timestamp` (nanoseconds, from the log), appending what happened
     /// to `events`. Deterministic: the same commands and timestamps give the same events.
     pub fn apply(&mut self, command: &Command, timestamp: u64, events: &mut Vec<Event>) {

@@ -26,6 +26,8 @@ const IDLE_WAIT: Duration = Duration::from_millis(20);
 const RECOVERY_PAUSE: Duration = Duration::from_millis(200);
 
 type OutcomeReply = Box<dyn FnOnce(Result<CommandOutcome, String>) + Send>;
+/// Sees every command's outcome on the engine thread, after its outputs are stored.
+pub type Listener = Box<dyn FnMut(&CommandOutcome) + Send>;
 type Query = Box<dyn FnOnce(&Engine) + Send>;
 
 /// What the engine thread is asked to do.
@@ -112,6 +114,7 @@ struct Worker {
     status: Arc<RuntimeStatus>,
     recent: VecDeque<CommandOutcome>,
     waiting: BTreeMap<Offset, Vec<OutcomeReply>>,
+    listener: Listener,
 }
 
 /// Opens the sequencer (recovering it) and starts the engine thread.
@@ -120,6 +123,7 @@ pub fn start(
     log: Arc<dyn EventLog>,
     snapshots: SnapshotStore,
     queue_capacity: usize,
+    listener: Listener,
 ) -> Result<(EngineHandle, JoinHandle<()>), SequencerError> {
     let sequencer = Sequencer::open(config.clone(), Arc::clone(&log), snapshots.clone())?;
     let (sender, receiver) = sync_channel(queue_capacity);
@@ -137,6 +141,7 @@ pub fn start(
         status,
         recent: VecDeque::with_capacity(OUTCOMES_KEPT),
         waiting: BTreeMap::new(),
+        listener,
     };
     let thread = std::thread::Builder::new()
         .name("engine".to_owned())
@@ -155,7 +160,9 @@ impl Worker {
             }
             let recent = &mut self.recent;
             let waiting = &mut self.waiting;
+            let listener = &mut self.listener;
             let result = self.sequencer.poll_with(|outcome| {
+                listener(&outcome);
                 if let Some(replies) = waiting.remove(&outcome.offset) {
                     for reply in replies {
                         reply(Ok(outcome.clone()));

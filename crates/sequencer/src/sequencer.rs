@@ -67,6 +67,8 @@ pub enum SequencerError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandOutcome {
     pub offset: Offset,
+    /// The command's timestamp (milliseconds), as the gateway stamped it.
+    pub timestamp_ms: i64,
     pub result: Result<Vec<Event>, String>,
 }
 
@@ -204,7 +206,11 @@ impl Sequencer {
                     for event in &self.events {
                         outputs(event, at, &mut self.outputs);
                     }
-                    outcomes.push(CommandOutcome { offset: command.offset, result: Ok(self.events.clone()) });
+                    outcomes.push(CommandOutcome {
+                        offset: command.offset,
+                        timestamp_ms: command.timestamp_ms,
+                        result: Ok(self.events.clone()),
+                    });
                 }
                 // The gateway validates commands, so this means a bug or a foreign
                 // writer; it is decided by the bytes alone, so replays agree.
@@ -215,7 +221,7 @@ impl Sequencer {
                         event_type: "command.invalid",
                         payload: serde_json::json!({"offset": command.offset, "reason": message}),
                     });
-                    outcomes.push(CommandOutcome { offset: command.offset, result: Err(message) });
+                    outcomes.push(CommandOutcome { offset: command.offset, timestamp_ms: command.timestamp_ms, result: Err(message) });
                 }
             }
             for output in self.outputs.drain(..) {

@@ -161,9 +161,11 @@ pub enum WireCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         symbol: Option<String>,
     },
+    /// `userId` absent: the account takes its command's offset as its id.
     #[serde(rename_all = "camelCase")]
     CreateAccount {
-        user_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_id: Option<String>,
         #[serde(default)]
         house: bool,
     },
@@ -222,10 +224,10 @@ impl WireCommand {
             Self::CancelOrder { user_id, .. }
             | Self::ReplaceOrder { user_id, .. }
             | Self::CancelAll { user_id, .. }
-            | Self::CreateAccount { user_id, .. }
             | Self::Deposit { user_id, .. }
             | Self::Withdraw { user_id, .. }
             | Self::SetLimits { user_id, .. } => user_id.clone(),
+            Self::CreateAccount { user_id, .. } => user_id.clone().unwrap_or_default(),
             Self::ListInstrument { symbol, .. } | Self::HaltInstrument { symbol } | Self::ResumeInstrument { symbol } => {
                 symbol.clone()
             }
@@ -259,7 +261,10 @@ impl WireCommand {
                 symbol: only.as_deref().map(symbol).transpose()?,
             },
             Self::CreateAccount { user_id, house } => Command::CreateAccount {
-                account: account(user_id)?,
+                account: match user_id {
+                    Some(text) => account(text)?,
+                    None => AccountId(offset),
+                },
                 kind: if *house { AccountKind::House } else { AccountKind::Cash },
             },
             Self::Deposit { user_id, transaction_id, amount, symbol } => Command::Deposit {

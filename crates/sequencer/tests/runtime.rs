@@ -49,7 +49,7 @@ fn outcomes_queries_and_restart() {
     let dir = std::env::temp_dir().join(format!("tradecraft-runtime-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let snapshots = SnapshotStore::open(&dir).unwrap();
-    let (handle, thread) = start(SequencerConfig::default(), Arc::clone(&log), snapshots.clone(), 64).unwrap();
+    let (handle, thread) = start(SequencerConfig::default(), Arc::clone(&log), snapshots.clone(), 64, Box::new(|_| {})).unwrap();
     let at = Timestamp::from_millis(1_767_346_200_000);
     let setup = [
         WireCommand::ListInstrument {
@@ -59,7 +59,7 @@ fn outcomes_queries_and_restart() {
             min_quantity: "1".to_owned(),
             price_band_bps: 500,
         },
-        WireCommand::CreateAccount { user_id: "7".to_owned(), house: false },
+        WireCommand::CreateAccount { user_id: Some("7".to_owned()), house: false },
         WireCommand::Deposit { user_id: "7".to_owned(), transaction_id: "1".to_owned(), amount: "30".to_owned(), symbol: None },
     ];
     for (sequence, command) in setup.iter().enumerate() {
@@ -86,7 +86,7 @@ fn outcomes_queries_and_restart() {
     handle.stop();
     thread.join().unwrap();
     assert!(snapshots.latest().unwrap().is_some(), "a stop leaves a snapshot");
-    let (handle, thread) = start(SequencerConfig::default(), Arc::clone(&log), snapshots, 64).unwrap();
+    let (handle, thread) = start(SequencerConfig::default(), Arc::clone(&log), snapshots, 64, Box::new(|_| {})).unwrap();
     assert_eq!(handle.status().next_command.load(std::sync::atomic::Ordering::Relaxed), rejected_offset + 1);
     handle.stop();
     thread.join().unwrap();

@@ -1,0 +1,105 @@
+//! The one error type of the API: `{"error":{"code","message","details"}}` with the right
+//! status. 4xx say what to fix; 5xx say little to the client.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tradecraft_engine::RejectReason;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String, details: Value },
+    #[error("{message}")]
+    Rejected { status: StatusCode, code: &'static str, message: String },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("idempotency key reused with a different request")]
+    IdempotencyConflict,
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest { code, message: message.into(), details: Value::Null }
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Rejected { status, .. } => *status,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::IdempotencyConflict => StatusCode::CONFLICT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest { code, .. } | Self::Rejected { code, .. } => code,
+            Self::NotFound(_) => "not_found",
+            Self::IdempotencyConflict => "idempotency_key_reused",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The HTTP answer to an engine rejection (seed 000 6.1: 402 funds, 422 shares).
+    pub fn from_reject(reason: RejectReason) -> Self {
+        let status = match reason {
+            RejectReason::InsufficientFunds => StatusCode::PAYMENT_REQUIRED,
+            RejectReason::InsufficientShares => StatusCode::UNPROCESSABLE_ENTITY,
+            RejectReason::UnknownAccount | RejectReason::UnknownOrder => StatusCode::NOT_FOUND,
+            RejectReason::UnknownSymbol
+            | RejectReason::InvalidQuantity
+            | RejectReason::QuantityOffLot
+            | RejectReason::QuantityBelowMinimum
+            | RejectReason::InvalidPrice
+            | RejectReason::PriceOffTick
+            | RejectReason::InvalidInstrument
+            | RejectReason::InvalidOrder
+            | RejectReason::NotionalTooLarge => StatusCode::BAD_REQUEST,
+            RejectReason::DuplicateOrderId
+            | RejectReason::DuplicateClientOrderId
+            | RejectReason::AccountExists
+            | RejectReason::InstrumentExists
+            | RejectReason::TransactionConflict => StatusCode::CONFLICT,
+            RejectReason::LimitBreached(_) => StatusCode::FORBIDDEN,
+            RejectReason::InstrumentHalted
+            | RejectReason::PostOnlyWouldCross
+            | RejectReason::NoLiquidity
+            | RejectReason::NoReferencePrice
+            | RejectReason::NotReplaceable => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Self::Rejected { status, code: reason.code(), message: format!("rejected: {}", reason.code().replace('_', " ")) }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let (message, details) = match &self {
+            // The cause of a 5xx stays in the server's log, not in the response.
+            Self::Internal(cause) => {
+                eprintln!("internal error: {cause}");
+                ("internal error".to_owned(), Value::Null)
+            }
+            Self::BadRequest { details, .. } => (self.to_string(), details.clone()),
+            _ => (self.to_string(), Value::Null),
+        };
+        let body = json!({"error": {"code": self.code(), "message": message, "details": details}});
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        Self::bad_request("invalid_json", rejection.body_text())
+    }
+}

@@ -1,0 +1,75 @@
+//! The HTTP API (axum). Only this crate knows JSON bodies and HTTP status codes.
+//!
+//! Orders and account requests become `trade_orders` commands; a handler appends its
+//! command, waits for the engine's outcome of exactly that command, and answers from it,
+//! so a 202 means the engine accepted the order and a 402 means it found no funds. Reads
+//! go to the engine thread as queries or to the API's view of recent outcomes.
+
+mod error;
+mod routes;
+mod view;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tradecraft_log::EventLog;
+use tradecraft_sequencer::EngineHandle;
+
+pub use error::ApiError;
+pub use view::View;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub log: Arc<dyn EventLog>,
+    pub engine: EngineHandle,
+    pub view: Arc<Mutex<View>>,
+    /// Producer name of this gateway's commands (unique per process start).
+    pub producer: Arc<str>,
+    pub sequence: Arc<AtomicU64>,
+    pub idempotency: Arc<Mutex<routes::IdempotencyStore>>,
+}
+
+impl AppState {
+    pub fn new(log: Arc<dyn EventLog>, engine: EngineHandle, view: Arc<Mutex<View>>, producer: String) -> Self {
+        Self {
+            log,
+            engine,
+            view,
+            producer: producer.into(),
+            sequence: Arc::new(AtomicU64::new(0)),
+            idempotency: Arc::new(Mutex::new(routes::IdempotencyStore::default())),
+        }
+    }
+}
+
+/// The router with every route.
+pub fn router(state: AppState) -> Router {
+    routes::router().with_state(state)
+}
+
+/// A bound server, not yet serving (port 0 picks a free port).
+#[derive(Debug)]
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl App {
+    pub async fn build(address: SocketAddr, state: AppState) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(address).await?;
+        Ok(Self { listener, router: router(state) })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}

@@ -1,0 +1,477 @@
+//! Routes under `/v1` and `/health`, mirroring the URL paths.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tradecraft_engine::{Engine, Event};
+use tradecraft_market::Interval;
+use tradecraft_sequencer::wire::WireCommand;
+use tradecraft_sequencer::{CommandOutcome, Request, RuntimeError, submit};
+use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Symbol, Timestamp};
+
+use crate::{ApiError, AppState};
+
+/// Longest wait for the engine to apply a command or answer a query.
+const ENGINE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idempotency keys remembered (oldest forgotten first).
+const IDEMPOTENCY_KEYS_MAX: usize = 100_000;
+/// Most book levels and trades one request returns.
+const DEPTH_MAX: usize = 100;
+const TRADES_MAX: usize = 1_000;
+/// Cash of a new paper account unless the request says otherwise.
+const STARTING_CASH: &str = "100000";
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .route("/v1/accounts", post(create_account))
+        .route("/v1/orders", post(place_order))
+        .route("/v1/orders/{order_id}", get(get_order).delete(cancel_order))
+        .route("/v1/portfolio/{user_id}", get(portfolio))
+        .route("/v1/market/symbols", get(symbols))
+        .route("/v1/market/{symbol}/orderbook", get(orderbook))
+        .route("/v1/market/{symbol}/ticker", get(ticker))
+        .route("/v1/market/{symbol}/trades", get(trades))
+        .route("/v1/market/{symbol}/candles", get(candles))
+}
+
+fn now() -> Timestamp {
+    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64);
+    Timestamp::from_millis(millis)
+}
+
+fn engine_error(error: RuntimeError) -> ApiError {
+    ApiError::Unavailable(error.to_string())
+}
+
+/// Runs `question` on the engine thread and returns its answer.
+async fn query<T: Send + 'static>(state: &AppState, question: impl FnOnce(&Engine) -> T + Send + 'static) -> Result<T, ApiError> {
+    let (sender, receiver) = oneshot::channel();
+    state
+        .engine
+        .request(Request::Query(Box::new(move |engine| {
+            let _ = sender.send(question(engine));
+        })))
+        .map_err(engine_error)?;
+    tokio::time::timeout(ENGINE_TIMEOUT, receiver)
+        .await
+        .map_err(|_| ApiError::Unavailable("the engine did not answer in time".to_owned()))?
+        .map_err(|_| ApiError::Unavailable("the engine stopped".to_owned()))
+}
+
+/// Appends a command and waits for the engine's outcome of it.
+async fn execute(state: &AppState, command: WireCommand) -> Result<CommandOutcome, ApiError> {
+    let log = state.log.clone();
+    let producer = state.producer.clone();
+    let sequence = state.sequence.fetch_add(1, Ordering::Relaxed);
+    let offset = tokio::task::spawn_blocking(move || submit(log.as_ref(), &command, &producer, sequence, now()))
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?
+        .map_err(|error| ApiError::Unavailable(format!("the order log cannot take the write: {error}")))?;
+    let (sender, receiver) = oneshot::channel();
+    let reply = Box::new(move |outcome| {
+        let _ = sender.send(outcome);
+    });
+    state.engine.request(Request::Outcome { offset, reply }).map_err(engine_error)?;
+    tokio::time::timeout(ENGINE_TIMEOUT, receiver)
+        .await
+        .map_err(|_| ApiError::Unavailable("the engine did not answer in time".to_owned()))?
+        .map_err(|_| ApiError::Unavailable("the engine stopped".to_owned()))?
+        .map_err(ApiError::Internal)
+}
+
+fn events(outcome: &CommandOutcome) -> Result<&[Event], ApiError> {
+    outcome.result.as_deref().map_err(|message| ApiError::bad_request("invalid_command", message.clone()))
+}
+
+fn first_rejection(events: &[Event]) -> Option<ApiError> {
+    events.iter().find_map(|event| match event {
+        Event::OrderRejected { reason, .. } | Event::CommandRejected { reason, .. } => Some(ApiError::from_reject(*reason)),
+        _ => None,
+    })
+}
+
+/// JSON numbers become their exact decimal text, so `10.5` and `"10.5"` mean the same.
+fn numbers_to_strings(body: &mut Value, fields: &[&str]) {
+    if let Some(object) = body.as_object_mut() {
+        for field in fields {
+            if let Some(value) = object.get_mut(*field) {
+                if let Value::Number(number) = value {
+                    *value = Value::String(number.to_string());
+                }
+            }
+        }
+    }
+}
+
+fn parse_body(body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Value, ApiError> {
+    let Json(body) = body?;
+    if !body.is_object() {
+        return Err(ApiError::bad_request("invalid_body", "the body must be a JSON object"));
+    }
+    Ok(body)
+}
+
+fn wire_command(body: Value) -> Result<WireCommand, ApiError> {
+    let command: WireCommand = serde_json::from_value(body).map_err(|error| ApiError::bad_request("invalid_field", error.to_string()))?;
+    command.to_command(0).map_err(|error| ApiError::BadRequest {
+        code: "invalid_field",
+        message: error.to_string(),
+        details: json!({"field": error.field}),
+    })?;
+    Ok(command)
+}
+
+async fn live() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    let status = state.engine.status();
+    let failure = status.failure.lock().ok().and_then(|failure| failure.clone());
+    let log = match state.log.end_offset(tradecraft_sequencer::TRADE_ORDERS, 0) {
+        Ok(end) => json!({"status": "up", "commands": end}),
+        Err(error) => json!({"status": "down", "error": error.to_string()}),
+    };
+    let engine = match &failure {
+        None => json!({"status": "up", "nextCommand": status.next_command.load(Ordering::Relaxed)}),
+        Some(error) => json!({"status": "recovering", "error": error}),
+    };
+    let healthy = failure.is_none() && log["status"] == "up";
+    let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(json!({"status": if healthy { "ready" } else { "degraded" }, "dependencies": {"log": log, "engine": engine}}))).into_response()
+}
+
+async fn create_account(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+    let mut body = parse_body(body)?;
+    numbers_to_strings(&mut body, &["userId", "cash"]);
+    let cash = body.get("cash").and_then(Value::as_str).unwrap_or(STARTING_CASH).to_owned();
+    let amount = Money::parse(&cash).map_err(|error| ApiError::bad_request("invalid_field", format!("cash: {error}")))?;
+    if amount.raw() < 0 || amount.raw() % 1_000_000 != 0 {
+        return Err(ApiError::bad_request("invalid_field", "cash: a non-negative amount in cents"));
+    }
+    let user_id = body.get("userId").and_then(Value::as_str).map(str::to_owned);
+    let create = wire_command(json!({"command": "createAccount", "userId": user_id}))?;
+    let outcome = execute(&state, create).await?;
+    let events = events(&outcome)?;
+    if let Some(rejection) = first_rejection(events) {
+        return Err(rejection);
+    }
+    let account = events
+        .iter()
+        .find_map(|event| match event {
+            Event::AccountCreated { account, .. } => Some(*account),
+            _ => None,
+        })
+        .ok_or_else(|| ApiError::Internal("account creation produced no account".to_owned()))?;
+    if amount.is_positive() {
+        // The create command's offset is unique: it makes the deposit's transaction id.
+        let deposit = wire_command(json!({
+            "command": "deposit", "userId": account.to_string(),
+            "transactionId": (outcome.offset | (1 << 62)).to_string(), "amount": cash,
+        }))?;
+        let outcome = execute(&state, deposit).await?;
+        if let Some(rejection) = first_rejection(events_of(&outcome)?) {
+            return Err(rejection);
+        }
+    }
+    Ok((StatusCode::CREATED, Json(json!({"userId": account.to_string(), "cashBalance": amount.to_string()}))).into_response())
+}
+
+fn events_of(outcome: &CommandOutcome) -> Result<&[Event], ApiError> {
+    events(outcome)
+}
+
+/// Responses remembered by idempotency key, with a fingerprint of the request body.
+#[derive(Debug, Default)]
+pub struct IdempotencyStore {
+    entries: BTreeMap<String, (u64, StatusCode, Value)>,
+    order: VecDeque<String>,
+}
+
+fn fingerprint(body: &Value) -> u64 {
+    body.to_string().bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
+}
+
+async fn place_order(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let mut body = parse_body(body)?;
+    let key = headers.get("x-idempotency-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
+    let print = fingerprint(&body);
+    if let Some(key) = &key {
+        let store = state.idempotency.lock().map_err(|_| ApiError::Internal("idempotency lock".to_owned()))?;
+        if let Some((stored_print, status, response)) = store.entries.get(key) {
+            return if *stored_print == print {
+                Ok((*status, Json(response.clone())).into_response())
+            } else {
+                Err(ApiError::IdempotencyConflict)
+            };
+        }
+    }
+    numbers_to_strings(&mut body, &["userId", "quantity", "notional", "limitPrice", "stopPrice", "trailAmount", "trailPercent"]);
+    if let Some(object) = body.as_object_mut() {
+        if object.contains_key("orderId") || object.contains_key("command") {
+            return Err(ApiError::bad_request("invalid_field", "orderId is assigned by the exchange"));
+        }
+        object.insert("command".to_owned(), json!("placeOrder"));
+        object.insert("orderTimestamp".to_owned(), json!(now().to_string()));
+    }
+    let command = wire_command(body)?;
+    let outcome = execute(&state, command).await?;
+    let events = events(&outcome)?;
+    if let Some(rejection) = first_rejection(events) {
+        return Err(rejection);
+    }
+    let accepted = events
+        .iter()
+        .find_map(|event| match event {
+            Event::OrderAccepted(order) => Some(*order),
+            _ => None,
+        })
+        .ok_or_else(|| ApiError::Internal("an order was neither accepted nor rejected".to_owned()))?;
+    let mut response = json!({"orderId": accepted.order_id.to_string(), "status": "ACCEPTED"});
+    if let Some(client) = accepted.client_order_id {
+        response["clientOrderId"] = json!(client.as_str());
+    }
+    if let Some(key) = key {
+        let mut store = state.idempotency.lock().map_err(|_| ApiError::Internal("idempotency lock".to_owned()))?;
+        store.entries.insert(key.clone(), (print, StatusCode::ACCEPTED, response.clone()));
+        store.order.push_back(key);
+        while store.order.len() > IDEMPOTENCY_KEYS_MAX {
+            if let Some(oldest) = store.order.pop_front() {
+                store.entries.remove(&oldest);
+            }
+        }
+    }
+    Ok((StatusCode::ACCEPTED, Json(response)).into_response())
+}
+
+fn parse_id(field: &str, text: &str) -> Result<u64, ApiError> {
+    text.parse().map_err(|_| ApiError::bad_request("invalid_id", format!("{field} {text:?} is not a numeric id")))
+}
+
+fn order_json(record: &crate::view::OrderRecord) -> Value {
+    json!({
+        "orderId": record.order_id.to_string(),
+        "userId": record.account.to_string(),
+        "symbol": record.symbol.as_str(),
+        "side": record.side.as_str(),
+        "quantity": record.quantity.to_string(),
+        "status": record.status,
+        "reason": record.reason,
+        "filledQuantity": record.filled.to_string(),
+        "averagePrice": record.average_price().map(|price| price.to_string()),
+        "fills": record.fills.iter().map(|fill| json!({
+            "tradeId": fill.trade_id.to_string(), "price": fill.price.to_string(), "quantity": fill.quantity.to_string(),
+            "fee": fill.fee.to_string(), "liquidity": fill.liquidity, "timestamp": fill.timestamp.to_string(),
+        })).collect::<Vec<_>>(),
+        "createdAt": record.created.to_string(),
+        "updatedAt": record.updated.to_string(),
+    })
+}
+
+async fn get_order(State(state): State<AppState>, Path(order_id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let order_id = OrderId(parse_id("orderId", &order_id)?);
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
+    Ok(Json(order_json(record)))
+}
+
+async fn cancel_order(State(state): State<AppState>, Path(order_id): Path<String>) -> Result<Response, ApiError> {
+    let order_id = OrderId(parse_id("orderId", &order_id)?);
+    let owner = {
+        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+        view.orders.get(&order_id).map(|record| record.account).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?
+    };
+    let command = wire_command(json!({"command": "cancelOrder", "orderId": order_id.to_string(), "userId": owner.to_string()}))?;
+    let outcome = execute(&state, command).await?;
+    let events = events(&outcome)?;
+    if let Some(rejection) = first_rejection(events) {
+        // An order that is no longer open cannot be cancelled: that is a conflict.
+        return Err(match rejection {
+            ApiError::Rejected { code: "unknown_order", .. } => ApiError::Rejected {
+                status: StatusCode::CONFLICT,
+                code: "order_not_open",
+                message: format!("order {order_id} is not open"),
+            },
+            other => other,
+        });
+    }
+    Ok((StatusCode::OK, Json(json!({"orderId": order_id.to_string(), "status": "CANCELLED"}))).into_response())
+}
+
+async fn portfolio(State(state): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let account = AccountId(parse_id("userId", &user_id)?);
+    let (view, now_nanos) = query(&state, move |engine| (engine.account(account), engine.now_nanos())).await?;
+    let view = view.ok_or_else(|| ApiError::NotFound(format!("user {account}")))?;
+    let holdings: serde_json::Map<String, Value> = view
+        .holdings
+        .iter()
+        .filter(|(_, balance)| balance.total() > 0)
+        .map(|(symbol, balance)| (symbol.to_string(), json!(Quantity::from_raw(balance.total()).to_string())))
+        .collect();
+    let reserved: serde_json::Map<String, Value> = view
+        .holdings
+        .iter()
+        .filter(|(_, balance)| balance.reserved > 0)
+        .map(|(symbol, balance)| (symbol.to_string(), json!(Quantity::from_raw(balance.reserved).to_string())))
+        .collect();
+    Ok(Json(json!({
+        "userId": account.to_string(),
+        "cashBalance": Money::from_raw(view.cash.total()).to_string(),
+        "availableCash": Money::from_raw(view.cash.available).to_string(),
+        "reservedCash": Money::from_raw(view.cash.reserved).to_string(),
+        "holdings": holdings,
+        "reservedHoldings": reserved,
+        "openOrders": view.open_orders,
+        "lastUpdatedTimestamp": Timestamp::from_millis((now_nanos / 1_000_000) as i64).to_string(),
+    })))
+}
+
+fn parse_symbol(text: &str) -> Result<Symbol, ApiError> {
+    Symbol::new(text).map_err(|error| ApiError::bad_request("invalid_symbol", error.to_string()))
+}
+
+async fn known_symbol(state: &AppState, text: &str) -> Result<Symbol, ApiError> {
+    let symbol = parse_symbol(text)?;
+    if query(state, move |engine| engine.instrument(symbol).is_some()).await? {
+        Ok(symbol)
+    } else {
+        Err(ApiError::NotFound(format!("symbol {symbol}")))
+    }
+}
+
+async fn symbols(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let listed = query(&state, |engine| {
+        engine
+            .symbols()
+            .filter_map(|symbol| engine.instrument(symbol).map(|(spec, halted)| (spec, halted, engine.last_price(symbol))))
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    Ok(Json(json!({"symbols": listed.iter().map(|(spec, halted, last)| json!({
+        "symbol": spec.symbol.as_str(), "tickSize": spec.tick_size.to_string(), "lotSize": spec.lot_size.to_string(),
+        "minQuantity": spec.min_quantity.to_string(), "halted": halted, "lastPrice": last.map(|price| price.to_string()),
+    })).collect::<Vec<_>>()})))
+}
+
+#[derive(Debug, Deserialize)]
+struct DepthQuery {
+    depth: Option<String>,
+}
+
+fn bounded(text: Option<&str>, default: usize, max: usize, name: &str) -> Result<usize, ApiError> {
+    match text {
+        None => Ok(default),
+        Some(text) => match text.parse::<usize>() {
+            Ok(value) if (1..=max).contains(&value) => Ok(value),
+            _ => Err(ApiError::bad_request("invalid_parameter", format!("{name} must be 1 to {max}"))),
+        },
+    }
+}
+
+async fn orderbook(State(state): State<AppState>, Path(symbol): Path<String>, Query(params): Query<DepthQuery>) -> Result<Json<Value>, ApiError> {
+    let depth = bounded(params.depth.as_deref(), 10, DEPTH_MAX, "depth")?;
+    let symbol = parse_symbol(&symbol)?;
+    let book = query(&state, move |engine| engine.depth(symbol, depth)).await?.ok_or_else(|| ApiError::NotFound(format!("symbol {symbol}")))?;
+    let levels = |levels: &[tradecraft_engine::BookLevel]| {
+        levels
+            .iter()
+            .map(|level| json!({"price": level.price.to_string(), "quantity": level.quantity.to_string(), "orders": level.orders}))
+            .collect::<Vec<_>>()
+    };
+    Ok(Json(json!({"symbol": symbol.as_str(), "sequence": book.sequence, "bids": levels(&book.bids), "asks": levels(&book.asks)})))
+}
+
+async fn ticker(State(state): State<AppState>, Path(symbol): Path<String>) -> Result<Json<Value>, ApiError> {
+    let symbol = known_symbol(&state, &symbol).await?;
+    let top = query(&state, move |engine| engine.best_bid_offer(symbol)).await?.unwrap_or((None, None));
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let ticker = view.candles.ticker(symbol, now().millis(), top.0.map(|level| level.price), top.1.map(|level| level.price));
+    let price = |price: Option<Price>| price.map(|price| price.to_string());
+    Ok(Json(json!({
+        "symbol": symbol.as_str(), "last": price(ticker.last), "bid": price(ticker.bid), "ask": price(ticker.ask),
+        "open24h": price(ticker.open_24h), "high24h": price(ticker.high_24h), "low24h": price(ticker.low_24h),
+        "volume24h": ticker.volume_24h.to_string(), "change24h": price(ticker.change_24h),
+        "changePercent24h": ticker.change_percent_24h,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct LimitQuery {
+    limit: Option<String>,
+}
+
+async fn trades(State(state): State<AppState>, Path(symbol): Path<String>, Query(params): Query<LimitQuery>) -> Result<Json<Value>, ApiError> {
+    let limit = bounded(params.limit.as_deref(), 100, TRADES_MAX, "limit")?;
+    let symbol = known_symbol(&state, &symbol).await?;
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let recent: Vec<Value> = view
+        .trades
+        .get(&symbol)
+        .map(|trades| {
+            trades
+                .iter()
+                .rev()
+                .take(limit)
+                .map(|trade| json!({
+                    "tradeId": trade.trade_id.to_string(), "price": trade.price.to_string(),
+                    "quantity": trade.quantity.to_string(), "takerSide": trade.taker_side.as_str(),
+                    "timestamp": trade.timestamp.to_string(),
+                }))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Json(json!({"symbol": symbol.as_str(), "trades": recent})))
+}
+
+#[derive(Debug, Deserialize)]
+struct CandleQuery {
+    interval: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    limit: Option<String>,
+}
+
+async fn candles(State(state): State<AppState>, Path(symbol): Path<String>, Query(params): Query<CandleQuery>) -> Result<Json<Value>, ApiError> {
+    let interval_text = params.interval.as_deref().unwrap_or("1m");
+    let interval = Interval::parse(interval_text)
+        .ok_or_else(|| ApiError::bad_request("invalid_parameter", "interval must be one of 1m, 5m, 15m, 1h, 1d"))?;
+    let time = |text: Option<&str>, default: i64| -> Result<i64, ApiError> {
+        text.map_or(Ok(default), |text| {
+            Timestamp::parse(text).map(Timestamp::millis).map_err(|error| ApiError::bad_request("invalid_parameter", error.to_string()))
+        })
+    };
+    let start = time(params.start.as_deref(), i64::MIN)?;
+    let end = time(params.end.as_deref(), i64::MAX)?;
+    if start > end {
+        return Err(ApiError::bad_request("invalid_parameter", "start is after end"));
+    }
+    let limit = bounded(params.limit.as_deref(), 500, 1_500, "limit")?;
+    let symbol = known_symbol(&state, &symbol).await?;
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let candles: Vec<Value> = view
+        .candles
+        .candles(symbol, interval, start, end, limit)
+        .iter()
+        .map(|candle| json!({
+            "start": Timestamp::from_millis(candle.start_ms).to_string(), "open": candle.open.to_string(),
+            "high": candle.high.to_string(), "low": candle.low.to_string(), "close": candle.close.to_string(),
+            "volume": candle.volume.to_string(), "trades": candle.trades,
+        }))
+        .collect();
+    Ok(Json(json!({"symbol": symbol.as_str(), "interval": interval.as_str(), "candles": candles})))
+}

@@ -1,0 +1,154 @@
+//! What the API keeps from the engine's outcomes, on the engine thread: candles and recent
+//! trades per symbol, and every order's history (bounded), until the SQL read store takes
+//! this over.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use tradecraft_engine::{DoneReason, Event};
+use tradecraft_market::{CandleBook, TradePrint};
+use tradecraft_sequencer::CommandOutcome;
+use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, Timestamp, TradeId};
+
+/// Trades kept per symbol for `/trades`.
+const TRADES_KEPT: usize = 1_000;
+/// Orders kept; the oldest finished ones go first.
+const ORDERS_KEPT: usize = 200_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fill {
+    pub trade_id: TradeId,
+    pub price: Price,
+    pub quantity: Quantity,
+    pub fee: Money,
+    pub liquidity: &'static str,
+    pub timestamp: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderRecord {
+    pub order_id: OrderId,
+    pub account: AccountId,
+    pub symbol: Symbol,
+    pub side: Side,
+    pub quantity: Quantity,
+    pub status: &'static str,
+    pub reason: Option<&'static str>,
+    pub filled: Quantity,
+    /// Sum of price x quantity over fills, for the average price.
+    pub filled_notional: Money,
+    pub fills: Vec<Fill>,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
+impl OrderRecord {
+    pub fn average_price(&self) -> Option<Price> {
+        (self.filled.is_positive()).then(|| {
+            // Money has 8 decimals, Quantity 4: notional / quantity lands on the 4-decimal
+            // price grid; round half up.
+            let numerator = i128::from(self.filled_notional.raw());
+            let denominator = i128::from(self.filled.raw());
+            Price::from_raw(((numerator * 2 + denominator) / (denominator * 2)) as i64)
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TradeRecord {
+    pub trade_id: TradeId,
+    pub price: Price,
+    pub quantity: Quantity,
+    pub taker_side: Side,
+    pub timestamp: Timestamp,
+}
+
+/// The API's own view of the market and orders.
+#[derive(Debug, Default)]
+pub struct View {
+    pub candles: CandleBook,
+    pub trades: BTreeMap<Symbol, VecDeque<TradeRecord>>,
+    pub orders: BTreeMap<OrderId, OrderRecord>,
+    order_arrival: VecDeque<OrderId>,
+}
+
+impl View {
+    pub fn apply(&mut self, outcome: &CommandOutcome, at: Timestamp) {
+        let Ok(events) = &outcome.result else { return };
+        for event in events {
+            match event {
+                Event::OrderAccepted(order) => {
+                    self.orders.insert(order.order_id, OrderRecord {
+                        order_id: order.order_id,
+                        account: order.account,
+                        symbol: order.symbol,
+                        side: order.side,
+                        quantity: order.quantity,
+                        status: "ACCEPTED",
+                        reason: None,
+                        filled: Quantity::ZERO,
+                        filled_notional: Money::ZERO,
+                        fills: Vec::new(),
+                        created: at,
+                        updated: at,
+                    });
+                    self.order_arrival.push_back(order.order_id);
+                    self.evict();
+                }
+                Event::Trade(trade) => {
+                    let notional = tradecraft_types::notional(trade.price, trade.quantity).unwrap_or(Money::ZERO);
+                    for (order_id, fee, liquidity) in [
+                        (trade.taker_order_id, trade.taker_fee, "TAKER"),
+                        (trade.maker_order_id, trade.maker_fee, "MAKER"),
+                    ] {
+                        if let Some(record) = self.orders.get_mut(&order_id) {
+                            record.filled = record.filled.checked_add(trade.quantity).unwrap_or(record.filled);
+                            record.filled_notional = record.filled_notional.checked_add(notional).unwrap_or(record.filled_notional);
+                            record.status = "PARTIALLY_FILLED";
+                            record.updated = at;
+                            record.fills.push(Fill { trade_id: trade.trade_id, price: trade.price, quantity: trade.quantity, fee, liquidity, timestamp: at });
+                        }
+                    }
+                    self.candles.record(TradePrint { symbol: trade.symbol, price: trade.price, quantity: trade.quantity, timestamp_ms: at.millis() });
+                    let trades = self.trades.entry(trade.symbol).or_default();
+                    if trades.len() == TRADES_KEPT {
+                        trades.pop_front();
+                    }
+                    trades.push_back(TradeRecord { trade_id: trade.trade_id, price: trade.price, quantity: trade.quantity, taker_side: trade.taker_side, timestamp: at });
+                }
+                Event::OrderDone { order_id, reason, .. } => {
+                    if let Some(record) = self.orders.get_mut(order_id) {
+                        record.status = match reason {
+                            DoneReason::Filled => "FILLED",
+                            DoneReason::Cancelled | DoneReason::SelfTradePrevented => "CANCELLED",
+                            DoneReason::Expired | DoneReason::Unfilled | DoneReason::FillOrKillUnfillable => "EXPIRED",
+                        };
+                        record.reason = Some(match reason {
+                            DoneReason::Filled => "filled",
+                            DoneReason::Cancelled => "cancelled",
+                            DoneReason::SelfTradePrevented => "self_trade_prevented",
+                            DoneReason::Expired => "expired",
+                            DoneReason::Unfilled => "no_more_liquidity",
+                            DoneReason::FillOrKillUnfillable => "fill_or_kill_unfillable",
+                        });
+                        record.updated = at;
+                    }
+                }
+                Event::OrderReplaced { order_id, quantity, .. } => {
+                    if let Some(record) = self.orders.get_mut(order_id) {
+                        record.quantity = *quantity;
+                        record.updated = at;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn evict(&mut self) {
+        while self.order_arrival.len() > ORDERS_KEPT {
+            if let Some(oldest) = self.order_arrival.pop_front() {
+                self.orders.remove(&oldest);
+            }
+        }
+    }
+}
