@@ -40,7 +40,14 @@ impl ApiError {
         }
     }
 
-    fn code(&self) -> &'static str {
+    pub(crate) fn details(&self) -> Value {
+        match self {
+            Self::BadRequest { details, .. } => details.clone(),
+            _ => Value::Null,
+        }
+    }
+
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             Self::BadRequest { code, .. } | Self::Rejected { code, .. } => code,
             Self::NotFound(_) => "not_found",

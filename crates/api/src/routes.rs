@@ -105,11 +105,10 @@ fn first_rejection(events: &[Event]) -> Option<ApiError> {
 fn numbers_to_strings(body: &mut Value, fields: &[&str]) {
     if let Some(object) = body.as_object_mut() {
         for field in fields {
-            if let Some(value) = object.get_mut(*field) {
-                if let Value::Number(number) = value {
+            if let Some(value) = object.get_mut(*field)
+                && let Value::Number(number) = value {
                     *value = Value::String(number.to_string());
                 }
-            }
         }
     }
 }
@@ -208,7 +207,7 @@ async fn place_order(
     headers: HeaderMap,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let mut body = parse_body(body)?;
+    let body = parse_body(body)?;
     let key = headers.get("x-idempotency-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
     let print = fingerprint(&body);
     if let Some(key) = &key {
@@ -221,6 +220,36 @@ async fn place_order(
             };
         }
     }
+    let result = place(&state, body).await;
+    // The first final answer is what a retry with the same key gets; 5xx may be retried.
+    if let Some(key) = key {
+        let remembered = match &result {
+            Ok(response) => Some((StatusCode::ACCEPTED, response.clone())),
+            Err(error) if !error.status_code().is_server_error() => {
+                let body = error.clone().into_response();
+                Some((body.status(), error_body(error)))
+            }
+            Err(_) => None,
+        };
+        if let Some((status, response)) = remembered {
+            let mut store = state.idempotency.lock().map_err(|_| ApiError::Internal("idempotency lock".to_owned()))?;
+            store.entries.insert(key.clone(), (print, status, response));
+            store.order.push_back(key);
+            while store.order.len() > IDEMPOTENCY_KEYS_MAX {
+                if let Some(oldest) = store.order.pop_front() {
+                    store.entries.remove(&oldest);
+                }
+            }
+        }
+    }
+    result.map(|response| (StatusCode::ACCEPTED, Json(response)).into_response())
+}
+
+fn error_body(error: &ApiError) -> Value {
+    json!({"error": {"code": error.code(), "message": error.to_string(), "details": error.details()}})
+}
+
+async fn place(state: &AppState, mut body: Value) -> Result<Value, ApiError> {
     numbers_to_strings(&mut body, &["userId", "quantity", "notional", "limitPrice", "stopPrice", "trailAmount", "trailPercent"]);
     if let Some(object) = body.as_object_mut() {
         if object.contains_key("orderId") || object.contains_key("command") {
@@ -230,7 +259,7 @@ async fn place_order(
         object.insert("orderTimestamp".to_owned(), json!(now().to_string()));
     }
     let command = wire_command(body)?;
-    let outcome = execute(&state, command).await?;
+    let outcome = execute(state, command).await?;
     let events = events(&outcome)?;
     if let Some(rejection) = first_rejection(events) {
         return Err(rejection);
@@ -246,17 +275,7 @@ async fn place_order(
     if let Some(client) = accepted.client_order_id {
         response["clientOrderId"] = json!(client.as_str());
     }
-    if let Some(key) = key {
-        let mut store = state.idempotency.lock().map_err(|_| ApiError::Internal("idempotency lock".to_owned()))?;
-        store.entries.insert(key.clone(), (print, StatusCode::ACCEPTED, response.clone()));
-        store.order.push_back(key);
-        while store.order.len() > IDEMPOTENCY_KEYS_MAX {
-            if let Some(oldest) = store.order.pop_front() {
-                store.entries.remove(&oldest);
-            }
-        }
-    }
-    Ok((StatusCode::ACCEPTED, Json(response)).into_response())
+    Ok(response)
 }
 
 fn parse_id(field: &str, text: &str) -> Result<u64, ApiError> {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod machine;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -15,6 +16,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Commands {
+    /// Run the exchange: event log and snapshots in the data directory, engine, market
+    /// simulator with house liquidity, HTTP API.
+    Serve(serve::ServeArgs),
     /// Run a benchmark and print one JSON line per run.
     Bench {
         #[command(subcommand)]
@@ -25,6 +29,7 @@ enum Commands {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Commands::Serve(args) => serve::run(args),
         Commands::Bench { target } => bench::run(target),
     }
 }

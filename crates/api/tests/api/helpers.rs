@@ -1,0 +1,128 @@
+//! `spawn_app()`: a fresh exchange on port 0 with one instrument and a funded house.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tradecraft_api::{App, AppState, View};
+use tradecraft_log::{EventLog, MemoryLog};
+use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireOrderType, WireSide, WireTimeInForce};
+use tradecraft_sequencer::{CommandOutcome, EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, runtime, submit_batch};
+use tradecraft_types::Timestamp;
+
+pub(crate) const HOUSE: &str = "9000000000000000000";
+
+pub(crate) struct TestApp {
+    pub address: std::net::SocketAddr,
+    pub client: reqwest::Client,
+    pub engine: EngineHandle,
+    snapshots: std::path::PathBuf,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.engine.stop();
+        let _ = std::fs::remove_dir_all(&self.snapshots);
+    }
+}
+
+fn house_order(side: WireSide, quantity: &str, price: &str) -> WireCommand {
+    WireCommand::PlaceOrder(PlaceOrder {
+        order_id: None,
+        user_id: HOUSE.to_owned(),
+        symbol: "MOCK".to_owned(),
+        side,
+        order_type: WireOrderType::Limit,
+        quantity: Some(quantity.to_owned()),
+        notional: None,
+        limit_price: Some(price.to_owned()),
+        stop_price: None,
+        trail_amount: None,
+        trail_percent: None,
+        time_in_force: WireTimeInForce::Gtc,
+        post_only: false,
+        client_order_id: None,
+        self_trade_prevention: None,
+        order_timestamp: "2026-01-02T09:30:00.000Z".to_owned(),
+    })
+}
+
+pub(crate) async fn spawn_app() -> TestApp {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let log: Arc<dyn EventLog> = Arc::new(MemoryLog::new());
+    create_topics(log.as_ref(), 4).unwrap();
+    let snapshots = std::env::temp_dir().join(format!(
+        "tradecraft-api-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&snapshots);
+    let view = Arc::new(Mutex::new(View::default()));
+    let listener_view = Arc::clone(&view);
+    let listener = Box::new(move |outcome: &CommandOutcome| {
+        listener_view.lock().unwrap().apply(outcome, Timestamp::from_millis(outcome.timestamp_ms));
+    });
+    let (engine, _thread) =
+        runtime::start(SequencerConfig::default(), Arc::clone(&log), SnapshotStore::open(&snapshots).unwrap(), 256, listener).unwrap();
+    // One instrument, the funded house quoting 99.50 / 100.50 around 100.
+    let setup = vec![
+        WireCommand::ListInstrument {
+            symbol: "MOCK".to_owned(),
+            tick_size: "0.01".to_owned(),
+            lot_size: "1".to_owned(),
+            min_quantity: "1".to_owned(),
+            price_band_bps: 500,
+        },
+        WireCommand::CreateAccount { user_id: Some(HOUSE.to_owned()), house: true },
+        WireCommand::Deposit { user_id: HOUSE.to_owned(), transaction_id: "1".to_owned(), amount: "1000000".to_owned(), symbol: None },
+        WireCommand::Deposit { user_id: HOUSE.to_owned(), transaction_id: "2".to_owned(), amount: "10000".to_owned(), symbol: Some("MOCK".to_owned()) },
+        house_order(WireSide::Buy, "100", "99.5"),
+        house_order(WireSide::Sell, "100", "100.5"),
+        house_order(WireSide::Sell, "200", "101"),
+    ];
+    let offsets = submit_batch(log.as_ref(), &setup, "test-setup", 0, Timestamp::from_millis(1_767_346_200_000)).unwrap();
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let last = *offsets.last().unwrap();
+    engine.request(Request::Outcome { offset: last, reply: Box::new(move |outcome| { let _ = sender.send(outcome); }) }).unwrap();
+    receiver.await.unwrap().unwrap();
+    let state = AppState::new(Arc::clone(&log), engine.clone(), view, "test-gateway".to_owned());
+    let app = App::build("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
+    let address = app.local_addr().unwrap();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp { address, client: reqwest::Client::new(), engine, snapshots }
+}
+
+impl TestApp {
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.post_with(path, body, None).await
+    }
+
+    pub(crate) async fn post_with(&self, path: &str, body: Value, idempotency_key: Option<&str>) -> (u16, Value) {
+        let mut request = self.client.post(self.url(path)).json(&body);
+        if let Some(key) = idempotency_key {
+            request = request.header("X-Idempotency-Key", key);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> (u16, Value) {
+        let response = self.client.delete(self.url(path)).send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A new account with `cash`; returns its id.
+    pub(crate) async fn account(&self, cash: &str) -> String {
+        let (status, body) = self.post("/v1/accounts", serde_json::json!({"cash": cash})).await;
+        assert_eq!(status, 201, "{body}");
+        body["userId"].as_str().unwrap().to_owned()
+    }
+}

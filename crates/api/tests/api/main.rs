@@ -1,0 +1,59 @@
+//! API tests: the real router, engine thread and event log on port 0, driven over HTTP.
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed test
+
+mod helpers;
+mod market;
+mod orders;
+
+use helpers::spawn_app;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn health_reports_live_and_ready() {
+    let app = spawn_app().await;
+    let (status, body) = app.get("/health/live").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let (status, body) = app.get("/health/ready").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["dependencies"]["engine"]["status"], "up");
+    assert_eq!(body["dependencies"]["log"]["status"], "up");
+}
+
+#[tokio::test]
+async fn accounts_are_created_with_cash_and_checked() {
+    let app = spawn_app().await;
+    let (status, body) = app.post("/v1/accounts", json!({"cash": "2500.50"})).await;
+    assert_eq!(status, 201);
+    assert_eq!(body["cashBalance"], "2500.5");
+    let user = body["userId"].as_str().unwrap().to_owned();
+    let (status, portfolio) = app.get(&format!("/v1/portfolio/{user}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(portfolio["cashBalance"], "2500.5");
+    assert_eq!(portfolio["holdings"], json!({}));
+    assert!(portfolio["lastUpdatedTimestamp"].as_str().unwrap().ends_with('Z'));
+    let (status, body) = app.post("/v1/accounts", json!({"userId": "77", "cash": 10})).await;
+    assert_eq!((status, body["userId"].as_str()), (201, Some("77")));
+    let (status, body) = app.post("/v1/accounts", json!({"userId": "77"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("account_exists")));
+    for bad in [json!({"cash": "1.001"}), json!({"cash": "-5"}), json!({"cash": "lots"}), json!({"userId": "x"})] {
+        let (status, body) = app.post("/v1/accounts", bad.clone()).await;
+        assert_eq!(status, 400, "{bad} gave {body}");
+        assert!(body["error"]["code"].is_string());
+    }
+    let (status, body) = app.get("/v1/portfolio/999999").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    let (status, _) = app.get("/v1/portfolio/abc").await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_the_error_shape() {
+    let app = spawn_app().await;
+    let response = app.client.post(app.url("/v1/orders")).header("content-type", "application/json").body("{oops").send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_json");
+    assert!(body["error"]["message"].is_string());
+    let (status, body) = app.post("/v1/orders", json!([1, 2])).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_body")));
+}

@@ -1,0 +1,83 @@
+//! `/v1/orders`: seed 000 6.1 status codes, idempotency, lookup and cancel.
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn orders_get_the_seed_status_codes() {
+    let app = spawn_app().await;
+    let user = app.account("1000").await;
+    let (status, body) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": 2, "side": "BUY", "type": "MARKET"})).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"], "ACCEPTED");
+    assert!(body["orderId"].as_str().unwrap().parse::<u64>().is_ok());
+    let cases = [
+        (json!({"userId": user, "symbol": "MOCK", "quantity": "100", "side": "BUY", "type": "LIMIT", "limitPrice": "99"}), 402, "insufficient_funds"),
+        (json!({"userId": user, "symbol": "MOCK", "quantity": "5", "side": "SELL", "type": "LIMIT", "limitPrice": "100"}), 422, "insufficient_shares"),
+        (json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "99.00005"}), 400, "invalid_field"),
+        (json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "99.001"}), 400, "price_off_tick"),
+        (json!({"userId": user, "symbol": "NOPE", "quantity": "1", "side": "BUY"}), 400, "unknown_symbol"),
+        (json!({"userId": "424242", "symbol": "MOCK", "quantity": "1", "side": "BUY"}), 404, "unknown_account"),
+        (json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "HOLD"}), 400, "invalid_field"),
+        (json!({"userId": user, "quantity": "1", "side": "BUY"}), 400, "invalid_field"),
+        (json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "orderId": "5"}), 400, "invalid_field"),
+        (json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT"}), 400, "invalid_field"),
+    ];
+    for (body, expected_status, expected_code) in cases {
+        let (status, response) = app.post("/v1/orders", body.clone()).await;
+        assert_eq!(status, expected_status, "{body} -> {response}");
+        assert_eq!(response["error"]["code"], expected_code, "{body} -> {response}");
+        assert!(response["error"]["message"].is_string());
+    }
+    let (_, portfolio) = app.get(&format!("/v1/portfolio/{user}")).await;
+    assert_eq!(portfolio["holdings"]["MOCK"], "2");
+    assert_eq!(portfolio["cashBalance"], "799", "2 shares bought at the house ask of 100.50");
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_the_first_answer() {
+    let app = spawn_app().await;
+    let user = app.account("1000").await;
+    let order = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"});
+    let first = app.post_with("/v1/orders", order.clone(), Some("key-1")).await;
+    assert_eq!(first.0, 202);
+    assert_eq!(app.post_with("/v1/orders", order.clone(), Some("key-1")).await, first, "same key, same body: same answer");
+    let (_, portfolio) = app.get(&format!("/v1/portfolio/{user}")).await;
+    assert_eq!(portfolio["openOrders"], 1, "the retry placed nothing");
+    let other = json!({"userId": user, "symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "LIMIT", "limitPrice": "90"});
+    let (status, body) = app.post_with("/v1/orders", other, Some("key-1")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("idempotency_key_reused")));
+    // A rejection is a final answer too.
+    let broke = json!({"userId": user, "symbol": "MOCK", "quantity": "1000", "side": "BUY", "type": "LIMIT", "limitPrice": "90"});
+    let rejected = app.post_with("/v1/orders", broke.clone(), Some("key-2")).await;
+    assert_eq!(rejected.0, 402);
+    assert_eq!(app.post_with("/v1/orders", broke, Some("key-2")).await, rejected);
+}
+
+#[tokio::test]
+async fn orders_can_be_looked_up_and_cancelled() {
+    let app = spawn_app().await;
+    let user = app.account("100000").await;
+    let (_, taken) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "150", "side": "BUY", "type": "LIMIT", "limitPrice": "101"})).await;
+    let order_id = taken["orderId"].as_str().unwrap();
+    let (status, order) = app.get(&format!("/v1/orders/{order_id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(order["status"], "FILLED");
+    assert_eq!(order["filledQuantity"], "150");
+    assert_eq!(order["fills"].as_array().unwrap().len(), 2, "100 at 100.50 then 50 at 101");
+    assert_eq!(order["averagePrice"], "100.6667");
+    let (_, resting) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "3", "side": "BUY", "type": "LIMIT", "limitPrice": "95"})).await;
+    let resting_id = resting["orderId"].as_str().unwrap();
+    let (status, order) = app.get(&format!("/v1/orders/{resting_id}")).await;
+    assert_eq!((status, order["status"].as_str()), (200, Some("ACCEPTED")));
+    let (status, body) = app.delete(&format!("/v1/orders/{resting_id}")).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("CANCELLED")));
+    let (_, order) = app.get(&format!("/v1/orders/{resting_id}")).await;
+    assert_eq!(order["status"], "CANCELLED");
+    let (status, body) = app.delete(&format!("/v1/orders/{resting_id}")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("order_not_open")));
+    assert_eq!(app.get("/v1/orders/123456789").await.0, 404);
+    assert_eq!(app.get("/v1/orders/abc").await.0, 400);
+    assert_eq!(app.delete("/v1/orders/123456789").await.0, 404);
+}

@@ -1,0 +1,231 @@
+//! `tradecraft serve`: the whole exchange in one process on the embedded default: the file
+//! event log and snapshots in the data directory, the engine thread, the market simulator
+//! with house liquidity, and the HTTP API.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use serde_json::json;
+use tokio::sync::watch;
+use tradecraft_api::{App, AppState, View};
+use tradecraft_log::{Envelope, EventLog, FileLog, FileLogConfig, Record};
+use tradecraft_market::{HouseConfig, Simulator, SimulatorConfig, quotes};
+use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireOrderType, WireSide, WireTimeInForce};
+use tradecraft_sequencer::{EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, runtime, submit_batch};
+use tradecraft_types::{Side, Symbol, Timestamp};
+
+/// The house account: far above any offset-assigned id.
+pub(crate) const HOUSE_ACCOUNT: &str = "9000000000000000000";
+/// Reference prices from the simulator (seed 000 section 4.1).
+const MARKET_DATA: &str = "market_data";
+/// Requests waiting for the engine thread before callers get 503.
+const ENGINE_QUEUE_CAPACITY: usize = 4_096;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Where the event log and snapshots live.
+    #[arg(long, env = "TRADECRAFT_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "TRADECRAFT_ADDRESS", default_value = "127.0.0.1:8080")]
+    address: SocketAddr,
+    /// Market universe as JSON (see `SimulatorConfig`); the built-in 20 symbols otherwise.
+    #[arg(long, env = "TRADECRAFT_MARKET_CONFIG")]
+    market_config: Option<PathBuf>,
+    /// Do not run the price simulator and house quotes.
+    #[arg(long)]
+    no_simulator: bool,
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_millis(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64))
+}
+
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+fn market_config(path: Option<&Path>) -> anyhow::Result<SimulatorConfig> {
+    match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            SimulatorConfig::from_json(&text).with_context(|| format!("parsing {}", path.display()))
+        }
+        None => Ok(SimulatorConfig::default_universe()),
+    }
+}
+
+async fn ask<T: Send + 'static>(engine: &EngineHandle, question: impl FnOnce(&tradecraft_engine::Engine) -> T + Send + 'static) -> anyhow::Result<T> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    engine
+        .request(Request::Query(Box::new(move |engine| {
+            let _ = sender.send(question(engine));
+        })))
+        .map_err(|error| anyhow::anyhow!("engine: {error}"))?;
+    receiver.await.context("the engine stopped")
+}
+
+/// Lists missing instruments and funds the house, idempotently (fixed transaction ids).
+async fn bootstrap(log: &Arc<dyn EventLog>, engine: &EngineHandle, simulator: &Simulator, producer: &str) -> anyhow::Result<()> {
+    let listed: Vec<Symbol> = ask(engine, |engine| engine.symbols().collect()).await?;
+    let house = tradecraft_types::AccountId(HOUSE_ACCOUNT.parse().context("house id")?);
+    let house_exists = ask(engine, move |engine| engine.account(house).is_some()).await?;
+    let mut commands = Vec::new();
+    for (symbol, tick, lot) in simulator.instruments() {
+        if !listed.contains(&symbol) {
+            commands.push(WireCommand::ListInstrument {
+                symbol: symbol.to_string(),
+                tick_size: tick.to_string(),
+                lot_size: lot.to_string(),
+                min_quantity: lot.to_string(),
+                price_band_bps: 500,
+            });
+        }
+    }
+    if !house_exists {
+        commands.push(WireCommand::CreateAccount { user_id: Some(HOUSE_ACCOUNT.to_owned()), house: true });
+    }
+    commands.push(WireCommand::Deposit {
+        user_id: HOUSE_ACCOUNT.to_owned(),
+        transaction_id: "1".to_owned(),
+        amount: "10000000000".to_owned(),
+        symbol: None,
+    });
+    for (index, (symbol, _, _)) in simulator.instruments().iter().enumerate() {
+        commands.push(WireCommand::Deposit {
+            user_id: HOUSE_ACCOUNT.to_owned(),
+            transaction_id: (1_000 + index).to_string(),
+            amount: "10000000".to_owned(),
+            symbol: Some(symbol.to_string()),
+        });
+    }
+    let log = Arc::clone(log);
+    let producer = format!("{producer}-bootstrap");
+    tokio::task::spawn_blocking(move || submit_batch(log.as_ref(), &commands, &producer, 0, now()))
+        .await
+        .context("bootstrap task")?
+        .context("appending bootstrap commands")?;
+    engine.request(Request::Wake).map_err(|error| anyhow::anyhow!("engine: {error}"))?;
+    Ok(())
+}
+
+/// Each tick: new reference prices to `market_data`, and the house re-quotes every symbol.
+async fn simulate(log: Arc<dyn EventLog>, engine: EngineHandle, mut simulator: Simulator, producer: String, mut stop: watch::Receiver<bool>) {
+    let house = HouseConfig::default();
+    let instruments = simulator.instruments();
+    let mut ticker = tokio::time::interval(Duration::from_millis(simulator.tick_interval_ms()));
+    let mut sequence = 0_u64;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let at = now();
+        let prices = simulator.step();
+        let mut ticks = Vec::with_capacity(prices.len());
+        let mut commands = Vec::new();
+        for (tick, (_, tick_size, lot)) in prices.iter().zip(&instruments) {
+            sequence += 1;
+            let payload = json!({"symbol": tick.symbol.as_str(), "price": tick.price.to_string(), "feedTimestamp": at.to_string()});
+            let mut envelope = Envelope::new("market_data.tick", &format!("{producer}-feed"), sequence, at, payload);
+            envelope.source_service = "MarketFeedSimulator".to_owned();
+            ticks.push(Record { key: Some(tick.symbol.as_str().as_bytes().to_vec()), value: envelope.to_json(), timestamp_ms: at.millis() });
+            commands.push(WireCommand::CancelAll { user_id: HOUSE_ACCOUNT.to_owned(), symbol: Some(tick.symbol.to_string()) });
+            for quote in quotes(tick.price, *tick_size, *lot, &house) {
+                commands.push(WireCommand::PlaceOrder(PlaceOrder {
+                    order_id: None,
+                    user_id: HOUSE_ACCOUNT.to_owned(),
+                    symbol: tick.symbol.to_string(),
+                    side: if quote.side == Side::Buy { WireSide::Buy } else { WireSide::Sell },
+                    order_type: WireOrderType::Limit,
+                    quantity: Some(quote.quantity.to_string()),
+                    notional: None,
+                    limit_price: Some(quote.price.to_string()),
+                    stop_price: None,
+                    trail_amount: None,
+                    trail_percent: None,
+                    time_in_force: WireTimeInForce::Gtc,
+                    post_only: false,
+                    client_order_id: None,
+                    self_trade_prevention: None,
+                    order_timestamp: at.to_string(),
+                }));
+            }
+        }
+        let log = Arc::clone(&log);
+        let house_producer = format!("{producer}-house");
+        let first = sequence * 1_000;
+        let appended = tokio::task::spawn_blocking(move || {
+            log.append(MARKET_DATA, ticks)?;
+            submit_batch(log.as_ref(), &commands, &house_producer, first, at)
+        })
+        .await;
+        match appended {
+            Ok(Ok(_)) => {
+                let _ = engine.request(Request::Wake);
+            }
+            Ok(Err(error)) => eprintln!("simulator: the log refused a tick: {error}"),
+            Err(error) => eprintln!("simulator: tick task failed: {error}"),
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let simulator = Simulator::new(&market_config(args.market_config.as_deref())?).context("market configuration")?;
+    let file_log = FileLog::open(FileLogConfig::new(args.data_dir.join("log"))).context("opening the event log")?;
+    let log: Arc<dyn EventLog> = Arc::new(file_log);
+    create_topics(log.as_ref(), 4).context("creating topics")?;
+    log.create_topic(MARKET_DATA, 4).context("creating topics")?;
+    let view = Arc::new(Mutex::new(View::default()));
+    let listener_view = Arc::clone(&view);
+    let snapshots = SnapshotStore::open(args.data_dir.join("snapshots")).context("opening snapshots")?;
+    let listener = Box::new(move |outcome: &tradecraft_sequencer::CommandOutcome| {
+        if let Ok(mut view) = listener_view.lock() {
+            view.apply(outcome, Timestamp::from_millis(outcome.timestamp_ms));
+        }
+    });
+    let (engine, engine_thread) = runtime::start(SequencerConfig::default(), Arc::clone(&log), snapshots, ENGINE_QUEUE_CAPACITY, listener)
+        .context("starting the engine")?;
+    let producer = format!("gateway-{}-{}", std::process::id(), now().millis());
+    bootstrap(&log, &engine, &simulator, &producer).await?;
+    let (stop_sender, stop_receiver) = watch::channel(false);
+    let simulator_task = (!args.no_simulator)
+        .then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), stop_receiver)));
+    let state = AppState::new(Arc::clone(&log), engine.clone(), view, producer);
+    let app = App::build(args.address, state).await.with_context(|| format!("binding {}", args.address))?;
+    let address = app.local_addr().context("reading the bound address")?;
+    #[allow(clippy::print_stdout)] // the binary reports where it listens
+    {
+        println!("{}", json!({"event": "listening", "address": address.to_string(), "dataDir": args.data_dir.display().to_string()}));
+    }
+    app.run_until_stopped(shutdown_signal()).await.context("serving")?;
+    let _ = stop_sender.send(true);
+    if let Some(task) = simulator_task {
+        let _ = task.await;
+    }
+    engine.stop();
+    let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => return interrupt.await.unwrap_or_default(),
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await.unwrap_or_default();
+}
