@@ -3,6 +3,7 @@
 mod bench;
 mod machine;
 mod serve;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +20,9 @@ enum Commands {
     /// Run the exchange: event log and snapshots in the data directory, engine, market
     /// simulator with house liquidity, HTTP API.
     Serve(serve::ServeArgs),
+    /// Check every invariant of a data directory: replay all commands into a fresh engine,
+    /// and the latest snapshot to the same state hash. Exits non-zero on a breach.
+    Verify(verify::VerifyArgs),
     /// Run a benchmark and print one JSON line per run.
     Bench {
         #[command(subcommand)]
@@ -30,6 +34,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Commands::Serve(args) => serve::run(args),
+        Commands::Verify(args) => verify::run(&args),
         Commands::Bench { target } => bench::run(target),
     }
 }

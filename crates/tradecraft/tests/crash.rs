@@ -1,0 +1,116 @@
+//! Kill -9 under load: every order the server acknowledged (202) is in the log after a
+//! restart, none is accepted or filled twice, and `tradecraft verify` passes.
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed test
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tradecraft_log::{Envelope, EventLog, FileLog, FileLogConfig};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_tradecraft");
+
+/// Starts `tradecraft serve` on a free port; returns the child and its address.
+fn serve(data_dir: &Path) -> (Child, String) {
+    let mut child = Command::new(BINARY)
+        .args(["serve", "--address", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let started: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("unexpected first line {line:?}"));
+    (child, format!("http://{}", started["address"].as_str().unwrap()))
+}
+
+fn terminate(child: &mut Child) {
+    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    child.wait().unwrap();
+}
+
+async fn place_orders(client: reqwest::Client, base: String, user: String, worker: usize) -> Vec<String> {
+    let mut acknowledged = Vec::new();
+    for index in 0..100_000 {
+        let side = if (index + worker).is_multiple_of(2) { "BUY" } else { "SELL" };
+        let body = if side == "BUY" {
+            json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "MARKET"})
+        } else {
+            json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "SELL", "type": "LIMIT", "limitPrice": "300"})
+        };
+        match client.post(format!("{base}/v1/orders")).json(&body).send().await {
+            Ok(response) if response.status() == 202 => {
+                let body: Value = response.json().await.unwrap();
+                acknowledged.push(body["orderId"].as_str().unwrap().to_owned());
+            }
+            Ok(_) => {}
+            // The server was killed: stop here.
+            Err(_) => break,
+        }
+    }
+    acknowledged
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_under_load_loses_and_repeats_nothing() {
+    let data_dir = std::env::temp_dir().join(format!("tradecraft-crash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let (mut child, base) = serve(&data_dir);
+    let client = reqwest::Client::new();
+    let account: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "1000000"})).send().await.unwrap().json().await.unwrap();
+    let user = account["userId"].as_str().unwrap().to_owned();
+    let workers: Vec<_> = (0..8).map(|worker| tokio::spawn(place_orders(client.clone(), base.clone(), user.clone(), worker))).collect();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    child.kill().unwrap(); // SIGKILL, mid-flight
+    child.wait().unwrap();
+    let mut acknowledged = BTreeSet::new();
+    for worker in workers {
+        acknowledged.extend(worker.await.unwrap());
+    }
+    assert!(acknowledged.len() > 20, "the load reached the server: {}", acknowledged.len());
+    eprintln!("acknowledged before the kill: {}", acknowledged.len());
+
+    // Restart, let it recover and publish, then stop it cleanly.
+    let (mut child, base) = serve(&data_dir);
+    let ready: Value = client.get(format!("{base}/health/ready")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    let portfolio: Value = client.get(format!("{base}/v1/portfolio/{user}")).send().await.unwrap().json().await.unwrap();
+    assert!(portfolio["cashBalance"].is_string(), "{portfolio}");
+    terminate(&mut child);
+
+    let verify = Command::new(BINARY).arg("verify").arg(&data_dir).output().unwrap();
+    assert!(verify.status.success(), "verify failed: {}", String::from_utf8_lossy(&verify.stderr));
+
+    let log = FileLog::open(FileLogConfig::new(data_dir.join("log"))).unwrap();
+    let mut accepted: BTreeMap<String, usize> = BTreeMap::new();
+    let mut fills: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for partition in 0..log.partitions("order_updates").unwrap() {
+        for record in log.read("order_updates", partition, 0, usize::MAX).unwrap() {
+            let event: Envelope<Value> = Envelope::from_json(&record.value).unwrap();
+            if event.event_type == "order.accepted" {
+                *accepted.entry(event.payload["orderId"].as_str().unwrap().to_owned()).or_default() += 1;
+            }
+        }
+    }
+    for partition in 0..log.partitions("trade_executed").unwrap() {
+        for record in log.read("trade_executed", partition, 0, usize::MAX).unwrap() {
+            let event: Envelope<Value> = Envelope::from_json(&record.value).unwrap();
+            if event.payload["status"] == "EXECUTED" {
+                let key = (event.payload["tradeId"].as_str().unwrap().to_owned(), event.payload["side"].as_str().unwrap().to_owned());
+                *fills.entry(key).or_default() += 1;
+            }
+        }
+    }
+    for order_id in &acknowledged {
+        assert_eq!(accepted.get(order_id), Some(&1), "acknowledged order {order_id} accepted once");
+    }
+    assert!(accepted.values().all(|&count| count == 1), "no order accepted twice");
+    assert!(fills.values().all(|&count| count == 1), "no fill published twice");
+    assert!(!fills.is_empty(), "orders traded");
+    drop(log);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
