@@ -35,8 +35,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
         .route("/v1/accounts", post(create_account))
-        .route("/v1/orders", post(place_order))
-        .route("/v1/orders/{order_id}", get(get_order).delete(cancel_order))
+        .route("/v1/orders", post(place_order).get(list_orders))
+        .route("/v1/orders/{order_id}", get(get_order).delete(cancel_order).patch(replace_order))
         .route("/v1/portfolio/{user_id}", get(portfolio))
         .route("/v1/market/symbols", get(symbols))
         .route("/v1/market/{symbol}/orderbook", get(orderbook))
@@ -330,6 +330,96 @@ async fn cancel_order(State(state): State<AppState>, Path(order_id): Path<String
         });
     }
     Ok((StatusCode::OK, Json(json!({"orderId": order_id.to_string(), "status": "CANCELLED"}))).into_response())
+}
+
+/// `PATCH /v1/orders/{id}` with `quantity` (new total) and/or `limitPrice`.
+async fn replace_order(
+    State(state): State<AppState>,
+    Path(order_id): Path<String>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let order_id = OrderId(parse_id("orderId", &order_id)?);
+    let mut body = parse_body(body)?;
+    numbers_to_strings(&mut body, &["quantity", "limitPrice"]);
+    let unknown: Vec<&String> =
+        body.as_object().map(|object| object.keys().filter(|key| !["quantity", "limitPrice"].contains(&key.as_str())).collect()).unwrap_or_default();
+    if !unknown.is_empty() {
+        return Err(ApiError::bad_request("invalid_field", format!("only quantity and limitPrice can change, not {unknown:?}")));
+    }
+    let owner = {
+        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+        view.orders.get(&order_id).map(|record| record.account).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?
+    };
+    let command = wire_command(json!({
+        "command": "replaceOrder", "orderId": order_id.to_string(), "userId": owner.to_string(),
+        "quantity": body.get("quantity"), "limitPrice": body.get("limitPrice"),
+    }))?;
+    let outcome = execute(&state, command).await?;
+    let events = events(&outcome)?;
+    if let Some(rejection) = first_rejection(events) {
+        return Err(match rejection {
+            ApiError::Rejected { code: "unknown_order", .. } => ApiError::Rejected {
+                status: StatusCode::CONFLICT,
+                code: "order_not_open",
+                message: format!("order {order_id} is not open"),
+            },
+            other => other,
+        });
+    }
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
+    let priority_kept = events.iter().any(|event| matches!(event, Event::OrderReplaced { priority_kept: true, .. }));
+    let mut response = order_json(record);
+    response["priorityKept"] = json!(priority_kept);
+    Ok(Json(response))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderListQuery {
+    user_id: Option<String>,
+    status: Option<String>,
+    symbol: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    limit: Option<String>,
+    page_token: Option<String>,
+}
+
+/// `GET /v1/orders?userId=&status=&symbol=&startDate=&endDate=&limit=&pageToken=`,
+/// newest first; `pageToken` is the last order id of the previous page.
+async fn list_orders(State(state): State<AppState>, Query(params): Query<OrderListQuery>) -> Result<Json<Value>, ApiError> {
+    let user = params.user_id.as_deref().map(|text| parse_id("userId", text).map(AccountId)).transpose()?;
+    let statuses = ["ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "EXPIRED", "OPEN"];
+    if let Some(status) = &params.status
+        && !statuses.contains(&status.as_str()) {
+            return Err(ApiError::bad_request("invalid_parameter", format!("status must be one of {statuses:?}")));
+        }
+    let symbol = params.symbol.as_deref().map(parse_symbol).transpose()?;
+    let time = |text: Option<&str>| -> Result<Option<Timestamp>, ApiError> {
+        text.map(|text| Timestamp::parse(text).map_err(|error| ApiError::bad_request("invalid_parameter", error.to_string()))).transpose()
+    };
+    let (start, end) = (time(params.start_date.as_deref())?, time(params.end_date.as_deref())?);
+    let limit = bounded(params.limit.as_deref(), 100, 1_000, "limit")?;
+    let before = params.page_token.as_deref().map(|text| parse_id("pageToken", text).map(OrderId)).transpose()?;
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let matches = |record: &&crate::view::OrderRecord| {
+        user.is_none_or(|user| record.account == user)
+            && symbol.is_none_or(|symbol| record.symbol == symbol)
+            && params.status.as_deref().is_none_or(|status| {
+                status == record.status || (status == "OPEN" && matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED"))
+            })
+            && start.is_none_or(|start| record.created >= start)
+            && end.is_none_or(|end| record.created <= end)
+    };
+    let upper = before.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+    let page: Vec<&crate::view::OrderRecord> =
+        view.orders.range((std::ops::Bound::Unbounded, upper)).rev().map(|(_, record)| record).filter(matches).take(limit + 1).collect();
+    let next = (page.len() > limit).then(|| page[limit - 1].order_id.to_string());
+    Ok(Json(json!({
+        "orders": page.iter().take(limit).map(|record| order_json(record)).collect::<Vec<_>>(),
+        "pagination": {"nextPageToken": next},
+    })))
 }
 
 async fn portfolio(State(state): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, ApiError> {

@@ -81,3 +81,62 @@ async fn orders_can_be_looked_up_and_cancelled() {
     assert_eq!(app.get("/v1/orders/abc").await.0, 400);
     assert_eq!(app.delete("/v1/orders/123456789").await.0, 404);
 }
+
+#[tokio::test]
+async fn orders_can_be_replaced() {
+    let app = spawn_app().await;
+    let user = app.account("10000").await;
+    let (_, placed) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "10", "side": "BUY", "type": "LIMIT", "limitPrice": "95"})).await;
+    let order_id = placed["orderId"].as_str().unwrap();
+    let patch = |body: serde_json::Value| {
+        let client = app.client.clone();
+        let url = app.url(&format!("/v1/orders/{order_id}"));
+        async move {
+            let response = client.patch(url).json(&body).send().await.unwrap();
+            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, body) = patch(json!({"quantity": 4})).await;
+    assert_eq!((status, body["quantity"].as_str(), body["priorityKept"].as_bool()), (200, Some("4"), Some(true)));
+    let (status, body) = patch(json!({"limitPrice": "96"})).await;
+    assert_eq!((status, body["priorityKept"].as_bool()), (200, Some(false)));
+    let (_, portfolio) = app.get(&format!("/v1/portfolio/{user}")).await;
+    assert_eq!(portfolio["reservedCash"], "384", "4 at 96");
+    assert_eq!(patch(json!({"quantity": "1000"})).await.0, 402);
+    assert_eq!(patch(json!({"limitPrice": "96.001"})).await.0, 400);
+    assert_eq!(patch(json!({"side": "SELL"})).await.0, 400);
+    // Crossing the house ask fills it; then it is no longer open.
+    let (status, body) = patch(json!({"limitPrice": "100.5"})).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("FILLED")));
+    assert_eq!(patch(json!({"quantity": "2"})).await.0, 409);
+}
+
+#[tokio::test]
+async fn orders_are_listed_with_filters_and_pages() {
+    let app = spawn_app().await;
+    let user = app.account("100000").await;
+    let other = app.account("100000").await;
+    for price in ["90", "91", "92", "93", "94"] {
+        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": price})).await;
+    }
+    app.post("/v1/orders", json!({"userId": other, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "MARKET"})).await;
+    let (status, first) = app.get(&format!("/v1/orders?userId={user}&limit=2")).await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = first["orders"].as_array().unwrap().iter().map(|order| order["orderId"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2);
+    let token = first["pagination"]["nextPageToken"].as_str().unwrap();
+    let (_, second) = app.get(&format!("/v1/orders?userId={user}&limit=2&pageToken={token}")).await;
+    let (_, third) = app.get(&format!("/v1/orders?userId={user}&limit=2&pageToken={}", second["pagination"]["nextPageToken"].as_str().unwrap())).await;
+    assert_eq!(third["orders"].as_array().unwrap().len(), 1);
+    assert!(third["pagination"]["nextPageToken"].is_null());
+    let (_, filled) = app.get("/v1/orders?status=FILLED").await;
+    assert_eq!(filled["orders"].as_array().unwrap().len(), 1);
+    assert_eq!(filled["orders"][0]["userId"], other.as_str());
+    let (_, open) = app.get(&format!("/v1/orders?userId={user}&status=OPEN&symbol=MOCK")).await;
+    assert_eq!(open["orders"].as_array().unwrap().len(), 5);
+    let (_, none) = app.get(&format!("/v1/orders?userId={user}&endDate=2000-01-01")).await;
+    assert_eq!(none["orders"].as_array().unwrap().len(), 0);
+    for bad in ["status=DONE", "startDate=yesterday", "limit=0", "pageToken=x", "userId=me"] {
+        assert_eq!(app.get(&format!("/v1/orders?{bad}")).await.0, 400, "{bad}");
+    }
+}
