@@ -555,22 +555,29 @@ struct Shared {
     admin: Mutex<()>,
 }
 
-type Reply = SyncSender<Result<Vec<Appended>, LogError>>;
 
 /// A partition a group commit writes to, with its records in batch order as
-/// (request, record) indexes.
+/// (request, part, record) indexes.
 struct Touched {
     topic: Arc<TopicLog>,
     partition: Partition,
-    records: Vec<(usize, usize)>,
+    records: Vec<(usize, usize, usize)>,
 }
 
-struct AppendRequest {
+/// Records for one topic within a request.
+struct TopicPart {
     topic: Arc<TopicLog>,
     partitions_per_record: Vec<Partition>,
     records: Vec<Record>,
-    reply: Reply,
 }
+
+/// One caller's append: one or more topics, durable together, answered once.
+struct AppendRequest {
+    parts: Vec<TopicPart>,
+    reply: MultiReply,
+}
+
+type MultiReply = SyncSender<Result<Vec<Vec<Appended>>, LogError>>;
 
 /// The segmented-file event log. See the module docs.
 #[derive(Debug)]
@@ -582,7 +589,7 @@ pub struct FileLog {
 
 impl std::fmt::Debug for AppendRequest {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("AppendRequest").field("records", &self.records.len()).finish()
+        formatter.debug_struct("AppendRequest").field("parts", &self.parts.len()).finish()
     }
 }
 
@@ -687,32 +694,33 @@ impl Shared {
         let mut scratch = Vec::new();
         let mut touched: Vec<Touched> = Vec::new();
         for (request_index, request) in batch.iter().enumerate() {
-            for (record_index, &partition) in request.partitions_per_record.iter().enumerate() {
-                let existing = touched
-                    .iter_mut()
-                    .find(|touched| Arc::ptr_eq(&touched.topic, &request.topic) && touched.partition == partition);
-                match existing {
-                    Some(touched) => touched.records.push((request_index, record_index)),
-                    None => touched.push(Touched {
-                        topic: Arc::clone(&request.topic),
-                        partition,
-                        records: vec![(request_index, record_index)],
-                    }),
+            for (part_index, part) in request.parts.iter().enumerate() {
+                for (record_index, &partition) in part.partitions_per_record.iter().enumerate() {
+                    let slot = (request_index, part_index, record_index);
+                    let existing = touched
+                        .iter_mut()
+                        .find(|touched| Arc::ptr_eq(&touched.topic, &part.topic) && touched.partition == partition);
+                    match existing {
+                        Some(touched) => touched.records.push(slot),
+                        None => touched.push(Touched { topic: Arc::clone(&part.topic), partition, records: vec![slot] }),
+                    }
                 }
             }
         }
-        let mut appended: Vec<Vec<Appended>> =
-            batch.iter().map(|request| vec![Appended { partition: 0, offset: 0 }; request.records.len()]).collect();
+        let mut appended: Vec<Vec<Vec<Appended>>> = batch
+            .iter()
+            .map(|request| request.parts.iter().map(|part| vec![Appended { partition: 0, offset: 0 }; part.records.len()]).collect())
+            .collect();
         let mut failure: Option<LogError> = None;
         for Touched { topic, partition, records } in &touched {
             let result = topic.partition("", *partition).and_then(|mut log| {
-                let iterator = records.iter().map(|&(request, record)| &batch[request].records[record]);
+                let iterator = records.iter().map(|&(request, part, record)| &batch[request].parts[part].records[record]);
                 log.write(iterator, self.config.segment_bytes, &mut scratch)
             });
             match result {
                 Ok(offsets) => {
-                    for (&(request, record), offset) in records.iter().zip(offsets) {
-                        appended[request][record] = Appended { partition: *partition, offset };
+                    for (&(request, part, record), offset) in records.iter().zip(offsets) {
+                        appended[request][part][record] = Appended { partition: *partition, offset };
                     }
                 }
                 Err(error) => {
@@ -721,7 +729,7 @@ impl Shared {
                 }
             }
         }
-        let outcomes: Vec<Result<Vec<Appended>, LogError>> = appended.into_iter().map(Ok).collect();
+        let outcomes: Vec<Result<Vec<Vec<Appended>>, LogError>> = appended.into_iter().map(Ok).collect();
         if failure.is_none() {
             let started = Instant::now();
             let mut fsyncs = 0_u64;
@@ -750,7 +758,7 @@ impl Shared {
                     }
             }
         }
-        let records: u64 = batch.iter().map(|request| request.records.len() as u64).sum();
+        let records: u64 = batch.iter().flat_map(|request| &request.parts).map(|part| part.records.len() as u64).sum();
         self.counters.batches.fetch_add(1, Ordering::Relaxed);
         self.counters.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
         self.counters.records.fetch_add(records, Ordering::Relaxed);
@@ -826,16 +834,24 @@ impl EventLog for FileLog {
     }
 
     fn append(&self, topic: &str, records: Vec<Record>) -> Result<Vec<Appended>, LogError> {
-        records.iter().try_for_each(check_record)?;
-        let topic_log = self.shared.topic(topic)?;
-        let count = topic_log.partitions.len() as u32;
-        let partitions_per_record = records.iter().map(|record| partition_for(record.key.as_deref(), count)).collect();
+        let mut appended = self.append_topics(vec![(topic, records)])?;
+        Ok(appended.pop().unwrap_or_default())
+    }
+
+    fn append_topics(&self, batches: Vec<(&str, Vec<Record>)>) -> Result<Vec<Vec<Appended>>, LogError> {
+        let mut parts = Vec::with_capacity(batches.len());
+        for (topic, records) in batches {
+            records.iter().try_for_each(check_record)?;
+            let topic_log = self.shared.topic(topic)?;
+            let count = topic_log.partitions.len() as u32;
+            let partitions_per_record = records.iter().map(|record| partition_for(record.key.as_deref(), count)).collect();
+            parts.push(TopicPart { topic: topic_log, partitions_per_record, records });
+        }
         let (reply, answer) = sync_channel(1);
-        let request = AppendRequest { topic: topic_log, partitions_per_record, records, reply };
         {
             let sender = self.sender.lock().map_err(|_| LogError::Closed)?;
             let sender = sender.as_ref().ok_or(LogError::Closed)?;
-            sender.send(request).map_err(|_| LogError::Closed)?;
+            sender.send(AppendRequest { parts, reply }).map_err(|_| LogError::Closed)?;
         }
         answer.recv().map_err(|_| LogError::Closed)?
     }

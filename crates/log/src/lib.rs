@@ -91,6 +91,12 @@ pub trait EventLog: Send + Sync + std::fmt::Debug {
     /// Returns once every record is durable; on error none of them is visible.
     fn append(&self, topic: &str, records: Vec<Record>) -> Result<Vec<Appended>, LogError>;
 
+    /// Appends to several topics at once; each topic's records as [`EventLog::append`]
+    /// would. Backends that can make them durable together (one fsync round) do.
+    fn append_topics(&self, batches: Vec<(&str, Vec<Record>)>) -> Result<Vec<Vec<Appended>>, LogError> {
+        batches.into_iter().map(|(topic, records)| self.append(topic, records)).collect()
+    }
+
     /// Up to `max_records` records of one partition from offset `from` on. Reading at the
     /// end offset returns nothing; reading outside `start..=end` is an error.
     fn read(

@@ -120,6 +120,21 @@ pub fn topics_are_isolated(harness: &mut dyn Harness) {
     assert!(matches!(log.append("three", vec![record("k", "x", 0)]), Err(LogError::UnknownTopic(_))));
 }
 
+pub fn several_topics_append_together(harness: &mut dyn Harness) {
+    let log = harness.open();
+    log.create_topic("one", 1).unwrap();
+    log.create_topic("two", 2).unwrap();
+    let appended = log
+        .append_topics(vec![("one", vec![record("k", "a", 1), record("k", "b", 2)]), ("two", vec![record("k", "c", 3)])])
+        .unwrap();
+    assert_eq!(appended.len(), 2);
+    assert_eq!(appended[0].iter().map(|appended| appended.offset).collect::<Vec<_>>(), vec![0, 1]);
+    assert_eq!(appended[1][0].partition, partition_for(Some(b"k"), 2));
+    assert_eq!(values(log.as_ref(), "one", 0), vec!["a", "b"]);
+    assert_eq!(values(log.as_ref(), "two", appended[1][0].partition), vec!["c"]);
+    assert!(matches!(log.append_topics(vec![("one", vec![record("k", "x", 0)]), ("missing", vec![])]), Err(LogError::UnknownTopic(_))));
+}
+
 pub fn oversized_records_are_refused_whole(harness: &mut dyn Harness) {
     let log = harness.open();
     log.create_topic("t", 1).unwrap();
@@ -228,6 +243,10 @@ macro_rules! conformance_suite {
             #[test]
             fn topics_are_isolated() {
                 super::topics_are_isolated(harness().as_mut());
+            }
+            #[test]
+            fn several_topics_append_together() {
+                super::several_topics_append_together(harness().as_mut());
             }
             #[test]
             fn oversized_records_are_refused_whole() {

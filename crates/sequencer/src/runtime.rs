@@ -208,7 +208,9 @@ impl Worker {
             Request::Wake => {}
             Request::Outcome { offset, reply } => {
                 if offset < self.sequencer.next_command() {
-                    match self.recent.iter().find(|outcome| outcome.offset == offset) {
+                    // Outcomes arrive in offset order, so the ring is sorted by offset.
+                    let position = self.recent.partition_point(|outcome| outcome.offset < offset);
+                    match self.recent.get(position).filter(|outcome| outcome.offset == offset) {
                         Some(outcome) => reply(Ok(outcome.clone())),
                         None => reply(Err(format!("the outcome of command {offset} is no longer kept"))),
                     }

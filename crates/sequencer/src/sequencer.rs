@@ -265,9 +265,8 @@ impl Sequencer {
                 progress.published += 1;
             }
         }
-        for (topic, batch) in records {
-            self.log.append(topic, batch)?;
-        }
+        // All topics of the batch durable in one round (one fsync round on the file log).
+        self.log.append_topics(records.into_iter().collect())?;
         outcomes.into_iter().for_each(&mut observe);
         self.next_command += commands.len() as Offset;
         self.since_snapshot += commands.len() as u64;

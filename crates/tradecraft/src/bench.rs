@@ -33,6 +33,21 @@ pub(crate) enum Target {
     /// The file event log: concurrent durable appends (group commit, fsync), then the
     /// time to reopen and check everything written.
     Log(LogArgs),
+    /// Durable HTTP order entry: many keep-alive connections posting orders to an
+    /// in-process server (file log with fsync, engine, house liquidity).
+    Http(HttpArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct HttpArgs {
+    /// Requests in flight at once (each a keep-alive connection).
+    #[arg(long, default_value_t = 256)]
+    connections: usize,
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Where the server keeps its data (a fresh directory under it; removed afterwards).
+    #[arg(long, default_value = "target/bench-http")]
+    dir: std::path::PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -110,7 +125,99 @@ pub(crate) fn run(target: Target) -> anyhow::Result<()> {
         Target::Engine(args) => run_engine(&args),
         Target::Jitter(args) => run_jitter(&args),
         Target::Log(args) => run_log(&args),
+        Target::Http(args) => run_http(&args),
     }
+}
+
+fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    anyhow::ensure!(args.connections > 0 && args.seconds > 0, "--connections and --seconds must be positive");
+    let dir = args.dir.join(format!("run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // The server on its own runtime and threads; the load on another.
+    let (address_sender, address_receiver) = std::sync::mpsc::channel();
+    let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
+    let server_dir = dir.clone();
+    let server = std::thread::spawn(move || -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        runtime.block_on(async move {
+            let market = tradecraft_market::SimulatorConfig::default_universe();
+            let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, true).await?;
+            let _ = address_sender.send(exchange.address);
+            exchange.run(async move { let _ = stop_receiver.await; }).await
+        })
+    });
+    let address = address_receiver.recv_timeout(Duration::from_secs(60)).context("the server did not start")?;
+    let base = format!("http://{address}");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let (histogram, accepted, failed, elapsed) = runtime.block_on(async {
+        let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build()?;
+        let mut users = Vec::new();
+        for _ in 0..args.connections.min(64) {
+            let response: Value = client
+                .post(format!("{base}/v1/accounts"))
+                .json(&json!({"cash": "1000000000"}))
+                .send()
+                .await?
+                .json()
+                .await?;
+            users.push(response["userId"].as_str().context("account id")?.to_owned());
+        }
+        let accepted = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let deadline = Instant::now() + Duration::from_secs(args.seconds);
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..args.connections)
+            .map(|connection| {
+                let (client, base) = (client.clone(), base.clone());
+                let user = users[connection % users.len()].clone();
+                let (accepted, failed) = (Arc::clone(&accepted), Arc::clone(&failed));
+                tokio::spawn(async move {
+                    let mut histogram = new_histogram()?;
+                    // Resting limit buys well under the market: every one is a durable,
+                    // engine-checked acceptance, and liquidity never runs out.
+                    let body = json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "50"});
+                    while Instant::now() < deadline {
+                        let begun = Instant::now();
+                        let response = client.post(format!("{base}/v1/orders")).json(&body).send().await;
+                        histogram.saturating_record(begun.elapsed().as_nanos() as u64);
+                        match response {
+                            Ok(response) if response.status() == 202 => accepted.fetch_add(1, Ordering::Relaxed),
+                            _ => failed.fetch_add(1, Ordering::Relaxed),
+                        };
+                    }
+                    anyhow::Ok(histogram)
+                })
+            })
+            .collect();
+        let mut histogram = new_histogram()?;
+        for task in tasks {
+            histogram.add(task.await??).context("merging histograms")?;
+        }
+        anyhow::Ok((histogram, accepted.load(Ordering::Relaxed), failed.load(Ordering::Relaxed), started.elapsed()))
+    })?;
+    let _ = stop_sender.send(());
+    server.join().map_err(|_| anyhow::anyhow!("server thread panicked"))??;
+    let _ = std::fs::remove_dir_all(&dir);
+    emit(&json!({
+        "bench": "http",
+        "connections": args.connections,
+        "seconds": elapsed.as_secs_f64(),
+        "accepted": accepted,
+        "failed": failed,
+        "accepted_per_s": (accepted as f64 / elapsed.as_secs_f64()).round(),
+        "latency_ns": {
+            "p50": histogram.value_at_quantile(0.50),
+            "p95": histogram.value_at_quantile(0.95),
+            "p99": histogram.value_at_quantile(0.99),
+            "p99_9": histogram.value_at_quantile(0.999),
+            "max": histogram.max(),
+        },
+        "fsync": true,
+        "machine": machine::describe(),
+    }));
+    Ok(())
 }
 
 fn run_log(args: &LogArgs) -> anyhow::Result<()> {

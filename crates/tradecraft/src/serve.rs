@@ -23,6 +23,9 @@ pub(crate) const HOUSE_ACCOUNT: &str = "9000000000000000000";
 const MARKET_DATA: &str = "market_data";
 /// Requests waiting for the engine thread before callers get 503.
 const ENGINE_QUEUE_CAPACITY: usize = 4_096;
+/// Partitions per output topic on the embedded journal: each touched partition costs an
+/// fsync per group commit, and one process reads them all anyway. Kafka deployments use more.
+const EMBEDDED_PARTITIONS: u32 = 1;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
@@ -174,43 +177,69 @@ async fn simulate(log: Arc<dyn EventLog>, engine: EngineHandle, mut simulator: S
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
-    let simulator = Simulator::new(&market_config(args.market_config.as_deref())?).context("market configuration")?;
-    let file_log = FileLog::open(FileLogConfig::new(args.data_dir.join("log"))).context("opening the event log")?;
+/// A started exchange: the API is bound but not yet serving.
+pub(crate) struct Exchange {
+    pub(crate) app: App,
+    pub(crate) address: SocketAddr,
+    engine: EngineHandle,
+    engine_thread: std::thread::JoinHandle<()>,
+    stop_simulator: watch::Sender<bool>,
+    simulator_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Opens the data directory, recovers the engine, bootstraps the market and binds the API.
+pub(crate) async fn start(data_dir: &Path, address: SocketAddr, market: &SimulatorConfig, simulate_market: bool) -> anyhow::Result<Exchange> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let simulator = Simulator::new(market).context("market configuration")?;
+    let file_log = FileLog::open(FileLogConfig::new(data_dir.join("log"))).context("opening the event log")?;
     let log: Arc<dyn EventLog> = Arc::new(file_log);
-    create_topics(log.as_ref(), 4).context("creating topics")?;
-    log.create_topic(MARKET_DATA, 4).context("creating topics")?;
+    create_topics(log.as_ref(), EMBEDDED_PARTITIONS).context("creating topics")?;
+    log.create_topic(MARKET_DATA, EMBEDDED_PARTITIONS).context("creating topics")?;
     let view = Arc::new(Mutex::new(View::default()));
     let listener_view = Arc::clone(&view);
-    let snapshots = SnapshotStore::open(args.data_dir.join("snapshots")).context("opening snapshots")?;
+    let snapshots = SnapshotStore::open(data_dir.join("snapshots")).context("opening snapshots")?;
     let listener = Box::new(move |outcome: &tradecraft_sequencer::CommandOutcome| {
         if let Ok(mut view) = listener_view.lock() {
             view.apply(outcome, Timestamp::from_millis(outcome.timestamp_ms));
         }
     });
-    let (engine, engine_thread) = runtime::start(SequencerConfig::default(), Arc::clone(&log), snapshots, ENGINE_QUEUE_CAPACITY, listener)
+    let config = SequencerConfig { output_partitions: EMBEDDED_PARTITIONS, ..SequencerConfig::default() };
+    let (engine, engine_thread) = runtime::start(config, Arc::clone(&log), snapshots, ENGINE_QUEUE_CAPACITY, listener)
         .context("starting the engine")?;
     let producer = format!("gateway-{}-{}", std::process::id(), now().millis());
     bootstrap(&log, &engine, &simulator, &producer).await?;
-    let (stop_sender, stop_receiver) = watch::channel(false);
-    let simulator_task = (!args.no_simulator)
+    let (stop_simulator, stop_receiver) = watch::channel(false);
+    let simulator_task = simulate_market
         .then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), stop_receiver)));
     let state = AppState::new(Arc::clone(&log), engine.clone(), view, producer);
-    let app = App::build(args.address, state).await.with_context(|| format!("binding {}", args.address))?;
+    let app = App::build(address, state).await.with_context(|| format!("binding {address}"))?;
     let address = app.local_addr().context("reading the bound address")?;
+    Ok(Exchange { app, address, engine, engine_thread, stop_simulator, simulator_task })
+}
+
+impl Exchange {
+    /// Serves until `shutdown`, then stops the simulator and the engine (with a snapshot).
+    pub(crate) async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self { app, engine, engine_thread, stop_simulator, simulator_task, .. } = self;
+        app.run_until_stopped(shutdown).await.context("serving")?;
+        let _ = stop_simulator.send(true);
+        if let Some(task) = simulator_task {
+            let _ = task.await;
+        }
+        engine.stop();
+        let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
+        Ok(())
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let market = market_config(args.market_config.as_deref())?;
+    let exchange = start(&args.data_dir, args.address, &market, !args.no_simulator).await?;
     #[allow(clippy::print_stdout)] // the binary reports where it listens
     {
-        println!("{}", json!({"event": "listening", "address": address.to_string(), "dataDir": args.data_dir.display().to_string()}));
+        println!("{}", json!({"event": "listening", "address": exchange.address.to_string(), "dataDir": args.data_dir.display().to_string()}));
     }
-    app.run_until_stopped(shutdown_signal()).await.context("serving")?;
-    let _ = stop_sender.send(true);
-    if let Some(task) = simulator_task {
-        let _ = task.await;
-    }
-    engine.stop();
-    let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
-    Ok(())
+    exchange.run(shutdown_signal()).await
 }
 
 async fn shutdown_signal() {
