@@ -6,6 +6,7 @@
 //! go to the engine thread as queries or to the API's view of recent outcomes.
 
 mod error;
+pub mod openapi;
 mod routes;
 mod view;
 

@@ -34,6 +34,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
+        .route("/openapi.json", get(openapi))
         .route("/v1/accounts", post(create_account))
         .route("/v1/orders", post(place_order).get(list_orders))
         .route("/v1/orders/{order_id}", get(get_order).delete(cancel_order).patch(replace_order))
@@ -129,6 +130,10 @@ fn wire_command(body: Value) -> Result<WireCommand, ApiError> {
         details: json!({"field": error.field}),
     })?;
     Ok(command)
+}
+
+async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
 }
 
 async fn live() -> Json<Value> {

@@ -57,3 +57,26 @@ async fn malformed_bodies_get_the_error_shape() {
     let (status, body) = app.post("/v1/orders", json!([1, 2])).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_body")));
 }
+
+/// Every operation of the OpenAPI document is served by the router (not 404 or 405 from
+/// the router itself), and the document is what `/openapi.json` returns.
+#[tokio::test]
+async fn the_router_serves_every_documented_operation() {
+    let app = spawn_app().await;
+    let (status, served) = app.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(served, tradecraft_api::openapi::document());
+    for (method, path) in tradecraft_api::openapi::OPERATIONS {
+        let concrete = path.replace("{order_id}", "1").replace("{user_id}", "1").replace("{symbol}", "MOCK");
+        let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let response = app.client.request(method.clone(), app.url(&concrete)).json(&json!({})).send().await.unwrap();
+        assert_ne!(response.status(), 405, "{method} {path} is documented but not routed");
+        if response.status() == 404 {
+            // A 404 must be the API's own answer (an unknown id), not a missing route.
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "not_found", "{method} {path} is documented but not routed");
+        }
+    }
+    let response = app.client.get(app.url("/v1/not-a-route")).send().await.unwrap();
+    assert_eq!(response.status(), 404, "unknown routes are 404");
+}

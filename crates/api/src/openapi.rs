@@ -1,0 +1,183 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`. [`OPERATIONS`] lists every route
+//! the router serves; tests check that the router and this document agree both ways.
+
+use serde_json::{Value, json};
+
+/// (method, path) of every operation, as the router registers them.
+pub const OPERATIONS: &[(&str, &str)] = &[
+    ("get", "/health/live"),
+    ("get", "/health/ready"),
+    ("get", "/openapi.json"),
+    ("post", "/v1/accounts"),
+    ("post", "/v1/orders"),
+    ("get", "/v1/orders"),
+    ("get", "/v1/orders/{order_id}"),
+    ("patch", "/v1/orders/{order_id}"),
+    ("delete", "/v1/orders/{order_id}"),
+    ("get", "/v1/portfolio/{user_id}"),
+    ("get", "/v1/market/symbols"),
+    ("get", "/v1/market/{symbol}/orderbook"),
+    ("get", "/v1/market/{symbol}/ticker"),
+    ("get", "/v1/market/{symbol}/trades"),
+    ("get", "/v1/market/{symbol}/candles"),
+];
+
+fn error(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+fn path_parameter(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "description": description, "schema": {"type": "string"}})
+}
+
+fn query_parameter(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}})
+}
+
+fn decimal(description: &str) -> Value {
+    json!({"description": description, "oneOf": [{"type": "string", "pattern": "^-?[0-9]*\\\\.?[0-9]+$"}, {"type": "number"}]})
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let object = json!({"type": "object"});
+    let order_id = path_parameter("order_id", "An order id (decimal string).");
+    let symbol = path_parameter("symbol", "An instrument symbol such as MOCKAAPL.");
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "TradeCraft",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Paper-trading exchange. Prices, quantities and money are exact decimal strings (JSON numbers are accepted on input). Ids are decimal strings. Errors are {\"error\":{\"code\",\"message\",\"details\"}}.",
+        },
+        "paths": {
+            "/health/live": {"get": {"summary": "The process is up.", "responses": {"200": ok("Alive.", object.clone())}}},
+            "/health/ready": {"get": {"summary": "The engine and the event log are usable.", "responses": {
+                "200": ok("Ready; state of each dependency.", object.clone()),
+                "503": ok("Degraded; state of each dependency.", object.clone()),
+            }}},
+            "/openapi.json": {"get": {"summary": "This document.", "responses": {"200": ok("The OpenAPI document.", object.clone())}}},
+            "/v1/accounts": {"post": {
+                "summary": "Create a paper account with starting cash (default 100000).",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "userId": {"type": "string", "description": "Optional; assigned when absent."},
+                    "cash": decimal("Starting cash, in cents or whole units."),
+                }}}}},
+                "responses": {"201": ok("Created.", json!({"$ref": "#/components/schemas/Account"})), "400": error("Invalid cash or user id."), "409": error("The user id exists.")},
+            }},
+            "/v1/orders": {
+                "post": {
+                    "summary": "Place an order (seed 000 6.1). The answer is the engine's decision.",
+                    "parameters": [{"name": "X-Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"},
+                        "description": "Same key and body: the first answer again. Same key, other body: 409."}],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewOrder"}}}},
+                    "responses": {
+                        "202": ok("Accepted by the engine.", json!({"type": "object", "properties": {"orderId": {"type": "string"}, "status": {"const": "ACCEPTED"}, "clientOrderId": {"type": "string"}}})),
+                        "400": error("Invalid schema, field, price or quantity grid, unknown symbol."),
+                        "402": error("Insufficient funds."),
+                        "403": error("A trading limit forbids it."),
+                        "404": error("Unknown user."),
+                        "409": error("Idempotency key reused with another body, or duplicate client order id."),
+                        "422": error("Insufficient shares, or the market cannot take it (halted, post-only would cross, no liquidity)."),
+                        "503": error("The order log or the engine cannot take the request now."),
+                    },
+                },
+                "get": {
+                    "summary": "List orders, newest first.",
+                    "parameters": [
+                        query_parameter("userId", "Only this user's orders."),
+                        query_parameter("status", "ACCEPTED, PARTIALLY_FILLED, FILLED, CANCELLED, EXPIRED or OPEN."),
+                        query_parameter("symbol", "Only this symbol."),
+                        query_parameter("startDate", "ISO 8601; created at or after."),
+                        query_parameter("endDate", "ISO 8601; created at or before."),
+                        query_parameter("limit", "1 to 1000, default 100."),
+                        query_parameter("pageToken", "pagination.nextPageToken of the previous page."),
+                    ],
+                    "responses": {"200": ok("A page of orders.", object.clone()), "400": error("A bad parameter.")},
+                },
+            },
+            "/v1/orders/{order_id}": {
+                "get": {"summary": "One order: status, filled quantity, average price, fills.", "parameters": [order_id.clone()],
+                    "responses": {"200": ok("The order.", json!({"$ref": "#/components/schemas/Order"})), "400": error("Not an order id."), "404": error("Unknown order.")}},
+                "patch": {"summary": "Replace: new total quantity and/or limit price. Reducing at the same price keeps priority.",
+                    "parameters": [order_id.clone()],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+                        "quantity": decimal("New total quantity."), "limitPrice": decimal("New limit price."),
+                    }}}}},
+                    "responses": {"200": ok("The order after the change.", json!({"$ref": "#/components/schemas/Order"})), "400": error("Bad field."),
+                        "402": error("Insufficient funds for the change."), "404": error("Unknown order."), "409": error("The order is not open.")}},
+                "delete": {"summary": "Cancel.", "parameters": [order_id],
+                    "responses": {"200": ok("Cancelled.", object.clone()), "404": error("Unknown order."), "409": error("The order is not open.")}},
+            },
+            "/v1/portfolio/{user_id}": {"get": {"summary": "Cash and holdings (seed 000 6.2) with reserved amounts.",
+                "parameters": [path_parameter("user_id", "A user id.")],
+                "responses": {"200": ok("The portfolio.", json!({"$ref": "#/components/schemas/Portfolio"})), "400": error("Not a user id."), "404": error("Unknown user.")}}},
+            "/v1/market/symbols": {"get": {"summary": "Listed instruments.", "responses": {"200": ok("Instruments.", object.clone())}}},
+            "/v1/market/{symbol}/orderbook": {"get": {"summary": "Aggregated depth.", "parameters": [symbol.clone(), query_parameter("depth", "1 to 100, default 10.")],
+                "responses": {"200": ok("Bids and asks, best first.", object.clone()), "400": error("Bad symbol or depth."), "404": error("Unknown symbol.")}}},
+            "/v1/market/{symbol}/ticker": {"get": {"summary": "Last, bid, ask and 24 h open/high/low/volume/change.", "parameters": [symbol.clone()],
+                "responses": {"200": ok("The ticker.", object.clone()), "404": error("Unknown symbol.")}}},
+            "/v1/market/{symbol}/trades": {"get": {"summary": "Recent trades, newest first.", "parameters": [symbol.clone(), query_parameter("limit", "1 to 1000, default 100.")],
+                "responses": {"200": ok("Trades.", object.clone()), "400": error("Bad limit."), "404": error("Unknown symbol.")}}},
+            "/v1/market/{symbol}/candles": {"get": {"summary": "OHLCV candles.", "parameters": [
+                    symbol, query_parameter("interval", "1m, 5m, 15m, 1h or 1d (default 1m)."),
+                    query_parameter("start", "ISO 8601."), query_parameter("end", "ISO 8601."), query_parameter("limit", "1 to 1500, default 500."),
+                ],
+                "responses": {"200": ok("Candles, oldest first.", object.clone()), "400": error("Bad interval or date."), "404": error("Unknown symbol.")}}},
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}},
+            "Account": {"type": "object", "properties": {"userId": {"type": "string"}, "cashBalance": {"type": "string"}}},
+            "NewOrder": {"type": "object", "required": ["userId", "symbol", "side"], "properties": {
+                "userId": {"type": "string"}, "symbol": {"type": "string"}, "side": {"enum": ["BUY", "SELL"]},
+                "type": {"enum": ["MARKET", "LIMIT", "STOP", "STOP_LIMIT", "TRAILING_STOP"], "default": "MARKET"},
+                "quantity": decimal("Shares; or give notional for a market buy."), "notional": decimal("Cash to spend (market buys)."),
+                "limitPrice": decimal("LIMIT, STOP_LIMIT."), "stopPrice": decimal("STOP, STOP_LIMIT."),
+                "trailAmount": decimal("TRAILING_STOP, absolute."), "trailPercent": decimal("TRAILING_STOP, percent."),
+                "timeInForce": {"enum": ["GTC", "DAY", "IOC", "FOK"], "default": "GTC"}, "postOnly": {"type": "boolean"},
+                "clientOrderId": {"type": "string"}, "selfTradePrevention": {"enum": ["CANCEL_RESTING", "CANCEL_TAKING", "CANCEL_BOTH"]},
+            }},
+            "Order": {"type": "object", "properties": {
+                "orderId": {"type": "string"}, "userId": {"type": "string"}, "symbol": {"type": "string"}, "side": {"type": "string"},
+                "quantity": {"type": "string"}, "status": {"type": "string"}, "reason": {"type": ["string", "null"]},
+                "filledQuantity": {"type": "string"}, "averagePrice": {"type": ["string", "null"]}, "fills": {"type": "array"},
+                "createdAt": {"type": "string"}, "updatedAt": {"type": "string"},
+            }},
+            "Portfolio": {"type": "object", "properties": {
+                "userId": {"type": "string"}, "cashBalance": {"type": "string"}, "availableCash": {"type": "string"},
+                "reservedCash": {"type": "string"}, "holdings": {"type": "object"}, "reservedHoldings": {"type": "object"},
+                "openOrders": {"type": "integer"}, "lastUpdatedTimestamp": {"type": "string"},
+            }},
+        }},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_lists_exactly_the_operations() {
+        let document = document();
+        let paths = document["paths"].as_object().unwrap();
+        let mut documented: Vec<(String, String)> = paths
+            .iter()
+            .flat_map(|(path, operations)| operations.as_object().unwrap().keys().map(move |method| (method.clone(), path.clone())))
+            .collect();
+        documented.sort();
+        let mut listed: Vec<(String, String)> = OPERATIONS.iter().map(|(method, path)| ((*method).to_owned(), (*path).to_owned())).collect();
+        listed.sort();
+        assert_eq!(documented, listed);
+        for (_, operations) in paths {
+            for (_, operation) in operations.as_object().unwrap() {
+                assert!(operation["summary"].is_string());
+                assert!(!operation["responses"].as_object().unwrap().is_empty());
+            }
+        }
+    }
+}
