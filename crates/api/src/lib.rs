@@ -6,6 +6,7 @@
 //! go to the engine thread as queries or to the API's view of recent outcomes.
 
 mod error;
+mod metrics;
 pub mod openapi;
 mod routes;
 mod view;
@@ -23,7 +24,7 @@ pub use error::ApiError;
 pub use view::View;
 
 /// Everything a handler needs; cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     pub log: Arc<dyn EventLog>,
     pub engine: EngineHandle,
@@ -32,6 +33,15 @@ pub struct AppState {
     pub producer: Arc<str>,
     pub sequence: Arc<AtomicU64>,
     pub idempotency: Arc<Mutex<routes::IdempotencyStore>>,
+    pub http_metrics: Arc<metrics::HttpMetrics>,
+    /// The event log's own counters, when the backend has them (the file journal does).
+    pub log_metrics: Option<Arc<dyn Fn() -> tradecraft_log::FileLogMetrics + Send + Sync>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("AppState").field("producer", &self.producer).finish_non_exhaustive()
+    }
 }
 
 impl AppState {
@@ -43,13 +53,18 @@ impl AppState {
             producer: producer.into(),
             sequence: Arc::new(AtomicU64::new(0)),
             idempotency: Arc::new(Mutex::new(routes::IdempotencyStore::default())),
+            http_metrics: Arc::new(metrics::HttpMetrics::default()),
+            log_metrics: None,
         }
     }
 }
 
 /// The router with every route.
 pub fn router(state: AppState) -> Router {
-    routes::router().with_state(state)
+    routes::router()
+        .route("/metrics", axum::routing::get(metrics::render))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
 }
 
 /// A bound server, not yet serving (port 0 picks a free port).

@@ -8,6 +8,7 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/health/live"),
     ("get", "/health/ready"),
     ("get", "/openapi.json"),
+    ("get", "/metrics"),
     ("post", "/v1/accounts"),
     ("post", "/v1/orders"),
     ("get", "/v1/orders"),
@@ -61,6 +62,8 @@ pub fn document() -> Value {
                 "503": ok("Degraded; state of each dependency.", object.clone()),
             }}},
             "/openapi.json": {"get": {"summary": "This document.", "responses": {"200": ok("The OpenAPI document.", object.clone())}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics: requests per route, engine queue and batches, log fsyncs.",
+                "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
             "/v1/accounts": {"post": {
                 "summary": "Create a paper account with starting cash (default 100000).",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {

@@ -65,6 +65,9 @@ pub struct RuntimeStatus {
     /// Offset of the next command to apply.
     pub next_command: AtomicU64,
     pub commands_applied: AtomicU64,
+    /// Polls that applied at least one command, and the time they took in all.
+    pub batches: AtomicU64,
+    pub batch_nanos_total: AtomicU64,
     pub recoveries: AtomicU64,
     /// Requests waiting in the queue (approximate).
     pub queue_depth: AtomicU64,
@@ -161,6 +164,7 @@ impl Worker {
             let recent = &mut self.recent;
             let waiting = &mut self.waiting;
             let listener = &mut self.listener;
+            let started = std::time::Instant::now();
             let result = self.sequencer.poll_with(|outcome| {
                 listener(&outcome);
                 if let Some(replies) = waiting.remove(&outcome.offset) {
@@ -175,6 +179,10 @@ impl Worker {
             });
             match result {
                 Ok(progress) => {
+                    if progress.commands > 0 {
+                        self.status.batches.fetch_add(1, Ordering::Relaxed);
+                        self.status.batch_nanos_total.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    }
                     self.status.next_command.store(self.sequencer.next_command(), Ordering::Relaxed);
                     self.status.commands_applied.fetch_add(progress.commands as u64, Ordering::Relaxed);
                     if progress.commands == 0 {

@@ -191,8 +191,8 @@ pub(crate) struct Exchange {
 pub(crate) async fn start(data_dir: &Path, address: SocketAddr, market: &SimulatorConfig, simulate_market: bool) -> anyhow::Result<Exchange> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let simulator = Simulator::new(market).context("market configuration")?;
-    let file_log = FileLog::open(FileLogConfig::new(data_dir.join("log"))).context("opening the event log")?;
-    let log: Arc<dyn EventLog> = Arc::new(file_log);
+    let file_log = Arc::new(FileLog::open(FileLogConfig::new(data_dir.join("log"))).context("opening the event log")?);
+    let log: Arc<dyn EventLog> = file_log.clone();
     create_topics(log.as_ref(), EMBEDDED_PARTITIONS).context("creating topics")?;
     log.create_topic(MARKET_DATA, EMBEDDED_PARTITIONS).context("creating topics")?;
     let view = Arc::new(Mutex::new(View::default()));
@@ -211,7 +211,8 @@ pub(crate) async fn start(data_dir: &Path, address: SocketAddr, market: &Simulat
     let (stop_simulator, stop_receiver) = watch::channel(false);
     let simulator_task = simulate_market
         .then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), stop_receiver)));
-    let state = AppState::new(Arc::clone(&log), engine.clone(), view, producer);
+    let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, producer);
+    state.log_metrics = Some(Arc::new(move || file_log.metrics()));
     let app = App::build(address, state).await.with_context(|| format!("binding {address}"))?;
     let address = app.local_addr().context("reading the bound address")?;
     Ok(Exchange { app, address, engine, engine_thread, stop_simulator, simulator_task })

@@ -80,3 +80,29 @@ async fn the_router_serves_every_documented_operation() {
     let response = app.client.get(app.url("/v1/not-a-route")).send().await.unwrap();
     assert_eq!(response.status(), 404, "unknown routes are 404");
 }
+
+#[tokio::test]
+async fn metrics_count_requests_per_route_and_show_the_engine() {
+    let app = spawn_app().await;
+    let user = app.account("1000").await;
+    app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "MARKET"})).await;
+    app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1000", "side": "BUY", "type": "MARKET"})).await;
+    app.get("/v1/orders/42").await;
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    for expected in [
+        "tradecraft_http_requests_total{route=\"/v1/orders\",method=\"POST\",status=\"202\"} 1",
+        "tradecraft_http_requests_total{route=\"/v1/orders\",method=\"POST\",status=\"402\"} 1",
+        "tradecraft_http_requests_total{route=\"/v1/orders/{order_id}\",method=\"GET\",status=\"404\"} 1",
+        "tradecraft_http_errors_total{route=\"/v1/orders\",method=\"POST\"} 1",
+        "tradecraft_http_request_duration_seconds_count{route=\"/v1/orders\",method=\"POST\"} 2",
+        "# TYPE tradecraft_engine_queue_depth gauge",
+        "# TYPE tradecraft_engine_commands_total counter",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    let applied = text.lines().find(|line| line.starts_with("tradecraft_engine_commands_total ")).unwrap();
+    assert!(applied.split(' ').nth(1).unwrap().parse::<u64>().unwrap() >= 9, "{applied}");
+}

@@ -1,0 +1,133 @@
+//! `/metrics` in the Prometheus text format: requests, errors and durations per route
+//! (recorded by a middleware), the engine thread's queue and batches, and the event log's
+//! group commits and fsyncs.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+
+/// Upper bounds of the request-duration histogram, in seconds.
+const BUCKETS_SECONDS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+#[derive(Debug, Default, Clone)]
+struct RouteStats {
+    count: u64,
+    duration_seconds_total: f64,
+    buckets: [u64; BUCKETS_SECONDS.len()],
+}
+
+/// Request statistics by (route template, method, status).
+#[derive(Debug, Default)]
+pub struct HttpMetrics {
+    routes: Mutex<BTreeMap<(String, String, u16), RouteStats>>,
+}
+
+impl HttpMetrics {
+    fn record(&self, route: String, method: String, status: u16, seconds: f64) {
+        if let Ok(mut routes) = self.routes.lock() {
+            let stats = routes.entry((route, method, status)).or_default();
+            stats.count += 1;
+            stats.duration_seconds_total += seconds;
+            for (bucket, bound) in stats.buckets.iter_mut().zip(BUCKETS_SECONDS) {
+                if seconds <= bound {
+                    *bucket += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Middleware: times every request under its route template (not its concrete path, so
+/// ids do not explode the label space).
+pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state.http_metrics.record(route, method, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
+}
+
+fn line(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+pub(crate) async fn render(State(state): State<AppState>) -> Response {
+    let mut out = String::new();
+    if let Ok(routes) = state.http_metrics.routes.lock() {
+        line(&mut out, "tradecraft_http_requests_total", "HTTP requests by route, method and status.", "counter");
+        for ((route, method, status), stats) in routes.iter() {
+            let _ = writeln!(out, "tradecraft_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}", stats.count);
+        }
+        line(&mut out, "tradecraft_http_errors_total", "HTTP responses with a 4xx or 5xx status.", "counter");
+        let mut errors: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+        for ((route, method, status), stats) in routes.iter() {
+            if *status >= 400 {
+                *errors.entry((route, method)).or_default() += stats.count;
+            }
+        }
+        for ((route, method), count) in errors {
+            let _ = writeln!(out, "tradecraft_http_errors_total{{route=\"{route}\",method=\"{method}\"}} {count}");
+        }
+        line(&mut out, "tradecraft_http_request_duration_seconds", "HTTP request durations.", "histogram");
+        let mut merged: BTreeMap<(&str, &str), RouteStats> = BTreeMap::new();
+        for ((route, method, _), stats) in routes.iter() {
+            let entry = merged.entry((route, method)).or_default();
+            entry.count += stats.count;
+            entry.duration_seconds_total += stats.duration_seconds_total;
+            for (total, bucket) in entry.buckets.iter_mut().zip(stats.buckets) {
+                *total += bucket;
+            }
+        }
+        for ((route, method), stats) in merged {
+            let labels = format!("route=\"{route}\",method=\"{method}\"");
+            for (bound, count) in BUCKETS_SECONDS.iter().zip(stats.buckets) {
+                let _ = writeln!(out, "tradecraft_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}");
+            }
+            let _ = writeln!(out, "tradecraft_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", stats.count);
+            let _ = writeln!(out, "tradecraft_http_request_duration_seconds_sum{{{labels}}} {}", stats.duration_seconds_total);
+            let _ = writeln!(out, "tradecraft_http_request_duration_seconds_count{{{labels}}} {}", stats.count);
+        }
+    }
+    let status = state.engine.status();
+    let gauges = [
+        ("tradecraft_engine_queue_depth", "Requests waiting for the engine thread.", "gauge", status.queue_depth.load(Ordering::Relaxed)),
+        ("tradecraft_engine_next_command_offset", "Offset of the next command the engine applies.", "gauge", status.next_command.load(Ordering::Relaxed)),
+        ("tradecraft_engine_commands_total", "Commands applied.", "counter", status.commands_applied.load(Ordering::Relaxed)),
+        ("tradecraft_engine_batches_total", "Batches of commands applied.", "counter", status.batches.load(Ordering::Relaxed)),
+        ("tradecraft_engine_recoveries_total", "Times the engine reopened after a failure.", "counter", status.recoveries.load(Ordering::Relaxed)),
+        ("tradecraft_websocket_connections", "Open WebSocket connections.", "gauge", 0),
+    ];
+    for (name, help, kind, value) in gauges {
+        line(&mut out, name, help, kind);
+        let _ = writeln!(out, "{name} {value}");
+    }
+    line(&mut out, "tradecraft_engine_batch_seconds_total", "Time spent applying batches (with their output appends).", "counter");
+    let _ = writeln!(out, "tradecraft_engine_batch_seconds_total {}", status.batch_nanos_total.load(Ordering::Relaxed) as f64 / 1e9);
+    if let Some(log_metrics) = &state.log_metrics {
+        let metrics = log_metrics();
+        let counters = [
+            ("tradecraft_log_group_commits_total", "Group commits (fsync rounds) of the event log.", metrics.batches),
+            ("tradecraft_log_append_requests_total", "Append requests committed.", metrics.requests),
+            ("tradecraft_log_records_total", "Records committed.", metrics.records),
+            ("tradecraft_log_fsyncs_total", "fsync calls.", metrics.fsyncs),
+            ("tradecraft_log_segments_deleted_total", "Segments removed by retention.", metrics.segments_deleted),
+        ];
+        for (name, help, value) in counters {
+            line(&mut out, name, help, "counter");
+            let _ = writeln!(out, "{name} {value}");
+        }
+        line(&mut out, "tradecraft_log_fsync_seconds_total", "Time spent in fsync rounds.", "counter");
+        let _ = writeln!(out, "tradecraft_log_fsync_seconds_total {}", metrics.fsync_nanos_total as f64 / 1e9);
+    }
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
