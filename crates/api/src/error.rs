@@ -94,7 +94,7 @@ impl IntoResponse for ApiError {
         let (message, details) = match &self {
             // The cause of a 5xx stays in the server's log, not in the response.
             Self::Internal(cause) => {
-                eprintln!("internal error: {cause}");
+                tracing::error!(cause = %cause, "internal error");
                 ("internal error".to_owned(), Value::Null)
             }
             Self::BadRequest { details, .. } => (self.to_string(), details.clone()),

@@ -34,6 +34,8 @@ pub struct AppState {
     pub sequence: Arc<AtomicU64>,
     pub idempotency: Arc<Mutex<routes::IdempotencyStore>>,
     pub http_metrics: Arc<metrics::HttpMetrics>,
+    /// Next request id, for requests that bring no `X-Request-Id`.
+    pub request_ids: Arc<AtomicU64>,
     /// The event log's own counters, when the backend has them (the file journal does).
     pub log_metrics: Option<Arc<dyn Fn() -> tradecraft_log::FileLogMetrics + Send + Sync>>,
 }
@@ -54,6 +56,7 @@ impl AppState {
             sequence: Arc::new(AtomicU64::new(0)),
             idempotency: Arc::new(Mutex::new(routes::IdempotencyStore::default())),
             http_metrics: Arc::new(metrics::HttpMetrics::default()),
+            request_ids: Arc::new(AtomicU64::new(1)),
             log_metrics: None,
         }
     }

@@ -46,14 +46,28 @@ impl HttpMetrics {
     }
 }
 
-/// Middleware: times every request under its route template (not its concrete path, so
-/// ids do not explode the label space).
+/// Middleware: gives every request an id and a log span, logs its outcome as one JSON
+/// line, and times it under its route template (not its concrete path, so ids do not
+/// explode the label space).
 pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let method = request.method().to_string();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .map_or_else(|| state.request_ids.fetch_add(1, Ordering::Relaxed).to_string(), str::to_owned);
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
     let started = Instant::now();
-    let response = next.run(request).await;
-    state.http_metrics.record(route, method, response.status().as_u16(), started.elapsed().as_secs_f64());
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    span.in_scope(|| tracing::info!(status, duration_ms = seconds * 1_000.0, "request done"));
+    if let Ok(value) = axum::http::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    state.http_metrics.record(route, method, status, seconds);
     response
 }
 

@@ -263,12 +263,16 @@ async fn place(state: &AppState, mut body: Value) -> Result<Value, ApiError> {
         object.insert("command".to_owned(), json!("placeOrder"));
         object.insert("orderTimestamp".to_owned(), json!(now().to_string()));
     }
+    let user_id = body.get("userId").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let symbol = body.get("symbol").and_then(Value::as_str).unwrap_or_default().to_owned();
     let command = wire_command(body)?;
     let outcome = execute(state, command).await?;
     let events = events(&outcome)?;
     if let Some(rejection) = first_rejection(events) {
+        tracing::info!(user_id = %user_id, symbol = %symbol, order_id = outcome.offset, reason = rejection.code(), "order rejected");
         return Err(rejection);
     }
+    tracing::info!(user_id = %user_id, symbol = %symbol, order_id = outcome.offset, "order accepted");
     let accepted = events
         .iter()
         .find_map(|event| match event {

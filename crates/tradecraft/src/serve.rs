@@ -48,6 +48,8 @@ fn now() -> Timestamp {
 }
 
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
+    // One JSON object per line on stderr; stdout carries only the "listening" line.
+    tracing_subscriber::fmt().json().with_current_span(true).with_span_list(false).with_writer(std::io::stderr).init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(serve(args))
 }
@@ -171,8 +173,8 @@ async fn simulate(log: Arc<dyn EventLog>, engine: EngineHandle, mut simulator: S
             Ok(Ok(_)) => {
                 let _ = engine.request(Request::Wake);
             }
-            Ok(Err(error)) => eprintln!("simulator: the log refused a tick: {error}"),
-            Err(error) => eprintln!("simulator: tick task failed: {error}"),
+            Ok(Err(error)) => tracing::warn!(error = %error, "simulator: the log refused a tick"),
+            Err(error) => tracing::warn!(error = %error, "simulator: tick task failed"),
         }
     }
 }
