@@ -10,6 +10,7 @@ mod metrics;
 pub mod openapi;
 mod routes;
 mod view;
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
@@ -36,6 +37,9 @@ pub struct AppState {
     pub http_metrics: Arc<metrics::HttpMetrics>,
     /// Next request id, for requests that bring no `X-Request-Id`.
     pub request_ids: Arc<AtomicU64>,
+    /// Everything WebSocket clients may subscribe to.
+    pub pushes: ws::Pushes,
+    pub ws_connections: Arc<AtomicU64>,
     /// The event log's own counters, when the backend has them (the file journal does).
     pub log_metrics: Option<Arc<dyn Fn() -> tradecraft_log::FileLogMetrics + Send + Sync>>,
 }
@@ -47,7 +51,7 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    pub fn new(log: Arc<dyn EventLog>, engine: EngineHandle, view: Arc<Mutex<View>>, producer: String) -> Self {
+    pub fn new(log: Arc<dyn EventLog>, engine: EngineHandle, view: Arc<Mutex<View>>, pushes: ws::Pushes, producer: String) -> Self {
         Self {
             log,
             engine,
@@ -57,6 +61,8 @@ impl AppState {
             idempotency: Arc::new(Mutex::new(routes::IdempotencyStore::default())),
             http_metrics: Arc::new(metrics::HttpMetrics::default()),
             request_ids: Arc::new(AtomicU64::new(1)),
+            pushes,
+            ws_connections: Arc::new(AtomicU64::new(0)),
             log_metrics: None,
         }
     }
@@ -66,6 +72,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     routes::router()
         .route("/metrics", axum::routing::get(metrics::render))
+        .route("/v1/marketdata", axum::routing::get(ws::upgrade))
+        .route("/v1/marketdata/websocket", axum::routing::get(ws::upgrade))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }

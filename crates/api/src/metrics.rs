@@ -119,7 +119,7 @@ pub(crate) async fn render(State(state): State<AppState>) -> Response {
         ("tradecraft_engine_commands_total", "Commands applied.", "counter", status.commands_applied.load(Ordering::Relaxed)),
         ("tradecraft_engine_batches_total", "Batches of commands applied.", "counter", status.batches.load(Ordering::Relaxed)),
         ("tradecraft_engine_recoveries_total", "Times the engine reopened after a failure.", "counter", status.recoveries.load(Ordering::Relaxed)),
-        ("tradecraft_websocket_connections", "Open WebSocket connections.", "gauge", 0),
+        ("tradecraft_websocket_connections", "Open WebSocket connections.", "gauge", state.ws_connections.load(Ordering::Relaxed)),
     ];
     for (name, help, kind, value) in gauges {
         line(&mut out, name, help, kind);

@@ -119,7 +119,14 @@ async fn bootstrap(log: &Arc<dyn EventLog>, engine: &EngineHandle, simulator: &S
 }
 
 /// Each tick: new reference prices to `market_data`, and the house re-quotes every symbol.
-async fn simulate(log: Arc<dyn EventLog>, engine: EngineHandle, mut simulator: Simulator, producer: String, mut stop: watch::Receiver<bool>) {
+async fn simulate(
+    log: Arc<dyn EventLog>,
+    engine: EngineHandle,
+    mut simulator: Simulator,
+    producer: String,
+    pushes: tradecraft_api::ws::Pushes,
+    mut stop: watch::Receiver<bool>,
+) {
     let house = HouseConfig::default();
     let instruments = simulator.instruments();
     let mut ticker = tokio::time::interval(Duration::from_millis(simulator.tick_interval_ms()));
@@ -172,6 +179,9 @@ async fn simulate(log: Arc<dyn EventLog>, engine: EngineHandle, mut simulator: S
         match appended {
             Ok(Ok(_)) => {
                 let _ = engine.request(Request::Wake);
+                for tick in &prices {
+                    tradecraft_api::ws::push_price(&pushes, tick.symbol, tick.price);
+                }
             }
             Ok(Err(error)) => tracing::warn!(error = %error, "simulator: the log refused a tick"),
             Err(error) => tracing::warn!(error = %error, "simulator: tick task failed"),
@@ -198,13 +208,9 @@ pub(crate) async fn start(data_dir: &Path, address: SocketAddr, market: &Simulat
     create_topics(log.as_ref(), EMBEDDED_PARTITIONS).context("creating topics")?;
     log.create_topic(MARKET_DATA, EMBEDDED_PARTITIONS).context("creating topics")?;
     let view = Arc::new(Mutex::new(View::default()));
-    let listener_view = Arc::clone(&view);
+    let (pushes, _) = tokio::sync::broadcast::channel(tradecraft_api::ws::BROADCAST_CAPACITY);
     let snapshots = SnapshotStore::open(data_dir.join("snapshots")).context("opening snapshots")?;
-    let listener = Box::new(move |outcome: &tradecraft_sequencer::CommandOutcome| {
-        if let Ok(mut view) = listener_view.lock() {
-            view.apply(outcome, Timestamp::from_millis(outcome.timestamp_ms));
-        }
-    });
+    let listener = tradecraft_api::ws::engine_listener(Arc::clone(&view), pushes.clone());
     let config = SequencerConfig { output_partitions: EMBEDDED_PARTITIONS, ..SequencerConfig::default() };
     let (engine, engine_thread) = runtime::start(config, Arc::clone(&log), snapshots, ENGINE_QUEUE_CAPACITY, listener)
         .context("starting the engine")?;
@@ -212,8 +218,8 @@ pub(crate) async fn start(data_dir: &Path, address: SocketAddr, market: &Simulat
     bootstrap(&log, &engine, &simulator, &producer).await?;
     let (stop_simulator, stop_receiver) = watch::channel(false);
     let simulator_task = simulate_market
-        .then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), stop_receiver)));
-    let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, producer);
+        .then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
+    let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes, producer);
     state.log_metrics = Some(Arc::new(move || file_log.metrics()));
     let app = App::build(address, state).await.with_context(|| format!("binding {address}"))?;
     let address = app.local_addr().context("reading the bound address")?;

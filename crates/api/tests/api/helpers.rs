@@ -6,13 +6,14 @@ use serde_json::Value;
 use tradecraft_api::{App, AppState, View};
 use tradecraft_log::{EventLog, MemoryLog};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireOrderType, WireSide, WireTimeInForce};
-use tradecraft_sequencer::{CommandOutcome, EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, runtime, submit_batch};
+use tradecraft_sequencer::{EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, runtime, submit_batch};
 use tradecraft_types::Timestamp;
 
 pub(crate) const HOUSE: &str = "9000000000000000000";
 
 pub(crate) struct TestApp {
     pub address: std::net::SocketAddr,
+    pub pushes: tradecraft_api::ws::Pushes,
     pub client: reqwest::Client,
     pub engine: EngineHandle,
     snapshots: std::path::PathBuf,
@@ -57,10 +58,8 @@ pub(crate) async fn spawn_app() -> TestApp {
     ));
     let _ = std::fs::remove_dir_all(&snapshots);
     let view = Arc::new(Mutex::new(View::default()));
-    let listener_view = Arc::clone(&view);
-    let listener = Box::new(move |outcome: &CommandOutcome| {
-        listener_view.lock().unwrap().apply(outcome, Timestamp::from_millis(outcome.timestamp_ms));
-    });
+    let (pushes, _) = tokio::sync::broadcast::channel(tradecraft_api::ws::BROADCAST_CAPACITY);
+    let listener = tradecraft_api::ws::engine_listener(Arc::clone(&view), pushes.clone());
     let (engine, _thread) =
         runtime::start(SequencerConfig::default(), Arc::clone(&log), SnapshotStore::open(&snapshots).unwrap(), 256, listener).unwrap();
     // One instrument, the funded house quoting 99.50 / 100.50 around 100.
@@ -84,11 +83,11 @@ pub(crate) async fn spawn_app() -> TestApp {
     let last = *offsets.last().unwrap();
     engine.request(Request::Outcome { offset: last, reply: Box::new(move |outcome| { let _ = sender.send(outcome); }) }).unwrap();
     receiver.await.unwrap().unwrap();
-    let state = AppState::new(Arc::clone(&log), engine.clone(), view, "test-gateway".to_owned());
+    let state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), "test-gateway".to_owned());
     let app = App::build("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
     let address = app.local_addr().unwrap();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { address, client: reqwest::Client::new(), engine, snapshots }
+    TestApp { address, pushes, client: reqwest::Client::new(), engine, snapshots }
 }
 
 impl TestApp {

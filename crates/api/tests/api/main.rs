@@ -4,6 +4,7 @@
 mod helpers;
 mod market;
 mod orders;
+mod ws;
 
 use helpers::spawn_app;
 use serde_json::{Value, json};

@@ -1,0 +1,226 @@
+//! `/v1/marketdata`: a WebSocket speaking the Phoenix Channels protocol, so the official
+//! Phoenix JavaScript client works unchanged (it connects to `.../websocket?vsn=2.0.0`).
+//!
+//! Frames are `[join_ref, ref, topic, event, payload]` (vsn 2.0.0) or objects with those
+//! fields (vsn 1.0.0). Topics: `prices:{SYM}` (`price_update`, seed 000 6.5), `book:{SYM}`
+//! (`book_update`), `trades:{SYM}` (`trade`), `orders:{userId}` (`order_update`).
+//! Everything pushed goes through one broadcast channel; a client that falls behind it by
+//! more than its capacity skips what it missed and one whose socket will not take a frame
+//! within [`SEND_TIMEOUT`] is dropped, so no client ever slows the engine or the others.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use tradecraft_engine::{BookLevel, Event};
+use tradecraft_sequencer::CommandOutcome;
+use tradecraft_types::{Symbol, Timestamp};
+
+use crate::{AppState, View};
+
+/// Pushes buffered for slow clients before they start skipping.
+pub const BROADCAST_CAPACITY: usize = 8_192;
+/// A socket that cannot take one frame in this long is closed.
+const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One server-to-client message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Push {
+    pub topic: String,
+    pub event: &'static str,
+    pub payload: Value,
+}
+
+pub type Pushes = broadcast::Sender<Arc<Push>>;
+
+fn level(level: Option<BookLevel>) -> Value {
+    level.map_or(Value::Null, |level| json!({"price": level.price.to_string(), "quantity": level.quantity.to_string()}))
+}
+
+/// What an engine outcome pushes to WebSocket topics.
+pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
+    let Ok(events) = &outcome.result else { return };
+    let timestamp = Timestamp::from_millis(outcome.timestamp_ms).to_string();
+    let send = |topic: String, event: &'static str, payload: Value| {
+        // No subscriber is not an error.
+        let _ = pushes.send(Arc::new(Push { topic, event, payload }));
+    };
+    for event in events {
+        match event {
+            Event::Trade(trade) => send(
+                format!("trades:{}", trade.symbol),
+                "trade",
+                json!({"symbol": trade.symbol.as_str(), "tradeId": trade.trade_id.to_string(), "price": trade.price.to_string(),
+                    "quantity": trade.quantity.to_string(), "takerSide": trade.taker_side.as_str(), "timestamp": timestamp}),
+            ),
+            Event::BestBidOffer { symbol, sequence, bid, ask } => send(
+                format!("book:{symbol}"),
+                "book_update",
+                json!({"symbol": symbol.as_str(), "sequence": sequence, "bid": level(*bid), "ask": level(*ask)}),
+            ),
+            Event::OrderAccepted(order) => send(
+                format!("orders:{}", order.account),
+                "order_update",
+                json!({"orderId": order.order_id.to_string(), "symbol": order.symbol.as_str(), "status": "ACCEPTED", "timestamp": timestamp}),
+            ),
+            Event::OrderDone { order_id, account, symbol, filled, reason, .. } => send(
+                format!("orders:{account}"),
+                "order_update",
+                json!({"orderId": order_id.to_string(), "symbol": symbol.as_str(), "status": format!("{reason:?}").to_uppercase(),
+                    "filledQuantity": filled.to_string(), "timestamp": timestamp}),
+            ),
+            _ => {}
+        }
+    }
+    for event in events {
+        if let Event::Trade(trade) = event {
+            for (account, order_id) in [(trade.taker_account, trade.taker_order_id), (trade.maker_account, trade.maker_order_id)] {
+                send(
+                    format!("orders:{account}"),
+                    "order_update",
+                    json!({"orderId": order_id.to_string(), "symbol": trade.symbol.as_str(), "status": "FILL",
+                        "price": trade.price.to_string(), "quantity": trade.quantity.to_string(), "timestamp": timestamp}),
+                );
+            }
+        }
+    }
+}
+
+/// The engine thread's listener: feeds the API's view and the WebSocket topics.
+pub fn engine_listener(view: Arc<Mutex<View>>, pushes: Pushes) -> tradecraft_sequencer::runtime::Listener {
+    Box::new(move |outcome: &CommandOutcome| {
+        if let Ok(mut view) = view.lock() {
+            view.apply(outcome, Timestamp::from_millis(outcome.timestamp_ms));
+        }
+        pushes_for(outcome, &pushes);
+    })
+}
+
+/// A new reference price on `prices:{SYM}` (seed 000 6.5 `price_update`).
+pub fn push_price(pushes: &Pushes, symbol: Symbol, price: tradecraft_types::Price) {
+    let payload = json!({"symbol": symbol.as_str(), "price": price.to_string()});
+    let _ = pushes.send(Arc::new(Push { topic: format!("prices:{symbol}"), event: "price_update", payload }));
+}
+
+/// A decoded client frame.
+#[derive(Debug)]
+struct Frame {
+    join_ref: Value,
+    reference: Value,
+    topic: String,
+    event: String,
+}
+
+fn decode(text: &str) -> Option<Frame> {
+    match serde_json::from_str::<Value>(text).ok()? {
+        Value::Array(parts) if parts.len() == 5 => Some(Frame {
+            join_ref: parts[0].clone(),
+            reference: parts[1].clone(),
+            topic: parts[2].as_str()?.to_owned(),
+            event: parts[3].as_str()?.to_owned(),
+        }),
+        Value::Object(fields) => Some(Frame {
+            join_ref: fields.get("join_ref").cloned().unwrap_or(Value::Null),
+            reference: fields.get("ref").cloned().unwrap_or(Value::Null),
+            topic: fields.get("topic")?.as_str()?.to_owned(),
+            event: fields.get("event")?.as_str()?.to_owned(),
+        }),
+        _ => None,
+    }
+}
+
+fn encode(version_two: bool, join_ref: &Value, reference: &Value, topic: &str, event: &str, payload: &Value) -> String {
+    if version_two {
+        json!([join_ref, reference, topic, event, payload]).to_string()
+    } else {
+        json!({"topic": topic, "event": event, "payload": payload, "ref": reference}).to_string()
+    }
+}
+
+/// Whether a client may join `topic`.
+fn joinable(topic: &str) -> bool {
+    match topic.split_once(':') {
+        Some(("prices" | "book" | "trades", symbol)) => Symbol::new(symbol).is_ok(),
+        Some(("orders", user)) => user.parse::<u64>().is_ok(),
+        _ => false,
+    }
+}
+
+pub(crate) async fn upgrade(
+    socket: WebSocketUpgrade,
+    Query(params): Query<BTreeMap<String, String>>,
+    State(state): State<AppState>,
+) -> Response {
+    let version_two = params.get("vsn").is_some_and(|version| version.starts_with("2."));
+    socket.on_upgrade(move |socket| session(socket, state, version_two))
+}
+
+async fn send(socket: &mut WebSocket, text: String) -> bool {
+    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await, Ok(Ok(())))
+}
+
+async fn session(mut socket: WebSocket, state: AppState, version_two: bool) {
+    state.ws_connections.fetch_add(1, Ordering::Relaxed);
+    let mut pushes = state.pushes.subscribe();
+    // Joined topics and the join_ref each was joined with.
+    let mut joined: BTreeMap<String, Value> = BTreeMap::new();
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let text = match incoming {
+                    Some(Ok(Message::Text(text))) => text.to_string(),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => continue,
+                };
+                let Some(frame) = decode(&text) else {
+                    let error = encode(version_two, &Value::Null, &Value::Null, "phoenix", "phx_error", &json!({"reason": "malformed frame"}));
+                    if !send(&mut socket, error).await { break }
+                    continue;
+                };
+                let reply = |status: &str, response: Value| {
+                    encode(version_two, &frame.join_ref, &frame.reference, &frame.topic, "phx_reply", &json!({"status": status, "response": response}))
+                };
+                let mut answers = Vec::new();
+                match frame.event.as_str() {
+                    "heartbeat" if frame.topic == "phoenix" => answers.push(reply("ok", json!({}))),
+                    "phx_join" if joinable(&frame.topic) => {
+                        joined.insert(frame.topic.clone(), frame.join_ref.clone());
+                        answers.push(reply("ok", json!({})));
+                    }
+                    "phx_join" => answers.push(reply("error", json!({"reason": "unmatched topic"}))),
+                    "phx_leave" => {
+                        joined.remove(&frame.topic);
+                        answers.push(reply("ok", json!({})));
+                        answers.push(encode(version_two, &frame.join_ref, &Value::Null, &frame.topic, "phx_close", &json!({})));
+                    }
+                    _ => answers.push(reply("error", json!({"reason": "unknown event"}))),
+                }
+                for answer in answers {
+                    if !send(&mut socket, answer).await {
+                        break;
+                    }
+                }
+            }
+            push = pushes.recv() => match push {
+                Ok(push) => {
+                    if let Some(join_ref) = joined.get(&push.topic) {
+                        let frame = encode(version_two, join_ref, &Value::Null, &push.topic, push.event, &push.payload);
+                        if !send(&mut socket, frame).await {
+                            break;
+                        }
+                    }
+                }
+                // Fell behind: skip what was missed rather than hold anyone up.
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+    state.ws_connections.fetch_sub(1, Ordering::Relaxed);
+}

@@ -1,0 +1,124 @@
+//! `/v1/marketdata`: the Phoenix Channels protocol over a real WebSocket.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tradecraft_types::{Price, Symbol};
+
+use crate::helpers::{TestApp, spawn_app};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp, query: &str) -> Socket {
+    let url = format!("ws://{}/v1/marketdata/websocket{query}", app.address);
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+async fn send(socket: &mut Socket, frame: Value) {
+    socket.send(Message::Text(frame.to_string().into())).await.unwrap();
+}
+
+async fn receive(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next()).await.expect("a frame in time").unwrap().unwrap();
+        if let Message::Text(text) = message {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+fn price(app: &TestApp, value: &str) {
+    tradecraft_api::ws::push_price(&app.pushes, Symbol::new("MOCK").unwrap(), Price::parse(value).unwrap());
+}
+
+#[tokio::test]
+async fn version_two_join_push_heartbeat_leave() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app, "?vsn=2.0.0").await;
+    send(&mut socket, json!(["1", "1", "prices:MOCK", "phx_join", {}])).await;
+    assert_eq!(receive(&mut socket).await, json!(["1", "1", "prices:MOCK", "phx_reply", {"status": "ok", "response": {}}]));
+    price(&app, "101.25");
+    assert_eq!(receive(&mut socket).await, json!(["1", null, "prices:MOCK", "price_update", {"symbol": "MOCK", "price": "101.25"}]));
+    send(&mut socket, json!([null, "2", "phoenix", "heartbeat", {}])).await;
+    assert_eq!(receive(&mut socket).await, json!([null, "2", "phoenix", "phx_reply", {"status": "ok", "response": {}}]));
+    send(&mut socket, json!(["3", "3", "nonsense:topic", "phx_join", {}])).await;
+    assert_eq!(receive(&mut socket).await[4], json!({"status": "error", "response": {"reason": "unmatched topic"}}));
+    send(&mut socket, json!(["1", "4", "prices:MOCK", "phx_leave", {}])).await;
+    assert_eq!(receive(&mut socket).await[4]["status"], "ok");
+    assert_eq!(receive(&mut socket).await[3], "phx_close");
+    // After leaving, prices no longer arrive: the next frame is the heartbeat reply.
+    price(&app, "102");
+    send(&mut socket, json!([null, "5", "phoenix", "heartbeat", {}])).await;
+    assert_eq!(receive(&mut socket).await[1], "5");
+}
+
+#[tokio::test]
+async fn trades_books_and_orders_stream_from_the_engine() {
+    let app = spawn_app().await;
+    let user = app.account("10000").await;
+    let mut socket = connect(&app, "?vsn=2.0.0").await;
+    for (reference, topic) in [("1", "trades:MOCK".to_owned()), ("2", "book:MOCK".to_owned()), ("3", format!("orders:{user}"))] {
+        send(&mut socket, json!([reference, reference, topic, "phx_join", {}])).await;
+        assert_eq!(receive(&mut socket).await[4]["status"], "ok");
+    }
+    let (status, _) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "5", "side": "BUY", "type": "MARKET"})).await;
+    assert_eq!(status, 202);
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let frame = receive(&mut socket).await;
+        seen.push((frame[2].as_str().unwrap().to_owned(), frame[3].as_str().unwrap().to_owned(), frame[4].clone()));
+    }
+    let trade = seen.iter().find(|(_, event, _)| event == "trade").expect("a trade");
+    assert_eq!((trade.2["price"].as_str(), trade.2["quantity"].as_str()), (Some("100.5"), Some("5")));
+    let book = seen.iter().find(|(_, event, _)| event == "book_update").expect("a book update");
+    assert_eq!(book.2["ask"], json!({"price": "100.5", "quantity": "95"}));
+    assert!(seen.iter().any(|(topic, event, payload)| topic.starts_with("orders:") && event == "order_update" && payload["status"] == "ACCEPTED"));
+}
+
+#[tokio::test]
+async fn version_one_object_frames() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app, "").await;
+    send(&mut socket, json!({"topic": "prices:MOCK", "event": "phx_join", "payload": {}, "ref": "1"})).await;
+    assert_eq!(receive(&mut socket).await, json!({"topic": "prices:MOCK", "event": "phx_reply", "payload": {"status": "ok", "response": {}}, "ref": "1"}));
+    price(&app, "99.99");
+    assert_eq!(receive(&mut socket).await, json!({"topic": "prices:MOCK", "event": "price_update", "payload": {"symbol": "MOCK", "price": "99.99"}, "ref": null}));
+    socket.send(Message::Text("not json".into())).await.unwrap();
+    assert_eq!(receive(&mut socket).await["event"], "phx_error");
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_holds_up_no_one() {
+    let app = spawn_app().await;
+    let mut stalled = connect(&app, "?vsn=2.0.0").await;
+    send(&mut stalled, json!(["1", "1", "prices:MOCK", "phx_join", {}])).await;
+    assert_eq!(receive(&mut stalled).await[4]["status"], "ok");
+    let mut reader = connect(&app, "?vsn=2.0.0").await;
+    send(&mut reader, json!(["1", "1", "prices:MOCK", "phx_join", {}])).await;
+    assert_eq!(receive(&mut reader).await[4]["status"], "ok");
+    // Far more than the broadcast buffer; the stalled client reads none of it.
+    let pushes = tradecraft_api::ws::BROADCAST_CAPACITY * 3;
+    let mut received = 0;
+    for index in 0..pushes {
+        price(&app, &format!("{}", 100 + index % 50));
+        if index % 64 == 63 {
+            while let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(1), reader.next()).await {
+                received += 1;
+            }
+        }
+    }
+    price(&app, "123.45");
+    loop {
+        let frame = receive(&mut reader).await;
+        received += 1;
+        if frame[4]["price"] == "123.45" {
+            break;
+        }
+    }
+    assert!(received > pushes / 2, "the reading client kept up: {received} of {pushes}");
+    let (status, _) = app.get("/health/ready").await;
+    assert_eq!(status, 200, "the server is still responsive");
+    drop(stalled);
+}
