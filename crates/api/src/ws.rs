@@ -29,12 +29,30 @@ pub const BROADCAST_CAPACITY: usize = 8_192;
 /// A socket that cannot take one frame in this long is closed.
 const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// One server-to-client message.
+/// One server-to-client message, its payload serialized once for every subscriber.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Push {
     pub topic: String,
     pub event: &'static str,
     pub payload: Value,
+    payload_text: String,
+}
+
+impl Push {
+    pub fn new(topic: String, event: &'static str, payload: Value) -> Self {
+        let payload_text = payload.to_string();
+        Self { topic, event, payload, payload_text }
+    }
+
+    /// The frame for one subscriber: only its join_ref differs between subscribers.
+    fn frame(&self, version_two: bool, join_ref: &Value) -> String {
+        let topic = Value::from(self.topic.as_str());
+        if version_two {
+            format!("[{join_ref},null,{topic},\"{}\",{}]", self.event, self.payload_text)
+        } else {
+            format!("{{\"topic\":{topic},\"event\":\"{}\",\"payload\":{},\"ref\":null}}", self.event, self.payload_text)
+        }
+    }
 }
 
 pub type Pushes = broadcast::Sender<Arc<Push>>;
@@ -49,7 +67,7 @@ pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
     let timestamp = Timestamp::from_millis(outcome.timestamp_ms).to_string();
     let send = |topic: String, event: &'static str, payload: Value| {
         // No subscriber is not an error.
-        let _ = pushes.send(Arc::new(Push { topic, event, payload }));
+        let _ = pushes.send(Arc::new(Push::new(topic, event, payload)));
     };
     for event in events {
         match event {
@@ -105,7 +123,7 @@ pub fn engine_listener(view: Arc<Mutex<View>>, pushes: Pushes) -> tradecraft_seq
 /// A new reference price on `prices:{SYM}` (seed 000 6.5 `price_update`).
 pub fn push_price(pushes: &Pushes, symbol: Symbol, price: tradecraft_types::Price) {
     let payload = json!({"symbol": symbol.as_str(), "price": price.to_string()});
-    let _ = pushes.send(Arc::new(Push { topic: format!("prices:{symbol}"), event: "price_update", payload }));
+    let _ = pushes.send(Arc::new(Push::new(format!("prices:{symbol}"), "price_update", payload)));
 }
 
 /// A decoded client frame.
@@ -210,7 +228,7 @@ async fn session(mut socket: WebSocket, state: AppState, version_two: bool) {
             push = pushes.recv() => match push {
                 Ok(push) => {
                     if let Some(join_ref) = joined.get(&push.topic) {
-                        let frame = encode(version_two, join_ref, &Value::Null, &push.topic, push.event, &push.payload);
+                        let frame = push.frame(version_two, join_ref);
                         if !send(&mut socket, frame).await {
                             break;
                         }

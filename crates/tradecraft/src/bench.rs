@@ -36,6 +36,22 @@ pub(crate) enum Target {
     /// Durable HTTP order entry: many keep-alive connections posting orders to an
     /// in-process server (file log with fsync, engine, house liquidity).
     Http(HttpArgs),
+    /// WebSocket fan-out: many Phoenix subscribers to one symbol, updates at a fixed rate,
+    /// delivery latency from publication to each client.
+    Ws(WsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct WsArgs {
+    #[arg(long, default_value_t = 5_000)]
+    subscribers: usize,
+    /// Price updates per second.
+    #[arg(long, default_value_t = 100)]
+    rate: u64,
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    #[arg(long, default_value = "target/bench-ws")]
+    dir: std::path::PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,7 +142,117 @@ pub(crate) fn run(target: Target) -> anyhow::Result<()> {
         Target::Jitter(args) => run_jitter(&args),
         Target::Log(args) => run_log(&args),
         Target::Http(args) => run_http(&args),
+        Target::Ws(args) => run_ws(&args),
     }
+}
+
+fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
+    use futures_util::{SinkExt, StreamExt};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tokio_tungstenite::tungstenite::Message;
+    anyhow::ensure!(args.subscribers > 0 && args.rate > 0 && args.seconds > 0, "counts must be positive");
+    let dir = args.dir.join(format!("run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (ready_sender, ready_receiver) = std::sync::mpsc::channel();
+    let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
+    let server_dir = dir.clone();
+    let server = std::thread::spawn(move || -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        runtime.block_on(async move {
+            let market = tradecraft_market::SimulatorConfig::default_universe();
+            let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, false).await?;
+            let _ = ready_sender.send((exchange.address, exchange.pushes.clone()));
+            exchange.run(async move { let _ = stop_receiver.await; }).await
+        })
+    });
+    let (address, pushes) = ready_receiver.recv_timeout(Duration::from_secs(60)).context("the server did not start")?;
+    let clock = Instant::now();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let (histogram, delivered, connected) = runtime.block_on(async {
+        let delivered = Arc::new(AtomicU64::new(0));
+        let (done_sender, _) = tokio::sync::watch::channel(false);
+        let mut clients = Vec::with_capacity(args.subscribers);
+        for batch in (0..args.subscribers).collect::<Vec<_>>().chunks(250) {
+            let mut joining = Vec::new();
+            for _ in batch {
+                let url = format!("ws://{address}/v1/marketdata/websocket?vsn=2.0.0");
+                joining.push(tokio::spawn(async move {
+                    let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+                    socket.send(Message::Text(r#"["1","1","prices:MOCKAAPL","phx_join",{}]"#.into())).await?;
+                    // The join reply.
+                    socket.next().await.context("closed before the join reply")??;
+                    anyhow::Ok(socket)
+                }));
+            }
+            for socket in joining {
+                let mut socket = socket.await??;
+                let delivered = Arc::clone(&delivered);
+                let mut done = done_sender.subscribe();
+                clients.push(tokio::spawn(async move {
+                    let mut histogram = new_histogram()?;
+                    loop {
+                        tokio::select! {
+                            message = socket.next() => match message {
+                                Some(Ok(Message::Text(text))) => {
+                                    let received = clock.elapsed().as_nanos() as u64;
+                                    // The load generator reads only the send time, so that it
+                                    // costs far less than the server it measures.
+                                    let sent = text.split_once("\"sentNanos\":\"").and_then(|(_, rest)| rest.split('"').next()).and_then(|digits| digits.parse::<u64>().ok());
+                                    if let Some(sent) = sent {
+                                        histogram.saturating_record(received.saturating_sub(sent).max(1));
+                                        delivered.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                }
+                                Some(Ok(_)) => {}
+                                _ => break,
+                            },
+                            _ = done.changed() => break,
+                        }
+                    }
+                    anyhow::Ok(histogram)
+                }));
+            }
+        }
+        let connected = clients.len();
+        let updates = args.rate * args.seconds;
+        let interval = Duration::from_nanos(1_000_000_000 / args.rate);
+        let mut ticker = tokio::time::interval(interval);
+        for sequence in 0..updates {
+            ticker.tick().await;
+            let sent = clock.elapsed().as_nanos() as u64;
+            let payload = json!({"symbol": "MOCKAAPL", "price": format!("{}.{:02}", 190 + sequence % 10, sequence % 100), "sentNanos": sent.to_string()});
+            let _ = pushes.send(Arc::new(tradecraft_api::ws::Push::new("prices:MOCKAAPL".to_owned(), "price_update", payload)));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let _ = done_sender.send(true);
+        let mut histogram = new_histogram()?;
+        for client in clients {
+            histogram.add(client.await??).context("merging histograms")?;
+        }
+        anyhow::Ok((histogram, delivered.load(Ordering::Relaxed), connected))
+    })?;
+    let _ = stop_sender.send(());
+    server.join().map_err(|_| anyhow::anyhow!("server thread panicked"))??;
+    let _ = std::fs::remove_dir_all(&dir);
+    let expected = connected as u64 * args.rate * args.seconds;
+    emit(&json!({
+        "bench": "ws",
+        "subscribers": connected,
+        "updates_per_s": args.rate,
+        "seconds": args.seconds,
+        "expected_deliveries": expected,
+        "delivered": delivered,
+        "delivered_fraction": delivered as f64 / expected.max(1) as f64,
+        "latency_ns": {
+            "p50": histogram.value_at_quantile(0.50),
+            "p99": histogram.value_at_quantile(0.99),
+            "p99_9": histogram.value_at_quantile(0.999),
+            "max": histogram.max(),
+        },
+        "machine": machine::describe(),
+    }));
+    Ok(())
 }
 
 fn run_http(args: &HttpArgs) -> anyhow::Result<()> {

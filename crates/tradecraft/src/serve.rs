@@ -193,6 +193,7 @@ async fn simulate(
 pub(crate) struct Exchange {
     pub(crate) app: App,
     pub(crate) address: SocketAddr,
+    pub(crate) pushes: tradecraft_api::ws::Pushes,
     engine: EngineHandle,
     engine_thread: std::thread::JoinHandle<()>,
     stop_simulator: watch::Sender<bool>,
@@ -219,11 +220,11 @@ pub(crate) async fn start(data_dir: &Path, address: SocketAddr, market: &Simulat
     let (stop_simulator, stop_receiver) = watch::channel(false);
     let simulator_task = simulate_market
         .then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
-    let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes, producer);
+    let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), producer);
     state.log_metrics = Some(Arc::new(move || file_log.metrics()));
     let app = App::build(address, state).await.with_context(|| format!("binding {address}"))?;
     let address = app.local_addr().context("reading the bound address")?;
-    Ok(Exchange { app, address, engine, engine_thread, stop_simulator, simulator_task })
+    Ok(Exchange { app, address, pushes, engine, engine_thread, stop_simulator, simulator_task })
 }
 
 impl Exchange {
