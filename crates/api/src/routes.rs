@@ -318,25 +318,32 @@ async fn get_order(State(state): State<AppState>, Path(order_id): Path<String>) 
     Ok(Json(order_json(record)))
 }
 
+/// The account an order belongs to (until authentication says who is asking).
+fn order_owner(state: &AppState, order_id: OrderId) -> Result<AccountId, ApiError> {
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    view.orders.get(&order_id).map(|record| record.account).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))
+}
+
+/// An order the engine no longer has open cannot be changed: that is a conflict, not 404.
+fn not_open_is_conflict(rejection: ApiError, order_id: OrderId) -> ApiError {
+    match rejection {
+        ApiError::Rejected { code: "unknown_order", .. } => ApiError::Rejected {
+            status: StatusCode::CONFLICT,
+            code: "order_not_open",
+            message: format!("order {order_id} is not open"),
+        },
+        other => other,
+    }
+}
+
 async fn cancel_order(State(state): State<AppState>, Path(order_id): Path<String>) -> Result<Response, ApiError> {
     let order_id = OrderId(parse_id("orderId", &order_id)?);
-    let owner = {
-        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-        view.orders.get(&order_id).map(|record| record.account).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?
-    };
+    let owner = order_owner(&state, order_id)?;
     let command = wire_command(json!({"command": "cancelOrder", "orderId": order_id.to_string(), "userId": owner.to_string()}))?;
     let outcome = execute(&state, command).await?;
     let events = events(&outcome)?;
     if let Some(rejection) = first_rejection(events) {
-        // An order that is no longer open cannot be cancelled: that is a conflict.
-        return Err(match rejection {
-            ApiError::Rejected { code: "unknown_order", .. } => ApiError::Rejected {
-                status: StatusCode::CONFLICT,
-                code: "order_not_open",
-                message: format!("order {order_id} is not open"),
-            },
-            other => other,
-        });
+        return Err(not_open_is_conflict(rejection, order_id));
     }
     Ok((StatusCode::OK, Json(json!({"orderId": order_id.to_string(), "status": "CANCELLED"}))).into_response())
 }
@@ -355,10 +362,7 @@ async fn replace_order(
     if !unknown.is_empty() {
         return Err(ApiError::bad_request("invalid_field", format!("only quantity and limitPrice can change, not {unknown:?}")));
     }
-    let owner = {
-        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-        view.orders.get(&order_id).map(|record| record.account).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?
-    };
+    let owner = order_owner(&state, order_id)?;
     let command = wire_command(json!({
         "command": "replaceOrder", "orderId": order_id.to_string(), "userId": owner.to_string(),
         "quantity": body.get("quantity"), "limitPrice": body.get("limitPrice"),
@@ -366,14 +370,7 @@ async fn replace_order(
     let outcome = execute(&state, command).await?;
     let events = events(&outcome)?;
     if let Some(rejection) = first_rejection(events) {
-        return Err(match rejection {
-            ApiError::Rejected { code: "unknown_order", .. } => ApiError::Rejected {
-                status: StatusCode::CONFLICT,
-                code: "order_not_open",
-                message: format!("order {order_id} is not open"),
-            },
-            other => other,
-        });
+        return Err(not_open_is_conflict(rejection, order_id));
     }
     let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
     let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;

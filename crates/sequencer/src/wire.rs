@@ -305,6 +305,28 @@ impl WireCommand {
 }
 
 impl PlaceOrder {
+    /// A GTC limit order without an id (it takes its command's offset).
+    pub fn limit(user_id: &str, symbol: &str, side: WireSide, quantity: &str, limit_price: &str, at: &str) -> Self {
+        Self {
+            order_id: None,
+            user_id: user_id.to_owned(),
+            symbol: symbol.to_owned(),
+            side,
+            order_type: WireOrderType::Limit,
+            quantity: Some(quantity.to_owned()),
+            notional: None,
+            limit_price: Some(limit_price.to_owned()),
+            stop_price: None,
+            trail_amount: None,
+            trail_percent: None,
+            time_in_force: WireTimeInForce::Gtc,
+            post_only: false,
+            client_order_id: None,
+            self_trade_prevention: None,
+            order_timestamp: at.to_owned(),
+        }
+    }
+
     fn to_new_order(&self, offset: u64) -> Result<NewOrder, WireError> {
         let required = |field: &'static str, value: &Option<String>| -> Result<String, WireError> {
             value.clone().ok_or_else(|| invalid(field, format!("required for a {:?} order", self.order_type)))

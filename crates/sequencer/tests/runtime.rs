@@ -9,7 +9,7 @@ use std::time::Duration;
 use tradecraft_engine::Event;
 use tradecraft_log::{EventLog, MemoryLog};
 use tradecraft_sequencer::runtime::start;
-use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireOrderType, WireSide, WireTimeInForce};
+use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
 use tradecraft_sequencer::{CommandOutcome, EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, submit};
 use tradecraft_types::{AccountId, OrderId, Timestamp};
 
@@ -22,24 +22,7 @@ fn outcome(handle: &EngineHandle, offset: u64) -> CommandOutcome {
 }
 
 fn order(user: &str) -> WireCommand {
-    WireCommand::PlaceOrder(PlaceOrder {
-        order_id: None,
-        user_id: user.to_owned(),
-        symbol: "MOCK".to_owned(),
-        side: WireSide::Buy,
-        order_type: WireOrderType::Limit,
-        quantity: Some("2".to_owned()),
-        notional: None,
-        limit_price: Some("10".to_owned()),
-        stop_price: None,
-        trail_amount: None,
-        trail_percent: None,
-        time_in_force: WireTimeInForce::Gtc,
-        post_only: false,
-        client_order_id: None,
-        self_trade_prevention: None,
-        order_timestamp: "2026-01-02T09:30:00.000Z".to_owned(),
-    })
+    WireCommand::PlaceOrder(PlaceOrder::limit(user, "MOCK", WireSide::Buy, "2", "10", "2026-01-02T09:30:00.000Z"))
 }
 
 #[test]

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tradecraft_api::{App, AppState, View};
 use tradecraft_log::{Envelope, EventLog, FileLog, FileLogConfig, Record};
 use tradecraft_market::{HouseConfig, Simulator, SimulatorConfig, quotes};
-use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireOrderType, WireSide, WireTimeInForce};
+use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
 use tradecraft_sequencer::{EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, runtime, submit_batch};
 use tradecraft_types::{Side, Symbol, Timestamp};
 
@@ -148,24 +148,15 @@ async fn simulate(
             ticks.push(Record { key: Some(tick.symbol.as_str().as_bytes().to_vec()), value: envelope.to_json(), timestamp_ms: at.millis() });
             commands.push(WireCommand::CancelAll { user_id: HOUSE_ACCOUNT.to_owned(), symbol: Some(tick.symbol.to_string()) });
             for quote in quotes(tick.price, *tick_size, *lot, &house) {
-                commands.push(WireCommand::PlaceOrder(PlaceOrder {
-                    order_id: None,
-                    user_id: HOUSE_ACCOUNT.to_owned(),
-                    symbol: tick.symbol.to_string(),
-                    side: if quote.side == Side::Buy { WireSide::Buy } else { WireSide::Sell },
-                    order_type: WireOrderType::Limit,
-                    quantity: Some(quote.quantity.to_string()),
-                    notional: None,
-                    limit_price: Some(quote.price.to_string()),
-                    stop_price: None,
-                    trail_amount: None,
-                    trail_percent: None,
-                    time_in_force: WireTimeInForce::Gtc,
-                    post_only: false,
-                    client_order_id: None,
-                    self_trade_prevention: None,
-                    order_timestamp: at.to_string(),
-                }));
+                let side = if quote.side == Side::Buy { WireSide::Buy } else { WireSide::Sell };
+                commands.push(WireCommand::PlaceOrder(PlaceOrder::limit(
+                    HOUSE_ACCOUNT,
+                    tick.symbol.as_str(),
+                    side,
+                    &quote.quantity.to_string(),
+                    &quote.price.to_string(),
+                    &at.to_string(),
+                )));
             }
         }
         let log = Arc::clone(&log);

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use tradecraft_api::{App, AppState, View};
 use tradecraft_log::{EventLog, MemoryLog};
-use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireOrderType, WireSide, WireTimeInForce};
+use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
 use tradecraft_sequencer::{EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, runtime, submit_batch};
 use tradecraft_types::Timestamp;
 
@@ -27,24 +27,7 @@ impl Drop for TestApp {
 }
 
 fn house_order(side: WireSide, quantity: &str, price: &str) -> WireCommand {
-    WireCommand::PlaceOrder(PlaceOrder {
-        order_id: None,
-        user_id: HOUSE.to_owned(),
-        symbol: "MOCK".to_owned(),
-        side,
-        order_type: WireOrderType::Limit,
-        quantity: Some(quantity.to_owned()),
-        notional: None,
-        limit_price: Some(price.to_owned()),
-        stop_price: None,
-        trail_amount: None,
-        trail_percent: None,
-        time_in_force: WireTimeInForce::Gtc,
-        post_only: false,
-        client_order_id: None,
-        self_trade_prevention: None,
-        order_timestamp: "2026-01-02T09:30:00.000Z".to_owned(),
-    })
+    WireCommand::PlaceOrder(PlaceOrder::limit(HOUSE, "MOCK", side, quantity, price, "2026-01-02T09:30:00.000Z"))
 }
 
 pub(crate) async fn spawn_app() -> TestApp {
