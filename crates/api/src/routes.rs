@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use tradecraft_engine::{Engine, Event};
 use tradecraft_market::Interval;
 use tradecraft_sequencer::wire::WireCommand;
-use tradecraft_sequencer::{CommandOutcome, Request, RuntimeError, submit};
+use tradecraft_sequencer::{CommandOutcome, Request, RuntimeError, submit_then};
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Symbol, Timestamp};
 
 use crate::{ApiError, AppState};
@@ -72,12 +72,15 @@ async fn query<T: Send + 'static>(state: &AppState, question: impl FnOnce(&Engin
 
 /// Appends a command and waits for the engine's outcome of it.
 async fn execute(state: &AppState, command: WireCommand) -> Result<CommandOutcome, ApiError> {
-    let log = state.log.clone();
-    let producer = state.producer.clone();
     let sequence = state.sequence.fetch_add(1, Ordering::Relaxed);
-    let offset = tokio::task::spawn_blocking(move || submit(log.as_ref(), &command, &producer, sequence, now()))
+    let (appended_sender, appended) = oneshot::channel();
+    let done = Box::new(move |result| {
+        let _ = appended_sender.send(result);
+    });
+    submit_then(state.log.as_ref(), &command, &state.producer, sequence, now(), done);
+    let offset = appended
         .await
-        .map_err(|error| ApiError::Internal(error.to_string()))?
+        .map_err(|_| ApiError::Unavailable("the order log stopped".to_owned()))?
         .map_err(|error| ApiError::Unavailable(format!("the order log cannot take the write: {error}")))?;
     let (sender, receiver) = oneshot::channel();
     let reply = Box::new(move |outcome| {

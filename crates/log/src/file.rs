@@ -577,7 +577,7 @@ struct AppendRequest {
     reply: MultiReply,
 }
 
-type MultiReply = SyncSender<Result<Vec<Vec<Appended>>, LogError>>;
+type MultiReply = Box<dyn FnOnce(Result<Vec<Vec<Appended>>, LogError>) + Send>;
 
 /// The segmented-file event log. See the module docs.
 #[derive(Debug)]
@@ -594,6 +594,19 @@ impl std::fmt::Debug for AppendRequest {
 }
 
 impl FileLog {
+    /// Checks records and resolves topics and partitions for an append request.
+    fn parts(&self, batches: Vec<(&str, Vec<Record>)>) -> Result<Vec<TopicPart>, LogError> {
+        let mut parts = Vec::with_capacity(batches.len());
+        for (topic, records) in batches {
+            records.iter().try_for_each(check_record)?;
+            let topic_log = self.shared.topic(topic)?;
+            let count = topic_log.partitions.len() as u32;
+            let partitions_per_record = records.iter().map(|record| partition_for(record.key.as_deref(), count)).collect();
+            parts.push(TopicPart { topic: topic_log, partitions_per_record, records });
+        }
+        Ok(parts)
+    }
+
     /// Opens (or creates) the log in `config.dir`, checking every segment.
     pub fn open(config: FileLogConfig) -> Result<Self, LogError> {
         assert!(config.queue_capacity > 0, "invariant: the append queue holds something");
@@ -768,7 +781,7 @@ impl Shared {
                 (_, outcome) => outcome,
             };
             // The caller may have gone away; nothing to do then.
-            let _ = request.reply.send(outcome);
+            (request.reply)(outcome);
         }
     }
 }
@@ -839,21 +852,40 @@ impl EventLog for FileLog {
     }
 
     fn append_topics(&self, batches: Vec<(&str, Vec<Record>)>) -> Result<Vec<Vec<Appended>>, LogError> {
-        let mut parts = Vec::with_capacity(batches.len());
-        for (topic, records) in batches {
-            records.iter().try_for_each(check_record)?;
-            let topic_log = self.shared.topic(topic)?;
-            let count = topic_log.partitions.len() as u32;
-            let partitions_per_record = records.iter().map(|record| partition_for(record.key.as_deref(), count)).collect();
-            parts.push(TopicPart { topic: topic_log, partitions_per_record, records });
-        }
+        let parts = self.parts(batches)?;
         let (reply, answer) = sync_channel(1);
+        let reply: MultiReply = Box::new(move |outcome| {
+            let _ = reply.send(outcome);
+        });
         {
             let sender = self.sender.lock().map_err(|_| LogError::Closed)?;
             let sender = sender.as_ref().ok_or(LogError::Closed)?;
             sender.send(AppendRequest { parts, reply }).map_err(|_| LogError::Closed)?;
         }
         answer.recv().map_err(|_| LogError::Closed)?
+    }
+
+    fn append_then(&self, topic: &str, records: Vec<Record>, done: crate::AppendDone) {
+        let parts = match self.parts(vec![(topic, records)]) {
+            Ok(parts) => parts,
+            Err(error) => return done(Err(error)),
+        };
+        let reply: MultiReply = Box::new(move |outcome| done(outcome.map(|mut appended| appended.pop().unwrap_or_default())));
+        let request = AppendRequest { parts, reply };
+        let refused = match self.sender.lock() {
+            Ok(sender) => match sender.as_ref() {
+                Some(sender) => match sender.try_send(request) {
+                    Ok(()) => None,
+                    Err(std::sync::mpsc::TrySendError::Full(request)) => Some((request, LogError::Unavailable("the append queue is full".to_owned()))),
+                    Err(std::sync::mpsc::TrySendError::Disconnected(request)) => Some((request, LogError::Closed)),
+                },
+                None => Some((request, LogError::Closed)),
+            },
+            Err(_) => Some((request, LogError::Closed)),
+        };
+        if let Some((request, error)) = refused {
+            (request.reply)(Err(error));
+        }
     }
 
     fn read(&self, topic: &str, partition: Partition, from: Offset, max_records: usize) -> Result<Vec<StoredRecord>, LogError> {

@@ -80,6 +80,9 @@ pub enum LogError {
     Closed,
 }
 
+/// Completion callback of [`EventLog::append_then`].
+pub type AppendDone = Box<dyn FnOnce(Result<Vec<Appended>, LogError>) + Send>;
+
 /// The event log. Implementations are shared across threads (`Arc<dyn EventLog>`).
 pub trait EventLog: Send + Sync + std::fmt::Debug {
     /// Creates a topic, or does nothing if it exists with the same partition count.
@@ -90,6 +93,13 @@ pub trait EventLog: Send + Sync + std::fmt::Debug {
     /// Appends records, each to the partition its key picks, in order per partition.
     /// Returns once every record is durable; on error none of them is visible.
     fn append(&self, topic: &str, records: Vec<Record>) -> Result<Vec<Appended>, LogError>;
+
+    /// Appends like [`EventLog::append`] and calls `done` once the records are durable.
+    /// Backends that can answer from their own thread do so, and never block the caller:
+    /// a full queue is answered at once with [`LogError::Unavailable`].
+    fn append_then(&self, topic: &str, records: Vec<Record>, done: AppendDone) {
+        done(self.append(topic, records));
+    }
 
     /// Appends to several topics at once; each topic's records as [`EventLog::append`]
     /// would. Backends that can make them durable together (one fsync round) do.

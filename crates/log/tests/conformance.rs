@@ -135,6 +135,23 @@ pub fn several_topics_append_together(harness: &mut dyn Harness) {
     assert!(matches!(log.append_topics(vec![("one", vec![record("k", "x", 0)]), ("missing", vec![])]), Err(LogError::UnknownTopic(_))));
 }
 
+pub fn append_then_answers_through_its_callback(harness: &mut dyn Harness) {
+    let log = harness.open();
+    log.create_topic("t", 1).unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    for index in 0..3 {
+        let sender = sender.clone();
+        log.append_then("t", vec![record("k", &index.to_string(), index)], Box::new(move |result| sender.send(result).unwrap()));
+    }
+    let mut offsets: Vec<u64> = (0..3).map(|_| receiver.recv().unwrap().unwrap()[0].offset).collect();
+    offsets.sort_unstable();
+    assert_eq!(offsets, vec![0, 1, 2]);
+    assert_eq!(values(log.as_ref(), "t", 0).len(), 3);
+    let sender = sender.clone();
+    log.append_then("missing", vec![record("k", "x", 0)], Box::new(move |result| sender.send(result).unwrap()));
+    assert!(matches!(receiver.recv().unwrap(), Err(LogError::UnknownTopic(_))));
+}
+
 pub fn oversized_records_are_refused_whole(harness: &mut dyn Harness) {
     let log = harness.open();
     log.create_topic("t", 1).unwrap();
@@ -247,6 +264,10 @@ macro_rules! conformance_suite {
             #[test]
             fn several_topics_append_together() {
                 super::several_topics_append_together(harness().as_mut());
+            }
+            #[test]
+            fn append_then_answers_through_its_callback() {
+                super::append_then_answers_through_its_callback(harness().as_mut());
             }
             #[test]
             fn oversized_records_are_refused_whole() {

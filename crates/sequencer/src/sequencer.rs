@@ -120,6 +120,21 @@ pub fn submit(log: &dyn EventLog, command: &WireCommand, producer: &str, sequenc
     Ok(log.append(TRADE_ORDERS, vec![record])?[0].offset)
 }
 
+/// Appends one command and calls `done` with its offset once durable, without blocking
+/// (see [`EventLog::append_then`]).
+pub fn submit_then(
+    log: &dyn EventLog,
+    command: &WireCommand,
+    producer: &str,
+    sequence: u64,
+    at: Timestamp,
+    done: Box<dyn FnOnce(Result<Offset, LogError>) + Send>,
+) {
+    let envelope = Envelope::new(command.event_type(), producer, sequence, at, command);
+    let record = Record { key: Some(command.key().into_bytes()), value: envelope.to_json(), timestamp_ms: at.millis() };
+    log.append_then(TRADE_ORDERS, vec![record], Box::new(move |result| done(result.map(|appended| appended.first().map_or(0, |first| first.offset)))));
+}
+
 /// Appends several commands in one write (one fsync); returns their offsets in order.
 pub fn submit_batch(
     log: &dyn EventLog,
