@@ -170,11 +170,11 @@ async fn create_account(State(state): State<AppState>, body: Result<Json<Value>,
     let user_id = body.get("userId").and_then(Value::as_str).map(str::to_owned);
     let create = wire_command(json!({"command": "createAccount", "userId": user_id}))?;
     let outcome = execute(&state, create).await?;
-    let events = events(&outcome)?;
-    if let Some(rejection) = first_rejection(events) {
+    let created = events(&outcome)?;
+    if let Some(rejection) = first_rejection(created) {
         return Err(rejection);
     }
-    let account = events
+    let account = created
         .iter()
         .find_map(|event| match event {
             Event::AccountCreated { account, .. } => Some(*account),
@@ -188,15 +188,11 @@ async fn create_account(State(state): State<AppState>, body: Result<Json<Value>,
             "transactionId": (outcome.offset | (1 << 62)).to_string(), "amount": cash,
         }))?;
         let outcome = execute(&state, deposit).await?;
-        if let Some(rejection) = first_rejection(events_of(&outcome)?) {
+        if let Some(rejection) = first_rejection(events(&outcome)?) {
             return Err(rejection);
         }
     }
     Ok((StatusCode::CREATED, Json(json!({"userId": account.to_string(), "cashBalance": amount.to_string()}))).into_response())
-}
-
-fn events_of(outcome: &CommandOutcome) -> Result<&[Event], ApiError> {
-    events(outcome)
 }
 
 /// Responses remembered by idempotency key, with a fingerprint of the request body.

@@ -11,7 +11,7 @@ use tradecraft_log::{
     Appended, Envelope, EventLog, FileLog, FileLogConfig, LogError, MemoryLog, Offset, Partition, Record, StoredRecord,
 };
 use tradecraft_sequencer::outputs::{OUTPUT_TOPICS, TRADE_EXECUTED};
-use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireOrderType, WireSide, WireTimeInForce};
+use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireOrderType, WireSide};
 use tradecraft_sequencer::{Sequencer, SequencerConfig, SnapshotStore, create_topics, submit};
 use tradecraft_types::Timestamp;
 
@@ -37,23 +37,12 @@ impl Drop for TempDir {
 }
 
 fn place(order_id: u64, user: u64, side: WireSide, quantity: &str, order_type: WireOrderType, limit: Option<&str>) -> WireCommand {
+    let base = PlaceOrder::limit(&user.to_string(), "MOCK", side, quantity, limit.unwrap_or_default(), "2026-01-02T09:30:00.000Z");
     WireCommand::PlaceOrder(PlaceOrder {
         order_id: Some(order_id.to_string()),
-        user_id: user.to_string(),
-        symbol: "MOCK".to_owned(),
-        side,
         order_type,
-        quantity: Some(quantity.to_owned()),
-        notional: None,
         limit_price: limit.map(str::to_owned),
-        stop_price: None,
-        trail_amount: None,
-        trail_percent: None,
-        time_in_force: WireTimeInForce::Gtc,
-        post_only: false,
-        client_order_id: None,
-        self_trade_prevention: None,
-        order_timestamp: "2026-01-02T09:30:00.000Z".to_owned(),
+        ..base
     })
 }
 

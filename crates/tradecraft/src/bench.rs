@@ -154,19 +154,8 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.subscribers > 0 && args.rate > 0 && args.seconds > 0, "counts must be positive");
     let dir = args.dir.join(format!("run-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (ready_sender, ready_receiver) = std::sync::mpsc::channel();
-    let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
-    let server_dir = dir.clone();
-    let server = std::thread::spawn(move || -> anyhow::Result<()> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-        runtime.block_on(async move {
-            let market = tradecraft_market::SimulatorConfig::default_universe();
-            let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, false).await?;
-            let _ = ready_sender.send((exchange.address, exchange.pushes.clone()));
-            exchange.run(async move { let _ = stop_receiver.await; }).await
-        })
-    });
-    let (address, pushes) = ready_receiver.recv_timeout(Duration::from_secs(60)).context("the server did not start")?;
+    let server = InProcessServer::start(&dir, false)?;
+    let (address, pushes) = (server.address, server.pushes.clone());
     let clock = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (histogram, delivered, connected) = runtime.block_on(async {
@@ -232,8 +221,7 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
         }
         anyhow::Ok((histogram, delivered.load(Ordering::Relaxed), connected))
     })?;
-    let _ = stop_sender.send(());
-    server.join().map_err(|_| anyhow::anyhow!("server thread panicked"))??;
+    server.stop()?;
     let _ = std::fs::remove_dir_all(&dir);
     let expected = connected as u64 * args.rate * args.seconds;
     emit(&json!({
@@ -255,26 +243,47 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `tradecraft serve` on a thread and runtime of its own, so load generated on another
+/// runtime in the same process reaches it over real sockets.
+struct InProcessServer {
+    address: std::net::SocketAddr,
+    pushes: tradecraft_api::ws::Pushes,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<anyhow::Result<()>>,
+}
+
+impl InProcessServer {
+    fn start(dir: &std::path::Path, simulate_market: bool) -> anyhow::Result<Self> {
+        let (ready_sender, ready_receiver) = std::sync::mpsc::channel();
+        let (stop, stop_receiver) = tokio::sync::oneshot::channel::<()>();
+        let server_dir = dir.to_path_buf();
+        let thread = std::thread::spawn(move || -> anyhow::Result<()> {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            runtime.block_on(async move {
+                let market = tradecraft_market::SimulatorConfig::default_universe();
+                let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, simulate_market).await?;
+                let _ = ready_sender.send((exchange.address, exchange.pushes.clone()));
+                exchange.run(async move { let _ = stop_receiver.await; }).await
+            })
+        });
+        let (address, pushes) = ready_receiver.recv_timeout(Duration::from_secs(60)).context("the server did not start")?;
+        Ok(Self { address, pushes, stop, thread })
+    }
+
+    fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.thread.join().map_err(|_| anyhow::anyhow!("server thread panicked"))?
+    }
+}
+
 fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
     anyhow::ensure!(args.connections > 0 && args.seconds > 0, "--connections and --seconds must be positive");
     let dir = args.dir.join(format!("run-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    // The server on its own runtime and threads; the load on another.
-    let (address_sender, address_receiver) = std::sync::mpsc::channel();
-    let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
-    let server_dir = dir.clone();
-    let server = std::thread::spawn(move || -> anyhow::Result<()> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-        runtime.block_on(async move {
-            let market = tradecraft_market::SimulatorConfig::default_universe();
-            let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, true).await?;
-            let _ = address_sender.send(exchange.address);
-            exchange.run(async move { let _ = stop_receiver.await; }).await
-        })
-    });
-    let address = address_receiver.recv_timeout(Duration::from_secs(60)).context("the server did not start")?;
+    let server = InProcessServer::start(&dir, true)?;
+    let address = server.address;
     let base = format!("http://{address}");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (histogram, accepted, failed, elapsed) = runtime.block_on(async {
@@ -323,8 +332,7 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
         }
         anyhow::Ok((histogram, accepted.load(Ordering::Relaxed), failed.load(Ordering::Relaxed), started.elapsed()))
     })?;
-    let _ = stop_sender.send(());
-    server.join().map_err(|_| anyhow::anyhow!("server thread panicked"))??;
+    server.stop()?;
     let _ = std::fs::remove_dir_all(&dir);
     emit(&json!({
         "bench": "http",
