@@ -36,6 +36,10 @@ pub struct Envelope<P> {
     pub producer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<u64>,
+    /// Offset in `trade_orders` of the command whose outcome this event is. Events of
+    /// several topics merge back into engine order by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_offset: Option<u64>,
 }
 
 /// Why bytes did not decode into an envelope.
@@ -57,6 +61,7 @@ impl<P> Envelope<P> {
             trace_context: None,
             producer: Some(producer.to_owned()),
             sequence: Some(sequence),
+            command_offset: None,
         }
     }
 }

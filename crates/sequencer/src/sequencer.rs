@@ -272,6 +272,7 @@ impl Sequencer {
                 let producer = slot_producer(&self.config.producer, output.topic, partition);
                 let mut envelope = Envelope::new(output.event_type, &producer, this, at, output.payload);
                 envelope.source_service = "MatchingEngine".to_owned();
+                envelope.command_offset = Some(command.offset);
                 records.entry(output.topic).or_default().push(Record {
                     key: Some(output.key.into_bytes()),
                     value: envelope.to_json(),

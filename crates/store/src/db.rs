@@ -1,0 +1,179 @@
+//! The little SQL both databases share: parameters and values, a read path and a write
+//! transaction that runs a list of statements in order. SQL is written once with `$1`
+//! placeholders and BIGINT/TEXT columns; the few dialect differences (full-text search)
+//! are asked of [`Dialect`].
+
+use crate::StoreError;
+
+/// Which SQL the backend speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// A statement parameter. Every column is BIGINT or TEXT, so these are all there is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Param {
+    Int(i64),
+    Text(String),
+    NullInt,
+    NullText,
+}
+
+impl From<i64> for Param {
+    fn from(value: i64) -> Self {
+        Self::Int(value)
+    }
+}
+
+impl From<&str> for Param {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
+impl From<String> for Param {
+    fn from(value: String) -> Self {
+        Self::Text(value)
+    }
+}
+
+impl From<Option<i64>> for Param {
+    fn from(value: Option<i64>) -> Self {
+        value.map_or(Self::NullInt, Self::Int)
+    }
+}
+
+impl From<Option<String>> for Param {
+    fn from(value: Option<String>) -> Self {
+        value.map_or(Self::NullText, Self::Text)
+    }
+}
+
+impl From<Option<&str>> for Param {
+    fn from(value: Option<&str>) -> Self {
+        value.map_or(Self::NullText, |text| Self::Text(text.to_owned()))
+    }
+}
+
+/// A column value read back.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    Real(f64),
+}
+
+/// One result row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row(pub Vec<Value>);
+
+impl Row {
+    fn value(&self, index: usize) -> Result<&Value, StoreError> {
+        self.0.get(index).ok_or_else(|| StoreError::Decode(format!("no column {index}")))
+    }
+
+    pub fn int(&self, index: usize) -> Result<i64, StoreError> {
+        match self.value(index)? {
+            Value::Int(value) => Ok(*value),
+            // Aggregates over BIGINT come back as text so they never overflow in SQL.
+            Value::Text(text) => text.parse().map_err(|_| StoreError::Decode(format!("column {index}: {text:?} is not an integer"))),
+            other => Err(StoreError::Decode(format!("column {index}: expected an integer, got {other:?}"))),
+        }
+    }
+
+    pub fn opt_int(&self, index: usize) -> Result<Option<i64>, StoreError> {
+        match self.value(index)? {
+            Value::Null => Ok(None),
+            _ => self.int(index).map(Some),
+        }
+    }
+
+    /// An integer aggregate that may exceed i64 (sums of money), read exactly.
+    pub fn wide(&self, index: usize) -> Result<i128, StoreError> {
+        match self.value(index)? {
+            Value::Null => Ok(0),
+            Value::Int(value) => Ok(i128::from(*value)),
+            Value::Text(text) => text.parse().map_err(|_| StoreError::Decode(format!("column {index}: {text:?} is not an integer"))),
+            other => Err(StoreError::Decode(format!("column {index}: expected an integer, got {other:?}"))),
+        }
+    }
+
+    pub fn text(&self, index: usize) -> Result<&str, StoreError> {
+        match self.value(index)? {
+            Value::Text(text) => Ok(text),
+            other => Err(StoreError::Decode(format!("column {index}: expected text, got {other:?}"))),
+        }
+    }
+
+    pub fn opt_text(&self, index: usize) -> Result<Option<&str>, StoreError> {
+        match self.value(index)? {
+            Value::Null => Ok(None),
+            _ => self.text(index).map(Some),
+        }
+    }
+}
+
+/// One statement of a write transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    pub sql: &'static str,
+    pub params: Vec<Param>,
+}
+
+impl Statement {
+    pub fn new(sql: &'static str, params: Vec<Param>) -> Self {
+        Self { sql, params }
+    }
+}
+
+/// A database the store runs on. Reads may run on any thread at once; writes are one
+/// transaction at a time.
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    fn dialect(&self) -> Dialect;
+
+    /// Runs a read-only query.
+    fn query(&self, sql: &str, params: &[Param]) -> Result<Vec<Row>, StoreError>;
+
+    /// Runs `statements` in order in one transaction and commits: all or nothing.
+    fn transaction(&self, statements: &[Statement]) -> Result<(), StoreError>;
+
+    /// Runs a script of several statements without parameters (migrations, truncation).
+    fn batch(&self, sql: &str) -> Result<(), StoreError>;
+}
+
+/// `$1`-style placeholders as SQLite's `?1`, which bind by number as PostgreSQL's do.
+pub(crate) fn sqlite_placeholders(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_decode_integers_from_text_aggregates() {
+        let row = Row(vec![Value::Int(5), Value::Text("123456789012345678901234".into()), Value::Null]);
+        assert_eq!(row.int(0).unwrap(), 5);
+        assert_eq!(row.wide(1).unwrap(), 123_456_789_012_345_678_901_234);
+        assert_eq!(row.opt_int(2).unwrap(), None);
+        assert!(row.text(0).is_err());
+        assert!(row.int(3).is_err());
+    }
+
+    #[test]
+    fn placeholders_become_numbered_question_marks() {
+        assert_eq!(sqlite_placeholders("a = $1 AND b = $12"), "a = ?1 AND b = ?12");
+    }
+}

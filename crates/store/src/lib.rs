@@ -1,0 +1,95 @@
+//! Read models over the event log, in SQL: SQLite by default (a file in the data dir),
+//! PostgreSQL when a database URL says so. Same schema, same queries, same tests.
+//!
+//! - [`Projector`] consumes `account_updates`, `order_updates` and `trade_executed`,
+//!   merged back into engine order, and writes accounts, orders, trades, FIFO positions,
+//!   the cash statement and portfolio snapshots. The log offsets it applied are stored in
+//!   the same transaction as the rows, so it resumes exactly where it stopped.
+//! - [`Store`] answers the queries: trade search, positions, performance, statements,
+//!   volume analytics and the leaderboard.
+
+mod db;
+mod migrations;
+mod performance;
+mod postgres;
+mod projector;
+mod queries;
+mod sqlite;
+
+pub use db::{Backend, Dialect, Param, Row, Statement, Value};
+pub use performance::{DailyReturn, Performance, Point, performance};
+pub use postgres::{Postgres, create_database, drop_database, with_database};
+pub use projector::{ProjectionLag, Projector, ProjectorConfig, ProjectorStatus, TOPICS};
+pub use queries::*;
+pub use sqlite::Sqlite;
+
+use std::path::Path;
+use std::sync::Arc;
+
+/// What went wrong in the store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("unexpected data: {0}")]
+    Decode(String),
+    #[error("invalid query: {0}")]
+    Invalid(String),
+    #[error("event log: {0}")]
+    Log(#[from] tradecraft_log::LogError),
+    #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://...")]
+    Url(String),
+}
+
+/// The read store: a database with the schema applied.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Arc<dyn Backend>,
+}
+
+impl Store {
+    /// Opens the store a URL names: `sqlite:PATH` (or a bare path) or `postgres://...`,
+    /// and brings its schema up to date.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let db: Arc<dyn Backend> = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Arc::new(Postgres::connect(url)?)
+        } else {
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+            if path.is_empty() {
+                return Err(StoreError::Url(url.to_owned()));
+            }
+            Arc::new(Sqlite::open(Path::new(path))?)
+        };
+        Self::with_backend(db)
+    }
+
+    pub fn with_backend(db: Arc<dyn Backend>) -> Result<Self, StoreError> {
+        migrations::migrate(db.as_ref())?;
+        Ok(Self { db })
+    }
+
+    pub fn backend(&self) -> &dyn Backend {
+        self.db.as_ref()
+    }
+
+    pub fn shared_backend(&self) -> Arc<dyn Backend> {
+        Arc::clone(&self.db)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+
+    /// Empties every read model and forgets the applied offsets, so the projector
+    /// rebuilds from the start of the log.
+    pub fn reset(&self) -> Result<(), StoreError> {
+        let mut sql = String::new();
+        for table in migrations::TABLES {
+            sql.push_str(&format!("DELETE FROM {table};"));
+        }
+        if self.dialect() == Dialect::Sqlite {
+            sql.push_str("INSERT INTO trades_fts(trades_fts) VALUES('delete-all');");
+        }
+        self.db.batch(&format!("BEGIN;{sql}COMMIT;"))
+    }
+}

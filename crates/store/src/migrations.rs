@@ -1,0 +1,52 @@
+//! Schema migrations, applied in order at start-up. The SQL lives in `migrations/`:
+//! files shared by both databases, and per-dialect ones where they differ.
+
+use crate::StoreError;
+use crate::db::{Backend, Dialect};
+
+struct Migration {
+    version: i64,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sqlite: include_str!("../migrations/0001_init.sql"), postgres: include_str!("../migrations/0001_init.sql") },
+    Migration {
+        version: 2,
+        sqlite: include_str!("../migrations/sqlite/0002_search.sql"),
+        postgres: include_str!("../migrations/postgres/0002_search.sql"),
+    },
+];
+
+/// Every table holding projected data (what a rebuild empties).
+pub(crate) const TABLES: [&str; 10] = [
+    "projection_offsets",
+    "projection_meta",
+    "accounts",
+    "orders",
+    "trades",
+    "positions",
+    "position_lots",
+    "last_prices",
+    "wallet_transactions",
+    "portfolio_snapshots",
+];
+
+pub(crate) fn migrate(db: &dyn Backend) -> Result<(), StoreError> {
+    db.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")?;
+    let applied = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?;
+    let current = applied.first().map(|row| row.int(0)).transpose()?.unwrap_or(0);
+    for migration in MIGRATIONS.iter().filter(|migration| migration.version > current) {
+        let sql = match db.dialect() {
+            Dialect::Sqlite => migration.sqlite,
+            Dialect::Postgres => migration.postgres,
+        };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis());
+        db.batch(&format!(
+            "BEGIN;\n{sql}\nINSERT INTO schema_migrations (version, applied_at) VALUES ({}, {now});\nCOMMIT;",
+            migration.version
+        ))?;
+    }
+    Ok(())
+}

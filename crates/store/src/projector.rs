@@ -1,0 +1,806 @@
+//! The projector: reads `account_updates`, `order_updates` and `trade_executed`, merges
+//! them back into engine order by each event's `commandOffset`, and writes the read
+//! models. Balances, positions and lots live in memory as well (the projector is their
+//! only writer); each poll writes what changed, plus the next log offsets, in one
+//! transaction. After a crash the projector reloads from the database and resumes at the
+//! stored offsets: nothing is applied twice or skipped.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde_json::Value as Json;
+use tradecraft_log::{Envelope, EventLog, Offset, Partition, StoredRecord};
+use tradecraft_types::{Money, Price, Quantity, Timestamp};
+
+use crate::db::{Dialect, Statement};
+use crate::{Store, StoreError};
+
+/// Topics the projector reads, in the order it applies one command's events.
+pub const TOPICS: [&str; 3] = ["account_updates", "order_updates", "trade_executed"];
+const PROJECTION: &str = "read_store";
+
+#[derive(Clone, Copy, Debug)]
+pub struct ProjectorConfig {
+    /// Most records read per partition per poll.
+    pub batch_records: usize,
+    /// Width of a portfolio snapshot bucket.
+    pub snapshot_bucket_ms: i64,
+}
+
+impl Default for ProjectorConfig {
+    fn default() -> Self {
+        Self { batch_records: 4096, snapshot_bucket_ms: 3_600_000 }
+    }
+}
+
+/// How far behind the log one partition's projection is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectionLag {
+    pub topic: &'static str,
+    pub partition: Partition,
+    pub applied: Offset,
+    pub end: Offset,
+}
+
+/// What one poll did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProjectorStatus {
+    pub records: usize,
+    pub statements: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Account {
+    house: bool,
+    cash: i64,
+    deposits: i64,
+    withdrawals: i64,
+    fees: i64,
+    bucket_flows: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Lot {
+    lot: i64,
+    quantity: i64,
+    price: i64,
+    opened_at: i64,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Position {
+    quantity: i64,
+    /// Money: what the open lots cost.
+    cost: i64,
+    realized: i64,
+    fees: i64,
+    updated_at: i64,
+    lots: VecDeque<Lot>,
+    next_lot: i64,
+}
+
+/// Changes to an order not inserted in this poll.
+#[derive(Clone, Debug, Default)]
+struct OrderPatch {
+    filled_add: i64,
+    notional_add: i64,
+    filled_total: Option<i64>,
+    status: Option<String>,
+    reason: Option<String>,
+    limit_price: Option<i64>,
+    quantity: Option<i64>,
+    updated_at: i64,
+}
+
+/// An order inserted in this poll, with everything that happened to it since.
+#[derive(Clone, Debug)]
+struct NewOrder {
+    user_id: i64,
+    symbol: String,
+    side: String,
+    order_type: String,
+    time_in_force: String,
+    limit_price: Option<i64>,
+    stop_price: Option<i64>,
+    quantity: i64,
+    filled: i64,
+    notional: i64,
+    status: String,
+    reason: Option<String>,
+    client_order_id: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+type PositionKey = (i64, String);
+
+/// One poll's pending writes.
+#[derive(Debug, Default)]
+struct Pending {
+    statements: Vec<Statement>,
+    accounts: FxHashSet<i64>,
+    positions: FxHashSet<PositionKey>,
+    lots: FxHashSet<(i64, String, i64)>,
+    prices: FxHashSet<String>,
+    new_orders: BTreeMap<i64, NewOrder>,
+    patches: BTreeMap<i64, OrderPatch>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    accounts: FxHashMap<i64, Account>,
+    positions: FxHashMap<PositionKey, Position>,
+    prices: FxHashMap<String, (i64, i64)>,
+    next_trade_row: i64,
+    next_wallet_row: i64,
+    /// Start of the open snapshot bucket.
+    bucket: Option<i64>,
+}
+
+/// Consumes the engine's output topics into the read store.
+#[derive(Debug)]
+pub struct Projector {
+    store: Store,
+    log: Arc<dyn EventLog>,
+    config: ProjectorConfig,
+    /// Next offset per (topic index, partition).
+    next: BTreeMap<(usize, Partition), Offset>,
+    state: State,
+}
+
+/// A decoded record with its merge key.
+struct Item {
+    command: u64,
+    topic: usize,
+    partition: Partition,
+    offset: Offset,
+    timestamp_ms: i64,
+    event_id: String,
+    event_type: String,
+    payload: Json,
+}
+
+fn id_param(text: &str) -> Result<i64, StoreError> {
+    // u64 ids are stored as the same 64 bits in a BIGINT.
+    text.parse::<u64>().map(|id| id as i64).map_err(|_| StoreError::Decode(format!("bad id {text:?}")))
+}
+
+fn field<'a>(payload: &'a Json, name: &str) -> Result<&'a str, StoreError> {
+    payload.get(name).and_then(Json::as_str).ok_or_else(|| StoreError::Decode(format!("event has no {name:?}")))
+}
+
+fn optional<'a>(payload: &'a Json, name: &str) -> Option<&'a str> {
+    payload.get(name).and_then(Json::as_str)
+}
+
+fn price(payload: &Json, name: &str) -> Result<i64, StoreError> {
+    Price::parse(field(payload, name)?).map(Price::raw).map_err(|error| StoreError::Decode(format!("{name}: {error}")))
+}
+
+fn quantity(payload: &Json, name: &str) -> Result<i64, StoreError> {
+    Quantity::parse(field(payload, name)?).map(Quantity::raw).map_err(|error| StoreError::Decode(format!("{name}: {error}")))
+}
+
+fn money(payload: &Json, name: &str) -> Result<i64, StoreError> {
+    Money::parse(field(payload, name)?).map(Money::raw).map_err(|error| StoreError::Decode(format!("{name}: {error}")))
+}
+
+/// Money (8 decimals) of a price (4) times a quantity (4).
+pub(crate) fn notional(price: i64, quantity: i64) -> Result<i64, StoreError> {
+    i64::try_from(i128::from(price) * i128::from(quantity)).map_err(|_| StoreError::Decode("notional out of range".into()))
+}
+
+fn overflow() -> StoreError {
+    StoreError::Decode("amount out of range".into())
+}
+
+impl Projector {
+    /// Opens the projector over `store`, loading its state and the offsets it applied.
+    pub fn open(store: Store, log: Arc<dyn EventLog>, config: ProjectorConfig) -> Result<Self, StoreError> {
+        let mut projector = Self { store, log, config, next: BTreeMap::new(), state: State::default() };
+        projector.reload()?;
+        Ok(projector)
+    }
+
+    fn reload(&mut self) -> Result<(), StoreError> {
+        let db = self.store.backend();
+        self.next.clear();
+        for row in db.query("SELECT topic, part, next_offset FROM projection_offsets WHERE projection = $1", &[PROJECTION.into()])? {
+            let name = row.text(0)?;
+            if let Some(topic) = TOPICS.iter().position(|topic| *topic == name) {
+                self.next.insert((topic, u32::try_from(row.int(1)?).unwrap_or(0)), u64::try_from(row.int(2)?).unwrap_or(0));
+            }
+        }
+        let mut state = State::default();
+        let accounts = db.query(
+            "SELECT user_id, house, cash, deposits, withdrawals, fees, bucket_flows, created_at, updated_at FROM accounts",
+            &[],
+        )?;
+        for row in accounts {
+            state.accounts.insert(row.int(0)?, Account {
+                house: row.int(1)? != 0,
+                cash: row.int(2)?,
+                deposits: row.int(3)?,
+                withdrawals: row.int(4)?,
+                fees: row.int(5)?,
+                bucket_flows: row.int(6)?,
+                created_at: row.int(7)?,
+                updated_at: row.int(8)?,
+            });
+        }
+        for row in db.query("SELECT user_id, symbol, quantity, cost, realized_pnl, fees, updated_at FROM positions", &[])? {
+            state.positions.insert((row.int(0)?, row.text(1)?.to_owned()), Position {
+                quantity: row.int(2)?,
+                cost: row.int(3)?,
+                realized: row.int(4)?,
+                fees: row.int(5)?,
+                updated_at: row.int(6)?,
+                lots: VecDeque::new(),
+                next_lot: 0,
+            });
+        }
+        let lots = db.query("SELECT user_id, symbol, lot, quantity, price, opened_at FROM position_lots ORDER BY user_id, symbol, lot", &[])?;
+        for row in lots {
+            let position = state.positions.entry((row.int(0)?, row.text(1)?.to_owned())).or_default();
+            let lot = Lot { lot: row.int(2)?, quantity: row.int(3)?, price: row.int(4)?, opened_at: row.int(5)? };
+            position.next_lot = position.next_lot.max(lot.lot + 1);
+            position.lots.push_back(lot);
+        }
+        for row in db.query("SELECT symbol, price, updated_at FROM last_prices", &[])? {
+            state.prices.insert(row.text(0)?.to_owned(), (row.int(1)?, row.int(2)?));
+        }
+        let next = |sql| -> Result<i64, StoreError> { Ok(db.query(sql, &[])?.first().map(|row| row.int(0)).transpose()?.unwrap_or(0)) };
+        state.next_trade_row = next("SELECT COALESCE(MAX(id), 0) + 1 FROM trades")?;
+        state.next_wallet_row = next("SELECT COALESCE(MAX(id), 0) + 1 FROM wallet_transactions")?;
+        state.bucket = db
+            .query("SELECT value FROM projection_meta WHERE name = 'snapshot_bucket'", &[])?
+            .first()
+            .map(|row| row.int(0))
+            .transpose()?;
+        self.state = state;
+        Ok(())
+    }
+
+    /// How far each partition's projection is behind the log's end.
+    pub fn lag(&self) -> Result<Vec<ProjectionLag>, StoreError> {
+        let mut lags = Vec::new();
+        for (index, topic) in TOPICS.iter().enumerate() {
+            for partition in 0..self.log.partitions(topic)? {
+                let applied = self.next.get(&(index, partition)).copied().unwrap_or(0);
+                lags.push(ProjectionLag { topic, partition, applied, end: self.log.end_offset(topic, partition)? });
+            }
+        }
+        Ok(lags)
+    }
+
+    /// Applies what the log holds for commands below `watermark` (the engine's count of
+    /// commands whose events are all stored; `u64::MAX` when the engine is not running),
+    /// up to one batch per partition, in one transaction.
+    pub fn poll(&mut self, watermark: u64) -> Result<ProjectorStatus, StoreError> {
+        let items = self.read(watermark)?;
+        if items.is_empty() {
+            return Ok(ProjectorStatus::default());
+        }
+        let records = items.len();
+        let mut pending = Pending::default();
+        let result = self.apply_all(&items, &mut pending).and_then(|()| {
+            self.flush(&mut pending, &items)?;
+            self.store.backend().transaction(&pending.statements)
+        });
+        match result {
+            Ok(()) => Ok(ProjectorStatus { records, statements: pending.statements.len() }),
+            Err(error) => {
+                // Memory may hold half of this poll: start again from what was committed.
+                self.reload()?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Polls until nothing below `watermark` is left; returns the records applied.
+    pub fn catch_up(&mut self, watermark: u64) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let status = self.poll(watermark)?;
+            if status.records == 0 {
+                return Ok(total);
+            }
+            total += status.records;
+        }
+    }
+
+    fn read(&self, watermark: u64) -> Result<Vec<Item>, StoreError> {
+        let mut batches = Vec::new();
+        for (topic_index, topic) in TOPICS.iter().enumerate() {
+            for partition in 0..self.log.partitions(topic)? {
+                let from = self.next.get(&(topic_index, partition)).copied().unwrap_or(0).max(self.log.start_offset(topic, partition)?);
+                let records = self.log.read(topic, partition, from, self.config.batch_records)?;
+                let full = records.len() == self.config.batch_records;
+                let mut items = Vec::with_capacity(records.len());
+                for record in records {
+                    items.push(decode(topic_index, record)?);
+                }
+                batches.push((full, items));
+            }
+        }
+        // A partition that filled its batch may hold more of its last command: leave
+        // that command (and later ones everywhere) for the next poll, so every command's
+        // events are applied together and in order.
+        let mut limit = watermark;
+        for (full, items) in &batches {
+            if let (true, Some(last)) = (full, items.last()) {
+                limit = limit.min(last.command);
+            }
+        }
+        if limit < watermark && !batches.iter().any(|(_, items)| items.iter().any(|item| item.command < limit)) {
+            // One command with more events than a batch: take it a batch at a time.
+            limit += 1;
+        }
+        let mut selected: Vec<Item> =
+            batches.into_iter().flat_map(|(_, items)| items.into_iter().filter(|item| item.command < limit)).collect();
+        selected.sort_by_key(|item| (item.command, item.topic, item.partition, item.offset));
+        Ok(selected)
+    }
+
+    fn apply_all(&mut self, items: &[Item], pending: &mut Pending) -> Result<(), StoreError> {
+        for item in items {
+            self.roll_bucket(item.timestamp_ms, pending)?;
+            match item.event_type.as_str() {
+                "account.created" => self.account_created(item, pending)?,
+                "account.deposited" | "account.withdrawn" => self.transfer(item, pending)?,
+                "order.accepted" => self.order_accepted(item, pending)?,
+                "order.filled" => {
+                    let order = id_param(field(&item.payload, "orderId")?)?;
+                    let (filled, price) = (quantity(&item.payload, "quantity")?, price(&item.payload, "executionPrice")?);
+                    let notional = notional(price, filled)?;
+                    self.patch_order(pending, order, item.timestamp_ms, |order| {
+                        order.filled += filled;
+                        order.notional += notional;
+                        if order.status == "ACCEPTED" || order.status == "TRIGGERED" {
+                            order.status = "PARTIALLY_FILLED".to_owned();
+                        }
+                    }, |patch| {
+                        patch.filled_add += filled;
+                        patch.notional_add += notional;
+                        patch.status.get_or_insert_with(|| "PARTIALLY_FILLED".to_owned());
+                    });
+                }
+                "order.done" => {
+                    let order = id_param(field(&item.payload, "orderId")?)?;
+                    let status = field(&item.payload, "status")?.to_owned();
+                    let reason = optional(&item.payload, "reason").map(str::to_owned);
+                    let filled = quantity(&item.payload, "filledQuantity")?;
+                    let (status_new, reason_new) = (status.clone(), reason.clone());
+                    self.patch_order(pending, order, item.timestamp_ms, move |order| {
+                        order.status = status_new;
+                        order.reason = reason_new;
+                        order.filled = filled;
+                    }, move |patch| {
+                        patch.status = Some(status);
+                        patch.reason = reason;
+                        patch.filled_total = Some(filled);
+                    });
+                }
+                "order.replaced" => {
+                    let order = id_param(field(&item.payload, "orderId")?)?;
+                    let (limit, size) = (price(&item.payload, "limitPrice")?, quantity(&item.payload, "quantity")?);
+                    self.patch_order(pending, order, item.timestamp_ms, |order| {
+                        order.limit_price = Some(limit);
+                        order.quantity = size;
+                    }, |patch| {
+                        patch.limit_price = Some(limit);
+                        patch.quantity = Some(size);
+                    });
+                }
+                "order.triggered" => {
+                    let order = id_param(field(&item.payload, "orderId")?)?;
+                    self.patch_order(pending, order, item.timestamp_ms, |order| order.status = "TRIGGERED".to_owned(), |patch| {
+                        patch.status = Some("TRIGGERED".to_owned());
+                    });
+                }
+                "trade.executed" | "trade.failed" => self.execution(item, pending)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn patch_order(
+        &mut self,
+        pending: &mut Pending,
+        order_id: i64,
+        at: i64,
+        new: impl FnOnce(&mut NewOrder),
+        patch: impl FnOnce(&mut OrderPatch),
+    ) {
+        if let Some(order) = pending.new_orders.get_mut(&order_id) {
+            new(order);
+            order.updated_at = at;
+        } else {
+            let entry = pending.patches.entry(order_id).or_default();
+            patch(entry);
+            entry.updated_at = at;
+        }
+    }
+
+    fn account(&mut self, user: i64, at: i64) -> &mut Account {
+        self.state.accounts.entry(user).or_insert_with(|| Account { created_at: at, ..Account::default() })
+    }
+
+    fn account_created(&mut self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
+        let user = id_param(field(&item.payload, "userId")?)?;
+        let house = item.payload.get("house").and_then(Json::as_bool).unwrap_or(false);
+        let account = self.account(user, item.timestamp_ms);
+        account.house = house;
+        account.updated_at = item.timestamp_ms;
+        pending.accounts.insert(user);
+        Ok(())
+    }
+
+    fn transfer(&mut self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
+        let payload = &item.payload;
+        let user = id_param(field(payload, "userId")?)?;
+        let deposit = item.event_type == "account.deposited";
+        let asset = field(payload, "asset")?;
+        let at = item.timestamp_ms;
+        if asset == "CASH" {
+            let amount = money(payload, "amount")?;
+            let signed = if deposit { amount } else { -amount };
+            let account = self.account(user, at);
+            account.cash = account.cash.checked_add(signed).ok_or_else(overflow)?;
+            if deposit {
+                account.deposits += amount;
+            } else {
+                account.withdrawals += amount;
+            }
+            account.bucket_flows += signed;
+            account.updated_at = at;
+            let balance = account.cash;
+            pending.accounts.insert(user);
+            let kind = if deposit { "DEPOSIT" } else { "WITHDRAWAL" };
+            self.wallet(pending, user, kind, signed, balance, field(payload, "transactionId")?, None, at);
+        } else {
+            // Shares moved in come in at the last price (zero if none); moved out, they
+            // leave at their cost, oldest first, with nothing realised.
+            let shares = Quantity::parse(field(payload, "amount")?).map(Quantity::raw).map_err(|error| StoreError::Decode(error.to_string()))?;
+            let last = self.state.prices.get(asset).map_or(0, |(price, _)| *price);
+            if deposit {
+                self.buy(pending, user, asset, shares, last, at)?;
+            } else {
+                self.consume_lots(pending, user, asset, shares, None, at)?;
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn wallet(&mut self, pending: &mut Pending, user: i64, kind: &str, amount: i64, balance: i64, reference: &str, symbol: Option<&str>, at: i64) {
+        let id = self.state.next_wallet_row;
+        self.state.next_wallet_row += 1;
+        pending.statements.push(Statement::new(
+            "INSERT INTO wallet_transactions (id, user_id, kind, amount, balance_after, reference, symbol, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            vec![id.into(), user.into(), kind.into(), amount.into(), balance.into(), reference.into(), symbol.into(), at.into()],
+        ));
+    }
+
+    fn order_accepted(&mut self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
+        let payload = &item.payload;
+        let order_id = id_param(field(payload, "orderId")?)?;
+        let optional_price = |name| optional(payload, name).map(|_| price(payload, name)).transpose();
+        pending.new_orders.insert(order_id, NewOrder {
+            user_id: id_param(field(payload, "userId")?)?,
+            symbol: field(payload, "symbol")?.to_owned(),
+            side: field(payload, "side")?.to_owned(),
+            order_type: field(payload, "type")?.to_owned(),
+            time_in_force: field(payload, "timeInForce")?.to_owned(),
+            limit_price: optional_price("limitPrice")?,
+            stop_price: optional_price("stopPrice")?,
+            quantity: quantity(payload, "quantity")?,
+            filled: 0,
+            notional: 0,
+            status: "ACCEPTED".to_owned(),
+            reason: None,
+            client_order_id: optional(payload, "clientOrderId").map(str::to_owned),
+            created_at: item.timestamp_ms,
+            updated_at: item.timestamp_ms,
+        });
+        Ok(())
+    }
+
+    fn execution(&mut self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
+        let payload = &item.payload;
+        let user = id_param(field(payload, "userId")?)?;
+        let symbol = field(payload, "symbol")?;
+        let side = field(payload, "side")?;
+        let status = field(payload, "status")?;
+        let size = quantity(payload, "quantity")?;
+        let at = item.timestamp_ms;
+        let executed = status == "EXECUTED";
+        let (execution_price, fill_notional, fee) = if executed {
+            let fill_price = price(payload, "executionPrice")?;
+            (Some(fill_price), Some(notional(fill_price, size)?), money(payload, "fee")?)
+        } else {
+            (None, None, 0)
+        };
+        let row = self.state.next_trade_row;
+        self.state.next_trade_row += 1;
+        let trade_id = optional(payload, "tradeId").map(id_param).transpose()?;
+        let failure = optional(payload, "failureReason");
+        pending.statements.push(Statement::new(
+            "INSERT INTO trades (id, event_id, trade_id, order_id, user_id, symbol, side, quantity, status, execution_price, notional, fee, liquidity, executed_at, failure_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            vec![
+                row.into(),
+                item.event_id.as_str().into(),
+                trade_id.into(),
+                id_param(field(payload, "orderId")?)?.into(),
+                user.into(),
+                symbol.into(),
+                side.into(),
+                size.into(),
+                status.into(),
+                execution_price.into(),
+                fill_notional.into(),
+                fee.into(),
+                optional(payload, "liquidity").into(),
+                at.into(),
+                failure.into(),
+            ],
+        ));
+        if let (Some(reason), Dialect::Sqlite) = (failure, self.store.dialect()) {
+            pending.statements.push(Statement::new(
+                "INSERT INTO trades_fts (rowid, failure_reason) VALUES ($1, $2)",
+                vec![row.into(), reason.into()],
+            ));
+        }
+        let (Some(fill_price), Some(fill_notional)) = (execution_price, fill_notional) else { return Ok(()) };
+        let reference = field(payload, "tradeId")?;
+        let buy = side == "BUY";
+        if buy {
+            self.buy(pending, user, symbol, size, fill_price, at)?;
+        } else {
+            self.consume_lots(pending, user, symbol, size, Some(fill_price), at)?;
+        }
+        let key = (user, symbol.to_owned());
+        if let Some(position) = self.state.positions.get_mut(&key) {
+            position.fees += fee;
+        }
+        let account = self.account(user, at);
+        let trade_cash = if buy { -fill_notional } else { fill_notional };
+        account.cash = account.cash.checked_add(trade_cash).and_then(|cash| cash.checked_sub(fee)).ok_or_else(overflow)?;
+        account.fees += fee;
+        account.updated_at = at;
+        let (after_trade, after_fee) = (account.cash + fee, account.cash);
+        pending.accounts.insert(user);
+        self.wallet(pending, user, if buy { "BUY" } else { "SELL" }, trade_cash, after_trade, reference, Some(symbol), at);
+        if fee != 0 {
+            self.wallet(pending, user, "FEE", -fee, after_fee, reference, Some(symbol), at);
+        }
+        self.state.prices.insert(symbol.to_owned(), (fill_price, at));
+        pending.prices.insert(symbol.to_owned());
+        Ok(())
+    }
+
+    fn buy(&mut self, pending: &mut Pending, user: i64, symbol: &str, size: i64, fill_price: i64, at: i64) -> Result<(), StoreError> {
+        let key = (user, symbol.to_owned());
+        let position = self.state.positions.entry(key.clone()).or_default();
+        let lot = Lot { lot: position.next_lot, quantity: size, price: fill_price, opened_at: at };
+        position.next_lot += 1;
+        position.quantity += size;
+        position.cost = position.cost.checked_add(notional(fill_price, size)?).ok_or_else(overflow)?;
+        position.updated_at = at;
+        position.lots.push_back(lot);
+        pending.lots.insert((user, symbol.to_owned(), lot.lot));
+        pending.positions.insert(key);
+        Ok(())
+    }
+
+    /// Takes `size` out of the oldest lots; with a sale price, realises the difference.
+    fn consume_lots(&mut self, pending: &mut Pending, user: i64, symbol: &str, size: i64, sale: Option<i64>, at: i64) -> Result<(), StoreError> {
+        let key = (user, symbol.to_owned());
+        let position = self.state.positions.entry(key.clone()).or_default();
+        let mut left = size;
+        while left > 0 {
+            let Some(lot) = position.lots.front_mut() else { break };
+            let take = left.min(lot.quantity);
+            let cost = notional(lot.price, take)?;
+            if let Some(sale) = sale {
+                position.realized = position.realized.checked_add(notional(sale, take)? - cost).ok_or_else(overflow)?;
+            }
+            position.cost -= cost;
+            lot.quantity -= take;
+            left -= take;
+            pending.lots.insert((user, symbol.to_owned(), lot.lot));
+            if lot.quantity == 0 {
+                position.lots.pop_front();
+            }
+        }
+        // Shares the projection never saw arrive (none, if it saw the whole log) leave at
+        // no recorded cost.
+        if let (Some(sale), true) = (sale, left > 0) {
+            position.realized = position.realized.checked_add(notional(sale, left)?).ok_or_else(overflow)?;
+        }
+        position.quantity -= size;
+        position.updated_at = at;
+        pending.positions.insert(key);
+        Ok(())
+    }
+
+    /// Starts a new snapshot bucket when `at` is past the open one, recording every
+    /// account's value at the end of the one closing.
+    fn roll_bucket(&mut self, at: i64, pending: &mut Pending) -> Result<(), StoreError> {
+        let width = self.config.snapshot_bucket_ms.max(1);
+        let bucket = at.div_euclid(width) * width;
+        let Some(open) = self.state.bucket else {
+            self.state.bucket = Some(bucket);
+            return Ok(());
+        };
+        if bucket <= open {
+            return Ok(());
+        }
+        let mut holdings: FxHashMap<i64, i128> = FxHashMap::default();
+        for ((user, symbol), position) in &self.state.positions {
+            let last = self.state.prices.get(symbol).map_or(0, |(price, _)| *price);
+            *holdings.entry(*user).or_default() += i128::from(position.quantity) * i128::from(last);
+        }
+        let mut users: Vec<_> = self.state.accounts.iter().filter(|(_, account)| !account.house).map(|(user, _)| *user).collect();
+        users.sort_unstable();
+        for user in users {
+            let held = holdings.get(&user).copied().unwrap_or(0);
+            let Some(account) = self.state.accounts.get_mut(&user) else { continue };
+            let value = i64::try_from(i128::from(account.cash) + held).map_err(|_| overflow())?;
+            if value == 0 && account.bucket_flows == 0 {
+                continue;
+            }
+            pending.statements.push(Statement::new(
+                "INSERT INTO portfolio_snapshots (user_id, bucket, total_value, cash, net_flows) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (user_id, bucket) DO UPDATE SET total_value = excluded.total_value, cash = excluded.cash, net_flows = excluded.net_flows",
+                vec![user.into(), open.into(), value.into(), account.cash.into(), account.bucket_flows.into()],
+            ));
+            if account.bucket_flows != 0 {
+                account.bucket_flows = 0;
+                pending.accounts.insert(user);
+            }
+        }
+        self.state.bucket = Some(bucket);
+        Ok(())
+    }
+
+    /// Turns the poll's changed state into statements, then the offsets it reached.
+    fn flush(&mut self, pending: &mut Pending, items: &[Item]) -> Result<(), StoreError> {
+        for (order_id, order) in std::mem::take(&mut pending.new_orders) {
+            pending.statements.push(Statement::new(
+                "INSERT INTO orders (order_id, user_id, symbol, side, order_type, time_in_force, limit_price, stop_price, quantity, filled_quantity, filled_notional, status, reason, client_order_id, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (order_id) DO NOTHING",
+                vec![
+                    order_id.into(),
+                    order.user_id.into(),
+                    order.symbol.into(),
+                    order.side.into(),
+                    order.order_type.into(),
+                    order.time_in_force.into(),
+                    order.limit_price.into(),
+                    order.stop_price.into(),
+                    order.quantity.into(),
+                    order.filled.into(),
+                    order.notional.into(),
+                    order.status.into(),
+                    order.reason.into(),
+                    order.client_order_id.into(),
+                    order.created_at.into(),
+                    order.updated_at.into(),
+                ],
+            ));
+        }
+        for (order_id, patch) in std::mem::take(&mut pending.patches) {
+            pending.statements.push(Statement::new(
+                "UPDATE orders SET filled_quantity = COALESCE($1, filled_quantity + $2), filled_notional = filled_notional + $3, \
+                 status = COALESCE($4, status), reason = COALESCE($5, reason), limit_price = COALESCE($6, limit_price), \
+                 quantity = COALESCE($7, quantity), updated_at = $8 WHERE order_id = $9",
+                vec![
+                    patch.filled_total.into(),
+                    patch.filled_add.into(),
+                    patch.notional_add.into(),
+                    patch.status.into(),
+                    patch.reason.into(),
+                    patch.limit_price.into(),
+                    patch.quantity.into(),
+                    patch.updated_at.into(),
+                    order_id.into(),
+                ],
+            ));
+        }
+        for user in std::mem::take(&mut pending.accounts) {
+            let account = self.state.accounts.get(&user).cloned().unwrap_or_default();
+            pending.statements.push(Statement::new(
+                "INSERT INTO accounts (user_id, house, cash, deposits, withdrawals, fees, bucket_flows, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (user_id) DO UPDATE SET house = excluded.house, cash = excluded.cash, deposits = excluded.deposits, withdrawals = excluded.withdrawals, \
+                 fees = excluded.fees, bucket_flows = excluded.bucket_flows, updated_at = excluded.updated_at",
+                vec![
+                    user.into(),
+                    i64::from(account.house).into(),
+                    account.cash.into(),
+                    account.deposits.into(),
+                    account.withdrawals.into(),
+                    account.fees.into(),
+                    account.bucket_flows.into(),
+                    account.created_at.into(),
+                    account.updated_at.into(),
+                ],
+            ));
+        }
+        for key in std::mem::take(&mut pending.positions) {
+            let position = self.state.positions.get(&key).cloned().unwrap_or_default();
+            pending.statements.push(Statement::new(
+                "INSERT INTO positions (user_id, symbol, quantity, cost, realized_pnl, fees, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (user_id, symbol) DO UPDATE SET quantity = excluded.quantity, cost = excluded.cost, realized_pnl = excluded.realized_pnl, \
+                 fees = excluded.fees, updated_at = excluded.updated_at",
+                vec![key.0.into(), key.1.into(), position.quantity.into(), position.cost.into(), position.realized.into(), position.fees.into(), position.updated_at.into()],
+            ));
+        }
+        for (user, symbol, lot_number) in std::mem::take(&mut pending.lots) {
+            let lot = self
+                .state
+                .positions
+                .get(&(user, symbol.clone()))
+                .and_then(|position| position.lots.iter().find(|lot| lot.lot == lot_number).copied());
+            match lot {
+                Some(lot) => pending.statements.push(Statement::new(
+                    "INSERT INTO position_lots (user_id, symbol, lot, quantity, price, opened_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (user_id, symbol, lot) DO UPDATE SET quantity = excluded.quantity",
+                    vec![user.into(), symbol.into(), lot.lot.into(), lot.quantity.into(), lot.price.into(), lot.opened_at.into()],
+                )),
+                None => pending.statements.push(Statement::new(
+                    "DELETE FROM position_lots WHERE user_id = $1 AND symbol = $2 AND lot = $3",
+                    vec![user.into(), symbol.into(), lot_number.into()],
+                )),
+            }
+        }
+        for symbol in std::mem::take(&mut pending.prices) {
+            let (last, at) = self.state.prices.get(&symbol).copied().unwrap_or_default();
+            pending.statements.push(Statement::new(
+                "INSERT INTO last_prices (symbol, price, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, updated_at = excluded.updated_at",
+                vec![symbol.into(), last.into(), at.into()],
+            ));
+        }
+        if let Some(bucket) = self.state.bucket {
+            pending.statements.push(Statement::new(
+                "INSERT INTO projection_meta (name, value) VALUES ('snapshot_bucket', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                vec![bucket.into()],
+            ));
+        }
+        let mut reached: BTreeMap<(usize, Partition), Offset> = BTreeMap::new();
+        for item in items {
+            let next = reached.entry((item.topic, item.partition)).or_default();
+            *next = (*next).max(item.offset + 1);
+        }
+        for ((topic, partition), next) in reached {
+            pending.statements.push(Statement::new(
+                "INSERT INTO projection_offsets (projection, topic, part, next_offset) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (projection, topic, part) DO UPDATE SET next_offset = excluded.next_offset",
+                vec![PROJECTION.into(), TOPICS[topic].into(), i64::from(partition).into(), i64::try_from(next).unwrap_or(i64::MAX).into()],
+            ));
+            self.next.insert((topic, partition), next);
+        }
+        Ok(())
+    }
+}
+
+fn decode(topic: usize, record: StoredRecord) -> Result<Item, StoreError> {
+    let envelope = Envelope::<Json>::from_json(&record.value).map_err(|error| StoreError::Decode(error.to_string()))?;
+    let timestamp_ms = Timestamp::parse(&envelope.event_timestamp).map_or(record.timestamp_ms, Timestamp::millis);
+    Ok(Item {
+        command: envelope.command_offset.unwrap_or(0),
+        topic,
+        partition: record.partition,
+        offset: record.offset,
+        timestamp_ms,
+        event_id: envelope.event_id,
+        event_type: envelope.event_type,
+        payload: envelope.payload,
+    })
+}

@@ -1,0 +1,495 @@
+//! The read store's queries. Each is one SQL text for both databases (full-text search
+//! is the only place the dialects differ) and returns exact decimals: prices and
+//! quantities as 4-decimal, money as 8-decimal fixed point.
+
+use rustc_hash::FxHashMap;
+use tradecraft_types::{Money, Price, Quantity};
+
+use crate::db::{Dialect, Param, Row};
+use crate::performance::{Performance, Point, performance};
+use crate::projector::notional;
+use crate::{Store, StoreError};
+
+/// Most rows one page returns.
+pub const PAGE_LIMIT_MAX: usize = 1000;
+
+/// Filters of a trade history search (seed 000 section 6.3). Times are Unix ms,
+/// inclusive.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TradeQuery {
+    pub user_id: u64,
+    pub symbol: Option<String>,
+    pub side: Option<String>,
+    pub status: Option<String>,
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    /// Words that must all appear in the failure reason.
+    pub text: Option<String>,
+    pub limit: usize,
+    pub page_token: Option<String>,
+}
+
+/// One `trade_executed` event as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TradeRecord {
+    pub event_id: String,
+    pub trade_id: Option<u64>,
+    pub order_id: u64,
+    pub user_id: u64,
+    pub symbol: String,
+    pub side: String,
+    pub quantity: Quantity,
+    pub status: String,
+    pub execution_price: Option<Price>,
+    pub fee: Money,
+    pub liquidity: Option<String>,
+    pub executed_at_ms: i64,
+    pub failure_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TradePage {
+    pub trades: Vec<TradeRecord>,
+    pub next_page_token: Option<String>,
+    pub total_count: u64,
+}
+
+/// A position with FIFO cost basis, valued at the last trade price.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PositionRecord {
+    pub symbol: String,
+    pub quantity: Quantity,
+    /// Cost of the open lots divided by the quantity, to the tick (half up).
+    pub average_cost: Option<Price>,
+    pub cost: Money,
+    pub last_price: Option<Price>,
+    pub market_value: Option<Money>,
+    pub unrealized_pnl: Option<Money>,
+    pub realized_pnl: Money,
+    pub fees: Money,
+    pub updated_at_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub user_id: u64,
+    pub house: bool,
+    pub cash: Money,
+    pub deposits: Money,
+    pub withdrawals: Money,
+    pub fees: Money,
+}
+
+/// One line of the cash statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalletRecord {
+    pub id: i64,
+    pub kind: String,
+    pub amount: Money,
+    pub balance_after: Money,
+    pub reference: String,
+    pub symbol: Option<String>,
+    pub created_at_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalletPage {
+    pub transactions: Vec<WalletRecord>,
+    pub next_page_token: Option<String>,
+    pub total_count: u64,
+}
+
+/// Traded volume of one symbol in a window; each trade counted once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SymbolActivity {
+    pub symbol: String,
+    pub trade_count: u64,
+    /// Shares, 4 decimals (raw).
+    pub volume: i128,
+    /// Money, 8 decimals (raw).
+    pub notional: i128,
+}
+
+impl SymbolActivity {
+    /// Volume-weighted average price, to the tick.
+    pub fn vwap(&self) -> Option<Price> {
+        (self.volume > 0).then(|| Price::from_raw(i64::try_from(round_div(self.notional, self.volume)).unwrap_or(i64::MAX)))
+    }
+}
+
+/// One leaderboard row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeaderboardEntry {
+    pub rank: u64,
+    pub user_id: u64,
+    pub performance: Performance,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeaderboardPage {
+    pub entries: Vec<LeaderboardEntry>,
+    pub next_page_token: Option<String>,
+    pub total_count: u64,
+}
+
+/// `raw` (scaled by 10^`scale`) as an exact decimal string.
+pub fn decimal(raw: i128, scale: u32) -> String {
+    let unit = 10_i128.pow(scale);
+    let sign = if raw < 0 { "-" } else { "" };
+    let (whole, fraction) = (raw.unsigned_abs() / unit.unsigned_abs(), raw.unsigned_abs() % unit.unsigned_abs());
+    if fraction == 0 {
+        return format!("{sign}{whole}");
+    }
+    let digits = format!("{fraction:0width$}", width = scale as usize);
+    format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
+}
+
+fn round_div(numerator: i128, denominator: i128) -> i128 {
+    let half = denominator / 2;
+    if numerator >= 0 { (numerator + half) / denominator } else { (numerator - half) / denominator }
+}
+
+fn check_limit(limit: usize) -> Result<i64, StoreError> {
+    if (1..=PAGE_LIMIT_MAX).contains(&limit) {
+        Ok(limit as i64)
+    } else {
+        Err(StoreError::Invalid(format!("limit must be 1 to {PAGE_LIMIT_MAX}, not {limit}")))
+    }
+}
+
+fn encode_token(parts: &[i64]) -> String {
+    parts.iter().map(|part| format!("{:016x}", *part as u64)).collect()
+}
+
+fn decode_token(token: &str, parts: usize) -> Result<Vec<i64>, StoreError> {
+    let invalid = || StoreError::Invalid(format!("pageToken {token:?} is not one this server issued"));
+    if token.len() != parts * 16 || !token.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        return Err(invalid());
+    }
+    (0..parts).map(|index| u64::from_str_radix(&token[index * 16..(index + 1) * 16], 16).map(|part| part as i64).map_err(|_| invalid())).collect()
+}
+
+/// The words of a free-text query, quoted for FTS5 so no input is syntax.
+fn fts5_query(text: &str) -> Option<String> {
+    let words: Vec<String> =
+        text.split(|character: char| !character.is_alphanumeric()).filter(|word| !word.is_empty()).map(|word| format!("\"{word}\"")).collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+fn id(value: i64) -> u64 {
+    value as u64
+}
+
+/// Builds a WHERE clause and its parameters, numbering placeholders as it goes.
+#[derive(Default)]
+struct Filter {
+    sql: String,
+    params: Vec<Param>,
+}
+
+impl Filter {
+    fn add(&mut self, clause: &str, param: Param) {
+        self.params.push(param);
+        let placeholder = format!("${}", self.params.len());
+        self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
+        self.sql.push_str(&clause.replace('?', &placeholder));
+    }
+}
+
+impl Store {
+    /// Trade history, newest first, a page at a time.
+    pub fn search_trades(&self, query: &TradeQuery) -> Result<TradePage, StoreError> {
+        let limit = check_limit(query.limit)?;
+        let mut filter = Filter::default();
+        filter.add("user_id = ?", (query.user_id as i64).into());
+        for (clause, value) in [("symbol = ?", &query.symbol), ("side = ?", &query.side), ("status = ?", &query.status)] {
+            if let Some(value) = value {
+                filter.add(clause, value.as_str().into());
+            }
+        }
+        if let Some(start) = query.start_ms {
+            filter.add("executed_at >= ?", start.into());
+        }
+        if let Some(end) = query.end_ms {
+            filter.add("executed_at <= ?", end.into());
+        }
+        if let Some(text) = &query.text {
+            match self.dialect() {
+                Dialect::Sqlite => {
+                    let words = fts5_query(text).ok_or_else(|| StoreError::Invalid("the text query has no words".into()))?;
+                    filter.add("id IN (SELECT rowid FROM trades_fts WHERE trades_fts MATCH ?)", words.into());
+                }
+                Dialect::Postgres => {
+                    filter.add("to_tsvector('simple', COALESCE(failure_reason, '')) @@ plainto_tsquery('simple', ?)", text.as_str().into());
+                }
+            }
+        }
+        let count = self.backend().query(&format!("SELECT COUNT(*) FROM trades{}", filter.sql), &filter.params)?;
+        let total_count = count.first().map(|row| row.int(0)).transpose()?.unwrap_or(0) as u64;
+        if let Some(token) = &query.page_token {
+            let cursor = decode_token(token, 2)?;
+            filter.params.push(cursor[0].into());
+            let at = filter.params.len();
+            filter.params.push(cursor[1].into());
+            filter.sql.push_str(&format!(" AND (executed_at < ${at} OR (executed_at = ${at} AND id < ${}))", at + 1));
+        }
+        filter.params.push((limit + 1).into());
+        let sql = format!(
+            "SELECT event_id, trade_id, order_id, user_id, symbol, side, quantity, status, execution_price, fee, liquidity, executed_at, failure_reason, id \
+             FROM trades{} ORDER BY executed_at DESC, id DESC LIMIT ${}",
+            filter.sql,
+            filter.params.len()
+        );
+        let rows = self.backend().query(&sql, &filter.params)?;
+        let mut trades = Vec::with_capacity(rows.len());
+        let mut next_page_token = None;
+        for (index, row) in rows.iter().enumerate() {
+            if index as i64 == limit {
+                let last = &rows[index - 1];
+                next_page_token = Some(encode_token(&[last.int(11)?, last.int(13)?]));
+                break;
+            }
+            trades.push(trade_record(row)?);
+        }
+        Ok(TradePage { trades, next_page_token, total_count })
+    }
+
+    /// One account's balances, if the projection has seen it.
+    pub fn account(&self, user_id: u64) -> Result<Option<AccountRecord>, StoreError> {
+        let rows = self.backend().query(
+            "SELECT user_id, house, cash, deposits, withdrawals, fees FROM accounts WHERE user_id = $1",
+            &[(user_id as i64).into()],
+        )?;
+        rows.first()
+            .map(|row| {
+                Ok(AccountRecord {
+                    user_id: id(row.int(0)?),
+                    house: row.int(1)? != 0,
+                    cash: Money::from_raw(row.int(2)?),
+                    deposits: Money::from_raw(row.int(3)?),
+                    withdrawals: Money::from_raw(row.int(4)?),
+                    fees: Money::from_raw(row.int(5)?),
+                })
+            })
+            .transpose()
+    }
+
+    /// Open positions and closed ones with realised P&L, by symbol.
+    pub fn positions(&self, user_id: u64) -> Result<Vec<PositionRecord>, StoreError> {
+        let rows = self.backend().query(
+            "SELECT p.symbol, p.quantity, p.cost, p.realized_pnl, p.fees, p.updated_at, lp.price FROM positions p \
+             LEFT JOIN last_prices lp ON lp.symbol = p.symbol WHERE p.user_id = $1 ORDER BY p.symbol",
+            &[(user_id as i64).into()],
+        )?;
+        let mut positions = Vec::new();
+        for row in rows {
+            let (quantity, cost, last) = (row.int(1)?, row.int(2)?, row.opt_int(6)?);
+            if quantity == 0 && row.int(3)? == 0 {
+                continue;
+            }
+            let market_value = last.map(|last| notional(last, quantity)).transpose()?;
+            positions.push(PositionRecord {
+                symbol: row.text(0)?.to_owned(),
+                quantity: Quantity::from_raw(quantity),
+                average_cost: (quantity > 0)
+                    .then(|| Price::from_raw(i64::try_from(round_div(i128::from(cost), i128::from(quantity))).unwrap_or(i64::MAX))),
+                cost: Money::from_raw(cost),
+                last_price: last.map(Price::from_raw),
+                market_value: market_value.map(Money::from_raw),
+                unrealized_pnl: market_value.map(|value| Money::from_raw(value - cost)),
+                realized_pnl: Money::from_raw(row.int(3)?),
+                fees: Money::from_raw(row.int(4)?),
+                updated_at_ms: row.int(5)?,
+            });
+        }
+        Ok(positions)
+    }
+
+    /// The cash statement, newest first.
+    pub fn wallet_transactions(&self, user_id: u64, limit: usize, page_token: Option<&str>) -> Result<WalletPage, StoreError> {
+        let limit = check_limit(limit)?;
+        let user = user_id as i64;
+        let count = self.backend().query("SELECT COUNT(*) FROM wallet_transactions WHERE user_id = $1", &[user.into()])?;
+        let total_count = count.first().map(|row| row.int(0)).transpose()?.unwrap_or(0) as u64;
+        let before = page_token.map(|token| decode_token(token, 1)).transpose()?.map_or(i64::MAX, |cursor| cursor[0]);
+        let rows = self.backend().query(
+            "SELECT id, kind, amount, balance_after, reference, symbol, created_at FROM wallet_transactions \
+             WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+            &[user.into(), before.into(), (limit + 1).into()],
+        )?;
+        let mut transactions = Vec::new();
+        let mut next_page_token = None;
+        for (index, row) in rows.iter().enumerate() {
+            if index as i64 == limit {
+                next_page_token = Some(encode_token(&[rows[index - 1].int(0)?]));
+                break;
+            }
+            transactions.push(WalletRecord {
+                id: row.int(0)?,
+                kind: row.text(1)?.to_owned(),
+                amount: Money::from_raw(row.int(2)?),
+                balance_after: Money::from_raw(row.int(3)?),
+                reference: row.text(4)?.to_owned(),
+                symbol: row.opt_text(5)?.map(str::to_owned),
+                created_at_ms: row.int(6)?,
+            });
+        }
+        Ok(WalletPage { transactions, next_page_token, total_count })
+    }
+
+    /// Trades per symbol since `since_ms` (each trade once: its taker side).
+    pub fn activity(&self, symbol: Option<&str>, since_ms: i64) -> Result<Vec<SymbolActivity>, StoreError> {
+        let mut filter = Filter::default();
+        filter.add("executed_at >= ?", since_ms.into());
+        filter.sql.push_str(" AND status = 'EXECUTED' AND liquidity = 'TAKER'");
+        if let Some(symbol) = symbol {
+            filter.add("symbol = ?", symbol.into());
+        }
+        let sql = format!(
+            "SELECT symbol, COUNT(*), CAST(SUM(quantity) AS TEXT), CAST(SUM(notional) AS TEXT) FROM trades{} GROUP BY symbol ORDER BY symbol",
+            filter.sql
+        );
+        self.backend()
+            .query(&sql, &filter.params)?
+            .iter()
+            .map(|row| {
+                Ok(SymbolActivity { symbol: row.text(0)?.to_owned(), trade_count: row.int(1)? as u64, volume: row.wide(2)?, notional: row.wide(3)? })
+            })
+            .collect()
+    }
+
+    /// Every (non-house) account's value now: cash plus shares at the last price, and the
+    /// cash moved in since the last snapshot.
+    fn current_values(&self, user: Option<i64>) -> Result<FxHashMap<i64, (i64, i64)>, StoreError> {
+        let (account_filter, position_filter, params): (&str, &str, Vec<Param>) = match user {
+            Some(user) => (" AND user_id = $1", " AND p.user_id = $1", vec![user.into()]),
+            None => ("", "", Vec::new()),
+        };
+        let mut values: FxHashMap<i64, (i128, i64)> = FxHashMap::default();
+        let accounts = self.backend().query(&format!("SELECT user_id, cash, bucket_flows FROM accounts WHERE house = 0{account_filter}"), &params)?;
+        for row in accounts {
+            values.insert(row.int(0)?, (i128::from(row.int(1)?), row.int(2)?));
+        }
+        let holdings = self.backend().query(
+            &format!("SELECT p.user_id, p.quantity, lp.price FROM positions p JOIN last_prices lp ON lp.symbol = p.symbol WHERE p.quantity <> 0{position_filter}"),
+            &params,
+        )?;
+        for row in holdings {
+            if let Some((value, _)) = values.get_mut(&row.int(0)?) {
+                *value += i128::from(row.int(1)?) * i128::from(row.int(2)?);
+            }
+        }
+        values
+            .into_iter()
+            .map(|(user, (value, flows))| Ok((user, (i64::try_from(value).map_err(|_| StoreError::Decode("value out of range".into()))?, flows))))
+            .collect()
+    }
+
+    /// Snapshots from the last one at or before `since_ms` on, per user.
+    fn snapshot_series(&self, user: Option<i64>, since_ms: i64) -> Result<FxHashMap<i64, Vec<Point>>, StoreError> {
+        let (filter, params): (&str, Vec<Param>) = match user {
+            Some(user) => (" AND s.user_id = $2", vec![since_ms.into(), user.into()]),
+            None => ("", vec![since_ms.into()]),
+        };
+        let rows = self.backend().query(
+            &format!(
+                "SELECT s.user_id, s.bucket, s.total_value, s.net_flows FROM portfolio_snapshots s WHERE s.bucket >= \
+                 COALESCE((SELECT MAX(p.bucket) FROM portfolio_snapshots p WHERE p.user_id = s.user_id AND p.bucket <= $1), $1){filter} \
+                 ORDER BY s.user_id, s.bucket"
+            ),
+            &params,
+        )?;
+        let mut series: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
+        for row in rows {
+            series.entry(row.int(0)?).or_default().push(Point { at_ms: row.int(1)?, value: row.int(2)?, flows: row.int(3)? });
+        }
+        Ok(series)
+    }
+
+    /// Returns and risk of one account from `since_ms` to `now_ms`, from its snapshots
+    /// and its value now. `None` if the account is unknown.
+    pub fn performance(&self, user_id: u64, since_ms: i64, now_ms: i64) -> Result<Option<Performance>, StoreError> {
+        let user = user_id as i64;
+        let Some((value, flows)) = self.current_values(Some(user))?.remove(&user) else { return Ok(None) };
+        let mut points = self.snapshot_series(Some(user), since_ms)?.remove(&user).unwrap_or_default();
+        points.push(Point { at_ms: now_ms, value, flows });
+        Ok(Some(performance(&points)))
+    }
+
+    /// Accounts ranked by return since `since_ms`, best first; ties by user id.
+    pub fn leaderboard(&self, since_ms: i64, now_ms: i64, limit: usize, page_token: Option<&str>) -> Result<LeaderboardPage, StoreError> {
+        let limit = check_limit(limit)? as usize;
+        let skip = page_token.map(|token| decode_token(token, 1)).transpose()?.map_or(0, |cursor| cursor[0].max(0) as usize);
+        let mut series = self.snapshot_series(None, since_ms)?;
+        let mut ranked: Vec<(u64, Performance)> = self
+            .current_values(None)?
+            .into_iter()
+            .map(|(user, (value, flows))| {
+                let mut points = series.remove(&user).unwrap_or_default();
+                points.push(Point { at_ms: now_ms, value, flows });
+                (id(user), performance(&points))
+            })
+            .collect();
+        ranked.sort_by(|(left_user, left), (right_user, right)| {
+            right.total_return.total_cmp(&left.total_return).then(left_user.cmp(right_user))
+        });
+        let total_count = ranked.len() as u64;
+        let entries: Vec<LeaderboardEntry> = ranked
+            .into_iter()
+            .enumerate()
+            .skip(skip)
+            .take(limit)
+            .map(|(index, (user_id, performance))| LeaderboardEntry { rank: index as u64 + 1, user_id, performance })
+            .collect();
+        let next = skip + entries.len();
+        let next_page_token = ((next as u64) < total_count).then(|| encode_token(&[next as i64]));
+        Ok(LeaderboardPage { entries, next_page_token, total_count })
+    }
+}
+
+fn trade_record(row: &Row) -> Result<TradeRecord, StoreError> {
+    Ok(TradeRecord {
+        event_id: row.text(0)?.to_owned(),
+        trade_id: row.opt_int(1)?.map(id),
+        order_id: id(row.int(2)?),
+        user_id: id(row.int(3)?),
+        symbol: row.text(4)?.to_owned(),
+        side: row.text(5)?.to_owned(),
+        quantity: Quantity::from_raw(row.int(6)?),
+        status: row.text(7)?.to_owned(),
+        execution_price: row.opt_int(8)?.map(Price::from_raw),
+        fee: Money::from_raw(row.int(9)?),
+        liquidity: row.opt_text(10)?.map(str::to_owned),
+        executed_at_ms: row.int(11)?,
+        failure_reason: row.opt_text(12)?.map(str::to_owned),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_print_exactly() {
+        assert_eq!(decimal(1_234_500, 4), "123.45");
+        assert_eq!(decimal(-5, 8), "-0.00000005");
+        assert_eq!(decimal(10_000, 4), "1");
+        assert_eq!(decimal(0, 4), "0");
+        assert_eq!(decimal(i128::from(i64::MAX) * 10, 4), "9223372036854775.807");
+    }
+
+    #[test]
+    fn page_tokens_round_trip_and_reject_strangers() {
+        let token = encode_token(&[1_700_000_000_000, 42]);
+        assert_eq!(decode_token(&token, 2).unwrap(), vec![1_700_000_000_000, 42]);
+        assert!(decode_token("abc", 2).is_err());
+        assert!(decode_token(&"z".repeat(32), 2).is_err());
+    }
+
+    #[test]
+    fn free_text_is_quoted_for_fts5() {
+        assert_eq!(fts5_query("insufficient funds!").as_deref(), Some("\"insufficient\" \"funds\""));
+        assert_eq!(fts5_query("\" OR *").as_deref(), Some("\"OR\""), "operators become plain words");
+        assert_eq!(fts5_query("!* ()"), None);
+    }
+}
