@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every TradeCraft test on a fresh machine: installs what the tests need, then lints
-# and runs the whole workspace's tests with cargo-nextest. Later backends (PostgreSQL,
-# Redis, a Kafka-API broker) get their set-up steps here, before the tests that use them.
+# and runs the whole workspace's tests with cargo-nextest. The servers tests talk to are
+# started (or installed) by scripts/services.sh first: PostgreSQL for the read store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,10 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     echo "installing cargo-nextest"
     cargo install cargo-nextest --locked
 fi
+
+echo "== services"
+source scripts/services.sh
+ensure_postgres
 
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -8,6 +8,7 @@
 mod error;
 mod metrics;
 pub mod openapi;
+mod reads;
 mod routes;
 mod view;
 pub mod ws;
@@ -42,6 +43,9 @@ pub struct AppState {
     pub ws_connections: Arc<AtomicU64>,
     /// The event log's own counters, when the backend has them (the file journal does).
     pub log_metrics: Option<Arc<dyn Fn() -> tradecraft_log::FileLogMetrics + Send + Sync>>,
+    /// The read store behind history, positions, analytics and the leaderboard.
+    pub store: Option<tradecraft_store::Store>,
+    pub projection_metrics: Option<Arc<tradecraft_store::ProjectionMetrics>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -64,6 +68,8 @@ impl AppState {
             pushes,
             ws_connections: Arc::new(AtomicU64::new(0)),
             log_metrics: None,
+            store: None,
+            projection_metrics: None,
         }
     }
 }

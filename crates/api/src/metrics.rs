@@ -143,5 +143,26 @@ pub(crate) async fn render(State(state): State<AppState>) -> Response {
         line(&mut out, "tradecraft_log_fsync_seconds_total", "Time spent in fsync rounds.", "counter");
         let _ = writeln!(out, "tradecraft_log_fsync_seconds_total {}", metrics.fsync_nanos_total as f64 / 1e9);
     }
+    if let Some(projection) = &state.projection_metrics {
+        let counters = [
+            ("tradecraft_projection_records_total", "Log records applied to the read store.", projection.records.load(Ordering::Relaxed)),
+            ("tradecraft_projection_transactions_total", "Read-store transactions committed by the projector.", projection.transactions.load(Ordering::Relaxed)),
+            ("tradecraft_projection_errors_total", "Projector polls that failed (and were retried).", projection.errors.load(Ordering::Relaxed)),
+        ];
+        for (name, help, value) in counters {
+            line(&mut out, name, help, "counter");
+            let _ = writeln!(out, "{name} {value}");
+        }
+        line(&mut out, "tradecraft_projection_lag_records", "Records in the log not yet applied to the read store.", "gauge");
+        for lag in projection.lag() {
+            let _ = writeln!(
+                out,
+                "tradecraft_projection_lag_records{{topic=\"{}\",partition=\"{}\"}} {}",
+                lag.topic,
+                lag.partition,
+                lag.end.saturating_sub(lag.applied)
+            );
+        }
+    }
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -18,6 +18,13 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("patch", "/v1/orders/{order_id}"),
     ("delete", "/v1/orders/{order_id}"),
     ("get", "/v1/portfolio/{user_id}"),
+    ("get", "/v1/portfolio/positions"),
+    ("get", "/v1/portfolio/performance"),
+    ("get", "/v1/trades/search"),
+    ("get", "/v1/wallet/transactions"),
+    ("get", "/v1/analytics/volume"),
+    ("get", "/v1/analytics/metrics"),
+    ("get", "/v1/leaderboard"),
     ("get", "/v1/market/symbols"),
     ("get", "/v1/market/{symbol}/orderbook"),
     ("get", "/v1/market/{symbol}/ticker"),
@@ -50,6 +57,11 @@ pub fn document() -> Value {
     let object = json!({"type": "object"});
     let order_id = path_parameter("order_id", "An order id (decimal string).");
     let symbol = path_parameter("symbol", "An instrument symbol such as MOCKAAPL.");
+    let user_id = json!({"name": "userId", "in": "query", "required": true, "description": "The account.", "schema": {"type": "string"}});
+    let period = query_parameter("period", "1d, 7d, 30d (default), 90d, 1y or all.");
+    let limit = query_parameter("limit", "1 to 1000, default 100 (leaderboard 50).");
+    let page_token = query_parameter("pageToken", "nextPageToken of the previous page.");
+    let time_window = query_parameter("timeWindow", "1h, 24h (default) or 7d.");
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -125,6 +137,34 @@ pub fn document() -> Value {
             "/v1/portfolio/{user_id}": {"get": {"summary": "Cash and holdings (seed 000 6.2) with reserved amounts.",
                 "parameters": [path_parameter("user_id", "A user id.")],
                 "responses": {"200": ok("The portfolio.", json!({"$ref": "#/components/schemas/Portfolio"})), "400": error("Not a user id."), "404": error("Unknown user.")}}},
+            "/v1/portfolio/positions": {"get": {"summary": "Positions with FIFO cost basis, realised and unrealised P&L at the last trade price (read store).",
+                "parameters": [user_id.clone()],
+                "responses": {"200": ok("Cash, total value and positions.", object.clone()), "400": error("Missing or bad userId."), "404": error("Unknown user."), "503": error("No read store.")}}},
+            "/v1/portfolio/performance": {"get": {"summary": "Time-weighted return, daily returns, volatility, Sharpe, Sortino and maximum drawdown (365-day annualisation, zero risk-free rate).",
+                "parameters": [user_id.clone(), period.clone()],
+                "responses": {"200": ok("Performance.", object.clone()), "400": error("Missing userId or bad period."), "404": error("Unknown user.")}}},
+            "/v1/trades/search": {"get": {"summary": "Trade history (seed 000 6.3): executions and failed orders of one account, newest first.",
+                "parameters": [
+                    {"name": "userId", "in": "query", "required": true, "description": "The account.", "schema": {"type": "string"}},
+                    query_parameter("symbol", "Only this symbol."), query_parameter("side", "BUY or SELL."),
+                    query_parameter("status", "EXECUTED, FAILED_INSUFFICIENT_FUNDS, FAILED_INSUFFICIENT_SHARES or FAILED_OTHER."),
+                    query_parameter("startDate", "ISO 8601 date or time, inclusive."), query_parameter("endDate", "ISO 8601 date (the whole day) or time, inclusive."),
+                    query_parameter("q", "Words that must all appear in failureReason (full-text)."),
+                    limit.clone(), page_token.clone(),
+                ],
+                "responses": {"200": ok("{trades, pagination: {nextPageToken, totalCount}}.", object.clone()), "400": error("Bad date, parameter or pageToken."), "500": error("The read store failed.")}}},
+            "/v1/wallet/transactions": {"get": {"summary": "Cash statement: deposits, withdrawals, buys, sells and fees with the balance after each, newest first.",
+                "parameters": [user_id.clone(), limit.clone(), page_token.clone()],
+                "responses": {"200": ok("{transactions, pagination}.", object.clone()), "400": error("Missing userId or bad paging.")}}},
+            "/v1/analytics/volume": {"get": {"summary": "Traded volume per symbol over a window (seed 000 6.4).",
+                "parameters": [query_parameter("symbol", "Only this symbol."), time_window.clone()],
+                "responses": {"200": ok("{data: [{symbol, volume, timeWindow}]}.", object.clone()), "400": error("Bad timeWindow or symbol.")}}},
+            "/v1/analytics/metrics": {"get": {"summary": "Trade count, volume, notional and VWAP per symbol, for one window or all three.",
+                "parameters": [query_parameter("symbol", "Only this symbol."), time_window],
+                "responses": {"200": ok("{windows: [...]}.", object.clone()), "400": error("Bad timeWindow or symbol.")}}},
+            "/v1/leaderboard": {"get": {"summary": "Accounts ranked by time-weighted return over the period, with Sharpe and maximum drawdown.",
+                "parameters": [period, limit, page_token],
+                "responses": {"200": ok("{period, entries, pagination}.", object.clone()), "400": error("Bad period or paging.")}}},
             "/v1/market/symbols": {"get": {"summary": "Listed instruments.", "responses": {"200": ok("Instruments.", object.clone())}}},
             "/v1/market/{symbol}/orderbook": {"get": {"summary": "Aggregated depth.", "parameters": [symbol.clone(), query_parameter("depth", "1 to 100, default 10.")],
                 "responses": {"200": ok("Bids and asks, best first.", object.clone()), "400": error("Bad symbol or depth."), "404": error("Unknown symbol.")}}},

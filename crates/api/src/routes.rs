@@ -18,7 +18,7 @@ use tradecraft_sequencer::wire::WireCommand;
 use tradecraft_sequencer::{CommandOutcome, Request, RuntimeError, submit_then};
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Symbol, Timestamp};
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, reads};
 
 /// Longest wait for the engine to apply a command or answer a query.
 const ENGINE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,6 +39,13 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/orders", post(place_order).get(list_orders))
         .route("/v1/orders/{order_id}", get(get_order).delete(cancel_order).patch(replace_order))
         .route("/v1/portfolio/{user_id}", get(portfolio))
+        .route("/v1/portfolio/positions", get(reads::positions))
+        .route("/v1/portfolio/performance", get(reads::performance))
+        .route("/v1/trades/search", get(reads::search_trades))
+        .route("/v1/wallet/transactions", get(reads::wallet))
+        .route("/v1/analytics/volume", get(reads::volume))
+        .route("/v1/analytics/metrics", get(reads::metrics))
+        .route("/v1/leaderboard", get(reads::leaderboard))
         .route("/v1/market/symbols", get(symbols))
         .route("/v1/market/{symbol}/orderbook", get(orderbook))
         .route("/v1/market/{symbol}/ticker", get(ticker))
@@ -46,7 +53,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/market/{symbol}/candles", get(candles))
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     let millis = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64);
     Timestamp::from_millis(millis)
 }
@@ -286,7 +293,7 @@ async fn place(state: &AppState, mut body: Value) -> Result<Value, ApiError> {
     Ok(response)
 }
 
-fn parse_id(field: &str, text: &str) -> Result<u64, ApiError> {
+pub(crate) fn parse_id(field: &str, text: &str) -> Result<u64, ApiError> {
     text.parse().map_err(|_| ApiError::bad_request("invalid_id", format!("{field} {text:?} is not a numeric id")))
 }
 
@@ -487,7 +494,7 @@ struct DepthQuery {
     depth: Option<String>,
 }
 
-fn bounded(text: Option<&str>, default: usize, max: usize, name: &str) -> Result<usize, ApiError> {
+pub(crate) fn bounded(text: Option<&str>, default: usize, max: usize, name: &str) -> Result<usize, ApiError> {
     match text {
         None => Ok(default),
         Some(text) => match text.parse::<usize>() {

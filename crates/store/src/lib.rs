@@ -19,7 +19,7 @@ mod sqlite;
 pub use db::{Backend, Dialect, Param, Row, Statement, Value};
 pub use performance::{DailyReturn, Performance, Point, performance};
 pub use postgres::{Postgres, create_database, drop_database, with_database};
-pub use projector::{ProjectionLag, Projector, ProjectorConfig, ProjectorStatus, TOPICS};
+pub use projector::{ProjectionLag, ProjectionMetrics, Projector, ProjectorConfig, ProjectorStatus, TOPICS, spawn_projector};
 pub use queries::*;
 pub use sqlite::Sqlite;
 

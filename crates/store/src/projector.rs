@@ -356,7 +356,7 @@ impl Projector {
                     let order = id_param(field(&item.payload, "orderId")?)?;
                     let (filled, price) = (quantity(&item.payload, "quantity")?, price(&item.payload, "executionPrice")?);
                     let notional = notional(price, filled)?;
-                    self.patch_order(pending, order, item.timestamp_ms, |order| {
+                    self.patch_order(pending, id_param(field(&item.payload, "userId")?)?, order, item.timestamp_ms, |order| {
                         order.filled += filled;
                         order.notional += notional;
                         if order.status == "ACCEPTED" || order.status == "TRIGGERED" {
@@ -374,7 +374,7 @@ impl Projector {
                     let reason = optional(&item.payload, "reason").map(str::to_owned);
                     let filled = quantity(&item.payload, "filledQuantity")?;
                     let (status_new, reason_new) = (status.clone(), reason.clone());
-                    self.patch_order(pending, order, item.timestamp_ms, move |order| {
+                    self.patch_order(pending, id_param(field(&item.payload, "userId")?)?, order, item.timestamp_ms, move |order| {
                         order.status = status_new;
                         order.reason = reason_new;
                         order.filled = filled;
@@ -387,7 +387,7 @@ impl Projector {
                 "order.replaced" => {
                     let order = id_param(field(&item.payload, "orderId")?)?;
                     let (limit, size) = (price(&item.payload, "limitPrice")?, quantity(&item.payload, "quantity")?);
-                    self.patch_order(pending, order, item.timestamp_ms, |order| {
+                    self.patch_order(pending, id_param(field(&item.payload, "userId")?)?, order, item.timestamp_ms, |order| {
                         order.limit_price = Some(limit);
                         order.quantity = size;
                     }, |patch| {
@@ -397,7 +397,7 @@ impl Projector {
                 }
                 "order.triggered" => {
                     let order = id_param(field(&item.payload, "orderId")?)?;
-                    self.patch_order(pending, order, item.timestamp_ms, |order| order.status = "TRIGGERED".to_owned(), |patch| {
+                    self.patch_order(pending, id_param(field(&item.payload, "userId")?)?, order, item.timestamp_ms, |order| order.status = "TRIGGERED".to_owned(), |patch| {
                         patch.status = Some("TRIGGERED".to_owned());
                     });
                 }
@@ -408,9 +408,14 @@ impl Projector {
         Ok(())
     }
 
+    fn is_house(&self, user: i64) -> bool {
+        self.state.accounts.get(&user).is_some_and(|account| account.house)
+    }
+
     fn patch_order(
         &mut self,
         pending: &mut Pending,
+        user: i64,
         order_id: i64,
         at: i64,
         new: impl FnOnce(&mut NewOrder),
@@ -419,7 +424,7 @@ impl Projector {
         if let Some(order) = pending.new_orders.get_mut(&order_id) {
             new(order);
             order.updated_at = at;
-        } else {
+        } else if !self.is_house(user) {
             let entry = pending.patches.entry(order_id).or_default();
             patch(entry);
             entry.updated_at = at;
@@ -489,9 +494,15 @@ impl Projector {
     fn order_accepted(&mut self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
         let payload = &item.payload;
         let order_id = id_param(field(payload, "orderId")?)?;
+        let user_id = id_param(field(payload, "userId")?)?;
+        if self.is_house(user_id) {
+            // The house re-quotes every tick; its orders would swamp the table. Its fills
+            // are still in `trades`, its positions and cash still kept.
+            return Ok(());
+        }
         let optional_price = |name| optional(payload, name).map(|_| price(payload, name)).transpose();
         pending.new_orders.insert(order_id, NewOrder {
-            user_id: id_param(field(payload, "userId")?)?,
+            user_id,
             symbol: field(payload, "symbol")?.to_owned(),
             side: field(payload, "side")?.to_owned(),
             order_type: field(payload, "type")?.to_owned(),
@@ -802,5 +813,54 @@ fn decode(topic: usize, record: StoredRecord) -> Result<Item, StoreError> {
         event_id: envelope.event_id,
         event_type: envelope.event_type,
         payload: envelope.payload,
+    })
+}
+
+/// Counters of a running projector, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct ProjectionMetrics {
+    pub records: std::sync::atomic::AtomicU64,
+    pub transactions: std::sync::atomic::AtomicU64,
+    pub errors: std::sync::atomic::AtomicU64,
+    pub lag: std::sync::Mutex<Vec<ProjectionLag>>,
+}
+
+impl ProjectionMetrics {
+    pub fn lag(&self) -> Vec<ProjectionLag> {
+        self.lag.lock().map(|lag| lag.clone()).unwrap_or_default()
+    }
+}
+
+/// Runs `projector` on its own thread until `stop` is set: polls up to the engine's
+/// `watermark`, idles briefly when caught up, and retries after errors (a database that
+/// is down) without losing its place.
+pub fn spawn_projector(
+    mut projector: Projector,
+    watermark: impl Fn() -> u64 + Send + 'static,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    metrics: Arc<ProjectionMetrics>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    use std::sync::atomic::Ordering::Relaxed;
+    std::thread::Builder::new().name("projector".to_owned()).spawn(move || {
+        while !stop.load(Relaxed) {
+            let idle = match projector.poll(watermark()) {
+                Ok(status) => {
+                    metrics.records.fetch_add(status.records as u64, Relaxed);
+                    metrics.transactions.fetch_add(u64::from(status.records > 0), Relaxed);
+                    (status.records == 0).then_some(std::time::Duration::from_millis(10))
+                }
+                Err(error) => {
+                    metrics.errors.fetch_add(1, Relaxed);
+                    tracing::warn!(error = %error, "projector: poll failed; retrying");
+                    Some(std::time::Duration::from_millis(500))
+                }
+            };
+            if let (Ok(lag), Ok(mut shared)) = (projector.lag(), metrics.lag.lock()) {
+                *shared = lag;
+            }
+            if let Some(idle) = idle {
+                std::thread::sleep(idle);
+            }
+        }
     })
 }

@@ -261,7 +261,7 @@ impl InProcessServer {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
             runtime.block_on(async move {
                 let market = tradecraft_market::SimulatorConfig::default_universe();
-                let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, simulate_market).await?;
+                let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, simulate_market, &crate::serve::database_url(&server_dir, None)).await?;
                 let _ = ready_sender.send((exchange.address, exchange.pushes.clone()));
                 exchange.run(async move { let _ = stop_receiver.await; }).await
             })

@@ -2,6 +2,7 @@
 
 mod bench;
 mod machine;
+mod rebuild;
 mod serve;
 mod verify;
 
@@ -23,6 +24,8 @@ enum Commands {
     /// Check every invariant of a data directory: replay all commands into a fresh engine,
     /// and the latest snapshot to the same state hash. Exits non-zero on a breach.
     Verify(verify::VerifyArgs),
+    /// Empty the read store and project the whole event log into it again (server stopped).
+    Rebuild(rebuild::RebuildArgs),
     /// Run a benchmark and print one JSON line per run.
     Bench {
         #[command(subcommand)]
@@ -35,6 +38,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Commands::Serve(args) => serve::run(args),
         Commands::Verify(args) => verify::run(&args),
+        Commands::Rebuild(args) => rebuild::run(&args),
         Commands::Bench { target } => bench::run(target),
     }
 }

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,6 +16,7 @@ use tradecraft_log::{Envelope, EventLog, FileLog, FileLogConfig, Record};
 use tradecraft_market::{HouseConfig, Simulator, SimulatorConfig, quotes};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
 use tradecraft_sequencer::{EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, runtime, submit_batch};
+use tradecraft_store::{ProjectionMetrics, Projector, ProjectorConfig, Store, spawn_projector};
 use tradecraft_types::{Side, Symbol, Timestamp};
 
 /// The house account: far above any offset-assigned id.
@@ -41,6 +43,15 @@ pub(crate) struct ServeArgs {
     /// Do not run the price simulator and house quotes.
     #[arg(long)]
     no_simulator: bool,
+    /// Read store: `postgres://user@host/db` for PostgreSQL; SQLite in the data dir
+    /// (`read.db`) when absent.
+    #[arg(long, env = "TRADECRAFT_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+/// The read store a data dir and an optional URL name.
+pub(crate) fn database_url(data_dir: &Path, url: Option<&str>) -> String {
+    url.map_or_else(|| format!("sqlite:{}", data_dir.join("read.db").display()), str::to_owned)
 }
 
 fn now() -> Timestamp {
@@ -189,10 +200,18 @@ pub(crate) struct Exchange {
     engine_thread: std::thread::JoinHandle<()>,
     stop_simulator: watch::Sender<bool>,
     simulator_task: Option<tokio::task::JoinHandle<()>>,
+    stop_projector: Arc<AtomicBool>,
+    projector_thread: std::thread::JoinHandle<()>,
 }
 
 /// Opens the data directory, recovers the engine, bootstraps the market and binds the API.
-pub(crate) async fn start(data_dir: &Path, address: SocketAddr, market: &SimulatorConfig, simulate_market: bool) -> anyhow::Result<Exchange> {
+pub(crate) async fn start(
+    data_dir: &Path,
+    address: SocketAddr,
+    market: &SimulatorConfig,
+    simulate_market: bool,
+    database_url: &str,
+) -> anyhow::Result<Exchange> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let simulator = Simulator::new(market).context("market configuration")?;
     let file_log = Arc::new(FileLog::open(FileLogConfig::new(data_dir.join("log"))).context("opening the event log")?);
@@ -213,20 +232,40 @@ pub(crate) async fn start(data_dir: &Path, address: SocketAddr, market: &Simulat
         .then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
     let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), producer);
     state.log_metrics = Some(Arc::new(move || file_log.metrics()));
+    let (store, projector) = {
+        let (url, log) = (database_url.to_owned(), Arc::clone(&log));
+        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let store = Store::open(&url).context("opening the read store")?;
+            let projector = Projector::open(store.clone(), log, ProjectorConfig::default()).context("loading the projector")?;
+            Ok((store, projector))
+        })
+        .await
+        .context("read store task")??
+    };
+    let stop_projector = Arc::new(AtomicBool::new(false));
+    let projection_metrics = Arc::new(ProjectionMetrics::default());
+    let status_engine = engine.clone();
+    let watermark = move || status_engine.status().next_command.load(Ordering::Relaxed);
+    let projector_thread = spawn_projector(projector, watermark, Arc::clone(&stop_projector), Arc::clone(&projection_metrics))
+        .context("starting the projector")?;
+    state.store = Some(store);
+    state.projection_metrics = Some(projection_metrics);
     let app = App::build(address, state).await.with_context(|| format!("binding {address}"))?;
     let address = app.local_addr().context("reading the bound address")?;
-    Ok(Exchange { app, address, pushes, engine, engine_thread, stop_simulator, simulator_task })
+    Ok(Exchange { app, address, pushes, engine, engine_thread, stop_simulator, simulator_task, stop_projector, projector_thread })
 }
 
 impl Exchange {
     /// Serves until `shutdown`, then stops the simulator and the engine (with a snapshot).
     pub(crate) async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { app, engine, engine_thread, stop_simulator, simulator_task, .. } = self;
+        let Self { app, engine, engine_thread, stop_simulator, simulator_task, stop_projector, projector_thread, .. } = self;
         app.run_until_stopped(shutdown).await.context("serving")?;
         let _ = stop_simulator.send(true);
         if let Some(task) = simulator_task {
             let _ = task.await;
         }
+        stop_projector.store(true, Ordering::Relaxed);
+        let _ = tokio::task::spawn_blocking(move || projector_thread.join()).await;
         engine.stop();
         let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
         Ok(())
@@ -235,7 +274,8 @@ impl Exchange {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let market = market_config(args.market_config.as_deref())?;
-    let exchange = start(&args.data_dir, args.address, &market, !args.no_simulator).await?;
+    let url = database_url(&args.data_dir, args.database_url.as_deref());
+    let exchange = start(&args.data_dir, args.address, &market, !args.no_simulator, &url).await?;
     #[allow(clippy::print_stdout)] // the binary reports where it listens
     {
         println!("{}", json!({"event": "listening", "address": exchange.address.to_string(), "dataDir": args.data_dir.display().to_string()}));

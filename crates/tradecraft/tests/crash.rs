@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tradecraft_log::{Envelope, EventLog, FileLog, FileLogConfig};
+use tradecraft_store::{Projector, ProjectorConfig, Store, TradeQuery};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tradecraft");
 
@@ -111,6 +112,30 @@ async fn kill_9_under_load_loses_and_repeats_nothing() {
     assert!(accepted.values().all(|&count| count == 1), "no order accepted twice");
     assert!(fills.values().all(|&count| count == 1), "no fill published twice");
     assert!(!fills.is_empty(), "orders traded");
+
+    // The read store was killed mid-projection too: resumed, it holds each of the user's
+    // executions exactly once, and so does a rebuild from the log.
+    let mut executions = 0;
+    for partition in 0..log.partitions("trade_executed").unwrap() {
+        for record in log.read("trade_executed", partition, 0, usize::MAX).unwrap() {
+            let event: Envelope<Value> = Envelope::from_json(&record.value).unwrap();
+            executions += u64::from(event.payload["userId"] == user.as_str());
+        }
+    }
+    let log: std::sync::Arc<dyn EventLog> = std::sync::Arc::new(log);
+    let url = format!("sqlite:{}", data_dir.join("read.db").display());
+    let stored = |store: &Store| {
+        let query = TradeQuery { user_id: user.parse().unwrap(), limit: 1, ..TradeQuery::default() };
+        store.search_trades(&query).unwrap().total_count
+    };
+    let store = Store::open(&url).unwrap();
+    Projector::open(store.clone(), std::sync::Arc::clone(&log), ProjectorConfig::default()).unwrap().catch_up(u64::MAX).unwrap();
+    assert_eq!(stored(&store), executions, "read store after the kill");
     drop(log);
+    let rebuild = Command::new(BINARY).arg("rebuild").arg(&data_dir).output().unwrap();
+    assert!(rebuild.status.success(), "rebuild failed: {}", String::from_utf8_lossy(&rebuild.stderr));
+    let report: Value = serde_json::from_slice(&rebuild.stdout).unwrap();
+    assert!(report["records"].as_u64().unwrap() >= executions, "{report}");
+    assert_eq!(stored(&store), executions, "read store after a rebuild");
     let _ = std::fs::remove_dir_all(&data_dir);
 }

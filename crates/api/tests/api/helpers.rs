@@ -7,6 +7,7 @@ use tradecraft_api::{App, AppState, View};
 use tradecraft_log::{EventLog, MemoryLog};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
 use tradecraft_sequencer::{EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, runtime, submit_batch};
+use tradecraft_store::{ProjectionMetrics, Projector, ProjectorConfig, Store, spawn_projector};
 use tradecraft_types::Timestamp;
 
 pub(crate) const HOUSE: &str = "9000000000000000000";
@@ -17,10 +18,12 @@ pub(crate) struct TestApp {
     pub client: reqwest::Client,
     pub engine: EngineHandle,
     snapshots: std::path::PathBuf,
+    stop_projector: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        self.stop_projector.store(true, std::sync::atomic::Ordering::Relaxed);
         self.engine.stop();
         let _ = std::fs::remove_dir_all(&self.snapshots);
     }
@@ -66,11 +69,21 @@ pub(crate) async fn spawn_app() -> TestApp {
     let last = *offsets.last().unwrap();
     engine.request(Request::Outcome { offset: last, reply: Box::new(move |outcome| { let _ = sender.send(outcome); }) }).unwrap();
     receiver.await.unwrap().unwrap();
-    let state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), "test-gateway".to_owned());
+    let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), "test-gateway".to_owned());
+    // The read store: SQLite next to the snapshots, fed by a projector thread.
+    let store = Store::open(&format!("sqlite:{}", snapshots.join("read.db").display())).unwrap();
+    let projector = Projector::open(store.clone(), Arc::clone(&log), ProjectorConfig::default()).unwrap();
+    let stop_projector = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let metrics = Arc::new(ProjectionMetrics::default());
+    let watermark_engine = engine.clone();
+    let watermark = move || watermark_engine.status().next_command.load(std::sync::atomic::Ordering::Relaxed);
+    spawn_projector(projector, watermark, Arc::clone(&stop_projector), Arc::clone(&metrics)).unwrap();
+    state.store = Some(store);
+    state.projection_metrics = Some(metrics);
     let app = App::build("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
     let address = app.local_addr().unwrap();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { address, pushes, client: reqwest::Client::new(), engine, snapshots }
+    TestApp { address, pushes, client: reqwest::Client::new(), engine, snapshots, stop_projector }
 }
 
 impl TestApp {
@@ -94,6 +107,20 @@ impl TestApp {
         }
         let response = request.send().await.unwrap();
         (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs `path` until `done` holds for the answer (the read store follows the engine
+    /// by a few milliseconds); fails after 5 s.
+    pub(crate) async fn get_until(&self, path: &str, done: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let (status, body) = self.get(path).await;
+            if done(status, &body) {
+                return (status, body);
+            }
+            assert!(std::time::Instant::now() < deadline, "{path} never became ready: {status} {body}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     pub(crate) async fn delete(&self, path: &str) -> (u16, Value) {

@@ -4,6 +4,7 @@
 mod helpers;
 mod market;
 mod orders;
+mod reads;
 mod ws;
 
 use helpers::spawn_app;

@@ -1,0 +1,159 @@
+//! Routes answered from the read store: the projector feeds SQLite from the engine's
+//! topics, and the HTTP answers follow within milliseconds.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{HOUSE, TestApp, spawn_app};
+
+/// A user who bought 2 MOCK at the house ask (100.50) and had a sell (no shares) and a
+/// buy (no cash) refused; returns the user id once the read store has all three.
+async fn trader(app: &TestApp) -> String {
+    let user = app.account("1000").await;
+    let orders = [
+        (json!({"userId": user, "symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "MARKET"}), 202),
+        (json!({"userId": user, "symbol": "MOCK", "quantity": "5", "side": "SELL", "type": "LIMIT", "limitPrice": "100"}), 422),
+        (json!({"userId": user, "symbol": "MOCK", "quantity": "100", "side": "BUY", "type": "LIMIT", "limitPrice": "99"}), 402),
+    ];
+    for (order, expected) in orders {
+        let (status, body) = app.post("/v1/orders", order).await;
+        assert_eq!(status, expected, "{body}");
+    }
+    app.get_until(&format!("/v1/trades/search?userId={user}"), |status, body| status == 200 && body["pagination"]["totalCount"] == 3).await;
+    user
+}
+
+fn count(body: &Value) -> u64 {
+    body["pagination"]["totalCount"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn trade_history_is_searchable_with_filters_pages_and_text() {
+    let app = spawn_app().await;
+    let user = trader(&app).await;
+    let (_, all) = app.get(&format!("/v1/trades/search?userId={user}")).await;
+    let trades = all["trades"].as_array().unwrap();
+    let statuses: Vec<_> = trades.iter().map(|trade| trade["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["FAILED_INSUFFICIENT_FUNDS", "FAILED_INSUFFICIENT_SHARES", "EXECUTED"], "newest first");
+    let fill = &trades[2];
+    assert_eq!((fill["quantity"].as_str(), fill["executionPrice"].as_str(), fill["side"].as_str()), (Some("2"), Some("100.5"), Some("BUY")));
+    assert_eq!((fill["userId"].as_str(), fill["symbol"].as_str(), fill["failureReason"].is_null()), (Some(user.as_str()), Some("MOCK"), true));
+    assert!(fill["executionTimestamp"].as_str().unwrap().ends_with('Z'));
+    assert!(fill["eventId"].as_str().unwrap().len() == 36 && fill["orderId"].is_string());
+    assert_eq!(trades[0]["executionPrice"], Value::Null);
+    assert_eq!(trades[0]["failureReason"], "insufficient_funds");
+    assert_eq!(all["pagination"]["nextPageToken"], Value::Null);
+
+    for (filter, expected) in [
+        ("q=funds", 1),
+        ("q=insufficient", 2),
+        ("status=EXECUTED", 1),
+        ("side=SELL", 1),
+        ("symbol=MOCK", 3),
+        ("symbol=OTHER", 0),
+        ("startDate=2000-01-01&endDate=2000-01-02", 0),
+        ("startDate=2000-01-01", 3),
+    ] {
+        let (status, body) = app.get(&format!("/v1/trades/search?userId={user}&{filter}")).await;
+        assert_eq!((status, count(&body)), (200, expected), "{filter}: {body}");
+    }
+    let (_, first) = app.get(&format!("/v1/trades/search?userId={user}&limit=2")).await;
+    assert_eq!((first["trades"].as_array().unwrap().len(), count(&first)), (2, 3));
+    let token = first["pagination"]["nextPageToken"].as_str().unwrap();
+    let (_, second) = app.get(&format!("/v1/trades/search?userId={user}&limit=2&pageToken={token}")).await;
+    assert_eq!(second["trades"][0]["status"], "EXECUTED");
+    assert_eq!(second["pagination"]["nextPageToken"], Value::Null);
+
+    for bad in [
+        "/v1/trades/search".to_owned(),
+        format!("/v1/trades/search?userId={user}&startDate=yesterday"),
+        format!("/v1/trades/search?userId={user}&endDate=2026-13-01"),
+        format!("/v1/trades/search?userId={user}&startDate=2026-02-01&endDate=2026-01-01"),
+        format!("/v1/trades/search?userId={user}&side=HOLD"),
+        format!("/v1/trades/search?userId={user}&status=DONE"),
+        format!("/v1/trades/search?userId={user}&limit=0"),
+        format!("/v1/trades/search?userId={user}&limit=1001"),
+        format!("/v1/trades/search?userId={user}&pageToken=nope"),
+        "/v1/trades/search?userId=abc".to_owned(),
+    ] {
+        let (status, body) = app.get(&bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["error"]["message"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn positions_statement_and_performance_follow_the_fills() {
+    let app = spawn_app().await;
+    let user = trader(&app).await;
+    let (status, body) = app.get(&format!("/v1/portfolio/positions?userId={user}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["cashBalance"], "799");
+    assert_eq!(body["totalValue"], "1000");
+    let position = &body["positions"][0];
+    for (field, expected) in [("symbol", "MOCK"), ("quantity", "2"), ("averageCost", "100.5"), ("costBasis", "201"), ("lastPrice", "100.5"), ("unrealizedPnl", "0"), ("realizedPnl", "0")] {
+        assert_eq!(position[field], expected, "{field}: {body}");
+    }
+
+    let (status, statement) = app.get(&format!("/v1/wallet/transactions?userId={user}")).await;
+    assert_eq!(status, 200);
+    let lines: Vec<_> = statement["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| (line["type"].as_str().unwrap(), line["amount"].as_str().unwrap(), line["balanceAfter"].as_str().unwrap()))
+        .collect();
+    assert_eq!(lines, [("BUY", "-201", "799"), ("DEPOSIT", "1000", "1000")]);
+
+    let (status, performance) = app.get(&format!("/v1/portfolio/performance?userId={user}&period=7d")).await;
+    assert_eq!(status, 200, "{performance}");
+    assert_eq!((performance["period"].as_str(), performance["endValue"].as_str()), (Some("7d"), Some("1000")));
+    assert!(performance["totalReturn"].is_number() && performance["maxDrawdown"].is_number());
+    assert!(performance["dailyReturns"].is_array());
+
+    for (path, expected) in [
+        ("/v1/portfolio/positions?userId=424242".to_owned(), 404),
+        ("/v1/portfolio/positions".to_owned(), 400),
+        (format!("/v1/portfolio/performance?userId={user}&period=2w"), 400),
+        ("/v1/portfolio/performance?userId=424242".to_owned(), 404),
+        (format!("/v1/wallet/transactions?userId={user}&limit=5000"), 400),
+        (format!("/v1/wallet/transactions?userId={user}&pageToken=x"), 400),
+    ] {
+        let (status, body) = app.get(&path).await;
+        assert_eq!(status, expected, "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn analytics_and_the_leaderboard_cover_every_account_but_the_house() {
+    let app = spawn_app().await;
+    let user = trader(&app).await;
+    let (status, volume) = app.get("/v1/analytics/volume?timeWindow=1h").await;
+    assert_eq!(status, 200);
+    assert_eq!(volume, json!({"data": [{"symbol": "MOCK", "volume": "2", "timeWindow": "1h"}]}));
+    let (_, volume) = app.get("/v1/analytics/volume?symbol=NOPE").await;
+    assert_eq!(volume, json!({"data": [{"symbol": "NOPE", "volume": "0", "timeWindow": "24h"}]}));
+    let (status, _) = app.get("/v1/analytics/volume?timeWindow=2h").await;
+    assert_eq!(status, 400);
+
+    let (status, metrics) = app.get("/v1/analytics/metrics").await;
+    assert_eq!(status, 200);
+    let windows: Vec<_> = metrics["windows"].as_array().unwrap().iter().map(|window| window["timeWindow"].as_str().unwrap()).collect();
+    assert_eq!(windows, ["1h", "24h", "7d"]);
+    let hour = &metrics["windows"][0];
+    assert_eq!((hour["tradeCount"].as_u64(), hour["notional"].as_str()), (Some(1), Some("201")));
+    assert_eq!(hour["symbols"][0]["vwap"], "100.5");
+
+    let (status, board) = app.get("/v1/leaderboard?period=1d").await;
+    assert_eq!(status, 200, "{board}");
+    let users: Vec<_> = board["entries"].as_array().unwrap().iter().map(|entry| entry["userId"].as_str().unwrap().to_owned()).collect();
+    assert!(users.contains(&user), "{board}");
+    assert!(!users.iter().any(|id| id == HOUSE), "{board}");
+    assert_eq!(board["entries"][0]["rank"], 1);
+    let (status, _) = app.get("/v1/leaderboard?period=forever").await;
+    assert_eq!(status, 400);
+
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("tradecraft_projection_lag_records{topic=\"trade_executed\",partition=\"0\"}"), "{text}");
+    let applied = text.lines().find(|line| line.starts_with("tradecraft_projection_records_total ")).unwrap();
+    assert!(applied.split(' ').nth(1).unwrap().parse::<u64>().unwrap() > 0, "{applied}");
+}
