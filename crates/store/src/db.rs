@@ -3,6 +3,8 @@
 //! placeholders and BIGINT/TEXT columns; the few dialect differences (full-text search)
 //! are asked of [`Dialect`].
 
+use std::borrow::Cow;
+
 use crate::StoreError;
 
 /// Which SQL the backend speaks.
@@ -128,13 +130,47 @@ impl Row {
 /// One statement of a write transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Statement {
-    pub sql: &'static str,
+    pub sql: Cow<'static, str>,
     pub params: Vec<Param>,
 }
 
 impl Statement {
-    pub fn new(sql: &'static str, params: Vec<Param>) -> Self {
-        Self { sql, params }
+    pub fn new(sql: impl Into<Cow<'static, str>>, params: Vec<Param>) -> Self {
+        Self { sql: sql.into(), params }
+    }
+}
+
+/// Rows inserted by one statement when many go to the same table.
+pub(crate) const ROWS_PER_INSERT: usize = 64;
+
+/// `INSERT INTO {table} ({columns}) VALUES (...), (...)` for `rows` rows, numbering the
+/// placeholders row by row, then `suffix`.
+pub fn insert_rows(table: &str, columns: &[&str], rows: usize, suffix: &str) -> String {
+    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        let placeholders: Vec<String> = (1..=columns.len()).map(|column| format!("${}", row * columns.len() + column)).collect();
+        sql.push_str(&placeholders.join(", "));
+        sql.push(')');
+    }
+    sql.push_str(suffix);
+    sql
+}
+
+/// Statements inserting `rows` (each `columns.len()` parameters): full chunks of
+/// [`ROWS_PER_INSERT`] rows, then the rest one row each, so only two statement texts
+/// per table are ever prepared.
+pub(crate) fn insert_statements(table: &str, columns: &[&str], rows: Vec<Vec<Param>>, suffix: &str, out: &mut Vec<Statement>) {
+    let (chunk_sql, single_sql) = (insert_rows(table, columns, ROWS_PER_INSERT, suffix), insert_rows(table, columns, 1, suffix));
+    let mut rows = rows.into_iter();
+    let mut remaining = rows.len();
+    while remaining >= ROWS_PER_INSERT {
+        let params: Vec<Param> = rows.by_ref().take(ROWS_PER_INSERT).flatten().collect();
+        out.push(Statement::new(chunk_sql.clone(), params));
+        remaining -= ROWS_PER_INSERT;
+    }
+    for row in rows {
+        out.push(Statement::new(single_sql.clone(), row));
     }
 }
 
@@ -170,6 +206,17 @@ mod tests {
         assert_eq!(row.opt_int(2).unwrap(), None);
         assert!(row.text(0).is_err());
         assert!(row.int(3).is_err());
+    }
+
+    #[test]
+    fn inserts_number_placeholders_row_by_row() {
+        assert_eq!(insert_rows("t", &["a", "b"], 2, " ON CONFLICT DO NOTHING"), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING");
+        let mut out = Vec::new();
+        let rows: Vec<Vec<Param>> = (0..ROWS_PER_INSERT as i64 + 2).map(|row| vec![Param::Int(row)]).collect();
+        insert_statements("t", &["a"], rows, "", &mut out);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].params.len(), ROWS_PER_INSERT);
+        assert_eq!((out[1].params.clone(), out[2].params.clone()), (vec![Param::Int(64)], vec![Param::Int(65)]));
     }
 
     #[test]

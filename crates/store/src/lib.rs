@@ -16,7 +16,7 @@ mod projector;
 mod queries;
 mod sqlite;
 
-pub use db::{Backend, Dialect, Param, Row, Statement, Value};
+pub use db::{Backend, Dialect, Param, Row, Statement, Value, insert_rows};
 pub use performance::{DailyReturn, Performance, Point, performance};
 pub use postgres::{Postgres, create_database, drop_database, with_database};
 pub use projector::{ProjectionLag, ProjectionMetrics, Projector, ProjectorConfig, ProjectorStatus, TOPICS, spawn_projector};

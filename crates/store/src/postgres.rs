@@ -136,7 +136,7 @@ impl Backend for Postgres {
         self.runtime.block_on(async {
             let mut prepared = Vec::with_capacity(statements.len());
             for statement in statements {
-                prepared.push(connection.prepare(statement.sql).await?);
+                prepared.push(connection.prepare(&statement.sql).await?);
             }
             let params: Vec<_> = statements.iter().map(|statement| binds(&statement.params)).collect();
             let transaction = connection.client.transaction().await.map_err(error)?;

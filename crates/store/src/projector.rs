@@ -13,12 +13,21 @@ use serde_json::Value as Json;
 use tradecraft_log::{Envelope, EventLog, Offset, Partition, StoredRecord};
 use tradecraft_types::{Money, Price, Quantity, Timestamp};
 
-use crate::db::{Dialect, Statement};
+use crate::db::{Dialect, Param, Statement, insert_statements};
 use crate::{Store, StoreError};
 
 /// Topics the projector reads, in the order it applies one command's events.
 pub const TOPICS: [&str; 3] = ["account_updates", "order_updates", "trade_executed"];
 const PROJECTION: &str = "read_store";
+const TRADE_COLUMNS: [&str; 15] = [
+    "id", "event_id", "trade_id", "order_id", "user_id", "symbol", "side", "quantity", "status", "execution_price", "notional", "fee", "liquidity",
+    "executed_at", "failure_reason",
+];
+const WALLET_COLUMNS: [&str; 8] = ["id", "user_id", "kind", "amount", "balance_after", "reference", "symbol", "created_at"];
+const ORDER_COLUMNS: [&str; 16] = [
+    "order_id", "user_id", "symbol", "side", "order_type", "time_in_force", "limit_price", "stop_price", "quantity", "filled_quantity",
+    "filled_notional", "status", "reason", "client_order_id", "created_at", "updated_at",
+];
 
 #[derive(Clone, Copy, Debug)]
 pub struct ProjectorConfig {
@@ -121,9 +130,13 @@ type PositionKey = (i64, String);
 #[derive(Debug, Default)]
 struct Pending {
     statements: Vec<Statement>,
+    trade_rows: Vec<Vec<Param>>,
+    wallet_rows: Vec<Vec<Param>>,
     accounts: FxHashSet<i64>,
     positions: FxHashSet<PositionKey>,
     lots: FxHashSet<(i64, String, i64)>,
+    /// Lots opened in this poll.
+    new_lots: FxHashSet<(i64, String, i64)>,
     prices: FxHashSet<String>,
     new_orders: BTreeMap<i64, NewOrder>,
     patches: BTreeMap<i64, OrderPatch>,
@@ -485,10 +498,7 @@ impl Projector {
     fn wallet(&mut self, pending: &mut Pending, user: i64, kind: &str, amount: i64, balance: i64, reference: &str, symbol: Option<&str>, at: i64) {
         let id = self.state.next_wallet_row;
         self.state.next_wallet_row += 1;
-        pending.statements.push(Statement::new(
-            "INSERT INTO wallet_transactions (id, user_id, kind, amount, balance_after, reference, symbol, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            vec![id.into(), user.into(), kind.into(), amount.into(), balance.into(), reference.into(), symbol.into(), at.into()],
-        ));
+        pending.wallet_rows.push(vec![id.into(), user.into(), kind.into(), amount.into(), balance.into(), reference.into(), symbol.into(), at.into()]);
     }
 
     fn order_accepted(&mut self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
@@ -540,10 +550,7 @@ impl Projector {
         self.state.next_trade_row += 1;
         let trade_id = optional(payload, "tradeId").map(id_param).transpose()?;
         let failure = optional(payload, "failureReason");
-        pending.statements.push(Statement::new(
-            "INSERT INTO trades (id, event_id, trade_id, order_id, user_id, symbol, side, quantity, status, execution_price, notional, fee, liquidity, executed_at, failure_reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            vec![
+        pending.trade_rows.push(vec![
                 row.into(),
                 item.event_id.as_str().into(),
                 trade_id.into(),
@@ -559,8 +566,7 @@ impl Projector {
                 optional(payload, "liquidity").into(),
                 at.into(),
                 failure.into(),
-            ],
-        ));
+            ]);
         if let (Some(reason), Dialect::Sqlite) = (failure, self.store.dialect()) {
             pending.statements.push(Statement::new(
                 "INSERT INTO trades_fts (rowid, failure_reason) VALUES ($1, $2)",
@@ -605,6 +611,7 @@ impl Projector {
         position.updated_at = at;
         position.lots.push_back(lot);
         pending.lots.insert((user, symbol.to_owned(), lot.lot));
+        pending.new_lots.insert((user, symbol.to_owned(), lot.lot));
         pending.positions.insert(key);
         Ok(())
     }
@@ -682,10 +689,13 @@ impl Projector {
 
     /// Turns the poll's changed state into statements, then the offsets it reached.
     fn flush(&mut self, pending: &mut Pending, items: &[Item]) -> Result<(), StoreError> {
-        for (order_id, order) in std::mem::take(&mut pending.new_orders) {
-            pending.statements.push(Statement::new(
-                "INSERT INTO orders (order_id, user_id, symbol, side, order_type, time_in_force, limit_price, stop_price, quantity, filled_quantity, filled_notional, status, reason, client_order_id, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (order_id) DO NOTHING",
+        let trade_rows = std::mem::take(&mut pending.trade_rows);
+        insert_statements("trades", &TRADE_COLUMNS, trade_rows, "", &mut pending.statements);
+        let wallet_rows = std::mem::take(&mut pending.wallet_rows);
+        insert_statements("wallet_transactions", &WALLET_COLUMNS, wallet_rows, "", &mut pending.statements);
+        let order_rows = std::mem::take(&mut pending.new_orders)
+            .into_iter()
+            .map(|(order_id, order)| {
                 vec![
                     order_id.into(),
                     order.user_id.into(),
@@ -703,9 +713,10 @@ impl Projector {
                     order.client_order_id.into(),
                     order.created_at.into(),
                     order.updated_at.into(),
-                ],
-            ));
-        }
+                ]
+            })
+            .collect();
+        insert_statements("orders", &ORDER_COLUMNS, order_rows, " ON CONFLICT (order_id) DO NOTHING", &mut pending.statements);
         for (order_id, patch) in std::mem::take(&mut pending.patches) {
             pending.statements.push(Statement::new(
                 "UPDATE orders SET filled_quantity = COALESCE($1, filled_quantity + $2), filled_notional = filled_notional + $3, \
@@ -724,12 +735,12 @@ impl Projector {
                 ],
             ));
         }
-        for user in std::mem::take(&mut pending.accounts) {
-            let account = self.state.accounts.get(&user).cloned().unwrap_or_default();
-            pending.statements.push(Statement::new(
-                "INSERT INTO accounts (user_id, house, cash, deposits, withdrawals, fees, bucket_flows, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (user_id) DO UPDATE SET house = excluded.house, cash = excluded.cash, deposits = excluded.deposits, withdrawals = excluded.withdrawals, \
-                 fees = excluded.fees, bucket_flows = excluded.bucket_flows, updated_at = excluded.updated_at",
+        let mut users: Vec<i64> = std::mem::take(&mut pending.accounts).into_iter().collect();
+        users.sort_unstable();
+        let account_rows = users
+            .into_iter()
+            .map(|user| {
+                let account = self.state.accounts.get(&user).cloned().unwrap_or_default();
                 vec![
                     user.into(),
                     i64::from(account.house).into(),
@@ -740,36 +751,61 @@ impl Projector {
                     account.bucket_flows.into(),
                     account.created_at.into(),
                     account.updated_at.into(),
-                ],
-            ));
-        }
-        for key in std::mem::take(&mut pending.positions) {
-            let position = self.state.positions.get(&key).cloned().unwrap_or_default();
-            pending.statements.push(Statement::new(
-                "INSERT INTO positions (user_id, symbol, quantity, cost, realized_pnl, fees, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (user_id, symbol) DO UPDATE SET quantity = excluded.quantity, cost = excluded.cost, realized_pnl = excluded.realized_pnl, \
-                 fees = excluded.fees, updated_at = excluded.updated_at",
-                vec![key.0.into(), key.1.into(), position.quantity.into(), position.cost.into(), position.realized.into(), position.fees.into(), position.updated_at.into()],
-            ));
-        }
-        for (user, symbol, lot_number) in std::mem::take(&mut pending.lots) {
+                ]
+            })
+            .collect();
+        insert_statements(
+            "accounts",
+            &["user_id", "house", "cash", "deposits", "withdrawals", "fees", "bucket_flows", "created_at", "updated_at"],
+            account_rows,
+            " ON CONFLICT (user_id) DO UPDATE SET house = excluded.house, cash = excluded.cash, deposits = excluded.deposits, \
+             withdrawals = excluded.withdrawals, fees = excluded.fees, bucket_flows = excluded.bucket_flows, updated_at = excluded.updated_at",
+            &mut pending.statements,
+        );
+        let mut keys: Vec<PositionKey> = std::mem::take(&mut pending.positions).into_iter().collect();
+        keys.sort_unstable();
+        let position_rows = keys
+            .into_iter()
+            .map(|key| {
+                let position = self.state.positions.get(&key).cloned().unwrap_or_default();
+                let (user, symbol) = key;
+                vec![user.into(), symbol.into(), position.quantity.into(), position.cost.into(), position.realized.into(), position.fees.into(), position.updated_at.into()]
+            })
+            .collect();
+        insert_statements(
+            "positions",
+            &["user_id", "symbol", "quantity", "cost", "realized_pnl", "fees", "updated_at"],
+            position_rows,
+            " ON CONFLICT (user_id, symbol) DO UPDATE SET quantity = excluded.quantity, cost = excluded.cost, \
+             realized_pnl = excluded.realized_pnl, fees = excluded.fees, updated_at = excluded.updated_at",
+            &mut pending.statements,
+        );
+        let mut lots: Vec<(i64, String, i64)> = std::mem::take(&mut pending.lots).into_iter().collect();
+        lots.sort_unstable();
+        let mut lot_rows = Vec::new();
+        for (user, symbol, lot_number) in lots {
             let lot = self
                 .state
                 .positions
                 .get(&(user, symbol.clone()))
                 .and_then(|position| position.lots.iter().find(|lot| lot.lot == lot_number).copied());
             match lot {
-                Some(lot) => pending.statements.push(Statement::new(
-                    "INSERT INTO position_lots (user_id, symbol, lot, quantity, price, opened_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (user_id, symbol, lot) DO UPDATE SET quantity = excluded.quantity",
-                    vec![user.into(), symbol.into(), lot.lot.into(), lot.quantity.into(), lot.price.into(), lot.opened_at.into()],
-                )),
+                Some(lot) => lot_rows.push(vec![user.into(), symbol.into(), lot.lot.into(), lot.quantity.into(), lot.price.into(), lot.opened_at.into()]),
+                // Opened and used up within this poll: never stored.
+                None if pending.new_lots.contains(&(user, symbol.clone(), lot_number)) => {}
                 None => pending.statements.push(Statement::new(
                     "DELETE FROM position_lots WHERE user_id = $1 AND symbol = $2 AND lot = $3",
                     vec![user.into(), symbol.into(), lot_number.into()],
                 )),
             }
         }
+        insert_statements(
+            "position_lots",
+            &["user_id", "symbol", "lot", "quantity", "price", "opened_at"],
+            lot_rows,
+            " ON CONFLICT (user_id, symbol, lot) DO UPDATE SET quantity = excluded.quantity",
+            &mut pending.statements,
+        );
         for symbol in std::mem::take(&mut pending.prices) {
             let (last, at) = self.state.prices.get(&symbol).copied().unwrap_or_default();
             pending.statements.push(Statement::new(

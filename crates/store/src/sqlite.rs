@@ -92,7 +92,7 @@ impl Backend for Sqlite {
         let mut connection = lock(&self.writer);
         let transaction = connection.transaction().map_err(error)?;
         for statement in statements {
-            let mut prepared = transaction.prepare_cached(&sqlite_placeholders(statement.sql)).map_err(error)?;
+            let mut prepared = transaction.prepare_cached(&sqlite_placeholders(&statement.sql)).map_err(error)?;
             prepared.execute(rusqlite::params_from_iter(statement.params.iter())).map_err(error)?;
         }
         transaction.commit().map_err(error)

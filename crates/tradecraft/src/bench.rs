@@ -39,6 +39,10 @@ pub(crate) enum Target {
     /// WebSocket fan-out: many Phoenix subscribers to one symbol, updates at a fixed rate,
     /// delivery latency from publication to each client.
     Ws(WsArgs),
+    /// Read-store trade search latency with millions of trades stored (SQLite or PostgreSQL).
+    StoreSearch(crate::bench_store::SearchArgs),
+    /// Projector throughput: engine events applied to the read store per second.
+    Projection(crate::bench_store::ProjectionArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -143,6 +147,8 @@ pub(crate) fn run(target: Target) -> anyhow::Result<()> {
         Target::Log(args) => run_log(&args),
         Target::Http(args) => run_http(&args),
         Target::Ws(args) => run_ws(&args),
+        Target::StoreSearch(args) => crate::bench_store::run_search(&args),
+        Target::Projection(args) => crate::bench_store::run_projection(&args),
     }
 }
 
@@ -463,7 +469,7 @@ fn run_jitter(args: &JitterArgs) -> anyhow::Result<()> {
 }
 
 /// Prints one JSON object as a line: the benchmark's machine-readable output.
-fn emit(line: &Value) {
+pub(crate) fn emit(line: &Value) {
     #[allow(clippy::print_stdout)] // the benchmark's output is its stdout
     {
         println!("{line}");
