@@ -23,7 +23,7 @@ use tradecraft_log::EventLog;
 use tradecraft_sequencer::EngineHandle;
 
 pub use error::ApiError;
-pub use view::View;
+pub use view::{ORDERS_KEPT, View};
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]

@@ -213,6 +213,12 @@ pub(crate) async fn performance(State(state): State<AppState>, Query(params): Qu
         fields.insert("period".to_owned(), json!(period));
         let daily: Vec<Value> = result.daily_returns.iter().map(|day| json!({"date": day.date, "return": ratio(Some(day.value))})).collect();
         fields.insert("dailyReturns".to_owned(), json!(daily));
+        let history: Vec<Value> = result
+            .history
+            .iter()
+            .map(|(at, value)| json!({"timestamp": Timestamp::from_millis(*at).to_string(), "value": value.to_string()}))
+            .collect();
+        fields.insert("valueHistory".to_owned(), json!(history));
     }
     Ok(Json(body))
 }

@@ -12,7 +12,8 @@ use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol,
 /// Trades kept per symbol for `/trades`.
 const TRADES_KEPT: usize = 1_000;
 /// Orders kept; the oldest finished ones go first.
-const ORDERS_KEPT: usize = 200_000;
+/// Order histories kept (oldest forgotten first).
+pub const ORDERS_KEPT: usize = 200_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fill {
@@ -51,6 +52,38 @@ impl OrderRecord {
             Price::from_raw(((numerator * 2 + denominator) / (denominator * 2)) as i64)
         })
     }
+}
+
+/// The view's record of a stored order; `None` for rows it cannot read.
+fn order_record(order: &tradecraft_store::OrderSummary) -> Option<OrderRecord> {
+    let status = match (order.status.as_str(), order.filled.is_positive()) {
+        ("FILLED", _) => "FILLED",
+        ("CANCELLED", _) => "CANCELLED",
+        ("EXPIRED", _) => "EXPIRED",
+        (_, true) => "PARTIALLY_FILLED",
+        (_, false) => "ACCEPTED",
+    };
+    let reason = ["filled", "cancelled", "self_trade_prevented", "expired", "no_more_liquidity", "fill_or_kill_unfillable"]
+        .into_iter()
+        .find(|known| order.reason.as_deref() == Some(*known));
+    Some(OrderRecord {
+        order_id: OrderId(order.order_id),
+        account: AccountId(order.user_id),
+        symbol: Symbol::new(&order.symbol).ok()?,
+        side: match order.side.as_str() {
+            "BUY" => Side::Buy,
+            "SELL" => Side::Sell,
+            _ => return None,
+        },
+        quantity: order.quantity,
+        status,
+        reason,
+        filled: order.filled,
+        filled_notional: order.filled_notional,
+        fills: Vec::new(),
+        created: Timestamp::from_millis(order.created_at_ms),
+        updated: Timestamp::from_millis(order.updated_at_ms),
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,6 +175,19 @@ impl View {
                 _ => {}
             }
         }
+    }
+
+    /// Adds orders from before this process's replay (from the read store), older than
+    /// anything the view already holds; orders it holds keep their own, newer state.
+    /// Their fills are not listed (filled quantity and average price are).
+    pub fn preload(&mut self, older: &[tradecraft_store::OrderSummary]) {
+        let mut records: Vec<OrderRecord> = older.iter().filter_map(order_record).filter(|record| !self.orders.contains_key(&record.order_id)).collect();
+        records.sort_by_key(|record| std::cmp::Reverse(record.order_id));
+        for record in records {
+            self.order_arrival.push_front(record.order_id);
+            self.orders.insert(record.order_id, record);
+        }
+        self.evict();
     }
 
     fn evict(&mut self) {

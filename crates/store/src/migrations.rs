@@ -17,6 +17,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_search.sql"),
         postgres: include_str!("../migrations/postgres/0002_search.sql"),
     },
+    Migration {
+        version: 3,
+        sqlite: include_str!("../migrations/0003_trades_by_symbol.sql"),
+        postgres: include_str!("../migrations/0003_trades_by_symbol.sql"),
+    },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

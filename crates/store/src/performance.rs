@@ -42,6 +42,8 @@ pub struct Performance {
     pub sortino: Option<f64>,
     /// As a positive fraction (0.25 = fell 25% from a peak).
     pub max_drawdown: f64,
+    /// The portfolio values the figures come from: (Unix ms, value), oldest first.
+    pub history: Vec<(i64, Money)>,
 }
 
 fn interval_return(previous: i64, point: &Point) -> Option<f64> {
@@ -84,6 +86,7 @@ pub fn performance(points: &[Point]) -> Performance {
         sharpe,
         sortino,
         max_drawdown,
+        history: points.iter().map(|point| (point.at_ms, Money::from_raw(point.value))).collect(),
     }
 }
 

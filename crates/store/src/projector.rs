@@ -666,6 +666,7 @@ impl Projector {
         }
         let mut users: Vec<_> = self.state.accounts.iter().filter(|(_, account)| !account.house).map(|(user, _)| *user).collect();
         users.sort_unstable();
+        let mut snapshot_rows = Vec::new();
         for user in users {
             let held = holdings.get(&user).copied().unwrap_or(0);
             let Some(account) = self.state.accounts.get_mut(&user) else { continue };
@@ -673,16 +674,19 @@ impl Projector {
             if value == 0 && account.bucket_flows == 0 {
                 continue;
             }
-            pending.statements.push(Statement::new(
-                "INSERT INTO portfolio_snapshots (user_id, bucket, total_value, cash, net_flows) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (user_id, bucket) DO UPDATE SET total_value = excluded.total_value, cash = excluded.cash, net_flows = excluded.net_flows",
-                vec![user.into(), open.into(), value.into(), account.cash.into(), account.bucket_flows.into()],
-            ));
+            snapshot_rows.push(vec![user.into(), open.into(), value.into(), account.cash.into(), account.bucket_flows.into()]);
             if account.bucket_flows != 0 {
                 account.bucket_flows = 0;
                 pending.accounts.insert(user);
             }
         }
+        insert_statements(
+            "portfolio_snapshots",
+            &["user_id", "bucket", "total_value", "cash", "net_flows"],
+            snapshot_rows,
+            " ON CONFLICT (user_id, bucket) DO UPDATE SET total_value = excluded.total_value, cash = excluded.cash, net_flows = excluded.net_flows",
+            &mut pending.statements,
+        );
         self.state.bucket = Some(bucket);
         Ok(())
     }

@@ -10,6 +10,8 @@ use crate::performance::{Performance, Point, performance};
 use crate::projector::notional;
 use crate::{Store, StoreError};
 
+const DAY_MS: i64 = 86_400_000;
+
 /// Most rows one page returns.
 pub const PAGE_LIMIT_MAX: usize = 1000;
 
@@ -115,6 +117,22 @@ impl SymbolActivity {
     pub fn vwap(&self) -> Option<Price> {
         (self.volume > 0).then(|| Price::from_raw(i64::try_from(round_div(self.notional, self.volume)).unwrap_or(i64::MAX)))
     }
+}
+
+/// An order as the read store holds it (the house's are not stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderSummary {
+    pub order_id: u64,
+    pub user_id: u64,
+    pub symbol: String,
+    pub side: String,
+    pub quantity: Quantity,
+    pub filled: Quantity,
+    pub filled_notional: Money,
+    pub status: String,
+    pub reason: Option<String>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
 }
 
 /// One leaderboard row.
@@ -385,22 +403,29 @@ impl Store {
             .collect()
     }
 
-    /// Snapshots from the last one at or before `since_ms` on, per user.
-    fn snapshot_series(&self, user: Option<i64>, since_ms: i64) -> Result<FxHashMap<i64, Vec<Point>>, StoreError> {
+    /// Snapshots from the last one at or before `since_ms` on, per user. `daily` keeps
+    /// each day's last snapshot (with the day's flows summed), for ranking many accounts.
+    fn snapshot_series(&self, user: Option<i64>, since_ms: i64, daily: bool) -> Result<FxHashMap<i64, Vec<Point>>, StoreError> {
         let (filter, params): (&str, Vec<Param>) = match user {
             Some(user) => (" AND s.user_id = $2", vec![since_ms.into(), user.into()]),
             None => ("", vec![since_ms.into()]),
         };
-        let rows = self.backend().query(
-            &format!(
-                "SELECT s.user_id, s.bucket, s.total_value, s.net_flows FROM portfolio_snapshots s WHERE s.bucket >= \
-                 COALESCE((SELECT MAX(p.bucket) FROM portfolio_snapshots p WHERE p.user_id = s.user_id AND p.bucket <= $1), $1){filter} \
-                 ORDER BY s.user_id, s.bucket"
-            ),
-            &params,
-        )?;
+        let selected = format!(
+            "SELECT s.user_id, s.bucket, s.total_value, s.net_flows FROM portfolio_snapshots s WHERE s.bucket >= \
+             COALESCE((SELECT MAX(p.bucket) FROM portfolio_snapshots p WHERE p.user_id = s.user_id AND p.bucket <= $1), $1){filter}"
+        );
+        let sql = if daily {
+            format!(
+                "SELECT user_id, bucket, total_value, day_flows FROM (SELECT user_id, bucket, total_value, \
+                 CAST(SUM(net_flows) OVER (PARTITION BY user_id, bucket / {DAY_MS}) AS BIGINT) AS day_flows, \
+                 ROW_NUMBER() OVER (PARTITION BY user_id, bucket / {DAY_MS} ORDER BY bucket DESC) AS newest \
+                 FROM ({selected}) selected) days WHERE newest = 1 ORDER BY user_id, bucket"
+            )
+        } else {
+            format!("{selected} ORDER BY s.user_id, s.bucket")
+        };
         let mut series: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
-        for row in rows {
+        for row in self.backend().query(&sql, &params)? {
             series.entry(row.int(0)?).or_default().push(Point { at_ms: row.int(1)?, value: row.int(2)?, flows: row.int(3)? });
         }
         Ok(series)
@@ -411,16 +436,44 @@ impl Store {
     pub fn performance(&self, user_id: u64, since_ms: i64, now_ms: i64) -> Result<Option<Performance>, StoreError> {
         let user = user_id as i64;
         let Some((value, flows)) = self.current_values(Some(user))?.remove(&user) else { return Ok(None) };
-        let mut points = self.snapshot_series(Some(user), since_ms)?.remove(&user).unwrap_or_default();
+        let mut points = self.snapshot_series(Some(user), since_ms, false)?.remove(&user).unwrap_or_default();
         points.push(Point { at_ms: now_ms, value, flows });
         Ok(Some(performance(&points)))
     }
 
-    /// Accounts ranked by return since `since_ms`, best first; ties by user id.
+    /// The newest `limit` orders, newest first.
+    pub fn recent_orders(&self, limit: usize) -> Result<Vec<OrderSummary>, StoreError> {
+        let rows = self.backend().query(
+            "SELECT order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at \
+             FROM orders ORDER BY created_at DESC, order_id DESC LIMIT $1",
+            &[i64::try_from(limit).unwrap_or(i64::MAX).into()],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok(OrderSummary {
+                    order_id: id(row.int(0)?),
+                    user_id: id(row.int(1)?),
+                    symbol: row.text(2)?.to_owned(),
+                    side: row.text(3)?.to_owned(),
+                    quantity: Quantity::from_raw(row.int(4)?),
+                    filled: Quantity::from_raw(row.int(5)?),
+                    filled_notional: Money::from_raw(row.int(6)?),
+                    status: row.text(7)?.to_owned(),
+                    reason: row.opt_text(8)?.map(str::to_owned),
+                    created_at_ms: row.int(9)?,
+                    updated_at_ms: row.int(10)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Accounts ranked by return since `since_ms`, best first; ties by user id. Returns
+    /// are chained from each day's closing value (intraday snapshots are for one account's
+    /// performance), so a large contest ranks in one pass over days x accounts.
     pub fn leaderboard(&self, since_ms: i64, now_ms: i64, limit: usize, page_token: Option<&str>) -> Result<LeaderboardPage, StoreError> {
         let limit = check_limit(limit)? as usize;
         let skip = page_token.map(|token| decode_token(token, 1)).transpose()?.map_or(0, |cursor| cursor[0].max(0) as usize);
-        let mut series = self.snapshot_series(None, since_ms)?;
+        let mut series = self.snapshot_series(None, since_ms, true)?;
         let mut ranked: Vec<(u64, Performance)> = self
             .current_values(None)?
             .into_iter()

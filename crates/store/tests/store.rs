@@ -314,11 +314,18 @@ fn computes_volume_performance_and_the_leaderboard(db: TestDb) {
     let days: Vec<_> = alice.daily_returns.iter().map(|day| day.date.as_str()).collect();
     assert_eq!(days, ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"]);
     assert!(alice.sharpe.is_some() && alice.volatility.is_some());
+    assert_eq!(alice.history.first(), Some(&(T0, money("10000"))));
+    assert_eq!(alice.history.last(), Some(&(now, money("9927.684"))));
+    assert!(alice.history.windows(2).all(|pair| pair[0].0 < pair[1].0));
     assert_eq!(store.performance(4242, T0, now).unwrap(), None);
 
     let board = store.leaderboard(T0, now, 1, None).unwrap();
     assert_eq!((board.total_count, board.entries.len()), (2, 1), "the house is not ranked");
     assert_eq!((board.entries[0].rank, board.entries[0].user_id), (1, ALICE));
+    // Ranked on day closes: from 9,998.50 at the end of day one to 10,027.684 (the
+    // withdrawal of 100 on day four is a flow, not a loss).
+    let ranked = board.entries[0].performance.total_return;
+    assert!((ranked - (10_027.684 / 9_998.5 - 1.0)).abs() < 1e-9, "{ranked}");
     let next = store.leaderboard(T0, now, 1, board.next_page_token.as_deref()).unwrap();
     assert_eq!((next.entries[0].rank, next.entries[0].user_id, next.next_page_token), (2, BOB, None));
     assert_eq!(next.entries[0].performance.total_return, 0.0);

@@ -43,6 +43,8 @@ pub(crate) enum Target {
     StoreSearch(crate::bench_store::SearchArgs),
     /// Projector throughput: engine events applied to the read store per second.
     Projection(crate::bench_store::ProjectionArgs),
+    /// Recovery time of a data dir holding millions of logged events.
+    Restart(crate::bench_restart::RestartArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -149,6 +151,7 @@ pub(crate) fn run(target: Target) -> anyhow::Result<()> {
         Target::Ws(args) => run_ws(&args),
         Target::StoreSearch(args) => crate::bench_store::run_search(&args),
         Target::Projection(args) => crate::bench_store::run_projection(&args),
+        Target::Restart(args) => crate::bench_restart::run(&args),
     }
 }
 

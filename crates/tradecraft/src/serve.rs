@@ -232,11 +232,17 @@ pub(crate) async fn start(
         .then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
     let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), producer);
     state.log_metrics = Some(Arc::new(move || file_log.metrics()));
+    // The read store catches up with the recovered engine, and the view gets the order
+    // histories from before the replay back from it.
     let (store, projector) = {
-        let (url, log) = (database_url.to_owned(), Arc::clone(&log));
+        let (url, log, view) = (database_url.to_owned(), Arc::clone(&log), Arc::clone(&state.view));
+        let recovered = engine.status().next_command.load(Ordering::Relaxed);
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let store = Store::open(&url).context("opening the read store")?;
-            let projector = Projector::open(store.clone(), log, ProjectorConfig::default()).context("loading the projector")?;
+            let mut projector = Projector::open(store.clone(), log, ProjectorConfig::default()).context("loading the projector")?;
+            projector.catch_up(recovered).context("projecting the log")?;
+            let orders = store.recent_orders(tradecraft_api::ORDERS_KEPT).context("reading orders")?;
+            view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.preload(&orders);
             Ok((store, projector))
         })
         .await

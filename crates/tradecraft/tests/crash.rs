@@ -139,3 +139,38 @@ async fn kill_9_under_load_loses_and_repeats_nothing() {
     assert_eq!(stored(&store), executions, "read store after a rebuild");
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// After a clean stop the engine restarts from its snapshot, so nothing before it is
+/// replayed: order histories come back from the read store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_histories_survive_a_restart_from_a_snapshot() {
+    let data_dir = std::env::temp_dir().join(format!("tradecraft-history-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let client = reqwest::Client::new();
+    let (mut child, base) = serve(&data_dir);
+    let account: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "100000"})).send().await.unwrap().json().await.unwrap();
+    let user = account["userId"].as_str().unwrap().to_owned();
+    let order = json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "3", "side": "BUY", "type": "MARKET"});
+    let placed: Value = client.post(format!("{base}/v1/orders")).json(&order).send().await.unwrap().json().await.unwrap();
+    let order_id = placed["orderId"].as_str().unwrap().to_owned();
+    // Wait until the read store has the fill, then stop cleanly (with a snapshot).
+    for attempt in 0.. {
+        let found: Value = client.get(format!("{base}/v1/trades/search?userId={user}")).send().await.unwrap().json().await.unwrap();
+        if found["pagination"]["totalCount"] == 1 {
+            break;
+        }
+        assert!(attempt < 250, "the fill never reached the read store: {found}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    terminate(&mut child);
+
+    let (mut child, base) = serve(&data_dir);
+    let response = client.get(format!("{base}/v1/orders/{order_id}")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let order: Value = response.json().await.unwrap();
+    assert_eq!((order["status"].as_str(), order["filledQuantity"].as_str()), (Some("FILLED"), Some("3")), "{order}");
+    let listed: Value = client.get(format!("{base}/v1/orders?userId={user}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["orders"][0]["orderId"], order_id.as_str(), "{listed}");
+    terminate(&mut child);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

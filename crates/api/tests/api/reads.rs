@@ -109,6 +109,8 @@ async fn positions_statement_and_performance_follow_the_fills() {
     assert_eq!((performance["period"].as_str(), performance["endValue"].as_str()), (Some("7d"), Some("1000")));
     assert!(performance["totalReturn"].is_number() && performance["maxDrawdown"].is_number());
     assert!(performance["dailyReturns"].is_array());
+    let history = performance["valueHistory"].as_array().unwrap();
+    assert_eq!(history.last().unwrap()["value"], "1000", "{performance}");
 
     for (path, expected) in [
         ("/v1/portfolio/positions?userId=424242".to_owned(), 404),
