@@ -22,6 +22,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0003_trades_by_symbol.sql"),
         postgres: include_str!("../migrations/0003_trades_by_symbol.sql"),
     },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../migrations/sqlite/0004_search_by_user.sql"),
+        postgres: include_str!("../migrations/postgres/0004_search_by_user.sql"),
+    },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -569,8 +569,8 @@ impl Projector {
             ]);
         if let (Some(reason), Dialect::Sqlite) = (failure, self.store.dialect()) {
             pending.statements.push(Statement::new(
-                "INSERT INTO trades_fts (rowid, failure_reason) VALUES ($1, $2)",
-                vec![row.into(), reason.into()],
+                "INSERT INTO trades_fts (rowid, user_key, failure_reason) VALUES ($1, $2, $3)",
+                vec![row.into(), crate::queries::fts_user_key(user).into(), reason.into()],
             ));
         }
         let (Some(fill_price), Some(fill_notional)) = (execution_price, fill_notional) else { return Ok(()) };

@@ -187,11 +187,20 @@ fn decode_token(token: &str, parts: usize) -> Result<Vec<i64>, StoreError> {
     (0..parts).map(|index| u64::from_str_radix(&token[index * 16..(index + 1) * 16], 16).map(|part| part as i64).map_err(|_| invalid())).collect()
 }
 
-/// The words of a free-text query, quoted for FTS5 so no input is syntax.
-fn fts5_query(text: &str) -> Option<String> {
-    let words: Vec<String> =
-        text.split(|character: char| !character.is_alphanumeric()).filter(|word| !word.is_empty()).map(|word| format!("\"{word}\"")).collect();
-    (!words.is_empty()).then(|| words.join(" "))
+/// The account as a token of the SQLite full-text table (ids are stored as i64 bits).
+pub(crate) fn fts_user_key(user: i64) -> String {
+    format!("u{user}").replace('-', "n")
+}
+
+/// An FTS5 query for one account's failure reasons holding every word of `text`; the
+/// words are quoted, so no input is syntax.
+fn fts5_query(user: i64, text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|character: char| !character.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(|word| format!("failure_reason : \"{word}\""))
+        .collect();
+    (!words.is_empty()).then(|| format!("user_key : \"{}\" AND {}", fts_user_key(user), words.join(" AND ")))
 }
 
 fn id(value: i64) -> u64 {
@@ -234,11 +243,14 @@ impl Store {
         if let Some(text) = &query.text {
             match self.dialect() {
                 Dialect::Sqlite => {
-                    let words = fts5_query(text).ok_or_else(|| StoreError::Invalid("the text query has no words".into()))?;
+                    let words = fts5_query(query.user_id as i64, text).ok_or_else(|| StoreError::Invalid("the text query has no words".into()))?;
                     filter.add("id IN (SELECT rowid FROM trades_fts WHERE trades_fts MATCH ?)", words.into());
                 }
                 Dialect::Postgres => {
-                    filter.add("to_tsvector('simple', COALESCE(failure_reason, '')) @@ plainto_tsquery('simple', ?)", text.as_str().into());
+                    filter.add(
+                        "failure_reason IS NOT NULL AND to_tsvector('simple', COALESCE(failure_reason, '')) @@ plainto_tsquery('simple', ?)",
+                        text.as_str().into(),
+                    );
                 }
             }
         }
@@ -541,8 +553,11 @@ mod tests {
 
     #[test]
     fn free_text_is_quoted_for_fts5() {
-        assert_eq!(fts5_query("insufficient funds!").as_deref(), Some("\"insufficient\" \"funds\""));
-        assert_eq!(fts5_query("\" OR *").as_deref(), Some("\"OR\""), "operators become plain words");
-        assert_eq!(fts5_query("!* ()"), None);
+        assert_eq!(
+            fts5_query(7, "insufficient funds!").as_deref(),
+            Some("user_key : \"u7\" AND failure_reason : \"insufficient\" AND failure_reason : \"funds\"")
+        );
+        assert_eq!(fts5_query(-2, "\" OR *").as_deref(), Some("user_key : \"un2\" AND failure_reason : \"OR\""), "operators become plain words");
+        assert_eq!(fts5_query(7, "!* ()"), None);
     }
 }
