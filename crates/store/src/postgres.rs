@@ -40,9 +40,30 @@ impl Connection {
     }
 }
 
+/// The backend's own runtime. Dropped with `shutdown_background`, so dropping the store
+/// inside another runtime's task (a server shutting down) does not panic.
+#[derive(Debug)]
+struct OwnRuntime(Option<Runtime>);
+
+impl std::ops::Deref for OwnRuntime {
+    type Target = Runtime;
+
+    fn deref(&self) -> &Runtime {
+        self.0.as_ref().expect("invariant: the runtime lives until drop")
+    }
+}
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Postgres {
-    runtime: Runtime,
+    runtime: OwnRuntime,
     writer: Mutex<Connection>,
     readers: Vec<Connection>,
     next_reader: AtomicUsize,
@@ -112,7 +133,7 @@ impl Postgres {
         };
         let writer = Mutex::new(connect()?);
         let readers = (0..READERS).map(|_| connect()).collect::<Result<_, _>>()?;
-        Ok(Self { runtime, writer, readers, next_reader: AtomicUsize::new(0) })
+        Ok(Self { runtime: OwnRuntime(Some(runtime)), writer, readers, next_reader: AtomicUsize::new(0) })
     }
 }
 

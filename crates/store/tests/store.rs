@@ -473,3 +473,19 @@ fn store_urls_are_checked() {
     assert!(matches!(Store::open("postgres://nobody@127.0.0.1:1/none"), Err(StoreError::Database(_))));
 }
 
+
+/// The API runs store queries on tokio's blocking pool; the PostgreSQL backend drives its
+/// own runtime from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_answers_from_the_blocking_pool_of_another_runtime() {
+    let db = tokio::task::spawn_blocking(postgres).await.unwrap();
+    let store = db.store.clone();
+    let page = tokio::task::spawn_blocking(move || store.search_trades(&search(ALICE))).await.unwrap().unwrap();
+    assert_eq!(page.total_count, 0);
+    // A server shutting down drops its store inside a task.
+    let Cleanup::Database(name) = &db.cleanup else { unreachable!() };
+    let url = with_database(&admin_url(), name);
+    let extra = tokio::task::spawn_blocking(move || Store::open(&url)).await.unwrap().unwrap();
+    drop(extra);
+    tokio::task::spawn_blocking(move || drop(db)).await.unwrap();
+}
