@@ -232,11 +232,54 @@ struct Segment {
     end: Offset,
     /// Every [`INDEX_INTERVAL`]th record's offset and byte position.
     index: Vec<(Offset, u64)>,
+    /// Closed for writing, with its summary written beside it (see [`Segment::seal`]).
+    sealed: bool,
 }
+
+/// First bytes of a sealed segment's summary file.
+const SEAL_MAGIC: &[u8; 8] = b"TCSEAL01";
 
 impl Segment {
     fn file_name(base: Offset) -> String {
         format!("{base:020}.log")
+    }
+
+    fn seal_path(&self) -> PathBuf {
+        self.path.with_extension("seal")
+    }
+
+    /// Writes the summary of a segment that will never change again (a newer one is
+    /// being written and this one is durable): its length, end offset and sparse index,
+    /// under a checksum. A restart trusts a summary that matches the file's length instead
+    /// of checking every record; records are still checked when read. Best effort: without
+    /// a summary the segment is checked in full at open, as before.
+    fn seal(&mut self) {
+        let mut bytes = Vec::with_capacity(40 + self.index.len() * 16);
+        bytes.extend_from_slice(SEAL_MAGIC);
+        for value in [self.base, self.end, self.length, self.index.len() as u64] {
+            bytes.extend_from_slice(&value.to_le_bytes());
+        }
+        for (offset, position) in &self.index {
+            bytes.extend_from_slice(&offset.to_le_bytes());
+            bytes.extend_from_slice(&position.to_le_bytes());
+        }
+        bytes.extend_from_slice(&crc32c(&bytes).to_le_bytes());
+        self.sealed = fs::write(self.seal_path(), bytes).is_ok();
+    }
+
+    /// Reads a sealed segment's summary, if it is intact and matches the segment file.
+    fn load_seal(path: &Path, base: Offset, file_length: u64) -> Option<(Offset, Vec<(Offset, u64)>)> {
+        let bytes = fs::read(path.with_extension("seal")).ok()?;
+        let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
+        if crc32c(body) != u32::from_le_bytes(checksum.try_into().ok()?) || !body.starts_with(SEAL_MAGIC) {
+            return None;
+        }
+        let words: Vec<u64> = body[SEAL_MAGIC.len()..].chunks_exact(8).map(|chunk| u64::from_le_bytes(chunk.try_into().unwrap_or_default())).collect();
+        let (&[sealed_base, end, length, count], rest) = words.split_first_chunk::<4>()?;
+        if sealed_base != base || length != file_length || rest.len() as u64 != count * 2 || end < base {
+            return None;
+        }
+        Some((end, rest.chunks_exact(2).map(|pair| (pair[0], pair[1])).collect()))
     }
 
     fn create(dir: &Path, base: Offset) -> Result<Self, LogError> {
@@ -248,7 +291,7 @@ impl Segment {
             .open(&path)
             .map_err(|error| unavailable("creating segment", error))?;
         sync_dir(dir)?;
-        Ok(Self { base, path, file, length: 0, durable_length: 0, end: base, index: Vec::new() })
+        Ok(Self { base, path, file, length: 0, durable_length: 0, end: base, index: Vec::new(), sealed: false })
     }
 
     /// Byte position to start scanning for `offset`.
@@ -329,7 +372,10 @@ impl PartitionLog {
             .open(&path)
             .map_err(|error| unavailable("opening segment", error))?;
         let file_length = file.metadata().map_err(|error| unavailable("reading segment size", error))?.len();
-        let mut segment = Segment { base, path, file, length: 0, durable_length: 0, end: base, index: Vec::new() };
+        if !is_last && let Some((end, index)) = Segment::load_seal(&path, base, file_length) {
+            return Ok(Segment { base, path, file, length: file_length, durable_length: file_length, end, index, sealed: true });
+        }
+        let mut segment = Segment { base, path, file, length: 0, durable_length: 0, end: base, index: Vec::new(), sealed: false };
         let mut expected = base;
         let mut out_of_order = false;
         let mut index = Vec::new();
@@ -448,6 +494,12 @@ impl PartitionLog {
         for segment in &mut self.segments {
             segment.durable_length = segment.length;
         }
+        let sealed_count = self.segments.len().saturating_sub(1);
+        for segment in &mut self.segments[..sealed_count] {
+            if !segment.sealed {
+                segment.seal();
+            }
+        }
         self.durable_end = self.written_end();
         self.durable_segment_count = self.segments.len();
     }
@@ -481,6 +533,7 @@ impl PartitionLog {
                 break;
             }
             fs::remove_file(&oldest.path).map_err(|error| unavailable("deleting segment", error))?;
+            let _ = fs::remove_file(oldest.seal_path());
             self.segments.remove(0);
             self.durable_segment_count -= 1;
             deleted += 1;
@@ -503,7 +556,7 @@ impl PartitionLog {
                 break;
             }
             let wanted_from = from.max(segment.base);
-            scan(&segment.file, segment.position_for(wanted_from), segment.durable_length, |_, frame| {
+            let damage = scan(&segment.file, segment.position_for(wanted_from), segment.durable_length, |_, frame| {
                 if frame.offset >= end || records.len() >= max_records {
                     return false;
                 }
@@ -518,9 +571,42 @@ impl PartitionLog {
                 }
                 true
             })?;
+            if let Some((position, failure)) = damage {
+                return Err(damage_error(&segment.path, position, &failure));
+            }
         }
         Ok(records)
     }
+
+    /// Checks every durable record of every segment; returns how many there are.
+    fn check(&self) -> Result<u64, LogError> {
+        let mut records = 0;
+        for segment in &self.segments {
+            let mut expected = segment.base;
+            let mut out_of_order = false;
+            let damage = scan(&segment.file, 0, segment.durable_length, |_, frame| {
+                out_of_order = frame.offset != expected;
+                expected += 1;
+                !out_of_order
+            })?;
+            if let Some((position, failure)) = damage {
+                return Err(damage_error(&segment.path, position, &failure));
+            }
+            if out_of_order || expected != segment.end.min(self.durable_end).max(segment.base) {
+                return Err(LogError::Corrupt(format!("{}: record offsets out of sequence", segment.path.display())));
+            }
+            records += expected - segment.base;
+        }
+        Ok(records)
+    }
+}
+
+fn damage_error(path: &Path, position: u64, failure: &Decoded<'_>) -> LogError {
+    let why = match failure {
+        Decoded::Invalid { reason, .. } => reason,
+        _ => "record cut short",
+    };
+    LogError::Corrupt(format!("{} at byte {position}: {why}", path.display()))
 }
 
 #[derive(Debug)]
@@ -607,7 +693,9 @@ impl FileLog {
         Ok(parts)
     }
 
-    /// Opens (or creates) the log in `config.dir`, checking every segment.
+    /// Opens (or creates) the log in `config.dir`: checks the segment being written record
+    /// by record (truncating a torn tail), and older ones against their sealed summaries
+    /// (in full where a summary is missing or does not match).
     pub fn open(config: FileLogConfig) -> Result<Self, LogError> {
         assert!(config.queue_capacity > 0, "invariant: the append queue holds something");
         assert!(config.batch_requests_max > 0, "invariant: a batch holds something");
@@ -677,6 +765,26 @@ impl FileLog {
         let deleted = topic_log.partition(topic, partition)?.delete_old_segments(Some(before), None)?;
         self.shared.counters.segments_deleted.fetch_add(deleted, Ordering::Relaxed);
         Ok(deleted)
+    }
+
+    /// Checks every record of every partition against its checksum and sequence (open
+    /// trusts sealed segments' summaries; this does not). Returns the records checked.
+    pub fn check_all(&self) -> Result<u64, LogError> {
+        let topics: Vec<(String, Arc<TopicLog>)> = self
+            .shared
+            .topics
+            .read()
+            .map_err(|_| LogError::Unavailable("topic table lock".into()))?
+            .iter()
+            .map(|(name, topic)| (name.clone(), Arc::clone(topic)))
+            .collect();
+        let mut records = 0;
+        for (name, topic) in topics {
+            for partition in 0..topic.partitions.len() as Partition {
+                records += topic.partition(&name, partition)?.check()?;
+            }
+        }
+        Ok(records)
     }
 
     /// Number of segment files of a partition.

@@ -109,6 +109,52 @@ fn damage_in_an_older_segment_is_refused() {
     assert!(matches!(FileLog::open(config(dir.path())), Err(LogError::Corrupt(_))));
 }
 
+/// Sealed segments are trusted at open from their summaries, so a restart does not read
+/// the whole log; their records are still checked when read and by `check_all`.
+#[test]
+fn damage_inside_a_sealed_segment_is_refused_when_read() {
+    let dir = common::TempDir::new("log-sealed");
+    fill(&FileLog::open(config(dir.path())).unwrap(), 200);
+    let all = segments(dir.path());
+    assert!(all.iter().take(all.len() - 1).all(|segment| segment.with_extension("seal").exists()), "older segments are sealed");
+    assert!(!all.last().unwrap().with_extension("seal").exists(), "the active one is not");
+    let second = &all[1];
+    let mut bytes = std::fs::read(second).unwrap();
+    bytes[40] ^= 0xff; // inside the segment's first record, same length
+    std::fs::write(second, bytes).unwrap();
+    let log = FileLog::open(config(dir.path())).unwrap();
+    assert_eq!(log.end_offset("t", 0), Ok(200));
+    let first_of_second = log.read("t", 0, 0, 200);
+    match first_of_second {
+        Err(LogError::Corrupt(message)) => assert!(message.contains("checksum"), "{message}"),
+        other => panic!("expected the damaged record to be refused, got {other:?}"),
+    }
+    assert!(log.read("t", 0, 0, 5).is_ok(), "records before the damage still read");
+    assert!(matches!(log.check_all(), Err(LogError::Corrupt(_))));
+}
+
+#[test]
+fn a_damaged_seal_means_a_full_check() {
+    let dir = common::TempDir::new("log-seal-damage");
+    fill(&FileLog::open(config(dir.path())).unwrap(), 200);
+    let all = segments(dir.path());
+    for segment in &all[..all.len() - 1] {
+        let seal = segment.with_extension("seal");
+        let mut bytes = std::fs::read(&seal).unwrap();
+        bytes[10] ^= 1;
+        std::fs::write(&seal, bytes).unwrap();
+    }
+    let log = FileLog::open(config(dir.path())).unwrap();
+    assert_eq!(log.check_all(), Ok(200));
+    let records = log.read("t", 0, 0, usize::MAX).unwrap();
+    assert!(records.iter().enumerate().all(|(index, record)| record.offset == index as u64 && record.value == format!("value-{index:04}").as_bytes()));
+    drop(log);
+    // The log goes on from a full check as from a sealed one.
+    let log = FileLog::open(config(dir.path())).unwrap();
+    log.append("t", vec![record(200)]).unwrap();
+    assert_eq!(log.check_all(), Ok(201));
+}
+
 #[test]
 fn a_missing_segment_is_refused() {
     let dir = common::TempDir::new("log-gap");
