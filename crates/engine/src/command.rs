@@ -4,7 +4,7 @@ use tradecraft_types::{
     AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId,
 };
 
-use crate::limits::AccountLimits;
+use crate::limits::{AccountLimits, LimitScope};
 
 /// One instruction to the engine. Each is applied atomically: it either takes full effect
 /// or is rejected with a reason and changes nothing.
@@ -18,7 +18,10 @@ pub enum Command {
     Deposit { account: AccountId, transaction: TransactionId, amount: Amount },
     /// Idempotent by `transaction`, like deposits.
     Withdraw { account: AccountId, transaction: TransactionId, amount: Amount },
-    SetLimits { account: AccountId, limits: AccountLimits },
+    /// Limits for an account, a group or an organisation (replacing what it had).
+    SetLimits { scope: LimitScope, limits: AccountLimits },
+    /// Puts an account in a group and an organisation (`None`: in none).
+    SetMembership { account: AccountId, group: Option<u64>, organisation: Option<u64> },
     PlaceOrder(NewOrder),
     CancelOrder { account: AccountId, order_id: OrderId },
     /// New total quantity and/or new limit price of a resting limit order.

@@ -1,5 +1,7 @@
 //! The state machine: `apply(command, timestamp, events)`, deterministic and single-writer.
 
+use std::collections::BTreeMap;
+
 use rustc_hash::FxHashMap;
 use tradecraft_types::{
     AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TradeId, TransactionId,
@@ -12,7 +14,8 @@ use crate::command::{
 };
 use crate::event::{AcceptedOrder, BookLevel, DoneReason, Event, RejectReason, Trade};
 use crate::ledger::{AssetIndex, Balance, Bucket, Fill, Ledger};
-use crate::limits::{self, AccountLimits, OrderExposure};
+use crate::activity::Activity;
+use crate::limits::{self, AccountLimits, LimitKind, LimitScope, OrderExposure, OrderTypes};
 use crate::order_map::{self, OrderIdMap, OrderIndex};
 
 /// Basis points in one whole.
@@ -68,6 +71,12 @@ pub(crate) struct Account {
     pub(crate) kind: AccountKind,
     pub(crate) limits: AccountLimits,
     pub(crate) open_orders: u32,
+    pub(crate) group: Option<u64>,
+    pub(crate) organisation: Option<u64>,
+    /// Cash deposited over the account's life (the base of the per-symbol share limit).
+    pub(crate) deposited: i64,
+    /// Counters for the stateful limits, once any limit applies to the account.
+    pub(crate) activity: Option<Box<Activity>>,
 }
 
 /// A deposit or withdrawal as first applied, to recognise repeats.
@@ -94,6 +103,10 @@ pub(crate) struct State {
     pub(crate) fee_account: u32,
     /// Stops triggered by trades, waiting to run once the current taker is done.
     pub(crate) triggered: Vec<u32>,
+    /// Timestamp of the command being applied (a copy of [`Engine::now`] for fills).
+    pub(crate) now: u64,
+    pub(crate) group_limits: BTreeMap<u64, AccountLimits>,
+    pub(crate) organisation_limits: BTreeMap<u64, AccountLimits>,
 }
 
 /// The exchange core: instruments, accounts, books, ledger. See the crate docs.
@@ -251,6 +264,13 @@ impl State {
                 self.client_ids.remove(&(account, client_id));
             }
         self.accounts[account as usize].open_orders -= 1;
+        if side == Side::Buy {
+            let order = self.orders.get(slot);
+            if !order.is_budget() {
+                let leaves = order.leaves();
+                self.note_open_buy(account, instrument, -leaves);
+            }
+        }
         self.orders.remove(slot);
         events.push(Event::OrderDone {
             order_id: id,
@@ -309,6 +329,14 @@ impl State {
             buyer_fee,
             seller_fee,
         });
+        for (account, buys) in [(buyer_account, !self.orders.get(buyer).is_budget()), (seller_account, false)] {
+            if let Some(activity) = self.accounts[account as usize].activity.as_mut() {
+                activity.record_fill(self.now, notional);
+                if buys {
+                    activity.add_open_buy(instrument, -quantity);
+                }
+            }
+        }
         {
             let order = self.orders.get_mut(buyer);
             order.filled += quantity;
@@ -330,10 +358,188 @@ impl State {
         }
     }
 
+    /// Changes an account's open buy quantity in an instrument, if it keeps activity.
+    pub(crate) fn note_open_buy(&mut self, account: u32, instrument: u32, quantity: i64) {
+        if let Some(activity) = self.accounts[account as usize].activity.as_mut() {
+            activity.add_open_buy(instrument, quantity);
+        }
+    }
+
     /// Counts a new open order against its account.
     pub(crate) fn count_open_order(&mut self, slot: u32) {
         let account = self.orders.get(slot).account as usize;
         self.accounts[account].open_orders += 1;
+    }
+}
+
+/// An order (or a replacement) as the limits see it, before its account's context.
+#[derive(Clone, Copy, Debug)]
+struct Draft {
+    instrument: u32,
+    side: Side,
+    order_type: u8,
+    quantity: i64,
+    notional: i64,
+    share_price: i64,
+    open_orders: u32,
+    /// Shares it adds to the account's open buys in the instrument.
+    adds: i64,
+    /// A new order (counts towards orders per minute); a replacement does not.
+    counts_as_new: bool,
+}
+
+fn order_type_bit(kind: OrderKind) -> u8 {
+    match kind {
+        OrderKind::Market => OrderTypes::MARKET,
+        OrderKind::Limit { .. } => OrderTypes::LIMIT,
+        OrderKind::Stop { .. } => OrderTypes::STOP,
+        OrderKind::StopLimit { .. } => OrderTypes::STOP_LIMIT,
+        OrderKind::TrailingStop { .. } => OrderTypes::TRAILING_STOP,
+    }
+}
+
+impl Engine {
+    /// Value of an account: its cash and its shares at each instrument's last trade price.
+    fn account_value(&self, account: u32) -> i128 {
+        let cash = self.state.ledger.balance(account, AssetIndex::Cash).total();
+        self.state.ledger.holdings(account).iter().fold(i128::from(cash), |value, &(instrument, balance)| {
+            value + i128::from(balance.total()) * i128::from(self.instruments[instrument as usize].last_price)
+        })
+    }
+
+    /// Cash moved in or out of an account with activity counts as a flow of the day.
+    fn note_flow(&mut self, account: u32, amount: i64) {
+        let now = self.now;
+        if let Some(activity) = self.state.accounts[account as usize].activity.as_mut() {
+            activity.roll(now);
+            if activity.day_start_value.is_some() {
+                activity.flows_today += i128::from(amount);
+            }
+        }
+    }
+
+    /// Checks `draft` against every set of limits that applies to `account`.
+    /// Reads only: a refused order leaves no trace.
+    fn check_limits(&self, account: u32, draft: &Draft) -> Result<(), LimitKind> {
+        let now = self.now;
+        let value = self.account_value(account);
+        let instrument = draft.instrument;
+        let reference = |engine: &Self, index: u32| match engine.instruments[index as usize].last_price {
+            0 if index == instrument => draft.share_price,
+            price => price,
+        };
+        let holdings: Vec<(u32, i64)> =
+            self.state.ledger.holdings(account).iter().map(|&(index, balance)| (index, balance.total())).collect();
+        let record = &self.state.accounts[account as usize];
+        let deposited = record.deposited;
+        let Some(activity) = record.activity.as_deref() else { return Ok(()) };
+        let today = activity.today(now);
+        let orders_last_minute = if draft.counts_as_new { activity.orders_last_minute(now) } else { 0 };
+        let (trades_today, notional_today, loss_today) = match today {
+            Some(day) => (day.trades, day.notional, day.start_value.map_or(0, |start| start + day.flows - value)),
+            None => (0, 0, 0),
+        };
+        let open_buys = &activity.open_buys;
+        let held_or_bid = |index: u32| {
+            let held = holdings.iter().find(|(held, _)| *held == index).map_or(0, |(_, quantity)| *quantity);
+            i128::from(held) + i128::from(open_buys.get(&index).copied().unwrap_or(0))
+        };
+        let mut gross: i128 = 0;
+        let mut seen: Vec<u32> = holdings.iter().map(|(index, _)| *index).chain(open_buys.keys().copied()).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        for index in seen {
+            gross += held_or_bid(index) * i128::from(reference(self, index));
+        }
+        let position_after = held_or_bid(instrument) + i128::from(draft.adds);
+        let added_value = i128::from(draft.adds) * i128::from(reference(self, instrument));
+        let exposure = OrderExposure {
+            symbol: self.instruments[instrument as usize].spec.symbol,
+            side: draft.side,
+            order_type: draft.order_type,
+            quantity: draft.quantity,
+            notional: draft.notional,
+            share_price: draft.share_price,
+            open_orders: draft.open_orders,
+            minute_of_day: Activity::minute_of_day(now),
+            orders_last_minute,
+            trades_today,
+            notional_today,
+            loss_today,
+            position_after,
+            gross_after: gross + added_value,
+            symbol_value_after: position_after * i128::from(reference(self, instrument)),
+            deposited: i128::from(deposited),
+        };
+        let record = &self.state.accounts[account as usize];
+        let sets = [
+            Some(&record.limits),
+            record.group.and_then(|group| self.state.group_limits.get(&group)),
+            record.organisation.and_then(|organisation| self.state.organisation_limits.get(&organisation)),
+        ];
+        for limits in sets.into_iter().flatten() {
+            limits::check(limits, &exposure)?;
+        }
+        Ok(())
+    }
+
+    fn set_limits(&mut self, scope: LimitScope, limits: &AccountLimits, events: &mut Vec<Event>) {
+        match scope {
+            LimitScope::Account(account) => {
+                let Some(&index) = self.state.account_index.get(&account) else {
+                    return events.push(Self::command_rejected(Some(account), None, RejectReason::UnknownAccount));
+                };
+                self.state.accounts[index as usize].limits = limits.clone();
+                self.start_activity(index);
+            }
+            LimitScope::Group(group) => {
+                self.state.group_limits.insert(group, limits.clone());
+                let members: Vec<u32> = (0..self.state.accounts.len() as u32).filter(|&index| self.state.accounts[index as usize].group == Some(group)).collect();
+                members.into_iter().for_each(|index| self.start_activity(index));
+            }
+            LimitScope::Organisation(organisation) => {
+                self.state.organisation_limits.insert(organisation, limits.clone());
+                let members: Vec<u32> = (0..self.state.accounts.len() as u32)
+                    .filter(|&index| self.state.accounts[index as usize].organisation == Some(organisation))
+                    .collect();
+                members.into_iter().for_each(|index| self.start_activity(index));
+            }
+        }
+        events.push(Event::LimitsSet { scope });
+    }
+
+    fn set_membership(&mut self, account: AccountId, group: Option<u64>, organisation: Option<u64>, events: &mut Vec<Event>) {
+        let Some(&index) = self.state.account_index.get(&account) else {
+            return events.push(Self::command_rejected(Some(account), None, RejectReason::UnknownAccount));
+        };
+        let record = &mut self.state.accounts[index as usize];
+        record.group = group;
+        record.organisation = organisation;
+        let limited = group.is_some_and(|group| self.state.group_limits.contains_key(&group))
+            || organisation.is_some_and(|organisation| self.state.organisation_limits.contains_key(&organisation));
+        if limited {
+            self.start_activity(index);
+        }
+        events.push(Event::MembershipSet { account, group, organisation });
+    }
+
+    /// Starts keeping activity for an account some limit now applies to, counting the
+    /// open buys it already has (a scan of the books: limits change rarely).
+    fn start_activity(&mut self, account: u32) {
+        let record = &self.state.accounts[account as usize];
+        if record.activity.is_some() || record.kind != AccountKind::Cash {
+            return;
+        }
+        let mut activity = Activity { day: self.now / 86_400_000_000_000, ..Activity::default() };
+        for book in &self.books {
+            for slot in book.order_slots(&self.state.orders) {
+                let order = self.state.orders.get(slot);
+                if order.account == account && order.side == Side::Buy && !order.is_budget() {
+                    activity.add_open_buy(order.instrument, order.leaves());
+                }
+            }
+        }
+        self.state.accounts[account as usize].activity = Some(Box::new(activity));
     }
 }
 
@@ -406,6 +612,9 @@ impl Engine {
                 next_sequence: 1,
                 fee_account: 0,
                 triggered: Vec::new(),
+                now: 0,
+                group_limits: BTreeMap::new(),
+                organisation_limits: BTreeMap::new(),
             },
         };
         engine.state.fee_account = engine.add_account(config.fee_account, AccountKind::Fees);
@@ -425,6 +634,7 @@ impl Engine {
     /// to `events`. Deterministic: the same commands and timestamps give the same events.
     pub fn apply(&mut self, command: &Command, timestamp: u64, events: &mut Vec<Event>) {
         self.now = self.now.max(timestamp);
+        self.state.now = self.now;
         match command {
             Command::ListInstrument(spec) => self.list_instrument(spec, events),
             Command::HaltInstrument { symbol } => self.set_halted(*symbol, true, events),
@@ -436,13 +646,8 @@ impl Engine {
             Command::Withdraw { account, transaction, amount } => {
                 self.transfer_funds(*account, *transaction, *amount, true, events)
             }
-            Command::SetLimits { account, limits } => match self.state.account_index.get(account) {
-                Some(&index) => {
-                    self.state.accounts[index as usize].limits = *limits;
-                    events.push(Event::LimitsSet { account: *account });
-                }
-                None => events.push(Self::command_rejected(Some(*account), None, RejectReason::UnknownAccount)),
-            },
+            Command::SetLimits { scope, limits } => self.set_limits(*scope, limits, events),
+            Command::SetMembership { account, group, organisation } => self.set_membership(*account, *group, *organisation, events),
             Command::PlaceOrder(order) => self.place(order, events),
             Command::CancelOrder { account, order_id } => self.cancel(*account, *order_id, events),
             Command::ReplaceOrder { account, order_id, quantity, price } => {
@@ -464,6 +669,10 @@ impl Engine {
             kind,
             limits: AccountLimits::default(),
             open_orders: 0,
+            group: None,
+            organisation: None,
+            deposited: 0,
+            activity: None,
         });
         self.state.account_index.insert(id, index);
         self.state.ledger.add_account();
@@ -560,12 +769,20 @@ impl Engine {
             }
             ledger.post(Posting { asset, from: Place::Account(index, Bucket::Available), to: Place::External, amount: raw });
             events.push(Event::Withdrawn { account, transaction, amount });
+            if asset == AssetIndex::Cash {
+                self.note_flow(index, -raw);
+            }
         } else {
             if balance.total().checked_add(raw).is_none() {
                 return events.push(reject(RejectReason::NotionalTooLarge));
             }
             ledger.post(Posting { asset, from: Place::External, to: Place::Account(index, Bucket::Available), amount: raw });
             events.push(Event::Deposited { account, transaction, amount });
+            if asset == AssetIndex::Cash {
+                let record = &mut self.state.accounts[index as usize];
+                record.deposited = record.deposited.saturating_add(raw);
+                self.note_flow(index, raw);
+            }
         }
         self.state.transfers.insert(transaction, record);
     }
@@ -723,19 +940,36 @@ impl Engine {
             (Side::Buy, 0) => buy_reservation(price, quantity, fee_bps).ok_or(RejectReason::NotionalTooLarge)?,
             (Side::Buy, budget) => budget.checked_add(fee(budget, fee_bps)).ok_or(RejectReason::NotionalTooLarge)?,
         };
-        if account_kind != AccountKind::House {
+        let limited = account_kind != AccountKind::House && self.state.accounts[account as usize].activity.is_some();
+        if limited {
             let notional = if budget > 0 {
                 budget
             } else {
                 i64::try_from(i128::from(price) * i128::from(quantity)).map_err(|_| RejectReason::NotionalTooLarge)?
             };
-            let exposure = OrderExposure {
-                quantity: Quantity::from_raw(quantity),
-                notional: Money::from_raw(notional),
-                open_orders: self.state.accounts[account as usize].open_orders,
+            let share_price = match new.kind {
+                OrderKind::Market => book.best(new.side.opposite()).map_or(price, |(best, _)| best),
+                OrderKind::Limit { .. } | OrderKind::StopLimit { .. } => price,
+                OrderKind::Stop { .. } | OrderKind::TrailingStop { .. } => stop_price,
             };
-            let limits = &self.state.accounts[account as usize].limits;
-            limits::check(limits, &exposure).map_err(RejectReason::LimitBreached)?;
+            // A buy sized by cash adds about cash / price shares.
+            let adds = match (new.side, budget) {
+                (Side::Sell, _) => 0,
+                (Side::Buy, 0) => quantity,
+                (Side::Buy, budget) => i64::try_from(i128::from(budget) * 10_000 / i128::from(share_price.max(1))).unwrap_or(i64::MAX),
+            };
+            let draft = Draft {
+                instrument,
+                side: new.side,
+                order_type: order_type_bit(new.kind),
+                quantity: if budget > 0 { adds } else { quantity },
+                notional,
+                share_price,
+                open_orders: self.state.accounts[account as usize].open_orders,
+                adds,
+                counts_as_new: true,
+            };
+            self.check_limits(account, &draft).map_err(RejectReason::LimitBreached)?;
         }
         if self.state.order_index.contains(new.order_id) {
             return Err(RejectReason::DuplicateOrderId);
@@ -773,6 +1007,13 @@ impl Engine {
             self.state.order_client_ids.insert(new.order_id, client_id);
         }
         self.state.count_open_order(slot);
+        let value = if limited { self.account_value(account) } else { 0 };
+        if limited && let Some(activity) = self.state.accounts[account as usize].activity.as_mut() {
+            activity.accepted(self.now, value);
+            if new.side == Side::Buy && budget == 0 {
+                activity.add_open_buy(instrument, quantity);
+            }
+        }
         events.push(Event::OrderAccepted(AcceptedOrder {
             order_id: new.order_id,
             account: new.account,
@@ -1141,16 +1382,25 @@ impl Engine {
         let new_leaves = new_quantity - order.filled;
         let fee_bps = self.reservation_fee_bps();
         let account_kind = self.state.accounts[owner as usize].kind;
-        if account_kind != AccountKind::House {
+        let limited = account_kind != AccountKind::House && self.state.accounts[owner as usize].activity.is_some();
+        if limited {
             let notional = i64::try_from(i128::from(new_price) * i128::from(new_quantity))
                 .map_err(|_| RejectReason::NotionalTooLarge)?;
-            let exposure = OrderExposure {
-                quantity: Quantity::from_raw(new_quantity),
-                notional: Money::from_raw(notional),
+            let draft = Draft {
+                instrument,
+                side,
+                order_type: OrderTypes::LIMIT,
+                quantity: new_quantity,
+                notional,
+                share_price: new_price,
                 open_orders: self.state.accounts[owner as usize].open_orders - 1,
+                adds: if side == Side::Buy { new_leaves - old_leaves } else { 0 },
+                counts_as_new: false,
             };
-            limits::check(&self.state.accounts[owner as usize].limits, &exposure).map_err(RejectReason::LimitBreached)?;
+            self.check_limits(owner, &draft).map_err(RejectReason::LimitBreached)?;
         }
+        let buy_delta = if side == Side::Buy { new_leaves - old_leaves } else { 0 };
+        let order = self.state.orders.get(slot);
         let event = |priority_kept| Event::OrderReplaced {
             order_id,
             account,
@@ -1177,6 +1427,7 @@ impl Engine {
                     self.state.ledger.shift(owner, shares, Bucket::Reserved, Bucket::Available, excess);
                 }
             }
+            self.state.note_open_buy(owner, instrument, buy_delta);
             events.push(event(true));
             return Ok(instrument);
         }
@@ -1207,6 +1458,7 @@ impl Engine {
         order.quantity = new_quantity;
         order.reserved = required;
         order.sequence = sequence;
+        self.state.note_open_buy(owner, instrument, buy_delta);
         events.push(event(false));
         self.execute(instrument, slot, events);
         Ok(instrument)
@@ -1314,7 +1566,7 @@ impl Engine {
                 .map(|&(instrument, balance)| (self.symbol_of(instrument), balance))
                 .collect(),
             open_orders: record.open_orders,
-            limits: record.limits,
+            limits: record.limits.clone(),
         })
     }
 

@@ -5,7 +5,7 @@ use tradecraft_types::{
 };
 
 use crate::command::{AccountKind, Amount, OrderKind, TimeInForce};
-use crate::limits::LimitKind;
+use crate::limits::{LimitKind, LimitScope};
 
 /// Something that happened inside the engine, in the order it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,7 +18,8 @@ pub enum Event {
     Withdrawn { account: AccountId, transaction: TransactionId, amount: Amount },
     /// A deposit or withdrawal whose transaction id was already applied with the same content.
     TransferAlreadyApplied { account: AccountId, transaction: TransactionId },
-    LimitsSet { account: AccountId },
+    LimitsSet { scope: LimitScope },
+    MembershipSet { account: AccountId, group: Option<u64>, organisation: Option<u64> },
     /// A command other than a new order was refused; nothing changed.
     CommandRejected { account: Option<AccountId>, order_id: Option<OrderId>, reason: RejectReason },
     /// A new order was refused; nothing changed.

@@ -32,8 +32,12 @@ impl Engine {
         let mut reserved_cash = vec![0_i64; state.accounts.len()];
         let mut reserved_shares: BTreeMap<(u32, u32), i64> = BTreeMap::new();
         let mut open_orders = vec![0_u32; state.accounts.len()];
+        let mut open_buys: BTreeMap<(u32, u32), i64> = BTreeMap::new();
         for (order_id, slot) in state.order_index.entries() {
             let order = state.orders.get(slot);
+            if order.side == Side::Buy && !order.is_budget() {
+                *open_buys.entry((order.account, order.instrument)).or_default() += order.leaves();
+            }
             ensure!(order.id == order_id, "order index points {order_id:?} at {:?}", order.id);
             ensure!(order.filled >= 0, "order {order_id:?} has negative fills");
             ensure!(order.filled < order.quantity, "open order {order_id:?} has nothing left");
@@ -59,6 +63,10 @@ impl Engine {
             ensure!(cash.available >= 0, "account {} has negative available cash", account.id);
             ensure!(cash.reserved == reserved_cash[index], "account {} reserved cash {} != orders' {}", account.id, cash.reserved, reserved_cash[index]);
             ensure!(account.open_orders == open_orders[index], "account {} open order count is off", account.id);
+            if let Some(activity) = &account.activity {
+                let expected: BTreeMap<u32, i64> = open_buys.range((index_u32, 0)..=(index_u32, u32::MAX)).map(|(&(_, instrument), &quantity)| (instrument, quantity)).filter(|&(_, quantity)| quantity > 0).collect();
+                ensure!(activity.open_buys == expected, "account {} open buys {:?} != orders' {expected:?}", account.id, activity.open_buys);
+            }
             *totals.entry(AssetIndex::Cash).or_default() += i128::from(cash.total());
             for &(instrument, balance) in ledger.holdings(index_u32) {
                 ensure!(balance.available >= 0, "account {} has negative available shares", account.id);

@@ -7,6 +7,7 @@
 //! same [`Engine::state_hash`]. Risk (reservations, limits) is checked atomically with
 //! acceptance; every movement of cash or shares is a balanced ledger posting.
 
+mod activity;
 mod book;
 mod command;
 mod engine;
@@ -25,7 +26,7 @@ pub use engine::{AccountView, Depth, Engine, EngineConfig, OrderView};
 pub use event::{AcceptedOrder, BookLevel, DoneReason, Event, FailureStatus, RejectReason, Trade};
 pub use invariants::InvariantViolation;
 pub use ledger::{Balance, Bucket};
-pub use limits::{AccountLimits, LimitKind};
+pub use limits::{AccountLimits, LimitKind, LimitScope, OrderTypes, TradingHours};
 pub use snapshot::SnapshotError;
 
 use tradecraft_types::{AccountId, Symbol};

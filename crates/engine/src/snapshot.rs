@@ -13,10 +13,11 @@ use crate::book::{self, Book, NIL, Order, StoredKind};
 use crate::command::{AccountKind, Amount, InstrumentSpec, SelfTradePrevention, TimeInForce, Trail};
 use crate::engine::{Account, Engine, EngineConfig, Instrument, TransferRecord, book_level};
 use crate::ledger::{AssetIndex, Balance};
-use crate::limits::AccountLimits;
+use crate::activity::Activity;
+use crate::limits::{AccountLimits, OrderTypes, TradingHours};
 
 const MAGIC: &[u8; 8] = b"TCSNAP\0\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// Why snapshot bytes could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -202,11 +203,11 @@ impl Engine {
         for (index, account) in self.state.accounts.iter().enumerate() {
             out.u64(account.id.0);
             out.u8(account_kind_code(account.kind));
-            let limits = &account.limits;
-            out.u8(u8::from(limits.trading_enabled));
-            out.option_i64(limits.max_order_quantity.map(Quantity::raw));
-            out.option_i64(limits.max_order_notional.map(Money::raw));
-            out.option_i64(limits.max_open_orders.map(i64::from));
+            write_limits(&mut out, &account.limits);
+            out.option_i64(account.group.map(|group| group as i64));
+            out.option_i64(account.organisation.map(|organisation| organisation as i64));
+            out.i64(account.deposited);
+            write_activity(&mut out, account.activity.as_deref());
             let cash = self.state.ledger.balance(index as u32, AssetIndex::Cash);
             out.i64(cash.available);
             out.i64(cash.reserved);
@@ -216,6 +217,14 @@ impl Engine {
                 out.u32(instrument);
                 out.i64(balance.available);
                 out.i64(balance.reserved);
+            }
+        }
+
+        for scoped in [&self.state.group_limits, &self.state.organisation_limits] {
+            out.u32(scoped.len() as u32);
+            for (id, limits) in scoped {
+                out.u64(*id);
+                write_limits(&mut out, limits);
             }
         }
 
@@ -352,15 +361,11 @@ impl Engine {
         for index in 0..account_count {
             let id = AccountId(input.u64()?);
             let kind = account_kind_from(input.u8()?)?;
-            let limits = AccountLimits {
-                trading_enabled: input.bool()?,
-                max_order_quantity: input.option_i64()?.map(Quantity::from_raw),
-                max_order_notional: input.option_i64()?.map(Money::from_raw),
-                max_open_orders: input
-                    .option_i64()?
-                    .map(|value| u32::try_from(value).map_err(|_| SnapshotError::Corrupt("limit")))
-                    .transpose()?,
-            };
+            let limits = read_limits(&mut input)?;
+            let group = input.option_i64()?.map(|group| group as u64);
+            let organisation = input.option_i64()?.map(|organisation| organisation as u64);
+            let deposited = input.i64()?;
+            let activity = read_activity(&mut input, instrument_count)?;
             let cash = Balance { available: input.i64()?, reserved: input.i64()? };
             let holding_count = input.count(remaining(&input))?;
             let mut holdings = Vec::with_capacity(holding_count);
@@ -383,7 +388,7 @@ impl Engine {
             if kind == AccountKind::Fees {
                 engine.state.fee_account = index as u32;
             }
-            engine.state.accounts.push(Account { id, kind, limits, open_orders: 0 });
+            engine.state.accounts.push(Account { id, kind, limits, open_orders: 0, group, organisation, deposited, activity });
             if engine.state.account_index.insert(id, index as u32).is_some() {
                 return Err(SnapshotError::Corrupt("duplicate account"));
             }
@@ -393,6 +398,18 @@ impl Engine {
             != Some(config.fee_account)
         {
             return Err(SnapshotError::Corrupt("fee account"));
+        }
+
+        for scope in 0..2 {
+            let count = input.count(remaining(&input))?;
+            for _ in 0..count {
+                let id = input.u64()?;
+                let limits = read_limits(&mut input)?;
+                let scoped = if scope == 0 { &mut engine.state.group_limits } else { &mut engine.state.organisation_limits };
+                if scoped.insert(id, limits).is_some() {
+                    return Err(SnapshotError::Corrupt("duplicate limit scope"));
+                }
+            }
         }
 
         let transfer_count = input.count(remaining(&input))?;
@@ -513,4 +530,128 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+fn write_symbols(out: &mut Writer, symbols: &[Symbol]) {
+    out.u32(symbols.len() as u32);
+    for symbol in symbols {
+        out.text(symbol.as_str());
+    }
+}
+
+fn write_limits(out: &mut Writer, limits: &AccountLimits) {
+    out.u8(u8::from(limits.trading_enabled));
+    let small = |value: Option<u32>| value.map(i64::from);
+    for value in [
+        limits.max_order_quantity.map(Quantity::raw),
+        limits.max_order_notional.map(Money::raw),
+        small(limits.max_open_orders),
+        limits.max_position.map(Quantity::raw),
+        limits.max_gross_exposure.map(Money::raw),
+        limits.max_daily_notional.map(Money::raw),
+        limits.max_daily_loss.map(Money::raw),
+        small(limits.max_orders_per_minute),
+        small(limits.max_trades_per_day),
+        limits.min_share_price.map(Price::raw),
+        small(limits.max_symbol_share_bps),
+        limits.allowed_order_types.map(|types| i64::from(types.0)),
+        limits.trading_hours.map(|hours| i64::from(hours.start_minute) << 16 | i64::from(hours.end_minute)),
+    ] {
+        out.option_i64(value);
+    }
+    out.u8(u8::from(limits.allowed_symbols.is_some()));
+    write_symbols(out, limits.allowed_symbols.as_deref().unwrap_or_default());
+    write_symbols(out, &limits.blocked_symbols);
+}
+
+fn read_symbols(input: &mut Reader<'_>) -> Result<Vec<Symbol>, SnapshotError> {
+    let count = input.count(input.bytes.len())?;
+    (0..count).map(|_| input.symbol()).collect()
+}
+
+fn read_limits(input: &mut Reader<'_>) -> Result<AccountLimits, SnapshotError> {
+    let trading_enabled = input.bool()?;
+    let mut values = [None; 13];
+    for value in &mut values {
+        *value = input.option_i64()?;
+    }
+    let small = |value: Option<i64>| value.map(|value| u32::try_from(value).map_err(|_| SnapshotError::Corrupt("limit"))).transpose();
+    let [quantity, notional, open, position, gross, daily_notional, daily_loss, per_minute, per_day, min_price, share, types, hours] = values;
+    let allowed = input.bool()?;
+    let allowed_symbols = read_symbols(input)?;
+    Ok(AccountLimits {
+        trading_enabled,
+        max_order_quantity: quantity.map(Quantity::from_raw),
+        max_order_notional: notional.map(Money::from_raw),
+        max_open_orders: small(open)?,
+        max_position: position.map(Quantity::from_raw),
+        max_gross_exposure: gross.map(Money::from_raw),
+        max_daily_notional: daily_notional.map(Money::from_raw),
+        max_daily_loss: daily_loss.map(Money::from_raw),
+        max_orders_per_minute: small(per_minute)?,
+        max_trades_per_day: small(per_day)?,
+        min_share_price: min_price.map(Price::from_raw),
+        max_symbol_share_bps: small(share)?,
+        allowed_order_types: types.map(|types| u8::try_from(types).map(OrderTypes).map_err(|_| SnapshotError::Corrupt("order types"))).transpose()?,
+        trading_hours: hours
+            .map(|hours| {
+                let (start, end) = (hours >> 16, hours & 0xffff);
+                if start < 1_440 && end <= 1_440 {
+                    Ok(TradingHours { start_minute: start as u16, end_minute: end as u16 })
+                } else {
+                    Err(SnapshotError::Corrupt("trading hours"))
+                }
+            })
+            .transpose()?,
+        allowed_symbols: allowed.then_some(allowed_symbols),
+        blocked_symbols: read_symbols(input)?,
+    })
+}
+
+fn write_activity(out: &mut Writer, activity: Option<&Activity>) {
+    let Some(activity) = activity else { return out.u8(0) };
+    out.u8(1);
+    out.u32(activity.recent_orders.len() as u32);
+    for at in &activity.recent_orders {
+        out.u64(*at);
+    }
+    out.u64(activity.day);
+    out.u32(activity.trades_today);
+    out.i128(activity.notional_today);
+    out.u8(u8::from(activity.day_start_value.is_some()));
+    out.i128(activity.day_start_value.unwrap_or(0));
+    out.i128(activity.flows_today);
+    out.u32(activity.open_buys.len() as u32);
+    for (instrument, quantity) in &activity.open_buys {
+        out.u32(*instrument);
+        out.i64(*quantity);
+    }
+}
+
+fn read_activity(input: &mut Reader<'_>, instrument_count: usize) -> Result<Option<Box<Activity>>, SnapshotError> {
+    if !input.bool()? {
+        return Ok(None);
+    }
+    let mut activity = Activity::default();
+    let recent = input.count(input.bytes.len())?;
+    for _ in 0..recent {
+        activity.recent_orders.push_back(input.u64()?);
+    }
+    activity.day = input.u64()?;
+    activity.trades_today = input.u32()?;
+    activity.notional_today = input.i128()?;
+    let has_start = input.bool()?;
+    let start = input.i128()?;
+    activity.day_start_value = has_start.then_some(start);
+    activity.flows_today = input.i128()?;
+    let open = input.count(input.bytes.len())?;
+    for _ in 0..open {
+        let instrument = input.u32()?;
+        let quantity = input.i64()?;
+        if instrument as usize >= instrument_count || quantity <= 0 {
+            return Err(SnapshotError::Corrupt("open buys"));
+        }
+        activity.open_buys.insert(instrument, quantity);
+    }
+    Ok(Some(Box::new(activity)))
 }

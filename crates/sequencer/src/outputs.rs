@@ -4,15 +4,17 @@
 //! `account_updates` (accounts, transfers, limits).
 
 use serde_json::{Value, json};
-use tradecraft_engine::{AccountKind, Amount, BookLevel, DoneReason, Event, OrderKind, TimeInForce};
+use tradecraft_engine::{AccountKind, Amount, BookLevel, DoneReason, Event, LimitScope, OrderKind, RejectReason, TimeInForce};
 use tradecraft_types::{AccountId, Side, Symbol, Timestamp};
 
 pub const TRADE_EXECUTED: &str = "trade_executed";
 pub const ORDER_UPDATES: &str = "order_updates";
 pub const BOOK_UPDATES: &str = "book_updates";
 pub const ACCOUNT_UPDATES: &str = "account_updates";
+/// Orders refused by a trading limit (DESIGN.md topic `limit_breaches`).
+pub const LIMIT_BREACHES: &str = "limit_breaches";
 /// Every topic the engine writes.
-pub const OUTPUT_TOPICS: [&str; 4] = [TRADE_EXECUTED, ORDER_UPDATES, BOOK_UPDATES, ACCOUNT_UPDATES];
+pub const OUTPUT_TOPICS: [&str; 5] = [TRADE_EXECUTED, ORDER_UPDATES, BOOK_UPDATES, ACCOUNT_UPDATES, LIMIT_BREACHES];
 
 /// One record to publish.
 #[derive(Clone, Debug, PartialEq)]
@@ -123,6 +125,17 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
             out.push(account_output(ORDER_UPDATES, order.account, "order.accepted", payload));
         }
         Event::OrderRejected { order_id, account, symbol, side: order_side, quantity, reason } => {
+            if let RejectReason::LimitBreached(limit) = reason {
+                out.push(account_output(
+                    LIMIT_BREACHES,
+                    *account,
+                    "limit.breached",
+                    json!({
+                        "userId": account.to_string(), "orderId": order_id.to_string(), "symbol": symbol.as_str(),
+                        "side": side(*order_side), "quantity": quantity.to_string(), "limit": limit.code(), "timestamp": timestamp,
+                    }),
+                ));
+            }
             out.push(account_output(
                 TRADE_EXECUTED,
                 *account,
@@ -249,11 +262,24 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
             "account.transfer_repeated",
             json!({"userId": account.to_string(), "transactionId": transaction.to_string(), "timestamp": timestamp}),
         )),
-        Event::LimitsSet { account } => out.push(account_output(
+        Event::LimitsSet { scope } => {
+            let (key, payload) = match scope {
+                LimitScope::Account(account) => (account.to_string(), json!({"userId": account.to_string(), "timestamp": timestamp})),
+                LimitScope::Group(group) => (format!("group:{group}"), json!({"groupId": group.to_string(), "timestamp": timestamp})),
+                LimitScope::Organisation(organisation) => {
+                    (format!("organisation:{organisation}"), json!({"organisationId": organisation.to_string(), "timestamp": timestamp}))
+                }
+            };
+            out.push(Output { topic: ACCOUNT_UPDATES, key, event_type: "account.limits_set", payload });
+        }
+        Event::MembershipSet { account, group, organisation } => out.push(account_output(
             ACCOUNT_UPDATES,
             *account,
-            "account.limits_set",
-            json!({"userId": account.to_string(), "timestamp": timestamp}),
+            "account.membership_set",
+            json!({
+                "userId": account.to_string(), "groupId": group.map(|id| id.to_string()),
+                "organisationId": organisation.map(|id| id.to_string()), "timestamp": timestamp,
+            }),
         )),
         Event::CommandRejected { account, order_id, reason } => {
             let payload = json!({

@@ -158,12 +158,17 @@ impl Sequencer {
     /// Recovers from the latest snapshot and the logs; ready to poll.
     pub fn open(config: SequencerConfig, log: Arc<dyn EventLog>, snapshots: SnapshotStore) -> Result<Self, SequencerError> {
         create_topics(log.as_ref(), config.output_partitions)?;
-        let (engine, next_command, sequences) = match snapshots.latest()? {
-            Some(snapshot) => {
-                (Engine::restore(&snapshot.engine, config.engine.keep_postings)?, snapshot.next_command, snapshot.sequences)
-            }
-            None => (Engine::new(config.engine), 0, Sequences::new()),
+        let restored = match snapshots.latest()? {
+            Some(snapshot) => match Engine::restore(&snapshot.engine, config.engine.keep_postings) {
+                Ok(engine) => Some((engine, snapshot.next_command, snapshot.sequences)),
+                // Written by an older version: replaying the log from the start gives the
+                // same state (and the same outputs, which are skipped as already stored).
+                Err(tradecraft_engine::SnapshotError::UnsupportedVersion(_)) => None,
+                Err(error) => return Err(error.into()),
+            },
+            None => None,
         };
+        let (engine, next_command, sequences) = restored.unwrap_or_else(|| (Engine::new(config.engine), 0, Sequences::new()));
         let start = log.start_offset(TRADE_ORDERS, 0)?;
         if next_command < start {
             return Err(SequencerError::CommandsLost { start });

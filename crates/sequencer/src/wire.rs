@@ -8,8 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 use tradecraft_engine::{
-    AccountKind, AccountLimits, Amount, Command, InstrumentSpec, NewOrder, OrderKind, OrderSize, SelfTradePrevention,
-    TimeInForce, Trail,
+    AccountKind, AccountLimits, Amount, Command, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize, OrderTypes,
+    SelfTradePrevention, TimeInForce, Trail, TradingHours,
 };
 use tradecraft_types::{
     AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId,
@@ -121,9 +121,10 @@ pub struct PlaceOrder {
     pub order_timestamp: String,
 }
 
-/// Per-account trading limits; absent fields are unlimited.
+/// A set of trading limits (for an account, a group or an organisation); absent fields
+/// are unlimited. Quantities, money and prices are decimal strings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WireLimits {
     #[serde(default = "enabled")]
     pub trading_enabled: bool,
@@ -133,6 +134,100 @@ pub struct WireLimits {
     pub max_order_notional: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_open_orders: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_position: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_gross_exposure: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_daily_notional: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_daily_loss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_orders_per_minute: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_trades_per_day: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_symbols: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_symbols: Vec<String>,
+    /// `MARKET`, `LIMIT`, `STOP`, `STOP_LIMIT`, `TRAILING_STOP`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_order_types: Option<Vec<String>>,
+    /// `HH:MM-HH:MM`, UTC; wraps past midnight when the end is earlier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trading_hours: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_share_price: Option<String>,
+    /// Percent of the cash deposited, e.g. "25" or "12.5" (two decimals at most).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_symbol_share_percent: Option<String>,
+}
+
+fn minute_of_day(text: &str) -> Option<u16> {
+    let (hours, minutes) = text.split_once(':')?;
+    let (hours, minutes): (u16, u16) = (hours.parse().ok()?, minutes.parse().ok()?);
+    (hours < 24 && minutes < 60 && text.len() == 5).then_some(hours * 60 + minutes)
+}
+
+impl WireLimits {
+    pub fn to_limits(&self) -> Result<AccountLimits, WireError> {
+        let symbols = |field: &'static str, list: &[String]| -> Result<Vec<Symbol>, WireError> {
+            list.iter().map(|text| Symbol::new(text).map_err(|error| invalid(field, error))).collect()
+        };
+        let quantity_of = |field, text: &Option<String>| text.as_deref().map(|text| quantity(field, text)).transpose();
+        let money_of = |field, text: &Option<String>| text.as_deref().map(|text| money(field, text)).transpose();
+        let allowed_order_types = self
+            .allowed_order_types
+            .as_ref()
+            .map(|names| {
+                names.iter().try_fold(0_u8, |all, name| {
+                    OrderTypes::bit(name).map(|bit| all | bit).ok_or_else(|| invalid("allowedOrderTypes", format!("unknown order type {name:?}")))
+                })
+            })
+            .transpose()?
+            .map(OrderTypes);
+        let trading_hours = self
+            .trading_hours
+            .as_deref()
+            .map(|text| {
+                let window = text.split_once('-').and_then(|(start, end)| Some((minute_of_day(start)?, minute_of_day(end)?)));
+                match window {
+                    Some((start, end)) if start != end => Ok(TradingHours { start_minute: start, end_minute: end }),
+                    _ => Err(invalid("tradingHours", format!("{text:?} is not HH:MM-HH:MM with different ends"))),
+                }
+            })
+            .transpose()?;
+        let max_symbol_share_bps = self
+            .max_symbol_share_percent
+            .as_deref()
+            .map(|text| {
+                let percent = Price::parse(text).map_err(|error| invalid("maxSymbolSharePercent", error))?;
+                let bps = percent.raw();
+                if bps % 100 != 0 || !percent.is_positive() || bps > 100 * 1_000_000 {
+                    return Err(invalid("maxSymbolSharePercent", "a positive percent with at most two decimals"));
+                }
+                Ok((bps / 100) as u32)
+            })
+            .transpose()?;
+        Ok(AccountLimits {
+            trading_enabled: self.trading_enabled,
+            max_order_quantity: quantity_of("maxOrderQuantity", &self.max_order_quantity)?,
+            max_order_notional: money_of("maxOrderNotional", &self.max_order_notional)?,
+            max_open_orders: self.max_open_orders,
+            max_position: quantity_of("maxPosition", &self.max_position)?,
+            max_gross_exposure: money_of("maxGrossExposure", &self.max_gross_exposure)?,
+            max_daily_notional: money_of("maxDailyNotional", &self.max_daily_notional)?,
+            max_daily_loss: money_of("maxDailyLoss", &self.max_daily_loss)?,
+            max_orders_per_minute: self.max_orders_per_minute,
+            max_trades_per_day: self.max_trades_per_day,
+            allowed_symbols: self.allowed_symbols.as_deref().map(|list| symbols("allowedSymbols", list)).transpose()?,
+            blocked_symbols: symbols("blockedSymbols", &self.blocked_symbols)?,
+            allowed_order_types,
+            trading_hours,
+            min_share_price: self.min_share_price.as_deref().map(|text| price("minSharePrice", text)).transpose()?,
+            max_symbol_share_bps,
+        })
+    }
 }
 
 fn enabled() -> bool {
@@ -194,8 +289,26 @@ pub enum WireCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         symbol: Option<String>,
     },
+    /// Limits for exactly one of: an account (`userId`), a group, an organisation.
     #[serde(rename_all = "camelCase")]
-    SetLimits { user_id: String, limits: WireLimits },
+    SetLimits {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        organisation_id: Option<String>,
+        limits: WireLimits,
+    },
+    /// Puts an account in a group and an organisation (absent: none).
+    #[serde(rename_all = "camelCase")]
+    SetMembership {
+        user_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        organisation_id: Option<String>,
+    },
 }
 
 impl WireCommand {
@@ -214,6 +327,7 @@ impl WireCommand {
             Self::ResumeInstrument { .. } => "instrument.resume_requested",
             Self::EndOfSession { .. } => "session.end_requested",
             Self::SetLimits { .. } => "account.limits_requested",
+            Self::SetMembership { .. } => "account.membership_requested",
         }
     }
 
@@ -226,7 +340,13 @@ impl WireCommand {
             | Self::CancelAll { user_id, .. }
             | Self::Deposit { user_id, .. }
             | Self::Withdraw { user_id, .. }
-            | Self::SetLimits { user_id, .. } => user_id.clone(),
+            | Self::SetMembership { user_id, .. } => user_id.clone(),
+            Self::SetLimits { user_id, group_id, organisation_id, .. } => match (user_id, group_id, organisation_id) {
+                (Some(user), _, _) => user.clone(),
+                (None, Some(group), _) => format!("group:{group}"),
+                (None, None, Some(organisation)) => format!("organisation:{organisation}"),
+                (None, None, None) => String::new(),
+            },
             Self::CreateAccount { user_id, .. } => user_id.clone().unwrap_or_default(),
             Self::ListInstrument { symbol, .. } | Self::HaltInstrument { symbol } | Self::ResumeInstrument { symbol } => {
                 symbol.clone()
@@ -291,14 +411,19 @@ impl WireCommand {
             Self::EndOfSession { symbol: text } => {
                 Command::EndOfSession { symbol: text.as_deref().map(symbol).transpose()? }
             }
-            Self::SetLimits { user_id, limits } => Command::SetLimits {
-                account: account(user_id)?,
-                limits: AccountLimits {
-                    trading_enabled: limits.trading_enabled,
-                    max_order_quantity: limits.max_order_quantity.as_deref().map(|text| quantity("maxOrderQuantity", text)).transpose()?,
-                    max_order_notional: limits.max_order_notional.as_deref().map(|text| money("maxOrderNotional", text)).transpose()?,
-                    max_open_orders: limits.max_open_orders,
+            Self::SetLimits { user_id, group_id, organisation_id, limits } => Command::SetLimits {
+                scope: match (user_id, group_id, organisation_id) {
+                    (Some(user), None, None) => LimitScope::Account(account(user)?),
+                    (None, Some(group), None) => LimitScope::Group(id("groupId", group)?),
+                    (None, None, Some(organisation)) => LimitScope::Organisation(id("organisationId", organisation)?),
+                    _ => return Err(invalid("userId", "give exactly one of userId, groupId, organisationId")),
                 },
+                limits: limits.to_limits()?,
+            },
+            Self::SetMembership { user_id, group_id, organisation_id } => Command::SetMembership {
+                account: account(user_id)?,
+                group: group_id.as_deref().map(|text| id("groupId", text)).transpose()?,
+                organisation: organisation_id.as_deref().map(|text| id("organisationId", text)).transpose()?,
             },
         })
     }

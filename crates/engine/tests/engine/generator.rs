@@ -1,8 +1,8 @@
 //! Seeded random command streams over a small market: replay exactly from the seed.
 
 use tradecraft_engine::{
-    AccountKind, AccountLimits, Amount, Command, InstrumentSpec, NewOrder, OrderKind, OrderSize,
-    SelfTradePrevention, TimeInForce, Trail,
+    AccountKind, AccountLimits, Amount, Command, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize,
+    OrderTypes, SelfTradePrevention, TimeInForce, Trail,
 };
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
@@ -178,14 +178,34 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
             93..=94 => Command::EndOfSession { symbol: random.chance(50).then_some(symbol) },
             95 if random.chance(20) => Command::HaltInstrument { symbol },
             95..=97 => Command::ResumeInstrument { symbol },
-            _ if random.chance(50) => Command::SetLimits { account, limits: AccountLimits::default() },
-            _ => Command::SetLimits {
+            _ if random.chance(40) => Command::SetLimits { scope: LimitScope::Account(account), limits: AccountLimits::default() },
+            _ if random.chance(20) => Command::SetMembership {
                 account,
+                group: random.chance(70).then_some(1),
+                organisation: random.chance(50).then_some(2),
+            },
+            _ => Command::SetLimits {
+                scope: match random.below(4) {
+                    0 => LimitScope::Group(1),
+                    1 => LimitScope::Organisation(2),
+                    _ => LimitScope::Account(account),
+                },
                 limits: AccountLimits {
                     trading_enabled: random.chance(95),
                     max_order_quantity: random.chance(50).then_some(Quantity::from_units(8)),
                     max_order_notional: random.chance(50).then_some(Money::from_units(900)),
                     max_open_orders: random.chance(50).then_some(6),
+                    max_position: random.chance(30).then_some(Quantity::from_units(40)),
+                    max_gross_exposure: random.chance(30).then_some(Money::from_units(5_000)),
+                    max_daily_notional: random.chance(30).then_some(Money::from_units(3_000)),
+                    max_daily_loss: random.chance(30).then_some(Money::from_units(200)),
+                    max_orders_per_minute: random.chance(30).then_some(20),
+                    max_trades_per_day: random.chance(30).then_some(30),
+                    blocked_symbols: if random.chance(10) { vec![symbol] } else { Vec::new() },
+                    allowed_order_types: random.chance(20).then_some(OrderTypes(OrderTypes::LIMIT | OrderTypes::MARKET)),
+                    min_share_price: random.chance(20).then_some(Price::from_units(50)),
+                    max_symbol_share_bps: random.chance(20).then_some(8_000),
+                    ..AccountLimits::default()
                 },
             },
         };

@@ -9,11 +9,15 @@
 //! sell 2 #13 MOCK 5 stop 95       | stoplimit 95 94 | trail 2 | trail 150bp
 //! cancel 1 #10 | replace 1 #10 qty=3 price=101 | cancelall 1 [MOCK] | eos [MOCK]
 //! halt MOCK | resume MOCK | limits 1 maxqty=10 maxnotional=500 maxopen=2 off
+//! limits 1 maxpos=5 maxgross=900 daynotional=500 dayloss=50 perminute=2 tradesperday=3
+//!          allow=MOCK,ABC block=XYZ types=LIMIT,STOP hours=540-960 minprice=5 sharebp=2500
+//! group-limits 7 ... | org-limits 9 ... | member 1 group=7 org=9
+//! @86400 buy ...                  (the command's time: seconds since the epoch)
 //! ```
 
 use tradecraft_engine::{
-    AccountKind, AccountLimits, Amount, BookLevel, Command, Engine, Event, InstrumentSpec,
-    NewOrder, OrderKind, OrderSize, SelfTradePrevention, TimeInForce, Trail,
+    AccountKind, AccountLimits, Amount, BookLevel, Command, Engine, Event, InstrumentSpec, LimitScope,
+    NewOrder, OrderKind, OrderSize, OrderTypes, SelfTradePrevention, TimeInForce, Trail, TradingHours,
 };
 use tradecraft_types::{
     AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId,
@@ -33,6 +37,37 @@ fn order_id(text: &str) -> OrderId {
 
 fn option<'a>(words: &[&'a str], key: &str) -> Option<&'a str> {
     words.iter().find_map(|word| word.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+}
+
+fn symbols(text: &str) -> Vec<Symbol> {
+    text.split(',').map(symbol).collect()
+}
+
+fn parse_limits(words: &[&str]) -> AccountLimits {
+    let quantity = |key| option(words, key).map(|text| Quantity::parse(text).unwrap());
+    let money = |key| option(words, key).map(|text| Money::parse(text).unwrap());
+    let number = |key| option(words, key).map(|text| text.parse().unwrap());
+    AccountLimits {
+        trading_enabled: !words.contains(&"off"),
+        max_order_quantity: quantity("maxqty"),
+        max_order_notional: money("maxnotional"),
+        max_open_orders: number("maxopen"),
+        max_position: quantity("maxpos"),
+        max_gross_exposure: money("maxgross"),
+        max_daily_notional: money("daynotional"),
+        max_daily_loss: money("dayloss"),
+        max_orders_per_minute: number("perminute"),
+        max_trades_per_day: number("tradesperday"),
+        allowed_symbols: option(words, "allow").map(symbols),
+        blocked_symbols: option(words, "block").map(symbols).unwrap_or_default(),
+        allowed_order_types: option(words, "types").map(|text| OrderTypes(text.split(',').map(|name| OrderTypes::bit(name).unwrap()).fold(0, |all, bit| all | bit))),
+        trading_hours: option(words, "hours").map(|text| {
+            let (start, end) = text.split_once('-').unwrap();
+            TradingHours { start_minute: start.parse().unwrap(), end_minute: end.parse().unwrap() }
+        }),
+        min_share_price: option(words, "minprice").map(|text| Price::parse(text).unwrap()),
+        max_symbol_share_bps: number("sharebp"),
+    }
 }
 
 /// Parses one script line into a command.
@@ -65,14 +100,18 @@ pub(crate) fn parse(line: &str) -> Command {
                 Command::Withdraw { account, transaction, amount }
             }
         }
-        "limits" => Command::SetLimits {
-            account: account(words[1]),
-            limits: AccountLimits {
-                trading_enabled: !words.contains(&"off"),
-                max_order_quantity: option(&words, "maxqty").map(|text| Quantity::parse(text).unwrap()),
-                max_order_notional: option(&words, "maxnotional").map(|text| Money::parse(text).unwrap()),
-                max_open_orders: option(&words, "maxopen").map(|text| text.parse().unwrap()),
+        "limits" | "group-limits" | "org-limits" => Command::SetLimits {
+            scope: match words[0] {
+                "limits" => LimitScope::Account(account(words[1])),
+                "group-limits" => LimitScope::Group(words[1].parse().unwrap()),
+                _ => LimitScope::Organisation(words[1].parse().unwrap()),
             },
+            limits: parse_limits(&words),
+        },
+        "member" => Command::SetMembership {
+            account: account(words[1]),
+            group: option(&words, "group").map(|text| text.parse().unwrap()),
+            organisation: option(&words, "org").map(|text| text.parse().unwrap()),
         },
         "buy" | "sell" => Command::PlaceOrder(parse_order(&words)),
         "cancel" => Command::CancelOrder { account: account(words[1]), order_id: order_id(words[2]) },
@@ -151,7 +190,12 @@ pub(crate) fn render(event: &Event) -> String {
         Event::Deposited { account, transaction, amount } => format!("deposited {account} tx={transaction} {amount:?}"),
         Event::Withdrawn { account, transaction, amount } => format!("withdrawn {account} tx={transaction} {amount:?}"),
         Event::TransferAlreadyApplied { account, transaction } => format!("already-applied {account} tx={transaction}"),
-        Event::LimitsSet { account } => format!("limits-set {account}"),
+        Event::LimitsSet { scope } => match scope {
+            LimitScope::Account(account) => format!("limits-set {account}"),
+            LimitScope::Group(group) => format!("limits-set group {group}"),
+            LimitScope::Organisation(organisation) => format!("limits-set org {organisation}"),
+        },
+        Event::MembershipSet { account, group, organisation } => format!("member {account} group={} org={}", group.map_or("-".to_owned(), |id| id.to_string()), organisation.map_or("-".to_owned(), |id| id.to_string())),
         Event::CommandRejected { account, order_id, reason } => {
             let order = order_id.map(|id| format!(" #{id}")).unwrap_or_default();
             let account = account.map(|id| format!(" {id}")).unwrap_or_default();
@@ -202,7 +246,12 @@ pub(crate) fn run(engine: &mut Engine, script: &str) -> String {
     let mut events = Vec::new();
     for (index, line) in script.lines().map(str::trim).filter(|line| !line.is_empty()).enumerate() {
         events.clear();
-        engine.apply(&parse(line), index as u64 + 1, &mut events);
+        // `@SECONDS command`: the command's time, in seconds since the epoch.
+        let (at, command) = match line.strip_prefix('@').and_then(|rest| rest.split_once(' ')) {
+            Some((seconds, command)) => (seconds.parse::<u64>().unwrap() * 1_000_000_000, command),
+            None => (index as u64 + 1, line),
+        };
+        engine.apply(&parse(command), at, &mut events);
         engine.check_invariants().unwrap_or_else(|error| panic!("after {line:?}: {error}"));
         out.push_str("> ");
         out.push_str(line);
