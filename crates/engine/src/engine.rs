@@ -69,7 +69,8 @@ pub(crate) struct Instrument {
 pub(crate) struct Account {
     pub(crate) id: AccountId,
     pub(crate) kind: AccountKind,
-    pub(crate) limits: AccountLimits,
+    /// Boxed: limits are read only for limited accounts, and keep `Account` small.
+    pub(crate) limits: Box<AccountLimits>,
     pub(crate) open_orders: u32,
     pub(crate) group: Option<u64>,
     pub(crate) organisation: Option<u64>,
@@ -473,7 +474,7 @@ impl Engine {
         };
         let record = &self.state.accounts[account as usize];
         let sets = [
-            Some(&record.limits),
+            Some(&*record.limits),
             record.group.and_then(|group| self.state.group_limits.get(&group)),
             record.organisation.and_then(|organisation| self.state.organisation_limits.get(&organisation)),
         ];
@@ -489,7 +490,7 @@ impl Engine {
                 let Some(&index) = self.state.account_index.get(&account) else {
                     return events.push(Self::command_rejected(Some(account), None, RejectReason::UnknownAccount));
                 };
-                self.state.accounts[index as usize].limits = limits.clone();
+                *self.state.accounts[index as usize].limits = limits.clone();
                 self.start_activity(index);
             }
             LimitScope::Group(group) => {
@@ -667,7 +668,7 @@ impl Engine {
         self.state.accounts.push(Account {
             id,
             kind,
-            limits: AccountLimits::default(),
+            limits: Box::default(),
             open_orders: 0,
             group: None,
             organisation: None,
@@ -1566,7 +1567,7 @@ impl Engine {
                 .map(|&(instrument, balance)| (self.symbol_of(instrument), balance))
                 .collect(),
             open_orders: record.open_orders,
-            limits: record.limits.clone(),
+            limits: (*record.limits).clone(),
         })
     }
 

@@ -249,3 +249,28 @@ pub(crate) fn check(limits: &AccountLimits, order: &OrderExposure) -> Result<(),
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trading_hours_include_the_start_exclude_the_end_and_wrap_past_midnight() {
+        let day = TradingHours { start_minute: 540, end_minute: 960 };
+        assert!(day.contains(540) && day.contains(959));
+        assert!(!day.contains(960) && !day.contains(539));
+        let night = TradingHours { start_minute: 1_320, end_minute: 120 };
+        assert!(night.contains(1_320) && night.contains(0) && night.contains(119));
+        assert!(!night.contains(120) && !night.contains(1_319));
+    }
+
+    #[test]
+    fn order_type_names_map_to_bits() {
+        let types = OrderTypes(OrderTypes::bit("LIMIT").unwrap() | OrderTypes::bit("STOP_LIMIT").unwrap());
+        assert!(types.contains(OrderTypes::LIMIT) && types.contains(OrderTypes::STOP_LIMIT));
+        assert!(!types.contains(OrderTypes::MARKET));
+        assert_eq!(OrderTypes::bit("ICEBERG"), None);
+        assert!(AccountLimits::default().is_unlimited());
+        assert!(!AccountLimits { max_trades_per_day: Some(1), ..AccountLimits::default() }.is_unlimited());
+    }
+}

@@ -388,7 +388,7 @@ impl Engine {
             if kind == AccountKind::Fees {
                 engine.state.fee_account = index as u32;
             }
-            engine.state.accounts.push(Account { id, kind, limits, open_orders: 0, group, organisation, deposited, activity });
+            engine.state.accounts.push(Account { id, kind, limits: Box::new(limits), open_orders: 0, group, organisation, deposited, activity });
             if engine.state.account_index.insert(id, index as u32).is_some() {
                 return Err(SnapshotError::Corrupt("duplicate account"));
             }

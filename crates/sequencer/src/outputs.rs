@@ -292,3 +292,44 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tradecraft_engine::{LimitKind, RejectReason};
+    use tradecraft_types::{OrderId, Quantity};
+
+    #[test]
+    fn a_limit_breach_is_published_on_limit_breaches_and_as_a_failed_execution() {
+        let event = Event::OrderRejected {
+            order_id: OrderId(41),
+            account: AccountId(7),
+            symbol: Symbol::new("MOCK").unwrap(),
+            side: Side::Buy,
+            quantity: Quantity::from_units(3),
+            reason: RejectReason::LimitBreached(LimitKind::MaxDailyLoss),
+        };
+        let mut out = Vec::new();
+        outputs(&event, Timestamp(1_767_261_600_000), &mut out);
+        let topics: Vec<_> = out.iter().map(|output| output.topic).collect();
+        assert_eq!(topics, [LIMIT_BREACHES, TRADE_EXECUTED, ORDER_UPDATES]);
+        let breach = &out[0];
+        assert_eq!((breach.key.as_str(), breach.event_type), ("7", "limit.breached"));
+        assert_eq!(breach.payload["limit"], "limit_max_daily_loss");
+        assert_eq!(breach.payload["orderId"], "41");
+        assert_eq!(out[1].payload["status"], "FAILED_OTHER");
+        assert_eq!(out[1].payload["failureReason"], "limit_max_daily_loss");
+
+        let mut out = Vec::new();
+        let funds = Event::OrderRejected {
+            order_id: OrderId(42),
+            account: AccountId(7),
+            symbol: Symbol::new("MOCK").unwrap(),
+            side: Side::Buy,
+            quantity: Quantity::from_units(3),
+            reason: RejectReason::InsufficientFunds,
+        };
+        outputs(&funds, Timestamp(0), &mut out);
+        assert!(out.iter().all(|output| output.topic != LIMIT_BREACHES), "only limits are breaches");
+    }
+}

@@ -589,4 +589,43 @@ mod tests {
         let Command::PlaceOrder(order) = wire.to_command(0).unwrap() else { panic!("not an order") };
         assert_eq!(order.kind, OrderKind::TrailingStop { trail: Trail::Percent { basis_points: 150 } });
     }
+
+    #[test]
+    fn limits_decode_for_every_scope_and_name_their_bad_fields() {
+        let limits = json!({
+            "maxOrderQuantity": "100", "maxPosition": "500", "maxGrossExposure": "250000", "maxDailyNotional": "1000000",
+            "maxDailyLoss": "5000", "maxOrdersPerMinute": 30, "maxTradesPerDay": 200, "allowedSymbols": ["MOCKAAPL"],
+            "blockedSymbols": ["MOCKTSLA"], "allowedOrderTypes": ["LIMIT", "STOP_LIMIT"], "tradingHours": "13:30-20:00",
+            "minSharePrice": "5", "maxSymbolSharePercent": "12.5"
+        });
+        let wire: WireCommand = serde_json::from_value(json!({"command": "setLimits", "groupId": "7", "limits": limits})).unwrap();
+        let Command::SetLimits { scope, limits } = wire.to_command(0).unwrap() else { panic!("not limits") };
+        assert_eq!(scope, LimitScope::Group(7));
+        assert_eq!(wire.key(), "group:7");
+        assert_eq!(limits.max_position, Some(Quantity::from_units(500)));
+        assert_eq!(limits.trading_hours, Some(TradingHours { start_minute: 810, end_minute: 1_200 }));
+        assert_eq!(limits.allowed_order_types, Some(OrderTypes(OrderTypes::LIMIT | OrderTypes::STOP_LIMIT)));
+        assert_eq!(limits.max_symbol_share_bps, Some(1_250));
+        assert_eq!(limits.blocked_symbols, vec![Symbol::new("MOCKTSLA").unwrap()]);
+        assert!(limits.trading_enabled);
+
+        let bad = |scope: serde_json::Value, limits: serde_json::Value| -> WireError {
+            let mut command = json!({"command": "setLimits", "limits": limits});
+            command.as_object_mut().unwrap().extend(scope.as_object().unwrap().clone());
+            let wire: WireCommand = serde_json::from_value(command).unwrap();
+            wire.to_command(0).unwrap_err()
+        };
+        assert_eq!(bad(json!({"userId": "1"}), json!({"tradingHours": "9-17"})).field, "tradingHours");
+        assert_eq!(bad(json!({"userId": "1"}), json!({"tradingHours": "09:00-09:00"})).field, "tradingHours");
+        assert_eq!(bad(json!({"userId": "1"}), json!({"maxSymbolSharePercent": "12.345"})).field, "maxSymbolSharePercent");
+        assert_eq!(bad(json!({"userId": "1"}), json!({"allowedOrderTypes": ["ICEBERG"]})).field, "allowedOrderTypes");
+        assert_eq!(bad(json!({"userId": "1"}), json!({"blockedSymbols": ["bad symbol!"]})).field, "blockedSymbols");
+        assert_eq!(bad(json!({"userId": "1", "groupId": "2"}), json!({})).field, "userId");
+        assert_eq!(bad(json!({}), json!({})).field, "userId");
+        let unknown = serde_json::from_value::<WireCommand>(json!({"command": "setLimits", "userId": "1", "limits": {"maxLeverage": "2"}}));
+        assert!(unknown.is_err(), "a limit this version does not know is refused, not ignored");
+
+        let member: WireCommand = serde_json::from_value(json!({"command": "setMembership", "userId": "3", "organisationId": "9"})).unwrap();
+        assert_eq!(member.to_command(0).unwrap(), Command::SetMembership { account: AccountId(3), group: None, organisation: Some(9) });
+    }
 }

@@ -709,3 +709,325 @@ fn trading_limits_reject_with_the_limit_named() {
         "#]],
     );
 }
+
+/// Each stateless limit at its boundary (accepted) and just past it (refused). 09:00 UTC
+/// is second 32,400; the trading window is 09:00-16:00.
+#[test]
+fn stateless_limits_hold_at_the_boundary_and_refuse_past_it() {
+    check(
+        "
+        list ABC
+        sell 2 #20 MOCK 5 limit 101
+        limits 1 maxqty=10 maxnotional=1000 allow=MOCK,XYZ types=LIMIT,STOP hours=540-960 minprice=5
+        @32400 buy 1 #1 MOCK 10 limit 100
+        @32400 buy 1 #2 MOCK 11 limit 5
+        @32400 buy 1 #3 MOCK 10 limit 100.01
+        @32400 buy 1 #4 ABC 1 limit 10
+        @32400 buy 1 #5 MOCK 1 market
+        @32400 buy 1 #6 MOCK 1 limit 4.99
+        @32400 buy 1 #7 MOCK 1 limit 5
+        limits 1 block=ABC types=MARKET hours=540-960
+        @40000 buy 1 #8 ABC 1 limit 10
+        @40000 buy 1 #9 MOCK 1 limit 5
+        @57599 buy 1 #10 MOCK 1 market
+        @57600 buy 1 #11 MOCK 1 market
+        ",
+        expect![[r#"
+            > list ABC
+              listed ABC
+            > sell 2 #20 MOCK 5 limit 101
+              accepted #20 2 SELL MOCK Limit { price: 101 } qty=5 reserved=0
+              bbo MOCK - / 101x5 seq=1
+            > limits 1 maxqty=10 maxnotional=1000 allow=MOCK,XYZ types=LIMIT,STOP hours=540-960 minprice=5
+              limits-set 1
+            > @32400 buy 1 #1 MOCK 10 limit 100
+              accepted #1 1 BUY MOCK Limit { price: 100 } qty=10 reserved=1000
+              bbo MOCK 100x10 / 101x5 seq=2
+            > @32400 buy 1 #2 MOCK 11 limit 5
+              rejected #2 limit_max_order_quantity FAILED_OTHER
+            > @32400 buy 1 #3 MOCK 10 limit 100.01
+              rejected #3 limit_max_order_notional FAILED_OTHER
+            > @32400 buy 1 #4 ABC 1 limit 10
+              rejected #4 limit_symbol_not_allowed FAILED_OTHER
+            > @32400 buy 1 #5 MOCK 1 market
+              rejected #5 limit_order_type_not_allowed FAILED_OTHER
+            > @32400 buy 1 #6 MOCK 1 limit 4.99
+              rejected #6 limit_min_share_price FAILED_OTHER
+            > @32400 buy 1 #7 MOCK 1 limit 5
+              accepted #7 1 BUY MOCK Limit { price: 5 } qty=1 reserved=5
+            > limits 1 block=ABC types=MARKET hours=540-960
+              limits-set 1
+            > @40000 buy 1 #8 ABC 1 limit 10
+              rejected #8 limit_symbol_blocked FAILED_OTHER
+            > @40000 buy 1 #9 MOCK 1 limit 5
+              rejected #9 limit_order_type_not_allowed FAILED_OTHER
+            > @57599 buy 1 #10 MOCK 1 market
+              accepted #10 1 BUY MOCK Market qty=1 reserved=106.05
+              trade t1 BUY 1@101 taker=#10(1) maker=#20(2) fees=0/0 seq=3
+              done #10 Filled filled=1
+              bbo MOCK 100x10 / 101x4 seq=4
+            > @57600 buy 1 #11 MOCK 1 market
+              rejected #11 limit_outside_trading_hours FAILED_OTHER
+            balances:
+              1: cash 8894/1005; MOCK 1/0
+              2: cash 101/0; MOCK 95/4
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+/// Group and organisation limits apply with the account's own; the tightest wins, and
+/// leaving the group lifts its limit.
+#[test]
+fn group_and_organisation_limits_apply_the_tightest() {
+    check(
+        "
+        limits 1 maxqty=10
+        group-limits 7 maxqty=5
+        org-limits 9 maxqty=8
+        member 1 group=7 org=9
+        buy 1 #1 MOCK 5 limit 1
+        buy 1 #2 MOCK 6 limit 1
+        member 1 org=9
+        buy 1 #3 MOCK 8 limit 1
+        buy 1 #4 MOCK 9 limit 1
+        member 1
+        buy 1 #5 MOCK 10 limit 1
+        buy 1 #6 MOCK 11 limit 1
+        ",
+        expect![[r#"
+            > limits 1 maxqty=10
+              limits-set 1
+            > group-limits 7 maxqty=5
+              limits-set group 7
+            > org-limits 9 maxqty=8
+              limits-set org 9
+            > member 1 group=7 org=9
+              member 1 group=7 org=9
+            > buy 1 #1 MOCK 5 limit 1
+              accepted #1 1 BUY MOCK Limit { price: 1 } qty=5 reserved=5
+              bbo MOCK 1x5 / - seq=1
+            > buy 1 #2 MOCK 6 limit 1
+              rejected #2 limit_max_order_quantity FAILED_OTHER
+            > member 1 org=9
+              member 1 group=- org=9
+            > buy 1 #3 MOCK 8 limit 1
+              accepted #3 1 BUY MOCK Limit { price: 1 } qty=8 reserved=8
+              bbo MOCK 1x13 / - seq=2
+            > buy 1 #4 MOCK 9 limit 1
+              rejected #4 limit_max_order_quantity FAILED_OTHER
+            > member 1
+              member 1 group=- org=-
+            > buy 1 #5 MOCK 10 limit 1
+              accepted #5 1 BUY MOCK Limit { price: 1 } qty=10 reserved=10
+              bbo MOCK 1x23 / - seq=3
+            > buy 1 #6 MOCK 11 limit 1
+              rejected #6 limit_max_order_quantity FAILED_OTHER
+            balances:
+              1: cash 9977/23
+              2: cash 0/0; MOCK 100/0
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+/// Orders per minute (a sliding window), trades per day and notional per day (UTC days),
+/// each at the boundary and just past it.
+#[test]
+fn activity_limits_count_minutes_and_days() {
+    check(
+        "
+        limits 1 perminute=2 maxopen=5
+        @60 buy 1 #1 MOCK 1 limit 90
+        @61 buy 1 #2 MOCK 1 limit 90
+        @62 buy 1 #3 MOCK 1 limit 90
+        @120 buy 1 #4 MOCK 1 limit 90
+        limits 3 tradesperday=2 daynotional=300
+        @86400 sell 2 #5 MOCK 20 limit 100
+        @86401 buy 3 #6 MOCK 1 limit 100
+        @86402 buy 3 #7 MOCK 2 limit 100
+        @86403 buy 3 #8 MOCK 1 limit 100
+        @172800 buy 3 #9 MOCK 3 limit 100
+        @172801 buy 3 #10 MOCK 1 limit 100
+        ",
+        expect![[r#"
+            > limits 1 perminute=2 maxopen=5
+              limits-set 1
+            > @60 buy 1 #1 MOCK 1 limit 90
+              accepted #1 1 BUY MOCK Limit { price: 90 } qty=1 reserved=90
+              bbo MOCK 90x1 / - seq=1
+            > @61 buy 1 #2 MOCK 1 limit 90
+              accepted #2 1 BUY MOCK Limit { price: 90 } qty=1 reserved=90
+              bbo MOCK 90x2 / - seq=2
+            > @62 buy 1 #3 MOCK 1 limit 90
+              rejected #3 limit_max_orders_per_minute FAILED_OTHER
+            > @120 buy 1 #4 MOCK 1 limit 90
+              accepted #4 1 BUY MOCK Limit { price: 90 } qty=1 reserved=90
+              bbo MOCK 90x3 / - seq=3
+            > limits 3 tradesperday=2 daynotional=300
+              limits-set 3
+            > @86400 sell 2 #5 MOCK 20 limit 100
+              accepted #5 2 SELL MOCK Limit { price: 100 } qty=20 reserved=0
+              bbo MOCK 90x3 / 100x20 seq=4
+            > @86401 buy 3 #6 MOCK 1 limit 100
+              accepted #6 3 BUY MOCK Limit { price: 100 } qty=1 reserved=100
+              trade t1 BUY 1@100 taker=#6(3) maker=#5(2) fees=0/0 seq=5
+              done #6 Filled filled=1
+              bbo MOCK 90x3 / 100x19 seq=6
+            > @86402 buy 3 #7 MOCK 2 limit 100
+              accepted #7 3 BUY MOCK Limit { price: 100 } qty=2 reserved=200
+              trade t2 BUY 2@100 taker=#7(3) maker=#5(2) fees=0/0 seq=7
+              done #7 Filled filled=2
+              bbo MOCK 90x3 / 100x17 seq=8
+            > @86403 buy 3 #8 MOCK 1 limit 100
+              rejected #8 limit_max_trades_per_day FAILED_OTHER
+            > @172800 buy 3 #9 MOCK 3 limit 100
+              accepted #9 3 BUY MOCK Limit { price: 100 } qty=3 reserved=300
+              trade t3 BUY 3@100 taker=#9(3) maker=#5(2) fees=0/0 seq=9
+              done #9 Filled filled=3
+              bbo MOCK 90x3 / 100x14 seq=10
+            > @172801 buy 3 #10 MOCK 1 limit 100
+              rejected #10 limit_max_daily_notional FAILED_OTHER
+            balances:
+              1: cash 9730/270
+              2: cash 600/0; MOCK 80/14
+              3: cash 9400/0; MOCK 106/0
+        "#]],
+    );
+}
+
+/// Position, gross exposure and share of deposited cash count shares held and open buys
+/// (valued at the last trade price); a cancel gives the room back.
+#[test]
+fn position_limits_count_holdings_and_open_buys() {
+    check(
+        "
+        sell 2 #1 MOCK 10 limit 100
+        limits 1 maxpos=5
+        buy 1 #2 MOCK 3 limit 100
+        buy 1 #3 MOCK 2 limit 99
+        buy 1 #4 MOCK 1 limit 99
+        cancel 1 #3
+        buy 1 #5 MOCK 2 limit 99
+        limits 1 maxgross=600
+        buy 1 #6 MOCK 1 limit 98
+        buy 1 #7 MOCK 1 limit 98
+        limits 1 sharebp=700
+        buy 1 #8 MOCK 1 limit 98
+        buy 1 #9 MOCK 1 limit 98
+        sell 1 #10 MOCK 3 limit 120
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 10 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=10 reserved=0
+              bbo MOCK - / 100x10 seq=1
+            > limits 1 maxpos=5
+              limits-set 1
+            > buy 1 #2 MOCK 3 limit 100
+              accepted #2 1 BUY MOCK Limit { price: 100 } qty=3 reserved=300
+              trade t1 BUY 3@100 taker=#2(1) maker=#1(2) fees=0/0 seq=2
+              done #2 Filled filled=3
+              bbo MOCK - / 100x7 seq=3
+            > buy 1 #3 MOCK 2 limit 99
+              accepted #3 1 BUY MOCK Limit { price: 99 } qty=2 reserved=198
+              bbo MOCK 99x2 / 100x7 seq=4
+            > buy 1 #4 MOCK 1 limit 99
+              rejected #4 limit_max_position FAILED_OTHER
+            > cancel 1 #3
+              done #3 Cancelled filled=0
+              bbo MOCK - / 100x7 seq=5
+            > buy 1 #5 MOCK 2 limit 99
+              accepted #5 1 BUY MOCK Limit { price: 99 } qty=2 reserved=198
+              bbo MOCK 99x2 / 100x7 seq=6
+            > limits 1 maxgross=600
+              limits-set 1
+            > buy 1 #6 MOCK 1 limit 98
+              accepted #6 1 BUY MOCK Limit { price: 98 } qty=1 reserved=98
+            > buy 1 #7 MOCK 1 limit 98
+              rejected #7 limit_max_gross_exposure FAILED_OTHER
+            > limits 1 sharebp=700
+              limits-set 1
+            > buy 1 #8 MOCK 1 limit 98
+              accepted #8 1 BUY MOCK Limit { price: 98 } qty=1 reserved=98
+            > buy 1 #9 MOCK 1 limit 98
+              rejected #9 limit_max_symbol_share FAILED_OTHER
+            > sell 1 #10 MOCK 3 limit 120
+              accepted #10 1 SELL MOCK Limit { price: 120 } qty=3 reserved=0
+            balances:
+              1: cash 9306/394; MOCK 0/3
+              2: cash 300/0; MOCK 90/7
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+/// Once the day's loss passes the limit, buys are refused (sells still go) until the
+/// next UTC day.
+#[test]
+fn daily_loss_stops_buying_until_tomorrow() {
+    check(
+        "
+        sell 2 #1 MOCK 1 limit 100
+        buy 1 #2 MOCK 1 limit 100
+        limits 3 dayloss=50
+        @86400 buy 3 #3 MOCK 1 limit 90
+        @86401 sell 2 #4 MOCK 1 limit 99.5
+        @86402 buy 1 #5 MOCK 1 limit 99.5
+        @86403 buy 3 #6 MOCK 1 limit 90
+        @86404 sell 2 #7 MOCK 1 limit 99
+        @86405 buy 1 #8 MOCK 1 limit 99
+        @86406 buy 3 #9 MOCK 1 limit 90
+        @86407 sell 3 #10 MOCK 1 limit 150
+        @172800 buy 3 #11 MOCK 1 limit 90
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 1 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=1 reserved=0
+              bbo MOCK - / 100x1 seq=1
+            > buy 1 #2 MOCK 1 limit 100
+              accepted #2 1 BUY MOCK Limit { price: 100 } qty=1 reserved=100
+              trade t1 BUY 1@100 taker=#2(1) maker=#1(2) fees=0/0 seq=2
+              done #1 Filled filled=1
+              done #2 Filled filled=1
+              bbo MOCK - / - seq=3
+            > limits 3 dayloss=50
+              limits-set 3
+            > @86400 buy 3 #3 MOCK 1 limit 90
+              accepted #3 3 BUY MOCK Limit { price: 90 } qty=1 reserved=90
+              bbo MOCK 90x1 / - seq=4
+            > @86401 sell 2 #4 MOCK 1 limit 99.5
+              accepted #4 2 SELL MOCK Limit { price: 99.5 } qty=1 reserved=0
+              bbo MOCK 90x1 / 99.5x1 seq=5
+            > @86402 buy 1 #5 MOCK 1 limit 99.5
+              accepted #5 1 BUY MOCK Limit { price: 99.5 } qty=1 reserved=99.5
+              trade t2 BUY 1@99.5 taker=#5(1) maker=#4(2) fees=0/0 seq=6
+              done #4 Filled filled=1
+              done #5 Filled filled=1
+              bbo MOCK 90x1 / - seq=7
+            > @86403 buy 3 #6 MOCK 1 limit 90
+              accepted #6 3 BUY MOCK Limit { price: 90 } qty=1 reserved=90
+              bbo MOCK 90x2 / - seq=8
+            > @86404 sell 2 #7 MOCK 1 limit 99
+              accepted #7 2 SELL MOCK Limit { price: 99 } qty=1 reserved=0
+              bbo MOCK 90x2 / 99x1 seq=9
+            > @86405 buy 1 #8 MOCK 1 limit 99
+              accepted #8 1 BUY MOCK Limit { price: 99 } qty=1 reserved=99
+              trade t3 BUY 1@99 taker=#8(1) maker=#7(2) fees=0/0 seq=10
+              done #7 Filled filled=1
+              done #8 Filled filled=1
+              bbo MOCK 90x2 / - seq=11
+            > @86406 buy 3 #9 MOCK 1 limit 90
+              rejected #9 limit_max_daily_loss FAILED_OTHER
+            > @86407 sell 3 #10 MOCK 1 limit 150
+              accepted #10 3 SELL MOCK Limit { price: 150 } qty=1 reserved=0
+              bbo MOCK 90x2 / 150x1 seq=12
+            > @172800 buy 3 #11 MOCK 1 limit 90
+              accepted #11 3 BUY MOCK Limit { price: 90 } qty=1 reserved=90
+              bbo MOCK 90x3 / 150x1 seq=13
+            balances:
+              1: cash 9701.5/0; MOCK 3/0
+              2: cash 298.5/0; MOCK 97/0
+              3: cash 9730/270; MOCK 99/1
+        "#]],
+    );
+}
