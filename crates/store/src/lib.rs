@@ -9,6 +9,7 @@
 //!   volume analytics and the leaderboard.
 
 mod db;
+mod identity;
 mod migrations;
 mod performance;
 mod postgres;
@@ -20,6 +21,7 @@ pub use db::{Backend, Dialect, Param, Row, Statement, Value, insert_rows};
 pub use performance::{DailyReturn, Performance, Point, performance};
 pub use postgres::{Postgres, create_database, drop_database, with_database};
 pub use projector::{ProjectionLag, ProjectionMetrics, Projector, ProjectorConfig, ProjectorStatus, TOPICS, spawn_projector};
+pub use identity::*;
 pub use queries::*;
 pub use sqlite::Sqlite;
 
@@ -35,6 +37,9 @@ pub enum StoreError {
     Decode(String),
     #[error("invalid query: {0}")]
     Invalid(String),
+    /// A row with the same unique key exists.
+    #[error("already exists: {0}")]
+    Conflict(String),
     #[error("event log: {0}")]
     Log(#[from] tradecraft_log::LogError),
     #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://...")]

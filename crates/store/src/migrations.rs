@@ -27,6 +27,7 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_search_by_user.sql"),
         postgres: include_str!("../migrations/postgres/0004_search_by_user.sql"),
     },
+    Migration { version: 5, sqlite: include_str!("../migrations/0005_identity.sql"), postgres: include_str!("../migrations/0005_identity.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

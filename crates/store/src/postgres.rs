@@ -71,6 +71,7 @@ pub struct Postgres {
 
 fn error(error: tokio_postgres::Error) -> StoreError {
     match error.as_db_error() {
+        Some(db) if *db.code() == tokio_postgres::error::SqlState::UNIQUE_VIOLATION => StoreError::Conflict(db.message().to_owned()),
         Some(db) => StoreError::Database(format!("{}: {}", db.code().code(), db.message())),
         None => StoreError::Database(error.to_string()),
     }

@@ -21,7 +21,10 @@ pub struct Sqlite {
 }
 
 fn error(error: rusqlite::Error) -> StoreError {
-    StoreError::Database(error.to_string())
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Conflict(error.to_string()),
+        _ => StoreError::Database(error.to_string()),
+    }
 }
 
 impl rusqlite::ToSql for Param {

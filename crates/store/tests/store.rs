@@ -14,8 +14,8 @@ use tradecraft_log::{EventLog, MemoryLog};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
 use tradecraft_sequencer::{Sequencer, SequencerConfig, SnapshotStore, create_topics, submit};
 use tradecraft_store::{
-    Backend, Dialect, Param, Projector, ProjectorConfig, Row, Statement, Store, StoreError, TradeQuery, Value, create_database, decimal,
-    drop_database, with_database,
+    ApiKeyRecord, AuditRecord, Backend, Dialect, Param, Projector, ProjectorConfig, Row, Statement, Store, StoreError, TradeQuery, UserRecord,
+    Value, create_database, decimal, drop_database, with_database,
 };
 use tradecraft_types::{Money, Price, Quantity, Timestamp};
 
@@ -429,6 +429,62 @@ fn holds_back_events_of_commands_the_engine_has_not_finished(db: TestDb) {
     assert_eq!(db.store.search_trades(&search(ALICE)).unwrap().total_count, 4);
 }
 
+fn keeps_users_tokens_keys_and_the_audit_trail(db: TestDb) {
+    let store = &db.store;
+    let user = UserRecord {
+        user_id: 42,
+        email: "ada@example.com".into(),
+        username: "ada".into(),
+        password_hash: "$argon2id$hash".into(),
+        role: "trader".into(),
+        created_at_ms: T0,
+    };
+    store.create_user(&user).unwrap();
+    let twin = UserRecord { user_id: 43, ..user.clone() };
+    assert!(matches!(store.create_user(&twin), Err(StoreError::Conflict(_))), "emails are unique");
+    assert_eq!(store.user_by_email("ada@example.com").unwrap(), Some(user.clone()));
+    assert_eq!(store.user_by_id(42).unwrap().map(|user| user.username), Some("ada".into()));
+    assert_eq!(store.user_by_email("nobody@example.com").unwrap(), None);
+
+    store.insert_refresh("h1", 42, "family-1", T0 + DAY).unwrap();
+    store.rotate_refresh("h1", "h2", 42, "family-1", T0 + DAY, T0 + 1).unwrap();
+    assert!(store.refresh("h1").unwrap().unwrap().used);
+    assert!(matches!(store.rotate_refresh("h1", "h3", 42, "family-1", T0 + DAY, T0 + 2), Err(StoreError::Conflict(_))), "a used token cannot rotate again");
+    store.revoke_family("family-1", T0 + 3).unwrap();
+    assert!(store.refresh("h2").unwrap().unwrap().revoked);
+    assert_eq!(store.refresh("unknown").unwrap(), None);
+
+    let key = ApiKeyRecord { key_id: "k1".into(), user_id: 42, name: "bot".into(), scopes: "read,trade".into(), created_at_ms: T0, revoked: false };
+    store.insert_api_key(&key, "keyhash").unwrap();
+    assert_eq!(store.api_key_by_hash("keyhash").unwrap(), Some(key.clone()));
+    assert!(!store.revoke_api_key(7, "k1", T0).unwrap(), "only the owner revokes");
+    assert!(store.revoke_api_key(42, "k1", T0).unwrap());
+    assert_eq!(store.api_key_by_hash("keyhash").unwrap(), None, "a revoked key no longer authenticates");
+    assert!(store.api_keys(42).unwrap()[0].revoked);
+
+    for (index, action) in ["limits.set", "api_key.created"].iter().enumerate() {
+        store
+            .append_audit(&AuditRecord {
+                entry_id: format!("e{index}"),
+                at_ms: T0 + index as i64,
+                actor: "42".into(),
+                action: (*action).into(),
+                subject: "user:42".into(),
+                details: "{}".into(),
+            })
+            .unwrap();
+    }
+    let trail = store.audit(Some("user:42"), 10).unwrap();
+    assert_eq!(trail.iter().map(|entry| entry.action.as_str()).collect::<Vec<_>>(), ["api_key.created", "limits.set"]);
+    assert!(store.audit(Some("user:7"), 10).unwrap().is_empty());
+
+    store.delete_user(42).unwrap();
+    assert_eq!(store.user_by_id(42).unwrap(), None);
+    assert!(store.api_keys(42).unwrap().is_empty());
+    store.reset().unwrap();
+    assert_eq!(store.audit(None, 10).unwrap().len(), 2, "a rebuild leaves identity and audit alone");
+}
+
 macro_rules! backend_suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -448,6 +504,7 @@ backend_suite!(sqlite:
     computes_volume_performance_and_the_leaderboard,
     applies_each_event_exactly_once_across_failures_restarts_and_rebuilds,
     holds_back_events_of_commands_the_engine_has_not_finished,
+    keeps_users_tokens_keys_and_the_audit_trail,
 );
 
 backend_suite!(postgres:
@@ -456,6 +513,7 @@ backend_suite!(postgres:
     computes_volume_performance_and_the_leaderboard,
     applies_each_event_exactly_once_across_failures_restarts_and_rebuilds,
     holds_back_events_of_commands_the_engine_has_not_finished,
+    keeps_users_tokens_keys_and_the_audit_trail,
 );
 
 #[test]

@@ -1,0 +1,251 @@
+//! Identity records: users, refresh tokens, API keys and the audit trail. The gateway
+//! writes these directly (they are not derived from the event log); secrets arrive here
+//! already hashed.
+
+use crate::db::{Param, Row, Statement};
+use crate::{Store, StoreError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub user_id: u64,
+    pub email: String,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub created_at_ms: i64,
+}
+
+/// A refresh token as stored (by its hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshRecord {
+    pub user_id: u64,
+    pub family: String,
+    pub expires_at_ms: i64,
+    pub used: bool,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub key_id: String,
+    pub user_id: u64,
+    pub name: String,
+    /// Comma-separated: `read`, `trade`.
+    pub scopes: String,
+    pub created_at_ms: i64,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub entry_id: String,
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    /// JSON text.
+    pub details: String,
+}
+
+fn user(row: &Row) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        user_id: row.int(0)? as u64,
+        email: row.text(1)?.to_owned(),
+        username: row.text(2)?.to_owned(),
+        password_hash: row.text(3)?.to_owned(),
+        role: row.text(4)?.to_owned(),
+        created_at_ms: row.int(5)?,
+    })
+}
+
+const USER_COLUMNS: &str = "user_id, email, username, password_hash, role, created_at";
+
+impl Store {
+    /// Adds a user; [`StoreError::Conflict`] if the email (or id) is taken.
+    pub fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        self.backend().transaction(&[Statement::new(
+            "INSERT INTO users (user_id, email, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![
+                (user.user_id as i64).into(),
+                user.email.as_str().into(),
+                user.username.as_str().into(),
+                user.password_hash.as_str().into(),
+                user.role.as_str().into(),
+                user.created_at_ms.into(),
+            ],
+        )])
+    }
+
+    pub fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+        let rows = self.backend().query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"), &[email.into()])?;
+        rows.first().map(user).transpose()
+    }
+
+    pub fn user_by_id(&self, user_id: u64) -> Result<Option<UserRecord>, StoreError> {
+        let rows = self.backend().query(&format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = $1"), &[(user_id as i64).into()])?;
+        rows.first().map(user).transpose()
+    }
+
+    /// Removes a user's login, tokens and keys (account deletion). The trading history
+    /// stays in the log, under the account id only.
+    pub fn delete_user(&self, user_id: u64) -> Result<(), StoreError> {
+        let user = Param::Int(user_id as i64);
+        self.backend().transaction(&[
+            Statement::new("DELETE FROM refresh_tokens WHERE user_id = $1", vec![user.clone()]),
+            Statement::new("DELETE FROM api_keys WHERE user_id = $1", vec![user.clone()]),
+            Statement::new("DELETE FROM users WHERE user_id = $1", vec![user]),
+        ])
+    }
+
+    pub fn insert_refresh(&self, token_hash: &str, user_id: u64, family: &str, expires_at_ms: i64) -> Result<(), StoreError> {
+        self.backend().transaction(&[Statement::new(
+            "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at) VALUES ($1, $2, $3, $4)",
+            vec![token_hash.into(), (user_id as i64).into(), family.into(), expires_at_ms.into()],
+        )])
+    }
+
+    pub fn refresh(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
+        let rows = self
+            .backend()
+            .query("SELECT user_id, family, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1", &[token_hash.into()])?;
+        rows.first()
+            .map(|row| {
+                Ok(RefreshRecord {
+                    user_id: row.int(0)? as u64,
+                    family: row.text(1)?.to_owned(),
+                    expires_at_ms: row.int(2)?,
+                    used: row.opt_int(3)?.is_some(),
+                    revoked: row.opt_int(4)?.is_some(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Marks `old` used and stores its successor, in one transaction. Fails with
+    /// [`StoreError::Conflict`] if `old` was already used (a concurrent refresh).
+    pub fn rotate_refresh(&self, old: &str, new: &str, user_id: u64, family: &str, expires_at_ms: i64, now_ms: i64) -> Result<(), StoreError> {
+        let used = self
+            .backend()
+            .query("SELECT used_at FROM refresh_tokens WHERE token_hash = $1", &[old.into()])?
+            .first()
+            .map(|row| row.opt_int(0))
+            .transpose()?
+            .flatten();
+        if used.is_some() {
+            return Err(StoreError::Conflict("refresh token already used".into()));
+        }
+        self.backend().transaction(&[
+            Statement::new("UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2", vec![now_ms.into(), old.into()]),
+            Statement::new(
+                "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at) VALUES ($1, $2, $3, $4)",
+                vec![new.into(), (user_id as i64).into(), family.into(), expires_at_ms.into()],
+            ),
+        ])
+    }
+
+    /// Revokes every token of a login (logout, or a reused token).
+    pub fn revoke_family(&self, family: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.backend().transaction(&[Statement::new(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
+            vec![now_ms.into(), family.into()],
+        )])
+    }
+
+    pub fn insert_api_key(&self, key: &ApiKeyRecord, key_hash: &str) -> Result<(), StoreError> {
+        self.backend().transaction(&[Statement::new(
+            "INSERT INTO api_keys (key_id, user_id, name, key_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![
+                key.key_id.as_str().into(),
+                (key.user_id as i64).into(),
+                key.name.as_str().into(),
+                key_hash.into(),
+                key.scopes.as_str().into(),
+                key.created_at_ms.into(),
+            ],
+        )])
+    }
+
+    /// The live key with this hash.
+    pub fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let rows = self.backend().query(
+            "SELECT key_id, user_id, name, scopes, created_at, revoked_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+            &[key_hash.into()],
+        )?;
+        rows.first().map(api_key).transpose()
+    }
+
+    pub fn api_keys(&self, user_id: u64) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let rows = self.backend().query(
+            "SELECT key_id, user_id, name, scopes, created_at, revoked_at FROM api_keys WHERE user_id = $1 ORDER BY created_at, key_id",
+            &[(user_id as i64).into()],
+        )?;
+        rows.iter().map(api_key).collect()
+    }
+
+    /// Revokes a user's key; false if the user has no such live key.
+    pub fn revoke_api_key(&self, user_id: u64, key_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let live = self
+            .api_keys(user_id)?
+            .into_iter()
+            .any(|key| key.key_id == key_id && !key.revoked);
+        if live {
+            self.backend().transaction(&[Statement::new(
+                "UPDATE api_keys SET revoked_at = $1 WHERE key_id = $2 AND user_id = $3",
+                vec![now_ms.into(), key_id.into(), (user_id as i64).into()],
+            )])?;
+        }
+        Ok(live)
+    }
+
+    pub fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
+        self.backend().transaction(&[Statement::new(
+            "INSERT INTO audit_log (entry_id, at, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![
+                entry.entry_id.as_str().into(),
+                entry.at_ms.into(),
+                entry.actor.as_str().into(),
+                entry.action.as_str().into(),
+                entry.subject.as_str().into(),
+                entry.details.as_str().into(),
+            ],
+        )])
+    }
+
+    /// Audit entries, newest first; `subject` filters to one subject.
+    pub fn audit(&self, subject: Option<&str>, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        let limit = i64::try_from(limit.clamp(1, crate::PAGE_LIMIT_MAX)).unwrap_or(100);
+        let rows = match subject {
+            Some(subject) => self.backend().query(
+                "SELECT entry_id, at, actor, action, subject, details FROM audit_log WHERE subject = $1 ORDER BY at DESC, entry_id DESC LIMIT $2",
+                &[subject.into(), limit.into()],
+            )?,
+            None => self.backend().query(
+                "SELECT entry_id, at, actor, action, subject, details FROM audit_log ORDER BY at DESC, entry_id DESC LIMIT $1",
+                &[limit.into()],
+            )?,
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(AuditRecord {
+                    entry_id: row.text(0)?.to_owned(),
+                    at_ms: row.int(1)?,
+                    actor: row.text(2)?.to_owned(),
+                    action: row.text(3)?.to_owned(),
+                    subject: row.text(4)?.to_owned(),
+                    details: row.text(5)?.to_owned(),
+                })
+            })
+            .collect()
+    }
+}
+
+fn api_key(row: &Row) -> Result<ApiKeyRecord, StoreError> {
+    Ok(ApiKeyRecord {
+        key_id: row.text(0)?.to_owned(),
+        user_id: row.int(1)? as u64,
+        name: row.text(2)?.to_owned(),
+        scopes: row.text(3)?.to_owned(),
+        created_at_ms: row.int(4)?,
+        revoked: row.opt_int(5)?.is_some(),
+    })
+}
