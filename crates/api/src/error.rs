@@ -18,6 +18,14 @@ pub enum ApiError {
     NotFound(String),
     #[error("idempotency key reused with a different request")]
     IdempotencyConflict,
+    /// No credentials, or credentials that are not valid.
+    #[error("{1}")]
+    Unauthorized(&'static str, String),
+    /// Valid credentials that may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many requests; retry in {retry_after_s} s")]
+    TooManyRequests { retry_after_s: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -35,6 +43,9 @@ impl ApiError {
             Self::Rejected { status, .. } => *status,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::IdempotencyConflict => StatusCode::CONFLICT,
+            Self::Unauthorized(..) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -52,6 +63,9 @@ impl ApiError {
             Self::BadRequest { code, .. } | Self::Rejected { code, .. } => code,
             Self::NotFound(_) => "not_found",
             Self::IdempotencyConflict => "idempotency_key_reused",
+            Self::Unauthorized(code, _) => code,
+            Self::Forbidden(_) => "forbidden",
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -101,7 +115,16 @@ impl IntoResponse for ApiError {
             _ => (self.to_string(), Value::Null),
         };
         let body = json!({"error": {"code": self.code(), "message": message, "details": details}});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Self::TooManyRequests { retry_after_s } = self
+            && let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_s.to_string())
+        {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 

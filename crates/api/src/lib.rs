@@ -5,7 +5,9 @@
 //! so a 202 means the engine accepted the order and a 402 means it found no funds. Reads
 //! go to the engine thread as queries or to the API's view of recent outcomes.
 
+pub mod auth;
 mod error;
+mod identity;
 mod metrics;
 pub mod openapi;
 mod reads;
@@ -46,6 +48,7 @@ pub struct AppState {
     /// The read store behind history, positions, analytics and the leaderboard.
     pub store: Option<tradecraft_store::Store>,
     pub projection_metrics: Option<Arc<tradecraft_store::ProjectionMetrics>>,
+    pub auth: Arc<auth::AuthConfig>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -70,6 +73,8 @@ impl AppState {
             log_metrics: None,
             store: None,
             projection_metrics: None,
+            // A fresh secret: tokens do not outlive the process unless the caller sets one.
+            auth: Arc::new(auth::AuthConfig::new(auth::random_token(32).into_bytes(), None)),
         }
     }
 }
@@ -80,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(metrics::render))
         .route("/v1/marketdata", axum::routing::get(ws::upgrade))
         .route("/v1/marketdata/websocket", axum::routing::get(ws::upgrade))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }

@@ -4,13 +4,14 @@
 //! it (`tradecraft_projection_lag_records` says how far behind).
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tradecraft_store::{Performance, Store, StoreError, SymbolActivity, TradeQuery, TradeRecord, decimal};
 use tradecraft_types::{Money, Symbol, Timestamp};
 
 use crate::routes::{bounded, now, parse_id};
+use crate::auth::{MaybeCaller, account_for};
 use crate::{ApiError, AppState};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -26,13 +27,16 @@ fn store(state: &AppState) -> Result<Store, ApiError> {
 }
 
 /// Runs a store query on the blocking pool.
-async fn ask<T: Send + 'static>(state: &AppState, question: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, ApiError> {
+pub(crate) async fn ask<T: Send + 'static>(state: &AppState, question: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, ApiError> {
     let store = store(state)?;
     tokio::task::spawn_blocking(move || question(&store))
         .await
         .map_err(|error| ApiError::Internal(error.to_string()))?
         .map_err(|error| match error {
             StoreError::Invalid(message) => ApiError::bad_request("invalid_parameter", message),
+            StoreError::Conflict(message) => {
+                ApiError::Rejected { status: axum::http::StatusCode::CONFLICT, code: "conflict", message: format!("already exists: {message}") }
+            }
             other => {
                 tracing::error!(error = %other, "read store query failed");
                 ApiError::Internal("the read store failed to answer".to_owned())
@@ -44,8 +48,10 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_parameter", message)
 }
 
-fn required_user(user_id: Option<&str>) -> Result<u64, ApiError> {
-    parse_id("userId", user_id.ok_or_else(|| invalid("userId is required"))?)
+/// The account a read is about: `userId`, or the caller's own; 403 for another's.
+fn required_user(caller: &MaybeCaller, user_id: Option<&str>) -> Result<u64, ApiError> {
+    let requested = user_id.map(|text| parse_id("userId", text)).transpose()?;
+    account_for(caller, requested)
 }
 
 fn one_of(name: &str, value: Option<String>, allowed: &[&str]) -> Result<Option<String>, ApiError> {
@@ -125,7 +131,11 @@ fn trade_json(trade: &TradeRecord) -> Value {
 
 /// `GET /v1/trades/search` (seed 000 section 6.3): one account's executions and failed
 /// orders, newest first.
-pub(crate) async fn search_trades(State(state): State<AppState>, Query(params): Query<TradeSearchParams>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn search_trades(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<TradeSearchParams>,
+) -> Result<Json<Value>, ApiError> {
     let start_ms = date("startDate", params.start_date.as_deref(), false)?;
     let end_ms = date("endDate", params.end_date.as_deref(), true)?;
     if let (Some(start), Some(end)) = (start_ms, end_ms)
@@ -134,7 +144,7 @@ pub(crate) async fn search_trades(State(state): State<AppState>, Query(params): 
         return Err(invalid("startDate is after endDate"));
     }
     let query = TradeQuery {
-        user_id: required_user(params.user_id.as_deref())?,
+        user_id: required_user(&caller, params.user_id.as_deref())?,
         symbol: symbol_filter(params.symbol)?,
         side: one_of("side", params.side, &["BUY", "SELL"])?,
         status: one_of("status", params.status, &TRADE_STATUSES)?,
@@ -161,8 +171,12 @@ pub(crate) struct UserParams {
 }
 
 /// `GET /v1/portfolio/positions?userId=`: FIFO positions at the last trade price.
-pub(crate) async fn positions(State(state): State<AppState>, Query(params): Query<UserParams>) -> Result<Json<Value>, ApiError> {
-    let user = required_user(params.user_id.as_deref())?;
+pub(crate) async fn positions(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<UserParams>,
+) -> Result<Json<Value>, ApiError> {
+    let user = required_user(&caller, params.user_id.as_deref())?;
     let (account, positions) = ask(&state, move |store| Ok((store.account(user)?, store.positions(user)?))).await?;
     let account = account.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
     let held: i128 = positions.iter().filter_map(|position| position.market_value).map(|value| i128::from(value.raw())).sum();
@@ -202,8 +216,12 @@ fn performance_json(performance: &Performance) -> Value {
 
 /// `GET /v1/portfolio/performance?userId=&period=`: time-weighted return, daily returns
 /// and risk over the period.
-pub(crate) async fn performance(State(state): State<AppState>, Query(params): Query<UserParams>) -> Result<Json<Value>, ApiError> {
-    let user = required_user(params.user_id.as_deref())?;
+pub(crate) async fn performance(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<UserParams>,
+) -> Result<Json<Value>, ApiError> {
+    let user = required_user(&caller, params.user_id.as_deref())?;
     let now_ms = now().millis();
     let (period, since) = period_start(params.period.as_deref(), now_ms)?;
     let result = ask(&state, move |store| store.performance(user, since, now_ms)).await?.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
@@ -225,8 +243,12 @@ pub(crate) async fn performance(State(state): State<AppState>, Query(params): Qu
 
 /// `GET /v1/wallet/transactions?userId=&limit=&pageToken=`: the cash statement, newest
 /// first, each line with the balance after it.
-pub(crate) async fn wallet(State(state): State<AppState>, Query(params): Query<UserParams>) -> Result<Json<Value>, ApiError> {
-    let user = required_user(params.user_id.as_deref())?;
+pub(crate) async fn wallet(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<UserParams>,
+) -> Result<Json<Value>, ApiError> {
+    let user = required_user(&caller, params.user_id.as_deref())?;
     let limit = bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let token = params.page_token;
     let page = ask(&state, move |store| store.wallet_transactions(user, limit, token.as_deref())).await?;

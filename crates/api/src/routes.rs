@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,7 +18,8 @@ use tradecraft_sequencer::wire::WireCommand;
 use tradecraft_sequencer::{CommandOutcome, Request, RuntimeError, submit_then};
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Symbol, Timestamp};
 
-use crate::{ApiError, AppState, reads};
+use crate::auth::{MaybeCaller, account_for, require_admin};
+use crate::{ApiError, AppState, identity, reads};
 
 /// Longest wait for the engine to apply a command or answer a query.
 const ENGINE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,6 +47,14 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/analytics/volume", get(reads::volume))
         .route("/v1/analytics/metrics", get(reads::metrics))
         .route("/v1/leaderboard", get(reads::leaderboard))
+        .route("/v1/auth/register", post(identity::register))
+        .route("/v1/auth/login", post(identity::login))
+        .route("/v1/auth/refresh", post(identity::refresh))
+        .route("/v1/auth/logout", post(identity::logout))
+        .route("/v1/api-keys", post(identity::create_api_key).get(identity::list_api_keys))
+        .route("/v1/api-keys/{key_id}", axum::routing::delete(identity::revoke_api_key))
+        .route("/v1/users/{user_id}/role", axum::routing::put(identity::set_role))
+        .route("/v1/audit", get(identity::audit_trail))
         .route("/v1/market/symbols", get(symbols))
         .route("/v1/market/{symbol}/orderbook", get(orderbook))
         .route("/v1/market/{symbol}/ticker", get(ticker))
@@ -166,7 +175,13 @@ async fn ready(State(state): State<AppState>) -> Response {
     (code, Json(json!({"status": if healthy { "ready" } else { "degraded" }, "dependencies": {"log": log, "engine": engine}}))).into_response()
 }
 
-async fn create_account(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+/// `POST /v1/accounts`: an operator creating an account directly (users register).
+async fn create_account(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    require_admin(&caller)?;
     let mut body = parse_body(body)?;
     numbers_to_strings(&mut body, &["userId", "cash"]);
     let cash = body.get("cash").and_then(Value::as_str).unwrap_or(STARTING_CASH).to_owned();
@@ -175,8 +190,14 @@ async fn create_account(State(state): State<AppState>, body: Result<Json<Value>,
         return Err(ApiError::bad_request("invalid_field", "cash: a non-negative amount in cents"));
     }
     let user_id = body.get("userId").and_then(Value::as_str).map(str::to_owned);
+    let account = open_account(&state, user_id, &cash, amount).await?;
+    Ok((StatusCode::CREATED, Json(json!({"userId": account.to_string(), "cashBalance": amount.to_string()}))).into_response())
+}
+
+/// Creates an engine account (id assigned by the log unless given) and deposits `cash`.
+pub(crate) async fn open_account(state: &AppState, user_id: Option<String>, cash: &str, amount: Money) -> Result<AccountId, ApiError> {
     let create = wire_command(json!({"command": "createAccount", "userId": user_id}))?;
-    let outcome = execute(&state, create).await?;
+    let outcome = execute(state, create).await?;
     let created = events(&outcome)?;
     if let Some(rejection) = first_rejection(created) {
         return Err(rejection);
@@ -194,12 +215,12 @@ async fn create_account(State(state): State<AppState>, body: Result<Json<Value>,
             "command": "deposit", "userId": account.to_string(),
             "transactionId": (outcome.offset | (1 << 62)).to_string(), "amount": cash,
         }))?;
-        let outcome = execute(&state, deposit).await?;
+        let outcome = execute(state, deposit).await?;
         if let Some(rejection) = first_rejection(events(&outcome)?) {
             return Err(rejection);
         }
     }
-    Ok((StatusCode::CREATED, Json(json!({"userId": account.to_string(), "cashBalance": amount.to_string()}))).into_response())
+    Ok(account)
 }
 
 /// Responses remembered by idempotency key, with a fingerprint of the request body.
@@ -215,10 +236,18 @@ fn fingerprint(body: &Value) -> u64 {
 
 async fn place_order(
     State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
     headers: HeaderMap,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let body = parse_body(body)?;
+    let mut body = parse_body(body)?;
+    numbers_to_strings(&mut body, &["userId"]);
+    // The order is for the caller's own account unless it names one it may act for.
+    let requested = body.get("userId").and_then(Value::as_str).map(|text| parse_id("userId", text)).transpose()?;
+    let user = account_for(&caller, requested)?;
+    if let Some(object) = body.as_object_mut() {
+        object.insert("userId".to_owned(), json!(user.to_string()));
+    }
     let key = headers.get("x-idempotency-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
     let print = fingerprint(&body);
     if let Some(key) = &key {
@@ -317,17 +346,25 @@ fn order_json(record: &crate::view::OrderRecord) -> Value {
     })
 }
 
-async fn get_order(State(state): State<AppState>, Path(order_id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_order(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(order_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let order_id = OrderId(parse_id("orderId", &order_id)?);
+    order_owner(&state, &caller, order_id)?;
     let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
     let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
     Ok(Json(order_json(record)))
 }
 
-/// The account an order belongs to (until authentication says who is asking).
-fn order_owner(state: &AppState, order_id: OrderId) -> Result<AccountId, ApiError> {
-    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    view.orders.get(&order_id).map(|record| record.account).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))
+/// The account an order belongs to, if the caller may act for it (403 otherwise).
+fn order_owner(state: &AppState, caller: &MaybeCaller, order_id: OrderId) -> Result<AccountId, ApiError> {
+    let owner = {
+        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+        view.orders.get(&order_id).map(|record| record.account).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?
+    };
+    account_for(caller, Some(owner.0)).map(AccountId)
 }
 
 /// An order the engine no longer has open cannot be changed: that is a conflict, not 404.
@@ -342,9 +379,13 @@ fn not_open_is_conflict(rejection: ApiError, order_id: OrderId) -> ApiError {
     }
 }
 
-async fn cancel_order(State(state): State<AppState>, Path(order_id): Path<String>) -> Result<Response, ApiError> {
+async fn cancel_order(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(order_id): Path<String>,
+) -> Result<Response, ApiError> {
     let order_id = OrderId(parse_id("orderId", &order_id)?);
-    let owner = order_owner(&state, order_id)?;
+    let owner = order_owner(&state, &caller, order_id)?;
     let command = wire_command(json!({"command": "cancelOrder", "orderId": order_id.to_string(), "userId": owner.to_string()}))?;
     let outcome = execute(&state, command).await?;
     let events = events(&outcome)?;
@@ -357,6 +398,7 @@ async fn cancel_order(State(state): State<AppState>, Path(order_id): Path<String
 /// `PATCH /v1/orders/{id}` with `quantity` (new total) and/or `limitPrice`.
 async fn replace_order(
     State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
     Path(order_id): Path<String>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -368,7 +410,7 @@ async fn replace_order(
     if !unknown.is_empty() {
         return Err(ApiError::bad_request("invalid_field", format!("only quantity and limitPrice can change, not {unknown:?}")));
     }
-    let owner = order_owner(&state, order_id)?;
+    let owner = order_owner(&state, &caller, order_id)?;
     let command = wire_command(json!({
         "command": "replaceOrder", "orderId": order_id.to_string(), "userId": owner.to_string(),
         "quantity": body.get("quantity"), "limitPrice": body.get("limitPrice"),
@@ -400,8 +442,17 @@ struct OrderListQuery {
 
 /// `GET /v1/orders?userId=&status=&symbol=&startDate=&endDate=&limit=&pageToken=`,
 /// newest first; `pageToken` is the last order id of the previous page.
-async fn list_orders(State(state): State<AppState>, Query(params): Query<OrderListQuery>) -> Result<Json<Value>, ApiError> {
-    let user = params.user_id.as_deref().map(|text| parse_id("userId", text).map(AccountId)).transpose()?;
+async fn list_orders(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<OrderListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let requested = params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?;
+    // Admins may list everyone's orders; anyone else lists their own.
+    let user = match (&caller, requested) {
+        (Some(caller), None) if caller.is_admin() => None,
+        _ => Some(AccountId(account_for(&caller, requested)?)),
+    };
     let statuses = ["ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "EXPIRED", "OPEN"];
     if let Some(status) = &params.status
         && !statuses.contains(&status.as_str()) {
@@ -434,8 +485,12 @@ async fn list_orders(State(state): State<AppState>, Query(params): Query<OrderLi
     })))
 }
 
-async fn portfolio(State(state): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let account = AccountId(parse_id("userId", &user_id)?);
+async fn portfolio(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let account = AccountId(account_for(&caller, Some(parse_id("userId", &user_id)?))?);
     let (view, now_nanos) = query(&state, move |engine| (engine.account(account), engine.now_nanos())).await?;
     let view = view.ok_or_else(|| ApiError::NotFound(format!("user {account}")))?;
     let holdings: serde_json::Map<String, Value> = view

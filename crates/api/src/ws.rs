@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -22,6 +22,7 @@ use tradecraft_engine::{BookLevel, Event};
 use tradecraft_sequencer::CommandOutcome;
 use tradecraft_types::{Symbol, Timestamp};
 
+use crate::auth::MaybeCaller;
 use crate::{AppState, View};
 
 /// Pushes buffered for slow clients before they start skipping.
@@ -161,12 +162,18 @@ fn encode(version_two: bool, join_ref: &Value, reference: &Value, topic: &str, e
     }
 }
 
-/// Whether a client may join `topic`.
-fn joinable(topic: &str) -> bool {
+/// Whether a client may join `topic`: market topics are public, an orders topic is its
+/// owner's (or an admin's).
+fn joinable(topic: &str, caller: &MaybeCaller) -> Result<(), &'static str> {
     match topic.split_once(':') {
-        Some(("prices" | "book" | "trades", symbol)) => Symbol::new(symbol).is_ok(),
-        Some(("orders", user)) => user.parse::<u64>().is_ok(),
-        _ => false,
+        Some(("prices" | "book" | "trades", symbol)) if Symbol::new(symbol).is_ok() => Ok(()),
+        Some(("orders", user)) => match (user.parse::<u64>(), caller) {
+            (Ok(user), Some(caller)) if caller.acts_for(user) => Ok(()),
+            (Ok(_), Some(_)) => Err("forbidden"),
+            (Ok(_), None) => Err("unauthorized"),
+            (Err(_), _) => Err("unmatched topic"),
+        },
+        _ => Err("unmatched topic"),
     }
 }
 
@@ -174,16 +181,17 @@ pub(crate) async fn upgrade(
     socket: WebSocketUpgrade,
     Query(params): Query<BTreeMap<String, String>>,
     State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
 ) -> Response {
     let version_two = params.get("vsn").is_some_and(|version| version.starts_with("2."));
-    socket.on_upgrade(move |socket| session(socket, state, version_two))
+    socket.on_upgrade(move |socket| session(socket, state, version_two, caller))
 }
 
 async fn send(socket: &mut WebSocket, text: String) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await, Ok(Ok(())))
 }
 
-async fn session(mut socket: WebSocket, state: AppState, version_two: bool) {
+async fn session(mut socket: WebSocket, state: AppState, version_two: bool, caller: MaybeCaller) {
     state.ws_connections.fetch_add(1, Ordering::Relaxed);
     let mut pushes = state.pushes.subscribe();
     // Joined topics and the join_ref each was joined with.
@@ -207,11 +215,13 @@ async fn session(mut socket: WebSocket, state: AppState, version_two: bool) {
                 let mut answers = Vec::new();
                 match frame.event.as_str() {
                     "heartbeat" if frame.topic == "phoenix" => answers.push(reply("ok", json!({}))),
-                    "phx_join" if joinable(&frame.topic) => {
-                        joined.insert(frame.topic.clone(), frame.join_ref.clone());
-                        answers.push(reply("ok", json!({})));
-                    }
-                    "phx_join" => answers.push(reply("error", json!({"reason": "unmatched topic"}))),
+                    "phx_join" => match joinable(&frame.topic, &caller) {
+                        Ok(()) => {
+                            joined.insert(frame.topic.clone(), frame.join_ref.clone());
+                            answers.push(reply("ok", json!({})));
+                        }
+                        Err(reason) => answers.push(reply("error", json!({"reason": reason}))),
+                    },
                     "phx_leave" => {
                         joined.remove(&frame.topic);
                         answers.push(reply("ok", json!({})));

@@ -86,6 +86,15 @@ impl Store {
         rows.first().map(user).transpose()
     }
 
+    /// Changes a user's role; false if there is no such user.
+    pub fn set_role(&self, user_id: u64, role: &str) -> Result<bool, StoreError> {
+        if self.user_by_id(user_id)?.is_none() {
+            return Ok(false);
+        }
+        self.backend().transaction(&[Statement::new("UPDATE users SET role = $1 WHERE user_id = $2", vec![role.into(), (user_id as i64).into()])])?;
+        Ok(true)
+    }
+
     /// Removes a user's login, tokens and keys (account deletion). The trading history
     /// stays in the log, under the account id only.
     pub fn delete_user(&self, user_id: u64) -> Result<(), StoreError> {

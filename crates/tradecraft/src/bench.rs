@@ -256,6 +256,8 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
 /// runtime in the same process reaches it over real sockets.
 struct InProcessServer {
     address: std::net::SocketAddr,
+    /// The operator key the load generator authenticates with.
+    admin_key: String,
     pushes: tradecraft_api::ws::Pushes,
     stop: tokio::sync::oneshot::Sender<()>,
     thread: std::thread::JoinHandle<anyhow::Result<()>>,
@@ -266,17 +268,20 @@ impl InProcessServer {
         let (ready_sender, ready_receiver) = std::sync::mpsc::channel();
         let (stop, stop_receiver) = tokio::sync::oneshot::channel::<()>();
         let server_dir = dir.to_path_buf();
+        let admin_key = tradecraft_api::auth::random_token(24);
+        let key = admin_key.clone();
         let thread = std::thread::spawn(move || -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
             runtime.block_on(async move {
                 let market = tradecraft_market::SimulatorConfig::default_universe();
-                let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, simulate_market, &crate::serve::database_url(&server_dir, None)).await?;
+                let url = crate::serve::database_url(&server_dir, None);
+                let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, simulate_market, &url, Some(&key)).await?;
                 let _ = ready_sender.send((exchange.address, exchange.pushes.clone()));
                 exchange.run(async move { let _ = stop_receiver.await; }).await
             })
         });
         let (address, pushes) = ready_receiver.recv_timeout(Duration::from_secs(60)).context("the server did not start")?;
-        Ok(Self { address, pushes, stop, thread })
+        Ok(Self { address, admin_key, pushes, stop, thread })
     }
 
     fn stop(self) -> anyhow::Result<()> {
@@ -296,7 +301,9 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
     let base = format!("http://{address}");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (histogram, accepted, failed, elapsed) = runtime.block_on(async {
-        let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build()?;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-api-key", reqwest::header::HeaderValue::from_str(&server.admin_key)?);
+        let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).default_headers(headers).build()?;
         let mut users = Vec::new();
         for _ in 0..args.connections.min(64) {
             let response: Value = client

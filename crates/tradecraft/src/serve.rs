@@ -47,6 +47,34 @@ pub(crate) struct ServeArgs {
     /// (`read.db`) when absent.
     #[arg(long, env = "TRADECRAFT_DATABASE_URL")]
     database_url: Option<String>,
+    /// The operator's admin key (send it as `X-API-Key`); no operator key when absent.
+    #[arg(long, env = "TRADECRAFT_ADMIN_KEY", hide_env_values = true)]
+    admin_key: Option<String>,
+}
+
+/// The secret that signs access tokens: `TRADECRAFT_JWT_SECRET`, or `auth.key` in the
+/// data dir, created (random, owner-only) on first start so tokens survive restarts.
+fn token_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(secret) = std::env::var("TRADECRAFT_JWT_SECRET")
+        && secret.len() >= 32
+    {
+        return Ok(secret.into_bytes());
+    }
+    let path = data_dir.join("auth.key");
+    match std::fs::read(&path) {
+        Ok(secret) if secret.len() >= 32 => Ok(secret),
+        _ => {
+            let secret = tradecraft_api::auth::random_token(48).into_bytes();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
+            std::io::Write::write_all(&mut file, &secret).with_context(|| format!("writing {}", path.display()))?;
+            file.sync_all().with_context(|| format!("syncing {}", path.display()))?;
+            Ok(secret)
+        }
+    }
 }
 
 /// The read store a data dir and an optional URL name.
@@ -211,6 +239,7 @@ pub(crate) async fn start(
     market: &SimulatorConfig,
     simulate_market: bool,
     database_url: &str,
+    admin_key: Option<&str>,
 ) -> anyhow::Result<Exchange> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let simulator = Simulator::new(market).context("market configuration")?;
@@ -232,6 +261,7 @@ pub(crate) async fn start(
         .then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
     let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), producer);
     state.log_metrics = Some(Arc::new(move || file_log.metrics()));
+    state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(token_secret(data_dir)?, admin_key));
     // The read store catches up with the recovered engine, and the view gets the order
     // histories from before the replay back from it.
     let (store, projector) = {
@@ -281,7 +311,7 @@ impl Exchange {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let market = market_config(args.market_config.as_deref())?;
     let url = database_url(&args.data_dir, args.database_url.as_deref());
-    let exchange = start(&args.data_dir, args.address, &market, !args.no_simulator, &url).await?;
+    let exchange = start(&args.data_dir, args.address, &market, !args.no_simulator, &url, args.admin_key.as_deref()).await?;
     #[allow(clippy::print_stdout)] // the binary reports where it listens
     {
         println!("{}", json!({"event": "listening", "address": exchange.address.to_string(), "dataDir": args.data_dir.display().to_string()}));

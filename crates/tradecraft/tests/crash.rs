@@ -13,12 +13,22 @@ use tradecraft_log::{Envelope, EventLog, FileLog, FileLogConfig};
 use tradecraft_store::{Projector, ProjectorConfig, Store, TradeQuery};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tradecraft");
+/// The operator key the test servers are started with.
+const ADMIN_KEY: &str = "crash-test-admin-key";
+
+/// A client that authenticates every request with the operator key.
+fn client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-api-key", reqwest::header::HeaderValue::from_static(ADMIN_KEY));
+    reqwest::Client::builder().default_headers(headers).build().unwrap()
+}
 
 /// Starts `tradecraft serve` on a free port; returns the child and its address.
 fn serve(data_dir: &Path) -> (Child, String) {
     let mut child = Command::new(BINARY)
         .args(["serve", "--address", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .env("TRADECRAFT_ADMIN_KEY", ADMIN_KEY)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -61,7 +71,7 @@ async fn kill_9_under_load_loses_and_repeats_nothing() {
     let data_dir = std::env::temp_dir().join(format!("tradecraft-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let (mut child, base) = serve(&data_dir);
-    let client = reqwest::Client::new();
+    let client = client();
     let account: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "1000000"})).send().await.unwrap().json().await.unwrap();
     let user = account["userId"].as_str().unwrap().to_owned();
     let workers: Vec<_> = (0..8).map(|worker| tokio::spawn(place_orders(client.clone(), base.clone(), user.clone(), worker))).collect();
@@ -146,7 +156,7 @@ async fn kill_9_under_load_loses_and_repeats_nothing() {
 async fn order_histories_survive_a_restart_from_a_snapshot() {
     let data_dir = std::env::temp_dir().join(format!("tradecraft-history-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
-    let client = reqwest::Client::new();
+    let client = client();
     let (mut child, base) = serve(&data_dir);
     let account: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "100000"})).send().await.unwrap().json().await.unwrap();
     let user = account["userId"].as_str().unwrap().to_owned();

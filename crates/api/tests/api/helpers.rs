@@ -11,11 +11,16 @@ use tradecraft_store::{ProjectionMetrics, Projector, ProjectorConfig, Store, spa
 use tradecraft_types::Timestamp;
 
 pub(crate) const HOUSE: &str = "9000000000000000000";
+/// The operator's key the test server trusts; the default client sends it.
+pub(crate) const ADMIN_KEY: &str = "test-admin-key";
 
 pub(crate) struct TestApp {
     pub address: std::net::SocketAddr,
     pub pushes: tradecraft_api::ws::Pushes,
+    /// Sends the operator's admin key on every request.
     pub client: reqwest::Client,
+    /// Sends no credentials.
+    pub anonymous: reqwest::Client,
     pub engine: EngineHandle,
     snapshots: std::path::PathBuf,
     stop_projector: Arc<std::sync::atomic::AtomicBool>,
@@ -70,6 +75,7 @@ pub(crate) async fn spawn_app() -> TestApp {
     engine.request(Request::Outcome { offset: last, reply: Box::new(move |outcome| { let _ = sender.send(outcome); }) }).unwrap();
     receiver.await.unwrap().unwrap();
     let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), "test-gateway".to_owned());
+    state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(b"test-secret".to_vec(), Some(ADMIN_KEY)));
     // The read store: SQLite next to the snapshots, fed by a projector thread.
     let store = Store::open(&format!("sqlite:{}", snapshots.join("read.db").display())).unwrap();
     let projector = Projector::open(store.clone(), Arc::clone(&log), ProjectorConfig::default()).unwrap();
@@ -83,7 +89,10 @@ pub(crate) async fn spawn_app() -> TestApp {
     let app = App::build("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
     let address = app.local_addr().unwrap();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { address, pushes, client: reqwest::Client::new(), engine, snapshots, stop_projector }
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-api-key", reqwest::header::HeaderValue::from_static(ADMIN_KEY));
+    let client = reqwest::Client::builder().default_headers(headers).build().unwrap();
+    TestApp { address, pushes, client, anonymous: reqwest::Client::new(), engine, snapshots, stop_projector }
 }
 
 impl TestApp {

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod market;
+mod auth;
 mod orders;
 mod reads;
 mod ws;

@@ -12,7 +12,9 @@ use crate::helpers::{TestApp, spawn_app};
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(app: &TestApp, query: &str) -> Socket {
-    let url = format!("ws://{}/v1/marketdata/websocket{query}", app.address);
+    // The operator's key, so the tests may join any account's orders topic.
+    let separator = if query.is_empty() { "?" } else { "&" };
+    let url = format!("ws://{}/v1/marketdata/websocket{query}{separator}apiKey={}", app.address, crate::helpers::ADMIN_KEY);
     tokio_tungstenite::connect_async(url).await.unwrap().0
 }
 

@@ -1,0 +1,368 @@
+//! Who is calling, and what they may do.
+//!
+//! - Access tokens are HS256 JWTs (`sub` user id, `role`, `iat`, `exp`), 15 minutes.
+//! - Refresh tokens are random, stored hashed, rotated on every use; using one twice
+//!   revokes the whole login (reuse detection), as does logout.
+//! - API keys (`tc_...`) are random, shown once, stored hashed, scoped `read` and/or
+//!   `trade`, and sent as `X-API-Key` (or `apiKey=` on the WebSocket URL).
+//! - The operator's admin key (`TRADECRAFT_ADMIN_KEY`) is checked against its hash.
+//!
+//! The middleware resolves credentials on every request and applies the route policy:
+//! market data, health, metrics, analytics, the leaderboard and the auth routes are
+//! public; everything else needs a caller (401). A viewer, or a key without `trade`,
+//! cannot change anything (403); a key without `read` cannot read (403). Handlers then
+//! check ownership: a user acts only for their own account unless they are an admin.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::{ApiError, AppState};
+
+/// Lifetime of an access token.
+pub const ACCESS_TTL_MS: i64 = 15 * 60 * 1_000;
+/// Lifetime of a refresh token.
+pub const REFRESH_TTL_MS: i64 = 30 * 24 * 3_600 * 1_000;
+/// Failed logins per email allowed within the throttle window.
+const LOGIN_FAILURES_MAX: u32 = 5;
+const LOGIN_WINDOW_MS: i64 = 15 * 60 * 1_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Trader,
+    Viewer,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trader => "trader",
+            Self::Viewer => "viewer",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "trader" => Some(Self::Trader),
+            "viewer" => Some(Self::Viewer),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// `None` for the operator's admin key, which acts for no account of its own.
+    pub user_id: Option<u64>,
+    pub role: Role,
+    pub read: bool,
+    pub trade: bool,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Whether the caller may act for `user`.
+    pub fn acts_for(&self, user: u64) -> bool {
+        self.is_admin() || self.user_id == Some(user)
+    }
+}
+
+/// What the middleware found: a caller, or nobody (public routes only).
+pub type MaybeCaller = Option<Caller>;
+
+/// Fails unless somebody authenticated.
+pub fn require(caller: &MaybeCaller) -> Result<&Caller, ApiError> {
+    caller.as_ref().ok_or_else(|| ApiError::Unauthorized("unauthorized", "credentials required".to_owned()))
+}
+
+/// The account a request is about: `requested`, or the caller's own when absent; 403 if
+/// the caller may not act for it.
+pub fn account_for(caller: &MaybeCaller, requested: Option<u64>) -> Result<u64, ApiError> {
+    let caller = require(caller)?;
+    let user = requested.or(caller.user_id).ok_or_else(|| ApiError::bad_request("invalid_parameter", "userId is required"))?;
+    if caller.acts_for(user) { Ok(user) } else { Err(ApiError::Forbidden(format!("not allowed to act for user {user}"))) }
+}
+
+pub fn require_admin(caller: &MaybeCaller) -> Result<&Caller, ApiError> {
+    let caller = require(caller)?;
+    if caller.is_admin() { Ok(caller) } else { Err(ApiError::Forbidden("admins only".to_owned())) }
+}
+
+#[derive(Debug, Default)]
+struct Attempts {
+    failures: u32,
+    window_start_ms: i64,
+}
+
+/// Secrets and state of authentication.
+#[derive(Debug)]
+pub struct AuthConfig {
+    secret: Vec<u8>,
+    admin_key_hash: Option<String>,
+    throttle: Mutex<HashMap<String, Attempts>>,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+/// SHA-256 of a secret, hex: what is stored for refresh tokens and keys.
+pub fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// A random URL-safe token of `bytes` random bytes.
+pub fn random_token(bytes: usize) -> String {
+    let mut buffer = vec![0_u8; bytes];
+    rand::fill(&mut buffer[..]);
+    URL_SAFE_NO_PAD.encode(buffer)
+}
+
+fn b64_json(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::Unauthorized("invalid_token", "the access token is invalid or expired".to_owned())
+}
+
+impl AuthConfig {
+    /// `secret` signs access tokens; `admin_key`, if given, is the operator's key.
+    pub fn new(secret: Vec<u8>, admin_key: Option<&str>) -> Self {
+        Self { secret, admin_key_hash: admin_key.filter(|key| !key.is_empty()).map(hash_secret), throttle: Mutex::new(HashMap::new()) }
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC takes keys of any length.
+        Hmac::<Sha256>::new_from_slice(&self.secret).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
+    }
+
+    /// A signed access token for `user`.
+    pub fn access_token(&self, user: u64, role: Role, now_ms: i64) -> String {
+        let header = b64_json(&json!({"alg": "HS256", "typ": "JWT"}));
+        let claims =
+            b64_json(&json!({"sub": user.to_string(), "role": role.as_str(), "iat": now_ms / 1_000, "exp": (now_ms + ACCESS_TTL_MS) / 1_000}));
+        let signing_input = format!("{header}.{claims}");
+        let mut mac = self.mac();
+        mac.update(signing_input.as_bytes());
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+
+    /// The caller an access token names, if its signature holds and it has not expired.
+    pub fn verify_access(&self, token: &str, now_ms: i64) -> Result<Caller, ApiError> {
+        let mut parts = token.split('.');
+        let (Some(header), Some(claims), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(invalid_token());
+        };
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid_token())?;
+        let mut mac = self.mac();
+        mac.update(format!("{header}.{claims}").as_bytes());
+        mac.verify_slice(&signature).map_err(|_| invalid_token())?;
+        let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).map_err(|_| invalid_token())?).map_err(|_| invalid_token())?;
+        if header["alg"] != "HS256" {
+            return Err(invalid_token());
+        }
+        let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).map_err(|_| invalid_token())?).map_err(|_| invalid_token())?;
+        let expires = claims["exp"].as_i64().ok_or_else(invalid_token)?;
+        if expires * 1_000 <= now_ms {
+            return Err(ApiError::Unauthorized("token_expired", "the access token has expired".to_owned()));
+        }
+        let user = claims["sub"].as_str().and_then(|text| text.parse().ok()).ok_or_else(invalid_token)?;
+        let role = claims["role"].as_str().and_then(Role::parse).ok_or_else(invalid_token)?;
+        Ok(Caller { user_id: Some(user), role, read: true, trade: role != Role::Viewer })
+    }
+
+    pub fn is_admin_key(&self, key: &str) -> bool {
+        let candidate = hash_secret(key);
+        self.admin_key_hash.as_ref().is_some_and(|hash| {
+            // Same length hex strings: compare without an early exit.
+            hash.bytes().zip(candidate.bytes()).fold(0_u8, |difference, (left, right)| difference | (left ^ right)) == 0
+        })
+    }
+
+    /// Refuses a login attempt for `email` while it is throttled: 429 with the seconds left.
+    pub fn check_throttle(&self, email: &str, now_ms: i64) -> Result<(), ApiError> {
+        let throttle = self.throttle.lock().map_err(|_| ApiError::Internal("throttle lock".to_owned()))?;
+        if let Some(attempts) = throttle.get(email) {
+            let ends = attempts.window_start_ms + LOGIN_WINDOW_MS;
+            if attempts.failures >= LOGIN_FAILURES_MAX && now_ms < ends {
+                return Err(ApiError::TooManyRequests { retry_after_s: ((ends - now_ms + 999) / 1_000) as u64 });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn record_login(&self, email: &str, succeeded: bool, now_ms: i64) {
+        let Ok(mut throttle) = self.throttle.lock() else { return };
+        if succeeded {
+            throttle.remove(email);
+            return;
+        }
+        let attempts = throttle.entry(email.to_owned()).or_default();
+        if now_ms >= attempts.window_start_ms + LOGIN_WINDOW_MS {
+            *attempts = Attempts { failures: 0, window_start_ms: now_ms };
+        }
+        attempts.failures += 1;
+    }
+}
+
+/// Argon2id hash of a password (PHC string).
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0_u8; 16];
+    rand::fill(&mut salt[..]);
+    let salt = SaltString::encode_b64(&salt).map_err(|error| ApiError::Internal(error.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| ApiError::Internal(error.to_string()))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// Whether a route is open to everyone.
+fn public(path: &str) -> bool {
+    matches!(path, "/health/live" | "/health/ready" | "/openapi.json" | "/metrics" | "/v1/leaderboard")
+        || path.starts_with("/v1/market/")
+        || path.starts_with("/v1/marketdata")
+        || path.starts_with("/v1/analytics/")
+        || matches!(path, "/v1/auth/register" | "/v1/auth/login" | "/v1/auth/refresh" | "/v1/auth/logout")
+}
+
+/// Resolves the caller of a request from its credentials.
+pub(crate) async fn resolve(state: &AppState, bearer: Option<&str>, api_key: Option<&str>) -> Result<MaybeCaller, ApiError> {
+    if let Some(token) = bearer {
+        return state.auth.verify_access(token, now_ms()).map(Some);
+    }
+    let Some(key) = api_key else { return Ok(None) };
+    if state.auth.is_admin_key(key) {
+        return Ok(Some(Caller { user_id: None, role: Role::Admin, read: true, trade: true }));
+    }
+    let Some(store) = state.store.clone() else {
+        return Err(ApiError::Unauthorized("invalid_api_key", "unknown API key".to_owned()));
+    };
+    let hash = hash_secret(key);
+    let found = tokio::task::spawn_blocking(move || -> Result<_, tradecraft_store::StoreError> {
+        let Some(key) = store.api_key_by_hash(&hash)? else { return Ok(None) };
+        let role = store.user_by_id(key.user_id)?.map(|user| user.role);
+        Ok(role.map(|role| (key, role)))
+    })
+    .await
+    .map_err(|error| ApiError::Internal(error.to_string()))?
+    .map_err(|error| ApiError::Internal(error.to_string()))?;
+    let (key, role) = found.ok_or_else(|| ApiError::Unauthorized("invalid_api_key", "unknown or revoked API key".to_owned()))?;
+    let role = Role::parse(&role).unwrap_or(Role::Viewer);
+    let scopes: Vec<&str> = key.scopes.split(',').collect();
+    Ok(Some(Caller { user_id: Some(key.user_id), role, read: scopes.contains(&"read"), trade: scopes.contains(&"trade") && role != Role::Viewer }))
+}
+
+/// The middleware: resolves the caller and applies the route policy, then hands the
+/// caller to the handler as an extension.
+pub(crate) async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let path = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned());
+    let headers = request.headers();
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let mut api_key = headers.get("x-api-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
+    let mut token = bearer;
+    // Browsers cannot set headers on a WebSocket: the socket takes them as parameters.
+    if path.as_deref().is_some_and(|path| path.starts_with("/v1/marketdata")) {
+        for pair in request.uri().query().unwrap_or_default().split('&') {
+            match pair.split_once('=') {
+                Some(("token", value)) if token.is_none() => token = Some(value.to_owned()),
+                Some(("apiKey", value)) if api_key.is_none() => api_key = Some(value.to_owned()),
+                _ => {}
+            }
+        }
+    }
+    let caller = match resolve(&state, token.as_deref(), api_key.as_deref()).await {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    if let Some(path) = path.as_deref()
+        && !public(path)
+    {
+        let Some(caller) = &caller else {
+            return ApiError::Unauthorized("unauthorized", "credentials required: Authorization: Bearer <token> or X-API-Key".to_owned())
+                .into_response();
+        };
+        let reading = request.method() == Method::GET;
+        if reading && !caller.read {
+            return ApiError::Forbidden("this key has no read scope".to_owned()).into_response();
+        }
+        if !reading && !caller.trade && !path.starts_with("/v1/auth/") && !path.starts_with("/v1/api-keys") {
+            return ApiError::Forbidden(format!("a {} cannot change anything", if caller.role == Role::Viewer { "viewer" } else { "key without trade scope" }))
+                .into_response();
+        }
+    }
+    request.extensions_mut().insert::<MaybeCaller>(caller);
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_tokens_verify_expire_and_refuse_tampering() {
+        let auth = AuthConfig::new(b"secret".to_vec(), None);
+        let token = auth.access_token(42, Role::Trader, 1_000_000);
+        let caller = auth.verify_access(&token, 1_000_000).unwrap();
+        assert_eq!(caller, Caller { user_id: Some(42), role: Role::Trader, read: true, trade: true });
+        assert!(matches!(auth.verify_access(&token, 1_000_000 + ACCESS_TTL_MS), Err(ApiError::Unauthorized("token_expired", _))));
+        let other = AuthConfig::new(b"other".to_vec(), None);
+        assert!(other.verify_access(&token, 1_000_000).is_err(), "another secret's signature fails");
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let forged = b64_json(&json!({"sub": "1", "role": "admin", "iat": 1_000, "exp": 9_999_999_999_i64}));
+        parts[1] = &forged;
+        assert!(auth.verify_access(&parts.join("."), 1_000_000).is_err(), "changed claims break the signature");
+        assert!(auth.verify_access("not.a.token", 0).is_err());
+        let viewer = auth.verify_access(&auth.access_token(7, Role::Viewer, 0), 0).unwrap();
+        assert!(!viewer.trade && viewer.read);
+    }
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn logins_are_throttled_after_repeated_failures() {
+        let auth = AuthConfig::new(b"s".to_vec(), Some("admin-key"));
+        for _ in 0..LOGIN_FAILURES_MAX {
+            auth.check_throttle("a@b", 0).unwrap();
+            auth.record_login("a@b", false, 0);
+        }
+        assert_eq!(auth.check_throttle("a@b", 1_000), Err(ApiError::TooManyRequests { retry_after_s: 899 }));
+        assert!(auth.check_throttle("a@b", LOGIN_WINDOW_MS).is_ok(), "the window passes");
+        assert!(auth.check_throttle("c@d", 1_000).is_ok(), "per email");
+        assert!(auth.is_admin_key("admin-key") && !auth.is_admin_key("admin-kez"));
+    }
+}

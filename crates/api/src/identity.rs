@@ -1,0 +1,280 @@
+//! Registration, login, token refresh and logout; API keys; roles; the audit trail.
+
+use axum::Json;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tradecraft_store::{ApiKeyRecord, AuditRecord, Store, UserRecord};
+use tradecraft_types::{Money, Timestamp};
+
+use crate::auth::{self, MaybeCaller, REFRESH_TTL_MS, Role, hash_secret, now_ms, random_token, require, require_admin};
+use crate::reads::ask;
+use crate::routes::{open_account, parse_id};
+use crate::{ApiError, AppState};
+
+/// Cash of a newly registered account.
+const STARTING_CASH: &str = "100000";
+const PASSWORD_LENGTH_MIN: usize = 8;
+
+fn field<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiError> {
+    body.get(name).and_then(Value::as_str).ok_or_else(|| ApiError::bad_request("invalid_field", format!("{name} is required")))
+}
+
+fn parse(body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Value, ApiError> {
+    let Json(body) = body?;
+    if body.is_object() { Ok(body) } else { Err(ApiError::bad_request("invalid_body", "the body must be a JSON object")) }
+}
+
+fn valid_email(email: &str) -> bool {
+    let parts: Vec<&str> = email.split('@').collect();
+    email.len() <= 254
+        && parts.len() == 2
+        && !parts[0].is_empty()
+        && parts[1].contains('.')
+        && !parts[1].starts_with('.')
+        && !parts[1].ends_with('.')
+        && !email.chars().any(char::is_whitespace)
+}
+
+/// Appends an audit entry; the trail is best effort only in that a failure is logged.
+pub(crate) async fn audit(state: &AppState, actor: &MaybeCaller, action: &str, subject: String, details: Value) {
+    let entry = AuditRecord {
+        entry_id: random_token(12),
+        at_ms: now_ms(),
+        actor: actor.as_ref().map_or_else(|| "anonymous".to_owned(), |caller| caller.user_id.map_or_else(|| "operator".to_owned(), |user| user.to_string())),
+        action: action.to_owned(),
+        subject,
+        details: details.to_string(),
+    };
+    if let Err(error) = ask(state, move |store| store.append_audit(&entry)).await {
+        tracing::error!(error = %error, "audit entry not written");
+    }
+}
+
+/// A new login: an access token and the first refresh token of a new family.
+async fn issue(state: &AppState, user: u64, role: Role) -> Result<Value, ApiError> {
+    let now = now_ms();
+    let refresh = random_token(32);
+    let (hash, family) = (hash_secret(&refresh), random_token(16));
+    ask(state, move |store| store.insert_refresh(&hash, user, &family, now + REFRESH_TTL_MS)).await?;
+    Ok(tokens(state, user, role, &refresh, now))
+}
+
+fn tokens(state: &AppState, user: u64, role: Role, refresh: &str, now: i64) -> Value {
+    json!({
+        "userId": user.to_string(), "role": role.as_str(), "tokenType": "Bearer",
+        "accessToken": state.auth.access_token(user, role, now), "expiresIn": auth::ACCESS_TTL_MS / 1_000,
+        "refreshToken": refresh,
+    })
+}
+
+/// `POST /v1/auth/register` `{email, password, username?}`: a trader with a funded paper
+/// account, logged in.
+pub(crate) async fn register(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+    let body = parse(body)?;
+    let email = field(&body, "email")?.trim().to_lowercase();
+    let password = field(&body, "password")?.to_owned();
+    if !valid_email(&email) {
+        return Err(ApiError::bad_request("invalid_field", "email is not an email address"));
+    }
+    if password.chars().count() < PASSWORD_LENGTH_MIN {
+        return Err(ApiError::bad_request("invalid_field", format!("password needs at least {PASSWORD_LENGTH_MIN} characters")));
+    }
+    let username = body.get("username").and_then(Value::as_str).unwrap_or_else(|| email.split('@').next().unwrap_or_default()).to_owned();
+    let taken = {
+        let email = email.clone();
+        ask(&state, move |store| store.user_by_email(&email)).await?.is_some()
+    };
+    if taken {
+        return Err(ApiError::Rejected { status: StatusCode::CONFLICT, code: "email_taken", message: "that email is registered".to_owned() });
+    }
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(|error| ApiError::Internal(error.to_string()))??;
+    let amount = Money::parse(STARTING_CASH).map_err(|error| ApiError::Internal(error.to_string()))?;
+    let account = open_account(&state, None, STARTING_CASH, amount).await?;
+    let user = UserRecord {
+        user_id: account.0,
+        email: email.clone(),
+        username,
+        password_hash: hash,
+        role: Role::Trader.as_str().to_owned(),
+        created_at_ms: now_ms(),
+    };
+    ask(&state, move |store| store.create_user(&user)).await.map_err(|error| match error {
+        // Two registrations raced for the email: the second's paper account stays unused.
+        ApiError::Rejected { status: StatusCode::CONFLICT, .. } => {
+            ApiError::Rejected { status: StatusCode::CONFLICT, code: "email_taken", message: "that email is registered".to_owned() }
+        }
+        other => other,
+    })?;
+    let caller = Some(auth::Caller { user_id: Some(account.0), role: Role::Trader, read: true, trade: true });
+    audit(&state, &caller, "user.registered", format!("user:{}", account.0), json!({"email": email})).await;
+    let mut response = issue(&state, account.0, Role::Trader).await?;
+    response["email"] = json!(email);
+    response["cashBalance"] = json!(amount.to_string());
+    Ok((StatusCode::CREATED, Json(response)).into_response())
+}
+
+/// `POST /v1/auth/login` `{email, password}`.
+pub(crate) async fn login(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Json<Value>, ApiError> {
+    let body = parse(body)?;
+    let email = field(&body, "email")?.trim().to_lowercase();
+    let password = field(&body, "password")?.to_owned();
+    let now = now_ms();
+    state.auth.check_throttle(&email, now)?;
+    let user = {
+        let email = email.clone();
+        ask(&state, move |store| store.user_by_email(&email)).await?
+    };
+    let verified = match user {
+        Some(user) => {
+            let hash = user.password_hash.clone();
+            let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+                .await
+                .map_err(|error| ApiError::Internal(error.to_string()))?;
+            matches.then_some(user)
+        }
+        None => None,
+    };
+    state.auth.record_login(&email, verified.is_some(), now);
+    let user = verified.ok_or_else(|| ApiError::Unauthorized("invalid_credentials", "wrong email or password".to_owned()))?;
+    let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
+    issue(&state, user.user_id, role).await.map(Json)
+}
+
+/// `POST /v1/auth/refresh` `{refreshToken}`: a new pair; the old token is spent. A spent
+/// token presented again means it leaked: the whole login is revoked.
+pub(crate) async fn refresh(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Json<Value>, ApiError> {
+    let body = parse(body)?;
+    let old = hash_secret(field(&body, "refreshToken")?);
+    let now = now_ms();
+    let invalid = || ApiError::Unauthorized("invalid_refresh_token", "the refresh token is invalid, expired or revoked".to_owned());
+    let record = {
+        let old = old.clone();
+        ask(&state, move |store| store.refresh(&old)).await?.ok_or_else(invalid)?
+    };
+    if record.used {
+        let family = record.family.clone();
+        ask(&state, move |store| store.revoke_family(&family, now)).await?;
+        audit(&state, &None, "refresh_token.reused", format!("user:{}", record.user_id), json!({})).await;
+        return Err(ApiError::Unauthorized("refresh_token_reused", "this refresh token was already used; the session is revoked".to_owned()));
+    }
+    if record.revoked || record.expires_at_ms <= now {
+        return Err(invalid());
+    }
+    let user = ask(&state, move |store| store.user_by_id(record.user_id)).await?.ok_or_else(invalid)?;
+    let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
+    let new = random_token(32);
+    let (new_hash, family) = (hash_secret(&new), record.family.clone());
+    ask(&state, move |store| store.rotate_refresh(&old, &new_hash, user.user_id, &family, now + REFRESH_TTL_MS, now))
+        .await
+        .map_err(|_| ApiError::Unauthorized("refresh_token_reused", "this refresh token was already used".to_owned()))?;
+    Ok(Json(tokens(&state, user.user_id, role, &new, now)))
+}
+
+/// `POST /v1/auth/logout` `{refreshToken}`: revokes the login it belongs to.
+pub(crate) async fn logout(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+    let body = parse(body)?;
+    let hash = hash_secret(field(&body, "refreshToken")?);
+    if let Some(record) = ask(&state, move |store| store.refresh(&hash)).await? {
+        let now = now_ms();
+        ask(&state, move |store| store.revoke_family(&record.family, now)).await?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn key_json(key: &ApiKeyRecord) -> Value {
+    json!({
+        "keyId": key.key_id, "name": key.name, "scopes": key.scopes.split(',').collect::<Vec<_>>(),
+        "createdAt": Timestamp::from_millis(key.created_at_ms).to_string(), "revoked": key.revoked,
+    })
+}
+
+/// `POST /v1/api-keys` `{name, scopes: ["read", "trade"]}`: the key is in this answer only.
+pub(crate) async fn create_api_key(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let user = require(&caller)?.user_id.ok_or_else(|| ApiError::Forbidden("the operator key cannot own keys".to_owned()))?;
+    let body = parse(body)?;
+    let name = body.get("name").and_then(Value::as_str).unwrap_or("api key").to_owned();
+    let scopes: Vec<String> = match body.get("scopes") {
+        None => vec!["read".to_owned()],
+        Some(Value::Array(items)) => items.iter().map(|item| item.as_str().unwrap_or_default().to_owned()).collect(),
+        Some(_) => return Err(ApiError::bad_request("invalid_field", "scopes is a list of read, trade")),
+    };
+    if scopes.is_empty() || scopes.iter().any(|scope| scope != "read" && scope != "trade") {
+        return Err(ApiError::bad_request("invalid_field", "scopes is a non-empty list of read, trade"));
+    }
+    let secret = format!("tc_{}", random_token(32));
+    let key = ApiKeyRecord { key_id: random_token(9), user_id: user, name, scopes: scopes.join(","), created_at_ms: now_ms(), revoked: false };
+    let (record, hash) = (key.clone(), hash_secret(&secret));
+    ask(&state, move |store| store.insert_api_key(&record, &hash)).await?;
+    audit(&state, &caller, "api_key.created", format!("user:{user}"), json!({"keyId": key.key_id, "scopes": scopes})).await;
+    let mut response = key_json(&key);
+    response["apiKey"] = json!(secret);
+    Ok((StatusCode::CREATED, Json(response)).into_response())
+}
+
+pub(crate) async fn list_api_keys(State(state): State<AppState>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Value>, ApiError> {
+    let user = require(&caller)?.user_id.ok_or_else(|| ApiError::Forbidden("the operator key owns no keys".to_owned()))?;
+    let keys = ask(&state, move |store| store.api_keys(user)).await?;
+    Ok(Json(json!({"keys": keys.iter().map(key_json).collect::<Vec<_>>()})))
+}
+
+pub(crate) async fn revoke_api_key(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(key_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let user = require(&caller)?.user_id.ok_or_else(|| ApiError::Forbidden("the operator key owns no keys".to_owned()))?;
+    let id = key_id.clone();
+    if !ask(&state, move |store| store.revoke_api_key(user, &id, now_ms())).await? {
+        return Err(ApiError::NotFound(format!("API key {key_id}")));
+    }
+    audit(&state, &caller, "api_key.revoked", format!("user:{user}"), json!({"keyId": key_id})).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `PUT /v1/users/{userId}/role` `{role}` (admins): a permission change, audited.
+pub(crate) async fn set_role(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(user_id): Path<String>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&caller)?;
+    let user = parse_id("userId", &user_id)?;
+    let body = parse(body)?;
+    let role = Role::parse(field(&body, "role")?).ok_or_else(|| ApiError::bad_request("invalid_field", "role is trader, viewer or admin"))?;
+    let changed = ask(&state, move |store: &Store| store.set_role(user, role.as_str())).await?;
+    if !changed {
+        return Err(ApiError::NotFound(format!("user {user}")));
+    }
+    audit(&state, &caller, "user.role_set", format!("user:{user}"), json!({"role": role.as_str()})).await;
+    Ok(Json(json!({"userId": user.to_string(), "role": role.as_str()})))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AuditParams {
+    subject: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /v1/audit?subject=&limit=` (admins): newest first.
+pub(crate) async fn audit_trail(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<AuditParams>,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&caller)?;
+    let limit = crate::routes::bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
+    let entries = ask(&state, move |store| store.audit(params.subject.as_deref(), limit)).await?;
+    Ok(Json(json!({"entries": entries.iter().map(|entry| json!({
+        "id": entry.entry_id, "timestamp": Timestamp::from_millis(entry.at_ms).to_string(), "actor": entry.actor,
+        "action": entry.action, "subject": entry.subject,
+        "details": serde_json::from_str::<Value>(&entry.details).unwrap_or(Value::Null),
+    })).collect::<Vec<_>>()})))
+}

@@ -1,0 +1,220 @@
+//! Identity over HTTP: registration, login, token refresh with reuse detection, logout,
+//! API keys and their scopes, roles, the audit trail, and an authorisation matrix over
+//! every operation of the API.
+
+use reqwest::{Client, Method};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+async fn call(app: &TestApp, client: &Client, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    let mut request = client.request(method, app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+/// Registers `email` and returns the answer (userId, tokens).
+async fn register(app: &TestApp, email: &str) -> Value {
+    let (status, body) = call(app, &app.anonymous, Method::POST, "/v1/auth/register", None, Some(json!({"email": email, "password": "correct horse"}))).await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn users_register_log_in_refresh_and_log_out() {
+    let app = spawn_app().await;
+    let anonymous = &app.anonymous;
+    let ada = register(&app, "Ada@Example.com").await;
+    assert_eq!((ada["role"].as_str(), ada["cashBalance"].as_str(), ada["tokenType"].as_str()), (Some("trader"), Some("100000"), Some("Bearer")));
+    let user = ada["userId"].as_str().unwrap();
+    let access = ada["accessToken"].as_str().unwrap();
+    let (status, portfolio) = call(&app, anonymous, Method::GET, &format!("/v1/portfolio/{user}"), Some(access), None).await;
+    assert_eq!((status, portfolio["cashBalance"].as_str()), (200, Some("100000")), "a registered user has a funded account");
+
+    for (body, code) in [
+        (json!({"email": "ada@example.com", "password": "another one"}), 409),
+        (json!({"email": "not-an-email", "password": "correct horse"}), 400),
+        (json!({"email": "bob@example.com", "password": "short"}), 400),
+        (json!({"email": "bob@example.com"}), 400),
+    ] {
+        let (status, answer) = call(&app, anonymous, Method::POST, "/v1/auth/register", None, Some(body.clone())).await;
+        assert_eq!(status, code, "{body} -> {answer}");
+    }
+
+    let (status, login) = call(&app, anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "correct horse"}))).await;
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["userId"], user);
+    let (status, wrong) = call(&app, anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "wrong horse"}))).await;
+    assert_eq!((status, wrong["error"]["code"].as_str()), (401, Some("invalid_credentials")));
+
+    // Rotation: each refresh spends its token; presenting a spent one revokes the login.
+    let first = login["refreshToken"].as_str().unwrap().to_owned();
+    let (status, second) = call(&app, anonymous, Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": first}))).await;
+    assert_eq!(status, 200, "{second}");
+    let second_token = second["refreshToken"].as_str().unwrap().to_owned();
+    assert_ne!(second_token, first);
+    let (status, answer) = call(&app, anonymous, Method::GET, &format!("/v1/portfolio/{user}"), second["accessToken"].as_str(), None).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, reused) = call(&app, anonymous, Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": first}))).await;
+    assert_eq!((status, reused["error"]["code"].as_str()), (401, Some("refresh_token_reused")));
+    let (status, _) = call(&app, anonymous, Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": second_token}))).await;
+    assert_eq!(status, 401, "reuse revoked the whole login, the newest token too");
+
+    // Logout revokes the login's refresh token.
+    let (_, fresh) = call(&app, anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "correct horse"}))).await;
+    let token = fresh["refreshToken"].as_str().unwrap();
+    let (status, _) = call(&app, anonymous, Method::POST, "/v1/auth/logout", None, Some(json!({"refreshToken": token}))).await;
+    assert_eq!(status, 204);
+    let (status, _) = call(&app, anonymous, Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": token}))).await;
+    assert_eq!(status, 401);
+
+    // Bad credentials are 401, never a pass.
+    let (status, answer) = call(&app, anonymous, Method::GET, &format!("/v1/portfolio/{user}"), Some("not.a.token"), None).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("invalid_token")));
+    let bad_key = anonymous.get(app.url("/v1/orders")).header("x-api-key", "tc_nope").send().await.unwrap();
+    assert_eq!(bad_key.status(), 401);
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled_with_retry_after() {
+    let app = spawn_app().await;
+    register(&app, "eve@example.com").await;
+    for _ in 0..5 {
+        let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "eve@example.com", "password": "guess guess"}))).await;
+        assert_eq!(status, 401);
+    }
+    let response = app.anonymous.post(app.url("/v1/auth/login")).json(&json!({"email": "eve@example.com", "password": "correct horse"})).send().await.unwrap();
+    assert_eq!(response.status(), 429, "even the right password waits out the lock");
+    let retry: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+}
+
+#[tokio::test]
+async fn api_keys_are_shown_once_scoped_and_revocable() {
+    let app = spawn_app().await;
+    let bot = register(&app, "bot@example.com").await;
+    let (user, access) = (bot["userId"].as_str().unwrap().to_owned(), bot["accessToken"].as_str().unwrap().to_owned());
+    let (status, read_key) = call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&access), Some(json!({"name": "reader", "scopes": ["read"]}))).await;
+    assert_eq!(status, 201, "{read_key}");
+    let (_, trade_key) = call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&access), Some(json!({"name": "trader", "scopes": ["read", "trade"]}))).await;
+    let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&access), Some(json!({"scopes": ["admin"]}))).await;
+    assert_eq!(status, 400);
+    let with_key = |key: &Value, method: Method, path: String, body: Option<Value>| {
+        let mut request = app.anonymous.request(method, app.url(&path)).header("x-api-key", key["apiKey"].as_str().unwrap());
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send()
+    };
+    let order = json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "MARKET"});
+    assert_eq!(with_key(&read_key, Method::GET, format!("/v1/portfolio/{user}"), None).await.unwrap().status(), 200);
+    assert_eq!(with_key(&read_key, Method::POST, "/v1/orders".into(), Some(order.clone())).await.unwrap().status(), 403, "read scope cannot trade");
+    let placed = with_key(&trade_key, Method::POST, "/v1/orders".into(), Some(order)).await.unwrap();
+    assert_eq!(placed.status(), 202, "a trade key places orders for its own account (userId defaults to it)");
+
+    let (_, listed) = call(&app, &app.anonymous, Method::GET, "/v1/api-keys", Some(&access), None).await;
+    assert_eq!(listed["keys"].as_array().unwrap().len(), 2);
+    assert!(listed.to_string().find("tc_").is_none(), "keys are never shown again");
+    let key_id = read_key["keyId"].as_str().unwrap();
+    let (status, _) = call(&app, &app.anonymous, Method::DELETE, &format!("/v1/api-keys/{key_id}"), Some(&access), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(with_key(&read_key, Method::GET, format!("/v1/portfolio/{user}"), None).await.unwrap().status(), 401, "a revoked key is refused");
+    let (status, _) = call(&app, &app.anonymous, Method::DELETE, &format!("/v1/api-keys/{key_id}"), Some(&access), None).await;
+    assert_eq!(status, 404);
+
+    // Key and permission changes are in the audit trail, which only admins read.
+    let (status, _) = call(&app, &app.anonymous, Method::GET, "/v1/audit", Some(&access), None).await;
+    assert_eq!(status, 403);
+    let (status, trail) = app.get(&format!("/v1/audit?subject=user:{user}")).await;
+    assert_eq!(status, 200);
+    let actions: Vec<&str> = trail["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["api_key.revoked", "api_key.created", "api_key.created", "user.registered"]);
+}
+
+/// Every operation, for nobody, the owner, another trader, a viewer and an admin.
+#[tokio::test]
+async fn every_route_authorises_by_role_and_owner() {
+    let app = spawn_app().await;
+    let owner = register(&app, "owner@example.com").await;
+    let other = register(&app, "other@example.com").await;
+    let viewer = register(&app, "viewer@example.com").await;
+    let user = owner["userId"].as_str().unwrap().to_owned();
+    let (status, _) = app.client.put(app.url(&format!("/v1/users/{}/role", viewer["userId"].as_str().unwrap()))).json(&json!({"role": "viewer"})).send().await.unwrap().json::<Value>().await.map(|body| (200, body)).unwrap();
+    assert_eq!(status, 200);
+    let (_, viewer_login) = call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "viewer@example.com", "password": "correct horse"}))).await;
+    let owner_token = owner["accessToken"].as_str().unwrap().to_owned();
+    let (status, placed) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&owner_token), Some(json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"}))).await;
+    assert_eq!(status, 202, "{placed}");
+    let order = placed["orderId"].as_str().unwrap().to_owned();
+
+    // (method, path, body, who may: public / owner / admin)
+    #[derive(Clone, Copy, PartialEq)]
+    enum Access {
+        Public,
+        Owner,
+        Admin,
+    }
+    let order_body = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "80"});
+    let routes: Vec<(Method, String, Option<Value>, Access)> = vec![
+        (Method::GET, "/health/live".into(), None, Access::Public),
+        (Method::GET, "/v1/market/symbols".into(), None, Access::Public),
+        (Method::GET, "/v1/market/MOCK/orderbook".into(), None, Access::Public),
+        (Method::GET, "/v1/analytics/volume".into(), None, Access::Public),
+        (Method::GET, "/v1/leaderboard".into(), None, Access::Public),
+        (Method::GET, format!("/v1/portfolio/{user}"), None, Access::Owner),
+        (Method::GET, format!("/v1/portfolio/positions?userId={user}"), None, Access::Owner),
+        (Method::GET, format!("/v1/portfolio/performance?userId={user}"), None, Access::Owner),
+        (Method::GET, format!("/v1/trades/search?userId={user}"), None, Access::Owner),
+        (Method::GET, format!("/v1/wallet/transactions?userId={user}"), None, Access::Owner),
+        (Method::GET, format!("/v1/orders?userId={user}"), None, Access::Owner),
+        (Method::GET, format!("/v1/orders/{order}"), None, Access::Owner),
+        (Method::POST, "/v1/orders".into(), Some(order_body), Access::Owner),
+        (Method::PATCH, format!("/v1/orders/{order}"), Some(json!({"limitPrice": "91"})), Access::Owner),
+        (Method::DELETE, format!("/v1/orders/{order}"), None, Access::Owner),
+        (Method::POST, "/v1/accounts".into(), Some(json!({"cash": "10"})), Access::Admin),
+        (Method::GET, "/v1/audit".into(), None, Access::Admin),
+    ];
+    let tokens = [
+        ("nobody", None),
+        ("owner", Some(owner_token.clone())),
+        ("other", other["accessToken"].as_str().map(str::to_owned)),
+        ("viewer", viewer_login["accessToken"].as_str().map(str::to_owned)),
+    ];
+    for (method, path, body, access) in &routes {
+        for (who, token) in &tokens {
+            let (status, answer) = call(&app, &app.anonymous, method.clone(), path, token.as_deref(), body.clone()).await;
+            let expected_denial = match (access, *who) {
+                (Access::Public, _) => None,
+                (_, "nobody") => Some(401),
+                (Access::Admin, _) => Some(403),
+                (Access::Owner, "other") => Some(403),
+                (Access::Owner, "viewer") => Some(403),
+                (Access::Owner, _) => None,
+            };
+            match expected_denial {
+                Some(code) => assert_eq!(status, code, "{who} {method} {path}: {answer}"),
+                None => assert!(![401, 403].contains(&status), "{who} {method} {path} was refused: {status} {answer}"),
+            }
+        }
+        // The operator's admin key passes everywhere.
+        let mut request = app.client.request(method.clone(), app.url(path));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let status = request.send().await.unwrap().status().as_u16();
+        assert!(![401, 403].contains(&status), "admin {method} {path}: {status}");
+    }
+    // A viewer reads their own account but changes nothing.
+    let viewer_token = viewer_login["accessToken"].as_str().unwrap();
+    let viewer_id = viewer["userId"].as_str().unwrap();
+    let (status, _) = call(&app, &app.anonymous, Method::GET, &format!("/v1/portfolio/{viewer_id}"), Some(viewer_token), None).await;
+    assert_eq!(status, 200);
+    let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(viewer_token), Some(json!({"symbol": "MOCK", "quantity": "1", "side": "BUY"}))).await;
+    assert_eq!(status, 403);
+}
