@@ -4,6 +4,8 @@
 //! command, waits for the engine's outcome of exactly that command, and answers from it,
 //! so a 202 means the engine accepted the order and a 402 means it found no funds. Reads
 //! go to the engine thread as queries or to the API's view of recent outcomes.
+// The OpenAPI document is one `json!` literal, deeper than the default limit.
+#![recursion_limit = "512"]
 
 pub mod auth;
 mod error;
@@ -11,6 +13,7 @@ mod identity;
 mod metrics;
 pub mod openapi;
 mod reads;
+mod risk;
 mod routes;
 mod view;
 pub mod ws;

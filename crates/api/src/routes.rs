@@ -19,7 +19,7 @@ use tradecraft_sequencer::{CommandOutcome, Request, RuntimeError, submit_then};
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Symbol, Timestamp};
 
 use crate::auth::{MaybeCaller, account_for, require_admin};
-use crate::{ApiError, AppState, identity, reads};
+use crate::{ApiError, AppState, identity, reads, risk};
 
 /// Longest wait for the engine to apply a command or answer a query.
 const ENGINE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,6 +55,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/api-keys/{key_id}", axum::routing::delete(identity::revoke_api_key))
         .route("/v1/users/{user_id}/role", axum::routing::put(identity::set_role))
         .route("/v1/audit", get(identity::audit_trail))
+        .route("/v1/limits/{scope}/{id}", get(risk::get_limits).put(risk::put_limits))
+        .route("/v1/users/{user_id}/membership", axum::routing::put(risk::put_membership))
         .route("/v1/market/symbols", get(symbols))
         .route("/v1/market/{symbol}/orderbook", get(orderbook))
         .route("/v1/market/{symbol}/ticker", get(ticker))
@@ -72,7 +74,7 @@ fn engine_error(error: RuntimeError) -> ApiError {
 }
 
 /// Runs `question` on the engine thread and returns its answer.
-async fn query<T: Send + 'static>(state: &AppState, question: impl FnOnce(&Engine) -> T + Send + 'static) -> Result<T, ApiError> {
+pub(crate) async fn query<T: Send + 'static>(state: &AppState, question: impl FnOnce(&Engine) -> T + Send + 'static) -> Result<T, ApiError> {
     let (sender, receiver) = oneshot::channel();
     state
         .engine
@@ -87,7 +89,7 @@ async fn query<T: Send + 'static>(state: &AppState, question: impl FnOnce(&Engin
 }
 
 /// Appends a command and waits for the engine's outcome of it.
-async fn execute(state: &AppState, command: WireCommand) -> Result<CommandOutcome, ApiError> {
+pub(crate) async fn execute(state: &AppState, command: WireCommand) -> Result<CommandOutcome, ApiError> {
     let sequence = state.sequence.fetch_add(1, Ordering::Relaxed);
     let (appended_sender, appended) = oneshot::channel();
     let done = Box::new(move |result| {
@@ -110,11 +112,11 @@ async fn execute(state: &AppState, command: WireCommand) -> Result<CommandOutcom
         .map_err(ApiError::Internal)
 }
 
-fn events(outcome: &CommandOutcome) -> Result<&[Event], ApiError> {
+pub(crate) fn events(outcome: &CommandOutcome) -> Result<&[Event], ApiError> {
     outcome.result.as_deref().map_err(|message| ApiError::bad_request("invalid_command", message.clone()))
 }
 
-fn first_rejection(events: &[Event]) -> Option<ApiError> {
+pub(crate) fn first_rejection(events: &[Event]) -> Option<ApiError> {
     events.iter().find_map(|event| match event {
         Event::OrderRejected { reason, .. } | Event::CommandRejected { reason, .. } => Some(ApiError::from_reject(*reason)),
         _ => None,
@@ -141,7 +143,7 @@ fn parse_body(body: Result<Json<Value>, axum::extract::rejection::JsonRejection>
     Ok(body)
 }
 
-fn wire_command(body: Value) -> Result<WireCommand, ApiError> {
+pub(crate) fn wire_command(body: Value) -> Result<WireCommand, ApiError> {
     let command: WireCommand = serde_json::from_value(body).map_err(|error| ApiError::bad_request("invalid_field", error.to_string()))?;
     command.to_command(0).map_err(|error| ApiError::BadRequest {
         code: "invalid_field",

@@ -135,6 +135,8 @@ pub struct AccountView {
     pub holdings: Vec<(Symbol, Balance)>,
     pub open_orders: u32,
     pub limits: AccountLimits,
+    pub group: Option<u64>,
+    pub organisation: Option<u64>,
 }
 
 /// Read-only view of an open order.
@@ -1568,6 +1570,8 @@ impl Engine {
                 .collect(),
             open_orders: record.open_orders,
             limits: (*record.limits).clone(),
+            group: record.group,
+            organisation: record.organisation,
         })
     }
 
@@ -1589,6 +1593,15 @@ impl Engine {
             reserved: order.reserved,
             resting: order.kind == StoredKind::Limit,
         })
+    }
+
+    /// The limits set for a scope, if any.
+    pub fn scope_limits(&self, scope: LimitScope) -> Option<AccountLimits> {
+        match scope {
+            LimitScope::Account(account) => self.account(account).map(|view| view.limits),
+            LimitScope::Group(group) => self.state.group_limits.get(&group).cloned(),
+            LimitScope::Organisation(organisation) => self.state.organisation_limits.get(&organisation).cloned(),
+        }
     }
 
     pub fn instrument(&self, symbol: Symbol) -> Option<(InstrumentSpec, bool)> {

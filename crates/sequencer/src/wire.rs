@@ -170,6 +170,37 @@ fn minute_of_day(text: &str) -> Option<u16> {
 }
 
 impl WireLimits {
+    /// The wire form of `limits` (what `to_limits` reads back).
+    pub fn from_limits(limits: &AccountLimits) -> Self {
+        let names = |list: &[Symbol]| list.iter().map(|symbol| symbol.to_string()).collect::<Vec<_>>();
+        let types = limits.allowed_order_types.map(|types| {
+            ["MARKET", "LIMIT", "STOP", "STOP_LIMIT", "TRAILING_STOP"]
+                .into_iter()
+                .filter(|name| OrderTypes::bit(name).is_some_and(|bit| types.contains(bit)))
+                .map(str::to_owned)
+                .collect()
+        });
+        let minute = |minute: u16| format!("{:02}:{:02}", minute / 60, minute % 60);
+        Self {
+            trading_enabled: limits.trading_enabled,
+            max_order_quantity: limits.max_order_quantity.map(|value| value.to_string()),
+            max_order_notional: limits.max_order_notional.map(|value| value.to_string()),
+            max_open_orders: limits.max_open_orders,
+            max_position: limits.max_position.map(|value| value.to_string()),
+            max_gross_exposure: limits.max_gross_exposure.map(|value| value.to_string()),
+            max_daily_notional: limits.max_daily_notional.map(|value| value.to_string()),
+            max_daily_loss: limits.max_daily_loss.map(|value| value.to_string()),
+            max_orders_per_minute: limits.max_orders_per_minute,
+            max_trades_per_day: limits.max_trades_per_day,
+            allowed_symbols: limits.allowed_symbols.as_deref().map(names),
+            blocked_symbols: names(&limits.blocked_symbols),
+            allowed_order_types: types,
+            trading_hours: limits.trading_hours.map(|hours| format!("{}-{}", minute(hours.start_minute), minute(hours.end_minute))),
+            min_share_price: limits.min_share_price.map(|value| value.to_string()),
+            max_symbol_share_percent: limits.max_symbol_share_bps.map(|bps| Price::from_raw(i64::from(bps) * 100).to_string()),
+        }
+    }
+
     pub fn to_limits(&self) -> Result<AccountLimits, WireError> {
         let symbols = |field: &'static str, list: &[String]| -> Result<Vec<Symbol>, WireError> {
             list.iter().map(|text| Symbol::new(text).map_err(|error| invalid(field, error))).collect()
@@ -624,6 +655,8 @@ mod tests {
         assert_eq!(bad(json!({}), json!({})).field, "userId");
         let unknown = serde_json::from_value::<WireCommand>(json!({"command": "setLimits", "userId": "1", "limits": {"maxLeverage": "2"}}));
         assert!(unknown.is_err(), "a limit this version does not know is refused, not ignored");
+
+        assert_eq!(WireLimits::from_limits(&limits).to_limits().unwrap(), limits, "the wire form round-trips");
 
         let member: WireCommand = serde_json::from_value(json!({"command": "setMembership", "userId": "3", "organisationId": "9"})).unwrap();
         assert_eq!(member.to_command(0).unwrap(), Command::SetMembership { account: AccountId(3), group: None, organisation: Some(9) });
