@@ -302,6 +302,14 @@ pub(crate) async fn authenticate(State(state): State<AppState>, mut request: Req
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
+    if let Some(limiter) = &state.rate_limiter {
+        let operator = caller.as_ref().is_some_and(|caller| caller.is_admin() && caller.user_id.is_none());
+        let ip = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip().to_string());
+        let who = caller.as_ref().and_then(|caller| caller.user_id).map(|user| user.to_string());
+        if !operator && let Err(retry_after_s) = limiter.take(who.as_deref(), ip.as_deref(), now_ms()) {
+            return ApiError::TooManyRequests { retry_after_s }.into_response();
+        }
+    }
     if let Some(path) = path.as_deref()
         && !public(path)
     {

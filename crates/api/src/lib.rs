@@ -12,6 +12,7 @@ mod error;
 mod identity;
 mod metrics;
 pub mod openapi;
+pub mod rate;
 mod reads;
 mod risk;
 mod routes;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub store: Option<tradecraft_store::Store>,
     pub projection_metrics: Option<Arc<tradecraft_store::ProjectionMetrics>>,
     pub auth: Arc<auth::AuthConfig>,
+    /// Per-caller and per-IP request limits; none when `None`.
+    pub rate_limiter: Option<Arc<rate::RateLimiter>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -78,6 +81,7 @@ impl AppState {
             projection_metrics: None,
             // A fresh secret: tokens do not outlive the process unless the caller sets one.
             auth: Arc::new(auth::AuthConfig::new(auth::random_token(32).into_bytes(), None)),
+            rate_limiter: None,
         }
     }
 }
@@ -112,6 +116,6 @@ impl App {
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
     }
 }

@@ -174,7 +174,9 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
         for batch in (0..args.subscribers).collect::<Vec<_>>().chunks(250) {
             let mut joining = Vec::new();
             for _ in batch {
-                let url = format!("ws://{address}/v1/marketdata/websocket?vsn=2.0.0");
+                // Thousands of sockets from one address: the operator key keeps them clear of
+                // the per-IP rate limit.
+                let url = format!("ws://{address}/v1/marketdata/websocket?vsn=2.0.0&apiKey={}", server.admin_key);
                 joining.push(tokio::spawn(async move {
                     let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
                     socket.send(Message::Text(r#"["1","1","prices:MOCKAAPL","phx_join",{}]"#.into())).await?;
@@ -275,7 +277,9 @@ impl InProcessServer {
             runtime.block_on(async move {
                 let market = tradecraft_market::SimulatorConfig::default_universe();
                 let url = crate::serve::database_url(&server_dir, None);
-                let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, simulate_market, &url, Some(&key)).await?;
+                // Rate limits as `serve` sets them; the load generator's operator key is exempt.
+                let limits = Some(tradecraft_api::rate::RateLimits::default());
+                let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, simulate_market, &url, Some(&key), limits).await?;
                 let _ = ready_sender.send((exchange.address, exchange.pushes.clone()));
                 exchange.run(async move { let _ = stop_receiver.await; }).await
             })

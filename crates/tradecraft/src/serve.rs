@@ -50,6 +50,25 @@ pub(crate) struct ServeArgs {
     /// The operator's admin key (send it as `X-API-Key`); no operator key when absent.
     #[arg(long, env = "TRADECRAFT_ADMIN_KEY", hide_env_values = true)]
     admin_key: Option<String>,
+    /// Requests per second per user or API key (bursts of twice that); 0 for no limit.
+    #[arg(long, env = "TRADECRAFT_RATE_LIMIT_PER_USER", default_value_t = 50)]
+    rate_limit_per_user: u32,
+    /// Requests per second per client IP (bursts of twice that); 0 for no limit.
+    #[arg(long, env = "TRADECRAFT_RATE_LIMIT_PER_IP", default_value_t = 200)]
+    rate_limit_per_ip: u32,
+}
+
+impl ServeArgs {
+    fn rate_limits(&self) -> Option<tradecraft_api::rate::RateLimits> {
+        let unlimited = u32::MAX / 4;
+        let rate = |value: u32| if value == 0 { unlimited } else { value };
+        (self.rate_limit_per_user > 0 || self.rate_limit_per_ip > 0).then(|| tradecraft_api::rate::RateLimits {
+            per_caller_per_s: rate(self.rate_limit_per_user),
+            per_caller_burst: rate(self.rate_limit_per_user).saturating_mul(2),
+            per_ip_per_s: rate(self.rate_limit_per_ip),
+            per_ip_burst: rate(self.rate_limit_per_ip).saturating_mul(2),
+        })
+    }
 }
 
 /// The secret that signs access tokens: `TRADECRAFT_JWT_SECRET`, or `auth.key` in the
@@ -240,6 +259,7 @@ pub(crate) async fn start(
     simulate_market: bool,
     database_url: &str,
     admin_key: Option<&str>,
+    rate_limits: Option<tradecraft_api::rate::RateLimits>,
 ) -> anyhow::Result<Exchange> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let simulator = Simulator::new(market).context("market configuration")?;
@@ -262,6 +282,7 @@ pub(crate) async fn start(
     let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), producer);
     state.log_metrics = Some(Arc::new(move || file_log.metrics()));
     state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(token_secret(data_dir)?, admin_key));
+    state.rate_limiter = rate_limits.map(|limits| Arc::new(tradecraft_api::rate::RateLimiter::new(limits)));
     // The read store catches up with the recovered engine, and the view gets the order
     // histories from before the replay back from it.
     let (store, projector) = {
@@ -311,7 +332,7 @@ impl Exchange {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let market = market_config(args.market_config.as_deref())?;
     let url = database_url(&args.data_dir, args.database_url.as_deref());
-    let exchange = start(&args.data_dir, args.address, &market, !args.no_simulator, &url, args.admin_key.as_deref()).await?;
+    let exchange = start(&args.data_dir, args.address, &market, !args.no_simulator, &url, args.admin_key.as_deref(), args.rate_limits()).await?;
     #[allow(clippy::print_stdout)] // the binary reports where it listens
     {
         println!("{}", json!({"event": "listening", "address": exchange.address.to_string(), "dataDir": args.data_dir.display().to_string()}));

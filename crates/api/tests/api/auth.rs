@@ -218,3 +218,33 @@ async fn every_route_authorises_by_role_and_owner() {
     let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(viewer_token), Some(json!({"symbol": "MOCK", "quantity": "1", "side": "BUY"}))).await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after_per_caller_and_per_ip() {
+    use tradecraft_api::rate::{RateLimiter, RateLimits};
+    let limits = RateLimits { per_caller_per_s: 1, per_caller_burst: 3, per_ip_per_s: 1, per_ip_burst: 6 };
+    let app = crate::helpers::spawn_app_with(|state| state.rate_limiter = Some(std::sync::Arc::new(RateLimiter::new(limits)))).await;
+    let ada = register(&app, "ada@example.com").await;
+    let token = ada["accessToken"].as_str().unwrap();
+    let user = ada["userId"].as_str().unwrap();
+    // Registration took one from the IP's bucket; the caller's bucket starts full.
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let response = app.anonymous.get(app.url(&format!("/v1/portfolio/{user}"))).bearer_auth(token).send().await.unwrap();
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            let retry: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!(retry >= 1);
+            assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "too_many_requests");
+        }
+    }
+    assert_eq!(statuses, [200, 200, 200, 429], "a burst of 3 per caller");
+    // Anonymous requests share the IP's bucket: 6, of which 4 are spent.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(app.anonymous.get(app.url("/v1/market/symbols")).send().await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429], "a burst of 6 per IP");
+    // The operator key is exempt.
+    assert_eq!(app.client.get(app.url("/v1/market/symbols")).send().await.unwrap().status(), 200);
+}

@@ -39,6 +39,11 @@ fn house_order(side: WireSide, quantity: &str, price: &str) -> WireCommand {
 }
 
 pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// `spawn_app` with the state adjusted by `configure` before the server starts.
+pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut AppState)) -> TestApp {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let log: Arc<dyn EventLog> = Arc::new(MemoryLog::new());
     create_topics(log.as_ref(), 4).unwrap();
@@ -86,6 +91,7 @@ pub(crate) async fn spawn_app() -> TestApp {
     spawn_projector(projector, watermark, Arc::clone(&stop_projector), Arc::clone(&metrics)).unwrap();
     state.store = Some(store);
     state.projection_metrics = Some(metrics);
+    configure(&mut state);
     let app = App::build("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
     let address = app.local_addr().unwrap();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
