@@ -7,6 +7,7 @@
 // The OpenAPI document is one `json!` literal, deeper than the default limit.
 #![recursion_limit = "512"]
 
+pub mod alerts;
 pub mod auth;
 mod error;
 mod identity;

@@ -18,7 +18,7 @@ use axum::extract::{Extension, Query, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
-use tradecraft_engine::{BookLevel, Event};
+use tradecraft_engine::{BookLevel, Event, RejectReason};
 use tradecraft_sequencer::CommandOutcome;
 use tradecraft_types::{Symbol, Timestamp};
 
@@ -94,6 +94,14 @@ pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
                 json!({"orderId": order_id.to_string(), "symbol": symbol.as_str(), "status": format!("{reason:?}").to_uppercase(),
                     "filledQuantity": filled.to_string(), "timestamp": timestamp}),
             ),
+            // In-app alert of a limit breach (the read store keeps it for GET /v1/alerts).
+            Event::OrderRejected { order_id, account, symbol, side, quantity, reason: RejectReason::LimitBreached(limit) } => send(
+                format!("alerts:{account}"),
+                "alert",
+                json!({"severity": "warning", "title": format!("Order refused: {}", limit.code().trim_start_matches("limit_").replace('_', " ")),
+                    "orderId": order_id.to_string(), "symbol": symbol.as_str(), "side": side.as_str(), "quantity": quantity.to_string(),
+                    "limit": limit.code(), "timestamp": timestamp}),
+            ),
             _ => {}
         }
     }
@@ -167,7 +175,7 @@ fn encode(version_two: bool, join_ref: &Value, reference: &Value, topic: &str, e
 fn joinable(topic: &str, caller: &MaybeCaller) -> Result<(), &'static str> {
     match topic.split_once(':') {
         Some(("prices" | "book" | "trades", symbol)) if Symbol::new(symbol).is_ok() => Ok(()),
-        Some(("orders", user)) => match (user.parse::<u64>(), caller) {
+        Some(("orders" | "alerts", user)) => match (user.parse::<u64>(), caller) {
             (Ok(user), Some(caller)) if caller.acts_for(user) => Ok(()),
             (Ok(_), Some(_)) => Err("forbidden"),
             (Ok(_), None) => Err("unauthorized"),

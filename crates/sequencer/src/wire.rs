@@ -123,7 +123,7 @@ pub struct PlaceOrder {
 
 /// A set of trading limits (for an account, a group or an organisation); absent fields
 /// are unlimited. Quantities, money and prices are decimal strings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WireLimits {
     #[serde(default = "enabled")]
@@ -161,6 +161,13 @@ pub struct WireLimits {
     /// Percent of the cash deposited, e.g. "25" or "12.5" (two decimals at most).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_symbol_share_percent: Option<String>,
+}
+
+/// No limits: trading enabled, nothing capped.
+impl Default for WireLimits {
+    fn default() -> Self {
+        Self::from_limits(&AccountLimits::default())
+    }
 }
 
 fn minute_of_day(text: &str) -> Option<u16> {

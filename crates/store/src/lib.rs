@@ -8,6 +8,7 @@
 //! - [`Store`] answers the queries: trade search, positions, performance, statements,
 //!   volume analytics and the leaderboard.
 
+mod alerts;
 mod db;
 mod identity;
 mod migrations;
@@ -21,6 +22,7 @@ pub use db::{Backend, Dialect, Param, Row, Statement, Value, insert_rows};
 pub use performance::{DailyReturn, Performance, Point, performance};
 pub use postgres::{Postgres, create_database, drop_database, with_database};
 pub use projector::{ProjectionLag, ProjectionMetrics, Projector, ProjectorConfig, ProjectorStatus, TOPICS, spawn_projector};
+pub use alerts::*;
 pub use identity::*;
 pub use queries::*;
 pub use sqlite::Sqlite;

@@ -28,6 +28,7 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0004_search_by_user.sql"),
     },
     Migration { version: 5, sqlite: include_str!("../migrations/0005_identity.sql"), postgres: include_str!("../migrations/0005_identity.sql") },
+    Migration { version: 6, sqlite: include_str!("../migrations/0006_alerts.sql"), postgres: include_str!("../migrations/0006_alerts.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -17,7 +17,7 @@ use crate::db::{Dialect, Param, Statement, insert_statements};
 use crate::{Store, StoreError};
 
 /// Topics the projector reads, in the order it applies one command's events.
-pub const TOPICS: [&str; 3] = ["account_updates", "order_updates", "trade_executed"];
+pub const TOPICS: [&str; 4] = ["account_updates", "order_updates", "trade_executed", "limit_breaches"];
 const PROJECTION: &str = "read_store";
 const TRADE_COLUMNS: [&str; 15] = [
     "id", "event_id", "trade_id", "order_id", "user_id", "symbol", "side", "quantity", "status", "execution_price", "notional", "fee", "liquidity",
@@ -415,6 +415,7 @@ impl Projector {
                     });
                 }
                 "trade.executed" | "trade.failed" => self.execution(item, pending)?,
+                "limit.breached" => self.breach(item, pending)?,
                 _ => {}
             }
         }
@@ -598,6 +599,33 @@ impl Projector {
         }
         self.state.prices.insert(symbol.to_owned(), (fill_price, at));
         pending.prices.insert(symbol.to_owned());
+        Ok(())
+    }
+
+    /// A limit breach becomes an alert, queued for each of the user's webhooks.
+    fn breach(&mut self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
+        let payload = &item.payload;
+        let user = id_param(field(payload, "userId")?)?;
+        let limit = field(payload, "limit")?;
+        let title = format!("Order refused: {}", limit.trim_start_matches("limit_").replace('_', " "));
+        let message = format!(
+            "Order {} ({} {} {}) was refused by the {} limit.",
+            field(payload, "orderId")?,
+            field(payload, "side")?,
+            optional(payload, "quantity").unwrap_or("?"),
+            field(payload, "symbol")?,
+            limit.trim_start_matches("limit_").replace('_', " ")
+        );
+        pending.statements.push(Statement::new(
+            "INSERT INTO alerts (alert_id, user_id, severity, title, message, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (alert_id) DO NOTHING",
+            vec![item.event_id.as_str().into(), user.into(), "warning".into(), title.into(), message.into(), item.timestamp_ms.into()],
+        ));
+        pending.statements.push(Statement::new(
+            "INSERT INTO webhook_deliveries (alert_id, webhook_id, attempts, next_attempt_at) \
+             SELECT CAST($1 AS TEXT), webhook_id, 0, CAST($2 AS BIGINT) FROM webhooks WHERE user_id = $3 AND revoked_at IS NULL \
+             ON CONFLICT (alert_id, webhook_id) DO NOTHING",
+            vec![item.event_id.as_str().into(), item.timestamp_ms.into(), user.into()],
+        ));
         Ok(())
     }
 

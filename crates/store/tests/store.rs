@@ -14,7 +14,7 @@ use tradecraft_log::{EventLog, MemoryLog};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
 use tradecraft_sequencer::{Sequencer, SequencerConfig, SnapshotStore, create_topics, submit};
 use tradecraft_store::{
-    ApiKeyRecord, AuditRecord, Backend, Dialect, Param, Projector, ProjectorConfig, Row, Statement, Store, StoreError, TradeQuery, UserRecord,
+    ApiKeyRecord, AuditRecord, Backend, DeliveryOutcome, WebhookRecord, Dialect, Param, Projector, ProjectorConfig, Row, Statement, Store, StoreError, TradeQuery, UserRecord,
     Value, create_database, decimal, drop_database, with_database,
 };
 use tradecraft_types::{Money, Price, Quantity, Timestamp};
@@ -485,6 +485,45 @@ fn keeps_users_tokens_keys_and_the_audit_trail(db: TestDb) {
     assert_eq!(store.audit(None, 10).unwrap().len(), 2, "a rebuild leaves identity and audit alone");
 }
 
+fn limit_breaches_become_alerts_queued_for_webhooks(db: TestDb) {
+    let store = &db.store;
+    let mut exchange = scenario();
+    store.insert_webhook(&WebhookRecord { webhook_id: "w1".into(), user_id: ALICE, url: "http://127.0.0.1:1/hook".into(), created_at_ms: T0 }).unwrap();
+    let limits = tradecraft_sequencer::wire::WireLimits { max_order_quantity: Some("2".into()), ..Default::default() };
+    exchange.run(T0 + 3 * DAY, WireCommand::SetLimits { user_id: Some(ALICE.to_string()), group_id: None, organisation_id: None, limits });
+    exchange.run(T0 + 3 * DAY + 1, order(&ALICE.to_string(), WireSide::Buy, "3", "90"));
+    let mut projector = Projector::open(store.clone(), Arc::clone(&exchange.log), ProjectorConfig::default()).unwrap();
+    projector.catch_up(exchange.watermark()).unwrap();
+
+    let alerts = store.alerts(ALICE, true, 10).unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!((alerts[0].severity.as_str(), alerts[0].title.as_str()), ("warning", "Order refused: max order quantity"));
+    assert!(alerts[0].message.contains("BUY 3 MOCK"), "{}", alerts[0].message);
+    let due = store.due_deliveries(T0 + 3 * DAY + 1, 10).unwrap();
+    assert_eq!((due.len(), due[0].webhook_id.as_str(), due[0].attempts), (1, "w1", 0));
+    let alert_id = due[0].alert.alert_id.clone();
+    store.record_delivery(&alert_id, "w1", &DeliveryOutcome::Retry { error: "500".into(), next_attempt_at_ms: T0 + 4 * DAY }, T0 + 3 * DAY + 2).unwrap();
+    assert!(store.due_deliveries(T0 + 3 * DAY + 3, 10).unwrap().is_empty(), "backed off");
+    assert_eq!(store.due_deliveries(T0 + 4 * DAY, 10).unwrap()[0].attempts, 1);
+    store.record_delivery(&alert_id, "w1", &DeliveryOutcome::Delivered, T0 + 4 * DAY).unwrap();
+    assert_eq!(store.delivery_state(&alert_id, "w1").unwrap(), Some((2, true)));
+    assert!(store.due_deliveries(i64::MAX, 10).unwrap().is_empty());
+
+    assert!(!store.acknowledge_alert(BOB, &alert_id, T0).unwrap(), "only the owner acknowledges");
+    assert!(store.acknowledge_alert(ALICE, &alert_id, T0 + 5 * DAY).unwrap());
+    assert!(store.alerts(ALICE, true, 10).unwrap().is_empty());
+    assert_eq!(store.alerts(ALICE, false, 10).unwrap()[0].acknowledged_at_ms, Some(T0 + 5 * DAY));
+
+    // A rebuild projects the breach again without a second alert or a second delivery.
+    store.reset().unwrap();
+    let mut projector = Projector::open(store.clone(), Arc::clone(&exchange.log), ProjectorConfig::default()).unwrap();
+    projector.catch_up(exchange.watermark()).unwrap();
+    assert_eq!(store.alerts(ALICE, false, 10).unwrap().len(), 1);
+    assert_eq!(store.delivery_state(&alert_id, "w1").unwrap(), Some((2, true)), "nothing is sent twice");
+    assert!(store.revoke_webhook(ALICE, "w1", T0).unwrap());
+    assert!(store.webhooks(ALICE).unwrap().is_empty());
+}
+
 macro_rules! backend_suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -505,6 +544,7 @@ backend_suite!(sqlite:
     applies_each_event_exactly_once_across_failures_restarts_and_rebuilds,
     holds_back_events_of_commands_the_engine_has_not_finished,
     keeps_users_tokens_keys_and_the_audit_trail,
+    limit_breaches_become_alerts_queued_for_webhooks,
 );
 
 backend_suite!(postgres:
@@ -514,6 +554,7 @@ backend_suite!(postgres:
     applies_each_event_exactly_once_across_failures_restarts_and_rebuilds,
     holds_back_events_of_commands_the_engine_has_not_finished,
     keeps_users_tokens_keys_and_the_audit_trail,
+    limit_breaches_become_alerts_queued_for_webhooks,
 );
 
 #[test]

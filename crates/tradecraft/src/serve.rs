@@ -249,6 +249,7 @@ pub(crate) struct Exchange {
     simulator_task: Option<tokio::task::JoinHandle<()>>,
     stop_projector: Arc<AtomicBool>,
     projector_thread: std::thread::JoinHandle<()>,
+    webhook_task: tokio::task::JoinHandle<()>,
 }
 
 /// Opens the data directory, recovers the engine, bootstraps the market and binds the API.
@@ -305,19 +306,26 @@ pub(crate) async fn start(
     let watermark = move || status_engine.status().next_command.load(Ordering::Relaxed);
     let projector_thread = spawn_projector(projector, watermark, Arc::clone(&stop_projector), Arc::clone(&projection_metrics))
         .context("starting the projector")?;
+    let webhook_task = tokio::spawn(tradecraft_api::alerts::run_webhooks(
+        store.clone(),
+        tradecraft_api::alerts::WebhookPolicy::default(),
+        // It stops with the simulator.
+        stop_simulator.subscribe(),
+    ));
     state.store = Some(store);
     state.projection_metrics = Some(projection_metrics);
     let app = App::build(address, state).await.with_context(|| format!("binding {address}"))?;
     let address = app.local_addr().context("reading the bound address")?;
-    Ok(Exchange { app, address, pushes, engine, engine_thread, stop_simulator, simulator_task, stop_projector, projector_thread })
+    Ok(Exchange { app, address, pushes, engine, engine_thread, stop_simulator, simulator_task, stop_projector, projector_thread, webhook_task })
 }
 
 impl Exchange {
     /// Serves until `shutdown`, then stops the simulator and the engine (with a snapshot).
     pub(crate) async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { app, engine, engine_thread, stop_simulator, simulator_task, stop_projector, projector_thread, .. } = self;
+        let Self { app, engine, engine_thread, stop_simulator, simulator_task, stop_projector, projector_thread, webhook_task, .. } = self;
         app.run_until_stopped(shutdown).await.context("serving")?;
         let _ = stop_simulator.send(true);
+        let _ = webhook_task.await;
         if let Some(task) = simulator_task {
             let _ = task.await;
         }

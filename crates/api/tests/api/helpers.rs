@@ -24,6 +24,7 @@ pub(crate) struct TestApp {
     pub engine: EngineHandle,
     snapshots: std::path::PathBuf,
     stop_projector: Arc<std::sync::atomic::AtomicBool>,
+    _stop_webhooks: tokio::sync::watch::Sender<bool>,
 }
 
 impl Drop for TestApp {
@@ -89,16 +90,26 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut AppState)) -> Tes
     let watermark_engine = engine.clone();
     let watermark = move || watermark_engine.status().next_command.load(std::sync::atomic::Ordering::Relaxed);
     spawn_projector(projector, watermark, Arc::clone(&stop_projector), Arc::clone(&metrics)).unwrap();
-    state.store = Some(store);
+    state.store = Some(store.clone());
     state.projection_metrics = Some(metrics);
     configure(&mut state);
+    // Webhooks retry fast here: 50 ms, doubling.
+    let (stop_webhooks, stop) = tokio::sync::watch::channel(false);
+    let policy = tradecraft_api::alerts::WebhookPolicy {
+        first_backoff_ms: 50,
+        max_backoff_ms: 400,
+        max_attempts: 5,
+        timeout: std::time::Duration::from_secs(2),
+        poll: std::time::Duration::from_millis(20),
+    };
+    tokio::spawn(tradecraft_api::alerts::run_webhooks(store, policy, stop));
     let app = App::build("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
     let address = app.local_addr().unwrap();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-api-key", reqwest::header::HeaderValue::from_static(ADMIN_KEY));
     let client = reqwest::Client::builder().default_headers(headers).build().unwrap();
-    TestApp { address, pushes, client, anonymous: reqwest::Client::new(), engine, snapshots, stop_projector }
+    TestApp { address, pushes, client, anonymous: reqwest::Client::new(), engine, snapshots, stop_projector, _stop_webhooks: stop_webhooks }
 }
 
 impl TestApp {

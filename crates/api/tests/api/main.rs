@@ -3,6 +3,7 @@
 
 mod helpers;
 mod market;
+mod alerts;
 mod auth;
 mod orders;
 mod reads;
@@ -76,6 +77,8 @@ async fn the_router_serves_every_documented_operation() {
             .replace("{user_id}", "1")
             .replace("{symbol}", "MOCK")
             .replace("{key_id}", "k")
+            .replace("{alert_id}", "a")
+            .replace("{webhook_id}", "w")
             .replace("{scope}", "users")
             .replace("{id}", "1");
         let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
