@@ -12,6 +12,7 @@ pub mod auth;
 mod error;
 mod identity;
 mod metrics;
+mod organisations;
 pub mod openapi;
 pub mod rate;
 mod reads;

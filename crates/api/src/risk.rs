@@ -35,15 +35,35 @@ fn subject(scope: LimitScope) -> String {
 }
 
 /// `PUT /v1/limits/{scope}/{id}` with a limits object (absent fields: unlimited). Replaces
-/// the scope's limits; 200 with what is now in force for it.
+/// the scope's limits; 200 with what is now in force for it. Admins set any; an
+/// organisation's admins set their organisation's and its groups'.
 pub(crate) async fn put_limits(
     State(state): State<AppState>,
     Extension(caller): Extension<MaybeCaller>,
     Path((kind, id)): Path<(String, String)>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    require_admin(&caller)?;
     let (scope, field) = scope(&kind, &id)?;
+    match scope {
+        LimitScope::Account(_) => {
+            require_admin(&caller)?;
+        }
+        LimitScope::Organisation(organisation) => {
+            crate::organisations::require_org_admin(&state, &caller, organisation).await?;
+        }
+        LimitScope::Group(group) => {
+            // An organisation's admins manage its groups' limits; groups outside any
+            // organisation are the platform admins'.
+            match crate::reads::ask(&state, move |store| store.group_org(group)).await? {
+                Some(organisation) => {
+                    crate::organisations::require_org_admin(&state, &caller, organisation).await?;
+                }
+                None => {
+                    require_admin(&caller)?;
+                }
+            }
+        }
+    }
     let Json(limits) = body?;
     let command = wire_command(json!({"command": "setLimits", field: id, "limits": limits}))?;
     let outcome = execute(&state, command).await?;

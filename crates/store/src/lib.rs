@@ -12,6 +12,7 @@ mod alerts;
 mod db;
 mod identity;
 mod migrations;
+mod organisations;
 mod performance;
 mod postgres;
 mod projector;
@@ -24,6 +25,7 @@ pub use postgres::{Postgres, create_database, drop_database, with_database};
 pub use projector::{ProjectionLag, ProjectionMetrics, Projector, ProjectorConfig, ProjectorStatus, TOPICS, spawn_projector};
 pub use alerts::*;
 pub use identity::*;
+pub use organisations::*;
 pub use queries::*;
 pub use sqlite::Sqlite;
 

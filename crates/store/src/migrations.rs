@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 5, sqlite: include_str!("../migrations/0005_identity.sql"), postgres: include_str!("../migrations/0005_identity.sql") },
     Migration { version: 6, sqlite: include_str!("../migrations/0006_alerts.sql"), postgres: include_str!("../migrations/0006_alerts.sql") },
+    Migration {
+        version: 7,
+        sqlite: include_str!("../migrations/0007_organisations.sql"),
+        postgres: include_str!("../migrations/0007_organisations.sql"),
+    },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

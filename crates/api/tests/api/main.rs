@@ -78,6 +78,7 @@ async fn the_router_serves_every_documented_operation() {
             .replace("{symbol}", "MOCK")
             .replace("{key_id}", "k")
             .replace("{alert_id}", "a")
+            .replace("{org_id}", "1")
             .replace("{webhook_id}", "w")
             .replace("{scope}", "users")
             .replace("{id}", "1");

@@ -76,3 +76,59 @@ async fn admins_set_limits_the_engine_enforces_them_and_users_read_their_own() {
     let (_, trail) = app.get("/v1/audit?subject=group:7").await;
     assert_eq!(trail["entries"][0]["details"]["maxOrderQuantity"], "3");
 }
+
+#[tokio::test]
+async fn organisation_admins_manage_their_members_groups_and_limits() {
+    let app = spawn_app().await;
+    let mut people = Vec::new();
+    for email in ["boss@example.com", "trader@example.com", "outsider@example.com"] {
+        let (status, body) = app.post("/v1/auth/register", json!({"email": email, "password": "correct horse"})).await;
+        assert_eq!(status, 201);
+        people.push((body["userId"].as_str().unwrap().to_owned(), body["accessToken"].as_str().unwrap().to_owned()));
+    }
+    let [(boss, boss_token), (trader, trader_token), (_, outsider_token)] = <[(String, String); 3]>::try_from(people).unwrap();
+    let send = |token: &str, method: Method, path: String, body: Option<Value>| {
+        let mut request = app.anonymous.request(method, app.url(&path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send()
+    };
+
+    let (status, organisation) = app.post("/v1/organisations", json!({"name": "Class of 2026"})).await;
+    assert_eq!(status, 201, "{organisation}");
+    let org = organisation["organisationId"].as_str().unwrap().to_owned();
+    assert_eq!(send(&boss_token, Method::POST, "/v1/organisations".into(), Some(json!({"name": "mine"}))).await.unwrap().status(), 403);
+    let made_admin = app.client.put(app.url(&format!("/v1/organisations/{org}/members/{boss}"))).json(&json!({"role": "org_admin"})).send().await.unwrap();
+    assert_eq!(made_admin.status(), 200);
+
+    let group: Value = send(&boss_token, Method::POST, format!("/v1/organisations/{org}/groups"), Some(json!({"name": "morning"}))).await.unwrap().json().await.unwrap();
+    let group_id = group["groupId"].as_str().unwrap().to_owned();
+    let added = send(&boss_token, Method::PUT, format!("/v1/organisations/{org}/members/{trader}"), Some(json!({"role": "member", "groupId": group_id}))).await.unwrap();
+    assert_eq!(added.status(), 200);
+    assert_eq!(send(&outsider_token, Method::PUT, format!("/v1/organisations/{org}/members/{trader}"), Some(json!({}))).await.unwrap().status(), 403);
+    assert_eq!(send(&outsider_token, Method::GET, format!("/v1/organisations/{org}"), None).await.unwrap().status(), 403);
+    let seen: Value = send(&trader_token, Method::GET, format!("/v1/organisations/{org}"), None).await.unwrap().json().await.unwrap();
+    assert_eq!(seen["members"].as_array().unwrap().len(), 2);
+    assert_eq!(seen["groups"][0]["name"], "morning");
+
+    // The organisation's admin sets its limits and its group's, not anyone else's.
+    assert_eq!(send(&boss_token, Method::PUT, format!("/v1/limits/organisations/{org}"), Some(json!({"maxOrderQuantity": "10"}))).await.unwrap().status(), 200);
+    assert_eq!(send(&boss_token, Method::PUT, format!("/v1/limits/groups/{group_id}"), Some(json!({"maxOrderQuantity": "4"}))).await.unwrap().status(), 200);
+    assert_eq!(send(&boss_token, Method::PUT, format!("/v1/limits/users/{trader}"), Some(json!({}))).await.unwrap().status(), 403);
+    assert_eq!(send(&boss_token, Method::PUT, "/v1/limits/organisations/12345".into(), Some(json!({}))).await.unwrap().status(), 403);
+
+    let order = |quantity: &str| Some(json!({"symbol": "MOCK", "quantity": quantity, "side": "BUY", "type": "LIMIT", "limitPrice": "90"}));
+    let refused = send(&trader_token, Method::POST, "/v1/orders".into(), order("5")).await.unwrap();
+    assert_eq!(refused.status(), 403, "the group's 4 is tighter than the organisation's 10");
+    assert_eq!(send(&trader_token, Method::POST, "/v1/orders".into(), order("4")).await.unwrap().status(), 202);
+
+    assert_eq!(send(&boss_token, Method::DELETE, format!("/v1/organisations/{org}/members/{trader}"), None).await.unwrap().status(), 204);
+    assert_eq!(send(&trader_token, Method::POST, "/v1/orders".into(), order("5")).await.unwrap().status(), 202, "outside the organisation its limits stop");
+    let bad_group = app.client.put(app.url(&format!("/v1/organisations/{org}/members/{trader}"))).json(&json!({"groupId": "999"})).send().await.unwrap();
+    assert_eq!(bad_group.status(), 400);
+
+    let (_, trail) = app.get(&format!("/v1/audit?subject=user:{trader}")).await;
+    let actions: Vec<&str> = trail["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["organisation.member_removed", "organisation.member_set", "user.registered"]);
+}

@@ -1,0 +1,170 @@
+//! Organisations, their groups and members (seed 002). Admins create organisations; an
+//! organisation's admins (and admins) add groups and members and set the organisation's
+//! and its groups' limits. Membership changes are engine commands (so limits apply
+//! atomically) and audit entries.
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tradecraft_store::{GroupRecord, MemberRecord, OrganisationRecord};
+
+use crate::auth::{Caller, MaybeCaller, now_ms, require, require_admin};
+use crate::identity::audit;
+use crate::reads::ask;
+use crate::routes::{events, execute, first_rejection, parse_id, wire_command};
+use crate::{ApiError, AppState};
+
+/// A fresh id (48 random bits): unique in practice, and the primary key refuses a clash.
+fn new_id() -> u64 {
+    let mut bytes = [0_u8; 8];
+    rand::fill(&mut bytes[..6]);
+    u64::from_le_bytes(bytes).max(1)
+}
+
+fn body_object(body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Value, ApiError> {
+    let Json(body) = body?;
+    if body.is_object() { Ok(body) } else { Err(ApiError::bad_request("invalid_body", "the body must be a JSON object")) }
+}
+
+fn name_of(body: &Value) -> Result<String, ApiError> {
+    match body.get("name").and_then(Value::as_str).map(str::trim) {
+        Some(name) if !name.is_empty() && name.len() <= 200 => Ok(name.to_owned()),
+        _ => Err(ApiError::bad_request("invalid_field", "name: 1 to 200 characters")),
+    }
+}
+
+/// Admins, and the organisation's own admins, manage it.
+pub(crate) async fn require_org_admin<'a>(state: &AppState, caller: &'a MaybeCaller, org_id: u64) -> Result<&'a Caller, ApiError> {
+    let caller = require(caller)?;
+    if caller.is_admin() {
+        return Ok(caller);
+    }
+    let user = caller.user_id.ok_or_else(|| ApiError::Forbidden("organisation admins only".to_owned()))?;
+    let member = ask(state, move |store| store.member(user)).await?;
+    match member {
+        Some(member) if member.org_id == org_id && member.role == "org_admin" => Ok(caller),
+        _ => Err(ApiError::Forbidden(format!("not an admin of organisation {org_id}"))),
+    }
+}
+
+async fn existing(state: &AppState, org_id: u64) -> Result<OrganisationRecord, ApiError> {
+    ask(state, move |store| store.organisation(org_id)).await?.ok_or_else(|| ApiError::NotFound(format!("organisation {org_id}")))
+}
+
+/// `POST /v1/organisations` `{name}` (admins).
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    require_admin(&caller)?;
+    let name = name_of(&body_object(body)?)?;
+    let organisation = OrganisationRecord { org_id: new_id(), name, created_at_ms: now_ms() };
+    let record = organisation.clone();
+    ask(&state, move |store| store.create_organisation(&record)).await?;
+    audit(&state, &caller, "organisation.created", format!("organisation:{}", organisation.org_id), json!({"name": organisation.name})).await;
+    Ok((StatusCode::CREATED, Json(json!({"organisationId": organisation.org_id.to_string(), "name": organisation.name}))).into_response())
+}
+
+/// `GET /v1/organisations/{id}`: its groups and members (admins and its members).
+pub(crate) async fn get(State(state): State<AppState>, Extension(caller): Extension<MaybeCaller>, Path(org_id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let org_id = parse_id("organisationId", &org_id)?;
+    let who = require(&caller)?.clone();
+    let organisation = existing(&state, org_id).await?;
+    let (groups, members) = ask(&state, move |store| Ok((store.groups(org_id)?, store.members(org_id)?))).await?;
+    let allowed = who.is_admin() || who.user_id.is_some_and(|user| members.iter().any(|member| member.user_id == user));
+    if !allowed {
+        return Err(ApiError::Forbidden(format!("not a member of organisation {org_id}")));
+    }
+    Ok(Json(json!({
+        "organisationId": org_id.to_string(), "name": organisation.name,
+        "groups": groups.iter().map(|group| json!({"groupId": group.group_id.to_string(), "name": group.name})).collect::<Vec<_>>(),
+        "members": members.iter().map(|member| json!({
+            "userId": member.user_id.to_string(), "role": member.role, "groupId": member.group_id.map(|group| group.to_string()),
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+/// `POST /v1/organisations/{id}/groups` `{name}` (admins and the organisation's admins).
+pub(crate) async fn create_group(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(org_id): Path<String>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let org_id = parse_id("organisationId", &org_id)?;
+    existing(&state, org_id).await?;
+    require_org_admin(&state, &caller, org_id).await?;
+    let group = GroupRecord { group_id: new_id(), org_id, name: name_of(&body_object(body)?)? };
+    let record = group.clone();
+    ask(&state, move |store| store.create_group(&record, now_ms())).await?;
+    audit(&state, &caller, "group.created", format!("organisation:{org_id}"), json!({"groupId": group.group_id.to_string(), "name": group.name})).await;
+    Ok((StatusCode::CREATED, Json(json!({"groupId": group.group_id.to_string(), "organisationId": org_id.to_string(), "name": group.name}))).into_response())
+}
+
+async fn apply_membership(state: &AppState, user: u64, group: Option<u64>, organisation: Option<u64>) -> Result<(), ApiError> {
+    let command = wire_command(json!({
+        "command": "setMembership", "userId": user.to_string(),
+        "groupId": group.map(|id| id.to_string()), "organisationId": organisation.map(|id| id.to_string()),
+    }))?;
+    let outcome = execute(state, command).await?;
+    match first_rejection(events(&outcome)?) {
+        Some(rejection) => Err(rejection),
+        None => Ok(()),
+    }
+}
+
+/// `PUT /v1/organisations/{id}/members/{userId}` `{role: member|org_admin, groupId?}`.
+pub(crate) async fn put_member(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path((org_id, user_id)): Path<(String, String)>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (org_id, user) = (parse_id("organisationId", &org_id)?, parse_id("userId", &user_id)?);
+    existing(&state, org_id).await?;
+    require_org_admin(&state, &caller, org_id).await?;
+    let body = body_object(body)?;
+    let role = body.get("role").and_then(Value::as_str).unwrap_or("member").to_owned();
+    if role != "member" && role != "org_admin" {
+        return Err(ApiError::bad_request("invalid_field", "role is member or org_admin"));
+    }
+    let group = match body.get("groupId") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(parse_id("groupId", value.as_str().map_or_else(|| value.to_string(), str::to_owned).as_str())?),
+    };
+    if let Some(group) = group
+        && ask(&state, move |store| store.group_org(group)).await? != Some(org_id)
+    {
+        return Err(ApiError::bad_request("invalid_field", format!("group {group} is not in organisation {org_id}")));
+    }
+    if ask(&state, move |store| store.user_by_id(user)).await?.is_none() {
+        return Err(ApiError::NotFound(format!("user {user}")));
+    }
+    apply_membership(&state, user, group, Some(org_id)).await?;
+    let member = MemberRecord { user_id: user, org_id, role: role.clone(), group_id: group };
+    ask(&state, move |store| store.set_member(&member)).await?;
+    let answer = json!({"userId": user.to_string(), "organisationId": org_id.to_string(), "role": role, "groupId": group.map(|id| id.to_string())});
+    audit(&state, &caller, "organisation.member_set", format!("user:{user}"), answer.clone()).await;
+    Ok(Json(answer))
+}
+
+/// `DELETE /v1/organisations/{id}/members/{userId}`.
+pub(crate) async fn remove_member(
+    State(state): State<AppState>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path((org_id, user_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (org_id, user) = (parse_id("organisationId", &org_id)?, parse_id("userId", &user_id)?);
+    require_org_admin(&state, &caller, org_id).await?;
+    match ask(&state, move |store| store.member(user)).await? {
+        Some(member) if member.org_id == org_id => {}
+        _ => return Err(ApiError::NotFound(format!("member {user} of organisation {org_id}"))),
+    }
+    apply_membership(&state, user, None, None).await?;
+    ask(&state, move |store| store.remove_member(user)).await?;
+    audit(&state, &caller, "organisation.member_removed", format!("user:{user}"), json!({"organisationId": org_id.to_string()})).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
