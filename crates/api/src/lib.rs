@@ -13,6 +13,7 @@ mod error;
 mod identity;
 mod metrics;
 mod organisations;
+mod privacy;
 pub mod openapi;
 pub mod rate;
 mod reads;

@@ -19,7 +19,7 @@ use tradecraft_sequencer::{CommandOutcome, Request, RuntimeError, submit_then};
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Symbol, Timestamp};
 
 use crate::auth::{MaybeCaller, account_for, require_admin};
-use crate::{ApiError, AppState, alerts, identity, organisations, reads, risk};
+use crate::{ApiError, AppState, alerts, identity, organisations, privacy, reads, risk};
 
 /// Longest wait for the engine to apply a command or answer a query.
 const ENGINE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,6 +61,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/organisations/{org_id}", get(organisations::get))
         .route("/v1/organisations/{org_id}/groups", post(organisations::create_group))
         .route("/v1/organisations/{org_id}/members/{user_id}", axum::routing::put(organisations::put_member).delete(organisations::remove_member))
+        .route("/v1/me/export", get(privacy::export))
+        .route("/v1/me", axum::routing::delete(privacy::delete))
         .route("/v1/alerts", get(alerts::list))
         .route("/v1/alerts/{alert_id}/acknowledge", post(alerts::acknowledge))
         .route("/v1/webhooks", post(alerts::create_webhook).get(alerts::list_webhooks))

@@ -453,6 +453,16 @@ impl Store {
         Ok(Some(performance(&points)))
     }
 
+    /// One account's newest `limit` orders, newest first.
+    pub fn orders_of(&self, user_id: u64, limit: usize) -> Result<Vec<OrderSummary>, StoreError> {
+        let rows = self.backend().query(
+            "SELECT order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at \
+             FROM orders WHERE user_id = $1 ORDER BY created_at DESC, order_id DESC LIMIT $2",
+            &[(user_id as i64).into(), i64::try_from(limit).unwrap_or(i64::MAX).into()],
+        )?;
+        rows.iter().map(order_summary).collect()
+    }
+
     /// The newest `limit` orders, newest first.
     pub fn recent_orders(&self, limit: usize) -> Result<Vec<OrderSummary>, StoreError> {
         let rows = self.backend().query(
@@ -460,23 +470,7 @@ impl Store {
              FROM orders ORDER BY created_at DESC, order_id DESC LIMIT $1",
             &[i64::try_from(limit).unwrap_or(i64::MAX).into()],
         )?;
-        rows.iter()
-            .map(|row| {
-                Ok(OrderSummary {
-                    order_id: id(row.int(0)?),
-                    user_id: id(row.int(1)?),
-                    symbol: row.text(2)?.to_owned(),
-                    side: row.text(3)?.to_owned(),
-                    quantity: Quantity::from_raw(row.int(4)?),
-                    filled: Quantity::from_raw(row.int(5)?),
-                    filled_notional: Money::from_raw(row.int(6)?),
-                    status: row.text(7)?.to_owned(),
-                    reason: row.opt_text(8)?.map(str::to_owned),
-                    created_at_ms: row.int(9)?,
-                    updated_at_ms: row.int(10)?,
-                })
-            })
-            .collect()
+        rows.iter().map(order_summary).collect()
     }
 
     /// Accounts ranked by return since `since_ms`, best first; ties by user id. Returns
@@ -510,6 +504,22 @@ impl Store {
         let next_page_token = ((next as u64) < total_count).then(|| encode_token(&[next as i64]));
         Ok(LeaderboardPage { entries, next_page_token, total_count })
     }
+}
+
+fn order_summary(row: &Row) -> Result<OrderSummary, StoreError> {
+    Ok(OrderSummary {
+        order_id: id(row.int(0)?),
+        user_id: id(row.int(1)?),
+        symbol: row.text(2)?.to_owned(),
+        side: row.text(3)?.to_owned(),
+        quantity: Quantity::from_raw(row.int(4)?),
+        filled: Quantity::from_raw(row.int(5)?),
+        filled_notional: Money::from_raw(row.int(6)?),
+        status: row.text(7)?.to_owned(),
+        reason: row.opt_text(8)?.map(str::to_owned),
+        created_at_ms: row.int(9)?,
+        updated_at_ms: row.int(10)?,
+    })
 }
 
 fn trade_record(row: &Row) -> Result<TradeRecord, StoreError> {

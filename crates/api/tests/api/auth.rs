@@ -248,3 +248,49 @@ async fn rate_limits_answer_429_with_retry_after_per_caller_and_per_ip() {
     // The operator key is exempt.
     assert_eq!(app.client.get(app.url("/v1/market/symbols")).send().await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn users_export_their_data_and_delete_their_account() {
+    let app = spawn_app().await;
+    let ada = register(&app, "ada@example.com").await;
+    let (user, token) = (ada["userId"].as_str().unwrap().to_owned(), ada["accessToken"].as_str().unwrap().to_owned());
+    let (status, placed) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&token), Some(json!({"symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "LIMIT", "limitPrice": "90"}))).await;
+    assert_eq!(status, 202, "{placed}");
+    let order = placed["orderId"].as_str().unwrap().to_owned();
+    let (status, key) = call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&token), Some(json!({"name": "bot", "scopes": ["read", "trade"]}))).await;
+    assert_eq!(status, 201);
+
+    // The read store catches up with the order, then the export holds it all.
+    let mut export = Value::Null;
+    for _ in 0..100 {
+        export = call(&app, &app.anonymous, Method::GET, "/v1/me/export", Some(&token), None).await.1;
+        if export["orders"].as_array().is_some_and(|orders| !orders.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(export["profile"]["email"], "ada@example.com");
+    assert_eq!(export["profile"]["userId"], user.as_str());
+    assert_eq!(export["orders"][0]["orderId"], order.as_str());
+    assert_eq!(export["apiKeys"][0]["name"], "bot");
+    assert!(!export.to_string().contains("tc_"), "no secret leaves in an export");
+    assert!(!export.to_string().contains("argon2"), "nor the password hash");
+    assert_eq!(export["walletTransactions"][0]["type"], "DEPOSIT");
+    assert_eq!(export["limits"]["tradingEnabled"], true);
+
+    let (status, _) = call(&app, &app.anonymous, Method::DELETE, "/v1/me", Some(&token), Some(json!({"password": "wrong horse"}))).await;
+    assert_eq!(status, 401);
+    let (status, _) = call(&app, &app.anonymous, Method::DELETE, "/v1/me", Some(&token), Some(json!({"password": "correct horse"}))).await;
+    assert_eq!(status, 204);
+
+    let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "correct horse"}))).await;
+    assert_eq!(status, 401, "the login is gone");
+    let with_key = app.anonymous.get(app.url(&format!("/v1/portfolio/{user}"))).header("x-api-key", key["apiKey"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(with_key.status(), 401, "so are its keys");
+    let (_, cancelled) = app.get(&format!("/v1/orders/{order}")).await;
+    assert_eq!(cancelled["status"], "CANCELLED", "open orders were cancelled");
+    let (status, refused) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("limit_trading_disabled")), "and the account trades no more");
+    let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/auth/register", None, Some(json!({"email": "ada@example.com", "password": "new horse!"}))).await;
+    assert_eq!(status, 201, "the email is free again");
+}
