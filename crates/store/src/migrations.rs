@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0007_organisations.sql"),
         postgres: include_str!("../migrations/0007_organisations.sql"),
     },
+    Migration {
+        version: 8,
+        sqlite: include_str!("../migrations/0008_audit_by_subject.sql"),
+        postgres: include_str!("../migrations/0008_audit_by_subject.sql"),
+    },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -132,6 +132,7 @@ struct Pending {
     statements: Vec<Statement>,
     trade_rows: Vec<Vec<Param>>,
     wallet_rows: Vec<Vec<Param>>,
+    audit_rows: Vec<Vec<Param>>,
     accounts: FxHashSet<i64>,
     positions: FxHashSet<PositionKey>,
     lots: FxHashSet<(i64, String, i64)>,
@@ -358,9 +359,40 @@ impl Projector {
         Ok(selected)
     }
 
+    /// Order events of users (not the house) go to the audit trail as well, under their
+    /// event id, so a rebuild adds nothing twice.
+    fn audit_order(&self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
+        let user = id_param(field(&item.payload, "userId")?)?;
+        if self.is_house(user) {
+            return Ok(());
+        }
+        // Changes made to an order: placed, replaced, cancelled, refused. Fills are in
+        // `trades`, expiries follow from the order.
+        let action = match (item.event_type.as_str(), optional(&item.payload, "status")) {
+            ("order.accepted", _) => "order.accepted",
+            ("order.replaced", _) => "order.replaced",
+            ("order.done", Some("CANCELLED")) => "order.cancelled",
+            ("order.rejected", _) => "order.rejected",
+            _ => return Ok(()),
+        };
+        let account = user as u64;
+        pending.audit_rows.push(vec![
+            item.event_id.as_str().into(),
+            item.timestamp_ms.into(),
+            account.to_string().into(),
+            action.into(),
+            format!("user:{account}").into(),
+            item.payload.to_string().into(),
+        ]);
+        Ok(())
+    }
+
     fn apply_all(&mut self, items: &[Item], pending: &mut Pending) -> Result<(), StoreError> {
         for item in items {
             self.roll_bucket(item.timestamp_ms, pending)?;
+            if item.event_type.starts_with("order.") {
+                self.audit_order(item, pending)?;
+            }
             match item.event_type.as_str() {
                 "account.created" => self.account_created(item, pending)?,
                 "account.deposited" | "account.withdrawn" => self.transfer(item, pending)?,
@@ -725,6 +757,14 @@ impl Projector {
         insert_statements("trades", &TRADE_COLUMNS, trade_rows, "", &mut pending.statements);
         let wallet_rows = std::mem::take(&mut pending.wallet_rows);
         insert_statements("wallet_transactions", &WALLET_COLUMNS, wallet_rows, "", &mut pending.statements);
+        let audit_rows = std::mem::take(&mut pending.audit_rows);
+        insert_statements(
+            "audit_log",
+            &["entry_id", "at", "actor", "action", "subject", "details"],
+            audit_rows,
+            " ON CONFLICT (entry_id) DO NOTHING",
+            &mut pending.statements,
+        );
         let order_rows = std::mem::take(&mut pending.new_orders)
             .into_iter()
             .map(|(order_id, order)| {

@@ -133,7 +133,9 @@ async fn api_keys_are_shown_once_scoped_and_revocable() {
     assert_eq!(status, 403);
     let (status, trail) = app.get(&format!("/v1/audit?subject=user:{user}")).await;
     assert_eq!(status, 200);
-    let actions: Vec<&str> = trail["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).collect();
+    // Order events join the trail as the read store projects them; these are the rest.
+    let actions: Vec<&str> =
+        trail["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).filter(|action| !action.starts_with("order.")).collect();
     assert_eq!(actions, ["api_key.revoked", "api_key.created", "api_key.created", "user.registered"]);
 }
 

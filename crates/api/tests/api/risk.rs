@@ -71,7 +71,9 @@ async fn admins_set_limits_the_engine_enforces_them_and_users_read_their_own() {
     assert_eq!(status, 404);
 
     let (_, trail) = app.get(&format!("/v1/audit?subject=user:{user}")).await;
-    let actions: Vec<&str> = trail["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).collect();
+    // Order events join the trail as the read store projects them; these are the rest.
+    let actions: Vec<&str> =
+        trail["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).filter(|action| !action.starts_with("order.")).collect();
     assert_eq!(actions, ["membership.set", "limits.set", "user.registered"]);
     let (_, trail) = app.get("/v1/audit?subject=group:7").await;
     assert_eq!(trail["entries"][0]["details"]["maxOrderQuantity"], "3");
@@ -129,6 +131,19 @@ async fn organisation_admins_manage_their_members_groups_and_limits() {
     assert_eq!(bad_group.status(), 400);
 
     let (_, trail) = app.get(&format!("/v1/audit?subject=user:{trader}")).await;
-    let actions: Vec<&str> = trail["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).collect();
+    // Order events join the trail as the read store projects them; these are the rest.
+    let actions: Vec<&str> =
+        trail["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).filter(|action| !action.starts_with("order.")).collect();
     assert_eq!(actions, ["organisation.member_removed", "organisation.member_set", "user.registered"]);
+    // Every order change is in the trail too, from the event log: the refused order and
+    // the two accepted ones.
+    let (_, trail) = app
+        .get_until(&format!("/v1/audit?subject=user:{trader}"), |_, body| {
+            body["entries"].as_array().is_some_and(|entries| entries.iter().filter(|entry| entry["action"] == "order.accepted").count() == 2)
+        })
+        .await;
+    let rejected: Vec<&Value> = trail["entries"].as_array().unwrap().iter().filter(|entry| entry["action"] == "order.rejected").collect();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["details"]["reason"], "limit_max_order_quantity");
+    assert_eq!(rejected[0]["actor"], trader.as_str());
 }
