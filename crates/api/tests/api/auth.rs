@@ -139,7 +139,45 @@ async fn api_keys_are_shown_once_scoped_and_revocable() {
     assert_eq!(actions, ["api_key.revoked", "api_key.created", "api_key.created", "user.registered"]);
 }
 
-/// Every operation, for nobody, the owner, another trader, a viewer and an admin.
+/// Who may call an operation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Access {
+    Public,
+    /// About one account: its owner and admins.
+    Owner,
+    /// The caller's own things (keys, webhooks, alerts, export): anyone logged in.
+    Own,
+    Admin,
+}
+
+fn access(method: &str, path: &str) -> Access {
+    let public = ["/health/live", "/health/ready", "/openapi.json", "/metrics", "/v1/leaderboard"].contains(&path)
+        || path.starts_with("/v1/market/")
+        || path.starts_with("/v1/marketdata")
+        || path.starts_with("/v1/analytics/")
+        || path.starts_with("/v1/auth/");
+    if public {
+        return Access::Public;
+    }
+    let admin = matches!(
+        (method, path),
+        ("post", "/v1/accounts")
+            | ("get", "/v1/audit")
+            | ("put", "/v1/users/{user_id}/role")
+            | ("put", "/v1/users/{user_id}/membership")
+            | ("put", "/v1/limits/{scope}/{id}")
+    ) || path.starts_with("/v1/organisations");
+    if admin {
+        return Access::Admin;
+    }
+    if path.starts_with("/v1/api-keys") || path.starts_with("/v1/webhooks") || path.starts_with("/v1/alerts/") || path == "/v1/me/export" {
+        return Access::Own;
+    }
+    Access::Owner
+}
+
+/// Every operation of the OpenAPI document, for nobody, the owner, another trader, a
+/// viewer and the operator.
 #[tokio::test]
 async fn every_route_authorises_by_role_and_owner() {
     let app = spawn_app().await;
@@ -147,78 +185,77 @@ async fn every_route_authorises_by_role_and_owner() {
     let other = register(&app, "other@example.com").await;
     let viewer = register(&app, "viewer@example.com").await;
     let user = owner["userId"].as_str().unwrap().to_owned();
-    let (status, _) = app.client.put(app.url(&format!("/v1/users/{}/role", viewer["userId"].as_str().unwrap()))).json(&json!({"role": "viewer"})).send().await.unwrap().json::<Value>().await.map(|body| (200, body)).unwrap();
-    assert_eq!(status, 200);
+    let response = app.client.put(app.url(&format!("/v1/users/{}/role", viewer["userId"].as_str().unwrap()))).json(&json!({"role": "viewer"})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
     let (_, viewer_login) = call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "viewer@example.com", "password": "correct horse"}))).await;
     let owner_token = owner["accessToken"].as_str().unwrap().to_owned();
     let (status, placed) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&owner_token), Some(json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"}))).await;
     assert_eq!(status, 202, "{placed}");
     let order = placed["orderId"].as_str().unwrap().to_owned();
+    let (_, organisation) = app.post("/v1/organisations", json!({"name": "org"})).await;
+    let org = organisation["organisationId"].as_str().unwrap().to_owned();
 
-    // (method, path, body, who may: public / owner / admin)
-    #[derive(Clone, Copy, PartialEq)]
-    enum Access {
-        Public,
-        Owner,
-        Admin,
-    }
-    let order_body = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "80"});
-    let routes: Vec<(Method, String, Option<Value>, Access)> = vec![
-        (Method::GET, "/health/live".into(), None, Access::Public),
-        (Method::GET, "/v1/market/symbols".into(), None, Access::Public),
-        (Method::GET, "/v1/market/MOCK/orderbook".into(), None, Access::Public),
-        (Method::GET, "/v1/analytics/volume".into(), None, Access::Public),
-        (Method::GET, "/v1/leaderboard".into(), None, Access::Public),
-        (Method::GET, format!("/v1/portfolio/{user}"), None, Access::Owner),
-        (Method::GET, format!("/v1/portfolio/positions?userId={user}"), None, Access::Owner),
-        (Method::GET, format!("/v1/portfolio/performance?userId={user}"), None, Access::Owner),
-        (Method::GET, format!("/v1/trades/search?userId={user}"), None, Access::Owner),
-        (Method::GET, format!("/v1/wallet/transactions?userId={user}"), None, Access::Owner),
-        (Method::GET, format!("/v1/orders?userId={user}"), None, Access::Owner),
-        (Method::GET, format!("/v1/orders/{order}"), None, Access::Owner),
-        (Method::POST, "/v1/orders".into(), Some(order_body), Access::Owner),
-        (Method::PATCH, format!("/v1/orders/{order}"), Some(json!({"limitPrice": "91"})), Access::Owner),
-        (Method::DELETE, format!("/v1/orders/{order}"), None, Access::Owner),
-        (Method::POST, "/v1/accounts".into(), Some(json!({"cash": "10"})), Access::Admin),
-        (Method::GET, "/v1/audit".into(), None, Access::Admin),
-    ];
     let tokens = [
         ("nobody", None),
         ("owner", Some(owner_token.clone())),
         ("other", other["accessToken"].as_str().map(str::to_owned)),
         ("viewer", viewer_login["accessToken"].as_str().map(str::to_owned)),
     ];
-    for (method, path, body, access) in &routes {
+    let mut checked = 0;
+    for (method_name, template) in tradecraft_api::openapi::OPERATIONS {
+        // Deleting the account is checked on its own; the socket routes need an upgrade.
+        if (*method_name, *template) == ("delete", "/v1/me") || template.starts_with("/v1/marketdata") {
+            continue;
+        }
+        let mut path = template
+            .replace("{order_id}", &order)
+            .replace("{user_id}", &user)
+            .replace("{symbol}", "MOCK")
+            .replace("{key_id}", "k")
+            .replace("{alert_id}", "a")
+            .replace("{webhook_id}", "w")
+            .replace("{org_id}", &org)
+            .replace("{scope}", "users")
+            .replace("{id}", &user);
+        let reads_an_account = ["/v1/portfolio/positions", "/v1/portfolio/performance", "/v1/trades/search", "/v1/wallet/transactions", "/v1/orders", "/v1/alerts"];
+        if *method_name == "get" && reads_an_account.contains(template) {
+            path.push_str(&format!("?userId={user}"));
+        }
+        let body = match (*method_name, *template) {
+            ("post", "/v1/orders") => Some(json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "80"})),
+            ("patch", _) => Some(json!({"limitPrice": "91"})),
+            ("post" | "put", _) => Some(json!({})),
+            _ => None,
+        };
+        let method = Method::from_bytes(method_name.to_uppercase().as_bytes()).unwrap();
+        let class = access(method_name, template);
         for (who, token) in &tokens {
-            let (status, answer) = call(&app, &app.anonymous, method.clone(), path, token.as_deref(), body.clone()).await;
-            let expected_denial = match (access, *who) {
+            let (status, answer) = call(&app, &app.anonymous, method.clone(), &path, token.as_deref(), body.clone()).await;
+            let denial = match (class, *who) {
                 (Access::Public, _) => None,
                 (_, "nobody") => Some(401),
                 (Access::Admin, _) => Some(403),
-                (Access::Owner, "other") => Some(403),
-                (Access::Owner, "viewer") => Some(403),
-                (Access::Owner, _) => None,
+                (Access::Owner, "other" | "viewer") => Some(403),
+                (Access::Own, "viewer") if method != Method::GET && !template.starts_with("/v1/api-keys") => Some(403),
+                _ => None,
             };
-            match expected_denial {
+            match denial {
                 Some(code) => assert_eq!(status, code, "{who} {method} {path}: {answer}"),
                 None => assert!(![401, 403].contains(&status), "{who} {method} {path} was refused: {status} {answer}"),
             }
+            checked += 1;
         }
-        // The operator's admin key passes everywhere.
-        let mut request = app.client.request(method.clone(), app.url(path));
-        if let Some(body) = body {
-            request = request.json(body);
+        // The operator acts for any account, but owns no keys, webhooks or alerts itself.
+        if class != Access::Own {
+            let mut request = app.client.request(method.clone(), app.url(&path));
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let status = request.send().await.unwrap().status().as_u16();
+            assert!(![401, 403].contains(&status), "the operator {method} {path}: {status}");
         }
-        let status = request.send().await.unwrap().status().as_u16();
-        assert!(![401, 403].contains(&status), "admin {method} {path}: {status}");
     }
-    // A viewer reads their own account but changes nothing.
-    let viewer_token = viewer_login["accessToken"].as_str().unwrap();
-    let viewer_id = viewer["userId"].as_str().unwrap();
-    let (status, _) = call(&app, &app.anonymous, Method::GET, &format!("/v1/portfolio/{viewer_id}"), Some(viewer_token), None).await;
-    assert_eq!(status, 200);
-    let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(viewer_token), Some(json!({"symbol": "MOCK", "quantity": "1", "side": "BUY"}))).await;
-    assert_eq!(status, 403);
+    assert!(checked >= 4 * 45, "every operation checked: {checked}");
 }
 
 #[tokio::test]
