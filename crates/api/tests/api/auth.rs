@@ -333,3 +333,23 @@ async fn users_export_their_data_and_delete_their_account() {
     let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/auth/register", None, Some(json!({"email": "ada@example.com", "password": "new horse!"}))).await;
     assert_eq!(status, 201, "the email is free again");
 }
+
+#[tokio::test]
+async fn expired_refresh_tokens_are_refused() {
+    let store = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let captured = std::sync::Arc::clone(&store);
+    let app = crate::helpers::spawn_app_with(move |state| *captured.lock().unwrap() = state.store.clone()).await;
+    let ada = register(&app, "ada@example.com").await;
+    let user: u64 = ada["userId"].as_str().unwrap().parse().unwrap();
+    let store = store.lock().unwrap().clone().unwrap();
+    // A refresh token whose 30 days ran out a millisecond ago.
+    let token = "expired-refresh-token";
+    let now = tradecraft_api::auth::now_ms();
+    store.insert_refresh(&tradecraft_api::auth::hash_secret(token), user, "family-x", now - 1).unwrap();
+    let (status, answer) = call(&app, &app.anonymous, Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": token}))).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("invalid_refresh_token")));
+    // A live one of the same user still works.
+    store.insert_refresh(&tradecraft_api::auth::hash_secret("live-token"), user, "family-y", now + 60_000).unwrap();
+    let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": "live-token"}))).await;
+    assert_eq!(status, 200);
+}
