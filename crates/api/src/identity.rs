@@ -11,7 +11,7 @@ use tradecraft_types::{Money, Timestamp};
 
 use crate::auth::{self, MaybeCaller, REFRESH_TTL_MS, Role, hash_secret, now_ms, random_token, require, require_admin};
 use crate::reads::ask;
-use crate::routes::{open_account, parse_id};
+use crate::routes::{open_account, parse_body, parse_id};
 use crate::{ApiError, AppState};
 
 /// Cash of a newly registered account.
@@ -20,11 +20,6 @@ const PASSWORD_LENGTH_MIN: usize = 8;
 
 fn field<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiError> {
     body.get(name).and_then(Value::as_str).ok_or_else(|| ApiError::bad_request("invalid_field", format!("{name} is required")))
-}
-
-fn parse(body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Value, ApiError> {
-    let Json(body) = body?;
-    if body.is_object() { Ok(body) } else { Err(ApiError::bad_request("invalid_body", "the body must be a JSON object")) }
 }
 
 fn valid_email(email: &str) -> bool {
@@ -73,7 +68,7 @@ fn tokens(state: &AppState, user: u64, role: Role, refresh: &str, now: i64) -> V
 /// `POST /v1/auth/register` `{email, password, username?}`: a trader with a funded paper
 /// account, logged in.
 pub(crate) async fn register(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
-    let body = parse(body)?;
+    let body = parse_body(body)?;
     let email = field(&body, "email")?.trim().to_lowercase();
     let password = field(&body, "password")?.to_owned();
     if !valid_email(&email) {
@@ -118,7 +113,7 @@ pub(crate) async fn register(State(state): State<AppState>, body: Result<Json<Va
 
 /// `POST /v1/auth/login` `{email, password}`.
 pub(crate) async fn login(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Json<Value>, ApiError> {
-    let body = parse(body)?;
+    let body = parse_body(body)?;
     let email = field(&body, "email")?.trim().to_lowercase();
     let password = field(&body, "password")?.to_owned();
     let now = now_ms();
@@ -146,7 +141,7 @@ pub(crate) async fn login(State(state): State<AppState>, body: Result<Json<Value
 /// `POST /v1/auth/refresh` `{refreshToken}`: a new pair; the old token is spent. A spent
 /// token presented again means it leaked: the whole login is revoked.
 pub(crate) async fn refresh(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Json<Value>, ApiError> {
-    let body = parse(body)?;
+    let body = parse_body(body)?;
     let old = hash_secret(field(&body, "refreshToken")?);
     let now = now_ms();
     let invalid = || ApiError::Unauthorized("invalid_refresh_token", "the refresh token is invalid, expired or revoked".to_owned());
@@ -175,7 +170,7 @@ pub(crate) async fn refresh(State(state): State<AppState>, body: Result<Json<Val
 
 /// `POST /v1/auth/logout` `{refreshToken}`: revokes the login it belongs to.
 pub(crate) async fn logout(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
-    let body = parse(body)?;
+    let body = parse_body(body)?;
     let hash = hash_secret(field(&body, "refreshToken")?);
     if let Some(record) = ask(&state, move |store| store.refresh(&hash)).await? {
         let now = now_ms();
@@ -198,7 +193,7 @@ pub(crate) async fn create_api_key(
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let user = require(&caller)?.user_id.ok_or_else(|| ApiError::Forbidden("the operator key cannot own keys".to_owned()))?;
-    let body = parse(body)?;
+    let body = parse_body(body)?;
     let name = body.get("name").and_then(Value::as_str).unwrap_or("api key").to_owned();
     let scopes: Vec<String> = match body.get("scopes") {
         None => vec!["read".to_owned()],
@@ -247,7 +242,7 @@ pub(crate) async fn set_role(
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&caller)?;
     let user = parse_id("userId", &user_id)?;
-    let body = parse(body)?;
+    let body = parse_body(body)?;
     let role = Role::parse(field(&body, "role")?).ok_or_else(|| ApiError::bad_request("invalid_field", "role is trader, viewer or admin"))?;
     let changed = ask(&state, move |store: &Store| store.set_role(user, role.as_str())).await?;
     if !changed {

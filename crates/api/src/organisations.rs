@@ -13,7 +13,7 @@ use tradecraft_store::{GroupRecord, MemberRecord, OrganisationRecord};
 use crate::auth::{Caller, MaybeCaller, now_ms, require, require_admin};
 use crate::identity::audit;
 use crate::reads::ask;
-use crate::routes::{events, execute, first_rejection, parse_id, wire_command};
+use crate::routes::{events, execute, first_rejection, parse_body, parse_id, wire_command};
 use crate::{ApiError, AppState};
 
 /// A fresh id (48 random bits): unique in practice, and the primary key refuses a clash.
@@ -21,11 +21,6 @@ fn new_id() -> u64 {
     let mut bytes = [0_u8; 8];
     rand::fill(&mut bytes[..6]);
     u64::from_le_bytes(bytes).max(1)
-}
-
-fn body_object(body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Value, ApiError> {
-    let Json(body) = body?;
-    if body.is_object() { Ok(body) } else { Err(ApiError::bad_request("invalid_body", "the body must be a JSON object")) }
 }
 
 fn name_of(body: &Value) -> Result<String, ApiError> {
@@ -60,7 +55,7 @@ pub(crate) async fn create(
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     require_admin(&caller)?;
-    let name = name_of(&body_object(body)?)?;
+    let name = name_of(&parse_body(body)?)?;
     let organisation = OrganisationRecord { org_id: new_id(), name, created_at_ms: now_ms() };
     let record = organisation.clone();
     ask(&state, move |store| store.create_organisation(&record)).await?;
@@ -97,7 +92,7 @@ pub(crate) async fn create_group(
     let org_id = parse_id("organisationId", &org_id)?;
     existing(&state, org_id).await?;
     require_org_admin(&state, &caller, org_id).await?;
-    let group = GroupRecord { group_id: new_id(), org_id, name: name_of(&body_object(body)?)? };
+    let group = GroupRecord { group_id: new_id(), org_id, name: name_of(&parse_body(body)?)? };
     let record = group.clone();
     ask(&state, move |store| store.create_group(&record, now_ms())).await?;
     audit(&state, &caller, "group.created", format!("organisation:{org_id}"), json!({"groupId": group.group_id.to_string(), "name": group.name})).await;
@@ -126,7 +121,7 @@ pub(crate) async fn put_member(
     let (org_id, user) = (parse_id("organisationId", &org_id)?, parse_id("userId", &user_id)?);
     existing(&state, org_id).await?;
     require_org_admin(&state, &caller, org_id).await?;
-    let body = body_object(body)?;
+    let body = parse_body(body)?;
     let role = body.get("role").and_then(Value::as_str).unwrap_or("member").to_owned();
     if role != "member" && role != "org_admin" {
         return Err(ApiError::bad_request("invalid_field", "role is member or org_admin"));

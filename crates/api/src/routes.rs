@@ -145,7 +145,7 @@ fn numbers_to_strings(body: &mut Value, fields: &[&str]) {
     }
 }
 
-fn parse_body(body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Value, ApiError> {
+pub(crate) fn parse_body(body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Value, ApiError> {
     let Json(body) = body?;
     if !body.is_object() {
         return Err(ApiError::bad_request("invalid_body", "the body must be a JSON object"));
