@@ -240,8 +240,8 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-/// Whether a route is open to everyone.
-fn public(path: &str) -> bool {
+/// Whether a route (its path template) is open to everyone.
+pub fn public(path: &str) -> bool {
     matches!(path, "/health/live" | "/health/ready" | "/openapi.json" | "/metrics" | "/v1/leaderboard")
         || path.starts_with("/v1/market/")
         || path.starts_with("/v1/marketdata")

@@ -78,6 +78,23 @@ fn decimal(description: &str) -> Value {
 
 /// The whole document.
 pub fn document() -> Value {
+    let mut document = paths_and_schemas();
+    // Public operations need no credentials: they override the document-wide security.
+    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        for (path, operations) in paths.iter_mut() {
+            if crate::auth::public(path)
+                && let Some(operations) = operations.as_object_mut()
+            {
+                for operation in operations.values_mut() {
+                    operation["security"] = json!([]);
+                }
+            }
+        }
+    }
+    document
+}
+
+fn paths_and_schemas() -> Value {
     let object = json!({"type": "object"});
     let order_id = path_parameter("order_id", "An order id (decimal string).");
     let symbol = path_parameter("symbol", "An instrument symbol such as MOCKAAPL.");
@@ -327,11 +344,14 @@ mod tests {
         let mut listed: Vec<(String, String)> = OPERATIONS.iter().map(|(method, path)| ((*method).to_owned(), (*path).to_owned())).collect();
         listed.sort();
         assert_eq!(documented, listed);
-        for (_, operations) in paths {
+        for (path, operations) in paths {
             for (_, operation) in operations.as_object().unwrap() {
                 assert!(operation["summary"].is_string());
                 assert!(!operation["responses"].as_object().unwrap().is_empty());
+                // Public operations say they need no credentials; the rest inherit them.
+                assert_eq!(operation.get("security") == Some(&json!([])), crate::auth::public(path), "{path}");
             }
         }
+        assert_eq!(document["security"], json!([{"bearer": []}, {"apiKey": []}]));
     }
 }
