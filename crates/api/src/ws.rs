@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Extension, Query, State};
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -37,22 +37,30 @@ pub struct Push {
     pub event: &'static str,
     pub payload: Value,
     payload_text: String,
+    /// The first subscriber's frame, shared (reference-counted) with every subscriber
+    /// whose frame is the same: most join with the same ref.
+    shared: std::sync::OnceLock<(bool, Value, Utf8Bytes)>,
 }
 
 impl Push {
     pub fn new(topic: String, event: &'static str, payload: Value) -> Self {
         let payload_text = payload.to_string();
-        Self { topic, event, payload, payload_text }
+        Self { topic, event, payload, payload_text, shared: std::sync::OnceLock::new() }
     }
 
     /// The frame for one subscriber: only its join_ref differs between subscribers.
-    fn frame(&self, version_two: bool, join_ref: &Value) -> String {
-        let topic = Value::from(self.topic.as_str());
-        if version_two {
-            format!("[{join_ref},null,{topic},\"{}\",{}]", self.event, self.payload_text)
-        } else {
-            format!("{{\"topic\":{topic},\"event\":\"{}\",\"payload\":{},\"ref\":null}}", self.event, self.payload_text)
-        }
+    fn frame(&self, version_two: bool, join_ref: &Value) -> Utf8Bytes {
+        let build = || {
+            let topic = Value::from(self.topic.as_str());
+            let text = if version_two {
+                format!("[{join_ref},null,{topic},\"{}\",{}]", self.event, self.payload_text)
+            } else {
+                format!("{{\"topic\":{topic},\"event\":\"{}\",\"payload\":{},\"ref\":null}}", self.event, self.payload_text)
+            };
+            Utf8Bytes::from(text)
+        };
+        let (shared_version, shared_ref, frame) = self.shared.get_or_init(|| (version_two, join_ref.clone(), build()));
+        if *shared_version == version_two && (shared_ref == join_ref || !version_two) { frame.clone() } else { build() }
     }
 }
 
@@ -199,6 +207,22 @@ async fn send(socket: &mut WebSocket, text: String) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await, Ok(Ok(())))
 }
 
+/// Pushes drained per wake-up at most: a client that fell behind catches up with one
+/// write for the lot instead of one per frame.
+const PUSH_BATCH_MAX: usize = 64;
+
+/// Writes `frames` with one flush.
+async fn send_all(socket: &mut WebSocket, frames: Vec<Utf8Bytes>) -> bool {
+    use futures_util::SinkExt;
+    let write = async {
+        for frame in frames {
+            socket.feed(Message::Text(frame)).await?;
+        }
+        socket.flush().await
+    };
+    matches!(tokio::time::timeout(SEND_TIMEOUT, write).await, Ok(Ok(())))
+}
+
 async fn session(mut socket: WebSocket, state: AppState, version_two: bool, caller: MaybeCaller) {
     state.ws_connections.fetch_add(1, Ordering::Relaxed);
     let mut pushes = state.pushes.subscribe();
@@ -245,11 +269,22 @@ async fn session(mut socket: WebSocket, state: AppState, version_two: bool, call
             }
             push = pushes.recv() => match push {
                 Ok(push) => {
-                    if let Some(join_ref) = joined.get(&push.topic) {
-                        let frame = push.frame(version_two, join_ref);
-                        if !send(&mut socket, frame).await {
-                            break;
+                    let mut frames = Vec::new();
+                    let mut next = Some(push);
+                    while let Some(push) = next.take() {
+                        if let Some(join_ref) = joined.get(&push.topic) {
+                            frames.push(push.frame(version_two, join_ref));
                         }
+                        if frames.len() < PUSH_BATCH_MAX {
+                            next = match pushes.try_recv() {
+                                Ok(push) => Some(push),
+                                Err(broadcast::error::TryRecvError::Lagged(_)) => pushes.try_recv().ok(),
+                                Err(_) => None,
+                            };
+                        }
+                    }
+                    if !frames.is_empty() && !send_all(&mut socket, frames).await {
+                        break;
                     }
                 }
                 // Fell behind: skip what was missed rather than hold anyone up.

@@ -124,3 +124,29 @@ async fn a_client_that_never_reads_holds_up_no_one() {
     assert_eq!(status, 200, "the server is still responsive");
     drop(stalled);
 }
+
+/// A burst of updates arrives whole and in order (written in batches), in both protocol
+/// versions, each subscriber with its own join ref.
+#[tokio::test]
+async fn bursts_arrive_whole_and_in_order_for_every_subscriber() {
+    let app = spawn_app().await;
+    let mut two = connect(&app, "?vsn=2.0.0").await;
+    let mut other_ref = connect(&app, "?vsn=2.0.0").await;
+    let mut one = connect(&app, "").await;
+    send(&mut two, json!(["7", "1", "prices:MOCK", "phx_join", {}])).await;
+    send(&mut other_ref, json!(["9", "1", "prices:MOCK", "phx_join", {}])).await;
+    send(&mut one, json!({"topic": "prices:MOCK", "event": "phx_join", "payload": {}, "ref": "1"})).await;
+    for socket in [&mut two, &mut other_ref, &mut one] {
+        receive(socket).await;
+    }
+    for index in 0..300 {
+        price(&app, &format!("{}.25", 100 + index));
+    }
+    for index in 0..300 {
+        let expected = format!("{}.25", 100 + index);
+        let (a, b, c) = (receive(&mut two).await, receive(&mut other_ref).await, receive(&mut one).await);
+        assert_eq!((a[0].as_str(), a[4]["price"].as_str()), (Some("7"), Some(expected.as_str())));
+        assert_eq!((b[0].as_str(), b[4]["price"].as_str()), (Some("9"), Some(expected.as_str())), "a different join ref gets its own frame");
+        assert_eq!(c["payload"]["price"].as_str(), Some(expected.as_str()));
+    }
+}
