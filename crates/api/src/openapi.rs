@@ -112,7 +112,7 @@ fn paths_and_schemas() -> Value {
         },
         "paths": {
             "/health/live": {"get": {"summary": "The process is up.", "responses": {"200": ok("Alive.", object.clone())}}},
-            "/health/ready": {"get": {"summary": "The engine and the event log are usable.", "responses": {
+            "/health/ready": {"get": {"summary": "The engine, the event log and the read store are usable (with the read store's lag).", "responses": {
                 "200": ok("Ready; state of each dependency.", object.clone()),
                 "503": ok("Degraded; state of each dependency.", object.clone()),
             }}},

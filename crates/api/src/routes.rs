@@ -182,9 +182,22 @@ async fn ready(State(state): State<AppState>) -> Response {
         None => json!({"status": "up", "nextCommand": status.next_command.load(Ordering::Relaxed)}),
         Some(error) => json!({"status": "recovering", "error": error}),
     };
-    let healthy = failure.is_none() && log["status"] == "up";
+    let mut dependencies = json!({"log": log, "engine": engine});
+    let mut healthy = failure.is_none() && dependencies["log"]["status"] == "up";
+    if state.store.is_some() {
+        // The read store answers a trivial query, and says how far behind the log it is.
+        let answered = reads::ask(&state, |store| store.backend().query("SELECT 1", &[])).await;
+        let lag: u64 = state.projection_metrics.as_ref().map_or(0, |metrics| metrics.lag().iter().map(|lag| lag.end.saturating_sub(lag.applied)).sum());
+        dependencies["readStore"] = match answered {
+            Ok(_) => json!({"status": "up", "dialect": state.store.as_ref().map(|store| store.dialect().name()), "lagRecords": lag}),
+            Err(error) => {
+                healthy = false;
+                json!({"status": "down", "error": error.to_string()})
+            }
+        };
+    }
     let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(json!({"status": if healthy { "ready" } else { "degraded" }, "dependencies": {"log": log, "engine": engine}}))).into_response()
+    (code, Json(json!({"status": if healthy { "ready" } else { "degraded" }, "dependencies": dependencies}))).into_response()
 }
 
 /// `POST /v1/accounts`: an operator creating an account directly (users register).

@@ -22,6 +22,8 @@ async fn health_reports_live_and_ready() {
     assert_eq!(status, 200);
     assert_eq!(body["dependencies"]["engine"]["status"], "up");
     assert_eq!(body["dependencies"]["log"]["status"], "up");
+    assert_eq!(body["dependencies"]["readStore"]["status"], "up");
+    assert_eq!(body["dependencies"]["readStore"]["dialect"], "sqlite");
 }
 
 #[tokio::test]
