@@ -13,7 +13,7 @@ use tradecraft_store::{GroupRecord, MemberRecord, OrganisationRecord};
 use crate::auth::{Caller, MaybeCaller, now_ms, require, require_admin};
 use crate::identity::audit;
 use crate::reads::ask;
-use crate::routes::{events, execute, first_rejection, parse_body, parse_id, wire_command};
+use crate::routes::{parse_body, parse_id, run_command};
 use crate::{ApiError, AppState};
 
 /// A fresh id (48 random bits): unique in practice, and the primary key refuses a clash.
@@ -100,15 +100,12 @@ pub(crate) async fn create_group(
 }
 
 async fn apply_membership(state: &AppState, user: u64, group: Option<u64>, organisation: Option<u64>) -> Result<(), ApiError> {
-    let command = wire_command(json!({
+    run_command(state, json!({
         "command": "setMembership", "userId": user.to_string(),
         "groupId": group.map(|id| id.to_string()), "organisationId": organisation.map(|id| id.to_string()),
-    }))?;
-    let outcome = execute(state, command).await?;
-    match first_rejection(events(&outcome)?) {
-        Some(rejection) => Err(rejection),
-        None => Ok(()),
-    }
+    }))
+    .await
+    .map(drop)
 }
 
 /// `PUT /v1/organisations/{id}/members/{userId}` `{role: member|org_admin, groupId?}`.

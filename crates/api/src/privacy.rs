@@ -17,7 +17,7 @@ use tradecraft_types::{AccountId, Timestamp};
 use crate::auth::{self, MaybeCaller, now_ms, require};
 use crate::identity::audit;
 use crate::reads::ask;
-use crate::routes::{events, execute, first_rejection, query, wire_command};
+use crate::routes::{query, run_command};
 use crate::{ApiError, AppState};
 
 /// Rows of each kind an export holds at most (newest first).
@@ -112,10 +112,7 @@ pub(crate) async fn delete(
         json!({"command": "setLimits", "userId": user.to_string(), "limits": {"tradingEnabled": false}}),
         json!({"command": "setMembership", "userId": user.to_string()}),
     ] {
-        let outcome = execute(&state, wire_command(command)?).await?;
-        if let Some(rejection) = first_rejection(events(&outcome)?) {
-            return Err(rejection);
-        }
+        run_command(&state, command).await?;
     }
     let now = now_ms();
     ask(&state, move |store| {

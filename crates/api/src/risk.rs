@@ -11,7 +11,7 @@ use tradecraft_types::AccountId;
 
 use crate::auth::{MaybeCaller, account_for, require_admin};
 use crate::identity::audit;
-use crate::routes::{events, execute, first_rejection, parse_id, query, wire_command};
+use crate::routes::{parse_id, query, run_command};
 use crate::{ApiError, AppState};
 
 /// `users/{id}`, `groups/{id}` or `organisations/{id}` as a scope, with the field name the
@@ -65,11 +65,7 @@ pub(crate) async fn put_limits(
         }
     }
     let Json(limits) = body?;
-    let command = wire_command(json!({"command": "setLimits", field: id, "limits": limits}))?;
-    let outcome = execute(&state, command).await?;
-    if let Some(rejection) = first_rejection(events(&outcome)?) {
-        return Err(rejection);
-    }
+    run_command(&state, json!({"command": "setLimits", field: id, "limits": limits})).await?;
     audit(&state, &caller, "limits.set", subject(scope), limits.clone()).await;
     get_limits_of(&state, scope).await
 }
@@ -120,11 +116,7 @@ pub(crate) async fn put_membership(
         }
     };
     let (group, organisation) = (id_of("groupId")?, id_of("organisationId")?);
-    let command = wire_command(json!({"command": "setMembership", "userId": user.to_string(), "groupId": group, "organisationId": organisation}))?;
-    let outcome = execute(&state, command).await?;
-    if let Some(rejection) = first_rejection(events(&outcome)?) {
-        return Err(rejection);
-    }
+    run_command(&state, json!({"command": "setMembership", "userId": user.to_string(), "groupId": group, "organisationId": organisation})).await?;
     let answer = json!({"userId": user.to_string(), "groupId": group, "organisationId": organisation});
     audit(&state, &caller, "membership.set", format!("user:{user}"), answer.clone()).await;
     Ok(Json(answer))

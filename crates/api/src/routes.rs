@@ -122,6 +122,16 @@ pub(crate) async fn execute(state: &AppState, command: WireCommand) -> Result<Co
         .map_err(ApiError::Internal)
 }
 
+/// Appends a command given as wire JSON and waits for its outcome; an engine rejection
+/// becomes the API's error for it.
+pub(crate) async fn run_command(state: &AppState, body: Value) -> Result<CommandOutcome, ApiError> {
+    let outcome = execute(state, wire_command(body)?).await?;
+    match first_rejection(events(&outcome)?) {
+        Some(rejection) => Err(rejection),
+        None => Ok(outcome),
+    }
+}
+
 pub(crate) fn events(outcome: &CommandOutcome) -> Result<&[Event], ApiError> {
     outcome.result.as_deref().map_err(|message| ApiError::bad_request("invalid_command", message.clone()))
 }
@@ -221,13 +231,8 @@ async fn create_account(
 
 /// Creates an engine account (id assigned by the log unless given) and deposits `cash`.
 pub(crate) async fn open_account(state: &AppState, user_id: Option<String>, cash: &str, amount: Money) -> Result<AccountId, ApiError> {
-    let create = wire_command(json!({"command": "createAccount", "userId": user_id}))?;
-    let outcome = execute(state, create).await?;
-    let created = events(&outcome)?;
-    if let Some(rejection) = first_rejection(created) {
-        return Err(rejection);
-    }
-    let account = created
+    let outcome = run_command(state, json!({"command": "createAccount", "userId": user_id})).await?;
+    let account = events(&outcome)?
         .iter()
         .find_map(|event| match event {
             Event::AccountCreated { account, .. } => Some(*account),
@@ -236,14 +241,11 @@ pub(crate) async fn open_account(state: &AppState, user_id: Option<String>, cash
         .ok_or_else(|| ApiError::Internal("account creation produced no account".to_owned()))?;
     if amount.is_positive() {
         // The create command's offset is unique: it makes the deposit's transaction id.
-        let deposit = wire_command(json!({
+        run_command(state, json!({
             "command": "deposit", "userId": account.to_string(),
             "transactionId": (outcome.offset | (1 << 62)).to_string(), "amount": cash,
-        }))?;
-        let outcome = execute(state, deposit).await?;
-        if let Some(rejection) = first_rejection(events(&outcome)?) {
-            return Err(rejection);
-        }
+        }))
+        .await?;
     }
     Ok(account)
 }

@@ -267,7 +267,7 @@ impl State {
                 self.client_ids.remove(&(account, client_id));
             }
         self.accounts[account as usize].open_orders -= 1;
-        if side == Side::Buy {
+        if side == Side::Buy && self.accounts[account as usize].activity.is_some() {
             let order = self.orders.get(slot);
             if !order.is_budget() {
                 let leaves = order.leaves();
@@ -332,10 +332,10 @@ impl State {
             buyer_fee,
             seller_fee,
         });
-        for (account, buys) in [(buyer_account, !self.orders.get(buyer).is_budget()), (seller_account, false)] {
+        for (account, buying) in [(buyer_account, Some(buyer)), (seller_account, None)] {
             if let Some(activity) = self.accounts[account as usize].activity.as_mut() {
                 activity.record_fill(self.now, notional);
-                if buys {
+                if buying.is_some_and(|slot| !self.orders.get(slot).is_budget()) {
                     activity.add_open_buy(instrument, -quantity);
                 }
             }
@@ -422,8 +422,9 @@ impl Engine {
     }
 
     /// Checks `draft` against every set of limits that applies to `account`.
-    /// Reads only: a refused order leaves no trace.
-    fn check_limits(&self, account: u32, draft: &Draft) -> Result<(), LimitKind> {
+    /// Reads only: a refused order leaves no trace. Returns the account's value, which an
+    /// accepted order's reservation does not change.
+    fn check_limits(&self, account: u32, draft: &Draft) -> Result<i128, LimitKind> {
         let now = self.now;
         let value = self.account_value(account);
         let instrument = draft.instrument;
@@ -435,7 +436,7 @@ impl Engine {
             self.state.ledger.holdings(account).iter().map(|&(index, balance)| (index, balance.total())).collect();
         let record = &self.state.accounts[account as usize];
         let deposited = record.deposited;
-        let Some(activity) = record.activity.as_deref() else { return Ok(()) };
+        let Some(activity) = record.activity.as_deref() else { return Ok(value) };
         let today = activity.today(now);
         let orders_last_minute = if draft.counts_as_new { activity.orders_last_minute(now) } else { 0 };
         let (trades_today, notional_today, loss_today) = match today {
@@ -483,7 +484,7 @@ impl Engine {
         for limits in sets.into_iter().flatten() {
             limits::check(limits, &exposure)?;
         }
-        Ok(())
+        Ok(value)
     }
 
     fn set_limits(&mut self, scope: LimitScope, limits: &AccountLimits, events: &mut Vec<Event>) {
@@ -944,6 +945,7 @@ impl Engine {
             (Side::Buy, budget) => budget.checked_add(fee(budget, fee_bps)).ok_or(RejectReason::NotionalTooLarge)?,
         };
         let limited = account_kind != AccountKind::House && self.state.accounts[account as usize].activity.is_some();
+        let mut value = 0;
         if limited {
             let notional = if budget > 0 {
                 budget
@@ -972,7 +974,7 @@ impl Engine {
                 adds,
                 counts_as_new: true,
             };
-            self.check_limits(account, &draft).map_err(RejectReason::LimitBreached)?;
+            value = self.check_limits(account, &draft).map_err(RejectReason::LimitBreached)?;
         }
         if self.state.order_index.contains(new.order_id) {
             return Err(RejectReason::DuplicateOrderId);
@@ -1010,7 +1012,6 @@ impl Engine {
             self.state.order_client_ids.insert(new.order_id, client_id);
         }
         self.state.count_open_order(slot);
-        let value = if limited { self.account_value(account) } else { 0 };
         if limited && let Some(activity) = self.state.accounts[account as usize].activity.as_mut() {
             activity.accepted(self.now, value);
             if new.side == Side::Buy && budget == 0 {

@@ -398,10 +398,9 @@ impl Projector {
                 "account.deposited" | "account.withdrawn" => self.transfer(item, pending)?,
                 "order.accepted" => self.order_accepted(item, pending)?,
                 "order.filled" => {
-                    let order = id_param(field(&item.payload, "orderId")?)?;
                     let (filled, price) = (quantity(&item.payload, "quantity")?, price(&item.payload, "executionPrice")?);
                     let notional = notional(price, filled)?;
-                    self.patch_order(pending, id_param(field(&item.payload, "userId")?)?, order, item.timestamp_ms, |order| {
+                    self.patch_order(pending, item, |order| {
                         order.filled += filled;
                         order.notional += notional;
                         if order.status == "ACCEPTED" || order.status == "TRIGGERED" {
@@ -411,15 +410,14 @@ impl Projector {
                         patch.filled_add += filled;
                         patch.notional_add += notional;
                         patch.status.get_or_insert_with(|| "PARTIALLY_FILLED".to_owned());
-                    });
+                    })?;
                 }
                 "order.done" => {
-                    let order = id_param(field(&item.payload, "orderId")?)?;
                     let status = field(&item.payload, "status")?.to_owned();
                     let reason = optional(&item.payload, "reason").map(str::to_owned);
                     let filled = quantity(&item.payload, "filledQuantity")?;
                     let (status_new, reason_new) = (status.clone(), reason.clone());
-                    self.patch_order(pending, id_param(field(&item.payload, "userId")?)?, order, item.timestamp_ms, move |order| {
+                    self.patch_order(pending, item, move |order| {
                         order.status = status_new;
                         order.reason = reason_new;
                         order.filled = filled;
@@ -427,24 +425,22 @@ impl Projector {
                         patch.status = Some(status);
                         patch.reason = reason;
                         patch.filled_total = Some(filled);
-                    });
+                    })?;
                 }
                 "order.replaced" => {
-                    let order = id_param(field(&item.payload, "orderId")?)?;
                     let (limit, size) = (price(&item.payload, "limitPrice")?, quantity(&item.payload, "quantity")?);
-                    self.patch_order(pending, id_param(field(&item.payload, "userId")?)?, order, item.timestamp_ms, |order| {
+                    self.patch_order(pending, item, |order| {
                         order.limit_price = Some(limit);
                         order.quantity = size;
                     }, |patch| {
                         patch.limit_price = Some(limit);
                         patch.quantity = Some(size);
-                    });
+                    })?;
                 }
                 "order.triggered" => {
-                    let order = id_param(field(&item.payload, "orderId")?)?;
-                    self.patch_order(pending, id_param(field(&item.payload, "userId")?)?, order, item.timestamp_ms, |order| order.status = "TRIGGERED".to_owned(), |patch| {
+                    self.patch_order(pending, item, |order| order.status = "TRIGGERED".to_owned(), |patch| {
                         patch.status = Some("TRIGGERED".to_owned());
-                    });
+                    })?;
                 }
                 "trade.executed" | "trade.failed" => self.execution(item, pending)?,
                 "limit.breached" => self.breach(item, pending)?,
@@ -458,15 +454,17 @@ impl Projector {
         self.state.accounts.get(&user).is_some_and(|account| account.house)
     }
 
+    /// Applies an order event to the order: in place if it was inserted in this poll, as
+    /// a patch otherwise (house orders are not stored).
     fn patch_order(
         &mut self,
         pending: &mut Pending,
-        user: i64,
-        order_id: i64,
-        at: i64,
+        item: &Item,
         new: impl FnOnce(&mut NewOrder),
         patch: impl FnOnce(&mut OrderPatch),
-    ) {
+    ) -> Result<(), StoreError> {
+        let (order_id, user) = (id_param(field(&item.payload, "orderId")?)?, id_param(field(&item.payload, "userId")?)?);
+        let at = item.timestamp_ms;
         if let Some(order) = pending.new_orders.get_mut(&order_id) {
             new(order);
             order.updated_at = at;
@@ -475,6 +473,7 @@ impl Projector {
             patch(entry);
             entry.updated_at = at;
         }
+        Ok(())
     }
 
     fn account(&mut self, user: i64, at: i64) -> &mut Account {
