@@ -17,7 +17,7 @@ use crate::auth::{MaybeCaller, account_for, now_ms, random_token};
 use crate::identity::audit;
 use crate::reads::ask;
 use crate::routes::{bounded, parse_id};
-use crate::{ApiError, AppState};
+use crate::{ApiError, Shared};
 
 pub(crate) fn alert_json(alert: &AlertRecord) -> Value {
     json!({
@@ -37,7 +37,7 @@ pub(crate) struct AlertParams {
 }
 
 /// `GET /v1/alerts?userId=&open=true&limit=`: newest first.
-pub(crate) async fn list(State(state): State<AppState>, Extension(caller): Extension<MaybeCaller>, Query(params): Query<AlertParams>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Query(params): Query<AlertParams>) -> Result<Json<Value>, ApiError> {
     let user = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
     let limit = bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let open = params.open.unwrap_or(false);
@@ -46,7 +46,7 @@ pub(crate) async fn list(State(state): State<AppState>, Extension(caller): Exten
 }
 
 /// `POST /v1/alerts/{alertId}/acknowledge`.
-pub(crate) async fn acknowledge(State(state): State<AppState>, Extension(caller): Extension<MaybeCaller>, Path(alert_id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn acknowledge(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(alert_id): Path<String>) -> Result<Json<Value>, ApiError> {
     let user = account_for(&caller, None)?;
     let id = alert_id.clone();
     if !ask(&state, move |store| store.acknowledge_alert(user, &id, now_ms())).await? {
@@ -61,7 +61,7 @@ fn webhook_json(webhook: &WebhookRecord) -> Value {
 
 /// `POST /v1/webhooks` `{url}`: alerts are POSTed there as JSON.
 pub(crate) async fn create_webhook(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -79,13 +79,13 @@ pub(crate) async fn create_webhook(
     Ok((StatusCode::CREATED, Json(webhook_json(&webhook))).into_response())
 }
 
-pub(crate) async fn list_webhooks(State(state): State<AppState>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list_webhooks(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Value>, ApiError> {
     let user = account_for(&caller, None)?;
     let webhooks = ask(&state, move |store| store.webhooks(user)).await?;
     Ok(Json(json!({"webhooks": webhooks.iter().map(webhook_json).collect::<Vec<_>>()})))
 }
 
-pub(crate) async fn delete_webhook(State(state): State<AppState>, Extension(caller): Extension<MaybeCaller>, Path(webhook_id): Path<String>) -> Result<Response, ApiError> {
+pub(crate) async fn delete_webhook(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(webhook_id): Path<String>) -> Result<Response, ApiError> {
     let user = account_for(&caller, None)?;
     let id = webhook_id.clone();
     if !ask(&state, move |store| store.revoke_webhook(user, &id, now_ms())).await? {

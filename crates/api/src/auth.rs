@@ -27,7 +27,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, Shared};
 
 /// Lifetime of an access token.
 pub const ACCESS_TTL_MS: i64 = 15 * 60 * 1_000;
@@ -278,7 +278,7 @@ pub(crate) async fn resolve(state: &AppState, bearer: Option<&str>, api_key: Opt
 
 /// The middleware: resolves the caller and applies the route policy, then hands the
 /// caller to the handler as an extension.
-pub(crate) async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Request, next: Next) -> Response {
     let path = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned());
     let headers = request.headers();
     let bearer = headers

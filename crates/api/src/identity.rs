@@ -12,7 +12,7 @@ use tradecraft_types::{Money, Timestamp};
 use crate::auth::{self, MaybeCaller, REFRESH_TTL_MS, Role, hash_secret, now_ms, random_token, require, require_admin};
 use crate::reads::ask;
 use crate::routes::{open_account, parse_body, parse_id};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, Shared};
 
 /// Cash of a newly registered account.
 const STARTING_CASH: &str = "100000";
@@ -67,7 +67,7 @@ fn tokens(state: &AppState, user: u64, role: Role, refresh: &str, now: i64) -> V
 
 /// `POST /v1/auth/register` `{email, password, username?}`: a trader with a funded paper
 /// account, logged in.
-pub(crate) async fn register(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+pub(crate) async fn register(State(state): State<Shared>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
     let body = parse_body(body)?;
     let email = field(&body, "email")?.trim().to_lowercase();
     let password = field(&body, "password")?.to_owned();
@@ -112,7 +112,7 @@ pub(crate) async fn register(State(state): State<AppState>, body: Result<Json<Va
 }
 
 /// `POST /v1/auth/login` `{email, password}`.
-pub(crate) async fn login(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn login(State(state): State<Shared>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Json<Value>, ApiError> {
     let body = parse_body(body)?;
     let email = field(&body, "email")?.trim().to_lowercase();
     let password = field(&body, "password")?.to_owned();
@@ -140,7 +140,7 @@ pub(crate) async fn login(State(state): State<AppState>, body: Result<Json<Value
 
 /// `POST /v1/auth/refresh` `{refreshToken}`: a new pair; the old token is spent. A spent
 /// token presented again means it leaked: the whole login is revoked.
-pub(crate) async fn refresh(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn refresh(State(state): State<Shared>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Json<Value>, ApiError> {
     let body = parse_body(body)?;
     let old = hash_secret(field(&body, "refreshToken")?);
     let now = now_ms();
@@ -169,7 +169,7 @@ pub(crate) async fn refresh(State(state): State<AppState>, body: Result<Json<Val
 }
 
 /// `POST /v1/auth/logout` `{refreshToken}`: revokes the login it belongs to.
-pub(crate) async fn logout(State(state): State<AppState>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+pub(crate) async fn logout(State(state): State<Shared>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
     let body = parse_body(body)?;
     let hash = hash_secret(field(&body, "refreshToken")?);
     if let Some(record) = ask(&state, move |store| store.refresh(&hash)).await? {
@@ -188,7 +188,7 @@ fn key_json(key: &ApiKeyRecord) -> Value {
 
 /// `POST /v1/api-keys` `{name, scopes: ["read", "trade"]}`: the key is in this answer only.
 pub(crate) async fn create_api_key(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -213,14 +213,14 @@ pub(crate) async fn create_api_key(
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
-pub(crate) async fn list_api_keys(State(state): State<AppState>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list_api_keys(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Value>, ApiError> {
     let user = require(&caller)?.user_id.ok_or_else(|| ApiError::Forbidden("the operator key owns no keys".to_owned()))?;
     let keys = ask(&state, move |store| store.api_keys(user)).await?;
     Ok(Json(json!({"keys": keys.iter().map(key_json).collect::<Vec<_>>()})))
 }
 
 pub(crate) async fn revoke_api_key(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(key_id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -235,7 +235,7 @@ pub(crate) async fn revoke_api_key(
 
 /// `PUT /v1/users/{userId}/role` `{role}` (admins): a permission change, audited.
 pub(crate) async fn set_role(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(user_id): Path<String>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
@@ -260,7 +260,7 @@ pub(crate) struct AuditParams {
 
 /// `GET /v1/audit?subject=&limit=` (admins): newest first.
 pub(crate) async fn audit_trail(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<AuditParams>,
 ) -> Result<Json<Value>, ApiError> {

@@ -89,8 +89,13 @@ impl AppState {
     }
 }
 
+/// What handlers get: the state behind one pointer, so the per-request clones that axum
+/// makes (one per extractor and middleware) touch one reference count, not seventeen.
+pub(crate) type Shared = Arc<AppState>;
+
 /// The router with every route.
 pub fn router(state: AppState) -> Router {
+    let state: Shared = Arc::new(state);
     routes::router()
         .route("/metrics", axum::routing::get(metrics::render))
         .route("/v1/marketdata", axum::routing::get(ws::upgrade))

@@ -13,7 +13,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::AppState;
+use crate::Shared;
 
 /// Upper bounds of the request-duration histogram, in seconds.
 const BUCKETS_SECONDS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
@@ -49,7 +49,7 @@ impl HttpMetrics {
 /// Middleware: gives every request an id and a log span, logs its outcome as one JSON
 /// line, and times it under its route template (not its concrete path, so ids do not
 /// explode the label space).
-pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn track(State(state): State<Shared>, request: Request, next: Next) -> Response {
     use tracing::Instrument;
     let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let method = request.method().to_string();
@@ -75,7 +75,7 @@ fn line(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
-pub(crate) async fn render(State(state): State<AppState>) -> Response {
+pub(crate) async fn render(State(state): State<Shared>) -> Response {
     let mut out = String::new();
     if let Ok(routes) = state.http_metrics.routes.lock() {
         line(&mut out, "tradecraft_http_requests_total", "HTTP requests by route, method and status.", "counter");

@@ -14,7 +14,7 @@ use crate::auth::{Caller, MaybeCaller, now_ms, require, require_admin};
 use crate::identity::audit;
 use crate::reads::ask;
 use crate::routes::{parse_body, parse_id, run_command};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, Shared};
 
 /// A fresh id (48 random bits): unique in practice, and the primary key refuses a clash.
 fn new_id() -> u64 {
@@ -50,7 +50,7 @@ async fn existing(state: &AppState, org_id: u64) -> Result<OrganisationRecord, A
 
 /// `POST /v1/organisations` `{name}` (admins).
 pub(crate) async fn create(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -64,7 +64,7 @@ pub(crate) async fn create(
 }
 
 /// `GET /v1/organisations/{id}`: its groups and members (admins and its members).
-pub(crate) async fn get(State(state): State<AppState>, Extension(caller): Extension<MaybeCaller>, Path(org_id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn get(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(org_id): Path<String>) -> Result<Json<Value>, ApiError> {
     let org_id = parse_id("organisationId", &org_id)?;
     let who = require(&caller)?.clone();
     let organisation = existing(&state, org_id).await?;
@@ -84,7 +84,7 @@ pub(crate) async fn get(State(state): State<AppState>, Extension(caller): Extens
 
 /// `POST /v1/organisations/{id}/groups` `{name}` (admins and the organisation's admins).
 pub(crate) async fn create_group(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(org_id): Path<String>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
@@ -110,7 +110,7 @@ async fn apply_membership(state: &AppState, user: u64, group: Option<u64>, organ
 
 /// `PUT /v1/organisations/{id}/members/{userId}` `{role: member|org_admin, groupId?}`.
 pub(crate) async fn put_member(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path((org_id, user_id)): Path<(String, String)>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
@@ -145,7 +145,7 @@ pub(crate) async fn put_member(
 
 /// `DELETE /v1/organisations/{id}/members/{userId}`.
 pub(crate) async fn remove_member(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path((org_id, user_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {

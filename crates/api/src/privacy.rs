@@ -18,7 +18,7 @@ use crate::auth::{self, MaybeCaller, now_ms, require};
 use crate::identity::audit;
 use crate::reads::ask;
 use crate::routes::{query, run_command};
-use crate::{ApiError, AppState};
+use crate::{ApiError, Shared};
 
 /// Rows of each kind an export holds at most (newest first).
 const EXPORT_ROWS_MAX: usize = 10_000;
@@ -28,7 +28,7 @@ fn own_account(caller: &MaybeCaller) -> Result<u64, ApiError> {
 }
 
 /// `GET /v1/me/export`.
-pub(crate) async fn export(State(state): State<AppState>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Value>, ApiError> {
     let user = own_account(&caller)?;
     let limits = query(&state, move |engine| engine.account(AccountId(user)).map(|view| view.limits)).await?;
     let document = ask(&state, move |store| {
@@ -93,7 +93,7 @@ pub(crate) async fn export(State(state): State<AppState>, Extension(caller): Ext
 /// `DELETE /v1/me` `{password}`: the password again, whatever the credentials. Access
 /// tokens already issued lapse within their 15 minutes; refresh tokens go at once.
 pub(crate) async fn delete(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {

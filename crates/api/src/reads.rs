@@ -12,7 +12,7 @@ use tradecraft_types::{Money, Symbol, Timestamp};
 
 use crate::routes::{bounded, now, parse_id};
 use crate::auth::{MaybeCaller, account_for};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, Shared};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -132,7 +132,7 @@ fn trade_json(trade: &TradeRecord) -> Value {
 /// `GET /v1/trades/search` (seed 000 section 6.3): one account's executions and failed
 /// orders, newest first.
 pub(crate) async fn search_trades(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<TradeSearchParams>,
 ) -> Result<Json<Value>, ApiError> {
@@ -172,7 +172,7 @@ pub(crate) struct UserParams {
 
 /// `GET /v1/portfolio/positions?userId=`: FIFO positions at the last trade price.
 pub(crate) async fn positions(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<UserParams>,
 ) -> Result<Json<Value>, ApiError> {
@@ -217,7 +217,7 @@ fn performance_json(performance: &Performance) -> Value {
 /// `GET /v1/portfolio/performance?userId=&period=`: time-weighted return, daily returns
 /// and risk over the period.
 pub(crate) async fn performance(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<UserParams>,
 ) -> Result<Json<Value>, ApiError> {
@@ -244,7 +244,7 @@ pub(crate) async fn performance(
 /// `GET /v1/wallet/transactions?userId=&limit=&pageToken=`: the cash statement, newest
 /// first, each line with the balance after it.
 pub(crate) async fn wallet(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<UserParams>,
 ) -> Result<Json<Value>, ApiError> {
@@ -275,7 +275,7 @@ pub(crate) struct AnalyticsParams {
 }
 
 /// `GET /v1/analytics/volume?symbol=&timeWindow=1h|24h|7d` (seed 000 section 6.4).
-pub(crate) async fn volume(State(state): State<AppState>, Query(params): Query<AnalyticsParams>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn volume(State(state): State<Shared>, Query(params): Query<AnalyticsParams>) -> Result<Json<Value>, ApiError> {
     let (name, span) = window(params.time_window.as_deref())?;
     let symbol = symbol_filter(params.symbol)?;
     let since = now().millis() - span;
@@ -291,7 +291,7 @@ pub(crate) async fn volume(State(state): State<AppState>, Query(params): Query<A
 
 /// `GET /v1/analytics/metrics?symbol=&timeWindow=`: trade count, volume, notional and
 /// VWAP per symbol, for one window or all three.
-pub(crate) async fn metrics(State(state): State<AppState>, Query(params): Query<AnalyticsParams>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn metrics(State(state): State<Shared>, Query(params): Query<AnalyticsParams>) -> Result<Json<Value>, ApiError> {
     let windows: Vec<(&str, i64)> = match params.time_window.as_deref() {
         Some(text) => vec![window(Some(text))?],
         None => WINDOWS.to_vec(),
@@ -323,7 +323,7 @@ pub(crate) async fn metrics(State(state): State<AppState>, Query(params): Query<
 
 /// `GET /v1/leaderboard?period=&limit=&pageToken=`: accounts ranked by time-weighted
 /// return over the period, with Sharpe and drawdown.
-pub(crate) async fn leaderboard(State(state): State<AppState>, Query(params): Query<UserParams>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn leaderboard(State(state): State<Shared>, Query(params): Query<UserParams>) -> Result<Json<Value>, ApiError> {
     let now_ms = now().millis();
     let (period, since) = period_start(params.period.as_deref(), now_ms)?;
     let limit = bounded(params.limit.as_deref(), 50, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;

@@ -12,7 +12,7 @@ use tradecraft_types::AccountId;
 use crate::auth::{MaybeCaller, account_for, require_admin};
 use crate::identity::audit;
 use crate::routes::{parse_id, query, run_command};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, Shared};
 
 /// `users/{id}`, `groups/{id}` or `organisations/{id}` as a scope, with the field name the
 /// `setLimits` command uses for it.
@@ -38,7 +38,7 @@ fn subject(scope: LimitScope) -> String {
 /// the scope's limits; 200 with what is now in force for it. Admins set any; an
 /// organisation's admins set their organisation's and its groups'.
 pub(crate) async fn put_limits(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path((kind, id)): Path<(String, String)>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
@@ -77,7 +77,7 @@ async fn get_limits_of(state: &AppState, scope: LimitScope) -> Result<Json<Value
 
 /// `GET /v1/limits/{scope}/{id}`: admins, or a user asking about their own account.
 pub(crate) async fn get_limits(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path((kind, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
@@ -99,7 +99,7 @@ pub(crate) async fn get_limits(
 /// `PUT /v1/users/{userId}/membership` `{groupId?, organisationId?}` (admins): the groups
 /// whose limits apply to the account, with its own.
 pub(crate) async fn put_membership(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(user_id): Path<String>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,

@@ -19,7 +19,7 @@ use tradecraft_sequencer::{CommandOutcome, Request, RuntimeError, submit_then};
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Symbol, Timestamp};
 
 use crate::auth::{MaybeCaller, account_for, require_admin};
-use crate::{ApiError, AppState, alerts, identity, organisations, privacy, reads, risk};
+use crate::{ApiError, AppState, Shared, alerts, identity, organisations, privacy, reads, risk};
 
 /// Longest wait for the engine to apply a command or answer a query.
 const ENGINE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,7 +31,7 @@ const TRADES_MAX: usize = 1_000;
 /// Cash of a new paper account unless the request says otherwise.
 const STARTING_CASH: &str = "100000";
 
-pub(crate) fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<Shared> {
     Router::new()
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
@@ -181,7 +181,7 @@ async fn live() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-async fn ready(State(state): State<AppState>) -> Response {
+async fn ready(State(state): State<Shared>) -> Response {
     let status = state.engine.status();
     let failure = status.failure.lock().ok().and_then(|failure| failure.clone());
     let log = match state.log.end_offset(tradecraft_sequencer::TRADE_ORDERS, 0) {
@@ -212,7 +212,7 @@ async fn ready(State(state): State<AppState>) -> Response {
 
 /// `POST /v1/accounts`: an operator creating an account directly (users register).
 async fn create_account(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -262,7 +262,7 @@ fn fingerprint(body: &Value) -> u64 {
 }
 
 async fn place_order(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     headers: HeaderMap,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
@@ -374,7 +374,7 @@ fn order_json(record: &crate::view::OrderRecord) -> Value {
 }
 
 async fn get_order(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(order_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -407,7 +407,7 @@ fn not_open_is_conflict(rejection: ApiError, order_id: OrderId) -> ApiError {
 }
 
 async fn cancel_order(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(order_id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -424,7 +424,7 @@ async fn cancel_order(
 
 /// `PATCH /v1/orders/{id}` with `quantity` (new total) and/or `limitPrice`.
 async fn replace_order(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(order_id): Path<String>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
@@ -470,7 +470,7 @@ struct OrderListQuery {
 /// `GET /v1/orders?userId=&status=&symbol=&startDate=&endDate=&limit=&pageToken=`,
 /// newest first; `pageToken` is the last order id of the previous page.
 async fn list_orders(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<OrderListQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -513,7 +513,7 @@ async fn list_orders(
 }
 
 async fn portfolio(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(user_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -557,7 +557,7 @@ async fn known_symbol(state: &AppState, text: &str) -> Result<Symbol, ApiError> 
     }
 }
 
-async fn symbols(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn symbols(State(state): State<Shared>) -> Result<Json<Value>, ApiError> {
     let listed = query(&state, |engine| {
         engine
             .symbols()
@@ -586,7 +586,7 @@ pub(crate) fn bounded(text: Option<&str>, default: usize, max: usize, name: &str
     }
 }
 
-async fn orderbook(State(state): State<AppState>, Path(symbol): Path<String>, Query(params): Query<DepthQuery>) -> Result<Json<Value>, ApiError> {
+async fn orderbook(State(state): State<Shared>, Path(symbol): Path<String>, Query(params): Query<DepthQuery>) -> Result<Json<Value>, ApiError> {
     let depth = bounded(params.depth.as_deref(), 10, DEPTH_MAX, "depth")?;
     let symbol = parse_symbol(&symbol)?;
     let book = query(&state, move |engine| engine.depth(symbol, depth)).await?.ok_or_else(|| ApiError::NotFound(format!("symbol {symbol}")))?;
@@ -599,7 +599,7 @@ async fn orderbook(State(state): State<AppState>, Path(symbol): Path<String>, Qu
     Ok(Json(json!({"symbol": symbol.as_str(), "sequence": book.sequence, "bids": levels(&book.bids), "asks": levels(&book.asks)})))
 }
 
-async fn ticker(State(state): State<AppState>, Path(symbol): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn ticker(State(state): State<Shared>, Path(symbol): Path<String>) -> Result<Json<Value>, ApiError> {
     let symbol = known_symbol(&state, &symbol).await?;
     let top = query(&state, move |engine| engine.best_bid_offer(symbol)).await?.unwrap_or((None, None));
     let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
@@ -618,7 +618,7 @@ struct LimitQuery {
     limit: Option<String>,
 }
 
-async fn trades(State(state): State<AppState>, Path(symbol): Path<String>, Query(params): Query<LimitQuery>) -> Result<Json<Value>, ApiError> {
+async fn trades(State(state): State<Shared>, Path(symbol): Path<String>, Query(params): Query<LimitQuery>) -> Result<Json<Value>, ApiError> {
     let limit = bounded(params.limit.as_deref(), 100, TRADES_MAX, "limit")?;
     let symbol = known_symbol(&state, &symbol).await?;
     let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
@@ -649,7 +649,7 @@ struct CandleQuery {
     limit: Option<String>,
 }
 
-async fn candles(State(state): State<AppState>, Path(symbol): Path<String>, Query(params): Query<CandleQuery>) -> Result<Json<Value>, ApiError> {
+async fn candles(State(state): State<Shared>, Path(symbol): Path<String>, Query(params): Query<CandleQuery>) -> Result<Json<Value>, ApiError> {
     let interval_text = params.interval.as_deref().unwrap_or("1m");
     let interval = Interval::parse(interval_text)
         .ok_or_else(|| ApiError::bad_request("invalid_parameter", "interval must be one of 1m, 5m, 15m, 1h, 1d"))?;

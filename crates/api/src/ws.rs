@@ -23,7 +23,7 @@ use tradecraft_sequencer::CommandOutcome;
 use tradecraft_types::{Symbol, Timestamp};
 
 use crate::auth::MaybeCaller;
-use crate::{AppState, View};
+use crate::{Shared, View};
 
 /// Pushes buffered for slow clients before they start skipping.
 pub const BROADCAST_CAPACITY: usize = 8_192;
@@ -196,7 +196,7 @@ fn joinable(topic: &str, caller: &MaybeCaller) -> Result<(), &'static str> {
 pub(crate) async fn upgrade(
     socket: WebSocketUpgrade,
     Query(params): Query<BTreeMap<String, String>>,
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
 ) -> Response {
     let version_two = params.get("vsn").is_some_and(|version| version.starts_with("2."));
@@ -223,7 +223,7 @@ async fn send_all(socket: &mut WebSocket, frames: Vec<Utf8Bytes>) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, write).await, Ok(Ok(())))
 }
 
-async fn session(mut socket: WebSocket, state: AppState, version_two: bool, caller: MaybeCaller) {
+async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller: MaybeCaller) {
     state.ws_connections.fetch_add(1, Ordering::Relaxed);
     let mut pushes = state.pushes.subscribe();
     // Joined topics and the join_ref each was joined with.

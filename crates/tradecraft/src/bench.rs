@@ -166,7 +166,7 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
     let server = InProcessServer::start(&dir, false)?;
     let (address, pushes) = (server.address, server.pushes.clone());
     let clock = Instant::now();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("loadgen").enable_all().build()?;
     let (histogram, delivered, connected) = runtime.block_on(async {
         let delivered = Arc::new(AtomicU64::new(0));
         let (done_sender, _) = tokio::sync::watch::channel(false);
@@ -273,7 +273,7 @@ impl InProcessServer {
         let admin_key = tradecraft_api::auth::random_token(24);
         let key = admin_key.clone();
         let thread = std::thread::spawn(move || -> anyhow::Result<()> {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("server").enable_all().build()?;
             runtime.block_on(async move {
                 let market = tradecraft_market::SimulatorConfig::default_universe();
                 let url = crate::serve::database_url(&server_dir, None);
@@ -303,8 +303,8 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
     let server = InProcessServer::start(&dir, true)?;
     let address = server.address;
     let base = format!("http://{address}");
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let (histogram, accepted, failed, elapsed) = runtime.block_on(async {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("loadgen").enable_all().build()?;
+    let (histogram, accepted, failed, elapsed, cpu) = runtime.block_on(async {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("x-api-key", reqwest::header::HeaderValue::from_str(&server.admin_key)?);
         let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).default_headers(headers).build()?;
@@ -323,23 +323,29 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
         let failed = Arc::new(AtomicU64::new(0));
         let deadline = Instant::now() + Duration::from_secs(args.seconds);
         let started = Instant::now();
+        let cpu_before = machine::thread_cpu_ticks();
         let tasks: Vec<_> = (0..args.connections)
             .map(|connection| {
-                let (client, base) = (client.clone(), base.clone());
                 let user = users[connection % users.len()].clone();
                 let (accepted, failed) = (Arc::clone(&accepted), Arc::clone(&failed));
+                let admin_key = server.admin_key.clone();
                 tokio::spawn(async move {
                     let mut histogram = new_histogram()?;
                     // Resting limit buys well under the market: every one is a durable,
                     // engine-checked acceptance, and liquidity never runs out.
                     let body = json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "50"});
+                    let mut client = RawHttpClient::connect(address, "POST", "/v1/orders", &admin_key, &body.to_string()).await?;
                     while Instant::now() < deadline {
                         let begun = Instant::now();
-                        let response = client.post(format!("{base}/v1/orders")).json(&body).send().await;
+                        let status = client.send().await;
                         histogram.saturating_record(begun.elapsed().as_nanos() as u64);
-                        match response {
-                            Ok(response) if response.status() == 202 => accepted.fetch_add(1, Ordering::Relaxed),
-                            _ => failed.fetch_add(1, Ordering::Relaxed),
+                        match status {
+                            Ok(202) => accepted.fetch_add(1, Ordering::Relaxed),
+                            Ok(_) => failed.fetch_add(1, Ordering::Relaxed),
+                            Err(error) => {
+                                failed.fetch_add(1, Ordering::Relaxed);
+                                return Err(error);
+                            }
                         };
                     }
                     anyhow::Ok(histogram)
@@ -350,7 +356,9 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
         for task in tasks {
             histogram.add(task.await??).context("merging histograms")?;
         }
-        anyhow::Ok((histogram, accepted.load(Ordering::Relaxed), failed.load(Ordering::Relaxed), started.elapsed()))
+        let accepted = accepted.load(Ordering::Relaxed);
+        let cpu = machine::cpu_us_per(&cpu_before, &machine::thread_cpu_ticks(), accepted);
+        anyhow::Ok((histogram, accepted, failed.load(Ordering::Relaxed), started.elapsed(), cpu))
     })?;
     server.stop()?;
     let _ = std::fs::remove_dir_all(&dir);
@@ -369,9 +377,67 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
             "max": histogram.max(),
         },
         "fsync": true,
+        // CPU microseconds per accepted order, by thread: where the machine's time went.
+        "cpu_us_per_order": cpu,
         "machine": machine::describe(),
     }));
     Ok(())
+}
+
+/// A keep-alive HTTP/1.1 connection that sends one prepared request again and again and
+/// reads each response's status and body: the load generator shares the machine with the
+/// server, so it does no more per request than `wrk` would (no header maps, no pool).
+struct RawHttpClient {
+    stream: tokio::net::TcpStream,
+    request: Vec<u8>,
+    buffer: Vec<u8>,
+}
+
+impl RawHttpClient {
+    async fn connect(address: std::net::SocketAddr, method: &str, path: &str, api_key: &str, body: &str) -> anyhow::Result<Self> {
+        let stream = tokio::net::TcpStream::connect(address).await.context("connecting")?;
+        stream.set_nodelay(true)?;
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nhost: {address}\r\nx-api-key: {api_key}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes();
+        Ok(Self { stream, request, buffer: Vec::with_capacity(4096) })
+    }
+
+    /// Sends the request and returns the response's status once its whole body arrived.
+    async fn send(&mut self) -> anyhow::Result<u16> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream.write_all(&self.request).await.context("sending")?;
+        self.buffer.clear();
+        loop {
+            if let Some((status, length)) = parse_response_head(&self.buffer)?
+                && self.buffer.len() >= length
+            {
+                return Ok(status);
+            }
+            let mut chunk = [0_u8; 4096];
+            let read = self.stream.read(&mut chunk).await.context("receiving")?;
+            anyhow::ensure!(read > 0, "the server closed the connection");
+            self.buffer.extend_from_slice(&chunk[..read]);
+        }
+    }
+}
+
+/// The status and the total length (head and body) of a response whose head is complete.
+fn parse_response_head(buffer: &[u8]) -> anyhow::Result<Option<(u16, usize)>> {
+    let Some(end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let head = std::str::from_utf8(&buffer[..end]).context("response head")?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next().and_then(|line| line.split(' ').nth(1)).and_then(|code| code.parse().ok()).context("status line")?;
+    let length = lines
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse::<usize>().ok())
+        .context("a response without content-length")?;
+    Ok(Some((status, end + 4 + length)))
 }
 
 fn run_log(args: &LogArgs) -> anyhow::Result<()> {
@@ -939,4 +1005,19 @@ fn run_memory(args: &EngineArgs) -> anyhow::Result<()> {
         drop(engine);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_response_head;
+
+    #[test]
+    fn a_response_is_complete_once_its_head_and_body_arrived() {
+        let response = b"HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\nContent-Length: 5\r\n\r\n{\"a\":";
+        assert_eq!(parse_response_head(&response[..20]).unwrap(), None, "the head is not complete");
+        let (status, length) = parse_response_head(response).unwrap().unwrap();
+        assert_eq!(status, 202);
+        assert_eq!(length, response.len());
+        assert!(parse_response_head(b"HTTP/1.1 200 OK\r\n\r\n").is_err(), "no content-length");
+    }
 }
