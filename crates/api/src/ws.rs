@@ -200,27 +200,38 @@ pub(crate) async fn upgrade(
     Extension(caller): Extension<MaybeCaller>,
 ) -> Response {
     let version_two = params.get("vsn").is_some_and(|version| version.starts_with("2."));
-    socket.on_upgrade(move |socket| session(socket, state, version_two, caller))
+    // Clients send small frames (joins, heartbeats). The default 128 KiB read buffer is
+    // zeroed on every read attempt, and a session polls its socket on each push it wakes for.
+    socket.read_buffer_size(READ_BUFFER_BYTES).on_upgrade(move |socket| session(socket, state, version_two, caller))
 }
 
 async fn send(socket: &mut WebSocket, text: String) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await, Ok(Ok(())))
 }
 
+/// Read buffer of a WebSocket session.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// Pushes drained per wake-up at most: a client that fell behind catches up with one
 /// write for the lot instead of one per frame.
 const PUSH_BATCH_MAX: usize = 64;
 
-/// Writes `frames` with one flush.
+/// Writes `frames` with one flush. Most writes complete at once: only one that has to
+/// wait for the client arms the [`SEND_TIMEOUT`] timer (a timer per write costs more than
+/// the write).
 async fn send_all(socket: &mut WebSocket, frames: Vec<Utf8Bytes>) -> bool {
-    use futures_util::SinkExt;
+    use futures_util::{FutureExt, SinkExt};
     let write = async {
         for frame in frames {
             socket.feed(Message::Text(frame)).await?;
         }
         socket.flush().await
     };
-    matches!(tokio::time::timeout(SEND_TIMEOUT, write).await, Ok(Ok(())))
+    let mut write = std::pin::pin!(write);
+    match (&mut write).now_or_never() {
+        Some(result) => result.is_ok(),
+        None => matches!(tokio::time::timeout(SEND_TIMEOUT, write).await, Ok(Ok(()))),
+    }
 }
 
 async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller: MaybeCaller) {

@@ -56,6 +56,11 @@ pub(crate) struct WsArgs {
     rate: u64,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Measure the machine's floor instead of the server: the same clients and updates,
+    /// served by a bare fan-out thread that writes each update's one encoded frame to
+    /// every socket (what the kernel's loopback TCP costs, with nothing on top).
+    #[arg(long)]
+    floor: bool,
     #[arg(long, default_value = "target/bench-ws")]
     dir: std::path::PathBuf,
 }
@@ -156,18 +161,29 @@ pub(crate) fn run(target: Target) -> anyhow::Result<()> {
 }
 
 fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
-    use futures_util::{SinkExt, StreamExt};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
-    use tokio_tungstenite::tungstenite::Message;
     anyhow::ensure!(args.subscribers > 0 && args.rate > 0 && args.seconds > 0, "counts must be positive");
     let dir = args.dir.join(format!("run-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let server = InProcessServer::start(&dir, false)?;
-    let (address, pushes) = (server.address, server.pushes.clone());
+    let (server, floor) = if args.floor { (None, Some(FloorServer::start()?)) } else { (Some(InProcessServer::start(&dir, false)?), None) };
+    let (address, admin_key) = match (&server, &floor) {
+        (Some(server), _) => (server.address, server.admin_key.clone()),
+        (None, Some(floor)) => (floor.address, String::new()),
+        (None, None) => anyhow::bail!("no server"),
+    };
+    let publish = |payload: Value| match (&server, &floor) {
+        (Some(server), _) => {
+            let _ = server.pushes.send(Arc::new(tradecraft_api::ws::Push::new("prices:MOCKAAPL".to_owned(), "price_update", payload)));
+        }
+        (None, Some(floor)) => {
+            let _ = floor.updates.send(payload.to_string());
+        }
+        (None, None) => {}
+    };
     let clock = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("loadgen").enable_all().build()?;
-    let (histogram, delivered, connected) = runtime.block_on(async {
+    let (histogram, delivered, connected, cpu) = runtime.block_on(async {
         let delivered = Arc::new(AtomicU64::new(0));
         let (done_sender, _) = tokio::sync::watch::channel(false);
         let mut clients = Vec::with_capacity(args.subscribers);
@@ -176,12 +192,12 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
             for _ in batch {
                 // Thousands of sockets from one address: the operator key keeps them clear of
                 // the per-IP rate limit.
-                let url = format!("ws://{address}/v1/marketdata/websocket?vsn=2.0.0&apiKey={}", server.admin_key);
+                let path = format!("/v1/marketdata/websocket?vsn=2.0.0&apiKey={admin_key}");
                 joining.push(tokio::spawn(async move {
-                    let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
-                    socket.send(Message::Text(r#"["1","1","prices:MOCKAAPL","phx_join",{}]"#.into())).await?;
+                    let mut socket = RawWsClient::connect(address, &path).await?;
+                    socket.send_text(r#"["1","1","prices:MOCKAAPL","phx_join",{}]"#).await?;
                     // The join reply.
-                    socket.next().await.context("closed before the join reply")??;
+                    socket.next_text().await?.context("closed before the join reply")?;
                     anyhow::Ok(socket)
                 }));
             }
@@ -190,30 +206,32 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
                 let delivered = Arc::clone(&delivered);
                 let mut done = done_sender.subscribe();
                 clients.push(tokio::spawn(async move {
-                    let mut histogram = new_histogram()?;
+                    // Latencies in microseconds, merged into one histogram at the end: one
+                    // histogram per client would be a gigabyte at this count.
+                    let mut latencies_us: Vec<u32> = Vec::new();
                     loop {
                         tokio::select! {
-                            message = socket.next() => match message {
-                                Some(Ok(Message::Text(text))) => {
+                            text = socket.next_text() => match text? {
+                                Some(text) => {
                                     let received = clock.elapsed().as_nanos() as u64;
                                     // The load generator reads only the send time, so that it
                                     // costs far less than the server it measures.
                                     let sent = text.split_once("\"sentNanos\":\"").and_then(|(_, rest)| rest.split('"').next()).and_then(|digits| digits.parse::<u64>().ok());
                                     if let Some(sent) = sent {
-                                        histogram.saturating_record(received.saturating_sub(sent).max(1));
+                                        latencies_us.push(u32::try_from(received.saturating_sub(sent) / 1_000).unwrap_or(u32::MAX).max(1));
                                         delivered.fetch_add(1, Ordering::Relaxed);
                                     }
                                 }
-                                Some(Ok(_)) => {}
-                                _ => break,
+                                None => break,
                             },
                             _ = done.changed() => break,
                         }
                     }
-                    anyhow::Ok(histogram)
+                    anyhow::Ok(latencies_us)
                 }));
             }
         }
+        let cpu_before = machine::thread_cpu_ticks();
         let connected = clients.len();
         let updates = args.rate * args.seconds;
         let interval = Duration::from_nanos(1_000_000_000 / args.rate);
@@ -222,21 +240,27 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
             ticker.tick().await;
             let sent = clock.elapsed().as_nanos() as u64;
             let payload = json!({"symbol": "MOCKAAPL", "price": format!("{}.{:02}", 190 + sequence % 10, sequence % 100), "sentNanos": sent.to_string()});
-            let _ = pushes.send(Arc::new(tradecraft_api::ws::Push::new("prices:MOCKAAPL".to_owned(), "price_update", payload)));
+            publish(payload);
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
+        let delivered = delivered.load(Ordering::Relaxed);
+        let cpu = machine::cpu_us_per(&cpu_before, &machine::thread_cpu_ticks(), delivered);
         let _ = done_sender.send(true);
         let mut histogram = new_histogram()?;
         for client in clients {
-            histogram.add(client.await??).context("merging histograms")?;
+            for latency_us in client.await?? {
+                histogram.saturating_record(u64::from(latency_us) * 1_000);
+            }
         }
-        anyhow::Ok((histogram, delivered.load(Ordering::Relaxed), connected))
+        anyhow::Ok((histogram, delivered, connected, cpu))
     })?;
-    server.stop()?;
+    if let Some(server) = server {
+        server.stop()?;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     let expected = connected as u64 * args.rate * args.seconds;
     emit(&json!({
-        "bench": "ws",
+        "bench": if args.floor { "ws-floor" } else { "ws" },
         "subscribers": connected,
         "updates_per_s": args.rate,
         "seconds": args.seconds,
@@ -249,9 +273,204 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
             "p99_9": histogram.value_at_quantile(0.999),
             "max": histogram.max(),
         },
+        // CPU microseconds per delivered message, by thread.
+        "cpu_us_per_delivery": cpu,
         "machine": machine::describe(),
     }));
     Ok(())
+}
+
+/// The floor under WebSocket fan-out on this machine: accepts the clients' handshakes
+/// and joins, then one thread writes each update's encoded frame to every socket in turn
+/// (updates that queued up meanwhile go in the same write, as the server batches them).
+struct FloorServer {
+    address: std::net::SocketAddr,
+    updates: std::sync::mpsc::Sender<String>,
+}
+
+impl FloorServer {
+    /// Fan-out threads, each writing to its share of the sockets (the server has as many
+    /// async workers).
+    const THREADS: usize = 2;
+
+    fn start() -> anyhow::Result<Self> {
+        use std::io::Write;
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let address = listener.local_addr()?;
+        let shards: Vec<Arc<Mutex<Vec<std::net::TcpStream>>>> = (0..Self::THREADS).map(|_| Arc::default()).collect();
+        let accepted = shards.clone();
+        std::thread::Builder::new().name("floor-accept".to_owned()).spawn(move || {
+            for (index, stream) in listener.incoming().enumerate() {
+                let Ok(mut stream) = stream else { continue };
+                if let Ok(true) = floor_handshake(&mut stream)
+                    && let Ok(mut sockets) = accepted[index % accepted.len()].lock()
+                {
+                    sockets.push(stream);
+                }
+            }
+        })?;
+        let mut senders = Vec::new();
+        for shard in shards {
+            let (sender, receiver) = std::sync::mpsc::channel::<Arc<str>>();
+            senders.push(sender);
+            std::thread::Builder::new().name("floor-fanout".to_owned()).spawn(move || {
+                while let Ok(first) = receiver.recv() {
+                    let mut frames = Vec::new();
+                    for payload in std::iter::once(first).chain(receiver.try_iter()) {
+                        frames.extend(text_frame(&format!(r#"["1",null,"prices:MOCKAAPL","price_update",{payload}]"#)));
+                    }
+                    let Ok(mut sockets) = shard.lock() else { return };
+                    sockets.retain_mut(|socket| socket.write_all(&frames).is_ok());
+                }
+            })?;
+        }
+        let (updates, receiver) = std::sync::mpsc::channel::<String>();
+        std::thread::Builder::new().name("floor-publish".to_owned()).spawn(move || {
+            while let Ok(payload) = receiver.recv() {
+                let payload: Arc<str> = payload.into();
+                for sender in &senders {
+                    let _ = sender.send(Arc::clone(&payload));
+                }
+            }
+        })?;
+        Ok(Self { address, updates })
+    }
+}
+
+/// Answers a client's upgrade request, then its join (a masked frame: 6 header bytes and
+/// a short text). False when the client went away.
+fn floor_handshake(stream: &mut std::net::TcpStream) -> std::io::Result<bool> {
+    use std::io::{Read, Write};
+    let mut buffer = Vec::new();
+    let mut chunk = [0_u8; 2048];
+    let head_end = loop {
+        if let Some(end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let read = stream.read(&mut chunk)?;
+        if read == 0 {
+            return Ok(false);
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+    };
+    stream.set_nodelay(true)?;
+    stream.write_all(b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")?;
+    buffer.drain(..head_end);
+    while buffer.len() < 6 || buffer.len() < 6 + usize::from(buffer[1] & 0x7f) {
+        let read = stream.read(&mut chunk)?;
+        if read == 0 {
+            return Ok(false);
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+    }
+    stream.write_all(&text_frame(r#"["1","1","prices:MOCKAAPL","phx_reply",{"status":"ok","response":{}}]"#))?;
+    Ok(true)
+}
+
+/// An unmasked (server) text frame.
+fn text_frame(text: &str) -> Vec<u8> {
+    let mut frame = vec![0x81];
+    match text.len() {
+        length @ 0..126 => frame.push(length as u8),
+        length @ 126..65_536 => {
+            frame.push(126);
+            frame.extend((length as u16).to_be_bytes());
+        }
+        length => {
+            frame.push(127);
+            frame.extend((length as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(text.as_bytes());
+    frame
+}
+
+/// A WebSocket client that reads server frames straight from the socket (the load
+/// generator shares the machine with the server, so it must cost far less than it).
+struct RawWsClient {
+    stream: tokio::net::TcpStream,
+    buffer: Vec<u8>,
+    /// Where the unread part of `buffer` starts.
+    start: usize,
+}
+
+impl RawWsClient {
+    async fn connect(address: std::net::SocketAddr, path: &str) -> anyhow::Result<Self> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(address).await.context("connecting")?;
+        stream.set_nodelay(true)?;
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nhost: {address}\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
+             sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut buffer = Vec::with_capacity(64 * 1024);
+        let head_end = loop {
+            if let Some(end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+                break end + 4;
+            }
+            let mut chunk = [0_u8; 1024];
+            let read = stream.read(&mut chunk).await?;
+            anyhow::ensure!(read > 0, "closed during the handshake");
+            buffer.extend_from_slice(&chunk[..read]);
+        };
+        anyhow::ensure!(buffer.starts_with(b"HTTP/1.1 101"), "no upgrade: {}", String::from_utf8_lossy(&buffer[..head_end]));
+        Ok(Self { stream, buffer, start: head_end })
+    }
+
+    /// Sends a text frame, masked as clients must (with a zero key, which RFC 6455 allows).
+    async fn send_text(&mut self, text: &str) -> anyhow::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        anyhow::ensure!(text.len() < 126, "short frames only");
+        let mut frame = vec![0x81, 0x80 | text.len() as u8, 0, 0, 0, 0];
+        frame.extend_from_slice(text.as_bytes());
+        self.stream.write_all(&frame).await?;
+        Ok(())
+    }
+
+    /// The next text frame's payload; `None` when the server closed.
+    async fn next_text(&mut self) -> anyhow::Result<Option<String>> {
+        use tokio::io::AsyncReadExt;
+        loop {
+            if let Some((opcode, payload)) = next_frame(&self.buffer[self.start..])? {
+                let (header, length) = payload;
+                let body = &self.buffer[self.start + header..self.start + header + length];
+                let text = (opcode == 1).then(|| String::from_utf8_lossy(body).into_owned());
+                self.start += header + length;
+                match opcode {
+                    1 => return Ok(text),
+                    8 => return Ok(None),
+                    _ => continue,
+                }
+            }
+            // Keep the unread tail, then read whatever is waiting (often many frames).
+            self.buffer.drain(..self.start);
+            self.start = 0;
+            // Into spare capacity, without zeroing it first.
+            self.buffer.reserve(16 * 1024);
+            let read = self.stream.read_buf(&mut self.buffer).await?;
+            if read == 0 {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+/// The opcode, header length and payload length of the unmasked frame `bytes` starts
+/// with, once all of it is there.
+fn next_frame(bytes: &[u8]) -> anyhow::Result<Option<(u8, (usize, usize))>> {
+    if bytes.len() < 2 {
+        return Ok(None);
+    }
+    anyhow::ensure!(bytes[1] & 0x80 == 0, "servers do not mask frames");
+    let (header, length) = match bytes[1] & 0x7f {
+        126 if bytes.len() >= 4 => (4, usize::from(u16::from_be_bytes([bytes[2], bytes[3]]))),
+        127 if bytes.len() >= 10 => (10, usize::try_from(u64::from_be_bytes(bytes[2..10].try_into()?))?),
+        126 | 127 => return Ok(None),
+        short => (2, usize::from(short)),
+    };
+    Ok((bytes.len() >= header + length).then_some((bytes[0] & 0x0f, (header, length))))
 }
 
 /// `tradecraft serve` on a thread and runtime of its own, so load generated on another
