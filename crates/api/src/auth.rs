@@ -112,11 +112,17 @@ struct Attempts {
 }
 
 /// Secrets and state of authentication.
-#[derive(Debug)]
 pub struct AuthConfig {
     secret: Vec<u8>,
-    admin_key_hash: Option<String>,
+    admin_key: Option<String>,
     throttle: Mutex<HashMap<String, Attempts>>,
+}
+
+/// Never prints the secrets.
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("AuthConfig").field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>")).finish_non_exhaustive()
+    }
 }
 
 pub fn now_ms() -> i64 {
@@ -146,7 +152,7 @@ fn invalid_token() -> ApiError {
 impl AuthConfig {
     /// `secret` signs access tokens; `admin_key`, if given, is the operator's key.
     pub fn new(secret: Vec<u8>, admin_key: Option<&str>) -> Self {
-        Self { secret, admin_key_hash: admin_key.filter(|key| !key.is_empty()).map(hash_secret), throttle: Mutex::new(HashMap::new()) }
+        Self { secret, admin_key: admin_key.filter(|key| !key.is_empty()).map(str::to_owned), throttle: Mutex::new(HashMap::new()) }
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -190,10 +196,9 @@ impl AuthConfig {
     }
 
     pub fn is_admin_key(&self, key: &str) -> bool {
-        let candidate = hash_secret(key);
-        self.admin_key_hash.as_ref().is_some_and(|hash| {
-            // Same length hex strings: compare without an early exit.
-            hash.bytes().zip(candidate.bytes()).fold(0_u8, |difference, (left, right)| difference | (left ^ right)) == 0
+        self.admin_key.as_ref().is_some_and(|admin| {
+            // Every byte compared, without an early exit (only the length can tell).
+            admin.len() == key.len() && admin.bytes().zip(key.bytes()).fold(0_u8, |difference, (left, right)| difference | (left ^ right)) == 0
         })
     }
 
@@ -325,6 +330,9 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
             return ApiError::Forbidden(format!("a {} cannot change anything", if caller.role == Role::Viewer { "viewer" } else { "key without trade scope" }))
                 .into_response();
         }
+    }
+    if let Some(user_id) = caller.as_ref().and_then(|caller| caller.user_id) {
+        crate::metrics::log_fields(|fields| fields.user_id = Some(user_id));
     }
     request.extensions_mut().insert::<MaybeCaller>(caller);
     next.run(request).await

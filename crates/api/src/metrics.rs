@@ -2,6 +2,7 @@
 //! (recorded by a middleware), the engine thread's queue and batches, and the event log's
 //! group commits and fsyncs.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -49,6 +50,24 @@ impl HttpMetrics {
 /// Middleware: gives every request an id and a log span, logs its outcome as one JSON
 /// line, and times it under its route template (not its concrete path, so ids do not
 /// explode the label space).
+/// What a handler learnt that belongs in its request's log line.
+#[derive(Debug, Default)]
+pub(crate) struct LogFields {
+    pub(crate) user_id: Option<u64>,
+    pub(crate) order_id: Option<u64>,
+    pub(crate) symbol: Option<String>,
+    pub(crate) reason: Option<&'static str>,
+}
+
+tokio::task_local! {
+    static LOG_FIELDS: RefCell<LogFields>;
+}
+
+/// Notes fields for the current request's log line (nothing outside a request).
+pub(crate) fn log_fields(note: impl FnOnce(&mut LogFields)) {
+    let _ = LOG_FIELDS.try_with(|fields| note(&mut fields.borrow_mut()));
+}
+
 pub(crate) async fn track(State(state): State<Shared>, request: Request, next: Next) -> Response {
     use tracing::Instrument;
     let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
@@ -58,12 +77,30 @@ pub(crate) async fn track(State(state): State<Shared>, request: Request, next: N
         .get("x-request-id")
         .and_then(|value| value.to_str().ok())
         .map_or_else(|| state.request_ids.fetch_add(1, Ordering::Relaxed).to_string(), str::to_owned);
-    let span = tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+    // Handlers note what they learn (`log_fields`), and the request makes one log line
+    // with everything, emitted here. Logs written while it runs carry its id by the span.
+    let span = tracing::info_span!("request", request_id = %request_id);
     let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let (mut response, fields) = LOG_FIELDS
+        .scope(RefCell::new(LogFields::default()), async move {
+            let response = next.run(request).instrument(span).await;
+            (response, LOG_FIELDS.with(|fields| std::mem::take(&mut *fields.borrow_mut())))
+        })
+        .await;
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
-    span.in_scope(|| tracing::info!(status, duration_ms = seconds * 1_000.0, "request done"));
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        status,
+        duration_ms = seconds * 1_000.0,
+        user_id = fields.user_id,
+        order_id = fields.order_id,
+        symbol = fields.symbol.as_deref(),
+        reason = fields.reason,
+        "request done"
+    );
     if let Ok(value) = axum::http::HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }

@@ -14,11 +14,12 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tradecraft_engine::{Engine, Event};
 use tradecraft_market::Interval;
-use tradecraft_sequencer::wire::WireCommand;
+use tradecraft_sequencer::wire::{PlaceOrder, WireCommand};
 use tradecraft_sequencer::{CommandOutcome, Request, RuntimeError, submit_then};
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Symbol, Timestamp};
 
 use crate::auth::{MaybeCaller, account_for, require_admin};
+use crate::metrics::log_fields;
 use crate::{ApiError, AppState, Shared, alerts, identity, organisations, privacy, reads, risk};
 
 /// Longest wait for the engine to apply a command or answer a query.
@@ -165,6 +166,11 @@ pub(crate) fn parse_body(body: Result<Json<Value>, axum::extract::rejection::Jso
 
 pub(crate) fn wire_command(body: Value) -> Result<WireCommand, ApiError> {
     let command: WireCommand = serde_json::from_value(body).map_err(|error| ApiError::bad_request("invalid_field", error.to_string()))?;
+    checked(command)
+}
+
+/// `command` if the engine could read it (400 naming the field otherwise).
+fn checked(command: WireCommand) -> Result<WireCommand, ApiError> {
     command.to_command(0).map_err(|error| ApiError::BadRequest {
         code: "invalid_field",
         message: error.to_string(),
@@ -276,7 +282,7 @@ async fn place_order(
         object.insert("userId".to_owned(), json!(user.to_string()));
     }
     let key = headers.get("x-idempotency-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
-    let print = fingerprint(&body);
+    let print = if key.is_some() { fingerprint(&body) } else { 0 };
     if let Some(key) = &key {
         let store = state.idempotency.lock().map_err(|_| ApiError::Internal("idempotency lock".to_owned()))?;
         if let Some((stored_print, status, response)) = store.entries.get(key) {
@@ -322,19 +328,25 @@ async fn place(state: &AppState, mut body: Value) -> Result<Value, ApiError> {
         if object.contains_key("orderId") || object.contains_key("command") {
             return Err(ApiError::bad_request("invalid_field", "orderId is assigned by the exchange"));
         }
-        object.insert("command".to_owned(), json!("placeOrder"));
         object.insert("orderTimestamp".to_owned(), json!(now().to_string()));
     }
-    let user_id = body.get("userId").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let symbol = body.get("symbol").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let command = wire_command(body)?;
+    // The request's log line carries the order's fields.
+    let user_id = body.get("userId").and_then(Value::as_str).and_then(|text| text.parse().ok());
+    let symbol = body.get("symbol").and_then(Value::as_str).map(str::to_owned);
+    log_fields(|fields| {
+        fields.user_id = fields.user_id.or(user_id);
+        fields.symbol = symbol;
+    });
+    // Straight into the order's fields (the tagged command enum would buffer the body first).
+    let order: PlaceOrder = serde_json::from_value(body).map_err(|error| ApiError::bad_request("invalid_field", error.to_string()))?;
+    let command = checked(WireCommand::PlaceOrder(order))?;
     let outcome = execute(state, command).await?;
+    log_fields(|fields| fields.order_id = Some(outcome.offset));
     let events = events(&outcome)?;
     if let Some(rejection) = first_rejection(events) {
-        tracing::info!(user_id = %user_id, symbol = %symbol, order_id = outcome.offset, reason = rejection.code(), "order rejected");
+        log_fields(|fields| fields.reason = Some(rejection.code()));
         return Err(rejection);
     }
-    tracing::info!(user_id = %user_id, symbol = %symbol, order_id = outcome.offset, "order accepted");
     let accepted = events
         .iter()
         .find_map(|event| match event {
@@ -379,6 +391,7 @@ async fn get_order(
     Path(order_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let order_id = OrderId(parse_id("orderId", &order_id)?);
+    log_fields(|fields| fields.order_id = Some(order_id.0));
     order_owner(&state, &caller, order_id)?;
     let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
     let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
@@ -412,6 +425,7 @@ async fn cancel_order(
     Path(order_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let order_id = OrderId(parse_id("orderId", &order_id)?);
+    log_fields(|fields| fields.order_id = Some(order_id.0));
     let owner = order_owner(&state, &caller, order_id)?;
     let command = wire_command(json!({"command": "cancelOrder", "orderId": order_id.to_string(), "userId": owner.to_string()}))?;
     let outcome = execute(&state, command).await?;
@@ -430,6 +444,7 @@ async fn replace_order(
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let order_id = OrderId(parse_id("orderId", &order_id)?);
+    log_fields(|fields| fields.order_id = Some(order_id.0));
     let mut body = parse_body(body)?;
     numbers_to_strings(&mut body, &["quantity", "limitPrice"]);
     let unknown: Vec<&String> =

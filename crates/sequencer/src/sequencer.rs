@@ -96,6 +96,45 @@ pub struct Sequencer {
     since_snapshot: u64,
     events: Vec<Event>,
     outputs: Vec<Output>,
+    /// Writes periodic snapshots off the engine thread; started with the first one.
+    snapshot_writer: Option<SnapshotWriter>,
+}
+
+/// A thread that encodes, writes and fsyncs snapshots handed to it, so the engine thread
+/// only pays for copying its state (a snapshot of a few hundred thousand orders takes
+/// tens of milliseconds to write, which every request would otherwise wait for).
+#[derive(Debug)]
+struct SnapshotWriter {
+    sender: std::sync::mpsc::Sender<SequencerSnapshot>,
+    /// Set while a snapshot is being written: one due meanwhile waits for the next chance
+    /// rather than copying the state again.
+    busy: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl SnapshotWriter {
+    fn start(store: SnapshotStore) -> std::io::Result<Self> {
+        let (sender, receiver) = std::sync::mpsc::channel::<SequencerSnapshot>();
+        let busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writing = Arc::clone(&busy);
+        let thread = std::thread::Builder::new().name("snapshot-writer".to_owned()).spawn(move || {
+            for snapshot in receiver {
+                if let Err(error) = store.save(&snapshot) {
+                    // Recovery falls back to the previous snapshot and replays more.
+                    tracing::error!(error = %error, next_command = snapshot.next_command, "snapshot not written");
+                }
+                writing.store(false, std::sync::atomic::Ordering::Release);
+            }
+        })?;
+        Ok(Self { sender, busy, thread })
+    }
+
+    /// Waits until every snapshot handed over is written.
+    fn finish(self) {
+        let Self { sender, thread, .. } = self;
+        drop(sender);
+        let _ = thread.join();
+    }
 }
 
 /// The producer identity of one output partition: its sequence numbers count its records,
@@ -203,6 +242,7 @@ impl Sequencer {
             since_snapshot: 0,
             events: Vec::new(),
             outputs: Vec::new(),
+            snapshot_writer: None,
         })
     }
 
@@ -292,7 +332,7 @@ impl Sequencer {
         self.next_command += commands.len() as Offset;
         self.since_snapshot += commands.len() as u64;
         if self.since_snapshot >= self.config.snapshot_every_commands {
-            self.snapshot()?;
+            self.snapshot_in_background()?;
         }
         Ok(progress)
     }
@@ -311,13 +351,39 @@ impl Sequencer {
         }
     }
 
-    /// Writes a snapshot of the engine and the positions now.
+    fn current_snapshot(&self) -> SequencerSnapshot {
+        SequencerSnapshot { next_command: self.next_command, sequences: self.sequences.clone(), engine: self.engine.snapshot() }
+    }
+
+    /// Writes a snapshot of the engine and the positions now, after any being written in
+    /// the background.
     pub fn snapshot(&mut self) -> Result<(), SequencerError> {
-        self.snapshots.save(&SequencerSnapshot {
-            next_command: self.next_command,
-            sequences: self.sequences.clone(),
-            engine: self.engine.snapshot(),
-        })?;
+        if let Some(writer) = self.snapshot_writer.take() {
+            writer.finish();
+        }
+        self.snapshots.save(&self.current_snapshot())?;
+        self.since_snapshot = 0;
+        Ok(())
+    }
+
+    /// Copies the state now and has the writer thread store it.
+    fn snapshot_in_background(&mut self) -> Result<(), SequencerError> {
+        if self.snapshot_writer.is_none() {
+            match SnapshotWriter::start(self.snapshots.clone()) {
+                Ok(writer) => self.snapshot_writer = Some(writer),
+                // No thread to spare: write it here.
+                Err(_) => return self.snapshot(),
+            }
+        }
+        let Some(writer) = &self.snapshot_writer else { return Ok(()) };
+        // Still writing the previous one: try again after the next batch.
+        if writer.busy.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return Ok(());
+        }
+        if writer.sender.send(self.current_snapshot()).is_err() {
+            self.snapshot_writer = None;
+            return self.snapshot();
+        }
         self.since_snapshot = 0;
         Ok(())
     }

@@ -924,8 +924,8 @@ fn decode(topic: usize, record: StoredRecord) -> Result<Item, StoreError> {
 }
 
 /// A poll that applied fewer records than this is followed by a pause of `LINGER_MS`.
-const LINGER_BELOW: usize = 2_000;
-const LINGER_MS: u64 = 20;
+const LINGER_BELOW: usize = 4_000;
+const LINGER_MS: u64 = 50;
 
 /// Counters of a running projector, for `/metrics`.
 #[derive(Debug, Default)]

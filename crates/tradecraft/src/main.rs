@@ -3,6 +3,7 @@
 mod bench;
 mod bench_restart;
 mod bench_store;
+mod logging;
 mod machine;
 mod rebuild;
 mod serve;

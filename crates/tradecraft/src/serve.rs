@@ -107,7 +107,7 @@ fn now() -> Timestamp {
 
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     // One JSON object per line on stderr; stdout carries only the "listening" line.
-    tracing_subscriber::fmt().json().with_current_span(true).with_span_list(false).with_writer(std::io::stderr).init();
+    crate::logging::install(std::io::stderr()).context("starting the log writer")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(serve(args))
 }

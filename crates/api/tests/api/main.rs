@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed test
 
 mod helpers;
+mod logs;
 mod market;
 mod alerts;
 mod auth;
