@@ -33,8 +33,13 @@ pub struct SequencerConfig {
     pub output_partitions: u32,
     /// Commands read and applied per poll.
     pub batch_commands_max: usize,
-    /// A snapshot is written after this many commands.
+    /// A snapshot is written after this many commands...
     pub snapshot_every_commands: u64,
+    /// ...and at least this long after the previous one: copying the state stalls the
+    /// engine for tens of milliseconds once hundreds of thousands of orders rest, so under
+    /// heavy load snapshots are spaced by time (a restart replays at most this long's
+    /// commands beyond `snapshot_every_commands`).
+    pub snapshot_min_interval: std::time::Duration,
 }
 
 impl Default for SequencerConfig {
@@ -45,6 +50,7 @@ impl Default for SequencerConfig {
             output_partitions: 4,
             batch_commands_max: 1_024,
             snapshot_every_commands: 100_000,
+            snapshot_min_interval: std::time::Duration::ZERO,
         }
     }
 }
@@ -94,6 +100,7 @@ pub struct Sequencer {
     /// Per (topic, partition), sequences below this are already stored.
     stored: BTreeMap<(String, Partition), u64>,
     since_snapshot: u64,
+    last_snapshot: std::time::Instant,
     events: Vec<Event>,
     outputs: Vec<Output>,
     /// Writes periodic snapshots off the engine thread; started with the first one.
@@ -240,6 +247,7 @@ impl Sequencer {
             sequences,
             stored,
             since_snapshot: 0,
+            last_snapshot: std::time::Instant::now(),
             events: Vec::new(),
             outputs: Vec::new(),
             snapshot_writer: None,
@@ -331,7 +339,7 @@ impl Sequencer {
         outcomes.into_iter().for_each(&mut observe);
         self.next_command += commands.len() as Offset;
         self.since_snapshot += commands.len() as u64;
-        if self.since_snapshot >= self.config.snapshot_every_commands {
+        if self.since_snapshot >= self.config.snapshot_every_commands && self.last_snapshot.elapsed() >= self.config.snapshot_min_interval {
             self.snapshot_in_background()?;
         }
         Ok(progress)
@@ -363,6 +371,7 @@ impl Sequencer {
         }
         self.snapshots.save(&self.current_snapshot())?;
         self.since_snapshot = 0;
+        self.last_snapshot = std::time::Instant::now();
         Ok(())
     }
 
@@ -385,6 +394,7 @@ impl Sequencer {
             return self.snapshot();
         }
         self.since_snapshot = 0;
+        self.last_snapshot = std::time::Instant::now();
         Ok(())
     }
 }

@@ -292,3 +292,36 @@ fn a_malformed_command_is_reported_and_skipped() {
     assert_eq!(invalid[0].payload["offset"], 2);
     assert_eq!(sequencer.engine().open_order_count(), 1, "commands after the bad one still run");
 }
+
+#[test]
+fn periodic_snapshots_are_written_off_thread_and_spaced_by_time() {
+    let mut commands = setup();
+    commands.extend(traffic(400));
+    let (_, expected_hash) = straight_run(&commands);
+
+    // Every 37 commands, written by the snapshot thread: reopening from the newest one
+    // reaches the same state.
+    let log: Arc<dyn EventLog> = Arc::new(MemoryLog::new());
+    submit_all(log.as_ref(), &commands);
+    let dir = TempDir::new("background");
+    let store = SnapshotStore::open(&dir.0).unwrap();
+    let mut sequencer = Sequencer::open(config(), Arc::clone(&log), store.clone()).unwrap();
+    sequencer.catch_up().unwrap();
+    // The final, synchronous snapshot waits for the thread's writes first.
+    sequencer.snapshot().unwrap();
+    let written = std::fs::read_dir(&dir.0).unwrap().filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|ext| ext == "snapshot")).count();
+    assert!(written >= 2, "periodic snapshots were written ({written} kept)");
+    drop(sequencer);
+    let reopened = Sequencer::open(config(), Arc::clone(&log), store).unwrap();
+    assert_eq!(reopened.engine().state_hash(), expected_hash);
+
+    // With a minimum interval longer than the run, no periodic snapshot is taken.
+    let log: Arc<dyn EventLog> = Arc::new(MemoryLog::new());
+    submit_all(log.as_ref(), &commands);
+    let dir = TempDir::new("spaced");
+    let spaced = SequencerConfig { snapshot_min_interval: std::time::Duration::from_secs(3_600), ..config() };
+    let mut sequencer = Sequencer::open(spaced, Arc::clone(&log), SnapshotStore::open(&dir.0).unwrap()).unwrap();
+    sequencer.catch_up().unwrap();
+    assert_eq!(SnapshotStore::open(&dir.0).unwrap().latest().unwrap(), None, "no snapshot within the interval");
+    assert_eq!(sequencer.engine().state_hash(), expected_hash);
+}

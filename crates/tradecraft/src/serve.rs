@@ -29,6 +29,9 @@ const ENGINE_QUEUE_CAPACITY: usize = 4_096;
 /// fsync per group commit, and one process reads them all anyway. Kafka deployments use more.
 const EMBEDDED_PARTITIONS: u32 = 1;
 
+/// Snapshots: every 100,000 commands, at most one per this long.
+const SNAPSHOT_MIN_INTERVAL: Duration = Duration::from_secs(10);
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
     /// Where the event log and snapshots live.
@@ -272,7 +275,11 @@ pub(crate) async fn start(
     let (pushes, _) = tokio::sync::broadcast::channel(tradecraft_api::ws::BROADCAST_CAPACITY);
     let snapshots = SnapshotStore::open(data_dir.join("snapshots")).context("opening snapshots")?;
     let listener = tradecraft_api::ws::engine_listener(Arc::clone(&view), pushes.clone());
-    let config = SequencerConfig { output_partitions: EMBEDDED_PARTITIONS, ..SequencerConfig::default() };
+    let config = SequencerConfig {
+        output_partitions: EMBEDDED_PARTITIONS,
+        snapshot_min_interval: SNAPSHOT_MIN_INTERVAL,
+        ..SequencerConfig::default()
+    };
     let (engine, engine_thread) = runtime::start(config, Arc::clone(&log), snapshots, ENGINE_QUEUE_CAPACITY, listener)
         .context("starting the engine")?;
     let producer = format!("gateway-{}-{}", std::process::id(), now().millis());
