@@ -10,12 +10,14 @@ mod envelope;
 mod file;
 mod memory;
 mod partitioner;
+mod priority;
 
 pub use crc::crc32c;
 pub use envelope::{Envelope, EnvelopeError, SCHEMA_VERSION, TraceContext, event_id};
 pub use file::{FileLog, FileLogConfig, FileLogMetrics};
 pub use memory::MemoryLog;
 pub use partitioner::partition_for;
+pub use priority::lower_thread_priority;
 
 /// A partition number within a topic.
 pub type Partition = u32;

@@ -125,6 +125,7 @@ impl SnapshotWriter {
         let busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let writing = Arc::clone(&busy);
         let thread = std::thread::Builder::new().name("snapshot-writer".to_owned()).spawn(move || {
+            tradecraft_log::lower_thread_priority();
             for snapshot in receiver {
                 if let Err(error) = store.save(&snapshot) {
                     // Recovery falls back to the previous snapshot and replays more.

@@ -35,11 +35,14 @@ pub struct ProjectorConfig {
     pub batch_records: usize,
     /// Width of a portfolio snapshot bucket.
     pub snapshot_bucket_ms: i64,
+    /// Run `spawn_projector`'s thread at the lowest priority: the read store may lag a
+    /// little when the cores are busy, order handling may not.
+    pub low_priority: bool,
 }
 
 impl Default for ProjectorConfig {
     fn default() -> Self {
-        Self { batch_records: 4096, snapshot_bucket_ms: 3_600_000 }
+        Self { batch_records: 4096, snapshot_bucket_ms: 3_600_000, low_priority: false }
     }
 }
 
@@ -952,7 +955,11 @@ pub fn spawn_projector(
     metrics: Arc<ProjectionMetrics>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     use std::sync::atomic::Ordering::Relaxed;
+    let low_priority = projector.config.low_priority;
     std::thread::Builder::new().name("projector".to_owned()).spawn(move || {
+        if low_priority {
+            tradecraft_log::lower_thread_priority();
+        }
         while !stop.load(Relaxed) {
             let idle = match projector.poll(watermark()) {
                 Ok(status) => {

@@ -62,6 +62,7 @@ impl BufferedWriter {
 }
 
 fn write_out(buffer: &Buffer, mut out: impl Write) {
+    tradecraft_log::lower_thread_priority();
     let mut spare = Vec::new();
     loop {
         std::thread::sleep(FLUSH_EVERY);

@@ -298,7 +298,8 @@ pub(crate) async fn start(
         let recovered = engine.status().next_command.load(Ordering::Relaxed);
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let store = Store::open(&url).context("opening the read store")?;
-            let mut projector = Projector::open(store.clone(), log, ProjectorConfig::default()).context("loading the projector")?;
+            let config = ProjectorConfig { low_priority: true, ..ProjectorConfig::default() };
+            let mut projector = Projector::open(store.clone(), log, config).context("loading the projector")?;
             projector.catch_up(recovered).context("projecting the log")?;
             let orders = store.recent_orders(tradecraft_api::ORDERS_KEPT).context("reading orders")?;
             view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.preload(&orders);
