@@ -35,14 +35,18 @@ pub(crate) struct RestartArgs {
     /// Timed restarts (the file cache is warm after the first, as on a quick restart).
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Commands between snapshots while building (`serve`: 100,000, and at least 10 s
+    /// apart, so more under sustained load): the most a restart replays.
+    #[arg(long, default_value_t = 100_000)]
+    snapshot_every: u64,
 }
 
 const USERS: u64 = 1_000;
 const SYMBOLS: u64 = 20;
 const HOUSE: &str = "9000000000000000000";
 
-fn config() -> SequencerConfig {
-    SequencerConfig { output_partitions: 1, ..SequencerConfig::default() }
+fn config(snapshot_every: u64) -> SequencerConfig {
+    SequencerConfig { output_partitions: 1, snapshot_every_commands: snapshot_every, ..SequencerConfig::default() }
 }
 
 fn total_records(log: &dyn EventLog) -> anyhow::Result<u64> {
@@ -61,10 +65,10 @@ fn symbol(index: u64) -> String {
 
 /// Fills `dir` with the workload until the log holds `events` records; returns the
 /// engine's state hash at the end.
-fn build(dir: &Path, events: u64) -> anyhow::Result<u64> {
+fn build(dir: &Path, events: u64, snapshot_every: u64) -> anyhow::Result<u64> {
     let log: Arc<dyn EventLog> = Arc::new(FileLog::open(FileLogConfig::new(dir.join("log")))?);
     create_topics(log.as_ref(), 1)?;
-    let mut sequencer = Sequencer::open(config(), Arc::clone(&log), SnapshotStore::open(dir.join("snapshots"))?)?;
+    let mut sequencer = Sequencer::open(config(snapshot_every), Arc::clone(&log), SnapshotStore::open(dir.join("snapshots"))?)?;
     let at = "2026-11-01T00:00:00.000Z";
     let mut commands = vec![WireCommand::CreateAccount { user_id: Some(HOUSE.to_owned()), house: true }];
     commands.push(WireCommand::Deposit { user_id: HOUSE.to_owned(), transaction_id: "1".to_owned(), amount: "1000000000000".to_owned(), symbol: None });
@@ -108,11 +112,11 @@ fn build(dir: &Path, events: u64) -> anyhow::Result<u64> {
 }
 
 /// The timed part: what `serve` does before it can take requests.
-fn restart(dir: &Path) -> anyhow::Result<(f64, f64, u64, u64, u64)> {
+fn restart(dir: &Path, snapshot_every: u64) -> anyhow::Result<(f64, f64, u64, u64, u64)> {
     let started = Instant::now();
     let log: Arc<dyn EventLog> = Arc::new(FileLog::open(FileLogConfig::new(dir.join("log"))).context("opening the log")?);
     let opened = started.elapsed().as_secs_f64();
-    let mut sequencer = Sequencer::open(config(), Arc::clone(&log), SnapshotStore::open(dir.join("snapshots"))?)?;
+    let mut sequencer = Sequencer::open(config(snapshot_every), Arc::clone(&log), SnapshotStore::open(dir.join("snapshots"))?)?;
     let from = sequencer.next_command();
     let progress = sequencer.catch_up()?;
     let seconds = started.elapsed().as_secs_f64();
@@ -127,13 +131,13 @@ pub(crate) fn run(args: &RestartArgs) -> anyhow::Result<()> {
     } else {
         let _ = std::fs::remove_dir_all(&dir);
         let started = Instant::now();
-        let hash = build(&dir, args.events)?;
+        let hash = build(&dir, args.events, args.snapshot_every)?;
         emit(&json!({"bench": "restart", "phase": "build", "events": args.events, "seconds": started.elapsed().as_secs_f64()}));
         Some(hash)
     };
     let mut hashes = Vec::new();
     for run in 0..args.runs {
-        let (seconds, open_seconds, replayed, records, hash) = restart(&dir)?;
+        let (seconds, open_seconds, replayed, records, hash) = restart(&dir, args.snapshot_every)?;
         if let Some(expected) = expected {
             anyhow::ensure!(hash == expected, "state hash after restart {hash:x} differs from before {expected:x}");
         }
