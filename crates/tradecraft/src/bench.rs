@@ -45,6 +45,18 @@ pub(crate) enum Target {
     Projection(crate::bench_store::ProjectionArgs),
     /// Recovery time of a data dir holding millions of logged events.
     Restart(crate::bench_restart::RestartArgs),
+    /// Resident memory of an idle server on the embedded default (fresh data dir, the
+    /// 20-symbol universe, simulator and house quotes running, no clients).
+    Idle(IdleArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct IdleArgs {
+    /// How long the server runs before its memory is read.
+    #[arg(long, default_value_t = 30)]
+    seconds: u64,
+    #[arg(long, default_value = "target/bench-idle")]
+    dir: std::path::PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -157,7 +169,35 @@ pub(crate) fn run(target: Target) -> anyhow::Result<()> {
         Target::StoreSearch(args) => crate::bench_store::run_search(&args),
         Target::Projection(args) => crate::bench_store::run_projection(&args),
         Target::Restart(args) => crate::bench_restart::run(&args),
+        Target::Idle(args) => run_idle(&args),
     }
+}
+
+fn run_idle(args: &IdleArgs) -> anyhow::Result<()> {
+    let dir = args.dir.join(format!("run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let before = machine::resident_bytes();
+    let server = InProcessServer::start(&dir, true)?;
+    let mut samples = Vec::new();
+    for second in 1..=args.seconds {
+        std::thread::sleep(Duration::from_secs(1));
+        if second % 10 == 0 || second == args.seconds {
+            samples.push(json!({"second": second, "resident_bytes": machine::resident_bytes()}));
+        }
+    }
+    let resident = machine::resident_bytes();
+    server.stop()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    emit(&json!({
+        "bench": "idle",
+        "seconds": args.seconds,
+        // The whole process: the server, and this command before it started the server.
+        "resident_bytes": resident,
+        "resident_bytes_before_server": before,
+        "samples": samples,
+        "machine": machine::describe(),
+    }));
+    Ok(())
 }
 
 fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
