@@ -284,7 +284,8 @@ pub(crate) async fn resolve(state: &AppState, bearer: Option<&str>, api_key: Opt
 /// The middleware: resolves the caller and applies the route policy, then hands the
 /// caller to the handler as an extension.
 pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Request, next: Next) -> Response {
-    let path = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned());
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let path = matched.as_ref().map(MatchedPath::as_str);
     let headers = request.headers();
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -294,7 +295,7 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
     let mut api_key = headers.get("x-api-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
     let mut token = bearer;
     // Browsers cannot set headers on a WebSocket: the socket takes them as parameters.
-    if path.as_deref().is_some_and(|path| path.starts_with("/v1/marketdata")) {
+    if path.is_some_and(|path| path.starts_with("/v1/marketdata")) {
         for pair in request.uri().query().unwrap_or_default().split('&') {
             match pair.split_once('=') {
                 Some(("token", value)) if token.is_none() => token = Some(value.to_owned()),
@@ -309,13 +310,15 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
     };
     if let Some(limiter) = &state.rate_limiter {
         let operator = caller.as_ref().is_some_and(|caller| caller.is_admin() && caller.user_id.is_none());
-        let ip = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip().to_string());
-        let who = caller.as_ref().and_then(|caller| caller.user_id).map(|user| user.to_string());
-        if !operator && let Err(retry_after_s) = limiter.take(who.as_deref(), ip.as_deref(), now_ms()) {
-            return ApiError::TooManyRequests { retry_after_s }.into_response();
+        if !operator {
+            let ip = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip().to_string());
+            let who = caller.as_ref().and_then(|caller| caller.user_id).map(|user| user.to_string());
+            if let Err(retry_after_s) = limiter.take(who.as_deref(), ip.as_deref(), now_ms()) {
+                return ApiError::TooManyRequests { retry_after_s }.into_response();
+            }
         }
     }
-    if let Some(path) = path.as_deref()
+    if let Some(path) = path
         && !public(path)
     {
         let Some(caller) = &caller else {

@@ -27,15 +27,40 @@ struct RouteStats {
 }
 
 /// Request statistics by (route template, method, status).
+/// Per route, per (method, status): looked up by `&str`, so a request allocates nothing here.
 #[derive(Debug, Default)]
 pub struct HttpMetrics {
-    routes: Mutex<BTreeMap<(String, String, u16), RouteStats>>,
+    routes: Mutex<BTreeMap<String, ByMethod>>,
+}
+
+/// Route, method and status.
+type RouteKey<'route> = (&'route str, &'static str, u16);
+
+/// A route's counters per (method, status).
+type ByMethod = BTreeMap<(&'static str, u16), RouteStats>;
+
+fn method_name(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 impl HttpMetrics {
-    fn record(&self, route: String, method: String, status: u16, seconds: f64) {
+    fn record(&self, route: &str, method: &'static str, status: u16, seconds: f64) {
         if let Ok(mut routes) = self.routes.lock() {
-            let stats = routes.entry((route, method, status)).or_default();
+            if !routes.contains_key(route) {
+                routes.insert(route.to_owned(), BTreeMap::new());
+            }
+            let Some(by_method) = routes.get_mut(route) else { return };
+            let stats = by_method.entry((method, status)).or_default();
             stats.count += 1;
             stats.duration_seconds_total += seconds;
             for (bucket, bound) in stats.buckets.iter_mut().zip(BUCKETS_SECONDS) {
@@ -70,8 +95,9 @@ pub(crate) fn log_fields(note: impl FnOnce(&mut LogFields)) {
 
 pub(crate) async fn track(State(state): State<Shared>, request: Request, next: Next) -> Response {
     use tracing::Instrument;
-    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let method = request.method().to_string();
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let method = request.method().clone();
     let request_id = request
         .headers()
         .get("x-request-id")
@@ -104,7 +130,7 @@ pub(crate) async fn track(State(state): State<Shared>, request: Request, next: N
     if let Ok(value) = axum::http::HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
-    state.http_metrics.record(route, method, status, seconds);
+    state.http_metrics.record(route, method_name(&method), status, seconds);
     response
 }
 
@@ -114,7 +140,11 @@ fn line(out: &mut String, name: &str, help: &str, kind: &str) {
 
 pub(crate) async fn render(State(state): State<Shared>) -> Response {
     let mut out = String::new();
-    if let Ok(routes) = state.http_metrics.routes.lock() {
+    if let Ok(by_route) = state.http_metrics.routes.lock() {
+        let routes: Vec<(RouteKey<'_>, &RouteStats)> = by_route
+            .iter()
+            .flat_map(|(route, by_method)| by_method.iter().map(move |((method, status), stats)| ((route.as_str(), *method, *status), stats)))
+            .collect();
         line(&mut out, "tradecraft_http_requests_total", "HTTP requests by route, method and status.", "counter");
         for ((route, method, status), stats) in routes.iter() {
             let _ = writeln!(out, "tradecraft_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}", stats.count);
@@ -123,7 +153,7 @@ pub(crate) async fn render(State(state): State<Shared>) -> Response {
         let mut errors: BTreeMap<(&str, &str), u64> = BTreeMap::new();
         for ((route, method, status), stats) in routes.iter() {
             if *status >= 400 {
-                *errors.entry((route, method)).or_default() += stats.count;
+                *errors.entry((*route, *method)).or_default() += stats.count;
             }
         }
         for ((route, method), count) in errors {
@@ -132,7 +162,7 @@ pub(crate) async fn render(State(state): State<Shared>) -> Response {
         line(&mut out, "tradecraft_http_request_duration_seconds", "HTTP request durations.", "histogram");
         let mut merged: BTreeMap<(&str, &str), RouteStats> = BTreeMap::new();
         for ((route, method, _), stats) in routes.iter() {
-            let entry = merged.entry((route, method)).or_default();
+            let entry = merged.entry((*route, *method)).or_default();
             entry.count += stats.count;
             entry.duration_seconds_total += stats.duration_seconds_total;
             for (total, bucket) in entry.buckets.iter_mut().zip(stats.buckets) {
