@@ -116,7 +116,16 @@ pub struct AuthConfig {
     secret: Vec<u8>,
     admin_key: Option<String>,
     throttle: Mutex<HashMap<String, Attempts>>,
+    /// API keys recently found in the store, by hash, with when: a bot's requests skip the
+    /// store. Emptied whenever a key, role or user changes here; entries expire after
+    /// [`API_KEY_CACHE_MS`] so changes made by another gateway take effect too.
+    api_keys: Mutex<HashMap<String, (Caller, i64)>>,
 }
+
+/// How long a looked-up API key is trusted without asking the store again.
+const API_KEY_CACHE_MS: i64 = 5_000;
+/// Keys remembered at most (the cache starts over beyond).
+const API_KEY_CACHE_MAX: usize = 10_000;
 
 /// Never prints the secrets.
 impl std::fmt::Debug for AuthConfig {
@@ -152,7 +161,12 @@ fn invalid_token() -> ApiError {
 impl AuthConfig {
     /// `secret` signs access tokens; `admin_key`, if given, is the operator's key.
     pub fn new(secret: Vec<u8>, admin_key: Option<&str>) -> Self {
-        Self { secret, admin_key: admin_key.filter(|key| !key.is_empty()).map(str::to_owned), throttle: Mutex::new(HashMap::new()) }
+        Self {
+            secret,
+            admin_key: admin_key.filter(|key| !key.is_empty()).map(str::to_owned),
+            throttle: Mutex::new(HashMap::new()),
+            api_keys: Mutex::new(HashMap::new()),
+        }
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -193,6 +207,28 @@ impl AuthConfig {
         let user = claims["sub"].as_str().and_then(|text| text.parse().ok()).ok_or_else(invalid_token)?;
         let role = claims["role"].as_str().and_then(Role::parse).ok_or_else(invalid_token)?;
         Ok(Caller { user_id: Some(user), role, read: true, trade: role != Role::Viewer })
+    }
+
+    fn cached_api_key(&self, hash: &str, now_ms: i64) -> Option<Caller> {
+        let keys = self.api_keys.lock().ok()?;
+        keys.get(hash).filter(|(_, at)| now_ms - at < API_KEY_CACHE_MS).map(|(caller, _)| caller.clone())
+    }
+
+    fn remember_api_key(&self, hash: String, caller: Caller, now_ms: i64) {
+        if let Ok(mut keys) = self.api_keys.lock() {
+            if keys.len() >= API_KEY_CACHE_MAX {
+                keys.clear();
+            }
+            keys.insert(hash, (caller, now_ms));
+        }
+    }
+
+    /// Forgets every looked-up API key: call after revoking a key or changing a role or
+    /// a user, so the change holds from the next request.
+    pub fn forget_api_keys(&self) {
+        if let Ok(mut keys) = self.api_keys.lock() {
+            keys.clear();
+        }
     }
 
     pub fn is_admin_key(&self, key: &str) -> bool {
@@ -267,8 +303,13 @@ pub(crate) async fn resolve(state: &AppState, bearer: Option<&str>, api_key: Opt
         return Err(ApiError::Unauthorized("invalid_api_key", "unknown API key".to_owned()));
     };
     let hash = hash_secret(key);
+    let now = now_ms();
+    if let Some(caller) = state.auth.cached_api_key(&hash, now) {
+        return Ok(Some(caller));
+    }
+    let lookup = hash.clone();
     let found = tokio::task::spawn_blocking(move || -> Result<_, tradecraft_store::StoreError> {
-        let Some(key) = store.api_key_by_hash(&hash)? else { return Ok(None) };
+        let Some(key) = store.api_key_by_hash(&lookup)? else { return Ok(None) };
         let role = store.user_by_id(key.user_id)?.map(|user| user.role);
         Ok(role.map(|role| (key, role)))
     })
@@ -278,7 +319,9 @@ pub(crate) async fn resolve(state: &AppState, bearer: Option<&str>, api_key: Opt
     let (key, role) = found.ok_or_else(|| ApiError::Unauthorized("invalid_api_key", "unknown or revoked API key".to_owned()))?;
     let role = Role::parse(&role).unwrap_or(Role::Viewer);
     let scopes: Vec<&str> = key.scopes.split(',').collect();
-    Ok(Some(Caller { user_id: Some(key.user_id), role, read: scopes.contains(&"read"), trade: scopes.contains(&"trade") && role != Role::Viewer }))
+    let caller = Caller { user_id: Some(key.user_id), role, read: scopes.contains(&"read"), trade: scopes.contains(&"trade") && role != Role::Viewer };
+    state.auth.remember_api_key(hash, caller.clone(), now);
+    Ok(Some(caller))
 }
 
 /// The middleware: resolves the caller and applies the route policy, then hands the

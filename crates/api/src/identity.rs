@@ -229,6 +229,7 @@ pub(crate) async fn revoke_api_key(
     if !ask(&state, move |store| store.revoke_api_key(user, &id, now_ms())).await? {
         return Err(ApiError::NotFound(format!("API key {key_id}")));
     }
+    state.auth.forget_api_keys();
     audit(&state, &caller, "api_key.revoked", format!("user:{user}"), json!({"keyId": key_id})).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -245,6 +246,7 @@ pub(crate) async fn set_role(
     let body = parse_body(body)?;
     let role = Role::parse(field(&body, "role")?).ok_or_else(|| ApiError::bad_request("invalid_field", "role is trader, viewer or admin"))?;
     let changed = ask(&state, move |store: &Store| store.set_role(user, role.as_str())).await?;
+    state.auth.forget_api_keys();
     if !changed {
         return Err(ApiError::NotFound(format!("user {user}")));
     }

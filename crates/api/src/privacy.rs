@@ -123,6 +123,7 @@ pub(crate) async fn delete(
         store.delete_user(user)
     })
     .await?;
+    state.auth.forget_api_keys();
     audit(&state, &caller, "user.deleted", format!("user:{user}"), json!({})).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -355,3 +355,28 @@ async fn expired_refresh_tokens_are_refused() {
     let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": "live-token"}))).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn a_remembered_api_key_follows_role_changes_and_deletion_at_once() {
+    let app = spawn_app().await;
+    let bot = register(&app, "cached@example.com").await;
+    let (user, access) = (bot["userId"].as_str().unwrap().to_owned(), bot["accessToken"].as_str().unwrap().to_owned());
+    let (_, key) = call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&access), Some(json!({"name": "bot", "scopes": ["read", "trade"]}))).await;
+    let key = key["apiKey"].as_str().unwrap().to_owned();
+    let order = json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"});
+    let place = || app.anonymous.post(app.url("/v1/orders")).header("x-api-key", &key).json(&order).send();
+    // Twice: the second request is answered from the remembered key.
+    assert_eq!(place().await.unwrap().status(), 202);
+    assert_eq!(place().await.unwrap().status(), 202);
+
+    let (status, _) = call(&app, &app.client, Method::PUT, &format!("/v1/users/{user}/role"), None, Some(json!({"role": "viewer"}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(place().await.unwrap().status(), 403, "a viewer's key stops trading at once");
+    let read = app.anonymous.get(app.url(&format!("/v1/portfolio/{user}"))).header("x-api-key", &key).send().await.unwrap();
+    assert_eq!(read.status(), 200, "and still reads");
+
+    let (status, _) = call(&app, &app.anonymous, Method::DELETE, "/v1/me", Some(&access), Some(json!({"password": "correct horse"}))).await;
+    assert_eq!(status, 204);
+    let read = app.anonymous.get(app.url(&format!("/v1/portfolio/{user}"))).header("x-api-key", &key).send().await.unwrap();
+    assert_eq!(read.status(), 401, "a deleted user's key is refused at once");
+}
