@@ -561,7 +561,7 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     // The server logs as `serve` does (one JSON line per request and per order), to a file.
-    crate::logging::install(std::fs::File::create(dir.join("server.log"))?)?;
+    let _logs = crate::logging::install(std::fs::File::create(dir.join("server.log"))?)?;
     let server = InProcessServer::start(&dir, true)?;
     let address = server.address;
     let base = format!("http://{address}");

@@ -18,12 +18,31 @@ const BUFFERED_BYTES_MAX: usize = 8 << 20;
 struct Buffer {
     text: Mutex<Vec<u8>>,
     dropped: AtomicU64,
+    /// Set when the process is about to exit: write what is left and stop.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 /// A `MakeWriter` whose writers append to the shared buffer.
 #[derive(Clone, Debug)]
 pub(crate) struct BufferedWriter {
     buffer: Arc<Buffer>,
+}
+
+/// Keep it until the process ends: dropping it writes out the last lines.
+#[derive(Debug)]
+pub(crate) struct LogGuard {
+    buffer: Arc<Buffer>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        self.buffer.closing.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Write for &BufferedWriter {
@@ -53,11 +72,11 @@ impl<'writer> tracing_subscriber::fmt::MakeWriter<'writer> for BufferedWriter {
 
 impl BufferedWriter {
     /// Starts the thread that writes buffered lines to `out`.
-    pub(crate) fn start(out: impl Write + Send + 'static) -> std::io::Result<Self> {
+    pub(crate) fn start(out: impl Write + Send + 'static) -> std::io::Result<(Self, LogGuard)> {
         let buffer = Arc::new(Buffer::default());
         let shared = Arc::clone(&buffer);
-        std::thread::Builder::new().name("log-output".to_owned()).spawn(move || write_out(&shared, out))?;
-        Ok(Self { buffer })
+        let thread = std::thread::Builder::new().name("log-output".to_owned()).spawn(move || write_out(&shared, out))?;
+        Ok((Self { buffer: Arc::clone(&buffer) }, LogGuard { buffer, thread: Some(thread) }))
     }
 }
 
@@ -65,7 +84,8 @@ fn write_out(buffer: &Buffer, mut out: impl Write) {
     tradecraft_log::lower_thread_priority();
     let mut spare = Vec::new();
     loop {
-        std::thread::sleep(FLUSH_EVERY);
+        std::thread::park_timeout(FLUSH_EVERY);
+        let closing = buffer.closing.load(Ordering::Acquire);
         if let Ok(mut text) = buffer.text.lock() {
             std::mem::swap(&mut *text, &mut spare);
         }
@@ -78,14 +98,17 @@ fn write_out(buffer: &Buffer, mut out: impl Write) {
             let _ = out.write_all(&spare).and_then(|()| out.flush());
             spare.clear();
         }
+        if closing {
+            return;
+        }
     }
 }
 
 /// Installs the JSON subscriber writing to `out` through the writer thread.
-pub(crate) fn install(out: impl Write + Send + 'static) -> std::io::Result<()> {
-    let writer = BufferedWriter::start(out)?;
+pub(crate) fn install(out: impl Write + Send + 'static) -> std::io::Result<LogGuard> {
+    let (writer, guard) = BufferedWriter::start(out)?;
     tracing_subscriber::fmt().json().with_current_span(true).with_span_list(false).with_writer(writer).init();
-    Ok(())
+    Ok(guard)
 }
 
 #[cfg(test)]
@@ -110,7 +133,7 @@ mod tests {
     #[test]
     fn lines_reach_the_output_whole_and_in_order() {
         let out = Shared::default();
-        let writer = BufferedWriter::start(out.clone()).unwrap();
+        let (writer, guard) = BufferedWriter::start(out.clone()).unwrap();
         let subscriber = tracing_subscriber::fmt().json().with_current_span(true).with_writer(writer).finish();
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!("request", request_id = "r1", order_id = tracing::field::Empty);
@@ -119,14 +142,9 @@ mod tests {
                 span.in_scope(|| tracing::info!(index, "request done"));
             }
         });
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let text = loop {
-            let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-            if text.lines().count() == 1_000 || std::time::Instant::now() > deadline {
-                break text;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        };
+        // Dropping the guard writes out what is left, at once.
+        drop(guard);
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<serde_json::Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
         assert_eq!(lines.len(), 1_000);
         for (index, line) in lines.iter().enumerate() {

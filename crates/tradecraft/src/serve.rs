@@ -110,7 +110,8 @@ fn now() -> Timestamp {
 
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     // One JSON object per line on stderr; stdout carries only the "listening" line.
-    crate::logging::install(std::io::stderr()).context("starting the log writer")?;
+    // Held to the end: dropping it writes out the last lines.
+    let _logs = crate::logging::install(std::io::stderr()).context("starting the log writer")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(serve(args))
 }
