@@ -1271,7 +1271,21 @@ fn run_memory(args: &EngineArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_response_head;
+    use super::{next_frame, parse_response_head, text_frame};
+
+    #[test]
+    fn server_frames_of_every_length_form_read_back() {
+        for length in [0, 5, 125, 126, 200, 65_535, 65_536, 70_000] {
+            let text = "x".repeat(length);
+            let mut bytes = text_frame(&text);
+            let whole = bytes.len();
+            bytes.extend(text_frame("next"));
+            let (opcode, (header, payload)) = next_frame(&bytes).unwrap().unwrap();
+            assert_eq!((opcode, payload, header + payload), (1, length, whole), "length {length}");
+            assert_eq!(next_frame(&bytes[..whole - 1]).unwrap(), None, "a cut frame is not complete");
+        }
+        assert!(next_frame(&[0x81, 0x85, 0, 0, 0, 0, b'h']).is_err(), "servers do not mask");
+    }
 
     #[test]
     fn a_response_is_complete_once_its_head_and_body_arrived() {
