@@ -2,9 +2,9 @@
 //! trades per symbol, and every order's history (bounded), until the SQL read store takes
 //! this over.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use tradecraft_engine::{DoneReason, Event};
+use tradecraft_engine::{AccountKind, DoneReason, Event};
 use tradecraft_market::{CandleBook, TradePrint};
 use tradecraft_sequencer::CommandOutcome;
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, Timestamp, TradeId};
@@ -102,13 +102,26 @@ pub struct View {
     pub trades: BTreeMap<Symbol, VecDeque<TradeRecord>>,
     pub orders: BTreeMap<OrderId, OrderRecord>,
     order_arrival: VecDeque<OrderId>,
+    /// Accounts whose orders are not kept: the house re-quotes every symbol each tick, and
+    /// its orders would fill the kept orders with records nobody asks for.
+    house_accounts: BTreeSet<AccountId>,
 }
 
 impl View {
+    /// Marks `account` as the house's (accounts created as house accounts are marked as
+    /// their creation goes by; one created before a snapshot has to be named).
+    pub fn set_house(&mut self, account: AccountId) {
+        self.house_accounts.insert(account);
+    }
+
     pub fn apply(&mut self, outcome: &CommandOutcome, at: Timestamp) {
         let Ok(events) = &outcome.result else { return };
         for event in events {
             match event {
+                Event::AccountCreated { account, kind: AccountKind::House } => {
+                    self.house_accounts.insert(*account);
+                }
+                Event::OrderAccepted(order) if self.house_accounts.contains(&order.account) => {}
                 Event::OrderAccepted(order) => {
                     self.orders.insert(order.order_id, OrderRecord {
                         order_id: order.order_id,

@@ -272,7 +272,10 @@ pub(crate) async fn start(
     let log: Arc<dyn EventLog> = file_log.clone();
     create_topics(log.as_ref(), EMBEDDED_PARTITIONS).context("creating topics")?;
     log.create_topic(MARKET_DATA, EMBEDDED_PARTITIONS).context("creating topics")?;
-    let view = Arc::new(Mutex::new(View::default()));
+    let mut view = View::default();
+    // Its creation may be in a snapshot, before the replay the view sees.
+    view.set_house(tradecraft_types::AccountId(HOUSE_ACCOUNT.parse().context("house id")?));
+    let view = Arc::new(Mutex::new(view));
     let (pushes, _) = tokio::sync::broadcast::channel(tradecraft_api::ws::BROADCAST_CAPACITY);
     let snapshots = SnapshotStore::open(data_dir.join("snapshots")).context("opening snapshots")?;
     let listener = tradecraft_api::ws::engine_listener(Arc::clone(&view), pushes.clone());

@@ -140,3 +140,20 @@ async fn orders_are_listed_with_filters_and_pages() {
         assert_eq!(app.get(&format!("/v1/orders?{bad}")).await.0, 400, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn the_house_quotes_are_not_kept_as_orders_but_its_trades_are() {
+    let app = spawn_app().await;
+    // The set-up rests three house orders on MOCK; a user's market buy takes one.
+    let user = app.account("100000").await;
+    let (status, _) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "MARKET"})).await;
+    assert_eq!(status, 202);
+    let (status, house) = app.get(&format!("/v1/orders?userId={}", crate::helpers::HOUSE)).await;
+    assert_eq!(status, 200, "{house}");
+    assert_eq!(house["orders"].as_array().unwrap().len(), 0, "house quotes are not kept: {house}");
+    let (_, all) = app.get("/v1/orders").await;
+    let accounts: Vec<&str> = all["orders"].as_array().unwrap().iter().map(|order| order["userId"].as_str().unwrap()).collect();
+    assert_eq!(accounts, [user.as_str()], "only the user's order is listed");
+    let (_, trades) = app.get("/v1/market/MOCK/trades").await;
+    assert!(!trades["trades"].as_array().unwrap().is_empty(), "the trade with the house is a market trade: {trades}");
+}
