@@ -160,9 +160,19 @@ async fn order_histories_survive_a_restart_from_a_snapshot() {
     let (mut child, base) = serve(&data_dir);
     let account: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "100000"})).send().await.unwrap().json().await.unwrap();
     let user = account["userId"].as_str().unwrap().to_owned();
+    // The house quotes on the simulator's first tick, which may come after the server
+    // listens: wait for an ask before buying at market.
+    for attempt in 0.. {
+        let book: Value = client.get(format!("{base}/v1/market/MOCKAAPL/orderbook")).send().await.unwrap().json().await.unwrap();
+        if book["asks"].as_array().is_some_and(|asks| !asks.is_empty()) {
+            break;
+        }
+        assert!(attempt < 250, "the house never quoted: {book}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let order = json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "3", "side": "BUY", "type": "MARKET"});
     let placed: Value = client.post(format!("{base}/v1/orders")).json(&order).send().await.unwrap().json().await.unwrap();
-    let order_id = placed["orderId"].as_str().unwrap().to_owned();
+    let order_id = placed["orderId"].as_str().unwrap_or_else(|| panic!("the order was not accepted: {placed}")).to_owned();
     // Wait until the read store has the fill, then stop cleanly (with a snapshot).
     for attempt in 0.. {
         let found: Value = client.get(format!("{base}/v1/trades/search?userId={user}")).send().await.unwrap().json().await.unwrap();
