@@ -246,10 +246,10 @@ pub(crate) async fn set_role(
     let body = parse_body(body)?;
     let role = Role::parse(field(&body, "role")?).ok_or_else(|| ApiError::bad_request("invalid_field", "role is trader, viewer or admin"))?;
     let changed = ask(&state, move |store: &Store| store.set_role(user, role.as_str())).await?;
-    state.auth.forget_api_keys();
     if !changed {
         return Err(ApiError::NotFound(format!("user {user}")));
     }
+    state.auth.forget_api_keys();
     audit(&state, &caller, "user.role_set", format!("user:{user}"), json!({"role": role.as_str()})).await;
     Ok(Json(json!({"userId": user.to_string(), "role": role.as_str()})))
 }

@@ -26,8 +26,8 @@ struct RouteStats {
     buckets: [u64; BUCKETS_SECONDS.len()],
 }
 
-/// Request statistics by (route template, method, status).
-/// Per route, per (method, status): looked up by `&str`, so a request allocates nothing here.
+/// Request statistics by route template, then (method, status): looked up by `&str`, so a
+/// request allocates nothing here.
 #[derive(Debug, Default)]
 pub struct HttpMetrics {
     routes: Mutex<BTreeMap<String, ByMethod>>,
@@ -72,9 +72,6 @@ impl HttpMetrics {
     }
 }
 
-/// Middleware: gives every request an id and a log span, logs its outcome as one JSON
-/// line, and times it under its route template (not its concrete path, so ids do not
-/// explode the label space).
 /// What a handler learnt that belongs in its request's log line.
 #[derive(Debug, Default)]
 pub(crate) struct LogFields {
@@ -93,6 +90,9 @@ pub(crate) fn log_fields(note: impl FnOnce(&mut LogFields)) {
     let _ = LOG_FIELDS.try_with(|fields| note(&mut fields.borrow_mut()));
 }
 
+/// Middleware: gives every request an id and a log span, logs its outcome as one JSON
+/// line, and times it under its route template (not its concrete path, so ids do not
+/// explode the label space).
 pub(crate) async fn track(State(state): State<Shared>, request: Request, next: Next) -> Response {
     use tracing::Instrument;
     let matched = request.extensions().get::<MatchedPath>().cloned();

@@ -371,8 +371,7 @@ impl Sequencer {
             writer.finish();
         }
         self.snapshots.save(&self.current_snapshot())?;
-        self.since_snapshot = 0;
-        self.last_snapshot = std::time::Instant::now();
+        self.snapshot_taken();
         Ok(())
     }
 
@@ -394,8 +393,13 @@ impl Sequencer {
             self.snapshot_writer = None;
             return self.snapshot();
         }
+        self.snapshot_taken();
+        Ok(())
+    }
+
+    /// Restarts the count and the clock towards the next periodic snapshot.
+    fn snapshot_taken(&mut self) {
         self.since_snapshot = 0;
         self.last_snapshot = std::time::Instant::now();
-        Ok(())
     }
 }

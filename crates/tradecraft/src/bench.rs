@@ -384,9 +384,9 @@ fn floor_handshake(stream: &mut std::net::TcpStream) -> std::io::Result<bool> {
     use std::io::{Read, Write};
     let mut buffer = Vec::new();
     let mut chunk = [0_u8; 2048];
-    let head_end = loop {
-        if let Some(end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
-            break end + 4;
+    let head_length = loop {
+        if let Some(end) = head_end(&buffer) {
+            break end;
         }
         let read = stream.read(&mut chunk)?;
         if read == 0 {
@@ -396,7 +396,7 @@ fn floor_handshake(stream: &mut std::net::TcpStream) -> std::io::Result<bool> {
     };
     stream.set_nodelay(true)?;
     stream.write_all(b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")?;
-    buffer.drain(..head_end);
+    buffer.drain(..head_length);
     while buffer.len() < 6 || buffer.len() < 6 + usize::from(buffer[1] & 0x7f) {
         let read = stream.read(&mut chunk)?;
         if read == 0 {
@@ -446,17 +446,17 @@ impl RawWsClient {
         );
         stream.write_all(request.as_bytes()).await?;
         let mut buffer = Vec::with_capacity(64 * 1024);
-        let head_end = loop {
-            if let Some(end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
-                break end + 4;
+        let head_length = loop {
+            if let Some(end) = head_end(&buffer) {
+                break end;
             }
             let mut chunk = [0_u8; 1024];
             let read = stream.read(&mut chunk).await?;
             anyhow::ensure!(read > 0, "closed during the handshake");
             buffer.extend_from_slice(&chunk[..read]);
         };
-        anyhow::ensure!(buffer.starts_with(b"HTTP/1.1 101"), "no upgrade: {}", String::from_utf8_lossy(&buffer[..head_end]));
-        Ok(Self { stream, buffer, start: head_end })
+        anyhow::ensure!(buffer.starts_with(b"HTTP/1.1 101"), "no upgrade: {}", String::from_utf8_lossy(&buffer[..head_length]));
+        Ok(Self { stream, buffer, start: head_length })
     }
 
     /// Sends a text frame, masked as clients must (with a zero key, which RFC 6455 allows).
@@ -688,10 +688,10 @@ impl RawHttpClient {
 
 /// The status and the total length (head and body) of a response whose head is complete.
 fn parse_response_head(buffer: &[u8]) -> anyhow::Result<Option<(u16, usize)>> {
-    let Some(end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") else {
+    let Some(end) = head_end(buffer) else {
         return Ok(None);
     };
-    let head = std::str::from_utf8(&buffer[..end]).context("response head")?;
+    let head = std::str::from_utf8(&buffer[..end - 4]).context("response head")?;
     let mut lines = head.split("\r\n");
     let status = lines.next().and_then(|line| line.split(' ').nth(1)).and_then(|code| code.parse().ok()).context("status line")?;
     let length = lines
@@ -699,7 +699,12 @@ fn parse_response_head(buffer: &[u8]) -> anyhow::Result<Option<(u16, usize)>> {
         .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
         .and_then(|(_, value)| value.trim().parse::<usize>().ok())
         .context("a response without content-length")?;
-    Ok(Some((status, end + 4 + length)))
+    Ok(Some((status, end + length)))
+}
+
+/// Where an HTTP head that `buffer` starts with ends (after its blank line), once it is there.
+fn head_end(buffer: &[u8]) -> Option<usize> {
+    buffer.windows(4).position(|window| window == b"\r\n\r\n").map(|end| end + 4)
 }
 
 fn run_log(args: &LogArgs) -> anyhow::Result<()> {
