@@ -19,14 +19,17 @@ as_postgres() {
 
 ensure_postgres() {
     export TRADECRAFT_TEST_POSTGRES="${TRADECRAFT_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
-    if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
+    # The client (psql, pg_ctlcluster) can be installed without the server: look for the
+    # server's own binaries.
+    if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
+        || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
         echo "installing PostgreSQL (Debian package)"
         as_root apt-get update -q
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql
     fi
     if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
         local version
-        version="$(ls /usr/lib/postgresql | sort -V | tail -n 1)"
+        version="$(ls /usr/lib/postgresql/*/bin/postgres | awk -F/ '{print $5}' | sort -V | tail -n 1)"
         if ! pg_lsclusters -h 2>/dev/null | grep -q "^${version} main"; then
             as_root pg_createcluster "$version" main
         fi

@@ -18,6 +18,15 @@ echo "== services"
 source scripts/services.sh
 ensure_postgres
 
+for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+        echo "installing the ${component} component"
+        rustup component add "$component"
+    fi
+done
+
+echo "== format"
+cargo fmt --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"

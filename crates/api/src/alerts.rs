@@ -37,7 +37,11 @@ pub(crate) struct AlertParams {
 }
 
 /// `GET /v1/alerts?userId=&open=true&limit=`: newest first.
-pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Query(params): Query<AlertParams>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<AlertParams>,
+) -> Result<Json<Value>, ApiError> {
     let user = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
     let limit = bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let open = params.open.unwrap_or(false);
@@ -46,7 +50,11 @@ pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extensi
 }
 
 /// `POST /v1/alerts/{alertId}/acknowledge`.
-pub(crate) async fn acknowledge(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(alert_id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn acknowledge(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(alert_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let user = account_for(&caller, None)?;
     let id = alert_id.clone();
     if !ask(&state, move |store| store.acknowledge_alert(user, &id, now_ms())).await? {
@@ -85,7 +93,11 @@ pub(crate) async fn list_webhooks(State(state): State<Shared>, Extension(caller)
     Ok(Json(json!({"webhooks": webhooks.iter().map(webhook_json).collect::<Vec<_>>()})))
 }
 
-pub(crate) async fn delete_webhook(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(webhook_id): Path<String>) -> Result<Response, ApiError> {
+pub(crate) async fn delete_webhook(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(webhook_id): Path<String>,
+) -> Result<Response, ApiError> {
     let user = account_for(&caller, None)?;
     let id = webhook_id.clone();
     if !ask(&state, move |store| store.revoke_webhook(user, &id, now_ms())).await? {

@@ -177,8 +177,7 @@ impl AuthConfig {
     /// A signed access token for `user`.
     pub fn access_token(&self, user: u64, role: Role, now_ms: i64) -> String {
         let header = b64_json(&json!({"alg": "HS256", "typ": "JWT"}));
-        let claims =
-            b64_json(&json!({"sub": user.to_string(), "role": role.as_str(), "iat": now_ms / 1_000, "exp": (now_ms + ACCESS_TTL_MS) / 1_000}));
+        let claims = b64_json(&json!({"sub": user.to_string(), "role": role.as_str(), "iat": now_ms / 1_000, "exp": (now_ms + ACCESS_TTL_MS) / 1_000}));
         let signing_input = format!("{header}.{claims}");
         let mut mac = self.mac();
         mac.update(signing_input.as_bytes());
@@ -270,10 +269,7 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let mut salt = [0_u8; 16];
     rand::fill(&mut salt[..]);
     let salt = SaltString::encode_b64(&salt).map_err(|error| ApiError::Internal(error.to_string()))?;
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|error| ApiError::Internal(error.to_string()))
+    argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string()).map_err(|error| ApiError::Internal(error.to_string()))
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
@@ -330,11 +326,8 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let path = matched.as_ref().map(MatchedPath::as_str);
     let headers = request.headers();
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::to_owned);
+    let bearer =
+        headers.get(axum::http::header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer ")).map(str::to_owned);
     let mut api_key = headers.get("x-api-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
     let mut token = bearer;
     // Browsers cannot set headers on a WebSocket: the socket takes them as parameters.
@@ -365,8 +358,7 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
         && !public(path)
     {
         let Some(caller) = &caller else {
-            return ApiError::Unauthorized("unauthorized", "credentials required: Authorization: Bearer <token> or X-API-Key".to_owned())
-                .into_response();
+            return ApiError::Unauthorized("unauthorized", "credentials required: Authorization: Bearer <token> or X-API-Key".to_owned()).into_response();
         };
         let reading = request.method() == Method::GET;
         if reading && !caller.read {

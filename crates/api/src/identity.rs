@@ -88,14 +88,8 @@ pub(crate) async fn register(State(state): State<Shared>, body: Result<Json<Valu
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(|error| ApiError::Internal(error.to_string()))??;
     let amount = Money::parse(STARTING_CASH).map_err(|error| ApiError::Internal(error.to_string()))?;
     let account = open_account(&state, None, STARTING_CASH, amount).await?;
-    let user = UserRecord {
-        user_id: account.0,
-        email: email.clone(),
-        username,
-        password_hash: hash,
-        role: Role::Trader.as_str().to_owned(),
-        created_at_ms: now_ms(),
-    };
+    let user =
+        UserRecord { user_id: account.0, email: email.clone(), username, password_hash: hash, role: Role::Trader.as_str().to_owned(), created_at_ms: now_ms() };
     ask(&state, move |store| store.create_user(&user)).await.map_err(|error| match error {
         // Two registrations raced for the email: the second's paper account stays unused.
         ApiError::Rejected { status: StatusCode::CONFLICT, .. } => {
@@ -125,9 +119,8 @@ pub(crate) async fn login(State(state): State<Shared>, body: Result<Json<Value>,
     let verified = match user {
         Some(user) => {
             let hash = user.password_hash.clone();
-            let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-                .await
-                .map_err(|error| ApiError::Internal(error.to_string()))?;
+            let matches =
+                tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.map_err(|error| ApiError::Internal(error.to_string()))?;
             matches.then_some(user)
         }
         None => None,

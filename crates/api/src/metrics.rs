@@ -213,7 +213,11 @@ pub(crate) async fn render(State(state): State<Shared>) -> Response {
     if let Some(projection) = &state.projection_metrics {
         let counters = [
             ("tradecraft_projection_records_total", "Log records applied to the read store.", projection.records.load(Ordering::Relaxed)),
-            ("tradecraft_projection_transactions_total", "Read-store transactions committed by the projector.", projection.transactions.load(Ordering::Relaxed)),
+            (
+                "tradecraft_projection_transactions_total",
+                "Read-store transactions committed by the projector.",
+                projection.transactions.load(Ordering::Relaxed),
+            ),
             ("tradecraft_projection_errors_total", "Projector polls that failed (and were retried).", projection.errors.load(Ordering::Relaxed)),
         ];
         for (name, help, value) in counters {

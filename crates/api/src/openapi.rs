@@ -336,10 +336,8 @@ mod tests {
     fn the_document_lists_exactly_the_operations() {
         let document = document();
         let paths = document["paths"].as_object().unwrap();
-        let mut documented: Vec<(String, String)> = paths
-            .iter()
-            .flat_map(|(path, operations)| operations.as_object().unwrap().keys().map(move |method| (method.clone(), path.clone())))
-            .collect();
+        let mut documented: Vec<(String, String)> =
+            paths.iter().flat_map(|(path, operations)| operations.as_object().unwrap().keys().map(move |method| (method.clone(), path.clone()))).collect();
         documented.sort();
         let mut listed: Vec<(String, String)> = OPERATIONS.iter().map(|(method, path)| ((*method).to_owned(), (*path).to_owned())).collect();
         listed.sort();

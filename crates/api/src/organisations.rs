@@ -100,10 +100,13 @@ pub(crate) async fn create_group(
 }
 
 async fn apply_membership(state: &AppState, user: u64, group: Option<u64>, organisation: Option<u64>) -> Result<(), ApiError> {
-    run_command(state, json!({
-        "command": "setMembership", "userId": user.to_string(),
-        "groupId": group.map(|id| id.to_string()), "organisationId": organisation.map(|id| id.to_string()),
-    }))
+    run_command(
+        state,
+        json!({
+            "command": "setMembership", "userId": user.to_string(),
+            "groupId": group.map(|id| id.to_string()), "organisationId": organisation.map(|id| id.to_string()),
+        }),
+    )
     .await
     .map(drop)
 }

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use tradecraft_store::{Performance, Store, StoreError, SymbolActivity, TradeQuery, TradeRecord, decimal};
 use tradecraft_types::{Money, Symbol, Timestamp};
 
-use crate::routes::{bounded, now, parse_id};
 use crate::auth::{MaybeCaller, account_for};
+use crate::routes::{bounded, now, parse_id};
 use crate::{ApiError, AppState, Shared};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -29,19 +29,16 @@ fn store(state: &AppState) -> Result<Store, ApiError> {
 /// Runs a store query on the blocking pool.
 pub(crate) async fn ask<T: Send + 'static>(state: &AppState, question: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, ApiError> {
     let store = store(state)?;
-    tokio::task::spawn_blocking(move || question(&store))
-        .await
-        .map_err(|error| ApiError::Internal(error.to_string()))?
-        .map_err(|error| match error {
-            StoreError::Invalid(message) => ApiError::bad_request("invalid_parameter", message),
-            StoreError::Conflict(message) => {
-                ApiError::Rejected { status: axum::http::StatusCode::CONFLICT, code: "conflict", message: format!("already exists: {message}") }
-            }
-            other => {
-                tracing::error!(error = %other, "read store query failed");
-                ApiError::Internal("the read store failed to answer".to_owned())
-            }
-        })
+    tokio::task::spawn_blocking(move || question(&store)).await.map_err(|error| ApiError::Internal(error.to_string()))?.map_err(|error| match error {
+        StoreError::Invalid(message) => ApiError::bad_request("invalid_parameter", message),
+        StoreError::Conflict(message) => {
+            ApiError::Rejected { status: axum::http::StatusCode::CONFLICT, code: "conflict", message: format!("already exists: {message}") }
+        }
+        other => {
+            tracing::error!(error = %other, "read store query failed");
+            ApiError::Internal("the read store failed to answer".to_owned())
+        }
+    })
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -84,8 +81,7 @@ fn period_start(text: Option<&str>, now_ms: i64) -> Result<(String, i64), ApiErr
 }
 
 fn symbol_filter(text: Option<String>) -> Result<Option<String>, ApiError> {
-    text.map(|text| Symbol::new(&text).map(|symbol| symbol.to_string()).map_err(|error| ApiError::bad_request("invalid_symbol", error.to_string())))
-        .transpose()
+    text.map(|text| Symbol::new(&text).map(|symbol| symbol.to_string()).map_err(|error| ApiError::bad_request("invalid_symbol", error.to_string()))).transpose()
 }
 
 fn pagination(next: Option<String>, total: u64) -> Value {
@@ -231,11 +227,8 @@ pub(crate) async fn performance(
         fields.insert("period".to_owned(), json!(period));
         let daily: Vec<Value> = result.daily_returns.iter().map(|day| json!({"date": day.date, "return": ratio(Some(day.value))})).collect();
         fields.insert("dailyReturns".to_owned(), json!(daily));
-        let history: Vec<Value> = result
-            .history
-            .iter()
-            .map(|(at, value)| json!({"timestamp": Timestamp::from_millis(*at).to_string(), "value": value.to_string()}))
-            .collect();
+        let history: Vec<Value> =
+            result.history.iter().map(|(at, value)| json!({"timestamp": Timestamp::from_millis(*at).to_string(), "value": value.to_string()})).collect();
         fields.insert("valueHistory".to_owned(), json!(history));
     }
     Ok(Json(body))
@@ -284,8 +277,7 @@ pub(crate) async fn volume(State(state): State<Shared>, Query(params): Query<Ana
     if let (Some(symbol), true) = (symbol, activity.is_empty()) {
         activity.push(SymbolActivity { symbol, trade_count: 0, volume: 0, notional: 0 });
     }
-    let data: Vec<Value> =
-        activity.iter().map(|entry| json!({"symbol": entry.symbol, "volume": decimal(entry.volume, 4), "timeWindow": name})).collect();
+    let data: Vec<Value> = activity.iter().map(|entry| json!({"symbol": entry.symbol, "volume": decimal(entry.volume, 4), "timeWindow": name})).collect();
     Ok(Json(json!({"data": data})))
 }
 

@@ -149,9 +149,10 @@ fn numbers_to_strings(body: &mut Value, fields: &[&str]) {
     if let Some(object) = body.as_object_mut() {
         for field in fields {
             if let Some(value) = object.get_mut(*field)
-                && let Value::Number(number) = value {
-                    *value = Value::String(number.to_string());
-                }
+                && let Value::Number(number) = value
+            {
+                *value = Value::String(number.to_string());
+            }
         }
     }
 }
@@ -247,10 +248,13 @@ pub(crate) async fn open_account(state: &AppState, user_id: Option<String>, cash
         .ok_or_else(|| ApiError::Internal("account creation produced no account".to_owned()))?;
     if amount.is_positive() {
         // The create command's offset is unique: it makes the deposit's transaction id.
-        run_command(state, json!({
-            "command": "deposit", "userId": account.to_string(),
-            "transactionId": (outcome.offset | (1 << 62)).to_string(), "amount": cash,
-        }))
+        run_command(
+            state,
+            json!({
+                "command": "deposit", "userId": account.to_string(),
+                "transactionId": (outcome.offset | (1 << 62)).to_string(), "amount": cash,
+            }),
+        )
         .await?;
     }
     Ok(account)
@@ -286,11 +290,7 @@ async fn place_order(
     if let Some(key) = &key {
         let store = state.idempotency.lock().map_err(|_| ApiError::Internal("idempotency lock".to_owned()))?;
         if let Some((stored_print, status, response)) = store.entries.get(key) {
-            return if *stored_print == print {
-                Ok((*status, Json(response.clone())).into_response())
-            } else {
-                Err(ApiError::IdempotencyConflict)
-            };
+            return if *stored_print == print { Ok((*status, Json(response.clone())).into_response()) } else { Err(ApiError::IdempotencyConflict) };
         }
     }
     let result = place(&state, body).await;
@@ -385,11 +385,7 @@ fn order_json(record: &crate::view::OrderRecord) -> Value {
     })
 }
 
-async fn get_order(
-    State(state): State<Shared>,
-    Extension(caller): Extension<MaybeCaller>,
-    Path(order_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+async fn get_order(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(order_id): Path<String>) -> Result<Json<Value>, ApiError> {
     let order_id = OrderId(parse_id("orderId", &order_id)?);
     log_fields(|fields| fields.order_id = Some(order_id.0));
     order_owner(&state, &caller, order_id)?;
@@ -410,20 +406,14 @@ fn order_owner(state: &AppState, caller: &MaybeCaller, order_id: OrderId) -> Res
 /// An order the engine no longer has open cannot be changed: that is a conflict, not 404.
 fn not_open_is_conflict(rejection: ApiError, order_id: OrderId) -> ApiError {
     match rejection {
-        ApiError::Rejected { code: "unknown_order", .. } => ApiError::Rejected {
-            status: StatusCode::CONFLICT,
-            code: "order_not_open",
-            message: format!("order {order_id} is not open"),
-        },
+        ApiError::Rejected { code: "unknown_order", .. } => {
+            ApiError::Rejected { status: StatusCode::CONFLICT, code: "order_not_open", message: format!("order {order_id} is not open") }
+        }
         other => other,
     }
 }
 
-async fn cancel_order(
-    State(state): State<Shared>,
-    Extension(caller): Extension<MaybeCaller>,
-    Path(order_id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn cancel_order(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(order_id): Path<String>) -> Result<Response, ApiError> {
     let order_id = OrderId(parse_id("orderId", &order_id)?);
     log_fields(|fields| fields.order_id = Some(order_id.0));
     let owner = order_owner(&state, &caller, order_id)?;
@@ -497,9 +487,10 @@ async fn list_orders(
     };
     let statuses = ["ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "EXPIRED", "OPEN"];
     if let Some(status) = &params.status
-        && !statuses.contains(&status.as_str()) {
-            return Err(ApiError::bad_request("invalid_parameter", format!("status must be one of {statuses:?}")));
-        }
+        && !statuses.contains(&status.as_str())
+    {
+        return Err(ApiError::bad_request("invalid_parameter", format!("status must be one of {statuses:?}")));
+    }
     let symbol = params.symbol.as_deref().map(parse_symbol).transpose()?;
     let time = |text: Option<&str>| -> Result<Option<Timestamp>, ApiError> {
         text.map(|text| Timestamp::parse(text).map_err(|error| ApiError::bad_request("invalid_parameter", error.to_string()))).transpose()
@@ -511,9 +502,10 @@ async fn list_orders(
     let matches = |record: &&crate::view::OrderRecord| {
         user.is_none_or(|user| record.account == user)
             && symbol.is_none_or(|symbol| record.symbol == symbol)
-            && params.status.as_deref().is_none_or(|status| {
-                status == record.status || (status == "OPEN" && matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED"))
-            })
+            && params
+                .status
+                .as_deref()
+                .is_none_or(|status| status == record.status || (status == "OPEN" && matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED")))
             && start.is_none_or(|start| record.created >= start)
             && end.is_none_or(|end| record.created <= end)
     };
@@ -527,11 +519,7 @@ async fn list_orders(
     })))
 }
 
-async fn portfolio(
-    State(state): State<Shared>,
-    Extension(caller): Extension<MaybeCaller>,
-    Path(user_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+async fn portfolio(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(user_id): Path<String>) -> Result<Json<Value>, ApiError> {
     let account = AccountId(account_for(&caller, Some(parse_id("userId", &user_id)?))?);
     let (view, now_nanos) = query(&state, move |engine| (engine.account(account), engine.now_nanos())).await?;
     let view = view.ok_or_else(|| ApiError::NotFound(format!("user {account}")))?;
@@ -565,19 +553,12 @@ fn parse_symbol(text: &str) -> Result<Symbol, ApiError> {
 
 async fn known_symbol(state: &AppState, text: &str) -> Result<Symbol, ApiError> {
     let symbol = parse_symbol(text)?;
-    if query(state, move |engine| engine.instrument(symbol).is_some()).await? {
-        Ok(symbol)
-    } else {
-        Err(ApiError::NotFound(format!("symbol {symbol}")))
-    }
+    if query(state, move |engine| engine.instrument(symbol).is_some()).await? { Ok(symbol) } else { Err(ApiError::NotFound(format!("symbol {symbol}"))) }
 }
 
 async fn symbols(State(state): State<Shared>) -> Result<Json<Value>, ApiError> {
     let listed = query(&state, |engine| {
-        engine
-            .symbols()
-            .filter_map(|symbol| engine.instrument(symbol).map(|(spec, halted)| (spec, halted, engine.last_price(symbol))))
-            .collect::<Vec<_>>()
+        engine.symbols().filter_map(|symbol| engine.instrument(symbol).map(|(spec, halted)| (spec, halted, engine.last_price(symbol)))).collect::<Vec<_>>()
     })
     .await?;
     Ok(Json(json!({"symbols": listed.iter().map(|(spec, halted, last)| json!({
@@ -606,10 +587,7 @@ async fn orderbook(State(state): State<Shared>, Path(symbol): Path<String>, Quer
     let symbol = parse_symbol(&symbol)?;
     let book = query(&state, move |engine| engine.depth(symbol, depth)).await?.ok_or_else(|| ApiError::NotFound(format!("symbol {symbol}")))?;
     let levels = |levels: &[tradecraft_engine::BookLevel]| {
-        levels
-            .iter()
-            .map(|level| json!({"price": level.price.to_string(), "quantity": level.quantity.to_string(), "orders": level.orders}))
-            .collect::<Vec<_>>()
+        levels.iter().map(|level| json!({"price": level.price.to_string(), "quantity": level.quantity.to_string(), "orders": level.orders})).collect::<Vec<_>>()
     };
     Ok(Json(json!({"symbol": symbol.as_str(), "sequence": book.sequence, "bids": levels(&book.bids), "asks": levels(&book.asks)})))
 }
@@ -645,11 +623,13 @@ async fn trades(State(state): State<Shared>, Path(symbol): Path<String>, Query(p
                 .iter()
                 .rev()
                 .take(limit)
-                .map(|trade| json!({
-                    "tradeId": trade.trade_id.to_string(), "price": trade.price.to_string(),
-                    "quantity": trade.quantity.to_string(), "takerSide": trade.taker_side.as_str(),
-                    "timestamp": trade.timestamp.to_string(),
-                }))
+                .map(|trade| {
+                    json!({
+                        "tradeId": trade.trade_id.to_string(), "price": trade.price.to_string(),
+                        "quantity": trade.quantity.to_string(), "takerSide": trade.taker_side.as_str(),
+                        "timestamp": trade.timestamp.to_string(),
+                    })
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -666,8 +646,7 @@ struct CandleQuery {
 
 async fn candles(State(state): State<Shared>, Path(symbol): Path<String>, Query(params): Query<CandleQuery>) -> Result<Json<Value>, ApiError> {
     let interval_text = params.interval.as_deref().unwrap_or("1m");
-    let interval = Interval::parse(interval_text)
-        .ok_or_else(|| ApiError::bad_request("invalid_parameter", "interval must be one of 1m, 5m, 15m, 1h, 1d"))?;
+    let interval = Interval::parse(interval_text).ok_or_else(|| ApiError::bad_request("invalid_parameter", "interval must be one of 1m, 5m, 15m, 1h, 1d"))?;
     let time = |text: Option<&str>, default: i64| -> Result<i64, ApiError> {
         text.map_or(Ok(default), |text| {
             Timestamp::parse(text).map(Timestamp::millis).map_err(|error| ApiError::bad_request("invalid_parameter", error.to_string()))
@@ -685,11 +664,13 @@ async fn candles(State(state): State<Shared>, Path(symbol): Path<String>, Query(
         .candles
         .candles(symbol, interval, start, end, limit)
         .iter()
-        .map(|candle| json!({
-            "start": Timestamp::from_millis(candle.start_ms).to_string(), "open": candle.open.to_string(),
-            "high": candle.high.to_string(), "low": candle.low.to_string(), "close": candle.close.to_string(),
-            "volume": candle.volume.to_string(), "trades": candle.trades,
-        }))
+        .map(|candle| {
+            json!({
+                "start": Timestamp::from_millis(candle.start_ms).to_string(), "open": candle.open.to_string(),
+                "high": candle.high.to_string(), "low": candle.low.to_string(), "close": candle.close.to_string(),
+                "volume": candle.volume.to_string(), "trades": candle.trades,
+            })
+        })
         .collect();
     Ok(Json(json!({"symbol": symbol.as_str(), "interval": interval.as_str(), "candles": candles})))
 }

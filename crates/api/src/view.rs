@@ -123,29 +123,29 @@ impl View {
                 }
                 Event::OrderAccepted(order) if self.house_accounts.contains(&order.account) => {}
                 Event::OrderAccepted(order) => {
-                    self.orders.insert(order.order_id, OrderRecord {
-                        order_id: order.order_id,
-                        account: order.account,
-                        symbol: order.symbol,
-                        side: order.side,
-                        quantity: order.quantity,
-                        status: "ACCEPTED",
-                        reason: None,
-                        filled: Quantity::ZERO,
-                        filled_notional: Money::ZERO,
-                        fills: Vec::new(),
-                        created: at,
-                        updated: at,
-                    });
+                    self.orders.insert(
+                        order.order_id,
+                        OrderRecord {
+                            order_id: order.order_id,
+                            account: order.account,
+                            symbol: order.symbol,
+                            side: order.side,
+                            quantity: order.quantity,
+                            status: "ACCEPTED",
+                            reason: None,
+                            filled: Quantity::ZERO,
+                            filled_notional: Money::ZERO,
+                            fills: Vec::new(),
+                            created: at,
+                            updated: at,
+                        },
+                    );
                     self.order_arrival.push_back(order.order_id);
                     self.evict();
                 }
                 Event::Trade(trade) => {
                     let notional = tradecraft_types::notional(trade.price, trade.quantity).unwrap_or(Money::ZERO);
-                    for (order_id, fee, liquidity) in [
-                        (trade.taker_order_id, trade.taker_fee, "TAKER"),
-                        (trade.maker_order_id, trade.maker_fee, "MAKER"),
-                    ] {
+                    for (order_id, fee, liquidity) in [(trade.taker_order_id, trade.taker_fee, "TAKER"), (trade.maker_order_id, trade.maker_fee, "MAKER")] {
                         if let Some(record) = self.orders.get_mut(&order_id) {
                             record.filled = record.filled.checked_add(trade.quantity).unwrap_or(record.filled);
                             record.filled_notional = record.filled_notional.checked_add(notional).unwrap_or(record.filled_notional);
@@ -159,7 +159,13 @@ impl View {
                     if trades.len() == TRADES_KEPT {
                         trades.pop_front();
                     }
-                    trades.push_back(TradeRecord { trade_id: trade.trade_id, price: trade.price, quantity: trade.quantity, taker_side: trade.taker_side, timestamp: at });
+                    trades.push_back(TradeRecord {
+                        trade_id: trade.trade_id,
+                        price: trade.price,
+                        quantity: trade.quantity,
+                        taker_side: trade.taker_side,
+                        timestamp: at,
+                    });
                 }
                 Event::OrderDone { order_id, reason, .. } => {
                     if let Some(record) = self.orders.get_mut(order_id) {

@@ -86,11 +86,9 @@ pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
                 json!({"symbol": trade.symbol.as_str(), "tradeId": trade.trade_id.to_string(), "price": trade.price.to_string(),
                     "quantity": trade.quantity.to_string(), "takerSide": trade.taker_side.as_str(), "timestamp": timestamp}),
             ),
-            Event::BestBidOffer { symbol, sequence, bid, ask } => send(
-                format!("book:{symbol}"),
-                "book_update",
-                json!({"symbol": symbol.as_str(), "sequence": sequence, "bid": level(*bid), "ask": level(*ask)}),
-            ),
+            Event::BestBidOffer { symbol, sequence, bid, ask } => {
+                send(format!("book:{symbol}"), "book_update", json!({"symbol": symbol.as_str(), "sequence": sequence, "bid": level(*bid), "ask": level(*ask)}))
+            }
             Event::OrderAccepted(order) => send(
                 format!("orders:{}", order.account),
                 "order_update",
@@ -154,12 +152,9 @@ struct Frame {
 
 fn decode(text: &str) -> Option<Frame> {
     match serde_json::from_str::<Value>(text).ok()? {
-        Value::Array(parts) if parts.len() == 5 => Some(Frame {
-            join_ref: parts[0].clone(),
-            reference: parts[1].clone(),
-            topic: parts[2].as_str()?.to_owned(),
-            event: parts[3].as_str()?.to_owned(),
-        }),
+        Value::Array(parts) if parts.len() == 5 => {
+            Some(Frame { join_ref: parts[0].clone(), reference: parts[1].clone(), topic: parts[2].as_str()?.to_owned(), event: parts[3].as_str()?.to_owned() })
+        }
         Value::Object(fields) => Some(Frame {
             join_ref: fields.get("join_ref").cloned().unwrap_or(Value::Null),
             reference: fields.get("ref").cloned().unwrap_or(Value::Null),

@@ -258,11 +258,7 @@ impl Ladder {
         if offset >= self.span {
             return None;
         }
-        let index = if self.reciprocal == 0 {
-            offset / self.tick as u64
-        } else {
-            ((u128::from(self.reciprocal) * u128::from(offset)) >> 64) as u64
-        };
+        let index = if self.reciprocal == 0 { offset / self.tick as u64 } else { ((u128::from(self.reciprocal) * u128::from(offset)) >> 64) as u64 };
         Some(index as usize)
     }
 
@@ -342,14 +338,8 @@ impl Ladder {
     fn find_best(&self) -> Option<i64> {
         let words = self.occupied.iter().copied().enumerate();
         let in_window = match self.side {
-            Side::Buy => words
-                .rev()
-                .find(|&(_, word)| word != 0)
-                .map(|(position, word)| position * 64 + 63 - word.leading_zeros() as usize),
-            Side::Sell => words
-                .clone()
-                .find(|&(_, word)| word != 0)
-                .map(|(position, word)| position * 64 + word.trailing_zeros() as usize),
+            Side::Buy => words.rev().find(|&(_, word)| word != 0).map(|(position, word)| position * 64 + 63 - word.leading_zeros() as usize),
+            Side::Sell => words.clone().find(|&(_, word)| word != 0).map(|(position, word)| position * 64 + word.trailing_zeros() as usize),
         }
         .map(|index| self.price_at(index));
         let in_overflow = match self.side {
@@ -368,9 +358,7 @@ impl Ladder {
     fn fit(&mut self, price: i64) {
         let occupied: Vec<usize> = self.occupied_indexes().collect();
         let (low, high) = match (occupied.first(), occupied.last()) {
-            (Some(&first), Some(&last)) => {
-                (self.price_at(first).min(price), self.price_at(last).max(price))
-            }
+            (Some(&first), Some(&last)) => (self.price_at(first).min(price), self.price_at(last).max(price)),
             _ => (price, price),
         };
         let span = ((high - low) / self.tick) as usize + 1;
@@ -421,8 +409,7 @@ impl Ladder {
 
     /// Every level, best first (for depth, snapshots, checks; not the matching path).
     pub(crate) fn levels_best_first(&self) -> Vec<(i64, &Level)> {
-        let mut levels: Vec<(i64, &Level)> =
-            self.occupied_indexes().map(|index| (self.price_at(index), &self.window[index])).collect();
+        let mut levels: Vec<(i64, &Level)> = self.occupied_indexes().map(|index| (self.price_at(index), &self.window[index])).collect();
         levels.extend(self.overflow.iter().map(|(&price, level)| (price, level)));
         match self.side {
             Side::Buy => levels.sort_unstable_by_key(|level| std::cmp::Reverse(level.0)),

@@ -1,8 +1,6 @@
 //! Commands: the only input of the engine, applied in log order.
 
-use tradecraft_types::{
-    AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId,
-};
+use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
 use crate::limits::{AccountLimits, LimitScope};
 
@@ -11,25 +9,60 @@ use crate::limits::{AccountLimits, LimitScope};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     ListInstrument(InstrumentSpec),
-    HaltInstrument { symbol: Symbol },
-    ResumeInstrument { symbol: Symbol },
-    CreateAccount { account: AccountId, kind: AccountKind },
+    HaltInstrument {
+        symbol: Symbol,
+    },
+    ResumeInstrument {
+        symbol: Symbol,
+    },
+    CreateAccount {
+        account: AccountId,
+        kind: AccountKind,
+    },
     /// Idempotent by `transaction`: a repeat with the same content changes nothing.
-    Deposit { account: AccountId, transaction: TransactionId, amount: Amount },
+    Deposit {
+        account: AccountId,
+        transaction: TransactionId,
+        amount: Amount,
+    },
     /// Idempotent by `transaction`, like deposits.
-    Withdraw { account: AccountId, transaction: TransactionId, amount: Amount },
+    Withdraw {
+        account: AccountId,
+        transaction: TransactionId,
+        amount: Amount,
+    },
     /// Limits for an account, a group or an organisation (replacing what it had).
-    SetLimits { scope: LimitScope, limits: AccountLimits },
+    SetLimits {
+        scope: LimitScope,
+        limits: AccountLimits,
+    },
     /// Puts an account in a group and an organisation (`None`: in none).
-    SetMembership { account: AccountId, group: Option<u64>, organisation: Option<u64> },
+    SetMembership {
+        account: AccountId,
+        group: Option<u64>,
+        organisation: Option<u64>,
+    },
     PlaceOrder(NewOrder),
-    CancelOrder { account: AccountId, order_id: OrderId },
+    CancelOrder {
+        account: AccountId,
+        order_id: OrderId,
+    },
     /// New total quantity and/or new limit price of a resting limit order.
-    ReplaceOrder { account: AccountId, order_id: OrderId, quantity: Option<Quantity>, price: Option<Price> },
+    ReplaceOrder {
+        account: AccountId,
+        order_id: OrderId,
+        quantity: Option<Quantity>,
+        price: Option<Price>,
+    },
     /// Cancels every open order of the account, or only those in `symbol`.
-    CancelAll { account: AccountId, symbol: Option<Symbol> },
+    CancelAll {
+        account: AccountId,
+        symbol: Option<Symbol>,
+    },
     /// Expires DAY orders, in one instrument or in all.
-    EndOfSession { symbol: Option<Symbol> },
+    EndOfSession {
+        symbol: Option<Symbol>,
+    },
 }
 
 /// Listing parameters of an instrument.
@@ -84,13 +117,22 @@ pub struct NewOrder {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderKind {
     Market,
-    Limit { price: Price },
+    Limit {
+        price: Price,
+    },
     /// Becomes a market order when the last trade reaches `stop_price`.
-    Stop { stop_price: Price },
+    Stop {
+        stop_price: Price,
+    },
     /// Becomes a limit order at `limit_price` when the last trade reaches `stop_price`.
-    StopLimit { stop_price: Price, limit_price: Price },
+    StopLimit {
+        stop_price: Price,
+        limit_price: Price,
+    },
     /// A stop whose trigger follows the best last-trade price at a fixed distance.
-    TrailingStop { trail: Trail },
+    TrailingStop {
+        trail: Trail,
+    },
 }
 
 /// Distance of a trailing stop from the watermark.
@@ -98,7 +140,9 @@ pub enum OrderKind {
 pub enum Trail {
     Amount(Price),
     /// 100 basis points = 1 %.
-    Percent { basis_points: u32 },
+    Percent {
+        basis_points: u32,
+    },
 }
 
 /// How much an order is for.

@@ -3,18 +3,13 @@
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
-use tradecraft_types::{
-    AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TradeId, TransactionId,
-};
+use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TradeId, TransactionId};
 
+use crate::activity::Activity;
 use crate::book::{self, Book, Grid, NIL, Order, Orders, StoredKind};
-use crate::command::{
-    AccountKind, Amount, Command, InstrumentSpec, NewOrder, OrderKind, OrderSize,
-    SelfTradePrevention, TimeInForce, Trail,
-};
+use crate::command::{AccountKind, Amount, Command, InstrumentSpec, NewOrder, OrderKind, OrderSize, SelfTradePrevention, TimeInForce, Trail};
 use crate::event::{AcceptedOrder, BookLevel, DoneReason, Event, RejectReason, Trade};
 use crate::ledger::{AssetIndex, Balance, Bucket, Fill, Ledger};
-use crate::activity::Activity;
 use crate::limits::{self, AccountLimits, LimitKind, LimitScope, OrderExposure, OrderTypes};
 use crate::order_map::{self, OrderIdMap, OrderIndex};
 
@@ -202,12 +197,8 @@ fn trailing_stop_price(side: Side, watermark: i64, trail: Trail, tick: i64) -> i
     match (side, trail) {
         (Side::Sell, Trail::Amount(amount)) => watermark - amount.raw(),
         (Side::Buy, Trail::Amount(amount)) => watermark + amount.raw(),
-        (Side::Sell, Trail::Percent { basis_points }) => {
-            banded_price(watermark, basis_points, false, tick)
-        }
-        (Side::Buy, Trail::Percent { basis_points }) => {
-            banded_price(watermark, basis_points, true, tick)
-        }
+        (Side::Sell, Trail::Percent { basis_points }) => banded_price(watermark, basis_points, false, tick),
+        (Side::Buy, Trail::Percent { basis_points }) => banded_price(watermark, basis_points, true, tick),
     }
 }
 
@@ -228,11 +219,7 @@ fn crosses(side: Side, limit: i64, resting: i64) -> bool {
 }
 
 pub(crate) fn book_level(best: Option<(i64, &book::Level)>) -> Option<BookLevel> {
-    best.map(|(price, level)| BookLevel {
-        price: Price::from_raw(price),
-        quantity: Quantity::from_raw(level.quantity),
-        orders: level.count,
-    })
+    best.map(|(price, level)| BookLevel { price: Price::from_raw(price), quantity: Quantity::from_raw(level.quantity), orders: level.count })
 }
 
 impl State {
@@ -251,21 +238,13 @@ impl State {
         let (id, account, side, reserved, filled, has_client_id) = {
             let order = self.orders.get(slot);
             debug_assert_eq!(order.instrument, instrument, "invariant: finish is told the order's instrument");
-            (
-                order.id,
-                order.account,
-                order.side,
-                order.reserved,
-                order.filled,
-                order.has_client_id,
-            )
+            (order.id, order.account, order.side, order.reserved, order.filled, order.has_client_id)
         };
         self.ledger.shift(account, Self::asset_of(side, instrument), Bucket::Reserved, Bucket::Available, reserved);
         self.order_index.remove(id);
-        if has_client_id
-            && let Some(client_id) = self.order_client_ids.remove(&id) {
-                self.client_ids.remove(&(account, client_id));
-            }
+        if has_client_id && let Some(client_id) = self.order_client_ids.remove(&id) {
+            self.client_ids.remove(&(account, client_id));
+        }
         self.accounts[account as usize].open_orders -= 1;
         if side == Side::Buy && self.accounts[account as usize].activity.is_some() {
             let order = self.orders.get(slot);
@@ -275,22 +254,14 @@ impl State {
             }
         }
         self.orders.remove(slot);
-        events.push(Event::OrderDone {
-            order_id: id,
-            account: self.accounts[account as usize].id,
-            symbol,
-            side,
-            reason,
-            filled: Quantity::from_raw(filled),
-        });
+        events.push(Event::OrderDone { order_id: id, account: self.accounts[account as usize].id, symbol, side, reason, filled: Quantity::from_raw(filled) });
     }
 
     /// Releases what a resting limit buy holds beyond what its remaining quantity needs.
     #[inline]
     fn release_buy_excess(&mut self, slot: u32, fee_bps: u32) {
         let order = self.orders.get_mut(slot);
-        let required = buy_reservation(order.price, order.leaves(), fee_bps)
-            .expect("invariant: a smaller reservation than the accepted one fits");
+        let required = buy_reservation(order.price, order.leaves(), fee_bps).expect("invariant: a smaller reservation than the accepted one fits");
         let excess = order.reserved - required;
         debug_assert!(excess >= 0, "invariant: a limit buy always holds what its leaves need");
         if excess > 0 {
@@ -301,18 +272,9 @@ impl State {
     }
 
     /// Settles one fill of `quantity` at `price` between `taker` and `maker`.
-    fn settle(
-        &mut self,
-        instrument: u32,
-        taker: u32,
-        maker: u32,
-        price: i64,
-        quantity: i64,
-        fees: (u32, u32),
-    ) -> (i64, i64) {
+    fn settle(&mut self, instrument: u32, taker: u32, maker: u32, price: i64, quantity: i64, fees: (u32, u32)) -> (i64, i64) {
         let (maker_fee_bps, taker_fee_bps) = fees;
-        let notional = i64::try_from(i128::from(price) * i128::from(quantity))
-            .expect("invariant: a fill's notional fits, its reservation did");
+        let notional = i64::try_from(i128::from(price) * i128::from(quantity)).expect("invariant: a fill's notional fits, its reservation did");
         let taker_side = self.orders.get(taker).side;
         let (buyer, seller, buyer_bps, seller_bps) = match taker_side {
             Side::Buy => (taker, maker, taker_fee_bps, maker_fee_bps),
@@ -432,8 +394,7 @@ impl Engine {
             0 if index == instrument => draft.share_price,
             price => price,
         };
-        let holdings: Vec<(u32, i64)> =
-            self.state.ledger.holdings(account).iter().map(|&(index, balance)| (index, balance.total())).collect();
+        let holdings: Vec<(u32, i64)> = self.state.ledger.holdings(account).iter().map(|&(index, balance)| (index, balance.total())).collect();
         let record = &self.state.accounts[account as usize];
         let deposited = record.deposited;
         let Some(activity) = record.activity.as_deref() else { return Ok(value) };
@@ -498,14 +459,14 @@ impl Engine {
             }
             LimitScope::Group(group) => {
                 self.state.group_limits.insert(group, limits.clone());
-                let members: Vec<u32> = (0..self.state.accounts.len() as u32).filter(|&index| self.state.accounts[index as usize].group == Some(group)).collect();
+                let members: Vec<u32> =
+                    (0..self.state.accounts.len() as u32).filter(|&index| self.state.accounts[index as usize].group == Some(group)).collect();
                 members.into_iter().for_each(|index| self.start_activity(index));
             }
             LimitScope::Organisation(organisation) => {
                 self.state.organisation_limits.insert(organisation, limits.clone());
-                let members: Vec<u32> = (0..self.state.accounts.len() as u32)
-                    .filter(|&index| self.state.accounts[index as usize].organisation == Some(organisation))
-                    .collect();
+                let members: Vec<u32> =
+                    (0..self.state.accounts.len() as u32).filter(|&index| self.state.accounts[index as usize].organisation == Some(organisation)).collect();
                 members.into_iter().for_each(|index| self.start_activity(index));
             }
         }
@@ -644,19 +605,13 @@ impl Engine {
             Command::HaltInstrument { symbol } => self.set_halted(*symbol, true, events),
             Command::ResumeInstrument { symbol } => self.set_halted(*symbol, false, events),
             Command::CreateAccount { account, kind } => self.create_account(*account, *kind, events),
-            Command::Deposit { account, transaction, amount } => {
-                self.transfer_funds(*account, *transaction, *amount, false, events)
-            }
-            Command::Withdraw { account, transaction, amount } => {
-                self.transfer_funds(*account, *transaction, *amount, true, events)
-            }
+            Command::Deposit { account, transaction, amount } => self.transfer_funds(*account, *transaction, *amount, false, events),
+            Command::Withdraw { account, transaction, amount } => self.transfer_funds(*account, *transaction, *amount, true, events),
             Command::SetLimits { scope, limits } => self.set_limits(*scope, limits, events),
             Command::SetMembership { account, group, organisation } => self.set_membership(*account, *group, *organisation, events),
             Command::PlaceOrder(order) => self.place(order, events),
             Command::CancelOrder { account, order_id } => self.cancel(*account, *order_id, events),
-            Command::ReplaceOrder { account, order_id, quantity, price } => {
-                self.replace(*account, *order_id, *quantity, *price, events)
-            }
+            Command::ReplaceOrder { account, order_id, quantity, price } => self.replace(*account, *order_id, *quantity, *price, events),
             Command::CancelAll { account, symbol } => self.cancel_all(*account, *symbol, events),
             Command::EndOfSession { symbol } => self.end_session(*symbol, events),
         }
@@ -668,16 +623,7 @@ impl Engine {
 
     fn add_account(&mut self, id: AccountId, kind: AccountKind) -> u32 {
         let index = u32::try_from(self.state.accounts.len()).expect("invariant: fewer than 2^32 accounts");
-        self.state.accounts.push(Account {
-            id,
-            kind,
-            limits: Box::default(),
-            open_orders: 0,
-            group: None,
-            organisation: None,
-            deposited: 0,
-            activity: None,
-        });
+        self.state.accounts.push(Account { id, kind, limits: Box::default(), open_orders: 0, group: None, organisation: None, deposited: 0, activity: None });
         self.state.account_index.insert(id, index);
         self.state.ledger.add_account();
         index
@@ -729,14 +675,7 @@ impl Engine {
         events.push(Event::AccountCreated { account, kind });
     }
 
-    fn transfer_funds(
-        &mut self,
-        account: AccountId,
-        transaction: TransactionId,
-        amount: Amount,
-        withdrawal: bool,
-        events: &mut Vec<Event>,
-    ) {
+    fn transfer_funds(&mut self, account: AccountId, transaction: TransactionId, amount: Amount, withdrawal: bool, events: &mut Vec<Event>) {
         let reject = |reason| Self::command_rejected(Some(account), None, reason);
         let Some(&index) = self.state.account_index.get(&account) else {
             return events.push(reject(RejectReason::UnknownAccount));
@@ -877,9 +816,7 @@ impl Engine {
         let (quantity, budget) = match new.size {
             OrderSize::Quantity(quantity) => (Self::check_quantity(quantity, spec.min_quantity, market.lot)?, 0),
             OrderSize::Notional(notional) => {
-                let allowed = new.kind == OrderKind::Market
-                    && new.side == Side::Buy
-                    && new.time_in_force != TimeInForce::FillOrKill;
+                let allowed = new.kind == OrderKind::Market && new.side == Side::Buy && new.time_in_force != TimeInForce::FillOrKill;
                 if !allowed {
                     return Err(RejectReason::InvalidOrder);
                 }
@@ -931,13 +868,15 @@ impl Engine {
         };
         if new.post_only
             && let Some((best, _)) = book.best(new.side.opposite())
-                && crosses(new.side, price, best) {
-                    return Err(RejectReason::PostOnlyWouldCross);
-                }
+            && crosses(new.side, price, best)
+        {
+            return Err(RejectReason::PostOnlyWouldCross);
+        }
         if let Some(client_id) = new.client_order_id
-            && self.state.client_ids.contains_key(&(account, client_id)) {
-                return Err(RejectReason::DuplicateClientOrderId);
-            }
+            && self.state.client_ids.contains_key(&(account, client_id))
+        {
+            return Err(RejectReason::DuplicateClientOrderId);
+        }
         let fee_bps = self.reservation_fee_bps();
         let reserved = match (new.side, budget) {
             (Side::Sell, _) => quantity,
@@ -947,11 +886,8 @@ impl Engine {
         let limited = account_kind != AccountKind::House && self.state.accounts[account as usize].activity.is_some();
         let mut value = 0;
         if limited {
-            let notional = if budget > 0 {
-                budget
-            } else {
-                i64::try_from(i128::from(price) * i128::from(quantity)).map_err(|_| RejectReason::NotionalTooLarge)?
-            };
+            let notional =
+                if budget > 0 { budget } else { i64::try_from(i128::from(price) * i128::from(quantity)).map_err(|_| RejectReason::NotionalTooLarge)? };
             let share_price = match new.kind {
                 OrderKind::Market => book.best(new.side.opposite()).map_or(price, |(best, _)| best),
                 OrderKind::Limit { .. } | OrderKind::StopLimit { .. } => price,
@@ -1077,8 +1013,7 @@ impl Engine {
             match order.kind {
                 StoredKind::StopLimit => order.kind = StoredKind::Limit,
                 _ => {
-                    let banded =
-                        banded_price(stop_price, spec.price_band_bps, order.side == Side::Buy, spec.tick_size.raw());
+                    let banded = banded_price(stop_price, spec.price_band_bps, order.side == Side::Buy, spec.tick_size.raw());
                     // A buy's reservation was made at the original cap: never exceed it.
                     order.price = if order.side == Side::Buy { banded.min(order.price) } else { banded };
                     order.kind = StoredKind::Market;
@@ -1148,13 +1083,10 @@ impl Engine {
         let reason = match outcome {
             MatchOutcome::SelfTradeStopped => Some(DoneReason::SelfTradePrevented),
             MatchOutcome::BudgetSpent => Some(DoneReason::Filled),
-            MatchOutcome::BookExhausted if order.is_budget() => {
-                Some(if order.filled > 0 { DoneReason::Filled } else { DoneReason::Unfilled })
-            }
+            MatchOutcome::BookExhausted if order.is_budget() => Some(if order.filled > 0 { DoneReason::Filled } else { DoneReason::Unfilled }),
             MatchOutcome::BookExhausted if order.leaves() == 0 => Some(DoneReason::Filled),
             MatchOutcome::BookExhausted => {
-                let rests = order.kind == StoredKind::Limit
-                    && matches!(order.time_in_force, TimeInForce::GoodTillCancel | TimeInForce::Day);
+                let rests = order.kind == StoredKind::Limit && matches!(order.time_in_force, TimeInForce::GoodTillCancel | TimeInForce::Day);
                 if rests { None } else { Some(DoneReason::Unfilled) }
             }
         };
@@ -1277,13 +1209,7 @@ impl Engine {
         }
     }
 
-    fn publish_changed_best_bid_offer(
-        &mut self,
-        instrument: u32,
-        bids_changed: bool,
-        asks_changed: bool,
-        events: &mut Vec<Event>,
-    ) {
+    fn publish_changed_best_bid_offer(&mut self, instrument: u32, bids_changed: bool, asks_changed: bool, events: &mut Vec<Event>) {
         let book = &self.books[instrument as usize];
         let market = &mut self.instruments[instrument as usize];
         let bid = if bids_changed { book_level(book.best(Side::Buy)) } else { market.best_bid };
@@ -1332,14 +1258,7 @@ impl Engine {
         self.publish_best_bid_offer(instrument, events);
     }
 
-    fn replace(
-        &mut self,
-        account: AccountId,
-        order_id: OrderId,
-        quantity: Option<Quantity>,
-        price: Option<Price>,
-        events: &mut Vec<Event>,
-    ) {
+    fn replace(&mut self, account: AccountId, order_id: OrderId, quantity: Option<Quantity>, price: Option<Price>, events: &mut Vec<Event>) {
         match self.try_replace(account, order_id, quantity, price, events) {
             Ok(instrument) => {
                 self.run_triggered(instrument, events);
@@ -1388,8 +1307,7 @@ impl Engine {
         let account_kind = self.state.accounts[owner as usize].kind;
         let limited = account_kind != AccountKind::House && self.state.accounts[owner as usize].activity.is_some();
         if limited {
-            let notional = i64::try_from(i128::from(new_price) * i128::from(new_quantity))
-                .map_err(|_| RejectReason::NotionalTooLarge)?;
+            let notional = i64::try_from(i128::from(new_price) * i128::from(new_quantity)).map_err(|_| RejectReason::NotionalTooLarge)?;
             let draft = Draft {
                 instrument,
                 side,
@@ -1415,10 +1333,7 @@ impl Engine {
         };
         if new_price == order.price && new_leaves <= old_leaves {
             // Reducing in place keeps time priority.
-            let level = self.books[instrument as usize]
-                .ladder_mut(side)
-                .level_mut(new_price)
-                .expect("invariant: a resting order's level exists");
+            let level = self.books[instrument as usize].ladder_mut(side).level_mut(new_price).expect("invariant: a resting order's level exists");
             level.quantity -= old_leaves - new_leaves;
             let order = self.state.orders.get_mut(slot);
             order.quantity = new_quantity;
@@ -1438,9 +1353,10 @@ impl Engine {
         let book = &self.books[instrument as usize];
         if order.post_only
             && let Some((best, _)) = book.best(side.opposite())
-                && crosses(side, new_price, best) {
-                    return Err(RejectReason::PostOnlyWouldCross);
-                }
+            && crosses(side, new_price, best)
+        {
+            return Err(RejectReason::PostOnlyWouldCross);
+        }
         let required = match side {
             Side::Buy => buy_reservation(new_price, new_leaves, fee_bps).ok_or(RejectReason::NotionalTooLarge)?,
             Side::Sell => new_leaves,
@@ -1491,11 +1407,7 @@ impl Engine {
             };
             for instrument in instruments {
                 let book = &self.books[instrument as usize];
-                slots.extend(
-                    book.order_slots(&self.state.orders)
-                        .into_iter()
-                        .filter(|&slot| self.state.orders.get(slot).account == owner),
-                );
+                slots.extend(book.order_slots(&self.state.orders).into_iter().filter(|&slot| self.state.orders.get(slot).account == owner));
             }
         }
         self.cancel_slots(slots, DoneReason::Cancelled, events);
@@ -1530,11 +1442,7 @@ impl Engine {
         let mut slots = Vec::new();
         for instrument in instruments {
             let book = &self.books[instrument as usize];
-            slots.extend(
-                book.order_slots(&self.state.orders)
-                    .into_iter()
-                    .filter(|&slot| self.state.orders.get(slot).time_in_force == TimeInForce::Day),
-            );
+            slots.extend(book.order_slots(&self.state.orders).into_iter().filter(|&slot| self.state.orders.get(slot).time_in_force == TimeInForce::Day));
         }
         self.cancel_slots(slots, DoneReason::Expired, events);
     }
@@ -1562,13 +1470,7 @@ impl Engine {
             account,
             kind: record.kind,
             cash: self.state.ledger.balance(index, AssetIndex::Cash),
-            holdings: self
-                .state
-                .ledger
-                .holdings(index)
-                .iter()
-                .map(|&(instrument, balance)| (self.symbol_of(instrument), balance))
-                .collect(),
+            holdings: self.state.ledger.holdings(index).iter().map(|&(instrument, balance)| (self.symbol_of(instrument), balance)).collect(),
             open_orders: record.open_orders,
             limits: (*record.limits).clone(),
             group: record.group,

@@ -1,8 +1,6 @@
 //! Events: the only output of the engine, a pure function of the commands applied.
 
-use tradecraft_types::{
-    AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TradeId, TransactionId,
-};
+use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TradeId, TransactionId};
 
 use crate::command::{AccountKind, Amount, OrderKind, TimeInForce};
 use crate::limits::{LimitKind, LimitScope};
@@ -10,18 +8,48 @@ use crate::limits::{LimitKind, LimitScope};
 /// Something that happened inside the engine, in the order it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    InstrumentListed { symbol: Symbol },
-    InstrumentHalted { symbol: Symbol },
-    InstrumentResumed { symbol: Symbol },
-    AccountCreated { account: AccountId, kind: AccountKind },
-    Deposited { account: AccountId, transaction: TransactionId, amount: Amount },
-    Withdrawn { account: AccountId, transaction: TransactionId, amount: Amount },
+    InstrumentListed {
+        symbol: Symbol,
+    },
+    InstrumentHalted {
+        symbol: Symbol,
+    },
+    InstrumentResumed {
+        symbol: Symbol,
+    },
+    AccountCreated {
+        account: AccountId,
+        kind: AccountKind,
+    },
+    Deposited {
+        account: AccountId,
+        transaction: TransactionId,
+        amount: Amount,
+    },
+    Withdrawn {
+        account: AccountId,
+        transaction: TransactionId,
+        amount: Amount,
+    },
     /// A deposit or withdrawal whose transaction id was already applied with the same content.
-    TransferAlreadyApplied { account: AccountId, transaction: TransactionId },
-    LimitsSet { scope: LimitScope },
-    MembershipSet { account: AccountId, group: Option<u64>, organisation: Option<u64> },
+    TransferAlreadyApplied {
+        account: AccountId,
+        transaction: TransactionId,
+    },
+    LimitsSet {
+        scope: LimitScope,
+    },
+    MembershipSet {
+        account: AccountId,
+        group: Option<u64>,
+        organisation: Option<u64>,
+    },
     /// A command other than a new order was refused; nothing changed.
-    CommandRejected { account: Option<AccountId>, order_id: Option<OrderId>, reason: RejectReason },
+    CommandRejected {
+        account: Option<AccountId>,
+        order_id: Option<OrderId>,
+        reason: RejectReason,
+    },
     /// A new order was refused; nothing changed.
     OrderRejected {
         order_id: OrderId,
@@ -34,7 +62,12 @@ pub enum Event {
     },
     OrderAccepted(AcceptedOrder),
     /// A stop order's trigger was reached; it now trades as a market or limit order.
-    OrderTriggered { order_id: OrderId, account: AccountId, symbol: Symbol, stop_price: Price },
+    OrderTriggered {
+        order_id: OrderId,
+        account: AccountId,
+        symbol: Symbol,
+        stop_price: Price,
+    },
     Trade(Trade),
     OrderReplaced {
         order_id: OrderId,
@@ -54,7 +87,12 @@ pub enum Event {
         filled: Quantity,
     },
     /// Best bid and offer after a command changed them.
-    BestBidOffer { symbol: Symbol, sequence: u64, bid: Option<BookLevel>, ask: Option<BookLevel> },
+    BestBidOffer {
+        symbol: Symbol,
+        sequence: u64,
+        bid: Option<BookLevel>,
+        ask: Option<BookLevel>,
+    },
 }
 
 /// An accepted order as it entered the engine.

@@ -64,7 +64,11 @@ impl Engine {
             ensure!(cash.reserved == reserved_cash[index], "account {} reserved cash {} != orders' {}", account.id, cash.reserved, reserved_cash[index]);
             ensure!(account.open_orders == open_orders[index], "account {} open order count is off", account.id);
             if let Some(activity) = &account.activity {
-                let expected: BTreeMap<u32, i64> = open_buys.range((index_u32, 0)..=(index_u32, u32::MAX)).map(|(&(_, instrument), &quantity)| (instrument, quantity)).filter(|&(_, quantity)| quantity > 0).collect();
+                let expected: BTreeMap<u32, i64> = open_buys
+                    .range((index_u32, 0)..=(index_u32, u32::MAX))
+                    .map(|(&(_, instrument), &quantity)| (instrument, quantity))
+                    .filter(|&(_, quantity)| quantity > 0)
+                    .collect();
                 ensure!(activity.open_buys == expected, "account {} open buys {:?} != orders' {expected:?}", account.id, activity.open_buys);
             }
             *totals.entry(AssetIndex::Cash).or_default() += i128::from(cash.total());
@@ -76,7 +80,11 @@ impl Engine {
             }
         }
         let cash_total = totals.get(&AssetIndex::Cash).copied().unwrap_or_default();
-        ensure!(cash_total == ledger.external_net(AssetIndex::Cash), "cash is not conserved: {cash_total} held vs {} deposited net", ledger.external_net(AssetIndex::Cash));
+        ensure!(
+            cash_total == ledger.external_net(AssetIndex::Cash),
+            "cash is not conserved: {cash_total} held vs {} deposited net",
+            ledger.external_net(AssetIndex::Cash)
+        );
         for (index, market) in self.instruments.iter().enumerate() {
             let asset = AssetIndex::Shares(index as u32);
             let held = totals.get(&asset).copied().unwrap_or_default();

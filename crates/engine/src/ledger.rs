@@ -84,22 +84,14 @@ pub(crate) struct Ledger {
 
 impl Ledger {
     pub(crate) fn new(keep_journal: bool) -> Self {
-        Self {
-            cash: Vec::new(),
-            holdings: Vec::new(),
-            external_cash: 0,
-            external_shares: Vec::new(),
-            journal: keep_journal.then(Vec::new),
-        }
+        Self { cash: Vec::new(), holdings: Vec::new(), external_cash: 0, external_shares: Vec::new(), journal: keep_journal.then(Vec::new) }
     }
 
     /// Net inflow of `asset` from outside the books.
     pub(crate) fn external_net(&self, asset: AssetIndex) -> i128 {
         match asset {
             AssetIndex::Cash => self.external_cash,
-            AssetIndex::Shares(instrument) => {
-                self.external_shares.get(instrument as usize).copied().unwrap_or_default()
-            }
+            AssetIndex::Shares(instrument) => self.external_shares.get(instrument as usize).copied().unwrap_or_default(),
         }
     }
 

@@ -91,14 +91,7 @@ impl OrderIndex {
 
     fn with_window(capacity: usize, window_ids_max: u64) -> Self {
         let window_capacity = capacity.min(window_ids_max as usize);
-        Self {
-            base: 0,
-            window: Vec::with_capacity(window_capacity),
-            window_ids_max,
-            overflow: with_capacity(0),
-            overflow_ahead: 0,
-            count: 0,
-        }
+        Self { base: 0, window: Vec::with_capacity(window_capacity), window_ids_max, overflow: with_capacity(0), overflow_ahead: 0, count: 0 }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -216,10 +209,7 @@ impl OrderIndex {
     /// Every (id, slot); for checks, never for output order.
     pub(crate) fn entries(&self) -> Vec<(OrderId, u32)> {
         let window = self.window.iter().enumerate().filter(|(_, slot)| **slot != ABSENT);
-        window
-            .map(|(offset, &slot)| (OrderId(self.base + offset as u64), slot))
-            .chain(self.overflow.iter().map(|(&id, &slot)| (id, slot)))
-            .collect()
+        window.map(|(offset, &slot)| (OrderId(self.base + offset as u64), slot)).chain(self.overflow.iter().map(|(&id, &slot)| (id, slot))).collect()
     }
 }
 

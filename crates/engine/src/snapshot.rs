@@ -5,15 +5,13 @@
 //! each level in queue order, then stops by trigger). Two engines in the same state give
 //! the same bytes, whatever their history, so the hash compares states.
 
-use tradecraft_types::{
-    AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId,
-};
+use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
+use crate::activity::Activity;
 use crate::book::{self, Book, NIL, Order, StoredKind};
 use crate::command::{AccountKind, Amount, InstrumentSpec, SelfTradePrevention, TimeInForce, Trail};
 use crate::engine::{Account, Engine, EngineConfig, Instrument, TransferRecord, book_level};
 use crate::ledger::{AssetIndex, Balance};
-use crate::activity::Activity;
 use crate::limits::{AccountLimits, OrderTypes, TradingHours};
 
 const MAGIC: &[u8; 8] = b"TCSNAP\0\0";
@@ -248,8 +246,7 @@ impl Engine {
             }
         }
 
-        let slots: Vec<u32> =
-            self.books.iter().flat_map(|book| book.order_slots(&self.state.orders)).collect();
+        let slots: Vec<u32> = self.books.iter().flat_map(|book| book.order_slots(&self.state.orders)).collect();
         // Orders are most of a large snapshot: one allocation for them, not a doubling
         // series of copies (each order takes at most 112 bytes plus its client id).
         out.bytes.reserve(slots.len() * 112 + self.state.order_client_ids.len() * 32);
@@ -379,9 +376,8 @@ impl Engine {
                 }
                 holdings.push((instrument, Balance { available: input.i64()?, reserved: input.i64()? }));
             }
-            let balances_valid = std::iter::once(&cash)
-                .chain(holdings.iter().map(|(_, balance)| balance))
-                .all(|balance| balance.available >= 0 && balance.reserved >= 0);
+            let balances_valid =
+                std::iter::once(&cash).chain(holdings.iter().map(|(_, balance)| balance)).all(|balance| balance.available >= 0 && balance.reserved >= 0);
             if !balances_valid {
                 return Err(SnapshotError::Corrupt("negative balance"));
             }
@@ -397,9 +393,7 @@ impl Engine {
             }
             engine.state.ledger.restore_account(cash, holdings);
         }
-        if engine.state.accounts.get(engine.state.fee_account as usize).map(|account| account.id)
-            != Some(config.fee_account)
-        {
+        if engine.state.accounts.get(engine.state.fee_account as usize).map(|account| account.id) != Some(config.fee_account) {
             return Err(SnapshotError::Corrupt("fee account"));
         }
 
@@ -448,12 +442,7 @@ impl Engine {
         Ok(engine)
     }
 
-    fn restore_order(
-        &mut self,
-        input: &mut Reader<'_>,
-        account_count: usize,
-        instrument_count: usize,
-    ) -> Result<(), SnapshotError> {
+    fn restore_order(&mut self, input: &mut Reader<'_>, account_count: usize, instrument_count: usize) -> Result<(), SnapshotError> {
         let id = OrderId(input.u64()?);
         let account = input.u32()?;
         let instrument = input.u32()?;
@@ -470,9 +459,7 @@ impl Engine {
         let trail = match input.u8()? {
             0 => None,
             1 => Some(Trail::Amount(Price::from_raw(input.i64()?))),
-            2 => Some(Trail::Percent {
-                basis_points: u32::try_from(input.i64()?).map_err(|_| SnapshotError::Corrupt("trail"))?,
-            }),
+            2 => Some(Trail::Percent { basis_points: u32::try_from(input.i64()?).map_err(|_| SnapshotError::Corrupt("trail"))? }),
             _ => return Err(SnapshotError::Corrupt("trail")),
         };
         let watermark = input.i64()?;
@@ -482,11 +469,8 @@ impl Engine {
         let reserved = input.i64()?;
         let sequence = input.u64()?;
         let client_text = input.text()?;
-        let client_id = if client_text.is_empty() {
-            None
-        } else {
-            Some(ClientOrderId::new(client_text).map_err(|_| SnapshotError::Corrupt("client order id"))?)
-        };
+        let client_id =
+            if client_text.is_empty() { None } else { Some(ClientOrderId::new(client_text).map_err(|_| SnapshotError::Corrupt("client order id"))?) };
         if quantity <= filled || filled < 0 || reserved < 0 || kind == StoredKind::Market {
             return Err(SnapshotError::Corrupt("order quantities"));
         }

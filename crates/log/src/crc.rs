@@ -72,9 +72,9 @@ mod tests {
     #[test]
     fn slicing_matches_the_bytewise_definition() {
         let bytewise = |bytes: &[u8]| {
-            !bytes.iter().fold(!0_u32, |crc, &byte| {
-                (0..8).fold(crc ^ u32::from(byte), |crc, _| if crc & 1 == 1 { (crc >> 1) ^ super::POLYNOMIAL } else { crc >> 1 })
-            })
+            !bytes
+                .iter()
+                .fold(!0_u32, |crc, &byte| (0..8).fold(crc ^ u32::from(byte), |crc, _| if crc & 1 == 1 { (crc >> 1) ^ super::POLYNOMIAL } else { crc >> 1 }))
         };
         let data: Vec<u8> = (0..300_u32).map(|index| (index.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         for start in 0..9 {

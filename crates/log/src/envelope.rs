@@ -85,14 +85,7 @@ pub fn event_id(producer: &str, sequence: u64) -> String {
     let hash = producer.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3));
     let high = (hash & !0xf000) | 0x8000; // version 8 in bits 12-15 of the third group
     let low = (sequence & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000; // RFC variant
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        high >> 32,
-        (high >> 16) & 0xffff,
-        high & 0xffff,
-        low >> 48,
-        low & 0xffff_ffff_ffff
-    )
+    format!("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", high >> 32, (high >> 16) & 0xffff, high & 0xffff, low >> 48, low & 0xffff_ffff_ffff)
 }
 
 #[cfg(test)]
@@ -102,13 +95,7 @@ mod tests {
 
     #[test]
     fn serialises_with_the_seed_field_names() {
-        let envelope = Envelope::new(
-            "trade_executed",
-            "engine",
-            7,
-            Timestamp(1_743_590_103_789),
-            json!({"orderId": "o-1", "status": "EXECUTED"}),
-        );
+        let envelope = Envelope::new("trade_executed", "engine", 7, Timestamp(1_743_590_103_789), json!({"orderId": "o-1", "status": "EXECUTED"}));
         let value: serde_json::Value = serde_json::from_slice(&envelope.to_json()).unwrap();
         assert_eq!(value["eventType"], "trade_executed");
         assert_eq!(value["eventTimestamp"], "2025-04-02T10:35:03.789Z");

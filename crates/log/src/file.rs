@@ -26,10 +26,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crate::crc::crc32c;
-use crate::{
-    Appended, EventLog, LogError, Offset, Partition, Record, StoredRecord, check_name, check_partition_count,
-    check_record, partition_for,
-};
+use crate::{Appended, EventLog, LogError, Offset, Partition, Record, StoredRecord, check_name, check_partition_count, check_record, partition_for};
 
 /// Bytes before a frame's body: length and checksum.
 const FRAME_HEADER_BYTES: usize = 8;
@@ -58,13 +55,7 @@ pub struct FileLogConfig {
 
 impl FileLogConfig {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self {
-            dir: dir.into(),
-            segment_bytes: 64 * 1024 * 1024,
-            retention_bytes: None,
-            queue_capacity: 4_096,
-            batch_requests_max: 1_024,
-        }
+        Self { dir: dir.into(), segment_bytes: 64 * 1024 * 1024, retention_bytes: None, queue_capacity: 4_096, batch_requests_max: 1_024 }
     }
 }
 
@@ -113,7 +104,10 @@ enum Decoded<'a> {
     /// The bytes end inside a frame.
     Incomplete,
     /// The frame fails its checksum or structure; `declared` is the size its header claims.
-    Invalid { reason: &'static str, declared: usize },
+    Invalid {
+        reason: &'static str,
+        declared: usize,
+    },
 }
 
 fn decode(bytes: &[u8]) -> Decoded<'_> {
@@ -168,12 +162,7 @@ fn encode(out: &mut Vec<u8>, offset: Offset, record: &Record) {
 
 /// Calls `visit` with each frame position and decoded frame in `from..to` of `file`.
 /// Stops at the first undecodable frame and returns its position with the failure.
-fn scan(
-    file: &File,
-    from: u64,
-    to: u64,
-    mut visit: impl FnMut(u64, &Frame<'_>) -> bool,
-) -> Result<Option<(u64, Decoded<'static>)>, LogError> {
+fn scan(file: &File, from: u64, to: u64, mut visit: impl FnMut(u64, &Frame<'_>) -> bool) -> Result<Option<(u64, Decoded<'static>)>, LogError> {
     let mut buffer: Vec<u8> = Vec::with_capacity(READ_CHUNK_BYTES);
     let mut buffer_start = from;
     let mut consumed = 0_usize;
@@ -187,8 +176,7 @@ fn scan(
         if wanted > 0 {
             let old_length = buffer.len();
             buffer.resize(old_length + wanted, 0);
-            file.read_exact_at(&mut buffer[old_length..], file_position)
-                .map_err(|error| unavailable("reading segment", error))?;
+            file.read_exact_at(&mut buffer[old_length..], file_position).map_err(|error| unavailable("reading segment", error))?;
         }
         let at_end = buffer_start + buffer.len() as u64 >= to;
         loop {
@@ -284,12 +272,7 @@ impl Segment {
 
     fn create(dir: &Path, base: Offset) -> Result<Self, LogError> {
         let path = dir.join(Self::file_name(base));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|error| unavailable("creating segment", error))?;
+        let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path).map_err(|error| unavailable("creating segment", error))?;
         sync_dir(dir)?;
         Ok(Self { base, path, file, length: 0, durable_length: 0, end: base, index: Vec::new(), sealed: false })
     }
@@ -351,12 +334,10 @@ impl PartitionLog {
         let mut segments = Vec::with_capacity(bases.len());
         for (position, &base) in bases.iter().enumerate() {
             if let Some(previous) = segments.last().map(|segment: &Segment| segment.end)
-                && previous != base {
-                    return Err(LogError::Corrupt(format!(
-                        "{}: segment {base} does not follow offset {previous}",
-                        dir.display()
-                    )));
-                }
+                && previous != base
+            {
+                return Err(LogError::Corrupt(format!("{}: segment {base} does not follow offset {previous}", dir.display())));
+            }
             segments.push(Self::load_segment(&dir, base, position == last_index)?);
         }
         let durable_end = segments.last().map_or(0, |segment| segment.end);
@@ -366,11 +347,7 @@ impl PartitionLog {
 
     fn load_segment(dir: &Path, base: Offset, is_last: bool) -> Result<Segment, LogError> {
         let path = dir.join(Segment::file_name(base));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|error| unavailable("opening segment", error))?;
+        let file = OpenOptions::new().read(true).write(true).open(&path).map_err(|error| unavailable("opening segment", error))?;
         let file_length = file.metadata().map_err(|error| unavailable("reading segment size", error))?.len();
         if !is_last && let Some((end, index)) = Segment::load_seal(&path, base, file_length) {
             return Ok(Segment { base, path, file, length: file_length, durable_length: file_length, end, index, sealed: true });
@@ -392,9 +369,7 @@ impl PartitionLog {
             good_until = position + frame.size as u64;
             true
         })?;
-        let describe = |position: u64, why: &str| {
-            LogError::Corrupt(format!("{} at byte {position}: {why}", segment.path.display()))
-        };
+        let describe = |position: u64, why: &str| LogError::Corrupt(format!("{} at byte {position}: {why}", segment.path.display()));
         if out_of_order {
             return Err(describe(good_until, "record offsets out of sequence"));
         }
@@ -439,12 +414,7 @@ impl PartitionLog {
 
     /// Writes records after the last one (not yet durable), one write per segment touched.
     /// Returns their offsets.
-    fn write<'a>(
-        &mut self,
-        records: impl Iterator<Item = &'a Record>,
-        segment_bytes: u64,
-        scratch: &mut Vec<u8>,
-    ) -> Result<Vec<Offset>, LogError> {
+    fn write<'a>(&mut self, records: impl Iterator<Item = &'a Record>, segment_bytes: u64, scratch: &mut Vec<u8>) -> Result<Vec<Offset>, LogError> {
         let mut offsets = Vec::new();
         scratch.clear();
         for record in records {
@@ -616,18 +586,11 @@ struct TopicLog {
 
 impl TopicLog {
     fn check_partition(&self, topic: &str, partition: Partition) -> Result<(), LogError> {
-        if (partition as usize) < self.partitions.len() {
-            Ok(())
-        } else {
-            Err(LogError::UnknownPartition { topic: topic.to_owned(), partition })
-        }
+        if (partition as usize) < self.partitions.len() { Ok(()) } else { Err(LogError::UnknownPartition { topic: topic.to_owned(), partition }) }
     }
 
     fn partition(&self, topic: &str, partition: Partition) -> Result<MutexGuard<'_, PartitionLog>, LogError> {
-        let log = self
-            .partitions
-            .get(partition as usize)
-            .ok_or_else(|| LogError::UnknownPartition { topic: topic.to_owned(), partition })?;
+        let log = self.partitions.get(partition as usize).ok_or_else(|| LogError::UnknownPartition { topic: topic.to_owned(), partition })?;
         log.lock().map_err(|_| LogError::Unavailable("partition lock poisoned".to_owned()))
     }
 }
@@ -640,7 +603,6 @@ struct Shared {
     /// Serialises topic creation and position writes (rare, file-system heavy).
     admin: Mutex<()>,
 }
-
 
 /// A partition a group commit writes to, with its records in batch order as
 /// (request, part, record) indexes.
@@ -709,24 +671,15 @@ impl FileLog {
             if check_name(&name).is_err() {
                 continue;
             }
-            let count_text = fs::read_to_string(entry.path().join("partitions"))
-                .map_err(|error| unavailable(&format!("reading partition count of {name}"), error))?;
-            let count: u32 = count_text
-                .trim()
-                .parse()
-                .map_err(|_| LogError::Corrupt(format!("topic {name}: partition count {count_text:?}")))?;
+            let count_text =
+                fs::read_to_string(entry.path().join("partitions")).map_err(|error| unavailable(&format!("reading partition count of {name}"), error))?;
+            let count: u32 = count_text.trim().parse().map_err(|_| LogError::Corrupt(format!("topic {name}: partition count {count_text:?}")))?;
             check_partition_count(count)?;
-            let partitions = (0..count)
-                .map(|partition| PartitionLog::open(entry.path().join(partition.to_string())).map(Mutex::new))
-                .collect::<Result<Vec<_>, _>>()?;
+            let partitions =
+                (0..count).map(|partition| PartitionLog::open(entry.path().join(partition.to_string())).map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
             topics.insert(name, Arc::new(TopicLog { partitions }));
         }
-        let shared = Arc::new(Shared {
-            config: config.clone(),
-            topics: RwLock::new(topics),
-            counters: Counters::default(),
-            admin: Mutex::new(()),
-        });
+        let shared = Arc::new(Shared { config: config.clone(), topics: RwLock::new(topics), counters: Counters::default(), admin: Mutex::new(()) });
         let (sender, receiver) = sync_channel(config.queue_capacity);
         let writer_shared = Arc::clone(&shared);
         let writer = std::thread::Builder::new()
@@ -818,9 +771,7 @@ impl Shared {
             for (part_index, part) in request.parts.iter().enumerate() {
                 for (record_index, &partition) in part.partitions_per_record.iter().enumerate() {
                     let slot = (request_index, part_index, record_index);
-                    let existing = touched
-                        .iter_mut()
-                        .find(|touched| Arc::ptr_eq(&touched.topic, &part.topic) && touched.partition == partition);
+                    let existing = touched.iter_mut().find(|touched| Arc::ptr_eq(&touched.topic, &part.topic) && touched.partition == partition);
                     match existing {
                         Some(touched) => touched.records.push(slot),
                         None => touched.push(Touched { topic: Arc::clone(&part.topic), partition, records: vec![slot] }),
@@ -828,10 +779,8 @@ impl Shared {
                 }
             }
         }
-        let mut appended: Vec<Vec<Vec<Appended>>> = batch
-            .iter()
-            .map(|request| request.parts.iter().map(|part| vec![Appended { partition: 0, offset: 0 }; part.records.len()]).collect())
-            .collect();
+        let mut appended: Vec<Vec<Vec<Appended>>> =
+            batch.iter().map(|request| request.parts.iter().map(|part| vec![Appended { partition: 0, offset: 0 }; part.records.len()]).collect()).collect();
         let mut failure: Option<LogError> = None;
         for Touched { topic, partition, records } in &touched {
             let result = topic.partition("", *partition).and_then(|mut log| {
@@ -874,9 +823,10 @@ impl Shared {
             } else {
                 log.publish();
                 if self.config.retention_bytes.is_some()
-                    && let Ok(deleted) = log.delete_old_segments(None, self.config.retention_bytes) {
-                        self.counters.segments_deleted.fetch_add(deleted, Ordering::Relaxed);
-                    }
+                    && let Ok(deleted) = log.delete_old_segments(None, self.config.retention_bytes)
+                {
+                    self.counters.segments_deleted.fetch_add(deleted, Ordering::Relaxed);
+                }
             }
         }
         let records: u64 = batch.iter().flat_map(|request| &request.parts).map(|part| part.records.len() as u64).sum();
@@ -928,11 +878,7 @@ impl EventLog for FileLog {
         let _admin = self.shared.admin.lock().map_err(|_| LogError::Unavailable("admin lock poisoned".to_owned()))?;
         if let Ok(existing) = self.shared.topic(topic) {
             let existing = existing.partitions.len() as u32;
-            return if existing == partitions {
-                Ok(())
-            } else {
-                Err(LogError::PartitionMismatch { topic: topic.to_owned(), existing, requested: partitions })
-            };
+            return if existing == partitions { Ok(()) } else { Err(LogError::PartitionMismatch { topic: topic.to_owned(), existing, requested: partitions }) };
         }
         let dir = self.shared.config.dir.join("topics").join(topic);
         let mut logs = Vec::with_capacity(partitions as usize);
@@ -944,8 +890,7 @@ impl EventLog for FileLog {
         // The count is written last: a topic without it was never fully created.
         write_atomically(&dir.join("partitions"), partitions.to_string().as_bytes())?;
         sync_dir(&self.shared.config.dir.join("topics"))?;
-        let mut topics =
-            self.shared.topics.write().map_err(|_| LogError::Unavailable("topic table lock poisoned".to_owned()))?;
+        let mut topics = self.shared.topics.write().map_err(|_| LogError::Unavailable("topic table lock poisoned".to_owned()))?;
         topics.insert(topic.to_owned(), Arc::new(TopicLog { partitions: logs }));
         Ok(())
     }
@@ -1025,11 +970,7 @@ impl EventLog for FileLog {
         check_name(group)?;
         self.shared.topic(topic)?.check_partition(topic, partition)?;
         match fs::read_to_string(self.position_path(group, topic, partition)) {
-            Ok(text) => text
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| LogError::Corrupt(format!("position of {group} on {topic}.{partition}: {text:?}"))),
+            Ok(text) => text.trim().parse().map(Some).map_err(|_| LogError::Corrupt(format!("position of {group} on {topic}.{partition}: {text:?}"))),
             Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
             Err(error) => Err(unavailable("reading position", error)),
         }

@@ -111,13 +111,7 @@ pub trait EventLog: Send + Sync + std::fmt::Debug {
 
     /// Up to `max_records` records of one partition from offset `from` on. Reading at the
     /// end offset returns nothing; reading outside `start..=end` is an error.
-    fn read(
-        &self,
-        topic: &str,
-        partition: Partition,
-        from: Offset,
-        max_records: usize,
-    ) -> Result<Vec<StoredRecord>, LogError>;
+    fn read(&self, topic: &str, partition: Partition, from: Offset, max_records: usize) -> Result<Vec<StoredRecord>, LogError>;
 
     /// First offset still stored (retention may have removed earlier ones).
     fn start_offset(&self, topic: &str, partition: Partition) -> Result<Offset, LogError>;

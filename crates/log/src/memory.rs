@@ -3,10 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::{
-    Appended, EventLog, LogError, Offset, Partition, Record, StoredRecord, check_name, check_partition_count,
-    check_record, partition_for,
-};
+use crate::{Appended, EventLog, LogError, Offset, Partition, Record, StoredRecord, check_name, check_partition_count, check_record, partition_for};
 
 #[derive(Debug, Default)]
 struct State {
@@ -30,15 +27,9 @@ impl MemoryLog {
     }
 }
 
-fn partition_of<'a>(
-    topics: &'a BTreeMap<String, Vec<Vec<StoredRecord>>>,
-    topic: &str,
-    partition: Partition,
-) -> Result<&'a Vec<StoredRecord>, LogError> {
+fn partition_of<'a>(topics: &'a BTreeMap<String, Vec<Vec<StoredRecord>>>, topic: &str, partition: Partition) -> Result<&'a Vec<StoredRecord>, LogError> {
     let partitions = topics.get(topic).ok_or_else(|| LogError::UnknownTopic(topic.to_owned()))?;
-    partitions
-        .get(partition as usize)
-        .ok_or_else(|| LogError::UnknownPartition { topic: topic.to_owned(), partition })
+    partitions.get(partition as usize).ok_or_else(|| LogError::UnknownPartition { topic: topic.to_owned(), partition })
 }
 
 impl EventLog for MemoryLog {
@@ -48,11 +39,7 @@ impl EventLog for MemoryLog {
         let mut state = self.state()?;
         match state.topics.get(topic) {
             Some(existing) if existing.len() as u32 == partitions => Ok(()),
-            Some(existing) => Err(LogError::PartitionMismatch {
-                topic: topic.to_owned(),
-                existing: existing.len() as u32,
-                requested: partitions,
-            }),
+            Some(existing) => Err(LogError::PartitionMismatch { topic: topic.to_owned(), existing: existing.len() as u32, requested: partitions }),
             None => {
                 state.topics.insert(topic.to_owned(), vec![Vec::new(); partitions as usize]);
                 Ok(())
@@ -77,25 +64,13 @@ impl EventLog for MemoryLog {
                 let partition = partition_for(record.key.as_deref(), count);
                 let stored = &mut partitions[partition as usize];
                 let offset = stored.len() as Offset;
-                stored.push(StoredRecord {
-                    partition,
-                    offset,
-                    key: record.key,
-                    value: record.value,
-                    timestamp_ms: record.timestamp_ms,
-                });
+                stored.push(StoredRecord { partition, offset, key: record.key, value: record.value, timestamp_ms: record.timestamp_ms });
                 Appended { partition, offset }
             })
             .collect())
     }
 
-    fn read(
-        &self,
-        topic: &str,
-        partition: Partition,
-        from: Offset,
-        max_records: usize,
-    ) -> Result<Vec<StoredRecord>, LogError> {
+    fn read(&self, topic: &str, partition: Partition, from: Offset, max_records: usize) -> Result<Vec<StoredRecord>, LogError> {
         let state = self.state()?;
         let stored = partition_of(&state.topics, topic, partition)?;
         let end = stored.len() as Offset;

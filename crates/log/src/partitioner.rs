@@ -72,8 +72,7 @@ mod tests {
     fn keys_spread_and_stay_put() {
         assert_eq!(partition_for(None, 8), 0);
         assert_eq!(partition_for(Some(b"user-1"), 8), partition_for(Some(b"user-1"), 8));
-        let used: std::collections::BTreeSet<_> =
-            (0..200).map(|index| partition_for(Some(format!("account-{index}").as_bytes()), 8)).collect();
+        let used: std::collections::BTreeSet<_> = (0..200).map(|index| partition_for(Some(format!("account-{index}").as_bytes()), 8)).collect();
         assert_eq!(used.len(), 8);
     }
 }

@@ -44,11 +44,7 @@ fn record(key: &str, value: &str, timestamp_ms: i64) -> Record {
 }
 
 fn values(log: &dyn EventLog, topic: &str, partition: u32) -> Vec<String> {
-    log.read(topic, partition, 0, usize::MAX)
-        .unwrap()
-        .into_iter()
-        .map(|stored| String::from_utf8(stored.value).unwrap())
-        .collect()
+    log.read(topic, partition, 0, usize::MAX).unwrap().into_iter().map(|stored| String::from_utf8(stored.value).unwrap()).collect()
 }
 
 pub fn topics_are_created_once_and_checked(harness: &mut dyn Harness) {
@@ -124,9 +120,7 @@ pub fn several_topics_append_together(harness: &mut dyn Harness) {
     let log = harness.open();
     log.create_topic("one", 1).unwrap();
     log.create_topic("two", 2).unwrap();
-    let appended = log
-        .append_topics(vec![("one", vec![record("k", "a", 1), record("k", "b", 2)]), ("two", vec![record("k", "c", 3)])])
-        .unwrap();
+    let appended = log.append_topics(vec![("one", vec![record("k", "a", 1), record("k", "b", 2)]), ("two", vec![record("k", "c", 3)])]).unwrap();
     assert_eq!(appended.len(), 2);
     assert_eq!(appended[0].iter().map(|appended| appended.offset).collect::<Vec<_>>(), vec![0, 1]);
     assert_eq!(appended[1][0].partition, partition_for(Some(b"k"), 2));

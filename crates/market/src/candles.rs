@@ -15,8 +15,7 @@ pub enum Interval {
 }
 
 impl Interval {
-    pub const ALL: [Interval; 5] =
-        [Self::OneMinute, Self::FiveMinutes, Self::FifteenMinutes, Self::OneHour, Self::OneDay];
+    pub const ALL: [Interval; 5] = [Self::OneMinute, Self::FiveMinutes, Self::FifteenMinutes, Self::OneHour, Self::OneDay];
 
     pub const fn millis(self) -> i64 {
         match self {
@@ -125,15 +124,10 @@ impl CandleBook {
                     candle.trades += 1;
                 }
                 _ => {
-                    series.insert(position, Candle {
-                        start_ms,
-                        open: trade.price,
-                        high: trade.price,
-                        low: trade.price,
-                        close: trade.price,
-                        volume: trade.quantity,
-                        trades: 1,
-                    });
+                    series.insert(
+                        position,
+                        Candle { start_ms, open: trade.price, high: trade.price, low: trade.price, close: trade.price, volume: trade.quantity, trades: 1 },
+                    );
                     if series.len() > interval.kept() {
                         series.pop_front();
                     }
@@ -146,8 +140,7 @@ impl CandleBook {
     /// (the latest ones when there are more).
     pub fn candles(&self, symbol: Symbol, interval: Interval, start_ms: i64, end_ms: i64, limit: usize) -> Vec<Candle> {
         let Some(series) = self.series.get(&(symbol, interval)) else { return Vec::new() };
-        let selected: Vec<Candle> =
-            series.iter().filter(|candle| (start_ms..end_ms).contains(&candle.start_ms)).copied().collect();
+        let selected: Vec<Candle> = series.iter().filter(|candle| (start_ms..end_ms).contains(&candle.start_ms)).copied().collect();
         let skip = selected.len().saturating_sub(limit);
         selected[skip..].to_vec()
     }
@@ -195,12 +188,7 @@ mod tests {
     use expect_test::expect;
 
     fn print(price: &str, quantity: i64, timestamp_ms: i64) -> TradePrint {
-        TradePrint {
-            symbol: Symbol::new("MOCK").unwrap(),
-            price: Price::parse(price).unwrap(),
-            quantity: Quantity::from_units(quantity),
-            timestamp_ms,
-        }
+        TradePrint { symbol: Symbol::new("MOCK").unwrap(), price: Price::parse(price).unwrap(), quantity: Quantity::from_units(quantity), timestamp_ms }
     }
 
     fn render(candles: &[Candle]) -> String {

@@ -9,6 +9,6 @@ pub mod sequencer;
 pub mod snapshots;
 pub mod wire;
 
-pub use sequencer::{CommandOutcome, Progress, Sequencer, SequencerConfig, SequencerError, TRADE_ORDERS, create_topics, submit, submit_batch, submit_then};
 pub use runtime::{EngineHandle, Request, RuntimeError, RuntimeStatus};
+pub use sequencer::{CommandOutcome, Progress, Sequencer, SequencerConfig, SequencerError, TRADE_ORDERS, create_topics, submit, submit_batch, submit_then};
 pub use snapshots::{SequencerSnapshot, SnapshotStore};

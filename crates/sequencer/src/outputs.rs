@@ -39,9 +39,7 @@ fn side(side: Side) -> &'static str {
 }
 
 fn level(level: Option<BookLevel>) -> Value {
-    level.map_or(Value::Null, |level| {
-        json!({"price": level.price.to_string(), "quantity": level.quantity.to_string(), "orders": level.orders})
-    })
+    level.map_or(Value::Null, |level| json!({"price": level.price.to_string(), "quantity": level.quantity.to_string(), "orders": level.orders}))
 }
 
 fn done_status(reason: DoneReason) -> &'static str {
@@ -245,11 +243,8 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
             json!({"userId": account.to_string(), "house": *account_kind == AccountKind::House, "timestamp": timestamp}),
         )),
         Event::Deposited { account, transaction, amount: moved } | Event::Withdrawn { account, transaction, amount: moved } => {
-            let (event_type, kind) = if matches!(event, Event::Deposited { .. }) {
-                ("account.deposited", "DEPOSIT")
-            } else {
-                ("account.withdrawn", "WITHDRAWAL")
-            };
+            let (event_type, kind) =
+                if matches!(event, Event::Deposited { .. }) { ("account.deposited", "DEPOSIT") } else { ("account.withdrawn", "WITHDRAWAL") };
             let mut payload = json!({"userId": account.to_string(), "transactionId": transaction.to_string(), "type": kind, "timestamp": timestamp});
             if let (Some(target), Value::Object(fields)) = (payload.as_object_mut(), amount(*moved)) {
                 target.extend(fields);

@@ -183,13 +183,7 @@ pub fn submit_then(
 }
 
 /// Appends several commands in one write (one fsync); returns their offsets in order.
-pub fn submit_batch(
-    log: &dyn EventLog,
-    commands: &[WireCommand],
-    producer: &str,
-    first_sequence: u64,
-    at: Timestamp,
-) -> Result<Vec<Offset>, LogError> {
+pub fn submit_batch(log: &dyn EventLog, commands: &[WireCommand], producer: &str, first_sequence: u64, at: Timestamp) -> Result<Vec<Offset>, LogError> {
     let records = commands
         .iter()
         .enumerate()
@@ -294,11 +288,7 @@ impl Sequencer {
                     for event in &self.events {
                         outputs(event, at, &mut self.outputs);
                     }
-                    outcomes.push(CommandOutcome {
-                        offset: command.offset,
-                        timestamp_ms: command.timestamp_ms,
-                        result: Ok(self.events.clone()),
-                    });
+                    outcomes.push(CommandOutcome { offset: command.offset, timestamp_ms: command.timestamp_ms, result: Ok(self.events.clone()) });
                 }
                 // The gateway validates commands, so this means a bug or a foreign
                 // writer; it is decided by the bytes alone, so replays agree.

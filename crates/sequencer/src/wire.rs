@@ -8,12 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 use tradecraft_engine::{
-    AccountKind, AccountLimits, Amount, Command, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize, OrderTypes,
-    SelfTradePrevention, TimeInForce, Trail, TradingHours,
+    AccountKind, AccountLimits, Amount, Command, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize, OrderTypes, SelfTradePrevention, TimeInForce,
+    TradingHours, Trail,
 };
-use tradecraft_types::{
-    AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId,
-};
+use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
 /// Why a payload is not a valid command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -278,7 +276,10 @@ fn enabled() -> bool {
 pub enum WireCommand {
     PlaceOrder(PlaceOrder),
     #[serde(rename_all = "camelCase")]
-    CancelOrder { order_id: String, user_id: String },
+    CancelOrder {
+        order_id: String,
+        user_id: String,
+    },
     #[serde(rename_all = "camelCase")]
     ReplaceOrder {
         order_id: String,
@@ -320,9 +321,19 @@ pub enum WireCommand {
         symbol: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
-    ListInstrument { symbol: String, tick_size: String, lot_size: String, min_quantity: String, price_band_bps: u32 },
-    HaltInstrument { symbol: String },
-    ResumeInstrument { symbol: String },
+    ListInstrument {
+        symbol: String,
+        tick_size: String,
+        lot_size: String,
+        min_quantity: String,
+        price_band_bps: u32,
+    },
+    HaltInstrument {
+        symbol: String,
+    },
+    ResumeInstrument {
+        symbol: String,
+    },
     EndOfSession {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         symbol: Option<String>,
@@ -386,9 +397,7 @@ impl WireCommand {
                 (None, None, None) => String::new(),
             },
             Self::CreateAccount { user_id, .. } => user_id.clone().unwrap_or_default(),
-            Self::ListInstrument { symbol, .. } | Self::HaltInstrument { symbol } | Self::ResumeInstrument { symbol } => {
-                symbol.clone()
-            }
+            Self::ListInstrument { symbol, .. } | Self::HaltInstrument { symbol } | Self::ResumeInstrument { symbol } => symbol.clone(),
             Self::EndOfSession { symbol } => symbol.clone().unwrap_or_default(),
         }
     }
@@ -405,19 +414,14 @@ impl WireCommand {
         };
         Ok(match self {
             Self::PlaceOrder(order) => Command::PlaceOrder(order.to_new_order(offset)?),
-            Self::CancelOrder { order_id, user_id } => {
-                Command::CancelOrder { account: account(user_id)?, order_id: OrderId(id("orderId", order_id)?) }
-            }
+            Self::CancelOrder { order_id, user_id } => Command::CancelOrder { account: account(user_id)?, order_id: OrderId(id("orderId", order_id)?) },
             Self::ReplaceOrder { order_id, user_id, quantity: new_quantity, limit_price } => Command::ReplaceOrder {
                 account: account(user_id)?,
                 order_id: OrderId(id("orderId", order_id)?),
                 quantity: new_quantity.as_deref().map(|text| quantity("quantity", text)).transpose()?,
                 price: limit_price.as_deref().map(|text| price("limitPrice", text)).transpose()?,
             },
-            Self::CancelAll { user_id, symbol: only } => Command::CancelAll {
-                account: account(user_id)?,
-                symbol: only.as_deref().map(symbol).transpose()?,
-            },
+            Self::CancelAll { user_id, symbol: only } => Command::CancelAll { account: account(user_id)?, symbol: only.as_deref().map(symbol).transpose()? },
             Self::CreateAccount { user_id, house } => Command::CreateAccount {
                 account: match user_id {
                     Some(text) => account(text)?,
@@ -435,20 +439,16 @@ impl WireCommand {
                 transaction: TransactionId(id("transactionId", transaction_id)?),
                 amount: transfer_amount(amount, symbol)?,
             },
-            Self::ListInstrument { symbol: text, tick_size, lot_size, min_quantity, price_band_bps } => {
-                Command::ListInstrument(InstrumentSpec {
-                    symbol: symbol(text)?,
-                    tick_size: price("tickSize", tick_size)?,
-                    lot_size: quantity("lotSize", lot_size)?,
-                    min_quantity: quantity("minQuantity", min_quantity)?,
-                    price_band_bps: *price_band_bps,
-                })
-            }
+            Self::ListInstrument { symbol: text, tick_size, lot_size, min_quantity, price_band_bps } => Command::ListInstrument(InstrumentSpec {
+                symbol: symbol(text)?,
+                tick_size: price("tickSize", tick_size)?,
+                lot_size: quantity("lotSize", lot_size)?,
+                min_quantity: quantity("minQuantity", min_quantity)?,
+                price_band_bps: *price_band_bps,
+            }),
             Self::HaltInstrument { symbol: text } => Command::HaltInstrument { symbol: symbol(text)? },
             Self::ResumeInstrument { symbol: text } => Command::ResumeInstrument { symbol: symbol(text)? },
-            Self::EndOfSession { symbol: text } => {
-                Command::EndOfSession { symbol: text.as_deref().map(symbol).transpose()? }
-            }
+            Self::EndOfSession { symbol: text } => Command::EndOfSession { symbol: text.as_deref().map(symbol).transpose()? },
             Self::SetLimits { user_id, group_id, organisation_id, limits } => Command::SetLimits {
                 scope: match (user_id, group_id, organisation_id) {
                     (Some(user), None, None) => LimitScope::Account(account(user)?),
@@ -582,19 +582,15 @@ mod tests {
     #[test]
     fn an_order_without_an_id_takes_its_offset() {
         let wire: WireCommand = serde_json::from_value(json!({"command": "placeOrder", "userId": "2",
-            "symbol": "MOCK", "side": "BUY", "quantity": "1", "orderTimestamp": "2025-04-02T10:35:01.450Z"})).unwrap();
+            "symbol": "MOCK", "side": "BUY", "quantity": "1", "orderTimestamp": "2025-04-02T10:35:01.450Z"}))
+        .unwrap();
         let Command::PlaceOrder(order) = wire.to_command(4_321).unwrap() else { panic!("not an order") };
         assert_eq!(order.order_id, OrderId(4_321));
     }
 
     #[test]
     fn encoding_round_trips() {
-        let wire = WireCommand::ReplaceOrder {
-            order_id: "5".to_owned(),
-            user_id: "9".to_owned(),
-            quantity: None,
-            limit_price: Some("101.5".to_owned()),
-        };
+        let wire = WireCommand::ReplaceOrder { order_id: "5".to_owned(), user_id: "9".to_owned(), quantity: None, limit_price: Some("101.5".to_owned()) };
         let text = serde_json::to_string(&wire).unwrap();
         assert_eq!(text, r#"{"command":"replaceOrder","orderId":"5","userId":"9","limitPrice":"101.5"}"#);
         assert_eq!(serde_json::from_str::<WireCommand>(&text).unwrap(), wire);
@@ -623,7 +619,8 @@ mod tests {
     fn trailing_percent_becomes_basis_points() {
         let wire: WireCommand = serde_json::from_value(json!({"command": "placeOrder", "orderId": "1", "userId": "2",
             "symbol": "MOCK", "side": "SELL", "quantity": "1", "type": "TRAILING_STOP", "trailPercent": "1.5",
-            "orderTimestamp": "2025-04-02T10:35:01.450Z"})).unwrap();
+            "orderTimestamp": "2025-04-02T10:35:01.450Z"}))
+        .unwrap();
         let Command::PlaceOrder(order) = wire.to_command(0).unwrap() else { panic!("not an order") };
         assert_eq!(order.kind, OrderKind::TrailingStop { trail: Trail::Percent { basis_points: 150 } });
     }

@@ -15,9 +15,7 @@ use tradecraft_types::{AccountId, OrderId, Timestamp};
 
 fn outcome(handle: &EngineHandle, offset: u64) -> CommandOutcome {
     let (sender, receiver) = sync_channel(1);
-    handle
-        .request(Request::Outcome { offset, reply: Box::new(move |outcome| sender.send(outcome).unwrap()) })
-        .unwrap();
+    handle.request(Request::Outcome { offset, reply: Box::new(move |outcome| sender.send(outcome).unwrap()) }).unwrap();
     receiver.recv_timeout(Duration::from_secs(5)).unwrap().unwrap()
 }
 

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
-use tradecraft_log::{
-    Appended, Envelope, EventLog, FileLog, FileLogConfig, LogError, MemoryLog, Offset, Partition, Record, StoredRecord,
-};
+use tradecraft_log::{Appended, Envelope, EventLog, FileLog, FileLogConfig, LogError, MemoryLog, Offset, Partition, Record, StoredRecord};
 use tradecraft_sequencer::outputs::{OUTPUT_TOPICS, TRADE_EXECUTED};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireOrderType, WireSide};
 use tradecraft_sequencer::{Sequencer, SequencerConfig, SnapshotStore, create_topics, submit};
@@ -20,11 +18,7 @@ struct TempDir(std::path::PathBuf);
 impl TempDir {
     fn new(label: &str) -> Self {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "tradecraft-sequencer-{label}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        let path = std::env::temp_dir().join(format!("tradecraft-sequencer-{label}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
         let _ = std::fs::remove_dir_all(&path);
         Self(path)
     }
@@ -38,12 +32,7 @@ impl Drop for TempDir {
 
 fn place(order_id: u64, user: u64, side: WireSide, quantity: &str, order_type: WireOrderType, limit: Option<&str>) -> WireCommand {
     let base = PlaceOrder::limit(&user.to_string(), "MOCK", side, quantity, limit.unwrap_or_default(), "2026-01-02T09:30:00.000Z");
-    WireCommand::PlaceOrder(PlaceOrder {
-        order_id: Some(order_id.to_string()),
-        order_type,
-        limit_price: limit.map(str::to_owned),
-        ..base
-    })
+    WireCommand::PlaceOrder(PlaceOrder { order_id: Some(order_id.to_string()), order_type, limit_price: limit.map(str::to_owned), ..base })
 }
 
 fn setup() -> Vec<WireCommand> {
@@ -56,12 +45,7 @@ fn setup() -> Vec<WireCommand> {
     }];
     for user in 1..=4_u64 {
         commands.push(WireCommand::CreateAccount { user_id: Some(user.to_string()), house: false });
-        commands.push(WireCommand::Deposit {
-            user_id: user.to_string(),
-            transaction_id: (user * 10).to_string(),
-            amount: "100000".to_owned(),
-            symbol: None,
-        });
+        commands.push(WireCommand::Deposit { user_id: user.to_string(), transaction_id: (user * 10).to_string(), amount: "100000".to_owned(), symbol: None });
         commands.push(WireCommand::Deposit {
             user_id: user.to_string(),
             transaction_id: (user * 10 + 1).to_string(),
@@ -227,8 +211,7 @@ fn crash_and_recover(log: Arc<dyn EventLog>, reopen: impl Fn(Arc<dyn EventLog>) 
     let mut log = log;
     // Crash after a failed append at several points, each time reopening from what is stored.
     for failure_at in [3_usize, 0, 1, 6, 2] {
-        let failing: Arc<dyn EventLog> =
-            Arc::new(FailingOnce { inner: Arc::clone(&log), output_appends_before_failure: AtomicUsize::new(failure_at) });
+        let failing: Arc<dyn EventLog> = Arc::new(FailingOnce { inner: Arc::clone(&log), output_appends_before_failure: AtomicUsize::new(failure_at) });
         let mut sequencer = Sequencer::open(config(), failing, SnapshotStore::open(&snapshots.0).unwrap()).unwrap();
         let error = sequencer.catch_up().unwrap_err();
         assert!(error.to_string().contains("injected failure"), "{error}");

@@ -36,8 +36,13 @@ pub struct DueDelivery {
 pub enum DeliveryOutcome {
     Delivered,
     /// Try again at this time.
-    Retry { error: String, next_attempt_at_ms: i64 },
-    GaveUp { error: String },
+    Retry {
+        error: String,
+        next_attempt_at_ms: i64,
+    },
+    GaveUp {
+        error: String,
+    },
 }
 
 const ALERT_COLUMNS: &str = "alert_id, user_id, severity, title, message, created_at, acknowledged_at";
@@ -67,10 +72,8 @@ impl Store {
 
     /// Acknowledges a user's alert; false if the user has no such alert.
     pub fn acknowledge_alert(&self, user_id: u64, alert_id: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let found = !self
-            .backend()
-            .query("SELECT alert_id FROM alerts WHERE alert_id = $1 AND user_id = $2", &[alert_id.into(), (user_id as i64).into()])?
-            .is_empty();
+        let found =
+            !self.backend().query("SELECT alert_id FROM alerts WHERE alert_id = $1 AND user_id = $2", &[alert_id.into(), (user_id as i64).into()])?.is_empty();
         if found {
             self.backend().transaction(&[Statement::new(
                 "UPDATE alerts SET acknowledged_at = $1 WHERE alert_id = $2 AND acknowledged_at IS NULL",
@@ -149,10 +152,9 @@ impl Store {
 
     /// (attempts, delivered) of one delivery, for tests and support.
     pub fn delivery_state(&self, alert_id: &str, webhook_id: &str) -> Result<Option<(u32, bool)>, StoreError> {
-        let rows = self.backend().query(
-            "SELECT attempts, delivered_at FROM webhook_deliveries WHERE alert_id = $1 AND webhook_id = $2",
-            &[alert_id.into(), webhook_id.into()],
-        )?;
+        let rows = self
+            .backend()
+            .query("SELECT attempts, delivered_at FROM webhook_deliveries WHERE alert_id = $1 AND webhook_id = $2", &[alert_id.into(), webhook_id.into()])?;
         rows.first().map(|row| Ok((u32::try_from(row.int(0)?).unwrap_or(u32::MAX), row.opt_int(1)?.is_some()))).transpose()
     }
 }

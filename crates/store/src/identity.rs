@@ -114,9 +114,8 @@ impl Store {
     }
 
     pub fn refresh(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
-        let rows = self
-            .backend()
-            .query("SELECT user_id, family, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1", &[token_hash.into()])?;
+        let rows =
+            self.backend().query("SELECT user_id, family, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1", &[token_hash.into()])?;
         rows.first()
             .map(|row| {
                 Ok(RefreshRecord {
@@ -193,10 +192,7 @@ impl Store {
 
     /// Revokes a user's key; false if the user has no such live key.
     pub fn revoke_api_key(&self, user_id: u64, key_id: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let live = self
-            .api_keys(user_id)?
-            .into_iter()
-            .any(|key| key.key_id == key_id && !key.revoked);
+        let live = self.api_keys(user_id)?.into_iter().any(|key| key.key_id == key_id && !key.revoked);
         if live {
             self.backend().transaction(&[Statement::new(
                 "UPDATE api_keys SET revoked_at = $1 WHERE key_id = $2 AND user_id = $3",
@@ -228,10 +224,9 @@ impl Store {
                 "SELECT entry_id, at, actor, action, subject, details FROM audit_log WHERE subject = $1 ORDER BY at DESC, entry_id DESC LIMIT $2",
                 &[subject.into(), limit.into()],
             )?,
-            None => self.backend().query(
-                "SELECT entry_id, at, actor, action, subject, details FROM audit_log ORDER BY at DESC, entry_id DESC LIMIT $1",
-                &[limit.into()],
-            )?,
+            None => self
+                .backend()
+                .query("SELECT entry_id, at, actor, action, subject, details FROM audit_log ORDER BY at DESC, entry_id DESC LIMIT $1", &[limit.into()])?,
         };
         rows.iter()
             .map(|row| {

@@ -19,13 +19,13 @@ mod projector;
 mod queries;
 mod sqlite;
 
+pub use alerts::*;
 pub use db::{Backend, Dialect, Param, Row, Statement, Value, insert_rows};
+pub use identity::*;
+pub use organisations::*;
 pub use performance::{DailyReturn, Performance, Point, performance};
 pub use postgres::{Postgres, create_database, drop_database, with_database};
 pub use projector::{ProjectionLag, ProjectionMetrics, Projector, ProjectorConfig, ProjectorStatus, TOPICS, spawn_projector};
-pub use alerts::*;
-pub use identity::*;
-pub use organisations::*;
 pub use queries::*;
 pub use sqlite::Sqlite;
 

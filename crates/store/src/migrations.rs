@@ -12,11 +12,7 @@ struct Migration {
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sqlite: include_str!("../migrations/0001_init.sql"), postgres: include_str!("../migrations/0001_init.sql") },
-    Migration {
-        version: 2,
-        sqlite: include_str!("../migrations/sqlite/0002_search.sql"),
-        postgres: include_str!("../migrations/postgres/0002_search.sql"),
-    },
+    Migration { version: 2, sqlite: include_str!("../migrations/sqlite/0002_search.sql"), postgres: include_str!("../migrations/postgres/0002_search.sql") },
     Migration {
         version: 3,
         sqlite: include_str!("../migrations/0003_trades_by_symbol.sql"),
@@ -29,11 +25,7 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 5, sqlite: include_str!("../migrations/0005_identity.sql"), postgres: include_str!("../migrations/0005_identity.sql") },
     Migration { version: 6, sqlite: include_str!("../migrations/0006_alerts.sql"), postgres: include_str!("../migrations/0006_alerts.sql") },
-    Migration {
-        version: 7,
-        sqlite: include_str!("../migrations/0007_organisations.sql"),
-        postgres: include_str!("../migrations/0007_organisations.sql"),
-    },
+    Migration { version: 7, sqlite: include_str!("../migrations/0007_organisations.sql"), postgres: include_str!("../migrations/0007_organisations.sql") },
     Migration {
         version: 8,
         sqlite: include_str!("../migrations/0008_audit_by_subject.sql"),
@@ -65,10 +57,7 @@ pub(crate) fn migrate(db: &dyn Backend) -> Result<(), StoreError> {
             Dialect::Postgres => migration.postgres,
         };
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis());
-        db.batch(&format!(
-            "BEGIN;\n{sql}\nINSERT INTO schema_migrations (version, applied_at) VALUES ({}, {now});\nCOMMIT;",
-            migration.version
-        ))?;
+        db.batch(&format!("BEGIN;\n{sql}\nINSERT INTO schema_migrations (version, applied_at) VALUES ({}, {now});\nCOMMIT;", migration.version))?;
     }
     Ok(())
 }

@@ -40,9 +40,7 @@ impl Store {
 
     pub fn organisation(&self, org_id: u64) -> Result<Option<OrganisationRecord>, StoreError> {
         let rows = self.backend().query("SELECT org_id, name, created_at FROM organisations WHERE org_id = $1", &[(org_id as i64).into()])?;
-        rows.first()
-            .map(|row| Ok(OrganisationRecord { org_id: id(row.int(0)?), name: row.text(1)?.to_owned(), created_at_ms: row.int(2)? }))
-            .transpose()
+        rows.first().map(|row| Ok(OrganisationRecord { org_id: id(row.int(0)?), name: row.text(1)?.to_owned(), created_at_ms: row.int(2)? })).transpose()
     }
 
     pub fn create_group(&self, group: &GroupRecord, now_ms: i64) -> Result<(), StoreError> {
@@ -68,7 +66,12 @@ impl Store {
         self.backend().transaction(&[Statement::new(
             "INSERT INTO org_members (user_id, org_id, role, group_id) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id) DO UPDATE SET org_id = excluded.org_id, role = excluded.role, group_id = excluded.group_id",
-            vec![(member.user_id as i64).into(), (member.org_id as i64).into(), member.role.as_str().into(), Param::from(member.group_id.map(|group| group as i64))],
+            vec![
+                (member.user_id as i64).into(),
+                (member.org_id as i64).into(),
+                member.role.as_str().into(),
+                Param::from(member.group_id.map(|group| group as i64)),
+            ],
         )])
     }
 
@@ -84,7 +87,8 @@ impl Store {
     }
 
     pub fn members(&self, org_id: u64) -> Result<Vec<MemberRecord>, StoreError> {
-        let rows = self.backend().query("SELECT user_id, org_id, role, group_id FROM org_members WHERE org_id = $1 ORDER BY user_id", &[(org_id as i64).into()])?;
+        let rows =
+            self.backend().query("SELECT user_id, org_id, role, group_id FROM org_members WHERE org_id = $1 ORDER BY user_id", &[(org_id as i64).into()])?;
         rows.iter()
             .map(|row| Ok(MemberRecord { user_id: id(row.int(0)?), org_id: id(row.int(1)?), role: row.text(2)?.to_owned(), group_id: row.opt_int(3)?.map(id) }))
             .collect()

@@ -163,9 +163,7 @@ impl Backend for Postgres {
             let params: Vec<_> = statements.iter().map(|statement| binds(&statement.params)).collect();
             let transaction = connection.client.transaction().await.map_err(error)?;
             // Polled together, the executes are sent back to back and run in order.
-            try_join_all(prepared.iter().zip(&params).map(|(statement, params)| transaction.execute(statement, params)))
-                .await
-                .map_err(error)?;
+            try_join_all(prepared.iter().zip(&params).map(|(statement, params)| transaction.execute(statement, params))).await.map_err(error)?;
             transaction.commit().await.map_err(error)
         })
     }
@@ -188,10 +186,7 @@ pub fn drop_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
 }
 
 fn admin(admin_url: &str, sql: &str) -> Result<(), StoreError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| StoreError::Database(error.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|error| StoreError::Database(error.to_string()))?;
     runtime.block_on(async {
         let (client, connection) = tokio_postgres::connect(admin_url, NoTls).await.map_err(error)?;
         let driver = tokio::spawn(connection);

@@ -20,13 +20,40 @@ use crate::{Store, StoreError};
 pub const TOPICS: [&str; 4] = ["account_updates", "order_updates", "trade_executed", "limit_breaches"];
 const PROJECTION: &str = "read_store";
 const TRADE_COLUMNS: [&str; 15] = [
-    "id", "event_id", "trade_id", "order_id", "user_id", "symbol", "side", "quantity", "status", "execution_price", "notional", "fee", "liquidity",
-    "executed_at", "failure_reason",
+    "id",
+    "event_id",
+    "trade_id",
+    "order_id",
+    "user_id",
+    "symbol",
+    "side",
+    "quantity",
+    "status",
+    "execution_price",
+    "notional",
+    "fee",
+    "liquidity",
+    "executed_at",
+    "failure_reason",
 ];
 const WALLET_COLUMNS: [&str; 8] = ["id", "user_id", "kind", "amount", "balance_after", "reference", "symbol", "created_at"];
 const ORDER_COLUMNS: [&str; 16] = [
-    "order_id", "user_id", "symbol", "side", "order_type", "time_in_force", "limit_price", "stop_price", "quantity", "filled_quantity",
-    "filled_notional", "status", "reason", "client_order_id", "created_at", "updated_at",
+    "order_id",
+    "user_id",
+    "symbol",
+    "side",
+    "order_type",
+    "time_in_force",
+    "limit_price",
+    "stop_price",
+    "quantity",
+    "filled_quantity",
+    "filled_notional",
+    "status",
+    "reason",
+    "client_order_id",
+    "created_at",
+    "updated_at",
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -232,32 +259,35 @@ impl Projector {
             }
         }
         let mut state = State::default();
-        let accounts = db.query(
-            "SELECT user_id, house, cash, deposits, withdrawals, fees, bucket_flows, created_at, updated_at FROM accounts",
-            &[],
-        )?;
+        let accounts = db.query("SELECT user_id, house, cash, deposits, withdrawals, fees, bucket_flows, created_at, updated_at FROM accounts", &[])?;
         for row in accounts {
-            state.accounts.insert(row.int(0)?, Account {
-                house: row.int(1)? != 0,
-                cash: row.int(2)?,
-                deposits: row.int(3)?,
-                withdrawals: row.int(4)?,
-                fees: row.int(5)?,
-                bucket_flows: row.int(6)?,
-                created_at: row.int(7)?,
-                updated_at: row.int(8)?,
-            });
+            state.accounts.insert(
+                row.int(0)?,
+                Account {
+                    house: row.int(1)? != 0,
+                    cash: row.int(2)?,
+                    deposits: row.int(3)?,
+                    withdrawals: row.int(4)?,
+                    fees: row.int(5)?,
+                    bucket_flows: row.int(6)?,
+                    created_at: row.int(7)?,
+                    updated_at: row.int(8)?,
+                },
+            );
         }
         for row in db.query("SELECT user_id, symbol, quantity, cost, realized_pnl, fees, updated_at FROM positions", &[])? {
-            state.positions.insert((row.int(0)?, row.text(1)?.to_owned()), Position {
-                quantity: row.int(2)?,
-                cost: row.int(3)?,
-                realized: row.int(4)?,
-                fees: row.int(5)?,
-                updated_at: row.int(6)?,
-                lots: VecDeque::new(),
-                next_lot: 0,
-            });
+            state.positions.insert(
+                (row.int(0)?, row.text(1)?.to_owned()),
+                Position {
+                    quantity: row.int(2)?,
+                    cost: row.int(3)?,
+                    realized: row.int(4)?,
+                    fees: row.int(5)?,
+                    updated_at: row.int(6)?,
+                    lots: VecDeque::new(),
+                    next_lot: 0,
+                },
+            );
         }
         let lots = db.query("SELECT user_id, symbol, lot, quantity, price, opened_at FROM position_lots ORDER BY user_id, symbol, lot", &[])?;
         for row in lots {
@@ -272,11 +302,7 @@ impl Projector {
         let next = |sql| -> Result<i64, StoreError> { Ok(db.query(sql, &[])?.first().map(|row| row.int(0)).transpose()?.unwrap_or(0)) };
         state.next_trade_row = next("SELECT COALESCE(MAX(id), 0) + 1 FROM trades")?;
         state.next_wallet_row = next("SELECT COALESCE(MAX(id), 0) + 1 FROM wallet_transactions")?;
-        state.bucket = db
-            .query("SELECT value FROM projection_meta WHERE name = 'snapshot_bucket'", &[])?
-            .first()
-            .map(|row| row.int(0))
-            .transpose()?;
+        state.bucket = db.query("SELECT value FROM projection_meta WHERE name = 'snapshot_bucket'", &[])?.first().map(|row| row.int(0)).transpose()?;
         self.state = state;
         Ok(())
     }
@@ -356,8 +382,7 @@ impl Projector {
             // One command with more events than a batch: take it a batch at a time.
             limit += 1;
         }
-        let mut selected: Vec<Item> =
-            batches.into_iter().flat_map(|(_, items)| items.into_iter().filter(|item| item.command < limit)).collect();
+        let mut selected: Vec<Item> = batches.into_iter().flat_map(|(_, items)| items.into_iter().filter(|item| item.command < limit)).collect();
         selected.sort_by_key(|item| (item.command, item.topic, item.partition, item.offset));
         Ok(selected)
     }
@@ -403,47 +428,67 @@ impl Projector {
                 "order.filled" => {
                     let (filled, price) = (quantity(&item.payload, "quantity")?, price(&item.payload, "executionPrice")?);
                     let notional = notional(price, filled)?;
-                    self.patch_order(pending, item, |order| {
-                        order.filled += filled;
-                        order.notional += notional;
-                        if order.status == "ACCEPTED" || order.status == "TRIGGERED" {
-                            order.status = "PARTIALLY_FILLED".to_owned();
-                        }
-                    }, |patch| {
-                        patch.filled_add += filled;
-                        patch.notional_add += notional;
-                        patch.status.get_or_insert_with(|| "PARTIALLY_FILLED".to_owned());
-                    })?;
+                    self.patch_order(
+                        pending,
+                        item,
+                        |order| {
+                            order.filled += filled;
+                            order.notional += notional;
+                            if order.status == "ACCEPTED" || order.status == "TRIGGERED" {
+                                order.status = "PARTIALLY_FILLED".to_owned();
+                            }
+                        },
+                        |patch| {
+                            patch.filled_add += filled;
+                            patch.notional_add += notional;
+                            patch.status.get_or_insert_with(|| "PARTIALLY_FILLED".to_owned());
+                        },
+                    )?;
                 }
                 "order.done" => {
                     let status = field(&item.payload, "status")?.to_owned();
                     let reason = optional(&item.payload, "reason").map(str::to_owned);
                     let filled = quantity(&item.payload, "filledQuantity")?;
                     let (status_new, reason_new) = (status.clone(), reason.clone());
-                    self.patch_order(pending, item, move |order| {
-                        order.status = status_new;
-                        order.reason = reason_new;
-                        order.filled = filled;
-                    }, move |patch| {
-                        patch.status = Some(status);
-                        patch.reason = reason;
-                        patch.filled_total = Some(filled);
-                    })?;
+                    self.patch_order(
+                        pending,
+                        item,
+                        move |order| {
+                            order.status = status_new;
+                            order.reason = reason_new;
+                            order.filled = filled;
+                        },
+                        move |patch| {
+                            patch.status = Some(status);
+                            patch.reason = reason;
+                            patch.filled_total = Some(filled);
+                        },
+                    )?;
                 }
                 "order.replaced" => {
                     let (limit, size) = (price(&item.payload, "limitPrice")?, quantity(&item.payload, "quantity")?);
-                    self.patch_order(pending, item, |order| {
-                        order.limit_price = Some(limit);
-                        order.quantity = size;
-                    }, |patch| {
-                        patch.limit_price = Some(limit);
-                        patch.quantity = Some(size);
-                    })?;
+                    self.patch_order(
+                        pending,
+                        item,
+                        |order| {
+                            order.limit_price = Some(limit);
+                            order.quantity = size;
+                        },
+                        |patch| {
+                            patch.limit_price = Some(limit);
+                            patch.quantity = Some(size);
+                        },
+                    )?;
                 }
                 "order.triggered" => {
-                    self.patch_order(pending, item, |order| order.status = "TRIGGERED".to_owned(), |patch| {
-                        patch.status = Some("TRIGGERED".to_owned());
-                    })?;
+                    self.patch_order(
+                        pending,
+                        item,
+                        |order| order.status = "TRIGGERED".to_owned(),
+                        |patch| {
+                            patch.status = Some("TRIGGERED".to_owned());
+                        },
+                    )?;
                 }
                 "trade.executed" | "trade.failed" => self.execution(item, pending)?,
                 "limit.breached" => self.breach(item, pending)?,
@@ -546,23 +591,26 @@ impl Projector {
             return Ok(());
         }
         let optional_price = |name| optional(payload, name).map(|_| price(payload, name)).transpose();
-        pending.new_orders.insert(order_id, NewOrder {
-            user_id,
-            symbol: field(payload, "symbol")?.to_owned(),
-            side: field(payload, "side")?.to_owned(),
-            order_type: field(payload, "type")?.to_owned(),
-            time_in_force: field(payload, "timeInForce")?.to_owned(),
-            limit_price: optional_price("limitPrice")?,
-            stop_price: optional_price("stopPrice")?,
-            quantity: quantity(payload, "quantity")?,
-            filled: 0,
-            notional: 0,
-            status: "ACCEPTED".to_owned(),
-            reason: None,
-            client_order_id: optional(payload, "clientOrderId").map(str::to_owned),
-            created_at: item.timestamp_ms,
-            updated_at: item.timestamp_ms,
-        });
+        pending.new_orders.insert(
+            order_id,
+            NewOrder {
+                user_id,
+                symbol: field(payload, "symbol")?.to_owned(),
+                side: field(payload, "side")?.to_owned(),
+                order_type: field(payload, "type")?.to_owned(),
+                time_in_force: field(payload, "timeInForce")?.to_owned(),
+                limit_price: optional_price("limitPrice")?,
+                stop_price: optional_price("stopPrice")?,
+                quantity: quantity(payload, "quantity")?,
+                filled: 0,
+                notional: 0,
+                status: "ACCEPTED".to_owned(),
+                reason: None,
+                client_order_id: optional(payload, "clientOrderId").map(str::to_owned),
+                created_at: item.timestamp_ms,
+                updated_at: item.timestamp_ms,
+            },
+        );
         Ok(())
     }
 
@@ -586,22 +634,22 @@ impl Projector {
         let trade_id = optional(payload, "tradeId").map(id_param).transpose()?;
         let failure = optional(payload, "failureReason");
         pending.trade_rows.push(vec![
-                row.into(),
-                item.event_id.as_str().into(),
-                trade_id.into(),
-                id_param(field(payload, "orderId")?)?.into(),
-                user.into(),
-                symbol.into(),
-                side.into(),
-                size.into(),
-                status.into(),
-                execution_price.into(),
-                fill_notional.into(),
-                fee.into(),
-                optional(payload, "liquidity").into(),
-                at.into(),
-                failure.into(),
-            ]);
+            row.into(),
+            item.event_id.as_str().into(),
+            trade_id.into(),
+            id_param(field(payload, "orderId")?)?.into(),
+            user.into(),
+            symbol.into(),
+            side.into(),
+            size.into(),
+            status.into(),
+            execution_price.into(),
+            fill_notional.into(),
+            fee.into(),
+            optional(payload, "liquidity").into(),
+            at.into(),
+            failure.into(),
+        ]);
         if let (Some(reason), Dialect::Sqlite) = (failure, self.store.dialect()) {
             pending.statements.push(Statement::new(
                 "INSERT INTO trades_fts (rowid, user_key, failure_reason) VALUES ($1, $2, $3)",
@@ -843,7 +891,15 @@ impl Projector {
             .map(|key| {
                 let position = self.state.positions.get(&key).cloned().unwrap_or_default();
                 let (user, symbol) = key;
-                vec![user.into(), symbol.into(), position.quantity.into(), position.cost.into(), position.realized.into(), position.fees.into(), position.updated_at.into()]
+                vec![
+                    user.into(),
+                    symbol.into(),
+                    position.quantity.into(),
+                    position.cost.into(),
+                    position.realized.into(),
+                    position.fees.into(),
+                    position.updated_at.into(),
+                ]
             })
             .collect();
         insert_statements(
@@ -858,11 +914,7 @@ impl Projector {
         lots.sort_unstable();
         let mut lot_rows = Vec::new();
         for (user, symbol, lot_number) in lots {
-            let lot = self
-                .state
-                .positions
-                .get(&(user, symbol.clone()))
-                .and_then(|position| position.lots.iter().find(|lot| lot.lot == lot_number).copied());
+            let lot = self.state.positions.get(&(user, symbol.clone())).and_then(|position| position.lots.iter().find(|lot| lot.lot == lot_number).copied());
             match lot {
                 Some(lot) => lot_rows.push(vec![user.into(), symbol.into(), lot.lot.into(), lot.quantity.into(), lot.price.into(), lot.opened_at.into()]),
                 // Opened and used up within this poll: never stored.

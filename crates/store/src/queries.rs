@@ -168,11 +168,7 @@ fn round_div(numerator: i128, denominator: i128) -> i128 {
 }
 
 fn check_limit(limit: usize) -> Result<i64, StoreError> {
-    if (1..=PAGE_LIMIT_MAX).contains(&limit) {
-        Ok(limit as i64)
-    } else {
-        Err(StoreError::Invalid(format!("limit must be 1 to {PAGE_LIMIT_MAX}, not {limit}")))
-    }
+    if (1..=PAGE_LIMIT_MAX).contains(&limit) { Ok(limit as i64) } else { Err(StoreError::Invalid(format!("limit must be 1 to {PAGE_LIMIT_MAX}, not {limit}"))) }
 }
 
 fn encode_token(parts: &[i64]) -> String {
@@ -195,11 +191,8 @@ pub(crate) fn fts_user_key(user: i64) -> String {
 /// An FTS5 query for one account's failure reasons holding every word of `text`; the
 /// words are quoted, so no input is syntax.
 fn fts5_query(user: i64, text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split(|character: char| !character.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .map(|word| format!("failure_reason : \"{word}\""))
-        .collect();
+    let words: Vec<String> =
+        text.split(|character: char| !character.is_alphanumeric()).filter(|word| !word.is_empty()).map(|word| format!("failure_reason : \"{word}\"")).collect();
     (!words.is_empty()).then(|| format!("user_key : \"{}\" AND {}", fts_user_key(user), words.join(" AND ")))
 }
 
@@ -286,10 +279,8 @@ impl Store {
 
     /// One account's balances, if the projection has seen it.
     pub fn account(&self, user_id: u64) -> Result<Option<AccountRecord>, StoreError> {
-        let rows = self.backend().query(
-            "SELECT user_id, house, cash, deposits, withdrawals, fees FROM accounts WHERE user_id = $1",
-            &[(user_id as i64).into()],
-        )?;
+        let rows =
+            self.backend().query("SELECT user_id, house, cash, deposits, withdrawals, fees FROM accounts WHERE user_id = $1", &[(user_id as i64).into()])?;
         rows.first()
             .map(|row| {
                 Ok(AccountRecord {
@@ -321,8 +312,7 @@ impl Store {
             positions.push(PositionRecord {
                 symbol: row.text(0)?.to_owned(),
                 quantity: Quantity::from_raw(quantity),
-                average_cost: (quantity > 0)
-                    .then(|| Price::from_raw(i64::try_from(round_div(i128::from(cost), i128::from(quantity))).unwrap_or(i64::MAX))),
+                average_cost: (quantity > 0).then(|| Price::from_raw(i64::try_from(round_div(i128::from(cost), i128::from(quantity))).unwrap_or(i64::MAX))),
                 cost: Money::from_raw(cost),
                 last_price: last.map(Price::from_raw),
                 market_value: market_value.map(Money::from_raw),
@@ -382,9 +372,7 @@ impl Store {
         self.backend()
             .query(&sql, &filter.params)?
             .iter()
-            .map(|row| {
-                Ok(SymbolActivity { symbol: row.text(0)?.to_owned(), trade_count: row.int(1)? as u64, volume: row.wide(2)?, notional: row.wide(3)? })
-            })
+            .map(|row| Ok(SymbolActivity { symbol: row.text(0)?.to_owned(), trade_count: row.int(1)? as u64, volume: row.wide(2)?, notional: row.wide(3)? }))
             .collect()
     }
 
@@ -401,7 +389,9 @@ impl Store {
             values.insert(row.int(0)?, (i128::from(row.int(1)?), row.int(2)?));
         }
         let holdings = self.backend().query(
-            &format!("SELECT p.user_id, p.quantity, lp.price FROM positions p JOIN last_prices lp ON lp.symbol = p.symbol WHERE p.quantity <> 0{position_filter}"),
+            &format!(
+                "SELECT p.user_id, p.quantity, lp.price FROM positions p JOIN last_prices lp ON lp.symbol = p.symbol WHERE p.quantity <> 0{position_filter}"
+            ),
             &params,
         )?;
         for row in holdings {
@@ -489,9 +479,7 @@ impl Store {
                 (id(user), performance(&points))
             })
             .collect();
-        ranked.sort_by(|(left_user, left), (right_user, right)| {
-            right.total_return.total_cmp(&left.total_return).then(left_user.cmp(right_user))
-        });
+        ranked.sort_by(|(left_user, left), (right_user, right)| right.total_return.total_cmp(&left.total_return).then(left_user.cmp(right_user)));
         let total_count = ranked.len() as u64;
         let entries: Vec<LeaderboardEntry> = ranked
             .into_iter()

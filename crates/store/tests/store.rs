@@ -14,8 +14,8 @@ use tradecraft_log::{EventLog, MemoryLog};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
 use tradecraft_sequencer::{Sequencer, SequencerConfig, SnapshotStore, create_topics, submit};
 use tradecraft_store::{
-    ApiKeyRecord, AuditRecord, Backend, DeliveryOutcome, WebhookRecord, Dialect, Param, Projector, ProjectorConfig, Row, Statement, Store, StoreError, TradeQuery, UserRecord,
-    Value, create_database, decimal, drop_database, with_database,
+    ApiKeyRecord, AuditRecord, Backend, DeliveryOutcome, Dialect, Param, Projector, ProjectorConfig, Row, Statement, Store, StoreError, TradeQuery, UserRecord,
+    Value, WebhookRecord, create_database, decimal, drop_database, with_database,
 };
 use tradecraft_types::{Money, Price, Quantity, Timestamp};
 
@@ -130,13 +130,16 @@ fn account(user: &str, house: bool) -> WireCommand {
 fn scenario() -> Exchange {
     let mut exchange = Exchange::new();
     let alice = ALICE.to_string();
-    exchange.run(T0, WireCommand::ListInstrument {
-        symbol: "MOCK".to_owned(),
-        tick_size: "0.01".to_owned(),
-        lot_size: "1".to_owned(),
-        min_quantity: "1".to_owned(),
-        price_band_bps: 5_000,
-    });
+    exchange.run(
+        T0,
+        WireCommand::ListInstrument {
+            symbol: "MOCK".to_owned(),
+            tick_size: "0.01".to_owned(),
+            lot_size: "1".to_owned(),
+            min_quantity: "1".to_owned(),
+            price_band_bps: 5_000,
+        },
+    );
     exchange.run(T0, account(HOUSE, true));
     exchange.run(T0, deposit(HOUSE, "1", "1000000", None));
     exchange.run(T0, deposit(HOUSE, "2", "10000", Some("MOCK")));
@@ -150,12 +153,7 @@ fn scenario() -> Exchange {
     exchange.run(T0 + DAY + 2 * HOUR, order(&alice, WireSide::Buy, "1000", "100"));
     exchange.run(T0 + 2 * DAY, account(&BOB.to_string(), false));
     exchange.run(T0 + 2 * DAY, deposit(&BOB.to_string(), "4", "5000", None));
-    exchange.run(T0 + 2 * DAY + HOUR, WireCommand::Withdraw {
-        user_id: alice,
-        transaction_id: "5".to_owned(),
-        amount: "100".to_owned(),
-        symbol: None,
-    });
+    exchange.run(T0 + 2 * DAY + HOUR, WireCommand::Withdraw { user_id: alice, transaction_id: "5".to_owned(), amount: "100".to_owned(), symbol: None });
     exchange
 }
 
@@ -238,14 +236,11 @@ fn projects_fifo_positions_orders_and_the_cash_statement(db: TestDb) {
     assert_eq!(mock.market_value, Some(money("714")));
     assert_eq!(mock.unrealized_pnl, Some(money("14")));
     assert_eq!(mock.fees, money("2.316"));
-    let lots = store
-        .backend()
-        .query("SELECT lot, quantity, price FROM position_lots WHERE user_id = $1 ORDER BY lot", &[Param::Int(ALICE as i64)])
-        .unwrap();
-    assert_eq!(lots, [
-        Row(vec![Value::Int(0), Value::Int(20_000), Value::Int(1_000_000)]),
-        Row(vec![Value::Int(1), Value::Int(50_000), Value::Int(1_000_000)])
-    ]);
+    let lots = store.backend().query("SELECT lot, quantity, price FROM position_lots WHERE user_id = $1 ORDER BY lot", &[Param::Int(ALICE as i64)]).unwrap();
+    assert_eq!(
+        lots,
+        [Row(vec![Value::Int(0), Value::Int(20_000), Value::Int(1_000_000)]), Row(vec![Value::Int(1), Value::Int(50_000), Value::Int(1_000_000)])]
+    );
 
     let account = store.account(ALICE).unwrap().unwrap();
     assert_eq!((account.cash, account.deposits, account.withdrawals, account.fees), (money("9213.684"), money("10000"), money("100"), money("2.316")));
@@ -253,12 +248,7 @@ fn projects_fifo_positions_orders_and_the_cash_statement(db: TestDb) {
 
     let statement = store.wallet_transactions(ALICE, 100, None).unwrap();
     assert_eq!(statement.total_count, 8);
-    let lines: Vec<_> = statement
-        .transactions
-        .iter()
-        .rev()
-        .map(|line| (line.kind.as_str(), line.amount.to_string(), line.balance_after.to_string()))
-        .collect();
+    let lines: Vec<_> = statement.transactions.iter().rev().map(|line| (line.kind.as_str(), line.amount.to_string(), line.balance_after.to_string())).collect();
     let expected = [
         ("DEPOSIT", "10000", "10000"),
         ("BUY", "-1000", "9000"),
@@ -282,12 +272,17 @@ fn projects_fifo_positions_orders_and_the_cash_statement(db: TestDb) {
             &[Param::Int(ALICE as i64)],
         )
         .unwrap();
-    let orders: Vec<_> = orders.iter().map(|row| (row.text(0).unwrap().to_owned(), row.int(3).unwrap(), row.int(4).unwrap(), row.text(5).unwrap().to_owned())).collect();
-    assert_eq!(orders, [
-        ("BUY".to_owned(), 100_000, money("1000").raw(), "FILLED".to_owned()),
-        ("BUY".to_owned(), 50_000, money("500").raw(), "FILLED".to_owned()),
-        ("SELL".to_owned(), 80_000, money("816").raw(), "FILLED".to_owned()),
-    ], "the rejected order is in the trade history, not among orders");
+    let orders: Vec<_> =
+        orders.iter().map(|row| (row.text(0).unwrap().to_owned(), row.int(3).unwrap(), row.int(4).unwrap(), row.text(5).unwrap().to_owned())).collect();
+    assert_eq!(
+        orders,
+        [
+            ("BUY".to_owned(), 100_000, money("1000").raw(), "FILLED".to_owned()),
+            ("BUY".to_owned(), 50_000, money("500").raw(), "FILLED".to_owned()),
+            ("SELL".to_owned(), 80_000, money("816").raw(), "FILLED".to_owned()),
+        ],
+        "the rejected order is in the trade history, not among orders"
+    );
 }
 
 fn computes_volume_performance_and_the_leaderboard(db: TestDb) {
@@ -571,7 +566,6 @@ fn store_urls_are_checked() {
     assert!(matches!(Store::open("sqlite:"), Err(StoreError::Url(_))));
     assert!(matches!(Store::open("postgres://nobody@127.0.0.1:1/none"), Err(StoreError::Database(_))));
 }
-
 
 /// The API runs store queries on tokio's blocking pool; the PostgreSQL backend drives its
 /// own runtime from there.

@@ -15,10 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
-use tradecraft_engine::{
-    AccountKind, Amount, Command, Engine, EngineConfig, Event, InstrumentSpec, NewOrder, OrderKind,
-    OrderSize, TimeInForce,
-};
+use tradecraft_engine::{AccountKind, Amount, Command, Engine, EngineConfig, Event, InstrumentSpec, NewOrder, OrderKind, OrderSize, TimeInForce};
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
 use crate::machine;
@@ -395,7 +392,9 @@ fn floor_handshake(stream: &mut std::net::TcpStream) -> std::io::Result<bool> {
         buffer.extend_from_slice(&chunk[..read]);
     };
     stream.set_nodelay(true)?;
-    stream.write_all(b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")?;
+    stream.write_all(
+        b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+    )?;
     buffer.drain(..head_length);
     while buffer.len() < 6 || buffer.len() < 6 + usize::from(buffer[1] & 0x7f) {
         let read = stream.read(&mut chunk)?;
@@ -540,7 +539,11 @@ impl InProcessServer {
                 let limits = Some(tradecraft_api::rate::RateLimits::default());
                 let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, simulate_market, &url, Some(&key), limits).await?;
                 let _ = ready_sender.send((exchange.address, exchange.pushes.clone()));
-                exchange.run(async move { let _ = stop_receiver.await; }).await
+                exchange
+                    .run(async move {
+                        let _ = stop_receiver.await;
+                    })
+                    .await
             })
         });
         let (address, pushes) = ready_receiver.recv_timeout(Duration::from_secs(60)).context("the server did not start")?;
@@ -572,13 +575,7 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
         let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).default_headers(headers).build()?;
         let mut users = Vec::new();
         for _ in 0..args.connections.min(64) {
-            let response: Value = client
-                .post(format!("{base}/v1/accounts"))
-                .json(&json!({"cash": "1000000000"}))
-                .send()
-                .await?
-                .json()
-                .await?;
+            let response: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "1000000000"})).send().await?.json().await?;
             users.push(response["userId"].as_str().context("account id")?.to_owned());
         }
         let accepted = Arc::new(AtomicU64::new(0));
@@ -724,11 +721,7 @@ fn run_log(args: &LogArgs) -> anyhow::Result<()> {
             std::thread::spawn(move || -> anyhow::Result<Histogram<u64>> {
                 let mut histogram = new_histogram()?;
                 for sequence in 0..per_producer {
-                    let record = Record {
-                        key: Some(format!("account-{producer}").into_bytes()),
-                        value: value.clone(),
-                        timestamp_ms: sequence as i64,
-                    };
+                    let record = Record { key: Some(format!("account-{producer}").into_bytes()), value: value.clone(), timestamp_ms: sequence as i64 };
                     let begun = Instant::now();
                     log.append("trade_orders", vec![record]).context("append")?;
                     histogram.saturating_record(begun.elapsed().as_nanos() as u64);
@@ -914,9 +907,7 @@ fn prepared_engine(workload: &Prepared) -> anyhow::Result<Engine> {
     for command in &workload.setup {
         events.clear();
         engine.apply(command, 0, &mut events);
-        if let Some(rejection) = events.iter().find(|event| {
-            matches!(event, Event::CommandRejected { .. } | Event::OrderRejected { .. })
-        }) {
+        if let Some(rejection) = events.iter().find(|event| matches!(event, Event::CommandRejected { .. } | Event::OrderRejected { .. })) {
             anyhow::bail!("benchmark setup was rejected: {rejection:?}");
         }
     }
@@ -1190,10 +1181,7 @@ fn exchange_core(seed: u64, count: usize) -> Prepared {
         } else if roll < 12 {
             // IOC that crosses into the opposite best by a few ticks.
             let side = random_side(&mut random);
-            let best = model
-                .best_bid_offer(symbol)
-                .and_then(|(bid, ask)| if side == Side::Buy { ask } else { bid })
-                .map_or(CENTER, |level| level.price.raw());
+            let best = model.best_bid_offer(symbol).and_then(|(bid, ask)| if side == Side::Buy { ask } else { bid }).map_or(CENTER, |level| level.price.raw());
             let reach = random.below(5) * TICK;
             let price = if side == Side::Buy { best + reach } else { best - reach };
             let account = AccountId(1 + random.below(ACCOUNTS) as u64);
@@ -1207,8 +1195,7 @@ fn exchange_core(seed: u64, count: usize) -> Prepared {
                 Command::CancelOrder { account, order_id }
             } else {
                 let delta = (random.below(21) - 10) * TICK;
-                let moved = (price + if delta == 0 { TICK } else { delta })
-                    .clamp(CENTER - HALF_WIDTH_TICKS * TICK, CENTER + HALF_WIDTH_TICKS * TICK);
+                let moved = (price + if delta == 0 { TICK } else { delta }).clamp(CENTER - HALF_WIDTH_TICKS * TICK, CENTER + HALF_WIDTH_TICKS * TICK);
                 Command::ReplaceOrder { account, order_id, quantity: None, price: Some(Price::from_raw(moved)) }
             }
         } else {

@@ -80,11 +80,21 @@ fn build(dir: &Path, events: u64, snapshot_every: u64) -> anyhow::Result<u64> {
             min_quantity: "1".to_owned(),
             price_band_bps: 5_000,
         });
-        commands.push(WireCommand::Deposit { user_id: HOUSE.to_owned(), transaction_id: (index + 2).to_string(), amount: "1000000000".to_owned(), symbol: Some(symbol(index)) });
+        commands.push(WireCommand::Deposit {
+            user_id: HOUSE.to_owned(),
+            transaction_id: (index + 2).to_string(),
+            amount: "1000000000".to_owned(),
+            symbol: Some(symbol(index)),
+        });
     }
     for user in 1..=USERS {
         commands.push(WireCommand::CreateAccount { user_id: Some(user.to_string()), house: false });
-        commands.push(WireCommand::Deposit { user_id: user.to_string(), transaction_id: (1_000 + user).to_string(), amount: "100000000".to_owned(), symbol: None });
+        commands.push(WireCommand::Deposit {
+            user_id: user.to_string(),
+            transaction_id: (1_000 + user).to_string(),
+            amount: "100000000".to_owned(),
+            symbol: None,
+        });
     }
     let (mut sequence, mut clock, mut round) = (0_u64, 1_793_491_200_000_i64, 0_u64);
     loop {

@@ -13,7 +13,7 @@ use serde_json::json;
 use tradecraft_log::{EventLog, MemoryLog};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireOrderType, WireSide};
 use tradecraft_sequencer::{Sequencer, SequencerConfig, SnapshotStore, create_topics, submit_batch};
-use tradecraft_store::{insert_rows, Param, Projector, ProjectorConfig, Statement, Store, TradeQuery, create_database, drop_database, with_database};
+use tradecraft_store::{Param, Projector, ProjectorConfig, Statement, Store, TradeQuery, create_database, drop_database, insert_rows, with_database};
 use tradecraft_types::Timestamp;
 
 use crate::bench::emit;
@@ -111,8 +111,8 @@ impl Rng {
 }
 
 const SYMBOLS: [&str; 20] = [
-    "MOCKAAPL", "MOCKGOOG", "MOCKMSFT", "MOCKAMZN", "MOCKTSLA", "MOCKNVDA", "MOCKMETA", "MOCKNFLX", "MOCKAMD", "MOCKINTC", "MOCKORCL",
-    "MOCKIBM", "MOCKCSCO", "MOCKADBE", "MOCKCRM", "MOCKPYPL", "MOCKUBER", "MOCKSHOP", "MOCKSQ", "MOCKDIS",
+    "MOCKAAPL", "MOCKGOOG", "MOCKMSFT", "MOCKAMZN", "MOCKTSLA", "MOCKNVDA", "MOCKMETA", "MOCKNFLX", "MOCKAMD", "MOCKINTC", "MOCKORCL", "MOCKIBM", "MOCKCSCO",
+    "MOCKADBE", "MOCKCRM", "MOCKPYPL", "MOCKUBER", "MOCKSHOP", "MOCKSQ", "MOCKDIS",
 ];
 const ROWS_PER_STATEMENT: usize = 200;
 /// The schema's secondary indexes on `trades` (migrations 0001 and 0003).
@@ -126,8 +126,21 @@ const DAY_MS: i64 = 86_400_000;
 const LOAD_START_MS: i64 = 1_790_812_800_000;
 
 const TRADE_COLUMNS: [&str; 15] = [
-    "id", "event_id", "trade_id", "order_id", "user_id", "symbol", "side", "quantity", "status", "execution_price", "notional", "fee", "liquidity",
-    "executed_at", "failure_reason",
+    "id",
+    "event_id",
+    "trade_id",
+    "order_id",
+    "user_id",
+    "symbol",
+    "side",
+    "quantity",
+    "status",
+    "execution_price",
+    "notional",
+    "fee",
+    "liquidity",
+    "executed_at",
+    "failure_reason",
 ];
 
 fn load_trades(store: &Store, args: &SearchArgs) -> anyhow::Result<(f64, f64)> {
@@ -180,7 +193,10 @@ fn load_trades(store: &Store, args: &SearchArgs) -> anyhow::Result<(f64, f64)> {
             ]);
             if let (true, Some(reason)) = (fts, reason) {
                 let user_key = format!("u{user}");
-                failed.push(Statement::new("INSERT INTO trades_fts (rowid, user_key, failure_reason) VALUES ($1, $2, $3)", vec![Param::Int(id), user_key.into(), reason.into()]));
+                failed.push(Statement::new(
+                    "INSERT INTO trades_fts (rowid, user_key, failure_reason) VALUES ($1, $2, $3)",
+                    vec![Param::Int(id), user_key.into(), reason.into()],
+                ));
             }
             if params.len() == ROWS_PER_STATEMENT * 15 {
                 statements.push(Statement::new(sql.clone(), std::mem::take(&mut params)));
@@ -277,12 +293,22 @@ fn produce_events(args: &ProjectionArgs) -> anyhow::Result<(Arc<dyn EventLog>, u
             min_quantity: "1".to_owned(),
             price_band_bps: 5_000,
         });
-        commands.push(WireCommand::Deposit { user_id: house.to_owned(), transaction_id: (index + 2).to_string(), amount: "100000000".to_owned(), symbol: Some((*symbol).to_owned()) });
+        commands.push(WireCommand::Deposit {
+            user_id: house.to_owned(),
+            transaction_id: (index + 2).to_string(),
+            amount: "100000000".to_owned(),
+            symbol: Some((*symbol).to_owned()),
+        });
     }
     commands.push(WireCommand::Deposit { user_id: house.to_owned(), transaction_id: "1".to_owned(), amount: "1000000000000".to_owned(), symbol: None });
     for user in 1..=args.users {
         commands.push(WireCommand::CreateAccount { user_id: Some(user.to_string()), house: false });
-        commands.push(WireCommand::Deposit { user_id: user.to_string(), transaction_id: (1_000 + user).to_string(), amount: "10000000".to_owned(), symbol: None });
+        commands.push(WireCommand::Deposit {
+            user_id: user.to_string(),
+            transaction_id: (1_000 + user).to_string(),
+            amount: "10000000".to_owned(),
+            symbol: None,
+        });
     }
     let mut sequence = 0;
     let mut flush = |commands: &mut Vec<WireCommand>, clock: i64| -> anyhow::Result<()> {

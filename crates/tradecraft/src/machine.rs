@@ -4,16 +4,12 @@ use serde_json::{Value, json};
 
 fn first_value(path: &str, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
-    text.lines()
-        .find(|line| line.starts_with(key))
-        .and_then(|line| line.split_once(':'))
-        .map(|(_, value)| value.trim().to_owned())
+    text.lines().find(|line| line.starts_with(key)).and_then(|line| line.split_once(':')).map(|(_, value)| value.trim().to_owned())
 }
 
 /// CPU model, core count, memory and OS, as far as /proc tells.
 pub(crate) fn describe() -> Value {
-    let memory_kib = first_value("/proc/meminfo", "MemTotal")
-        .and_then(|value| value.trim_end_matches(" kB").trim().parse::<u64>().ok());
+    let memory_kib = first_value("/proc/meminfo", "MemTotal").and_then(|value| value.trim_end_matches(" kB").trim().parse::<u64>().ok());
     json!({
         "cpu": first_value("/proc/cpuinfo", "model name"),
         "cores": std::thread::available_parallelism().map(usize::from).ok(),
@@ -52,11 +48,7 @@ pub(crate) fn thread_cpu_ticks() -> std::collections::BTreeMap<String, u64> {
 
 /// Per thread name, the CPU microseconds spent between two `thread_cpu_ticks` readings for
 /// each of `units` units of work (requests, records).
-pub(crate) fn cpu_us_per(
-    before: &std::collections::BTreeMap<String, u64>,
-    after: &std::collections::BTreeMap<String, u64>,
-    units: u64,
-) -> Value {
+pub(crate) fn cpu_us_per(before: &std::collections::BTreeMap<String, u64>, after: &std::collections::BTreeMap<String, u64>, units: u64) -> Value {
     let per: serde_json::Map<String, Value> = after
         .iter()
         .map(|(name, ticks)| {

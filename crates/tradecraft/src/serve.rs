@@ -156,12 +156,7 @@ async fn bootstrap(log: &Arc<dyn EventLog>, engine: &EngineHandle, simulator: &S
     if !house_exists {
         commands.push(WireCommand::CreateAccount { user_id: Some(HOUSE_ACCOUNT.to_owned()), house: true });
     }
-    commands.push(WireCommand::Deposit {
-        user_id: HOUSE_ACCOUNT.to_owned(),
-        transaction_id: "1".to_owned(),
-        amount: "10000000000".to_owned(),
-        symbol: None,
-    });
+    commands.push(WireCommand::Deposit { user_id: HOUSE_ACCOUNT.to_owned(), transaction_id: "1".to_owned(), amount: "10000000000".to_owned(), symbol: None });
     for (index, (symbol, _, _)) in simulator.instruments().iter().enumerate() {
         commands.push(WireCommand::Deposit {
             user_id: HOUSE_ACCOUNT.to_owned(),
@@ -279,18 +274,13 @@ pub(crate) async fn start(
     let (pushes, _) = tokio::sync::broadcast::channel(tradecraft_api::ws::BROADCAST_CAPACITY);
     let snapshots = SnapshotStore::open(data_dir.join("snapshots")).context("opening snapshots")?;
     let listener = tradecraft_api::ws::engine_listener(Arc::clone(&view), pushes.clone());
-    let config = SequencerConfig {
-        output_partitions: EMBEDDED_PARTITIONS,
-        snapshot_min_interval: SNAPSHOT_MIN_INTERVAL,
-        ..SequencerConfig::default()
-    };
-    let (engine, engine_thread) = runtime::start(config, Arc::clone(&log), snapshots, ENGINE_QUEUE_CAPACITY, listener)
-        .context("starting the engine")?;
+    let config = SequencerConfig { output_partitions: EMBEDDED_PARTITIONS, snapshot_min_interval: SNAPSHOT_MIN_INTERVAL, ..SequencerConfig::default() };
+    let (engine, engine_thread) = runtime::start(config, Arc::clone(&log), snapshots, ENGINE_QUEUE_CAPACITY, listener).context("starting the engine")?;
     let producer = format!("gateway-{}-{}", std::process::id(), now().millis());
     bootstrap(&log, &engine, &simulator, &producer).await?;
     let (stop_simulator, stop_receiver) = watch::channel(false);
-    let simulator_task = simulate_market
-        .then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
+    let simulator_task =
+        simulate_market.then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
     let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), producer);
     state.log_metrics = Some(Arc::new(move || file_log.metrics()));
     state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(token_secret(data_dir)?, admin_key));
@@ -316,8 +306,8 @@ pub(crate) async fn start(
     let projection_metrics = Arc::new(ProjectionMetrics::default());
     let status_engine = engine.clone();
     let watermark = move || status_engine.status().next_command.load(Ordering::Relaxed);
-    let projector_thread = spawn_projector(projector, watermark, Arc::clone(&stop_projector), Arc::clone(&projection_metrics))
-        .context("starting the projector")?;
+    let projector_thread =
+        spawn_projector(projector, watermark, Arc::clone(&stop_projector), Arc::clone(&projection_metrics)).context("starting the projector")?;
     let webhook_task = tokio::spawn(tradecraft_api::alerts::run_webhooks(
         store.clone(),
         tradecraft_api::alerts::WebhookPolicy::default(),

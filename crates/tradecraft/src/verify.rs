@@ -31,17 +31,13 @@ fn replay(log: &dyn EventLog, engine: &mut Engine, from: Offset, check: bool) ->
             return Ok(next);
         }
         for record in &batch {
-            let command = Envelope::<WireCommand>::from_json(&record.value)
-                .ok()
-                .and_then(|envelope| envelope.payload.to_command(record.offset).ok());
+            let command = Envelope::<WireCommand>::from_json(&record.value).ok().and_then(|envelope| envelope.payload.to_command(record.offset).ok());
             if let Some(command) = command {
                 events.clear();
                 let nanos = u64::try_from(record.timestamp_ms).unwrap_or_default().saturating_mul(1_000_000);
                 engine.apply(&command, nanos, &mut events);
                 if check {
-                    engine
-                        .check_invariants()
-                        .with_context(|| format!("after command {} ({})", record.offset, String::from_utf8_lossy(&record.value)))?;
+                    engine.check_invariants().with_context(|| format!("after command {} ({})", record.offset, String::from_utf8_lossy(&record.value)))?;
                 }
             }
             next = record.offset + 1;

@@ -186,10 +186,7 @@ mod tests {
         assert!(matches!(Price::parse("1e5"), Err(ParseDecimalError::Syntax(_))));
         assert!(matches!(Price::parse("."), Err(ParseDecimalError::Syntax(_))));
         assert!(matches!(Price::parse("0.00001"), Err(ParseDecimalError::TooPrecise { .. })));
-        assert!(matches!(
-            Price::parse("99999999999999999999"),
-            Err(ParseDecimalError::OutOfRange(_))
-        ));
+        assert!(matches!(Price::parse("99999999999999999999"), Err(ParseDecimalError::OutOfRange(_))));
     }
 
     #[test]

@@ -98,11 +98,8 @@ impl Symbol {
     pub const MAX_LENGTH: usize = 15;
 
     pub fn new(text: &str) -> Result<Self, IdError> {
-        let allowed =
-            |byte: u8| byte.is_ascii_uppercase() || byte.is_ascii_digit() || b".-_".contains(&byte);
-        InlineText::new(text, allowed)
-            .map(Self)
-            .ok_or_else(|| IdError::Symbol { text: text.to_owned(), max: Self::MAX_LENGTH })
+        let allowed = |byte: u8| byte.is_ascii_uppercase() || byte.is_ascii_digit() || b".-_".contains(&byte);
+        InlineText::new(text, allowed).map(Self).ok_or_else(|| IdError::Symbol { text: text.to_owned(), max: Self::MAX_LENGTH })
     }
 
     pub fn as_str(&self) -> &str {
@@ -130,9 +127,7 @@ impl ClientOrderId {
     pub const MAX_LENGTH: usize = 40;
 
     pub fn new(text: &str) -> Result<Self, IdError> {
-        InlineText::new(text, |byte| byte.is_ascii_graphic())
-            .map(Self)
-            .ok_or_else(|| IdError::ClientOrderId { text: text.to_owned(), max: Self::MAX_LENGTH })
+        InlineText::new(text, |byte| byte.is_ascii_graphic()).map(Self).ok_or_else(|| IdError::ClientOrderId { text: text.to_owned(), max: Self::MAX_LENGTH })
     }
 
     pub fn as_str(&self) -> &str {

@@ -9,9 +9,6 @@ mod decimal;
 mod ids;
 mod time;
 
-pub use decimal::{
-    MONEY_DECIMALS, Money, PRICE_DECIMALS, ParseDecimalError, Price, QUANTITY_DECIMALS, Quantity,
-    notional,
-};
+pub use decimal::{MONEY_DECIMALS, Money, PRICE_DECIMALS, ParseDecimalError, Price, QUANTITY_DECIMALS, Quantity, notional};
 pub use ids::{AccountId, ClientOrderId, IdError, OrderId, Side, Symbol, TradeId, TransactionId};
 pub use time::{ParseTimestampError, Timestamp};

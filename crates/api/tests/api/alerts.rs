@@ -71,7 +71,8 @@ async fn breaches_alert_in_app_and_by_webhook_with_retries() {
     assert_eq!(frames[1][4]["limit"], "limit_max_order_quantity");
 
     // Listed once the read store has it; delivered on the third try.
-    let (_, listed) = app.get_until(&format!("/v1/alerts?userId={user}&open=true"), |_, body| body["alerts"].as_array().is_some_and(|alerts| !alerts.is_empty())).await;
+    let (_, listed) =
+        app.get_until(&format!("/v1/alerts?userId={user}&open=true"), |_, body| body["alerts"].as_array().is_some_and(|alerts| !alerts.is_empty())).await;
     let alert = &listed["alerts"][0];
     assert_eq!((alert["severity"].as_str(), alert["title"].as_str()), (Some("warning"), Some("Order refused: max order quantity")));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -86,7 +87,8 @@ async fn breaches_alert_in_app_and_by_webhook_with_retries() {
 
     let alert_id = alert["alertId"].as_str().unwrap();
     let other = app.post("/v1/auth/register", json!({"email": "x@example.com", "password": "correct horse"})).await.1;
-    let foreign = app.anonymous.post(app.url(&format!("/v1/alerts/{alert_id}/acknowledge"))).bearer_auth(other["accessToken"].as_str().unwrap()).send().await.unwrap();
+    let foreign =
+        app.anonymous.post(app.url(&format!("/v1/alerts/{alert_id}/acknowledge"))).bearer_auth(other["accessToken"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(foreign.status(), 404, "another user's alert is not theirs to acknowledge");
     let acknowledged = app.anonymous.post(app.url(&format!("/v1/alerts/{alert_id}/acknowledge"))).bearer_auth(&token).send().await.unwrap();
     assert_eq!(acknowledged.status(), 200);

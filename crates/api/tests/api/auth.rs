@@ -47,10 +47,12 @@ async fn users_register_log_in_refresh_and_log_out() {
         assert_eq!(status, code, "{body} -> {answer}");
     }
 
-    let (status, login) = call(&app, anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "correct horse"}))).await;
+    let (status, login) =
+        call(&app, anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "correct horse"}))).await;
     assert_eq!(status, 200, "{login}");
     assert_eq!(login["userId"], user);
-    let (status, wrong) = call(&app, anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "wrong horse"}))).await;
+    let (status, wrong) =
+        call(&app, anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "wrong horse"}))).await;
     assert_eq!((status, wrong["error"]["code"].as_str()), (401, Some("invalid_credentials")));
 
     // Rotation: each refresh spends its token; presenting a spent one revokes the login.
@@ -86,7 +88,8 @@ async fn repeated_failed_logins_are_throttled_with_retry_after() {
     let app = spawn_app().await;
     register(&app, "eve@example.com").await;
     for _ in 0..5 {
-        let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "eve@example.com", "password": "guess guess"}))).await;
+        let (status, _) =
+            call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "eve@example.com", "password": "guess guess"}))).await;
         assert_eq!(status, 401);
     }
     let response = app.anonymous.post(app.url("/v1/auth/login")).json(&json!({"email": "eve@example.com", "password": "correct horse"})).send().await.unwrap();
@@ -102,7 +105,8 @@ async fn api_keys_are_shown_once_scoped_and_revocable() {
     let (user, access) = (bot["userId"].as_str().unwrap().to_owned(), bot["accessToken"].as_str().unwrap().to_owned());
     let (status, read_key) = call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&access), Some(json!({"name": "reader", "scopes": ["read"]}))).await;
     assert_eq!(status, 201, "{read_key}");
-    let (_, trade_key) = call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&access), Some(json!({"name": "trader", "scopes": ["read", "trade"]}))).await;
+    let (_, trade_key) =
+        call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&access), Some(json!({"name": "trader", "scopes": ["read", "trade"]}))).await;
     let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&access), Some(json!({"scopes": ["admin"]}))).await;
     assert_eq!(status, 400);
     let with_key = |key: &Value, method: Method, path: String, body: Option<Value>| {
@@ -185,11 +189,21 @@ async fn every_route_authorises_by_role_and_owner() {
     let other = register(&app, "other@example.com").await;
     let viewer = register(&app, "viewer@example.com").await;
     let user = owner["userId"].as_str().unwrap().to_owned();
-    let response = app.client.put(app.url(&format!("/v1/users/{}/role", viewer["userId"].as_str().unwrap()))).json(&json!({"role": "viewer"})).send().await.unwrap();
+    let response =
+        app.client.put(app.url(&format!("/v1/users/{}/role", viewer["userId"].as_str().unwrap()))).json(&json!({"role": "viewer"})).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    let (_, viewer_login) = call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "viewer@example.com", "password": "correct horse"}))).await;
+    let (_, viewer_login) =
+        call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "viewer@example.com", "password": "correct horse"}))).await;
     let owner_token = owner["accessToken"].as_str().unwrap().to_owned();
-    let (status, placed) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&owner_token), Some(json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"}))).await;
+    let (status, placed) = call(
+        &app,
+        &app.anonymous,
+        Method::POST,
+        "/v1/orders",
+        Some(&owner_token),
+        Some(json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})),
+    )
+    .await;
     assert_eq!(status, 202, "{placed}");
     let order = placed["orderId"].as_str().unwrap().to_owned();
     let (_, organisation) = app.post("/v1/organisations", json!({"name": "org"})).await;
@@ -217,7 +231,8 @@ async fn every_route_authorises_by_role_and_owner() {
             .replace("{org_id}", &org)
             .replace("{scope}", "users")
             .replace("{id}", &user);
-        let reads_an_account = ["/v1/portfolio/positions", "/v1/portfolio/performance", "/v1/trades/search", "/v1/wallet/transactions", "/v1/orders", "/v1/alerts"];
+        let reads_an_account =
+            ["/v1/portfolio/positions", "/v1/portfolio/performance", "/v1/trades/search", "/v1/wallet/transactions", "/v1/orders", "/v1/alerts"];
         if *method_name == "get" && reads_an_account.contains(template) {
             path.push_str(&format!("?userId={user}"));
         }
@@ -293,7 +308,15 @@ async fn users_export_their_data_and_delete_their_account() {
     let app = spawn_app().await;
     let ada = register(&app, "ada@example.com").await;
     let (user, token) = (ada["userId"].as_str().unwrap().to_owned(), ada["accessToken"].as_str().unwrap().to_owned());
-    let (status, placed) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&token), Some(json!({"symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "LIMIT", "limitPrice": "90"}))).await;
+    let (status, placed) = call(
+        &app,
+        &app.anonymous,
+        Method::POST,
+        "/v1/orders",
+        Some(&token),
+        Some(json!({"symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})),
+    )
+    .await;
     assert_eq!(status, 202, "{placed}");
     let order = placed["orderId"].as_str().unwrap().to_owned();
     let (status, key) = call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&token), Some(json!({"name": "bot", "scopes": ["read", "trade"]}))).await;
@@ -324,15 +347,18 @@ async fn users_export_their_data_and_delete_their_account() {
     let (status, _) = call(&app, &app.anonymous, Method::DELETE, "/v1/me", Some(&token), Some(json!({"password": "correct horse"}))).await;
     assert_eq!(status, 204);
 
-    let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "correct horse"}))).await;
+    let (status, _) =
+        call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "correct horse"}))).await;
     assert_eq!(status, 401, "the login is gone");
     let with_key = app.anonymous.get(app.url(&format!("/v1/portfolio/{user}"))).header("x-api-key", key["apiKey"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(with_key.status(), 401, "so are its keys");
     let (_, cancelled) = app.get(&format!("/v1/orders/{order}")).await;
     assert_eq!(cancelled["status"], "CANCELLED", "open orders were cancelled");
-    let (status, refused) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})).await;
+    let (status, refused) =
+        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("limit_trading_disabled")), "and the account trades no more");
-    let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/auth/register", None, Some(json!({"email": "ada@example.com", "password": "new horse!"}))).await;
+    let (status, _) =
+        call(&app, &app.anonymous, Method::POST, "/v1/auth/register", None, Some(json!({"email": "ada@example.com", "password": "new horse!"}))).await;
     assert_eq!(status, 201, "the email is free again");
 }
 

@@ -48,17 +48,12 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut AppState)) -> Tes
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let log: Arc<dyn EventLog> = Arc::new(MemoryLog::new());
     create_topics(log.as_ref(), 4).unwrap();
-    let snapshots = std::env::temp_dir().join(format!(
-        "tradecraft-api-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
+    let snapshots = std::env::temp_dir().join(format!("tradecraft-api-{}-{}", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
     let _ = std::fs::remove_dir_all(&snapshots);
     let view = Arc::new(Mutex::new(View::default()));
     let (pushes, _) = tokio::sync::broadcast::channel(tradecraft_api::ws::BROADCAST_CAPACITY);
     let listener = tradecraft_api::ws::engine_listener(Arc::clone(&view), pushes.clone());
-    let (engine, _thread) =
-        runtime::start(SequencerConfig::default(), Arc::clone(&log), SnapshotStore::open(&snapshots).unwrap(), 256, listener).unwrap();
+    let (engine, _thread) = runtime::start(SequencerConfig::default(), Arc::clone(&log), SnapshotStore::open(&snapshots).unwrap(), 256, listener).unwrap();
     // One instrument, the funded house quoting 99.50 / 100.50 around 100.
     let setup = vec![
         WireCommand::ListInstrument {
@@ -78,7 +73,14 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut AppState)) -> Tes
     let offsets = submit_batch(log.as_ref(), &setup, "test-setup", 0, Timestamp::from_millis(1_767_346_200_000)).unwrap();
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let last = *offsets.last().unwrap();
-    engine.request(Request::Outcome { offset: last, reply: Box::new(move |outcome| { let _ = sender.send(outcome); }) }).unwrap();
+    engine
+        .request(Request::Outcome {
+            offset: last,
+            reply: Box::new(move |outcome| {
+                let _ = sender.send(outcome);
+            }),
+        })
+        .unwrap();
     receiver.await.unwrap().unwrap();
     let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), "test-gateway".to_owned());
     state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(b"test-secret".to_vec(), Some(ADMIN_KEY)));

@@ -1,11 +1,11 @@
 //! API tests: the real router, engine thread and event log on port 0, driven over HTTP.
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed test
 
+mod alerts;
+mod auth;
 mod helpers;
 mod logs;
 mod market;
-mod alerts;
-mod auth;
 mod orders;
 mod reads;
 mod risk;

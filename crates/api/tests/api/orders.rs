@@ -59,7 +59,8 @@ async fn idempotency_keys_replay_the_first_answer() {
 async fn orders_can_be_looked_up_and_cancelled() {
     let app = spawn_app().await;
     let user = app.account("100000").await;
-    let (_, taken) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "150", "side": "BUY", "type": "LIMIT", "limitPrice": "101"})).await;
+    let (_, taken) =
+        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "150", "side": "BUY", "type": "LIMIT", "limitPrice": "101"})).await;
     let order_id = taken["orderId"].as_str().unwrap();
     let (status, order) = app.get(&format!("/v1/orders/{order_id}")).await;
     assert_eq!(status, 200);
@@ -67,7 +68,8 @@ async fn orders_can_be_looked_up_and_cancelled() {
     assert_eq!(order["filledQuantity"], "150");
     assert_eq!(order["fills"].as_array().unwrap().len(), 2, "100 at 100.50 then 50 at 101");
     assert_eq!(order["averagePrice"], "100.6667");
-    let (_, resting) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "3", "side": "BUY", "type": "LIMIT", "limitPrice": "95"})).await;
+    let (_, resting) =
+        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "3", "side": "BUY", "type": "LIMIT", "limitPrice": "95"})).await;
     let resting_id = resting["orderId"].as_str().unwrap();
     let (status, order) = app.get(&format!("/v1/orders/{resting_id}")).await;
     assert_eq!((status, order["status"].as_str()), (200, Some("ACCEPTED")));
@@ -86,7 +88,8 @@ async fn orders_can_be_looked_up_and_cancelled() {
 async fn orders_can_be_replaced() {
     let app = spawn_app().await;
     let user = app.account("10000").await;
-    let (_, placed) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "10", "side": "BUY", "type": "LIMIT", "limitPrice": "95"})).await;
+    let (_, placed) =
+        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "10", "side": "BUY", "type": "LIMIT", "limitPrice": "95"})).await;
     let order_id = placed["orderId"].as_str().unwrap();
     let patch = |body: serde_json::Value| {
         let client = app.client.clone();

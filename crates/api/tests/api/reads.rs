@@ -90,7 +90,15 @@ async fn positions_statement_and_performance_follow_the_fills() {
     assert_eq!(body["cashBalance"], "799");
     assert_eq!(body["totalValue"], "1000");
     let position = &body["positions"][0];
-    for (field, expected) in [("symbol", "MOCK"), ("quantity", "2"), ("averageCost", "100.5"), ("costBasis", "201"), ("lastPrice", "100.5"), ("unrealizedPnl", "0"), ("realizedPnl", "0")] {
+    for (field, expected) in [
+        ("symbol", "MOCK"),
+        ("quantity", "2"),
+        ("averageCost", "100.5"),
+        ("costBasis", "201"),
+        ("lastPrice", "100.5"),
+        ("unrealizedPnl", "0"),
+        ("realizedPnl", "0"),
+    ] {
         assert_eq!(position[field], expected, "{field}: {body}");
     }
 

@@ -104,9 +104,12 @@ async fn organisation_admins_manage_their_members_groups_and_limits() {
     let made_admin = app.client.put(app.url(&format!("/v1/organisations/{org}/members/{boss}"))).json(&json!({"role": "org_admin"})).send().await.unwrap();
     assert_eq!(made_admin.status(), 200);
 
-    let group: Value = send(&boss_token, Method::POST, format!("/v1/organisations/{org}/groups"), Some(json!({"name": "morning"}))).await.unwrap().json().await.unwrap();
+    let group: Value =
+        send(&boss_token, Method::POST, format!("/v1/organisations/{org}/groups"), Some(json!({"name": "morning"}))).await.unwrap().json().await.unwrap();
     let group_id = group["groupId"].as_str().unwrap().to_owned();
-    let added = send(&boss_token, Method::PUT, format!("/v1/organisations/{org}/members/{trader}"), Some(json!({"role": "member", "groupId": group_id}))).await.unwrap();
+    let added = send(&boss_token, Method::PUT, format!("/v1/organisations/{org}/members/{trader}"), Some(json!({"role": "member", "groupId": group_id})))
+        .await
+        .unwrap();
     assert_eq!(added.status(), 200);
     assert_eq!(send(&outsider_token, Method::PUT, format!("/v1/organisations/{org}/members/{trader}"), Some(json!({}))).await.unwrap().status(), 403);
     assert_eq!(send(&outsider_token, Method::GET, format!("/v1/organisations/{org}"), None).await.unwrap().status(), 403);

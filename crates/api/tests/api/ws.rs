@@ -86,7 +86,10 @@ async fn version_one_object_frames() {
     send(&mut socket, json!({"topic": "prices:MOCK", "event": "phx_join", "payload": {}, "ref": "1"})).await;
     assert_eq!(receive(&mut socket).await, json!({"topic": "prices:MOCK", "event": "phx_reply", "payload": {"status": "ok", "response": {}}, "ref": "1"}));
     price(&app, "99.99");
-    assert_eq!(receive(&mut socket).await, json!({"topic": "prices:MOCK", "event": "price_update", "payload": {"symbol": "MOCK", "price": "99.99"}, "ref": null}));
+    assert_eq!(
+        receive(&mut socket).await,
+        json!({"topic": "prices:MOCK", "event": "price_update", "payload": {"symbol": "MOCK", "price": "99.99"}, "ref": null})
+    );
     socket.send(Message::Text("not json".into())).await.unwrap();
     assert_eq!(receive(&mut socket).await["event"], "phx_error");
 }

@@ -1,8 +1,8 @@
 //! Seeded random command streams over a small market: replay exactly from the seed.
 
 use tradecraft_engine::{
-    AccountKind, AccountLimits, Amount, Command, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize,
-    OrderTypes, SelfTradePrevention, TimeInForce, Trail,
+    AccountKind, AccountLimits, Amount, Command, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize, OrderTypes, SelfTradePrevention, TimeInForce,
+    Trail,
 };
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
@@ -167,11 +167,8 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
                     Amount::Shares(symbol, Quantity::from_raw(lot * random.below(20) as i64))
                 };
                 let transaction = TransactionId(next_transaction - random.below(2));
-                let transfer = if random.chance(50) {
-                    Command::Deposit { account, transaction, amount }
-                } else {
-                    Command::Withdraw { account, transaction, amount }
-                };
+                let transfer =
+                    if random.chance(50) { Command::Deposit { account, transaction, amount } } else { Command::Withdraw { account, transaction, amount } };
                 last_transfer = Some(transfer.clone());
                 transfer
             }
@@ -179,11 +176,7 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
             95 if random.chance(20) => Command::HaltInstrument { symbol },
             95..=97 => Command::ResumeInstrument { symbol },
             _ if random.chance(40) => Command::SetLimits { scope: LimitScope::Account(account), limits: AccountLimits::default() },
-            _ if random.chance(20) => Command::SetMembership {
-                account,
-                group: random.chance(70).then_some(1),
-                organisation: random.chance(50).then_some(2),
-            },
+            _ if random.chance(20) => Command::SetMembership { account, group: random.chance(70).then_some(1), organisation: random.chance(50).then_some(2) },
             _ => Command::SetLimits {
                 scope: match random.below(4) {
                     0 => LimitScope::Group(1),

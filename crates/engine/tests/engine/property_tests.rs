@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use tradecraft_engine::{
-    Amount, Asset, Bucket, Command, Engine, EngineConfig, Event, OrderKind, PostingPlace,
-};
+use tradecraft_engine::{Amount, Asset, Bucket, Command, Engine, EngineConfig, Event, OrderKind, PostingPlace};
 use tradecraft_types::{AccountId, OrderId, Price, Side};
 
 use crate::generator::stream;
@@ -81,15 +79,16 @@ impl Shadow {
                     // Price-time priority within one taker's sweep: prices only get worse,
                     // and at one price older makers fill first.
                     if let Some((taker_id, price, priority)) = last_fill
-                        && taker_id == trade.taker_order_id {
-                            match trade.taker_side {
-                                Side::Buy => assert!(trade.price >= price, "buy sweep went down in price"),
-                                Side::Sell => assert!(trade.price <= price, "sell sweep went up in price"),
-                            }
-                            if trade.price == price {
-                                assert!(maker.priority > priority, "time priority broken at {price}");
-                            }
+                        && taker_id == trade.taker_order_id
+                    {
+                        match trade.taker_side {
+                            Side::Buy => assert!(trade.price >= price, "buy sweep went down in price"),
+                            Side::Sell => assert!(trade.price <= price, "sell sweep went up in price"),
                         }
+                        if trade.price == price {
+                            assert!(maker.priority > priority, "time priority broken at {price}");
+                        }
+                    }
                     last_fill = Some((trade.taker_order_id, trade.price, maker.priority));
                 }
                 Event::Deposited { amount, .. } | Event::Withdrawn { amount, .. } => {
@@ -112,8 +111,7 @@ impl Shadow {
             assert_ne!(posting.from, posting.to, "a posting moves between two places");
             for (place, sign) in [(posting.from, -1), (posting.to, 1)] {
                 if let PostingPlace::Account(account, bucket) = place {
-                    *self.balances.entry((account, posting.asset, bucket)).or_default() +=
-                        sign * i128::from(posting.amount);
+                    *self.balances.entry((account, posting.asset, bucket)).or_default() += sign * i128::from(posting.amount);
                 }
             }
         }
@@ -213,9 +211,19 @@ fn random_streams_exercise_every_path() {
         *counts.entry(name).or_default() += 1;
     }
     for expected in [
-        "Trade", "OrderTriggered", "OrderReplaced", "done Filled", "done Cancelled", "done Expired",
-        "done Unfilled", "done FillOrKillUnfillable", "done SelfTradePrevented", "rejected insufficient_funds",
-        "rejected insufficient_shares", "rejected post_only_would_cross", "TransferAlreadyApplied",
+        "Trade",
+        "OrderTriggered",
+        "OrderReplaced",
+        "done Filled",
+        "done Cancelled",
+        "done Expired",
+        "done Unfilled",
+        "done FillOrKillUnfillable",
+        "done SelfTradePrevented",
+        "rejected insufficient_funds",
+        "rejected insufficient_shares",
+        "rejected post_only_would_cross",
+        "TransferAlreadyApplied",
     ] {
         assert!(counts.get(expected).copied().unwrap_or_default() >= 3, "{expected} too rare: {counts:#?}");
     }

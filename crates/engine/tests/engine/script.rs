@@ -16,12 +16,10 @@
 //! ```
 
 use tradecraft_engine::{
-    AccountKind, AccountLimits, Amount, BookLevel, Command, Engine, Event, InstrumentSpec, LimitScope,
-    NewOrder, OrderKind, OrderSize, OrderTypes, SelfTradePrevention, TimeInForce, Trail, TradingHours,
+    AccountKind, AccountLimits, Amount, BookLevel, Command, Engine, Event, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize, OrderTypes,
+    SelfTradePrevention, TimeInForce, TradingHours, Trail,
 };
-use tradecraft_types::{
-    AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId,
-};
+use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
 pub(crate) fn symbol(text: &str) -> Symbol {
     Symbol::new(text).unwrap()
@@ -60,7 +58,8 @@ fn parse_limits(words: &[&str]) -> AccountLimits {
         max_trades_per_day: number("tradesperday"),
         allowed_symbols: option(words, "allow").map(symbols),
         blocked_symbols: option(words, "block").map(symbols).unwrap_or_default(),
-        allowed_order_types: option(words, "types").map(|text| OrderTypes(text.split(',').map(|name| OrderTypes::bit(name).unwrap()).fold(0, |all, bit| all | bit))),
+        allowed_order_types: option(words, "types")
+            .map(|text| OrderTypes(text.split(',').map(|name| OrderTypes::bit(name).unwrap()).fold(0, |all, bit| all | bit))),
         trading_hours: option(words, "hours").map(|text| {
             let (start, end) = text.split_once('-').unwrap();
             TradingHours { start_minute: start.parse().unwrap(), end_minute: end.parse().unwrap() }
@@ -83,10 +82,9 @@ pub(crate) fn parse(line: &str) -> Command {
         }),
         "halt" => Command::HaltInstrument { symbol: symbol(words[1]) },
         "resume" => Command::ResumeInstrument { symbol: symbol(words[1]) },
-        "account" => Command::CreateAccount {
-            account: account(words[1]),
-            kind: if words.get(2) == Some(&"house") { AccountKind::House } else { AccountKind::Cash },
-        },
+        "account" => {
+            Command::CreateAccount { account: account(words[1]), kind: if words.get(2) == Some(&"house") { AccountKind::House } else { AccountKind::Cash } }
+        }
         "deposit" | "withdraw" => {
             let transaction = TransactionId(option(&words, "tx").unwrap().parse().unwrap());
             let amount = match words[3] {
@@ -94,11 +92,7 @@ pub(crate) fn parse(line: &str) -> Command {
                 other => Amount::Shares(symbol(other), Quantity::parse(words[4]).unwrap()),
             };
             let account = account(words[1]);
-            if words[0] == "deposit" {
-                Command::Deposit { account, transaction, amount }
-            } else {
-                Command::Withdraw { account, transaction, amount }
-            }
+            if words[0] == "deposit" { Command::Deposit { account, transaction, amount } } else { Command::Withdraw { account, transaction, amount } }
         }
         "limits" | "group-limits" | "org-limits" => Command::SetLimits {
             scope: match words[0] {
@@ -195,7 +189,11 @@ pub(crate) fn render(event: &Event) -> String {
             LimitScope::Group(group) => format!("limits-set group {group}"),
             LimitScope::Organisation(organisation) => format!("limits-set org {organisation}"),
         },
-        Event::MembershipSet { account, group, organisation } => format!("member {account} group={} org={}", group.map_or("-".to_owned(), |id| id.to_string()), organisation.map_or("-".to_owned(), |id| id.to_string())),
+        Event::MembershipSet { account, group, organisation } => format!(
+            "member {account} group={} org={}",
+            group.map_or("-".to_owned(), |id| id.to_string()),
+            organisation.map_or("-".to_owned(), |id| id.to_string())
+        ),
         Event::CommandRejected { account, order_id, reason } => {
             let order = order_id.map(|id| format!(" #{id}")).unwrap_or_default();
             let account = account.map(|id| format!(" {id}")).unwrap_or_default();
@@ -270,11 +268,7 @@ pub(crate) fn balances(engine: &Engine, id: u64) -> String {
     let view = engine.account(AccountId(id)).unwrap();
     let mut text = format!("{id}: cash {}/{}", Money::from_raw(view.cash.available), Money::from_raw(view.cash.reserved));
     for (symbol, balance) in view.holdings {
-        text.push_str(&format!(
-            "; {symbol} {}/{}",
-            Quantity::from_raw(balance.available),
-            Quantity::from_raw(balance.reserved)
-        ));
+        text.push_str(&format!("; {symbol} {}/{}", Quantity::from_raw(balance.available), Quantity::from_raw(balance.reserved)));
     }
     text
 }
