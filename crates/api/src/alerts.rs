@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use crate::extract::{Body, Query, field_error};
+use crate::models::WebhookRequest;
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -67,24 +69,112 @@ fn webhook_json(webhook: &WebhookRecord) -> Value {
     json!({"webhookId": webhook.webhook_id, "url": webhook.url, "createdAt": Timestamp::from_millis(webhook.created_at_ms).to_string()})
 }
 
-/// `POST /v1/webhooks` `{url}`: alerts are POSTed there as JSON.
+/// `POST /v1/webhooks` `{url}`: alerts are POSTed there as JSON. The URL is http or https
+/// with a host, no credentials, no whitespace or control characters, at most 2,048
+/// characters; with [`WebhookTargets::Public`] (the server's default) it may not name a
+/// loopback, private, link-local or otherwise non-public address.
 pub(crate) async fn create_webhook(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    Body(request): Body<WebhookRequest>,
 ) -> Result<Response, ApiError> {
     let user = account_for(&caller, None)?;
-    let Json(body) = body?;
-    let url = body.get("url").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let valid = (url.starts_with("http://") || url.starts_with("https://")) && url.len() <= 2_000 && reqwest::Url::parse(&url).is_ok();
-    if !valid {
-        return Err(ApiError::bad_request("invalid_field", "url must be an http(s) URL"));
-    }
-    let webhook = WebhookRecord { webhook_id: random_token(9), user_id: user, url, created_at_ms: now_ms() };
+    let url = check_webhook_url(request.url.as_str(), state.webhook_targets).map_err(|message| field_error("url", message))?;
+    let webhook = WebhookRecord { webhook_id: random_token(9), user_id: user, url: url.to_string(), created_at_ms: now_ms() };
     let record = webhook.clone();
     ask(&state, move |store| store.insert_webhook(&record)).await?;
     audit(&state, &caller, "webhook.created", format!("user:{user}"), json!({"webhookId": webhook.webhook_id, "url": webhook.url})).await;
     Ok((StatusCode::CREATED, Json(webhook_json(&webhook))).into_response())
+}
+
+/// Which hosts webhooks may target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum WebhookTargets {
+    /// Any host (a laptop's own receivers, tests).
+    Any,
+    /// Public addresses only: no loopback, private, link-local, shared, documentation,
+    /// multicast or unspecified addresses, and no `localhost` names (also checked for
+    /// every address a name resolves to when delivering).
+    #[default]
+    Public,
+}
+
+/// `text` as a webhook URL, or why not.
+pub fn check_webhook_url(text: &str, targets: WebhookTargets) -> Result<reqwest::Url, String> {
+    if text.chars().any(|character| character.is_whitespace() || character.is_control()) {
+        return Err("no whitespace or control characters".to_owned());
+    }
+    let url = reqwest::Url::parse(text).map_err(|error| format!("not a URL: {error}"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err("the scheme must be http or https".to_owned());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("credentials in the URL are not allowed".to_owned());
+    }
+    let host = url.host().ok_or_else(|| "a host is required".to_owned())?;
+    if targets == WebhookTargets::Public {
+        let public = match host {
+            url::Host::Ipv4(address) => public_address(std::net::IpAddr::V4(address)),
+            url::Host::Ipv6(address) => public_address(std::net::IpAddr::V6(address)),
+            url::Host::Domain(name) => {
+                let name = name.trim_end_matches('.').to_ascii_lowercase();
+                !(name == "localhost" || name.ends_with(".localhost") || name.ends_with(".local") || name.ends_with(".internal") || !name.contains('.'))
+            }
+        };
+        if !public {
+            return Err("this server only delivers webhooks to public addresses".to_owned());
+        }
+    }
+    Ok(url)
+}
+
+/// Whether `address` is a public unicast address.
+pub fn public_address(address: std::net::IpAddr) -> bool {
+    match address {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
+                || a >= 240)
+        }
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => public_address(std::net::IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80
+                    || first == 0x2001 && v6.segments()[1] == 0x0db8)
+            }
+        },
+    }
+}
+
+/// Whether every address `url`'s host resolves to may be delivered to.
+async fn deliverable(url: &str, targets: WebhookTargets) -> Result<(), String> {
+    let url = check_webhook_url(url, targets)?;
+    if targets == WebhookTargets::Any {
+        return Ok(());
+    }
+    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addresses = tokio::net::lookup_host((host.as_str(), port)).await.map_err(|error| format!("cannot resolve {host}: {error}"))?;
+    for address in addresses {
+        if !public_address(address.ip()) {
+            return Err(format!("{host} resolves to {}, which is not a public address", address.ip()));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn list_webhooks(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Value>, ApiError> {
@@ -116,11 +206,19 @@ pub struct WebhookPolicy {
     pub max_attempts: u32,
     pub timeout: Duration,
     pub poll: Duration,
+    pub targets: WebhookTargets,
 }
 
 impl Default for WebhookPolicy {
     fn default() -> Self {
-        Self { first_backoff_ms: 1_000, max_backoff_ms: 3_600_000, max_attempts: 10, timeout: Duration::from_secs(5), poll: Duration::from_millis(250) }
+        Self {
+            first_backoff_ms: 1_000,
+            max_backoff_ms: 3_600_000,
+            max_attempts: 10,
+            timeout: Duration::from_secs(5),
+            poll: Duration::from_millis(250),
+            targets: WebhookTargets::Public,
+        }
     }
 }
 
@@ -137,7 +235,8 @@ impl WebhookPolicy {
 /// Delivers due alerts to webhooks until `stop` fires: a 2xx answer is delivered; any
 /// other answer or no answer is retried with exponential backoff, up to the policy's limit.
 pub async fn run_webhooks(store: Store, policy: WebhookPolicy, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let client = match reqwest::Client::builder().timeout(policy.timeout).build() {
+    // No redirects: a public target could otherwise send the request somewhere private.
+    let client = match reqwest::Client::builder().timeout(policy.timeout).redirect(reqwest::redirect::Policy::none()).build() {
         Ok(client) => client,
         Err(error) => return tracing::error!(error = %error, "webhooks: no HTTP client"),
     };
@@ -161,20 +260,10 @@ pub async fn run_webhooks(store: Store, policy: WebhookPolicy, mut stop: tokio::
         };
         for delivery in due {
             let body = alert_json(&delivery.alert);
-            let result = client.post(&delivery.url).json(&json!({"type": "alert", "alert": body})).send().await;
             let attempts = delivery.attempts + 1;
-            let outcome = match result {
-                Ok(response) if response.status().is_success() => DeliveryOutcome::Delivered,
-                failed => {
-                    let error = match failed {
-                        Ok(response) => format!("HTTP {}", response.status().as_u16()),
-                        Err(error) => error.to_string(),
-                    };
-                    match policy.next_attempt(attempts, now_ms()) {
-                        Some(next_attempt_at_ms) => DeliveryOutcome::Retry { error, next_attempt_at_ms },
-                        None => DeliveryOutcome::GaveUp { error },
-                    }
-                }
+            let outcome = match deliverable(&delivery.url, policy.targets).await {
+                Err(error) => DeliveryOutcome::GaveUp { error },
+                Ok(()) => send(&client, &delivery.url, &body, &policy, attempts).await,
             };
             tracing::info!(alert_id = %delivery.alert.alert_id, webhook_id = %delivery.webhook_id, attempts, outcome = ?outcome, "webhook delivery");
             let store = store.clone();
@@ -187,9 +276,57 @@ pub async fn run_webhooks(store: Store, policy: WebhookPolicy, mut stop: tokio::
     }
 }
 
+/// One attempt to POST an alert, and what follows from its answer.
+async fn send(client: &reqwest::Client, url: &str, body: &Value, policy: &WebhookPolicy, attempts: u32) -> DeliveryOutcome {
+    let result = client.post(url).json(&json!({"type": "alert", "alert": body})).send().await;
+    match result {
+        Ok(response) if response.status().is_success() => DeliveryOutcome::Delivered,
+        failed => {
+            let error = match failed {
+                Ok(response) => format!("HTTP {}", response.status().as_u16()),
+                Err(error) => error.to_string(),
+            };
+            match policy.next_attempt(attempts, now_ms()) {
+                Some(next_attempt_at_ms) => DeliveryOutcome::Retry { error, next_attempt_at_ms },
+                None => DeliveryOutcome::GaveUp { error },
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhook_urls_are_checked() {
+        for bad in [
+            "ftp://example.com/hook",
+            "http://user:pass@example.com/hook",
+            "http://example.com/\r\nX-Injected: 1",
+            "http://exa mple.com/",
+            "not a url",
+            "http://",
+        ] {
+            assert!(check_webhook_url(bad, WebhookTargets::Any).is_err(), "{bad:?}");
+        }
+        for private in [
+            "http://127.0.0.1:9000/",
+            "http://localhost/",
+            "http://10.1.2.3/",
+            "http://192.168.0.1/",
+            "http://[::1]/",
+            "http://169.254.169.254/latest",
+            "http://[::ffff:10.0.0.1]/",
+            "http://100.64.0.1/",
+            "http://intranet/",
+        ] {
+            assert!(check_webhook_url(private, WebhookTargets::Public).is_err(), "{private:?}");
+            assert!(check_webhook_url(private, WebhookTargets::Any).is_ok(), "{private:?}");
+        }
+        assert!(check_webhook_url("https://hooks.example.com/alerts?x=1", WebhookTargets::Public).is_ok());
+        assert!(check_webhook_url("http://93.184.216.34:8080/", WebhookTargets::Public).is_ok());
+    }
 
     #[test]
     fn backoff_doubles_up_to_a_cap_then_gives_up() {

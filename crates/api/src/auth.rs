@@ -120,12 +120,18 @@ pub struct AuthConfig {
     /// store. Emptied whenever a key, role or user changes here; entries expire after
     /// [`API_KEY_CACHE_MS`] so changes made by another gateway take effect too.
     api_keys: Mutex<HashMap<String, (Caller, i64)>>,
+    /// Each user's token generation as last read or set here (`None`: no such user). An
+    /// access token is honoured only while its `gen` claim equals its user's generation;
+    /// a role change, a logout or a deletion raises it, so old tokens fail at once.
+    generations: Mutex<HashMap<u64, Option<u64>>>,
 }
 
 /// How long a looked-up API key is trusted without asking the store again.
 const API_KEY_CACHE_MS: i64 = 5_000;
 /// Keys remembered at most (the cache starts over beyond).
 const API_KEY_CACHE_MAX: usize = 10_000;
+/// Users whose token generation is remembered at most (the cache starts over beyond).
+const GENERATION_CACHE_MAX: usize = 1_000_000;
 
 /// Never prints the secrets.
 impl std::fmt::Debug for AuthConfig {
@@ -166,6 +172,7 @@ impl AuthConfig {
             admin_key: admin_key.filter(|key| !key.is_empty()).map(str::to_owned),
             throttle: Mutex::new(HashMap::new()),
             api_keys: Mutex::new(HashMap::new()),
+            generations: Mutex::new(HashMap::new()),
         }
     }
 
@@ -174,18 +181,21 @@ impl AuthConfig {
         Hmac::<Sha256>::new_from_slice(&self.secret).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
     }
 
-    /// A signed access token for `user`.
-    pub fn access_token(&self, user: u64, role: Role, now_ms: i64) -> String {
+    /// A signed access token for `user` of token generation `generation`.
+    pub fn access_token(&self, user: u64, role: Role, generation: u64, now_ms: i64) -> String {
         let header = b64_json(&json!({"alg": "HS256", "typ": "JWT"}));
-        let claims = b64_json(&json!({"sub": user.to_string(), "role": role.as_str(), "iat": now_ms / 1_000, "exp": (now_ms + ACCESS_TTL_MS) / 1_000}));
+        let claims = b64_json(&json!({
+            "sub": user.to_string(), "role": role.as_str(), "gen": generation, "iat": now_ms / 1_000, "exp": (now_ms + ACCESS_TTL_MS) / 1_000,
+        }));
         let signing_input = format!("{header}.{claims}");
         let mut mac = self.mac();
         mac.update(signing_input.as_bytes());
         format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
     }
 
-    /// The caller an access token names, if its signature holds and it has not expired.
-    pub fn verify_access(&self, token: &str, now_ms: i64) -> Result<Caller, ApiError> {
+    /// The caller an access token names and the token's generation, if its signature holds
+    /// and it has not expired (whether the generation is current is the caller's check).
+    pub fn verify_access(&self, token: &str, now_ms: i64) -> Result<(Caller, u64), ApiError> {
         let mut parts = token.split('.');
         let (Some(header), Some(claims), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(invalid_token());
@@ -205,7 +215,24 @@ impl AuthConfig {
         }
         let user = claims["sub"].as_str().and_then(|text| text.parse().ok()).ok_or_else(invalid_token)?;
         let role = claims["role"].as_str().and_then(Role::parse).ok_or_else(invalid_token)?;
-        Ok(Caller { user_id: Some(user), role, read: true, trade: role != Role::Viewer })
+        let generation = claims["gen"].as_u64().ok_or_else(invalid_token)?;
+        Ok((Caller { user_id: Some(user), role, read: true, trade: role != Role::Viewer }, generation))
+    }
+
+    /// The user's token generation if this gateway knows it: `Some(None)` for a user
+    /// known not to exist, `None` when unknown here.
+    pub fn cached_generation(&self, user: u64) -> Option<Option<u64>> {
+        self.generations.lock().ok()?.get(&user).copied()
+    }
+
+    /// Records the user's token generation (`None`: the user no longer exists).
+    pub fn set_generation(&self, user: u64, generation: Option<u64>) {
+        if let Ok(mut generations) = self.generations.lock() {
+            if generations.len() >= GENERATION_CACHE_MAX {
+                generations.clear();
+            }
+            generations.insert(user, generation);
+        }
     }
 
     fn cached_api_key(&self, hash: &str, now_ms: i64) -> Option<Caller> {
@@ -289,7 +316,27 @@ pub fn public(path: &str) -> bool {
 /// Resolves the caller of a request from its credentials.
 pub(crate) async fn resolve(state: &AppState, bearer: Option<&str>, api_key: Option<&str>) -> Result<MaybeCaller, ApiError> {
     if let Some(token) = bearer {
-        return state.auth.verify_access(token, now_ms()).map(Some);
+        let (caller, generation) = state.auth.verify_access(token, now_ms())?;
+        let user = caller.user_id.ok_or_else(invalid_token)?;
+        let current = match state.auth.cached_generation(user) {
+            Some(current) => current,
+            None => {
+                let current = match state.store.clone() {
+                    Some(store) => tokio::task::spawn_blocking(move || store.token_generation(user))
+                        .await
+                        .map_err(|error| ApiError::Internal(error.to_string()))?
+                        .map_err(|error| ApiError::Internal(error.to_string()))?,
+                    // Without a store there are no users to change: the token stands.
+                    None => Some(generation),
+                };
+                state.auth.set_generation(user, current);
+                current
+            }
+        };
+        if current != Some(generation) {
+            return Err(ApiError::Unauthorized("token_revoked", "this access token was revoked (logout, role change or deletion); log in again".to_owned()));
+        }
+        return Ok(Some(caller));
     }
     let Some(key) = api_key else { return Ok(None) };
     if state.auth.is_admin_key(key) {
@@ -364,7 +411,9 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
         if reading && !caller.read {
             return ApiError::Forbidden("this key has no read scope".to_owned()).into_response();
         }
-        if !reading && !caller.trade && !path.starts_with("/v1/auth/") && !path.starts_with("/v1/api-keys") {
+        // Keys check the scopes they grant themselves; anyone may delete their own account.
+        let exempt = path.starts_with("/v1/auth/") || path.starts_with("/v1/api-keys") || (path == "/v1/me" && request.method() == Method::DELETE);
+        if !reading && !caller.trade && !exempt {
             return ApiError::Forbidden(format!("a {} cannot change anything", if caller.role == Role::Viewer { "viewer" } else { "key without trade scope" }))
                 .into_response();
         }
@@ -383,9 +432,10 @@ mod tests {
     #[test]
     fn access_tokens_verify_expire_and_refuse_tampering() {
         let auth = AuthConfig::new(b"secret".to_vec(), None);
-        let token = auth.access_token(42, Role::Trader, 1_000_000);
-        let caller = auth.verify_access(&token, 1_000_000).unwrap();
+        let token = auth.access_token(42, Role::Trader, 3, 1_000_000);
+        let (caller, generation) = auth.verify_access(&token, 1_000_000).unwrap();
         assert_eq!(caller, Caller { user_id: Some(42), role: Role::Trader, read: true, trade: true });
+        assert_eq!(generation, 3);
         assert!(matches!(auth.verify_access(&token, 1_000_000 + ACCESS_TTL_MS), Err(ApiError::Unauthorized("token_expired", _))));
         let other = AuthConfig::new(b"other".to_vec(), None);
         assert!(other.verify_access(&token, 1_000_000).is_err(), "another secret's signature fails");
@@ -394,7 +444,7 @@ mod tests {
         parts[1] = &forged;
         assert!(auth.verify_access(&parts.join("."), 1_000_000).is_err(), "changed claims break the signature");
         assert!(auth.verify_access("not.a.token", 0).is_err());
-        let viewer = auth.verify_access(&auth.access_token(7, Role::Viewer, 0), 0).unwrap();
+        let (viewer, _) = auth.verify_access(&auth.access_token(7, Role::Viewer, 0, 0), 0).unwrap();
         assert!(!viewer.trade && viewer.read);
     }
 

@@ -130,6 +130,59 @@ impl IntoResponse for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        Self::bad_request("invalid_json", rejection.body_text())
+        let status = rejection.status();
+        let code = match status {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            _ => "invalid_json",
+        };
+        if status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY {
+            return Self::bad_request(code, rejection.body_text());
+        }
+        Self::Rejected { status, code, message: rejection.body_text() }
     }
+}
+
+/// Longest framework message carried over into a JSON error.
+const PLAIN_MESSAGE_MAX: usize = 1_024;
+
+/// Makes every error answer the API's JSON error, whoever produced it: unknown routes
+/// (404), wrong methods (405), oversized bodies (413), and any extractor's plain-text
+/// rejection. Answers that are JSON already pass untouched.
+pub(crate) async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, PLAIN_MESSAGE_MAX * 4).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).chars().take(PLAIN_MESSAGE_MAX).collect::<String>(),
+        Err(_) => String::new(),
+    };
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        _ if status.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = match (status, text.trim()) {
+        (_, _) if status.is_server_error() => "internal error".to_owned(),
+        (StatusCode::NOT_FOUND, "") => "no such route".to_owned(),
+        (StatusCode::METHOD_NOT_ALLOWED, "") => "this route does not take that method".to_owned(),
+        (_, "") => status.canonical_reason().unwrap_or("error").to_lowercase(),
+        (_, text) => text.to_owned(),
+    };
+    let body = serde_json::to_vec(&json!({"error": {"code": code, "message": message, "details": Value::Null}})).unwrap_or_default();
+    parts.headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }

@@ -1,7 +1,8 @@
 //! Registration, login, token refresh and logout; API keys; roles; the audit trail.
 
+use crate::extract::Query;
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -10,17 +11,16 @@ use tradecraft_store::{ApiKeyRecord, AuditRecord, Store, UserRecord};
 use tradecraft_types::{Money, Timestamp};
 
 use crate::auth::{self, MaybeCaller, REFRESH_TTL_MS, Role, hash_secret, now_ms, random_token, require, require_admin};
+use crate::extract::{Body, field_error, from_object};
+use crate::models::{
+    CreateApiKeyRequest, LoginRequest, PASSWORD_MAX, PASSWORD_MIN, RefreshRequest, RegisterRequest, RoleName, RoleRequest, Scope, USERNAME_MAX,
+};
 use crate::reads::ask;
-use crate::routes::{open_account, parse_body, parse_id};
+use crate::routes::{open_account, parse_id};
 use crate::{ApiError, AppState, Shared};
 
 /// Cash of a newly registered account.
 const STARTING_CASH: &str = "100000";
-const PASSWORD_LENGTH_MIN: usize = 8;
-
-fn field<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiError> {
-    body.get(name).and_then(Value::as_str).ok_or_else(|| ApiError::bad_request("invalid_field", format!("{name} is required")))
-}
 
 fn valid_email(email: &str) -> bool {
     let parts: Vec<&str> = email.split('@').collect();
@@ -54,30 +54,41 @@ async fn issue(state: &AppState, user: u64, role: Role) -> Result<Value, ApiErro
     let refresh = random_token(32);
     let (hash, family) = (hash_secret(&refresh), random_token(16));
     ask(state, move |store| store.insert_refresh(&hash, user, &family, now + REFRESH_TTL_MS)).await?;
-    Ok(tokens(state, user, role, &refresh, now))
+    tokens(state, user, role, &refresh, now).await
 }
 
-fn tokens(state: &AppState, user: u64, role: Role, refresh: &str, now: i64) -> Value {
-    json!({
+async fn tokens(state: &AppState, user: u64, role: Role, refresh: &str, now: i64) -> Result<Value, ApiError> {
+    let generation = ask(state, move |store| store.token_generation(user)).await?.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
+    state.auth.set_generation(user, Some(generation));
+    Ok(json!({
         "userId": user.to_string(), "role": role.as_str(), "tokenType": "Bearer",
-        "accessToken": state.auth.access_token(user, role, now), "expiresIn": auth::ACCESS_TTL_MS / 1_000,
+        "accessToken": state.auth.access_token(user, role, generation, now), "expiresIn": auth::ACCESS_TTL_MS / 1_000,
         "refreshToken": refresh,
-    })
+    }))
+}
+
+/// Voids every access token of `user` issued so far, on this gateway at once.
+pub(crate) async fn revoke_access_tokens(state: &AppState, user: u64) -> Result<(), ApiError> {
+    let generation = ask(state, move |store| store.bump_token_generation(user)).await?;
+    state.auth.set_generation(user, generation);
+    Ok(())
 }
 
 /// `POST /v1/auth/register` `{email, password, username?}`: a trader with a funded paper
 /// account, logged in.
-pub(crate) async fn register(State(state): State<Shared>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
-    let body = parse_body(body)?;
-    let email = field(&body, "email")?.trim().to_lowercase();
-    let password = field(&body, "password")?.to_owned();
+pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<RegisterRequest>) -> Result<Response, ApiError> {
+    let email = request.email.as_str().trim().to_lowercase();
+    let password = request.password.0;
     if !valid_email(&email) {
-        return Err(ApiError::bad_request("invalid_field", "email is not an email address"));
+        return Err(field_error("email", "not an email address"));
     }
-    if password.chars().count() < PASSWORD_LENGTH_MIN {
-        return Err(ApiError::bad_request("invalid_field", format!("password needs at least {PASSWORD_LENGTH_MIN} characters")));
+    if password.chars().count() < PASSWORD_MIN {
+        return Err(field_error("password", format!("{PASSWORD_MIN} to {PASSWORD_MAX} characters")));
     }
-    let username = body.get("username").and_then(Value::as_str).unwrap_or_else(|| email.split('@').next().unwrap_or_default()).to_owned();
+    let username = match &request.username {
+        Some(name) if !name.as_str().trim().is_empty() => name.as_str().trim().to_owned(),
+        _ => email.split('@').next().unwrap_or_default().chars().take(USERNAME_MAX).collect(),
+    };
     let taken = {
         let email = email.clone();
         ask(&state, move |store| store.user_by_email(&email)).await?.is_some()
@@ -106,10 +117,9 @@ pub(crate) async fn register(State(state): State<Shared>, body: Result<Json<Valu
 }
 
 /// `POST /v1/auth/login` `{email, password}`.
-pub(crate) async fn login(State(state): State<Shared>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Json<Value>, ApiError> {
-    let body = parse_body(body)?;
-    let email = field(&body, "email")?.trim().to_lowercase();
-    let password = field(&body, "password")?.to_owned();
+pub(crate) async fn login(State(state): State<Shared>, Body(request): Body<LoginRequest>) -> Result<Json<Value>, ApiError> {
+    let email = request.email.as_str().trim().to_lowercase();
+    let password = request.password.0;
     let now = now_ms();
     state.auth.check_throttle(&email, now)?;
     let user = {
@@ -133,9 +143,8 @@ pub(crate) async fn login(State(state): State<Shared>, body: Result<Json<Value>,
 
 /// `POST /v1/auth/refresh` `{refreshToken}`: a new pair; the old token is spent. A spent
 /// token presented again means it leaked: the whole login is revoked.
-pub(crate) async fn refresh(State(state): State<Shared>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Json<Value>, ApiError> {
-    let body = parse_body(body)?;
-    let old = hash_secret(field(&body, "refreshToken")?);
+pub(crate) async fn refresh(State(state): State<Shared>, Body(request): Body<RefreshRequest>) -> Result<Json<Value>, ApiError> {
+    let old = hash_secret(request.refresh_token.as_str());
     let now = now_ms();
     let invalid = || ApiError::Unauthorized("invalid_refresh_token", "the refresh token is invalid, expired or revoked".to_owned());
     let record = {
@@ -158,16 +167,18 @@ pub(crate) async fn refresh(State(state): State<Shared>, body: Result<Json<Value
     ask(&state, move |store| store.rotate_refresh(&old, &new_hash, user.user_id, &family, now + REFRESH_TTL_MS, now))
         .await
         .map_err(|_| ApiError::Unauthorized("refresh_token_reused", "this refresh token was already used".to_owned()))?;
-    Ok(Json(tokens(&state, user.user_id, role, &new, now)))
+    tokens(&state, user.user_id, role, &new, now).await.map(Json)
 }
 
-/// `POST /v1/auth/logout` `{refreshToken}`: revokes the login it belongs to.
-pub(crate) async fn logout(State(state): State<Shared>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
-    let body = parse_body(body)?;
-    let hash = hash_secret(field(&body, "refreshToken")?);
+/// `POST /v1/auth/logout` `{refreshToken}`: revokes the login it belongs to, and every
+/// access token of its user (other logins refresh theirs).
+pub(crate) async fn logout(State(state): State<Shared>, Body(request): Body<RefreshRequest>) -> Result<Response, ApiError> {
+    let hash = hash_secret(request.refresh_token.as_str());
     if let Some(record) = ask(&state, move |store| store.refresh(&hash)).await? {
         let now = now_ms();
+        let user = record.user_id;
         ask(&state, move |store| store.revoke_family(&record.family, now)).await?;
+        revoke_access_tokens(&state, user).await?;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -180,22 +191,24 @@ fn key_json(key: &ApiKeyRecord) -> Value {
 }
 
 /// `POST /v1/api-keys` `{name, scopes: ["read", "trade"]}`: the key is in this answer only.
+/// A caller grants only rights it holds itself: a read-only key or a viewer cannot mint
+/// a trading key.
 pub(crate) async fn create_api_key(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    Body(request): Body<CreateApiKeyRequest>,
 ) -> Result<Response, ApiError> {
-    let user = require(&caller)?.user_id.ok_or_else(|| ApiError::Forbidden("the operator key cannot own keys".to_owned()))?;
-    let body = parse_body(body)?;
-    let name = body.get("name").and_then(Value::as_str).unwrap_or("api key").to_owned();
-    let scopes: Vec<String> = match body.get("scopes") {
-        None => vec!["read".to_owned()],
-        Some(Value::Array(items)) => items.iter().map(|item| item.as_str().unwrap_or_default().to_owned()).collect(),
-        Some(_) => return Err(ApiError::bad_request("invalid_field", "scopes is a list of read, trade")),
-    };
-    if scopes.is_empty() || scopes.iter().any(|scope| scope != "read" && scope != "trade") {
-        return Err(ApiError::bad_request("invalid_field", "scopes is a non-empty list of read, trade"));
+    let who = require(&caller)?;
+    let user = who.user_id.ok_or_else(|| ApiError::Forbidden("the operator key cannot own keys".to_owned()))?;
+    let name = request.name.map_or_else(|| "api key".to_owned(), |name| name.0);
+    let mut scopes = request.scopes.unwrap_or_else(|| vec![Scope::Read]);
+    scopes.sort();
+    scopes.dedup();
+    if scopes.is_empty() {
+        return Err(field_error("scopes", "a non-empty list of read, trade"));
     }
+    holds_scopes(who, &scopes)?;
+    let scopes: Vec<&str> = scopes.iter().map(|scope| scope.as_str()).collect();
     let secret = format!("tc_{}", random_token(32));
     let key = ApiKeyRecord { key_id: random_token(9), user_id: user, name, scopes: scopes.join(","), created_at_ms: now_ms(), revoked: false };
     let (record, hash) = (key.clone(), hash_secret(&secret));
@@ -204,6 +217,20 @@ pub(crate) async fn create_api_key(
     let mut response = key_json(&key);
     response["apiKey"] = json!(secret);
     Ok((StatusCode::CREATED, Json(response)).into_response())
+}
+
+/// 403 unless the caller holds every one of `scopes` itself.
+fn holds_scopes(caller: &auth::Caller, scopes: &[Scope]) -> Result<(), ApiError> {
+    for scope in scopes {
+        let held = match scope {
+            Scope::Read => caller.read,
+            Scope::Trade => caller.trade,
+        };
+        if !held {
+            return Err(ApiError::Forbidden(format!("these credentials do not hold the {} scope, so they cannot grant or revoke it", scope.as_str())));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn list_api_keys(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Value>, ApiError> {
@@ -217,7 +244,21 @@ pub(crate) async fn revoke_api_key(
     Extension(caller): Extension<MaybeCaller>,
     Path(key_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let user = require(&caller)?.user_id.ok_or_else(|| ApiError::Forbidden("the operator key owns no keys".to_owned()))?;
+    let who = require(&caller)?;
+    let user = who.user_id.ok_or_else(|| ApiError::Forbidden("the operator key owns no keys".to_owned()))?;
+    // Revoking a key takes the rights it holds, as granting it did.
+    let keys = ask(&state, move |store| store.api_keys(user)).await?;
+    let key = keys.iter().find(|key| key.key_id == key_id && !key.revoked).ok_or_else(|| ApiError::NotFound(format!("API key {key_id}")))?;
+    let scopes: Vec<Scope> = key
+        .scopes
+        .split(',')
+        .filter_map(|scope| match scope {
+            "read" => Some(Scope::Read),
+            "trade" => Some(Scope::Trade),
+            _ => None,
+        })
+        .collect();
+    holds_scopes(who, &scopes)?;
     let id = key_id.clone();
     if !ask(&state, move |store| store.revoke_api_key(user, &id, now_ms())).await? {
         return Err(ApiError::NotFound(format!("API key {key_id}")));
@@ -232,17 +273,23 @@ pub(crate) async fn set_role(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(user_id): Path<String>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    Body(body): Body<Value>,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&caller)?;
     let user = parse_id("userId", &user_id)?;
-    let body = parse_body(body)?;
-    let role = Role::parse(field(&body, "role")?).ok_or_else(|| ApiError::bad_request("invalid_field", "role is trader, viewer or admin"))?;
+    let request: RoleRequest = from_object(body)?;
+    let role = match request.role {
+        RoleName::Trader => Role::Trader,
+        RoleName::Viewer => Role::Viewer,
+        RoleName::Admin => Role::Admin,
+    };
     let changed = ask(&state, move |store: &Store| store.set_role(user, role.as_str())).await?;
     if !changed {
         return Err(ApiError::NotFound(format!("user {user}")));
     }
+    // The old rights end now: keys are looked up again, access tokens must be renewed.
     state.auth.forget_api_keys();
+    revoke_access_tokens(&state, user).await?;
     audit(&state, &caller, "user.role_set", format!("user:{user}"), json!({"role": role.as_str()})).await;
     Ok(Json(json!({"userId": user.to_string(), "role": role.as_str()})))
 }

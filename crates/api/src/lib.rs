@@ -10,8 +10,10 @@
 pub mod alerts;
 pub mod auth;
 mod error;
+mod extract;
 mod identity;
 mod metrics;
+mod models;
 pub mod openapi;
 mod organisations;
 mod privacy;
@@ -58,6 +60,8 @@ pub struct AppState {
     pub auth: Arc<auth::AuthConfig>,
     /// Per-caller and per-IP request limits; none when `None`.
     pub rate_limiter: Option<Arc<rate::RateLimiter>>,
+    /// Which hosts users' webhooks may name.
+    pub webhook_targets: alerts::WebhookTargets,
 }
 
 impl std::fmt::Debug for AppState {
@@ -85,6 +89,7 @@ impl AppState {
             // A fresh secret: tokens do not outlive the process unless the caller sets one.
             auth: Arc::new(auth::AuthConfig::new(auth::random_token(32).into_bytes(), None)),
             rate_limiter: None,
+            webhook_targets: alerts::WebhookTargets::Public,
         }
     }
 }
@@ -93,6 +98,9 @@ impl AppState {
 /// makes (one per extractor and middleware) touch one reference count, not seventeen.
 pub(crate) type Shared = Arc<AppState>;
 
+/// Largest request body accepted (413 beyond).
+const BODY_BYTES_MAX: usize = 64 * 1_024;
+
 /// The router with every route.
 pub fn router(state: AppState) -> Router {
     let state: Shared = Arc::new(state);
@@ -100,7 +108,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(metrics::render))
         .route("/v1/marketdata", axum::routing::get(ws::upgrade))
         .route("/v1/marketdata/websocket", axum::routing::get(ws::upgrade))
+        .fallback(|| async { ApiError::NotFound("route".to_owned()) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }

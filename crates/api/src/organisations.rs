@@ -11,9 +11,11 @@ use serde_json::{Value, json};
 use tradecraft_store::{GroupRecord, MemberRecord, OrganisationRecord};
 
 use crate::auth::{Caller, MaybeCaller, now_ms, require, require_admin};
+use crate::extract::{Body, from_object};
 use crate::identity::audit;
+use crate::models::{MemberRequest, MemberRole, NameRequest};
 use crate::reads::ask;
-use crate::routes::{parse_body, parse_id, run_command};
+use crate::routes::{parse_id, run_command};
 use crate::{ApiError, AppState, Shared};
 
 /// A fresh id (48 random bits): unique in practice, and the primary key refuses a clash.
@@ -21,13 +23,6 @@ fn new_id() -> u64 {
     let mut bytes = [0_u8; 8];
     rand::fill(&mut bytes[..6]);
     u64::from_le_bytes(bytes).max(1)
-}
-
-fn name_of(body: &Value) -> Result<String, ApiError> {
-    match body.get("name").and_then(Value::as_str).map(str::trim) {
-        Some(name) if !name.is_empty() && name.len() <= 200 => Ok(name.to_owned()),
-        _ => Err(ApiError::bad_request("invalid_field", "name: 1 to 200 characters")),
-    }
 }
 
 /// Admins, and the organisation's own admins, manage it.
@@ -49,13 +44,9 @@ async fn existing(state: &AppState, org_id: u64) -> Result<OrganisationRecord, A
 }
 
 /// `POST /v1/organisations` `{name}` (admins).
-pub(crate) async fn create(
-    State(state): State<Shared>,
-    Extension(caller): Extension<MaybeCaller>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
-) -> Result<Response, ApiError> {
+pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Body(body): Body<Value>) -> Result<Response, ApiError> {
     require_admin(&caller)?;
-    let name = name_of(&parse_body(body)?)?;
+    let name = from_object::<NameRequest>(body)?.name()?;
     let organisation = OrganisationRecord { org_id: new_id(), name, created_at_ms: now_ms() };
     let record = organisation.clone();
     ask(&state, move |store| store.create_organisation(&record)).await?;
@@ -87,12 +78,12 @@ pub(crate) async fn create_group(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(org_id): Path<String>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    Body(body): Body<Value>,
 ) -> Result<Response, ApiError> {
     let org_id = parse_id("organisationId", &org_id)?;
     existing(&state, org_id).await?;
     require_org_admin(&state, &caller, org_id).await?;
-    let group = GroupRecord { group_id: new_id(), org_id, name: name_of(&parse_body(body)?)? };
+    let group = GroupRecord { group_id: new_id(), org_id, name: from_object::<NameRequest>(body)?.name()? };
     let record = group.clone();
     ask(&state, move |store| store.create_group(&record, now_ms())).await?;
     audit(&state, &caller, "group.created", format!("organisation:{org_id}"), json!({"groupId": group.group_id.to_string(), "name": group.name})).await;
@@ -116,24 +107,18 @@ pub(crate) async fn put_member(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path((org_id, user_id)): Path<(String, String)>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    Body(body): Body<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let (org_id, user) = (parse_id("organisationId", &org_id)?, parse_id("userId", &user_id)?);
     existing(&state, org_id).await?;
     require_org_admin(&state, &caller, org_id).await?;
-    let body = parse_body(body)?;
-    let role = body.get("role").and_then(Value::as_str).unwrap_or("member").to_owned();
-    if role != "member" && role != "org_admin" {
-        return Err(ApiError::bad_request("invalid_field", "role is member or org_admin"));
-    }
-    let group = match body.get("groupId") {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(parse_id("groupId", value.as_str().map_or_else(|| value.to_string(), str::to_owned).as_str())?),
-    };
+    let request: MemberRequest = from_object(body)?;
+    let role = request.role.unwrap_or(MemberRole::Member).as_str().to_owned();
+    let group = request.group_id.map(|group| group.0);
     if let Some(group) = group
         && ask(&state, move |store| store.group_org(group)).await? != Some(org_id)
     {
-        return Err(ApiError::bad_request("invalid_field", format!("group {group} is not in organisation {org_id}")));
+        return Err(ApiError::NotFound(format!("group {group} in organisation {org_id}")));
     }
     if ask(&state, move |store| store.user_by_id(user)).await?.is_none() {
         return Err(ApiError::NotFound(format!("user {user}")));

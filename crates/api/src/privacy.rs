@@ -15,7 +15,9 @@ use tradecraft_store::{TradeQuery, decimal};
 use tradecraft_types::{AccountId, Timestamp};
 
 use crate::auth::{self, MaybeCaller, now_ms, require};
+use crate::extract::Body;
 use crate::identity::audit;
+use crate::models::DeleteMeRequest;
 use crate::reads::ask;
 use crate::routes::{query, run_command};
 use crate::{ApiError, Shared};
@@ -91,15 +93,14 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
 }
 
 /// `DELETE /v1/me` `{password}`: the password again, whatever the credentials. Access
-/// tokens already issued lapse within their 15 minutes; refresh tokens go at once.
+/// tokens, refresh tokens and keys stop working at once.
 pub(crate) async fn delete(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    Body(request): Body<DeleteMeRequest>,
 ) -> Result<Response, ApiError> {
     let user = own_account(&caller)?;
-    let Json(body) = body?;
-    let password = body.get("password").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let password = request.password.0;
     let record = ask(&state, move |store| store.user_by_id(user)).await?.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
     let hash = record.password_hash.clone();
     let verified = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.map_err(|error| ApiError::Internal(error.to_string()))?;
@@ -124,6 +125,8 @@ pub(crate) async fn delete(
     })
     .await?;
     state.auth.forget_api_keys();
+    // Access tokens already issued stop working at once.
+    state.auth.set_generation(user, None);
     audit(&state, &caller, "user.deleted", format!("user:{user}"), json!({})).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -3,8 +3,9 @@
 //! store is fed by the projector, so these see an event shortly after the engine applied
 //! it (`tradecraft_projection_lag_records` says how far behind).
 
+use crate::extract::Query;
 use axum::Json;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tradecraft_store::{Performance, Store, StoreError, SymbolActivity, TradeQuery, TradeRecord, decimal};

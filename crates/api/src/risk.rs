@@ -10,7 +10,10 @@ use tradecraft_sequencer::wire::WireLimits;
 use tradecraft_types::AccountId;
 
 use crate::auth::{MaybeCaller, account_for, require_admin};
+use crate::extract::{Body, field_error, from_object};
 use crate::identity::audit;
+use crate::models::{LimitsRequest, MembershipRequest};
+use crate::reads::ask;
 use crate::routes::{parse_id, query, run_command};
 use crate::{ApiError, AppState, Shared};
 
@@ -41,7 +44,7 @@ pub(crate) async fn put_limits(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path((kind, id)): Path<(String, String)>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    Body(body): Body<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let (scope, field) = scope(&kind, &id)?;
     match scope {
@@ -64,10 +67,41 @@ pub(crate) async fn put_limits(
             }
         }
     }
-    let Json(limits) = body?;
-    run_command(&state, json!({"command": "setLimits", field: id, "limits": limits})).await?;
-    audit(&state, &caller, "limits.set", subject(scope), limits.clone()).await;
+    exists(&state, scope).await?;
+    let limits = from_object::<LimitsRequest>(body)?.into_wire()?;
+    known_symbols(&state, &limits).await?;
+    let id = match scope {
+        LimitScope::Account(account) => account.0,
+        LimitScope::Group(id) | LimitScope::Organisation(id) => id,
+    };
+    run_command(&state, json!({"command": "setLimits", field: id.to_string(), "limits": limits})).await?;
+    audit(&state, &caller, "limits.set", subject(scope), json!(limits)).await;
     get_limits_of(&state, scope).await
+}
+
+/// 404 unless the scope's account, group or organisation exists.
+async fn exists(state: &AppState, scope: LimitScope) -> Result<(), ApiError> {
+    let found = match scope {
+        LimitScope::Account(account) => query(state, move |engine| engine.account(account).is_some()).await?,
+        LimitScope::Group(group) => ask(state, move |store| store.group_org(group)).await?.is_some(),
+        LimitScope::Organisation(organisation) => ask(state, move |store| store.organisation(organisation)).await?.is_some(),
+    };
+    if found { Ok(()) } else { Err(ApiError::NotFound(subject(scope).replace(':', " "))) }
+}
+
+/// 400 naming the list if a symbol in it is not listed on the exchange.
+async fn known_symbols(state: &AppState, limits: &WireLimits) -> Result<(), ApiError> {
+    let lists = [("allowedSymbols", limits.allowed_symbols.clone().unwrap_or_default()), ("blockedSymbols", limits.blocked_symbols.clone())];
+    for (field, symbols) in lists {
+        let unknown = query(state, move |engine| {
+            symbols.into_iter().find(|text| tradecraft_types::Symbol::new(text).map_or(true, |symbol| engine.instrument(symbol).is_none()))
+        })
+        .await?;
+        if let Some(symbol) = unknown {
+            return Err(field_error(field, format!("{symbol:?} is not a listed symbol")));
+        }
+    }
+    Ok(())
 }
 
 async fn get_limits_of(state: &AppState, scope: LimitScope) -> Result<Json<Value>, ApiError> {
@@ -85,14 +119,12 @@ pub(crate) async fn get_limits(
     match scope {
         LimitScope::Account(account) => {
             account_for(&caller, Some(account.0))?;
-            if query(&state, move |engine| engine.account(account).is_none()).await? {
-                return Err(ApiError::NotFound(format!("user {account}")));
-            }
         }
         _ => {
             require_admin(&caller)?;
         }
     }
+    exists(&state, scope).await?;
     get_limits_of(&state, scope).await
 }
 
@@ -102,20 +134,23 @@ pub(crate) async fn put_membership(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(user_id): Path<String>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    Body(body): Body<Value>,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&caller)?;
     let user = parse_id("userId", &user_id)?;
-    let Json(body) = body?;
-    let id_of = |name: &str| -> Result<Option<String>, ApiError> {
-        match body.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text.clone())),
-            Some(Value::Number(number)) => Ok(Some(number.to_string())),
-            Some(_) => Err(ApiError::bad_request("invalid_field", format!("{name} is an id"))),
+    let request: MembershipRequest = from_object(body)?;
+    exists(&state, LimitScope::Account(AccountId(user))).await?;
+    if let Some(organisation) = request.organisation_id {
+        exists(&state, LimitScope::Organisation(organisation.0)).await?;
+    }
+    if let Some(group) = request.group_id {
+        exists(&state, LimitScope::Group(group.0)).await?;
+        let owner = ask(&state, move |store| store.group_org(group.0)).await?;
+        if request.organisation_id.is_some_and(|organisation| owner != Some(organisation.0)) {
+            return Err(field_error("groupId", "the group is not in that organisation"));
         }
-    };
-    let (group, organisation) = (id_of("groupId")?, id_of("organisationId")?);
+    }
+    let (group, organisation) = (request.group_id.map(|id| id.to_string()), request.organisation_id.map(|id| id.to_string()));
     run_command(&state, json!({"command": "setMembership", "userId": user.to_string(), "groupId": group, "organisationId": organisation})).await?;
     let answer = json!({"userId": user.to_string(), "groupId": group, "organisationId": organisation});
     audit(&state, &caller, "membership.set", format!("user:{user}"), answer.clone()).await;

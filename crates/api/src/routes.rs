@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Extension, Path, Query, State};
+use crate::extract::Query;
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,7 +20,9 @@ use tradecraft_sequencer::{CommandOutcome, Request, RuntimeError, submit_then};
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Symbol, Timestamp};
 
 use crate::auth::{MaybeCaller, account_for, require_admin};
+use crate::extract::{Body, field_error, from_object, parse_unsigned};
 use crate::metrics::log_fields;
+use crate::models::{CreateAccountRequest, PlaceOrderRequest, ReplaceOrderRequest};
 use crate::{ApiError, AppState, Shared, alerts, identity, organisations, privacy, reads, risk};
 
 /// Longest wait for the engine to apply a command or answer a query.
@@ -144,27 +147,6 @@ pub(crate) fn first_rejection(events: &[Event]) -> Option<ApiError> {
     })
 }
 
-/// JSON numbers become their exact decimal text, so `10.5` and `"10.5"` mean the same.
-fn numbers_to_strings(body: &mut Value, fields: &[&str]) {
-    if let Some(object) = body.as_object_mut() {
-        for field in fields {
-            if let Some(value) = object.get_mut(*field)
-                && let Value::Number(number) = value
-            {
-                *value = Value::String(number.to_string());
-            }
-        }
-    }
-}
-
-pub(crate) fn parse_body(body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Result<Value, ApiError> {
-    let Json(body) = body?;
-    if !body.is_object() {
-        return Err(ApiError::bad_request("invalid_body", "the body must be a JSON object"));
-    }
-    Ok(body)
-}
-
 pub(crate) fn wire_command(body: Value) -> Result<WireCommand, ApiError> {
     let command: WireCommand = serde_json::from_value(body).map_err(|error| ApiError::bad_request("invalid_field", error.to_string()))?;
     checked(command)
@@ -218,21 +200,15 @@ async fn ready(State(state): State<Shared>) -> Response {
 }
 
 /// `POST /v1/accounts`: an operator creating an account directly (users register).
-async fn create_account(
-    State(state): State<Shared>,
-    Extension(caller): Extension<MaybeCaller>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
-) -> Result<Response, ApiError> {
+async fn create_account(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Body(body): Body<Value>) -> Result<Response, ApiError> {
     require_admin(&caller)?;
-    let mut body = parse_body(body)?;
-    numbers_to_strings(&mut body, &["userId", "cash"]);
-    let cash = body.get("cash").and_then(Value::as_str).unwrap_or(STARTING_CASH).to_owned();
-    let amount = Money::parse(&cash).map_err(|error| ApiError::bad_request("invalid_field", format!("cash: {error}")))?;
+    let request: CreateAccountRequest = from_object(body)?;
+    let cash = request.cash.map_or_else(|| STARTING_CASH.to_owned(), |cash| cash.0);
+    let amount = Money::parse(&cash).map_err(|error| field_error("cash", error))?;
     if amount.raw() < 0 || amount.raw() % 1_000_000 != 0 {
-        return Err(ApiError::bad_request("invalid_field", "cash: a non-negative amount in cents"));
+        return Err(field_error("cash", "a non-negative amount in cents"));
     }
-    let user_id = body.get("userId").and_then(Value::as_str).map(str::to_owned);
-    let account = open_account(&state, user_id, &cash, amount).await?;
+    let account = open_account(&state, request.user_id.map(|id| id.to_string()), &cash, amount).await?;
     Ok((StatusCode::CREATED, Json(json!({"userId": account.to_string(), "cashBalance": amount.to_string()}))).into_response())
 }
 
@@ -260,48 +236,67 @@ pub(crate) async fn open_account(state: &AppState, user_id: Option<String>, cash
     Ok(account)
 }
 
-/// Responses remembered by idempotency key, with a fingerprint of the request body.
+/// Responses remembered by idempotency key (scoped to the caller), with a fingerprint of
+/// the request.
 #[derive(Debug, Default)]
 pub struct IdempotencyStore {
-    entries: BTreeMap<String, (u64, StatusCode, Value)>,
-    order: VecDeque<String>,
+    entries: BTreeMap<(String, String), (u64, StatusCode, Value)>,
+    order: VecDeque<(String, String)>,
 }
 
-fn fingerprint(body: &Value) -> u64 {
-    body.to_string().bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
+/// Longest idempotency key.
+const IDEMPOTENCY_KEY_MAX: usize = 255;
+
+fn fingerprint(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
+}
+
+/// The request's idempotency key, scoped to its caller: `None` without the header; 400
+/// for an empty, over-long or non-printable key.
+fn idempotency_key(headers: &HeaderMap, caller: &MaybeCaller) -> Result<Option<(String, String)>, ApiError> {
+    let mut values = headers.get_all("x-idempotency-key").iter();
+    let Some(value) = values.next() else { return Ok(None) };
+    let invalid = |message: &str| ApiError::BadRequest {
+        code: "invalid_idempotency_key",
+        message: format!("X-Idempotency-Key: {message}"),
+        details: json!({"header": "X-Idempotency-Key"}),
+    };
+    if values.next().is_some() {
+        return Err(invalid("give it once"));
+    }
+    let key = value.to_str().map_err(|_| invalid("printable ASCII only"))?;
+    if key.is_empty() || key.len() > IDEMPOTENCY_KEY_MAX || !key.bytes().all(|byte| byte.is_ascii_graphic() || byte == b' ') {
+        return Err(invalid(&format!("1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters")));
+    }
+    let scope = caller.as_ref().map_or_else(String::new, |caller| caller.user_id.map_or_else(|| "operator".to_owned(), |user| user.to_string()));
+    Ok(Some((scope, key.to_owned())))
 }
 
 async fn place_order(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     headers: HeaderMap,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    Body(request): Body<PlaceOrderRequest>,
 ) -> Result<Response, ApiError> {
-    let mut body = parse_body(body)?;
-    numbers_to_strings(&mut body, &["userId"]);
     // The order is for the caller's own account unless it names one it may act for.
-    let requested = body.get("userId").and_then(Value::as_str).map(|text| parse_id("userId", text)).transpose()?;
-    let user = account_for(&caller, requested)?;
-    if let Some(object) = body.as_object_mut() {
-        object.insert("userId".to_owned(), json!(user.to_string()));
-    }
-    let key = headers.get("x-idempotency-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
-    let print = if key.is_some() { fingerprint(&body) } else { 0 };
+    let user = account_for(&caller, request.user_id.map(|id| id.0))?;
+    let key = idempotency_key(&headers, &caller)?;
+    let order = request.into_wire(user, String::new())?;
+    // The fingerprint is of the order as understood (so 10 and "10" are one request),
+    // before its timestamp is set.
+    let print = if key.is_some() { fingerprint(&serde_json::to_string(&order).map_err(|error| ApiError::Internal(error.to_string()))?) } else { 0 };
     if let Some(key) = &key {
         let store = state.idempotency.lock().map_err(|_| ApiError::Internal("idempotency lock".to_owned()))?;
         if let Some((stored_print, status, response)) = store.entries.get(key) {
             return if *stored_print == print { Ok((*status, Json(response.clone())).into_response()) } else { Err(ApiError::IdempotencyConflict) };
         }
     }
-    let result = place(&state, body).await;
+    let result = place(&state, order).await;
     // The first final answer is what a retry with the same key gets; 5xx may be retried.
     if let Some(key) = key {
         let remembered = match &result {
             Ok(response) => Some((StatusCode::ACCEPTED, response.clone())),
-            Err(error) if !error.status_code().is_server_error() => {
-                let body = error.clone().into_response();
-                Some((body.status(), error_body(error)))
-            }
+            Err(error) if !error.status_code().is_server_error() => Some((error.status_code(), error_body(error))),
             Err(_) => None,
         };
         if let Some((status, response)) = remembered {
@@ -322,23 +317,15 @@ fn error_body(error: &ApiError) -> Value {
     json!({"error": {"code": error.code(), "message": error.to_string(), "details": error.details()}})
 }
 
-async fn place(state: &AppState, mut body: Value) -> Result<Value, ApiError> {
-    numbers_to_strings(&mut body, &["userId", "quantity", "notional", "limitPrice", "stopPrice", "trailAmount", "trailPercent"]);
-    if let Some(object) = body.as_object_mut() {
-        if object.contains_key("orderId") || object.contains_key("command") {
-            return Err(ApiError::bad_request("invalid_field", "orderId is assigned by the exchange"));
-        }
-        object.insert("orderTimestamp".to_owned(), json!(now().to_string()));
-    }
+async fn place(state: &AppState, mut order: PlaceOrder) -> Result<Value, ApiError> {
+    order.order_timestamp = now().to_string();
     // The request's log line carries the order's fields.
-    let user_id = body.get("userId").and_then(Value::as_str).and_then(|text| text.parse().ok());
-    let symbol = body.get("symbol").and_then(Value::as_str).map(str::to_owned);
+    let user_id = order.user_id.parse().ok();
+    let symbol = order.symbol.clone();
     log_fields(|fields| {
         fields.user_id = fields.user_id.or(user_id);
-        fields.symbol = symbol;
+        fields.symbol = Some(symbol);
     });
-    // Straight into the order's fields (the tagged command enum would buffer the body first).
-    let order: PlaceOrder = serde_json::from_value(body).map_err(|error| ApiError::bad_request("invalid_field", error.to_string()))?;
     let command = checked(WireCommand::PlaceOrder(order))?;
     let outcome = execute(state, command).await?;
     log_fields(|fields| fields.order_id = Some(outcome.offset));
@@ -362,7 +349,11 @@ async fn place(state: &AppState, mut body: Value) -> Result<Value, ApiError> {
 }
 
 pub(crate) fn parse_id(field: &str, text: &str) -> Result<u64, ApiError> {
-    text.parse().map_err(|_| ApiError::bad_request("invalid_id", format!("{field} {text:?} is not a numeric id")))
+    parse_unsigned(text).ok_or_else(|| ApiError::BadRequest {
+        code: "invalid_id",
+        message: format!("{field} {text:?} is not an id (a decimal integer without sign or leading zeros)"),
+        details: json!({"field": field}),
+    })
 }
 
 fn order_json(record: &crate::view::OrderRecord) -> Value {
@@ -394,13 +385,16 @@ async fn get_order(State(state): State<Shared>, Extension(caller): Extension<May
     Ok(Json(order_json(record)))
 }
 
-/// The account an order belongs to, if the caller may act for it (403 otherwise).
+/// The account an order belongs to, if the caller may act for it. Someone else's order
+/// answers 404 exactly as an unknown id does, so ids reveal nothing.
 fn order_owner(state: &AppState, caller: &MaybeCaller, order_id: OrderId) -> Result<AccountId, ApiError> {
+    let not_found = || ApiError::NotFound(format!("order {order_id}"));
     let owner = {
         let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-        view.orders.get(&order_id).map(|record| record.account).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?
+        view.orders.get(&order_id).map(|record| record.account).ok_or_else(not_found)?
     };
-    account_for(caller, Some(owner.0)).map(AccountId)
+    let caller = crate::auth::require(caller)?;
+    if caller.acts_for(owner.0) { Ok(owner) } else { Err(not_found()) }
 }
 
 /// An order the engine no longer has open cannot be changed: that is a conflict, not 404.
@@ -431,21 +425,15 @@ async fn replace_order(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(order_id): Path<String>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    Body(body): Body<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let order_id = OrderId(parse_id("orderId", &order_id)?);
     log_fields(|fields| fields.order_id = Some(order_id.0));
-    let mut body = parse_body(body)?;
-    numbers_to_strings(&mut body, &["quantity", "limitPrice"]);
-    let unknown: Vec<&String> =
-        body.as_object().map(|object| object.keys().filter(|key| !["quantity", "limitPrice"].contains(&key.as_str())).collect()).unwrap_or_default();
-    if !unknown.is_empty() {
-        return Err(ApiError::bad_request("invalid_field", format!("only quantity and limitPrice can change, not {unknown:?}")));
-    }
+    let request = ReplaceOrderRequest::from_body(body)?;
     let owner = order_owner(&state, &caller, order_id)?;
     let command = wire_command(json!({
         "command": "replaceOrder", "orderId": order_id.to_string(), "userId": owner.to_string(),
-        "quantity": body.get("quantity"), "limitPrice": body.get("limitPrice"),
+        "quantity": request.quantity, "limitPrice": request.limit_price,
     }))?;
     let outcome = execute(&state, command).await?;
     let events = events(&outcome)?;
@@ -575,8 +563,8 @@ struct DepthQuery {
 pub(crate) fn bounded(text: Option<&str>, default: usize, max: usize, name: &str) -> Result<usize, ApiError> {
     match text {
         None => Ok(default),
-        Some(text) => match text.parse::<usize>() {
-            Ok(value) if (1..=max).contains(&value) => Ok(value),
+        Some(text) => match parse_unsigned(text).and_then(|value| usize::try_from(value).ok()) {
+            Some(value) if (1..=max).contains(&value) => Ok(value),
             _ => Err(ApiError::bad_request("invalid_parameter", format!("{name} must be 1 to {max}"))),
         },
     }

@@ -95,6 +95,20 @@ impl Store {
         Ok(true)
     }
 
+    /// The user's current token generation; `None` if there is no such user.
+    pub fn token_generation(&self, user_id: u64) -> Result<Option<u64>, StoreError> {
+        let rows = self.backend().query("SELECT token_generation FROM users WHERE user_id = $1", &[(user_id as i64).into()])?;
+        rows.first().map(|row| row.int(0).map(|generation| generation as u64)).transpose()
+    }
+
+    /// Raises the user's token generation (voiding every access token issued before) and
+    /// returns the new one; `None` if there is no such user.
+    pub fn bump_token_generation(&self, user_id: u64) -> Result<Option<u64>, StoreError> {
+        self.backend()
+            .transaction(&[Statement::new("UPDATE users SET token_generation = token_generation + 1 WHERE user_id = $1", vec![(user_id as i64).into()])])?;
+        self.token_generation(user_id)
+    }
+
     /// Removes a user's login, tokens and keys (account deletion). The trading history
     /// stays in the log, under the account id only.
     pub fn delete_user(&self, user_id: u64) -> Result<(), StoreError> {

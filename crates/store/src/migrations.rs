@@ -31,6 +31,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0008_audit_by_subject.sql"),
         postgres: include_str!("../migrations/0008_audit_by_subject.sql"),
     },
+    Migration {
+        version: 9,
+        sqlite: include_str!("../migrations/0009_token_generation.sql"),
+        postgres: include_str!("../migrations/0009_token_generation.sql"),
+    },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -536,8 +536,12 @@ impl InProcessServer {
                 let market = tradecraft_market::SimulatorConfig::default_universe();
                 let url = crate::serve::database_url(&server_dir, None);
                 // Rate limits as `serve` sets them; the load generator's operator key is exempt.
-                let limits = Some(tradecraft_api::rate::RateLimits::default());
-                let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, simulate_market, &url, Some(&key), limits).await?;
+                let access = crate::serve::Access {
+                    admin_key: Some(key),
+                    rate_limits: Some(tradecraft_api::rate::RateLimits::default()),
+                    webhook_targets: tradecraft_api::alerts::WebhookTargets::Public,
+                };
+                let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, simulate_market, &url, &access).await?;
                 let _ = ready_sender.send((exchange.address, exchange.pushes.clone()));
                 exchange
                     .run(async move {

@@ -59,9 +59,22 @@ pub(crate) struct ServeArgs {
     /// Requests per second per client IP (bursts of twice that); 0 for no limit.
     #[arg(long, env = "TRADECRAFT_RATE_LIMIT_PER_IP", default_value_t = 200)]
     rate_limit_per_ip: u32,
+    /// Which hosts users' webhooks may target: `public` (no loopback, private or
+    /// link-local addresses, no `localhost` names) or `any` (for receivers on this machine
+    /// or network).
+    #[arg(long, env = "TRADECRAFT_WEBHOOK_TARGETS", default_value = "public", value_parser = ["public", "any"])]
+    webhook_targets: String,
 }
 
 impl ServeArgs {
+    fn access(&self) -> Access {
+        Access { admin_key: self.admin_key.clone(), rate_limits: self.rate_limits(), webhook_targets: self.webhook_targets() }
+    }
+
+    fn webhook_targets(&self) -> tradecraft_api::alerts::WebhookTargets {
+        if self.webhook_targets == "any" { tradecraft_api::alerts::WebhookTargets::Any } else { tradecraft_api::alerts::WebhookTargets::Public }
+    }
+
     fn rate_limits(&self) -> Option<tradecraft_api::rate::RateLimits> {
         let unlimited = u32::MAX / 4;
         let rate = |value: u32| if value == 0 { unlimited } else { value };
@@ -252,14 +265,21 @@ pub(crate) struct Exchange {
 }
 
 /// Opens the data directory, recovers the engine, bootstraps the market and binds the API.
+/// Who may call the server and how much, and where webhooks may go.
+#[derive(Debug)]
+pub(crate) struct Access {
+    pub(crate) admin_key: Option<String>,
+    pub(crate) rate_limits: Option<tradecraft_api::rate::RateLimits>,
+    pub(crate) webhook_targets: tradecraft_api::alerts::WebhookTargets,
+}
+
 pub(crate) async fn start(
     data_dir: &Path,
     address: SocketAddr,
     market: &SimulatorConfig,
     simulate_market: bool,
     database_url: &str,
-    admin_key: Option<&str>,
-    rate_limits: Option<tradecraft_api::rate::RateLimits>,
+    access: &Access,
 ) -> anyhow::Result<Exchange> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let simulator = Simulator::new(market).context("market configuration")?;
@@ -283,8 +303,9 @@ pub(crate) async fn start(
         simulate_market.then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
     let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), producer);
     state.log_metrics = Some(Arc::new(move || file_log.metrics()));
-    state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(token_secret(data_dir)?, admin_key));
-    state.rate_limiter = rate_limits.map(|limits| Arc::new(tradecraft_api::rate::RateLimiter::new(limits)));
+    state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(token_secret(data_dir)?, access.admin_key.as_deref()));
+    state.rate_limiter = access.rate_limits.map(|limits| Arc::new(tradecraft_api::rate::RateLimiter::new(limits)));
+    state.webhook_targets = access.webhook_targets;
     // The read store catches up with the recovered engine, and the view gets the order
     // histories from before the replay back from it.
     let (store, projector) = {
@@ -310,7 +331,7 @@ pub(crate) async fn start(
         spawn_projector(projector, watermark, Arc::clone(&stop_projector), Arc::clone(&projection_metrics)).context("starting the projector")?;
     let webhook_task = tokio::spawn(tradecraft_api::alerts::run_webhooks(
         store.clone(),
-        tradecraft_api::alerts::WebhookPolicy::default(),
+        tradecraft_api::alerts::WebhookPolicy { targets: access.webhook_targets, ..tradecraft_api::alerts::WebhookPolicy::default() },
         // It stops with the simulator.
         stop_simulator.subscribe(),
     ));
@@ -342,7 +363,7 @@ impl Exchange {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let market = market_config(args.market_config.as_deref())?;
     let url = database_url(&args.data_dir, args.database_url.as_deref());
-    let exchange = start(&args.data_dir, args.address, &market, !args.no_simulator, &url, args.admin_key.as_deref(), args.rate_limits()).await?;
+    let exchange = start(&args.data_dir, args.address, &market, !args.no_simulator, &url, &args.access()).await?;
     #[allow(clippy::print_stdout)] // the binary reports where it listens
     {
         println!("{}", json!({"event": "listening", "address": exchange.address.to_string(), "dataDir": args.data_dir.display().to_string()}));

@@ -94,7 +94,10 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut AppState)) -> Tes
     spawn_projector(projector, watermark, Arc::clone(&stop_projector), Arc::clone(&metrics)).unwrap();
     state.store = Some(store.clone());
     state.projection_metrics = Some(metrics);
+    // The tests' webhook receivers listen on loopback.
+    state.webhook_targets = tradecraft_api::alerts::WebhookTargets::Any;
     configure(&mut state);
+    let targets = state.webhook_targets;
     // Webhooks retry fast here: 50 ms, doubling.
     let (stop_webhooks, stop) = tokio::sync::watch::channel(false);
     let policy = tradecraft_api::alerts::WebhookPolicy {
@@ -103,6 +106,7 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut AppState)) -> Tes
         max_attempts: 5,
         timeout: std::time::Duration::from_secs(2),
         poll: std::time::Duration::from_millis(20),
+        targets,
     };
     tokio::spawn(tradecraft_api::alerts::run_webhooks(store, policy, stop));
     let app = App::build("127.0.0.1:0".parse().unwrap(), state).await.unwrap();

@@ -41,18 +41,32 @@ async fn admins_set_limits_the_engine_enforces_them_and_users_read_their_own() {
     assert_eq!(as_trader(Method::POST, "/v1/orders".into(), Some(order("5"))).await.unwrap().status(), 202);
 
     // A group's tighter limit applies once the account joins it.
-    let group = app.client.put(app.url("/v1/limits/groups/7")).json(&json!({"maxOrderQuantity": "3"})).send().await.unwrap();
+    let missing = app.client.put(app.url("/v1/limits/groups/999999999")).json(&json!({"maxOrderQuantity": "3"})).send().await.unwrap();
+    assert_eq!(missing.status(), 404, "limits on a group that does not exist");
+    let (_, organisation) = app.post("/v1/organisations", json!({"name": "School"})).await;
+    let org = organisation["organisationId"].as_str().unwrap().to_owned();
+    let (_, group) = app.post(&format!("/v1/organisations/{org}/groups"), json!({"name": "class"})).await;
+    let group_id = group["groupId"].as_str().unwrap().to_owned();
+    let group = app.client.put(app.url(&format!("/v1/limits/groups/{group_id}"))).json(&json!({"maxOrderQuantity": 3})).send().await.unwrap();
     assert_eq!(group.status(), 200);
-    let joined = app.client.put(app.url(&format!("/v1/users/{user}/membership"))).json(&json!({"groupId": "7"})).send().await.unwrap();
+    let missing = app.client.put(app.url(&format!("/v1/users/{user}/membership"))).json(&json!({"organisationId": "424242"})).send().await.unwrap();
+    assert_eq!(missing.status(), 404, "membership of an organisation that does not exist");
+    let joined = app.client.put(app.url(&format!("/v1/users/{user}/membership"))).json(&json!({"groupId": group_id})).send().await.unwrap();
     assert_eq!(joined.status(), 200);
     let refused = as_trader(Method::POST, "/v1/orders".into(), Some(order("4"))).await.unwrap();
     assert_eq!(refused.json::<Value>().await.unwrap()["error"]["code"], "limit_max_order_quantity");
     assert_eq!(as_trader(Method::POST, "/v1/orders".into(), Some(order("3"))).await.unwrap().status(), 202);
 
+    let (_, before) = app.get(&format!("/v1/limits/users/{user}")).await;
     for (path, body, field) in [
         (format!("/v1/limits/users/{user}"), json!({"tradingHours": "9-5"}), Some("tradingHours")),
-        (format!("/v1/limits/users/{user}"), json!({"maxLeverage": "2"}), None),
         (format!("/v1/limits/users/{user}"), json!({"maxOrderQuantity": "-1x"}), Some("maxOrderQuantity")),
+        (format!("/v1/limits/users/{user}"), json!({"maxOrderQuantity": "-5"}), Some("maxOrderQuantity")),
+        (format!("/v1/limits/users/{user}"), json!({"maxSymbolSharePercent": "250"}), Some("maxSymbolSharePercent")),
+        (format!("/v1/limits/users/{user}"), json!({"maxOpenOrders": {}}), Some("maxOpenOrders")),
+        (format!("/v1/limits/users/{user}"), json!({"allowedSymbols": ["NOSUCH"]}), Some("allowedSymbols")),
+        (format!("/v1/limits/users/{user}"), json!([]), None),
+        (format!("/v1/limits/users/{user}"), json!(null), None),
         ("/v1/limits/planets/1".to_owned(), json!({}), None),
     ] {
         let response = app.client.put(app.url(&path)).json(&body).send().await.unwrap();
@@ -67,6 +81,12 @@ async fn admins_set_limits_the_engine_enforces_them_and_users_read_their_own() {
             assert_eq!(answer["error"]["details"]["field"], field, "{answer}");
         }
     }
+    // None of those changed what is in force; an unknown field is ignored.
+    let (_, now) = app.get(&format!("/v1/limits/users/{user}")).await;
+    assert_eq!(now["limits"], before["limits"]);
+    let response = app.client.put(app.url(&format!("/v1/limits/users/{user}"))).json(&json!({"maxLeverage": "2", "maxOpenOrders": 7})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["limits"], json!({"tradingEnabled": true, "maxOpenOrders": 7}));
     let (status, _) = app.get("/v1/limits/users/424242").await;
     assert_eq!(status, 404);
 
@@ -74,9 +94,9 @@ async fn admins_set_limits_the_engine_enforces_them_and_users_read_their_own() {
     // Order events join the trail as the read store projects them; these are the rest.
     let actions: Vec<&str> =
         trail["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).filter(|action| !action.starts_with("order.")).collect();
-    assert_eq!(actions, ["membership.set", "limits.set", "user.registered"]);
-    let (_, trail) = app.get("/v1/audit?subject=group:7").await;
-    assert_eq!(trail["entries"][0]["details"]["maxOrderQuantity"], "3");
+    assert_eq!(actions, ["limits.set", "membership.set", "limits.set", "user.registered"]);
+    let (_, trail) = app.get(&format!("/v1/audit?subject=group:{group_id}")).await;
+    assert_eq!(trail["entries"][0]["details"]["maxOrderQuantity"], "3", "the number 3 is stored as the decimal it is");
 }
 
 #[tokio::test]
@@ -131,7 +151,7 @@ async fn organisation_admins_manage_their_members_groups_and_limits() {
     assert_eq!(send(&boss_token, Method::DELETE, format!("/v1/organisations/{org}/members/{trader}"), None).await.unwrap().status(), 204);
     assert_eq!(send(&trader_token, Method::POST, "/v1/orders".into(), order("5")).await.unwrap().status(), 202, "outside the organisation its limits stop");
     let bad_group = app.client.put(app.url(&format!("/v1/organisations/{org}/members/{trader}"))).json(&json!({"groupId": "999"})).send().await.unwrap();
-    assert_eq!(bad_group.status(), 400);
+    assert_eq!(bad_group.status(), 404);
 
     let (_, trail) = app.get(&format!("/v1/audit?subject=user:{trader}")).await;
     // Order events join the trail as the read store projects them; these are the rest.

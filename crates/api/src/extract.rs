@@ -1,0 +1,315 @@
+//! Request extractors and the field types of request bodies. Every rejection is the
+//! API's JSON error: a body that is not a JSON object, a known field of the wrong type or
+//! with an impossible value is a 400 naming the field (`details.field`); unknown fields
+//! are ignored (seed 000 7.3).
+//!
+//! One grammar for numbers everywhere, in bodies and query strings alike:
+//! - a decimal is a JSON number, or a string holding one:
+//!   `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?` (no `+`, no spaces, no leading
+//!   zeros, no bare `.`), kept exactly, exponents expanded;
+//! - an id or a count is a non-negative decimal integer without sign, leading zeros or
+//!   exponent, as a JSON number or a string, at most 2^63 - 1.
+
+use std::fmt;
+
+use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::{self, DeserializeOwned, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::ApiError;
+
+/// Longest decimal text accepted (digits, sign, point and exponent), and the largest
+/// exponent: anything bigger is out of every range the exchange has.
+const DECIMAL_TEXT_MAX: usize = 64;
+const EXPONENT_MAX: i64 = 40;
+
+/// A 400 naming `field`.
+pub(crate) fn field_error(field: &str, message: impl fmt::Display) -> ApiError {
+    ApiError::BadRequest { code: "invalid_field", message: format!("{field}: {message}"), details: json!({"field": field}) }
+}
+
+/// A JSON object body deserialised into `T`; any failure is a 400 naming the field.
+#[derive(Debug)]
+pub(crate) struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<Value>::from_request(request, state).await?;
+        from_object(value).map(Body)
+    }
+}
+
+/// `value` as `T` if it is a JSON object whose known fields are right.
+pub(crate) fn from_object<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::bad_request("invalid_body", "the body must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner().to_string();
+        // A missing field is reported at the level of its parent object.
+        let field = match inner.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')) {
+            Some((name, _)) if path == "." => name.to_owned(),
+            Some((name, _)) => format!("{path}.{name}"),
+            None => path,
+        };
+        let message = inner.split(" at line ").next().unwrap_or_default().to_owned();
+        field_error(&field, message)
+    })
+}
+
+/// Query parameters deserialised into `T`; a bad, repeated or malformed parameter is a
+/// 400 in the API's error shape.
+#[derive(Debug)]
+pub(crate) struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer).map(Query).map_err(|error| {
+            let path = error.path().to_string();
+            ApiError::BadRequest {
+                code: "invalid_parameter",
+                message: format!("query {}: {}", if path == "." { "string" } else { &path }, error.into_inner()),
+                details: if path == "." { Value::Null } else { json!({"parameter": path}) },
+            }
+        })
+    }
+}
+
+/// A JSON value that is a string or a number, as text (numbers exactly as written).
+fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D, expected: &str) -> Result<String, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::String(text) => Ok(text),
+        Value::Number(number) => Ok(number.to_string()),
+        other => Err(de::Error::custom(format!("expected {expected}, found {}", kind(&other)))),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// An id: a decimal integer without sign or leading zeros, up to 2^63 - 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Id(pub u64);
+
+/// `text` as an id or count (the grammar in the module comment).
+pub(crate) fn parse_unsigned(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    let well_formed = !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit) && (bytes[0] != b'0' || bytes.len() == 1);
+    well_formed.then(|| text.parse::<i64>().ok()).flatten().map(|value| value as u64)
+}
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = string_or_number(deserializer, "an id (a decimal integer)")?;
+        parse_unsigned(&text).map(Id).ok_or_else(|| de::Error::custom(format!("{text:?} is not an id (a decimal integer without sign or leading zeros)")))
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+/// A decimal in canonical text: exact, without exponent, sign only when negative.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub(crate) struct Decimal(pub String);
+
+impl Decimal {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn is_negative(&self) -> bool {
+        self.0.starts_with('-')
+    }
+
+    pub(crate) fn is_zero(&self) -> bool {
+        self.0 == "0"
+    }
+}
+
+impl<'de> Deserialize<'de> for Decimal {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = string_or_number(deserializer, "a decimal (a number or a string holding one)")?;
+        canonical_decimal(&text).map(Decimal).map_err(de::Error::custom)
+    }
+}
+
+/// `text` in canonical form if it follows the decimal grammar of the module comment.
+pub(crate) fn canonical_decimal(text: &str) -> Result<String, String> {
+    let refuse = || format!("{text:?} is not a decimal (JSON number syntax: digits, an optional fraction and exponent)");
+    if text.len() > DECIMAL_TEXT_MAX {
+        return Err(format!("{} characters is too long for a decimal", text.len()));
+    }
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], Some(&unsigned[at + 1..])),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = match mantissa.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (mantissa, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
+    if !digits(whole) || (whole.len() > 1 && whole.starts_with('0')) || fraction.is_some_and(|fraction| !digits(fraction)) {
+        return Err(refuse());
+    }
+    let exponent: i64 = match exponent {
+        None => 0,
+        Some(exponent) => {
+            let unsigned_exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+            if !digits(unsigned_exponent) {
+                return Err(refuse());
+            }
+            let value: i64 = unsigned_exponent.parse().map_err(|_| refuse())?;
+            if value > EXPONENT_MAX {
+                return Err(format!("{text:?} is out of range"));
+            }
+            if exponent.starts_with('-') { -value } else { value }
+        }
+    };
+    // All significant digits, and where the point goes among them.
+    let fraction = fraction.unwrap_or_default();
+    let all: String = format!("{whole}{fraction}");
+    let point = whole.len() as i64 + exponent;
+    let (integer, decimals) = if point <= 0 {
+        (String::from("0"), format!("{}{all}", "0".repeat(point.unsigned_abs() as usize)))
+    } else if point as usize >= all.len() {
+        (format!("{all}{}", "0".repeat(point as usize - all.len())), String::new())
+    } else {
+        (all[..point as usize].to_owned(), all[point as usize..].to_owned())
+    };
+    let integer = integer.trim_start_matches('0');
+    let decimals = decimals.trim_end_matches('0');
+    let integer = if integer.is_empty() { "0" } else { integer };
+    let mut canonical = String::with_capacity(integer.len() + decimals.len() + 2);
+    if negative && (integer != "0" || !decimals.is_empty()) {
+        canonical.push('-');
+    }
+    canonical.push_str(integer);
+    if !decimals.is_empty() {
+        canonical.push('.');
+        canonical.push_str(decimals);
+    }
+    Ok(canonical)
+}
+
+/// Text of at most `MAX` characters with no control characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub(crate) struct Text<const MAX: usize>(pub String);
+
+impl<const MAX: usize> Text<MAX> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Refuses control characters and text longer than `max` characters.
+pub(crate) fn check_text(text: &str, max: usize) -> Result<(), String> {
+    if text.chars().any(char::is_control) {
+        return Err("control characters are not allowed".to_owned());
+    }
+    let length = text.chars().count();
+    if length > max {
+        return Err(format!("at most {max} characters, not {length}"));
+    }
+    Ok(())
+}
+
+impl<'de, const MAX: usize> Deserialize<'de> for Text<MAX> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        check_text(&text, MAX).map_err(de::Error::custom)?;
+        Ok(Self(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_follow_one_grammar() {
+        for (text, canonical) in [
+            ("0", "0"),
+            ("10", "10"),
+            ("10.50", "10.5"),
+            ("-3.25", "-3.25"),
+            ("-0", "0"),
+            ("0.0001", "0.0001"),
+            ("1E2", "100"),
+            ("1.5e-3", "0.0015"),
+            ("2.5E+1", "25"),
+            ("123e-5", "0.00123"),
+            ("0.000", "0"),
+        ] {
+            assert_eq!(canonical_decimal(text).as_deref(), Ok(canonical), "{text}");
+        }
+        for text in ["", "+1", " 1", "1 ", "01", "1.", ".5", "-", "1e", "1e+", "0x10", "1,5", "NaN", "Infinity", "1.2.3", "--1", "1e99", "١"] {
+            assert!(canonical_decimal(text).is_err(), "{text:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn ids_are_plain_unsigned_integers() {
+        assert_eq!(parse_unsigned("0"), Some(0));
+        assert_eq!(parse_unsigned("9223372036854775807"), Some(i64::MAX as u64));
+        for text in ["", "+1", "-1", " 1", "01", "1.0", "1e2", "9223372036854775808", "abc"] {
+            assert_eq!(parse_unsigned(text), None, "{text:?}");
+        }
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[expect(dead_code, reason = "the fields are only deserialised")]
+    struct Sample {
+        user_id: Option<Id>,
+        amount: Decimal,
+        name: Option<Text<5>>,
+        flag: Option<bool>,
+    }
+
+    #[test]
+    fn bodies_name_the_field_at_fault() {
+        let field_of = |value: Value| match from_object::<Sample>(value) {
+            Err(ApiError::BadRequest { details, .. }) => details["field"].as_str().unwrap_or_default().to_owned(),
+            other => panic!("expected a 400, got {other:?}"),
+        };
+        assert_eq!(field_of(json!({"userId": {}, "amount": "1"})), "userId");
+        assert_eq!(field_of(json!({"amount": "1", "name": 5})), "name");
+        assert_eq!(field_of(json!({"amount": "1", "name": "abc\ndef"})), "name");
+        assert_eq!(field_of(json!({"amount": "1", "name": "toolong"})), "name");
+        assert_eq!(field_of(json!({"amount": "1", "flag": "yes"})), "flag");
+        assert_eq!(field_of(json!({})), "amount");
+        assert_eq!(field_of(json!({"amount": "+1"})), "amount");
+        assert!(matches!(from_object::<Sample>(json!([])), Err(ApiError::BadRequest { code: "invalid_body", .. })));
+        assert!(matches!(from_object::<Sample>(Value::Null), Err(ApiError::BadRequest { code: "invalid_body", .. })));
+        let sample = from_object::<Sample>(json!({"amount": 1.5e2, "userId": 7, "unknown": [1, 2]})).unwrap();
+        assert_eq!(sample.amount, Decimal("150".to_owned()));
+        assert_eq!(sample.user_id, Some(Id(7)));
+    }
+}

@@ -1,0 +1,478 @@
+//! Request bodies of the native API, one struct per route. Field types check their own
+//! syntax (`extract`); the checks that relate fields to each other are here, so every
+//! entry point refuses the same things with a 400 naming the field.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use tradecraft_sequencer::wire::{PlaceOrder, WireLimits, WireOrderType, WireSelfTradePrevention, WireSide, WireTimeInForce};
+
+use crate::ApiError;
+use crate::extract::{Decimal, Id, Text, field_error, from_object, parse_unsigned};
+
+/// Longest email (RFC 5321), password, display name, key or object name, URL.
+pub(crate) const EMAIL_MAX: usize = 254;
+pub(crate) const PASSWORD_MIN: usize = 8;
+pub(crate) const PASSWORD_MAX: usize = 128;
+pub(crate) const USERNAME_MAX: usize = 64;
+pub(crate) const NAME_MAX: usize = 200;
+pub(crate) const URL_MAX: usize = 2_048;
+/// Longest symbol and client order id (the engine's inline strings hold these).
+pub(crate) const SYMBOL_MAX: usize = 12;
+pub(crate) const CLIENT_ORDER_ID_MAX: usize = 32;
+/// Most symbols one limits list may name.
+pub(crate) const SYMBOL_LIST_MAX: usize = 1_000;
+/// Refresh tokens and passwords are short; anything longer is not one of ours.
+pub(crate) const TOKEN_MAX: usize = 256;
+
+/// A count: a non-negative integer up to 2^32 - 1, as a JSON number or a string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Count(pub u32);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = Id::deserialize(deserializer)?;
+        u32::try_from(id.0).map(Count).map_err(|_| de::Error::custom(format!("{} is larger than {}", id.0, u32::MAX)))
+    }
+}
+
+/// `POST /v1/orders`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PlaceOrderRequest {
+    /// The caller's own account when absent.
+    pub user_id: Option<Id>,
+    pub symbol: Text<SYMBOL_MAX>,
+    pub side: WireSide,
+    #[serde(default, rename = "type")]
+    pub order_type: WireOrderType,
+    pub quantity: Option<Decimal>,
+    pub notional: Option<Decimal>,
+    pub limit_price: Option<Decimal>,
+    pub stop_price: Option<Decimal>,
+    pub trail_amount: Option<Decimal>,
+    pub trail_percent: Option<Decimal>,
+    #[serde(default)]
+    pub time_in_force: WireTimeInForce,
+    #[serde(default)]
+    pub post_only: bool,
+    pub client_order_id: Option<Text<CLIENT_ORDER_ID_MAX>>,
+    pub self_trade_prevention: Option<WireSelfTradePrevention>,
+    /// Assigned by the exchange: refused when given.
+    pub order_id: Option<serde_json::Value>,
+}
+
+/// Refuses `value` when present: `field` has no meaning for this order.
+fn absent(field: &str, value: Option<&Decimal>, order_type: WireOrderType) -> Result<(), ApiError> {
+    match value {
+        Some(_) => Err(field_error(field, format!("not allowed on a {} order", order_type_name(order_type)))),
+        None => Ok(()),
+    }
+}
+
+fn required<'a>(field: &str, value: Option<&'a Decimal>, order_type: WireOrderType) -> Result<&'a Decimal, ApiError> {
+    value.ok_or_else(|| field_error(field, format!("required for a {} order", order_type_name(order_type))))
+}
+
+fn positive(field: &str, value: &Decimal) -> Result<(), ApiError> {
+    if value.is_negative() || value.is_zero() { Err(field_error(field, "must be greater than 0")) } else { Ok(()) }
+}
+
+pub(crate) fn order_type_name(order_type: WireOrderType) -> &'static str {
+    match order_type {
+        WireOrderType::Market => "MARKET",
+        WireOrderType::Limit => "LIMIT",
+        WireOrderType::Stop => "STOP",
+        WireOrderType::StopLimit => "STOP_LIMIT",
+        WireOrderType::TrailingStop => "TRAILING_STOP",
+    }
+}
+
+impl PlaceOrderRequest {
+    /// The order's wire form for `user`, once every field fits the order's type.
+    pub(crate) fn into_wire(self, user: u64, timestamp: String) -> Result<PlaceOrder, ApiError> {
+        if self.order_id.is_some() {
+            return Err(field_error("orderId", "assigned by the exchange"));
+        }
+        let order_type = self.order_type;
+        let (limit, stop) = (self.limit_price.as_ref(), self.stop_price.as_ref());
+        let (trail_amount, trail_percent) = (self.trail_amount.as_ref(), self.trail_percent.as_ref());
+        match order_type {
+            WireOrderType::Market => {
+                absent("limitPrice", limit, order_type)?;
+                absent("stopPrice", stop, order_type)?;
+            }
+            WireOrderType::Limit => {
+                positive("limitPrice", required("limitPrice", limit, order_type)?)?;
+                absent("stopPrice", stop, order_type)?;
+            }
+            WireOrderType::Stop => {
+                absent("limitPrice", limit, order_type)?;
+                positive("stopPrice", required("stopPrice", stop, order_type)?)?;
+            }
+            WireOrderType::StopLimit => {
+                positive("limitPrice", required("limitPrice", limit, order_type)?)?;
+                positive("stopPrice", required("stopPrice", stop, order_type)?)?;
+            }
+            WireOrderType::TrailingStop => {
+                absent("limitPrice", limit, order_type)?;
+                absent("stopPrice", stop, order_type)?;
+                match (trail_amount, trail_percent) {
+                    (Some(amount), None) => positive("trailAmount", amount)?,
+                    (None, Some(percent)) => positive("trailPercent", percent)?,
+                    _ => return Err(field_error("trailAmount", "give exactly one of trailAmount and trailPercent")),
+                }
+            }
+        }
+        if order_type != WireOrderType::TrailingStop {
+            absent("trailAmount", trail_amount, order_type)?;
+            absent("trailPercent", trail_percent, order_type)?;
+        }
+        match (&self.quantity, &self.notional) {
+            (Some(quantity), None) => positive("quantity", quantity)?,
+            (None, Some(notional)) => {
+                positive("notional", notional)?;
+                if order_type != WireOrderType::Market || self.side != WireSide::Buy {
+                    return Err(field_error("notional", "only a MARKET BUY can be sized by cash amount"));
+                }
+                if self.time_in_force == WireTimeInForce::Fok {
+                    return Err(field_error("notional", "a FOK order is sized by quantity"));
+                }
+            }
+            (Some(_), Some(_)) => return Err(field_error("notional", "give quantity or notional, not both")),
+            (None, None) => return Err(field_error("quantity", "required (or notional, for a MARKET BUY)")),
+        }
+        if self.post_only && order_type != WireOrderType::Limit {
+            return Err(field_error("postOnly", "only a LIMIT order can be post-only"));
+        }
+        let text = |value: Option<Decimal>| value.map(|value| value.0);
+        Ok(PlaceOrder {
+            order_id: None,
+            user_id: user.to_string(),
+            symbol: self.symbol.0,
+            side: self.side,
+            order_type,
+            quantity: text(self.quantity),
+            notional: text(self.notional),
+            limit_price: text(self.limit_price),
+            stop_price: text(self.stop_price),
+            trail_amount: text(self.trail_amount),
+            trail_percent: text(self.trail_percent),
+            time_in_force: self.time_in_force,
+            post_only: self.post_only,
+            client_order_id: self.client_order_id.map(|id| id.0),
+            self_trade_prevention: self.self_trade_prevention,
+            order_timestamp: timestamp,
+        })
+    }
+}
+
+/// `PATCH /v1/orders/{orderId}`: a new total quantity and/or limit price.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ReplaceOrderRequest {
+    pub quantity: Option<Decimal>,
+    pub limit_price: Option<Decimal>,
+}
+
+/// Order fields a replace cannot change.
+const FIXED_ORDER_FIELDS: [&str; 12] = [
+    "userId",
+    "symbol",
+    "side",
+    "type",
+    "notional",
+    "stopPrice",
+    "trailAmount",
+    "trailPercent",
+    "timeInForce",
+    "postOnly",
+    "clientOrderId",
+    "selfTradePrevention",
+];
+
+impl ReplaceOrderRequest {
+    /// The request in `body`: order fields a replace cannot change are refused, not
+    /// ignored; other unknown fields are ignored.
+    pub(crate) fn from_body(body: serde_json::Value) -> Result<Self, ApiError> {
+        if let Some(field) = FIXED_ORDER_FIELDS.iter().find(|field| body.get(**field).is_some()) {
+            return Err(field_error(field, "cannot be changed; only quantity and limitPrice can"));
+        }
+        let request: Self = from_object(body)?;
+        if request.quantity.is_none() && request.limit_price.is_none() {
+            return Err(field_error("quantity", "give quantity and/or limitPrice"));
+        }
+        request.quantity.as_ref().map(|quantity| positive("quantity", quantity)).transpose()?;
+        request.limit_price.as_ref().map(|price| positive("limitPrice", price)).transpose()?;
+        Ok(request)
+    }
+}
+
+/// `POST /v1/accounts` (admins).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CreateAccountRequest {
+    pub user_id: Option<Id>,
+    pub cash: Option<Decimal>,
+}
+
+/// `POST /v1/auth/register`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RegisterRequest {
+    pub email: Text<EMAIL_MAX>,
+    pub password: Text<PASSWORD_MAX>,
+    pub username: Option<Text<USERNAME_MAX>>,
+}
+
+/// `POST /v1/auth/login`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LoginRequest {
+    pub email: Text<EMAIL_MAX>,
+    pub password: Text<PASSWORD_MAX>,
+}
+
+/// `POST /v1/auth/refresh` and `/logout`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RefreshRequest {
+    pub refresh_token: Text<TOKEN_MAX>,
+}
+
+/// An API key's rights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Scope {
+    Read,
+    Trade,
+}
+
+impl Scope {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Trade => "trade",
+        }
+    }
+}
+
+/// `POST /v1/api-keys`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CreateApiKeyRequest {
+    pub name: Option<Text<NAME_MAX>>,
+    pub scopes: Option<Vec<Scope>>,
+}
+
+/// `PUT /v1/users/{userId}/role`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RoleRequest {
+    pub role: RoleName,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RoleName {
+    Trader,
+    Viewer,
+    Admin,
+}
+
+/// `PUT /v1/users/{userId}/membership`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MembershipRequest {
+    pub group_id: Option<Id>,
+    pub organisation_id: Option<Id>,
+}
+
+/// `POST /v1/organisations` and `/v1/organisations/{id}/groups`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct NameRequest {
+    pub name: Text<NAME_MAX>,
+}
+
+impl NameRequest {
+    /// The name without surrounding spaces; 400 when that leaves nothing.
+    pub(crate) fn name(&self) -> Result<String, ApiError> {
+        match self.name.as_str().trim() {
+            "" => Err(field_error("name", format!("1 to {NAME_MAX} characters"))),
+            name => Ok(name.to_owned()),
+        }
+    }
+}
+
+/// `PUT /v1/organisations/{id}/members/{userId}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MemberRequest {
+    pub role: Option<MemberRole>,
+    pub group_id: Option<Id>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum MemberRole {
+    Member,
+    OrgAdmin,
+}
+
+impl MemberRole {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::OrgAdmin => "org_admin",
+        }
+    }
+}
+
+/// `DELETE /v1/me`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeleteMeRequest {
+    pub password: Text<PASSWORD_MAX>,
+}
+
+/// `POST /v1/webhooks`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WebhookRequest {
+    pub url: Text<URL_MAX>,
+}
+
+/// `PUT /v1/limits/{scope}/{id}`: absent (or null) fields are unlimited.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LimitsRequest {
+    pub trading_enabled: Option<bool>,
+    pub max_order_quantity: Option<Decimal>,
+    pub max_order_notional: Option<Decimal>,
+    pub max_open_orders: Option<Count>,
+    pub max_position: Option<Decimal>,
+    pub max_gross_exposure: Option<Decimal>,
+    pub max_daily_notional: Option<Decimal>,
+    pub max_daily_loss: Option<Decimal>,
+    pub max_orders_per_minute: Option<Count>,
+    pub max_trades_per_day: Option<Count>,
+    pub allowed_symbols: Option<Vec<Text<SYMBOL_MAX>>>,
+    pub blocked_symbols: Option<Vec<Text<SYMBOL_MAX>>>,
+    pub allowed_order_types: Option<Vec<WireOrderType>>,
+    pub trading_hours: Option<Text<11>>,
+    pub min_share_price: Option<Decimal>,
+    pub max_symbol_share_percent: Option<Decimal>,
+}
+
+impl LimitsRequest {
+    /// The limits' wire form, once every value is one a limit can have.
+    pub(crate) fn into_wire(self) -> Result<WireLimits, ApiError> {
+        for (field, value) in [
+            ("maxOrderQuantity", &self.max_order_quantity),
+            ("maxOrderNotional", &self.max_order_notional),
+            ("maxPosition", &self.max_position),
+            ("maxGrossExposure", &self.max_gross_exposure),
+            ("maxDailyNotional", &self.max_daily_notional),
+            ("minSharePrice", &self.min_share_price),
+            ("maxSymbolSharePercent", &self.max_symbol_share_percent),
+        ] {
+            if let Some(value) = value {
+                positive(field, value)?;
+            }
+        }
+        if let Some(loss) = &self.max_daily_loss
+            && loss.is_negative()
+        {
+            return Err(field_error("maxDailyLoss", "must not be negative"));
+        }
+        if let Some(percent) = &self.max_symbol_share_percent
+            && !percent_at_most_100(percent.as_str())
+        {
+            return Err(field_error("maxSymbolSharePercent", "at most 100"));
+        }
+        for (field, list) in [("allowedSymbols", &self.allowed_symbols), ("blockedSymbols", &self.blocked_symbols)] {
+            if list.as_ref().is_some_and(|list| list.len() > SYMBOL_LIST_MAX) {
+                return Err(field_error(field, format!("at most {SYMBOL_LIST_MAX} symbols")));
+            }
+        }
+        let text = |value: Option<Decimal>| value.map(|value| value.0);
+        let symbols = |list: Option<Vec<Text<SYMBOL_MAX>>>| list.map(|list| list.into_iter().map(|symbol| symbol.0).collect::<Vec<_>>());
+        let limits = WireLimits {
+            trading_enabled: self.trading_enabled.unwrap_or(true),
+            max_order_quantity: text(self.max_order_quantity),
+            max_order_notional: text(self.max_order_notional),
+            max_open_orders: self.max_open_orders.map(|count| count.0),
+            max_position: text(self.max_position),
+            max_gross_exposure: text(self.max_gross_exposure),
+            max_daily_notional: text(self.max_daily_notional),
+            max_daily_loss: text(self.max_daily_loss),
+            max_orders_per_minute: self.max_orders_per_minute.map(|count| count.0),
+            max_trades_per_day: self.max_trades_per_day.map(|count| count.0),
+            allowed_symbols: symbols(self.allowed_symbols),
+            blocked_symbols: symbols(self.blocked_symbols).unwrap_or_default(),
+            allowed_order_types: self.allowed_order_types.map(|types| types.into_iter().map(|kind| order_type_name(kind).to_owned()).collect()),
+            trading_hours: self.trading_hours.map(|hours| hours.0),
+            min_share_price: text(self.min_share_price),
+            max_symbol_share_percent: text(self.max_symbol_share_percent),
+        };
+        // Grids, precision and the trading-hours form, named by field.
+        limits.to_limits().map_err(|error| field_error(error.field, error.message))?;
+        Ok(limits)
+    }
+}
+
+/// Whether a canonical positive decimal is at most 100.
+fn percent_at_most_100(text: &str) -> bool {
+    let whole = text.split('.').next().unwrap_or_default();
+    parse_unsigned(whole).is_some_and(|whole| whole < 100 || (whole == 100 && !text.contains('.')))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn order(body: serde_json::Value) -> Result<PlaceOrder, ApiError> {
+        from_object::<PlaceOrderRequest>(body)?.into_wire(7, "2026-01-01T00:00:00.000Z".to_owned())
+    }
+
+    fn field(result: Result<PlaceOrder, ApiError>) -> String {
+        match result {
+            Err(ApiError::BadRequest { details, .. }) => details["field"].as_str().unwrap_or_default().to_owned(),
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn orders_refuse_fields_their_type_does_not_have() {
+        let market = json!({"symbol": "MOCK", "side": "BUY", "type": "MARKET", "quantity": "1"});
+        assert!(order(market.clone()).is_ok());
+        let with = |key: &str, value: serde_json::Value| {
+            let mut body = market.clone();
+            body[key] = value;
+            body
+        };
+        assert_eq!(field(order(with("limitPrice", json!("100")))), "limitPrice");
+        assert_eq!(field(order(with("trailAmount", json!("1")))), "trailAmount");
+        assert_eq!(field(order(with("notional", json!("10")))), "notional");
+        assert_eq!(field(order(with("quantity", json!("0")))), "quantity");
+        assert_eq!(field(order(with("quantity", json!("-1")))), "quantity");
+        assert_eq!(field(order(with("userId", json!({})))), "userId");
+        assert_eq!(field(order(with("postOnly", json!(true)))), "postOnly");
+        assert_eq!(field(order(with("orderId", json!("5")))), "orderId");
+        assert_eq!(field(order(json!({"symbol": "MOCK", "side": "SELL", "notional": "10"}))), "notional");
+        assert_eq!(field(order(json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": 1}))), "limitPrice");
+        assert_eq!(field(order(json!({"symbol": "MOCK", "side": "BUY", "type": "STOP", "quantity": 1, "stopPrice": 1, "limitPrice": 1}))), "limitPrice");
+        let exact = order(json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": 1e1, "limitPrice": 99.5, "unknown": 1})).unwrap();
+        assert_eq!((exact.quantity.as_deref(), exact.limit_price.as_deref(), exact.user_id.as_str()), (Some("10"), Some("99.5"), "7"));
+    }
+
+    #[test]
+    fn limits_refuse_impossible_values_and_take_numbers() {
+        let limits = |body: serde_json::Value| from_object::<LimitsRequest>(body).and_then(LimitsRequest::into_wire);
+        assert!(limits(json!({"maxOrderQuantity": "-5"})).is_err());
+        assert!(limits(json!({"maxSymbolSharePercent": "250"})).is_err());
+        assert!(limits(json!({"maxSymbolSharePercent": "100.5"})).is_err());
+        assert!(limits(json!({"maxOpenOrders": -1})).is_err());
+        assert!(limits(json!({"allowedOrderTypes": ["MARKET", "ICEBERG"]})).is_err());
+        assert!(limits(json!({"tradingHours": "25:00-26:00"})).is_err());
+        let wire = limits(json!({"maxOrderQuantity": 5, "maxSymbolSharePercent": 100, "maxOpenOrders": "3", "maxDailyLoss": 0})).unwrap();
+        assert_eq!(wire.max_order_quantity.as_deref(), Some("5"));
+        assert_eq!(wire.max_open_orders, Some(3));
+        assert_eq!(wire.max_symbol_share_percent.as_deref(), Some("100"));
+    }
+}
