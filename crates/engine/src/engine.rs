@@ -872,6 +872,14 @@ impl Engine {
         {
             return Err(RejectReason::PostOnlyWouldCross);
         }
+        // A buy sized by cash must afford at least one tradable quantity at the best ask;
+        // less would be accepted and end having bought nothing.
+        if budget > 0
+            && let Some((best, _)) = book.best(new.side.opposite())
+            && budget / best.max(1) < spec.lot_size.raw().max(spec.min_quantity.raw())
+        {
+            return Err(RejectReason::QuantityBelowMinimum);
+        }
         if let Some(client_id) = new.client_order_id
             && self.state.client_ids.contains_key(&(account, client_id))
         {
@@ -1082,7 +1090,7 @@ impl Engine {
         let (side, price) = (order.side, order.price);
         let reason = match outcome {
             MatchOutcome::SelfTradeStopped => Some(DoneReason::SelfTradePrevented),
-            MatchOutcome::BudgetSpent => Some(DoneReason::Filled),
+            MatchOutcome::BudgetSpent => Some(if order.filled > 0 { DoneReason::Filled } else { DoneReason::Unfilled }),
             MatchOutcome::BookExhausted if order.is_budget() => Some(if order.filled > 0 { DoneReason::Filled } else { DoneReason::Unfilled }),
             MatchOutcome::BookExhausted if order.leaves() == 0 => Some(DoneReason::Filled),
             MatchOutcome::BookExhausted => {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
 
-async fn call(app: &TestApp, client: &Client, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn call(app: &TestApp, client: &Client, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
     let mut request = client.request(method, app.url(path));
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -20,7 +20,7 @@ async fn call(app: &TestApp, client: &Client, method: Method, path: &str, token:
 }
 
 /// Registers `email` and returns the answer (userId, tokens).
-async fn register(app: &TestApp, email: &str) -> Value {
+pub(crate) async fn register(app: &TestApp, email: &str) -> Value {
     let (status, body) = call(app, &app.anonymous, Method::POST, "/v1/auth/register", None, Some(json!({"email": email, "password": "correct horse"}))).await;
     assert_eq!(status, 201, "{body}");
     body
