@@ -14,65 +14,95 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tradecraft_store::{AlertRecord, DeliveryOutcome, Store, WebhookRecord};
 use tradecraft_types::Timestamp;
+use utoipa::IntoParams;
 
 use crate::auth::{MaybeCaller, account_for, now_ms, random_token};
 use crate::identity::audit;
 use crate::reads::ask;
+use crate::responses::{Acknowledged, Alert, Alerts, ErrorBody, Webhook, Webhooks};
 use crate::routes::{bounded, parse_id};
 use crate::{ApiError, Shared};
 
-pub(crate) fn alert_json(alert: &AlertRecord) -> Value {
-    json!({
-        "alertId": alert.alert_id, "userId": alert.user_id.to_string(), "severity": alert.severity,
-        "title": alert.title, "message": alert.message, "createdAt": Timestamp::from_millis(alert.created_at_ms).to_string(),
-        "acknowledgedAt": alert.acknowledged_at_ms.map(|at| Timestamp::from_millis(at).to_string()),
-    })
+pub(crate) fn alert_of(alert: &AlertRecord) -> Alert {
+    Alert {
+        alert_id: alert.alert_id.clone(),
+        user_id: alert.user_id.to_string(),
+        severity: alert.severity.clone(),
+        title: alert.title.clone(),
+        message: alert.message.clone(),
+        created_at: Timestamp::from_millis(alert.created_at_ms).to_string(),
+        acknowledged_at: alert.acknowledged_at_ms.map(|at| Timestamp::from_millis(at).to_string()),
+    }
 }
 
-#[derive(Debug, Deserialize)]
+pub(crate) fn alert_json(alert: &AlertRecord) -> Value {
+    serde_json::to_value(alert_of(alert)).unwrap_or_default()
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AlertParams {
+    /// Default: the caller.
+    #[param(value_type = Option<String>, pattern = "^(0|[1-9][0-9]{0,18})$")]
     user_id: Option<String>,
     /// `true`: only alerts not yet acknowledged.
     open: Option<bool>,
+    /// 1 to 1000, default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
 }
 
-/// `GET /v1/alerts?userId=&open=true&limit=`: newest first.
+/// The caller's alerts (limit breaches), newest first; also pushed on the WebSocket topic
+/// `alerts:{userId}` and POSTed to the caller's webhooks.
+#[utoipa::path(get, path = "/v1/alerts", tag = "alerts", params(AlertParams), responses(
+    (status = 200, description = "Alerts, newest first.", body = Alerts),
+))]
 pub(crate) async fn list(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<AlertParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Alerts>, ApiError> {
     let user = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
     let limit = bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let open = params.open.unwrap_or(false);
     let alerts = ask(&state, move |store| store.alerts(user, open, limit)).await?;
-    Ok(Json(json!({"alerts": alerts.iter().map(alert_json).collect::<Vec<_>>()})))
+    Ok(Json(Alerts { alerts: alerts.iter().map(alert_of).collect() }))
 }
 
-/// `POST /v1/alerts/{alertId}/acknowledge`.
+/// Acknowledge one of the caller's alerts.
+#[utoipa::path(post, path = "/v1/alerts/{alert_id}/acknowledge", tag = "alerts",
+    params(("alert_id" = String, Path, max_length = 128, description = "An alert id.")),
+    responses(
+        (status = 200, description = "Acknowledged.", body = Acknowledged),
+        (status = 404, description = "No such alert of yours.", body = ErrorBody),
+    ))]
 pub(crate) async fn acknowledge(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(alert_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Acknowledged>, ApiError> {
     let user = account_for(&caller, None)?;
     let id = alert_id.clone();
     if !ask(&state, move |store| store.acknowledge_alert(user, &id, now_ms())).await? {
         return Err(ApiError::NotFound(format!("alert {alert_id}")));
     }
-    Ok(Json(json!({"alertId": alert_id, "acknowledged": true})))
+    Ok(Json(Acknowledged { alert_id, acknowledged: true }))
 }
 
-fn webhook_json(webhook: &WebhookRecord) -> Value {
-    json!({"webhookId": webhook.webhook_id, "url": webhook.url, "createdAt": Timestamp::from_millis(webhook.created_at_ms).to_string()})
+pub(crate) fn webhook_of(webhook: &WebhookRecord) -> Webhook {
+    Webhook { webhook_id: webhook.webhook_id.clone(), url: webhook.url.clone(), created_at: Timestamp::from_millis(webhook.created_at_ms).to_string() }
 }
 
-/// `POST /v1/webhooks` `{url}`: alerts are POSTed there as JSON. The URL is http or https
+/// Register a webhook: alerts are POSTed to it as JSON, retried with exponential backoff
+/// (1 s doubling to 1 h, 10 attempts) until it answers 2xx. The URL is http or https
 /// with a host, no credentials, no whitespace or control characters, at most 2,048
 /// characters; with [`WebhookTargets::Public`] (the server's default) it may not name a
 /// loopback, private, link-local or otherwise non-public address.
+#[utoipa::path(post, path = "/v1/webhooks", tag = "alerts", request_body = WebhookRequest, responses(
+    (status = 201, description = "The webhook.", body = Webhook),
+    (status = 400, description = "Not an allowed http(s) URL.", body = ErrorBody),
+))]
 pub(crate) async fn create_webhook(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
@@ -84,7 +114,7 @@ pub(crate) async fn create_webhook(
     let record = webhook.clone();
     ask(&state, move |store| store.insert_webhook(&record)).await?;
     audit(&state, &caller, "webhook.created", format!("user:{user}"), json!({"webhookId": webhook.webhook_id, "url": webhook.url})).await;
-    Ok((StatusCode::CREATED, Json(webhook_json(&webhook))).into_response())
+    Ok((StatusCode::CREATED, Json(webhook_of(&webhook))).into_response())
 }
 
 /// Which hosts webhooks may target.
@@ -177,12 +207,21 @@ async fn deliverable(url: &str, targets: WebhookTargets) -> Result<(), String> {
     Ok(())
 }
 
-pub(crate) async fn list_webhooks(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Value>, ApiError> {
+/// The caller's webhooks.
+#[utoipa::path(get, path = "/v1/webhooks", tag = "alerts", responses((status = 200, description = "Webhooks.", body = Webhooks)))]
+pub(crate) async fn list_webhooks(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Webhooks>, ApiError> {
     let user = account_for(&caller, None)?;
     let webhooks = ask(&state, move |store| store.webhooks(user)).await?;
-    Ok(Json(json!({"webhooks": webhooks.iter().map(webhook_json).collect::<Vec<_>>()})))
+    Ok(Json(Webhooks { webhooks: webhooks.iter().map(webhook_of).collect() }))
 }
 
+/// Remove a webhook (its pending deliveries stop).
+#[utoipa::path(delete, path = "/v1/webhooks/{webhook_id}", tag = "alerts",
+    params(("webhook_id" = String, Path, max_length = 64, description = "A webhook id.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 404, description = "No such webhook of yours.", body = ErrorBody),
+    ))]
 pub(crate) async fn delete_webhook(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,

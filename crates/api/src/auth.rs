@@ -306,7 +306,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 
 /// Whether a route (its path template) is open to everyone.
 pub fn public(path: &str) -> bool {
-    matches!(path, "/health/live" | "/health/ready" | "/openapi.json" | "/metrics" | "/v1/leaderboard")
+    matches!(path, "/health/live" | "/health/ready" | "/openapi.json" | "/docs" | "/metrics" | "/v1/leaderboard")
         || path.starts_with("/v1/market/")
         || path.starts_with("/v1/marketdata")
         || path.starts_with("/v1/analytics/")

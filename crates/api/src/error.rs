@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tradecraft_engine::RejectReason;
 
+use crate::responses::{ErrorBody, ErrorObject};
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
@@ -51,13 +53,6 @@ impl ApiError {
         }
     }
 
-    pub(crate) fn details(&self) -> Value {
-        match self {
-            Self::BadRequest { details, .. } => details.clone(),
-            _ => Value::Null,
-        }
-    }
-
     pub(crate) fn code(&self) -> &'static str {
         match self {
             Self::BadRequest { code, .. } | Self::Rejected { code, .. } => code,
@@ -69,6 +64,21 @@ impl ApiError {
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
+    }
+
+    /// The JSON body of this error, as a client sees it.
+    pub(crate) fn body(&self) -> Value {
+        serde_json::to_value(self.error_body()).unwrap_or_default()
+    }
+
+    fn error_body(&self) -> ErrorBody {
+        let (message, details) = match self {
+            // The cause of a 5xx stays in the server's log, not in the response.
+            Self::Internal(_) => ("internal error".to_owned(), Value::Null),
+            Self::BadRequest { details, .. } => (self.to_string(), details.clone()),
+            _ => (self.to_string(), Value::Null),
+        };
+        ErrorBody { error: ErrorObject { code: self.code().to_owned(), message, details } }
     }
 
     /// The HTTP answer to an engine rejection (seed 000 6.1: 402 funds, 422 shares).
@@ -105,17 +115,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status_code();
-        let (message, details) = match &self {
-            // The cause of a 5xx stays in the server's log, not in the response.
-            Self::Internal(cause) => {
-                tracing::error!(cause = %cause, "internal error");
-                ("internal error".to_owned(), Value::Null)
-            }
-            Self::BadRequest { details, .. } => (self.to_string(), details.clone()),
-            _ => (self.to_string(), Value::Null),
-        };
-        let body = json!({"error": {"code": self.code(), "message": message, "details": details}});
-        let mut response = (status, Json(body)).into_response();
+        if let Self::Internal(cause) = &self {
+            tracing::error!(cause = %cause, "internal error");
+        }
+        let mut response = (status, Json(self.error_body())).into_response();
         if let Self::TooManyRequests { retry_after_s } = self
             && let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_s.to_string())
         {

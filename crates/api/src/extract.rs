@@ -109,11 +109,68 @@ fn kind(value: &Value) -> &'static str {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Id(pub u64);
 
+/// Most digits of an id or count.
+pub(crate) const ID_DIGITS_MAX: usize = 19;
+/// The largest id or count: 2^63 - 1, so every one fits a signed 64-bit integer.
+pub(crate) const ID_MAX: u64 = i64::MAX as u64;
+/// An id or count as text, for the OpenAPI document (values above 2^63 - 1 are refused).
+pub(crate) const ID_PATTERN: &str = "^(0|[1-9][0-9]{0,18})$";
+/// A decimal as text (JSON number syntax), for the OpenAPI document.
+pub(crate) const DECIMAL_PATTERN: &str = "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?$";
+/// Text without control characters, for the OpenAPI document.
+pub(crate) const TEXT_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
 /// `text` as an id or count (the grammar in the module comment).
 pub(crate) fn parse_unsigned(text: &str) -> Option<u64> {
     let bytes = text.as_bytes();
-    let well_formed = !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit) && (bytes[0] != b'0' || bytes.len() == 1);
-    well_formed.then(|| text.parse::<i64>().ok()).flatten().map(|value| value as u64)
+    let well_formed = !bytes.is_empty() && bytes.len() <= ID_DIGITS_MAX && bytes.iter().all(u8::is_ascii_digit) && (bytes[0] != b'0' || bytes.len() == 1);
+    well_formed.then(|| text.parse::<u64>().ok()).flatten().filter(|value| *value <= ID_MAX)
+}
+
+fn string_schema(pattern: &str, max_length: Option<usize>, description: &str) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .pattern(Some(pattern))
+        .max_length(max_length)
+        .description(Some(description))
+        .build()
+}
+
+impl utoipa::PartialSchema for Id {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let number = utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer).minimum(Some(0)).maximum(Some(ID_MAX));
+        utoipa::openapi::OneOfBuilder::new()
+            .item(string_schema(ID_PATTERN, Some(ID_DIGITS_MAX), "A decimal string"))
+            .item(number)
+            .description(Some("An id: a decimal integer up to 2^63 - 1 without sign or leading zeros, as a string or a JSON number."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Id {}
+
+impl utoipa::PartialSchema for Decimal {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::OneOfBuilder::new()
+            .item(string_schema(DECIMAL_PATTERN, Some(DECIMAL_TEXT_MAX), "Decimal text"))
+            .item(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Number))
+            .description(Some("An exact decimal: a JSON number, or a string holding one (JSON number syntax; no '+', spaces or leading zeros)."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Decimal {}
+
+impl<const MAX: usize> utoipa::PartialSchema for Text<MAX> {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(TEXT_PATTERN, Some(MAX), "Text without control characters").into()
+    }
+}
+
+impl<const MAX: usize> utoipa::ToSchema for Text<MAX> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Owned(format!("Text{MAX}"))
+    }
 }
 
 impl<'de> Deserialize<'de> for Id {
@@ -277,8 +334,8 @@ mod tests {
     #[test]
     fn ids_are_plain_unsigned_integers() {
         assert_eq!(parse_unsigned("0"), Some(0));
-        assert_eq!(parse_unsigned("9223372036854775807"), Some(i64::MAX as u64));
-        for text in ["", "+1", "-1", " 1", "01", "1.0", "1e2", "9223372036854775808", "abc"] {
+        assert_eq!(parse_unsigned("9223372036854775807"), Some(ID_MAX));
+        for text in ["", "+1", "-1", " 1", "01", "1.0", "1e2", "9223372036854775808", "10000000000000000000", "abc"] {
             assert_eq!(parse_unsigned(text), None, "{text:?}");
         }
     }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tradecraft_store::{ApiKeyRecord, AuditRecord, Store, UserRecord};
 use tradecraft_types::{Money, Timestamp};
+use utoipa::IntoParams;
 
 use crate::auth::{self, MaybeCaller, REFRESH_TTL_MS, Role, hash_secret, now_ms, random_token, require, require_admin};
 use crate::extract::{Body, field_error, from_object};
@@ -16,6 +17,7 @@ use crate::models::{
     CreateApiKeyRequest, LoginRequest, PASSWORD_MAX, PASSWORD_MIN, RefreshRequest, RegisterRequest, RoleName, RoleRequest, Scope, USERNAME_MAX,
 };
 use crate::reads::ask;
+use crate::responses::{ApiKey, ApiKeys, AuditEntry, AuditTrail, ErrorBody, RoleSet, Tokens};
 use crate::routes::{open_account, parse_id};
 use crate::{ApiError, AppState, Shared};
 
@@ -49,7 +51,7 @@ pub(crate) async fn audit(state: &AppState, actor: &MaybeCaller, action: &str, s
 }
 
 /// A new login: an access token and the first refresh token of a new family.
-async fn issue(state: &AppState, user: u64, role: Role) -> Result<Value, ApiError> {
+async fn issue(state: &AppState, user: u64, role: Role) -> Result<Tokens, ApiError> {
     let now = now_ms();
     let refresh = random_token(32);
     let (hash, family) = (hash_secret(&refresh), random_token(16));
@@ -57,14 +59,19 @@ async fn issue(state: &AppState, user: u64, role: Role) -> Result<Value, ApiErro
     tokens(state, user, role, &refresh, now).await
 }
 
-async fn tokens(state: &AppState, user: u64, role: Role, refresh: &str, now: i64) -> Result<Value, ApiError> {
+async fn tokens(state: &AppState, user: u64, role: Role, refresh: &str, now: i64) -> Result<Tokens, ApiError> {
     let generation = ask(state, move |store| store.token_generation(user)).await?.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
     state.auth.set_generation(user, Some(generation));
-    Ok(json!({
-        "userId": user.to_string(), "role": role.as_str(), "tokenType": "Bearer",
-        "accessToken": state.auth.access_token(user, role, generation, now), "expiresIn": auth::ACCESS_TTL_MS / 1_000,
-        "refreshToken": refresh,
-    }))
+    Ok(Tokens {
+        user_id: user.to_string(),
+        role: role.as_str().to_owned(),
+        token_type: "Bearer".to_owned(),
+        access_token: state.auth.access_token(user, role, generation, now),
+        expires_in: auth::ACCESS_TTL_MS / 1_000,
+        refresh_token: refresh.to_owned(),
+        email: None,
+        cash_balance: None,
+    })
 }
 
 /// Voids every access token of `user` issued so far, on this gateway at once.
@@ -76,6 +83,12 @@ pub(crate) async fn revoke_access_tokens(state: &AppState, user: u64) -> Result<
 
 /// `POST /v1/auth/register` `{email, password, username?}`: a trader with a funded paper
 /// account, logged in.
+/// Register: a trader with a funded paper account (100,000), logged in.
+#[utoipa::path(post, path = "/v1/auth/register", tag = "auth", security(()), request_body = RegisterRequest, responses(
+    (status = 201, description = "The user, an access token and a refresh token.", body = Tokens),
+    (status = 400, description = "A bad email or password (8 to 128 characters).", body = ErrorBody),
+    (status = 409, description = "That email is registered.", body = ErrorBody),
+))]
 pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<RegisterRequest>) -> Result<Response, ApiError> {
     let email = request.email.as_str().trim().to_lowercase();
     let password = request.password.0;
@@ -111,13 +124,19 @@ pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<Re
     let caller = Some(auth::Caller { user_id: Some(account.0), role: Role::Trader, read: true, trade: true });
     audit(&state, &caller, "user.registered", format!("user:{}", account.0), json!({"email": email})).await;
     let mut response = issue(&state, account.0, Role::Trader).await?;
-    response["email"] = json!(email);
-    response["cashBalance"] = json!(amount.to_string());
+    response.email = Some(email);
+    response.cash_balance = Some(amount.to_string());
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
 /// `POST /v1/auth/login` `{email, password}`.
-pub(crate) async fn login(State(state): State<Shared>, Body(request): Body<LoginRequest>) -> Result<Json<Value>, ApiError> {
+/// Log in with email and password. Five failures in 15 minutes lock the email for the rest
+/// of the window.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", security(()), request_body = LoginRequest, responses(
+    (status = 200, description = "Tokens.", body = Tokens),
+    (status = 401, description = "Wrong email or password.", body = ErrorBody),
+))]
+pub(crate) async fn login(State(state): State<Shared>, Body(request): Body<LoginRequest>) -> Result<Json<Tokens>, ApiError> {
     let email = request.email.as_str().trim().to_lowercase();
     let password = request.password.0;
     let now = now_ms();
@@ -143,7 +162,11 @@ pub(crate) async fn login(State(state): State<Shared>, Body(request): Body<Login
 
 /// `POST /v1/auth/refresh` `{refreshToken}`: a new pair; the old token is spent. A spent
 /// token presented again means it leaked: the whole login is revoked.
-pub(crate) async fn refresh(State(state): State<Shared>, Body(request): Body<RefreshRequest>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", security(()), request_body = RefreshRequest, responses(
+    (status = 200, description = "A new pair of tokens.", body = Tokens),
+    (status = 401, description = "The refresh token is invalid, expired, revoked or was used already.", body = ErrorBody),
+))]
+pub(crate) async fn refresh(State(state): State<Shared>, Body(request): Body<RefreshRequest>) -> Result<Json<Tokens>, ApiError> {
     let old = hash_secret(request.refresh_token.as_str());
     let now = now_ms();
     let invalid = || ApiError::Unauthorized("invalid_refresh_token", "the refresh token is invalid, expired or revoked".to_owned());
@@ -172,6 +195,9 @@ pub(crate) async fn refresh(State(state): State<Shared>, Body(request): Body<Ref
 
 /// `POST /v1/auth/logout` `{refreshToken}`: revokes the login it belongs to, and every
 /// access token of its user (other logins refresh theirs).
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(()), request_body = RefreshRequest, responses(
+    (status = 204, description = "Logged out (also when the token was unknown)."),
+))]
 pub(crate) async fn logout(State(state): State<Shared>, Body(request): Body<RefreshRequest>) -> Result<Response, ApiError> {
     let hash = hash_secret(request.refresh_token.as_str());
     if let Some(record) = ask(&state, move |store| store.refresh(&hash)).await? {
@@ -183,16 +209,25 @@ pub(crate) async fn logout(State(state): State<Shared>, Body(request): Body<Refr
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn key_json(key: &ApiKeyRecord) -> Value {
-    json!({
-        "keyId": key.key_id, "name": key.name, "scopes": key.scopes.split(',').collect::<Vec<_>>(),
-        "createdAt": Timestamp::from_millis(key.created_at_ms).to_string(), "revoked": key.revoked,
-    })
+fn key_of(key: &ApiKeyRecord) -> ApiKey {
+    ApiKey {
+        key_id: key.key_id.clone(),
+        name: key.name.clone(),
+        scopes: key.scopes.split(',').map(str::to_owned).collect(),
+        created_at: Timestamp::from_millis(key.created_at_ms).to_string(),
+        revoked: key.revoked,
+        api_key: None,
+    }
 }
 
 /// `POST /v1/api-keys` `{name, scopes: ["read", "trade"]}`: the key is in this answer only.
 /// A caller grants only rights it holds itself: a read-only key or a viewer cannot mint
 /// a trading key.
+#[utoipa::path(post, path = "/v1/api-keys", tag = "auth", request_body = CreateApiKeyRequest, responses(
+    (status = 201, description = "The key, with its secret (shown this once).", body = ApiKey),
+    (status = 400, description = "Bad scopes or name.", body = ErrorBody),
+    (status = 403, description = "The credentials do not hold a scope asked for, or are the operator's.", body = ErrorBody),
+))]
 pub(crate) async fn create_api_key(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
@@ -214,8 +249,8 @@ pub(crate) async fn create_api_key(
     let (record, hash) = (key.clone(), hash_secret(&secret));
     ask(&state, move |store| store.insert_api_key(&record, &hash)).await?;
     audit(&state, &caller, "api_key.created", format!("user:{user}"), json!({"keyId": key.key_id, "scopes": scopes})).await;
-    let mut response = key_json(&key);
-    response["apiKey"] = json!(secret);
+    let mut response = key_of(&key);
+    response.api_key = Some(secret);
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
@@ -233,12 +268,21 @@ fn holds_scopes(caller: &auth::Caller, scopes: &[Scope]) -> Result<(), ApiError>
     Ok(())
 }
 
-pub(crate) async fn list_api_keys(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Value>, ApiError> {
+/// The caller's keys, without their secrets.
+#[utoipa::path(get, path = "/v1/api-keys", tag = "auth", responses((status = 200, description = "Keys.", body = ApiKeys)))]
+pub(crate) async fn list_api_keys(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<ApiKeys>, ApiError> {
     let user = require(&caller)?.user_id.ok_or_else(|| ApiError::Forbidden("the operator key owns no keys".to_owned()))?;
     let keys = ask(&state, move |store| store.api_keys(user)).await?;
-    Ok(Json(json!({"keys": keys.iter().map(key_json).collect::<Vec<_>>()})))
+    Ok(Json(ApiKeys { keys: keys.iter().map(key_of).collect() }))
 }
 
+/// Revoke one of the caller's keys (the credentials must hold the key's scopes).
+#[utoipa::path(delete, path = "/v1/api-keys/{key_id}", tag = "auth",
+    params(("key_id" = String, Path, max_length = 64, description = "A key id.")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 404, description = "No such live key of yours.", body = ErrorBody),
+    ))]
 pub(crate) async fn revoke_api_key(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
@@ -269,12 +313,19 @@ pub(crate) async fn revoke_api_key(
 }
 
 /// `PUT /v1/users/{userId}/role` `{role}` (admins): a permission change, audited.
+#[utoipa::path(put, path = "/v1/users/{user_id}/role", tag = "auth", request_body = RoleRequest,
+    params(("user_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "A user id.")),
+    responses(
+        (status = 200, description = "The new role; the user's access tokens are void.", body = RoleSet),
+        (status = 400, description = "Not a user id, or an unknown role.", body = ErrorBody),
+        (status = 404, description = "Unknown user.", body = ErrorBody),
+    ))]
 pub(crate) async fn set_role(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(user_id): Path<String>,
     Body(body): Body<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RoleSet>, ApiError> {
     require_admin(&caller)?;
     let user = parse_id("userId", &user_id)?;
     let request: RoleRequest = from_object(body)?;
@@ -291,27 +342,45 @@ pub(crate) async fn set_role(
     state.auth.forget_api_keys();
     revoke_access_tokens(&state, user).await?;
     audit(&state, &caller, "user.role_set", format!("user:{user}"), json!({"role": role.as_str()})).await;
-    Ok(Json(json!({"userId": user.to_string(), "role": role.as_str()})))
+    Ok(Json(RoleSet { user_id: user.to_string(), role: role.as_str().to_owned() }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditParams {
+    /// Only entries about this, e.g. `user:42`.
+    #[param(value_type = Option<String>, max_length = 100)]
     subject: Option<String>,
+    /// 1 to 1000, default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
 }
 
-/// `GET /v1/audit?subject=&limit=` (admins): newest first.
+/// The audit trail, newest first (admins): registrations, keys, roles, limits,
+/// memberships, organisations, webhooks, and every order placed, replaced, cancelled or
+/// refused.
+#[utoipa::path(get, path = "/v1/audit", tag = "auth", params(AuditParams), responses(
+    (status = 200, description = "Entries, newest first.", body = AuditTrail),
+))]
 pub(crate) async fn audit_trail(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<AuditParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditTrail>, ApiError> {
     require_admin(&caller)?;
     let limit = crate::routes::bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let entries = ask(&state, move |store| store.audit(params.subject.as_deref(), limit)).await?;
-    Ok(Json(json!({"entries": entries.iter().map(|entry| json!({
-        "id": entry.entry_id, "timestamp": Timestamp::from_millis(entry.at_ms).to_string(), "actor": entry.actor,
-        "action": entry.action, "subject": entry.subject,
-        "details": serde_json::from_str::<Value>(&entry.details).unwrap_or(Value::Null),
-    })).collect::<Vec<_>>()})))
+    Ok(Json(AuditTrail {
+        entries: entries
+            .iter()
+            .map(|entry| AuditEntry {
+                id: entry.entry_id.clone(),
+                timestamp: Timestamp::from_millis(entry.at_ms).to_string(),
+                actor: entry.actor.clone(),
+                action: entry.action.clone(),
+                subject: entry.subject.clone(),
+                details: serde_json::from_str::<Value>(&entry.details).unwrap_or(Value::Null),
+            })
+            .collect(),
+    }))
 }

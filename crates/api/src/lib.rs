@@ -4,21 +4,22 @@
 //! command, waits for the engine's outcome of exactly that command, and answers from it,
 //! so a 202 means the engine accepted the order and a 402 means it found no funds. Reads
 //! go to the engine thread as queries or to the API's view of recent outcomes.
-// The OpenAPI document is one `json!` literal, deeper than the default limit.
-#![recursion_limit = "512"]
 
 pub mod alerts;
 pub mod auth;
 mod error;
 mod extract;
 mod identity;
+mod market;
 mod metrics;
 mod models;
 pub mod openapi;
+mod orders;
 mod organisations;
 mod privacy;
 pub mod rate;
 mod reads;
+mod responses;
 mod risk;
 mod routes;
 mod view;
@@ -45,7 +46,7 @@ pub struct AppState {
     /// Producer name of this gateway's commands (unique per process start).
     pub producer: Arc<str>,
     pub sequence: Arc<AtomicU64>,
-    pub idempotency: Arc<Mutex<routes::IdempotencyStore>>,
+    pub idempotency: Arc<Mutex<orders::IdempotencyStore>>,
     pub http_metrics: Arc<metrics::HttpMetrics>,
     /// Next request id, for requests that bring no `X-Request-Id`.
     pub request_ids: Arc<AtomicU64>,
@@ -78,7 +79,7 @@ impl AppState {
             view,
             producer: producer.into(),
             sequence: Arc::new(AtomicU64::new(0)),
-            idempotency: Arc::new(Mutex::new(routes::IdempotencyStore::default())),
+            idempotency: Arc::new(Mutex::new(orders::IdempotencyStore::default())),
             http_metrics: Arc::new(metrics::HttpMetrics::default()),
             request_ids: Arc::new(AtomicU64::new(1)),
             pushes,
@@ -104,10 +105,8 @@ const BODY_BYTES_MAX: usize = 64 * 1_024;
 /// The router with every route.
 pub fn router(state: AppState) -> Router {
     let state: Shared = Arc::new(state);
-    routes::router()
-        .route("/metrics", axum::routing::get(metrics::render))
-        .route("/v1/marketdata", axum::routing::get(ws::upgrade))
-        .route("/v1/marketdata/websocket", axum::routing::get(ws::upgrade))
+    let (router, _) = routes::api().split_for_parts();
+    router
         .fallback(|| async { ApiError::NotFound("route".to_owned()) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX))

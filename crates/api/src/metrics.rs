@@ -138,6 +138,10 @@ fn line(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
+/// Prometheus metrics: requests per route, method and status with latency histograms, the
+/// engine's queue and batches, the log's fsyncs, projection lag, WebSocket connections.
+#[utoipa::path(get, path = "/metrics", tag = "meta", security(()),
+    responses((status = 200, description = "Prometheus text format.", content_type = "text/plain", body = String)))]
 pub(crate) async fn render(State(state): State<Shared>) -> Response {
     let mut out = String::new();
     if let Ok(by_route) = state.http_metrics.routes.lock() {

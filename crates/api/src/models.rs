@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use tradecraft_sequencer::wire::{PlaceOrder, WireLimits, WireOrderType, WireSelfTradePrevention, WireSide, WireTimeInForce};
+use utoipa::ToSchema;
 
 use crate::ApiError;
 use crate::extract::{Decimal, Id, Text, field_error, from_object, parse_unsigned};
@@ -24,9 +25,33 @@ pub(crate) const SYMBOL_LIST_MAX: usize = 1_000;
 /// Refresh tokens and passwords are short; anything longer is not one of ours.
 pub(crate) const TOKEN_MAX: usize = 256;
 
+// Text fields by their limit (the derive macro takes no const generics).
+pub(crate) type SymbolText = Text<SYMBOL_MAX>;
+pub(crate) type ClientOrderIdText = Text<CLIENT_ORDER_ID_MAX>;
+pub(crate) type EmailText = Text<EMAIL_MAX>;
+pub(crate) type PasswordText = Text<PASSWORD_MAX>;
+pub(crate) type UsernameText = Text<USERNAME_MAX>;
+pub(crate) type TokenText = Text<TOKEN_MAX>;
+pub(crate) type NameText = Text<NAME_MAX>;
+pub(crate) type UrlText = Text<URL_MAX>;
+/// `HH:MM-HH:MM`.
+pub(crate) type HoursText = Text<11>;
+
 /// A count: a non-negative integer up to 2^32 - 1, as a JSON number or a string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Count(pub u32);
+
+impl utoipa::PartialSchema for Count {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::OneOfBuilder::new()
+            .item(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String).pattern(Some("^(0|[1-9][0-9]{0,9})$")).max_length(Some(10)))
+            .item(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer).minimum(Some(0)).maximum(Some(u32::MAX)))
+            .description(Some("A count from 0 to 4294967295, as a JSON number or a decimal string."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Count {}
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -35,16 +60,100 @@ impl<'de> Deserialize<'de> for Count {
     }
 }
 
+/// `BUY` or `SELL`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum Side {
+    Buy,
+    Sell,
+}
+
+/// What kind of order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum OrderType {
+    #[default]
+    Market,
+    Limit,
+    Stop,
+    StopLimit,
+    TrailingStop,
+}
+
+/// How long an order may rest: good till cancelled, the day, immediate or cancel, fill or
+/// kill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum TimeInForce {
+    #[default]
+    Gtc,
+    Day,
+    Ioc,
+    Fok,
+}
+
+/// What happens when an order would trade with its owner's own resting order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[expect(clippy::enum_variant_names, reason = "the wire names are CANCEL_RESTING, CANCEL_TAKING, CANCEL_BOTH")]
+pub(crate) enum SelfTradePrevention {
+    CancelResting,
+    CancelTaking,
+    CancelBoth,
+}
+
+impl From<Side> for WireSide {
+    fn from(side: Side) -> Self {
+        match side {
+            Side::Buy => Self::Buy,
+            Side::Sell => Self::Sell,
+        }
+    }
+}
+
+impl From<OrderType> for WireOrderType {
+    fn from(order_type: OrderType) -> Self {
+        match order_type {
+            OrderType::Market => Self::Market,
+            OrderType::Limit => Self::Limit,
+            OrderType::Stop => Self::Stop,
+            OrderType::StopLimit => Self::StopLimit,
+            OrderType::TrailingStop => Self::TrailingStop,
+        }
+    }
+}
+
+impl From<TimeInForce> for WireTimeInForce {
+    fn from(time_in_force: TimeInForce) -> Self {
+        match time_in_force {
+            TimeInForce::Gtc => Self::Gtc,
+            TimeInForce::Day => Self::Day,
+            TimeInForce::Ioc => Self::Ioc,
+            TimeInForce::Fok => Self::Fok,
+        }
+    }
+}
+
+impl From<SelfTradePrevention> for WireSelfTradePrevention {
+    fn from(mode: SelfTradePrevention) -> Self {
+        match mode {
+            SelfTradePrevention::CancelResting => Self::CancelResting,
+            SelfTradePrevention::CancelTaking => Self::CancelTaking,
+            SelfTradePrevention::CancelBoth => Self::CancelBoth,
+        }
+    }
+}
+
 /// `POST /v1/orders`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PlaceOrderRequest {
     /// The caller's own account when absent.
     pub user_id: Option<Id>,
-    pub symbol: Text<SYMBOL_MAX>,
-    pub side: WireSide,
+    pub symbol: SymbolText,
+    pub side: Side,
     #[serde(default, rename = "type")]
-    pub order_type: WireOrderType,
+    pub order_type: OrderType,
     pub quantity: Option<Decimal>,
     pub notional: Option<Decimal>,
     pub limit_price: Option<Decimal>,
@@ -52,24 +161,25 @@ pub(crate) struct PlaceOrderRequest {
     pub trail_amount: Option<Decimal>,
     pub trail_percent: Option<Decimal>,
     #[serde(default)]
-    pub time_in_force: WireTimeInForce,
+    pub time_in_force: TimeInForce,
     #[serde(default)]
     pub post_only: bool,
-    pub client_order_id: Option<Text<CLIENT_ORDER_ID_MAX>>,
-    pub self_trade_prevention: Option<WireSelfTradePrevention>,
+    pub client_order_id: Option<ClientOrderIdText>,
+    pub self_trade_prevention: Option<SelfTradePrevention>,
     /// Assigned by the exchange: refused when given.
+    #[schema(value_type = Option<Object>)]
     pub order_id: Option<serde_json::Value>,
 }
 
 /// Refuses `value` when present: `field` has no meaning for this order.
-fn absent(field: &str, value: Option<&Decimal>, order_type: WireOrderType) -> Result<(), ApiError> {
+fn absent(field: &str, value: Option<&Decimal>, order_type: OrderType) -> Result<(), ApiError> {
     match value {
         Some(_) => Err(field_error(field, format!("not allowed on a {} order", order_type_name(order_type)))),
         None => Ok(()),
     }
 }
 
-fn required<'a>(field: &str, value: Option<&'a Decimal>, order_type: WireOrderType) -> Result<&'a Decimal, ApiError> {
+fn required<'a>(field: &str, value: Option<&'a Decimal>, order_type: OrderType) -> Result<&'a Decimal, ApiError> {
     value.ok_or_else(|| field_error(field, format!("required for a {} order", order_type_name(order_type))))
 }
 
@@ -77,13 +187,13 @@ fn positive(field: &str, value: &Decimal) -> Result<(), ApiError> {
     if value.is_negative() || value.is_zero() { Err(field_error(field, "must be greater than 0")) } else { Ok(()) }
 }
 
-pub(crate) fn order_type_name(order_type: WireOrderType) -> &'static str {
+pub(crate) fn order_type_name(order_type: OrderType) -> &'static str {
     match order_type {
-        WireOrderType::Market => "MARKET",
-        WireOrderType::Limit => "LIMIT",
-        WireOrderType::Stop => "STOP",
-        WireOrderType::StopLimit => "STOP_LIMIT",
-        WireOrderType::TrailingStop => "TRAILING_STOP",
+        OrderType::Market => "MARKET",
+        OrderType::Limit => "LIMIT",
+        OrderType::Stop => "STOP",
+        OrderType::StopLimit => "STOP_LIMIT",
+        OrderType::TrailingStop => "TRAILING_STOP",
     }
 }
 
@@ -97,23 +207,23 @@ impl PlaceOrderRequest {
         let (limit, stop) = (self.limit_price.as_ref(), self.stop_price.as_ref());
         let (trail_amount, trail_percent) = (self.trail_amount.as_ref(), self.trail_percent.as_ref());
         match order_type {
-            WireOrderType::Market => {
+            OrderType::Market => {
                 absent("limitPrice", limit, order_type)?;
                 absent("stopPrice", stop, order_type)?;
             }
-            WireOrderType::Limit => {
+            OrderType::Limit => {
                 positive("limitPrice", required("limitPrice", limit, order_type)?)?;
                 absent("stopPrice", stop, order_type)?;
             }
-            WireOrderType::Stop => {
+            OrderType::Stop => {
                 absent("limitPrice", limit, order_type)?;
                 positive("stopPrice", required("stopPrice", stop, order_type)?)?;
             }
-            WireOrderType::StopLimit => {
+            OrderType::StopLimit => {
                 positive("limitPrice", required("limitPrice", limit, order_type)?)?;
                 positive("stopPrice", required("stopPrice", stop, order_type)?)?;
             }
-            WireOrderType::TrailingStop => {
+            OrderType::TrailingStop => {
                 absent("limitPrice", limit, order_type)?;
                 absent("stopPrice", stop, order_type)?;
                 match (trail_amount, trail_percent) {
@@ -123,7 +233,7 @@ impl PlaceOrderRequest {
                 }
             }
         }
-        if order_type != WireOrderType::TrailingStop {
+        if order_type != OrderType::TrailingStop {
             absent("trailAmount", trail_amount, order_type)?;
             absent("trailPercent", trail_percent, order_type)?;
         }
@@ -131,17 +241,17 @@ impl PlaceOrderRequest {
             (Some(quantity), None) => positive("quantity", quantity)?,
             (None, Some(notional)) => {
                 positive("notional", notional)?;
-                if order_type != WireOrderType::Market || self.side != WireSide::Buy {
+                if order_type != OrderType::Market || self.side != Side::Buy {
                     return Err(field_error("notional", "only a MARKET BUY can be sized by cash amount"));
                 }
-                if self.time_in_force == WireTimeInForce::Fok {
+                if self.time_in_force == TimeInForce::Fok {
                     return Err(field_error("notional", "a FOK order is sized by quantity"));
                 }
             }
             (Some(_), Some(_)) => return Err(field_error("notional", "give quantity or notional, not both")),
             (None, None) => return Err(field_error("quantity", "required (or notional, for a MARKET BUY)")),
         }
-        if self.post_only && order_type != WireOrderType::Limit {
+        if self.post_only && order_type != OrderType::Limit {
             return Err(field_error("postOnly", "only a LIMIT order can be post-only"));
         }
         let text = |value: Option<Decimal>| value.map(|value| value.0);
@@ -149,25 +259,25 @@ impl PlaceOrderRequest {
             order_id: None,
             user_id: user.to_string(),
             symbol: self.symbol.0,
-            side: self.side,
-            order_type,
+            side: self.side.into(),
+            order_type: order_type.into(),
             quantity: text(self.quantity),
             notional: text(self.notional),
             limit_price: text(self.limit_price),
             stop_price: text(self.stop_price),
             trail_amount: text(self.trail_amount),
             trail_percent: text(self.trail_percent),
-            time_in_force: self.time_in_force,
+            time_in_force: self.time_in_force.into(),
             post_only: self.post_only,
             client_order_id: self.client_order_id.map(|id| id.0),
-            self_trade_prevention: self.self_trade_prevention,
+            self_trade_prevention: self.self_trade_prevention.map(Into::into),
             order_timestamp: timestamp,
         })
     }
 }
 
 /// `PATCH /v1/orders/{orderId}`: a new total quantity and/or limit price.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ReplaceOrderRequest {
     pub quantity: Option<Decimal>,
@@ -208,7 +318,7 @@ impl ReplaceOrderRequest {
 }
 
 /// `POST /v1/accounts` (admins).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CreateAccountRequest {
     pub user_id: Option<Id>,
@@ -216,29 +326,29 @@ pub(crate) struct CreateAccountRequest {
 }
 
 /// `POST /v1/auth/register`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct RegisterRequest {
-    pub email: Text<EMAIL_MAX>,
-    pub password: Text<PASSWORD_MAX>,
-    pub username: Option<Text<USERNAME_MAX>>,
+    pub email: EmailText,
+    pub password: PasswordText,
+    pub username: Option<UsernameText>,
 }
 
 /// `POST /v1/auth/login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct LoginRequest {
-    pub email: Text<EMAIL_MAX>,
-    pub password: Text<PASSWORD_MAX>,
+    pub email: EmailText,
+    pub password: PasswordText,
 }
 
 /// `POST /v1/auth/refresh` and `/logout`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RefreshRequest {
-    pub refresh_token: Text<TOKEN_MAX>,
+    pub refresh_token: TokenText,
 }
 
 /// An API key's rights.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Scope {
     Read,
@@ -255,19 +365,19 @@ impl Scope {
 }
 
 /// `POST /v1/api-keys`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateApiKeyRequest {
-    pub name: Option<Text<NAME_MAX>>,
+    pub name: Option<NameText>,
     pub scopes: Option<Vec<Scope>>,
 }
 
 /// `PUT /v1/users/{userId}/role`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct RoleRequest {
     pub role: RoleName,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum RoleName {
     Trader,
@@ -276,7 +386,7 @@ pub(crate) enum RoleName {
 }
 
 /// `PUT /v1/users/{userId}/membership`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct MembershipRequest {
     pub group_id: Option<Id>,
@@ -284,9 +394,9 @@ pub(crate) struct MembershipRequest {
 }
 
 /// `POST /v1/organisations` and `/v1/organisations/{id}/groups`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct NameRequest {
-    pub name: Text<NAME_MAX>,
+    pub name: NameText,
 }
 
 impl NameRequest {
@@ -300,14 +410,14 @@ impl NameRequest {
 }
 
 /// `PUT /v1/organisations/{id}/members/{userId}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct MemberRequest {
     pub role: Option<MemberRole>,
     pub group_id: Option<Id>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum MemberRole {
     Member,
@@ -324,19 +434,19 @@ impl MemberRole {
 }
 
 /// `DELETE /v1/me`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct DeleteMeRequest {
-    pub password: Text<PASSWORD_MAX>,
+    pub password: PasswordText,
 }
 
 /// `POST /v1/webhooks`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct WebhookRequest {
-    pub url: Text<URL_MAX>,
+    pub url: UrlText,
 }
 
 /// `PUT /v1/limits/{scope}/{id}`: absent (or null) fields are unlimited.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct LimitsRequest {
     pub trading_enabled: Option<bool>,
@@ -349,10 +459,10 @@ pub(crate) struct LimitsRequest {
     pub max_daily_loss: Option<Decimal>,
     pub max_orders_per_minute: Option<Count>,
     pub max_trades_per_day: Option<Count>,
-    pub allowed_symbols: Option<Vec<Text<SYMBOL_MAX>>>,
-    pub blocked_symbols: Option<Vec<Text<SYMBOL_MAX>>>,
-    pub allowed_order_types: Option<Vec<WireOrderType>>,
-    pub trading_hours: Option<Text<11>>,
+    pub allowed_symbols: Option<Vec<SymbolText>>,
+    pub blocked_symbols: Option<Vec<SymbolText>>,
+    pub allowed_order_types: Option<Vec<OrderType>>,
+    pub trading_hours: Option<HoursText>,
     pub min_share_price: Option<Decimal>,
     pub max_symbol_share_percent: Option<Decimal>,
 }
@@ -389,7 +499,7 @@ impl LimitsRequest {
             }
         }
         let text = |value: Option<Decimal>| value.map(|value| value.0);
-        let symbols = |list: Option<Vec<Text<SYMBOL_MAX>>>| list.map(|list| list.into_iter().map(|symbol| symbol.0).collect::<Vec<_>>());
+        let symbols = |list: Option<Vec<SymbolText>>| list.map(|list| list.into_iter().map(|symbol| symbol.0).collect::<Vec<_>>());
         let limits = WireLimits {
             trading_enabled: self.trading_enabled.unwrap_or(true),
             max_order_quantity: text(self.max_order_quantity),

@@ -15,6 +15,7 @@ use crate::extract::{Body, from_object};
 use crate::identity::audit;
 use crate::models::{MemberRequest, MemberRole, NameRequest};
 use crate::reads::ask;
+use crate::responses::{ErrorBody, Group, GroupCreated, Member, MemberSet, Organisation, OrganisationCreated};
 use crate::routes::{parse_id, run_command};
 use crate::{ApiError, AppState, Shared};
 
@@ -44,6 +45,9 @@ async fn existing(state: &AppState, org_id: u64) -> Result<OrganisationRecord, A
 }
 
 /// `POST /v1/organisations` `{name}` (admins).
+#[utoipa::path(post, path = "/v1/organisations", tag = "risk", request_body = NameRequest, responses(
+    (status = 201, description = "Created.", body = OrganisationCreated),
+))]
 pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Body(body): Body<Value>) -> Result<Response, ApiError> {
     require_admin(&caller)?;
     let name = from_object::<NameRequest>(body)?.name()?;
@@ -51,11 +55,21 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
     let record = organisation.clone();
     ask(&state, move |store| store.create_organisation(&record)).await?;
     audit(&state, &caller, "organisation.created", format!("organisation:{}", organisation.org_id), json!({"name": organisation.name})).await;
-    Ok((StatusCode::CREATED, Json(json!({"organisationId": organisation.org_id.to_string(), "name": organisation.name}))).into_response())
+    Ok((StatusCode::CREATED, Json(OrganisationCreated { organisation_id: organisation.org_id.to_string(), name: organisation.name })).into_response())
 }
 
 /// `GET /v1/organisations/{id}`: its groups and members (admins and its members).
-pub(crate) async fn get(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(org_id): Path<String>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/v1/organisations/{org_id}", tag = "risk", params(("org_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "An organisation id.")), responses(
+    (status = 200, description = "The organisation.", body = Organisation),
+    (status = 400, description = "Not an organisation id.", body = ErrorBody),
+    (status = 403, description = "Not a member, and not an admin.", body = ErrorBody),
+    (status = 404, description = "Unknown organisation.", body = ErrorBody),
+))]
+pub(crate) async fn get(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(org_id): Path<String>,
+) -> Result<Json<Organisation>, ApiError> {
     let org_id = parse_id("organisationId", &org_id)?;
     let who = require(&caller)?.clone();
     let organisation = existing(&state, org_id).await?;
@@ -64,16 +78,24 @@ pub(crate) async fn get(State(state): State<Shared>, Extension(caller): Extensio
     if !allowed {
         return Err(ApiError::Forbidden(format!("not a member of organisation {org_id}")));
     }
-    Ok(Json(json!({
-        "organisationId": org_id.to_string(), "name": organisation.name,
-        "groups": groups.iter().map(|group| json!({"groupId": group.group_id.to_string(), "name": group.name})).collect::<Vec<_>>(),
-        "members": members.iter().map(|member| json!({
-            "userId": member.user_id.to_string(), "role": member.role, "groupId": member.group_id.map(|group| group.to_string()),
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(Organisation {
+        organisation_id: org_id.to_string(),
+        name: organisation.name,
+        groups: groups.iter().map(|group| Group { group_id: group.group_id.to_string(), name: group.name.clone() }).collect(),
+        members: members
+            .iter()
+            .map(|member| Member { user_id: member.user_id.to_string(), role: member.role.clone(), group_id: member.group_id.map(|group| group.to_string()) })
+            .collect(),
+    }))
 }
 
 /// `POST /v1/organisations/{id}/groups` `{name}` (admins and the organisation's admins).
+#[utoipa::path(post, path = "/v1/organisations/{org_id}/groups", tag = "risk", request_body = NameRequest, params(("org_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "An organisation id.")), responses(
+    (status = 201, description = "Created.", body = GroupCreated),
+    (status = 400, description = "Not an organisation id, or a bad name.", body = ErrorBody),
+    (status = 403, description = "Not the organisation's admin.", body = ErrorBody),
+    (status = 404, description = "Unknown organisation.", body = ErrorBody),
+))]
 pub(crate) async fn create_group(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
@@ -87,7 +109,8 @@ pub(crate) async fn create_group(
     let record = group.clone();
     ask(&state, move |store| store.create_group(&record, now_ms())).await?;
     audit(&state, &caller, "group.created", format!("organisation:{org_id}"), json!({"groupId": group.group_id.to_string(), "name": group.name})).await;
-    Ok((StatusCode::CREATED, Json(json!({"groupId": group.group_id.to_string(), "organisationId": org_id.to_string(), "name": group.name}))).into_response())
+    Ok((StatusCode::CREATED, Json(GroupCreated { group_id: group.group_id.to_string(), organisation_id: org_id.to_string(), name: group.name }))
+        .into_response())
 }
 
 async fn apply_membership(state: &AppState, user: u64, group: Option<u64>, organisation: Option<u64>) -> Result<(), ApiError> {
@@ -103,12 +126,18 @@ async fn apply_membership(state: &AppState, user: u64, group: Option<u64>, organ
 }
 
 /// `PUT /v1/organisations/{id}/members/{userId}` `{role: member|org_admin, groupId?}`.
+#[utoipa::path(put, path = "/v1/organisations/{org_id}/members/{user_id}", tag = "risk", request_body = MemberRequest, params(("org_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "An organisation id."), ("user_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "A user id.")), responses(
+    (status = 200, description = "The membership; the organisation's and group's limits now apply to the member.", body = MemberSet),
+    (status = 400, description = "A bad id or role.", body = ErrorBody),
+    (status = 403, description = "Not the organisation's admin.", body = ErrorBody),
+    (status = 404, description = "Unknown organisation, group or user.", body = ErrorBody),
+))]
 pub(crate) async fn put_member(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path((org_id, user_id)): Path<(String, String)>,
     Body(body): Body<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MemberSet>, ApiError> {
     let (org_id, user) = (parse_id("organisationId", &org_id)?, parse_id("userId", &user_id)?);
     existing(&state, org_id).await?;
     require_org_admin(&state, &caller, org_id).await?;
@@ -126,12 +155,18 @@ pub(crate) async fn put_member(
     apply_membership(&state, user, group, Some(org_id)).await?;
     let member = MemberRecord { user_id: user, org_id, role: role.clone(), group_id: group };
     ask(&state, move |store| store.set_member(&member)).await?;
-    let answer = json!({"userId": user.to_string(), "organisationId": org_id.to_string(), "role": role, "groupId": group.map(|id| id.to_string())});
-    audit(&state, &caller, "organisation.member_set", format!("user:{user}"), answer.clone()).await;
+    let answer = MemberSet { user_id: user.to_string(), organisation_id: org_id.to_string(), role, group_id: group.map(|id| id.to_string()) };
+    audit(&state, &caller, "organisation.member_set", format!("user:{user}"), json!(answer)).await;
     Ok(Json(answer))
 }
 
-/// `DELETE /v1/organisations/{id}/members/{userId}`.
+/// Remove a member: the organisation's and group's limits stop applying.
+#[utoipa::path(delete, path = "/v1/organisations/{org_id}/members/{user_id}", tag = "risk", params(("org_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "An organisation id."), ("user_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "A user id.")), responses(
+    (status = 204, description = "Removed."),
+    (status = 400, description = "A bad id.", body = ErrorBody),
+    (status = 403, description = "Not the organisation's admin.", body = ErrorBody),
+    (status = 404, description = "Not a member of the organisation.", body = ErrorBody),
+))]
 pub(crate) async fn remove_member(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,

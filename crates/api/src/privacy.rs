@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 use tradecraft_store::{TradeQuery, decimal};
 use tradecraft_types::{AccountId, Timestamp};
 
@@ -19,6 +19,7 @@ use crate::extract::Body;
 use crate::identity::audit;
 use crate::models::DeleteMeRequest;
 use crate::reads::ask;
+use crate::responses::{ApiKey, ErrorBody, Export, ExportAudit, ExportMembership, ExportOrder, ExportProfile};
 use crate::routes::{query, run_command};
 use crate::{ApiError, Shared};
 
@@ -29,11 +30,14 @@ fn own_account(caller: &MaybeCaller) -> Result<u64, ApiError> {
     require(caller)?.user_id.ok_or_else(|| ApiError::Forbidden("the operator key has no account".to_owned()))
 }
 
-/// `GET /v1/me/export`.
-pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Value>, ApiError> {
+/// Everything stored about the caller, as JSON: profile, organisation, keys (without
+/// secrets), webhooks, alerts, limits, orders, trades, statement, positions and audit
+/// trail (up to 10,000 rows of each, newest first).
+#[utoipa::path(get, path = "/v1/me/export", tag = "privacy", responses((status = 200, description = "The export.", body = Export)))]
+pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Export>, ApiError> {
     let user = own_account(&caller)?;
     let limits = query(&state, move |engine| engine.account(AccountId(user)).map(|view| view.limits)).await?;
-    let document = ask(&state, move |store| {
+    let mut document = ask(&state, move |store| {
         let profile = store.user_by_id(user)?;
         let mut trades = Vec::new();
         let mut page_token = None;
@@ -46,54 +50,77 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
             }
         }
         let statement = store.wallet_transactions(user, 1_000, None)?;
-        Ok(json!({
-            "exportedAt": Timestamp::from_millis(now_ms()).to_string(),
-            "profile": profile.map(|profile| json!({
-                "userId": profile.user_id.to_string(), "email": profile.email, "username": profile.username, "role": profile.role,
-                "createdAt": Timestamp::from_millis(profile.created_at_ms).to_string(),
-            })),
-            "organisation": store.member(user)?.map(|member| json!({
-                "organisationId": member.org_id.to_string(), "role": member.role, "groupId": member.group_id.map(|id| id.to_string()),
-            })),
-            "apiKeys": store.api_keys(user)?.iter().map(|key| json!({
-                "keyId": key.key_id, "name": key.name, "scopes": key.scopes, "revoked": key.revoked,
-                "createdAt": Timestamp::from_millis(key.created_at_ms).to_string(),
-            })).collect::<Vec<_>>(),
-            "webhooks": store.webhooks(user)?.iter().map(|hook| json!({"webhookId": hook.webhook_id, "url": hook.url})).collect::<Vec<_>>(),
-            "alerts": store.alerts(user, false, 1_000)?.iter().map(crate::alerts::alert_json).collect::<Vec<_>>(),
-            "orders": store.orders_of(user, EXPORT_ROWS_MAX)?.iter().map(|order| json!({
-                "orderId": order.order_id.to_string(), "symbol": order.symbol, "side": order.side, "quantity": order.quantity.to_string(),
-                "filledQuantity": order.filled.to_string(), "status": order.status, "reason": order.reason,
-                "createdAt": Timestamp::from_millis(order.created_at_ms).to_string(),
-            })).collect::<Vec<_>>(),
-            "trades": trades.iter().map(|trade| json!({
-                "eventId": trade.event_id, "orderId": trade.order_id.to_string(), "symbol": trade.symbol, "side": trade.side,
-                "quantity": trade.quantity.to_string(), "status": trade.status,
-                "executionPrice": trade.execution_price.map(|price| price.to_string()),
-                "executionTimestamp": Timestamp::from_millis(trade.executed_at_ms).to_string(), "failureReason": trade.failure_reason,
-            })).collect::<Vec<_>>(),
-            "walletTransactions": statement.transactions.iter().map(|line| json!({
-                "type": line.kind, "amount": line.amount.to_string(), "balanceAfter": line.balance_after.to_string(),
-                "timestamp": Timestamp::from_millis(line.created_at_ms).to_string(),
-            })).collect::<Vec<_>>(),
-            "positions": store.positions(user)?.iter().map(|position| json!({
-                "symbol": position.symbol, "quantity": position.quantity.to_string(), "costBasis": position.cost.to_string(),
-                "realizedPnl": position.realized_pnl.to_string(),
-            })).collect::<Vec<_>>(),
-            "auditTrail": store.audit(Some(&format!("user:{user}")), 1_000)?.iter().map(|entry| json!({
-                "timestamp": Timestamp::from_millis(entry.at_ms).to_string(), "action": entry.action, "actor": entry.actor,
-            })).collect::<Vec<_>>(),
-            "cashDeposited": store.account(user)?.map(|account| decimal(i128::from(account.deposits.raw()), 8)),
-        }))
+        Ok(Export {
+            exported_at: Timestamp::from_millis(now_ms()).to_string(),
+            profile: profile.map(|profile| ExportProfile {
+                user_id: profile.user_id.to_string(),
+                email: profile.email,
+                username: profile.username,
+                role: profile.role,
+                created_at: Timestamp::from_millis(profile.created_at_ms).to_string(),
+            }),
+            organisation: store.member(user)?.map(|member| ExportMembership {
+                organisation_id: member.org_id.to_string(),
+                role: member.role,
+                group_id: member.group_id.map(|id| id.to_string()),
+            }),
+            api_keys: store
+                .api_keys(user)?
+                .iter()
+                .map(|key| ApiKey {
+                    key_id: key.key_id.clone(),
+                    name: key.name.clone(),
+                    scopes: key.scopes.split(',').map(str::to_owned).collect(),
+                    created_at: Timestamp::from_millis(key.created_at_ms).to_string(),
+                    revoked: key.revoked,
+                    api_key: None,
+                })
+                .collect(),
+            webhooks: store.webhooks(user)?.iter().map(crate::alerts::webhook_of).collect(),
+            alerts: store.alerts(user, false, 1_000)?.iter().map(crate::alerts::alert_of).collect(),
+            orders: store
+                .orders_of(user, EXPORT_ROWS_MAX)?
+                .iter()
+                .map(|order| ExportOrder {
+                    order_id: order.order_id.to_string(),
+                    symbol: order.symbol.clone(),
+                    side: order.side.clone(),
+                    quantity: order.quantity.to_string(),
+                    filled_quantity: order.filled.to_string(),
+                    status: order.status.clone(),
+                    reason: order.reason.clone(),
+                    created_at: Timestamp::from_millis(order.created_at_ms).to_string(),
+                })
+                .collect(),
+            trades: trades.iter().map(crate::reads::trade_of).collect(),
+            wallet_transactions: statement.transactions.iter().map(crate::reads::statement_line).collect(),
+            positions: store.positions(user)?.iter().map(crate::reads::position_of).collect(),
+            audit_trail: store
+                .audit(Some(&format!("user:{user}")), 1_000)?
+                .iter()
+                .map(|entry| ExportAudit {
+                    timestamp: Timestamp::from_millis(entry.at_ms).to_string(),
+                    action: entry.action.clone(),
+                    actor: entry.actor.clone(),
+                })
+                .collect(),
+            cash_deposited: store.account(user)?.map(|account| decimal(i128::from(account.deposits.raw()), 8)),
+            limits: None,
+        })
     })
     .await?;
-    let mut document = document;
-    document["limits"] = json!(limits.map(|limits| tradecraft_sequencer::wire::WireLimits::from_limits(&limits)));
+    document.limits = limits.map(|limits| tradecraft_sequencer::wire::WireLimits::from_limits(&limits).into());
     Ok(Json(document))
 }
 
-/// `DELETE /v1/me` `{password}`: the password again, whatever the credentials. Access
-/// tokens, refresh tokens and keys stop working at once.
+/// Delete the caller's account, confirmed with the password: open orders are cancelled
+/// and trading disabled; the login, access and refresh tokens, keys, webhooks and
+/// membership go at once; the trading history stays under the bare account id.
+#[utoipa::path(delete, path = "/v1/me", tag = "privacy", request_body = DeleteMeRequest, responses(
+    (status = 204, description = "Deleted."),
+    (status = 401, description = "Wrong password.", body = ErrorBody),
+    (status = 404, description = "No such user.", body = ErrorBody),
+))]
 pub(crate) async fn delete(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,

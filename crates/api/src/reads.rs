@@ -7,8 +7,13 @@ use crate::extract::Query;
 use axum::Json;
 use axum::extract::{Extension, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
-use tradecraft_store::{Performance, Store, StoreError, SymbolActivity, TradeQuery, TradeRecord, decimal};
+use tradecraft_store::{Store, StoreError, SymbolActivity, TradeQuery, TradeRecord, decimal};
+use utoipa::IntoParams;
+
+use crate::responses::{
+    DailyReturn, ErrorBody, Leaderboard, LeaderboardEntry, Metrics, Pagination, Performance, Position, Positions, Statement, StatementLine, SymbolMetrics,
+    Trade, TradePage, ValuePoint, Volume, VolumeEntry, WindowMetrics,
+};
 use tradecraft_types::{Money, Symbol, Timestamp};
 
 use crate::auth::{MaybeCaller, account_for};
@@ -85,60 +90,81 @@ fn symbol_filter(text: Option<String>) -> Result<Option<String>, ApiError> {
     text.map(|text| Symbol::new(&text).map(|symbol| symbol.to_string()).map_err(|error| ApiError::bad_request("invalid_symbol", error.to_string()))).transpose()
 }
 
-fn pagination(next: Option<String>, total: u64) -> Value {
-    json!({"nextPageToken": next, "totalCount": total})
+fn pagination(next: Option<String>, total: u64) -> Pagination {
+    Pagination { next_page_token: next, total_count: total }
 }
 
-fn ratio(value: Option<f64>) -> Value {
-    value.filter(|value| value.is_finite()).map_or(Value::Null, |value| json!(value))
+fn ratio(value: Option<f64>) -> Option<f64> {
+    value.filter(|value| value.is_finite())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TradeSearchParams {
+    /// The account; default the caller's own.
+    #[param(value_type = Option<String>, pattern = "^(0|[1-9][0-9]{0,18})$")]
     user_id: Option<String>,
+    #[param(value_type = Option<String>, pattern = "^[A-Z0-9._-]{1,15}$")]
     symbol: Option<String>,
+    #[param(value_type = Option<String>, pattern = "^(BUY|SELL)$")]
     side: Option<String>,
+    #[param(value_type = Option<String>, pattern = "^(EXECUTED|FAILED_INSUFFICIENT_FUNDS|FAILED_INSUFFICIENT_SHARES|FAILED_OTHER)$")]
     status: Option<String>,
+    /// ISO 8601 date or time, inclusive.
+    #[param(value_type = Option<String>, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$")]
     start_date: Option<String>,
+    /// ISO 8601 date (the whole day) or time, inclusive.
+    #[param(value_type = Option<String>, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$")]
     end_date: Option<String>,
-    /// Words to find in `failureReason`.
+    /// Words that must all appear in `failureReason` (full text).
+    #[param(value_type = Option<String>, max_length = 200)]
     q: Option<String>,
+    /// 1 to 1000, default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
+    /// `pagination.nextPageToken` of the previous page.
+    #[param(value_type = Option<String>, max_length = 200)]
     page_token: Option<String>,
 }
 
-fn trade_json(trade: &TradeRecord) -> Value {
-    json!({
-        "eventId": trade.event_id,
-        "orderId": trade.order_id.to_string(),
-        "userId": trade.user_id.to_string(),
-        "symbol": trade.symbol,
-        "quantity": trade.quantity.to_string(),
-        "side": trade.side,
-        "status": trade.status,
-        "executionPrice": trade.execution_price.map(|price| price.to_string()),
-        "executionTimestamp": Timestamp::from_millis(trade.executed_at_ms).to_string(),
-        "failureReason": trade.failure_reason,
-        "tradeId": trade.trade_id.map(|id| id.to_string()),
-        "fee": trade.fee.to_string(),
-        "liquidity": trade.liquidity,
-    })
+pub(crate) fn trade_of(trade: &TradeRecord) -> Trade {
+    Trade {
+        event_id: trade.event_id.clone(),
+        order_id: trade.order_id.to_string(),
+        user_id: trade.user_id.to_string(),
+        symbol: trade.symbol.clone(),
+        quantity: trade.quantity.to_string(),
+        side: trade.side.clone(),
+        status: trade.status.clone(),
+        execution_price: trade.execution_price.map(|price| price.to_string()),
+        execution_timestamp: Timestamp::from_millis(trade.executed_at_ms).to_string(),
+        failure_reason: trade.failure_reason.clone(),
+        trade_id: trade.trade_id.map(|id| id.to_string()),
+        fee: trade.fee.to_string(),
+        liquidity: trade.liquidity.clone(),
+    }
 }
 
-/// `GET /v1/trades/search` (seed 000 section 6.3): one account's executions and failed
-/// orders, newest first.
+/// Trade history (seed 000 6.3): one account's executions and failed orders, newest first.
+#[utoipa::path(get, path = "/v1/trades/search", tag = "portfolio", params(TradeSearchParams), responses(
+    (status = 200, description = "A page of trades and how many match.", body = TradePage),
+    (status = 400, description = "A bad date, parameter or page token.", body = ErrorBody),
+))]
 pub(crate) async fn search_trades(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<TradeSearchParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TradePage>, ApiError> {
     let start_ms = date("startDate", params.start_date.as_deref(), false)?;
     let end_ms = date("endDate", params.end_date.as_deref(), true)?;
     if let (Some(start), Some(end)) = (start_ms, end_ms)
         && start > end
     {
         return Err(invalid("startDate is after endDate"));
+    }
+    if let Some(text) = &params.q {
+        crate::extract::check_text(text, 200).map_err(|message| invalid(format!("q: {message}")))?;
     }
     let query = TradeQuery {
         user_id: required_user(&caller, params.user_id.as_deref())?,
@@ -152,124 +178,188 @@ pub(crate) async fn search_trades(
         page_token: params.page_token,
     };
     let page = ask(&state, move |store| store.search_trades(&query)).await?;
-    Ok(Json(json!({
-        "trades": page.trades.iter().map(trade_json).collect::<Vec<_>>(),
-        "pagination": pagination(page.next_page_token, page.total_count),
-    })))
+    Ok(Json(TradePage { trades: page.trades.iter().map(trade_of).collect(), pagination: pagination(page.next_page_token, page.total_count) }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UserParams {
+    /// The account; default the caller's own.
+    #[param(value_type = Option<String>, pattern = "^(0|[1-9][0-9]{0,18})$")]
     user_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PerformanceParams {
+    /// The account; default the caller's own.
+    #[param(value_type = Option<String>, pattern = "^(0|[1-9][0-9]{0,18})$")]
+    user_id: Option<String>,
+    /// `1d`, `7d`, `30d` (default), `90d`, `1y` or `all`.
+    #[param(value_type = Option<String>, pattern = "^(1d|7d|30d|90d|1y|all)$")]
     period: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StatementParams {
+    /// The account; default the caller's own.
+    #[param(value_type = Option<String>, pattern = "^(0|[1-9][0-9]{0,18})$")]
+    user_id: Option<String>,
+    /// 1 to 1000, default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
+    /// `pagination.nextPageToken` of the previous page.
+    #[param(value_type = Option<String>, max_length = 200)]
     page_token: Option<String>,
 }
 
-/// `GET /v1/portfolio/positions?userId=`: FIFO positions at the last trade price.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LeaderboardParams {
+    /// `1d`, `7d`, `30d` (default), `90d`, `1y` or `all`.
+    #[param(value_type = Option<String>, pattern = "^(1d|7d|30d|90d|1y|all)$")]
+    period: Option<String>,
+    /// 1 to 1000, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+    /// `pagination.nextPageToken` of the previous page.
+    #[param(value_type = Option<String>, max_length = 200)]
+    page_token: Option<String>,
+}
+
+pub(crate) fn position_of(position: &tradecraft_store::PositionRecord) -> Position {
+    let money = |value: Option<Money>| value.map(|value| value.to_string());
+    Position {
+        symbol: position.symbol.clone(),
+        quantity: position.quantity.to_string(),
+        average_cost: position.average_cost.map(|price| price.to_string()),
+        cost_basis: position.cost.to_string(),
+        last_price: position.last_price.map(|price| price.to_string()),
+        market_value: money(position.market_value),
+        unrealized_pnl: money(position.unrealized_pnl),
+        realized_pnl: position.realized_pnl.to_string(),
+        fees: position.fees.to_string(),
+        updated_at: Timestamp::from_millis(position.updated_at_ms).to_string(),
+    }
+}
+
+/// Positions with FIFO cost basis, realised and unrealised P&L at the last trade price.
+#[utoipa::path(get, path = "/v1/portfolio/positions", tag = "portfolio", params(UserParams), responses(
+    (status = 200, description = "Cash, value and positions.", body = Positions),
+    (status = 400, description = "A bad userId.", body = ErrorBody),
+    (status = 404, description = "Unknown user.", body = ErrorBody),
+))]
 pub(crate) async fn positions(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<UserParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Positions>, ApiError> {
     let user = required_user(&caller, params.user_id.as_deref())?;
     let (account, positions) = ask(&state, move |store| Ok((store.account(user)?, store.positions(user)?))).await?;
     let account = account.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
     let held: i128 = positions.iter().filter_map(|position| position.market_value).map(|value| i128::from(value.raw())).sum();
-    let money = |value: Option<Money>| value.map(|value| value.to_string());
-    Ok(Json(json!({
-        "userId": user.to_string(),
-        "cashBalance": account.cash.to_string(),
-        "marketValue": decimal(held, 8),
-        "totalValue": decimal(held + i128::from(account.cash.raw()), 8),
-        "positions": positions.iter().map(|position| json!({
-            "symbol": position.symbol,
-            "quantity": position.quantity.to_string(),
-            "averageCost": position.average_cost.map(|price| price.to_string()),
-            "costBasis": position.cost.to_string(),
-            "lastPrice": position.last_price.map(|price| price.to_string()),
-            "marketValue": money(position.market_value),
-            "unrealizedPnl": money(position.unrealized_pnl),
-            "realizedPnl": position.realized_pnl.to_string(),
-            "fees": position.fees.to_string(),
-            "updatedAt": Timestamp::from_millis(position.updated_at_ms).to_string(),
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(Positions {
+        user_id: user.to_string(),
+        cash_balance: account.cash.to_string(),
+        market_value: decimal(held, 8),
+        total_value: decimal(held + i128::from(account.cash.raw()), 8),
+        positions: positions.iter().map(position_of).collect(),
+    }))
 }
 
-fn performance_json(performance: &Performance) -> Value {
-    json!({
-        "startValue": performance.start_value.to_string(),
-        "endValue": performance.end_value.to_string(),
-        "netDeposits": performance.net_flows.to_string(),
-        "totalReturn": ratio(Some(performance.total_return)),
-        "volatility": ratio(performance.volatility),
-        "sharpe": ratio(performance.sharpe),
-        "sortino": ratio(performance.sortino),
-        "maxDrawdown": ratio(Some(performance.max_drawdown)),
-    })
-}
-
-/// `GET /v1/portfolio/performance?userId=&period=`: time-weighted return, daily returns
-/// and risk over the period.
+/// Time-weighted return, daily returns, volatility, Sharpe, Sortino and maximum drawdown
+/// (365-day annualisation, zero risk-free rate).
+#[utoipa::path(get, path = "/v1/portfolio/performance", tag = "portfolio", params(PerformanceParams), responses(
+    (status = 200, description = "Performance over the period.", body = Performance),
+    (status = 400, description = "A bad userId or period.", body = ErrorBody),
+    (status = 404, description = "Unknown user.", body = ErrorBody),
+))]
 pub(crate) async fn performance(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
-    Query(params): Query<UserParams>,
-) -> Result<Json<Value>, ApiError> {
+    Query(params): Query<PerformanceParams>,
+) -> Result<Json<Performance>, ApiError> {
     let user = required_user(&caller, params.user_id.as_deref())?;
     let now_ms = now().millis();
     let (period, since) = period_start(params.period.as_deref(), now_ms)?;
     let result = ask(&state, move |store| store.performance(user, since, now_ms)).await?.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
-    let mut body = performance_json(&result);
-    if let Some(fields) = body.as_object_mut() {
-        fields.insert("userId".to_owned(), json!(user.to_string()));
-        fields.insert("period".to_owned(), json!(period));
-        let daily: Vec<Value> = result.daily_returns.iter().map(|day| json!({"date": day.date, "return": ratio(Some(day.value))})).collect();
-        fields.insert("dailyReturns".to_owned(), json!(daily));
-        let history: Vec<Value> =
-            result.history.iter().map(|(at, value)| json!({"timestamp": Timestamp::from_millis(*at).to_string(), "value": value.to_string()})).collect();
-        fields.insert("valueHistory".to_owned(), json!(history));
-    }
-    Ok(Json(body))
+    Ok(Json(Performance {
+        user_id: user.to_string(),
+        period,
+        start_value: result.start_value.to_string(),
+        end_value: result.end_value.to_string(),
+        net_deposits: result.net_flows.to_string(),
+        total_return: ratio(Some(result.total_return)),
+        volatility: ratio(result.volatility),
+        sharpe: ratio(result.sharpe),
+        sortino: ratio(result.sortino),
+        max_drawdown: ratio(Some(result.max_drawdown)),
+        daily_returns: result.daily_returns.iter().map(|day| DailyReturn { date: day.date.clone(), value: ratio(Some(day.value)) }).collect(),
+        value_history: result
+            .history
+            .iter()
+            .map(|(at, value)| ValuePoint { timestamp: Timestamp::from_millis(*at).to_string(), value: value.to_string() })
+            .collect(),
+    }))
 }
 
-/// `GET /v1/wallet/transactions?userId=&limit=&pageToken=`: the cash statement, newest
-/// first, each line with the balance after it.
+/// The cash statement: deposits, withdrawals, buys, sells and fees, newest first, each
+/// with the balance after it.
+#[utoipa::path(get, path = "/v1/wallet/transactions", tag = "portfolio", params(StatementParams), responses(
+    (status = 200, description = "A page of the statement.", body = Statement),
+    (status = 400, description = "A bad userId or paging.", body = ErrorBody),
+))]
 pub(crate) async fn wallet(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
-    Query(params): Query<UserParams>,
-) -> Result<Json<Value>, ApiError> {
+    Query(params): Query<StatementParams>,
+) -> Result<Json<Statement>, ApiError> {
     let user = required_user(&caller, params.user_id.as_deref())?;
     let limit = bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let token = params.page_token;
     let page = ask(&state, move |store| store.wallet_transactions(user, limit, token.as_deref())).await?;
-    Ok(Json(json!({
-        "userId": user.to_string(),
-        "transactions": page.transactions.iter().map(|line| json!({
-            "id": line.id.to_string(),
-            "type": line.kind,
-            "amount": line.amount.to_string(),
-            "balanceAfter": line.balance_after.to_string(),
-            "reference": line.reference,
-            "symbol": line.symbol,
-            "timestamp": Timestamp::from_millis(line.created_at_ms).to_string(),
-        })).collect::<Vec<_>>(),
-        "pagination": pagination(page.next_page_token, page.total_count),
-    })))
+    Ok(Json(Statement {
+        user_id: user.to_string(),
+        transactions: page.transactions.iter().map(statement_line).collect(),
+        pagination: pagination(page.next_page_token, page.total_count),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+pub(crate) fn statement_line(line: &tradecraft_store::WalletRecord) -> StatementLine {
+    StatementLine {
+        id: line.id.to_string(),
+        kind: line.kind.clone(),
+        amount: line.amount.to_string(),
+        balance_after: line.balance_after.to_string(),
+        reference: line.reference.clone(),
+        symbol: line.symbol.clone(),
+        timestamp: Timestamp::from_millis(line.created_at_ms).to_string(),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AnalyticsParams {
+    /// Only this symbol.
+    #[param(value_type = Option<String>, pattern = "^[A-Z0-9._-]{1,15}$")]
     symbol: Option<String>,
+    /// `1h`, `24h` or `7d`.
+    #[param(value_type = Option<String>, pattern = "^(1h|24h|7d)$")]
     time_window: Option<String>,
 }
 
-/// `GET /v1/analytics/volume?symbol=&timeWindow=1h|24h|7d` (seed 000 section 6.4).
-pub(crate) async fn volume(State(state): State<Shared>, Query(params): Query<AnalyticsParams>) -> Result<Json<Value>, ApiError> {
+/// Traded volume per symbol over a window (seed 000 6.4; default 24h).
+#[utoipa::path(get, path = "/v1/analytics/volume", tag = "analytics", params(AnalyticsParams), responses(
+    (status = 200, description = "Volume per symbol.", body = Volume),
+    (status = 400, description = "A bad timeWindow or symbol.", body = ErrorBody),
+))]
+pub(crate) async fn volume(State(state): State<Shared>, Query(params): Query<AnalyticsParams>) -> Result<Json<Volume>, ApiError> {
     let (name, span) = window(params.time_window.as_deref())?;
     let symbol = symbol_filter(params.symbol)?;
     let since = now().millis() - span;
@@ -278,13 +368,17 @@ pub(crate) async fn volume(State(state): State<Shared>, Query(params): Query<Ana
     if let (Some(symbol), true) = (symbol, activity.is_empty()) {
         activity.push(SymbolActivity { symbol, trade_count: 0, volume: 0, notional: 0 });
     }
-    let data: Vec<Value> = activity.iter().map(|entry| json!({"symbol": entry.symbol, "volume": decimal(entry.volume, 4), "timeWindow": name})).collect();
-    Ok(Json(json!({"data": data})))
+    let data =
+        activity.iter().map(|entry| VolumeEntry { symbol: entry.symbol.clone(), volume: decimal(entry.volume, 4), time_window: name.to_owned() }).collect();
+    Ok(Json(Volume { data }))
 }
 
-/// `GET /v1/analytics/metrics?symbol=&timeWindow=`: trade count, volume, notional and
-/// VWAP per symbol, for one window or all three.
-pub(crate) async fn metrics(State(state): State<Shared>, Query(params): Query<AnalyticsParams>) -> Result<Json<Value>, ApiError> {
+/// Trade count, volume, notional and VWAP per symbol, for one window or all three.
+#[utoipa::path(get, path = "/v1/analytics/metrics", tag = "analytics", params(AnalyticsParams), responses(
+    (status = 200, description = "Metrics per window.", body = Metrics),
+    (status = 400, description = "A bad timeWindow or symbol.", body = ErrorBody),
+))]
+pub(crate) async fn metrics(State(state): State<Shared>, Query(params): Query<AnalyticsParams>) -> Result<Json<Metrics>, ApiError> {
     let windows: Vec<(&str, i64)> = match params.time_window.as_deref() {
         Some(text) => vec![window(Some(text))?],
         None => WINDOWS.to_vec(),
@@ -293,46 +387,58 @@ pub(crate) async fn metrics(State(state): State<Shared>, Query(params): Query<An
     let now_ms = now().millis();
     let spans: Vec<i64> = windows.iter().map(|(_, span)| *span).collect();
     let results = ask(&state, move |store| spans.iter().map(|span| store.activity(symbol.as_deref(), now_ms - span)).collect::<Result<Vec<_>, _>>()).await?;
-    let body: Vec<Value> = windows
+    let windows = windows
         .iter()
         .zip(&results)
-        .map(|((name, _), activity)| {
-            json!({
-                "timeWindow": name,
-                "tradeCount": activity.iter().map(|entry| entry.trade_count).sum::<u64>(),
-                "notional": decimal(activity.iter().map(|entry| entry.notional).sum(), 8),
-                "symbols": activity.iter().map(|entry| json!({
-                    "symbol": entry.symbol,
-                    "tradeCount": entry.trade_count,
-                    "volume": decimal(entry.volume, 4),
-                    "notional": decimal(entry.notional, 8),
-                    "vwap": entry.vwap().map(|price| price.to_string()),
-                })).collect::<Vec<_>>(),
-            })
+        .map(|((name, _), activity)| WindowMetrics {
+            time_window: (*name).to_owned(),
+            trade_count: activity.iter().map(|entry| entry.trade_count).sum::<u64>(),
+            notional: decimal(activity.iter().map(|entry| entry.notional).sum(), 8),
+            symbols: activity
+                .iter()
+                .map(|entry| SymbolMetrics {
+                    symbol: entry.symbol.clone(),
+                    trade_count: entry.trade_count,
+                    volume: decimal(entry.volume, 4),
+                    notional: decimal(entry.notional, 8),
+                    vwap: entry.vwap().map(|price| price.to_string()),
+                })
+                .collect(),
         })
         .collect();
-    Ok(Json(json!({"windows": body})))
+    Ok(Json(Metrics { windows }))
 }
 
-/// `GET /v1/leaderboard?period=&limit=&pageToken=`: accounts ranked by time-weighted
-/// return over the period, with Sharpe and drawdown.
-pub(crate) async fn leaderboard(State(state): State<Shared>, Query(params): Query<UserParams>) -> Result<Json<Value>, ApiError> {
+/// Accounts ranked by time-weighted return over the period, with Sharpe and maximum
+/// drawdown (the house is not ranked).
+#[utoipa::path(get, path = "/v1/leaderboard", tag = "analytics", params(LeaderboardParams), responses(
+    (status = 200, description = "A page of the ranking.", body = Leaderboard),
+    (status = 400, description = "A bad period or paging.", body = ErrorBody),
+))]
+pub(crate) async fn leaderboard(State(state): State<Shared>, Query(params): Query<LeaderboardParams>) -> Result<Json<Leaderboard>, ApiError> {
     let now_ms = now().millis();
     let (period, since) = period_start(params.period.as_deref(), now_ms)?;
     let limit = bounded(params.limit.as_deref(), 50, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let token = params.page_token;
     let page = ask(&state, move |store| store.leaderboard(since, now_ms, limit, token.as_deref())).await?;
-    let entries: Vec<Value> = page
+    let entries = page
         .entries
         .iter()
         .map(|entry| {
-            let mut row = performance_json(&entry.performance);
-            if let Some(fields) = row.as_object_mut() {
-                fields.insert("rank".to_owned(), json!(entry.rank));
-                fields.insert("userId".to_owned(), json!(entry.user_id.to_string()));
+            let performance = &entry.performance;
+            LeaderboardEntry {
+                rank: entry.rank,
+                user_id: entry.user_id.to_string(),
+                start_value: performance.start_value.to_string(),
+                end_value: performance.end_value.to_string(),
+                net_deposits: performance.net_flows.to_string(),
+                total_return: ratio(Some(performance.total_return)),
+                volatility: ratio(performance.volatility),
+                sharpe: ratio(performance.sharpe),
+                sortino: ratio(performance.sortino),
+                max_drawdown: ratio(Some(performance.max_drawdown)),
             }
-            row
         })
         .collect();
-    Ok(Json(json!({"period": period, "entries": entries, "pagination": pagination(page.next_page_token, page.total_count)})))
+    Ok(Json(Leaderboard { period, entries, pagination: pagination(page.next_page_token, page.total_count) }))
 }

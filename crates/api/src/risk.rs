@@ -14,6 +14,7 @@ use crate::extract::{Body, field_error, from_object};
 use crate::identity::audit;
 use crate::models::{LimitsRequest, MembershipRequest};
 use crate::reads::ask;
+use crate::responses::{ErrorBody, LimitsAnswer, Membership};
 use crate::routes::{parse_id, query, run_command};
 use crate::{ApiError, AppState, Shared};
 
@@ -40,12 +41,23 @@ fn subject(scope: LimitScope) -> String {
 /// `PUT /v1/limits/{scope}/{id}` with a limits object (absent fields: unlimited). Replaces
 /// the scope's limits; 200 with what is now in force for it. Admins set any; an
 /// organisation's admins set their organisation's and its groups'.
+#[utoipa::path(put, path = "/v1/limits/{scope}/{id}", tag = "risk", request_body = LimitsRequest,
+    params(
+        ("scope" = String, Path, pattern = "^(users|groups|organisations)$", description = "users, groups or organisations."),
+        ("id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "The user, group or organisation id."),
+    ),
+    responses(
+        (status = 200, description = "The limits now in force for the scope.", body = LimitsAnswer),
+        (status = 400, description = "A bad limit (named in details.field) or id.", body = ErrorBody),
+        (status = 403, description = "Not an admin (nor the organisation's admin).", body = ErrorBody),
+        (status = 404, description = "No such user, group, organisation or scope.", body = ErrorBody),
+    ))]
 pub(crate) async fn put_limits(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path((kind, id)): Path<(String, String)>,
     Body(body): Body<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LimitsAnswer>, ApiError> {
     let (scope, field) = scope(&kind, &id)?;
     match scope {
         LimitScope::Account(_) => {
@@ -104,17 +116,27 @@ async fn known_symbols(state: &AppState, limits: &WireLimits) -> Result<(), ApiE
     Ok(())
 }
 
-async fn get_limits_of(state: &AppState, scope: LimitScope) -> Result<Json<Value>, ApiError> {
+async fn get_limits_of(state: &AppState, scope: LimitScope) -> Result<Json<LimitsAnswer>, ApiError> {
     let limits = query(state, move |engine| engine.scope_limits(scope)).await?.unwrap_or_default();
-    Ok(Json(json!({"scope": subject(scope), "limits": WireLimits::from_limits(&limits)})))
+    Ok(Json(LimitsAnswer { scope: subject(scope), limits: WireLimits::from_limits(&limits).into() }))
 }
 
 /// `GET /v1/limits/{scope}/{id}`: admins, or a user asking about their own account.
+#[utoipa::path(get, path = "/v1/limits/{scope}/{id}", tag = "risk",
+    params(
+        ("scope" = String, Path, pattern = "^(users|groups|organisations)$", description = "users, groups or organisations."),
+        ("id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "The user, group or organisation id."),
+    ),
+    responses(
+        (status = 200, description = "The limits set for the scope.", body = LimitsAnswer),
+        (status = 403, description = "Not yours, and not an admin.", body = ErrorBody),
+        (status = 404, description = "No such user, group, organisation or scope.", body = ErrorBody),
+    ))]
 pub(crate) async fn get_limits(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path((kind, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LimitsAnswer>, ApiError> {
     let (scope, _) = scope(&kind, &id)?;
     match scope {
         LimitScope::Account(account) => {
@@ -130,12 +152,19 @@ pub(crate) async fn get_limits(
 
 /// `PUT /v1/users/{userId}/membership` `{groupId?, organisationId?}` (admins): the groups
 /// whose limits apply to the account, with its own.
+#[utoipa::path(put, path = "/v1/users/{user_id}/membership", tag = "risk", request_body = MembershipRequest,
+    params(("user_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "A user id.")),
+    responses(
+        (status = 200, description = "The membership now in force.", body = Membership),
+        (status = 400, description = "A bad id, or a group outside the organisation.", body = ErrorBody),
+        (status = 404, description = "No such user, group or organisation.", body = ErrorBody),
+    ))]
 pub(crate) async fn put_membership(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Path(user_id): Path<String>,
     Body(body): Body<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Membership>, ApiError> {
     require_admin(&caller)?;
     let user = parse_id("userId", &user_id)?;
     let request: MembershipRequest = from_object(body)?;
@@ -152,7 +181,7 @@ pub(crate) async fn put_membership(
     }
     let (group, organisation) = (request.group_id.map(|id| id.to_string()), request.organisation_id.map(|id| id.to_string()));
     run_command(&state, json!({"command": "setMembership", "userId": user.to_string(), "groupId": group, "organisationId": organisation})).await?;
-    let answer = json!({"userId": user.to_string(), "groupId": group, "organisationId": organisation});
-    audit(&state, &caller, "membership.set", format!("user:{user}"), answer.clone()).await;
+    let answer = Membership { user_id: user.to_string(), group_id: group, organisation_id: organisation };
+    audit(&state, &caller, "membership.set", format!("user:{user}"), json!(answer)).await;
     Ok(Json(answer))
 }

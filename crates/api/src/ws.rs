@@ -189,6 +189,21 @@ fn joinable(topic: &str, caller: &MaybeCaller) -> Result<(), &'static str> {
     }
 }
 
+/// The WebSocket: Phoenix Channels protocol (`vsn=2.0.0` arrays, `1.0.0` objects). Topics
+/// `prices:{SYM}` (`price_update`), `book:{SYM}` (`book_update`), `trades:{SYM}` (`trade`),
+/// `orders:{userId}` (`order_update`) and `alerts:{userId}` (`alert`; the last two need
+/// `token=` or `apiKey=`); heartbeat on `phoenix`.
+#[utoipa::path(get, path = "/v1/marketdata", tag = "market", security(()),
+    params(
+        ("vsn" = Option<String>, Query, description = "Protocol version: 2.0.0 (arrays) or 1.0.0 (objects, the default)."),
+        ("token" = Option<String>, Query, description = "An access token, for the orders and alerts topics."),
+        ("apiKey" = Option<String>, Query, description = "An API key, for the orders and alerts topics."),
+    ),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol."),
+        (status = 400, description = "Not a WebSocket upgrade request.", body = crate::responses::ErrorBody),
+        (status = 426, description = "The connection cannot be upgraded.", body = crate::responses::ErrorBody),
+    ))]
 pub(crate) async fn upgrade(
     socket: WebSocketUpgrade,
     Query(params): Query<BTreeMap<String, String>>,
@@ -199,6 +214,27 @@ pub(crate) async fn upgrade(
     // Clients send small frames (joins, heartbeats). The default 128 KiB read buffer is
     // zeroed on every read attempt, and a session polls its socket on each push it wakes for.
     socket.read_buffer_size(READ_BUFFER_BYTES).on_upgrade(move |socket| session(socket, state, version_two, caller))
+}
+
+/// The same socket at the path the Phoenix JavaScript client appends (`/websocket`).
+#[utoipa::path(get, path = "/v1/marketdata/websocket", tag = "market", security(()),
+    params(
+        ("vsn" = Option<String>, Query, description = "Protocol version: 2.0.0 (arrays) or 1.0.0 (objects, the default)."),
+        ("token" = Option<String>, Query, description = "An access token, for the orders and alerts topics."),
+        ("apiKey" = Option<String>, Query, description = "An API key, for the orders and alerts topics."),
+    ),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol."),
+        (status = 400, description = "Not a WebSocket upgrade request.", body = crate::responses::ErrorBody),
+        (status = 426, description = "The connection cannot be upgraded.", body = crate::responses::ErrorBody),
+    ))]
+pub(crate) async fn upgrade_websocket(
+    socket: WebSocketUpgrade,
+    query: Query<BTreeMap<String, String>>,
+    state: State<Shared>,
+    caller: Extension<MaybeCaller>,
+) -> Response {
+    upgrade(socket, query, state, caller).await
 }
 
 async fn send(socket: &mut WebSocket, text: String) -> bool {

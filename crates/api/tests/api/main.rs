@@ -74,8 +74,8 @@ async fn the_router_serves_every_documented_operation() {
     let app = spawn_app().await;
     let (status, served) = app.get("/openapi.json").await;
     assert_eq!(status, 200);
-    assert_eq!(served, tradecraft_api::openapi::document());
-    for (method, path) in tradecraft_api::openapi::OPERATIONS {
+    assert_eq!(served, tradecraft_api::openapi::document_json());
+    for (method, path) in &tradecraft_api::openapi::operations() {
         let concrete = path
             .replace("{order_id}", "1")
             .replace("{user_id}", "1")

@@ -1,0 +1,407 @@
+//! `/v1/orders` and `/v1/portfolio/{user_id}`: placing, reading, replacing and cancelling
+//! orders, and an account's cash and holdings as the engine has them.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tradecraft_engine::Event;
+use tradecraft_sequencer::wire::{PlaceOrder, WireCommand};
+use tradecraft_types::{AccountId, Money, OrderId, Quantity, Timestamp};
+use utoipa::IntoParams;
+
+use crate::auth::{MaybeCaller, account_for};
+use crate::extract::{Body, Query};
+use crate::metrics::log_fields;
+use crate::models::{PlaceOrderRequest, ReplaceOrderRequest};
+use crate::responses::{ErrorBody, NextPage, Order, OrderAccepted, OrderCancelled, OrderFill, OrderList, Portfolio};
+use crate::routes::{bounded, checked, events, execute, first_rejection, now, parse_id, parse_symbol, parse_time, query, wire_command};
+use crate::{ApiError, AppState, Shared};
+
+/// Idempotency keys remembered (oldest forgotten first).
+const IDEMPOTENCY_KEYS_MAX: usize = 100_000;
+/// Longest idempotency key.
+const IDEMPOTENCY_KEY_MAX: usize = 255;
+
+/// Responses remembered by idempotency key (scoped to the caller), with a fingerprint of
+/// the request.
+#[derive(Debug, Default)]
+pub struct IdempotencyStore {
+    entries: BTreeMap<(String, String), (u64, StatusCode, Value)>,
+    order: VecDeque<(String, String)>,
+}
+
+fn fingerprint(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
+}
+
+/// The request's idempotency key, scoped to its caller: `None` without the header; 400
+/// for an empty, over-long or non-printable key.
+fn idempotency_key(headers: &HeaderMap, caller: &MaybeCaller) -> Result<Option<(String, String)>, ApiError> {
+    let mut values = headers.get_all("x-idempotency-key").iter();
+    let Some(value) = values.next() else { return Ok(None) };
+    let invalid = |message: &str| ApiError::BadRequest {
+        code: "invalid_idempotency_key",
+        message: format!("X-Idempotency-Key: {message}"),
+        details: json!({"header": "X-Idempotency-Key"}),
+    };
+    if values.next().is_some() {
+        return Err(invalid("give it once"));
+    }
+    let key = value.to_str().map_err(|_| invalid("printable ASCII only"))?;
+    if key.is_empty() || key.len() > IDEMPOTENCY_KEY_MAX || !key.bytes().all(|byte| byte.is_ascii_graphic() || byte == b' ') {
+        return Err(invalid(&format!("1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters")));
+    }
+    let scope = caller.as_ref().map_or_else(String::new, |caller| caller.user_id.map_or_else(|| "operator".to_owned(), |user| user.to_string()));
+    Ok(Some((scope, key.to_owned())))
+}
+
+/// Place an order (seed 000 6.1); the answer is the engine's decision on it.
+///
+/// With `X-Idempotency-Key`, a retry with the same key and the same order gets the first
+/// answer again; the same key with another order is 409. Keys belong to the caller.
+/// A buy reserves its cash until it fills or ends: a limit buy its limit price times the
+/// quantity plus the highest fee; a market buy by quantity the price band's edge times
+/// the quantity plus fee; a market buy by cash amount that amount plus fee; a stop buy
+/// the stop price's band edge. A sell reserves its shares.
+#[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = PlaceOrderRequest,
+    params(("X-Idempotency-Key" = Option<String>, Header, max_length = 255, min_length = 1, pattern = "^[ -~]+$",
+        description = "Makes a retry safe: the same key and order get the first answer.")),
+    responses(
+        (status = 202, description = "Accepted by the engine.", body = OrderAccepted),
+        (status = 400, description = "A bad field (named in details.field), price or quantity off the grid, unknown symbol.", body = ErrorBody),
+        (status = 402, description = "Insufficient funds.", body = ErrorBody),
+        (status = 403, description = "A trading limit refuses it (the code names the limit), or another user's account.", body = ErrorBody),
+        (status = 404, description = "Unknown account.", body = ErrorBody),
+        (status = 409, description = "Idempotency key reused with another order, or a duplicate client order id.", body = ErrorBody),
+        (status = 422, description = "Insufficient shares, or the market cannot take it (halted, post-only would cross, no liquidity).", body = ErrorBody),
+    ))]
+pub(crate) async fn place_order(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    headers: HeaderMap,
+    Body(request): Body<PlaceOrderRequest>,
+) -> Result<Response, ApiError> {
+    // The order is for the caller's own account unless it names one it may act for.
+    let user = account_for(&caller, request.user_id.map(|id| id.0))?;
+    let key = idempotency_key(&headers, &caller)?;
+    let order = request.into_wire(user, String::new())?;
+    // The fingerprint is of the order as understood (so 10 and "10" are one request),
+    // before its timestamp is set.
+    let print = if key.is_some() { fingerprint(&serde_json::to_string(&order).map_err(|error| ApiError::Internal(error.to_string()))?) } else { 0 };
+    if let Some(key) = &key {
+        let store = state.idempotency.lock().map_err(|_| ApiError::Internal("idempotency lock".to_owned()))?;
+        if let Some((stored_print, status, response)) = store.entries.get(key) {
+            return if *stored_print == print { Ok((*status, Json(response.clone())).into_response()) } else { Err(ApiError::IdempotencyConflict) };
+        }
+    }
+    let result = place(&state, order).await;
+    // The first final answer is what a retry with the same key gets; 5xx may be retried.
+    if let Some(key) = key {
+        let remembered = match &result {
+            Ok(accepted) => Some((StatusCode::ACCEPTED, serde_json::to_value(accepted).map_err(|error| ApiError::Internal(error.to_string()))?)),
+            Err(error) if !error.status_code().is_server_error() => Some((error.status_code(), error.body())),
+            Err(_) => None,
+        };
+        if let Some((status, response)) = remembered {
+            let mut store = state.idempotency.lock().map_err(|_| ApiError::Internal("idempotency lock".to_owned()))?;
+            store.entries.insert(key.clone(), (print, status, response));
+            store.order.push_back(key);
+            while store.order.len() > IDEMPOTENCY_KEYS_MAX {
+                if let Some(oldest) = store.order.pop_front() {
+                    store.entries.remove(&oldest);
+                }
+            }
+        }
+    }
+    result.map(|accepted| (StatusCode::ACCEPTED, Json(accepted)).into_response())
+}
+
+async fn place(state: &AppState, mut order: PlaceOrder) -> Result<OrderAccepted, ApiError> {
+    order.order_timestamp = now().to_string();
+    // The request's log line carries the order's fields.
+    let user_id = order.user_id.parse().ok();
+    let symbol = order.symbol.clone();
+    log_fields(|fields| {
+        fields.user_id = fields.user_id.or(user_id);
+        fields.symbol = Some(symbol);
+    });
+    let command = checked(WireCommand::PlaceOrder(order))?;
+    let outcome = execute(state, command).await?;
+    log_fields(|fields| fields.order_id = Some(outcome.offset));
+    let events = events(&outcome)?;
+    if let Some(rejection) = first_rejection(events) {
+        log_fields(|fields| fields.reason = Some(rejection.code()));
+        return Err(rejection);
+    }
+    let accepted = events
+        .iter()
+        .find_map(|event| match event {
+            Event::OrderAccepted(order) => Some(*order),
+            _ => None,
+        })
+        .ok_or_else(|| ApiError::Internal("an order was neither accepted nor rejected".to_owned()))?;
+    Ok(OrderAccepted {
+        order_id: accepted.order_id.to_string(),
+        status: "ACCEPTED".to_owned(),
+        client_order_id: accepted.client_order_id.map(|client| client.as_str().to_owned()),
+    })
+}
+
+pub(crate) fn order_of(record: &crate::view::OrderRecord) -> Order {
+    Order {
+        order_id: record.order_id.to_string(),
+        user_id: record.account.to_string(),
+        symbol: record.symbol.as_str().to_owned(),
+        side: record.side.as_str().to_owned(),
+        quantity: record.quantity.to_string(),
+        status: record.status.to_owned(),
+        reason: record.reason.map(str::to_owned),
+        filled_quantity: record.filled.to_string(),
+        average_price: record.average_price().map(|price| price.to_string()),
+        fills: record
+            .fills
+            .iter()
+            .map(|fill| OrderFill {
+                trade_id: fill.trade_id.to_string(),
+                price: fill.price.to_string(),
+                quantity: fill.quantity.to_string(),
+                fee: fill.fee.to_string(),
+                liquidity: fill.liquidity.to_owned(),
+                timestamp: fill.timestamp.to_string(),
+            })
+            .collect(),
+        created_at: record.created.to_string(),
+        updated_at: record.updated.to_string(),
+        priority_kept: None,
+    }
+}
+
+/// One order: status, filled quantity, average price and fills. Another user's order
+/// answers 404, as an unknown one does.
+#[utoipa::path(get, path = "/v1/orders/{order_id}", tag = "orders",
+    params(("order_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "An order id.")),
+    responses(
+        (status = 200, description = "The order.", body = Order),
+        (status = 400, description = "Not an order id.", body = ErrorBody),
+        (status = 404, description = "No such order of yours.", body = ErrorBody),
+    ))]
+pub(crate) async fn get_order(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(order_id): Path<String>,
+) -> Result<Json<Order>, ApiError> {
+    let order_id = OrderId(parse_id("orderId", &order_id)?);
+    log_fields(|fields| fields.order_id = Some(order_id.0));
+    order_owner(&state, &caller, order_id)?;
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
+    Ok(Json(order_of(record)))
+}
+
+/// The account an order belongs to, if the caller may act for it. Someone else's order
+/// answers 404 exactly as an unknown id does, so ids reveal nothing.
+fn order_owner(state: &AppState, caller: &MaybeCaller, order_id: OrderId) -> Result<AccountId, ApiError> {
+    let not_found = || ApiError::NotFound(format!("order {order_id}"));
+    let owner = {
+        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+        view.orders.get(&order_id).map(|record| record.account).ok_or_else(not_found)?
+    };
+    let caller = crate::auth::require(caller)?;
+    if caller.acts_for(owner.0) { Ok(owner) } else { Err(not_found()) }
+}
+
+/// An order the engine no longer has open cannot be changed: that is a conflict, not 404.
+fn not_open_is_conflict(rejection: ApiError, order_id: OrderId) -> ApiError {
+    match rejection {
+        ApiError::Rejected { code: "unknown_order", .. } => {
+            ApiError::Rejected { status: StatusCode::CONFLICT, code: "order_not_open", message: format!("order {order_id} is not open") }
+        }
+        other => other,
+    }
+}
+
+/// Cancel an open order.
+#[utoipa::path(delete, path = "/v1/orders/{order_id}", tag = "orders",
+    params(("order_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "An order id.")),
+    responses(
+        (status = 200, description = "Cancelled.", body = OrderCancelled),
+        (status = 400, description = "Not an order id.", body = ErrorBody),
+        (status = 404, description = "No such order of yours.", body = ErrorBody),
+        (status = 409, description = "The order is no longer open.", body = ErrorBody),
+    ))]
+pub(crate) async fn cancel_order(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(order_id): Path<String>,
+) -> Result<Json<OrderCancelled>, ApiError> {
+    let order_id = OrderId(parse_id("orderId", &order_id)?);
+    log_fields(|fields| fields.order_id = Some(order_id.0));
+    let owner = order_owner(&state, &caller, order_id)?;
+    let command = wire_command(json!({"command": "cancelOrder", "orderId": order_id.to_string(), "userId": owner.to_string()}))?;
+    let outcome = execute(&state, command).await?;
+    let events = events(&outcome)?;
+    if let Some(rejection) = first_rejection(events) {
+        return Err(not_open_is_conflict(rejection, order_id));
+    }
+    Ok(Json(OrderCancelled { order_id: order_id.to_string(), status: "CANCELLED".to_owned() }))
+}
+
+/// Replace an open order: a new total quantity and/or limit price. Reducing the quantity
+/// at the same price keeps the order's place in the queue; anything else moves it to the
+/// back. A buy's reservation follows the new price and quantity.
+#[utoipa::path(patch, path = "/v1/orders/{order_id}", tag = "orders", request_body = ReplaceOrderRequest,
+    params(("order_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "An order id.")),
+    responses(
+        (status = 200, description = "The order after the change.", body = Order),
+        (status = 400, description = "A bad field, or one a replace cannot change.", body = ErrorBody),
+        (status = 402, description = "Insufficient funds for the change.", body = ErrorBody),
+        (status = 403, description = "A trading limit refuses the change.", body = ErrorBody),
+        (status = 404, description = "No such order of yours.", body = ErrorBody),
+        (status = 409, description = "The order is no longer open.", body = ErrorBody),
+        (status = 422, description = "The order's type or market cannot take the change.", body = ErrorBody),
+    ))]
+pub(crate) async fn replace_order(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(order_id): Path<String>,
+    Body(body): Body<Value>,
+) -> Result<Json<Order>, ApiError> {
+    let order_id = OrderId(parse_id("orderId", &order_id)?);
+    log_fields(|fields| fields.order_id = Some(order_id.0));
+    let owner = order_owner(&state, &caller, order_id)?;
+    let request = ReplaceOrderRequest::from_body(body)?;
+    let command = wire_command(json!({
+        "command": "replaceOrder", "orderId": order_id.to_string(), "userId": owner.to_string(),
+        "quantity": request.quantity, "limitPrice": request.limit_price,
+    }))?;
+    let outcome = execute(&state, command).await?;
+    let events = events(&outcome)?;
+    if let Some(rejection) = first_rejection(events) {
+        return Err(not_open_is_conflict(rejection, order_id));
+    }
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
+    let mut order = order_of(record);
+    order.priority_kept = Some(events.iter().any(|event| matches!(event, Event::OrderReplaced { priority_kept: true, .. })));
+    Ok(Json(order))
+}
+
+/// `status` values of the order list.
+const ORDER_STATUSES: [&str; 6] = ["ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "EXPIRED", "OPEN"];
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OrderListQuery {
+    /// Only this user's orders; default the caller's own (admins: everyone's).
+    #[param(value_type = Option<String>, pattern = "^(0|[1-9][0-9]{0,18})$")]
+    user_id: Option<String>,
+    /// `OPEN` is `ACCEPTED` or `PARTIALLY_FILLED`.
+    #[param(value_type = Option<String>, pattern = "^(ACCEPTED|PARTIALLY_FILLED|FILLED|CANCELLED|EXPIRED|OPEN)$")]
+    status: Option<String>,
+    #[param(value_type = Option<String>, pattern = "^[A-Z0-9._-]{1,15}$")]
+    symbol: Option<String>,
+    /// Created at or after (ISO 8601).
+    #[param(value_type = Option<String>, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$")]
+    start_date: Option<String>,
+    /// Created at or before (ISO 8601).
+    #[param(value_type = Option<String>, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$")]
+    end_date: Option<String>,
+    /// 1 to 1000, default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+    /// `pagination.nextPageToken` of the previous page.
+    #[param(value_type = Option<String>, pattern = "^(0|[1-9][0-9]{0,18})$")]
+    page_token: Option<String>,
+}
+
+/// List orders, newest first (the most recent 200,000 orders of users are kept here; the
+/// trade search has the whole history).
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrderListQuery),
+    responses(
+        (status = 200, description = "A page of orders.", body = OrderList),
+        (status = 400, description = "A bad parameter.", body = ErrorBody),
+    ))]
+pub(crate) async fn list_orders(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<OrderListQuery>,
+) -> Result<Json<OrderList>, ApiError> {
+    let requested = params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?;
+    // Admins may list everyone's orders; anyone else lists their own.
+    let user = match (&caller, requested) {
+        (Some(caller), None) if caller.is_admin() => None,
+        _ => Some(AccountId(account_for(&caller, requested)?)),
+    };
+    if let Some(status) = &params.status
+        && !ORDER_STATUSES.contains(&status.as_str())
+    {
+        return Err(ApiError::bad_request("invalid_parameter", format!("status must be one of {}", ORDER_STATUSES.join(", "))));
+    }
+    let symbol = params.symbol.as_deref().map(parse_symbol).transpose()?;
+    let (start, end) = (parse_time("startDate", params.start_date.as_deref())?, parse_time("endDate", params.end_date.as_deref())?);
+    let limit = bounded(params.limit.as_deref(), 100, 1_000, "limit")?;
+    let before = params.page_token.as_deref().map(|text| parse_id("pageToken", text).map(OrderId)).transpose()?;
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let matches = |record: &&crate::view::OrderRecord| {
+        user.is_none_or(|user| record.account == user)
+            && symbol.is_none_or(|symbol| record.symbol == symbol)
+            && params
+                .status
+                .as_deref()
+                .is_none_or(|status| status == record.status || (status == "OPEN" && matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED")))
+            && start.is_none_or(|start| record.created >= start)
+            && end.is_none_or(|end| record.created <= end)
+    };
+    let upper = before.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+    let page: Vec<&crate::view::OrderRecord> =
+        view.orders.range((std::ops::Bound::Unbounded, upper)).rev().map(|(_, record)| record).filter(matches).take(limit + 1).collect();
+    let next = (page.len() > limit).then(|| page[limit - 1].order_id.to_string());
+    Ok(Json(OrderList { orders: page.iter().take(limit).map(|record| order_of(record)).collect(), pagination: NextPage { next_page_token: next } }))
+}
+
+/// Cash and holdings as the engine has them now (seed 000 6.2), with what open orders
+/// reserve.
+#[utoipa::path(get, path = "/v1/portfolio/{user_id}", tag = "portfolio",
+    params(("user_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "A user id.")),
+    responses(
+        (status = 200, description = "The portfolio.", body = Portfolio),
+        (status = 400, description = "Not a user id.", body = ErrorBody),
+        (status = 404, description = "Unknown user.", body = ErrorBody),
+    ))]
+pub(crate) async fn portfolio(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(user_id): Path<String>,
+) -> Result<Json<Portfolio>, ApiError> {
+    let account = AccountId(account_for(&caller, Some(parse_id("userId", &user_id)?))?);
+    let (view, now_nanos) = query(&state, move |engine| (engine.account(account), engine.now_nanos())).await?;
+    let view = view.ok_or_else(|| ApiError::NotFound(format!("user {account}")))?;
+    let holdings = view
+        .holdings
+        .iter()
+        .filter(|(_, balance)| balance.total() > 0)
+        .map(|(symbol, balance)| (symbol.to_string(), Quantity::from_raw(balance.total()).to_string()))
+        .collect();
+    let reserved = view
+        .holdings
+        .iter()
+        .filter(|(_, balance)| balance.reserved > 0)
+        .map(|(symbol, balance)| (symbol.to_string(), Quantity::from_raw(balance.reserved).to_string()))
+        .collect();
+    Ok(Json(Portfolio {
+        user_id: account.to_string(),
+        cash_balance: Money::from_raw(view.cash.total()).to_string(),
+        available_cash: Money::from_raw(view.cash.available).to_string(),
+        reserved_cash: Money::from_raw(view.cash.reserved).to_string(),
+        holdings,
+        reserved_holdings: reserved,
+        open_orders: u64::from(view.open_orders),
+        last_updated_timestamp: Timestamp::from_millis((now_nanos / 1_000_000) as i64).to_string(),
+    }))
+}
