@@ -29,5 +29,7 @@ echo "== format"
 cargo fmt --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== API contract (schemathesis)"
+scripts/schemathesis.sh
 echo "== tests"
 cargo nextest run --workspace --locked --no-fail-fast

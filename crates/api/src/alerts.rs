@@ -16,7 +16,7 @@ use tradecraft_store::{AlertRecord, DeliveryOutcome, Store, WebhookRecord};
 use tradecraft_types::Timestamp;
 use utoipa::IntoParams;
 
-use crate::auth::{MaybeCaller, account_for, now_ms, random_token};
+use crate::auth::{MaybeCaller, account_for, now_ms, own_account, random_token};
 use crate::identity::audit;
 use crate::reads::ask;
 use crate::responses::{Acknowledged, Alert, Alerts, ErrorBody, Webhook, Webhooks};
@@ -82,7 +82,8 @@ pub(crate) async fn acknowledge(
     Extension(caller): Extension<MaybeCaller>,
     Path(alert_id): Path<String>,
 ) -> Result<Json<Acknowledged>, ApiError> {
-    let user = account_for(&caller, None)?;
+    let user = own_account(&caller)?;
+    crate::routes::short_text("alertId", Some(&alert_id), 128)?;
     let id = alert_id.clone();
     if !ask(&state, move |store| store.acknowledge_alert(user, &id, now_ms())).await? {
         return Err(ApiError::NotFound(format!("alert {alert_id}")));
@@ -108,7 +109,7 @@ pub(crate) async fn create_webhook(
     Extension(caller): Extension<MaybeCaller>,
     Body(request): Body<WebhookRequest>,
 ) -> Result<Response, ApiError> {
-    let user = account_for(&caller, None)?;
+    let user = own_account(&caller)?;
     let url = check_webhook_url(request.url.as_str(), state.webhook_targets).map_err(|message| field_error("url", message))?;
     let webhook = WebhookRecord { webhook_id: random_token(9), user_id: user, url: url.to_string(), created_at_ms: now_ms() };
     let record = webhook.clone();
@@ -210,7 +211,7 @@ async fn deliverable(url: &str, targets: WebhookTargets) -> Result<(), String> {
 /// The caller's webhooks.
 #[utoipa::path(get, path = "/v1/webhooks", tag = "alerts", responses((status = 200, description = "Webhooks.", body = Webhooks)))]
 pub(crate) async fn list_webhooks(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Webhooks>, ApiError> {
-    let user = account_for(&caller, None)?;
+    let user = own_account(&caller)?;
     let webhooks = ask(&state, move |store| store.webhooks(user)).await?;
     Ok(Json(Webhooks { webhooks: webhooks.iter().map(webhook_of).collect() }))
 }
@@ -227,7 +228,8 @@ pub(crate) async fn delete_webhook(
     Extension(caller): Extension<MaybeCaller>,
     Path(webhook_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let user = account_for(&caller, None)?;
+    let user = own_account(&caller)?;
+    crate::routes::short_text("webhookId", Some(&webhook_id), 64)?;
     let id = webhook_id.clone();
     if !ask(&state, move |store| store.revoke_webhook(user, &id, now_ms())).await? {
         return Err(ApiError::NotFound(format!("webhook {webhook_id}")));

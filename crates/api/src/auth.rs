@@ -100,6 +100,11 @@ pub fn account_for(caller: &MaybeCaller, requested: Option<u64>) -> Result<u64, 
     if caller.acts_for(user) { Ok(user) } else { Err(ApiError::Forbidden(format!("not allowed to act for user {user}"))) }
 }
 
+/// The caller's own account: 403 for the operator key, which has none.
+pub fn own_account(caller: &MaybeCaller) -> Result<u64, ApiError> {
+    require(caller)?.user_id.ok_or_else(|| ApiError::Forbidden("the operator key has no account of its own".to_owned()))
+}
+
 pub fn require_admin(caller: &MaybeCaller) -> Result<&Caller, ApiError> {
     let caller = require(caller)?;
     if caller.is_admin() { Ok(caller) } else { Err(ApiError::Forbidden("admins only".to_owned())) }
@@ -373,12 +378,17 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let path = matched.as_ref().map(MatchedPath::as_str);
     let headers = request.headers();
-    let bearer =
-        headers.get(axum::http::header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer ")).map(str::to_owned);
+    // An Authorization header that is not a bearer token is refused, not ignored: a
+    // request never passes on other credentials while carrying a broken one.
+    let bearer = match headers.get(axum::http::header::AUTHORIZATION).map(|value| value.to_str().ok().and_then(|value| value.strip_prefix("Bearer "))) {
+        None => None,
+        Some(Some(token)) => Some(token.to_owned()),
+        Some(None) => return invalid_token().into_response(),
+    };
     let mut api_key = headers.get("x-api-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
     let mut token = bearer;
     // Browsers cannot set headers on a WebSocket: the socket takes them as parameters.
-    if path.is_some_and(|path| path.starts_with("/v1/marketdata")) {
+    if request.method() == Method::GET && path.is_some_and(|path| path.starts_with("/v1/marketdata")) {
         for pair in request.uri().query().unwrap_or_default().split('&') {
             match pair.split_once('=') {
                 Some(("token", value)) if token.is_none() => token = Some(value.to_owned()),
@@ -386,6 +396,9 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
                 _ => {}
             }
         }
+    }
+    if token.is_some() && api_key.is_some() {
+        return ApiError::Unauthorized("ambiguous_credentials", "give one credential: a bearer token or an API key, not both".to_owned()).into_response();
     }
     let caller = match resolve(&state, token.as_deref(), api_key.as_deref()).await {
         Ok(caller) => caller,

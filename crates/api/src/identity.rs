@@ -303,6 +303,7 @@ pub(crate) async fn revoke_api_key(
         })
         .collect();
     holds_scopes(who, &scopes)?;
+    crate::routes::short_text("keyId", Some(&key_id), 64)?;
     let id = key_id.clone();
     if !ask(&state, move |store| store.revoke_api_key(user, &id, now_ms())).await? {
         return Err(ApiError::NotFound(format!("API key {key_id}")));
@@ -369,6 +370,7 @@ pub(crate) async fn audit_trail(
 ) -> Result<Json<AuditTrail>, ApiError> {
     require_admin(&caller)?;
     let limit = crate::routes::bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
+    crate::routes::short_text("subject", params.subject.as_deref(), 100)?;
     let entries = ask(&state, move |store| store.audit(params.subject.as_deref(), limit)).await?;
     Ok(Json(AuditTrail {
         entries: entries

@@ -132,9 +132,10 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
     let mut add = |status: &str, description: &str| {
         operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error_response(description));
     };
+    // Credentials are checked on every request: a public operation given bad ones is 401 too.
+    add("401", "No credentials, or credentials that are invalid, expired, revoked or given twice.");
     if !public {
-        add("401", "No credentials, or credentials that are invalid, expired or revoked.");
-        add("403", "The credentials may not do this (a viewer or a key without the scope, or not an admin).");
+        add("403", "The credentials may not do this (a viewer or a key without the scope, not an admin, or the operator key where an account is needed).");
     }
     let has_parameters = operation.parameters.as_ref().is_some_and(|parameters| !parameters.is_empty());
     if has_parameters {

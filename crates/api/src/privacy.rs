@@ -14,7 +14,7 @@ use serde_json::json;
 use tradecraft_store::{TradeQuery, decimal};
 use tradecraft_types::{AccountId, Timestamp};
 
-use crate::auth::{self, MaybeCaller, now_ms, require};
+use crate::auth::{self, MaybeCaller, now_ms, own_account};
 use crate::extract::Body;
 use crate::identity::audit;
 use crate::models::DeleteMeRequest;
@@ -25,10 +25,6 @@ use crate::{ApiError, Shared};
 
 /// Rows of each kind an export holds at most (newest first).
 const EXPORT_ROWS_MAX: usize = 10_000;
-
-fn own_account(caller: &MaybeCaller) -> Result<u64, ApiError> {
-    require(caller)?.user_id.ok_or_else(|| ApiError::Forbidden("the operator key has no account".to_owned()))
-}
 
 /// Everything stored about the caller, as JSON: profile, organisation, keys (without
 /// secrets), webhooks, alerts, limits, orders, trades, statement, positions and audit

@@ -17,7 +17,7 @@ use crate::responses::{
 use tradecraft_types::{Money, Symbol, Timestamp};
 
 use crate::auth::{MaybeCaller, account_for};
-use crate::routes::{bounded, now, parse_id};
+use crate::routes::{bounded, now, parse_id, short_text};
 use crate::{ApiError, AppState, Shared};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -175,7 +175,7 @@ pub(crate) async fn search_trades(
         end_ms,
         text: params.q.filter(|text| !text.trim().is_empty()),
         limit: bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?,
-        page_token: params.page_token,
+        page_token: short_text("pageToken", params.page_token.as_deref(), 200)?.map(str::to_owned),
     };
     let page = ask(&state, move |store| store.search_trades(&query)).await?;
     Ok(Json(TradePage { trades: page.trades.iter().map(trade_of).collect(), pagination: pagination(page.next_page_token, page.total_count) }))
@@ -321,7 +321,7 @@ pub(crate) async fn wallet(
 ) -> Result<Json<Statement>, ApiError> {
     let user = required_user(&caller, params.user_id.as_deref())?;
     let limit = bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
-    let token = params.page_token;
+    let token = short_text("pageToken", params.page_token.as_deref(), 200)?.map(str::to_owned);
     let page = ask(&state, move |store| store.wallet_transactions(user, limit, token.as_deref())).await?;
     Ok(Json(Statement {
         user_id: user.to_string(),
@@ -419,7 +419,7 @@ pub(crate) async fn leaderboard(State(state): State<Shared>, Query(params): Quer
     let now_ms = now().millis();
     let (period, since) = period_start(params.period.as_deref(), now_ms)?;
     let limit = bounded(params.limit.as_deref(), 50, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
-    let token = params.page_token;
+    let token = short_text("pageToken", params.page_token.as_deref(), 200)?.map(str::to_owned);
     let page = ask(&state, move |store| store.leaderboard(since, now_ms, limit, token.as_deref())).await?;
     let entries = page
         .entries

@@ -267,6 +267,14 @@ pub(crate) fn parse_symbol(text: &str) -> Result<Symbol, ApiError> {
     Symbol::new(text).map_err(|error| ApiError::bad_request("invalid_symbol", error.to_string()))
 }
 
+/// An optional text parameter of at most `max` characters without control characters.
+pub(crate) fn short_text<'a>(name: &str, text: Option<&'a str>, max: usize) -> Result<Option<&'a str>, ApiError> {
+    if let Some(text) = text {
+        crate::extract::check_text(text, max).map_err(|message| ApiError::bad_request("invalid_parameter", format!("{name}: {message}")))?;
+    }
+    Ok(text)
+}
+
 /// An optional ISO 8601 time parameter.
 pub(crate) fn parse_time(name: &str, text: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
     text.map(|text| {

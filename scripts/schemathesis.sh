@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Holds the server to its OpenAPI document: schemathesis (every check) against a
+# TradeCraft server started on port 0 with a fresh data dir, once as a registered trader
+# and once as the operator, with a fixed seed and a bounded number of examples. Makes the
+# Python virtual environment it needs (pinned schemathesis from PyPI) if it is missing.
+#
+#   scripts/schemathesis.sh            # build, start, test, stop
+#   TRADECRAFT_SCHEMATHESIS_EXAMPLES=100 scripts/schemathesis.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv="${TRADECRAFT_TEST_VENV:-target/test-venv}"
+examples="${TRADECRAFT_SCHEMATHESIS_EXAMPLES:-25}"
+seed="${TRADECRAFT_SCHEMATHESIS_SEED:-20261130}"
+
+if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/pip" freeze 2>/dev/null | grep -qxF -f tests/schemathesis/requirements.txt; then
+    echo "making the Python test environment in $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/schemathesis/requirements.txt
+fi
+
+cargo build --quiet --locked -p tradecraft
+data="$(mktemp -d)"
+admin_key="schemathesis-$(date +%s%N)"
+server_out="$data/server.out"
+./target/debug/tradecraft serve --data-dir "$data/data" --address 127.0.0.1:0 --admin-key "$admin_key" \
+    --rate-limit-per-user 0 --rate-limit-per-ip 0 >"$server_out" 2>"$data/server.log" &
+server=$!
+cleanup() {
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    rm -rf "$data"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+    [ -s "$server_out" ] && break
+    kill -0 "$server" 2>/dev/null || { cat "$data/server.log" >&2; exit 1; }
+    sleep 0.1
+done
+address="$(python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["address"])' "$server_out")"
+echo "server on $address"
+token="$(python3 - "$address" <<'PY'
+import json, sys, urllib.request
+request = urllib.request.Request(f"http://{sys.argv[1]}/v1/auth/register", method="POST",
+    data=json.dumps({"email": "schemathesis@example.com", "password": "correct horse"}).encode(),
+    headers={"content-type": "application/json"})
+print(json.load(urllib.request.urlopen(request))["accessToken"])
+PY
+)"
+
+status=0
+for who in user admin; do
+    echo "== schemathesis as $who (seed $seed, $examples examples per operation)"
+    TC_ACCESS_TOKEN="$token" TC_ADMIN_KEY="$admin_key" "$venv/bin/schemathesis" --config-file "tests/schemathesis/$who.toml" \
+        run "http://$address/openapi.json" --checks all --seed "$seed" --max-examples "$examples" --workers 2 \
+        --warnings off --no-color || status=1
+done
+exit "$status"
