@@ -3,6 +3,7 @@
 //! `trade_executed`, `order_updates`, `book_updates` and `account_updates`, exactly once
 //! across crashes (see [`sequencer`]).
 
+pub mod contract;
 pub mod outputs;
 pub mod runtime;
 pub mod sequencer;

@@ -3,16 +3,13 @@
 //! order's life), `book_updates` (top of book, trade prints, instrument changes) and
 //! `account_updates` (accounts, transfers, limits).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tradecraft_engine::{AccountKind, Amount, BookLevel, DoneReason, Event, LimitScope, OrderKind, RejectReason, TimeInForce};
+use tradecraft_events as events;
+use tradecraft_events::to_payload;
 use tradecraft_types::{AccountId, Side, Symbol, Timestamp};
 
-pub const TRADE_EXECUTED: &str = "trade_executed";
-pub const ORDER_UPDATES: &str = "order_updates";
-pub const BOOK_UPDATES: &str = "book_updates";
-pub const ACCOUNT_UPDATES: &str = "account_updates";
-/// Orders refused by a trading limit (DESIGN.md topic `limit_breaches`).
-pub const LIMIT_BREACHES: &str = "limit_breaches";
+pub use tradecraft_events::{ACCOUNT_UPDATES, BOOK_UPDATES, LIMIT_BREACHES, ORDER_UPDATES, TRADE_EXECUTED};
 /// Every topic the engine writes.
 pub const OUTPUT_TOPICS: [&str; 5] = [TRADE_EXECUTED, ORDER_UPDATES, BOOK_UPDATES, ACCOUNT_UPDATES, LIMIT_BREACHES];
 
@@ -34,12 +31,16 @@ fn symbol_output(symbol: Symbol, event_type: &'static str, payload: Value) -> Ou
     Output { topic: BOOK_UPDATES, key: symbol.to_string(), event_type, payload }
 }
 
+fn instrument_output(symbol: Symbol, event_type: &'static str, timestamp: String) -> Output {
+    symbol_output(symbol, event_type, to_payload(&events::InstrumentChanged { symbol: symbol.as_str().to_owned(), timestamp }))
+}
+
 fn side(side: Side) -> &'static str {
     side.as_str()
 }
 
-fn level(level: Option<BookLevel>) -> Value {
-    level.map_or(Value::Null, |level| json!({"price": level.price.to_string(), "quantity": level.quantity.to_string(), "orders": level.orders}))
+fn level(level: Option<BookLevel>) -> Option<events::Level> {
+    level.map(|level| events::Level { price: level.price.to_string(), quantity: level.quantity.to_string(), orders: level.orders })
 }
 
 fn done_status(reason: DoneReason) -> &'static str {
@@ -61,22 +62,35 @@ fn done_reason(reason: DoneReason) -> &'static str {
     }
 }
 
-fn kind(kind: OrderKind) -> Value {
-    match kind {
-        OrderKind::Market => json!({"type": "MARKET"}),
-        OrderKind::Limit { price } => json!({"type": "LIMIT", "limitPrice": price.to_string()}),
-        OrderKind::Stop { stop_price } => json!({"type": "STOP", "stopPrice": stop_price.to_string()}),
-        OrderKind::StopLimit { stop_price, limit_price } => {
-            json!({"type": "STOP_LIMIT", "stopPrice": stop_price.to_string(), "limitPrice": limit_price.to_string()})
+/// The order's type and its prices, in the accepted event.
+fn kind(kind: OrderKind, accepted: &mut events::OrderAccepted) {
+    let text = |price: tradecraft_types::Price| Some(price.to_string());
+    accepted.order_type = match kind {
+        OrderKind::Market => "MARKET",
+        OrderKind::Limit { price } => {
+            accepted.limit_price = text(price);
+            "LIMIT"
         }
-        OrderKind::TrailingStop { trail } => match trail {
-            tradecraft_engine::Trail::Amount(amount) => json!({"type": "TRAILING_STOP", "trailAmount": amount.to_string()}),
-            tradecraft_engine::Trail::Percent { basis_points } => json!({
-                "type": "TRAILING_STOP",
-                "trailPercent": tradecraft_types::Price::from_raw(i64::from(basis_points) * 100).to_string(),
-            }),
-        },
+        OrderKind::Stop { stop_price } => {
+            accepted.stop_price = text(stop_price);
+            "STOP"
+        }
+        OrderKind::StopLimit { stop_price, limit_price } => {
+            accepted.stop_price = text(stop_price);
+            accepted.limit_price = text(limit_price);
+            "STOP_LIMIT"
+        }
+        OrderKind::TrailingStop { trail } => {
+            match trail {
+                tradecraft_engine::Trail::Amount(amount) => accepted.trail_amount = text(amount),
+                tradecraft_engine::Trail::Percent { basis_points } => {
+                    accepted.trail_percent = text(tradecraft_types::Price::from_raw(i64::from(basis_points) * 100));
+                }
+            }
+            "TRAILING_STOP"
+        }
     }
+    .to_owned();
 }
 
 fn time_in_force(time_in_force: TimeInForce) -> &'static str {
@@ -88,10 +102,11 @@ fn time_in_force(time_in_force: TimeInForce) -> &'static str {
     }
 }
 
-fn amount(amount: Amount) -> Value {
+/// The asset and amount a transfer moves.
+fn amount(amount: Amount) -> (String, String) {
     match amount {
-        Amount::Cash(cash) => json!({"asset": "CASH", "amount": cash.to_string()}),
-        Amount::Shares(symbol, quantity) => json!({"asset": symbol.as_str(), "amount": quantity.to_string()}),
+        Amount::Cash(cash) => ("CASH".to_owned(), cash.to_string()),
+        Amount::Shares(symbol, quantity) => (symbol.as_str().to_owned(), quantity.to_string()),
     }
 }
 
@@ -100,190 +115,198 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
     let timestamp = at.to_string();
     match event {
         Event::OrderAccepted(order) => {
-            let mut payload = json!({
-                "orderId": order.order_id.to_string(),
-                "userId": order.account.to_string(),
-                "symbol": order.symbol.as_str(),
-                "side": side(order.side),
-                "status": "ACCEPTED",
-                "quantity": order.quantity.to_string(),
-                "timeInForce": time_in_force(order.time_in_force),
-                "reservedCash": order.reserved_cash.to_string(),
-                "timestamp": timestamp,
-            });
-            if let (Some(target), Value::Object(fields)) = (payload.as_object_mut(), kind(order.kind)) {
-                target.extend(fields);
-                if let Some(notional) = order.notional {
-                    target.insert("notional".to_owned(), json!(notional.to_string()));
-                }
-                if let Some(client) = order.client_order_id {
-                    target.insert("clientOrderId".to_owned(), json!(client.as_str()));
-                }
-            }
-            out.push(account_output(ORDER_UPDATES, order.account, "order.accepted", payload));
+            let mut accepted = events::OrderAccepted {
+                order_id: order.order_id.to_string(),
+                user_id: order.account.to_string(),
+                symbol: order.symbol.as_str().to_owned(),
+                side: side(order.side).to_owned(),
+                status: "ACCEPTED".to_owned(),
+                quantity: order.quantity.to_string(),
+                time_in_force: time_in_force(order.time_in_force).to_owned(),
+                reserved_cash: order.reserved_cash.to_string(),
+                timestamp,
+                order_type: String::new(),
+                limit_price: None,
+                stop_price: None,
+                trail_amount: None,
+                trail_percent: None,
+                notional: order.notional.map(|notional| notional.to_string()),
+                client_order_id: order.client_order_id.map(|client| client.as_str().to_owned()),
+            };
+            kind(order.kind, &mut accepted);
+            out.push(account_output(ORDER_UPDATES, order.account, "order.accepted", to_payload(&accepted)));
         }
         Event::OrderRejected { order_id, account, symbol, side: order_side, quantity, reason } => {
             if let RejectReason::LimitBreached(limit) = reason {
-                out.push(account_output(
-                    LIMIT_BREACHES,
-                    *account,
-                    "limit.breached",
-                    json!({
-                        "userId": account.to_string(), "orderId": order_id.to_string(), "symbol": symbol.as_str(),
-                        "side": side(*order_side), "quantity": quantity.to_string(), "limit": limit.code(), "timestamp": timestamp,
-                    }),
-                ));
+                let breach = events::LimitBreached {
+                    user_id: account.to_string(),
+                    order_id: order_id.to_string(),
+                    symbol: symbol.as_str().to_owned(),
+                    side: side(*order_side).to_owned(),
+                    quantity: quantity.to_string(),
+                    limit: limit.code().to_owned(),
+                    timestamp: timestamp.clone(),
+                };
+                out.push(account_output(LIMIT_BREACHES, *account, "limit.breached", to_payload(&breach)));
             }
-            out.push(account_output(
-                TRADE_EXECUTED,
-                *account,
-                "trade.failed",
-                json!({
-                    "orderId": order_id.to_string(),
-                    "userId": account.to_string(),
-                    "symbol": symbol.as_str(),
-                    "quantity": quantity.to_string(),
-                    "side": side(*order_side),
-                    "status": reason.failure_status().as_str(),
-                    "executionPrice": null,
-                    "executionTimestamp": timestamp,
-                    "failureReason": reason.code(),
-                }),
-            ));
-            out.push(account_output(
-                ORDER_UPDATES,
-                *account,
-                "order.rejected",
-                json!({
-                    "orderId": order_id.to_string(), "userId": account.to_string(), "symbol": symbol.as_str(),
-                    "side": side(*order_side), "status": "REJECTED", "reason": reason.code(), "timestamp": timestamp,
-                }),
-            ));
+            let failed = events::Execution {
+                order_id: order_id.to_string(),
+                user_id: account.to_string(),
+                symbol: symbol.as_str().to_owned(),
+                quantity: quantity.to_string(),
+                side: side(*order_side).to_owned(),
+                status: reason.failure_status().as_str().to_owned(),
+                execution_price: None,
+                execution_timestamp: timestamp.clone(),
+                failure_reason: Some(reason.code().to_owned()),
+                trade_id: None,
+                liquidity: None,
+                fee: None,
+            };
+            out.push(account_output(TRADE_EXECUTED, *account, "trade.failed", to_payload(&failed)));
+            let rejected = events::OrderRejected {
+                order_id: order_id.to_string(),
+                user_id: account.to_string(),
+                symbol: symbol.as_str().to_owned(),
+                side: side(*order_side).to_owned(),
+                status: "REJECTED".to_owned(),
+                reason: reason.code().to_owned(),
+                timestamp,
+            };
+            out.push(account_output(ORDER_UPDATES, *account, "order.rejected", to_payload(&rejected)));
         }
-        Event::OrderTriggered { order_id, account, symbol, stop_price } => out.push(account_output(
-            ORDER_UPDATES,
-            *account,
-            "order.triggered",
-            json!({
-                "orderId": order_id.to_string(), "userId": account.to_string(), "symbol": symbol.as_str(),
-                "status": "TRIGGERED", "stopPrice": stop_price.to_string(), "timestamp": timestamp,
-            }),
-        )),
+        Event::OrderTriggered { order_id, account, symbol, stop_price } => {
+            let triggered = events::OrderTriggered {
+                order_id: order_id.to_string(),
+                user_id: account.to_string(),
+                symbol: symbol.as_str().to_owned(),
+                status: "TRIGGERED".to_owned(),
+                stop_price: stop_price.to_string(),
+                timestamp,
+            };
+            out.push(account_output(ORDER_UPDATES, *account, "order.triggered", to_payload(&triggered)));
+        }
         Event::Trade(trade) => {
             let sides = [
                 (trade.taker_order_id, trade.taker_account, trade.taker_side, "TAKER", trade.taker_fee),
                 (trade.maker_order_id, trade.maker_account, trade.taker_side.opposite(), "MAKER", trade.maker_fee),
             ];
             for (order_id, account, order_side, liquidity, fee) in sides {
-                let fill = json!({
-                    "orderId": order_id.to_string(),
-                    "userId": account.to_string(),
-                    "symbol": trade.symbol.as_str(),
-                    "quantity": trade.quantity.to_string(),
-                    "side": side(order_side),
-                    "status": "EXECUTED",
-                    "executionPrice": trade.price.to_string(),
-                    "executionTimestamp": timestamp,
-                    "failureReason": null,
-                    "tradeId": trade.trade_id.to_string(),
-                    "liquidity": liquidity,
-                    "fee": fee.to_string(),
+                let fill = to_payload(&events::Execution {
+                    order_id: order_id.to_string(),
+                    user_id: account.to_string(),
+                    symbol: trade.symbol.as_str().to_owned(),
+                    quantity: trade.quantity.to_string(),
+                    side: side(order_side).to_owned(),
+                    status: "EXECUTED".to_owned(),
+                    execution_price: Some(trade.price.to_string()),
+                    execution_timestamp: timestamp.clone(),
+                    failure_reason: None,
+                    trade_id: Some(trade.trade_id.to_string()),
+                    liquidity: Some(liquidity.to_owned()),
+                    fee: Some(fee.to_string()),
                 });
                 out.push(account_output(TRADE_EXECUTED, account, "trade.executed", fill.clone()));
                 out.push(account_output(ORDER_UPDATES, account, "order.filled", fill));
             }
-            out.push(symbol_output(
-                trade.symbol,
-                "market.trade",
-                json!({
-                    "symbol": trade.symbol.as_str(), "tradeId": trade.trade_id.to_string(),
-                    "price": trade.price.to_string(), "quantity": trade.quantity.to_string(),
-                    "takerSide": side(trade.taker_side), "sequence": trade.sequence, "timestamp": timestamp,
-                }),
-            ));
+            let print = events::MarketTrade {
+                symbol: trade.symbol.as_str().to_owned(),
+                trade_id: trade.trade_id.to_string(),
+                price: trade.price.to_string(),
+                quantity: trade.quantity.to_string(),
+                taker_side: side(trade.taker_side).to_owned(),
+                sequence: trade.sequence,
+                timestamp,
+            };
+            out.push(symbol_output(trade.symbol, "market.trade", to_payload(&print)));
         }
-        Event::OrderReplaced { order_id, account, symbol, price, quantity, priority_kept } => out.push(account_output(
-            ORDER_UPDATES,
-            *account,
-            "order.replaced",
-            json!({
-                "orderId": order_id.to_string(), "userId": account.to_string(), "symbol": symbol.as_str(),
-                "status": "REPLACED", "limitPrice": price.to_string(), "quantity": quantity.to_string(),
-                "priorityKept": priority_kept, "timestamp": timestamp,
-            }),
-        )),
-        Event::OrderDone { order_id, account, symbol, side: order_side, reason, filled } => out.push(account_output(
-            ORDER_UPDATES,
-            *account,
-            "order.done",
-            json!({
-                "orderId": order_id.to_string(), "userId": account.to_string(), "symbol": symbol.as_str(),
-                "side": side(*order_side), "status": done_status(*reason), "reason": done_reason(*reason),
-                "filledQuantity": filled.to_string(), "timestamp": timestamp,
-            }),
-        )),
-        Event::BestBidOffer { symbol, sequence, bid, ask } => out.push(symbol_output(
-            *symbol,
-            "market.best_bid_offer",
-            json!({"symbol": symbol.as_str(), "sequence": sequence, "bid": level(*bid), "ask": level(*ask), "timestamp": timestamp}),
-        )),
-        Event::InstrumentListed { symbol } => {
-            out.push(symbol_output(*symbol, "instrument.listed", json!({"symbol": symbol.as_str(), "timestamp": timestamp})));
+        Event::OrderReplaced { order_id, account, symbol, price, quantity, priority_kept } => {
+            let replaced = events::OrderReplaced {
+                order_id: order_id.to_string(),
+                user_id: account.to_string(),
+                symbol: symbol.as_str().to_owned(),
+                status: "REPLACED".to_owned(),
+                limit_price: price.to_string(),
+                quantity: quantity.to_string(),
+                priority_kept: *priority_kept,
+                timestamp,
+            };
+            out.push(account_output(ORDER_UPDATES, *account, "order.replaced", to_payload(&replaced)));
         }
-        Event::InstrumentHalted { symbol } => {
-            out.push(symbol_output(*symbol, "instrument.halted", json!({"symbol": symbol.as_str(), "timestamp": timestamp})));
+        Event::OrderDone { order_id, account, symbol, side: order_side, reason, filled } => {
+            let done = events::OrderDone {
+                order_id: order_id.to_string(),
+                user_id: account.to_string(),
+                symbol: symbol.as_str().to_owned(),
+                side: side(*order_side).to_owned(),
+                status: done_status(*reason).to_owned(),
+                reason: done_reason(*reason).to_owned(),
+                filled_quantity: filled.to_string(),
+                timestamp,
+            };
+            out.push(account_output(ORDER_UPDATES, *account, "order.done", to_payload(&done)));
         }
-        Event::InstrumentResumed { symbol } => {
-            out.push(symbol_output(*symbol, "instrument.resumed", json!({"symbol": symbol.as_str(), "timestamp": timestamp})));
+        Event::BestBidOffer { symbol, sequence, bid, ask } => {
+            let top = events::BestBidOffer { symbol: symbol.as_str().to_owned(), sequence: *sequence, bid: level(*bid), ask: level(*ask), timestamp };
+            out.push(symbol_output(*symbol, "market.best_bid_offer", to_payload(&top)));
         }
-        Event::AccountCreated { account, kind: account_kind } => out.push(account_output(
-            ACCOUNT_UPDATES,
-            *account,
-            "account.created",
-            json!({"userId": account.to_string(), "house": *account_kind == AccountKind::House, "timestamp": timestamp}),
-        )),
+        Event::InstrumentListed { symbol } => out.push(instrument_output(*symbol, "instrument.listed", timestamp)),
+        Event::InstrumentHalted { symbol } => out.push(instrument_output(*symbol, "instrument.halted", timestamp)),
+        Event::InstrumentResumed { symbol } => out.push(instrument_output(*symbol, "instrument.resumed", timestamp)),
+        Event::AccountCreated { account, kind: account_kind } => {
+            let created = events::AccountCreated { user_id: account.to_string(), house: *account_kind == AccountKind::House, timestamp };
+            out.push(account_output(ACCOUNT_UPDATES, *account, "account.created", to_payload(&created)));
+        }
         Event::Deposited { account, transaction, amount: moved } | Event::Withdrawn { account, transaction, amount: moved } => {
             let (event_type, kind) =
                 if matches!(event, Event::Deposited { .. }) { ("account.deposited", "DEPOSIT") } else { ("account.withdrawn", "WITHDRAWAL") };
-            let mut payload = json!({"userId": account.to_string(), "transactionId": transaction.to_string(), "type": kind, "timestamp": timestamp});
-            if let (Some(target), Value::Object(fields)) = (payload.as_object_mut(), amount(*moved)) {
-                target.extend(fields);
-            }
-            out.push(account_output(ACCOUNT_UPDATES, *account, event_type, payload));
+            let (asset, amount) = amount(*moved);
+            let transfer =
+                events::Transfer { user_id: account.to_string(), transaction_id: transaction.to_string(), kind: kind.to_owned(), asset, amount, timestamp };
+            out.push(account_output(ACCOUNT_UPDATES, *account, event_type, to_payload(&transfer)));
         }
-        Event::TransferAlreadyApplied { account, transaction } => out.push(account_output(
-            ACCOUNT_UPDATES,
-            *account,
-            "account.transfer_repeated",
-            json!({"userId": account.to_string(), "transactionId": transaction.to_string(), "timestamp": timestamp}),
-        )),
+        Event::TransferAlreadyApplied { account, transaction } => {
+            let repeated = events::TransferRepeated { user_id: account.to_string(), transaction_id: transaction.to_string(), timestamp };
+            out.push(account_output(ACCOUNT_UPDATES, *account, "account.transfer_repeated", to_payload(&repeated)));
+        }
         Event::LimitsSet { scope } => {
-            let (key, payload) = match scope {
-                LimitScope::Account(account) => (account.to_string(), json!({"userId": account.to_string(), "timestamp": timestamp})),
-                LimitScope::Group(group) => (format!("group:{group}"), json!({"groupId": group.to_string(), "timestamp": timestamp})),
+            let mut set = events::LimitsSet { user_id: None, group_id: None, organisation_id: None, timestamp };
+            let key = match scope {
+                LimitScope::Account(account) => {
+                    set.user_id = Some(account.to_string());
+                    account.to_string()
+                }
+                LimitScope::Group(group) => {
+                    set.group_id = Some(group.to_string());
+                    format!("group:{group}")
+                }
                 LimitScope::Organisation(organisation) => {
-                    (format!("organisation:{organisation}"), json!({"organisationId": organisation.to_string(), "timestamp": timestamp}))
+                    set.organisation_id = Some(organisation.to_string());
+                    format!("organisation:{organisation}")
                 }
             };
-            out.push(Output { topic: ACCOUNT_UPDATES, key, event_type: "account.limits_set", payload });
+            out.push(Output { topic: ACCOUNT_UPDATES, key, event_type: "account.limits_set", payload: to_payload(&set) });
         }
-        Event::MembershipSet { account, group, organisation } => out.push(account_output(
-            ACCOUNT_UPDATES,
-            *account,
-            "account.membership_set",
-            json!({
-                "userId": account.to_string(), "groupId": group.map(|id| id.to_string()),
-                "organisationId": organisation.map(|id| id.to_string()), "timestamp": timestamp,
-            }),
-        )),
+        Event::MembershipSet { account, group, organisation } => {
+            let membership = events::MembershipSet {
+                user_id: account.to_string(),
+                group_id: group.map(|id| id.to_string()),
+                organisation_id: organisation.map(|id| id.to_string()),
+                timestamp,
+            };
+            out.push(account_output(ACCOUNT_UPDATES, *account, "account.membership_set", to_payload(&membership)));
+        }
         Event::CommandRejected { account, order_id, reason } => {
-            let payload = json!({
-                "userId": account.map(|id| id.to_string()), "orderId": order_id.map(|id| id.to_string()),
-                "status": "REJECTED", "reason": reason.code(), "timestamp": timestamp,
-            });
+            let rejected = events::CommandRejected {
+                user_id: account.map(|id| id.to_string()),
+                order_id: order_id.map(|id| id.to_string()),
+                status: "REJECTED".to_owned(),
+                reason: reason.code().to_owned(),
+                timestamp,
+            };
             let topic = if order_id.is_some() { ORDER_UPDATES } else { ACCOUNT_UPDATES };
             let key = account.map(|id| id.to_string()).unwrap_or_default();
-            out.push(Output { topic, key, event_type: "command.rejected", payload });
+            out.push(Output { topic, key, event_type: "command.rejected", payload: to_payload(&rejected) });
         }
     }
 }

@@ -6,6 +6,7 @@
 //! Ids travel as decimal strings (JavaScript clients lose precision above 2^53); prices,
 //! quantities and money as decimal strings, parsed exactly.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tradecraft_engine::{
     AccountKind, AccountLimits, Amount, Command, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize, OrderTypes, SelfTradePrevention, TimeInForce,
@@ -45,14 +46,14 @@ fn money(field: &'static str, text: &str) -> Result<Money, WireError> {
     Money::parse(text).map_err(|error| invalid(field, error))
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum WireSide {
     Buy,
     Sell,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum WireOrderType {
     #[default]
@@ -63,7 +64,7 @@ pub enum WireOrderType {
     TrailingStop,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum WireTimeInForce {
     #[default]
@@ -73,7 +74,7 @@ pub enum WireTimeInForce {
     Fok,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum WireSelfTradePrevention {
     CancelResting,
@@ -82,7 +83,7 @@ pub enum WireSelfTradePrevention {
 }
 
 /// A new order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlaceOrder {
     /// Absent: the order takes its command's offset in `trade_orders` as its id.
@@ -121,7 +122,9 @@ pub struct PlaceOrder {
 
 /// A set of trading limits (for an account, a group or an organisation); absent fields
 /// are unlimited. Quantities, money and prices are decimal strings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+// Unknown limits are refused here, unlike unknown event fields: an engine that ignored a
+// limit a newer gateway wrote would not enforce it.
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WireLimits {
     #[serde(default = "enabled")]
@@ -271,7 +274,7 @@ fn enabled() -> bool {
 }
 
 /// Every command of the `trade_orders` topic.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "command", rename_all = "camelCase")]
 pub enum WireCommand {
     PlaceOrder(PlaceOrder),
@@ -361,6 +364,23 @@ pub enum WireCommand {
 }
 
 impl WireCommand {
+    /// Every envelope `eventType` a command can have.
+    pub const EVENT_TYPES: [&'static str; 13] = [
+        "order.placed",
+        "order.cancel_requested",
+        "order.replace_requested",
+        "order.cancel_all_requested",
+        "account.create_requested",
+        "account.deposit_requested",
+        "account.withdrawal_requested",
+        "instrument.list_requested",
+        "instrument.halt_requested",
+        "instrument.resume_requested",
+        "session.end_requested",
+        "account.limits_requested",
+        "account.membership_requested",
+    ];
+
     /// The envelope `eventType` of this command.
     pub fn event_type(&self) -> &'static str {
         match self {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value as Json;
+use tradecraft_events as events;
 use tradecraft_log::{Envelope, EventLog, Offset, Partition, StoredRecord};
 use tradecraft_types::{Money, Price, Quantity, Timestamp};
 
@@ -212,24 +213,25 @@ fn id_param(text: &str) -> Result<i64, StoreError> {
     text.parse::<u64>().map(|id| id as i64).map_err(|_| StoreError::Decode(format!("bad id {text:?}")))
 }
 
-fn field<'a>(payload: &'a Json, name: &str) -> Result<&'a str, StoreError> {
-    payload.get(name).and_then(Json::as_str).ok_or_else(|| StoreError::Decode(format!("event has no {name:?}")))
+/// The item's payload as its event's struct (the contract shared with the producer).
+fn payload<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    T::deserialize(&item.payload).map_err(|error| StoreError::Decode(format!("{} {}: {error}", item.event_type, item.event_id)))
 }
 
-fn optional<'a>(payload: &'a Json, name: &str) -> Option<&'a str> {
-    payload.get(name).and_then(Json::as_str)
+fn price(name: &str, text: &str) -> Result<i64, StoreError> {
+    Price::parse(text).map(Price::raw).map_err(|error| StoreError::Decode(format!("{name}: {error}")))
 }
 
-fn price(payload: &Json, name: &str) -> Result<i64, StoreError> {
-    Price::parse(field(payload, name)?).map(Price::raw).map_err(|error| StoreError::Decode(format!("{name}: {error}")))
+fn quantity(name: &str, text: &str) -> Result<i64, StoreError> {
+    Quantity::parse(text).map(Quantity::raw).map_err(|error| StoreError::Decode(format!("{name}: {error}")))
 }
 
-fn quantity(payload: &Json, name: &str) -> Result<i64, StoreError> {
-    Quantity::parse(field(payload, name)?).map(Quantity::raw).map_err(|error| StoreError::Decode(format!("{name}: {error}")))
+fn money(name: &str, text: &str) -> Result<i64, StoreError> {
+    Money::parse(text).map(Money::raw).map_err(|error| StoreError::Decode(format!("{name}: {error}")))
 }
 
-fn money(payload: &Json, name: &str) -> Result<i64, StoreError> {
-    Money::parse(field(payload, name)?).map(Money::raw).map_err(|error| StoreError::Decode(format!("{name}: {error}")))
+fn required<'a>(name: &str, value: Option<&'a str>) -> Result<&'a str, StoreError> {
+    value.ok_or_else(|| StoreError::Decode(format!("event has no {name:?}")))
 }
 
 /// Money (8 decimals) of a price (4) times a quantity (4).
@@ -387,22 +389,14 @@ impl Projector {
         Ok(selected)
     }
 
-    /// Order events of users (not the house) go to the audit trail as well, under their
-    /// event id, so a rebuild adds nothing twice.
-    fn audit_order(&self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
-        let user = id_param(field(&item.payload, "userId")?)?;
+    /// Changes made to users' orders (placed, replaced, cancelled, refused; not the
+    /// house's) go to the audit trail as well, under their event id, so a rebuild adds
+    /// nothing twice. Fills are in `trades`; expiries follow from the order.
+    fn audit_order(&self, item: &Item, user_id: &str, action: &str, pending: &mut Pending) -> Result<(), StoreError> {
+        let user = id_param(user_id)?;
         if self.is_house(user) {
             return Ok(());
         }
-        // Changes made to an order: placed, replaced, cancelled, refused. Fills are in
-        // `trades`, expiries follow from the order.
-        let action = match (item.event_type.as_str(), optional(&item.payload, "status")) {
-            ("order.accepted", _) => "order.accepted",
-            ("order.replaced", _) => "order.replaced",
-            ("order.done", Some("CANCELLED")) => "order.cancelled",
-            ("order.rejected", _) => "order.rejected",
-            _ => return Ok(()),
-        };
         let account = user as u64;
         pending.audit_rows.push(vec![
             item.event_id.as_str().into(),
@@ -418,19 +412,27 @@ impl Projector {
     fn apply_all(&mut self, items: &[Item], pending: &mut Pending) -> Result<(), StoreError> {
         for item in items {
             self.roll_bucket(item.timestamp_ms, pending)?;
-            if item.event_type.starts_with("order.") {
-                self.audit_order(item, pending)?;
-            }
             match item.event_type.as_str() {
-                "account.created" => self.account_created(item, pending)?,
-                "account.deposited" | "account.withdrawn" => self.transfer(item, pending)?,
-                "order.accepted" => self.order_accepted(item, pending)?,
+                "account.created" => self.account_created(item, &payload(item)?, pending)?,
+                "account.deposited" | "account.withdrawn" => self.transfer(item, &payload(item)?, pending)?,
+                "order.accepted" => {
+                    let event: events::OrderAccepted = payload(item)?;
+                    self.audit_order(item, &event.user_id, "order.accepted", pending)?;
+                    self.order_accepted(item, &event, pending)?;
+                }
+                "order.rejected" => {
+                    let event: events::OrderRejected = payload(item)?;
+                    self.audit_order(item, &event.user_id, "order.rejected", pending)?;
+                }
                 "order.filled" => {
-                    let (filled, price) = (quantity(&item.payload, "quantity")?, price(&item.payload, "executionPrice")?);
+                    let event: events::Execution = payload(item)?;
+                    let filled = quantity("quantity", &event.quantity)?;
+                    let price = price("executionPrice", required("executionPrice", event.execution_price.as_deref())?)?;
                     let notional = notional(price, filled)?;
                     self.patch_order(
                         pending,
                         item,
+                        (&event.order_id, &event.user_id),
                         |order| {
                             order.filled += filled;
                             order.notional += notional;
@@ -446,13 +448,17 @@ impl Projector {
                     )?;
                 }
                 "order.done" => {
-                    let status = field(&item.payload, "status")?.to_owned();
-                    let reason = optional(&item.payload, "reason").map(str::to_owned);
-                    let filled = quantity(&item.payload, "filledQuantity")?;
+                    let event: events::OrderDone = payload(item)?;
+                    if event.status == "CANCELLED" {
+                        self.audit_order(item, &event.user_id, "order.cancelled", pending)?;
+                    }
+                    let filled = quantity("filledQuantity", &event.filled_quantity)?;
+                    let (status, reason) = (event.status.clone(), Some(event.reason.clone()));
                     let (status_new, reason_new) = (status.clone(), reason.clone());
                     self.patch_order(
                         pending,
                         item,
+                        (&event.order_id, &event.user_id),
                         move |order| {
                             order.status = status_new;
                             order.reason = reason_new;
@@ -466,10 +472,13 @@ impl Projector {
                     )?;
                 }
                 "order.replaced" => {
-                    let (limit, size) = (price(&item.payload, "limitPrice")?, quantity(&item.payload, "quantity")?);
+                    let event: events::OrderReplaced = payload(item)?;
+                    self.audit_order(item, &event.user_id, "order.replaced", pending)?;
+                    let (limit, size) = (price("limitPrice", &event.limit_price)?, quantity("quantity", &event.quantity)?);
                     self.patch_order(
                         pending,
                         item,
+                        (&event.order_id, &event.user_id),
                         |order| {
                             order.limit_price = Some(limit);
                             order.quantity = size;
@@ -481,17 +490,19 @@ impl Projector {
                     )?;
                 }
                 "order.triggered" => {
+                    let event: events::OrderTriggered = payload(item)?;
                     self.patch_order(
                         pending,
                         item,
+                        (&event.order_id, &event.user_id),
                         |order| order.status = "TRIGGERED".to_owned(),
                         |patch| {
                             patch.status = Some("TRIGGERED".to_owned());
                         },
                     )?;
                 }
-                "trade.executed" | "trade.failed" => self.execution(item, pending)?,
-                "limit.breached" => self.breach(item, pending)?,
+                "trade.executed" | "trade.failed" => self.execution(item, &payload(item)?, pending)?,
+                "limit.breached" => self.breach(item, &payload(item)?, pending)?,
                 _ => {}
             }
         }
@@ -508,10 +519,11 @@ impl Projector {
         &mut self,
         pending: &mut Pending,
         item: &Item,
+        (order_id, user_id): (&str, &str),
         new: impl FnOnce(&mut NewOrder),
         patch: impl FnOnce(&mut OrderPatch),
     ) -> Result<(), StoreError> {
-        let (order_id, user) = (id_param(field(&item.payload, "orderId")?)?, id_param(field(&item.payload, "userId")?)?);
+        let (order_id, user) = (id_param(order_id)?, id_param(user_id)?);
         let at = item.timestamp_ms;
         if let Some(order) = pending.new_orders.get_mut(&order_id) {
             new(order);
@@ -528,9 +540,9 @@ impl Projector {
         self.state.accounts.entry(user).or_insert_with(|| Account { created_at: at, ..Account::default() })
     }
 
-    fn account_created(&mut self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
-        let user = id_param(field(&item.payload, "userId")?)?;
-        let house = item.payload.get("house").and_then(Json::as_bool).unwrap_or(false);
+    fn account_created(&mut self, item: &Item, event: &events::AccountCreated, pending: &mut Pending) -> Result<(), StoreError> {
+        let user = id_param(&event.user_id)?;
+        let house = event.house;
         let account = self.account(user, item.timestamp_ms);
         account.house = house;
         account.updated_at = item.timestamp_ms;
@@ -538,14 +550,13 @@ impl Projector {
         Ok(())
     }
 
-    fn transfer(&mut self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
-        let payload = &item.payload;
-        let user = id_param(field(payload, "userId")?)?;
+    fn transfer(&mut self, item: &Item, event: &events::Transfer, pending: &mut Pending) -> Result<(), StoreError> {
+        let user = id_param(&event.user_id)?;
         let deposit = item.event_type == "account.deposited";
-        let asset = field(payload, "asset")?;
+        let asset = event.asset.as_str();
         let at = item.timestamp_ms;
         if asset == "CASH" {
-            let amount = money(payload, "amount")?;
+            let amount = money("amount", &event.amount)?;
             let signed = if deposit { amount } else { -amount };
             let account = self.account(user, at);
             account.cash = account.cash.checked_add(signed).ok_or_else(overflow)?;
@@ -559,11 +570,11 @@ impl Projector {
             let balance = account.cash;
             pending.accounts.insert(user);
             let kind = if deposit { "DEPOSIT" } else { "WITHDRAWAL" };
-            self.wallet(pending, user, kind, signed, balance, field(payload, "transactionId")?, None, at);
+            self.wallet(pending, user, kind, signed, balance, &event.transaction_id, None, at);
         } else {
             // Shares moved in come in at the last price (zero if none); moved out, they
             // leave at their cost, oldest first, with nothing realised.
-            let shares = Quantity::parse(field(payload, "amount")?).map(Quantity::raw).map_err(|error| StoreError::Decode(error.to_string()))?;
+            let shares = quantity("amount", &event.amount)?;
             let last = self.state.prices.get(asset).map_or(0, |(price, _)| *price);
             if deposit {
                 self.buy(pending, user, asset, shares, last, at)?;
@@ -581,32 +592,31 @@ impl Projector {
         pending.wallet_rows.push(vec![id.into(), user.into(), kind.into(), amount.into(), balance.into(), reference.into(), symbol.into(), at.into()]);
     }
 
-    fn order_accepted(&mut self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
-        let payload = &item.payload;
-        let order_id = id_param(field(payload, "orderId")?)?;
-        let user_id = id_param(field(payload, "userId")?)?;
+    fn order_accepted(&mut self, item: &Item, event: &events::OrderAccepted, pending: &mut Pending) -> Result<(), StoreError> {
+        let order_id = id_param(&event.order_id)?;
+        let user_id = id_param(&event.user_id)?;
         if self.is_house(user_id) {
             // The house re-quotes every tick; its orders would swamp the table. Its fills
             // are still in `trades`, its positions and cash still kept.
             return Ok(());
         }
-        let optional_price = |name| optional(payload, name).map(|_| price(payload, name)).transpose();
+        let optional_price = |name, value: &Option<String>| value.as_deref().map(|text| price(name, text)).transpose();
         pending.new_orders.insert(
             order_id,
             NewOrder {
                 user_id,
-                symbol: field(payload, "symbol")?.to_owned(),
-                side: field(payload, "side")?.to_owned(),
-                order_type: field(payload, "type")?.to_owned(),
-                time_in_force: field(payload, "timeInForce")?.to_owned(),
-                limit_price: optional_price("limitPrice")?,
-                stop_price: optional_price("stopPrice")?,
-                quantity: quantity(payload, "quantity")?,
+                symbol: event.symbol.clone(),
+                side: event.side.clone(),
+                order_type: event.order_type.clone(),
+                time_in_force: event.time_in_force.clone(),
+                limit_price: optional_price("limitPrice", &event.limit_price)?,
+                stop_price: optional_price("stopPrice", &event.stop_price)?,
+                quantity: quantity("quantity", &event.quantity)?,
                 filled: 0,
                 notional: 0,
                 status: "ACCEPTED".to_owned(),
                 reason: None,
-                client_order_id: optional(payload, "clientOrderId").map(str::to_owned),
+                client_order_id: event.client_order_id.clone(),
                 created_at: item.timestamp_ms,
                 updated_at: item.timestamp_ms,
             },
@@ -614,30 +624,29 @@ impl Projector {
         Ok(())
     }
 
-    fn execution(&mut self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
-        let payload = &item.payload;
-        let user = id_param(field(payload, "userId")?)?;
-        let symbol = field(payload, "symbol")?;
-        let side = field(payload, "side")?;
-        let status = field(payload, "status")?;
-        let size = quantity(payload, "quantity")?;
+    fn execution(&mut self, item: &Item, event: &events::Execution, pending: &mut Pending) -> Result<(), StoreError> {
+        let user = id_param(&event.user_id)?;
+        let symbol = event.symbol.as_str();
+        let side = event.side.as_str();
+        let status = event.status.as_str();
+        let size = quantity("quantity", &event.quantity)?;
         let at = item.timestamp_ms;
         let executed = status == "EXECUTED";
         let (execution_price, fill_notional, fee) = if executed {
-            let fill_price = price(payload, "executionPrice")?;
-            (Some(fill_price), Some(notional(fill_price, size)?), money(payload, "fee")?)
+            let fill_price = price("executionPrice", required("executionPrice", event.execution_price.as_deref())?)?;
+            (Some(fill_price), Some(notional(fill_price, size)?), money("fee", required("fee", event.fee.as_deref())?)?)
         } else {
             (None, None, 0)
         };
         let row = self.state.next_trade_row;
         self.state.next_trade_row += 1;
-        let trade_id = optional(payload, "tradeId").map(id_param).transpose()?;
-        let failure = optional(payload, "failureReason");
+        let trade_id = event.trade_id.as_deref().map(id_param).transpose()?;
+        let failure = event.failure_reason.as_deref();
         pending.trade_rows.push(vec![
             row.into(),
             item.event_id.as_str().into(),
             trade_id.into(),
-            id_param(field(payload, "orderId")?)?.into(),
+            id_param(&event.order_id)?.into(),
             user.into(),
             symbol.into(),
             side.into(),
@@ -646,7 +655,7 @@ impl Projector {
             execution_price.into(),
             fill_notional.into(),
             fee.into(),
-            optional(payload, "liquidity").into(),
+            event.liquidity.as_deref().into(),
             at.into(),
             failure.into(),
         ]);
@@ -657,7 +666,7 @@ impl Projector {
             ));
         }
         let (Some(fill_price), Some(fill_notional)) = (execution_price, fill_notional) else { return Ok(()) };
-        let reference = field(payload, "tradeId")?;
+        let reference = required("tradeId", event.trade_id.as_deref())?;
         let buy = side == "BUY";
         if buy {
             self.buy(pending, user, symbol, size, fill_price, at)?;
@@ -685,17 +694,16 @@ impl Projector {
     }
 
     /// A limit breach becomes an alert, queued for each of the user's webhooks.
-    fn breach(&mut self, item: &Item, pending: &mut Pending) -> Result<(), StoreError> {
-        let payload = &item.payload;
-        let user = id_param(field(payload, "userId")?)?;
-        let limit = field(payload, "limit")?;
+    fn breach(&mut self, item: &Item, event: &events::LimitBreached, pending: &mut Pending) -> Result<(), StoreError> {
+        let user = id_param(&event.user_id)?;
+        let limit = event.limit.as_str();
         let title = format!("Order refused: {}", limit.trim_start_matches("limit_").replace('_', " "));
         let message = format!(
             "Order {} ({} {} {}) was refused by the {} limit.",
-            field(payload, "orderId")?,
-            field(payload, "side")?,
-            optional(payload, "quantity").unwrap_or("?"),
-            field(payload, "symbol")?,
+            event.order_id,
+            event.side,
+            event.quantity,
+            event.symbol,
             limit.trim_start_matches("limit_").replace('_', " ")
         );
         pending.statements.push(Statement::new(

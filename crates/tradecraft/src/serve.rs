@@ -22,7 +22,7 @@ use tradecraft_types::{Side, Symbol, Timestamp};
 /// The house account: far above any offset-assigned id.
 pub(crate) const HOUSE_ACCOUNT: &str = "9000000000000000000";
 /// Reference prices from the simulator (seed 000 section 4.1).
-const MARKET_DATA: &str = "market_data";
+use tradecraft_events::MARKET_DATA;
 /// Requests waiting for the engine thread before callers get 503.
 const ENGINE_QUEUE_CAPACITY: usize = 4_096;
 /// Partitions per output topic on the embedded journal: each touched partition costs an
@@ -212,7 +212,11 @@ async fn simulate(
         let mut commands = Vec::new();
         for (tick, (_, tick_size, lot)) in prices.iter().zip(&instruments) {
             sequence += 1;
-            let payload = json!({"symbol": tick.symbol.as_str(), "price": tick.price.to_string(), "feedTimestamp": at.to_string()});
+            let payload = tradecraft_events::to_payload(&tradecraft_events::MarketDataTick {
+                symbol: tick.symbol.as_str().to_owned(),
+                price: tick.price.to_string(),
+                feed_timestamp: at.to_string(),
+            });
             let mut envelope = Envelope::new("market_data.tick", &format!("{producer}-feed"), sequence, at, payload);
             envelope.source_service = "MarketFeedSimulator".to_owned();
             ticks.push(Record { key: Some(tick.symbol.as_str().as_bytes().to_vec()), value: envelope.to_json(), timestamp_ms: at.millis() });
