@@ -345,6 +345,11 @@ async fn random_field_values_never_fail_the_server_nor_change_state_when_refused
         (Method::PUT, format!("/v1/organisations/{org}/members/{user}"), true, json!({"role": "member", "groupId": null})),
         (Method::PUT, format!("/v1/users/{user}/role"), true, json!({"role": "trader"})),
         (Method::POST, "/v1/auth/login".into(), false, json!({"email": "fuzz@example.com", "password": "wrong password"})),
+        (Method::POST, "/v1/auth/register".into(), false, json!({"email": "fuzz@example.com", "password": "correct horse", "username": "fuzz"})),
+        (Method::POST, "/v1/auth/refresh".into(), false, json!({"refreshToken": "not-a-token"})),
+        (Method::POST, "/v1/auth/logout".into(), false, json!({"refreshToken": "not-a-token"})),
+        (Method::POST, "/v1/accounts".into(), true, json!({"userId": user, "cash": "100"})),
+        (Method::POST, "/v1/organisations".into(), true, json!({"name": "o"})),
         (Method::DELETE, "/v1/me".into(), false, json!({"password": "wrong password"})),
     ];
     let mut rng = StdRng::seed_from_u64(20_261_130);
