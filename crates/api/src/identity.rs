@@ -209,7 +209,7 @@ pub(crate) async fn logout(State(state): State<Shared>, Body(request): Body<Refr
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn key_of(key: &ApiKeyRecord) -> ApiKey {
+pub(crate) fn key_of(key: &ApiKeyRecord) -> ApiKey {
     ApiKey {
         key_id: key.key_id.clone(),
         name: key.name.clone(),

@@ -19,7 +19,7 @@ use crate::extract::Body;
 use crate::identity::audit;
 use crate::models::DeleteMeRequest;
 use crate::reads::ask;
-use crate::responses::{ApiKey, ErrorBody, Export, ExportAudit, ExportMembership, ExportOrder, ExportProfile};
+use crate::responses::{ErrorBody, Export, ExportAudit, ExportMembership, ExportOrder, ExportProfile};
 use crate::routes::{query, run_command};
 use crate::{ApiError, Shared};
 
@@ -60,18 +60,7 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
                 role: member.role,
                 group_id: member.group_id.map(|id| id.to_string()),
             }),
-            api_keys: store
-                .api_keys(user)?
-                .iter()
-                .map(|key| ApiKey {
-                    key_id: key.key_id.clone(),
-                    name: key.name.clone(),
-                    scopes: key.scopes.split(',').map(str::to_owned).collect(),
-                    created_at: Timestamp::from_millis(key.created_at_ms).to_string(),
-                    revoked: key.revoked,
-                    api_key: None,
-                })
-                .collect(),
+            api_keys: store.api_keys(user)?.iter().map(crate::identity::key_of).collect(),
             webhooks: store.webhooks(user)?.iter().map(crate::alerts::webhook_of).collect(),
             alerts: store.alerts(user, false, 1_000)?.iter().map(crate::alerts::alert_of).collect(),
             orders: store

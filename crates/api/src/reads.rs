@@ -11,8 +11,8 @@ use tradecraft_store::{Store, StoreError, SymbolActivity, TradeQuery, TradeRecor
 use utoipa::IntoParams;
 
 use crate::responses::{
-    DailyReturn, ErrorBody, Leaderboard, LeaderboardEntry, Metrics, Pagination, Performance, Position, Positions, Statement, StatementLine, SymbolMetrics,
-    Trade, TradePage, ValuePoint, Volume, VolumeEntry, WindowMetrics,
+    DailyReturn, ErrorBody, Figures, Leaderboard, LeaderboardEntry, Metrics, Pagination, Performance, Position, Positions, Statement, StatementLine,
+    SymbolMetrics, Trade, TradePage, ValuePoint, Volume, VolumeEntry, WindowMetrics,
 };
 use tradecraft_types::{Money, Symbol, Timestamp};
 
@@ -96,6 +96,19 @@ fn pagination(next: Option<String>, total: u64) -> Pagination {
 
 fn ratio(value: Option<f64>) -> Option<f64> {
     value.filter(|value| value.is_finite())
+}
+
+fn figures(performance: &tradecraft_store::Performance) -> Figures {
+    Figures {
+        start_value: performance.start_value.to_string(),
+        end_value: performance.end_value.to_string(),
+        net_deposits: performance.net_flows.to_string(),
+        total_return: ratio(Some(performance.total_return)),
+        volatility: ratio(performance.volatility),
+        sharpe: ratio(performance.sharpe),
+        sortino: ratio(performance.sortino),
+        max_drawdown: ratio(Some(performance.max_drawdown)),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -291,14 +304,7 @@ pub(crate) async fn performance(
     Ok(Json(Performance {
         user_id: user.to_string(),
         period,
-        start_value: result.start_value.to_string(),
-        end_value: result.end_value.to_string(),
-        net_deposits: result.net_flows.to_string(),
-        total_return: ratio(Some(result.total_return)),
-        volatility: ratio(result.volatility),
-        sharpe: ratio(result.sharpe),
-        sortino: ratio(result.sortino),
-        max_drawdown: ratio(Some(result.max_drawdown)),
+        figures: figures(&result),
         daily_returns: result.daily_returns.iter().map(|day| DailyReturn { date: day.date.clone(), value: ratio(Some(day.value)) }).collect(),
         value_history: result
             .history
@@ -424,21 +430,7 @@ pub(crate) async fn leaderboard(State(state): State<Shared>, Query(params): Quer
     let entries = page
         .entries
         .iter()
-        .map(|entry| {
-            let performance = &entry.performance;
-            LeaderboardEntry {
-                rank: entry.rank,
-                user_id: entry.user_id.to_string(),
-                start_value: performance.start_value.to_string(),
-                end_value: performance.end_value.to_string(),
-                net_deposits: performance.net_flows.to_string(),
-                total_return: ratio(Some(performance.total_return)),
-                volatility: ratio(performance.volatility),
-                sharpe: ratio(performance.sharpe),
-                sortino: ratio(performance.sortino),
-                max_drawdown: ratio(Some(performance.max_drawdown)),
-            }
-        })
+        .map(|entry| LeaderboardEntry { rank: entry.rank, user_id: entry.user_id.to_string(), figures: figures(&entry.performance) })
         .collect();
     Ok(Json(Leaderboard { period, entries, pagination: pagination(page.next_page_token, page.total_count) }))
 }

@@ -232,9 +232,7 @@ pub(crate) struct Position {
 /// null where the data cannot give one.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Performance {
-    pub user_id: String,
-    pub period: String,
+pub(crate) struct Figures {
     pub start_value: String,
     pub end_value: String,
     pub net_deposits: String,
@@ -243,6 +241,16 @@ pub(crate) struct Performance {
     pub sharpe: Option<f64>,
     pub sortino: Option<f64>,
     pub max_drawdown: Option<f64>,
+}
+
+/// `GET /v1/portfolio/performance`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Performance {
+    pub user_id: String,
+    pub period: String,
+    #[serde(flatten)]
+    pub figures: Figures,
     pub daily_returns: Vec<DailyReturn>,
     pub value_history: Vec<ValuePoint>,
 }
@@ -337,14 +345,8 @@ pub(crate) struct Leaderboard {
 pub(crate) struct LeaderboardEntry {
     pub rank: u64,
     pub user_id: String,
-    pub start_value: String,
-    pub end_value: String,
-    pub net_deposits: String,
-    pub total_return: Option<f64>,
-    pub volatility: Option<f64>,
-    pub sharpe: Option<f64>,
-    pub sortino: Option<f64>,
-    pub max_drawdown: Option<f64>,
+    #[serde(flatten)]
+    pub figures: Figures,
 }
 
 /// A login: register, login and refresh answer this.
