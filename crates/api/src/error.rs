@@ -18,8 +18,6 @@ pub enum ApiError {
     Rejected { status: StatusCode, code: &'static str, message: String },
     #[error("{0} not found")]
     NotFound(String),
-    #[error("idempotency key reused with a different request")]
-    IdempotencyConflict,
     /// No credentials, or credentials that are not valid.
     #[error("{1}")]
     Unauthorized(&'static str, String),
@@ -44,7 +42,6 @@ impl ApiError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Rejected { status, .. } => *status,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::IdempotencyConflict => StatusCode::CONFLICT,
             Self::Unauthorized(..) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -57,18 +54,12 @@ impl ApiError {
         match self {
             Self::BadRequest { code, .. } | Self::Rejected { code, .. } => code,
             Self::NotFound(_) => "not_found",
-            Self::IdempotencyConflict => "idempotency_key_reused",
             Self::Unauthorized(code, _) => code,
             Self::Forbidden(_) => "forbidden",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
-    }
-
-    /// The JSON body of this error, as a client sees it.
-    pub(crate) fn body(&self) -> Value {
-        serde_json::to_value(self.error_body()).unwrap_or_default()
     }
 
     fn error_body(&self) -> ErrorBody {
@@ -98,6 +89,7 @@ impl ApiError {
             | RejectReason::NotionalTooLarge => StatusCode::BAD_REQUEST,
             RejectReason::DuplicateOrderId
             | RejectReason::DuplicateClientOrderId
+            | RejectReason::IdempotencyConflict
             | RejectReason::AccountExists
             | RejectReason::InstrumentExists
             | RejectReason::TransactionConflict => StatusCode::CONFLICT,

@@ -46,7 +46,6 @@ pub struct AppState {
     /// Producer name of this gateway's commands (unique per process start).
     pub producer: Arc<str>,
     pub sequence: Arc<AtomicU64>,
-    pub idempotency: Arc<Mutex<orders::IdempotencyStore>>,
     pub http_metrics: Arc<metrics::HttpMetrics>,
     /// Next request id, for requests that bring no `X-Request-Id`.
     pub request_ids: Arc<AtomicU64>,
@@ -79,7 +78,6 @@ impl AppState {
             view,
             producer: producer.into(),
             sequence: Arc::new(AtomicU64::new(0)),
-            idempotency: Arc::new(Mutex::new(orders::IdempotencyStore::default())),
             http_metrics: Arc::new(metrics::HttpMetrics::default()),
             request_ids: Arc::new(AtomicU64::new(1)),
             pushes,

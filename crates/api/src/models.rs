@@ -272,6 +272,8 @@ impl PlaceOrderRequest {
             client_order_id: self.client_order_id.map(|id| id.0),
             self_trade_prevention: self.self_trade_prevention.map(Into::into),
             order_timestamp: timestamp,
+            idempotency_key: None,
+            fingerprint: None,
         })
     }
 }

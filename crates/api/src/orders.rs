@@ -1,8 +1,6 @@
 //! `/v1/orders` and `/v1/portfolio/{user_id}`: placing, reading, replacing and cancelling
 //! orders, and an account's cash and holdings as the engine has them.
 
-use std::collections::{BTreeMap, VecDeque};
-
 use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -22,18 +20,8 @@ use crate::responses::{ErrorBody, NextPage, Order, OrderAccepted, OrderCancelled
 use crate::routes::{bounded, checked, events, execute, first_rejection, now, parse_id, parse_symbol, parse_time, query, wire_command};
 use crate::{ApiError, AppState, Shared};
 
-/// Idempotency keys remembered (oldest forgotten first).
-const IDEMPOTENCY_KEYS_MAX: usize = 100_000;
 /// Longest idempotency key.
 const IDEMPOTENCY_KEY_MAX: usize = 255;
-
-/// Responses remembered by idempotency key (scoped to the caller), with a fingerprint of
-/// the request.
-#[derive(Debug, Default)]
-pub struct IdempotencyStore {
-    entries: BTreeMap<(String, String), (u64, StatusCode, Value)>,
-    order: VecDeque<(String, String)>,
-}
 
 fn fingerprint(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
@@ -89,36 +77,17 @@ pub(crate) async fn place_order(
     // The order is for the caller's own account unless it names one it may act for.
     let user = account_for(&caller, request.user_id.map(|id| id.0))?;
     let key = idempotency_key(&headers, &caller)?;
-    let order = request.into_wire(user, String::new())?;
-    // The fingerprint is of the order as understood (so 10 and "10" are one request),
-    // before its timestamp is set.
-    let print = if key.is_some() { fingerprint(&serde_json::to_string(&order).map_err(|error| ApiError::Internal(error.to_string()))?) } else { 0 };
-    if let Some(key) = &key {
-        let store = state.idempotency.lock().map_err(|_| ApiError::Internal("idempotency lock".to_owned()))?;
-        if let Some((stored_print, status, response)) = store.entries.get(key) {
-            return if *stored_print == print { Ok((*status, Json(response.clone())).into_response()) } else { Err(ApiError::IdempotencyConflict) };
-        }
+    let mut order = request.into_wire(user, String::new())?;
+    // The key travels in the command: the engine remembers it (24 hours of command time,
+    // in its snapshots), so a retry after a crash or on another gateway gets the first
+    // answer, and another order with the key is refused. The fingerprint is of the order
+    // as understood (10 and "10" are one order), before its timestamp is set.
+    if let Some((scope, key)) = key {
+        let understood = serde_json::to_string(&order).map_err(|error| ApiError::Internal(error.to_string()))?;
+        order.fingerprint = Some(fingerprint(&understood).to_string());
+        order.idempotency_key = Some(format!("{scope}:{key}"));
     }
-    let result = place(&state, order).await;
-    // The first final answer is what a retry with the same key gets; 5xx may be retried.
-    if let Some(key) = key {
-        let remembered = match &result {
-            Ok(accepted) => Some((StatusCode::ACCEPTED, serde_json::to_value(accepted).map_err(|error| ApiError::Internal(error.to_string()))?)),
-            Err(error) if !error.status_code().is_server_error() => Some((error.status_code(), error.body())),
-            Err(_) => None,
-        };
-        if let Some((status, response)) = remembered {
-            let mut store = state.idempotency.lock().map_err(|_| ApiError::Internal("idempotency lock".to_owned()))?;
-            store.entries.insert(key.clone(), (print, status, response));
-            store.order.push_back(key);
-            while store.order.len() > IDEMPOTENCY_KEYS_MAX {
-                if let Some(oldest) = store.order.pop_front() {
-                    store.entries.remove(&oldest);
-                }
-            }
-        }
-    }
-    result.map(|accepted| (StatusCode::ACCEPTED, Json(accepted)).into_response())
+    place(&state, order).await.map(|accepted| (StatusCode::ACCEPTED, Json(accepted)).into_response())
 }
 
 async fn place(state: &AppState, mut order: PlaceOrder) -> Result<OrderAccepted, ApiError> {
@@ -126,6 +95,7 @@ async fn place(state: &AppState, mut order: PlaceOrder) -> Result<OrderAccepted,
     // The request's log line carries the order's fields.
     let user_id = order.user_id.parse().ok();
     let symbol = order.symbol.clone();
+    let client_order_id = order.client_order_id.clone();
     log_fields(|fields| {
         fields.user_id = fields.user_id.or(user_id);
         fields.symbol = Some(symbol);
@@ -137,6 +107,17 @@ async fn place(state: &AppState, mut order: PlaceOrder) -> Result<OrderAccepted,
     if let Some(rejection) = first_rejection(events) {
         log_fields(|fields| fields.reason = Some(rejection.code()));
         return Err(rejection);
+    }
+    // A repeat of a keyed order answers what the first one got.
+    if let Some((original, rejected)) = events.iter().find_map(|event| match event {
+        Event::OrderRepeated { original, rejected, .. } => Some((*original, *rejected)),
+        _ => None,
+    }) {
+        log_fields(|fields| fields.order_id = Some(original.0));
+        return match rejected {
+            Some(reason) => Err(ApiError::from_reject(reason)),
+            None => Ok(OrderAccepted { order_id: original.to_string(), status: "ACCEPTED".to_owned(), client_order_id }),
+        };
     }
     let accepted = events
         .iter()

@@ -111,6 +111,7 @@ pub(crate) async fn execute(state: &AppState, command: WireCommand) -> Result<Co
         .await
         .map_err(|_| ApiError::Unavailable("the order log stopped".to_owned()))?
         .map_err(|error| ApiError::Unavailable(format!("the order log cannot take the write: {error}")))?;
+    crash_after_append(&command);
     let (sender, receiver) = oneshot::channel();
     let reply = Box::new(move |outcome| {
         let _ = sender.send(outcome);
@@ -121,6 +122,20 @@ pub(crate) async fn execute(state: &AppState, command: WireCommand) -> Result<Co
         .map_err(|_| ApiError::Unavailable("the engine did not answer in time".to_owned()))?
         .map_err(|_| ApiError::Unavailable("the engine stopped".to_owned()))?
         .map_err(ApiError::Internal)
+}
+
+/// Fault injection for the crash tests: with `TRADECRAFT_FAULT_CRASH_AFTER_APPEND=KEY` in
+/// the environment, the process dies (as kill -9 would) once an order whose idempotency key
+/// ends in `:KEY` is durable in the log and before anyone answers it.
+fn crash_after_append(command: &WireCommand) {
+    static FAULT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let Some(key) = FAULT.get_or_init(|| std::env::var("TRADECRAFT_FAULT_CRASH_AFTER_APPEND").ok().filter(|key| !key.is_empty())) else { return };
+    if let WireCommand::PlaceOrder(order) = command
+        && order.idempotency_key.as_deref().is_some_and(|scoped| scoped.rsplit_once(':').is_some_and(|(_, own)| own == key))
+    {
+        tracing::error!(key = %key, "fault injection: dying after the append, before the answer");
+        std::process::abort();
+    }
 }
 
 /// Appends a command given as wire JSON and waits for its outcome; an engine rejection

@@ -43,6 +43,14 @@ pub enum Command {
         organisation: Option<u64>,
     },
     PlaceOrder(NewOrder),
+    /// A new order with a client's idempotency key: within [`IDEMPOTENCY_WINDOW_NANOS`] of the
+    /// first command with the key, a repeat with the same fingerprint gets the first
+    /// outcome again ([`crate::Event::OrderRepeated`]) and one with another fingerprint is
+    /// refused; neither places anything.
+    PlaceOrderOnce {
+        order: NewOrder,
+        key: IdempotencyKey,
+    },
     CancelOrder {
         account: AccountId,
         order_id: OrderId,
@@ -63,6 +71,18 @@ pub enum Command {
     EndOfSession {
         symbol: Option<Symbol>,
     },
+}
+
+/// How long an idempotency key is remembered, from its first command: 24 hours of command
+/// time (the log's timestamps, so the window survives restarts and replays alike).
+pub const IDEMPOTENCY_WINDOW_NANOS: u64 = 24 * 3_600 * 1_000_000_000;
+
+/// An idempotency key as the engine keeps it: a 128-bit digest of the caller-scoped key,
+/// and a fingerprint of the order it came with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey {
+    pub key: u128,
+    pub fingerprint: u64,
 }
 
 /// Listing parameters of an instrument.

@@ -1,13 +1,16 @@
 //! The state machine: `apply(command, timestamp, events)`, deterministic and single-writer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use rustc_hash::FxHashMap;
 use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TradeId, TransactionId};
 
 use crate::activity::Activity;
 use crate::book::{self, Book, Grid, NIL, Order, Orders, StoredKind};
-use crate::command::{AccountKind, Amount, Command, InstrumentSpec, NewOrder, OrderKind, OrderSize, SelfTradePrevention, TimeInForce, Trail};
+use crate::command::{
+    AccountKind, Amount, Command, IDEMPOTENCY_WINDOW_NANOS, IdempotencyKey, InstrumentSpec, NewOrder, OrderKind, OrderSize, SelfTradePrevention, TimeInForce,
+    Trail,
+};
 use crate::event::{AcceptedOrder, BookLevel, DoneReason, Event, RejectReason, Trade};
 use crate::ledger::{AssetIndex, Balance, Bucket, Fill, Ledger};
 use crate::limits::{self, AccountLimits, LimitKind, LimitScope, OrderExposure, OrderTypes};
@@ -83,6 +86,16 @@ pub(crate) struct TransferRecord {
     pub(crate) amount: Amount,
 }
 
+/// What the first command with an idempotency key did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IdempotencyRecord {
+    pub(crate) fingerprint: u64,
+    pub(crate) order_id: OrderId,
+    pub(crate) rejected: Option<RejectReason>,
+    /// When the key is forgotten (command time, nanoseconds).
+    pub(crate) expires_at: u64,
+}
+
 /// Everything except the books, so matching can borrow a book and the rest at once.
 #[derive(Clone, Debug)]
 pub(crate) struct State {
@@ -103,6 +116,10 @@ pub(crate) struct State {
     pub(crate) now: u64,
     pub(crate) group_limits: BTreeMap<u64, AccountLimits>,
     pub(crate) organisation_limits: BTreeMap<u64, AccountLimits>,
+    /// Idempotency keys of the last [`IDEMPOTENCY_WINDOW_NANOS`], by key digest.
+    pub(crate) idempotency: FxHashMap<u128, IdempotencyRecord>,
+    /// The same keys in the order they expire.
+    pub(crate) idempotency_expiry: VecDeque<(u64, u128)>,
 }
 
 /// The exchange core: instruments, accounts, books, ledger. See the crate docs.
@@ -580,6 +597,8 @@ impl Engine {
                 now: 0,
                 group_limits: BTreeMap::new(),
                 organisation_limits: BTreeMap::new(),
+                idempotency: FxHashMap::default(),
+                idempotency_expiry: VecDeque::new(),
             },
         };
         engine.state.fee_account = engine.add_account(config.fee_account, AccountKind::Fees);
@@ -610,6 +629,7 @@ impl Engine {
             Command::SetLimits { scope, limits } => self.set_limits(*scope, limits, events),
             Command::SetMembership { account, group, organisation } => self.set_membership(*account, *group, *organisation, events),
             Command::PlaceOrder(order) => self.place(order, events),
+            Command::PlaceOrderOnce { order, key } => self.place_once(order, *key, events),
             Command::CancelOrder { account, order_id } => self.cancel(*account, *order_id, events),
             Command::ReplaceOrder { account, order_id, quantity, price } => self.replace(*account, *order_id, *quantity, *price, events),
             Command::CancelAll { account, symbol } => self.cancel_all(*account, *symbol, events),
@@ -770,6 +790,35 @@ impl Engine {
 
     fn reservation_fee_bps(&self) -> u32 {
         self.config.maker_fee_bps.max(self.config.taker_fee_bps)
+    }
+
+    /// Places `new` unless its key was used within the window: the same order again gets
+    /// the first outcome, another order is refused. The outcome, acceptance or refusal, is
+    /// what the key remembers.
+    fn place_once(&mut self, new: &NewOrder, key: IdempotencyKey, events: &mut Vec<Event>) {
+        while let Some(&(expires_at, digest)) = self.state.idempotency_expiry.front()
+            && expires_at <= self.now
+        {
+            self.state.idempotency_expiry.pop_front();
+            if self.state.idempotency.get(&digest).is_some_and(|record| record.expires_at == expires_at) {
+                self.state.idempotency.remove(&digest);
+            }
+        }
+        if let Some(record) = self.state.idempotency.get(&key.key) {
+            if record.fingerprint != key.fingerprint {
+                return events.push(Self::command_rejected(Some(new.account), Some(new.order_id), RejectReason::IdempotencyConflict));
+            }
+            return events.push(Event::OrderRepeated { order_id: new.order_id, account: new.account, original: record.order_id, rejected: record.rejected });
+        }
+        let first = events.len();
+        self.place(new, events);
+        let rejected = events[first..].iter().find_map(|event| match event {
+            Event::OrderRejected { order_id, reason, .. } if *order_id == new.order_id => Some(*reason),
+            _ => None,
+        });
+        let expires_at = self.now.saturating_add(IDEMPOTENCY_WINDOW_NANOS);
+        self.state.idempotency.insert(key.key, IdempotencyRecord { fingerprint: key.fingerprint, order_id: new.order_id, rejected, expires_at });
+        self.state.idempotency_expiry.push_back((expires_at, key.key));
     }
 
     fn place(&mut self, new: &NewOrder, events: &mut Vec<Event>) {

@@ -8,6 +8,14 @@ use crate::limits::{LimitKind, LimitScope};
 /// Something that happened inside the engine, in the order it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
+    /// A keyed order repeated within its key's window: nothing was placed; `original` is
+    /// the order the key's first command placed, and `rejected` why it was refused, if it was.
+    OrderRepeated {
+        order_id: OrderId,
+        account: AccountId,
+        original: OrderId,
+        rejected: Option<RejectReason>,
+    },
     InstrumentListed {
         symbol: Symbol,
     },
@@ -183,6 +191,8 @@ pub enum RejectReason {
     /// Only resting limit orders can be replaced.
     NotReplaceable,
     LimitBreached(LimitKind),
+    /// An idempotency key already used for another order within its window.
+    IdempotencyConflict,
 }
 
 /// Seed 000 section 4.3 status of a rejected order.
@@ -239,6 +249,43 @@ impl RejectReason {
             Self::InvalidOrder => "invalid_order",
             Self::NotReplaceable => "not_replaceable",
             Self::LimitBreached(kind) => kind.code(),
+            Self::IdempotencyConflict => "idempotency_key_reused",
         }
+    }
+
+    /// Every reason, for reading one back from its code.
+    const SIMPLE: [Self; 24] = [
+        Self::InsufficientFunds,
+        Self::InsufficientShares,
+        Self::UnknownSymbol,
+        Self::UnknownAccount,
+        Self::UnknownOrder,
+        Self::InstrumentHalted,
+        Self::InstrumentExists,
+        Self::AccountExists,
+        Self::InvalidQuantity,
+        Self::QuantityOffLot,
+        Self::QuantityBelowMinimum,
+        Self::InvalidPrice,
+        Self::PriceOffTick,
+        Self::InvalidInstrument,
+        Self::DuplicateOrderId,
+        Self::DuplicateClientOrderId,
+        Self::TransactionConflict,
+        Self::PostOnlyWouldCross,
+        Self::NoLiquidity,
+        Self::NoReferencePrice,
+        Self::NotionalTooLarge,
+        Self::InvalidOrder,
+        Self::NotReplaceable,
+        Self::IdempotencyConflict,
+    ];
+
+    /// The reason with this [`code`](Self::code).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::SIMPLE
+            .into_iter()
+            .find(|reason| reason.code() == code)
+            .or_else(|| LimitKind::ALL.into_iter().find(|kind| kind.code() == code).map(Self::LimitBreached))
     }
 }

@@ -26,6 +26,20 @@ impl Engine {
     /// hold, conservation of every asset, consistent and uncrossed books.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let state = &self.state;
+        // Every remembered idempotency key is in the expiry queue once, in expiry order.
+        ensure!(
+            state.idempotency.len() == state.idempotency_expiry.len(),
+            "idempotency: {} keys, {} in the expiry queue",
+            state.idempotency.len(),
+            state.idempotency_expiry.len()
+        );
+        for (position, (expires_at, digest)) in state.idempotency_expiry.iter().enumerate() {
+            ensure!(
+                state.idempotency.get(digest).is_some_and(|record| record.expires_at == *expires_at),
+                "idempotency: queued key {digest:x} has no record expiring then"
+            );
+            ensure!(position == 0 || state.idempotency_expiry[position - 1].0 <= *expires_at, "idempotency: expiry queue out of order");
+        }
         let ledger = &state.ledger;
         let fee_bps = self.config.maker_fee_bps.max(self.config.taker_fee_bps);
         // Reservations and open-order counts recomputed from the orders themselves.

@@ -18,7 +18,10 @@ mod limits;
 mod order_map;
 mod snapshot;
 
-pub use command::{AccountKind, Amount, Command, InstrumentSpec, NewOrder, OrderKind, OrderSize, SelfTradePrevention, TimeInForce, Trail};
+pub use command::{
+    AccountKind, Amount, Command, IDEMPOTENCY_WINDOW_NANOS, IdempotencyKey, InstrumentSpec, NewOrder, OrderKind, OrderSize, SelfTradePrevention, TimeInForce,
+    Trail,
+};
 pub use engine::{AccountView, Depth, Engine, EngineConfig, OrderView};
 pub use event::{AcceptedOrder, BookLevel, DoneReason, Event, FailureStatus, RejectReason, Trade};
 pub use invariants::InvariantViolation;

@@ -145,6 +145,26 @@ pub enum LimitKind {
 }
 
 impl LimitKind {
+    /// Every kind of limit.
+    pub const ALL: [Self; 16] = [
+        Self::TradingDisabled,
+        Self::MaxOrderQuantity,
+        Self::MaxOrderNotional,
+        Self::MaxOpenOrders,
+        Self::MaxPosition,
+        Self::MaxGrossExposure,
+        Self::MaxDailyNotional,
+        Self::MaxDailyLoss,
+        Self::MaxOrdersPerMinute,
+        Self::MaxTradesPerDay,
+        Self::SymbolNotAllowed,
+        Self::SymbolBlocked,
+        Self::OrderTypeNotAllowed,
+        Self::OutsideTradingHours,
+        Self::MinSharePrice,
+        Self::MaxSymbolShare,
+    ];
+
     pub const fn code(self) -> &'static str {
         match self {
             Self::TradingDisabled => "limit_trading_disabled",

@@ -11,11 +11,12 @@ use crate::activity::Activity;
 use crate::book::{self, Book, NIL, Order, StoredKind};
 use crate::command::{AccountKind, Amount, InstrumentSpec, SelfTradePrevention, TimeInForce, Trail};
 use crate::engine::{Account, Engine, EngineConfig, Instrument, TransferRecord, book_level};
+use crate::event::RejectReason;
 use crate::ledger::{AssetIndex, Balance};
 use crate::limits::{AccountLimits, OrderTypes, TradingHours};
 
 const MAGIC: &[u8; 8] = b"TCSNAP\0\0";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// Why snapshot bytes could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -246,6 +247,25 @@ impl Engine {
             }
         }
 
+        // Idempotency keys in the order they expire (the queue's order), each once.
+        let keys: Vec<(u128, &crate::engine::IdempotencyRecord)> = self
+            .state
+            .idempotency_expiry
+            .iter()
+            .filter_map(|(expires_at, digest)| {
+                self.state.idempotency.get(digest).filter(|record| record.expires_at == *expires_at).map(|record| (*digest, record))
+            })
+            .collect();
+        out.u32(keys.len() as u32);
+        for (digest, record) in keys {
+            out.u64((digest >> 64) as u64);
+            out.u64(digest as u64);
+            out.u64(record.fingerprint);
+            out.u64(record.order_id.0);
+            out.u64(record.expires_at);
+            out.text(record.rejected.map_or("", RejectReason::code));
+        }
+
         let slots: Vec<u32> = self.books.iter().flat_map(|book| book.order_slots(&self.state.orders)).collect();
         // Orders are most of a large snapshot: one allocation for them, not a doubling
         // series of copies (each order takes at most 112 bytes plus its client id).
@@ -423,6 +443,16 @@ impl Engine {
                 _ => return Err(SnapshotError::Corrupt("transfer amount")),
             };
             engine.state.transfers.insert(transaction, TransferRecord { account, withdrawal, amount });
+        }
+
+        let key_count = input.count(remaining(&input))?;
+        for _ in 0..key_count {
+            let digest = (u128::from(input.u64()?) << 64) | u128::from(input.u64()?);
+            let (fingerprint, order_id, expires_at) = (input.u64()?, OrderId(input.u64()?), input.u64()?);
+            let code = input.text()?;
+            let rejected = if code.is_empty() { None } else { Some(RejectReason::from_code(code).ok_or(SnapshotError::Corrupt("refusal code"))?) };
+            engine.state.idempotency.insert(digest, crate::engine::IdempotencyRecord { fingerprint, order_id, rejected, expires_at });
+            engine.state.idempotency_expiry.push_back((expires_at, digest));
         }
 
         let order_count = input.count(remaining(&input))?;

@@ -114,6 +114,8 @@ fn amount(amount: Amount) -> (String, String) {
 pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
     let timestamp = at.to_string();
     match event {
+        // A repeat placed nothing: the gateway answers it from the event; no topic carries it.
+        Event::OrderRepeated { .. } => {}
         Event::OrderAccepted(order) => {
             let mut accepted = events::OrderAccepted {
                 order_id: order.order_id.to_string(),

@@ -9,8 +9,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tradecraft_engine::{
-    AccountKind, AccountLimits, Amount, Command, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize, OrderTypes, SelfTradePrevention, TimeInForce,
-    TradingHours, Trail,
+    AccountKind, AccountLimits, Amount, Command, IdempotencyKey, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize, OrderTypes, SelfTradePrevention,
+    TimeInForce, TradingHours, Trail,
 };
 use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
@@ -28,6 +28,13 @@ fn invalid(field: &'static str, message: impl std::fmt::Display) -> WireError {
 
 fn id(field: &'static str, text: &str) -> Result<u64, WireError> {
     text.parse().map_err(|_| invalid(field, format!("{text:?} is not a numeric id")))
+}
+
+/// The engine's form of an idempotency key: the first 128 bits of its SHA-256.
+pub fn key_digest(key: &str) -> u128 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    digest[..16].iter().fold(0_u128, |value, byte| (value << 8) | u128::from(*byte))
 }
 
 fn symbol(text: &str) -> Result<Symbol, WireError> {
@@ -118,6 +125,14 @@ pub struct PlaceOrder {
     pub self_trade_prevention: Option<WireSelfTradePrevention>,
     /// When the gateway accepted the order (ISO 8601).
     pub order_timestamp: String,
+    /// The client's idempotency key, scoped to the caller (`{caller}:{key}`): within 24
+    /// hours a repeat gets the first outcome and another order with it is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// What the gateway understood the order to be (a digest of its fields), so a repeat
+    /// with other fields is told from a retry. Present with `idempotencyKey`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// A set of trading limits (for an account, a group or an organisation); absent fields
@@ -433,7 +448,17 @@ impl WireCommand {
             })
         };
         Ok(match self {
-            Self::PlaceOrder(order) => Command::PlaceOrder(order.to_new_order(offset)?),
+            Self::PlaceOrder(order) => {
+                let new = order.to_new_order(offset)?;
+                match &order.idempotency_key {
+                    None => Command::PlaceOrder(new),
+                    Some(key) => {
+                        let fingerprint = order.fingerprint.as_deref().unwrap_or_default();
+                        let fingerprint = fingerprint.parse().map_err(|_| invalid("fingerprint", "a decimal u64, with idempotencyKey"))?;
+                        Command::PlaceOrderOnce { order: new, key: IdempotencyKey { key: key_digest(key), fingerprint } }
+                    }
+                }
+            }
             Self::CancelOrder { order_id, user_id } => Command::CancelOrder { account: account(user_id)?, order_id: OrderId(id("orderId", order_id)?) },
             Self::ReplaceOrder { order_id, user_id, quantity: new_quantity, limit_price } => Command::ReplaceOrder {
                 account: account(user_id)?,
@@ -507,6 +532,8 @@ impl PlaceOrder {
             client_order_id: None,
             self_trade_prevention: None,
             order_timestamp: at.to_owned(),
+            idempotency_key: None,
+            fingerprint: None,
         }
     }
 

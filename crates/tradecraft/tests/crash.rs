@@ -25,10 +25,16 @@ fn client() -> reqwest::Client {
 
 /// Starts `tradecraft serve` on a free port; returns the child and its address.
 fn serve(data_dir: &Path) -> (Child, String) {
+    serve_with(data_dir, &[])
+}
+
+/// `serve` with extra environment variables.
+fn serve_with(data_dir: &Path, environment: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(BINARY)
         .args(["serve", "--address", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .env("TRADECRAFT_ADMIN_KEY", ADMIN_KEY)
+        .envs(environment.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -44,26 +50,58 @@ fn terminate(child: &mut Child) {
     child.wait().unwrap();
 }
 
-async fn place_orders(client: reqwest::Client, base: String, user: String, worker: usize) -> Vec<String> {
-    let mut acknowledged = Vec::new();
+fn order_body(user: &str, index: usize, worker: usize) -> Value {
+    if (index + worker).is_multiple_of(2) {
+        json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "MARKET"})
+    } else {
+        json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "SELL", "type": "LIMIT", "limitPrice": "300"})
+    }
+}
+
+/// What one request with an idempotency key got: the order id if it was acknowledged.
+type Attempt = (String, usize, Option<String>);
+
+async fn place_orders(client: reqwest::Client, base: String, user: String, worker: usize) -> Vec<Attempt> {
+    let mut attempts = Vec::new();
     for index in 0..100_000 {
-        let side = if (index + worker).is_multiple_of(2) { "BUY" } else { "SELL" };
-        let body = if side == "BUY" {
-            json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "MARKET"})
-        } else {
-            json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "SELL", "type": "LIMIT", "limitPrice": "300"})
-        };
-        match client.post(format!("{base}/v1/orders")).json(&body).send().await {
+        let key = format!("w{worker}-{index}");
+        let request = client.post(format!("{base}/v1/orders")).header("X-Idempotency-Key", &key).json(&order_body(&user, index, worker));
+        match request.send().await {
             Ok(response) if response.status() == 202 => {
                 let body: Value = response.json().await.unwrap();
-                acknowledged.push(body["orderId"].as_str().unwrap().to_owned());
+                attempts.push((key, index, Some(body["orderId"].as_str().unwrap().to_owned())));
             }
-            Ok(_) => {}
-            // The server was killed: stop here.
-            Err(_) => break,
+            Ok(_) => attempts.push((key, index, None)),
+            // The server was killed: this request may or may not be in the log. Stop here.
+            Err(_) => {
+                attempts.push((key, index, None));
+                break;
+            }
         }
     }
-    acknowledged
+    attempts
+}
+
+/// Every `trade_orders` command's idempotency key (as the gateway scoped it) with the id
+/// of the order it carried (its offset), and every accepted order id.
+fn keyed_orders(log: &FileLog) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, usize>) {
+    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for record in log.read("trade_orders", 0, 0, usize::MAX).unwrap() {
+        let command: Envelope<Value> = Envelope::from_json(&record.value).unwrap();
+        if let Some(key) = command.payload["idempotencyKey"].as_str() {
+            by_key.entry(key.to_owned()).or_default().push(record.offset.to_string());
+        }
+    }
+    let mut accepted: BTreeMap<String, usize> = BTreeMap::new();
+    for partition in 0..log.partitions("order_updates").unwrap() {
+        for record in log.read("order_updates", partition, 0, usize::MAX).unwrap() {
+            let event: Envelope<Value> = Envelope::from_json(&record.value).unwrap();
+            if event.event_type == "order.accepted" {
+                *accepted.entry(event.payload["orderId"].as_str().unwrap().to_owned()).or_default() += 1;
+            }
+        }
+    }
+    (by_key, accepted)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,10 +116,11 @@ async fn kill_9_under_load_loses_and_repeats_nothing() {
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     child.kill().unwrap(); // SIGKILL, mid-flight
     child.wait().unwrap();
-    let mut acknowledged = BTreeSet::new();
-    for worker in workers {
-        acknowledged.extend(worker.await.unwrap());
+    let mut attempts = Vec::new();
+    for (worker, handle) in workers.into_iter().enumerate() {
+        attempts.extend(handle.await.unwrap().into_iter().map(|attempt| (worker, attempt)));
     }
+    let acknowledged: BTreeSet<String> = attempts.iter().filter_map(|(_, (_, _, order_id))| order_id.clone()).collect();
     assert!(acknowledged.len() > 20, "the load reached the server: {}", acknowledged.len());
     eprintln!("acknowledged before the kill: {}", acknowledged.len());
 
@@ -91,22 +130,30 @@ async fn kill_9_under_load_loses_and_repeats_nothing() {
     assert_eq!(ready["status"], "ready", "{ready}");
     let portfolio: Value = client.get(format!("{base}/v1/portfolio/{user}")).send().await.unwrap().json().await.unwrap();
     assert!(portfolio["cashBalance"].is_string(), "{portfolio}");
+    // Every request is retried with its key, as a client that lost its answers would: an
+    // acknowledged one gets its order id again, and none places a second order.
+    for (worker, (key, index, order_id)) in &attempts {
+        let response =
+            client.post(format!("{base}/v1/orders")).header("X-Idempotency-Key", key).json(&order_body(&user, *index, *worker)).send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        if let Some(order_id) = order_id {
+            assert_eq!((status.as_u16(), body["orderId"].as_str()), (202, Some(order_id.as_str())), "retry of {key}: {body}");
+        }
+    }
     terminate(&mut child);
 
     let verify = Command::new(BINARY).arg("verify").arg(&data_dir).output().unwrap();
     assert!(verify.status.success(), "verify failed: {}", String::from_utf8_lossy(&verify.stderr));
 
     let log = FileLog::open(FileLogConfig::new(data_dir.join("log"))).unwrap();
-    let mut accepted: BTreeMap<String, usize> = BTreeMap::new();
-    let mut fills: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for partition in 0..log.partitions("order_updates").unwrap() {
-        for record in log.read("order_updates", partition, 0, usize::MAX).unwrap() {
-            let event: Envelope<Value> = Envelope::from_json(&record.value).unwrap();
-            if event.event_type == "order.accepted" {
-                *accepted.entry(event.payload["orderId"].as_str().unwrap().to_owned()).or_default() += 1;
-            }
-        }
+    let (by_key, accepted) = keyed_orders(&log);
+    assert_eq!(by_key.len(), attempts.len(), "every key reached the log");
+    for (key, order_ids) in &by_key {
+        let placed = order_ids.iter().filter(|order_id| accepted.contains_key(*order_id)).count();
+        assert!(placed <= 1, "{key} placed {placed} orders: {order_ids:?}");
     }
+    let mut fills: BTreeMap<(String, String), usize> = BTreeMap::new();
     for partition in 0..log.partitions("trade_executed").unwrap() {
         for record in log.read("trade_executed", partition, 0, usize::MAX).unwrap() {
             let event: Envelope<Value> = Envelope::from_json(&record.value).unwrap();
@@ -147,6 +194,50 @@ async fn kill_9_under_load_loses_and_repeats_nothing() {
     let report: Value = serde_json::from_slice(&rebuild.stdout).unwrap();
     assert!(report["records"].as_u64().unwrap() >= executions, "{report}");
     assert_eq!(stored(&store), executions, "read store after a rebuild");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// Seed 001 3.4: the gateway appends the order, dies before it answers, and the client
+/// retries with its key: the retry gets the order the first request placed, and there is
+/// one order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_crash_between_append_and_answer_places_one_order() {
+    let data_dir = std::env::temp_dir().join(format!("tradecraft-retry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let client = client();
+    let (mut child, base) = serve_with(&data_dir, &[("TRADECRAFT_FAULT_CRASH_AFTER_APPEND", "dies-before-answer")]);
+    let account: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "100000"})).send().await.unwrap().json().await.unwrap();
+    let user = account["userId"].as_str().unwrap().to_owned();
+    let order = json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "2", "side": "BUY", "type": "LIMIT", "limitPrice": "1"});
+    let first = client.post(format!("{base}/v1/orders")).header("X-Idempotency-Key", "dies-before-answer").json(&order).send().await;
+    assert!(first.is_err(), "the server answered instead of dying: {first:?}");
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the server died of the injected fault: {status}");
+
+    let (mut child, base) = serve(&data_dir);
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let retry = client.post(format!("{base}/v1/orders")).header("X-Idempotency-Key", "dies-before-answer").json(&order).send().await.unwrap();
+        assert_eq!(retry.status(), 202);
+        answers.push(retry.json::<Value>().await.unwrap()["orderId"].as_str().unwrap().to_owned());
+    }
+    assert!(answers.iter().all(|answer| *answer == answers[0]), "every retry names one order: {answers:?}");
+    let other = json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "3", "side": "BUY", "type": "LIMIT", "limitPrice": "1"});
+    let conflict = client.post(format!("{base}/v1/orders")).header("X-Idempotency-Key", "dies-before-answer").json(&other).send().await.unwrap();
+    assert_eq!(conflict.status(), 409, "the key with another order");
+    let listed: Value = client.get(format!("{base}/v1/orders?userId={user}")).send().await.unwrap().json().await.unwrap();
+    let orders = listed["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 1, "one order: {listed}");
+    assert_eq!(orders[0]["orderId"].as_str(), Some(answers[0].as_str()));
+    terminate(&mut child);
+
+    // The key is in the log with the first request's command, and the order was accepted once.
+    let log = FileLog::open(FileLogConfig::new(data_dir.join("log"))).unwrap();
+    let (by_key, accepted) = keyed_orders(&log);
+    let commands = &by_key["operator:dies-before-answer"];
+    assert_eq!(commands.len(), 5, "the first request, three retries and the conflict: {commands:?}");
+    assert_eq!(commands[0], answers[0], "the order is the first request's command");
+    assert_eq!(commands.iter().filter(|order_id| accepted.contains_key(*order_id)).count(), 1);
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 

@@ -1,8 +1,8 @@
 //! Seeded random command streams over a small market: replay exactly from the seed.
 
 use tradecraft_engine::{
-    AccountKind, AccountLimits, Amount, Command, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize, OrderTypes, SelfTradePrevention, TimeInForce,
-    Trail,
+    AccountKind, AccountLimits, Amount, Command, IdempotencyKey, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize, OrderTypes, SelfTradePrevention,
+    TimeInForce, Trail,
 };
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
@@ -133,7 +133,7 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
                 let order_id = OrderId(next_order);
                 next_order += 1;
                 placed.push((order_id, account));
-                Command::PlaceOrder(NewOrder {
+                let order = NewOrder {
                     order_id,
                     account,
                     symbol,
@@ -148,7 +148,14 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
                         1 => Some(SelfTradePrevention::CancelBoth),
                         _ => None,
                     },
-                })
+                };
+                // Some orders carry one of a few idempotency keys, so repeats, conflicts
+                // and expiries all happen.
+                if random.chance(15) {
+                    Command::PlaceOrderOnce { order, key: IdempotencyKey { key: u128::from(random.below(8)), fingerprint: random.below(2) } }
+                } else {
+                    Command::PlaceOrder(order)
+                }
             }
             50..=64 => Command::CancelOrder { account: owner, order_id: earlier_order },
             65..=84 => Command::ReplaceOrder {

@@ -1031,3 +1031,45 @@ fn daily_loss_stops_buying_until_tomorrow() {
         "#]],
     );
 }
+
+#[test]
+fn an_idempotency_key_repeats_the_first_outcome_refuses_another_order_and_expires() {
+    check(
+        "
+        @100 sell 2 #1 MOCK 10 limit 100
+        @101 buy 1 #2 MOCK 4 market key=77/5
+        @102 buy 1 #3 MOCK 4 market key=77/5
+        @103 buy 1 #4 MOCK 5 market key=77/6
+        @104 buy 1 #5 MOCK 1000 limit 100 key=78/1
+        @105 buy 1 #6 MOCK 1000 limit 100 key=78/1
+        @86501 buy 1 #7 MOCK 1 market key=77/5
+        ",
+        expect![[r#"
+            > @100 sell 2 #1 MOCK 10 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=10 reserved=0
+              bbo MOCK - / 100x10 seq=1
+            > @101 buy 1 #2 MOCK 4 market key=77/5
+              accepted #2 1 BUY MOCK Market qty=4 reserved=420
+              trade t1 BUY 4@100 taker=#2(1) maker=#1(2) fees=0/0 seq=2
+              done #2 Filled filled=4
+              bbo MOCK - / 100x6 seq=3
+            > @102 buy 1 #3 MOCK 4 market key=77/5
+              repeated #3 1 of #2
+            > @103 buy 1 #4 MOCK 5 market key=77/6
+              command-rejected 1 #4 idempotency_key_reused
+            > @104 buy 1 #5 MOCK 1000 limit 100 key=78/1
+              rejected #5 insufficient_funds FAILED_INSUFFICIENT_FUNDS
+            > @105 buy 1 #6 MOCK 1000 limit 100 key=78/1
+              repeated #6 1 of #5 rejected insufficient_funds
+            > @86501 buy 1 #7 MOCK 1 market key=77/5
+              accepted #7 1 BUY MOCK Market qty=1 reserved=105
+              trade t2 BUY 1@100 taker=#7(1) maker=#1(2) fees=0/0 seq=4
+              done #7 Filled filled=1
+              bbo MOCK - / 100x5 seq=5
+            balances:
+              1: cash 9500/0; MOCK 5/0
+              2: cash 500/0; MOCK 90/5
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}

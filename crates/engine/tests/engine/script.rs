@@ -16,8 +16,8 @@
 //! ```
 
 use tradecraft_engine::{
-    AccountKind, AccountLimits, Amount, BookLevel, Command, Engine, Event, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize, OrderTypes,
-    SelfTradePrevention, TimeInForce, TradingHours, Trail,
+    AccountKind, AccountLimits, Amount, BookLevel, Command, Engine, Event, IdempotencyKey, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize,
+    OrderTypes, SelfTradePrevention, TimeInForce, TradingHours, Trail,
 };
 use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
@@ -107,7 +107,14 @@ pub(crate) fn parse(line: &str) -> Command {
             group: option(&words, "group").map(|text| text.parse().unwrap()),
             organisation: option(&words, "org").map(|text| text.parse().unwrap()),
         },
-        "buy" | "sell" => Command::PlaceOrder(parse_order(&words)),
+        // `key=DIGEST/FINGERPRINT`: the order carries an idempotency key.
+        "buy" | "sell" => match option(&words, "key").and_then(|text| text.split_once('/')) {
+            Some((digest, fingerprint)) => Command::PlaceOrderOnce {
+                order: parse_order(&words),
+                key: IdempotencyKey { key: digest.parse().unwrap(), fingerprint: fingerprint.parse().unwrap() },
+            },
+            None => Command::PlaceOrder(parse_order(&words)),
+        },
         "cancel" => Command::CancelOrder { account: account(words[1]), order_id: order_id(words[2]) },
         "replace" => Command::ReplaceOrder {
             account: account(words[1]),
@@ -194,6 +201,9 @@ pub(crate) fn render(event: &Event) -> String {
             group.map_or("-".to_owned(), |id| id.to_string()),
             organisation.map_or("-".to_owned(), |id| id.to_string())
         ),
+        Event::OrderRepeated { order_id, account, original, rejected } => {
+            format!("repeated #{order_id} {account} of #{original}{}", rejected.map(|reason| format!(" rejected {}", reason.code())).unwrap_or_default())
+        }
         Event::CommandRejected { account, order_id, reason } => {
             let order = order_id.map(|id| format!(" #{id}")).unwrap_or_default();
             let account = account.map(|id| format!(" {id}")).unwrap_or_default();
