@@ -28,6 +28,10 @@ pub enum ApiError {
     TooManyRequests { retry_after_s: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The engine is replaying the log (starting, or after a failure): nothing it knows
+    /// is served until it has caught up.
+    #[error("the exchange is recovering: replaying the event log ({applied} of {target} commands)")]
+    Recovering { applied: u64, target: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -45,7 +49,7 @@ impl ApiError {
             Self::Unauthorized(..) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Recovering { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -58,6 +62,7 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
+            Self::Recovering { .. } => "recovering",
             Self::Internal(_) => "internal",
         }
     }
@@ -115,6 +120,9 @@ impl IntoResponse for ApiError {
             && let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_s.to_string())
         {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+        }
+        if let Self::Recovering { .. } = self {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
         }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));

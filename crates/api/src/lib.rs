@@ -107,10 +107,30 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(|| async { ApiError::NotFound("route".to_owned()) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), recovery_gate))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
+}
+
+/// Routes that answer while the engine replays the log: they say how far it has got.
+const SERVED_WHILE_RECOVERING: [&str; 5] = ["/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs"];
+
+/// Refuses every other request with 503 `recovering` (and `Retry-After`) until the engine
+/// has applied every command the log held when it opened: a replay's middle is never served.
+async fn recovery_gate(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = state.engine.status();
+    if !status.recovered.load(std::sync::atomic::Ordering::SeqCst) && !SERVED_WHILE_RECOVERING.contains(&request.uri().path()) {
+        let applied = status.next_command.load(std::sync::atomic::Ordering::Relaxed);
+        return ApiError::Recovering { applied, target: status.recovering_to.load(std::sync::atomic::Ordering::Relaxed) }.into_response();
+    }
+    next.run(request).await
 }
 
 /// A bound server, not yet serving (port 0 picks a free port).

@@ -150,7 +150,7 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
     add("500", "An internal error (the cause is in the server's log).");
     let static_answer = matches!((method, path), ("get", "/health/live" | "/openapi.json" | "/docs" | "/metrics"));
     if !static_answer {
-        add("503", "The engine, the event log or the read store cannot answer now.");
+        add("503", "Recovering (the engine is replaying the event log; Retry-After), or the engine, log or read store cannot answer now.");
     }
 }
 

@@ -35,7 +35,7 @@ pub(crate) struct Live {
 /// `GET /health/ready`.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Ready {
-    /// `ready` or `degraded`.
+    /// `ready`, `recovering` or `degraded`.
     pub status: String,
     pub dependencies: ReadyDependencies,
 }
@@ -63,6 +63,9 @@ pub(crate) struct Dependency {
     /// The engine: the next command offset it will apply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_command: Option<u64>,
+    /// The engine, while recovering: the offset it must reach.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovering_to: Option<u64>,
     /// The read store: `sqlite` or `postgres`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dialect: Option<String>,

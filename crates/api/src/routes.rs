@@ -191,7 +191,7 @@ async fn live() -> Json<Live> {
 /// store's lag.
 #[utoipa::path(get, path = "/health/ready", tag = "health", security(()), responses(
     (status = 200, description = "Ready; the state of each dependency.", body = Ready),
-    (status = 503, description = "Degraded; the state of each dependency.", body = Ready),
+    (status = 503, description = "Recovering (the engine is replaying the log) or degraded; the state of each dependency. Retry-After says when to ask again.", body = Ready),
 ))]
 async fn ready(State(state): State<Shared>) -> Response {
     let status = state.engine.status();
@@ -200,11 +200,19 @@ async fn ready(State(state): State<Shared>) -> Response {
         Ok(end) => Dependency { status: "up".to_owned(), commands: Some(end), ..Dependency::default() },
         Err(error) => Dependency { status: "down".to_owned(), error: Some(error.to_string()), ..Dependency::default() },
     };
+    let recovered = status.recovered.load(Ordering::SeqCst);
+    let next_command = Some(status.next_command.load(Ordering::Relaxed));
     let engine = match &failure {
-        None => Dependency { status: "up".to_owned(), next_command: Some(status.next_command.load(Ordering::Relaxed)), ..Dependency::default() },
-        Some(error) => Dependency { status: "recovering".to_owned(), error: Some(error.clone()), ..Dependency::default() },
+        None if recovered => Dependency { status: "up".to_owned(), next_command, ..Dependency::default() },
+        None => Dependency {
+            status: "recovering".to_owned(),
+            next_command,
+            recovering_to: Some(status.recovering_to.load(Ordering::Relaxed)),
+            ..Dependency::default()
+        },
+        Some(error) => Dependency { status: "recovering".to_owned(), error: Some(error.clone()), next_command, ..Dependency::default() },
     };
-    let mut healthy = failure.is_none() && log.status == "up";
+    let mut healthy = failure.is_none() && recovered && log.status == "up";
     let mut read_store = None;
     if state.store.is_some() {
         // The read store answers a trivial query, and says how far behind the log it is.
@@ -224,8 +232,19 @@ async fn ready(State(state): State<Shared>) -> Response {
         });
     }
     let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let answer = Ready { status: if healthy { "ready" } else { "degraded" }.to_owned(), dependencies: ReadyDependencies { log, engine, read_store } };
-    (code, Json(answer)).into_response()
+    let word = if healthy {
+        "ready"
+    } else if engine.status == "recovering" {
+        "recovering"
+    } else {
+        "degraded"
+    };
+    let answer = Ready { status: word.to_owned(), dependencies: ReadyDependencies { log, engine, read_store } };
+    let mut response = (code, Json(answer)).into_response();
+    if !healthy {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+    }
+    response
 }
 
 /// Create a paper account with starting cash (admins; users register instead).

@@ -73,6 +73,11 @@ pub struct RuntimeStatus {
     pub queue_depth: AtomicU64,
     /// The last failure, if the engine is recovering from one.
     pub failure: Mutex<Option<String>>,
+    /// Whether the engine has applied every command the log held when it (re)opened: until
+    /// then its state is from the middle of a replay and must not be served.
+    pub recovered: AtomicBool,
+    /// The command offset the engine must reach to be recovered.
+    pub recovering_to: AtomicU64,
 }
 
 /// A cloneable handle to the engine thread.
@@ -133,6 +138,7 @@ pub fn start(
     let stop = Arc::new(AtomicBool::new(false));
     let status = Arc::new(RuntimeStatus::default());
     status.next_command.store(sequencer.next_command(), Ordering::Relaxed);
+    mark_recovery(&status, log.as_ref(), sequencer.next_command());
     let handle = EngineHandle { sender, stop: Arc::clone(&stop), status: Arc::clone(&status) };
     let mut worker = Worker {
         config,
@@ -151,6 +157,14 @@ pub fn start(
         .spawn(move || worker.run())
         .map_err(|error| SequencerError::Log(tradecraft_log::LogError::Unavailable(error.to_string())))?;
     Ok((handle, thread))
+}
+
+/// Records where a (re)opened engine stands: recovered once it reaches the log's end as it
+/// is now (a log that cannot say counts as recovered at once).
+fn mark_recovery(status: &RuntimeStatus, log: &dyn EventLog, next_command: u64) {
+    let end = log.end_offset(crate::TRADE_ORDERS, 0).unwrap_or(0);
+    status.recovering_to.store(end, Ordering::SeqCst);
+    status.recovered.store(next_command >= end, Ordering::SeqCst);
 }
 
 impl Worker {
@@ -184,6 +198,9 @@ impl Worker {
                         self.status.batch_nanos_total.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
                     }
                     self.status.next_command.store(self.sequencer.next_command(), Ordering::Relaxed);
+                    if !self.status.recovered.load(Ordering::Relaxed) && self.sequencer.next_command() >= self.status.recovering_to.load(Ordering::Relaxed) {
+                        self.status.recovered.store(true, Ordering::SeqCst);
+                    }
                     self.status.commands_applied.fetch_add(progress.commands as u64, Ordering::Relaxed);
                     if progress.commands == 0 {
                         self.wait_for_work(IDLE_WAIT);
@@ -231,6 +248,7 @@ impl Worker {
 
     /// Reopens the sequencer from its snapshot and the log after a failure.
     fn recover(&mut self, error: &SequencerError) {
+        self.status.recovered.store(false, Ordering::SeqCst);
         if let Ok(mut failure) = self.status.failure.lock() {
             *failure = Some(error.to_string());
         }
@@ -241,6 +259,7 @@ impl Worker {
             }
             std::thread::sleep(RECOVERY_PAUSE);
             if let Ok(sequencer) = Sequencer::open(self.config.clone(), Arc::clone(&self.log), self.snapshots.clone()) {
+                mark_recovery(&self.status, self.log.as_ref(), sequencer.next_command());
                 self.sequencer = sequencer;
                 self.status.recoveries.fetch_add(1, Ordering::Relaxed);
                 if let Ok(mut failure) = self.status.failure.lock() {

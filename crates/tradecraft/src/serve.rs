@@ -150,6 +150,31 @@ async fn ask<T: Send + 'static>(engine: &EngineHandle, question: impl FnOnce(&tr
 }
 
 /// Lists missing instruments and funds the house, idempotently (fixed transaction ids).
+/// Waits until the engine has replayed every command the log held when it opened, saying
+/// how far it has got every second; fails if the engine stops on the way.
+async fn wait_for_recovery(engine: &EngineHandle) -> anyhow::Result<()> {
+    let status = engine.status();
+    let started = std::time::Instant::now();
+    let mut last_report = started;
+    while !status.recovered.load(Ordering::SeqCst) {
+        if let Some(failure) = status.failure.lock().ok().and_then(|failure| failure.clone()) {
+            anyhow::bail!("the engine failed while replaying the log: {failure}");
+        }
+        if last_report.elapsed() >= Duration::from_secs(1) {
+            last_report = std::time::Instant::now();
+            tracing::info!(
+                applied = status.next_command.load(Ordering::Relaxed),
+                target = status.recovering_to.load(Ordering::Relaxed),
+                seconds = started.elapsed().as_secs(),
+                "replaying the event log"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tracing::info!(commands = status.next_command.load(Ordering::Relaxed), milliseconds = started.elapsed().as_millis() as u64, "engine recovered");
+    Ok(())
+}
+
 async fn bootstrap(log: &Arc<dyn EventLog>, engine: &EngineHandle, simulator: &Simulator, producer: &str) -> anyhow::Result<()> {
     let listed: Vec<Symbol> = ask(engine, |engine| engine.symbols().collect()).await?;
     let house = tradecraft_types::AccountId(HOUSE_ACCOUNT.parse().context("house id")?);
@@ -301,17 +326,16 @@ pub(crate) async fn start(
     let config = SequencerConfig { output_partitions: EMBEDDED_PARTITIONS, snapshot_min_interval: SNAPSHOT_MIN_INTERVAL, ..SequencerConfig::default() };
     let (engine, engine_thread) = runtime::start(config, Arc::clone(&log), snapshots, ENGINE_QUEUE_CAPACITY, listener).context("starting the engine")?;
     let producer = format!("gateway-{}-{}", std::process::id(), now().millis());
-    bootstrap(&log, &engine, &simulator, &producer).await?;
-    let (stop_simulator, stop_receiver) = watch::channel(false);
-    let simulator_task =
-        simulate_market.then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
-    let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), producer);
+    // Nothing is served, bootstrapped or projected from the middle of a replay.
+    wait_for_recovery(&engine).await?;
+    let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), producer.clone());
     state.log_metrics = Some(Arc::new(move || file_log.metrics()));
     state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(token_secret(data_dir)?, access.admin_key.as_deref()));
     state.rate_limiter = access.rate_limits.map(|limits| Arc::new(tradecraft_api::rate::RateLimiter::new(limits)));
     state.webhook_targets = access.webhook_targets;
     // The read store catches up with the recovered engine, and the view gets the order
-    // histories from before the replay back from it.
+    // histories from before the replay back from it (current: the store has every event up
+    // to where the engine stands).
     let (store, projector) = {
         let (url, log, view) = (database_url.to_owned(), Arc::clone(&log), Arc::clone(&state.view));
         let recovered = engine.status().next_command.load(Ordering::Relaxed);
@@ -327,6 +351,10 @@ pub(crate) async fn start(
         .await
         .context("read store task")??
     };
+    bootstrap(&log, &engine, &simulator, &producer).await?;
+    let (stop_simulator, stop_receiver) = watch::channel(false);
+    let simulator_task =
+        simulate_market.then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
     let stop_projector = Arc::new(AtomicBool::new(false));
     let projection_metrics = Arc::new(ProjectionMetrics::default());
     let status_engine = engine.clone();

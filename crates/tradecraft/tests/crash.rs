@@ -61,15 +61,26 @@ fn order_body(user: &str, index: usize, worker: usize) -> Value {
 /// What one request with an idempotency key got: the order id if it was acknowledged.
 type Attempt = (String, usize, Option<String>);
 
-async fn place_orders(client: reqwest::Client, base: String, user: String, worker: usize) -> Vec<Attempt> {
+/// A worker's requests, and the orders whose cancel it saw acknowledged.
+async fn place_orders(client: reqwest::Client, base: String, user: String, worker: usize) -> (Vec<Attempt>, Vec<String>) {
     let mut attempts = Vec::new();
+    let mut cancelled = Vec::new();
     for index in 0..100_000 {
         let key = format!("w{worker}-{index}");
         let request = client.post(format!("{base}/v1/orders")).header("X-Idempotency-Key", &key).json(&order_body(&user, index, worker));
         match request.send().await {
             Ok(response) if response.status() == 202 => {
                 let body: Value = response.json().await.unwrap();
-                attempts.push((key, index, Some(body["orderId"].as_str().unwrap().to_owned())));
+                let order_id = body["orderId"].as_str().unwrap().to_owned();
+                attempts.push((key, index, Some(order_id.clone())));
+                // Every other resting sell is cancelled again.
+                if !(index + worker).is_multiple_of(2) && index % 4 == 1 {
+                    match client.delete(format!("{base}/v1/orders/{order_id}")).send().await {
+                        Ok(response) if response.status() == 200 => cancelled.push(order_id),
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
             }
             Ok(_) => attempts.push((key, index, None)),
             // The server was killed: this request may or may not be in the log. Stop here.
@@ -79,7 +90,41 @@ async fn place_orders(client: reqwest::Client, base: String, user: String, worke
             }
         }
     }
-    attempts
+    (attempts, cancelled)
+}
+
+/// Every order of `user` the server lists, with its status (all pages).
+async fn listed_orders(client: &reqwest::Client, base: &str, user: &str) -> BTreeMap<String, String> {
+    let mut listed = BTreeMap::new();
+    let mut page_token: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/v1/orders?userId={user}&limit=1000");
+        if let Some(token) = &page_token {
+            url.push_str(&format!("&pageToken={token}"));
+        }
+        let page: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+        for order in page["orders"].as_array().unwrap() {
+            listed.insert(order["orderId"].as_str().unwrap().to_owned(), order["status"].as_str().unwrap().to_owned());
+        }
+        match page["pagination"]["nextPageToken"].as_str() {
+            Some(token) => page_token = Some(token.to_owned()),
+            None => return listed,
+        }
+    }
+}
+
+/// The engine the log describes: every command replayed into a fresh engine.
+fn replayed_engine(log: &FileLog) -> tradecraft_engine::Engine {
+    let mut engine = tradecraft_engine::Engine::new(tradecraft_engine::EngineConfig::default());
+    let mut events = Vec::new();
+    for record in log.read("trade_orders", 0, 0, usize::MAX).unwrap() {
+        let envelope: Envelope<tradecraft_sequencer::wire::WireCommand> = Envelope::from_json(&record.value).unwrap();
+        if let Ok(command) = envelope.payload.to_command(record.offset) {
+            events.clear();
+            engine.apply(&command, u64::try_from(record.timestamp_ms).unwrap() * 1_000_000, &mut events);
+        }
+    }
+    engine
 }
 
 /// Every `trade_orders` command's idempotency key (as the gateway scoped it) with the id
@@ -117,8 +162,11 @@ async fn kill_9_under_load_loses_and_repeats_nothing() {
     child.kill().unwrap(); // SIGKILL, mid-flight
     child.wait().unwrap();
     let mut attempts = Vec::new();
+    let mut cancelled = Vec::new();
     for (worker, handle) in workers.into_iter().enumerate() {
-        attempts.extend(handle.await.unwrap().into_iter().map(|attempt| (worker, attempt)));
+        let (worker_attempts, worker_cancelled) = handle.await.unwrap();
+        attempts.extend(worker_attempts.into_iter().map(|attempt| (worker, attempt)));
+        cancelled.extend(worker_cancelled);
     }
     let acknowledged: BTreeSet<String> = attempts.iter().filter_map(|(_, (_, _, order_id))| order_id.clone()).collect();
     assert!(acknowledged.len() > 20, "the load reached the server: {}", acknowledged.len());
@@ -130,6 +178,15 @@ async fn kill_9_under_load_loses_and_repeats_nothing() {
     assert_eq!(ready["status"], "ready", "{ready}");
     let portfolio: Value = client.get(format!("{base}/v1/portfolio/{user}")).send().await.unwrap().json().await.unwrap();
     assert!(portfolio["cashBalance"].is_string(), "{portfolio}");
+    // The view is the recovered engine's: every acknowledged order is listed, every
+    // acknowledged cancel shows (compared with the engine itself below).
+    let listed = listed_orders(&client, &base, &user).await;
+    for order_id in &acknowledged {
+        assert!(listed.contains_key(order_id), "acknowledged order {order_id} is not listed after the restart");
+    }
+    for order_id in &cancelled {
+        assert_eq!(listed[order_id], "CANCELLED", "order {order_id}'s cancel was acknowledged");
+    }
     // Every request is retried with its key, as a client that lost its answers would: an
     // acknowledged one gets its order id again, and none places a second order.
     for (worker, (key, index, order_id)) in &attempts {
@@ -147,6 +204,13 @@ async fn kill_9_under_load_loses_and_repeats_nothing() {
     assert!(verify.status.success(), "verify failed: {}", String::from_utf8_lossy(&verify.stderr));
 
     let log = FileLog::open(FileLogConfig::new(data_dir.join("log"))).unwrap();
+    // Order by order, what the restarted server listed is what the engine holds: open in
+    // the engine exactly when listed as open.
+    let engine = replayed_engine(&log);
+    for (order_id, status) in &listed {
+        let open = engine.order(tradecraft_types::OrderId(order_id.parse().unwrap())).is_some();
+        assert_eq!(open, matches!(status.as_str(), "ACCEPTED" | "PARTIALLY_FILLED"), "order {order_id}: listed {status}, open in the engine: {open}");
+    }
     let (by_key, accepted) = keyed_orders(&log);
     assert_eq!(by_key.len(), attempts.len(), "every key reached the log");
     for (key, order_ids) in &by_key {

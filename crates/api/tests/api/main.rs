@@ -9,6 +9,7 @@ mod logs;
 mod market;
 mod orders;
 mod reads;
+mod recovery;
 mod risk;
 mod ws;
 
