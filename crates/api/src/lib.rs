@@ -127,6 +127,10 @@ async fn recovery_gate(
     use axum::response::IntoResponse;
     let status = state.engine.status();
     if !status.recovered.load(std::sync::atomic::Ordering::SeqCst) && !SERVED_WHILE_RECOVERING.contains(&request.uri().path()) {
+        if status.halted.load(std::sync::atomic::Ordering::SeqCst) {
+            let failure = status.failure.lock().ok().and_then(|failure| failure.clone()).unwrap_or_default();
+            return ApiError::Unavailable(format!("trading is stopped: {failure}")).into_response();
+        }
         let applied = status.next_command.load(std::sync::atomic::Ordering::Relaxed);
         return ApiError::Recovering { applied, target: status.recovering_to.load(std::sync::atomic::Ordering::Relaxed) }.into_response();
     }

@@ -53,7 +53,8 @@ pub(crate) struct ReadyDependencies {
 #[derive(Debug, Default, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Dependency {
-    /// `up`, `down` or `recovering`.
+    /// `up`, `down`, `recovering` (replaying, or retrying after a storage failure) or
+    /// `failed` (damage found: stopped until repaired).
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

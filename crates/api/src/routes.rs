@@ -210,6 +210,10 @@ async fn ready(State(state): State<Shared>) -> Response {
             recovering_to: Some(status.recovering_to.load(Ordering::Relaxed)),
             ..Dependency::default()
         },
+        // Damage stops the engine until an operator repairs the data; other failures are retried.
+        Some(error) if status.halted.load(Ordering::SeqCst) => {
+            Dependency { status: "failed".to_owned(), error: Some(error.clone()), next_command, ..Dependency::default() }
+        }
         Some(error) => Dependency { status: "recovering".to_owned(), error: Some(error.clone()), next_command, ..Dependency::default() },
     };
     let mut healthy = failure.is_none() && recovered && log.status == "up";

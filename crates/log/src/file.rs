@@ -387,6 +387,10 @@ impl PartitionLog {
                 };
                 return Err(describe(position, why));
             }
+            tracing::warn!(
+                segment = %segment.path.display(), at_byte = position, bytes_cut = file_length - position,
+                "torn tail: the last record was cut short (a write interrupted by a crash); cutting it back"
+            );
             segment.file.set_len(position).map_err(|error| unavailable("truncating torn tail", error))?;
             segment.file.sync_all().map_err(|error| unavailable("syncing truncated segment", error))?;
             good_until = position;

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tradecraft_engine::Engine;
-use tradecraft_log::{EventLog, Offset};
+use tradecraft_log::{EventLog, LogError, Offset};
 
 use crate::sequencer::{CommandOutcome, Sequencer, SequencerConfig, SequencerError};
 use crate::snapshots::SnapshotStore;
@@ -78,6 +78,9 @@ pub struct RuntimeStatus {
     pub recovered: AtomicBool,
     /// The command offset the engine must reach to be recovered.
     pub recovering_to: AtomicU64,
+    /// Damage was found (a corrupt log or snapshot, missing commands): the engine applies
+    /// nothing more and keeps no snapshot until an operator repairs the data.
+    pub halted: AtomicBool,
 }
 
 /// A cloneable handle to the engine thread.
@@ -159,6 +162,17 @@ pub fn start(
     Ok((handle, thread))
 }
 
+/// Whether `error` is damage to the stored data, which retrying cannot cure.
+fn is_damage(error: &SequencerError) -> bool {
+    match error {
+        SequencerError::Log(LogError::Corrupt(_))
+        | SequencerError::EngineSnapshot(_)
+        | SequencerError::CommandsLost { .. }
+        | SequencerError::CommandsMissing { .. } => true,
+        SequencerError::Log(_) | SequencerError::Snapshots(_) => false,
+    }
+}
+
 /// Records where a (re)opened engine stands: recovered once it reaches the log's end as it
 /// is now (a log that cannot say counts as recovered at once).
 fn mark_recovery(status: &RuntimeStatus, log: &dyn EventLog, next_command: u64) {
@@ -174,6 +188,9 @@ impl Worker {
             if self.stop.load(Ordering::SeqCst) {
                 let _ = self.sequencer.snapshot();
                 return;
+            }
+            if self.status.halted.load(Ordering::SeqCst) {
+                return self.halt();
             }
             let recent = &mut self.recent;
             let waiting = &mut self.waiting;
@@ -207,6 +224,28 @@ impl Worker {
                     }
                 }
                 Err(error) => self.recover(&error),
+            }
+        }
+    }
+
+    /// Stopped by damage: queries are still answered (the state is the last good one),
+    /// commands are not applied, outcomes are refused, and nothing is snapshotted.
+    fn halt(&mut self) {
+        let reason = self.status.failure.lock().ok().and_then(|failure| failure.clone()).unwrap_or_default();
+        for (_, replies) in std::mem::take(&mut self.waiting) {
+            for reply in replies {
+                reply(Err(format!("the engine stopped: {reason}")));
+            }
+        }
+        while !self.stop.load(Ordering::SeqCst) {
+            match self.receiver.recv_timeout(IDLE_WAIT) {
+                Ok(Request::Outcome { reply, .. }) => {
+                    self.status.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                    reply(Err(format!("the engine stopped: {reason}")));
+                }
+                Ok(request) => self.handle(request),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
             }
         }
     }
@@ -246,11 +285,17 @@ impl Worker {
         }
     }
 
-    /// Reopens the sequencer from its snapshot and the log after a failure.
+    /// Reopens the sequencer from its snapshot and the log after a failure the storage may
+    /// recover from; damage halts the engine instead (it would fail the same way forever).
     fn recover(&mut self, error: &SequencerError) {
         self.status.recovered.store(false, Ordering::SeqCst);
         if let Ok(mut failure) = self.status.failure.lock() {
             *failure = Some(error.to_string());
+        }
+        if is_damage(error) {
+            tracing::error!(error = %error, "damage found: the engine stops applying commands until the data is repaired");
+            self.status.halted.store(true, Ordering::SeqCst);
+            return;
         }
         loop {
             self.drain_requests();
@@ -258,7 +303,13 @@ impl Worker {
                 return;
             }
             std::thread::sleep(RECOVERY_PAUSE);
-            if let Ok(sequencer) = Sequencer::open(self.config.clone(), Arc::clone(&self.log), self.snapshots.clone()) {
+            let reopened = Sequencer::open(self.config.clone(), Arc::clone(&self.log), self.snapshots.clone());
+            if let Err(error) = &reopened
+                && is_damage(error)
+            {
+                return self.recover(error);
+            }
+            if let Ok(sequencer) = reopened {
                 mark_recovery(&self.status, self.log.as_ref(), sequencer.next_command());
                 self.sequencer = sequencer;
                 self.status.recoveries.fetch_add(1, Ordering::Relaxed);

@@ -67,6 +67,14 @@ pub enum SequencerError {
     EngineSnapshot(#[from] SnapshotError),
     #[error("commands before offset {start} were deleted and no snapshot covers them")]
     CommandsLost { start: Offset },
+    /// The command log ends before what a snapshot or an output topic proves it held:
+    /// acknowledged commands are gone, and an offset must never be used twice.
+    #[error(
+        "the command log (trade_orders) ends at offset {end}, but {evidence} shows commands up to offset {proven}: {} commands are missing. \
+         Nothing was served or appended. Restore the data directory from a backup; or, to go on without them, move it aside and start on a new one",
+        proven - end
+    )]
+    CommandsMissing { end: Offset, proven: Offset, evidence: String },
 }
 
 /// What one command did: the engine's events, or why it could not be read.
@@ -199,7 +207,60 @@ impl Sequencer {
     /// Recovers from the latest snapshot and the logs; ready to poll.
     pub fn open(config: SequencerConfig, log: Arc<dyn EventLog>, snapshots: SnapshotStore) -> Result<Self, SequencerError> {
         create_topics(log.as_ref(), config.output_partitions)?;
-        let restored = match snapshots.latest()? {
+        let (start, end) = (log.start_offset(TRADE_ORDERS, 0)?, log.end_offset(TRADE_ORDERS, 0)?);
+        // What each output partition holds (the next sequence to write), and the furthest
+        // command any of them answers.
+        let mut stored = BTreeMap::new();
+        let mut answered: Option<(Offset, String)> = None;
+        for topic in OUTPUT_TOPICS {
+            for partition in 0..log.partitions(topic)? {
+                let partition_end = log.end_offset(topic, partition)?;
+                if partition_end == 0 {
+                    continue;
+                }
+                let last = log.read(topic, partition, partition_end - 1, 1)?;
+                let envelope = last.first().and_then(|record| Envelope::<serde_json::Value>::from_json(&record.value).ok());
+                let producer = slot_producer(&config.producer, topic, partition);
+                let ours = envelope.as_ref().filter(|envelope| envelope.producer.as_deref() == Some(producer.as_str()));
+                if let Some(sequence) = ours.and_then(|envelope| envelope.sequence) {
+                    stored.insert((topic.to_owned(), partition), sequence + 1);
+                }
+                if let Some(command) = ours.and_then(|envelope| envelope.command_offset)
+                    && answered.as_ref().is_none_or(|(furthest, _)| command >= *furthest)
+                {
+                    answered = Some((command + 1, format!("output topic {topic} partition {partition} (record {})", partition_end - 1)));
+                }
+            }
+        }
+        if let Some((proven, evidence)) = answered
+            && proven > end
+        {
+            return Err(SequencerError::CommandsMissing { end, proven, evidence });
+        }
+        // The newest snapshot the log can take up from: none may cover commands the log no
+        // longer holds; one that claims outputs a partition has lost is passed over, so the
+        // replay from an older point (or the start) writes them again.
+        let mut missing = None;
+        let usable = |snapshot: &SequencerSnapshot, path: &std::path::Path| {
+            if snapshot.next_command > end {
+                missing.get_or_insert((snapshot.next_command, format!("snapshot {}", path.display())));
+                return false;
+            }
+            let behind = snapshot.sequences.iter().find(|(slot, written)| stored.get(*slot).copied().unwrap_or(0) < **written);
+            if let Some(((topic, partition), written)) = behind {
+                tracing::warn!(
+                    snapshot = %path.display(), topic = %topic, partition, written, held = stored.get(&(topic.clone(), *partition)).copied().unwrap_or(0),
+                    "an output partition holds fewer records than this snapshot wrote: replaying from an older point to write them again"
+                );
+                return false;
+            }
+            true
+        };
+        let chosen = snapshots.newest_where(usable)?;
+        if let Some((proven, evidence)) = missing {
+            return Err(SequencerError::CommandsMissing { end, proven, evidence });
+        }
+        let restored = match chosen {
             Some(snapshot) => match Engine::restore(&snapshot.engine, config.engine.keep_postings) {
                 Ok(engine) => Some((engine, snapshot.next_command, snapshot.sequences)),
                 // Written by an older version: replaying the log from the start gives the
@@ -210,28 +271,8 @@ impl Sequencer {
             None => None,
         };
         let (engine, next_command, sequences) = restored.unwrap_or_else(|| (Engine::new(config.engine), 0, Sequences::new()));
-        let start = log.start_offset(TRADE_ORDERS, 0)?;
         if next_command < start {
             return Err(SequencerError::CommandsLost { start });
-        }
-        let mut stored = BTreeMap::new();
-        for topic in OUTPUT_TOPICS {
-            for partition in 0..log.partitions(topic)? {
-                let end = log.end_offset(topic, partition)?;
-                if end == 0 {
-                    continue;
-                }
-                let last = log.read(topic, partition, end - 1, 1)?;
-                let producer = slot_producer(&config.producer, topic, partition);
-                let sequence = last
-                    .first()
-                    .and_then(|record| Envelope::<serde_json::Value>::from_json(&record.value).ok())
-                    .filter(|envelope| envelope.producer.as_deref() == Some(producer.as_str()))
-                    .and_then(|envelope| envelope.sequence);
-                if let Some(sequence) = sequence {
-                    stored.insert((topic.to_owned(), partition), sequence + 1);
-                }
-            }
         }
         Ok(Self {
             config,

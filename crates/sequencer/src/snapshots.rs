@@ -115,10 +115,18 @@ impl SnapshotStore {
 
     /// The newest snapshot that reads back intact.
     pub fn latest(&self) -> Result<Option<SequencerSnapshot>, SnapshotStoreError> {
+        self.newest_where(|_, _| true)
+    }
+
+    /// The newest intact snapshot that `usable` accepts (it is given the file's path too);
+    /// a damaged snapshot is reported and passed over.
+    pub fn newest_where(&self, mut usable: impl FnMut(&SequencerSnapshot, &Path) -> bool) -> Result<Option<SequencerSnapshot>, SnapshotStoreError> {
         for path in self.paths()?.iter().rev() {
             let bytes = fs::read(path).map_err(|error| SnapshotStoreError::Unavailable(error.to_string()))?;
-            if let Some(snapshot) = decode(&bytes) {
-                return Ok(Some(snapshot));
+            match decode(&bytes) {
+                Some(snapshot) if usable(&snapshot, path) => return Ok(Some(snapshot)),
+                Some(_) => {}
+                None => tracing::warn!(path = %path.display(), bytes = bytes.len(), "snapshot fails its checksum: passed over"),
             }
         }
         Ok(None)

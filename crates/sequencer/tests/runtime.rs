@@ -73,3 +73,63 @@ fn outcomes_queries_and_restart() {
     thread.join().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A flipped byte in a sealed segment, with no snapshot to start after it: the replay
+/// meets it, the engine halts and says where (no reopen loop, no appends, no outcomes).
+#[test]
+fn corruption_met_while_replaying_halts_the_engine_instead_of_looping() {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    use std::sync::atomic::Ordering;
+    use tradecraft_log::{FileLog, FileLogConfig};
+
+    let dir = std::env::temp_dir().join(format!("tradecraft-runtime-corrupt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = || FileLogConfig { segment_bytes: 4_096, ..FileLogConfig::new(dir.join("log")) };
+    {
+        let log = FileLog::open(config()).unwrap();
+        create_topics(&log, 4).unwrap();
+        let at = Timestamp::from_millis(1_767_346_200_000);
+        for sequence in 0..200 {
+            submit(&log, &order("1"), "gateway", sequence, at).unwrap();
+        }
+    }
+    // The first trade_orders segment is sealed (newer ones follow); flip a byte in it.
+    let partition = dir.join("log/topics/trade_orders/0");
+    let mut segments: Vec<_> =
+        std::fs::read_dir(&partition).unwrap().map(|entry| entry.unwrap().path()).filter(|path| path.extension().is_some_and(|e| e == "log")).collect();
+    segments.sort();
+    assert!(segments.len() > 2, "small segments roll");
+    let mut file = std::fs::OpenOptions::new().read(true).write(true).open(&segments[0]).unwrap();
+    let mut byte = [0_u8];
+    file.seek(SeekFrom::Start(1_000)).unwrap();
+    file.read_exact(&mut byte).unwrap();
+    file.seek(SeekFrom::Start(1_000)).unwrap();
+    file.write_all(&[byte[0] ^ 0x40]).unwrap();
+    drop(file);
+
+    let log: Arc<dyn EventLog> = Arc::new(FileLog::open(config()).unwrap());
+    let end = log.end_offset("trade_orders", 0).unwrap();
+    let snapshots = SnapshotStore::open(dir.join("snapshots")).unwrap();
+    let (handle, thread) = start(SequencerConfig::default(), Arc::clone(&log), snapshots, 64, Box::new(|_| {})).unwrap();
+    let status = handle.status();
+    for _ in 0..500 {
+        if status.halted.load(Ordering::SeqCst) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(status.halted.load(Ordering::SeqCst), "the engine halted");
+    std::thread::sleep(Duration::from_millis(300));
+    let failure = status.failure.lock().unwrap().clone().unwrap();
+    assert!(failure.contains(&segments[0].display().to_string()) && failure.contains("at byte"), "the failure names the file and the byte: {failure}");
+    assert!(!status.recovered.load(Ordering::SeqCst));
+    assert_eq!(status.recoveries.load(Ordering::SeqCst), 0, "no reopen loop");
+    assert_eq!(log.end_offset("trade_orders", 0).unwrap(), end, "nothing appended");
+    let (sender, receiver) = sync_channel(1);
+    handle.request(Request::Outcome { offset: end - 1, reply: Box::new(move |outcome| sender.send(outcome).unwrap()) }).unwrap();
+    assert!(receiver.recv_timeout(Duration::from_secs(5)).unwrap().is_err(), "no outcomes from a halted engine");
+    handle.stop();
+    thread.join().unwrap();
+    assert!(std::fs::read_dir(dir.join("snapshots")).unwrap().next().is_none(), "no snapshot of a damaged replay");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -308,3 +308,83 @@ fn periodic_snapshots_are_written_off_thread_and_spaced_by_time() {
     assert_eq!(SnapshotStore::open(&dir.0).unwrap().latest().unwrap(), None, "no snapshot within the interval");
     assert_eq!(sequencer.engine().state_hash(), expected_hash);
 }
+
+/// The last segment file of a file log's topic partition.
+fn last_segment(dir: &std::path::Path, topic: &str, partition: u32) -> std::path::PathBuf {
+    let mut segments: Vec<_> = std::fs::read_dir(dir.join("topics").join(topic).join(partition.to_string()))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "log"))
+        .collect();
+    segments.sort();
+    segments.pop().unwrap()
+}
+
+/// Cuts `fraction` (in percent) off the end of a file, as a disk losing a tail would.
+fn cut_tail(path: &std::path::Path, percent: u64) {
+    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    let length = file.metadata().unwrap().len();
+    file.set_len(length - length * percent / 100).unwrap();
+}
+
+/// Writes `commands` to a file log in `dir` and applies them, with a snapshot at the end
+/// when `snapshot_at_end`.
+fn run_on_files(dir: &std::path::Path, commands: &[WireCommand], snapshot_every: u64, snapshot_at_end: bool) {
+    let log: Arc<dyn EventLog> = Arc::new(FileLog::open(FileLogConfig::new(dir.join("log"))).unwrap());
+    submit_all(log.as_ref(), commands);
+    let config = SequencerConfig { snapshot_every_commands: snapshot_every, ..config() };
+    let mut sequencer = Sequencer::open(config, Arc::clone(&log), SnapshotStore::open(dir.join("snapshots")).unwrap()).unwrap();
+    sequencer.catch_up().unwrap();
+    if snapshot_at_end {
+        sequencer.snapshot().unwrap();
+    }
+}
+
+fn reopen(dir: &std::path::Path, snapshot_every: u64) -> Result<Sequencer, tradecraft_sequencer::SequencerError> {
+    let log: Arc<dyn EventLog> = Arc::new(FileLog::open(FileLogConfig::new(dir.join("log"))).unwrap());
+    let config = SequencerConfig { snapshot_every_commands: snapshot_every, ..config() };
+    Sequencer::open(config, log, SnapshotStore::open(dir.join("snapshots")).unwrap())
+}
+
+#[test]
+fn a_command_log_cut_below_a_snapshot_is_refused_and_no_offset_is_reused() {
+    let dir = TempDir::new("cut-commands");
+    let mut commands = setup();
+    commands.extend(traffic(300));
+    run_on_files(&dir.0, &commands, 37, true);
+    cut_tail(&last_segment(&dir.0.join("log"), "trade_orders", 0), 30);
+    let error = reopen(&dir.0, 37).err().expect("a log shorter than its snapshot must not open");
+    let message = error.to_string();
+    assert!(matches!(error, tradecraft_sequencer::SequencerError::CommandsMissing { .. }), "{message}");
+    assert!(message.contains("trade_orders") && message.contains("missing") && message.contains("backup"), "{message}");
+}
+
+#[test]
+fn a_command_log_cut_below_what_the_outputs_answered_is_refused() {
+    let dir = TempDir::new("cut-answered");
+    let mut commands = setup();
+    commands.extend(traffic(300));
+    // No snapshot at all: the output topics are the only witnesses.
+    run_on_files(&dir.0, &commands, u64::MAX, false);
+    cut_tail(&last_segment(&dir.0.join("log"), "trade_orders", 0), 30);
+    let error = reopen(&dir.0, u64::MAX).err().expect("a log shorter than what its outputs answered must not open");
+    assert!(error.to_string().contains("output topic"), "{error}");
+}
+
+#[test]
+fn records_lost_from_an_output_tail_are_written_again() {
+    let mut commands = setup();
+    commands.extend(traffic(300));
+    let (straight, hash) = straight_run(&commands);
+    let dir = TempDir::new("cut-outputs");
+    run_on_files(&dir.0, &commands, 37, true);
+    // The last records of an order_updates partition are lost; the latest snapshot says
+    // they were written.
+    let partition = (0..4).max_by_key(|partition| std::fs::metadata(last_segment(&dir.0.join("log"), "order_updates", *partition)).unwrap().len()).unwrap();
+    cut_tail(&last_segment(&dir.0.join("log"), "order_updates", partition), 5);
+    let mut sequencer = reopen(&dir.0, 37).unwrap();
+    sequencer.catch_up().unwrap();
+    assert_eq!(sequencer.engine().state_hash(), hash);
+    let log = FileLog::open(FileLogConfig::new(dir.0.join("log"))).unwrap();
+    assert!(dump(&log) == straight, "the output topics equal a straight run's again");
+}

@@ -157,8 +157,12 @@ async fn wait_for_recovery(engine: &EngineHandle) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let mut last_report = started;
     while !status.recovered.load(Ordering::SeqCst) {
-        if let Some(failure) = status.failure.lock().ok().and_then(|failure| failure.clone()) {
-            anyhow::bail!("the engine failed while replaying the log: {failure}");
+        if status.halted.load(Ordering::SeqCst) {
+            let failure = status.failure.lock().ok().and_then(|failure| failure.clone()).unwrap_or_default();
+            anyhow::bail!(
+                "damage found while recovering; nothing was served or appended: {failure}. \
+                 Options: restore the data directory from a backup; `tradecraft verify DATA_DIR` reports every damaged record"
+            );
         }
         if last_report.elapsed() >= Duration::from_secs(1) {
             last_report = std::time::Instant::now();
@@ -230,6 +234,10 @@ async fn simulate(
         tokio::select! {
             _ = ticker.tick() => {}
             _ = stop.changed() => return,
+        }
+        // No quotes while the engine is not taking commands (replaying, or stopped by damage).
+        if !engine.status().recovered.load(Ordering::SeqCst) {
+            continue;
         }
         let at = now();
         let prices = simulator.step();

@@ -349,3 +349,53 @@ async fn order_histories_survive_a_restart_from_a_snapshot() {
     terminate(&mut child);
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// A command log that lost its tail below the snapshot (a disk losing writes it had
+/// acknowledged): `serve` refuses to start, says what is missing and how to recover, and
+/// neither listens nor appends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_log_shorter_than_its_snapshot_stops_serve_before_it_listens() {
+    let data_dir = std::env::temp_dir().join(format!("tradecraft-cut-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let client = client();
+    let (mut child, base) = serve(&data_dir);
+    let account: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "100000"})).send().await.unwrap().json().await.unwrap();
+    let user = account["userId"].as_str().unwrap().to_owned();
+    for index in 0..50 {
+        let order = json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": format!("{}", 1 + index)});
+        assert_eq!(client.post(format!("{base}/v1/orders")).json(&order).send().await.unwrap().status(), 202);
+    }
+    terminate(&mut child); // a snapshot at the end
+
+    let partition = data_dir.join("log/topics/trade_orders/0");
+    let mut segments: Vec<_> =
+        std::fs::read_dir(&partition).unwrap().map(|entry| entry.unwrap().path()).filter(|path| path.extension().is_some_and(|e| e == "log")).collect();
+    segments.sort();
+    let last = segments.pop().unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(&last).unwrap();
+    let length = file.metadata().unwrap().len();
+    file.set_len(length / 2).unwrap();
+    drop(file);
+    let cut_length = std::fs::metadata(&last).unwrap().len();
+
+    let output = tokio::task::spawn_blocking({
+        let data_dir = data_dir.clone();
+        move || {
+            Command::new(BINARY)
+                .args(["serve", "--address", "127.0.0.1:0", "--data-dir"])
+                .arg(&data_dir)
+                .env("TRADECRAFT_ADMIN_KEY", ADMIN_KEY)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(!output.status.success(), "serve started on a log shorter than its snapshot");
+    assert!(!stdout.contains("listening"), "it listened: {stdout}");
+    assert!(stderr.contains("commands are missing") && stderr.contains("backup"), "the message says what is missing and how to recover: {stderr}");
+    assert!(stderr.contains("torn tail"), "the cut is reported as it is repaired: {stderr}");
+    assert!(std::fs::metadata(&last).unwrap().len() <= cut_length, "nothing appended");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
