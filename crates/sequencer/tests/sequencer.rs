@@ -353,7 +353,7 @@ fn a_command_log_cut_below_a_snapshot_is_refused_and_no_offset_is_reused() {
     commands.extend(traffic(300));
     run_on_files(&dir.0, &commands, 37, true);
     cut_tail(&last_segment(&dir.0.join("log"), "trade_orders", 0), 30);
-    let error = reopen(&dir.0, 37).err().expect("a log shorter than its snapshot must not open");
+    let Err(error) = reopen(&dir.0, 37) else { panic!("a log shorter than its snapshot must not open") };
     let message = error.to_string();
     assert!(matches!(error, tradecraft_sequencer::SequencerError::CommandsMissing { .. }), "{message}");
     assert!(message.contains("trade_orders") && message.contains("missing") && message.contains("backup"), "{message}");
@@ -367,7 +367,7 @@ fn a_command_log_cut_below_what_the_outputs_answered_is_refused() {
     // No snapshot at all: the output topics are the only witnesses.
     run_on_files(&dir.0, &commands, u64::MAX, false);
     cut_tail(&last_segment(&dir.0.join("log"), "trade_orders", 0), 30);
-    let error = reopen(&dir.0, u64::MAX).err().expect("a log shorter than what its outputs answered must not open");
+    let Err(error) = reopen(&dir.0, u64::MAX) else { panic!("a log shorter than what its outputs answered must not open") };
     assert!(error.to_string().contains("output topic"), "{error}");
 }
 
