@@ -540,6 +540,7 @@ impl InProcessServer {
                     admin_key: Some(key),
                     rate_limits: Some(tradecraft_api::rate::RateLimits::default()),
                     webhook_targets: tradecraft_api::alerts::WebhookTargets::Public,
+                    recreate_read_store: false,
                 };
                 let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, simulate_market, &url, &access).await?;
                 let _ = ready_sender.send((exchange.address, exchange.pushes.clone()));

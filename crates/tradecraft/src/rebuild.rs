@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use serde_json::json;
 use tradecraft_log::{EventLog, FileLog, FileLogConfig};
-use tradecraft_store::{Projector, ProjectorConfig, Store};
+use tradecraft_store::{Projector, ProjectorConfig};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RebuildArgs {
@@ -24,7 +24,8 @@ pub(crate) fn run(args: &RebuildArgs) -> anyhow::Result<()> {
     let log: Arc<dyn EventLog> =
         Arc::new(FileLog::open(FileLogConfig::new(args.data_dir.join("log"))).with_context(|| format!("opening the log in {}", args.data_dir.display()))?);
     let url = crate::serve::database_url(&args.data_dir, args.database_url.as_deref());
-    let store = Store::open(&url).context("opening the read store")?;
+    // A store that cannot be opened is moved aside and made anew (said on stderr).
+    let store = crate::serve::open_read_store(&url, true)?;
     let started = Instant::now();
     store.reset().context("emptying the read store")?;
     let mut projector = Projector::open(store, log, ProjectorConfig::default()).context("opening the projector")?;

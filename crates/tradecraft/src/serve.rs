@@ -59,6 +59,11 @@ pub(crate) struct ServeArgs {
     /// Requests per second per client IP (bursts of twice that); 0 for no limit.
     #[arg(long, env = "TRADECRAFT_RATE_LIMIT_PER_IP", default_value_t = 200)]
     rate_limit_per_ip: u32,
+    /// If the SQLite read store cannot be opened (damaged), move it aside and start a new
+    /// one: the trading data is projected again from the event log; users, API keys,
+    /// webhooks and the audit trail, which only it held, stay in the file moved aside.
+    #[arg(long, env = "TRADECRAFT_RECREATE_READ_STORE")]
+    recreate_read_store: bool,
     /// Which hosts users' webhooks may target: `public` (no loopback, private or
     /// link-local addresses, no `localhost` names) or `any` (for receivers on this machine
     /// or network).
@@ -68,7 +73,12 @@ pub(crate) struct ServeArgs {
 
 impl ServeArgs {
     fn access(&self) -> Access {
-        Access { admin_key: self.admin_key.clone(), rate_limits: self.rate_limits(), webhook_targets: self.webhook_targets() }
+        Access {
+            admin_key: self.admin_key.clone(),
+            rate_limits: self.rate_limits(),
+            webhook_targets: self.webhook_targets(),
+            recreate_read_store: self.recreate_read_store,
+        }
     }
 
     fn webhook_targets(&self) -> tradecraft_api::alerts::WebhookTargets {
@@ -308,6 +318,48 @@ pub(crate) struct Access {
     pub(crate) admin_key: Option<String>,
     pub(crate) rate_limits: Option<tradecraft_api::rate::RateLimits>,
     pub(crate) webhook_targets: tradecraft_api::alerts::WebhookTargets,
+    /// Recreate a SQLite read store that cannot be opened (see `--recreate-read-store`).
+    pub(crate) recreate_read_store: bool,
+}
+
+/// Opens the read store at `url`. A SQLite store that cannot be opened is, with
+/// `recreate`, moved aside (said on stderr) and made anew; otherwise the error says how to
+/// recover.
+pub(crate) fn open_read_store(url: &str, recreate: bool) -> anyhow::Result<Store> {
+    let error = match Store::open(url) {
+        Ok(store) => return Ok(store),
+        Err(error) => error,
+    };
+    let sqlite = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).filter(|_| !url.starts_with("postgres"));
+    let Some(path) = sqlite.map(Path::new).filter(|path| path.exists()) else {
+        return Err(error).with_context(|| format!("opening the read store {url}"));
+    };
+    if !recreate {
+        return Err(error).with_context(|| {
+            format!(
+                "opening the read store {}: if it is damaged, `tradecraft rebuild DATA_DIR` or `serve --recreate-read-store` moves it aside and projects the log into a new one",
+                path.display()
+            )
+        });
+    }
+    let aside = path.with_extension(format!("db.damaged-{}", now().millis()));
+    #[allow(clippy::print_stderr)] // an operator must see this, whatever the logging
+    {
+        eprintln!(
+            "warning: the read store {} cannot be opened ({error}); moving it aside to {} and creating a new one. \
+             The trading data comes back from the event log; users, API keys, webhooks and the audit trail were only in the old file",
+            path.display(),
+            aside.display()
+        );
+    }
+    std::fs::rename(path, &aside).with_context(|| format!("moving {} aside", path.display()))?;
+    for suffix in ["-wal", "-shm"] {
+        let companion = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if companion.exists() {
+            std::fs::rename(&companion, format!("{}{suffix}", aside.display())).with_context(|| format!("moving {} aside", companion.display()))?;
+        }
+    }
+    Store::open(url).with_context(|| format!("creating the read store {}", path.display()))
 }
 
 pub(crate) async fn start(
@@ -346,9 +398,10 @@ pub(crate) async fn start(
     // to where the engine stands).
     let (store, projector) = {
         let (url, log, view) = (database_url.to_owned(), Arc::clone(&log), Arc::clone(&state.view));
+        let recreate_read_store = access.recreate_read_store;
         let recovered = engine.status().next_command.load(Ordering::Relaxed);
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let store = Store::open(&url).context("opening the read store")?;
+            let store = open_read_store(&url, recreate_read_store)?;
             let config = ProjectorConfig { low_priority: true, ..ProjectorConfig::default() };
             let mut projector = Projector::open(store.clone(), log, config).context("loading the projector")?;
             projector.catch_up(recovered).context("projecting the log")?;

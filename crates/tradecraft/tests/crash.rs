@@ -399,3 +399,39 @@ async fn a_command_log_shorter_than_its_snapshot_stops_serve_before_it_listens()
     assert!(std::fs::metadata(&last).unwrap().len() <= cut_length, "nothing appended");
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// A read store that cannot be opened: `serve` says how to recover instead of starting;
+/// `rebuild` moves it aside (saying so) and projects the log into a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_read_store_is_recreated_by_rebuild() {
+    let data_dir = std::env::temp_dir().join(format!("tradecraft-damaged-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let client = client();
+    let (mut child, base) = serve(&data_dir);
+    let account: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "1000"})).send().await.unwrap().json().await.unwrap();
+    let user = account["userId"].as_str().unwrap().to_owned();
+    terminate(&mut child);
+    let read_store = data_dir.join("read.db");
+    for companion in ["read.db-wal", "read.db-shm"] {
+        let _ = std::fs::remove_file(data_dir.join(companion));
+    }
+    std::fs::write(&read_store, vec![0x5a_u8; 64 * 1024]).unwrap();
+
+    let refused = Command::new(BINARY).args(["serve", "--address", "127.0.0.1:0", "--data-dir"]).arg(&data_dir).env("TRADECRAFT_ADMIN_KEY", ADMIN_KEY).output().unwrap();
+    assert!(!refused.status.success(), "serve started on a damaged read store");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("rebuild") && stderr.contains("--recreate-read-store"), "the error says how to recover: {stderr}");
+
+    let rebuild = Command::new(BINARY).arg("rebuild").arg(&data_dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&rebuild.stderr);
+    assert!(rebuild.status.success(), "rebuild failed: {stderr}");
+    assert!(stderr.contains("moving it aside"), "rebuild says what it did: {stderr}");
+    let moved: Vec<_> = std::fs::read_dir(&data_dir).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).filter(|name| name.starts_with("read.db.damaged-")).collect();
+    assert_eq!(moved.len(), 1, "the damaged file is kept: {moved:?}");
+
+    let (mut child, base) = serve(&data_dir);
+    let positions: Value = client.get(format!("{base}/v1/wallet/transactions?userId={user}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(positions["transactions"][0]["type"], "DEPOSIT", "the projected data came back from the log: {positions}");
+    terminate(&mut child);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
