@@ -260,6 +260,14 @@ pub struct CommandRejected {
     pub timestamp: String,
 }
 
+/// `command.invalid` on `account_updates`: a `trade_orders` record that is not a command
+/// the engine can read (a foreign writer, or a bug), skipped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CommandInvalid {
+    pub offset: u64,
+    pub reason: String,
+}
+
 /// `limit.breached` on `limit_breaches`: an order a trading limit refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -351,6 +359,7 @@ pub fn output_topics() -> Vec<TopicContract> {
                 ("account.limits_set", schema_for!(LimitsSet)),
                 ("account.membership_set", schema_for!(MembershipSet)),
                 ("command.rejected", schema_for!(CommandRejected)),
+                ("command.invalid", schema_for!(CommandInvalid)),
             ],
         },
         TopicContract {

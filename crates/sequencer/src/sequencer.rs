@@ -338,7 +338,7 @@ impl Sequencer {
                         topic: crate::outputs::ACCOUNT_UPDATES,
                         key: String::new(),
                         event_type: "command.invalid",
-                        payload: serde_json::json!({"offset": command.offset, "reason": message}),
+                        payload: tradecraft_events::to_payload(&tradecraft_events::CommandInvalid { offset: command.offset, reason: message.clone() }),
                     });
                     outcomes.push(CommandOutcome { offset: command.offset, timestamp_ms: command.timestamp_ms, result: Err(message) });
                 }

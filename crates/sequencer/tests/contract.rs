@@ -129,6 +129,7 @@ fn check_payload(event_type: &str, payload: &Value) {
         "order.replaced" => round_trips::<events::OrderReplaced>(event_type, payload),
         "order.done" => round_trips::<events::OrderDone>(event_type, payload),
         "command.rejected" => round_trips::<events::CommandRejected>(event_type, payload),
+        "command.invalid" => round_trips::<events::CommandInvalid>(event_type, payload),
         "market.trade" => round_trips::<events::MarketTrade>(event_type, payload),
         "market.best_bid_offer" => round_trips::<events::BestBidOffer>(event_type, payload),
         "instrument.listed" | "instrument.halted" | "instrument.resumed" => round_trips::<events::InstrumentChanged>(event_type, payload),
@@ -210,6 +211,8 @@ fn every_record_the_engine_writes_is_its_events_struct_exactly() {
     for (sequence, command) in commands.iter().enumerate() {
         submit(log.as_ref(), command, "gateway", sequence as u64, Timestamp::from_millis(1_767_346_200_000 + sequence as i64)).unwrap();
     }
+    // A record that is no command at all.
+    log.append("trade_orders", vec![tradecraft_log::Record { key: None, value: b"{not json".to_vec(), timestamp_ms: 1_767_346_300_000 }]).unwrap();
     let dir = std::env::temp_dir().join(format!("tradecraft-contract-{}", std::process::id()));
     let mut sequencer = Sequencer::open(SequencerConfig::default(), Arc::clone(&log), SnapshotStore::open(&dir).unwrap()).unwrap();
     sequencer.catch_up().unwrap();
@@ -240,7 +243,8 @@ fn every_record_the_engine_writes_is_its_events_struct_exactly() {
     }
     // And the commands on trade_orders are WireCommand exactly.
     for record in log.read(tradecraft_sequencer::TRADE_ORDERS, 0, 0, usize::MAX).unwrap() {
-        let envelope: Envelope<Value> = Envelope::from_json(&record.value).unwrap();
+        // The deliberately broken record is no command.
+        let Ok(envelope) = Envelope::<Value>::from_json(&record.value) else { continue };
         assert!(WireCommand::EVENT_TYPES.contains(&envelope.event_type.as_str()));
         round_trips::<WireCommand>(&envelope.event_type, &envelope.payload);
     }
