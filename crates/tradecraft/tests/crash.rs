@@ -417,7 +417,8 @@ async fn a_damaged_read_store_is_recreated_by_rebuild() {
     }
     std::fs::write(&read_store, vec![0x5a_u8; 64 * 1024]).unwrap();
 
-    let refused = Command::new(BINARY).args(["serve", "--address", "127.0.0.1:0", "--data-dir"]).arg(&data_dir).env("TRADECRAFT_ADMIN_KEY", ADMIN_KEY).output().unwrap();
+    let refused =
+        Command::new(BINARY).args(["serve", "--address", "127.0.0.1:0", "--data-dir"]).arg(&data_dir).env("TRADECRAFT_ADMIN_KEY", ADMIN_KEY).output().unwrap();
     assert!(!refused.status.success(), "serve started on a damaged read store");
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("rebuild") && stderr.contains("--recreate-read-store"), "the error says how to recover: {stderr}");
@@ -426,12 +427,52 @@ async fn a_damaged_read_store_is_recreated_by_rebuild() {
     let stderr = String::from_utf8_lossy(&rebuild.stderr);
     assert!(rebuild.status.success(), "rebuild failed: {stderr}");
     assert!(stderr.contains("moving it aside"), "rebuild says what it did: {stderr}");
-    let moved: Vec<_> = std::fs::read_dir(&data_dir).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).filter(|name| name.starts_with("read.db.damaged-")).collect();
+    let moved: Vec<_> = std::fs::read_dir(&data_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("read.db.damaged-"))
+        .collect();
     assert_eq!(moved.len(), 1, "the damaged file is kept: {moved:?}");
 
     let (mut child, base) = serve(&data_dir);
     let positions: Value = client.get(format!("{base}/v1/wallet/transactions?userId={user}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(positions["transactions"][0]["type"], "DEPOSIT", "the projected data came back from the log: {positions}");
     terminate(&mut child);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// `verify` holds every output record to a replay of the commands: a record lost from the
+/// tail of `order_updates` is found and named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_finds_an_output_record_lost_from_a_tail() {
+    let data_dir = std::env::temp_dir().join(format!("tradecraft-verify-outputs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let client = client();
+    let (mut child, base) = serve(&data_dir);
+    let account: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "100000"})).send().await.unwrap().json().await.unwrap();
+    let user = account["userId"].as_str().unwrap().to_owned();
+    for index in 0..20 {
+        let order = json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": format!("{}", 1 + index)});
+        assert_eq!(client.post(format!("{base}/v1/orders")).json(&order).send().await.unwrap().status(), 202);
+    }
+    terminate(&mut child);
+    let verified = Command::new(BINARY).arg("verify").arg(&data_dir).output().unwrap();
+    assert!(verified.status.success(), "verify failed on an intact data dir: {}", String::from_utf8_lossy(&verified.stderr));
+    let report: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert!(report["outputRecordsChecked"].as_u64().unwrap() > 40, "{report}");
+
+    // Cut the last record of order_updates (one partition on the embedded default).
+    let partition = data_dir.join("log/topics/order_updates/0");
+    let mut segments: Vec<_> =
+        std::fs::read_dir(&partition).unwrap().map(|entry| entry.unwrap().path()).filter(|path| path.extension().is_some_and(|e| e == "log")).collect();
+    segments.sort();
+    let last = segments.pop().unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(&last).unwrap();
+    file.set_len(file.metadata().unwrap().len() - 3).unwrap();
+    drop(file);
+    let verified = Command::new(BINARY).arg("verify").arg(&data_dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&verified.stderr);
+    assert!(!verified.status.success(), "verify passed with a record missing");
+    assert!(stderr.contains("order_updates") && stderr.contains("missing"), "{stderr}");
     let _ = std::fs::remove_dir_all(&data_dir);
 }
