@@ -74,38 +74,50 @@ fn outcomes_queries_and_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A flipped byte in a sealed segment, with no snapshot to start after it: the replay
-/// meets it, the engine halts and says where (no reopen loop, no appends, no outcomes).
-#[test]
-fn corruption_met_while_replaying_halts_the_engine_instead_of_looping() {
+/// A flipped byte in a sealed segment that a start-up replay reads (from the start with no
+/// snapshot, or from a snapshot before it): the engine halts and says where (no reopen
+/// loop, no appends, no outcomes, no snapshot).
+fn corruption_met_while_replaying(with_snapshot: bool) {
     use std::io::{Read, Seek, SeekFrom, Write};
     use std::sync::atomic::Ordering;
     use tradecraft_log::{FileLog, FileLogConfig};
 
-    let dir = std::env::temp_dir().join(format!("tradecraft-runtime-corrupt-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("tradecraft-runtime-corrupt-{with_snapshot}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let config = || FileLogConfig { segment_bytes: 4_096, ..FileLogConfig::new(dir.join("log")) };
+    let at = Timestamp::from_millis(1_767_346_200_000);
     {
-        let log = FileLog::open(config()).unwrap();
-        create_topics(&log, 4).unwrap();
-        let at = Timestamp::from_millis(1_767_346_200_000);
-        for sequence in 0..200 {
-            submit(&log, &order("1"), "gateway", sequence, at).unwrap();
+        let log = Arc::new(FileLog::open(config()).unwrap());
+        create_topics(log.as_ref(), 4).unwrap();
+        for sequence in 0..50 {
+            submit(log.as_ref(), &order("1"), "gateway", sequence, at).unwrap();
+        }
+        if with_snapshot {
+            let snapshots = SnapshotStore::open(dir.join("snapshots")).unwrap();
+            let mut sequencer = tradecraft_sequencer::Sequencer::open(SequencerConfig::default(), log.clone(), snapshots).unwrap();
+            sequencer.catch_up().unwrap();
+            sequencer.snapshot().unwrap();
+        }
+        for sequence in 50..200 {
+            submit(log.as_ref(), &order("1"), "gateway", sequence, at).unwrap();
         }
     }
-    // The first trade_orders segment is sealed (newer ones follow); flip a byte in it.
+    // A sealed trade_orders segment holding commands after offset 50 (newer ones follow).
     let partition = dir.join("log/topics/trade_orders/0");
     let mut segments: Vec<_> =
         std::fs::read_dir(&partition).unwrap().map(|entry| entry.unwrap().path()).filter(|path| path.extension().is_some_and(|e| e == "log")).collect();
     segments.sort();
-    assert!(segments.len() > 2, "small segments roll");
-    let mut file = std::fs::OpenOptions::new().read(true).write(true).open(&segments[0]).unwrap();
+    let base = |path: &std::path::Path| path.file_stem().unwrap().to_str().unwrap().parse::<u64>().unwrap();
+    let damaged = segments.iter().find(|path| base(path) > 50).unwrap().clone();
+    assert!(damaged != *segments.last().unwrap(), "the damaged segment is sealed");
+    let mut file = std::fs::OpenOptions::new().read(true).write(true).open(&damaged).unwrap();
     let mut byte = [0_u8];
     file.seek(SeekFrom::Start(1_000)).unwrap();
     file.read_exact(&mut byte).unwrap();
     file.seek(SeekFrom::Start(1_000)).unwrap();
     file.write_all(&[byte[0] ^ 0x40]).unwrap();
     drop(file);
+    let snapshots_before = std::fs::read_dir(dir.join("snapshots")).map(|entries| entries.count()).unwrap_or(0);
 
     let log: Arc<dyn EventLog> = Arc::new(FileLog::open(config()).unwrap());
     let end = log.end_offset("trade_orders", 0).unwrap();
@@ -121,7 +133,7 @@ fn corruption_met_while_replaying_halts_the_engine_instead_of_looping() {
     assert!(status.halted.load(Ordering::SeqCst), "the engine halted");
     std::thread::sleep(Duration::from_millis(300));
     let failure = status.failure.lock().unwrap().clone().unwrap();
-    assert!(failure.contains(&segments[0].display().to_string()) && failure.contains("at byte"), "the failure names the file and the byte: {failure}");
+    assert!(failure.contains(&damaged.display().to_string()) && failure.contains("at byte"), "the failure names the file and the byte: {failure}");
     assert!(!status.recovered.load(Ordering::SeqCst));
     assert_eq!(status.recoveries.load(Ordering::SeqCst), 0, "no reopen loop");
     assert_eq!(log.end_offset("trade_orders", 0).unwrap(), end, "nothing appended");
@@ -130,6 +142,17 @@ fn corruption_met_while_replaying_halts_the_engine_instead_of_looping() {
     assert!(receiver.recv_timeout(Duration::from_secs(5)).unwrap().is_err(), "no outcomes from a halted engine");
     handle.stop();
     thread.join().unwrap();
-    assert!(std::fs::read_dir(dir.join("snapshots")).unwrap().next().is_none(), "no snapshot of a damaged replay");
+    let snapshots_after = std::fs::read_dir(dir.join("snapshots")).map(|entries| entries.count()).unwrap_or(0);
+    assert_eq!(snapshots_after, snapshots_before, "no snapshot of a damaged replay");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn corruption_met_while_replaying_from_the_start_halts_the_engine() {
+    corruption_met_while_replaying(false);
+}
+
+#[test]
+fn corruption_met_while_replaying_from_a_snapshot_halts_the_engine() {
+    corruption_met_while_replaying(true);
 }
