@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use tradecraft_engine::{AccountKind, DoneReason, Event};
+use tradecraft_engine::{AccountKind, Event};
 use tradecraft_market::{CandleBook, TradePrint};
 use tradecraft_sequencer::CommandOutcome;
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, Timestamp, TradeId};
@@ -169,19 +169,9 @@ impl View {
                 }
                 Event::OrderDone { order_id, reason, .. } => {
                     if let Some(record) = self.orders.get_mut(order_id) {
-                        record.status = match reason {
-                            DoneReason::Filled => "FILLED",
-                            DoneReason::Cancelled | DoneReason::SelfTradePrevented => "CANCELLED",
-                            DoneReason::Expired | DoneReason::Unfilled | DoneReason::FillOrKillUnfillable => "EXPIRED",
-                        };
-                        record.reason = Some(match reason {
-                            DoneReason::Filled => "filled",
-                            DoneReason::Cancelled => "cancelled",
-                            DoneReason::SelfTradePrevented => "self_trade_prevented",
-                            DoneReason::Expired => "expired",
-                            DoneReason::Unfilled => "no_more_liquidity",
-                            DoneReason::FillOrKillUnfillable => "fill_or_kill_unfillable",
-                        });
+                        // The same words as the `order_updates` topic and the WebSocket.
+                        record.status = tradecraft_sequencer::outputs::done_status(*reason);
+                        record.reason = Some(tradecraft_sequencer::outputs::done_reason(*reason));
                         record.updated = at;
                     }
                 }

@@ -81,24 +81,40 @@ pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
     };
     for event in events {
         match event {
-            Event::Trade(trade) => send(
-                format!("trades:{}", trade.symbol),
-                "trade",
-                json!({"symbol": trade.symbol.as_str(), "tradeId": trade.trade_id.to_string(), "price": trade.price.to_string(),
-                    "quantity": trade.quantity.to_string(), "takerSide": trade.taker_side.as_str(), "timestamp": timestamp}),
-            ),
+            Event::Trade(trade) => {
+                send(
+                    format!("trades:{}", trade.symbol),
+                    "trade",
+                    json!({"symbol": trade.symbol.as_str(), "tradeId": trade.trade_id.to_string(), "price": trade.price.to_string(),
+                        "quantity": trade.quantity.to_string(), "takerSide": trade.taker_side.as_str(), "timestamp": timestamp}),
+                );
+                // Each side's fill goes out where the engine made it: after the order's
+                // acceptance, before its final status.
+                for (account, order_id, liquidity) in
+                    [(trade.taker_account, trade.taker_order_id, "TAKER"), (trade.maker_account, trade.maker_order_id, "MAKER")]
+                {
+                    send(
+                        format!("orders:{account}"),
+                        "order_update",
+                        json!({"type": "fill", "orderId": order_id.to_string(), "symbol": trade.symbol.as_str(), "tradeId": trade.trade_id.to_string(),
+                            "price": trade.price.to_string(), "quantity": trade.quantity.to_string(), "liquidity": liquidity, "timestamp": timestamp}),
+                    );
+                }
+            }
             Event::BestBidOffer { symbol, sequence, bid, ask } => {
                 send(format!("book:{symbol}"), "book_update", json!({"symbol": symbol.as_str(), "sequence": sequence, "bid": level(*bid), "ask": level(*ask)}))
             }
             Event::OrderAccepted(order) => send(
                 format!("orders:{}", order.account),
                 "order_update",
-                json!({"orderId": order.order_id.to_string(), "symbol": order.symbol.as_str(), "status": "ACCEPTED", "timestamp": timestamp}),
+                json!({"type": "accepted", "orderId": order.order_id.to_string(), "symbol": order.symbol.as_str(), "status": "ACCEPTED", "timestamp": timestamp}),
             ),
+            // One status vocabulary everywhere: the REST order's and `order_updates`' words.
             Event::OrderDone { order_id, account, symbol, filled, reason, .. } => send(
                 format!("orders:{account}"),
                 "order_update",
-                json!({"orderId": order_id.to_string(), "symbol": symbol.as_str(), "status": format!("{reason:?}").to_uppercase(),
+                json!({"type": "done", "orderId": order_id.to_string(), "symbol": symbol.as_str(),
+                    "status": tradecraft_sequencer::outputs::done_status(*reason), "reason": tradecraft_sequencer::outputs::done_reason(*reason),
                     "filledQuantity": filled.to_string(), "timestamp": timestamp}),
             ),
             // In-app alert of a limit breach (the read store keeps it for GET /v1/alerts).
@@ -110,18 +126,6 @@ pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
                     "limit": limit.code(), "timestamp": timestamp}),
             ),
             _ => {}
-        }
-    }
-    for event in events {
-        if let Event::Trade(trade) = event {
-            for (account, order_id) in [(trade.taker_account, trade.taker_order_id), (trade.maker_account, trade.maker_order_id)] {
-                send(
-                    format!("orders:{account}"),
-                    "order_update",
-                    json!({"orderId": order_id.to_string(), "symbol": trade.symbol.as_str(), "status": "FILL",
-                        "price": trade.price.to_string(), "quantity": trade.quantity.to_string(), "timestamp": timestamp}),
-                );
-            }
         }
     }
 }

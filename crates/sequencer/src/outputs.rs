@@ -43,7 +43,9 @@ fn level(level: Option<BookLevel>) -> Option<events::Level> {
     level.map(|level| events::Level { price: level.price.to_string(), quantity: level.quantity.to_string(), orders: level.orders })
 }
 
-fn done_status(reason: DoneReason) -> &'static str {
+/// The one status vocabulary of a finished order (REST, WebSocket, `order_updates`):
+/// `FILLED`, `CANCELLED` or `EXPIRED`; [`done_reason`] says why.
+pub fn done_status(reason: DoneReason) -> &'static str {
     match reason {
         DoneReason::Filled => "FILLED",
         DoneReason::Cancelled | DoneReason::SelfTradePrevented => "CANCELLED",
@@ -51,7 +53,8 @@ fn done_status(reason: DoneReason) -> &'static str {
     }
 }
 
-fn done_reason(reason: DoneReason) -> &'static str {
+/// Why an order finished, beside its [`done_status`].
+pub fn done_reason(reason: DoneReason) -> &'static str {
     match reason {
         DoneReason::Filled => "filled",
         DoneReason::Cancelled => "cancelled",

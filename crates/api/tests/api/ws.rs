@@ -153,3 +153,46 @@ async fn bursts_arrive_whole_and_in_order_for_every_subscriber() {
         assert_eq!(c["payload"]["price"].as_str(), Some(expected.as_str()));
     }
 }
+
+/// One status vocabulary on the socket and over REST, and the events of one order in the
+/// order they happened: accepted, its fills, then its final status.
+#[tokio::test]
+async fn order_updates_speak_the_rest_vocabulary_in_causal_order() {
+    let app = spawn_app().await;
+    let user = app.account("100000").await;
+    let mut socket = connect(&app, "?vsn=2.0.0").await;
+    send(&mut socket, json!(["1", "1", format!("orders:{user}"), "phx_join", {}])).await;
+    assert_eq!(receive(&mut socket).await[4]["status"], "ok");
+    // Walks two ask levels (100 at 100.5, 200 at 101): two fills, then FILLED.
+    let (_, walked) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "150", "side": "BUY", "type": "MARKET"})).await;
+    // Takes the rest at 101 and expires unfilled for the remainder (IOC).
+    let (_, partial) = app
+        .post(
+            "/v1/orders",
+            json!({"userId": user, "symbol": "MOCK", "quantity": "300", "side": "BUY", "type": "LIMIT", "limitPrice": "101", "timeInForce": "IOC"}),
+        )
+        .await;
+    let mut frames: Vec<Value> = Vec::new();
+    while frames.iter().filter(|frame| frame["type"] == "done").count() < 2 {
+        frames.push(receive(&mut socket).await[4].clone());
+    }
+    for (order, fills) in [(&walked, 2), (&partial, 1)] {
+        let id = order["orderId"].as_str().unwrap();
+        let kinds: Vec<&str> = frames.iter().filter(|frame| frame["orderId"] == id).map(|frame| frame["type"].as_str().unwrap()).collect();
+        let mut expected = vec!["accepted"];
+        expected.extend(std::iter::repeat_n("fill", fills));
+        expected.push("done");
+        assert_eq!(kinds, expected, "order {id}: {frames:?}");
+        let done = frames.iter().find(|frame| frame["orderId"] == id && frame["type"] == "done").unwrap();
+        let (_, rest) = app.get(&format!("/v1/orders/{id}")).await;
+        assert_eq!((&done["status"], &done["reason"]), (&rest["status"], &rest["reason"]), "the socket and REST agree on {id}");
+    }
+    for frame in &frames {
+        if let Some(status) = frame["status"].as_str() {
+            assert!(["ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "EXPIRED", "REJECTED"].contains(&status), "{status} is not in the vocabulary");
+        }
+    }
+    let done: Vec<(&str, &str)> =
+        frames.iter().filter(|frame| frame["type"] == "done").map(|frame| (frame["status"].as_str().unwrap(), frame["reason"].as_str().unwrap())).collect();
+    assert_eq!(done, [("FILLED", "filled"), ("EXPIRED", "no_more_liquidity")]);
+}
