@@ -1,8 +1,10 @@
 //! Returns and risk from a series of portfolio values. Values are exact money; returns
 //! and the ratios built on them are statistics, so they are `f64`.
 //!
-//! Returns are time-weighted: the return over an interval is `(V1 - F) / V0 - 1`, where
-//! `F` is the cash deposited (minus withdrawn) during it, so deposits are not profit.
+//! Returns are time-weighted: the return over an interval is `V1 / (V0 + F) - 1`, where
+//! `F` is the cash deposited (minus withdrawn) during it, counted from its start, so
+//! deposits are not profit and an account funded from nothing (`V0` = 0) has a return from
+//! its first interval on.
 //! Daily returns chain the intervals of each UTC day. Volatility, Sharpe and Sortino are
 //! annualised over 365 days (the simulated market never closes), with a zero risk-free
 //! rate; the maximum drawdown is the largest fall of the cumulative return index from
@@ -47,7 +49,8 @@ pub struct Performance {
 }
 
 fn interval_return(previous: i64, point: &Point) -> Option<f64> {
-    (previous > 0).then(|| (point.value - point.flows) as f64 / previous as f64 - 1.0)
+    let invested = previous.saturating_add(point.flows);
+    (invested > 0).then(|| point.value as f64 / invested as f64 - 1.0)
 }
 
 /// Performance over `points` (oldest first; the first is the starting value).

@@ -792,7 +792,8 @@ impl Projector {
             if value == 0 && account.bucket_flows == 0 {
                 continue;
             }
-            snapshot_rows.push(vec![user.into(), open.into(), value.into(), account.cash.into(), account.bucket_flows.into()]);
+            // Labelled with when the value holds: the end of the bucket.
+            snapshot_rows.push(vec![user.into(), (open + width).into(), value.into(), account.cash.into(), account.bucket_flows.into()]);
             if account.bucket_flows != 0 {
                 account.bucket_flows = 0;
                 pending.accounts.insert(user);

@@ -378,15 +378,17 @@ impl Store {
 
     /// Every (non-house) account's value now: cash plus shares at the last price, and the
     /// cash moved in since the last snapshot.
-    fn current_values(&self, user: Option<i64>) -> Result<FxHashMap<i64, (i64, i64)>, StoreError> {
+    /// Each account's value now, the flows since its last snapshot, and when it was opened.
+    fn current_values(&self, user: Option<i64>) -> Result<FxHashMap<i64, (i64, i64, i64)>, StoreError> {
         let (account_filter, position_filter, params): (&str, &str, Vec<Param>) = match user {
             Some(user) => (" AND user_id = $1", " AND p.user_id = $1", vec![user.into()]),
             None => ("", "", Vec::new()),
         };
-        let mut values: FxHashMap<i64, (i128, i64)> = FxHashMap::default();
-        let accounts = self.backend().query(&format!("SELECT user_id, cash, bucket_flows FROM accounts WHERE house = 0{account_filter}"), &params)?;
+        let mut values: FxHashMap<i64, (i128, i64, i64)> = FxHashMap::default();
+        let accounts =
+            self.backend().query(&format!("SELECT user_id, cash, bucket_flows, created_at FROM accounts WHERE house = 0{account_filter}"), &params)?;
         for row in accounts {
-            values.insert(row.int(0)?, (i128::from(row.int(1)?), row.int(2)?));
+            values.insert(row.int(0)?, (i128::from(row.int(1)?), row.int(2)?, row.int(3)?));
         }
         let holdings = self.backend().query(
             &format!(
@@ -395,13 +397,15 @@ impl Store {
             &params,
         )?;
         for row in holdings {
-            if let Some((value, _)) = values.get_mut(&row.int(0)?) {
+            if let Some((value, _, _)) = values.get_mut(&row.int(0)?) {
                 *value += i128::from(row.int(1)?) * i128::from(row.int(2)?);
             }
         }
         values
             .into_iter()
-            .map(|(user, (value, flows))| Ok((user, (i64::try_from(value).map_err(|_| StoreError::Decode("value out of range".into()))?, flows))))
+            .map(|(user, (value, flows, created))| {
+                Ok((user, (i64::try_from(value).map_err(|_| StoreError::Decode("value out of range".into()))?, flows, created)))
+            })
             .collect()
     }
 
@@ -437,10 +441,9 @@ impl Store {
     /// and its value now. `None` if the account is unknown.
     pub fn performance(&self, user_id: u64, since_ms: i64, now_ms: i64) -> Result<Option<Performance>, StoreError> {
         let user = user_id as i64;
-        let Some((value, flows)) = self.current_values(Some(user))?.remove(&user) else { return Ok(None) };
-        let mut points = self.snapshot_series(Some(user), since_ms, false)?.remove(&user).unwrap_or_default();
-        points.push(Point { at_ms: now_ms, value, flows });
-        Ok(Some(performance(&points)))
+        let Some((value, flows, created)) = self.current_values(Some(user))?.remove(&user) else { return Ok(None) };
+        let points = self.snapshot_series(Some(user), since_ms, false)?.remove(&user).unwrap_or_default();
+        Ok(Some(performance(&with_ends(points, since_ms, created, Point { at_ms: now_ms, value, flows }))))
     }
 
     /// One account's newest `limit` orders, newest first.
@@ -473,10 +476,9 @@ impl Store {
         let mut ranked: Vec<(u64, Performance)> = self
             .current_values(None)?
             .into_iter()
-            .map(|(user, (value, flows))| {
-                let mut points = series.remove(&user).unwrap_or_default();
-                points.push(Point { at_ms: now_ms, value, flows });
-                (id(user), performance(&points))
+            .map(|(user, (value, flows, created))| {
+                let points = series.remove(&user).unwrap_or_default();
+                (id(user), performance(&with_ends(points, since_ms, created, Point { at_ms: now_ms, value, flows })))
             })
             .collect();
         ranked.sort_by(|(left_user, left), (right_user, right)| right.total_return.total_cmp(&left.total_return).then(left_user.cmp(right_user)));
@@ -492,6 +494,19 @@ impl Store {
         let next_page_token = ((next as u64) < total_count).then(|| encode_token(&[next as i64]));
         Ok(LeaderboardPage { entries, next_page_token, total_count })
     }
+}
+
+/// A value series over a period: its snapshots, the value now at the end, and at the
+/// start the value the period began with: the last snapshot at or before `since_ms`, or,
+/// for an account with none (opened, or first funded, within the period), nothing at its
+/// opening, so its first deposit and its first hour count.
+fn with_ends(mut points: Vec<Point>, since_ms: i64, created_ms: i64, now: Point) -> Vec<Point> {
+    if points.first().is_none_or(|first| first.at_ms > since_ms) {
+        let opened = created_ms.min(points.first().map_or(now.at_ms, |first| first.at_ms - 1));
+        points.insert(0, Point { at_ms: opened, value: 0, flows: 0 });
+    }
+    points.push(now);
+    points
 }
 
 fn order_summary(row: &Row) -> Result<OrderSummary, StoreError> {

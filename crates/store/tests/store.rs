@@ -302,14 +302,16 @@ fn computes_volume_performance_and_the_leaderboard(db: TestDb) {
 
     let now = T0 + 3 * DAY;
     let alice = store.performance(ALICE, T0, now).unwrap().unwrap();
-    // Peak value 10,027.684 on 10,000 deposited; the withdrawal is not a loss.
+    // Peak value 10,027.684 on 10,000 deposited; the withdrawal is not a loss. The account
+    // opened within the period: it starts from nothing, and its deposit is a flow.
     assert!((alice.total_return - 0.002_768_4).abs() < 1e-9, "{alice:?}");
-    assert_eq!((alice.start_value, alice.end_value, alice.net_flows), (money("10000"), money("9927.684"), money("-100")));
+    assert_eq!((alice.start_value, alice.end_value, alice.net_flows), (money("0"), money("9927.684"), money("9900")));
     assert!(alice.max_drawdown > 0.0 && alice.max_drawdown < 0.000_2, "{alice:?}");
     let days: Vec<_> = alice.daily_returns.iter().map(|day| day.date.as_str()).collect();
     assert_eq!(days, ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"]);
     assert!(alice.sharpe.is_some() && alice.volatility.is_some());
-    assert_eq!(alice.history.first(), Some(&(T0, money("10000"))));
+    assert_eq!(alice.history.first(), Some(&(T0, money("0"))));
+    assert_eq!(alice.history[1], (T0 + HOUR, money("10000")), "a snapshot is labelled with when its value holds");
     assert_eq!(alice.history.last(), Some(&(now, money("9927.684"))));
     assert!(alice.history.windows(2).all(|pair| pair[0].0 < pair[1].0));
     assert_eq!(store.performance(4242, T0, now).unwrap(), None);
@@ -317,13 +319,77 @@ fn computes_volume_performance_and_the_leaderboard(db: TestDb) {
     let board = store.leaderboard(T0, now, 1, None).unwrap();
     assert_eq!((board.total_count, board.entries.len()), (2, 1), "the house is not ranked");
     assert_eq!((board.entries[0].rank, board.entries[0].user_id), (1, ALICE));
-    // Ranked on day closes: from 9,998.50 at the end of day one to 10,027.684 (the
-    // withdrawal of 100 on day four is a flow, not a loss).
+    // Ranked on day closes from the 10,000 deposited to 10,027.684 (the withdrawal of 100
+    // on day four is a flow, not a loss): the same return as the account's own.
     let ranked = board.entries[0].performance.total_return;
-    assert!((ranked - (10_027.684 / 9_998.5 - 1.0)).abs() < 1e-9, "{ranked}");
+    assert!((ranked - (10_027.684 / 10_000.0 - 1.0)).abs() < 1e-9, "{ranked}");
     let next = store.leaderboard(T0, now, 1, board.next_page_token.as_deref()).unwrap();
     assert_eq!((next.entries[0].rank, next.entries[0].user_id, next.next_page_token), (2, BOB, None));
     assert_eq!(next.entries[0].performance.total_return, 0.0);
+}
+
+/// Returns count from an account's funding, are right minutes after its first trade
+/// (before any hourly snapshot), stay right across a bucket edge, and rank accounts by
+/// them (not by user id). The clock is the commands' own.
+fn returns_run_from_funding_and_rank_from_the_first_trade(db: TestDb) {
+    // 10:00 UTC, on an hour boundary.
+    const START: i64 = 1_767_607_200_000;
+    const MINUTE: i64 = 60_000;
+    let (carol, dave) = ("42", "41");
+    let mut exchange = Exchange::new();
+    exchange.run(
+        START,
+        WireCommand::ListInstrument {
+            symbol: "MOCK".to_owned(),
+            tick_size: "0.01".to_owned(),
+            lot_size: "1".to_owned(),
+            min_quantity: "1".to_owned(),
+            price_band_bps: 5_000,
+        },
+    );
+    exchange.run(START, account(HOUSE, true));
+    exchange.run(START, deposit(HOUSE, "1", "1000000", None));
+    exchange.run(START, deposit(HOUSE, "2", "10000", Some("MOCK")));
+    for (user, transaction) in [(carol, "3"), (dave, "4")] {
+        exchange.run(START, account(user, false));
+        exchange.run(START, deposit(user, transaction, "10000", None));
+    }
+    exchange.run(START + 5_000, order(HOUSE, WireSide::Sell, "10", "100"));
+    exchange.run(START + 10_000, order(carol, WireSide::Buy, "10", "100"));
+    exchange.run(START + 15_000, order(HOUSE, WireSide::Sell, "5", "110"));
+    exchange.run(START + 20_000, order(dave, WireSide::Buy, "5", "110"));
+    project(&db.store, &exchange);
+    let store = &db.store;
+    let since = START - DAY;
+    let now = START + MINUTE;
+    // Carol: 10 at 100 plus a 1.00 fee, marked at 110: 8,999 + 1,100 on 10,000.
+    let carol_then = store.performance(42, since, now).unwrap().unwrap();
+    assert!((carol_then.total_return - (10_099.0 / 10_000.0 - 1.0)).abs() < 1e-12, "{carol_then:?}");
+    assert_eq!((carol_then.start_value, carol_then.net_flows), (money("0"), money("10000")));
+    // Dave: 5 at 110 plus 0.55, marked at 110.
+    let dave_then = store.performance(41, since, now).unwrap().unwrap();
+    assert!((dave_then.total_return - (9_999.45 / 10_000.0 - 1.0)).abs() < 1e-12, "{dave_then:?}");
+    let board = store.leaderboard(since, now, 10, None).unwrap();
+    let order_of = |board: &tradecraft_store::LeaderboardPage| board.entries.iter().map(|entry| entry.user_id).collect::<Vec<_>>();
+    assert_eq!(order_of(&board), [42, 41], "ranked by return, not by id");
+    assert!((board.entries[0].performance.total_return - carol_then.total_return).abs() < 1e-12);
+
+    // Across the hour's edge: a trade at 120 before it and one after it (which closes the
+    // 10:00 bucket's snapshot).
+    exchange.run(START + 59 * MINUTE, order(HOUSE, WireSide::Sell, "2", "120"));
+    exchange.run(START + 59 * MINUTE + 30_000, order(dave, WireSide::Buy, "1", "120"));
+    exchange.run(START + 61 * MINUTE, order(dave, WireSide::Buy, "1", "120"));
+    project(&db.store, &exchange);
+    let now = START + 62 * MINUTE;
+    let carol_now = store.performance(42, since, now).unwrap().unwrap();
+    assert!((carol_now.total_return - (10_199.0 / 10_000.0 - 1.0)).abs() < 1e-12, "{carol_now:?}");
+    assert_eq!(carol_now.history.iter().filter(|(at, _)| *at == START + HOUR).count(), 1, "the 10:00 bucket's value, labelled 11:00");
+    let dave_now = store.performance(41, since, now).unwrap().unwrap();
+    assert!((dave_now.total_return - (10_049.21 / 10_000.0 - 1.0)).abs() < 1e-12, "{dave_now:?}");
+    // A period that starts after funding takes the value then as its base.
+    let last_hour = store.performance(42, START + HOUR, now).unwrap().unwrap();
+    assert!((last_hour.total_return - (10_199.0 / 10_199.0 - 1.0)).abs() < 1e-12, "{last_hour:?}");
+    assert_eq!(order_of(&store.leaderboard(since, now, 10, None).unwrap()), [42, 41]);
 }
 
 /// Fails every third transaction after running its statements, so the database really
@@ -536,6 +602,7 @@ backend_suite!(sqlite:
     projects_trade_history_with_filters_paging_and_text_search,
     projects_fifo_positions_orders_and_the_cash_statement,
     computes_volume_performance_and_the_leaderboard,
+    returns_run_from_funding_and_rank_from_the_first_trade,
     applies_each_event_exactly_once_across_failures_restarts_and_rebuilds,
     holds_back_events_of_commands_the_engine_has_not_finished,
     keeps_users_tokens_keys_and_the_audit_trail,
@@ -546,6 +613,7 @@ backend_suite!(postgres:
     projects_trade_history_with_filters_paging_and_text_search,
     projects_fifo_positions_orders_and_the_cash_statement,
     computes_volume_performance_and_the_leaderboard,
+    returns_run_from_funding_and_rank_from_the_first_trade,
     applies_each_event_exactly_once_across_failures_restarts_and_rebuilds,
     holds_back_events_of_commands_the_engine_has_not_finished,
     keeps_users_tokens_keys_and_the_audit_trail,
