@@ -103,8 +103,12 @@ pub(crate) struct Order {
     pub symbol: String,
     /// `BUY` or `SELL`.
     pub side: String,
-    /// Shares asked for (0 for a buy sized by cash amount).
-    pub quantity: String,
+    /// Shares asked for; null for a buy sized by cash amount (see `notional`).
+    pub quantity: Option<String>,
+    /// A buy sized by cash amount: the cash asked to spend (fees on top). `filledQuantity`
+    /// says how many shares it bought.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notional: Option<String>,
     /// `ACCEPTED`, `PARTIALLY_FILLED`, `FILLED`, `CANCELLED` or `EXPIRED`.
     pub status: String,
     /// Why the order ended, when the status alone does not say.
@@ -741,7 +745,10 @@ pub(crate) struct ExportOrder {
     pub order_id: String,
     pub symbol: String,
     pub side: String,
-    pub quantity: String,
+    /// Null for a buy sized by cash amount (see `notional`).
+    pub quantity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notional: Option<String>,
     pub filled_quantity: String,
     pub status: String,
     pub reason: Option<String>,

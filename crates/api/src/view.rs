@@ -40,6 +40,8 @@ pub struct OrderRecord {
     pub fills: Vec<Fill>,
     pub created: Timestamp,
     pub updated: Timestamp,
+    /// A buy sized by cash amount: the amount asked (its `quantity` is then zero).
+    pub budget: Option<Money>,
 }
 
 impl OrderRecord {
@@ -83,6 +85,7 @@ fn order_record(order: &tradecraft_store::OrderSummary) -> Option<OrderRecord> {
         fills: Vec::new(),
         created: Timestamp::from_millis(order.created_at_ms),
         updated: Timestamp::from_millis(order.updated_at_ms),
+        budget: order.budget,
     })
 }
 
@@ -138,6 +141,7 @@ impl View {
                             fills: Vec::new(),
                             created: at,
                             updated: at,
+                            budget: order.notional,
                         },
                     );
                     self.order_arrival.push_back(order.order_id);

@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0009_token_generation.sql"),
         postgres: include_str!("../migrations/0009_token_generation.sql"),
     },
+    Migration { version: 10, sqlite: include_str!("../migrations/0010_order_budget.sql"), postgres: include_str!("../migrations/0010_order_budget.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -38,7 +38,7 @@ const TRADE_COLUMNS: [&str; 15] = [
     "failure_reason",
 ];
 const WALLET_COLUMNS: [&str; 8] = ["id", "user_id", "kind", "amount", "balance_after", "reference", "symbol", "created_at"];
-const ORDER_COLUMNS: [&str; 16] = [
+const ORDER_COLUMNS: [&str; 17] = [
     "order_id",
     "user_id",
     "symbol",
@@ -55,6 +55,7 @@ const ORDER_COLUMNS: [&str; 16] = [
     "client_order_id",
     "created_at",
     "updated_at",
+    "budget",
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -153,6 +154,8 @@ struct NewOrder {
     client_order_id: Option<String>,
     created_at: i64,
     updated_at: i64,
+    /// A buy sized by cash amount: the amount (money raw).
+    budget: Option<i64>,
 }
 
 type PositionKey = (i64, String);
@@ -617,6 +620,7 @@ impl Projector {
                 status: "ACCEPTED".to_owned(),
                 reason: None,
                 client_order_id: event.client_order_id.clone(),
+                budget: event.notional.as_deref().map(|text| money("notional", text)).transpose()?,
                 created_at: item.timestamp_ms,
                 updated_at: item.timestamp_ms,
             },
@@ -844,6 +848,7 @@ impl Projector {
                     order.client_order_id.into(),
                     order.created_at.into(),
                     order.updated_at.into(),
+                    order.budget.into(),
                 ]
             })
             .collect();

@@ -133,6 +133,8 @@ pub struct OrderSummary {
     pub reason: Option<String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// A buy sized by cash amount: the amount asked.
+    pub budget: Option<Money>,
 }
 
 /// One leaderboard row.
@@ -449,7 +451,7 @@ impl Store {
     /// One account's newest `limit` orders, newest first.
     pub fn orders_of(&self, user_id: u64, limit: usize) -> Result<Vec<OrderSummary>, StoreError> {
         let rows = self.backend().query(
-            "SELECT order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at \
+            "SELECT order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at, budget \
              FROM orders WHERE user_id = $1 ORDER BY created_at DESC, order_id DESC LIMIT $2",
             &[(user_id as i64).into(), i64::try_from(limit).unwrap_or(i64::MAX).into()],
         )?;
@@ -459,7 +461,7 @@ impl Store {
     /// The newest `limit` orders, newest first.
     pub fn recent_orders(&self, limit: usize) -> Result<Vec<OrderSummary>, StoreError> {
         let rows = self.backend().query(
-            "SELECT order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at \
+            "SELECT order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at, budget \
              FROM orders ORDER BY created_at DESC, order_id DESC LIMIT $1",
             &[i64::try_from(limit).unwrap_or(i64::MAX).into()],
         )?;
@@ -522,6 +524,7 @@ fn order_summary(row: &Row) -> Result<OrderSummary, StoreError> {
         reason: row.opt_text(8)?.map(str::to_owned),
         created_at_ms: row.int(9)?,
         updated_at_ms: row.int(10)?,
+        budget: row.opt_int(11)?.map(Money::from_raw),
     })
 }
 

@@ -1,6 +1,6 @@
 //! `/v1/orders`: seed 000 6.1 status codes, idempotency, lookup and cancel.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::spawn_app;
 
@@ -159,4 +159,24 @@ async fn the_house_quotes_are_not_kept_as_orders_but_its_trades_are() {
     assert_eq!(accounts, [user.as_str()], "only the user's order is listed");
     let (_, trades) = app.get("/v1/market/MOCK/trades").await;
     assert!(!trades["trades"].as_array().unwrap().is_empty(), "the trade with the house is a market trade: {trades}");
+}
+
+/// A buy sized by cash amount says what was asked (the cash) and what it bought (the
+/// shares), never a quantity of 0 beside shares filled; the read store keeps both too.
+#[tokio::test]
+async fn a_buy_by_cash_amount_shows_the_amount_asked_and_the_shares_bought() {
+    let app = spawn_app().await;
+    let user = app.account("100000").await;
+    // Asks 100 at 100.50: 1,005 buys 10 shares.
+    let (status, placed) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "side": "BUY", "type": "MARKET", "notional": "1005"})).await;
+    assert_eq!(status, 202, "{placed}");
+    let id = placed["orderId"].as_str().unwrap();
+    let (_, order) = app.get(&format!("/v1/orders/{id}")).await;
+    assert_eq!(
+        (&order["quantity"], order["notional"].as_str(), order["filledQuantity"].as_str(), order["status"].as_str()),
+        (&Value::Null, Some("1005"), Some("10"), Some("FILLED")),
+        "{order}"
+    );
+    let (_, listed) = app.get(&format!("/v1/orders?userId={user}")).await;
+    assert_eq!(listed["orders"][0]["notional"], "1005");
 }
