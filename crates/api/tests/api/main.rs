@@ -3,6 +3,7 @@
 
 mod alerts;
 mod auth;
+mod consistency;
 mod contract;
 mod helpers;
 mod logs;

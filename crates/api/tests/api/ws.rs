@@ -9,20 +9,20 @@ use tradecraft_types::{Price, Symbol};
 
 use crate::helpers::{TestApp, spawn_app};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, query: &str) -> Socket {
+pub(crate) async fn connect(app: &TestApp, query: &str) -> Socket {
     // The operator's key, so the tests may join any account's orders topic.
     let separator = if query.is_empty() { "?" } else { "&" };
     let url = format!("ws://{}/v1/marketdata/websocket{query}{separator}apiKey={}", app.address, crate::helpers::ADMIN_KEY);
     tokio_tungstenite::connect_async(url).await.unwrap().0
 }
 
-async fn send(socket: &mut Socket, frame: Value) {
+pub(crate) async fn send(socket: &mut Socket, frame: Value) {
     socket.send(Message::Text(frame.to_string().into())).await.unwrap();
 }
 
-async fn receive(socket: &mut Socket) -> Value {
+pub(crate) async fn receive(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(5), socket.next()).await.expect("a frame in time").unwrap().unwrap();
         if let Message::Text(text) = message {
