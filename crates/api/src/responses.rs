@@ -103,6 +103,15 @@ pub(crate) struct Order {
     pub symbol: String,
     /// `BUY` or `SELL`.
     pub side: String,
+    /// `MARKET`, `LIMIT`, `STOP`, `STOP_LIMIT` or `TRAILING_STOP`.
+    #[serde(rename = "type")]
+    pub order_type: String,
+    /// `GTC`, `DAY`, `IOC` or `FOK`.
+    pub time_in_force: String,
+    /// LIMIT and STOP_LIMIT orders (after any replace).
+    pub limit_price: Option<String>,
+    /// STOP and STOP_LIMIT orders.
+    pub stop_price: Option<String>,
     /// Shares asked for; null for a buy sized by cash amount (see `notional`).
     pub quantity: Option<String>,
     /// A buy sized by cash amount: the cash asked to spend (fees on top). `filledQuantity`

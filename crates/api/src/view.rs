@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use tradecraft_engine::{AccountKind, Event};
+use tradecraft_engine::{AccountKind, Event, OrderKind, TimeInForce};
 use tradecraft_market::{CandleBook, TradePrint};
 use tradecraft_sequencer::CommandOutcome;
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, Timestamp, TradeId};
@@ -42,6 +42,31 @@ pub struct OrderRecord {
     pub updated: Timestamp,
     /// A buy sized by cash amount: the amount asked (its `quantity` is then zero).
     pub budget: Option<Money>,
+    /// `MARKET`, `LIMIT`, `STOP`, `STOP_LIMIT` or `TRAILING_STOP`.
+    pub order_type: &'static str,
+    pub time_in_force: &'static str,
+    pub limit_price: Option<Price>,
+    pub stop_price: Option<Price>,
+}
+
+/// An order kind's wire name and its limit and stop prices.
+fn kind_parts(kind: OrderKind) -> (&'static str, Option<Price>, Option<Price>) {
+    match kind {
+        OrderKind::Market => ("MARKET", None, None),
+        OrderKind::Limit { price } => ("LIMIT", Some(price), None),
+        OrderKind::Stop { stop_price } => ("STOP", None, Some(stop_price)),
+        OrderKind::StopLimit { stop_price, limit_price } => ("STOP_LIMIT", Some(limit_price), Some(stop_price)),
+        OrderKind::TrailingStop { .. } => ("TRAILING_STOP", None, None),
+    }
+}
+
+fn time_in_force_name(time_in_force: TimeInForce) -> &'static str {
+    match time_in_force {
+        TimeInForce::GoodTillCancel => "GTC",
+        TimeInForce::Day => "DAY",
+        TimeInForce::ImmediateOrCancel => "IOC",
+        TimeInForce::FillOrKill => "FOK",
+    }
 }
 
 impl OrderRecord {
@@ -86,6 +111,10 @@ fn order_record(order: &tradecraft_store::OrderSummary) -> Option<OrderRecord> {
         created: Timestamp::from_millis(order.created_at_ms),
         updated: Timestamp::from_millis(order.updated_at_ms),
         budget: order.budget,
+        order_type: ["MARKET", "LIMIT", "STOP", "STOP_LIMIT", "TRAILING_STOP"].into_iter().find(|name| *name == order.order_type)?,
+        time_in_force: ["GTC", "DAY", "IOC", "FOK"].into_iter().find(|name| *name == order.time_in_force)?,
+        limit_price: order.limit_price,
+        stop_price: order.stop_price,
     })
 }
 
@@ -126,6 +155,7 @@ impl View {
                 }
                 Event::OrderAccepted(order) if self.house_accounts.contains(&order.account) => {}
                 Event::OrderAccepted(order) => {
+                    let (order_type, limit_price, stop_price) = kind_parts(order.kind);
                     self.orders.insert(
                         order.order_id,
                         OrderRecord {
@@ -142,6 +172,10 @@ impl View {
                             created: at,
                             updated: at,
                             budget: order.notional,
+                            order_type,
+                            time_in_force: time_in_force_name(order.time_in_force),
+                            limit_price,
+                            stop_price,
                         },
                     );
                     self.order_arrival.push_back(order.order_id);
@@ -179,9 +213,10 @@ impl View {
                         record.updated = at;
                     }
                 }
-                Event::OrderReplaced { order_id, quantity, .. } => {
+                Event::OrderReplaced { order_id, quantity, price, .. } => {
                     if let Some(record) = self.orders.get_mut(order_id) {
                         record.quantity = *quantity;
+                        record.limit_price = Some(*price);
                         record.updated = at;
                     }
                 }

@@ -439,7 +439,7 @@ impl Projector {
                         |order| {
                             order.filled += filled;
                             order.notional += notional;
-                            if order.status == "ACCEPTED" || order.status == "TRIGGERED" {
+                            if order.status == "ACCEPTED" {
                                 order.status = "PARTIALLY_FILLED".to_owned();
                             }
                         },
@@ -492,17 +492,11 @@ impl Projector {
                         },
                     )?;
                 }
+                // A triggered stop is still an open order: its status stays in the one
+                // vocabulary (ACCEPTED until it fills); only its time moves.
                 "order.triggered" => {
                     let event: events::OrderTriggered = payload(item)?;
-                    self.patch_order(
-                        pending,
-                        item,
-                        (&event.order_id, &event.user_id),
-                        |order| order.status = "TRIGGERED".to_owned(),
-                        |patch| {
-                            patch.status = Some("TRIGGERED".to_owned());
-                        },
-                    )?;
+                    self.patch_order(pending, item, (&event.order_id, &event.user_id), |_| {}, |_| {})?;
                 }
                 "trade.executed" | "trade.failed" => self.execution(item, &payload(item)?, pending)?,
                 "limit.breached" => self.breach(item, &payload(item)?, pending)?,

@@ -135,6 +135,11 @@ pub struct OrderSummary {
     pub updated_at_ms: i64,
     /// A buy sized by cash amount: the amount asked.
     pub budget: Option<Money>,
+    /// `MARKET`, `LIMIT`, `STOP`, `STOP_LIMIT` or `TRAILING_STOP`.
+    pub order_type: String,
+    pub time_in_force: String,
+    pub limit_price: Option<Price>,
+    pub stop_price: Option<Price>,
 }
 
 /// One leaderboard row.
@@ -451,8 +456,8 @@ impl Store {
     /// One account's newest `limit` orders, newest first.
     pub fn orders_of(&self, user_id: u64, limit: usize) -> Result<Vec<OrderSummary>, StoreError> {
         let rows = self.backend().query(
-            "SELECT order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at, budget \
-             FROM orders WHERE user_id = $1 ORDER BY created_at DESC, order_id DESC LIMIT $2",
+            "SELECT order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at, budget, \
+             order_type, time_in_force, limit_price, stop_price FROM orders WHERE user_id = $1 ORDER BY created_at DESC, order_id DESC LIMIT $2",
             &[(user_id as i64).into(), i64::try_from(limit).unwrap_or(i64::MAX).into()],
         )?;
         rows.iter().map(order_summary).collect()
@@ -461,8 +466,8 @@ impl Store {
     /// The newest `limit` orders, newest first.
     pub fn recent_orders(&self, limit: usize) -> Result<Vec<OrderSummary>, StoreError> {
         let rows = self.backend().query(
-            "SELECT order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at, budget \
-             FROM orders ORDER BY created_at DESC, order_id DESC LIMIT $1",
+            "SELECT order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at, budget, \
+             order_type, time_in_force, limit_price, stop_price FROM orders ORDER BY created_at DESC, order_id DESC LIMIT $1",
             &[i64::try_from(limit).unwrap_or(i64::MAX).into()],
         )?;
         rows.iter().map(order_summary).collect()
@@ -525,6 +530,10 @@ fn order_summary(row: &Row) -> Result<OrderSummary, StoreError> {
         created_at_ms: row.int(9)?,
         updated_at_ms: row.int(10)?,
         budget: row.opt_int(11)?.map(Money::from_raw),
+        order_type: row.text(12)?.to_owned(),
+        time_in_force: row.text(13)?.to_owned(),
+        limit_price: row.opt_int(14)?.map(Price::from_raw),
+        stop_price: row.opt_int(15)?.map(Price::from_raw),
     })
 }
 

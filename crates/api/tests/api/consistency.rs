@@ -196,6 +196,7 @@ async fn check_user(app: &TestApp, user: &str, placed: &[String], frames: &[Valu
     let executions: Vec<Value> = all_pages(app, &format!("/v1/trades/search?userId={user}&status=EXECUTED"), "trades").await;
     let (mut cash, mut shares) = (money(STARTING_CASH), 0_i128);
     let mut filled_by_order: BTreeMap<String, (i128, usize)> = BTreeMap::new();
+    let mut paid_by_order: BTreeMap<String, i128> = BTreeMap::new();
     for fill in &executions {
         let (size, at) = (quantity(fill["quantity"].as_str().unwrap()), price(fill["executionPrice"].as_str().unwrap()));
         let notional = size * at;
@@ -210,6 +211,7 @@ async fn check_user(app: &TestApp, user: &str, placed: &[String], frames: &[Valu
                 shares -= size;
             }
         }
+        *paid_by_order.entry(fill["orderId"].as_str().unwrap().to_owned()).or_default() += notional;
         let entry = filled_by_order.entry(fill["orderId"].as_str().unwrap().to_owned()).or_default();
         entry.0 += size;
         entry.1 += 1;
@@ -223,6 +225,7 @@ async fn check_user(app: &TestApp, user: &str, placed: &[String], frames: &[Valu
     assert_eq!(money(portfolio["availableCash"].as_str().unwrap()) + money(portfolio["reservedCash"].as_str().unwrap()), cash, "available + reserved");
     let reserved_shares = portfolio["reservedHoldings"]["MOCK"].as_str().map_or(0, quantity);
     assert!(reserved_shares <= held, "reserved shares within holdings");
+    let (mut expected_cash, mut expected_shares) = (0_i128, 0_i128);
 
     // Orders: each one's fills add up, its final status says what happened, and the
     // socket told the same story in the order it happened.
@@ -245,7 +248,10 @@ async fn check_user(app: &TestApp, user: &str, placed: &[String], frames: &[Valu
                 assert_eq!(filled, quantity(asked), "{order}");
             }
         }
-        open += usize::from(matches!(status, "ACCEPTED" | "PARTIALLY_FILLED"));
+        if matches!(status, "ACCEPTED" | "PARTIALLY_FILLED") {
+            open += 1;
+            expected_reservation(&order, filled, paid_by_order.get(order_id).copied().unwrap_or(0), &mut expected_cash, &mut expected_shares);
+        }
         let kinds: Vec<&str> = frames.iter().filter(|frame| frame["orderId"] == order_id.as_str()).map(|frame| frame["type"].as_str().unwrap()).collect();
         assert_eq!(kinds.first(), Some(&"accepted"), "order {order_id}: {kinds:?}");
         assert_eq!(kinds.iter().filter(|kind| **kind == "fill").count(), fills, "fill frames of {order_id}: {kinds:?}");
@@ -259,6 +265,9 @@ async fn check_user(app: &TestApp, user: &str, placed: &[String], frames: &[Valu
         }
     }
     assert_eq!(portfolio["openOrders"].as_u64().unwrap() as usize, open, "open orders of {user}");
+    // Reservations follow the documented rules exactly (fees are 0 on this exchange).
+    assert_eq!(money(portfolio["reservedCash"].as_str().unwrap()), expected_cash, "reserved cash of {user}");
+    assert_eq!(reserved_shares, expected_shares, "reserved shares of {user}");
 
     // The read store: positions, the statement and the returns.
     let (_, positions) = app.get(&format!("/v1/portfolio/positions?userId={user}")).await;
@@ -279,4 +288,22 @@ async fn check_user(app: &TestApp, user: &str, placed: &[String], frames: &[Valu
     eprintln!("{user}: {} fills, {} orders, {open} open, {} shares, return {expected}", executions.len(), placed.len(), shares);
     let unique: BTreeSet<&str> = executions.iter().map(|fill| fill["eventId"].as_str().unwrap()).collect();
     assert_eq!(unique.len(), executions.len(), "no execution listed twice");
+}
+
+/// What an open order holds, by the rules the README states: a limit buy its limit price
+/// times its quantity, less what its fills cost; a stop buy its stop price moved up by the
+/// price band (5 %, onto the tick grid) times its quantity; a sell its unfilled shares.
+fn expected_reservation(order: &Value, filled: i128, paid: i128, cash: &mut i128, shares: &mut i128) {
+    const BAND_BPS: i128 = 500;
+    const TICK: i128 = 100;
+    let asked = quantity(order["quantity"].as_str().unwrap());
+    match (order["side"].as_str().unwrap(), order["type"].as_str().unwrap()) {
+        ("SELL", _) => *shares += asked - filled,
+        ("BUY", "LIMIT" | "STOP_LIMIT") => *cash += price(order["limitPrice"].as_str().unwrap()) * asked - paid,
+        ("BUY", "STOP") => {
+            let banded = price(order["stopPrice"].as_str().unwrap()) * (10_000 + BAND_BPS) / 10_000 / TICK * TICK;
+            *cash += banded * asked;
+        }
+        (side, kind) => panic!("an open {side} {kind} order is not in the mix: {order}"),
+    }
 }
