@@ -1380,12 +1380,14 @@ impl Engine {
         }
         let buy_delta = if side == Side::Buy { new_leaves - old_leaves } else { 0 };
         let order = self.state.orders.get(slot);
+        let filled = Quantity::from_raw(order.filled);
         let event = |priority_kept| Event::OrderReplaced {
             order_id,
             account,
             symbol,
             price: Price::from_raw(new_price),
             quantity: Quantity::from_raw(new_quantity),
+            filled,
             priority_kept,
         };
         if new_price == order.price && new_leaves <= old_leaves {

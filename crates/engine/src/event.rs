@@ -83,6 +83,8 @@ pub enum Event {
         symbol: Symbol,
         price: Price,
         quantity: Quantity,
+        /// Filled so far (unchanged by the replace).
+        filled: Quantity,
         priority_kept: bool,
     },
     /// The order left the engine: nothing of it remains open or reserved.

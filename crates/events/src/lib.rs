@@ -82,7 +82,7 @@ pub struct OrderTriggered {
     pub order_id: String,
     pub user_id: String,
     pub symbol: String,
-    /// Always `TRIGGERED`.
+    /// The order's status, in the vocabulary every surface shares: `ACCEPTED`.
     pub status: String,
     pub stop_price: String,
     pub timestamp: String,
@@ -95,7 +95,7 @@ pub struct OrderReplaced {
     pub order_id: String,
     pub user_id: String,
     pub symbol: String,
-    /// Always `REPLACED`.
+    /// The order's status after the change: `ACCEPTED` or `PARTIALLY_FILLED`.
     pub status: String,
     pub limit_price: String,
     /// The new total quantity.

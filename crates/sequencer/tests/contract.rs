@@ -230,6 +230,16 @@ fn every_record_the_engine_writes_is_its_events_struct_exactly() {
                     envelope.event_type
                 );
                 check_payload(&envelope.event_type, &envelope.payload);
+                // An order's status is in the one vocabulary every surface shares (a fill
+                // record carries its execution's status, seed 000 4.3).
+                if topic == tradecraft_events::ORDER_UPDATES && envelope.event_type != "order.filled" {
+                    let status = envelope.payload["status"].as_str().unwrap();
+                    assert!(
+                        ["ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "EXPIRED", "REJECTED"].contains(&status),
+                        "{}: {status}",
+                        envelope.event_type
+                    );
+                }
                 seen.insert(envelope.event_type.clone());
             }
         }
