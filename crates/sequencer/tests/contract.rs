@@ -244,6 +244,22 @@ fn every_record_the_engine_writes_is_its_events_struct_exactly() {
             }
         }
     }
+    // Within one order, its records come in causal order: accepted, fills, then done.
+    for partition in 0..log.partitions(tradecraft_events::ORDER_UPDATES).unwrap() {
+        let mut stage: std::collections::BTreeMap<String, u8> = std::collections::BTreeMap::new();
+        for record in log.read(tradecraft_events::ORDER_UPDATES, partition, 0, usize::MAX).unwrap() {
+            let envelope: Envelope<Value> = Envelope::from_json(&record.value).unwrap();
+            // A refused later command about the order (a second cancel) is no step of its life.
+            let Some(order_id) = envelope.payload["orderId"].as_str().filter(|_| envelope.event_type != "command.rejected") else { continue };
+            let step = match envelope.event_type.as_str() {
+                "order.accepted" => 0,
+                "order.done" => 2,
+                _ => 1,
+            };
+            let previous = stage.insert(order_id.to_owned(), step);
+            assert!(previous.is_none_or(|previous| previous <= step && previous < 2), "order {order_id}: {} after stage {previous:?}", envelope.event_type);
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
     // Every event type of the output topics was written at least once.
     for contract in contracts.iter().filter(|contract| OUTPUT_TOPICS.contains(&contract.topic)) {
