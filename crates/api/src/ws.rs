@@ -193,16 +193,26 @@ fn joinable(topic: &str, caller: &MaybeCaller) -> Result<(), &'static str> {
     }
 }
 
+/// The WebSocket's query parameters (documentation; the handler reads them as a map).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+#[expect(dead_code, reason = "only documents the parameters")]
+pub(crate) struct SocketParams {
+    /// Protocol version: 2.0.0 (arrays) or 1.0.0 (objects, the default).
+    vsn: Option<String>,
+    /// An access token, for the orders and alerts topics.
+    token: Option<String>,
+    /// An API key, for the orders and alerts topics.
+    api_key: Option<String>,
+}
+
 /// The WebSocket: Phoenix Channels protocol (`vsn=2.0.0` arrays, `1.0.0` objects). Topics
 /// `prices:{SYM}` (`price_update`), `book:{SYM}` (`book_update`), `trades:{SYM}` (`trade`),
 /// `orders:{userId}` (`order_update`) and `alerts:{userId}` (`alert`; the last two need
 /// `token=` or `apiKey=`); heartbeat on `phoenix`.
 #[utoipa::path(get, path = "/v1/marketdata", tag = "market", security(()),
-    params(
-        ("vsn" = Option<String>, Query, description = "Protocol version: 2.0.0 (arrays) or 1.0.0 (objects, the default)."),
-        ("token" = Option<String>, Query, description = "An access token, for the orders and alerts topics."),
-        ("apiKey" = Option<String>, Query, description = "An API key, for the orders and alerts topics."),
-    ),
+    params(SocketParams),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol."),
         (status = 400, description = "Not a WebSocket upgrade request.", body = crate::responses::ErrorBody),
@@ -222,11 +232,7 @@ pub(crate) async fn upgrade(
 
 /// The same socket at the path the Phoenix JavaScript client appends (`/websocket`).
 #[utoipa::path(get, path = "/v1/marketdata/websocket", tag = "market", security(()),
-    params(
-        ("vsn" = Option<String>, Query, description = "Protocol version: 2.0.0 (arrays) or 1.0.0 (objects, the default)."),
-        ("token" = Option<String>, Query, description = "An access token, for the orders and alerts topics."),
-        ("apiKey" = Option<String>, Query, description = "An API key, for the orders and alerts topics."),
-    ),
+    params(SocketParams),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol."),
         (status = 400, description = "Not a WebSocket upgrade request.", body = crate::responses::ErrorBody),
