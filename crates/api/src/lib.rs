@@ -52,8 +52,6 @@ pub struct AppState {
     /// Everything WebSocket clients may subscribe to.
     pub pushes: ws::Pushes,
     pub ws_connections: Arc<AtomicU64>,
-    /// The event log's own counters, when the backend has them (the file journal does).
-    pub log_metrics: Option<Arc<dyn Fn() -> tradecraft_log::FileLogMetrics + Send + Sync>>,
     /// The read store behind history, positions, analytics and the leaderboard.
     pub store: Option<tradecraft_store::Store>,
     pub projection_metrics: Option<Arc<tradecraft_store::ProjectionMetrics>>,
@@ -82,7 +80,6 @@ impl AppState {
             request_ids: Arc::new(AtomicU64::new(1)),
             pushes,
             ws_connections: Arc::new(AtomicU64::new(0)),
-            log_metrics: None,
             store: None,
             projection_metrics: None,
             // A fresh secret: tokens do not outlive the process unless the caller sets one.

@@ -198,8 +198,7 @@ pub(crate) async fn render(State(state): State<Shared>) -> Response {
     }
     line(&mut out, "tradecraft_engine_batch_seconds_total", "Time spent applying batches (with their output appends).", "counter");
     let _ = writeln!(out, "tradecraft_engine_batch_seconds_total {}", status.batch_nanos_total.load(Ordering::Relaxed) as f64 / 1e9);
-    if let Some(log_metrics) = &state.log_metrics {
-        let metrics = log_metrics();
+    if let Some(metrics) = state.log.metrics() {
         let counters = [
             ("tradecraft_log_group_commits_total", "Group commits (fsync rounds) of the event log.", metrics.batches),
             ("tradecraft_log_append_requests_total", "Append requests committed.", metrics.requests),

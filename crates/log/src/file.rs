@@ -876,6 +876,14 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), LogError> {
 }
 
 impl EventLog for FileLog {
+    fn metrics(&self) -> Option<FileLogMetrics> {
+        Some(FileLog::metrics(self))
+    }
+
+    fn check_all(&self) -> Result<Option<u64>, LogError> {
+        FileLog::check_all(self).map(Some)
+    }
+
     fn create_topic(&self, topic: &str, partitions: u32) -> Result<(), LogError> {
         check_name(topic)?;
         check_partition_count(partitions)?;

@@ -124,6 +124,34 @@ pub trait EventLog: Send + Sync + std::fmt::Debug {
 
     /// A consumer group's stored position, if it ever committed one.
     fn position(&self, group: &str, topic: &str, partition: Partition) -> Result<Option<Offset>, LogError>;
+
+    /// The backend's own counters (writes, fsyncs, ...), for `/metrics`; `None` if it
+    /// keeps none.
+    fn metrics(&self) -> Option<FileLogMetrics> {
+        None
+    }
+
+    /// Checks every stored record against the backend's own integrity data (checksums)
+    /// and returns how many it checked; `None` if the backend has no such check of its own.
+    fn check_all(&self) -> Result<Option<u64>, LogError> {
+        Ok(None)
+    }
+}
+
+/// Opens the event log a URL names: `file:PATH` (or a bare path) for the segmented file
+/// journal, `memory:` for an in-memory log (tests). The one place a backend is chosen.
+pub fn open_log(url: &str) -> Result<std::sync::Arc<dyn EventLog>, LogError> {
+    if url == "memory:" {
+        return Ok(std::sync::Arc::new(MemoryLog::new()));
+    }
+    if let Some(rest) = url.strip_prefix("kafka://") {
+        return Err(LogError::Unavailable(format!("kafka://{rest}: this build has no Kafka backend")));
+    }
+    let path = url.strip_prefix("file://").or_else(|| url.strip_prefix("file:")).unwrap_or(url);
+    if path.is_empty() || url.contains("://") && !url.starts_with("file://") {
+        return Err(LogError::Unavailable(format!("{url:?} is not a log URL (file:PATH or memory:)")));
+    }
+    Ok(std::sync::Arc::new(FileLog::open(FileLogConfig::new(path))?))
 }
 
 /// Checks a topic or group name: it becomes a directory name in the file backend and a

@@ -168,7 +168,8 @@ fn is_damage(error: &SequencerError) -> bool {
         SequencerError::Log(LogError::Corrupt(_))
         | SequencerError::EngineSnapshot(_)
         | SequencerError::CommandsLost { .. }
-        | SequencerError::CommandsMissing { .. } => true,
+        | SequencerError::CommandsMissing { .. }
+        | SequencerError::CommandGap { .. } => true,
         SequencerError::Log(_) | SequencerError::Snapshots(_) => false,
     }
 }

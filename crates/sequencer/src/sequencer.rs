@@ -75,6 +75,10 @@ pub enum SequencerError {
         proven - end
     )]
     CommandsMissing { end: Offset, proven: Offset, evidence: String },
+    /// The log handed over commands whose offsets are not the next ones: one would be
+    /// skipped or applied twice.
+    #[error("trade_orders gave command offset {found} where {expected} was next: the command log is not contiguous")]
+    CommandGap { expected: Offset, found: Offset },
 }
 
 /// What one command did: the engine's events, or why it could not be read.
@@ -313,6 +317,13 @@ impl Sequencer {
         let mut progress = Progress { commands: commands.len(), ..Progress::default() };
         if commands.is_empty() {
             return Ok(progress);
+        }
+        // Offsets are the engine's total order: each command must be the next one.
+        for (index, command) in commands.iter().enumerate() {
+            let expected = self.next_command + index as Offset;
+            if command.offset != expected {
+                return Err(SequencerError::CommandGap { expected, found: command.offset });
+            }
         }
         let mut records: BTreeMap<&'static str, Vec<Record>> = BTreeMap::new();
         for command in &commands {

@@ -388,3 +388,56 @@ fn records_lost_from_an_output_tail_are_written_again() {
     let log = FileLog::open(FileLogConfig::new(dir.0.join("log"))).unwrap();
     assert!(dump(&log) == straight, "the output topics equal a straight run's again");
 }
+
+/// A log that loses one command from what it reads back (as a faulty backend could).
+#[derive(Debug)]
+struct Gappy {
+    inner: MemoryLog,
+    lost: Offset,
+}
+
+impl EventLog for Gappy {
+    fn create_topic(&self, topic: &str, partitions: u32) -> Result<(), LogError> {
+        self.inner.create_topic(topic, partitions)
+    }
+    fn partitions(&self, topic: &str) -> Result<u32, LogError> {
+        self.inner.partitions(topic)
+    }
+    fn append(&self, topic: &str, records: Vec<Record>) -> Result<Vec<Appended>, LogError> {
+        self.inner.append(topic, records)
+    }
+    fn read(&self, topic: &str, partition: Partition, from: Offset, max_records: usize) -> Result<Vec<StoredRecord>, LogError> {
+        let mut records = self.inner.read(topic, partition, from, max_records)?;
+        if topic == "trade_orders" {
+            records.retain(|record| record.offset != self.lost);
+        }
+        Ok(records)
+    }
+    fn start_offset(&self, topic: &str, partition: Partition) -> Result<Offset, LogError> {
+        self.inner.start_offset(topic, partition)
+    }
+    fn end_offset(&self, topic: &str, partition: Partition) -> Result<Offset, LogError> {
+        self.inner.end_offset(topic, partition)
+    }
+    fn commit_position(&self, group: &str, topic: &str, partition: Partition, next: Offset) -> Result<(), LogError> {
+        self.inner.commit_position(group, topic, partition, next)
+    }
+    fn position(&self, group: &str, topic: &str, partition: Partition) -> Result<Option<Offset>, LogError> {
+        self.inner.position(group, topic, partition)
+    }
+}
+
+#[test]
+fn commands_that_are_not_contiguous_are_refused() {
+    let log: Arc<dyn EventLog> = Arc::new(Gappy { inner: MemoryLog::new(), lost: 3 });
+    let mut commands = setup();
+    commands.extend(traffic(20));
+    submit_all(log.as_ref(), &commands);
+    let dir = TempDir::new("gap");
+    let mut sequencer = Sequencer::open(config(), Arc::clone(&log), SnapshotStore::open(&dir.0).unwrap()).unwrap();
+    match sequencer.catch_up() {
+        Err(tradecraft_sequencer::SequencerError::CommandGap { expected, found }) => assert_eq!((expected, found), (3, 4)),
+        other => panic!("a command skipped unnoticed: {other:?}"),
+    }
+    assert!(sequencer.next_command() <= 3, "nothing after the gap was applied");
+}

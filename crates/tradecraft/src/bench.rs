@@ -542,7 +542,15 @@ impl InProcessServer {
                     webhook_targets: tradecraft_api::alerts::WebhookTargets::Public,
                     recreate_read_store: false,
                 };
-                let exchange = crate::serve::start(&server_dir, "127.0.0.1:0".parse()?, &market, simulate_market, &url, &access).await?;
+                let exchange = crate::serve::start(
+                    &server_dir,
+                    "127.0.0.1:0".parse()?,
+                    &market,
+                    simulate_market,
+                    (&crate::serve::log_url(&server_dir, None), &url),
+                    &access,
+                )
+                .await?;
                 let _ = ready_sender.send((exchange.address, exchange.pushes.clone()));
                 exchange
                     .run(async move {

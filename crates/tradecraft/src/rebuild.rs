@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde_json::json;
-use tradecraft_log::{EventLog, FileLog, FileLogConfig};
+use tradecraft_log::EventLog;
 use tradecraft_store::{Projector, ProjectorConfig};
 
 #[derive(Debug, clap::Args)]
@@ -18,11 +18,14 @@ pub(crate) struct RebuildArgs {
     /// The read store to rebuild; SQLite in the data dir when absent.
     #[arg(long, env = "TRADECRAFT_DATABASE_URL")]
     database_url: Option<String>,
+    /// The event log (the data dir's file journal when absent).
+    #[arg(long, env = "TRADECRAFT_LOG")]
+    log: Option<String>,
 }
 
 pub(crate) fn run(args: &RebuildArgs) -> anyhow::Result<()> {
-    let log: Arc<dyn EventLog> =
-        Arc::new(FileLog::open(FileLogConfig::new(args.data_dir.join("log"))).with_context(|| format!("opening the log in {}", args.data_dir.display()))?);
+    let url = crate::serve::log_url(&args.data_dir, args.log.as_deref());
+    let log: Arc<dyn EventLog> = tradecraft_log::open_log(&url).with_context(|| format!("opening the log {url}"))?;
     let url = crate::serve::database_url(&args.data_dir, args.database_url.as_deref());
     // A store that cannot be opened is moved aside and made anew (said on stderr).
     let store = crate::serve::open_read_store(&url, true)?;

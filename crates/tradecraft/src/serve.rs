@@ -12,7 +12,7 @@ use anyhow::Context;
 use serde_json::json;
 use tokio::sync::watch;
 use tradecraft_api::{App, AppState, View};
-use tradecraft_log::{Envelope, EventLog, FileLog, FileLogConfig, Record};
+use tradecraft_log::{Envelope, EventLog, Record};
 use tradecraft_market::{HouseConfig, Simulator, SimulatorConfig, quotes};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
 use tradecraft_sequencer::{EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, runtime, submit_batch};
@@ -50,6 +50,10 @@ pub(crate) struct ServeArgs {
     /// (`read.db`) when absent.
     #[arg(long, env = "TRADECRAFT_DATABASE_URL")]
     database_url: Option<String>,
+    /// Event log: `file:PATH` (the segmented file journal, in the data dir's `log` when
+    /// absent).
+    #[arg(long, env = "TRADECRAFT_LOG")]
+    log: Option<String>,
     /// The operator's admin key (send it as `X-API-Key`); no operator key when absent.
     #[arg(long, env = "TRADECRAFT_ADMIN_KEY", hide_env_values = true)]
     admin_key: Option<String>,
@@ -123,6 +127,11 @@ fn token_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The read store a data dir and an optional URL name.
+/// The event log's URL: `--log`, or the file journal in the data dir.
+pub(crate) fn log_url(data_dir: &Path, url: Option<&str>) -> String {
+    url.map_or_else(|| format!("file:{}", data_dir.join("log").display()), str::to_owned)
+}
+
 pub(crate) fn database_url(data_dir: &Path, url: Option<&str>) -> String {
     url.map_or_else(|| format!("sqlite:{}", data_dir.join("read.db").display()), str::to_owned)
 }
@@ -367,13 +376,12 @@ pub(crate) async fn start(
     address: SocketAddr,
     market: &SimulatorConfig,
     simulate_market: bool,
-    database_url: &str,
+    (log_url, database_url): (&str, &str),
     access: &Access,
 ) -> anyhow::Result<Exchange> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let simulator = Simulator::new(market).context("market configuration")?;
-    let file_log = Arc::new(FileLog::open(FileLogConfig::new(data_dir.join("log"))).context("opening the event log")?);
-    let log: Arc<dyn EventLog> = file_log.clone();
+    let log = tradecraft_log::open_log(log_url).with_context(|| format!("opening the event log {log_url}"))?;
     create_topics(log.as_ref(), EMBEDDED_PARTITIONS).context("creating topics")?;
     log.create_topic(MARKET_DATA, EMBEDDED_PARTITIONS).context("creating topics")?;
     let mut view = View::default();
@@ -389,7 +397,6 @@ pub(crate) async fn start(
     // Nothing is served, bootstrapped or projected from the middle of a replay.
     wait_for_recovery(&engine).await?;
     let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), producer.clone());
-    state.log_metrics = Some(Arc::new(move || file_log.metrics()));
     state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(token_secret(data_dir)?, access.admin_key.as_deref()));
     state.rate_limiter = access.rate_limits.map(|limits| Arc::new(tradecraft_api::rate::RateLimiter::new(limits)));
     state.webhook_targets = access.webhook_targets;
@@ -456,7 +463,8 @@ impl Exchange {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let market = market_config(args.market_config.as_deref())?;
     let url = database_url(&args.data_dir, args.database_url.as_deref());
-    let exchange = start(&args.data_dir, args.address, &market, !args.no_simulator, &url, &args.access()).await?;
+    let log = log_url(&args.data_dir, args.log.as_deref());
+    let exchange = start(&args.data_dir, args.address, &market, !args.no_simulator, (&log, &url), &args.access()).await?;
     #[allow(clippy::print_stdout)] // the binary reports where it listens
     {
         println!("{}", json!({"event": "listening", "address": exchange.address.to_string(), "dataDir": args.data_dir.display().to_string()}));

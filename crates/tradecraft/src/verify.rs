@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::json;
 use tradecraft_engine::{Engine, EngineConfig};
-use tradecraft_log::{Envelope, EventLog, FileLog, FileLogConfig, Offset, StoredRecord, partition_for};
+use tradecraft_log::{Envelope, EventLog, Offset, StoredRecord, partition_for};
 use tradecraft_sequencer::outputs::{OUTPUT_TOPICS, Output, outputs};
 use tradecraft_sequencer::wire::WireCommand;
 use tradecraft_sequencer::{SnapshotStore, TRADE_ORDERS};
@@ -31,6 +31,9 @@ pub(crate) struct VerifyArgs {
     /// commands), instead of every `--check-every` commands and after the last.
     #[arg(long)]
     every_command: bool,
+    /// The event log (the data dir's file journal when absent).
+    #[arg(long, env = "TRADECRAFT_LOG")]
+    log: Option<String>,
     /// Commands between two full invariant checks.
     #[arg(long, default_value_t = CHECK_EVERY_DEFAULT)]
     check_every: u64,
@@ -215,7 +218,9 @@ fn replay(log: &dyn EventLog, engine: &mut Engine, from: Offset, mut checks: Che
 }
 
 pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<()> {
-    let log = FileLog::open(FileLogConfig::new(args.data_dir.join("log"))).context("opening the event log")?;
+    let url = crate::serve::log_url(&args.data_dir, args.log.as_deref());
+    let opened = tradecraft_log::open_log(&url).with_context(|| format!("opening the event log {url}"))?;
+    let log: &dyn EventLog = opened.as_ref();
     // Every record of every topic against its checksum (open trusts sealed segments).
     let records = log.check_all().context("checking the event log")?;
     let start = log.start_offset(TRADE_ORDERS, 0).context("reading trade_orders")?;
@@ -225,9 +230,9 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     let total = log.end_offset(TRADE_ORDERS, 0).context("reading trade_orders")?;
     let mut straight = Engine::new(EngineConfig::default());
     // Every output record against what the replay writes, in order.
-    let mut outputs = Outputs::open(&log)?;
+    let mut outputs = Outputs::open(log)?;
     let every = Some(if args.every_command { 1 } else { args.check_every.max(1) });
-    let end = replay(&log, &mut straight, 0, Checks { every, outputs: outputs.as_mut(), progress_of: Some(total) })?;
+    let end = replay(log, &mut straight, 0, Checks { every, outputs: outputs.as_mut(), progress_of: Some(total) })?;
     let outputs_checked = outputs.as_ref().map(Outputs::finish).transpose()?;
     let hash = straight.state_hash();
     let snapshots = SnapshotStore::open(args.data_dir.join("snapshots")).context("opening snapshots")?;
@@ -235,7 +240,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         None => json!(null),
         Some(snapshot) => {
             let mut restored = Engine::restore(&snapshot.engine, false).context("restoring the latest snapshot")?;
-            replay(&log, &mut restored, snapshot.next_command, Checks { every: None, outputs: None, progress_of: None })?;
+            replay(log, &mut restored, snapshot.next_command, Checks { every: None, outputs: None, progress_of: None })?;
             if restored.state_hash() != hash {
                 bail!(
                     "the snapshot at command {} replayed to the end gives state hash {:016x}, the full replay {hash:016x}",
