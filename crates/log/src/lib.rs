@@ -2,7 +2,8 @@
 //! from zero per partition, and consumer positions. Shaped like Kafka so the same code runs
 //! on the embedded file journal and, later, on a Kafka-API broker.
 //!
-//! Every backend passes one conformance suite (`tests/conformance.rs`). An append returns
+//! Every backend passes one conformance suite (`testsuite`, feature `testsuite`; run for
+//! the memory and file backends in `tests/conformance.rs`). An append returns
 //! only once its records are durable (for the file backend: written and fsynced).
 
 mod crc;
@@ -11,6 +12,8 @@ mod file;
 mod memory;
 mod partitioner;
 mod priority;
+#[cfg(feature = "testsuite")]
+pub mod testsuite;
 
 pub use crc::crc32c;
 pub use envelope::{Envelope, EnvelopeError, SCHEMA_VERSION, TraceContext, event_id};
