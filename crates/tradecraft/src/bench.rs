@@ -533,25 +533,13 @@ impl InProcessServer {
         let thread = std::thread::spawn(move || -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("server").enable_all().build()?;
             runtime.block_on(async move {
-                let market = tradecraft_market::SimulatorConfig::default_universe();
-                let url = crate::serve::database_url(&server_dir, None);
                 // Rate limits as `serve` sets them; the load generator's operator key is exempt.
-                let access = crate::serve::Access {
-                    admin_key: Some(key),
-                    rate_limits: Some(tradecraft_api::rate::RateLimits::default()),
-                    webhook_targets: tradecraft_api::alerts::WebhookTargets::Public,
-                    recreate_read_store: false,
-                };
-                let exchange = crate::serve::start(
-                    &server_dir,
-                    "127.0.0.1:0".parse()?,
-                    &market,
-                    simulate_market,
-                    (&crate::serve::log_url(&server_dir, None), &url),
-                    &access,
-                )
-                .await?;
-                let _ = ready_sender.send((exchange.address, exchange.pushes.clone()));
+                let mut config = tradecraft::server::ServerConfig::embedded(&server_dir);
+                config.address = "127.0.0.1:0".parse()?;
+                config.simulate_market = simulate_market;
+                config.admin_key = Some(key);
+                let exchange = tradecraft::server::start(config).await?;
+                let _ = ready_sender.send((exchange.address(), exchange.pushes().clone()));
                 exchange
                     .run(async move {
                         let _ = stop_receiver.await;

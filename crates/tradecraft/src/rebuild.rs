@@ -24,11 +24,11 @@ pub(crate) struct RebuildArgs {
 }
 
 pub(crate) fn run(args: &RebuildArgs) -> anyhow::Result<()> {
-    let url = crate::serve::log_url(&args.data_dir, args.log.as_deref());
+    let url = tradecraft::server::log_url(&args.data_dir, args.log.as_deref());
     let log: Arc<dyn EventLog> = tradecraft_log::open_log(&url).with_context(|| format!("opening the log {url}"))?;
-    let url = crate::serve::database_url(&args.data_dir, args.database_url.as_deref());
+    let url = tradecraft::server::database_url(&args.data_dir, args.database_url.as_deref());
     // A store that cannot be opened is moved aside and made anew (said on stderr).
-    let store = crate::serve::open_read_store(&url, true)?;
+    let store = tradecraft::server::open_read_store(&url, true)?;
     let started = Instant::now();
     store.reset().context("emptying the read store")?;
     let mut projector = Projector::open(store, log, ProjectorConfig::default()).context("opening the projector")?;

@@ -286,9 +286,9 @@ async fn every_route_authorises_by_role_and_owner() {
 
 #[tokio::test]
 async fn rate_limits_answer_429_with_retry_after_per_caller_and_per_ip() {
-    use tradecraft_api::rate::{RateLimiter, RateLimits};
+    use tradecraft_api::rate::RateLimits;
     let limits = RateLimits { per_caller_per_s: 1, per_caller_burst: 3, per_ip_per_s: 1, per_ip_burst: 6 };
-    let app = crate::helpers::spawn_app_with(|state| state.rate_limiter = Some(std::sync::Arc::new(RateLimiter::new(limits)))).await;
+    let app = crate::helpers::spawn_app_with(|config| config.rate_limits = Some(limits)).await;
     let ada = register(&app, "ada@example.com").await;
     let token = ada["accessToken"].as_str().unwrap();
     let user = ada["userId"].as_str().unwrap();
@@ -375,12 +375,10 @@ async fn users_export_their_data_and_delete_their_account() {
 
 #[tokio::test]
 async fn expired_refresh_tokens_are_refused() {
-    let store = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let captured = std::sync::Arc::clone(&store);
-    let app = crate::helpers::spawn_app_with(move |state| *captured.lock().unwrap() = state.store.clone()).await;
+    let app = crate::helpers::spawn_app().await;
     let ada = register(&app, "ada@example.com").await;
     let user: u64 = ada["userId"].as_str().unwrap().parse().unwrap();
-    let store = store.lock().unwrap().clone().unwrap();
+    let store = app.store.clone();
     // A refresh token whose 30 days ran out a millisecond ago.
     let token = "expired-refresh-token";
     let now = tradecraft_api::auth::now_ms();

@@ -150,7 +150,7 @@ async fn someone_elses_order_is_not_found_like_an_unknown_one() {
 
 #[tokio::test]
 async fn webhook_urls_are_validated_and_targets_restricted() {
-    let app = spawn_app_with(|state| state.webhook_targets = tradecraft_api::alerts::WebhookTargets::Public).await;
+    let app = spawn_app_with(|config| config.webhooks.targets = tradecraft_api::alerts::WebhookTargets::Public).await;
     let ada = register(&app, "hooks@example.com").await;
     let access = token(&ada);
     for url in [

@@ -1,16 +1,15 @@
-//! `spawn_app()`: a fresh exchange on port 0 with one instrument and a funded house.
-
-use std::sync::{Arc, Mutex};
+//! `spawn_app()`: a fresh exchange on port 0, started as `tradecraft serve` starts it
+//! (`tradecraft::server::start`), on the memory log with one instrument and the house quoting.
 
 use serde_json::Value;
-use tradecraft_api::{App, AppState, View};
-use tradecraft_log::{EventLog, MemoryLog};
+use tradecraft::server::{HOUSE_ACCOUNT, ServerConfig};
+use tradecraft_market::{SimulatorConfig, SymbolConfig};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
-use tradecraft_sequencer::{EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, runtime, submit_batch};
-use tradecraft_store::{ProjectionMetrics, Projector, ProjectorConfig, Store, spawn_projector};
+use tradecraft_sequencer::{EngineHandle, Request, submit_batch};
+use tradecraft_store::Store;
 use tradecraft_types::Timestamp;
 
-pub(crate) const HOUSE: &str = "9000000000000000000";
+pub(crate) const HOUSE: &str = HOUSE_ACCOUNT;
 /// The operator's key the test server trusts; the default client sends it.
 pub(crate) const ADMIN_KEY: &str = "test-admin-key";
 
@@ -22,16 +21,16 @@ pub(crate) struct TestApp {
     /// Sends no credentials.
     pub anonymous: reqwest::Client,
     pub engine: EngineHandle,
-    snapshots: std::path::PathBuf,
-    stop_projector: Arc<std::sync::atomic::AtomicBool>,
-    _stop_webhooks: tokio::sync::watch::Sender<bool>,
+    pub store: Store,
+    data_dir: std::path::PathBuf,
+    /// Dropped with the app: the server stops.
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        self.stop_projector.store(true, std::sync::atomic::Ordering::Relaxed);
         self.engine.stop();
-        let _ = std::fs::remove_dir_all(&self.snapshots);
+        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 
@@ -43,34 +42,52 @@ pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// `spawn_app` with the state adjusted by `configure` before the server starts.
-pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut AppState)) -> TestApp {
+/// `spawn_app` with the configuration adjusted by `configure` before the server starts.
+pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let log: Arc<dyn EventLog> = Arc::new(MemoryLog::new());
-    create_topics(log.as_ref(), 4).unwrap();
-    let snapshots = std::env::temp_dir().join(format!("tradecraft-api-{}-{}", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
-    let _ = std::fs::remove_dir_all(&snapshots);
-    let view = Arc::new(Mutex::new(View::default()));
-    let (pushes, _) = tokio::sync::broadcast::channel(tradecraft_api::ws::BROADCAST_CAPACITY);
-    let listener = tradecraft_api::ws::engine_listener(Arc::clone(&view), pushes.clone());
-    let (engine, _thread) = runtime::start(SequencerConfig::default(), Arc::clone(&log), SnapshotStore::open(&snapshots).unwrap(), 256, listener).unwrap();
-    // One instrument, the funded house quoting 99.50 / 100.50 around 100.
-    let setup = vec![
-        WireCommand::ListInstrument {
+    let data_dir = std::env::temp_dir().join(format!("tradecraft-api-{}-{}", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut config = ServerConfig::embedded(&data_dir);
+    config.log_url = "memory:".to_owned();
+    config.address = "127.0.0.1:0".parse().unwrap();
+    // One instrument, MOCK, around 100; no simulator: the tests move the market themselves.
+    config.market = SimulatorConfig {
+        seed: 1,
+        tick_interval_ms: 1_000,
+        symbols: vec![SymbolConfig {
             symbol: "MOCK".to_owned(),
+            start_price: "100".to_owned(),
+            annual_volatility: "0.3".to_owned(),
+            annual_drift: "0".to_owned(),
             tick_size: "0.01".to_owned(),
             lot_size: "1".to_owned(),
-            min_quantity: "1".to_owned(),
-            price_band_bps: 500,
-        },
-        WireCommand::CreateAccount { user_id: Some(HOUSE.to_owned()), house: true },
-        WireCommand::Deposit { user_id: HOUSE.to_owned(), transaction_id: "1".to_owned(), amount: "1000000".to_owned(), symbol: None },
-        WireCommand::Deposit { user_id: HOUSE.to_owned(), transaction_id: "2".to_owned(), amount: "10000".to_owned(), symbol: Some("MOCK".to_owned()) },
-        house_order(WireSide::Buy, "100", "99.5"),
-        house_order(WireSide::Sell, "100", "100.5"),
-        house_order(WireSide::Sell, "200", "101"),
-    ];
-    let offsets = submit_batch(log.as_ref(), &setup, "test-setup", 0, Timestamp::from_millis(1_767_346_200_000)).unwrap();
+        }],
+    };
+    config.simulate_market = false;
+    config.admin_key = Some(ADMIN_KEY.to_owned());
+    config.token_secret = Some(b"test-secret".to_vec());
+    config.rate_limits = None;
+    config.partitions = 4;
+    // The tests' webhook receivers listen on loopback; deliveries retry fast: 50 ms, doubling.
+    config.webhooks = tradecraft_api::alerts::WebhookPolicy {
+        first_backoff_ms: 50,
+        max_backoff_ms: 400,
+        max_attempts: 5,
+        timeout: std::time::Duration::from_secs(2),
+        poll: std::time::Duration::from_millis(20),
+        targets: tradecraft_api::alerts::WebhookTargets::Any,
+    };
+    configure(&mut config);
+    let exchange = tradecraft::server::start(config).await.unwrap();
+    let (address, pushes, engine, store, log) =
+        (exchange.address(), exchange.pushes().clone(), exchange.engine().clone(), exchange.store().clone(), std::sync::Arc::clone(exchange.log()));
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    tokio::spawn(exchange.run(async move {
+        let _ = stopped.await;
+    }));
+    // The house quotes 99.50 / 100.50 (and 101) around 100.
+    let quotes = [house_order(WireSide::Buy, "100", "99.5"), house_order(WireSide::Sell, "100", "100.5"), house_order(WireSide::Sell, "200", "101")];
+    let offsets = submit_batch(log.as_ref(), &quotes, "test-setup", 0, Timestamp::from_millis(1_767_346_200_000)).unwrap();
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let last = *offsets.last().unwrap();
     engine
@@ -82,40 +99,10 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut AppState)) -> Tes
         })
         .unwrap();
     receiver.await.unwrap().unwrap();
-    let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), "test-gateway".to_owned());
-    state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(b"test-secret".to_vec(), Some(ADMIN_KEY)));
-    // The read store: SQLite next to the snapshots, fed by a projector thread.
-    let store = Store::open(&format!("sqlite:{}", snapshots.join("read.db").display())).unwrap();
-    let projector = Projector::open(store.clone(), Arc::clone(&log), ProjectorConfig::default()).unwrap();
-    let stop_projector = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let metrics = Arc::new(ProjectionMetrics::default());
-    let watermark_engine = engine.clone();
-    let watermark = move || watermark_engine.status().next_command.load(std::sync::atomic::Ordering::Relaxed);
-    spawn_projector(projector, watermark, Arc::clone(&stop_projector), Arc::clone(&metrics)).unwrap();
-    state.store = Some(store.clone());
-    state.projection_metrics = Some(metrics);
-    // The tests' webhook receivers listen on loopback.
-    state.webhook_targets = tradecraft_api::alerts::WebhookTargets::Any;
-    configure(&mut state);
-    let targets = state.webhook_targets;
-    // Webhooks retry fast here: 50 ms, doubling.
-    let (stop_webhooks, stop) = tokio::sync::watch::channel(false);
-    let policy = tradecraft_api::alerts::WebhookPolicy {
-        first_backoff_ms: 50,
-        max_backoff_ms: 400,
-        max_attempts: 5,
-        timeout: std::time::Duration::from_secs(2),
-        poll: std::time::Duration::from_millis(20),
-        targets,
-    };
-    tokio::spawn(tradecraft_api::alerts::run_webhooks(store, policy, stop));
-    let app = App::build("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
-    let address = app.local_addr().unwrap();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-api-key", reqwest::header::HeaderValue::from_static(ADMIN_KEY));
     let client = reqwest::Client::builder().default_headers(headers).build().unwrap();
-    TestApp { address, pushes, client, anonymous: reqwest::Client::new(), engine, snapshots, stop_projector, _stop_webhooks: stop_webhooks }
+    TestApp { address, pushes, client, anonymous: reqwest::Client::new(), engine, store, data_dir, _stop: stop }
 }
 
 impl TestApp {

@@ -1,0 +1,440 @@
+//! Starting the exchange: one call, `start`, taking one typed `ServerConfig` (the log and
+//! store URLs, the data dir for snapshots and the token key, the address, the market and who
+//! may call). `tradecraft serve`, the benchmarks and the API tests all start it this way.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use tokio::sync::watch;
+use tradecraft_api::{App, AppState, View};
+use tradecraft_log::{Envelope, EventLog, Record};
+use tradecraft_market::{HouseConfig, Simulator, SimulatorConfig, quotes};
+use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
+use tradecraft_sequencer::{EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, runtime, submit_batch};
+use tradecraft_store::{ProjectionMetrics, Projector, ProjectorConfig, Store, spawn_projector};
+use tradecraft_types::{Side, Symbol, Timestamp};
+
+/// The house account: far above any offset-assigned id.
+pub const HOUSE_ACCOUNT: &str = "9000000000000000000";
+/// Reference prices from the simulator (seed 000 section 4.1).
+use tradecraft_events::MARKET_DATA;
+/// Requests waiting for the engine thread before callers get 503.
+const ENGINE_QUEUE_CAPACITY: usize = 4_096;
+/// Partitions per output topic on the embedded journal: each touched partition costs an
+/// fsync per group commit, and one process reads them all anyway. Kafka deployments use more.
+const EMBEDDED_PARTITIONS: u32 = 1;
+
+/// Snapshots: every 100,000 commands, at most one per this long.
+const SNAPSHOT_MIN_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The secret that signs access tokens: `TRADECRAFT_JWT_SECRET`, or `auth.key` in the
+/// data dir, created (random, owner-only) on first start so tokens survive restarts.
+fn token_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(secret) = std::env::var("TRADECRAFT_JWT_SECRET")
+        && secret.len() >= 32
+    {
+        return Ok(secret.into_bytes());
+    }
+    let path = data_dir.join("auth.key");
+    match std::fs::read(&path) {
+        Ok(secret) if secret.len() >= 32 => Ok(secret),
+        _ => {
+            let secret = tradecraft_api::auth::random_token(48).into_bytes();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
+            std::io::Write::write_all(&mut file, &secret).with_context(|| format!("writing {}", path.display()))?;
+            file.sync_all().with_context(|| format!("syncing {}", path.display()))?;
+            Ok(secret)
+        }
+    }
+}
+
+/// The read store a data dir and an optional URL name.
+/// The event log's URL: `--log`, or the file journal in the data dir.
+pub fn log_url(data_dir: &Path, url: Option<&str>) -> String {
+    url.map_or_else(|| format!("file:{}", data_dir.join("log").display()), str::to_owned)
+}
+
+pub fn database_url(data_dir: &Path, url: Option<&str>) -> String {
+    url.map_or_else(|| format!("sqlite:{}", data_dir.join("read.db").display()), str::to_owned)
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_millis(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64))
+}
+
+async fn ask<T: Send + 'static>(engine: &EngineHandle, question: impl FnOnce(&tradecraft_engine::Engine) -> T + Send + 'static) -> anyhow::Result<T> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    engine
+        .request(Request::Query(Box::new(move |engine| {
+            let _ = sender.send(question(engine));
+        })))
+        .map_err(|error| anyhow::anyhow!("engine: {error}"))?;
+    receiver.await.context("the engine stopped")
+}
+
+/// Lists missing instruments and funds the house, idempotently (fixed transaction ids).
+/// Waits until the engine has replayed every command the log held when it opened, saying
+/// how far it has got every second; fails if the engine stops on the way.
+async fn wait_for_recovery(engine: &EngineHandle) -> anyhow::Result<()> {
+    let status = engine.status();
+    let started = std::time::Instant::now();
+    let mut last_report = started;
+    while !status.recovered.load(Ordering::SeqCst) {
+        if status.halted.load(Ordering::SeqCst) {
+            let failure = status.failure.lock().ok().and_then(|failure| failure.clone()).unwrap_or_default();
+            anyhow::bail!(
+                "damage found while recovering; nothing was served or appended: {failure}. \
+                 Options: restore the data directory from a backup; `tradecraft verify DATA_DIR` reports every damaged record"
+            );
+        }
+        if last_report.elapsed() >= Duration::from_secs(1) {
+            last_report = std::time::Instant::now();
+            tracing::info!(
+                applied = status.next_command.load(Ordering::Relaxed),
+                target = status.recovering_to.load(Ordering::Relaxed),
+                seconds = started.elapsed().as_secs(),
+                "replaying the event log"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tracing::info!(commands = status.next_command.load(Ordering::Relaxed), milliseconds = started.elapsed().as_millis() as u64, "engine recovered");
+    Ok(())
+}
+
+async fn bootstrap(log: &Arc<dyn EventLog>, engine: &EngineHandle, simulator: &Simulator, producer: &str) -> anyhow::Result<()> {
+    let listed: Vec<Symbol> = ask(engine, |engine| engine.symbols().collect()).await?;
+    let house = tradecraft_types::AccountId(HOUSE_ACCOUNT.parse().context("house id")?);
+    let house_exists = ask(engine, move |engine| engine.account(house).is_some()).await?;
+    let mut commands = Vec::new();
+    for (symbol, tick, lot) in simulator.instruments() {
+        if !listed.contains(&symbol) {
+            commands.push(WireCommand::ListInstrument {
+                symbol: symbol.to_string(),
+                tick_size: tick.to_string(),
+                lot_size: lot.to_string(),
+                min_quantity: lot.to_string(),
+                price_band_bps: 500,
+            });
+        }
+    }
+    if !house_exists {
+        commands.push(WireCommand::CreateAccount { user_id: Some(HOUSE_ACCOUNT.to_owned()), house: true });
+    }
+    commands.push(WireCommand::Deposit { user_id: HOUSE_ACCOUNT.to_owned(), transaction_id: "1".to_owned(), amount: "10000000000".to_owned(), symbol: None });
+    for (index, (symbol, _, _)) in simulator.instruments().iter().enumerate() {
+        commands.push(WireCommand::Deposit {
+            user_id: HOUSE_ACCOUNT.to_owned(),
+            transaction_id: (1_000 + index).to_string(),
+            amount: "10000000".to_owned(),
+            symbol: Some(symbol.to_string()),
+        });
+    }
+    let log = Arc::clone(log);
+    let producer = format!("{producer}-bootstrap");
+    tokio::task::spawn_blocking(move || submit_batch(log.as_ref(), &commands, &producer, 0, now()))
+        .await
+        .context("bootstrap task")?
+        .context("appending bootstrap commands")?;
+    engine.request(Request::Wake).map_err(|error| anyhow::anyhow!("engine: {error}"))?;
+    Ok(())
+}
+
+/// Each tick: new reference prices to `market_data`, and the house re-quotes every symbol.
+async fn simulate(
+    log: Arc<dyn EventLog>,
+    engine: EngineHandle,
+    mut simulator: Simulator,
+    producer: String,
+    pushes: tradecraft_api::ws::Pushes,
+    mut stop: watch::Receiver<bool>,
+) {
+    let house = HouseConfig::default();
+    let instruments = simulator.instruments();
+    let mut ticker = tokio::time::interval(Duration::from_millis(simulator.tick_interval_ms()));
+    let mut sequence = 0_u64;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => return,
+        }
+        // No quotes while the engine is not taking commands (replaying, or stopped by damage).
+        if !engine.status().recovered.load(Ordering::SeqCst) {
+            continue;
+        }
+        let at = now();
+        let prices = simulator.step();
+        let mut ticks = Vec::with_capacity(prices.len());
+        let mut commands = Vec::new();
+        for (tick, (_, tick_size, lot)) in prices.iter().zip(&instruments) {
+            sequence += 1;
+            let payload = tradecraft_events::to_payload(&tradecraft_events::MarketDataTick {
+                symbol: tick.symbol.as_str().to_owned(),
+                price: tick.price.to_string(),
+                feed_timestamp: at.to_string(),
+            });
+            let mut envelope = Envelope::new("market_data.tick", &format!("{producer}-feed"), sequence, at, payload);
+            envelope.source_service = "MarketFeedSimulator".to_owned();
+            ticks.push(Record { key: Some(tick.symbol.as_str().as_bytes().to_vec()), value: envelope.to_json(), timestamp_ms: at.millis() });
+            commands.push(WireCommand::CancelAll { user_id: HOUSE_ACCOUNT.to_owned(), symbol: Some(tick.symbol.to_string()) });
+            for quote in quotes(tick.price, *tick_size, *lot, &house) {
+                let side = if quote.side == Side::Buy { WireSide::Buy } else { WireSide::Sell };
+                commands.push(WireCommand::PlaceOrder(PlaceOrder::limit(
+                    HOUSE_ACCOUNT,
+                    tick.symbol.as_str(),
+                    side,
+                    &quote.quantity.to_string(),
+                    &quote.price.to_string(),
+                    &at.to_string(),
+                )));
+            }
+        }
+        let log = Arc::clone(&log);
+        let house_producer = format!("{producer}-house");
+        let first = sequence * 1_000;
+        let appended = tokio::task::spawn_blocking(move || {
+            log.append(MARKET_DATA, ticks)?;
+            submit_batch(log.as_ref(), &commands, &house_producer, first, at)
+        })
+        .await;
+        match appended {
+            Ok(Ok(_)) => {
+                let _ = engine.request(Request::Wake);
+                for tick in &prices {
+                    tradecraft_api::ws::push_price(&pushes, tick.symbol, tick.price);
+                }
+            }
+            Ok(Err(error)) => tracing::warn!(error = %error, "simulator: the log refused a tick"),
+            Err(error) => tracing::warn!(error = %error, "simulator: tick task failed"),
+        }
+    }
+}
+
+/// A started exchange: the API is bound but not yet serving.
+#[derive(Debug)]
+pub struct Exchange {
+    app: App,
+    address: SocketAddr,
+    pushes: tradecraft_api::ws::Pushes,
+    engine: EngineHandle,
+    store: Store,
+    log: Arc<dyn EventLog>,
+    engine_thread: std::thread::JoinHandle<()>,
+    stop_simulator: watch::Sender<bool>,
+    simulator_task: Option<tokio::task::JoinHandle<()>>,
+    stop_projector: Arc<AtomicBool>,
+    projector_thread: std::thread::JoinHandle<()>,
+    webhook_task: tokio::task::JoinHandle<()>,
+}
+
+/// Everything `start` needs, typed: where the log, the read store and the snapshots are,
+/// where to listen, which market to list and simulate, and who may call.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Snapshots and, unless `token_secret` is given, the token key (`auth.key`).
+    pub data_dir: PathBuf,
+    /// `file:PATH` or `memory:` (see `tradecraft_log::open_log`).
+    pub log_url: String,
+    /// `sqlite:PATH` or `postgres://...`.
+    pub database_url: String,
+    pub address: SocketAddr,
+    /// The instruments listed at start (and the house funded in each).
+    pub market: SimulatorConfig,
+    /// Run the price simulator and the house's quotes.
+    pub simulate_market: bool,
+    /// The operator's admin key (`X-API-Key`).
+    pub admin_key: Option<String>,
+    /// Signs access tokens; `TRADECRAFT_JWT_SECRET` or the data dir's `auth.key` when absent.
+    pub token_secret: Option<Vec<u8>>,
+    pub rate_limits: Option<tradecraft_api::rate::RateLimits>,
+    /// Which hosts webhooks may target; how deliveries retry.
+    pub webhooks: tradecraft_api::alerts::WebhookPolicy,
+    /// Recreate a SQLite read store that cannot be opened (see `--recreate-read-store`).
+    pub recreate_read_store: bool,
+    /// Partitions per topic (1 on the embedded journal: each touched partition costs an
+    /// fsync per group commit, and one process reads them all anyway).
+    pub partitions: u32,
+}
+
+impl ServerConfig {
+    /// The embedded default in `data_dir`: the file journal, SQLite, the 20-symbol
+    /// universe with its simulator, `serve`'s rate limits, public webhook targets.
+    pub fn embedded(data_dir: &Path) -> Self {
+        Self {
+            data_dir: data_dir.to_path_buf(),
+            log_url: log_url(data_dir, None),
+            database_url: database_url(data_dir, None),
+            address: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            market: SimulatorConfig::default_universe(),
+            simulate_market: true,
+            admin_key: None,
+            token_secret: None,
+            rate_limits: Some(tradecraft_api::rate::RateLimits::default()),
+            webhooks: tradecraft_api::alerts::WebhookPolicy::default(),
+            recreate_read_store: false,
+            partitions: EMBEDDED_PARTITIONS,
+        }
+    }
+}
+
+/// Opens the read store at `url`. A SQLite store that cannot be opened is, with
+/// `recreate`, moved aside (said on stderr) and made anew; otherwise the error says how to
+/// recover.
+pub fn open_read_store(url: &str, recreate: bool) -> anyhow::Result<Store> {
+    let error = match Store::open(url) {
+        Ok(store) => return Ok(store),
+        Err(error) => error,
+    };
+    let sqlite = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).filter(|_| !url.starts_with("postgres"));
+    let Some(path) = sqlite.map(Path::new).filter(|path| path.exists()) else {
+        return Err(error).with_context(|| format!("opening the read store {url}"));
+    };
+    if !recreate {
+        return Err(error).with_context(|| {
+            format!(
+                "opening the read store {}: if it is damaged, `tradecraft rebuild DATA_DIR` or `serve --recreate-read-store` moves it aside and projects the log into a new one",
+                path.display()
+            )
+        });
+    }
+    let aside = path.with_extension(format!("db.damaged-{}", now().millis()));
+    #[allow(clippy::print_stderr)] // an operator must see this, whatever the logging
+    {
+        eprintln!(
+            "warning: the read store {} cannot be opened ({error}); moving it aside to {} and creating a new one. \
+             The trading data comes back from the event log; users, API keys, webhooks and the audit trail were only in the old file",
+            path.display(),
+            aside.display()
+        );
+    }
+    std::fs::rename(path, &aside).with_context(|| format!("moving {} aside", path.display()))?;
+    for suffix in ["-wal", "-shm"] {
+        let companion = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if companion.exists() {
+            std::fs::rename(&companion, format!("{}{suffix}", aside.display())).with_context(|| format!("moving {} aside", companion.display()))?;
+        }
+    }
+    Store::open(url).with_context(|| format!("creating the read store {}", path.display()))
+}
+
+/// Opens the log and the read store, recovers the engine (waiting for its replay), lists the
+/// market and funds the house, starts the projector, the simulator and webhook deliveries,
+/// and binds the API. `Exchange::run` serves it.
+pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
+    let ServerConfig { data_dir, log_url, database_url, address, market, simulate_market, partitions, .. } = &config;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let simulator = Simulator::new(market).context("market configuration")?;
+    let log = tradecraft_log::open_log(log_url).with_context(|| format!("opening the event log {log_url}"))?;
+    create_topics(log.as_ref(), *partitions).context("creating topics")?;
+    log.create_topic(MARKET_DATA, *partitions).context("creating topics")?;
+    let mut view = View::default();
+    // Its creation may be in a snapshot, before the replay the view sees.
+    view.set_house(tradecraft_types::AccountId(HOUSE_ACCOUNT.parse().context("house id")?));
+    let view = Arc::new(Mutex::new(view));
+    let (pushes, _) = tokio::sync::broadcast::channel(tradecraft_api::ws::BROADCAST_CAPACITY);
+    let snapshots = SnapshotStore::open(data_dir.join("snapshots")).context("opening snapshots")?;
+    let listener = tradecraft_api::ws::engine_listener(Arc::clone(&view), pushes.clone());
+    let sequencer = SequencerConfig { output_partitions: *partitions, snapshot_min_interval: SNAPSHOT_MIN_INTERVAL, ..SequencerConfig::default() };
+    let (engine, engine_thread) = runtime::start(sequencer, Arc::clone(&log), snapshots, ENGINE_QUEUE_CAPACITY, listener).context("starting the engine")?;
+    let producer = format!("gateway-{}-{}", std::process::id(), now().millis());
+    // Nothing is served, bootstrapped or projected from the middle of a replay.
+    wait_for_recovery(&engine).await?;
+    let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), producer.clone());
+    let secret = match &config.token_secret {
+        Some(secret) => secret.clone(),
+        None => token_secret(data_dir)?,
+    };
+    state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(secret, config.admin_key.as_deref()));
+    state.rate_limiter = config.rate_limits.map(|limits| Arc::new(tradecraft_api::rate::RateLimiter::new(limits)));
+    state.webhook_targets = config.webhooks.targets;
+    // The read store catches up with the recovered engine, and the view gets the order
+    // histories from before the replay back from it (current: the store has every event up
+    // to where the engine stands).
+    let (store, projector) = {
+        let (url, log, view) = (database_url.to_owned(), Arc::clone(&log), Arc::clone(&state.view));
+        let recreate_read_store = config.recreate_read_store;
+        let recovered = engine.status().next_command.load(Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let store = open_read_store(&url, recreate_read_store)?;
+            let config = ProjectorConfig { low_priority: true, ..ProjectorConfig::default() };
+            let mut projector = Projector::open(store.clone(), log, config).context("loading the projector")?;
+            projector.catch_up(recovered).context("projecting the log")?;
+            let orders = store.recent_orders(tradecraft_api::ORDERS_KEPT).context("reading orders")?;
+            view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.preload(&orders);
+            Ok((store, projector))
+        })
+        .await
+        .context("read store task")??
+    };
+    bootstrap(&log, &engine, &simulator, &producer).await?;
+    let (stop_simulator, stop_receiver) = watch::channel(false);
+    let simulator_task =
+        simulate_market.then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
+    let stop_projector = Arc::new(AtomicBool::new(false));
+    let projection_metrics = Arc::new(ProjectionMetrics::default());
+    let status_engine = engine.clone();
+    let watermark = move || status_engine.status().next_command.load(Ordering::Relaxed);
+    let projector_thread =
+        spawn_projector(projector, watermark, Arc::clone(&stop_projector), Arc::clone(&projection_metrics)).context("starting the projector")?;
+    let webhook_task = tokio::spawn(tradecraft_api::alerts::run_webhooks(
+        store.clone(),
+        config.webhooks,
+        // It stops with the simulator.
+        stop_simulator.subscribe(),
+    ));
+    state.store = Some(store.clone());
+    state.projection_metrics = Some(projection_metrics);
+    let app = App::build(*address, state).await.with_context(|| format!("binding {address}"))?;
+    let address = app.local_addr().context("reading the bound address")?;
+    Ok(Exchange { app, address, pushes, engine, store, log, engine_thread, stop_simulator, simulator_task, stop_projector, projector_thread, webhook_task })
+}
+
+impl Exchange {
+    /// Where the API listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The WebSocket pushes (for benchmarks that count them).
+    pub fn pushes(&self) -> &tradecraft_api::ws::Pushes {
+        &self.pushes
+    }
+
+    pub fn engine(&self) -> &EngineHandle {
+        &self.engine
+    }
+
+    /// The read store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The event log.
+    pub fn log(&self) -> &Arc<dyn EventLog> {
+        &self.log
+    }
+
+    /// Serves until `shutdown`, then stops the simulator and the engine (with a snapshot).
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self { app, engine, engine_thread, stop_simulator, simulator_task, stop_projector, projector_thread, webhook_task, .. } = self;
+        app.run_until_stopped(shutdown).await.context("serving")?;
+        let _ = stop_simulator.send(true);
+        let _ = webhook_task.await;
+        if let Some(task) = simulator_task {
+            let _ = task.await;
+        }
+        stop_projector.store(true, Ordering::Relaxed);
+        let _ = tokio::task::spawn_blocking(move || projector_thread.join()).await;
+        engine.stop();
+        let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
+        Ok(())
+    }
+}
