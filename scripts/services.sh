@@ -4,6 +4,7 @@
 #
 #   PostgreSQL 15+ on 127.0.0.1:5432 -> TRADECRAFT_TEST_POSTGRES (an admin URL; each test
 #   creates and drops its own database)
+#   Apache Kafka 4 -> TRADECRAFT_TEST_KAFKA (see ensure_kafka below)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -48,4 +49,90 @@ ensure_postgres() {
     fi
     psql "$TRADECRAFT_TEST_POSTGRES" -qtAc 'SELECT 1' >/dev/null
     echo "PostgreSQL ready: $(psql "$TRADECRAFT_TEST_POSTGRES" -qtAc 'SHOW server_version')"
+}
+
+#   Apache Kafka 4 (KRaft, one node) on a free loopback port -> TRADECRAFT_TEST_KAFKA
+#   (host:port; each test uses its own topic prefix). The broker's jars come from Maven
+#   Central (scripts/kafka/pom.xml) into a cache folder; the broker lives for this run
+#   and is stopped by stop_kafka.
+
+kafka_cache() {
+    echo "${TRADECRAFT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tradecraft}/kafka-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+ensure_kafka() {
+    if [ -n "${TRADECRAFT_TEST_KAFKA:-}" ] && (echo >"/dev/tcp/${TRADECRAFT_TEST_KAFKA%:*}/${TRADECRAFT_TEST_KAFKA##*:}") 2>/dev/null; then
+        echo "Kafka ready (given): $TRADECRAFT_TEST_KAFKA"
+        return
+    fi
+    if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+        echo "installing Java 17 and Maven (Debian packages)"
+        as_root apt-get update -q
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless maven
+    fi
+    local cache libs
+    cache="$(kafka_cache)"
+    libs="$cache/libs"
+    if [ ! -f "$cache/complete" ]; then
+        echo "fetching the Apache Kafka broker jars from Maven Central into $cache"
+        rm -rf "$libs"
+        mvn -q -B -Dstyle.color=never -f scripts/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory="$libs" -DincludeScope=runtime
+        touch "$cache/complete"
+    fi
+    local run port controller
+    run="$(mktemp -d "${TMPDIR:-/tmp}/tradecraft-kafka.XXXXXX")"
+    port="$(free_port)"
+    controller="$(free_port)"
+    cat >"$run/server.properties" <<PROPERTIES
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$run/data
+auto.create.topics.enable=false
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPERTIES
+    java -cp "$libs/*" kafka.tools.StorageTool format -t "$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)" \
+        -c "$run/server.properties" >"$run/format.log" 2>&1
+    echo "starting Apache Kafka on 127.0.0.1:$port (log: $run/broker.log)"
+    nohup java -Xms256m -Xmx768m -cp "$libs/*" kafka.Kafka "$run/server.properties" >"$run/broker.log" 2>&1 &
+    echo $! >"$run/pid"
+    export TRADECRAFT_KAFKA_RUN="$run"
+    export TRADECRAFT_TEST_KAFKA="127.0.0.1:$port"
+    for _ in $(seq 1 120); do
+        if java -cp "$libs/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$TRADECRAFT_TEST_KAFKA" --list >/dev/null 2>&1; then
+            echo "Kafka ready: $TRADECRAFT_TEST_KAFKA"
+            return
+        fi
+        if ! kill -0 "$(cat "$run/pid")" 2>/dev/null; then
+            break
+        fi
+        sleep 0.5
+    done
+    echo "error: the Kafka broker did not start; its log:" >&2
+    tail -n 40 "$run/broker.log" >&2
+    return 1
+}
+
+stop_kafka() {
+    if [ -n "${TRADECRAFT_KAFKA_RUN:-}" ] && [ -f "$TRADECRAFT_KAFKA_RUN/pid" ]; then
+        kill "$(cat "$TRADECRAFT_KAFKA_RUN/pid")" 2>/dev/null || true
+        wait "$(cat "$TRADECRAFT_KAFKA_RUN/pid")" 2>/dev/null || true
+        rm -rf "$TRADECRAFT_KAFKA_RUN"
+    fi
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every TradeCraft test on a fresh machine: installs what the tests need, then lints
 # and runs the whole workspace's tests with cargo-nextest. The servers tests talk to are
-# started (or installed) by scripts/services.sh first: PostgreSQL for the read store.
+# started (or installed) by scripts/services.sh first: PostgreSQL for the read store,
+# Apache Kafka (jars from Maven Central) for the Kafka event log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,8 @@ fi
 echo "== services"
 source scripts/services.sh
 ensure_postgres
+ensure_kafka
+trap stop_kafka EXIT
 
 for component in rustfmt clippy; do
     if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then

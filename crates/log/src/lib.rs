@@ -159,7 +159,7 @@ pub fn open_log(url: &str) -> Result<std::sync::Arc<dyn EventLog>, LogError> {
 
 /// Checks a topic or group name: it becomes a directory name in the file backend and a
 /// topic name on a Kafka broker, so both rule sets apply.
-pub(crate) fn check_name(name: &str) -> Result<(), LogError> {
+pub fn check_name(name: &str) -> Result<(), LogError> {
     let valid = !name.is_empty()
         && name.len() <= NAME_LENGTH_MAX
         && name != "."
@@ -168,11 +168,13 @@ pub(crate) fn check_name(name: &str) -> Result<(), LogError> {
     if valid { Ok(()) } else { Err(LogError::InvalidName(name.to_owned())) }
 }
 
-pub(crate) fn check_partition_count(partitions: u32) -> Result<(), LogError> {
+/// Checks a topic's partition count: 1 to 1024.
+pub fn check_partition_count(partitions: u32) -> Result<(), LogError> {
     if (1..=1024).contains(&partitions) { Ok(()) } else { Err(LogError::InvalidPartitionCount(partitions)) }
 }
 
-pub(crate) fn check_record(record: &Record) -> Result<(), LogError> {
+/// Checks a record's size against [`RECORD_BYTES_MAX`].
+pub fn check_record(record: &Record) -> Result<(), LogError> {
     let size = record.key.as_ref().map_or(0, Vec::len) + record.value.len();
     if size > RECORD_BYTES_MAX { Err(LogError::RecordTooLarge(size)) } else { Ok(()) }
 }
