@@ -133,6 +133,9 @@ impl KafkaLog {
             .set("enable.auto.offset.store", "false")
             .set("allow.auto.create.topics", "false")
             .set("fetch.message.max.bytes", MESSAGE_BYTES_MAX.to_string())
+            // Reads ask for offsets below the high watermark: a fetch left waiting at the end
+            // of an earlier read must not hold the next one up for long.
+            .set("fetch.wait.max.ms", "5")
             .set("receive.message.max.bytes", (MESSAGE_BYTES_MAX * 64).to_string());
         // A read-only consumer still needs a group id to exist in librdkafka's eyes; it never
         // joins or commits under it.

@@ -25,7 +25,7 @@ pub(crate) struct RebuildArgs {
 
 pub(crate) fn run(args: &RebuildArgs) -> anyhow::Result<()> {
     let url = tradecraft::server::log_url(&args.data_dir, args.log.as_deref());
-    let log: Arc<dyn EventLog> = tradecraft_log::open_log(&url).with_context(|| format!("opening the log {url}"))?;
+    let log: Arc<dyn EventLog> = tradecraft::server::open_log(&url).with_context(|| format!("opening the log {url}"))?;
     let url = tradecraft::server::database_url(&args.data_dir, args.database_url.as_deref());
     // A store that cannot be opened is moved aside and made anew (said on stderr).
     let store = tradecraft::server::open_read_store(&url, true)?;

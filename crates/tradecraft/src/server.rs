@@ -62,6 +62,17 @@ pub fn log_url(data_dir: &Path, url: Option<&str>) -> String {
     url.map_or_else(|| format!("file:{}", data_dir.join("log").display()), str::to_owned)
 }
 
+/// Opens the event log a URL names: `kafka://HOST:PORT[,HOST:PORT][?prefix=NAME]` for
+/// Apache Kafka (`tradecraft-log-kafka`), otherwise what `tradecraft_log::open_log` opens
+/// (`file:PATH`, `memory:`).
+pub fn open_log(url: &str) -> Result<Arc<dyn EventLog>, tradecraft_log::LogError> {
+    if url.starts_with("kafka://") {
+        let config = tradecraft_log_kafka::KafkaConfig::from_url(url)?;
+        return Ok(Arc::new(tradecraft_log_kafka::KafkaLog::open(config)?));
+    }
+    tradecraft_log::open_log(url)
+}
+
 pub fn database_url(data_dir: &Path, url: Option<&str>) -> String {
     url.map_or_else(|| format!("sqlite:{}", data_dir.join("read.db").display()), str::to_owned)
 }
@@ -332,7 +343,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
     let ServerConfig { data_dir, log_url, database_url, address, market, simulate_market, partitions, .. } = &config;
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let simulator = Simulator::new(market).context("market configuration")?;
-    let log = tradecraft_log::open_log(log_url).with_context(|| format!("opening the event log {log_url}"))?;
+    let log = open_log(log_url).with_context(|| format!("opening the event log {log_url}"))?;
     create_topics(log.as_ref(), *partitions).context("creating topics")?;
     log.create_topic(MARKET_DATA, *partitions).context("creating topics")?;
     let mut view = View::default();

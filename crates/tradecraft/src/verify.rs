@@ -219,7 +219,7 @@ fn replay(log: &dyn EventLog, engine: &mut Engine, from: Offset, mut checks: Che
 
 pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     let url = tradecraft::server::log_url(&args.data_dir, args.log.as_deref());
-    let opened = tradecraft_log::open_log(&url).with_context(|| format!("opening the event log {url}"))?;
+    let opened = tradecraft::server::open_log(&url).with_context(|| format!("opening the event log {url}"))?;
     let log: &dyn EventLog = opened.as_ref();
     // Every record of every topic against its checksum (open trusts sealed segments).
     let records = log.check_all().context("checking the event log")?;

@@ -476,3 +476,74 @@ async fn verify_finds_an_output_record_lost_from_a_tail() {
     assert!(stderr.contains("order_updates") && stderr.contains("missing"), "{stderr}");
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// The log URL of a fresh deployment on the test broker (`TRADECRAFT_TEST_KAFKA`, which
+/// scripts/test.sh starts): its own topic and group prefix.
+fn kafka_url(name: &str) -> String {
+    let broker = std::env::var("TRADECRAFT_TEST_KAFKA").expect("TRADECRAFT_TEST_KAFKA (a Kafka broker's host:port) is not set: run scripts/test.sh");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("kafka://{broker}?prefix={name}-{}-{nanos}.", std::process::id())
+}
+
+/// The same guarantees on Apache Kafka: an order whose append reached the broker but whose
+/// answer was lost to a crash is placed once however often it is retried, a kill -9 loses
+/// nothing acknowledged, and `verify` replays the broker's log to the snapshot's hash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_kafka_a_retry_after_a_crash_places_one_order_and_kill_9_loses_nothing() {
+    let data_dir = std::env::temp_dir().join(format!("tradecraft-kafka-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let url = kafka_url("crash");
+    let client = client();
+    let (mut child, base) = serve_with(&data_dir, &[("TRADECRAFT_LOG", &url), ("TRADECRAFT_FAULT_CRASH_AFTER_APPEND", "dies-before-answer")]);
+    let account: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "100000"})).send().await.unwrap().json().await.unwrap();
+    let user = account["userId"].as_str().unwrap().to_owned();
+    let order = json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "2", "side": "BUY", "type": "LIMIT", "limitPrice": "1"});
+    let first = client.post(format!("{base}/v1/orders")).header("X-Idempotency-Key", "dies-before-answer").json(&order).send().await;
+    assert!(first.is_err(), "the server answered instead of dying: {first:?}");
+    assert!(!child.wait().unwrap().success());
+
+    let (mut child, base) = serve_with(&data_dir, &[("TRADECRAFT_LOG", &url)]);
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let retry = client.post(format!("{base}/v1/orders")).header("X-Idempotency-Key", "dies-before-answer").json(&order).send().await.unwrap();
+        assert_eq!(retry.status(), 202);
+        answers.push(retry.json::<Value>().await.unwrap()["orderId"].as_str().unwrap().to_owned());
+    }
+    assert!(answers.iter().all(|answer| *answer == answers[0]), "every retry names one order: {answers:?}");
+    // More acknowledged orders, then kill -9.
+    let (attempts, _) = {
+        let (client, base, user) = (client.clone(), base.clone(), user.clone());
+        let load = tokio::spawn(place_orders(client, base, user, 0));
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        load.await.unwrap()
+    };
+    let acknowledged: BTreeSet<String> = attempts.iter().filter_map(|(_, _, order_id)| order_id.clone()).collect();
+    assert!(acknowledged.len() > 10, "the load placed orders: {}", acknowledged.len());
+
+    let (mut child, base) = serve_with(&data_dir, &[("TRADECRAFT_LOG", &url)]);
+    let listed = listed_orders(&client, &base, &user).await;
+    let missing: Vec<&String> = acknowledged.iter().chain(&answers[..1]).filter(|order_id| !listed.contains_key(*order_id)).collect();
+    assert!(missing.is_empty(), "acknowledged orders lost: {missing:?}");
+    // Every request retried with its key: an acknowledged one gets its order again, and in
+    // the end each key has placed exactly one order (accepted or rejected).
+    for (key, index, order_id) in &attempts {
+        let response = client.post(format!("{base}/v1/orders")).header("X-Idempotency-Key", key).json(&order_body(&user, *index, 0)).send().await.unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        if let Some(order_id) = order_id {
+            assert_eq!((status, body["orderId"].as_str()), (202, Some(order_id.as_str())), "retry of {key}: {body}");
+        }
+    }
+    let listed = listed_orders(&client, &base, &user).await;
+    assert_eq!(listed.len(), attempts.len() + 1, "one order per idempotency key");
+    terminate(&mut child);
+
+    let verify = Command::new(BINARY).arg("verify").arg(&data_dir).args(["--log", &url]).stderr(Stdio::null()).output().unwrap();
+    let report: Value = serde_json::from_slice(&verify.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&verify.stdout)));
+    assert!(verify.status.success(), "{report}");
+    assert_eq!(report["verified"], json!(true), "{report}");
+    assert_eq!(report["snapshot"]["sameHash"], json!(true), "{report}");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
