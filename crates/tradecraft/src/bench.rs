@@ -84,6 +84,10 @@ pub(crate) struct HttpArgs {
     /// Where the server keeps its data (a fresh directory under it; removed afterwards).
     #[arg(long, default_value = "target/bench-http")]
     dir: std::path::PathBuf,
+    /// The server's event log (`kafka://HOST:PORT?prefix=NAME.` for Apache Kafka); the
+    /// file journal in the run's directory when absent.
+    #[arg(long)]
+    log: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -174,7 +178,7 @@ fn run_idle(args: &IdleArgs) -> anyhow::Result<()> {
     let dir = args.dir.join(format!("run-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let before = machine::resident_bytes();
-    let server = InProcessServer::start(&dir, true)?;
+    let server = InProcessServer::start(&dir, true, None)?;
     let mut samples = Vec::new();
     for second in 1..=args.seconds {
         std::thread::sleep(Duration::from_secs(1));
@@ -203,7 +207,7 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.subscribers > 0 && args.rate > 0 && args.seconds > 0, "counts must be positive");
     let dir = args.dir.join(format!("run-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (server, floor) = if args.floor { (None, Some(FloorServer::start()?)) } else { (Some(InProcessServer::start(&dir, false)?), None) };
+    let (server, floor) = if args.floor { (None, Some(FloorServer::start()?)) } else { (Some(InProcessServer::start(&dir, false, None)?), None) };
     let (address, admin_key) = match (&server, &floor) {
         (Some(server), _) => (server.address, server.admin_key.clone()),
         (None, Some(floor)) => (floor.address, String::new()),
@@ -524,7 +528,8 @@ struct InProcessServer {
 }
 
 impl InProcessServer {
-    fn start(dir: &std::path::Path, simulate_market: bool) -> anyhow::Result<Self> {
+    fn start(dir: &std::path::Path, simulate_market: bool, log: Option<&str>) -> anyhow::Result<Self> {
+        let log_url = tradecraft::server::log_url(dir, log);
         let (ready_sender, ready_receiver) = std::sync::mpsc::channel();
         let (stop, stop_receiver) = tokio::sync::oneshot::channel::<()>();
         let server_dir = dir.to_path_buf();
@@ -537,6 +542,7 @@ impl InProcessServer {
                 let mut config = tradecraft::server::ServerConfig::embedded(&server_dir);
                 config.address = "127.0.0.1:0".parse()?;
                 config.simulate_market = simulate_market;
+                config.log_url = log_url;
                 config.admin_key = Some(key);
                 let exchange = tradecraft::server::start(config).await?;
                 let _ = ready_sender.send((exchange.address(), exchange.pushes().clone()));
@@ -566,7 +572,7 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     // The server logs as `serve` does (one JSON line per request and per order), to a file.
     let _logs = crate::logging::install(std::fs::File::create(dir.join("server.log"))?)?;
-    let server = InProcessServer::start(&dir, true)?;
+    let server = InProcessServer::start(&dir, true, args.log.as_deref())?;
     let address = server.address;
     let base = format!("http://{address}");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("loadgen").enable_all().build()?;
@@ -624,6 +630,7 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     emit(&json!({
         "bench": "http",
+        "log": if args.log.as_deref().is_some_and(|log| log.starts_with("kafka://")) { "kafka" } else { "file" },
         "connections": args.connections,
         "seconds": elapsed.as_secs_f64(),
         "accepted": accepted,
@@ -636,7 +643,9 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
             "p99_9": histogram.value_at_quantile(0.999),
             "max": histogram.max(),
         },
-        "fsync": true,
+        // Durable before the 202: fsynced on the file journal; on Kafka, acknowledged by
+        // every in-sync replica (acks=all).
+        "durability": if args.log.as_deref().is_some_and(|log| log.starts_with("kafka://")) { "acks=all" } else { "fsync" },
         // CPU microseconds per accepted order, by thread: where the machine's time went.
         "cpu_us_per_order": cpu,
         "machine": machine::describe(),
