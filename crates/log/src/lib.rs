@@ -148,7 +148,7 @@ pub fn open_log(url: &str) -> Result<std::sync::Arc<dyn EventLog>, LogError> {
         return Ok(std::sync::Arc::new(MemoryLog::new()));
     }
     if let Some(rest) = url.strip_prefix("kafka://") {
-        return Err(LogError::Unavailable(format!("kafka://{rest}: this build has no Kafka backend")));
+        return Err(LogError::Unavailable(format!("kafka://{rest}: Kafka logs are opened by tradecraft-log-kafka (tradecraft::server::open_log)")));
     }
     let path = url.strip_prefix("file://").or_else(|| url.strip_prefix("file:")).unwrap_or(url);
     if path.is_empty() || url.contains("://") && !url.starts_with("file://") {

@@ -29,7 +29,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "TRADECRAFT_DATABASE_URL")]
     database_url: Option<String>,
     /// Event log: `file:PATH` (the segmented file journal, in the data dir's `log` when
-    /// absent).
+    /// absent), `memory:`, or `kafka://HOST:PORT[,HOST:PORT][?prefix=NAME.]` (Apache Kafka).
     #[arg(long, env = "TRADECRAFT_LOG")]
     log: Option<String>,
     /// The operator's admin key (send it as `X-API-Key`); no operator key when absent.

@@ -252,7 +252,7 @@ pub struct Exchange {
 pub struct ServerConfig {
     /// Snapshots and, unless `token_secret` is given, the token key (`auth.key`).
     pub data_dir: PathBuf,
-    /// `file:PATH` or `memory:` (see `tradecraft_log::open_log`).
+    /// `file:PATH`, `memory:` or `kafka://HOST:PORT?prefix=NAME.` (see [`open_log`]).
     pub log_url: String,
     /// `sqlite:PATH` or `postgres://...`.
     pub database_url: String,
