@@ -84,10 +84,11 @@ pub struct KafkaLog {
     config: KafkaConfig,
     producer: FutureProducer,
     admin: AdminClient<DefaultClientContext>,
-    /// Watermark queries.
-    reader: Mutex<BaseConsumer>,
-    /// Reads: one plain consumer per partition read, left assigned where the last read
-    /// ended, so a reader that goes on from there finds its records already fetched.
+    /// Watermark queries. Not a cursor's consumer: that one's connection is often busy with
+    /// a fetch waiting at the end of the partition.
+    watermarks: Mutex<BaseConsumer>,
+    /// Reads: one plain consumer per partition, left assigned where the last read ended, so
+    /// a reader that goes on from there finds its records already fetched.
     cursors: Mutex<Cursors>,
     common: ClientConfig,
     /// One consumer per group, for committed positions.
@@ -140,12 +141,12 @@ impl KafkaLog {
             .create()
             .map_err(|error| unavailable(&error))?;
         let admin = common.create().map_err(|error| unavailable(&error))?;
-        let reader = Self::consumer(&common, None)?;
+        let watermarks = Self::consumer(&common, None)?;
         Ok(Self {
+            watermarks: Mutex::new(watermarks),
             config,
             producer,
             admin,
-            reader: Mutex::new(reader),
             cursors: Mutex::new(HashMap::new()),
             common,
             groups: Mutex::new(HashMap::new()),
@@ -193,22 +194,35 @@ impl KafkaLog {
         if partition < self.partitions(topic)? { Ok(()) } else { Err(LogError::UnknownPartition { topic: topic.to_owned(), partition }) }
     }
 
+    /// The partition's read cursor, made on first use (the partition is checked by the
+    /// caller).
+    fn cursor(&self, topic: &str, partition: Partition) -> Result<Arc<Mutex<Cursor>>, LogError> {
+        let mut cursors = lock(&self.cursors);
+        if let Some(cursor) = cursors.get(&(topic.to_owned(), partition)) {
+            return Ok(Arc::clone(cursor));
+        }
+        let cursor = Arc::new(Mutex::new(Cursor { consumer: Self::consumer(&self.common, None)?, next: None }));
+        cursors.insert((topic.to_owned(), partition), Arc::clone(&cursor));
+        Ok(cursor)
+    }
+
+    /// The partition's start and end offsets, asked of the broker.
     fn watermarks(&self, topic: &str, partition: Partition) -> Result<(Offset, Offset), LogError> {
         self.check_partition(topic, partition)?;
-        let (low, high) = lock(&self.reader).fetch_watermarks(&self.name(topic), partition as i32, self.config.timeout).map_err(|error| unavailable(&error))?;
+        let (low, high) =
+            lock(&self.watermarks).fetch_watermarks(&self.name(topic), partition as i32, self.config.timeout).map_err(|error| unavailable(&error))?;
         Ok((low.max(0) as Offset, high.max(0) as Offset))
     }
 
-    fn group(&self, group: &str) -> Result<std::sync::MutexGuard<'_, HashMap<String, BaseConsumer>>, LogError> {
+    /// Runs `action` with the group's consumer (made on first use).
+    fn with_group<T>(&self, group: &str, action: impl FnOnce(&BaseConsumer) -> Result<T, LogError>) -> Result<T, LogError> {
         check_name(group)?;
         let mut groups = lock(&self.groups);
-        if !groups.contains_key(group) {
-            let mut common = ClientConfig::new();
-            common.set("bootstrap.servers", &self.config.bootstrap_servers).set("log_level", "3");
-            let consumer = Self::consumer(&common, Some(&self.name(group)))?;
-            groups.insert(group.to_owned(), consumer);
-        }
-        Ok(groups)
+        let consumer = match groups.entry(group.to_owned()) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => entry.insert(Self::consumer(&self.common, Some(&self.name(group)))?),
+        };
+        action(consumer)
     }
 
     /// Hands `records` to the producer, each to the partition its key picks; the futures
@@ -346,17 +360,7 @@ impl EventLog for KafkaLog {
             return Ok(Vec::new());
         }
         let name = self.name(topic);
-        let cursor = {
-            let mut cursors = lock(&self.cursors);
-            match cursors.get(&(topic.to_owned(), partition)) {
-                Some(cursor) => Arc::clone(cursor),
-                None => {
-                    let cursor = Arc::new(Mutex::new(Cursor { consumer: Self::consumer(&self.common, None)?, next: None }));
-                    cursors.insert((topic.to_owned(), partition), Arc::clone(&cursor));
-                    cursor
-                }
-            }
-        };
+        let cursor = self.cursor(topic, partition)?;
         let mut cursor = lock(&cursor);
         if cursor.next != Some(from) {
             cursor.next = None;
@@ -411,21 +415,15 @@ impl EventLog for KafkaLog {
     }
 
     fn commit_position(&self, group: &str, topic: &str, partition: Partition, next: Offset) -> Result<(), LogError> {
-        check_name(group)?;
         self.check_partition(topic, partition)?;
         let list = self.partition_list(topic, partition, rdkafka::Offset::Offset(next as i64))?;
-        let groups = self.group(group)?;
-        let consumer = groups.get(group).ok_or(LogError::Closed)?;
-        consumer.commit(&list, CommitMode::Sync).map_err(|error| unavailable(&error))
+        self.with_group(group, |consumer| consumer.commit(&list, CommitMode::Sync).map_err(|error| unavailable(&error)))
     }
 
     fn position(&self, group: &str, topic: &str, partition: Partition) -> Result<Option<Offset>, LogError> {
-        check_name(group)?;
         self.check_partition(topic, partition)?;
         let list = self.partition_list(topic, partition, rdkafka::Offset::Invalid)?;
-        let groups = self.group(group)?;
-        let consumer = groups.get(group).ok_or(LogError::Closed)?;
-        let committed = consumer.committed_offsets(list, self.config.timeout).map_err(|error| unavailable(&error))?;
+        let committed = self.with_group(group, |consumer| consumer.committed_offsets(list, self.config.timeout).map_err(|error| unavailable(&error)))?;
         let offset = committed.elements().first().map(rdkafka::topic_partition_list::TopicPartitionListElem::offset);
         Ok(match offset {
             Some(rdkafka::Offset::Offset(offset)) if offset >= 0 => Some(offset as Offset),

@@ -628,9 +628,10 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
     })?;
     server.stop()?;
     let _ = std::fs::remove_dir_all(&dir);
+    let on_kafka = args.log.as_deref().is_some_and(|log| log.starts_with("kafka://"));
     emit(&json!({
         "bench": "http",
-        "log": if args.log.as_deref().is_some_and(|log| log.starts_with("kafka://")) { "kafka" } else { "file" },
+        "log": if on_kafka { "kafka" } else { "file" },
         "connections": args.connections,
         "seconds": elapsed.as_secs_f64(),
         "accepted": accepted,
@@ -645,7 +646,7 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
         },
         // Durable before the 202: fsynced on the file journal; on Kafka, acknowledged by
         // every in-sync replica (acks=all).
-        "durability": if args.log.as_deref().is_some_and(|log| log.starts_with("kafka://")) { "acks=all" } else { "fsync" },
+        "durability": if on_kafka { "acks=all" } else { "fsync" },
         // CPU microseconds per accepted order, by thread: where the machine's time went.
         "cpu_us_per_order": cpu,
         "machine": machine::describe(),

@@ -93,6 +93,19 @@ async fn place_orders(client: reqwest::Client, base: String, user: String, worke
     (attempts, cancelled)
 }
 
+/// Sends each worker's attempt again with its idempotency key: an acknowledged one must get
+/// its order id again.
+async fn retry_with_keys(client: &reqwest::Client, base: &str, user: &str, attempts: impl Iterator<Item = (usize, &Attempt)>) {
+    for (worker, (key, index, order_id)) in attempts {
+        let response = client.post(format!("{base}/v1/orders")).header("X-Idempotency-Key", key).json(&order_body(user, *index, worker)).send().await.unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        if let Some(order_id) = order_id {
+            assert_eq!((status, body["orderId"].as_str()), (202, Some(order_id.as_str())), "retry of {key}: {body}");
+        }
+    }
+}
+
 /// Every order of `user` the server lists, with its status (all pages).
 async fn listed_orders(client: &reqwest::Client, base: &str, user: &str) -> BTreeMap<String, String> {
     let mut listed = BTreeMap::new();
@@ -189,15 +202,7 @@ async fn kill_9_under_load_loses_and_repeats_nothing() {
     }
     // Every request is retried with its key, as a client that lost its answers would: an
     // acknowledged one gets its order id again, and none places a second order.
-    for (worker, (key, index, order_id)) in &attempts {
-        let response =
-            client.post(format!("{base}/v1/orders")).header("X-Idempotency-Key", key).json(&order_body(&user, *index, *worker)).send().await.unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
-        if let Some(order_id) = order_id {
-            assert_eq!((status.as_u16(), body["orderId"].as_str()), (202, Some(order_id.as_str())), "retry of {key}: {body}");
-        }
-    }
+    retry_with_keys(&client, &base, &user, attempts.iter().map(|(worker, attempt)| (*worker, attempt))).await;
     terminate(&mut child);
 
     let verify = Command::new(BINARY).arg("verify").arg(&data_dir).output().unwrap();
@@ -528,14 +533,7 @@ async fn on_kafka_a_retry_after_a_crash_places_one_order_and_kill_9_loses_nothin
     assert!(missing.is_empty(), "acknowledged orders lost: {missing:?}");
     // Every request retried with its key: an acknowledged one gets its order again, and in
     // the end each key has placed exactly one order (accepted or rejected).
-    for (key, index, order_id) in &attempts {
-        let response = client.post(format!("{base}/v1/orders")).header("X-Idempotency-Key", key).json(&order_body(&user, *index, 0)).send().await.unwrap();
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap();
-        if let Some(order_id) = order_id {
-            assert_eq!((status, body["orderId"].as_str()), (202, Some(order_id.as_str())), "retry of {key}: {body}");
-        }
-    }
+    retry_with_keys(&client, &base, &user, attempts.iter().map(|attempt| (0, attempt))).await;
     let listed = listed_orders(&client, &base, &user).await;
     assert_eq!(listed.len(), attempts.len() + 1, "one order per idempotency key");
     terminate(&mut child);
