@@ -60,7 +60,27 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<rate::RateLimiter>>,
     /// Which hosts users' webhooks may name.
     pub webhook_targets: alerts::WebhookTargets,
+    /// What this process serves besides health and metrics (its roles).
+    pub surfaces: Surfaces,
 }
+
+/// The parts of the API a process serves: the REST API (the gateway role), the market
+/// data WebSocket (the ws role), or both. Health, metrics and the API's documents are
+/// served by every process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Surfaces {
+    pub rest: bool,
+    pub websocket: bool,
+}
+
+impl Default for Surfaces {
+    fn default() -> Self {
+        Self { rest: true, websocket: true }
+    }
+}
+
+/// Paths of the WebSocket surface.
+const WEBSOCKET_PATHS: [&str; 2] = ["/v1/marketdata", "/v1/marketdata/websocket"];
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -86,6 +106,7 @@ impl AppState {
             auth: Arc::new(auth::AuthConfig::new(auth::random_token(32).into_bytes(), None)),
             rate_limiter: None,
             webhook_targets: alerts::WebhookTargets::Public,
+            surfaces: Surfaces::default(),
         }
     }
 }
@@ -105,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("route".to_owned()) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), recovery_gate))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), surface_gate))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
@@ -113,6 +135,27 @@ pub fn router(state: AppState) -> Router {
 
 /// Routes that answer while the engine replays the log: they say how far it has got.
 const SERVED_WHILE_RECOVERING: [&str; 5] = ["/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs"];
+
+/// A path of a surface this process does not serve is 404, as an unknown route is.
+async fn surface_gate(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    let served = if SERVED_WHILE_RECOVERING.contains(&path) {
+        true
+    } else if WEBSOCKET_PATHS.contains(&path) {
+        state.surfaces.websocket
+    } else {
+        state.surfaces.rest
+    };
+    if !served {
+        return ApiError::NotFound("route".to_owned()).into_response();
+    }
+    next.run(request).await
+}
 
 /// Refuses every other request with 503 `recovering` (and `Retry-After`) until the engine
 /// has applied every command the log held when it opened: a replay's middle is never served.

@@ -268,6 +268,14 @@ pub struct CommandInvalid {
     pub reason: String,
 }
 
+/// `engine.progress` on `engine_progress`: every output of the commands before
+/// `nextCommand` is stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineProgress {
+    pub next_command: u64,
+}
+
 /// `limit.breached` on `limit_breaches`: an order a trading limit refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

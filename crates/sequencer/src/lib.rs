@@ -11,5 +11,8 @@ pub mod snapshots;
 pub mod wire;
 
 pub use runtime::{EngineHandle, Request, RuntimeError, RuntimeStatus};
-pub use sequencer::{CommandOutcome, Progress, Sequencer, SequencerConfig, SequencerError, TRADE_ORDERS, create_topics, submit, submit_batch, submit_then};
-pub use snapshots::{SequencerSnapshot, SnapshotStore};
+pub use sequencer::{
+    CommandOutcome, ENGINE_PROGRESS, Progress, Publish, Sequencer, SequencerConfig, SequencerError, TRADE_ORDERS, create_topics, published_progress, submit, submit_batch,
+    submit_then,
+};
+pub use snapshots::{SequencerSnapshot, SnapshotBackend, SnapshotStore, SnapshotStoreError};

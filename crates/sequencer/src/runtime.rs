@@ -126,6 +126,9 @@ struct Worker {
     recent: VecDeque<CommandOutcome>,
     waiting: BTreeMap<Offset, Vec<OutcomeReply>>,
     listener: Listener,
+    /// Commands before this were applied and seen by the listener already: a reopened
+    /// sequencer replays them from its snapshot without telling anyone again.
+    seen: Offset,
 }
 
 /// Opens the sequencer (recovering it) and starts the engine thread.
@@ -154,6 +157,7 @@ pub fn start(
         recent: VecDeque::with_capacity(OUTCOMES_KEPT),
         waiting: BTreeMap::new(),
         listener,
+        seen: 0,
     };
     let thread = std::thread::Builder::new()
         .name("engine".to_owned())
@@ -170,7 +174,7 @@ fn is_damage(error: &SequencerError) -> bool {
         | SequencerError::CommandsLost { .. }
         | SequencerError::CommandsMissing { .. }
         | SequencerError::CommandGap { .. } => true,
-        SequencerError::Log(_) | SequencerError::Snapshots(_) => false,
+        SequencerError::Log(_) | SequencerError::Snapshots(_) | SequencerError::NotLeader => false,
     }
 }
 
@@ -193,11 +197,19 @@ impl Worker {
             if self.status.halted.load(Ordering::SeqCst) {
                 return self.halt();
             }
+            if self.sequencer.publishing() != self.config.publish.now() {
+                self.change_role();
+                continue;
+            }
+            let seen = self.seen;
             let recent = &mut self.recent;
             let waiting = &mut self.waiting;
             let listener = &mut self.listener;
             let started = std::time::Instant::now();
             let result = self.sequencer.poll_with(|outcome| {
+                if outcome.offset < seen {
+                    return;
+                }
                 listener(&outcome);
                 if let Some(replies) = waiting.remove(&outcome.offset) {
                     for reply in replies {
@@ -215,6 +227,7 @@ impl Worker {
                         self.status.batches.fetch_add(1, Ordering::Relaxed);
                         self.status.batch_nanos_total.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
                     }
+                    self.seen = self.seen.max(self.sequencer.next_command());
                     self.status.next_command.store(self.sequencer.next_command(), Ordering::Relaxed);
                     if !self.status.recovered.load(Ordering::Relaxed) && self.sequencer.next_command() >= self.status.recovering_to.load(Ordering::Relaxed) {
                         self.status.recovered.store(true, Ordering::SeqCst);
@@ -283,6 +296,24 @@ impl Worker {
                     self.waiting.entry(offset).or_default().push(reply);
                 }
             }
+        }
+    }
+
+    /// Leadership was won (a replica becomes the publishing engine) or lost (the other way):
+    /// reopening from the snapshot and the log publishes whatever the former leader did not,
+    /// exactly once, and then goes on; or turns this into a replica.
+    fn change_role(&mut self) {
+        let leading = self.config.publish.now();
+        tracing::warn!(leading, next_command = self.sequencer.next_command(), "engine role changes: reopening");
+        let started = std::time::Instant::now();
+        match Sequencer::open(self.config.clone(), Arc::clone(&self.log), self.snapshots.clone()) {
+            Ok(sequencer) => {
+                mark_recovery(&self.status, self.log.as_ref(), sequencer.next_command());
+                self.sequencer = sequencer;
+                self.status.recoveries.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(leading, next_command = self.sequencer.next_command(), milliseconds = started.elapsed().as_millis() as u64, "engine reopened");
+            }
+            Err(error) => self.recover(&error),
         }
     }
 

@@ -22,6 +22,36 @@ use crate::wire::WireCommand;
 
 /// The command topic: one partition, so every command has one place in one order.
 pub const TRADE_ORDERS: &str = "trade_orders";
+/// Where the publishing engine records, after each batch, the offset of the next command:
+/// every output of the commands before it is stored. A projector in another process reads
+/// up to there (a command's outputs span partitions, and it applies each command whole).
+pub const ENGINE_PROGRESS: &str = "engine_progress";
+
+/// Whether a sequencer publishes its outputs, or only applies the commands (a replica:
+/// gateways and WebSocket servers answer from one, a standby engine keeps one warm).
+#[derive(Clone, Debug, Default)]
+pub enum Publish {
+    /// The only engine (one process on its own log).
+    #[default]
+    Always,
+    /// A replica, never publishing.
+    Never,
+    /// Publishes while the flag is set (the engine holds the leadership); a sequencer
+    /// opened while it was clear stays a replica, one opened while it was set stops at its
+    /// next append once it clears ([`SequencerError::NotLeader`]).
+    WhileLeader(Arc<std::sync::atomic::AtomicBool>),
+}
+
+impl Publish {
+    /// Whether outputs may be published now.
+    pub fn now(&self) -> bool {
+        match self {
+            Self::Always => true,
+            Self::Never => false,
+            Self::WhileLeader(leader) => leader.load(std::sync::atomic::Ordering::SeqCst),
+        }
+    }
+}
 
 /// Settings of a [`Sequencer`].
 #[derive(Clone, Debug)]
@@ -40,6 +70,10 @@ pub struct SequencerConfig {
     /// heavy load snapshots are spaced by time (a restart replays at most this long's
     /// commands beyond `snapshot_every_commands`).
     pub snapshot_min_interval: std::time::Duration,
+    /// Publishing outputs (and snapshots), or a replica.
+    pub publish: Publish,
+    /// Record progress in [`ENGINE_PROGRESS`] after each batch (for projectors elsewhere).
+    pub progress: bool,
 }
 
 impl Default for SequencerConfig {
@@ -51,6 +85,8 @@ impl Default for SequencerConfig {
             batch_commands_max: 1_024,
             snapshot_every_commands: 100_000,
             snapshot_min_interval: std::time::Duration::ZERO,
+            publish: Publish::Always,
+            progress: false,
         }
     }
 }
@@ -79,6 +115,9 @@ pub enum SequencerError {
     /// skipped or applied twice.
     #[error("trade_orders gave command offset {found} where {expected} was next: the command log is not contiguous")]
     CommandGap { expected: Offset, found: Offset },
+    /// The leadership was lost: this engine must not publish (another one does now).
+    #[error("this engine is no longer the leader: it publishes nothing more")]
+    NotLeader,
 }
 
 /// What one command did: the engine's events, or why it could not be read.
@@ -117,6 +156,8 @@ pub struct Sequencer {
     outputs: Vec<Output>,
     /// Writes periodic snapshots off the engine thread; started with the first one.
     snapshot_writer: Option<SnapshotWriter>,
+    /// Whether it publishes (decided when it opens; see [`Publish`]).
+    publishing: bool,
 }
 
 /// A thread that encodes, writes and fsyncs snapshots handed to it, so the engine thread
@@ -163,9 +204,28 @@ fn slot_producer(producer: &str, topic: &str, partition: Partition) -> String {
     format!("{producer}:{topic}:{partition}")
 }
 
+fn envelope_millis(commands: &[tradecraft_log::StoredRecord]) -> i64 {
+    commands.last().map_or(0, |command| command.timestamp_ms)
+}
+
+/// The offset of the next command whose outputs are not all stored yet, as the publishing
+/// engine last recorded it in [`ENGINE_PROGRESS`] (0 before it has recorded any).
+pub fn published_progress(log: &dyn EventLog) -> Result<Offset, LogError> {
+    let end = log.end_offset(ENGINE_PROGRESS, 0)?;
+    if end == 0 {
+        return Ok(0);
+    }
+    let last = log.read(ENGINE_PROGRESS, 0, end - 1, 1)?;
+    Ok(last
+        .first()
+        .and_then(|record| Envelope::<tradecraft_events::EngineProgress>::from_json(&record.value).ok())
+        .map_or(0, |envelope| envelope.payload.next_command))
+}
+
 /// Creates the command and output topics if they are missing.
 pub fn create_topics(log: &dyn EventLog, output_partitions: u32) -> Result<(), LogError> {
     log.create_topic(TRADE_ORDERS, 1)?;
+    log.create_topic(ENGINE_PROGRESS, 1)?;
     for topic in OUTPUT_TOPICS {
         log.create_topic(topic, output_partitions)?;
     }
@@ -245,15 +305,15 @@ impl Sequencer {
         // longer holds; one that claims outputs a partition has lost is passed over, so the
         // replay from an older point (or the start) writes them again.
         let mut missing = None;
-        let usable = |snapshot: &SequencerSnapshot, path: &std::path::Path| {
+        let usable = |snapshot: &SequencerSnapshot, path: &str| {
             if snapshot.next_command > end {
-                missing.get_or_insert((snapshot.next_command, format!("snapshot {}", path.display())));
+                missing.get_or_insert((snapshot.next_command, format!("snapshot {path}")));
                 return false;
             }
             let behind = snapshot.sequences.iter().find(|(slot, written)| stored.get(*slot).copied().unwrap_or(0) < **written);
             if let Some(((topic, partition), written)) = behind {
                 tracing::warn!(
-                    snapshot = %path.display(), topic = %topic, partition, written, held = stored.get(&(topic.clone(), *partition)).copied().unwrap_or(0),
+                    snapshot = %path, topic = %topic, partition, written, held = stored.get(&(topic.clone(), *partition)).copied().unwrap_or(0),
                     "an output partition holds fewer records than this snapshot wrote: replaying from an older point to write them again"
                 );
                 return false;
@@ -278,7 +338,9 @@ impl Sequencer {
         if next_command < start {
             return Err(SequencerError::CommandsLost { start });
         }
+        let publishing = config.publish.now();
         Ok(Self {
+            publishing,
             config,
             log,
             snapshots,
@@ -301,6 +363,11 @@ impl Sequencer {
     /// Offset of the next command to apply.
     pub fn next_command(&self) -> Offset {
         self.next_command
+    }
+
+    /// Whether it publishes outputs and snapshots (the leader), or is a replica.
+    pub fn publishing(&self) -> bool {
+        self.publishing
     }
 
     /// Applies the next batch of commands and publishes their outputs. Returns what it did;
@@ -337,13 +404,18 @@ impl Sequencer {
                 Ok(engine_command) => {
                     let nanos = u64::try_from(command.timestamp_ms).unwrap_or_default().saturating_mul(1_000_000);
                     self.engine.apply(&engine_command, nanos, &mut self.events);
-                    for event in &self.events {
-                        outputs(event, at, &mut self.outputs);
+                    if self.publishing {
+                        for event in &self.events {
+                            outputs(event, at, &mut self.outputs);
+                        }
                     }
                     outcomes.push(CommandOutcome { offset: command.offset, timestamp_ms: command.timestamp_ms, result: Ok(self.events.clone()) });
                 }
                 // The gateway validates commands, so this means a bug or a foreign
                 // writer; it is decided by the bytes alone, so replays agree.
+                Err(message) if !self.publishing => {
+                    outcomes.push(CommandOutcome { offset: command.offset, timestamp_ms: command.timestamp_ms, result: Err(message) });
+                }
                 Err(message) => {
                     self.outputs.push(Output {
                         topic: crate::outputs::ACCOUNT_UPDATES,
@@ -377,12 +449,28 @@ impl Sequencer {
                 progress.published += 1;
             }
         }
-        // All topics of the batch durable in one round (one fsync round on the file log).
-        self.log.append_topics(records.into_iter().collect())?;
+        if self.publishing {
+            // A former leader stops here: what it would write, the new one writes.
+            if !self.config.publish.now() {
+                return Err(SequencerError::NotLeader);
+            }
+            // All topics of the batch durable in one round (one fsync round on the file log).
+            self.log.append_topics(records.into_iter().collect())?;
+        }
         outcomes.into_iter().for_each(&mut observe);
         self.next_command += commands.len() as Offset;
         self.since_snapshot += commands.len() as u64;
-        if self.since_snapshot >= self.config.snapshot_every_commands && self.last_snapshot.elapsed() >= self.config.snapshot_min_interval {
+        if self.publishing && self.config.progress {
+            let payload = tradecraft_events::to_payload(&tradecraft_events::EngineProgress { next_command: self.next_command });
+            let at = envelope_millis(&commands);
+            let mut envelope = Envelope::new("engine.progress", &self.config.producer, self.next_command, Timestamp::from_millis(at), payload);
+            envelope.source_service = "MatchingEngine".to_owned();
+            let record = Record { key: None, value: envelope.to_json(), timestamp_ms: at };
+            // Not waited for: a later batch's progress says as much, and a lost one only
+            // holds projectors back until the next.
+            self.log.append_then(ENGINE_PROGRESS, vec![record], Box::new(|_| {}));
+        }
+        if self.publishing && self.since_snapshot >= self.config.snapshot_every_commands && self.last_snapshot.elapsed() >= self.config.snapshot_min_interval {
             self.snapshot_in_background()?;
         }
         Ok(progress)
@@ -407,8 +495,11 @@ impl Sequencer {
     }
 
     /// Writes a snapshot of the engine and the positions now, after any being written in
-    /// the background.
+    /// the background (a replica writes none: its sequences are not the published ones).
     pub fn snapshot(&mut self) -> Result<(), SequencerError> {
+        if !self.publishing {
+            return Ok(());
+        }
         if let Some(writer) = self.snapshot_writer.take() {
             writer.finish();
         }

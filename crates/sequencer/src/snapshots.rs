@@ -1,13 +1,16 @@
-//! Sequencer snapshots on disk: the engine's state plus where in the logs it stands.
+//! Sequencer snapshots: the engine's state plus where in the logs it stands, kept where
+//! every engine process can read them: a directory (one machine) or any
+//! [`SnapshotBackend`] (PostgreSQL, in `tradecraft::cluster`, for engines on several).
 //!
-//! File `DIR/NEXT_COMMAND.snapshot` (20-digit name), written atomically:
+//! On disk, file `DIR/NEXT_COMMAND.snapshot` (20-digit name), written atomically; every
+//! backend stores the same bytes:
 //! `[magic][u64 next command][u32 n][n x (u8 topic length, topic, u32 partition, u64 next
 //! sequence)][engine snapshot][u32 CRC-32C of everything before]`. The newest readable
 //! snapshot wins; a damaged one is skipped for the one before it (replay covers the gap).
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use tradecraft_log::{Offset, Partition, crc32c};
 
@@ -34,10 +37,70 @@ pub enum SnapshotStoreError {
     Unavailable(String),
 }
 
-/// A directory of snapshots.
+/// Where snapshots are kept: named by the command offset they cover, written whole and
+/// atomically (a reader sees all of a snapshot or none of it).
+pub trait SnapshotBackend: Send + Sync + std::fmt::Debug {
+    /// The offsets of the snapshots kept, in any order.
+    fn list(&self) -> Result<Vec<Offset>, SnapshotStoreError>;
+    fn read(&self, next_command: Offset) -> Result<Vec<u8>, SnapshotStoreError>;
+    fn write(&self, next_command: Offset, bytes: &[u8]) -> Result<(), SnapshotStoreError>;
+    fn remove(&self, next_command: Offset) -> Result<(), SnapshotStoreError>;
+    /// Where they are, for messages.
+    fn describe(&self, next_command: Offset) -> String;
+}
+
+/// Snapshots in a directory.
+#[derive(Debug, Clone)]
+struct DirBackend {
+    dir: PathBuf,
+}
+
+fn unavailable(error: std::io::Error) -> SnapshotStoreError {
+    SnapshotStoreError::Unavailable(error.to_string())
+}
+
+impl DirBackend {
+    fn path(&self, next_command: Offset) -> PathBuf {
+        self.dir.join(format!("{next_command:020}.snapshot"))
+    }
+}
+
+impl SnapshotBackend for DirBackend {
+    fn list(&self) -> Result<Vec<Offset>, SnapshotStoreError> {
+        Ok(fs::read_dir(&self.dir)
+            .map_err(unavailable)?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|extension| extension == "snapshot"))
+            .filter_map(|path| path.file_stem()?.to_str()?.parse().ok())
+            .collect())
+    }
+
+    fn read(&self, next_command: Offset) -> Result<Vec<u8>, SnapshotStoreError> {
+        fs::read(self.path(next_command)).map_err(unavailable)
+    }
+
+    fn write(&self, next_command: Offset, bytes: &[u8]) -> Result<(), SnapshotStoreError> {
+        let path = self.path(next_command);
+        let temporary = path.with_extension("tmp");
+        fs::write(&temporary, bytes).map_err(unavailable)?;
+        fs::File::open(&temporary).and_then(|file| file.sync_all()).map_err(unavailable)?;
+        fs::rename(&temporary, &path).map_err(unavailable)?;
+        fs::File::open(&self.dir).and_then(|dir| dir.sync_all()).map_err(unavailable)
+    }
+
+    fn remove(&self, next_command: Offset) -> Result<(), SnapshotStoreError> {
+        fs::remove_file(self.path(next_command)).map_err(unavailable)
+    }
+
+    fn describe(&self, next_command: Offset) -> String {
+        self.path(next_command).display().to_string()
+    }
+}
+
+/// The snapshots of one engine (and its standbys).
 #[derive(Debug, Clone)]
 pub struct SnapshotStore {
-    dir: PathBuf,
+    backend: std::sync::Arc<dyn SnapshotBackend>,
 }
 
 fn encode(snapshot: &SequencerSnapshot) -> Vec<u8> {
@@ -81,34 +144,30 @@ fn decode(bytes: &[u8]) -> Option<SequencerSnapshot> {
 }
 
 impl SnapshotStore {
+    /// Snapshots in `dir`, created if missing.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, SnapshotStoreError> {
         let dir = dir.into();
-        fs::create_dir_all(&dir).map_err(|error| SnapshotStoreError::Unavailable(error.to_string()))?;
-        Ok(Self { dir })
+        fs::create_dir_all(&dir).map_err(unavailable)?;
+        Ok(Self::with_backend(std::sync::Arc::new(DirBackend { dir })))
     }
 
-    fn paths(&self) -> Result<Vec<PathBuf>, SnapshotStoreError> {
-        let mut paths: Vec<PathBuf> = fs::read_dir(&self.dir)
-            .map_err(|error| SnapshotStoreError::Unavailable(error.to_string()))?
-            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|path| path.extension().is_some_and(|extension| extension == "snapshot"))
-            .collect();
-        paths.sort();
-        Ok(paths)
+    pub fn with_backend(backend: std::sync::Arc<dyn SnapshotBackend>) -> Self {
+        Self { backend }
+    }
+
+    /// Offsets of the snapshots kept, oldest first.
+    fn offsets(&self) -> Result<Vec<Offset>, SnapshotStoreError> {
+        let mut offsets = self.backend.list()?;
+        offsets.sort_unstable();
+        Ok(offsets)
     }
 
     /// Writes a snapshot atomically and prunes old ones.
     pub fn save(&self, snapshot: &SequencerSnapshot) -> Result<(), SnapshotStoreError> {
-        let unavailable = |error: std::io::Error| SnapshotStoreError::Unavailable(error.to_string());
-        let path = self.dir.join(format!("{:020}.snapshot", snapshot.next_command));
-        let temporary = path.with_extension("tmp");
-        fs::write(&temporary, encode(snapshot)).map_err(unavailable)?;
-        fs::File::open(&temporary).and_then(|file| file.sync_all()).map_err(unavailable)?;
-        fs::rename(&temporary, &path).map_err(unavailable)?;
-        fs::File::open(&self.dir).and_then(|dir| dir.sync_all()).map_err(unavailable)?;
-        let paths = self.paths()?;
-        for old in paths.iter().take(paths.len().saturating_sub(SNAPSHOTS_KEPT)) {
-            fs::remove_file(old).map_err(unavailable)?;
+        self.backend.write(snapshot.next_command, &encode(snapshot))?;
+        let offsets = self.offsets()?;
+        for old in offsets.iter().take(offsets.len().saturating_sub(SNAPSHOTS_KEPT)) {
+            self.backend.remove(*old)?;
         }
         Ok(())
     }
@@ -118,22 +177,24 @@ impl SnapshotStore {
         self.newest_where(|_, _| true)
     }
 
-    /// The newest intact snapshot that `usable` accepts (it is given the file's path too);
-    /// a damaged snapshot is reported and passed over.
-    pub fn newest_where(&self, mut usable: impl FnMut(&SequencerSnapshot, &Path) -> bool) -> Result<Option<SequencerSnapshot>, SnapshotStoreError> {
-        for path in self.paths()?.iter().rev() {
-            let bytes = fs::read(path).map_err(|error| SnapshotStoreError::Unavailable(error.to_string()))?;
+    /// The newest intact snapshot that `usable` accepts (it is given where the snapshot is
+    /// too); a damaged snapshot is reported and passed over.
+    pub fn newest_where(&self, mut usable: impl FnMut(&SequencerSnapshot, &str) -> bool) -> Result<Option<SequencerSnapshot>, SnapshotStoreError> {
+        for offset in self.offsets()?.iter().rev() {
+            let bytes = self.backend.read(*offset)?;
+            let place = self.backend.describe(*offset);
             match decode(&bytes) {
-                Some(snapshot) if usable(&snapshot, path) => return Ok(Some(snapshot)),
+                Some(snapshot) if usable(&snapshot, &place) => return Ok(Some(snapshot)),
                 Some(_) => {}
-                None => tracing::warn!(path = %path.display(), bytes = bytes.len(), "snapshot fails its checksum: passed over"),
+                None => tracing::warn!(snapshot = %place, bytes = bytes.len(), "snapshot fails its checksum: passed over"),
             }
         }
         Ok(None)
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// Where the snapshot covering up to `next_command` is (or would be), for messages.
+    pub fn describe(&self, next_command: Offset) -> String {
+        self.backend.describe(next_command)
     }
 }
 
@@ -162,7 +223,7 @@ mod tests {
         for next_command in 30..35 {
             store.save(&SequencerSnapshot { next_command, sequences: Sequences::new(), engine: Vec::new() }).unwrap();
         }
-        assert_eq!(store.paths().unwrap().len(), SNAPSHOTS_KEPT);
+        assert_eq!(store.offsets().unwrap(), vec![32, 33, 34]);
         let _ = fs::remove_dir_all(&dir);
     }
 }

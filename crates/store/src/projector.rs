@@ -196,6 +196,10 @@ pub struct Projector {
     config: ProjectorConfig,
     /// Next offset per (topic index, partition).
     next: BTreeMap<(usize, Partition), Offset>,
+    /// Next sequence per producer (the engine names one per output partition): a record
+    /// below it is a duplicate — written again by a deposed engine that had not yet
+    /// noticed, or re-published by a recovering one — and is passed over.
+    sequences: BTreeMap<String, u64>,
     state: State,
 }
 
@@ -209,6 +213,8 @@ struct Item {
     event_id: String,
     event_type: String,
     payload: Json,
+    /// The producer's name and its sequence number, if it numbers its records.
+    sequence: Option<(String, u64)>,
 }
 
 fn id_param(text: &str) -> Result<i64, StoreError> {
@@ -249,7 +255,7 @@ fn overflow() -> StoreError {
 impl Projector {
     /// Opens the projector over `store`, loading its state and the offsets it applied.
     pub fn open(store: Store, log: Arc<dyn EventLog>, config: ProjectorConfig) -> Result<Self, StoreError> {
-        let mut projector = Self { store, log, config, next: BTreeMap::new(), state: State::default() };
+        let mut projector = Self { store, log, config, next: BTreeMap::new(), sequences: BTreeMap::new(), state: State::default() };
         projector.reload()?;
         Ok(projector)
     }
@@ -261,6 +267,12 @@ impl Projector {
             let name = row.text(0)?;
             if let Some(topic) = TOPICS.iter().position(|topic| *topic == name) {
                 self.next.insert((topic, u32::try_from(row.int(1)?).unwrap_or(0)), u64::try_from(row.int(2)?).unwrap_or(0));
+            }
+        }
+        self.sequences.clear();
+        for row in db.query("SELECT name, value FROM projection_meta WHERE name LIKE 'seq:%'", &[])? {
+            if let Some(producer) = row.text(0)?.strip_prefix("seq:") {
+                self.sequences.insert(producer.to_owned(), u64::try_from(row.int(1)?).unwrap_or(0));
             }
         }
         let mut state = State::default();
@@ -368,8 +380,17 @@ impl Projector {
                 let records = self.log.read(topic, partition, from, self.config.batch_records)?;
                 let full = records.len() == self.config.batch_records;
                 let mut items = Vec::with_capacity(records.len());
+                let mut expected: BTreeMap<String, u64> = BTreeMap::new();
                 for record in records {
-                    items.push(decode(topic_index, record)?);
+                    let item = decode(topic_index, record)?;
+                    if let Some((producer, sequence)) = &item.sequence {
+                        let next = expected.entry(producer.clone()).or_insert_with(|| self.sequences.get(producer).copied().unwrap_or(0));
+                        if *sequence < *next {
+                            continue;
+                        }
+                        *next = sequence + 1;
+                    }
+                    items.push(item);
                 }
                 batches.push((full, items));
             }
@@ -955,9 +976,21 @@ impl Projector {
             ));
         }
         let mut reached: BTreeMap<(usize, Partition), Offset> = BTreeMap::new();
+        let mut sequenced: BTreeMap<&str, u64> = BTreeMap::new();
         for item in items {
             let next = reached.entry((item.topic, item.partition)).or_default();
             *next = (*next).max(item.offset + 1);
+            if let Some((producer, sequence)) = &item.sequence {
+                let next = sequenced.entry(producer.as_str()).or_default();
+                *next = (*next).max(sequence + 1);
+            }
+        }
+        for (producer, next) in sequenced {
+            pending.statements.push(Statement::new(
+                "INSERT INTO projection_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                vec![format!("seq:{producer}").into(), i64::try_from(next).unwrap_or(i64::MAX).into()],
+            ));
+            self.sequences.insert(producer.to_owned(), next);
         }
         for ((topic, partition), next) in reached {
             pending.statements.push(Statement::new(
@@ -980,6 +1013,7 @@ fn decode(topic: usize, record: StoredRecord) -> Result<Item, StoreError> {
         partition: record.partition,
         offset: record.offset,
         timestamp_ms,
+        sequence: envelope.producer.zip(envelope.sequence),
         event_id: envelope.event_id,
         event_type: envelope.event_type,
         payload: envelope.payload,

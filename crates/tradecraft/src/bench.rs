@@ -554,6 +554,7 @@ impl InProcessServer {
             })
         });
         let (address, pushes) = ready_receiver.recv_timeout(Duration::from_secs(60)).context("the server did not start")?;
+        let address = address.context("the server serves no HTTP")?;
         Ok(Self { address, admin_key, pushes, stop, thread })
     }
 

@@ -1,4 +1,5 @@
 //! The TradeCraft library: the exchange assembled from its crates, started by one call
 //! (`server::start`) with one typed configuration.
 
+pub mod cluster;
 pub mod server;

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde_json::json;
-use tradecraft::server::{ServerConfig, database_url, log_url, start};
+use tradecraft::server::{Roles, ServerConfig, database_url, log_url, start};
 use tradecraft_market::SimulatorConfig;
+
+/// Partitions per output topic a Kafka deployment creates unless told otherwise.
+const KAFKA_PARTITIONS: u32 = 4;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
@@ -51,6 +54,15 @@ pub(crate) struct ServeArgs {
     /// or network).
     #[arg(long, env = "TRADECRAFT_WEBHOOK_TARGETS", default_value = "public", value_parser = ["public", "any"])]
     webhook_targets: String,
+    /// What this process does: any of gateway, engine, projector, ws, market, comma
+    /// separated; `all` (the default) is the whole exchange in one process. Separate
+    /// processes share a `kafka://` log and a `postgres://` database.
+    #[arg(long, env = "TRADECRAFT_ROLES", default_value = "all")]
+    roles: String,
+    /// Partitions of each output topic when this process creates them (Kafka deployments;
+    /// the file journal keeps one).
+    #[arg(long, env = "TRADECRAFT_PARTITIONS")]
+    partitions: Option<u32>,
 }
 
 impl ServeArgs {
@@ -67,6 +79,16 @@ impl ServeArgs {
         config.rate_limits = self.rate_limits();
         config.webhooks.targets = self.webhook_targets();
         config.recreate_read_store = self.recreate_read_store;
+        config.roles = Roles::parse(&self.roles)?;
+        if let Some(partitions) = self.partitions {
+            anyhow::ensure!((1..=256).contains(&partitions), "--partitions must be between 1 and 256");
+            config.partitions = partitions;
+        } else if config.log_url.starts_with("kafka://") {
+            config.partitions = KAFKA_PARTITIONS;
+        }
+        if !config.roles.eq(&Roles::ALL) && !config.clustered() {
+            anyhow::bail!("--roles {} needs a shared log and database: --log kafka://HOST:PORT and --database-url postgres://...", config.roles);
+        }
         Ok(config)
     }
 
@@ -104,11 +126,16 @@ fn market_config(path: Option<&Path>) -> anyhow::Result<SimulatorConfig> {
     }
 }
 
+fn config_roles(args: &ServeArgs) -> String {
+    Roles::parse(&args.roles).map(|roles| roles.to_string()).unwrap_or_default()
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let exchange = start(args.config()?).await?;
     #[allow(clippy::print_stdout)] // the binary reports where it listens
     {
-        println!("{}", json!({"event": "listening", "address": exchange.address().to_string(), "dataDir": args.data_dir.display().to_string()}));
+        let address = exchange.address().map(|address| address.to_string());
+        println!("{}", json!({"event": "listening", "address": address, "roles": config_roles(&args), "dataDir": args.data_dir.display().to_string()}));
     }
     exchange.run(shutdown_signal()).await
 }

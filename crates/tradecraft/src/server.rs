@@ -14,7 +14,7 @@ use tradecraft_api::{App, AppState, View};
 use tradecraft_log::{Envelope, EventLog, Record};
 use tradecraft_market::{HouseConfig, Simulator, SimulatorConfig, quotes};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
-use tradecraft_sequencer::{EngineHandle, Request, SequencerConfig, SnapshotStore, create_topics, runtime, submit_batch};
+use tradecraft_sequencer::{EngineHandle, Publish, Request, SequencerConfig, SnapshotStore, create_topics, published_progress, runtime, submit_batch};
 use tradecraft_store::{ProjectionMetrics, Projector, ProjectorConfig, Store, spawn_projector};
 use tradecraft_types::{Side, Symbol, Timestamp};
 
@@ -229,21 +229,83 @@ async fn simulate(
     }
 }
 
-/// A started exchange: the API is bound but not yet serving.
+/// A started exchange (or the part of it this process's roles make): the API is bound but
+/// not yet serving.
 #[derive(Debug)]
 pub struct Exchange {
-    app: App,
-    address: SocketAddr,
+    app: Option<App>,
+    address: Option<SocketAddr>,
     pushes: tradecraft_api::ws::Pushes,
-    engine: EngineHandle,
-    store: Store,
+    engine: Option<(EngineHandle, std::thread::JoinHandle<()>)>,
+    store: Option<Store>,
     log: Arc<dyn EventLog>,
-    engine_thread: std::thread::JoinHandle<()>,
-    stop_simulator: watch::Sender<bool>,
-    simulator_task: Option<tokio::task::JoinHandle<()>>,
+    stop_tasks: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     stop_projector: Arc<AtomicBool>,
-    projector_thread: std::thread::JoinHandle<()>,
-    webhook_task: tokio::task::JoinHandle<()>,
+    projector_thread: Option<std::thread::JoinHandle<()>>,
+    /// Held while running: dropping it gives the engine leadership up.
+    campaign: Option<crate::cluster::Campaign>,
+}
+
+/// What one process does. Every subset works; all of them is the embedded server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Roles {
+    /// The REST API: appends commands, answers from its replica of the engine.
+    pub gateway: bool,
+    /// The matching engine: publishes its outputs while it leads (a standby otherwise).
+    pub engine: bool,
+    /// Projects the output topics into the read store.
+    pub projector: bool,
+    /// The market data WebSocket.
+    pub ws: bool,
+    /// Lists the instruments, and runs the price simulator and the house's quotes.
+    pub market: bool,
+}
+
+impl Roles {
+    pub const ALL: Self = Self { gateway: true, engine: true, projector: true, ws: true, market: true };
+    const NAMES: [&str; 5] = ["gateway", "engine", "projector", "ws", "market"];
+
+    /// `gateway,engine,projector,ws,market` or any subset (`all` for every one).
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        if text.trim() == "all" {
+            return Ok(Self::ALL);
+        }
+        let mut roles = Self { gateway: false, engine: false, projector: false, ws: false, market: false };
+        for name in text.split(',').map(str::trim) {
+            match name {
+                "gateway" => roles.gateway = true,
+                "engine" => roles.engine = true,
+                "projector" => roles.projector = true,
+                "ws" => roles.ws = true,
+                "market" => roles.market = true,
+                other => anyhow::bail!("unknown role {other:?}: the roles are {} (or all)", Self::NAMES.join(", ")),
+            }
+        }
+        if roles == (Self { gateway: false, engine: false, projector: false, ws: false, market: false }) {
+            anyhow::bail!("no role given: the roles are {} (or all)", Self::NAMES.join(", "));
+        }
+        Ok(roles)
+    }
+
+    /// Whether the process keeps an engine: publishing (engine) or a replica the API answers
+    /// from (gateway, ws) and the market quotes against (market).
+    fn engine_kept(self) -> bool {
+        self.gateway || self.engine || self.ws || self.market
+    }
+
+    /// Whether the process serves HTTP (the API, the WebSocket, or both).
+    fn serves_http(self) -> bool {
+        self.gateway || self.ws
+    }
+}
+
+impl std::fmt::Display for Roles {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = [self.gateway, self.engine, self.projector, self.ws, self.market];
+        let names: Vec<&str> = Self::NAMES.iter().zip(held).filter(|(_, held)| *held).map(|(name, _)| *name).collect();
+        formatter.write_str(&names.join(","))
+    }
 }
 
 /// Everything `start` needs, typed: where the log, the read store and the snapshots are,
@@ -273,6 +335,17 @@ pub struct ServerConfig {
     /// Partitions per topic (1 on the embedded journal: each touched partition costs an
     /// fsync per group commit, and one process reads them all anyway).
     pub partitions: u32,
+    /// What this process does (all of it by default).
+    pub roles: Roles,
+}
+
+impl ServerConfig {
+    /// Several processes share the log and the database: the engine leadership is
+    /// campaigned for, snapshots are kept in the database, and projectors follow the
+    /// engine's recorded progress.
+    pub fn clustered(&self) -> bool {
+        self.log_url.starts_with("kafka://") && self.database_url.starts_with("postgres")
+    }
 }
 
 impl ServerConfig {
@@ -292,6 +365,7 @@ impl ServerConfig {
             webhooks: tradecraft_api::alerts::WebhookPolicy::default(),
             recreate_read_store: false,
             partitions: EMBEDDED_PARTITIONS,
+            roles: Roles::ALL,
         }
     }
 }
@@ -336,11 +410,38 @@ pub fn open_read_store(url: &str, recreate: bool) -> anyhow::Result<Store> {
     Store::open(url).with_context(|| format!("creating the read store {}", path.display()))
 }
 
-/// Opens the log and the read store, recovers the engine (waiting for its replay), lists the
-/// market and funds the house, starts the projector, the simulator and webhook deliveries,
-/// and binds the API. `Exchange::run` serves it.
+/// Where the engine's snapshots are: the data dir, or the database when several engine
+/// processes must read them.
+fn snapshot_store(config: &ServerConfig) -> anyhow::Result<SnapshotStore> {
+    if config.clustered() {
+        let snapshots = crate::cluster::PostgresSnapshots::open(&config.database_url, &config.log_url).context("opening the snapshot table")?;
+        return Ok(SnapshotStore::with_backend(Arc::new(snapshots)));
+    }
+    SnapshotStore::open(config.data_dir.join("snapshots")).context("opening snapshots")
+}
+
+/// The offset below which every command's outputs are stored: the engine's own count when
+/// it is the only one, otherwise what the publishing engine recorded (re-read at most every
+/// few milliseconds, and the last answer kept while the log cannot say).
+fn projection_watermark(engine: Option<&EngineHandle>, log: &Arc<dyn EventLog>, own: bool) -> Box<dyn Fn() -> u64 + Send> {
+    if let (true, Some(engine)) = (own, engine) {
+        let engine = engine.clone();
+        return Box::new(move || engine.status().next_command.load(Ordering::Relaxed));
+    }
+    let (log, known) = (Arc::clone(log), Arc::new(std::sync::atomic::AtomicU64::new(0)));
+    Box::new(move || {
+        if let Ok(progress) = published_progress(log.as_ref()) {
+            known.fetch_max(progress, Ordering::Relaxed);
+        }
+        known.load(Ordering::Relaxed)
+    })
+}
+
+/// Opens the log, recovers the engine (waiting for its replay), opens the read store, lists
+/// the market and funds the house, starts the projector, the simulator and webhook
+/// deliveries, and binds the API: each as far as the configured roles ask.
 pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
-    let ServerConfig { data_dir, log_url, database_url, address, market, simulate_market, partitions, .. } = &config;
+    let ServerConfig { data_dir, log_url, database_url, address, market, simulate_market, partitions, roles, .. } = &config;
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let simulator = Simulator::new(market).context("market configuration")?;
     let log = open_log(log_url).with_context(|| format!("opening the event log {log_url}"))?;
@@ -351,66 +452,117 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
     view.set_house(tradecraft_types::AccountId(HOUSE_ACCOUNT.parse().context("house id")?));
     let view = Arc::new(Mutex::new(view));
     let (pushes, _) = tokio::sync::broadcast::channel(tradecraft_api::ws::BROADCAST_CAPACITY);
-    let snapshots = SnapshotStore::open(data_dir.join("snapshots")).context("opening snapshots")?;
-    let listener = tradecraft_api::ws::engine_listener(Arc::clone(&view), pushes.clone());
-    let sequencer = SequencerConfig { output_partitions: *partitions, snapshot_min_interval: SNAPSHOT_MIN_INTERVAL, ..SequencerConfig::default() };
-    let (engine, engine_thread) = runtime::start(sequencer, Arc::clone(&log), snapshots, ENGINE_QUEUE_CAPACITY, listener).context("starting the engine")?;
-    let producer = format!("gateway-{}-{}", std::process::id(), now().millis());
-    // Nothing is served, bootstrapped or projected from the middle of a replay.
-    wait_for_recovery(&engine).await?;
-    let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), producer.clone());
-    let secret = match &config.token_secret {
-        Some(secret) => secret.clone(),
-        None => token_secret(data_dir)?,
+    let clustered = config.clustered();
+    let campaign = (roles.engine && clustered)
+        .then(|| crate::cluster::Campaign::start(database_url, crate::cluster::lock_key(log_url)))
+        .transpose()
+        .context("campaigning for the engine leadership")?;
+    let publish = match &campaign {
+        _ if !roles.engine => Publish::Never,
+        Some(campaign) => Publish::WhileLeader(campaign.leader()),
+        None => Publish::Always,
     };
-    state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(secret, config.admin_key.as_deref()));
-    state.rate_limiter = config.rate_limits.map(|limits| Arc::new(tradecraft_api::rate::RateLimiter::new(limits)));
-    state.webhook_targets = config.webhooks.targets;
+    let sole_engine = matches!(publish, Publish::Always);
+    let engine = if roles.engine_kept() {
+        let listener = tradecraft_api::ws::engine_listener(Arc::clone(&view), pushes.clone());
+        let sequencer = SequencerConfig {
+            output_partitions: *partitions,
+            snapshot_min_interval: SNAPSHOT_MIN_INTERVAL,
+            publish,
+            progress: clustered,
+            ..SequencerConfig::default()
+        };
+        // Snapshots may come from the database, through blocking calls.
+        let (opening, engine_log) = (config.clone(), Arc::clone(&log));
+        let (engine, thread) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let snapshots = snapshot_store(&opening)?;
+            runtime::start(sequencer, engine_log, snapshots, ENGINE_QUEUE_CAPACITY, listener).context("starting the engine")
+        })
+        .await
+        .context("engine start task")??;
+        // Nothing is served, bootstrapped or projected from the middle of a replay.
+        wait_for_recovery(&engine).await?;
+        Some((engine, thread))
+    } else {
+        None
+    };
+    let engine_handle = engine.as_ref().map(|(engine, _)| engine.clone());
+    let producer = format!("gateway-{}-{}", std::process::id(), now().millis());
     // The read store catches up with the recovered engine, and the view gets the order
     // histories from before the replay back from it (current: the store has every event up
     // to where the engine stands).
-    let (store, projector) = {
-        let (url, log, view) = (database_url.to_owned(), Arc::clone(&log), Arc::clone(&state.view));
-        let recreate_read_store = config.recreate_read_store;
-        let recovered = engine.status().next_command.load(Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    let watermark = projection_watermark(engine_handle.as_ref(), &log, sole_engine);
+    let store_needed = roles.projector || roles.serves_http();
+    let (store, projector) = if store_needed {
+        let (url, log, view) = (database_url.to_owned(), Arc::clone(&log), Arc::clone(&view));
+        let (recreate_read_store, project) = (config.recreate_read_store, roles.projector);
+        let recovered = watermark();
+        let (store, projector) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let store = open_read_store(&url, recreate_read_store)?;
-            let config = ProjectorConfig { low_priority: true, ..ProjectorConfig::default() };
-            let mut projector = Projector::open(store.clone(), log, config).context("loading the projector")?;
-            projector.catch_up(recovered).context("projecting the log")?;
+            let projector = if project {
+                let config = ProjectorConfig { low_priority: true, ..ProjectorConfig::default() };
+                let mut projector = Projector::open(store.clone(), log, config).context("loading the projector")?;
+                projector.catch_up(recovered).context("projecting the log")?;
+                Some(projector)
+            } else {
+                None
+            };
             let orders = store.recent_orders(tradecraft_api::ORDERS_KEPT).context("reading orders")?;
             view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.preload(&orders);
             Ok((store, projector))
         })
         .await
-        .context("read store task")??
+        .context("read store task")??;
+        (Some(store), projector)
+    } else {
+        (None, None)
     };
-    bootstrap(&log, &engine, &simulator, &producer).await?;
-    let (stop_simulator, stop_receiver) = watch::channel(false);
-    let simulator_task =
-        simulate_market.then(|| tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
+    if let (true, Some(engine)) = (roles.market, &engine_handle) {
+        bootstrap(&log, engine, &simulator, &producer).await?;
+    }
+    let (stop_tasks, stop_receiver) = watch::channel(false);
+    let mut tasks = Vec::new();
+    if let (true, true, Some(engine)) = (roles.market, *simulate_market, &engine_handle) {
+        tasks.push(tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
+    }
     let stop_projector = Arc::new(AtomicBool::new(false));
     let projection_metrics = Arc::new(ProjectionMetrics::default());
-    let status_engine = engine.clone();
-    let watermark = move || status_engine.status().next_command.load(Ordering::Relaxed);
-    let projector_thread =
-        spawn_projector(projector, watermark, Arc::clone(&stop_projector), Arc::clone(&projection_metrics)).context("starting the projector")?;
-    let webhook_task = tokio::spawn(tradecraft_api::alerts::run_webhooks(
-        store.clone(),
-        config.webhooks,
-        // It stops with the simulator.
-        stop_simulator.subscribe(),
-    ));
-    state.store = Some(store.clone());
-    state.projection_metrics = Some(projection_metrics);
-    let app = App::build(*address, state).await.with_context(|| format!("binding {address}"))?;
-    let address = app.local_addr().context("reading the bound address")?;
-    Ok(Exchange { app, address, pushes, engine, store, log, engine_thread, stop_simulator, simulator_task, stop_projector, projector_thread, webhook_task })
+    let projector_thread = match projector {
+        Some(projector) => {
+            Some(spawn_projector(projector, watermark, Arc::clone(&stop_projector), Arc::clone(&projection_metrics)).context("starting the projector")?)
+        }
+        None => None,
+    };
+    if let (true, Some(store)) = (roles.projector, &store) {
+        // Alerts come from the projector, so their deliveries go with it; they stop with the
+        // simulator.
+        tasks.push(tokio::spawn(tradecraft_api::alerts::run_webhooks(store.clone(), config.webhooks.clone(), stop_tasks.subscribe())));
+    }
+    let app = match (&engine_handle, roles.serves_http()) {
+        (Some(engine), true) => {
+            let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes.clone(), producer.clone());
+            let secret = match &config.token_secret {
+                Some(secret) => secret.clone(),
+                None => token_secret(data_dir)?,
+            };
+            state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(secret, config.admin_key.as_deref()));
+            state.rate_limiter = config.rate_limits.map(|limits| Arc::new(tradecraft_api::rate::RateLimiter::new(limits)));
+            state.webhook_targets = config.webhooks.targets;
+            state.surfaces = tradecraft_api::Surfaces { rest: roles.gateway, websocket: roles.ws };
+            state.store.clone_from(&store);
+            state.projection_metrics = roles.projector.then_some(projection_metrics);
+            Some(App::build(*address, state).await.with_context(|| format!("binding {address}"))?)
+        }
+        _ => None,
+    };
+    let address = app.as_ref().map(App::local_addr).transpose().context("reading the bound address")?;
+    tracing::info!(roles = %roles, address = ?address, clustered, "started");
+    Ok(Exchange { app, address, pushes, engine, store, log, stop_tasks, tasks, stop_projector, projector_thread, campaign })
 }
 
 impl Exchange {
-    /// Where the API listens.
-    pub fn address(&self) -> SocketAddr {
+    /// Where the API listens (none when the roles serve no HTTP).
+    pub fn address(&self) -> Option<SocketAddr> {
         self.address
     }
 
@@ -419,13 +571,14 @@ impl Exchange {
         &self.pushes
     }
 
-    pub fn engine(&self) -> &EngineHandle {
-        &self.engine
+    /// The engine (publishing or a replica), if the roles keep one.
+    pub fn engine(&self) -> Option<&EngineHandle> {
+        self.engine.as_ref().map(|(engine, _)| engine)
     }
 
-    /// The read store.
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// The read store, if the roles use one.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
     }
 
     /// The event log.
@@ -433,19 +586,32 @@ impl Exchange {
         &self.log
     }
 
+    /// Whether this process's engine publishes (leads) now.
+    pub fn leading(&self) -> bool {
+        self.campaign.as_ref().map_or(self.engine.is_some(), |campaign| campaign.leader().load(Ordering::SeqCst))
+    }
+
     /// Serves until `shutdown`, then stops the simulator and the engine (with a snapshot).
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { app, engine, engine_thread, stop_simulator, simulator_task, stop_projector, projector_thread, webhook_task, .. } = self;
-        app.run_until_stopped(shutdown).await.context("serving")?;
-        let _ = stop_simulator.send(true);
-        let _ = webhook_task.await;
-        if let Some(task) = simulator_task {
+        let Self { app, engine, stop_tasks, tasks, stop_projector, projector_thread, campaign, .. } = self;
+        match app {
+            Some(app) => app.run_until_stopped(shutdown).await.context("serving")?,
+            None => shutdown.await,
+        }
+        let _ = stop_tasks.send(true);
+        for task in tasks {
             let _ = task.await;
         }
         stop_projector.store(true, Ordering::Relaxed);
-        let _ = tokio::task::spawn_blocking(move || projector_thread.join()).await;
-        engine.stop();
-        let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
+        if let Some(thread) = projector_thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        if let Some((engine, thread)) = engine {
+            engine.stop();
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        // The last snapshot is written: a standby may take over.
+        drop(campaign);
         Ok(())
     }
 }

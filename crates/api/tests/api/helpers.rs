@@ -79,8 +79,13 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) ->
     };
     configure(&mut config);
     let exchange = tradecraft::server::start(config).await.unwrap();
-    let (address, pushes, engine, store, log) =
-        (exchange.address(), exchange.pushes().clone(), exchange.engine().clone(), exchange.store().clone(), std::sync::Arc::clone(exchange.log()));
+    let (address, pushes, engine, store, log) = (
+        exchange.address().unwrap(),
+        exchange.pushes().clone(),
+        exchange.engine().unwrap().clone(),
+        exchange.store().unwrap().clone(),
+        std::sync::Arc::clone(exchange.log()),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel();
     tokio::spawn(exchange.run(async move {
         let _ = stopped.await;
