@@ -8,11 +8,11 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed test
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use tradecraft_log::{EventLog, MemoryLog};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
-use tradecraft_sequencer::{Sequencer, SequencerConfig, SnapshotStore, create_topics, submit};
+use tradecraft_sequencer::{Publish, Sequencer, SequencerConfig, SnapshotStore, create_topics, submit};
 use tradecraft_store::{
     ApiKeyRecord, AuditRecord, Backend, DeliveryOutcome, Dialect, Param, Projector, ProjectorConfig, Row, Statement, Store, StoreError, TradeQuery, UserRecord,
     Value, WebhookRecord, create_database, decimal, drop_database, with_database,
@@ -127,34 +127,85 @@ fn account(user: &str, house: bool) -> WireCommand {
 
 /// Alice buys 10 then 5 at 100 (10 bp taker fee), sells 8 at 102 a day later, fails to
 /// buy 1,000 for lack of cash, and withdraws 100 on day three; Bob arrives on day three.
+fn scenario_commands() -> Vec<(i64, WireCommand)> {
+    let alice = ALICE.to_string();
+    vec![
+        (
+            T0,
+            WireCommand::ListInstrument {
+                symbol: "MOCK".to_owned(),
+                tick_size: "0.01".to_owned(),
+                lot_size: "1".to_owned(),
+                min_quantity: "1".to_owned(),
+                price_band_bps: 5_000,
+            },
+        ),
+        (T0, account(HOUSE, true)),
+        (T0, deposit(HOUSE, "1", "1000000", None)),
+        (T0, deposit(HOUSE, "2", "10000", Some("MOCK"))),
+        (T0, order(HOUSE, WireSide::Sell, "15", "100")),
+        (T0, account(&alice, false)),
+        (T0, deposit(&alice, "3", "10000", None)),
+        (T0 + HOUR, order(&alice, WireSide::Buy, "10", "100")),
+        (T0 + 2 * HOUR, order(&alice, WireSide::Buy, "5", "100")),
+        (T0 + DAY, order(HOUSE, WireSide::Buy, "100", "102")),
+        (T0 + DAY + HOUR, order(&alice, WireSide::Sell, "8", "102")),
+        (T0 + DAY + 2 * HOUR, order(&alice, WireSide::Buy, "1000", "100")),
+        (T0 + 2 * DAY, account(&BOB.to_string(), false)),
+        (T0 + 2 * DAY, deposit(&BOB.to_string(), "4", "5000", None)),
+        (T0 + 2 * DAY + HOUR, WireCommand::Withdraw { user_id: alice, transaction_id: "5".to_owned(), amount: "100".to_owned(), symbol: None }),
+    ]
+}
+
 fn scenario() -> Exchange {
     let mut exchange = Exchange::new();
-    let alice = ALICE.to_string();
-    exchange.run(
-        T0,
-        WireCommand::ListInstrument {
-            symbol: "MOCK".to_owned(),
-            tick_size: "0.01".to_owned(),
-            lot_size: "1".to_owned(),
-            min_quantity: "1".to_owned(),
-            price_band_bps: 5_000,
-        },
-    );
-    exchange.run(T0, account(HOUSE, true));
-    exchange.run(T0, deposit(HOUSE, "1", "1000000", None));
-    exchange.run(T0, deposit(HOUSE, "2", "10000", Some("MOCK")));
-    exchange.run(T0, order(HOUSE, WireSide::Sell, "15", "100"));
-    exchange.run(T0, account(&alice, false));
-    exchange.run(T0, deposit(&alice, "3", "10000", None));
-    exchange.run(T0 + HOUR, order(&alice, WireSide::Buy, "10", "100"));
-    exchange.run(T0 + 2 * HOUR, order(&alice, WireSide::Buy, "5", "100"));
-    exchange.run(T0 + DAY, order(HOUSE, WireSide::Buy, "100", "102"));
-    exchange.run(T0 + DAY + HOUR, order(&alice, WireSide::Sell, "8", "102"));
-    exchange.run(T0 + DAY + 2 * HOUR, order(&alice, WireSide::Buy, "1000", "100"));
-    exchange.run(T0 + 2 * DAY, account(&BOB.to_string(), false));
-    exchange.run(T0 + 2 * DAY, deposit(&BOB.to_string(), "4", "5000", None));
-    exchange.run(T0 + 2 * DAY + HOUR, WireCommand::Withdraw { user_id: alice, transaction_id: "5".to_owned(), amount: "100".to_owned(), symbol: None });
+    for (at, command) in scenario_commands() {
+        exchange.run(at, command);
+    }
     exchange
+}
+
+fn output_records(log: &dyn EventLog) -> u64 {
+    tradecraft_sequencer::outputs::OUTPUT_TOPICS
+        .iter()
+        .map(|topic| (0..log.partitions(topic).unwrap()).map(|partition| log.end_offset(topic, partition).unwrap()).sum::<u64>())
+        .sum()
+}
+
+/// An engine that led until halfway, was deposed without noticing and then writes again
+/// what its successor already published: the read store is as if it never had (its records
+/// repeat sequence numbers already applied). One that notices writes nothing at all.
+fn a_deposed_engines_late_writes_change_nothing(db: TestDb) {
+    let reference = sqlite();
+    project(&reference.store, &scenario());
+    let expected = dump(&reference.store);
+
+    let mut exchange = Exchange::new();
+    let commands = scenario_commands();
+    let (first, second) = commands.split_at(8);
+    for (at, command) in first {
+        exchange.run(*at, command.clone());
+    }
+    let leading = Arc::new(AtomicBool::new(true));
+    let snapshots = TempPath(std::env::temp_dir().join(unique("deposed")));
+    let mut config = SequencerConfig { output_partitions: 2, publish: Publish::WhileLeader(Arc::clone(&leading)), ..SequencerConfig::default() };
+    config.engine.taker_fee_bps = 10;
+    let mut deposed = Sequencer::open(config, Arc::clone(&exchange.log), SnapshotStore::open(&snapshots.0).unwrap()).unwrap();
+    for (at, command) in second {
+        exchange.run(*at, command.clone());
+    }
+    let published = output_records(exchange.log.as_ref());
+    let late = deposed.catch_up().unwrap();
+    assert!(late.published > 0 && output_records(exchange.log.as_ref()) == published + late.published as u64, "the late writes are in the log: {late:?}");
+    project(&db.store, &exchange);
+    assert_eq!(dump(&db.store), expected, "late duplicates changed the read store on {:?}", db.store.dialect());
+
+    // Fenced: once it knows it no longer leads, it appends nothing.
+    leading.store(false, Ordering::SeqCst);
+    submit(exchange.log.as_ref(), &deposit(&BOB.to_string(), "6", "1", None), "test", 99, Timestamp::from_millis(T0 + 3 * DAY)).unwrap();
+    let before = output_records(exchange.log.as_ref());
+    assert!(matches!(deposed.poll(), Err(tradecraft_sequencer::SequencerError::NotLeader)));
+    assert_eq!(output_records(exchange.log.as_ref()), before);
 }
 
 fn project(store: &Store, exchange: &Exchange) {
@@ -608,6 +659,7 @@ backend_suite!(sqlite:
     holds_back_events_of_commands_the_engine_has_not_finished,
     keeps_users_tokens_keys_and_the_audit_trail,
     limit_breaches_become_alerts_queued_for_webhooks,
+    a_deposed_engines_late_writes_change_nothing,
 );
 
 backend_suite!(postgres:
@@ -619,6 +671,7 @@ backend_suite!(postgres:
     holds_back_events_of_commands_the_engine_has_not_finished,
     keeps_users_tokens_keys_and_the_audit_trail,
     limit_breaches_become_alerts_queued_for_webhooks,
+    a_deposed_engines_late_writes_change_nothing,
 );
 
 #[test]

@@ -197,7 +197,9 @@ impl SnapshotBackend for PostgresSnapshots {
         let deployment = self.deployment.clone();
         let offset = offset_param(next_command);
         let row = self.with(move |client| {
-            Box::pin(async move { client.query_one("SELECT body FROM engine_snapshots WHERE deployment = $1 AND next_command = $2", &[&deployment, &offset]).await })
+            Box::pin(
+                async move { client.query_one("SELECT body FROM engine_snapshots WHERE deployment = $1 AND next_command = $2", &[&deployment, &offset]).await },
+            )
         })?;
         Ok(row.get(0))
     }

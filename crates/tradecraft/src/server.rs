@@ -536,7 +536,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
     if let (true, Some(store)) = (roles.projector, &store) {
         // Alerts come from the projector, so their deliveries go with it; they stop with the
         // simulator.
-        tasks.push(tokio::spawn(tradecraft_api::alerts::run_webhooks(store.clone(), config.webhooks.clone(), stop_tasks.subscribe())));
+        tasks.push(tokio::spawn(tradecraft_api::alerts::run_webhooks(store.clone(), config.webhooks, stop_tasks.subscribe())));
     }
     let app = match (&engine_handle, roles.serves_http()) {
         (Some(engine), true) => {

@@ -37,6 +37,10 @@ pub(crate) struct VerifyArgs {
     /// Commands between two full invariant checks.
     #[arg(long, default_value_t = CHECK_EVERY_DEFAULT)]
     check_every: u64,
+    /// The deployment's database: with a `kafka://` log and `postgres://` here, the
+    /// engine's snapshots are read from it (where a clustered engine keeps them).
+    #[arg(long, env = "TRADECRAFT_DATABASE_URL")]
+    database_url: Option<String>,
 }
 
 /// Reads one output partition in order, to compare it with what a replay writes.
@@ -46,18 +50,31 @@ struct PartitionReader {
     next: Offset,
     end: Offset,
     buffer: VecDeque<StoredRecord>,
+    /// Next sequence per producer: a record below it is a duplicate (a deposed engine's late
+    /// write, or a re-publication), which consumers drop and so does the comparison.
+    expected: BTreeMap<String, u64>,
+    duplicates: u64,
 }
 
 impl PartitionReader {
     fn next(&mut self, log: &dyn EventLog) -> anyhow::Result<Option<StoredRecord>> {
-        if self.buffer.is_empty() && self.next < self.end {
-            self.buffer.extend(log.read(self.topic, self.partition, self.next, READ_BATCH).with_context(|| format!("reading {}", self.topic))?);
-        }
-        let record = self.buffer.pop_front();
-        if let Some(record) = &record {
+        loop {
+            if self.buffer.is_empty() && self.next < self.end {
+                self.buffer.extend(log.read(self.topic, self.partition, self.next, READ_BATCH).with_context(|| format!("reading {}", self.topic))?);
+            }
+            let Some(record) = self.buffer.pop_front() else { return Ok(None) };
             self.next = record.offset + 1;
+            let numbered = Envelope::<serde_json::Value>::from_json(&record.value).ok().and_then(|envelope| envelope.producer.zip(envelope.sequence));
+            if let Some((producer, sequence)) = numbered {
+                let expected = self.expected.entry(producer).or_insert(0);
+                if sequence < *expected {
+                    self.duplicates += 1;
+                    continue;
+                }
+                *expected = sequence + 1;
+            }
+            return Ok(Some(record));
         }
-        Ok(record)
     }
 }
 
@@ -83,7 +100,10 @@ impl Outputs {
                     return Ok(None);
                 }
                 let end = log.end_offset(topic, partition)?;
-                readers.insert((topic, partition), PartitionReader { topic, partition, next: 0, end, buffer: VecDeque::new() });
+                readers.insert(
+                    (topic, partition),
+                    PartitionReader { topic, partition, next: 0, end, buffer: VecDeque::new(), expected: BTreeMap::new(), duplicates: 0 },
+                );
             }
         }
         Ok(Some(Self { readers, partitions, buffer: Vec::new(), compared: 0 }))
@@ -142,18 +162,19 @@ impl Outputs {
         Ok(())
     }
 
-    /// Fails if a partition holds records no command wrote.
-    fn finish(&self) -> anyhow::Result<u64> {
-        for ((topic, partition), reader) in &self.readers {
-            if reader.next < reader.end {
-                bail!(
-                    "output topic {topic} partition {partition}: {} records from offset {} were written by no command",
-                    reader.end - reader.next,
-                    reader.next
-                );
+    /// Fails if a partition holds records no command wrote; returns the records compared
+    /// and the duplicates passed over.
+    fn finish(&mut self, log: &dyn EventLog) -> anyhow::Result<(u64, u64)> {
+        let mut duplicates = 0;
+        for ((topic, partition), reader) in &mut self.readers {
+            let unwritten = reader.next(log)?;
+            duplicates += reader.duplicates;
+            if let Some(record) = unwritten {
+                let (next, end) = (record.offset, reader.end);
+                bail!("output topic {topic} partition {partition}: records from offset {next} to {end} were written by no command");
             }
         }
-        Ok(self.compared)
+        Ok((self.compared, duplicates))
     }
 }
 
@@ -233,9 +254,15 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     let mut outputs = Outputs::open(log)?;
     let every = Some(if args.every_command { 1 } else { args.check_every.max(1) });
     let end = replay(log, &mut straight, 0, Checks { every, outputs: outputs.as_mut(), progress_of: Some(total) })?;
-    let outputs_checked = outputs.as_ref().map(Outputs::finish).transpose()?;
+    let checked = outputs.as_mut().map(|outputs| outputs.finish(log)).transpose()?;
+    let (outputs_checked, duplicates) = (checked.map(|(compared, _)| compared), checked.map(|(_, duplicates)| duplicates));
     let hash = straight.state_hash();
-    let snapshots = SnapshotStore::open(args.data_dir.join("snapshots")).context("opening snapshots")?;
+    let snapshots = match args.database_url.as_deref().filter(|database| database.starts_with("postgres") && url.starts_with("kafka://")) {
+        Some(database) => SnapshotStore::with_backend(std::sync::Arc::new(
+            tradecraft::cluster::PostgresSnapshots::open(database, &url).context("opening the snapshot table")?,
+        )),
+        None => SnapshotStore::open(args.data_dir.join("snapshots")).context("opening snapshots")?,
+    };
     let snapshot_check = match snapshots.latest().context("reading snapshots")? {
         None => json!(null),
         Some(snapshot) => {
@@ -258,7 +285,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<()> {
             json!({
                 "verified": true, "records": records, "commands": end, "stateHash": format!("{hash:016x}"),
                 "openOrders": straight.open_order_count(), "snapshot": snapshot_check,
-                "invariantsCheckedEvery": every, "outputRecordsChecked": outputs_checked,
+                "invariantsCheckedEvery": every, "outputRecordsChecked": outputs_checked, "duplicateOutputsPassedOver": duplicates,
             })
         );
     }
