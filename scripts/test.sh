@@ -2,7 +2,8 @@
 # Runs every TradeCraft test on a fresh machine: installs what the tests need, then lints
 # and runs the whole workspace's tests with cargo-nextest. The servers tests talk to are
 # started (or installed) by scripts/services.sh first: PostgreSQL for the read store,
-# Apache Kafka (jars from Maven Central) for the Kafka event log.
+# Apache Kafka (jars from Maven Central) for the Kafka event log. The API suite runs twice:
+# on the embedded server, and on a multi-process deployment over Kafka and PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,3 +37,5 @@ echo "== API contract (schemathesis)"
 scripts/schemathesis.sh
 echo "== tests"
 cargo nextest run --workspace --locked --no-fail-fast
+echo "== API suite on the multi-process deployment (two gateways, engine + standby, projector, ws over Kafka and PostgreSQL)"
+TRADECRAFT_TEST_DEPLOYMENT=processes cargo nextest run -p tradecraft --test api --locked --no-fail-fast

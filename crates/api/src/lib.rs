@@ -12,6 +12,7 @@ mod extract;
 mod identity;
 mod market;
 mod metrics;
+pub use metrics::projector_router;
 mod models;
 pub mod openapi;
 mod orders;

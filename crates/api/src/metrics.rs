@@ -214,29 +214,46 @@ pub(crate) async fn render(State(state): State<Shared>) -> Response {
         let _ = writeln!(out, "tradecraft_log_fsync_seconds_total {}", metrics.fsync_nanos_total as f64 / 1e9);
     }
     if let Some(projection) = &state.projection_metrics {
-        let counters = [
-            ("tradecraft_projection_records_total", "Log records applied to the read store.", projection.records.load(Ordering::Relaxed)),
-            (
-                "tradecraft_projection_transactions_total",
-                "Read-store transactions committed by the projector.",
-                projection.transactions.load(Ordering::Relaxed),
-            ),
-            ("tradecraft_projection_errors_total", "Projector polls that failed (and were retried).", projection.errors.load(Ordering::Relaxed)),
-        ];
-        for (name, help, value) in counters {
-            line(&mut out, name, help, "counter");
-            let _ = writeln!(out, "{name} {value}");
-        }
-        line(&mut out, "tradecraft_projection_lag_records", "Records in the log not yet applied to the read store.", "gauge");
-        for lag in projection.lag() {
-            let _ = writeln!(
-                out,
-                "tradecraft_projection_lag_records{{topic=\"{}\",partition=\"{}\"}} {}",
-                lag.topic,
-                lag.partition,
-                lag.end.saturating_sub(lag.applied)
-            );
-        }
+        render_projection(&mut out, projection);
     }
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// The projector's counters and its lag per partition, in Prometheus text.
+pub(crate) fn render_projection(out: &mut String, projection: &tradecraft_store::ProjectionMetrics) {
+    let counters = [
+        ("tradecraft_projection_records_total", "Log records applied to the read store.", projection.records.load(Ordering::Relaxed)),
+        ("tradecraft_projection_transactions_total", "Read-store transactions committed by the projector.", projection.transactions.load(Ordering::Relaxed)),
+        ("tradecraft_projection_errors_total", "Projector polls that failed (and were retried).", projection.errors.load(Ordering::Relaxed)),
+    ];
+    for (name, help, value) in counters {
+        line(out, name, help, "counter");
+        let _ = writeln!(out, "{name} {value}");
+    }
+    line(out, "tradecraft_projection_lag_records", "Records in the log not yet applied to the read store.", "gauge");
+    for lag in projection.lag() {
+        let _ = writeln!(
+            out,
+            "tradecraft_projection_lag_records{{topic=\"{}\",partition=\"{}\"}} {}",
+            lag.topic,
+            lag.partition,
+            lag.end.saturating_sub(lag.applied)
+        );
+    }
+}
+
+/// What a process that only projects serves: liveness and its metrics (it has no engine,
+/// so none of the API).
+pub fn projector_router(projection: std::sync::Arc<tradecraft_store::ProjectionMetrics>) -> axum::Router {
+    axum::Router::new().route("/health/live", axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) })).route(
+        "/metrics",
+        axum::routing::get(move || {
+            let projection = std::sync::Arc::clone(&projection);
+            async move {
+                let mut out = String::new();
+                render_projection(&mut out, &projection);
+                ([(CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+            }
+        }),
+    )
 }

@@ -44,6 +44,24 @@ pub(crate) struct ServeArgs {
     /// Requests per second per client IP (bursts of twice that); 0 for no limit.
     #[arg(long, env = "TRADECRAFT_RATE_LIMIT_PER_IP", default_value_t = 200)]
     rate_limit_per_ip: u32,
+    /// Burst per user or API key (twice the rate when absent).
+    #[arg(long, env = "TRADECRAFT_RATE_LIMIT_BURST_PER_USER")]
+    rate_limit_burst_per_user: Option<u32>,
+    /// Burst per client IP (twice the rate when absent).
+    #[arg(long, env = "TRADECRAFT_RATE_LIMIT_BURST_PER_IP")]
+    rate_limit_burst_per_ip: Option<u32>,
+    /// Wait before a failed webhook delivery's second attempt, doubled for each one after.
+    #[arg(long, env = "TRADECRAFT_WEBHOOK_FIRST_BACKOFF_MS", default_value_t = 1_000)]
+    webhook_first_backoff_ms: u32,
+    /// Longest wait between two webhook attempts.
+    #[arg(long, env = "TRADECRAFT_WEBHOOK_MAX_BACKOFF_MS", default_value_t = 3_600_000)]
+    webhook_max_backoff_ms: u32,
+    /// Attempts before a webhook delivery is given up.
+    #[arg(long, env = "TRADECRAFT_WEBHOOK_MAX_ATTEMPTS", default_value_t = 10)]
+    webhook_max_attempts: u32,
+    /// How often due webhook deliveries are looked for.
+    #[arg(long, env = "TRADECRAFT_WEBHOOK_POLL_MS", default_value_t = 250)]
+    webhook_poll_ms: u32,
     /// If the SQLite read store cannot be opened (damaged), move it aside and start a new
     /// one: the trading data is projected again from the event log; users, API keys,
     /// webhooks and the audit trail, which only it held, stay in the file moved aside.
@@ -77,7 +95,14 @@ impl ServeArgs {
         config.simulate_market = !self.no_simulator;
         config.admin_key.clone_from(&self.admin_key);
         config.rate_limits = self.rate_limits();
-        config.webhooks.targets = self.webhook_targets();
+        config.webhooks = tradecraft_api::alerts::WebhookPolicy {
+            first_backoff_ms: self.webhook_first_backoff_ms.max(1).into(),
+            max_backoff_ms: self.webhook_max_backoff_ms.max(self.webhook_first_backoff_ms).into(),
+            max_attempts: self.webhook_max_attempts.max(1),
+            poll: std::time::Duration::from_millis(self.webhook_poll_ms.max(1).into()),
+            targets: self.webhook_targets(),
+            ..tradecraft_api::alerts::WebhookPolicy::default()
+        };
         config.recreate_read_store = self.recreate_read_store;
         config.roles = Roles::parse(&self.roles)?;
         if let Some(partitions) = self.partitions {
@@ -101,9 +126,12 @@ impl ServeArgs {
         let rate = |value: u32| if value == 0 { unlimited } else { value };
         (self.rate_limit_per_user > 0 || self.rate_limit_per_ip > 0).then(|| tradecraft_api::rate::RateLimits {
             per_caller_per_s: rate(self.rate_limit_per_user),
-            per_caller_burst: rate(self.rate_limit_per_user).saturating_mul(2),
+            per_caller_burst: self
+                .rate_limit_burst_per_user
+                .filter(|_| self.rate_limit_per_user > 0)
+                .unwrap_or(rate(self.rate_limit_per_user).saturating_mul(2)),
             per_ip_per_s: rate(self.rate_limit_per_ip),
-            per_ip_burst: rate(self.rate_limit_per_ip).saturating_mul(2),
+            per_ip_burst: self.rate_limit_burst_per_ip.filter(|_| self.rate_limit_per_ip > 0).unwrap_or(rate(self.rate_limit_per_ip).saturating_mul(2)),
         })
     }
 }

@@ -160,14 +160,7 @@ async fn bootstrap(log: &Arc<dyn EventLog>, engine: &EngineHandle, simulator: &S
 }
 
 /// Each tick: new reference prices to `market_data`, and the house re-quotes every symbol.
-async fn simulate(
-    log: Arc<dyn EventLog>,
-    engine: EngineHandle,
-    mut simulator: Simulator,
-    producer: String,
-    pushes: tradecraft_api::ws::Pushes,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn simulate(log: Arc<dyn EventLog>, engine: EngineHandle, mut simulator: Simulator, producer: String, mut stop: watch::Receiver<bool>) {
     let house = HouseConfig::default();
     let instruments = simulator.instruments();
     let mut ticker = tokio::time::interval(Duration::from_millis(simulator.tick_interval_ms()));
@@ -217,16 +210,53 @@ async fn simulate(
         })
         .await;
         match appended {
+            // WebSocket servers push the prices from market_data (`price_feed`).
             Ok(Ok(_)) => {
                 let _ = engine.request(Request::Wake);
-                for tick in &prices {
-                    tradecraft_api::ws::push_price(&pushes, tick.symbol, tick.price);
-                }
             }
             Ok(Err(error)) => tracing::warn!(error = %error, "simulator: the log refused a tick"),
             Err(error) => tracing::warn!(error = %error, "simulator: tick task failed"),
         }
     }
+}
+
+/// How often the price feed looks for new ticks.
+const PRICE_FEED_POLL: Duration = Duration::from_millis(20);
+
+/// Pushes every `market_data` tick appended from now on to this process's WebSocket
+/// clients, wherever the simulator runs. Stops when `stop` is set.
+fn price_feed(log: Arc<dyn EventLog>, pushes: tradecraft_api::ws::Pushes, stop: Arc<AtomicBool>) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("price-feed".to_owned()).spawn(move || {
+        let mut next: Vec<u64> = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let progressed = feed_prices(log.as_ref(), &pushes, &mut next);
+            if !matches!(progressed, Ok(true)) {
+                std::thread::sleep(PRICE_FEED_POLL);
+            }
+        }
+    })
+}
+
+/// One round of the price feed: whether it pushed anything.
+fn feed_prices(log: &dyn EventLog, pushes: &tradecraft_api::ws::Pushes, next: &mut Vec<u64>) -> Result<bool, tradecraft_log::LogError> {
+    if next.is_empty() {
+        // Start at the end: a client wants the prices from when it joined.
+        for partition in 0..log.partitions(MARKET_DATA)? {
+            next.push(log.end_offset(MARKET_DATA, partition)?);
+        }
+    }
+    let mut pushed = false;
+    for (partition, from) in (0_u32..).zip(next.iter_mut()) {
+        for record in log.read(MARKET_DATA, partition, *from, 1_024)? {
+            *from = record.offset + 1;
+            let Ok(envelope) = Envelope::<tradecraft_events::MarketDataTick>::from_json(&record.value) else { continue };
+            if let (Ok(symbol), Ok(price)) = (Symbol::new(&envelope.payload.symbol), tradecraft_types::Price::parse(&envelope.payload.price)) {
+                tradecraft_api::ws::push_price(pushes, symbol, price);
+                pushed = true;
+            }
+        }
+    }
+    Ok(pushed)
 }
 
 /// A started exchange (or the part of it this process's roles make): the API is bound but
@@ -241,8 +271,10 @@ pub struct Exchange {
     log: Arc<dyn EventLog>,
     stop_tasks: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Stops the projector and the price feed.
     stop_projector: Arc<AtomicBool>,
     projector_thread: Option<std::thread::JoinHandle<()>>,
+    feed_thread: Option<std::thread::JoinHandle<()>>,
     /// Held while running: dropping it gives the engine leadership up.
     campaign: Option<crate::cluster::Campaign>,
 }
@@ -523,9 +555,11 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
     let (stop_tasks, stop_receiver) = watch::channel(false);
     let mut tasks = Vec::new();
     if let (true, true, Some(engine)) = (roles.market, *simulate_market, &engine_handle) {
-        tasks.push(tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), pushes.clone(), stop_receiver)));
+        tasks.push(tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), stop_receiver)));
     }
     let stop_projector = Arc::new(AtomicBool::new(false));
+    let feed_thread =
+        roles.ws.then(|| price_feed(Arc::clone(&log), pushes.clone(), Arc::clone(&stop_projector))).transpose().context("starting the price feed")?;
     let projection_metrics = Arc::new(ProjectionMetrics::default());
     let projector_thread = match projector {
         Some(projector) => {
@@ -550,14 +584,28 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
             state.webhook_targets = config.webhooks.targets;
             state.surfaces = tradecraft_api::Surfaces { rest: roles.gateway, websocket: roles.ws };
             state.store.clone_from(&store);
-            state.projection_metrics = roles.projector.then_some(projection_metrics);
+            state.projection_metrics = roles.projector.then(|| Arc::clone(&projection_metrics));
             Some(App::build(*address, state).await.with_context(|| format!("binding {address}"))?)
         }
         _ => None,
     };
-    let address = app.as_ref().map(App::local_addr).transpose().context("reading the bound address")?;
-    tracing::info!(roles = %roles, address = ?address, clustered, "started");
-    Ok(Exchange { app, address, pushes, engine, store, log, stop_tasks, tasks, stop_projector, projector_thread, campaign })
+    let mut bound = app.as_ref().map(App::local_addr).transpose().context("reading the bound address")?;
+    if app.is_none() && roles.projector {
+        // A projector alone serves its liveness and metrics.
+        let listener = tokio::net::TcpListener::bind(*address).await.with_context(|| format!("binding {address}"))?;
+        bound = Some(listener.local_addr().context("reading the bound address")?);
+        let router = tradecraft_api::projector_router(Arc::clone(&projection_metrics));
+        let mut stop = stop_tasks.subscribe();
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+        }));
+    }
+    tracing::info!(roles = %roles, address = ?bound, clustered, "started");
+    Ok(Exchange { app, address: bound, pushes, engine, store, log, stop_tasks, tasks, stop_projector, projector_thread, feed_thread, campaign })
 }
 
 impl Exchange {
@@ -593,7 +641,7 @@ impl Exchange {
 
     /// Serves until `shutdown`, then stops the simulator and the engine (with a snapshot).
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { app, engine, stop_tasks, tasks, stop_projector, projector_thread, campaign, .. } = self;
+        let Self { app, engine, stop_tasks, tasks, stop_projector, projector_thread, feed_thread, campaign, .. } = self;
         match app {
             Some(app) => app.run_until_stopped(shutdown).await.context("serving")?,
             None => shutdown.await,
@@ -603,7 +651,7 @@ impl Exchange {
             let _ = task.await;
         }
         stop_projector.store(true, Ordering::Relaxed);
-        if let Some(thread) = projector_thread {
+        for thread in [projector_thread, feed_thread].into_iter().flatten() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
         if let Some((engine, thread)) = engine {

@@ -27,7 +27,8 @@ async fn health_reports_live_and_ready() {
     assert_eq!(body["dependencies"]["engine"]["status"], "up");
     assert_eq!(body["dependencies"]["log"]["status"], "up");
     assert_eq!(body["dependencies"]["readStore"]["status"], "up");
-    assert_eq!(body["dependencies"]["readStore"]["dialect"], "sqlite");
+    let dialect = if helpers::processes() { "postgres" } else { "sqlite" };
+    assert_eq!(body["dependencies"]["readStore"]["dialect"], dialect);
 }
 
 #[tokio::test]

@@ -45,7 +45,7 @@ async fn breaches_alert_in_app_and_by_webhook_with_retries() {
     let response = app.client.put(app.url(&format!("/v1/limits/users/{user}"))).json(&json!({"maxOrderQuantity": "1"})).send().await.unwrap();
     assert_eq!(response.status(), 200);
 
-    let ws_url = format!("ws://{}/v1/marketdata/websocket?vsn=2.0.0&token={token}", app.address);
+    let ws_url = format!("ws://{}/v1/marketdata/websocket?vsn=2.0.0&token={token}", app.ws_address);
     let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
     socket.send(Message::Text(json!(["1", "1", format!("alerts:{user}"), "phx_join", {}]).to_string().into())).await.unwrap();
     let reply: Value = match socket.next().await.unwrap().unwrap() {

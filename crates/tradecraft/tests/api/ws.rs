@@ -5,7 +5,6 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tradecraft_types::{Price, Symbol};
 
 use crate::helpers::{TestApp, spawn_app};
 
@@ -14,7 +13,7 @@ pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::M
 pub(crate) async fn connect(app: &TestApp, query: &str) -> Socket {
     // The operator's key, so the tests may join any account's orders topic.
     let separator = if query.is_empty() { "?" } else { "&" };
-    let url = format!("ws://{}/v1/marketdata/websocket{query}{separator}apiKey={}", app.address, crate::helpers::ADMIN_KEY);
+    let url = format!("ws://{}/v1/marketdata/websocket{query}{separator}apiKey={}", app.ws_address, crate::helpers::ADMIN_KEY);
     tokio_tungstenite::connect_async(url).await.unwrap().0
 }
 
@@ -31,8 +30,26 @@ pub(crate) async fn receive(socket: &mut Socket) -> Value {
     }
 }
 
+/// A reference price for MOCK on `market_data`, as the simulator publishes it: every
+/// WebSocket server pushes it to its clients.
 fn price(app: &TestApp, value: &str) {
-    tradecraft_api::ws::push_price(&app.pushes, Symbol::new("MOCK").unwrap(), Price::parse(value).unwrap());
+    prices(app, &[value.to_owned()]);
+}
+
+/// Several prices in one append.
+fn prices(app: &TestApp, values: &[String]) {
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let at = tradecraft_types::Timestamp::from_millis(1_767_346_200_000);
+    let records = values
+        .iter()
+        .map(|value| {
+            let tick = tradecraft_events::MarketDataTick { symbol: "MOCK".to_owned(), price: value.clone(), feed_timestamp: at.to_string() };
+            let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let envelope = tradecraft_log::Envelope::new("market_data.tick", "test-feed", sequence, at, tradecraft_events::to_payload(&tick));
+            tradecraft_log::Record { key: Some(b"MOCK".to_vec()), value: envelope.to_json(), timestamp_ms: at.millis() }
+        })
+        .collect();
+    app.log.append(tradecraft_events::MARKET_DATA, records).unwrap();
 }
 
 #[tokio::test]
@@ -106,12 +123,10 @@ async fn a_client_that_never_reads_holds_up_no_one() {
     // Far more than the broadcast buffer; the stalled client reads none of it.
     let pushes = tradecraft_api::ws::BROADCAST_CAPACITY * 3;
     let mut received = 0;
-    for index in 0..pushes {
-        price(&app, &format!("{}", 100 + index % 50));
-        if index % 64 == 63 {
-            while let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(1), reader.next()).await {
-                received += 1;
-            }
+    for chunk in (0..pushes).collect::<Vec<_>>().chunks(64) {
+        prices(&app, &chunk.iter().map(|index| format!("{}", 100 + index % 50)).collect::<Vec<_>>());
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(1), reader.next()).await {
+            received += 1;
         }
     }
     price(&app, "123.45");

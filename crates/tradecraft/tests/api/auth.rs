@@ -382,11 +382,16 @@ async fn expired_refresh_tokens_are_refused() {
     // A refresh token whose 30 days ran out a millisecond ago.
     let token = "expired-refresh-token";
     let now = tradecraft_api::auth::now_ms();
-    store.insert_refresh(&tradecraft_api::auth::hash_secret(token), user, "family-x", now - 1).unwrap();
+    // Off the test's runtime: the store's client blocks.
+    let insert = |token: &'static str, family: &'static str, expires: i64| {
+        let store = store.clone();
+        std::thread::spawn(move || store.insert_refresh(&tradecraft_api::auth::hash_secret(token), user, family, expires).unwrap()).join().unwrap();
+    };
+    insert(token, "family-x", now - 1);
     let (status, answer) = call(&app, &app.anonymous, Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": token}))).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("invalid_refresh_token")));
     // A live one of the same user still works.
-    store.insert_refresh(&tradecraft_api::auth::hash_secret("live-token"), user, "family-y", now + 60_000).unwrap();
+    insert("live-token", "family-y", now + 60_000);
     let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": "live-token"}))).await;
     assert_eq!(status, 200);
 }

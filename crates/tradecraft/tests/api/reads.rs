@@ -162,7 +162,7 @@ async fn analytics_and_the_leaderboard_cover_every_account_but_the_house() {
     let (status, _) = app.get("/v1/leaderboard?period=forever").await;
     assert_eq!(status, 400);
 
-    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = app.client.get(format!("http://{}/metrics", app.projector_address)).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("tradecraft_projection_lag_records{topic=\"trade_executed\",partition=\"0\"}"), "{text}");
     let applied = text.lines().find(|line| line.starts_with("tradecraft_projection_records_total ")).unwrap();
     assert!(applied.split(' ').nth(1).unwrap().parse::<u64>().unwrap() > 0, "{applied}");
