@@ -82,12 +82,35 @@ pub(crate) struct LogFields {
 }
 
 tokio::task_local! {
+    /// The W3C trace context of the request being handled (this gateway's span).
+    static TRACE: tradecraft_log::TraceContext;
     static LOG_FIELDS: RefCell<LogFields>;
 }
 
 /// Notes fields for the current request's log line (nothing outside a request).
 pub(crate) fn log_fields(note: impl FnOnce(&mut LogFields)) {
     let _ = LOG_FIELDS.try_with(|fields| note(&mut fields.borrow_mut()));
+}
+
+/// The trace context of the request being handled, for the commands it appends.
+pub(crate) fn current_trace() -> Option<tradecraft_log::TraceContext> {
+    TRACE.try_with(Clone::clone).ok()
+}
+
+/// This request's span in the caller's trace (a `traceparent` header), or in a new trace.
+fn trace_of(request: &Request) -> tradecraft_log::TraceContext {
+    let incoming =
+        request.headers().get("traceparent").and_then(|value| value.to_str().ok()).filter(|text| tradecraft_log::TraceContext::is_valid_traceparent(text));
+    let span = format!("{:016x}", rand::random::<u64>().max(1));
+    let traceparent = match incoming {
+        Some(parent) => {
+            let fields: Vec<&str> = parent.split('-').collect();
+            format!("00-{}-{span}-{}", fields[1], fields[3])
+        }
+        None => format!("00-{:032x}-{span}-01", rand::random::<u128>().max(1)),
+    };
+    let tracestate = request.headers().get("tracestate").and_then(|value| value.to_str().ok()).filter(|_| incoming.is_some()).map(str::to_owned);
+    tradecraft_log::TraceContext { traceparent, tracestate }
 }
 
 /// Middleware: gives every request an id and a log span, logs its outcome as one JSON
@@ -105,13 +128,18 @@ pub(crate) async fn track(State(state): State<Shared>, request: Request, next: N
         .map_or_else(|| state.request_ids.fetch_add(1, Ordering::Relaxed).to_string(), str::to_owned);
     // Handlers note what they learn (`log_fields`), and the request makes one log line
     // with everything, emitted here. Logs written while it runs carry its id by the span.
-    let span = tracing::info_span!("request", request_id = %request_id);
+    let trace = trace_of(&request);
+    let span = tracing::info_span!("request", request_id = %request_id, traceparent = %trace.traceparent);
     let started = Instant::now();
-    let (mut response, fields) = LOG_FIELDS
-        .scope(RefCell::new(LogFields::default()), async move {
-            let response = next.run(request).instrument(span).await;
-            (response, LOG_FIELDS.with(|fields| std::mem::take(&mut *fields.borrow_mut())))
-        })
+    let traceparent = trace.traceparent.clone();
+    let (mut response, fields) = TRACE
+        .scope(
+            trace,
+            LOG_FIELDS.scope(RefCell::new(LogFields::default()), async move {
+                let response = next.run(request).instrument(span).await;
+                (response, LOG_FIELDS.with(|fields| std::mem::take(&mut *fields.borrow_mut())))
+            }),
+        )
         .await;
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
@@ -129,6 +157,9 @@ pub(crate) async fn track(State(state): State<Shared>, request: Request, next: N
     );
     if let Ok(value) = axum::http::HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
+    }
+    if let Ok(value) = axum::http::HeaderValue::from_str(&traceparent) {
+        response.headers_mut().insert("traceparent", value);
     }
     state.http_metrics.record(route, method_name(&method), status, seconds);
     response

@@ -106,7 +106,7 @@ pub(crate) async fn execute(state: &AppState, command: WireCommand) -> Result<Co
     let done = Box::new(move |result| {
         let _ = appended_sender.send(result);
     });
-    submit_then(state.log.as_ref(), &command, &state.producer, sequence, now(), done);
+    submit_then(state.log.as_ref(), &command, &state.producer, sequence, now(), crate::metrics::current_trace(), done);
     let offset = appended
         .await
         .map_err(|_| ApiError::Unavailable("the order log stopped".to_owned()))?

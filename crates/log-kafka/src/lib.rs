@@ -33,6 +33,8 @@ use tradecraft_log::{
     partition_for,
 };
 
+/// The W3C trace context header (copied from the envelope's `traceContext`).
+pub const TRACEPARENT_HEADER: &str = "traceparent";
 /// The header that keeps a record's timestamp exactly (8 bytes, big-endian).
 const TIMESTAMP_HEADER: &str = "tc-ts";
 /// The largest message the topics and clients take: a record of [`RECORD_BYTES_MAX`] plus
@@ -236,7 +238,11 @@ impl KafkaLog {
         let mut deliveries = Vec::with_capacity(records.len());
         for record in records {
             let partition = partition_for(record.key.as_deref(), partitions);
-            let headers = OwnedHeaders::new().insert(Header { key: TIMESTAMP_HEADER, value: Some(&record.timestamp_ms.to_be_bytes()) });
+            let mut headers = OwnedHeaders::new().insert(Header { key: TIMESTAMP_HEADER, value: Some(&record.timestamp_ms.to_be_bytes()) });
+            // The envelope's W3C trace context, for tools that read headers only.
+            if let Some(traceparent) = tradecraft_log::traceparent_in(&record.value) {
+                headers = headers.insert(Header { key: TRACEPARENT_HEADER, value: Some(traceparent.as_bytes()) });
+            }
             let mut message = FutureRecord::<[u8], [u8]>::to(&name).partition(partition as i32).payload(&record.value).headers(headers);
             if let Some(key) = &record.key {
                 message = message.key(key);

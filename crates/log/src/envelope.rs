@@ -18,6 +18,31 @@ pub struct TraceContext {
     pub tracestate: Option<String>,
 }
 
+impl TraceContext {
+    /// Whether `text` is a W3C `traceparent` this version writes: `00-` trace id (32 hex,
+    /// not all zero) `-` parent id (16 hex, not all zero) `-` flags (2 hex).
+    pub fn is_valid_traceparent(text: &str) -> bool {
+        let parts: Vec<&str> = text.split('-').collect();
+        let hex = |part: &str, length: usize| part.len() == length && part.bytes().all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte));
+        let nonzero = |part: &str| part.bytes().any(|byte| byte != b'0');
+        parts.len() == 4 && parts[0] == "00" && hex(parts[1], 32) && nonzero(parts[1]) && hex(parts[2], 16) && nonzero(parts[2]) && hex(parts[3], 2)
+    }
+
+    /// The trace id (the second field of the traceparent).
+    pub fn trace_id(&self) -> Option<&str> {
+        self.traceparent.split('-').nth(1)
+    }
+}
+
+/// The W3C `traceparent` inside an encoded envelope, found without decoding it (the Kafka
+/// log copies it into a record header for tracing tools that read headers only).
+pub fn traceparent_in(value: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"traceparent\":\"";
+    let start = value.windows(KEY.len()).position(|window| window == KEY)? + KEY.len();
+    let text = std::str::from_utf8(value.get(start..start + 55)?).ok()?;
+    TraceContext::is_valid_traceparent(text).then_some(text)
+}
+
 /// One event as it travels through the log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -94,6 +119,23 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn traceparents_are_checked() {
+        assert!(TraceContext::is_valid_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+        for bad in [
+            "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+            "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
+            "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",
+            "",
+        ] {
+            assert!(!TraceContext::is_valid_traceparent(bad), "{bad}");
+        }
+        assert_eq!(traceparent_in(br#"{"traceContext":{"traceparent":"00-0af7"}}"#), None, "too short");
+        assert_eq!(traceparent_in(br#"{"payload":{}}"#), None);
+    }
+
+    #[test]
     fn serialises_with_the_seed_field_names() {
         let envelope = Envelope::new("trade_executed", "engine", 7, Timestamp(1_743_590_103_789), json!({"orderId": "o-1", "status": "EXECUTED"}));
         let value: serde_json::Value = serde_json::from_slice(&envelope.to_json()).unwrap();
@@ -115,7 +157,10 @@ mod tests {
             "someFutureField":true}"#;
         let envelope: Envelope<serde_json::Value> = Envelope::from_json(text).unwrap();
         assert_eq!(envelope.payload["symbol"], "MOCKAAPL");
-        assert_eq!(envelope.trace_context.unwrap().traceparent.len(), 55);
+        let trace = envelope.trace_context.unwrap();
+        assert_eq!(trace.traceparent.len(), 55);
+        assert_eq!(trace.trace_id(), Some("0af7651916cd43dd8448eb211c80319c"));
+        assert_eq!(traceparent_in(text), Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
         assert_eq!(envelope.producer, None);
         assert!(Envelope::<serde_json::Value>::from_json(b"{\"eventId\":1}").is_err());
     }

@@ -16,7 +16,7 @@ mod priority;
 pub mod testsuite;
 
 pub use crc::crc32c;
-pub use envelope::{Envelope, EnvelopeError, SCHEMA_VERSION, TraceContext, event_id};
+pub use envelope::{Envelope, EnvelopeError, SCHEMA_VERSION, TraceContext, event_id, traceparent_in};
 pub use file::{FileLog, FileLogConfig, FileLogMetrics};
 pub use memory::MemoryLog;
 pub use partitioner::partition_for;

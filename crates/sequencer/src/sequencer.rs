@@ -239,17 +239,19 @@ pub fn submit(log: &dyn EventLog, command: &WireCommand, producer: &str, sequenc
     Ok(log.append(TRADE_ORDERS, vec![record])?[0].offset)
 }
 
-/// Appends one command and calls `done` with its offset once durable, without blocking
-/// (see [`EventLog::append_then`]).
+/// Appends one command, in the caller's trace if it has one, and calls `done` with its
+/// offset once durable, without blocking (see [`EventLog::append_then`]).
 pub fn submit_then(
     log: &dyn EventLog,
     command: &WireCommand,
     producer: &str,
     sequence: u64,
     at: Timestamp,
+    trace: Option<tradecraft_log::TraceContext>,
     done: Box<dyn FnOnce(Result<Offset, LogError>) + Send>,
 ) {
-    let envelope = Envelope::new(command.event_type(), producer, sequence, at, command);
+    let mut envelope = Envelope::new(command.event_type(), producer, sequence, at, command);
+    envelope.trace_context = trace;
     let record = Record { key: Some(command.key().into_bytes()), value: envelope.to_json(), timestamp_ms: at.millis() };
     log.append_then(TRADE_ORDERS, vec![record], Box::new(move |result| done(result.map(|appended| appended.first().map_or(0, |first| first.offset)))));
 }
@@ -397,10 +399,10 @@ impl Sequencer {
             let at = Timestamp::from_millis(command.timestamp_ms);
             self.events.clear();
             self.outputs.clear();
-            match Envelope::<WireCommand>::from_json(&command.value)
-                .map_err(|error| error.to_string())
-                .and_then(|envelope| envelope.payload.to_command(command.offset).map_err(|error| error.to_string()))
-            {
+            let decoded = Envelope::<WireCommand>::from_json(&command.value).map_err(|error| error.to_string());
+            // The outputs are part of the command's trace.
+            let trace = decoded.as_ref().ok().and_then(|envelope| envelope.trace_context.clone());
+            match decoded.and_then(|envelope| envelope.payload.to_command(command.offset).map_err(|error| error.to_string())) {
                 Ok(engine_command) => {
                     let nanos = u64::try_from(command.timestamp_ms).unwrap_or_default().saturating_mul(1_000_000);
                     self.engine.apply(&engine_command, nanos, &mut self.events);
@@ -441,6 +443,7 @@ impl Sequencer {
                 let mut envelope = Envelope::new(output.event_type, &producer, this, at, output.payload);
                 envelope.source_service = "MatchingEngine".to_owned();
                 envelope.command_offset = Some(command.offset);
+                envelope.trace_context.clone_from(&trace);
                 records.entry(output.topic).or_default().push(Record {
                     key: Some(output.key.into_bytes()),
                     value: envelope.to_json(),

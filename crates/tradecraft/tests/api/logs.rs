@@ -93,3 +93,61 @@ async fn each_request_logs_one_json_line_with_its_request_user_order_and_symbol(
     assert_eq!(response.status(), 200);
     assert_eq!(capture.request_line(&app, "read-1").await["order_id"].as_u64(), Some(order_id));
 }
+
+/// The caller's W3C trace context follows the order: the response names this gateway's span
+/// in the caller's trace, the command in `trade_orders` carries it, and so does every event
+/// the engine publishes for it. Without one, a new trace starts.
+#[tokio::test]
+async fn a_requests_trace_context_reaches_its_command_and_events() {
+    let app = spawn_app().await;
+    let user = app.account("1000").await;
+    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let body = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "99"});
+    let response = app.client.post(app.url("/v1/orders")).header("traceparent", caller).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    let answered = response.headers()["traceparent"].to_str().unwrap().to_owned();
+    assert!(tradecraft_log::TraceContext::is_valid_traceparent(&answered), "{answered}");
+    assert_eq!(answered.split('-').nth(1), Some("4bf92f3577b34da6a3ce929d0e0e4736"), "the caller's trace");
+    assert_ne!(answered, caller, "the gateway's own span");
+    let order_id = response.json::<Value>().await.unwrap()["orderId"].as_str().unwrap().to_owned();
+    // The command, then its order.accepted event, carry the gateway's span.
+    let command_offset = {
+        let log = std::sync::Arc::clone(&app.log);
+        let end = log.end_offset(tradecraft_sequencer::TRADE_ORDERS, 0).unwrap();
+        let records = log.read(tradecraft_sequencer::TRADE_ORDERS, 0, 0, end as usize).unwrap();
+        let traced: Vec<_> =
+            records.iter().filter(|record| tradecraft_log::traceparent_in(&record.value) == Some(answered.as_str())).map(|record| record.offset).collect();
+        assert_eq!(traced.len(), 1, "one command in the trace");
+        traced[0]
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mut found = None;
+        for partition in 0..app.log.partitions("order_updates").unwrap() {
+            let end = app.log.end_offset("order_updates", partition).unwrap();
+            for record in app.log.read("order_updates", partition, 0, end as usize).unwrap() {
+                let envelope = tradecraft_log::Envelope::<Value>::from_json(&record.value).unwrap();
+                if envelope.command_offset == Some(command_offset) && envelope.event_type == "order.accepted" {
+                    found = Some(envelope);
+                }
+            }
+        }
+        if let Some(envelope) = found {
+            assert_eq!(envelope.payload["orderId"], order_id.as_str());
+            assert_eq!(envelope.trace_context.map(|trace| trace.traceparent), Some(answered), "the engine's event is in the trace");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "order.accepted of command {command_offset} never published");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // No traceparent (or a malformed one): a new trace.
+    for header in [None, Some("00-zz-00f067aa0ba902b7-01")] {
+        let mut request = app.client.get(app.url("/health/live"));
+        if let Some(header) = header {
+            request = request.header("traceparent", header);
+        }
+        let answered = request.send().await.unwrap().headers()["traceparent"].to_str().unwrap().to_owned();
+        assert!(tradecraft_log::TraceContext::is_valid_traceparent(&answered), "{answered}");
+        assert_ne!(answered.split('-').nth(1), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+    }
+}
