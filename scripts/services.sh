@@ -54,7 +54,8 @@ ensure_postgres() {
 #   Apache Kafka 4 (KRaft, one node) on a free loopback port -> TRADECRAFT_TEST_KAFKA
 #   (host:port; each test uses its own topic prefix). The broker's jars come from Maven
 #   Central (scripts/kafka/pom.xml) into a cache folder; the broker lives for this run
-#   and is stopped by stop_kafka.
+#   and is stopped by stop_kafka. TRADECRAFT_KAFKA_LIBS names the jars, for tests that run
+#   (and restart) a broker of their own.
 
 kafka_cache() {
     echo "${TRADECRAFT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tradecraft}/kafka-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
@@ -65,7 +66,10 @@ free_port() {
 }
 
 ensure_kafka() {
-    if [ -n "${TRADECRAFT_TEST_KAFKA:-}" ] && (echo >"/dev/tcp/${TRADECRAFT_TEST_KAFKA%:*}/${TRADECRAFT_TEST_KAFKA##*:}") 2>/dev/null; then
+    # The broker jars, for tests that run a broker of their own (restarting it mid-test).
+    export TRADECRAFT_KAFKA_LIBS="$(kafka_cache)/libs"
+    if [ -n "${TRADECRAFT_TEST_KAFKA:-}" ] && [ -f "$(kafka_cache)/complete" ] \
+        && (echo >"/dev/tcp/${TRADECRAFT_TEST_KAFKA%:*}/${TRADECRAFT_TEST_KAFKA##*:}") 2>/dev/null; then
         echo "Kafka ready (given): $TRADECRAFT_TEST_KAFKA"
         return
     fi

@@ -121,7 +121,8 @@ impl IntoResponse for ApiError {
         {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
         }
-        if let Self::Recovering { .. } = self {
+        // Replaying, or the log or the engine cannot be reached for now: ask again shortly.
+        if let Self::Recovering { .. } | Self::Unavailable(_) = self {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
         }
         if status == StatusCode::UNAUTHORIZED {

@@ -23,7 +23,7 @@ use crate::responses::{AccountCreated, Dependency, ErrorBody, Live, Ready, Ready
 use crate::{ApiError, AppState, Shared, alerts, identity, market, orders, organisations, privacy, reads, risk};
 
 /// Longest wait for the engine to apply a command or answer a query.
-const ENGINE_TIMEOUT: Duration = Duration::from_secs(10);
+const ENGINE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Cash of a new paper account unless the request says otherwise.
 const STARTING_CASH: &str = "100000";
 

@@ -33,6 +33,8 @@ use tradecraft_log::{
     partition_for,
 };
 
+/// Least time between two replacements of a client that failed (see `watermarks`).
+const CLIENT_RENEWAL: Duration = Duration::from_secs(1);
 /// The W3C trace context header (copied from the envelope's `traceContext`).
 pub const TRACEPARENT_HEADER: &str = "traceparent";
 /// The header that keeps a record's timestamp exactly (8 bytes, big-endian).
@@ -50,11 +52,14 @@ pub struct KafkaConfig {
     pub prefix: String,
     /// How long a broker operation may take before it is `Unavailable`.
     pub timeout: Duration,
+    /// How long an append, a read or an offset query may wait for the broker before it is
+    /// `Unavailable` (a gateway answers 503 then, rather than holding its caller).
+    pub io_timeout: Duration,
 }
 
 impl KafkaConfig {
     pub fn new(bootstrap_servers: impl Into<String>) -> Self {
-        Self { bootstrap_servers: bootstrap_servers.into(), prefix: String::new(), timeout: Duration::from_secs(30) }
+        Self { bootstrap_servers: bootstrap_servers.into(), prefix: String::new(), timeout: Duration::from_secs(30), io_timeout: Duration::from_secs(4) }
     }
 
     /// Reads `kafka://host:port[,host:port...][?prefix=NAME]`.
@@ -88,7 +93,7 @@ pub struct KafkaLog {
     admin: AdminClient<DefaultClientContext>,
     /// Watermark queries. Not a cursor's consumer: that one's connection is often busy with
     /// a fetch waiting at the end of the partition.
-    watermarks: Mutex<BaseConsumer>,
+    watermarks: Mutex<(BaseConsumer, Instant)>,
     /// Reads: one plain consumer per partition, left assigned where the last read ended, so
     /// a reader that goes on from there finds its records already fetched.
     cursors: Mutex<Cursors>,
@@ -139,13 +144,13 @@ impl KafkaLog {
             // orders/s (p99 37 ms) where none gave 13.5 k (p99 43 ms) on `bench http`.
             .set("linger.ms", "2")
             .set("message.max.bytes", MESSAGE_BYTES_MAX.to_string())
-            .set("message.timeout.ms", &timeout_ms)
+            .set("message.timeout.ms", config.io_timeout.min(config.timeout).as_millis().to_string())
             .create()
             .map_err(|error| unavailable(&error))?;
         let admin = common.create().map_err(|error| unavailable(&error))?;
         let watermarks = Self::consumer(&common, None)?;
         Ok(Self {
-            watermarks: Mutex::new(watermarks),
+            watermarks: Mutex::new((watermarks, Instant::now())),
             config,
             producer,
             admin,
@@ -211,9 +216,21 @@ impl KafkaLog {
     /// The partition's start and end offsets, asked of the broker.
     fn watermarks(&self, topic: &str, partition: Partition) -> Result<(Offset, Offset), LogError> {
         self.check_partition(topic, partition)?;
-        let (low, high) =
-            lock(&self.watermarks).fetch_watermarks(&self.name(topic), partition as i32, self.config.timeout).map_err(|error| unavailable(&error))?;
-        Ok((low.max(0) as Offset, high.max(0) as Offset))
+        let mut watermarks = lock(&self.watermarks);
+        match watermarks.0.fetch_watermarks(&self.name(topic), partition as i32, self.config.io_timeout) {
+            Ok((low, high)) => Ok((low.max(0) as Offset, high.max(0) as Offset)),
+            Err(error) => {
+                // A client that lost its broker can keep answering from stale metadata
+                // ("Unknown partition") after the broker is back: start a fresh one, at
+                // most once a second.
+                if watermarks.1.elapsed() >= CLIENT_RENEWAL
+                    && let Ok(fresh) = Self::consumer(&self.common, None)
+                {
+                    *watermarks = (fresh, Instant::now());
+                }
+                Err(unavailable(&error))
+            }
+        }
     }
 
     /// Runs `action` with the group's consumer (made on first use).
@@ -375,20 +392,24 @@ impl EventLog for KafkaLog {
             cursor.next = Some(from);
         }
         let mut records = Vec::with_capacity(wanted.min(10_000));
-        let deadline = Instant::now() + self.config.timeout;
+        let deadline = Instant::now() + self.config.io_timeout;
+        // Errors a consumer reports while it reconnects ("all broker connections are
+        // down") are news, not failures: the read goes on until its deadline.
+        let mut trouble = None;
         while records.len() < wanted {
-            let Some(polled) = cursor.consumer.poll(Duration::from_millis(100)) else {
-                if Instant::now() > deadline {
-                    cursor.next = None;
-                    return Err(LogError::Unavailable(format!("kafka: reading {name}/{partition} from {from} timed out")));
-                }
-                continue;
-            };
+            let polled = cursor.consumer.poll(Duration::from_millis(100));
             let message = match polled {
-                Ok(message) => message,
-                Err(error) => {
-                    cursor.next = None;
-                    return Err(unavailable(&error));
+                Some(Ok(message)) => message,
+                other => {
+                    if let Some(Err(error)) = other {
+                        trouble = Some(error);
+                    }
+                    if Instant::now() > deadline {
+                        cursor.next = None;
+                        let cause = trouble.map_or_else(|| "timed out".to_owned(), |error| error.to_string());
+                        return Err(LogError::Unavailable(format!("kafka: reading {name}/{partition} from {from}: {cause}")));
+                    }
+                    continue;
                 }
             };
             let next = from + records.len() as Offset;

@@ -320,6 +320,7 @@ impl Worker {
     /// Reopens the sequencer from its snapshot and the log after a failure the storage may
     /// recover from; damage halts the engine instead (it would fail the same way forever).
     fn recover(&mut self, error: &SequencerError) {
+        tracing::warn!(error = %error, "engine: the log failed; reopening from the snapshot");
         self.status.recovered.store(false, Ordering::SeqCst);
         if let Ok(mut failure) = self.status.failure.lock() {
             *failure = Some(error.to_string());
@@ -340,6 +341,9 @@ impl Worker {
                 && is_damage(error)
             {
                 return self.recover(error);
+            }
+            if let Err(error) = &reopened {
+                tracing::warn!(error = %error, "engine: reopening failed; trying again");
             }
             if let Ok(sequencer) = reopened {
                 mark_recovery(&self.status, self.log.as_ref(), sequencer.next_command());

@@ -136,7 +136,7 @@ impl Drop for Deployment {
 fn client() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-api-key", reqwest::header::HeaderValue::from_static(ADMIN_KEY));
-    reqwest::Client::builder().default_headers(headers).timeout(Duration::from_secs(10)).build().unwrap()
+    reqwest::Client::builder().default_headers(headers).timeout(Duration::from_secs(20)).build().unwrap()
 }
 
 /// A funded account, created through `gateway` and known to every gateway in `others`.
@@ -437,4 +437,182 @@ async fn assert_published_once_or_deduplicated(deployment: &Deployment, acknowle
     let report = deployment.verify();
     assert_eq!(report["verified"], json!(true), "{report}");
     report
+}
+
+/// A single-node Apache Kafka broker of the test's own (the jars `scripts/services.sh`
+/// fetched, `TRADECRAFT_KAFKA_LIBS`), so it can be stopped and started again mid-test
+/// without disturbing the shared one.
+struct PrivateBroker {
+    libs: String,
+    dir: PathBuf,
+    port: u16,
+    process: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl PrivateBroker {
+    fn start(dir: PathBuf) -> Self {
+        let libs = std::env::var("TRADECRAFT_KAFKA_LIBS").expect("TRADECRAFT_KAFKA_LIBS (the Kafka broker jars) is not set: run scripts/test.sh");
+        let (port, controller) = (free_port(), free_port());
+        std::fs::create_dir_all(&dir).unwrap();
+        let properties = format!(
+            "process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@127.0.0.1:{controller}\n\
+             listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}\nadvertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
+             controller.listener.names=CONTROLLER\ninter.broker.listener.name=PLAINTEXT\nlistener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n\
+             log.dirs={}\nauto.create.topics.enable=false\nnum.partitions=1\noffsets.topic.replication.factor=1\noffsets.topic.num.partitions=1\n\
+             transaction.state.log.replication.factor=1\ntransaction.state.log.min.isr=1\nshare.coordinator.state.topic.replication.factor=1\n\
+             share.coordinator.state.topic.min.isr=1\ngroup.initial.rebalance.delay.ms=0\n",
+            dir.join("data").display()
+        );
+        std::fs::write(dir.join("server.properties"), properties).unwrap();
+        let classpath = format!("{libs}/*");
+        let formatted = Command::new("java")
+            .args(["-cp", &classpath, "kafka.tools.StorageTool", "format", "-t", "tradecraft-restart-test0", "-c"])
+            .arg(dir.join("server.properties"))
+            .output()
+            .unwrap();
+        assert!(formatted.status.success(), "formatting the broker's storage: {}", String::from_utf8_lossy(&formatted.stderr));
+        let mut broker = Self { libs, dir, port, process: None };
+        broker.resume();
+        broker
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the broker on its storage and waits until it takes connections.
+    fn resume(&mut self) {
+        let log = std::fs::File::create(self.dir.join("broker.log")).unwrap();
+        let process = Command::new("java")
+            .args(["-Xms128m", "-Xmx512m", "-cp", &format!("{}/*", self.libs), "kafka.Kafka"])
+            .arg(self.dir.join("server.properties"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.process = Some(process);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(self.address()).is_err() {
+            assert!(Instant::now() < deadline, "the broker did not start: {}", std::fs::read_to_string(self.dir.join("broker.log")).unwrap_or_default());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops it (SIGTERM: a clean shutdown, as a rolling restart does).
+    fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = Command::new("kill").arg(process.id().to_string()).status();
+            let _ = process.wait();
+        }
+    }
+}
+
+impl Drop for PrivateBroker {
+    fn drop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The broker restarts under order load: while it is gone clients get 503 with Retry-After
+/// (never a 500, never a hang); once it is back the same server takes orders again without
+/// a restart, and every order it acknowledged, before or after, is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_restart_mid_load_answers_503_and_loses_nothing() {
+    let unique = format!("restart-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis());
+    let dir = std::env::temp_dir().join(format!("tradecraft-{unique}"));
+    let mut broker = tokio::task::block_in_place(|| PrivateBroker::start(dir.join("broker")));
+    let log_url = format!("kafka://{}?prefix={unique}.", broker.address());
+    let mut child = Command::new(BINARY)
+        .args(["serve", "--address", "127.0.0.1:0", "--log", &log_url, "--no-simulator", "--data-dir"])
+        .arg(dir.join("server"))
+        .env("TRADECRAFT_ADMIN_KEY", ADMIN_KEY)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let started: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("serve did not start: {line:?}"));
+    let server = Node { child, address: started["address"].as_str().map(str::to_owned), stderr: dir.join("server.log") };
+    let base = server.base();
+    let client = client();
+    let user = account(&client, &base, &[]).await;
+    // Resting limit orders: they need no liquidity.
+    let place = |index: usize| {
+        let body = json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "1"});
+        let request = client.post(format!("{base}/v1/orders")).header("X-Idempotency-Key", format!("k{index}")).json(&body);
+        async move {
+            let started = Instant::now();
+            let response = request.send().await.expect("an answer, not a hang or a dropped connection");
+            let status = response.status().as_u16();
+            let retry_after = response.headers().contains_key("retry-after");
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, retry_after, body["orderId"].as_str().map(str::to_owned), started.elapsed())
+        }
+    };
+    let mut acknowledged = BTreeSet::new();
+    let mut index = 0;
+    let mut outcomes = Vec::new();
+    let deadline = Instant::now() + Duration::from_millis(1_000);
+    while Instant::now() < deadline {
+        outcomes.push(place(index).await);
+        index += 1;
+    }
+    tokio::task::block_in_place(|| broker.stop());
+    let stopped = Instant::now();
+    let mut refused = 0;
+    while stopped.elapsed() < Duration::from_secs(8) {
+        let outcome = place(index).await;
+        index += 1;
+        refused += usize::from(outcome.0 == 503);
+        outcomes.push(outcome);
+    }
+    assert!(refused > 0, "orders were refused while the broker was away");
+    tokio::task::block_in_place(|| broker.resume());
+    // Processing resumes without a restart.
+    let resumed = Instant::now();
+    loop {
+        let outcome = place(index).await;
+        index += 1;
+        let accepted = outcome.0 == 202;
+        outcomes.push(outcome);
+        if accepted {
+            break;
+        }
+        assert!(resumed.elapsed() < Duration::from_secs(90), "the server never took orders again:\n{}", server.logs());
+    }
+    let resumed_after = resumed.elapsed();
+    for _ in 0..20 {
+        outcomes.push(place(index).await);
+        index += 1;
+    }
+    for (status, retry_after, order_id, took) in &outcomes {
+        assert!(matches!(status, 202 | 503), "answered {status}");
+        assert!(*status != 503 || *retry_after, "a 503 without Retry-After");
+        assert!(*took < Duration::from_secs(12), "an answer took {took:?}: a gateway answers within its append and engine timeouts");
+        if let Some(order_id) = order_id.as_ref().filter(|_| *status == 202) {
+            acknowledged.insert(order_id.clone());
+        }
+    }
+    let listed: Value = client.get(format!("{base}/v1/orders?userId={user}&limit=1000")).send().await.unwrap().json().await.unwrap();
+    let listed: BTreeSet<String> = listed["orders"].as_array().unwrap().iter().map(|order| order["orderId"].as_str().unwrap().to_owned()).collect();
+    let missing: Vec<_> = acknowledged.difference(&listed).collect();
+    assert!(missing.is_empty(), "acknowledged orders missing after the restart: {missing:?}");
+    eprintln!(
+        "{}",
+        json!({"requests": outcomes.len(), "refusedWhileAway": refused, "acknowledged": acknowledged.len(), "resumedAfterMillis": resumed_after.as_millis() as u64})
+    );
+    drop(server);
+    drop(broker);
+    if std::env::var("KEEP").is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
