@@ -42,6 +42,9 @@ pub(crate) enum Target {
     Projection(crate::bench_store::ProjectionArgs),
     /// Recovery time of a data dir holding millions of logged events.
     Restart(crate::bench_restart::RestartArgs),
+    /// Engine fail-over in the multi-process deployment: kill -9 the active engine, time
+    /// until the standby publishes.
+    Failover(crate::bench_cluster::FailoverArgs),
     /// Resident memory of an idle server on the embedded default (fresh data dir, the
     /// 20-symbol universe, simulator and house quotes running, no clients).
     Idle(IdleArgs),
@@ -88,6 +91,17 @@ pub(crate) struct HttpArgs {
     /// file journal in the run's directory when absent.
     #[arg(long)]
     log: Option<String>,
+    /// `embedded`: one server in this process. `processes`: `serve --roles` processes on
+    /// Kafka and PostgreSQL (an engine listing the market, a standby engine, two gateways
+    /// taking the load, a projector), and orders timed from the POST to their fill on
+    /// `trade_executed` as well.
+    #[arg(long, default_value = "embedded", value_parser = ["embedded", "processes"])]
+    deployment: String,
+    /// With `--deployment processes`: no standby engine (one replica fewer on the machine).
+    #[arg(long)]
+    no_standby: bool,
+    #[command(flatten)]
+    cluster: crate::bench_cluster::ClusterArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -170,6 +184,7 @@ pub(crate) fn run(target: Target) -> anyhow::Result<()> {
         Target::StoreSearch(args) => crate::bench_store::run_search(&args),
         Target::Projection(args) => crate::bench_store::run_projection(&args),
         Target::Restart(args) => crate::bench_restart::run(&args),
+        Target::Failover(args) => crate::bench_cluster::run_failover(&args),
         Target::Idle(args) => run_idle(&args),
     }
 }
@@ -571,31 +586,58 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
     let dir = args.dir.join(format!("run-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    // The server logs as `serve` does (one JSON line per request and per order), to a file.
-    let _logs = crate::logging::install(std::fs::File::create(dir.join("server.log"))?)?;
-    let server = InProcessServer::start(&dir, true, args.log.as_deref())?;
-    let address = server.address;
-    let base = format!("http://{address}");
+    let processes = args.deployment == "processes";
+    // The servers: in this process (logging as `serve` does, to a file), or processes.
+    let (server, mut cluster, _logs) = if processes {
+        let mut cluster = crate::bench_cluster::Cluster::new(&args.cluster, &dir)?;
+        cluster.start("engine", "engine,market")?;
+        if !args.no_standby {
+            cluster.start("standby", "engine")?;
+        }
+        let gateways = [cluster.start("gateway-1", "gateway")?, cluster.start("gateway-2", "gateway")?];
+        cluster.start("projector", "projector")?;
+        let gateways = gateways.into_iter().collect::<Option<Vec<_>>>().context("the gateways serve HTTP")?;
+        (None, Some((cluster, gateways)), None)
+    } else {
+        let logs = crate::logging::install(std::fs::File::create(dir.join("server.log"))?)?;
+        (Some(InProcessServer::start(&dir, true, args.log.as_deref())?), None, Some(logs))
+    };
+    let (addresses, admin_key) = match (&server, &cluster) {
+        (Some(server), _) => (vec![server.address], server.admin_key.clone()),
+        (None, Some((cluster, gateways))) => (gateways.clone(), cluster.admin_key.clone()),
+        (None, None) => anyhow::bail!("no server"),
+    };
+    let base = format!("http://{}", addresses[0]);
+    let probe = cluster.as_ref().map(|(cluster, _)| crate::bench_cluster::FillProbe::start(&cluster.log_url)).transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("loadgen").enable_all().build()?;
     let (histogram, accepted, failed, elapsed, cpu) = runtime.block_on(async {
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("x-api-key", reqwest::header::HeaderValue::from_str(&server.admin_key)?);
+        headers.insert("x-api-key", reqwest::header::HeaderValue::from_str(&admin_key)?);
         let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).default_headers(headers).build()?;
         let mut users = Vec::new();
-        for _ in 0..args.connections.min(64) {
+        for _ in 0..args.connections.min(64) + 1 {
             let response: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "1000000000"})).send().await?.json().await?;
             users.push(response["userId"].as_str().context("account id")?.to_owned());
+        }
+        let probe_user = users.pop().context("the probe's account")?;
+        // Every gateway knows every account before the load starts.
+        for address in &addresses {
+            while client.get(format!("http://{address}/v1/portfolio/{probe_user}")).send().await?.status() != 200 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         }
         let accepted = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicU64::new(0));
         let deadline = Instant::now() + Duration::from_secs(args.seconds);
         let started = Instant::now();
         let cpu_before = machine::thread_cpu_ticks();
+        let probing = probe.as_ref().map(|probe| probe.probe(client.clone(), base.clone(), probe_user.clone(), Duration::from_millis(20), deadline));
         let tasks: Vec<_> = (0..args.connections)
             .map(|connection| {
                 let user = users[connection % users.len()].clone();
+                let address = addresses[connection % addresses.len()];
                 let (accepted, failed) = (Arc::clone(&accepted), Arc::clone(&failed));
-                let admin_key = server.admin_key.clone();
+                let admin_key = admin_key.clone();
                 tokio::spawn(async move {
                     let mut histogram = new_histogram()?;
                     // Resting limit buys well under the market: every one is a durable,
@@ -619,6 +661,9 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
                 })
             })
             .collect();
+        if let Some(probing) = probing {
+            probing.await?;
+        }
         let mut histogram = new_histogram()?;
         for task in tasks {
             histogram.add(task.await??).context("merging histograms")?;
@@ -627,11 +672,21 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<()> {
         let cpu = machine::cpu_us_per(&cpu_before, &machine::thread_cpu_ticks(), accepted);
         anyhow::Ok((histogram, accepted, failed.load(Ordering::Relaxed), started.elapsed(), cpu))
     })?;
-    server.stop()?;
+    let post_to_fill = probe.map(crate::bench_cluster::FillProbe::finish);
+    if let Some(server) = server {
+        server.stop()?;
+    }
+    let cluster_cpu = cluster.as_mut().map(|(cluster, _)| cluster.cpu_seconds());
+    drop(cluster);
     let _ = std::fs::remove_dir_all(&dir);
-    let on_kafka = args.log.as_deref().is_some_and(|log| log.starts_with("kafka://"));
+    let on_kafka = processes || args.log.as_deref().is_some_and(|log| log.starts_with("kafka://"));
     emit(&json!({
         "bench": "http",
+        "deployment": args.deployment,
+        "gateways": addresses.len(),
+        "standby": processes && !args.no_standby,
+        "post_to_fill_ns": post_to_fill,
+        "process_cpu_seconds": cluster_cpu,
         "log": if on_kafka { "kafka" } else { "file" },
         "connections": args.connections,
         "seconds": elapsed.as_secs_f64(),

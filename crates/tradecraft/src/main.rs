@@ -1,6 +1,7 @@
 //! The `tradecraft` binary: command-line entry point.
 
 mod bench;
+mod bench_cluster;
 mod bench_restart;
 mod bench_store;
 mod logging;
