@@ -6,6 +6,7 @@
 //! the memory and file backends in `tests/conformance.rs`). An append returns
 //! only once its records are durable (for the file backend: written and fsynced).
 
+mod backoff;
 mod crc;
 mod envelope;
 mod file;
@@ -15,6 +16,7 @@ mod priority;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
+pub use backoff::Backoff;
 pub use crc::crc32c;
 pub use envelope::{Envelope, EnvelopeError, SCHEMA_VERSION, TraceContext, event_id, traceparent_in};
 pub use file::{FileLog, FileLogConfig, FileLogMetrics};

@@ -22,8 +22,10 @@ use crate::snapshots::SnapshotStore;
 const OUTCOMES_KEPT: usize = 16_384;
 /// How long the thread sleeps when there is nothing to do before looking at the log again.
 const IDLE_WAIT: Duration = Duration::from_millis(20);
-/// Pause before reopening after a log failure.
+/// Pause before reopening after a log failure: the first, doubling (with jitter) to the
+/// longest while the log stays unavailable.
 const RECOVERY_PAUSE: Duration = Duration::from_millis(200);
+const RECOVERY_PAUSE_MAX: Duration = Duration::from_secs(5);
 
 type OutcomeReply = Box<dyn FnOnce(Result<CommandOutcome, String>) + Send>;
 /// Sees every command's outcome on the engine thread, after its outputs are stored.
@@ -330,12 +332,20 @@ impl Worker {
             self.status.halted.store(true, Ordering::SeqCst);
             return;
         }
+        let mut backoff = tradecraft_log::Backoff::new(RECOVERY_PAUSE, RECOVERY_PAUSE_MAX);
         loop {
             self.drain_requests();
             if self.stop.load(Ordering::SeqCst) {
                 return;
             }
-            std::thread::sleep(RECOVERY_PAUSE);
+            // Requests keep being answered (queries) while it waits.
+            let until = std::time::Instant::now() + backoff.next_wait();
+            while let Some(left) = until.checked_duration_since(std::time::Instant::now()).filter(|left| !left.is_zero()) {
+                if self.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                self.wait_for_work(left);
+            }
             let reopened = Sequencer::open(self.config.clone(), Arc::clone(&self.log), self.snapshots.clone());
             if let Err(error) = &reopened
                 && is_damage(error)

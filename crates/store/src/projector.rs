@@ -1054,9 +1054,11 @@ pub fn spawn_projector(
         if low_priority {
             tradecraft_log::lower_thread_priority();
         }
+        let mut backoff = tradecraft_log::Backoff::new(std::time::Duration::from_millis(100), std::time::Duration::from_secs(5));
         while !stop.load(Relaxed) {
             let idle = match projector.poll(watermark()) {
                 Ok(status) => {
+                    backoff.reset();
                     metrics.records.fetch_add(status.records as u64, Relaxed);
                     metrics.transactions.fetch_add(u64::from(status.records > 0), Relaxed);
                     // Idle when caught up; under a trickle, wait a little so the next
@@ -1071,7 +1073,7 @@ pub fn spawn_projector(
                 Err(error) => {
                     metrics.errors.fetch_add(1, Relaxed);
                     tracing::warn!(error = %error, "projector: poll failed; retrying");
-                    Some(std::time::Duration::from_millis(500))
+                    Some(backoff.next_wait())
                 }
             };
             if let (Ok(lag), Ok(mut shared)) = (projector.lag(), metrics.lag.lock()) {

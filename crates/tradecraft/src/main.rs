@@ -43,7 +43,8 @@ enum Commands {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let args = serve::with_config_file(std::env::args_os().collect(), |name| std::env::var(name).ok())?;
+    let cli = Cli::parse_from(args);
     match cli.command {
         Commands::Serve(args) => serve::run(args),
         Commands::Verify(args) => verify::run(&args),

@@ -25,7 +25,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "TRADECRAFT_MARKET_CONFIG")]
     market_config: Option<PathBuf>,
     /// Do not run the price simulator and house quotes.
-    #[arg(long)]
+    #[arg(long, env = "TRADECRAFT_NO_SIMULATOR")]
     no_simulator: bool,
     /// Read store: `postgres://user@host/db` for PostgreSQL; SQLite in the data dir
     /// (`read.db`) when absent.
@@ -35,6 +35,14 @@ pub(crate) struct ServeArgs {
     /// absent), `memory:`, or `kafka://HOST:PORT[,HOST:PORT][?prefix=NAME.]` (Apache Kafka).
     #[arg(long, env = "TRADECRAFT_LOG")]
     log: Option<String>,
+    /// The secret that signs access tokens (32 bytes or more; every gateway of a deployment
+    /// needs the same); `auth.key` in the data dir when absent.
+    #[arg(long, env = "TRADECRAFT_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// A file of `TRADECRAFT_NAME=value` lines (`#` comments): settings below the
+    /// environment and the flags, above the defaults.
+    #[arg(long, env = "TRADECRAFT_CONFIG")]
+    config: Option<PathBuf>,
     /// The operator's admin key (send it as `X-API-Key`); no operator key when absent.
     #[arg(long, env = "TRADECRAFT_ADMIN_KEY", hide_env_values = true)]
     admin_key: Option<String>,
@@ -94,6 +102,10 @@ impl ServeArgs {
         config.market = market_config(self.market_config.as_deref())?;
         config.simulate_market = !self.no_simulator;
         config.admin_key.clone_from(&self.admin_key);
+        if let Some(secret) = &self.jwt_secret {
+            anyhow::ensure!(secret.len() >= 32, "the token secret (--jwt-secret, TRADECRAFT_JWT_SECRET) must be at least 32 bytes");
+            config.token_secret = Some(secret.clone().into_bytes());
+        }
         config.rate_limits = self.rate_limits();
         config.webhooks = tradecraft_api::alerts::WebhookPolicy {
             first_backoff_ms: self.webhook_first_backoff_ms.max(1).into(),
@@ -183,4 +195,89 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     interrupt.await.unwrap_or_default();
+}
+
+/// The command line with a settings file's entries put in: `serve --config FILE` (or
+/// `TRADECRAFT_CONFIG`) names a file of `TRADECRAFT_NAME=value` lines; each becomes the flag
+/// `--name=value` unless the environment sets `TRADECRAFT_NAME` or the command line gives
+/// `--name` (so flags beat the environment, which beats the file, which beats the defaults).
+/// `true`/`false` turn a switch on or leave it off.
+pub(crate) fn with_config_file(args: Vec<std::ffi::OsString>, environment: impl Fn(&str) -> Option<String>) -> anyhow::Result<Vec<std::ffi::OsString>> {
+    let text: Vec<String> = args.iter().map(|arg| arg.to_string_lossy().into_owned()).collect();
+    let Some(serve_at) = text.iter().position(|arg| arg == "serve") else { return Ok(args) };
+    let named = text.iter().position(|arg| arg == "--config").and_then(|at| text.get(at + 1).cloned());
+    let named = named.or_else(|| text.iter().find_map(|arg| arg.strip_prefix("--config=").map(str::to_owned)));
+    let Some(path) = named.or_else(|| environment("TRADECRAFT_CONFIG")) else { return Ok(args) };
+    let file = std::fs::read_to_string(&path).with_context(|| format!("reading the settings file {path}"))?;
+    let mut injected = Vec::new();
+    for (number, line) in file.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name, value) = line.split_once('=').with_context(|| format!("{path}:{}: not NAME=value", number + 1))?;
+        let (name, value) = (name.trim(), value.trim().trim_matches('"'));
+        let flag = name
+            .strip_prefix("TRADECRAFT_")
+            .filter(|rest| !rest.is_empty() && *rest != "CONFIG")
+            .with_context(|| format!("{path}:{}: {name} is not a TRADECRAFT_ setting", number + 1))?
+            .to_lowercase()
+            .replace('_', "-");
+        let given = text.iter().any(|arg| *arg == format!("--{flag}") || arg.starts_with(&format!("--{flag}=")));
+        if given || environment(name).is_some() {
+            continue;
+        }
+        match value {
+            "true" => injected.push(format!("--{flag}")),
+            "false" => {}
+            value => injected.push(format!("--{flag}={value}")),
+        }
+    }
+    let mut args = args;
+    let tail = args.split_off(serve_at + 1);
+    args.extend(injected.into_iter().map(std::ffi::OsString::from));
+    args.extend(tail);
+    Ok(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_settings_file_sits_below_the_environment_and_the_flags() {
+        let path = std::env::temp_dir().join(format!("tradecraft-settings-{}.env", std::process::id()));
+        std::fs::write(
+            &path,
+            "# a deployment's gateway\nTRADECRAFT_ROLES=gateway\nTRADECRAFT_LOG=\"kafka://k:9092?prefix=a.\"\n\nTRADECRAFT_ADDRESS=0.0.0.0:9\nTRADECRAFT_NO_SIMULATOR=true\nTRADECRAFT_RECREATE_READ_STORE=false\nTRADECRAFT_ADMIN_KEY=from-file\n",
+        )
+        .unwrap();
+        let args = |list: &[&str]| list.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        let environment = |name: &str| (name == "TRADECRAFT_ADMIN_KEY").then(|| "from-env".to_owned());
+        let given = args(&["tradecraft", "serve", "--config", path.to_str().unwrap(), "--address", "127.0.0.1:1"]);
+        let merged: Vec<String> = with_config_file(given, environment).unwrap().iter().map(|arg| arg.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            merged,
+            [
+                "tradecraft",
+                "serve",
+                "--roles=gateway",
+                "--log=kafka://k:9092?prefix=a.",
+                "--no-simulator",
+                "--config",
+                path.to_str().unwrap(),
+                "--address",
+                "127.0.0.1:1"
+            ],
+            "the file's settings, but not the address (a flag) nor the admin key (the environment)"
+        );
+        // The binary takes the result.
+        let parsed = <crate::Cli as clap::Parser>::try_parse_from(&merged);
+        assert!(parsed.is_ok(), "{parsed:?}");
+        std::fs::write(&path, "LOG=file:x\n").unwrap();
+        let refused = with_config_file(args(&["tradecraft", "serve", "--config", path.to_str().unwrap()]), |_| None);
+        assert!(refused.unwrap_err().to_string().contains("not a TRADECRAFT_ setting"));
+        assert_eq!(with_config_file(args(&["tradecraft", "verify", "d"]), |_| None).unwrap(), args(&["tradecraft", "verify", "d"]));
+        let _ = std::fs::remove_file(&path);
+    }
 }

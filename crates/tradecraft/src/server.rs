@@ -228,10 +228,15 @@ const PRICE_FEED_POLL: Duration = Duration::from_millis(20);
 fn price_feed(log: Arc<dyn EventLog>, pushes: tradecraft_api::ws::Pushes, stop: Arc<AtomicBool>) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("price-feed".to_owned()).spawn(move || {
         let mut next: Vec<u64> = Vec::new();
+        let mut backoff = tradecraft_log::Backoff::new(PRICE_FEED_POLL, Duration::from_secs(5));
         while !stop.load(Ordering::Relaxed) {
-            let progressed = feed_prices(log.as_ref(), &pushes, &mut next);
-            if !matches!(progressed, Ok(true)) {
-                std::thread::sleep(PRICE_FEED_POLL);
+            match feed_prices(log.as_ref(), &pushes, &mut next) {
+                Ok(true) => backoff.reset(),
+                Ok(false) => {
+                    backoff.reset();
+                    std::thread::sleep(PRICE_FEED_POLL);
+                }
+                Err(_) => std::thread::sleep(backoff.next_wait()),
             }
         }
     })

@@ -23,13 +23,38 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().default_headers(headers).build().unwrap()
 }
 
+/// A `tradecraft serve` child, killed if the test ends (or fails) before stopping it.
+struct Server(Child);
+
+impl std::ops::Deref for Server {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `tradecraft serve` on a free port; returns the child and its address.
-fn serve(data_dir: &Path) -> (Child, String) {
+fn serve(data_dir: &Path) -> (Server, String) {
     serve_with(data_dir, &[])
 }
 
 /// `serve` with extra environment variables.
-fn serve_with(data_dir: &Path, environment: &[(&str, &str)]) -> (Child, String) {
+fn serve_with(data_dir: &Path, environment: &[(&str, &str)]) -> (Server, String) {
     let mut child = Command::new(BINARY)
         .args(["serve", "--address", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
@@ -42,10 +67,10 @@ fn serve_with(data_dir: &Path, environment: &[(&str, &str)]) -> (Child, String) 
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let started: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("unexpected first line {line:?}"));
-    (child, format!("http://{}", started["address"].as_str().unwrap()))
+    (Server(child), format!("http://{}", started["address"].as_str().unwrap()))
 }
 
-fn terminate(child: &mut Child) {
+fn terminate(child: &mut Server) {
     Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     child.wait().unwrap();
 }
