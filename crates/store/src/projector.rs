@@ -1020,6 +1020,9 @@ fn decode(topic: usize, record: StoredRecord) -> Result<Item, StoreError> {
     })
 }
 
+/// How often the projector measures its lag for `/metrics` (a round trip per partition).
+const LAG_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A poll that applied fewer records than this is followed by a pause of `LINGER_MS`.
 const LINGER_BELOW: usize = 4_000;
 const LINGER_MS: u64 = 50;
@@ -1055,10 +1058,22 @@ pub fn spawn_projector(
             tradecraft_log::lower_thread_priority();
         }
         let mut backoff = tradecraft_log::Backoff::new(std::time::Duration::from_millis(100), std::time::Duration::from_secs(5));
+        // The watermark at which a poll last found nothing: until it moves there is nothing
+        // new to apply, and a poll costs a read of every partition (round trips to a broker).
+        let mut drained_at = None;
+        let mut lag_measured = std::time::Instant::now() - LAG_EVERY;
         while !stop.load(Relaxed) {
-            let idle = match projector.poll(watermark()) {
+            let mark = watermark();
+            if drained_at == Some(mark) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                if lag_measured.elapsed() < LAG_EVERY {
+                    continue;
+                }
+            }
+            let idle = match projector.poll(mark) {
                 Ok(status) => {
                     backoff.reset();
+                    drained_at = (status.records == 0).then_some(mark);
                     metrics.records.fetch_add(status.records as u64, Relaxed);
                     metrics.transactions.fetch_add(u64::from(status.records > 0), Relaxed);
                     // Idle when caught up; under a trickle, wait a little so the next
@@ -1076,8 +1091,11 @@ pub fn spawn_projector(
                     Some(backoff.next_wait())
                 }
             };
-            if let (Ok(lag), Ok(mut shared)) = (projector.lag(), metrics.lag.lock()) {
-                *shared = lag;
+            if lag_measured.elapsed() >= LAG_EVERY {
+                lag_measured = std::time::Instant::now();
+                if let (Ok(lag), Ok(mut shared)) = (projector.lag(), metrics.lag.lock()) {
+                    *shared = lag;
+                }
             }
             if let Some(idle) = idle {
                 std::thread::sleep(idle);
