@@ -113,10 +113,6 @@ type Cursors = HashMap<(String, Partition), Arc<Mutex<Cursor>>>;
 struct Cursor {
     consumer: BaseConsumer,
     next: Option<Offset>,
-    /// Unassigned after a read that reached the partition's end: an assigned consumer
-    /// fetches every `fetch.wait.max.ms` whether or not anyone reads, and a server's few
-    /// dozen idle cursors kept the broker busy (most of a core on the 2-core machine).
-    parked: bool,
 }
 
 impl std::fmt::Debug for KafkaLog {
@@ -212,7 +208,7 @@ impl KafkaLog {
         if let Some(cursor) = cursors.get(&(topic.to_owned(), partition)) {
             return Ok(Arc::clone(cursor));
         }
-        let cursor = Arc::new(Mutex::new(Cursor { consumer: Self::consumer(&self.common, None)?, next: None, parked: false }));
+        let cursor = Arc::new(Mutex::new(Cursor { consumer: Self::consumer(&self.common, None)?, next: None }));
         cursors.insert((topic.to_owned(), partition), Arc::clone(&cursor));
         Ok(cursor)
     }
@@ -389,12 +385,11 @@ impl EventLog for KafkaLog {
         let name = self.name(topic);
         let cursor = self.cursor(topic, partition)?;
         let mut cursor = lock(&cursor);
-        if cursor.next != Some(from) || cursor.parked {
+        if cursor.next != Some(from) {
             cursor.next = None;
             let list = self.partition_list(topic, partition, rdkafka::Offset::Offset(from as i64))?;
             cursor.consumer.assign(&list).map_err(|error| unavailable(&error))?;
             cursor.next = Some(from);
-            cursor.parked = false;
         }
         let mut records = Vec::with_capacity(wanted.min(10_000));
         let deadline = Instant::now() + self.config.io_timeout;
@@ -435,9 +430,6 @@ impl EventLog for KafkaLog {
             });
         }
         cursor.next = Some(from + records.len() as Offset);
-        if cursor.next == Some(end) && cursor.consumer.unassign().is_ok() {
-            cursor.parked = true;
-        }
         Ok(records)
     }
 
