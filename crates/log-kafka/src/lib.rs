@@ -113,6 +113,11 @@ type Cursors = HashMap<(String, Partition), Arc<Mutex<Cursor>>>;
 struct Cursor {
     consumer: BaseConsumer,
     next: Option<Offset>,
+    /// Paused after a read that reached the partition's end: an assigned consumer fetches
+    /// every `fetch.wait.max.ms` whether or not anyone reads, and a deployment's few dozen
+    /// idle cursors kept the broker busy. Paused, it stays assigned (so it keeps its
+    /// metadata across a broker restart, which an unassigned one did not).
+    paused: bool,
 }
 
 impl std::fmt::Debug for KafkaLog {
@@ -208,7 +213,7 @@ impl KafkaLog {
         if let Some(cursor) = cursors.get(&(topic.to_owned(), partition)) {
             return Ok(Arc::clone(cursor));
         }
-        let cursor = Arc::new(Mutex::new(Cursor { consumer: Self::consumer(&self.common, None)?, next: None }));
+        let cursor = Arc::new(Mutex::new(Cursor { consumer: Self::consumer(&self.common, None)?, next: None, paused: false }));
         cursors.insert((topic.to_owned(), partition), Arc::clone(&cursor));
         Ok(cursor)
     }
@@ -385,6 +390,17 @@ impl EventLog for KafkaLog {
         let name = self.name(topic);
         let cursor = self.cursor(topic, partition)?;
         let mut cursor = lock(&cursor);
+        if cursor.paused {
+            // Nothing is in flight: go on from exactly `from`, then fetch again.
+            cursor.paused = false;
+            let list = self.partition_list(topic, partition, rdkafka::Offset::Offset(from as i64))?;
+            let resumed = cursor.consumer.resume(&list).is_ok()
+                && cursor.next == Some(from)
+                && cursor.consumer.seek(&name, partition as i32, rdkafka::Offset::Offset(from as i64), self.config.io_timeout).is_ok();
+            if !resumed {
+                cursor.next = None;
+            }
+        }
         if cursor.next != Some(from) {
             cursor.next = None;
             let list = self.partition_list(topic, partition, rdkafka::Offset::Offset(from as i64))?;
@@ -430,6 +446,10 @@ impl EventLog for KafkaLog {
             });
         }
         cursor.next = Some(from + records.len() as Offset);
+        if cursor.next == Some(end) {
+            let list = self.partition_list(topic, partition, rdkafka::Offset::Invalid)?;
+            cursor.paused = cursor.consumer.pause(&list).is_ok();
+        }
         Ok(records)
     }
 
