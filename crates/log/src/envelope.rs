@@ -43,6 +43,24 @@ pub fn traceparent_in(value: &[u8]) -> Option<&str> {
     TraceContext::is_valid_traceparent(text).then_some(text)
 }
 
+/// Consumers' deduplication: whether a record numbered `sequence` by `producer` comes for the
+/// first time, at or past the producer's next sequence in `next` (which then moves past it).
+/// Below it, the record repeats one already delivered (a recovering or deposed engine wrote
+/// it again, with the same content) and is passed over.
+pub fn first_delivery(next: &mut std::collections::BTreeMap<String, u64>, producer: &str, sequence: u64) -> bool {
+    match next.get_mut(producer) {
+        Some(expected) if sequence < *expected => false,
+        Some(expected) => {
+            *expected = sequence + 1;
+            true
+        }
+        None => {
+            next.insert(producer.to_owned(), sequence + 1);
+            true
+        }
+    }
+}
+
 /// One event as it travels through the log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

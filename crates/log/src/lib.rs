@@ -18,7 +18,7 @@ pub mod testsuite;
 
 pub use backoff::Backoff;
 pub use crc::crc32c;
-pub use envelope::{Envelope, EnvelopeError, SCHEMA_VERSION, TraceContext, event_id, traceparent_in};
+pub use envelope::{Envelope, EnvelopeError, SCHEMA_VERSION, TraceContext, event_id, first_delivery, traceparent_in};
 pub use file::{FileLog, FileLogConfig, FileLogMetrics};
 pub use memory::MemoryLog;
 pub use partitioner::partition_for;

@@ -204,10 +204,6 @@ fn slot_producer(producer: &str, topic: &str, partition: Partition) -> String {
     format!("{producer}:{topic}:{partition}")
 }
 
-fn envelope_millis(commands: &[tradecraft_log::StoredRecord]) -> i64 {
-    commands.last().map_or(0, |command| command.timestamp_ms)
-}
-
 /// The offset of the next command whose outputs are not all stored yet, as the publishing
 /// engine last recorded it in [`ENGINE_PROGRESS`] (0 before it has recorded any).
 pub fn published_progress(log: &dyn EventLog) -> Result<Offset, LogError> {
@@ -465,7 +461,7 @@ impl Sequencer {
         self.since_snapshot += commands.len() as u64;
         if self.publishing && self.config.progress {
             let payload = tradecraft_events::to_payload(&tradecraft_events::EngineProgress { next_command: self.next_command });
-            let at = envelope_millis(&commands);
+            let at = commands.last().map_or(0, |command| command.timestamp_ms);
             let mut envelope = Envelope::new("engine.progress", &self.config.producer, self.next_command, Timestamp::from_millis(at), payload);
             envelope.source_service = "MatchingEngine".to_owned();
             let record = Record { key: None, value: envelope.to_json(), timestamp_ms: at };

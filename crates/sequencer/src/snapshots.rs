@@ -191,11 +191,6 @@ impl SnapshotStore {
         }
         Ok(None)
     }
-
-    /// Where the snapshot covering up to `next_command` is (or would be), for messages.
-    pub fn describe(&self, next_command: Offset) -> String {
-        self.backend.describe(next_command)
-    }
 }
 
 #[cfg(test)]

@@ -374,23 +374,18 @@ impl Projector {
 
     fn read(&self, watermark: u64) -> Result<Vec<Item>, StoreError> {
         let mut batches = Vec::new();
+        let mut expected = self.sequences.clone();
         for (topic_index, topic) in TOPICS.iter().enumerate() {
             for partition in 0..self.log.partitions(topic)? {
                 let from = self.next.get(&(topic_index, partition)).copied().unwrap_or(0).max(self.log.start_offset(topic, partition)?);
                 let records = self.log.read(topic, partition, from, self.config.batch_records)?;
                 let full = records.len() == self.config.batch_records;
                 let mut items = Vec::with_capacity(records.len());
-                let mut expected: BTreeMap<String, u64> = BTreeMap::new();
                 for record in records {
                     let item = decode(topic_index, record)?;
-                    if let Some((producer, sequence)) = &item.sequence {
-                        let next = expected.entry(producer.clone()).or_insert_with(|| self.sequences.get(producer).copied().unwrap_or(0));
-                        if *sequence < *next {
-                            continue;
-                        }
-                        *next = sequence + 1;
+                    if item.sequence.as_ref().is_none_or(|(producer, sequence)| tradecraft_log::first_delivery(&mut expected, producer, *sequence)) {
+                        items.push(item);
                     }
-                    items.push(item);
                 }
                 batches.push((full, items));
             }

@@ -43,9 +43,7 @@ pub(crate) struct FailoverArgs {
 /// One `serve` process.
 struct Node {
     name: String,
-    roles: String,
     child: Child,
-    address: Option<std::net::SocketAddr>,
 }
 
 /// A deployment of `serve` processes; killed, and its database dropped, when dropped.
@@ -98,7 +96,7 @@ impl Cluster {
         let started: Value =
             serde_json::from_str(&line).with_context(|| format!("{name} did not start; see {}", self.dir.join(format!("{name}.log")).display()))?;
         let address = started["address"].as_str().map(str::parse).transpose()?;
-        self.nodes.push(Node { name: name.to_owned(), roles: roles.to_owned(), child, address });
+        self.nodes.push(Node { name: name.to_owned(), child });
         Ok(address)
     }
 
@@ -108,7 +106,6 @@ impl Cluster {
         let mut node = self.nodes.remove(position);
         node.child.kill()?;
         node.child.wait()?;
-        let _ = (node.roles, node.address);
         Ok(())
     }
 

@@ -381,8 +381,14 @@ impl ServerConfig {
     /// campaigned for, snapshots are kept in the database, and projectors follow the
     /// engine's recorded progress.
     pub fn clustered(&self) -> bool {
-        self.log_url.starts_with("kafka://") && self.database_url.starts_with("postgres")
+        clustered(&self.log_url, &self.database_url)
     }
+}
+
+/// Whether a log and a database are shared by several processes (see
+/// [`ServerConfig::clustered`]).
+fn clustered(log_url: &str, database_url: &str) -> bool {
+    log_url.starts_with("kafka://") && database_url.starts_with("postgres")
 }
 
 impl ServerConfig {
@@ -449,12 +455,12 @@ pub fn open_read_store(url: &str, recreate: bool) -> anyhow::Result<Store> {
 
 /// Where the engine's snapshots are: the data dir, or the database when several engine
 /// processes must read them.
-fn snapshot_store(config: &ServerConfig) -> anyhow::Result<SnapshotStore> {
-    if config.clustered() {
-        let snapshots = crate::cluster::PostgresSnapshots::open(&config.database_url, &config.log_url).context("opening the snapshot table")?;
+pub fn snapshot_store(data_dir: &Path, log_url: &str, database_url: &str) -> anyhow::Result<SnapshotStore> {
+    if clustered(log_url, database_url) {
+        let snapshots = crate::cluster::PostgresSnapshots::open(database_url, log_url).context("opening the snapshot table")?;
         return Ok(SnapshotStore::with_backend(Arc::new(snapshots)));
     }
-    SnapshotStore::open(config.data_dir.join("snapshots")).context("opening snapshots")
+    SnapshotStore::open(data_dir.join("snapshots")).context("opening snapshots")
 }
 
 /// The offset below which every command's outputs are stored: the engine's own count when
@@ -512,7 +518,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
         // Snapshots may come from the database, through blocking calls.
         let (opening, engine_log) = (config.clone(), Arc::clone(&log));
         let (engine, thread) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let snapshots = snapshot_store(&opening)?;
+            let snapshots = snapshot_store(&opening.data_dir, &opening.log_url, &opening.database_url)?;
             runtime::start(sequencer, engine_log, snapshots, ENGINE_QUEUE_CAPACITY, listener).context("starting the engine")
         })
         .await
@@ -637,11 +643,6 @@ impl Exchange {
     /// The event log.
     pub fn log(&self) -> &Arc<dyn EventLog> {
         &self.log
-    }
-
-    /// Whether this process's engine publishes (leads) now.
-    pub fn leading(&self) -> bool {
-        self.campaign.as_ref().map_or(self.engine.is_some(), |campaign| campaign.leader().load(Ordering::SeqCst))
     }
 
     /// Serves until `shutdown`, then stops the simulator and the engine (with a snapshot).

@@ -15,7 +15,7 @@ use tradecraft_engine::{Engine, EngineConfig};
 use tradecraft_log::{Envelope, EventLog, Offset, StoredRecord, partition_for};
 use tradecraft_sequencer::outputs::{OUTPUT_TOPICS, Output, outputs};
 use tradecraft_sequencer::wire::WireCommand;
-use tradecraft_sequencer::{SnapshotStore, TRADE_ORDERS};
+use tradecraft_sequencer::TRADE_ORDERS;
 use tradecraft_types::Timestamp;
 
 /// Commands (and output records) read from the log at a time.
@@ -56,24 +56,27 @@ struct PartitionReader {
     duplicates: u64,
 }
 
+/// An output record and its envelope (`None` if the record is not an event).
+type Read = (StoredRecord, Option<Envelope<serde_json::Value>>);
+
 impl PartitionReader {
-    fn next(&mut self, log: &dyn EventLog) -> anyhow::Result<Option<StoredRecord>> {
+    /// The next record that is not a duplicate, decoded once.
+    fn next(&mut self, log: &dyn EventLog) -> anyhow::Result<Option<Read>> {
         loop {
             if self.buffer.is_empty() && self.next < self.end {
                 self.buffer.extend(log.read(self.topic, self.partition, self.next, READ_BATCH).with_context(|| format!("reading {}", self.topic))?);
             }
             let Some(record) = self.buffer.pop_front() else { return Ok(None) };
             self.next = record.offset + 1;
-            let numbered = Envelope::<serde_json::Value>::from_json(&record.value).ok().and_then(|envelope| envelope.producer.zip(envelope.sequence));
-            if let Some((producer, sequence)) = numbered {
-                let expected = self.expected.entry(producer).or_insert(0);
-                if sequence < *expected {
-                    self.duplicates += 1;
-                    continue;
-                }
-                *expected = sequence + 1;
+            let envelope = Envelope::<serde_json::Value>::from_json(&record.value).ok();
+            let numbered = envelope.as_ref().and_then(|envelope| envelope.producer.as_deref().zip(envelope.sequence));
+            if let Some((producer, sequence)) = numbered
+                && !tradecraft_log::first_delivery(&mut self.expected, producer, sequence)
+            {
+                self.duplicates += 1;
+                continue;
             }
-            return Ok(Some(record));
+            return Ok(Some((record, envelope)));
         }
     }
 }
@@ -133,7 +136,7 @@ impl Outputs {
         for output in self.buffer.drain(..) {
             let partition = partition_for(Some(output.key.as_bytes()), self.partitions[output.topic]);
             let reader = self.readers.get_mut(&(output.topic, partition)).context("an output partition the log lacks")?;
-            let Some(record) = reader.next(log)? else {
+            let Some((record, envelope)) = reader.next(log)? else {
                 bail!(
                     "output topic {} partition {partition} ends at offset {}: the {} record of command {offset} is missing",
                     output.topic,
@@ -141,8 +144,7 @@ impl Outputs {
                     output.event_type
                 );
             };
-            let stored: Envelope<serde_json::Value> = Envelope::from_json(&record.value)
-                .with_context(|| format!("output topic {} partition {partition} offset {}: not an event", output.topic, record.offset))?;
+            let stored = envelope.with_context(|| format!("output topic {} partition {partition} offset {}: not an event", output.topic, record.offset))?;
             let same = stored.event_type == output.event_type
                 && stored.payload == output.payload
                 && stored.command_offset == Some(offset)
@@ -169,7 +171,7 @@ impl Outputs {
         for ((topic, partition), reader) in &mut self.readers {
             let unwritten = reader.next(log)?;
             duplicates += reader.duplicates;
-            if let Some(record) = unwritten {
+            if let Some((record, _)) = unwritten {
                 let (next, end) = (record.offset, reader.end);
                 bail!("output topic {topic} partition {partition}: records from offset {next} to {end} were written by no command");
             }
@@ -257,12 +259,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     let checked = outputs.as_mut().map(|outputs| outputs.finish(log)).transpose()?;
     let (outputs_checked, duplicates) = (checked.map(|(compared, _)| compared), checked.map(|(_, duplicates)| duplicates));
     let hash = straight.state_hash();
-    let snapshots = match args.database_url.as_deref().filter(|database| database.starts_with("postgres") && url.starts_with("kafka://")) {
-        Some(database) => SnapshotStore::with_backend(std::sync::Arc::new(
-            tradecraft::cluster::PostgresSnapshots::open(database, &url).context("opening the snapshot table")?,
-        )),
-        None => SnapshotStore::open(args.data_dir.join("snapshots")).context("opening snapshots")?,
-    };
+    let snapshots = tradecraft::server::snapshot_store(&args.data_dir, &url, args.database_url.as_deref().unwrap_or_default())?;
     let snapshot_check = match snapshots.latest().context("reading snapshots")? {
         None => json!(null),
         Some(snapshot) => {
