@@ -13,9 +13,9 @@ use anyhow::{Context, bail};
 use serde_json::json;
 use tradecraft_engine::{Engine, EngineConfig};
 use tradecraft_log::{Envelope, EventLog, Offset, StoredRecord, partition_for};
+use tradecraft_sequencer::TRADE_ORDERS;
 use tradecraft_sequencer::outputs::{OUTPUT_TOPICS, Output, outputs};
 use tradecraft_sequencer::wire::WireCommand;
-use tradecraft_sequencer::TRADE_ORDERS;
 use tradecraft_types::Timestamp;
 
 /// Commands (and output records) read from the log at a time.
