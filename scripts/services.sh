@@ -140,3 +140,18 @@ stop_kafka() {
         rm -rf "$TRADECRAFT_KAFKA_RUN"
     fi
 }
+
+#   Chromium from Debian's packages, for the web app's end-to-end tests (Playwright drives
+#   it; Playwright's own browser download cannot work here) -> CHROMIUM_PATH
+ensure_chromium() {
+    local found
+    found="$(command -v chromium || command -v chromium-browser || true)"
+    if [ -z "$found" ]; then
+        echo "installing Chromium (Debian package)"
+        as_root apt-get update -q
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+        found="$(command -v chromium)"
+    fi
+    export CHROMIUM_PATH="$found"
+    echo "Chromium ready: $("$CHROMIUM_PATH" --version 2>/dev/null | head -n 1)"
+}

@@ -3,7 +3,8 @@
 # and runs the whole workspace's tests with cargo-nextest. The servers tests talk to are
 # started (or installed) by scripts/services.sh first: PostgreSQL for the read store,
 # Apache Kafka (jars from Maven Central) for the Kafka event log. The API suite runs twice:
-# on the embedded server, and on a multi-process deployment over Kafka and PostgreSQL.
+# on the embedded server, and on a multi-process deployment over Kafka and PostgreSQL. The
+# web app is built and tested in Chromium (Debian's package) by scripts/web.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,7 @@ echo "== services"
 source scripts/services.sh
 ensure_postgres
 ensure_kafka
+ensure_chromium
 trap stop_kafka EXIT
 
 for component in rustfmt clippy; do
@@ -37,5 +39,7 @@ echo "== API contract (schemathesis)"
 scripts/schemathesis.sh
 echo "== tests"
 cargo nextest run --workspace --locked --no-fail-fast
+echo "== web app (build, Vitest, Playwright in Chromium)"
+scripts/web.sh test
 echo "== API suite on the multi-process deployment (two gateways, engine + standby, projector, ws over Kafka and PostgreSQL)"
 TRADECRAFT_TEST_DEPLOYMENT=processes cargo nextest run -p tradecraft --test api --locked --no-fail-fast

@@ -24,6 +24,7 @@ mod responses;
 mod risk;
 mod routes;
 mod view;
+mod web;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub webhook_targets: alerts::WebhookTargets,
     /// What this process serves besides health and metrics (its roles).
     pub surfaces: Surfaces,
+    /// The built web app (`web/dist`), served at `/` with the REST API; none when `None`.
+    pub web_dir: Option<Arc<std::path::Path>>,
 }
 
 /// The parts of the API a process serves: the REST API (the gateway role), the market
@@ -108,6 +111,7 @@ impl AppState {
             rate_limiter: None,
             webhook_targets: alerts::WebhookTargets::Public,
             surfaces: Surfaces::default(),
+            web_dir: None,
         }
     }
 }
@@ -124,7 +128,7 @@ pub fn router(state: AppState) -> Router {
     let state: Shared = Arc::new(state);
     let (router, _) = routes::api().split_for_parts();
     router
-        .fallback(|| async { ApiError::NotFound("route".to_owned()) })
+        .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), recovery_gate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), surface_gate))
@@ -132,6 +136,15 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
+}
+
+/// A path no route has: the web app's file, or 404.
+async fn fallback(axum::extract::State(state): axum::extract::State<Shared>, method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match &state.web_dir {
+        Some(root) if !web::is_api_path(uri.path()) => web::serve(root, &method, uri.path()).await,
+        _ => ApiError::NotFound("route".to_owned()).into_response(),
+    }
 }
 
 /// Routes that answer while the engine replays the log: they say how far it has got.
@@ -147,6 +160,9 @@ async fn surface_gate(
     let path = request.uri().path();
     let served = if SERVED_WHILE_RECOVERING.contains(&path) {
         true
+    } else if !web::is_api_path(path) {
+        // The web app comes with the REST API it calls.
+        state.surfaces.rest
     } else if WEBSOCKET_PATHS.contains(&path) {
         state.surfaces.websocket
     } else {
@@ -167,7 +183,9 @@ async fn recovery_gate(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let status = state.engine.status();
-    if !status.recovered.load(std::sync::atomic::Ordering::SeqCst) && !SERVED_WHILE_RECOVERING.contains(&request.uri().path()) {
+    // The web app's files are served meanwhile: it says the exchange is recovering.
+    let path = request.uri().path();
+    if !status.recovered.load(std::sync::atomic::Ordering::SeqCst) && !SERVED_WHILE_RECOVERING.contains(&path) && web::is_api_path(path) {
         if status.halted.load(std::sync::atomic::Ordering::SeqCst) {
             let failure = status.failure.lock().ok().and_then(|failure| failure.clone()).unwrap_or_default();
             return ApiError::Unavailable(format!("trading is stopped: {failure}")).into_response();

@@ -89,6 +89,10 @@ pub(crate) struct ServeArgs {
     /// the file journal keeps one).
     #[arg(long, env = "TRADECRAFT_PARTITIONS")]
     partitions: Option<u32>,
+    /// The built web app to serve at `/` (`npm run build` in `web/` makes it); `none` to
+    /// serve no app.
+    #[arg(long, env = "TRADECRAFT_WEB_DIR", default_value = "web/dist")]
+    web_dir: String,
 }
 
 impl ServeArgs {
@@ -117,6 +121,7 @@ impl ServeArgs {
         };
         config.recreate_read_store = self.recreate_read_store;
         config.roles = Roles::parse(&self.roles)?;
+        config.web_dir = (self.web_dir != "none").then(|| PathBuf::from(&self.web_dir));
         if let Some(partitions) = self.partitions {
             anyhow::ensure!((1..=256).contains(&partitions), "--partitions must be between 1 and 256");
             config.partitions = partitions;

@@ -374,6 +374,8 @@ pub struct ServerConfig {
     pub partitions: u32,
     /// What this process does (all of it by default).
     pub roles: Roles,
+    /// The built web app, served at `/` by processes that serve the REST API.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -409,6 +411,7 @@ impl ServerConfig {
             recreate_read_store: false,
             partitions: EMBEDDED_PARTITIONS,
             roles: Roles::ALL,
+            web_dir: None,
         }
     }
 }
@@ -594,6 +597,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
             state.rate_limiter = config.rate_limits.map(|limits| Arc::new(tradecraft_api::rate::RateLimiter::new(limits)));
             state.webhook_targets = config.webhooks.targets;
             state.surfaces = tradecraft_api::Surfaces { rest: roles.gateway, websocket: roles.ws };
+            state.web_dir = config.web_dir.as_deref().map(Arc::from);
             state.store.clone_from(&store);
             state.projection_metrics = roles.projector.then(|| Arc::clone(&projection_metrics));
             Some(App::build(*address, state).await.with_context(|| format!("binding {address}"))?)

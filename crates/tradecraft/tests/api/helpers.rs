@@ -189,6 +189,7 @@ fn serve_flags(config: &ServerConfig, market: &std::path::Path) -> Vec<String> {
     if !config.simulate_market {
         flags.push("--no-simulator".to_owned());
     }
+    flags.push(format!("--web-dir={}", config.web_dir.as_ref().map_or_else(|| "none".to_owned(), |dir| dir.display().to_string())));
     flags
 }
 

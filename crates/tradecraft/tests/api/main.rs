@@ -12,6 +12,7 @@ mod orders;
 mod reads;
 mod recovery;
 mod risk;
+mod web;
 mod ws;
 
 use helpers::spawn_app;

@@ -1,0 +1,89 @@
+import { expect, test } from "@playwright/test";
+import { call, email, PASSWORD, register, url, watchConsole } from "./helpers";
+
+test("a trader signs up, watches prices move, buys, rests and cancels a limit order, is refused, and logs out", async ({ page }) => {
+  const errors = watchConsole(page);
+  await page.goto(url("/#/signup"));
+  await page.getByLabel("Email").fill(email());
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.locator("main").getByRole("button", { name: "Sign up" }).click();
+  await expect(page.getByRole("heading", { name: "Markets" })).toBeVisible();
+
+  // Live prices move (the simulator ticks every second; pushed on prices:{SYM}).
+  const last = page.locator('tr[data-symbol="MOCKAAPL"] [data-testid="last-price"]');
+  await expect(last).not.toHaveText("—");
+  const first = await last.textContent();
+  await expect.poll(async () => last.textContent(), { timeout: 20_000 }).not.toBe(first);
+  await expect(page.getByTestId("connection")).toHaveCount(0);
+
+  // A market buy fills against the book.
+  await page.getByRole("link", { name: "MOCKAAPL" }).click();
+  await expect(page.getByRole("heading", { name: "MOCKAAPL" })).toBeVisible();
+  await expect(page.getByTestId("buying-power")).toHaveText("100,000.00");
+  await page.getByLabel("Quantity", { exact: true }).fill("5");
+  await expect(page.getByTestId("estimate")).toContainText("Estimated cost");
+  await page.getByRole("button", { name: "Buy MOCKAAPL" }).click();
+  await expect(page.getByTestId("ticket-result")).toContainText("Filled 5 at");
+
+  // The fill in the orders, the position in the portfolio.
+  await page.getByRole("link", { name: "Orders" }).click();
+  await page.getByRole("tab", { name: "Order history" }).click();
+  await expect(page.getByTestId("order-history").locator("tr", { hasText: "MOCKAAPL" }).first()).toContainText("Filled");
+  await page.getByRole("link", { name: "Portfolio" }).click();
+  await expect(page.getByTestId("positions").locator('tr[data-symbol="MOCKAAPL"]')).toContainText("5");
+
+  // A limit buy below the market rests on the book; cancelling it removes it.
+  const book = await call<{ bids: { price: string }[] }>("GET", "/v1/market/MOCKAAPL/orderbook?depth=1");
+  const below = (Math.floor(Number(book.bids[0]?.price ?? "100") * 97) / 100).toFixed(2);
+  await page.goto(url("/#/symbol/MOCKAAPL"));
+  await page.getByLabel("Order type").selectOption("LIMIT");
+  await page.getByLabel("Quantity", { exact: true }).fill("2");
+  await page.getByLabel("Limit price").fill(below);
+  await page.getByRole("button", { name: "Buy MOCKAAPL" }).click();
+  await expect(page.getByTestId("ticket-result")).toContainText("resting on the book");
+  await page.getByRole("link", { name: "Orders" }).click();
+  const resting = page.getByTestId("open-orders").locator("tr", { hasText: "MOCKAAPL" });
+  await expect(resting).toHaveCount(1);
+  await resting.getByRole("button", { name: "Cancel MOCKAAPL order" }).click();
+  await expect(page.getByText("No open orders.")).toBeVisible();
+
+  // An order costing more than the cash is refused, in words.
+  await page.goto(url("/#/symbol/MOCKAAPL"));
+  await page.getByLabel("Quantity", { exact: true }).fill("100000");
+  await expect(page.getByText("This costs more than your buying power")).toBeVisible();
+  await page.getByRole("button", { name: "Buy MOCKAAPL" }).click();
+  await expect(page.getByTestId("ticket-result")).toHaveText(/Refused: Not enough cash/);
+
+  // Logging out ends the session: private pages ask for a login.
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page.getByRole("heading", { name: "Log in to TradeCraft" })).toBeVisible();
+  await page.goto(url("/#/portfolio"));
+  await expect(page.getByRole("heading", { name: "Log in to TradeCraft" })).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test("the chart, the ladder and the trades update live without a reload", async ({ page }) => {
+  const errors = watchConsole(page);
+  await page.goto(url("/#/symbol/MOCKMSFT"));
+  const ladder = page.getByTestId("ladder");
+  await expect(ladder).toBeVisible();
+  const chart = page.getByTestId("candle-chart");
+  // A marker on the window: gone if the page reloads.
+  await page.evaluate(() => Object.assign(window, { stayed: true }));
+  const sequence = await ladder.getAttribute("data-sequence");
+  const bars = Number((await chart.getAttribute("data-bars")) ?? "0");
+
+  // Another trader buys through the API: the page sees the trade pushed.
+  const other = await register();
+  const accepted = await call<{ orderId: string }>("POST", "/v1/orders", { symbol: "MOCKMSFT", side: "BUY", type: "MARKET", quantity: "7" }, other.accessToken);
+  const order = await call<{ status: string; fills: { price: string }[] }>("GET", `/v1/orders/${accepted.orderId}`, undefined, other.accessToken);
+  expect(order.status).toBe("FILLED");
+  const price = order.fills[order.fills.length - 1]?.price ?? "";
+
+  await expect(page.getByTestId("recent-trades").locator("tbody tr").first()).toContainText("7");
+  await expect(chart).toHaveAttribute("data-last-close", price);
+  expect(Number(await chart.getAttribute("data-bars"))).toBeGreaterThanOrEqual(Math.max(1, bars));
+  await expect.poll(async () => ladder.getAttribute("data-sequence")).not.toBe(sequence);
+  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+  expect(errors).toEqual([]);
+});

@@ -1,0 +1,198 @@
+import { useEffect, useState, useSyncExternalStore } from "react";
+import { api, type Session } from "./api";
+import { money, quantity } from "./format";
+import { reconnect, useChannel, useConnection } from "./live";
+import { Admin } from "./pages/Admin";
+import { Alerts } from "./pages/Alerts";
+import { ApiKeys } from "./pages/ApiKeys";
+import { Auth } from "./pages/Auth";
+import { Leaderboard } from "./pages/Leaderboard";
+import { Markets } from "./pages/Markets";
+import { Orders } from "./pages/Orders";
+import { Portfolio } from "./pages/Portfolio";
+import { SymbolPage } from "./pages/SymbolPage";
+import { href, useRoute } from "./router";
+import { Toasts, toast } from "./toasts";
+
+function useSession(): Session | null {
+  return useSyncExternalStore(
+    (listener) => api.subscribe(listener),
+    () => api.current(),
+  );
+}
+
+/** Pages that need a login. */
+const PRIVATE = new Set(["portfolio", "orders", "alerts", "keys", "admin"]);
+
+export function App() {
+  const session = useSession();
+  const route = useRoute();
+  const [menu, setMenu] = useState(false);
+
+  // The socket carries the login: reconnect when it changes.
+  useEffect(() => reconnect(), [session?.userId]);
+  // Refresh the access token a minute before it expires, silently.
+  useEffect(() => {
+    if (!session) return;
+    const timer = setTimeout(() => void api.refresh().catch(() => undefined), Math.max(1_000, session.expiresAt - Date.now() - 60_000));
+    return () => clearTimeout(timer);
+  }, [session]);
+  useEffect(() => setMenu(false), [route.page, route.parameter]);
+
+  if (!session && PRIVATE.has(route.page)) {
+    return (
+      <Shell session={session} page={route.page} menu={menu} setMenu={setMenu}>
+        <Auth mode="login" />
+      </Shell>
+    );
+  }
+  let page;
+  switch (route.page) {
+    case "login":
+      page = <Auth mode="login" />;
+      break;
+    case "signup":
+      page = <Auth mode="signup" />;
+      break;
+    case "symbol":
+      page = route.parameter ? <SymbolPage key={route.parameter} symbol={route.parameter.toUpperCase()} /> : <Markets />;
+      break;
+    case "portfolio":
+      page = <Portfolio />;
+      break;
+    case "orders":
+      page = <Orders />;
+      break;
+    case "leaderboard":
+      page = <Leaderboard />;
+      break;
+    case "alerts":
+      page = <Alerts />;
+      break;
+    case "keys":
+      page = <ApiKeys />;
+      break;
+    case "admin":
+      page = session?.role === "admin" ? <Admin /> : <p className="error">Only admins can open this page.</p>;
+      break;
+    default:
+      page = <Markets />;
+  }
+  return (
+    <Shell session={session} page={route.page} menu={menu} setMenu={setMenu}>
+      {page}
+    </Shell>
+  );
+}
+
+function Shell({ session, page, menu, setMenu, children }: { session: Session | null; page: string; menu: boolean; setMenu: (open: boolean) => void; children: React.ReactNode }) {
+  const connection = useConnection();
+  const links: [string, string][] = [
+    ["markets", "Markets"],
+    ["portfolio", "Portfolio"],
+    ["orders", "Orders"],
+    ["leaderboard", "Leaderboard"],
+    ["alerts", "Alerts"],
+    ["keys", "API keys"],
+  ];
+  if (session?.role === "admin") links.push(["admin", "Admin"]);
+  return (
+    <>
+      <a className="skip" href="#main" onClick={(event) => {
+        event.preventDefault();
+        document.getElementById("main")?.focus();
+      }}>
+        Skip to content
+      </a>
+      <header className="container-fluid top">
+        <nav aria-label="Main">
+          <ul>
+            <li>
+              <a href={href("markets")} className="brand">
+                TradeCraft <small>paper</small>
+              </a>
+            </li>
+          </ul>
+          <button type="button" className="menu-toggle outline secondary" aria-expanded={menu} aria-controls="main-links" onClick={() => setMenu(!menu)}>
+            Menu
+          </button>
+          <ul id="main-links" className={menu ? "open" : ""}>
+            {links.map(([target, label]) => (
+              <li key={target}>
+                <a href={href(target)} aria-current={page === target || (target === "markets" && page === "symbol") ? "page" : undefined}>
+                  {label}
+                </a>
+              </li>
+            ))}
+            <li>
+              <ThemeToggle />
+            </li>
+            {session ? (
+              <li>
+                <button type="button" className="outline secondary" onClick={() => void api.logout().then(() => (window.location.hash = "#/login"))}>
+                  Log out
+                </button>
+              </li>
+            ) : (
+              <>
+                <li>
+                  <a href={href("login")}>Log in</a>
+                </li>
+                <li>
+                  <a href={href("signup")} role="button">
+                    Sign up
+                  </a>
+                </li>
+              </>
+            )}
+          </ul>
+        </nav>
+        {connection !== "open" && (
+          <p className="connection" role="status" data-testid="connection">
+            {connection === "connecting" ? "Connecting to live prices…" : "Live connection lost: reconnecting by itself…"}
+          </p>
+        )}
+      </header>
+      <main id="main" tabIndex={-1} className="container">
+        {children}
+      </main>
+      <footer className="container muted">
+        <small>
+          TradeCraft paper trading: virtual money only. Charts by TradingView{" "}
+          <a href="https://www.tradingview.com/lightweight-charts/" rel="noreferrer">
+            Lightweight Charts™
+          </a>
+          . <a href="/docs">API reference</a>
+        </small>
+      </footer>
+      {session && <LiveNotices userId={session.userId} />}
+      <Toasts />
+    </>
+  );
+}
+
+/** Fills and alerts pushed on the user's topics, as toasts on every page. */
+function LiveNotices({ userId }: { userId: string }) {
+  useChannel<{ type: string; symbol: string; price?: string; quantity?: string; status?: string; reason?: string }>(`orders:${userId}`, "order_update", (update) => {
+    if (update.type === "fill") toast("success", `Filled ${quantity(update.quantity)} ${update.symbol} at ${money(update.price)}.`);
+    if (update.type === "done" && update.status === "EXPIRED") toast("warning", `${update.symbol} order expired (${(update.reason ?? "").replaceAll("_", " ")}).`);
+  });
+  useChannel<{ title: string; symbol?: string }>(`alerts:${userId}`, "alert", (alert) => toast("error", `Alert: ${alert.title}${alert.symbol ? ` (${alert.symbol})` : ""}.`, 10_000));
+  return null;
+}
+
+function ThemeToggle() {
+  const [theme, setTheme] = useState<string>(() => localStorage.getItem("tradecraft.theme") ?? "");
+  useEffect(() => {
+    if (theme) document.documentElement.dataset.theme = theme;
+    else delete document.documentElement.dataset.theme;
+    if (theme) localStorage.setItem("tradecraft.theme", theme);
+    else localStorage.removeItem("tradecraft.theme");
+  }, [theme]);
+  const dark = theme === "dark" || (!theme && matchMedia("(prefers-color-scheme: dark)").matches);
+  return (
+    <button type="button" className="outline secondary" aria-label={dark ? "Use the light theme" : "Use the dark theme"} onClick={() => setTheme(dark ? "light" : "dark")}>
+      {dark ? "☀" : "☾"}
+    </button>
+  );
+}

@@ -1,0 +1,65 @@
+// How numbers and times read on screen. Money and quantities stay exact (decimal text).
+
+import * as D from "./decimal";
+
+export function money(text: string | null | undefined, places = 2): string {
+  const value = D.parse(text);
+  return value ? D.format(value, places) : "—";
+}
+
+/** A price as the exchange states it, at least 2 places. */
+export function price(text: string | null | undefined): string {
+  const value = D.parse(text);
+  if (!value) return "—";
+  return D.format(value, Math.max(2, Math.min(value.scale, 8)));
+}
+
+export function quantity(text: string | null | undefined): string {
+  const value = D.parse(text);
+  return value ? D.format(value, Math.min(value.scale, 8)) : "—";
+}
+
+/** A signed amount: "+1,234.50" or "-12.00". */
+export function signed(value: D.Decimal | null): string {
+  if (!value) return "—";
+  const text = D.format(value, 2);
+  return value.units > 0n ? `+${text}` : text;
+}
+
+/** A ratio (0.0123) as a percentage ("1.23%"); figures such as returns are not money. */
+export function percent(ratio: number | null | undefined, places = 2): string {
+  if (ratio == null || !Number.isFinite(ratio)) return "—";
+  const text = (ratio * 100).toFixed(places);
+  // A tiny loss rounds to zero: no "-0.00%".
+  return `${/^-0\.?0*$/.test(text) ? text.slice(1) : text}%`;
+}
+
+export function ratio(value: number | null | undefined): string {
+  return value == null || !Number.isFinite(value) ? "—" : value.toFixed(2);
+}
+
+export function time(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+export function clock(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleTimeString();
+}
+
+/** Upper-case API words as people write them: "PARTIALLY_FILLED" -> "Partially filled". */
+export function words(text: string | null | undefined): string {
+  if (!text) return "—";
+  const lower = text.replaceAll("_", " ").toLowerCase();
+  return lower.charAt(0).toUpperCase() + lower.slice(1);
+}
+
+/** Which way a signed decimal points, for colouring. */
+export function tone(text: string | null | undefined | D.Decimal): "up" | "down" | "" {
+  const value = typeof text === "object" && text !== null ? text : D.parse(text as string | null | undefined);
+  if (!value || value.units === 0n) return "";
+  return value.units > 0n ? "up" : "down";
+}

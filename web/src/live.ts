@@ -1,0 +1,95 @@
+// The live connection: one Phoenix socket to /v1/marketdata (the official `phoenix`
+// client), reconnecting by itself with backoff; its state is shown in the app's header.
+
+import { Socket, type Channel } from "phoenix";
+import { useEffect, useRef, useSyncExternalStore } from "react";
+import { api } from "./api";
+
+export type ConnectionState = "connecting" | "open" | "closed";
+
+let state: ConnectionState = "connecting";
+const stateListeners = new Set<() => void>();
+
+function setState(next: ConnectionState): void {
+  if (state === next) return;
+  state = next;
+  for (const listener of stateListeners) listener();
+}
+
+const socket = new Socket("/v1/marketdata", {
+  // Read at every (re)connect, so a refreshed token is used.
+  params: () => {
+    const token = api.current()?.accessToken;
+    return token ? { token } : {};
+  },
+  reconnectAfterMs: (tries: number) => [250, 500, 1000, 2000, 5000][tries - 1] ?? 5000,
+  heartbeatIntervalMs: 15_000,
+});
+socket.onOpen(() => setState("open"));
+socket.onClose(() => setState("closed"));
+socket.onError(() => setState("closed"));
+
+let connected = false;
+function ensureConnected(): void {
+  if (!connected) {
+    connected = true;
+    socket.connect();
+  }
+}
+
+/** Reconnects so that the socket carries the current login (after log in or out). */
+export function reconnect(): void {
+  if (!connected) return ensureConnected();
+  socket.disconnect(() => socket.connect());
+}
+
+export function useConnection(): ConnectionState {
+  ensureConnected();
+  return useSyncExternalStore(
+    (listener) => {
+      stateListeners.add(listener);
+      return () => stateListeners.delete(listener);
+    },
+    () => state,
+  );
+}
+
+const channels = new Map<string, { channel: Channel; users: number }>();
+
+function acquire(topic: string): Channel {
+  ensureConnected();
+  const entry = channels.get(topic);
+  if (entry) {
+    entry.users += 1;
+    return entry.channel;
+  }
+  const channel = socket.channel(topic, {});
+  channel.join();
+  channels.set(topic, { channel, users: 1 });
+  return channel;
+}
+
+function release(topic: string): void {
+  const entry = channels.get(topic);
+  if (!entry) return;
+  entry.users -= 1;
+  if (entry.users === 0) {
+    entry.channel.leave();
+    channels.delete(topic);
+  }
+}
+
+/** Calls `handler` with each `event` pushed on `topic` while the component is mounted. */
+export function useChannel<T>(topic: string | null, event: string, handler: (payload: T) => void): void {
+  const latest = useRef(handler);
+  latest.current = handler;
+  useEffect(() => {
+    if (!topic) return;
+    const channel = acquire(topic);
+    const reference = channel.on(event, (payload: T) => latest.current(payload));
+    return () => {
+      channel.off(event, reference);
+      release(topic);
+    };
+  }, [topic, event]);
+}

@@ -1,0 +1,378 @@
+import { useState, type FormEvent, type ReactNode } from "react";
+import { api } from "../api";
+import { ErrorNote, Head } from "../components/Common";
+import { time } from "../format";
+import { useLoad } from "../hooks";
+import type { AuditEntry, LimitsView, Organisation } from "../types";
+import { LimitsTable } from "./Alerts";
+
+/** Runs one admin action, showing its error in words or a confirmation. */
+function useAction(): { run: (action: () => Promise<unknown>, done: string) => Promise<void>; status: ReactNode } {
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<string | null>(null);
+  return {
+    run: async (action, message) => {
+      setError(null);
+      setDone(null);
+      try {
+        await action();
+        setDone(message);
+      } catch (failure) {
+        setError(failure);
+      }
+    },
+    status: (
+      <>
+        <ErrorNote error={error} />
+        {done && <p className="success">{done}</p>}
+      </>
+    ),
+  };
+}
+
+export function Admin() {
+  const [tab, setTab] = useState<"organisations" | "limits" | "users" | "audit">("organisations");
+  return (
+    <section>
+      <h1>Administration</h1>
+      <div role="tablist" aria-label="Administration" className="tabs">
+        {(["organisations", "limits", "users", "audit"] as const).map((item) => (
+          <button key={item} type="button" role="tab" aria-selected={tab === item} className={tab === item ? "" : "outline secondary"} onClick={() => setTab(item)}>
+            {item.charAt(0).toUpperCase() + item.slice(1)}
+          </button>
+        ))}
+      </div>
+      {tab === "organisations" && <Organisations />}
+      {tab === "limits" && <LimitsEditor />}
+      {tab === "users" && <Users />}
+      {tab === "audit" && <Audit />}
+    </section>
+  );
+}
+
+function Organisations() {
+  const [name, setName] = useState("");
+  const [orgId, setOrgId] = useState("");
+  const [shown, setShown] = useState<Organisation | null>(null);
+  const [groupName, setGroupName] = useState("");
+  const [member, setMember] = useState({ userId: "", role: "member", groupId: "" });
+  const { run, status } = useAction();
+
+  const open = (id: string) => run(async () => setShown(await api.get<Organisation>(`/v1/organisations/${id}`)), `Organisation ${id} loaded.`);
+
+  return (
+    <>
+      <form
+        className="inline"
+        aria-label="Create an organisation"
+        onSubmit={(event: FormEvent) => {
+          event.preventDefault();
+          void run(async () => {
+            const created = await api.post<{ organisationId: string }>("/v1/organisations", { name });
+            setOrgId(created.organisationId);
+            setShown(await api.get<Organisation>(`/v1/organisations/${created.organisationId}`));
+          }, `Created ${name}.`);
+        }}
+      >
+        <label>
+          New organisation
+          <input value={name} required onChange={(event) => setName(event.target.value)} placeholder="Riverside High" />
+        </label>
+        <button type="submit">Create</button>
+      </form>
+      <form
+        className="inline"
+        aria-label="Open an organisation"
+        onSubmit={(event: FormEvent) => {
+          event.preventDefault();
+          void open(orgId);
+        }}
+      >
+        <label>
+          Organisation id
+          <input value={orgId} required inputMode="numeric" onChange={(event) => setOrgId(event.target.value)} />
+        </label>
+        <button type="submit" className="secondary">
+          Open
+        </button>
+      </form>
+      {status}
+      {shown && (
+        <article>
+          <h2>
+            {shown.name} <small className="muted">#{shown.organisationId}</small>
+          </h2>
+          <h3>Groups</h3>
+          <ul>
+            {shown.groups.map((group) => (
+              <li key={group.groupId}>
+                {group.name} <small className="muted">#{group.groupId}</small>
+              </li>
+            ))}
+          </ul>
+          <form
+            className="inline"
+            aria-label="Add a group"
+            onSubmit={(event: FormEvent) => {
+              event.preventDefault();
+              void run(async () => {
+                await api.post(`/v1/organisations/${shown.organisationId}/groups`, { name: groupName });
+                setShown(await api.get<Organisation>(`/v1/organisations/${shown.organisationId}`));
+              }, `Added group ${groupName}.`);
+            }}
+          >
+            <label>
+              New group
+              <input value={groupName} required onChange={(event) => setGroupName(event.target.value)} />
+            </label>
+            <button type="submit">Add group</button>
+          </form>
+          <h3>Members</h3>
+          <table className="compact">
+            <tbody>
+              {shown.members.map((item) => (
+                <tr key={item.userId}>
+                  <th scope="row">User #{item.userId}</th>
+                  <td>{item.role}</td>
+                  <td>{item.groupId ? `group #${item.groupId}` : ""}</td>
+                  <td>
+                    <button
+                      type="button"
+                      className="outline contrast"
+                      onClick={() =>
+                        void run(async () => {
+                          await api.delete(`/v1/organisations/${shown.organisationId}/members/${item.userId}`);
+                          setShown(await api.get<Organisation>(`/v1/organisations/${shown.organisationId}`));
+                        }, `Removed user ${item.userId}.`)
+                      }
+                    >
+                      Remove
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <form
+            className="inline"
+            aria-label="Add or change a member"
+            onSubmit={(event: FormEvent) => {
+              event.preventDefault();
+              void run(async () => {
+                await api.put(`/v1/organisations/${shown.organisationId}/members/${member.userId}`, { role: member.role, ...(member.groupId ? { groupId: member.groupId } : {}) });
+                setShown(await api.get<Organisation>(`/v1/organisations/${shown.organisationId}`));
+              }, `User ${member.userId} is a ${member.role}.`);
+            }}
+          >
+            <label>
+              User id
+              <input value={member.userId} required inputMode="numeric" onChange={(event) => setMember({ ...member, userId: event.target.value })} />
+            </label>
+            <label>
+              Role
+              <select value={member.role} onChange={(event) => setMember({ ...member, role: event.target.value })}>
+                <option value="member">Member</option>
+                <option value="org_admin">Organisation admin</option>
+              </select>
+            </label>
+            <label>
+              Group id
+              <input value={member.groupId} inputMode="numeric" placeholder="none" onChange={(event) => setMember({ ...member, groupId: event.target.value })} />
+            </label>
+            <button type="submit">Save member</button>
+          </form>
+        </article>
+      )}
+    </>
+  );
+}
+
+const NUMERIC_LIMITS: [keyof LimitsView, string][] = [
+  ["maxOrderQuantity", "Largest order quantity"],
+  ["maxOrderNotional", "Largest order value"],
+  ["maxOpenOrders", "Open orders at once"],
+  ["maxPosition", "Largest position"],
+  ["maxGrossExposure", "Gross exposure"],
+  ["maxDailyNotional", "Value traded per day"],
+  ["maxDailyLoss", "Loss per day"],
+  ["maxOrdersPerMinute", "Orders per minute"],
+  ["maxTradesPerDay", "Trades per day"],
+  ["minSharePrice", "Lowest share price"],
+];
+
+function LimitsEditor() {
+  const [scope, setScope] = useState("users");
+  const [id, setId] = useState("");
+  const [current, setCurrent] = useState<LimitsView | null>(null);
+  const [draft, setDraft] = useState<Record<string, string>>({});
+  const [enabled, setEnabled] = useState(true);
+  const [blocked, setBlocked] = useState("");
+  const { run, status } = useAction();
+
+  const load = () =>
+    run(async () => {
+      const answer = await api.get<{ limits: LimitsView }>(`/v1/limits/${scope}/${id}`);
+      setCurrent(answer.limits);
+      setEnabled(answer.limits.tradingEnabled);
+      setBlocked((answer.limits.blockedSymbols ?? []).join(", "));
+      setDraft(Object.fromEntries(NUMERIC_LIMITS.map(([key]) => [key, answer.limits[key] == null ? "" : String(answer.limits[key])])));
+    }, `Limits of ${scope} ${id}.`);
+
+  const save = () =>
+    run(async () => {
+      const body: Record<string, unknown> = { tradingEnabled: enabled };
+      for (const [key] of NUMERIC_LIMITS) {
+        const value = draft[key]?.trim();
+        if (value) body[key] = key === "maxOpenOrders" || key === "maxOrdersPerMinute" || key === "maxTradesPerDay" ? Number.parseInt(value, 10) : value;
+      }
+      const symbols = blocked
+        .split(",")
+        .map((item) => item.trim().toUpperCase())
+        .filter(Boolean);
+      if (symbols.length) body.blockedSymbols = symbols;
+      const answer = await api.put<{ limits: LimitsView }>(`/v1/limits/${scope}/${id}`, body);
+      setCurrent(answer.limits);
+    }, `Saved the limits of ${scope} ${id}.`);
+
+  return (
+    <>
+      <form
+        className="inline"
+        aria-label="Choose whose limits"
+        onSubmit={(event: FormEvent) => {
+          event.preventDefault();
+          void load();
+        }}
+      >
+        <label>
+          Scope
+          <select value={scope} onChange={(event) => setScope(event.target.value)}>
+            <option value="users">User</option>
+            <option value="groups">Group</option>
+            <option value="organisations">Organisation</option>
+          </select>
+        </label>
+        <label>
+          Id
+          <input value={id} required inputMode="numeric" onChange={(event) => setId(event.target.value)} />
+        </label>
+        <button type="submit" className="secondary">
+          Load
+        </button>
+      </form>
+      {status}
+      {current && (
+        <div className="grid two">
+          <LimitsTable limits={current} />
+          <form
+            aria-label="Edit limits"
+            onSubmit={(event: FormEvent) => {
+              event.preventDefault();
+              void save();
+            }}
+          >
+            <label>
+              <input type="checkbox" role="switch" checked={enabled} onChange={(event) => setEnabled(event.target.checked)} /> Trading enabled
+            </label>
+            {NUMERIC_LIMITS.map(([key, label]) => (
+              <label key={key}>
+                {label}
+                <input inputMode="decimal" value={draft[key] ?? ""} placeholder="no limit" onChange={(event) => setDraft({ ...draft, [key]: event.target.value })} />
+              </label>
+            ))}
+            <label>
+              Blocked symbols
+              <input value={blocked} placeholder="MOCKTSLA, MOCKGME" onChange={(event) => setBlocked(event.target.value)} />
+            </label>
+            <button type="submit">Save limits</button>
+          </form>
+        </div>
+      )}
+    </>
+  );
+}
+
+function Users() {
+  const [userId, setUserId] = useState("");
+  const [role, setRole] = useState("trader");
+  const [membership, setMembership] = useState({ organisationId: "", groupId: "" });
+  const { run, status } = useAction();
+  return (
+    <>
+      <label>
+        User id
+        <input value={userId} inputMode="numeric" onChange={(event) => setUserId(event.target.value)} />
+      </label>
+      <form
+        className="inline"
+        aria-label="Change a role"
+        onSubmit={(event: FormEvent) => {
+          event.preventDefault();
+          void run(() => api.put(`/v1/users/${userId}/role`, { role }), `User ${userId} is now a ${role}; their sessions must log in again.`);
+        }}
+      >
+        <label>
+          Role
+          <select value={role} onChange={(event) => setRole(event.target.value)}>
+            <option value="trader">Trader</option>
+            <option value="viewer">Viewer (read only)</option>
+            <option value="admin">Admin</option>
+          </select>
+        </label>
+        <button type="submit">Set role</button>
+      </form>
+      <form
+        className="inline"
+        aria-label="Change a membership"
+        onSubmit={(event: FormEvent) => {
+          event.preventDefault();
+          void run(
+            () =>
+              api.put(`/v1/users/${userId}/membership`, {
+                organisationId: membership.organisationId || null,
+                groupId: membership.groupId || null,
+              }),
+            `Membership of user ${userId} saved.`,
+          );
+        }}
+      >
+        <label>
+          Organisation id
+          <input value={membership.organisationId} inputMode="numeric" placeholder="none" onChange={(event) => setMembership({ ...membership, organisationId: event.target.value })} />
+        </label>
+        <label>
+          Group id
+          <input value={membership.groupId} inputMode="numeric" placeholder="none" onChange={(event) => setMembership({ ...membership, groupId: event.target.value })} />
+        </label>
+        <button type="submit">Set membership</button>
+      </form>
+      {status}
+    </>
+  );
+}
+
+function Audit() {
+  const audit = useLoad(() => api.get<{ entries: AuditEntry[] }>("/v1/audit", { limit: 100 }), []);
+  return (
+    <>
+      <ErrorNote error={audit.error} retry={audit.reload} />
+      {audit.data && (
+        <div className="scroll">
+          <table className="striped compact" data-testid="audit">
+            <Head columns={["When", "Who", "What", "Subject"]} />
+            <tbody>
+              {audit.data.entries.map((entry) => (
+                <tr key={entry.id}>
+                  <td>{time(entry.timestamp)}</td>
+                  <td>{entry.actor}</td>
+                  <td>{entry.action}</td>
+                  <td>{entry.subject}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,110 @@
+import { useEffect, useState } from "react";
+import { api } from "../api";
+import { Sparkline } from "../components/Charts";
+import { ErrorNote, Loading, Head } from "../components/Common";
+import * as D from "../decimal";
+import { percent, price, tone } from "../format";
+import { useLoad } from "../hooks";
+import { useChannel } from "../live";
+import { loadSymbols } from "../market";
+import { href } from "../router";
+import type { Candle, Instrument, Ticker } from "../types";
+
+/** Points kept per sparkline. */
+const SPARK_POINTS = 60;
+
+interface Row {
+  instrument: Instrument;
+  ticker: Ticker | null;
+  /** The latest price: a trade's, else the simulator's reference price. */
+  last: string | null;
+  /** The first price seen, for the change when there is no 24-hour figure. */
+  first: string | null;
+  spark: number[];
+}
+
+/** The watchlist: every listed symbol with its last price, change and a sparkline, live. */
+export function Markets() {
+  const listed = useLoad(loadSymbols, []);
+  const [rows, setRows] = useState<Record<string, Row>>({});
+
+  useEffect(() => {
+    if (!listed.data) return;
+    let current = true;
+    for (const instrument of listed.data) {
+      Promise.all([
+        api.get<Ticker>(`/v1/market/${instrument.symbol}/ticker`).catch(() => null),
+        api.get<{ candles: Candle[] }>(`/v1/market/${instrument.symbol}/candles`, { interval: "5m", limit: SPARK_POINTS }).catch(() => null),
+      ]).then(([ticker, candles]) => {
+        if (!current) return;
+        const spark = (candles?.candles ?? []).map((candle) => D.toNumber(D.of(candle.close)));
+        const mid = ticker?.bid && ticker.ask ? D.toText(D.round(D.div(D.add(D.of(ticker.bid), D.of(ticker.ask)), D.of("2"), 4) ?? D.ZERO, 4)) : null;
+        const last = ticker?.last ?? instrument.lastPrice ?? mid;
+        setRows((previous) => ({
+          ...previous,
+          [instrument.symbol]: { instrument, ticker, last: previous[instrument.symbol]?.last ?? last, first: last, spark: previous[instrument.symbol]?.spark.length ? previous[instrument.symbol]!.spark : spark },
+        }));
+      });
+    }
+    return () => {
+      current = false;
+    };
+  }, [listed.data]);
+
+  if (listed.error) return <ErrorNote error={listed.error} retry={listed.reload} />;
+  if (!listed.data) return <Loading what="markets" />;
+  return (
+    <section>
+      <h1>Markets</h1>
+      <table className="striped watchlist">
+        <Head columns={["Symbol", "#Last", "#Change", "Trend"]} />
+        <tbody>
+          {listed.data.map((instrument) => (
+            <MarketRow key={instrument.symbol} instrument={instrument} row={rows[instrument.symbol]} onPrice={(symbol, text) => setRows((previous) => moved(previous, symbol, text))} />
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function moved(rows: Record<string, Row>, symbol: string, text: string): Record<string, Row> {
+  const row = rows[symbol];
+  if (!row) return rows;
+  const spark = [...row.spark, D.toNumber(D.of(text))].slice(-SPARK_POINTS);
+  return { ...rows, [symbol]: { ...row, last: text, first: row.first ?? text, spark } };
+}
+
+function MarketRow({ instrument, row, onPrice }: { instrument: Instrument; row: Row | undefined; onPrice: (symbol: string, price: string) => void }) {
+  useChannel<{ price: string }>(`prices:${instrument.symbol}`, "price_update", (payload) => onPrice(instrument.symbol, payload.price));
+  useChannel<{ price: string }>(`trades:${instrument.symbol}`, "trade", (payload) => onPrice(instrument.symbol, payload.price));
+  const change = changeOf(row);
+  return (
+    <tr data-symbol={instrument.symbol}>
+      <th scope="row">
+        <a href={href("symbol", instrument.symbol)}>{instrument.symbol}</a>
+        {instrument.halted && <span className="badge warning">Halted</span>}
+      </th>
+      <td className="number" data-testid="last-price">
+        {price(row?.last)}
+      </td>
+      <td className={`number ${tone(change?.amount ?? null)}`}>{change ? `${percent(change.ratio)}` : "—"}</td>
+      <td className="hide-narrow">
+        <Sparkline values={row?.spark ?? []} />
+      </td>
+    </tr>
+  );
+}
+
+/** The 24-hour change when the exchange has one, else since the page opened. */
+function changeOf(row: Row | undefined): { amount: D.Decimal; ratio: number } | null {
+  if (!row) return null;
+  if (row.ticker?.change24h && row.ticker.changePercent24h) {
+    return { amount: D.of(row.ticker.change24h), ratio: Number(row.ticker.changePercent24h) / 100 };
+  }
+  const first = D.parse(row.first);
+  const last = D.parse(row.last);
+  if (!first || !last || D.isZero(first)) return null;
+  const amount = D.sub(last, first);
+  return { amount, ratio: D.toNumber(D.div(amount, first, 8) ?? D.ZERO) };
+}

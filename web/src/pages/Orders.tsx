@@ -1,0 +1,300 @@
+import { useState, type FormEvent } from "react";
+import { api } from "../api";
+import { Empty, ErrorNote, Pager, Head } from "../components/Common";
+import { describe } from "../errors";
+import { money, price, quantity, time, words } from "../format";
+import { useLoad } from "../hooks";
+import { useChannel } from "../live";
+import { toast } from "../toasts";
+import type { Order, OrderList, TradePage } from "../types";
+
+type Tab = "open" | "history" | "trades";
+
+export function Orders() {
+  const [tab, setTab] = useState<Tab>("open");
+  return (
+    <section>
+      <h1>Orders</h1>
+      <div role="tablist" aria-label="Orders" className="tabs">
+        {(
+          [
+            ["open", "Open orders"],
+            ["history", "Order history"],
+            ["trades", "Trade search"],
+          ] as const
+        ).map(([value, label]) => (
+          <button key={value} type="button" role="tab" aria-selected={tab === value} className={tab === value ? "" : "outline secondary"} onClick={() => setTab(value)}>
+            {label}
+          </button>
+        ))}
+      </div>
+      {tab === "open" && <OpenOrders />}
+      {tab === "history" && <History />}
+      {tab === "trades" && <TradeSearch />}
+    </section>
+  );
+}
+
+function OpenOrders() {
+  const userId = api.current()?.userId ?? "";
+  const open = useLoad(() => api.get<OrderList>("/v1/orders", { status: "OPEN", limit: 100 }), [userId]);
+  useChannel(`orders:${userId}`, "order_update", open.reload);
+  if (open.error) return <ErrorNote error={open.error} retry={open.reload} />;
+  if (!open.data) return <p aria-busy="true">Loading open orders…</p>;
+  if (open.data.orders.length === 0) return <Empty>No open orders.</Empty>;
+  return (
+    <div className="scroll">
+      <table className="striped" data-testid="open-orders">
+        <Head columns={["Symbol", "Side", "Type", "#Quantity", "#Filled", "#Limit", "#Stop", "Placed", "Actions"]} />
+        <tbody>
+          {open.data.orders.map((order) => (
+            <OpenOrder key={order.orderId} order={order} changed={open.reload} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
+  const [editing, setEditing] = useState(false);
+  const [newQuantity, setNewQuantity] = useState(order.quantity ?? "");
+  const [newLimit, setNewLimit] = useState(order.limitPrice ?? "");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function cancel() {
+    setBusy(true);
+    setError(null);
+    try {
+      await api.delete(`/v1/orders/${order.orderId}`);
+      toast("info", `Cancelled ${words(order.side)} ${order.symbol}.`);
+      changed();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function replace(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const body: Record<string, string> = {};
+      if (newQuantity && newQuantity !== order.quantity) body.quantity = newQuantity;
+      if (newLimit && newLimit !== order.limitPrice) body.limitPrice = newLimit;
+      await api.patch(`/v1/orders/${order.orderId}`, body);
+      toast("info", `Replaced ${order.symbol} order.`);
+      setEditing(false);
+      changed();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <>
+      <tr data-order={order.orderId}>
+        <th scope="row">{order.symbol}</th>
+        <td className={order.side === "BUY" ? "up" : "down"}>{words(order.side)}</td>
+        <td>{words(order.type)}</td>
+        <td className="number">{quantity(order.quantity)}</td>
+        <td className="number">{quantity(order.filledQuantity)}</td>
+        <td className="number">{price(order.limitPrice)}</td>
+        <td className="number">{price(order.stopPrice)}</td>
+        <td>{time(order.createdAt)}</td>
+        <td className="actions">
+          <button type="button" className="outline secondary" onClick={() => setEditing(!editing)} disabled={busy}>
+            Replace
+          </button>
+          <button type="button" className="outline contrast" onClick={cancel} disabled={busy} aria-label={`Cancel ${order.symbol} order`}>
+            Cancel
+          </button>
+        </td>
+      </tr>
+      {(editing || error) && (
+        <tr>
+          <td colSpan={9}>
+            {editing && (
+              <form onSubmit={replace} className="inline" aria-label="Replace order">
+                <label>
+                  New total quantity
+                  <input inputMode="decimal" value={newQuantity} onChange={(event) => setNewQuantity(event.target.value)} />
+                </label>
+                {order.limitPrice && (
+                  <label>
+                    New limit price
+                    <input inputMode="decimal" value={newLimit} onChange={(event) => setNewLimit(event.target.value)} />
+                  </label>
+                )}
+                <button type="submit" aria-busy={busy}>
+                  Save
+                </button>
+              </form>
+            )}
+            {error ? <p className="error" role="alert">{describe(error)}</p> : null}
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+const ORDER_STATUSES = ["", "ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "EXPIRED", "OPEN"];
+
+function History() {
+  const userId = api.current()?.userId ?? "";
+  const [status, setStatus] = useState("");
+  const [symbol, setSymbol] = useState("");
+  const [tokens, setTokens] = useState<(string | null)[]>([null]);
+  const token = tokens[tokens.length - 1] ?? null;
+  const orders = useLoad(() => api.get<OrderList>("/v1/orders", { status, symbol: symbol.toUpperCase(), limit: 25, pageToken: token }), [userId, status, symbol, token]);
+  const filter = (apply: () => void) => {
+    apply();
+    setTokens([null]);
+  };
+  return (
+    <>
+      <div className="grid filters">
+        <label>
+          Status
+          <select value={status} onChange={(event) => filter(() => setStatus(event.target.value))}>
+            {ORDER_STATUSES.map((item) => (
+              <option key={item} value={item}>
+                {item ? words(item) : "Any"}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Symbol
+          <input value={symbol} placeholder="Any" onChange={(event) => filter(() => setSymbol(event.target.value))} />
+        </label>
+      </div>
+      <ErrorNote error={orders.error} retry={orders.reload} />
+      {orders.data && orders.data.orders.length === 0 && <Empty>No orders match.</Empty>}
+      {orders.data && orders.data.orders.length > 0 && (
+        <div className="scroll">
+          <table className="striped" data-testid="order-history">
+            <Head columns={["Placed", "Symbol", "Side", "Type", "#Quantity", "#Filled", "#Average price", "Status"]} />
+            <tbody>
+              {orders.data.orders.map((order) => (
+                <tr key={order.orderId} data-order={order.orderId}>
+                  <td>{time(order.createdAt)}</td>
+                  <th scope="row">{order.symbol}</th>
+                  <td className={order.side === "BUY" ? "up" : "down"}>{words(order.side)}</td>
+                  <td>{words(order.type)}</td>
+                  <td className="number">{order.quantity ? quantity(order.quantity) : `${money(order.notional)} cash`}</td>
+                  <td className="number">{quantity(order.filledQuantity)}</td>
+                  <td className="number">{price(order.averagePrice)}</td>
+                  <td>
+                    {words(order.status)}
+                    {order.reason && order.status !== "FILLED" ? <small className="muted"> ({words(order.reason)})</small> : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {orders.data && <Pager next={orders.data.pagination.nextPageToken} tokens={tokens} onPage={setTokens} />}
+    </>
+  );
+}
+
+const TRADE_STATUSES = ["", "EXECUTED", "FAILED_INSUFFICIENT_FUNDS", "FAILED_INSUFFICIENT_SHARES", "FAILED_OTHER"];
+
+function TradeSearch() {
+  const userId = api.current()?.userId ?? "";
+  const [filters, setFilters] = useState({ symbol: "", side: "", status: "", startDate: "", endDate: "", q: "" });
+  const [tokens, setTokens] = useState<(string | null)[]>([null]);
+  const token = tokens[tokens.length - 1] ?? null;
+  const trades = useLoad(
+    () =>
+      api.get<TradePage>("/v1/trades/search", {
+        userId,
+        symbol: filters.symbol.toUpperCase(),
+        side: filters.side,
+        status: filters.status,
+        startDate: filters.startDate ? new Date(`${filters.startDate}T00:00:00`).toISOString() : "",
+        endDate: filters.endDate ? new Date(`${filters.endDate}T23:59:59.999`).toISOString() : "",
+        q: filters.q,
+        limit: 25,
+        pageToken: token,
+      }),
+    [userId, JSON.stringify(filters), token],
+  );
+  const set = (change: Partial<typeof filters>) => {
+    setFilters((previous) => ({ ...previous, ...change }));
+    setTokens([null]);
+  };
+  return (
+    <>
+      <div className="grid filters">
+        <label>
+          Symbol
+          <input value={filters.symbol} placeholder="Any" onChange={(event) => set({ symbol: event.target.value })} />
+        </label>
+        <label>
+          Side
+          <select value={filters.side} onChange={(event) => set({ side: event.target.value })}>
+            <option value="">Any</option>
+            <option value="BUY">Buy</option>
+            <option value="SELL">Sell</option>
+          </select>
+        </label>
+        <label>
+          Status
+          <select value={filters.status} onChange={(event) => set({ status: event.target.value })}>
+            {TRADE_STATUSES.map((item) => (
+              <option key={item} value={item}>
+                {item ? words(item) : "Any"}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          From
+          <input type="date" value={filters.startDate} onChange={(event) => set({ startDate: event.target.value })} />
+        </label>
+        <label>
+          To
+          <input type="date" value={filters.endDate} onChange={(event) => set({ endDate: event.target.value })} />
+        </label>
+        <label>
+          Search
+          <input type="search" value={filters.q} placeholder="Words in a failure reason" onChange={(event) => set({ q: event.target.value })} />
+        </label>
+      </div>
+      <ErrorNote error={trades.error} retry={trades.reload} />
+      {trades.data && (
+        <>
+          <p className="muted">{trades.data.pagination.totalCount} matching</p>
+          <div className="scroll">
+            <table className="striped compact" data-testid="trade-search">
+              <Head columns={["When", "Symbol", "Side", "#Quantity", "#Price", "#Fee", "Status"]} />
+              <tbody>
+                {trades.data.trades.map((trade) => (
+                  <tr key={trade.eventId}>
+                    <td>{time(trade.executionTimestamp)}</td>
+                    <th scope="row">{trade.symbol}</th>
+                    <td className={trade.side === "BUY" ? "up" : "down"}>{words(trade.side)}</td>
+                    <td className="number">{quantity(trade.quantity)}</td>
+                    <td className="number">{price(trade.executionPrice)}</td>
+                    <td className="number">{money(trade.fee)}</td>
+                    <td>{words(trade.status)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <Pager next={trades.data.pagination.nextPageToken} tokens={tokens} onPage={setTokens} />
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,175 @@
+// The order ticket's rules, apart from the page: what the form becomes as a request to
+// POST /v1/orders, what is wrong with it before it is sent, and what it should cost.
+
+import * as D from "./decimal";
+import type { Instrument } from "./types";
+
+export type Side = "BUY" | "SELL";
+export type OrderType = "MARKET" | "LIMIT" | "STOP" | "STOP_LIMIT" | "TRAILING_STOP";
+export type TimeInForce = "GTC" | "DAY" | "IOC" | "FOK";
+
+export const ORDER_TYPES: { value: OrderType; label: string }[] = [
+  { value: "MARKET", label: "Market" },
+  { value: "LIMIT", label: "Limit" },
+  { value: "STOP", label: "Stop" },
+  { value: "STOP_LIMIT", label: "Stop limit" },
+  { value: "TRAILING_STOP", label: "Trailing stop" },
+];
+
+export const TIMES_IN_FORCE: { value: TimeInForce; label: string }[] = [
+  { value: "GTC", label: "Good till cancelled" },
+  { value: "DAY", label: "Day" },
+  { value: "IOC", label: "Immediate or cancel" },
+  { value: "FOK", label: "Fill or kill" },
+];
+
+export interface TicketForm {
+  side: Side;
+  type: OrderType;
+  /** Market orders: by quantity, or by cash amount. */
+  sizing: "quantity" | "notional";
+  quantity: string;
+  notional: string;
+  limitPrice: string;
+  stopPrice: string;
+  trailKind: "amount" | "percent";
+  trail: string;
+  timeInForce: TimeInForce;
+  postOnly: boolean;
+}
+
+export const EMPTY_TICKET: TicketForm = {
+  side: "BUY",
+  type: "MARKET",
+  sizing: "quantity",
+  quantity: "",
+  notional: "",
+  limitPrice: "",
+  stopPrice: "",
+  trailKind: "amount",
+  trail: "",
+  timeInForce: "GTC",
+  postOnly: false,
+};
+
+export interface Quote {
+  bid?: string | null;
+  ask?: string | null;
+  last?: string | null;
+}
+
+export interface PlaceOrderRequest {
+  symbol: string;
+  side: Side;
+  type: OrderType;
+  quantity?: string;
+  notional?: string;
+  limitPrice?: string;
+  stopPrice?: string;
+  trailAmount?: string;
+  trailPercent?: string;
+  timeInForce: TimeInForce;
+  postOnly?: boolean;
+}
+
+export const needsLimit = (type: OrderType): boolean => type === "LIMIT" || type === "STOP_LIMIT";
+export const needsStop = (type: OrderType): boolean => type === "STOP" || type === "STOP_LIMIT";
+export const byNotional = (form: TicketForm): boolean => form.type === "MARKET" && form.sizing === "notional";
+
+function positive(text: string, name: string): D.Decimal | string {
+  const value = D.parse(text);
+  if (!value) return `Enter the ${name} as a number.`;
+  if (D.compare(value, D.ZERO) <= 0) return `The ${name} must be greater than zero.`;
+  return value;
+}
+
+/** The request the form makes, or the first thing wrong with it in words. */
+export function toRequest(form: TicketForm, instrument: Instrument): { request: PlaceOrderRequest } | { error: string } {
+  const request: PlaceOrderRequest = { symbol: instrument.symbol, side: form.side, type: form.type, timeInForce: form.timeInForce };
+  if (byNotional(form)) {
+    const notional = positive(form.notional, "amount");
+    if (typeof notional === "string") return { error: notional };
+    request.notional = D.toText(notional);
+  } else {
+    const quantity = positive(form.quantity, "quantity");
+    if (typeof quantity === "string") return { error: quantity };
+    const lot = D.of(instrument.lotSize);
+    if (!D.onGrid(quantity, lot)) return { error: `The quantity must be a multiple of the lot size, ${instrument.lotSize}.` };
+    if (D.compare(quantity, D.of(instrument.minQuantity)) < 0) return { error: `The smallest quantity is ${instrument.minQuantity}.` };
+    request.quantity = D.toText(quantity);
+  }
+  const tick = D.of(instrument.tickSize);
+  const price = (text: string, name: string): string | { error: string } => {
+    const value = positive(text, name);
+    if (typeof value === "string") return { error: value };
+    if (!D.onGrid(value, tick)) return { error: `The ${name} must be a multiple of the tick size, ${instrument.tickSize}.` };
+    return D.toText(value);
+  };
+  if (needsLimit(form.type)) {
+    const limit = price(form.limitPrice, "limit price");
+    if (typeof limit !== "string") return limit;
+    request.limitPrice = limit;
+  }
+  if (needsStop(form.type)) {
+    const stop = price(form.stopPrice, "stop price");
+    if (typeof stop !== "string") return stop;
+    request.stopPrice = stop;
+  }
+  if (form.type === "TRAILING_STOP") {
+    if (form.trailKind === "amount") {
+      const trail = price(form.trail, "trail amount");
+      if (typeof trail !== "string") return trail;
+      request.trailAmount = trail;
+    } else {
+      const trail = positive(form.trail, "trail percentage");
+      if (typeof trail === "string") return { error: trail };
+      if (D.compare(trail, D.of("100")) >= 0) return { error: "The trail percentage must be below 100." };
+      request.trailPercent = D.toText(trail);
+    }
+  }
+  if (form.postOnly) {
+    if (form.type !== "LIMIT") return { error: "Only a limit order can be post-only." };
+    request.postOnly = true;
+  }
+  return { request };
+}
+
+/** The price an order is likely to trade at, for the estimate. */
+export function estimatePrice(form: TicketForm, quote: Quote): D.Decimal | null {
+  switch (form.type) {
+    case "LIMIT":
+    case "STOP_LIMIT":
+      return D.parse(form.limitPrice);
+    case "STOP":
+      return D.parse(form.stopPrice);
+    default: {
+      // A market or trailing order pays the other side of the book.
+      const touch = form.side === "BUY" ? quote.ask : quote.bid;
+      return D.parse(touch) ?? D.parse(quote.last);
+    }
+  }
+}
+
+export interface Estimate {
+  /** What a buy costs or a sell brings in, before fees. */
+  amount: D.Decimal;
+  /** Buying power after a buy (less for a buy; unchanged by a sell until it fills). */
+  buyingPowerAfter: D.Decimal;
+  /** The buy costs more than the buying power. */
+  exceeds: boolean;
+}
+
+/** The estimate shown before submitting; `null` until the form has what it needs. */
+export function estimate(form: TicketForm, quote: Quote, buyingPower: D.Decimal): Estimate | null {
+  let amount: D.Decimal | null;
+  if (byNotional(form)) {
+    amount = D.parse(form.notional);
+  } else {
+    const quantity = D.parse(form.quantity);
+    const price = estimatePrice(form, quote);
+    amount = quantity && price ? D.mul(quantity, price) : null;
+  }
+  if (!amount || D.compare(amount, D.ZERO) <= 0) return null;
+  const buyingPowerAfter = form.side === "BUY" ? D.sub(buyingPower, amount) : buyingPower;
+  return { amount, buyingPowerAfter, exceeds: form.side === "BUY" && D.compare(amount, buyingPower) > 0 };
+}

@@ -1,0 +1,262 @@
+// The API's response shapes (from /openapi.json), as the app uses them. Decimals are strings.
+
+export interface Tokens {
+  userId: string;
+  role: string;
+  tokenType: string;
+  accessToken: string;
+  expiresIn: number;
+  refreshToken: string;
+  email?: string | null;
+  cashBalance?: string | null;
+}
+
+export interface Instrument {
+  symbol: string;
+  tickSize: string;
+  lotSize: string;
+  minQuantity: string;
+  halted: boolean;
+  lastPrice?: string | null;
+}
+
+export interface Ticker {
+  symbol: string;
+  last?: string | null;
+  bid?: string | null;
+  ask?: string | null;
+  open24h?: string | null;
+  high24h?: string | null;
+  low24h?: string | null;
+  volume24h: string;
+  change24h?: string | null;
+  changePercent24h?: string | null;
+}
+
+export interface BookLevel {
+  price: string;
+  quantity: string;
+  orders: number;
+}
+
+export interface OrderBook {
+  symbol: string;
+  sequence: number;
+  bids: BookLevel[];
+  asks: BookLevel[];
+}
+
+export interface MarketTrade {
+  tradeId: string;
+  price: string;
+  quantity: string;
+  takerSide: string;
+  timestamp: string;
+}
+
+export interface Candle {
+  start: string;
+  open: string;
+  high: string;
+  low: string;
+  close: string;
+  volume: string;
+  trades: number;
+}
+
+export interface Portfolio {
+  userId: string;
+  cashBalance: string;
+  availableCash: string;
+  reservedCash: string;
+  holdings: Record<string, string>;
+  reservedHoldings: Record<string, string>;
+  openOrders: number;
+  lastUpdatedTimestamp: string;
+}
+
+export interface Position {
+  symbol: string;
+  quantity: string;
+  averageCost?: string | null;
+  costBasis: string;
+  lastPrice?: string | null;
+  marketValue?: string | null;
+  unrealizedPnl?: string | null;
+  realizedPnl: string;
+  fees: string;
+  updatedAt: string;
+}
+
+export interface Positions {
+  userId: string;
+  cashBalance: string;
+  marketValue: string;
+  totalValue: string;
+  positions: Position[];
+}
+
+export interface Figures {
+  startValue: string;
+  endValue: string;
+  netDeposits: string;
+  totalReturn?: number | null;
+  volatility?: number | null;
+  sharpe?: number | null;
+  sortino?: number | null;
+  maxDrawdown?: number | null;
+}
+
+export interface Performance extends Figures {
+  userId: string;
+  period: string;
+  dailyReturns: { date: string; return?: number | null }[];
+  valueHistory: { timestamp: string; value: string }[];
+}
+
+export interface OrderFill {
+  tradeId: string;
+  price: string;
+  quantity: string;
+  fee: string;
+  liquidity: string;
+  timestamp: string;
+}
+
+export interface Order {
+  orderId: string;
+  userId: string;
+  symbol: string;
+  side: string;
+  type: string;
+  timeInForce: string;
+  limitPrice?: string | null;
+  stopPrice?: string | null;
+  quantity?: string | null;
+  notional?: string | null;
+  status: string;
+  reason?: string | null;
+  filledQuantity: string;
+  averagePrice?: string | null;
+  fills: OrderFill[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface OrderList {
+  orders: Order[];
+  pagination: { nextPageToken?: string | null };
+}
+
+export interface OrderAccepted {
+  orderId: string;
+  status: string;
+  clientOrderId?: string | null;
+}
+
+export interface Trade {
+  eventId: string;
+  orderId: string;
+  userId: string;
+  symbol: string;
+  quantity: string;
+  side: string;
+  status: string;
+  executionPrice?: string | null;
+  executionTimestamp: string;
+  failureReason?: string | null;
+  tradeId?: string | null;
+  fee: string;
+  liquidity?: string | null;
+}
+
+export interface Pagination {
+  nextPageToken?: string | null;
+  totalCount: number;
+}
+
+export interface TradePage {
+  trades: Trade[];
+  pagination: Pagination;
+}
+
+export interface StatementLine {
+  id: string;
+  type: string;
+  amount: string;
+  balanceAfter: string;
+  reference: string;
+  symbol?: string | null;
+  timestamp: string;
+}
+
+export interface Statement {
+  userId: string;
+  transactions: StatementLine[];
+  pagination: Pagination;
+}
+
+export interface LeaderboardEntry extends Figures {
+  rank: number;
+  userId: string;
+}
+
+export interface Leaderboard {
+  period: string;
+  entries: LeaderboardEntry[];
+  pagination: Pagination;
+}
+
+export interface Alert {
+  alertId: string;
+  userId: string;
+  severity: string;
+  title: string;
+  message: string;
+  createdAt: string;
+  acknowledgedAt?: string | null;
+}
+
+export interface ApiKey {
+  keyId: string;
+  name: string;
+  scopes: string[];
+  createdAt: string;
+  revoked: boolean;
+  apiKey?: string | null;
+}
+
+export interface LimitsView {
+  tradingEnabled: boolean;
+  maxOrderQuantity?: string | null;
+  maxOrderNotional?: string | null;
+  maxOpenOrders?: number | null;
+  maxPosition?: string | null;
+  maxGrossExposure?: string | null;
+  maxDailyNotional?: string | null;
+  maxDailyLoss?: string | null;
+  maxOrdersPerMinute?: number | null;
+  maxTradesPerDay?: number | null;
+  allowedSymbols?: string[] | null;
+  blockedSymbols?: string[] | null;
+  allowedOrderTypes?: string[] | null;
+  tradingHours?: string | null;
+  minSharePrice?: string | null;
+  maxSymbolSharePercent?: string | null;
+}
+
+export interface Organisation {
+  organisationId: string;
+  name: string;
+  groups: { groupId: string; name: string }[];
+  members: { userId: string; role: string; groupId?: string | null }[];
+}
+
+export interface AuditEntry {
+  id: string;
+  timestamp: string;
+  actor: string;
+  action: string;
+  subject: string;
+  details?: unknown;
+}
