@@ -1,5 +1,6 @@
 import { useEffect, useState, useSyncExternalStore } from "react";
 import { api, type Session } from "./api";
+import { PageBoundary } from "./components/Common";
 import { money, quantity } from "./format";
 import { reconnect, useChannel, useConnection } from "./live";
 import { Admin } from "./pages/Admin";
@@ -154,7 +155,7 @@ function Shell({ session, page, menu, setMenu, children }: { session: Session | 
         )}
       </header>
       <main id="main" tabIndex={-1} className="container">
-        {children}
+        <PageBoundary page={page}>{children}</PageBoundary>
       </main>
       <footer className="container muted">
         <small>

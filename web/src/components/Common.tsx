@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { Component, type ReactNode } from "react";
 import { describe } from "../errors";
 
 /** An error in words, with a way to try again. */
@@ -71,4 +71,33 @@ export function Choice<T extends string>({ label, options, value, onChange, role
       ))}
     </div>
   );
+}
+
+/** A page that fails to render shows what happened in words, never a blank page. */
+export class PageBoundary extends Component<{ children: ReactNode; page: string }, { error: unknown }> {
+  override state: { error: unknown } = { error: null };
+
+  static getDerivedStateFromError(error: unknown): { error: unknown } {
+    return { error };
+  }
+
+  override componentDidUpdate(previous: { page: string }): void {
+    // Another page gets a fresh start.
+    if (previous.page !== this.props.page && this.state.error) this.setState({ error: null });
+  }
+
+  override render(): ReactNode {
+    if (this.state.error) {
+      return (
+        <article role="alert">
+          <h2>This page could not be shown</h2>
+          <p>{describe(this.state.error)}</p>
+          <button type="button" onClick={() => window.location.reload()}>
+            Reload
+          </button>
+        </article>
+      );
+    }
+    return this.props.children;
+  }
 }
