@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
-import { call, email, PASSWORD, register, url, watchConsole } from "./helpers";
+import { call, email, logIn, PASSWORD, register, url, watchConsole } from "./helpers";
+import { ADMIN_KEY } from "./server";
 
 test("a trader signs up, watches prices move, buys, rests and cancels a limit order, is refused, and logs out", async ({ page }) => {
   const errors = watchConsole(page);
@@ -15,6 +16,11 @@ test("a trader signs up, watches prices move, buys, rests and cancels a limit or
   const first = await last.textContent();
   await expect.poll(async () => last.textContent(), { timeout: 20_000 }).not.toBe(first);
   await expect(page.getByTestId("connection")).toHaveCount(0);
+  // Starring a symbol moves it to the top of the watchlist, and it stays there.
+  await page.getByRole("button", { name: "Add MOCKNFLX to the watchlist" }).click();
+  await expect(page.locator("table.watchlist tbody tr").first()).toHaveAttribute("data-symbol", "MOCKNFLX");
+  await page.reload();
+  await expect(page.locator("table.watchlist tbody tr").first()).toHaveAttribute("data-symbol", "MOCKNFLX");
 
   // A market buy fills against the book.
   await page.getByRole("link", { name: "MOCKAAPL" }).click();
@@ -42,8 +48,13 @@ test("a trader signs up, watches prices move, buys, rests and cancels a limit or
   await page.getByRole("button", { name: "Buy MOCKAAPL" }).click();
   await expect(page.getByTestId("ticket-result")).toContainText("resting on the book");
   await page.getByRole("link", { name: "Orders" }).click();
-  const resting = page.getByTestId("open-orders").locator("tr", { hasText: "MOCKAAPL" });
+  const resting = page.getByTestId("open-orders").locator("tr[data-order]", { hasText: "MOCKAAPL" });
   await expect(resting).toHaveCount(1);
+  // Replace it: a new total quantity.
+  await resting.getByRole("button", { name: "Replace" }).click();
+  await page.getByLabel("New total quantity").fill("3");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(resting.locator("td").nth(2)).toHaveText("3");
   await resting.getByRole("button", { name: "Cancel MOCKAAPL order" }).click();
   await expect(page.getByText("No open orders.")).toBeVisible();
 
@@ -53,6 +64,18 @@ test("a trader signs up, watches prices move, buys, rests and cancels a limit or
   await expect(page.getByText("This costs more than your buying power")).toBeVisible();
   await page.getByRole("button", { name: "Buy MOCKAAPL" }).click();
   await expect(page.getByTestId("ticket-result")).toHaveText(/Refused: Not enough cash/);
+
+  // An expired or revoked access token is replaced silently from the refresh token.
+  await page.evaluate(() => {
+    const session = JSON.parse(localStorage.getItem("tradecraft.session") ?? "{}") as Record<string, unknown>;
+    localStorage.setItem("tradecraft.session", JSON.stringify({ ...session, accessToken: "expired.token.value", expiresAt: Date.now() + 600_000 }));
+  });
+  await page.goto(url("/#/portfolio"));
+  await page.reload();
+  await expect(page.getByTestId("positions").locator('tr[data-symbol="MOCKAAPL"]')).toContainText("5");
+  expect(await page.evaluate(() => JSON.parse(localStorage.getItem("tradecraft.session") ?? "{}").accessToken)).not.toBe("expired.token.value");
+  // Traders see no admin pages.
+  await expect(page.getByRole("link", { name: "Admin" })).toHaveCount(0);
 
   // Logging out ends the session: private pages ask for a login.
   await page.getByRole("button", { name: "Log out" }).click();
@@ -86,4 +109,39 @@ test("the chart, the ladder and the trades update live without a reload", async 
   await expect.poll(async () => ladder.getAttribute("data-sequence")).not.toBe(sequence);
   expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
   expect(errors).toEqual([]);
+});
+
+test("a limit breach is refused in words, raised as a live alert, listed and acknowledged", async ({ page }) => {
+  const errors = watchConsole(page);
+  const trader = await register();
+  await call("PUT", `/v1/limits/users/${trader.userId}`, { maxOrderQuantity: "10" }, undefined, { "X-API-Key": ADMIN_KEY });
+  await logIn(page, trader);
+  await page.goto(url("/#/alerts"));
+  await expect(page.getByTestId("limits")).toContainText("Largest order quantity");
+  await expect(page.getByTestId("limits")).toContainText("10");
+
+  await page.goto(url("/#/symbol/MOCKAAPL"));
+  await page.getByLabel("Quantity", { exact: true }).fill("11");
+  await page.getByRole("button", { name: "Buy MOCKAAPL" }).click();
+  await expect(page.getByTestId("ticket-result")).toHaveText("Refused: Refused by a trading limit: the order's quantity is above your limit.");
+  // The alert is pushed on alerts:{userId} and shown as a toast on whatever page is open.
+  await expect(page.locator(".toast.error")).toContainText("Alert: Order refused");
+
+  await page.getByRole("link", { name: "Alerts" }).click();
+  const alert = page.getByTestId("alerts").locator("li").first();
+  await expect(alert).toContainText("Order refused");
+  await alert.getByRole("button", { name: "Acknowledge" }).click();
+  await expect(alert).toContainText("acknowledged");
+  expect(errors).toEqual([]);
+});
+
+test("at phone width the menu folds and still reaches every page", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const trader = await register();
+  await logIn(page, trader);
+  await expect(page.getByRole("link", { name: "Portfolio" })).toBeHidden();
+  await page.getByRole("button", { name: "Menu" }).click();
+  await page.getByRole("link", { name: "Portfolio" }).click();
+  await expect(page.getByRole("heading", { name: "Portfolio" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Orders" })).toBeHidden();
 });

@@ -24,9 +24,28 @@ interface Row {
 }
 
 /** The watchlist: every listed symbol with its last price, change and a sparkline, live. */
+const WATCHLIST_KEY = "tradecraft.watchlist";
+
+function savedWatchlist(): string[] {
+  try {
+    const saved: unknown = JSON.parse(localStorage.getItem(WATCHLIST_KEY) ?? "[]");
+    return Array.isArray(saved) ? saved.filter((item): item is string => typeof item === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
 export function Markets() {
   const listed = useLoad(loadSymbols, []);
   const [rows, setRows] = useState<Record<string, Row>>({});
+  // Starred symbols come first (kept in this browser).
+  const [starred, setStarred] = useState<string[]>(savedWatchlist);
+  const toggle = (symbol: string) =>
+    setStarred((previous) => {
+      const next = previous.includes(symbol) ? previous.filter((item) => item !== symbol) : [...previous, symbol];
+      localStorage.setItem(WATCHLIST_KEY, JSON.stringify(next));
+      return next;
+    });
 
   useEffect(() => {
     if (!listed.data) return;
@@ -56,11 +75,19 @@ export function Markets() {
   return (
     <section>
       <h1>Markets</h1>
+      <p className="muted">Star a symbol to keep it at the top of your watchlist.</p>
       <table className="striped watchlist">
         <Head columns={["Symbol", "#Last", "#Change", "Trend"]} />
         <tbody>
-          {listed.data.map((instrument) => (
-            <MarketRow key={instrument.symbol} instrument={instrument} row={rows[instrument.symbol]} onPrice={(symbol, text) => setRows((previous) => moved(previous, symbol, text))} />
+          {[...listed.data.filter((item) => starred.includes(item.symbol)), ...listed.data.filter((item) => !starred.includes(item.symbol))].map((instrument) => (
+            <MarketRow
+              key={instrument.symbol}
+              instrument={instrument}
+              row={rows[instrument.symbol]}
+              starred={starred.includes(instrument.symbol)}
+              onStar={() => toggle(instrument.symbol)}
+              onPrice={(symbol, text) => setRows((previous) => moved(previous, symbol, text))}
+            />
           ))}
         </tbody>
       </table>
@@ -75,13 +102,28 @@ function moved(rows: Record<string, Row>, symbol: string, text: string): Record<
   return { ...rows, [symbol]: { ...row, last: text, first: row.first ?? text, spark } };
 }
 
-function MarketRow({ instrument, row, onPrice }: { instrument: Instrument; row: Row | undefined; onPrice: (symbol: string, price: string) => void }) {
+function MarketRow({
+  instrument,
+  row,
+  starred,
+  onStar,
+  onPrice,
+}: {
+  instrument: Instrument;
+  row: Row | undefined;
+  starred: boolean;
+  onStar: () => void;
+  onPrice: (symbol: string, price: string) => void;
+}) {
   useChannel<{ price: string }>(`prices:${instrument.symbol}`, "price_update", (payload) => onPrice(instrument.symbol, payload.price));
   useChannel<{ price: string }>(`trades:${instrument.symbol}`, "trade", (payload) => onPrice(instrument.symbol, payload.price));
   const change = changeOf(row);
   return (
     <tr data-symbol={instrument.symbol}>
       <th scope="row">
+        <button type="button" className="star" aria-pressed={starred} aria-label={`${starred ? "Remove" : "Add"} ${instrument.symbol} ${starred ? "from" : "to"} the watchlist`} onClick={onStar}>
+          {starred ? "★" : "☆"}
+        </button>
         <a href={href("symbol", instrument.symbol)}>{instrument.symbol}</a>
         {instrument.halted && <span className="badge warning">Halted</span>}
       </th>
