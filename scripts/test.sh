@@ -39,6 +39,8 @@ echo "== API contract (schemathesis)"
 scripts/schemathesis.sh
 echo "== tests"
 cargo nextest run --workspace --locked --no-fail-fast
+echo "== Alpaca-compatible API (alpaca-py from PyPI)"
+scripts/alpaca.sh
 echo "== web app (build, Vitest, Playwright in Chromium)"
 scripts/web.sh test
 echo "== API suite on the multi-process deployment (two gateways, engine + standby, projector, ws over Kafka and PostgreSQL)"

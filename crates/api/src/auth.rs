@@ -386,6 +386,19 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
         Some(None) => return invalid_token().into_response(),
     };
     let mut api_key = headers.get("x-api-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
+    // Alpaca clients send a key pair: the id and the secret. The secret is the credential.
+    let header = |name: &str| headers.get(name).map(|value| value.to_str().map(str::to_owned));
+    match (header("apca-api-key-id"), header("apca-api-secret-key")) {
+        (None, None) => {}
+        (Some(Ok(id)), Some(Ok(secret))) if !id.is_empty() && api_key.is_none() => api_key = Some(secret),
+        _ => {
+            return ApiError::Unauthorized(
+                "invalid_api_key",
+                "give APCA-API-KEY-ID and APCA-API-SECRET-KEY together (an API key's id and secret), and no X-API-Key".to_owned(),
+            )
+            .into_response();
+        }
+    }
     let mut token = bearer;
     // Browsers cannot set headers on a WebSocket: the socket takes them as parameters.
     if request.method() == Method::GET && path.is_some_and(|path| path.starts_with("/v1/marketdata")) {

@@ -6,6 +6,7 @@
 //! go to the engine thread as queries or to the API's view of recent outcomes.
 
 pub mod alerts;
+mod alpaca;
 pub mod auth;
 mod error;
 mod extract;
@@ -134,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), surface_gate))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(axum::middleware::from_fn(alpaca::alpaca_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }

@@ -23,7 +23,7 @@ use crate::responses::ErrorBody;
         title = "TradeCraft",
         description = "A paper-trading exchange. Prices, quantities and money are exact decimals: strings in answers; JSON numbers or strings in requests, in JSON number syntax (no '+', spaces or leading zeros). Ids are decimal strings of at most 18 digits. Every error is {\"error\": {\"code\", \"message\", \"details\"}}; a bad field is named in details.field. Unknown fields are ignored.",
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, crate::alpaca::AlpacaError)),
     modifiers(&Security),
     tags(
         (name = "orders", description = "Placing, reading, replacing and cancelling orders."),
@@ -36,6 +36,7 @@ use crate::responses::ErrorBody;
         (name = "analytics", description = "Volume, metrics and the leaderboard (public)."),
         (name = "health", description = "Liveness and readiness."),
         (name = "meta", description = "This document and the metrics."),
+        (name = "alpaca", description = "The Alpaca-compatible trading API (`/v2`): Alpaca's shapes, UUID ids and errors as {\"code\", \"message\"}; authenticate with APCA-API-KEY-ID and APCA-API-SECRET-KEY (a TradeCraft API key's id and secret), or as anywhere else. See docs/alpaca.md."),
     ),
 )]
 struct ApiDoc;
@@ -59,7 +60,22 @@ impl utoipa::Modify for Security {
             "apiKey",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description("X-API-Key", "An API key from /v1/api-keys, or the operator's admin key."))),
         );
-        openapi.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new()), SecurityRequirement::new("apiKey", Vec::<String>::new())]);
+        components.add_security_scheme(
+            "alpacaKeyId",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "APCA-API-KEY-ID",
+                "An API key's id (with APCA-API-SECRET-KEY), as Alpaca clients send it.",
+            ))),
+        );
+        components.add_security_scheme(
+            "alpacaSecret",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description("APCA-API-SECRET-KEY", "The API key's secret (with APCA-API-KEY-ID)."))),
+        );
+        openapi.security = Some(vec![
+            SecurityRequirement::new("bearer", Vec::<String>::new()),
+            SecurityRequirement::new("apiKey", Vec::<String>::new()),
+            SecurityRequirement::new("alpacaKeyId", Vec::<String>::new()).add("alpacaSecret", Vec::<String>::new()),
+        ]);
     }
 }
 
@@ -115,10 +131,11 @@ fn operations_of(item: &mut utoipa::openapi::PathItem) -> Vec<(&'static str, &mu
     .collect()
 }
 
-fn error_response(description: &str) -> RefOr<utoipa::openapi::response::Response> {
+/// An error answer: `ErrorBody`, or Alpaca's `AlpacaError` under `/v2`.
+fn error_response(schema: &str, description: &str) -> RefOr<utoipa::openapi::response::Response> {
     ResponseBuilder::new()
         .description(description)
-        .content("application/json", Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ErrorBody")))))
+        .content("application/json", Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(schema)))))
         .into()
 }
 
@@ -129,8 +146,9 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
         // Public operations need no credentials.
         operation.security = Some(Vec::new());
     }
+    let schema = if path.starts_with("/v2/") { "AlpacaError" } else { "ErrorBody" };
     let mut add = |status: &str, description: &str| {
-        operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error_response(description));
+        operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error_response(schema, description));
     };
     // Credentials are checked on every request: a public operation given bad ones is 401 too.
     add("401", "No credentials, or credentials that are invalid, expired, revoked or given twice.");
@@ -140,6 +158,10 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
     let has_parameters = operation.parameters.as_ref().is_some_and(|parameters| !parameters.is_empty());
     if has_parameters {
         add("400", "A bad parameter.");
+        if path.starts_with("/v2/") {
+            // Alpaca answers a bad value with 422.
+            add("422", "A bad parameter value.");
+        }
     }
     if operation.request_body.is_some() {
         add("400", "The body is not a JSON object, or a field is bad (named in details.field).");

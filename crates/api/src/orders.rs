@@ -90,7 +90,7 @@ pub(crate) async fn place_order(
     place(&state, order).await.map(|accepted| (StatusCode::ACCEPTED, Json(accepted)).into_response())
 }
 
-async fn place(state: &AppState, mut order: PlaceOrder) -> Result<OrderAccepted, ApiError> {
+pub(crate) async fn place(state: &AppState, mut order: PlaceOrder) -> Result<OrderAccepted, ApiError> {
     order.order_timestamp = now().to_string();
     // The request's log line carries the order's fields.
     let user_id = order.user_id.parse().ok();

@@ -20,7 +20,7 @@ use crate::auth::{MaybeCaller, require_admin};
 use crate::extract::{Body, field_error, from_object, parse_unsigned};
 use crate::models::CreateAccountRequest;
 use crate::responses::{AccountCreated, Dependency, ErrorBody, Live, Ready, ReadyDependencies};
-use crate::{ApiError, AppState, Shared, alerts, identity, market, orders, organisations, privacy, reads, risk};
+use crate::{ApiError, AppState, Shared, alerts, alpaca, identity, market, orders, organisations, privacy, reads, risk};
 
 /// Longest wait for the engine to apply a command or answer a query.
 const ENGINE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -73,6 +73,17 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(market::ticker))
         .routes(routes!(market::trades))
         .routes(routes!(market::candles))
+        // The Alpaca-compatible API (`/v2`).
+        .routes(routes!(alpaca::account))
+        .routes(routes!(alpaca::place_order, alpaca::list_orders, alpaca::cancel_all))
+        .routes(routes!(alpaca::get_order, alpaca::cancel_order, alpaca::replace_order))
+        .routes(routes!(alpaca::order_by_client_id))
+        .routes(routes!(alpaca::positions, alpaca::close_all))
+        .routes(routes!(alpaca::position, alpaca::close_position))
+        .routes(routes!(alpaca::assets))
+        .routes(routes!(alpaca::asset))
+        .routes(routes!(alpaca::clock))
+        .routes(routes!(alpaca::calendar))
 }
 
 pub(crate) fn now() -> Timestamp {

@@ -47,6 +47,9 @@ pub struct OrderRecord {
     pub time_in_force: &'static str,
     pub limit_price: Option<Price>,
     pub stop_price: Option<Price>,
+    /// The client's own id for the order, when it gave one (orders read back from the
+    /// store at start-up have none here).
+    pub client_order_id: Option<String>,
 }
 
 /// An order kind's wire name and its limit and stop prices.
@@ -115,6 +118,7 @@ fn order_record(order: &tradecraft_store::OrderSummary) -> Option<OrderRecord> {
         time_in_force: ["GTC", "DAY", "IOC", "FOK"].into_iter().find(|name| *name == order.time_in_force)?,
         limit_price: order.limit_price,
         stop_price: order.stop_price,
+        client_order_id: None,
     })
 }
 
@@ -176,6 +180,7 @@ impl View {
                             time_in_force: time_in_force_name(order.time_in_force),
                             limit_price,
                             stop_price,
+                            client_order_id: order.client_order_id.map(|client| client.as_str().to_owned()),
                         },
                     );
                     self.order_arrival.push_back(order.order_id);

@@ -176,7 +176,13 @@ fn access(method: &str, path: &str) -> Access {
     if admin {
         return Access::Admin;
     }
-    if path.starts_with("/v1/api-keys") || path.starts_with("/v1/webhooks") || path.starts_with("/v1/alerts/") || path == "/v1/me/export" {
+    // The Alpaca-compatible API is always about the caller's own account.
+    if path.starts_with("/v1/api-keys")
+        || path.starts_with("/v1/webhooks")
+        || path.starts_with("/v1/alerts/")
+        || path == "/v1/me/export"
+        || path.starts_with("/v2/")
+    {
         return Access::Own;
     }
     if path == "/v1/orders/{order_id}" {
@@ -231,6 +237,7 @@ async fn every_route_authorises_by_role_and_owner() {
             .replace("{order_id}", &order)
             .replace("{user_id}", &user)
             .replace("{symbol}", "MOCK")
+            .replace("{symbol_or_asset_id}", "MOCK")
             .replace("{key_id}", "k")
             .replace("{alert_id}", "a")
             .replace("{webhook_id}", "w")

@@ -1,0 +1,1092 @@
+//! `/v2`: the Alpaca-compatible trading API, so a bot written against Alpaca's paper API
+//! (the official `alpaca-py` SDK given only `url_override`) trades on TradeCraft's real
+//! book. Every route here answers from the same engine, view and read store as `/v1`; only
+//! the shapes differ: Alpaca's field names, lower-case enums, decimals as strings, UUID
+//! ids and errors as `{"code": N, "message": "..."}` (see `docs/alpaca.md`).
+//!
+//! Ids: TradeCraft ids are integers; Alpaca's are UUIDs. An order's UUID is its id in the
+//! low 64 bits under a fixed tag in the high 64 (`7463...`), so it is stable and reads back
+//! to the order; an account's the same with another tag; an asset's carries a 64-bit
+//! FNV-1a hash of its symbol (found again by looking it up among the listed symbols).
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Symbol, Timestamp};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{MaybeCaller, own_account};
+use crate::extract::{Body, Decimal, Query, Text};
+use crate::models::PlaceOrderRequest;
+use crate::routes::{bounded, events, execute, first_rejection, now, parse_time, query, wire_command};
+use crate::view::OrderRecord;
+use crate::{ApiError, AppState, Shared};
+
+const TAG_ACCOUNT: u64 = 0x7463_0000_0000_0001;
+const TAG_ORDER: u64 = 0x7463_0000_0000_0002;
+const TAG_ASSET: u64 = 0x7463_0000_0000_0003;
+
+/// The UUID text of `id` under `tag`.
+pub(crate) fn uuid(tag: u64, id: u64) -> String {
+    let hex = format!("{tag:016x}{id:016x}");
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+/// The id a UUID of `tag` carries; `None` for any other text.
+pub(crate) fn id_of(tag: u64, text: &str) -> Option<u64> {
+    let hex: String = text.chars().filter(|character| *character != '-').collect();
+    if hex.len() != 32 || text.len() != 36 || !hex.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        return None;
+    }
+    let high = u64::from_str_radix(&hex[..16], 16).ok()?;
+    (high == tag).then(|| u64::from_str_radix(&hex[16..], 16).ok()).flatten()
+}
+
+pub(crate) fn order_uuid(order: OrderId) -> String {
+    uuid(TAG_ORDER, order.0)
+}
+
+fn symbol_hash(symbol: &str) -> u64 {
+    symbol.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
+}
+
+fn asset_uuid(symbol: &str) -> String {
+    uuid(TAG_ASSET, symbol_hash(symbol))
+}
+
+/// Alpaca's error body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct AlpacaError {
+    /// Alpaca's 8-digit code: the status, then 10000 (40310000: refused; 42210000: unprocessable).
+    pub code: u64,
+    pub message: String,
+}
+
+/// The status `/v2` answers for a TradeCraft status: Alpaca refuses an order without the
+/// buying power with 403 and a repeated `client_order_id` with 422.
+pub(crate) fn alpaca_status(status: StatusCode) -> StatusCode {
+    match status {
+        StatusCode::PAYMENT_REQUIRED => StatusCode::FORBIDDEN,
+        StatusCode::CONFLICT => StatusCode::UNPROCESSABLE_ENTITY,
+        other => other,
+    }
+}
+
+/// The middleware of `/v2`: every error, from a handler or a layer around it (auth, rate
+/// limits, body checks), in Alpaca's shape and statuses.
+pub(crate) async fn alpaca_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let alpaca = request.uri().path().starts_with("/v2/") || request.uri().path() == "/v2";
+    let response = next.run(request).await;
+    if !alpaca || response.status().as_u16() < 400 {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let native: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let status = alpaca_status(parts.status);
+    let message = native["error"]["message"].as_str().map_or_else(|| parts.status.canonical_reason().unwrap_or("error").to_owned(), str::to_owned);
+    let code = match native["error"]["code"].as_str() {
+        Some("insufficient_funds") => 40_310_000,
+        _ => u64::from(status.as_u16()) * 100_000 + 10_000,
+    };
+    let mut answer = (status, Json(AlpacaError { code, message })).into_response();
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
+}
+
+// ---- account -------------------------------------------------------------------------
+
+/// `GET /v2/account` (Alpaca's `TradeAccount`).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Account {
+    pub id: String,
+    pub account_number: String,
+    /// Always `ACTIVE`.
+    pub status: String,
+    pub crypto_status: String,
+    pub currency: String,
+    /// Cash not reserved by open orders: what a new buy may spend (no margin here).
+    pub buying_power: String,
+    pub regt_buying_power: String,
+    pub daytrading_buying_power: String,
+    pub non_marginable_buying_power: String,
+    pub cash: String,
+    pub accrued_fees: String,
+    pub portfolio_value: String,
+    pub pattern_day_trader: bool,
+    pub trading_blocked: bool,
+    pub transfers_blocked: bool,
+    pub account_blocked: bool,
+    pub created_at: String,
+    pub trade_suspended_by_user: bool,
+    pub multiplier: String,
+    pub shorting_enabled: bool,
+    pub equity: String,
+    pub last_equity: String,
+    pub long_market_value: String,
+    pub short_market_value: String,
+    pub initial_margin: String,
+    pub maintenance_margin: String,
+    pub last_maintenance_margin: String,
+    pub sma: String,
+    pub daytrade_count: u32,
+}
+
+/// The caller's account: cash and buying power from the engine, positions valued at their
+/// last trade prices from the read store.
+#[utoipa::path(get, path = "/v2/account", tag = "alpaca",
+    responses((status = 200, description = "The account.", body = Account), (status = 404, description = "No account.", body = AlpacaError)))]
+pub(crate) async fn account(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Account>, ApiError> {
+    let user = own_account(&caller)?;
+    let engine_view = query(&state, move |engine| engine.account(AccountId(user))).await?.ok_or_else(|| ApiError::NotFound(format!("account {user}")))?;
+    let positions = crate::reads::ask(&state, move |store| store.positions(user)).await.unwrap_or_default();
+    let long: i128 = positions.iter().filter_map(|position| position.market_value).map(|value| i128::from(value.raw())).sum();
+    let cash = Money::from_raw(engine_view.cash.total());
+    let equity = i128::from(cash.raw()) + long;
+    let money = |raw: i128| tradecraft_store::decimal(raw, 8);
+    let available = Money::from_raw(engine_view.cash.available).to_string();
+    let created = crate::reads::ask(&state, move |store| store.user_by_id(user)).await.ok().flatten().map(|record| record.created_at_ms);
+    Ok(Json(Account {
+        id: uuid(TAG_ACCOUNT, user),
+        account_number: format!("TC{user}"),
+        status: "ACTIVE".to_owned(),
+        crypto_status: "INACTIVE".to_owned(),
+        currency: "USD".to_owned(),
+        buying_power: available.clone(),
+        regt_buying_power: available.clone(),
+        daytrading_buying_power: "0".to_owned(),
+        non_marginable_buying_power: available,
+        cash: cash.to_string(),
+        accrued_fees: "0".to_owned(),
+        portfolio_value: money(equity),
+        pattern_day_trader: false,
+        trading_blocked: false,
+        transfers_blocked: true,
+        account_blocked: false,
+        created_at: Timestamp::from_millis(created.unwrap_or(0)).to_string(),
+        trade_suspended_by_user: false,
+        multiplier: "1".to_owned(),
+        shorting_enabled: false,
+        equity: money(equity),
+        last_equity: money(equity),
+        long_market_value: money(long),
+        short_market_value: "0".to_owned(),
+        initial_margin: "0".to_owned(),
+        maintenance_margin: "0".to_owned(),
+        last_maintenance_margin: "0".to_owned(),
+        sma: "0".to_owned(),
+        daytrade_count: 0,
+    }))
+}
+
+// ---- orders --------------------------------------------------------------------------
+
+/// An order as Alpaca shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Order {
+    pub id: String,
+    pub client_order_id: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub submitted_at: String,
+    pub filled_at: Option<String>,
+    pub expired_at: Option<String>,
+    pub canceled_at: Option<String>,
+    pub failed_at: Option<String>,
+    pub replaced_at: Option<String>,
+    pub replaced_by: Option<String>,
+    pub replaces: Option<String>,
+    pub asset_id: String,
+    pub symbol: String,
+    pub asset_class: String,
+    pub notional: Option<String>,
+    pub qty: Option<String>,
+    pub filled_qty: String,
+    pub filled_avg_price: Option<String>,
+    pub order_class: String,
+    pub order_type: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub side: String,
+    pub time_in_force: String,
+    pub limit_price: Option<String>,
+    pub stop_price: Option<String>,
+    /// `new`, `partially_filled`, `filled`, `canceled` or `expired`.
+    pub status: String,
+    pub extended_hours: bool,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub legs: Option<Vec<Value>>,
+    pub trail_percent: Option<String>,
+    pub trail_price: Option<String>,
+    pub hwm: Option<String>,
+}
+
+/// Alpaca's word for a TradeCraft order status.
+pub(crate) fn status_word(status: &str) -> &'static str {
+    match status {
+        "PARTIALLY_FILLED" => "partially_filled",
+        "FILLED" => "filled",
+        "CANCELLED" => "canceled",
+        "EXPIRED" => "expired",
+        _ => "new",
+    }
+}
+
+pub(crate) fn order_of(record: &OrderRecord) -> Order {
+    let updated = record.updated.to_string();
+    let done = |status: &str| (record.status == status).then(|| updated.clone());
+    let id = order_uuid(record.order_id);
+    Order {
+        client_order_id: record.client_order_id.clone().unwrap_or_else(|| id.clone()),
+        id,
+        created_at: record.created.to_string(),
+        updated_at: updated.clone(),
+        submitted_at: record.created.to_string(),
+        filled_at: done("FILLED"),
+        expired_at: done("EXPIRED"),
+        canceled_at: done("CANCELLED"),
+        failed_at: None,
+        replaced_at: None,
+        replaced_by: None,
+        replaces: None,
+        asset_id: asset_uuid(record.symbol.as_str()),
+        symbol: record.symbol.as_str().to_owned(),
+        asset_class: "us_equity".to_owned(),
+        notional: record.budget.map(|budget| budget.to_string()),
+        qty: record.budget.is_none().then(|| record.quantity.to_string()),
+        filled_qty: record.filled.to_string(),
+        filled_avg_price: record.average_price().map(|price| price.to_string()),
+        order_class: "simple".to_owned(),
+        order_type: record.order_type.to_ascii_lowercase(),
+        kind: record.order_type.to_ascii_lowercase(),
+        side: record.side.as_str().to_ascii_lowercase(),
+        time_in_force: record.time_in_force.to_ascii_lowercase(),
+        limit_price: record.limit_price.map(|price| price.to_string()),
+        stop_price: record.stop_price.map(|price| price.to_string()),
+        status: status_word(record.status).to_owned(),
+        extended_hours: false,
+        legs: None,
+        trail_percent: None,
+        trail_price: None,
+        hwm: None,
+    }
+}
+
+/// `POST /v2/orders`: Alpaca's order request. Numbers may be JSON numbers or strings.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct OrderRequest {
+    #[schema(value_type = String, pattern = "^[A-Za-z0-9._-]{1,15}$")]
+    pub symbol: Text<15>,
+    /// Shares; or give `notional`.
+    pub qty: Option<Decimal>,
+    /// Cash to spend (market buys).
+    pub notional: Option<Decimal>,
+    /// `buy` or `sell`.
+    #[schema(value_type = String, pattern = "^(buy|sell)$")]
+    pub side: Text<4>,
+    /// `market`, `limit`, `stop`, `stop_limit` or `trailing_stop`.
+    #[serde(rename = "type")]
+    #[schema(value_type = String, pattern = "^(market|limit|stop|stop_limit|trailing_stop)$")]
+    pub kind: Text<13>,
+    /// `day`, `gtc`, `ioc` or `fok` (`opg` and `cls` are not taken yet).
+    #[schema(value_type = String, pattern = "^(day|gtc|ioc|fok|opg|cls)$")]
+    pub time_in_force: Text<3>,
+    pub limit_price: Option<Decimal>,
+    pub stop_price: Option<Decimal>,
+    pub trail_price: Option<Decimal>,
+    pub trail_percent: Option<Decimal>,
+    #[schema(value_type = Option<String>, max_length = 48)]
+    pub client_order_id: Option<Text<48>>,
+    /// Accepted: the mock market is always open, so every order is in hours.
+    #[serde(default)]
+    #[expect(dead_code, reason = "accepted for compatibility: the market trades around the clock")]
+    pub extended_hours: Option<bool>,
+    /// `simple` (or empty); `bracket`, `oco` and `oto` are not taken yet.
+    #[schema(value_type = Option<String>)]
+    pub order_class: Option<Text<8>>,
+    #[schema(value_type = Option<Object>)]
+    pub take_profit: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub stop_loss: Option<Value>,
+}
+
+fn not_supported(what: impl std::fmt::Display) -> ApiError {
+    ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code: "not_supported", message: format!("{what} is not supported by TradeCraft yet") }
+}
+
+impl OrderRequest {
+    /// The native order request this is.
+    fn native(self) -> Result<PlaceOrderRequest, ApiError> {
+        let field = |name: &str, message: &str| crate::extract::field_error(name, message);
+        let class = self.order_class.as_ref().map_or("", |class| class.as_str());
+        if !matches!(class, "" | "simple") {
+            return Err(not_supported(format_args!("order_class {class}")));
+        }
+        if self.take_profit.as_ref().is_some_and(|value| !value.is_null()) || self.stop_loss.as_ref().is_some_and(|value| !value.is_null()) {
+            return Err(not_supported("take_profit and stop_loss outside a bracket order"));
+        }
+        let order_type = match self.kind.as_str() {
+            kind @ ("market" | "limit" | "stop" | "stop_limit" | "trailing_stop") => kind.to_ascii_uppercase(),
+            _ => return Err(field("type", "must be market, limit, stop, stop_limit or trailing_stop")),
+        };
+        let time_in_force = match self.time_in_force.as_str() {
+            tif @ ("day" | "gtc" | "ioc" | "fok") => tif.to_ascii_uppercase(),
+            "opg" | "cls" => return Err(not_supported(format_args!("time_in_force {}", self.time_in_force.as_str()))),
+            _ => return Err(field("time_in_force", "must be day, gtc, ioc or fok")),
+        };
+        let side = match self.side.as_str() {
+            "buy" => "BUY",
+            "sell" => "SELL",
+            _ => return Err(field("side", "must be buy or sell")),
+        };
+        let body = json!({
+            "symbol": self.symbol.as_str().to_ascii_uppercase(),
+            "side": side,
+            "type": order_type,
+            "timeInForce": time_in_force,
+            "quantity": self.qty.as_ref().map(Decimal::as_str),
+            "notional": self.notional.as_ref().map(Decimal::as_str),
+            "limitPrice": self.limit_price.as_ref().map(Decimal::as_str),
+            "stopPrice": self.stop_price.as_ref().map(Decimal::as_str),
+            "trailAmount": self.trail_price.as_ref().map(Decimal::as_str),
+            "trailPercent": self.trail_percent.as_ref().map(Decimal::as_str),
+            "clientOrderId": self.client_order_id.as_ref().map(|id| id.as_str()),
+        });
+        crate::extract::from_object(body)
+    }
+}
+
+fn record(state: &AppState, order_id: OrderId) -> Result<OrderRecord, ApiError> {
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    view.orders.get(&order_id).cloned().ok_or_else(|| ApiError::NotFound(format!("order {}", order_uuid(order_id))))
+}
+
+/// The caller's order with this UUID (another user's answers 404, as an unknown one does).
+fn own_order(state: &AppState, caller: &MaybeCaller, text: &str) -> Result<OrderRecord, ApiError> {
+    let user = own_account(caller)?;
+    let not_found = || ApiError::NotFound(format!("order {text}"));
+    let order_id = id_of(TAG_ORDER, text).map(OrderId).ok_or_else(not_found)?;
+    let record = record(state, order_id).map_err(|_| not_found())?;
+    if record.account == AccountId(user) { Ok(record) } else { Err(not_found()) }
+}
+
+/// Place an order (Alpaca's `POST /v2/orders`); the answer is the order as the engine left
+/// it: `filled` already for a market order that met the book.
+#[utoipa::path(post, path = "/v2/orders", tag = "alpaca", request_body = OrderRequest,
+    responses(
+        (status = 200, description = "The order.", body = Order),
+        (status = 403, description = "Insufficient buying power, or a trading limit refuses it.", body = AlpacaError),
+        (status = 404, description = "Unknown account.", body = AlpacaError),
+        (status = 422, description = "The order cannot be taken: a bad field, insufficient shares, a repeated client_order_id, an order class or time in force not supported.", body = AlpacaError),
+    ))]
+pub(crate) async fn place_order(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Body(request): Body<OrderRequest>,
+) -> Result<Json<Order>, ApiError> {
+    let user = own_account(&caller)?;
+    let order = request.native()?.into_wire(user, String::new())?;
+    let accepted = crate::orders::place(&state, order).await.map_err(unprocessable)?;
+    let order_id = OrderId(accepted.order_id.parse().map_err(|_| ApiError::Internal("order id".to_owned()))?);
+    Ok(Json(order_of(&record(&state, order_id)?)))
+}
+
+/// Alpaca answers a refused field with 422, not 400.
+fn unprocessable(error: ApiError) -> ApiError {
+    match error {
+        ApiError::BadRequest { code, message, .. } => ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code, message },
+        ApiError::Rejected { status: StatusCode::BAD_REQUEST, code, message } => ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code, message },
+        other => other,
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct OrderListParams {
+    /// `open` (default), `closed` or `all`.
+    #[param(value_type = Option<String>, pattern = "^(open|closed|all)$")]
+    status: Option<String>,
+    /// 1 to 500, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    limit: Option<String>,
+    /// Created after this time (ISO 8601).
+    #[param(value_type = Option<String>)]
+    after: Option<String>,
+    /// Created until this time (ISO 8601).
+    #[param(value_type = Option<String>)]
+    until: Option<String>,
+    /// `desc` (default, newest first) or `asc`.
+    #[param(value_type = Option<String>, pattern = "^(asc|desc)$")]
+    direction: Option<String>,
+    /// `true` or `false`; accepted for compatibility: orders have no legs here.
+    #[param(value_type = Option<bool>)]
+    nested: Option<String>,
+    /// `buy` or `sell`.
+    #[param(value_type = Option<String>, pattern = "^(buy|sell)$")]
+    side: Option<String>,
+    /// Comma-separated symbols.
+    #[param(value_type = Option<String>)]
+    symbols: Option<String>,
+}
+
+/// The caller's orders (Alpaca's `GET /v2/orders`).
+#[utoipa::path(get, path = "/v2/orders", tag = "alpaca", params(OrderListParams),
+    responses((status = 200, description = "Orders.", body = Vec<Order>), (status = 422, description = "A bad parameter.", body = AlpacaError)))]
+pub(crate) async fn list_orders(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<OrderListParams>,
+) -> Result<Json<Vec<Order>>, ApiError> {
+    let user = AccountId(own_account(&caller)?);
+    let bad = |message: &str| ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_parameter", message: message.to_owned() };
+    let status = params.status.as_deref().unwrap_or("open");
+    if !matches!(status, "open" | "closed" | "all") {
+        return Err(bad("status must be open, closed or all"));
+    }
+    if params.nested.as_deref().is_some_and(|nested| !matches!(nested, "true" | "false" | "True" | "False")) {
+        return Err(bad("nested must be true or false"));
+    }
+    let ascending = match params.direction.as_deref() {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(_) => return Err(bad("direction must be asc or desc")),
+    };
+    let side = match params.side.as_deref() {
+        None => None,
+        Some("buy") => Some(tradecraft_types::Side::Buy),
+        Some("sell") => Some(tradecraft_types::Side::Sell),
+        Some(_) => return Err(bad("side must be buy or sell")),
+    };
+    let symbols: Option<Vec<String>> = params.symbols.as_deref().map(|list| list.split(',').map(|symbol| symbol.trim().to_ascii_uppercase()).collect());
+    let limit = bounded(params.limit.as_deref(), 50, 500, "limit").map_err(unprocessable)?;
+    let (after, until) =
+        (parse_time("after", params.after.as_deref()).map_err(unprocessable)?, parse_time("until", params.until.as_deref()).map_err(unprocessable)?);
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let open = |record: &OrderRecord| matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED");
+    let wanted = |record: &&OrderRecord| {
+        record.account == user
+            && match status {
+                "open" => open(record),
+                "closed" => !open(record),
+                _ => true,
+            }
+            && side.is_none_or(|side| record.side == side)
+            && symbols.as_ref().is_none_or(|symbols| symbols.iter().any(|symbol| symbol == record.symbol.as_str()))
+            && after.is_none_or(|after| record.created > after)
+            && until.is_none_or(|until| record.created <= until)
+    };
+    let records = view.orders.values();
+    let page: Vec<Order> =
+        if ascending { records.filter(wanted).take(limit).map(order_of).collect() } else { records.rev().filter(wanted).take(limit).map(order_of).collect() };
+    Ok(Json(page))
+}
+
+/// One of the caller's orders by its id.
+#[utoipa::path(get, path = "/v2/orders/{order_id}", tag = "alpaca",
+    params(("order_id" = String, Path, description = "The order's UUID.")),
+    responses((status = 200, description = "The order.", body = Order), (status = 404, description = "No such order of yours.", body = AlpacaError)))]
+pub(crate) async fn get_order(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(order_id): Path<String>,
+) -> Result<Json<Order>, ApiError> {
+    Ok(Json(order_of(&own_order(&state, &caller, &order_id)?)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ClientOrderIdParams {
+    /// The client order id given when placing it.
+    #[param(value_type = String)]
+    client_order_id: String,
+}
+
+/// One of the caller's orders by its client order id.
+#[utoipa::path(get, path = "/v2/orders:by_client_order_id", tag = "alpaca", params(ClientOrderIdParams),
+    responses((status = 200, description = "The order.", body = Order), (status = 404, description = "No such order of yours.", body = AlpacaError)))]
+pub(crate) async fn order_by_client_id(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<ClientOrderIdParams>,
+) -> Result<Json<Order>, ApiError> {
+    let user = AccountId(own_account(&caller)?);
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    view.orders
+        .values()
+        .rev()
+        .find(|record| record.account == user && record.client_order_id.as_deref() == Some(params.client_order_id.as_str()))
+        .map(|record| Json(order_of(record)))
+        .ok_or_else(|| ApiError::NotFound(format!("order with client_order_id {}", params.client_order_id)))
+}
+
+async fn cancel(state: &AppState, record: &OrderRecord) -> Result<(), ApiError> {
+    let command = wire_command(json!({"command": "cancelOrder", "orderId": record.order_id.to_string(), "userId": record.account.to_string()}))?;
+    let outcome = execute(state, command).await?;
+    match first_rejection(events(&outcome)?) {
+        Some(ApiError::Rejected { code: "unknown_order", .. }) => Err(ApiError::Rejected {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "order_not_open",
+            message: format!("order {} is not open", order_uuid(record.order_id)),
+        }),
+        Some(rejection) => Err(rejection),
+        None => Ok(()),
+    }
+}
+
+/// Cancel one of the caller's open orders: 204.
+#[utoipa::path(delete, path = "/v2/orders/{order_id}", tag = "alpaca",
+    params(("order_id" = String, Path, description = "The order's UUID.")),
+    responses(
+        (status = 204, description = "Cancelled."),
+        (status = 404, description = "No such order of yours.", body = AlpacaError),
+        (status = 422, description = "The order is no longer open.", body = AlpacaError),
+    ))]
+pub(crate) async fn cancel_order(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(order_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let record = own_order(&state, &caller, &order_id)?;
+    cancel(&state, &record).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One order's answer in `DELETE /v2/orders`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CancelStatus {
+    pub id: String,
+    pub status: u16,
+    #[schema(value_type = Object)]
+    pub body: Value,
+}
+
+/// Cancel every open order of the caller: 207 with each order's own status.
+#[utoipa::path(delete, path = "/v2/orders", tag = "alpaca",
+    responses((status = 207, description = "What happened to each open order.", body = Vec<CancelStatus>)))]
+pub(crate) async fn cancel_all(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Response, ApiError> {
+    let user = AccountId(own_account(&caller)?);
+    let open: Vec<OrderRecord> = {
+        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+        view.orders.values().filter(|record| record.account == user && matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED")).cloned().collect()
+    };
+    let mut answers = Vec::with_capacity(open.len());
+    for order in &open {
+        let (status, body) = match cancel(&state, order).await {
+            Ok(()) => (200, serde_json::to_value(order_of(&record(&state, order.order_id)?)).unwrap_or(Value::Null)),
+            Err(error) => (alpaca_status(error.status_code()).as_u16(), json!({"message": error.to_string()})),
+        };
+        answers.push(CancelStatus { id: order_uuid(order.order_id), status, body });
+    }
+    Ok((StatusCode::MULTI_STATUS, Json(answers)).into_response())
+}
+
+/// `PATCH /v2/orders/{order_id}`: a new quantity and/or limit price.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct ReplaceRequest {
+    pub qty: Option<Decimal>,
+    pub limit_price: Option<Decimal>,
+    /// Not taken: a stop price cannot be changed here yet.
+    pub stop_price: Option<Decimal>,
+    /// Not taken.
+    pub trail: Option<Decimal>,
+    /// Not taken: the time in force stays.
+    #[schema(value_type = Option<String>)]
+    pub time_in_force: Option<Text<3>>,
+    /// Not taken unless it is the order's own: the client order id stays.
+    #[schema(value_type = Option<String>)]
+    pub client_order_id: Option<Text<48>>,
+}
+
+/// Replace one of the caller's open orders: its quantity and/or limit price change in
+/// place (the order keeps its id; Alpaca would make a new one).
+#[utoipa::path(patch, path = "/v2/orders/{order_id}", tag = "alpaca", request_body = ReplaceRequest,
+    params(("order_id" = String, Path, description = "The order's UUID.")),
+    responses(
+        (status = 200, description = "The order after the change.", body = Order),
+        (status = 403, description = "Insufficient buying power for the change, or a limit refuses it.", body = AlpacaError),
+        (status = 404, description = "No such order of yours.", body = AlpacaError),
+        (status = 422, description = "The order is no longer open, or the change cannot be made.", body = AlpacaError),
+    ))]
+pub(crate) async fn replace_order(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(order_id): Path<String>,
+    Body(request): Body<ReplaceRequest>,
+) -> Result<Json<Order>, ApiError> {
+    let order = own_order(&state, &caller, &order_id)?;
+    if request.stop_price.is_some() || request.trail.is_some() {
+        return Err(not_supported("changing a stop price or trail"));
+    }
+    if request.time_in_force.as_ref().is_some_and(|tif| !tif.as_str().eq_ignore_ascii_case(order.time_in_force)) {
+        return Err(not_supported("changing the time in force"));
+    }
+    if request.client_order_id.as_ref().is_some_and(|id| Some(id.as_str()) != order.client_order_id.as_deref()) {
+        return Err(not_supported("changing the client order id"));
+    }
+    if request.qty.is_none() && request.limit_price.is_none() {
+        return Err(unprocessable(crate::extract::field_error("qty", "give qty or limit_price")));
+    }
+    let command = wire_command(json!({
+        "command": "replaceOrder", "orderId": order.order_id.to_string(), "userId": order.account.to_string(),
+        "quantity": request.qty.as_ref().map(Decimal::as_str), "limitPrice": request.limit_price.as_ref().map(Decimal::as_str),
+    }))
+    .map_err(unprocessable)?;
+    let outcome = execute(&state, command).await?;
+    match first_rejection(events(&outcome)?) {
+        Some(ApiError::Rejected { code: "unknown_order", .. }) => {
+            return Err(ApiError::Rejected {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "order_not_open",
+                message: format!("order {order_id} is not open"),
+            });
+        }
+        Some(rejection) => return Err(unprocessable(rejection)),
+        None => {}
+    }
+    Ok(Json(order_of(&record(&state, order.order_id)?)))
+}
+
+// ---- positions -----------------------------------------------------------------------
+
+/// A position as Alpaca shows it (long only: TradeCraft has no short selling).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Position {
+    pub asset_id: String,
+    pub symbol: String,
+    pub exchange: String,
+    pub asset_class: String,
+    pub asset_marginable: bool,
+    pub avg_entry_price: String,
+    pub qty: String,
+    pub qty_available: String,
+    pub side: String,
+    pub market_value: String,
+    pub cost_basis: String,
+    pub unrealized_pl: String,
+    pub unrealized_plpc: String,
+    pub unrealized_intraday_pl: String,
+    pub unrealized_intraday_plpc: String,
+    pub current_price: String,
+    pub lastday_price: String,
+    pub change_today: String,
+}
+
+async fn positions_of(state: &AppState, user: u64) -> Result<Vec<Position>, ApiError> {
+    let rows = crate::reads::ask(state, move |store| store.positions(user)).await?;
+    let holdings = query(state, move |engine| engine.account(AccountId(user))).await?.map(|view| view.holdings).unwrap_or_default();
+    Ok(rows
+        .iter()
+        .filter(|row| row.quantity.is_positive())
+        .map(|row| {
+            let cost = i128::from(row.cost.raw());
+            let value = row.market_value.map_or(cost, |value| i128::from(value.raw()));
+            let unrealized = value - cost;
+            let ratio = if cost == 0 { "0".to_owned() } else { tradecraft_store::decimal(unrealized * 100_000_000 / cost, 8) };
+            let available = Symbol::new(&row.symbol)
+                .ok()
+                .and_then(|symbol| holdings.iter().find(|(held, _)| *held == symbol).map(|(_, balance)| Quantity::from_raw(balance.available).to_string()))
+                .unwrap_or_else(|| row.quantity.to_string());
+            let price = row.last_price.map_or_else(|| "0".to_owned(), |price| price.to_string());
+            Position {
+                asset_id: asset_uuid(&row.symbol),
+                symbol: row.symbol.clone(),
+                exchange: "NASDAQ".to_owned(),
+                asset_class: "us_equity".to_owned(),
+                asset_marginable: false,
+                avg_entry_price: row.average_cost.map_or_else(|| "0".to_owned(), |price: Price| price.to_string()),
+                qty: row.quantity.to_string(),
+                qty_available: available,
+                side: "long".to_owned(),
+                market_value: tradecraft_store::decimal(value, 8),
+                cost_basis: row.cost.to_string(),
+                unrealized_pl: tradecraft_store::decimal(unrealized, 8),
+                unrealized_plpc: ratio.clone(),
+                unrealized_intraday_pl: tradecraft_store::decimal(unrealized, 8),
+                unrealized_intraday_plpc: ratio,
+                current_price: price.clone(),
+                lastday_price: price,
+                change_today: "0".to_owned(),
+            }
+        })
+        .collect())
+}
+
+/// The caller's open positions.
+#[utoipa::path(get, path = "/v2/positions", tag = "alpaca", responses((status = 200, description = "Positions.", body = Vec<Position>)))]
+pub(crate) async fn positions(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Vec<Position>>, ApiError> {
+    Ok(Json(positions_of(&state, own_account(&caller)?).await?))
+}
+
+/// One open position, by symbol or asset id.
+#[utoipa::path(get, path = "/v2/positions/{symbol_or_asset_id}", tag = "alpaca",
+    params(("symbol_or_asset_id" = String, Path, description = "A symbol, or an asset's UUID.")),
+    responses((status = 200, description = "The position.", body = Position), (status = 404, description = "No position in it.", body = AlpacaError)))]
+pub(crate) async fn position(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(symbol): Path<String>,
+) -> Result<Json<Position>, ApiError> {
+    let symbol = symbol_named(&state, &symbol).await?;
+    positions_of(&state, own_account(&caller)?)
+        .await?
+        .into_iter()
+        .find(|position| position.symbol == symbol)
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("position in {symbol}")))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ClosePositionParams {
+    /// Shares to sell; all when neither this nor `percentage` is given.
+    #[param(value_type = Option<String>)]
+    qty: Option<String>,
+    /// Percent of the position to sell (0 to 100).
+    #[param(value_type = Option<String>)]
+    percentage: Option<String>,
+}
+
+/// Closes (part of) a position with a market sell; the answer is that order.
+#[utoipa::path(delete, path = "/v2/positions/{symbol_or_asset_id}", tag = "alpaca",
+    params(("symbol_or_asset_id" = String, Path, description = "A symbol, or an asset's UUID."), ClosePositionParams),
+    responses(
+        (status = 200, description = "The closing order.", body = Order),
+        (status = 404, description = "No position in it.", body = AlpacaError),
+        (status = 422, description = "A bad qty or percentage, or the shares are held by open orders.", body = AlpacaError),
+    ))]
+pub(crate) async fn close_position(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(symbol): Path<String>,
+    Query(params): Query<ClosePositionParams>,
+) -> Result<Json<Order>, ApiError> {
+    let user = own_account(&caller)?;
+    let symbol = symbol_named(&state, &symbol).await?;
+    let position = positions_of(&state, user).await?.into_iter().find(|position| position.symbol == symbol);
+    let position = position.ok_or_else(|| ApiError::NotFound(format!("position in {symbol}")))?;
+    let held = Quantity::parse(&position.qty).map_err(|_| ApiError::Internal("position quantity".to_owned()))?;
+    let bad = |message: &str| ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_parameter", message: message.to_owned() };
+    let quantity = match (params.qty.as_deref(), params.percentage.as_deref()) {
+        (Some(_), Some(_)) => return Err(bad("give qty or percentage, not both")),
+        (Some(text), None) => Quantity::parse(text).map_err(|_| bad("qty must be a decimal"))?,
+        (None, Some(text)) => {
+            let percent = Quantity::parse(text).map_err(|_| bad("percentage must be a decimal"))?;
+            if !percent.is_positive() || percent.raw() > Quantity::parse("100").map_or(0, |hundred| hundred.raw()) {
+                return Err(bad("percentage must be above 0 and at most 100"));
+            }
+            Quantity::from_raw((i128::from(held.raw()) * i128::from(percent.raw()) / (100 * 10_000)) as i64)
+        }
+        (None, None) => held,
+    };
+    if !quantity.is_positive() || quantity.raw() > held.raw() {
+        return Err(bad("the quantity to close must be above 0 and at most the position"));
+    }
+    close(&state, user, &symbol, quantity).await.map(Json)
+}
+
+async fn close(state: &AppState, user: u64, symbol: &str, quantity: Quantity) -> Result<Order, ApiError> {
+    let request: PlaceOrderRequest =
+        crate::extract::from_object(json!({"symbol": symbol, "side": "SELL", "type": "MARKET", "quantity": quantity.to_string()}))?;
+    let accepted = crate::orders::place(state, request.into_wire(user, String::new())?).await.map_err(unprocessable)?;
+    let order_id = OrderId(accepted.order_id.parse().map_err(|_| ApiError::Internal("order id".to_owned()))?);
+    Ok(order_of(&record(state, order_id)?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CloseAllParams {
+    /// Cancel the open orders first (`true` or `false`, default false).
+    #[param(value_type = Option<bool>)]
+    cancel_orders: Option<String>,
+}
+
+/// Closes every position with market sells: 207 with each position's closing order.
+#[utoipa::path(delete, path = "/v2/positions", tag = "alpaca", params(CloseAllParams),
+    responses((status = 207, description = "Each position's closing order or why it could not be closed.", body = Vec<CancelStatus>)))]
+pub(crate) async fn close_all(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<CloseAllParams>,
+) -> Result<Response, ApiError> {
+    let user = own_account(&caller)?;
+    // Python clients send booleans as `True` and `False`.
+    let cancel_orders = match params.cancel_orders.as_deref() {
+        None | Some("false" | "False") => false,
+        Some("true" | "True") => true,
+        Some(_) => {
+            return Err(ApiError::Rejected {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid_parameter",
+                message: "cancel_orders must be true or false".to_owned(),
+            });
+        }
+    };
+    if cancel_orders {
+        let open: Vec<OrderRecord> = {
+            let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+            view.orders
+                .values()
+                .filter(|record| record.account == AccountId(user) && matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED"))
+                .cloned()
+                .collect()
+        };
+        for order in &open {
+            // An order that finished meanwhile needs no cancelling.
+            let _ = cancel(&state, order).await;
+        }
+    }
+    let mut answers = Vec::new();
+    for position in positions_of(&state, user).await? {
+        let available = Quantity::parse(&position.qty_available).unwrap_or(Quantity::from_raw(0));
+        let answer = if available.is_positive() {
+            match close(&state, user, &position.symbol, available).await {
+                Ok(order) => CancelStatus { id: position.asset_id.clone(), status: 200, body: serde_json::to_value(order).unwrap_or(Value::Null) },
+                Err(error) => CancelStatus {
+                    id: position.asset_id.clone(),
+                    status: alpaca_status(error.status_code()).as_u16(),
+                    body: json!({"message": error.to_string(), "symbol": position.symbol}),
+                },
+            }
+        } else {
+            CancelStatus {
+                id: position.asset_id.clone(),
+                status: 403,
+                body: json!({"message": "the shares are held by open orders", "symbol": position.symbol}),
+            }
+        };
+        answers.push(answer);
+    }
+    Ok((StatusCode::MULTI_STATUS, Json(answers)).into_response())
+}
+
+// ---- assets, clock, calendar ---------------------------------------------------------
+
+/// A listed instrument as an Alpaca asset.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Asset {
+    pub id: String,
+    #[serde(rename = "class")]
+    pub asset_class: String,
+    pub exchange: String,
+    pub symbol: String,
+    pub name: String,
+    pub status: String,
+    pub tradable: bool,
+    pub marginable: bool,
+    pub shortable: bool,
+    pub easy_to_borrow: bool,
+    pub fractionable: bool,
+    pub min_order_size: String,
+    pub min_trade_increment: String,
+    pub price_increment: String,
+    pub attributes: Vec<String>,
+}
+
+async fn assets_listed(state: &AppState) -> Result<Vec<Asset>, ApiError> {
+    let listed = query(state, |engine| {
+        engine
+            .symbols()
+            .filter_map(|symbol| engine.instrument(symbol))
+            .map(|(spec, halted)| {
+                (spec.symbol.as_str().to_owned(), spec.tick_size.to_string(), spec.lot_size.to_string(), spec.min_quantity.to_string(), halted)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    Ok(listed
+        .into_iter()
+        .map(|(symbol, tick, lot, minimum, halted)| Asset {
+            id: asset_uuid(&symbol),
+            asset_class: "us_equity".to_owned(),
+            exchange: "NASDAQ".to_owned(),
+            name: format!("{symbol} (TradeCraft mock instrument)"),
+            status: "active".to_owned(),
+            tradable: !halted,
+            marginable: false,
+            shortable: false,
+            easy_to_borrow: false,
+            fractionable: lot != "1",
+            min_order_size: minimum,
+            min_trade_increment: lot,
+            price_increment: tick,
+            attributes: Vec::new(),
+            symbol,
+        })
+        .collect())
+}
+
+/// The symbol a path names: a listed symbol, or an asset's UUID.
+async fn symbol_named(state: &AppState, text: &str) -> Result<String, ApiError> {
+    let wanted = text.to_ascii_uppercase();
+    let hash = id_of(TAG_ASSET, text);
+    assets_listed(state)
+        .await?
+        .into_iter()
+        .find(|asset| asset.symbol == wanted || hash == Some(symbol_hash(&asset.symbol)))
+        .map(|asset| asset.symbol)
+        .ok_or_else(|| ApiError::NotFound(format!("asset {text}")))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AssetParams {
+    /// `active` (every listed instrument is) or `inactive` (none is).
+    #[param(value_type = Option<String>)]
+    status: Option<String>,
+    /// `us_equity`.
+    #[param(value_type = Option<String>)]
+    asset_class: Option<String>,
+    #[param(value_type = Option<String>)]
+    exchange: Option<String>,
+    #[param(value_type = Option<String>)]
+    attributes: Option<String>,
+}
+
+/// The listed instruments as assets.
+#[utoipa::path(get, path = "/v2/assets", tag = "alpaca", params(AssetParams), responses((status = 200, description = "Assets.", body = Vec<Asset>)))]
+pub(crate) async fn assets(State(state): State<Shared>, Query(params): Query<AssetParams>) -> Result<Json<Vec<Asset>>, ApiError> {
+    let all = assets_listed(&state).await?;
+    let keep = |asset: &Asset| {
+        params.status.as_deref().is_none_or(|status| status == asset.status)
+            && params.asset_class.as_deref().is_none_or(|class| class == asset.asset_class)
+            && params.exchange.as_deref().is_none_or(|exchange| exchange == asset.exchange)
+            && params.attributes.as_deref().is_none_or(str::is_empty)
+    };
+    Ok(Json(all.into_iter().filter(keep).collect()))
+}
+
+/// One asset by symbol or id.
+#[utoipa::path(get, path = "/v2/assets/{symbol_or_asset_id}", tag = "alpaca",
+    params(("symbol_or_asset_id" = String, Path, description = "A symbol, or an asset's UUID.")),
+    responses((status = 200, description = "The asset.", body = Asset), (status = 404, description = "Not listed.", body = AlpacaError)))]
+pub(crate) async fn asset(State(state): State<Shared>, Path(symbol): Path<String>) -> Result<Json<Asset>, ApiError> {
+    let symbol = symbol_named(&state, &symbol).await?;
+    assets_listed(&state).await?.into_iter().find(|asset| asset.symbol == symbol).map(Json).ok_or_else(|| ApiError::NotFound(format!("asset {symbol}")))
+}
+
+/// `GET /v2/clock`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Clock {
+    pub timestamp: String,
+    pub is_open: bool,
+    pub next_open: String,
+    pub next_close: String,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The market clock. The mock universe trades around the clock, every day: always open;
+/// the next "close" is the end of the UTC day (when DAY orders expire), the next open the
+/// start of the next.
+#[utoipa::path(get, path = "/v2/clock", tag = "alpaca", responses((status = 200, description = "The clock.", body = Clock)))]
+pub(crate) async fn clock() -> Json<Clock> {
+    let now = now();
+    let end_of_day = (now.millis().div_euclid(DAY_MS) + 1) * DAY_MS;
+    Json(Clock {
+        timestamp: now.to_string(),
+        is_open: true,
+        next_open: Timestamp::from_millis(end_of_day).to_string(),
+        next_close: Timestamp::from_millis(end_of_day).to_string(),
+    })
+}
+
+/// One trading day of `GET /v2/calendar`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CalendarDay {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// `HH:MM` (UTC): `00:00`.
+    pub open: String,
+    /// `HH:MM` (UTC): `23:59`.
+    pub close: String,
+    pub session_open: String,
+    pub session_close: String,
+    pub settlement_date: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CalendarParams {
+    /// First day (`YYYY-MM-DD`); today when absent.
+    #[param(value_type = Option<String>, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    start: Option<String>,
+    /// Last day (`YYYY-MM-DD`); 30 days after `start` when absent; at most 366 days.
+    #[param(value_type = Option<String>, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    end: Option<String>,
+}
+
+/// Trading days: every day, all day.
+#[utoipa::path(get, path = "/v2/calendar", tag = "alpaca", params(CalendarParams),
+    responses((status = 200, description = "Days.", body = Vec<CalendarDay>), (status = 422, description = "A bad date.", body = AlpacaError)))]
+pub(crate) async fn calendar(Query(params): Query<CalendarParams>) -> Result<Json<Vec<CalendarDay>>, ApiError> {
+    let day = |name: &str, text: Option<&str>| -> Result<Option<i64>, ApiError> {
+        text.map(|text| {
+            Timestamp::parse(&format!("{text}T00:00:00Z")).map(|at| at.millis().div_euclid(DAY_MS)).map_err(|_| ApiError::Rejected {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid_parameter",
+                message: format!("{name} must be YYYY-MM-DD"),
+            })
+        })
+        .transpose()
+    };
+    let start = day("start", params.start.as_deref())?.unwrap_or_else(|| now().millis().div_euclid(DAY_MS));
+    let end = day("end", params.end.as_deref())?.unwrap_or(start + 30);
+    if end < start || end - start > 366 {
+        return Err(ApiError::Rejected {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_parameter",
+            message: "end must be on or after start, at most 366 days on".to_owned(),
+        });
+    }
+    Ok(Json(
+        (start..=end)
+            .map(|index| {
+                let date = Timestamp::from_millis(index * DAY_MS).to_string()[..10].to_owned();
+                CalendarDay {
+                    open: "00:00".to_owned(),
+                    close: "23:59".to_owned(),
+                    session_open: "0000".to_owned(),
+                    session_close: "2359".to_owned(),
+                    settlement_date: date.clone(),
+                    date,
+                }
+            })
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_uuids_that_read_back() {
+        let text = uuid(TAG_ORDER, 42);
+        assert_eq!(text, "74630000-0000-0002-0000-00000000002a");
+        assert_eq!(id_of(TAG_ORDER, &text), Some(42));
+        assert_eq!(id_of(TAG_ACCOUNT, &text), None, "another kind's tag");
+        assert_eq!(id_of(TAG_ORDER, &uuid(TAG_ORDER, u64::MAX)), Some(u64::MAX));
+        for bad in ["", "42", "74630000-0000-0002-0000-00000000002", "74630000000000020000000000000002a0", "z4630000-0000-0002-0000-00000000002a"] {
+            assert_eq!(id_of(TAG_ORDER, bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn statuses_are_alpacas() {
+        assert_eq!(alpaca_status(StatusCode::PAYMENT_REQUIRED), StatusCode::FORBIDDEN);
+        assert_eq!(alpaca_status(StatusCode::CONFLICT), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(alpaca_status(StatusCode::NOT_FOUND), StatusCode::NOT_FOUND);
+        for (native, alpaca) in
+            [("ACCEPTED", "new"), ("PARTIALLY_FILLED", "partially_filled"), ("FILLED", "filled"), ("CANCELLED", "canceled"), ("EXPIRED", "expired")]
+        {
+            assert_eq!(status_word(native), alpaca);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+"""alpaca-py's TradingClient against TradeCraft's /v2, unchanged but for url_override."""
+
+import time
+import uuid
+from decimal import Decimal
+
+import pytest
+from alpaca.common.exceptions import APIError
+from alpaca.trading.enums import AssetClass, OrderSide, OrderStatus, OrderType, QueryOrderStatus, TimeInForce
+from alpaca.trading.requests import (
+    ClosePositionRequest,
+    GetCalendarRequest,
+    GetOrdersRequest,
+    LimitOrderRequest,
+    MarketOrderRequest,
+    ReplaceOrderRequest,
+    StopLimitOrderRequest,
+    StopOrderRequest,
+    TrailingStopOrderRequest,
+)
+
+
+def best(trader, side):
+    """The touch of MOCKAAPL's book through the native API (alpaca-py has no book call)."""
+    from conftest import call
+    book = call(trader.trading._base_url, "GET", "/v1/market/MOCKAAPL/orderbook?depth=1")
+    return Decimal(book["asks" if side == "ask" else "bids"][0]["price"])
+
+
+def test_account_assets_clock_and_calendar(trader):
+    account = trader.trading.get_account()
+    assert account.status.value == "ACTIVE"
+    assert Decimal(account.cash) == Decimal("100000")
+    assert Decimal(account.buying_power) == Decimal("100000")
+    assert Decimal(account.equity) == Decimal("100000")
+    assets = trader.trading.get_all_assets()
+    symbols = {asset.symbol for asset in assets}
+    assert "MOCKAAPL" in symbols and len(symbols) == 20
+    apple = trader.trading.get_asset("MOCKAAPL")
+    assert apple.asset_class == AssetClass.US_EQUITY and apple.tradable
+    assert trader.trading.get_asset(str(apple.id)).symbol == "MOCKAAPL"
+    clock = trader.trading.get_clock()
+    assert clock.is_open and clock.next_close > clock.timestamp
+    days = trader.trading.get_calendar(GetCalendarRequest(start="2026-12-01", end="2026-12-07"))
+    assert [day.date.isoformat() for day in days][0] == "2026-12-01" and len(days) == 7
+
+
+def test_a_market_buy_fills_at_the_book_and_becomes_a_position(trader):
+    ask = best(trader, "ask")
+    client_id = f"bot-{uuid.uuid4().hex[:12]}"
+    order = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=7, side=OrderSide.BUY, time_in_force=TimeInForce.DAY,
+                                                           client_order_id=client_id))
+    assert order.status == OrderStatus.FILLED
+    assert Decimal(order.filled_qty) == 7
+    assert Decimal(order.filled_avg_price) == ask
+    assert order.client_order_id == client_id and order.order_type == OrderType.MARKET
+    assert trader.trading.get_order_by_id(order.id).status == OrderStatus.FILLED
+    assert trader.trading.get_order_by_client_id(client_id).id == order.id
+    closed = trader.trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.CLOSED))
+    assert [found.id for found in closed] == [order.id]
+    assert trader.trading.get_orders() == []  # nothing open
+    # The read store follows the engine shortly after.
+    for _ in range(100):
+        positions = trader.trading.get_all_positions()
+        if positions:
+            break
+        time.sleep(0.05)
+    position = trader.trading.get_open_position("MOCKAAPL")
+    assert Decimal(position.qty) == 7 and position.side.value == "long"
+    assert Decimal(position.avg_entry_price) == ask
+    account = trader.trading.get_account()
+    assert Decimal(account.cash) == Decimal("100000") - 7 * ask
+
+
+def test_a_buy_by_cash_amount(trader):
+    order = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKMSFT", notional=1000, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    assert order.status == OrderStatus.FILLED
+    assert Decimal(order.notional) == 1000
+    assert Decimal(order.filled_qty) * Decimal(order.filled_avg_price) <= 1000
+
+
+def test_every_resting_order_type_is_taken_replaced_and_cancelled(trader):
+    trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=10, side=OrderSide.BUY, time_in_force=TimeInForce.GTC))
+    bid = best(trader, "bid")
+    low = (bid * Decimal("0.95")).quantize(Decimal("0.01"))
+    limit = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=2, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=float(low)))
+    assert limit.status == OrderStatus.NEW and Decimal(limit.limit_price) == low
+    stop = trader.trading.submit_order(StopOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.GTC, stop_price=float(low)))
+    stop_limit = trader.trading.submit_order(StopLimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.GTC,
+                                                                   stop_price=float(low), limit_price=float(low - 1)))
+    trailing = trader.trading.submit_order(TrailingStopOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.GTC, trail_percent=5))
+    for order, kind in [(stop, OrderType.STOP), (stop_limit, OrderType.STOP_LIMIT), (trailing, OrderType.TRAILING_STOP)]:
+        assert order.status == OrderStatus.NEW and order.order_type == kind
+    assert {order.id for order in trader.trading.get_orders()} == {limit.id, stop.id, stop_limit.id, trailing.id}
+
+    replaced = trader.trading.replace_order_by_id(limit.id, ReplaceOrderRequest(qty=3))
+    assert Decimal(replaced.qty) == 3 and replaced.status == OrderStatus.NEW
+    trader.trading.cancel_order_by_id(limit.id)
+    assert trader.trading.get_order_by_id(limit.id).status == OrderStatus.CANCELED
+    with pytest.raises(APIError) as refused:
+        trader.trading.cancel_order_by_id(limit.id)
+    assert refused.value.status_code == 422
+
+    cancelled = trader.trading.cancel_orders()
+    assert {str(answer.id) for answer in cancelled} == {str(stop.id), str(stop_limit.id), str(trailing.id)}
+    assert all(answer.status == 200 for answer in cancelled)
+    assert trader.trading.get_orders() == []
+
+
+def test_positions_close_by_quantity_percentage_and_all(trader):
+    for symbol in ["MOCKAAPL", "MOCKGOOG"]:
+        trader.trading.submit_order(MarketOrderRequest(symbol=symbol, qty=10, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    for _ in range(100):
+        if len(trader.trading.get_all_positions()) == 2:
+            break
+        time.sleep(0.05)
+    sold = trader.trading.close_position("MOCKAAPL", ClosePositionRequest(qty="4"))
+    assert sold.side == OrderSide.SELL and Decimal(sold.filled_qty) == 4
+    half = trader.trading.close_position("MOCKGOOG", ClosePositionRequest(percentage="50"))
+    assert Decimal(half.filled_qty) == 5
+    for _ in range(100):
+        if Decimal(trader.trading.get_open_position("MOCKAAPL").qty) == 6:
+            break
+        time.sleep(0.05)
+    closed = trader.trading.close_all_positions(cancel_orders=True)
+    assert len(closed) == 2 and all(answer.status == 200 for answer in closed)
+    for _ in range(100):
+        if not trader.trading.get_all_positions():
+            break
+        time.sleep(0.05)
+    assert trader.trading.get_all_positions() == []
+    with pytest.raises(APIError) as missing:
+        trader.trading.get_open_position("MOCKAAPL")
+    assert missing.value.status_code == 404
+
+
+def test_refusals_come_back_as_alpacas_errors(trader):
+    with pytest.raises(APIError) as poor:
+        trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=100000, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    assert poor.value.status_code == 403 and poor.value.code == 40310000
+    with pytest.raises(APIError) as short:
+        trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.DAY))
+    assert short.value.status_code == 422
+    with pytest.raises(APIError) as unknown:
+        trader.trading.submit_order(MarketOrderRequest(symbol="NOSUCH", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    assert unknown.value.status_code in (404, 422)
+    with pytest.raises(APIError) as missing:
+        trader.trading.get_order_by_id(uuid.uuid4())
+    assert missing.value.status_code == 404
+    with pytest.raises(APIError) as opening:
+        trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.OPG))
+    assert opening.value.status_code == 422 and "not supported" in str(opening.value)
+
+
+def test_another_users_orders_are_not_found(server, trader):
+    from conftest import Trader
+    other = Trader(server)
+    order = other.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    with pytest.raises(APIError) as hidden:
+        trader.trading.get_order_by_id(order.id)
+    assert hidden.value.status_code == 404
+    with pytest.raises(APIError) as hidden:
+        trader.trading.cancel_order_by_id(order.id)
+    assert hidden.value.status_code == 404
+
+
+def test_a_wrong_secret_is_refused(server, trader):
+    from alpaca.trading.client import TradingClient
+    stranger = TradingClient(trader.key_id, "tc_not-a-real-secret", paper=True, url_override=server)
+    with pytest.raises(APIError) as refused:
+        stranger.get_account()
+    assert refused.value.status_code == 401 and refused.value.code == 40110000
