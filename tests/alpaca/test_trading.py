@@ -170,3 +170,62 @@ def test_a_wrong_secret_is_refused(server, trader):
     with pytest.raises(APIError) as refused:
         stranger.get_account()
     assert refused.value.status_code == 401 and refused.value.code == 40110000
+
+
+def event_of(update):
+    """The update's event name (alpaca-py types it as TradeEvent or str)."""
+    return getattr(update.event, "value", update.event)
+
+
+def test_trade_updates_arrive_on_the_trading_stream(server, trader):
+    import queue
+    import threading
+
+    from alpaca.trading.stream import TradingStream
+
+    updates = queue.Queue()
+    stream = TradingStream(trader.key_id, trader.secret, paper=True, url_override=server.replace("http://", "ws://") + "/stream")
+
+    async def on_update(update):
+        updates.put(update)
+
+    stream.subscribe_trade_updates(on_update)
+    thread = threading.Thread(target=stream.run, daemon=True)
+    thread.start()
+    try:
+        # The stream listens once it has authenticated: order until its updates arrive.
+        seen = {}
+        for _ in range(40):
+            order = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=3, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:
+                try:
+                    update = updates.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                seen.setdefault(update.order.id, []).append(update)
+            if [event_of(update) for update in seen.get(order.id, [])] == ["new", "fill"]:
+                break
+        new, fill = seen[order.id]
+        assert new.order.status == OrderStatus.NEW and fill.order.status == OrderStatus.FILLED
+        assert fill.qty == 3 and fill.price == float(order.filled_avg_price)
+        assert fill.position_qty >= 3 and fill.execution_id is not None
+        assert Decimal(fill.order.filled_qty) == 3
+
+        # A resting order cancelled: new, then canceled.
+        low = (best(trader, "bid") * Decimal("0.9")).quantize(Decimal("0.01"))
+        resting = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=float(low)))
+        trader.trading.cancel_order_by_id(resting.id)
+        events = []
+        deadline = time.monotonic() + 5
+        while len(events) < 2 and time.monotonic() < deadline:
+            try:
+                update = updates.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if update.order.id == resting.id:
+                events.append(event_of(update))
+        assert events == ["new", "canceled"]
+    finally:
+        stream.stop()
+        thread.join(timeout=10)

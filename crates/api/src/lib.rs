@@ -7,6 +7,8 @@
 
 pub mod alerts;
 mod alpaca;
+mod alpaca_data;
+mod alpaca_stream;
 pub mod auth;
 mod error;
 mod extract;
@@ -85,7 +87,7 @@ impl Default for Surfaces {
 }
 
 /// Paths of the WebSocket surface.
-const WEBSOCKET_PATHS: [&str; 2] = ["/v1/marketdata", "/v1/marketdata/websocket"];
+const WEBSOCKET_PATHS: [&str; 3] = ["/v1/marketdata", "/v1/marketdata/websocket", "/stream"];
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -12,7 +12,8 @@ use crate::ApiError;
 
 /// Whether `path` belongs to the API rather than the web app.
 pub(crate) fn is_api_path(path: &str) -> bool {
-    ["/v1/", "/health/", "/metrics", "/openapi.json", "/docs"].iter().any(|prefix| path.starts_with(prefix)) || path == "/v1"
+    ["/v1/", "/v2/", "/health/", "/metrics", "/openapi.json", "/docs"].iter().any(|prefix| path.starts_with(prefix))
+        || matches!(path, "/v1" | "/v2" | "/stream")
 }
 
 /// The file `path` names inside `root`; `None` for anything that could leave it (`..`,
@@ -88,7 +89,7 @@ mod tests {
 
     #[test]
     fn api_paths_are_not_the_apps() {
-        for path in ["/v1/orders", "/health/live", "/metrics", "/openapi.json", "/docs"] {
+        for path in ["/v1/orders", "/v2/account", "/stream", "/health/live", "/metrics", "/openapi.json", "/docs"] {
             assert!(is_api_path(path), "{path}");
         }
         for path in ["/", "/index.html", "/assets/app.js", "/favicon.svg"] {

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use tradecraft_types::{Price, Quantity, Symbol};
+use tradecraft_types::{Money, Price, Quantity, Symbol, notional};
 
 /// Candle widths.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,6 +73,18 @@ pub struct Candle {
     pub close: Price,
     pub volume: Quantity,
     pub trades: u64,
+    /// Sum of price times quantity over the trades, for the volume-weighted average price.
+    pub notional: Money,
+}
+
+impl Candle {
+    /// The volume-weighted average price, on the 4-decimal price grid (half up).
+    pub fn vwap(&self) -> Option<Price> {
+        (self.volume.is_positive()).then(|| {
+            let (numerator, denominator) = (i128::from(self.notional.raw()), i128::from(self.volume.raw()));
+            Price::from_raw(((numerator * 2 + denominator) / (denominator * 2)) as i64)
+        })
+    }
 }
 
 /// 24-hour statistics of a symbol.
@@ -121,12 +133,22 @@ impl CandleBook {
                         candle.close = trade.price;
                     }
                     candle.volume = candle.volume.checked_add(trade.quantity).unwrap_or(candle.volume);
+                    candle.notional = candle.notional.checked_add(notional(trade.price, trade.quantity).unwrap_or(Money::ZERO)).unwrap_or(candle.notional);
                     candle.trades += 1;
                 }
                 _ => {
                     series.insert(
                         position,
-                        Candle { start_ms, open: trade.price, high: trade.price, low: trade.price, close: trade.price, volume: trade.quantity, trades: 1 },
+                        Candle {
+                            start_ms,
+                            open: trade.price,
+                            high: trade.price,
+                            low: trade.price,
+                            close: trade.price,
+                            volume: trade.quantity,
+                            trades: 1,
+                            notional: notional(trade.price, trade.quantity).unwrap_or(Money::ZERO),
+                        },
                     );
                     if series.len() > interval.kept() {
                         series.pop_front();
@@ -196,14 +218,15 @@ mod tests {
             .iter()
             .map(|candle| {
                 format!(
-                    "{} O{} H{} L{} C{} V{} n{}\n",
+                    "{} O{} H{} L{} C{} V{} n{} vw{}\n",
                     tradecraft_types::Timestamp(candle.start_ms),
                     candle.open,
                     candle.high,
                     candle.low,
                     candle.close,
                     candle.volume,
-                    candle.trades
+                    candle.trades,
+                    candle.vwap().map(|vwap| vwap.to_string()).unwrap_or_default()
                 )
             })
             .collect()
@@ -218,14 +241,14 @@ mod tests {
         }
         let symbol = Symbol::new("MOCK").unwrap();
         expect![[r#"
-            2026-01-02T09:30:00.000Z O100 H101.5 L99 C99 V8 n3
-            2026-01-02T09:31:00.000Z O100.25 H100.25 L100.25 C100.25 V3 n1
-            2026-01-02T09:35:00.000Z O98 H98 L98 C98 V1 n1
+            2026-01-02T09:30:00.000Z O100 H101.5 L99 C99 V8 n3 vw99.9375
+            2026-01-02T09:31:00.000Z O100.25 H100.25 L100.25 C100.25 V3 n1 vw100.25
+            2026-01-02T09:35:00.000Z O98 H98 L98 C98 V1 n1 vw98
         "#]]
         .assert_eq(&render(&book.candles(symbol, Interval::OneMinute, 0, i64::MAX, 100)));
         expect![[r#"
-            2026-01-02T09:30:00.000Z O100 H101.5 L99 C100.25 V11 n4
-            2026-01-02T09:35:00.000Z O98 H98 L98 C98 V1 n1
+            2026-01-02T09:30:00.000Z O100 H101.5 L99 C100.25 V11 n4 vw100.0227
+            2026-01-02T09:35:00.000Z O98 H98 L98 C98 V1 n1 vw98
         "#]]
         .assert_eq(&render(&book.candles(symbol, Interval::FiveMinutes, 0, i64::MAX, 100)));
         assert_eq!(book.candles(symbol, Interval::OneMinute, 0, i64::MAX, 1).len(), 1);
