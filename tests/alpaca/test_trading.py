@@ -229,3 +229,46 @@ def test_trade_updates_arrive_on_the_trading_stream(server, trader):
     finally:
         stream.stop()
         thread.join(timeout=10)
+
+
+def test_activities_portfolio_history_and_configurations(server, trader):
+    import json
+    import urllib.request
+
+    from alpaca.trading.requests import GetPortfolioHistoryRequest
+
+    bought = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=2, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    sold = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.DAY))
+    headers = {"APCA-API-KEY-ID": trader.key_id, "APCA-API-SECRET-KEY": trader.secret}
+
+    def get(path):
+        return json.load(urllib.request.urlopen(urllib.request.Request(server + path, headers=headers)))
+
+    for _ in range(100):
+        fills = get("/v2/account/activities/FILL")
+        if len(fills) == 2:
+            break
+        time.sleep(0.05)
+    assert [fill["order_id"] for fill in fills] == [str(sold.id), str(bought.id)]  # newest first
+    assert [fill["side"] for fill in fills] == ["sell", "buy"] and fills[1]["qty"] == "2" and fills[1]["cum_qty"] == "2"
+    assert fills[1]["type"] == "fill" and fills[1]["leaves_qty"] == "0" and Decimal(fills[1]["price"]) == Decimal(bought.filled_avg_price)
+    deposits = get("/v2/account/activities?activity_types=CSD")
+    assert len(deposits) == 1 and Decimal(deposits[0]["net_amount"]) == 100000
+    everything = get("/v2/account/activities?direction=asc&page_size=2")
+    assert [activity["activity_type"] for activity in everything] == ["CSD", "FILL"]
+    rest = get(f"/v2/account/activities?direction=asc&page_size=2&page_token={everything[-1]['id']}")
+    assert [activity["activity_type"] for activity in rest] == ["FILL"]
+
+    history = trader.trading.get_portfolio_history(GetPortfolioHistoryRequest(period="1W"))
+    assert len(history.timestamp) == len(history.equity) >= 1
+    assert abs(history.equity[-1] - float(trader.trading.get_account().equity)) < 1.0
+
+    configuration = trader.trading.get_account_configurations()
+    assert configuration.no_shorting and not configuration.suspend_trade
+    request = urllib.request.Request(server + "/v2/account/configurations", method="PATCH", data=json.dumps({"no_shorting": False}).encode(),
+                                     headers={**headers, "content-type": "application/json"})
+    try:
+        urllib.request.urlopen(request)
+        raise AssertionError("shorting cannot be switched on")
+    except urllib.error.HTTPError as refused:
+        assert refused.code == 422 and json.load(refused)["code"] == 42210000

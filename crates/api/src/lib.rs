@@ -7,6 +7,7 @@
 
 pub mod alerts;
 mod alpaca;
+mod alpaca_account;
 mod alpaca_data;
 mod alpaca_stream;
 pub mod auth;

@@ -20,7 +20,9 @@ use crate::auth::{MaybeCaller, require_admin};
 use crate::extract::{Body, field_error, from_object, parse_unsigned};
 use crate::models::CreateAccountRequest;
 use crate::responses::{AccountCreated, Dependency, ErrorBody, Live, Ready, ReadyDependencies};
-use crate::{ApiError, AppState, Shared, alerts, alpaca, alpaca_data, alpaca_stream, identity, market, orders, organisations, privacy, reads, risk};
+use crate::{
+    ApiError, AppState, Shared, alerts, alpaca, alpaca_account, alpaca_data, alpaca_stream, identity, market, orders, organisations, privacy, reads, risk,
+};
 
 /// Longest wait for the engine to apply a command or answer a query.
 const ENGINE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -85,6 +87,10 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(alpaca::clock))
         .routes(routes!(alpaca::calendar))
         .routes(routes!(alpaca_stream::upgrade))
+        .routes(routes!(alpaca_account::activities))
+        .routes(routes!(alpaca_account::activities_of))
+        .routes(routes!(alpaca_account::portfolio_history))
+        .routes(routes!(alpaca_account::get_configurations, alpaca_account::patch_configurations))
         .routes(routes!(alpaca_data::bars))
         .routes(routes!(alpaca_data::trades))
         .routes(routes!(alpaca_data::quotes))

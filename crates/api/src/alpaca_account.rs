@@ -1,0 +1,298 @@
+//! `/v2/account/...`: the account's activities (fills and cash movements), its portfolio
+//! history and its configuration, as Alpaca shows them. Activities and history come from
+//! the read store, so they follow the engine by the projector's lag.
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tradecraft_store::{TradeQuery, decimal};
+use tradecraft_types::{OrderId, Timestamp};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{MaybeCaller, own_account};
+use crate::extract::{Body, Query};
+use crate::routes::{now, parse_time};
+use crate::{ApiError, Shared};
+
+/// Of each kind, the newest this many are looked through (a page is at most 100).
+const ACTIVITIES_LOOKED_AT: usize = 1_000;
+const PAGE_SIZE_MAX: usize = 100;
+/// Cash activities: TradeCraft's statement kinds and Alpaca's activity types.
+const CASH_KINDS: [(&str, &str); 3] = [("DEPOSIT", "CSD"), ("WITHDRAWAL", "CSW"), ("FEE", "FEE")];
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_parameter", message: message.into() }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ActivityParams {
+    /// Comma-separated: `FILL`, `CSD` (deposits), `CSW` (withdrawals), `FEE`.
+    #[param(value_type = Option<String>)]
+    activity_types: Option<String>,
+    /// Only this day (`YYYY-MM-DD`).
+    #[param(value_type = Option<String>)]
+    date: Option<String>,
+    /// Before this time (RFC 3339).
+    #[param(value_type = Option<String>)]
+    until: Option<String>,
+    /// After this time (RFC 3339).
+    #[param(value_type = Option<String>)]
+    after: Option<String>,
+    /// `desc` (default) or `asc`.
+    #[param(value_type = Option<String>)]
+    direction: Option<String>,
+    /// 1 to 100 (default 100).
+    #[param(value_type = Option<u32>)]
+    page_size: Option<String>,
+    /// The `id` of the last activity of the previous page.
+    #[param(value_type = Option<String>)]
+    page_token: Option<String>,
+}
+
+/// The caller's activities, newest first (Alpaca's `GET /v2/account/activities`): `FILL`
+/// for each execution, `CSD`/`CSW` for deposits and withdrawals, `FEE` for fees. Ids sort
+/// by time, so the last one of a page is the token of the next.
+#[utoipa::path(get, path = "/v2/account/activities", tag = "alpaca", params(ActivityParams),
+    responses((status = 200, description = "Activities.", body = Vec<Object>), (status = 422, description = "A bad parameter.", body = crate::alpaca::AlpacaError)))]
+pub(crate) async fn activities(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<ActivityParams>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    answer(state, caller, params, None).await
+}
+
+/// One kind of activity (Alpaca's `GET /v2/account/activities/{activity_type}`).
+#[utoipa::path(get, path = "/v2/account/activities/{activity_type}", tag = "alpaca",
+    params(("activity_type" = String, Path, description = "`FILL`, `CSD`, `CSW` or `FEE`."), ActivityParams),
+    responses((status = 200, description = "Activities.", body = Vec<Object>), (status = 422, description = "A bad parameter.", body = crate::alpaca::AlpacaError)))]
+pub(crate) async fn activities_of(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(kind): Path<String>,
+    Query(params): Query<ActivityParams>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    answer(state, caller, params, Some(kind)).await
+}
+
+async fn answer(state: Shared, caller: MaybeCaller, params: ActivityParams, kind: Option<String>) -> Result<Json<Vec<Value>>, ApiError> {
+    let user = own_account(&caller)?;
+    let known = ["FILL", "CSD", "CSW", "FEE"];
+    let types: Vec<String> = match (kind, params.activity_types.as_deref()) {
+        (Some(kind), _) => vec![kind.to_ascii_uppercase()],
+        (None, Some(list)) => list.split(',').map(|kind| kind.trim().to_ascii_uppercase()).filter(|kind| !kind.is_empty()).collect(),
+        (None, None) => known.iter().map(|kind| (*kind).to_owned()).collect(),
+    };
+    if let Some(unknown) = types.iter().find(|kind| !known.contains(&kind.as_str())) {
+        return Err(bad(format!("activity type {unknown} is not one TradeCraft has: FILL, CSD, CSW or FEE")));
+    }
+    let ascending = match params.direction.as_deref() {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(_) => return Err(bad("direction must be asc or desc")),
+    };
+    let page_size = match params.page_size.as_deref() {
+        None => PAGE_SIZE_MAX,
+        Some(text) => text.parse().ok().filter(|size| (1..=PAGE_SIZE_MAX).contains(size)).ok_or_else(|| bad("page_size must be 1 to 100"))?,
+    };
+    let time = |name: &str, text: Option<&str>| parse_time(name, text).map_err(|_| bad(format!("{name} must be an RFC 3339 time")));
+    let (mut after, mut until) =
+        (time("after", params.after.as_deref())?.map(Timestamp::millis), time("until", params.until.as_deref())?.map(Timestamp::millis));
+    if let Some(date) = params.date.as_deref() {
+        let day = Timestamp::parse(&format!("{date}T00:00:00Z")).map_err(|_| bad("date must be YYYY-MM-DD"))?.millis();
+        after = Some(after.map_or(day - 1, |after| after.max(day - 1)));
+        until = Some(until.map_or(day + 86_400_000, |until| until.min(day + 86_400_000)));
+    }
+    let wants = |kind: &str| types.iter().any(|wanted| wanted == kind);
+    let (fills, cash) = {
+        let (want_fills, want_cash) = (wants("FILL"), ["CSD", "CSW", "FEE"].iter().any(|kind| wants(kind)));
+        crate::reads::ask(&state, move |store| {
+            let fills = if want_fills {
+                store
+                    .search_trades(&TradeQuery { user_id: user, status: Some("EXECUTED".to_owned()), limit: ACTIVITIES_LOOKED_AT, ..TradeQuery::default() })?
+                    .trades
+            } else {
+                Vec::new()
+            };
+            let cash = if want_cash { store.wallet_transactions(user, ACTIVITIES_LOOKED_AT, None)?.transactions } else { Vec::new() };
+            Ok((fills, cash))
+        })
+        .await?
+    };
+    // (id, time, activity): ids sort as times do.
+    let mut all: Vec<(String, i64, Value)> = Vec::new();
+    {
+        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+        for fill in fills {
+            let id = format!("{}::FILL{:020}", compact_time(fill.executed_at_ms), fill.trade_id.unwrap_or(0));
+            let order = view.orders.get(&OrderId(fill.order_id));
+            let cumulative = order.map(|order| {
+                let upto = order.fills.iter().position(|step| Some(step.trade_id.0) == fill.trade_id).map_or(order.fills.len(), |index| index + 1);
+                order.fills[..upto].iter().fold(tradecraft_types::Quantity::ZERO, |sum, step| sum.checked_add(step.quantity).unwrap_or(sum))
+            });
+            let (status, leaves, kind) = match (order, cumulative) {
+                (Some(order), Some(cumulative)) if order.budget.is_none() => {
+                    let leaves = tradecraft_types::Quantity::from_raw(order.quantity.raw() - cumulative.raw());
+                    (crate::alpaca::status_word(order.status), leaves.to_string(), if leaves.is_positive() { "partial_fill" } else { "fill" })
+                }
+                (Some(order), _) => (crate::alpaca::status_word(order.status), "0".to_owned(), "fill"),
+                _ => ("filled", "0".to_owned(), "fill"),
+            };
+            let activity = json!({
+                "id": id, "activity_type": "FILL", "transaction_time": Timestamp::from_millis(fill.executed_at_ms).to_string(), "type": kind,
+                "price": fill.execution_price.map(|price| price.to_string()), "qty": fill.quantity.to_string(), "side": fill.side.to_ascii_lowercase(),
+                "symbol": fill.symbol, "leaves_qty": leaves, "order_id": crate::alpaca::order_uuid(OrderId(fill.order_id)),
+                "cum_qty": cumulative.map_or_else(|| fill.quantity.to_string(), |quantity| quantity.to_string()), "order_status": status,
+            });
+            all.push((id, fill.executed_at_ms, activity));
+        }
+    }
+    for line in cash {
+        let Some((_, kind)) = CASH_KINDS.iter().find(|(native, alpaca)| *native == line.kind && wants(alpaca)) else { continue };
+        let id = format!("{}::{kind}{:020}", compact_time(line.created_at_ms), line.id);
+        let activity = json!({
+            "id": id, "activity_type": kind, "date": Timestamp::from_millis(line.created_at_ms).to_string()[..10].to_owned(),
+            "net_amount": line.amount.to_string(), "description": format!("{} {}", line.kind.to_ascii_lowercase(), line.reference).trim().to_owned(),
+            "status": "executed", "symbol": line.symbol,
+        });
+        all.push((id, line.created_at_ms, activity));
+    }
+    all.retain(|(_, at, _)| after.is_none_or(|after| *at > after) && until.is_none_or(|until| *at < until));
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    if !ascending {
+        all.reverse();
+    }
+    if let Some(token) = params.page_token.as_deref() {
+        all.retain(|(id, _, _)| if ascending { id.as_str() > token } else { id.as_str() < token });
+    }
+    Ok(Json(all.into_iter().take(page_size).map(|(_, _, activity)| activity).collect()))
+}
+
+/// Activity ids start with the time, in digits that sort: `YYYYMMDDhhmmssmmm`.
+fn compact_time(millis: i64) -> String {
+    Timestamp::from_millis(millis).to_string().chars().filter(char::is_ascii_digit).collect()
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct HistoryParams {
+    /// `1D`, `1W`, `1M` (default), `3M`, `1A` or `all`.
+    #[param(value_type = Option<String>)]
+    period: Option<String>,
+    /// Accepted: the points are the read store's portfolio values, whatever the timeframe.
+    #[param(value_type = Option<String>)]
+    timeframe: Option<String>,
+    /// Accepted and ignored: the market trades around the clock.
+    #[expect(dead_code, reason = "accepted and ignored, as documented")]
+    #[param(value_type = Option<String>)]
+    extended_hours: Option<String>,
+    /// Accepted: the history ends now.
+    #[expect(dead_code, reason = "accepted and ignored, as documented")]
+    #[param(value_type = Option<String>)]
+    date_end: Option<String>,
+}
+
+/// `GET /v2/account/portfolio/history`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PortfolioHistory {
+    /// Unix seconds of each point.
+    pub timestamp: Vec<i64>,
+    pub equity: Vec<f64>,
+    /// Equity less the first point's.
+    pub profit_loss: Vec<f64>,
+    /// `profit_loss` over the first point's equity.
+    pub profit_loss_pct: Vec<Option<f64>>,
+    pub base_value: f64,
+    pub timeframe: String,
+}
+
+/// The account's value over the period (Alpaca's portfolio history), from the read store's
+/// portfolio values. As in Alpaca's API the figures are JSON numbers: display data.
+#[utoipa::path(get, path = "/v2/account/portfolio/history", tag = "alpaca", params(HistoryParams),
+    responses((status = 200, description = "The history.", body = PortfolioHistory), (status = 422, description = "A bad period.", body = crate::alpaca::AlpacaError)))]
+pub(crate) async fn portfolio_history(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<HistoryParams>,
+) -> Result<Json<PortfolioHistory>, ApiError> {
+    let user = own_account(&caller)?;
+    const DAY: i64 = 86_400_000;
+    let span = match params.period.as_deref().unwrap_or("1M") {
+        "1D" => Some(DAY),
+        "1W" => Some(7 * DAY),
+        "1M" => Some(30 * DAY),
+        "3M" => Some(90 * DAY),
+        "1A" => Some(365 * DAY),
+        "all" => None,
+        other => return Err(bad(format!("period {other} is not offered: 1D, 1W, 1M, 3M, 1A or all"))),
+    };
+    let now_ms = now().millis();
+    let since = span.map_or(i64::MIN, |span| now_ms - span);
+    let performance =
+        crate::reads::ask(&state, move |store| store.performance(user, since, now_ms)).await?.ok_or_else(|| ApiError::NotFound(format!("account {user}")))?;
+    let value = |money: tradecraft_types::Money| decimal(i128::from(money.raw()), 8).parse::<f64>().unwrap_or(0.0);
+    let points: Vec<(i64, f64)> = performance.history.iter().map(|(at, money)| (at.div_euclid(1_000), value(*money))).collect();
+    let base = points.iter().map(|(_, equity)| *equity).find(|equity| *equity > 0.0).unwrap_or(0.0);
+    Ok(Json(PortfolioHistory {
+        timestamp: points.iter().map(|(at, _)| *at).collect(),
+        equity: points.iter().map(|(_, equity)| *equity).collect(),
+        profit_loss: points.iter().map(|(_, equity)| if *equity > 0.0 { equity - base } else { 0.0 }).collect(),
+        profit_loss_pct: points.iter().map(|(_, equity)| (base > 0.0 && *equity > 0.0).then(|| (equity - base) / base)).collect(),
+        base_value: base,
+        timeframe: params.timeframe.unwrap_or_else(|| "1D".to_owned()),
+    }))
+}
+
+/// `GET|PATCH /v2/account/configurations`: TradeCraft's accounts have one configuration.
+#[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub(crate) struct Configurations {
+    pub dtbp_check: String,
+    pub fractional_trading: bool,
+    pub max_margin_multiplier: String,
+    pub no_shorting: bool,
+    pub pdt_check: String,
+    pub suspend_trade: bool,
+    pub trade_confirm_email: String,
+    pub ptp_no_exception_entry: bool,
+}
+
+fn configurations() -> Configurations {
+    Configurations {
+        dtbp_check: "entry".to_owned(),
+        fractional_trading: false,
+        max_margin_multiplier: "1".to_owned(),
+        no_shorting: true,
+        pdt_check: "entry".to_owned(),
+        suspend_trade: false,
+        trade_confirm_email: "none".to_owned(),
+        ptp_no_exception_entry: false,
+    }
+}
+
+/// The account's configuration: cash only (no margin, no shorting), whole shares.
+#[utoipa::path(get, path = "/v2/account/configurations", tag = "alpaca", responses((status = 200, description = "The configuration.", body = Configurations)))]
+pub(crate) async fn get_configurations(Extension(caller): Extension<MaybeCaller>) -> Result<Json<Configurations>, ApiError> {
+    own_account(&caller)?;
+    Ok(Json(configurations()))
+}
+
+/// Sets the configuration: only the values TradeCraft has are taken (a cash account
+/// without shorting); anything else is 422, named.
+#[utoipa::path(patch, path = "/v2/account/configurations", tag = "alpaca", request_body = Object,
+    responses((status = 200, description = "The configuration.", body = Configurations), (status = 422, description = "A setting TradeCraft does not offer.", body = crate::alpaca::AlpacaError)))]
+pub(crate) async fn patch_configurations(Extension(caller): Extension<MaybeCaller>, Body(body): Body<Value>) -> Result<Json<Configurations>, ApiError> {
+    own_account(&caller)?;
+    let current = serde_json::to_value(configurations()).map_err(|error| ApiError::Internal(error.to_string()))?;
+    let Value::Object(changes) = body else { return Err(bad("the body must be a JSON object")) };
+    for (name, value) in &changes {
+        match current.get(name) {
+            Some(have) if have == value => {}
+            Some(_) => return Err(bad(format!("{name} cannot be {value} on TradeCraft: accounts are cash accounts without shorting"))),
+            None => return Err(bad(format!("{name} is not an account configuration"))),
+        }
+    }
+    Ok(Json(configurations()))
+}
