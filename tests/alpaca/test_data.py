@@ -85,3 +85,78 @@ def test_pages_follow_next_page_token(server, trader):
     every = client.get_stock_trades(StockTradesRequest(symbol_or_symbols=["MOCKKO"], start=start))["MOCKKO"]
     assert len(every) == sum(sizes) - 0 or len(every) >= 5
     assert [trade.id for trade in every] == sorted(trade.id for trade in every)
+
+
+def test_trades_quotes_and_bars_arrive_on_the_data_stream(server, trader):
+    """StockDataStream speaks MessagePack: trades, quotes, the minute bar so far (u), the
+    day's (d), and each minute's bar (b) once that minute is over."""
+    import queue
+    import threading
+    import time
+
+    from alpaca.data.live.stock import StockDataStream
+
+    received = queue.Queue()
+    stream = StockDataStream(trader.key_id, trader.secret, url_override=server.replace("http://", "ws://") + "/v2/iex")
+
+    async def on(kind, item):
+        received.put((kind, item))
+
+    async def on_trade(trade):
+        await on("trade", trade)
+
+    async def on_quote(quote):
+        await on("quote", quote)
+
+    async def on_bar(bar):
+        await on("bar", bar)
+
+    async def on_updated(bar):
+        await on("updated", bar)
+
+    async def on_daily(bar):
+        await on("daily", bar)
+
+    stream.subscribe_trades(on_trade, "MOCKPG")
+    stream.subscribe_quotes(on_quote, "MOCKPG")
+    stream.subscribe_bars(on_bar, "MOCKPG")
+    stream.subscribe_updated_bars(on_updated, "MOCKPG")
+    stream.subscribe_daily_bars(on_daily, "MOCKPG")
+    thread = threading.Thread(target=stream.run, daemon=True)
+    thread.start()
+    seen = {}
+    try:
+        # Trade until the stream has said something for our trades (it subscribes once connected).
+        order = None
+        for _ in range(40):
+            order = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKPG", qty=5, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:
+                try:
+                    kind, item = received.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                seen.setdefault(kind, []).append(item)
+            if "trade" in seen:
+                break
+        trade = seen["trade"][-1]
+        assert trade.symbol == "MOCKPG" and trade.size == 5 and trade.price == float(order.filled_avg_price)
+        assert abs((datetime.now(timezone.utc) - trade.timestamp).total_seconds()) < 60
+        assert seen["updated"][-1].close == trade.price and seen["daily"][-1].volume >= 5
+        assert "quote" in seen and seen["quote"][-1].ask_price > 0
+        # The minute bar of the trade's minute comes once that minute is over.
+        minute = trade.timestamp.replace(second=0, microsecond=0)
+        deadline = time.monotonic() + 75
+        bar = None
+        while bar is None and time.monotonic() < deadline:
+            try:
+                kind, item = received.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if kind == "bar" and item.timestamp == minute:
+                bar = item
+        assert bar is not None, "no minute bar after the minute ended"
+        assert bar.volume >= 5 and bar.close == seen["updated"][-1].close
+    finally:
+        stream.stop()
+        thread.join(timeout=10)

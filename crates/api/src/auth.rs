@@ -311,8 +311,8 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 
 /// Whether a route (its path template) is open to everyone.
 pub fn public(path: &str) -> bool {
-    // `/stream` authenticates in its first message, as Alpaca's trading stream does.
-    matches!(path, "/health/live" | "/health/ready" | "/openapi.json" | "/docs" | "/metrics" | "/v1/leaderboard" | "/stream")
+    // Alpaca's streams (`/stream`, `/v2/{feed}`) authenticate in a message after connecting.
+    matches!(path, "/health/live" | "/health/ready" | "/openapi.json" | "/docs" | "/metrics" | "/v1/leaderboard" | "/stream" | "/v2/{feed}")
         || path.starts_with("/v1/market/")
         || path.starts_with("/v1/marketdata")
         || path.starts_with("/v1/analytics/")

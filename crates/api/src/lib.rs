@@ -9,6 +9,7 @@ pub mod alerts;
 mod alpaca;
 mod alpaca_account;
 mod alpaca_data;
+mod alpaca_feed;
 mod alpaca_stream;
 pub mod auth;
 mod error;
@@ -88,7 +89,7 @@ impl Default for Surfaces {
 }
 
 /// Paths of the WebSocket surface.
-const WEBSOCKET_PATHS: [&str; 3] = ["/v1/marketdata", "/v1/marketdata/websocket", "/stream"];
+const WEBSOCKET_PATHS: [&str; 6] = ["/v1/marketdata", "/v1/marketdata/websocket", "/stream", "/v2/iex", "/v2/sip", "/v2/test"];
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -157,7 +157,7 @@ enum Access {
 }
 
 fn access(method: &str, path: &str) -> Access {
-    let public = ["/health/live", "/health/ready", "/openapi.json", "/docs", "/metrics", "/v1/leaderboard", "/stream"].contains(&path)
+    let public = ["/health/live", "/health/ready", "/openapi.json", "/docs", "/metrics", "/v1/leaderboard", "/stream", "/v2/{feed}"].contains(&path)
         || path.starts_with("/v1/market/")
         || path.starts_with("/v1/marketdata")
         || path.starts_with("/v1/analytics/")
@@ -230,7 +230,7 @@ async fn every_route_authorises_by_role_and_owner() {
     for (method_name, template) in &tradecraft_api::openapi::operations() {
         let (method_name, template) = (method_name.as_str(), template.as_str());
         // Deleting the account is checked on its own; the socket routes need an upgrade.
-        if (method_name, template) == ("delete", "/v1/me") || template.starts_with("/v1/marketdata") || template == "/stream" {
+        if (method_name, template) == ("delete", "/v1/me") || template.starts_with("/v1/marketdata") || ["/stream", "/v2/{feed}"].contains(&template) {
             continue;
         }
         let mut path = template

@@ -1,0 +1,331 @@
+//! `/v2/{feed}` (`iex`, `sip`, `test`): Alpaca's market-data stream over TradeCraft's own
+//! market, so `alpaca-py`'s `StockDataStream` (given `url_override="ws://HOST:PORT/v2/iex"`)
+//! receives trades, quotes and bars. Frames are MessagePack when the client sends binary
+//! frames or asks for `application/msgpack` (what alpaca-py does; times are MessagePack
+//! timestamp extensions), JSON text otherwise (times RFC 3339).
+//!
+//! Messages, each frame an array of them: `{"T": "success", "msg": "connected"}` on
+//! connect; `auth` → `authenticated` (or `{"T": "error", "code": 402}`); `subscribe` /
+//! `unsubscribe` with `trades`, `quotes`, `bars`, `updatedBars`, `dailyBars`, `statuses`
+//! (symbols or `*`) → `{"T": "subscription", ...}` listing what is subscribed. Then `t`
+//! for each trade, `q` when the top of the book moves, `u` (the minute bar so far) and `d`
+//! (the day's bar so far) after each trade, and `b` for each minute that had trades, once
+//! it is over. Prices and sizes are numbers here, as in Alpaca's feed: display data.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use tokio::sync::broadcast;
+use tradecraft_market::Interval;
+use tradecraft_types::{Symbol, Timestamp};
+
+use crate::{ApiError, Shared};
+
+const FEEDS: [&str; 3] = ["iex", "sip", "test"];
+const CHANNELS: [&str; 6] = ["trades", "quotes", "bars", "updatedBars", "dailyBars", "statuses"];
+const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+const MINUTE_MS: i64 = 60_000;
+
+/// The market-data stream.
+#[utoipa::path(get, path = "/v2/{feed}", tag = "alpaca", security(()),
+    params(("feed" = String, Path, pattern = "^(iex|sip|test)$", description = "`iex`, `sip` or `test`: one feed, TradeCraft's own market.")),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol; then auth and subscribe as Alpaca's market-data stream does."),
+        (status = 400, description = "Not a WebSocket upgrade request.", body = crate::alpaca::AlpacaError),
+        (status = 404, description = "Not a feed.", body = crate::alpaca::AlpacaError),
+        (status = 426, description = "The connection cannot be upgraded.", body = crate::alpaca::AlpacaError),
+    ))]
+pub(crate) async fn upgrade(
+    Path(feed): Path<String>,
+    headers: HeaderMap,
+    State(state): State<Shared>,
+    socket: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    if !FEEDS.contains(&feed.as_str()) {
+        return ApiError::NotFound(format!("feed {feed}")).into_response();
+    }
+    let socket = match socket {
+        Ok(socket) => socket,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let msgpack = headers.get("content-type").and_then(|value| value.to_str().ok()).is_some_and(|value| value.contains("msgpack"));
+    socket.on_upgrade(move |socket| session(socket, state, msgpack))
+}
+
+/// What a session is subscribed to: per channel, symbols (`*` for all).
+#[derive(Default)]
+struct Subscriptions(BTreeMap<&'static str, BTreeSet<String>>);
+
+impl Subscriptions {
+    fn wants(&self, channel: &str, symbol: &str) -> bool {
+        self.0.get(channel).is_some_and(|symbols| symbols.contains("*") || symbols.contains(symbol))
+    }
+
+    fn change(&mut self, message: &Value, add: bool) {
+        for channel in CHANNELS {
+            let Some(symbols) = message[channel].as_array() else { continue };
+            let set = self.0.entry(channel).or_default();
+            for symbol in symbols.iter().filter_map(Value::as_str) {
+                let symbol = symbol.to_ascii_uppercase();
+                if add {
+                    set.insert(symbol)
+                } else {
+                    set.remove(&symbol)
+                };
+            }
+        }
+    }
+
+    fn describe(&self) -> Value {
+        let mut answer = Map::new();
+        answer.insert("T".to_owned(), json!("subscription"));
+        for channel in CHANNELS.into_iter().chain(["lulds", "corrections", "cancelErrors"]) {
+            answer.insert(channel.to_owned(), json!(self.0.get(channel).map(|set| set.iter().collect::<Vec<_>>()).unwrap_or_default()));
+        }
+        Value::Object(answer)
+    }
+
+    fn symbols(&self) -> BTreeSet<String> {
+        self.0.values().flatten().cloned().collect()
+    }
+}
+
+/// A JSON message as MessagePack: `t` (a time) becomes a timestamp extension.
+fn to_msgpack(value: &Value, key: Option<&str>) -> rmpv::Value {
+    match value {
+        Value::Null => rmpv::Value::Nil,
+        Value::Bool(flag) => rmpv::Value::Boolean(*flag),
+        Value::Number(number) => match (number.as_i64(), number.as_u64()) {
+            (Some(integer), _) => rmpv::Value::from(integer),
+            (None, Some(integer)) => rmpv::Value::from(integer),
+            _ => rmpv::Value::F64(number.as_f64().unwrap_or(0.0)),
+        },
+        Value::String(text) if key == Some("t") => match Timestamp::parse(text) {
+            Ok(at) => {
+                // Timestamp 96: nanoseconds (u32), then seconds (i64), big-endian.
+                let (seconds, millis) = (at.millis().div_euclid(1_000), at.millis().rem_euclid(1_000));
+                let mut bytes = ((millis as u32) * 1_000_000).to_be_bytes().to_vec();
+                bytes.extend_from_slice(&seconds.to_be_bytes());
+                rmpv::Value::Ext(-1, bytes)
+            }
+            Err(_) => rmpv::Value::from(text.as_str()),
+        },
+        Value::String(text) => rmpv::Value::from(text.as_str()),
+        Value::Array(items) => rmpv::Value::Array(items.iter().map(|item| to_msgpack(item, None)).collect()),
+        Value::Object(fields) => rmpv::Value::Map(fields.iter().map(|(name, item)| (rmpv::Value::from(name.as_str()), to_msgpack(item, Some(name)))).collect()),
+    }
+}
+
+/// A client's MessagePack message as JSON (maps, arrays, strings, numbers, booleans).
+fn from_msgpack(value: &rmpv::Value) -> Value {
+    match value {
+        rmpv::Value::Boolean(flag) => json!(flag),
+        rmpv::Value::Integer(integer) => integer.as_i64().map_or_else(|| json!(integer.as_u64()), |integer| json!(integer)),
+        rmpv::Value::F32(number) => json!(number),
+        rmpv::Value::F64(number) => json!(number),
+        rmpv::Value::String(text) => json!(text.as_str()),
+        rmpv::Value::Array(items) => Value::Array(items.iter().map(from_msgpack).collect()),
+        rmpv::Value::Map(fields) => Value::Object(fields.iter().filter_map(|(name, item)| Some((name.as_str()?.to_owned(), from_msgpack(item)))).collect()),
+        _ => Value::Null,
+    }
+}
+
+async fn send(socket: &mut WebSocket, msgpack: bool, messages: Vec<Value>) -> bool {
+    if messages.is_empty() {
+        return true;
+    }
+    let frame = if msgpack {
+        let mut bytes = Vec::new();
+        if rmpv::encode::write_value(&mut bytes, &to_msgpack(&Value::Array(messages), None)).is_err() {
+            return false;
+        }
+        Message::Binary(bytes.into())
+    } else {
+        Message::Text(Value::Array(messages).to_string().into())
+    };
+    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(frame)).await, Ok(Ok(())))
+}
+
+fn number(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+fn bar(kind: &str, symbol: &str, candle: &tradecraft_market::Candle) -> Value {
+    json!({
+        "T": kind, "S": symbol, "t": Timestamp::from_millis(candle.start_ms).to_string(),
+        "o": number(&candle.open.to_string()), "h": number(&candle.high.to_string()), "l": number(&candle.low.to_string()),
+        "c": number(&candle.close.to_string()), "v": number(&candle.volume.to_string()), "n": candle.trades,
+        "vw": candle.vwap().map_or(Value::Null, |vwap| number(&vwap.to_string())),
+    })
+}
+
+/// The current candle of `interval` for `symbol`, from the view.
+fn candle(state: &Shared, symbol: &str, interval: &str) -> Option<tradecraft_market::Candle> {
+    let symbol = Symbol::new(symbol).ok()?;
+    let interval = Interval::parse(interval)?;
+    state.view.lock().ok()?.candles.candles(symbol, interval, i64::MIN, i64::MAX, 1).last().copied()
+}
+
+async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
+    let mut pushes = state.pushes.subscribe();
+    let mut authenticated = false;
+    let mut subscriptions = Subscriptions::default();
+    // Per symbol, the start of the last minute whose bar went out.
+    let mut bars_sent: BTreeMap<String, i64> = BTreeMap::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    if !send(&mut socket, msgpack, vec![json!({"T": "success", "msg": "connected"})]).await {
+        return;
+    }
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let message = match incoming {
+                    Some(Ok(Message::Text(text))) => serde_json::from_str(&text).unwrap_or(Value::Null),
+                    Some(Ok(Message::Binary(bytes))) => {
+                        msgpack = true;
+                        rmpv::decode::read_value(&mut bytes.as_ref()).map(|value| from_msgpack(&value)).unwrap_or(Value::Null)
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => continue,
+                };
+                let answer = match (message["action"].as_str(), authenticated) {
+                    (Some("auth"), _) => {
+                        let caller = match message["secret"].as_str() {
+                            Some(secret) => crate::auth::resolve(&state, None, Some(secret)).await.ok().flatten(),
+                            None => None,
+                        };
+                        authenticated = caller.is_some();
+                        if authenticated { json!({"T": "success", "msg": "authenticated"}) } else { json!({"T": "error", "code": 402, "msg": "auth failed"}) }
+                    }
+                    (Some(_), false) => json!({"T": "error", "code": 401, "msg": "not authenticated"}),
+                    (Some("subscribe"), true) => {
+                        subscriptions.change(&message, true);
+                        // Bars of minutes already over are not sent again.
+                        let now = crate::routes::now().millis();
+                        for symbol in subscriptions.symbols() {
+                            bars_sent.entry(symbol).or_insert(now.div_euclid(MINUTE_MS) * MINUTE_MS - MINUTE_MS);
+                        }
+                        subscriptions.describe()
+                    }
+                    (Some("unsubscribe"), true) => {
+                        subscriptions.change(&message, false);
+                        subscriptions.describe()
+                    }
+                    _ => json!({"T": "error", "code": 400, "msg": "invalid syntax"}),
+                };
+                if !send(&mut socket, msgpack, vec![answer]).await {
+                    break;
+                }
+            }
+            _ = tick.tick() => {
+                // Each minute that had trades, once it is over: its bar.
+                let minute = crate::routes::now().millis().div_euclid(MINUTE_MS) * MINUTE_MS;
+                let mut out = Vec::new();
+                for (symbol, sent) in &mut bars_sent {
+                    if !subscriptions.wants("bars", symbol) {
+                        continue;
+                    }
+                    let Ok(parsed) = Symbol::new(symbol) else { continue };
+                    let Some(interval) = Interval::parse("1m") else { continue };
+                    let Ok(view) = state.view.lock() else { continue };
+                    for candle in view.candles.candles(parsed, interval, *sent + 1, minute - 1, usize::MAX) {
+                        out.push(bar("b", symbol, &candle));
+                        *sent = candle.start_ms;
+                    }
+                }
+                if !send(&mut socket, msgpack, out).await {
+                    break;
+                }
+            }
+            push = pushes.recv() => match push {
+                Ok(push) => {
+                    if !authenticated {
+                        continue;
+                    }
+                    let out = messages_for(&state, &subscriptions, &push);
+                    if !send(&mut socket, msgpack, out).await {
+                        break;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+}
+
+/// What one push of the exchange becomes on this stream.
+fn messages_for(state: &Shared, subscriptions: &Subscriptions, push: &crate::ws::Push) -> Vec<Value> {
+    let mut out = Vec::new();
+    let payload = &push.payload;
+    match push.event {
+        "trade" => {
+            let Some(symbol) = payload["symbol"].as_str() else { return out };
+            if subscriptions.wants("trades", symbol) {
+                out.push(json!({
+                    "T": "t", "S": symbol, "i": payload["tradeId"].as_str().and_then(|id| id.parse::<u64>().ok()), "x": "T",
+                    "p": number(payload["price"].as_str().unwrap_or_default()), "s": number(payload["quantity"].as_str().unwrap_or_default()),
+                    "t": payload["timestamp"], "c": ["@"], "z": "C",
+                }));
+            }
+            for (channel, kind, interval) in [("updatedBars", "u", "1m"), ("dailyBars", "d", "1d")] {
+                if subscriptions.wants(channel, symbol)
+                    && let Some(candle) = candle(state, symbol, interval)
+                {
+                    out.push(bar(kind, symbol, &candle));
+                }
+            }
+        }
+        "book_update" => {
+            let Some(symbol) = payload["symbol"].as_str() else { return out };
+            if subscriptions.wants("quotes", symbol) {
+                let side = |side: &str, field: &str| payload[side][field].as_str().map_or(json!(0), number);
+                out.push(json!({
+                    "T": "q", "S": symbol, "bx": "T", "bp": side("bid", "price"), "bs": side("bid", "quantity"),
+                    "ax": "T", "ap": side("ask", "price"), "as": side("ask", "quantity"),
+                    "t": crate::routes::now().to_string(), "c": ["R"], "z": "C",
+                }));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_become_timestamp_extensions_and_messages_read_back() {
+        let message = json!([{"T": "t", "S": "MOCK", "p": 100.5, "s": 3, "t": "2026-11-30T12:00:01.250Z", "c": ["@"]}]);
+        let packed = to_msgpack(&message, None);
+        let rmpv::Value::Array(items) = &packed else { panic!("an array") };
+        let rmpv::Value::Map(fields) = &items[0] else { panic!("a map") };
+        let time = fields.iter().find(|(name, _)| name.as_str() == Some("t")).map(|(_, value)| value.clone());
+        let seconds = Timestamp::parse("2026-11-30T12:00:01Z").unwrap().millis() / 1_000;
+        let mut expected = 250_000_000_u32.to_be_bytes().to_vec();
+        expected.extend_from_slice(&seconds.to_be_bytes());
+        assert_eq!(time, Some(rmpv::Value::Ext(-1, expected)));
+        let mut bytes = Vec::new();
+        rmpv::encode::write_value(&mut bytes, &to_msgpack(&json!({"action": "subscribe", "trades": ["MOCK"], "n": 3}), None)).unwrap();
+        let back = from_msgpack(&rmpv::decode::read_value(&mut bytes.as_slice()).unwrap());
+        assert_eq!(back, json!({"action": "subscribe", "trades": ["MOCK"], "n": 3}));
+    }
+
+    #[test]
+    fn subscriptions_follow_subscribe_and_unsubscribe() {
+        let mut subscriptions = Subscriptions::default();
+        subscriptions.change(&json!({"trades": ["mock", "OTHER"], "bars": ["*"]}), true);
+        assert!(subscriptions.wants("trades", "MOCK") && subscriptions.wants("bars", "ANY") && !subscriptions.wants("quotes", "MOCK"));
+        subscriptions.change(&json!({"trades": ["MOCK"]}), false);
+        assert!(!subscriptions.wants("trades", "MOCK") && subscriptions.wants("trades", "OTHER"));
+        assert_eq!(subscriptions.describe()["trades"], json!(["OTHER"]));
+        assert_eq!(subscriptions.describe()["quotes"], json!([]));
+    }
+}
