@@ -272,3 +272,30 @@ def test_activities_portfolio_history_and_configurations(server, trader):
         raise AssertionError("shorting cannot be switched on")
     except urllib.error.HTTPError as refused:
         assert refused.code == 422 and json.load(refused)["code"] == 42210000
+
+
+def test_watchlists(server, trader):
+    from alpaca.trading.requests import CreateWatchlistRequest, UpdateWatchlistRequest
+
+    created = trader.trading.create_watchlist(CreateWatchlistRequest(name="tech", symbols=["MOCKAAPL", "mockmsft"]))
+    assert created.name == "tech" and [asset.symbol for asset in created.assets] == ["MOCKAAPL", "MOCKMSFT"]
+    assert [watchlist.id for watchlist in trader.trading.get_watchlists()] == [created.id]
+    added = trader.trading.add_asset_to_watchlist_by_id(created.id, "MOCKNVDA")
+    assert [asset.symbol for asset in added.assets] == ["MOCKAAPL", "MOCKMSFT", "MOCKNVDA"]
+    removed = trader.trading.remove_asset_from_watchlist_by_id(created.id, "MOCKMSFT")
+    assert [asset.symbol for asset in removed.assets] == ["MOCKAAPL", "MOCKNVDA"]
+    renamed = trader.trading.update_watchlist_by_id(created.id, UpdateWatchlistRequest(name="ai", symbols=["MOCKNVDA"]))
+    assert renamed.name == "ai" and [asset.symbol for asset in trader.trading.get_watchlist_by_id(created.id).assets] == ["MOCKNVDA"]
+    with pytest.raises(APIError) as unlisted:
+        trader.trading.create_watchlist(CreateWatchlistRequest(name="bad", symbols=["NOSUCH"]))
+    assert unlisted.value.status_code == 422
+    with pytest.raises(APIError) as taken:
+        trader.trading.create_watchlist(CreateWatchlistRequest(name="ai", symbols=[]))
+    assert taken.value.status_code == 422
+    from conftest import Trader
+    other = Trader(server)
+    with pytest.raises(APIError) as hidden:
+        other.trading.get_watchlist_by_id(created.id)
+    assert hidden.value.status_code == 404
+    trader.trading.delete_watchlist_by_id(created.id)
+    assert trader.trading.get_watchlists() == []

@@ -25,7 +25,7 @@ use crate::routes::{bounded, events, execute, first_rejection, now, parse_time, 
 use crate::view::OrderRecord;
 use crate::{ApiError, AppState, Shared};
 
-const TAG_ACCOUNT: u64 = 0x7463_0000_0000_0001;
+pub(crate) const TAG_ACCOUNT: u64 = 0x7463_0000_0000_0001;
 const TAG_ORDER: u64 = 0x7463_0000_0000_0002;
 const TAG_ASSET: u64 = 0x7463_0000_0000_0003;
 
@@ -869,7 +869,7 @@ pub(crate) async fn close_all(
 // ---- assets, clock, calendar ---------------------------------------------------------
 
 /// A listed instrument as an Alpaca asset.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub(crate) struct Asset {
     pub id: String,
     #[serde(rename = "class")]
@@ -889,7 +889,7 @@ pub(crate) struct Asset {
     pub attributes: Vec<String>,
 }
 
-async fn assets_listed(state: &AppState) -> Result<Vec<Asset>, ApiError> {
+pub(crate) async fn assets_listed(state: &AppState) -> Result<Vec<Asset>, ApiError> {
     let listed = query(state, |engine| {
         engine
             .symbols()

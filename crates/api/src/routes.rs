@@ -21,8 +21,8 @@ use crate::extract::{Body, field_error, from_object, parse_unsigned};
 use crate::models::CreateAccountRequest;
 use crate::responses::{AccountCreated, Dependency, ErrorBody, Live, Ready, ReadyDependencies};
 use crate::{
-    ApiError, AppState, Shared, alerts, alpaca, alpaca_account, alpaca_data, alpaca_feed, alpaca_stream, identity, market, orders, organisations, privacy,
-    reads, risk,
+    ApiError, AppState, Shared, alerts, alpaca, alpaca_account, alpaca_data, alpaca_feed, alpaca_stream, alpaca_watchlists, identity, market, orders,
+    organisations, privacy, reads, risk,
 };
 
 /// Longest wait for the engine to apply a command or answer a query.
@@ -89,6 +89,9 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(alpaca::calendar))
         .routes(routes!(alpaca_stream::upgrade))
         .routes(routes!(alpaca_feed::upgrade))
+        .routes(routes!(alpaca_watchlists::list, alpaca_watchlists::create))
+        .routes(routes!(alpaca_watchlists::get, alpaca_watchlists::replace, alpaca_watchlists::add, alpaca_watchlists::delete))
+        .routes(routes!(alpaca_watchlists::remove_symbol))
         .routes(routes!(alpaca_account::activities))
         .routes(routes!(alpaca_account::activities_of))
         .routes(routes!(alpaca_account::portfolio_history))

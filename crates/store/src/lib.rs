@@ -18,6 +18,7 @@ mod postgres;
 mod projector;
 mod queries;
 mod sqlite;
+mod watchlists;
 
 pub use alerts::*;
 pub use db::{Backend, Dialect, Param, Row, Statement, Value, insert_rows};
@@ -28,6 +29,7 @@ pub use postgres::{Postgres, create_database, drop_database, with_database};
 pub use projector::{ProjectionLag, ProjectionMetrics, Projector, ProjectorConfig, ProjectorStatus, TOPICS, spawn_projector};
 pub use queries::*;
 pub use sqlite::Sqlite;
+pub use watchlists::WatchlistRecord;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -37,6 +37,7 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/0009_token_generation.sql"),
     },
     Migration { version: 10, sqlite: include_str!("../migrations/0010_order_budget.sql"), postgres: include_str!("../migrations/0010_order_budget.sql") },
+    Migration { version: 11, sqlite: include_str!("../migrations/0011_watchlists.sql"), postgres: include_str!("../migrations/0011_watchlists.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

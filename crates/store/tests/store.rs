@@ -15,7 +15,7 @@ use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
 use tradecraft_sequencer::{Publish, Sequencer, SequencerConfig, SnapshotStore, create_topics, submit};
 use tradecraft_store::{
     ApiKeyRecord, AuditRecord, Backend, DeliveryOutcome, Dialect, Param, Projector, ProjectorConfig, Row, Statement, Store, StoreError, TradeQuery, UserRecord,
-    Value, WebhookRecord, create_database, decimal, drop_database, with_database,
+    Value, WatchlistRecord, WebhookRecord, create_database, decimal, drop_database, with_database,
 };
 use tradecraft_types::{Money, Price, Quantity, Timestamp};
 
@@ -637,6 +637,32 @@ fn limit_breaches_become_alerts_queued_for_webhooks(db: TestDb) {
     assert!(store.webhooks(ALICE).unwrap().is_empty());
 }
 
+fn keeps_watchlists_with_names_unique_per_user(db: TestDb) {
+    let store = &db.store;
+    let list = |id: &str, user: u64, name: &str, symbols: &[&str]| WatchlistRecord {
+        watchlist_id: id.into(),
+        user_id: user,
+        name: name.into(),
+        symbols: symbols.iter().map(|symbol| (*symbol).to_owned()).collect(),
+        created_at_ms: T0,
+        updated_at_ms: T0,
+    };
+    store.insert_watchlist(&list("w1", ALICE, "tech", &["MOCKAAPL", "MOCKMSFT"])).unwrap();
+    store.insert_watchlist(&list("w2", BOB, "tech", &[])).unwrap();
+    assert!(matches!(store.insert_watchlist(&list("w3", ALICE, "tech", &[])), Err(StoreError::Conflict(_))), "one name per user");
+    assert_eq!(store.watchlist(ALICE, "w1").unwrap().unwrap().symbols, ["MOCKAAPL", "MOCKMSFT"]);
+    assert_eq!(store.watchlist(BOB, "w1").unwrap(), None, "another user's list is not found");
+    assert_eq!(store.watchlists(BOB).unwrap()[0].symbols, Vec::<String>::new());
+    let mut changed = list("w1", ALICE, "big tech", &["MOCKMSFT", "MOCKNVDA"]);
+    changed.updated_at_ms = T0 + DAY;
+    store.update_watchlist(&changed).unwrap();
+    let stored = store.watchlist(ALICE, "w1").unwrap().unwrap();
+    assert_eq!((stored.name.as_str(), stored.symbols.len(), stored.created_at_ms, stored.updated_at_ms), ("big tech", 2, T0, T0 + DAY));
+    assert!(!store.delete_watchlist(BOB, "w1").unwrap());
+    assert!(store.delete_watchlist(ALICE, "w1").unwrap());
+    assert!(store.watchlists(ALICE).unwrap().is_empty());
+}
+
 macro_rules! backend_suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -660,6 +686,7 @@ backend_suite!(sqlite:
     keeps_users_tokens_keys_and_the_audit_trail,
     limit_breaches_become_alerts_queued_for_webhooks,
     a_deposed_engines_late_writes_change_nothing,
+    keeps_watchlists_with_names_unique_per_user,
 );
 
 backend_suite!(postgres:
@@ -672,6 +699,7 @@ backend_suite!(postgres:
     keeps_users_tokens_keys_and_the_audit_trail,
     limit_breaches_become_alerts_queued_for_webhooks,
     a_deposed_engines_late_writes_change_nothing,
+    keeps_watchlists_with_names_unique_per_user,
 );
 
 #[test]

@@ -1,0 +1,235 @@
+//! `/v2/watchlists`: Alpaca's watchlists, kept in the store (user state, not the log).
+//! A watchlist's id is a random UUID; its assets are listed symbols, each once, in the
+//! order added; names are unique per account.
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tradecraft_store::WatchlistRecord;
+use tradecraft_types::Timestamp;
+use utoipa::ToSchema;
+
+use crate::alpaca::{Asset, TAG_ACCOUNT, assets_listed, uuid};
+use crate::auth::{MaybeCaller, own_account};
+use crate::extract::{Body, Text};
+use crate::reads::ask;
+use crate::routes::now;
+use crate::{ApiError, AppState, Shared};
+
+/// Symbols a watchlist may hold.
+const SYMBOLS_MAX: usize = 200;
+
+/// A watchlist as Alpaca shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Watchlist {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The assets, in order (left out of the list of watchlists, as Alpaca does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assets: Option<Vec<Asset>>,
+}
+
+/// `POST`/`PUT /v2/watchlists[/{id}]`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct WatchlistRequest {
+    #[schema(value_type = String, min_length = 1, max_length = 64)]
+    pub name: Option<Text<64>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub symbols: Option<Vec<Text<15>>>,
+}
+
+/// `POST /v2/watchlists/{id}`: one symbol to add.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct AddSymbol {
+    #[schema(value_type = String)]
+    pub symbol: Text<15>,
+}
+
+fn unprocessable(message: impl Into<String>) -> ApiError {
+    ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_field", message: message.into() }
+}
+
+/// A store conflict here is a name already used.
+fn name_taken(error: ApiError) -> ApiError {
+    match error {
+        ApiError::Rejected { status: StatusCode::CONFLICT, .. } => unprocessable("you already have a watchlist with that name"),
+        other => other,
+    }
+}
+
+async fn view(state: &AppState, record: &WatchlistRecord, with_assets: bool) -> Result<Watchlist, ApiError> {
+    let assets = if with_assets {
+        let listed = assets_listed(state).await?;
+        Some(record.symbols.iter().filter_map(|symbol| listed.iter().position(|asset| &asset.symbol == symbol)).map(|index| listed[index].clone()).collect())
+    } else {
+        None
+    };
+    Ok(Watchlist {
+        id: record.watchlist_id.clone(),
+        account_id: uuid(TAG_ACCOUNT, record.user_id),
+        name: record.name.clone(),
+        created_at: Timestamp::from_millis(record.created_at_ms).to_string(),
+        updated_at: Timestamp::from_millis(record.updated_at_ms).to_string(),
+        assets,
+    })
+}
+
+/// The listed symbols named, upper-cased, each once; 422 naming one that is not listed.
+async fn checked(state: &AppState, symbols: &[Text<15>]) -> Result<Vec<String>, ApiError> {
+    if symbols.len() > SYMBOLS_MAX {
+        return Err(unprocessable(format!("a watchlist holds at most {SYMBOLS_MAX} symbols")));
+    }
+    let listed = assets_listed(state).await?;
+    let mut kept: Vec<String> = Vec::new();
+    for symbol in symbols {
+        let symbol = symbol.as_str().to_ascii_uppercase();
+        if !listed.iter().any(|asset| asset.symbol == symbol) {
+            return Err(unprocessable(format!("{symbol} is not a listed asset")));
+        }
+        if !kept.contains(&symbol) {
+            kept.push(symbol);
+        }
+    }
+    Ok(kept)
+}
+
+fn name_of(request: &WatchlistRequest) -> Result<String, ApiError> {
+    let name = request.name.as_ref().map(|name| name.as_str().trim().to_owned()).unwrap_or_default();
+    if name.is_empty() { Err(unprocessable("name is required")) } else { Ok(name) }
+}
+
+async fn own(state: &AppState, user: u64, id: String) -> Result<WatchlistRecord, ApiError> {
+    let lookup = id.clone();
+    ask(state, move |store| store.watchlist(user, &lookup)).await?.ok_or_else(|| ApiError::NotFound(format!("watchlist {id}")))
+}
+
+/// The caller's watchlists (without their assets).
+#[utoipa::path(get, path = "/v2/watchlists", tag = "alpaca", responses((status = 200, description = "Watchlists.", body = Vec<Watchlist>)))]
+pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Vec<Watchlist>>, ApiError> {
+    let user = own_account(&caller)?;
+    let records = ask(&state, move |store| store.watchlists(user)).await?;
+    let mut lists = Vec::with_capacity(records.len());
+    for record in &records {
+        lists.push(view(&state, record, false).await?);
+    }
+    Ok(Json(lists))
+}
+
+/// Create a watchlist.
+#[utoipa::path(post, path = "/v2/watchlists", tag = "alpaca", request_body = WatchlistRequest,
+    responses((status = 200, description = "The watchlist.", body = Watchlist), (status = 422, description = "No name, a name in use, or a symbol not listed.", body = crate::alpaca::AlpacaError)))]
+pub(crate) async fn create(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Body(request): Body<WatchlistRequest>,
+) -> Result<Json<Watchlist>, ApiError> {
+    let user = own_account(&caller)?;
+    let name = name_of(&request)?;
+    let symbols = checked(&state, request.symbols.as_deref().unwrap_or_default()).await?;
+    let at = now().millis();
+    let record = WatchlistRecord {
+        watchlist_id: uuid(rand::random::<u64>(), rand::random::<u64>()),
+        user_id: user,
+        name,
+        symbols,
+        created_at_ms: at,
+        updated_at_ms: at,
+    };
+    let stored = record.clone();
+    ask(&state, move |store| store.insert_watchlist(&stored)).await.map_err(name_taken)?;
+    Ok(Json(view(&state, &record, true).await?))
+}
+
+/// One watchlist with its assets.
+#[utoipa::path(get, path = "/v2/watchlists/{watchlist_id}", tag = "alpaca", params(("watchlist_id" = String, Path, description = "The watchlist's id.")),
+    responses((status = 200, description = "The watchlist.", body = Watchlist), (status = 404, description = "No such watchlist of yours.", body = crate::alpaca::AlpacaError)))]
+pub(crate) async fn get(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(id): Path<String>) -> Result<Json<Watchlist>, ApiError> {
+    let record = own(&state, own_account(&caller)?, id).await?;
+    Ok(Json(view(&state, &record, true).await?))
+}
+
+/// Replace a watchlist's name and symbols.
+#[utoipa::path(put, path = "/v2/watchlists/{watchlist_id}", tag = "alpaca", request_body = WatchlistRequest, params(("watchlist_id" = String, Path, description = "The watchlist's id.")),
+    responses(
+        (status = 200, description = "The watchlist.", body = Watchlist),
+        (status = 404, description = "No such watchlist of yours.", body = crate::alpaca::AlpacaError),
+        (status = 422, description = "No name, a name in use, or a symbol not listed.", body = crate::alpaca::AlpacaError),
+    ))]
+pub(crate) async fn replace(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(id): Path<String>,
+    Body(request): Body<WatchlistRequest>,
+) -> Result<Json<Watchlist>, ApiError> {
+    let mut record = own(&state, own_account(&caller)?, id).await?;
+    record.name = name_of(&request)?;
+    record.symbols = checked(&state, request.symbols.as_deref().unwrap_or_default()).await?;
+    record.updated_at_ms = now().millis();
+    let stored = record.clone();
+    ask(&state, move |store| store.update_watchlist(&stored)).await.map_err(name_taken)?;
+    Ok(Json(view(&state, &record, true).await?))
+}
+
+/// Add a symbol to a watchlist (at the end; a symbol already in it stays where it is).
+#[utoipa::path(post, path = "/v2/watchlists/{watchlist_id}", tag = "alpaca", request_body = AddSymbol, params(("watchlist_id" = String, Path, description = "The watchlist's id.")),
+    responses(
+        (status = 200, description = "The watchlist.", body = Watchlist),
+        (status = 404, description = "No such watchlist of yours.", body = crate::alpaca::AlpacaError),
+        (status = 422, description = "Not a listed symbol, or the list is full.", body = crate::alpaca::AlpacaError),
+    ))]
+pub(crate) async fn add(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(id): Path<String>,
+    Body(request): Body<AddSymbol>,
+) -> Result<Json<Watchlist>, ApiError> {
+    let mut record = own(&state, own_account(&caller)?, id).await?;
+    let symbol = checked(&state, std::slice::from_ref(&request.symbol)).await?;
+    let mut symbols: Vec<Text<15>> = record.symbols.iter().map(|symbol| Text(symbol.clone())).collect();
+    symbols.extend(symbol.into_iter().map(Text));
+    record.symbols = checked(&state, &symbols).await?;
+    record.updated_at_ms = now().millis();
+    let stored = record.clone();
+    ask(&state, move |store| store.update_watchlist(&stored)).await?;
+    Ok(Json(view(&state, &record, true).await?))
+}
+
+/// Remove a symbol from a watchlist.
+#[utoipa::path(delete, path = "/v2/watchlists/{watchlist_id}/{symbol}", tag = "alpaca",
+    params(("watchlist_id" = String, Path, description = "The watchlist's id."), ("symbol" = String, Path, description = "A symbol in it.")),
+    responses((status = 200, description = "The watchlist.", body = Watchlist), (status = 404, description = "No such watchlist of yours, or the symbol is not in it.", body = crate::alpaca::AlpacaError)))]
+pub(crate) async fn remove_symbol(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path((id, symbol)): Path<(String, String)>,
+) -> Result<Json<Watchlist>, ApiError> {
+    let mut record = own(&state, own_account(&caller)?, id).await?;
+    let symbol = symbol.to_ascii_uppercase();
+    let before = record.symbols.len();
+    record.symbols.retain(|held| *held != symbol);
+    if record.symbols.len() == before {
+        return Err(ApiError::NotFound(format!("{symbol} in this watchlist")));
+    }
+    record.updated_at_ms = now().millis();
+    let stored = record.clone();
+    ask(&state, move |store| store.update_watchlist(&stored)).await?;
+    Ok(Json(view(&state, &record, true).await?))
+}
+
+/// Delete a watchlist: 204.
+#[utoipa::path(delete, path = "/v2/watchlists/{watchlist_id}", tag = "alpaca", params(("watchlist_id" = String, Path, description = "The watchlist's id.")),
+    responses((status = 204, description = "Deleted."), (status = 404, description = "No such watchlist of yours.", body = crate::alpaca::AlpacaError)))]
+pub(crate) async fn delete(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let user = own_account(&caller)?;
+    let lookup = id.clone();
+    if ask(&state, move |store| store.delete_watchlist(user, &lookup)).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::NotFound(format!("watchlist {id}")))
+    }
+}
