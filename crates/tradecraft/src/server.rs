@@ -160,11 +160,28 @@ async fn bootstrap(log: &Arc<dyn EventLog>, engine: &EngineHandle, simulator: &S
 }
 
 /// Each tick: new reference prices to `market_data`, and the house re-quotes every symbol.
+/// The trading session a time falls in: the UTC day. The mock market trades around the
+/// clock; a session ends at UTC midnight, when `DAY` orders expire.
+fn session_of(at: Timestamp) -> i64 {
+    at.millis().div_euclid(86_400_000)
+}
+
+/// Whether the first tick at `at` opens a new session after `current`: then the session
+/// before it is ended first (an `EndOfSession` command, so DAY orders expire through the
+/// log, the same on every replay).
+fn session_ended(current: &mut i64, at: Timestamp) -> bool {
+    let session = session_of(at);
+    let ended = session > *current;
+    *current = (*current).max(session);
+    ended
+}
+
 async fn simulate(log: Arc<dyn EventLog>, engine: EngineHandle, mut simulator: Simulator, producer: String, mut stop: watch::Receiver<bool>) {
     let house = HouseConfig::default();
     let instruments = simulator.instruments();
     let mut ticker = tokio::time::interval(Duration::from_millis(simulator.tick_interval_ms()));
     let mut sequence = 0_u64;
+    let mut session = session_of(now());
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -178,6 +195,10 @@ async fn simulate(log: Arc<dyn EventLog>, engine: EngineHandle, mut simulator: S
         let prices = simulator.step();
         let mut ticks = Vec::with_capacity(prices.len());
         let mut commands = Vec::new();
+        if session_ended(&mut session, at) {
+            tracing::info!(session = session, "the trading session ended: DAY orders expire");
+            commands.push(WireCommand::EndOfSession { symbol: None });
+        }
         for (tick, (_, tick_size, lot)) in prices.iter().zip(&instruments) {
             sequence += 1;
             let payload = tradecraft_events::to_payload(&tradecraft_events::MarketDataTick {
@@ -671,5 +692,21 @@ impl Exchange {
         // The last snapshot is written: a standby may take over.
         drop(campaign);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_ends_once_at_each_utc_midnight() {
+        let at = |text: &str| Timestamp::parse(text).unwrap();
+        let mut session = session_of(at("2026-11-30T23:59:58.000Z"));
+        assert!(!session_ended(&mut session, at("2026-11-30T23:59:59.999Z")));
+        assert!(session_ended(&mut session, at("2026-12-01T00:00:00.000Z")), "midnight ends the day's session");
+        assert!(!session_ended(&mut session, at("2026-12-01T00:00:01.000Z")), "once");
+        assert!(!session_ended(&mut session, at("2026-11-30T23:59:59.000Z")), "a clock stepping back does not end it again");
+        assert!(session_ended(&mut session, at("2026-12-03T08:00:00.000Z")), "a process down over midnight ends it on its first tick");
     }
 }
