@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Holds the server to its OpenAPI document: schemathesis (every check) against a
 # TradeCraft server started on port 0 with a fresh data dir, once as a registered trader
-# and once as the operator, with a fixed seed and a bounded number of examples. Makes the
+# and once as the operator, with a fixed seed and a bounded number of examples (every
+# operation but the Server-Sent Events of /v2/events/trades, a stream that stays open by
+# design: tests/alpaca and the API suite exercise it). Makes the
 # Python virtual environment it needs (pinned schemathesis from PyPI) if it is missing.
 #
 #   scripts/schemathesis.sh            # build, start, test, stop
@@ -51,6 +53,7 @@ PY
 run_as() {
     TC_ACCESS_TOKEN="$token" TC_ADMIN_KEY="$admin_key" "$venv/bin/schemathesis" --config-file "tests/schemathesis/$1.toml" \
         run "http://$address/openapi.json" --checks all --seed "$seed" --max-examples "$examples" --workers 2 \
+        --exclude-path /v2/events/trades \
         --warnings off --no-color 2>&1 | tee "$data/schemathesis-$1.out"
     return "${PIPESTATUS[0]}"
 }

@@ -299,3 +299,46 @@ def test_watchlists(server, trader):
     assert hidden.value.status_code == 404
     trader.trading.delete_watchlist_by_id(created.id)
     assert trader.trading.get_watchlists() == []
+
+
+def test_trade_events_replay_and_follow_as_server_sent_events(server, trader):
+    import json
+
+    import requests
+
+    headers = {"APCA-API-KEY-ID": trader.key_id, "APCA-API-SECRET-KEY": trader.secret}
+    low = (best(trader, "bid") * Decimal("0.9")).quantize(Decimal("0.01"))
+    resting = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=float(low)))
+    trader.trading.cancel_order_by_id(resting.id)
+    bought = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=2, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+
+    def events(response, count):
+        found = []
+        for line in response.iter_lines(decode_unicode=True):
+            if line.startswith("data:"):
+                found.append(json.loads(line[5:]))
+                if len(found) == count:
+                    break
+        return found
+
+    # Replay: everything so far, oldest first, then the stream ends (until given).
+    until = "2100-01-01T00:00:00Z"
+    with requests.get(f"{server}/v2/events/trades", params={"until": until}, headers=headers, stream=True, timeout=10) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        replayed = events(response, 4)
+    assert [(event["order"]["id"], event["event"]) for event in replayed] == [
+        (str(resting.id), "new"), (str(resting.id), "canceled"), (str(bought.id), "new"), (str(bought.id), "fill"),
+    ]
+    ids = [event["event_id"] for event in replayed]
+    assert ids == sorted(ids)
+
+    # Resume after the second event: only what came after it.
+    with requests.get(f"{server}/v2/events/trades", params={"until": until, "since_id": ids[1]}, headers=headers, stream=True, timeout=10) as response:
+        assert [event["event_id"] for event in events(response, 2)] == ids[2:]
+
+    # Live: an open stream receives a new order's events.
+    with requests.get(f"{server}/v2/events/trades", params={"since_id": ids[-1]}, headers=headers, stream=True, timeout=10) as response:
+        sold = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.DAY))
+        live = events(response, 2)
+    assert [(event["order"]["id"], event["event"]) for event in live] == [(str(sold.id), "new"), (str(sold.id), "fill")]
+    assert Decimal(live[1]["position_qty"]) == 1

@@ -103,10 +103,27 @@ async fn session(mut socket: WebSocket, state: Shared) {
 }
 
 /// The `trade_updates` data for one `order_update` push, or `None` for one it does not
-/// report (a fill's end is its last `fill`).
+/// report (a fill's end is its last `fill`), with the account's position after a fill.
 async fn trade_update(state: &Shared, account: AccountId, payload: &Value) -> Option<Value> {
     let order_id = OrderId(payload["orderId"].as_str()?.parse().ok()?);
     let record = state.view.lock().ok()?.orders.get(&order_id).cloned()?;
+    let mut update = snapshot_update(&record, payload)?;
+    if payload["type"].as_str() == Some("fill") {
+        let symbol = Symbol::new(payload["symbol"].as_str()?).ok()?;
+        let held = crate::routes::query(state, move |engine| {
+            engine.account(account).and_then(|view| view.holdings.iter().find(|(held, _)| *held == symbol).map(|(_, balance)| balance.total()))
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+        update["position_qty"] = json!(Quantity::from_raw(held).to_string());
+    }
+    Some(update)
+}
+
+/// The update one step of `record` makes: the order as it stood at that step.
+fn snapshot_update(record: &crate::view::OrderRecord, payload: &Value) -> Option<Value> {
     let kind = payload["type"].as_str()?;
     // The view holds the order after its whole command; each update shows it as it stood
     // at that step: nothing filled when new, the fills so far after each fill.
@@ -140,18 +157,160 @@ async fn trade_update(state: &Shared, account: AccountId, payload: &Value) -> Op
     let order = order_of(&then);
     let mut update = json!({"event": event, "order": order, "timestamp": payload["timestamp"]});
     if let Some(trade) = trade {
-        let symbol = Symbol::new(payload["symbol"].as_str()?).ok()?;
-        let held = crate::routes::query(state, move |engine| {
-            engine.account(account).and_then(|view| view.holdings.iter().find(|(held, _)| *held == symbol).map(|(_, balance)| balance.total()))
-        })
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or(0);
         update["execution_id"] = json!(uuid(TAG_EXECUTION, trade));
         update["price"] = payload["price"].clone();
         update["qty"] = payload["quantity"].clone();
-        update["position_qty"] = json!(Quantity::from_raw(held).to_string());
     }
     Some(update)
+}
+
+/// An event's id: its time, order and step, in digits that sort as the events happened
+/// (step 0 is `new`, step k the k-th fill, 99999 the order's end).
+fn event_id(at_ms: i64, order: OrderId, step: usize) -> String {
+    format!("{at_ms:013}{:020}{step:05}", order.0)
+}
+
+const STEP_DONE: usize = 99_999;
+
+/// The events an order has had so far, each as `(id, update)`.
+fn history_of(record: &crate::view::OrderRecord) -> Vec<(String, Value)> {
+    let mut events = Vec::new();
+    let at = |timestamp: tradecraft_types::Timestamp| timestamp.to_string();
+    let step = |kind: &str, fill: Option<&crate::view::Fill>, status: Option<&str>, index: usize, timestamp: tradecraft_types::Timestamp| {
+        let mut payload = json!({"orderId": record.order_id.to_string(), "type": kind, "symbol": record.symbol.as_str(), "timestamp": at(timestamp)});
+        if let Some(fill) = fill {
+            payload["tradeId"] = json!(fill.trade_id.to_string());
+            payload["price"] = json!(fill.price.to_string());
+            payload["quantity"] = json!(fill.quantity.to_string());
+        }
+        if let Some(status) = status {
+            payload["status"] = json!(status);
+        }
+        (event_id(timestamp.millis(), record.order_id, index), payload)
+    };
+    events.push(step("accepted", None, None, 0, record.created));
+    for (index, fill) in record.fills.iter().enumerate() {
+        events.push(step("fill", Some(fill), None, index + 1, fill.timestamp));
+    }
+    if matches!(record.status, "CANCELLED" | "EXPIRED") {
+        events.push(step("done", None, Some(record.status), STEP_DONE, record.updated));
+    }
+    events.into_iter().filter_map(|(id, payload)| snapshot_update(record, &payload).map(|update| (id, update))).collect()
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct EventParams {
+    /// Events from this time on (RFC 3339).
+    #[param(value_type = Option<String>)]
+    since: Option<String>,
+    /// Events until this time; the stream ends after them.
+    #[param(value_type = Option<String>)]
+    until: Option<String>,
+    /// Events after this event id (replay from where a client left off).
+    #[param(value_type = Option<String>)]
+    since_id: Option<String>,
+    /// Events up to this event id; the stream ends after them.
+    #[param(value_type = Option<String>)]
+    until_id: Option<String>,
+}
+
+/// The account's trade events as Server-Sent Events (Alpaca's `GET /v2/events/trades`):
+/// the events of the orders kept (with `since`/`since_id`, from there), then each new one
+/// as it happens, unless `until`/`until_id` ends the stream. Each `data:` line is a JSON
+/// trade update with its `event_id` (also the SSE `id`).
+#[utoipa::path(get, path = "/v2/events/trades", tag = "alpaca", params(EventParams),
+    responses((status = 200, description = "`text/event-stream` of trade updates.", content_type = "text/event-stream", body = String)))]
+pub(crate) async fn events(
+    State(state): State<Shared>,
+    axum::extract::Extension(caller): axum::extract::Extension<crate::auth::MaybeCaller>,
+    crate::extract::Query(params): crate::extract::Query<EventParams>,
+) -> Result<Response, crate::ApiError> {
+    use axum::response::IntoResponse;
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let user = AccountId(crate::auth::own_account(&caller)?);
+    let bad = |message: &str| crate::ApiError::Rejected {
+        status: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        code: "invalid_parameter",
+        message: message.to_owned(),
+    };
+    let time = |text: Option<&str>| text.map(|text| tradecraft_types::Timestamp::parse(text).map(|at| at.millis())).transpose();
+    let since = time(params.since.as_deref()).map_err(|_| bad("since must be an RFC 3339 time"))?;
+    let until = time(params.until.as_deref()).map_err(|_| bad("until must be an RFC 3339 time"))?;
+    // Live pushes from now on; the history up to now after them in time.
+    let mut pushes = state.pushes.subscribe();
+    let mut history: Vec<(String, Value)> = {
+        let view = state.view.lock().map_err(|_| crate::ApiError::Internal("view lock".to_owned()))?;
+        view.orders.values().filter(|record| record.account == user).flat_map(history_of).collect()
+    };
+    history.sort_by(|a, b| a.0.cmp(&b.0));
+    let bounded = until.is_some() || params.until_id.is_some();
+    let within = move |id: &str| {
+        let at: i64 = id.get(..13).and_then(|digits| digits.parse().ok()).unwrap_or(0);
+        params.since_id.as_deref().is_none_or(|since_id| id > since_id)
+            && params.until_id.as_deref().is_none_or(|until_id| id <= until_id)
+            && since.is_none_or(|since| at >= since)
+            && until.is_none_or(|until| at <= until)
+    };
+    let replay: Vec<(String, Value)> = history.into_iter().filter(|(id, _)| within(id)).collect();
+    let stream = async_stream_events(state, user, replay, bounded, within, &mut pushes);
+    let sse = Sse::new(futures_util::StreamExt::map(stream, |(id, update): (String, Value)| {
+        let mut update = update;
+        update["event_id"] = json!(id);
+        Ok::<Event, std::convert::Infallible>(Event::default().id(id).data(update.to_string()))
+    }))
+    .keep_alive(KeepAlive::default());
+    Ok(sse.into_response())
+}
+
+/// The replayed events, then (unless `bounded`) each live one for `user` that `within` keeps.
+fn async_stream_events(
+    state: Shared,
+    user: AccountId,
+    replay: Vec<(String, Value)>,
+    bounded: bool,
+    within: impl Fn(&str) -> bool + Send + 'static,
+    pushes: &mut broadcast::Receiver<std::sync::Arc<crate::ws::Push>>,
+) -> futures_util::stream::BoxStream<'static, (String, Value)> {
+    use futures_util::StreamExt;
+    let replayed = futures_util::stream::iter(replay);
+    if bounded {
+        return replayed.boxed();
+    }
+    let pushes = pushes.resubscribe();
+    let topic = format!("orders:{user}");
+    let live = futures_util::stream::unfold((pushes, state), move |(mut pushes, state)| {
+        let topic = topic.clone();
+        async move {
+            loop {
+                match pushes.recv().await {
+                    Ok(push) if push.topic == topic => {
+                        if let Some((id, update)) = live_update(&state, user, &push.payload).await {
+                            return Some(((id, update), (pushes, state)));
+                        }
+                    }
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        }
+    });
+    replayed.chain(live.filter(move |(id, _)| std::future::ready(within(id)))).boxed()
+}
+
+/// A live push's event with its id.
+async fn live_update(state: &Shared, account: AccountId, payload: &Value) -> Option<(String, Value)> {
+    let update = trade_update(state, account, payload).await?;
+    let order = OrderId(payload["orderId"].as_str()?.parse().ok()?);
+    let at = payload["timestamp"].as_str().and_then(|text| tradecraft_types::Timestamp::parse(text).ok()).map_or(0, tradecraft_types::Timestamp::millis);
+    let record = state.view.lock().ok()?.orders.get(&order).cloned()?;
+    let step = match payload["type"].as_str()? {
+        "accepted" => 0,
+        "fill" => {
+            let trade: u64 = payload["tradeId"].as_str()?.parse().ok()?;
+            record.fills.iter().position(|fill| fill.trade_id.0 == trade)? + 1
+        }
+        _ => STEP_DONE,
+    };
+    Some((event_id(at, order, step), update))
 }

@@ -88,6 +88,7 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(alpaca::clock))
         .routes(routes!(alpaca::calendar))
         .routes(routes!(alpaca_stream::upgrade))
+        .routes(routes!(alpaca_stream::events))
         .routes(routes!(alpaca_feed::upgrade))
         .routes(routes!(alpaca_watchlists::list, alpaca_watchlists::create))
         .routes(routes!(alpaca_watchlists::get, alpaca_watchlists::replace, alpaca_watchlists::add, alpaca_watchlists::delete))
