@@ -9,8 +9,9 @@
 //! `unsubscribe` with `trades`, `quotes`, `bars`, `updatedBars`, `dailyBars`, `statuses`
 //! (symbols or `*`) → `{"T": "subscription", ...}` listing what is subscribed. Then `t`
 //! for each trade, `q` when the top of the book moves, `u` (the minute bar so far) and `d`
-//! (the day's bar so far) after each trade, and `b` for each minute that had trades, once
-//! it is over. Prices and sizes are numbers here, as in Alpaca's feed: display data.
+//! (the day's bar so far) after each trade, `b` for each minute that had trades, once it
+//! is over, and `s` when a symbol is halted (`sc: "H"`) or resumes (`sc: "T"`). Prices
+//! and sizes are numbers here, as in Alpaca's feed: display data.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -281,6 +282,12 @@ fn messages_for(state: &Shared, subscriptions: &Subscriptions, push: &crate::ws:
                 }
             }
         }
+        "status" => {
+            let Some(symbol) = payload["symbol"].as_str() else { return out };
+            if subscriptions.wants("statuses", symbol) {
+                out.push(status_message(payload));
+            }
+        }
         "book_update" => {
             let Some(symbol) = payload["symbol"].as_str() else { return out };
             if subscriptions.wants("quotes", symbol) {
@@ -295,6 +302,15 @@ fn messages_for(state: &Shared, subscriptions: &Subscriptions, push: &crate::ws:
         _ => {}
     }
     out
+}
+
+/// A halt or resume as Alpaca's trading status message (`H`: halted, `T`: trading).
+fn status_message(payload: &Value) -> Value {
+    let halted = payload["halted"].as_bool().unwrap_or(false);
+    json!({
+        "T": "s", "S": payload["symbol"], "sc": if halted { "H" } else { "T" }, "sm": if halted { "Trading Halt" } else { "Trading Resumption" },
+        "rc": if halted { "H1" } else { "" }, "rm": if halted { "Halted by the exchange" } else { "" }, "t": payload["timestamp"], "z": "C",
+    })
 }
 
 #[cfg(test)]
@@ -316,6 +332,14 @@ mod tests {
         rmpv::encode::write_value(&mut bytes, &to_msgpack(&json!({"action": "subscribe", "trades": ["MOCK"], "n": 3}), None)).unwrap();
         let back = from_msgpack(&rmpv::decode::read_value(&mut bytes.as_slice()).unwrap());
         assert_eq!(back, json!({"action": "subscribe", "trades": ["MOCK"], "n": 3}));
+    }
+
+    #[test]
+    fn halts_and_resumes_are_status_messages() {
+        let halted = status_message(&json!({"symbol": "MOCK", "halted": true, "timestamp": "2026-11-30T12:00:00.000Z"}));
+        assert_eq!((halted["T"].as_str(), halted["S"].as_str(), halted["sc"].as_str()), (Some("s"), Some("MOCK"), Some("H")));
+        let resumed = status_message(&json!({"symbol": "MOCK", "halted": false, "timestamp": "2026-11-30T12:05:00.000Z"}));
+        assert_eq!((resumed["sc"].as_str(), resumed["t"].as_str()), (Some("T"), Some("2026-11-30T12:05:00.000Z")));
     }
 
     #[test]

@@ -117,6 +117,13 @@ pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
                     "status": tradecraft_sequencer::outputs::done_status(*reason), "reason": tradecraft_sequencer::outputs::done_reason(*reason),
                     "filledQuantity": filled.to_string(), "timestamp": timestamp}),
             ),
+            // Trading status (for the Alpaca market-data stream's `statuses`; no native topic).
+            Event::InstrumentHalted { symbol } => {
+                send(format!("status:{symbol}"), "status", json!({"symbol": symbol.as_str(), "halted": true, "timestamp": timestamp}))
+            }
+            Event::InstrumentResumed { symbol } => {
+                send(format!("status:{symbol}"), "status", json!({"symbol": symbol.as_str(), "halted": false, "timestamp": timestamp}))
+            }
             // In-app alert of a limit breach (the read store keeps it for GET /v1/alerts).
             Event::OrderRejected { order_id, account, symbol, side, quantity, reason: RejectReason::LimitBreached(limit) } => send(
                 format!("alerts:{account}"),
@@ -347,4 +354,27 @@ async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller
         }
     }
     state.ws_connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn halts_and_resumes_go_out_on_the_symbols_status_topic() {
+        let (pushes, mut received) = broadcast::channel(16);
+        let symbol = Symbol::new("MOCK").unwrap();
+        let outcome = CommandOutcome {
+            offset: 7,
+            timestamp_ms: 1_796_040_000_000,
+            result: Ok(vec![Event::InstrumentHalted { symbol }, Event::InstrumentResumed { symbol }]),
+        };
+        pushes_for(&outcome, &pushes);
+        let halted = received.try_recv().unwrap();
+        assert_eq!((halted.topic.as_str(), halted.event, &halted.payload["halted"]), ("status:MOCK", "status", &json!(true)));
+        let resumed = received.try_recv().unwrap();
+        assert_eq!(resumed.payload["halted"], json!(false));
+        assert_eq!(resumed.payload["timestamp"], json!(Timestamp::from_millis(1_796_040_000_000).to_string()));
+        assert!(joinable("status:MOCK", &None).is_err(), "no native topic: only the Alpaca stream reads them");
+    }
 }
