@@ -15,6 +15,7 @@ from alpaca.trading.client import TradingClient
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("TRADECRAFT_BIN", os.path.join(ROOT, "target", "debug", "tradecraft"))
+ADMIN_KEY = "alpaca-suite-admin-key-0123456789abcdef"
 
 
 def call(base, method, path, body=None, headers=None):
@@ -30,7 +31,8 @@ def server():
     data = tempfile.mkdtemp(prefix="tradecraft-alpaca-")
     log = open(os.path.join(data, "server.log"), "w")
     process = subprocess.Popen([BINARY, "serve", "--data-dir", os.path.join(data, "data"), "--address", "127.0.0.1:0",
-                                "--rate-limit-per-user", "0", "--rate-limit-per-ip", "0", "--web-dir", "none"],
+                                "--rate-limit-per-user", "0", "--rate-limit-per-ip", "0", "--web-dir", "none",
+                                "--admin-key", ADMIN_KEY],
                                stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         address = json.loads(process.stdout.readline())["address"]

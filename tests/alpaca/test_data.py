@@ -160,3 +160,61 @@ def test_trades_quotes_and_bars_arrive_on_the_data_stream(server, trader):
     finally:
         stream.stop()
         thread.join(timeout=10)
+
+
+def test_a_halt_and_resume_arrive_as_trading_statuses(server, trader):
+    import queue
+    import threading
+    import time
+
+    from alpaca.common.exceptions import APIError
+    from alpaca.data.live.stock import StockDataStream
+
+    from conftest import ADMIN_KEY, call
+
+    statuses = queue.Queue()
+    stream = StockDataStream(trader.key_id, trader.secret, url_override=server.replace("http://", "ws://") + "/v2/iex")
+
+    async def on_status(status):
+        statuses.put(status)
+
+    async def on_trade(trade):
+        statuses.put(trade)
+
+    stream.subscribe_trading_statuses(on_status, "MOCKHD")
+    stream.subscribe_trades(on_trade, "MOCKHD")
+    thread = threading.Thread(target=stream.run, daemon=True)
+    thread.start()
+    admin = {"X-API-Key": ADMIN_KEY}
+    try:
+        # Trade until the stream shows it is subscribed (a trade arrives).
+        for _ in range(40):
+            trader.trading.submit_order(MarketOrderRequest(symbol="MOCKHD", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+            try:
+                statuses.get(timeout=0.5)
+                break
+            except queue.Empty:
+                continue
+        halted = call(server, "POST", "/v1/instruments/MOCKHD/halt", None, admin)
+        assert halted["halted"] is True
+        try:
+            trader.trading.submit_order(MarketOrderRequest(symbol="MOCKHD", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+            raise AssertionError("a halted symbol takes no orders")
+        except APIError as refused:
+            assert refused.status_code == 422
+        assert not trader.trading.get_asset("MOCKHD").tradable
+        call(server, "POST", "/v1/instruments/MOCKHD/resume", None, admin)
+        seen = []
+        deadline = time.monotonic() + 10
+        while len(seen) < 2 and time.monotonic() < deadline:
+            try:
+                item = statuses.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if hasattr(item, "status_code"):
+                seen.append(item.status_code)
+        assert seen == ["H", "T"]
+        assert trader.trading.get_asset("MOCKHD").tradable
+    finally:
+        stream.stop()
+        thread.join(timeout=10)

@@ -194,3 +194,44 @@ pub(crate) async fn candles(State(state): State<Shared>, Path(symbol): Path<Stri
         .collect();
     Ok(Json(Candles { symbol: symbol.as_str().to_owned(), interval: interval.as_str().to_owned(), candles }))
 }
+
+/// Halt or resume trading in one instrument (admins). While halted, new orders in it are
+/// refused (422 `instrument_halted`); resting orders stay on the book. Audited; pushed to
+/// the Alpaca market-data stream's `statuses` subscribers.
+#[utoipa::path(post, path = "/v1/instruments/{symbol}/{action}", tag = "market",
+    params(
+        ("symbol" = String, Path, pattern = "^[A-Z0-9._-]{1,15}$", description = "An instrument symbol such as MOCKAAPL."),
+        ("action" = String, Path, pattern = "^(halt|resume)$", description = "`halt` or `resume`."),
+    ),
+    responses(
+        (status = 200, description = "The instrument as it is now.", body = Instrument),
+        (status = 400, description = "A bad symbol or action.", body = ErrorBody),
+        (status = 404, description = "Unknown symbol.", body = ErrorBody),
+        (status = 422, description = "Already halted, or not halted.", body = ErrorBody),
+    ))]
+pub(crate) async fn halt_or_resume(
+    State(state): State<Shared>,
+    axum::extract::Extension(caller): axum::extract::Extension<crate::auth::MaybeCaller>,
+    Path((symbol, action)): Path<(String, String)>,
+) -> Result<Json<Instrument>, ApiError> {
+    crate::auth::require_admin(&caller)?;
+    let command = match action.as_str() {
+        "halt" => "haltInstrument",
+        "resume" => "resumeInstrument",
+        _ => return Err(ApiError::bad_request("invalid_parameter", "action must be halt or resume")),
+    };
+    let symbol = known_symbol(&state, &symbol).await?;
+    crate::routes::run_command(&state, serde_json::json!({"command": command, "symbol": symbol.as_str()})).await?;
+    crate::identity::audit(&state, &caller, &format!("instrument.{action}"), format!("instrument:{symbol}"), serde_json::Value::Null).await;
+    let (spec, halted, last) = query(&state, move |engine| engine.instrument(symbol).map(|(spec, halted)| (spec, halted, engine.last_price(symbol))))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("symbol {symbol}")))?;
+    Ok(Json(Instrument {
+        symbol: spec.symbol.as_str().to_owned(),
+        tick_size: spec.tick_size.to_string(),
+        lot_size: spec.lot_size.to_string(),
+        min_quantity: spec.min_quantity.to_string(),
+        halted,
+        last_price: last.map(|price| price.to_string()),
+    }))
+}

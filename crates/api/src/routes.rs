@@ -76,6 +76,7 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(market::ticker))
         .routes(routes!(market::trades))
         .routes(routes!(market::candles))
+        .routes(routes!(market::halt_or_resume))
         // The Alpaca-compatible API (`/v2`).
         .routes(routes!(alpaca::account))
         .routes(routes!(alpaca::place_order, alpaca::list_orders, alpaca::cancel_all))

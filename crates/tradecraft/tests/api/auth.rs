@@ -172,7 +172,8 @@ fn access(method: &str, path: &str) -> Access {
             | ("put", "/v1/users/{user_id}/role")
             | ("put", "/v1/users/{user_id}/membership")
             | ("put", "/v1/limits/{scope}/{id}")
-    ) || path.starts_with("/v1/organisations");
+    ) || path.starts_with("/v1/organisations")
+        || path.starts_with("/v1/instruments/");
     if admin {
         return Access::Admin;
     }
@@ -237,6 +238,7 @@ async fn every_route_authorises_by_role_and_owner() {
             .replace("{order_id}", &order)
             .replace("{user_id}", &user)
             .replace("{symbol}", "MOCK")
+            .replace("{action}", "halt")
             .replace("{symbol_or_asset_id}", "MOCK")
             .replace("{key_id}", "k")
             .replace("{alert_id}", "a")

@@ -85,6 +85,7 @@ async fn the_router_serves_every_documented_operation() {
             .replace("{user_id}", "1")
             .replace("{symbol}", "MOCK")
             .replace("{symbol_or_asset_id}", "NOSUCH")
+            .replace("{action}", "resume")
             .replace("{key_id}", "k")
             .replace("{alert_id}", "a")
             .replace("{org_id}", "1")
