@@ -29,19 +29,18 @@ pub(crate) async fn symbols(State(state): State<Shared>) -> Result<Json<Symbols>
         engine.symbols().filter_map(|symbol| engine.instrument(symbol).map(|(spec, halted)| (spec, halted, engine.last_price(symbol)))).collect::<Vec<_>>()
     })
     .await?;
-    Ok(Json(Symbols {
-        symbols: listed
-            .iter()
-            .map(|(spec, halted, last)| Instrument {
-                symbol: spec.symbol.as_str().to_owned(),
-                tick_size: spec.tick_size.to_string(),
-                lot_size: spec.lot_size.to_string(),
-                min_quantity: spec.min_quantity.to_string(),
-                halted: *halted,
-                last_price: last.map(|price| price.to_string()),
-            })
-            .collect(),
-    }))
+    Ok(Json(Symbols { symbols: listed.iter().map(|(spec, halted, last)| instrument_of(spec, *halted, *last)).collect() }))
+}
+
+fn instrument_of(spec: &tradecraft_engine::InstrumentSpec, halted: bool, last: Option<Price>) -> Instrument {
+    Instrument {
+        symbol: spec.symbol.as_str().to_owned(),
+        tick_size: spec.tick_size.to_string(),
+        lot_size: spec.lot_size.to_string(),
+        min_quantity: spec.min_quantity.to_string(),
+        halted,
+        last_price: last.map(|price| price.to_string()),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -226,12 +225,5 @@ pub(crate) async fn halt_or_resume(
     let (spec, halted, last) = query(&state, move |engine| engine.instrument(symbol).map(|(spec, halted)| (spec, halted, engine.last_price(symbol))))
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("symbol {symbol}")))?;
-    Ok(Json(Instrument {
-        symbol: spec.symbol.as_str().to_owned(),
-        tick_size: spec.tick_size.to_string(),
-        lot_size: spec.lot_size.to_string(),
-        min_quantity: spec.min_quantity.to_string(),
-        halted,
-        last_price: last.map(|price| price.to_string()),
-    }))
+    Ok(Json(instrument_of(&spec, halted, last)))
 }
