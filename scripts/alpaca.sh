@@ -9,10 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv="${TRADECRAFT_ALPACA_VENV:-target/alpaca-venv}"
-if [ ! -x "$venv/bin/pytest" ] || ! "$venv/bin/pip" freeze 2>/dev/null | grep -qxF -f tests/alpaca/requirements.txt; then
-    echo "making the alpaca-py test environment in $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/alpaca/requirements.txt
-fi
+source scripts/venv.sh
+ensure_venv "$venv" tests/alpaca/requirements.txt
 cargo build --quiet --locked -p tradecraft
 TRADECRAFT_BIN="$PWD/target/debug/tradecraft" "$venv/bin/python" -m pytest tests/alpaca -q -p no:cacheprovider "$@"

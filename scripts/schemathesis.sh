@@ -15,11 +15,8 @@ venv="${TRADECRAFT_TEST_VENV:-target/test-venv}"
 examples="${TRADECRAFT_SCHEMATHESIS_EXAMPLES:-25}"
 seed="${TRADECRAFT_SCHEMATHESIS_SEED:-20261130}"
 
-if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/pip" freeze 2>/dev/null | grep -qxF -f tests/schemathesis/requirements.txt; then
-    echo "making the Python test environment in $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/schemathesis/requirements.txt
-fi
+source scripts/venv.sh
+ensure_venv "$venv" tests/schemathesis/requirements.txt
 
 cargo build --quiet --locked -p tradecraft
 data="$(mktemp -d)"

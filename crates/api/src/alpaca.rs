@@ -317,6 +317,11 @@ pub(crate) struct OrderRequest {
     pub stop_loss: Option<Value>,
 }
 
+/// A bad parameter value: Alpaca answers 422.
+pub(crate) fn invalid_parameter(message: impl Into<String>) -> ApiError {
+    ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_parameter", message: message.into() }
+}
+
 fn not_supported(what: impl std::fmt::Display) -> ApiError {
     ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code: "not_supported", message: format!("{what} is not supported by TradeCraft yet") }
 }
@@ -363,6 +368,24 @@ impl OrderRequest {
     }
 }
 
+fn is_open(record: &OrderRecord) -> bool {
+    matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED")
+}
+
+/// The account's open orders, oldest first.
+fn open_orders(state: &AppState, account: AccountId) -> Result<Vec<OrderRecord>, ApiError> {
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    Ok(view.orders.values().filter(|record| record.account == account && is_open(record)).cloned().collect())
+}
+
+/// Places `request` for `user` and answers the order as the engine left it (a refused
+/// field is 422, as Alpaca answers).
+async fn place_and_show(state: &AppState, user: u64, request: PlaceOrderRequest) -> Result<Order, ApiError> {
+    let accepted = crate::orders::place(state, request.into_wire(user, String::new())?).await.map_err(unprocessable)?;
+    let order_id = OrderId(accepted.order_id.parse().map_err(|_| ApiError::Internal("order id".to_owned()))?);
+    Ok(order_of(&record(state, order_id)?))
+}
+
 fn record(state: &AppState, order_id: OrderId) -> Result<OrderRecord, ApiError> {
     let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
     view.orders.get(&order_id).cloned().ok_or_else(|| ApiError::NotFound(format!("order {}", order_uuid(order_id))))
@@ -392,10 +415,7 @@ pub(crate) async fn place_order(
     Body(request): Body<OrderRequest>,
 ) -> Result<Json<Order>, ApiError> {
     let user = own_account(&caller)?;
-    let order = request.native()?.into_wire(user, String::new())?;
-    let accepted = crate::orders::place(&state, order).await.map_err(unprocessable)?;
-    let order_id = OrderId(accepted.order_id.parse().map_err(|_| ApiError::Internal("order id".to_owned()))?);
-    Ok(Json(order_of(&record(&state, order_id)?)))
+    place_and_show(&state, user, request.native()?).await.map(Json)
 }
 
 /// Alpaca answers a refused field with 422, not 400.
@@ -445,7 +465,7 @@ pub(crate) async fn list_orders(
     Query(params): Query<OrderListParams>,
 ) -> Result<Json<Vec<Order>>, ApiError> {
     let user = AccountId(own_account(&caller)?);
-    let bad = |message: &str| ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_parameter", message: message.to_owned() };
+    let bad = invalid_parameter;
     let status = params.status.as_deref().unwrap_or("open");
     if !matches!(status, "open" | "closed" | "all") {
         return Err(bad("status must be open, closed or all"));
@@ -469,12 +489,11 @@ pub(crate) async fn list_orders(
     let (after, until) =
         (parse_time("after", params.after.as_deref()).map_err(unprocessable)?, parse_time("until", params.until.as_deref()).map_err(unprocessable)?);
     let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    let open = |record: &OrderRecord| matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED");
     let wanted = |record: &&OrderRecord| {
         record.account == user
             && match status {
-                "open" => open(record),
-                "closed" => !open(record),
+                "open" => is_open(record),
+                "closed" => !is_open(record),
                 _ => true,
             }
             && side.is_none_or(|side| record.side == side)
@@ -572,10 +591,7 @@ pub(crate) struct CancelStatus {
     responses((status = 207, description = "What happened to each open order.", body = Vec<CancelStatus>)))]
 pub(crate) async fn cancel_all(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Response, ApiError> {
     let user = AccountId(own_account(&caller)?);
-    let open: Vec<OrderRecord> = {
-        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-        view.orders.values().filter(|record| record.account == user && matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED")).cloned().collect()
-    };
+    let open = open_orders(&state, user)?;
     let mut answers = Vec::with_capacity(open.len());
     for order in &open {
         let (status, body) = match cancel(&state, order).await {
@@ -772,7 +788,7 @@ pub(crate) async fn close_position(
     let position = positions_of(&state, user).await?.into_iter().find(|position| position.symbol == symbol);
     let position = position.ok_or_else(|| ApiError::NotFound(format!("position in {symbol}")))?;
     let held = Quantity::parse(&position.qty).map_err(|_| ApiError::Internal("position quantity".to_owned()))?;
-    let bad = |message: &str| ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_parameter", message: message.to_owned() };
+    let bad = invalid_parameter;
     let quantity = match (params.qty.as_deref(), params.percentage.as_deref()) {
         (Some(_), Some(_)) => return Err(bad("give qty or percentage, not both")),
         (Some(text), None) => Quantity::parse(text).map_err(|_| bad("qty must be a decimal"))?,
@@ -792,11 +808,8 @@ pub(crate) async fn close_position(
 }
 
 async fn close(state: &AppState, user: u64, symbol: &str, quantity: Quantity) -> Result<Order, ApiError> {
-    let request: PlaceOrderRequest =
-        crate::extract::from_object(json!({"symbol": symbol, "side": "SELL", "type": "MARKET", "quantity": quantity.to_string()}))?;
-    let accepted = crate::orders::place(state, request.into_wire(user, String::new())?).await.map_err(unprocessable)?;
-    let order_id = OrderId(accepted.order_id.parse().map_err(|_| ApiError::Internal("order id".to_owned()))?);
-    Ok(order_of(&record(state, order_id)?))
+    let request = crate::extract::from_object(json!({"symbol": symbol, "side": "SELL", "type": "MARKET", "quantity": quantity.to_string()}))?;
+    place_and_show(state, user, request).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -820,24 +833,10 @@ pub(crate) async fn close_all(
     let cancel_orders = match params.cancel_orders.as_deref() {
         None | Some("false" | "False") => false,
         Some("true" | "True") => true,
-        Some(_) => {
-            return Err(ApiError::Rejected {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code: "invalid_parameter",
-                message: "cancel_orders must be true or false".to_owned(),
-            });
-        }
+        Some(_) => return Err(invalid_parameter("cancel_orders must be true or false")),
     };
     if cancel_orders {
-        let open: Vec<OrderRecord> = {
-            let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-            view.orders
-                .values()
-                .filter(|record| record.account == AccountId(user) && matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED"))
-                .cloned()
-                .collect()
-        };
-        for order in &open {
+        for order in &open_orders(&state, AccountId(user))? {
             // An order that finished meanwhile needs no cancelling.
             let _ = cancel(&state, order).await;
         }
@@ -1028,22 +1027,16 @@ pub(crate) struct CalendarParams {
 pub(crate) async fn calendar(Query(params): Query<CalendarParams>) -> Result<Json<Vec<CalendarDay>>, ApiError> {
     let day = |name: &str, text: Option<&str>| -> Result<Option<i64>, ApiError> {
         text.map(|text| {
-            Timestamp::parse(&format!("{text}T00:00:00Z")).map(|at| at.millis().div_euclid(DAY_MS)).map_err(|_| ApiError::Rejected {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code: "invalid_parameter",
-                message: format!("{name} must be YYYY-MM-DD"),
-            })
+            Timestamp::parse(&format!("{text}T00:00:00Z"))
+                .map(|at| at.millis().div_euclid(DAY_MS))
+                .map_err(|_| invalid_parameter(format!("{name} must be YYYY-MM-DD")))
         })
         .transpose()
     };
     let start = day("start", params.start.as_deref())?.unwrap_or_else(|| now().millis().div_euclid(DAY_MS));
     let end = day("end", params.end.as_deref())?.unwrap_or(start + 30);
     if end < start || end - start > 366 {
-        return Err(ApiError::Rejected {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "invalid_parameter",
-            message: "end must be on or after start, at most 366 days on".to_owned(),
-        });
+        return Err(invalid_parameter("end must be on or after start, at most 366 days on"));
     }
     Ok(Json(
         (start..=end)

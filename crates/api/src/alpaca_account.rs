@@ -4,7 +4,6 @@
 
 use axum::Json;
 use axum::extract::{Extension, Path, State};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tradecraft_store::{TradeQuery, decimal};
@@ -22,9 +21,7 @@ const PAGE_SIZE_MAX: usize = 100;
 /// Cash activities: TradeCraft's statement kinds and Alpaca's activity types.
 const CASH_KINDS: [(&str, &str); 3] = [("DEPOSIT", "CSD"), ("WITHDRAWAL", "CSW"), ("FEE", "FEE")];
 
-fn bad(message: impl Into<String>) -> ApiError {
-    ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_parameter", message: message.into() }
-}
+use crate::alpaca::invalid_parameter as bad;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -7,7 +7,6 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tradecraft_market::Interval;
@@ -25,12 +24,10 @@ const TAPE: &str = "C";
 const LIMIT_DEFAULT: usize = 1_000;
 const LIMIT_MAX: usize = 10_000;
 
-fn bad(message: impl Into<String>) -> ApiError {
-    ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_parameter", message: message.into() }
-}
+use crate::alpaca::invalid_parameter as bad;
 
 /// A decimal's text as a JSON number (display data).
-fn number(text: &str) -> Value {
+pub(crate) fn number(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
@@ -176,7 +173,8 @@ fn page(symbols: &[Symbol], window: &Window, mut items_of: impl FnMut(Symbol) ->
     (answer, None)
 }
 
-fn bar_json(candle: &tradecraft_market::Candle) -> Value {
+/// A candle as Alpaca's bar: `{t, o, h, l, c, v, n, vw}`.
+pub(crate) fn bar_json(candle: &tradecraft_market::Candle) -> Value {
     json!({
         "t": Timestamp::from_millis(candle.start_ms).to_string(),
         "o": number(&candle.open.to_string()), "h": number(&candle.high.to_string()),
@@ -288,9 +286,10 @@ pub(crate) async fn latest_quotes(State(state): State<Shared>, Query(params): Qu
     Ok(Json(json!({"quotes": quotes})))
 }
 
-fn latest_bar(state: &AppState, symbol: Symbol, interval: Interval) -> Result<Option<Value>, ApiError> {
+/// The symbol's current candle of `interval` in the view.
+pub(crate) fn latest_candle(state: &AppState, symbol: Symbol, interval: Interval) -> Result<Option<tradecraft_market::Candle>, ApiError> {
     let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    Ok(view.candles.candles(symbol, interval, i64::MIN, i64::MAX, 1).last().map(bar_json))
+    Ok(view.candles.candles(symbol, interval, i64::MIN, i64::MAX, 1).last().copied())
 }
 
 /// The latest minute bar of each symbol that has traded.
@@ -300,8 +299,8 @@ pub(crate) async fn latest_bars(State(state): State<Shared>, Query(params): Quer
     let minute = Interval::parse("1m").ok_or_else(|| ApiError::Internal("interval".to_owned()))?;
     let mut bars = Map::new();
     for symbol in symbols(&state, params.symbols.as_deref()).await? {
-        if let Some(bar) = latest_bar(&state, symbol, minute)? {
-            bars.insert(symbol.as_str().to_owned(), bar);
+        if let Some(candle) = latest_candle(&state, symbol, minute)? {
+            bars.insert(symbol.as_str().to_owned(), bar_json(&candle));
         }
     }
     Ok(Json(json!({"bars": bars})))

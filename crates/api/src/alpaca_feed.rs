@@ -25,6 +25,7 @@ use tokio::sync::broadcast;
 use tradecraft_market::Interval;
 use tradecraft_types::{Symbol, Timestamp};
 
+use crate::alpaca_data::{bar_json, latest_candle, number};
 use crate::{ApiError, Shared};
 
 const FEEDS: [&str; 3] = ["iex", "sip", "test"];
@@ -152,24 +153,17 @@ async fn send(socket: &mut WebSocket, msgpack: bool, messages: Vec<Value>) -> bo
     matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(frame)).await, Ok(Ok(())))
 }
 
-fn number(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or(Value::Null)
-}
-
+/// A candle as a stream message of `kind` (`b`, `u` or `d`).
 fn bar(kind: &str, symbol: &str, candle: &tradecraft_market::Candle) -> Value {
-    json!({
-        "T": kind, "S": symbol, "t": Timestamp::from_millis(candle.start_ms).to_string(),
-        "o": number(&candle.open.to_string()), "h": number(&candle.high.to_string()), "l": number(&candle.low.to_string()),
-        "c": number(&candle.close.to_string()), "v": number(&candle.volume.to_string()), "n": candle.trades,
-        "vw": candle.vwap().map_or(Value::Null, |vwap| number(&vwap.to_string())),
-    })
+    let mut bar = bar_json(candle);
+    bar["T"] = json!(kind);
+    bar["S"] = json!(symbol);
+    bar
 }
 
 /// The current candle of `interval` for `symbol`, from the view.
 fn candle(state: &Shared, symbol: &str, interval: &str) -> Option<tradecraft_market::Candle> {
-    let symbol = Symbol::new(symbol).ok()?;
-    let interval = Interval::parse(interval)?;
-    state.view.lock().ok()?.candles.candles(symbol, interval, i64::MIN, i64::MAX, 1).last().copied()
+    latest_candle(state, Symbol::new(symbol).ok()?, Interval::parse(interval)?).ok().flatten()
 }
 
 async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {

@@ -229,11 +229,7 @@ pub(crate) async fn events(
     use axum::response::IntoResponse;
     use axum::response::sse::{Event, KeepAlive, Sse};
     let user = AccountId(crate::auth::own_account(&caller)?);
-    let bad = |message: &str| crate::ApiError::Rejected {
-        status: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        code: "invalid_parameter",
-        message: message.to_owned(),
-    };
+    let bad = crate::alpaca::invalid_parameter;
     let time = |text: Option<&str>| text.map(|text| tradecraft_types::Timestamp::parse(text).map(|at| at.millis())).transpose();
     let since = time(params.since.as_deref()).map_err(|_| bad("since must be an RFC 3339 time"))?;
     let until = time(params.until.as_deref()).map_err(|_| bad("until must be an RFC 3339 time"))?;
