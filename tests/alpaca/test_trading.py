@@ -342,3 +342,53 @@ def test_trade_events_replay_and_follow_as_server_sent_events(server, trader):
         live = events(response, 2)
     assert [(event["order"]["id"], event["event"]) for event in live] == [(str(sold.id), "new"), (str(sold.id), "fill")]
     assert Decimal(live[1]["position_qty"]) == 1
+
+
+def test_bracket_oco_and_oto_orders_work_their_exits(trader):
+    from alpaca.trading.enums import OrderClass
+    from alpaca.trading.requests import StopLossRequest, TakeProfitRequest
+    ask = best(trader, "ask")
+    high, low = float((ask * Decimal("1.5")).quantize(Decimal("0.01"))), float((ask * Decimal("0.5")).quantize(Decimal("0.01")))
+    # A bracket market buy fills at once; its two exits then work, sharing the five shares.
+    bracket = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=5, side=OrderSide.BUY, time_in_force=TimeInForce.GTC,
+                                                             order_class=OrderClass.BRACKET, take_profit=TakeProfitRequest(limit_price=high),
+                                                             stop_loss=StopLossRequest(stop_price=low)))
+    assert bracket.status == OrderStatus.FILLED and bracket.order_class == OrderClass.BRACKET
+    take_profit, stop_loss = bracket.legs
+    assert (take_profit.order_type, stop_loss.order_type) == (OrderType.LIMIT, OrderType.STOP)
+    for leg in bracket.legs:
+        assert leg.status == OrderStatus.NEW and leg.side == OrderSide.SELL and Decimal(leg.qty) == 5
+    nested = trader.trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN, nested=True))
+    assert [order.id for order in nested] == [bracket.id] and len(nested[0].legs) == 2
+    assert {order.id for order in trader.trading.get_orders()} == {take_profit.id, stop_loss.id}
+    # Cancelling one exit cancels the other.
+    trader.trading.cancel_order_by_id(take_profit.id)
+    assert trader.trading.get_order_by_id(stop_loss.id).status == OrderStatus.CANCELED
+
+    # OCO: a limit sell and a stop sell of the same five shares, both working.
+    oco = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=5, side=OrderSide.SELL, time_in_force=TimeInForce.GTC,
+                                                        order_class=OrderClass.OCO, take_profit=TakeProfitRequest(limit_price=high),
+                                                        stop_loss=StopLossRequest(stop_price=low)))
+    assert oco.order_class == OrderClass.OCO and oco.status == OrderStatus.NEW and Decimal(oco.limit_price) == Decimal(str(high))
+    (oco_stop,) = oco.legs
+    assert oco_stop.status == OrderStatus.NEW and oco_stop.order_type == OrderType.STOP
+    trader.trading.cancel_order_by_id(oco.id)
+    assert trader.trading.get_order_by_id(oco_stop.id).status == OrderStatus.CANCELED
+
+    # OTO: a limit buy below the market; its stop-limit exit is held until it fills.
+    bid = best(trader, "bid")
+    below = float((bid * Decimal("0.9")).quantize(Decimal("0.01")))
+    oto = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=2, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=below,
+                                                        order_class=OrderClass.OTO,
+                                                        stop_loss=StopLossRequest(stop_price=low, limit_price=float(Decimal(str(low)) - 1))))
+    (held,) = oto.legs
+    assert oto.status == OrderStatus.NEW and held.status == OrderStatus.HELD and held.order_type == OrderType.STOP_LIMIT
+    trader.trading.cancel_order_by_id(oto.id)
+    assert trader.trading.get_order_by_id(held.id).status == OrderStatus.CANCELED
+
+    # Exits on the wrong side of each other are refused with Alpaca's 422.
+    with pytest.raises(APIError) as crossed:
+        trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC,
+                                                       order_class=OrderClass.BRACKET, take_profit=TakeProfitRequest(limit_price=low),
+                                                       stop_loss=StopLossRequest(stop_price=high)))
+    assert crossed.value.status_code == 422

@@ -235,6 +235,7 @@ pub(crate) fn status_word(status: &str) -> &'static str {
         "FILLED" => "filled",
         "CANCELLED" => "canceled",
         "EXPIRED" => "expired",
+        "HELD" => "held",
         _ => "new",
     }
 }
@@ -263,7 +264,14 @@ pub(crate) fn order_of(record: &OrderRecord) -> Order {
         qty: record.budget.is_none().then(|| record.quantity.to_string()),
         filled_qty: record.filled.to_string(),
         filled_avg_price: record.average_price().map(|price| price.to_string()),
-        order_class: "simple".to_owned(),
+        order_class: record
+            .order_class
+            .map_or("simple", |class| match class {
+                "BRACKET" => "bracket",
+                "OTO" => "oto",
+                _ => "oco",
+            })
+            .to_owned(),
         order_type: record.order_type.to_ascii_lowercase(),
         kind: record.order_type.to_ascii_lowercase(),
         side: record.side.as_str().to_ascii_lowercase(),
@@ -308,13 +316,26 @@ pub(crate) struct OrderRequest {
     #[serde(default)]
     #[expect(dead_code, reason = "accepted for compatibility: the market trades around the clock")]
     pub extended_hours: Option<bool>,
-    /// `simple` (or empty); `bracket`, `oco` and `oto` are not taken yet.
-    #[schema(value_type = Option<String>)]
+    /// `simple` (or empty), `bracket`, `oco` or `oto`.
+    #[schema(value_type = Option<String>, pattern = "^(simple|bracket|oco|oto|)$")]
     pub order_class: Option<Text<8>>,
-    #[schema(value_type = Option<Object>)]
-    pub take_profit: Option<Value>,
-    #[schema(value_type = Option<Object>)]
-    pub stop_loss: Option<Value>,
+    /// Bracket and OTO: the take-profit exit; OCO: its `limit_price` is the order's own.
+    pub take_profit: Option<TakeProfitRequest>,
+    /// Bracket, OCO and OTO: the stop-loss exit.
+    pub stop_loss: Option<StopLossRequest>,
+}
+
+/// Alpaca's `take_profit`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct TakeProfitRequest {
+    pub limit_price: Decimal,
+}
+
+/// Alpaca's `stop_loss`: a stop, or a stop limit with `limit_price`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct StopLossRequest {
+    pub stop_price: Decimal,
+    pub limit_price: Option<Decimal>,
 }
 
 /// A bad parameter value: Alpaca answers 422.
@@ -330,13 +351,27 @@ impl OrderRequest {
     /// The native order request this is.
     fn native(self) -> Result<PlaceOrderRequest, ApiError> {
         let field = |name: &str, message: &str| crate::extract::field_error(name, message);
-        let class = self.order_class.as_ref().map_or("", |class| class.as_str());
-        if !matches!(class, "" | "simple") {
-            return Err(not_supported(format_args!("order_class {class}")));
+        let class = match self.order_class.as_ref().map_or("", |class| class.as_str()) {
+            "" | "simple" => "SIMPLE",
+            "bracket" => "BRACKET",
+            "oco" => "OCO",
+            "oto" => "OTO",
+            _ => return Err(field("order_class", "must be simple, bracket, oco or oto")),
+        };
+        // OCO: Alpaca names the limit exit's price in take_profit.
+        let mut limit_price = self.limit_price.as_ref().map(Decimal::as_str);
+        let mut take_profit = self.take_profit.as_ref().map(|leg| json!({"limitPrice": leg.limit_price.as_str()}));
+        if class == "OCO"
+            && let Some(leg) = &self.take_profit
+        {
+            if limit_price.is_some_and(|price| price != leg.limit_price.as_str()) {
+                return Err(field("take_profit.limit_price", "an OCO order's take profit is its limit_price"));
+            }
+            limit_price = Some(leg.limit_price.as_str());
+            take_profit = None;
         }
-        if self.take_profit.as_ref().is_some_and(|value| !value.is_null()) || self.stop_loss.as_ref().is_some_and(|value| !value.is_null()) {
-            return Err(not_supported("take_profit and stop_loss outside a bracket order"));
-        }
+        let stop_loss =
+            self.stop_loss.as_ref().map(|leg| json!({"stopPrice": leg.stop_price.as_str(), "limitPrice": leg.limit_price.as_ref().map(Decimal::as_str)}));
         let order_type = match self.kind.as_str() {
             kind @ ("market" | "limit" | "stop" | "stop_limit" | "trailing_stop") => kind.to_ascii_uppercase(),
             _ => return Err(field("type", "must be market, limit, stop, stop_limit or trailing_stop")),
@@ -358,8 +393,11 @@ impl OrderRequest {
             "timeInForce": time_in_force,
             "quantity": self.qty.as_ref().map(Decimal::as_str),
             "notional": self.notional.as_ref().map(Decimal::as_str),
-            "limitPrice": self.limit_price.as_ref().map(Decimal::as_str),
+            "limitPrice": limit_price,
             "stopPrice": self.stop_price.as_ref().map(Decimal::as_str),
+            "orderClass": class,
+            "takeProfit": take_profit,
+            "stopLoss": stop_loss,
             "trailAmount": self.trail_price.as_ref().map(Decimal::as_str),
             "trailPercent": self.trail_percent.as_ref().map(Decimal::as_str),
             "clientOrderId": self.client_order_id.as_ref().map(|id| id.as_str()),
@@ -369,7 +407,24 @@ impl OrderRequest {
 }
 
 fn is_open(record: &OrderRecord) -> bool {
-    matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED")
+    matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED" | "HELD")
+}
+
+/// `order_of` with a contingent order's legs nested, as Alpaca shows a parent order.
+fn order_with_legs(view: &crate::view::View, record: &OrderRecord) -> Order {
+    let mut order = order_of(record);
+    if !record.legs.is_empty() {
+        order.legs =
+            Some(record.legs.iter().filter_map(|leg| view.orders.get(leg)).map(|leg| serde_json::to_value(order_of(leg)).unwrap_or(Value::Null)).collect());
+    }
+    order
+}
+
+/// The order as the view has it now, legs nested.
+fn shown(state: &AppState, order_id: OrderId) -> Result<Order, ApiError> {
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {}", order_uuid(order_id))))?;
+    Ok(order_with_legs(&view, record))
 }
 
 /// The account's open orders, oldest first.
@@ -383,7 +438,7 @@ fn open_orders(state: &AppState, account: AccountId) -> Result<Vec<OrderRecord>,
 async fn place_and_show(state: &AppState, user: u64, request: PlaceOrderRequest) -> Result<Order, ApiError> {
     let accepted = crate::orders::place(state, request.into_wire(user, String::new())?).await.map_err(unprocessable)?;
     let order_id = OrderId(accepted.order_id.parse().map_err(|_| ApiError::Internal("order id".to_owned()))?);
-    Ok(order_of(&record(state, order_id)?))
+    shown(state, order_id)
 }
 
 fn record(state: &AppState, order_id: OrderId) -> Result<OrderRecord, ApiError> {
@@ -445,7 +500,7 @@ pub(crate) struct OrderListParams {
     /// `desc` (default, newest first) or `asc`.
     #[param(value_type = Option<String>, pattern = "^(asc|desc)$")]
     direction: Option<String>,
-    /// `true` or `false`; accepted for compatibility: orders have no legs here.
+    /// `true`: contingent orders' legs nested in their order, not listed on their own.
     #[param(value_type = Option<bool>)]
     nested: Option<String>,
     /// `buy` or `sell`.
@@ -488,22 +543,27 @@ pub(crate) async fn list_orders(
     let limit = bounded(params.limit.as_deref(), 50, 500, "limit").map_err(unprocessable)?;
     let (after, until) =
         (parse_time("after", params.after.as_deref()).map_err(unprocessable)?, parse_time("until", params.until.as_deref()).map_err(unprocessable)?);
+    let nested = params.nested.as_deref().is_some_and(|nested| nested.eq_ignore_ascii_case("true"));
     let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let status_matches = |record: &OrderRecord| match status {
+        "open" => is_open(record),
+        "closed" => !is_open(record),
+        _ => true,
+    };
     let wanted = |record: &&OrderRecord| {
         record.account == user
-            && match status {
-                "open" => is_open(record),
-                "closed" => !is_open(record),
-                _ => true,
-            }
+            && !(nested && record.parent.is_some())
+            // Nested, an order with its legs counts as open while any of them is.
+            && (status_matches(record) || (nested && record.legs.iter().filter_map(|leg| view.orders.get(leg)).any(status_matches)))
             && side.is_none_or(|side| record.side == side)
             && symbols.as_ref().is_none_or(|symbols| symbols.iter().any(|symbol| symbol == record.symbol.as_str()))
             && after.is_none_or(|after| record.created > after)
             && until.is_none_or(|until| record.created <= until)
     };
+    let show = |record: &OrderRecord| if nested { order_with_legs(&view, record) } else { order_of(record) };
     let records = view.orders.values();
     let page: Vec<Order> =
-        if ascending { records.filter(wanted).take(limit).map(order_of).collect() } else { records.rev().filter(wanted).take(limit).map(order_of).collect() };
+        if ascending { records.filter(wanted).take(limit).map(show).collect() } else { records.rev().filter(wanted).take(limit).map(show).collect() };
     Ok(Json(page))
 }
 
@@ -516,7 +576,8 @@ pub(crate) async fn get_order(
     Extension(caller): Extension<MaybeCaller>,
     Path(order_id): Path<String>,
 ) -> Result<Json<Order>, ApiError> {
-    Ok(Json(order_of(&own_order(&state, &caller, &order_id)?)))
+    let record = own_order(&state, &caller, &order_id)?;
+    shown(&state, record.order_id).map(Json)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -594,6 +655,13 @@ pub(crate) async fn cancel_all(State(state): State<Shared>, Extension(caller): E
     let open = open_orders(&state, user)?;
     let mut answers = Vec::with_capacity(open.len());
     for order in &open {
+        // Cancelling an order ends its legs, and one exit the other: what ended already
+        // is answered as it stands.
+        let now = record(&state, order.order_id)?;
+        if !is_open(&now) {
+            answers.push(CancelStatus { id: order_uuid(order.order_id), status: 200, body: serde_json::to_value(order_of(&now)).unwrap_or(Value::Null) });
+            continue;
+        }
         let (status, body) = match cancel(&state, order).await {
             Ok(()) => (200, serde_json::to_value(order_of(&record(&state, order.order_id)?)).unwrap_or(Value::Null)),
             Err(error) => (alpaca_status(error.status_code()).as_u16(), json!({"message": error.to_string()})),

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
-use tradecraft_sequencer::wire::{PlaceOrder, WireLimits, WireOrderType, WireSelfTradePrevention, WireSide, WireTimeInForce};
+use tradecraft_sequencer::wire::{PlaceOrder, WireExitLeg, WireLimits, WireOrderClass, WireOrderType, WireSelfTradePrevention, WireSide, WireTimeInForce};
 use utoipa::ToSchema;
 
 use crate::ApiError;
@@ -78,6 +78,35 @@ pub(crate) enum OrderType {
     Stop,
     StopLimit,
     TrailingStop,
+}
+
+/// How an order's exits depend on it: `SIMPLE` (none); `BRACKET` (a take profit and a
+/// stop loss, placed as the order fills, the first to fill or trigger cancelling the
+/// other); `OTO` (one exit, placed as the order fills); `OCO` (the order is a LIMIT exit
+/// and `stopLoss` its sibling, both working at once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum OrderClass {
+    #[default]
+    Simple,
+    Bracket,
+    Oto,
+    Oco,
+}
+
+/// A take-profit exit: a limit order on the other side.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TakeProfit {
+    pub limit_price: Decimal,
+}
+
+/// A stop-loss exit: a stop (or, with `limitPrice`, a stop-limit) order on the other side.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StopLoss {
+    pub stop_price: Decimal,
+    pub limit_price: Option<Decimal>,
 }
 
 /// How long an order may rest: good till cancelled, the day, immediate or cancel, fill or
@@ -169,6 +198,12 @@ pub(crate) struct PlaceOrderRequest {
     /// Assigned by the exchange: refused when given.
     #[schema(value_type = Option<Object>)]
     pub order_id: Option<serde_json::Value>,
+    #[serde(default)]
+    pub order_class: OrderClass,
+    /// BRACKET, and OTO with a take profit.
+    pub take_profit: Option<TakeProfit>,
+    /// BRACKET, OCO, and OTO with a stop loss.
+    pub stop_loss: Option<StopLoss>,
 }
 
 /// Refuses `value` when present: `field` has no meaning for this order.
@@ -254,7 +289,16 @@ impl PlaceOrderRequest {
         if self.post_only && order_type != OrderType::Limit {
             return Err(field_error("postOnly", "only a LIMIT order can be post-only"));
         }
+        self.check_exits()?;
         let text = |value: Option<Decimal>| value.map(|value| value.0);
+        let order_class = match self.order_class {
+            OrderClass::Simple => None,
+            OrderClass::Bracket => Some(WireOrderClass::Bracket),
+            OrderClass::Oto => Some(WireOrderClass::Oto),
+            OrderClass::Oco => Some(WireOrderClass::Oco),
+        };
+        let take_profit = self.take_profit.map(|leg| WireExitLeg { limit_price: Some(leg.limit_price.0), stop_price: None });
+        let stop_loss = self.stop_loss.map(|leg| WireExitLeg { limit_price: text(leg.limit_price), stop_price: Some(leg.stop_price.0) });
         Ok(PlaceOrder {
             order_id: None,
             user_id: user.to_string(),
@@ -274,7 +318,48 @@ impl PlaceOrderRequest {
             order_timestamp: timestamp,
             idempotency_key: None,
             fingerprint: None,
+            order_class,
+            take_profit,
+            stop_loss,
         })
+    }
+
+    /// The exits fit the order class (their prices on the grid, and a take profit beyond
+    /// the stop, are the engine's to check).
+    fn check_exits(&self) -> Result<(), ApiError> {
+        let (take_profit, stop_loss) = (self.take_profit.as_ref(), self.stop_loss.as_ref());
+        match self.order_class {
+            OrderClass::Simple => {
+                if take_profit.is_some() {
+                    return Err(field_error("takeProfit", "only with orderClass BRACKET or OTO"));
+                }
+                if stop_loss.is_some() {
+                    return Err(field_error("stopLoss", "only with orderClass BRACKET, OTO or OCO"));
+                }
+                return Ok(());
+            }
+            OrderClass::Bracket if take_profit.is_none() => return Err(field_error("takeProfit", "required for a BRACKET order")),
+            OrderClass::Bracket | OrderClass::Oco if stop_loss.is_none() => return Err(field_error("stopLoss", "required for a BRACKET or OCO order")),
+            OrderClass::Oto if take_profit.is_some() == stop_loss.is_some() => {
+                return Err(field_error("takeProfit", "an OTO order has exactly one of takeProfit and stopLoss"));
+            }
+            OrderClass::Oco if take_profit.is_some() => return Err(field_error("takeProfit", "an OCO order's own limitPrice is its take profit")),
+            OrderClass::Oco if self.order_type != OrderType::Limit => return Err(field_error("type", "an OCO order is a LIMIT order")),
+            _ => {}
+        }
+        if self.notional.is_some() {
+            return Err(field_error("notional", "an order with exits is sized by quantity"));
+        }
+        if let Some(leg) = take_profit {
+            positive("takeProfit.limitPrice", &leg.limit_price)?;
+        }
+        if let Some(leg) = stop_loss {
+            positive("stopLoss.stopPrice", &leg.stop_price)?;
+            if let Some(limit) = &leg.limit_price {
+                positive("stopLoss.limitPrice", limit)?;
+            }
+        }
+        Ok(())
     }
 }
 

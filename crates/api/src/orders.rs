@@ -116,7 +116,7 @@ pub(crate) async fn place(state: &AppState, mut order: PlaceOrder) -> Result<Ord
         log_fields(|fields| fields.order_id = Some(original.0));
         return match rejected {
             Some(reason) => Err(ApiError::from_reject(reason)),
-            None => Ok(OrderAccepted { order_id: original.to_string(), status: "ACCEPTED".to_owned(), client_order_id }),
+            None => Ok(OrderAccepted { order_id: original.to_string(), status: "ACCEPTED".to_owned(), client_order_id, legs: legs_of(state, original) }),
         };
     }
     let accepted = events
@@ -130,7 +130,25 @@ pub(crate) async fn place(state: &AppState, mut order: PlaceOrder) -> Result<Ord
         order_id: accepted.order_id.to_string(),
         status: "ACCEPTED".to_owned(),
         client_order_id: accepted.client_order_id.map(|client| client.as_str().to_owned()),
+        legs: legs_of(state, accepted.order_id),
     })
+}
+
+/// A contingent order's legs, named by role.
+fn legs_of(state: &AppState, order_id: OrderId) -> Vec<crate::responses::OrderLeg> {
+    let Ok(view) = state.view.lock() else { return Vec::new() };
+    let Some(record) = view.orders.get(&order_id) else { return Vec::new() };
+    record
+        .legs
+        .iter()
+        .map(|&leg| {
+            let role = match tradecraft_sequencer::wire::leg_parent(leg) {
+                Some((_, tradecraft_sequencer::wire::LegRole::TakeProfit)) => "TAKE_PROFIT",
+                _ => "STOP_LOSS",
+            };
+            crate::responses::OrderLeg { order_id: leg.to_string(), role: role.to_owned() }
+        })
+        .collect()
 }
 
 pub(crate) fn order_of(record: &crate::view::OrderRecord) -> Order {
@@ -147,6 +165,9 @@ pub(crate) fn order_of(record: &crate::view::OrderRecord) -> Order {
         notional: record.budget.map(|budget| budget.to_string()),
         status: record.status.to_owned(),
         reason: record.reason.map(str::to_owned),
+        order_class: record.order_class.map(str::to_owned),
+        parent_order_id: record.parent.map(|parent| parent.to_string()),
+        legs: record.legs.iter().map(ToString::to_string).collect(),
         filled_quantity: record.filled.to_string(),
         average_price: record.average_price().map(|price| price.to_string()),
         fills: record
@@ -278,7 +299,7 @@ pub(crate) async fn replace_order(
 }
 
 /// `status` values of the order list.
-const ORDER_STATUSES: [&str; 6] = ["ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "EXPIRED", "OPEN"];
+const ORDER_STATUSES: [&str; 7] = ["ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "EXPIRED", "HELD", "OPEN"];
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -287,8 +308,8 @@ pub(crate) struct OrderListQuery {
     /// Only this user's orders; default the caller's own (admins: everyone's).
     #[param(value_type = Option<String>, pattern = "^(0|[1-9][0-9]{0,18})$")]
     user_id: Option<String>,
-    /// `OPEN` is `ACCEPTED` or `PARTIALLY_FILLED`.
-    #[param(value_type = Option<String>, pattern = "^(ACCEPTED|PARTIALLY_FILLED|FILLED|CANCELLED|EXPIRED|OPEN)$")]
+    /// `OPEN` is `ACCEPTED`, `PARTIALLY_FILLED` or `HELD` (an exit leg waiting for its order).
+    #[param(value_type = Option<String>, pattern = "^(ACCEPTED|PARTIALLY_FILLED|FILLED|CANCELLED|EXPIRED|HELD|OPEN)$")]
     status: Option<String>,
     #[param(value_type = Option<String>, pattern = "^[A-Z0-9._-]{1,15}$")]
     symbol: Option<String>,
@@ -340,7 +361,7 @@ pub(crate) async fn list_orders(
             && params
                 .status
                 .as_deref()
-                .is_none_or(|status| status == record.status || (status == "OPEN" && matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED")))
+                .is_none_or(|status| status == record.status || (status == "OPEN" && matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED" | "HELD")))
             && start.is_none_or(|start| record.created >= start)
             && end.is_none_or(|end| record.created <= end)
     };

@@ -92,6 +92,18 @@ pub(crate) struct OrderAccepted {
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_order_id: Option<String>,
+    /// A contingent order's exit legs (held until the order fills; OCO's stop loss works at once).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub legs: Vec<OrderLeg>,
+}
+
+/// An exit leg of a contingent order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OrderLeg {
+    pub order_id: String,
+    /// `TAKE_PROFIT` or `STOP_LOSS`.
+    pub role: String,
 }
 
 /// An order and what happened to it.
@@ -118,10 +130,20 @@ pub(crate) struct Order {
     /// says how many shares it bought.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notional: Option<String>,
-    /// `ACCEPTED`, `PARTIALLY_FILLED`, `FILLED`, `CANCELLED` or `EXPIRED`.
+    /// `ACCEPTED`, `PARTIALLY_FILLED`, `FILLED`, `CANCELLED` or `EXPIRED`; `HELD` for an
+    /// exit leg waiting for its order to fill.
     pub status: String,
     /// Why the order ended, when the status alone does not say.
     pub reason: Option<String>,
+    /// `BRACKET`, `OTO` or `OCO` for a contingent order and its legs; absent for a simple order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_class: Option<String>,
+    /// An exit leg's order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_order_id: Option<String>,
+    /// A contingent order's exit legs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub legs: Vec<String>,
     pub filled_quantity: String,
     /// Volume-weighted price of the fills; null before the first.
     pub average_price: Option<String>,

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use tradecraft_engine::{AccountKind, Event, OrderKind, TimeInForce};
+use tradecraft_engine::{AccountKind, DoneReason, Event, ExitLeg, OrderClass, OrderKind, TimeInForce};
 use tradecraft_market::{CandleBook, TradePrint};
 use tradecraft_sequencer::CommandOutcome;
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, Timestamp, TradeId};
@@ -50,6 +50,12 @@ pub struct OrderRecord {
     /// The client's own id for the order, when it gave one (orders read back from the
     /// store at start-up have none here).
     pub client_order_id: Option<String>,
+    /// `BRACKET`, `OTO` or `OCO` for a contingent order and its exit legs.
+    pub order_class: Option<&'static str>,
+    /// An exit leg's order.
+    pub parent: Option<OrderId>,
+    /// A contingent order's exit legs (take profit first).
+    pub legs: Vec<OrderId>,
 }
 
 /// An order kind's wire name and its limit and stop prices.
@@ -119,6 +125,9 @@ fn order_record(order: &tradecraft_store::OrderSummary) -> Option<OrderRecord> {
         limit_price: order.limit_price,
         stop_price: order.stop_price,
         client_order_id: None,
+        order_class: None,
+        parent: None,
+        legs: Vec::new(),
     })
 }
 
@@ -160,6 +169,9 @@ impl View {
                 Event::OrderAccepted(order) if self.house_accounts.contains(&order.account) => {}
                 Event::OrderAccepted(order) => {
                     let (order_type, limit_price, stop_price) = kind_parts(order.kind);
+                    // A held exit leg being placed keeps its place in the contingent order.
+                    let held = self.orders.remove(&order.order_id);
+                    let (order_class, parent, created) = held.as_ref().map_or((None, None, at), |held| (held.order_class, held.parent, held.created));
                     self.orders.insert(
                         order.order_id,
                         OrderRecord {
@@ -173,7 +185,7 @@ impl View {
                             filled: Quantity::ZERO,
                             filled_notional: Money::ZERO,
                             fills: Vec::new(),
-                            created: at,
+                            created,
                             updated: at,
                             budget: order.notional,
                             order_type,
@@ -181,10 +193,29 @@ impl View {
                             limit_price,
                             stop_price,
                             client_order_id: order.client_order_id.map(|client| client.as_str().to_owned()),
+                            order_class,
+                            parent,
+                            legs: Vec::new(),
                         },
                     );
-                    self.order_arrival.push_back(order.order_id);
-                    self.evict();
+                    if held.is_none() {
+                        self.order_arrival.push_back(order.order_id);
+                        self.evict();
+                    }
+                }
+                Event::ContingentAccepted { order_id, class, take_profit, stop_loss, .. } => self.contingent(*order_id, *class, [*take_profit, *stop_loss], at),
+                Event::LegResized { order_id, quantity, .. } => {
+                    if let Some(record) = self.orders.get_mut(order_id) {
+                        record.quantity = *quantity;
+                        record.updated = at;
+                    }
+                }
+                Event::LegCancelled { order_id, .. } => {
+                    if let Some(record) = self.orders.get_mut(order_id) {
+                        record.status = tradecraft_sequencer::outputs::done_status(DoneReason::Cancelled);
+                        record.reason = Some(tradecraft_sequencer::outputs::done_reason(DoneReason::Cancelled));
+                        record.updated = at;
+                    }
                 }
                 Event::Trade(trade) => {
                     let notional = tradecraft_types::notional(trade.price, trade.quantity).unwrap_or(Money::ZERO);
@@ -228,6 +259,44 @@ impl View {
                 _ => {}
             }
         }
+    }
+
+    /// Records a contingent order's class and its exit legs, held until its entry fills
+    /// (status `HELD`, for the entry's quantity).
+    fn contingent(&mut self, order_id: OrderId, class: OrderClass, legs: [Option<ExitLeg>; 2], at: Timestamp) {
+        let class_name = tradecraft_sequencer::outputs::order_class(class);
+        let Some(entry) = self.orders.get_mut(&order_id) else { return };
+        entry.order_class = Some(class_name);
+        entry.legs = legs.iter().flatten().map(|leg| leg.order_id).collect();
+        let template = entry.clone();
+        let side = if class == OrderClass::OneCancelsOther { template.side } else { template.side.opposite() };
+        for leg in legs.into_iter().flatten() {
+            let (order_type, limit_price, stop_price) = kind_parts(leg.kind);
+            let record = OrderRecord {
+                order_id: leg.order_id,
+                side,
+                status: "HELD",
+                reason: None,
+                filled: Quantity::ZERO,
+                filled_notional: Money::ZERO,
+                fills: Vec::new(),
+                created: at,
+                updated: at,
+                budget: None,
+                order_type,
+                time_in_force: if template.time_in_force == "DAY" { "DAY" } else { "GTC" },
+                limit_price,
+                stop_price,
+                client_order_id: None,
+                order_class: Some(class_name),
+                parent: Some(order_id),
+                legs: Vec::new(),
+                ..template.clone()
+            };
+            self.orders.insert(leg.order_id, record);
+            self.order_arrival.push_back(leg.order_id);
+        }
+        self.evict();
     }
 
     /// Adds orders from before this process's replay (from the read store), older than

@@ -51,6 +51,12 @@ pub enum Command {
         order: NewOrder,
         key: IdempotencyKey,
     },
+    /// A bracket, OTO or OCO order: an order and the exit legs it carries (see
+    /// [`ContingentOrder`]); with a key, idempotent as [`Command::PlaceOrderOnce`].
+    PlaceContingent {
+        order: Box<ContingentOrder>,
+        key: Option<IdempotencyKey>,
+    },
     CancelOrder {
         account: AccountId,
         order_id: OrderId,
@@ -83,6 +89,38 @@ pub const IDEMPOTENCY_WINDOW_NANOS: u64 = 24 * 3_600 * 1_000_000_000;
 pub struct IdempotencyKey {
     pub key: u128,
     pub fingerprint: u64,
+}
+
+/// How the orders of a contingent order depend on each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OrderClass {
+    /// An entry with a take-profit and a stop-loss exit: the exits activate as the entry
+    /// fills, and the first exit to fill (or trigger) cancels the other.
+    Bracket,
+    /// One-triggers-other: an entry with one exit, activated as the entry fills.
+    OneTriggersOther,
+    /// One-cancels-other: a limit exit (the order itself) and a stop-loss exit, both active at
+    /// once, sharing one reservation; the first to fill (or trigger) cancels the other.
+    OneCancelsOther,
+}
+
+/// An exit order of a contingent order. Its side is the opposite of the entry's (for OCO,
+/// the order's own side); its quantity follows what the entry has filled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExitLeg {
+    pub order_id: OrderId,
+    /// `Limit` (take profit), `Stop` or `StopLimit` (stop loss).
+    pub kind: OrderKind,
+}
+
+/// A new contingent order. Bracket: `take_profit` and `stop_loss`; OTO: exactly one of
+/// them; OCO: `order` is the limit exit and `stop_loss` its sibling (no `take_profit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContingentOrder {
+    pub class: OrderClass,
+    pub order: NewOrder,
+    pub take_profit: Option<ExitLeg>,
+    pub stop_loss: Option<ExitLeg>,
 }
 
 /// Listing parameters of an instrument.

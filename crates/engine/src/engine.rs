@@ -8,9 +8,10 @@ use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity
 use crate::activity::Activity;
 use crate::book::{self, Book, Grid, NIL, Order, Orders, StoredKind};
 use crate::command::{
-    AccountKind, Amount, Command, IDEMPOTENCY_WINDOW_NANOS, IdempotencyKey, InstrumentSpec, NewOrder, OrderKind, OrderSize, SelfTradePrevention, TimeInForce,
-    Trail,
+    AccountKind, Amount, Command, ContingentOrder, IDEMPOTENCY_WINDOW_NANOS, IdempotencyKey, InstrumentSpec, NewOrder, OrderKind, OrderSize,
+    SelfTradePrevention, TimeInForce, Trail,
 };
+use crate::contingent::Group;
 use crate::event::{AcceptedOrder, BookLevel, DoneReason, Event, RejectReason, Trade};
 use crate::ledger::{AssetIndex, Balance, Bucket, Fill, Ledger};
 use crate::limits::{self, AccountLimits, LimitKind, LimitScope, OrderExposure, OrderTypes};
@@ -120,6 +121,12 @@ pub(crate) struct State {
     pub(crate) idempotency: FxHashMap<u128, IdempotencyRecord>,
     /// The same keys in the order they expire.
     pub(crate) idempotency_expiry: VecDeque<(u64, u128)>,
+    /// Contingent orders (brackets, OTO, OCO) by their order's id.
+    pub(crate) groups: BTreeMap<OrderId, Group>,
+    /// Each member order (entry and legs) of a group, to the group's key.
+    pub(crate) group_of: FxHashMap<OrderId, OrderId>,
+    /// Groups touched by the command being applied (empty between commands).
+    pub(crate) dirty_groups: Vec<OrderId>,
 }
 
 /// The exchange core: instruments, accounts, books, ledger. See the crate docs.
@@ -240,7 +247,7 @@ pub(crate) fn book_level(best: Option<(i64, &book::Level)>) -> Option<BookLevel>
 }
 
 impl State {
-    fn asset_of(side: Side, instrument: u32) -> AssetIndex {
+    pub(crate) fn asset_of(side: Side, instrument: u32) -> AssetIndex {
         match side {
             Side::Buy => AssetIndex::Cash,
             Side::Sell => AssetIndex::Shares(instrument),
@@ -251,7 +258,7 @@ impl State {
     /// still reserves and forgets it.
     /// `instrument` and `symbol` are the order's own, passed in so this reads only the
     /// order's first cache line.
-    fn finish(&mut self, slot: u32, instrument: u32, symbol: Symbol, reason: DoneReason, events: &mut Vec<Event>) {
+    pub(crate) fn finish(&mut self, slot: u32, instrument: u32, symbol: Symbol, reason: DoneReason, events: &mut Vec<Event>) {
         let (id, account, side, reserved, filled, has_client_id) = {
             let order = self.orders.get(slot);
             debug_assert_eq!(order.instrument, instrument, "invariant: finish is told the order's instrument");
@@ -599,6 +606,9 @@ impl Engine {
                 organisation_limits: BTreeMap::new(),
                 idempotency: FxHashMap::default(),
                 idempotency_expiry: VecDeque::new(),
+                groups: BTreeMap::new(),
+                group_of: FxHashMap::default(),
+                dirty_groups: Vec::new(),
             },
         };
         engine.state.fee_account = engine.add_account(config.fee_account, AccountKind::Fees);
@@ -619,6 +629,7 @@ impl Engine {
     pub fn apply(&mut self, command: &Command, timestamp: u64, events: &mut Vec<Event>) {
         self.now = self.now.max(timestamp);
         self.state.now = self.now;
+        let first = events.len();
         match command {
             Command::ListInstrument(spec) => self.list_instrument(spec, events),
             Command::HaltInstrument { symbol } => self.set_halted(*symbol, true, events),
@@ -629,11 +640,19 @@ impl Engine {
             Command::SetLimits { scope, limits } => self.set_limits(*scope, limits, events),
             Command::SetMembership { account, group, organisation } => self.set_membership(*account, *group, *organisation, events),
             Command::PlaceOrder(order) => self.place(order, events),
-            Command::PlaceOrderOnce { order, key } => self.place_once(order, *key, events),
+            Command::PlaceOrderOnce { order, key } => self.place_once(order, *key, events, Self::place),
+            Command::PlaceContingent { order, key: None } => self.place_contingent(order, events),
+            Command::PlaceContingent { order, key: Some(key) } => {
+                let contingent: &ContingentOrder = order;
+                self.place_once(&contingent.order, *key, events, |engine, _, events| engine.place_contingent(contingent, events));
+            }
             Command::CancelOrder { account, order_id } => self.cancel(*account, *order_id, events),
             Command::ReplaceOrder { account, order_id, quantity, price } => self.replace(*account, *order_id, *quantity, *price, events),
             Command::CancelAll { account, symbol } => self.cancel_all(*account, *symbol, events),
             Command::EndOfSession { symbol } => self.end_session(*symbol, events),
+        }
+        if !self.state.groups.is_empty() {
+            self.settle_contingent(first, events);
         }
     }
 
@@ -751,7 +770,7 @@ impl Engine {
     }
 
     #[inline]
-    fn check_price(price: Price, tick: Grid) -> Result<i64, RejectReason> {
+    pub(crate) fn check_price(price: Price, tick: Grid) -> Result<i64, RejectReason> {
         if !price.is_positive() {
             return Err(RejectReason::InvalidPrice);
         }
@@ -777,7 +796,7 @@ impl Engine {
 
     /// Index of a listed symbol, through the one-entry cache.
     #[inline]
-    fn instrument_index(&mut self, symbol: Symbol) -> Option<u32> {
+    pub(crate) fn instrument_index(&mut self, symbol: Symbol) -> Option<u32> {
         if let Some((cached, index)) = self.last_symbol
             && cached == symbol
         {
@@ -788,14 +807,14 @@ impl Engine {
         Some(index)
     }
 
-    fn reservation_fee_bps(&self) -> u32 {
+    pub(crate) fn reservation_fee_bps(&self) -> u32 {
         self.config.maker_fee_bps.max(self.config.taker_fee_bps)
     }
 
     /// Places `new` unless its key was used within the window: the same order again gets
     /// the first outcome, another order is refused. The outcome, acceptance or refusal, is
     /// what the key remembers.
-    fn place_once(&mut self, new: &NewOrder, key: IdempotencyKey, events: &mut Vec<Event>) {
+    fn place_once(&mut self, new: &NewOrder, key: IdempotencyKey, events: &mut Vec<Event>, place: impl FnOnce(&mut Self, &NewOrder, &mut Vec<Event>)) {
         while let Some(&(expires_at, digest)) = self.state.idempotency_expiry.front()
             && expires_at <= self.now
         {
@@ -811,7 +830,7 @@ impl Engine {
             return events.push(Event::OrderRepeated { order_id: new.order_id, account: new.account, original: record.order_id, rejected: record.rejected });
         }
         let first = events.len();
-        self.place(new, events);
+        place(self, new, events);
         let rejected = events[first..].iter().find_map(|event| match event {
             Event::OrderRejected { order_id, reason, .. } if *order_id == new.order_id => Some(*reason),
             _ => None,
@@ -828,23 +847,27 @@ impl Engine {
                 self.run_triggered(instrument, events);
                 self.publish_best_bid_offer(instrument, events);
             }
-            Err(reason) => events.push(Event::OrderRejected {
-                order_id: new.order_id,
-                account: new.account,
-                symbol: new.symbol,
-                side: new.side,
-                quantity: match new.size {
-                    OrderSize::Quantity(quantity) => quantity,
-                    OrderSize::Notional(_) => Quantity::ZERO,
-                },
-                reason,
-            }),
+            Err(reason) => events.push(Self::order_rejected(new, reason)),
+        }
+    }
+
+    pub(crate) fn order_rejected(new: &NewOrder, reason: RejectReason) -> Event {
+        Event::OrderRejected {
+            order_id: new.order_id,
+            account: new.account,
+            symbol: new.symbol,
+            side: new.side,
+            quantity: match new.size {
+                OrderSize::Quantity(quantity) => quantity,
+                OrderSize::Notional(_) => Quantity::ZERO,
+            },
+            reason,
         }
     }
 
     /// Validates, checks limits and reserves; on success the order exists and holds its
     /// reservation. Changes nothing on error.
-    fn accept(&mut self, new: &NewOrder, events: &mut Vec<Event>) -> Result<(u32, u32), RejectReason> {
+    pub(crate) fn accept(&mut self, new: &NewOrder, events: &mut Vec<Event>) -> Result<(u32, u32), RejectReason> {
         let instrument = self.instrument_index(new.symbol).ok_or(RejectReason::UnknownSymbol)?;
         let &account = self.state.account_index.get(&new.account).ok_or(RejectReason::UnknownAccount)?;
         let market = &self.instruments[instrument as usize];
@@ -1027,7 +1050,7 @@ impl Engine {
     }
 
     /// Sends a freshly accepted order to the stop maps or to matching.
-    fn dispatch(&mut self, instrument: u32, slot: u32, events: &mut Vec<Event>) {
+    pub(crate) fn dispatch(&mut self, instrument: u32, slot: u32, events: &mut Vec<Event>) {
         let order = self.state.orders.get(slot);
         let is_stop = matches!(order.kind, StoredKind::Stop | StoredKind::StopLimit | StoredKind::TrailingStop);
         if !is_stop {
@@ -1053,7 +1076,7 @@ impl Engine {
 
     /// Runs stops triggered by trades until none is left.
     #[inline]
-    fn run_triggered(&mut self, instrument: u32, events: &mut Vec<Event>) {
+    pub(crate) fn run_triggered(&mut self, instrument: u32, events: &mut Vec<Event>) {
         if !self.state.triggered.is_empty() {
             self.run_triggered_queue(instrument, events);
         }
@@ -1064,6 +1087,9 @@ impl Engine {
         while next < self.state.triggered.len() {
             let slot = self.state.triggered[next];
             next += 1;
+            if !self.state.groups.is_empty() && !self.take_over_exit(slot, events) {
+                continue;
+            }
             let spec = self.instruments[instrument as usize].spec;
             let order = self.state.orders.get_mut(slot);
             let stop_price = order.stop_price;
@@ -1257,7 +1283,7 @@ impl Engine {
 
     /// Emits a best-bid-offer event if the top of the book changed.
     #[inline]
-    fn publish_best_bid_offer(&mut self, instrument: u32, events: &mut Vec<Event>) {
+    pub(crate) fn publish_best_bid_offer(&mut self, instrument: u32, events: &mut Vec<Event>) {
         let book = &mut self.books[instrument as usize];
         let bids_changed = book.bids.take_top_changed();
         let asks_changed = book.asks.take_top_changed();
@@ -1290,7 +1316,7 @@ impl Engine {
 
     /// Takes an open order out of its queue or stop map.
     #[inline]
-    fn detach(&mut self, slot: u32) {
+    pub(crate) fn detach(&mut self, slot: u32) {
         let order = self.state.orders.get(slot);
         let book = &mut self.books[order.instrument as usize];
         match order.kind {
@@ -1334,6 +1360,9 @@ impl Engine {
         events: &mut Vec<Event>,
     ) -> Result<u32, RejectReason> {
         let slot = self.owned_order(account, order_id).ok_or(RejectReason::UnknownOrder)?;
+        if quantity.is_some() && !self.state.groups.is_empty() && self.is_exit_leg(order_id) {
+            return Err(RejectReason::NotReplaceable);
+        }
         let order = self.state.orders.get(slot);
         let instrument = order.instrument;
         let market = &self.instruments[instrument as usize];

@@ -2,7 +2,7 @@
 
 use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TradeId, TransactionId};
 
-use crate::command::{AccountKind, Amount, OrderKind, TimeInForce};
+use crate::command::{AccountKind, Amount, ExitLeg, OrderClass, OrderKind, TimeInForce};
 use crate::limits::{LimitKind, LimitScope};
 
 /// Something that happened inside the engine, in the order it happened.
@@ -69,6 +69,32 @@ pub enum Event {
         reason: RejectReason,
     },
     OrderAccepted(AcceptedOrder),
+    /// A contingent order was accepted (right after its order's `OrderAccepted`): its exit
+    /// legs wait, held, until the entry fills (OCO: the stop-loss activates at once).
+    ContingentAccepted {
+        order_id: OrderId,
+        account: AccountId,
+        symbol: Symbol,
+        class: OrderClass,
+        take_profit: Option<ExitLeg>,
+        stop_loss: Option<ExitLeg>,
+    },
+    /// An active exit leg's quantity grew with its entry's fills (same price, same priority).
+    LegResized {
+        order_id: OrderId,
+        account: AccountId,
+        symbol: Symbol,
+        quantity: Quantity,
+        filled: Quantity,
+    },
+    /// A held exit leg that will never activate: its entry ended with nothing filled, was
+    /// cancelled, or the other exit went first.
+    LegCancelled {
+        order_id: OrderId,
+        account: AccountId,
+        symbol: Symbol,
+        entry: OrderId,
+    },
     /// A stop order's trigger was reached; it now trades as a market or limit order.
     OrderTriggered {
         order_id: OrderId,

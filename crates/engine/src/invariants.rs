@@ -56,6 +56,14 @@ impl Engine {
             ensure!(order.filled >= 0, "order {order_id:?} has negative fills");
             ensure!(order.filled < order.quantity, "open order {order_id:?} has nothing left");
             open_orders[order.account as usize] += 1;
+            // A stop loss sharing its take profit's reservation holds none, for exactly the
+            // quantity the take profit still holds.
+            if let Some(holder) = self.reservation_holder(order_id) {
+                let holder = holder.map(|slot| state.orders.get(slot));
+                ensure!(order.reserved == 0, "stop loss {order_id:?} holds a reservation it shares");
+                ensure!(holder.is_some_and(|holder| holder.leaves() == order.leaves()), "stop loss {order_id:?} outlives or outsizes its take profit");
+                continue;
+            }
             match order.side {
                 Side::Buy => {
                     reserved_cash[order.account as usize] += order.reserved;

@@ -10,6 +10,7 @@
 mod activity;
 mod book;
 mod command;
+mod contingent;
 mod engine;
 mod event;
 mod invariants;
@@ -19,8 +20,8 @@ mod order_map;
 mod snapshot;
 
 pub use command::{
-    AccountKind, Amount, Command, IDEMPOTENCY_WINDOW_NANOS, IdempotencyKey, InstrumentSpec, NewOrder, OrderKind, OrderSize, SelfTradePrevention, TimeInForce,
-    Trail,
+    AccountKind, Amount, Command, ContingentOrder, ExitLeg, IDEMPOTENCY_WINDOW_NANOS, IdempotencyKey, InstrumentSpec, NewOrder, OrderClass, OrderKind,
+    OrderSize, SelfTradePrevention, TimeInForce, Trail,
 };
 pub use engine::{AccountView, Depth, Engine, EngineConfig, OrderView};
 pub use event::{AcceptedOrder, BookLevel, DoneReason, Event, FailureStatus, RejectReason, Trade};

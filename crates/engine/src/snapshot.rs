@@ -9,7 +9,8 @@ use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity
 
 use crate::activity::Activity;
 use crate::book::{self, Book, NIL, Order, StoredKind};
-use crate::command::{AccountKind, Amount, InstrumentSpec, SelfTradePrevention, TimeInForce, Trail};
+use crate::command::{AccountKind, Amount, ExitLeg, InstrumentSpec, OrderClass, OrderKind, SelfTradePrevention, TimeInForce, Trail};
+use crate::contingent::{Group, LegState, LegStatus};
 use crate::engine::{Account, Engine, EngineConfig, Instrument, TransferRecord, book_level};
 use crate::event::RejectReason;
 use crate::ledger::{AssetIndex, Balance};
@@ -305,6 +306,14 @@ impl Engine {
                 None => out.u8(0),
             }
         }
+        // Contingent orders last, and only when there are any: a state without them
+        // keeps the bytes (and hash) it always had.
+        if !self.state.groups.is_empty() {
+            out.u32(self.state.groups.len() as u32);
+            for group in self.state.groups.values() {
+                write_group(&mut out, group);
+            }
+        }
         out.bytes
     }
 
@@ -460,6 +469,18 @@ impl Engine {
             engine.restore_order(&mut input, account_count, instrument_count)?;
         }
         if !input.bytes.is_empty() {
+            let group_count = input.count(remaining(&input))?;
+            for _ in 0..group_count {
+                let group = read_group(&mut input)?;
+                for member in std::iter::once(group.entry).chain([group.take_profit, group.stop_loss].into_iter().flatten().map(|leg| leg.leg.order_id)) {
+                    engine.state.group_of.insert(member, group.entry);
+                }
+                if engine.state.groups.insert(group.entry, group).is_some() {
+                    return Err(SnapshotError::Corrupt("contingent order twice"));
+                }
+            }
+        }
+        if !input.bytes.is_empty() {
             return Err(SnapshotError::Corrupt("trailing bytes"));
         }
         for instrument in 0..instrument_count {
@@ -547,6 +568,75 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+codes!(class_code, class_from, OrderClass, "order class", [
+    OrderClass::Bracket => 0, OrderClass::OneTriggersOther => 1, OrderClass::OneCancelsOther => 2,
+]);
+codes!(leg_status_code, leg_status_from, LegStatus, "leg status", [
+    LegStatus::Held => 0, LegStatus::Live => 1, LegStatus::Done => 2,
+]);
+
+fn write_group(out: &mut Writer, group: &Group) {
+    out.u64(group.entry.0);
+    out.u8(class_code(group.class));
+    out.u64(group.account.0);
+    out.text(group.symbol.as_str());
+    out.u8(u8::from(group.entry_open));
+    out.u8(side_code(group.exit_side));
+    out.u8(tif_code(group.time_in_force));
+    out.option_i64(group.self_trade.map(|stp| i64::from(stp_code(stp))));
+    out.i64(group.activated);
+    out.option_i64(group.exit.map(|id| id.0 as i64));
+    for leg in [group.take_profit, group.stop_loss] {
+        let Some(leg) = leg else {
+            out.u8(0);
+            continue;
+        };
+        let (tag, first, second) = match leg.leg.kind {
+            OrderKind::Limit { price } => (1, price, Price::ZERO),
+            OrderKind::Stop { stop_price } => (2, stop_price, Price::ZERO),
+            OrderKind::StopLimit { stop_price, limit_price } => (3, stop_price, limit_price),
+            OrderKind::Market | OrderKind::TrailingStop { .. } => unreachable!("invariant: legs are limits, stops and stop limits"),
+        };
+        out.u8(tag);
+        out.u64(leg.leg.order_id.0);
+        out.i64(first.raw());
+        out.i64(second.raw());
+        out.u8(leg_status_code(leg.status));
+    }
+}
+
+fn read_group(input: &mut Reader<'_>) -> Result<Group, SnapshotError> {
+    let entry = OrderId(input.u64()?);
+    let class = class_from(input.u8()?)?;
+    let account = AccountId(input.u64()?);
+    let symbol = input.symbol()?;
+    let entry_open = input.bool()?;
+    let exit_side = side_from(input.u8()?)?;
+    let time_in_force = tif_from(input.u8()?)?;
+    let self_trade =
+        input.option_i64()?.map(|code| u8::try_from(code).map_err(|_| SnapshotError::Corrupt("self-trade prevention")).and_then(stp_from)).transpose()?;
+    let activated = input.i64()?;
+    let exit = input.option_i64()?.map(|id| OrderId(id as u64));
+    let mut legs = [None, None];
+    for leg in &mut legs {
+        let tag = input.u8()?;
+        if tag == 0 {
+            continue;
+        }
+        let order_id = OrderId(input.u64()?);
+        let (first, second) = (Price::from_raw(input.i64()?), Price::from_raw(input.i64()?));
+        let kind = match tag {
+            1 => OrderKind::Limit { price: first },
+            2 => OrderKind::Stop { stop_price: first },
+            3 => OrderKind::StopLimit { stop_price: first, limit_price: second },
+            _ => return Err(SnapshotError::Corrupt("leg kind")),
+        };
+        *leg = Some(LegState { leg: ExitLeg { order_id, kind }, status: leg_status_from(input.u8()?)? });
+    }
+    let [take_profit, stop_loss] = legs;
+    Ok(Group { class, account, symbol, entry, entry_open, exit_side, time_in_force, self_trade, activated, exit, take_profit, stop_loss })
 }
 
 fn write_symbols(out: &mut Writer, symbols: &[Symbol]) {

@@ -105,6 +105,68 @@ pub struct OrderReplaced {
     pub timestamp: String,
 }
 
+/// An exit leg of a contingent order, as `order.contingent` names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExitLeg {
+    pub order_id: String,
+    /// `LIMIT` (take profit), `STOP` or `STOP_LIMIT` (stop loss).
+    pub order_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<String>,
+}
+
+/// `order.contingent` on `order_updates`, right after the order's `order.accepted`: the
+/// order carries exit legs, held until it fills (OCO: its stop loss is placed at once).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderContingent {
+    pub order_id: String,
+    pub user_id: String,
+    pub symbol: String,
+    /// `BRACKET`, `OTO` or `OCO`.
+    pub order_class: String,
+    /// The order's status: `ACCEPTED`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take_profit: Option<ExitLeg>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_loss: Option<ExitLeg>,
+    pub timestamp: String,
+}
+
+/// `order.resized` on `order_updates`: an exit leg grew with its entry's fills (same
+/// price, same place in the queue).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderResized {
+    pub order_id: String,
+    pub user_id: String,
+    pub symbol: String,
+    /// The order's status after the change: `ACCEPTED` or `PARTIALLY_FILLED`.
+    pub status: String,
+    /// The new total quantity.
+    pub quantity: String,
+    pub timestamp: String,
+}
+
+/// `order.leg_cancelled` on `order_updates`: a held exit leg that will never be placed
+/// (its entry ended unfilled or was cancelled, or the other exit went first).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LegCancelled {
+    pub order_id: String,
+    pub user_id: String,
+    pub symbol: String,
+    /// The contingent order's own id.
+    pub parent_order_id: String,
+    /// Always `CANCELLED`.
+    pub status: String,
+    pub timestamp: String,
+}
+
 /// `order.done` on `order_updates`: the order's life ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -334,6 +396,9 @@ pub fn output_topics() -> Vec<TopicContract> {
                 ("order.filled", schema_for!(Execution)),
                 ("order.replaced", schema_for!(OrderReplaced)),
                 ("order.done", schema_for!(OrderDone)),
+                ("order.contingent", schema_for!(OrderContingent)),
+                ("order.resized", schema_for!(OrderResized)),
+                ("order.leg_cancelled", schema_for!(LegCancelled)),
                 ("command.rejected", schema_for!(CommandRejected)),
             ],
         },

@@ -4,7 +4,7 @@
 //! `account_updates` (accounts, transfers, limits).
 
 use serde_json::Value;
-use tradecraft_engine::{AccountKind, Amount, BookLevel, DoneReason, Event, LimitScope, OrderKind, RejectReason, TimeInForce};
+use tradecraft_engine::{AccountKind, Amount, BookLevel, DoneReason, Event, ExitLeg, LimitScope, OrderClass, OrderKind, RejectReason, TimeInForce};
 use tradecraft_events as events;
 use tradecraft_events::to_payload;
 use tradecraft_types::{AccountId, Side, Symbol, Timestamp};
@@ -103,6 +103,26 @@ fn time_in_force(time_in_force: TimeInForce) -> &'static str {
         TimeInForce::ImmediateOrCancel => "IOC",
         TimeInForce::FillOrKill => "FOK",
     }
+}
+
+/// An order class in the events' vocabulary.
+pub fn order_class(class: OrderClass) -> &'static str {
+    match class {
+        OrderClass::Bracket => "BRACKET",
+        OrderClass::OneTriggersOther => "OTO",
+        OrderClass::OneCancelsOther => "OCO",
+    }
+}
+
+fn exit_leg(leg: ExitLeg) -> events::ExitLeg {
+    let text = |price: tradecraft_types::Price| Some(price.to_string());
+    let (order_type, limit_price, stop_price) = match leg.kind {
+        OrderKind::Limit { price } => ("LIMIT", text(price), None),
+        OrderKind::Stop { stop_price } => ("STOP", None, text(stop_price)),
+        OrderKind::StopLimit { stop_price, limit_price } => ("STOP_LIMIT", text(limit_price), text(stop_price)),
+        OrderKind::Market | OrderKind::TrailingStop { .. } => ("MARKET", None, None),
+    };
+    events::ExitLeg { order_id: leg.order_id.to_string(), order_type: order_type.to_owned(), limit_price, stop_price }
 }
 
 /// The asset and amount a transfer moves.
@@ -252,6 +272,41 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
                 timestamp,
             };
             out.push(account_output(ORDER_UPDATES, *account, "order.done", to_payload(&done)));
+        }
+        Event::ContingentAccepted { order_id, account, symbol, class, take_profit, stop_loss } => {
+            let contingent = events::OrderContingent {
+                order_id: order_id.to_string(),
+                user_id: account.to_string(),
+                symbol: symbol.as_str().to_owned(),
+                order_class: order_class(*class).to_owned(),
+                status: "ACCEPTED".to_owned(),
+                take_profit: take_profit.map(exit_leg),
+                stop_loss: stop_loss.map(exit_leg),
+                timestamp,
+            };
+            out.push(account_output(ORDER_UPDATES, *account, "order.contingent", to_payload(&contingent)));
+        }
+        Event::LegResized { order_id, account, symbol, quantity, filled } => {
+            let resized = events::OrderResized {
+                order_id: order_id.to_string(),
+                user_id: account.to_string(),
+                symbol: symbol.as_str().to_owned(),
+                status: if filled.is_positive() { "PARTIALLY_FILLED" } else { "ACCEPTED" }.to_owned(),
+                quantity: quantity.to_string(),
+                timestamp,
+            };
+            out.push(account_output(ORDER_UPDATES, *account, "order.resized", to_payload(&resized)));
+        }
+        Event::LegCancelled { order_id, account, symbol, entry } => {
+            let cancelled = events::LegCancelled {
+                order_id: order_id.to_string(),
+                user_id: account.to_string(),
+                symbol: symbol.as_str().to_owned(),
+                parent_order_id: entry.to_string(),
+                status: "CANCELLED".to_owned(),
+                timestamp,
+            };
+            out.push(account_output(ORDER_UPDATES, *account, "order.leg_cancelled", to_payload(&cancelled)));
         }
         Event::BestBidOffer { symbol, sequence, bid, ask } => {
             let top = events::BestBidOffer { symbol: symbol.as_str().to_owned(), sequence: *sequence, bid: level(*bid), ask: level(*ask), timestamp };

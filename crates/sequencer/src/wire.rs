@@ -9,8 +9,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tradecraft_engine::{
-    AccountKind, AccountLimits, Amount, Command, IdempotencyKey, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize, OrderTypes, SelfTradePrevention,
-    TimeInForce, TradingHours, Trail,
+    AccountKind, AccountLimits, Amount, Command, ContingentOrder, ExitLeg, IdempotencyKey, InstrumentSpec, LimitScope, NewOrder, OrderClass, OrderKind,
+    OrderSize, OrderTypes, SelfTradePrevention, TimeInForce, TradingHours, Trail,
 };
 use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
@@ -133,6 +133,66 @@ pub struct PlaceOrder {
     /// with other fields is told from a retry. Present with `idempotencyKey`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// Absent: a simple order. With `takeProfit` and/or `stopLoss` (see
+    /// [`WireOrderClass`]); the legs' ids derive from the order's ([`leg_order_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_class: Option<WireOrderClass>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take_profit: Option<WireExitLeg>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_loss: Option<WireExitLeg>,
+}
+
+/// How a contingent order's orders depend on each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WireOrderClass {
+    /// Entry with take profit and stop loss; the exits activate as the entry fills.
+    Bracket,
+    /// Entry with one exit.
+    Oto,
+    /// A limit exit (the order itself) and a stop-loss exit; the first to fill cancels the other.
+    Oco,
+}
+
+/// An exit leg: a take profit's `limitPrice`, or a stop loss's `stopPrice` (and
+/// `limitPrice` for a stop limit).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WireExitLeg {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<String>,
+}
+
+/// Which exit of a contingent order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegRole {
+    TakeProfit,
+    StopLoss,
+}
+
+/// The id of a contingent order's exit leg: its order's id with a high bit set (order ids
+/// are command offsets, far below 2^61), so it is known before the engine runs and stays
+/// below 2^63 (ids are stored as signed 64-bit integers).
+pub fn leg_order_id(order_id: OrderId, role: LegRole) -> OrderId {
+    OrderId(
+        order_id.0
+            | match role {
+                LegRole::TakeProfit => 1 << 61,
+                LegRole::StopLoss => 1 << 62,
+            },
+    )
+}
+
+/// The order a leg id belongs to, and which leg it is.
+pub fn leg_parent(order_id: OrderId) -> Option<(OrderId, LegRole)> {
+    match order_id.0 >> 61 {
+        1 => Some((OrderId(order_id.0 & !(1 << 61)), LegRole::TakeProfit)),
+        2 => Some((OrderId(order_id.0 & !(1 << 62)), LegRole::StopLoss)),
+        _ => None,
+    }
 }
 
 /// A set of trading limits (for an account, a group or an organisation); absent fields
@@ -450,13 +510,18 @@ impl WireCommand {
         Ok(match self {
             Self::PlaceOrder(order) => {
                 let new = order.to_new_order(offset)?;
-                match &order.idempotency_key {
-                    None => Command::PlaceOrder(new),
+                let key = match &order.idempotency_key {
+                    None => None,
                     Some(key) => {
                         let fingerprint = order.fingerprint.as_deref().unwrap_or_default();
                         let fingerprint = fingerprint.parse().map_err(|_| invalid("fingerprint", "a decimal u64, with idempotencyKey"))?;
-                        Command::PlaceOrderOnce { order: new, key: IdempotencyKey { key: key_digest(key), fingerprint } }
+                        Some(IdempotencyKey { key: key_digest(key), fingerprint })
                     }
+                };
+                match (order.contingent(new)?, key) {
+                    (Some(contingent), key) => Command::PlaceContingent { order: Box::new(contingent), key },
+                    (None, None) => Command::PlaceOrder(new),
+                    (None, Some(key)) => Command::PlaceOrderOnce { order: new, key },
                 }
             }
             Self::CancelOrder { order_id, user_id } => Command::CancelOrder { account: account(user_id)?, order_id: OrderId(id("orderId", order_id)?) },
@@ -534,7 +599,52 @@ impl PlaceOrder {
             order_timestamp: at.to_owned(),
             idempotency_key: None,
             fingerprint: None,
+            order_class: None,
+            take_profit: None,
+            stop_loss: None,
         }
+    }
+
+    /// The contingent order `new` is part of, if it has a class.
+    fn contingent(&self, new: NewOrder) -> Result<Option<ContingentOrder>, WireError> {
+        let Some(class) = self.order_class else {
+            if self.take_profit.is_some() || self.stop_loss.is_some() {
+                return Err(invalid("orderClass", "required with takeProfit or stopLoss"));
+            }
+            return Ok(None);
+        };
+        if new.order_id.0 >> 61 != 0 {
+            return Err(invalid("orderId", "below 2^61 for an order with exits"));
+        }
+        let take_profit = self
+            .take_profit
+            .as_ref()
+            .map(|leg| {
+                let text = leg.limit_price.as_deref().ok_or_else(|| invalid("takeProfit.limitPrice", "required"))?;
+                Ok(ExitLeg {
+                    order_id: leg_order_id(new.order_id, LegRole::TakeProfit),
+                    kind: OrderKind::Limit { price: price("takeProfit.limitPrice", text)? },
+                })
+            })
+            .transpose()?;
+        let stop_loss = self
+            .stop_loss
+            .as_ref()
+            .map(|leg| {
+                let stop_price = price("stopLoss.stopPrice", leg.stop_price.as_deref().ok_or_else(|| invalid("stopLoss.stopPrice", "required"))?)?;
+                let kind = match leg.limit_price.as_deref() {
+                    Some(limit) => OrderKind::StopLimit { stop_price, limit_price: price("stopLoss.limitPrice", limit)? },
+                    None => OrderKind::Stop { stop_price },
+                };
+                Ok(ExitLeg { order_id: leg_order_id(new.order_id, LegRole::StopLoss), kind })
+            })
+            .transpose()?;
+        let class = match class {
+            WireOrderClass::Bracket => OrderClass::Bracket,
+            WireOrderClass::Oto => OrderClass::OneTriggersOther,
+            WireOrderClass::Oco => OrderClass::OneCancelsOther,
+        };
+        Ok(Some(ContingentOrder { class, order: new, take_profit, stop_loss }))
     }
 
     fn to_new_order(&self, offset: u64) -> Result<NewOrder, WireError> {

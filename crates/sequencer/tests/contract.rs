@@ -19,7 +19,7 @@ use tradecraft_events::topic_schema;
 use tradecraft_log::{Envelope, EventLog, MemoryLog};
 use tradecraft_sequencer::contract::{breaking_changes, topics};
 use tradecraft_sequencer::outputs::OUTPUT_TOPICS;
-use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireLimits, WireOrderType, WireSide};
+use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireExitLeg, WireLimits, WireOrderClass, WireOrderType, WireSide};
 use tradecraft_sequencer::{Sequencer, SequencerConfig, SnapshotStore, create_topics, submit};
 use tradecraft_types::Timestamp;
 
@@ -128,6 +128,9 @@ fn check_payload(event_type: &str, payload: &Value) {
         "order.filled" | "trade.executed" | "trade.failed" => round_trips::<events::Execution>(event_type, payload),
         "order.replaced" => round_trips::<events::OrderReplaced>(event_type, payload),
         "order.done" => round_trips::<events::OrderDone>(event_type, payload),
+        "order.contingent" => round_trips::<events::OrderContingent>(event_type, payload),
+        "order.resized" => round_trips::<events::OrderResized>(event_type, payload),
+        "order.leg_cancelled" => round_trips::<events::LegCancelled>(event_type, payload),
         "command.rejected" => round_trips::<events::CommandRejected>(event_type, payload),
         "command.invalid" => round_trips::<events::CommandInvalid>(event_type, payload),
         "market.trade" => round_trips::<events::MarketTrade>(event_type, payload),
@@ -152,6 +155,17 @@ fn order(order_id: u64, user: u64, side: WireSide, quantity: &str, order_type: W
         stop_price: stop.map(str::to_owned),
         client_order_id: Some(format!("c-{order_id}")),
         ..base
+    })
+}
+
+/// `order` with exits.
+fn with_exits(order: WireCommand, class: WireOrderClass, take_profit: Option<&str>, stop_loss: Option<&str>) -> WireCommand {
+    let WireCommand::PlaceOrder(order) = order else { unreachable!("an order") };
+    WireCommand::PlaceOrder(PlaceOrder {
+        order_class: Some(class),
+        take_profit: take_profit.map(|price| WireExitLeg { limit_price: Some(price.to_owned()), stop_price: None }),
+        stop_loss: stop_loss.map(|price| WireExitLeg { limit_price: None, stop_price: Some(price.to_owned()) }),
+        ..order
     })
 }
 
@@ -187,6 +201,13 @@ fn every_kind_of_event() -> Vec<WireCommand> {
         WireCommand::CancelOrder { order_id: "5".to_owned(), user_id: "3".to_owned() },
         order(6, 3, WireSide::Sell, "1", WireOrderType::Limit, Some("100.6"), None),
         order(7, 2, WireSide::Buy, "1", WireOrderType::Limit, Some("100.6"), None),
+        // A bracket filled in two steps (its exits placed, then grown), and an OTO whose
+        // entry is cancelled before it fills (its held exit cancelled).
+        with_exits(order(21, 2, WireSide::Buy, "5", WireOrderType::Limit, Some("99.9"), None), WireOrderClass::Bracket, Some("110"), Some("90")),
+        order(22, 3, WireSide::Sell, "2", WireOrderType::Limit, Some("99.9"), None),
+        order(24, 3, WireSide::Sell, "3", WireOrderType::Limit, Some("99.9"), None),
+        with_exits(order(23, 2, WireSide::Buy, "1", WireOrderType::Limit, Some("80"), None), WireOrderClass::Oto, None, Some("70")),
+        WireCommand::CancelOrder { order_id: "23".to_owned(), user_id: "2".to_owned() },
         WireCommand::SetLimits {
             user_id: Some("3".to_owned()),
             group_id: None,

@@ -1,8 +1,8 @@
 //! Seeded random command streams over a small market: replay exactly from the seed.
 
 use tradecraft_engine::{
-    AccountKind, AccountLimits, Amount, Command, IdempotencyKey, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize, OrderTypes, SelfTradePrevention,
-    TimeInForce, Trail,
+    AccountKind, AccountLimits, Amount, Command, ContingentOrder, ExitLeg, IdempotencyKey, InstrumentSpec, LimitScope, NewOrder, OrderClass, OrderKind,
+    OrderSize, OrderTypes, SelfTradePrevention, TimeInForce, Trail,
 };
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
@@ -149,10 +149,51 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
                         _ => None,
                     },
                 };
-                // Some orders carry one of a few idempotency keys, so repeats, conflicts
-                // and expiries all happen.
-                if random.chance(15) {
-                    Command::PlaceOrderOnce { order, key: IdempotencyKey { key: u128::from(random.below(8)), fingerprint: random.below(2) } }
+                let key = random.chance(15).then(|| IdempotencyKey { key: u128::from(random.below(8)), fingerprint: random.below(2) });
+                // Some orders carry exits (bracket, OTO, OCO) a few ticks either side.
+                if matches!(size, OrderSize::Quantity(_)) && random.chance(20) {
+                    let class = match random.below(3) {
+                        0 => OrderClass::Bracket,
+                        1 => OrderClass::OneTriggersOther,
+                        _ => OrderClass::OneCancelsOther,
+                    };
+                    let exit_side = if class == OrderClass::OneCancelsOther { side } else { side.opposite() };
+                    let away = |random: &mut Random, up: bool| {
+                        let ticks = 1 + random.below(8) as i64;
+                        Price::from_raw((price.raw() + if up { ticks } else { -ticks } * tick).max(tick))
+                    };
+                    // Mostly valid (take profit beyond the stop), sometimes not.
+                    let profit_up = (exit_side == Side::Sell) != random.chance(5);
+                    let take_profit_price = away(&mut random, profit_up);
+                    let stop_price = away(&mut random, !profit_up);
+                    let stop_kind = if random.chance(50) {
+                        OrderKind::Stop { stop_price }
+                    } else {
+                        OrderKind::StopLimit { stop_price, limit_price: away(&mut random, !profit_up) }
+                    };
+                    let mut leg = |kind| {
+                        let leg = ExitLeg { order_id: OrderId(next_order), kind };
+                        placed.push((leg.order_id, account));
+                        next_order += 1;
+                        leg
+                    };
+                    let (with_profit, with_stop) = match class {
+                        OrderClass::Bracket => (true, true),
+                        OrderClass::OneCancelsOther => (false, true),
+                        OrderClass::OneTriggersOther => {
+                            let profit = random.chance(50);
+                            (profit, !profit)
+                        }
+                    };
+                    let take_profit = with_profit.then(|| leg(OrderKind::Limit { price: take_profit_price }));
+                    let stop_loss = with_stop.then(|| leg(stop_kind));
+                    let mut order = order;
+                    if class == OrderClass::OneCancelsOther {
+                        order.kind = OrderKind::Limit { price: take_profit_price };
+                    }
+                    Command::PlaceContingent { order: Box::new(ContingentOrder { class, order, take_profit, stop_loss }), key }
+                } else if let Some(key) = key {
+                    Command::PlaceOrderOnce { order, key }
                 } else {
                     Command::PlaceOrder(order)
                 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use tradecraft_engine::{Amount, Asset, Bucket, Command, Engine, EngineConfig, Event, OrderKind, PostingPlace};
+use tradecraft_engine::{Amount, Asset, Bucket, Command, Engine, EngineConfig, Event, OrderClass, OrderKind, PostingPlace};
 use tradecraft_types::{AccountId, OrderId, Price, Side};
 
 use crate::generator::stream;
@@ -29,6 +29,29 @@ struct Shadow {
     balances: BTreeMap<(AccountId, Asset, Bucket), i128>,
     /// Net deposits minus withdrawals per asset, from events.
     external: BTreeMap<Asset, i128>,
+    /// Contingent orders by their order's id, and each member's group.
+    groups: BTreeMap<OrderId, Exits>,
+    group_of: BTreeMap<OrderId, OrderId>,
+}
+
+/// A contingent order as its events show it.
+struct Exits {
+    class: OrderClass,
+    /// What the entry filled (for OCO, nothing: its order is an exit).
+    entry_filled: i64,
+    /// Fills per exit leg.
+    leg_fills: BTreeMap<OrderId, i64>,
+}
+
+impl Exits {
+    fn check(&self, entry: OrderId) {
+        let filled_legs = self.leg_fills.values().filter(|&&filled| filled > 0).count();
+        assert!(filled_legs <= 1, "both exits of #{entry} filled: {:?}", self.leg_fills);
+        if self.class != OrderClass::OneCancelsOther {
+            let exited: i64 = self.leg_fills.values().sum();
+            assert!(exited <= self.entry_filled, "exits of #{entry} filled {exited}, more than its entry's {}", self.entry_filled);
+        }
+    }
 }
 
 impl Shadow {
@@ -62,7 +85,26 @@ impl Shadow {
                     let priority = self.bump();
                     self.orders.get_mut(order_id).expect("triggered order is known").priority = priority;
                 }
+                Event::ContingentAccepted { order_id, class, take_profit, stop_loss, .. } => {
+                    let mut leg_fills: BTreeMap<OrderId, i64> = take_profit.iter().chain(stop_loss).map(|leg| (leg.order_id, 0)).collect();
+                    if *class == OrderClass::OneCancelsOther {
+                        leg_fills.insert(*order_id, 0);
+                    }
+                    for member in leg_fills.keys().chain([order_id]) {
+                        self.group_of.insert(*member, *order_id);
+                    }
+                    self.groups.insert(*order_id, Exits { class: *class, entry_filled: 0, leg_fills });
+                }
                 Event::Trade(trade) => {
+                    for order_id in [trade.taker_order_id, trade.maker_order_id] {
+                        let Some(entry) = self.group_of.get(&order_id) else { continue };
+                        let exits = self.groups.get_mut(entry).expect("a member's group is known");
+                        match exits.leg_fills.get_mut(&order_id) {
+                            Some(filled) => *filled += trade.quantity.raw(),
+                            None => exits.entry_filled += trade.quantity.raw(),
+                        }
+                        exits.check(*entry);
+                    }
                     let taker = self.orders[&trade.taker_order_id];
                     let maker = self.orders[&trade.maker_order_id];
                     assert_eq!(taker.side, trade.taker_side);
@@ -161,7 +203,7 @@ fn check_stream(seed: u64, length: usize, config: EngineConfig, check_rejections
         events.clear();
         // A refused keyed order still records its key (a retry gets the first answer), and
         // keys past their window are pruned: those commands may change that much.
-        let keyed = matches!(command, Command::PlaceOrderOnce { .. });
+        let keyed = matches!(command, Command::PlaceOrderOnce { .. } | Command::PlaceContingent { key: Some(_), .. });
         let before = (check_rejections && !keyed).then(|| snapshot_without_clock(&engine));
         engine.apply(command, index as u64, &mut events);
         if let Some(before) = before
@@ -227,6 +269,9 @@ fn random_streams_exercise_every_path() {
         "rejected insufficient_shares",
         "rejected post_only_would_cross",
         "TransferAlreadyApplied",
+        "ContingentAccepted",
+        "LegResized",
+        "LegCancelled",
     ] {
         assert!(counts.get(expected).copied().unwrap_or_default() >= 3, "{expected} too rare: {counts:#?}");
     }

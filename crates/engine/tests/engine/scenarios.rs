@@ -1073,3 +1073,228 @@ fn an_idempotency_key_repeats_the_first_outcome_refuses_another_order_and_expire
         "#]],
     );
 }
+
+#[test]
+fn bracket_legs_activate_with_each_entry_fill_and_share_one_reservation() {
+    check(
+        "
+        sell 2 #1 MOCK 4 limit 100
+        buy 1 #10 MOCK 10 limit 100 tp=#11@110 sl=#12@95
+        sell 3 #2 MOCK 6 limit 100
+        buy 3 #3 MOCK 10 limit 110
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 4 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=4 reserved=0
+              bbo MOCK - / 100x4 seq=1
+            > buy 1 #10 MOCK 10 limit 100 tp=#11@110 sl=#12@95
+              accepted #10 1 BUY MOCK Limit { price: 100 } qty=10 reserved=1000
+              contingent #10 Bracket tp=#11 Limit { price: 110 } sl=#12 Stop { stop_price: 95 }
+              trade t1 BUY 4@100 taker=#10(1) maker=#1(2) fees=0/0 seq=2
+              done #1 Filled filled=4
+              bbo MOCK 100x6 / - seq=3
+              accepted #11 1 SELL MOCK Limit { price: 110 } qty=4 reserved=0
+              bbo MOCK 100x6 / 110x4 seq=4
+              accepted #12 1 SELL MOCK Stop { stop_price: 95 } qty=4 reserved=0
+            > sell 3 #2 MOCK 6 limit 100
+              accepted #2 3 SELL MOCK Limit { price: 100 } qty=6 reserved=0
+              trade t2 SELL 6@100 taker=#2(3) maker=#10(1) fees=0/0 seq=5
+              done #10 Filled filled=10
+              done #2 Filled filled=6
+              bbo MOCK - / 110x4 seq=6
+              resized #11 qty=10 filled=0
+              bbo MOCK - / 110x10 seq=7
+              resized #12 qty=10 filled=0
+            > buy 3 #3 MOCK 10 limit 110
+              accepted #3 3 BUY MOCK Limit { price: 110 } qty=10 reserved=1100
+              trade t3 BUY 10@110 taker=#3(3) maker=#11(1) fees=0/0 seq=8
+              done #11 Filled filled=10
+              done #3 Filled filled=10
+              bbo MOCK - / - seq=9
+              done #12 Cancelled filled=0
+            balances:
+              1: cash 10100/0; MOCK 0/0
+              2: cash 400/0; MOCK 96/0
+              3: cash 9500/0; MOCK 104/0
+        "#]],
+    );
+}
+
+#[test]
+fn a_triggered_stop_loss_takes_the_reservation_over_and_cancels_the_take_profit() {
+    check(
+        "
+        sell 2 #1 MOCK 5 limit 100
+        buy 1 #10 MOCK 5 market tp=#11@110 sl=#12@95
+        buy 3 #2 MOCK 3 limit 94
+        replace 1 #11 qty=3
+        replace 1 #12 price=96
+        replace 1 #11 price=111
+        sell 2 #3 MOCK 1 limit 95
+        buy 3 #4 MOCK 1 limit 95
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 5 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=5 reserved=0
+              bbo MOCK - / 100x5 seq=1
+            > buy 1 #10 MOCK 5 market tp=#11@110 sl=#12@95
+              accepted #10 1 BUY MOCK Market qty=5 reserved=525
+              contingent #10 Bracket tp=#11 Limit { price: 110 } sl=#12 Stop { stop_price: 95 }
+              trade t1 BUY 5@100 taker=#10(1) maker=#1(2) fees=0/0 seq=2
+              done #1 Filled filled=5
+              done #10 Filled filled=5
+              bbo MOCK - / - seq=3
+              accepted #11 1 SELL MOCK Limit { price: 110 } qty=5 reserved=0
+              bbo MOCK - / 110x5 seq=4
+              accepted #12 1 SELL MOCK Stop { stop_price: 95 } qty=5 reserved=0
+            > buy 3 #2 MOCK 3 limit 94
+              accepted #2 3 BUY MOCK Limit { price: 94 } qty=3 reserved=282
+              bbo MOCK 94x3 / 110x5 seq=5
+            > replace 1 #11 qty=3
+              command-rejected 1 #11 not_replaceable
+            > replace 1 #12 price=96
+              command-rejected 1 #12 not_replaceable
+            > replace 1 #11 price=111
+              replaced #11 5@111 priority_kept=false
+              bbo MOCK 94x3 / 111x5 seq=6
+            > sell 2 #3 MOCK 1 limit 95
+              accepted #3 2 SELL MOCK Limit { price: 95 } qty=1 reserved=0
+              bbo MOCK 94x3 / 95x1 seq=7
+            > buy 3 #4 MOCK 1 limit 95
+              accepted #4 3 BUY MOCK Limit { price: 95 } qty=1 reserved=95
+              trade t2 BUY 1@95 taker=#4(3) maker=#3(2) fees=0/0 seq=8
+              done #3 Filled filled=1
+              done #4 Filled filled=1
+              done #11 Cancelled filled=0
+              triggered #12 at 95
+              trade t3 SELL 3@94 taker=#12(1) maker=#2(3) fees=0/0 seq=9
+              done #2 Filled filled=3
+              done #12 Unfilled filled=3
+              bbo MOCK - / - seq=10
+            balances:
+              1: cash 9782/0; MOCK 2/0
+              2: cash 595/0; MOCK 94/0
+              3: cash 9623/0; MOCK 104/0
+        "#]],
+    );
+}
+
+#[test]
+fn cancelling_the_entry_cancels_its_legs_and_an_unfilled_entry_ends_them() {
+    check(
+        "
+        buy 1 #10 MOCK 5 limit 90 tp=#11@110 sl=#12@80
+        cancel 1 #10
+        sell 2 #1 MOCK 2 limit 100
+        buy 1 #20 MOCK 5 limit 100 ioc tp=#21@110 sl=#22@95
+        cancel 1 #21
+        buy 1 #30 MOCK 5 limit 90 ioc tp=#31@110
+        ",
+        expect![[r#"
+            > buy 1 #10 MOCK 5 limit 90 tp=#11@110 sl=#12@80
+              accepted #10 1 BUY MOCK Limit { price: 90 } qty=5 reserved=450
+              contingent #10 Bracket tp=#11 Limit { price: 110 } sl=#12 Stop { stop_price: 80 }
+              bbo MOCK 90x5 / - seq=1
+            > cancel 1 #10
+              done #10 Cancelled filled=0
+              bbo MOCK - / - seq=2
+              leg-cancelled #11 of #10
+              leg-cancelled #12 of #10
+            > sell 2 #1 MOCK 2 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=2 reserved=0
+              bbo MOCK - / 100x2 seq=3
+            > buy 1 #20 MOCK 5 limit 100 ioc tp=#21@110 sl=#22@95
+              accepted #20 1 BUY MOCK Limit { price: 100 } qty=5 reserved=500
+              contingent #20 Bracket tp=#21 Limit { price: 110 } sl=#22 Stop { stop_price: 95 }
+              trade t1 BUY 2@100 taker=#20(1) maker=#1(2) fees=0/0 seq=4
+              done #1 Filled filled=2
+              done #20 Unfilled filled=2
+              bbo MOCK - / - seq=5
+              accepted #21 1 SELL MOCK Limit { price: 110 } qty=2 reserved=0
+              bbo MOCK - / 110x2 seq=6
+              accepted #22 1 SELL MOCK Stop { stop_price: 95 } qty=2 reserved=0
+            > cancel 1 #21
+              done #21 Cancelled filled=0
+              bbo MOCK - / - seq=7
+              done #22 Cancelled filled=0
+            > buy 1 #30 MOCK 5 limit 90 ioc tp=#31@110
+              accepted #30 1 BUY MOCK Limit { price: 90 } qty=5 reserved=450
+              contingent #30 OneTriggersOther tp=#31 Limit { price: 110 }
+              done #30 Unfilled filled=0
+              leg-cancelled #31 of #30
+            balances:
+              1: cash 9800/0; MOCK 2/0
+              2: cash 200/0; MOCK 98/0
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+#[test]
+fn one_cancels_other_and_one_triggers_other() {
+    check(
+        "
+        sell 2 #1 MOCK 3 limit 105 oco sl=#2@95
+        buy 3 #3 MOCK 2 limit 105
+        sell 2 #4 MOCK 5 limit 120 oco sl=#5@90/89
+        sell 3 #6 MOCK 1 limit 90
+        buy 1 #7 MOCK 1 limit 90
+        sell 1 #8 MOCK 1 limit 90
+        replace 2 #4 qty=2
+        sell 3 #9 MOCK 5 limit 100
+        buy 1 #20 MOCK 5 limit 100 sl=#21@90
+        sell 1 #22 MOCK 5 limit 130 tp=#23@90 sl=#24@95
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 3 limit 105 oco sl=#2@95
+              accepted #1 2 SELL MOCK Limit { price: 105 } qty=3 reserved=0
+              contingent #1 OneCancelsOther sl=#2 Stop { stop_price: 95 }
+              bbo MOCK - / 105x3 seq=1
+              accepted #2 2 SELL MOCK Stop { stop_price: 95 } qty=3 reserved=0
+            > buy 3 #3 MOCK 2 limit 105
+              accepted #3 3 BUY MOCK Limit { price: 105 } qty=2 reserved=210
+              trade t1 BUY 2@105 taker=#3(3) maker=#1(2) fees=0/0 seq=2
+              done #3 Filled filled=2
+              bbo MOCK - / 105x1 seq=3
+              done #2 Cancelled filled=0
+            > sell 2 #4 MOCK 5 limit 120 oco sl=#5@90/89
+              accepted #4 2 SELL MOCK Limit { price: 120 } qty=5 reserved=0
+              contingent #4 OneCancelsOther sl=#5 StopLimit { stop_price: 90, limit_price: 89 }
+              accepted #5 2 SELL MOCK StopLimit { stop_price: 90, limit_price: 89 } qty=5 reserved=0
+            > sell 3 #6 MOCK 1 limit 90
+              accepted #6 3 SELL MOCK Limit { price: 90 } qty=1 reserved=0
+              bbo MOCK - / 90x1 seq=4
+            > buy 1 #7 MOCK 1 limit 90
+              accepted #7 1 BUY MOCK Limit { price: 90 } qty=1 reserved=90
+              trade t2 BUY 1@90 taker=#7(1) maker=#6(3) fees=0/0 seq=5
+              done #6 Filled filled=1
+              done #7 Filled filled=1
+              done #4 Cancelled filled=0
+              triggered #5 at 90
+              bbo MOCK - / 89x5 seq=6
+            > sell 1 #8 MOCK 1 limit 90
+              accepted #8 1 SELL MOCK Limit { price: 90 } qty=1 reserved=0
+            > replace 2 #4 qty=2
+              command-rejected 2 #4 unknown_order
+            > sell 3 #9 MOCK 5 limit 100
+              accepted #9 3 SELL MOCK Limit { price: 100 } qty=5 reserved=0
+            > buy 1 #20 MOCK 5 limit 100 sl=#21@90
+              accepted #20 1 BUY MOCK Limit { price: 100 } qty=5 reserved=500
+              contingent #20 OneTriggersOther sl=#21 Stop { stop_price: 90 }
+              trade t3 BUY 5@89 taker=#20(1) maker=#5(2) fees=0/0 seq=7
+              done #5 Filled filled=5
+              done #20 Filled filled=5
+              bbo MOCK - / 90x1 seq=8
+              accepted #21 1 SELL MOCK Stop { stop_price: 90 } qty=5 reserved=0
+              triggered #21 at 90
+              done #21 Unfilled filled=0
+            > sell 1 #22 MOCK 5 limit 130 tp=#23@90 sl=#24@95
+              accepted #22 1 SELL MOCK Limit { price: 130 } qty=5 reserved=0
+              contingent #22 Bracket tp=#23 Limit { price: 90 } sl=#24 Stop { stop_price: 95 }
+            balances:
+              1: cash 9465/0; MOCK 0/6
+              2: cash 655/0; MOCK 92/1
+              3: cash 9880/0; MOCK 96/5
+        "#]],
+    );
+}

@@ -16,8 +16,8 @@
 //! ```
 
 use tradecraft_engine::{
-    AccountKind, AccountLimits, Amount, BookLevel, Command, Engine, Event, IdempotencyKey, InstrumentSpec, LimitScope, NewOrder, OrderKind, OrderSize,
-    OrderTypes, SelfTradePrevention, TimeInForce, TradingHours, Trail,
+    AccountKind, AccountLimits, Amount, BookLevel, Command, ContingentOrder, Engine, Event, ExitLeg, IdempotencyKey, InstrumentSpec, LimitScope, NewOrder,
+    OrderClass, OrderKind, OrderSize, OrderTypes, SelfTradePrevention, TimeInForce, TradingHours, Trail,
 };
 use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
@@ -108,13 +108,25 @@ pub(crate) fn parse(line: &str) -> Command {
             organisation: option(&words, "org").map(|text| text.parse().unwrap()),
         },
         // `key=DIGEST/FINGERPRINT`: the order carries an idempotency key.
-        "buy" | "sell" => match option(&words, "key").and_then(|text| text.split_once('/')) {
-            Some((digest, fingerprint)) => Command::PlaceOrderOnce {
-                order: parse_order(&words),
-                key: IdempotencyKey { key: digest.parse().unwrap(), fingerprint: fingerprint.parse().unwrap() },
-            },
-            None => Command::PlaceOrder(parse_order(&words)),
-        },
+        "buy" | "sell" => {
+            let key = option(&words, "key")
+                .and_then(|text| text.split_once('/'))
+                .map(|(digest, fingerprint)| IdempotencyKey { key: digest.parse().unwrap(), fingerprint: fingerprint.parse().unwrap() });
+            let (take_profit, stop_loss) = (option(&words, "tp").map(|text| parse_leg(text, false)), option(&words, "sl").map(|text| parse_leg(text, true)));
+            if take_profit.is_some() || stop_loss.is_some() {
+                let class = match (words.contains(&"oco"), take_profit.is_some() && stop_loss.is_some()) {
+                    (true, _) => OrderClass::OneCancelsOther,
+                    (false, true) => OrderClass::Bracket,
+                    (false, false) => OrderClass::OneTriggersOther,
+                };
+                let order = Box::new(ContingentOrder { class, order: parse_order(&words), take_profit, stop_loss });
+                return Command::PlaceContingent { order, key };
+            }
+            match key {
+                Some(key) => Command::PlaceOrderOnce { order: parse_order(&words), key },
+                None => Command::PlaceOrder(parse_order(&words)),
+            }
+        }
         "cancel" => Command::CancelOrder { account: account(words[1]), order_id: order_id(words[2]) },
         "replace" => Command::ReplaceOrder {
             account: account(words[1]),
@@ -126,6 +138,18 @@ pub(crate) fn parse(line: &str) -> Command {
         "eos" => Command::EndOfSession { symbol: words.get(1).map(|text| symbol(text)) },
         other => panic!("unknown script command {other:?}"),
     }
+}
+
+/// `#ID@PRICE` (a take profit's limit or a stop loss's stop) or `#ID@STOP/LIMIT` (a stop limit).
+fn parse_leg(text: &str, stop: bool) -> ExitLeg {
+    let (id, prices) = text.split_once('@').unwrap();
+    let price = |text: &str| Price::parse(text).unwrap();
+    let kind = match prices.split_once('/') {
+        Some((stop, limit)) => OrderKind::StopLimit { stop_price: price(stop), limit_price: price(limit) },
+        None if stop => OrderKind::Stop { stop_price: price(prices) },
+        None => OrderKind::Limit { price: price(prices) },
+    };
+    ExitLeg { order_id: order_id(id), kind }
 }
 
 fn parse_order(words: &[&str]) -> NewOrder {
@@ -242,6 +266,12 @@ pub(crate) fn render(event: &Event) -> String {
             format!("replaced #{order_id} {quantity}@{price} priority_kept={priority_kept}")
         }
         Event::OrderDone { order_id, reason, filled, .. } => format!("done #{order_id} {reason:?} filled={filled}"),
+        Event::ContingentAccepted { order_id, class, take_profit, stop_loss, .. } => {
+            let leg = |name: &str, leg: &Option<ExitLeg>| leg.map(|leg| format!(" {name}=#{} {:?}", leg.order_id, leg.kind)).unwrap_or_default();
+            format!("contingent #{order_id} {class:?}{}{}", leg("tp", take_profit), leg("sl", stop_loss))
+        }
+        Event::LegResized { order_id, quantity, filled, .. } => format!("resized #{order_id} qty={quantity} filled={filled}"),
+        Event::LegCancelled { order_id, entry, .. } => format!("leg-cancelled #{order_id} of #{entry}"),
         Event::BestBidOffer { symbol, sequence, bid, ask } => {
             format!("bbo {symbol} {} / {} seq={sequence}", level(*bid), level(*ask))
         }

@@ -315,6 +315,11 @@ impl TestApp {
         }
     }
 
+    pub(crate) async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self.client.patch(self.url(path)).json(&body).send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
     pub(crate) async fn delete(&self, path: &str) -> (u16, Value) {
         let response = self.client.delete(self.url(path)).send().await.unwrap();
         (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))

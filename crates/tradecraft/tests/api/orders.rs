@@ -180,3 +180,88 @@ async fn a_buy_by_cash_amount_shows_the_amount_asked_and_the_shares_bought() {
     let (_, listed) = app.get(&format!("/v1/orders?userId={user}")).await;
     assert_eq!(listed["orders"][0]["notional"], "1005");
 }
+
+#[tokio::test]
+async fn bracket_oto_and_oco_orders_place_their_exits_as_the_entry_fills() {
+    let app = spawn_app().await;
+    let user = app.account("10000").await;
+    // A bracket market buy fills against the house at once: both exits work, sharing the shares.
+    let bracket = json!({"userId": user, "symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "MARKET", "orderClass": "BRACKET",
+        "takeProfit": {"limitPrice": "200"}, "stopLoss": {"stopPrice": "50"}});
+    let (status, placed) = app.post("/v1/orders", bracket).await;
+    assert_eq!(status, 202, "{placed}");
+    let entry = placed["orderId"].as_str().unwrap().to_owned();
+    let legs: Vec<(String, String)> =
+        placed["legs"].as_array().unwrap().iter().map(|leg| (leg["orderId"].as_str().unwrap().to_owned(), leg["role"].as_str().unwrap().to_owned())).collect();
+    assert_eq!(legs.iter().map(|(_, role)| role.as_str()).collect::<Vec<_>>(), ["TAKE_PROFIT", "STOP_LOSS"]);
+    let (take_profit, stop_loss) = (legs[0].0.clone(), legs[1].0.clone());
+    let (_, order) = app.get(&format!("/v1/orders/{entry}")).await;
+    assert_eq!((order["status"].as_str(), order["orderClass"].as_str()), (Some("FILLED"), Some("BRACKET")));
+    assert_eq!(order["legs"], json!([take_profit, stop_loss]));
+    for (leg, kind) in [(&take_profit, "LIMIT"), (&stop_loss, "STOP")] {
+        let (_, order) = app.get(&format!("/v1/orders/{leg}")).await;
+        assert_eq!(order["status"], "ACCEPTED", "{order}");
+        assert_eq!((order["type"].as_str(), order["side"].as_str(), order["quantity"].as_str()), (Some(kind), Some("SELL"), Some("2")));
+        assert_eq!(order["parentOrderId"], entry.as_str());
+    }
+    // One reservation for both exits: the two shares are held once.
+    let (_, portfolio) = app.get(&format!("/v1/portfolio/{user}")).await;
+    assert_eq!(portfolio["holdings"]["MOCK"], "2", "{portfolio}");
+    assert_eq!(portfolio["openOrders"], 2, "{portfolio}");
+    // A quantity change would break the pair; cancelling one exit ends the other.
+    let (status, body) = app.patch(&format!("/v1/orders/{take_profit}"), json!({"quantity": "1"})).await;
+    assert!(status == 409 || status == 422, "{status} {body}");
+    let (status, _) = app.delete(&format!("/v1/orders/{take_profit}")).await;
+    assert_eq!(status, 200);
+    let (_, order) = app.get(&format!("/v1/orders/{stop_loss}")).await;
+    assert_eq!(order["status"], "CANCELLED", "{order}");
+
+    // An OTO limit buy below the market rests; its exit is held until it fills, and
+    // cancelling the entry cancels the held exit.
+    let oto = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90", "orderClass": "OTO",
+        "stopLoss": {"stopPrice": "80", "limitPrice": "79"}});
+    let (status, placed) = app.post("/v1/orders", oto).await;
+    assert_eq!(status, 202, "{placed}");
+    let (entry, held) = (placed["orderId"].as_str().unwrap().to_owned(), placed["legs"][0]["orderId"].as_str().unwrap().to_owned());
+    let (_, order) = app.get(&format!("/v1/orders/{held}")).await;
+    assert_eq!((order["status"].as_str(), order["type"].as_str(), order["stopPrice"].as_str()), (Some("HELD"), Some("STOP_LIMIT"), Some("80")));
+    let (_, open) = app.get(&format!("/v1/orders?userId={user}&status=OPEN")).await;
+    assert!(open["orders"].as_array().unwrap().iter().any(|order| order["orderId"] == held.as_str()), "held legs are open: {open}");
+    app.delete(&format!("/v1/orders/{entry}")).await;
+    let (_, order) = app.get(&format!("/v1/orders/{held}")).await;
+    assert_eq!(order["status"], "CANCELLED", "{order}");
+
+    // OCO: a limit sell of the two shares and its stop loss, both working at once.
+    let oco = json!({"userId": user, "symbol": "MOCK", "quantity": "2", "side": "SELL", "type": "LIMIT", "limitPrice": "150", "orderClass": "OCO",
+        "stopLoss": {"stopPrice": "60"}});
+    let (status, placed) = app.post("/v1/orders", oco).await;
+    assert_eq!(status, 202, "{placed}");
+    let (_, order) = app.get(&format!("/v1/orders/{}", placed["legs"][0]["orderId"].as_str().unwrap())).await;
+    assert_eq!((order["status"].as_str(), order["side"].as_str()), (Some("ACCEPTED"), Some("SELL")), "{order}");
+
+    // Shapes the class does not allow are 400s naming the field; exits on the wrong side
+    // of each other are the engine's 400.
+    let base = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"});
+    let with = |extra: Value| {
+        let mut body = base.clone();
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let cases = [
+        (json!({"takeProfit": {"limitPrice": "120"}}), "takeProfit"),
+        (json!({"orderClass": "BRACKET", "takeProfit": {"limitPrice": "120"}}), "stopLoss"),
+        (json!({"orderClass": "OTO", "takeProfit": {"limitPrice": "120"}, "stopLoss": {"stopPrice": "80"}}), "takeProfit"),
+        (json!({"orderClass": "OCO", "takeProfit": {"limitPrice": "120"}, "stopLoss": {"stopPrice": "80"}}), "takeProfit"),
+        (json!({"orderClass": "BRACKET", "takeProfit": {"limitPrice": "-1"}, "stopLoss": {"stopPrice": "80"}}), "takeProfit.limitPrice"),
+        (json!({"orderClass": "SIDEWAYS"}), "orderClass"),
+    ];
+    for (extra, field) in cases {
+        let (status, body) = app.post("/v1/orders", with(extra.clone())).await;
+        assert_eq!((status, body["error"]["details"]["field"].as_str()), (400, Some(field)), "{extra} -> {body}");
+    }
+    let (status, body) =
+        app.post("/v1/orders", with(json!({"orderClass": "BRACKET", "takeProfit": {"limitPrice": "80"}, "stopLoss": {"stopPrice": "85"}}))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_price")), "{body}");
+    let (_, portfolio) = app.get(&format!("/v1/portfolio/{user}")).await;
+    assert_eq!(portfolio["openOrders"], 2, "refused orders left nothing behind: {portfolio}");
+}
