@@ -147,9 +147,18 @@ def test_refusals_come_back_as_alpacas_errors(trader):
     with pytest.raises(APIError) as missing:
         trader.trading.get_order_by_id(uuid.uuid4())
     assert missing.value.status_code == 404
-    with pytest.raises(APIError) as opening:
-        trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.OPG))
-    assert opening.value.status_code == 422 and "not supported" in str(opening.value)
+    with pytest.raises(APIError) as stop_at_open:
+        trader.trading.submit_order(StopOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.OPG, stop_price=1))
+    assert stop_at_open.value.status_code == 422
+
+
+def test_opg_and_cls_orders_wait_for_the_open_and_the_close(trader):
+    # The mock market trades around the clock: the next open and close are at UTC midnight.
+    for time_in_force in [TimeInForce.OPG, TimeInForce.CLS]:
+        order = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=time_in_force))
+        assert order.status == OrderStatus.NEW and order.time_in_force == time_in_force and Decimal(order.filled_qty) == 0
+        trader.trading.cancel_order_by_id(order.id)
+        assert trader.trading.get_order_by_id(order.id).status == OrderStatus.CANCELED
 
 
 def test_another_users_orders_are_not_found(server, trader):

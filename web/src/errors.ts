@@ -28,6 +28,7 @@ const WORDS: Record<string, string> = {
   duplicate_client_order_id: "You already used that client order id.",
   idempotency_conflict: "That idempotency key was used for another order.",
   instrument_halted: "Trading in this symbol is halted.",
+  market_closed: "The market is closed: only orders for the open or the close are taken now.",
   post_only_would_cross: "A post-only order would have traded at once, so it was refused.",
   no_liquidity: "There is nothing on the other side of the book to trade with.",
   no_reference_price: "The symbol has no price yet to base this order on.",

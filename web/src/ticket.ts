@@ -6,7 +6,7 @@ import type { Instrument } from "./types";
 
 export type Side = "BUY" | "SELL";
 export type OrderType = "MARKET" | "LIMIT" | "STOP" | "STOP_LIMIT" | "TRAILING_STOP";
-export type TimeInForce = "GTC" | "DAY" | "IOC" | "FOK";
+export type TimeInForce = "GTC" | "DAY" | "IOC" | "FOK" | "OPG" | "CLS";
 
 export const ORDER_TYPES: { value: OrderType; label: string }[] = [
   { value: "MARKET", label: "Market" },
@@ -21,7 +21,12 @@ export const TIMES_IN_FORCE: { value: TimeInForce; label: string }[] = [
   { value: "DAY", label: "Day" },
   { value: "IOC", label: "Immediate or cancel" },
   { value: "FOK", label: "Fill or kill" },
+  { value: "OPG", label: "At the open" },
+  { value: "CLS", label: "At the close" },
 ];
+
+/** Orders that wait for the session's open or close, then trade at once or not at all. */
+export const waitsForSessionEdge = (timeInForce: TimeInForce): boolean => timeInForce === "OPG" || timeInForce === "CLS";
 
 export interface TicketForm {
   side: Side;
@@ -126,6 +131,11 @@ export function toRequest(form: TicketForm, instrument: Instrument): { request: 
       if (D.compare(trail, D.of("100")) >= 0) return { error: "The trail percentage must be below 100." };
       request.trailPercent = D.toText(trail);
     }
+  }
+  if (waitsForSessionEdge(form.timeInForce)) {
+    if (form.type !== "MARKET" && form.type !== "LIMIT") return { error: "Only market and limit orders can wait for the open or close." };
+    if (byNotional(form)) return { error: "An order for the open or close is sized by quantity." };
+    if (form.postOnly) return { error: "An order for the open or close cannot be post-only." };
   }
   if (form.postOnly) {
     if (form.type !== "LIMIT") return { error: "Only a limit order can be post-only." };

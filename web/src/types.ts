@@ -17,6 +17,8 @@ export interface Instrument {
   lotSize: string;
   minQuantity: string;
   halted: boolean;
+  /** In its trading session; when closed only at-the-open and at-the-close orders are taken. */
+  sessionOpen: boolean;
   lastPrice?: string | null;
 }
 

@@ -3,7 +3,7 @@ import * as D from "../src/decimal";
 import { EMPTY_TICKET, estimate, toRequest, type TicketForm } from "../src/ticket";
 import type { Instrument } from "../src/types";
 
-const AAPL: Instrument = { symbol: "MOCKAAPL", tickSize: "0.01", lotSize: "1", minQuantity: "1", halted: false };
+const AAPL: Instrument = { symbol: "MOCKAAPL", tickSize: "0.01", lotSize: "1", minQuantity: "1", halted: false, sessionOpen: true };
 const form = (change: Partial<TicketForm>): TicketForm => ({ ...EMPTY_TICKET, ...change });
 
 describe("order ticket", () => {
@@ -44,6 +44,15 @@ describe("order ticket", () => {
     expect(error({ type: "TRAILING_STOP", quantity: "1", trailKind: "percent", trail: "100" })).toMatch(/below 100/);
     expect(error({ type: "STOP", quantity: "1", stopPrice: "5", postOnly: true })).toMatch(/post-only/);
     expect(error({ quantity: "1e3" })).toMatch(/as a number/);
+    expect(error({ type: "STOP", quantity: "1", stopPrice: "5", timeInForce: "OPG" })).toMatch(/market and limit orders/);
+    expect(error({ sizing: "notional", notional: "100", timeInForce: "CLS" })).toMatch(/sized by quantity/);
+  });
+
+  it("makes orders for the open and the close", () => {
+    expect(toRequest(form({ quantity: "2", timeInForce: "OPG" }), AAPL)).toEqual({
+      request: { symbol: "MOCKAAPL", side: "BUY", type: "MARKET", quantity: "2", timeInForce: "OPG" },
+    });
+    expect(toRequest(form({ type: "LIMIT", quantity: "1", limitPrice: "190", timeInForce: "CLS" }), AAPL)).toMatchObject({ request: { timeInForce: "CLS" } });
   });
 
   it("estimates the cost from the right price and compares it with buying power", () => {

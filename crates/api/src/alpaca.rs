@@ -303,7 +303,7 @@ pub(crate) struct OrderRequest {
     #[serde(rename = "type")]
     #[schema(value_type = String, pattern = "^(market|limit|stop|stop_limit|trailing_stop)$")]
     pub kind: Text<13>,
-    /// `day`, `gtc`, `ioc` or `fok` (`opg` and `cls` are not taken yet).
+    /// `day`, `gtc`, `ioc`, `fok`, `opg` (at the open) or `cls` (at the close).
     #[schema(value_type = String, pattern = "^(day|gtc|ioc|fok|opg|cls)$")]
     pub time_in_force: Text<3>,
     pub limit_price: Option<Decimal>,
@@ -377,9 +377,8 @@ impl OrderRequest {
             _ => return Err(field("type", "must be market, limit, stop, stop_limit or trailing_stop")),
         };
         let time_in_force = match self.time_in_force.as_str() {
-            tif @ ("day" | "gtc" | "ioc" | "fok") => tif.to_ascii_uppercase(),
-            "opg" | "cls" => return Err(not_supported(format_args!("time_in_force {}", self.time_in_force.as_str()))),
-            _ => return Err(field("time_in_force", "must be day, gtc, ioc or fok")),
+            tif @ ("day" | "gtc" | "ioc" | "fok" | "opg" | "cls") => tif.to_ascii_uppercase(),
+            _ => return Err(field("time_in_force", "must be day, gtc, ioc, fok, opg or cls")),
         };
         let side = match self.side.as_str() {
             "buy" => "BUY",
@@ -1049,18 +1048,18 @@ pub(crate) struct Clock {
 
 const DAY_MS: i64 = 86_400_000;
 
-/// The market clock. The mock universe trades around the clock, every day: always open;
-/// the next "close" is the end of the UTC day (when DAY orders expire), the next open the
-/// start of the next.
+/// The market clock, from the universe's session (`24/7` by default: always open, the
+/// next close the end of the UTC day, when DAY orders expire, and the next open the
+/// same instant; with e.g. `mon-fri 14:30-21:00` the clock of those hours).
 #[utoipa::path(get, path = "/v2/clock", tag = "alpaca", responses((status = 200, description = "The clock.", body = Clock)))]
-pub(crate) async fn clock() -> Json<Clock> {
+pub(crate) async fn clock(State(state): State<Shared>) -> Json<Clock> {
     let now = now();
-    let end_of_day = (now.millis().div_euclid(DAY_MS) + 1) * DAY_MS;
+    let (next_open, next_close) = state.session.next_open_and_close(now).unwrap_or((now, now));
     Json(Clock {
         timestamp: now.to_string(),
-        is_open: true,
-        next_open: Timestamp::from_millis(end_of_day).to_string(),
-        next_close: Timestamp::from_millis(end_of_day).to_string(),
+        is_open: state.session.session_at(now).is_some(),
+        next_open: next_open.to_string(),
+        next_close: next_close.to_string(),
     })
 }
 
@@ -1069,9 +1068,9 @@ pub(crate) async fn clock() -> Json<Clock> {
 pub(crate) struct CalendarDay {
     /// `YYYY-MM-DD`.
     pub date: String,
-    /// `HH:MM` (UTC): `00:00`.
+    /// `HH:MM` (UTC) the market opens (`00:00` around the clock).
     pub open: String,
-    /// `HH:MM` (UTC): `23:59`.
+    /// `HH:MM` (UTC) it closes (`23:59` around the clock).
     pub close: String,
     pub session_open: String,
     pub session_close: String,
@@ -1089,10 +1088,10 @@ pub(crate) struct CalendarParams {
     end: Option<String>,
 }
 
-/// Trading days: every day, all day.
+/// Trading days and hours from the market's session (`24/7` by default: every day, all day).
 #[utoipa::path(get, path = "/v2/calendar", tag = "alpaca", params(CalendarParams),
     responses((status = 200, description = "Days.", body = Vec<CalendarDay>), (status = 422, description = "A bad date.", body = AlpacaError)))]
-pub(crate) async fn calendar(Query(params): Query<CalendarParams>) -> Result<Json<Vec<CalendarDay>>, ApiError> {
+pub(crate) async fn calendar(State(state): State<Shared>, Query(params): Query<CalendarParams>) -> Result<Json<Vec<CalendarDay>>, ApiError> {
     let day = |name: &str, text: Option<&str>| -> Result<Option<i64>, ApiError> {
         text.map(|text| {
             Timestamp::parse(&format!("{text}T00:00:00Z"))
@@ -1108,16 +1107,20 @@ pub(crate) async fn calendar(Query(params): Query<CalendarParams>) -> Result<Jso
     }
     Ok(Json(
         (start..=end)
-            .map(|index| {
+            .filter_map(|index| {
+                let (open, close) = state.session.hours_on(index)?;
                 let date = Timestamp::from_millis(index * DAY_MS).to_string()[..10].to_owned();
-                CalendarDay {
-                    open: "00:00".to_owned(),
-                    close: "23:59".to_owned(),
-                    session_open: "0000".to_owned(),
-                    session_close: "2359".to_owned(),
+                // Around the clock the day closes at midnight: shown as 23:59, its last minute.
+                let close = if close - open == DAY_MS { close - 60_000 } else { close };
+                let time = |at: i64| Timestamp::from_millis(at).to_string()[11..16].to_owned();
+                Some(CalendarDay {
+                    open: time(open),
+                    close: time(close),
+                    session_open: time(open).replace(':', ""),
+                    session_close: time(close).replace(':', ""),
                     settlement_date: date.clone(),
                     date,
-                }
+                })
             })
             .collect(),
     ))

@@ -103,7 +103,8 @@ impl ApiError {
             | RejectReason::PostOnlyWouldCross
             | RejectReason::NoLiquidity
             | RejectReason::NoReferencePrice
-            | RejectReason::NotReplaceable => StatusCode::UNPROCESSABLE_ENTITY,
+            | RejectReason::NotReplaceable
+            | RejectReason::MarketClosed => StatusCode::UNPROCESSABLE_ENTITY,
         };
         Self::Rejected { status, code: reason.code(), message: format!("rejected: {}", reason.code().replace('_', " ")) }
     }

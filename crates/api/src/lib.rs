@@ -72,6 +72,8 @@ pub struct AppState {
     pub surfaces: Surfaces,
     /// The built web app (`web/dist`), served at `/` with the REST API; none when `None`.
     pub web_dir: Option<Arc<std::path::Path>>,
+    /// When the market trades (the universe's default session): `/v2/clock` and `/v2/calendar`.
+    pub session: tradecraft_market::Session,
 }
 
 /// The parts of the API a process serves: the REST API (the gateway role), the market
@@ -118,6 +120,7 @@ impl AppState {
             webhook_targets: alerts::WebhookTargets::Public,
             surfaces: Surfaces::default(),
             web_dir: None,
+            session: tradecraft_market::Session::Always,
         }
     }
 }

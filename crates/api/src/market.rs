@@ -25,22 +25,21 @@ async fn known_symbol(state: &AppState, text: &str) -> Result<Symbol, ApiError> 
 /// Listed instruments with their grids and last price.
 #[utoipa::path(get, path = "/v1/market/symbols", tag = "market", responses((status = 200, description = "Instruments.", body = Symbols)))]
 pub(crate) async fn symbols(State(state): State<Shared>) -> Result<Json<Symbols>, ApiError> {
-    let listed = query(&state, |engine| {
-        engine.symbols().filter_map(|symbol| engine.instrument(symbol).map(|(spec, halted)| (spec, halted, engine.last_price(symbol)))).collect::<Vec<_>>()
-    })
-    .await?;
-    Ok(Json(Symbols { symbols: listed.iter().map(|(spec, halted, last)| instrument_of(spec, *halted, *last)).collect() }))
+    let listed = query(&state, |engine| engine.symbols().filter_map(|symbol| instrument_of(engine, symbol)).collect::<Vec<_>>()).await?;
+    Ok(Json(Symbols { symbols: listed }))
 }
 
-fn instrument_of(spec: &tradecraft_engine::InstrumentSpec, halted: bool, last: Option<Price>) -> Instrument {
-    Instrument {
+fn instrument_of(engine: &tradecraft_engine::Engine, symbol: Symbol) -> Option<Instrument> {
+    let (spec, halted) = engine.instrument(symbol)?;
+    Some(Instrument {
         symbol: spec.symbol.as_str().to_owned(),
         tick_size: spec.tick_size.to_string(),
         lot_size: spec.lot_size.to_string(),
         min_quantity: spec.min_quantity.to_string(),
         halted,
-        last_price: last.map(|price| price.to_string()),
-    }
+        session_open: engine.session_open(symbol).unwrap_or(true),
+        last_price: engine.last_price(symbol).map(|price: Price| price.to_string()),
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -194,13 +193,18 @@ pub(crate) async fn candles(State(state): State<Shared>, Path(symbol): Path<Stri
     Ok(Json(Candles { symbol: symbol.as_str().to_owned(), interval: interval.as_str().to_owned(), candles }))
 }
 
-/// Halt or resume trading in one instrument (admins). While halted, new orders in it are
-/// refused (422 `instrument_halted`); resting orders stay on the book. Audited; pushed to
-/// the Alpaca market-data stream's `statuses` subscribers.
+/// Halt or resume trading in one instrument, or close or open its market (admins).
+///
+/// While halted, new orders in it are refused (422 `instrument_halted`); resting orders
+/// stay on the book. `close` ends the session as the calendar's close does: at-the-close
+/// (CLS) orders trade, DAY orders expire, and until `open` only OPG and CLS orders are
+/// taken (others get 422 `market_closed`). `open` opens it and trades at-the-open (OPG)
+/// orders. The market role's calendar moves sessions by itself; this is the operator's
+/// hand on it. Audited; halts are pushed to the Alpaca market-data stream's `statuses`.
 #[utoipa::path(post, path = "/v1/instruments/{symbol}/{action}", tag = "market",
     params(
         ("symbol" = String, Path, pattern = "^[A-Z0-9._-]{1,15}$", description = "An instrument symbol such as MOCKAAPL."),
-        ("action" = String, Path, pattern = "^(halt|resume)$", description = "`halt` or `resume`."),
+        ("action" = String, Path, pattern = "^(halt|resume|open|close)$", description = "`halt`, `resume`, `open` or `close`."),
     ),
     responses(
         (status = 200, description = "The instrument as it is now.", body = Instrument),
@@ -214,16 +218,17 @@ pub(crate) async fn halt_or_resume(
     Path((symbol, action)): Path<(String, String)>,
 ) -> Result<Json<Instrument>, ApiError> {
     crate::auth::require_admin(&caller)?;
-    let command = match action.as_str() {
-        "halt" => "haltInstrument",
-        "resume" => "resumeInstrument",
-        _ => return Err(ApiError::bad_request("invalid_parameter", "action must be halt or resume")),
+    let commands: &[&str] = match action.as_str() {
+        "halt" => &["haltInstrument"],
+        "resume" => &["resumeInstrument"],
+        "open" => &["openSession"],
+        "close" => &["endOfSession", "closeSession"],
+        _ => return Err(ApiError::bad_request("invalid_parameter", "action must be halt, resume, open or close")),
     };
     let symbol = known_symbol(&state, &symbol).await?;
-    crate::routes::run_command(&state, serde_json::json!({"command": command, "symbol": symbol.as_str()})).await?;
+    for command in commands {
+        crate::routes::run_command(&state, serde_json::json!({"command": command, "symbol": symbol.as_str()})).await?;
+    }
     crate::identity::audit(&state, &caller, &format!("instrument.{action}"), format!("instrument:{symbol}"), serde_json::Value::Null).await;
-    let (spec, halted, last) = query(&state, move |engine| engine.instrument(symbol).map(|(spec, halted)| (spec, halted, engine.last_price(symbol))))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("symbol {symbol}")))?;
-    Ok(Json(instrument_of(&spec, halted, last)))
+    query(&state, move |engine| instrument_of(engine, symbol)).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("symbol {symbol}")))
 }

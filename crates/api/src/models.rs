@@ -119,6 +119,10 @@ pub(crate) enum TimeInForce {
     Day,
     Ioc,
     Fok,
+    /// At the open: waits for the session to open, then trades as IOC (MARKET or LIMIT).
+    Opg,
+    /// At the close: waits for the session's end, then trades as IOC (MARKET or LIMIT).
+    Cls,
 }
 
 /// What happens when an order would trade with its owner's own resting order.
@@ -159,6 +163,8 @@ impl From<TimeInForce> for WireTimeInForce {
             TimeInForce::Day => Self::Day,
             TimeInForce::Ioc => Self::Ioc,
             TimeInForce::Fok => Self::Fok,
+            TimeInForce::Opg => Self::Opg,
+            TimeInForce::Cls => Self::Cls,
         }
     }
 }

@@ -646,6 +646,8 @@ pub(crate) struct Instrument {
     pub lot_size: String,
     pub min_quantity: String,
     pub halted: bool,
+    /// In its trading session: outside it only at-the-open and at-the-close orders are taken.
+    pub session_open: bool,
     pub last_price: Option<String>,
 }
 

@@ -75,6 +75,8 @@ fn time_in_force_name(time_in_force: TimeInForce) -> &'static str {
         TimeInForce::Day => "DAY",
         TimeInForce::ImmediateOrCancel => "IOC",
         TimeInForce::FillOrKill => "FOK",
+        TimeInForce::AtTheOpen => "OPG",
+        TimeInForce::AtTheClose => "CLS",
     }
 }
 
@@ -121,7 +123,7 @@ fn order_record(order: &tradecraft_store::OrderSummary) -> Option<OrderRecord> {
         updated: Timestamp::from_millis(order.updated_at_ms),
         budget: order.budget,
         order_type: ["MARKET", "LIMIT", "STOP", "STOP_LIMIT", "TRAILING_STOP"].into_iter().find(|name| *name == order.order_type)?,
-        time_in_force: ["GTC", "DAY", "IOC", "FOK"].into_iter().find(|name| *name == order.time_in_force)?,
+        time_in_force: ["GTC", "DAY", "IOC", "FOK", "OPG", "CLS"].into_iter().find(|name| *name == order.time_in_force)?,
         limit_price: order.limit_price,
         stop_price: order.stop_price,
         client_order_id: None,

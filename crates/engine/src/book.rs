@@ -491,6 +491,8 @@ pub(crate) struct Book {
     pub(crate) sell_stops: BTreeMap<(i64, u64), u32>,
     /// Trailing stops by acceptance sequence; they also sit in the stop maps.
     pub(crate) trailing: BTreeMap<u64, u32>,
+    /// Orders waiting for the session's open or close, by acceptance sequence.
+    pub(crate) waiting: BTreeMap<u64, u32>,
 }
 
 impl Book {
@@ -501,6 +503,7 @@ impl Book {
             buy_stops: BTreeMap::new(),
             sell_stops: BTreeMap::new(),
             trailing: BTreeMap::new(),
+            waiting: BTreeMap::new(),
         }
     }
 
@@ -531,7 +534,8 @@ impl Book {
     }
 
     /// Slots of every order in the book: bids best first, asks best first (each level in
-    /// queue order), then buy stops and sell stops by trigger price and acceptance.
+    /// queue order), then buy stops and sell stops by trigger price and acceptance, then
+    /// orders waiting for the open or close by acceptance.
     pub(crate) fn order_slots(&self, orders: &Orders) -> Vec<u32> {
         let mut slots = Vec::new();
         let bids = self.bids.levels_best_first();
@@ -545,6 +549,7 @@ impl Book {
         }
         slots.extend(self.buy_stops.values().copied());
         slots.extend(self.sell_stops.values().copied());
+        slots.extend(self.waiting.values().copied());
         slots
     }
 }

@@ -73,8 +73,18 @@ pub enum Command {
         account: AccountId,
         symbol: Option<Symbol>,
     },
-    /// Expires DAY orders, in one instrument or in all.
+    /// Ends the trading session, in one instrument or in all: at-the-close orders trade
+    /// (each as IOC), then DAY orders expire.
     EndOfSession {
+        symbol: Option<Symbol>,
+    },
+    /// Opens the market: orders are taken again and at-the-open orders trade (each as IOC).
+    OpenSession {
+        symbol: Option<Symbol>,
+    },
+    /// Closes the market until [`Command::OpenSession`]: only at-the-open and
+    /// at-the-close orders are taken; resting orders stay.
+    CloseSession {
         symbol: Option<Symbol>,
     },
 }
@@ -218,6 +228,17 @@ pub enum TimeInForce {
     Day,
     ImmediateOrCancel,
     FillOrKill,
+    /// Waits for the next [`Command::OpenSession`], then trades as IOC (Alpaca's `opg`).
+    AtTheOpen,
+    /// Waits for the next [`Command::EndOfSession`], then trades as IOC (Alpaca's `cls`).
+    AtTheClose,
+}
+
+impl TimeInForce {
+    /// Whether the order waits for a session edge before it trades.
+    pub const fn waits_for_auction(self) -> bool {
+        matches!(self, Self::AtTheOpen | Self::AtTheClose)
+    }
 }
 
 /// What happens when an order would trade with another order of the same account.

@@ -103,7 +103,13 @@ fn check_shape(order: &ContingentOrder, tick: &book::Grid) -> Result<(), RejectR
     let shaped = match order.class {
         OrderClass::Bracket => order.take_profit.is_some() && order.stop_loss.is_some(),
         OrderClass::OneTriggersOther => order.take_profit.is_some() != order.stop_loss.is_some(),
-        OrderClass::OneCancelsOther => order.take_profit.is_none() && order.stop_loss.is_some() && matches!(entry.kind, OrderKind::Limit { .. }),
+        // An OCO's limit is an exit, working now: it cannot wait for the open or close.
+        OrderClass::OneCancelsOther => {
+            order.take_profit.is_none()
+                && order.stop_loss.is_some()
+                && matches!(entry.kind, OrderKind::Limit { .. })
+                && !entry.time_in_force.waits_for_auction()
+        }
     };
     if !shaped || !matches!(entry.size, OrderSize::Quantity(_)) {
         return Err(RejectReason::InvalidOrder);

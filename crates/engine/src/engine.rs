@@ -56,6 +56,8 @@ pub(crate) struct Instrument {
     pub(crate) tick: Grid,
     pub(crate) lot: Grid,
     pub(crate) halted: bool,
+    /// Outside its trading session: only orders waiting for the open or close are taken.
+    pub(crate) session_closed: bool,
     /// Price of the last trade; zero before the first.
     pub(crate) last_price: i64,
     /// Market-data sequence: bumped by every trade and best-bid-offer event.
@@ -650,6 +652,8 @@ impl Engine {
             Command::ReplaceOrder { account, order_id, quantity, price } => self.replace(*account, *order_id, *quantity, *price, events),
             Command::CancelAll { account, symbol } => self.cancel_all(*account, *symbol, events),
             Command::EndOfSession { symbol } => self.end_session(*symbol, events),
+            Command::OpenSession { symbol } => self.set_session(*symbol, true, events),
+            Command::CloseSession { symbol } => self.set_session(*symbol, false, events),
         }
         if !self.state.groups.is_empty() {
             self.settle_contingent(first, events);
@@ -687,6 +691,7 @@ impl Engine {
             tick: Grid::new(spec.tick_size.raw()),
             lot: Grid::new(spec.lot_size.raw()),
             halted: false,
+            session_closed: false,
             last_price: 0,
             sequence: 0,
             best_bid: None,
@@ -874,6 +879,13 @@ impl Engine {
         if market.halted {
             return Err(RejectReason::InstrumentHalted);
         }
+        let auction = new.time_in_force.waits_for_auction();
+        if market.session_closed && !auction {
+            return Err(RejectReason::MarketClosed);
+        }
+        if auction && (new.post_only || !matches!(new.kind, OrderKind::Market | OrderKind::Limit { .. })) {
+            return Err(RejectReason::InvalidOrder);
+        }
         let spec = market.spec;
         let tick = spec.tick_size.raw();
         let book = &self.books[instrument as usize];
@@ -888,7 +900,7 @@ impl Engine {
         let (quantity, budget) = match new.size {
             OrderSize::Quantity(quantity) => (Self::check_quantity(quantity, spec.min_quantity, market.lot)?, 0),
             OrderSize::Notional(notional) => {
-                let allowed = new.kind == OrderKind::Market && new.side == Side::Buy && new.time_in_force != TimeInForce::FillOrKill;
+                let allowed = new.kind == OrderKind::Market && new.side == Side::Buy && new.time_in_force != TimeInForce::FillOrKill && !auction;
                 if !allowed {
                     return Err(RejectReason::InvalidOrder);
                 }
@@ -903,7 +915,10 @@ impl Engine {
         let mut watermark = 0;
         let (kind, price, stop_price, trail) = match new.kind {
             OrderKind::Market => {
-                let (reference, _) = book.best(new.side.opposite()).ok_or(RejectReason::NoLiquidity)?;
+                // One waiting for the open or close is capped from the last trade when the
+                // book is empty (it is banded again when it trades).
+                let best = book.best(new.side.opposite()).map(|(price, _)| price);
+                let reference = best.or((auction && market.last_price > 0).then_some(market.last_price)).ok_or(RejectReason::NoLiquidity)?;
                 (StoredKind::Market, protective(reference, new.side), 0, None)
             }
             OrderKind::Limit { price } => (StoredKind::Limit, Self::check_price(price, market.tick)?, 0, None),
@@ -1052,6 +1067,11 @@ impl Engine {
     /// Sends a freshly accepted order to the stop maps or to matching.
     pub(crate) fn dispatch(&mut self, instrument: u32, slot: u32, events: &mut Vec<Event>) {
         let order = self.state.orders.get(slot);
+        if order.time_in_force.waits_for_auction() {
+            let sequence = order.sequence;
+            self.books[instrument as usize].waiting.insert(sequence, slot);
+            return;
+        }
         let is_stop = matches!(order.kind, StoredKind::Stop | StoredKind::StopLimit | StoredKind::TrailingStop);
         if !is_stop {
             return self.execute(instrument, slot, events);
@@ -1319,6 +1339,10 @@ impl Engine {
     pub(crate) fn detach(&mut self, slot: u32) {
         let order = self.state.orders.get(slot);
         let book = &mut self.books[order.instrument as usize];
+        if order.time_in_force.waits_for_auction() {
+            book.waiting.remove(&order.sequence);
+            return;
+        }
         match order.kind {
             StoredKind::Limit => book::unlink(book.ladder_mut(order.side), &mut self.state.orders, slot),
             StoredKind::Stop | StoredKind::StopLimit | StoredKind::TrailingStop => {
@@ -1366,7 +1390,7 @@ impl Engine {
         let order = self.state.orders.get(slot);
         let instrument = order.instrument;
         let market = &self.instruments[instrument as usize];
-        if order.kind != StoredKind::Limit {
+        if order.kind != StoredKind::Limit || order.time_in_force.waits_for_auction() {
             return Err(RejectReason::NotReplaceable);
         }
         if market.halted {
@@ -1519,14 +1543,82 @@ impl Engine {
         }
     }
 
-    fn end_session(&mut self, symbol: Option<Symbol>, events: &mut Vec<Event>) {
-        let instruments: Vec<u32> = match symbol {
-            Some(symbol) => match self.symbols.get(&symbol) {
-                Some(&instrument) => vec![instrument],
-                None => return events.push(Self::command_rejected(None, None, RejectReason::UnknownSymbol)),
-            },
-            None => (0..self.instruments.len() as u32).collect(),
+    /// The instruments a session command is about: one, or all.
+    fn session_instruments(&self, symbol: Option<Symbol>) -> Result<Vec<u32>, RejectReason> {
+        match symbol {
+            Some(symbol) => self.symbols.get(&symbol).map(|&instrument| vec![instrument]).ok_or(RejectReason::UnknownSymbol),
+            None => Ok((0..self.instruments.len() as u32).collect()),
+        }
+    }
+
+    fn set_session(&mut self, symbol: Option<Symbol>, open: bool, events: &mut Vec<Event>) {
+        let instruments = match self.session_instruments(symbol) {
+            Ok(instruments) => instruments,
+            Err(reason) => return events.push(Self::command_rejected(None, None, reason)),
         };
+        for instrument in instruments {
+            let market = &mut self.instruments[instrument as usize];
+            let symbol = market.spec.symbol;
+            if market.session_closed == open {
+                market.session_closed = !open;
+                events.push(if open { Event::SessionOpened { symbol } } else { Event::SessionClosed { symbol } });
+            }
+            if open {
+                self.run_auction(instrument, TimeInForce::AtTheOpen, events);
+            }
+        }
+    }
+
+    /// Trades the orders waiting for this session edge, in acceptance order, each as IOC.
+    fn run_auction(&mut self, instrument: u32, edge: TimeInForce, events: &mut Vec<Event>) {
+        let book = &self.books[instrument as usize];
+        let slots: Vec<(u64, u32)> =
+            book.waiting.iter().filter(|&(_, &slot)| self.state.orders.get(slot).time_in_force == edge).map(|(&sequence, &slot)| (sequence, slot)).collect();
+        if slots.is_empty() {
+            return;
+        }
+        let spec = self.instruments[instrument as usize].spec;
+        for (sequence, slot) in slots {
+            // One that ended while others traded (an exit cancelled by its sibling) is gone.
+            if self.books[instrument as usize].waiting.remove(&sequence) != Some(slot) {
+                continue;
+            }
+            let best = {
+                let order = self.state.orders.get(slot);
+                self.books[instrument as usize].best(order.side.opposite()).map(|(price, _)| price)
+            };
+            let next_sequence = self.state.next_sequence;
+            self.state.next_sequence += 1;
+            let order = self.state.orders.get_mut(slot);
+            order.time_in_force = TimeInForce::ImmediateOrCancel;
+            order.sequence = next_sequence;
+            if order.kind == StoredKind::Market {
+                match best {
+                    Some(reference) => {
+                        let banded = banded_price(reference, spec.price_band_bps, order.side == Side::Buy, spec.tick_size.raw());
+                        // A buy's reservation was made at its cap when accepted: never exceed it.
+                        order.price = if order.side == Side::Buy { banded.min(order.price) } else { banded };
+                    }
+                    None => {
+                        self.state.finish(slot, instrument, spec.symbol, DoneReason::Unfilled, events);
+                        continue;
+                    }
+                }
+            }
+            self.execute(instrument, slot, events);
+            self.run_triggered(instrument, events);
+        }
+        self.publish_best_bid_offer(instrument, events);
+    }
+
+    fn end_session(&mut self, symbol: Option<Symbol>, events: &mut Vec<Event>) {
+        let instruments = match self.session_instruments(symbol) {
+            Ok(instruments) => instruments,
+            Err(reason) => return events.push(Self::command_rejected(None, None, reason)),
+        };
+        for &instrument in &instruments {
+            self.run_auction(instrument, TimeInForce::AtTheClose, events);
+        }
         let mut slots = Vec::new();
         for instrument in instruments {
             let book = &self.books[instrument as usize];
@@ -1599,6 +1691,12 @@ impl Engine {
         let &index = self.symbols.get(&symbol)?;
         let market = &self.instruments[index as usize];
         Some((market.spec, market.halted))
+    }
+
+    /// Whether the instrument's market is in its trading session.
+    pub fn session_open(&self, symbol: Symbol) -> Option<bool> {
+        let &index = self.symbols.get(&symbol)?;
+        Some(!self.instruments[index as usize].session_closed)
     }
 
     /// Listed symbols in listing order.

@@ -22,6 +22,14 @@ pub enum Event {
     InstrumentHalted {
         symbol: Symbol,
     },
+    /// The market opened ([`crate::Command::OpenSession`]) after being closed.
+    SessionOpened {
+        symbol: Symbol,
+    },
+    /// The market closed: only at-the-open and at-the-close orders are taken.
+    SessionClosed {
+        symbol: Symbol,
+    },
     InstrumentResumed {
         symbol: Symbol,
     },
@@ -221,6 +229,8 @@ pub enum RejectReason {
     LimitBreached(LimitKind),
     /// An idempotency key already used for another order within its window.
     IdempotencyConflict,
+    /// The market is closed (outside its session); at-the-open orders are taken.
+    MarketClosed,
 }
 
 /// Seed 000 section 4.3 status of a rejected order.
@@ -278,11 +288,12 @@ impl RejectReason {
             Self::NotReplaceable => "not_replaceable",
             Self::LimitBreached(kind) => kind.code(),
             Self::IdempotencyConflict => "idempotency_key_reused",
+            Self::MarketClosed => "market_closed",
         }
     }
 
     /// Every reason, for reading one back from its code.
-    const SIMPLE: [Self; 24] = [
+    const SIMPLE: [Self; 25] = [
         Self::InsufficientFunds,
         Self::InsufficientShares,
         Self::UnknownSymbol,
@@ -307,6 +318,7 @@ impl RejectReason {
         Self::InvalidOrder,
         Self::NotReplaceable,
         Self::IdempotencyConflict,
+        Self::MarketClosed,
     ];
 
     /// The reason with this [`code`](Self::code).

@@ -160,6 +160,7 @@ codes!(kind_code, kind_from, StoredKind, "order kind", [
 codes!(tif_code, tif_from, TimeInForce, "time in force", [
     TimeInForce::GoodTillCancel => 0, TimeInForce::Day => 1,
     TimeInForce::ImmediateOrCancel => 2, TimeInForce::FillOrKill => 3,
+    TimeInForce::AtTheOpen => 4, TimeInForce::AtTheClose => 5,
 ]);
 codes!(stp_code, stp_from, SelfTradePrevention, "self-trade prevention", [
     SelfTradePrevention::CancelResting => 0, SelfTradePrevention::CancelTaking => 1,
@@ -192,7 +193,9 @@ impl Engine {
             out.i64(spec.lot_size.raw());
             out.i64(spec.min_quantity.raw());
             out.u32(spec.price_band_bps);
-            out.u8(u8::from(market.halted));
+            // Bit 0 halted, bit 1 outside the session (a snapshot of an open market reads
+            // as it always did).
+            out.u8(u8::from(market.halted) | (u8::from(market.session_closed) << 1));
             out.i64(market.last_price);
             out.u64(market.sequence);
             out.i128(self.state.ledger.external_net(AssetIndex::Shares(index as u32)));
@@ -365,7 +368,11 @@ impl Engine {
             if !spec.tick_size.is_positive() || !spec.lot_size.is_positive() {
                 return Err(SnapshotError::Corrupt("instrument grid"));
             }
-            let halted = input.bool()?;
+            let flags = input.u8()?;
+            if flags > 3 {
+                return Err(SnapshotError::Corrupt("instrument flags"));
+            }
+            let (halted, session_closed) = (flags & 1 != 0, flags & 2 != 0);
             let last_price = input.i64()?;
             let sequence = input.u64()?;
             engine.state.ledger.restore_external(AssetIndex::Shares(index as u32), input.i128()?);
@@ -377,6 +384,7 @@ impl Engine {
                 tick: crate::book::Grid::new(spec.tick_size.raw()),
                 lot: crate::book::Grid::new(spec.lot_size.raw()),
                 halted,
+                session_closed,
                 last_price,
                 sequence,
                 best_bid: None,
@@ -522,7 +530,7 @@ impl Engine {
         let client_text = input.text()?;
         let client_id =
             if client_text.is_empty() { None } else { Some(ClientOrderId::new(client_text).map_err(|_| SnapshotError::Corrupt("client order id"))?) };
-        if quantity <= filled || filled < 0 || reserved < 0 || kind == StoredKind::Market {
+        if quantity <= filled || filled < 0 || reserved < 0 || (kind == StoredKind::Market && !time_in_force.waits_for_auction()) {
             return Err(SnapshotError::Corrupt("order quantities"));
         }
         let slot = self.state.orders.insert(Order {
@@ -557,6 +565,10 @@ impl Engine {
         }
         self.state.count_open_order(slot);
         let book = &mut self.books[instrument as usize];
+        if time_in_force.waits_for_auction() {
+            book.waiting.insert(sequence, slot);
+            return Ok(());
+        }
         match kind {
             StoredKind::Limit => book::push_back(book.ladder_mut(side), &mut self.state.orders, price, slot),
             _ => {

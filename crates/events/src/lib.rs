@@ -246,7 +246,8 @@ pub struct BestBidOffer {
     pub timestamp: String,
 }
 
-/// `instrument.listed`, `instrument.halted` and `instrument.resumed` on `book_updates`.
+/// `instrument.listed`, `instrument.halted`, `instrument.resumed`, and the session's
+/// `instrument.opened` and `instrument.closed`, on `book_updates`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InstrumentChanged {
     pub symbol: String,
@@ -376,8 +377,13 @@ pub struct TopicContract {
     pub events: Vec<(&'static str, schemars::Schema)>,
 }
 
-/// The schema version every topic carries now ([`TopicContract::schema_version`]).
+/// The schema version every output topic carries now ([`TopicContract::schema_version`]).
 pub const SCHEMA_VERSION: &str = "1.0";
+
+/// The schema version of `trade_orders` commands. 1.1 added time-in-force values an
+/// older engine cannot read (`OPG`, `CLS`), the session commands and contingent orders'
+/// fields; a 1.0 command is a 1.1 command.
+pub const TRADE_ORDERS_SCHEMA_VERSION: &str = "1.1";
 
 /// Every topic the engine service and the market feed write, with the payload of each
 /// event type. The commands on `trade_orders` are the sequencer's `WireCommand`, whose
@@ -417,6 +423,8 @@ pub fn output_topics() -> Vec<TopicContract> {
                 ("market.best_bid_offer", schema_for!(BestBidOffer)),
                 ("instrument.listed", schema_for!(InstrumentChanged)),
                 ("instrument.halted", schema_for!(InstrumentChanged)),
+                ("instrument.opened", schema_for!(InstrumentChanged)),
+                ("instrument.closed", schema_for!(InstrumentChanged)),
                 ("instrument.resumed", schema_for!(InstrumentChanged)),
             ],
         },

@@ -5,8 +5,10 @@
 
 mod candles;
 mod house;
+mod session;
 mod simulator;
 
 pub use candles::{Candle, CandleBook, Interval, Ticker, TradePrint};
 pub use house::{HouseConfig, Quote, quotes};
+pub use session::{Session, SessionCalendar};
 pub use simulator::{MarketError, PriceTick, Simulator, SimulatorConfig, SymbolConfig};

@@ -7,6 +7,8 @@
 //! to the symbol's tick and never fall below one tick.
 
 use serde::{Deserialize, Serialize};
+
+use crate::session::{Session, SessionCalendar};
 use tradecraft_types::{Price, Quantity, Symbol};
 
 /// Parts per billion: the fixed-point scale of factors.
@@ -37,6 +39,9 @@ pub struct SymbolConfig {
     pub tick_size: String,
     #[serde(default = "one")]
     pub lot_size: String,
+    /// When this symbol trades (see [`Session::parse`]); the universe's `session` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 fn zero() -> String {
@@ -57,6 +62,13 @@ pub struct SimulatorConfig {
     /// Milliseconds between ticks.
     pub tick_interval_ms: u64,
     pub symbols: Vec<SymbolConfig>,
+    /// When the universe trades: `24/7` (the default) or e.g. `mon-fri 14:30-21:00` (UTC).
+    #[serde(default = "around_the_clock")]
+    pub session: String,
+}
+
+fn around_the_clock() -> String {
+    "24/7".to_owned()
 }
 
 impl SimulatorConfig {
@@ -96,9 +108,25 @@ impl SimulatorConfig {
                     annual_drift: "0.05".to_owned(),
                     tick_size: cent(),
                     lot_size: one(),
+                    session: None,
                 })
                 .collect(),
+            session: around_the_clock(),
         }
+    }
+
+    /// Every symbol's trading session.
+    pub fn calendar(&self) -> Result<SessionCalendar, MarketError> {
+        let default = Session::parse(&self.session).map_err(MarketError::Config)?;
+        let mut symbols = std::collections::BTreeMap::new();
+        for entry in &self.symbols {
+            if let Some(text) = &entry.session {
+                let bad = |message: String| MarketError::Symbol { symbol: entry.symbol.clone(), message };
+                let symbol = Symbol::new(&entry.symbol).map_err(|error| bad(error.to_string()))?;
+                symbols.insert(symbol, Session::parse(text).map_err(bad)?);
+            }
+        }
+        Ok(SessionCalendar { default, symbols })
     }
 
     pub fn from_json(text: &str) -> Result<Self, MarketError> {
@@ -261,7 +289,9 @@ mod tests {
                 annual_drift: "0".to_owned(),
                 tick_size: "0.0001".to_owned(),
                 lot_size: "1".to_owned(),
+                session: None,
             }],
+            session: "24/7".to_owned(),
         };
         let mut simulator = Simulator::new(&config).unwrap();
         let mut previous = 1_000.0_f64;

@@ -3,7 +3,7 @@
 //! checks that tell a compatible change from a breaking one (seed 000 7.3).
 
 use serde_json::Value;
-use tradecraft_events::{SCHEMA_VERSION, TRADE_ORDERS, TopicContract, output_topics};
+use tradecraft_events::{TRADE_ORDERS, TRADE_ORDERS_SCHEMA_VERSION, TopicContract, output_topics};
 
 use crate::wire::WireCommand;
 
@@ -12,7 +12,7 @@ pub fn topics() -> Vec<TopicContract> {
     let command = schemars::schema_for!(WireCommand);
     let commands = TopicContract {
         topic: TRADE_ORDERS,
-        schema_version: SCHEMA_VERSION,
+        schema_version: TRADE_ORDERS_SCHEMA_VERSION,
         description: "Seed 000 4.2: commands to the engine, one partition (the engine's total order), keyed by account id or symbol.",
         events: WireCommand::EVENT_TYPES.iter().map(|event_type| (*event_type, command.clone())).collect(),
     };

@@ -102,6 +102,8 @@ fn time_in_force(time_in_force: TimeInForce) -> &'static str {
         TimeInForce::Day => "DAY",
         TimeInForce::ImmediateOrCancel => "IOC",
         TimeInForce::FillOrKill => "FOK",
+        TimeInForce::AtTheOpen => "OPG",
+        TimeInForce::AtTheClose => "CLS",
     }
 }
 
@@ -314,6 +316,8 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
         }
         Event::InstrumentListed { symbol } => out.push(instrument_output(*symbol, "instrument.listed", timestamp)),
         Event::InstrumentHalted { symbol } => out.push(instrument_output(*symbol, "instrument.halted", timestamp)),
+        Event::SessionOpened { symbol } => out.push(instrument_output(*symbol, "instrument.opened", timestamp)),
+        Event::SessionClosed { symbol } => out.push(instrument_output(*symbol, "instrument.closed", timestamp)),
         Event::InstrumentResumed { symbol } => out.push(instrument_output(*symbol, "instrument.resumed", timestamp)),
         Event::AccountCreated { account, kind: account_kind } => {
             let created = events::AccountCreated { user_id: account.to_string(), house: *account_kind == AccountKind::House, timestamp };

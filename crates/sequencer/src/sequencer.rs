@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tradecraft_engine::{Engine, EngineConfig, Event, SnapshotError};
+use tradecraft_events::TRADE_ORDERS_SCHEMA_VERSION;
 use tradecraft_log::{Envelope, EventLog, LogError, Offset, Partition, Record};
 use tradecraft_types::Timestamp;
 
@@ -228,9 +229,17 @@ pub fn create_topics(log: &dyn EventLog, output_partitions: u32) -> Result<(), L
     Ok(())
 }
 
+/// A command's envelope: `trade_orders` records carry their own schema version
+/// ([`TRADE_ORDERS_SCHEMA_VERSION`]).
+fn command_envelope<'a>(command: &'a WireCommand, producer: &str, sequence: u64, at: Timestamp) -> Envelope<&'a WireCommand> {
+    let mut envelope = Envelope::new(command.event_type(), producer, sequence, at, command);
+    envelope.schema_version = TRADE_ORDERS_SCHEMA_VERSION.to_owned();
+    envelope
+}
+
 /// Appends one command to `trade_orders` as the gateway does; returns its offset.
 pub fn submit(log: &dyn EventLog, command: &WireCommand, producer: &str, sequence: u64, at: Timestamp) -> Result<Offset, LogError> {
-    let envelope = Envelope::new(command.event_type(), producer, sequence, at, command);
+    let envelope = command_envelope(command, producer, sequence, at);
     let record = Record { key: Some(command.key().into_bytes()), value: envelope.to_json(), timestamp_ms: at.millis() };
     Ok(log.append(TRADE_ORDERS, vec![record])?[0].offset)
 }
@@ -246,7 +255,7 @@ pub fn submit_then(
     trace: Option<tradecraft_log::TraceContext>,
     done: Box<dyn FnOnce(Result<Offset, LogError>) + Send>,
 ) {
-    let mut envelope = Envelope::new(command.event_type(), producer, sequence, at, command);
+    let mut envelope = command_envelope(command, producer, sequence, at);
     envelope.trace_context = trace;
     let record = Record { key: Some(command.key().into_bytes()), value: envelope.to_json(), timestamp_ms: at.millis() };
     log.append_then(TRADE_ORDERS, vec![record], Box::new(move |result| done(result.map(|appended| appended.first().map_or(0, |first| first.offset)))));
@@ -258,7 +267,7 @@ pub fn submit_batch(log: &dyn EventLog, commands: &[WireCommand], producer: &str
         .iter()
         .enumerate()
         .map(|(index, command)| {
-            let envelope = Envelope::new(command.event_type(), producer, first_sequence + index as u64, at, command);
+            let envelope = command_envelope(command, producer, first_sequence + index as u64, at);
             Record { key: Some(command.key().into_bytes()), value: envelope.to_json(), timestamp_ms: at.millis() }
         })
         .collect();

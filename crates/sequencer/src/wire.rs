@@ -79,6 +79,10 @@ pub enum WireTimeInForce {
     Day,
     Ioc,
     Fok,
+    /// At the open (Alpaca's `opg`): waits for the session to open, then trades as IOC.
+    Opg,
+    /// At the close (Alpaca's `cls`): waits for the session's end, then trades as IOC.
+    Cls,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -416,6 +420,16 @@ pub enum WireCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         symbol: Option<String>,
     },
+    /// The market opens (absent symbol: every instrument); at-the-open orders trade.
+    OpenSession {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        symbol: Option<String>,
+    },
+    /// The market closes until it opens again: only OPG and CLS orders are taken.
+    CloseSession {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        symbol: Option<String>,
+    },
     /// Limits for exactly one of: an account (`userId`), a group, an organisation.
     #[serde(rename_all = "camelCase")]
     SetLimits {
@@ -440,7 +454,7 @@ pub enum WireCommand {
 
 impl WireCommand {
     /// Every envelope `eventType` a command can have.
-    pub const EVENT_TYPES: [&'static str; 13] = [
+    pub const EVENT_TYPES: [&'static str; 15] = [
         "order.placed",
         "order.cancel_requested",
         "order.replace_requested",
@@ -452,6 +466,8 @@ impl WireCommand {
         "instrument.halt_requested",
         "instrument.resume_requested",
         "session.end_requested",
+        "session.open_requested",
+        "session.close_requested",
         "account.limits_requested",
         "account.membership_requested",
     ];
@@ -470,6 +486,8 @@ impl WireCommand {
             Self::HaltInstrument { .. } => "instrument.halt_requested",
             Self::ResumeInstrument { .. } => "instrument.resume_requested",
             Self::EndOfSession { .. } => "session.end_requested",
+            Self::OpenSession { .. } => "session.open_requested",
+            Self::CloseSession { .. } => "session.close_requested",
             Self::SetLimits { .. } => "account.limits_requested",
             Self::SetMembership { .. } => "account.membership_requested",
         }
@@ -493,7 +511,7 @@ impl WireCommand {
             },
             Self::CreateAccount { user_id, .. } => user_id.clone().unwrap_or_default(),
             Self::ListInstrument { symbol, .. } | Self::HaltInstrument { symbol } | Self::ResumeInstrument { symbol } => symbol.clone(),
-            Self::EndOfSession { symbol } => symbol.clone().unwrap_or_default(),
+            Self::EndOfSession { symbol } | Self::OpenSession { symbol } | Self::CloseSession { symbol } => symbol.clone().unwrap_or_default(),
         }
     }
 
@@ -559,6 +577,8 @@ impl WireCommand {
             Self::HaltInstrument { symbol: text } => Command::HaltInstrument { symbol: symbol(text)? },
             Self::ResumeInstrument { symbol: text } => Command::ResumeInstrument { symbol: symbol(text)? },
             Self::EndOfSession { symbol: text } => Command::EndOfSession { symbol: text.as_deref().map(symbol).transpose()? },
+            Self::OpenSession { symbol: text } => Command::OpenSession { symbol: text.as_deref().map(symbol).transpose()? },
+            Self::CloseSession { symbol: text } => Command::CloseSession { symbol: text.as_deref().map(symbol).transpose()? },
             Self::SetLimits { user_id, group_id, organisation_id, limits } => Command::SetLimits {
                 scope: match (user_id, group_id, organisation_id) {
                     (Some(user), None, None) => LimitScope::Account(account(user)?),
@@ -697,6 +717,8 @@ impl PlaceOrder {
                 WireTimeInForce::Day => TimeInForce::Day,
                 WireTimeInForce::Ioc => TimeInForce::ImmediateOrCancel,
                 WireTimeInForce::Fok => TimeInForce::FillOrKill,
+                WireTimeInForce::Opg => TimeInForce::AtTheOpen,
+                WireTimeInForce::Cls => TimeInForce::AtTheClose,
             },
             post_only: self.post_only,
             client_order_id: self

@@ -135,7 +135,9 @@ fn check_payload(event_type: &str, payload: &Value) {
         "command.invalid" => round_trips::<events::CommandInvalid>(event_type, payload),
         "market.trade" => round_trips::<events::MarketTrade>(event_type, payload),
         "market.best_bid_offer" => round_trips::<events::BestBidOffer>(event_type, payload),
-        "instrument.listed" | "instrument.halted" | "instrument.resumed" => round_trips::<events::InstrumentChanged>(event_type, payload),
+        "instrument.listed" | "instrument.halted" | "instrument.resumed" | "instrument.opened" | "instrument.closed" => {
+            round_trips::<events::InstrumentChanged>(event_type, payload)
+        }
         "account.created" => round_trips::<events::AccountCreated>(event_type, payload),
         "account.deposited" | "account.withdrawn" => round_trips::<events::Transfer>(event_type, payload),
         "account.transfer_repeated" => round_trips::<events::TransferRepeated>(event_type, payload),
@@ -220,6 +222,8 @@ fn every_kind_of_event() -> Vec<WireCommand> {
         WireCommand::HaltInstrument { symbol: "MOCK".to_owned() },
         WireCommand::ResumeInstrument { symbol: "MOCK".to_owned() },
         WireCommand::EndOfSession { symbol: None },
+        WireCommand::CloseSession { symbol: Some("MOCK".to_owned()) },
+        WireCommand::OpenSession { symbol: None },
     ]);
     commands
 }

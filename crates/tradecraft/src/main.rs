@@ -29,7 +29,7 @@ struct Cli {
 enum Commands {
     /// Run the exchange: event log and snapshots in the data directory, engine, market
     /// simulator with house liquidity, HTTP API.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Check every invariant of a data directory: replay all commands into a fresh engine,
     /// and the latest snapshot to the same state hash. Exits non-zero on a breach.
     Verify(verify::VerifyArgs),
@@ -46,7 +46,7 @@ fn main() -> anyhow::Result<()> {
     let args = serve::with_config_file(std::env::args_os().collect(), |name| std::env::var(name).ok())?;
     let cli = Cli::parse_from(args);
     match cli.command {
-        Commands::Serve(args) => serve::run(args),
+        Commands::Serve(args) => serve::run(*args),
         Commands::Verify(args) => verify::run(&args),
         Commands::Rebuild(args) => rebuild::run(&args),
         Commands::Bench { target } => bench::run(target),

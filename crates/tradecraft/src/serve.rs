@@ -24,6 +24,11 @@ pub(crate) struct ServeArgs {
     /// Market universe as JSON (see `SimulatorConfig`); the built-in 20 symbols otherwise.
     #[arg(long, env = "TRADECRAFT_MARKET_CONFIG")]
     market_config: Option<PathBuf>,
+    /// When the market trades, in UTC: `24/7` (the market file's, by default around the
+    /// clock) or e.g. `mon-fri 14:30-21:00`; symbols may have their own in the market file.
+    /// DAY orders expire at each session's close; OPG and CLS orders trade at its edges.
+    #[arg(long, env = "TRADECRAFT_SESSION")]
+    session: Option<String>,
     /// Do not run the price simulator and house quotes.
     #[arg(long, env = "TRADECRAFT_NO_SIMULATOR")]
     no_simulator: bool,
@@ -104,6 +109,10 @@ impl ServeArgs {
         config.database_url = database_url(&self.data_dir, self.database_url.as_deref());
         config.address = self.address;
         config.market = market_config(self.market_config.as_deref())?;
+        if let Some(session) = &self.session {
+            config.market.session.clone_from(session);
+        }
+        config.market.calendar().context("--session or the market file's sessions")?;
         config.simulate_market = !self.no_simulator;
         config.admin_key.clone_from(&self.admin_key);
         if let Some(secret) = &self.jwt_secret {

@@ -12,7 +12,7 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tradecraft_api::{App, AppState, View};
 use tradecraft_log::{Envelope, EventLog, Record};
-use tradecraft_market::{HouseConfig, Simulator, SimulatorConfig, quotes};
+use tradecraft_market::{HouseConfig, Session, SessionCalendar, Simulator, SimulatorConfig, quotes};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
 use tradecraft_sequencer::{EngineHandle, Publish, Request, SequencerConfig, SnapshotStore, create_topics, published_progress, runtime, submit_batch};
 use tradecraft_store::{ProjectionMetrics, Projector, ProjectorConfig, Store, spawn_projector};
@@ -159,29 +159,55 @@ async fn bootstrap(log: &Arc<dyn EventLog>, engine: &EngineHandle, simulator: &S
     Ok(())
 }
 
-/// Each tick: new reference prices to `market_data`, and the house re-quotes every symbol.
-/// The trading session a time falls in: the UTC day. The mock market trades around the
-/// clock; a session ends at UTC midnight, when `DAY` orders expire.
-fn session_of(at: Timestamp) -> i64 {
-    at.millis().div_euclid(86_400_000)
+/// The commands that bring one symbol's market in line with its calendar at `at`, through
+/// the log (so DAY expiry and the open and close auctions are the same on every replay).
+/// `last` is the session the previous tick was in (`None`: closed); `engine_open` what the
+/// engine has now. A session that ended is ended (at-the-close orders trade, DAY orders
+/// expire); a closed calendar closes the market; a new session, or an open calendar over a
+/// closed market, opens it (at-the-open orders trade). Around the clock, midnight ends
+/// one session and opens the next. A clock stepping back ends nothing again.
+fn session_commands(symbol: Symbol, session: &Session, last: &mut Option<i64>, engine_open: bool, at: Timestamp) -> Vec<WireCommand> {
+    let current = session.session_at(at);
+    let symbol_text = || Some(symbol.as_str().to_owned());
+    let mut commands = Vec::new();
+    let later = |previous: i64| current.is_none_or(|current| current > previous);
+    if let Some(previous) = *last
+        && current != Some(previous)
+        && later(previous)
+    {
+        commands.push(WireCommand::EndOfSession { symbol: symbol_text() });
+    }
+    match current {
+        None if engine_open => commands.push(WireCommand::CloseSession { symbol: symbol_text() }),
+        None => {}
+        Some(current) if !engine_open || last.is_none_or(|previous| current > previous) => {
+            commands.push(WireCommand::OpenSession { symbol: symbol_text() });
+        }
+        Some(_) => {}
+    }
+    *last = match (current, *last) {
+        (Some(current), Some(previous)) => Some(current.max(previous)),
+        (current, _) => current,
+    };
+    commands
 }
 
-/// Whether the first tick at `at` opens a new session after `current`: then the session
-/// before it is ended first (an `EndOfSession` command, so DAY orders expire through the
-/// log, the same on every replay).
-fn session_ended(current: &mut i64, at: Timestamp) -> bool {
-    let session = session_of(at);
-    let ended = session > *current;
-    *current = (*current).max(session);
-    ended
-}
-
-async fn simulate(log: Arc<dyn EventLog>, engine: EngineHandle, mut simulator: Simulator, producer: String, mut stop: watch::Receiver<bool>) {
+/// Each tick: the sessions' edges, new reference prices to `market_data`, and the house
+/// re-quotes every symbol whose market is open.
+async fn simulate(
+    log: Arc<dyn EventLog>,
+    engine: EngineHandle,
+    mut simulator: Simulator,
+    calendar: SessionCalendar,
+    producer: String,
+    mut stop: watch::Receiver<bool>,
+) {
     let house = HouseConfig::default();
     let instruments = simulator.instruments();
     let mut ticker = tokio::time::interval(Duration::from_millis(simulator.tick_interval_ms()));
     let mut sequence = 0_u64;
-    let mut session = session_of(now());
+    let started = now();
+    let mut sessions: Vec<Option<i64>> = instruments.iter().map(|(symbol, _, _)| calendar.session(*symbol).session_at(started)).collect();
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -192,14 +218,22 @@ async fn simulate(log: Arc<dyn EventLog>, engine: EngineHandle, mut simulator: S
             continue;
         }
         let at = now();
+        let symbols: Vec<Symbol> = instruments.iter().map(|(symbol, _, _)| *symbol).collect();
+        let open = match ask(&engine, move |engine| symbols.iter().map(|&symbol| engine.session_open(symbol).unwrap_or(true)).collect::<Vec<_>>()).await {
+            Ok(open) => open,
+            Err(_) => continue,
+        };
         let prices = simulator.step();
         let mut ticks = Vec::with_capacity(prices.len());
         let mut commands = Vec::new();
-        if session_ended(&mut session, at) {
-            tracing::info!(session = session, "the trading session ended: DAY orders expire");
-            commands.push(WireCommand::EndOfSession { symbol: None });
+        for (index, (symbol, _, _)) in instruments.iter().enumerate() {
+            let edges = session_commands(*symbol, &calendar.session(*symbol), &mut sessions[index], open[index], at);
+            if !edges.is_empty() {
+                tracing::info!(symbol = %symbol, commands = ?edges.iter().map(WireCommand::event_type).collect::<Vec<_>>(), "a trading session edge");
+            }
+            commands.extend(edges);
         }
-        for (tick, (_, tick_size, lot)) in prices.iter().zip(&instruments) {
+        for ((tick, (_, tick_size, lot)), session) in prices.iter().zip(&instruments).zip(&sessions) {
             sequence += 1;
             let payload = tradecraft_events::to_payload(&tradecraft_events::MarketDataTick {
                 symbol: tick.symbol.as_str().to_owned(),
@@ -210,6 +244,10 @@ async fn simulate(log: Arc<dyn EventLog>, engine: EngineHandle, mut simulator: S
             envelope.source_service = "MarketFeedSimulator".to_owned();
             ticks.push(Record { key: Some(tick.symbol.as_str().as_bytes().to_vec()), value: envelope.to_json(), timestamp_ms: at.millis() });
             commands.push(WireCommand::CancelAll { user_id: HOUSE_ACCOUNT.to_owned(), symbol: Some(tick.symbol.to_string()) });
+            // No quotes while the market is closed (the engine would refuse them).
+            if session.is_none() {
+                continue;
+            }
             for quote in quotes(tick.price, *tick_size, *lot, &house) {
                 let side = if quote.side == Side::Buy { WireSide::Buy } else { WireSide::Sell };
                 commands.push(WireCommand::PlaceOrder(PlaceOrder::limit(
@@ -511,6 +549,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
     let ServerConfig { data_dir, log_url, database_url, address, market, simulate_market, partitions, roles, .. } = &config;
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let simulator = Simulator::new(market).context("market configuration")?;
+    let calendar = market.calendar().context("market sessions")?;
     let log = open_log(log_url).with_context(|| format!("opening the event log {log_url}"))?;
     create_topics(log.as_ref(), *partitions).context("creating topics")?;
     log.create_topic(MARKET_DATA, *partitions).context("creating topics")?;
@@ -590,7 +629,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
     let (stop_tasks, stop_receiver) = watch::channel(false);
     let mut tasks = Vec::new();
     if let (true, true, Some(engine)) = (roles.market, *simulate_market, &engine_handle) {
-        tasks.push(tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, producer.clone(), stop_receiver)));
+        tasks.push(tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, calendar.clone(), producer.clone(), stop_receiver)));
     }
     let stop_projector = Arc::new(AtomicBool::new(false));
     let feed_thread =
@@ -619,6 +658,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
             state.webhook_targets = config.webhooks.targets;
             state.surfaces = tradecraft_api::Surfaces { rest: roles.gateway, websocket: roles.ws };
             state.web_dir = config.web_dir.as_deref().map(Arc::from);
+            state.session = calendar.default;
             state.store.clone_from(&store);
             state.projection_metrics = roles.projector.then(|| Arc::clone(&projection_metrics));
             Some(App::build(*address, state).await.with_context(|| format!("binding {address}"))?)
@@ -699,14 +739,45 @@ impl Exchange {
 mod tests {
     use super::*;
 
+    fn names(commands: &[WireCommand]) -> Vec<&'static str> {
+        commands.iter().map(WireCommand::event_type).collect()
+    }
+
     #[test]
-    fn a_session_ends_once_at_each_utc_midnight() {
+    fn around_the_clock_a_session_ends_and_the_next_opens_once_at_each_utc_midnight() {
         let at = |text: &str| Timestamp::parse(text).unwrap();
-        let mut session = session_of(at("2026-11-30T23:59:58.000Z"));
-        assert!(!session_ended(&mut session, at("2026-11-30T23:59:59.999Z")));
-        assert!(session_ended(&mut session, at("2026-12-01T00:00:00.000Z")), "midnight ends the day's session");
-        assert!(!session_ended(&mut session, at("2026-12-01T00:00:01.000Z")), "once");
-        assert!(!session_ended(&mut session, at("2026-11-30T23:59:59.000Z")), "a clock stepping back does not end it again");
-        assert!(session_ended(&mut session, at("2026-12-03T08:00:00.000Z")), "a process down over midnight ends it on its first tick");
+        let (symbol, session) = (Symbol::new("MOCK").unwrap(), Session::Always);
+        let mut last = session.session_at(at("2026-11-30T23:59:58.000Z"));
+        let mut step = |time: &str| names(&session_commands(symbol, &session, &mut last, true, at(time)));
+        assert!(step("2026-11-30T23:59:59.999Z").is_empty());
+        assert_eq!(step("2026-12-01T00:00:00.000Z"), ["session.end_requested", "session.open_requested"], "midnight ends the day and opens the next");
+        assert!(step("2026-12-01T00:00:01.000Z").is_empty(), "once");
+        assert!(step("2026-11-30T23:59:59.000Z").is_empty(), "a clock stepping back does not end it again");
+        assert_eq!(
+            step("2026-12-03T08:00:00.000Z"),
+            ["session.end_requested", "session.open_requested"],
+            "a process down over midnight ends it on its first tick"
+        );
+    }
+
+    #[test]
+    fn a_weekly_session_closes_the_market_at_its_close_and_opens_it_at_its_open() {
+        let at = |text: &str| Timestamp::parse(text).unwrap();
+        let (symbol, session) = (Symbol::new("MOCK").unwrap(), Session::parse("mon-fri 14:30-21:00").unwrap());
+        // Started on a Monday morning with the engine's market still open: it closes.
+        let mut last = session.session_at(at("2026-11-30T09:00:00Z"));
+        assert_eq!(names(&session_commands(symbol, &session, &mut last, true, at("2026-11-30T09:00:01Z"))), ["session.close_requested"]);
+        assert!(session_commands(symbol, &session, &mut last, false, at("2026-11-30T14:29:59Z")).is_empty());
+        assert_eq!(names(&session_commands(symbol, &session, &mut last, false, at("2026-11-30T14:30:00Z"))), ["session.open_requested"]);
+        assert!(session_commands(symbol, &session, &mut last, true, at("2026-11-30T20:00:00Z")).is_empty());
+        assert_eq!(
+            names(&session_commands(symbol, &session, &mut last, true, at("2026-11-30T21:00:00Z"))),
+            ["session.end_requested", "session.close_requested"],
+            "the close: at-the-close orders trade, DAY orders expire, the market closes"
+        );
+        assert!(session_commands(symbol, &session, &mut last, false, at("2026-12-05T15:00:00Z")).is_empty(), "Saturday stays closed");
+        // A process started mid-session over a market the engine has closed opens it.
+        let mut last = session.session_at(at("2026-12-07T15:00:00Z"));
+        assert_eq!(names(&session_commands(symbol, &session, &mut last, false, at("2026-12-07T15:00:01Z"))), ["session.open_requested"]);
     }
 }

@@ -126,6 +126,7 @@ function MarketRow({
         </button>
         <a href={href("symbol", instrument.symbol)}>{instrument.symbol}</a>
         {instrument.halted && <span className="badge warning">Halted</span>}
+        {!instrument.halted && instrument.sessionOpen === false && <span className="badge warning">Closed</span>}
       </th>
       <td className="number" data-testid="last-price">
         {price(row?.last)}

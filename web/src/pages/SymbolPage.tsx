@@ -75,6 +75,7 @@ export function SymbolPage({ symbol }: { symbol: string }) {
         </span>
         {ticker.data?.changePercent24h && <span className={tone(ticker.data.change24h)}>{ticker.data.changePercent24h}% today</span>}
         {instrument.halted && <span className="badge warning">Trading halted</span>}
+        {!instrument.halted && instrument.sessionOpen === false && <span className="badge warning">Market closed: orders for the open or close only</span>}
         <span className="muted">
           Bid {price(quote.bid)} · Ask {price(quote.ask)} · Tick {instrument.tickSize} · Lot {instrument.lotSize}
         </span>

@@ -124,10 +124,12 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
                 } else {
                     OrderSize::Quantity(quantity)
                 };
-                let time_in_force = match random.below(10) {
+                let time_in_force = match random.below(12) {
                     0 => TimeInForce::ImmediateOrCancel,
                     1 => TimeInForce::FillOrKill,
                     2 | 3 => TimeInForce::Day,
+                    10 => TimeInForce::AtTheOpen,
+                    11 => TimeInForce::AtTheClose,
                     _ => TimeInForce::GoodTillCancel,
                 };
                 let order_id = OrderId(next_order);
@@ -220,7 +222,10 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
                 last_transfer = Some(transfer.clone());
                 transfer
             }
-            93..=94 => Command::EndOfSession { symbol: random.chance(50).then_some(symbol) },
+            93 => Command::EndOfSession { symbol: random.chance(50).then_some(symbol) },
+            // Markets close now and then, and open again more often.
+            94 if random.chance(30) => Command::CloseSession { symbol: random.chance(50).then_some(symbol) },
+            94 => Command::OpenSession { symbol: random.chance(50).then_some(symbol) },
             95 if random.chance(20) => Command::HaltInstrument { symbol },
             95..=97 => Command::ResumeInstrument { symbol },
             _ if random.chance(40) => Command::SetLimits { scope: LimitScope::Account(account), limits: AccountLimits::default() },

@@ -272,6 +272,9 @@ fn random_streams_exercise_every_path() {
         "ContingentAccepted",
         "LegResized",
         "LegCancelled",
+        "SessionOpened",
+        "SessionClosed",
+        "rejected market_closed",
     ] {
         assert!(counts.get(expected).copied().unwrap_or_default() >= 3, "{expected} too rare: {counts:#?}");
     }

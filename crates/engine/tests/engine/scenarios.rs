@@ -1298,3 +1298,67 @@ fn one_cancels_other_and_one_triggers_other() {
         "#]],
     );
 }
+
+#[test]
+fn a_closed_market_takes_only_orders_for_the_open_or_close_which_trade_as_ioc_at_its_edges() {
+    check(
+        "
+        sell 2 #1 MOCK 5 limit 100
+        close MOCK
+        buy 1 #2 MOCK 1 limit 100
+        buy 1 #3 MOCK 2 market opg
+        buy 1 #4 MOCK 4 limit 100 opg
+        buy 3 #5 MOCK 1 limit 99 cls
+        buy 3 #6 MOCK 1 stop 101 opg
+        cancel 1 #4
+        replace 3 #5 price=98
+        sell 2 #7 MOCK 3 limit 100 day
+        open MOCK
+        buy 1 #8 MOCK 3 limit 100 opg
+        sell 2 #9 MOCK 1 limit 99
+        eos MOCK
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 5 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=5 reserved=0
+              bbo MOCK - / 100x5 seq=1
+            > close MOCK
+              session-closed MOCK
+            > buy 1 #2 MOCK 1 limit 100
+              rejected #2 market_closed FAILED_OTHER
+            > buy 1 #3 MOCK 2 market opg
+              accepted #3 1 BUY MOCK Market qty=2 reserved=210
+            > buy 1 #4 MOCK 4 limit 100 opg
+              accepted #4 1 BUY MOCK Limit { price: 100 } qty=4 reserved=400
+            > buy 3 #5 MOCK 1 limit 99 cls
+              accepted #5 3 BUY MOCK Limit { price: 99 } qty=1 reserved=99
+            > buy 3 #6 MOCK 1 stop 101 opg
+              rejected #6 invalid_order FAILED_OTHER
+            > cancel 1 #4
+              done #4 Cancelled filled=0
+            > replace 3 #5 price=98
+              command-rejected 3 #5 not_replaceable
+            > sell 2 #7 MOCK 3 limit 100 day
+              rejected #7 market_closed FAILED_OTHER
+            > open MOCK
+              session-opened MOCK
+              trade t1 BUY 2@100 taker=#3(1) maker=#1(2) fees=0/0 seq=2
+              done #3 Filled filled=2
+              bbo MOCK - / 100x3 seq=3
+            > buy 1 #8 MOCK 3 limit 100 opg
+              accepted #8 1 BUY MOCK Limit { price: 100 } qty=3 reserved=300
+            > sell 2 #9 MOCK 1 limit 99
+              accepted #9 2 SELL MOCK Limit { price: 99 } qty=1 reserved=0
+              bbo MOCK - / 99x1 seq=4
+            > eos MOCK
+              trade t2 BUY 1@99 taker=#5(3) maker=#9(2) fees=0/0 seq=5
+              done #9 Filled filled=1
+              done #5 Filled filled=1
+              bbo MOCK - / 100x3 seq=6
+            balances:
+              1: cash 9500/300; MOCK 2/0
+              2: cash 299/0; MOCK 94/3
+              3: cash 9901/0; MOCK 101/0
+        "#]],
+    );
+}

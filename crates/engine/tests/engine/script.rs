@@ -8,6 +8,8 @@
 //! sell 2 #11 MOCK 5 market        | buy 1 #12 MOCK $500 market
 //! sell 2 #13 MOCK 5 stop 95       | stoplimit 95 94 | trail 2 | trail 150bp
 //! cancel 1 #10 | replace 1 #10 qty=3 price=101 | cancelall 1 [MOCK] | eos [MOCK]
+//! open [MOCK] | close [MOCK]      (the session; `opg` / `cls` orders wait for its edges)
+//! buy 1 #10 MOCK 5 limit 100 tp=#11@110 sl=#12@95[/94] [oco]   (exits: bracket, OTO, OCO)
 //! halt MOCK | resume MOCK | limits 1 maxqty=10 maxnotional=500 maxopen=2 off
 //! limits 1 maxpos=5 maxgross=900 daynotional=500 dayloss=50 perminute=2 tradesperday=3
 //!          allow=MOCK,ABC block=XYZ types=LIMIT,STOP hours=540-960 minprice=5 sharebp=2500
@@ -136,6 +138,8 @@ pub(crate) fn parse(line: &str) -> Command {
         },
         "cancelall" => Command::CancelAll { account: account(words[1]), symbol: words.get(2).map(|text| symbol(text)) },
         "eos" => Command::EndOfSession { symbol: words.get(1).map(|text| symbol(text)) },
+        "open" => Command::OpenSession { symbol: words.get(1).map(|text| symbol(text)) },
+        "close" => Command::CloseSession { symbol: words.get(1).map(|text| symbol(text)) },
         other => panic!("unknown script command {other:?}"),
     }
 }
@@ -179,6 +183,10 @@ fn parse_order(words: &[&str]) -> NewOrder {
         TimeInForce::ImmediateOrCancel
     } else if flags.contains(&"fok") {
         TimeInForce::FillOrKill
+    } else if flags.contains(&"opg") {
+        TimeInForce::AtTheOpen
+    } else if flags.contains(&"cls") {
+        TimeInForce::AtTheClose
     } else {
         TimeInForce::GoodTillCancel
     };
@@ -211,6 +219,8 @@ pub(crate) fn render(event: &Event) -> String {
         Event::InstrumentListed { symbol } => format!("listed {symbol}"),
         Event::InstrumentHalted { symbol } => format!("halted {symbol}"),
         Event::InstrumentResumed { symbol } => format!("resumed {symbol}"),
+        Event::SessionOpened { symbol } => format!("session-opened {symbol}"),
+        Event::SessionClosed { symbol } => format!("session-closed {symbol}"),
         Event::AccountCreated { account, kind } => format!("account {account} {kind:?}"),
         Event::Deposited { account, transaction, amount } => format!("deposited {account} tx={transaction} {amount:?}"),
         Event::Withdrawn { account, transaction, amount } => format!("withdrawn {account} tx={transaction} {amount:?}"),

@@ -116,7 +116,9 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) ->
             annual_drift: "0".to_owned(),
             tick_size: "0.01".to_owned(),
             lot_size: "1".to_owned(),
+            session: None,
         }],
+        session: "24/7".to_owned(),
     };
     config.simulate_market = false;
     config.admin_key = Some(ADMIN_KEY.to_owned());

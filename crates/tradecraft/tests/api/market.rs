@@ -40,3 +40,71 @@ async fn market_data_routes_answer_and_check_parameters() {
     let (status, _) = app.get("/v1/market/MOCK/candles?interval=1d&start=2026-01-01T00:00:00Z&end=2027-01-01").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn a_closed_market_takes_only_orders_for_the_open_or_close_and_trades_them_there() {
+    let app = spawn_app().await;
+    let user = app.account("10000").await;
+    let order = |time_in_force: &str, kind: &str, price: Option<&str>| {
+        let mut body = json!({"userId": user, "symbol": "MOCK", "quantity": "2", "side": "BUY", "type": kind, "timeInForce": time_in_force});
+        if let Some(price) = price {
+            body["limitPrice"] = json!(price);
+        }
+        body
+    };
+    let (_, day) = app.post("/v1/orders", order("DAY", "LIMIT", Some("90"))).await;
+    let (status, closed) = app.post("/v1/instruments/MOCK/close", json!({})).await;
+    assert_eq!((status, closed["sessionOpen"].as_bool()), (200, Some(false)), "{closed}");
+    let (_, expired) = app.get(&format!("/v1/orders/{}", day["orderId"].as_str().unwrap())).await;
+    assert_eq!(expired["status"], "EXPIRED", "the close ends DAY orders: {expired}");
+    let (status, refused) = app.post("/v1/orders", order("GTC", "LIMIT", Some("100"))).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("market_closed")), "{refused}");
+    let (status, refused) = app.post("/v1/orders", order("OPG", "STOP", None)).await;
+    assert_eq!(status, 400, "only MARKET and LIMIT orders wait for the open: {refused}");
+    let (status, at_open) = app.post("/v1/orders", order("OPG", "MARKET", None)).await;
+    assert_eq!(status, 202, "{at_open}");
+    let (status, at_close) = app.post("/v1/orders", order("CLS", "LIMIT", Some("101"))).await;
+    assert_eq!(status, 202, "{at_close}");
+    let (_, waiting) = app.get(&format!("/v1/orders/{}", at_open["orderId"].as_str().unwrap())).await;
+    assert_eq!((waiting["status"].as_str(), waiting["timeInForce"].as_str()), (Some("ACCEPTED"), Some("OPG")), "{waiting}");
+    let (_, symbols) = app.get("/v1/market/symbols").await;
+    assert_eq!(symbols["symbols"][0]["sessionOpen"], false, "{symbols}");
+
+    let (status, opened) = app.post("/v1/instruments/MOCK/open", json!({})).await;
+    assert_eq!((status, opened["sessionOpen"].as_bool()), (200, Some(true)), "{opened}");
+    let (_, filled) = app.get(&format!("/v1/orders/{}", at_open["orderId"].as_str().unwrap())).await;
+    assert_eq!((filled["status"].as_str(), filled["filledQuantity"].as_str()), (Some("FILLED"), Some("2")), "the open trades OPG orders: {filled}");
+    let (_, still) = app.get(&format!("/v1/orders/{}", at_close["orderId"].as_str().unwrap())).await;
+    assert_eq!(still["status"], "ACCEPTED", "a CLS order waits for the close: {still}");
+    let (status, _) = app.post("/v1/orders", order("GTC", "LIMIT", Some("80"))).await;
+    assert_eq!(status, 202, "an open market takes every order again");
+
+    app.post("/v1/instruments/MOCK/close", json!({})).await;
+    let (_, filled) = app.get(&format!("/v1/orders/{}", at_close["orderId"].as_str().unwrap())).await;
+    assert_eq!((filled["status"].as_str(), filled["filledQuantity"].as_str()), (Some("FILLED"), Some("2")), "the close trades CLS orders: {filled}");
+    app.post("/v1/instruments/MOCK/open", json!({})).await;
+}
+
+#[tokio::test]
+async fn the_alpaca_clock_and_calendar_answer_from_the_configured_session() {
+    let app = crate::helpers::spawn_app_with(|config| config.market.session = "mon-fri 14:30-21:00".to_owned()).await;
+    // 2026-12-01 is a Tuesday: Tuesday to Friday, then Monday the 7th.
+    let (status, days) = app.get("/v2/calendar?start=2026-12-01&end=2026-12-07").await;
+    assert_eq!(status, 200, "{days}");
+    let dates: Vec<&str> = days.as_array().unwrap().iter().map(|day| day["date"].as_str().unwrap()).collect();
+    assert_eq!(dates, ["2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-07"]);
+    assert_eq!((days[0]["open"].as_str(), days[0]["close"].as_str(), days[0]["session_open"].as_str()), (Some("14:30"), Some("21:00"), Some("1430")));
+    let (status, clock) = app.get("/v2/clock").await;
+    assert_eq!(status, 200, "{clock}");
+    let (next_open, next_close) = (clock["next_open"].as_str().unwrap(), clock["next_close"].as_str().unwrap());
+    assert!(next_open.ends_with("T14:30:00.000Z") && next_close.ends_with("T21:00:00.000Z"), "{clock}");
+    assert_eq!(clock["is_open"].as_bool(), Some(next_close < next_open), "open exactly when the next close comes first: {clock}");
+
+    let dir = std::env::temp_dir().join(format!("tradecraft-bad-session-{}", std::process::id()));
+    let mut config = tradecraft::server::ServerConfig::embedded(&dir);
+    (config.log_url, config.address) = ("memory:".to_owned(), "127.0.0.1:0".parse().unwrap());
+    config.market.session = "someday".to_owned();
+    let refused = tradecraft::server::start(config).await.err().map(|error| format!("{error:#}"));
+    assert!(refused.as_deref().is_some_and(|error| error.contains("someday")), "a bad session is refused at start: {refused:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
