@@ -117,6 +117,13 @@ pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
                     "status": tradecraft_sequencer::outputs::done_status(*reason), "reason": tradecraft_sequencer::outputs::done_reason(*reason),
                     "filledQuantity": filled.to_string(), "timestamp": timestamp}),
             ),
+            // A held exit leg that will never be placed ends as cancelled.
+            Event::LegCancelled { order_id, account, symbol, .. } => send(
+                format!("orders:{account}"),
+                "order_update",
+                json!({"type": "done", "orderId": order_id.to_string(), "symbol": symbol.as_str(), "status": "CANCELLED", "reason": "cancelled",
+                    "filledQuantity": "0", "timestamp": timestamp}),
+            ),
             // Trading status (for the Alpaca market-data stream's `statuses`; no native topic).
             Event::InstrumentHalted { symbol } => {
                 send(format!("status:{symbol}"), "status", json!({"symbol": symbol.as_str(), "halted": true, "timestamp": timestamp}))

@@ -508,6 +508,12 @@ impl Projector {
                         },
                     )?;
                 }
+                // An exit leg grown with its entry's fills: only its quantity changes.
+                "order.resized" => {
+                    let event: events::OrderResized = payload(item)?;
+                    let size = quantity("quantity", &event.quantity)?;
+                    self.patch_order(pending, item, (&event.order_id, &event.user_id), |order| order.quantity = size, |patch| patch.quantity = Some(size))?;
+                }
                 // A triggered stop is still an open order: its status stays in the one
                 // vocabulary (ACCEPTED until it fills); only its time moves.
                 "order.triggered" => {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use tradecraft_log::{EventLog, MemoryLog};
-use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
+use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireExitLeg, WireOrderClass, WireSide};
 use tradecraft_sequencer::{Publish, Sequencer, SequencerConfig, SnapshotStore, create_topics, submit};
 use tradecraft_store::{
     ApiKeyRecord, AuditRecord, Backend, DeliveryOutcome, Dialect, Param, Projector, ProjectorConfig, Row, Statement, Store, StoreError, TradeQuery, UserRecord,
@@ -663,6 +663,35 @@ fn keeps_watchlists_with_names_unique_per_user(db: TestDb) {
     assert!(store.watchlists(ALICE).unwrap().is_empty());
 }
 
+/// A bracket buy filled in two steps: its exits are placed for the first fill and grow
+/// with the second (`order.resized`), and the store's orders follow.
+fn projects_exit_legs_growing_with_their_entry(db: TestDb) {
+    let mut exchange = Exchange::new();
+    for (at, command) in scenario_commands().into_iter().take(7) {
+        exchange.run(at, command);
+    }
+    let alice = ALICE.to_string();
+    exchange.run(T0 + HOUR, order(HOUSE, WireSide::Sell, "4", "99"));
+    let WireCommand::PlaceOrder(entry) = order(&alice, WireSide::Buy, "10", "99") else { unreachable!("an order") };
+    let bracket = PlaceOrder {
+        order_class: Some(WireOrderClass::Bracket),
+        take_profit: Some(WireExitLeg { limit_price: Some("120".to_owned()), stop_price: None }),
+        stop_loss: Some(WireExitLeg { limit_price: None, stop_price: Some("80".to_owned()) }),
+        ..entry
+    };
+    exchange.run(T0 + HOUR, WireCommand::PlaceOrder(bracket));
+    exchange.run(T0 + 2 * HOUR, order(HOUSE, WireSide::Sell, "6", "99"));
+    project(&db.store, &exchange);
+    let orders = db.store.recent_orders(100).unwrap();
+    let exits: Vec<(&str, Quantity, &str)> = orders
+        .iter()
+        .filter(|order| order.user_id == ALICE && order.side == "SELL")
+        .map(|order| (order.order_type.as_str(), order.quantity, order.status.as_str()))
+        .collect();
+    assert_eq!(exits.len(), 2, "{orders:?}");
+    assert!(exits.iter().all(|&(_, quantity, status)| quantity == Quantity::from_units(10) && status == "ACCEPTED"), "{exits:?}");
+}
+
 macro_rules! backend_suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -687,6 +716,7 @@ backend_suite!(sqlite:
     limit_breaches_become_alerts_queued_for_webhooks,
     a_deposed_engines_late_writes_change_nothing,
     keeps_watchlists_with_names_unique_per_user,
+    projects_exit_legs_growing_with_their_entry,
 );
 
 backend_suite!(postgres:
@@ -700,6 +730,7 @@ backend_suite!(postgres:
     limit_breaches_become_alerts_queued_for_webhooks,
     a_deposed_engines_late_writes_change_nothing,
     keeps_watchlists_with_names_unique_per_user,
+    projects_exit_legs_growing_with_their_entry,
 );
 
 #[test]
