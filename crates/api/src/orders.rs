@@ -56,6 +56,11 @@ fn idempotency_key(headers: &HeaderMap, caller: &MaybeCaller) -> Result<Option<(
 /// quantity plus the highest fee; a market buy by quantity the price band's edge times
 /// the quantity plus fee; a market buy by cash amount that amount plus fee; a stop buy
 /// the stop price's band edge. A sell reserves its shares.
+///
+/// `orderClass` BRACKET, OTO or OCO adds exits (`takeProfit`, `stopLoss`), placed by the
+/// engine as the order fills and answered in `legs`; `timeInForce` OPG or CLS makes a
+/// MARKET or LIMIT order wait for the session's open or close (the only orders a closed
+/// market takes).
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = PlaceOrderRequest,
     params(("X-Idempotency-Key" = Option<String>, Header, max_length = 255, min_length = 1, pattern = "^[ -~]+$",
         description = "Makes a retry safe: the same key and order get the first answer.")),
@@ -66,7 +71,7 @@ fn idempotency_key(headers: &HeaderMap, caller: &MaybeCaller) -> Result<Option<(
         (status = 403, description = "A trading limit refuses it (the code names the limit), or another user's account.", body = ErrorBody),
         (status = 404, description = "Unknown account.", body = ErrorBody),
         (status = 409, description = "Idempotency key reused with another order, or a duplicate client order id.", body = ErrorBody),
-        (status = 422, description = "Insufficient shares, or the market cannot take it (halted, post-only would cross, no liquidity).", body = ErrorBody),
+        (status = 422, description = "Insufficient shares, or the market cannot take it (halted, closed, post-only would cross, no liquidity).", body = ErrorBody),
     ))]
 pub(crate) async fn place_order(
     State(state): State<Shared>,
