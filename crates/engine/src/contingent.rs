@@ -527,6 +527,27 @@ impl Engine {
         }
     }
 
+    /// Cancels `order_id` if it is a held exit leg of `account`'s, and with it the other
+    /// exit (as a cancelled live leg would); false if it is none.
+    pub(crate) fn cancel_held_leg(&mut self, account: AccountId, order_id: OrderId, events: &mut Vec<Event>) -> bool {
+        let Some(&key) = self.state.group_of.get(&order_id) else { return false };
+        let group = self.state.groups.get_mut(&key).expect("invariant: a member's group exists");
+        let held = group.account == account && group.leg_mut(order_id).is_some_and(|leg| leg.status == LegStatus::Held);
+        if !held {
+            return false;
+        }
+        let (symbol, entry) = (group.symbol, group.entry);
+        if let Some(leg) = group.leg_mut(order_id) {
+            leg.status = LegStatus::Done;
+        }
+        events.push(Event::LegCancelled { order_id, account, symbol, entry });
+        if group.exit.is_none() {
+            self.cancel_siblings(key, order_id, events);
+        }
+        self.state.dirty_groups.push(key);
+        true
+    }
+
     /// Whether `order_id` is an exit leg (its quantity follows its entry).
     pub(crate) fn is_exit_leg(&self, order_id: OrderId) -> bool {
         self.state.group_of.get(&order_id).is_some_and(|key| self.state.groups[key].is_leg(order_id))

@@ -1356,6 +1356,10 @@ impl Engine {
 
     fn cancel(&mut self, account: AccountId, order_id: OrderId, events: &mut Vec<Event>) {
         let Some(slot) = self.owned_order(account, order_id) else {
+            // A held exit leg is no order in the book yet: cancelling it ends the exits.
+            if !self.state.groups.is_empty() && self.cancel_held_leg(account, order_id, events) {
+                return;
+            }
             return events.push(Self::command_rejected(Some(account), Some(order_id), RejectReason::UnknownOrder));
         };
         let instrument = self.state.orders.get(slot).instrument;

@@ -1362,3 +1362,39 @@ fn a_closed_market_takes_only_orders_for_the_open_or_close_which_trade_as_ioc_at
         "#]],
     );
 }
+
+#[test]
+fn cancelling_a_held_exit_ends_both_exits_and_the_entry_then_fills_alone() {
+    check(
+        "
+        buy 1 #10 MOCK 2 limit 100 tp=#11@110 sl=#12@90
+        cancel 2 #11
+        cancel 1 #11
+        cancel 1 #12
+        sell 2 #1 MOCK 2 limit 100
+        ",
+        expect![[r#"
+            > buy 1 #10 MOCK 2 limit 100 tp=#11@110 sl=#12@90
+              accepted #10 1 BUY MOCK Limit { price: 100 } qty=2 reserved=200
+              contingent #10 Bracket tp=#11 Limit { price: 110 } sl=#12 Stop { stop_price: 90 }
+              bbo MOCK 100x2 / - seq=1
+            > cancel 2 #11
+              command-rejected 2 #11 unknown_order
+            > cancel 1 #11
+              leg-cancelled #11 of #10
+              leg-cancelled #12 of #10
+            > cancel 1 #12
+              command-rejected 1 #12 unknown_order
+            > sell 2 #1 MOCK 2 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=2 reserved=0
+              trade t1 SELL 2@100 taker=#1(2) maker=#10(1) fees=0/0 seq=2
+              done #10 Filled filled=2
+              done #1 Filled filled=2
+              bbo MOCK - / - seq=3
+            balances:
+              1: cash 9800/0; MOCK 2/0
+              2: cash 200/0; MOCK 98/0
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
