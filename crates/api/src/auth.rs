@@ -78,10 +78,24 @@ impl Caller {
         self.role == Role::Admin
     }
 
-    /// Whether the caller may act for `user`.
-    pub fn acts_for(&self, user: u64) -> bool {
-        self.is_admin() || self.user_id == Some(user)
+    /// Whether the caller may act for `account`: an admin for any, a user for their own
+    /// paper accounts (the default one, whose id is theirs, and the others).
+    pub fn acts_for(&self, account: u64) -> bool {
+        self.is_admin() || (self.user_id.is_some() && owner_of(account) == self.user_id)
     }
+}
+
+/// Bits of an account id below its number: a user's n-th extra paper account is
+/// `user_id + n * 2^ACCOUNT_OWNER_BITS`; n = 0 is the default account, the user's own id.
+/// User ids are below 2^48 (they are log offsets, or refused above it).
+pub const ACCOUNT_OWNER_BITS: u32 = 48;
+/// Most extra paper accounts one user may open.
+pub const PAPER_ACCOUNTS_MAX: u64 = 20;
+
+/// The user an account belongs to, read from its id; `None` for an id no user's account
+/// can have.
+pub fn owner_of(account: u64) -> Option<u64> {
+    (account >> ACCOUNT_OWNER_BITS <= PAPER_ACCOUNTS_MAX).then_some(account & ((1 << ACCOUNT_OWNER_BITS) - 1))
 }
 
 /// What the middleware found: a caller, or nobody (public routes only).

@@ -18,11 +18,8 @@ use crate::models::{
 };
 use crate::reads::ask;
 use crate::responses::{ApiKey, ApiKeys, AuditEntry, AuditTrail, ErrorBody, RoleSet, Tokens};
-use crate::routes::{open_account, parse_id};
+use crate::routes::{STARTING_CASH, open_account, parse_id};
 use crate::{ApiError, AppState, Shared};
-
-/// Cash of a newly registered account.
-const STARTING_CASH: &str = "100000";
 
 fn valid_email(email: &str) -> bool {
     let parts: Vec<&str> = email.split('@').collect();

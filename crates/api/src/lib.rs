@@ -5,6 +5,7 @@
 //! so a 202 means the engine accepted the order and a 402 means it found no funds. Reads
 //! go to the engine thread as queries or to the API's view of recent outcomes.
 
+mod accounts;
 pub mod alerts;
 mod alpaca;
 mod alpaca_account;

@@ -183,7 +183,8 @@ impl From<SelfTradePrevention> for WireSelfTradePrevention {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PlaceOrderRequest {
-    /// The caller's own account when absent.
+    /// The account to trade in: the caller's default one when absent, or any of theirs
+    /// (`GET /v1/me/accounts`).
     pub user_id: Option<Id>,
     pub symbol: SymbolText,
     pub side: Side,

@@ -28,7 +28,8 @@ use crate::{
 /// Longest wait for the engine to apply a command or answer a query.
 const ENGINE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Cash of a new paper account unless the request says otherwise.
-const STARTING_CASH: &str = "100000";
+/// Cash a new paper account starts with unless told otherwise.
+pub(crate) const STARTING_CASH: &str = "100000";
 
 /// Every documented route, with its part of the OpenAPI document.
 pub(crate) fn api() -> OpenApiRouter<Shared> {
@@ -41,6 +42,8 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(crate::ws::upgrade))
         .routes(routes!(crate::ws::upgrade_websocket))
         .routes(routes!(create_account))
+        .routes(routes!(crate::accounts::list, crate::accounts::create))
+        .routes(routes!(crate::accounts::reset))
         .routes(routes!(orders::place_order, orders::list_orders))
         .routes(routes!(orders::get_order, orders::cancel_order, orders::replace_order))
         .routes(routes!(orders::portfolio))
@@ -297,6 +300,10 @@ async fn create_account(State(state): State<Shared>, Extension(caller): Extensio
     let amount = Money::parse(&cash).map_err(|error| field_error("cash", error))?;
     if amount.raw() < 0 || amount.raw() % 1_000_000 != 0 {
         return Err(field_error("cash", "a non-negative amount in cents"));
+    }
+    // Ids from 2^48 up name users' extra paper accounts (see `auth::owner_of`).
+    if request.user_id.is_some_and(|id| id.0 >> crate::auth::ACCOUNT_OWNER_BITS != 0) {
+        return Err(field_error("userId", "below 2^48 (higher ids are users' extra paper accounts)"));
     }
     let account = open_account(&state, request.user_id.map(|id| id.to_string()), &cash, amount).await?;
     Ok((StatusCode::CREATED, Json(AccountCreated { user_id: account.to_string(), cash_balance: amount.to_string() })).into_response())

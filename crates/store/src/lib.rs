@@ -8,6 +8,7 @@
 //! - [`Store`] answers the queries: trade search, positions, performance, statements,
 //!   volume analytics and the leaderboard.
 
+mod accounts;
 mod alerts;
 mod db;
 mod identity;
@@ -20,6 +21,7 @@ mod queries;
 mod sqlite;
 mod watchlists;
 
+pub use accounts::*;
 pub use alerts::*;
 pub use db::{Backend, Dialect, Param, Row, Statement, Value, insert_rows};
 pub use identity::*;

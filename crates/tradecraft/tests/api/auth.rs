@@ -182,6 +182,7 @@ fn access(method: &str, path: &str) -> Access {
         || path.starts_with("/v1/webhooks")
         || path.starts_with("/v1/alerts/")
         || path == "/v1/me/export"
+        || path == "/v1/me/accounts"
         || path.starts_with("/v2/")
     {
         return Access::Own;
@@ -245,7 +246,8 @@ async fn every_route_authorises_by_role_and_owner() {
             .replace("{webhook_id}", "w")
             .replace("{org_id}", &org)
             .replace("{scope}", "users")
-            .replace("{id}", &user);
+            .replace("{id}", &user)
+            .replace("{account_id}", &user);
         let reads_an_account =
             ["/v1/portfolio/positions", "/v1/portfolio/performance", "/v1/trades/search", "/v1/wallet/transactions", "/v1/orders", "/v1/alerts"];
         if method_name == "get" && reads_an_account.contains(&template) {

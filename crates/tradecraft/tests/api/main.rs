@@ -1,6 +1,7 @@
 //! API tests: the real router, engine thread and event log on port 0, driven over HTTP.
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed test
 
+mod accounts;
 mod alerts;
 mod auth;
 mod consistency;

@@ -1,0 +1,222 @@
+//! `/v1/me/accounts`: a user's paper accounts. The default one (its id is the user's) and
+//! extra practice accounts, each an engine account of its own, traded and read through
+//! every route that takes a `userId` (the account). Resetting one cancels its orders,
+//! empties it and deposits its starting cash again; its history stays.
+//!
+//! Who owns an account is in its id: a user's n-th extra account is
+//! `userId + n * 2^48` ([`crate::auth::owner_of`]), so every gateway checks ownership
+//! without a lookup.
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tradecraft_engine::Event;
+use tradecraft_store::PaperAccountRecord;
+use tradecraft_types::{AccountId, Money, Quantity, Timestamp};
+use utoipa::ToSchema;
+
+use crate::auth::{ACCOUNT_OWNER_BITS, MaybeCaller, PAPER_ACCOUNTS_MAX, own_account, owner_of, require};
+use crate::extract::{Body, Decimal, Text, field_error};
+use crate::identity::audit;
+use crate::reads::ask;
+use crate::responses::ErrorBody;
+use crate::routes::{STARTING_CASH, now, open_account, parse_id, query, run_command};
+use crate::{ApiError, AppState, Shared};
+
+/// Most cash a practice account may start with.
+const STARTING_CASH_MAX: i64 = 10_000_000;
+
+/// One of a user's paper accounts.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PaperAccount {
+    /// Use it as `userId` on the trading and read routes.
+    pub account_id: String,
+    pub name: String,
+    /// `DEFAULT` or `PRACTICE`.
+    pub kind: String,
+    /// Cash now (available and reserved).
+    pub cash_balance: String,
+    /// Shares held now, by symbol.
+    pub holdings: std::collections::BTreeMap<String, String>,
+    /// What a reset restores.
+    pub starting_cash: String,
+    /// Times it was reset (the default account's resets are in the audit trail).
+    pub resets: u64,
+    pub last_reset_at: Option<String>,
+    pub created_at: Option<String>,
+}
+
+/// `GET /v1/me/accounts`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PaperAccounts {
+    pub accounts: Vec<PaperAccount>,
+}
+
+/// `POST /v1/me/accounts`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CreatePaperAccountRequest {
+    #[schema(value_type = String, min_length = 1, max_length = 64)]
+    pub name: Text<64>,
+    /// Starting cash, whole cents, at most 10,000,000; 100,000 when absent.
+    pub cash: Option<Decimal>,
+}
+
+/// The account as the engine holds it, with what the store keeps about it.
+async fn shown(state: &AppState, account: u64, record: Option<&PaperAccountRecord>) -> Result<PaperAccount, ApiError> {
+    let view = query(state, move |engine| engine.account(AccountId(account))).await?.ok_or_else(|| ApiError::NotFound(format!("account {account}")))?;
+    let holdings = view
+        .holdings
+        .iter()
+        .filter(|(_, balance)| balance.total() != 0)
+        .map(|(symbol, balance)| (symbol.as_str().to_owned(), Quantity::from_raw(balance.total()).to_string()))
+        .collect();
+    let starting_cash = record.map_or_else(|| STARTING_CASH.to_owned(), |record| Money::from_raw(record.starting_cash).to_string());
+    Ok(PaperAccount {
+        account_id: account.to_string(),
+        name: record.map_or_else(|| "Default".to_owned(), |record| record.name.clone()),
+        kind: if record.is_some() { "PRACTICE" } else { "DEFAULT" }.to_owned(),
+        cash_balance: Money::from_raw(view.cash.total()).to_string(),
+        holdings,
+        starting_cash,
+        resets: record.map_or(0, |record| record.resets),
+        last_reset_at: record.and_then(|record| record.last_reset_at_ms).map(|at| Timestamp::from_millis(at).to_string()),
+        created_at: record.map(|record| Timestamp::from_millis(record.created_at_ms).to_string()),
+    })
+}
+
+/// The caller's paper accounts: the default one first, then the others oldest first.
+#[utoipa::path(get, path = "/v1/me/accounts", tag = "accounts",
+    responses((status = 200, description = "The caller's accounts.", body = PaperAccounts), (status = 403, description = "The operator key has no accounts.", body = ErrorBody)))]
+pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<PaperAccounts>, ApiError> {
+    let user = own_account(&caller)?;
+    let records = ask(&state, move |store| store.paper_accounts(user)).await?;
+    let mut accounts = vec![shown(&state, user, None).await?];
+    for record in &records {
+        accounts.push(shown(&state, record.account_id, Some(record)).await?);
+    }
+    Ok(Json(PaperAccounts { accounts }))
+}
+
+/// Open a practice account with its own cash (100,000 unless `cash` says), beside the
+/// default one; at most 20 per user.
+#[utoipa::path(post, path = "/v1/me/accounts", tag = "accounts", request_body = CreatePaperAccountRequest,
+    responses(
+        (status = 201, description = "The new account.", body = PaperAccount),
+        (status = 400, description = "A bad name or cash amount.", body = ErrorBody),
+        (status = 403, description = "The operator key has no accounts, or a read-only credential.", body = ErrorBody),
+        (status = 409, description = "Already 20 practice accounts, or another was opened at the same moment: try again.", body = ErrorBody),
+    ))]
+pub(crate) async fn create(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Body(request): Body<CreatePaperAccountRequest>,
+) -> Result<Response, ApiError> {
+    let user = own_account(&caller)?;
+    let name = request.name.as_str().trim().to_owned();
+    if name.is_empty() {
+        return Err(field_error("name", "must not be blank"));
+    }
+    let cash = request.cash.map_or_else(|| STARTING_CASH.to_owned(), |cash| cash.0);
+    let amount = Money::parse(&cash).map_err(|error| field_error("cash", error))?;
+    if amount.raw() < 0 || amount.raw() % 1_000_000 != 0 || amount > Money::from_units(STARTING_CASH_MAX) {
+        return Err(field_error("cash", "whole cents from 0 to 10,000,000"));
+    }
+    let existing = ask(&state, move |store| store.paper_accounts(user)).await?;
+    let number = existing.iter().map(|record| record.account_id >> ACCOUNT_OWNER_BITS).max().unwrap_or(0) + 1;
+    if number > PAPER_ACCOUNTS_MAX {
+        return Err(ApiError::Rejected {
+            status: StatusCode::CONFLICT,
+            code: "too_many_accounts",
+            message: format!("at most {PAPER_ACCOUNTS_MAX} practice accounts"),
+        });
+    }
+    let account_id = user + (number << ACCOUNT_OWNER_BITS);
+    let record = PaperAccountRecord {
+        account_id,
+        user_id: user,
+        name,
+        kind: "practice".to_owned(),
+        starting_cash: amount.raw(),
+        created_at_ms: now().millis(),
+        resets: 0,
+        last_reset_at_ms: None,
+    };
+    // The row first: a creation racing this one for the number loses here, before the
+    // engine has an account for it.
+    let stored = record.clone();
+    ask(&state, move |store| store.insert_paper_account(&stored)).await.map_err(|error| match error {
+        ApiError::Rejected { status: StatusCode::CONFLICT, .. } => ApiError::Rejected {
+            status: StatusCode::CONFLICT,
+            code: "account_exists",
+            message: "another account was opened at the same moment: try again".to_owned(),
+        },
+        other => other,
+    })?;
+    open_account(&state, Some(account_id.to_string()), &cash, amount).await?;
+    audit(&state, &caller, "account.opened", format!("account:{account_id}"), json!({"name": record.name, "cash": cash})).await;
+    let shown = shown(&state, account_id, Some(&record)).await?;
+    Ok((StatusCode::CREATED, Json(shown)).into_response())
+}
+
+/// Reset one of the caller's accounts: its open orders are cancelled, its shares and cash
+/// taken out and its starting cash deposited again. Its history (orders, trades, the cash
+/// statement, where the reset shows as withdrawals and a deposit) stays; API keys are
+/// untouched. Audited.
+#[utoipa::path(post, path = "/v1/me/accounts/{account_id}/reset", tag = "accounts",
+    params(("account_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "One of the caller's account ids.")),
+    responses(
+        (status = 200, description = "The account after the reset.", body = PaperAccount),
+        (status = 400, description = "A bad id.", body = ErrorBody),
+        (status = 403, description = "Not one of the caller's accounts, or a read-only credential.", body = ErrorBody),
+        (status = 404, description = "No such account.", body = ErrorBody),
+    ))]
+pub(crate) async fn reset(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(account_id): Path<String>,
+) -> Result<Json<PaperAccount>, ApiError> {
+    let account = parse_id("accountId", &account_id)?;
+    if !require(&caller)?.acts_for(account) {
+        return Err(ApiError::Forbidden(format!("account {account} is not yours")));
+    }
+    let record = ask(&state, move |store| store.paper_account(account)).await?;
+    // A default account's id is its user's; any other must have been opened.
+    if owner_of(account) != Some(account) && record.is_none() {
+        return Err(ApiError::NotFound(format!("account {account}")));
+    }
+    let starting = record.as_ref().map_or_else(
+        || Money::parse(STARTING_CASH).map_err(|error| ApiError::Internal(error.to_string())),
+        |record| Ok(Money::from_raw(record.starting_cash)),
+    )?;
+    let cancelled = run_command(&state, json!({"command": "cancelAll", "userId": account.to_string()})).await?;
+    // Unique transfer ids from the cancel command's offset (offsets stay far below 2^52).
+    let transfer = |index: u64| ((1_u64 << 60) | (cancelled.offset << 6) | index).to_string();
+    let view = query(&state, move |engine| engine.account(AccountId(account))).await?.ok_or_else(|| ApiError::NotFound(format!("account {account}")))?;
+    let mut moves = Vec::new();
+    for (symbol, balance) in view.holdings.iter().filter(|(_, balance)| balance.available > 0) {
+        moves.push(json!({"command": "withdraw", "userId": account.to_string(), "amount": Quantity::from_raw(balance.available).to_string(), "symbol": symbol.as_str()}));
+    }
+    if view.cash.available > 0 {
+        moves.push(json!({"command": "withdraw", "userId": account.to_string(), "amount": Money::from_raw(view.cash.available).to_string()}));
+    }
+    if starting.is_positive() {
+        moves.push(json!({"command": "deposit", "userId": account.to_string(), "amount": starting.to_string()}));
+    }
+    for (index, mut command) in moves.into_iter().enumerate() {
+        command["transactionId"] = json!(transfer(index as u64));
+        let outcome = run_command(&state, command).await?;
+        if crate::routes::events(&outcome)?.iter().any(|event| matches!(event, Event::TransferAlreadyApplied { .. })) {
+            return Err(ApiError::Internal("a reset transfer id was used before".to_owned()));
+        }
+    }
+    let at = now().millis();
+    ask(&state, move |store| store.record_paper_account_reset(account, at)).await?;
+    audit(&state, &caller, "account.reset", format!("account:{account}"), json!({"startingCash": starting.to_string()})).await;
+    let record = ask(&state, move |store| store.paper_account(account)).await?;
+    shown(&state, account, record.as_ref()).await.map(Json)
+}

@@ -1,0 +1,78 @@
+//! Paper accounts beyond a user's default one (practice accounts; contests later). User
+//! state kept by the API, not derived from the log: the balances are the engine's.
+
+use crate::db::{Row, Statement};
+use crate::{Store, StoreError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaperAccountRecord {
+    pub account_id: u64,
+    pub user_id: u64,
+    pub name: String,
+    /// `practice` (a contest's later).
+    pub kind: String,
+    /// Raw money units: what a reset restores.
+    pub starting_cash: i64,
+    pub created_at_ms: i64,
+    pub resets: u64,
+    pub last_reset_at_ms: Option<i64>,
+}
+
+fn paper_account(row: &Row) -> Result<PaperAccountRecord, StoreError> {
+    Ok(PaperAccountRecord {
+        account_id: row.int(0)? as u64,
+        user_id: row.int(1)? as u64,
+        name: row.text(2)?.to_owned(),
+        kind: row.text(3)?.to_owned(),
+        starting_cash: row.int(4)?,
+        created_at_ms: row.int(5)?,
+        resets: row.int(6)? as u64,
+        last_reset_at_ms: row.opt_int(7)?,
+    })
+}
+
+const COLUMNS: &str = "account_id, user_id, name, kind, starting_cash, created_at, resets, last_reset_at";
+
+impl Store {
+    /// A user's extra paper accounts, oldest first.
+    pub fn paper_accounts(&self, user_id: u64) -> Result<Vec<PaperAccountRecord>, StoreError> {
+        let rows = self.backend().query(&format!("SELECT {COLUMNS} FROM paper_accounts WHERE user_id = $1 ORDER BY account_id"), &[(user_id as i64).into()])?;
+        rows.iter().map(paper_account).collect()
+    }
+
+    /// One paper account, whoever owns it.
+    pub fn paper_account(&self, account_id: u64) -> Result<Option<PaperAccountRecord>, StoreError> {
+        let rows = self.backend().query(&format!("SELECT {COLUMNS} FROM paper_accounts WHERE account_id = $1"), &[(account_id as i64).into()])?;
+        rows.first().map(paper_account).transpose()
+    }
+
+    /// Adds a paper account; `Conflict` if its id is taken (two creations raced).
+    pub fn insert_paper_account(&self, record: &PaperAccountRecord) -> Result<(), StoreError> {
+        self.backend().transaction(&[Statement::new(
+            format!("INSERT INTO paper_accounts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+            vec![
+                (record.account_id as i64).into(),
+                (record.user_id as i64).into(),
+                record.name.as_str().into(),
+                record.kind.as_str().into(),
+                record.starting_cash.into(),
+                record.created_at_ms.into(),
+                (record.resets as i64).into(),
+                record.last_reset_at_ms.into(),
+            ],
+        )])
+    }
+
+    /// Counts a reset of `account_id` at `at_ms`; false if no such account is kept here
+    /// (a user's default account is not).
+    pub fn record_paper_account_reset(&self, account_id: u64, at_ms: i64) -> Result<bool, StoreError> {
+        if self.paper_account(account_id)?.is_none() {
+            return Ok(false);
+        }
+        self.backend().transaction(&[Statement::new(
+            "UPDATE paper_accounts SET resets = resets + 1, last_reset_at = $1 WHERE account_id = $2",
+            vec![at_ms.into(), (account_id as i64).into()],
+        )])?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,102 @@
+//! `/v1/me/accounts`: several paper accounts per user, each traded and read through the
+//! routes that take a `userId`, and reset without touching the others or the API keys.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::auth::{call, register};
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn a_user_trades_in_several_paper_accounts_and_resets_one() {
+    let app = spawn_app().await;
+    let ada = register(&app, "ada@example.com").await;
+    let (user, token) = (ada["userId"].as_str().unwrap().to_owned(), ada["accessToken"].as_str().unwrap().to_owned());
+    let client = &app.anonymous;
+
+    let (status, accounts) = call(&app, client, Method::GET, "/v1/me/accounts", Some(&token), None).await;
+    assert_eq!(status, 200, "{accounts}");
+    assert_eq!(accounts["accounts"].as_array().unwrap().len(), 1, "{accounts}");
+    assert_eq!((accounts["accounts"][0]["accountId"].as_str(), accounts["accounts"][0]["kind"].as_str()), (Some(user.as_str()), Some("DEFAULT")));
+
+    let (status, practice) = call(&app, client, Method::POST, "/v1/me/accounts", Some(&token), Some(json!({"name": "momentum", "cash": "5000"}))).await;
+    assert_eq!(status, 201, "{practice}");
+    assert_eq!(
+        (practice["kind"].as_str(), practice["cashBalance"].as_str(), practice["startingCash"].as_str()),
+        (Some("PRACTICE"), Some("5000"), Some("5000"))
+    );
+    let account = practice["accountId"].as_str().unwrap().to_owned();
+    assert_ne!(account, user);
+
+    // Trading in it names it as the userId; the default account is untouched.
+    let buy = json!({"userId": account, "symbol": "MOCK", "quantity": "10", "side": "BUY", "type": "MARKET"});
+    let (status, placed) = call(&app, client, Method::POST, "/v1/orders", Some(&token), Some(buy)).await;
+    assert_eq!(status, 202, "{placed}");
+    let rest = json!({"userId": account, "symbol": "MOCK", "quantity": "5", "side": "BUY", "type": "LIMIT", "limitPrice": "90"});
+    let (status, resting) = call(&app, client, Method::POST, "/v1/orders", Some(&token), Some(rest)).await;
+    assert_eq!(status, 202, "{resting}");
+    let (_, portfolio) = call(&app, client, Method::GET, &format!("/v1/portfolio/{account}"), Some(&token), None).await;
+    assert_eq!((portfolio["holdings"]["MOCK"].as_str(), portfolio["openOrders"].as_u64()), (Some("10"), Some(1)), "{portfolio}");
+    let (_, default) = call(&app, client, Method::GET, &format!("/v1/portfolio/{user}"), Some(&token), None).await;
+    assert_eq!((default["cashBalance"].as_str(), default["holdings"]["MOCK"].as_str()), (Some("100000"), None), "{default}");
+    let (_, poor) = call(
+        &app,
+        client,
+        Method::POST,
+        "/v1/orders",
+        Some(&token),
+        Some(json!({"userId": account, "symbol": "MOCK", "quantity": "100", "side": "BUY", "type": "MARKET"})),
+    )
+    .await;
+    assert_eq!(poor["error"]["code"], "insufficient_funds", "its own cash, not the default account's: {poor}");
+
+    // Nobody else may use it.
+    let bob = register(&app, "bob@example.com").await;
+    let bob_token = bob["accessToken"].as_str().unwrap();
+    let (status, _) = call(&app, client, Method::GET, &format!("/v1/portfolio/{account}"), Some(bob_token), None).await;
+    assert_eq!(status, 403);
+    let (status, _) =
+        call(&app, client, Method::POST, "/v1/orders", Some(bob_token), Some(json!({"userId": account, "symbol": "MOCK", "quantity": "1", "side": "SELL"})))
+            .await;
+    assert_eq!(status, 403);
+    let (status, _) = call(&app, client, Method::POST, &format!("/v1/me/accounts/{account}/reset"), Some(bob_token), None).await;
+    assert_eq!(status, 403);
+    let (status, _) = call(&app, client, Method::GET, &format!("/v1/orders/{}", placed["orderId"].as_str().unwrap()), Some(bob_token), None).await;
+    assert_eq!(status, 404, "another user's account's orders look unknown");
+
+    // A reset cancels its orders, empties it and restores its starting cash.
+    let (status, reset) = call(&app, client, Method::POST, &format!("/v1/me/accounts/{account}/reset"), Some(&token), None).await;
+    assert_eq!(status, 200, "{reset}");
+    assert_eq!(
+        (reset["cashBalance"].as_str(), reset["holdings"].as_object().map(serde_json::Map::len), reset["resets"].as_u64()),
+        (Some("5000"), Some(0), Some(1)),
+        "{reset}"
+    );
+    let (_, order) = call(&app, client, Method::GET, &format!("/v1/orders/{}", resting["orderId"].as_str().unwrap()), Some(&token), None).await;
+    assert_eq!(order["status"], "CANCELLED", "{order}");
+    let (_, portfolio) = call(&app, client, Method::GET, &format!("/v1/portfolio/{account}"), Some(&token), None).await;
+    assert_eq!((portfolio["cashBalance"].as_str(), portfolio["openOrders"].as_u64()), (Some("5000"), Some(0)), "{portfolio}");
+    let (_, default) = call(&app, client, Method::GET, &format!("/v1/portfolio/{user}"), Some(&token), None).await;
+    assert_eq!(default["cashBalance"], "100000", "the reset touched only that account");
+    // The history stays: the fill is still there, and the statement shows the reset.
+    let (_, statement) = app
+        .get_until(&format!("/v1/wallet/transactions?userId={account}"), |_, body| body["transactions"].as_array().is_some_and(|lines| lines.len() >= 4))
+        .await;
+    let kinds: Vec<&str> = statement["transactions"].as_array().unwrap().iter().filter_map(|line| line["type"].as_str()).collect();
+    assert!(kinds.contains(&"WITHDRAWAL") && kinds.contains(&"DEPOSIT"), "{statement}");
+    let (_, accounts) = call(&app, client, Method::GET, "/v1/me/accounts", Some(&token), None).await;
+    assert_eq!(accounts["accounts"].as_array().unwrap().len(), 2, "{accounts}");
+
+    // Bad requests.
+    for body in
+        [json!({"name": ""}), json!({"name": "x", "cash": "-1"}), json!({"name": "x", "cash": "0.001"}), json!({"name": "x", "cash": "20000000"}), json!({})]
+    {
+        let (status, answer) = call(&app, client, Method::POST, "/v1/me/accounts", Some(&token), Some(body.clone())).await;
+        assert_eq!(status, 400, "{body} -> {answer}");
+    }
+    let (status, _) = call(&app, client, Method::POST, "/v1/me/accounts/12345/reset", Some(&token), None).await;
+    assert_eq!(status, 403, "not an id of hers");
+    let (status, _) =
+        call(&app, client, Method::POST, &format!("/v1/me/accounts/{}/reset", user.parse::<u64>().unwrap() + (7 << 48)), Some(&token), None).await;
+    assert_eq!(status, 404, "her id space, but never opened");
+}
