@@ -36,8 +36,11 @@ pub(crate) struct PaperAccount {
     /// Use it as `userId` on the trading and read routes.
     pub account_id: String,
     pub name: String,
-    /// `DEFAULT` or `PRACTICE`.
+    /// `DEFAULT`, `PRACTICE` or `CONTEST`.
     pub kind: String,
+    /// A contest's account: the contest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contest_id: Option<String>,
     /// Cash now (available and reserved).
     pub cash_balance: String,
     /// Shares held now, by symbol.
@@ -79,7 +82,13 @@ async fn shown(state: &AppState, account: u64, record: Option<&PaperAccountRecor
     Ok(PaperAccount {
         account_id: account.to_string(),
         name: record.map_or_else(|| "Default".to_owned(), |record| record.name.clone()),
-        kind: if record.is_some() { "PRACTICE" } else { "DEFAULT" }.to_owned(),
+        kind: match record {
+            None => "DEFAULT",
+            Some(record) if record.contest_id.is_some() => "CONTEST",
+            Some(_) => "PRACTICE",
+        }
+        .to_owned(),
+        contest_id: record.and_then(|record| record.contest_id).map(|id| id.to_string()),
         cash_balance: Money::from_raw(view.cash.total()).to_string(),
         holdings,
         starting_cash,
@@ -126,13 +135,28 @@ pub(crate) async fn create(
     if amount.raw() < 0 || amount.raw() % 1_000_000 != 0 || amount > Money::from_units(STARTING_CASH_MAX) {
         return Err(field_error("cash", "whole cents from 0 to 10,000,000"));
     }
-    let existing = ask(&state, move |store| store.paper_accounts(user)).await?;
+    let record = open_paper_account(&state, &caller, user, name, amount, None).await?;
+    let shown = shown(&state, record.account_id, Some(&record)).await?;
+    Ok((StatusCode::CREATED, Json(shown)).into_response())
+}
+
+/// Opens `user`'s next paper account with `cash`: its row, then the engine account and
+/// its deposit; a contest's when `contest_id` says. Audited.
+pub(crate) async fn open_paper_account(
+    state: &AppState,
+    caller: &MaybeCaller,
+    user: u64,
+    name: String,
+    cash: Money,
+    contest_id: Option<u64>,
+) -> Result<PaperAccountRecord, ApiError> {
+    let existing = ask(state, move |store| store.paper_accounts(user)).await?;
     let number = existing.iter().map(|record| record.account_id >> ACCOUNT_OWNER_BITS).max().unwrap_or(0) + 1;
     if number > PAPER_ACCOUNTS_MAX {
         return Err(ApiError::Rejected {
             status: StatusCode::CONFLICT,
             code: "too_many_accounts",
-            message: format!("at most {PAPER_ACCOUNTS_MAX} practice accounts"),
+            message: format!("at most {PAPER_ACCOUNTS_MAX} accounts besides the default one"),
         });
     }
     let account_id = user + (number << ACCOUNT_OWNER_BITS);
@@ -140,16 +164,17 @@ pub(crate) async fn create(
         account_id,
         user_id: user,
         name,
-        kind: "practice".to_owned(),
-        starting_cash: amount.raw(),
+        kind: if contest_id.is_some() { "contest" } else { "practice" }.to_owned(),
+        starting_cash: cash.raw(),
         created_at_ms: now().millis(),
         resets: 0,
         last_reset_at_ms: None,
+        contest_id,
     };
     // The row first: a creation racing this one for the number loses here, before the
     // engine has an account for it.
     let stored = record.clone();
-    ask(&state, move |store| store.insert_paper_account(&stored)).await.map_err(|error| match error {
+    ask(state, move |store| store.insert_paper_account(&stored)).await.map_err(|error| match error {
         ApiError::Rejected { status: StatusCode::CONFLICT, .. } => ApiError::Rejected {
             status: StatusCode::CONFLICT,
             code: "account_exists",
@@ -157,10 +182,10 @@ pub(crate) async fn create(
         },
         other => other,
     })?;
-    open_account(&state, Some(account_id.to_string()), &cash, amount).await?;
-    audit(&state, &caller, "account.opened", format!("account:{account_id}"), json!({"name": record.name, "cash": cash})).await;
-    let shown = shown(&state, account_id, Some(&record)).await?;
-    Ok((StatusCode::CREATED, Json(shown)).into_response())
+    open_account(state, Some(account_id.to_string()), &cash.to_string(), cash).await?;
+    let details = json!({"name": record.name, "cash": cash.to_string(), "contestId": contest_id});
+    audit(state, caller, "account.opened", format!("account:{account_id}"), details).await;
+    Ok(record)
 }
 
 /// Reset one of the caller's accounts: its open orders are cancelled, its shares and cash
@@ -185,6 +210,9 @@ pub(crate) async fn reset(
         return Err(ApiError::Forbidden(format!("account {account} is not yours")));
     }
     let record = ask(&state, move |store| store.paper_account(account)).await?;
+    if record.as_ref().is_some_and(|record| record.contest_id.is_some()) {
+        return Err(ApiError::Rejected { status: StatusCode::CONFLICT, code: "contest_account", message: "a contest's account cannot be reset".to_owned() });
+    }
     // A default account's id is its user's; any other must have been opened.
     if owner_of(account) != Some(account) && record.is_none() {
         return Err(ApiError::NotFound(format!("account {account}")));

@@ -14,6 +14,7 @@ mod alpaca_feed;
 mod alpaca_stream;
 mod alpaca_watchlists;
 pub mod auth;
+mod contests;
 mod error;
 mod extract;
 mod identity;

@@ -105,6 +105,9 @@ pub(crate) async fn place(state: &AppState, mut order: PlaceOrder) -> Result<Ord
         fields.user_id = fields.user_id.or(user_id);
         fields.symbol = Some(symbol);
     });
+    if let Some(account) = user_id {
+        crate::contests::check_trading_window(state, account).await?;
+    }
     let command = checked(WireCommand::PlaceOrder(order))?;
     let outcome = execute(state, command).await?;
     log_fields(|fields| fields.order_id = Some(outcome.offset));
@@ -287,6 +290,7 @@ pub(crate) async fn replace_order(
     log_fields(|fields| fields.order_id = Some(order_id.0));
     let owner = order_owner(&state, &caller, order_id)?;
     let request = ReplaceOrderRequest::from_body(body)?;
+    crate::contests::check_trading_window(&state, owner.0).await?;
     let command = wire_command(json!({
         "command": "replaceOrder", "orderId": order_id.to_string(), "userId": owner.to_string(),
         "quantity": request.quantity, "limitPrice": request.limit_price,

@@ -102,7 +102,7 @@ async fn exists(state: &AppState, scope: LimitScope) -> Result<(), ApiError> {
 }
 
 /// 400 naming the list if a symbol in it is not listed on the exchange.
-async fn known_symbols(state: &AppState, limits: &WireLimits) -> Result<(), ApiError> {
+pub(crate) async fn known_symbols(state: &AppState, limits: &WireLimits) -> Result<(), ApiError> {
     let lists = [("allowedSymbols", limits.allowed_symbols.clone().unwrap_or_default()), ("blockedSymbols", limits.blocked_symbols.clone())];
     for (field, symbols) in lists {
         let unknown = query(state, move |engine| {

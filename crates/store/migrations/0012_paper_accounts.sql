@@ -9,6 +9,7 @@ CREATE TABLE paper_accounts (
     starting_cash BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     resets BIGINT NOT NULL,
-    last_reset_at BIGINT
+    last_reset_at BIGINT,
+    contest_id BIGINT
 );
 CREATE INDEX paper_accounts_by_user ON paper_accounts (user_id, account_id);

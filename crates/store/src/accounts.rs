@@ -16,6 +16,8 @@ pub struct PaperAccountRecord {
     pub created_at_ms: i64,
     pub resets: u64,
     pub last_reset_at_ms: Option<i64>,
+    /// A contest's account: the contest.
+    pub contest_id: Option<u64>,
 }
 
 fn paper_account(row: &Row) -> Result<PaperAccountRecord, StoreError> {
@@ -28,10 +30,11 @@ fn paper_account(row: &Row) -> Result<PaperAccountRecord, StoreError> {
         created_at_ms: row.int(5)?,
         resets: row.int(6)? as u64,
         last_reset_at_ms: row.opt_int(7)?,
+        contest_id: row.opt_int(8)?.map(|id| id as u64),
     })
 }
 
-const COLUMNS: &str = "account_id, user_id, name, kind, starting_cash, created_at, resets, last_reset_at";
+const COLUMNS: &str = "account_id, user_id, name, kind, starting_cash, created_at, resets, last_reset_at, contest_id";
 
 impl Store {
     /// A user's extra paper accounts, oldest first.
@@ -49,7 +52,7 @@ impl Store {
     /// Adds a paper account; `Conflict` if its id is taken (two creations raced).
     pub fn insert_paper_account(&self, record: &PaperAccountRecord) -> Result<(), StoreError> {
         self.backend().transaction(&[Statement::new(
-            format!("INSERT INTO paper_accounts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+            format!("INSERT INTO paper_accounts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
             vec![
                 (record.account_id as i64).into(),
                 (record.user_id as i64).into(),
@@ -59,6 +62,7 @@ impl Store {
                 record.created_at_ms.into(),
                 (record.resets as i64).into(),
                 record.last_reset_at_ms.into(),
+                record.contest_id.map(|id| id as i64).into(),
             ],
         )])
     }

@@ -10,6 +10,7 @@
 
 mod accounts;
 mod alerts;
+mod contests;
 mod db;
 mod identity;
 mod migrations;
@@ -23,6 +24,7 @@ mod watchlists;
 
 pub use accounts::*;
 pub use alerts::*;
+pub use contests::*;
 pub use db::{Backend, Dialect, Param, Row, Statement, Value, insert_rows};
 pub use identity::*;
 pub use organisations::*;

@@ -39,6 +39,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 10, sqlite: include_str!("../migrations/0010_order_budget.sql"), postgres: include_str!("../migrations/0010_order_budget.sql") },
     Migration { version: 11, sqlite: include_str!("../migrations/0011_watchlists.sql"), postgres: include_str!("../migrations/0011_watchlists.sql") },
     Migration { version: 12, sqlite: include_str!("../migrations/0012_paper_accounts.sql"), postgres: include_str!("../migrations/0012_paper_accounts.sql") },
+    Migration { version: 13, sqlite: include_str!("../migrations/0013_contests.sql"), postgres: include_str!("../migrations/0013_contests.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -172,6 +172,7 @@ fn access(method: &str, path: &str) -> Access {
             | ("put", "/v1/users/{user_id}/role")
             | ("put", "/v1/users/{user_id}/membership")
             | ("put", "/v1/limits/{scope}/{id}")
+            | ("post", "/v1/contests")
     ) || path.starts_with("/v1/organisations")
         || path.starts_with("/v1/instruments/");
     if admin {
@@ -183,6 +184,7 @@ fn access(method: &str, path: &str) -> Access {
         || path.starts_with("/v1/alerts/")
         || path == "/v1/me/export"
         || path == "/v1/me/accounts"
+        || path.starts_with("/v1/contests")
         || path.starts_with("/v2/")
     {
         return Access::Own;

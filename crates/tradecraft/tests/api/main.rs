@@ -5,6 +5,7 @@ mod accounts;
 mod alerts;
 mod auth;
 mod consistency;
+mod contests;
 mod contract;
 mod helpers;
 mod logs;

@@ -1,0 +1,141 @@
+//! `/v1/contests`: a contest from creation to its final standings, with windows a few
+//! seconds long on the real clock: orders refused outside the trading window, rules as the
+//! entries' trading limits, invite codes, live and final standings, frozen accounts.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::auth::{call, register};
+use crate::helpers::{TestApp, spawn_app};
+
+fn at(millis: i64) -> String {
+    tradecraft_types::Timestamp::from_millis(millis).to_string()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+async fn sleep_until(millis: i64) {
+    let wait = millis - now_ms();
+    if wait > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
+    }
+}
+
+async fn as_user(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    call(app, &app.anonymous, method, path, Some(token), body).await
+}
+
+#[tokio::test]
+async fn a_contest_runs_from_registration_to_final_standings() {
+    let app = spawn_app().await;
+    let t0 = now_ms();
+    let (trading_start, registration_end, trading_end) = (t0 + 3_000, t0 + 4_000, t0 + 6_000);
+    let contest = json!({
+        "name": "Week one", "description": "MOCK only", "startingCash": "10000", "allowedSymbols": ["MOCK"],
+        "rules": {"maxOrderQuantity": "50"},
+        "registrationStart": at(t0 - 60_000), "registrationEnd": at(registration_end),
+        "tradingStart": at(trading_start), "tradingEnd": at(trading_end),
+    });
+    let ada = register(&app, "ada@example.com").await;
+    let bob = register(&app, "bob@example.com").await;
+    let (ada_token, bob_token) = (ada["accessToken"].as_str().unwrap(), bob["accessToken"].as_str().unwrap());
+    let (status, refused) = as_user(&app, ada_token, Method::POST, "/v1/contests", Some(contest.clone())).await;
+    assert_eq!(status, 403, "traders do not organise: {refused}");
+    let (status, created) = app.post("/v1/contests", contest).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!((created["status"].as_str(), created["entries"].as_u64()), (Some("REGISTRATION"), Some(0)), "{created}");
+    let id = created["contestId"].as_str().unwrap().to_owned();
+
+    let (status, joined) = as_user(&app, ada_token, Method::POST, &format!("/v1/contests/{id}/join"), Some(json!({}))).await;
+    assert_eq!(status, 201, "{joined}");
+    let ada_account = joined["accountId"].as_str().unwrap().to_owned();
+    let (status, again) = as_user(&app, ada_token, Method::POST, &format!("/v1/contests/{id}/join"), Some(json!({}))).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("already_joined")));
+    let (_, joined) = as_user(&app, bob_token, Method::POST, &format!("/v1/contests/{id}/join"), Some(json!({}))).await;
+    let bob_account = joined["accountId"].as_str().unwrap().to_owned();
+    let (_, accounts) = as_user(&app, ada_token, Method::GET, "/v1/me/accounts", None).await;
+    let contest_account = accounts["accounts"].as_array().unwrap().iter().find(|account| account["accountId"] == ada_account.as_str()).unwrap();
+    assert_eq!((contest_account["kind"].as_str(), contest_account["cashBalance"].as_str()), (Some("CONTEST"), Some("10000")), "{accounts}");
+
+    // Before the trading window: refused with a clear code.
+    let order = |account: &str, quantity: &str, kind: &str| json!({"userId": account, "symbol": "MOCK", "quantity": quantity, "side": "BUY", "type": kind, "limitPrice": if kind == "LIMIT" { Some("90") } else { None }});
+    let (status, early) = as_user(&app, ada_token, Method::POST, "/v1/orders", Some(order(&ada_account, "10", "MARKET"))).await;
+    assert_eq!((status, early["error"]["code"].as_str()), (403, Some("contest_not_running")), "{early}");
+    let (status, _) = as_user(&app, ada_token, Method::POST, &format!("/v1/me/accounts/{ada_account}/reset"), None).await;
+    assert_eq!(status, 409, "a contest's account is not reset");
+
+    sleep_until(trading_start + 200).await;
+    let (status, bought) = as_user(&app, ada_token, Method::POST, "/v1/orders", Some(order(&ada_account, "10", "MARKET"))).await;
+    assert_eq!(status, 202, "{bought}");
+    let (status, rule) = as_user(&app, ada_token, Method::POST, "/v1/orders", Some(order(&ada_account, "60", "LIMIT"))).await;
+    assert_eq!(status, 403, "the contest's rules are the account's limits: {rule}");
+    let (status, resting) = as_user(&app, bob_token, Method::POST, "/v1/orders", Some(order(&bob_account, "5", "LIMIT"))).await;
+    assert_eq!(status, 202, "{resting}");
+    // Someone outside the contest moves the last price up: Ada's shares gain.
+    let outsider = app.account("100000").await;
+    let (status, _) = app.post("/v1/orders", json!({"userId": outsider, "symbol": "MOCK", "quantity": "150", "side": "BUY", "type": "MARKET"})).await;
+    assert_eq!(status, 202);
+    let (status, live) = as_user(&app, bob_token, Method::GET, &format!("/v1/contests/{id}/leaderboard"), None).await;
+    assert_eq!(status, 200, "{live}");
+    assert_eq!((live["status"].as_str(), live["final"].as_bool()), (Some("RUNNING"), Some(false)), "{live}");
+    let ranked: Vec<&str> = live["standings"].as_array().unwrap().iter().map(|line| line["accountId"].as_str().unwrap()).collect();
+    assert_eq!(ranked, [ada_account.as_str(), bob_account.as_str()], "{live}");
+    assert!(live["standings"][0]["returnPercent"].as_str().unwrap().parse::<f64>().unwrap() > 0.0, "{live}");
+    let (_, page) = as_user(&app, bob_token, Method::GET, &format!("/v1/contests/{id}/leaderboard?limit=1"), None).await;
+    assert_eq!((page["standings"].as_array().unwrap().len(), page["nextPageToken"].as_str()), (1, Some("1")), "{page}");
+
+    sleep_until(registration_end + 200).await;
+    let carol = register(&app, "carol@example.com").await;
+    let (status, late) = as_user(&app, carol["accessToken"].as_str().unwrap(), Method::POST, &format!("/v1/contests/{id}/join"), Some(json!({}))).await;
+    assert_eq!((status, late["error"]["code"].as_str()), (409, Some("registration_closed")), "{late}");
+
+    sleep_until(trading_end + 200).await;
+    let (status, after) = as_user(&app, ada_token, Method::POST, "/v1/orders", Some(order(&ada_account, "1", "MARKET"))).await;
+    assert_eq!((status, after["error"]["code"].as_str()), (403, Some("contest_not_running")), "{after}");
+    let (_, last) = as_user(&app, bob_token, Method::GET, &format!("/v1/contests/{id}/leaderboard"), None).await;
+    assert_eq!((last["status"].as_str(), last["final"].as_bool()), (Some("ENDED"), Some(true)), "{last}");
+    assert_eq!(last["standings"][0]["accountId"], ada_account.as_str(), "{last}");
+    let (_, cancelled) = as_user(&app, bob_token, Method::GET, &format!("/v1/orders/{}", resting["orderId"].as_str().unwrap()), None).await;
+    assert_eq!(cancelled["status"], "CANCELLED", "the accounts are frozen at the end: {cancelled}");
+    let (_, again) = as_user(&app, bob_token, Method::GET, &format!("/v1/contests/{id}/leaderboard"), None).await;
+    assert_eq!(again["standings"], last["standings"], "the final standings are recorded once");
+    let (_, shown) = as_user(&app, ada_token, Method::GET, &format!("/v1/contests/{id}"), None).await;
+    assert!(shown["finalizedAt"].is_string() && shown["accountId"] == ada_account.as_str(), "{shown}");
+}
+
+#[tokio::test]
+async fn invite_only_contests_need_their_code_and_are_hidden_from_others() {
+    let app = spawn_app().await;
+    let t0 = now_ms();
+    let window = json!({
+        "name": "Class 3B", "visibility": "INVITE", "ranking": "SHARPE",
+        "registrationStart": at(t0 - 1_000), "registrationEnd": at(t0 + 600_000), "tradingStart": at(t0), "tradingEnd": at(t0 + 600_000),
+    });
+    let (status, created) = app.post("/v1/contests", window.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    let (id, code) = (created["contestId"].as_str().unwrap().to_owned(), created["inviteCode"].as_str().unwrap().to_owned());
+    let ada = register(&app, "ada@example.com").await;
+    let token = ada["accessToken"].as_str().unwrap();
+    let (status, _) = as_user(&app, token, Method::GET, &format!("/v1/contests/{id}"), None).await;
+    assert_eq!(status, 404, "invite-only contests are hidden from those not in them");
+    let (_, listed) = as_user(&app, token, Method::GET, "/v1/contests", None).await;
+    assert!(listed["contests"].as_array().unwrap().is_empty(), "{listed}");
+    let (status, refused) = as_user(&app, token, Method::POST, &format!("/v1/contests/{id}/join"), Some(json!({"inviteCode": "guess"}))).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("invite_required")));
+    let (status, joined) = as_user(&app, token, Method::POST, &format!("/v1/contests/{id}/join"), Some(json!({"inviteCode": code}))).await;
+    assert_eq!(status, 201, "{joined}");
+    assert!(joined.get("inviteCode").is_none(), "only its organiser sees the code: {joined}");
+    let (status, shown) = as_user(&app, token, Method::GET, &format!("/v1/contests/{id}"), None).await;
+    assert_eq!((status, shown["ranking"].as_str()), (200, Some("SHARPE")), "{shown}");
+
+    let mut bad = window.clone();
+    bad["tradingEnd"] = json!(at(t0 - 5_000));
+    let (status, answer) = app.post("/v1/contests", bad).await;
+    assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some("tradingEnd")), "{answer}");
+    let mut bad = window;
+    bad["allowedSymbols"] = json!(["NOPE"]);
+    let (status, _) = app.post("/v1/contests", bad).await;
+    assert_eq!(status, 400, "unknown symbols are refused");
+}
