@@ -429,6 +429,8 @@ impl Projector {
     }
 
     fn apply_all(&mut self, items: &[Item], pending: &mut Pending) -> Result<(), StoreError> {
+        // Price alerts waiting to trigger, by symbol: read once per batch with trades.
+        let mut price_alerts: Option<BTreeMap<String, Vec<crate::PriceAlertRecord>>> = None;
         for item in items {
             self.roll_bucket(item.timestamp_ms, pending)?;
             match item.event_type.as_str() {
@@ -441,10 +443,19 @@ impl Projector {
                 }
                 "order.rejected" => {
                     let event: events::OrderRejected = payload(item)?;
+                    // A limit's refusal is told once, as the breach.
+                    if !event.reason.starts_with("limit_") {
+                        let message = format!("Order {} ({} {}) was refused: {}.", event.order_id, event.side, event.symbol, event.reason.replace('_', " "));
+                        self.notify(item, &event.user_id, "ORDER_REFUSED", "Order refused", message, pending)?;
+                    }
                     self.audit_order(item, &event.user_id, "order.rejected", pending)?;
                 }
                 "order.filled" => {
                     let event: events::Execution = payload(item)?;
+                    let verb = if event.side == "BUY" { "Bought" } else { "Sold" };
+                    let at_price = event.execution_price.as_deref().unwrap_or_default();
+                    let message = format!("Order {}: {verb} {} {} at {at_price}.", event.order_id, event.quantity, event.symbol);
+                    self.notify(item, &event.user_id, "ORDER_FILLED", "Order filled", message, pending)?;
                     let filled = quantity("quantity", &event.quantity)?;
                     let price = price("executionPrice", required("executionPrice", event.execution_price.as_deref())?)?;
                     let notional = notional(price, filled)?;
@@ -468,6 +479,10 @@ impl Projector {
                 }
                 "order.done" => {
                     let event: events::OrderDone = payload(item)?;
+                    if event.status == "EXPIRED" {
+                        let message = format!("Order {} ({} {}) expired with {} filled.", event.order_id, event.side, event.symbol, event.filled_quantity);
+                        self.notify(item, &event.user_id, "ORDER_EXPIRED", "Order expired", message, pending)?;
+                    }
                     if event.status == "CANCELLED" {
                         self.audit_order(item, &event.user_id, "order.cancelled", pending)?;
                     }
@@ -520,7 +535,17 @@ impl Projector {
                     let event: events::OrderTriggered = payload(item)?;
                     self.patch_order(pending, item, (&event.order_id, &event.user_id), |_| {}, |_| {})?;
                 }
-                "trade.executed" | "trade.failed" => self.execution(item, &payload(item)?, pending)?,
+                "trade.executed" | "trade.failed" => {
+                    let event: events::Execution = payload(item)?;
+                    if let Some(traded) = event.execution_price.as_deref() {
+                        let alerts = match &mut price_alerts {
+                            Some(alerts) => alerts,
+                            None => price_alerts.insert(self.waiting_price_alerts()?),
+                        };
+                        price_alert_triggers(item, &event.symbol, price("executionPrice", traded)?, alerts, pending);
+                    }
+                    self.execution(item, &event, pending)?;
+                }
                 "limit.breached" => self.breach(item, &payload(item)?, pending)?,
                 _ => {}
             }
@@ -714,7 +739,41 @@ impl Projector {
     }
 
     /// A limit breach becomes an alert, queued for each of the user's webhooks.
+    /// A notification for `user` (not the house's), once per event.
+    fn notify(&self, item: &Item, user: &str, kind: &str, title: &str, message: String, pending: &mut Pending) -> Result<(), StoreError> {
+        let user = id_param(user)?;
+        if self.is_house(user) {
+            return Ok(());
+        }
+        pending.statements.push(crate::notifications::insert_notification(&crate::NotificationRecord {
+            notification_id: format!("{}:{kind}", item.event_id),
+            user_id: user as u64,
+            kind: kind.to_owned(),
+            title: title.to_owned(),
+            message,
+            created_at_ms: item.timestamp_ms,
+            read_at_ms: None,
+        }));
+        Ok(())
+    }
+
+    /// Price alerts not yet triggered nor deleted, by symbol.
+    fn waiting_price_alerts(&self) -> Result<BTreeMap<String, Vec<crate::PriceAlertRecord>>, StoreError> {
+        let rows = self.store.backend().query(
+            "SELECT alert_id, user_id, symbol, direction, price, created_at, triggered_at FROM price_alerts WHERE triggered_at IS NULL AND deleted_at IS NULL",
+            &[],
+        )?;
+        let mut alerts: BTreeMap<String, Vec<crate::PriceAlertRecord>> = BTreeMap::new();
+        for row in &rows {
+            let alert = crate::notifications::price_alert(row)?;
+            alerts.entry(alert.symbol.clone()).or_default().push(alert);
+        }
+        Ok(alerts)
+    }
+
     fn breach(&mut self, item: &Item, event: &events::LimitBreached, pending: &mut Pending) -> Result<(), StoreError> {
+        let message = format!("Order {} ({} {} {}) was refused by a trading limit: {}.", event.order_id, event.side, event.quantity, event.symbol, event.limit);
+        self.notify(item, &event.user_id, "LIMIT_BREACH", "Trading limit reached", message, pending)?;
         let user = id_param(&event.user_id)?;
         let limit = event.limit.as_str();
         let title = format!("Order refused: {}", limit.trim_start_matches("limit_").replace('_', " "));
@@ -1103,4 +1162,32 @@ pub fn spawn_projector(
             }
         }
     })
+}
+
+/// Triggers the waiting price alerts of `symbol` a trade at `traded` reaches: each once
+/// (marked triggered, with a notification, in the batch's transaction).
+fn price_alert_triggers(item: &Item, symbol: &str, traded: i64, alerts: &mut BTreeMap<String, Vec<crate::PriceAlertRecord>>, pending: &mut Pending) {
+    let Some(waiting) = alerts.get_mut(symbol) else { return };
+    waiting.retain(|alert| {
+        let reached = if alert.direction == "ABOVE" { traded >= alert.price } else { traded <= alert.price };
+        if !reached {
+            return true;
+        }
+        let shown = |raw: i64| tradecraft_types::Price::from_raw(raw).to_string();
+        let word = if alert.direction == "ABOVE" { "at or above" } else { "at or below" };
+        pending.statements.push(Statement::new(
+            "UPDATE price_alerts SET triggered_at = $1 WHERE alert_id = $2 AND triggered_at IS NULL",
+            vec![item.timestamp_ms.into(), alert.alert_id.as_str().into()],
+        ));
+        pending.statements.push(crate::notifications::insert_notification(&crate::NotificationRecord {
+            notification_id: format!("price:{}", alert.alert_id),
+            user_id: alert.user_id,
+            kind: "PRICE_ALERT".to_owned(),
+            title: format!("{symbol} traded {word} {}", shown(alert.price)),
+            message: format!("{symbol} traded at {}, {word} your alert's {}.", shown(traded), shown(alert.price)),
+            created_at_ms: item.timestamp_ms,
+            read_at_ms: None,
+        }));
+        false
+    });
 }

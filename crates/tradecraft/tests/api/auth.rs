@@ -249,10 +249,21 @@ async fn every_route_authorises_by_role_and_owner() {
             .replace("{org_id}", &org)
             .replace("{scope}", "users")
             .replace("{id}", &user)
-            .replace("{account_id}", &user);
-        let reads_an_account =
-            ["/v1/portfolio/positions", "/v1/portfolio/performance", "/v1/trades/search", "/v1/wallet/transactions", "/v1/orders", "/v1/alerts"];
-        if method_name == "get" && reads_an_account.contains(&template) {
+            .replace("{account_id}", &user)
+            .replace("{notification_id}", "n")
+            .replace("{alert_id}", "a");
+        let reads_an_account = [
+            "/v1/portfolio/positions",
+            "/v1/portfolio/performance",
+            "/v1/trades/search",
+            "/v1/wallet/transactions",
+            "/v1/orders",
+            "/v1/alerts",
+            "/v1/notifications",
+            "/v1/price-alerts",
+        ];
+        let names_an_account = template.starts_with("/v1/notifications") || template.starts_with("/v1/price-alerts/");
+        if (method_name == "get" && reads_an_account.contains(&template)) || names_an_account {
             path.push_str(&format!("?userId={user}"));
         }
         // The trade events stream until told when to stop.
@@ -261,6 +272,7 @@ async fn every_route_authorises_by_role_and_owner() {
         }
         let body = match (method_name, template) {
             ("post", "/v1/orders") => Some(json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "80"})),
+            ("post", "/v1/price-alerts") => Some(json!({"userId": user, "symbol": "MOCK", "direction": "ABOVE", "price": "120"})),
             ("patch", _) => Some(json!({"limitPrice": "91"})),
             ("post" | "put", _) => Some(json!({})),
             _ => None,

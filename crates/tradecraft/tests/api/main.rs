@@ -10,6 +10,7 @@ mod contract;
 mod helpers;
 mod logs;
 mod market;
+mod notifications;
 mod orders;
 mod reads;
 mod recovery;

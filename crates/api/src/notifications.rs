@@ -1,0 +1,243 @@
+//! `/v1/notifications` and `/v1/price-alerts`: what happened to a user's account, as the
+//! projector writes it from the log (orders filled, refused or expired, limit breaches,
+//! price alerts reached), and the one-shot price alerts a user sets.
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tradecraft_store::{NotificationRecord, PriceAlertRecord};
+use tradecraft_types::{Price, Timestamp};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{MaybeCaller, account_for};
+use crate::extract::{Body, Decimal, Id, Query, Text, field_error};
+use crate::models::SymbolText;
+use crate::reads::ask;
+use crate::responses::ErrorBody;
+use crate::routes::{bounded, now, parse_id, parse_symbol, query};
+use crate::{ApiError, Shared};
+
+/// One notification.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Notification {
+    pub notification_id: String,
+    /// `ORDER_FILLED`, `ORDER_REFUSED`, `ORDER_EXPIRED`, `LIMIT_BREACH` or `PRICE_ALERT`.
+    pub kind: String,
+    pub title: String,
+    pub message: String,
+    pub created_at: String,
+    pub read_at: Option<String>,
+}
+
+/// `GET /v1/notifications`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Notifications {
+    pub notifications: Vec<Notification>,
+}
+
+/// How many notifications a request marked read.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Marked {
+    pub marked: u64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct NotificationParams {
+    /// The account; default the caller's.
+    #[param(value_type = Option<String>, pattern = "^(0|[1-9][0-9]{0,18})$")]
+    user_id: Option<String>,
+    /// `true`: only unread ones.
+    unread: Option<bool>,
+    /// 1 to 1000, default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+}
+
+fn notification_of(record: &NotificationRecord) -> Notification {
+    Notification {
+        notification_id: record.notification_id.clone(),
+        kind: record.kind.clone(),
+        title: record.title.clone(),
+        message: record.message.clone(),
+        created_at: Timestamp::from_millis(record.created_at_ms).to_string(),
+        read_at: record.read_at_ms.map(|at| Timestamp::from_millis(at).to_string()),
+    }
+}
+
+/// The account's notifications, newest first (the read store writes them shortly after
+/// the engine acts).
+#[utoipa::path(get, path = "/v1/notifications", tag = "notifications", params(NotificationParams),
+    responses((status = 200, description = "Notifications, newest first.", body = Notifications), (status = 403, description = "Another user's account.", body = ErrorBody)))]
+pub(crate) async fn list(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<NotificationParams>,
+) -> Result<Json<Notifications>, ApiError> {
+    let account = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
+    let limit = bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
+    let unread = params.unread.unwrap_or(false);
+    let records = ask(&state, move |store| store.notifications(account, unread, limit)).await?;
+    Ok(Json(Notifications { notifications: records.iter().map(notification_of).collect() }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AccountParam {
+    /// The account; default the caller's.
+    #[param(value_type = Option<String>, pattern = "^(0|[1-9][0-9]{0,18})$")]
+    user_id: Option<String>,
+}
+
+/// Mark one of the account's notifications read.
+#[utoipa::path(post, path = "/v1/notifications/{notification_id}/read", tag = "notifications",
+    params(("notification_id" = String, Path, max_length = 200, description = "A notification id."), AccountParam),
+    responses((status = 200, description = "Marked (0 if it was read already).", body = Marked), (status = 404, description = "No such notification of the account.", body = ErrorBody)))]
+pub(crate) async fn read_one(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(notification_id): Path<String>,
+    Query(params): Query<AccountParam>,
+) -> Result<Json<Marked>, ApiError> {
+    let account = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
+    let at = now().millis();
+    let id = notification_id.clone();
+    let marked = ask(&state, move |store| store.mark_notifications_read(account, Some(&id), at)).await?;
+    marked.map(|marked| Json(Marked { marked })).ok_or_else(|| ApiError::NotFound(format!("notification {notification_id}")))
+}
+
+/// Mark all of the account's notifications read.
+#[utoipa::path(post, path = "/v1/notifications/read", tag = "notifications", params(AccountParam),
+    responses((status = 200, description = "How many were unread.", body = Marked)))]
+pub(crate) async fn read_all(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<AccountParam>,
+) -> Result<Json<Marked>, ApiError> {
+    let account = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
+    let at = now().millis();
+    let marked = ask(&state, move |store| store.mark_notifications_read(account, None, at)).await?;
+    Ok(Json(Marked { marked: marked.unwrap_or(0) }))
+}
+
+/// `POST /v1/price-alerts`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PriceAlertRequest {
+    /// The account to notify; default the caller's.
+    pub user_id: Option<Id>,
+    pub symbol: SymbolText,
+    /// `ABOVE` (a trade at or above `price`) or `BELOW` (at or below).
+    #[schema(value_type = String, pattern = "^(ABOVE|BELOW)$")]
+    pub direction: Text<5>,
+    pub price: Decimal,
+}
+
+/// A price alert.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PriceAlert {
+    pub alert_id: String,
+    pub symbol: String,
+    pub direction: String,
+    pub price: String,
+    pub created_at: String,
+    /// When a trade reached it (it then notifies once and stays triggered).
+    pub triggered_at: Option<String>,
+}
+
+/// `GET /v1/price-alerts`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PriceAlerts {
+    pub price_alerts: Vec<PriceAlert>,
+}
+
+fn price_alert_of(record: &PriceAlertRecord) -> PriceAlert {
+    PriceAlert {
+        alert_id: record.alert_id.clone(),
+        symbol: record.symbol.clone(),
+        direction: record.direction.clone(),
+        price: Price::from_raw(record.price).to_string(),
+        created_at: Timestamp::from_millis(record.created_at_ms).to_string(),
+        triggered_at: record.triggered_at_ms.map(|at| Timestamp::from_millis(at).to_string()),
+    }
+}
+
+/// Set a one-shot price alert: the first trade in the symbol at or beyond the price
+/// notifies the account (`PRICE_ALERT`).
+#[utoipa::path(post, path = "/v1/price-alerts", tag = "notifications", request_body = PriceAlertRequest,
+    responses(
+        (status = 201, description = "The alert.", body = PriceAlert),
+        (status = 400, description = "A bad field or an unknown symbol.", body = ErrorBody),
+        (status = 403, description = "Another user's account.", body = ErrorBody),
+    ))]
+pub(crate) async fn create(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Body(request): Body<PriceAlertRequest>,
+) -> Result<Response, ApiError> {
+    let account = account_for(&caller, request.user_id.map(|id| id.0))?;
+    let symbol = parse_symbol(request.symbol.as_str())?;
+    if !query(&state, move |engine| engine.instrument(symbol).is_some()).await? {
+        return Err(ApiError::bad_request("unknown_symbol", format!("{symbol} is not listed")));
+    }
+    let direction = match request.direction.as_str() {
+        direction @ ("ABOVE" | "BELOW") => direction.to_owned(),
+        _ => return Err(field_error("direction", "ABOVE or BELOW")),
+    };
+    let price = Price::parse(&request.price.0).map_err(|error| field_error("price", error))?;
+    if !price.is_positive() {
+        return Err(field_error("price", "must be greater than 0"));
+    }
+    let record = PriceAlertRecord {
+        alert_id: crate::auth::random_token(12),
+        user_id: account,
+        symbol: symbol.as_str().to_owned(),
+        direction,
+        price: price.raw(),
+        created_at_ms: now().millis(),
+        triggered_at_ms: None,
+    };
+    let stored = record.clone();
+    ask(&state, move |store| store.insert_price_alert(&stored)).await?;
+    Ok((StatusCode::CREATED, Json(price_alert_of(&record))).into_response())
+}
+
+/// The account's price alerts, newest first.
+#[utoipa::path(get, path = "/v1/price-alerts", tag = "notifications", params(AccountParam),
+    responses((status = 200, description = "Price alerts.", body = PriceAlerts)))]
+pub(crate) async fn list_price_alerts(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<AccountParam>,
+) -> Result<Json<PriceAlerts>, ApiError> {
+    let account = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
+    let records = ask(&state, move |store| store.price_alerts(account)).await?;
+    Ok(Json(PriceAlerts { price_alerts: records.iter().map(price_alert_of).collect() }))
+}
+
+/// Delete one of the account's price alerts.
+#[utoipa::path(delete, path = "/v1/price-alerts/{alert_id}", tag = "notifications",
+    params(("alert_id" = String, Path, max_length = 64, description = "A price alert id."), AccountParam),
+    responses((status = 204, description = "Deleted."), (status = 404, description = "No such alert of the account.", body = ErrorBody)))]
+pub(crate) async fn delete_price_alert(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(alert_id): Path<String>,
+    Query(params): Query<AccountParam>,
+) -> Result<StatusCode, ApiError> {
+    let account = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
+    let at = now().millis();
+    let id = alert_id.clone();
+    if ask(&state, move |store| store.delete_price_alert(account, &id, at)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("price alert {alert_id}")))
+    }
+}

@@ -1,0 +1,158 @@
+//! In-app notifications (made by the projector from order events, limit breaches and
+//! price alerts) and the one-shot price alerts users set.
+
+use crate::db::{Row, Statement};
+use crate::{Store, StoreError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotificationRecord {
+    pub notification_id: String,
+    pub user_id: u64,
+    /// `ORDER_FILLED`, `ORDER_REFUSED`, `ORDER_EXPIRED`, `LIMIT_BREACH` or `PRICE_ALERT`.
+    pub kind: String,
+    pub title: String,
+    pub message: String,
+    pub created_at_ms: i64,
+    pub read_at_ms: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriceAlertRecord {
+    pub alert_id: String,
+    pub user_id: u64,
+    pub symbol: String,
+    /// `ABOVE` (a trade at or above the price) or `BELOW` (at or below).
+    pub direction: String,
+    /// Raw price units.
+    pub price: i64,
+    pub created_at_ms: i64,
+    pub triggered_at_ms: Option<i64>,
+}
+
+const NOTIFICATION_COLUMNS: &str = "notification_id, user_id, kind, title, message, created_at, read_at";
+const PRICE_ALERT_COLUMNS: &str = "alert_id, user_id, symbol, direction, price, created_at, triggered_at";
+
+fn notification(row: &Row) -> Result<NotificationRecord, StoreError> {
+    Ok(NotificationRecord {
+        notification_id: row.text(0)?.to_owned(),
+        user_id: row.int(1)? as u64,
+        kind: row.text(2)?.to_owned(),
+        title: row.text(3)?.to_owned(),
+        message: row.text(4)?.to_owned(),
+        created_at_ms: row.int(5)?,
+        read_at_ms: row.opt_int(6)?,
+    })
+}
+
+pub(crate) fn price_alert(row: &Row) -> Result<PriceAlertRecord, StoreError> {
+    Ok(PriceAlertRecord {
+        alert_id: row.text(0)?.to_owned(),
+        user_id: row.int(1)? as u64,
+        symbol: row.text(2)?.to_owned(),
+        direction: row.text(3)?.to_owned(),
+        price: row.int(4)?,
+        created_at_ms: row.int(5)?,
+        triggered_at_ms: row.opt_int(6)?,
+    })
+}
+
+/// The statement that adds a notification once (by id).
+pub(crate) fn insert_notification(record: &NotificationRecord) -> Statement {
+    Statement::new(
+        format!("INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT (notification_id) DO NOTHING"),
+        vec![
+            record.notification_id.as_str().into(),
+            (record.user_id as i64).into(),
+            record.kind.as_str().into(),
+            record.title.as_str().into(),
+            record.message.as_str().into(),
+            record.created_at_ms.into(),
+        ],
+    )
+}
+
+impl Store {
+    /// A user's latest notifications, newest first; only unread ones when asked.
+    pub fn notifications(&self, user_id: u64, unread_only: bool, limit: usize) -> Result<Vec<NotificationRecord>, StoreError> {
+        let filter = if unread_only { " AND read_at IS NULL" } else { "" };
+        let rows = self.backend().query(
+            &format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE user_id = $1{filter} ORDER BY created_at DESC, notification_id DESC LIMIT $2"),
+            &[(user_id as i64).into(), i64::try_from(limit.clamp(1, crate::PAGE_LIMIT_MAX)).unwrap_or(100).into()],
+        )?;
+        rows.iter().map(notification).collect()
+    }
+
+    /// Marks one of a user's notifications read (all of them with `None`); how many changed,
+    /// or `None` if the user has no such notification.
+    pub fn mark_notifications_read(&self, user_id: u64, notification_id: Option<&str>, now_ms: i64) -> Result<Option<u64>, StoreError> {
+        let user = user_id as i64;
+        let unread = |id_filter: &str, params: Vec<crate::Param>| -> Result<u64, StoreError> {
+            Ok(self.backend().query(&format!("SELECT notification_id FROM notifications WHERE user_id = $1 AND read_at IS NULL{id_filter}"), &params)?.len()
+                as u64)
+        };
+        let (changed, statement) = match notification_id {
+            Some(id) => {
+                if self
+                    .backend()
+                    .query("SELECT notification_id FROM notifications WHERE user_id = $1 AND notification_id = $2", &[user.into(), id.into()])?
+                    .is_empty()
+                {
+                    return Ok(None);
+                }
+                let changed = unread(" AND notification_id = $2", vec![user.into(), id.into()])?;
+                (
+                    changed,
+                    Statement::new(
+                        "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND notification_id = $3 AND read_at IS NULL",
+                        vec![now_ms.into(), user.into(), id.into()],
+                    ),
+                )
+            }
+            None => (
+                unread("", vec![user.into()])?,
+                Statement::new("UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL", vec![now_ms.into(), user.into()]),
+            ),
+        };
+        self.backend().transaction(&[statement])?;
+        Ok(Some(changed))
+    }
+
+    pub fn insert_price_alert(&self, record: &PriceAlertRecord) -> Result<(), StoreError> {
+        self.backend().transaction(&[Statement::new(
+            format!("INSERT INTO {} ({PRICE_ALERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, NULL)", "price_alerts"),
+            vec![
+                record.alert_id.as_str().into(),
+                (record.user_id as i64).into(),
+                record.symbol.as_str().into(),
+                record.direction.as_str().into(),
+                record.price.into(),
+                record.created_at_ms.into(),
+            ],
+        )])
+    }
+
+    /// A user's price alerts not deleted, newest first.
+    pub fn price_alerts(&self, user_id: u64) -> Result<Vec<PriceAlertRecord>, StoreError> {
+        let rows = self.backend().query(
+            &format!("SELECT {PRICE_ALERT_COLUMNS} FROM price_alerts WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, alert_id DESC"),
+            &[(user_id as i64).into()],
+        )?;
+        rows.iter().map(price_alert).collect()
+    }
+
+    /// Deletes one of a user's price alerts; false if the user has no such alert.
+    pub fn delete_price_alert(&self, user_id: u64, alert_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let found = !self
+            .backend()
+            .query(
+                "SELECT alert_id FROM price_alerts WHERE alert_id = $1 AND user_id = $2 AND deleted_at IS NULL",
+                &[alert_id.into(), (user_id as i64).into()],
+            )?
+            .is_empty();
+        if found {
+            self.backend()
+                .transaction(&[Statement::new("UPDATE price_alerts SET deleted_at = $1 WHERE alert_id = $2", vec![now_ms.into(), alert_id.into()])])?;
+        }
+        Ok(found)
+    }
+}
