@@ -20,7 +20,7 @@ mod extract;
 mod identity;
 mod market;
 mod metrics;
-mod notifications;
+pub mod notifications;
 pub use metrics::projector_router;
 mod models;
 pub mod openapi;

@@ -58,6 +58,12 @@ pub(crate) struct NotificationParams {
     limit: Option<String>,
 }
 
+/// The WebSocket push of a notification: `notification` on `notifications:{userId}`.
+pub fn push_of(record: &NotificationRecord) -> crate::ws::Push {
+    let payload = serde_json::to_value(notification_of(record)).unwrap_or_default();
+    crate::ws::Push::new(format!("notifications:{}", record.user_id), "notification", payload)
+}
+
 fn notification_of(record: &NotificationRecord) -> Notification {
     Notification {
         notification_id: record.notification_id.clone(),

@@ -197,7 +197,7 @@ fn encode(version_two: bool, join_ref: &Value, reference: &Value, topic: &str, e
 fn joinable(topic: &str, caller: &MaybeCaller) -> Result<(), &'static str> {
     match topic.split_once(':') {
         Some(("prices" | "book" | "trades", symbol)) if Symbol::new(symbol).is_ok() => Ok(()),
-        Some(("orders" | "alerts", user)) => match (user.parse::<u64>(), caller) {
+        Some(("orders" | "alerts" | "notifications", user)) => match (user.parse::<u64>(), caller) {
             (Ok(user), Some(caller)) if caller.acts_for(user) => Ok(()),
             (Ok(_), Some(_)) => Err("forbidden"),
             (Ok(_), None) => Err("unauthorized"),
@@ -223,8 +223,9 @@ pub(crate) struct SocketParams {
 
 /// The WebSocket: Phoenix Channels protocol (`vsn=2.0.0` arrays, `1.0.0` objects). Topics
 /// `prices:{SYM}` (`price_update`), `book:{SYM}` (`book_update`), `trades:{SYM}` (`trade`),
-/// `orders:{userId}` (`order_update`) and `alerts:{userId}` (`alert`; the last two need
-/// `token=` or `apiKey=`); heartbeat on `phoenix`.
+/// `orders:{userId}` (`order_update`), `alerts:{userId}` (`alert`) and
+/// `notifications:{userId}` (`notification`; the last three need `token=` or `apiKey=`);
+/// heartbeat on `phoenix`.
 #[utoipa::path(get, path = "/v1/marketdata", tag = "market", security(()),
     params(SocketParams),
     responses(

@@ -10,6 +10,7 @@ CREATE TABLE notifications (
     read_at BIGINT
 );
 CREATE INDEX notifications_by_user ON notifications (user_id, created_at);
+CREATE INDEX notifications_by_time ON notifications (created_at);
 
 CREATE TABLE price_alerts (
     alert_id TEXT PRIMARY KEY,

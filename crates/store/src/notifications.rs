@@ -82,6 +82,16 @@ impl Store {
         rows.iter().map(notification).collect()
     }
 
+    /// Every account's notifications made at or after `since_ms`, oldest first (what the
+    /// WebSocket servers push).
+    pub fn notifications_since(&self, since_ms: i64, limit: usize) -> Result<Vec<NotificationRecord>, StoreError> {
+        let rows = self.backend().query(
+            &format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE created_at >= $1 ORDER BY created_at, notification_id LIMIT $2"),
+            &[since_ms.into(), i64::try_from(limit).unwrap_or(1_000).into()],
+        )?;
+        rows.iter().map(notification).collect()
+    }
+
     /// Marks one of a user's notifications read (all of them with `None`); how many changed,
     /// or `None` if the user has no such notification.
     pub fn mark_notifications_read(&self, user_id: u64, notification_id: Option<&str>, now_ms: i64) -> Result<Option<u64>, StoreError> {

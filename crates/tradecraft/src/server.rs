@@ -301,6 +301,35 @@ fn price_feed(log: Arc<dyn EventLog>, pushes: tradecraft_api::ws::Pushes, stop: 
     })
 }
 
+/// How often WebSocket servers look for new notifications in the read store.
+const NOTIFICATION_FEED_POLL: Duration = Duration::from_millis(250);
+/// How far back each look reaches: a notification the projector writes later than
+/// others made after it (a slower partition) is still pushed if within this.
+const NOTIFICATION_FEED_LOOKBACK_MS: i64 = 10_000;
+
+/// Pushes every notification the projector writes from now on to this process's WebSocket
+/// clients (`notifications:{userId}`), wherever the projector runs. Stops when `stop` is set.
+fn notification_feed(store: Store, pushes: tradecraft_api::ws::Pushes, stop: Arc<AtomicBool>) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("notification-feed".to_owned()).spawn(move || {
+        let mut pushed: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+        let mut newest = now().millis();
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(NOTIFICATION_FEED_POLL);
+            let since = newest - NOTIFICATION_FEED_LOOKBACK_MS;
+            let Ok(records) = store.notifications_since(since, 1_000) else { continue };
+            for record in records {
+                if pushed.contains_key(&record.notification_id) {
+                    continue;
+                }
+                newest = newest.max(record.created_at_ms);
+                pushed.insert(record.notification_id.clone(), record.created_at_ms);
+                let _ = pushes.send(Arc::new(tradecraft_api::notifications::push_of(&record)));
+            }
+            pushed.retain(|_, at| *at >= since);
+        }
+    })
+}
+
 /// One round of the price feed: whether it pushed anything.
 fn feed_prices(log: &dyn EventLog, pushes: &tradecraft_api::ws::Pushes, next: &mut Vec<u64>) -> Result<bool, tradecraft_log::LogError> {
     if next.is_empty() {
@@ -339,6 +368,7 @@ pub struct Exchange {
     stop_projector: Arc<AtomicBool>,
     projector_thread: Option<std::thread::JoinHandle<()>>,
     feed_thread: Option<std::thread::JoinHandle<()>>,
+    notification_thread: Option<std::thread::JoinHandle<()>>,
     /// Held while running: dropping it gives the engine leadership up.
     campaign: Option<crate::cluster::Campaign>,
 }
@@ -634,6 +664,10 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
     let stop_projector = Arc::new(AtomicBool::new(false));
     let feed_thread =
         roles.ws.then(|| price_feed(Arc::clone(&log), pushes.clone(), Arc::clone(&stop_projector))).transpose().context("starting the price feed")?;
+    let notification_thread = match (&store, roles.ws) {
+        (Some(store), true) => Some(notification_feed(store.clone(), pushes.clone(), Arc::clone(&stop_projector)).context("starting the notification feed")?),
+        _ => None,
+    };
     let projection_metrics = Arc::new(ProjectionMetrics::default());
     let projector_thread = match projector {
         Some(projector) => {
@@ -681,7 +715,21 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
         }));
     }
     tracing::info!(roles = %roles, address = ?bound, clustered, "started");
-    Ok(Exchange { app, address: bound, pushes, engine, store, log, stop_tasks, tasks, stop_projector, projector_thread, feed_thread, campaign })
+    Ok(Exchange {
+        app,
+        address: bound,
+        pushes,
+        engine,
+        store,
+        log,
+        stop_tasks,
+        tasks,
+        stop_projector,
+        projector_thread,
+        feed_thread,
+        notification_thread,
+        campaign,
+    })
 }
 
 impl Exchange {
@@ -712,7 +760,7 @@ impl Exchange {
 
     /// Serves until `shutdown`, then stops the simulator and the engine (with a snapshot).
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { app, engine, stop_tasks, tasks, stop_projector, projector_thread, feed_thread, campaign, .. } = self;
+        let Self { app, engine, stop_tasks, tasks, stop_projector, projector_thread, feed_thread, notification_thread, campaign, .. } = self;
         match app {
             Some(app) => app.run_until_stopped(shutdown).await.context("serving")?,
             None => shutdown.await,
@@ -722,7 +770,7 @@ impl Exchange {
             let _ = task.await;
         }
         stop_projector.store(true, Ordering::Relaxed);
-        for thread in [projector_thread, feed_thread].into_iter().flatten() {
+        for thread in [projector_thread, feed_thread, notification_thread].into_iter().flatten() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
         if let Some((engine, thread)) = engine {

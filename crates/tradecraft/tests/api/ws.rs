@@ -211,3 +211,18 @@ async fn order_updates_speak_the_rest_vocabulary_in_causal_order() {
         frames.iter().filter(|frame| frame["type"] == "done").map(|frame| (frame["status"].as_str().unwrap(), frame["reason"].as_str().unwrap())).collect();
     assert_eq!(done, [("FILLED", "filled"), ("EXPIRED", "no_more_liquidity")]);
 }
+
+#[tokio::test]
+async fn notifications_are_pushed_to_their_accounts_topic() {
+    let app = spawn_app().await;
+    let user = app.account("100000").await;
+    let mut socket = connect(&app, "?vsn=2.0.0").await;
+    send(&mut socket, json!(["1", "1", format!("notifications:{user}"), "phx_join", {}])).await;
+    assert_eq!(receive(&mut socket).await[4]["status"], "ok");
+    app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "MARKET"})).await;
+    let frame = receive(&mut socket).await;
+    assert_eq!((frame[2].as_str(), frame[3].as_str()), (Some(format!("notifications:{user}").as_str()), Some("notification")), "{frame}");
+    assert_eq!(frame[4]["kind"], "ORDER_FILLED", "{frame}");
+    let (_, listed) = app.get(&format!("/v1/notifications?userId={user}")).await;
+    assert_eq!(listed["notifications"][0]["notificationId"], frame[4]["notificationId"], "the same notification as GET /v1/notifications: {listed}");
+}
