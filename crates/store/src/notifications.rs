@@ -56,21 +56,6 @@ pub(crate) fn price_alert(row: &Row) -> Result<PriceAlertRecord, StoreError> {
     })
 }
 
-/// The statement that adds a notification once (by id).
-pub(crate) fn insert_notification(record: &NotificationRecord) -> Statement {
-    Statement::new(
-        format!("INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT (notification_id) DO NOTHING"),
-        vec![
-            record.notification_id.as_str().into(),
-            (record.user_id as i64).into(),
-            record.kind.as_str().into(),
-            record.title.as_str().into(),
-            record.message.as_str().into(),
-            record.created_at_ms.into(),
-        ],
-    )
-}
-
 impl Store {
     /// A user's latest notifications, newest first; only unread ones when asked.
     pub fn notifications(&self, user_id: u64, unread_only: bool, limit: usize) -> Result<Vec<NotificationRecord>, StoreError> {

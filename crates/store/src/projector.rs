@@ -167,6 +167,7 @@ struct Pending {
     trade_rows: Vec<Vec<Param>>,
     wallet_rows: Vec<Vec<Param>>,
     audit_rows: Vec<Vec<Param>>,
+    notification_rows: Vec<Vec<Param>>,
     accounts: FxHashSet<i64>,
     positions: FxHashSet<PositionKey>,
     lots: FxHashSet<(i64, String, i64)>,
@@ -745,15 +746,7 @@ impl Projector {
         if self.is_house(user) {
             return Ok(());
         }
-        pending.statements.push(crate::notifications::insert_notification(&crate::NotificationRecord {
-            notification_id: format!("{}:{kind}", item.event_id),
-            user_id: user as u64,
-            kind: kind.to_owned(),
-            title: title.to_owned(),
-            message,
-            created_at_ms: item.timestamp_ms,
-            read_at_ms: None,
-        }));
+        pending.notification_rows.push(notification_row(format!("{}:{kind}", item.event_id), user, kind, title, message, item.timestamp_ms));
         Ok(())
     }
 
@@ -895,6 +888,8 @@ impl Projector {
         insert_statements("trades", &TRADE_COLUMNS, trade_rows, "", &mut pending.statements);
         let wallet_rows = std::mem::take(&mut pending.wallet_rows);
         insert_statements("wallet_transactions", &WALLET_COLUMNS, wallet_rows, "", &mut pending.statements);
+        let notification_rows = std::mem::take(&mut pending.notification_rows);
+        insert_statements("notifications", &NOTIFICATION_COLUMNS, notification_rows, " ON CONFLICT (notification_id) DO NOTHING", &mut pending.statements);
         let audit_rows = std::mem::take(&mut pending.audit_rows);
         insert_statements(
             "audit_log",
@@ -1179,15 +1174,15 @@ fn price_alert_triggers(item: &Item, symbol: &str, traded: i64, alerts: &mut BTr
             "UPDATE price_alerts SET triggered_at = $1 WHERE alert_id = $2 AND triggered_at IS NULL",
             vec![item.timestamp_ms.into(), alert.alert_id.as_str().into()],
         ));
-        pending.statements.push(crate::notifications::insert_notification(&crate::NotificationRecord {
-            notification_id: format!("price:{}", alert.alert_id),
-            user_id: alert.user_id,
-            kind: "PRICE_ALERT".to_owned(),
-            title: format!("{symbol} traded {word} {}", shown(alert.price)),
-            message: format!("{symbol} traded at {}, {word} your alert's {}.", shown(traded), shown(alert.price)),
-            created_at_ms: item.timestamp_ms,
-            read_at_ms: None,
-        }));
+        let (title, message) = (format!("{symbol} traded {word} {}", shown(alert.price)), format!("{symbol} traded at {}, {word} your alert's {}.", shown(traded), shown(alert.price)));
+        pending.notification_rows.push(notification_row(format!("price:{}", alert.alert_id), alert.user_id as i64, "PRICE_ALERT", &title, message, item.timestamp_ms));
         false
     });
+}
+
+const NOTIFICATION_COLUMNS: [&str; 6] = ["notification_id", "user_id", "kind", "title", "message", "created_at"];
+
+/// A notification row, inserted once by its id with the batch's other rows.
+fn notification_row(notification_id: String, user: i64, kind: &str, title: &str, message: String, at_ms: i64) -> Vec<Param> {
+    vec![notification_id.into(), user.into(), kind.into(), title.into(), message.into(), at_ms.into()]
 }
