@@ -1174,8 +1174,18 @@ fn price_alert_triggers(item: &Item, symbol: &str, traded: i64, alerts: &mut BTr
             "UPDATE price_alerts SET triggered_at = $1 WHERE alert_id = $2 AND triggered_at IS NULL",
             vec![item.timestamp_ms.into(), alert.alert_id.as_str().into()],
         ));
-        let (title, message) = (format!("{symbol} traded {word} {}", shown(alert.price)), format!("{symbol} traded at {}, {word} your alert's {}.", shown(traded), shown(alert.price)));
-        pending.notification_rows.push(notification_row(format!("price:{}", alert.alert_id), alert.user_id as i64, "PRICE_ALERT", &title, message, item.timestamp_ms));
+        let (title, message) = (
+            format!("{symbol} traded {word} {}", shown(alert.price)),
+            format!("{symbol} traded at {}, {word} your alert's {}.", shown(traded), shown(alert.price)),
+        );
+        pending.notification_rows.push(notification_row(
+            format!("price:{}", alert.alert_id),
+            alert.user_id as i64,
+            "PRICE_ALERT",
+            &title,
+            message,
+            item.timestamp_ms,
+        ));
         false
     });
 }
