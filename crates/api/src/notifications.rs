@@ -14,9 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{MaybeCaller, account_for};
 use crate::extract::{Body, Decimal, Id, Query, Text, field_error};
 use crate::models::SymbolText;
-use crate::reads::ask;
+use crate::reads::{ask, required_user};
 use crate::responses::ErrorBody;
-use crate::routes::{bounded, now, parse_id, parse_symbol, query};
+use crate::routes::{bounded, now, parse_symbol, query};
 use crate::{ApiError, Shared};
 
 /// One notification.
@@ -84,7 +84,7 @@ pub(crate) async fn list(
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<NotificationParams>,
 ) -> Result<Json<Notifications>, ApiError> {
-    let account = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
+    let account = required_user(&caller, params.user_id.as_deref())?;
     let limit = bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let unread = params.unread.unwrap_or(false);
     let records = ask(&state, move |store| store.notifications(account, unread, limit)).await?;
@@ -110,7 +110,7 @@ pub(crate) async fn read_one(
     Path(notification_id): Path<String>,
     Query(params): Query<AccountParam>,
 ) -> Result<Json<Marked>, ApiError> {
-    let account = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
+    let account = required_user(&caller, params.user_id.as_deref())?;
     let at = now().millis();
     let id = notification_id.clone();
     let marked = ask(&state, move |store| store.mark_notifications_read(account, Some(&id), at)).await?;
@@ -125,7 +125,7 @@ pub(crate) async fn read_all(
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<AccountParam>,
 ) -> Result<Json<Marked>, ApiError> {
-    let account = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
+    let account = required_user(&caller, params.user_id.as_deref())?;
     let at = now().millis();
     let marked = ask(&state, move |store| store.mark_notifications_read(account, None, at)).await?;
     Ok(Json(Marked { marked: marked.unwrap_or(0) }))
@@ -223,7 +223,7 @@ pub(crate) async fn list_price_alerts(
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<AccountParam>,
 ) -> Result<Json<PriceAlerts>, ApiError> {
-    let account = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
+    let account = required_user(&caller, params.user_id.as_deref())?;
     let records = ask(&state, move |store| store.price_alerts(account)).await?;
     Ok(Json(PriceAlerts { price_alerts: records.iter().map(price_alert_of).collect() }))
 }
@@ -238,7 +238,7 @@ pub(crate) async fn delete_price_alert(
     Path(alert_id): Path<String>,
     Query(params): Query<AccountParam>,
 ) -> Result<StatusCode, ApiError> {
-    let account = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
+    let account = required_user(&caller, params.user_id.as_deref())?;
     let at = now().millis();
     let id = alert_id.clone();
     if ask(&state, move |store| store.delete_price_alert(account, &id, at)).await? {

@@ -52,7 +52,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 }
 
 /// The account a read is about: `userId`, or the caller's own; 403 for another's.
-fn required_user(caller: &MaybeCaller, user_id: Option<&str>) -> Result<u64, ApiError> {
+pub(crate) fn required_user(caller: &MaybeCaller, user_id: Option<&str>) -> Result<u64, ApiError> {
     let requested = user_id.map(|text| parse_id("userId", text)).transpose()?;
     account_for(caller, requested)
 }

@@ -23,7 +23,7 @@
 //! Once an exit has filled or triggered, later entry fills only grow that exit, if it is
 //! still open.
 
-use tradecraft_types::{AccountId, OrderId, Price, Quantity, Side, Symbol};
+use tradecraft_types::{AccountId, OrderId, Quantity, Side, Symbol};
 
 use crate::book::{self, StoredKind};
 use crate::command::{ContingentOrder, ExitLeg, NewOrder, OrderClass, OrderKind, OrderSize, SelfTradePrevention, TimeInForce};
@@ -562,15 +562,5 @@ impl Engine {
         }
         let take_profit = group.sharer().filter(|sharer| sharer.leg.order_id == order_id).and(group.take_profit)?;
         Some(self.state.order_index.get(take_profit.leg.order_id))
-    }
-
-    /// The prices a contingent order's exits were given, for views.
-    pub fn exit_prices(leg: &ExitLeg) -> (Option<Price>, Option<Price>) {
-        match leg.kind {
-            OrderKind::Limit { price } => (Some(price), None),
-            OrderKind::Stop { stop_price } => (None, Some(stop_price)),
-            OrderKind::StopLimit { stop_price, limit_price } => (Some(limit_price), Some(stop_price)),
-            OrderKind::Market | OrderKind::TrailingStop { .. } => (None, None),
-        }
     }
 }
