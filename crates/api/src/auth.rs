@@ -326,8 +326,18 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 /// Whether a route (its path template) is open to everyone.
 pub fn public(path: &str) -> bool {
     // Alpaca's streams (`/stream`, `/v2/{feed}`) authenticate in a message after connecting.
-    matches!(path, "/health/live" | "/health/ready" | "/openapi.json" | "/docs" | "/metrics" | "/v1/leaderboard" | "/stream" | "/v2/{feed}")
-        || path.starts_with("/v1/market/")
+    matches!(
+        path,
+        "/health/live"
+            | "/health/ready"
+            | "/openapi.json"
+            | "/docs"
+            | "/metrics"
+            | "/v1/leaderboard"
+            | "/stream"
+            | "/v2/{feed}"
+            | "/v1/profiles/{user_id}/avatar"
+    ) || path.starts_with("/v1/market/")
         || path.starts_with("/v1/marketdata")
         || path.starts_with("/v1/analytics/")
         || matches!(path, "/v1/auth/register" | "/v1/auth/login" | "/v1/auth/refresh" | "/v1/auth/logout")

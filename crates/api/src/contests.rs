@@ -21,7 +21,7 @@ use crate::identity::audit;
 use crate::models::{LimitsRequest, SymbolText};
 use crate::reads::ask;
 use crate::responses::ErrorBody;
-use crate::routes::{STARTING_CASH, bounded, now, parse_id, query, run_command};
+use crate::routes::{STARTING_CASH, bounded, parse_id, query, run_command};
 use crate::{ApiError, AppState, Shared};
 
 /// `POST /v1/contests`.
@@ -190,7 +190,7 @@ async fn contest_of(state: &AppState, caller: &MaybeCaller, record: &ContestReco
         visibility: record.visibility.clone(),
         invite_code: record.invite_code.clone().filter(|_| organises(caller, record)),
         ranking: record.ranking.clone(),
-        status: status(record, now().millis()).to_owned(),
+        status: status(record, state.clock.now_ms()).to_owned(),
         entries: entries.len(),
         account_id: account,
         finalized_at: record.finalized_at_ms.map(time),
@@ -281,7 +281,7 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
         ranking: ranking.to_owned(),
         standings: None,
         finalized_at_ms: None,
-        created_at_ms: now().millis(),
+        created_at_ms: state.clock.now_ms(),
     };
     let stored = record.clone();
     let contest_id = ask(&state, move |store| store.insert_contest(&stored)).await?;
@@ -344,7 +344,7 @@ pub(crate) async fn join(
     if record.visibility == "INVITE" && request.invite_code.as_ref().map(|code| code.as_str()) != record.invite_code.as_deref() {
         return Err(ApiError::Rejected { status: StatusCode::FORBIDDEN, code: "invite_required", message: "this contest needs its invite code".to_owned() });
     }
-    let at = now().millis();
+    let at = state.clock.now_ms();
     if !(record.registration_start_ms..record.registration_end_ms).contains(&at) {
         return Err(ApiError::Rejected {
             status: StatusCode::CONFLICT,
@@ -388,7 +388,7 @@ pub(crate) async fn leaderboard(
     let next_page_token = (standings.len() > from + limit).then(|| (from + limit).to_string());
     Ok(Json(ContestLeaderboard {
         contest_id: contest_id.to_string(),
-        status: status(&record, now().millis()).to_owned(),
+        status: status(&record, state.clock.now_ms()).to_owned(),
         r#final,
         standings: standings.into_iter().skip(from).take(limit).collect(),
         next_page_token,
@@ -417,7 +417,7 @@ async fn standings(state: &AppState, record: &ContestRecord) -> Result<Vec<Stand
             .collect::<Vec<_>>()
     })
     .await?;
-    let (since, until) = (record.trading_start_ms, now().millis().min(record.trading_end_ms));
+    let (since, until) = (record.trading_start_ms, state.clock.now_ms().min(record.trading_end_ms));
     let mut lines = Vec::new();
     for (entry, equity) in entries.iter().zip(equities) {
         let equity = equity.unwrap_or(0);
@@ -457,7 +457,7 @@ async fn standings(state: &AppState, record: &ContestRecord) -> Result<Vec<Stand
 /// After the trading window: freezes every entry's account (orders cancelled, trading
 /// disabled) and records the final standings, once. Returns the contest as it is now.
 async fn finalize_if_over(state: &AppState, record: &ContestRecord) -> Result<ContestRecord, ApiError> {
-    if record.standings.is_some() || now().millis() < record.trading_end_ms {
+    if record.standings.is_some() || state.clock.now_ms() < record.trading_end_ms {
         return Ok(record.clone());
     }
     let contest_id = record.contest_id;
@@ -471,7 +471,7 @@ async fn finalize_if_over(state: &AppState, record: &ContestRecord) -> Result<Co
     }
     let standings = standings(state, record).await?;
     let text = serde_json::to_string(&standings).map_err(|error| ApiError::Internal(error.to_string()))?;
-    let at = now().millis();
+    let at = state.clock.now_ms();
     ask(state, move |store| store.record_contest_standings(contest_id, &text, at)).await?;
     audit(state, &None, "contest.finalized", format!("contest:{contest_id}"), json!({"entries": entries.len()})).await;
     ask(state, move |store| store.contest(contest_id)).await?.ok_or_else(|| ApiError::NotFound(format!("contest {contest_id}")))
@@ -486,7 +486,7 @@ pub(crate) async fn check_trading_window(state: &AppState, account: u64) -> Resu
     }
     let Some(contest_id) = ask(state, move |store| store.paper_account(account)).await?.and_then(|record| record.contest_id) else { return Ok(()) };
     let Some(contest) = ask(state, move |store| store.contest(contest_id)).await? else { return Ok(()) };
-    let at = now().millis();
+    let at = state.clock.now_ms();
     if (contest.trading_start_ms..contest.trading_end_ms).contains(&at) {
         Ok(())
     } else {

@@ -36,7 +36,7 @@ fn valid_email(email: &str) -> bool {
 pub(crate) async fn audit(state: &AppState, actor: &MaybeCaller, action: &str, subject: String, details: Value) {
     let entry = AuditRecord {
         entry_id: random_token(12),
-        at_ms: now_ms(),
+        at_ms: state.clock.now_ms(),
         actor: actor.as_ref().map_or_else(|| "anonymous".to_owned(), |caller| caller.user_id.map_or_else(|| "operator".to_owned(), |user| user.to_string())),
         action: action.to_owned(),
         subject,

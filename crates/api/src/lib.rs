@@ -14,6 +14,7 @@ mod alpaca_feed;
 mod alpaca_stream;
 mod alpaca_watchlists;
 pub mod auth;
+pub mod clock;
 mod contests;
 mod error;
 mod extract;
@@ -32,6 +33,7 @@ mod reads;
 mod responses;
 mod risk;
 mod routes;
+pub mod social;
 mod view;
 mod web;
 pub mod ws;
@@ -77,6 +79,8 @@ pub struct AppState {
     pub web_dir: Option<Arc<std::path::Path>>,
     /// When the market trades (the universe's default session): `/v2/clock` and `/v2/calendar`.
     pub session: tradecraft_market::Session,
+    /// What the API's rules take as now (contest windows, posting limits).
+    pub clock: clock::Clock,
 }
 
 /// The parts of the API a process serves: the REST API (the gateway role), the market
@@ -124,6 +128,7 @@ impl AppState {
             surfaces: Surfaces::default(),
             web_dir: None,
             session: tradecraft_market::Session::Always,
+            clock: clock::Clock::system(),
         }
     }
 }

@@ -134,6 +134,7 @@ pub(crate) async fn delete(
             store.revoke_webhook(user, &hook.webhook_id, now)?;
         }
         store.remove_member(user)?;
+        store.delete_social(user)?;
         store.delete_user(user)
     })
     .await?;

@@ -20,6 +20,7 @@ mod performance;
 mod postgres;
 mod projector;
 mod queries;
+mod social;
 mod sqlite;
 mod watchlists;
 
@@ -34,6 +35,7 @@ pub use performance::{DailyReturn, Performance, Point, performance};
 pub use postgres::{Postgres, create_database, drop_database, with_database};
 pub use projector::{ProjectionLag, ProjectionMetrics, Projector, ProjectorConfig, ProjectorStatus, TOPICS, spawn_projector};
 pub use queries::*;
+pub use social::*;
 pub use sqlite::Sqlite;
 pub use watchlists::WatchlistRecord;
 

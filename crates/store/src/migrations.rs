@@ -41,6 +41,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 12, sqlite: include_str!("../migrations/0012_paper_accounts.sql"), postgres: include_str!("../migrations/0012_paper_accounts.sql") },
     Migration { version: 13, sqlite: include_str!("../migrations/0013_contests.sql"), postgres: include_str!("../migrations/0013_contests.sql") },
     Migration { version: 14, sqlite: include_str!("../migrations/0014_notifications.sql"), postgres: include_str!("../migrations/0014_notifications.sql") },
+    Migration { version: 15, sqlite: include_str!("../migrations/0015_social.sql"), postgres: include_str!("../migrations/0015_social.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

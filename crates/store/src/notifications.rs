@@ -8,7 +8,8 @@ use crate::{Store, StoreError};
 pub struct NotificationRecord {
     pub notification_id: String,
     pub user_id: u64,
-    /// `ORDER_FILLED`, `ORDER_REFUSED`, `ORDER_EXPIRED`, `LIMIT_BREACH` or `PRICE_ALERT`.
+    /// `ORDER_FILLED`, `ORDER_REFUSED`, `ORDER_EXPIRED`, `LIMIT_BREACH`, `PRICE_ALERT`,
+    /// `NEW_FOLLOWER`, `LIKE`, `COMMENT`, `CONTEST_STARTED` or `CONTEST_ENDED`.
     pub kind: String,
     pub title: String,
     pub message: String,
@@ -110,6 +111,22 @@ impl Store {
         };
         self.backend().transaction(&[statement])?;
         Ok(Some(changed))
+    }
+
+    /// A notification the API makes (a follower, a like, a comment, a contest starting);
+    /// once per id.
+    pub fn insert_notification(&self, record: &NotificationRecord) -> Result<(), StoreError> {
+        self.backend().transaction(&[Statement::new(
+            format!("INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT (notification_id) DO NOTHING"),
+            vec![
+                record.notification_id.as_str().into(),
+                (record.user_id as i64).into(),
+                record.kind.as_str().into(),
+                record.title.as_str().into(),
+                record.message.as_str().into(),
+                record.created_at_ms.into(),
+            ],
+        )])
     }
 
     pub fn insert_price_alert(&self, record: &PriceAlertRecord) -> Result<(), StoreError> {

@@ -463,6 +463,16 @@ impl Store {
         rows.iter().map(order_summary).collect()
     }
 
+    /// Both sides of an executed trade (one row per account in it).
+    pub fn trade_sides(&self, trade_id: u64) -> Result<Vec<TradeRecord>, StoreError> {
+        let rows = self.backend().query(
+            "SELECT event_id, trade_id, order_id, user_id, symbol, side, quantity, status, execution_price, fee, liquidity, executed_at, failure_reason, id \
+             FROM trades WHERE trade_id = $1",
+            &[(trade_id as i64).into()],
+        )?;
+        rows.iter().map(trade_record).collect()
+    }
+
     /// The newest `limit` orders, newest first.
     pub fn recent_orders(&self, limit: usize) -> Result<Vec<OrderSummary>, StoreError> {
         let rows = self.backend().query(

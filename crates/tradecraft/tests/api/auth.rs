@@ -162,7 +162,7 @@ fn access(method: &str, path: &str) -> Access {
         || path.starts_with("/v1/marketdata")
         || path.starts_with("/v1/analytics/")
         || path.starts_with("/v1/auth/");
-    if public {
+    if public || path == "/v1/profiles/{user_id}/avatar" {
         return Access::Public;
     }
     let admin = matches!(
@@ -173,7 +173,9 @@ fn access(method: &str, path: &str) -> Access {
             | ("put", "/v1/users/{user_id}/membership")
             | ("put", "/v1/limits/{scope}/{id}")
             | ("post", "/v1/contests")
+            | ("get", "/v1/reports")
     ) || path.starts_with("/v1/organisations")
+        || path.ends_with("/hide")
         || path.starts_with("/v1/instruments/");
     if admin {
         return Access::Admin;
@@ -186,10 +188,18 @@ fn access(method: &str, path: &str) -> Access {
         || path == "/v1/me/accounts"
         || path.starts_with("/v1/contests")
         || path.starts_with("/v2/")
+        || path == "/v1/me/profile"
+        || path == "/v1/me/avatar"
+        || path.starts_with("/v1/shares/")
+        || path.starts_with("/v1/comments/")
+        || path.ends_with("/share")
+        || path.ends_with("/follow")
+        || path == "/v1/feed"
     {
         return Access::Own;
     }
-    if path == "/v1/orders/{order_id}" {
+    // Another user's private profile is as unknown as no profile.
+    if path == "/v1/orders/{order_id}" || path.starts_with("/v1/profiles/") || (method == "get" && path.starts_with("/v1/users/{user_id}/")) {
         return Access::Hidden;
     }
     Access::Owner
@@ -251,6 +261,9 @@ async fn every_route_authorises_by_role_and_owner() {
             .replace("{id}", &user)
             .replace("{account_id}", &user)
             .replace("{notification_id}", "n")
+            .replace("{trade_id}", "1")
+            .replace("{share_id}", "s")
+            .replace("{comment_id}", "c")
             .replace("{alert_id}", "a");
         let reads_an_account = [
             "/v1/portfolio/positions",

@@ -15,6 +15,7 @@ mod orders;
 mod reads;
 mod recovery;
 mod risk;
+mod social;
 mod web;
 mod ws;
 
@@ -94,6 +95,9 @@ async fn the_router_serves_every_documented_operation() {
             .replace("{org_id}", "1")
             .replace("{webhook_id}", "w")
             .replace("{scope}", "users")
+            .replace("{trade_id}", "1")
+            .replace("{share_id}", "s")
+            .replace("{comment_id}", "c")
             .replace("{id}", "1");
         // The trade events stream until told when to stop.
         let concrete = if path == "/v2/events/trades" { format!("{concrete}?until=2000-01-01T00:00:00Z") } else { concrete };

@@ -1,0 +1,237 @@
+//! Social trading: profiles and avatars, follows, shared trades and orders, likes,
+//! comments, the ranked feed, posting limits, reports and hiding; private profiles show
+//! nothing to others, and user text comes back HTML-escaped.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::auth::{call, register};
+use crate::helpers::{TestApp, spawn_app};
+
+/// A registered user: id and access token.
+struct User {
+    id: String,
+    token: String,
+}
+
+async fn user(app: &TestApp, email: &str) -> User {
+    let body = register(app, email).await;
+    User { id: body["userId"].as_str().unwrap().to_owned(), token: body["accessToken"].as_str().unwrap().to_owned() }
+}
+
+async fn as_user(app: &TestApp, who: &User, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    call(app, &app.anonymous, method, path, Some(&who.token), body).await
+}
+
+async fn put_avatar(app: &TestApp, who: &User, content_type: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let response = app.anonymous.put(app.url("/v1/me/avatar")).bearer_auth(&who.token).header("content-type", content_type).body(bytes).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+fn kinds(body: &Value) -> Vec<String> {
+    let mut kinds: Vec<String> = body["notifications"].as_array().unwrap().iter().map(|item| item["kind"].as_str().unwrap().to_owned()).collect();
+    kinds.sort();
+    kinds
+}
+
+fn share_ids(body: &Value) -> Vec<String> {
+    body["shares"].as_array().unwrap_or_else(|| panic!("{body}")).iter().map(|share| share["shareId"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn traders_share_follow_like_and_comment_and_private_profiles_show_nothing() {
+    let app = spawn_app().await;
+    let (ada, bob, cy) = (user(&app, "ada@example.com").await, user(&app, "bob@example.com").await, user(&app, "cy@example.com").await);
+
+    // Profiles: checked, escaped on output, private by default.
+    let (status, profile) = as_user(&app, &ada, Method::GET, &format!("/v1/profiles/{}", ada.id), None).await;
+    assert_eq!((status, profile["public"].as_bool()), (200, Some(false)), "{profile}");
+    let (status, _) = as_user(&app, &bob, Method::GET, &format!("/v1/profiles/{}", ada.id), None).await;
+    assert_eq!(status, 404, "a private profile is unknown to others");
+    for (bad, field) in [
+        (json!({"displayName": "   "}), "displayName"),
+        (json!({"displayName": "x".repeat(51)}), "displayName"),
+        (json!({"displayName": "Ada", "bio": "b".repeat(501)}), "bio"),
+        (json!({"displayName": "Ada", "public": "yes"}), "public"),
+        (json!({"displayName": "Ada", "colour": "red"}), "colour"),
+        (json!({"bio": "no name"}), "displayName"),
+    ] {
+        let (status, answer) = as_user(&app, &ada, Method::PUT, "/v1/me/profile", Some(bad.clone())).await;
+        assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some(field)), "{bad}: {answer}");
+    }
+    let (status, profile) =
+        as_user(&app, &ada, Method::PUT, "/v1/me/profile", Some(json!({"displayName": "<b>Ada</b>", "bio": "Buys \"dips\" & sells rips", "public": true})))
+            .await;
+    assert_eq!(status, 200, "{profile}");
+    assert_eq!(profile["displayName"], "&lt;b&gt;Ada&lt;/b&gt;");
+    assert_eq!(profile["bio"], "Buys &quot;dips&quot; &amp; sells rips");
+    as_user(&app, &bob, Method::PUT, "/v1/me/profile", Some(json!({"displayName": "Bob", "public": true}))).await;
+
+    // Avatars: the type is checked against the bytes, the size against the limit.
+    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0_u8; 64]].concat();
+    assert_eq!(put_avatar(&app, &ada, "image/png", png.clone()).await.0, 204);
+    let response = app.anonymous.get(app.url(&format!("/v1/profiles/{}/avatar", ada.id))).send().await.unwrap();
+    assert_eq!((response.status().as_u16(), response.headers()["content-type"].to_str().unwrap()), (200, "image/png"));
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.bytes().await.unwrap().to_vec(), png);
+    let (status, answer) = put_avatar(&app, &ada, "image/jpeg", png.clone()).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_image")), "a PNG is not a JPEG");
+    let (status, _) = put_avatar(&app, &ada, "image/svg+xml", b"<svg onload=alert(1)>".to_vec()).await;
+    assert_eq!(status, 415);
+    let (status, _) = put_avatar(&app, &ada, "image/png", [png.as_slice(), &vec![0_u8; 70_000]].concat()).await;
+    assert_eq!(status, 413);
+    assert_eq!(put_avatar(&app, &cy, "image/png", png.clone()).await.0, 204);
+    let response = app.anonymous.get(app.url(&format!("/v1/profiles/{}/avatar", cy.id))).send().await.unwrap();
+    assert_eq!(response.status(), 404, "a private profile's avatar is not shown");
+
+    // Follows: not yourself, not a private profile; notified once.
+    let (status, _) = as_user(&app, &ada, Method::POST, &format!("/v1/users/{}/follow", ada.id), None).await;
+    assert_eq!(status, 400);
+    let (status, _) = as_user(&app, &bob, Method::POST, &format!("/v1/users/{}/follow", cy.id), None).await;
+    assert_eq!(status, 404);
+    for _ in 0..2 {
+        let (status, followed) = as_user(&app, &bob, Method::POST, &format!("/v1/users/{}/follow", ada.id), None).await;
+        assert_eq!((status, followed["followedByYou"].as_bool(), followed["followers"].as_u64()), (200, Some(true), Some(1)), "{followed}");
+    }
+    let (_, followers) = as_user(&app, &cy, Method::GET, &format!("/v1/users/{}/followers", ada.id), None).await;
+    assert_eq!((followers["users"][0]["userId"].as_str(), followers["users"][0]["displayName"].as_str()), (Some(bob.id.as_str()), Some("Bob")), "{followers}");
+    let (_, following) = as_user(&app, &cy, Method::GET, &format!("/v1/users/{}/following", bob.id), None).await;
+    assert_eq!(following["users"].as_array().unwrap().len(), 1, "{following}");
+    let (status, _) = as_user(&app, &bob, Method::GET, &format!("/v1/users/{}/followers", cy.id), None).await;
+    assert_eq!(status, 404);
+
+    // Ada trades and shares the trade and an order.
+    let (status, placed) =
+        as_user(&app, &ada, Method::POST, "/v1/orders", Some(json!({"symbol": "MOCK", "quantity": "3", "side": "BUY", "type": "MARKET"}))).await;
+    assert_eq!(status, 202, "{placed}");
+    let (_, trades) = app.get_until(&format!("/v1/trades/search?userId={}", ada.id), |_, body| body["trades"][0]["tradeId"].is_string()).await;
+    let trade = trades["trades"][0]["tradeId"].as_str().unwrap().to_owned();
+    let (status, _) = as_user(&app, &bob, Method::POST, &format!("/v1/trades/{trade}/share"), Some(json!({}))).await;
+    assert_eq!(status, 404, "another user's trade cannot be shared");
+    let (status, answer) = as_user(&app, &ada, Method::POST, &format!("/v1/trades/{trade}/share"), Some(json!({"comment": "c".repeat(501)}))).await;
+    assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some("comment")));
+    let (status, shared) =
+        as_user(&app, &ada, Method::POST, &format!("/v1/trades/{trade}/share"), Some(json!({"comment": "<script>alert(1)</script> bought the dip"}))).await;
+    assert_eq!(status, 201, "{shared}");
+    assert_eq!(
+        (shared["kind"].as_str(), shared["symbol"].as_str(), shared["side"].as_str(), shared["quantity"].as_str()),
+        (Some("TRADE"), Some("MOCK"), Some("BUY"), Some("3"))
+    );
+    assert_eq!(shared["comment"], "&lt;script&gt;alert(1)&lt;/script&gt; bought the dip");
+    assert_eq!(shared["price"], "100.5");
+    let trade_share = shared["shareId"].as_str().unwrap().to_owned();
+    let (_, resting) =
+        as_user(&app, &ada, Method::POST, "/v1/orders", Some(json!({"symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "LIMIT", "limitPrice": "95"})))
+            .await;
+    let order = resting["orderId"].as_str().unwrap().to_owned();
+    app.get_until(&format!("/v1/orders?userId={}", ada.id), |_, body| body.to_string().contains(&order)).await;
+    let (status, shared) = as_user(&app, &ada, Method::POST, &format!("/v1/orders/{order}/share"), Some(json!({}))).await;
+    assert_eq!((status, shared["kind"].as_str(), shared["price"].as_str()), (201, Some("ORDER"), Some("95")), "{shared}");
+    let order_share = shared["shareId"].as_str().unwrap().to_owned();
+
+    // Bob's feed has both, the newer first; Cy follows nobody.
+    let (_, feed) = as_user(&app, &bob, Method::GET, "/v1/feed", None).await;
+    assert_eq!(share_ids(&feed), [order_share.clone(), trade_share.clone()], "{feed}");
+    let (_, feed) = as_user(&app, &cy, Method::GET, "/v1/feed", None).await;
+    assert!(share_ids(&feed).is_empty(), "{feed}");
+
+    // Likes (once each) and comments lift the trade above the newer order in the ranking.
+    for _ in 0..2 {
+        let (status, liked) = as_user(&app, &bob, Method::POST, &format!("/v1/shares/{trade_share}/like"), None).await;
+        assert_eq!((status, liked["likes"].as_u64(), liked["likedByYou"].as_bool()), (200, Some(1), Some(true)), "{liked}");
+    }
+    let (status, answer) = as_user(&app, &bob, Method::POST, &format!("/v1/shares/{trade_share}/comment"), Some(json!({"text": "  "}))).await;
+    assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some("text")));
+    let (status, comment) = as_user(&app, &bob, Method::POST, &format!("/v1/shares/{trade_share}/comment"), Some(json!({"text": "nice <i>entry</i>"}))).await;
+    assert_eq!((status, comment["text"].as_str(), comment["displayName"].as_str()), (201, Some("nice &lt;i&gt;entry&lt;/i&gt;"), Some("Bob")), "{comment}");
+    let comment_id = comment["commentId"].as_str().unwrap().to_owned();
+    let (_, feed) = as_user(&app, &bob, Method::GET, "/v1/feed?limit=1", None).await;
+    assert_eq!((share_ids(&feed), feed["nextPageToken"].as_str()), (vec![trade_share.clone()], Some("1")), "{feed}");
+    assert_eq!((feed["shares"][0]["likes"].as_u64(), feed["shares"][0]["comments"].as_u64()), (Some(1), Some(1)));
+    let (_, second) = as_user(&app, &bob, Method::GET, "/v1/feed?limit=1&pageToken=1", None).await;
+    assert_eq!((share_ids(&second), second["nextPageToken"].as_str()), (vec![order_share.clone()], None), "{second}");
+    let (_, comments) = as_user(&app, &cy, Method::GET, &format!("/v1/shares/{trade_share}/comments"), None).await;
+    assert_eq!(comments["comments"][0]["commentId"], comment_id.as_str(), "a public profile's shares are seen by anyone: {comments}");
+
+    // Ada was told of the follower, the like and the comment (and her fill), once each.
+    let path = format!("/v1/notifications?userId={}", ada.id);
+    let (_, notified) = app.get_until(&path, |_, body| body["notifications"].as_array().is_some_and(|list| list.len() >= 4)).await;
+    assert_eq!(kinds(&notified), ["COMMENT", "LIKE", "NEW_FOLLOWER", "ORDER_FILLED"], "{notified}");
+
+    // Reports go to admins, who hide; a hidden share is gone for everyone.
+    let (status, _) = as_user(&app, &cy, Method::POST, &format!("/v1/shares/{order_share}/report"), Some(json!({"reason": ""}))).await;
+    assert_eq!(status, 400);
+    let (status, report) = as_user(&app, &cy, Method::POST, &format!("/v1/shares/{order_share}/report"), Some(json!({"reason": "spam <a>"}))).await;
+    assert_eq!((status, report["reason"].as_str()), (201, Some("spam &lt;a&gt;")), "{report}");
+    let (status, _) = as_user(&app, &cy, Method::POST, &format!("/v1/comments/{comment_id}/report"), Some(json!({"reason": "rude"}))).await;
+    assert_eq!(status, 201);
+    let (status, _) = as_user(&app, &cy, Method::GET, "/v1/reports", None).await;
+    assert_eq!(status, 403);
+    let (status, _) = as_user(&app, &cy, Method::POST, &format!("/v1/shares/{order_share}/hide"), None).await;
+    assert_eq!(status, 403);
+    let (_, reports) = app.get("/v1/reports?open=true").await;
+    assert_eq!(reports["reports"].as_array().unwrap().len(), 2, "{reports}");
+    let (status, _) = app.post(&format!("/v1/shares/{order_share}/hide"), json!({})).await;
+    assert_eq!(status, 204);
+    let (status, _) = app.post(&format!("/v1/shares/{order_share}/hide"), json!({})).await;
+    assert_eq!(status, 404, "hidden already");
+    let (_, reports) = app.get("/v1/reports?open=true").await;
+    assert_eq!(reports["reports"][0]["target"], "COMMENT", "the share's report is resolved: {reports}");
+    let (status, _) = as_user(&app, &ada, Method::GET, &format!("/v1/shares/{order_share}"), None).await;
+    assert_eq!(status, 404);
+    let (_, feed) = as_user(&app, &bob, Method::GET, "/v1/feed", None).await;
+    assert_eq!(share_ids(&feed), [trade_share.as_str()]);
+
+    // Deleting: a comment by its author (not by a stranger), a share by its author only.
+    let (status, _) = as_user(&app, &cy, Method::DELETE, &format!("/v1/comments/{comment_id}"), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = as_user(&app, &bob, Method::DELETE, &format!("/v1/comments/{comment_id}"), None).await;
+    assert_eq!(status, 204);
+    let (_, share) = as_user(&app, &bob, Method::GET, &format!("/v1/shares/{trade_share}"), None).await;
+    assert_eq!(share["comments"], 0, "{share}");
+    let (status, _) = as_user(&app, &bob, Method::DELETE, &format!("/v1/shares/{trade_share}"), None).await;
+    assert_eq!(status, 404);
+
+    // Going private hides everything from others at once.
+    as_user(&app, &ada, Method::PUT, "/v1/me/profile", Some(json!({"displayName": "Ada", "public": false}))).await;
+    let (_, feed) = as_user(&app, &bob, Method::GET, "/v1/feed", None).await;
+    assert!(share_ids(&feed).is_empty(), "{feed}");
+    for path in [format!("/v1/shares/{trade_share}"), format!("/v1/users/{}/shares", ada.id), format!("/v1/profiles/{}", ada.id)] {
+        let (status, _) = as_user(&app, &bob, Method::GET, &path, None).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    let (_, own) = as_user(&app, &ada, Method::GET, &format!("/v1/users/{}/shares", ada.id), None).await;
+    assert_eq!(share_ids(&own), [trade_share.as_str()], "the author still sees their own: {own}");
+    let (status, _) = as_user(&app, &ada, Method::DELETE, &format!("/v1/shares/{trade_share}"), None).await;
+    assert_eq!(status, 204);
+}
+
+#[tokio::test]
+async fn posting_is_limited_per_minute() {
+    let app = spawn_app().await;
+    let ada = user(&app, "ada@example.com").await;
+    as_user(&app, &ada, Method::PUT, "/v1/me/profile", Some(json!({"displayName": "Ada", "public": true}))).await;
+    let (_, placed) =
+        as_user(&app, &ada, Method::POST, "/v1/orders", Some(json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})))
+            .await;
+    let order = placed["orderId"].as_str().unwrap().to_owned();
+    app.get_until(&format!("/v1/orders?userId={}", ada.id), |_, body| body.to_string().contains(&order)).await;
+    let (_, first) = as_user(&app, &ada, Method::POST, &format!("/v1/orders/{order}/share"), Some(json!({}))).await;
+    let share = first["shareId"].as_str().unwrap().to_owned();
+    for _ in 1..tradecraft_api::social::POSTS_PER_MINUTE {
+        let (status, body) = as_user(&app, &ada, Method::POST, &format!("/v1/shares/{share}/comment"), Some(json!({"text": "more"}))).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let response = app
+        .anonymous
+        .post(app.url(&format!("/v1/shares/{share}/comment")))
+        .bearer_auth(&ada.token)
+        .json(&json!({"text": "one too many"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    let (status, _) = as_user(&app, &ada, Method::POST, &format!("/v1/orders/{order}/share"), Some(json!({}))).await;
+    assert_eq!(status, 429, "shares and comments count together");
+}
