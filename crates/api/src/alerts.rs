@@ -192,7 +192,7 @@ pub fn public_address(address: std::net::IpAddr) -> bool {
 }
 
 /// Whether every address `url`'s host resolves to may be delivered to.
-async fn deliverable(url: &str, targets: WebhookTargets) -> Result<(), String> {
+pub(crate) async fn deliverable(url: &str, targets: WebhookTargets) -> Result<(), String> {
     let url = check_webhook_url(url, targets)?;
     if targets == WebhookTargets::Any {
         return Ok(());

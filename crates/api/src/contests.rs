@@ -11,7 +11,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tradecraft_store::{ContestEntry, ContestRecord};
+use std::sync::Arc;
+
+use tradecraft_store::{ContestEntry, ContestRecord, NotificationRecord};
 use tradecraft_types::{AccountId, Money, Timestamp};
 use utoipa::{IntoParams, ToSchema};
 
@@ -500,4 +502,75 @@ pub(crate) async fn check_trading_window(state: &AppState, account: u64) -> Resu
             ),
         })
     }
+}
+
+/// Tells entrants when a contest starts and ends (`CONTEST_STARTED`, `CONTEST_ENDED`
+/// with their place), and finalises a contest as its trading window closes, every `poll`
+/// until `stop` fires. Each edge is told once, whichever gateway sees it first.
+pub async fn run_schedule(state: Arc<AppState>, poll: std::time::Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(error) = tell_edges(&state).await {
+            tracing::warn!(error = %error, "contests: the schedule failed; trying again");
+        }
+    }
+}
+
+async fn tell_edges(state: &AppState) -> Result<(), ApiError> {
+    let now = state.clock.now_ms();
+    let contests = ask(state, |store| store.contests()).await?;
+    for contest in contests {
+        if now < contest.trading_start_ms {
+            continue;
+        }
+        let contest_id = contest.contest_id;
+        let entries = ask(state, move |store| store.contest_entries(contest_id)).await?;
+        let notification = |user: u64, edge: &str, title: String, message: String| NotificationRecord {
+            notification_id: format!("contest:{contest_id}:{edge}:{user}"),
+            user_id: user,
+            kind: format!("CONTEST_{edge}"),
+            title,
+            message,
+            created_at_ms: now,
+            read_at_ms: None,
+        };
+        if now < contest.trading_end_ms {
+            let until = Timestamp::from_millis(contest.trading_end_ms);
+            let told: Vec<NotificationRecord> = entries
+                .iter()
+                .map(|entry| {
+                    let message = format!("{} has started: trade in account {} until {until}.", contest.name, entry.account_id);
+                    notification(entry.user_id, "STARTED", format!("Contest started: {}", contest.name), message)
+                })
+                .collect();
+            ask(state, move |store| store.record_contest_edge(contest_id, "STARTED", now, &told)).await?;
+            continue;
+        }
+        let finalized = finalize_if_over(state, &contest).await?;
+        let standings: Vec<Standing> = finalized.standings.as_deref().and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default();
+        let told: Vec<NotificationRecord> = entries
+            .iter()
+            .map(|entry| {
+                let place = standings.iter().find(|standing| standing.account_id == entry.account_id.to_string());
+                let message = match place {
+                    Some(standing) => {
+                        format!(
+                            "{} has ended: you placed {} of {}, with a return of {}%.",
+                            contest.name,
+                            standing.rank,
+                            standings.len(),
+                            standing.return_percent
+                        )
+                    }
+                    None => format!("{} has ended.", contest.name),
+                };
+                notification(entry.user_id, "ENDED", format!("Contest ended: {}", contest.name), message)
+            })
+            .collect();
+        ask(state, move |store| store.record_contest_edge(contest_id, "ENDED", now, &told)).await?;
+    }
+    Ok(())
 }

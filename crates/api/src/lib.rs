@@ -14,8 +14,9 @@ mod alpaca_feed;
 mod alpaca_stream;
 mod alpaca_watchlists;
 pub mod auth;
+pub mod channels;
 pub mod clock;
-mod contests;
+pub mod contests;
 mod error;
 mod extract;
 mod identity;
@@ -142,7 +143,10 @@ const BODY_BYTES_MAX: usize = 64 * 1_024;
 
 /// The router with every route.
 pub fn router(state: AppState) -> Router {
-    let state: Shared = Arc::new(state);
+    router_of(Arc::new(state))
+}
+
+fn router_of(state: Shared) -> Router {
     let (router, _) = routes::api().split_for_parts();
     router
         .fallback(fallback)
@@ -219,12 +223,20 @@ async fn recovery_gate(
 pub struct App {
     listener: TcpListener,
     router: Router,
+    state: Shared,
 }
 
 impl App {
     pub async fn build(address: SocketAddr, state: AppState) -> std::io::Result<Self> {
         let listener = TcpListener::bind(address).await?;
-        Ok(Self { listener, router: router(state) })
+        let state = Arc::new(state);
+        Ok(Self { listener, router: router_of(Arc::clone(&state)), state })
+    }
+
+    /// Starts the contest schedule (start and end notifications, finalising) on this
+    /// server's state.
+    pub fn spawn_contest_schedule(&self, poll: std::time::Duration, stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(contests::run_schedule(Arc::clone(&self.state), poll, stop))
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

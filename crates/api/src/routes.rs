@@ -53,6 +53,7 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(crate::notifications::read_all))
         .routes(routes!(crate::notifications::create, crate::notifications::list_price_alerts))
         .routes(routes!(crate::notifications::delete_price_alert))
+        .routes(routes!(crate::channels::get_preferences, crate::channels::put_preferences))
         .routes(routes!(crate::social::profile))
         .routes(routes!(crate::social::put_profile))
         .routes(routes!(crate::social::put_avatar, crate::social::delete_avatar))

@@ -1017,7 +1017,8 @@ mod tests {
     fn engagement_lifts_a_share_and_age_lowers_it() {
         let hour = 3_600_000;
         assert!(feed_score(0, 0, 0) > feed_score(0, 0, hour));
-        assert!(feed_score(5, 0, 10 * hour) > feed_score(0, 0, 0), "five likes outweigh ten hours");
+        assert!(feed_score(5, 0, 2 * hour) > feed_score(0, 0, 0), "five likes outweigh two hours");
+        assert!(feed_score(5, 0, 10 * hour) < feed_score(0, 0, 0), "but not ten");
         assert!(feed_score(0, 1, 0) > feed_score(1, 0, 0), "a comment weighs more than a like");
         assert!(feed_score(3, 0, 48 * hour) < feed_score(0, 0, 0), "after two days a new share wins");
     }

@@ -218,17 +218,7 @@ impl Store {
     }
 
     pub fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
-        self.backend().transaction(&[Statement::new(
-            "INSERT INTO audit_log (entry_id, at, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)",
-            vec![
-                entry.entry_id.as_str().into(),
-                entry.at_ms.into(),
-                entry.actor.as_str().into(),
-                entry.action.as_str().into(),
-                entry.subject.as_str().into(),
-                entry.details.as_str().into(),
-            ],
-        )])
+        self.backend().transaction(&[audit_statement(entry)])
     }
 
     /// Audit entries, newest first; `subject` filters to one subject.
@@ -267,4 +257,19 @@ fn api_key(row: &Row) -> Result<ApiKeyRecord, StoreError> {
         created_at_ms: row.int(4)?,
         revoked: row.opt_int(5)?.is_some(),
     })
+}
+
+/// Appends an audit entry (in a caller's transaction).
+pub fn audit_statement(entry: &AuditRecord) -> Statement {
+    Statement::new(
+        "INSERT INTO audit_log (entry_id, at, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)",
+        vec![
+            entry.entry_id.as_str().into(),
+            entry.at_ms.into(),
+            entry.actor.as_str().into(),
+            entry.action.as_str().into(),
+            entry.subject.as_str().into(),
+            entry.details.as_str().into(),
+        ],
+    )
 }

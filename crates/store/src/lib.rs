@@ -10,6 +10,7 @@
 
 mod accounts;
 mod alerts;
+mod channels;
 mod contests;
 mod db;
 mod identity;
@@ -26,6 +27,7 @@ mod watchlists;
 
 pub use accounts::*;
 pub use alerts::*;
+pub use channels::*;
 pub use contests::*;
 pub use db::{Backend, Dialect, Param, Row, Statement, Value, insert_rows};
 pub use identity::*;
@@ -33,7 +35,7 @@ pub use notifications::{NotificationRecord, PriceAlertRecord};
 pub use organisations::*;
 pub use performance::{DailyReturn, Performance, Point, performance};
 pub use postgres::{Postgres, create_database, drop_database, with_database};
-pub use projector::{ProjectionLag, ProjectionMetrics, Projector, ProjectorConfig, ProjectorStatus, TOPICS, spawn_projector};
+pub use projector::{ProjectionLag, ProjectionMetrics, Projector, ProjectorConfig, ProjectorStatus, TOPICS, breach_severity, spawn_projector};
 pub use queries::*;
 pub use social::*;
 pub use sqlite::Sqlite;

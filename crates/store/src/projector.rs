@@ -780,7 +780,7 @@ impl Projector {
         );
         pending.statements.push(Statement::new(
             "INSERT INTO alerts (alert_id, user_id, severity, title, message, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (alert_id) DO NOTHING",
-            vec![item.event_id.as_str().into(), user.into(), "warning".into(), title.into(), message.into(), item.timestamp_ms.into()],
+            vec![item.event_id.as_str().into(), user.into(), breach_severity(limit).into(), title.into(), message.into(), item.timestamp_ms.into()],
         ));
         pending.statements.push(Statement::new(
             "INSERT INTO webhook_deliveries (alert_id, webhook_id, attempts, next_attempt_at) \
@@ -1193,6 +1193,17 @@ fn price_alert_triggers(item: &Item, symbol: &str, traded: i64, alerts: &mut BTr
 const NOTIFICATION_COLUMNS: [&str; 6] = ["notification_id", "user_id", "kind", "title", "message", "created_at"];
 
 /// A notification row, inserted once by its id with the batch's other rows.
+/// How serious a breach of `limit` is: a daily loss past its limit is `critical`, a
+/// position or exposure past its limit `error` (both escalate when nobody acknowledges
+/// them), anything else a `warning`.
+pub fn breach_severity(limit: &str) -> &'static str {
+    match limit {
+        "limit_max_daily_loss" => "critical",
+        "limit_max_position" | "limit_max_gross_exposure" => "error",
+        _ => "warning",
+    }
+}
+
 fn notification_row(notification_id: String, user: i64, kind: &str, title: &str, message: String, at_ms: i64) -> Vec<Param> {
     vec![notification_id.into(), user.into(), kind.into(), title.into(), message.into(), at_ms.into()]
 }

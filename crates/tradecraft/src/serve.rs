@@ -98,6 +98,13 @@ pub(crate) struct ServeArgs {
     /// serve no app.
     #[arg(long, env = "TRADECRAFT_WEB_DIR", default_value = "web/dist")]
     web_dir: String,
+    /// The SMTP server notifications are emailed through: `smtp://[user:password@]host[:port]`
+    /// (plain SMTP, e.g. a local relay). No email is sent without it.
+    #[arg(long, env = "TRADECRAFT_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The sender of notification emails.
+    #[arg(long, env = "TRADECRAFT_SMTP_FROM", default_value = "TradeCraft <noreply@localhost>")]
+    smtp_from: String,
 }
 
 impl ServeArgs {
@@ -128,6 +135,10 @@ impl ServeArgs {
             targets: self.webhook_targets(),
             ..tradecraft_api::alerts::WebhookPolicy::default()
         };
+        config.email = self.smtp_url.as_ref().map(|url| tradecraft_api::channels::EmailConfig { url: url.clone(), from: self.smtp_from.clone() });
+        if let Some(email) = &config.email {
+            email.transport(config.webhooks.timeout).map_err(|error| anyhow::anyhow!("--smtp-url / --smtp-from: {error}"))?;
+        }
         config.recreate_read_store = self.recreate_read_store;
         config.roles = Roles::parse(&self.roles)?;
         config.web_dir = (self.web_dir != "none").then(|| PathBuf::from(&self.web_dir));

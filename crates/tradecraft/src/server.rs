@@ -465,6 +465,10 @@ pub struct ServerConfig {
     pub roles: Roles,
     /// The built web app, served at `/` by processes that serve the REST API.
     pub web_dir: Option<PathBuf>,
+    /// Where notification emails go out; none are sent without it.
+    pub email: Option<tradecraft_api::channels::EmailConfig>,
+    /// What the API's rules and workers take as now (a test moves a manual one).
+    pub clock: tradecraft_api::clock::Clock,
 }
 
 impl ServerConfig {
@@ -501,6 +505,8 @@ impl ServerConfig {
             partitions: EMBEDDED_PARTITIONS,
             roles: Roles::ALL,
             web_dir: None,
+            email: None,
+            clock: tradecraft_api::clock::Clock::system(),
         }
     }
 }
@@ -679,6 +685,13 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
         // Alerts come from the projector, so their deliveries go with it; they stop with the
         // simulator.
         tasks.push(tokio::spawn(tradecraft_api::alerts::run_webhooks(store.clone(), config.webhooks, stop_tasks.subscribe())));
+        let channels = tradecraft_api::channels::ChannelConfig {
+            policy: config.webhooks,
+            email: config.email.clone(),
+            clock: config.clock.clone(),
+            owner: |account| tradecraft_api::auth::owner_of(account).unwrap_or(account),
+        };
+        tasks.push(tokio::spawn(tradecraft_api::channels::run_channels(store.clone(), channels, stop_tasks.subscribe())));
     }
     let app = match (&engine_handle, roles.serves_http()) {
         (Some(engine), true) => {
@@ -693,12 +706,17 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
             state.surfaces = tradecraft_api::Surfaces { rest: roles.gateway, websocket: roles.ws };
             state.web_dir = config.web_dir.as_deref().map(Arc::from);
             state.session = calendar.default;
+            state.clock = config.clock.clone();
             state.store.clone_from(&store);
             state.projection_metrics = roles.projector.then(|| Arc::clone(&projection_metrics));
             Some(App::build(*address, state).await.with_context(|| format!("binding {address}"))?)
         }
         _ => None,
     };
+    if let (Some(app), true, true) = (&app, roles.gateway, store.is_some()) {
+        // Contest edges need the engine's commands (freezing accounts) and the store.
+        tasks.push(app.spawn_contest_schedule(config.webhooks.poll, stop_tasks.subscribe()));
+    }
     let mut bound = app.as_ref().map(App::local_addr).transpose().context("reading the bound address")?;
     if app.is_none() && roles.projector {
         // A projector alone serves its liveness and metrics.

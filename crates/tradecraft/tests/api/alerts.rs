@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::helpers::spawn_app;
 
 /// A webhook receiver on port 0 that answers 500 to its first `failures` requests.
-async fn receiver(failures: usize) -> (String, Arc<Mutex<Vec<(u16, Value)>>>) {
+pub(crate) async fn receiver(failures: usize) -> (String, Arc<Mutex<Vec<(u16, Value)>>>) {
     let seen: Arc<Mutex<Vec<(u16, Value)>>> = Arc::default();
     let record = Arc::clone(&seen);
     let app = axum::Router::new().route(

@@ -190,6 +190,7 @@ fn access(method: &str, path: &str) -> Access {
         || path.starts_with("/v2/")
         || path == "/v1/me/profile"
         || path == "/v1/me/avatar"
+        || path == "/v1/me/notification-preferences"
         || path.starts_with("/v1/shares/")
         || path.starts_with("/v1/comments/")
         || path.ends_with("/share")

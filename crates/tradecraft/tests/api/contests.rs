@@ -1,12 +1,13 @@
-//! `/v1/contests`: a contest from creation to its final standings, with windows a few
-//! seconds long on the real clock: orders refused outside the trading window, rules as the
-//! entries' trading limits, invite codes, live and final standings, frozen accounts.
+//! `/v1/contests`: a contest from creation to its final standings on an injected clock:
+//! orders refused outside the trading window, rules as the entries' trading limits, invite
+//! codes, start and end told to every entrant, live and final standings, frozen accounts.
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::auth::{call, register};
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_with_clock};
+use tradecraft_api::clock::Clock;
 
 fn at(millis: i64) -> String {
     tradecraft_types::Timestamp::from_millis(millis).to_string()
@@ -16,11 +17,8 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
-async fn sleep_until(millis: i64) {
-    let wait = millis - now_ms();
-    if wait > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
-    }
+fn notified(body: &Value, kind: &str) -> Vec<String> {
+    body["notifications"].as_array().unwrap().iter().filter(|item| item["kind"] == kind).map(|item| item["message"].as_str().unwrap().to_owned()).collect()
 }
 
 async fn as_user(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -29,9 +27,11 @@ async fn as_user(app: &TestApp, token: &str, method: Method, path: &str, body: O
 
 #[tokio::test]
 async fn a_contest_runs_from_registration_to_final_standings() {
-    let app = spawn_app().await;
     let t0 = now_ms();
-    let (trading_start, registration_end, trading_end) = (t0 + 3_000, t0 + 4_000, t0 + 6_000);
+    let clock = Clock::manual(t0);
+    let app = spawn_with_clock(clock.clone(), |_| {}).await;
+    let hour = 3_600_000;
+    let (trading_start, registration_end, trading_end) = (t0 + hour, t0 + 2 * hour, t0 + 3 * hour);
     let contest = json!({
         "name": "Week one", "description": "MOCK only", "startingCash": "10000", "allowedSymbols": ["MOCK"],
         "rules": {"maxOrderQuantity": "50"},
@@ -40,7 +40,8 @@ async fn a_contest_runs_from_registration_to_final_standings() {
     });
     let ada = register(&app, "ada@example.com").await;
     let bob = register(&app, "bob@example.com").await;
-    let (ada_token, bob_token) = (ada["accessToken"].as_str().unwrap(), bob["accessToken"].as_str().unwrap());
+    let cy = register(&app, "cy@example.com").await;
+    let (ada_token, bob_token, cy_token) = (ada["accessToken"].as_str().unwrap(), bob["accessToken"].as_str().unwrap(), cy["accessToken"].as_str().unwrap());
     let (status, refused) = as_user(&app, ada_token, Method::POST, "/v1/contests", Some(contest.clone())).await;
     assert_eq!(status, 403, "traders do not organise: {refused}");
     let (status, created) = app.post("/v1/contests", contest).await;
@@ -55,6 +56,8 @@ async fn a_contest_runs_from_registration_to_final_standings() {
     assert_eq!((status, again["error"]["code"].as_str()), (409, Some("already_joined")));
     let (_, joined) = as_user(&app, bob_token, Method::POST, &format!("/v1/contests/{id}/join"), Some(json!({}))).await;
     let bob_account = joined["accountId"].as_str().unwrap().to_owned();
+    let (_, joined) = as_user(&app, cy_token, Method::POST, &format!("/v1/contests/{id}/join"), Some(json!({}))).await;
+    let cy_account = joined["accountId"].as_str().unwrap().to_owned();
     let (_, accounts) = as_user(&app, ada_token, Method::GET, "/v1/me/accounts", None).await;
     let contest_account = accounts["accounts"].as_array().unwrap().iter().find(|account| account["accountId"] == ada_account.as_str()).unwrap();
     assert_eq!((contest_account["kind"].as_str(), contest_account["cashBalance"].as_str()), (Some("CONTEST"), Some("10000")), "{accounts}");
@@ -66,7 +69,16 @@ async fn a_contest_runs_from_registration_to_final_standings() {
     let (status, _) = as_user(&app, ada_token, Method::POST, &format!("/v1/me/accounts/{ada_account}/reset"), None).await;
     assert_eq!(status, 409, "a contest's account is not reset");
 
-    sleep_until(trading_start + 200).await;
+    let (_, before) = as_user(&app, cy_token, Method::GET, "/v1/notifications", None).await;
+    assert!(notified(&before, "CONTEST_STARTED").is_empty(), "{before}");
+    clock.set(trading_start + 1_000);
+    // Every entrant is told, once, that it started.
+    for token in [ada_token, bob_token, cy_token] {
+        let (_, told) = app.get_until_as(token, "/v1/notifications", |_, body| !notified(body, "CONTEST_STARTED").is_empty()).await;
+        let started = notified(&told, "CONTEST_STARTED");
+        assert_eq!(started.len(), 1, "{told}");
+        assert!(started[0].starts_with("Week one has started: trade in account "), "{started:?}");
+    }
     let (status, bought) = as_user(&app, ada_token, Method::POST, "/v1/orders", Some(order(&ada_account, "10", "MARKET"))).await;
     assert_eq!(status, 202, "{bought}");
     let (status, rule) = as_user(&app, ada_token, Method::POST, "/v1/orders", Some(order(&ada_account, "60", "LIMIT"))).await;
@@ -81,24 +93,30 @@ async fn a_contest_runs_from_registration_to_final_standings() {
     assert_eq!(status, 200, "{live}");
     assert_eq!((live["status"].as_str(), live["final"].as_bool()), (Some("RUNNING"), Some(false)), "{live}");
     let ranked: Vec<&str> = live["standings"].as_array().unwrap().iter().map(|line| line["accountId"].as_str().unwrap()).collect();
-    assert_eq!(ranked, [ada_account.as_str(), bob_account.as_str()], "{live}");
+    assert_eq!(ranked, [ada_account.as_str(), bob_account.as_str(), cy_account.as_str()], "{live}");
     assert!(live["standings"][0]["returnPercent"].as_str().unwrap().parse::<f64>().unwrap() > 0.0, "{live}");
     let (_, page) = as_user(&app, bob_token, Method::GET, &format!("/v1/contests/{id}/leaderboard?limit=1"), None).await;
     assert_eq!((page["standings"].as_array().unwrap().len(), page["nextPageToken"].as_str()), (1, Some("1")), "{page}");
 
-    sleep_until(registration_end + 200).await;
+    clock.set(registration_end + 1_000);
     let carol = register(&app, "carol@example.com").await;
     let (status, late) = as_user(&app, carol["accessToken"].as_str().unwrap(), Method::POST, &format!("/v1/contests/{id}/join"), Some(json!({}))).await;
     assert_eq!((status, late["error"]["code"].as_str()), (409, Some("registration_closed")), "{late}");
 
-    sleep_until(trading_end + 200).await;
+    clock.set(trading_end + 1_000);
+    // The schedule finalises the contest (nobody needs to read it) and tells each entrant
+    // their place.
+    let (_, told) = app.get_until_as(cy_token, "/v1/notifications", |_, body| !notified(body, "CONTEST_ENDED").is_empty()).await;
+    assert_eq!(notified(&told, "CONTEST_ENDED"), ["Week one has ended: you placed 3 of 3, with a return of 0%."], "{told}");
+    let (_, told) = as_user(&app, ada_token, Method::GET, "/v1/notifications", None).await;
+    assert!(notified(&told, "CONTEST_ENDED")[0].starts_with("Week one has ended: you placed 1 of 3, with a return of "), "{told}");
+    let (_, cancelled) = as_user(&app, bob_token, Method::GET, &format!("/v1/orders/{}", resting["orderId"].as_str().unwrap()), None).await;
+    assert_eq!(cancelled["status"], "CANCELLED", "the accounts are frozen at the end: {cancelled}");
     let (status, after) = as_user(&app, ada_token, Method::POST, "/v1/orders", Some(order(&ada_account, "1", "MARKET"))).await;
     assert_eq!((status, after["error"]["code"].as_str()), (403, Some("contest_not_running")), "{after}");
     let (_, last) = as_user(&app, bob_token, Method::GET, &format!("/v1/contests/{id}/leaderboard"), None).await;
     assert_eq!((last["status"].as_str(), last["final"].as_bool()), (Some("ENDED"), Some(true)), "{last}");
     assert_eq!(last["standings"][0]["accountId"], ada_account.as_str(), "{last}");
-    let (_, cancelled) = as_user(&app, bob_token, Method::GET, &format!("/v1/orders/{}", resting["orderId"].as_str().unwrap()), None).await;
-    assert_eq!(cancelled["status"], "CANCELLED", "the accounts are frozen at the end: {cancelled}");
     let (_, again) = as_user(&app, bob_token, Method::GET, &format!("/v1/contests/{id}/leaderboard"), None).await;
     assert_eq!(again["standings"], last["standings"], "the final standings are recorded once");
     let (_, shown) = as_user(&app, ada_token, Method::GET, &format!("/v1/contests/{id}"), None).await;

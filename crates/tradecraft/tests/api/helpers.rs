@@ -100,6 +100,23 @@ fn unique_name() -> String {
 
 /// `spawn_app` with the configuration adjusted by `configure` before the server starts.
 pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
+    spawn(configure, processes()).await
+}
+
+/// An embedded exchange (whatever the suite's deployment) whose API reads `clock`: a
+/// manual clock lives in this process, so only an in-process server can be given one.
+pub(crate) async fn spawn_with_clock(clock: tradecraft_api::clock::Clock, configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
+    spawn(
+        |config| {
+            config.clock = clock;
+            configure(config);
+        },
+        false,
+    )
+    .await
+}
+
+async fn spawn(configure: impl FnOnce(&mut ServerConfig), as_processes: bool) -> TestApp {
     let data_dir = std::env::temp_dir().join(format!("tradecraft-api-{}", unique_name()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let mut config = ServerConfig::embedded(&data_dir);
@@ -136,7 +153,7 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) ->
     };
     configure(&mut config);
     let ([address, ws_address, projector_address], store, log, deployment) =
-        if processes() { start_processes(&config) } else { start_embedded(config, data_dir).await };
+        if as_processes { start_processes(&config) } else { start_embedded(config, data_dir).await };
     // The house quotes 99.50 / 100.50 (and 101) around 100.
     let quotes = [house_order(WireSide::Buy, "100", "99.5"), house_order(WireSide::Sell, "100", "100.5"), house_order(WireSide::Sell, "200", "101")];
     let offsets = submit_batch(log.as_ref(), &quotes, "test-setup", 0, Timestamp::from_millis(1_767_346_200_000)).unwrap();
@@ -190,6 +207,9 @@ fn serve_flags(config: &ServerConfig, market: &std::path::Path) -> Vec<String> {
     }
     if !config.simulate_market {
         flags.push("--no-simulator".to_owned());
+    }
+    if let Some(email) = &config.email {
+        flags.extend([format!("--smtp-url={}", email.url), format!("--smtp-from={}", email.from)]);
     }
     flags.push(format!("--web-dir={}", config.web_dir.as_ref().map_or_else(|| "none".to_owned(), |dir| dir.display().to_string())));
     flags
@@ -291,6 +311,21 @@ impl TestApp {
     /// by a few milliseconds); fails after 10 s.
     pub(crate) async fn get_until(&self, path: &str, done: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
         self.until(&self.url(path), done).await
+    }
+
+    /// `get_until` as the user with access token `token`.
+    pub(crate) async fn get_until_as(&self, token: &str, path: &str, done: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let response = self.anonymous.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+            let status = response.status().as_u16();
+            let body = response.json().await.unwrap_or(Value::Null);
+            if done(status, &body) {
+                return (status, body);
+            }
+            assert!(std::time::Instant::now() < deadline, "{path} never became ready: {status} {body}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     async fn until(&self, url: &str, done: impl Fn(u16, &Value) -> bool) -> (u16, Value) {

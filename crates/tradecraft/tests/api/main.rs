@@ -4,6 +4,7 @@
 mod accounts;
 mod alerts;
 mod auth;
+mod channels;
 mod consistency;
 mod contests;
 mod contract;

@@ -1,0 +1,234 @@
+//! Notifications beyond the app: email through a real SMTP conversation with a receiver
+//! this test starts (it records the messages and turns the first one away), Slack-style
+//! webhooks, each per the user's preferences; and the escalation of unacknowledged alerts
+//! on an injected clock, exactly seed 002's steps, once each.
+
+use std::sync::{Arc, Mutex};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tradecraft_api::channels::EmailConfig;
+use tradecraft_api::clock::Clock;
+
+use crate::alerts::receiver;
+use crate::auth::{call, register};
+use crate::helpers::{TestApp, spawn_app_with, spawn_with_clock};
+
+/// A message the SMTP receiver accepted.
+#[derive(Clone, Debug)]
+struct Mail {
+    to: Vec<String>,
+    data: String,
+}
+
+/// An SMTP server on port 0 that answers `451` (try again later) to the first `failures`
+/// messages and records the rest.
+async fn smtp_receiver(failures: usize) -> (String, Arc<Mutex<Vec<Mail>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
+    let refused = Arc::new(Mutex::new(0_usize));
+    let record = Arc::clone(&mails);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (record, refused) = (Arc::clone(&record), Arc::clone(&refused));
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 receiver ESMTP\r\n").await.unwrap();
+                let mut to = Vec::new();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.split([' ', ':']).next().unwrap_or_default().to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 receiver\r\n",
+                        "MAIL" => b"250 OK\r\n",
+                        "RCPT" => {
+                            to.push(line.split_once(':').map(|(_, address)| address.trim().trim_matches(['<', '>']).to_owned()).unwrap_or_default());
+                            b"250 OK\r\n"
+                        }
+                        "DATA" => {
+                            write.write_all(b"354 go on\r\n").await.unwrap();
+                            let mut data = String::new();
+                            while let Ok(Some(line)) = lines.next_line().await {
+                                if line == "." {
+                                    break;
+                                }
+                                data.push_str(&line);
+                                data.push('\n');
+                            }
+                            let turn_away = {
+                                let mut refused = refused.lock().unwrap();
+                                *refused += 1;
+                                *refused <= failures
+                            };
+                            if turn_away {
+                                b"451 4.3.0 try again later\r\n"
+                            } else {
+                                record.lock().unwrap().push(Mail { to: std::mem::take(&mut to), data });
+                                b"250 OK queued\r\n"
+                            }
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            return;
+                        }
+                        _ => b"250 OK\r\n",
+                    };
+                    if reply.starts_with(b"451") {
+                        to.clear();
+                    }
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (format!("smtp://{address}"), mails)
+}
+
+fn email(url: String) -> Option<EmailConfig> {
+    Some(EmailConfig { url, from: "TradeCraft <noreply@tradecraft.test>".to_owned() })
+}
+
+async fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what} never happened");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn as_user(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    call(app, &app.anonymous, method, path, Some(token), body).await
+}
+
+#[tokio::test]
+async fn notifications_go_by_email_and_webhook_as_each_user_chooses_with_a_retry() {
+    let (smtp, mails) = smtp_receiver(1).await;
+    let app = spawn_app_with(|config| config.email = email(smtp)).await;
+    let ada = register(&app, "ada@example.com").await;
+    let bob = register(&app, "bob@example.com").await;
+    let (ada_id, ada_token, bob_token) = (ada["userId"].as_str().unwrap(), ada["accessToken"].as_str().unwrap(), bob["accessToken"].as_str().unwrap());
+    let (url, hooks) = receiver(0).await;
+
+    let (status, none) = as_user(&app, ada_token, Method::GET, "/v1/me/notification-preferences", None).await;
+    assert_eq!((status, none["emailKinds"].as_array().map(Vec::len)), (200, Some(0)), "{none}");
+    for (bad, field) in [
+        (json!({"emailKinds": ["ORDER_FILED"], "slackKinds": []}), "emailKinds"),
+        (json!({"emailKinds": [], "slackKinds": ["LIKE"]}), "slackWebhookUrl"),
+        (json!({"emailKinds": [], "slackKinds": [], "slackWebhookUrl": "ftp://hooks.example.com/x"}), "slackWebhookUrl"),
+        (json!({"emailKinds": "ORDER_FILLED", "slackKinds": []}), "emailKinds"),
+    ] {
+        let (status, answer) = as_user(&app, ada_token, Method::PUT, "/v1/me/notification-preferences", Some(bad.clone())).await;
+        assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some(field)), "{bad}: {answer}");
+    }
+    let preferences = json!({"emailKinds": ["ORDER_FILLED", "ORDER_FILLED"], "slackKinds": ["ORDER_FILLED", "NEW_FOLLOWER"], "slackWebhookUrl": url});
+    let (status, saved) = as_user(&app, ada_token, Method::PUT, "/v1/me/notification-preferences", Some(preferences)).await;
+    assert_eq!((status, saved["emailKinds"].clone()), (200, json!(["ORDER_FILLED"])), "kinds are kept once: {saved}");
+
+    // Both fill; only Ada asked for email. The receiver turns the first message away.
+    let buy = json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "MARKET"});
+    assert_eq!(as_user(&app, ada_token, Method::POST, "/v1/orders", Some(buy.clone())).await.0, 202);
+    assert_eq!(as_user(&app, bob_token, Method::POST, "/v1/orders", Some(buy)).await.0, 202);
+    let mail = until("the email", || mails.lock().unwrap().first().cloned()).await;
+    assert_eq!(mail.to, ["ada@example.com"]);
+    assert!(mail.data.contains("Subject: TradeCraft: Order filled"), "{}", mail.data);
+    assert!(mail.data.contains("From: TradeCraft <noreply@tradecraft.test>"), "{}", mail.data);
+    let (_, listed) = as_user(&app, ada_token, Method::GET, "/v1/notifications", None).await;
+    let filled = listed["notifications"][0]["notificationId"].as_str().unwrap().to_owned();
+    let store = app.store.clone();
+    let deliveries = tokio::task::spawn_blocking(move || store.notification_deliveries(&filled).unwrap()).await.unwrap();
+    let by_email = deliveries.iter().find(|delivery| delivery.channel == "EMAIL").unwrap();
+    assert_eq!((by_email.attempts, by_email.delivered_at_ms.is_some()), (2, true), "one failure, then a retry: {deliveries:?}");
+    assert!(by_email.last_error.is_none(), "{deliveries:?}");
+    let hook = until("the webhook", || hooks.lock().unwrap().first().cloned()).await;
+    assert!(hook.1["text"].as_str().unwrap().starts_with("*Order filled*"), "{hook:?}");
+
+    // A follower goes to the webhook only.
+    as_user(&app, ada_token, Method::PUT, "/v1/me/profile", Some(json!({"displayName": "Ada", "public": true}))).await;
+    assert_eq!(as_user(&app, bob_token, Method::POST, &format!("/v1/users/{ada_id}/follow"), None).await.0, 200);
+    let second = until("the follower's webhook", || hooks.lock().unwrap().get(1).cloned()).await;
+    assert_eq!(second.1["kind"], "NEW_FOLLOWER", "{second:?}");
+    assert_eq!(mails.lock().unwrap().len(), 1, "no email Ada did not ask for, none for Bob");
+}
+
+#[tokio::test]
+async fn unacknowledged_error_alerts_escalate_to_the_organisation_admins_at_15_and_30_minutes_once_each() {
+    let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let clock = Clock::manual(start);
+    let (smtp, mails) = smtp_receiver(0).await;
+    let app = spawn_with_clock(clock.clone(), |config| config.email = email(smtp)).await;
+    let trader = register(&app, "trader@example.com").await;
+    let boss = register(&app, "boss@example.com").await;
+    let (trader_id, trader_token, boss_id) = (trader["userId"].as_str().unwrap(), trader["accessToken"].as_str().unwrap(), boss["userId"].as_str().unwrap());
+    let (_, organisation) = app.post("/v1/organisations", json!({"name": "Desk"})).await;
+    let org = organisation["organisationId"].as_str().unwrap();
+    for (user, role) in [(boss_id, "org_admin"), (trader_id, "member")] {
+        let response = app.client.put(app.url(&format!("/v1/organisations/{org}/members/{user}"))).json(&json!({"role": role})).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let response = app.client.put(app.url(&format!("/v1/limits/users/{trader_id}"))).json(&json!({"maxPosition": "5"})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    // Two breaches of the position limit: ERROR alerts. The trader acknowledges the second.
+    for _ in 0..2 {
+        let (status, _) =
+            as_user(&app, trader_token, Method::POST, "/v1/orders", Some(json!({"symbol": "MOCK", "quantity": "10", "side": "BUY", "type": "MARKET"}))).await;
+        assert_eq!(status, 403);
+    }
+    let (_, alerts) = app.get_until(&format!("/v1/alerts?userId={trader_id}"), |_, body| body["alerts"].as_array().is_some_and(|list| list.len() == 2)).await;
+    assert!(alerts["alerts"].as_array().unwrap().iter().all(|alert| alert["severity"] == "error"), "{alerts}");
+    let (open, acknowledged) = (alerts["alerts"][1]["alertId"].as_str().unwrap().to_owned(), alerts["alerts"][0]["alertId"].as_str().unwrap().to_owned());
+    assert_eq!(as_user(&app, trader_token, Method::POST, &format!("/v1/alerts/{acknowledged}/acknowledge"), None).await.0, 200);
+
+    let steps = |alert: &str| {
+        let (store, alert) = (app.store.clone(), alert.to_owned());
+        async move { tokio::task::spawn_blocking(move || store.escalations(&alert).unwrap()).await.unwrap() }
+    };
+    let settle = || tokio::time::sleep(std::time::Duration::from_millis(300));
+    let boss_escalations = || async {
+        let (_, listed) = app.get(&format!("/v1/notifications?userId={boss_id}")).await;
+        listed["notifications"].as_array().unwrap().iter().filter(|item| item["kind"] == "ESCALATION").count()
+    };
+    let minute = 60_000;
+
+    clock.set(start + 15 * minute - 1_000);
+    settle().await;
+    assert!(steps(&open).await.is_empty(), "not before 15 minutes");
+    clock.set(start + 15 * minute + 1_000);
+    let mut first = Vec::new();
+    for _ in 0..200 {
+        first = steps(&open).await;
+        if !first.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(first.iter().map(|step| (step.step, step.recipients.as_str())).collect::<Vec<_>>(), [(1, boss_id)], "{first:?}");
+    let mail = until("the manager's email", || mails.lock().unwrap().first().cloned()).await;
+    assert_eq!(mail.to, ["boss@example.com"]);
+    assert!(mail.data.contains("Unacknowledged ERROR alert"), "{}", mail.data);
+
+    clock.set(start + 30 * minute - 1_000);
+    settle().await;
+    assert_eq!(steps(&open).await.len(), 1, "step 1 once, step 2 not yet");
+    assert_eq!(boss_escalations().await, 1);
+    clock.set(start + 30 * minute + 1_000);
+    until("the second step's email", || (mails.lock().unwrap().len() == 2).then_some(())).await;
+    clock.set(start + 120 * minute);
+    settle().await;
+    let taken = steps(&open).await;
+    assert_eq!(taken.iter().map(|step| step.step).collect::<Vec<_>>(), [1, 2], "exactly the matrix's steps: {taken:?}");
+    assert_eq!(boss_escalations().await, 2);
+    assert_eq!(mails.lock().unwrap().len(), 2);
+    assert!(steps(&acknowledged).await.is_empty(), "an acknowledged alert does not escalate");
+
+    let (_, audit) = app.get(&format!("/v1/audit?subject=alert:{open}")).await;
+    let escalated: Vec<&Value> = audit["entries"].as_array().unwrap().iter().filter(|entry| entry["action"] == "alert.escalated").collect();
+    let mut logged: Vec<(u64, Value)> =
+        escalated.iter().map(|entry| (entry["details"]["step"].as_u64().unwrap(), entry["details"]["channels"].clone())).collect();
+    logged.sort_by_key(|(step, _)| *step);
+    assert_eq!(logged, [(1, json!(["IN_APP", "EMAIL"])), (2, json!(["IN_APP", "EMAIL", "SLACK"]))], "each step in the audit trail: {audit}");
+}
