@@ -14,6 +14,9 @@ const PAGES: { name: string; path: string; ready: (page: Page) => Promise<void> 
   { name: "orders", path: "/#/orders", ready: async (page) => expect(page.getByTestId("open-orders")).toBeVisible() },
   { name: "leaderboard", path: "/#/leaderboard", ready: async (page) => expect(page.getByRole("heading", { name: "Leaderboard" })).toBeVisible() },
   { name: "alerts", path: "/#/alerts", ready: async (page) => expect(page.getByTestId("limits")).toBeVisible() },
+  { name: "community", path: "/#/community", ready: async (page) => expect(page.getByTestId("feed").locator("li.share").first()).toBeVisible() },
+  { name: "contests", path: "/#/contests", ready: async (page) => expect(page.getByTestId("paper-accounts")).toBeVisible() },
+  { name: "notifications", path: "/#/notifications", ready: async (page) => expect(page.getByTestId("notifications").locator("li").first()).toBeVisible() },
   { name: "api-keys", path: "/#/keys", ready: async (page) => expect(page.getByRole("heading", { name: "API keys" })).toBeVisible() },
   { name: "admin", path: "/#/admin", ready: async (page) => expect(page.getByRole("heading", { name: "Administration" })).toBeVisible() },
 ];
@@ -35,6 +38,24 @@ test("every page renders at desktop and phone width", async ({ page }) => {
   const below = (Math.floor(Number(book.bids[0]?.price ?? "100") * 97) / 100).toFixed(2);
   await call("POST", "/v1/orders", { symbol: "MOCKAAPL", side: "BUY", type: "LIMIT", quantity: "2", limitPrice: below }, trader.accessToken);
   await call("POST", "/v1/api-keys", { name: "my bot", scopes: ["read", "trade"] }, trader.accessToken);
+  // A public profile sharing an order, a contest joined, a price alert.
+  await call("PUT", "/v1/me/profile", { displayName: "Ada Lovelace", bio: "Momentum, mostly large caps.", public: true }, trader.accessToken);
+  const orders = await call<{ orders: { orderId: string }[] }>("GET", "/v1/orders?status=FILLED&limit=5", undefined, trader.accessToken);
+  const first = orders.orders[0]?.orderId;
+  if (first) await call("POST", `/v1/orders/${first}/share`, { comment: "Adding on the pullback." }, trader.accessToken);
+  const now = Date.now();
+  const contest = await call<{ contestId: string }>(
+    "POST",
+    "/v1/contests",
+    {
+      name: "Autumn cup", description: "Large caps only, two weeks.", startingCash: "25000",
+      registrationStart: new Date(now - 60_000).toISOString(), registrationEnd: new Date(now + 7 * 86_400_000).toISOString(),
+      tradingStart: new Date(now + 86_400_000).toISOString(), tradingEnd: new Date(now + 15 * 86_400_000).toISOString(),
+    },
+    trader.accessToken,
+  );
+  await call("POST", `/v1/contests/${contest.contestId}/join`, {}, trader.accessToken);
+  await call("POST", "/v1/price-alerts", { symbol: "MOCKAAPL", direction: "ABOVE", price: "500" }, trader.accessToken);
 
   await logIn(page, trader);
   for (const [width, height, label] of [

@@ -7,8 +7,11 @@ import { Admin } from "./pages/Admin";
 import { Alerts } from "./pages/Alerts";
 import { ApiKeys } from "./pages/ApiKeys";
 import { Auth } from "./pages/Auth";
+import { Community } from "./pages/Community";
+import { Contests } from "./pages/Contests";
 import { Leaderboard } from "./pages/Leaderboard";
 import { Markets } from "./pages/Markets";
+import { Notifications } from "./pages/Notifications";
 import { Orders } from "./pages/Orders";
 import { Portfolio } from "./pages/Portfolio";
 import { SymbolPage } from "./pages/SymbolPage";
@@ -23,7 +26,7 @@ function useSession(): Session | null {
 }
 
 /** Pages that need a login. */
-const PRIVATE = new Set(["portfolio", "orders", "alerts", "keys", "admin"]);
+const PRIVATE = new Set(["portfolio", "orders", "alerts", "keys", "admin", "community", "contests", "notifications"]);
 
 export function App() {
   const session = useSession();
@@ -70,6 +73,15 @@ export function App() {
     case "alerts":
       page = <Alerts />;
       break;
+    case "community":
+      page = <Community />;
+      break;
+    case "contests":
+      page = <Contests contestId={route.parameter} />;
+      break;
+    case "notifications":
+      page = <Notifications />;
+      break;
     case "keys":
       page = <ApiKeys />;
       break;
@@ -93,6 +105,8 @@ function Shell({ session, page, menu, setMenu, children }: { session: Session | 
     ["portfolio", "Portfolio"],
     ["orders", "Orders"],
     ["leaderboard", "Leaderboard"],
+    ["contests", "Contests"],
+    ["community", "Community"],
     ["alerts", "Alerts"],
     ["keys", "API keys"],
   ];
@@ -125,6 +139,11 @@ function Shell({ session, page, menu, setMenu, children }: { session: Session | 
                 </a>
               </li>
             ))}
+            {session && (
+              <li>
+                <NotificationLink userId={session.userId} current={page === "notifications"} />
+              </li>
+            )}
             <li>
               <ThemeToggle />
             </li>
@@ -180,6 +199,23 @@ function LiveNotices({ userId }: { userId: string }) {
   });
   useChannel<{ title: string; symbol?: string }>(`alerts:${userId}`, "alert", (alert) => toast("error", `Alert: ${alert.title}${alert.symbol ? ` (${alert.symbol})` : ""}.`, 10_000));
   return null;
+}
+
+/** The notifications page's link, with how many are unread (kept live). */
+function NotificationLink({ userId, current }: { userId: string; current: boolean }) {
+  const [unread, setUnread] = useState(0);
+  const count = () =>
+    void api
+      .get<{ notifications: unknown[] }>("/v1/notifications", { unread: "true", limit: 100 })
+      .then((answer) => setUnread(answer.notifications.length))
+      .catch(() => undefined);
+  useEffect(count, [userId, current]);
+  useChannel(`notifications:${userId}`, "notification", count);
+  return (
+    <a href={href("notifications")} aria-current={current ? "page" : undefined} data-testid="notifications-link">
+      Notifications{unread > 0 && <span className="badge count" aria-label={`${unread} unread`}>{unread}</span>}
+    </a>
+  );
 }
 
 function ThemeToggle() {

@@ -63,3 +63,10 @@ export function tone(text: string | null | undefined | D.Decimal): "up" | "down"
   if (!value || value.units === 0n) return "";
   return value.units > 0n ? "up" : "down";
 }
+
+/** Text the server HTML-escaped (user-written text), back to what its author wrote;
+ * React escapes it again when rendering. */
+export function unescape(text: string | null | undefined): string {
+  if (!text) return "";
+  return text.replace(/&(lt|gt|quot|#x27|amp);/g, (_, entity: string) => ({ lt: "<", gt: ">", quot: '"', "#x27": "'", amp: "&" })[entity] ?? "");
+}

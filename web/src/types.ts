@@ -262,3 +262,102 @@ export interface AuditEntry {
   subject: string;
   details?: unknown;
 }
+
+export interface Profile {
+  userId: string;
+  /** HTML-escaped by the server: shown through `unescape`. */
+  displayName: string;
+  bio: string;
+  public: boolean;
+  avatarUrl?: string | null;
+  followers: number;
+  following: number;
+  followedByYou: boolean;
+}
+
+export interface Share {
+  shareId: string;
+  userId: string;
+  displayName: string;
+  kind: "TRADE" | "ORDER";
+  referenceId: string;
+  symbol: string;
+  side: string;
+  quantity: string;
+  price?: string | null;
+  comment: string;
+  likes: number;
+  comments: number;
+  likedByYou: boolean;
+  createdAt: string;
+}
+
+export interface Comment {
+  commentId: string;
+  shareId: string;
+  userId: string;
+  displayName: string;
+  text: string;
+  createdAt: string;
+}
+
+export interface AppNotification {
+  notificationId: string;
+  kind: string;
+  title: string;
+  message: string;
+  createdAt: string;
+  readAt?: string | null;
+}
+
+export interface PriceAlert {
+  alertId: string;
+  symbol: string;
+  direction: "ABOVE" | "BELOW";
+  price: string;
+  createdAt: string;
+  triggeredAt?: string | null;
+}
+
+export interface NotificationPreferences {
+  emailKinds: string[];
+  slackKinds: string[];
+  slackWebhookUrl?: string | null;
+}
+
+export interface PaperAccount {
+  accountId: string;
+  name: string;
+  kind: "DEFAULT" | "PRACTICE" | "CONTEST";
+  contestId?: string | null;
+  cashBalance: string;
+  startingCash: string;
+  resets: number;
+  holdings?: Record<string, string>;
+}
+
+export interface Contest {
+  contestId: string;
+  name: string;
+  description: string;
+  registrationStart: string;
+  registrationEnd: string;
+  tradingStart: string;
+  tradingEnd: string;
+  startingCash: string;
+  visibility: "PUBLIC" | "INVITE";
+  ranking: "RETURN" | "SHARPE";
+  status: "UPCOMING" | "REGISTRATION" | "RUNNING" | "ENDED";
+  entries: number;
+  accountId?: string | null;
+  finalizedAt?: string | null;
+}
+
+export interface Standing {
+  rank: number;
+  userId: string;
+  accountId: string;
+  equity: string;
+  returnPercent: string;
+  sharpe?: number | null;
+}

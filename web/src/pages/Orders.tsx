@@ -180,7 +180,7 @@ function History() {
       {orders.data && orders.data.orders.length > 0 && (
         <div className="scroll">
           <table className="striped" data-testid="order-history">
-            <Head columns={["Placed", "Symbol", "Side", "Type", "#Quantity", "#Filled", "#Average price", "Status"]} />
+            <Head columns={["Placed", "Symbol", "Side", "Type", "#Quantity", "#Filled", "#Average price", "Status", ""]} />
             <tbody>
               {orders.data.orders.map((order) => (
                 <tr key={order.orderId} data-order={order.orderId}>
@@ -194,6 +194,11 @@ function History() {
                   <td>
                     {words(order.status)}
                     {order.reason && order.status !== "FILLED" ? <small className="muted"> ({words(order.reason)})</small> : null}
+                  </td>
+                  <td>
+                    <button type="button" className="link" aria-label={`Share ${order.symbol} order`} onClick={() => void shareOrder(order.orderId, order.symbol)}>
+                      Share
+                    </button>
                   </td>
                 </tr>
               ))}
@@ -297,4 +302,16 @@ function TradeSearch() {
       )}
     </>
   );
+}
+
+/** Shares an order with the user's followers, with a comment they may write. */
+async function shareOrder(orderId: string, symbol: string): Promise<void> {
+  const comment = window.prompt(`Share your ${symbol} order with your followers. A comment (optional):`);
+  if (comment === null) return;
+  try {
+    await api.post(`/v1/orders/${orderId}/share`, comment.trim() ? { comment: comment.trim() } : {});
+    toast("success", `Shared your ${symbol} order: see it in Community.`);
+  } catch (failure) {
+    toast("error", describe(failure));
+  }
 }

@@ -1,0 +1,67 @@
+import { expect, test } from "@playwright/test";
+import { call, logIn, register, watchConsole } from "./helpers";
+import { ADMIN_KEY } from "./server";
+
+test("a trader follows another, likes and comments on a shared order, hears of a new follower, and joins a contest", async ({ page }) => {
+  const errors = watchConsole(page);
+  const author = await register();
+  const reader = await register();
+  // The author trades, goes public and shares the order (with text that must not become HTML).
+  await call("PUT", "/v1/me/profile", { displayName: "Ada <b>Lovelace</b>", bio: "Large caps.", public: true }, author.accessToken);
+  const placed = await call<{ orderId: string }>("POST", "/v1/orders", { symbol: "MOCKAAPL", side: "BUY", type: "MARKET", quantity: "2" }, author.accessToken);
+  await expect.poll(async () => (await fetch(`${process.env.TRADECRAFT_E2E_URL}/v1/orders/${placed.orderId}`, { headers: { authorization: `Bearer ${author.accessToken}` } })).status).toBe(200);
+  await call("POST", `/v1/orders/${placed.orderId}/share`, { comment: "Buying the <i>dip</i> & holding" }, author.accessToken);
+
+  await logIn(page, reader);
+  await page.getByRole("link", { name: "Community" }).click();
+  await expect(page.getByRole("heading", { name: "Community" })).toBeVisible();
+  await expect(page.getByText("Nothing in your feed yet.")).toBeVisible();
+  await page.getByLabel("Trader id").fill(author.userId);
+  await page.getByRole("button", { name: "Look up" }).click();
+  const found = page.getByTestId("found-profile");
+  await expect(found).toContainText("Ada <b>Lovelace</b>");
+  await found.getByRole("button", { name: "Follow" }).click();
+  await expect(found.getByRole("button", { name: "Unfollow" })).toBeVisible();
+
+  const share = page.getByTestId("feed").locator("li.share").first();
+  await expect(share).toContainText("Bought 2 MOCKAAPL");
+  await expect(share).toContainText("Buying the <i>dip</i> & holding");
+  await share.getByRole("button", { name: "♥ 0" }).click();
+  await expect(share.getByRole("button", { name: "♥ 1" })).toHaveAttribute("aria-pressed", "true");
+  await share.getByRole("button", { name: "Comments (0)" }).click();
+  await share.getByLabel("Comment").fill("Nice entry");
+  await share.getByRole("button", { name: "Post" }).click();
+  await expect(share.locator(".comments li")).toContainText("Nice entry");
+  await expect(share.getByRole("button", { name: "Comments (1)" })).toBeVisible();
+
+  // The author hears of it; the reader hears, live, of a follower of their own.
+  const told = await call<{ notifications: { kind: string }[] }>("GET", "/v1/notifications", undefined, author.accessToken);
+  expect(told.notifications.map((item) => item.kind).sort()).toEqual(expect.arrayContaining(["COMMENT", "LIKE", "NEW_FOLLOWER"]));
+  await call("PUT", "/v1/me/profile", { displayName: "Reader", public: true }, reader.accessToken);
+  await call("POST", `/v1/users/${reader.userId}/follow`, undefined, author.accessToken);
+  await expect(page.getByTestId("notifications-link")).toContainText("1", { timeout: 10_000 });
+  await page.getByTestId("notifications-link").click();
+  await expect(page.getByTestId("notifications").locator('li[data-kind="NEW_FOLLOWER"]')).toContainText("follows you");
+  await page.getByRole("button", { name: "Mark all 1 read" }).click();
+  await expect(page.getByRole("button", { name: /Mark all/ })).toHaveCount(0);
+
+  // A contest open for registration: joining opens its account.
+  const now = Date.now();
+  await call(
+    "POST",
+    "/v1/contests",
+    {
+      name: "E2E cup", description: "A week.", startingCash: "5000",
+      registrationStart: new Date(now - 60_000).toISOString(), registrationEnd: new Date(now + 86_400_000).toISOString(),
+      tradingStart: new Date(now + 86_400_000).toISOString(), tradingEnd: new Date(now + 8 * 86_400_000).toISOString(),
+    },
+    undefined,
+    { "X-API-Key": ADMIN_KEY },
+  );
+  await page.getByRole("link", { name: "Contests" }).click();
+  await page.getByRole("button", { name: "Join E2E cup" }).click();
+  await expect(page.getByTestId("contests").locator("tr", { hasText: "E2E cup" })).toContainText("Your account #");
+  await expect(page.getByTestId("paper-accounts").locator("tr", { hasText: "E2E cup" })).toContainText("Contest");
+  await expect(page.getByTestId("paper-accounts").locator("tr", { hasText: "E2E cup" })).toContainText("5,000.00");
+  expect(errors).toEqual([]);
+});

@@ -1,0 +1,178 @@
+import { useState } from "react";
+import { api } from "../api";
+import { Empty, ErrorNote } from "../components/Common";
+import { price, time, words } from "../format";
+import { useLoad } from "../hooks";
+import { useChannel } from "../live";
+import type { AppNotification, NotificationPreferences, PriceAlert } from "../types";
+
+const KINDS = ["ORDER_FILLED", "ORDER_REFUSED", "ORDER_EXPIRED", "LIMIT_BREACH", "PRICE_ALERT", "NEW_FOLLOWER", "LIKE", "COMMENT", "CONTEST_STARTED", "CONTEST_ENDED", "ESCALATION"];
+
+export function Notifications() {
+  const userId = api.current()?.userId ?? "";
+  const list = useLoad(() => api.get<{ notifications: AppNotification[] }>("/v1/notifications", { limit: 100 }), [userId]);
+  const [error, setError] = useState<unknown>(null);
+  useChannel(`notifications:${userId}`, "notification", list.reload);
+  async function read(notification: AppNotification | null) {
+    setError(null);
+    try {
+      await api.post(notification ? `/v1/notifications/${encodeURIComponent(notification.notificationId)}/read` : "/v1/notifications/read");
+      list.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+  const unread = list.data?.notifications.filter((item) => !item.readAt).length ?? 0;
+  return (
+    <section>
+      <h1>Notifications</h1>
+      <ErrorNote error={list.error ?? error} retry={list.reload} />
+      {unread > 0 && (
+        <button type="button" className="outline" onClick={() => read(null)}>
+          Mark all {unread} read
+        </button>
+      )}
+      {list.data && list.data.notifications.length === 0 && <Empty>Nothing yet: fills, refusals, price alerts, followers, likes and contests show up here.</Empty>}
+      <ul className="alerts" data-testid="notifications">
+        {list.data?.notifications.map((item) => (
+          <li key={item.notificationId} className={item.readAt ? "acknowledged" : "unread"} data-kind={item.kind}>
+            <strong>{item.title}</strong> <span className="badge">{words(item.kind)}</span>
+            <p>{item.message}</p>
+            <small className="muted">{time(item.createdAt)}</small>{" "}
+            {!item.readAt && (
+              <button type="button" className="link" onClick={() => read(item)}>
+                Mark read
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      <PriceAlerts />
+      <Channels />
+    </section>
+  );
+}
+
+function PriceAlerts() {
+  const alerts = useLoad(() => api.get<{ priceAlerts: PriceAlert[] }>("/v1/price-alerts"), []);
+  const [error, setError] = useState<unknown>(null);
+  async function add(event: React.FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setError(null);
+    try {
+      await api.post("/v1/price-alerts", { symbol: String(form.get("symbol") ?? "").toUpperCase(), direction: String(form.get("direction")), price: String(form.get("price") ?? "") });
+      event.currentTarget.reset();
+      alerts.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+  async function remove(alert: PriceAlert) {
+    try {
+      await api.delete(`/v1/price-alerts/${alert.alertId}`);
+      alerts.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+  return (
+    <article>
+      <h2>Price alerts</h2>
+      <form onSubmit={add} className="inline">
+        <label>
+          Symbol
+          <input name="symbol" required placeholder="MOCKAAPL" />
+        </label>
+        <label>
+          When the price is
+          <select name="direction" defaultValue="ABOVE">
+            <option value="ABOVE">at or above</option>
+            <option value="BELOW">at or below</option>
+          </select>
+        </label>
+        <label>
+          Price
+          <input name="price" inputMode="decimal" required />
+        </label>
+        <button type="submit">Add alert</button>
+      </form>
+      <ErrorNote error={alerts.error ?? error} retry={alerts.reload} />
+      <ul data-testid="price-alerts">
+        {alerts.data?.priceAlerts.map((alert) => (
+          <li key={alert.alertId}>
+            {alert.symbol} {alert.direction === "ABOVE" ? "at or above" : "at or below"} {price(alert.price)}{" "}
+            {alert.triggeredAt ? <small className="muted">reached {time(alert.triggeredAt)}</small> : <small className="muted">waiting</small>}{" "}
+            <button type="button" className="link" onClick={() => remove(alert)}>
+              Delete
+            </button>
+          </li>
+        ))}
+      </ul>
+    </article>
+  );
+}
+
+function Channels() {
+  const saved = useLoad(() => api.get<NotificationPreferences>("/v1/me/notification-preferences"), []);
+  const [error, setError] = useState<unknown>(null);
+  const [note, setNote] = useState<string | null>(null);
+  async function save(event: React.FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const url = String(form.get("slack") ?? "").trim();
+    setError(null);
+    setNote(null);
+    try {
+      await api.put("/v1/me/notification-preferences", {
+        emailKinds: form.getAll("email").map(String),
+        slackKinds: form.getAll("slackKind").map(String),
+        slackWebhookUrl: url === "" ? null : url,
+      });
+      setNote("Saved.");
+      saved.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+  const data = saved.data;
+  return (
+    <article>
+      <h2>Email and chat</h2>
+      <p className="muted">Choose what also goes to your email address, and to a Slack (or compatible) incoming webhook.</p>
+      {data && (
+        <form onSubmit={save} key={JSON.stringify(data)}>
+          <table className="compact">
+            <thead>
+              <tr>
+                <th scope="col">Notification</th>
+                <th scope="col">Email</th>
+                <th scope="col">Webhook</th>
+              </tr>
+            </thead>
+            <tbody>
+              {KINDS.map((kind) => (
+                <tr key={kind}>
+                  <th scope="row">{words(kind)}</th>
+                  <td>
+                    <input type="checkbox" name="email" value={kind} aria-label={`Email: ${words(kind)}`} defaultChecked={data.emailKinds.includes(kind)} />
+                  </td>
+                  <td>
+                    <input type="checkbox" name="slackKind" value={kind} aria-label={`Webhook: ${words(kind)}`} defaultChecked={data.slackKinds.includes(kind)} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <label>
+            Incoming webhook URL
+            <input name="slack" type="url" defaultValue={data.slackWebhookUrl ?? ""} placeholder="https://hooks.slack.com/services/…" />
+          </label>
+          <button type="submit">Save channels</button>
+        </form>
+      )}
+      {note && <p className="ok">{note}</p>}
+      <ErrorNote error={saved.error ?? error} />
+    </article>
+  );
+}
