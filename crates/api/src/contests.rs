@@ -521,9 +521,16 @@ pub async fn run_schedule(state: Arc<AppState>, poll: std::time::Duration, mut s
 
 async fn tell_edges(state: &AppState) -> Result<(), ApiError> {
     let now = state.clock.now_ms();
-    let contests = ask(state, |store| store.contests()).await?;
+    let (contests, told) = ask(state, |store| Ok((store.contests()?, store.contest_edges_told()?))).await?;
     for contest in contests {
-        if now < contest.trading_start_ms {
+        let due = if now >= contest.trading_end_ms {
+            "ENDED"
+        } else if now >= contest.trading_start_ms {
+            "STARTED"
+        } else {
+            continue;
+        };
+        if told.contains(&(contest.contest_id, due.to_owned())) {
             continue;
         }
         let contest_id = contest.contest_id;

@@ -113,37 +113,57 @@ impl Store {
     }
 
     /// Queues the email and webhook deliveries that users' preferences ask for, of the
-    /// notifications made at or after `since_ms` (at most 1,000; queued once each).
-    /// `owner` names the user of an account id. Returns the newest `created_at` seen.
+    /// notifications made at or after `since_ms` to users with preferences (queued once
+    /// each). `owner` names the user of an account id. Returns the newest `created_at` seen.
     pub fn queue_preferred_deliveries(&self, since_ms: i64, now_ms: i64, owner: impl Fn(u64) -> u64) -> Result<Option<i64>, StoreError> {
-        let rows = self.backend().query(
-            "SELECT notification_id, user_id, kind, created_at FROM notifications WHERE created_at >= $1 ORDER BY created_at LIMIT 1000",
-            &[since_ms.into()],
-        )?;
+        // Only notifications of users who chose a channel: an account's owner is its id
+        // below 2^48. Pages by (created_at, notification_id), so a burst of notifications
+        // never hides the ones after it.
+        const PAGE: usize = 500;
         let mut found: BTreeMap<u64, Option<(PreferencesRecord, Option<String>)>> = BTreeMap::new();
-        let mut statements = Vec::new();
         let mut newest = None;
-        for row in &rows {
-            let (id, account, kind, at) = (row.text(0)?, row.int(1)? as u64, row.text(2)?, row.int(3)?);
-            newest = Some(at);
-            let user = owner(account);
-            if let std::collections::btree_map::Entry::Vacant(entry) = found.entry(user) {
-                let preferences = self.preferences(user)?;
-                let email = self.user_by_id(user)?.map(|record| record.email);
-                entry.insert(preferences.map(|preferences| (preferences, email)));
+        let mut after: Option<(i64, String)> = None;
+        loop {
+            let (filter, mut params): (&str, Vec<Param>) = match &after {
+                None => ("n.created_at >= $1", vec![since_ms.into()]),
+                Some((at, id)) => ("(n.created_at > $1 OR (n.created_at = $1 AND n.notification_id > $2))", vec![(*at).into(), id.as_str().into()]),
+            };
+            params.push(i64::try_from(PAGE).unwrap_or(500).into());
+            let rows = self.backend().query(
+                &format!(
+                    "SELECT n.notification_id, n.user_id, n.kind, n.created_at FROM notifications n \
+                     JOIN notification_preferences p ON p.user_id = n.user_id % 281474976710656 \
+                     WHERE {filter} ORDER BY n.created_at, n.notification_id LIMIT ${}",
+                    params.len()
+                ),
+                &params,
+            )?;
+            let mut statements = Vec::new();
+            for row in &rows {
+                let (id, account, kind, at) = (row.text(0)?, row.int(1)? as u64, row.text(2)?, row.int(3)?);
+                newest = Some(at);
+                after = Some((at, id.to_owned()));
+                let user = owner(account);
+                if let std::collections::btree_map::Entry::Vacant(entry) = found.entry(user) {
+                    let preferences = self.preferences(user)?;
+                    let email = self.user_by_id(user)?.map(|record| record.email);
+                    entry.insert(preferences.map(|preferences| (preferences, email)));
+                }
+                let Some(Some((preferences, email))) = found.get(&user) else { continue };
+                if let Some(email) = email.as_deref().filter(|_| preferences.email_kinds.iter().any(|wanted| wanted == kind)) {
+                    statements.push(delivery_statement(id, "EMAIL", email, now_ms));
+                }
+                if let Some(url) = preferences.slack_url.as_deref().filter(|_| preferences.slack_kinds.iter().any(|wanted| wanted == kind)) {
+                    statements.push(delivery_statement(id, "SLACK", url, now_ms));
+                }
             }
-            let Some(Some((preferences, email))) = found.get(&user) else { continue };
-            if let Some(email) = email.as_deref().filter(|_| preferences.email_kinds.iter().any(|wanted| wanted == kind)) {
-                statements.push(delivery_statement(id, "EMAIL", email, now_ms));
+            if !statements.is_empty() {
+                self.backend().transaction(&statements)?;
             }
-            if let Some(url) = preferences.slack_url.as_deref().filter(|_| preferences.slack_kinds.iter().any(|wanted| wanted == kind)) {
-                statements.push(delivery_statement(id, "SLACK", url, now_ms));
+            if rows.len() < PAGE {
+                return Ok(newest);
             }
         }
-        if !statements.is_empty() {
-            self.backend().transaction(&statements)?;
-        }
-        Ok(newest)
     }
 
     /// Deliveries whose next attempt is due at `now_ms`, oldest first.
@@ -308,6 +328,12 @@ impl Store {
         }
         let rows = self.backend().query("SELECT user_id FROM users WHERE role = 'admin' ORDER BY user_id", &[])?;
         rows.iter().map(|row| Ok(row.int(0)? as u64)).collect()
+    }
+
+    /// Every contest edge told so far, as (contest id, edge).
+    pub fn contest_edges_told(&self) -> Result<std::collections::BTreeSet<(u64, String)>, StoreError> {
+        let rows = self.backend().query("SELECT contest_id, edge FROM contest_events", &[])?;
+        rows.iter().map(|row| Ok((row.int(0)? as u64, row.text(1)?.to_owned()))).collect()
     }
 
     /// Records that a contest's `edge` (`STARTED` or `ENDED`) was told, with the

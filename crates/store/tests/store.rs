@@ -692,6 +692,50 @@ fn projects_exit_legs_growing_with_their_entry(db: TestDb) {
     assert!(exits.iter().all(|&(_, quantity, status)| quantity == Quantity::from_units(10) && status == "ACCEPTED"), "{exits:?}");
 }
 
+/// A burst of notifications larger than a page is queued whole, only for users who chose a
+/// channel, for paper accounts too, and only once however often it is scanned.
+fn queues_every_preferred_delivery_of_a_burst_once(db: TestDb) {
+    use tradecraft_store::{NotificationRecord, PreferencesRecord, UserRecord};
+    let store = &db.store;
+    for (user, email) in [(7_u64, "seven@example.com"), (8, "eight@example.com")] {
+        let record = UserRecord {
+            user_id: user,
+            email: email.to_owned(),
+            username: email.to_owned(),
+            password_hash: String::new(),
+            role: "trader".to_owned(),
+            created_at_ms: 0,
+        };
+        store.create_user(&record).unwrap();
+    }
+    let preferences =
+        PreferencesRecord { user_id: 7, email_kinds: vec!["ORDER_FILLED".to_owned()], slack_kinds: Vec::new(), slack_url: None, updated_at_ms: 0 };
+    store.put_preferences(&preferences).unwrap();
+    // 1,200 fills of user 7's paper account 7 + 2^48, and as many of user 8 (no preferences).
+    let paper = 7 + (1_u64 << 48);
+    for index in 0..1_200_i64 {
+        for (user, prefix) in [(paper, "a"), (8, "b")] {
+            let record = NotificationRecord {
+                notification_id: format!("{prefix}{index:05}"),
+                user_id: user,
+                kind: if index % 600 == 599 { "LIKE".to_owned() } else { "ORDER_FILLED".to_owned() },
+                title: "Order filled".to_owned(),
+                message: String::new(),
+                created_at_ms: 1_000 + index / 10,
+                read_at_ms: None,
+            };
+            store.insert_notification(&record).unwrap();
+        }
+    }
+    let owner = |account: u64| account & ((1 << 48) - 1);
+    for _ in 0..2 {
+        assert_eq!(store.queue_preferred_deliveries(0, 5_000, owner).unwrap(), Some(1_119));
+    }
+    let due = store.due_notification_deliveries(5_000, 10_000).unwrap();
+    assert_eq!(due.len(), 1_198, "every ORDER_FILLED of the paper account, once; no LIKE, nothing of user 8");
+    assert!(due.iter().all(|delivery| delivery.channel == "EMAIL" && delivery.target == "seven@example.com"));
+}
+
 macro_rules! backend_suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -717,6 +761,7 @@ backend_suite!(sqlite:
     a_deposed_engines_late_writes_change_nothing,
     keeps_watchlists_with_names_unique_per_user,
     projects_exit_legs_growing_with_their_entry,
+    queues_every_preferred_delivery_of_a_burst_once,
 );
 
 backend_suite!(postgres:
@@ -731,6 +776,7 @@ backend_suite!(postgres:
     a_deposed_engines_late_writes_change_nothing,
     keeps_watchlists_with_names_unique_per_user,
     projects_exit_legs_growing_with_their_entry,
+    queues_every_preferred_delivery_of_a_burst_once,
 );
 
 #[test]
