@@ -103,12 +103,17 @@ async fn shown(state: &AppState, account: u64, record: Option<&PaperAccountRecor
     responses((status = 200, description = "The caller's accounts.", body = PaperAccounts), (status = 403, description = "The operator key has no accounts.", body = ErrorBody)))]
 pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<PaperAccounts>, ApiError> {
     let user = own_account(&caller)?;
-    let records = ask(&state, move |store| store.paper_accounts(user)).await?;
-    let mut accounts = vec![shown(&state, user, None).await?];
+    Ok(Json(PaperAccounts { accounts: accounts_of(&state, user).await? }))
+}
+
+/// A user's accounts: the default one first, then the others oldest first.
+pub(crate) async fn accounts_of(state: &AppState, user: u64) -> Result<Vec<PaperAccount>, ApiError> {
+    let records = ask(state, move |store| store.paper_accounts(user)).await?;
+    let mut accounts = vec![shown(state, user, None).await?];
     for record in &records {
-        accounts.push(shown(&state, record.account_id, Some(record)).await?);
+        accounts.push(shown(state, record.account_id, Some(record)).await?);
     }
-    Ok(Json(PaperAccounts { accounts }))
+    Ok(accounts)
 }
 
 /// Open a practice account with its own cash (100,000 unless `cash` says), beside the

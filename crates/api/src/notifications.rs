@@ -19,6 +19,9 @@ use crate::responses::ErrorBody;
 use crate::routes::{bounded, now, parse_symbol, query};
 use crate::{ApiError, Shared};
 
+/// Notifications an export holds at most.
+pub(crate) const EXPORTED: usize = 1_000;
+
 /// One notification.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -64,7 +67,7 @@ pub fn push_of(record: &NotificationRecord) -> crate::ws::Push {
     crate::ws::Push::new(format!("notifications:{}", record.user_id), "notification", payload)
 }
 
-fn notification_of(record: &NotificationRecord) -> Notification {
+pub(crate) fn notification_of(record: &NotificationRecord) -> Notification {
     Notification {
         notification_id: record.notification_id.clone(),
         kind: record.kind.clone(),
@@ -164,7 +167,7 @@ pub(crate) struct PriceAlerts {
     pub price_alerts: Vec<PriceAlert>,
 }
 
-fn price_alert_of(record: &PriceAlertRecord) -> PriceAlert {
+pub(crate) fn price_alert_of(record: &PriceAlertRecord) -> PriceAlert {
     PriceAlert {
         alert_id: record.alert_id.clone(),
         symbol: record.symbol.clone(),

@@ -27,24 +27,32 @@ use crate::{ApiError, Shared};
 const EXPORT_ROWS_MAX: usize = 10_000;
 
 /// Everything stored about the caller, as JSON: profile, organisation, keys (without
-/// secrets), webhooks, alerts, limits, orders, trades, statement, positions and audit
-/// trail (up to 10,000 rows of each, newest first).
+/// secrets), webhooks, alerts, limits, paper accounts, orders and trades of every account,
+/// the default account's statement and positions, the audit trail, social data (profile,
+/// follows, shares, comments, likes), notifications, price alerts and channel preferences
+/// (up to 10,000 rows of each, newest first).
 #[utoipa::path(get, path = "/v1/me/export", tag = "privacy", responses((status = 200, description = "The export.", body = Export)))]
 pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Export>, ApiError> {
     let user = own_account(&caller)?;
     let limits = query(&state, move |engine| engine.account(AccountId(user)).map(|view| view.limits)).await?;
     let mut document = ask(&state, move |store| {
         let profile = store.user_by_id(user)?;
+        let accounts: Vec<u64> = std::iter::once(user).chain(store.paper_accounts(user)?.iter().map(|account| account.account_id)).collect();
         let mut trades = Vec::new();
-        let mut page_token = None;
-        while trades.len() < EXPORT_ROWS_MAX {
-            let page = store.search_trades(&TradeQuery { user_id: user, limit: 1_000, page_token: page_token.take(), ..TradeQuery::default() })?;
-            trades.extend(page.trades);
-            match page.next_page_token {
-                Some(token) => page_token = Some(token),
-                None => break,
+        let mut orders = Vec::new();
+        for &account in &accounts {
+            let mut page_token = None;
+            while trades.len() < EXPORT_ROWS_MAX {
+                let page = store.search_trades(&TradeQuery { user_id: account, limit: 1_000, page_token: page_token.take(), ..TradeQuery::default() })?;
+                trades.extend(page.trades);
+                match page.next_page_token {
+                    Some(token) => page_token = Some(token),
+                    None => break,
+                }
             }
+            orders.extend(store.orders_of(account, EXPORT_ROWS_MAX)?);
         }
+        orders.truncate(EXPORT_ROWS_MAX);
         let statement = store.wallet_transactions(user, 1_000, None)?;
         Ok(Export {
             exported_at: Timestamp::from_millis(now_ms()).to_string(),
@@ -63,11 +71,11 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
             api_keys: store.api_keys(user)?.iter().map(crate::identity::key_of).collect(),
             webhooks: store.webhooks(user)?.iter().map(crate::alerts::webhook_of).collect(),
             alerts: store.alerts(user, false, 1_000)?.iter().map(crate::alerts::alert_of).collect(),
-            orders: store
-                .orders_of(user, EXPORT_ROWS_MAX)?
+            orders: orders
                 .iter()
                 .map(|order| ExportOrder {
                     order_id: order.order_id.to_string(),
+                    account_id: order.user_id.to_string(),
                     symbol: order.symbol.clone(),
                     side: order.side.clone(),
                     quantity: order.budget.is_none().then(|| order.quantity.to_string()),
@@ -92,9 +100,20 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
                 .collect(),
             cash_deposited: store.account(user)?.map(|account| decimal(i128::from(account.deposits.raw()), 8)),
             limits: None,
+            accounts: Vec::new(),
+            social: None,
+            notifications: store.notifications(user, false, crate::notifications::EXPORTED)?.iter().map(crate::notifications::notification_of).collect(),
+            price_alerts: store.price_alerts(user)?.iter().map(crate::notifications::price_alert_of).collect(),
+            notification_preferences: store.preferences(user)?.map(|record| crate::channels::Preferences {
+                email_kinds: record.email_kinds,
+                slack_kinds: record.slack_kinds,
+                slack_webhook_url: record.slack_url,
+            }),
         })
     })
     .await?;
+    document.accounts = crate::accounts::accounts_of(&state, user).await?;
+    document.social = Some(crate::social::export_of(&state, crate::auth::require(&caller)?, user).await?);
     document.limits = limits.map(|limits| tradecraft_sequencer::wire::WireLimits::from_limits(&limits).into());
     Ok(Json(document))
 }

@@ -752,6 +752,13 @@ pub(crate) struct Export {
     pub cash_deposited: Option<String>,
     /// The limits set on the account itself.
     pub limits: Option<LimitsView>,
+    /// Every paper account (the default one first) with its cash and holdings; `orders`
+    /// and `trades` cover them all, `positions` and `walletTransactions` the default one.
+    pub accounts: Vec<crate::accounts::PaperAccount>,
+    pub social: Option<crate::social::SocialExport>,
+    pub notifications: Vec<crate::notifications::Notification>,
+    pub price_alerts: Vec<crate::notifications::PriceAlert>,
+    pub notification_preferences: Option<crate::channels::Preferences>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -776,6 +783,8 @@ pub(crate) struct ExportMembership {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ExportOrder {
     pub order_id: String,
+    /// The paper account it was placed in.
+    pub account_id: String,
     pub symbol: String,
     pub side: String,
     /// Null for a buy sized by cash amount (see `notional`).

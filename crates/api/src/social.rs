@@ -209,6 +209,53 @@ pub(crate) struct Reports {
     pub reports: Vec<Report>,
 }
 
+/// What `GET /v1/me/export` holds of a user's social data.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SocialExport {
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub public: bool,
+    pub has_avatar: bool,
+    /// User ids.
+    pub following: Vec<String>,
+    pub followers: Vec<String>,
+    /// Including any an admin hid.
+    pub shares: Vec<Share>,
+    pub comments: Vec<Comment>,
+    /// Share ids.
+    pub likes: Vec<String>,
+}
+
+/// Everything social stored about `user` (for the export).
+pub(crate) async fn export_of(state: &AppState, caller: &Caller, user: u64) -> Result<SocialExport, ApiError> {
+    let max = tradecraft_store::PAGE_LIMIT_MAX;
+    let (profile, avatar, following, followers, shares, comments, likes) = ask(state, move |store| {
+        Ok((
+            store.profile(user)?,
+            store.avatar(user)?.is_some(),
+            store.follow_list(user, false, 0, max)?.0,
+            store.follow_list(user, true, 0, max)?.0,
+            store.own_shares(user, max)?,
+            store.comments_by(user, max)?,
+            store.likes_by(user)?,
+        ))
+    })
+    .await?;
+    let ids = |list: Vec<tradecraft_store::FollowRecord>| list.iter().map(|entry| entry.user_id.to_string()).collect();
+    Ok(SocialExport {
+        display_name: profile.as_ref().map(|profile| escape_html(&profile.display_name)),
+        bio: profile.as_ref().map(|profile| escape_html(&profile.bio)),
+        public: profile.as_ref().is_some_and(|profile| profile.public),
+        has_avatar: avatar,
+        following: ids(following),
+        followers: ids(followers),
+        shares: shares_of(state, caller, shares).await?,
+        comments: comments_of(state, comments).await?,
+        likes,
+    })
+}
+
 /// Paging of a list: an opaque token from the previous page.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

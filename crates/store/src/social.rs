@@ -309,6 +309,33 @@ impl Store {
         rows.first().map(comment).transpose()
     }
 
+    /// A user's own comments not deleted (hidden ones too: they are still the user's),
+    /// newest first.
+    pub fn comments_by(&self, user_id: u64, limit: usize) -> Result<Vec<CommentRecord>, StoreError> {
+        let rows = self.backend().query(
+            &format!(
+                "SELECT {COMMENT_COLUMNS} FROM share_comments WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, comment_id DESC LIMIT $2"
+            ),
+            &[user(user_id), limit_param(limit)],
+        )?;
+        rows.iter().map(comment).collect()
+    }
+
+    /// A user's own shares not deleted (hidden ones too), newest first.
+    pub fn own_shares(&self, user_id: u64, limit: usize) -> Result<Vec<ShareRecord>, StoreError> {
+        let rows = self.backend().query(
+            &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, share_id DESC LIMIT $2"),
+            &[user(user_id), limit_param(limit)],
+        )?;
+        rows.iter().map(share).collect()
+    }
+
+    /// The shares a user likes.
+    pub fn likes_by(&self, user_id: u64) -> Result<Vec<String>, StoreError> {
+        let rows = self.backend().query("SELECT share_id FROM share_likes WHERE user_id = $1 ORDER BY created_at, share_id", &[user(user_id)])?;
+        rows.iter().map(|row| Ok(row.text(0)?.to_owned())).collect()
+    }
+
     /// Deletes a comment (by its author, or the share's author); false if there is none.
     pub fn delete_comment(&self, comment_id: &str, now_ms: i64) -> Result<bool, StoreError> {
         let Some(found) = self.comment(comment_id)? else { return Ok(false) };

@@ -49,6 +49,14 @@ async fn a_user_trades_in_several_paper_accounts_and_resets_one() {
     )
     .await;
     assert_eq!(poor["error"]["code"], "insufficient_funds", "its own cash, not the default account's: {poor}");
+    // The export lists both accounts, and the practice account's orders and trades.
+    let traded = |_: u16, body: &serde_json::Value| body["trades"].as_array().is_some_and(|trades| !trades.is_empty());
+    let (_, exported) = app.get_until_as(&token, "/v1/me/export", traded).await;
+    let accounts: Vec<&str> = exported["accounts"].as_array().unwrap().iter().map(|item| item["accountId"].as_str().unwrap()).collect();
+    assert_eq!(accounts, [user.as_str(), account.as_str()], "{exported}");
+    assert!(exported["orders"].as_array().unwrap().iter().all(|order| order["accountId"] == account.as_str()), "{exported}");
+    assert_eq!(exported["orders"].as_array().unwrap().len(), 2, "{exported}");
+    assert_eq!(exported["trades"][0]["userId"], account.as_str(), "{exported}");
 
     // Nobody else may use it.
     let bob = register(&app, "bob@example.com").await;

@@ -202,8 +202,26 @@ async fn traders_share_follow_like_and_comment_and_private_profiles_show_nothing
     }
     let (_, own) = as_user(&app, &ada, Method::GET, &format!("/v1/users/{}/shares", ada.id), None).await;
     assert_eq!(share_ids(&own), [trade_share.as_str()], "the author still sees their own: {own}");
+
+    // The export holds all of it: profile, follows, shares, likes, notifications, accounts.
+    let (_, export) = as_user(&app, &ada, Method::GET, "/v1/me/export", None).await;
+    let social = &export["social"];
+    assert_eq!((social["displayName"].as_str(), social["public"].as_bool(), social["hasAvatar"].as_bool()), (Some("Ada"), Some(false), Some(true)), "{social}");
+    assert_eq!(social["followers"], json!([bob.id]), "{social}");
+    assert_eq!(social["shares"].as_array().map(Vec::len), Some(2), "the hidden share is still hers to see: {social}");
+    assert!(export["notifications"].as_array().unwrap().iter().any(|item| item["kind"] == "NEW_FOLLOWER"), "{export}");
+    assert_eq!(export["accounts"][0]["accountId"], ada.id.as_str());
+    let (_, bobs) = as_user(&app, &bob, Method::GET, "/v1/me/export", None).await;
+    assert_eq!((bobs["social"]["likes"].clone(), bobs["social"]["following"].clone()), (json!([trade_share]), json!([ada.id])), "{bobs}");
+
     let (status, _) = as_user(&app, &ada, Method::DELETE, &format!("/v1/shares/{trade_share}"), None).await;
     assert_eq!(status, 204);
+
+    // Deleting an account deletes its social data: Bob no longer follows Ada.
+    let (status, _) = as_user(&app, &bob, Method::DELETE, "/v1/me", Some(json!({"password": "correct horse"}))).await;
+    assert_eq!(status, 204);
+    let (_, profile) = as_user(&app, &ada, Method::GET, &format!("/v1/profiles/{}", ada.id), None).await;
+    assert_eq!(profile["followers"], 0, "{profile}");
 }
 
 #[tokio::test]
