@@ -2,7 +2,7 @@ import { expect, test } from "@playwright/test";
 import { call, logIn, register, watchConsole } from "./helpers";
 import { ADMIN_KEY } from "./server";
 
-test("a trader follows another, likes and comments on a shared order, hears of a new follower, and joins a contest", async ({ page }) => {
+test("a trader follows another, likes and comments on a shared order, hears of a new follower, and joins a contest and trades in it", async ({ page }) => {
   const errors = watchConsole(page);
   const author = await register();
   const reader = await register();
@@ -45,7 +45,8 @@ test("a trader follows another, likes and comments on a shared order, hears of a
   await page.getByRole("button", { name: "Mark all 1 read" }).click();
   await expect(page.getByRole("button", { name: /Mark all/ })).toHaveCount(0);
 
-  // A contest open for registration: joining opens its account.
+  // A running contest open for registration: joining opens its account, which the header
+  // then switches to; the ticket trades in it and the portfolio shows it.
   const now = Date.now();
   await call(
     "POST",
@@ -53,7 +54,7 @@ test("a trader follows another, likes and comments on a shared order, hears of a
     {
       name: "E2E cup", description: "A week.", startingCash: "5000",
       registrationStart: new Date(now - 60_000).toISOString(), registrationEnd: new Date(now + 86_400_000).toISOString(),
-      tradingStart: new Date(now + 86_400_000).toISOString(), tradingEnd: new Date(now + 8 * 86_400_000).toISOString(),
+      tradingStart: new Date(now - 30_000).toISOString(), tradingEnd: new Date(now + 8 * 86_400_000).toISOString(),
     },
     undefined,
     { "X-API-Key": ADMIN_KEY },
@@ -63,5 +64,16 @@ test("a trader follows another, likes and comments on a shared order, hears of a
   await expect(page.getByTestId("contests").locator("tr", { hasText: "E2E cup" })).toContainText("Your account #");
   await expect(page.getByTestId("paper-accounts").locator("tr", { hasText: "E2E cup" })).toContainText("Contest");
   await expect(page.getByTestId("paper-accounts").locator("tr", { hasText: "E2E cup" })).toContainText("5,000.00");
+  await page.getByRole("link", { name: "Markets" }).click();
+  await page.getByTestId("account-switch").selectOption({ label: "E2E cup" });
+  await page.goto(`${process.env.TRADECRAFT_E2E_URL}/#/symbol/MOCKAAPL`);
+  await expect(page.getByTestId("buying-power")).toHaveText("5,000.00");
+  await page.getByLabel("Quantity", { exact: true }).fill("1");
+  await page.getByRole("button", { name: "Buy MOCKAAPL" }).click();
+  await expect(page.getByTestId("ticket-result")).toContainText("Filled 1 at");
+  await page.getByRole("link", { name: "Portfolio" }).click();
+  await expect(page.getByTestId("positions").locator('tr[data-symbol="MOCKAAPL"]')).toContainText("1");
+  await page.getByTestId("account-switch").selectOption({ label: "Main account" });
+  await expect(page.getByTestId("positions").locator('tr[data-symbol="MOCKAAPL"]')).toHaveCount(0);
   expect(errors).toEqual([]);
 });

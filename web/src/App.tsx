@@ -1,4 +1,5 @@
 import { useEffect, useState, useSyncExternalStore } from "react";
+import { activeAccount, chooseAccount, useAccount } from "./account";
 import { api, type Session } from "./api";
 import { PageBoundary } from "./components/Common";
 import { money, quantity } from "./format";
@@ -17,6 +18,7 @@ import { Portfolio } from "./pages/Portfolio";
 import { SymbolPage } from "./pages/SymbolPage";
 import { href, useRoute } from "./router";
 import { Toasts, toast } from "./toasts";
+import type { PaperAccount } from "./types";
 
 function useSession(): Session | null {
   return useSyncExternalStore(
@@ -141,6 +143,11 @@ function Shell({ session, page, menu, setMenu, children }: { session: Session | 
             ))}
             {session && (
               <li>
+                <AccountSwitcher userId={session.userId} page={page} />
+              </li>
+            )}
+            {session && (
+              <li>
                 <NotificationLink userId={session.userId} current={page === "notifications"} />
               </li>
             )}
@@ -193,12 +200,40 @@ function Shell({ session, page, menu, setMenu, children }: { session: Session | 
 
 /** Fills and alerts pushed on the user's topics, as toasts on every page. */
 function LiveNotices({ userId }: { userId: string }) {
-  useChannel<{ type: string; symbol: string; price?: string; quantity?: string; status?: string; reason?: string }>(`orders:${userId}`, "order_update", (update) => {
+  const account = useAccount();
+  useChannel<{ type: string; symbol: string; price?: string; quantity?: string; status?: string; reason?: string }>(`orders:${account}`, "order_update", (update) => {
     if (update.type === "fill") toast("success", `Filled ${quantity(update.quantity)} ${update.symbol} at ${money(update.price)}.`);
     if (update.type === "done" && update.status === "EXPIRED") toast("warning", `${update.symbol} order expired (${(update.reason ?? "").replaceAll("_", " ")}).`);
   });
   useChannel<{ title: string; symbol?: string }>(`alerts:${userId}`, "alert", (alert) => toast("error", `Alert: ${alert.title}${alert.symbol ? ` (${alert.symbol})` : ""}.`, 10_000));
   return null;
+}
+
+/** Which paper account the app trades and reads, when the user has more than one. */
+function AccountSwitcher({ userId, page }: { userId: string; page: string }) {
+  const account = useAccount();
+  const [accounts, setAccounts] = useState<PaperAccount[]>([]);
+  useEffect(() => {
+    void api
+      .get<{ accounts: PaperAccount[] }>("/v1/me/accounts")
+      .then((answer) => {
+        setAccounts(answer.accounts);
+        // An account that is gone (or another user's choice) falls back to the default one.
+        if (!answer.accounts.some((item) => item.accountId === activeAccount())) chooseAccount(userId);
+      })
+      .catch(() => undefined);
+    // Opening an account on the contests page shows it here when the user comes back.
+  }, [userId, page]);
+  if (accounts.length < 2) return null;
+  return (
+    <select aria-label="Account" className="account-switch" value={account} onChange={(event) => chooseAccount(event.target.value)} data-testid="account-switch">
+      {accounts.map((item) => (
+        <option key={item.accountId} value={item.accountId}>
+          {item.kind === "DEFAULT" ? "Main account" : item.name}
+        </option>
+      ))}
+    </select>
+  );
 }
 
 /** The notifications page's link, with how many are unread (kept live). */

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { useAccount } from "../account";
 import { api } from "../api";
 import * as D from "../decimal";
 import { describe } from "../errors";
@@ -17,8 +18,9 @@ export function OrderTicket({ instrument, quote }: { instrument: Instrument; quo
   const [problem, setProblem] = useState<string | null>(null);
   const [result, setResult] = useState<{ tone: "success" | "error"; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  const portfolio = useLoad(() => (session ? api.get<Portfolio>(`/v1/portfolio/${session.userId}`) : Promise.resolve(null)), [session?.userId]);
-  useChannel(session ? `orders:${session.userId}` : null, "order_update", portfolio.reload);
+  const account = useAccount();
+  const portfolio = useLoad(() => (session && account ? api.get<Portfolio>(`/v1/portfolio/${account}`) : Promise.resolve(null)), [account]);
+  useChannel(session && account ? `orders:${account}` : null, "order_update", portfolio.reload);
 
   if (!session) {
     return (
@@ -48,7 +50,7 @@ export function OrderTicket({ instrument, quote }: { instrument: Instrument; quo
     setBusy(true);
     try {
       // One key per submission: a retry of this request can never place a second order.
-      const accepted = await api.post<OrderAccepted>("/v1/orders", built.request, { "X-Idempotency-Key": crypto.randomUUID() });
+      const accepted = await api.post<OrderAccepted>("/v1/orders", { ...built.request, userId: account }, { "X-Idempotency-Key": crypto.randomUUID() });
       const order = await api.get<Order>(`/v1/orders/${accepted.orderId}`).catch(() => null);
       const text = order ? summary(order) : `Order ${accepted.orderId} accepted.`;
       setResult({ tone: "success", text });

@@ -127,7 +127,7 @@ function Accounts() {
   return (
     <article>
       <h2>Your paper accounts</h2>
-      <p className="muted">Trade in any of them by choosing it in the order ticket&apos;s account; each keeps its own cash, shares and history.</p>
+      <p className="muted">Trade in any of them by choosing it in the account menu at the top; each keeps its own cash, shares and history.</p>
       <ErrorNote error={accounts.error ?? error} retry={accounts.reload} />
       {accounts.data && (
         <table className="striped" data-testid="paper-accounts">

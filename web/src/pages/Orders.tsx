@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { useAccount } from "../account";
 import { api } from "../api";
 import { Empty, ErrorNote, Pager, Head } from "../components/Common";
 import { describe } from "../errors";
@@ -36,8 +37,8 @@ export function Orders() {
 }
 
 function OpenOrders() {
-  const userId = api.current()?.userId ?? "";
-  const open = useLoad(() => api.get<OrderList>("/v1/orders", { status: "OPEN", limit: 100 }), [userId]);
+  const userId = useAccount();
+  const open = useLoad(() => api.get<OrderList>("/v1/orders", { userId, status: "OPEN", limit: 100 }), [userId]);
   useChannel(`orders:${userId}`, "order_update", open.reload);
   if (open.error) return <ErrorNote error={open.error} retry={open.reload} />;
   if (!open.data) return <p aria-busy="true">Loading open orders…</p>;
@@ -147,12 +148,12 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
 const ORDER_STATUSES = ["", "ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "EXPIRED", "OPEN"];
 
 function History() {
-  const userId = api.current()?.userId ?? "";
+  const userId = useAccount();
   const [status, setStatus] = useState("");
   const [symbol, setSymbol] = useState("");
   const [tokens, setTokens] = useState<(string | null)[]>([null]);
   const token = tokens[tokens.length - 1] ?? null;
-  const orders = useLoad(() => api.get<OrderList>("/v1/orders", { status, symbol: symbol.toUpperCase(), limit: 25, pageToken: token }), [userId, status, symbol, token]);
+  const orders = useLoad(() => api.get<OrderList>("/v1/orders", { userId, status, symbol: symbol.toUpperCase(), limit: 25, pageToken: token }), [userId, status, symbol, token]);
   const filter = (apply: () => void) => {
     apply();
     setTokens([null]);
@@ -214,7 +215,7 @@ function History() {
 const TRADE_STATUSES = ["", "EXECUTED", "FAILED_INSUFFICIENT_FUNDS", "FAILED_INSUFFICIENT_SHARES", "FAILED_OTHER"];
 
 function TradeSearch() {
-  const userId = api.current()?.userId ?? "";
+  const userId = useAccount();
   const [filters, setFilters] = useState({ symbol: "", side: "", status: "", startDate: "", endDate: "", q: "" });
   const [tokens, setTokens] = useState<(string | null)[]>([null]);
   const token = tokens[tokens.length - 1] ?? null;

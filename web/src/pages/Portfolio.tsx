@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { useAccount } from "../account";
 import { api } from "../api";
 import { ValueChart } from "../components/Charts";
 import { Empty, ErrorNote, Loading, Pager, Head, Choice } from "../components/Common";
@@ -11,12 +12,11 @@ import type { Performance, Portfolio as PortfolioAnswer, Position, Positions, St
 const PERIODS = ["1d", "7d", "30d", "90d", "1y", "all"] as const;
 
 export function Portfolio() {
-  const session = api.current();
-  const userId = session?.userId ?? "";
+  const userId = useAccount();
   const account = useLoad(() => api.get<PortfolioAnswer>(`/v1/portfolio/${userId}`), [userId]);
-  const positions = useLoad(() => api.get<Positions>("/v1/portfolio/positions"), [userId]);
+  const positions = useLoad(() => api.get<Positions>("/v1/portfolio/positions", { userId }), [userId]);
   const [period, setPeriod] = useState<(typeof PERIODS)[number]>("30d");
-  const performance = useLoad(() => api.get<Performance>("/v1/portfolio/performance", { period }), [period, userId]);
+  const performance = useLoad(() => api.get<Performance>("/v1/portfolio/performance", { period, userId }), [period, userId]);
   const [live, setLive] = useState<Record<string, string>>({});
   useChannel(`orders:${userId}`, "order_update", () => {
     account.reload();
