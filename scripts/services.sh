@@ -5,6 +5,7 @@
 #   PostgreSQL 15+ on 127.0.0.1:5432 -> TRADECRAFT_TEST_POSTGRES (an admin URL; each test
 #   creates and drops its own database)
 #   Apache Kafka 4 -> TRADECRAFT_TEST_KAFKA (see ensure_kafka below)
+#   Redis 7 -> TRADECRAFT_TEST_REDIS (see ensure_redis below)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -154,4 +155,43 @@ ensure_chromium() {
     fi
     export CHROMIUM_PATH="$found"
     echo "Chromium ready: $("$CHROMIUM_PATH" --version 2>/dev/null | head -n 1)"
+}
+
+#   Redis 7 from Debian's packages on a free loopback port, for this run ->
+#   TRADECRAFT_TEST_REDIS (redis://127.0.0.1:PORT; each test uses its own key prefix).
+#   No persistence; stopped by stop_redis.
+ensure_redis() {
+    if ! command -v redis-server >/dev/null 2>&1; then
+        echo "installing Redis (Debian package)"
+        as_root apt-get update -q
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server
+    fi
+    if [ -n "${TRADECRAFT_TEST_REDIS:-}" ] && redis-cli -u "$TRADECRAFT_TEST_REDIS" ping >/dev/null 2>&1; then
+        echo "Redis ready: $TRADECRAFT_TEST_REDIS"
+        return
+    fi
+    local port run
+    port="$(free_port)"
+    run="$(mktemp -d "${TMPDIR:-/tmp}/tradecraft-redis.XXXXXX")"
+    export TRADECRAFT_REDIS_RUN="$run"
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$run" \
+        --daemonize yes --pidfile "$run/redis.pid" --logfile "$run/redis.log"
+    export TRADECRAFT_TEST_REDIS="redis://127.0.0.1:$port"
+    for _ in $(seq 1 50); do
+        if redis-cli -p "$port" ping >/dev/null 2>&1; then
+            echo "Redis ready: $TRADECRAFT_TEST_REDIS ($(redis-server --version | awk '{print $3}'))"
+            return
+        fi
+        sleep 0.1
+    done
+    echo "error: Redis did not start; its log:" >&2
+    tail -n 20 "$run/redis.log" >&2
+    return 1
+}
+
+stop_redis() {
+    if [ -n "${TRADECRAFT_REDIS_RUN:-}" ] && [ -f "$TRADECRAFT_REDIS_RUN/redis.pid" ]; then
+        kill "$(cat "$TRADECRAFT_REDIS_RUN/redis.pid")" 2>/dev/null || true
+        rm -rf "$TRADECRAFT_REDIS_RUN"
+    fi
 }

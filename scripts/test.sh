@@ -2,7 +2,8 @@
 # Runs every TradeCraft test on a fresh machine: installs what the tests need, then lints
 # and runs the whole workspace's tests with cargo-nextest. The servers tests talk to are
 # started (or installed) by scripts/services.sh first: PostgreSQL for the read store,
-# Apache Kafka (jars from Maven Central) for the Kafka event log. The API suite runs twice:
+# Apache Kafka (jars from Maven Central) for the Kafka event log, Redis for the
+# multi-process deployment's price cache and pub/sub. The API suite runs twice:
 # on the embedded server, and on a multi-process deployment over Kafka and PostgreSQL. The
 # web app is built and tested in Chromium (Debian's package) by scripts/web.sh.
 set -euo pipefail
@@ -21,8 +22,9 @@ echo "== services"
 source scripts/services.sh
 ensure_postgres
 ensure_kafka
+ensure_redis
 ensure_chromium
-trap stop_kafka EXIT
+trap 'stop_kafka; stop_redis' EXIT
 
 for component in rustfmt clippy; do
     if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then

@@ -105,6 +105,11 @@ pub(crate) struct ServeArgs {
     /// The sender of notification emails.
     #[arg(long, env = "TRADECRAFT_SMTP_FROM", default_value = "TradeCraft <noreply@localhost>")]
     smtp_from: String,
+    /// Redis for the multi-process deployment: `redis://HOST:PORT[/DB][?prefix=NAME.]`. The
+    /// projector keeps the price cache (`price:{symbol}`) and publishes ticks on
+    /// `price_updates`; WebSocket servers push what it publishes.
+    #[arg(long, env = "TRADECRAFT_REDIS_URL")]
+    redis_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -138,6 +143,10 @@ impl ServeArgs {
         config.email = self.smtp_url.as_ref().map(|url| tradecraft_api::channels::EmailConfig { url: url.clone(), from: self.smtp_from.clone() });
         if let Some(email) = &config.email {
             email.transport(config.webhooks.timeout).map_err(|error| anyhow::anyhow!("--smtp-url / --smtp-from: {error}"))?;
+        }
+        if let Some(url) = &self.redis_url {
+            tradecraft::cache::RedisConfig::parse(url).context("--redis-url")?;
+            config.redis_url = Some(url.clone());
         }
         config.recreate_read_store = self.recreate_read_store;
         config.roles = Roles::parse(&self.roles)?;

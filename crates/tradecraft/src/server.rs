@@ -285,20 +285,44 @@ const PRICE_FEED_POLL: Duration = Duration::from_millis(20);
 /// Pushes every `market_data` tick appended from now on to this process's WebSocket
 /// clients, wherever the simulator runs. Stops when `stop` is set.
 fn price_feed(log: Arc<dyn EventLog>, pushes: tradecraft_api::ws::Pushes, stop: Arc<AtomicBool>) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let mut from = market_data_end(log.as_ref());
     std::thread::Builder::new().name("price-feed".to_owned()).spawn(move || {
-        let mut next: Vec<u64> = Vec::new();
-        let mut backoff = tradecraft_log::Backoff::new(PRICE_FEED_POLL, Duration::from_secs(5));
-        while !stop.load(Ordering::Relaxed) {
-            match feed_prices(log.as_ref(), &pushes, &mut next) {
-                Ok(true) => backoff.reset(),
-                Ok(false) => {
-                    backoff.reset();
-                    std::thread::sleep(PRICE_FEED_POLL);
-                }
-                Err(_) => std::thread::sleep(backoff.next_wait()),
+        follow_prices(log.as_ref(), &mut from, &stop, |ticks| {
+            for (symbol, price) in ticks {
+                tradecraft_api::ws::push_price(&pushes, *symbol, *price);
             }
-        }
+        });
     })
+}
+
+/// Where each `market_data` partition ends now: a feed starts there, since a client
+/// wants the prices from when it joined (empty if the topic does not exist yet).
+pub(crate) fn market_data_end(log: &dyn EventLog) -> Vec<u64> {
+    let ends = || -> Result<Vec<u64>, tradecraft_log::LogError> {
+        (0..log.partitions(MARKET_DATA)?).map(|partition| log.end_offset(MARKET_DATA, partition)).collect()
+    };
+    ends().unwrap_or_default()
+}
+
+/// Hands each round's new `market_data` ticks to `sink` until `stop` is set, from `next`
+/// (each partition's next offset), polling when there are none and backing off while the
+/// log cannot be read. An empty `next` (the topic did not exist when the feed started)
+/// starts from the beginning once it does: nothing in it is older than the feed.
+pub(crate) fn follow_prices(log: &dyn EventLog, next: &mut Vec<u64>, stop: &AtomicBool, mut sink: impl FnMut(&[(Symbol, tradecraft_types::Price)])) {
+    let mut backoff = tradecraft_log::Backoff::new(PRICE_FEED_POLL, Duration::from_secs(5));
+    while !stop.load(Ordering::Relaxed) {
+        match read_prices(log, next) {
+            Ok(ticks) if !ticks.is_empty() => {
+                backoff.reset();
+                sink(&ticks);
+            }
+            Ok(_) => {
+                backoff.reset();
+                std::thread::sleep(PRICE_FEED_POLL);
+            }
+            Err(_) => std::thread::sleep(backoff.next_wait()),
+        }
+    }
 }
 
 /// How often WebSocket servers look for new notifications in the read store.
@@ -330,26 +354,23 @@ fn notification_feed(store: Store, pushes: tradecraft_api::ws::Pushes, stop: Arc
     })
 }
 
-/// One round of the price feed: whether it pushed anything.
-fn feed_prices(log: &dyn EventLog, pushes: &tradecraft_api::ws::Pushes, next: &mut Vec<u64>) -> Result<bool, tradecraft_log::LogError> {
+/// One round of the price feed: the ticks appended since `next`.
+fn read_prices(log: &dyn EventLog, next: &mut Vec<u64>) -> Result<Vec<(Symbol, tradecraft_types::Price)>, tradecraft_log::LogError> {
     if next.is_empty() {
-        // Start at the end: a client wants the prices from when it joined.
-        for partition in 0..log.partitions(MARKET_DATA)? {
-            next.push(log.end_offset(MARKET_DATA, partition)?);
-        }
+        // The topic was made after the feed started (`market_data_end` found none).
+        next.resize(usize::try_from(log.partitions(MARKET_DATA)?).unwrap_or_default(), 0);
     }
-    let mut pushed = false;
+    let mut ticks = Vec::new();
     for (partition, from) in (0_u32..).zip(next.iter_mut()) {
         for record in log.read(MARKET_DATA, partition, *from, 1_024)? {
             *from = record.offset + 1;
             let Ok(envelope) = Envelope::<tradecraft_events::MarketDataTick>::from_json(&record.value) else { continue };
             if let (Ok(symbol), Ok(price)) = (Symbol::new(&envelope.payload.symbol), tradecraft_types::Price::parse(&envelope.payload.price)) {
-                tradecraft_api::ws::push_price(pushes, symbol, price);
-                pushed = true;
+                ticks.push((symbol, price));
             }
         }
     }
-    Ok(pushed)
+    Ok(ticks)
 }
 
 /// A started exchange (or the part of it this process's roles make): the API is bound but
@@ -368,6 +389,8 @@ pub struct Exchange {
     stop_projector: Arc<AtomicBool>,
     projector_thread: Option<std::thread::JoinHandle<()>>,
     feed_thread: Option<std::thread::JoinHandle<()>>,
+    /// Keeps Redis's price cache (the projector role, with `--redis-url`).
+    cache_thread: Option<std::thread::JoinHandle<()>>,
     notification_thread: Option<std::thread::JoinHandle<()>>,
     /// Held while running: dropping it gives the engine leadership up.
     campaign: Option<crate::cluster::Campaign>,
@@ -469,6 +492,10 @@ pub struct ServerConfig {
     pub email: Option<tradecraft_api::channels::EmailConfig>,
     /// What the API's rules and workers take as now (a test moves a manual one).
     pub clock: tradecraft_api::clock::Clock,
+    /// Redis (`redis://HOST:PORT[?prefix=NAME.]`): the projector keeps the price cache and
+    /// publishes ticks there, WebSocket servers push what it publishes. Without it each
+    /// WebSocket server reads `market_data` from the log.
+    pub redis_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -507,6 +534,7 @@ impl ServerConfig {
             web_dir: None,
             email: None,
             clock: tradecraft_api::clock::Clock::system(),
+            redis_url: None,
         }
     }
 }
@@ -668,8 +696,16 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
         tasks.push(tokio::spawn(simulate(Arc::clone(&log), engine.clone(), simulator, calendar.clone(), producer.clone(), stop_receiver)));
     }
     let stop_projector = Arc::new(AtomicBool::new(false));
-    let feed_thread =
-        roles.ws.then(|| price_feed(Arc::clone(&log), pushes.clone(), Arc::clone(&stop_projector))).transpose().context("starting the price feed")?;
+    let redis = config.redis_url.as_deref().map(crate::cache::RedisConfig::parse).transpose().context("--redis-url")?;
+    let feed_thread = match (&redis, roles.ws) {
+        (Some(redis), true) => Some(crate::cache::subscribe_prices(redis.clone(), pushes.clone(), Arc::clone(&stop_projector))?),
+        (None, true) => Some(price_feed(Arc::clone(&log), pushes.clone(), Arc::clone(&stop_projector)).context("starting the price feed")?),
+        (_, false) => None,
+    };
+    let cache_thread = match (&redis, roles.projector) {
+        (Some(redis), true) => Some(crate::cache::publish_prices(Arc::clone(&log), redis.clone(), Arc::clone(&stop_projector))?),
+        _ => None,
+    };
     let notification_thread = match (&store, roles.ws) {
         (Some(store), true) => Some(notification_feed(store.clone(), pushes.clone(), Arc::clone(&stop_projector)).context("starting the notification feed")?),
         _ => None,
@@ -745,6 +781,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
         stop_projector,
         projector_thread,
         feed_thread,
+        cache_thread,
         notification_thread,
         campaign,
     })
@@ -778,7 +815,7 @@ impl Exchange {
 
     /// Serves until `shutdown`, then stops the simulator and the engine (with a snapshot).
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { app, engine, stop_tasks, tasks, stop_projector, projector_thread, feed_thread, notification_thread, campaign, .. } = self;
+        let Self { app, engine, stop_tasks, tasks, stop_projector, projector_thread, feed_thread, cache_thread, notification_thread, campaign, .. } = self;
         match app {
             Some(app) => app.run_until_stopped(shutdown).await.context("serving")?,
             None => shutdown.await,
@@ -788,7 +825,7 @@ impl Exchange {
             let _ = task.await;
         }
         stop_projector.store(true, Ordering::Relaxed);
-        for thread in [projector_thread, feed_thread, notification_thread].into_iter().flatten() {
+        for thread in [projector_thread, feed_thread, cache_thread, notification_thread].into_iter().flatten() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
         if let Some((engine, thread)) = engine {

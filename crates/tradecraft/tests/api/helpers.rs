@@ -41,6 +41,8 @@ pub(crate) struct TestApp {
     pub anonymous: reqwest::Client,
     pub store: Store,
     pub log: Arc<dyn EventLog>,
+    /// Redis with this deployment's prefix, when it uses one (always on processes).
+    pub redis_url: Option<String>,
     /// Which deployment: stopped and removed when the app is dropped.
     _deployment: Deployment,
 }
@@ -151,7 +153,12 @@ async fn spawn(configure: impl FnOnce(&mut ServerConfig), as_processes: bool) ->
         poll: std::time::Duration::from_millis(20),
         targets: tradecraft_api::alerts::WebhookTargets::Any,
     };
+    if as_processes {
+        // The deployment DESIGN.md describes: Redis carries the prices to the WebSocket server.
+        config.redis_url = Some(test_redis(&unique_name()));
+    }
     configure(&mut config);
+    let redis_url = config.redis_url.clone();
     let ([address, ws_address, projector_address], store, log, deployment) =
         if as_processes { start_processes(&config) } else { start_embedded(config, data_dir).await };
     // The house quotes 99.50 / 100.50 (and 101) around 100.
@@ -160,7 +167,7 @@ async fn spawn(configure: impl FnOnce(&mut ServerConfig), as_processes: bool) ->
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-api-key", reqwest::header::HeaderValue::from_static(ADMIN_KEY));
     let client = reqwest::Client::builder().default_headers(headers).build().unwrap();
-    let app = TestApp { address, ws_address, projector_address, client, anonymous: reqwest::Client::new(), store, log, _deployment: deployment };
+    let app = TestApp { address, ws_address, projector_address, client, anonymous: reqwest::Client::new(), store, log, redis_url, _deployment: deployment };
     // Every server in the deployment has applied them.
     let last = *offsets.last().unwrap();
     for base in [app.address, app.ws_address] {
@@ -168,6 +175,12 @@ async fn spawn(configure: impl FnOnce(&mut ServerConfig), as_processes: bool) ->
         app.until(&format!("http://{base}/metrics"), applied).await;
     }
     app
+}
+
+/// The test Redis server (`TRADECRAFT_TEST_REDIS`) with a prefix of its own.
+pub(crate) fn test_redis(name: &str) -> String {
+    let server = std::env::var("TRADECRAFT_TEST_REDIS").expect("TRADECRAFT_TEST_REDIS (a Redis server's redis:// URL) is not set: run scripts/test.sh");
+    format!("{server}?prefix=tc_{name}_{}.", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis())
 }
 
 type Started = ([std::net::SocketAddr; 3], Store, Arc<dyn EventLog>, Deployment);
@@ -210,6 +223,9 @@ fn serve_flags(config: &ServerConfig, market: &std::path::Path) -> Vec<String> {
     }
     if let Some(email) = &config.email {
         flags.extend([format!("--smtp-url={}", email.url), format!("--smtp-from={}", email.from)]);
+    }
+    if let Some(redis) = &config.redis_url {
+        flags.push(format!("--redis-url={redis}"));
     }
     flags.push(format!("--web-dir={}", config.web_dir.as_ref().map_or_else(|| "none".to_owned(), |dir| dir.display().to_string())));
     flags

@@ -6,7 +6,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with, test_redis};
 
 pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -71,6 +71,50 @@ async fn version_two_join_push_heartbeat_leave() {
     price(&app, "102");
     send(&mut socket, json!([null, "5", "phoenix", "heartbeat", {}])).await;
     assert_eq!(receive(&mut socket).await[1], "5");
+}
+
+/// With Redis (the multi-process deployment always has it; the embedded server here is
+/// told to use it), the projector caches each tick and publishes it, and the WebSocket
+/// server pushes what Redis carries: a tick published straight to Redis reaches the client.
+#[tokio::test]
+async fn prices_reach_clients_through_redis_and_stay_in_its_cache() {
+    let app = spawn_app_with(|config| {
+        config.redis_url.get_or_insert_with(|| test_redis("ws"));
+    })
+    .await;
+    let redis = tradecraft::cache::RedisConfig::parse(app.redis_url.as_deref().unwrap()).unwrap();
+    let mut socket = connect(&app, "?vsn=2.0.0").await;
+    send(&mut socket, json!(["1", "1", "prices:MOCK", "phx_join", {}])).await;
+    assert_eq!(receive(&mut socket).await[4]["status"], "ok");
+    price(&app, "103.5");
+    assert_eq!(receive(&mut socket).await[4], json!({"symbol": "MOCK", "price": "103.5"}));
+
+    let mut connection = redis::Client::open(redis.url.as_str()).unwrap().get_connection().unwrap();
+    let cached: Option<String> = redis::cmd("GET").arg(redis.price_key("MOCK")).query(&mut connection).unwrap();
+    assert_eq!(cached.map(|text| serde_json::from_str::<Value>(&text).unwrap()), Some(json!({"symbol": "MOCK", "price": "103.5"})));
+    let receivers: i64 =
+        redis::cmd("PUBLISH").arg(redis.price_channel()).arg(json!({"symbol": "MOCK", "price": "104"}).to_string()).query(&mut connection).unwrap();
+    assert!(receivers >= 1, "the WebSocket server subscribes to {}", redis.price_channel());
+    assert_eq!(receive(&mut socket).await[4], json!({"symbol": "MOCK", "price": "104"}));
+
+    // Its connection killed, the WebSocket server subscribes again by itself.
+    let name = format!("{}price-subscriber", redis.prefix);
+    let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut connection).unwrap();
+    let ids: Vec<&str> =
+        clients.lines().filter(|line| line.contains(&format!(" name={name} "))).filter_map(|line| line.split(' ').next()?.strip_prefix("id=")).collect();
+    assert_eq!(ids.len(), 1, "one subscriber named {name}: {clients}");
+    let () = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(ids[0]).query(&mut connection).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let receivers: i64 = redis::cmd("PUBSUB").arg("NUMSUB").arg(redis.price_channel()).query::<(String, i64)>(&mut connection).unwrap().1;
+        if receivers >= 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the subscriber never came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    price(&app, "105.5");
+    assert_eq!(receive(&mut socket).await[4], json!({"symbol": "MOCK", "price": "105.5"}));
 }
 
 #[tokio::test]
