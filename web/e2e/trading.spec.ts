@@ -135,6 +135,33 @@ test("a limit breach is refused in words, raised as a live alert, listed and ack
   expect(errors).toEqual([]);
 });
 
+test("a bracket buy fills and leaves its take profit and stop loss working; a bad bracket is explained before sending", async ({ page }) => {
+  const errors = watchConsole(page);
+  const trader = await register();
+  await logIn(page, trader);
+  await page.goto(url("/#/symbol/MOCKAAPL"));
+  const book = await call<{ bids: { price: string }[]; asks: { price: string }[] }>("GET", "/v1/market/MOCKAAPL/orderbook?depth=1");
+  const ask = Number(book.asks[0]?.price ?? "100");
+  const [above, below] = [(Math.ceil(ask * 110) / 100).toFixed(2), (Math.floor(ask * 90) / 100).toFixed(2)];
+  await page.getByLabel("Quantity", { exact: true }).fill("4");
+  await page.getByText("Exits (take profit, stop loss)").click();
+  await page.getByLabel("Take profit").fill(below);
+  await page.getByLabel("Stop loss").fill(above);
+  await page.getByRole("button", { name: "Buy MOCKAAPL" }).click();
+  await expect(page.getByRole("alert")).toHaveText("After a buy, the take profit must be above the stop loss.");
+  await page.getByLabel("Take profit").fill(above);
+  await page.getByLabel("Stop loss").fill(below);
+  await page.getByRole("button", { name: "Buy MOCKAAPL" }).click();
+  await expect(page.getByTestId("ticket-result")).toContainText("Filled 4 at");
+  await expect(page.getByTestId("ticket-result")).toContainText(`Exits: take profit at ${Number(above)}, stop loss at ${Number(below)}.`);
+  await page.getByRole("link", { name: "Orders" }).click();
+  const working = page.getByTestId("open-orders").locator("tr[data-order]", { hasText: "MOCKAAPL" });
+  await expect(working).toHaveCount(2);
+  await expect(working.filter({ hasText: "Limit" })).toContainText("4");
+  await expect(working.filter({ hasText: "Stop" })).toContainText("4");
+  expect(errors).toEqual([]);
+});
+
 test("at phone width the menu folds and still reaches every page", async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   const trader = await register();

@@ -41,6 +41,10 @@ export interface TicketForm {
   trail: string;
   timeInForce: TimeInForce;
   postOnly: boolean;
+  /** Exits placed once the order fills (a bracket with both, OTO with one): the take
+   *  profit's limit price and the stop loss's stop price. */
+  takeProfit: string;
+  stopLoss: string;
 }
 
 export const EMPTY_TICKET: TicketForm = {
@@ -55,6 +59,8 @@ export const EMPTY_TICKET: TicketForm = {
   trail: "",
   timeInForce: "GTC",
   postOnly: false,
+  takeProfit: "",
+  stopLoss: "",
 };
 
 export interface Quote {
@@ -75,7 +81,13 @@ export interface PlaceOrderRequest {
   trailPercent?: string;
   timeInForce: TimeInForce;
   postOnly?: boolean;
+  orderClass?: "BRACKET" | "OTO";
+  takeProfit?: { limitPrice: string };
+  stopLoss?: { stopPrice: string };
 }
+
+/** Orders the ticket offers exits for: market and limit orders. */
+export const takesExits = (type: OrderType): boolean => type === "MARKET" || type === "LIMIT";
 
 export const needsLimit = (type: OrderType): boolean => type === "LIMIT" || type === "STOP_LIMIT";
 export const needsStop = (type: OrderType): boolean => type === "STOP" || type === "STOP_LIMIT";
@@ -140,6 +152,29 @@ export function toRequest(form: TicketForm, instrument: Instrument): { request: 
   if (form.postOnly) {
     if (form.type !== "LIMIT") return { error: "Only a limit order can be post-only." };
     request.postOnly = true;
+  }
+  const [takeText, stopText] = [form.takeProfit.trim(), form.stopLoss.trim()];
+  if (takeText || stopText) {
+    if (!takesExits(form.type)) return { error: "Exits go with a market or limit order." };
+    if (byNotional(form)) return { error: "An order with exits is sized by quantity." };
+    if (waitsForSessionEdge(form.timeInForce)) return { error: "An order for the open or close cannot have exits." };
+    if (takeText) {
+      const take = price(takeText, "take-profit price");
+      if (typeof take !== "string") return take;
+      request.takeProfit = { limitPrice: take };
+    }
+    if (stopText) {
+      const stop = price(stopText, "stop-loss price");
+      if (typeof stop !== "string") return stop;
+      request.stopLoss = { stopPrice: stop };
+    }
+    if (request.takeProfit && request.stopLoss) {
+      // The exits sell after a buy (take profit above the stop) and buy after a sell.
+      const above = D.compare(D.of(request.takeProfit.limitPrice), D.of(request.stopLoss.stopPrice)) > 0;
+      if (form.side === "BUY" && !above) return { error: "After a buy, the take profit must be above the stop loss." };
+      if (form.side === "SELL" && above) return { error: "After a sell, the take profit must be below the stop loss." };
+    }
+    request.orderClass = request.takeProfit && request.stopLoss ? "BRACKET" : "OTO";
   }
   return { request };
 }

@@ -30,6 +30,27 @@ describe("order ticket", () => {
     expect(toRequest(form({ side: "SELL", type: "TRAILING_STOP", quantity: "3", trail: "1.25" }), AAPL)).toMatchObject({ request: { trailAmount: "1.25" } });
   });
 
+  it("adds exits: a bracket with both, OTO with one, checked before sending", () => {
+    expect(toRequest(form({ quantity: "5", takeProfit: "210", stopLoss: "180.5" }), AAPL)).toEqual({
+      request: {
+        symbol: "MOCKAAPL", side: "BUY", type: "MARKET", quantity: "5", timeInForce: "GTC",
+        orderClass: "BRACKET", takeProfit: { limitPrice: "210" }, stopLoss: { stopPrice: "180.5" },
+      },
+    });
+    expect(toRequest(form({ type: "LIMIT", limitPrice: "190", quantity: "5", stopLoss: "185" }), AAPL)).toMatchObject({
+      request: { orderClass: "OTO", stopLoss: { stopPrice: "185" } },
+    });
+    const error = (change: Partial<TicketForm>) => {
+      const built = toRequest(form({ quantity: "5", ...change }), AAPL);
+      return "error" in built ? built.error : null;
+    };
+    expect(error({ takeProfit: "180", stopLoss: "185" })).toMatch(/above the stop loss/);
+    expect(error({ side: "SELL", takeProfit: "190", stopLoss: "185" })).toMatch(/below the stop loss/);
+    expect(error({ takeProfit: "210.001" })).toMatch(/tick size/);
+    expect(error({ sizing: "notional", notional: "100", takeProfit: "210" })).toMatch(/sized by quantity/);
+    expect(error({ type: "STOP", stopPrice: "200", takeProfit: "210" })).toMatch(/market or limit/);
+  });
+
   it("says in words what is wrong before sending", () => {
     const error = (change: Partial<TicketForm>) => {
       const built = toRequest(form(change), AAPL);

@@ -7,7 +7,7 @@ import { money, quantity, words } from "../format";
 import { useLoad } from "../hooks";
 import { useChannel } from "../live";
 import { toast } from "../toasts";
-import { EMPTY_TICKET, ORDER_TYPES, TIMES_IN_FORCE, byNotional, estimate, needsLimit, needsStop, toRequest, type Quote, type TicketForm } from "../ticket";
+import { EMPTY_TICKET, ORDER_TYPES, TIMES_IN_FORCE, byNotional, estimate, needsLimit, needsStop, takesExits, toRequest, type Quote, type TicketForm } from "../ticket";
 import type { Instrument, Order, OrderAccepted, Portfolio } from "../types";
 
 /** Places any order the engine has, showing the cost and buying power first and the
@@ -52,7 +52,10 @@ export function OrderTicket({ instrument, quote }: { instrument: Instrument; quo
       // One key per submission: a retry of this request can never place a second order.
       const accepted = await api.post<OrderAccepted>("/v1/orders", { ...built.request, userId: account }, { "X-Idempotency-Key": crypto.randomUUID() });
       const order = await api.get<Order>(`/v1/orders/${accepted.orderId}`).catch(() => null);
-      const text = order ? summary(order) : `Order ${accepted.orderId} accepted.`;
+      const exits = [built.request.takeProfit && `take profit at ${built.request.takeProfit.limitPrice}`, built.request.stopLoss && `stop loss at ${built.request.stopLoss.stopPrice}`]
+        .filter(Boolean)
+        .join(", ");
+      const text = (order ? summary(order) : `Order ${accepted.orderId} accepted.`) + (exits ? ` Exits: ${exits}.` : "");
       setResult({ tone: "success", text });
       toast("success", `${instrument.symbol}: ${text}`);
       portfolio.reload();
@@ -141,6 +144,22 @@ export function OrderTicket({ instrument, quote }: { instrument: Instrument; quo
           ))}
         </select>
       </label>
+      {takesExits(form.type) && !byNotional(form) && (
+        <details open={Boolean(form.takeProfit || form.stopLoss)}>
+          <summary>Exits (take profit, stop loss)</summary>
+          <div className="grid">
+            <label>
+              Take profit
+              <input name="takeProfit" inputMode="decimal" value={form.takeProfit} onChange={(event) => set({ takeProfit: event.target.value })} placeholder="limit price" />
+            </label>
+            <label>
+              Stop loss
+              <input name="stopLoss" inputMode="decimal" value={form.stopLoss} onChange={(event) => set({ stopLoss: event.target.value })} placeholder="stop price" />
+            </label>
+          </div>
+          <small className="muted">Placed once the order fills, for the quantity filled; the first to fill or trigger cancels the other.</small>
+        </details>
+      )}
       {form.type === "LIMIT" && (
         <label>
           <input type="checkbox" role="switch" name="postOnly" checked={form.postOnly} onChange={(event) => set({ postOnly: event.target.checked })} /> Post only (rest on the book, never take)
