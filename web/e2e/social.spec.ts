@@ -48,11 +48,12 @@ test("a trader follows another, likes and comments on a shared order, hears of a
   // A running contest open for registration: joining opens its account, which the header
   // then switches to; the ticket trades in it and the portfolio shows it.
   const now = Date.now();
+  const cup = `E2E cup ${now % 100_000}`;
   await call(
     "POST",
     "/v1/contests",
     {
-      name: "E2E cup", description: "A week.", startingCash: "5000",
+      name: cup, description: "A week.", startingCash: "5000",
       registrationStart: new Date(now - 60_000).toISOString(), registrationEnd: new Date(now + 86_400_000).toISOString(),
       tradingStart: new Date(now - 30_000).toISOString(), tradingEnd: new Date(now + 8 * 86_400_000).toISOString(),
     },
@@ -60,17 +61,19 @@ test("a trader follows another, likes and comments on a shared order, hears of a
     { "X-API-Key": ADMIN_KEY },
   );
   await page.getByRole("link", { name: "Contests" }).click();
-  await page.getByRole("button", { name: "Join E2E cup" }).click();
-  await expect(page.getByTestId("contests").locator("tr", { hasText: "E2E cup" })).toContainText("Your account #");
-  await expect(page.getByTestId("paper-accounts").locator("tr", { hasText: "E2E cup" })).toContainText("Contest");
-  await expect(page.getByTestId("paper-accounts").locator("tr", { hasText: "E2E cup" })).toContainText("5,000.00");
+  await page.getByRole("button", { name: `Join ${cup}` }).click();
+  await expect(page.getByTestId("contests").locator("tr", { hasText: cup })).toContainText("Your account #");
+  await expect(page.getByTestId("paper-accounts").locator("tr", { hasText: cup })).toContainText("Contest");
+  await expect(page.getByTestId("paper-accounts").locator("tr", { hasText: cup })).toContainText("5,000.00");
   await page.getByRole("link", { name: "Markets" }).click();
-  await page.getByTestId("account-switch").selectOption({ label: "E2E cup" });
+  await page.getByTestId("account-switch").selectOption({ label: cup });
   await page.goto(`${process.env.TRADECRAFT_E2E_URL}/#/symbol/MOCKAAPL`);
   await expect(page.getByTestId("buying-power")).toHaveText("5,000.00");
   await page.getByLabel("Quantity", { exact: true }).fill("1");
   await page.getByRole("button", { name: "Buy MOCKAAPL" }).click();
   await expect(page.getByTestId("ticket-result")).toContainText("Filled 1 at");
+  await page.getByTestId("notifications-link").click();
+  await expect(page.getByTestId("notifications").locator('li[data-kind="ORDER_FILLED"]')).toContainText("Bought 1 MOCKAAPL");
   await page.getByRole("link", { name: "Portfolio" }).click();
   await expect(page.getByTestId("positions").locator('tr[data-symbol="MOCKAAPL"]')).toContainText("1");
   await page.getByTestId("account-switch").selectOption({ label: "Main account" });

@@ -121,6 +121,8 @@ test("a limit breach is refused in words, raised as a live alert, listed and ack
   await expect(page.getByTestId("limits")).toContainText("10");
 
   await page.goto(url("/#/symbol/MOCKAAPL"));
+  // The alert is pushed once: the live connection (which joins alerts:{userId}) is open first.
+  await expect(page.getByTestId("connection")).toHaveCount(0);
   await page.getByLabel("Quantity", { exact: true }).fill("11");
   await page.getByRole("button", { name: "Buy MOCKAAPL" }).click();
   await expect(page.getByTestId("ticket-result")).toHaveText("Refused: Refused by a trading limit: the order's quantity is above your limit.");

@@ -1,4 +1,4 @@
-import { useEffect, useState, useSyncExternalStore } from "react";
+import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { activeAccount, chooseAccount, useAccount } from "./account";
 import { api, type Session } from "./api";
 import { PageBoundary } from "./components/Common";
@@ -12,7 +12,7 @@ import { Community } from "./pages/Community";
 import { Contests } from "./pages/Contests";
 import { Leaderboard } from "./pages/Leaderboard";
 import { Markets } from "./pages/Markets";
-import { Notifications } from "./pages/Notifications";
+import { Notifications, loadNotifications } from "./pages/Notifications";
 import { Orders } from "./pages/Orders";
 import { Portfolio } from "./pages/Portfolio";
 import { SymbolPage } from "./pages/SymbolPage";
@@ -35,8 +35,14 @@ export function App() {
   const route = useRoute();
   const [menu, setMenu] = useState(false);
 
-  // The socket carries the login: reconnect when it changes.
-  useEffect(() => reconnect(), [session?.userId]);
+  // The socket carries the login: reconnect when it changes (not at start: the socket has
+  // just connected with it, and a second connection would leave the channels rejoining).
+  const connectedAs = useRef(session?.userId);
+  useEffect(() => {
+    if (connectedAs.current === session?.userId) return;
+    connectedAs.current = session?.userId;
+    reconnect();
+  }, [session?.userId]);
   // Refresh the access token a minute before it expires, silently.
   useEffect(() => {
     if (!session) return;
@@ -238,14 +244,15 @@ function AccountSwitcher({ userId, page }: { userId: string; page: string }) {
 
 /** The notifications page's link, with how many are unread (kept live). */
 function NotificationLink({ userId, current }: { userId: string; current: boolean }) {
+  const account = useAccount();
   const [unread, setUnread] = useState(0);
   const count = () =>
-    void api
-      .get<{ notifications: unknown[] }>("/v1/notifications", { unread: "true", limit: 100 })
-      .then((answer) => setUnread(answer.notifications.length))
+    void loadNotifications(userId, account, true)
+      .then((notifications) => setUnread(notifications.length))
       .catch(() => undefined);
-  useEffect(count, [userId, current]);
+  useEffect(count, [userId, account, current]);
   useChannel(`notifications:${userId}`, "notification", count);
+  useChannel(account !== userId ? `notifications:${account}` : null, "notification", count);
   return (
     <a href={href("notifications")} aria-current={current ? "page" : undefined} data-testid="notifications-link">
       Notifications{unread > 0 && <span className="badge count" aria-label={`${unread} unread`}>{unread}</span>}

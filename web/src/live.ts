@@ -33,7 +33,10 @@ let connected = false;
 function ensureConnected(): void {
   if (!connected) {
     connected = true;
-    socket.connect();
+    // A stored login is checked first (one request, which refreshes a token the server no
+    // longer takes): the socket then authenticates once, with a token that works.
+    if (api.current()) void api.get("/v1/me/accounts").catch(() => undefined).finally(() => socket.connect());
+    else socket.connect();
   }
 }
 

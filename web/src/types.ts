@@ -308,6 +308,8 @@ export interface AppNotification {
   message: string;
   createdAt: string;
   readAt?: string | null;
+  /** Which of the user's accounts it is about (added by the app). */
+  accountId?: string;
 }
 
 export interface PriceAlert {

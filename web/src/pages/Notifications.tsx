@@ -1,5 +1,6 @@
 import { useState } from "react";
-import { api } from "../api";
+import { useAccount } from "../account";
+import { api, withQuery } from "../api";
 import { Empty, ErrorNote } from "../components/Common";
 import { price, time, words } from "../format";
 import { useLoad } from "../hooks";
@@ -8,15 +9,35 @@ import type { AppNotification, NotificationPreferences, PriceAlert } from "../ty
 
 const KINDS = ["ORDER_FILLED", "ORDER_REFUSED", "ORDER_EXPIRED", "LIMIT_BREACH", "PRICE_ALERT", "NEW_FOLLOWER", "LIKE", "COMMENT", "CONTEST_STARTED", "CONTEST_ENDED", "ESCALATION"];
 
+/** The user's own notifications (followers, likes, contests, their main account's
+ * orders) and, when another paper account is in use, that account's, newest first. */
+export async function loadNotifications(userId: string, account: string, unread = false): Promise<AppNotification[]> {
+  const accounts = account && account !== userId ? [userId, account] : [userId];
+  const lists = await Promise.all(
+    accounts.map((id) =>
+      api.get<{ notifications: AppNotification[] }>("/v1/notifications", { userId: id, limit: 100, unread: unread ? "true" : undefined }).then((answer) =>
+        answer.notifications.map((item) => ({ ...item, accountId: id })),
+      ),
+    ),
+  );
+  return lists.flat().sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
 export function Notifications() {
   const userId = api.current()?.userId ?? "";
-  const list = useLoad(() => api.get<{ notifications: AppNotification[] }>("/v1/notifications", { limit: 100 }), [userId]);
+  const account = useAccount();
+  const list = useLoad(() => loadNotifications(userId, account).then((notifications) => ({ notifications })), [userId, account]);
   const [error, setError] = useState<unknown>(null);
   useChannel(`notifications:${userId}`, "notification", list.reload);
+  useChannel(account !== userId ? `notifications:${account}` : null, "notification", list.reload);
   async function read(notification: AppNotification | null) {
     setError(null);
     try {
-      await api.post(notification ? `/v1/notifications/${encodeURIComponent(notification.notificationId)}/read` : "/v1/notifications/read");
+      if (notification) {
+        await api.post(withQuery(`/v1/notifications/${encodeURIComponent(notification.notificationId)}/read`, { userId: notification.accountId ?? userId }));
+      } else {
+        for (const id of new Set([userId, account])) await api.post(withQuery("/v1/notifications/read", { userId: id }));
+      }
       list.reload();
     } catch (failure) {
       setError(failure);
