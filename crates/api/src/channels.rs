@@ -86,13 +86,18 @@ pub(crate) struct Preferences {
     pub slack_webhook_url: Option<String>,
 }
 
+impl From<PreferencesRecord> for Preferences {
+    fn from(record: PreferencesRecord) -> Self {
+        Self { email_kinds: record.email_kinds, slack_kinds: record.slack_kinds, slack_webhook_url: record.slack_url }
+    }
+}
+
 /// The caller's channel preferences (none chosen until set).
 #[utoipa::path(get, path = "/v1/me/notification-preferences", tag = "notifications",
     responses((status = 200, description = "The preferences.", body = Preferences), (status = 403, description = "The operator key, which has no account.", body = ErrorBody)))]
 pub(crate) async fn get_preferences(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Preferences>, ApiError> {
     let user = own_account(&caller)?;
-    let record = ask(&state, move |store| store.preferences(user)).await?.unwrap_or_default();
-    Ok(Json(Preferences { email_kinds: record.email_kinds, slack_kinds: record.slack_kinds, slack_webhook_url: record.slack_url }))
+    Ok(Json(ask(&state, move |store| store.preferences(user)).await?.unwrap_or_default().into()))
 }
 
 /// Choose which notification kinds also go by email and to a Slack-style webhook.
@@ -133,7 +138,7 @@ pub(crate) async fn put_preferences(
     let record = PreferencesRecord { user_id: user, email_kinds, slack_kinds, slack_url, updated_at_ms: state.clock.now_ms() };
     let stored = record.clone();
     ask(&state, move |store| store.put_preferences(&stored)).await?;
-    Ok(Json(Preferences { email_kinds: record.email_kinds, slack_kinds: record.slack_kinds, slack_webhook_url: record.slack_url }))
+    Ok(Json(record.into()))
 }
 
 /// Where email goes out: `smtp://[user:password@]host[:port]` (plain SMTP, for a relay

@@ -104,11 +104,7 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
             social: None,
             notifications: store.notifications(user, false, crate::notifications::EXPORTED)?.iter().map(crate::notifications::notification_of).collect(),
             price_alerts: store.price_alerts(user)?.iter().map(crate::notifications::price_alert_of).collect(),
-            notification_preferences: store.preferences(user)?.map(|record| crate::channels::Preferences {
-                email_kinds: record.email_kinds,
-                slack_kinds: record.slack_kinds,
-                slack_webhook_url: record.slack_url,
-            }),
+            notification_preferences: store.preferences(user)?.map(Into::into),
         })
     })
     .await?;

@@ -320,6 +320,15 @@ async fn public_names(state: &AppState, users: Vec<u64>) -> Result<std::collecti
     .await
 }
 
+/// The name others see for `user`: their display name, or `user {id}` for a private profile.
+fn shown_name(names: &std::collections::BTreeMap<u64, String>, user: u64) -> String {
+    names.get(&user).cloned().unwrap_or_else(|| format!("user {user}"))
+}
+
+async fn name_of(state: &AppState, user: u64) -> Result<String, ApiError> {
+    Ok(shown_name(&public_names(state, vec![user]).await?, user))
+}
+
 /// A user's profile.
 #[utoipa::path(get, path = "/v1/profiles/{user_id}", tag = "social",
     params(("user_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "A user id.")),
@@ -501,7 +510,7 @@ pub(crate) async fn follow(
     let now = state.clock.now_ms();
     let started = ask(&state, move |store| store.follow(follower, followee, now)).await?;
     if started {
-        let name = public_names(&state, vec![follower]).await?.remove(&follower).unwrap_or_else(|| format!("user {follower}"));
+        let name = name_of(&state, follower).await?;
         notify(&state, followee, format!("follow:{followee}:{follower}"), "NEW_FOLLOWER", "New follower".to_owned(), format!("{name} follows you.")).await;
     }
     Ok(Json(profile_view(&state, caller, profile).await?))
@@ -679,7 +688,7 @@ async fn shares_of(state: &AppState, caller: &Caller, records: Vec<ShareRecord>)
         .into_iter()
         .zip(liked)
         .map(|(record, liked_by_you)| Share {
-            display_name: names.get(&record.user_id).cloned().unwrap_or_else(|| format!("user {}", record.user_id)),
+            display_name: shown_name(&names, record.user_id),
             share_id: record.share_id,
             user_id: record.user_id.to_string(),
             kind: record.kind,
@@ -794,7 +803,7 @@ async fn set_like(state: &AppState, caller: &MaybeCaller, share_id: &str, like: 
     let (id, now) = (share.share_id.clone(), state.clock.now_ms());
     let changed = ask(state, move |store| store.like(&id, user, like, now)).await?;
     if changed && like && share.user_id != user {
-        let name = public_names(state, vec![user]).await?.remove(&user).unwrap_or_else(|| format!("user {user}"));
+        let name = name_of(state, user).await?;
         let message = format!("{name} liked your {} {} {}.", share.side.to_lowercase(), share.quantity, share.symbol);
         notify(state, share.user_id, format!("like:{}:{user}", share.share_id), "LIKE", "New like".to_owned(), message).await;
     }
@@ -832,7 +841,7 @@ async fn comments_of(state: &AppState, records: Vec<CommentRecord>) -> Result<Ve
     Ok(records
         .into_iter()
         .map(|record| Comment {
-            display_name: names.get(&record.user_id).cloned().unwrap_or_else(|| format!("user {}", record.user_id)),
+            display_name: shown_name(&names, record.user_id),
             comment_id: record.comment_id,
             share_id: record.share_id,
             user_id: record.user_id.to_string(),
@@ -870,7 +879,7 @@ pub(crate) async fn comment(
     let stored = record.clone();
     ask(&state, move |store| store.insert_comment(&stored)).await?;
     if share.user_id != user {
-        let name = public_names(&state, vec![user]).await?.remove(&user).unwrap_or_else(|| format!("user {user}"));
+        let name = name_of(&state, user).await?;
         let message = format!("{name} commented on your {} {} {}.", share.side.to_lowercase(), share.quantity, share.symbol);
         notify(&state, share.user_id, format!("comment:{}", record.comment_id), "COMMENT", "New comment".to_owned(), message).await;
     }

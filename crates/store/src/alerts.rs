@@ -47,7 +47,7 @@ pub enum DeliveryOutcome {
 
 const ALERT_COLUMNS: &str = "alert_id, user_id, severity, title, message, created_at, acknowledged_at";
 
-fn alert(row: &Row) -> Result<AlertRecord, StoreError> {
+pub(crate) fn alert(row: &Row) -> Result<AlertRecord, StoreError> {
     Ok(AlertRecord {
         alert_id: row.text(0)?.to_owned(),
         user_id: row.int(1)? as u64,
@@ -138,15 +138,12 @@ impl Store {
     }
 
     pub fn record_delivery(&self, alert_id: &str, webhook_id: &str, outcome: &DeliveryOutcome, now_ms: i64) -> Result<(), StoreError> {
-        let (next, delivered, error): (Option<i64>, Option<i64>, Option<String>) = match outcome {
-            DeliveryOutcome::Delivered => (None, Some(now_ms), None),
-            DeliveryOutcome::Retry { error, next_attempt_at_ms } => (Some(*next_attempt_at_ms), None, Some(error.clone())),
-            DeliveryOutcome::GaveUp { error } => (None, None, Some(error.clone())),
-        };
+        let mut params = outcome_params(outcome, now_ms);
+        params.extend([alert_id.into(), webhook_id.into()]);
         self.backend().transaction(&[Statement::new(
             "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $1, delivered_at = $2, last_error = $3 \
              WHERE alert_id = $4 AND webhook_id = $5",
-            vec![Param::from(next), Param::from(delivered), Param::from(error), alert_id.into(), webhook_id.into()],
+            params,
         )])
     }
 
@@ -157,4 +154,15 @@ impl Store {
             .query("SELECT attempts, delivered_at FROM webhook_deliveries WHERE alert_id = $1 AND webhook_id = $2", &[alert_id.into(), webhook_id.into()])?;
         rows.first().map(|row| Ok((u32::try_from(row.int(0)?).unwrap_or(u32::MAX), row.opt_int(1)?.is_some()))).transpose()
     }
+}
+
+/// A delivery attempt's outcome as the queue's columns: the next attempt's time, when it
+/// was delivered, and the last error (`$1`, `$2`, `$3` of the queues' updates).
+pub(crate) fn outcome_params(outcome: &DeliveryOutcome, now_ms: i64) -> Vec<Param> {
+    let (next, delivered, error): (Option<i64>, Option<i64>, Option<String>) = match outcome {
+        DeliveryOutcome::Delivered => (None, Some(now_ms), None),
+        DeliveryOutcome::Retry { error, next_attempt_at_ms } => (Some(*next_attempt_at_ms), None, Some(error.clone())),
+        DeliveryOutcome::GaveUp { error } => (None, None, Some(error.clone())),
+    };
+    vec![Param::from(next), Param::from(delivered), Param::from(error)]
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::db::{Param, Row, Statement};
-use crate::{AlertRecord, DeliveryOutcome, NotificationRecord, Store, StoreError};
+use crate::{AlertRecord, DeliveryOutcome, NotificationRecord, Store, StoreError, notification_statement};
 
 /// Which notification kinds a user wants by email and by Slack-style webhook.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -69,22 +69,6 @@ pub fn delivery_statement(notification_id: &str, channel: &str, target: &str, du
         "INSERT INTO notification_deliveries (notification_id, channel, target, attempts, next_attempt_at) VALUES ($1, $2, $3, 0, $4) \
          ON CONFLICT (notification_id, channel, target) DO NOTHING",
         vec![notification_id.into(), channel.into(), target.into(), due_ms.into()],
-    )
-}
-
-/// Stores a notification (once per id).
-pub fn notification_statement(record: &NotificationRecord) -> Statement {
-    Statement::new(
-        "INSERT INTO notifications (notification_id, user_id, kind, title, message, created_at, read_at) VALUES ($1, $2, $3, $4, $5, $6, NULL) \
-         ON CONFLICT (notification_id) DO NOTHING",
-        vec![
-            record.notification_id.as_str().into(),
-            (record.user_id as i64).into(),
-            record.kind.as_str().into(),
-            record.title.as_str().into(),
-            record.message.as_str().into(),
-            record.created_at_ms.into(),
-        ],
     )
 }
 
@@ -177,15 +161,7 @@ impl Store {
         rows.iter()
             .map(|row| {
                 Ok(DueNotification {
-                    notification: NotificationRecord {
-                        notification_id: row.text(0)?.to_owned(),
-                        user_id: row.int(1)? as u64,
-                        kind: row.text(2)?.to_owned(),
-                        title: row.text(3)?.to_owned(),
-                        message: row.text(4)?.to_owned(),
-                        created_at_ms: row.int(5)?,
-                        read_at_ms: row.opt_int(6)?,
-                    },
+                    notification: crate::notifications::notification(row)?,
                     channel: row.text(7)?.to_owned(),
                     target: row.text(8)?.to_owned(),
                     attempts: u32::try_from(row.int(9)?).unwrap_or(u32::MAX),
@@ -195,22 +171,12 @@ impl Store {
     }
 
     pub fn record_notification_delivery(&self, due: &DueNotification, outcome: &DeliveryOutcome, now_ms: i64) -> Result<(), StoreError> {
-        let (next, delivered, error): (Option<i64>, Option<i64>, Option<String>) = match outcome {
-            DeliveryOutcome::Delivered => (None, Some(now_ms), None),
-            DeliveryOutcome::Retry { error, next_attempt_at_ms } => (Some(*next_attempt_at_ms), None, Some(error.clone())),
-            DeliveryOutcome::GaveUp { error } => (None, None, Some(error.clone())),
-        };
+        let mut params = crate::alerts::outcome_params(outcome, now_ms);
+        params.extend([due.notification.notification_id.as_str().into(), due.channel.as_str().into(), due.target.as_str().into()]);
         self.backend().transaction(&[Statement::new(
             "UPDATE notification_deliveries SET attempts = attempts + 1, next_attempt_at = $1, delivered_at = $2, last_error = $3 \
              WHERE notification_id = $4 AND channel = $5 AND target = $6",
-            vec![
-                Param::from(next),
-                Param::from(delivered),
-                Param::from(error),
-                due.notification.notification_id.as_str().into(),
-                due.channel.as_str().into(),
-                due.target.as_str().into(),
-            ],
+            params,
         )])
     }
 
@@ -247,22 +213,7 @@ impl Store {
             ),
             &[created_before_ms.into()],
         )?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    AlertRecord {
-                        alert_id: row.text(0)?.to_owned(),
-                        user_id: row.int(1)? as u64,
-                        severity: row.text(2)?.to_owned(),
-                        title: row.text(3)?.to_owned(),
-                        message: row.text(4)?.to_owned(),
-                        created_at_ms: row.int(5)?,
-                        acknowledged_at_ms: row.opt_int(6)?,
-                    },
-                    u32::try_from(row.int(7)?).unwrap_or(u32::MAX),
-                ))
-            })
-            .collect()
+        rows.iter().map(|row| Ok((crate::alerts::alert(row)?, u32::try_from(row.int(7)?).unwrap_or(u32::MAX)))).collect()
     }
 
     /// Records an escalation step with what it sends (notifications and their deliveries),
@@ -339,9 +290,13 @@ impl Store {
     /// Records that a contest's `edge` (`STARTED` or `ENDED`) was told, with the
     /// notifications telling it; false, storing nothing, if it was told already.
     pub fn record_contest_edge(&self, contest_id: u64, edge: &str, at_ms: i64, notifications: &[NotificationRecord]) -> Result<bool, StoreError> {
-        let told =
-            !self.backend().query("SELECT at FROM contest_events WHERE contest_id = $1 AND edge = $2", &[(contest_id as i64).into(), edge.into()])?.is_empty();
-        if told {
+        let told = || -> Result<bool, StoreError> {
+            Ok(!self
+                .backend()
+                .query("SELECT at FROM contest_events WHERE contest_id = $1 AND edge = $2", &[(contest_id as i64).into(), edge.into()])?
+                .is_empty())
+        };
+        if told()? {
             return Ok(false);
         }
         let mut statements = vec![Statement::new(
@@ -351,13 +306,9 @@ impl Store {
         statements.extend(notifications.iter().map(notification_statement));
         match self.backend().transaction(&statements) {
             Ok(()) => Ok(true),
-            Err(error) => {
-                let told = !self
-                    .backend()
-                    .query("SELECT at FROM contest_events WHERE contest_id = $1 AND edge = $2", &[(contest_id as i64).into(), edge.into()])?
-                    .is_empty();
-                if told { Ok(false) } else { Err(error) }
-            }
+            // Another gateway told it at the same moment: its row won.
+            Err(_) if told()? => Ok(false),
+            Err(error) => Err(error),
         }
     }
 }

@@ -31,7 +31,7 @@ pub use channels::*;
 pub use contests::*;
 pub use db::{Backend, Dialect, Param, Row, Statement, Value, insert_rows};
 pub use identity::*;
-pub use notifications::{NotificationRecord, PriceAlertRecord};
+pub use notifications::{NotificationRecord, PriceAlertRecord, notification_statement};
 pub use organisations::*;
 pub use performance::{DailyReturn, Performance, Point, performance};
 pub use postgres::{Postgres, create_database, drop_database, with_database};

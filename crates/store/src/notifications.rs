@@ -33,7 +33,7 @@ pub struct PriceAlertRecord {
 const NOTIFICATION_COLUMNS: &str = "notification_id, user_id, kind, title, message, created_at, read_at";
 const PRICE_ALERT_COLUMNS: &str = "alert_id, user_id, symbol, direction, price, created_at, triggered_at";
 
-fn notification(row: &Row) -> Result<NotificationRecord, StoreError> {
+pub(crate) fn notification(row: &Row) -> Result<NotificationRecord, StoreError> {
     Ok(NotificationRecord {
         notification_id: row.text(0)?.to_owned(),
         user_id: row.int(1)? as u64,
@@ -55,6 +55,21 @@ pub(crate) fn price_alert(row: &Row) -> Result<PriceAlertRecord, StoreError> {
         created_at_ms: row.int(5)?,
         triggered_at_ms: row.opt_int(6)?,
     })
+}
+
+/// Stores a notification (once per id), in a caller's transaction.
+pub fn notification_statement(record: &NotificationRecord) -> Statement {
+    Statement::new(
+        format!("INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT (notification_id) DO NOTHING"),
+        vec![
+            record.notification_id.as_str().into(),
+            (record.user_id as i64).into(),
+            record.kind.as_str().into(),
+            record.title.as_str().into(),
+            record.message.as_str().into(),
+            record.created_at_ms.into(),
+        ],
+    )
 }
 
 impl Store {
@@ -116,17 +131,7 @@ impl Store {
     /// A notification the API makes (a follower, a like, a comment, a contest starting);
     /// once per id.
     pub fn insert_notification(&self, record: &NotificationRecord) -> Result<(), StoreError> {
-        self.backend().transaction(&[Statement::new(
-            format!("INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT (notification_id) DO NOTHING"),
-            vec![
-                record.notification_id.as_str().into(),
-                (record.user_id as i64).into(),
-                record.kind.as_str().into(),
-                record.title.as_str().into(),
-                record.message.as_str().into(),
-                record.created_at_ms.into(),
-            ],
-        )])
+        self.backend().transaction(&[notification_statement(record)])
     }
 
     pub fn insert_price_alert(&self, record: &PriceAlertRecord) -> Result<(), StoreError> {
