@@ -7,13 +7,24 @@ import { api } from "./api";
 
 export type ConnectionState = "connecting" | "open" | "closed";
 
+let socketState: ConnectionState = "connecting";
 let state: ConnectionState = "connecting";
 const stateListeners = new Set<() => void>();
+// Topics whose join the server has not (yet, or since the last drop) answered: the
+// connection is shown as open only when the socket is and every channel is joined, so
+// nothing pushed on a topic is missed once the app says it is live.
+const joining = new Set<string>();
 
-function setState(next: ConnectionState): void {
+function publish(): void {
+  const next = socketState === "open" && joining.size > 0 ? "connecting" : socketState;
   if (state === next) return;
   state = next;
   for (const listener of stateListeners) listener();
+}
+
+function setState(next: ConnectionState): void {
+  socketState = next;
+  publish();
 }
 
 const socket = new Socket("/v1/marketdata", {
@@ -67,7 +78,19 @@ function acquire(topic: string): Channel {
     return entry.channel;
   }
   const channel = socket.channel(topic, {});
-  channel.join();
+  joining.add(topic);
+  // The join's hooks run again at every rejoin after a reconnect; a refused join is
+  // answered too (and not waited for).
+  const answered = () => {
+    joining.delete(topic);
+    publish();
+  };
+  channel.join().receive("ok", answered).receive("error", answered);
+  channel.onError(() => {
+    joining.add(topic);
+    publish();
+  });
+  publish();
   channels.set(topic, { channel, users: 1 });
   return channel;
 }
@@ -79,6 +102,8 @@ function release(topic: string): void {
   if (entry.users === 0) {
     entry.channel.leave();
     channels.delete(topic);
+    joining.delete(topic);
+    publish();
   }
 }
 

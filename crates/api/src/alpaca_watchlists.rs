@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use crate::alpaca::{Asset, TAG_ACCOUNT, assets_listed, uuid};
 use crate::auth::{MaybeCaller, own_account};
 use crate::extract::{Body, Text};
-use crate::reads::ask;
+use crate::reads::ask_now;
 use crate::routes::now;
 use crate::{ApiError, AppState, Shared};
 
@@ -105,14 +105,14 @@ fn name_of(request: &WatchlistRequest) -> Result<String, ApiError> {
 
 async fn own(state: &AppState, user: u64, id: String) -> Result<WatchlistRecord, ApiError> {
     let lookup = id.clone();
-    ask(state, move |store| store.watchlist(user, &lookup)).await?.ok_or_else(|| ApiError::NotFound(format!("watchlist {id}")))
+    ask_now(state, move |store| store.watchlist(user, &lookup)).await?.ok_or_else(|| ApiError::NotFound(format!("watchlist {id}")))
 }
 
 /// The caller's watchlists (without their assets).
 #[utoipa::path(get, path = "/v2/watchlists", tag = "alpaca", responses((status = 200, description = "Watchlists.", body = Vec<Watchlist>)))]
 pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Vec<Watchlist>>, ApiError> {
     let user = own_account(&caller)?;
-    let records = ask(&state, move |store| store.watchlists(user)).await?;
+    let records = ask_now(&state, move |store| store.watchlists(user)).await?;
     let mut lists = Vec::with_capacity(records.len());
     for record in &records {
         lists.push(view(&state, record, false).await?);
@@ -141,7 +141,7 @@ pub(crate) async fn create(
         updated_at_ms: at,
     };
     let stored = record.clone();
-    ask(&state, move |store| store.insert_watchlist(&stored)).await.map_err(name_taken)?;
+    ask_now(&state, move |store| store.insert_watchlist(&stored)).await.map_err(name_taken)?;
     Ok(Json(view(&state, &record, true).await?))
 }
 
@@ -171,7 +171,7 @@ pub(crate) async fn replace(
     record.symbols = checked(&state, request.symbols.as_deref().unwrap_or_default()).await?;
     record.updated_at_ms = now().millis();
     let stored = record.clone();
-    ask(&state, move |store| store.update_watchlist(&stored)).await.map_err(name_taken)?;
+    ask_now(&state, move |store| store.update_watchlist(&stored)).await.map_err(name_taken)?;
     Ok(Json(view(&state, &record, true).await?))
 }
 
@@ -195,7 +195,7 @@ pub(crate) async fn add(
     record.symbols = checked(&state, &symbols).await?;
     record.updated_at_ms = now().millis();
     let stored = record.clone();
-    ask(&state, move |store| store.update_watchlist(&stored)).await?;
+    ask_now(&state, move |store| store.update_watchlist(&stored)).await?;
     Ok(Json(view(&state, &record, true).await?))
 }
 
@@ -217,7 +217,7 @@ pub(crate) async fn remove_symbol(
     }
     record.updated_at_ms = now().millis();
     let stored = record.clone();
-    ask(&state, move |store| store.update_watchlist(&stored)).await?;
+    ask_now(&state, move |store| store.update_watchlist(&stored)).await?;
     Ok(Json(view(&state, &record, true).await?))
 }
 
@@ -227,7 +227,7 @@ pub(crate) async fn remove_symbol(
 pub(crate) async fn delete(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let user = own_account(&caller)?;
     let lookup = id.clone();
-    if ask(&state, move |store| store.delete_watchlist(user, &lookup)).await? {
+    if ask_now(&state, move |store| store.delete_watchlist(user, &lookup)).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(ApiError::NotFound(format!("watchlist {id}")))

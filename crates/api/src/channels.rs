@@ -29,7 +29,7 @@ use crate::alerts::{WebhookPolicy, check_webhook_url};
 use crate::auth::{MaybeCaller, own_account, random_token};
 use crate::clock::Clock;
 use crate::extract::{Body, field_error, from_object};
-use crate::reads::ask;
+use crate::reads::ask_now;
 use crate::responses::ErrorBody;
 use crate::{ApiError, Shared};
 
@@ -97,7 +97,7 @@ impl From<PreferencesRecord> for Preferences {
     responses((status = 200, description = "The preferences.", body = Preferences), (status = 403, description = "The operator key, which has no account.", body = ErrorBody)))]
 pub(crate) async fn get_preferences(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Preferences>, ApiError> {
     let user = own_account(&caller)?;
-    Ok(Json(ask(&state, move |store| store.preferences(user)).await?.unwrap_or_default().into()))
+    Ok(Json(ask_now(&state, move |store| store.preferences(user)).await?.unwrap_or_default().into()))
 }
 
 /// Choose which notification kinds also go by email and to a Slack-style webhook.
@@ -137,7 +137,7 @@ pub(crate) async fn put_preferences(
     let email_kinds = checked.pop().unwrap_or_default();
     let record = PreferencesRecord { user_id: user, email_kinds, slack_kinds, slack_url, updated_at_ms: state.clock.now_ms() };
     let stored = record.clone();
-    ask(&state, move |store| store.put_preferences(&stored)).await?;
+    ask_now(&state, move |store| store.put_preferences(&stored)).await?;
     Ok(Json(record.into()))
 }
 

@@ -16,7 +16,7 @@ use crate::extract::{Body, field_error, from_object};
 use crate::models::{
     CreateApiKeyRequest, LoginRequest, PASSWORD_MAX, PASSWORD_MIN, RefreshRequest, RegisterRequest, RoleName, RoleRequest, Scope, USERNAME_MAX,
 };
-use crate::reads::ask;
+use crate::reads::ask_now;
 use crate::responses::{ApiKey, ApiKeys, AuditEntry, AuditTrail, ErrorBody, RoleSet, Tokens};
 use crate::routes::{STARTING_CASH, open_account, parse_id};
 use crate::{ApiError, AppState, Shared};
@@ -42,7 +42,7 @@ pub(crate) async fn audit(state: &AppState, actor: &MaybeCaller, action: &str, s
         subject,
         details: details.to_string(),
     };
-    if let Err(error) = ask(state, move |store| store.append_audit(&entry)).await {
+    if let Err(error) = ask_now(state, move |store| store.append_audit(&entry)).await {
         tracing::error!(error = %error, "audit entry not written");
     }
 }
@@ -52,12 +52,12 @@ async fn issue(state: &AppState, user: u64, role: Role) -> Result<Tokens, ApiErr
     let now = now_ms();
     let refresh = random_token(32);
     let (hash, family) = (hash_secret(&refresh), random_token(16));
-    ask(state, move |store| store.insert_refresh(&hash, user, &family, now + REFRESH_TTL_MS)).await?;
+    ask_now(state, move |store| store.insert_refresh(&hash, user, &family, now + REFRESH_TTL_MS)).await?;
     tokens(state, user, role, &refresh, now).await
 }
 
 async fn tokens(state: &AppState, user: u64, role: Role, refresh: &str, now: i64) -> Result<Tokens, ApiError> {
-    let generation = ask(state, move |store| store.token_generation(user)).await?.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
+    let generation = ask_now(state, move |store| store.token_generation(user)).await?.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
     state.auth.set_generation(user, Some(generation));
     Ok(Tokens {
         user_id: user.to_string(),
@@ -73,7 +73,7 @@ async fn tokens(state: &AppState, user: u64, role: Role, refresh: &str, now: i64
 
 /// Voids every access token of `user` issued so far, on this gateway at once.
 pub(crate) async fn revoke_access_tokens(state: &AppState, user: u64) -> Result<(), ApiError> {
-    let generation = ask(state, move |store| store.bump_token_generation(user)).await?;
+    let generation = ask_now(state, move |store| store.bump_token_generation(user)).await?;
     state.auth.set_generation(user, generation);
     Ok(())
 }
@@ -101,7 +101,7 @@ pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<Re
     };
     let taken = {
         let email = email.clone();
-        ask(&state, move |store| store.user_by_email(&email)).await?.is_some()
+        ask_now(&state, move |store| store.user_by_email(&email)).await?.is_some()
     };
     if taken {
         return Err(ApiError::Rejected { status: StatusCode::CONFLICT, code: "email_taken", message: "that email is registered".to_owned() });
@@ -111,7 +111,7 @@ pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<Re
     let account = open_account(&state, None, STARTING_CASH, amount).await?;
     let user =
         UserRecord { user_id: account.0, email: email.clone(), username, password_hash: hash, role: Role::Trader.as_str().to_owned(), created_at_ms: now_ms() };
-    ask(&state, move |store| store.create_user(&user)).await.map_err(|error| match error {
+    ask_now(&state, move |store| store.create_user(&user)).await.map_err(|error| match error {
         // Two registrations raced for the email: the second's paper account stays unused.
         ApiError::Rejected { status: StatusCode::CONFLICT, .. } => {
             ApiError::Rejected { status: StatusCode::CONFLICT, code: "email_taken", message: "that email is registered".to_owned() }
@@ -140,7 +140,7 @@ pub(crate) async fn login(State(state): State<Shared>, Body(request): Body<Login
     state.auth.check_throttle(&email, now)?;
     let user = {
         let email = email.clone();
-        ask(&state, move |store| store.user_by_email(&email)).await?
+        ask_now(&state, move |store| store.user_by_email(&email)).await?
     };
     let verified = match user {
         Some(user) => {
@@ -169,22 +169,22 @@ pub(crate) async fn refresh(State(state): State<Shared>, Body(request): Body<Ref
     let invalid = || ApiError::Unauthorized("invalid_refresh_token", "the refresh token is invalid, expired or revoked".to_owned());
     let record = {
         let old = old.clone();
-        ask(&state, move |store| store.refresh(&old)).await?.ok_or_else(invalid)?
+        ask_now(&state, move |store| store.refresh(&old)).await?.ok_or_else(invalid)?
     };
     if record.used {
         let family = record.family.clone();
-        ask(&state, move |store| store.revoke_family(&family, now)).await?;
+        ask_now(&state, move |store| store.revoke_family(&family, now)).await?;
         audit(&state, &None, "refresh_token.reused", format!("user:{}", record.user_id), json!({})).await;
         return Err(ApiError::Unauthorized("refresh_token_reused", "this refresh token was already used; the session is revoked".to_owned()));
     }
     if record.revoked || record.expires_at_ms <= now {
         return Err(invalid());
     }
-    let user = ask(&state, move |store| store.user_by_id(record.user_id)).await?.ok_or_else(invalid)?;
+    let user = ask_now(&state, move |store| store.user_by_id(record.user_id)).await?.ok_or_else(invalid)?;
     let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
     let new = random_token(32);
     let (new_hash, family) = (hash_secret(&new), record.family.clone());
-    ask(&state, move |store| store.rotate_refresh(&old, &new_hash, user.user_id, &family, now + REFRESH_TTL_MS, now))
+    ask_now(&state, move |store| store.rotate_refresh(&old, &new_hash, user.user_id, &family, now + REFRESH_TTL_MS, now))
         .await
         .map_err(|_| ApiError::Unauthorized("refresh_token_reused", "this refresh token was already used".to_owned()))?;
     tokens(&state, user.user_id, role, &new, now).await.map(Json)
@@ -197,10 +197,10 @@ pub(crate) async fn refresh(State(state): State<Shared>, Body(request): Body<Ref
 ))]
 pub(crate) async fn logout(State(state): State<Shared>, Body(request): Body<RefreshRequest>) -> Result<Response, ApiError> {
     let hash = hash_secret(request.refresh_token.as_str());
-    if let Some(record) = ask(&state, move |store| store.refresh(&hash)).await? {
+    if let Some(record) = ask_now(&state, move |store| store.refresh(&hash)).await? {
         let now = now_ms();
         let user = record.user_id;
-        ask(&state, move |store| store.revoke_family(&record.family, now)).await?;
+        ask_now(&state, move |store| store.revoke_family(&record.family, now)).await?;
         revoke_access_tokens(&state, user).await?;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -244,7 +244,7 @@ pub(crate) async fn create_api_key(
     let secret = format!("tc_{}", random_token(32));
     let key = ApiKeyRecord { key_id: random_token(9), user_id: user, name, scopes: scopes.join(","), created_at_ms: now_ms(), revoked: false };
     let (record, hash) = (key.clone(), hash_secret(&secret));
-    ask(&state, move |store| store.insert_api_key(&record, &hash)).await?;
+    ask_now(&state, move |store| store.insert_api_key(&record, &hash)).await?;
     audit(&state, &caller, "api_key.created", format!("user:{user}"), json!({"keyId": key.key_id, "scopes": scopes})).await;
     let mut response = key_of(&key);
     response.api_key = Some(secret);
@@ -269,7 +269,7 @@ fn holds_scopes(caller: &auth::Caller, scopes: &[Scope]) -> Result<(), ApiError>
 #[utoipa::path(get, path = "/v1/api-keys", tag = "auth", responses((status = 200, description = "Keys.", body = ApiKeys)))]
 pub(crate) async fn list_api_keys(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<ApiKeys>, ApiError> {
     let user = require(&caller)?.user_id.ok_or_else(|| ApiError::Forbidden("the operator key owns no keys".to_owned()))?;
-    let keys = ask(&state, move |store| store.api_keys(user)).await?;
+    let keys = ask_now(&state, move |store| store.api_keys(user)).await?;
     Ok(Json(ApiKeys { keys: keys.iter().map(key_of).collect() }))
 }
 
@@ -288,7 +288,7 @@ pub(crate) async fn revoke_api_key(
     let who = require(&caller)?;
     let user = who.user_id.ok_or_else(|| ApiError::Forbidden("the operator key owns no keys".to_owned()))?;
     // Revoking a key takes the rights it holds, as granting it did.
-    let keys = ask(&state, move |store| store.api_keys(user)).await?;
+    let keys = ask_now(&state, move |store| store.api_keys(user)).await?;
     let key = keys.iter().find(|key| key.key_id == key_id && !key.revoked).ok_or_else(|| ApiError::NotFound(format!("API key {key_id}")))?;
     let scopes: Vec<Scope> = key
         .scopes
@@ -302,7 +302,7 @@ pub(crate) async fn revoke_api_key(
     holds_scopes(who, &scopes)?;
     crate::routes::short_text("keyId", Some(&key_id), 64)?;
     let id = key_id.clone();
-    if !ask(&state, move |store| store.revoke_api_key(user, &id, now_ms())).await? {
+    if !ask_now(&state, move |store| store.revoke_api_key(user, &id, now_ms())).await? {
         return Err(ApiError::NotFound(format!("API key {key_id}")));
     }
     state.auth.forget_api_keys();
@@ -332,7 +332,7 @@ pub(crate) async fn set_role(
         RoleName::Viewer => Role::Viewer,
         RoleName::Admin => Role::Admin,
     };
-    let changed = ask(&state, move |store: &Store| store.set_role(user, role.as_str())).await?;
+    let changed = ask_now(&state, move |store: &Store| store.set_role(user, role.as_str())).await?;
     if !changed {
         return Err(ApiError::NotFound(format!("user {user}")));
     }
@@ -368,7 +368,7 @@ pub(crate) async fn audit_trail(
     require_admin(&caller)?;
     let limit = crate::routes::bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     crate::routes::short_text("subject", params.subject.as_deref(), 100)?;
-    let entries = ask(&state, move |store| store.audit(params.subject.as_deref(), limit)).await?;
+    let entries = ask_now(&state, move |store| store.audit(params.subject.as_deref(), limit)).await?;
     Ok(Json(AuditTrail {
         entries: entries
             .iter()

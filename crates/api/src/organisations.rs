@@ -14,7 +14,7 @@ use crate::auth::{Caller, MaybeCaller, now_ms, require, require_admin};
 use crate::extract::{Body, from_object};
 use crate::identity::audit;
 use crate::models::{MemberRequest, MemberRole, NameRequest};
-use crate::reads::ask;
+use crate::reads::ask_now;
 use crate::responses::{ErrorBody, Group, GroupCreated, Member, MemberSet, Organisation, OrganisationCreated};
 use crate::routes::{parse_id, run_command};
 use crate::{ApiError, AppState, Shared};
@@ -33,7 +33,7 @@ pub(crate) async fn require_org_admin<'a>(state: &AppState, caller: &'a MaybeCal
         return Ok(caller);
     }
     let user = caller.user_id.ok_or_else(|| ApiError::Forbidden("organisation admins only".to_owned()))?;
-    let member = ask(state, move |store| store.member(user)).await?;
+    let member = ask_now(state, move |store| store.member(user)).await?;
     match member {
         Some(member) if member.org_id == org_id && member.role == "org_admin" => Ok(caller),
         _ => Err(ApiError::Forbidden(format!("not an admin of organisation {org_id}"))),
@@ -41,7 +41,7 @@ pub(crate) async fn require_org_admin<'a>(state: &AppState, caller: &'a MaybeCal
 }
 
 async fn existing(state: &AppState, org_id: u64) -> Result<OrganisationRecord, ApiError> {
-    ask(state, move |store| store.organisation(org_id)).await?.ok_or_else(|| ApiError::NotFound(format!("organisation {org_id}")))
+    ask_now(state, move |store| store.organisation(org_id)).await?.ok_or_else(|| ApiError::NotFound(format!("organisation {org_id}")))
 }
 
 /// `POST /v1/organisations` `{name}` (admins).
@@ -53,7 +53,7 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
     let name = from_object::<NameRequest>(body)?.name()?;
     let organisation = OrganisationRecord { org_id: new_id(), name, created_at_ms: now_ms() };
     let record = organisation.clone();
-    ask(&state, move |store| store.create_organisation(&record)).await?;
+    ask_now(&state, move |store| store.create_organisation(&record)).await?;
     audit(&state, &caller, "organisation.created", format!("organisation:{}", organisation.org_id), json!({"name": organisation.name})).await;
     Ok((StatusCode::CREATED, Json(OrganisationCreated { organisation_id: organisation.org_id.to_string(), name: organisation.name })).into_response())
 }
@@ -73,7 +73,7 @@ pub(crate) async fn get(
     let org_id = parse_id("organisationId", &org_id)?;
     let who = require(&caller)?.clone();
     let organisation = existing(&state, org_id).await?;
-    let (groups, members) = ask(&state, move |store| Ok((store.groups(org_id)?, store.members(org_id)?))).await?;
+    let (groups, members) = ask_now(&state, move |store| Ok((store.groups(org_id)?, store.members(org_id)?))).await?;
     let allowed = who.is_admin() || who.user_id.is_some_and(|user| members.iter().any(|member| member.user_id == user));
     if !allowed {
         return Err(ApiError::Forbidden(format!("not a member of organisation {org_id}")));
@@ -107,7 +107,7 @@ pub(crate) async fn create_group(
     require_org_admin(&state, &caller, org_id).await?;
     let group = GroupRecord { group_id: new_id(), org_id, name: from_object::<NameRequest>(body)?.name()? };
     let record = group.clone();
-    ask(&state, move |store| store.create_group(&record, now_ms())).await?;
+    ask_now(&state, move |store| store.create_group(&record, now_ms())).await?;
     audit(&state, &caller, "group.created", format!("organisation:{org_id}"), json!({"groupId": group.group_id.to_string(), "name": group.name})).await;
     Ok((StatusCode::CREATED, Json(GroupCreated { group_id: group.group_id.to_string(), organisation_id: org_id.to_string(), name: group.name }))
         .into_response())
@@ -145,16 +145,16 @@ pub(crate) async fn put_member(
     let role = request.role.unwrap_or(MemberRole::Member).as_str().to_owned();
     let group = request.group_id.map(|group| group.0);
     if let Some(group) = group
-        && ask(&state, move |store| store.group_org(group)).await? != Some(org_id)
+        && ask_now(&state, move |store| store.group_org(group)).await? != Some(org_id)
     {
         return Err(ApiError::NotFound(format!("group {group} in organisation {org_id}")));
     }
-    if ask(&state, move |store| store.user_by_id(user)).await?.is_none() {
+    if ask_now(&state, move |store| store.user_by_id(user)).await?.is_none() {
         return Err(ApiError::NotFound(format!("user {user}")));
     }
     apply_membership(&state, user, group, Some(org_id)).await?;
     let member = MemberRecord { user_id: user, org_id, role: role.clone(), group_id: group };
-    ask(&state, move |store| store.set_member(&member)).await?;
+    ask_now(&state, move |store| store.set_member(&member)).await?;
     let answer = MemberSet { user_id: user.to_string(), organisation_id: org_id.to_string(), role, group_id: group.map(|id| id.to_string()) };
     audit(&state, &caller, "organisation.member_set", format!("user:{user}"), json!(answer)).await;
     Ok(Json(answer))
@@ -174,12 +174,12 @@ pub(crate) async fn remove_member(
 ) -> Result<Response, ApiError> {
     let (org_id, user) = (parse_id("organisationId", &org_id)?, parse_id("userId", &user_id)?);
     require_org_admin(&state, &caller, org_id).await?;
-    match ask(&state, move |store| store.member(user)).await? {
+    match ask_now(&state, move |store| store.member(user)).await? {
         Some(member) if member.org_id == org_id => {}
         _ => return Err(ApiError::NotFound(format!("member {user} of organisation {org_id}"))),
     }
     apply_membership(&state, user, None, None).await?;
-    ask(&state, move |store| store.remove_member(user)).await?;
+    ask_now(&state, move |store| store.remove_member(user)).await?;
     audit(&state, &caller, "organisation.member_removed", format!("user:{user}"), json!({"organisationId": org_id.to_string()})).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

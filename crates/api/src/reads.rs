@@ -32,8 +32,48 @@ fn store(state: &AppState) -> Result<Store, ApiError> {
     state.store.clone().ok_or_else(|| ApiError::Unavailable("no read store is configured".to_owned()))
 }
 
-/// Runs a store query on the blocking pool.
+/// Runs a store query on the blocking pool once the read store holds every event of the
+/// commands the engine had taken when the request came (read your writes: an order the
+/// API said was filled is in the positions, a refusal's alert is in the alerts), waiting
+/// at most [`READ_WAIT`] for the projector.
 pub(crate) async fn ask<T: Send + 'static>(state: &AppState, question: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, ApiError> {
+    let target = state.engine.status().next_command.load(std::sync::atomic::Ordering::Relaxed);
+    let local = state.projection_metrics.clone();
+    ask_now(state, move |store| {
+        let reached = match local {
+            Some(metrics) => metrics.progress.wait_for(target, READ_WAIT),
+            None => projected_through(store, target),
+        };
+        if !reached {
+            tracing::debug!(target, "the read store is behind the engine: answering from what it has");
+        }
+        question(store)
+    })
+    .await
+}
+
+/// The longest a read waits for the projector before answering from what the store has.
+const READ_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Waits for a projector in another process (its mark is in the store), polling.
+fn projected_through(store: &Store, target: u64) -> bool {
+    let deadline = std::time::Instant::now() + READ_WAIT;
+    loop {
+        match store.applied_through() {
+            Ok(applied) if applied >= target => return true,
+            Err(_) => return false,
+            Ok(_) if std::time::Instant::now() >= deadline => return false,
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+        }
+    }
+}
+
+/// Runs a store query on the blocking pool at once: for what the API writes itself
+/// (identities, settings), which the projector does not feed.
+pub(crate) async fn ask_now<T: Send + 'static>(
+    state: &AppState,
+    question: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
     let store = store(state)?;
     tokio::task::spawn_blocking(move || question(&store)).await.map_err(|error| ApiError::Internal(error.to_string()))?.map_err(|error| match error {
         StoreError::Invalid(message) => ApiError::bad_request("invalid_parameter", message),

@@ -13,7 +13,7 @@ use crate::auth::{MaybeCaller, account_for, require_admin};
 use crate::extract::{Body, field_error, from_object};
 use crate::identity::audit;
 use crate::models::{LimitsRequest, MembershipRequest};
-use crate::reads::ask;
+use crate::reads::ask_now;
 use crate::responses::{ErrorBody, LimitsAnswer, Membership};
 use crate::routes::{parse_id, query, run_command};
 use crate::{ApiError, AppState, Shared};
@@ -69,7 +69,7 @@ pub(crate) async fn put_limits(
         LimitScope::Group(group) => {
             // An organisation's admins manage its groups' limits; groups outside any
             // organisation are the platform admins'.
-            match crate::reads::ask(&state, move |store| store.group_org(group)).await? {
+            match crate::reads::ask_now(&state, move |store| store.group_org(group)).await? {
                 Some(organisation) => {
                     crate::organisations::require_org_admin(&state, &caller, organisation).await?;
                 }
@@ -95,8 +95,8 @@ pub(crate) async fn put_limits(
 async fn exists(state: &AppState, scope: LimitScope) -> Result<(), ApiError> {
     let found = match scope {
         LimitScope::Account(account) => query(state, move |engine| engine.account(account).is_some()).await?,
-        LimitScope::Group(group) => ask(state, move |store| store.group_org(group)).await?.is_some(),
-        LimitScope::Organisation(organisation) => ask(state, move |store| store.organisation(organisation)).await?.is_some(),
+        LimitScope::Group(group) => ask_now(state, move |store| store.group_org(group)).await?.is_some(),
+        LimitScope::Organisation(organisation) => ask_now(state, move |store| store.organisation(organisation)).await?.is_some(),
     };
     if found { Ok(()) } else { Err(ApiError::NotFound(subject(scope).replace(':', " "))) }
 }
@@ -174,7 +174,7 @@ pub(crate) async fn put_membership(
     }
     if let Some(group) = request.group_id {
         exists(&state, LimitScope::Group(group.0)).await?;
-        let owner = ask(&state, move |store| store.group_org(group.0)).await?;
+        let owner = ask_now(&state, move |store| store.group_org(group.0)).await?;
         if request.organisation_id.is_some_and(|organisation| owner != Some(organisation.0)) {
             return Err(field_error("groupId", "the group is not in that organisation"));
         }

@@ -287,7 +287,7 @@ async fn ready(State(state): State<Shared>) -> Response {
     let mut read_store = None;
     if state.store.is_some() {
         // The read store answers a trivial query, and says how far behind the log it is.
-        let answered = reads::ask(&state, |store| store.backend().query("SELECT 1", &[])).await;
+        let answered = reads::ask_now(&state, |store| store.backend().query("SELECT 1", &[])).await;
         let lag: u64 = state.projection_metrics.as_ref().map_or(0, |metrics| metrics.lag().iter().map(|lag| lag.end.saturating_sub(lag.applied)).sum());
         read_store = Some(match answered {
             Ok(_) => Dependency {

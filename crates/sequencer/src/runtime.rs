@@ -207,8 +207,12 @@ impl Worker {
             let recent = &mut self.recent;
             let waiting = &mut self.waiting;
             let listener = &mut self.listener;
+            let status = &self.status;
             let started = std::time::Instant::now();
             let result = self.sequencer.poll_with(|outcome| {
+                // The batch's events are stored before its outcomes are seen: whoever is
+                // answered next may read past this command (the read store waits for it).
+                status.next_command.fetch_max(outcome.offset + 1, Ordering::Relaxed);
                 if outcome.offset < seen {
                     return;
                 }

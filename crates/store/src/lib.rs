@@ -35,7 +35,7 @@ pub use notifications::{NotificationRecord, PriceAlertRecord, notification_state
 pub use organisations::*;
 pub use performance::{DailyReturn, Performance, Point, performance};
 pub use postgres::{Postgres, create_database, drop_database, with_database};
-pub use projector::{ProjectionLag, ProjectionMetrics, Projector, ProjectorConfig, ProjectorStatus, TOPICS, breach_severity, spawn_projector};
+pub use projector::{Progress, ProjectionLag, ProjectionMetrics, Projector, ProjectorConfig, ProjectorStatus, TOPICS, breach_severity, spawn_projector};
 pub use queries::*;
 pub use social::*;
 pub use sqlite::Sqlite;

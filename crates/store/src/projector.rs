@@ -89,6 +89,9 @@ pub struct ProjectionLag {
 pub struct ProjectorStatus {
     pub records: usize,
     pub statements: usize,
+    /// Every command below this has all its events in the read store (`None` when the
+    /// engine's position is unknown: a poll without a watermark).
+    pub through: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -201,6 +204,9 @@ pub struct Projector {
     /// below it is a duplicate — written again by a deposed engine that had not yet
     /// noticed, or re-published by a recovering one — and is passed over.
     sequences: BTreeMap<String, u64>,
+    /// Commands below this have all their events applied (`projection_meta`'s
+    /// `applied_through`, which gateways without a projector of their own read).
+    through: u64,
     state: State,
 }
 
@@ -256,7 +262,7 @@ fn overflow() -> StoreError {
 impl Projector {
     /// Opens the projector over `store`, loading its state and the offsets it applied.
     pub fn open(store: Store, log: Arc<dyn EventLog>, config: ProjectorConfig) -> Result<Self, StoreError> {
-        let mut projector = Self { store, log, config, next: BTreeMap::new(), sequences: BTreeMap::new(), state: State::default() };
+        let mut projector = Self { store, log, config, next: BTreeMap::new(), sequences: BTreeMap::new(), through: 0, state: State::default() };
         projector.reload()?;
         Ok(projector)
     }
@@ -318,6 +324,7 @@ impl Projector {
             state.prices.insert(row.text(0)?.to_owned(), (row.int(1)?, row.int(2)?));
         }
         let next = |sql| -> Result<i64, StoreError> { Ok(db.query(sql, &[])?.first().map(|row| row.int(0)).transpose()?.unwrap_or(0)) };
+        self.through = u64::try_from(next("SELECT value FROM projection_meta WHERE name = 'applied_through'")?).unwrap_or(0);
         state.next_trade_row = next("SELECT COALESCE(MAX(id), 0) + 1 FROM trades")?;
         state.next_wallet_row = next("SELECT COALESCE(MAX(id), 0) + 1 FROM wallet_transactions")?;
         state.bucket = db.query("SELECT value FROM projection_meta WHERE name = 'snapshot_bucket'", &[])?.first().map(|row| row.int(0)).transpose()?;
@@ -341,18 +348,30 @@ impl Projector {
     /// commands whose events are all stored; `u64::MAX` when the engine is not running),
     /// up to one batch per partition, in one transaction.
     pub fn poll(&mut self, watermark: u64) -> Result<ProjectorStatus, StoreError> {
-        let items = self.read(watermark)?;
+        let (items, limit) = self.read(watermark)?;
+        // `limit` is u64::MAX without a watermark: nothing is known of commands to come.
+        let through = (limit != u64::MAX).then_some(limit);
+        let moved = through.filter(|through| *through > self.through);
         if items.is_empty() {
-            return Ok(ProjectorStatus::default());
+            if let Some(through) = moved {
+                // Commands that left nothing to project: the mark moves on alone.
+                self.store.backend().transaction(&[applied_through(through)])?;
+                self.through = through;
+            }
+            return Ok(ProjectorStatus { through, ..ProjectorStatus::default() });
         }
         let records = items.len();
         let mut pending = Pending::default();
         let result = self.apply_all(&items, &mut pending).and_then(|()| {
             self.flush(&mut pending, &items)?;
+            pending.statements.extend(moved.map(applied_through));
             self.store.backend().transaction(&pending.statements)
         });
         match result {
-            Ok(()) => Ok(ProjectorStatus { records, statements: pending.statements.len() }),
+            Ok(()) => {
+                self.through = self.through.max(moved.unwrap_or(0));
+                Ok(ProjectorStatus { records, statements: pending.statements.len(), through })
+            }
             Err(error) => {
                 // Memory may hold half of this poll: start again from what was committed.
                 self.reload()?;
@@ -373,7 +392,8 @@ impl Projector {
         }
     }
 
-    fn read(&self, watermark: u64) -> Result<Vec<Item>, StoreError> {
+    /// The records to apply next, and the command mark below which that completes.
+    fn read(&self, watermark: u64) -> Result<(Vec<Item>, u64), StoreError> {
         let mut batches = Vec::new();
         let mut expected = self.sequences.clone();
         for (topic_index, topic) in TOPICS.iter().enumerate() {
@@ -400,13 +420,15 @@ impl Projector {
                 limit = limit.min(last.command);
             }
         }
+        let complete = limit;
         if limit < watermark && !batches.iter().any(|(_, items)| items.iter().any(|item| item.command < limit)) {
-            // One command with more events than a batch: take it a batch at a time.
+            // One command with more events than a batch: take it a batch at a time (it is
+            // complete only once its last batch is applied).
             limit += 1;
         }
         let mut selected: Vec<Item> = batches.into_iter().flat_map(|(_, items)| items.into_iter().filter(|item| item.command < limit)).collect();
         selected.sort_by_key(|item| (item.command, item.topic, item.partition, item.offset));
-        Ok(selected)
+        Ok((selected, complete))
     }
 
     /// Changes made to users' orders (placed, replaced, cancelled, refused; not the
@@ -1078,9 +1100,22 @@ fn decode(topic: usize, record: StoredRecord) -> Result<Item, StoreError> {
 /// How often the projector measures its lag for `/metrics` (a round trip per partition).
 const LAG_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// The statement recording that commands below `through` are all applied.
+fn applied_through(through: u64) -> Statement {
+    Statement::new(
+        "INSERT INTO projection_meta (name, value) VALUES ('applied_through', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        vec![i64::try_from(through).unwrap_or(i64::MAX).into()],
+    )
+}
+
 /// A poll that applied fewer records than this is followed by a pause of `LINGER_MS`.
 const LINGER_BELOW: usize = 4_000;
 const LINGER_MS: u64 = 50;
+
+enum Idle {
+    Pause(std::time::Duration),
+    Backoff(std::time::Duration),
+}
 
 /// Counters of a running projector, for `/metrics`.
 #[derive(Debug, Default)]
@@ -1089,6 +1124,75 @@ pub struct ProjectionMetrics {
     pub transactions: std::sync::atomic::AtomicU64,
     pub errors: std::sync::atomic::AtomicU64,
     pub lag: std::sync::Mutex<Vec<ProjectionLag>>,
+    /// How far the projection has come, for reads that wait to see what came before them.
+    pub progress: Progress,
+}
+
+/// The command mark below which the read store has every event, and the furthest mark a
+/// waiting read asked for: a read of the store sees everything the engine had done
+/// before the read (read your writes), and a waiting read cuts the projector's idling
+/// short.
+#[derive(Debug, Default)]
+pub struct Progress {
+    marks: std::sync::Mutex<Marks>,
+    applied_changed: std::sync::Condvar,
+    wanted_changed: std::sync::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Marks {
+    applied: u64,
+    wanted: u64,
+}
+
+impl Progress {
+    /// Commands below this have all their events in the read store.
+    pub fn applied(&self) -> u64 {
+        self.marks.lock().map_or(0, |marks| marks.applied)
+    }
+
+    fn advance(&self, through: u64) {
+        if let Ok(mut marks) = self.marks.lock()
+            && through > marks.applied
+        {
+            marks.applied = through;
+            self.applied_changed.notify_all();
+        }
+    }
+
+    /// Waits until commands below `target` are applied, or `timeout` has passed; says
+    /// whether they are.
+    pub fn wait_for(&self, target: u64, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let Ok(mut marks) = self.marks.lock() else { return false };
+        if marks.applied >= target {
+            return true;
+        }
+        if target > marks.wanted {
+            marks.wanted = target;
+            self.wanted_changed.notify_all();
+        }
+        while marks.applied < target {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            marks = match self.applied_changed.wait_timeout(marks, left) {
+                Ok((marks, _)) => marks,
+                Err(_) => return false,
+            };
+        }
+        true
+    }
+
+    /// The projector's pause: `timeout`, or less when a read waits for more than is applied.
+    fn idle(&self, timeout: std::time::Duration) {
+        let Ok(marks) = self.marks.lock() else { return std::thread::sleep(timeout) };
+        if marks.wanted > marks.applied {
+            return;
+        }
+        let _ = self.wanted_changed.wait_timeout_while(marks, timeout, |marks| marks.wanted <= marks.applied);
+    }
 }
 
 impl ProjectionMetrics {
@@ -1120,7 +1224,7 @@ pub fn spawn_projector(
         while !stop.load(Relaxed) {
             let mark = watermark();
             if drained_at == Some(mark) {
-                std::thread::sleep(std::time::Duration::from_millis(10));
+                metrics.progress.idle(std::time::Duration::from_millis(10));
                 if lag_measured.elapsed() < LAG_EVERY {
                     continue;
                 }
@@ -1128,6 +1232,9 @@ pub fn spawn_projector(
             let idle = match projector.poll(mark) {
                 Ok(status) => {
                     backoff.reset();
+                    if let Some(through) = status.through {
+                        metrics.progress.advance(through);
+                    }
                     drained_at = (status.records == 0).then_some(mark);
                     metrics.records.fetch_add(status.records as u64, Relaxed);
                     metrics.transactions.fetch_add(u64::from(status.records > 0), Relaxed);
@@ -1135,15 +1242,15 @@ pub fn spawn_projector(
                     // transaction carries more: a page written once per batch instead of
                     // once per record is most of what a projected record costs.
                     match status.records {
-                        0 => Some(std::time::Duration::from_millis(10)),
-                        records if records < LINGER_BELOW => Some(std::time::Duration::from_millis(LINGER_MS)),
+                        0 => Some(Idle::Pause(std::time::Duration::from_millis(10))),
+                        records if records < LINGER_BELOW => Some(Idle::Pause(std::time::Duration::from_millis(LINGER_MS))),
                         _ => None,
                     }
                 }
                 Err(error) => {
                     metrics.errors.fetch_add(1, Relaxed);
                     tracing::warn!(error = %error, "projector: poll failed; retrying");
-                    Some(backoff.next_wait())
+                    Some(Idle::Backoff(backoff.next_wait()))
                 }
             };
             if lag_measured.elapsed() >= LAG_EVERY {
@@ -1152,8 +1259,11 @@ pub fn spawn_projector(
                     *shared = lag;
                 }
             }
-            if let Some(idle) = idle {
-                std::thread::sleep(idle);
+            match idle {
+                // A read waiting for more than is applied cuts a pause short, not a backoff.
+                Some(Idle::Pause(pause)) => metrics.progress.idle(pause),
+                Some(Idle::Backoff(wait)) => std::thread::sleep(wait),
+                None => {}
             }
         }
     })

@@ -284,6 +284,13 @@ impl Store {
         Ok(TradePage { trades, next_page_token, total_count })
     }
 
+    /// The command mark below which the projector has applied every event (what a read
+    /// waits for when the projector runs in another process).
+    pub fn applied_through(&self) -> Result<u64, StoreError> {
+        let rows = self.backend().query("SELECT value FROM projection_meta WHERE name = 'applied_through'", &[])?;
+        Ok(rows.first().map(|row| row.int(0)).transpose()?.map_or(0, |value| u64::try_from(value).unwrap_or(0)))
+    }
+
     /// One account's balances, if the projection has seen it.
     pub fn account(&self, user_id: u64) -> Result<Option<AccountRecord>, StoreError> {
         let rows =

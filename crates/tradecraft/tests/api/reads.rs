@@ -167,3 +167,33 @@ async fn analytics_and_the_leaderboard_cover_every_account_but_the_house() {
     let applied = text.lines().find(|line| line.starts_with("tradecraft_projection_records_total ")).unwrap();
     assert!(applied.split(' ').nth(1).unwrap().parse::<u64>().unwrap() > 0, "{applied}");
 }
+
+/// Read your writes: a read of the store follows every command the engine took before it
+/// (the projector is waited for), so a client never retries: the new account is there at
+/// once, each fill is in the positions, the trade history and the statement as soon as
+/// the order is answered, and a refusal's alert is listed as soon as the refusal is.
+#[tokio::test]
+async fn every_read_follows_the_writes_answered_before_it() {
+    let app = spawn_app().await;
+    let user = app.account("100000").await;
+    let (status, body) = app.get(&format!("/v1/portfolio/positions?userId={user}")).await;
+    assert_eq!((status, body["cashBalance"].as_str()), (200, Some("100000")), "{body}");
+    for round in 1..=8_u64 {
+        let order = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "MARKET"});
+        let (status, body) = app.post("/v1/orders", order).await;
+        assert_eq!(status, 202, "{body}");
+        let (_, positions) = app.get(&format!("/v1/portfolio/positions?userId={user}")).await;
+        assert_eq!(positions["positions"][0]["quantity"], round.to_string(), "round {round}: {positions}");
+        let (_, trades) = app.get(&format!("/v1/trades/search?userId={user}")).await;
+        assert_eq!(count(&trades), round, "round {round}: {trades}");
+        let (_, statement) = app.get(&format!("/v1/wallet/transactions?userId={user}")).await;
+        assert_eq!(statement["transactions"].as_array().map(Vec::len), Some(round as usize + 1), "round {round}: {statement}");
+    }
+    let response = app.client.put(app.url(&format!("/v1/limits/users/{user}"))).json(&json!({"maxOrderQuantity": "1"})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let (status, body) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "MARKET"})).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, alerts) = app.get(&format!("/v1/alerts?userId={user}")).await;
+    assert_eq!(status, 200, "{alerts}");
+    assert_eq!(alerts["alerts"].as_array().map(Vec::len), Some(1), "{alerts}");
+}
