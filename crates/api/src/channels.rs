@@ -72,7 +72,7 @@ pub fn due_steps(created_ms: i64, done: u32, now_ms: i64) -> Vec<EscalationStep>
 
 /// `GET`/`PUT /v1/me/notification-preferences`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct Preferences {
     /// Kinds also sent to the user's email address.
     #[schema(value_type = Vec<String>, max_items = 11)]

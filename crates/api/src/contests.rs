@@ -21,7 +21,7 @@ use crate::auth::{MaybeCaller, own_account, require};
 use crate::extract::{Body, Decimal, Id, Query, Text, field_error};
 use crate::identity::audit;
 use crate::models::{LimitsRequest, SymbolText};
-use crate::reads::ask;
+use crate::reads::{ask, ask_now};
 use crate::responses::ErrorBody;
 use crate::routes::{STARTING_CASH, bounded, parse_id, query, run_command};
 use crate::{ApiError, AppState, Shared};
@@ -486,8 +486,10 @@ pub(crate) async fn check_trading_window(state: &AppState, account: u64) -> Resu
     if account >> crate::auth::ACCOUNT_OWNER_BITS == 0 || state.store.is_none() {
         return Ok(());
     }
-    let Some(contest_id) = ask(state, move |store| store.paper_account(account)).await?.and_then(|record| record.contest_id) else { return Ok(()) };
-    let Some(contest) = ask(state, move |store| store.contest(contest_id)).await? else { return Ok(()) };
+    // Both are the API's own rows: read at once, with no wait for the projector on the
+    // order path.
+    let Some(contest_id) = ask_now(state, move |store| store.paper_account(account)).await?.and_then(|record| record.contest_id) else { return Ok(()) };
+    let Some(contest) = ask_now(state, move |store| store.contest(contest_id)).await? else { return Ok(()) };
     let at = state.clock.now_ms();
     if (contest.trading_start_ms..contest.trading_end_ms).contains(&at) {
         Ok(())

@@ -1,7 +1,7 @@
 //! Request extractors and the field types of request bodies. Every rejection is the
 //! API's JSON error: a body that is not a JSON object, a known field of the wrong type or
-//! with an impossible value is a 400 naming the field (`details.field`); unknown fields
-//! are ignored (seed 000 7.3).
+//! with an impossible value is a 400 naming the field (`details.field`), as is a key given
+//! twice in one object; unknown fields are ignored (seed 000 7.3).
 //!
 //! One grammar for numbers everywhere, in bodies and query strings alike:
 //! - a decimal is a JSON number, or a string holding one:
@@ -39,8 +39,75 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let Json(value) = Json::<Value>::from_request(request, state).await?;
+        let Json(raw) = Json::<Box<serde_json::value::RawValue>>::from_request(request, state).await?;
+        // A key given twice is refused (which one would count is anyone's guess), at any depth.
+        serde_json::from_str::<UniqueKeys>(raw.get()).map_err(|error| {
+            let message = error.to_string();
+            let message = message.split(" at line ").next().unwrap_or_default();
+            match message.strip_prefix("duplicate field `").and_then(|rest| rest.split_once('`')) {
+                Some((field, _)) => field_error(field, "is given more than once"),
+                None => ApiError::bad_request("invalid_json", message.to_owned()),
+            }
+        })?;
+        let value = serde_json::from_str::<Value>(raw.get()).map_err(|error| ApiError::bad_request("invalid_json", error.to_string()))?;
         from_object(value).map(Body)
+    }
+}
+
+/// Walks a JSON document and fails on the first object that names a key twice.
+struct UniqueKeys;
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeys)
+    }
+}
+
+impl<'de> de::Visitor<'de> for UniqueKeys {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut items: A) -> Result<Self, A::Error> {
+        while items.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(self)
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut entries: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = entries.next_key::<std::borrow::Cow<'de, str>>()? {
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+            }
+            entries.next_value::<UniqueKeys>()?;
+        }
+        Ok(self)
     }
 }
 
@@ -368,5 +435,27 @@ mod tests {
         let sample = from_object::<Sample>(json!({"amount": 1.5e2, "userId": 7, "unknown": [1, 2]})).unwrap();
         assert_eq!(sample.amount, Decimal("150".to_owned()));
         assert_eq!(sample.user_id, Some(Id(7)));
+    }
+
+    async fn body(text: &'static str) -> Result<Body<Sample>, ApiError> {
+        let request = axum::http::Request::builder().header("content-type", "application/json").body(axum::body::Body::from(text)).unwrap();
+        Body::<Sample>::from_request(request, &()).await
+    }
+
+    #[tokio::test]
+    async fn a_key_given_twice_is_refused_at_any_depth() {
+        let field_of = |result: Result<Body<Sample>, ApiError>| match result {
+            Err(ApiError::BadRequest { details, .. }) => details["field"].as_str().unwrap_or_default().to_owned(),
+            other => panic!("expected a 400, got {other:?}"),
+        };
+        assert_eq!(field_of(body(r#"{"amount": "1", "amount": "2"}"#).await), "amount");
+        assert_eq!(field_of(body(r#"{"amount": 1, "name": "a", "name": "b"}"#).await), "name");
+        // Escapes do not hide a repeat, and nested objects are checked too.
+        assert_eq!(field_of(body(r#"{"amount": 1, "\u0061mount": 2}"#).await), "amount");
+        assert_eq!(field_of(body(r#"{"amount": 1, "unknown": [{"x": 1, "x": 2}]}"#).await), "x");
+        // The same key in different objects, and numbers of any precision, are fine.
+        let Body(sample) = body(r#"{"amount": 12345678901234567890.0001, "unknown": [{"amount": 1}, {"amount": 2}]}"#).await.unwrap();
+        assert_eq!(sample.amount, Decimal("12345678901234567890.0001".to_owned()));
+        assert!(matches!(body(r#"{"amount": 1,}"#).await, Err(ApiError::BadRequest { code: "invalid_json", .. })));
     }
 }

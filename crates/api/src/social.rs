@@ -79,7 +79,7 @@ pub(crate) struct Profile {
 
 /// `PUT /v1/me/profile`.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct ProfileRequest {
     /// 1 to 50 characters, not blank.
     #[schema(value_type = String, min_length = 1, max_length = 50)]
@@ -143,7 +143,7 @@ pub(crate) struct Shares {
 
 /// `POST /v1/trades/{tradeId}/share` and `/v1/orders/{orderId}/share`.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct ShareRequest {
     /// At most 500 characters.
     #[schema(value_type = Option<String>, max_length = 500)]
@@ -152,7 +152,7 @@ pub(crate) struct ShareRequest {
 
 /// `POST /v1/shares/{shareId}/comment`.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct CommentRequest {
     /// 1 to 1,000 characters, not blank.
     #[schema(value_type = String, min_length = 1, max_length = 1000)]
@@ -181,7 +181,7 @@ pub(crate) struct Comments {
 
 /// `POST /v1/shares/{shareId}/report` and `/v1/comments/{commentId}/report`.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct ReportRequest {
     /// 1 to 500 characters.
     #[schema(value_type = String, min_length = 1, max_length = 500)]

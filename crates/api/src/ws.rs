@@ -73,6 +73,11 @@ fn level(level: Option<BookLevel>) -> Value {
 
 /// What an engine outcome pushes to WebSocket topics.
 pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
+    // Nobody listens (a gateway without the ws role, a server without sockets): nothing is
+    // built, so a replica only serving order answers does not format pushes for nobody.
+    if pushes.receiver_count() == 0 {
+        return;
+    }
     let Ok(events) = &outcome.result else { return };
     let timestamp = Timestamp::from_millis(outcome.timestamp_ms).to_string();
     let send = |topic: String, event: &'static str, payload: Value| {

@@ -262,6 +262,34 @@ async fn every_error_is_the_json_error_object() {
     assert_eq!(text.json::<Value>().await.unwrap()["error"]["code"], "unsupported_media_type");
 }
 
+/// A body naming a key twice is ambiguous (which one counts?): refused with the key named,
+/// on every route that takes a body, and nothing is done.
+#[tokio::test]
+async fn a_body_naming_a_key_twice_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let user = app.account("1000").await;
+    for (method, path, body, field) in [
+        (
+            Method::POST,
+            "/v1/orders",
+            format!(r#"{{"userId":"{user}","symbol":"MOCK","side":"BUY","type":"MARKET","quantity":"1","quantity":"2"}}"#),
+            "quantity",
+        ),
+        (Method::POST, "/v1/accounts", r#"{"cash":"5","cash":"6"}"#.to_owned(), "cash"),
+        (Method::POST, "/v1/auth/register", r#"{"email":"a@example.com","email":"b@example.com","password":"correct horse"}"#.to_owned(), "email"),
+        (Method::PUT, &format!("/v1/limits/users/{user}"), r#"{"maxOrderQuantity":"1","maxOrderQuantity":"100"}"#.to_owned(), "maxOrderQuantity"),
+    ] {
+        let response = app.client.request(method.clone(), app.url(path)).header("content-type", "application/json").body(body).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{method} {path}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"]["details"]["field"], field, "{method} {path}: {answer}");
+    }
+    let (_, orders) = app.get(&format!("/v1/orders?userId={user}")).await;
+    assert_eq!(orders["orders"], json!([]), "{orders}");
+    let (status, _) = app.post("/v1/auth/login", json!({"email": "b@example.com", "password": "correct horse"})).await;
+    assert_eq!(status, 401);
+}
+
 /// What a refused request must leave alone: the user's account, limits, orders, keys and
 /// webhooks, the organisation, and the audit trail.
 async fn state_of(app: &TestApp, access: &str, user: &str, org: &str) -> Vec<Value> {
