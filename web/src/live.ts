@@ -36,9 +36,15 @@ const socket = new Socket("/v1/marketdata", {
   reconnectAfterMs: (tries: number) => [250, 500, 1000, 2000, 5000][tries - 1] ?? 5000,
   heartbeatIntervalMs: 15_000,
 });
-socket.onOpen(() => setState("open"));
-socket.onClose(() => setState("closed"));
-socket.onError(() => setState("closed"));
+// True from a reconnect for a new login until the new connection opens: the old one's
+// close is expected, not a lost connection.
+let switching = false;
+socket.onOpen(() => {
+  switching = false;
+  setState("open");
+});
+socket.onClose(() => setState(switching ? "connecting" : "closed"));
+socket.onError(() => setState(switching ? "connecting" : "closed"));
 
 let connected = false;
 function ensureConnected(): void {
@@ -54,6 +60,10 @@ function ensureConnected(): void {
 /** Reconnects so that the socket carries the current login (after log in or out). */
 export function reconnect(): void {
   if (!connected) return ensureConnected();
+  // Not live from now until the new connection's channels are joined: what the old
+  // socket still shows belongs to the previous login.
+  switching = true;
+  setState("connecting");
   socket.disconnect(() => socket.connect());
 }
 
@@ -79,13 +89,13 @@ function acquire(topic: string): Channel {
   }
   const channel = socket.channel(topic, {});
   joining.add(topic);
-  // The join's hooks run again at every rejoin after a reconnect; a refused join is
-  // answered too (and not waited for).
-  const answered = () => {
+  // The join's hooks run again at every rejoin after a reconnect. Only a join the server
+  // took counts: a refusal comes from a socket still carrying the previous login (the
+  // channel rejoins on the new one), so the app is not live for this topic until then.
+  channel.join().receive("ok", () => {
     joining.delete(topic);
     publish();
-  };
-  channel.join().receive("ok", answered).receive("error", answered);
+  });
   channel.onError(() => {
     joining.add(topic);
     publish();
