@@ -11,6 +11,14 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# Installs Debian packages: apt_install WHAT PACKAGE...
+apt_install() {
+    echo "installing $1 (Debian packages)"
+    shift
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
+}
+
 as_postgres() {
     if command -v runuser >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
         runuser -u postgres -- "$@"
@@ -25,9 +33,7 @@ ensure_postgres() {
     # server's own binaries.
     if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
         || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-        echo "installing PostgreSQL (Debian package)"
-        as_root apt-get update -q
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql
+        apt_install "PostgreSQL" postgresql
     fi
     if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
         local version
@@ -75,9 +81,7 @@ ensure_kafka() {
         return
     fi
     if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
-        echo "installing Java 17 and Maven (Debian packages)"
-        as_root apt-get update -q
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless maven
+        apt_install "Java 17 and Maven" openjdk-17-jre-headless maven
     fi
     local cache libs
     cache="$(kafka_cache)"
@@ -148,9 +152,7 @@ ensure_chromium() {
     local found
     found="$(command -v chromium || command -v chromium-browser || true)"
     if [ -z "$found" ]; then
-        echo "installing Chromium (Debian package)"
-        as_root apt-get update -q
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+        apt_install "Chromium" chromium
         found="$(command -v chromium)"
     fi
     export CHROMIUM_PATH="$found"
@@ -162,9 +164,7 @@ ensure_chromium() {
 #   No persistence; stopped by stop_redis.
 ensure_redis() {
     if ! command -v redis-server >/dev/null 2>&1; then
-        echo "installing Redis (Debian package)"
-        as_root apt-get update -q
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server
+        apt_install "Redis" redis-server
     fi
     if [ -n "${TRADECRAFT_TEST_REDIS:-}" ] && redis-cli -u "$TRADECRAFT_TEST_REDIS" ping >/dev/null 2>&1; then
         echo "Redis ready: $TRADECRAFT_TEST_REDIS"

@@ -276,6 +276,7 @@ impl Projector {
                 self.next.insert((topic, u32::try_from(row.int(1)?).unwrap_or(0)), u64::try_from(row.int(2)?).unwrap_or(0));
             }
         }
+        self.through = self.store.applied_through()?;
         self.sequences.clear();
         for row in db.query("SELECT name, value FROM projection_meta WHERE name LIKE 'seq:%'", &[])? {
             if let Some(producer) = row.text(0)?.strip_prefix("seq:") {
@@ -324,7 +325,6 @@ impl Projector {
             state.prices.insert(row.text(0)?.to_owned(), (row.int(1)?, row.int(2)?));
         }
         let next = |sql| -> Result<i64, StoreError> { Ok(db.query(sql, &[])?.first().map(|row| row.int(0)).transpose()?.unwrap_or(0)) };
-        self.through = u64::try_from(next("SELECT value FROM projection_meta WHERE name = 'applied_through'")?).unwrap_or(0);
         state.next_trade_row = next("SELECT COALESCE(MAX(id), 0) + 1 FROM trades")?;
         state.next_wallet_row = next("SELECT COALESCE(MAX(id), 0) + 1 FROM wallet_transactions")?;
         state.bucket = db.query("SELECT value FROM projection_meta WHERE name = 'snapshot_bucket'", &[])?.first().map(|row| row.int(0)).transpose()?;
@@ -369,7 +369,9 @@ impl Projector {
         });
         match result {
             Ok(()) => {
-                self.through = self.through.max(moved.unwrap_or(0));
+                if let Some(through) = moved {
+                    self.through = through;
+                }
                 Ok(ProjectorStatus { records, statements: pending.statements.len(), through })
             }
             Err(error) => {
@@ -1146,11 +1148,6 @@ struct Marks {
 }
 
 impl Progress {
-    /// Commands below this have all their events in the read store.
-    pub fn applied(&self) -> u64 {
-        self.marks.lock().map_or(0, |marks| marks.applied)
-    }
-
     fn advance(&self, through: u64) {
         if let Ok(mut marks) = self.marks.lock()
             && through > marks.applied
@@ -1163,7 +1160,6 @@ impl Progress {
     /// Waits until commands below `target` are applied, or `timeout` has passed; says
     /// whether they are.
     pub fn wait_for(&self, target: u64, timeout: std::time::Duration) -> bool {
-        let deadline = std::time::Instant::now() + timeout;
         let Ok(mut marks) = self.marks.lock() else { return false };
         if marks.applied >= target {
             return true;
@@ -1172,17 +1168,7 @@ impl Progress {
             marks.wanted = target;
             self.wanted_changed.notify_all();
         }
-        while marks.applied < target {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            marks = match self.applied_changed.wait_timeout(marks, left) {
-                Ok((marks, _)) => marks,
-                Err(_) => return false,
-            };
-        }
-        true
+        self.applied_changed.wait_timeout_while(marks, timeout, |marks| marks.applied < target).is_ok_and(|(marks, _)| marks.applied >= target)
     }
 
     /// The projector's pause: `timeout`, or less when a read waits for more than is applied.
