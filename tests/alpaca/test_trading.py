@@ -47,7 +47,7 @@ def test_account_assets_clock_and_calendar(trader):
 
 def test_a_market_buy_fills_at_the_book_and_becomes_a_position(trader):
     ask = best(trader, "ask")
-    client_id = f"bot-{uuid.uuid4().hex[:12]}"
+    client_id = str(uuid.uuid4())  # what bots send: 36 characters
     order = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=7, side=OrderSide.BUY, time_in_force=TimeInForce.DAY,
                                                            client_order_id=client_id))
     assert order.status == OrderStatus.FILLED
@@ -401,3 +401,39 @@ def test_bracket_oco_and_oto_orders_work_their_exits(trader):
                                                        order_class=OrderClass.BRACKET, take_profit=TakeProfitRequest(limit_price=low),
                                                        stop_loss=StopLossRequest(stop_price=high)))
     assert crossed.value.status_code == 422
+
+
+def test_portfolio_history_has_one_point_per_timeframe_and_refuses_unknown_ones(server, trader):
+    from alpaca.trading.requests import GetPortfolioHistoryRequest
+    from conftest import call
+    trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    hourly = trader.trading.get_portfolio_history(GetPortfolioHistoryRequest(period="1W", timeframe="1H"))
+    assert hourly.timestamp and all(stamp % 3600 == 0 for stamp in hourly.timestamp)
+    assert hourly.timestamp == sorted(set(hourly.timestamp))
+    assert abs(hourly.equity[-1] - float(trader.trading.get_account().equity)) < 1.0
+    keys = {"APCA-API-KEY-ID": trader.key_id, "APCA-API-SECRET-KEY": trader.secret}
+    assert call(server, "GET", "/v2/account/portfolio/history?period=1W", headers=keys)["timeframe"] == "15Min"
+    daily = call(server, "GET", "/v2/account/portfolio/history?period=1D", headers=keys)
+    assert daily["timeframe"] == "1Min"
+    # The same return as the native performance over the same day (the opening deposit and
+    # the first trade fall in one minute: the base is still the deposit, not 0 % profit).
+    native = call(server, "GET", "/v1/portfolio/performance?period=1d", headers=keys)
+    assert daily["base_value"] == 100000.0
+    assert abs(daily["profit_loss_pct"][-1] - native["totalReturn"]) < 1e-9, (daily, native)
+    with pytest.raises(APIError) as refused:
+        trader.trading.get_portfolio_history(GetPortfolioHistoryRequest(period="1W", timeframe="7Min"))
+    assert refused.value.status_code == 422 and "timeframe" in str(refused.value)
+
+
+def test_a_retried_submit_with_the_same_client_order_id_places_one_order(trader):
+    client_id = str(uuid.uuid4())
+    request = LimitOrderRequest(symbol="MOCKAAPL", qty=3, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=1,
+                                client_order_id=client_id)
+    first = trader.trading.submit_order(request)
+    again = trader.trading.submit_order(request)  # a bot retrying after a timeout
+    assert again.id == first.id and again.client_order_id == client_id
+    with pytest.raises(APIError) as taken:
+        trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=4, side=OrderSide.BUY, time_in_force=TimeInForce.GTC,
+                                                      limit_price=1, client_order_id=client_id))
+    assert taken.value.status_code == 422 and "client_order_id must be unique" in str(taken.value)
+    assert [order.id for order in trader.trading.get_orders()] == [first.id]

@@ -19,7 +19,7 @@ use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Symbol, Times
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{MaybeCaller, own_account};
-use crate::extract::{Body, Decimal, Query, Text};
+use crate::extract::{Body, ClientOrderIdText, Decimal, Query, Text};
 use crate::models::PlaceOrderRequest;
 use crate::routes::{bounded, events, execute, first_rejection, now, parse_time, query, wire_command};
 use crate::view::OrderRecord;
@@ -290,8 +290,8 @@ pub(crate) fn order_of(record: &OrderRecord) -> Order {
 /// `POST /v2/orders`: Alpaca's order request. Numbers may be JSON numbers or strings.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct OrderRequest {
-    #[schema(value_type = String, pattern = "^[A-Za-z0-9._-]{1,15}$")]
-    pub symbol: Text<15>,
+    #[schema(value_type = String, pattern = "^[A-Za-z0-9._-]{1,15}$", max_length = 15)]
+    pub symbol: Text<{ tradecraft_types::Symbol::MAX_LENGTH }>,
     /// Shares; or give `notional`.
     pub qty: Option<Decimal>,
     /// Cash to spend (market buys).
@@ -310,8 +310,7 @@ pub(crate) struct OrderRequest {
     pub stop_price: Option<Decimal>,
     pub trail_price: Option<Decimal>,
     pub trail_percent: Option<Decimal>,
-    #[schema(value_type = Option<String>, max_length = 48)]
-    pub client_order_id: Option<Text<48>>,
+    pub client_order_id: Option<ClientOrderIdText>,
     /// Accepted: the mock market is always open, so every order is in hours.
     #[serde(default)]
     #[expect(dead_code, reason = "accepted for compatibility: the market trades around the clock")]
@@ -435,7 +434,11 @@ fn open_orders(state: &AppState, account: AccountId) -> Result<Vec<OrderRecord>,
 /// Places `request` for `user` and answers the order as the engine left it (a refused
 /// field is 422, as Alpaca answers).
 async fn place_and_show(state: &AppState, user: u64, request: PlaceOrderRequest) -> Result<Order, ApiError> {
-    let accepted = crate::orders::place(state, request.into_wire(user, String::new())?).await.map_err(unprocessable)?;
+    show_placed(state, request.into_wire(user, String::new()).map_err(unprocessable)?).await
+}
+
+async fn show_placed(state: &AppState, order: tradecraft_sequencer::wire::PlaceOrder) -> Result<Order, ApiError> {
+    let accepted = crate::orders::place(state, order).await.map_err(unprocessable)?;
     let order_id = OrderId(accepted.order_id.parse().map_err(|_| ApiError::Internal("order id".to_owned()))?);
     shown(state, order_id)
 }
@@ -456,7 +459,14 @@ fn own_order(state: &AppState, caller: &MaybeCaller, text: &str) -> Result<Order
 
 /// Place an order (Alpaca's `POST /v2/orders`); the answer is the order as the engine left
 /// it: `filled` already for a market order that met the book.
+///
+/// A retry is safe: a `client_order_id` names one order of the account (for 24 hours of
+/// exchange time, as an idempotency key), so the same request again answers the order it
+/// placed, and another order with that id is 422; `X-Idempotency-Key` works as on
+/// `POST /v1/orders` (and then names the order instead of the `client_order_id`).
 #[utoipa::path(post, path = "/v2/orders", tag = "alpaca", request_body = OrderRequest,
+    params(("X-Idempotency-Key" = Option<String>, Header, max_length = 255, min_length = 1, pattern = "^[ -~]+$",
+        description = "Makes a retry safe: the same key and order get the first answer.")),
     responses(
         (status = 200, description = "The order.", body = Order),
         (status = 403, description = "Insufficient buying power, or a trading limit refuses it.", body = AlpacaError),
@@ -466,19 +476,94 @@ fn own_order(state: &AppState, caller: &MaybeCaller, text: &str) -> Result<Order
 pub(crate) async fn place_order(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
+    headers: axum::http::HeaderMap,
     Body(request): Body<OrderRequest>,
 ) -> Result<Json<Order>, ApiError> {
     let user = own_account(&caller)?;
-    place_and_show(&state, user, request.native()?).await.map(Json)
+    let header_key = crate::orders::idempotency_key(&headers, &caller)?;
+    let mut order = request.native().map_err(unprocessable)?.into_wire(user, String::new()).map_err(unprocessable)?;
+    // Alpaca's own idempotency is the client order id. A tab cannot be in a header key,
+    // so an id never collides with one.
+    let by_client_order_id = header_key.is_none() && order.client_order_id.is_some();
+    let key = header_key.or_else(|| order.client_order_id.as_ref().map(|id| (user.to_string(), format!("client_order_id\t{id}"))));
+    if let Some((scope, key)) = key {
+        crate::orders::keyed(&mut order, &scope, &key)?;
+    }
+    match show_placed(&state, order).await {
+        Err(ApiError::Rejected { code: "idempotency_key_reused", .. }) if by_client_order_id => Err(ApiError::Rejected {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "duplicate_client_order_id",
+            message: "client_order_id must be unique".to_owned(),
+        }),
+        answer => answer.map(Json),
+    }
 }
 
-/// Alpaca answers a refused field with 422, not 400.
+/// Alpaca answers a refused field with 422, not 400, and names fields and values as its
+/// own requests spell them (`qty`, `limit_price`, `market`), not as `/v1` does.
 fn unprocessable(error: ApiError) -> ApiError {
     match error {
-        ApiError::BadRequest { code, message, .. } => ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code, message },
-        ApiError::Rejected { status: StatusCode::BAD_REQUEST, code, message } => ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code, message },
+        ApiError::BadRequest { code, message, .. } | ApiError::Rejected { status: StatusCode::BAD_REQUEST, code, message } => {
+            ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code, message: in_alpaca_words(&message) }
+        }
+        ApiError::Rejected { status, code, message } => ApiError::Rejected { status, code, message: in_alpaca_words(&message) },
         other => other,
     }
+}
+
+/// A `/v1` field or value name as Alpaca's order request spells it.
+fn alpaca_word(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "quantity" => "qty",
+        "limitPrice" => "limit_price",
+        "stopPrice" => "stop_price",
+        "trailAmount" => "trail_price",
+        "trailPercent" => "trail_percent",
+        "timeInForce" => "time_in_force",
+        "clientOrderId" => "client_order_id",
+        "orderClass" => "order_class",
+        "takeProfit" => "take_profit",
+        "stopLoss" => "stop_loss",
+        "postOnly" => "post_only",
+        "MARKET" => "market",
+        "LIMIT" => "limit",
+        "STOP" => "stop",
+        "STOP_LIMIT" => "stop_limit",
+        "TRAILING_STOP" => "trailing_stop",
+        "BUY" => "buy",
+        "SELL" => "sell",
+        "SIMPLE" => "simple",
+        "BRACKET" => "bracket",
+        "OCO" => "oco",
+        "OTO" => "oto",
+        "GTC" => "gtc",
+        "DAY" => "day",
+        "IOC" => "ioc",
+        "FOK" => "fok",
+        "OPG" => "opg",
+        "CLS" => "cls",
+        _ => return None,
+    })
+}
+
+/// `message` with every `/v1` name in it (whole words only) replaced by Alpaca's.
+fn in_alpaca_words(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(alpaca_word(word).unwrap_or(word));
+        word.clear();
+    };
+    for character in message.chars() {
+        if character.is_ascii_alphanumeric() || character == '_' {
+            word.push(character);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(character);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -683,8 +768,7 @@ pub(crate) struct ReplaceRequest {
     #[schema(value_type = Option<String>)]
     pub time_in_force: Option<Text<3>>,
     /// Not taken unless it is the order's own: the client order id stays.
-    #[schema(value_type = Option<String>)]
-    pub client_order_id: Option<Text<48>>,
+    pub client_order_id: Option<ClientOrderIdText>,
 }
 
 /// Replace one of the caller's open orders: its quantity and/or limit price change in

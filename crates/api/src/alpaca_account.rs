@@ -179,8 +179,9 @@ pub(crate) struct HistoryParams {
     /// `1D`, `1W`, `1M` (default), `3M`, `1A` or `all`.
     #[param(value_type = Option<String>)]
     period: Option<String>,
-    /// Accepted: the points are the read store's portfolio values, whatever the timeframe.
-    #[param(value_type = Option<String>)]
+    /// One point per `1Min`, `5Min`, `15Min`, `1H` or `1D` (the value at the end of each);
+    /// by default `1Min` for periods under 7 days, `15Min` under 30, `1D` otherwise.
+    #[param(value_type = Option<String>, pattern = "^(1Min|5Min|15Min|1H|1D)$")]
     timeframe: Option<String>,
     /// Accepted and ignored: the market trades around the clock.
     #[expect(dead_code, reason = "accepted and ignored, as documented")]
@@ -209,7 +210,7 @@ pub(crate) struct PortfolioHistory {
 /// The account's value over the period (Alpaca's portfolio history), from the read store's
 /// portfolio values. As in Alpaca's API the figures are JSON numbers: display data.
 #[utoipa::path(get, path = "/v2/account/portfolio/history", tag = "alpaca", params(HistoryParams),
-    responses((status = 200, description = "The history.", body = PortfolioHistory), (status = 422, description = "A bad period.", body = crate::alpaca::AlpacaError)))]
+    responses((status = 200, description = "The history.", body = PortfolioHistory), (status = 422, description = "A period or timeframe not offered.", body = crate::alpaca::AlpacaError)))]
 pub(crate) async fn portfolio_history(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
@@ -226,20 +227,44 @@ pub(crate) async fn portfolio_history(
         "all" => None,
         other => return Err(bad(format!("period {other} is not offered: 1D, 1W, 1M, 3M, 1A or all"))),
     };
+    let timeframe = match params.timeframe.as_deref() {
+        Some(timeframe) => timeframe,
+        None if span.is_some_and(|span| span < 7 * DAY) => "1Min",
+        None if span.is_some_and(|span| span < 30 * DAY) => "15Min",
+        None => "1D",
+    };
+    let step_s = match timeframe {
+        "1Min" => 60,
+        "5Min" => 300,
+        "15Min" => 900,
+        "1H" => 3_600,
+        "1D" => 86_400,
+        other => return Err(bad(format!("timeframe {other} is not offered: 1Min, 5Min, 15Min, 1H or 1D"))),
+    };
     let now_ms = now().millis();
     let since = span.map_or(i64::MIN, |span| now_ms - span);
     let performance =
         crate::reads::ask(&state, move |store| store.performance(user, since, now_ms)).await?.ok_or_else(|| ApiError::NotFound(format!("account {user}")))?;
     let value = |money: tradecraft_types::Money| decimal(i128::from(money.raw()), 8).parse::<f64>().unwrap_or(0.0);
-    let points: Vec<(i64, f64)> = performance.history.iter().map(|(at, money)| (at.div_euclid(1_000), value(*money))).collect();
-    let base = points.iter().map(|(_, equity)| *equity).find(|equity| *equity > 0.0).unwrap_or(0.0);
+    // The value at the end of each step, stamped with the step's start.
+    let mut points: Vec<(i64, f64)> = Vec::new();
+    for (at, money) in &performance.history {
+        let start = at.div_euclid(1_000).div_euclid(step_s) * step_s;
+        match points.last_mut() {
+            Some((last, equity)) if *last == start => *equity = value(*money),
+            _ => points.push((start, value(*money))),
+        }
+    }
+    // The period's first funded value, before the points are grouped into steps (the
+    // opening deposit and the first trades may share a step).
+    let base = performance.history.iter().map(|(_, money)| value(*money)).find(|equity| *equity > 0.0).unwrap_or(0.0);
     Ok(Json(PortfolioHistory {
         timestamp: points.iter().map(|(at, _)| *at).collect(),
         equity: points.iter().map(|(_, equity)| *equity).collect(),
         profit_loss: points.iter().map(|(_, equity)| if *equity > 0.0 { equity - base } else { 0.0 }).collect(),
         profit_loss_pct: points.iter().map(|(_, equity)| (base > 0.0 && *equity > 0.0).then(|| (equity - base) / base)).collect(),
         base_value: base,
-        timeframe: params.timeframe.unwrap_or_else(|| "1D".to_owned()),
+        timeframe: timeframe.to_owned(),
     }))
 }
 

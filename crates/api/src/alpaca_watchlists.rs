@@ -40,14 +40,14 @@ pub(crate) struct WatchlistRequest {
     #[schema(value_type = String, min_length = 1, max_length = 64)]
     pub name: Option<Text<64>>,
     #[schema(value_type = Option<Vec<String>>)]
-    pub symbols: Option<Vec<Text<15>>>,
+    pub symbols: Option<Vec<Text<{ tradecraft_types::Symbol::MAX_LENGTH }>>>,
 }
 
 /// `POST /v2/watchlists/{id}`: one symbol to add.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct AddSymbol {
     #[schema(value_type = String)]
-    pub symbol: Text<15>,
+    pub symbol: Text<{ tradecraft_types::Symbol::MAX_LENGTH }>,
 }
 
 fn unprocessable(message: impl Into<String>) -> ApiError {
@@ -80,7 +80,7 @@ async fn view(state: &AppState, record: &WatchlistRecord, with_assets: bool) -> 
 }
 
 /// The listed symbols named, upper-cased, each once; 422 naming one that is not listed.
-async fn checked(state: &AppState, symbols: &[Text<15>]) -> Result<Vec<String>, ApiError> {
+async fn checked(state: &AppState, symbols: &[Text<{ tradecraft_types::Symbol::MAX_LENGTH }>]) -> Result<Vec<String>, ApiError> {
     if symbols.len() > SYMBOLS_MAX {
         return Err(unprocessable(format!("a watchlist holds at most {SYMBOLS_MAX} symbols")));
     }
@@ -190,7 +190,7 @@ pub(crate) async fn add(
 ) -> Result<Json<Watchlist>, ApiError> {
     let mut record = own(&state, own_account(&caller)?, id).await?;
     let symbol = checked(&state, std::slice::from_ref(&request.symbol)).await?;
-    let mut symbols: Vec<Text<15>> = record.symbols.iter().map(|symbol| Text(symbol.clone())).collect();
+    let mut symbols: Vec<Text<{ tradecraft_types::Symbol::MAX_LENGTH }>> = record.symbols.iter().map(|symbol| Text(symbol.clone())).collect();
     symbols.extend(symbol.into_iter().map(Text));
     record.symbols = checked(&state, &symbols).await?;
     record.updated_at_ms = now().millis();

@@ -18,9 +18,10 @@ use tradecraft_types::{AccountId, Money, Timestamp};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{MaybeCaller, own_account, require};
+use crate::extract::SymbolText;
 use crate::extract::{Body, Decimal, Id, Query, Text, field_error};
 use crate::identity::audit;
-use crate::models::{LimitsRequest, SymbolText};
+use crate::models::LimitsRequest;
 use crate::reads::{ask, ask_now};
 use crate::responses::ErrorBody;
 use crate::routes::{STARTING_CASH, bounded, parse_id, query, run_command};

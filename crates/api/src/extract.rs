@@ -185,7 +185,7 @@ pub(crate) const ID_PATTERN: &str = "^(0|[1-9][0-9]{0,18})$";
 /// A decimal as text (JSON number syntax), for the OpenAPI document.
 pub(crate) const DECIMAL_PATTERN: &str = "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?$";
 /// Text without control characters, for the OpenAPI document.
-pub(crate) const TEXT_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+pub(crate) const TEXT_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u200B\\u202A-\\u202E\\u2060\\u2066-\\u2069\\uFEFF]*$";
 
 /// `text` as an id or count (the grammar in the module comment).
 pub(crate) fn parse_unsigned(text: &str) -> Option<u64> {
@@ -352,10 +352,22 @@ impl<const MAX: usize> Text<MAX> {
     }
 }
 
-/// Refuses control characters and text longer than `max` characters.
+/// Invisible characters that change how the text around them shows (bidirectional
+/// embeddings, overrides and isolates; the zero-width space, word joiner and byte-order
+/// mark): in a name they make one text look like another (`\u{202E}` shows "evil" as
+/// "live"). Joiners (U+200C, U+200D) stay: scripts and emoji need them.
+fn is_invisible_format(character: char) -> bool {
+    matches!(character, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// Refuses control characters, invisible formatting characters and text longer than
+/// `max` characters.
 pub(crate) fn check_text(text: &str, max: usize) -> Result<(), String> {
     if text.chars().any(char::is_control) {
         return Err("control characters are not allowed".to_owned());
+    }
+    if let Some(character) = text.chars().find(|character| is_invisible_format(*character)) {
+        return Err(format!("invisible formatting characters are not allowed (U+{:04X})", u32::from(character)));
     }
     let length = text.chars().count();
     if length > max {
@@ -363,6 +375,71 @@ pub(crate) fn check_text(text: &str, max: usize) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// An instrument symbol as the engine takes it ([`tradecraft_types::Symbol`]): the same
+/// grammar and length in the body, the OpenAPI document and the engine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub(crate) struct SymbolText(pub String);
+
+/// A client order id as the engine takes it ([`tradecraft_types::ClientOrderId`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub(crate) struct ClientOrderIdText(pub String);
+
+pub(crate) const SYMBOL_PATTERN: &str = "^[A-Z0-9._-]{1,15}$";
+pub(crate) const CLIENT_ORDER_ID_PATTERN: &str = "^[!-~]{1,40}$";
+
+impl SymbolText {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl ClientOrderIdText {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for SymbolText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        check_text(&text, tradecraft_types::Symbol::MAX_LENGTH).map_err(de::Error::custom)?;
+        tradecraft_types::Symbol::new(&text).map_err(de::Error::custom)?;
+        Ok(Self(text))
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientOrderIdText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        check_text(&text, tradecraft_types::ClientOrderId::MAX_LENGTH).map_err(de::Error::custom)?;
+        tradecraft_types::ClientOrderId::new(&text).map_err(de::Error::custom)?;
+        Ok(Self(text))
+    }
+}
+
+impl utoipa::PartialSchema for SymbolText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(SYMBOL_PATTERN, Some(tradecraft_types::Symbol::MAX_LENGTH), "An instrument symbol such as MOCKAAPL").into()
+    }
+}
+
+impl utoipa::ToSchema for SymbolText {}
+
+impl utoipa::PartialSchema for ClientOrderIdText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(
+            CLIENT_ORDER_ID_PATTERN,
+            Some(tradecraft_types::ClientOrderId::MAX_LENGTH),
+            "The client's own id for the order: printable ASCII, no spaces",
+        )
+        .into()
+    }
+}
+
+impl utoipa::ToSchema for ClientOrderIdText {}
 
 impl<'de, const MAX: usize> Deserialize<'de> for Text<MAX> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -375,6 +452,16 @@ impl<'de, const MAX: usize> Deserialize<'de> for Text<MAX> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_refuses_what_would_disguise_it_and_keeps_what_scripts_need() {
+        for disguised in ["\u{202E}evil", "pay\u{200B}pal", "a\u{2066}b", "\u{FEFF}name", "x\u{2060}y", "tab\there"] {
+            assert!(check_text(disguised, 100).is_err(), "{disguised:?}");
+        }
+        for fine in ["Zoë", "محمد", "👨\u{200D}👩\u{200D}👧", "می\u{200C}خواهم", "plain name"] {
+            assert_eq!(check_text(fine, 100), Ok(()), "{fine:?}");
+        }
+    }
 
     #[test]
     fn decimals_follow_one_grammar() {

@@ -232,7 +232,11 @@ pub(crate) async fn create_api_key(
 ) -> Result<Response, ApiError> {
     let who = require(&caller)?;
     let user = who.user_id.ok_or_else(|| ApiError::Forbidden("the operator key cannot own keys".to_owned()))?;
-    let name = request.name.map_or_else(|| "api key".to_owned(), |name| name.0);
+    let name = match request.name {
+        None => "api key".to_owned(),
+        Some(name) if name.as_str().trim().is_empty() => return Err(field_error("name", "must not be blank")),
+        Some(name) => name.as_str().trim().to_owned(),
+    };
     let mut scopes = request.scopes.unwrap_or_else(|| vec![Scope::Read]);
     scopes.sort();
     scopes.dedup();

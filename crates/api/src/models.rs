@@ -8,7 +8,7 @@ use tradecraft_sequencer::wire::{PlaceOrder, WireExitLeg, WireLimits, WireOrderC
 use utoipa::ToSchema;
 
 use crate::ApiError;
-use crate::extract::{Decimal, Id, Text, field_error, from_object, parse_unsigned};
+use crate::extract::{ClientOrderIdText, Decimal, Id, SymbolText, Text, field_error, from_object, parse_unsigned};
 
 /// Longest email (RFC 5321), password, display name, key or object name, URL.
 pub(crate) const EMAIL_MAX: usize = 254;
@@ -17,17 +17,12 @@ pub(crate) const PASSWORD_MAX: usize = 128;
 pub(crate) const USERNAME_MAX: usize = 64;
 pub(crate) const NAME_MAX: usize = 200;
 pub(crate) const URL_MAX: usize = 2_048;
-/// Longest symbol and client order id (the engine's inline strings hold these).
-pub(crate) const SYMBOL_MAX: usize = 12;
-pub(crate) const CLIENT_ORDER_ID_MAX: usize = 32;
 /// Most symbols one limits list may name.
 pub(crate) const SYMBOL_LIST_MAX: usize = 1_000;
 /// Refresh tokens and passwords are short; anything longer is not one of ours.
 pub(crate) const TOKEN_MAX: usize = 256;
 
 // Text fields by their limit (the derive macro takes no const generics).
-pub(crate) type SymbolText = Text<SYMBOL_MAX>;
-pub(crate) type ClientOrderIdText = Text<CLIENT_ORDER_ID_MAX>;
 pub(crate) type EmailText = Text<EMAIL_MAX>;
 pub(crate) type PasswordText = Text<PASSWORD_MAX>;
 pub(crate) type UsernameText = Text<USERNAME_MAX>;
@@ -497,7 +492,7 @@ impl NameRequest {
     /// The name without surrounding spaces; 400 when that leaves nothing.
     pub(crate) fn name(&self) -> Result<String, ApiError> {
         match self.name.as_str().trim() {
-            "" => Err(field_error("name", format!("1 to {NAME_MAX} characters"))),
+            "" => Err(field_error("name", "must not be blank")),
             name => Ok(name.to_owned()),
         }
     }

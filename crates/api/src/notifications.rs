@@ -12,8 +12,8 @@ use tradecraft_types::{Price, Timestamp};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{MaybeCaller, account_for};
+use crate::extract::SymbolText;
 use crate::extract::{Body, Decimal, Id, Query, Text, field_error};
-use crate::models::SymbolText;
 use crate::reads::{ask, required_user};
 use crate::responses::ErrorBody;
 use crate::routes::{bounded, now, parse_symbol, query};

@@ -29,7 +29,7 @@ fn fingerprint(text: &str) -> u64 {
 
 /// The request's idempotency key, scoped to its caller: `None` without the header; 400
 /// for an empty, over-long or non-printable key.
-fn idempotency_key(headers: &HeaderMap, caller: &MaybeCaller) -> Result<Option<(String, String)>, ApiError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap, caller: &MaybeCaller) -> Result<Option<(String, String)>, ApiError> {
     let mut values = headers.get_all("x-idempotency-key").iter();
     let Some(value) = values.next() else { return Ok(None) };
     let invalid = |message: &str| ApiError::BadRequest {
@@ -83,16 +83,22 @@ pub(crate) async fn place_order(
     let user = account_for(&caller, request.user_id.map(|id| id.0))?;
     let key = idempotency_key(&headers, &caller)?;
     let mut order = request.into_wire(user, String::new())?;
-    // The key travels in the command: the engine remembers it (24 hours of command time,
-    // in its snapshots), so a retry after a crash or on another gateway gets the first
-    // answer, and another order with the key is refused. The fingerprint is of the order
-    // as understood (10 and "10" are one order), before its timestamp is set.
     if let Some((scope, key)) = key {
-        let understood = serde_json::to_string(&order).map_err(|error| ApiError::Internal(error.to_string()))?;
-        order.fingerprint = Some(fingerprint(&understood).to_string());
-        order.idempotency_key = Some(format!("{scope}:{key}"));
+        keyed(&mut order, &scope, &key)?;
     }
     place(&state, order).await.map(|accepted| (StatusCode::ACCEPTED, Json(accepted)).into_response())
+}
+
+/// Gives `order` its caller's idempotency key. The key travels in the command: the engine
+/// remembers it (24 hours of command time, in its snapshots), so a retry after a crash or
+/// on another gateway gets the first answer, and another order with the key is refused.
+/// The fingerprint is of the order as understood (10 and "10" are one order), before its
+/// timestamp is set.
+pub(crate) fn keyed(order: &mut PlaceOrder, scope: &str, key: &str) -> Result<(), ApiError> {
+    let understood = serde_json::to_string(&*order).map_err(|error| ApiError::Internal(error.to_string()))?;
+    order.fingerprint = Some(fingerprint(&understood).to_string());
+    order.idempotency_key = Some(format!("{scope}:{key}"));
+    Ok(())
 }
 
 pub(crate) async fn place(state: &AppState, mut order: PlaceOrder) -> Result<OrderAccepted, ApiError> {

@@ -570,3 +570,49 @@ async fn on_kafka_a_retry_after_a_crash_places_one_order_and_kill_9_loses_nothin
     assert_eq!(report["snapshot"]["sameHash"], json!(true), "{report}");
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// Alpaca's clients make a retry safe with the `client_order_id`: a bot whose request died
+/// with the server (after the append, before the answer) retries it and gets one order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alpaca_retry_by_client_order_id_after_a_crash_places_one_order() {
+    let data_dir = std::env::temp_dir().join(format!("tradecraft-alpaca-retry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    // The bot's own credentials, not the operator's key.
+    let client = reqwest::Client::new();
+    let (mut child, base) = serve_with(&data_dir, &[("TRADECRAFT_FAULT_CRASH_AFTER_APPEND", "client_order_id\tbot-7f3a")]);
+    let login: Value = client
+        .post(format!("{base}/v1/auth/register"))
+        .json(&json!({"email": "bot@example.com", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["accessToken"].as_str().unwrap().to_owned();
+    let order =
+        json!({"symbol": "MOCKAAPL", "qty": "2", "side": "buy", "type": "limit", "limit_price": "1", "time_in_force": "gtc", "client_order_id": "bot-7f3a"});
+    let first = client.post(format!("{base}/v2/orders")).bearer_auth(&token).json(&order).send().await;
+    assert!(first.is_err(), "the server answered instead of dying: {first:?}");
+    assert!(!child.wait().unwrap().success(), "the server died of the injected fault");
+
+    let (mut child, base) = serve(&data_dir);
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let retry = client.post(format!("{base}/v2/orders")).bearer_auth(&token).json(&order).send().await.unwrap();
+        assert_eq!(retry.status(), 200);
+        let answer: Value = retry.json().await.unwrap();
+        assert_eq!(answer["client_order_id"], "bot-7f3a", "{answer}");
+        answers.push(answer["id"].as_str().unwrap().to_owned());
+    }
+    assert!(answers.iter().all(|answer| *answer == answers[0]), "every retry names one order: {answers:?}");
+    let other =
+        json!({"symbol": "MOCKAAPL", "qty": "3", "side": "buy", "type": "limit", "limit_price": "1", "time_in_force": "gtc", "client_order_id": "bot-7f3a"});
+    let conflict = client.post(format!("{base}/v2/orders")).bearer_auth(&token).json(&other).send().await.unwrap();
+    assert_eq!(conflict.status(), 422, "another order with the id");
+    let listed: Value = client.get(format!("{base}/v2/orders?status=all")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|order| order["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [answers[0].as_str()], "one order: {listed}");
+    terminate(&mut child);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

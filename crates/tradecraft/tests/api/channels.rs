@@ -139,8 +139,16 @@ async fn notifications_go_by_email_and_webhook_as_each_user_chooses_with_a_retry
     assert!(mail.data.contains("From: TradeCraft <noreply@tradecraft.test>"), "{}", mail.data);
     let (_, listed) = as_user(&app, ada_token, Method::GET, "/v1/notifications", None).await;
     let filled = listed["notifications"][0]["notificationId"].as_str().unwrap().to_owned();
-    let store = app.store.clone();
-    let deliveries = tokio::task::spawn_blocking(move || store.notification_deliveries(&filled).unwrap()).await.unwrap();
+    // The sender records the delivery after the mail server has taken it: wait for that.
+    let mut deliveries = Vec::new();
+    for _ in 0..500 {
+        let (store, filled) = (app.store.clone(), filled.clone());
+        deliveries = tokio::task::spawn_blocking(move || store.notification_deliveries(&filled).unwrap()).await.unwrap();
+        if deliveries.iter().any(|delivery| delivery.channel == "EMAIL" && delivery.delivered_at_ms.is_some()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let by_email = deliveries.iter().find(|delivery| delivery.channel == "EMAIL").unwrap();
     assert_eq!((by_email.attempts, by_email.delivered_at_ms.is_some()), (2, true), "one failure, then a retry: {deliveries:?}");
     assert!(by_email.last_error.is_none(), "{deliveries:?}");

@@ -409,3 +409,191 @@ async fn random_field_values_never_fail_the_server_nor_change_state_when_refused
     }
     assert!(sent >= 300, "only {sent} requests");
 }
+
+/// A symbol and a client order id have one grammar and one length, the engine's, on `/v1`,
+/// on `/v2` and in the OpenAPI document: a UUID (36 characters, what bots send as
+/// Alpaca's `client_order_id`) is taken everywhere, 41 characters nowhere.
+#[tokio::test]
+async fn symbols_and_client_order_ids_have_one_limit_on_every_surface() {
+    let app = spawn_app().await;
+    let ada = register(&app, "limits-of-ids@example.com").await;
+    let access = token(&ada);
+    let (_, document) = app.get("/openapi.json").await;
+    let schemas = &document["components"]["schemas"];
+    let property = |schema: &str, name: &str| {
+        let mut found = &schemas[schema]["properties"][name];
+        loop {
+            if let Some(target) = found["$ref"].as_str() {
+                found = &schemas[target.rsplit('/').next().unwrap()];
+            } else if found["oneOf"].is_array() {
+                found = &found["oneOf"][0];
+            } else {
+                return found["maxLength"].as_u64();
+            }
+        }
+    };
+    assert_eq!(property("PlaceOrderRequest", "clientOrderId"), Some(40), "{}", schemas["PlaceOrderRequest"]);
+    assert_eq!(property("OrderRequest", "client_order_id"), Some(40), "{}", schemas["OrderRequest"]);
+    assert_eq!(property("PlaceOrderRequest", "symbol"), Some(15), "{}", schemas["PlaceOrderRequest"]);
+    assert_eq!(property("OrderRequest", "symbol"), Some(15), "{}", schemas["OrderRequest"]);
+
+    let uuid = "6f1c8a2e-4b7d-4e0a-9c3b-2d5e8f7a1b40";
+    let too_long = "x".repeat(41);
+    let native = |client_order_id: &str| json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "1", "limitPrice": "90", "clientOrderId": client_order_id});
+    let (status, placed) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&access), Some(native(uuid))).await;
+    assert_eq!(status, 202, "{placed}");
+    let (status, refused) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&access), Some(native(&too_long))).await;
+    assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("clientOrderId")), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("at most 40"), "{refused}");
+
+    let alpaca = |client_order_id: &str| json!({"symbol": "mock", "side": "buy", "type": "limit", "qty": "1", "limit_price": "90", "time_in_force": "gtc", "client_order_id": client_order_id});
+    let other = "0b7e5c1d-2f3a-4c5b-8d6e-7f8091a2b3c4";
+    let (status, order) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(alpaca(other))).await;
+    assert_eq!((status, order["client_order_id"].as_str()), (200, Some(other)), "{order}");
+    let (status, found) = call(&app, &app.anonymous, Method::GET, &format!("/v2/orders:by_client_order_id?client_order_id={other}"), Some(&access), None).await;
+    assert_eq!((status, &found["id"]), (200, &order["id"]), "{found}");
+    let (status, refused) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(alpaca(&too_long))).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["message"].as_str().unwrap().starts_with("client_order_id: at most 40"), "{refused}");
+
+    // A symbol is refused for its grammar, not for a shorter length than the engine's.
+    let (status, refused) =
+        call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&access), Some(json!({"symbol": "ABCDEFGHIJKLMN", "side": "BUY", "quantity": "1"}))).await;
+    assert_ne!(refused["error"]["details"]["field"].as_str(), Some("symbol"), "{status} {refused}");
+    for symbol in ["ABCDEFGHIJKLMNOP", "mock", "MO CK"] {
+        let (status, refused) =
+            call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&access), Some(json!({"symbol": symbol, "side": "BUY", "quantity": "1"}))).await;
+        assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("symbol")), "{symbol}: {refused}");
+    }
+    let (_, orders) = call(&app, &app.anonymous, Method::GET, "/v1/orders", Some(&access), None).await;
+    assert_eq!(orders["orders"].as_array().unwrap().len(), 2, "only the two orders taken: {orders}");
+}
+
+/// `/v2` answers a refused order field as Alpaca does: 422, in the words of Alpaca's
+/// request (`qty`, `limit_price`, `market`), never in `/v1`'s (`quantity`, `limitPrice`).
+#[tokio::test]
+async fn alpaca_order_refusals_name_alpaca_fields() {
+    let app = spawn_app().await;
+    let ada = register(&app, "alpaca-words@example.com").await;
+    let access = token(&ada);
+    let order = |fields: Value| {
+        let mut body = json!({"symbol": "MOCK", "side": "buy", "type": "limit", "qty": "1", "limit_price": "90", "time_in_force": "gtc"});
+        for (key, value) in fields.as_object().unwrap() {
+            if value.is_null() {
+                body.as_object_mut().unwrap().remove(key);
+            } else {
+                body[key] = value.clone();
+            }
+        }
+        body
+    };
+    for (fields, starts) in [
+        (json!({"limit_price": null}), "limit_price: required for a limit order"),
+        (json!({"type": "market"}), "limit_price: not allowed on a market order"),
+        (json!({"qty": "0"}), "qty: must be greater than 0"),
+        (json!({"qty": null}), "qty: required"),
+        (json!({"notional": "10", "type": "market", "limit_price": null}), "notional: give qty or notional"),
+        (json!({"qty": "1.5"}), "rejected: qty off lot"),
+        (json!({"time_in_force": "GTC"}), "time_in_force: must be"),
+    ] {
+        let (status, answer) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(order(fields.clone()))).await;
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert_eq!(status, 422, "{fields}: {answer}");
+        assert!(message.starts_with(starts), "{fields}: {message}");
+        for native in ["quantity", "limitPrice", "stopPrice", "clientOrderId", "LIMIT", "MARKET"] {
+            assert!(!message.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|word| word == native), "{fields}: {message}");
+        }
+    }
+    let (_, orders) = call(&app, &app.anonymous, Method::GET, "/v2/orders?status=all", Some(&access), None).await;
+    assert_eq!(orders, json!([]), "nothing refused was placed");
+}
+
+/// `POST /v2/orders` is as safe to retry as `/v1`: by `client_order_id` (Alpaca's way) or by
+/// `X-Idempotency-Key`. A retry answers the first order; another order under the same id
+/// or key is refused, and nothing is placed twice.
+#[tokio::test]
+async fn alpaca_orders_retried_by_client_order_id_or_key_are_placed_once() {
+    let app = spawn_app().await;
+    let ada = register(&app, "alpaca-retries@example.com").await;
+    let access = token(&ada);
+    let buy = |qty: &str, client_order_id: Option<&str>| {
+        let mut body = json!({"symbol": "MOCK", "side": "buy", "type": "market", "qty": qty, "time_in_force": "day"});
+        if let Some(id) = client_order_id {
+            body["client_order_id"] = json!(id);
+        }
+        body
+    };
+    let post = |body: Value, key: Option<&'static str>| {
+        let mut request = app.anonymous.post(app.url("/v2/orders")).bearer_auth(&access).json(&body);
+        if let Some(key) = key {
+            request = request.header("x-idempotency-key", key);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, first) = post(buy("2", Some("retry-me")), None).await;
+    assert_eq!((status, first["status"].as_str()), (200, Some("filled")), "{first}");
+    let (status, again) = post(buy("2", Some("retry-me")), None).await;
+    assert_eq!((status, &again["id"]), (200, &first["id"]), "{again}");
+    let (status, other) = post(buy("5", Some("retry-me")), None).await;
+    assert_eq!((status, other["message"].as_str()), (422, Some("client_order_id must be unique")), "{other}");
+
+    let (status, keyed) = post(buy("1", None), Some("alpaca-key-1")).await;
+    assert_eq!(status, 200, "{keyed}");
+    let (status, repeated) = post(buy("1", None), Some("alpaca-key-1")).await;
+    assert_eq!((status, &repeated["id"]), (200, &keyed["id"]), "{repeated}");
+    let (status, reused) = post(buy("4", None), Some("alpaca-key-1")).await;
+    assert_eq!(status, 422, "{reused}");
+
+    let (_, orders) = call(&app, &app.anonymous, Method::GET, "/v2/orders?status=all", Some(&access), None).await;
+    assert_eq!(orders.as_array().unwrap().len(), 2, "two orders, each placed once: {orders}");
+    let (_, positions) = call(&app, &app.anonymous, Method::GET, "/v2/positions", Some(&access), None).await;
+    assert_eq!(positions[0]["qty"], "3", "{positions}");
+}
+
+/// Names people see (profiles, organisations, keys, accounts, watchlists) are never blank
+/// and never carry invisible characters that make one name look like another.
+#[tokio::test]
+async fn names_are_never_blank_nor_disguised() {
+    let app = spawn_app().await;
+    let ada = register(&app, "names@example.com").await;
+    let access = token(&ada);
+    type Body = fn(&str) -> Value;
+    let routes: [(Method, &str, Body, &str, u16); 5] = [
+        (Method::PUT, "/v1/me/profile", |name| json!({"displayName": name, "public": true}), "displayName", 400),
+        (Method::POST, "/v1/api-keys", |name| json!({"name": name, "scopes": ["read"]}), "name", 400),
+        (Method::POST, "/v1/me/accounts", |name| json!({"name": name}), "name", 400),
+        (Method::POST, "/v1/organisations", |name| json!({"name": name}), "name", 400),
+        (Method::POST, "/v2/watchlists", |name| json!({"name": name, "symbols": []}), "name", 422),
+    ];
+    for (method, path, body, field, blank_status) in &routes {
+        // Organisations are made by admins: the operator's key.
+        let call_as = |body: Value| {
+            let mut request = app.anonymous.request(method.clone(), app.url(path)).json(&body);
+            request = if *path == "/v1/organisations" { request.header("x-api-key", crate::helpers::ADMIN_KEY) } else { request.bearer_auth(&access) };
+            async move {
+                let response = request.send().await.unwrap();
+                (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        for blank in ["", "   "] {
+            let (status, answer) = call_as(body(blank)).await;
+            assert_eq!(status, *blank_status, "{path} {blank:?}: {answer}");
+            let message = answer["error"]["message"].as_str().or(answer["message"].as_str()).unwrap_or_default().to_owned();
+            assert!(message.contains(field) && (message.contains("blank") || message.contains("required")), "{path} {blank:?}: {answer}");
+        }
+        for disguised in ["\u{202E}evil", "pay\u{200B}pal"] {
+            let (status, answer) = call_as(body(disguised)).await;
+            assert_eq!(status, 400, "{path} {disguised:?}: {answer}");
+            let message = answer["error"]["message"].as_str().or(answer["message"].as_str()).unwrap_or_default().to_owned();
+            assert!(message.contains("invisible formatting"), "{path} {disguised:?}: {answer}");
+        }
+    }
+    // Nothing refused was stored.
+    let (_, keys) = call(&app, &app.anonymous, Method::GET, "/v1/api-keys", Some(&access), None).await;
+    assert_eq!(keys["keys"].as_array().map(Vec::len).or(keys.as_array().map(Vec::len)), Some(0), "{keys}");
+    let (_, accounts) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", Some(&access), None).await;
+    assert_eq!(accounts["accounts"].as_array().map(Vec::len), Some(1), "the default account only: {accounts}");
+}
