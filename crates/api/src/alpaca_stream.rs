@@ -34,7 +34,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(2);
         (status = 426, description = "The connection cannot be upgraded.", body = crate::responses::ErrorBody),
     ))]
 pub(crate) async fn upgrade(socket: WebSocketUpgrade, State(state): State<Shared>) -> Response {
-    socket.on_upgrade(move |socket| session(socket, state))
+    socket.max_message_size(crate::WS_MESSAGE_BYTES_MAX).max_frame_size(crate::WS_MESSAGE_BYTES_MAX).on_upgrade(move |socket| session(socket, state))
 }
 
 async fn send(socket: &mut WebSocket, message: &Value) -> bool {

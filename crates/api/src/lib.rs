@@ -140,6 +140,9 @@ pub(crate) type Shared = Arc<AppState>;
 
 /// Largest request body accepted (413 beyond).
 const BODY_BYTES_MAX: usize = 64 * 1_024;
+/// Largest WebSocket message a client may send (joins, subscriptions and heartbeats are
+/// small): a larger one closes the socket (1009) before it is buffered whole.
+pub(crate) const WS_MESSAGE_BYTES_MAX: usize = 64 * 1024;
 
 /// The router with every route.
 pub fn router(state: AppState) -> Router {

@@ -247,7 +247,11 @@ pub(crate) async fn upgrade(
     let version_two = params.get("vsn").is_some_and(|version| version.starts_with("2."));
     // Clients send small frames (joins, heartbeats). The default 128 KiB read buffer is
     // zeroed on every read attempt, and a session polls its socket on each push it wakes for.
-    socket.read_buffer_size(READ_BUFFER_BYTES).on_upgrade(move |socket| session(socket, state, version_two, caller))
+    socket
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(crate::WS_MESSAGE_BYTES_MAX)
+        .max_frame_size(crate::WS_MESSAGE_BYTES_MAX)
+        .on_upgrade(move |socket| session(socket, state, version_two, caller))
 }
 
 /// The same socket at the path the Phoenix JavaScript client appends (`/websocket`).

@@ -270,3 +270,26 @@ async fn notifications_are_pushed_to_their_accounts_topic() {
     let (_, listed) = app.get(&format!("/v1/notifications?userId={user}")).await;
     assert_eq!(listed["notifications"][0]["notificationId"], frame[4]["notificationId"], "the same notification as GET /v1/notifications: {listed}");
 }
+
+/// A client message larger than any the protocol needs (64 KiB, as for request bodies)
+/// ends that client's socket before it is buffered; other clients go on.
+#[tokio::test]
+async fn an_oversized_client_message_closes_only_that_socket() {
+    let app = spawn_app().await;
+    let mut big = connect(&app, "?vsn=2.0.0").await;
+    let mut other = connect(&app, "?vsn=2.0.0").await;
+    send(&mut other, json!(["1", "1", "prices:MOCK", "phx_join", {}])).await;
+    assert_eq!(receive(&mut other).await[4]["status"], "ok");
+    send(&mut big, json!(["1", "1", "prices:MOCK", "phx_join", {"padding": "x".repeat(100 * 1024)}])).await;
+    let ended = loop {
+        match tokio::time::timeout(Duration::from_secs(5), big.next()).await.expect("the server acts in time") {
+            None | Some(Err(_)) => break None,
+            Some(Ok(Message::Close(frame))) => break frame.map(|frame| u16::from(frame.code)),
+            Some(Ok(Message::Text(text))) => assert!(!text.contains("phx_reply"), "the oversized join was answered: {text}"),
+            Some(Ok(_)) => {}
+        }
+    };
+    assert!(ended.is_none_or(|code| code == 1009), "closed as too big: {ended:?}");
+    price(&app, "99.5");
+    assert_eq!(receive(&mut other).await[3], "price_update");
+}
