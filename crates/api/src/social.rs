@@ -123,7 +123,8 @@ pub(crate) struct Share {
     pub symbol: String,
     pub side: String,
     pub quantity: String,
-    /// The execution price of a trade, the limit price of an order (none for a market one).
+    /// The execution price of a trade; for an order, its average fill price once it has
+    /// filled (in part), else its limit price (none for a market order not yet filled).
     pub price: Option<String>,
     /// HTML-escaped.
     pub comment: String,
@@ -443,7 +444,7 @@ pub(crate) async fn put_avatar(
         return Err(ApiError::Rejected { status: StatusCode::PAYLOAD_TOO_LARGE, code: "payload_too_large", message: "an avatar is at most 64 KiB".to_owned() });
     }
     if image_type(&body) != Some(declared.as_str()) {
-        return Err(ApiError::bad_request("invalid_image", format!("the body is not a {declared} image")));
+        return Err(ApiError::bad_request("invalid_image", format!("the body is not an {declared} image")));
     }
     let avatar = AvatarRecord { content_type: declared, base64: STANDARD.encode(&body) };
     let now = state.clock.now_ms();
@@ -670,7 +671,9 @@ pub(crate) async fn share_order(
     .ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
     let account = parse_id("userId", &order.user_id)?;
     let quantity = order.quantity.or(order.notional).unwrap_or_default();
-    let record = new_share(&state, user, account, ("ORDER", order_id), (order.symbol, order.side, quantity, order.limit_price), comment);
+    // What the order traded at, once it has; until then the price it asks.
+    let price = order.average_price.or(order.limit_price);
+    let record = new_share(&state, user, account, ("ORDER", order_id), (order.symbol, order.side, quantity, price), comment);
     store_share(&state, &caller, record).await
 }
 
@@ -933,22 +936,30 @@ async fn report(state: &AppState, caller: &MaybeCaller, target: &'static str, ta
     let user = own_account(caller)?;
     let viewer = require(caller)?;
     short_text("id", Some(target_id), 64)?;
-    let visible = match target {
-        "SHARE" => visible_share(state, viewer, target_id).await.is_ok(),
+    // The author of what is reported, if the caller may see it.
+    let author = match target {
+        "SHARE" => visible_share(state, viewer, target_id).await.ok().map(|share| share.user_id),
         _ => {
             let id = target_id.to_owned();
             match ask(state, move |store| store.comment(&id)).await? {
-                Some(found) => visible_share(state, viewer, &found.share_id).await.is_ok(),
-                None => false,
+                Some(found) => visible_share(state, viewer, &found.share_id).await.ok().map(|_| found.user_id),
+                None => None,
             }
         }
     };
-    if !visible {
-        return Err(ApiError::NotFound(format!("{} {target_id}", target.to_lowercase())));
+    let what = target.to_lowercase();
+    let Some(author) = author else { return Err(ApiError::NotFound(format!("{what} {target_id}"))) };
+    if author == user {
+        return Err(ApiError::bad_request("invalid_parameter", format!("you cannot report your own {what}")));
     }
     let request: ReportRequest = from_object(body)?;
     if request.reason.as_str().trim().is_empty() {
         return Err(field_error("reason", "must not be blank"));
+    }
+    // One open report per reporter and target: a repeat answers the report already made.
+    let (kind, id) = (target, target_id.to_owned());
+    if let Some(open) = ask(state, move |store| store.open_report(user, kind, &id)).await? {
+        return Ok((StatusCode::OK, Json(report_of(&open))).into_response());
     }
     let record = ReportRecord {
         report_id: random_token(9),
@@ -979,7 +990,7 @@ fn report_of(record: &ReportRecord) -> Report {
 /// Report a share to the admins.
 #[utoipa::path(post, path = "/v1/shares/{share_id}/report", tag = "social", request_body = ReportRequest,
     params(("share_id" = String, Path, max_length = 64, description = "A share id.")),
-    responses((status = 201, description = "The report.", body = Report), (status = 400, description = "A bad reason.", body = ErrorBody), (status = 404, description = "No such share you may see.", body = ErrorBody)))]
+    responses((status = 201, description = "The report.", body = Report), (status = 200, description = "The caller's open report of it, made before.", body = Report), (status = 400, description = "A bad reason, or the caller's own share.", body = ErrorBody), (status = 404, description = "No such share you may see.", body = ErrorBody)))]
 pub(crate) async fn report_share(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
@@ -992,7 +1003,7 @@ pub(crate) async fn report_share(
 /// Report a comment to the admins.
 #[utoipa::path(post, path = "/v1/comments/{comment_id}/report", tag = "social", request_body = ReportRequest,
     params(("comment_id" = String, Path, max_length = 64, description = "A comment id.")),
-    responses((status = 201, description = "The report.", body = Report), (status = 400, description = "A bad reason.", body = ErrorBody), (status = 404, description = "No such comment you may see.", body = ErrorBody)))]
+    responses((status = 201, description = "The report.", body = Report), (status = 200, description = "The caller's open report of it, made before.", body = Report), (status = 400, description = "A bad reason, or the caller's own comment.", body = ErrorBody), (status = 404, description = "No such comment you may see.", body = ErrorBody)))]
 pub(crate) async fn report_comment(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,

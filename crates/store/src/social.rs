@@ -369,6 +369,16 @@ impl Store {
         )])
     }
 
+    /// `reporter`'s unresolved report of this target, if any.
+    pub fn open_report(&self, reporter: u64, target: &str, target_id: &str) -> Result<Option<ReportRecord>, StoreError> {
+        let rows = self.backend().query(
+            "SELECT report_id, target, target_id, reporter_id, reason, created_at, resolved_at FROM reports \
+             WHERE reporter_id = $1 AND target = $2 AND target_id = $3 AND resolved_at IS NULL ORDER BY created_at LIMIT 1",
+            &[user(reporter), target.into(), target_id.into()],
+        )?;
+        rows.first().map(report_record).transpose()
+    }
+
     /// Reports, oldest first; only unresolved ones with `open_only`.
     pub fn reports(&self, open_only: bool, limit: usize) -> Result<Vec<ReportRecord>, StoreError> {
         let filter = if open_only { " WHERE resolved_at IS NULL" } else { "" };
@@ -378,19 +388,7 @@ impl Store {
             ),
             &[limit_param(limit)],
         )?;
-        rows.iter()
-            .map(|row| {
-                Ok(ReportRecord {
-                    report_id: row.text(0)?.to_owned(),
-                    target: row.text(1)?.to_owned(),
-                    target_id: row.text(2)?.to_owned(),
-                    reporter_id: row.int(3)? as u64,
-                    reason: row.text(4)?.to_owned(),
-                    created_at_ms: row.int(5)?,
-                    resolved_at_ms: row.opt_int(6)?,
-                })
-            })
-            .collect()
+        rows.iter().map(report_record).collect()
     }
 
     /// Hides a share or comment (`target` `SHARE` or `COMMENT`) from everyone and resolves
@@ -439,4 +437,18 @@ fn count_comments(share_id: &str) -> Statement {
         format!("UPDATE shares SET comments = (SELECT COUNT(*) FROM share_comments WHERE share_id = $1 AND {VISIBLE}) WHERE share_id = $1"),
         vec![share_id.into()],
     )
+}
+
+/// A `reports` row selected as `report_id, target, target_id, reporter_id, reason,
+/// created_at, resolved_at`.
+fn report_record(row: &Row) -> Result<ReportRecord, StoreError> {
+    Ok(ReportRecord {
+        report_id: row.text(0)?.to_owned(),
+        target: row.text(1)?.to_owned(),
+        target_id: row.text(2)?.to_owned(),
+        reporter_id: row.int(3)? as u64,
+        reason: row.text(4)?.to_owned(),
+        created_at_ms: row.int(5)?,
+        resolved_at_ms: row.opt_int(6)?,
+    })
 }

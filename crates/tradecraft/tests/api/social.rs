@@ -255,3 +255,42 @@ async fn posting_is_limited_per_minute() {
     let (status, _) = as_user(&app, &ada, Method::POST, &format!("/v1/orders/{order}/share"), Some(json!({}))).await;
     assert_eq!(status, 429, "shares and comments count together");
 }
+
+/// A report is made once per reporter and target (a repeat answers the open report, so
+/// the admins' queue is not flooded), never of one's own post; a shared order shows what
+/// it traded at once it has filled.
+#[tokio::test]
+async fn reports_are_one_per_reporter_and_never_of_ones_own_posts_and_a_filled_order_is_shared_at_its_price() {
+    let app = spawn_app().await;
+    let (ada, bob) = (user(&app, "ada-reports@example.com").await, user(&app, "bob-reports@example.com").await);
+    as_user(&app, &ada, Method::PUT, "/v1/me/profile", Some(json!({"displayName": "Ada", "public": true}))).await;
+    let (status, placed) =
+        as_user(&app, &ada, Method::POST, "/v1/orders", Some(json!({"symbol": "MOCK", "side": "BUY", "type": "MARKET", "quantity": "2"}))).await;
+    assert_eq!(status, 202, "{placed}");
+    let order_id = placed["orderId"].as_str().unwrap();
+    let (_, order) = as_user(&app, &ada, Method::GET, &format!("/v1/orders/{order_id}"), None).await;
+    assert_eq!(order["status"], "FILLED", "{order}");
+    let (status, share) = as_user(&app, &ada, Method::POST, &format!("/v1/orders/{order_id}/share"), Some(json!({}))).await;
+    assert_eq!(status, 201, "{share}");
+    assert_eq!(share["price"], order["averagePrice"], "a filled market order is shared at its fill price: {share}");
+    let share_id = share["shareId"].as_str().unwrap();
+
+    let (status, own) = as_user(&app, &ada, Method::POST, &format!("/v1/shares/{share_id}/report"), Some(json!({"reason": "spam"}))).await;
+    assert_eq!((status, own["error"]["message"].as_str()), (400, Some("you cannot report your own share")), "{own}");
+    let (status, first) = as_user(&app, &bob, Method::POST, &format!("/v1/shares/{share_id}/report"), Some(json!({"reason": "spam"}))).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, again) = as_user(&app, &bob, Method::POST, &format!("/v1/shares/{share_id}/report"), Some(json!({"reason": "still spam"}))).await;
+    assert_eq!((status, &again["reportId"]), (200, &first["reportId"]), "{again}");
+    let (status, comment) = as_user(&app, &bob, Method::POST, &format!("/v1/shares/{share_id}/comment"), Some(json!({"text": "nice"}))).await;
+    assert_eq!(status, 201, "{comment}");
+    let comment_id = comment["commentId"].as_str().unwrap();
+    let (status, _) = as_user(&app, &bob, Method::POST, &format!("/v1/comments/{comment_id}/report"), Some(json!({"reason": "mine"}))).await;
+    assert_eq!(status, 400, "one's own comment");
+    let (_, reports) = app.get("/v1/reports?open=true").await;
+    assert_eq!(reports["reports"].as_array().unwrap().len(), 1, "{reports}");
+    // Once resolved (hidden), the share is gone: a later report finds nothing to report.
+    let (status, _) = app.post(&format!("/v1/shares/{share_id}/hide"), json!({})).await;
+    assert_eq!(status, 204);
+    let (status, _) = as_user(&app, &bob, Method::POST, &format!("/v1/shares/{share_id}/report"), Some(json!({"reason": "spam"}))).await;
+    assert_eq!(status, 404);
+}
