@@ -251,8 +251,11 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
     if trading_start >= trading_end {
         return Err(field_error("tradingEnd", "after tradingStart"));
     }
-    if registration_end > trading_end || registration_start > trading_start {
-        return Err(field_error("registrationStart", "registration opens before trading and closes by its end"));
+    if registration_start > trading_start {
+        return Err(field_error("registrationStart", "at or before tradingStart: registration opens before trading"));
+    }
+    if registration_end > trading_end {
+        return Err(field_error("registrationEnd", "at or before tradingEnd: registration closes by the end of trading"));
     }
     let cash = request.starting_cash.map_or_else(|| STARTING_CASH.to_owned(), |cash| cash.0);
     let starting_cash = Money::parse(&cash).map_err(|error| field_error("startingCash", error))?;

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{MaybeCaller, account_for};
 use crate::extract::SymbolText;
-use crate::extract::{Body, Decimal, Id, Query, Text, field_error};
+use crate::extract::{Body, Decimal, Id, Query, field_error};
 use crate::reads::{ask, required_user};
 use crate::responses::ErrorBody;
 use crate::routes::{bounded, now, parse_symbol, query};
@@ -141,10 +141,17 @@ pub(crate) struct PriceAlertRequest {
     /// The account to notify; default the caller's.
     pub user_id: Option<Id>,
     pub symbol: SymbolText,
-    /// `ABOVE` (a trade at or above `price`) or `BELOW` (at or below).
-    #[schema(value_type = String, pattern = "^(ABOVE|BELOW)$")]
-    pub direction: Text<5>,
+    pub direction: AlertDirection,
+    /// On the symbol's tick grid, as every trade price is.
     pub price: Decimal,
+}
+
+/// `ABOVE` (a trade at or above the price) or `BELOW` (at or below).
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub(crate) enum AlertDirection {
+    Above,
+    Below,
 }
 
 /// A price alert.
@@ -193,16 +200,21 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let account = account_for(&caller, request.user_id.map(|id| id.0))?;
     let symbol = parse_symbol(request.symbol.as_str())?;
-    if !query(&state, move |engine| engine.instrument(symbol).is_some()).await? {
+    let Some(tick) = query(&state, move |engine| engine.instrument(symbol).map(|(spec, _)| spec.tick_size)).await? else {
         return Err(ApiError::bad_request("unknown_symbol", format!("{symbol} is not listed")));
-    }
-    let direction = match request.direction.as_str() {
-        direction @ ("ABOVE" | "BELOW") => direction.to_owned(),
-        _ => return Err(field_error("direction", "ABOVE or BELOW")),
     };
+    let direction = match request.direction {
+        AlertDirection::Above => "ABOVE",
+        AlertDirection::Below => "BELOW",
+    }
+    .to_owned();
     let price = Price::parse(&request.price.0).map_err(|error| field_error("price", error))?;
     if !price.is_positive() {
         return Err(field_error("price", "must be greater than 0"));
+    }
+    // Trades print on the tick grid: an alert between two ticks is one a trade cannot print at.
+    if tick.is_positive() && price.raw() % tick.raw() != 0 {
+        return Err(field_error("price", format!("not on {symbol}'s tick grid ({tick})")));
     }
     let record = PriceAlertRecord {
         alert_id: crate::auth::random_token(12),

@@ -148,10 +148,13 @@ async fn invite_only_contests_need_their_code_and_are_hidden_from_others() {
     let (status, shown) = as_user(&app, token, Method::GET, &format!("/v1/contests/{id}"), None).await;
     assert_eq!((status, shown["ranking"].as_str()), (200, Some("SHARPE")), "{shown}");
 
-    let mut bad = window.clone();
-    bad["tradingEnd"] = json!(at(t0 - 5_000));
-    let (status, answer) = app.post("/v1/contests", bad).await;
-    assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some("tradingEnd")), "{answer}");
+    // Each impossible window names the time that is wrong.
+    for (field, time) in [("tradingEnd", t0 - 5_000), ("registrationEnd", t0 + 900_000), ("registrationStart", t0 + 1_000)] {
+        let mut bad = window.clone();
+        bad[field] = json!(at(time));
+        let (status, answer) = app.post("/v1/contests", bad).await;
+        assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some(field)), "{answer}");
+    }
     let mut bad = window;
     bad["allowedSymbols"] = json!(["NOPE"]);
     let (status, _) = app.post("/v1/contests", bad).await;

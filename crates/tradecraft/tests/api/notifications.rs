@@ -20,10 +20,17 @@ async fn fills_refusals_expiries_and_price_alerts_notify_the_account() {
         (json!({"userId": user, "symbol": "MOCK", "direction": "SIDEWAYS", "price": "1"}), Some("direction")),
         (json!({"userId": user, "symbol": "MOCK", "direction": "BELOW", "price": "-1"}), Some("price")),
         (json!({"userId": user, "symbol": "NOPE", "direction": "BELOW", "price": "1"}), None),
+        // Between two ticks: no trade prints there.
+        (json!({"userId": user, "symbol": "MOCK", "direction": "ABOVE", "price": "100.755"}), Some("price")),
     ] {
         let (status, answer) = app.post("/v1/price-alerts", body.clone()).await;
         assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, field), "{body} -> {answer}");
+        if field == Some("direction") {
+            assert!(answer["error"]["message"].as_str().unwrap().contains("`ABOVE` or `BELOW`"), "the values it takes: {answer}");
+        }
     }
+    let (_, listed) = app.get(&format!("/v1/price-alerts?userId={user}")).await;
+    assert_eq!(listed["priceAlerts"].as_array().unwrap().len(), 1, "nothing refused was stored: {listed}");
 
     app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "MARKET"})).await;
     let (status, _) =
