@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{MaybeCaller, own_account};
 use crate::extract::{Body, ClientOrderIdText, Decimal, Query, Text};
-use crate::models::PlaceOrderRequest;
+use crate::models::{PlaceOrderRequest, WordText};
 use crate::routes::{bounded, events, execute, first_rejection, now, parse_time, query, wire_command};
 use crate::view::OrderRecord;
 use crate::{ApiError, AppState, Shared};
@@ -298,14 +298,14 @@ pub(crate) struct OrderRequest {
     pub notional: Option<Decimal>,
     /// `buy` or `sell`.
     #[schema(value_type = String, pattern = "^(buy|sell)$")]
-    pub side: Text<4>,
+    pub side: WordText,
     /// `market`, `limit`, `stop`, `stop_limit` or `trailing_stop`.
     #[serde(rename = "type")]
     #[schema(value_type = String, pattern = "^(market|limit|stop|stop_limit|trailing_stop)$")]
-    pub kind: Text<13>,
+    pub kind: WordText,
     /// `day`, `gtc`, `ioc`, `fok`, `opg` (at the open) or `cls` (at the close).
     #[schema(value_type = String, pattern = "^(day|gtc|ioc|fok|opg|cls)$")]
-    pub time_in_force: Text<3>,
+    pub time_in_force: WordText,
     pub limit_price: Option<Decimal>,
     pub stop_price: Option<Decimal>,
     pub trail_price: Option<Decimal>,
@@ -317,7 +317,7 @@ pub(crate) struct OrderRequest {
     pub extended_hours: Option<bool>,
     /// `simple` (or empty), `bracket`, `oco` or `oto`.
     #[schema(value_type = Option<String>, pattern = "^(simple|bracket|oco|oto|)$")]
-    pub order_class: Option<Text<8>>,
+    pub order_class: Option<WordText>,
     /// Bracket and OTO: the take-profit exit; OCO: its `limit_price` is the order's own.
     pub take_profit: Option<TakeProfitRequest>,
     /// Bracket, OCO and OTO: the stop-loss exit.
@@ -766,7 +766,7 @@ pub(crate) struct ReplaceRequest {
     pub trail: Option<Decimal>,
     /// Not taken: the time in force stays.
     #[schema(value_type = Option<String>)]
-    pub time_in_force: Option<Text<3>>,
+    pub time_in_force: Option<WordText>,
     /// Not taken unless it is the order's own: the client order id stays.
     pub client_order_id: Option<ClientOrderIdText>,
 }

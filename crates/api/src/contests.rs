@@ -21,7 +21,7 @@ use crate::auth::{MaybeCaller, own_account, require};
 use crate::extract::SymbolText;
 use crate::extract::{Body, Decimal, Id, Query, Text, field_error};
 use crate::identity::audit;
-use crate::models::LimitsRequest;
+use crate::models::{LimitsRequest, WordText};
 use crate::reads::{ask, ask_now};
 use crate::responses::ErrorBody;
 use crate::routes::{STARTING_CASH, bounded, parse_id, query, run_command};
@@ -54,10 +54,10 @@ pub(crate) struct CreateContestRequest {
     pub rules: Option<LimitsRequest>,
     /// `PUBLIC` (default) or `INVITE` (joining needs the invite code the answer gives).
     #[schema(value_type = Option<String>, pattern = "^(PUBLIC|INVITE)$")]
-    pub visibility: Option<Text<6>>,
+    pub visibility: Option<WordText>,
     /// `RETURN` (default) or `SHARPE`.
     #[schema(value_type = Option<String>, pattern = "^(RETURN|SHARPE)$")]
-    pub ranking: Option<Text<6>>,
+    pub ranking: Option<WordText>,
 }
 
 /// `POST /v1/contests/{id}/join`.

@@ -31,6 +31,9 @@ pub(crate) type NameText = Text<NAME_MAX>;
 pub(crate) type UrlText = Text<URL_MAX>;
 /// `HH:MM-HH:MM`.
 pub(crate) type HoursText = Text<11>;
+/// One word of a fixed list, checked against the list after it is read, so a wrong one is
+/// refused with the words it may be rather than with a length.
+pub(crate) type WordText = Text<32>;
 
 /// A count: a non-negative integer up to 2^32 - 1, as a JSON number or a string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -155,6 +155,13 @@ async fn invite_only_contests_need_their_code_and_are_hidden_from_others() {
         let (status, answer) = app.post("/v1/contests", bad).await;
         assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some(field)), "{answer}");
     }
+    for (field, word) in [("visibility", "INVITE_ONLY"), ("ranking", "TOTAL_RETURN")] {
+        let mut bad = window.clone();
+        bad[field] = json!(word);
+        let (status, answer) = app.post("/v1/contests", bad).await;
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(status == 400 && message.contains(" or "), "{field}: the words it may be, not a length: {answer}");
+    }
     let mut bad = window;
     bad["allowedSymbols"] = json!(["NOPE"]);
     let (status, _) = app.post("/v1/contests", bad).await;

@@ -495,6 +495,10 @@ async fn alpaca_order_refusals_name_alpaca_fields() {
         (json!({"notional": "10", "type": "market", "limit_price": null}), "notional: give qty or notional"),
         (json!({"qty": "1.5"}), "rejected: qty off lot"),
         (json!({"time_in_force": "GTC"}), "time_in_force: must be"),
+        // A wrong word longer than any right one is refused for what it is, not its length.
+        (json!({"time_in_force": "good_till_cancel"}), "time_in_force: must be day, gtc"),
+        (json!({"side": "short_sell"}), "side: must be buy or sell"),
+        (json!({"type": "market_on_close"}), "type: must be market, limit"),
     ] {
         let (status, answer) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(order(fields.clone()))).await;
         let message = answer["message"].as_str().unwrap_or_default();
