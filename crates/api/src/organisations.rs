@@ -1,6 +1,6 @@
-//! Organisations, their groups and members (seed 002). Admins create organisations; an
-//! organisation's admins (and admins) add groups and members and set the organisation's
-//! and its groups' limits. Membership changes are engine commands (so limits apply
+//! Organisations, their groups and members (seed 002). Admins create organisations and add
+//! members to them; an organisation's admins (and admins) add groups, change and remove
+//! its members, and set the organisation's and its groups' limits. Membership changes are engine commands (so limits apply
 //! atomically) and audit entries.
 
 use axum::Json;
@@ -129,7 +129,7 @@ async fn apply_membership(state: &AppState, user: u64, group: Option<u64>, organ
 #[utoipa::path(put, path = "/v1/organisations/{org_id}/members/{user_id}", tag = "risk", request_body = MemberRequest, params(("org_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "An organisation id."), ("user_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "A user id.")), responses(
     (status = 200, description = "The membership; the organisation's and group's limits now apply to the member.", body = MemberSet),
     (status = 400, description = "A bad id or role.", body = ErrorBody),
-    (status = 403, description = "Not the organisation's admin.", body = ErrorBody),
+    (status = 403, description = "Not the organisation's admin; or an organisation admin naming someone not yet its member (only admins add members).", body = ErrorBody),
     (status = 404, description = "Unknown organisation, group or user.", body = ErrorBody),
 ))]
 pub(crate) async fn put_member(
@@ -140,7 +140,12 @@ pub(crate) async fn put_member(
 ) -> Result<Json<MemberSet>, ApiError> {
     let (org_id, user) = (parse_id("organisationId", &org_id)?, parse_id("userId", &user_id)?);
     existing(&state, org_id).await?;
-    require_org_admin(&state, &caller, org_id).await?;
+    let who = require_org_admin(&state, &caller, org_id).await?;
+    // An organisation's admins manage its members; bringing someone into it (and so under
+    // its limits, perhaps out of another organisation) is for admins.
+    if !who.is_admin() && ask_now(&state, move |store| store.member(user)).await?.is_none_or(|member| member.org_id != org_id) {
+        return Err(ApiError::Forbidden(format!("user {user} is not a member of organisation {org_id}: only admins add members")));
+    }
     let request: MemberRequest = from_object(body)?;
     let role = request.role.unwrap_or(MemberRole::Member).as_str().to_owned();
     let group = request.group_id.map(|group| group.0);

@@ -127,10 +127,16 @@ async fn organisation_admins_manage_their_members_groups_and_limits() {
     let group: Value =
         send(&boss_token, Method::POST, format!("/v1/organisations/{org}/groups"), Some(json!({"name": "morning"}))).await.unwrap().json().await.unwrap();
     let group_id = group["groupId"].as_str().unwrap().to_owned();
-    let added = send(&boss_token, Method::PUT, format!("/v1/organisations/{org}/members/{trader}"), Some(json!({"role": "member", "groupId": group_id})))
+    // Only admins bring someone into an organisation (and so under its limits); its own
+    // admins then manage them.
+    let pulled_in = send(&boss_token, Method::PUT, format!("/v1/organisations/{org}/members/{trader}"), Some(json!({"role": "member"}))).await.unwrap();
+    assert_eq!(pulled_in.status(), 403, "an organisation admin cannot add someone who is not its member");
+    let added = app.client.put(app.url(&format!("/v1/organisations/{org}/members/{trader}"))).json(&json!({"role": "member"})).send().await.unwrap();
+    assert_eq!(added.status(), 200);
+    let grouped = send(&boss_token, Method::PUT, format!("/v1/organisations/{org}/members/{trader}"), Some(json!({"role": "member", "groupId": group_id})))
         .await
         .unwrap();
-    assert_eq!(added.status(), 200);
+    assert_eq!(grouped.status(), 200);
     assert_eq!(send(&outsider_token, Method::PUT, format!("/v1/organisations/{org}/members/{trader}"), Some(json!({}))).await.unwrap().status(), 403);
     assert_eq!(send(&outsider_token, Method::GET, format!("/v1/organisations/{org}"), None).await.unwrap().status(), 403);
     let seen: Value = send(&trader_token, Method::GET, format!("/v1/organisations/{org}"), None).await.unwrap().json().await.unwrap();
@@ -157,7 +163,7 @@ async fn organisation_admins_manage_their_members_groups_and_limits() {
     // Order events join the trail as the read store projects them; these are the rest.
     let actions: Vec<&str> =
         trail["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).filter(|action| !action.starts_with("order.")).collect();
-    assert_eq!(actions, ["organisation.member_removed", "organisation.member_set", "user.registered"]);
+    assert_eq!(actions, ["organisation.member_removed", "organisation.member_set", "organisation.member_set", "user.registered"]);
     // Every order change is in the trail too, from the event log: the refused order and
     // the two accepted ones.
     let (_, trail) = app
@@ -169,4 +175,40 @@ async fn organisation_admins_manage_their_members_groups_and_limits() {
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0]["details"]["reason"], "limit_max_order_quantity");
     assert_eq!(rejected[0]["actor"], trader.as_str());
+}
+
+/// An organisation's admin cannot take a member from another organisation (nor anyone
+/// else) into theirs, where its limits would bind them: that is for admins.
+#[tokio::test]
+async fn an_organisation_admin_cannot_pull_someone_into_their_organisation() {
+    let app = spawn_app().await;
+    let mut people = Vec::new();
+    for email in ["head-a@example.com", "member-b@example.com", "loner@example.com"] {
+        let (status, body) = app.post("/v1/auth/register", json!({"email": email, "password": "correct horse"})).await;
+        assert_eq!(status, 201);
+        people.push((body["userId"].as_str().unwrap().to_owned(), body["accessToken"].as_str().unwrap().to_owned()));
+    }
+    let (_, a) = app.post("/v1/organisations", json!({"name": "A"})).await;
+    let (_, b) = app.post("/v1/organisations", json!({"name": "B"})).await;
+    let (org_a, org_b) = (a["organisationId"].as_str().unwrap(), b["organisationId"].as_str().unwrap());
+    for (org, user, role) in [(org_a, &people[0].0, "org_admin"), (org_b, &people[1].0, "member")] {
+        let response = app.client.put(app.url(&format!("/v1/organisations/{org}/members/{user}"))).json(&json!({"role": role})).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let head = &people[0].1;
+    for user in [&people[1].0, &people[2].0] {
+        let response = app
+            .anonymous
+            .put(app.url(&format!("/v1/organisations/{org_a}/members/{user}")))
+            .bearer_auth(head)
+            .json(&json!({"role": "member"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "user {user}");
+    }
+    let (_, seen) = app.get(&format!("/v1/organisations/{org_b}")).await;
+    assert_eq!(seen["members"][0]["userId"].as_str(), Some(people[1].0.as_str()), "still B's: {seen}");
+    let (_, seen) = app.get(&format!("/v1/organisations/{org_a}")).await;
+    assert_eq!(seen["members"].as_array().unwrap().len(), 1, "A has its head only: {seen}");
 }
