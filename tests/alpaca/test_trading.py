@@ -118,6 +118,12 @@ def test_positions_close_by_quantity_percentage_and_all(trader):
     assert sold.side == OrderSide.SELL and Decimal(sold.filled_qty) == 4
     half = trader.trading.close_position("MOCKGOOG", ClosePositionRequest(percentage="50"))
     assert Decimal(half.filled_qty) == 5
+    # 30 % of the 5 left is 1.5 shares: rounded down to the whole share that can be sold.
+    some = trader.trading.close_position("MOCKGOOG", ClosePositionRequest(percentage="30"))
+    assert Decimal(some.filled_qty) == 1
+    with pytest.raises(APIError) as too_little:
+        trader.trading.close_position("MOCKGOOG", ClosePositionRequest(percentage="10"))
+    assert too_little.value.status_code == 422 and "less than one lot" in str(too_little.value)
     for _ in range(100):
         if Decimal(trader.trading.get_open_position("MOCKAAPL").qty) == 6:
             break

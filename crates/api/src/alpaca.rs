@@ -948,7 +948,16 @@ pub(crate) async fn close_position(
             if !percent.is_positive() || percent.raw() > Quantity::parse("100").map_or(0, |hundred| hundred.raw()) {
                 return Err(bad("percentage must be above 0 and at most 100"));
             }
-            Quantity::from_raw((i128::from(held.raw()) * i128::from(percent.raw()) / (100 * 10_000)) as i64)
+            let share = Quantity::from_raw((i128::from(held.raw()) * i128::from(percent.raw()) / (100 * 10_000)) as i64);
+            // Down to whole lots, as Alpaca rounds a percentage down to what can be sold.
+            let listed = Symbol::new(&symbol).ok();
+            let lot = query(&state, move |engine| listed.and_then(|symbol| engine.instrument(symbol)).map(|(spec, _)| spec.lot_size)).await?;
+            let lot = lot.filter(|lot| lot.is_positive()).ok_or_else(|| ApiError::NotFound(format!("asset {symbol}")))?;
+            let lots = Quantity::from_raw(share.raw() / lot.raw() * lot.raw());
+            if !lots.is_positive() {
+                return Err(invalid_parameter(format!("{percent} % of the position is less than one lot ({lot})")));
+            }
+            lots
         }
         (None, None) => held,
     };
