@@ -268,7 +268,14 @@ impl PlaceOrderRequest {
                 absent("stopPrice", stop, order_type)?;
                 match (trail_amount, trail_percent) {
                     (Some(amount), None) => positive("trailAmount", amount)?,
-                    (None, Some(percent)) => positive("trailPercent", percent)?,
+                    (None, Some(percent)) => {
+                        positive("trailPercent", percent)?;
+                        // The engine trails by at most half the price (5,000 basis points).
+                        let half = tradecraft_types::Price::parse("50").map(|half| half.raw());
+                        if tradecraft_types::Price::parse(percent.as_str()).is_ok_and(|value| half.is_ok_and(|half| value.raw() > half)) {
+                            return Err(field_error("trailPercent", "at most 50 (percent of the price)"));
+                        }
+                    }
                     _ => return Err(field_error("trailAmount", "give exactly one of trailAmount and trailPercent")),
                 }
             }
@@ -293,6 +300,9 @@ impl PlaceOrderRequest {
         }
         if self.post_only && order_type != OrderType::Limit {
             return Err(field_error("postOnly", "only a LIMIT order can be post-only"));
+        }
+        if self.post_only && matches!(self.time_in_force, TimeInForce::Ioc | TimeInForce::Fok | TimeInForce::Opg | TimeInForce::Cls) {
+            return Err(field_error("postOnly", "a post-only order rests on the book: its timeInForce must be GTC or DAY"));
         }
         self.check_exits()?;
         let text = |value: Option<Decimal>| value.map(|value| value.0);

@@ -198,6 +198,10 @@ async fn bad_input_is_refused_with_the_field_named() {
         (order(json!({"side": "HOLD"})), "side"),
         (order(json!({"clientOrderId": "x".repeat(100)})), "clientOrderId"),
         (json!({"symbol": "MOCK", "side": "BUY", "type": "MARKET", "notional": "10", "quantity": "1"}), "notional"),
+        // What the engine would refuse only as "invalid", named here.
+        (json!({"symbol": "MOCK", "side": "SELL", "type": "TRAILING_STOP", "quantity": "1", "trailPercent": "150"}), "trailPercent"),
+        (order(json!({"postOnly": true, "timeInForce": "IOC"})), "postOnly"),
+        (order(json!({"postOnly": true, "timeInForce": "OPG"})), "postOnly"),
     ] {
         let (status, answer) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&access), Some(body.clone())).await;
         assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some(field)), "{body}: {answer}");
