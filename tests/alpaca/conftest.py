@@ -53,7 +53,8 @@ def server():
 
 class Trader:
     def __init__(self, base):
-        tokens = call(base, "POST", "/v1/auth/register", {"email": f"bot-{uuid.uuid4().hex}@example.com", "password": "correct horse"})
+        self.email = f"bot-{uuid.uuid4().hex}@example.com"
+        tokens = call(base, "POST", "/v1/auth/register", {"email": self.email, "password": "correct horse"})
         self.user_id = tokens["userId"]
         key = call(base, "POST", "/v1/api-keys", {"name": "alpaca-py", "scopes": ["read", "trade"]},
                    {"authorization": f"Bearer {tokens['accessToken']}"})

@@ -443,3 +443,29 @@ def test_a_retried_submit_with_the_same_client_order_id_places_one_order(trader)
                                                       limit_price=1, client_order_id=client_id))
     assert taken.value.status_code == 422 and "client_order_id must be unique" in str(taken.value)
     assert [order.id for order in trader.trading.get_orders()] == [first.id]
+
+
+def test_the_trading_stream_ends_when_its_key_is_revoked(server, trader):
+    import asyncio
+    import json as json_module
+    import urllib.request
+    import websockets
+    from conftest import call
+
+    async def run():
+        async with websockets.connect(server.replace("http://", "ws://") + "/stream") as stream:
+            await stream.send(json_module.dumps({"action": "auth", "key": trader.key_id, "secret": trader.secret}))
+            assert json_module.loads(await stream.recv())["data"]["status"] == "authorized"
+            await stream.send(json_module.dumps({"action": "listen", "data": {"streams": ["trade_updates"]}}))
+            assert json_module.loads(await stream.recv())["data"]["streams"] == ["trade_updates"]
+            # The key is revoked (with a login of the key's owner, as the web app does).
+            login = call(server, "POST", "/v1/auth/login", {"email": trader.email, "password": "correct horse"})
+            request = urllib.request.Request(server + f"/v1/api-keys/{trader.key_id}", method="DELETE",
+                                             headers={"authorization": f"Bearer {login['accessToken']}"})
+            urllib.request.urlopen(request)
+            said = json_module.loads(await asyncio.wait_for(stream.recv(), 10))
+            assert said["data"]["status"] == "unauthorized"
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(stream.recv(), 10)
+            assert closed.value.rcvd.code == 1008
+    asyncio.run(run())

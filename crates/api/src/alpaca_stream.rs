@@ -48,9 +48,25 @@ fn authorization(status: &str) -> Value {
 async fn session(mut socket: WebSocket, state: Shared) {
     let mut pushes = state.pushes.subscribe();
     let mut account: Option<u64> = None;
+    // The key the stream was authorized with, and who it named: checked again while the
+    // stream stays open, so a revoked key (or deleted user) stops its updates.
+    let mut authorized: Option<(crate::auth::SocketCredential, crate::auth::Caller)> = None;
     let mut listening = false;
+    let recheck_every = crate::ws::CREDENTIAL_RECHECK;
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + recheck_every, recheck_every);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = recheck.tick(), if authorized.is_some() => {
+                if let Some((credential, caller)) = &authorized
+                    && !credential.still_names(&state, caller).await
+                {
+                    let _ = send(&mut socket, &authorization("unauthorized")).await;
+                    let close = axum::extract::ws::CloseFrame { code: axum::extract::ws::close_code::POLICY, reason: "credentials revoked".into() };
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(close)))).await;
+                    break;
+                }
+            }
             incoming = socket.recv() => {
                 let text = match incoming {
                     Some(Ok(Message::Text(text))) => text.to_string(),
@@ -66,7 +82,10 @@ async fn session(mut socket: WebSocket, state: Shared) {
                             Some(secret) => crate::auth::resolve(&state, None, Some(secret)).await.ok().flatten(),
                             None => None,
                         };
-                        account = caller.and_then(|caller| caller.user_id);
+                        account = caller.as_ref().and_then(|caller| caller.user_id);
+                        authorized = secret.zip(caller).filter(|(_, caller)| caller.user_id.is_some()).map(|(secret, caller)| {
+                            (crate::auth::SocketCredential { token: None, api_key: Some(secret.to_owned()) }, caller)
+                        });
                         authorization(if account.is_some() { "authorized" } else { "unauthorized" })
                     }
                     Some("listen") if account.is_some() => {

@@ -137,16 +137,19 @@ pub struct AuthConfig {
     throttle: Mutex<HashMap<String, Attempts>>,
     /// API keys recently found in the store, by hash, with when: a bot's requests skip the
     /// store. Emptied whenever a key, role or user changes here; entries expire after
-    /// [`API_KEY_CACHE_MS`] so changes made by another gateway take effect too.
+    /// [`AUTH_CACHE_MS`] so changes made by another gateway take effect too.
     api_keys: Mutex<HashMap<String, (Caller, i64)>>,
-    /// Each user's token generation as last read or set here (`None`: no such user). An
-    /// access token is honoured only while its `gen` claim equals its user's generation;
-    /// a role change, a logout or a deletion raises it, so old tokens fail at once.
-    generations: Mutex<HashMap<u64, Option<u64>>>,
+    /// Each user's token generation as last read or set here (`None`: no such user), with
+    /// when. An access token is honoured only while its `gen` claim equals its user's
+    /// generation; a role change, a logout or a deletion raises it, so old tokens fail at
+    /// once here, and on other gateways once their entry is older than [`AUTH_CACHE_MS`].
+    generations: Mutex<HashMap<u64, (Option<u64>, i64)>>,
 }
 
-/// How long a looked-up API key is trusted without asking the store again.
-const API_KEY_CACHE_MS: i64 = 5_000;
+/// How long a looked-up API key or token generation is trusted without asking the store
+/// again: the longest a revocation made through another process (a logout, a role change,
+/// a deletion, a revoked key) goes unseen here.
+pub(crate) const AUTH_CACHE_MS: i64 = 1_000;
 /// Keys remembered at most (the cache starts over beyond).
 const API_KEY_CACHE_MAX: usize = 10_000;
 /// Users whose token generation is remembered at most (the cache starts over beyond).
@@ -240,8 +243,8 @@ impl AuthConfig {
 
     /// The user's token generation if this gateway knows it: `Some(None)` for a user
     /// known not to exist, `None` when unknown here.
-    pub fn cached_generation(&self, user: u64) -> Option<Option<u64>> {
-        self.generations.lock().ok()?.get(&user).copied()
+    pub fn cached_generation(&self, user: u64, now_ms: i64) -> Option<Option<u64>> {
+        self.generations.lock().ok()?.get(&user).filter(|(_, at)| now_ms - at < AUTH_CACHE_MS).map(|(generation, _)| *generation)
     }
 
     /// Records the user's token generation (`None`: the user no longer exists).
@@ -250,13 +253,13 @@ impl AuthConfig {
             if generations.len() >= GENERATION_CACHE_MAX {
                 generations.clear();
             }
-            generations.insert(user, generation);
+            generations.insert(user, (generation, now_ms()));
         }
     }
 
     fn cached_api_key(&self, hash: &str, now_ms: i64) -> Option<Caller> {
         let keys = self.api_keys.lock().ok()?;
-        keys.get(hash).filter(|(_, at)| now_ms - at < API_KEY_CACHE_MS).map(|(caller, _)| caller.clone())
+        keys.get(hash).filter(|(_, at)| now_ms - at < AUTH_CACHE_MS).map(|(caller, _)| caller.clone())
     }
 
     fn remember_api_key(&self, hash: String, caller: Caller, now_ms: i64) {
@@ -343,12 +346,39 @@ pub fn public(path: &str) -> bool {
         || matches!(path, "/v1/auth/register" | "/v1/auth/login" | "/v1/auth/refresh" | "/v1/auth/logout")
 }
 
+/// The credential a user's WebSocket was opened with: checked again while it stays open,
+/// so a logout, role change, deletion or revoked key ends it.
+#[derive(Clone, Debug)]
+pub(crate) struct SocketCredential {
+    pub token: Option<String>,
+    pub api_key: Option<String>,
+}
+
+impl SocketCredential {
+    /// Whether the credential still names `caller` (a token past its expiry still does:
+    /// a socket outlives its token, not the token's revocation).
+    pub(crate) async fn still_names(&self, state: &AppState, caller: &Caller) -> bool {
+        match resolve_at(state, self.token.as_deref(), self.api_key.as_deref(), i64::MIN).await {
+            Ok(Some(now)) => now.user_id == caller.user_id && now.role == caller.role,
+            // A store that cannot answer right now is not a revocation.
+            Err(ApiError::Internal(_)) => true,
+            _ => false,
+        }
+    }
+}
+
 /// Resolves the caller of a request from its credentials.
 pub(crate) async fn resolve(state: &AppState, bearer: Option<&str>, api_key: Option<&str>) -> Result<MaybeCaller, ApiError> {
+    resolve_at(state, bearer, api_key, now_ms()).await
+}
+
+/// [`resolve`], with a token's expiry judged at `expiry_now_ms` (`i64::MIN`: not judged,
+/// for a socket that outlives its token, as sockets do, but not its revocation).
+pub(crate) async fn resolve_at(state: &AppState, bearer: Option<&str>, api_key: Option<&str>, expiry_now_ms: i64) -> Result<MaybeCaller, ApiError> {
     if let Some(token) = bearer {
-        let (caller, generation) = state.auth.verify_access(token, now_ms())?;
+        let (caller, generation) = state.auth.verify_access(token, expiry_now_ms)?;
         let user = caller.user_id.ok_or_else(invalid_token)?;
-        let current = match state.auth.cached_generation(user) {
+        let current = match state.auth.cached_generation(user, now_ms()) {
             Some(current) => current,
             None => {
                 let current = match state.store.clone() {
@@ -442,6 +472,10 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
+    // A user's socket keeps its credential, to end when the credential is revoked.
+    if path.is_some_and(|path| path.starts_with("/v1/marketdata")) && caller.as_ref().is_some_and(|caller| caller.user_id.is_some()) {
+        request.extensions_mut().insert(SocketCredential { token: token.clone(), api_key: api_key.clone() });
+    }
     if let Some(limiter) = &state.rate_limiter {
         let operator = caller.as_ref().is_some_and(|caller| caller.is_admin() && caller.user_id.is_none());
         if !operator {

@@ -23,7 +23,7 @@ use tradecraft_engine::{BookLevel, Event, RejectReason};
 use tradecraft_sequencer::CommandOutcome;
 use tradecraft_types::{Symbol, Timestamp};
 
-use crate::auth::MaybeCaller;
+use crate::auth::{MaybeCaller, SocketCredential};
 use crate::{Shared, View};
 
 /// Pushes buffered for slow clients before they start skipping.
@@ -243,7 +243,9 @@ pub(crate) async fn upgrade(
     Query(params): Query<BTreeMap<String, String>>,
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
+    credential: Option<Extension<SocketCredential>>,
 ) -> Response {
+    let credential = credential.map(|Extension(credential)| credential);
     let version_two = params.get("vsn").is_some_and(|version| version.starts_with("2."));
     // Clients send small frames (joins, heartbeats). The default 128 KiB read buffer is
     // zeroed on every read attempt, and a session polls its socket on each push it wakes for.
@@ -251,7 +253,7 @@ pub(crate) async fn upgrade(
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(crate::WS_MESSAGE_BYTES_MAX)
         .max_frame_size(crate::WS_MESSAGE_BYTES_MAX)
-        .on_upgrade(move |socket| session(socket, state, version_two, caller))
+        .on_upgrade(move |socket| session(socket, state, version_two, caller, credential))
 }
 
 /// The same socket at the path the Phoenix JavaScript client appends (`/websocket`).
@@ -267,8 +269,9 @@ pub(crate) async fn upgrade_websocket(
     query: Query<BTreeMap<String, String>>,
     state: State<Shared>,
     caller: Extension<MaybeCaller>,
+    credential: Option<Extension<SocketCredential>>,
 ) -> Response {
-    upgrade(socket, query, state, caller).await
+    upgrade(socket, query, state, caller, credential).await
 }
 
 async fn send(socket: &mut WebSocket, text: String) -> bool {
@@ -300,13 +303,29 @@ async fn send_all(socket: &mut WebSocket, frames: Vec<Utf8Bytes>) -> bool {
     }
 }
 
-async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller: MaybeCaller) {
+/// How often a user's socket checks that its credential still stands.
+pub(crate) const CREDENTIAL_RECHECK: Duration = Duration::from_secs(2);
+
+async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller: MaybeCaller, credential: Option<SocketCredential>) {
     state.ws_connections.fetch_add(1, Ordering::Relaxed);
     let mut pushes = state.pushes.subscribe();
     // Joined topics and the join_ref each was joined with.
     let mut joined: BTreeMap<String, Value> = BTreeMap::new();
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + CREDENTIAL_RECHECK, CREDENTIAL_RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            // A logout, role change, deletion or revoked key ends the socket: what it
+            // joined was joined on that credential.
+            _ = recheck.tick(), if credential.is_some() => {
+                if let (Some(credential), Some(who)) = (&credential, &caller)
+                    && !credential.still_names(&state, who).await
+                {
+                    let close = axum::extract::ws::CloseFrame { code: axum::extract::ws::close_code::POLICY, reason: "credentials revoked".into() };
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(close)))).await;
+                    break;
+                }
+            }
             incoming = socket.recv() => {
                 let text = match incoming {
                     Some(Ok(Message::Text(text))) => text.to_string(),

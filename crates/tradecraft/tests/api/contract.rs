@@ -605,3 +605,43 @@ async fn names_are_never_blank_nor_disguised() {
     let (_, accounts) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", Some(&access), None).await;
     assert_eq!(accounts["accounts"].as_array().map(Vec::len), Some(1), "the default account only: {accounts}");
 }
+
+/// A revocation made through one gateway (a logout, a revoked key) is honoured by every
+/// other gateway within the auth cache's second, even one that had just accepted the
+/// credential (on the embedded server both are the one gateway).
+#[tokio::test]
+async fn a_revocation_through_one_gateway_is_honoured_by_the_others_within_a_second() {
+    let app = spawn_app().await;
+    let other = format!("http://{}", app.other_gateway);
+    let ada = register(&app, "two-gateways@example.com").await;
+    let access = token(&ada);
+    let (_, key) = call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&access), Some(json!({"name": "bot", "scopes": ["read"]}))).await;
+    let (key_id, secret) = (key["keyId"].as_str().unwrap().to_owned(), key["apiKey"].as_str().unwrap().to_owned());
+    let on_other = |bearer: Option<&str>, api_key: Option<&str>| {
+        let mut request = app.anonymous.get(format!("{other}/v1/me/export"));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        if let Some(api_key) = api_key {
+            request = request.header("x-api-key", api_key);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    // The other gateway takes (and remembers) both.
+    assert_eq!(on_other(Some(&access), None).await, 200);
+    assert_eq!(on_other(None, Some(&secret)).await, 200);
+
+    let (status, _) = call(&app, &app.anonymous, Method::DELETE, &format!("/v1/api-keys/{key_id}"), Some(&access), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/auth/logout", None, Some(json!({"refreshToken": ada["refreshToken"]}))).await;
+    assert_eq!(status, 204);
+    let revoked = std::time::Instant::now();
+    loop {
+        let (token_status, key_status) = (on_other(Some(&access), None).await, on_other(None, Some(&secret)).await);
+        if (token_status, key_status) == (401, 401) {
+            break;
+        }
+        assert!(revoked.elapsed() < std::time::Duration::from_millis(2_500), "still honoured after {:?}: {token_status} {key_status}", revoked.elapsed());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

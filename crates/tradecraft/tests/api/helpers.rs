@@ -33,6 +33,8 @@ pub(crate) struct TestApp {
     pub address: std::net::SocketAddr,
     /// The WebSocket server (the gateway's own address when embedded).
     pub ws_address: std::net::SocketAddr,
+    /// The second gateway (the first's own address when embedded).
+    pub other_gateway: std::net::SocketAddr,
     /// The projector's metrics (the gateway's own address when embedded).
     pub projector_address: std::net::SocketAddr,
     /// Sends the operator's admin key on every request.
@@ -159,7 +161,7 @@ async fn spawn(configure: impl FnOnce(&mut ServerConfig), as_processes: bool) ->
     }
     configure(&mut config);
     let redis_url = config.redis_url.clone();
-    let ([address, ws_address, projector_address], store, log, deployment) =
+    let ([address, ws_address, projector_address, other_gateway], store, log, deployment) =
         if as_processes { start_processes(&config) } else { start_embedded(config, data_dir).await };
     // The house quotes 99.50 / 100.50 (and 101) around 100.
     let quotes = [house_order(WireSide::Buy, "100", "99.5"), house_order(WireSide::Sell, "100", "100.5"), house_order(WireSide::Sell, "200", "101")];
@@ -167,7 +169,18 @@ async fn spawn(configure: impl FnOnce(&mut ServerConfig), as_processes: bool) ->
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-api-key", reqwest::header::HeaderValue::from_static(ADMIN_KEY));
     let client = reqwest::Client::builder().default_headers(headers).build().unwrap();
-    let app = TestApp { address, ws_address, projector_address, client, anonymous: reqwest::Client::new(), store, log, redis_url, _deployment: deployment };
+    let app = TestApp {
+        address,
+        ws_address,
+        projector_address,
+        other_gateway,
+        client,
+        anonymous: reqwest::Client::new(),
+        store,
+        log,
+        redis_url,
+        _deployment: deployment,
+    };
     // Every server in the deployment has applied them.
     let last = *offsets.last().unwrap();
     for base in [app.address, app.ws_address] {
@@ -183,7 +196,7 @@ pub(crate) fn test_redis(name: &str) -> String {
     format!("{server}?prefix=tc_{name}_{}.", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis())
 }
 
-type Started = ([std::net::SocketAddr; 3], Store, Arc<dyn EventLog>, Deployment);
+type Started = ([std::net::SocketAddr; 4], Store, Arc<dyn EventLog>, Deployment);
 
 async fn start_embedded(config: ServerConfig, data_dir: std::path::PathBuf) -> Started {
     let exchange = tradecraft::server::start(config).await.unwrap();
@@ -192,7 +205,7 @@ async fn start_embedded(config: ServerConfig, data_dir: std::path::PathBuf) -> S
     tokio::spawn(exchange.run(async move {
         let _ = stopped.await;
     }));
-    ([address; 3], store, log, Deployment::Embedded { data_dir, _stop: stop })
+    ([address; 4], store, log, Deployment::Embedded { data_dir, _stop: stop })
 }
 
 /// `serve`'s flags for what `config` sets.
@@ -279,7 +292,7 @@ fn start_processes(config: &ServerConfig) -> Started {
     for (index, name) in ["standby", "gateway-1", "gateway-2", "projector", "ws"].iter().enumerate() {
         addresses.push(listening(&mut nodes[index + 1], &dir, name));
     }
-    let addresses = [addresses[2], addresses[5], addresses[4]].map(Option::unwrap);
+    let addresses = [addresses[2], addresses[5], addresses[4], addresses[3]].map(Option::unwrap);
     (addresses, store, log, Deployment::Processes { nodes, admin_url, database, dir })
 }
 

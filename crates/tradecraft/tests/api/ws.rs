@@ -293,3 +293,50 @@ async fn an_oversized_client_message_closes_only_that_socket() {
     price(&app, "99.5");
     assert_eq!(receive(&mut other).await[3], "price_update");
 }
+
+/// A user's socket ends when its credential does (a logout, a revoked key): what it joined
+/// (the user's orders) was joined on that credential. Other sockets go on.
+#[tokio::test]
+async fn a_users_socket_closes_when_its_credential_is_revoked() {
+    let app = spawn_app().await;
+    let open = |query: String| {
+        let url = format!("ws://{}/v1/marketdata/websocket?vsn=2.0.0&{query}", app.ws_address);
+        async move { tokio_tungstenite::connect_async(url).await.unwrap().0 }
+    };
+    let (ada, bob) = (crate::auth::register(&app, "ws-ada@example.com").await, crate::auth::register(&app, "ws-bob@example.com").await);
+    let (_, key) = crate::auth::call(
+        &app,
+        &app.anonymous,
+        reqwest::Method::POST,
+        "/v1/api-keys",
+        bob["accessToken"].as_str(),
+        Some(json!({"name": "bot", "scopes": ["read"]})),
+    )
+    .await;
+    let mut by_token = open(format!("token={}", ada["accessToken"].as_str().unwrap())).await;
+    let mut by_key = open(format!("apiKey={}", key["apiKey"].as_str().unwrap())).await;
+    let mut watcher = open(format!("token={}", bob["accessToken"].as_str().unwrap())).await;
+    for (socket, user) in [(&mut by_token, &ada), (&mut by_key, &bob), (&mut watcher, &bob)] {
+        send(socket, json!(["1", "1", format!("orders:{}", user["userId"].as_str().unwrap()), "phx_join", {}])).await;
+        assert_eq!(receive(socket).await[4]["status"], "ok");
+    }
+    let (status, _) =
+        crate::auth::call(&app, &app.anonymous, reqwest::Method::POST, "/v1/auth/logout", None, Some(json!({"refreshToken": ada["refreshToken"]}))).await;
+    assert_eq!(status, 204);
+    let path = format!("/v1/api-keys/{}", key["keyId"].as_str().unwrap());
+    let (status, _) = crate::auth::call(&app, &app.anonymous, reqwest::Method::DELETE, &path, bob["accessToken"].as_str(), None).await;
+    assert_eq!(status, 204);
+    for socket in [&mut by_token, &mut by_key] {
+        let closed = loop {
+            match tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("closed within the recheck") {
+                Some(Ok(Message::Close(frame))) => break frame.map(|frame| u16::from(frame.code)),
+                None | Some(Err(_)) => break None,
+                Some(Ok(_)) => {}
+            }
+        };
+        assert_eq!(closed, Some(1008), "closed as revoked");
+    }
+    // Bob's login was not revoked (only his key): his own socket goes on.
+    send(&mut watcher, json!([null, "9", "phoenix", "heartbeat", {}])).await;
+    assert_eq!(receive(&mut watcher).await[1], "9");
+}
