@@ -4,6 +4,8 @@ url_override: bars are TradeCraft's candles, trades its prints, quotes its book.
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
+from alpaca.common.exceptions import APIError
 from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.requests import (
     StockBarsRequest,
@@ -38,6 +40,10 @@ def test_bars_trades_quotes_and_snapshots_come_from_the_book(server, trader):
 
     daily = client.get_stock_bars(StockBarsRequest(symbol_or_symbols="MOCKJPM", timeframe=TimeFrame.Day, start=start - timedelta(days=2)))
     assert daily["MOCKJPM"][-1].volume == 9
+    # A window that ends before it starts is refused, as Alpaca refuses it, not answered empty.
+    with pytest.raises(APIError) as backwards:
+        client.get_stock_bars(StockBarsRequest(symbol_or_symbols="MOCKJPM", timeframe=TimeFrame.Minute, start=start, end=start - timedelta(hours=1)))
+    assert backwards.value.status_code == 422 and "end should not be before start" in str(backwards.value)
 
     trades = client.get_stock_trades(StockTradesRequest(symbol_or_symbols="MOCKJPM", start=start))["MOCKJPM"]
     assert [trade.size for trade in trades] == [2, 3, 4]
@@ -167,7 +173,6 @@ def test_a_halt_and_resume_arrive_as_trading_statuses(server, trader):
     import threading
     import time
 
-    from alpaca.common.exceptions import APIError
     from alpaca.data.live.stock import StockDataStream
 
     from conftest import ADMIN_KEY, call

@@ -130,7 +130,11 @@ fn window(params: &DataParams) -> Result<Window, ApiError> {
             Some((symbol.to_owned(), at.parse().map_err(|_| bad("page_token is not one this server gave"))?))
         }
     };
-    Ok(Window { start: time("start", params.start.as_deref(), i64::MIN)?, end: time("end", params.end.as_deref(), i64::MAX)?, limit, descending, after })
+    let (start, end) = (time("start", params.start.as_deref(), i64::MIN)?, time("end", params.end.as_deref(), i64::MAX)?);
+    if end < start {
+        return Err(bad("end should not be before start"));
+    }
+    Ok(Window { start, end, limit, descending, after })
 }
 
 /// Pages items of several symbols: every item of the first symbol, then the next, `limit`
