@@ -21,15 +21,24 @@ use crate::responses::{ApiKey, ApiKeys, AuditEntry, AuditTrail, ErrorBody, RoleS
 use crate::routes::{STARTING_CASH, open_account, parse_id};
 use crate::{ApiError, AppState, Shared};
 
+/// An address mail can be sent to, as registration takes it: `local@domain` in ASCII. The
+/// local part is RFC 5321's dot-atom (at most 64 characters, no empty atom: no leading,
+/// trailing or doubled dot); the domain is two or more letter-digit-hyphen labels (none
+/// starting or ending with a hyphen; the last not all digits), international domains in
+/// their `xn--` form.
 fn valid_email(email: &str) -> bool {
-    let parts: Vec<&str> = email.split('@').collect();
-    email.len() <= 254
-        && parts.len() == 2
-        && !parts[0].is_empty()
-        && parts[1].contains('.')
-        && !parts[1].starts_with('.')
-        && !parts[1].ends_with('.')
-        && !email.chars().any(char::is_whitespace)
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    let atext = |character: char| character.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(character);
+    let local_ok = (1..=64).contains(&local.len()) && local.split('.').all(|atom| !atom.is_empty() && atom.chars().all(atext));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |label: &&str| {
+        (1..=63).contains(&label.len())
+            && label.chars().all(|character| character.is_ascii_alphanumeric() || character == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    let top_level_ok = labels.last().is_some_and(|label| !label.chars().all(|character| character.is_ascii_digit()));
+    email.len() <= 254 && local_ok && domain.len() <= 253 && labels.len() >= 2 && labels.iter().all(label_ok) && top_level_ok
 }
 
 /// Appends an audit entry; the trail is best effort only in that a failure is logged.
@@ -386,4 +395,38 @@ pub(crate) async fn audit_trail(
             })
             .collect(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_email;
+
+    #[test]
+    fn emails_are_addresses_mail_can_reach() {
+        for good in ["ada@example.com", "a+tag@b.co", "o'brien@mail.example.org", "x@xn--bcher-kva.example", "a.b.c@d-e.fg"] {
+            assert!(valid_email(good), "{good}");
+        }
+        for bad in [
+            "a@b",
+            "@b.com",
+            "a@",
+            "a@@b.com",
+            "a b@c.com",
+            "a@b..com",
+            "a@-b.com",
+            "a@b-.com",
+            ".a@b.com",
+            "a.@b.com",
+            "a..b@c.com",
+            "\u{ff41}@b.com",
+            "jos\u{e9}@b.com",
+            "a@[127.0.0.1]",
+            "a@1.2.3.4",
+            "a@b.com.",
+            "a@.b.com",
+        ] {
+            assert!(!valid_email(bad), "{bad}");
+        }
+        assert!(!valid_email(&format!("{}@b.com", "l".repeat(65))), "a local part over 64 characters");
+    }
 }

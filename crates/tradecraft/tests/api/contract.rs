@@ -227,6 +227,9 @@ async fn bad_input_is_refused_with_the_field_named() {
         (json!({"email": "x@example.com", "password": "p".repeat(200)}), "password"),
         (json!({"email": "a\u{7}b@example.com", "password": "correct horse"}), "email"),
         (json!({"email": 5, "password": "correct horse"}), "email"),
+        (json!({"email": "a@b..com", "password": "correct horse"}), "email"),
+        (json!({"email": ".ada@example.com", "password": "correct horse"}), "email"),
+        (json!({"email": "\u{ff41}da@example.com", "password": "correct horse"}), "email"),
         (json!({"email": "y@example.com", "password": "correct horse", "username": "n".repeat(65)}), "username"),
     ] {
         let (status, answer) = call(&app, &app.anonymous, Method::POST, "/v1/auth/register", None, Some(body.clone())).await;
