@@ -143,6 +143,23 @@ pub fn check_webhook_url(text: &str, targets: WebhookTargets) -> Result<reqwest:
         return Err("credentials in the URL are not allowed".to_owned());
     }
     let host = url.host().ok_or_else(|| "a host is required".to_owned())?;
+    if let url::Host::Domain(name) = &host {
+        // A name DNS can hold: dot-separated labels of letters, digits, hyphens (and the
+        // underscores of service names), none empty or starting or ending with a hyphen.
+        let name = name.strip_suffix('.').unwrap_or(name);
+        let label_ok = |label: &str| {
+            (1..=63).contains(&label.len())
+                && label.chars().all(|character| character.is_ascii_alphanumeric() || character == '-' || character == '_')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        };
+        if name.len() > 253 || !name.split('.').all(label_ok) {
+            return Err(format!("{name:?} is not a host name"));
+        }
+    }
+    if url.port() == Some(0) {
+        return Err("port 0 is not one a server listens on".to_owned());
+    }
     if targets == WebhookTargets::Public {
         let public = match host {
             url::Host::Ipv4(address) => public_address(std::net::IpAddr::V4(address)),
@@ -348,8 +365,18 @@ mod tests {
             "http://exa mple.com/",
             "not a url",
             "http://",
+            // Names no DNS server holds, and a port nothing listens on.
+            "https://.com/",
+            "https://example..com/",
+            "https://-example.com/",
+            "https://example-.com/",
+            &format!("https://{}.com/", "l".repeat(64)),
+            "https://example.com:0/",
         ] {
             assert!(check_webhook_url(bad, WebhookTargets::Any).is_err(), "{bad:?}");
+        }
+        for fine in ["https://hooks.example.com./x", "https://_sip.example.com/", "https://xn--r8jz45g.jp/", "https://例え.jp/"] {
+            assert!(check_webhook_url(fine, WebhookTargets::Any).is_ok(), "{fine:?}");
         }
         for private in [
             "http://127.0.0.1:9000/",
