@@ -299,6 +299,12 @@ def test_watchlists(server, trader):
     assert [asset.symbol for asset in added.assets] == ["MOCKAAPL", "MOCKMSFT", "MOCKNVDA"]
     removed = trader.trading.remove_asset_from_watchlist_by_id(created.id, "MOCKMSFT")
     assert [asset.symbol for asset in removed.assets] == ["MOCKAAPL", "MOCKNVDA"]
+    trader.trading.update_watchlist_by_id(created.id, UpdateWatchlistRequest(name="ai", symbols=["MOCKNVDA"]))
+    # A field left out stays: a rename keeps the symbols, new symbols keep the name.
+    only_name = trader.trading.update_watchlist_by_id(created.id, UpdateWatchlistRequest(name="ai-2"))
+    assert only_name.name == "ai-2" and [asset.symbol for asset in only_name.assets] == ["MOCKNVDA"]
+    only_symbols = trader.trading.update_watchlist_by_id(created.id, UpdateWatchlistRequest(symbols=["MOCKNVDA", "MOCKAAPL"]))
+    assert only_symbols.name == "ai-2" and [asset.symbol for asset in only_symbols.assets] == ["MOCKNVDA", "MOCKAAPL"]
     renamed = trader.trading.update_watchlist_by_id(created.id, UpdateWatchlistRequest(name="ai", symbols=["MOCKNVDA"]))
     assert renamed.name == "ai" and [asset.symbol for asset in trader.trading.get_watchlist_by_id(created.id).assets] == ["MOCKNVDA"]
     with pytest.raises(APIError) as unlisted:

@@ -153,12 +153,12 @@ pub(crate) async fn get(State(state): State<Shared>, Extension(caller): Extensio
     Ok(Json(view(&state, &record, true).await?))
 }
 
-/// Replace a watchlist's name and symbols.
+/// Change a watchlist's name and/or replace its symbols (a field left out stays as it is).
 #[utoipa::path(put, path = "/v2/watchlists/{watchlist_id}", tag = "alpaca", request_body = WatchlistRequest, params(("watchlist_id" = String, Path, description = "The watchlist's id.")),
     responses(
         (status = 200, description = "The watchlist.", body = Watchlist),
         (status = 404, description = "No such watchlist of yours.", body = crate::alpaca::AlpacaError),
-        (status = 422, description = "No name, a name in use, or a symbol not listed.", body = crate::alpaca::AlpacaError),
+        (status = 422, description = "Neither name nor symbols, a blank name, a name in use, or a symbol not listed.", body = crate::alpaca::AlpacaError),
     ))]
 pub(crate) async fn replace(
     State(state): State<Shared>,
@@ -167,8 +167,16 @@ pub(crate) async fn replace(
     Body(request): Body<WatchlistRequest>,
 ) -> Result<Json<Watchlist>, ApiError> {
     let mut record = own(&state, own_account(&caller)?, id).await?;
-    record.name = name_of(&request)?;
-    record.symbols = checked(&state, request.symbols.as_deref().unwrap_or_default()).await?;
+    // What is left out stays as it is: a rename keeps the symbols, new symbols the name.
+    if request.name.is_none() && request.symbols.is_none() {
+        return Err(unprocessable("give name or symbols"));
+    }
+    if request.name.is_some() {
+        record.name = name_of(&request)?;
+    }
+    if let Some(symbols) = request.symbols.as_deref() {
+        record.symbols = checked(&state, symbols).await?;
+    }
     record.updated_at_ms = now().millis();
     let stored = record.clone();
     ask_now(&state, move |store| store.update_watchlist(&stored)).await.map_err(name_taken)?;
