@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::alpaca::{Asset, TAG_ACCOUNT, assets_listed, uuid};
 use crate::auth::{MaybeCaller, own_account};
-use crate::extract::{Body, Text};
+use crate::extract::{Body, Field, Text};
 use crate::reads::ask_now;
 use crate::routes::now;
 use crate::{ApiError, AppState, Shared};
@@ -37,8 +37,10 @@ pub(crate) struct Watchlist {
 /// `POST`/`PUT /v2/watchlists[/{id}]`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct WatchlistRequest {
+    /// Required to create one; left out of a `PUT`, the name stays.
+    #[serde(default)]
     #[schema(value_type = String, min_length = 1, max_length = 64)]
-    pub name: Option<Text<64>>,
+    pub name: Field<Text<64>>,
     #[schema(value_type = Option<Vec<String>>)]
     pub symbols: Option<Vec<Text<{ tradecraft_types::Symbol::MAX_LENGTH }>>>,
 }
@@ -99,8 +101,11 @@ async fn checked(state: &AppState, symbols: &[Text<{ tradecraft_types::Symbol::M
 }
 
 fn name_of(request: &WatchlistRequest) -> Result<String, ApiError> {
-    let name = request.name.as_ref().map(|name| name.as_str().trim().to_owned()).unwrap_or_default();
-    if name.is_empty() { Err(unprocessable("name is required")) } else { Ok(name) }
+    match &request.name {
+        Field::Given(name) if !name.as_str().trim().is_empty() => Ok(name.as_str().trim().to_owned()),
+        Field::Null => Err(unprocessable("name must be a string, not null")),
+        _ => Err(unprocessable("name is required")),
+    }
 }
 
 async fn own(state: &AppState, user: u64, id: String) -> Result<WatchlistRecord, ApiError> {
@@ -168,10 +173,10 @@ pub(crate) async fn replace(
 ) -> Result<Json<Watchlist>, ApiError> {
     let mut record = own(&state, own_account(&caller)?, id).await?;
     // What is left out stays as it is: a rename keeps the symbols, new symbols the name.
-    if request.name.is_none() && request.symbols.is_none() {
+    if matches!(request.name, Field::Absent) && request.symbols.is_none() {
         return Err(unprocessable("give name or symbols"));
     }
-    if request.name.is_some() {
+    if !matches!(request.name, Field::Absent) {
         record.name = name_of(&request)?;
     }
     if let Some(symbols) = request.symbols.as_deref() {

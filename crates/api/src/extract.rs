@@ -376,6 +376,22 @@ pub(crate) fn check_text(text: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// A body field that tells a key given as `null` from a key left out, which `Option`
+/// cannot: where leaving a field out means "keep it", `null` is not a value to keep.
+#[derive(Debug, Default)]
+pub(crate) enum Field<T> {
+    #[default]
+    Absent,
+    Null,
+    Given(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Option::<T>::deserialize(deserializer)?.map_or(Self::Null, Self::Given))
+    }
+}
+
 /// An instrument symbol as the engine takes it ([`tradecraft_types::Symbol`]): the same
 /// grammar and length in the body, the OpenAPI document and the engine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -648,3 +648,23 @@ async fn a_revocation_through_one_gateway_is_honoured_by_the_others_within_a_sec
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// A watchlist `PUT` keeps what it leaves out, and a `null` is not "left out": the
+/// document says a name is a string.
+#[tokio::test]
+async fn a_watchlist_put_keeps_what_it_leaves_out_and_refuses_a_null_name() {
+    let app = spawn_app().await;
+    let ada = register(&app, "watchlists@example.com").await;
+    let access = token(&ada);
+    let (status, created) = call(&app, &app.anonymous, Method::POST, "/v2/watchlists", Some(&access), Some(json!({"name": "tech", "symbols": ["MOCK"]}))).await;
+    assert_eq!(status, 200, "{created}");
+    let path = format!("/v2/watchlists/{}", created["id"].as_str().unwrap());
+    for body in [json!({"name": null, "symbols": []}), json!({}), json!({"name": "  "})] {
+        let (status, answer) = call(&app, &app.anonymous, Method::PUT, &path, Some(&access), Some(body.clone())).await;
+        assert_eq!(status, 422, "{body}: {answer}");
+    }
+    let (status, renamed) = call(&app, &app.anonymous, Method::PUT, &path, Some(&access), Some(json!({"name": "renamed"}))).await;
+    assert_eq!((status, renamed["name"].as_str(), renamed["assets"].as_array().map(Vec::len)), (200, Some("renamed"), Some(1)), "{renamed}");
+    let (status, emptied) = call(&app, &app.anonymous, Method::PUT, &path, Some(&access), Some(json!({"symbols": []}))).await;
+    assert_eq!((status, emptied["name"].as_str(), emptied["assets"].as_array().map(Vec::len)), (200, Some("renamed"), Some(0)), "{emptied}");
+}
