@@ -800,6 +800,11 @@ pub(crate) async fn replace_order(
     if request.qty.is_none() && request.limit_price.is_none() {
         return Err(unprocessable(crate::extract::field_error("qty", "give qty or limit_price")));
     }
+    for (field, value) in [("qty", &request.qty), ("limit_price", &request.limit_price)] {
+        if value.as_ref().is_some_and(|value| value.is_negative() || value.is_zero()) {
+            return Err(unprocessable(crate::extract::field_error(field, "must be greater than 0")));
+        }
+    }
     let command = wire_command(json!({
         "command": "replaceOrder", "orderId": order.order_id.to_string(), "userId": order.account.to_string(),
         "quantity": request.qty.as_ref().map(Decimal::as_str), "limitPrice": request.limit_price.as_ref().map(Decimal::as_str),

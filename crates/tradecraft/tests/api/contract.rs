@@ -517,6 +517,16 @@ async fn alpaca_order_refusals_name_alpaca_fields() {
     }
     let (_, orders) = call(&app, &app.anonymous, Method::GET, "/v2/orders?status=all", Some(&access), None).await;
     assert_eq!(orders, json!([]), "nothing refused was placed");
+
+    // Replacing an order: the same words.
+    let (status, placed) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(order(json!({})))).await;
+    assert_eq!(status, 200, "{placed}");
+    let path = format!("/v2/orders/{}", placed["id"].as_str().unwrap());
+    for (body, starts) in [(json!({"qty": "0"}), "qty: must be greater than 0"), (json!({"limit_price": "-1"}), "limit_price: must be greater than 0")] {
+        let (status, answer) = call(&app, &app.anonymous, Method::PATCH, &path, Some(&access), Some(body.clone())).await;
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert!(answer["message"].as_str().unwrap_or_default().starts_with(starts), "{body}: {answer}");
+    }
 }
 
 /// `POST /v2/orders` is as safe to retry as `/v1`: by `client_order_id` (Alpaca's way) or by
