@@ -642,9 +642,16 @@ impl Projector {
             self.wallet(pending, user, kind, signed, balance, &event.transaction_id, None, at);
         } else {
             // Shares moved in come in at the last price (zero if none); moved out, they
-            // leave at their cost, oldest first, with nothing realised.
+            // leave at their cost, oldest first, with nothing realised. Either way they are
+            // a flow at the last price, as the account's value counts them: a reset that
+            // takes shares out is not a loss, nor shares moved in a gain.
             let shares = quantity("amount", &event.amount)?;
             let last = self.state.prices.get(asset).map_or(0, |(price, _)| *price);
+            let value = notional(last, shares)?;
+            let account = self.account(user, at);
+            account.bucket_flows += if deposit { value } else { -value };
+            account.updated_at = at;
+            pending.accounts.insert(user);
             if deposit {
                 self.buy(pending, user, asset, shares, last, at)?;
             } else {

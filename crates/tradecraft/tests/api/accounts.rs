@@ -92,6 +92,14 @@ async fn a_user_trades_in_several_paper_accounts_and_resets_one() {
         .await;
     let kinds: Vec<&str> = statement["transactions"].as_array().unwrap().iter().filter_map(|line| line["type"].as_str()).collect();
     assert!(kinds.contains(&"WITHDRAWAL") && kinds.contains(&"DEPOSIT"), "{statement}");
+    // The reset is not a loss: the shares it took out are a flow at their last price, as
+    // the cash is. The account bought at the price it is valued at, so it made nothing.
+    let (_, performance) = call(&app, client, Method::GET, &format!("/v1/portfolio/performance?userId={account}&period=all"), Some(&token), None).await;
+    assert_eq!(
+        (performance["endValue"].as_str(), performance["netDeposits"].as_str(), performance["totalReturn"].as_f64()),
+        (Some("5000"), Some("5000"), Some(0.0)),
+        "{performance}"
+    );
     let (_, accounts) = call(&app, client, Method::GET, "/v1/me/accounts", Some(&token), None).await;
     assert_eq!(accounts["accounts"].as_array().unwrap().len(), 2, "{accounts}");
 
