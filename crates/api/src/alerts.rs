@@ -147,13 +147,7 @@ pub fn check_webhook_url(text: &str, targets: WebhookTargets) -> Result<reqwest:
         // A name DNS can hold: dot-separated labels of letters, digits, hyphens (and the
         // underscores of service names), none empty or starting or ending with a hyphen.
         let name = name.strip_suffix('.').unwrap_or(name);
-        let label_ok = |label: &str| {
-            (1..=63).contains(&label.len())
-                && label.chars().all(|character| character.is_ascii_alphanumeric() || character == '-' || character == '_')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        };
-        if name.len() > 253 || !name.split('.').all(label_ok) {
+        if name.len() > 253 || !name.split('.').all(|label| crate::extract::dns_label(label, true)) {
             return Err(format!("{name:?} is not a host name"));
         }
     }

@@ -19,8 +19,8 @@ use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Symbol, Times
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{MaybeCaller, own_account};
-use crate::extract::{Body, ClientOrderIdText, Decimal, Query, Text};
-use crate::models::{PlaceOrderRequest, WordText};
+use crate::extract::{Body, ClientOrderIdText, Decimal, Query};
+use crate::models::{AnyCaseSymbolText, PlaceOrderRequest, WordText};
 use crate::routes::{bounded, events, execute, first_rejection, now, parse_time, query, wire_command};
 use crate::view::OrderRecord;
 use crate::{ApiError, AppState, Shared};
@@ -291,7 +291,7 @@ pub(crate) fn order_of(record: &OrderRecord) -> Order {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct OrderRequest {
     #[schema(value_type = String, pattern = "^[A-Za-z0-9._-]{1,15}$", max_length = 15)]
-    pub symbol: Text<{ tradecraft_types::Symbol::MAX_LENGTH }>,
+    pub symbol: AnyCaseSymbolText,
     /// Shares; or give `notional`.
     pub qty: Option<Decimal>,
     /// Cash to spend (market buys).

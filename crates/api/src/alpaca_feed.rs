@@ -56,7 +56,7 @@ pub(crate) async fn upgrade(
         Err(rejection) => return rejection.into_response(),
     };
     let msgpack = headers.get("content-type").and_then(|value| value.to_str().ok()).is_some_and(|value| value.contains("msgpack"));
-    socket.max_message_size(crate::WS_MESSAGE_BYTES_MAX).max_frame_size(crate::WS_MESSAGE_BYTES_MAX).on_upgrade(move |socket| session(socket, state, msgpack))
+    crate::ws::limited(socket).on_upgrade(move |socket| session(socket, state, msgpack))
 }
 
 /// What a session is subscribed to: per channel, symbols (`*` for all).

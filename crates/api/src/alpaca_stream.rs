@@ -20,6 +20,7 @@ use tradecraft_types::{AccountId, Money, OrderId, Quantity, Symbol};
 
 use crate::Shared;
 use crate::alpaca::{order_of, uuid};
+use crate::auth::{Caller, SocketCredential};
 
 /// Executions' UUIDs: a trade id under this tag.
 const TAG_EXECUTION: u64 = 0x7463_0000_0000_0004;
@@ -34,7 +35,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(2);
         (status = 426, description = "The connection cannot be upgraded.", body = crate::responses::ErrorBody),
     ))]
 pub(crate) async fn upgrade(socket: WebSocketUpgrade, State(state): State<Shared>) -> Response {
-    socket.max_message_size(crate::WS_MESSAGE_BYTES_MAX).max_frame_size(crate::WS_MESSAGE_BYTES_MAX).on_upgrade(move |socket| session(socket, state))
+    crate::ws::limited(socket).on_upgrade(move |socket| session(socket, state))
 }
 
 async fn send(socket: &mut WebSocket, message: &Value) -> bool {
@@ -47,14 +48,12 @@ fn authorization(status: &str) -> Value {
 
 async fn session(mut socket: WebSocket, state: Shared) {
     let mut pushes = state.pushes.subscribe();
-    let mut account: Option<u64> = None;
-    // The key the stream was authorized with, and who it named: checked again while the
-    // stream stays open, so a revoked key (or deleted user) stops its updates.
-    let mut authorized: Option<(crate::auth::SocketCredential, crate::auth::Caller)> = None;
+    // The key the stream was authorized with, and the account it named: checked again
+    // while the stream stays open, so a revoked key (or deleted user) stops its updates.
+    let mut authorized: Option<(SocketCredential, Caller)> = None;
+    let account = |authorized: &Option<(SocketCredential, Caller)>| authorized.as_ref().and_then(|(_, caller)| caller.user_id);
     let mut listening = false;
-    let recheck_every = crate::ws::CREDENTIAL_RECHECK;
-    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + recheck_every, recheck_every);
-    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut recheck = crate::ws::credential_recheck();
     loop {
         tokio::select! {
             _ = recheck.tick(), if authorized.is_some() => {
@@ -62,8 +61,7 @@ async fn session(mut socket: WebSocket, state: Shared) {
                     && !credential.still_names(&state, caller).await
                 {
                     let _ = send(&mut socket, &authorization("unauthorized")).await;
-                    let close = axum::extract::ws::CloseFrame { code: axum::extract::ws::close_code::POLICY, reason: "credentials revoked".into() };
-                    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(close)))).await;
+                    crate::ws::close_revoked(&mut socket).await;
                     break;
                 }
             }
@@ -82,13 +80,12 @@ async fn session(mut socket: WebSocket, state: Shared) {
                             Some(secret) => crate::auth::resolve(&state, None, Some(secret)).await.ok().flatten(),
                             None => None,
                         };
-                        account = caller.as_ref().and_then(|caller| caller.user_id);
                         authorized = secret.zip(caller).filter(|(_, caller)| caller.user_id.is_some()).map(|(secret, caller)| {
-                            (crate::auth::SocketCredential { token: None, api_key: Some(secret.to_owned()) }, caller)
+                            (SocketCredential { token: None, api_key: Some(secret.to_owned()) }, caller)
                         });
-                        authorization(if account.is_some() { "authorized" } else { "unauthorized" })
+                        authorization(if account(&authorized).is_some() { "authorized" } else { "unauthorized" })
                     }
-                    Some("listen") if account.is_some() => {
+                    Some("listen") if account(&authorized).is_some() => {
                         let streams: Vec<String> = message["data"]["streams"].as_array().map(|streams| {
                             streams.iter().filter_map(Value::as_str).filter(|stream| *stream == "trade_updates").map(str::to_owned).collect()
                         }).unwrap_or_default();
@@ -104,7 +101,7 @@ async fn session(mut socket: WebSocket, state: Shared) {
             }
             push = pushes.recv() => match push {
                 Ok(push) => {
-                    let Some(user) = account.filter(|_| listening) else { continue };
+                    let Some(user) = account(&authorized).filter(|_| listening) else { continue };
                     if push.topic.strip_prefix("orders:") != Some(user.to_string().as_str()) {
                         continue;
                     }

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::alpaca::{Asset, TAG_ACCOUNT, assets_listed, uuid};
 use crate::auth::{MaybeCaller, own_account};
 use crate::extract::{Body, Field, Text};
+use crate::models::AnyCaseSymbolText;
 use crate::reads::ask_now;
 use crate::routes::now;
 use crate::{ApiError, AppState, Shared};
@@ -42,14 +43,14 @@ pub(crate) struct WatchlistRequest {
     #[schema(value_type = String, min_length = 1, max_length = 64)]
     pub name: Field<Text<64>>,
     #[schema(value_type = Option<Vec<String>>)]
-    pub symbols: Option<Vec<Text<{ tradecraft_types::Symbol::MAX_LENGTH }>>>,
+    pub symbols: Option<Vec<AnyCaseSymbolText>>,
 }
 
 /// `POST /v2/watchlists/{id}`: one symbol to add.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct AddSymbol {
     #[schema(value_type = String)]
-    pub symbol: Text<{ tradecraft_types::Symbol::MAX_LENGTH }>,
+    pub symbol: AnyCaseSymbolText,
 }
 
 fn unprocessable(message: impl Into<String>) -> ApiError {
@@ -82,7 +83,7 @@ async fn view(state: &AppState, record: &WatchlistRecord, with_assets: bool) -> 
 }
 
 /// The listed symbols named, upper-cased, each once; 422 naming one that is not listed.
-async fn checked(state: &AppState, symbols: &[Text<{ tradecraft_types::Symbol::MAX_LENGTH }>]) -> Result<Vec<String>, ApiError> {
+async fn checked(state: &AppState, symbols: &[AnyCaseSymbolText]) -> Result<Vec<String>, ApiError> {
     if symbols.len() > SYMBOLS_MAX {
         return Err(unprocessable(format!("a watchlist holds at most {SYMBOLS_MAX} symbols")));
     }
@@ -203,7 +204,7 @@ pub(crate) async fn add(
 ) -> Result<Json<Watchlist>, ApiError> {
     let mut record = own(&state, own_account(&caller)?, id).await?;
     let symbol = checked(&state, std::slice::from_ref(&request.symbol)).await?;
-    let mut symbols: Vec<Text<{ tradecraft_types::Symbol::MAX_LENGTH }>> = record.symbols.iter().map(|symbol| Text(symbol.clone())).collect();
+    let mut symbols: Vec<AnyCaseSymbolText> = record.symbols.iter().map(|symbol| Text(symbol.clone())).collect();
     symbols.extend(symbol.into_iter().map(Text));
     record.symbols = checked(&state, &symbols).await?;
     record.updated_at_ms = now().millis();

@@ -18,8 +18,7 @@ use tradecraft_types::{AccountId, Money, Timestamp};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{MaybeCaller, own_account, require};
-use crate::extract::SymbolText;
-use crate::extract::{Body, Decimal, Id, Query, Text, field_error};
+use crate::extract::{Body, Decimal, Id, Query, SymbolText, Text, field_error};
 use crate::identity::audit;
 use crate::models::{LimitsRequest, WordText};
 use crate::reads::{ask, ask_now};

@@ -392,70 +392,68 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
     }
 }
 
-/// An instrument symbol as the engine takes it ([`tradecraft_types::Symbol`]): the same
-/// grammar and length in the body, the OpenAPI document and the engine.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub(crate) struct SymbolText(pub String);
+/// Text the engine takes as one of its inline ids: the same grammar and length in the body,
+/// the OpenAPI document and the engine (`$parse` refuses what the engine would).
+macro_rules! engine_text {
+    ($(#[$doc:meta])* $name:ident, $max:expr, $parse:path, $pattern:ident = $regex:literal, $description:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+        #[serde(transparent)]
+        pub(crate) struct $name(pub String);
 
-/// A client order id as the engine takes it ([`tradecraft_types::ClientOrderId`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub(crate) struct ClientOrderIdText(pub String);
+        pub(crate) const $pattern: &str = $regex;
 
-pub(crate) const SYMBOL_PATTERN: &str = "^[A-Z0-9._-]{1,15}$";
-pub(crate) const CLIENT_ORDER_ID_PATTERN: &str = "^[!-~]{1,40}$";
+        impl $name {
+            pub(crate) fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
 
-impl SymbolText {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                check_text(&text, $max).map_err(de::Error::custom)?;
+                $parse(&text).map_err(de::Error::custom)?;
+                Ok(Self(text))
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                string_schema($pattern, Some($max), $description).into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
 }
 
-impl ClientOrderIdText {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
+engine_text!(
+    /// An instrument symbol as the engine takes it ([`tradecraft_types::Symbol`]).
+    SymbolText,
+    tradecraft_types::Symbol::MAX_LENGTH,
+    tradecraft_types::Symbol::new,
+    SYMBOL_PATTERN = "^[A-Z0-9._-]{1,15}$",
+    "An instrument symbol such as MOCKAAPL"
+);
+
+engine_text!(
+    /// A client order id as the engine takes it ([`tradecraft_types::ClientOrderId`]).
+    ClientOrderIdText,
+    tradecraft_types::ClientOrderId::MAX_LENGTH,
+    tradecraft_types::ClientOrderId::new,
+    CLIENT_ORDER_ID_PATTERN = "^[!-~]{1,40}$",
+    "The client's own id for the order: printable ASCII, no spaces"
+);
+
+/// Whether `label` is one label of a host name DNS can hold: 1 to 63 letters, digits and
+/// hyphens (and underscores, where `underscore`), not starting or ending with a hyphen.
+pub(crate) fn dns_label(label: &str, underscore: bool) -> bool {
+    (1..=63).contains(&label.len())
+        && label.chars().all(|character| character.is_ascii_alphanumeric() || character == '-' || (underscore && character == '_'))
+        && !label.starts_with('-')
+        && !label.ends_with('-')
 }
-
-impl<'de> Deserialize<'de> for SymbolText {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        check_text(&text, tradecraft_types::Symbol::MAX_LENGTH).map_err(de::Error::custom)?;
-        tradecraft_types::Symbol::new(&text).map_err(de::Error::custom)?;
-        Ok(Self(text))
-    }
-}
-
-impl<'de> Deserialize<'de> for ClientOrderIdText {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        check_text(&text, tradecraft_types::ClientOrderId::MAX_LENGTH).map_err(de::Error::custom)?;
-        tradecraft_types::ClientOrderId::new(&text).map_err(de::Error::custom)?;
-        Ok(Self(text))
-    }
-}
-
-impl utoipa::PartialSchema for SymbolText {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        string_schema(SYMBOL_PATTERN, Some(tradecraft_types::Symbol::MAX_LENGTH), "An instrument symbol such as MOCKAAPL").into()
-    }
-}
-
-impl utoipa::ToSchema for SymbolText {}
-
-impl utoipa::PartialSchema for ClientOrderIdText {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        string_schema(
-            CLIENT_ORDER_ID_PATTERN,
-            Some(tradecraft_types::ClientOrderId::MAX_LENGTH),
-            "The client's own id for the order: printable ASCII, no spaces",
-        )
-        .into()
-    }
-}
-
-impl utoipa::ToSchema for ClientOrderIdText {}
 
 impl<'de, const MAX: usize> Deserialize<'de> for Text<MAX> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

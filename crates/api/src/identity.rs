@@ -31,14 +31,13 @@ fn valid_email(email: &str) -> bool {
     let atext = |character: char| character.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(character);
     let local_ok = (1..=64).contains(&local.len()) && local.split('.').all(|atom| !atom.is_empty() && atom.chars().all(atext));
     let labels: Vec<&str> = domain.split('.').collect();
-    let label_ok = |label: &&str| {
-        (1..=63).contains(&label.len())
-            && label.chars().all(|character| character.is_ascii_alphanumeric() || character == '-')
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-    };
     let top_level_ok = labels.last().is_some_and(|label| !label.chars().all(|character| character.is_ascii_digit()));
-    email.len() <= 254 && local_ok && domain.len() <= 253 && labels.len() >= 2 && labels.iter().all(label_ok) && top_level_ok
+    email.len() <= 254
+        && local_ok
+        && domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|label| crate::extract::dns_label(label, false))
+        && top_level_ok
 }
 
 /// Appends an audit entry; the trail is best effort only in that a failure is logged.

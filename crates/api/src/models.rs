@@ -31,6 +31,9 @@ pub(crate) type NameText = Text<NAME_MAX>;
 pub(crate) type UrlText = Text<URL_MAX>;
 /// `HH:MM-HH:MM`.
 pub(crate) type HoursText = Text<11>;
+/// A symbol as Alpaca's clients send it, in any case (upper-cased before the engine's
+/// grammar applies).
+pub(crate) type AnyCaseSymbolText = Text<{ tradecraft_types::Symbol::MAX_LENGTH }>;
 /// One word of a fixed list, checked against the list after it is read, so a wrong one is
 /// refused with the words it may be rather than with a length.
 pub(crate) type WordText = Text<32>;

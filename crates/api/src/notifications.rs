@@ -12,8 +12,7 @@ use tradecraft_types::{Price, Timestamp};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{MaybeCaller, account_for};
-use crate::extract::SymbolText;
-use crate::extract::{Body, Decimal, Id, Query, field_error};
+use crate::extract::{Body, Decimal, Id, Query, SymbolText, field_error};
 use crate::reads::{ask, required_user};
 use crate::responses::ErrorBody;
 use crate::routes::{bounded, now, parse_symbol, query};

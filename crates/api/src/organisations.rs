@@ -1,7 +1,7 @@
 //! Organisations, their groups and members (seed 002). Admins create organisations and add
 //! members to them; an organisation's admins (and admins) add groups, change and remove
-//! its members, and set the organisation's and its groups' limits. Membership changes are engine commands (so limits apply
-//! atomically) and audit entries.
+//! its members, and set the organisation's and its groups' limits. Membership changes are
+//! engine commands (so limits apply atomically) and audit entries.
 
 use axum::Json;
 use axum::extract::{Extension, Path, State};

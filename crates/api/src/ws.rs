@@ -249,11 +249,7 @@ pub(crate) async fn upgrade(
     let version_two = params.get("vsn").is_some_and(|version| version.starts_with("2."));
     // Clients send small frames (joins, heartbeats). The default 128 KiB read buffer is
     // zeroed on every read attempt, and a session polls its socket on each push it wakes for.
-    socket
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(crate::WS_MESSAGE_BYTES_MAX)
-        .max_frame_size(crate::WS_MESSAGE_BYTES_MAX)
-        .on_upgrade(move |socket| session(socket, state, version_two, caller, credential))
+    limited(socket).read_buffer_size(READ_BUFFER_BYTES).on_upgrade(move |socket| session(socket, state, version_two, caller, credential))
 }
 
 /// The same socket at the path the Phoenix JavaScript client appends (`/websocket`).
@@ -304,15 +300,34 @@ async fn send_all(socket: &mut WebSocket, frames: Vec<Utf8Bytes>) -> bool {
 }
 
 /// How often a user's socket checks that its credential still stands.
-pub(crate) const CREDENTIAL_RECHECK: Duration = Duration::from_secs(2);
+const CREDENTIAL_RECHECK: Duration = Duration::from_secs(2);
+
+/// An upgrade that takes client messages of [`crate::WS_MESSAGE_BYTES_MAX`] at most: a
+/// larger one closes the socket (1009) before it is buffered whole.
+pub(crate) fn limited(socket: WebSocketUpgrade) -> WebSocketUpgrade {
+    socket.max_message_size(crate::WS_MESSAGE_BYTES_MAX).max_frame_size(crate::WS_MESSAGE_BYTES_MAX)
+}
+
+/// The ticks at which a socket checks its credential again, the first one
+/// [`CREDENTIAL_RECHECK`] from now.
+pub(crate) fn credential_recheck() -> tokio::time::Interval {
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + CREDENTIAL_RECHECK, CREDENTIAL_RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    recheck
+}
+
+/// Closes a socket whose credential was revoked (1008, "credentials revoked").
+pub(crate) async fn close_revoked(socket: &mut WebSocket) {
+    let close = axum::extract::ws::CloseFrame { code: axum::extract::ws::close_code::POLICY, reason: "credentials revoked".into() };
+    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(close)))).await;
+}
 
 async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller: MaybeCaller, credential: Option<SocketCredential>) {
     state.ws_connections.fetch_add(1, Ordering::Relaxed);
     let mut pushes = state.pushes.subscribe();
     // Joined topics and the join_ref each was joined with.
     let mut joined: BTreeMap<String, Value> = BTreeMap::new();
-    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + CREDENTIAL_RECHECK, CREDENTIAL_RECHECK);
-    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut recheck = credential_recheck();
     loop {
         tokio::select! {
             // A logout, role change, deletion or revoked key ends the socket: what it
@@ -321,8 +336,7 @@ async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller
                 if let (Some(credential), Some(who)) = (&credential, &caller)
                     && !credential.still_names(&state, who).await
                 {
-                    let close = axum::extract::ws::CloseFrame { code: axum::extract::ws::close_code::POLICY, reason: "credentials revoked".into() };
-                    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(close)))).await;
+                    close_revoked(&mut socket).await;
                     break;
                 }
             }

@@ -372,8 +372,7 @@ impl Store {
     /// `reporter`'s unresolved report of this target, if any.
     pub fn open_report(&self, reporter: u64, target: &str, target_id: &str) -> Result<Option<ReportRecord>, StoreError> {
         let rows = self.backend().query(
-            "SELECT report_id, target, target_id, reporter_id, reason, created_at, resolved_at FROM reports \
-             WHERE reporter_id = $1 AND target = $2 AND target_id = $3 AND resolved_at IS NULL ORDER BY created_at LIMIT 1",
+            &format!("{REPORTS_SELECT} WHERE reporter_id = $1 AND target = $2 AND target_id = $3 AND resolved_at IS NULL ORDER BY created_at LIMIT 1"),
             &[user(reporter), target.into(), target_id.into()],
         )?;
         rows.first().map(report_record).transpose()
@@ -382,12 +381,7 @@ impl Store {
     /// Reports, oldest first; only unresolved ones with `open_only`.
     pub fn reports(&self, open_only: bool, limit: usize) -> Result<Vec<ReportRecord>, StoreError> {
         let filter = if open_only { " WHERE resolved_at IS NULL" } else { "" };
-        let rows = self.backend().query(
-            &format!(
-                "SELECT report_id, target, target_id, reporter_id, reason, created_at, resolved_at FROM reports{filter} ORDER BY created_at, report_id LIMIT $1"
-            ),
-            &[limit_param(limit)],
-        )?;
+        let rows = self.backend().query(&format!("{REPORTS_SELECT}{filter} ORDER BY created_at, report_id LIMIT $1"), &[limit_param(limit)])?;
         rows.iter().map(report_record).collect()
     }
 
@@ -439,8 +433,10 @@ fn count_comments(share_id: &str) -> Statement {
     )
 }
 
-/// A `reports` row selected as `report_id, target, target_id, reporter_id, reason,
-/// created_at, resolved_at`.
+/// The `reports` columns [`report_record`] reads, in its order.
+const REPORTS_SELECT: &str = "SELECT report_id, target, target_id, reporter_id, reason, created_at, resolved_at FROM reports";
+
+/// A `reports` row selected by [`REPORTS_SELECT`].
 fn report_record(row: &Row) -> Result<ReportRecord, StoreError> {
     Ok(ReportRecord {
         report_id: row.text(0)?.to_owned(),

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app};
 
 #[tokio::test]
 async fn admins_set_limits_the_engine_enforces_them_and_users_read_their_own() {
@@ -99,16 +99,22 @@ async fn admins_set_limits_the_engine_enforces_them_and_users_read_their_own() {
     assert_eq!(trail["entries"][0]["details"]["maxOrderQuantity"], "3", "the number 3 is stored as the decimal it is");
 }
 
-#[tokio::test]
-async fn organisation_admins_manage_their_members_groups_and_limits() {
-    let app = spawn_app().await;
+/// Registers each email: its user id and access token.
+async fn registered<const N: usize>(app: &TestApp, emails: [&str; N]) -> [(String, String); N] {
     let mut people = Vec::new();
-    for email in ["boss@example.com", "trader@example.com", "outsider@example.com"] {
+    for email in emails {
         let (status, body) = app.post("/v1/auth/register", json!({"email": email, "password": "correct horse"})).await;
         assert_eq!(status, 201);
         people.push((body["userId"].as_str().unwrap().to_owned(), body["accessToken"].as_str().unwrap().to_owned()));
     }
-    let [(boss, boss_token), (trader, trader_token), (_, outsider_token)] = <[(String, String); 3]>::try_from(people).unwrap();
+    people.try_into().unwrap()
+}
+
+#[tokio::test]
+async fn organisation_admins_manage_their_members_groups_and_limits() {
+    let app = spawn_app().await;
+    let [(boss, boss_token), (trader, trader_token), (_, outsider_token)] =
+        registered(&app, ["boss@example.com", "trader@example.com", "outsider@example.com"]).await;
     let send = |token: &str, method: Method, path: String, body: Option<Value>| {
         let mut request = app.anonymous.request(method, app.url(&path)).bearer_auth(token);
         if let Some(body) = body {
@@ -182,12 +188,7 @@ async fn organisation_admins_manage_their_members_groups_and_limits() {
 #[tokio::test]
 async fn an_organisation_admin_cannot_pull_someone_into_their_organisation() {
     let app = spawn_app().await;
-    let mut people = Vec::new();
-    for email in ["head-a@example.com", "member-b@example.com", "loner@example.com"] {
-        let (status, body) = app.post("/v1/auth/register", json!({"email": email, "password": "correct horse"})).await;
-        assert_eq!(status, 201);
-        people.push((body["userId"].as_str().unwrap().to_owned(), body["accessToken"].as_str().unwrap().to_owned()));
-    }
+    let people = registered(&app, ["head-a@example.com", "member-b@example.com", "loner@example.com"]).await;
     let (_, a) = app.post("/v1/organisations", json!({"name": "A"})).await;
     let (_, b) = app.post("/v1/organisations", json!({"name": "B"})).await;
     let (org_a, org_b) = (a["organisationId"].as_str().unwrap(), b["organisationId"].as_str().unwrap());
