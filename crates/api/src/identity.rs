@@ -260,7 +260,12 @@ pub(crate) async fn create_api_key(
     audit(&state, &caller, "api_key.created", format!("user:{user}"), json!({"keyId": key.key_id, "scopes": scopes})).await;
     let mut response = key_of(&key);
     response.api_key = Some(secret);
-    Ok((StatusCode::CREATED, Json(response)).into_response())
+    let mut answer = (StatusCode::CREATED, Json(response)).into_response();
+    answer.extensions_mut().insert(crate::idempotency::Unrepeatable(format!(
+        "API key {} was created by the first request with this X-Idempotency-Key; its secret is shown only once: revoke the key and create another",
+        key.key_id
+    )));
+    Ok(answer)
 }
 
 /// 403 unless the caller holds every one of `scopes` itself.

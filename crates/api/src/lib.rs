@@ -19,6 +19,7 @@ pub mod clock;
 pub mod contests;
 mod error;
 mod extract;
+mod idempotency;
 mod identity;
 mod market;
 mod metrics;
@@ -139,7 +140,7 @@ impl AppState {
 pub(crate) type Shared = Arc<AppState>;
 
 /// Largest request body accepted (413 beyond).
-const BODY_BYTES_MAX: usize = 64 * 1_024;
+pub(crate) const BODY_BYTES_MAX: usize = 64 * 1_024;
 /// Largest WebSocket message a client may send (joins, subscriptions and heartbeats are
 /// small): a larger one closes the socket (1009) before it is buffered whole.
 pub(crate) const WS_MESSAGE_BYTES_MAX: usize = 64 * 1024;
@@ -152,6 +153,8 @@ pub fn router(state: AppState) -> Router {
 fn router_of(state: Shared) -> Router {
     let (router, _) = routes::api().split_for_parts();
     router
+        // Only on the routes: an unknown path or method is 404/405, key or not.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), recovery_gate))

@@ -151,6 +151,9 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
         operation.security = Some(Vec::new());
     }
     let schema = if path.starts_with("/v2/") { "AlpacaError" } else { "ErrorBody" };
+    if crate::idempotency::covered(method, path) {
+        idempotent(operation, schema);
+    }
     let mut add = |status: &str, description: &str| {
         operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error_response(schema, description));
     };
@@ -177,6 +180,33 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
     let static_answer = matches!((method, path), ("get", "/health/live" | "/openapi.json" | "/docs" | "/metrics"));
     if !static_answer {
         add("503", "Recovering (the engine is replaying the event log; Retry-After), or the engine, log or read store cannot answer now.");
+    }
+}
+
+/// The optional `X-Idempotency-Key` header of a creating request, and its refusals.
+fn idempotent(operation: &mut Operation, schema: &str) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let header = ParameterBuilder::new()
+        .name("X-Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some("Makes a retry safe: the same key and request get the first answer (with Idempotent-Replayed: true), for 24 hours, on any gateway and after a restart."))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255)).pattern(Some("^[ -~]+$"))))
+        .build();
+    operation.parameters.get_or_insert_with(Vec::new).push(RefOr::T(header));
+    const REFUSED: &str = "X-Idempotency-Key was used for another request (idempotency_key_reused), its first request is still running (idempotency_key_in_use), or that request took effect but could not answer (idempotency_key_applied).";
+    // `/v2` answers Alpaca's 422 where TradeCraft answers 409.
+    let status = if schema == "AlpacaError" { "422" } else { "409" };
+    match operation.responses.responses.entry(status.to_owned()) {
+        std::collections::btree_map::Entry::Occupied(mut existing) => {
+            if let RefOr::T(response) = existing.get_mut() {
+                response.description = format!("{} Or: {REFUSED}", response.description);
+            }
+        }
+        std::collections::btree_map::Entry::Vacant(vacant) => {
+            vacant.insert(error_response(schema, REFUSED));
+        }
     }
 }
 

@@ -75,16 +75,21 @@ pub(crate) async fn ask_now<T: Send + 'static>(
     question: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let store = store(state)?;
-    tokio::task::spawn_blocking(move || question(&store)).await.map_err(|error| ApiError::Internal(error.to_string()))?.map_err(|error| match error {
-        StoreError::Invalid(message) => ApiError::bad_request("invalid_parameter", message),
-        StoreError::Conflict(message) => {
-            ApiError::Rejected { status: axum::http::StatusCode::CONFLICT, code: "conflict", message: format!("already exists: {message}") }
-        }
-        other => {
-            tracing::error!(error = %other, "read store query failed");
-            ApiError::Internal("the read store failed to answer".to_owned())
-        }
-    })
+    // What the store writes for a request holding an idempotency key marks the key applied.
+    let claim = crate::idempotency::current();
+    tokio::task::spawn_blocking(move || tradecraft_store::marking(claim, || question(&store)))
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?
+        .map_err(|error| match error {
+            StoreError::Invalid(message) => ApiError::bad_request("invalid_parameter", message),
+            StoreError::Conflict(message) => {
+                ApiError::Rejected { status: axum::http::StatusCode::CONFLICT, code: "conflict", message: format!("already exists: {message}") }
+            }
+            other => {
+                tracing::error!(error = %other, "read store query failed");
+                ApiError::Internal("the read store failed to answer".to_owned())
+            }
+        })
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {

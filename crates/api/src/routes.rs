@@ -192,16 +192,23 @@ pub(crate) async fn execute(state: &AppState, command: WireCommand) -> Result<Co
 }
 
 /// Fault injection for the crash tests: with `TRADECRAFT_FAULT_CRASH_AFTER_APPEND=KEY` in
-/// the environment, the process dies (as kill -9 would) once an order whose idempotency key
-/// ends in `:KEY` is durable in the log and before anyone answers it.
-fn crash_after_append(command: &WireCommand) {
+/// the environment, the process dies (as kill -9 would) once the request with idempotency
+/// key `KEY` took effect (an order durable in the log, another request's writes committed)
+/// and before anyone answers it.
+pub(crate) fn crash_if_faulted(key: &str) {
     static FAULT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    let Some(key) = FAULT.get_or_init(|| std::env::var("TRADECRAFT_FAULT_CRASH_AFTER_APPEND").ok().filter(|key| !key.is_empty())) else { return };
-    if let WireCommand::PlaceOrder(order) = command
-        && order.idempotency_key.as_deref().is_some_and(|scoped| scoped.rsplit_once(':').is_some_and(|(_, own)| own == key))
-    {
-        tracing::error!(key = %key, "fault injection: dying after the append, before the answer");
+    let Some(fault) = FAULT.get_or_init(|| std::env::var("TRADECRAFT_FAULT_CRASH_AFTER_APPEND").ok().filter(|key| !key.is_empty())) else { return };
+    if fault == key {
+        tracing::error!(key = %key, "fault injection: dying after the request took effect, before the answer");
         std::process::abort();
+    }
+}
+
+fn crash_after_append(command: &WireCommand) {
+    if let WireCommand::PlaceOrder(order) = command
+        && let Some((_, own)) = order.idempotency_key.as_deref().and_then(|scoped| scoped.rsplit_once(':'))
+    {
+        crash_if_faulted(own);
     }
 }
 

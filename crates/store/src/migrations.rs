@@ -43,6 +43,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 14, sqlite: include_str!("../migrations/0014_notifications.sql"), postgres: include_str!("../migrations/0014_notifications.sql") },
     Migration { version: 15, sqlite: include_str!("../migrations/0015_social.sql"), postgres: include_str!("../migrations/0015_social.sql") },
     Migration { version: 16, sqlite: include_str!("../migrations/0016_channels.sql"), postgres: include_str!("../migrations/0016_channels.sql") },
+    Migration { version: 17, sqlite: include_str!("../migrations/0017_idempotency.sql"), postgres: include_str!("../migrations/0017_idempotency.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -153,6 +153,8 @@ impl Backend for Postgres {
     }
 
     fn transaction(&self, statements: &[Statement]) -> Result<(), StoreError> {
+        let statements = crate::idempotency::marked(statements);
+        let statements = statements.as_ref();
         let mut connection = lock(&self.writer);
         let connection = &mut *connection;
         self.runtime.block_on(async {

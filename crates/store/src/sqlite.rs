@@ -95,8 +95,9 @@ impl Backend for Sqlite {
 
     fn transaction(&self, statements: &[Statement]) -> Result<(), StoreError> {
         let mut connection = lock(&self.writer);
+        let statements = crate::idempotency::marked(statements);
         let transaction = connection.transaction().map_err(error)?;
-        for statement in statements {
+        for statement in statements.iter() {
             let mut prepared = transaction.prepare_cached(&sqlite_placeholders(&statement.sql)).map_err(error)?;
             prepared.execute(rusqlite::params_from_iter(statement.params.iter())).map_err(error)?;
         }

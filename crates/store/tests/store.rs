@@ -736,6 +736,46 @@ fn queues_every_preferred_delivery_of_a_burst_once(db: TestDb) {
     assert!(due.iter().all(|delivery| delivery.channel == "EMAIL" && delivery.target == "seven@example.com"));
 }
 
+/// An idempotency key's life: claimed once; a write made holding it marks it applied in
+/// the same transaction; a claim taken over after it went stale cannot write any more (its
+/// transaction fails whole); an answer is given back to every retry; another request
+/// with the key is told so; a refusal gives the key back.
+fn idempotency_keys_are_claimed_fenced_and_answered(db: TestDb) {
+    use tradecraft_store::{Claimed, KeyClaim, KeyTimes, marking};
+    let store = &db.store;
+    let claim = |mark: &str| KeyClaim { scope: "7".to_owned(), key: "k-1".to_owned(), claim: mark.to_owned() };
+    let at = |now_ms: i64| KeyTimes { now_ms, stale_before_ms: now_ms - 60_000, expired_before_ms: now_ms - DAY };
+    let hook = |id: &str| WebhookRecord { webhook_id: id.to_owned(), user_id: 7, url: "https://example.com/h".to_owned(), created_at_ms: T0 };
+    let hooks = || store.webhooks(7).unwrap().into_iter().map(|hook| hook.webhook_id).collect::<Vec<_>>();
+
+    assert_eq!(store.claim_key(&claim("first"), "fp", at(T0)).unwrap(), Claimed::Ours);
+    assert_eq!(store.claim_key(&claim("second"), "fp", at(T0 + 1_000)).unwrap(), Claimed::InProgress, "the first is still running");
+    assert_eq!(store.claim_key(&claim("second"), "other", at(T0 + 1_000)).unwrap(), Claimed::Reused);
+    // The first request stalls for over a minute without writing: a retry takes the key
+    // over, and the stalled request's write then fails whole.
+    assert_eq!(store.claim_key(&claim("second"), "fp", at(T0 + 61_000)).unwrap(), Claimed::Ours);
+    assert!(marking(Some(claim("first")), || store.insert_webhook(&hook("late"))).is_err(), "a stale claim wrote");
+    assert!(hooks().is_empty(), "{:?}", hooks());
+    marking(Some(claim("second")), || store.insert_webhook(&hook("kept"))).unwrap();
+    assert_eq!(hooks(), ["kept"]);
+    // Written, not yet answered: nobody else runs it, nor may the writer give it back.
+    assert_eq!(store.claim_key(&claim("third"), "fp", at(T0 + 200_000)).unwrap(), Claimed::AppliedUnanswered);
+    store.release_key(&claim("second")).unwrap();
+    assert_eq!(store.claim_key(&claim("third"), "fp", at(T0 + 200_000)).unwrap(), Claimed::AppliedUnanswered);
+    store.answer_key(&claim("second"), 201, "{\"webhookId\":\"kept\"}").unwrap();
+    let answered = Claimed::Answered { status: 201, body: "{\"webhookId\":\"kept\"}".to_owned() };
+    assert_eq!(store.claim_key(&claim("fourth"), "fp", at(T0 + 300_000)).unwrap(), answered);
+    assert_eq!(store.claim_key(&claim("fourth"), "other", at(T0 + 300_000)).unwrap(), Claimed::Reused);
+    // Writes outside `marking` carry no mark.
+    store.insert_webhook(&hook("unkeyed")).unwrap();
+    // A day later the key is forgotten and may be used again.
+    assert_eq!(store.claim_key(&claim("fifth"), "other", at(T0 + DAY + 1)).unwrap(), Claimed::Ours);
+    // A refusal wrote nothing: the key is given back and the next request runs.
+    store.release_key(&claim("fifth")).unwrap();
+    assert_eq!(store.claim_key(&claim("sixth"), "fp", at(T0 + DAY + 2)).unwrap(), Claimed::Ours);
+    assert_eq!(hooks(), ["kept", "unkeyed"]);
+}
+
 macro_rules! backend_suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -762,6 +802,7 @@ backend_suite!(sqlite:
     keeps_watchlists_with_names_unique_per_user,
     projects_exit_legs_growing_with_their_entry,
     queues_every_preferred_delivery_of_a_burst_once,
+    idempotency_keys_are_claimed_fenced_and_answered,
 );
 
 backend_suite!(postgres:
@@ -777,6 +818,7 @@ backend_suite!(postgres:
     keeps_watchlists_with_names_unique_per_user,
     projects_exit_legs_growing_with_their_entry,
     queues_every_preferred_delivery_of_a_burst_once,
+    idempotency_keys_are_claimed_fenced_and_answered,
 );
 
 #[test]

@@ -571,6 +571,13 @@ async fn on_kafka_a_retry_after_a_crash_places_one_order_and_kill_9_loses_nothin
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
+/// Registers `email` through the server at `base`; its access token.
+async fn register(client: &reqwest::Client, base: &str, email: &str) -> String {
+    let login: Value =
+        client.post(format!("{base}/v1/auth/register")).json(&json!({"email": email, "password": "correct horse"})).send().await.unwrap().json().await.unwrap();
+    login["accessToken"].as_str().unwrap().to_owned()
+}
+
 /// Alpaca's clients make a retry safe with the `client_order_id`: a bot whose request died
 /// with the server (after the append, before the answer) retries it and gets one order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -580,16 +587,7 @@ async fn an_alpaca_retry_by_client_order_id_after_a_crash_places_one_order() {
     // The bot's own credentials, not the operator's key.
     let client = reqwest::Client::new();
     let (mut child, base) = serve_with(&data_dir, &[("TRADECRAFT_FAULT_CRASH_AFTER_APPEND", "client_order_id\tbot-7f3a")]);
-    let login: Value = client
-        .post(format!("{base}/v1/auth/register"))
-        .json(&json!({"email": "bot@example.com", "password": "correct horse"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["accessToken"].as_str().unwrap().to_owned();
+    let token = register(&client, &base, "bot@example.com").await;
     let order =
         json!({"symbol": "MOCKAAPL", "qty": "2", "side": "buy", "type": "limit", "limit_price": "1", "time_in_force": "gtc", "client_order_id": "bot-7f3a"});
     let first = client.post(format!("{base}/v2/orders")).bearer_auth(&token).json(&order).send().await;
@@ -613,6 +611,52 @@ async fn an_alpaca_retry_by_client_order_id_after_a_crash_places_one_order() {
     let listed: Value = client.get(format!("{base}/v2/orders?status=all")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|order| order["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [answers[0].as_str()], "one order: {listed}");
+    terminate(&mut child);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// A keyed request other than an order (a practice account: engine commands and a store
+/// row) whose server dies after it took effect and before it answered: the retry after
+/// the restart is refused as already applied, and there is still one such account.
+#[tokio::test]
+async fn a_keyed_retry_after_a_crash_does_not_apply_a_request_twice() {
+    let data_dir = std::env::temp_dir().join(format!("tradecraft-keyed-retry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let client = reqwest::Client::new();
+    let (mut child, base) = serve_with(&data_dir, &[("TRADECRAFT_FAULT_CRASH_AFTER_APPEND", "practice-7")]);
+    let token = register(&client, &base, "keyed@example.com").await;
+    let open = |base: &str| {
+        client
+            .post(format!("{base}/v1/me/accounts"))
+            .bearer_auth(&token)
+            .header("X-Idempotency-Key", "practice-7")
+            .json(&json!({"name": "retry", "cash": "5000"}))
+            .send()
+    };
+    let first = open(&base).await;
+    assert!(first.is_err(), "the server answered instead of dying: {first:?}");
+    assert!(!child.wait().unwrap().success(), "the server died of the injected fault");
+
+    let (mut child, base) = serve(&data_dir);
+    for _ in 0..2 {
+        let retry = open(&base).await.unwrap();
+        assert_eq!(retry.status(), 409);
+        let answer: Value = retry.json().await.unwrap();
+        assert_eq!(answer["error"]["code"], "idempotency_key_applied", "{answer}");
+    }
+    let listed: Value = client.get(format!("{base}/v1/me/accounts")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let practice = listed["accounts"].as_array().unwrap().iter().filter(|account| account["kind"] == "PRACTICE").count();
+    assert_eq!(practice, 1, "one practice account: {listed}");
+    // Another key opens another.
+    let other = client
+        .post(format!("{base}/v1/me/accounts"))
+        .bearer_auth(&token)
+        .header("X-Idempotency-Key", "practice-8")
+        .json(&json!({"name": "second"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 201);
     terminate(&mut child);
     let _ = std::fs::remove_dir_all(&data_dir);
 }

@@ -678,3 +678,127 @@ async fn a_watchlist_put_keeps_what_it_leaves_out_and_refuses_a_null_name() {
     let (status, emptied) = call(&app, &app.anonymous, Method::PUT, &path, Some(&access), Some(json!({"symbols": []}))).await;
     assert_eq!((status, emptied["name"].as_str(), emptied["assets"].as_array().map(Vec::len)), (200, Some("renamed"), Some(0)), "{emptied}");
 }
+
+/// A creating request sent with `X-Idempotency-Key`.
+async fn keyed(app: &TestApp, gateway: std::net::SocketAddr, token: &str, path: &str, key: &str, body: Value) -> (u16, Value, bool) {
+    let response = app.anonymous.post(format!("http://{gateway}{path}")).bearer_auth(token).header("X-Idempotency-Key", key).json(&body).send().await.unwrap();
+    let replayed = response.headers().get("idempotent-replayed").is_some_and(|value| value == "true");
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null), replayed)
+}
+
+/// Every creating request, not only orders, takes `X-Idempotency-Key`: a retry (on
+/// either gateway) gets the first answer and creates nothing more; the key with another
+/// request is refused; a refused request gives its key back; keys belong to their caller;
+/// an answer holding a secret is not given twice.
+#[tokio::test]
+async fn creating_requests_retried_with_an_idempotency_key_take_effect_once() {
+    let app = spawn_app().await;
+    let (ada, bob) = (register(&app, "retry-ada@example.com").await, register(&app, "retry-bob@example.com").await);
+    let (access, bob_access) = (token(&ada), token(&bob));
+    let gateways = [app.address, app.other_gateway];
+    let count = |path: &'static str, field: &'static str, token: String| {
+        let app = &app;
+        async move {
+            let (status, listed) = call(app, &app.anonymous, Method::GET, path, Some(&token), None).await;
+            assert_eq!(status, 200, "{listed}");
+            if field.is_empty() { listed.as_array().unwrap().len() } else { listed[field].as_array().unwrap().len() }
+        }
+    };
+
+    let hook = json!({"url": "https://hooks.example.com/a"});
+    let (status, first, replayed) = keyed(&app, gateways[0], &access, "/v1/webhooks", "hook-1", hook.clone()).await;
+    assert_eq!((status, replayed), (201, false), "{first}");
+    for gateway in gateways {
+        let (status, again, replayed) = keyed(&app, gateway, &access, "/v1/webhooks", "hook-1", hook.clone()).await;
+        assert_eq!((status, &again, replayed), (201, &first, true), "a retry gets the first answer");
+    }
+    // The same object with its fields in another order is the same request.
+    let (status, again, _) = keyed(&app, gateways[1], &access, "/v1/webhooks", "hook-1", json!({"url": "https://hooks.example.com/a"})).await;
+    assert_eq!((status, again), (201, first));
+    assert_eq!(count("/v1/webhooks", "webhooks", access.clone()).await, 1, "one webhook");
+    let (status, reused, _) = keyed(&app, gateways[0], &access, "/v1/webhooks", "hook-1", json!({"url": "https://hooks.example.com/b"})).await;
+    assert_eq!((status, reused["error"]["code"].as_str()), (409, Some("idempotency_key_reused")), "{reused}");
+    let (status, theirs, _) = keyed(&app, gateways[0], &bob_access, "/v1/webhooks", "hook-1", json!({"url": "https://hooks.example.com/b"})).await;
+    assert_eq!(status, 201, "another user's key collided: {theirs}");
+
+    // A refusal writes nothing and gives the key back.
+    let (status, _, _) = keyed(&app, gateways[0], &access, "/v1/webhooks", "hook-2", json!({"url": "ftp://x"})).await;
+    assert_eq!(status, 400);
+    let (status, created, replayed) = keyed(&app, gateways[1], &access, "/v1/webhooks", "hook-2", json!({"url": "https://hooks.example.com/c"})).await;
+    assert_eq!((status, replayed), (201, false), "{created}");
+    assert_eq!(count("/v1/webhooks", "webhooks", access.clone()).await, 2);
+
+    // A practice account (engine commands and the store), a watchlist (Alpaca's errors).
+    let practice = json!({"name": "retry", "cash": "5000"});
+    let (status, opened, _) = keyed(&app, gateways[0], &access, "/v1/me/accounts", "acct-1", practice.clone()).await;
+    assert_eq!(status, 201, "{opened}");
+    let (status, again, replayed) = keyed(&app, gateways[1], &access, "/v1/me/accounts", "acct-1", practice).await;
+    assert_eq!((status, &again, replayed), (201, &opened, true));
+    assert_eq!(count("/v1/me/accounts", "accounts", access.clone()).await, 2, "the default account and one practice account");
+    let list = json!({"name": "retried", "symbols": ["MOCK"]});
+    let (status, watchlist, _) = keyed(&app, gateways[0], &access, "/v2/watchlists", "list-1", list.clone()).await;
+    assert_eq!(status, 200, "{watchlist}");
+    let (status, again, replayed) = keyed(&app, gateways[1], &access, "/v2/watchlists", "list-1", list).await;
+    assert_eq!((status, &again, replayed), (200, &watchlist, true));
+    let (status, reused, _) = keyed(&app, gateways[0], &access, "/v2/watchlists", "list-1", json!({"name": "other"})).await;
+    assert_eq!((status, reused["message"].as_str().is_some_and(|message| message.contains("another request"))), (422, true), "{reused}");
+    assert_eq!(count("/v2/watchlists", "", access.clone()).await, 1);
+
+    // An API key's secret is shown once: the retry says which key the first request made.
+    let (status, minted, _) = keyed(&app, gateways[0], &access, "/v1/api-keys", "mint-1", json!({"scopes": ["read"]})).await;
+    assert_eq!(status, 201, "{minted}");
+    let (status, again, _) = keyed(&app, gateways[1], &access, "/v1/api-keys", "mint-1", json!({"scopes": ["read"]})).await;
+    assert_eq!(status, 409, "{again}");
+    assert_eq!(again["error"]["code"], "idempotency_key_applied");
+    assert!(again["error"]["message"].as_str().unwrap().contains(minted["keyId"].as_str().unwrap()), "{again}");
+    assert!(again.to_string().find(minted["apiKey"].as_str().unwrap()).is_none(), "the secret was given twice");
+    assert_eq!(count("/v1/api-keys", "keys", access.clone()).await, 1);
+
+    // A key does not turn a wrong method or path into an answer.
+    for (method, path, status) in [(Method::PATCH, "/v1/webhooks", 405), (Method::POST, "/v1/webhookz", 404)] {
+        let response = app.anonymous.request(method, app.url(path)).bearer_auth(&access).header("X-Idempotency-Key", "hook-1").send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+    }
+
+    // The document says so, on every creating operation but the order routes'.
+    let (_, document) = app.get("/openapi.json").await;
+    for (path, method) in [("/v1/webhooks", "post"), ("/v1/me/accounts", "post"), ("/v2/watchlists", "post"), ("/v2/orders/{order_id}", "patch")] {
+        let operation = &document["paths"][path][method];
+        let header = operation["parameters"].as_array().unwrap().iter().find(|parameter| parameter["name"] == "X-Idempotency-Key");
+        assert_eq!(header.map(|header| &header["in"]), Some(&json!("header")), "{method} {path}");
+        let refusal = if path.starts_with("/v2/") { "422" } else { "409" };
+        assert!(operation["responses"][refusal]["description"].as_str().unwrap().contains("idempotency_key_reused"), "{method} {path}");
+    }
+    let header_count =
+        document["paths"]["/v1/orders"]["post"]["parameters"].as_array().unwrap().iter().filter(|parameter| parameter["name"] == "X-Idempotency-Key").count();
+    assert_eq!(header_count, 1, "orders document their own key once");
+}
+
+/// Retries racing the first request: one write, and every answer is the first one or
+/// "not finished yet".
+#[tokio::test]
+async fn concurrent_retries_with_one_idempotency_key_create_one_resource() {
+    let app = spawn_app().await;
+    let ada = register(&app, "racing@example.com").await;
+    let access = token(&ada);
+    let hook = json!({"url": "https://hooks.example.com/race"});
+    let attempts =
+        (0..8).map(|attempt| keyed(&app, if attempt % 2 == 0 { app.address } else { app.other_gateway }, &access, "/v1/webhooks", "race", hook.clone()));
+    let answers = futures_util::future::join_all(attempts).await;
+    let created: Vec<&Value> = answers.iter().filter(|(status, _, _)| *status == 201).map(|(_, body, _)| body).collect();
+    assert!(!created.is_empty(), "{answers:?}");
+    assert!(created.iter().all(|body| *body == created[0]), "one webhook in every answer: {answers:?}");
+    for (status, body, _) in &answers {
+        let unfinished = *status == 409 && (body["error"]["code"] == "idempotency_key_in_use" || body["error"]["code"] == "idempotency_key_applied");
+        assert!(*status == 201 || unfinished, "{status} {body}");
+    }
+    let (_, listed) = call(&app, &app.anonymous, Method::GET, "/v1/webhooks", Some(&access), None).await;
+    assert_eq!(listed["webhooks"].as_array().unwrap().len(), 1, "{listed}");
+
+    // Refusals racing each other give the key back as others claim it: each is a refusal
+    // or "still running", never a failure.
+    let attempts = (0..16).map(|_| keyed(&app, app.address, &access, "/v1/webhooks", "race-refused", json!({"url": "ftp://x"})));
+    for (status, body, _) in futures_util::future::join_all(attempts).await {
+        assert!(status == 400 || (status == 409 && body["error"]["code"] == "idempotency_key_in_use"), "{status} {body}");
+    }
+}

@@ -1,0 +1,213 @@
+//! `X-Idempotency-Key` on every creating request (POST and PATCH) but the order routes,
+//! whose keys the engine keeps with the orders (see `orders::keyed`).
+//!
+//! The first request with a key claims it in the read store; each store transaction the
+//! request commits marks the key applied in the same transaction (so a write and its mark
+//! are one); the answer is stored when the request ends. A retry with the same key and
+//! the same request gets that answer again (`Idempotent-Replayed: true`), on any gateway
+//! and after a restart. Another request with the key is 409 `idempotency_key_reused`; a
+//! retry while the first still runs is 409 `idempotency_key_in_use` (retry shortly); a
+//! retry after the first request wrote but before it stored its answer (it is finishing,
+//! or its server stopped) is 409 `idempotency_key_applied`, never a second write. A request that wrote nothing (a
+//! refusal) gives the key back, so its retry runs anew.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tradecraft_store::{Claimed, KeyClaim, KeyTimes};
+
+use crate::auth::{MaybeCaller, now_ms, random_token};
+use crate::reads::ask_now;
+use crate::{ApiError, Shared};
+
+/// How long a key is remembered from its first use.
+const KEY_LIFETIME: Duration = Duration::from_secs(24 * 3_600);
+/// An unanswered claim older than this belongs to a request that stopped: far longer
+/// than any request runs (the engine answers within 5 s or the request fails).
+const CLAIM_STALE: Duration = Duration::from_secs(60);
+/// Largest answer kept for a retry (creating routes answer a few hundred bytes).
+const ANSWER_BYTES_MAX: usize = 256 * 1_024;
+
+tokio::task_local! {
+    static CLAIM: KeyClaim;
+}
+
+/// The key held by the request running on this task, if any: store calls made for it
+/// mark the key applied.
+pub(crate) fn current() -> Option<KeyClaim> {
+    CLAIM.try_with(Clone::clone).ok()
+}
+
+/// Put in an answer's extensions by a route whose answer must not be given twice (it
+/// holds a secret): a retry gets this message, as 409 `idempotency_key_applied`.
+#[derive(Clone, Debug)]
+pub(crate) struct Unrepeatable(pub String);
+
+/// Whether `method path` takes a key here: creating requests, but not the order routes
+/// (the engine keeps their keys) nor sign-in (its answers hold tokens; it has no caller).
+pub(crate) fn covered(method: &str, path: &str) -> bool {
+    (method.eq_ignore_ascii_case("post") || method.eq_ignore_ascii_case("patch"))
+        && !matches!(path, "/v1/orders" | "/v2/orders")
+        && !path.starts_with("/v1/auth/")
+}
+
+/// Whether the API has the operation `method route` (`route` as the router matched it).
+fn documented(method: &Method, route: &str) -> bool {
+    static OPERATIONS: std::sync::OnceLock<std::collections::HashSet<(String, String)>> = std::sync::OnceLock::new();
+    let operations = OPERATIONS.get_or_init(|| crate::openapi::operations().into_iter().collect());
+    operations.contains(&(method.as_str().to_ascii_lowercase(), route.to_owned()))
+}
+
+/// A hash of the request as understood: method, path, query and body (a JSON body with
+/// its keys sorted, so the same object in another order is the same request).
+fn fingerprint(method: &Method, uri: &axum::http::Uri, body: &[u8]) -> String {
+    fn canonical(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|left, right| left.0.cmp(right.0));
+                out.push('{');
+                for (index, (name, value)) in entries.into_iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(name.clone()).to_string());
+                    out.push(':');
+                    canonical(value, out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    canonical(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut hash = Sha256::new();
+    hash.update(method.as_str());
+    hash.update(b"\n");
+    hash.update(uri.path_and_query().map_or_else(|| uri.path(), |whole| whole.as_str()));
+    hash.update(b"\n");
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) => {
+            let mut text = String::new();
+            canonical(&value, &mut text);
+            hash.update(text.as_bytes());
+        }
+        Err(_) => hash.update(body),
+    }
+    hash.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn refusal(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::Rejected { status: StatusCode::CONFLICT, code, message: message.into() }
+}
+
+/// The middleware: claims the key, runs the request holding it, keeps its answer.
+pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    // A route's method it does not have is 405 whatever the headers (axum runs route
+    // layers for those too).
+    let route = request.extensions().get::<axum::extract::MatchedPath>().map(|path| path.as_str().to_owned()).unwrap_or_default();
+    if !covered(request.method().as_str(), &route) || !documented(request.method(), &route) || state.store.is_none() {
+        return next.run(request).await;
+    }
+    let caller = request.extensions().get::<MaybeCaller>().cloned().flatten();
+    let key = match crate::orders::idempotency_key(request.headers(), &caller) {
+        Ok(Some((scope, key))) if caller.is_some() => KeyClaim { scope, key, claim: random_token(12) },
+        Ok(_) => return next.run(request).await,
+        Err(error) => return error.into_response(),
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, crate::BODY_BYTES_MAX).await else {
+        return ApiError::Rejected { status: StatusCode::PAYLOAD_TOO_LARGE, code: "body_too_large", message: "the request body is too large".to_owned() }
+            .into_response();
+    };
+    let fingerprint = fingerprint(&parts.method, &parts.uri, &body);
+    let now = now_ms();
+    let times = KeyTimes { now_ms: now, stale_before_ms: now - CLAIM_STALE.as_millis() as i64, expired_before_ms: now - KEY_LIFETIME.as_millis() as i64 };
+    let claim = key.clone();
+    let claimed = match ask_now(&state, move |store| store.claim_key(&claim, &fingerprint, times)).await {
+        Ok(claimed) => claimed,
+        Err(error) => return error.into_response(),
+    };
+    match claimed {
+        Claimed::Ours => {}
+        Claimed::Answered { status, body } => return replay(status, body),
+        Claimed::InProgress => {
+            let mut response = refusal("idempotency_key_in_use", "a request with this X-Idempotency-Key is still running; retry shortly").into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
+        Claimed::AppliedUnanswered => {
+            let mut response = refusal(
+                "idempotency_key_applied",
+                "the first request with this X-Idempotency-Key took effect and is not applied again; its answer is not stored (it is finishing, \
+                 or its server stopped before answering)",
+            )
+            .into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
+        Claimed::Reused => {
+            return refusal("idempotency_key_reused", "this X-Idempotency-Key was used for another request").into_response();
+        }
+    }
+    let response = CLAIM.scope(key.clone(), next.run(Request::from_parts(parts, Body::from(body)))).await;
+    crate::routes::crash_if_faulted(&key.key);
+    keep(&state, key, response).await
+}
+
+/// Stores the answer (or gives the key back when nothing was written) and returns it.
+async fn keep(state: &Shared, key: KeyClaim, response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(body): Result<Bytes, _> = axum::body::to_bytes(body, ANSWER_BYTES_MAX).await else {
+        return ApiError::Internal("an answer too large to keep for a retry".to_owned()).into_response();
+    };
+    let status = parts.status;
+    let stored = match parts.extensions.remove::<Unrepeatable>() {
+        Some(Unrepeatable(message)) => {
+            let body = json!({"error": {"code": "idempotency_key_applied", "message": message, "details": null}}).to_string();
+            (StatusCode::CONFLICT, body)
+        }
+        None => (status, String::from_utf8_lossy(&body).into_owned()),
+    };
+    let answered = ask_now(state, move |store| {
+        if status.is_success() {
+            store.answer_key(&key, stored.0.as_u16(), &stored.1)
+        } else {
+            // A refusal or a failure usually wrote nothing: the key is free again. If it did
+            // write, the answer is what a retry must get.
+            store.release_key(&key)?;
+            store.answer_key(&key, stored.0.as_u16(), &stored.1)
+        }
+    })
+    .await;
+    if let Err(error) = answered {
+        tracing::error!(error = %error, "storing an idempotent answer failed");
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// The first request's answer, again.
+fn replay(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
