@@ -47,7 +47,8 @@ pub(crate) struct CreateContestRequest {
     pub trading_end: Text<40>,
     /// Each entry's cash, whole cents; 100,000 when absent.
     pub starting_cash: Option<Decimal>,
-    /// Only these symbols may be traded; all when absent.
+    /// Only these symbols may be traded (at least one); all when absent.
+    #[schema(min_items = 1)]
     pub allowed_symbols: Option<Vec<SymbolText>>,
     /// The trading limits of every entry's account.
     pub rules: Option<LimitsRequest>,
@@ -144,6 +145,10 @@ pub(crate) struct LeaderboardPage {
     page_token: Option<String>,
 }
 
+/// How far back a contest's registration may open, and a tenth of how far ahead its
+/// trading may end: a year.
+const WINDOW_REACH_MS: i64 = 366 * 86_400_000;
+
 fn status(contest: &ContestRecord, at: i64) -> &'static str {
     if at >= contest.trading_end_ms {
         "ENDED"
@@ -217,8 +222,9 @@ async fn visible(state: &AppState, caller: &MaybeCaller, contest_id: u64) -> Res
 #[utoipa::path(post, path = "/v1/contests", tag = "contests", request_body = CreateContestRequest,
     responses(
         (status = 201, description = "The contest (with its invite code when invite-only).", body = Contest),
-        (status = 400, description = "A bad field: windows out of order, an unknown symbol, a bad limit.", body = ErrorBody),
+        (status = 400, description = "A bad field: windows out of order, over already or dated more than a year back or ten years ahead, an unknown symbol, an empty allowedSymbols, a bad limit.", body = ErrorBody),
         (status = 403, description = "Not an admin of the platform or of the organisation.", body = ErrorBody),
+        (status = 404, description = "An admin named an organisation that does not exist.", body = ErrorBody),
     ))]
 pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Body(body): Body<Value>) -> Result<Response, ApiError> {
     // Who may organise first: a refused caller learns nothing about the body.
@@ -256,6 +262,16 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
     if registration_end > trading_end {
         return Err(field_error("registrationEnd", "at or before tradingEnd: registration closes by the end of trading"));
     }
+    // A contest is held now or ahead: it has not ended, and it is dated within reason.
+    let now = state.clock.now_ms();
+    if trading_end <= now {
+        return Err(field_error("tradingEnd", "in the future: this contest would be over before it is created"));
+    }
+    for (field, at) in [("registrationStart", registration_start), ("tradingEnd", trading_end)] {
+        if !(now - WINDOW_REACH_MS..=now + WINDOW_REACH_MS * 10).contains(&at) {
+            return Err(field_error(field, "from a year ago to ten years ahead"));
+        }
+    }
     let cash = request.starting_cash.map_or_else(|| STARTING_CASH.to_owned(), |cash| cash.0);
     let starting_cash = Money::parse(&cash).map_err(|error| field_error("startingCash", error))?;
     if !starting_cash.is_positive() || starting_cash.raw() % 1_000_000 != 0 || starting_cash > Money::from_units(10_000_000) {
@@ -266,6 +282,9 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
     let mut rules = request.rules.map(LimitsRequest::into_wire).transpose()?.unwrap_or_default();
     if let Some(symbols) = &request.allowed_symbols {
         rules.allowed_symbols = Some(symbols.iter().map(|symbol| symbol.as_str().to_owned()).collect());
+    }
+    if rules.allowed_symbols.as_ref().is_some_and(Vec::is_empty) {
+        return Err(field_error("allowedSymbols", "at least one symbol (leave it out to allow every symbol)"));
     }
     crate::risk::known_symbols(&state, &rules).await?;
     rules.trading_enabled = true;

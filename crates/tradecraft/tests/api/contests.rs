@@ -162,8 +162,29 @@ async fn invite_only_contests_need_their_code_and_are_hidden_from_others() {
         let message = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(status == 400 && message.contains(" or "), "{field}: the words it may be, not a length: {answer}");
     }
-    let mut bad = window;
-    bad["allowedSymbols"] = json!(["NOPE"]);
-    let (status, _) = app.post("/v1/contests", bad).await;
-    assert_eq!(status, 400, "unknown symbols are refused");
+    // A contest over before it is made, dated absurdly far back or ahead, with no symbol
+    // to trade, or for an organisation that does not exist, is not stored.
+    const YEAR: i64 = 365 * 86_400_000;
+    let past = json!({"registrationStart": at(t0 - 3 * 86_400_000), "registrationEnd": at(t0 - 2 * 86_400_000),
+        "tradingStart": at(t0 - 2 * 86_400_000), "tradingEnd": at(t0 - 86_400_000)});
+    let far = [("registrationStart", json!("0000-01-01T00:00:00Z")), ("tradingEnd", json!("9999-12-31T23:59:59Z")), ("tradingEnd", json!(at(t0 + 11 * YEAR)))];
+    let mut cases: Vec<(Value, &str, u16)> = vec![(past, "tradingEnd", 400)];
+    cases.extend(far.into_iter().map(|(field, time)| (json!({ field: time }), field, 400)));
+    cases.push((json!({"allowedSymbols": []}), "allowedSymbols", 400));
+    cases.push((json!({"rules": {"allowedSymbols": []}}), "allowedSymbols", 400));
+    cases.push((json!({"allowedSymbols": ["NOPE"]}), "allowedSymbols", 400));
+    cases.push((json!({"organisationId": "123456"}), "", 404));
+    for (change, field, expected) in cases {
+        let mut bad = window.clone();
+        for (name, value) in change.as_object().unwrap() {
+            bad[name] = value.clone();
+        }
+        let (status, answer) = app.post("/v1/contests", bad).await;
+        assert_eq!(status, expected, "{change}: {answer}");
+        if !field.is_empty() {
+            assert_eq!(answer["error"]["details"]["field"], field, "{change}: {answer}");
+        }
+    }
+    let (_, listed) = app.get("/v1/contests").await;
+    assert_eq!(listed["contests"].as_array().unwrap().len(), 1, "only the first contest was stored: {listed}");
 }
