@@ -60,7 +60,24 @@ pub(crate) const TABLES: [&str; 10] = [
     "portfolio_snapshots",
 ];
 
+/// The advisory lock PostgreSQL migrations hold (any fixed number; "TCMIGRAT" in ASCII).
+const MIGRATION_LOCK: i64 = 0x5443_4d49_4752_4154;
+
+/// Brings the schema up to date. On PostgreSQL every process of a deployment may start at
+/// once against a new database: they take turns under an advisory lock (held by the
+/// writer connection, which runs every statement here), and each finds what the ones
+/// before it applied.
 pub(crate) fn migrate(db: &dyn Backend) -> Result<(), StoreError> {
+    if db.dialect() != Dialect::Postgres {
+        return apply(db);
+    }
+    db.batch(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+    let applied = apply(db);
+    let unlocked = db.batch(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+    applied.and(unlocked)
+}
+
+fn apply(db: &dyn Backend) -> Result<(), StoreError> {
     db.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")?;
     let applied = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?;
     let current = applied.first().map(|row| row.int(0)).transpose()?.unwrap_or(0);

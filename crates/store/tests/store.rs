@@ -851,3 +851,24 @@ async fn postgres_answers_from_the_blocking_pool_of_another_runtime() {
     drop(extra);
     tokio::task::spawn_blocking(move || drop(db)).await.unwrap();
 }
+
+/// Every process of a deployment opens the store at start-up: started together against a
+/// new database, they must not trip over each other's migrations.
+#[test]
+fn stores_opened_at_once_on_a_new_database_all_migrate_it_once() {
+    let name = unique("concurrent");
+    create_database(&admin_url(), &name).unwrap();
+    let url = with_database(&admin_url(), &name);
+    let opened: Vec<Result<Store, StoreError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8).map(|_| scope.spawn(|| Store::open(&url))).collect();
+        workers.into_iter().map(|worker| worker.join().unwrap()).collect()
+    });
+    for store in &opened {
+        assert!(store.is_ok(), "{store:?}");
+    }
+    let store = opened.into_iter().next().unwrap().unwrap();
+    let versions = store.backend().query("SELECT version, COUNT(*) FROM schema_migrations GROUP BY version HAVING COUNT(*) > 1", &[]).unwrap();
+    assert!(versions.is_empty(), "a migration ran twice: {versions:?}");
+    drop(store);
+    drop_database(&admin_url(), &name).unwrap();
+}

@@ -146,9 +146,12 @@ impl PostgresSnapshots {
         snapshots.with(|client| {
             Box::pin(async move {
                 client
+                    // Engines started at once take turns ("TCSNAPSH" as the lock's key):
+                    // two bare CREATE TABLE IF NOT EXISTS can collide on the catalog.
                     .batch_execute(
-                        "CREATE TABLE IF NOT EXISTS engine_snapshots (deployment TEXT NOT NULL, next_command BIGINT NOT NULL, body BYTEA NOT NULL, \
-                         PRIMARY KEY (deployment, next_command))",
+                        "BEGIN; SELECT pg_advisory_xact_lock(6071788318193898312); \
+                         CREATE TABLE IF NOT EXISTS engine_snapshots (deployment TEXT NOT NULL, next_command BIGINT NOT NULL, body BYTEA NOT NULL, \
+                         PRIMARY KEY (deployment, next_command)); COMMIT",
                     )
                     .await
             })

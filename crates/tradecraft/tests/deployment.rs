@@ -82,8 +82,14 @@ impl Deployment {
 
     /// Starts a process with `roles` and waits for its "listening" line.
     fn node(&self, name: &str, roles: &str, extra: &[&str]) -> Node {
+        let (child, stderr) = self.spawn(name, roles, extra);
+        Self::listening(name, child, stderr)
+    }
+
+    /// Starts a process with `roles` without waiting for it.
+    fn spawn(&self, name: &str, roles: &str, extra: &[&str]) -> (Child, PathBuf) {
         let stderr = self.dir.join(format!("{name}.log"));
-        let mut child = Command::new(BINARY)
+        let child = Command::new(BINARY)
             .args(["serve", "--address", "127.0.0.1:0", "--roles", roles, "--log", &self.log_url, "--database-url", &self.database_url, "--data-dir"])
             .arg(self.dir.join(name))
             .args(extra)
@@ -93,6 +99,11 @@ impl Deployment {
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .unwrap();
+        (child, stderr)
+    }
+
+    /// Waits for a started process's "listening" line.
+    fn listening(name: &str, mut child: Child, stderr: PathBuf) -> Node {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let started: Value =
@@ -374,6 +385,33 @@ async fn the_standby_takes_over_when_the_engine_is_killed_under_load() {
 /// A gateway killed mid-load: each of its requests retried with the same key through the
 /// other gateway gets the same order (if it was acknowledged) and, in the end, every key
 /// has placed exactly one order.
+/// An operator's first start: every role at once against a new, empty database (as a
+/// compose file starts them). Each process migrates or waits its turn, and the deployment
+/// takes orders through both gateways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_started_at_once_on_a_new_database_comes_up() {
+    let deployment = Deployment::new("coldstart");
+    let roles = [("engine", "engine,market"), ("standby", "engine"), ("gateway-1", "gateway"), ("gateway-2", "gateway"), ("projector", "projector")];
+    let started: Vec<_> = roles.iter().map(|(name, roles)| (name, deployment.spawn(name, roles, &[]))).collect();
+    let nodes: Vec<Node> =
+        tokio::task::block_in_place(|| started.into_iter().map(|(name, (child, stderr))| Deployment::listening(name, child, stderr)).collect());
+    let (client, gateways) = (client(), [nodes[2].base(), nodes[3].base()]);
+    let user = account(&client, &gateways[0], &gateways[1..]).await;
+    for gateway in &gateways {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let response = client.post(format!("{gateway}/v1/orders")).json(&order_body(&user, 0)).send().await.unwrap();
+            let status = response.status().as_u16();
+            if status == 202 {
+                break;
+            }
+            // The market may still be being listed by the engine that started with the others.
+            assert!(Instant::now() < deadline, "{gateway}: {status} {}", response.text().await.unwrap_or_default());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_through_another_gateway_after_one_is_killed_places_one_order() {
     let deployment = Deployment::new("gatewaykill");
