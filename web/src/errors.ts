@@ -13,6 +13,8 @@ export class ApiError extends Error {
   }
 }
 
+// Keyed by the codes the API answers (crates/tradecraft/tests/api/web.rs holds each to one
+// the server has); `network` is the app's own, for a fetch that failed.
 const WORDS: Record<string, string> = {
   insufficient_funds: "Not enough cash: the order costs more than your buying power.",
   insufficient_shares: "Not enough shares: you cannot sell more than you hold (less what open orders reserve).",
@@ -26,7 +28,9 @@ const WORDS: Record<string, string> = {
   price_off_tick: "The price must be on the symbol's tick grid.",
   notional_too_large: "The order is too large.",
   duplicate_client_order_id: "You already used that client order id.",
-  idempotency_conflict: "That idempotency key was used for another order.",
+  idempotency_key_reused: "That request key was already used for a different request.",
+  idempotency_key_in_use: "The same request is still being handled: try again in a moment.",
+  idempotency_key_applied: "That request already took effect; it was not repeated.",
   instrument_halted: "Trading in this symbol is halted.",
   market_closed: "The market is closed: only orders for the open or the close are taken now.",
   post_only_would_cross: "A post-only order would have traded at once, so it was refused.",
@@ -37,7 +41,7 @@ const WORDS: Record<string, string> = {
   email_taken: "An account with that email already exists.",
   unauthorized: "Please log in again.",
   forbidden: "You are not allowed to do that.",
-  rate_limited: "Too many requests: wait a moment and try again.",
+  too_many_requests: "Too many requests: wait a moment and try again.",
   recovering: "The exchange is starting up: try again in a moment.",
   unavailable: "The exchange cannot take this right now: try again in a moment.",
   network: "Cannot reach the exchange: check your connection.",

@@ -92,6 +92,8 @@ describe("API client", () => {
     expect(words(new ApiError(403, "limit_max_open_orders", "rejected"))).toBe("Refused by a trading limit: you have as many open orders as you may.");
     expect(words(new ApiError(400, "invalid_field", "quantity: must be positive"))).toBe("Quantity: must be positive.");
     expect(words(new ApiError(500, "http_500", ""))).toBe("The exchange answered 500.");
+    expect(words(new ApiError(429, "too_many_requests", "too many requests; retry in 1 s"))).toBe("Too many requests: wait a moment and try again.");
+    expect(words(new ApiError(409, "idempotency_key_reused", "this X-Idempotency-Key was used for another request"))).toMatch(/already used for a different request/);
   });
 
   it("builds query strings without empty parameters", () => {

@@ -56,3 +56,34 @@ async fn an_unbuilt_app_says_how_to_build_it() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("npm run build"), "{body}");
 }
+
+/// Every error code the web app puts in words is one the API answers: a renamed code
+/// would silently fall back to the server's raw message.
+#[test]
+fn the_apps_error_words_name_codes_the_api_answers() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let words = std::fs::read_to_string(format!("{root}/web/src/errors.ts")).unwrap();
+    let mut sources = String::new();
+    for dir in ["crates/api/src", "crates/engine/src"] {
+        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|extension| extension == "rs") {
+                sources.push_str(&std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    let table = |name: &str| -> Vec<String> {
+        let start = words.find(&format!("const {name}: Record<string, string> = {{")).unwrap_or_else(|| panic!("no {name} in errors.ts"));
+        let body = &words[start..start + words[start..].find("\n};").unwrap()];
+        body.lines().skip(1).filter_map(|line| line.trim().split_once(':')).map(|(code, _)| code.trim().to_owned()).collect()
+    };
+    let codes = table("WORDS");
+    assert!(codes.len() > 20, "{codes:?}");
+    for code in codes.iter().filter(|code| code.as_str() != "network") {
+        assert!(sources.contains(&format!("\"{code}\"")), "the web app words {code:?}, which the API never answers");
+    }
+    // Trading limits answer `limit_` and the limit's name.
+    for limit in table("LIMITS") {
+        assert!(sources.contains(&format!("\"limit_{limit}\"")), "the web app words limit {limit:?}, which the engine does not have");
+    }
+}
