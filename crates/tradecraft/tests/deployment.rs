@@ -42,6 +42,14 @@ impl Node {
     fn logs(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
+
+    /// Waits for the "listening" line and keeps the address it gives, if any.
+    fn listening(&mut self, name: &str) {
+        let mut line = String::new();
+        BufReader::new(self.child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let started: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("{name} did not start: {line:?}\n{}", self.logs()));
+        self.address = started["address"].as_str().map(str::to_owned);
+    }
 }
 
 impl Drop for Node {
@@ -82,12 +90,14 @@ impl Deployment {
 
     /// Starts a process with `roles` and waits for its "listening" line.
     fn node(&self, name: &str, roles: &str, extra: &[&str]) -> Node {
-        let (child, stderr) = self.spawn(name, roles, extra);
-        Self::listening(name, child, stderr)
+        let mut node = self.spawn(name, roles, extra);
+        node.listening(name);
+        node
     }
 
-    /// Starts a process with `roles` without waiting for it.
-    fn spawn(&self, name: &str, roles: &str, extra: &[&str]) -> (Child, PathBuf) {
+    /// Starts a process with `roles` without waiting for it (killed when dropped, started
+    /// or not).
+    fn spawn(&self, name: &str, roles: &str, extra: &[&str]) -> Node {
         let stderr = self.dir.join(format!("{name}.log"));
         let child = Command::new(BINARY)
             .args(["serve", "--address", "127.0.0.1:0", "--roles", roles, "--log", &self.log_url, "--database-url", &self.database_url, "--data-dir"])
@@ -99,16 +109,7 @@ impl Deployment {
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .unwrap();
-        (child, stderr)
-    }
-
-    /// Waits for a started process's "listening" line.
-    fn listening(name: &str, mut child: Child, stderr: PathBuf) -> Node {
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let started: Value =
-            serde_json::from_str(&line).unwrap_or_else(|_| panic!("{name} did not start: {line:?}\n{}", std::fs::read_to_string(&stderr).unwrap_or_default()));
-        Node { child, address: started["address"].as_str().map(str::to_owned), stderr }
+        Node { child, address: None, stderr }
     }
 
     fn log(&self) -> Arc<dyn EventLog> {
@@ -392,9 +393,9 @@ async fn the_standby_takes_over_when_the_engine_is_killed_under_load() {
 async fn every_role_started_at_once_on_a_new_database_comes_up() {
     let deployment = Deployment::new("coldstart");
     let roles = [("engine", "engine,market"), ("standby", "engine"), ("gateway-1", "gateway"), ("gateway-2", "gateway"), ("projector", "projector")];
-    let started: Vec<_> = roles.iter().map(|(name, roles)| (name, deployment.spawn(name, roles, &[]))).collect();
-    let nodes: Vec<Node> =
-        tokio::task::block_in_place(|| started.into_iter().map(|(name, (child, stderr))| Deployment::listening(name, child, stderr)).collect());
+    // Each is killed when the test ends, whether or not it started.
+    let mut nodes: Vec<Node> = roles.iter().map(|(name, roles)| deployment.spawn(name, roles, &[])).collect();
+    tokio::task::block_in_place(|| nodes.iter_mut().zip(roles).for_each(|(node, (name, _))| node.listening(name)));
     let (client, gateways) = (client(), [nodes[2].base(), nodes[3].base()]);
     let user = account(&client, &gateways[0], &gateways[1..]).await;
     for gateway in &gateways {
