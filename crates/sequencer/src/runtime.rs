@@ -22,6 +22,11 @@ use crate::snapshots::SnapshotStore;
 const OUTCOMES_KEPT: usize = 16_384;
 /// How long the thread sleeps when there is nothing to do before looking at the log again.
 const IDLE_WAIT: Duration = Duration::from_millis(20);
+/// How long a standby engine (one that may lead, but does not) rests after reading to the
+/// log's end: nobody waits for its outcomes, and reading in larger batches spares it the
+/// cost of a read and a wake-up per handful of commands. It notices the leadership within
+/// this time (well inside the take-over target).
+const STANDBY_PACE: Duration = Duration::from_millis(50);
 /// Pause before reopening after a log failure: the first, doubling (with jitter) to the
 /// longest while the log stays unavailable.
 const RECOVERY_PAUSE: Duration = Duration::from_millis(200);
@@ -241,6 +246,8 @@ impl Worker {
                     self.status.commands_applied.fetch_add(progress.commands as u64, Ordering::Relaxed);
                     if progress.commands == 0 {
                         self.wait_for_work(IDLE_WAIT);
+                    } else if self.standing_by() && progress.commands < self.config.batch_commands_max {
+                        self.wait_for_work(STANDBY_PACE);
                     }
                 }
                 Err(error) => self.recover(&error),
@@ -268,6 +275,11 @@ impl Worker {
                 Err(RecvTimeoutError::Disconnected) => return,
             }
         }
+    }
+
+    /// Whether this engine may lead and does not: it follows the log only to take over.
+    fn standing_by(&self) -> bool {
+        matches!(self.config.publish, crate::Publish::WhileLeader(_)) && !self.sequencer.publishing()
     }
 
     fn wait_for_work(&mut self, timeout: Duration) {

@@ -283,17 +283,27 @@ fn start_processes(config: &ServerConfig) -> Started {
         }
         command.spawn().unwrap()
     };
+    /// The processes started so far, killed if one of them fails to start.
+    struct Starting(Vec<Child>);
+    impl Drop for Starting {
+        fn drop(&mut self) {
+            for node in &mut self.0 {
+                let _ = node.kill();
+                let _ = node.wait();
+            }
+        }
+    }
     // The engine first: it lists the market the others then find.
-    let mut nodes = vec![spawn("engine", "engine,market")];
-    let mut addresses = vec![listening(&mut nodes[0], &dir, "engine")];
+    let mut nodes = Starting(vec![spawn("engine", "engine,market")]);
+    let mut addresses = vec![listening(&mut nodes.0[0], &dir, "engine")];
     for (name, roles) in [("standby", "engine"), ("gateway-1", "gateway"), ("gateway-2", "gateway"), ("projector", "projector"), ("ws", "ws")] {
-        nodes.push(spawn(name, roles));
+        nodes.0.push(spawn(name, roles));
     }
     for (index, name) in ["standby", "gateway-1", "gateway-2", "projector", "ws"].iter().enumerate() {
-        addresses.push(listening(&mut nodes[index + 1], &dir, name));
+        addresses.push(listening(&mut nodes.0[index + 1], &dir, name));
     }
     let addresses = [addresses[2], addresses[5], addresses[4], addresses[3]].map(Option::unwrap);
-    (addresses, store, log, Deployment::Processes { nodes, admin_url, database, dir })
+    (addresses, store, log, Deployment::Processes { nodes: std::mem::take(&mut nodes.0), admin_url, database, dir })
 }
 
 /// Waits for a node's "listening" line; its address, if it serves HTTP.
