@@ -448,11 +448,12 @@ fn record(state: &AppState, order_id: OrderId) -> Result<OrderRecord, ApiError> 
     view.orders.get(&order_id).cloned().ok_or_else(|| ApiError::NotFound(format!("order {}", order_uuid(order_id))))
 }
 
-/// The caller's order with this UUID (another user's answers 404, as an unknown one does).
+/// The caller's order with this UUID, or with the id `/v1` gives it: one order, one name
+/// on both surfaces (another user's answers 404, as an unknown one does).
 fn own_order(state: &AppState, caller: &MaybeCaller, text: &str) -> Result<OrderRecord, ApiError> {
     let user = own_account(caller)?;
     let not_found = || ApiError::NotFound(format!("order {text}"));
-    let order_id = id_of(TAG_ORDER, text).map(OrderId).ok_or_else(not_found)?;
+    let order_id = id_of(TAG_ORDER, text).or_else(|| crate::extract::parse_unsigned(text)).map(OrderId).ok_or_else(not_found)?;
     let record = record(state, order_id).map_err(|_| not_found())?;
     if record.account == AccountId(user) { Ok(record) } else { Err(not_found()) }
 }
@@ -653,7 +654,7 @@ pub(crate) async fn list_orders(
 
 /// One of the caller's orders by its id.
 #[utoipa::path(get, path = "/v2/orders/{order_id}", tag = "alpaca",
-    params(("order_id" = String, Path, description = "The order's UUID.")),
+    params(("order_id" = String, Path, description = "The order's UUID, or its TradeCraft id (as `/v1` gives it).")),
     responses((status = 200, description = "The order.", body = Order), (status = 404, description = "No such order of yours.", body = AlpacaError)))]
 pub(crate) async fn get_order(
     State(state): State<Shared>,
@@ -706,7 +707,7 @@ async fn cancel(state: &AppState, record: &OrderRecord) -> Result<(), ApiError> 
 
 /// Cancel one of the caller's open orders: 204.
 #[utoipa::path(delete, path = "/v2/orders/{order_id}", tag = "alpaca",
-    params(("order_id" = String, Path, description = "The order's UUID.")),
+    params(("order_id" = String, Path, description = "The order's UUID, or its TradeCraft id (as `/v1` gives it).")),
     responses(
         (status = 204, description = "Cancelled."),
         (status = 404, description = "No such order of yours.", body = AlpacaError),
@@ -774,7 +775,7 @@ pub(crate) struct ReplaceRequest {
 /// Replace one of the caller's open orders: its quantity and/or limit price change in
 /// place (the order keeps its id; Alpaca would make a new one).
 #[utoipa::path(patch, path = "/v2/orders/{order_id}", tag = "alpaca", request_body = ReplaceRequest,
-    params(("order_id" = String, Path, description = "The order's UUID.")),
+    params(("order_id" = String, Path, description = "The order's UUID, or its TradeCraft id (as `/v1` gives it).")),
     responses(
         (status = 200, description = "The order after the change.", body = Order),
         (status = 403, description = "Insufficient buying power for the change, or a limit refuses it.", body = AlpacaError),

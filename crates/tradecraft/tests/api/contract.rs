@@ -802,3 +802,31 @@ async fn concurrent_retries_with_one_idempotency_key_create_one_resource() {
         assert!(status == 400 || (status == 409 && body["error"]["code"] == "idempotency_key_in_use"), "{status} {body}");
     }
 }
+
+/// An order placed on `/v1` is found by its `/v1` id on `/v2` too (read, replaced,
+/// cancelled): one order, one name on both surfaces, and still nobody else's.
+#[tokio::test]
+async fn an_orders_v1_id_names_it_on_v2() {
+    let app = spawn_app().await;
+    let (ada, eve) = (register(&app, "both@example.com").await, register(&app, "other@example.com").await);
+    let access = token(&ada);
+    let order = json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "2", "limitPrice": "90"});
+    let (status, placed) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&access), Some(order)).await;
+    assert_eq!(status, 202, "{placed}");
+    let id = placed["orderId"].as_str().unwrap();
+    let path = format!("/v2/orders/{id}");
+    let (status, shown) = call(&app, &app.anonymous, Method::GET, &path, Some(&access), None).await;
+    assert_eq!((status, shown["qty"].as_str()), (200, Some("2")), "{shown}");
+    let uuid = shown["id"].as_str().unwrap().to_owned();
+    assert_eq!(call(&app, &app.anonymous, Method::GET, &path, Some(&token(&eve)), None).await.0, 404, "another user's order by its /v1 id");
+    let (status, replaced) = call(&app, &app.anonymous, Method::PATCH, &path, Some(&access), Some(json!({"limit_price": "91"}))).await;
+    assert_eq!((status, replaced["limit_price"].as_str()), (200, Some("91")), "{replaced}");
+    let replacement = replaced["id"].as_str().unwrap().to_owned();
+    let (status, _) = call(&app, &app.anonymous, Method::DELETE, &format!("/v2/orders/{replacement}"), Some(&access), None).await;
+    assert_eq!(status, 204);
+    let (_, closed) = call(&app, &app.anonymous, Method::GET, &format!("/v2/orders/{uuid}"), Some(&access), None).await;
+    assert_ne!(closed["status"], "new", "{closed}");
+    for bad in ["-1", "0x10", "12abc"] {
+        assert_eq!(call(&app, &app.anonymous, Method::GET, &format!("/v2/orders/{bad}"), Some(&access), None).await.0, 404, "{bad}");
+    }
+}
