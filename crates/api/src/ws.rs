@@ -212,6 +212,19 @@ fn joinable(topic: &str, caller: &MaybeCaller) -> Result<(), &'static str> {
     }
 }
 
+/// A market topic's symbol is listed (as REST answers 404 for one that is not); other
+/// topics pass.
+async fn listed(state: &crate::AppState, topic: &str) -> Result<(), &'static str> {
+    let Some(("prices" | "book" | "trades", symbol)) = topic.split_once(':') else { return Ok(()) };
+    // A symbol that cannot be one was refused by `joinable`.
+    let Ok(symbol) = Symbol::new(symbol) else { return Ok(()) };
+    match crate::routes::query(state, move |engine| engine.instrument(symbol).is_some()).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("unknown symbol"),
+        Err(_) => Err("unavailable"),
+    }
+}
+
 /// The WebSocket's query parameters (documentation; the handler reads them as a map).
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -230,7 +243,8 @@ pub(crate) struct SocketParams {
 /// `prices:{SYM}` (`price_update`), `book:{SYM}` (`book_update`), `trades:{SYM}` (`trade`),
 /// `orders:{userId}` (`order_update`), `alerts:{userId}` (`alert`) and
 /// `notifications:{userId}` (`notification`; the last three need `token=` or `apiKey=`);
-/// heartbeat on `phoenix`.
+/// heartbeat on `phoenix`. A join is refused with a reason: `unmatched topic`, `unknown
+/// symbol` (not listed), `unauthorized` or `forbidden`.
 #[utoipa::path(get, path = "/v1/marketdata", tag = "market", security(()),
     params(SocketParams),
     responses(
@@ -357,7 +371,7 @@ async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller
                 let mut answers = Vec::new();
                 match frame.event.as_str() {
                     "heartbeat" if frame.topic == "phoenix" => answers.push(reply("ok", json!({}))),
-                    "phx_join" => match joinable(&frame.topic, &caller) {
+                    "phx_join" => match joinable(&frame.topic, &caller).and(listed(&state, &frame.topic).await) {
                         Ok(()) => {
                             joined.insert(frame.topic.clone(), frame.join_ref.clone());
                             answers.push(reply("ok", json!({})));

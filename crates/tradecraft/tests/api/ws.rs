@@ -64,6 +64,11 @@ async fn version_two_join_push_heartbeat_leave() {
     assert_eq!(receive(&mut socket).await, json!([null, "2", "phoenix", "phx_reply", {"status": "ok", "response": {}}]));
     send(&mut socket, json!(["3", "3", "nonsense:topic", "phx_join", {}])).await;
     assert_eq!(receive(&mut socket).await[4], json!({"status": "error", "response": {"reason": "unmatched topic"}}));
+    // A symbol that is not listed is refused, as REST answers 404 for it.
+    for topic in ["prices:NOPE", "book:NOPE", "trades:NOPE"] {
+        send(&mut socket, json!(["6", "6", topic, "phx_join", {}])).await;
+        assert_eq!(receive(&mut socket).await[4], json!({"status": "error", "response": {"reason": "unknown symbol"}}), "{topic}");
+    }
     send(&mut socket, json!(["1", "4", "prices:MOCK", "phx_leave", {}])).await;
     assert_eq!(receive(&mut socket).await[4]["status"], "ok");
     assert_eq!(receive(&mut socket).await[3], "phx_close");
