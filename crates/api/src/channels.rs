@@ -34,7 +34,7 @@ use crate::responses::ErrorBody;
 use crate::{ApiError, Shared};
 
 /// Every kind of notification, each of which a user may want by email or webhook.
-pub const KINDS: [&str; 11] = [
+pub const KINDS: [&str; 12] = [
     "ORDER_FILLED",
     "ORDER_REFUSED",
     "ORDER_EXPIRED",
@@ -46,6 +46,7 @@ pub const KINDS: [&str; 11] = [
     "CONTEST_STARTED",
     "CONTEST_ENDED",
     "ESCALATION",
+    "ORG_INVITATION",
 ];
 
 /// Alert severities that escalate.

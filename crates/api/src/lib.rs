@@ -21,6 +21,7 @@ mod error;
 mod extract;
 mod idempotency;
 mod identity;
+mod invitations;
 mod market;
 mod metrics;
 pub mod notifications;

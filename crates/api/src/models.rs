@@ -522,6 +522,18 @@ pub(crate) struct MemberRequest {
     pub group_id: Option<Id>,
 }
 
+/// `POST /v1/organisations/{org_id}/invitations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct InvitationRequest {
+    /// Who is invited (a registered user).
+    pub user_id: Id,
+    /// `member` when absent.
+    pub role: Option<MemberRole>,
+    /// A group of the organisation to join.
+    pub group_id: Option<Id>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum MemberRole {

@@ -42,7 +42,7 @@ pub(crate) async fn require_org_admin<'a>(state: &AppState, caller: &'a MaybeCal
     }
 }
 
-async fn existing(state: &AppState, org_id: u64) -> Result<OrganisationRecord, ApiError> {
+pub(crate) async fn existing(state: &AppState, org_id: u64) -> Result<OrganisationRecord, ApiError> {
     ask_now(state, move |store| store.organisation(org_id)).await?.ok_or_else(|| ApiError::NotFound(format!("organisation {org_id}")))
 }
 
@@ -115,7 +115,7 @@ pub(crate) async fn create_group(
         .into_response())
 }
 
-async fn apply_membership(state: &AppState, user: u64, group: Option<u64>, organisation: Option<u64>) -> Result<(), ApiError> {
+pub(crate) async fn apply_membership(state: &AppState, user: u64, group: Option<u64>, organisation: Option<u64>) -> Result<(), ApiError> {
     run_command(
         state,
         json!({

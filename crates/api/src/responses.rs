@@ -589,6 +589,30 @@ pub(crate) struct MemberSet {
     pub group_id: Option<String>,
 }
 
+/// An invitation into an organisation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Invitation {
+    pub invitation_id: String,
+    pub organisation_id: String,
+    pub organisation_name: String,
+    pub user_id: String,
+    /// `member` or `org_admin`.
+    pub role: String,
+    pub group_id: Option<String>,
+    pub created_at: String,
+    /// Seven days after it was made.
+    pub expires_at: String,
+    /// `PENDING`, `ACCEPTED`, `DECLINED` or `REVOKED`.
+    pub status: String,
+}
+
+/// Pending invitations, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Invitations {
+    pub invitations: Vec<Invitation>,
+}
+
 /// An alert: a limit breach of the user's.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -21,8 +21,8 @@ use crate::extract::{Body, field_error, from_object, parse_unsigned};
 use crate::models::CreateAccountRequest;
 use crate::responses::{AccountCreated, Dependency, ErrorBody, Live, Ready, ReadyDependencies};
 use crate::{
-    ApiError, AppState, Shared, alerts, alpaca, alpaca_account, alpaca_data, alpaca_feed, alpaca_stream, alpaca_watchlists, identity, market, orders,
-    organisations, privacy, reads, risk,
+    ApiError, AppState, Shared, alerts, alpaca, alpaca_account, alpaca_data, alpaca_feed, alpaca_stream, alpaca_watchlists, identity, invitations, market,
+    orders, organisations, privacy, reads, risk,
 };
 
 /// Longest wait for the engine to apply a command or answer a query.
@@ -99,6 +99,11 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(organisations::get))
         .routes(routes!(organisations::create_group))
         .routes(routes!(organisations::put_member, organisations::remove_member))
+        .routes(routes!(invitations::invite, invitations::of_organisation))
+        .routes(routes!(invitations::revoke))
+        .routes(routes!(invitations::mine))
+        .routes(routes!(invitations::accept))
+        .routes(routes!(invitations::decline))
         .routes(routes!(privacy::export))
         .routes(routes!(privacy::delete))
         .routes(routes!(alerts::list))

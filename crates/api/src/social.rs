@@ -480,7 +480,7 @@ pub(crate) async fn avatar(State(state): State<Shared>, Path(user_id): Path<Stri
 }
 
 /// Notifies `user` (never the actor themselves), once per id.
-async fn notify(state: &AppState, user: u64, notification_id: String, kind: &str, title: String, message: String) {
+pub(crate) async fn notify(state: &AppState, user: u64, notification_id: String, kind: &str, title: String, message: String) {
     let record =
         NotificationRecord { notification_id, user_id: user, kind: kind.to_owned(), title, message, created_at_ms: state.clock.now_ms(), read_at_ms: None };
     if let Err(error) = ask(state, move |store| store.insert_notification(&record)).await {

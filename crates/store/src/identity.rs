@@ -117,6 +117,7 @@ impl Store {
             Statement::new("DELETE FROM refresh_tokens WHERE user_id = $1", vec![user.clone()]),
             Statement::new("DELETE FROM api_keys WHERE user_id = $1", vec![user.clone()]),
             Statement::new("DELETE FROM watchlists WHERE user_id = $1", vec![user.clone()]),
+            Statement::new("DELETE FROM org_invitations WHERE user_id = $1", vec![user.clone()]),
             Statement::new("DELETE FROM users WHERE user_id = $1", vec![user]),
         ])
     }

@@ -44,6 +44,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 15, sqlite: include_str!("../migrations/0015_social.sql"), postgres: include_str!("../migrations/0015_social.sql") },
     Migration { version: 16, sqlite: include_str!("../migrations/0016_channels.sql"), postgres: include_str!("../migrations/0016_channels.sql") },
     Migration { version: 17, sqlite: include_str!("../migrations/0017_idempotency.sql"), postgres: include_str!("../migrations/0017_idempotency.sql") },
+    Migration { version: 18, sqlite: include_str!("../migrations/0018_invitations.sql"), postgres: include_str!("../migrations/0018_invitations.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -9,7 +9,7 @@ pub struct NotificationRecord {
     pub notification_id: String,
     pub user_id: u64,
     /// `ORDER_FILLED`, `ORDER_REFUSED`, `ORDER_EXPIRED`, `LIMIT_BREACH`, `PRICE_ALERT`,
-    /// `NEW_FOLLOWER`, `LIKE`, `COMMENT`, `CONTEST_STARTED` or `CONTEST_ENDED`.
+    /// `NEW_FOLLOWER`, `LIKE`, `COMMENT`, `CONTEST_STARTED`, `CONTEST_ENDED` or `ORG_INVITATION`.
     pub kind: String,
     pub title: String,
     pub message: String,

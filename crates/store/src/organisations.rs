@@ -26,6 +26,36 @@ pub struct MemberRecord {
     pub group_id: Option<u64>,
 }
 
+/// An invitation into an organisation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvitationRecord {
+    pub invitation_id: String,
+    pub org_id: u64,
+    pub user_id: u64,
+    /// `member` or `org_admin`.
+    pub role: String,
+    pub group_id: Option<u64>,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    /// `PENDING`, `ACCEPTED`, `DECLINED` or `REVOKED`.
+    pub status: String,
+}
+
+const INVITATION_COLUMNS: &str = "invitation_id, org_id, user_id, role, group_id, created_at, expires_at, status";
+
+fn invitation(row: &crate::db::Row) -> Result<InvitationRecord, StoreError> {
+    Ok(InvitationRecord {
+        invitation_id: row.text(0)?.to_owned(),
+        org_id: id(row.int(1)?),
+        user_id: id(row.int(2)?),
+        role: row.text(3)?.to_owned(),
+        group_id: row.opt_int(4)?.map(id),
+        created_at_ms: row.int(5)?,
+        expires_at_ms: row.int(6)?,
+        status: row.text(7)?.to_owned(),
+    })
+}
+
 fn id(value: i64) -> u64 {
     value as u64
 }
@@ -92,5 +122,69 @@ impl Store {
         rows.iter()
             .map(|row| Ok(MemberRecord { user_id: id(row.int(0)?), org_id: id(row.int(1)?), role: row.text(2)?.to_owned(), group_id: row.opt_int(3)?.map(id) }))
             .collect()
+    }
+
+    /// Invites a user, replacing their pending invitation into the same organisation.
+    pub fn insert_invitation(&self, record: &InvitationRecord) -> Result<(), StoreError> {
+        let (org, user) = (Param::Int(record.org_id as i64), Param::Int(record.user_id as i64));
+        self.backend().transaction(&[
+            Statement::new("DELETE FROM org_invitations WHERE org_id = $1 AND user_id = $2 AND status = 'PENDING'", vec![org.clone(), user.clone()]),
+            Statement::new(
+                format!("INSERT INTO org_invitations ({INVITATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+                vec![
+                    record.invitation_id.as_str().into(),
+                    org,
+                    user,
+                    record.role.as_str().into(),
+                    record.group_id.map(|group| group as i64).into(),
+                    record.created_at_ms.into(),
+                    record.expires_at_ms.into(),
+                    record.status.as_str().into(),
+                ],
+            ),
+        ])
+    }
+
+    pub fn invitation(&self, invitation_id: &str) -> Result<Option<InvitationRecord>, StoreError> {
+        let rows = self.backend().query(&format!("SELECT {INVITATION_COLUMNS} FROM org_invitations WHERE invitation_id = $1"), &[invitation_id.into()])?;
+        rows.first().map(invitation).transpose()
+    }
+
+    /// Pending invitations not expired at `now_ms`, of a user or else of an organisation,
+    /// newest first.
+    pub fn pending_invitations(&self, user_id: Option<u64>, org_id: Option<u64>, now_ms: i64) -> Result<Vec<InvitationRecord>, StoreError> {
+        let (column, value) = match (user_id, org_id) {
+            (Some(user), _) => ("user_id", user),
+            (None, Some(org)) => ("org_id", org),
+            (None, None) => return Err(StoreError::Invalid("a user or an organisation".to_owned())),
+        };
+        let rows = self.backend().query(
+            &format!(
+                "SELECT {INVITATION_COLUMNS} FROM org_invitations WHERE {column} = $1 AND status = 'PENDING' AND expires_at > $2 \
+                 ORDER BY created_at DESC, invitation_id"
+            ),
+            &[(value as i64).into(), now_ms.into()],
+        )?;
+        rows.iter().map(invitation).collect()
+    }
+
+    /// Answers a pending, unexpired invitation (`ACCEPTED`, `DECLINED` or `REVOKED`);
+    /// false if it was not (any more).
+    pub fn answer_invitation(&self, invitation_id: &str, status: &str, now_ms: i64) -> Result<bool, StoreError> {
+        self.backend().transaction(&[Statement::new(
+            "UPDATE org_invitations SET status = $2, answered_at = $3 WHERE invitation_id = $1 AND status = 'PENDING' AND expires_at > $3",
+            vec![invitation_id.into(), status.into(), now_ms.into()],
+        )])?;
+        let rows =
+            self.backend().query("SELECT answered_at FROM org_invitations WHERE invitation_id = $1 AND status = $2", &[invitation_id.into(), status.into()])?;
+        Ok(rows.first().map(|row| row.opt_int(0)).transpose()?.flatten() == Some(now_ms))
+    }
+
+    /// Makes an accepted invitation pending again (its membership could not be applied).
+    pub fn reopen_invitation(&self, invitation_id: &str) -> Result<(), StoreError> {
+        self.backend().transaction(&[Statement::new(
+            "UPDATE org_invitations SET status = 'PENDING', answered_at = NULL WHERE invitation_id = $1 AND status = 'ACCEPTED'",
+            vec![invitation_id.into()],
+        )])
     }
 }

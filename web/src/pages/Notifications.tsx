@@ -7,7 +7,7 @@ import { useLoad } from "../hooks";
 import { useChannel } from "../live";
 import type { AppNotification, NotificationPreferences, PriceAlert } from "../types";
 
-const KINDS = ["ORDER_FILLED", "ORDER_REFUSED", "ORDER_EXPIRED", "LIMIT_BREACH", "PRICE_ALERT", "NEW_FOLLOWER", "LIKE", "COMMENT", "CONTEST_STARTED", "CONTEST_ENDED", "ESCALATION"];
+const KINDS = ["ORDER_FILLED", "ORDER_REFUSED", "ORDER_EXPIRED", "LIMIT_BREACH", "PRICE_ALERT", "NEW_FOLLOWER", "LIKE", "COMMENT", "CONTEST_STARTED", "CONTEST_ENDED", "ESCALATION", "ORG_INVITATION"];
 
 /** The user's own notifications (followers, likes, contests, their main account's
  * orders) and, when another paper account is in use, that account's, newest first. */

@@ -186,6 +186,7 @@ fn access(method: &str, path: &str) -> Access {
         || path.starts_with("/v1/alerts/")
         || path == "/v1/me/export"
         || path == "/v1/me/accounts"
+        || path.starts_with("/v1/me/invitations")
         || path.starts_with("/v1/contests")
         || path.starts_with("/v2/")
         || path == "/v1/me/profile"

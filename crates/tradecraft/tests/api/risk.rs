@@ -213,3 +213,88 @@ async fn an_organisation_admin_cannot_pull_someone_into_their_organisation() {
     let (_, seen) = app.get(&format!("/v1/organisations/{org_a}")).await;
     assert_eq!(seen["members"].as_array().unwrap().len(), 1, "A has its head only: {seen}");
 }
+
+/// Someone joins an organisation by accepting its invitation: its admin invites, the user
+/// sees it (and is notified) and accepts, and the organisation's limits apply; an
+/// invitation is its invitee's alone, can be withdrawn or declined, and lapses once used.
+#[tokio::test]
+async fn invitations_let_users_join_an_organisation_by_consent() {
+    let app = spawn_app().await;
+    let people = registered(&app, ["head@example.com", "invitee@example.com", "eve@example.com", "carol@example.com"]).await;
+    let [(head, head_token), (bob, bob_token), (eve, eve_token), (carol, carol_token)] = &people;
+    let as_user = |token: &str, method: Method, path: String, body: Option<Value>| {
+        let mut request = app.anonymous.request(method, app.url(&path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (_, created) = app.post("/v1/organisations", json!({"name": "Class 4C"})).await;
+    let org = created["organisationId"].as_str().unwrap().to_owned();
+    let (_, other) = app.post("/v1/organisations", json!({"name": "Other"})).await;
+    let (_, foreign_group) = app.post(&format!("/v1/organisations/{}/groups", other["organisationId"].as_str().unwrap()), json!({"name": "X"})).await;
+    let response = app.client.put(app.url(&format!("/v1/organisations/{org}/members/{head}"))).json(&json!({"role": "org_admin"})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let invitations = format!("/v1/organisations/{org}/invitations");
+
+    // Refusals name what is wrong and store nothing.
+    let foreign = foreign_group["groupId"].as_str().unwrap();
+    for (body, status) in [
+        (json!({"userId": "999999"}), 404),
+        (json!({"userId": bob, "groupId": foreign}), 404),
+        (json!({"userId": bob, "role": "boss"}), 400),
+        (json!({"userId": head}), 409),
+    ] {
+        let (answer, refused) = as_user(head_token, Method::POST, invitations.clone(), Some(body.clone())).await;
+        assert_eq!(answer, status, "{body}: {refused}");
+    }
+    let (status, _) = as_user(eve_token, Method::POST, invitations.clone(), Some(json!({"userId": eve}))).await;
+    assert_eq!(status, 403, "only the organisation's admins invite");
+
+    let (status, invited) = as_user(head_token, Method::POST, invitations.clone(), Some(json!({"userId": bob}))).await;
+    assert_eq!((status, invited["status"].as_str(), invited["role"].as_str()), (201, Some("PENDING"), Some("member")), "{invited}");
+    let id = invited["invitationId"].as_str().unwrap().to_owned();
+    let (_, mine) = as_user(bob_token, Method::GET, "/v1/me/invitations".to_owned(), None).await;
+    assert_eq!(mine["invitations"].as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine["invitations"][0]["organisationName"], "Class 4C");
+    let (_, notes) = as_user(bob_token, Method::GET, "/v1/notifications".to_owned(), None).await;
+    assert!(notes["notifications"].as_array().unwrap().iter().any(|note| note["kind"] == "ORG_INVITATION"), "{notes}");
+    let (_, listed) = as_user(head_token, Method::GET, invitations.clone(), None).await;
+    assert_eq!(listed["invitations"][0]["invitationId"].as_str(), Some(id.as_str()));
+    let (status, _) = as_user(eve_token, Method::GET, invitations.clone(), None).await;
+    assert_eq!(status, 403);
+    // Nobody but the invitee answers it.
+    for path in [format!("/v1/me/invitations/{id}/accept"), format!("/v1/me/invitations/{id}/decline")] {
+        assert_eq!(as_user(eve_token, Method::POST, path, None).await.0, 404);
+    }
+
+    let (status, joined) = as_user(bob_token, Method::POST, format!("/v1/me/invitations/{id}/accept"), None).await;
+    assert_eq!((status, joined["organisationId"].as_str()), (200, Some(org.as_str())), "{joined}");
+    assert_eq!(as_user(bob_token, Method::POST, format!("/v1/me/invitations/{id}/accept"), None).await.0, 404, "used once");
+    let (_, seen) = app.get(&format!("/v1/organisations/{org}")).await;
+    assert!(seen["members"].as_array().unwrap().iter().any(|member| member["userId"] == bob.as_str()), "{seen}");
+    // The organisation's limits now apply to the new member.
+    let (status, _) = as_user(head_token, Method::PUT, format!("/v1/limits/organisations/{org}"), Some(json!({"maxOrderQuantity": "1"}))).await;
+    assert_eq!(status, 200);
+    let order = json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "2", "limitPrice": "90"});
+    let (status, refused) = as_user(bob_token, Method::POST, "/v1/orders".to_owned(), Some(order)).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("limit_max_order_quantity")), "{refused}");
+    assert_eq!(as_user(head_token, Method::POST, invitations.clone(), Some(json!({"userId": bob}))).await.0, 409, "a member already");
+
+    // Withdrawn and declined invitations cannot be accepted.
+    let (_, withdrawn) = as_user(head_token, Method::POST, invitations.clone(), Some(json!({"userId": carol}))).await;
+    let withdrawn = withdrawn["invitationId"].as_str().unwrap().to_owned();
+    assert_eq!(as_user(head_token, Method::DELETE, format!("{invitations}/{withdrawn}"), None).await.0, 204);
+    assert_eq!(as_user(carol_token, Method::POST, format!("/v1/me/invitations/{withdrawn}/accept"), None).await.0, 404);
+    let (_, declined) = as_user(head_token, Method::POST, invitations.clone(), Some(json!({"userId": eve}))).await;
+    let declined = declined["invitationId"].as_str().unwrap().to_owned();
+    assert_eq!(as_user(eve_token, Method::POST, format!("/v1/me/invitations/{declined}/decline"), None).await.0, 204);
+    assert_eq!(as_user(eve_token, Method::POST, format!("/v1/me/invitations/{declined}/accept"), None).await.0, 404);
+    let (_, seen) = app.get(&format!("/v1/organisations/{org}")).await;
+    assert_eq!(seen["members"].as_array().unwrap().len(), 2, "the head and the one who accepted: {seen}");
+    let (_, left) = as_user(head_token, Method::GET, invitations, None).await;
+    assert!(left["invitations"].as_array().unwrap().is_empty(), "{left}");
+}

@@ -87,3 +87,12 @@ fn the_apps_error_words_name_codes_the_api_answers() {
         assert!(sources.contains(&format!("\"limit_{limit}\"")), "the web app words limit {limit:?}, which the engine does not have");
     }
 }
+
+/// The notification kinds the web app offers preferences for are the API's.
+#[test]
+fn the_apps_notification_kinds_are_the_apis() {
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/src/pages/Notifications.tsx")).unwrap();
+    let start = page.find("const KINDS = [").unwrap() + "const KINDS = [".len();
+    let listed: Vec<&str> = page[start..start + page[start..].find(']').unwrap()].split(',').map(|kind| kind.trim().trim_matches('"')).collect();
+    assert_eq!(listed, tradecraft_api::channels::KINDS);
+}
