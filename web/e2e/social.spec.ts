@@ -80,3 +80,32 @@ test("a trader follows another, likes and comments on a shared order, hears of a
   await expect(page.getByTestId("positions").locator('tr[data-symbol="MOCKAAPL"]')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test("a student accepts a class's invitation from the notifications page and comes under its limits", async ({ page }) => {
+  const errors = watchConsole(page);
+  const student = await register();
+  const operator = { "X-API-Key": ADMIN_KEY };
+  const name = `Class ${Date.now() % 100_000}`;
+  const organisation = await call<{ organisationId: string }>("POST", "/v1/organisations", { name }, undefined, operator);
+  await call("PUT", `/v1/limits/organisations/${organisation.organisationId}`, { maxOrderQuantity: "5" }, undefined, operator);
+  await call("POST", `/v1/organisations/${organisation.organisationId}/invitations`, { userId: student.userId }, undefined, operator);
+
+  await logIn(page, student);
+  await page.getByTestId("notifications-link").click();
+  const invitations = page.getByTestId("invitations");
+  await expect(invitations).toContainText(`${name} invites you to join as a member`);
+  await expect(page.getByTestId("notifications").locator('li[data-kind="ORG_INVITATION"]')).toContainText(name);
+  await invitations.getByRole("button", { name: `Accept ${name}` }).click();
+  await expect(invitations.getByRole("status")).toHaveText(`You joined ${name}: its trading limits apply to you now.`);
+  await expect(invitations.getByRole("button", { name: `Accept ${name}` })).toHaveCount(0);
+  const seen = await call<{ members: { userId: string }[] }>("GET", `/v1/organisations/${organisation.organisationId}`, undefined, undefined, operator);
+  expect(seen.members.map((member) => member.userId)).toContain(student.userId);
+  // The class's limit now holds the student's orders.
+  const refused = await fetch(`${process.env.TRADECRAFT_E2E_URL}/v1/orders`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${student.accessToken}` },
+    body: JSON.stringify({ symbol: "MOCKAAPL", side: "BUY", type: "LIMIT", quantity: "6", limitPrice: "1" }),
+  });
+  expect(refused.status).toBe(403);
+  expect(errors).toEqual([]);
+});

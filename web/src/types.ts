@@ -312,6 +312,18 @@ export interface AppNotification {
   accountId?: string;
 }
 
+/** An invitation into an organisation (`/v1/me/invitations`). */
+export interface Invitation {
+  invitationId: string;
+  organisationId: string;
+  organisationName: string;
+  role: "member" | "org_admin";
+  groupId: string | null;
+  createdAt: string;
+  expiresAt: string;
+  status: string;
+}
+
 export interface PriceAlert {
   alertId: string;
   symbol: string;

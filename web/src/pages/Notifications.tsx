@@ -5,7 +5,7 @@ import { Empty, ErrorNote } from "../components/Common";
 import { price, time, words } from "../format";
 import { useLoad } from "../hooks";
 import { useChannel } from "../live";
-import type { AppNotification, NotificationPreferences, PriceAlert } from "../types";
+import type { AppNotification, Invitation, NotificationPreferences, PriceAlert } from "../types";
 
 const KINDS = ["ORDER_FILLED", "ORDER_REFUSED", "ORDER_EXPIRED", "LIMIT_BREACH", "PRICE_ALERT", "NEW_FOLLOWER", "LIKE", "COMMENT", "CONTEST_STARTED", "CONTEST_ENDED", "ESCALATION", "ORG_INVITATION"];
 
@@ -28,7 +28,11 @@ export function Notifications() {
   const account = useAccount();
   const list = useLoad(() => loadNotifications(userId, account).then((notifications) => ({ notifications })), [userId, account]);
   const [error, setError] = useState<unknown>(null);
-  useChannel(`notifications:${userId}`, "notification", list.reload);
+  const invitations = useLoad(() => api.get<{ invitations: Invitation[] }>("/v1/me/invitations"), [userId]);
+  useChannel(`notifications:${userId}`, "notification", () => {
+    list.reload();
+    invitations.reload();
+  });
   useChannel(account !== userId ? `notifications:${account}` : null, "notification", list.reload);
   async function read(notification: AppNotification | null) {
     setError(null);
@@ -53,6 +57,7 @@ export function Notifications() {
           Mark all {unread} read
         </button>
       )}
+      <Invitations list={invitations.data?.invitations ?? []} reload={invitations.reload} />
       {list.data && list.data.notifications.length === 0 && <Empty>Nothing yet: fills, refusals, price alerts, followers, likes and contests show up here.</Empty>}
       <ul className="alerts" data-testid="notifications">
         {list.data?.notifications.map((item) => (
@@ -71,6 +76,44 @@ export function Notifications() {
       <PriceAlerts />
       <Channels />
     </section>
+  );
+}
+
+/** Pending invitations into an organisation, to accept or decline. */
+function Invitations({ list, reload }: { list: Invitation[]; reload: () => void }) {
+  const [error, setError] = useState<unknown>(null);
+  const [note, setNote] = useState<string | null>(null);
+  async function answer(invitation: Invitation, accept: boolean) {
+    setError(null);
+    try {
+      await api.post(`/v1/me/invitations/${encodeURIComponent(invitation.invitationId)}/${accept ? "accept" : "decline"}`);
+      setNote(accept ? `You joined ${invitation.organisationName}: its trading limits apply to you now.` : `You declined ${invitation.organisationName}.`);
+      reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+  if (list.length === 0 && !note && !error) return null;
+  return (
+    <article data-testid="invitations">
+      <h2>Invitations</h2>
+      <ErrorNote error={error} />
+      {note && <p role="status">{note}</p>}
+      <ul>
+        {list.map((invitation) => (
+          <li key={invitation.invitationId}>
+            <strong>{invitation.organisationName}</strong> invites you to join as {invitation.role === "org_admin" ? "an organisation admin" : "a member"}; its
+            trading limits would then apply to you. <small className="muted">Until {time(invitation.expiresAt)}</small>{" "}
+            <button type="button" onClick={() => answer(invitation, true)}>
+              Accept {invitation.organisationName}
+            </button>{" "}
+            <button type="button" className="outline" onClick={() => answer(invitation, false)}>
+              Decline
+            </button>
+          </li>
+        ))}
+      </ul>
+    </article>
   );
 }
 
