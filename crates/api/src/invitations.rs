@@ -24,21 +24,26 @@ use crate::{ApiError, AppState, Shared};
 /// How long an invitation stands.
 const INVITATION_LIFETIME_MS: i64 = 7 * 86_400_000;
 
-async fn view_of(state: &AppState, record: &InvitationRecord) -> Result<Invitation, ApiError> {
-    let org_id = record.org_id;
-    let name = ask_now(state, move |store| store.organisation(org_id)).await?.map(|organisation| organisation.name).unwrap_or_default();
+/// An invitation as the API shows it, with its organisation's name.
+pub(crate) fn invitation_of(record: &InvitationRecord, organisation_name: String) -> Invitation {
     let time = |at: i64| Timestamp::from_millis(at).to_string();
-    Ok(Invitation {
+    Invitation {
         invitation_id: record.invitation_id.clone(),
         organisation_id: record.org_id.to_string(),
-        organisation_name: name,
+        organisation_name,
         user_id: record.user_id.to_string(),
         role: record.role.clone(),
         group_id: record.group_id.map(|group| group.to_string()),
         created_at: time(record.created_at_ms),
         expires_at: time(record.expires_at_ms),
         status: record.status.clone(),
-    })
+    }
+}
+
+async fn view_of(state: &AppState, record: &InvitationRecord) -> Result<Invitation, ApiError> {
+    let org_id = record.org_id;
+    let name = ask_now(state, move |store| store.organisation(org_id)).await?.map(|organisation| organisation.name).unwrap_or_default();
+    Ok(invitation_of(record, name))
 }
 
 async fn views_of(state: &AppState, records: Vec<InvitationRecord>) -> Result<Json<Invitations>, ApiError> {

@@ -11,7 +11,7 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tradecraft_store::{TradeQuery, decimal};
+use tradecraft_store::{StoreError, TradeQuery, decimal};
 use tradecraft_types::{AccountId, Timestamp};
 
 use crate::auth::{self, MaybeCaller, now_ms, own_account};
@@ -29,8 +29,8 @@ const EXPORT_ROWS_MAX: usize = 10_000;
 /// Everything stored about the caller, as JSON: profile, organisation, keys (without
 /// secrets), webhooks, alerts, limits, paper accounts, orders and trades of every account,
 /// the default account's statement and positions, the audit trail, social data (profile,
-/// follows, shares, comments, likes), notifications, price alerts and channel preferences
-/// (up to 10,000 rows of each, newest first).
+/// follows, shares, comments, likes), notifications, price alerts, channel preferences and
+/// pending invitations (up to 10,000 rows of each, newest first).
 #[utoipa::path(get, path = "/v1/me/export", tag = "privacy", responses((status = 200, description = "The export.", body = Export)))]
 pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Export>, ApiError> {
     let user = own_account(&caller)?;
@@ -105,6 +105,11 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
             notifications: store.notifications(user, false, crate::notifications::EXPORTED)?.iter().map(crate::notifications::notification_of).collect(),
             price_alerts: store.price_alerts(user)?.iter().map(crate::notifications::price_alert_of).collect(),
             notification_preferences: store.preferences(user)?.map(Into::into),
+            invitations: store
+                .pending_invitations(Some(user), None, now_ms())?
+                .iter()
+                .map(|record| Ok(crate::invitations::invitation_of(record, store.organisation(record.org_id)?.map(|org| org.name).unwrap_or_default())))
+                .collect::<Result<_, StoreError>>()?,
         })
     })
     .await?;

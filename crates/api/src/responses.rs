@@ -783,6 +783,8 @@ pub(crate) struct Export {
     pub notifications: Vec<crate::notifications::Notification>,
     pub price_alerts: Vec<crate::notifications::PriceAlert>,
     pub notification_preferences: Option<crate::channels::Preferences>,
+    /// Pending invitations into organisations.
+    pub invitations: Vec<Invitation>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -257,6 +257,8 @@ async fn invitations_let_users_join_an_organisation_by_consent() {
     let (status, invited) = as_user(head_token, Method::POST, invitations.clone(), Some(json!({"userId": bob}))).await;
     assert_eq!((status, invited["status"].as_str(), invited["role"].as_str()), (201, Some("PENDING"), Some("member")), "{invited}");
     let id = invited["invitationId"].as_str().unwrap().to_owned();
+    let (_, exported) = as_user(bob_token, Method::GET, "/v1/me/export".to_owned(), None).await;
+    assert_eq!(exported["invitations"][0]["invitationId"].as_str(), Some(id.as_str()), "the invitee's export holds it");
     let (_, mine) = as_user(bob_token, Method::GET, "/v1/me/invitations".to_owned(), None).await;
     assert_eq!(mine["invitations"].as_array().unwrap().len(), 1, "{mine}");
     assert_eq!(mine["invitations"][0]["organisationName"], "Class 4C");
