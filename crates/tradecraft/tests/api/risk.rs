@@ -299,4 +299,12 @@ async fn invitations_let_users_join_an_organisation_by_consent() {
     assert_eq!(seen["members"].as_array().unwrap().len(), 2, "the head and the one who accepted: {seen}");
     let (_, left) = as_user(head_token, Method::GET, invitations, None).await;
     assert!(left["invitations"].as_array().unwrap().is_empty(), "{left}");
+    // A deleted account leaves no invitation behind.
+    assert_eq!(as_user(eve_token, Method::DELETE, "/v1/me".to_owned(), Some(json!({"password": "correct horse"}))).await.0, 204);
+    let eve_id: i64 = eve.parse().unwrap();
+    let store = app.store.clone();
+    let rows = tokio::task::spawn_blocking(move || store.backend().query("SELECT COUNT(*) FROM org_invitations WHERE user_id = $1", &[eve_id.into()]).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(rows[0].int(0).unwrap(), 0);
 }
