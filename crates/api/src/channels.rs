@@ -75,11 +75,11 @@ pub fn due_steps(created_ms: i64, done: u32, now_ms: i64) -> Vec<EscalationStep>
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Preferences {
-    /// Kinds also sent to the user's email address.
-    #[schema(value_type = Vec<String>, max_items = 11)]
+    /// Kinds also sent to the user's email address (each of `KINDS` at most once).
+    #[schema(value_type = Vec<String>, max_items = 12)]
     pub email_kinds: Vec<String>,
     /// Kinds also POSTed to `slackWebhookUrl` (`{"text": ...}`).
-    #[schema(value_type = Vec<String>, max_items = 11)]
+    #[schema(value_type = Vec<String>, max_items = 12)]
     pub slack_kinds: Vec<String>,
     /// A Slack-style incoming webhook (http or https; public addresses unless the server
     /// allows any).
@@ -116,6 +116,9 @@ pub(crate) async fn put_preferences(
     let request: Preferences = from_object(body)?;
     let mut checked = Vec::new();
     for (field, kinds) in [("emailKinds", &request.email_kinds), ("slackKinds", &request.slack_kinds)] {
+        if kinds.len() > KINDS.len() {
+            return Err(field_error(field, format!("at most {} kinds, each once", KINDS.len())));
+        }
         let mut list: Vec<String> = Vec::new();
         for kind in kinds {
             if !KINDS.contains(&kind.as_str()) {

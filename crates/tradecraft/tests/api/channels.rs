@@ -121,9 +121,16 @@ async fn notifications_go_by_email_and_webhook_as_each_user_chooses_with_a_retry
         (json!({"emailKinds": [], "slackKinds": ["LIKE"]}), "slackWebhookUrl"),
         (json!({"emailKinds": [], "slackKinds": [], "slackWebhookUrl": "ftp://hooks.example.com/x"}), "slackWebhookUrl"),
         (json!({"emailKinds": "ORDER_FILLED", "slackKinds": []}), "emailKinds"),
+        (json!({"emailKinds": vec!["LIKE"; tradecraft_api::channels::KINDS.len() + 1], "slackKinds": []}), "emailKinds"),
     ] {
         let (status, answer) = as_user(&app, ada_token, Method::PUT, "/v1/me/notification-preferences", Some(bad.clone())).await;
         assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some(field)), "{bad}: {answer}");
+    }
+    // The document allows as many kinds as there are, each once.
+    let (_, document) = app.get("/openapi.json").await;
+    for field in ["emailKinds", "slackKinds"] {
+        let listed = &document["components"]["schemas"]["Preferences"]["properties"][field]["maxItems"];
+        assert_eq!(listed.as_u64(), Some(tradecraft_api::channels::KINDS.len() as u64), "{field}");
     }
     let preferences = json!({"emailKinds": ["ORDER_FILLED", "ORDER_FILLED"], "slackKinds": ["ORDER_FILLED", "NEW_FOLLOWER"], "slackWebhookUrl": url});
     let (status, saved) = as_user(&app, ada_token, Method::PUT, "/v1/me/notification-preferences", Some(preferences)).await;
