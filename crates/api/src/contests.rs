@@ -145,9 +145,10 @@ pub(crate) struct LeaderboardPage {
     page_token: Option<String>,
 }
 
-/// How far back a contest's registration may open, and a tenth of how far ahead its
-/// trading may end: a year.
-const WINDOW_REACH_MS: i64 = 366 * 86_400_000;
+/// How far back a contest's registration may open.
+const EARLIEST_START_MS: i64 = 366 * 86_400_000;
+/// How far ahead its trading may end.
+const LATEST_END_MS: i64 = 10 * EARLIEST_START_MS;
 
 fn status(contest: &ContestRecord, at: i64) -> &'static str {
     if at >= contest.trading_end_ms {
@@ -237,6 +238,8 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
     match organisation {
         Some(organisation) => {
             crate::organisations::require_org_admin(&state, &caller, organisation).await?;
+            // An admin may name any id: nothing is made for an organisation that does not exist.
+            crate::organisations::existing(&state, organisation).await?;
         }
         None => {
             crate::auth::require_admin(&caller)?;
@@ -268,7 +271,7 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
         return Err(field_error("tradingEnd", "in the future: this contest would be over before it is created"));
     }
     for (field, at) in [("registrationStart", registration_start), ("tradingEnd", trading_end)] {
-        if !(now - WINDOW_REACH_MS..=now + WINDOW_REACH_MS * 10).contains(&at) {
+        if !(now - EARLIEST_START_MS..=now + LATEST_END_MS).contains(&at) {
             return Err(field_error(field, "from a year ago to ten years ahead"));
         }
     }

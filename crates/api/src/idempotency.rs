@@ -8,19 +8,17 @@
 //! and after a restart. Another request with the key is 409 `idempotency_key_reused`; a
 //! retry while the first still runs is 409 `idempotency_key_in_use` (retry shortly); a
 //! retry after the first request wrote but before it stored its answer (it is finishing,
-//! or its server stopped) is 409 `idempotency_key_applied`, never a second write. A request that wrote nothing (a
-//! refusal) gives the key back, so its retry runs anew.
+//! or its server stopped) is 409 `idempotency_key_applied`, never a second write. A
+//! request that wrote nothing (a refusal) gives the key back, so its retry runs anew.
 
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
-
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tradecraft_store::{Claimed, KeyClaim, KeyTimes};
 
 use crate::auth::{MaybeCaller, now_ms, random_token};
@@ -65,64 +63,22 @@ fn documented(method: &Method, route: &str) -> bool {
     operations.contains(&(method.as_str().to_ascii_lowercase(), route.to_owned()))
 }
 
-/// A hash of the request as understood: method, path, query and body (a JSON body with
-/// its keys sorted, so the same object in another order is the same request).
+/// A hash of the request as understood: method, path, query and body. A JSON body is
+/// read back first, so the same object with its keys in another order is the same request
+/// (serde_json's maps are sorted: the workspace does not turn on `preserve_order`).
 fn fingerprint(method: &Method, uri: &axum::http::Uri, body: &[u8]) -> String {
-    fn canonical(value: &Value, out: &mut String) {
-        match value {
-            Value::Object(map) => {
-                let mut entries: Vec<_> = map.iter().collect();
-                entries.sort_by(|left, right| left.0.cmp(right.0));
-                out.push('{');
-                for (index, (name, value)) in entries.into_iter().enumerate() {
-                    if index > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&Value::String(name.clone()).to_string());
-                    out.push(':');
-                    canonical(value, out);
-                }
-                out.push('}');
-            }
-            Value::Array(items) => {
-                out.push('[');
-                for (index, item) in items.iter().enumerate() {
-                    if index > 0 {
-                        out.push(',');
-                    }
-                    canonical(item, out);
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    let mut hash = Sha256::new();
-    hash.update(method.as_str());
-    hash.update(b"\n");
-    hash.update(uri.path_and_query().map_or_else(|| uri.path(), |whole| whole.as_str()));
-    hash.update(b"\n");
-    match serde_json::from_slice::<Value>(body) {
-        Ok(value) => {
-            let mut text = String::new();
-            canonical(&value, &mut text);
-            hash.update(text.as_bytes());
-        }
-        Err(_) => hash.update(body),
-    }
-    hash.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn refusal(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::Rejected { status: StatusCode::CONFLICT, code, message: message.into() }
+    let body = serde_json::from_slice::<Value>(body).map_or_else(|_| String::from_utf8_lossy(body).into_owned(), |value| value.to_string());
+    let target = uri.path_and_query().map_or_else(|| uri.path(), |whole| whole.as_str());
+    crate::auth::hash_secret(&format!("{method}\n{target}\n{body}"))
 }
 
 /// The middleware: claims the key, runs the request holding it, keeps its answer.
 pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    // A route's method it does not have is 405 whatever the headers (axum runs route
-    // layers for those too).
-    let route = request.extensions().get::<axum::extract::MatchedPath>().map(|path| path.as_str().to_owned()).unwrap_or_default();
-    if !covered(request.method().as_str(), &route) || !documented(request.method(), &route) || state.store.is_none() {
+    // Most requests carry no key: they pass at once. A route's method it does not have is
+    // 405 whatever the headers (axum runs route layers for those too).
+    let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("", axum::extract::MatchedPath::as_str);
+    let keyed = request.headers().contains_key("x-idempotency-key");
+    if !keyed || !covered(request.method().as_str(), route) || !documented(request.method(), route) || state.store.is_none() {
         return next.run(request).await;
     }
     let caller = request.extensions().get::<MaybeCaller>().cloned().flatten();
@@ -144,27 +100,24 @@ pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: N
         Ok(claimed) => claimed,
         Err(error) => return error.into_response(),
     };
-    match claimed {
-        Claimed::Ours => {}
+    let refused = match claimed {
+        Claimed::Ours => None,
         Claimed::Answered { status, body } => return replay(status, body),
-        Claimed::InProgress => {
-            let mut response = refusal("idempotency_key_in_use", "a request with this X-Idempotency-Key is still running; retry shortly").into_response();
+        Claimed::InProgress => Some(("idempotency_key_in_use", "a request with this X-Idempotency-Key is still running; retry shortly", true)),
+        Claimed::AppliedUnanswered => Some((
+            "idempotency_key_applied",
+            "the first request with this X-Idempotency-Key took effect and is not applied again; its answer is not stored (it is finishing, \
+             or its server stopped before answering)",
+            true,
+        )),
+        Claimed::Reused => Some(("idempotency_key_reused", "this X-Idempotency-Key was used for another request", false)),
+    };
+    if let Some((code, message, retry)) = refused {
+        let mut response = ApiError::Rejected { status: StatusCode::CONFLICT, code, message: message.to_owned() }.into_response();
+        if retry {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            return response;
         }
-        Claimed::AppliedUnanswered => {
-            let mut response = refusal(
-                "idempotency_key_applied",
-                "the first request with this X-Idempotency-Key took effect and is not applied again; its answer is not stored (it is finishing, \
-                 or its server stopped before answering)",
-            )
-            .into_response();
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            return response;
-        }
-        Claimed::Reused => {
-            return refusal("idempotency_key_reused", "this X-Idempotency-Key was used for another request").into_response();
-        }
+        return response;
     }
     let response = CLAIM.scope(key.clone(), next.run(Request::from_parts(parts, Body::from(body)))).await;
     crate::routes::crash_if_faulted(&key.key);
@@ -174,7 +127,7 @@ pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: N
 /// Stores the answer (or gives the key back when nothing was written) and returns it.
 async fn keep(state: &Shared, key: KeyClaim, response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
-    let Ok(body): Result<Bytes, _> = axum::body::to_bytes(body, ANSWER_BYTES_MAX).await else {
+    let Ok(body) = axum::body::to_bytes(body, ANSWER_BYTES_MAX).await else {
         return ApiError::Internal("an answer too large to keep for a retry".to_owned()).into_response();
     };
     let status = parts.status;
@@ -186,14 +139,12 @@ async fn keep(state: &Shared, key: KeyClaim, response: Response) -> Response {
         None => (status, String::from_utf8_lossy(&body).into_owned()),
     };
     let answered = ask_now(state, move |store| {
-        if status.is_success() {
-            store.answer_key(&key, stored.0.as_u16(), &stored.1)
-        } else {
-            // A refusal or a failure usually wrote nothing: the key is free again. If it did
-            // write, the answer is what a retry must get.
+        // A refusal or a failure usually wrote nothing: the key is free again (and the
+        // answer goes nowhere). If it did write, the answer is what a retry must get.
+        if !status.is_success() {
             store.release_key(&key)?;
-            store.answer_key(&key, stored.0.as_u16(), &stored.1)
         }
+        store.answer_key(&key, stored.0.as_u16(), &stored.1)
     })
     .await;
     if let Err(error) = answered {
@@ -210,4 +161,19 @@ fn replay(status: u16, body: String) -> Response {
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_body_is_the_same_request_in_any_key_order() {
+        let uri: axum::http::Uri = "/v1/webhooks?x=1".parse().unwrap_or_default();
+        let print = |body: &str| fingerprint(&Method::POST, &uri, body.as_bytes());
+        assert_eq!(print(r#"{"b": [1, {"d": 2, "c": 3}], "a": "x"}"#), print(r#"{"a":"x","b":[1,{"c":3,"d":2}]}"#));
+        assert_ne!(print(r#"{"a": "x"}"#), print(r#"{"a": "y"}"#));
+        assert_ne!(print("not json"), print("not json!"));
+        assert_ne!(fingerprint(&Method::PATCH, &uri, b"{}"), print("{}"));
+    }
 }

@@ -24,13 +24,13 @@ use crate::{ApiError, AppState, Shared};
 /// How long an invitation stands.
 const INVITATION_LIFETIME_MS: i64 = 7 * 86_400_000;
 
-/// An invitation as the API shows it, with its organisation's name.
-pub(crate) fn invitation_of(record: &InvitationRecord, organisation_name: String) -> Invitation {
+/// An invitation as the API shows it.
+pub(crate) fn invitation_of(record: &InvitationRecord) -> Invitation {
     let time = |at: i64| Timestamp::from_millis(at).to_string();
     Invitation {
         invitation_id: record.invitation_id.clone(),
         organisation_id: record.org_id.to_string(),
-        organisation_name,
+        organisation_name: record.organisation_name.clone(),
         user_id: record.user_id.to_string(),
         role: record.role.clone(),
         group_id: record.group_id.map(|group| group.to_string()),
@@ -40,18 +40,8 @@ pub(crate) fn invitation_of(record: &InvitationRecord, organisation_name: String
     }
 }
 
-async fn view_of(state: &AppState, record: &InvitationRecord) -> Result<Invitation, ApiError> {
-    let org_id = record.org_id;
-    let name = ask_now(state, move |store| store.organisation(org_id)).await?.map(|organisation| organisation.name).unwrap_or_default();
-    Ok(invitation_of(record, name))
-}
-
-async fn views_of(state: &AppState, records: Vec<InvitationRecord>) -> Result<Json<Invitations>, ApiError> {
-    let mut invitations = Vec::with_capacity(records.len());
-    for record in &records {
-        invitations.push(view_of(state, record).await?);
-    }
-    Ok(Json(Invitations { invitations }))
+fn list_of(records: &[InvitationRecord]) -> Json<Invitations> {
+    Json(Invitations { invitations: records.iter().map(invitation_of).collect() })
 }
 
 /// Invite a registered user into the organisation (its admins, and admins). A pending
@@ -73,7 +63,7 @@ pub(crate) async fn invite(
 ) -> Result<Response, ApiError> {
     let org_id = parse_id("organisationId", &org_id)?;
     require_org_admin(&state, &caller, org_id).await?;
-    existing(&state, org_id).await?;
+    let organisation = existing(&state, org_id).await?;
     let request: InvitationRequest = from_object(body)?;
     let (user, group) = (request.user_id.0, request.group_id.map(|group| group.0));
     if ask_now(&state, move |store| store.user_by_id(user)).await?.is_none() {
@@ -101,10 +91,11 @@ pub(crate) async fn invite(
         created_at_ms: now,
         expires_at_ms: now + INVITATION_LIFETIME_MS,
         status: "PENDING".to_owned(),
+        organisation_name: organisation.name,
     };
     let stored = record.clone();
     ask_now(&state, move |store| store.insert_invitation(&stored)).await?;
-    let invitation = view_of(&state, &record).await?;
+    let invitation = invitation_of(&record);
     audit(&state, &caller, "organisation.invited", format!("user:{user}"), json!({"organisationId": org_id.to_string(), "invitationId": record.invitation_id}))
         .await;
     crate::social::notify(
@@ -137,7 +128,7 @@ pub(crate) async fn of_organisation(
     existing(&state, org_id).await?;
     let now = state.clock.now_ms();
     let records = ask_now(&state, move |store| store.pending_invitations(None, Some(org_id), now)).await?;
-    views_of(&state, records).await
+    Ok(list_of(&records))
 }
 
 /// Withdraw a pending invitation (the organisation's admins, and admins).
@@ -181,7 +172,7 @@ pub(crate) async fn mine(State(state): State<Shared>, Extension(caller): Extensi
     let user = own_account(&caller)?;
     let now = state.clock.now_ms();
     let records = ask_now(&state, move |store| store.pending_invitations(Some(user), None, now)).await?;
-    views_of(&state, records).await
+    Ok(list_of(&records))
 }
 
 /// The caller's pending invitation (another user's is as unknown as none).

@@ -11,7 +11,7 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tradecraft_store::{StoreError, TradeQuery, decimal};
+use tradecraft_store::{TradeQuery, decimal};
 use tradecraft_types::{AccountId, Timestamp};
 
 use crate::auth::{self, MaybeCaller, now_ms, own_account};
@@ -105,11 +105,7 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
             notifications: store.notifications(user, false, crate::notifications::EXPORTED)?.iter().map(crate::notifications::notification_of).collect(),
             price_alerts: store.price_alerts(user)?.iter().map(crate::notifications::price_alert_of).collect(),
             notification_preferences: store.preferences(user)?.map(Into::into),
-            invitations: store
-                .pending_invitations(Some(user), None, now_ms())?
-                .iter()
-                .map(|record| Ok(crate::invitations::invitation_of(record, store.organisation(record.org_id)?.map(|org| org.name).unwrap_or_default())))
-                .collect::<Result<_, StoreError>>()?,
+            invitations: store.pending_invitations(Some(user), None, now_ms())?.iter().map(crate::invitations::invitation_of).collect(),
         })
     })
     .await?;

@@ -212,11 +212,11 @@ fn joinable(topic: &str, caller: &MaybeCaller) -> Result<(), &'static str> {
     }
 }
 
-/// A market topic's symbol is listed (as REST answers 404 for one that is not); other
-/// topics pass.
-async fn listed(state: &crate::AppState, topic: &str) -> Result<(), &'static str> {
+/// Whether a client may join `topic` now: it is [`joinable`], and a market topic's symbol
+/// is listed (as REST answers 404 for one that is not).
+async fn may_join(state: &crate::AppState, topic: &str, caller: &MaybeCaller) -> Result<(), &'static str> {
+    joinable(topic, caller)?;
     let Some(("prices" | "book" | "trades", symbol)) = topic.split_once(':') else { return Ok(()) };
-    // A symbol that cannot be one was refused by `joinable`.
     let Ok(symbol) = Symbol::new(symbol) else { return Ok(()) };
     match crate::routes::query(state, move |engine| engine.instrument(symbol).is_some()).await {
         Ok(true) => Ok(()),
@@ -371,7 +371,7 @@ async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller
                 let mut answers = Vec::new();
                 match frame.event.as_str() {
                     "heartbeat" if frame.topic == "phoenix" => answers.push(reply("ok", json!({}))),
-                    "phx_join" => match joinable(&frame.topic, &caller).and(listed(&state, &frame.topic).await) {
+                    "phx_join" => match may_join(&state, &frame.topic, &caller).await {
                         Ok(()) => {
                             joined.insert(frame.topic.clone(), frame.join_ref.clone());
                             answers.push(reply("ok", json!({})));

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use crate::db::Statement;
+use crate::db::{Param, Statement};
 use crate::{Store, StoreError};
 
 /// A request's hold on its idempotency key.
@@ -21,6 +21,13 @@ pub struct KeyClaim {
     pub key: String,
     /// This request's own mark on the key.
     pub claim: String,
+}
+
+impl KeyClaim {
+    /// `$1` scope, `$2` key, `$3` claim.
+    fn params(&self) -> Vec<Param> {
+        vec![self.scope.as_str().into(), self.key.as_str().into(), self.claim.as_str().into()]
+    }
 }
 
 /// What claiming a key found.
@@ -72,31 +79,27 @@ pub(crate) fn marked(statements: &[Statement]) -> Cow<'_, [Statement]> {
     MARK.with(|mark| match &*mark.borrow() {
         None => Cow::Borrowed(statements),
         Some(claim) => {
-            let held = || vec![claim.scope.as_str().into(), claim.key.as_str().into(), claim.claim.as_str().into()];
             let mut all = statements.to_vec();
             all.push(Statement::new(
                 "INSERT INTO idempotency_fence (stale) SELECT NULL WHERE NOT EXISTS \
                  (SELECT 1 FROM idempotency_keys WHERE scope = $1 AND idem_key = $2 AND claim = $3)",
-                held(),
+                claim.params(),
             ));
-            all.push(Statement::new("UPDATE idempotency_keys SET applied = 1 WHERE scope = $1 AND idem_key = $2 AND claim = $3", held()));
+            all.push(Statement::new("UPDATE idempotency_keys SET applied = 1 WHERE scope = $1 AND idem_key = $2 AND claim = $3", claim.params()));
             Cow::Owned(all)
         }
     })
 }
 
 impl Store {
-    /// Claims `claim.key` for a request with `fingerprint`: a new key, or one whose
-    /// previous claim is stale with nothing written, becomes the request's.
     /// Claims `claim.key` for a request with `fingerprint`: a new key, or one given back
     /// or whose previous claim is stale with nothing written, becomes the request's. (A
     /// key's row stays until it expires, so the read after the claim always finds it.)
     pub fn claim_key(&self, claim: &KeyClaim, fingerprint: &str, times: KeyTimes) -> Result<Claimed, StoreError> {
-        let held = || vec![claim.scope.as_str().into(), claim.key.as_str().into()];
-        let mut take_over = held();
-        take_over.extend([claim.claim.as_str().into(), times.now_ms.into(), fingerprint.into(), times.stale_before_ms.into()]);
-        let mut insert = take_over.clone();
-        insert.truncate(5);
+        let mut insert = claim.params();
+        insert.extend([times.now_ms.into(), fingerprint.into()]);
+        let mut take_over = insert.clone();
+        take_over.push(times.stale_before_ms.into());
         self.backend().transaction(&[
             Statement::new("DELETE FROM idempotency_keys WHERE created_at < $1", vec![times.expired_before_ms.into()]),
             Statement::new(
@@ -110,8 +113,10 @@ impl Store {
                 take_over,
             ),
         ])?;
-        let rows =
-            self.backend().query("SELECT fingerprint, claim, applied, status, body FROM idempotency_keys WHERE scope = $1 AND idem_key = $2", &held())?;
+        let rows = self.backend().query(
+            "SELECT fingerprint, claim, applied, status, body FROM idempotency_keys WHERE scope = $1 AND idem_key = $2",
+            &[claim.scope.as_str().into(), claim.key.as_str().into()],
+        )?;
         let row = rows.first().ok_or_else(|| StoreError::Decode("an idempotency key expired as it was claimed".to_owned()))?;
         if row.text(0)? != fingerprint {
             return Ok(Claimed::Reused);
@@ -131,7 +136,7 @@ impl Store {
     pub fn answer_key(&self, claim: &KeyClaim, status: u16, body: &str) -> Result<(), StoreError> {
         self.backend().transaction(&[Statement::new(
             "UPDATE idempotency_keys SET status = $4, body = $5 WHERE scope = $1 AND idem_key = $2 AND claim = $3",
-            vec![claim.scope.as_str().into(), claim.key.as_str().into(), claim.claim.as_str().into(), i64::from(status).into(), body.into()],
+            [claim.params(), vec![i64::from(status).into(), body.into()]].concat(),
         )])
     }
 
@@ -141,7 +146,7 @@ impl Store {
     pub fn release_key(&self, claim: &KeyClaim) -> Result<(), StoreError> {
         self.backend().transaction(&[Statement::new(
             "UPDATE idempotency_keys SET claim = '', claimed_at = 0 WHERE scope = $1 AND idem_key = $2 AND claim = $3 AND applied = 0",
-            vec![claim.scope.as_str().into(), claim.key.as_str().into(), claim.claim.as_str().into()],
+            claim.params(),
         )])
     }
 }

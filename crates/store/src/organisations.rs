@@ -39,9 +39,14 @@ pub struct InvitationRecord {
     pub expires_at_ms: i64,
     /// `PENDING`, `ACCEPTED`, `DECLINED` or `REVOKED`.
     pub status: String,
+    /// The organisation's name (read with the invitation; not stored with it).
+    pub organisation_name: String,
 }
 
 const INVITATION_COLUMNS: &str = "invitation_id, org_id, user_id, role, group_id, created_at, expires_at, status";
+/// The invitation's columns and its organisation's name.
+const INVITATION_SELECT: &str = "SELECT i.invitation_id, i.org_id, i.user_id, i.role, i.group_id, i.created_at, i.expires_at, i.status, o.name \
+                                 FROM org_invitations i JOIN organisations o ON o.org_id = i.org_id";
 
 fn invitation(row: &crate::db::Row) -> Result<InvitationRecord, StoreError> {
     Ok(InvitationRecord {
@@ -53,6 +58,7 @@ fn invitation(row: &crate::db::Row) -> Result<InvitationRecord, StoreError> {
         created_at_ms: row.int(5)?,
         expires_at_ms: row.int(6)?,
         status: row.text(7)?.to_owned(),
+        organisation_name: row.text(8)?.to_owned(),
     })
 }
 
@@ -146,7 +152,7 @@ impl Store {
     }
 
     pub fn invitation(&self, invitation_id: &str) -> Result<Option<InvitationRecord>, StoreError> {
-        let rows = self.backend().query(&format!("SELECT {INVITATION_COLUMNS} FROM org_invitations WHERE invitation_id = $1"), &[invitation_id.into()])?;
+        let rows = self.backend().query(&format!("{INVITATION_SELECT} WHERE i.invitation_id = $1"), &[invitation_id.into()])?;
         rows.first().map(invitation).transpose()
     }
 
@@ -159,10 +165,7 @@ impl Store {
             (None, None) => return Err(StoreError::Invalid("a user or an organisation".to_owned())),
         };
         let rows = self.backend().query(
-            &format!(
-                "SELECT {INVITATION_COLUMNS} FROM org_invitations WHERE {column} = $1 AND status = 'PENDING' AND expires_at > $2 \
-                 ORDER BY created_at DESC, invitation_id"
-            ),
+            &format!("{INVITATION_SELECT} WHERE i.{column} = $1 AND i.status = 'PENDING' AND i.expires_at > $2 ORDER BY i.created_at DESC, i.invitation_id"),
             &[(value as i64).into(), now_ms.into()],
         )?;
         rows.iter().map(invitation).collect()
