@@ -1,7 +1,10 @@
 //! Request extractors and the field types of request bodies. Every rejection is the
 //! API's JSON error: a body that is not a JSON object, a known field of the wrong type or
 //! with an impossible value is a 400 naming the field (`details.field`), as is a key given
-//! twice in one object; unknown fields are ignored (seed 000 7.3).
+//! twice in one object. On `/v1` a field the request does not have is a 400 naming it
+//! (a `price` on a market order must not be dropped in silence: the order would trade at
+//! any price), and the OpenAPI document says so (`additionalProperties: false`); the
+//! Alpaca-compatible `/v2` ignores unknown fields, as Alpaca's SDKs expect.
 //!
 //! One grammar for numbers everywhere, in bodies and query strings alike:
 //! - a decimal is a JSON number, or a string holding one:
@@ -39,6 +42,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let lenient = request.uri().path().starts_with("/v2/");
         let Json(raw) = Json::<Box<serde_json::value::RawValue>>::from_request(request, state).await?;
         // A key given twice is refused (which one would count is anyone's guess), at any depth.
         serde_json::from_str::<UniqueKeys>(raw.get()).map_err(|error| {
@@ -50,7 +54,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             }
         })?;
         let value = serde_json::from_str::<Value>(raw.get()).map_err(|error| ApiError::bad_request("invalid_json", error.to_string()))?;
-        from_object(value).map(Body)
+        if lenient { from_object_ignoring_unknown(value).map(Body) } else { from_object(value).map(Body) }
     }
 }
 
@@ -111,12 +115,30 @@ impl<'de> de::Visitor<'de> for UniqueKeys {
     }
 }
 
-/// `value` as `T` if it is a JSON object whose known fields are right.
+/// `value` as `T` if it is a JSON object whose fields are all `T`'s, and right: the
+/// first field `T` does not have (at any depth) is a 400 naming it.
 pub(crate) fn from_object<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    let mut unknown = None;
+    let parsed = deserialize_object(value, |path| {
+        unknown.get_or_insert_with(|| path.to_string().replace(".?", "").replace("?.", ""));
+    })?;
+    match unknown {
+        Some(field) => Err(field_error(&field, "is not a field of this request")),
+        None => Ok(parsed),
+    }
+}
+
+/// `value` as `T` if it is a JSON object whose fields that `T` has are right (others are
+/// passed over): the Alpaca-compatible API's reading.
+pub(crate) fn from_object_ignoring_unknown<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    deserialize_object(value, |_| {})
+}
+
+fn deserialize_object<T: DeserializeOwned>(value: Value, mut ignored: impl FnMut(serde_ignored::Path<'_>)) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::bad_request("invalid_body", "the body must be a JSON object"));
     }
-    serde_path_to_error::deserialize(value).map_err(|error| {
+    serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut ignored)).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner().to_string();
         // A missing field is reported at the level of its parent object.
@@ -516,6 +538,13 @@ mod tests {
         amount: Decimal,
         name: Option<Text<5>>,
         flag: Option<bool>,
+        nested: Option<Nested>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[expect(dead_code, reason = "the fields are only deserialised")]
+    struct Nested {
+        amount: Option<Decimal>,
     }
 
     #[test]
@@ -533,13 +562,22 @@ mod tests {
         assert_eq!(field_of(json!({"amount": "+1"})), "amount");
         assert!(matches!(from_object::<Sample>(json!([])), Err(ApiError::BadRequest { code: "invalid_body", .. })));
         assert!(matches!(from_object::<Sample>(Value::Null), Err(ApiError::BadRequest { code: "invalid_body", .. })));
-        let sample = from_object::<Sample>(json!({"amount": 1.5e2, "userId": 7, "unknown": [1, 2]})).unwrap();
+        let sample = from_object::<Sample>(json!({"amount": 1.5e2, "userId": 7})).unwrap();
         assert_eq!(sample.amount, Decimal("150".to_owned()));
         assert_eq!(sample.user_id, Some(Id(7)));
+        // A field the request does not have is named, however deep; `/v2`'s reading passes it over.
+        assert_eq!(field_of(json!({"amount": 1, "unknown": [1, 2]})), "unknown");
+        assert_eq!(field_of(json!({"amount": 1, "nested": {"amount": 1, "price": 2}})), "nested.price");
+        let lenient = from_object_ignoring_unknown::<Sample>(json!({"amount": 1, "unknown": [1, 2]})).unwrap();
+        assert_eq!(lenient.amount, Decimal("1".to_owned()));
     }
 
     async fn body(text: &'static str) -> Result<Body<Sample>, ApiError> {
-        let request = axum::http::Request::builder().header("content-type", "application/json").body(axum::body::Body::from(text)).unwrap();
+        body_at("/v1/sample", text).await
+    }
+
+    async fn body_at(path: &str, text: &'static str) -> Result<Body<Sample>, ApiError> {
+        let request = axum::http::Request::builder().uri(path).header("content-type", "application/json").body(axum::body::Body::from(text)).unwrap();
         Body::<Sample>::from_request(request, &()).await
     }
 
@@ -555,8 +593,12 @@ mod tests {
         assert_eq!(field_of(body(r#"{"amount": 1, "\u0061mount": 2}"#).await), "amount");
         assert_eq!(field_of(body(r#"{"amount": 1, "unknown": [{"x": 1, "x": 2}]}"#).await), "x");
         // The same key in different objects, and numbers of any precision, are fine.
-        let Body(sample) = body(r#"{"amount": 12345678901234567890.0001, "unknown": [{"amount": 1}, {"amount": 2}]}"#).await.unwrap();
+        let Body(sample) = body(r#"{"amount": 12345678901234567890.0001, "nested": {"amount": 1}}"#).await.unwrap();
         assert_eq!(sample.amount, Decimal("12345678901234567890.0001".to_owned()));
+        // An unknown field is refused on `/v1` and passed over on `/v2`, after the repeats check.
+        assert_eq!(field_of(body(r#"{"amount": 1, "unknown": [{"amount": 1}, {"amount": 2}]}"#).await), "unknown");
+        assert!(body_at("/v2/orders", r#"{"amount": 1, "unknown": [{"amount": 1}, {"amount": 2}]}"#).await.is_ok());
+        assert_eq!(field_of(body_at("/v2/orders", r#"{"amount": 1, "unknown": {"x": 1, "x": 2}}"#).await), "x");
         assert!(matches!(body(r#"{"amount": 1,}"#).await, Err(ApiError::BadRequest { code: "invalid_json", .. })));
     }
 }

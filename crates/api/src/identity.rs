@@ -166,7 +166,9 @@ pub(crate) async fn login(State(state): State<Shared>, Body(request): Body<Login
 }
 
 /// `POST /v1/auth/refresh` `{refreshToken}`: a new pair; the old token is spent. A spent
-/// token presented again means it leaked: the whole login is revoked.
+/// token presented again means it leaked: the whole login is revoked, and the user's
+/// access tokens with it (as at logout), since whoever holds the leaked token may hold
+/// one of them.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", security(()), request_body = RefreshRequest, responses(
     (status = 200, description = "A new pair of tokens.", body = Tokens),
     (status = 401, description = "The refresh token is invalid, expired, revoked or was used already.", body = ErrorBody),
@@ -182,6 +184,7 @@ pub(crate) async fn refresh(State(state): State<Shared>, Body(request): Body<Ref
     if record.used {
         let family = record.family.clone();
         ask_now(&state, move |store| store.revoke_family(&family, now)).await?;
+        revoke_access_tokens(&state, record.user_id).await?;
         audit(&state, &None, "refresh_token.reused", format!("user:{}", record.user_id), json!({})).await;
         return Err(ApiError::Unauthorized("refresh_token_reused", "this refresh token was already used; the session is revoked".to_owned()));
     }

@@ -684,7 +684,15 @@ mod tests {
         assert_eq!(field(order(json!({"symbol": "MOCK", "side": "SELL", "notional": "10"}))), "notional");
         assert_eq!(field(order(json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": 1}))), "limitPrice");
         assert_eq!(field(order(json!({"symbol": "MOCK", "side": "BUY", "type": "STOP", "quantity": 1, "stopPrice": 1, "limitPrice": 1}))), "limitPrice");
-        let exact = order(json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": 1e1, "limitPrice": 99.5, "unknown": 1})).unwrap();
+        // A field no order has is refused, not dropped: `price` on a market order must not trade at any price.
+        assert_eq!(field(order(json!({"symbol": "MOCK", "side": "BUY", "quantity": 1, "price": 99.5}))), "price");
+        assert_eq!(
+            field(order(
+                json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": 1, "limitPrice": 1, "orderClass": "OTO", "takeProfit": {"limitPrice": 2, "qty": 1}})
+            )),
+            "takeProfit.qty"
+        );
+        let exact = order(json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": 1e1, "limitPrice": 99.5})).unwrap();
         assert_eq!((exact.quantity.as_deref(), exact.limit_price.as_deref(), exact.user_id.as_str()), (Some("10"), Some("99.5"), "7"));
     }
 

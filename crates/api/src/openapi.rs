@@ -98,8 +98,55 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
                 complete(path, method, operation);
             }
         }
+        close_v1_bodies(&mut document);
         document
     })
+}
+
+/// Marks every object a `/v1` request body is made of `additionalProperties: false`: the
+/// extractor refuses a field the request does not have (`extract::from_object`).
+fn close_v1_bodies(document: &mut utoipa::openapi::OpenApi) {
+    let Some(components) = document.components.as_mut() else { return };
+    let mut pending: Vec<String> = Vec::new();
+    for (path, item) in &document.paths.paths {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        for (_, operation) in operations_of(&mut item.clone()) {
+            if let Some(body) = &operation.request_body {
+                pending.extend(schema_refs(&serde_json::to_value(body).unwrap_or_default()));
+            }
+        }
+    }
+    let mut closed = std::collections::BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if !closed.insert(name.clone()) {
+            continue;
+        }
+        if let Some(RefOr::T(schema)) = components.schemas.get_mut(&name) {
+            pending.extend(schema_refs(&serde_json::to_value(&*schema).unwrap_or_default()));
+            if let utoipa::openapi::Schema::Object(object) = schema
+                && !object.properties.is_empty()
+            {
+                object.additional_properties = Some(Box::new(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
+}
+
+/// The component names `value` refers to (`#/components/schemas/NAME`), at any depth.
+fn schema_refs(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .flat_map(|(key, value)| match (key.as_str(), value) {
+                ("$ref", serde_json::Value::String(target)) => target.strip_prefix("#/components/schemas/").map(str::to_owned).into_iter().collect(),
+                _ => schema_refs(value),
+            })
+            .collect(),
+        serde_json::Value::Array(items) => items.iter().flat_map(schema_refs).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The document as JSON.

@@ -67,6 +67,9 @@ async fn users_register_log_in_refresh_and_log_out() {
     assert_eq!((status, reused["error"]["code"].as_str()), (401, Some("refresh_token_reused")));
     let (status, _) = call(&app, anonymous, Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": second_token}))).await;
     assert_eq!(status, 401, "reuse revoked the whole login, the newest token too");
+    // ...and its access tokens: whoever holds the leaked token holds them too.
+    let (status, answer) = call(&app, anonymous, Method::GET, &format!("/v1/portfolio/{user}"), second["accessToken"].as_str(), None).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("token_revoked")), "{answer}");
 
     // Logout revokes the login's refresh token.
     let (_, fresh) = call(&app, anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "correct horse"}))).await;

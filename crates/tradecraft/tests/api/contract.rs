@@ -830,3 +830,65 @@ async fn an_orders_v1_id_names_it_on_v2() {
         assert_eq!(call(&app, &app.anonymous, Method::GET, &format!("/v2/orders/{bad}"), Some(&access), None).await.0, 404, "{bad}");
     }
 }
+
+/// A field the request does not have is refused on `/v1`, named, and changes nothing (a
+/// `price` on a market order must not trade at any price; a misspelt limit must not lift
+/// the limits): the OpenAPI document says `additionalProperties: false` for every `/v1`
+/// body. The Alpaca-compatible `/v2` passes unknown fields over, as Alpaca's SDKs expect.
+#[tokio::test]
+async fn a_field_the_request_does_not_have_is_refused_on_v1_and_passed_over_on_v2() {
+    let app = spawn_app().await;
+    let document = tradecraft_api::openapi::document_json();
+    let mut bodies = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(schema) = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str() else { continue };
+            let component = &document["components"]["schemas"][schema.trim_start_matches("#/components/schemas/")];
+            let closed = component["additionalProperties"] == json!(false);
+            assert_eq!(closed, path.starts_with("/v1/"), "{method} {path}: {component}");
+            bodies += 1;
+        }
+    }
+    assert!(bodies >= 30, "only {bodies} documented bodies");
+
+    let ada = register(&app, "unknown-fields@example.com").await;
+    let (user, access) = (ada["userId"].as_str().unwrap().to_owned(), token(&ada));
+    let (_, org) = app.post("/v1/organisations", json!({"name": "strict"})).await;
+    let org = org["organisationId"].as_str().unwrap().to_owned();
+    for (method, path, as_admin, body, field) in [
+        (Method::POST, "/v1/orders".to_owned(), false, json!({"symbol": "MOCK", "side": "BUY", "quantity": "1", "price": "90"}), "price"),
+        (
+            Method::POST,
+            "/v1/orders".to_owned(),
+            false,
+            json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "1", "limitPrice": "90", "orderClass": "OTO", "stopLoss": {"stopPrice": "80", "trail": "1"}}),
+            "stopLoss.trail",
+        ),
+        (Method::PUT, format!("/v1/limits/users/{user}"), true, json!({"maxOpenOrders": 3, "maxOrderQty": "5"}), "maxOrderQty"),
+        (Method::PUT, format!("/v1/users/{user}/membership"), true, json!({"organisationId": org, "team": "a"}), "team"),
+        (Method::POST, "/v1/webhooks".to_owned(), false, json!({"url": "http://127.0.0.1:9/x", "events": ["fill"]}), "events"),
+        (Method::POST, "/v1/api-keys".to_owned(), false, json!({"name": "k", "scopes": ["read"], "expiresIn": 60}), "expiresIn"),
+        (Method::POST, "/v1/me/accounts".to_owned(), false, json!({"name": "practice", "cash": "1000", "leverage": 4}), "leverage"),
+        (Method::PUT, "/v1/me/profile".to_owned(), false, json!({"displayName": "Ada", "website": "x"}), "website"),
+        (Method::POST, "/v1/price-alerts".to_owned(), false, json!({"symbol": "MOCK", "direction": "ABOVE", "price": "120", "repeat": true}), "repeat"),
+        (Method::PUT, format!("/v1/users/{user}/role"), true, json!({"role": "viewer", "until": "tomorrow"}), "until"),
+    ] {
+        let before = state_of(&app, &access, &user, &org).await;
+        let (status, answer) = if as_admin {
+            call(&app, &app.client, method.clone(), &path, None, Some(body.clone())).await
+        } else {
+            call(&app, &app.anonymous, method.clone(), &path, Some(&access), Some(body.clone())).await
+        };
+        assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some(field)), "{method} {path} {body}: {answer}");
+        assert_eq!(state_of(&app, &access, &user, &org).await, before, "{method} {path} {body} changed state");
+    }
+    let (_, accounts) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", Some(&access), None).await;
+    assert_eq!(accounts["accounts"].as_array().map(Vec::len), Some(1), "{accounts}");
+    let (status, profile) = call(&app, &app.anonymous, Method::GET, &format!("/v1/profiles/{user}"), Some(&access), None).await;
+    assert_eq!((status, profile["displayName"].as_str()), (200, Some(format!("user {user}").as_str())), "no profile was stored: {profile}");
+
+    let alpaca =
+        json!({"symbol": "MOCK", "side": "buy", "type": "limit", "qty": "1", "limit_price": "90", "time_in_force": "gtc", "position_intent": "buy_to_open"});
+    let (status, order) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(alpaca)).await;
+    assert_eq!((status, order["status"].as_str()), (200, Some("new")), "{order}");
+}

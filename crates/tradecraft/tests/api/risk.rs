@@ -81,10 +81,16 @@ async fn admins_set_limits_the_engine_enforces_them_and_users_read_their_own() {
             assert_eq!(answer["error"]["details"]["field"], field, "{answer}");
         }
     }
-    // None of those changed what is in force; an unknown field is ignored.
+    // None of those changed what is in force, nor does a misspelt or unknown limit: it is
+    // refused by name, not dropped (which would lift every limit the request meant to set).
+    for unknown in ["maxLeverage", "maxOrderQty"] {
+        let response = app.client.put(app.url(&format!("/v1/limits/users/{user}"))).json(&json!({unknown: "2", "maxOpenOrders": 7})).send().await.unwrap();
+        assert_eq!(response.status(), 400);
+        assert_eq!(response.json::<Value>().await.unwrap()["error"]["details"]["field"], unknown);
+    }
     let (_, now) = app.get(&format!("/v1/limits/users/{user}")).await;
     assert_eq!(now["limits"], before["limits"]);
-    let response = app.client.put(app.url(&format!("/v1/limits/users/{user}"))).json(&json!({"maxLeverage": "2", "maxOpenOrders": 7})).send().await.unwrap();
+    let response = app.client.put(app.url(&format!("/v1/limits/users/{user}"))).json(&json!({"maxOpenOrders": 7})).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["limits"], json!({"tradingEnabled": true, "maxOpenOrders": 7}));
     let (status, _) = app.get("/v1/limits/users/424242").await;
