@@ -140,7 +140,7 @@ pub(crate) struct Account {
 }
 
 /// The caller's account: cash and buying power from the engine, positions valued at their
-/// last trade prices from the read store.
+/// latest prices (the market's feed, or a later trade) from the read store.
 #[utoipa::path(get, path = "/v2/account", tag = "alpaca",
     responses((status = 200, description = "The account.", body = Account), (status = 404, description = "No account.", body = AlpacaError)))]
 pub(crate) async fn account(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Account>, ApiError> {

@@ -394,7 +394,10 @@ pub(crate) async fn resolve_at(state: &AppState, bearer: Option<&str>, api_key: 
             }
         };
         if current != Some(generation) {
-            return Err(ApiError::Unauthorized("token_revoked", "this access token was revoked (logout, role change, deletion or a reused refresh token); log in again".to_owned()));
+            return Err(ApiError::Unauthorized(
+                "token_revoked",
+                "this access token was revoked (logout, role change, deletion or a reused refresh token); log in again".to_owned(),
+            ));
         }
         return Ok(Some(caller));
     }

@@ -112,7 +112,7 @@ pub(crate) struct Standing {
     pub rank: usize,
     pub user_id: String,
     pub account_id: String,
-    /// Cash plus holdings at their last trade prices.
+    /// Cash plus holdings at their latest prices (the market's feed, or a later trade).
     pub equity: String,
     /// Percent of the starting cash gained, 4 decimals.
     pub return_percent: String,

@@ -145,7 +145,7 @@ pub(crate) struct PriceAlertRequest {
     pub price: Decimal,
 }
 
-/// `ABOVE` (a trade at or above the price) or `BELOW` (at or below).
+/// `ABOVE` (a trade, or the market's price feed, at or above the price) or `BELOW` (at or below).
 #[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub(crate) enum AlertDirection {

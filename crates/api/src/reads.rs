@@ -306,7 +306,7 @@ pub(crate) fn position_of(position: &tradecraft_store::PositionRecord) -> Positi
     }
 }
 
-/// Positions with FIFO cost basis, realised and unrealised P&L at the last trade price.
+/// Positions with FIFO cost basis, realised and unrealised P&L at the latest price (the market's feed between trades).
 #[utoipa::path(get, path = "/v1/portfolio/positions", tag = "portfolio", params(UserParams), responses(
     (status = 200, description = "Cash, value and positions.", body = Positions),
     (status = 400, description = "A bad userId.", body = ErrorBody),

@@ -278,9 +278,12 @@ impl Sequencer {
     /// Recovers from the latest snapshot and the logs; ready to poll.
     pub fn open(config: SequencerConfig, log: Arc<dyn EventLog>, snapshots: SnapshotStore) -> Result<Self, SequencerError> {
         create_topics(log.as_ref(), config.output_partitions)?;
-        let (start, end) = (log.start_offset(TRADE_ORDERS, 0)?, log.end_offset(TRADE_ORDERS, 0)?);
+        let start = log.start_offset(TRADE_ORDERS, 0)?;
         // What each output partition holds (the next sequence to write), and the furthest
-        // command any of them answers.
+        // command any of them answers. The command log's end is read only after: a leader
+        // running meanwhile appends commands before their outputs, so an end read first
+        // could be passed by outputs read later (a replica starting beside a busy engine
+        // took that for lost commands).
         let mut stored = BTreeMap::new();
         let mut answered: Option<(Offset, String)> = None;
         for topic in OUTPUT_TOPICS {
@@ -303,6 +306,7 @@ impl Sequencer {
                 }
             }
         }
+        let end = log.end_offset(TRADE_ORDERS, 0)?;
         if let Some((proven, evidence)) = answered
             && proven > end
         {
@@ -313,7 +317,9 @@ impl Sequencer {
         // replay from an older point (or the start) writes them again.
         let mut missing = None;
         let usable = |snapshot: &SequencerSnapshot, path: &str| {
-            if snapshot.next_command > end {
+            // A snapshot the leader wrote after `end` was read covers commands appended
+            // since: the log's end as it is now says whether they are there.
+            if snapshot.next_command > end && log.end_offset(TRADE_ORDERS, 0).map_or(true, |now| snapshot.next_command > now) {
                 missing.get_or_insert((snapshot.next_command, format!("snapshot {path}")));
                 return false;
             }

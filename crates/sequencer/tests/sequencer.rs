@@ -164,15 +164,45 @@ fn commands_become_seed_shaped_events() {
     sequencer.engine().check_invariants().unwrap();
 }
 
-/// An event log that fails one chosen append to an output topic, like a crash between a
-/// poll's appends.
-#[derive(Debug)]
-struct FailingOnce {
+type AppendHook = Box<dyn Fn(&str) -> Result<(), LogError> + Send + Sync>;
+type ReadHook = Box<dyn Fn(&str, &mut Vec<StoredRecord>) + Send + Sync>;
+type EndHook = Box<dyn Fn(&str) + Send + Sync>;
+
+/// An event log around another that lets a test step in: before an append (to fail it,
+/// like a crash between a poll's appends), after a read (to lose a record, as a faulty
+/// backend could) or after a partition's end is read (to move the log on meanwhile).
+struct Hooked {
     inner: Arc<dyn EventLog>,
-    output_appends_before_failure: AtomicUsize,
+    before_append: AppendHook,
+    after_read: ReadHook,
+    after_end: EndHook,
 }
 
-impl EventLog for FailingOnce {
+impl Hooked {
+    fn new(inner: Arc<dyn EventLog>) -> Self {
+        Self { inner, before_append: Box::new(|_| Ok(())), after_read: Box::new(|_, _| {}), after_end: Box::new(|_| {}) }
+    }
+
+    /// Fails the append to an output topic after `appends` more succeed.
+    fn failing_once(inner: Arc<dyn EventLog>, appends: usize) -> Self {
+        let left = AtomicUsize::new(appends);
+        let before_append: AppendHook = Box::new(move |topic| {
+            if OUTPUT_TOPICS.contains(&topic) && left.fetch_sub(1, Ordering::SeqCst) == 0 {
+                return Err(LogError::Unavailable("injected failure".to_owned()));
+            }
+            Ok(())
+        });
+        Self { before_append, ..Self::new(inner) }
+    }
+}
+
+impl std::fmt::Debug for Hooked {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Hooked").field("inner", &self.inner).finish_non_exhaustive()
+    }
+}
+
+impl EventLog for Hooked {
     fn create_topic(&self, topic: &str, partitions: u32) -> Result<(), LogError> {
         self.inner.create_topic(topic, partitions)
     }
@@ -180,19 +210,21 @@ impl EventLog for FailingOnce {
         self.inner.partitions(topic)
     }
     fn append(&self, topic: &str, records: Vec<Record>) -> Result<Vec<Appended>, LogError> {
-        if OUTPUT_TOPICS.contains(&topic) && self.output_appends_before_failure.fetch_sub(1, Ordering::SeqCst) == 0 {
-            return Err(LogError::Unavailable("injected failure".to_owned()));
-        }
+        (self.before_append)(topic)?;
         self.inner.append(topic, records)
     }
-    fn read(&self, topic: &str, partition: Partition, from: Offset, max: usize) -> Result<Vec<StoredRecord>, LogError> {
-        self.inner.read(topic, partition, from, max)
+    fn read(&self, topic: &str, partition: Partition, from: Offset, max_records: usize) -> Result<Vec<StoredRecord>, LogError> {
+        let mut records = self.inner.read(topic, partition, from, max_records)?;
+        (self.after_read)(topic, &mut records);
+        Ok(records)
     }
     fn start_offset(&self, topic: &str, partition: Partition) -> Result<Offset, LogError> {
         self.inner.start_offset(topic, partition)
     }
     fn end_offset(&self, topic: &str, partition: Partition) -> Result<Offset, LogError> {
-        self.inner.end_offset(topic, partition)
+        let end = self.inner.end_offset(topic, partition)?;
+        (self.after_end)(topic);
+        Ok(end)
     }
     fn commit_position(&self, group: &str, topic: &str, partition: Partition, next: Offset) -> Result<(), LogError> {
         self.inner.commit_position(group, topic, partition, next)
@@ -211,7 +243,7 @@ fn crash_and_recover(log: Arc<dyn EventLog>, reopen: impl Fn(Arc<dyn EventLog>) 
     let mut log = log;
     // Crash after a failed append at several points, each time reopening from what is stored.
     for failure_at in [3_usize, 0, 1, 6, 2] {
-        let failing: Arc<dyn EventLog> = Arc::new(FailingOnce { inner: Arc::clone(&log), output_appends_before_failure: AtomicUsize::new(failure_at) });
+        let failing: Arc<dyn EventLog> = Arc::new(Hooked::failing_once(Arc::clone(&log), failure_at));
         let mut sequencer = Sequencer::open(config(), failing, SnapshotStore::open(&snapshots.0).unwrap()).unwrap();
         let error = sequencer.catch_up().unwrap_err();
         assert!(error.to_string().contains("injected failure"), "{error}");
@@ -389,47 +421,15 @@ fn records_lost_from_an_output_tail_are_written_again() {
     assert!(dump(&log) == straight, "the output topics equal a straight run's again");
 }
 
-/// A log that loses one command from what it reads back (as a faulty backend could).
-#[derive(Debug)]
-struct Gappy {
-    inner: MemoryLog,
-    lost: Offset,
-}
-
-impl EventLog for Gappy {
-    fn create_topic(&self, topic: &str, partitions: u32) -> Result<(), LogError> {
-        self.inner.create_topic(topic, partitions)
-    }
-    fn partitions(&self, topic: &str) -> Result<u32, LogError> {
-        self.inner.partitions(topic)
-    }
-    fn append(&self, topic: &str, records: Vec<Record>) -> Result<Vec<Appended>, LogError> {
-        self.inner.append(topic, records)
-    }
-    fn read(&self, topic: &str, partition: Partition, from: Offset, max_records: usize) -> Result<Vec<StoredRecord>, LogError> {
-        let mut records = self.inner.read(topic, partition, from, max_records)?;
-        if topic == "trade_orders" {
-            records.retain(|record| record.offset != self.lost);
-        }
-        Ok(records)
-    }
-    fn start_offset(&self, topic: &str, partition: Partition) -> Result<Offset, LogError> {
-        self.inner.start_offset(topic, partition)
-    }
-    fn end_offset(&self, topic: &str, partition: Partition) -> Result<Offset, LogError> {
-        self.inner.end_offset(topic, partition)
-    }
-    fn commit_position(&self, group: &str, topic: &str, partition: Partition, next: Offset) -> Result<(), LogError> {
-        self.inner.commit_position(group, topic, partition, next)
-    }
-    fn position(&self, group: &str, topic: &str, partition: Partition) -> Result<Option<Offset>, LogError> {
-        self.inner.position(group, topic, partition)
-    }
-}
-
 #[test]
 fn commands_that_are_not_contiguous_are_refused() {
-    let log: Arc<dyn EventLog> = Arc::new(Gappy { inner: MemoryLog::new(), lost: 3 });
+    // The log loses command 3 from what it reads back (as a faulty backend could).
+    let after_read: ReadHook = Box::new(|topic, records| {
+        if topic == "trade_orders" {
+            records.retain(|record| record.offset != 3);
+        }
+    });
+    let log: Arc<dyn EventLog> = Arc::new(Hooked { after_read, ..Hooked::new(Arc::new(MemoryLog::new())) });
     let mut commands = setup();
     commands.extend(traffic(20));
     submit_all(log.as_ref(), &commands);
@@ -440,4 +440,43 @@ fn commands_that_are_not_contiguous_are_refused() {
         other => panic!("a command skipped unnoticed: {other:?}"),
     }
     assert!(sequencer.next_command() <= 3, "nothing after the gap was applied");
+}
+
+/// A replica (a gateway's) opened while the engine applies and publishes: the outputs it
+/// reads may answer commands appended after it looked at the command log's end, which is
+/// not a log that lost commands. It opens, and follows to the leader's state.
+#[test]
+fn a_replica_opened_beside_a_busy_leader_opens_and_follows() {
+    let log: Arc<dyn EventLog> = Arc::new(MemoryLog::new());
+    let mut commands = setup();
+    commands.extend(traffic(60));
+    let (now, later) = commands.split_at(commands.len() - 20);
+    submit_all(log.as_ref(), now);
+    let leader_snapshots = TempDir::new("busy-leader");
+    let mut leader = Sequencer::open(config(), Arc::clone(&log), SnapshotStore::open(&leader_snapshots.0).unwrap()).unwrap();
+    leader.catch_up().unwrap();
+    // The leader, busy, applies more commands (and publishes their outputs) right after the
+    // replica reads where the command log ends.
+    let waiting = std::sync::Mutex::new(Some((leader, later.to_vec())));
+    let inner = Arc::clone(&log);
+    let after_end: EndHook = Box::new(move |topic| {
+        if topic == "trade_orders"
+            && let Some((mut leader, more)) = waiting.lock().unwrap().take()
+        {
+            let first = inner.end_offset(topic, 0).unwrap();
+            for (index, command) in more.iter().enumerate() {
+                let sequence = first + index as u64;
+                submit(inner.as_ref(), command, "gateway", sequence, Timestamp::from_millis(1_767_346_200_000 + sequence as i64)).unwrap();
+            }
+            leader.catch_up().unwrap();
+        }
+    });
+    let busy: Arc<dyn EventLog> = Arc::new(Hooked { after_end, ..Hooked::new(Arc::clone(&log)) });
+    let replica_snapshots = TempDir::new("busy-replica");
+    let replica_config = SequencerConfig { publish: tradecraft_sequencer::Publish::Never, ..config() };
+    let mut replica = Sequencer::open(replica_config, busy, SnapshotStore::open(&replica_snapshots.0).unwrap()).expect("a replica opens beside a busy leader");
+    replica.catch_up().unwrap();
+    assert_eq!(replica.next_command(), log.end_offset("trade_orders", 0).unwrap());
+    let (_, expected_hash) = straight_run(&commands);
+    assert_eq!(replica.engine().state_hash(), expected_hash);
 }

@@ -22,7 +22,7 @@ pub struct PriceAlertRecord {
     pub alert_id: String,
     pub user_id: u64,
     pub symbol: String,
-    /// `ABOVE` (a trade at or above the price) or `BELOW` (at or below).
+    /// `ABOVE` (a trade, or the market's price feed, at or above the price) or `BELOW` (at or below).
     pub direction: String,
     /// Raw price units.
     pub price: i64,

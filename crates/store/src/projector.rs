@@ -17,8 +17,15 @@ use tradecraft_types::{Money, Price, Quantity, Timestamp};
 use crate::db::{Dialect, Param, Statement, insert_statements};
 use crate::{Store, StoreError};
 
-/// Topics the projector reads, in the order it applies one command's events.
-pub const TOPICS: [&str; 4] = ["account_updates", "order_updates", "trade_executed", "limit_breaches"];
+/// Topics the projector reads, in the order it applies one command's events. The market's
+/// reference prices (`market_data`) come last: each tick names the first command the
+/// market sent with it (`commandOffset`), so it is merged into engine order like an
+/// engine event, and positions, performance, the leaderboard and price alerts follow the
+/// market's price between trades (seed 000: the latest price is the feed's), the same
+/// after a rebuild.
+pub const TOPICS: [&str; 5] = ["account_updates", "order_updates", "trade_executed", "limit_breaches", tradecraft_events::MARKET_DATA];
+/// Index of `market_data` in [`TOPICS`]: a topic a log may not have yet (no market).
+const MARKET_DATA_TOPIC: usize = 4;
 const PROJECTION: &str = "read_store";
 const TRADE_COLUMNS: [&str; 15] = [
     "id",
@@ -336,7 +343,7 @@ impl Projector {
     pub fn lag(&self) -> Result<Vec<ProjectionLag>, StoreError> {
         let mut lags = Vec::new();
         for (index, topic) in TOPICS.iter().enumerate() {
-            for partition in 0..self.log.partitions(topic)? {
+            for partition in 0..partitions(self.log.as_ref(), index)? {
                 let applied = self.next.get(&(index, partition)).copied().unwrap_or(0);
                 lags.push(ProjectionLag { topic, partition, applied, end: self.log.end_offset(topic, partition)? });
             }
@@ -399,7 +406,7 @@ impl Projector {
         let mut batches = Vec::new();
         let mut expected = self.sequences.clone();
         for (topic_index, topic) in TOPICS.iter().enumerate() {
-            for partition in 0..self.log.partitions(topic)? {
+            for partition in 0..partitions(self.log.as_ref(), topic_index)? {
                 let from = self.next.get(&(topic_index, partition)).copied().unwrap_or(0).max(self.log.start_offset(topic, partition)?);
                 let records = self.log.read(topic, partition, from, self.config.batch_records)?;
                 let full = records.len() == self.config.batch_records;
@@ -457,6 +464,9 @@ impl Projector {
         // Price alerts waiting to trigger, by symbol: read once per batch with trades.
         let mut price_alerts: Option<BTreeMap<String, Vec<crate::PriceAlertRecord>>> = None;
         for item in items {
+            if item.event_type.is_empty() {
+                continue;
+            }
             self.roll_bucket(item.timestamp_ms, pending)?;
             match item.event_type.as_str() {
                 "account.created" => self.account_created(item, &payload(item)?, pending)?,
@@ -567,11 +577,22 @@ impl Projector {
                             Some(alerts) => alerts,
                             None => price_alerts.insert(self.waiting_price_alerts()?),
                         };
-                        price_alert_triggers(item, &event.symbol, price("executionPrice", traded)?, alerts, pending);
+                        price_alert_triggers(item, &event.symbol, price("executionPrice", traded)?, "traded", alerts, pending);
                     }
                     self.execution(item, &event, pending)?;
                 }
                 "limit.breached" => self.breach(item, &payload(item)?, pending)?,
+                "market_data.tick" => {
+                    let tick: events::MarketDataTick = payload(item)?;
+                    let quoted = price("price", &tick.price)?;
+                    let alerts = match &mut price_alerts {
+                        Some(alerts) => alerts,
+                        None => price_alerts.insert(self.waiting_price_alerts()?),
+                    };
+                    price_alert_triggers(item, &tick.symbol, quoted, "is priced", alerts, pending);
+                    self.state.prices.insert(tick.symbol.clone(), (quoted, item.timestamp_ms));
+                    pending.prices.insert(tick.symbol);
+                }
                 _ => {}
             }
         }
@@ -1090,18 +1111,33 @@ impl Projector {
     }
 }
 
+/// How many partitions topic `index` of [`TOPICS`] has: none for a `market_data` the log
+/// does not have (a log written without a market).
+fn partitions(log: &dyn EventLog, index: usize) -> Result<u32, StoreError> {
+    match log.partitions(TOPICS[index]) {
+        Err(tradecraft_log::LogError::UnknownTopic(_)) if index == MARKET_DATA_TOPIC => Ok(0),
+        other => Ok(other?),
+    }
+}
+
 fn decode(topic: usize, record: StoredRecord) -> Result<Item, StoreError> {
     let envelope = Envelope::<Json>::from_json(&record.value).map_err(|error| StoreError::Decode(error.to_string()))?;
     let timestamp_ms = Timestamp::parse(&envelope.event_timestamp).map_or(record.timestamp_ms, Timestamp::millis);
+    let tick = topic == MARKET_DATA_TOPIC;
+    // A tick from before ticks named their command has no place in engine order: it is
+    // read past (its offset stored) and applied as nothing.
+    let event_type = if tick && envelope.command_offset.is_none() { String::new() } else { envelope.event_type };
     Ok(Item {
+        // An engine event without its command is from before events named theirs.
         command: envelope.command_offset.unwrap_or(0),
         topic,
         partition: record.partition,
         offset: record.offset,
         timestamp_ms,
-        sequence: envelope.producer.zip(envelope.sequence),
+        // Ticks are not numbered for the projector: a repeated one sets the same price.
+        sequence: if tick { None } else { envelope.producer.zip(envelope.sequence) },
         event_id: envelope.event_id,
-        event_type: envelope.event_type,
+        event_type,
         payload: envelope.payload,
     })
 }
@@ -1264,7 +1300,9 @@ pub fn spawn_projector(
 
 /// Triggers the waiting price alerts of `symbol` a trade at `traded` reaches: each once
 /// (marked triggered, with a notification, in the batch's transaction).
-fn price_alert_triggers(item: &Item, symbol: &str, traded: i64, alerts: &mut BTreeMap<String, Vec<crate::PriceAlertRecord>>, pending: &mut Pending) {
+/// Triggers `symbol`'s waiting alerts that `traded` reaches; `how` the price came (it
+/// `traded` there, or the market's price feed `is priced` there).
+fn price_alert_triggers(item: &Item, symbol: &str, traded: i64, how: &str, alerts: &mut BTreeMap<String, Vec<crate::PriceAlertRecord>>, pending: &mut Pending) {
     let Some(waiting) = alerts.get_mut(symbol) else { return };
     waiting.retain(|alert| {
         let reached = if alert.direction == "ABOVE" { traded >= alert.price } else { traded <= alert.price };
@@ -1278,8 +1316,8 @@ fn price_alert_triggers(item: &Item, symbol: &str, traded: i64, alerts: &mut BTr
             vec![item.timestamp_ms.into(), alert.alert_id.as_str().into()],
         ));
         let (title, message) = (
-            format!("{symbol} traded {word} {}", shown(alert.price)),
-            format!("{symbol} traded at {}, {word} your alert's {}.", shown(traded), shown(alert.price)),
+            format!("{symbol} {how} {word} {}", shown(alert.price)),
+            format!("{symbol} {how} at {}, {word} your alert's {}.", shown(traded), shown(alert.price)),
         );
         pending.notification_rows.push(notification_row(
             format!("price:{}", alert.alert_id),

@@ -56,7 +56,7 @@ pub struct TradePage {
     pub total_count: u64,
 }
 
-/// A position with FIFO cost basis, valued at the last trade price.
+/// A position with FIFO cost basis, valued at the latest price: the market's feed, or a trade since its last tick.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PositionRecord {
     pub symbol: String,

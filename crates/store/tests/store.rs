@@ -542,6 +542,80 @@ fn holds_back_events_of_commands_the_engine_has_not_finished(db: TestDb) {
     assert_eq!(db.store.search_trades(&search(ALICE)).unwrap().total_count, 4);
 }
 
+/// Appends a `market_data` tick of `price` for MOCK at `at`, naming command `command`
+/// (`None`: a tick from before ticks named theirs).
+fn tick(log: &dyn EventLog, sequence: u64, at: i64, price: &str, command: Option<u64>) {
+    let payload = tradecraft_events::to_payload(&tradecraft_events::MarketDataTick {
+        symbol: "MOCK".to_owned(),
+        price: price.to_owned(),
+        feed_timestamp: Timestamp::from_millis(at).to_string(),
+    });
+    let mut envelope = tradecraft_log::Envelope::new("market_data.tick", "feed", sequence, Timestamp::from_millis(at), payload);
+    envelope.command_offset = command;
+    log.append(tradecraft_events::MARKET_DATA, vec![tradecraft_log::Record { key: Some(b"MOCK".to_vec()), value: envelope.to_json(), timestamp_ms: at }])
+        .unwrap();
+}
+
+/// Between trades, positions, the account's value and price alerts follow the market's
+/// price feed (seed 000: the latest price is the feed's), each tick in engine order at the
+/// command it names: a tick waits for its command like an engine event, ticks from before
+/// ticks named their command are read past without effect, and a rebuild gives the same.
+fn marks_positions_and_triggers_alerts_at_the_markets_price_between_trades(db: TestDb) {
+    let mut exchange = scenario();
+    let log = Arc::clone(&exchange.log);
+    log.create_topic(tradecraft_events::MARKET_DATA, 2).unwrap();
+    let last = exchange.watermark() - 1;
+    // Older than any batch: read past, never a price.
+    for sequence in 0..10 {
+        tick(log.as_ref(), sequence, T0 + 3 * DAY, "50", None);
+    }
+    tick(log.as_ref(), 10, T0 + 3 * DAY, "110", Some(last));
+    // Names a command the engine has not applied yet: it waits.
+    tick(log.as_ref(), 11, T0 + 3 * DAY + HOUR, "95", Some(last + 1));
+    for (alert, direction, price) in [("above", "ABOVE", 108), ("below", "BELOW", 96), ("far", "ABOVE", 200)] {
+        db.store
+            .insert_price_alert(&tradecraft_store::PriceAlertRecord {
+                alert_id: alert.to_owned(),
+                user_id: ALICE,
+                symbol: "MOCK".to_owned(),
+                direction: direction.to_owned(),
+                price: Price::from_units(price).raw(),
+                created_at_ms: T0,
+                triggered_at_ms: None,
+            })
+            .unwrap();
+    }
+    let mut projector = Projector::open(db.store.clone(), Arc::clone(&log), ProjectorConfig { batch_records: 4, ..ProjectorConfig::default() }).unwrap();
+    projector.catch_up(exchange.watermark()).unwrap();
+    let mock = db.store.positions(ALICE).unwrap().remove(0);
+    // Seven shares costing 700, last traded at 102, now priced at 110.
+    assert_eq!((mock.last_price, mock.market_value, mock.unrealized_pnl), (Some(Price::from_units(110)), Some(money("770")), Some(money("70"))));
+    let triggered = |store: &Store| {
+        let mut alerts: Vec<_> =
+            store.price_alerts(ALICE).unwrap().into_iter().filter(|alert| alert.triggered_at_ms.is_some()).map(|alert| alert.alert_id).collect();
+        alerts.sort();
+        alerts
+    };
+    assert_eq!(triggered(&db.store), ["above"]);
+    let titles: Vec<_> = db.store.notifications(ALICE, false, 100).unwrap().into_iter().map(|note| note.title).collect();
+    assert!(titles.contains(&"MOCK is priced at or above 108".to_owned()), "{titles:?}");
+
+    exchange.run(T0 + 3 * DAY + HOUR, deposit(&BOB.to_string(), "6", "1", None));
+    projector.catch_up(exchange.watermark()).unwrap();
+    let mock = db.store.positions(ALICE).unwrap().remove(0);
+    assert_eq!((mock.last_price, mock.unrealized_pnl), (Some(Price::from_units(95)), Some(money("-35"))));
+    assert_eq!(triggered(&db.store), ["above", "below"]);
+    let lag = projector.lag().unwrap();
+    assert!(lag.iter().all(|lag| lag.applied == lag.end), "every tick was read: {lag:?}");
+
+    let expected = dump(&db.store);
+    db.store.reset().unwrap();
+    let mut projector = Projector::open(db.store.clone(), Arc::clone(&log), ProjectorConfig::default()).unwrap();
+    projector.catch_up(exchange.watermark()).unwrap();
+    assert_eq!(db.store.positions(ALICE).unwrap().remove(0).last_price, Some(Price::from_units(95)));
+    assert_eq!(dump(&db.store)[..], expected[..], "a rebuild marks the same");
+}
+
 fn keeps_users_tokens_keys_and_the_audit_trail(db: TestDb) {
     let store = &db.store;
     let user = UserRecord {
@@ -803,6 +877,7 @@ backend_suite!(sqlite:
     projects_exit_legs_growing_with_their_entry,
     queues_every_preferred_delivery_of_a_burst_once,
     idempotency_keys_are_claimed_fenced_and_answered,
+    marks_positions_and_triggers_alerts_at_the_markets_price_between_trades,
 );
 
 backend_suite!(postgres:
@@ -819,6 +894,7 @@ backend_suite!(postgres:
     projects_exit_legs_growing_with_their_entry,
     queues_every_preferred_delivery_of_a_burst_once,
     idempotency_keys_are_claimed_fenced_and_answered,
+    marks_positions_and_triggers_alerts_at_the_markets_price_between_trades,
 );
 
 #[test]

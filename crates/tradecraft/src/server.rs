@@ -242,7 +242,7 @@ async fn simulate(
             });
             let mut envelope = Envelope::new("market_data.tick", &format!("{producer}-feed"), sequence, at, payload);
             envelope.source_service = "MarketFeedSimulator".to_owned();
-            ticks.push(Record { key: Some(tick.symbol.as_str().as_bytes().to_vec()), value: envelope.to_json(), timestamp_ms: at.millis() });
+            ticks.push((tick.symbol, envelope));
             commands.push(WireCommand::CancelAll { user_id: HOUSE_ACCOUNT.to_owned(), symbol: Some(tick.symbol.to_string()) });
             // No quotes while the market is closed (the engine would refuse them).
             if session.is_none() {
@@ -264,8 +264,17 @@ async fn simulate(
         let house_producer = format!("{producer}-house");
         let first = sequence * 1_000;
         let appended = tokio::task::spawn_blocking(move || {
-            log.append(MARKET_DATA, ticks)?;
-            submit_batch(log.as_ref(), &commands, &house_producer, first, at)
+            // The tick's commands go first: each tick names the first of them, which places
+            // it in engine order for the read store (its positions are marked at the tick).
+            let offsets = submit_batch(log.as_ref(), &commands, &house_producer, first, at)?;
+            let records = ticks
+                .into_iter()
+                .map(|(symbol, mut envelope)| {
+                    envelope.command_offset = offsets.first().copied();
+                    Record { key: Some(symbol.as_str().as_bytes().to_vec()), value: envelope.to_json(), timestamp_ms: at.millis() }
+                })
+                .collect();
+            log.append(MARKET_DATA, records)
         })
         .await;
         match appended {

