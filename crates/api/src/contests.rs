@@ -428,6 +428,8 @@ async fn standings(state: &AppState, record: &ContestRecord) -> Result<Vec<Stand
     let contest_id = record.contest_id;
     let entries = ask(state, move |store| store.contest_entries(contest_id)).await?;
     let accounts: Vec<u64> = entries.iter().map(|entry| entry.account_id).collect();
+    // Valued as positions are everywhere: at the read store's latest prices.
+    let latest = ask(state, |store| store.latest_prices()).await?;
     let equities = query(state, move |engine| {
         accounts
             .iter()
@@ -435,7 +437,7 @@ async fn standings(state: &AppState, record: &ContestRecord) -> Result<Vec<Stand
                 let view = engine.account(AccountId(account))?;
                 let mut equity = i128::from(view.cash.total());
                 for (symbol, balance) in &view.holdings {
-                    let price = engine.last_price(*symbol).map_or(0, |price| price.raw());
+                    let price = latest.get(symbol.as_str()).copied().or_else(|| engine.last_price(*symbol)).map_or(0, |price| price.raw());
                     // Price (4 decimals) x quantity (4 decimals) = money (8 decimals).
                     equity += i128::from(price) * i128::from(balance.total());
                 }
@@ -453,7 +455,7 @@ async fn standings(state: &AppState, record: &ContestRecord) -> Result<Vec<Stand
         let return_raw = (equity - start) * 1_000_000 / start;
         let account = entry.account_id;
         let sharpe = if record.ranking == "SHARPE" {
-            ask(state, move |store| store.performance(account, since, until)).await?.and_then(|performance| performance.sharpe)
+            crate::reads::ratio(ask(state, move |store| store.performance(account, since, until)).await?.and_then(|performance| performance.sharpe))
         } else {
             None
         };

@@ -139,8 +139,11 @@ fn pagination(next: Option<String>, total: u64) -> Pagination {
     Pagination { next_page_token: next, total_count: total }
 }
 
-fn ratio(value: Option<f64>) -> Option<f64> {
-    value.filter(|value| value.is_finite())
+/// A statistic as shown: finite, and rounded to 12 decimal places, so the binary
+/// arithmetic's last bits do not show (-0.00015, not -0.00014999999999998348).
+pub(crate) fn ratio(value: Option<f64>) -> Option<f64> {
+    const SCALE: f64 = 1e12;
+    value.filter(|value| value.is_finite()).map(|value| (value * SCALE).round() / SCALE + 0.0)
 }
 
 fn figures(performance: &tradecraft_store::Performance) -> Figures {
@@ -478,4 +481,18 @@ pub(crate) async fn leaderboard(State(state): State<Shared>, Query(params): Quer
         .map(|entry| LeaderboardEntry { rank: entry.rank, user_id: entry.user_id.to_string(), figures: figures(&entry.performance) })
         .collect();
     Ok(Json(Leaderboard { period, entries, pagination: pagination(page.next_page_token, page.total_count) }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ratio;
+
+    #[test]
+    fn statistics_are_shown_without_the_arithmetics_last_bits() {
+        assert_eq!(ratio(Some(-0.000_149_999_999_999_983_48)), Some(-0.00015));
+        assert_eq!(ratio(Some(0.1 + 0.2)), Some(0.3));
+        assert_eq!(ratio(Some(-1e-15)).map(|value| value.to_string()), Some("0".to_owned()), "no negative zero");
+        assert_eq!(ratio(Some(f64::NAN)), None);
+        assert_eq!(ratio(Some(1.234_567_890_123)), Some(1.234_567_890_123));
+    }
 }

@@ -2,6 +2,8 @@
 //! is the only place the dialects differ) and returns exact decimals: prices and
 //! quantities as 4-decimal, money as 8-decimal fixed point.
 
+use std::collections::BTreeMap;
+
 use rustc_hash::FxHashMap;
 use tradecraft_types::{Money, Price, Quantity};
 
@@ -307,6 +309,13 @@ impl Store {
                 })
             })
             .transpose()
+    }
+
+    /// Every symbol's latest price, the one positions are valued at: the market's price
+    /// feed, or a trade since its last tick.
+    pub fn latest_prices(&self) -> Result<BTreeMap<String, Price>, StoreError> {
+        let rows = self.backend().query("SELECT symbol, price FROM last_prices", &[])?;
+        rows.iter().map(|row| Ok((row.text(0)?.to_owned(), Price::from_raw(row.int(1)?)))).collect()
     }
 
     /// Open positions and closed ones with realised P&L, by symbol.

@@ -154,3 +154,60 @@ async fn positions_are_marked_at_the_markets_price_between_trades() {
     }
     assert!(agreed, "positions and performance never showed the same value");
 }
+
+/// One latest price values a holding on every surface: after a tick of the market's price
+/// feed, a contest entry's positions, its performance and the contest's standings all
+/// count the shares at the tick's price.
+#[tokio::test]
+async fn every_surface_values_holdings_at_the_same_latest_price() {
+    let app = crate::helpers::spawn_app().await;
+    let now = tradecraft_api::clock::Clock::system().now_ms();
+    let at = |ms: i64| tradecraft_types::Timestamp::from_millis(ms).to_string();
+    let (status, contest) = app
+        .post(
+            "/v1/contests",
+            json!({"name": "Marks", "startingCash": "10000", "registrationStart": at(now - 60_000), "registrationEnd": at(now + 3_600_000),
+                   "tradingStart": at(now - 30_000), "tradingEnd": at(now + 7_200_000)}),
+        )
+        .await;
+    assert_eq!(status, 201, "{contest}");
+    let contest = contest["contestId"].as_str().unwrap().to_owned();
+    let ada = crate::auth::register(&app, "marks@example.com").await;
+    let token = ada["accessToken"].as_str().unwrap();
+    let (status, joined) =
+        crate::auth::call(&app, &app.anonymous, reqwest::Method::POST, &format!("/v1/contests/{contest}/join"), Some(token), Some(json!({}))).await;
+    assert_eq!(status, 201, "{joined}");
+    let account = joined["accountId"].as_str().unwrap().to_owned();
+    let (status, bought) = app.post("/v1/orders", json!({"userId": account, "symbol": "MOCK", "quantity": "10", "side": "BUY", "type": "MARKET"})).await;
+    assert_eq!(status, 202, "{bought}");
+
+    // The market's feed prices MOCK at 120, at the last command applied; the next command
+    // moves the engine (and so the read store) past it.
+    let applied = app.log.end_offset("trade_orders", 0).unwrap() - 1;
+    let tick =
+        tradecraft_events::to_payload(&tradecraft_events::MarketDataTick { symbol: "MOCK".to_owned(), price: "120".to_owned(), feed_timestamp: at(now) });
+    let mut envelope = tradecraft_log::Envelope::new("market_data.tick", "test-feed", 1, tradecraft_types::Timestamp::from_millis(now), tick);
+    envelope.command_offset = Some(applied);
+    app.log
+        .append(tradecraft_events::MARKET_DATA, vec![tradecraft_log::Record { key: Some(b"MOCK".to_vec()), value: envelope.to_json(), timestamp_ms: now }])
+        .unwrap();
+    let user = ada["userId"].as_str().unwrap();
+    let (status, _) =
+        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})).await;
+    assert_eq!(status, 202);
+
+    let (_, positions) = app.get_until(&format!("/v1/portfolio/positions?userId={account}"), |_, body| body["positions"][0]["lastPrice"] == "120").await;
+    assert_eq!(positions["positions"][0]["marketValue"], "1200", "{positions}");
+    let total = positions["totalValue"].as_str().unwrap().to_owned();
+    assert_eq!(
+        tradecraft_types::Money::parse(&total).unwrap(),
+        tradecraft_types::Money::parse(positions["cashBalance"].as_str().unwrap())
+            .unwrap()
+            .checked_add(tradecraft_types::Money::parse("1200").unwrap())
+            .unwrap()
+    );
+    let (_, performance) = app.get(&format!("/v1/portfolio/performance?userId={account}")).await;
+    assert_eq!(performance["endValue"].as_str(), Some(total.as_str()), "{performance}");
+    let (_, standings) = app.get(&format!("/v1/contests/{contest}/leaderboard")).await;
+    assert_eq!(standings["standings"][0]["equity"].as_str(), Some(total.as_str()), "{standings}");
+}
