@@ -199,10 +199,12 @@ pub(crate) struct PortfolioHistory {
     /// Unix seconds of each point.
     pub timestamp: Vec<i64>,
     pub equity: Vec<f64>,
-    /// Equity less the first point's.
+    /// Equity less what was invested by then: the period's opening equity and the net
+    /// deposits since (so a deposit is never a profit, and `/v1`'s figures agree).
     pub profit_loss: Vec<f64>,
-    /// `profit_loss` over the first point's equity.
+    /// `profit_loss` over what was invested by then.
     pub profit_loss_pct: Vec<Option<f64>>,
+    /// What was invested over the period: its opening equity and its net deposits.
     pub base_value: f64,
     pub timeframe: String,
 }
@@ -246,24 +248,30 @@ pub(crate) async fn portfolio_history(
     let performance =
         crate::reads::ask(&state, move |store| store.performance(user, since, now_ms)).await?.ok_or_else(|| ApiError::NotFound(format!("account {user}")))?;
     let value = |money: tradecraft_types::Money| decimal(i128::from(money.raw()), 8).parse::<f64>().unwrap_or(0.0);
-    // The value at the end of each step, stamped with the step's start.
-    let mut points: Vec<(i64, f64)> = Vec::new();
-    for (at, money) in &performance.history {
+    // The value at the end of each step, stamped with the step's start, with what was
+    // invested by then: the opening value and the net deposits since. Profit and loss are
+    // exact money until shown.
+    let opening = performance.start_value.raw();
+    let mut points: Vec<(i64, i64, i64)> = Vec::new();
+    for ((at, money), flows) in performance.history.iter().zip(&performance.history_flows) {
         let start = at.div_euclid(1_000).div_euclid(step_s) * step_s;
+        let invested = opening.saturating_add(flows.raw());
         match points.last_mut() {
-            Some((last, equity)) if *last == start => *equity = value(*money),
-            _ => points.push((start, value(*money))),
+            Some((last, equity, basis)) if *last == start => (*equity, *basis) = (money.raw(), invested),
+            _ => points.push((start, money.raw(), invested)),
         }
     }
-    // The period's first funded value, before the points are grouped into steps (the
-    // opening deposit and the first trades may share a step).
-    let base = performance.history.iter().map(|(_, money)| value(*money)).find(|equity| *equity > 0.0).unwrap_or(0.0);
+    let shown = |raw: i64| value(tradecraft_types::Money::from_raw(raw));
+    let base = opening.saturating_add(performance.net_flows.raw());
     Ok(Json(PortfolioHistory {
-        timestamp: points.iter().map(|(at, _)| *at).collect(),
-        equity: points.iter().map(|(_, equity)| *equity).collect(),
-        profit_loss: points.iter().map(|(_, equity)| if *equity > 0.0 { equity - base } else { 0.0 }).collect(),
-        profit_loss_pct: points.iter().map(|(_, equity)| (base > 0.0 && *equity > 0.0).then(|| (equity - base) / base)).collect(),
-        base_value: base,
+        timestamp: points.iter().map(|(at, _, _)| *at).collect(),
+        equity: points.iter().map(|(_, equity, _)| shown(*equity)).collect(),
+        profit_loss: points.iter().map(|(_, equity, invested)| shown(equity.saturating_sub(*invested))).collect(),
+        profit_loss_pct: points
+            .iter()
+            .map(|(_, equity, invested)| crate::reads::ratio((*invested > 0).then(|| equity.saturating_sub(*invested) as f64 / *invested as f64)))
+            .collect(),
+        base_value: shown(base),
         timeframe: timeframe.to_owned(),
     }))
 }

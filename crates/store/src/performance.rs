@@ -46,6 +46,9 @@ pub struct Performance {
     pub max_drawdown: f64,
     /// The portfolio values the figures come from: (Unix ms, value), oldest first.
     pub history: Vec<(i64, Money)>,
+    /// Beside each of `history`'s values, the net flows (deposits less withdrawals) into
+    /// the account since the first: what a value's profit or loss is net of.
+    pub history_flows: Vec<Money>,
 }
 
 fn interval_return(previous: i64, point: &Point) -> Option<f64> {
@@ -90,6 +93,16 @@ pub fn performance(points: &[Point]) -> Performance {
         sortino,
         max_drawdown,
         history: points.iter().map(|point| (point.at_ms, Money::from_raw(point.value))).collect(),
+        history_flows: points
+            .iter()
+            .enumerate()
+            .scan(0_i64, |flows, (index, point)| {
+                if index > 0 {
+                    *flows = flows.saturating_add(point.flows);
+                }
+                Some(Money::from_raw(*flows))
+            })
+            .collect(),
     }
 }
 

@@ -178,8 +178,11 @@ async fn every_surface_values_holdings_at_the_same_latest_price() {
         crate::auth::call(&app, &app.anonymous, reqwest::Method::POST, &format!("/v1/contests/{contest}/join"), Some(token), Some(json!({}))).await;
     assert_eq!(status, 201, "{joined}");
     let account = joined["accountId"].as_str().unwrap().to_owned();
-    let (status, bought) = app.post("/v1/orders", json!({"userId": account, "symbol": "MOCK", "quantity": "10", "side": "BUY", "type": "MARKET"})).await;
-    assert_eq!(status, 202, "{bought}");
+    let user = ada["userId"].as_str().unwrap();
+    for holder in [account.as_str(), user] {
+        let (status, bought) = app.post("/v1/orders", json!({"userId": holder, "symbol": "MOCK", "quantity": "10", "side": "BUY", "type": "MARKET"})).await;
+        assert_eq!(status, 202, "{bought}");
+    }
 
     // The market's feed prices MOCK at 120, at the last command applied; the next command
     // moves the engine (and so the read store) past it.
@@ -191,7 +194,6 @@ async fn every_surface_values_holdings_at_the_same_latest_price() {
     app.log
         .append(tradecraft_events::MARKET_DATA, vec![tradecraft_log::Record { key: Some(b"MOCK".to_vec()), value: envelope.to_json(), timestamp_ms: now }])
         .unwrap();
-    let user = ada["userId"].as_str().unwrap();
     let (status, _) =
         app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})).await;
     assert_eq!(status, 202);
@@ -210,4 +212,18 @@ async fn every_surface_values_holdings_at_the_same_latest_price() {
     assert_eq!(performance["endValue"].as_str(), Some(total.as_str()), "{performance}");
     let (_, standings) = app.get(&format!("/v1/contests/{contest}/leaderboard")).await;
     assert_eq!(standings["standings"][0]["equity"].as_str(), Some(total.as_str()), "{standings}");
+
+    // The default account, on `/v2`: the same price, and its profit is net of the opening
+    // deposit (registered with 100,000 in the same minute as the trade).
+    let as_ada = |path: &'static str| crate::auth::call(&app, &app.anonymous, reqwest::Method::GET, path, Some(token), None);
+    let (_, positions) = as_ada("/v2/positions").await;
+    assert_eq!(positions[0]["current_price"], "120", "{positions}");
+    let (_, native) = as_ada("/v1/portfolio/performance?period=1d").await;
+    let (_, history) = as_ada("/v2/account/portfolio/history?period=1D").await;
+    let money = |text: &Value| tradecraft_types::Money::parse(text.as_str().unwrap()).unwrap();
+    let profit = money(&native["endValue"]).checked_sub(money(&native["startValue"])).unwrap().checked_sub(money(&native["netDeposits"])).unwrap();
+    assert!(profit.is_positive(), "bought at 100.5, priced at 120: {profit}");
+    assert_eq!(history["base_value"], 100_000.0, "{history}");
+    assert_eq!(history["profit_loss"].as_array().unwrap().last().unwrap().as_f64(), profit.to_string().parse::<f64>().ok(), "{history} {native}");
+    assert_eq!(history["profit_loss_pct"].as_array().unwrap().last().unwrap().as_f64(), native["totalReturn"].as_f64(), "{history} {native}");
 }
