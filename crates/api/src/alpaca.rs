@@ -153,6 +153,14 @@ pub(crate) async fn account(State(state): State<Shared>, Extension(caller): Exte
     let money = |raw: i128| tradecraft_store::decimal(raw, 8);
     let available = Money::from_raw(engine_view.cash.available).to_string();
     let created = crate::reads::ask(&state, move |store| store.user_by_id(user)).await.ok().flatten().map(|record| record.created_at_ms);
+    // Alpaca's `last_equity`, the mark `equity` is compared with for the day's change: the
+    // value when the (UTC) day began and what was deposited since, so a deposit is not a
+    // gain and a day's trading is (it equalled `equity`, a change of 0 at any price).
+    const DAY_MS: i64 = 86_400_000;
+    let now_ms = now().millis();
+    let day_start = now_ms.div_euclid(DAY_MS) * DAY_MS;
+    let day = crate::reads::ask(&state, move |store| store.performance(user, day_start, now_ms)).await.ok().flatten();
+    let last_equity = day.map_or(equity, |day| i128::from(day.start_value.raw()) + i128::from(day.net_flows.raw()));
     Ok(Json(Account {
         id: uuid(TAG_ACCOUNT, user),
         account_number: format!("TC{user}"),
@@ -175,7 +183,7 @@ pub(crate) async fn account(State(state): State<Shared>, Extension(caller): Exte
         multiplier: "1".to_owned(),
         shorting_enabled: false,
         equity: money(equity),
-        last_equity: money(equity),
+        last_equity: money(last_equity),
         long_market_value: money(long),
         short_market_value: "0".to_owned(),
         initial_margin: "0".to_owned(),

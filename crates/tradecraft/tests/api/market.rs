@@ -226,4 +226,7 @@ async fn every_surface_values_holdings_at_the_same_latest_price() {
     assert_eq!(history["base_value"], 100_000.0, "{history}");
     assert_eq!(history["profit_loss"].as_array().unwrap().last().unwrap().as_f64(), profit.to_string().parse::<f64>().ok(), "{history} {native}");
     assert_eq!(history["profit_loss_pct"].as_array().unwrap().last().unwrap().as_f64(), native["totalReturn"].as_f64(), "{history} {native}");
+    // The day's change a client shows (equity less last_equity) is that profit too.
+    let (_, account) = as_ada("/v2/account").await;
+    assert_eq!(money(&account["equity"]).checked_sub(money(&account["last_equity"])), Some(profit), "{account}");
 }
