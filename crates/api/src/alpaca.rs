@@ -859,8 +859,16 @@ pub(crate) struct Position {
     pub change_today: String,
 }
 
+/// `part` of `whole` as a fraction with 8 decimals (0 of nothing).
+fn fraction(part: i128, whole: i128) -> String {
+    if whole == 0 { "0".to_owned() } else { tradecraft_store::decimal(part * 100_000_000 / whole, 8) }
+}
+
 async fn positions_of(state: &AppState, user: u64) -> Result<Vec<Position>, ApiError> {
-    let rows = crate::reads::ask(state, move |store| store.positions(user)).await?;
+    const DAY_MS: i64 = 86_400_000;
+    let day_start = now().millis().div_euclid(DAY_MS) * DAY_MS;
+    let (rows, closes, lots) =
+        crate::reads::ask(state, move |store| Ok((store.positions(user)?, store.previous_closes(day_start)?, store.open_lots(user)?))).await?;
     let holdings = query(state, move |engine| engine.account(AccountId(user))).await?.map(|view| view.holdings).unwrap_or_default();
     Ok(rows
         .iter()
@@ -869,7 +877,16 @@ async fn positions_of(state: &AppState, user: u64) -> Result<Vec<Position>, ApiE
             let cost = i128::from(row.cost.raw());
             let value = row.market_value.map_or(cost, |value| i128::from(value.raw()));
             let unrealized = value - cost;
-            let ratio = if cost == 0 { "0".to_owned() } else { tradecraft_store::decimal(unrealized * 100_000_000 / cost, 8) };
+            // The day so far: against the symbol's close of the last day it had a price (or
+            // its first price today), lots bought today against what they cost.
+            let current = row.last_price.map_or(0, |price| i128::from(price.raw()));
+            let lastday = closes.get(&row.symbol).map_or(current, |close| i128::from(close.raw()));
+            let day_basis: i128 = lots
+                .iter()
+                .filter(|(symbol, ..)| *symbol == row.symbol)
+                .map(|(_, quantity, price, opened_at)| i128::from(quantity.raw()) * if *opened_at >= day_start { i128::from(price.raw()) } else { lastday })
+                .sum();
+            let day_basis = if day_basis == 0 { cost } else { day_basis };
             let available = Symbol::new(&row.symbol)
                 .ok()
                 .and_then(|symbol| holdings.iter().find(|(held, _)| *held == symbol).map(|(_, balance)| Quantity::from_raw(balance.available).to_string()))
@@ -888,12 +905,12 @@ async fn positions_of(state: &AppState, user: u64) -> Result<Vec<Position>, ApiE
                 market_value: tradecraft_store::decimal(value, 8),
                 cost_basis: row.cost.to_string(),
                 unrealized_pl: tradecraft_store::decimal(unrealized, 8),
-                unrealized_plpc: ratio.clone(),
-                unrealized_intraday_pl: tradecraft_store::decimal(unrealized, 8),
-                unrealized_intraday_plpc: ratio,
-                current_price: price.clone(),
-                lastday_price: price,
-                change_today: "0".to_owned(),
+                unrealized_plpc: fraction(unrealized, cost),
+                unrealized_intraday_pl: tradecraft_store::decimal(value - day_basis, 8),
+                unrealized_intraday_plpc: fraction(value - day_basis, day_basis),
+                current_price: price,
+                lastday_price: tradecraft_store::decimal(lastday, 4),
+                change_today: fraction(current - lastday, lastday),
             }
         })
         .collect())

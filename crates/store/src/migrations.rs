@@ -45,10 +45,11 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 16, sqlite: include_str!("../migrations/0016_channels.sql"), postgres: include_str!("../migrations/0016_channels.sql") },
     Migration { version: 17, sqlite: include_str!("../migrations/0017_idempotency.sql"), postgres: include_str!("../migrations/0017_idempotency.sql") },
     Migration { version: 18, sqlite: include_str!("../migrations/0018_invitations.sql"), postgres: include_str!("../migrations/0018_invitations.sql") },
+    Migration { version: 19, sqlite: include_str!("../migrations/0019_daily_closes.sql"), postgres: include_str!("../migrations/0019_daily_closes.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).
-pub(crate) const TABLES: [&str; 10] = [
+pub(crate) const TABLES: [&str; 11] = [
     "projection_offsets",
     "projection_meta",
     "accounts",
@@ -57,6 +58,7 @@ pub(crate) const TABLES: [&str; 10] = [
     "positions",
     "position_lots",
     "last_prices",
+    "daily_closes",
     "wallet_transactions",
     "portfolio_snapshots",
 ];

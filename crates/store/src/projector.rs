@@ -590,8 +590,7 @@ impl Projector {
                         None => price_alerts.insert(self.waiting_price_alerts()?),
                     };
                     price_alert_triggers(item, &tick.symbol, quoted, "is priced", alerts, pending);
-                    self.state.prices.insert(tick.symbol.clone(), (quoted, item.timestamp_ms));
-                    pending.prices.insert(tick.symbol);
+                    self.set_price(&tick.symbol, quoted, item.timestamp_ms, pending);
                 }
                 _ => {}
             }
@@ -786,9 +785,24 @@ impl Projector {
         if fee != 0 {
             self.wallet(pending, user, "FEE", -fee, after_fee, reference, Some(symbol), at);
         }
-        self.state.prices.insert(symbol.to_owned(), (fill_price, at));
-        pending.prices.insert(symbol.to_owned());
+        self.set_price(symbol, fill_price, at, pending);
         Ok(())
+    }
+
+    /// `symbol`'s latest price is now `price` (at `at`); the one it replaces closed its day
+    /// if this one is from a later (UTC) day.
+    fn set_price(&mut self, symbol: &str, price: i64, at: i64, pending: &mut Pending) {
+        const DAY_MS: i64 = 86_400_000;
+        if let Some(&(previous, previous_at)) = self.state.prices.get(symbol)
+            && previous_at.div_euclid(DAY_MS) < at.div_euclid(DAY_MS)
+        {
+            pending.statements.push(Statement::new(
+                "INSERT INTO daily_closes (symbol, day, price) VALUES ($1, $2, $3) ON CONFLICT (symbol, day) DO UPDATE SET price = excluded.price",
+                vec![symbol.into(), (previous_at.div_euclid(DAY_MS) * DAY_MS).into(), previous.into()],
+            ));
+        }
+        self.state.prices.insert(symbol.to_owned(), (price, at));
+        pending.prices.insert(symbol.to_owned());
     }
 
     /// A limit breach becomes an alert, queued for each of the user's webhooks.

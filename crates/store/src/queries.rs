@@ -318,6 +318,26 @@ impl Store {
         rows.iter().map(|row| Ok((row.text(0)?.to_owned(), Price::from_raw(row.int(1)?)))).collect()
     }
 
+    /// Every symbol's close of the last (UTC) day before the one starting at `day_start_ms`
+    /// that it had a price.
+    pub fn previous_closes(&self, day_start_ms: i64) -> Result<BTreeMap<String, Price>, StoreError> {
+        let rows = self.backend().query(
+            "SELECT c.symbol, c.price FROM daily_closes c \
+             JOIN (SELECT symbol, MAX(day) AS day FROM daily_closes WHERE day < $1 GROUP BY symbol) latest ON latest.symbol = c.symbol AND latest.day = c.day",
+            &[day_start_ms.into()],
+        )?;
+        rows.iter().map(|row| Ok((row.text(0)?.to_owned(), Price::from_raw(row.int(1)?)))).collect()
+    }
+
+    /// The lots of `user`'s open positions: (symbol, quantity, price, opened at Unix ms).
+    pub fn open_lots(&self, user_id: u64) -> Result<Vec<(String, Quantity, Price, i64)>, StoreError> {
+        let rows = self.backend().query(
+            "SELECT symbol, quantity, price, opened_at FROM position_lots WHERE user_id = $1 AND quantity > 0 ORDER BY symbol, lot",
+            &[(user_id as i64).into()],
+        )?;
+        rows.iter().map(|row| Ok((row.text(0)?.to_owned(), Quantity::from_raw(row.int(1)?), Price::from_raw(row.int(2)?), row.int(3)?))).collect()
+    }
+
     /// Open positions and closed ones with realised P&L, by symbol.
     pub fn positions(&self, user_id: u64) -> Result<Vec<PositionRecord>, StoreError> {
         let rows = self.backend().query(

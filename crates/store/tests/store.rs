@@ -477,7 +477,7 @@ impl Backend for Flaky {
     }
 }
 
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
     "projection_offsets ORDER BY topic, part",
     "projection_meta ORDER BY name",
     "accounts ORDER BY user_id",
@@ -486,6 +486,7 @@ const TABLES: [&str; 10] = [
     "positions ORDER BY user_id, symbol",
     "position_lots ORDER BY user_id, symbol, lot",
     "last_prices ORDER BY symbol",
+    "daily_closes ORDER BY symbol, day",
     "wallet_transactions ORDER BY id",
     "portfolio_snapshots ORDER BY user_id, bucket",
 ];
@@ -605,6 +606,10 @@ fn marks_positions_and_triggers_alerts_at_the_markets_price_between_trades(db: T
     let mock = db.store.positions(ALICE).unwrap().remove(0);
     assert_eq!((mock.last_price, mock.unrealized_pnl), (Some(Price::from_units(95)), Some(money("-35"))));
     assert_eq!(triggered(&db.store), ["above", "below"]);
+    // Each day's last price closed it: 100 on the first day, 102 on the second.
+    let day = |ms: i64| ms.div_euclid(DAY) * DAY;
+    let close = |day_start: i64| db.store.previous_closes(day_start).unwrap().get("MOCK").copied();
+    assert_eq!((close(day(T0)), close(day(T0 + DAY)), close(day(T0 + 3 * DAY))), (None, Some(Price::from_units(100)), Some(Price::from_units(102))));
     let lag = projector.lag().unwrap();
     assert!(lag.iter().all(|lag| lag.applied == lag.end), "every tick was read: {lag:?}");
 

@@ -184,16 +184,22 @@ async fn every_surface_values_holdings_at_the_same_latest_price() {
         assert_eq!(status, 202, "{bought}");
     }
 
-    // The market's feed prices MOCK at 120, at the last command applied; the next command
-    // moves the engine (and so the read store) past it.
+    // The market's feed prices MOCK at 110 stamped a day ago (yesterday's close), then at
+    // 120 now, at the last command applied; the next command moves the engine (and so the
+    // read store) past them.
     let applied = app.log.end_offset("trade_orders", 0).unwrap() - 1;
-    let tick =
-        tradecraft_events::to_payload(&tradecraft_events::MarketDataTick { symbol: "MOCK".to_owned(), price: "120".to_owned(), feed_timestamp: at(now) });
-    let mut envelope = tradecraft_log::Envelope::new("market_data.tick", "test-feed", 1, tradecraft_types::Timestamp::from_millis(now), tick);
-    envelope.command_offset = Some(applied);
-    app.log
-        .append(tradecraft_events::MARKET_DATA, vec![tradecraft_log::Record { key: Some(b"MOCK".to_vec()), value: envelope.to_json(), timestamp_ms: now }])
-        .unwrap();
+    for (sequence, (price, stamped)) in [("110", now - 86_400_000), ("120", now)].into_iter().enumerate() {
+        let tick = tradecraft_events::to_payload(&tradecraft_events::MarketDataTick {
+            symbol: "MOCK".to_owned(),
+            price: price.to_owned(),
+            feed_timestamp: at(stamped),
+        });
+        let mut envelope =
+            tradecraft_log::Envelope::new("market_data.tick", "test-feed", sequence as u64, tradecraft_types::Timestamp::from_millis(stamped), tick);
+        envelope.command_offset = Some(applied);
+        let record = tradecraft_log::Record { key: Some(b"MOCK".to_vec()), value: envelope.to_json(), timestamp_ms: stamped };
+        app.log.append(tradecraft_events::MARKET_DATA, vec![record]).unwrap();
+    }
     let (status, _) =
         app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})).await;
     assert_eq!(status, 202);
@@ -218,6 +224,9 @@ async fn every_surface_values_holdings_at_the_same_latest_price() {
     let as_ada = |path: &'static str| crate::auth::call(&app, &app.anonymous, reqwest::Method::GET, path, Some(token), None);
     let (_, positions) = as_ada("/v2/positions").await;
     assert_eq!(positions[0]["current_price"], "120", "{positions}");
+    // The day's change is against yesterday's close; shares bought today gain from their cost.
+    assert_eq!((positions[0]["lastday_price"].as_str(), positions[0]["change_today"].as_str()), (Some("110"), Some("0.09090909")), "{positions}");
+    assert_eq!(positions[0]["unrealized_intraday_pl"], positions[0]["unrealized_pl"], "{positions}");
     let (_, native) = as_ada("/v1/portfolio/performance?period=1d").await;
     let (_, history) = as_ada("/v2/account/portfolio/history?period=1D").await;
     let money = |text: &Value| tradecraft_types::Money::parse(text.as_str().unwrap()).unwrap();
