@@ -24,6 +24,9 @@ export interface Instrument {
 
 export interface Ticker {
   symbol: string;
+  /** The latest price (the market's feed, or a trade since its last tick): what positions are valued at. */
+  price?: string | null;
+  /** The last trade's price. */
   last?: string | null;
   bid?: string | null;
   ask?: string | null;

@@ -79,11 +79,13 @@ pub(crate) async fn orderbook(State(state): State<Shared>, Path(symbol): Path<St
 pub(crate) async fn ticker(State(state): State<Shared>, Path(symbol): Path<String>) -> Result<Json<Ticker>, ApiError> {
     let symbol = known_symbol(&state, &symbol).await?;
     let top = query(&state, move |engine| engine.best_bid_offer(symbol)).await?.unwrap_or((None, None));
+    let latest = crate::reads::ask(&state, |store| store.latest_prices()).await?.remove(symbol.as_str());
     let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
     let ticker = view.candles.ticker(symbol, now().millis(), top.0.map(|level| level.price), top.1.map(|level| level.price));
     let price = |price: Option<Price>| price.map(|price| price.to_string());
     Ok(Json(Ticker {
         symbol: symbol.as_str().to_owned(),
+        price: price(latest),
         last: price(ticker.last),
         bid: price(ticker.bid),
         ask: price(ticker.ask),

@@ -699,6 +699,10 @@ pub(crate) struct BookLevel {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Ticker {
     pub symbol: String,
+    /// The latest price, the one positions are valued at: the market's price feed (what
+    /// `prices:{SYM}` pushes), or a trade since its last tick.
+    pub price: Option<String>,
+    /// The last trade's price.
     pub last: Option<String>,
     pub bid: Option<String>,
     pub ask: Option<String>,

@@ -58,7 +58,7 @@ export function Markets() {
         if (!current) return;
         const spark = (candles?.candles ?? []).map((candle) => D.toNumber(D.of(candle.close)));
         const mid = ticker?.bid && ticker.ask ? D.toText(D.round(D.div(D.add(D.of(ticker.bid), D.of(ticker.ask)), D.of("2"), 4) ?? D.ZERO, 4)) : null;
-        const last = ticker?.last ?? instrument.lastPrice ?? mid;
+        const last = ticker?.price ?? ticker?.last ?? instrument.lastPrice ?? mid;
         setRows((previous) => ({
           ...previous,
           [instrument.symbol]: { instrument, ticker, last: previous[instrument.symbol]?.last ?? last, first: last, spark: previous[instrument.symbol]?.spark.length ? previous[instrument.symbol]!.spark : spark },

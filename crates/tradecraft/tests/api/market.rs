@@ -216,6 +216,9 @@ async fn every_surface_values_holdings_at_the_same_latest_price() {
     );
     let (_, performance) = app.get(&format!("/v1/portfolio/performance?userId={account}")).await;
     assert_eq!(performance["endValue"].as_str(), Some(total.as_str()), "{performance}");
+    // The market data's latest price is that price too (its last trade was the purchase).
+    let (_, ticker) = app.get("/v1/market/MOCK/ticker").await;
+    assert_eq!((ticker["price"].as_str(), ticker["last"].as_str()), (Some("120"), Some("100.5")), "{ticker}");
     let (_, standings) = app.get(&format!("/v1/contests/{contest}/leaderboard")).await;
     assert_eq!(standings["standings"][0]["equity"].as_str(), Some(total.as_str()), "{standings}");
 
