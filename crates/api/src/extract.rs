@@ -152,6 +152,24 @@ fn deserialize_object<T: DeserializeOwned>(value: Value, mut ignored: impl FnMut
     })
 }
 
+/// On `/v1`, a query parameter the operation does not have is a 400 naming it, before
+/// anything else reads the request (a misspelt filter must not answer everything, a
+/// misspelt `userId` act on another account), as a body's unknown field is. `/v2` passes
+/// them over, as Alpaca's SDKs expect.
+pub(crate) async fn known_parameters(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("", axum::extract::MatchedPath::as_str);
+    if route.starts_with("/v1/")
+        && let Some(query) = request.uri().query()
+        && let Some(known) = crate::openapi::query_parameters().get(&(request.method().as_str().to_ascii_lowercase(), route.to_owned()))
+        && let Some((unknown, _)) = form_urlencoded::parse(query.as_bytes()).find(|(name, _)| !known.contains(name.as_ref()))
+    {
+        let message = format!("{unknown}: not a parameter of this request");
+        return ApiError::BadRequest { code: "invalid_parameter", message, details: json!({"parameter": unknown}) }.into_response();
+    }
+    next.run(request).await
+}
+
 /// Query parameters deserialised into `T`; a bad, repeated or malformed parameter is a
 /// 400 in the API's error shape.
 #[derive(Debug)]

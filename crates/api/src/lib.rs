@@ -156,6 +156,8 @@ fn router_of(state: Shared) -> Router {
     router
         // Only on the routes: an unknown path or method is 404/405, key or not.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
+        // Outside the guard: a refused request claims no key.
+        .route_layer(axum::middleware::from_fn(extract::known_parameters))
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), recovery_gate))

@@ -154,6 +154,30 @@ pub fn document_json() -> serde_json::Value {
     serde_json::to_value(document()).unwrap_or_default()
 }
 
+/// The query parameters each documented operation has, by (method, path).
+pub(crate) fn query_parameters() -> &'static std::collections::HashMap<(String, String), std::collections::HashSet<String>> {
+    static PARAMETERS: OnceLock<std::collections::HashMap<(String, String), std::collections::HashSet<String>>> = OnceLock::new();
+    PARAMETERS.get_or_init(|| {
+        let mut all = std::collections::HashMap::new();
+        for (path, item) in &document().paths.paths {
+            let mut item = item.clone();
+            for (method, operation) in operations_of(&mut item) {
+                let names = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .filter_map(|parameter| match parameter {
+                        RefOr::T(parameter) if parameter.parameter_in == utoipa::openapi::path::ParameterIn::Query => Some(parameter.name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                all.insert((method.to_owned(), path.clone()), names);
+            }
+        }
+        all
+    })
+}
+
 /// (method, path) of every documented operation, e.g. `("get", "/v1/orders/{order_id}")`.
 pub fn operations() -> Vec<(String, String)> {
     let mut all = Vec::new();

@@ -892,3 +892,43 @@ async fn a_field_the_request_does_not_have_is_refused_on_v1_and_passed_over_on_v
     let (status, order) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(alpaca)).await;
     assert_eq!((status, order["status"].as_str()), (200, Some("new")), "{order}");
 }
+
+/// A query parameter the operation does not have is refused on `/v1` with its name, before
+/// anything is read or done (a misspelt filter would answer everything; a refused keyed
+/// request claims no key). `/v2` passes unknown parameters over, as Alpaca's SDKs expect.
+#[tokio::test]
+async fn a_parameter_the_operation_does_not_have_is_refused_on_v1_and_passed_over_on_v2() {
+    let app = spawn_app().await;
+    let ada = register(&app, "parameters@example.com").await;
+    let (user, access) = (ada["userId"].as_str().unwrap().to_owned(), token(&ada));
+    for (method, path, parameter) in [
+        (Method::GET, "/v1/orders?statuss=OPEN".to_owned(), "statuss"),
+        (Method::GET, format!("/v1/trades/search?userId={user}&sumbol=MOCK"), "sumbol"),
+        (Method::GET, "/v1/market/MOCK/orderbook?depth=1&levels=5".to_owned(), "levels"),
+        (Method::GET, "/v1/notifications?unread=true&all=1".to_owned(), "all"),
+        (Method::POST, "/v1/notifications/read?user=1".to_owned(), "user"),
+        (Method::DELETE, "/v1/orders/1?force=true".to_owned(), "force"),
+    ] {
+        let (status, answer) = call(&app, &app.anonymous, method.clone(), &path, Some(&access), None).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str(), answer["error"]["details"]["parameter"].as_str()),
+            (400, Some("invalid_parameter"), Some(parameter)),
+            "{method} {path}: {answer}"
+        );
+    }
+    // Refused before the idempotency key is claimed: the corrected request takes it.
+    let keyed = |path: &'static str| {
+        app.anonymous
+            .post(app.url(path))
+            .bearer_auth(&access)
+            .header("x-idempotency-key", "parameters-1")
+            .json(&json!({"url": "http://127.0.0.1:9/hook"}))
+            .send()
+    };
+    assert_eq!(keyed("/v1/webhooks?verify=false").await.unwrap().status(), 400);
+    assert_eq!(keyed("/v1/webhooks").await.unwrap().status(), 201);
+    let (status, listed) = call(&app, &app.anonymous, Method::GET, "/v1/orders?status=OPEN&limit=5", Some(&access), None).await;
+    assert_eq!(status, 200, "documented parameters pass: {listed}");
+    let (status, listed) = call(&app, &app.anonymous, Method::GET, "/v2/orders?status=all&nested=true&unknown=1", Some(&access), None).await;
+    assert_eq!(status, 200, "{listed}");
+}
