@@ -156,9 +156,8 @@ pub(crate) async fn account(State(state): State<Shared>, Extension(caller): Exte
     // Alpaca's `last_equity`, the mark `equity` is compared with for the day's change: the
     // value when the (UTC) day began and what was deposited since, so a deposit is not a
     // gain and a day's trading is (it equalled `equity`, a change of 0 at any price).
-    const DAY_MS: i64 = 86_400_000;
     let now_ms = now().millis();
-    let day_start = now_ms.div_euclid(DAY_MS) * DAY_MS;
+    let day_start = utc_day_start(now_ms);
     let day = crate::reads::ask(&state, move |store| store.performance(user, day_start, now_ms)).await.ok().flatten();
     let last_equity = day.map_or(equity, |day| i128::from(day.start_value.raw()) + i128::from(day.net_flows.raw()));
     Ok(Json(Account {
@@ -865,8 +864,7 @@ fn fraction(part: i128, whole: i128) -> String {
 }
 
 async fn positions_of(state: &AppState, user: u64) -> Result<Vec<Position>, ApiError> {
-    const DAY_MS: i64 = 86_400_000;
-    let day_start = now().millis().div_euclid(DAY_MS) * DAY_MS;
+    let day_start = utc_day_start(now().millis());
     let (rows, closes, lots) =
         crate::reads::ask(state, move |store| Ok((store.positions(user)?, store.previous_closes(day_start)?, store.open_lots(user)?))).await?;
     let holdings = query(state, move |engine| engine.account(AccountId(user))).await?.map(|view| view.holdings).unwrap_or_default();
@@ -1171,6 +1169,11 @@ pub(crate) struct Clock {
 }
 
 const DAY_MS: i64 = 86_400_000;
+
+/// The first Unix ms of the UTC day holding `ms`.
+fn utc_day_start(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS) * DAY_MS
+}
 
 /// The market clock, from the universe's session (`24/7` by default: always open, the
 /// next close the end of the UTC day, when DAY orders expire, and the next open the

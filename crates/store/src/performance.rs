@@ -12,7 +12,7 @@
 
 use tradecraft_types::{Money, Timestamp};
 
-const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 const DAYS_PER_YEAR: f64 = 365.0;
 
 /// A portfolio value at a time, with the net cash that came in since the previous point.

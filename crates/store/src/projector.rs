@@ -792,7 +792,7 @@ impl Projector {
     /// `symbol`'s latest price is now `price` (at `at`); the one it replaces closed its day
     /// if this one is from a later (UTC) day.
     fn set_price(&mut self, symbol: &str, price: i64, at: i64, pending: &mut Pending) {
-        const DAY_MS: i64 = 86_400_000;
+        use crate::performance::DAY_MS;
         if let Some(&(previous, previous_at)) = self.state.prices.get(symbol)
             && previous_at.div_euclid(DAY_MS) < at.div_euclid(DAY_MS)
         {
