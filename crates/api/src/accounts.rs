@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 use crate::auth::{ACCOUNT_OWNER_BITS, MaybeCaller, PAPER_ACCOUNTS_MAX, own_account, owner_of, require};
 use crate::extract::{Body, Decimal, Text, field_error};
 use crate::identity::audit;
-use crate::reads::ask;
+use crate::reads::{ask, ask_now};
 use crate::responses::ErrorBody;
 use crate::routes::{STARTING_CASH, now, open_account, parse_id, query, run_command};
 use crate::{ApiError, AppState, Shared};
@@ -47,7 +47,7 @@ pub(crate) struct PaperAccount {
     pub holdings: std::collections::BTreeMap<String, String>,
     /// What a reset restores.
     pub starting_cash: String,
-    /// Times it was reset (the default account's resets are in the audit trail).
+    /// Times it was reset.
     pub resets: u64,
     pub last_reset_at: Option<String>,
     pub created_at: Option<String>,
@@ -69,9 +69,21 @@ pub(crate) struct CreatePaperAccountRequest {
     pub cash: Option<Decimal>,
 }
 
-/// The account as the engine holds it, with what the store keeps about it.
+/// The account as the engine holds it, with what the store keeps about it: a practice or
+/// contest account's row, or for a default account (which has none) its user's
+/// registration and the resets in its audit trail.
 async fn shown(state: &AppState, account: u64, record: Option<&PaperAccountRecord>) -> Result<PaperAccount, ApiError> {
     let view = query(state, move |engine| engine.account(AccountId(account))).await?.ok_or_else(|| ApiError::NotFound(format!("account {account}")))?;
+    let (resets, last_reset_at_ms, created_at_ms) = match record {
+        Some(record) => (record.resets, record.last_reset_at_ms, Some(record.created_at_ms)),
+        None => {
+            ask_now(state, move |store| {
+                let (resets, last) = store.default_account_resets(account)?;
+                Ok((resets, last, store.user_by_id(account)?.map(|user| user.created_at_ms)))
+            })
+            .await?
+        }
+    };
     let holdings = view
         .holdings
         .iter()
@@ -92,9 +104,9 @@ async fn shown(state: &AppState, account: u64, record: Option<&PaperAccountRecor
         cash_balance: Money::from_raw(view.cash.total()).to_string(),
         holdings,
         starting_cash,
-        resets: record.map_or(0, |record| record.resets),
-        last_reset_at: record.and_then(|record| record.last_reset_at_ms).map(|at| Timestamp::from_millis(at).to_string()),
-        created_at: record.map(|record| Timestamp::from_millis(record.created_at_ms).to_string()),
+        resets,
+        last_reset_at: last_reset_at_ms.map(|at| Timestamp::from_millis(at).to_string()),
+        created_at: created_at_ms.map(|at| Timestamp::from_millis(at).to_string()),
     })
 }
 

@@ -89,13 +89,16 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
             trades: trades.iter().map(crate::reads::trade_of).collect(),
             wallet_transactions: statement.transactions.iter().map(crate::reads::statement_line).collect(),
             positions: store.positions(user)?.iter().map(crate::reads::position_of).collect(),
+            // About the user and each of their accounts (an account's orders and limits are
+            // entered under `user:{account}`, its opening and resets under `account:{account}`).
             audit_trail: store
-                .audit(Some(&format!("user:{user}")), 1_000)?
+                .audit_about(&accounts.iter().flat_map(|account| [format!("user:{account}"), format!("account:{account}")]).collect::<Vec<_>>(), 1_000)?
                 .iter()
                 .map(|entry| ExportAudit {
                     timestamp: Timestamp::from_millis(entry.at_ms).to_string(),
                     action: entry.action.clone(),
                     actor: entry.actor.clone(),
+                    subject: entry.subject.clone(),
                 })
                 .collect(),
             cash_deposited: store.account(user)?.map(|account| decimal(i128::from(account.deposits.raw()), 8)),

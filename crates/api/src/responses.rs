@@ -832,4 +832,6 @@ pub(crate) struct ExportAudit {
     pub timestamp: String,
     pub action: String,
     pub actor: String,
+    /// What the entry is about: `user:{id}` or `account:{id}`, one of the caller's accounts.
+    pub subject: String,
 }

@@ -67,8 +67,20 @@ impl Store {
         )])
     }
 
+    /// How often a user's default account (which has no row here) was reset, and when last:
+    /// its resets are the `account.reset` entries of its audit trail.
+    pub fn default_account_resets(&self, account_id: u64) -> Result<(u64, Option<i64>), StoreError> {
+        let rows = self
+            .backend()
+            .query("SELECT COUNT(*), MAX(at) FROM audit_log WHERE subject = $1 AND action = 'account.reset'", &[format!("account:{account_id}").into()])?;
+        match rows.first() {
+            Some(row) => Ok((row.int(0)? as u64, row.opt_int(1)?)),
+            None => Ok((0, None)),
+        }
+    }
+
     /// Counts a reset of `account_id` at `at_ms`; false if no such account is kept here
-    /// (a user's default account is not).
+    /// (a user's default account is not: see [`Store::default_account_resets`]).
     pub fn record_paper_account_reset(&self, account_id: u64, at_ms: i64) -> Result<bool, StoreError> {
         if self.paper_account(account_id)?.is_none() {
             return Ok(false);

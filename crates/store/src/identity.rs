@@ -224,29 +224,52 @@ impl Store {
 
     /// Audit entries, newest first; `subject` filters to one subject.
     pub fn audit(&self, subject: Option<&str>, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
-        let limit = i64::try_from(limit.clamp(1, crate::PAGE_LIMIT_MAX)).unwrap_or(100);
-        let rows = match subject {
-            Some(subject) => self.backend().query(
-                "SELECT entry_id, at, actor, action, subject, details FROM audit_log WHERE subject = $1 ORDER BY at DESC, entry_id DESC LIMIT $2",
-                &[subject.into(), limit.into()],
-            )?,
-            None => self
-                .backend()
-                .query("SELECT entry_id, at, actor, action, subject, details FROM audit_log ORDER BY at DESC, entry_id DESC LIMIT $1", &[limit.into()])?,
-        };
-        rows.iter()
-            .map(|row| {
-                Ok(AuditRecord {
-                    entry_id: row.text(0)?.to_owned(),
-                    at_ms: row.int(1)?,
-                    actor: row.text(2)?.to_owned(),
-                    action: row.text(3)?.to_owned(),
-                    subject: row.text(4)?.to_owned(),
-                    details: row.text(5)?.to_owned(),
-                })
-            })
-            .collect()
+        match subject {
+            Some(subject) => self.audit_about(&[subject.to_owned()], limit),
+            None => {
+                let limit = i64::try_from(limit.clamp(1, crate::PAGE_LIMIT_MAX)).unwrap_or(100);
+                let rows = self
+                    .backend()
+                    .query("SELECT entry_id, at, actor, action, subject, details FROM audit_log ORDER BY at DESC, entry_id DESC LIMIT $1", &[limit.into()])?;
+                audit_records(&rows)
+            }
+        }
     }
+
+    /// Audit entries about any of `subjects`, newest first.
+    pub fn audit_about(&self, subjects: &[String], limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        if subjects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit.clamp(1, crate::PAGE_LIMIT_MAX)).unwrap_or(100);
+        let placeholders: Vec<String> = (1..=subjects.len()).map(|index| format!("${index}")).collect();
+        let mut params: Vec<Param> = subjects.iter().map(|subject| subject.as_str().into()).collect();
+        params.push(limit.into());
+        let rows = self.backend().query(
+            &format!(
+                "SELECT entry_id, at, actor, action, subject, details FROM audit_log WHERE subject IN ({}) ORDER BY at DESC, entry_id DESC LIMIT ${}",
+                placeholders.join(", "),
+                subjects.len() + 1
+            ),
+            &params,
+        )?;
+        audit_records(&rows)
+    }
+}
+
+fn audit_records(rows: &[Row]) -> Result<Vec<AuditRecord>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            Ok(AuditRecord {
+                entry_id: row.text(0)?.to_owned(),
+                at_ms: row.int(1)?,
+                actor: row.text(2)?.to_owned(),
+                action: row.text(3)?.to_owned(),
+                subject: row.text(4)?.to_owned(),
+                details: row.text(5)?.to_owned(),
+            })
+        })
+        .collect()
 }
 
 fn api_key(row: &Row) -> Result<ApiKeyRecord, StoreError> {

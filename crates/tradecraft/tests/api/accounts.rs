@@ -116,3 +116,68 @@ async fn a_user_trades_in_several_paper_accounts_and_resets_one() {
         call(&app, client, Method::POST, &format!("/v1/me/accounts/{}/reset", user.parse::<u64>().unwrap() + (7 << 48)), Some(&token), None).await;
     assert_eq!(status, 404, "her id space, but never opened");
 }
+
+/// A default account has no row of its own: its opening is its user's registration and
+/// its resets are its audit trail's, and every surface says so (the reset's answer, the
+/// list, the export), as they do for a practice account. The export's audit trail holds
+/// what happened to each of the user's accounts, not only to the user.
+#[tokio::test]
+async fn a_default_accounts_resets_and_opening_read_as_a_practice_accounts_do() {
+    let app = spawn_app().await;
+    let ada = register(&app, "ada@example.com").await;
+    let (user, token) = (ada["userId"].as_str().unwrap().to_owned(), ada["accessToken"].as_str().unwrap().to_owned());
+    let client = &app.anonymous;
+    let (_, before) = call(&app, client, Method::GET, "/v1/me/accounts", Some(&token), None).await;
+    let (_, profile) = call(&app, client, Method::GET, "/v1/me/export", Some(&token), None).await;
+    let registered = profile["profile"]["createdAt"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (before["accounts"][0]["createdAt"].as_str(), before["accounts"][0]["resets"].as_u64(), before["accounts"][0]["lastResetAt"].as_str()),
+        (Some(registered.as_str()), Some(0), None),
+        "{before}"
+    );
+
+    for expected in 1..=2 {
+        let (status, reset) = call(&app, client, Method::POST, &format!("/v1/me/accounts/{user}/reset"), Some(&token), None).await;
+        assert_eq!(status, 200, "{reset}");
+        assert_eq!((reset["kind"].as_str(), reset["resets"].as_u64()), (Some("DEFAULT"), Some(expected)), "{reset}");
+        assert!(reset["lastResetAt"].as_str().is_some_and(|at| at >= registered.as_str()), "{reset}");
+    }
+    let (status, practice) = call(&app, client, Method::POST, "/v1/me/accounts", Some(&token), Some(json!({"name": "swing"}))).await;
+    assert_eq!(status, 201, "{practice}");
+    let account = practice["accountId"].as_str().unwrap().to_owned();
+    let (status, _) = call(&app, client, Method::POST, &format!("/v1/me/accounts/{account}/reset"), Some(&token), None).await;
+    assert_eq!(status, 200);
+
+    let (_, listed) = call(&app, client, Method::GET, "/v1/me/accounts", Some(&token), None).await;
+    let resets: Vec<(Option<&str>, Option<u64>)> =
+        listed["accounts"].as_array().unwrap().iter().map(|account| (account["accountId"].as_str(), account["resets"].as_u64())).collect();
+    assert_eq!(resets, [(Some(user.as_str()), Some(2)), (Some(account.as_str()), Some(1))], "{listed}");
+    assert_eq!(listed["accounts"][0]["createdAt"].as_str(), Some(registered.as_str()), "{listed}");
+
+    let (_, export) = call(&app, client, Method::GET, "/v1/me/export", Some(&token), None).await;
+    assert_eq!(export["accounts"], listed["accounts"], "the export's accounts are the list's");
+    let trail: Vec<(&str, &str)> =
+        export["auditTrail"].as_array().unwrap().iter().map(|entry| (entry["action"].as_str().unwrap(), entry["subject"].as_str().unwrap())).collect();
+    let (own, opened) = (format!("account:{user}"), format!("account:{account}"));
+    for wanted in [("account.reset", own.as_str()), ("account.opened", opened.as_str()), ("account.reset", opened.as_str())] {
+        assert!(trail.contains(&wanted), "{wanted:?} is in the export's audit trail: {trail:?}");
+    }
+    assert_eq!(trail.iter().filter(|entry| **entry == ("account.reset", own.as_str())).count(), 2, "{trail:?}");
+    assert!(trail.contains(&("user.registered", format!("user:{user}").as_str())), "{trail:?}");
+    // Another user's trail is not in it.
+    let bob = register(&app, "bob@example.com").await;
+    let bob_id = bob["userId"].as_str().unwrap();
+    let (status, _) = call(&app, client, Method::POST, &format!("/v1/me/accounts/{bob_id}/reset"), bob["accessToken"].as_str(), None).await;
+    assert_eq!(status, 200);
+    let (_, export) = call(&app, client, Method::GET, "/v1/me/export", Some(&token), None).await;
+    let bobs = [format!("user:{bob_id}"), format!("account:{bob_id}")];
+    assert!(
+        export["auditTrail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|entry| !bobs.iter().any(|subject| entry["subject"] == subject.as_str()) && entry["actor"] != bob_id),
+        "{}",
+        export["auditTrail"]
+    );
+}
