@@ -284,7 +284,10 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
     let ranking = word("ranking", request.ranking.as_ref(), ["RETURN", "SHARPE"])?;
     let mut rules = request.rules.map(LimitsRequest::into_wire).transpose()?.unwrap_or_default();
     if let Some(symbols) = &request.allowed_symbols {
-        rules.allowed_symbols = Some(symbols.iter().map(|symbol| symbol.as_str().to_owned()).collect());
+        rules.allowed_symbols = Some(crate::models::distinct(symbols.iter().map(|symbol| symbol.as_str().to_owned())));
+        if let Some(both) = rules.allowed_symbols.iter().flatten().find(|symbol| rules.blocked_symbols.contains(symbol)) {
+            return Err(field_error("allowedSymbols", format!("{both} is in the rules' blockedSymbols: a symbol is allowed or blocked, not both")));
+        }
     }
     if rules.allowed_symbols.as_ref().is_some_and(Vec::is_empty) {
         return Err(field_error("allowedSymbols", "at least one symbol (leave it out to allow every symbol)"));

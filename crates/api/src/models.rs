@@ -616,7 +616,14 @@ impl LimitsRequest {
             }
         }
         let text = |value: Option<Decimal>| value.map(|value| value.0);
-        let symbols = |list: Option<Vec<SymbolText>>| list.map(|list| list.into_iter().map(|symbol| symbol.0).collect::<Vec<_>>());
+        // The lists are sets, as the scopes and order types are: each symbol once, in the
+        // order first given.
+        let symbols = |list: Option<Vec<SymbolText>>| list.map(|list| distinct(list.into_iter().map(|symbol| symbol.0)));
+        if let (Some(allowed), Some(blocked)) = (&self.allowed_symbols, &self.blocked_symbols)
+            && let Some(both) = allowed.iter().find(|symbol| blocked.contains(symbol))
+        {
+            return Err(field_error("blockedSymbols", format!("{} is in allowedSymbols too: a symbol is allowed or blocked, not both", both.as_str())));
+        }
         let limits = WireLimits {
             trading_enabled: self.trading_enabled.unwrap_or(true),
             max_order_quantity: text(self.max_order_quantity),
@@ -639,6 +646,12 @@ impl LimitsRequest {
         limits.to_limits().map_err(|error| field_error(error.field, error.message))?;
         Ok(limits)
     }
+}
+
+/// `items` without repeats, each where it first appears.
+pub(crate) fn distinct(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items.into_iter().filter(|item| seen.insert(item.clone())).collect()
 }
 
 /// Whether a canonical positive decimal is at most 100.

@@ -33,7 +33,7 @@ async fn a_contest_runs_from_registration_to_final_standings() {
     let hour = 3_600_000;
     let (trading_start, registration_end, trading_end) = (t0 + hour, t0 + 2 * hour, t0 + 3 * hour);
     let contest = json!({
-        "name": "Week one", "description": "MOCK only", "startingCash": "10000", "allowedSymbols": ["MOCK"],
+        "name": "Week one", "description": "MOCK only", "startingCash": "10000", "allowedSymbols": ["MOCK", "MOCK"],
         "rules": {"maxOrderQuantity": "50"},
         "registrationStart": at(t0 - 60_000), "registrationEnd": at(registration_end),
         "tradingStart": at(trading_start), "tradingEnd": at(trading_end),
@@ -47,6 +47,7 @@ async fn a_contest_runs_from_registration_to_final_standings() {
     let (status, created) = app.post("/v1/contests", contest).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!((created["status"].as_str(), created["entries"].as_u64()), (Some("REGISTRATION"), Some(0)), "{created}");
+    assert_eq!(created["rules"]["allowedSymbols"], json!(["MOCK"]), "a symbol given twice is kept once: {created}");
     let id = created["contestId"].as_str().unwrap().to_owned();
 
     let (status, joined) = as_user(&app, ada_token, Method::POST, &format!("/v1/contests/{id}/join"), Some(json!({}))).await;
@@ -173,6 +174,8 @@ async fn invite_only_contests_need_their_code_and_are_hidden_from_others() {
     cases.push((json!({"allowedSymbols": []}), "allowedSymbols", 400));
     cases.push((json!({"rules": {"allowedSymbols": []}}), "allowedSymbols", 400));
     cases.push((json!({"allowedSymbols": ["NOPE"]}), "allowedSymbols", 400));
+    cases.push((json!({"allowedSymbols": ["MOCK"], "rules": {"blockedSymbols": ["MOCK"]}}), "allowedSymbols", 400));
+    cases.push((json!({"rules": {"allowedSymbols": ["MOCK"], "blockedSymbols": ["MOCK"]}}), "blockedSymbols", 400));
     cases.push((json!({"organisationId": "123456"}), "", 404));
     for (change, field, expected) in cases {
         let mut bad = window.clone();

@@ -65,6 +65,7 @@ async fn admins_set_limits_the_engine_enforces_them_and_users_read_their_own() {
         (format!("/v1/limits/users/{user}"), json!({"maxSymbolSharePercent": "250"}), Some("maxSymbolSharePercent")),
         (format!("/v1/limits/users/{user}"), json!({"maxOpenOrders": {}}), Some("maxOpenOrders")),
         (format!("/v1/limits/users/{user}"), json!({"allowedSymbols": ["NOSUCH"]}), Some("allowedSymbols")),
+        (format!("/v1/limits/users/{user}"), json!({"allowedSymbols": ["MOCK"], "blockedSymbols": ["MOCK"]}), Some("blockedSymbols")),
         (format!("/v1/limits/users/{user}"), json!([]), None),
         (format!("/v1/limits/users/{user}"), json!(null), None),
         ("/v1/limits/planets/1".to_owned(), json!({}), None),
@@ -93,6 +94,15 @@ async fn admins_set_limits_the_engine_enforces_them_and_users_read_their_own() {
     let response = app.client.put(app.url(&format!("/v1/limits/users/{user}"))).json(&json!({"maxOpenOrders": 7})).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["limits"], json!({"tradingEnabled": true, "maxOpenOrders": 7}));
+    // The symbol lists are sets, as the order types are: a symbol given twice is kept once.
+    let repeated = json!({"allowedSymbols": ["MOCK", "MOCK"], "blockedSymbols": [], "allowedOrderTypes": ["LIMIT", "LIMIT"]});
+    let response = app.client.put(app.url(&format!("/v1/limits/users/{user}"))).json(&repeated).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let kept = json!({"tradingEnabled": true, "allowedSymbols": ["MOCK"], "allowedOrderTypes": ["LIMIT"]});
+    assert_eq!(response.json::<Value>().await.unwrap()["limits"], kept);
+    assert_eq!(app.get(&format!("/v1/limits/users/{user}")).await.1["limits"], kept);
+    let response = app.client.put(app.url(&format!("/v1/limits/users/{user}"))).json(&json!({"maxOpenOrders": 7})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
     let (status, _) = app.get("/v1/limits/users/424242").await;
     assert_eq!(status, 404);
 
@@ -100,7 +110,7 @@ async fn admins_set_limits_the_engine_enforces_them_and_users_read_their_own() {
     // Order events join the trail as the read store projects them; these are the rest.
     let actions: Vec<&str> =
         trail["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).filter(|action| !action.starts_with("order.")).collect();
-    assert_eq!(actions, ["limits.set", "membership.set", "limits.set", "user.registered"]);
+    assert_eq!(actions, ["limits.set", "limits.set", "limits.set", "membership.set", "limits.set", "user.registered"]);
     let (_, trail) = app.get(&format!("/v1/audit?subject=group:{group_id}")).await;
     assert_eq!(trail["entries"][0]["details"]["maxOrderQuantity"], "3", "the number 3 is stored as the decimal it is");
 }
