@@ -227,20 +227,22 @@ def test_trade_updates_arrive_on_the_trading_stream(server, trader):
         assert fill.position_qty >= 3 and fill.execution_id is not None
         assert Decimal(fill.order.filled_qty) == 3
 
-        # A resting order cancelled: new, then canceled.
+        # A resting order replaced, then cancelled: new, replaced (with the new quantity), canceled.
         low = (best(trader, "bid") * Decimal("0.9")).quantize(Decimal("0.01"))
         resting = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=float(low)))
+        trader.trading.replace_order_by_id(resting.id, ReplaceOrderRequest(qty=2))
         trader.trading.cancel_order_by_id(resting.id)
         events = []
         deadline = time.monotonic() + 5
-        while len(events) < 2 and time.monotonic() < deadline:
+        while len(events) < 3 and time.monotonic() < deadline:
             try:
                 update = updates.get(timeout=0.2)
             except queue.Empty:
                 continue
             if update.order.id == resting.id:
-                events.append(event_of(update))
-        assert events == ["new", "canceled"]
+                events.append(update)
+        assert [event_of(update) for update in events] == ["new", "replaced", "canceled"]
+        assert Decimal(events[1].order.qty) == 2
     finally:
         stream.stop()
         thread.join(timeout=10)

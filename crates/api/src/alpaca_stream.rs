@@ -3,7 +3,7 @@
 //! text: `{"action": "authenticate", "data": {"key_id", "secret_key"}}` answered on the
 //! `authorization` stream, then `{"action": "listen", "data": {"streams": ["trade_updates"]}}`
 //! answered on `listening`; then one `trade_updates` message per step of each of the
-//! account's orders (`new`, `fill`, `partial_fill`, `canceled`, `expired`), carrying the
+//! account's orders (`new`, `fill`, `partial_fill`, `replaced`, `canceled`, `expired`), carrying the
 //! order as `/v2/orders` shows it at that moment.
 //!
 //! The updates come from the same pushes as the native socket's `orders:{userId}` topic,
@@ -163,6 +163,8 @@ fn snapshot_update(record: &crate::view::OrderRecord, payload: &Value) -> Option
         ("fill", _) => "partial_fill",
         ("done", Some("CANCELLED")) => "canceled",
         ("done", Some("EXPIRED")) => "expired",
+        // The order as it stands now: the view holds it after the replace.
+        ("replaced", _) => "replaced",
         _ => return None,
     };
     then.status = match event {

@@ -114,6 +114,20 @@ pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
                 "order_update",
                 json!({"type": "accepted", "orderId": order.order_id.to_string(), "symbol": order.symbol.as_str(), "status": "ACCEPTED", "timestamp": timestamp}),
             ),
+            // Every step `order_updates` carries reaches the socket too: a replace (its new
+            // price and quantity) and a stop's trigger, besides acceptance, fills and the end.
+            Event::OrderReplaced { order_id, account, symbol, price, quantity, filled, priority_kept } => send(
+                format!("orders:{account}"),
+                "order_update",
+                json!({"type": "replaced", "orderId": order_id.to_string(), "symbol": symbol.as_str(),
+                    "status": if filled.is_positive() { "PARTIALLY_FILLED" } else { "ACCEPTED" }, "limitPrice": price.to_string(),
+                    "quantity": quantity.to_string(), "filledQuantity": filled.to_string(), "priorityKept": priority_kept, "timestamp": timestamp}),
+            ),
+            Event::OrderTriggered { order_id, account, symbol, stop_price } => send(
+                format!("orders:{account}"),
+                "order_update",
+                json!({"type": "triggered", "orderId": order_id.to_string(), "symbol": symbol.as_str(), "stopPrice": stop_price.to_string(), "timestamp": timestamp}),
+            ),
             // One status vocabulary everywhere: the REST order's and `order_updates`' words.
             Event::OrderDone { order_id, account, symbol, filled, reason, .. } => send(
                 format!("orders:{account}"),

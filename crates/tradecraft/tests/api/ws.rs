@@ -345,3 +345,46 @@ async fn a_users_socket_closes_when_its_credential_is_revoked() {
     send(&mut watcher, json!([null, "9", "phoenix", "heartbeat", {}])).await;
     assert_eq!(receive(&mut watcher).await[1], "9");
 }
+
+/// The socket carries every step `order_updates` does: a replace (the new price and
+/// quantity, as `GET /v1/orders/{id}` then shows them) and a stop's trigger, in the order
+/// they happened, as the Alpaca stream's `replaced` does.
+#[tokio::test]
+async fn replaces_and_triggers_reach_the_socket_as_they_reach_order_updates() {
+    let app = spawn_app().await;
+    let user = app.account("100000").await;
+    let mut socket = connect(&app, "?vsn=2.0.0").await;
+    send(&mut socket, json!(["1", "1", format!("orders:{user}"), "phx_join", {}])).await;
+    assert_eq!(receive(&mut socket).await[4]["status"], "ok");
+    let (status, resting) =
+        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "10", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})).await;
+    assert_eq!(status, 202, "{resting}");
+    let id = resting["orderId"].as_str().unwrap().to_owned();
+    let (status, replaced) = app.patch(&format!("/v1/orders/{id}"), json!({"quantity": "6", "limitPrice": "91"})).await;
+    assert_eq!(status, 200, "{replaced}");
+    // A buy stop above the market's ask (100.5) triggers once a trade prints at or above it.
+    let (status, stop) =
+        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "STOP", "stopPrice": "100.5"})).await;
+    assert_eq!(status, 202, "{stop}");
+    let (status, _) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "MARKET"})).await;
+    assert_eq!(status, 202);
+    let stop_id = stop["orderId"].as_str().unwrap().to_owned();
+    let mut frames: Vec<Value> = Vec::new();
+    while !frames.iter().any(|frame| frame["orderId"] == stop_id.as_str() && frame["type"] == "done") {
+        frames.push(receive(&mut socket).await[4].clone());
+    }
+    let kinds = |order: &str| -> Vec<String> {
+        frames.iter().filter(|frame| frame["orderId"] == order).map(|frame| frame["type"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(kinds(&id), ["accepted", "replaced"], "{frames:?}");
+    assert_eq!(kinds(&stop_id), ["accepted", "triggered", "fill", "done"], "{frames:?}");
+    let change = frames.iter().find(|frame| frame["type"] == "replaced").unwrap();
+    let (_, now) = app.get(&format!("/v1/orders/{id}")).await;
+    assert_eq!(
+        (&change["limitPrice"], &change["quantity"], &change["status"], &change["priorityKept"]),
+        (&now["limitPrice"], &now["quantity"], &now["status"], &json!(false)),
+        "the socket and REST agree: {change} / {now}"
+    );
+    let trigger = frames.iter().find(|frame| frame["type"] == "triggered").unwrap();
+    assert_eq!(trigger["stopPrice"], "100.5", "{trigger}");
+}
