@@ -95,6 +95,7 @@ impl OrderRecord {
 /// The view's record of a stored order; `None` for rows it cannot read.
 fn order_record(order: &tradecraft_store::OrderSummary) -> Option<OrderRecord> {
     let status = match (order.status.as_str(), order.filled.is_positive()) {
+        ("HELD", _) => "HELD",
         ("FILLED", _) => "FILLED",
         ("CANCELLED", _) => "CANCELLED",
         ("EXPIRED", _) => "EXPIRED",
@@ -126,9 +127,9 @@ fn order_record(order: &tradecraft_store::OrderSummary) -> Option<OrderRecord> {
         time_in_force: ["GTC", "DAY", "IOC", "FOK", "OPG", "CLS"].into_iter().find(|name| *name == order.time_in_force)?,
         limit_price: order.limit_price,
         stop_price: order.stop_price,
-        client_order_id: None,
-        order_class: None,
-        parent: None,
+        client_order_id: order.client_order_id.clone(),
+        order_class: ["BRACKET", "OTO", "OCO"].into_iter().find(|class| order.order_class.as_deref() == Some(*class)),
+        parent: order.parent_order_id.map(OrderId),
         legs: Vec::new(),
     })
 }
@@ -302,10 +303,39 @@ impl View {
     }
 
     /// Adds orders from before this process's replay (from the read store), older than
-    /// anything the view already holds; orders it holds keep their own, newer state.
-    /// Their fills are not listed (filled quantity and average price are).
-    pub fn preload(&mut self, older: &[tradecraft_store::OrderSummary]) {
-        let mut records: Vec<OrderRecord> = older.iter().filter_map(order_record).filter(|record| !self.orders.contains_key(&record.order_id)).collect();
+    /// anything the view already holds; orders it holds keep their own, newer state. Each
+    /// comes back as it was: its fills (`fills`, in the order they were made), client
+    /// order id, class, exit legs and their order.
+    pub fn preload(&mut self, older: &[tradecraft_store::OrderSummary], fills: &[tradecraft_store::OrderFill]) {
+        let mut records: BTreeMap<OrderId, OrderRecord> = older
+            .iter()
+            .filter_map(order_record)
+            .filter(|record| !self.orders.contains_key(&record.order_id))
+            .map(|record| (record.order_id, record))
+            .collect();
+        for fill in fills {
+            if let Some(record) = records.get_mut(&OrderId(fill.order_id)) {
+                record.fills.push(Fill {
+                    trade_id: TradeId(fill.trade_id),
+                    price: fill.price,
+                    quantity: fill.quantity,
+                    fee: fill.fee,
+                    liquidity: if fill.liquidity == "MAKER" { "MAKER" } else { "TAKER" },
+                    timestamp: Timestamp::from_millis(fill.executed_at_ms),
+                });
+            }
+        }
+        // A contingent order's legs, take profit first (as its acceptance named them).
+        let legs: Vec<(OrderId, OrderId)> = records.values().filter_map(|record| Some((record.parent?, record.order_id))).collect();
+        for (parent, leg) in legs {
+            if let Some(record) = records.get_mut(&parent) {
+                record.legs.push(leg);
+                record
+                    .legs
+                    .sort_by_key(|&leg| !matches!(tradecraft_sequencer::wire::leg_parent(leg), Some((_, tradecraft_sequencer::wire::LegRole::TakeProfit))));
+            }
+        }
+        let mut records: Vec<OrderRecord> = records.into_values().collect();
         records.sort_by_key(|record| std::cmp::Reverse(record.order_id));
         for record in records {
             self.order_arrival.push_front(record.order_id);

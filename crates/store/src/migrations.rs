@@ -46,6 +46,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 17, sqlite: include_str!("../migrations/0017_idempotency.sql"), postgres: include_str!("../migrations/0017_idempotency.sql") },
     Migration { version: 18, sqlite: include_str!("../migrations/0018_invitations.sql"), postgres: include_str!("../migrations/0018_invitations.sql") },
     Migration { version: 19, sqlite: include_str!("../migrations/0019_daily_closes.sql"), postgres: include_str!("../migrations/0019_daily_closes.sql") },
+    Migration { version: 20, sqlite: include_str!("../migrations/0020_order_classes.sql"), postgres: include_str!("../migrations/0020_order_classes.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

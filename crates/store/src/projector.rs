@@ -45,7 +45,7 @@ const TRADE_COLUMNS: [&str; 15] = [
     "failure_reason",
 ];
 const WALLET_COLUMNS: [&str; 8] = ["id", "user_id", "kind", "amount", "balance_after", "reference", "symbol", "created_at"];
-const ORDER_COLUMNS: [&str; 17] = [
+const ORDER_COLUMNS: [&str; 19] = [
     "order_id",
     "user_id",
     "symbol",
@@ -63,7 +63,16 @@ const ORDER_COLUMNS: [&str; 17] = [
     "created_at",
     "updated_at",
     "budget",
+    "order_class",
+    "parent_order_id",
 ];
+/// An exit leg's status until its order fills and it is placed.
+const HELD: &str = "HELD";
+/// An order's row is written once, when it is accepted; an exit leg's row is written HELD
+/// with its contingent order and becomes the placed order when its `order.accepted` comes.
+const ORDER_CONFLICT: &str = " ON CONFLICT (order_id) DO UPDATE SET order_type = excluded.order_type, time_in_force = excluded.time_in_force, \
+     limit_price = excluded.limit_price, stop_price = excluded.stop_price, quantity = excluded.quantity, status = excluded.status, \
+     updated_at = excluded.updated_at WHERE orders.status = 'HELD'";
 
 #[derive(Clone, Copy, Debug)]
 pub struct ProjectorConfig {
@@ -143,6 +152,7 @@ struct OrderPatch {
     reason: Option<String>,
     limit_price: Option<i64>,
     quantity: Option<i64>,
+    order_class: Option<String>,
     updated_at: i64,
 }
 
@@ -166,6 +176,10 @@ struct NewOrder {
     updated_at: i64,
     /// A buy sized by cash amount: the amount (money raw).
     budget: Option<i64>,
+    /// `BRACKET`, `OTO` or `OCO`: a contingent order and its exit legs.
+    order_class: Option<String>,
+    /// An exit leg's order.
+    parent_order_id: Option<i64>,
 }
 
 type PositionKey = (i64, String);
@@ -558,6 +572,26 @@ impl Projector {
                         },
                     )?;
                 }
+                "order.contingent" => self.contingent(item, &payload(item)?, pending)?,
+                // A held exit leg that will never be placed ends as cancelled.
+                "order.leg_cancelled" => {
+                    let event: events::LegCancelled = payload(item)?;
+                    let (status, reason) = ("CANCELLED".to_owned(), Some("cancelled".to_owned()));
+                    let (status_new, reason_new) = (status.clone(), reason.clone());
+                    self.patch_order(
+                        pending,
+                        item,
+                        (&event.order_id, &event.user_id),
+                        move |order| {
+                            order.status = status_new;
+                            order.reason = reason_new;
+                        },
+                        move |patch| {
+                            patch.status = Some(status);
+                            patch.reason = reason;
+                        },
+                    )?;
+                }
                 // An exit leg grown with its entry's fills: only its quantity changes.
                 "order.resized" => {
                     let event: events::OrderResized = payload(item)?;
@@ -697,6 +731,10 @@ impl Projector {
             return Ok(());
         }
         let optional_price = |name, value: &Option<String>| value.as_deref().map(|text| price(name, text)).transpose();
+        // A held exit leg being placed keeps its class, its order and its creation time.
+        let held = pending.new_orders.get(&order_id).filter(|order| order.status == HELD);
+        let (order_class, parent_order_id, created_at) =
+            held.map_or((None, None, item.timestamp_ms), |held| (held.order_class.clone(), held.parent_order_id, held.created_at));
         pending.new_orders.insert(
             order_id,
             NewOrder {
@@ -714,10 +752,85 @@ impl Projector {
                 reason: None,
                 client_order_id: event.client_order_id.clone(),
                 budget: event.notional.as_deref().map(|text| money("notional", text)).transpose()?,
-                created_at: item.timestamp_ms,
+                created_at,
                 updated_at: item.timestamp_ms,
+                order_class,
+                parent_order_id,
             },
         );
+        Ok(())
+    }
+
+    /// A contingent order's class, and its exit legs as rows HELD until placed: the side
+    /// opposite the order's (an OCO's legs share it), its quantity, GTC unless it is DAY.
+    fn contingent(&mut self, item: &Item, event: &events::OrderContingent, pending: &mut Pending) -> Result<(), StoreError> {
+        let (order_id, user) = (id_param(&event.order_id)?, id_param(&event.user_id)?);
+        if self.is_house(user) {
+            return Ok(());
+        }
+        let class = event.order_class.clone();
+        let entry = match pending.new_orders.get_mut(&order_id) {
+            Some(entry) => {
+                entry.order_class = Some(class.clone());
+                entry.clone()
+            }
+            // Its acceptance was written by an earlier poll (a poll ends between records).
+            None => {
+                let patch = pending.patches.entry(order_id).or_default();
+                patch.order_class = Some(class.clone());
+                patch.updated_at = item.timestamp_ms;
+                let Some(stored) = self.store.order(order_id as u64)? else { return Ok(()) };
+                NewOrder {
+                    user_id: user,
+                    symbol: stored.symbol,
+                    side: stored.side,
+                    order_type: stored.order_type,
+                    time_in_force: stored.time_in_force,
+                    limit_price: None,
+                    stop_price: None,
+                    quantity: stored.quantity.raw(),
+                    filled: 0,
+                    notional: 0,
+                    status: stored.status,
+                    reason: None,
+                    client_order_id: None,
+                    created_at: stored.created_at_ms,
+                    updated_at: item.timestamp_ms,
+                    budget: None,
+                    order_class: Some(class.clone()),
+                    parent_order_id: None,
+                }
+            }
+        };
+        let side = match (class.as_str(), entry.side.as_str()) {
+            ("OCO", side) => side.to_owned(),
+            (_, "BUY") => "SELL".to_owned(),
+            _ => "BUY".to_owned(),
+        };
+        for leg in [&event.take_profit, &event.stop_loss].into_iter().flatten() {
+            let optional_price = |name, value: &Option<String>| value.as_deref().map(|text| price(name, text)).transpose();
+            pending.new_orders.insert(
+                id_param(&leg.order_id)?,
+                NewOrder {
+                    side: side.clone(),
+                    order_type: leg.order_type.clone(),
+                    time_in_force: if entry.time_in_force == "DAY" { "DAY" } else { "GTC" }.to_owned(),
+                    limit_price: optional_price("limitPrice", &leg.limit_price)?,
+                    stop_price: optional_price("stopPrice", &leg.stop_price)?,
+                    filled: 0,
+                    notional: 0,
+                    status: HELD.to_owned(),
+                    reason: None,
+                    client_order_id: None,
+                    created_at: item.timestamp_ms,
+                    updated_at: item.timestamp_ms,
+                    budget: None,
+                    order_class: Some(class.clone()),
+                    parent_order_id: Some(order_id),
+                    ..entry.clone()
+                },
+            );
+        }
         Ok(())
     }
 
@@ -985,15 +1098,17 @@ impl Projector {
                     order.created_at.into(),
                     order.updated_at.into(),
                     order.budget.into(),
+                    order.order_class.into(),
+                    order.parent_order_id.into(),
                 ]
             })
             .collect();
-        insert_statements("orders", &ORDER_COLUMNS, order_rows, " ON CONFLICT (order_id) DO NOTHING", &mut pending.statements);
+        insert_statements("orders", &ORDER_COLUMNS, order_rows, ORDER_CONFLICT, &mut pending.statements);
         for (order_id, patch) in std::mem::take(&mut pending.patches) {
             pending.statements.push(Statement::new(
                 "UPDATE orders SET filled_quantity = COALESCE($1, filled_quantity + $2), filled_notional = filled_notional + $3, \
                  status = COALESCE($4, status), reason = COALESCE($5, reason), limit_price = COALESCE($6, limit_price), \
-                 quantity = COALESCE($7, quantity), updated_at = $8 WHERE order_id = $9",
+                 quantity = COALESCE($7, quantity), updated_at = $8, order_class = COALESCE($10, order_class) WHERE order_id = $9",
                 vec![
                     patch.filled_total.into(),
                     patch.filled_add.into(),
@@ -1004,6 +1119,7 @@ impl Projector {
                     patch.quantity.into(),
                     patch.updated_at.into(),
                     order_id.into(),
+                    patch.order_class.into(),
                 ],
             ));
         }

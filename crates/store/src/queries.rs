@@ -142,6 +142,24 @@ pub struct OrderSummary {
     pub time_in_force: String,
     pub limit_price: Option<Price>,
     pub stop_price: Option<Price>,
+    pub client_order_id: Option<String>,
+    /// `BRACKET`, `OTO` or `OCO`: a contingent order and its exit legs.
+    pub order_class: Option<String>,
+    /// An exit leg's order.
+    pub parent_order_id: Option<u64>,
+}
+
+/// One fill of an order, as the `trades` table keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderFill {
+    pub order_id: u64,
+    pub trade_id: u64,
+    pub price: Price,
+    pub quantity: Quantity,
+    pub fee: Money,
+    /// `TAKER` or `MAKER`.
+    pub liquidity: String,
+    pub executed_at_ms: i64,
 }
 
 /// One leaderboard row.
@@ -492,8 +510,7 @@ impl Store {
     /// One account's newest `limit` orders, newest first.
     pub fn orders_of(&self, user_id: u64, limit: usize) -> Result<Vec<OrderSummary>, StoreError> {
         let rows = self.backend().query(
-            "SELECT order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at, budget, \
-             order_type, time_in_force, limit_price, stop_price FROM orders WHERE user_id = $1 ORDER BY created_at DESC, order_id DESC LIMIT $2",
+            &format!("SELECT {ORDER_SUMMARY_COLUMNS} FROM orders WHERE user_id = $1 ORDER BY created_at DESC, order_id DESC LIMIT $2"),
             &[(user_id as i64).into(), i64::try_from(limit).unwrap_or(i64::MAX).into()],
         )?;
         rows.iter().map(order_summary).collect()
@@ -509,11 +526,38 @@ impl Store {
         rows.iter().map(trade_record).collect()
     }
 
+    /// One order, whoever placed it.
+    pub fn order(&self, order_id: u64) -> Result<Option<OrderSummary>, StoreError> {
+        let rows = self.backend().query(&format!("SELECT {ORDER_SUMMARY_COLUMNS} FROM orders WHERE order_id = $1"), &[(order_id as i64).into()])?;
+        rows.first().map(order_summary).transpose()
+    }
+
+    /// Every fill executed at or after `since_ms`, in the order they were made.
+    pub fn fills_since(&self, since_ms: i64) -> Result<Vec<OrderFill>, StoreError> {
+        let rows = self.backend().query(
+            "SELECT order_id, trade_id, execution_price, quantity, fee, liquidity, executed_at FROM trades \
+             WHERE status = 'EXECUTED' AND executed_at >= $1 ORDER BY id",
+            &[since_ms.into()],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok(OrderFill {
+                    order_id: id(row.int(0)?),
+                    trade_id: id(row.opt_int(1)?.unwrap_or_default()),
+                    price: Price::from_raw(row.opt_int(2)?.unwrap_or_default()),
+                    quantity: Quantity::from_raw(row.int(3)?),
+                    fee: Money::from_raw(row.int(4)?),
+                    liquidity: row.opt_text(5)?.unwrap_or_default().to_owned(),
+                    executed_at_ms: row.int(6)?,
+                })
+            })
+            .collect()
+    }
+
     /// The newest `limit` orders, newest first.
     pub fn recent_orders(&self, limit: usize) -> Result<Vec<OrderSummary>, StoreError> {
         let rows = self.backend().query(
-            "SELECT order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at, budget, \
-             order_type, time_in_force, limit_price, stop_price FROM orders ORDER BY created_at DESC, order_id DESC LIMIT $1",
+            &format!("SELECT {ORDER_SUMMARY_COLUMNS} FROM orders ORDER BY created_at DESC, order_id DESC LIMIT $1"),
             &[i64::try_from(limit).unwrap_or(i64::MAX).into()],
         )?;
         rows.iter().map(order_summary).collect()
@@ -562,6 +606,9 @@ fn with_ends(mut points: Vec<Point>, since_ms: i64, created_ms: i64, now: Point)
     points
 }
 
+const ORDER_SUMMARY_COLUMNS: &str = "order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at, \
+     budget, order_type, time_in_force, limit_price, stop_price, client_order_id, order_class, parent_order_id";
+
 fn order_summary(row: &Row) -> Result<OrderSummary, StoreError> {
     Ok(OrderSummary {
         order_id: id(row.int(0)?),
@@ -580,6 +627,9 @@ fn order_summary(row: &Row) -> Result<OrderSummary, StoreError> {
         time_in_force: row.text(13)?.to_owned(),
         limit_price: row.opt_int(14)?.map(Price::from_raw),
         stop_price: row.opt_int(15)?.map(Price::from_raw),
+        client_order_id: row.opt_text(16)?.map(str::to_owned),
+        order_class: row.opt_text(17)?.map(str::to_owned),
+        parent_order_id: row.opt_int(18)?.map(id),
     })
 }
 

@@ -742,33 +742,67 @@ fn keeps_watchlists_with_names_unique_per_user(db: TestDb) {
     assert!(store.watchlists(ALICE).unwrap().is_empty());
 }
 
-/// A bracket buy filled in two steps: its exits are placed for the first fill and grow
-/// with the second (`order.resized`), and the store's orders follow.
-fn projects_exit_legs_growing_with_their_entry(db: TestDb) {
+/// A bracket buy's exits are rows from the start, HELD (its class, its order, the other
+/// side, its quantity) until its entry fills; placed for the first fill (in a later poll
+/// than the one that held them) and grown with the second (`order.resized`), keeping what
+/// they were; a cancelled entry's held exits end CANCELLED.
+fn projects_exit_legs_held_placed_grown_and_cancelled(db: TestDb) {
     let mut exchange = Exchange::new();
     for (at, command) in scenario_commands().into_iter().take(7) {
         exchange.run(at, command);
     }
     let alice = ALICE.to_string();
-    exchange.run(T0 + HOUR, order(HOUSE, WireSide::Sell, "4", "99"));
-    let WireCommand::PlaceOrder(entry) = order(&alice, WireSide::Buy, "10", "99") else { unreachable!("an order") };
-    let bracket = PlaceOrder {
-        order_class: Some(WireOrderClass::Bracket),
-        take_profit: Some(WireExitLeg { limit_price: Some("120".to_owned()), stop_price: None }),
-        stop_loss: Some(WireExitLeg { limit_price: None, stop_price: Some("80".to_owned()) }),
-        ..entry
+    let bracket = |quantity: &str, price: &str| {
+        let WireCommand::PlaceOrder(entry) = order(&alice, WireSide::Buy, quantity, price) else { unreachable!("an order") };
+        WireCommand::PlaceOrder(PlaceOrder {
+            order_class: Some(WireOrderClass::Bracket),
+            take_profit: Some(WireExitLeg { limit_price: Some("120".to_owned()), stop_price: None }),
+            stop_loss: Some(WireExitLeg { limit_price: None, stop_price: Some("80".to_owned()) }),
+            ..entry
+        })
     };
-    exchange.run(T0 + HOUR, WireCommand::PlaceOrder(bracket));
-    exchange.run(T0 + 2 * HOUR, order(HOUSE, WireSide::Sell, "6", "99"));
+    exchange.run(T0 + HOUR, bracket("10", "99"));
     project(&db.store, &exchange);
-    let orders = db.store.recent_orders(100).unwrap();
-    let exits: Vec<(&str, Quantity, &str)> = orders
-        .iter()
-        .filter(|order| order.user_id == ALICE && order.side == "SELL")
-        .map(|order| (order.order_type.as_str(), order.quantity, order.status.as_str()))
-        .collect();
-    assert_eq!(exits.len(), 2, "{orders:?}");
-    assert!(exits.iter().all(|&(_, quantity, status)| quantity == Quantity::from_units(10) && status == "ACCEPTED"), "{exits:?}");
+    let of_alice = |store: &Store| -> Vec<tradecraft_store::OrderSummary> {
+        let mut orders: Vec<_> = store.recent_orders(100).unwrap().into_iter().filter(|order| order.user_id == ALICE).collect();
+        orders.sort_by_key(|order| order.order_id);
+        orders
+    };
+    let orders = of_alice(&db.store);
+    let entry = orders.iter().find(|order| order.side == "BUY" && order.order_class.is_some()).expect("the entry").clone();
+    assert_eq!(entry.order_class.as_deref(), Some("BRACKET"), "{orders:?}");
+    let exits = |orders: &[tradecraft_store::OrderSummary], parent: u64| -> Vec<(String, String, Quantity, String, Option<String>, i64)> {
+        orders
+            .iter()
+            .filter(|order| order.parent_order_id == Some(parent))
+            .map(|order| (order.order_type.clone(), order.side.clone(), order.quantity, order.status.clone(), order.order_class.clone(), order.created_at_ms))
+            .collect()
+    };
+    let held = exits(&orders, entry.order_id);
+    let at = |status: &str, quantity: i64| {
+        let row = |kind: &str| (kind.to_owned(), "SELL".to_owned(), Quantity::from_units(quantity), status.to_owned(), Some("BRACKET".to_owned()), T0 + HOUR);
+        vec![row("LIMIT"), row("STOP")]
+    };
+    let mut sorted = held.clone();
+    sorted.sort();
+    assert_eq!(sorted, at("HELD", 10), "{orders:?}");
+
+    exchange.run(T0 + 2 * HOUR, order(HOUSE, WireSide::Sell, "4", "99"));
+    exchange.run(T0 + 3 * HOUR, order(HOUSE, WireSide::Sell, "6", "99"));
+    exchange.run(T0 + 3 * HOUR, bracket("1", "50"));
+    project(&db.store, &exchange);
+    let orders = of_alice(&db.store);
+    let mut placed = exits(&orders, entry.order_id);
+    placed.sort();
+    assert_eq!(placed, at("ACCEPTED", 10), "placed, grown, and still what they were: {orders:?}");
+    let second =
+        orders.iter().find(|order| order.side == "BUY" && order.limit_price == Some(tradecraft_types::Price::from_units(50))).expect("the second entry");
+    exchange.run(T0 + 4 * HOUR, WireCommand::CancelOrder { order_id: second.order_id.to_string(), user_id: alice.clone() });
+    project(&db.store, &exchange);
+    let orders = of_alice(&db.store);
+    let statuses: Vec<(String, Option<String>)> =
+        orders.iter().filter(|order| order.parent_order_id == Some(second.order_id)).map(|order| (order.status.clone(), order.reason.clone())).collect();
+    assert_eq!(statuses, vec![("CANCELLED".to_owned(), Some("cancelled".to_owned())); 2], "{orders:?}");
 }
 
 /// A burst of notifications larger than a page is queued whole, only for users who chose a
@@ -879,7 +913,7 @@ backend_suite!(sqlite:
     limit_breaches_become_alerts_queued_for_webhooks,
     a_deposed_engines_late_writes_change_nothing,
     keeps_watchlists_with_names_unique_per_user,
-    projects_exit_legs_growing_with_their_entry,
+    projects_exit_legs_held_placed_grown_and_cancelled,
     queues_every_preferred_delivery_of_a_burst_once,
     idempotency_keys_are_claimed_fenced_and_answered,
     marks_positions_and_triggers_alerts_at_the_markets_price_between_trades,
@@ -896,7 +930,7 @@ backend_suite!(postgres:
     limit_breaches_become_alerts_queued_for_webhooks,
     a_deposed_engines_late_writes_change_nothing,
     keeps_watchlists_with_names_unique_per_user,
-    projects_exit_legs_growing_with_their_entry,
+    projects_exit_legs_held_placed_grown_and_cancelled,
     queues_every_preferred_delivery_of_a_burst_once,
     idempotency_keys_are_claimed_fenced_and_answered,
     marks_positions_and_triggers_alerts_at_the_markets_price_between_trades,

@@ -687,7 +687,9 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
                 None
             };
             let orders = store.recent_orders(tradecraft_api::ORDERS_KEPT).context("reading orders")?;
-            view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.preload(&orders);
+            let oldest = orders.iter().map(|order| order.created_at_ms).min().unwrap_or(i64::MAX);
+            let fills = store.fills_since(oldest).context("reading fills")?;
+            view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.preload(&orders, &fills);
             Ok((store, projector))
         })
         .await

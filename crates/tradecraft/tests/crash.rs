@@ -337,45 +337,98 @@ async fn a_retry_after_a_crash_between_append_and_answer_places_one_order() {
 
 /// After a clean stop the engine restarts from its snapshot, so nothing before it is
 /// replayed: order histories come back from the read store.
+/// Every order reads the same after a clean restart (which starts the engine from a
+/// snapshot, so the API's view of orders comes back from the read store): its fills, its
+/// client order id, a contingent order's class and exit legs (held or placed), a replaced
+/// quantity, a cancellation; on `/v1` and on `/v2`, where `client_order_id` still finds it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_histories_survive_a_restart_from_a_snapshot() {
     let data_dir = std::env::temp_dir().join(format!("tradecraft-history-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
-    let client = client();
+    let client = reqwest::Client::new();
     let (mut child, base) = serve(&data_dir);
-    let account: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "100000"})).send().await.unwrap().json().await.unwrap();
-    let user = account["userId"].as_str().unwrap().to_owned();
+    let token = register(&client, &base, "ada@example.com").await;
     // The house quotes on the simulator's first tick, which may come after the server
     // listens: wait for an ask before buying at market.
     for attempt in 0.. {
-        let book: Value = client.get(format!("{base}/v1/market/MOCKAAPL/orderbook")).send().await.unwrap().json().await.unwrap();
+        let book: Value = client.get(format!("{base}/v1/market/MOCKAAPL/orderbook")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
         if book["asks"].as_array().is_some_and(|asks| !asks.is_empty()) {
             break;
         }
         assert!(attempt < 250, "the house never quoted: {book}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let order = json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "3", "side": "BUY", "type": "MARKET"});
-    let placed: Value = client.post(format!("{base}/v1/orders")).json(&order).send().await.unwrap().json().await.unwrap();
-    let order_id = placed["orderId"].as_str().unwrap_or_else(|| panic!("the order was not accepted: {placed}")).to_owned();
-    // Wait until the read store has the fill, then stop cleanly (with a snapshot).
+    let post = |path: &str, body: Value| client.post(format!("{base}{path}")).bearer_auth(&token).json(&body).send();
+    let bought: Value =
+        post("/v2/orders", json!({"symbol": "MOCKAAPL", "qty": "3", "side": "buy", "type": "market", "time_in_force": "day", "client_order_id": "keep-1"}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(bought["client_order_id"], "keep-1", "{bought}");
+    let resting: Value =
+        post("/v1/orders", json!({"symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "10", "clientOrderId": "rest-1"}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let resting = resting["orderId"].as_str().unwrap().to_owned();
+    let replaced = client.patch(format!("{base}/v1/orders/{resting}")).bearer_auth(&token).json(&json!({"quantity": "2"})).send().await.unwrap();
+    assert_eq!(replaced.status(), 200);
+    let cancelled: Value = post("/v1/orders", json!({"symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "11"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cancelled = cancelled["orderId"].as_str().unwrap().to_owned();
+    assert_eq!(client.delete(format!("{base}/v1/orders/{cancelled}")).bearer_auth(&token).send().await.unwrap().status(), 200);
+    let exits = json!({"takeProfit": {"limitPrice": "900"}, "stopLoss": {"stopPrice": "5"}});
+    // Held: its entry rests far below the market.
+    let mut held = json!({"symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "12", "orderClass": "BRACKET"});
+    held.as_object_mut().unwrap().extend(exits.as_object().unwrap().clone());
+    assert_eq!(post("/v1/orders", held).await.unwrap().status(), 202);
+    // Placed: its entry fills at once, so its legs are placed in the same command.
+    let mut placed = json!({"symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "MARKET", "orderClass": "BRACKET"});
+    placed.as_object_mut().unwrap().extend(exits.as_object().unwrap().clone());
+    assert_eq!(post("/v1/orders", placed).await.unwrap().status(), 202);
+
+    // Every order and its legs are in the read store (9 rows) before the clean stop.
     for attempt in 0.. {
-        let found: Value = client.get(format!("{base}/v1/trades/search?userId={user}")).send().await.unwrap().json().await.unwrap();
-        if found["pagination"]["totalCount"] == 1 {
+        let export: Value = client.get(format!("{base}/v1/me/export")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        if export["orders"].as_array().is_some_and(|orders| orders.len() == 9) {
             break;
         }
-        assert!(attempt < 250, "the fill never reached the read store: {found}");
+        assert!(attempt < 250, "the orders never reached the read store: {}", export["orders"]);
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let read = |base: String| {
+        let (client, token) = (client.clone(), token.clone());
+        async move {
+            let mut answers = Vec::new();
+            for path in ["/v1/orders?limit=100", "/v2/orders?status=all&limit=100&nested=true", "/v2/orders:by_client_order_id?client_order_id=keep-1"] {
+                let response = client.get(format!("{base}{path}")).bearer_auth(&token).send().await.unwrap();
+                assert_eq!(response.status(), 200, "{path}");
+                answers.push(response.json::<Value>().await.unwrap());
+            }
+            answers
+        }
+    };
+    let before = read(base.clone()).await;
+    let statuses: Vec<&str> = before[0]["orders"].as_array().unwrap().iter().map(|order| order["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses.len(), 9, "{}", before[0]);
+    for status in ["HELD", "FILLED", "CANCELLED", "ACCEPTED"] {
+        assert!(statuses.contains(&status), "{status} in {statuses:?}");
     }
     terminate(&mut child);
 
     let (mut child, base) = serve(&data_dir);
-    let response = client.get(format!("{base}/v1/orders/{order_id}")).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let order: Value = response.json().await.unwrap();
-    assert_eq!((order["status"].as_str(), order["filledQuantity"].as_str()), (Some("FILLED"), Some("3")), "{order}");
-    let listed: Value = client.get(format!("{base}/v1/orders?userId={user}")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(listed["orders"][0]["orderId"], order_id.as_str(), "{listed}");
+    let after = read(base).await;
+    for (before, after) in before.iter().zip(&after) {
+        assert_eq!(after, before, "the same after the restart");
+    }
     terminate(&mut child);
     let _ = std::fs::remove_dir_all(&data_dir);
 }
