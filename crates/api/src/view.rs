@@ -153,9 +153,59 @@ pub struct View {
     /// Accounts whose orders are not kept: the house re-quotes every symbol each tick, and
     /// its orders would fill the kept orders with records nobody asks for.
     house_accounts: BTreeSet<AccountId>,
+    /// Trades applied since this process started, until the market's older history is
+    /// loaded from the read store ([`View::preload_market`]); `None` once it is (or when
+    /// nothing will be loaded).
+    replayed: Option<Vec<(Symbol, TradeRecord)>>,
 }
 
 impl View {
+    /// A view whose market history (candles, recent trades) from before this process's
+    /// replay will be loaded with [`View::preload_market`].
+    pub fn awaiting_history() -> Self {
+        Self { replayed: Some(Vec::new()), ..Self::default() }
+    }
+
+    /// The first trade applied since this process started, while the history is awaited.
+    pub fn first_replayed_trade(&self) -> Option<TradeId> {
+        self.replayed.as_ref()?.first().map(|(_, trade)| trade.trade_id)
+    }
+
+    /// Loads the market's history from before this process's replay (`older`: every
+    /// trade before the first one it applied, in the order they were made), so candles, the
+    /// ticker's day and recent trades read as they did before a restart.
+    pub fn preload_market(&mut self, older: &[tradecraft_store::MarketTradeRecord]) {
+        let replayed = self.replayed.take().unwrap_or_default();
+        self.candles = CandleBook::new();
+        self.trades.clear();
+        let loaded = older.iter().filter_map(|trade| {
+            let record = TradeRecord {
+                trade_id: TradeId(trade.trade_id),
+                price: trade.price,
+                quantity: trade.quantity,
+                taker_side: if trade.taker_side == "SELL" { Side::Sell } else { Side::Buy },
+                timestamp: Timestamp::from_millis(trade.executed_at_ms),
+            };
+            Some((Symbol::new(&trade.symbol).ok()?, record))
+        });
+        for (symbol, record) in loaded.chain(replayed) {
+            self.print(symbol, record);
+        }
+    }
+
+    /// A trade on the market: its candles and the symbol's recent trades.
+    fn print(&mut self, symbol: Symbol, record: TradeRecord) {
+        if let Some(replayed) = &mut self.replayed {
+            replayed.push((symbol, record));
+        }
+        self.candles.record(TradePrint { symbol, price: record.price, quantity: record.quantity, timestamp_ms: record.timestamp.millis() });
+        let trades = self.trades.entry(symbol).or_default();
+        if trades.len() == TRADES_KEPT {
+            trades.pop_front();
+        }
+        trades.push_back(record);
+    }
+
     /// Marks `account` as the house's (accounts created as house accounts are marked as
     /// their creation goes by; one created before a snapshot has to be named).
     pub fn set_house(&mut self, account: AccountId) {
@@ -231,18 +281,9 @@ impl View {
                             record.fills.push(Fill { trade_id: trade.trade_id, price: trade.price, quantity: trade.quantity, fee, liquidity, timestamp: at });
                         }
                     }
-                    self.candles.record(TradePrint { symbol: trade.symbol, price: trade.price, quantity: trade.quantity, timestamp_ms: at.millis() });
-                    let trades = self.trades.entry(trade.symbol).or_default();
-                    if trades.len() == TRADES_KEPT {
-                        trades.pop_front();
-                    }
-                    trades.push_back(TradeRecord {
-                        trade_id: trade.trade_id,
-                        price: trade.price,
-                        quantity: trade.quantity,
-                        taker_side: trade.taker_side,
-                        timestamp: at,
-                    });
+                    let record =
+                        TradeRecord { trade_id: trade.trade_id, price: trade.price, quantity: trade.quantity, taker_side: trade.taker_side, timestamp: at };
+                    self.print(trade.symbol, record);
                 }
                 Event::OrderDone { order_id, reason, .. } => {
                     if let Some(record) = self.orders.get_mut(order_id) {

@@ -626,6 +626,11 @@ impl Engine {
         self.now
     }
 
+    /// The id the next trade will have: every trade below it has been made.
+    pub fn next_trade_id(&self) -> TradeId {
+        TradeId(self.state.next_trade_id)
+    }
+
     /// Applies one command at `timestamp` (nanoseconds, from the log), appending what happened
     /// to `events`. Deterministic: the same commands and timestamps give the same events.
     pub fn apply(&mut self, command: &Command, timestamp: u64, events: &mut Vec<Event>) {

@@ -162,6 +162,18 @@ pub struct OrderFill {
     pub executed_at_ms: i64,
 }
 
+/// One trade as the market saw it (its taker's row in `trades`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarketTradeRecord {
+    pub trade_id: u64,
+    pub symbol: String,
+    pub price: Price,
+    pub quantity: Quantity,
+    /// The taker's side, `BUY` or `SELL`.
+    pub taker_side: String,
+    pub executed_at_ms: i64,
+}
+
 /// One leaderboard row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LeaderboardEntry {
@@ -552,6 +564,31 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The newest `limit` trades made at or after `since_ms` and before trade `below`, in
+    /// the order they were made.
+    pub fn market_trades(&self, since_ms: i64, below: u64, limit: usize) -> Result<Vec<MarketTradeRecord>, StoreError> {
+        let rows = self.backend().query(
+            "SELECT trade_id, symbol, execution_price, quantity, side, executed_at FROM trades \
+             WHERE status = 'EXECUTED' AND liquidity = 'TAKER' AND executed_at >= $1 AND trade_id < $2 ORDER BY trade_id DESC LIMIT $3",
+            &[since_ms.into(), i64::try_from(below).unwrap_or(i64::MAX).into(), i64::try_from(limit).unwrap_or(i64::MAX).into()],
+        )?;
+        let mut trades = rows
+            .iter()
+            .map(|row| {
+                Ok(MarketTradeRecord {
+                    trade_id: id(row.opt_int(0)?.unwrap_or_default()),
+                    symbol: row.text(1)?.to_owned(),
+                    price: Price::from_raw(row.opt_int(2)?.unwrap_or_default()),
+                    quantity: Quantity::from_raw(row.int(3)?),
+                    taker_side: row.text(4)?.to_owned(),
+                    executed_at_ms: row.int(5)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        trades.reverse();
+        Ok(trades)
     }
 
     /// The newest `limit` orders, newest first.

@@ -22,6 +22,10 @@ use tradecraft_types::{Side, Symbol, Timestamp};
 pub const HOUSE_ACCOUNT: &str = "9000000000000000000";
 /// Reference prices from the simulator (seed 000 section 4.1).
 use tradecraft_events::MARKET_DATA;
+/// How far back the market's history (candles, recent trades) is loaded at start-up: the
+/// longest the candles keep (two years of days), and at most this many trades of it.
+const MARKET_HISTORY_MS: i64 = 731 * 86_400_000;
+const MARKET_HISTORY_TRADES: usize = 2_000_000;
 /// Requests waiting for the engine thread before callers get 503.
 const ENGINE_QUEUE_CAPACITY: usize = 4_096;
 /// Partitions per output topic on the embedded journal: each touched partition costs an
@@ -626,7 +630,9 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
     let log = open_log(log_url).with_context(|| format!("opening the event log {log_url}"))?;
     create_topics(log.as_ref(), *partitions).context("creating topics")?;
     log.create_topic(MARKET_DATA, *partitions).context("creating topics")?;
-    let mut view = View::default();
+    // A server answering reads loads the market's history from its read store once the
+    // engine has recovered; until then the view keeps the trades it applies aside.
+    let mut view = if roles.serves_http() { View::awaiting_history() } else { View::default() };
     // Its creation may be in a snapshot, before the replay the view sees.
     view.set_house(tradecraft_types::AccountId(HOUSE_ACCOUNT.parse().context("house id")?));
     let view = Arc::new(Mutex::new(view));
@@ -672,9 +678,14 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
     // to where the engine stands).
     let watermark = projection_watermark(engine_handle.as_ref(), &log, sole_engine);
     let store_needed = roles.projector || roles.serves_http();
+    // Every trade below it has been applied here (before the snapshot or in the replay).
+    let next_trade = match &engine_handle {
+        Some(engine) => Some(ask(engine, |engine| engine.next_trade_id().0).await?),
+        None => None,
+    };
     let (store, projector) = if store_needed {
         let (url, log, view) = (database_url.to_owned(), Arc::clone(&log), Arc::clone(&view));
-        let (recreate_read_store, project) = (config.recreate_read_store, roles.projector);
+        let (recreate_read_store, project, serves_http) = (config.recreate_read_store, roles.projector, roles.serves_http());
         let recovered = watermark();
         let (store, projector) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let store = open_read_store(&url, recreate_read_store)?;
@@ -690,6 +701,14 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
             let oldest = orders.iter().map(|order| order.created_at_ms).min().unwrap_or(i64::MAX);
             let fills = store.fills_since(oldest).context("reading fills")?;
             view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.preload(&orders, &fills);
+            if let (true, Some(next_trade)) = (serves_http, next_trade) {
+                // Trades from the first one the view applied on are in it already.
+                let first = view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.first_replayed_trade();
+                let below = first.map_or(next_trade, |first| first.0.min(next_trade));
+                let since = now().millis() - MARKET_HISTORY_MS;
+                let trades = store.market_trades(since, below, MARKET_HISTORY_TRADES).context("reading the market's trades")?;
+                view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.preload_market(&trades);
+            }
             Ok((store, projector))
         })
         .await

@@ -341,6 +341,7 @@ async fn a_retry_after_a_crash_between_append_and_answer_places_one_order() {
 /// snapshot, so the API's view of orders comes back from the read store): its fills, its
 /// client order id, a contingent order's class and exit legs (held or placed), a replaced
 /// quantity, a cancellation; on `/v1` and on `/v2`, where `client_order_id` still finds it.
+/// So does the market: its trades and candles (and Alpaca's bars and trades).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_histories_survive_a_restart_from_a_snapshot() {
     let data_dir = std::env::temp_dir().join(format!("tradecraft-history-{}", std::process::id()));
@@ -408,7 +409,16 @@ async fn order_histories_survive_a_restart_from_a_snapshot() {
         let (client, token) = (client.clone(), token.clone());
         async move {
             let mut answers = Vec::new();
-            for path in ["/v1/orders?limit=100", "/v2/orders?status=all&limit=100&nested=true", "/v2/orders:by_client_order_id?client_order_id=keep-1"] {
+            for path in [
+                "/v1/orders?limit=100",
+                "/v2/orders?status=all&limit=100&nested=true",
+                "/v2/orders:by_client_order_id?client_order_id=keep-1",
+                "/v1/market/MOCKAAPL/trades",
+                "/v1/market/MOCKAAPL/candles?interval=1m",
+                "/v1/market/MOCKAAPL/candles?interval=1d",
+                "/v2/stocks/bars?symbols=MOCKAAPL&timeframe=1Min",
+                "/v2/stocks/trades?symbols=MOCKAAPL",
+            ] {
                 let response = client.get(format!("{base}{path}")).bearer_auth(&token).send().await.unwrap();
                 assert_eq!(response.status(), 200, "{path}");
                 answers.push(response.json::<Value>().await.unwrap());
@@ -417,6 +427,7 @@ async fn order_histories_survive_a_restart_from_a_snapshot() {
         }
     };
     let before = read(base.clone()).await;
+    assert!(before[3]["trades"].as_array().is_some_and(|trades| trades.len() == 2), "the market traded: {}", before[3]);
     let statuses: Vec<&str> = before[0]["orders"].as_array().unwrap().iter().map(|order| order["status"].as_str().unwrap()).collect();
     assert_eq!(statuses.len(), 9, "{}", before[0]);
     for status in ["HELD", "FILLED", "CANCELLED", "ACCEPTED"] {
@@ -425,9 +436,37 @@ async fn order_histories_survive_a_restart_from_a_snapshot() {
     terminate(&mut child);
 
     let (mut child, base) = serve(&data_dir);
-    let after = read(base).await;
+    let after = read(base.clone()).await;
     for (before, after) in before.iter().zip(&after) {
         assert_eq!(after, before, "the same after the restart");
+    }
+
+    // After kill -9 the engine replays what came after its snapshot, which the read store
+    // has too: each trade still counts once.
+    let another = client
+        .post(format!("{base}/v1/orders"))
+        .bearer_auth(&token)
+        .json(&json!({"symbol": "MOCKAAPL", "quantity": "2", "side": "BUY", "type": "MARKET"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(another.status(), 202);
+    for attempt in 0.. {
+        let found: Value = client.get(format!("{base}/v1/trades/search")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        if found["pagination"]["totalCount"] == 3 {
+            break;
+        }
+        assert!(attempt < 250, "the fill never reached the read store: {found}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before = read(base).await;
+    assert_eq!(before[3]["trades"].as_array().map(Vec::len), Some(3), "{}", before[3]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (mut child, base) = serve(&data_dir);
+    let after = read(base).await;
+    for (before, after) in before.iter().zip(&after) {
+        assert_eq!(after, before, "the same after kill -9");
     }
     terminate(&mut child);
     let _ = std::fs::remove_dir_all(&data_dir);
