@@ -248,19 +248,8 @@ pub(crate) async fn portfolio_history(
     let performance =
         crate::reads::ask(&state, move |store| store.performance(user, since, now_ms)).await?.ok_or_else(|| ApiError::NotFound(format!("account {user}")))?;
     let value = |money: tradecraft_types::Money| decimal(i128::from(money.raw()), 8).parse::<f64>().unwrap_or(0.0);
-    // The value at the end of each step, stamped with the step's start, with what was
-    // invested by then: the opening value and the net deposits since. Profit and loss are
-    // exact money until shown.
     let opening = performance.start_value.raw();
-    let mut points: Vec<(i64, i64, i64)> = Vec::new();
-    for ((at, money), flows) in performance.history.iter().zip(&performance.history_flows) {
-        let start = at.div_euclid(1_000).div_euclid(step_s) * step_s;
-        let invested = opening.saturating_add(flows.raw());
-        match points.last_mut() {
-            Some((last, equity, basis)) if *last == start => (*equity, *basis) = (money.raw(), invested),
-            _ => points.push((start, money.raw(), invested)),
-        }
-    }
+    let points = steps(&performance.history, &performance.history_flows, opening, step_s);
     let shown = |raw: i64| value(tradecraft_types::Money::from_raw(raw));
     let base = opening.saturating_add(performance.net_flows.raw());
     Ok(Json(PortfolioHistory {
@@ -274,6 +263,25 @@ pub(crate) async fn portfolio_history(
         base_value: shown(base),
         timeframe: timeframe.to_owned(),
     }))
+}
+
+/// The value at the end of each step, stamped with the step's start (Alpaca's bars are
+/// left-labelled), with what was invested by then: the opening value and the net deposits
+/// since. A value as of `at` ends the step that holds the moment before it: the store's
+/// snapshot of a bucket is stamped with the bucket's end, which is the next step's start.
+/// Money stays exact (raw) until shown.
+fn steps(history: &[(i64, tradecraft_types::Money)], flows: &[tradecraft_types::Money], opening: i64, step_s: i64) -> Vec<(i64, i64, i64)> {
+    let step_ms = step_s * 1_000;
+    let mut points: Vec<(i64, i64, i64)> = Vec::new();
+    for ((at, money), flows) in history.iter().zip(flows) {
+        let start = (at - 1).div_euclid(step_ms) * step_s;
+        let invested = opening.saturating_add(flows.raw());
+        match points.last_mut() {
+            Some((last, equity, basis)) if *last == start => (*equity, *basis) = (money.raw(), invested),
+            _ => points.push((start, money.raw(), invested)),
+        }
+    }
+    points
 }
 
 /// `GET|PATCH /v2/account/configurations`: TradeCraft's accounts have one configuration.
@@ -325,4 +333,30 @@ pub(crate) async fn patch_configurations(Extension(caller): Extension<MaybeCalle
         }
     }
     Ok(Json(configurations()))
+}
+
+#[cfg(test)]
+mod tests {
+    use tradecraft_types::Money;
+
+    use super::steps;
+
+    /// An account opened at 11:36:56 (worth 0, then funded), the store's snapshot of the
+    /// 11:36 minute stamped 11:37:00.000, and the value now at 11:37:04: the 11:36 bar holds
+    /// the minute's closing value, not the opening 0, and 11:37's is the value now.
+    #[test]
+    fn each_step_holds_the_value_at_its_end() {
+        let minute = |m: i64, ms: i64| 1_796_124_960_000 + (m - 36) * 60_000 + ms;
+        let history = [(minute(36, 56_500), Money::ZERO), (minute(37, 0), Money::from_units(99_998)), (minute(37, 4_000), Money::from_units(99_997))];
+        let flows = [Money::ZERO, Money::from_units(100_000), Money::from_units(100_000)];
+        let points = steps(&history, &flows, 0, 60);
+        let start = |m: i64| minute(m, 0) / 1_000;
+        assert_eq!(
+            points,
+            [
+                (start(36), Money::from_units(99_998).raw(), Money::from_units(100_000).raw()),
+                (start(37), Money::from_units(99_997).raw(), Money::from_units(100_000).raw())
+            ]
+        );
+    }
 }
