@@ -85,6 +85,10 @@ pub struct RuntimeStatus {
     pub recovered: AtomicBool,
     /// The command offset the engine must reach to be recovered.
     pub recovering_to: AtomicU64,
+    /// Where the engine's state came from when it last (re)opened: the first command it
+    /// replayed (its snapshot's end, 0 without one). Commands before it were applied by a
+    /// process before this one.
+    pub opened_at: AtomicU64,
     /// Damage was found (a corrupt log or snapshot, missing commands): the engine applies
     /// nothing more and keeps no snapshot until an operator repairs the data.
     pub halted: AtomicBool,
@@ -188,6 +192,7 @@ fn is_damage(error: &SequencerError) -> bool {
 /// Records where a (re)opened engine stands: recovered once it reaches the log's end as it
 /// is now (a log that cannot say counts as recovered at once).
 fn mark_recovery(status: &RuntimeStatus, log: &dyn EventLog, next_command: u64) {
+    status.opened_at.store(next_command, Ordering::SeqCst);
     let end = log.end_offset(crate::TRADE_ORDERS, 0).unwrap_or(0);
     status.recovering_to.store(end, Ordering::SeqCst);
     status.recovered.store(next_command >= end, Ordering::SeqCst);

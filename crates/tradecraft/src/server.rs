@@ -619,6 +619,32 @@ fn projection_watermark(engine: Option<&EngineHandle>, log: &Arc<dyn EventLog>, 
     })
 }
 
+/// How long a process without a projector waits for the read store to reach its engine's
+/// snapshot before it loads its view from what the store has (saying so).
+const PROJECTION_WAIT: Duration = Duration::from_secs(120);
+
+/// Waits (polling, saying how far it has got every few seconds) until the read store holds
+/// every event of the commands before `target`, or [`PROJECTION_WAIT`] has passed.
+fn wait_for_projection(store: &Store, target: u64) {
+    let started = std::time::Instant::now();
+    let mut reported = started;
+    loop {
+        let applied = store.applied_through().unwrap_or(0);
+        if applied >= target {
+            return;
+        }
+        if started.elapsed() >= PROJECTION_WAIT {
+            tracing::warn!(applied, target, "the read store is still behind the engine: loading the view from what it has");
+            return;
+        }
+        if reported.elapsed() >= Duration::from_secs(2) {
+            tracing::info!(applied, target, "waiting for the projector to bring the read store to the engine");
+            reported = std::time::Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Opens the log, recovers the engine (waiting for its replay), opens the read store, lists
 /// the market and funds the house, starts the projector, the simulator and webhook
 /// deliveries, and binds the API: each as far as the configured roles ask.
@@ -678,6 +704,8 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
     // to where the engine stands).
     let watermark = projection_watermark(engine_handle.as_ref(), &log, sole_engine);
     let store_needed = roles.projector || roles.serves_http();
+    // What came before this engine's snapshot it knows only from the read store.
+    let replica_position = engine_handle.as_ref().map(|engine| engine.status().opened_at.load(Ordering::SeqCst));
     // Every trade below it has been applied here (before the snapshot or in the replay).
     let next_trade = match &engine_handle {
         Some(engine) => Some(ask(engine, |engine| engine.next_trade_id().0).await?),
@@ -697,6 +725,12 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
             } else {
                 None
             };
+            // Without a projector of its own, the process waits for the one that writes the
+            // store to reach its engine's snapshot: what came before it is read from the
+            // store (the replay gave the rest), and a store behind it would leave a hole.
+            if let (false, Some(target)) = (project, replica_position) {
+                wait_for_projection(&store, target);
+            }
             let orders = store.recent_orders(tradecraft_api::ORDERS_KEPT).context("reading orders")?;
             let oldest = orders.iter().map(|order| order.created_at_ms).min().unwrap_or(i64::MAX);
             let fills = store.fills_since(oldest).context("reading fills")?;
