@@ -245,13 +245,13 @@ pub(crate) async fn portfolio_history(
     };
     let now_ms = now().millis();
     let since = span.map_or(i64::MIN, |span| now_ms - span);
-    let performance =
-        crate::reads::ask(&state, move |store| store.performance(user, since, now_ms)).await?.ok_or_else(|| ApiError::NotFound(format!("account {user}")))?;
+    let (performance, opening) = crate::reads::ask(&state, move |store| Ok((store.performance(user, since, now_ms)?, store.opening_deposit(user)?))).await?;
+    let performance = performance.ok_or_else(|| ApiError::NotFound(format!("account {user}")))?;
     let value = |money: tradecraft_types::Money| decimal(i128::from(money.raw()), 8).parse::<f64>().unwrap_or(0.0);
-    let opening = performance.start_value.raw();
-    let points = steps(&performance.history, &performance.history_flows, opening, step_s);
+    let funded = crate::reads::funded_history(&performance.history, &performance.history_flows, opening);
+    let points = steps(&funded, performance.start_value.raw(), step_s);
     let shown = |raw: i64| value(tradecraft_types::Money::from_raw(raw));
-    let base = opening.saturating_add(performance.net_flows.raw());
+    let base = performance.start_value.raw().saturating_add(performance.net_flows.raw());
     Ok(Json(PortfolioHistory {
         timestamp: points.iter().map(|(at, _, _)| *at).collect(),
         equity: points.iter().map(|(_, equity, _)| shown(*equity)).collect(),
@@ -270,10 +270,10 @@ pub(crate) async fn portfolio_history(
 /// since. A value as of `at` ends the step that holds the moment before it: the store's
 /// snapshot of a bucket is stamped with the bucket's end, which is the next step's start.
 /// Money stays exact (raw) until shown.
-fn steps(history: &[(i64, tradecraft_types::Money)], flows: &[tradecraft_types::Money], opening: i64, step_s: i64) -> Vec<(i64, i64, i64)> {
+fn steps(history: &[(i64, tradecraft_types::Money, tradecraft_types::Money)], opening: i64, step_s: i64) -> Vec<(i64, i64, i64)> {
     let step_ms = step_s * 1_000;
     let mut points: Vec<(i64, i64, i64)> = Vec::new();
-    for ((at, money), flows) in history.iter().zip(flows) {
+    for (at, money, flows) in history {
         let start = (at - 1).div_euclid(step_ms) * step_s;
         let invested = opening.saturating_add(flows.raw());
         match points.last_mut() {
@@ -347,9 +347,12 @@ mod tests {
     #[test]
     fn each_step_holds_the_value_at_its_end() {
         let minute = |m: i64, ms: i64| 1_796_124_960_000 + (m - 36) * 60_000 + ms;
-        let history = [(minute(36, 56_500), Money::ZERO), (minute(37, 0), Money::from_units(99_998)), (minute(37, 4_000), Money::from_units(99_997))];
-        let flows = [Money::ZERO, Money::from_units(100_000), Money::from_units(100_000)];
-        let points = steps(&history, &flows, 0, 60);
+        let history = [
+            (minute(36, 56_500), Money::ZERO, Money::ZERO),
+            (minute(37, 0), Money::from_units(99_998), Money::from_units(100_000)),
+            (minute(37, 4_000), Money::from_units(99_997), Money::from_units(100_000)),
+        ];
+        let points = steps(&history, 0, 60);
         let start = |m: i64| minute(m, 0) / 1_000;
         assert_eq!(
             points,

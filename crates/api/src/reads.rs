@@ -348,18 +348,36 @@ pub(crate) async fn performance(
     let user = required_user(&caller, params.user_id.as_deref())?;
     let now_ms = now().millis();
     let (period, since) = period_start(params.period.as_deref(), now_ms)?;
-    let result = ask(&state, move |store| store.performance(user, since, now_ms)).await?.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
+    let (result, opening) = ask(&state, move |store| Ok((store.performance(user, since, now_ms)?, store.opening_deposit(user)?))).await?;
+    let result = result.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
     Ok(Json(Performance {
         user_id: user.to_string(),
         period,
         figures: figures(&result),
         daily_returns: result.daily_returns.iter().map(|day| DailyReturn { date: day.date.clone(), value: ratio(Some(day.value)) }).collect(),
-        value_history: result
-            .history
-            .iter()
-            .map(|(at, value)| ValuePoint { timestamp: Timestamp::from_millis(*at).to_string(), value: value.to_string() })
+        value_history: funded_history(&result.history, &result.history_flows, opening)
+            .into_iter()
+            .map(|(at, value, _)| ValuePoint { timestamp: Timestamp::from_millis(at).to_string(), value: value.to_string() })
             .collect(),
     }))
+}
+
+/// The values to chart (time, value, net deposits since the first), from when the account
+/// first held anything: an account opens empty and is funded at once, so the empty moment
+/// is left out (every chart rose from 0) and the series starts with the opening deposit,
+/// when that is in the period.
+pub(crate) fn funded_history(history: &[(i64, Money)], flows: &[Money], opening: Option<(i64, Money)>) -> Vec<(i64, Money, Money)> {
+    let empty = history.iter().take_while(|(_, value)| value.raw() == 0).count();
+    let mut points = Vec::new();
+    if let (Some((first_empty, _)), Some((funded_at, funded))) = (history.first().filter(|_| empty > 0), opening)
+        && funded_at >= *first_empty
+        && history.get(empty).is_none_or(|(next, _)| funded_at <= *next)
+    {
+        let before = flows.get(empty - 1).copied().unwrap_or(Money::ZERO);
+        points.push((funded_at, funded, before.checked_add(funded).unwrap_or(before)));
+    }
+    points.extend(history.iter().zip(flows).skip(empty).map(|((at, value), flows)| (*at, *value, *flows)));
+    points
 }
 
 /// The cash statement: deposits, withdrawals, buys, sells and fees, newest first, each
@@ -485,7 +503,9 @@ pub(crate) async fn leaderboard(State(state): State<Shared>, Query(params): Quer
 
 #[cfg(test)]
 mod tests {
-    use super::ratio;
+    use tradecraft_types::Money;
+
+    use super::{funded_history, ratio};
 
     #[test]
     fn statistics_are_shown_without_the_arithmetics_last_bits() {
@@ -494,5 +514,22 @@ mod tests {
         assert_eq!(ratio(Some(-1e-15)).map(|value| value.to_string()), Some("0".to_owned()), "no negative zero");
         assert_eq!(ratio(Some(f64::NAN)), None);
         assert_eq!(ratio(Some(1.234_567_890_123)), Some(1.234_567_890_123));
+    }
+
+    /// An account opened empty at 1,000 and funded at 1,001, then valued at 5,000: the
+    /// chart starts with the opening deposit; a period starting later is left as it is.
+    #[test]
+    fn history_starts_with_the_opening_deposit_not_the_empty_account() {
+        let units = Money::from_units;
+        let history = [(1_000, Money::ZERO), (5_000, units(99_998))];
+        let flows = [Money::ZERO, units(100_000)];
+        assert_eq!(
+            funded_history(&history, &flows, Some((1_001, units(100_000)))),
+            [(1_001, units(100_000), units(100_000)), (5_000, units(99_998), units(100_000))]
+        );
+        assert_eq!(funded_history(&history, &flows, None), [(5_000, units(99_998), units(100_000))], "never funded by a deposit: the empty moment still goes");
+        let later = [(3_000, units(100_001)), (5_000, units(99_998))];
+        let flat = [Money::ZERO, Money::ZERO];
+        assert_eq!(funded_history(&later, &flat, Some((1_001, units(100_000)))), [(3_000, units(100_001), Money::ZERO), (5_000, units(99_998), Money::ZERO)]);
     }
 }

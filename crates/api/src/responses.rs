@@ -291,6 +291,9 @@ pub(crate) struct Performance {
     #[serde(flatten)]
     pub figures: Figures,
     pub daily_returns: Vec<DailyReturn>,
+    /// The account's value over the period, oldest first, from when it first held anything:
+    /// its opening deposit (an account opens empty and is funded at once; `startValue` is
+    /// still its value at the period's start).
     pub value_history: Vec<ValuePoint>,
 }
 

@@ -399,6 +399,18 @@ impl Store {
     }
 
     /// The cash statement, newest first.
+    /// When an account was first funded and its cash then: its statement's first line, if
+    /// that is a deposit.
+    pub fn opening_deposit(&self, user_id: u64) -> Result<Option<(i64, Money)>, StoreError> {
+        let rows = self
+            .backend()
+            .query("SELECT kind, balance_after, created_at FROM wallet_transactions WHERE user_id = $1 ORDER BY id LIMIT 1", &[(user_id as i64).into()])?;
+        match rows.first() {
+            Some(row) if row.text(0)? == "DEPOSIT" => Ok(Some((row.int(2)?, Money::from_raw(row.int(1)?)))),
+            _ => Ok(None),
+        }
+    }
+
     pub fn wallet_transactions(&self, user_id: u64, limit: usize, page_token: Option<&str>) -> Result<WalletPage, StoreError> {
         let limit = check_limit(limit)?;
         let user = user_id as i64;

@@ -119,6 +119,13 @@ async fn positions_statement_and_performance_follow_the_fills() {
     assert!(performance["dailyReturns"].is_array());
     let history = performance["valueHistory"].as_array().unwrap();
     assert_eq!(history.last().unwrap()["value"], "1000", "{performance}");
+    // The account's value from its opening deposit on: not the empty moment before it (a
+    // chart of it rose from 0), though that is still its start value.
+    assert!(history.iter().all(|point| point["value"] != "0"), "{performance}");
+    assert_eq!(history[0]["value"], "1000", "the opening deposit: {performance}");
+    let deposited = statement["transactions"].as_array().unwrap().last().unwrap()["timestamp"].clone();
+    assert_eq!(history[0]["timestamp"], deposited, "{performance} / {statement}");
+    assert_eq!(performance["startValue"], "0", "{performance}");
 
     for (path, expected) in [
         ("/v1/portfolio/positions?userId=424242".to_owned(), 404),
