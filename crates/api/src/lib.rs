@@ -84,6 +84,10 @@ pub struct AppState {
     pub session: tradecraft_market::Session,
     /// What the API's rules take as now (contest windows, posting limits).
     pub clock: clock::Clock,
+    /// The engine here is a replica of one in another process (a gateway or WebSocket
+    /// server of the multi-process deployment): each request first waits for it to apply
+    /// what the log held when the request came ([`read_your_writes`]).
+    pub replica: bool,
 }
 
 /// The parts of the API a process serves: the REST API (the gateway role), the market
@@ -132,6 +136,7 @@ impl AppState {
             web_dir: None,
             session: tradecraft_market::Session::Always,
             clock: clock::Clock::system(),
+            replica: false,
         }
     }
 }
@@ -154,6 +159,7 @@ pub fn router(state: AppState) -> Router {
 fn router_of(state: Shared) -> Router {
     let (router, _) = routes::api().split_for_parts();
     router
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), read_your_writes))
         // Only on the routes: an unknown path or method is 404/405, key or not.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
         // Outside the guard: a refused request claims no key.
@@ -175,6 +181,45 @@ async fn fallback(axum::extract::State(state): axum::extract::State<Shared>, met
     match &state.web_dir {
         Some(root) if !web::is_api_path(uri.path()) => web::serve(root, &method, uri.path()).await,
         _ => ApiError::NotFound("route".to_owned()).into_response(),
+    }
+}
+
+/// The longest a request waits for this process's replica to catch up with the log before
+/// it is answered from what the replica has.
+const CATCH_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Read your writes through any gateway: where the engine is a replica, a request first
+/// waits until it has applied every command the log held when the request came, so what
+/// another gateway answered (an order placed, cancelled, a deposit) is seen here too. A new
+/// order needs no wait: it is answered from its own command's outcome, which comes later.
+async fn read_your_writes(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path();
+    let places_an_order = request.method() == axum::http::Method::POST && matches!(path, "/v1/orders" | "/v2/orders");
+    if state.replica && !places_an_order && !SERVED_WHILE_RECOVERING.contains(&path) {
+        catch_up(&state).await;
+    }
+    next.run(request).await
+}
+
+async fn catch_up(state: &AppState) {
+    use std::sync::atomic::Ordering;
+    let log = Arc::clone(&state.log);
+    let Ok(Ok(end)) = tokio::task::spawn_blocking(move || log.end_offset(tradecraft_sequencer::TRADE_ORDERS, 0)).await else { return };
+    if end == 0 || state.engine.status().next_command.load(Ordering::SeqCst) >= end {
+        return;
+    }
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let reply = Box::new(move |_| {
+        let _ = sender.send(());
+    });
+    if state.engine.request(tradecraft_sequencer::Request::Outcome { offset: end - 1, reply }).is_ok()
+        && tokio::time::timeout(CATCH_UP_WAIT, receiver).await.is_err()
+    {
+        tracing::debug!(end, "the replica is behind the log: answering from what it has");
     }
 }
 

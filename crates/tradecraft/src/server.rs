@@ -804,6 +804,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
             state.rate_limiter = config.rate_limits.map(|limits| Arc::new(tradecraft_api::rate::RateLimiter::new(limits)));
             state.webhook_targets = config.webhooks.targets;
             state.surfaces = tradecraft_api::Surfaces { rest: roles.gateway, websocket: roles.ws };
+            state.replica = !roles.engine;
             state.web_dir = config.web_dir.as_deref().map(Arc::from);
             state.session = calendar.default;
             state.clock = config.clock.clone();

@@ -307,3 +307,39 @@ fn expected_reservation(order: &Value, filled: i128, paid: i128, cash: &mut i128
         (side, kind) => panic!("an open {side} {kind} order is not in the mix: {order}"),
     }
 }
+
+/// Read your writes through any gateway: a client whose requests a load balancer spreads
+/// over the gateways sees what it was just told was done, on the order, its account and
+/// the order list, whichever gateway answers the read, and can cancel it there at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_through_one_gateway_is_read_at_once_through_another() {
+    let app = spawn_app().await;
+    let user = app.account("1000000").await;
+    let other = format!("http://{}", app.other_gateway);
+    let client = &app.client;
+    let mut cash = Vec::new();
+    for index in 0..30 {
+        let price = format!("{}", 50 + index);
+        let (status, placed) =
+            app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": price})).await;
+        assert_eq!(status, 202, "{placed}");
+        let id = placed["orderId"].as_str().unwrap();
+        let order = client.get(format!("{other}/v1/orders/{id}")).send().await.unwrap();
+        assert_eq!(order.status(), 200, "order {id} placed through one gateway, read through the other");
+        let portfolio: Value = client.get(format!("{other}/v1/portfolio/{user}")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(portfolio["openOrders"], index + 1, "{portfolio}");
+        cash.push(portfolio["availableCash"].as_str().unwrap().to_owned());
+        if index % 3 == 0 {
+            let cancelled = client.delete(format!("{other}/v1/orders/{id}")).send().await.unwrap();
+            assert_eq!(cancelled.status(), 200, "cancelled through the other gateway at once");
+            let (_, order) = app.get(&format!("/v1/orders/{id}")).await;
+            assert_eq!(order["status"], "CANCELLED", "{order}");
+            // Back to one fewer open order for the next round's count.
+            let (status, placed) =
+                app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "1"})).await;
+            assert_eq!(status, 202, "{placed}");
+        }
+    }
+    let distinct: BTreeSet<&String> = cash.iter().collect();
+    assert_eq!(distinct.len(), cash.len(), "each read saw its own write's reservation: {cash:?}");
+}
