@@ -34,6 +34,12 @@ export function percent(ratio: number | null | undefined, places = 2): string {
   return `${/^-0\.?0*$/.test(text) ? text.slice(1) : text}%`;
 }
 
+/** The colour of a ratio as `percent` shows it: a loss that rounds to 0.00% is not red. */
+export function percentTone(ratio: number | null | undefined, places = 2): "up" | "down" | "" {
+  const shown = percent(ratio, places);
+  return shown === "—" ? "" : tone(shown.slice(0, -1));
+}
+
 export function ratio(value: number | null | undefined): string {
   return value == null || !Number.isFinite(value) ? "—" : value.toFixed(2);
 }

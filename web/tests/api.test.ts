@@ -109,12 +109,17 @@ describe("API client", () => {
 });
 
 describe("formatting", async () => {
-  const { percent, money, signed } = await import("../src/format");
+  const { percent, percentTone, money, signed } = await import("../src/format");
   const D = await import("../src/decimal");
   it("never shows a negative zero and keeps money exact", () => {
     expect(percent(-0.000001)).toBe("0.00%");
     expect(percent(-0.0123)).toBe("-1.23%");
     expect(percent(null)).toBe("—");
+    // Coloured as shown: a loss that rounds to 0.00% is neither red nor green.
+    expect(percentTone(-0.000001)).toBe("");
+    expect(percentTone(-0.0123)).toBe("down");
+    expect(percentTone(0.0001)).toBe("up");
+    expect(percentTone(null)).toBe("");
     expect(money("1234567.005")).toBe("1,234,567.01");
     expect(money(null)).toBe("—");
     expect(signed(D.of("12.5"))).toBe("+12.50");
