@@ -189,6 +189,7 @@ async fn own_pending(state: &AppState, caller: &MaybeCaller, invitation_id: &str
     responses(
         (status = 200, description = "The membership.", body = MemberSet),
         (status = 404, description = "No such pending invitation of yours (unknown, expired, withdrawn or answered).", body = ErrorBody),
+        (status = 409, description = "You are the last admin of your organisation: make another member its admin first.", body = ErrorBody),
     ))]
 pub(crate) async fn accept(
     State(state): State<Shared>,
@@ -196,6 +197,8 @@ pub(crate) async fn accept(
     Path(invitation_id): Path<String>,
 ) -> Result<Json<MemberSet>, ApiError> {
     let (user, record) = own_pending(&state, &caller, &invitation_id).await?;
+    // Joining leaves any other organisation, which must keep an admin.
+    crate::organisations::keeps_an_admin(&state, user, Some((record.org_id, record.role.as_str()))).await?;
     let (id, now) = (invitation_id.clone(), state.clock.now_ms());
     // Answered first, so a withdrawal or a second accept racing this one cannot both win.
     if !ask_now(&state, move |store| store.answer_invitation(&id, "ACCEPTED", now)).await? {

@@ -113,6 +113,26 @@ pub(crate) async fn create_group(
         .into_response())
 }
 
+/// An organisation keeps at least one admin: `user`'s membership may become `next` (an
+/// organisation and role; `None`: no membership) unless that leaves the organisation they
+/// administer now without any, which is a 409 naming it (make another admin first).
+pub(crate) async fn keeps_an_admin(state: &AppState, user: u64, next: Option<(u64, &str)>) -> Result<(), ApiError> {
+    let Some(current) = ask_now(state, move |store| store.member(user)).await? else { return Ok(()) };
+    if current.role != MemberRole::OrgAdmin.as_str() || next == Some((current.org_id, MemberRole::OrgAdmin.as_str())) {
+        return Ok(());
+    }
+    let org_id = current.org_id;
+    let others = ask_now(state, move |store| store.members(org_id)).await?;
+    if others.iter().any(|member| member.user_id != user && member.role == MemberRole::OrgAdmin.as_str()) {
+        return Ok(());
+    }
+    Err(ApiError::Rejected {
+        status: StatusCode::CONFLICT,
+        code: "last_org_admin",
+        message: format!("user {user} is the last admin of organisation {org_id}: make another member its admin first"),
+    })
+}
+
 pub(crate) async fn apply_membership(state: &AppState, user: u64, group: Option<u64>, organisation: Option<u64>) -> Result<(), ApiError> {
     run_command(
         state,
@@ -131,6 +151,7 @@ pub(crate) async fn apply_membership(state: &AppState, user: u64, group: Option<
     (status = 400, description = "A bad id or role.", body = ErrorBody),
     (status = 403, description = "Not the organisation's admin; or an organisation admin naming someone not yet its member (only admins add members).", body = ErrorBody),
     (status = 404, description = "Unknown organisation, group or user.", body = ErrorBody),
+    (status = 409, description = "The member is the last admin of their organisation and would no longer be: make another member its admin first.", body = ErrorBody),
 ))]
 pub(crate) async fn put_member(
     State(state): State<Shared>,
@@ -157,6 +178,7 @@ pub(crate) async fn put_member(
     if ask_now(&state, move |store| store.user_by_id(user)).await?.is_none() {
         return Err(ApiError::NotFound(format!("user {user}")));
     }
+    keeps_an_admin(&state, user, Some((org_id, role.as_str()))).await?;
     apply_membership(&state, user, group, Some(org_id)).await?;
     let member = MemberRecord { user_id: user, org_id, role: role.clone(), group_id: group };
     ask_now(&state, move |store| store.set_member(&member)).await?;
@@ -171,6 +193,7 @@ pub(crate) async fn put_member(
     (status = 400, description = "A bad id.", body = ErrorBody),
     (status = 403, description = "Not the organisation's admin.", body = ErrorBody),
     (status = 404, description = "Not a member of the organisation.", body = ErrorBody),
+    (status = 409, description = "The organisation's last admin: make another member its admin first.", body = ErrorBody),
 ))]
 pub(crate) async fn remove_member(
     State(state): State<Shared>,
@@ -183,6 +206,7 @@ pub(crate) async fn remove_member(
         Some(member) if member.org_id == org_id => {}
         _ => return Err(ApiError::NotFound(format!("member {user} of organisation {org_id}"))),
     }
+    keeps_an_admin(&state, user, None).await?;
     apply_membership(&state, user, None, None).await?;
     ask_now(&state, move |store| store.remove_member(user)).await?;
     audit(&state, &caller, "organisation.member_removed", format!("user:{user}"), json!({"organisationId": org_id.to_string()})).await;

@@ -176,6 +176,36 @@ async fn organisation_admins_manage_their_members_groups_and_limits() {
     assert_eq!(refused.status(), 403, "the group's 4 is tighter than the organisation's 10");
     assert_eq!(send(&trader_token, Method::POST, "/v1/orders".into(), order("4")).await.unwrap().status(), 202);
 
+    // An organisation keeps an admin: its last one cannot step down, leave, or be moved
+    // into another organisation (nor be demoted by a platform admin), until there is another.
+    let other_org: Value = app.post("/v1/organisations", json!({"name": "Other"})).await.1;
+    let other_org = other_org["organisationId"].as_str().unwrap().to_owned();
+    let member = |role: &str| Some(json!({"role": role}));
+    for (token, method, path, body) in [
+        (boss_token.as_str(), Method::PUT, format!("/v1/organisations/{org}/members/{boss}"), member("member")),
+        (boss_token.as_str(), Method::DELETE, format!("/v1/organisations/{org}/members/{boss}"), None),
+        (crate::helpers::ADMIN_KEY, Method::PUT, format!("/v1/organisations/{other_org}/members/{boss}"), member("member")),
+    ] {
+        let response = if token == crate::helpers::ADMIN_KEY {
+            app.client.request(method, app.url(&path)).json(&body.unwrap_or_default()).send().await.unwrap()
+        } else {
+            send(token, method, path.clone(), body).await.unwrap()
+        };
+        assert_eq!(response.status(), 409, "{path}");
+        assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "last_org_admin", "{path}");
+    }
+    let seen: Value = send(&boss_token, Method::GET, format!("/v1/organisations/{org}"), None).await.unwrap().json().await.unwrap();
+    assert!(seen["members"].as_array().unwrap().iter().any(|member| member["userId"] == boss.as_str() && member["role"] == "org_admin"), "{seen}");
+    let promoted = send(&boss_token, Method::PUT, format!("/v1/organisations/{org}/members/{trader}"), member("org_admin")).await.unwrap();
+    assert_eq!(promoted.status(), 200);
+    assert_eq!(
+        send(&boss_token, Method::PUT, format!("/v1/organisations/{org}/members/{boss}"), member("member")).await.unwrap().status(),
+        200,
+        "now there is another"
+    );
+    assert_eq!(send(&trader_token, Method::PUT, format!("/v1/organisations/{org}/members/{boss}"), member("org_admin")).await.unwrap().status(), 200);
+    assert_eq!(send(&boss_token, Method::PUT, format!("/v1/organisations/{org}/members/{trader}"), member("member")).await.unwrap().status(), 200);
+
     assert_eq!(send(&boss_token, Method::DELETE, format!("/v1/organisations/{org}/members/{trader}"), None).await.unwrap().status(), 204);
     assert_eq!(send(&trader_token, Method::POST, "/v1/orders".into(), order("5")).await.unwrap().status(), 202, "outside the organisation its limits stop");
     let bad_group = app.client.put(app.url(&format!("/v1/organisations/{org}/members/{trader}"))).json(&json!({"groupId": "999"})).send().await.unwrap();
@@ -185,7 +215,17 @@ async fn organisation_admins_manage_their_members_groups_and_limits() {
     // Order events join the trail as the read store projects them; these are the rest.
     let actions: Vec<&str> =
         trail["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).filter(|action| !action.starts_with("order.")).collect();
-    assert_eq!(actions, ["organisation.member_removed", "organisation.member_set", "organisation.member_set", "user.registered"]);
+    assert_eq!(
+        actions,
+        [
+            "organisation.member_removed",
+            "organisation.member_set",
+            "organisation.member_set",
+            "organisation.member_set",
+            "organisation.member_set",
+            "user.registered"
+        ]
+    );
     // Every order change is in the trail too, from the event log: the refused order and
     // the two accepted ones.
     let (_, trail) = app
@@ -315,6 +355,19 @@ async fn invitations_let_users_join_an_organisation_by_consent() {
     assert_eq!(seen["members"].as_array().unwrap().len(), 2, "the head and the one who accepted: {seen}");
     let (_, left) = as_user(head_token, Method::GET, invitations, None).await;
     assert!(left["invitations"].as_array().unwrap().is_empty(), "{left}");
+    // An organisation's last admin joining another would leave it without one: refused,
+    // and the invitation stands until there is another admin.
+    let other_org = other["organisationId"].as_str().unwrap();
+    let response = app.client.put(app.url(&format!("/v1/organisations/{other_org}/members/{carol}"))).json(&json!({"role": "org_admin"})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let (status, away) = as_user(carol_token, Method::POST, format!("/v1/organisations/{other_org}/invitations"), Some(json!({"userId": head}))).await;
+    assert_eq!(status, 201, "{away}");
+    let away = away["invitationId"].as_str().unwrap().to_owned();
+    let (status, refused) = as_user(head_token, Method::POST, format!("/v1/me/invitations/{away}/accept"), None).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("last_org_admin")), "{refused}");
+    assert_eq!(as_user(head_token, Method::PUT, format!("/v1/organisations/{org}/members/{bob}"), Some(json!({"role": "org_admin"}))).await.0, 200);
+    let (status, joined) = as_user(head_token, Method::POST, format!("/v1/me/invitations/{away}/accept"), None).await;
+    assert_eq!((status, joined["organisationId"].as_str()), (200, Some(other_org)), "{joined}");
     // A deleted account leaves no invitation behind.
     assert_eq!(as_user(eve_token, Method::DELETE, "/v1/me".to_owned(), Some(json!({"password": "correct horse"}))).await.0, 204);
     let eve_id: i64 = eve.parse().unwrap();
