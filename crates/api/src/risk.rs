@@ -7,12 +7,13 @@ use axum::extract::{Extension, Path, State};
 use serde_json::{Value, json};
 use tradecraft_engine::LimitScope;
 use tradecraft_sequencer::wire::WireLimits;
+use tradecraft_store::MemberRecord;
 use tradecraft_types::AccountId;
 
 use crate::auth::{MaybeCaller, account_for, require_admin};
 use crate::extract::{Body, field_error, from_object};
 use crate::identity::audit;
-use crate::models::{LimitsRequest, MembershipRequest};
+use crate::models::{LimitsRequest, MemberRole, MembershipRequest};
 use crate::reads::ask_now;
 use crate::responses::{ErrorBody, LimitsAnswer, Membership};
 use crate::routes::{parse_id, query, run_command};
@@ -151,13 +152,15 @@ pub(crate) async fn get_limits(
 }
 
 /// `PUT /v1/users/{userId}/membership` `{groupId?, organisationId?}` (admins): the groups
-/// whose limits apply to the account, with its own.
+/// whose limits apply to the account, with its own; the organisation's member list follows
+/// (a member keeps their role in the organisation they stay in; `{}` leaves it).
 #[utoipa::path(put, path = "/v1/users/{user_id}/membership", tag = "risk", request_body = MembershipRequest,
     params(("user_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "A user id.")),
     responses(
         (status = 200, description = "The membership now in force.", body = Membership),
         (status = 400, description = "A bad id, or a group outside the organisation.", body = ErrorBody),
         (status = 404, description = "No such user, group or organisation.", body = ErrorBody),
+        (status = 409, description = "The user is the last admin of their organisation and would leave it: make another member its admin first.", body = ErrorBody),
     ))]
 pub(crate) async fn put_membership(
     State(state): State<Shared>,
@@ -179,8 +182,26 @@ pub(crate) async fn put_membership(
             return Err(field_error("groupId", "the group is not in that organisation"));
         }
     }
-    let (group, organisation) = (request.group_id.map(|id| id.to_string()), request.organisation_id.map(|id| id.to_string()));
+    // A group is in one organisation: the membership is in it, named or not.
+    let organisation_id = match (request.organisation_id, request.group_id) {
+        (Some(organisation), _) => Some(organisation.0),
+        (None, Some(group)) => ask_now(&state, move |store| store.group_org(group.0)).await?,
+        (None, None) => None,
+    };
+    // The organisation's member list says what the engine applies: one membership.
+    let current = ask_now(&state, move |store| store.member(user)).await?;
+    let role = current.filter(|member| Some(member.org_id) == organisation_id).map_or_else(|| MemberRole::Member.as_str().to_owned(), |member| member.role);
+    crate::organisations::keeps_an_admin(&state, user, organisation_id.map(|organisation| (organisation, role.as_str()))).await?;
+    let (group, organisation) = (request.group_id.map(|id| id.to_string()), organisation_id.map(|id| id.to_string()));
     run_command(&state, json!({"command": "setMembership", "userId": user.to_string(), "groupId": group, "organisationId": organisation})).await?;
+    let group_id = request.group_id.map(|id| id.0);
+    match organisation_id {
+        Some(org_id) => {
+            let member = MemberRecord { user_id: user, org_id, role, group_id };
+            ask_now(&state, move |store| store.set_member(&member)).await?;
+        }
+        None => ask_now(&state, move |store| store.remove_member(user)).await?,
+    }
     let answer = Membership { user_id: user.to_string(), group_id: group, organisation_id: organisation };
     audit(&state, &caller, "membership.set", format!("user:{user}"), json!(answer)).await;
     Ok(Json(answer))

@@ -53,9 +53,30 @@ async fn admins_set_limits_the_engine_enforces_them_and_users_read_their_own() {
     assert_eq!(missing.status(), 404, "membership of an organisation that does not exist");
     let joined = app.client.put(app.url(&format!("/v1/users/{user}/membership"))).json(&json!({"groupId": group_id})).send().await.unwrap();
     assert_eq!(joined.status(), 200);
+    // The organisation's member list says what the engine applies: the group's organisation.
+    assert_eq!(joined.json::<Value>().await.unwrap()["organisationId"], org.as_str());
+    let members = |listed: &Value| -> Vec<(String, String, Option<String>)> {
+        listed["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|member| {
+                (member["userId"].as_str().unwrap().to_owned(), member["role"].as_str().unwrap().to_owned(), member["groupId"].as_str().map(str::to_owned))
+            })
+            .collect()
+    };
+    let (_, listed) = app.get(&format!("/v1/organisations/{org}")).await;
+    assert_eq!(members(&listed), [(user.clone(), "member".to_owned(), Some(group_id.clone()))], "{listed}");
     let refused = as_trader(Method::POST, "/v1/orders".into(), Some(order("4"))).await.unwrap();
     assert_eq!(refused.json::<Value>().await.unwrap()["error"]["code"], "limit_max_order_quantity");
     assert_eq!(as_trader(Method::POST, "/v1/orders".into(), Some(order("3"))).await.unwrap().status(), 202);
+    // Leaving every group leaves the organisation's list too; joining again puts it back.
+    let left = app.client.put(app.url(&format!("/v1/users/{user}/membership"))).json(&json!({})).send().await.unwrap();
+    assert_eq!(left.status(), 200);
+    assert!(members(&app.get(&format!("/v1/organisations/{org}")).await.1).is_empty());
+    assert_eq!(as_trader(Method::POST, "/v1/orders".into(), Some(order("4"))).await.unwrap().status(), 202, "its limits stopped with it");
+    let joined = app.client.put(app.url(&format!("/v1/users/{user}/membership"))).json(&json!({"groupId": group_id})).send().await.unwrap();
+    assert_eq!(joined.status(), 200);
 
     let (_, before) = app.get(&format!("/v1/limits/users/{user}")).await;
     for (path, body, field) in [
@@ -110,7 +131,7 @@ async fn admins_set_limits_the_engine_enforces_them_and_users_read_their_own() {
     // Order events join the trail as the read store projects them; these are the rest.
     let actions: Vec<&str> =
         trail["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).filter(|action| !action.starts_with("order.")).collect();
-    assert_eq!(actions, ["limits.set", "limits.set", "limits.set", "membership.set", "limits.set", "user.registered"]);
+    assert_eq!(actions, ["limits.set", "limits.set", "limits.set", "membership.set", "membership.set", "membership.set", "limits.set", "user.registered"]);
     let (_, trail) = app.get(&format!("/v1/audit?subject=group:{group_id}")).await;
     assert_eq!(trail["entries"][0]["details"]["maxOrderQuantity"], "3", "the number 3 is stored as the decimal it is");
 }
