@@ -536,23 +536,7 @@ impl Projector {
                         self.audit_order(item, &event.user_id, "order.cancelled", pending)?;
                     }
                     let filled = quantity("filledQuantity", &event.filled_quantity)?;
-                    let (status, reason) = (event.status.clone(), Some(event.reason.clone()));
-                    let (status_new, reason_new) = (status.clone(), reason.clone());
-                    self.patch_order(
-                        pending,
-                        item,
-                        (&event.order_id, &event.user_id),
-                        move |order| {
-                            order.status = status_new;
-                            order.reason = reason_new;
-                            order.filled = filled;
-                        },
-                        move |patch| {
-                            patch.status = Some(status);
-                            patch.reason = reason;
-                            patch.filled_total = Some(filled);
-                        },
-                    )?;
+                    self.finish_order(pending, item, (&event.order_id, &event.user_id), &event.status, &event.reason, Some(filled))?;
                 }
                 "order.replaced" => {
                     let event: events::OrderReplaced = payload(item)?;
@@ -576,21 +560,7 @@ impl Projector {
                 // A held exit leg that will never be placed ends as cancelled.
                 "order.leg_cancelled" => {
                     let event: events::LegCancelled = payload(item)?;
-                    let (status, reason) = ("CANCELLED".to_owned(), Some("cancelled".to_owned()));
-                    let (status_new, reason_new) = (status.clone(), reason.clone());
-                    self.patch_order(
-                        pending,
-                        item,
-                        (&event.order_id, &event.user_id),
-                        move |order| {
-                            order.status = status_new;
-                            order.reason = reason_new;
-                        },
-                        move |patch| {
-                            patch.status = Some(status);
-                            patch.reason = reason;
-                        },
-                    )?;
+                    self.finish_order(pending, item, (&event.order_id, &event.user_id), "CANCELLED", "cancelled", None)?;
                 }
                 // An exit leg grown with its entry's fills: only its quantity changes.
                 "order.resized" => {
@@ -657,6 +627,38 @@ impl Projector {
             entry.updated_at = at;
         }
         Ok(())
+    }
+
+    /// An order's end: its final status and why, and its filled quantity when the event
+    /// says it.
+    fn finish_order(
+        &mut self,
+        pending: &mut Pending,
+        item: &Item,
+        ids: (&str, &str),
+        status: &str,
+        reason: &str,
+        filled: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let (status_new, reason_new) = (status.to_owned(), Some(reason.to_owned()));
+        let (status, reason) = (status_new.clone(), reason_new.clone());
+        self.patch_order(
+            pending,
+            item,
+            ids,
+            move |order| {
+                order.status = status_new;
+                order.reason = reason_new;
+                if let Some(filled) = filled {
+                    order.filled = filled;
+                }
+            },
+            move |patch| {
+                patch.status = Some(status);
+                patch.reason = reason;
+                patch.filled_total = filled;
+            },
+        )
     }
 
     fn account(&mut self, user: i64, at: i64) -> &mut Account {
