@@ -414,10 +414,25 @@ fn image_type(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// An image's bytes as the body (not JSON): OpenAPI's binary string.
+pub(crate) struct ImageBytes;
+
+impl utoipa::PartialSchema for ImageBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ImageBytes {}
+
 /// Upload the caller's avatar: the image itself as the body, PNG, JPEG, GIF or WebP, at
 /// most 64 KiB, its `Content-Type` matching what the bytes are.
 #[utoipa::path(put, path = "/v1/me/avatar", tag = "social",
-    request_body(content = Vec<u8>, content_type = "image/png", description = "A PNG, JPEG, GIF or WebP image, at most 64 KiB."),
+    request_body(description = "A PNG, JPEG, GIF or WebP image, at most 64 KiB.",
+        content((ImageBytes = "image/png"), (ImageBytes = "image/jpeg"), (ImageBytes = "image/gif"), (ImageBytes = "image/webp"))),
     responses(
         (status = 204, description = "Stored."),
         (status = 400, description = "Not an image of the type it says, or empty.", body = ErrorBody),
@@ -464,7 +479,11 @@ pub(crate) async fn delete_avatar(State(state): State<Shared>, Extension(caller)
 /// A public profile's avatar image (open to everyone, so a page can show it in `<img>`).
 #[utoipa::path(get, path = "/v1/profiles/{user_id}/avatar", tag = "social",
     params(("user_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "A user id.")),
-    responses((status = 200, description = "The image.", content_type = "image/png", body = Vec<u8>), (status = 404, description = "No avatar, or a private profile.", body = ErrorBody)))]
+    responses(
+        (status = 200, description = "The image, in the type it was uploaded as.",
+            content((ImageBytes = "image/png"), (ImageBytes = "image/jpeg"), (ImageBytes = "image/gif"), (ImageBytes = "image/webp"))),
+        (status = 404, description = "No avatar, or a private profile.", body = ErrorBody),
+    ))]
 pub(crate) async fn avatar(State(state): State<Shared>, Path(user_id): Path<String>) -> Result<Response, ApiError> {
     let user_id = parse_id("userId", &user_id)?;
     let found = ask(&state, move |store| Ok(if store.profile(user_id)?.is_some_and(|profile| profile.public) { store.avatar(user_id)? } else { None })).await?;

@@ -78,6 +78,28 @@ async fn traders_share_follow_like_and_comment_and_private_profiles_show_nothing
     assert_eq!(response.bytes().await.unwrap().to_vec(), png);
     let (status, answer) = put_avatar(&app, &ada, "image/jpeg", png.clone()).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_image")), "a PNG is not a JPEG");
+    // Every type taken comes back as itself, and the document says so: each is a body the
+    // upload takes and an answer the image gives, as bytes (not a JSON array of numbers).
+    let (_, document) = app.get("/openapi.json").await;
+    let taken = &document["paths"]["/v1/me/avatar"]["put"]["requestBody"]["content"];
+    let given = &document["paths"]["/v1/profiles/{user_id}/avatar"]["get"]["responses"]["200"]["content"];
+    let binary = json!({"type": "string", "format": "binary"});
+    assert_eq!(document["components"]["schemas"]["ImageBytes"], binary, "{}", document["components"]["schemas"]["ImageBytes"]);
+    let webp = [b"RIFF\0\0\0\0WEBP".as_slice(), &[0_u8; 16]].concat();
+    for (content_type, bytes) in [
+        ("image/jpeg", [[0xff_u8, 0xd8, 0xff].as_slice(), &[0_u8; 16]].concat()),
+        ("image/gif", [b"GIF89a".as_slice(), &[0_u8; 16]].concat()),
+        ("image/webp", webp),
+        ("image/png", png.clone()),
+    ] {
+        assert_eq!(put_avatar(&app, &ada, content_type, bytes.clone()).await.0, 204, "{content_type}");
+        let response = app.anonymous.get(app.url(&format!("/v1/profiles/{}/avatar", ada.id))).send().await.unwrap();
+        assert_eq!(response.headers()["content-type"].to_str().unwrap(), content_type);
+        assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
+        for (side, content) in [("taken", taken), ("given", given)] {
+            assert_eq!(content[content_type]["schema"]["$ref"], "#/components/schemas/ImageBytes", "{side}: {content_type} in {content}");
+        }
+    }
     let (status, _) = put_avatar(&app, &ada, "image/svg+xml", b"<svg onload=alert(1)>".to_vec()).await;
     assert_eq!(status, 415);
     let (status, _) = put_avatar(&app, &ada, "image/png", [png.as_slice(), &vec![0_u8; 70_000]].concat()).await;
