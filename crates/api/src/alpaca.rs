@@ -653,10 +653,14 @@ pub(crate) async fn list_orders(
             && until.is_none_or(|until| record.created <= until)
     };
     let show = |record: &OrderRecord| if nested { order_with_legs(&view, record) } else { order_of(record) };
-    let records = view.orders.values();
-    let page: Vec<Order> =
-        if ascending { records.filter(wanted).take(limit).map(show).collect() } else { records.rev().filter(wanted).take(limit).map(show).collect() };
-    Ok(Json(page))
+    // In time order (as `/v1` lists them), not by id: a leg's id carries its role in its top bits.
+    let mut records: Vec<&OrderRecord> = view.orders.values().filter(wanted).collect();
+    records.sort_unstable_by_key(|record| {
+        let (std::cmp::Reverse(order), leg) = crate::orders::list_position(record.order_id);
+        // Oldest or newest first; an order's legs after it either way.
+        (if ascending { order } else { u64::MAX - order }, leg)
+    });
+    Ok(Json(records.into_iter().take(limit).map(show).collect()))
 }
 
 /// One of the caller's orders by its id.

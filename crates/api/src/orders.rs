@@ -342,8 +342,8 @@ pub(crate) struct OrderListQuery {
     page_token: Option<String>,
 }
 
-/// List orders, newest first (the most recent 200,000 orders of users are kept here; the
-/// trade search has the whole history).
+/// List orders, newest first, each contingent order followed by its exit legs (the most
+/// recent 200,000 orders of users are kept here; the trade search has the whole history).
 #[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrderListQuery),
     responses(
         (status = 200, description = "A page of orders.", body = OrderList),
@@ -380,11 +380,24 @@ pub(crate) async fn list_orders(
             && start.is_none_or(|start| record.created >= start)
             && end.is_none_or(|end| record.created <= end)
     };
-    let upper = before.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+    let mut found: Vec<&crate::view::OrderRecord> = view.orders.values().filter(matches).collect();
+    found.sort_unstable_by_key(|record| list_position(record.order_id));
+    let after = before.map(list_position);
     let page: Vec<&crate::view::OrderRecord> =
-        view.orders.range((std::ops::Bound::Unbounded, upper)).rev().map(|(_, record)| record).filter(matches).take(limit + 1).collect();
+        found.into_iter().filter(|record| after.is_none_or(|after| list_position(record.order_id) > after)).take(limit + 1).collect();
     let next = (page.len() > limit).then(|| page[limit - 1].order_id.to_string());
     Ok(Json(OrderList { orders: page.iter().take(limit).map(|record| order_of(record)).collect(), pagination: NextPage { next_page_token: next } }))
+}
+
+/// Where an order stands in a list, newest first: by its order's id (ids grow with time),
+/// an exit leg right after its order, take profit before stop loss. Not by the id alone,
+/// whose top bits say a leg's role: every leg would come before every other order.
+pub(crate) fn list_position(order_id: OrderId) -> (std::cmp::Reverse<u64>, u8) {
+    match tradecraft_sequencer::wire::leg_parent(order_id) {
+        Some((parent, tradecraft_sequencer::wire::LegRole::TakeProfit)) => (std::cmp::Reverse(parent.0), 1),
+        Some((parent, tradecraft_sequencer::wire::LegRole::StopLoss)) => (std::cmp::Reverse(parent.0), 2),
+        None => (std::cmp::Reverse(order_id.0), 0),
+    }
 }
 
 /// Cash and holdings as the engine has them now (seed 000 6.2), with what open orders

@@ -144,6 +144,61 @@ async fn orders_are_listed_with_filters_and_pages() {
     }
 }
 
+/// Newest first means by time, on `/v1` and `/v2`: a contingent order's exit legs follow
+/// it, wherever their ids (which carry the leg's role in their top bits) would sort, and
+/// pages walk the same order.
+#[tokio::test]
+async fn lists_put_exit_legs_after_their_order_not_before_every_newer_one() {
+    let app = spawn_app().await;
+    let ada = crate::auth::register(&app, "ada@example.com").await;
+    let token = ada["accessToken"].as_str().unwrap().to_owned();
+    let send = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let (app, token) = (&app, token.clone());
+        async move { crate::auth::call(app, &app.anonymous, method, &path, Some(&token), body).await }
+    };
+    let limit = |price: &str| json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": price});
+    let (_, older) = send(reqwest::Method::POST, "/v1/orders".into(), Some(limit("80"))).await;
+    let mut bracket = limit("81");
+    bracket["orderClass"] = json!("BRACKET");
+    bracket["takeProfit"] = json!({"limitPrice": "120"});
+    bracket["stopLoss"] = json!({"stopPrice": "70"});
+    let (status, entry) = send(reqwest::Method::POST, "/v1/orders".into(), Some(bracket)).await;
+    assert_eq!(status, 202, "{entry}");
+    let (_, newer) = send(reqwest::Method::POST, "/v1/orders".into(), Some(limit("82"))).await;
+    let legs: Vec<&str> = entry["legs"].as_array().unwrap().iter().map(|leg| leg["orderId"].as_str().unwrap()).collect();
+    let id = |body: &Value| body["orderId"].as_str().unwrap().to_owned();
+    let expected = [id(&newer), id(&entry), legs[0].to_owned(), legs[1].to_owned(), id(&older)];
+
+    let (_, listed) = send(reqwest::Method::GET, "/v1/orders".into(), None).await;
+    let ids: Vec<String> = listed["orders"].as_array().unwrap().iter().map(id).collect();
+    assert_eq!(ids, expected, "{listed}");
+    let mut paged = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let (_, page) = send(reqwest::Method::GET, format!("/v1/orders?limit=2{page_token}"), None).await;
+        paged.extend(page["orders"].as_array().unwrap().iter().map(id));
+        match page["pagination"]["nextPageToken"].as_str() {
+            Some(next) => page_token = format!("&pageToken={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, expected, "pages of two walk the same list");
+
+    // Alpaca's list: newest first by default, oldest first asked; legs after their order.
+    for (direction, order) in [("desc", expected.to_vec()), ("asc", vec![id(&older), id(&entry), legs[0].to_owned(), legs[1].to_owned(), id(&newer)])] {
+        let (status, alpaca) = send(reqwest::Method::GET, format!("/v2/orders?status=all&direction={direction}"), None).await;
+        assert_eq!(status, 200, "{alpaca}");
+        let tradecraft_ids: Vec<String> = alpaca.as_array().unwrap().iter().map(|order| tradecraft_id(order["id"].as_str().unwrap())).collect();
+        assert_eq!(tradecraft_ids, order, "{direction}: {alpaca}");
+    }
+}
+
+/// The TradeCraft order id inside an Alpaca order UUID (its last 16 hex digits).
+fn tradecraft_id(uuid: &str) -> String {
+    let hex: String = uuid.chars().filter(char::is_ascii_hexdigit).collect();
+    u64::from_str_radix(&hex[hex.len() - 16..], 16).unwrap().to_string()
+}
+
 #[tokio::test]
 async fn the_house_quotes_are_not_kept_as_orders_but_its_trades_are() {
     let app = spawn_app().await;
