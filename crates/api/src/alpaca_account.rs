@@ -245,10 +245,9 @@ pub(crate) async fn portfolio_history(
     };
     let now_ms = now().millis();
     let since = span.map_or(i64::MIN, |span| now_ms - span);
-    let (performance, opening) = crate::reads::ask(&state, move |store| Ok((store.performance(user, since, now_ms)?, store.opening_deposit(user)?))).await?;
-    let performance = performance.ok_or_else(|| ApiError::NotFound(format!("account {user}")))?;
+    let (performance, funded) =
+        crate::reads::funded_performance(&state, user, since, now_ms).await?.ok_or_else(|| ApiError::NotFound(format!("account {user}")))?;
     let value = |money: tradecraft_types::Money| decimal(i128::from(money.raw()), 8).parse::<f64>().unwrap_or(0.0);
-    let funded = crate::reads::funded_history(&performance.history, &performance.history_flows, opening);
     let points = steps(&funded, performance.start_value.raw(), step_s);
     let shown = |raw: i64| value(tradecraft_types::Money::from_raw(raw));
     let base = performance.start_value.raw().saturating_add(performance.net_flows.raw());

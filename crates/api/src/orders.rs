@@ -380,11 +380,11 @@ pub(crate) async fn list_orders(
             && start.is_none_or(|start| record.created >= start)
             && end.is_none_or(|end| record.created <= end)
     };
-    let mut found: Vec<&crate::view::OrderRecord> = view.orders.values().filter(matches).collect();
-    found.sort_unstable_by_key(|record| list_position(record.order_id));
     let after = before.map(list_position);
-    let page: Vec<&crate::view::OrderRecord> =
-        found.into_iter().filter(|record| after.is_none_or(|after| list_position(record.order_id) > after)).take(limit + 1).collect();
+    let mut page: Vec<&crate::view::OrderRecord> =
+        view.orders.values().filter(|record| after.is_none_or(|after| list_position(record.order_id) > after) && matches(record)).collect();
+    page.sort_unstable_by_key(|record| list_position(record.order_id));
+    page.truncate(limit + 1);
     let next = (page.len() > limit).then(|| page[limit - 1].order_id.to_string());
     Ok(Json(OrderList { orders: page.iter().take(limit).map(|record| order_of(record)).collect(), pagination: NextPage { next_page_token: next } }))
 }

@@ -348,17 +348,31 @@ pub(crate) async fn performance(
     let user = required_user(&caller, params.user_id.as_deref())?;
     let now_ms = now().millis();
     let (period, since) = period_start(params.period.as_deref(), now_ms)?;
-    let (result, opening) = ask(&state, move |store| Ok((store.performance(user, since, now_ms)?, store.opening_deposit(user)?))).await?;
-    let result = result.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
+    let (result, funded) = funded_performance(&state, user, since, now_ms).await?.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
     Ok(Json(Performance {
         user_id: user.to_string(),
         period,
         figures: figures(&result),
         daily_returns: result.daily_returns.iter().map(|day| DailyReturn { date: day.date.clone(), value: ratio(Some(day.value)) }).collect(),
-        value_history: funded_history(&result.history, &result.history_flows, opening)
+        value_history: funded
             .into_iter()
             .map(|(at, value, _)| ValuePoint { timestamp: Timestamp::from_millis(at).to_string(), value: value.to_string() })
             .collect(),
+    }))
+}
+
+/// An account's performance over the period, and the values to chart ([`funded_history`]);
+/// `None` for an unknown account.
+pub(crate) async fn funded_performance(
+    state: &AppState,
+    user: u64,
+    since_ms: i64,
+    now_ms: i64,
+) -> Result<Option<(tradecraft_store::Performance, Vec<(i64, Money, Money)>)>, ApiError> {
+    let (performance, opening) = ask(state, move |store| Ok((store.performance(user, since_ms, now_ms)?, store.opening_deposit(user)?))).await?;
+    Ok(performance.map(|performance| {
+        let funded = funded_history(&performance.history, &performance.history_flows, opening);
+        (performance, funded)
     }))
 }
 

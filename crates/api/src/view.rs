@@ -366,19 +366,15 @@ impl View {
                 });
             }
         }
-        // A contingent order's legs, take profit first (as its acceptance named them).
+        // A contingent order's legs, take profit first (as its acceptance named them): in id
+        // order, as the take profit's role bit is the lower.
         let legs: Vec<(OrderId, OrderId)> = records.values().filter_map(|record| Some((record.parent?, record.order_id))).collect();
         for (parent, leg) in legs {
             if let Some(record) = records.get_mut(&parent) {
                 record.legs.push(leg);
-                record
-                    .legs
-                    .sort_by_key(|&leg| !matches!(tradecraft_sequencer::wire::leg_parent(leg), Some((_, tradecraft_sequencer::wire::LegRole::TakeProfit))));
             }
         }
-        let mut records: Vec<OrderRecord> = records.into_values().collect();
-        records.sort_by_key(|record| std::cmp::Reverse(record.order_id));
-        for record in records {
+        for record in records.into_values().rev() {
             self.order_arrival.push_front(record.order_id);
             self.orders.insert(record.order_id, record);
         }

@@ -577,10 +577,7 @@ impl Projector {
                 "trade.executed" | "trade.failed" => {
                     let event: events::Execution = payload(item)?;
                     if let Some(traded) = event.execution_price.as_deref() {
-                        let alerts = match &mut price_alerts {
-                            Some(alerts) => alerts,
-                            None => price_alerts.insert(self.waiting_price_alerts()?),
-                        };
+                        let alerts = self.price_alerts_of_batch(&mut price_alerts)?;
                         price_alert_triggers(item, &event.symbol, price("executionPrice", traded)?, "traded", alerts, pending);
                     }
                     self.execution(item, &event, pending)?;
@@ -589,10 +586,7 @@ impl Projector {
                 "market_data.tick" => {
                     let tick: events::MarketDataTick = payload(item)?;
                     let quoted = price("price", &tick.price)?;
-                    let alerts = match &mut price_alerts {
-                        Some(alerts) => alerts,
-                        None => price_alerts.insert(self.waiting_price_alerts()?),
-                    };
+                    let alerts = self.price_alerts_of_batch(&mut price_alerts)?;
                     price_alert_triggers(item, &tick.symbol, quoted, "is priced", alerts, pending);
                     self.set_price(&tick.symbol, quoted, item.timestamp_ms, pending);
                 }
@@ -771,10 +765,11 @@ impl Projector {
             return Ok(());
         }
         let class = event.order_class.clone();
-        let entry = match pending.new_orders.get_mut(&order_id) {
+        // What the legs take from their order: its symbol, side, quantity and time in force.
+        let (symbol, side, quantity, time_in_force) = match pending.new_orders.get_mut(&order_id) {
             Some(entry) => {
                 entry.order_class = Some(class.clone());
-                entry.clone()
+                (entry.symbol.clone(), entry.side.clone(), entry.quantity, entry.time_in_force.clone())
             }
             // Its acceptance was written by an earlier poll (a poll ends between records).
             None => {
@@ -782,43 +777,27 @@ impl Projector {
                 patch.order_class = Some(class.clone());
                 patch.updated_at = item.timestamp_ms;
                 let Some(stored) = self.store.order(order_id as u64)? else { return Ok(()) };
-                NewOrder {
-                    user_id: user,
-                    symbol: stored.symbol,
-                    side: stored.side,
-                    order_type: stored.order_type,
-                    time_in_force: stored.time_in_force,
-                    limit_price: None,
-                    stop_price: None,
-                    quantity: stored.quantity.raw(),
-                    filled: 0,
-                    notional: 0,
-                    status: stored.status,
-                    reason: None,
-                    client_order_id: None,
-                    created_at: stored.created_at_ms,
-                    updated_at: item.timestamp_ms,
-                    budget: None,
-                    order_class: Some(class.clone()),
-                    parent_order_id: None,
-                }
+                (stored.symbol, stored.side, stored.quantity.raw(), stored.time_in_force)
             }
         };
-        let side = match (class.as_str(), entry.side.as_str()) {
+        let side = match (class.as_str(), side.as_str()) {
             ("OCO", side) => side.to_owned(),
             (_, "BUY") => "SELL".to_owned(),
             _ => "BUY".to_owned(),
         };
+        let optional_price = |name, value: &Option<String>| value.as_deref().map(|text| price(name, text)).transpose();
         for leg in [&event.take_profit, &event.stop_loss].into_iter().flatten() {
-            let optional_price = |name, value: &Option<String>| value.as_deref().map(|text| price(name, text)).transpose();
             pending.new_orders.insert(
                 id_param(&leg.order_id)?,
                 NewOrder {
+                    user_id: user,
+                    symbol: symbol.clone(),
                     side: side.clone(),
                     order_type: leg.order_type.clone(),
-                    time_in_force: if entry.time_in_force == "DAY" { "DAY" } else { "GTC" }.to_owned(),
+                    time_in_force: if time_in_force == "DAY" { "DAY" } else { "GTC" }.to_owned(),
                     limit_price: optional_price("limitPrice", &leg.limit_price)?,
                     stop_price: optional_price("stopPrice", &leg.stop_price)?,
+                    quantity,
                     filled: 0,
                     notional: 0,
                     status: HELD.to_owned(),
@@ -829,7 +808,6 @@ impl Projector {
                     budget: None,
                     order_class: Some(class.clone()),
                     parent_order_id: Some(order_id),
-                    ..entry.clone()
                 },
             );
         }
@@ -932,6 +910,17 @@ impl Projector {
     }
 
     /// Price alerts not yet triggered nor deleted, by symbol.
+    /// The batch's waiting price alerts, by symbol: read with the batch's first price.
+    fn price_alerts_of_batch<'a>(
+        &self,
+        batch: &'a mut Option<BTreeMap<String, Vec<crate::PriceAlertRecord>>>,
+    ) -> Result<&'a mut BTreeMap<String, Vec<crate::PriceAlertRecord>>, StoreError> {
+        match batch {
+            Some(alerts) => Ok(alerts),
+            None => Ok(batch.insert(self.waiting_price_alerts()?)),
+        }
+    }
+
     fn waiting_price_alerts(&self) -> Result<BTreeMap<String, Vec<crate::PriceAlertRecord>>, StoreError> {
         let rows = self.store.backend().query(
             "SELECT alert_id, user_id, symbol, direction, price, created_at, triggered_at FROM price_alerts WHERE triggered_at IS NULL AND deleted_at IS NULL",
@@ -1430,10 +1419,9 @@ pub fn spawn_projector(
     })
 }
 
-/// Triggers the waiting price alerts of `symbol` a trade at `traded` reaches: each once
-/// (marked triggered, with a notification, in the batch's transaction).
-/// Triggers `symbol`'s waiting alerts that `traded` reaches; `how` the price came (it
-/// `traded` there, or the market's price feed `is priced` there).
+/// Triggers the waiting price alerts of `symbol` that a price of `traded` reaches, each once
+/// (marked triggered, with a notification, in the batch's transaction); `how` the price
+/// came: it `traded` there, or the market's price feed `is priced` there.
 fn price_alert_triggers(item: &Item, symbol: &str, traded: i64, how: &str, alerts: &mut BTreeMap<String, Vec<crate::PriceAlertRecord>>, pending: &mut Pending) {
     let Some(waiting) = alerts.get_mut(symbol) else { return };
     waiting.retain(|alert| {

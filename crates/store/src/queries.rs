@@ -398,7 +398,6 @@ impl Store {
         Ok(positions)
     }
 
-    /// The cash statement, newest first.
     /// When an account was first funded and its cash then: its statement's first line, if
     /// that is a deposit.
     pub fn opening_deposit(&self, user_id: u64) -> Result<Option<(i64, Money)>, StoreError> {
@@ -411,6 +410,7 @@ impl Store {
         }
     }
 
+    /// The cash statement, newest first.
     pub fn wallet_transactions(&self, user_id: u64, limit: usize, page_token: Option<&str>) -> Result<WalletPage, StoreError> {
         let limit = check_limit(limit)?;
         let user = user_id as i64;

@@ -706,14 +706,15 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
     let store_needed = roles.projector || roles.serves_http();
     // What came before this engine's snapshot it knows only from the read store.
     let replica_position = engine_handle.as_ref().map(|engine| engine.status().opened_at.load(Ordering::SeqCst));
-    // Every trade below it has been applied here (before the snapshot or in the replay).
-    let next_trade = match &engine_handle {
-        Some(engine) => Some(ask(engine, |engine| engine.next_trade_id().0).await?),
-        None => None,
+    // Every trade below it has been applied here (before the snapshot or in the replay):
+    // where the market's history is served from, the bound of what is loaded from the store.
+    let next_trade = match (&engine_handle, roles.serves_http()) {
+        (Some(engine), true) => Some(ask(engine, |engine| engine.next_trade_id().0).await?),
+        _ => None,
     };
     let (store, projector) = if store_needed {
         let (url, log, view) = (database_url.to_owned(), Arc::clone(&log), Arc::clone(&view));
-        let (recreate_read_store, project, serves_http) = (config.recreate_read_store, roles.projector, roles.serves_http());
+        let (recreate_read_store, project) = (config.recreate_read_store, roles.projector);
         let recovered = watermark();
         let (store, projector) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let store = open_read_store(&url, recreate_read_store)?;
@@ -735,7 +736,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
             let oldest = orders.iter().map(|order| order.created_at_ms).min().unwrap_or(i64::MAX);
             let fills = store.fills_since(oldest).context("reading fills")?;
             view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.preload(&orders, &fills);
-            if let (true, Some(next_trade)) = (serves_http, next_trade) {
+            if let Some(next_trade) = next_trade {
                 // Trades from the first one the view applied on are in it already.
                 let first = view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.first_replayed_trade();
                 let below = first.map_or(next_trade, |first| first.0.min(next_trade));
