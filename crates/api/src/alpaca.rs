@@ -479,7 +479,7 @@ fn own_order(state: &AppState, caller: &MaybeCaller, text: &str) -> Result<Order
         (status = 200, description = "The order.", body = Order),
         (status = 403, description = "Insufficient buying power, or a trading limit refuses it.", body = AlpacaError),
         (status = 404, description = "Unknown account.", body = AlpacaError),
-        (status = 422, description = "The order cannot be taken: a bad field, insufficient shares, a repeated client_order_id, exits on the wrong side of each other, a closed market.", body = AlpacaError),
+        (status = 422, description = "The order cannot be taken: a bad field, insufficient shares, a repeated client_order_id, an X-Idempotency-Key used for another order or request (`idempotency_key_reused`), exits on the wrong side of each other, a closed market.", body = AlpacaError),
     ))]
 pub(crate) async fn place_order(
     State(state): State<Shared>,

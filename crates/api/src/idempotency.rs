@@ -10,6 +10,8 @@
 //! retry after the first request wrote but before it stored its answer (it is finishing,
 //! or its server stopped) is 409 `idempotency_key_applied`, never a second write. A
 //! request that wrote nothing (a refusal) gives the key back, so its retry runs anew.
+//! Keys are one namespace per caller, whoever keeps them: a key an order spent refuses
+//! another request here, and an order asks [`held_by_a_request`] before it is placed.
 
 use std::time::Duration;
 
@@ -92,6 +94,14 @@ pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: N
         return ApiError::Rejected { status: StatusCode::PAYLOAD_TOO_LARGE, code: "body_too_large", message: "the request body is too large".to_owned() }
             .into_response();
     };
+    // Keys are one namespace: one an order spent (the engine keeps those) is not a new
+    // request's either.
+    let digest = tradecraft_sequencer::wire::key_digest(&format!("{}:{}", key.scope, key.key));
+    match crate::routes::query(&state, move |engine| engine.remembers_key(digest)).await {
+        Ok(false) => {}
+        Ok(true) => return reused().into_response(),
+        Err(error) => return error.into_response(),
+    }
     let fingerprint = fingerprint(&parts.method, &parts.uri, &body);
     let now = now_ms();
     let times = KeyTimes { now_ms: now, stale_before_ms: now - CLAIM_STALE.as_millis() as i64, expired_before_ms: now - KEY_LIFETIME.as_millis() as i64 };
@@ -110,7 +120,7 @@ pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: N
              or its server stopped before answering)",
             true,
         )),
-        Claimed::Reused => Some(("idempotency_key_reused", "this X-Idempotency-Key was used for another request", false)),
+        Claimed::Reused => return reused().into_response(),
     };
     if let Some((code, message, retry)) = refused {
         let mut response = ApiError::Rejected { status: StatusCode::CONFLICT, code, message: message.to_owned() }.into_response();
@@ -122,6 +132,26 @@ pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: N
     let response = CLAIM.scope(key.clone(), next.run(Request::from_parts(parts, Body::from(body)))).await;
     crate::routes::crash_if_faulted(&key.key);
     keep(&state, key, response).await
+}
+
+/// 409 `idempotency_key_reused`: the caller used the key for another request.
+pub(crate) fn reused() -> ApiError {
+    ApiError::Rejected {
+        status: StatusCode::CONFLICT,
+        code: "idempotency_key_reused",
+        message: "this X-Idempotency-Key was used for another request".to_owned(),
+    }
+}
+
+/// Whether a request other than an order holds or spent the caller's `key` (an order with
+/// it is then refused, as a request with an order's key is).
+pub(crate) async fn held_by_a_request(state: &crate::AppState, scope: &str, key: &str) -> Result<bool, ApiError> {
+    if state.store.is_none() {
+        return Ok(false);
+    }
+    let (scope, key) = (scope.to_owned(), key.to_owned());
+    let expired_before = now_ms() - KEY_LIFETIME.as_millis() as i64;
+    ask_now(state, move |store| store.key_held(&scope, &key, expired_before)).await
 }
 
 /// Stores the answer (or gives the key back when nothing was written) and returns it.

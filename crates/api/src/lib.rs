@@ -159,9 +159,10 @@ pub fn router(state: AppState) -> Router {
 fn router_of(state: Shared) -> Router {
     let (router, _) = routes::api().split_for_parts();
     router
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), read_your_writes))
         // Only on the routes: an unknown path or method is 404/405, key or not.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
+        // Outside the guard: it asks the replica whether an order spent the request's key.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), read_your_writes))
         // Outside the guard: a refused request claims no key.
         .route_layer(axum::middleware::from_fn(extract::known_parameters))
         .fallback(fallback)

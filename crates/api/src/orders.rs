@@ -70,7 +70,7 @@ pub(crate) fn idempotency_key(headers: &HeaderMap, caller: &MaybeCaller) -> Resu
         (status = 402, description = "Insufficient funds.", body = ErrorBody),
         (status = 403, description = "A trading limit refuses it (the code names the limit), or another user's account.", body = ErrorBody),
         (status = 404, description = "Unknown account.", body = ErrorBody),
-        (status = 409, description = "Idempotency key reused with another order, or a duplicate client order id.", body = ErrorBody),
+        (status = 409, description = "Idempotency key reused with another order or request (`idempotency_key_reused`), or a duplicate client order id.", body = ErrorBody),
         (status = 422, description = "Insufficient shares, or the market cannot take it (halted, closed, post-only would cross, no liquidity).", body = ErrorBody),
     ))]
 pub(crate) async fn place_order(
@@ -113,6 +113,11 @@ pub(crate) async fn place(state: &AppState, mut order: PlaceOrder) -> Result<Ord
     });
     if let Some(account) = user_id {
         crate::contests::check_trading_window(state, account).await?;
+    }
+    if let Some((scope, key)) = order.idempotency_key.as_deref().and_then(|scoped| scoped.split_once(':'))
+        && crate::idempotency::held_by_a_request(state, scope, key).await?
+    {
+        return Err(crate::idempotency::reused());
     }
     let command = checked(WireCommand::PlaceOrder(order))?;
     let outcome = execute(state, command).await?;

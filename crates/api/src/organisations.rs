@@ -113,17 +113,19 @@ pub(crate) async fn create_group(
         .into_response())
 }
 
-/// An organisation keeps at least one admin: `user`'s membership may become `next` (an
-/// organisation and role; `None`: no membership) unless that leaves the organisation they
-/// administer now without any, which is a 409 naming it (make another admin first).
+/// An organisation with members keeps at least one admin: `user`'s membership may become
+/// `next` (an organisation and role; `None`: no membership, or no user) unless that
+/// leaves the organisation they administer now with members and no admin, which is a 409
+/// naming it (make another admin first). Its only member may leave it.
 pub(crate) async fn keeps_an_admin(state: &AppState, user: u64, next: Option<(u64, &str)>) -> Result<(), ApiError> {
     let Some(current) = ask_now(state, move |store| store.member(user)).await? else { return Ok(()) };
     if current.role != MemberRole::OrgAdmin.as_str() || next == Some((current.org_id, MemberRole::OrgAdmin.as_str())) {
         return Ok(());
     }
     let org_id = current.org_id;
-    let others = ask_now(state, move |store| store.members(org_id)).await?;
-    if others.iter().any(|member| member.user_id != user && member.role == MemberRole::OrgAdmin.as_str()) {
+    let members = ask_now(state, move |store| store.members(org_id)).await?;
+    let mut others = members.iter().filter(|member| member.user_id != user).peekable();
+    if others.peek().is_none() || others.any(|member| member.role == MemberRole::OrgAdmin.as_str()) {
         return Ok(());
     }
     Err(ApiError::Rejected {

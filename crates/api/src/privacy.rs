@@ -120,11 +120,13 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
 
 /// Delete the caller's account, confirmed with the password: open orders are cancelled
 /// and trading disabled; the login, access and refresh tokens, keys, webhooks and
-/// membership go at once; the trading history stays under the bare account id.
+/// membership go at once; the trading history stays under the bare account id. The last
+/// admin of an organisation with other members makes one of them its admin first.
 #[utoipa::path(delete, path = "/v1/me", tag = "privacy", request_body = DeleteMeRequest, responses(
     (status = 204, description = "Deleted."),
     (status = 401, description = "Wrong password.", body = ErrorBody),
     (status = 404, description = "No such user.", body = ErrorBody),
+    (status = 409, description = "`last_org_admin`: the caller is the last admin of an organisation with other members.", body = ErrorBody),
 ))]
 pub(crate) async fn delete(
     State(state): State<Shared>,
@@ -139,6 +141,7 @@ pub(crate) async fn delete(
     if !verified {
         return Err(ApiError::Unauthorized("invalid_credentials", "confirm the deletion with your password".to_owned()));
     }
+    crate::organisations::keeps_an_admin(&state, user, None).await?;
     // The account goes quiet first: nothing open, nothing new.
     for command in [
         json!({"command": "cancelAll", "userId": user.to_string()}),

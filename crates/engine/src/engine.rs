@@ -626,6 +626,12 @@ impl Engine {
         self.now
     }
 
+    /// Whether an order came with the idempotency key of digest `key` within its window
+    /// (the key is spent: another request with it is refused).
+    pub fn remembers_key(&self, key: u128) -> bool {
+        self.state.idempotency.get(&key).is_some_and(|record| record.expires_at > self.now)
+    }
+
     /// The id the next trade will have: every trade below it has been made.
     pub fn next_trade_id(&self) -> TradeId {
         TradeId(self.state.next_trade_id)

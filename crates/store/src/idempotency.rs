@@ -132,6 +132,17 @@ impl Store {
         })
     }
 
+    /// Whether a request other than an order holds or spent `scope`'s `key` (first used at
+    /// or after `expired_before_ms`): claimed, applied or answered, not given back. An
+    /// order with that key is refused, as a request with another order's key is.
+    pub fn key_held(&self, scope: &str, key: &str, expired_before_ms: i64) -> Result<bool, StoreError> {
+        let rows = self.backend().query(
+            "SELECT 1 FROM idempotency_keys WHERE scope = $1 AND idem_key = $2 AND created_at >= $3 AND (claim <> '' OR applied <> 0)",
+            &[scope.into(), key.into(), expired_before_ms.into()],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
     /// Stores the answer of the request holding `claim`.
     pub fn answer_key(&self, claim: &KeyClaim, status: u16, body: &str) -> Result<(), StoreError> {
         self.backend().transaction(&[Statement::new(

@@ -774,6 +774,48 @@ async fn creating_requests_retried_with_an_idempotency_key_take_effect_once() {
     assert_eq!(header_count, 1, "orders document their own key once");
 }
 
+/// Keys are one namespace per caller, whoever keeps them (the engine an order's, the read
+/// store another request's): an order's key refuses another request, another request's
+/// key refuses an order, through either gateway and on /v1 and /v2 alike; a request
+/// refused for a bad field spent nothing, so an order may have its key.
+#[tokio::test]
+async fn an_idempotency_key_spent_by_one_kind_of_request_refuses_the_other() {
+    let app = spawn_app().await;
+    let ada = register(&app, "one-namespace@example.com").await;
+    let access = token(&ada);
+    let [first, second] = [app.address, app.other_gateway];
+    let order = json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "1", "limitPrice": "100"});
+    let alpaca_order = json!({"symbol": "MOCK", "side": "buy", "type": "limit", "qty": "1", "limit_price": "100", "time_in_force": "gtc"});
+    let orders = || async {
+        let (status, listed) = call(&app, &app.anonymous, Method::GET, "/v1/orders", Some(&access), None).await;
+        assert_eq!(status, 200, "{listed}");
+        listed["orders"].as_array().unwrap().len()
+    };
+
+    let (status, placed, _) = keyed(&app, first, &access, "/v1/orders", "spent-by-order", order.clone()).await;
+    assert_eq!(status, 202, "{placed}");
+    let (status, refused, _) = keyed(&app, second, &access, "/v1/me/accounts", "spent-by-order", json!({"name": "practice"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("idempotency_key_reused")), "{refused}");
+    let (status, refused, _) = keyed(&app, first, &access, "/v2/watchlists", "spent-by-order", json!({"name": "tech"})).await;
+    assert_eq!((status, refused["message"].as_str().is_some_and(|message| message.contains("another request"))), (422, true), "{refused}");
+    let (status, listed) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", Some(&access), None).await;
+    assert_eq!((status, listed["accounts"].as_array().unwrap().len()), (200, 1), "no practice account: {listed}");
+
+    let (status, hook, _) = keyed(&app, first, &access, "/v1/webhooks", "spent-by-hook", json!({"url": "https://hooks.example.com/n"})).await;
+    assert_eq!(status, 201, "{hook}");
+    let (status, refused, _) = keyed(&app, second, &access, "/v1/orders", "spent-by-hook", order.clone()).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("idempotency_key_reused")), "{refused}");
+    let (status, refused, _) = keyed(&app, first, &access, "/v2/orders", "spent-by-hook", alpaca_order).await;
+    assert_eq!((status, refused["message"].as_str().is_some_and(|message| message.contains("another request"))), (422, true), "{refused}");
+    assert_eq!(orders().await, 1, "only the first order was placed");
+
+    let (status, refused, _) = keyed(&app, first, &access, "/v1/me/accounts", "refused-first", json!({"name": " "})).await;
+    assert_eq!(status, 400, "{refused}");
+    let (status, placed, _) = keyed(&app, second, &access, "/v1/orders", "refused-first", order).await;
+    assert_eq!(status, 202, "a refused request spent nothing: {placed}");
+    assert_eq!(orders().await, 2);
+}
+
 /// Retries racing the first request: one write, and every answer is the first one or
 /// "not finished yet".
 #[tokio::test]

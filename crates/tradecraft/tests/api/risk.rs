@@ -397,4 +397,20 @@ async fn invitations_let_users_join_an_organisation_by_consent() {
         .await
         .unwrap();
     assert_eq!(rows[0].int(0).unwrap(), 0);
+
+    // Nor does a deleted account leave an organisation with members and no admin: its last
+    // admin hands over first. An organisation's only member may go.
+    let delete_me = |token: &str| as_user(token, Method::DELETE, "/v1/me".to_owned(), Some(json!({"password": "correct horse"})));
+    let (status, refused) = delete_me(carol_token).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("last_org_admin")), "{refused}");
+    let (_, seen) = app.get(&format!("/v1/organisations/{other_org}")).await;
+    assert!(seen["members"].as_array().unwrap().iter().any(|member| member["userId"] == carol.as_str() && member["role"] == "org_admin"), "{seen}");
+    assert_eq!(as_user(carol_token, Method::GET, "/v1/me/accounts".to_owned(), None).await.0, 200, "still signed in");
+    assert_eq!(as_user(carol_token, Method::PUT, format!("/v1/organisations/{other_org}/members/{head}"), Some(json!({"role": "org_admin"}))).await.0, 200);
+    assert_eq!(delete_me(carol_token).await.0, 204);
+    let (_, solo) = app.post("/v1/organisations", json!({"name": "Solo"})).await;
+    let solo = solo["organisationId"].as_str().unwrap();
+    let response = app.client.put(app.url(&format!("/v1/organisations/{solo}/members/{bob}"))).json(&json!({"role": "org_admin"})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(delete_me(bob_token).await.0, 204, "the only member of Solo");
 }
