@@ -195,8 +195,9 @@ pub(crate) async fn account(State(state): State<Shared>, Extension(caller): Exte
 
 // ---- orders --------------------------------------------------------------------------
 
-/// An order as Alpaca shows it.
+/// An order as Alpaca shows it (`AlpacaOrder` in the document: `Order` is `/v1`'s).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AlpacaOrder)]
 pub(crate) struct Order {
     pub id: String,
     pub client_order_id: String,
@@ -839,8 +840,10 @@ pub(crate) async fn replace_order(
 
 // ---- positions -----------------------------------------------------------------------
 
-/// A position as Alpaca shows it (long only: TradeCraft has no short selling).
+/// A position as Alpaca shows it (long only: TradeCraft has no short selling);
+/// `AlpacaPosition` in the document (`Position` is `/v1`'s).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AlpacaPosition)]
 pub(crate) struct Position {
     pub asset_id: String,
     pub symbol: String,

@@ -122,7 +122,9 @@ async fn get_limits_of(state: &AppState, scope: LimitScope) -> Result<Json<Limit
     Ok(Json(LimitsAnswer { scope: subject(scope), limits: WireLimits::from_limits(&limits).into() }))
 }
 
-/// `GET /v1/limits/{scope}/{id}`: admins, or a user asking about their own account.
+/// `GET /v1/limits/{scope}/{id}`: admins; a user asking about their own account; an
+/// organisation's admin about it and its groups (whose limits they set); a member about
+/// their organisation and group (the limits they trade under).
 #[utoipa::path(get, path = "/v1/limits/{scope}/{id}", tag = "risk",
     params(
         ("scope" = String, Path, pattern = "^(users|groups|organisations)$", description = "users, groups or organisations."),
@@ -130,7 +132,7 @@ async fn get_limits_of(state: &AppState, scope: LimitScope) -> Result<Json<Limit
     ),
     responses(
         (status = 200, description = "The limits set for the scope.", body = LimitsAnswer),
-        (status = 403, description = "Not yours, and not an admin.", body = ErrorBody),
+        (status = 403, description = "Not your account, organisation or group, and not an admin (nor the organisation's admin).", body = ErrorBody),
         (status = 404, description = "No such user, group, organisation or scope.", body = ErrorBody),
     ))]
 pub(crate) async fn get_limits(
@@ -143,12 +145,31 @@ pub(crate) async fn get_limits(
         LimitScope::Account(account) => {
             account_for(&caller, Some(account.0))?;
         }
-        _ => {
-            require_admin(&caller)?;
-        }
+        LimitScope::Group(_) | LimitScope::Organisation(_) => may_read(&state, &caller, scope).await?,
     }
     exists(&state, scope).await?;
     get_limits_of(&state, scope).await
+}
+
+/// Whether the caller may read a group's or an organisation's limits: an admin, the
+/// organisation's admin (for it and its groups), or a member of it (of the group).
+async fn may_read(state: &AppState, caller: &MaybeCaller, scope: LimitScope) -> Result<(), ApiError> {
+    let caller = crate::auth::require(caller)?;
+    if caller.is_admin() {
+        return Ok(());
+    }
+    let refused = || ApiError::Forbidden(format!("not a member of {}", subject(scope)));
+    let user = caller.user_id.ok_or_else(refused)?;
+    let Some(member) = ask_now(state, move |store| store.member(user)).await? else { return Err(refused()) };
+    let allowed = match scope {
+        LimitScope::Organisation(organisation) => member.org_id == organisation,
+        LimitScope::Group(group) => {
+            member.group_id == Some(group)
+                || (member.role == MemberRole::OrgAdmin.as_str() && ask_now(state, move |store| store.group_org(group)).await? == Some(member.org_id))
+        }
+        LimitScope::Account(_) => false,
+    };
+    if allowed { Ok(()) } else { Err(refused()) }
 }
 
 /// `PUT /v1/users/{userId}/membership` `{groupId?, organisationId?}` (admins): the groups

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, spawn_app};
 
 pub(crate) async fn call(app: &TestApp, client: &Client, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let mut request = client.request(method, app.url(path));
+    let mut request = client.request(method.clone(), app.url(path));
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -16,7 +16,9 @@ pub(crate) async fn call(app: &TestApp, client: &Client, method: Method, path: &
         request = request.json(&body);
     }
     let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    let answer = (response.status().as_u16(), response.json().await.unwrap_or(Value::Null));
+    crate::conformance::check(method.as_str(), path, answer.0, &answer.1);
+    answer
 }
 
 /// Registers `email` and returns the answer (userId, tokens).

@@ -87,12 +87,11 @@ fn request(random: &mut Random, user: &str, earlier: &[String]) -> (reqwest::Met
 }
 
 async fn call(app: &TestApp, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = app.client.request(method, app.url(path));
+    let mut request = app.client.request(method.clone(), app.url(path));
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    crate::helpers::checked(method.as_str(), path, request.send().await.unwrap()).await
 }
 
 /// Every page of a paged list.

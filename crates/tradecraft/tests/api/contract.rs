@@ -683,7 +683,8 @@ async fn a_watchlist_put_keeps_what_it_leaves_out_and_refuses_a_null_name() {
 async fn keyed(app: &TestApp, gateway: std::net::SocketAddr, token: &str, path: &str, key: &str, body: Value) -> (u16, Value, bool) {
     let response = app.anonymous.post(format!("http://{gateway}{path}")).bearer_auth(token).header("X-Idempotency-Key", key).json(&body).send().await.unwrap();
     let replayed = response.headers().get("idempotent-replayed").is_some_and(|value| value == "true");
-    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null), replayed)
+    let (status, body) = crate::helpers::checked("POST", path, response).await;
+    (status, body, replayed)
 }
 
 /// Every creating request, not only orders, takes `X-Idempotency-Key`: a retry (on

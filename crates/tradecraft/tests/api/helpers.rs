@@ -330,7 +330,7 @@ impl TestApp {
 
     pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
         let response = self.client.get(self.url(path)).send().await.unwrap();
-        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+        checked("GET", path, response).await
     }
 
     pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
@@ -343,7 +343,7 @@ impl TestApp {
             request = request.header("X-Idempotency-Key", key);
         }
         let response = request.send().await.unwrap();
-        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+        checked("POST", path, response).await
     }
 
     /// GETs `path` until `done` holds for the answer (the read store follows the engine
@@ -360,6 +360,7 @@ impl TestApp {
             let status = response.status().as_u16();
             let body = response.json().await.unwrap_or(Value::Null);
             if done(status, &body) {
+                crate::conformance::check("GET", path, status, &body);
                 return (status, body);
             }
             assert!(std::time::Instant::now() < deadline, "{path} never became ready: {status} {body}");
@@ -393,12 +394,12 @@ impl TestApp {
 
     pub(crate) async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
         let response = self.client.patch(self.url(path)).json(&body).send().await.unwrap();
-        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+        checked("PATCH", path, response).await
     }
 
     pub(crate) async fn delete(&self, path: &str) -> (u16, Value) {
         let response = self.client.delete(self.url(path)).send().await.unwrap();
-        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+        checked("DELETE", path, response).await
     }
 
     /// A new account with `cash`; returns its id.
@@ -407,4 +408,13 @@ impl TestApp {
         assert_eq!(status, 201, "{body}");
         body["userId"].as_str().unwrap().to_owned()
     }
+}
+
+/// The answer's status and JSON body (null when it has none), checked against the OpenAPI
+/// document ([`crate::conformance`]).
+pub(crate) async fn checked(method: &str, path: &str, response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    crate::conformance::check(method, path, status, &body);
+    (status, body)
 }

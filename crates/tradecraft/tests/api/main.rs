@@ -5,6 +5,7 @@ mod accounts;
 mod alerts;
 mod auth;
 mod channels;
+mod conformance;
 mod consistency;
 mod contests;
 mod contract;

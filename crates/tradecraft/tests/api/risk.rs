@@ -191,6 +191,16 @@ async fn organisation_admins_manage_their_members_groups_and_limits() {
     assert_eq!(send(&boss_token, Method::PUT, format!("/v1/limits/groups/{group_id}"), Some(json!({"maxOrderQuantity": "4"}))).await.unwrap().status(), 200);
     assert_eq!(send(&boss_token, Method::PUT, format!("/v1/limits/users/{trader}"), Some(json!({}))).await.unwrap().status(), 403);
     assert_eq!(send(&boss_token, Method::PUT, "/v1/limits/organisations/12345".into(), Some(json!({}))).await.unwrap().status(), 403);
+    // The limits they set, their admin and the members who trade under them read; nobody else.
+    for (path, quantity) in [(format!("/v1/limits/organisations/{org}"), "10"), (format!("/v1/limits/groups/{group_id}"), "4")] {
+        for token in [&boss_token, &trader_token] {
+            let response = send(token, Method::GET, path.clone(), None).await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let limits: Value = response.json().await.unwrap();
+            assert_eq!(limits["limits"]["maxOrderQuantity"], quantity, "{path}: {limits}");
+        }
+        assert_eq!(send(&outsider_token, Method::GET, path.clone(), None).await.unwrap().status(), 403, "{path}");
+    }
 
     let order = |quantity: &str| Some(json!({"symbol": "MOCK", "quantity": quantity, "side": "BUY", "type": "LIMIT", "limitPrice": "90"}));
     let refused = send(&trader_token, Method::POST, "/v1/orders".into(), order("5")).await.unwrap();
