@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tradecraft_engine::Event;
+use tradecraft_engine::{Event, RejectReason};
 use tradecraft_store::PaperAccountRecord;
 use tradecraft_types::{AccountId, Money, Quantity, Timestamp};
 use utoipa::ToSchema;
@@ -23,7 +23,7 @@ use crate::extract::{Body, Decimal, Text, field_error};
 use crate::identity::audit;
 use crate::reads::{ask, ask_now};
 use crate::responses::ErrorBody;
-use crate::routes::{STARTING_CASH, now, open_account, parse_id, query, run_command};
+use crate::routes::{STARTING_CASH, execute, now, parse_id, query, run_command, wire_command as checked_body};
 use crate::{ApiError, AppState, Shared};
 
 /// Most cash a practice account may start with.
@@ -72,8 +72,20 @@ pub(crate) struct CreatePaperAccountRequest {
 /// The account as the engine holds it, with what the store keeps about it: a practice or
 /// contest account's row, or for a default account (which has none) its user's
 /// registration and the resets in its audit trail.
+///
+/// A row whose engine account is missing is an opening that stopped half-way (its server
+/// died, or the log refused a write, after the row): the opening is completed here, once
+/// however many readers find it ([`complete_opening`]), so the account list never fails.
 async fn shown(state: &AppState, account: u64, record: Option<&PaperAccountRecord>) -> Result<PaperAccount, ApiError> {
-    let view = query(state, move |engine| engine.account(AccountId(account))).await?.ok_or_else(|| ApiError::NotFound(format!("account {account}")))?;
+    let mut view = query(state, move |engine| engine.account(AccountId(account))).await?;
+    if view.is_none()
+        && let Some(record) = record
+    {
+        tracing::warn!(account, "an account opened half-way: completing it");
+        complete_opening(state, record).await?;
+        view = query(state, move |engine| engine.account(AccountId(account))).await?;
+    }
+    let view = view.ok_or_else(|| ApiError::NotFound(format!("account {account}")))?;
     let (resets, last_reset_at_ms, created_at_ms) = match record {
         Some(record) => (record.resets, record.last_reset_at_ms, Some(record.created_at_ms)),
         None => {
@@ -199,10 +211,44 @@ pub(crate) async fn open_paper_account(
         },
         other => other,
     })?;
-    open_account(state, Some(account_id.to_string()), &cash.to_string(), cash).await?;
+    complete_opening(state, &record).await?;
     let details = json!({"name": record.name, "cash": cash.to_string(), "contestId": contest_id});
     audit(state, caller, "account.opened", format!("account:{account_id}"), details).await;
     Ok(record)
+}
+
+/// The engine side of opening the paper account `record`: its engine account, its
+/// starting cash (under a transfer id of its own, `2^61 + account id`), and for a
+/// contest's account the contest's rules. Each step is taken once however often this runs
+/// (an account that exists and a transfer id used before are passed over), so a reader
+/// or a retry may complete an opening that stopped half-way.
+pub(crate) async fn complete_opening(state: &AppState, record: &PaperAccountRecord) -> Result<(), ApiError> {
+    let account = record.account_id.to_string();
+    let created = execute(state, checked_body(json!({"command": "createAccount", "userId": account}))?).await?;
+    passed_over(&created, |event| matches!(event, Event::AccountCreated { .. } | Event::CommandRejected { reason: RejectReason::AccountExists, .. }))?;
+    let cash = Money::from_raw(record.starting_cash);
+    if cash.is_positive() {
+        let deposit = json!({
+            "command": "deposit", "userId": account, "transactionId": ((1_u64 << 61) | record.account_id).to_string(), "amount": cash.to_string(),
+        });
+        let deposited = execute(state, checked_body(deposit)?).await?;
+        passed_over(&deposited, |event| matches!(event, Event::Deposited { .. } | Event::TransferAlreadyApplied { .. }))?;
+    }
+    if let Some(contest_id) = record.contest_id {
+        let contest = ask(state, move |store| store.contest(contest_id)).await?.ok_or_else(|| ApiError::NotFound(format!("contest {contest_id}")))?;
+        let rules: serde_json::Value = serde_json::from_str(&contest.rules).map_err(|error| ApiError::Internal(error.to_string()))?;
+        run_command(state, json!({"command": "setLimits", "userId": account, "limits": rules})).await?;
+    }
+    Ok(())
+}
+
+/// The command's outcome, unless it holds no event `done` accepts: then its refusal.
+fn passed_over(outcome: &tradecraft_sequencer::CommandOutcome, done: impl Fn(&Event) -> bool) -> Result<(), ApiError> {
+    let events = crate::routes::events(outcome)?;
+    if events.iter().any(done) {
+        return Ok(());
+    }
+    Err(crate::routes::first_rejection(events).unwrap_or_else(|| ApiError::Internal("an account's opening step did nothing".to_owned())))
 }
 
 /// Reset one of the caller's accounts: its open orders are cancelled, its shares and cash

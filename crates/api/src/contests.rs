@@ -386,10 +386,18 @@ pub(crate) async fn join(
     if entries.iter().any(|entry| entry.user_id == user) {
         return Err(ApiError::Rejected { status: StatusCode::CONFLICT, code: "already_joined", message: "you joined this contest already".to_owned() });
     }
-    let account =
-        crate::accounts::open_paper_account(&state, &caller, user, record.name.clone(), Money::from_raw(record.starting_cash), Some(contest_id)).await?;
-    let rules: Value = serde_json::from_str(&record.rules).map_err(|error| ApiError::Internal(error.to_string()))?;
-    run_command(&state, json!({"command": "setLimits", "userId": account.account_id.to_string(), "limits": rules})).await?;
+    // A join that stopped half-way (its server died, or the log refused a write) left the
+    // account's row and no entry: this one completes it rather than opening another.
+    let opened = ask(&state, move |store| store.paper_accounts(user)).await?.into_iter().find(|account| account.contest_id == Some(contest_id));
+    let account = match opened {
+        Some(account) => {
+            crate::accounts::complete_opening(&state, &account).await?;
+            account
+        }
+        None => {
+            crate::accounts::open_paper_account(&state, &caller, user, record.name.clone(), Money::from_raw(record.starting_cash), Some(contest_id)).await?
+        }
+    };
     let entry = ContestEntry { contest_id, user_id: user, account_id: account.account_id, joined_at_ms: at };
     ask(&state, move |store| store.insert_contest_entry(&entry)).await?;
     audit(&state, &caller, "contest.joined", format!("contest:{contest_id}"), json!({"accountId": account.account_id.to_string()})).await;

@@ -181,3 +181,69 @@ async fn a_default_accounts_resets_and_opening_read_as_a_practice_accounts_do() 
         export["auditTrail"]
     );
 }
+
+/// An opening that stopped half-way (the server died, or the log refused a write, after the
+/// account's row and before its engine account) is completed, not left broken: the list
+/// that shows it completes it once, however many readers race there; a contest join
+/// completes the account it had started (its cash and the contest's rules) rather than
+/// opening a second one.
+#[tokio::test]
+async fn an_account_opened_half_way_is_completed_once_not_left_broken() {
+    let app = spawn_app().await;
+    let ada = register(&app, "half-way@example.com").await;
+    let (user, token) = (ada["userId"].as_str().unwrap().parse::<u64>().unwrap(), ada["accessToken"].as_str().unwrap().to_owned());
+    let money = |text: &str| tradecraft_types::Money::parse(text).unwrap().raw();
+    let half_opened = |number: u64, cash: &str, contest_id: Option<u64>| tradecraft_store::PaperAccountRecord {
+        account_id: user + (number << 48),
+        user_id: user,
+        name: format!("half {number}"),
+        kind: if contest_id.is_some() { "contest" } else { "practice" }.to_owned(),
+        starting_cash: money(cash),
+        created_at_ms: 1,
+        resets: 0,
+        last_reset_at_ms: None,
+        contest_id,
+    };
+    let insert = |record: tradecraft_store::PaperAccountRecord| {
+        let store = app.store.clone();
+        async move { tokio::task::spawn_blocking(move || store.insert_paper_account(&record).unwrap()).await.unwrap() }
+    };
+    let practice = half_opened(1, "2500", None);
+    let practice_id = practice.account_id.to_string();
+    insert(practice).await;
+
+    let reads = (0..4).map(|_| call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", Some(&token), None));
+    for (status, accounts) in futures_util::future::join_all(reads).await {
+        assert_eq!(status, 200, "{accounts}");
+        let shown = accounts["accounts"].as_array().unwrap().iter().find(|account| account["accountId"] == practice_id.as_str()).cloned();
+        assert_eq!(shown.as_ref().map(|account| account["cashBalance"].clone()), Some(json!("2500")), "{accounts}");
+    }
+    let (status, portfolio) = call(&app, &app.anonymous, Method::GET, &format!("/v1/portfolio/{practice_id}"), Some(&token), None).await;
+    assert_eq!((status, portfolio["cashBalance"].as_str()), (200, Some("2500")), "deposited once: {portfolio}");
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let at = |millis: i64| tradecraft_types::Timestamp::from_millis(millis).to_string();
+    let (status, contest) = app
+        .post(
+            "/v1/contests",
+            json!({
+                "name": "Half way", "startingCash": "1000", "rules": {"maxOrderQuantity": "5"},
+                "registrationStart": at(now - 1_000), "registrationEnd": at(now + 600_000), "tradingStart": at(now - 1_000), "tradingEnd": at(now + 600_000),
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{contest}");
+    let contest_id = contest["contestId"].as_str().unwrap().to_owned();
+    let entry = half_opened(2, "1000", Some(contest_id.parse().unwrap()));
+    let entry_id = entry.account_id.to_string();
+    insert(entry).await;
+    let (status, joined) = call(&app, &app.anonymous, Method::POST, &format!("/v1/contests/{contest_id}/join"), Some(&token), Some(json!({}))).await;
+    assert_eq!((status, joined["accountId"].as_str()), (201, Some(entry_id.as_str())), "the account it had started: {joined}");
+    let (_, accounts) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", Some(&token), None).await;
+    assert_eq!(accounts["accounts"].as_array().unwrap().len(), 3, "no second contest account: {accounts}");
+    let (_, portfolio) = call(&app, &app.anonymous, Method::GET, &format!("/v1/portfolio/{entry_id}"), Some(&token), None).await;
+    assert_eq!(portfolio["cashBalance"], "1000", "{portfolio}");
+    let order = json!({"userId": entry_id, "symbol": "MOCK", "quantity": "6", "side": "BUY", "type": "LIMIT", "limitPrice": "90"});
+    let (status, refused) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&token), Some(order)).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("limit_max_order_quantity")), "the contest's rules: {refused}");
+}
