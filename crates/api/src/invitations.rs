@@ -15,7 +15,7 @@ use crate::auth::{MaybeCaller, own_account, random_token};
 use crate::extract::{Body, from_object};
 use crate::identity::audit;
 use crate::models::{InvitationRequest, MemberRole};
-use crate::organisations::{apply_membership, existing, require_org_admin};
+use crate::organisations::{existing, require_org_admin};
 use crate::reads::ask_now;
 use crate::responses::{ErrorBody, Invitation, Invitations, MemberSet};
 use crate::routes::parse_id;
@@ -205,11 +205,7 @@ pub(crate) async fn accept(
         return Err(ApiError::NotFound(format!("invitation {invitation_id}")));
     }
     let member = MemberRecord { user_id: user, org_id: record.org_id, role: record.role.clone(), group_id: record.group_id };
-    let joined = async {
-        apply_membership(&state, user, record.group_id, Some(record.org_id)).await?;
-        ask_now(&state, move |store| store.set_member(&member)).await
-    };
-    if let Err(error) = joined.await {
+    if let Err(error) = crate::organisations::move_member(&state, user, Some(member), record.group_id, Some(record.org_id)).await {
         // Not joined: the invitation stands, to be accepted again.
         let id = invitation_id.clone();
         let _ = ask_now(&state, move |store| store.reopen_invitation(&id)).await;

@@ -128,11 +128,51 @@ pub(crate) async fn keeps_an_admin(state: &AppState, user: u64, next: Option<(u6
     if others.peek().is_none() || others.any(|member| member.role == MemberRole::OrgAdmin.as_str()) {
         return Ok(());
     }
-    Err(ApiError::Rejected {
+    Err(last_admin(user, org_id))
+}
+
+/// Moves `user` to membership `next` (none: out of every organisation): the member list
+/// first, in one transaction that refuses (409 `last_org_admin`, nothing changed) to leave
+/// the organisation they administer now with members and no admin, even when another
+/// change races this one; then the engine's membership (`group`, `organisation`). If the
+/// engine cannot take it, the member list is put back.
+pub(crate) async fn move_member(
+    state: &AppState,
+    user: u64,
+    next: Option<MemberRecord>,
+    group: Option<u64>,
+    organisation: Option<u64>,
+) -> Result<(), ApiError> {
+    keeps_an_admin(state, user, next.as_ref().map(|member| (member.org_id, member.role.as_str()))).await?;
+    let previous = ask_now(state, move |store| store.member(user)).await?;
+    let admin = MemberRole::OrgAdmin.as_str();
+    let guarded = previous
+        .as_ref()
+        .filter(|current| current.role == admin && next.as_ref().is_none_or(|member| (member.org_id, member.role.as_str()) != (current.org_id, admin)))
+        .map(|current| current.org_id);
+    if !ask_now(state, move |store| store.change_member_keeping_an_admin(user, next.as_ref(), guarded)).await? {
+        return Err(last_admin(user, guarded.unwrap_or_default()));
+    }
+    if let Err(error) = apply_membership(state, user, group, organisation).await {
+        let restored = ask_now(state, move |store| match &previous {
+            Some(member) => store.set_member(member),
+            None => store.remove_member(user),
+        })
+        .await;
+        if let Err(restoring) = restored {
+            tracing::error!(user, error = %restoring, "putting a member list entry back failed");
+        }
+        return Err(error);
+    }
+    Ok(())
+}
+
+fn last_admin(user: u64, org_id: u64) -> ApiError {
+    ApiError::Rejected {
         status: StatusCode::CONFLICT,
         code: "last_org_admin",
         message: format!("user {user} is the last admin of organisation {org_id}: make another member its admin first"),
-    })
+    }
 }
 
 pub(crate) async fn apply_membership(state: &AppState, user: u64, group: Option<u64>, organisation: Option<u64>) -> Result<(), ApiError> {
@@ -180,10 +220,8 @@ pub(crate) async fn put_member(
     if ask_now(&state, move |store| store.user_by_id(user)).await?.is_none() {
         return Err(ApiError::NotFound(format!("user {user}")));
     }
-    keeps_an_admin(&state, user, Some((org_id, role.as_str()))).await?;
-    apply_membership(&state, user, group, Some(org_id)).await?;
     let member = MemberRecord { user_id: user, org_id, role: role.clone(), group_id: group };
-    ask_now(&state, move |store| store.set_member(&member)).await?;
+    move_member(&state, user, Some(member), group, Some(org_id)).await?;
     let answer = MemberSet { user_id: user.to_string(), organisation_id: org_id.to_string(), role, group_id: group.map(|id| id.to_string()) };
     audit(&state, &caller, "organisation.member_set", format!("user:{user}"), json!(answer)).await;
     Ok(Json(answer))
@@ -208,9 +246,7 @@ pub(crate) async fn remove_member(
         Some(member) if member.org_id == org_id => {}
         _ => return Err(ApiError::NotFound(format!("member {user} of organisation {org_id}"))),
     }
-    keeps_an_admin(&state, user, None).await?;
-    apply_membership(&state, user, None, None).await?;
-    ask_now(&state, move |store| store.remove_member(user)).await?;
+    move_member(&state, user, None, None, None).await?;
     audit(&state, &caller, "organisation.member_removed", format!("user:{user}"), json!({"organisationId": org_id.to_string()})).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

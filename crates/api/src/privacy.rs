@@ -141,12 +141,12 @@ pub(crate) async fn delete(
     if !verified {
         return Err(ApiError::Unauthorized("invalid_credentials", "confirm the deletion with your password".to_owned()));
     }
-    crate::organisations::keeps_an_admin(&state, user, None).await?;
-    // The account goes quiet first: nothing open, nothing new.
+    // Out of any organisation first (which keeps an admin, or this is refused).
+    crate::organisations::move_member(&state, user, None, None, None).await?;
+    // The account goes quiet: nothing open, nothing new.
     for command in [
         json!({"command": "cancelAll", "userId": user.to_string()}),
         json!({"command": "setLimits", "userId": user.to_string(), "limits": {"tradingEnabled": false}}),
-        json!({"command": "setMembership", "userId": user.to_string()}),
     ] {
         run_command(&state, command).await?;
     }
@@ -155,7 +155,6 @@ pub(crate) async fn delete(
         for hook in store.webhooks(user)? {
             store.revoke_webhook(user, &hook.webhook_id, now)?;
         }
-        store.remove_member(user)?;
         store.delete_social(user)?;
         store.delete_user(user)
     })

@@ -212,17 +212,10 @@ pub(crate) async fn put_membership(
     // The organisation's member list says what the engine applies: one membership.
     let current = ask_now(&state, move |store| store.member(user)).await?;
     let role = current.filter(|member| Some(member.org_id) == organisation_id).map_or_else(|| MemberRole::Member.as_str().to_owned(), |member| member.role);
-    crate::organisations::keeps_an_admin(&state, user, organisation_id.map(|organisation| (organisation, role.as_str()))).await?;
-    let (group, organisation) = (request.group_id.map(|id| id.to_string()), organisation_id.map(|id| id.to_string()));
-    run_command(&state, json!({"command": "setMembership", "userId": user.to_string(), "groupId": group, "organisationId": organisation})).await?;
     let group_id = request.group_id.map(|id| id.0);
-    match organisation_id {
-        Some(org_id) => {
-            let member = MemberRecord { user_id: user, org_id, role, group_id };
-            ask_now(&state, move |store| store.set_member(&member)).await?;
-        }
-        None => ask_now(&state, move |store| store.remove_member(user)).await?,
-    }
+    let next = organisation_id.map(|org_id| MemberRecord { user_id: user, org_id, role, group_id });
+    crate::organisations::move_member(&state, user, next, group_id, organisation_id).await?;
+    let (group, organisation) = (request.group_id.map(|id| id.to_string()), organisation_id.map(|id| id.to_string()));
     let answer = Membership { user_id: user.to_string(), group_id: group, organisation_id: organisation };
     audit(&state, &caller, "membership.set", format!("user:{user}"), json!(answer)).await;
     Ok(Json(answer))

@@ -47,6 +47,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 18, sqlite: include_str!("../migrations/0018_invitations.sql"), postgres: include_str!("../migrations/0018_invitations.sql") },
     Migration { version: 19, sqlite: include_str!("../migrations/0019_daily_closes.sql"), postgres: include_str!("../migrations/0019_daily_closes.sql") },
     Migration { version: 20, sqlite: include_str!("../migrations/0020_order_classes.sql"), postgres: include_str!("../migrations/0020_order_classes.sql") },
+    Migration { version: 21, sqlite: include_str!("../migrations/0021_org_admin_fence.sql"), postgres: include_str!("../migrations/0021_org_admin_fence.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -99,20 +99,39 @@ impl Store {
 
     /// Puts a user in an organisation (moving them out of any other) with a role and group.
     pub fn set_member(&self, member: &MemberRecord) -> Result<(), StoreError> {
-        self.backend().transaction(&[Statement::new(
-            "INSERT INTO org_members (user_id, org_id, role, group_id) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id) DO UPDATE SET org_id = excluded.org_id, role = excluded.role, group_id = excluded.group_id",
-            vec![
-                (member.user_id as i64).into(),
-                (member.org_id as i64).into(),
-                member.role.as_str().into(),
-                Param::from(member.group_id.map(|group| group as i64)),
-            ],
-        )])
+        self.backend().transaction(&[upsert_member(member)])
     }
 
     pub fn remove_member(&self, user_id: u64) -> Result<(), StoreError> {
         self.backend().transaction(&[Statement::new("DELETE FROM org_members WHERE user_id = $1", vec![(user_id as i64).into()])])
+    }
+
+    /// Makes `user_id`'s membership `next` (none: removed) unless that leaves organisation
+    /// `guarded` (the one whose admin they are, when the change takes that away) with
+    /// members and no admin: then nothing changes and the answer is `false`. One
+    /// transaction that first locks the organisation's row, so two admins stepping down at
+    /// once are taken one after the other and the second is refused.
+    pub fn change_member_keeping_an_admin(&self, user_id: u64, next: Option<&MemberRecord>, guarded: Option<u64>) -> Result<bool, StoreError> {
+        let mut statements = Vec::new();
+        if let Some(org_id) = guarded {
+            statements.push(Statement::new("UPDATE organisations SET name = name WHERE org_id = $1", vec![(org_id as i64).into()]));
+        }
+        statements.push(match next {
+            Some(member) => upsert_member(member),
+            None => Statement::new("DELETE FROM org_members WHERE user_id = $1", vec![(user_id as i64).into()]),
+        });
+        if let Some(org_id) = guarded {
+            statements.push(Statement::new(
+                "INSERT INTO org_admin_fence (org_id) SELECT NULL WHERE EXISTS (SELECT 1 FROM org_members WHERE org_id = $1) \
+                 AND NOT EXISTS (SELECT 1 FROM org_members WHERE org_id = $1 AND role = 'org_admin')",
+                vec![(org_id as i64).into()],
+            ));
+        }
+        match self.backend().transaction(&statements) {
+            Ok(()) => Ok(true),
+            Err(StoreError::Database(message)) if message.contains("org_admin_fence") => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     pub fn member(&self, user_id: u64) -> Result<Option<MemberRecord>, StoreError> {
@@ -190,4 +209,17 @@ impl Store {
             vec![invitation_id.into()],
         )])
     }
+}
+
+fn upsert_member(member: &MemberRecord) -> Statement {
+    Statement::new(
+        "INSERT INTO org_members (user_id, org_id, role, group_id) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id) DO UPDATE SET org_id = excluded.org_id, role = excluded.role, group_id = excluded.group_id",
+        vec![
+            (member.user_id as i64).into(),
+            (member.org_id as i64).into(),
+            member.role.as_str().into(),
+            Param::from(member.group_id.map(|group| group as i64)),
+        ],
+    )
 }

@@ -424,3 +424,51 @@ async fn invitations_let_users_join_an_organisation_by_consent() {
     assert_eq!(response.status(), 200);
     assert_eq!(delete_me(bob_token).await.0, 204, "the only member of Solo");
 }
+
+/// Two admins of an organisation stepping down (or leaving) at the same moment cannot both
+/// succeed: the member list is changed in one transaction that refuses to leave the
+/// organisation with members and no admin, so one of them is refused and it keeps one.
+#[tokio::test]
+async fn two_admins_stepping_down_at_once_leave_one() {
+    let app = spawn_app().await;
+    let [(ann, ann_token), (ben, ben_token), (cat, _)] = registered(&app, ["ann@example.com", "ben@example.com", "cat@example.com"]).await;
+    let (_, created) = app.post("/v1/organisations", json!({"name": "Pair"})).await;
+    let org = created["organisationId"].as_str().unwrap().to_owned();
+    let put = |user: &str, role: &str| app.client.put(app.url(&format!("/v1/organisations/{org}/members/{user}"))).json(&json!({"role": role})).send();
+    assert_eq!(put(&cat, "member").await.unwrap().status(), 200);
+    let as_user = |token: &str, method: Method, path: String, body: Option<Value>| {
+        let mut request = app.anonymous.request(method, app.url(&path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    for round in 0..12 {
+        for user in [&ann, &ben] {
+            assert_eq!(put(user, "org_admin").await.unwrap().status(), 200);
+        }
+        // Both step down, or one steps down as the other leaves.
+        let (ann_step, ben_step) = if round % 2 == 0 {
+            (
+                as_user(&ann_token, Method::PUT, format!("/v1/organisations/{org}/members/{ann}"), Some(json!({"role": "member"}))),
+                as_user(&ben_token, Method::PUT, format!("/v1/organisations/{org}/members/{ben}"), Some(json!({"role": "member"}))),
+            )
+        } else {
+            (
+                as_user(&ann_token, Method::DELETE, format!("/v1/organisations/{org}/members/{ann}"), None),
+                as_user(&ben_token, Method::PUT, format!("/v1/organisations/{org}/members/{ben}"), Some(json!({"role": "member"}))),
+            )
+        };
+        let (first, second) = tokio::join!(ann_step, ben_step);
+        let mut answers = [first, second];
+        answers.sort_unstable();
+        assert!(answers[0] < 300 && answers[1] == 409, "round {round}: one steps down, the other is refused: {answers:?}");
+        let (_, seen) = app.get(&format!("/v1/organisations/{org}")).await;
+        let admins = seen["members"].as_array().unwrap().iter().filter(|member| member["role"] == "org_admin").count();
+        assert_eq!(admins, 1, "round {round}: {seen}");
+        if round % 2 == 1 && first < 300 {
+            // Ann left: she comes back for the next round.
+            assert_eq!(put(&ann, "member").await.unwrap().status(), 200);
+        }
+    }
+}
