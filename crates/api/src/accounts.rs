@@ -73,13 +73,25 @@ pub(crate) struct CreatePaperAccountRequest {
 /// contest account's row, or for a default account (which has none) its user's
 /// registration and the resets in its audit trail.
 ///
-/// A row whose engine account is missing is an opening that stopped half-way (its server
-/// died, or the log refused a write, after the row): the opening is completed here, once
-/// however many readers find it ([`complete_opening`]), so the account list never fails.
+/// A row whose engine account is missing, or holds nothing and was never funded though it
+/// opens with cash, is an opening that stopped half-way (its server died, or the log
+/// refused a write, after the row) or is under way: the opening is completed here, once
+/// however many readers find it ([`complete_opening`]), so the account list never fails
+/// nor shows an account without its starting cash.
 async fn shown(state: &AppState, account: u64, record: Option<&PaperAccountRecord>) -> Result<PaperAccount, ApiError> {
-    let mut view = query(state, move |engine| engine.account(AccountId(account))).await?;
-    if view.is_none()
-        && let Some(record) = record
+    let id = AccountId(account);
+    let opens_with_cash = record.is_some_and(|record| record.starting_cash > 0);
+    // The view and whether it was ever funded, read together (a deposit between two reads
+    // would leave the view unfunded and the answer "funded").
+    let (mut view, unfunded) = query(state, move |engine| {
+        let view = engine.account(id);
+        let empty = view.as_ref().is_some_and(|view| view.cash.total() == 0 && view.holdings.iter().all(|(_, balance)| balance.total() == 0));
+        let unfunded = empty && opens_with_cash && !engine.has_transfers(id);
+        (view, unfunded)
+    })
+    .await?;
+    if let Some(record) = record
+        && (view.is_none() || unfunded)
     {
         tracing::warn!(account, "an account opened half-way: completing it");
         complete_opening(state, record).await?;

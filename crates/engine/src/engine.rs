@@ -626,6 +626,12 @@ impl Engine {
         self.now
     }
 
+    /// Whether any deposit or withdrawal ever named `account` (a scan of every transfer:
+    /// for the rare account that holds nothing).
+    pub fn has_transfers(&self, account: AccountId) -> bool {
+        self.state.transfers.values().any(|record| record.account == account)
+    }
+
     /// Whether an order came with the idempotency key of digest `key` within its window
     /// (the key is spent: another request with it is refused).
     pub fn remembers_key(&self, key: u128) -> bool {
