@@ -23,7 +23,7 @@ use crate::extract::{Body, Decimal, Text, field_error};
 use crate::identity::audit;
 use crate::reads::{ask, ask_now};
 use crate::responses::ErrorBody;
-use crate::routes::{STARTING_CASH, execute, now, parse_id, query, run_command, wire_command as checked_body};
+use crate::routes::{STARTING_CASH, execute, now, parse_id, query, run_command, wire_command};
 use crate::{ApiError, AppState, Shared};
 
 /// Most cash a practice account may start with.
@@ -236,14 +236,14 @@ pub(crate) async fn open_paper_account(
 /// or a retry may complete an opening that stopped half-way.
 pub(crate) async fn complete_opening(state: &AppState, record: &PaperAccountRecord) -> Result<(), ApiError> {
     let account = record.account_id.to_string();
-    let created = execute(state, checked_body(json!({"command": "createAccount", "userId": account}))?).await?;
+    let created = execute(state, wire_command(json!({"command": "createAccount", "userId": account}))?).await?;
     passed_over(&created, |event| matches!(event, Event::AccountCreated { .. } | Event::CommandRejected { reason: RejectReason::AccountExists, .. }))?;
     let cash = Money::from_raw(record.starting_cash);
     if cash.is_positive() {
         let deposit = json!({
             "command": "deposit", "userId": account, "transactionId": ((1_u64 << 61) | record.account_id).to_string(), "amount": cash.to_string(),
         });
-        let deposited = execute(state, checked_body(deposit)?).await?;
+        let deposited = execute(state, wire_command(deposit)?).await?;
         passed_over(&deposited, |event| matches!(event, Event::Deposited { .. } | Event::TransferAlreadyApplied { .. }))?;
     }
     if let Some(contest_id) = record.contest_id {

@@ -96,7 +96,7 @@ pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: N
     };
     // Keys are one namespace: one an order spent (the engine keeps those) is not a new
     // request's either.
-    let digest = tradecraft_sequencer::wire::key_digest(&format!("{}:{}", key.scope, key.key));
+    let digest = tradecraft_sequencer::wire::key_digest(&crate::orders::scoped_key(&key.scope, &key.key));
     match crate::routes::query(&state, move |engine| engine.remembers_key(digest)).await {
         Ok(false) => {}
         Ok(true) => return reused().into_response(),

@@ -97,8 +97,13 @@ pub(crate) async fn place_order(
 pub(crate) fn keyed(order: &mut PlaceOrder, scope: &str, key: &str) -> Result<(), ApiError> {
     let understood = serde_json::to_string(&*order).map_err(|error| ApiError::Internal(error.to_string()))?;
     order.fingerprint = Some(fingerprint(&understood).to_string());
-    order.idempotency_key = Some(format!("{scope}:{key}"));
+    order.idempotency_key = Some(scoped_key(scope, key));
     Ok(())
+}
+
+/// A caller's key as the engine keeps it: scoped to the caller (`scope` has no colon).
+pub(crate) fn scoped_key(scope: &str, key: &str) -> String {
+    format!("{scope}:{key}")
 }
 
 pub(crate) async fn place(state: &AppState, mut order: PlaceOrder) -> Result<OrderAccepted, ApiError> {

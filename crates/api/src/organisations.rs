@@ -116,19 +116,20 @@ pub(crate) async fn create_group(
 /// An organisation with members keeps at least one admin: `user`'s membership may become
 /// `next` (an organisation and role; `None`: no membership, or no user) unless that
 /// leaves the organisation they administer now with members and no admin, which is a 409
-/// naming it (make another admin first). Its only member may leave it.
-pub(crate) async fn keeps_an_admin(state: &AppState, user: u64, next: Option<(u64, &str)>) -> Result<(), ApiError> {
-    let Some(current) = ask_now(state, move |store| store.member(user)).await? else { return Ok(()) };
-    if current.role != MemberRole::OrgAdmin.as_str() || next == Some((current.org_id, MemberRole::OrgAdmin.as_str())) {
-        return Ok(());
+/// naming it (make another admin first). Its only member may leave it. Answers `user`'s
+/// membership now and the organisation whose admin the change stops them being.
+pub(crate) async fn keeps_an_admin(state: &AppState, user: u64, next: Option<(u64, &str)>) -> Result<(Option<MemberRecord>, Option<u64>), ApiError> {
+    let current = ask_now(state, move |store| store.member(user)).await?;
+    let admin = MemberRole::OrgAdmin.as_str();
+    let stepping_down = current.as_ref().filter(|current| current.role == admin && next != Some((current.org_id, admin))).map(|current| current.org_id);
+    if let Some(org_id) = stepping_down {
+        let members = ask_now(state, move |store| store.members(org_id)).await?;
+        let mut others = members.iter().filter(|member| member.user_id != user).peekable();
+        if others.peek().is_some() && !others.any(|member| member.role == admin) {
+            return Err(last_admin(user, org_id));
+        }
     }
-    let org_id = current.org_id;
-    let members = ask_now(state, move |store| store.members(org_id)).await?;
-    let mut others = members.iter().filter(|member| member.user_id != user).peekable();
-    if others.peek().is_none() || others.any(|member| member.role == MemberRole::OrgAdmin.as_str()) {
-        return Ok(());
-    }
-    Err(last_admin(user, org_id))
+    Ok((current, stepping_down))
 }
 
 /// Moves `user` to membership `next` (none: out of every organisation): the member list
@@ -143,13 +144,7 @@ pub(crate) async fn move_member(
     group: Option<u64>,
     organisation: Option<u64>,
 ) -> Result<(), ApiError> {
-    keeps_an_admin(state, user, next.as_ref().map(|member| (member.org_id, member.role.as_str()))).await?;
-    let previous = ask_now(state, move |store| store.member(user)).await?;
-    let admin = MemberRole::OrgAdmin.as_str();
-    let guarded = previous
-        .as_ref()
-        .filter(|current| current.role == admin && next.as_ref().is_none_or(|member| (member.org_id, member.role.as_str()) != (current.org_id, admin)))
-        .map(|current| current.org_id);
+    let (previous, guarded) = keeps_an_admin(state, user, next.as_ref().map(|member| (member.org_id, member.role.as_str()))).await?;
     if !ask_now(state, move |store| store.change_member_keeping_an_admin(user, next.as_ref(), guarded)).await? {
         return Err(last_admin(user, guarded.unwrap_or_default()));
     }

@@ -99,11 +99,11 @@ impl Store {
 
     /// Puts a user in an organisation (moving them out of any other) with a role and group.
     pub fn set_member(&self, member: &MemberRecord) -> Result<(), StoreError> {
-        self.backend().transaction(&[upsert_member(member)])
+        self.change_member_keeping_an_admin(member.user_id, Some(member), None).map(drop)
     }
 
     pub fn remove_member(&self, user_id: u64) -> Result<(), StoreError> {
-        self.backend().transaction(&[Statement::new("DELETE FROM org_members WHERE user_id = $1", vec![(user_id as i64).into()])])
+        self.change_member_keeping_an_admin(user_id, None, None).map(drop)
     }
 
     /// Makes `user_id`'s membership `next` (none: removed) unless that leaves organisation
@@ -117,7 +117,16 @@ impl Store {
             statements.push(Statement::new("UPDATE organisations SET name = name WHERE org_id = $1", vec![(org_id as i64).into()]));
         }
         statements.push(match next {
-            Some(member) => upsert_member(member),
+            Some(member) => Statement::new(
+                "INSERT INTO org_members (user_id, org_id, role, group_id) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id) DO UPDATE SET org_id = excluded.org_id, role = excluded.role, group_id = excluded.group_id",
+                vec![
+                    (member.user_id as i64).into(),
+                    (member.org_id as i64).into(),
+                    member.role.as_str().into(),
+                    Param::from(member.group_id.map(|group| group as i64)),
+                ],
+            ),
             None => Statement::new("DELETE FROM org_members WHERE user_id = $1", vec![(user_id as i64).into()]),
         });
         if let Some(org_id) = guarded {
@@ -209,17 +218,4 @@ impl Store {
             vec![invitation_id.into()],
         )])
     }
-}
-
-fn upsert_member(member: &MemberRecord) -> Statement {
-    Statement::new(
-        "INSERT INTO org_members (user_id, org_id, role, group_id) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (user_id) DO UPDATE SET org_id = excluded.org_id, role = excluded.role, group_id = excluded.group_id",
-        vec![
-            (member.user_id as i64).into(),
-            (member.org_id as i64).into(),
-            member.role.as_str().into(),
-            Param::from(member.group_id.map(|group| group as i64)),
-        ],
-    )
 }
