@@ -79,19 +79,10 @@ pub(crate) struct CreatePaperAccountRequest {
 /// however many readers find it ([`complete_opening`]), so the account list never fails
 /// nor shows an account without its starting cash.
 async fn shown(state: &AppState, account: u64, record: Option<&PaperAccountRecord>) -> Result<PaperAccount, ApiError> {
-    let id = AccountId(account);
     let opens_with_cash = record.is_some_and(|record| record.starting_cash > 0);
-    // The view and whether it was ever funded, read together (a deposit between two reads
-    // would leave the view unfunded and the answer "funded").
-    let (mut view, unfunded) = query(state, move |engine| {
-        let view = engine.account(id);
-        let empty = view.as_ref().is_some_and(|view| view.cash.total() == 0 && view.holdings.iter().all(|(_, balance)| balance.total() == 0));
-        let unfunded = empty && opens_with_cash && !engine.has_transfers(id);
-        (view, unfunded)
-    })
-    .await?;
+    let (mut view, never_funded) = view_and_emptiness(state, account).await?;
     if let Some(record) = record
-        && (view.is_none() || unfunded)
+        && (view.is_none() || (never_funded && opens_with_cash))
     {
         tracing::warn!(account, "an account opened half-way: completing it");
         complete_opening(state, record).await?;
@@ -238,20 +229,42 @@ pub(crate) async fn complete_opening(state: &AppState, record: &PaperAccountReco
     let account = record.account_id.to_string();
     let created = execute(state, wire_command(json!({"command": "createAccount", "userId": account}))?).await?;
     passed_over(&created, |event| matches!(event, Event::AccountCreated { .. } | Event::CommandRejected { reason: RejectReason::AccountExists, .. }))?;
-    let cash = Money::from_raw(record.starting_cash);
-    if cash.is_positive() {
-        let deposit = json!({
-            "command": "deposit", "userId": account, "transactionId": ((1_u64 << 61) | record.account_id).to_string(), "amount": cash.to_string(),
-        });
-        let deposited = execute(state, wire_command(deposit)?).await?;
-        passed_over(&deposited, |event| matches!(event, Event::Deposited { .. } | Event::TransferAlreadyApplied { .. }))?;
-    }
+    deposit_once(state, record.account_id, (1_u64 << 61) | record.account_id, Money::from_raw(record.starting_cash)).await?;
     if let Some(contest_id) = record.contest_id {
         let contest = ask(state, move |store| store.contest(contest_id)).await?.ok_or_else(|| ApiError::NotFound(format!("contest {contest_id}")))?;
         let rules: serde_json::Value = serde_json::from_str(&contest.rules).map_err(|error| ApiError::Internal(error.to_string()))?;
         run_command(state, json!({"command": "setLimits", "userId": account, "limits": rules})).await?;
     }
     Ok(())
+}
+
+/// Deposits `cash` (if any) into `account` under `transfer`, once: a transfer id used
+/// before is passed over.
+pub(crate) async fn deposit_once(state: &AppState, account: u64, transfer: u64, cash: Money) -> Result<(), ApiError> {
+    if !cash.is_positive() {
+        return Ok(());
+    }
+    let deposit = json!({"command": "deposit", "userId": account.to_string(), "transactionId": transfer.to_string(), "amount": cash.to_string()});
+    let deposited = execute(state, wire_command(deposit)?).await?;
+    passed_over(&deposited, |event| matches!(event, Event::Deposited { .. } | Event::TransferAlreadyApplied { .. }))
+}
+
+/// The engine's view of `account`, and whether it holds nothing and was never funded (read
+/// together: a deposit between two reads would leave the view empty and the answer "funded").
+async fn view_and_emptiness(state: &AppState, account: u64) -> Result<(Option<tradecraft_engine::AccountView>, bool), ApiError> {
+    let id = AccountId(account);
+    query(state, move |engine| {
+        let view = engine.account(id);
+        let empty = view.as_ref().is_some_and(|view| view.cash.total() == 0 && view.holdings.iter().all(|(_, balance)| balance.total() == 0));
+        let never_funded = empty && !engine.has_transfers(id);
+        (view, never_funded)
+    })
+    .await
+}
+
+/// Whether `account` exists, holds nothing and was never funded.
+pub(crate) async fn never_funded(state: &AppState, account: u64) -> Result<bool, ApiError> {
+    Ok(view_and_emptiness(state, account).await?.1)
 }
 
 /// The command's outcome, unless it holds no event `done` accepts: then its refusal.

@@ -103,18 +103,34 @@ async fn answer(state: Shared, caller: MaybeCaller, params: ActivityParams, kind
         after = Some(after.map_or(day - 1, |after| after.max(day - 1)));
         until = Some(until.map_or(day + 86_400_000, |until| until.min(day + 86_400_000)));
     }
+    let token = params.page_token.as_deref().map(|token| activity_time(token).ok_or_else(|| bad("page_token is not the id of an activity"))).transpose()?;
+    // A page starts at its token's millisecond (what follows it in the same millisecond is
+    // sorted out by id below), so the store is read from there, not from either end.
+    match token {
+        Some(at) if ascending => after = Some(after.map_or(at - 1, |after| after.max(at - 1))),
+        Some(at) => until = Some(until.map_or(at + 1, |until| until.min(at + 1))),
+        None => {}
+    }
     let wants = |kind: &str| types.iter().any(|wanted| wanted == kind);
     let (fills, cash) = {
         let (want_fills, want_cash) = (wants("FILL"), ["CSD", "CSW", "FEE"].iter().any(|kind| wants(kind)));
+        let (from, to) = (after.map(|after| after.saturating_add(1)), until.map(|until| until.saturating_sub(1)));
         crate::reads::ask(&state, move |store| {
             let fills = if want_fills {
-                store
-                    .search_trades(&TradeQuery { user_id: user, status: Some("EXECUTED".to_owned()), limit: ACTIVITIES_LOOKED_AT, ..TradeQuery::default() })?
-                    .trades
+                let query = TradeQuery {
+                    user_id: user,
+                    status: Some("EXECUTED".to_owned()),
+                    start_ms: from,
+                    end_ms: to,
+                    limit: ACTIVITIES_LOOKED_AT,
+                    oldest_first: ascending,
+                    ..TradeQuery::default()
+                };
+                store.search_trades(&query)?.trades
             } else {
                 Vec::new()
             };
-            let cash = if want_cash { store.wallet_transactions(user, ACTIVITIES_LOOKED_AT, None)?.transactions } else { Vec::new() };
+            let cash = if want_cash { store.wallet_lines_between(user, from, to, ascending, ACTIVITIES_LOOKED_AT)? } else { Vec::new() };
             Ok((fills, cash))
         })
         .await?
@@ -171,6 +187,18 @@ async fn answer(state: Shared, caller: MaybeCaller, params: ActivityParams, kind
 /// Activity ids start with the time, in digits that sort: `YYYYMMDDhhmmssmmm`.
 fn compact_time(millis: i64) -> String {
     Timestamp::from_millis(millis).to_string().chars().filter(char::is_ascii_digit).collect()
+}
+
+/// The time (Unix milliseconds) of the activity whose id is `id`
+/// (`YYYYMMDDhhmmssmmm::KIND` and 20 digits), if it is one.
+fn activity_time(id: &str) -> Option<i64> {
+    let (time, rest) = id.split_once("::")?;
+    let number = ["FILL", "CSD", "CSW", "FEE"].iter().find_map(|kind| rest.strip_prefix(kind))?;
+    if time.len() != 17 || !time.bytes().all(|byte| byte.is_ascii_digit()) || number.len() != 20 || !number.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let text = format!("{}-{}-{}T{}:{}:{}.{}Z", &time[0..4], &time[4..6], &time[6..8], &time[8..10], &time[10..12], &time[12..14], &time[14..17]);
+    Timestamp::parse(&text).ok().map(Timestamp::millis).filter(|millis| compact_time(*millis) == time)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -338,7 +366,27 @@ pub(crate) async fn patch_configurations(Extension(caller): Extension<MaybeCalle
 mod tests {
     use tradecraft_types::Money;
 
-    use super::steps;
+    use super::{activity_time, compact_time, steps};
+
+    /// A page token is an activity's id: its time comes back out of it exactly, and
+    /// anything else is refused (not read as "no more pages").
+    #[test]
+    fn page_tokens_are_activity_ids() {
+        let at = 1_796_142_914_872;
+        let id = format!("{}::FILL{:020}", compact_time(at), 3);
+        assert_eq!(activity_time(&id), Some(at));
+        assert_eq!(activity_time(&format!("{}::CSD{:020}", compact_time(at), 12)), Some(at));
+        for garbage in [
+            "garbage",
+            "",
+            "::FILL00000000000000000003",
+            "20261301163514872::FILL00000000000000000003",
+            "20261201163514872::FILL3",
+            "20261201163514872::BUY00000000000000000003",
+        ] {
+            assert_eq!(activity_time(garbage), None, "{garbage}");
+        }
+    }
 
     /// An account opened at 11:36:56 (worth 0, then funded), the store's snapshot of the
     /// 11:36 minute stamped 11:37:00.000, and the value now at 11:37:04: the 11:36 bar holds

@@ -116,22 +116,32 @@ pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<Re
     }
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(|error| ApiError::Internal(error.to_string()))??;
     let amount = Money::parse(STARTING_CASH).map_err(|error| ApiError::Internal(error.to_string()))?;
-    let account = open_account(&state, None, STARTING_CASH, amount).await?;
+    // The engine account (its id is the user's), then the user, then the starting cash: a
+    // registration that loses a race for the email, or stops before its user is stored,
+    // leaves an empty account nobody owns, which is ranked nowhere; one that stops after
+    // is funded at the user's next login (`fund_registration`).
+    let account = open_account(&state, None, STARTING_CASH, Money::ZERO).await?;
     let user =
         UserRecord { user_id: account.0, email: email.clone(), username, password_hash: hash, role: Role::Trader.as_str().to_owned(), created_at_ms: now_ms() };
     ask_now(&state, move |store| store.create_user(&user)).await.map_err(|error| match error {
-        // Two registrations raced for the email: the second's paper account stays unused.
         ApiError::Rejected { status: StatusCode::CONFLICT, .. } => {
             ApiError::Rejected { status: StatusCode::CONFLICT, code: "email_taken", message: "that email is registered".to_owned() }
         }
         other => other,
     })?;
+    fund_registration(&state, account.0, amount).await?;
     let caller = Some(auth::Caller { user_id: Some(account.0), role: Role::Trader, read: true, trade: true });
     audit(&state, &caller, "user.registered", format!("user:{}", account.0), json!({"email": email})).await;
     let mut response = issue(&state, account.0, Role::Trader).await?;
     response.email = Some(email);
     response.cash_balance = Some(amount.to_string());
     Ok((StatusCode::CREATED, Json(response)).into_response())
+}
+
+/// A registered user's starting cash, under the transfer id `2^62 + account id`, so a
+/// registration and the login after it that finds the account unfunded deposit it once.
+async fn fund_registration(state: &AppState, account: u64, cash: Money) -> Result<(), ApiError> {
+    crate::accounts::deposit_once(state, account, (1_u64 << 62) | account, cash).await
 }
 
 /// `POST /v1/auth/login` `{email, password}`.
@@ -161,6 +171,10 @@ pub(crate) async fn login(State(state): State<Shared>, Body(request): Body<Login
     };
     state.auth.record_login(&email, verified.is_some(), now);
     let user = verified.ok_or_else(|| ApiError::Unauthorized("invalid_credentials", "wrong email or password".to_owned()))?;
+    if crate::accounts::never_funded(&state, user.user_id).await? {
+        tracing::warn!(user = user.user_id, "a registration stopped before the starting cash: depositing it");
+        fund_registration(&state, user.user_id, Money::parse(STARTING_CASH).map_err(|error| ApiError::Internal(error.to_string()))?).await?;
+    }
     let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
     issue(&state, user.user_id, role).await.map(Json)
 }

@@ -237,6 +237,7 @@ pub(crate) async fn search_trades(
         text: params.q.filter(|text| !text.trim().is_empty()),
         limit: bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?,
         page_token: short_text("pageToken", params.page_token.as_deref(), 200)?.map(str::to_owned),
+        oldest_first: false,
     };
     let page = ask(&state, move |store| store.search_trades(&query)).await?;
     Ok(Json(TradePage { trades: page.trades.iter().map(trade_of).collect(), pagination: pagination(page.next_page_token, page.total_count) }))
@@ -495,8 +496,9 @@ pub(crate) async fn metrics(State(state): State<Shared>, Query(params): Query<An
     Ok(Json(Metrics { windows }))
 }
 
-/// Accounts ranked by time-weighted return over the period, with Sharpe and maximum
-/// drawdown (the house is not ranked).
+/// Users ranked by time-weighted return over the period, with Sharpe and maximum drawdown:
+/// default accounts and accounts opened by the operator; not the house, practice or
+/// contest accounts (a contest ranks its own), nor an account never funded.
 #[utoipa::path(get, path = "/v1/leaderboard", tag = "analytics", params(LeaderboardParams), responses(
     (status = 200, description = "A page of the ranking.", body = Leaderboard),
     (status = 400, description = "A bad period or paging.", body = ErrorBody),

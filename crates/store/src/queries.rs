@@ -31,6 +31,8 @@ pub struct TradeQuery {
     pub text: Option<String>,
     pub limit: usize,
     pub page_token: Option<String>,
+    /// Oldest first (without a page token); newest first otherwise.
+    pub oldest_first: bool,
 }
 
 /// One `trade_executed` event as stored.
@@ -289,6 +291,9 @@ impl Store {
         let count = self.backend().query(&format!("SELECT COUNT(*) FROM trades{}", filter.sql), &filter.params)?;
         let total_count = count.first().map(|row| row.int(0)).transpose()?.unwrap_or(0) as u64;
         if let Some(token) = &query.page_token {
+            if query.oldest_first {
+                return Err(StoreError::Invalid("trade pages run newest first".into()));
+            }
             let cursor = decode_token(token, 2)?;
             filter.params.push(cursor[0].into());
             let at = filter.params.len();
@@ -298,9 +303,10 @@ impl Store {
         filter.params.push((limit + 1).into());
         let sql = format!(
             "SELECT event_id, trade_id, order_id, user_id, symbol, side, quantity, status, execution_price, fee, liquidity, executed_at, failure_reason, id \
-             FROM trades{} ORDER BY executed_at DESC, id DESC LIMIT ${}",
+             FROM trades{} ORDER BY executed_at {order}, id {order} LIMIT ${}",
             filter.sql,
-            filter.params.len()
+            filter.params.len(),
+            order = if query.oldest_first { "ASC" } else { "DESC" },
         );
         let rows = self.backend().query(&sql, &filter.params)?;
         let mut trades = Vec::with_capacity(rows.len());
@@ -429,17 +435,31 @@ impl Store {
                 next_page_token = Some(encode_token(&[rows[index - 1].int(0)?]));
                 break;
             }
-            transactions.push(WalletRecord {
-                id: row.int(0)?,
-                kind: row.text(1)?.to_owned(),
-                amount: Money::from_raw(row.int(2)?),
-                balance_after: Money::from_raw(row.int(3)?),
-                reference: row.text(4)?.to_owned(),
-                symbol: row.opt_text(5)?.map(str::to_owned),
-                created_at_ms: row.int(6)?,
-            });
+            transactions.push(wallet_record(row)?);
         }
         Ok(WalletPage { transactions, next_page_token, total_count })
+    }
+
+    /// At most `limit` lines of `user_id`'s cash statement made from `from_ms` to `to_ms`
+    /// (both included), oldest or newest first.
+    pub fn wallet_lines_between(
+        &self,
+        user_id: u64,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+        oldest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<WalletRecord>, StoreError> {
+        let limit = check_limit(limit)?;
+        let order = if oldest_first { "ASC" } else { "DESC" };
+        let rows = self.backend().query(
+            &format!(
+                "SELECT id, kind, amount, balance_after, reference, symbol, created_at FROM wallet_transactions \
+                 WHERE user_id = $1 AND created_at >= $2 AND created_at <= $3 ORDER BY created_at {order}, id {order} LIMIT $4"
+            ),
+            &[(user_id as i64).into(), from_ms.unwrap_or(i64::MIN).into(), to_ms.unwrap_or(i64::MAX).into(), limit.into()],
+        )?;
+        rows.iter().map(wallet_record).collect()
     }
 
     /// Trades per symbol since `since_ms` (each trade once: its taker side).
@@ -461,13 +481,22 @@ impl Store {
             .collect()
     }
 
-    /// Every (non-house) account's value now: cash plus shares at the last price, and the
-    /// cash moved in since the last snapshot.
-    /// Each account's value now, the flows since its last snapshot, and when it was opened.
+    /// Each account's value now (cash plus shares at the last price), the flows since its
+    /// last snapshot, and when it was opened: `user`'s, or every ranked account's.
+    ///
+    /// Ranked are the accounts that stand for a user: not the house, not a user's practice
+    /// or contest account (`paper_accounts`; a contest ranks its own), and not one that holds
+    /// nothing and was never funded (an engine account whose registration lost a race for
+    /// its email, or stopped before its user was stored: nobody's, with no return to rank).
     fn current_values(&self, user: Option<i64>) -> Result<FxHashMap<i64, (i64, i64, i64)>, StoreError> {
         let (account_filter, position_filter, params): (&str, &str, Vec<Param>) = match user {
             Some(user) => (" AND user_id = $1", " AND p.user_id = $1", vec![user.into()]),
-            None => ("", "", Vec::new()),
+            None => (
+                " AND user_id NOT IN (SELECT account_id FROM paper_accounts) \
+                 AND (deposits <> 0 OR cash <> 0 OR user_id IN (SELECT user_id FROM positions WHERE quantity <> 0))",
+                "",
+                Vec::new(),
+            ),
         };
         let mut values: FxHashMap<i64, (i128, i64, i64)> = FxHashMap::default();
         let accounts =
@@ -653,6 +682,18 @@ fn with_ends(mut points: Vec<Point>, since_ms: i64, created_ms: i64, now: Point)
     }
     points.push(now);
     points
+}
+
+fn wallet_record(row: &Row) -> Result<WalletRecord, StoreError> {
+    Ok(WalletRecord {
+        id: row.int(0)?,
+        kind: row.text(1)?.to_owned(),
+        amount: Money::from_raw(row.int(2)?),
+        balance_after: Money::from_raw(row.int(3)?),
+        reference: row.text(4)?.to_owned(),
+        symbol: row.opt_text(5)?.map(str::to_owned),
+        created_at_ms: row.int(6)?,
+    })
 }
 
 const ORDER_SUMMARY_COLUMNS: &str = "order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at, \

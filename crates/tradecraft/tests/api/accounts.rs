@@ -247,3 +247,69 @@ async fn an_account_opened_half_way_is_completed_once_not_left_broken() {
     let (status, refused) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&token), Some(order)).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("limit_max_order_quantity")), "the contest's rules: {refused}");
 }
+
+/// Registration opens the engine account, stores the user, then deposits the starting
+/// cash. One that stopped between the last two (its server died) is funded at the user's
+/// next login, once however many logins find it unfunded.
+#[tokio::test]
+async fn a_registration_stopped_before_its_cash_is_funded_once_at_login() {
+    let app = spawn_app().await;
+    // What the stopped registration left: an engine account without cash, and its user.
+    let (status, opened) = app.post("/v1/accounts", json!({"cash": "0"})).await;
+    assert_eq!(status, 201, "{opened}");
+    let user: u64 = opened["userId"].as_str().unwrap().parse().unwrap();
+    let record = tradecraft_store::UserRecord {
+        user_id: user,
+        email: "stopped@example.com".to_owned(),
+        username: "stopped".to_owned(),
+        password_hash: tradecraft_api::auth::hash_password("correct horse").unwrap(),
+        role: "trader".to_owned(),
+        created_at_ms: 1,
+    };
+    let store = app.store.clone();
+    tokio::task::spawn_blocking(move || store.create_user(&record).unwrap()).await.unwrap();
+
+    let login = || call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "stopped@example.com", "password": "correct horse"})));
+    let logins = futures_util::future::join_all((0..3).map(|_| login())).await;
+    for (status, tokens) in &logins {
+        assert_eq!(*status, 200, "{tokens}");
+    }
+    let token = logins[0].1["accessToken"].as_str().unwrap();
+    let (status, portfolio) = call(&app, &app.anonymous, Method::GET, &format!("/v1/portfolio/{user}"), Some(token), None).await;
+    assert_eq!((status, portfolio["cashBalance"].as_str()), (200, Some("100000")), "the starting cash, once: {portfolio}");
+    let (status, _) = login().await;
+    assert_eq!(status, 200);
+    let (_, portfolio) = call(&app, &app.anonymous, Method::GET, &format!("/v1/portfolio/{user}"), Some(token), None).await;
+    assert_eq!(portfolio["cashBalance"], "100000", "a funded account is not funded again: {portfolio}");
+}
+
+/// The leaderboard ranks users: not the engine accounts of registrations that lost a race
+/// for their email, nor users' practice accounts (a contest ranks its own accounts).
+#[tokio::test]
+async fn the_leaderboard_ranks_each_user_once() {
+    let app = spawn_app().await;
+    let register_as =
+        |email: &'static str| call(&app, &app.anonymous, Method::POST, "/v1/auth/register", None, Some(json!({"email": email, "password": "correct horse"})));
+    let answers = futures_util::future::join_all((0..6).map(|_| register_as("twice@example.com"))).await;
+    let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    assert_eq!(statuses.iter().filter(|status| **status == 201).count(), 1, "{answers:?}");
+    assert!(statuses.iter().all(|status| [201, 409].contains(status)), "{answers:?}");
+    let (_, winner) = answers.iter().find(|(status, _)| *status == 201).unwrap();
+    let (winner_id, token) = (winner["userId"].as_str().unwrap().to_owned(), winner["accessToken"].as_str().unwrap().to_owned());
+    let (status, practice) =
+        call(&app, &app.anonymous, Method::POST, "/v1/me/accounts", Some(&token), Some(json!({"name": "side bets", "cash": "5000"}))).await;
+    assert_eq!(status, 201, "{practice}");
+    // Made last: once it is ranked, everything before it is in the read store.
+    let last = register(&app, "last@example.com").await;
+    let last_id = last["userId"].as_str().unwrap().to_owned();
+    let (_, board) = app
+        .get_until("/v1/leaderboard?period=all&limit=1000", |status, board| {
+            status == 200 && board["entries"].as_array().unwrap().iter().any(|entry| entry["userId"] == last_id.as_str())
+        })
+        .await;
+    let mut ranked: Vec<&str> = board["entries"].as_array().unwrap().iter().map(|entry| entry["userId"].as_str().unwrap()).collect();
+    ranked.sort_unstable();
+    let mut users = vec![winner_id.as_str(), last_id.as_str()];
+    users.sort_unstable();
+    assert_eq!(ranked, users, "{board}");
+}

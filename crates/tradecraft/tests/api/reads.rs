@@ -204,3 +204,53 @@ async fn every_read_follows_the_writes_answered_before_it() {
     assert_eq!(status, 200, "{alerts}");
     assert_eq!(alerts["alerts"].as_array().map(Vec::len), Some(1), "{alerts}");
 }
+
+/// `/v2/account/activities` pages through a long history whole, either way: each page
+/// starts where its token (the last id of the page before) left off, however far back
+/// that is, and a token that is not an activity's id is refused rather than read as the end.
+#[tokio::test]
+async fn account_activities_page_through_a_long_history_whole() {
+    let app = spawn_app().await;
+    let ada = crate::auth::register(&app, "long-history@example.com").await;
+    let (user, token) = (ada["userId"].as_str().unwrap().parse::<i64>().unwrap(), ada["accessToken"].as_str().unwrap().to_owned());
+    // A statement longer than the store is read in at a time: 1,500 deposits of a year ago
+    // (rows as the projector writes them), and the registration's deposit now.
+    let lines = 1_500_i64;
+    let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 - 365 * 86_400_000;
+    let rows: Vec<String> =
+        (0..lines).map(|index| format!("({}, {user}, 'DEPOSIT', 1000000, 0, 'old', NULL, {})", 1_000_000_000 + index, start + index * 700)).collect();
+    let sql = format!("INSERT INTO wallet_transactions (id, user_id, kind, amount, balance_after, reference, symbol, created_at) VALUES {}", rows.join(", "));
+    app.get_until_as(&token, "/v2/account/activities?activity_types=CSD", |status, page| status == 200 && page.as_array().is_some_and(|page| page.len() == 1))
+        .await;
+    let store = app.store.clone();
+    tokio::task::spawn_blocking(move || store.backend().batch(&sql).unwrap()).await.unwrap();
+
+    for direction in ["desc", "asc"] {
+        let mut seen: Vec<String> = Vec::new();
+        loop {
+            let mut path = format!("/v2/account/activities?activity_types=CSD&direction={direction}&page_size=100");
+            if let Some(last) = seen.last() {
+                path.push_str(&format!("&page_token={last}"));
+            }
+            let (status, page) = crate::auth::call(&app, &app.anonymous, reqwest::Method::GET, &path, Some(&token), None).await;
+            assert_eq!(status, 200, "{page}");
+            let ids: Vec<String> = page.as_array().unwrap().iter().map(|activity| activity["id"].as_str().unwrap().to_owned()).collect();
+            if ids.is_empty() {
+                break;
+            }
+            seen.extend(ids);
+        }
+        assert_eq!(seen.len() as i64, lines + 1, "{direction}: every deposit once");
+        let mut sorted = seen.clone();
+        sorted.sort_unstable();
+        if direction == "desc" {
+            sorted.reverse();
+        }
+        assert_eq!(seen, sorted, "{direction}: in order, none twice");
+    }
+    for garbage in ["garbage", "20261201163514872::FILL3", "99999999999999999::CSD00000000000000000001"] {
+        let path = format!("/v2/account/activities?page_token={garbage}");
+        let (status, body) = crate::auth::call(&app, &app.anonymous, reqwest::Method::GET, &path, Some(&token), None).await;
+        assert_eq!(status, 422, "{garbage}: {body}");
+    }
+}
