@@ -19,7 +19,7 @@ use crate::routes::{bounded, now, parse_symbol, query};
 use crate::{ApiError, Shared};
 
 /// Notifications an export holds at most.
-pub(crate) const EXPORTED: usize = 1_000;
+pub(crate) const EXPORTED: usize = tradecraft_store::EXPORT_LIMIT_MAX;
 
 /// One notification.
 #[derive(Debug, Serialize, ToSchema)]

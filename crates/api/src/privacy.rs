@@ -24,7 +24,7 @@ use crate::routes::{query, run_command};
 use crate::{ApiError, Shared};
 
 /// Rows of each kind an export holds at most (newest first).
-const EXPORT_ROWS_MAX: usize = 10_000;
+const EXPORT_ROWS_MAX: usize = tradecraft_store::EXPORT_LIMIT_MAX;
 
 /// Everything stored about the caller, as JSON: profile, organisation, keys (without
 /// secrets), webhooks, alerts, limits, paper accounts, orders and trades of every account,
@@ -53,7 +53,17 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
             orders.extend(store.orders_of(account, EXPORT_ROWS_MAX)?);
         }
         orders.truncate(EXPORT_ROWS_MAX);
-        let statement = store.wallet_transactions(user, 1_000, None)?;
+        let mut statement = Vec::new();
+        let mut page_token = None;
+        while statement.len() < EXPORT_ROWS_MAX {
+            let page = store.wallet_transactions(user, 1_000, page_token.as_deref())?;
+            statement.extend(page.transactions);
+            match page.next_page_token {
+                Some(token) => page_token = Some(token),
+                None => break,
+            }
+        }
+        statement.truncate(EXPORT_ROWS_MAX);
         Ok(Export {
             exported_at: Timestamp::from_millis(now_ms()).to_string(),
             profile: profile.map(|profile| ExportProfile {
@@ -70,7 +80,7 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
             }),
             api_keys: store.api_keys(user)?.iter().map(crate::identity::key_of).collect(),
             webhooks: store.webhooks(user)?.iter().map(crate::alerts::webhook_of).collect(),
-            alerts: store.alerts(user, false, 1_000)?.iter().map(crate::alerts::alert_of).collect(),
+            alerts: store.alerts(user, false, EXPORT_ROWS_MAX)?.iter().map(crate::alerts::alert_of).collect(),
             orders: orders
                 .iter()
                 .map(|order| ExportOrder {
@@ -87,12 +97,15 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
                 })
                 .collect(),
             trades: trades.iter().map(crate::reads::trade_of).collect(),
-            wallet_transactions: statement.transactions.iter().map(crate::reads::statement_line).collect(),
+            wallet_transactions: statement.iter().map(crate::reads::statement_line).collect(),
             positions: store.positions(user)?.iter().map(crate::reads::position_of).collect(),
             // About the user and each of their accounts (an account's orders and limits are
             // entered under `user:{account}`, its opening and resets under `account:{account}`).
             audit_trail: store
-                .audit_about(&accounts.iter().flat_map(|account| [format!("user:{account}"), format!("account:{account}")]).collect::<Vec<_>>(), 1_000)?
+                .audit_about(
+                    &accounts.iter().flat_map(|account| [format!("user:{account}"), format!("account:{account}")]).collect::<Vec<_>>(),
+                    EXPORT_ROWS_MAX,
+                )?
                 .iter()
                 .map(|entry| ExportAudit {
                     timestamp: Timestamp::from_millis(entry.at_ms).to_string(),
@@ -119,7 +132,7 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
 }
 
 /// Delete the caller's account, confirmed with the password: open orders are cancelled
-/// and trading disabled; the login, access and refresh tokens, keys, webhooks and
+/// and trading disabled in each of the caller's paper accounts; the login, access and refresh tokens, keys, webhooks and
 /// membership go at once; the trading history stays under the bare account id. The last
 /// admin of an organisation with other members makes one of them its admin first.
 #[utoipa::path(delete, path = "/v1/me", tag = "privacy", request_body = DeleteMeRequest, responses(
@@ -143,12 +156,16 @@ pub(crate) async fn delete(
     }
     // Out of any organisation first (which keeps an admin, or this is refused).
     crate::organisations::move_member(&state, user, None, None, None).await?;
-    // The account goes quiet: nothing open, nothing new.
-    for command in [
-        json!({"command": "cancelAll", "userId": user.to_string()}),
-        json!({"command": "setLimits", "userId": user.to_string(), "limits": {"tradingEnabled": false}}),
-    ] {
-        run_command(&state, command).await?;
+    // Every account of the user (the default one, practice and contest accounts) goes
+    // quiet: nothing open, nothing new.
+    let paper = ask(&state, move |store| store.paper_accounts(user)).await?;
+    for account in std::iter::once(user).chain(paper.iter().map(|record| record.account_id)) {
+        for command in [
+            json!({"command": "cancelAll", "userId": account.to_string()}),
+            json!({"command": "setLimits", "userId": account.to_string(), "limits": {"tradingEnabled": false}}),
+        ] {
+            run_command(&state, command).await?;
+        }
     }
     let now = now_ms();
     ask(&state, move |store| {

@@ -65,7 +65,7 @@ impl Store {
         let filter = if open_only { " AND acknowledged_at IS NULL" } else { "" };
         let rows = self.backend().query(
             &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE user_id = $1{filter} ORDER BY created_at DESC, alert_id DESC LIMIT $2"),
-            &[(user_id as i64).into(), i64::try_from(limit.clamp(1, crate::PAGE_LIMIT_MAX)).unwrap_or(100).into()],
+            &[(user_id as i64).into(), i64::try_from(limit.clamp(1, crate::EXPORT_LIMIT_MAX)).unwrap_or(100).into()],
         )?;
         rows.iter().map(alert).collect()
     }

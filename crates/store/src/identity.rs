@@ -241,7 +241,7 @@ impl Store {
         if subjects.is_empty() {
             return Ok(Vec::new());
         }
-        let limit = i64::try_from(limit.clamp(1, crate::PAGE_LIMIT_MAX)).unwrap_or(100);
+        let limit = i64::try_from(limit.clamp(1, crate::EXPORT_LIMIT_MAX)).unwrap_or(100);
         let placeholders: Vec<String> = (1..=subjects.len()).map(|index| format!("${index}")).collect();
         let mut params: Vec<Param> = subjects.iter().map(|subject| subject.as_str().into()).collect();
         params.push(limit.into());

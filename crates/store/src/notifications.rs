@@ -78,7 +78,7 @@ impl Store {
         let filter = if unread_only { " AND read_at IS NULL" } else { "" };
         let rows = self.backend().query(
             &format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE user_id = $1{filter} ORDER BY created_at DESC, notification_id DESC LIMIT $2"),
-            &[(user_id as i64).into(), i64::try_from(limit.clamp(1, crate::PAGE_LIMIT_MAX)).unwrap_or(100).into()],
+            &[(user_id as i64).into(), i64::try_from(limit.clamp(1, crate::EXPORT_LIMIT_MAX)).unwrap_or(100).into()],
         )?;
         rows.iter().map(notification).collect()
     }

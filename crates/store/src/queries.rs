@@ -16,6 +16,8 @@ const DAY_MS: i64 = 86_400_000;
 
 /// Most rows one page returns.
 pub const PAGE_LIMIT_MAX: usize = 1000;
+/// Rows of each kind a user's data export reads at most.
+pub const EXPORT_LIMIT_MAX: usize = 10_000;
 
 /// Filters of a trade history search (seed 000 section 6.3). Times are Unix ms,
 /// inclusive.

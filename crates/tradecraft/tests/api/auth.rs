@@ -379,6 +379,14 @@ async fn users_export_their_data_and_delete_their_account() {
     .await;
     assert_eq!(status, 202, "{placed}");
     let order = placed["orderId"].as_str().unwrap().to_owned();
+    // A practice account with an order of its own goes quiet with the rest.
+    let (status, practice) = call(&app, &app.anonymous, Method::POST, "/v1/me/accounts", Some(&token), Some(json!({"name": "side"}))).await;
+    assert_eq!(status, 201, "{practice}");
+    let practice = practice["accountId"].as_str().unwrap().to_owned();
+    let resting = json!({"userId": practice, "symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "LIMIT", "limitPrice": "90"});
+    let (status, placed) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&token), Some(resting)).await;
+    assert_eq!(status, 202, "{placed}");
+    let practice_order = placed["orderId"].as_str().unwrap().to_owned();
     let (status, key) = call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&token), Some(json!({"name": "bot", "scopes": ["read", "trade"]}))).await;
     assert_eq!(status, 201);
 
@@ -412,11 +420,13 @@ async fn users_export_their_data_and_delete_their_account() {
     assert_eq!(status, 401, "the login is gone");
     let with_key = app.anonymous.get(app.url(&format!("/v1/portfolio/{user}"))).header("x-api-key", key["apiKey"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(with_key.status(), 401, "so are its keys");
-    let (_, cancelled) = app.get(&format!("/v1/orders/{order}")).await;
-    assert_eq!(cancelled["status"], "CANCELLED", "open orders were cancelled");
-    let (status, refused) =
-        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("limit_trading_disabled")), "and the account trades no more");
+    for (account, order) in [(&user, &order), (&practice, &practice_order)] {
+        let (_, cancelled) = app.get(&format!("/v1/orders/{order}")).await;
+        assert_eq!(cancelled["status"], "CANCELLED", "open orders were cancelled, in every account: {cancelled}");
+        let (status, refused) =
+            app.post("/v1/orders", json!({"userId": account, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})).await;
+        assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("limit_trading_disabled")), "and account {account} trades no more");
+    }
     let (status, _) =
         call(&app, &app.anonymous, Method::POST, "/v1/auth/register", None, Some(json!({"email": "ada@example.com", "password": "new horse!"}))).await;
     assert_eq!(status, 201, "the email is free again");

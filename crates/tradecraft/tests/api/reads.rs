@@ -208,8 +208,9 @@ async fn every_read_follows_the_writes_answered_before_it() {
 /// `/v2/account/activities` pages through a long history whole, either way: each page
 /// starts where its token (the last id of the page before) left off, however far back
 /// that is, and a token that is not an activity's id is refused rather than read as the end.
+/// The export holds the whole statement as well.
 #[tokio::test]
-async fn account_activities_page_through_a_long_history_whole() {
+async fn account_activities_and_the_export_hold_a_long_history_whole() {
     let app = spawn_app().await;
     let ada = crate::auth::register(&app, "long-history@example.com").await;
     let (user, token) = (ada["userId"].as_str().unwrap().parse::<i64>().unwrap(), ada["accessToken"].as_str().unwrap().to_owned());
@@ -248,6 +249,23 @@ async fn account_activities_page_through_a_long_history_whole() {
         }
         assert_eq!(seen, sorted, "{direction}: in order, none twice");
     }
+    // The export holds the whole statement too, and every alert and audit entry (up to
+    // 10,000 of each kind).
+    let audit: Vec<String> = (0..lines).map(|index| format!("('old-{index}', {}, 'operator', 'limits.set', 'user:{user}', '{{}}')", start + index)).collect();
+    let alerts: Vec<String> = (0..lines).map(|index| format!("('old-{index}', {user}, 'info', 'old', 'old', {}, NULL)", start + index)).collect();
+    let sql = format!(
+        "INSERT INTO audit_log (entry_id, at, actor, action, subject, details) VALUES {}; \
+         INSERT INTO alerts (alert_id, user_id, severity, title, message, created_at, acknowledged_at) VALUES {}",
+        audit.join(", "),
+        alerts.join(", ")
+    );
+    let store = app.store.clone();
+    tokio::task::spawn_blocking(move || store.backend().batch(&sql).unwrap()).await.unwrap();
+    let (status, export) = crate::auth::call(&app, &app.anonymous, reqwest::Method::GET, "/v1/me/export", Some(&token), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(export["walletTransactions"].as_array().unwrap().len() as i64, lines + 1, "the export's statement");
+    assert_eq!(export["alerts"].as_array().unwrap().len() as i64, lines, "the export's alerts");
+    assert!(export["auditTrail"].as_array().unwrap().len() as i64 > lines, "the export's audit trail (and the registration)");
     for garbage in ["garbage", "20261201163514872::FILL3", "99999999999999999::CSD00000000000000000001"] {
         let path = format!("/v2/account/activities?page_token={garbage}");
         let (status, body) = crate::auth::call(&app, &app.anonymous, reqwest::Method::GET, &path, Some(&token), None).await;
