@@ -13,7 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tradecraft_engine::{Event, RejectReason};
+use tradecraft_engine::{AccountLimits, Event, LimitScope, RejectReason};
+use tradecraft_sequencer::wire::WireLimits;
 use tradecraft_store::PaperAccountRecord;
 use tradecraft_types::{AccountId, Money, Quantity, Timestamp};
 use utoipa::ToSchema;
@@ -235,7 +236,41 @@ pub(crate) async fn complete_opening(state: &AppState, record: &PaperAccountReco
         let rules: serde_json::Value = serde_json::from_str(&contest.rules).map_err(|error| ApiError::Internal(error.to_string()))?;
         run_command(state, json!({"command": "setLimits", "userId": account, "limits": rules})).await?;
     }
-    Ok(())
+    follow_owner(state, record).await
+}
+
+/// What a user's paper account takes from its owner: the owner's organisation and group
+/// (whose limits then apply to it as to the owner's default account) and, for a practice
+/// account, the limits set on the owner (a contest account trades under its contest's
+/// rules). Without this a member would escape their organisation's limits, or a user the
+/// limits an admin set on them, by trading in a practice account.
+pub(crate) async fn follow_owner(state: &AppState, record: &PaperAccountRecord) -> Result<(), ApiError> {
+    let (account, owner, practice) = (record.account_id, record.user_id, record.contest_id.is_none());
+    let owners = || async move {
+        let member = ask_now(state, move |store| store.member(owner)).await?.map(|member| (member.group_id, member.org_id));
+        let limits = if practice { query(state, move |engine| engine.scope_limits(LimitScope::Account(AccountId(owner)))).await? } else { None };
+        // An owner without limits leaves the account's own (none at its opening).
+        let limits = limits.filter(|limits| *limits != AccountLimits::default());
+        Ok::<_, ApiError>((member, limits))
+    };
+    let mut applied = owners().await?;
+    // A membership or limit change under way lists the owner's accounts after it changes
+    // the owner's; whatever it read, the owner's state read again after applying it here
+    // is what the account ends with (applied again until nothing moved in between).
+    for _ in 0..5 {
+        let (member, limits) = &applied;
+        let (group, organisation) = member.map_or((None, None), |(group, organisation)| (group, Some(organisation)));
+        crate::organisations::apply_membership_to(state, account, group, organisation).await?;
+        if let Some(limits) = limits {
+            run_command(state, json!({"command": "setLimits", "userId": account.to_string(), "limits": WireLimits::from_limits(limits)})).await?;
+        }
+        let now = owners().await?;
+        if now == applied {
+            return Ok(());
+        }
+        applied = now;
+    }
+    Err(ApiError::Unavailable(format!("account {account}'s owner kept changing: try again")))
 }
 
 /// Deposits `cash` (if any) into `account` under `transfer`, once: a transfer id used

@@ -170,11 +170,23 @@ fn last_admin(user: u64, org_id: u64) -> ApiError {
     }
 }
 
+/// The engine side of a membership: the user's default account and each of their paper
+/// accounts (listed after the member list changed, see [`crate::accounts::follow_owner`])
+/// are in `organisation` and `group`, whose limits apply to them.
 pub(crate) async fn apply_membership(state: &AppState, user: u64, group: Option<u64>, organisation: Option<u64>) -> Result<(), ApiError> {
+    apply_membership_to(state, user, group, organisation).await?;
+    for paper in ask_now(state, move |store| store.paper_accounts(user)).await? {
+        apply_membership_to(state, paper.account_id, group, organisation).await?;
+    }
+    Ok(())
+}
+
+/// One account's membership in the engine.
+pub(crate) async fn apply_membership_to(state: &AppState, account: u64, group: Option<u64>, organisation: Option<u64>) -> Result<(), ApiError> {
     run_command(
         state,
         json!({
-            "command": "setMembership", "userId": user.to_string(),
+            "command": "setMembership", "userId": account.to_string(),
             "groupId": group.map(|id| id.to_string()), "organisationId": organisation.map(|id| id.to_string()),
         }),
     )

@@ -88,6 +88,16 @@ pub(crate) async fn put_limits(
         LimitScope::Group(id) | LimitScope::Organisation(id) => id,
     };
     run_command(&state, json!({"command": "setLimits", field: id.to_string(), "limits": limits})).await?;
+    if let LimitScope::Account(account) = scope
+        && crate::auth::owner_of(account.0) == Some(account.0)
+    {
+        // A user's limits hold in their practice accounts too (listed after the change, see
+        // `accounts::follow_owner`); contest accounts trade under their contest's rules.
+        let paper = ask_now(&state, move |store| store.paper_accounts(account.0)).await?;
+        for practice in paper.iter().filter(|record| record.contest_id.is_none()) {
+            run_command(&state, json!({"command": "setLimits", "userId": practice.account_id.to_string(), "limits": limits})).await?;
+        }
+    }
     audit(&state, &caller, "limits.set", subject(scope), json!(limits)).await;
     get_limits_of(&state, scope).await
 }

@@ -4,6 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::auth::call;
 use crate::helpers::{TestApp, spawn_app};
 
 #[tokio::test]
@@ -470,5 +471,58 @@ async fn two_admins_stepping_down_at_once_leave_one() {
             // Ann left: she comes back for the next round.
             assert_eq!(put(&ann, "member").await.unwrap().status(), 200);
         }
+    }
+}
+
+/// A user's practice and contest accounts are under their organisation's and group's
+/// limits as their default account is, whether opened before or after they joined, and a
+/// practice account under the limits an admin set on the user: a second account is no way
+/// around them. Leaving the organisation frees them all.
+#[tokio::test]
+async fn limits_on_a_user_and_their_organisation_hold_in_every_account_of_theirs() {
+    let app = spawn_app().await;
+    let [(trader, token)] = registered(&app, ["many-accounts@example.com"]).await;
+    let open = |name: &'static str| {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            let (status, opened) = call(app, &app.anonymous, Method::POST, "/v1/me/accounts", Some(&token), Some(json!({"name": name}))).await;
+            assert_eq!(status, 201, "{opened}");
+            opened["accountId"].as_str().unwrap().to_owned()
+        }
+    };
+    let order = |account: &str, quantity: &str| {
+        let body = json!({"userId": account, "symbol": "MOCK", "quantity": quantity, "side": "BUY", "type": "LIMIT", "limitPrice": "90"});
+        call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&token), Some(body))
+    };
+    let before = open("before").await;
+
+    let (status, organisation) = app.post("/v1/organisations", json!({"name": "Strict class"})).await;
+    assert_eq!(status, 201, "{organisation}");
+    let org = organisation["organisationId"].as_str().unwrap().to_owned();
+    let joined = app.client.put(app.url(&format!("/v1/organisations/{org}/members/{trader}"))).json(&json!({"role": "member"})).send().await.unwrap();
+    assert_eq!(joined.status(), 200);
+    let (status, _) = call(&app, &app.client, Method::PUT, &format!("/v1/limits/organisations/{org}"), None, Some(json!({"maxOrderQuantity": "5"}))).await;
+    assert_eq!(status, 200);
+    let after = open("after").await;
+    for account in [trader.as_str(), before.as_str(), after.as_str()] {
+        let (status, refused) = order(account, "10").await;
+        assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("limit_max_order_quantity")), "account {account}: {refused}");
+        let (status, placed) = order(account, "5").await;
+        assert_eq!(status, 202, "account {account}: {placed}");
+    }
+
+    let left = app.client.delete(app.url(&format!("/v1/organisations/{org}/members/{trader}"))).send().await.unwrap();
+    assert_eq!(left.status(), 204);
+    for account in [trader.as_str(), before.as_str(), after.as_str()] {
+        assert_eq!(order(account, "10").await.0, 202, "account {account} is out of the organisation's limits");
+    }
+
+    let (status, _) = call(&app, &app.client, Method::PUT, &format!("/v1/limits/users/{trader}"), None, Some(json!({"tradingEnabled": false}))).await;
+    assert_eq!(status, 200);
+    let later = open("later").await;
+    for account in [trader.as_str(), before.as_str(), after.as_str(), later.as_str()] {
+        let (status, refused) = order(account, "1").await;
+        assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("limit_trading_disabled")), "account {account}: {refused}");
     }
 }
