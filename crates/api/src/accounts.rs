@@ -159,10 +159,7 @@ pub(crate) async fn create(
     Body(request): Body<CreatePaperAccountRequest>,
 ) -> Result<Response, ApiError> {
     let user = own_account(&caller)?;
-    let name = request.name.as_str().trim().to_owned();
-    if name.is_empty() {
-        return Err(field_error("name", "must not be blank"));
-    }
+    let name = request.name.visible().ok_or_else(|| field_error("name", "must not be blank"))?.to_owned();
     let cash = request.cash.map_or_else(|| STARTING_CASH.to_owned(), |cash| cash.0);
     let amount = Money::parse(&cash).map_err(|error| field_error("cash", error))?;
     if amount.raw() < 0 || amount.raw() % 1_000_000 != 0 || amount > Money::from_units(STARTING_CASH_MAX) {

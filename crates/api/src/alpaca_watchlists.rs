@@ -103,7 +103,7 @@ async fn checked(state: &AppState, symbols: &[AnyCaseSymbolText]) -> Result<Vec<
 
 fn name_of(request: &WatchlistRequest) -> Result<String, ApiError> {
     match &request.name {
-        Field::Given(name) if !name.as_str().trim().is_empty() => Ok(name.as_str().trim().to_owned()),
+        Field::Given(name) if name.visible().is_some() => Ok(name.as_str().trim().to_owned()),
         Field::Null => Err(unprocessable("name must be a string, not null")),
         _ => Err(unprocessable("name is required")),
     }

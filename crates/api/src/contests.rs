@@ -246,10 +246,7 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
         }
     }
     let request: CreateContestRequest = crate::extract::from_object(body)?;
-    let name = request.name.as_str().trim().to_owned();
-    if name.is_empty() {
-        return Err(field_error("name", "must not be blank"));
-    }
+    let name = request.name.visible().ok_or_else(|| field_error("name", "must not be blank"))?.to_owned();
     let (registration_start, registration_end) =
         (instant("registrationStart", &request.registration_start)?, instant("registrationEnd", &request.registration_end)?);
     let (trading_start, trading_end) = (instant("tradingStart", &request.trading_start)?, instant("tradingEnd", &request.trading_end)?);

@@ -390,14 +390,85 @@ impl<const MAX: usize> Text<MAX> {
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The text without surrounding whitespace, or `None` if nothing visible is left.
+    pub(crate) fn visible(&self) -> Option<&str> {
+        let text = self.0.trim();
+        (!is_blank(text)).then_some(text)
+    }
 }
 
-/// Invisible characters that change how the text around them shows (bidirectional
-/// embeddings, overrides and isolates; the zero-width space, word joiner and byte-order
-/// mark): in a name they make one text look like another (`\u{202E}` shows "evil" as
-/// "live"). Joiners (U+200C, U+200D) stay: scripts and emoji need them.
+/// Invisible characters that change how the text around them shows or hide text in it:
+/// bidirectional marks, embeddings, overrides and isolates (`\u{202E}` shows "evil" as
+/// "live"); the zero-width space, word joiner, invisible operators, byte-order mark, soft
+/// hyphen and other default-ignorable format characters; the Hangul fillers that make a
+/// name look blank; interlinear annotations; and Unicode tags (text smuggled where no one
+/// sees it), which pass only as the tail of an emoji flag (U+1F3F4 then tags ending in
+/// U+E007F). Joiners (U+200C, U+200D) and variation selectors stay: scripts and emoji need
+/// them.
 fn is_invisible_format(character: char) -> bool {
-    matches!(character, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}')
+    matches!(
+        character,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180E}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+    )
+}
+
+const TAG_CANCEL: char = '\u{E007F}';
+
+fn is_tag(character: char) -> bool {
+    ('\u{E0020}'..=TAG_CANCEL).contains(&character)
+}
+
+/// The first invisible character of `text`: a format character above, or a tag outside an
+/// emoji flag's tail.
+fn first_invisible(text: &str) -> Option<char> {
+    let mut in_flag = false;
+    let mut previous = None;
+    for character in text.chars() {
+        if is_invisible_format(character) {
+            return Some(character);
+        }
+        if is_tag(character) {
+            in_flag = in_flag || previous == Some('\u{1F3F4}');
+            if !in_flag {
+                return Some(character);
+            }
+            in_flag = character != TAG_CANCEL;
+        } else if in_flag {
+            // A flag's tags end with the cancel tag.
+            return previous;
+        }
+        previous = Some(character);
+    }
+    if in_flag { previous } else { None }
+}
+
+/// Whether `text` shows nothing: only whitespace, joiners, variation selectors and the
+/// braille blank (which looks like a space).
+pub(crate) fn is_blank(text: &str) -> bool {
+    text.chars().all(|character| {
+        character.is_whitespace() || matches!(character, '\u{200C}' | '\u{200D}' | '\u{2800}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+    })
 }
 
 /// Refuses control characters, invisible formatting characters and text longer than
@@ -406,7 +477,7 @@ pub(crate) fn check_text(text: &str, max: usize) -> Result<(), String> {
     if text.chars().any(char::is_control) {
         return Err("control characters are not allowed".to_owned());
     }
-    if let Some(character) = text.chars().find(|character| is_invisible_format(*character)) {
+    if let Some(character) = first_invisible(text) {
         return Err(format!("invisible formatting characters are not allowed (U+{:04X})", u32::from(character)));
     }
     let length = text.chars().count();
@@ -509,11 +580,47 @@ mod tests {
 
     #[test]
     fn text_refuses_what_would_disguise_it_and_keeps_what_scripts_need() {
-        for disguised in ["\u{202E}evil", "pay\u{200B}pal", "a\u{2066}b", "\u{FEFF}name", "x\u{2060}y", "tab\there"] {
-            assert!(check_text(disguised, 100).is_err(), "{disguised:?}");
+        let scotland = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
+        let disguised = [
+            "\u{202E}evil",
+            "pay\u{200B}pal",
+            "a\u{2066}b",
+            "\u{FEFF}name",
+            "x\u{2060}y",
+            "tab\there",
+            "\u{200E}",
+            "soft\u{00AD}hyphen",
+            "\u{3164}",
+            "\u{FFA0}",
+            "a\u{2061}b",
+            "\u{FFF9}note",
+            // Tags outside a flag smuggle text nobody sees.
+            "hello\u{E0069}\u{E0067}\u{E006E}",
+            "\u{E0001}en",
+            // A flag's tail must end with the cancel tag, and nothing follows it as a tag.
+            "\u{1F3F4}\u{E0067}\u{E0062}",
+            "\u{1F3F4}\u{E0067}x",
+        ];
+        for text in disguised {
+            assert!(check_text(text, 100).is_err(), "{text:?}");
         }
-        for fine in ["Zoë", "محمد", "👨\u{200D}👩\u{200D}👧", "می\u{200C}خواهم", "plain name"] {
+        for bad_tail in [format!("{scotland}\u{E0067}"), format!("{scotland}\u{E007F}")] {
+            assert!(check_text(&bad_tail, 100).is_err(), "{bad_tail:?}");
+        }
+        let flagged = format!("Alba {scotland}!");
+        for fine in ["Zoë", "محمد", "👨\u{200D}👩\u{200D}👧", "می\u{200C}خواهم", "plain name", "❤\u{FE0F}", scotland, &flagged] {
             assert_eq!(check_text(fine, 100), Ok(()), "{fine:?}");
+        }
+    }
+
+    /// Blank is what shows nothing, not only what trims to nothing.
+    #[test]
+    fn blank_text_is_text_that_shows_nothing() {
+        for blank in ["", "   ", "\u{2800}", "\u{200D}", " \u{200C}\u{FE0F} ", "\u{3000}"] {
+            assert!(super::is_blank(blank), "{blank:?}");
+        }
+        for shown in ["a", " . ", "❤\u{FE0F}", "\u{1F3F4}"] {
+            assert!(!super::is_blank(shown), "{shown:?}");
         }
     }
 

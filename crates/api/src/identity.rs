@@ -104,7 +104,7 @@ pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<Re
         return Err(field_error("password", format!("{PASSWORD_MIN} to {PASSWORD_MAX} characters")));
     }
     let username = match &request.username {
-        Some(name) if !name.as_str().trim().is_empty() => name.as_str().trim().to_owned(),
+        Some(name) if name.visible().is_some() => name.as_str().trim().to_owned(),
         _ => email.split('@').next().unwrap_or_default().chars().take(USERNAME_MAX).collect(),
     };
     let taken = {
@@ -259,8 +259,7 @@ pub(crate) async fn create_api_key(
     let user = who.user_id.ok_or_else(|| ApiError::Forbidden("the operator key cannot own keys".to_owned()))?;
     let name = match request.name {
         None => "api key".to_owned(),
-        Some(name) if name.as_str().trim().is_empty() => return Err(field_error("name", "must not be blank")),
-        Some(name) => name.as_str().trim().to_owned(),
+        Some(name) => name.visible().ok_or_else(|| field_error("name", "must not be blank"))?.to_owned(),
     };
     let mut scopes = request.scopes.unwrap_or_else(|| vec![Scope::Read]);
     scopes.sort();

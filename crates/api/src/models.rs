@@ -507,10 +507,7 @@ pub(crate) struct NameRequest {
 impl NameRequest {
     /// The name without surrounding spaces; 400 when that leaves nothing.
     pub(crate) fn name(&self) -> Result<String, ApiError> {
-        match self.name.as_str().trim() {
-            "" => Err(field_error("name", "must not be blank")),
-            name => Ok(name.to_owned()),
-        }
+        self.name.visible().map(str::to_owned).ok_or_else(|| field_error("name", "must not be blank"))
     }
 }
 

@@ -382,14 +382,12 @@ pub(crate) async fn put_profile(
 ) -> Result<Json<Profile>, ApiError> {
     let user = own_account(&caller)?;
     let request: ProfileRequest = from_object(body)?;
-    let display_name = request.display_name.as_str().trim();
-    if display_name.is_empty() {
-        return Err(field_error("displayName", "must not be blank"));
-    }
+    let display_name = request.display_name.visible().ok_or_else(|| field_error("displayName", "must not be blank"))?;
     let record = ProfileRecord {
         user_id: user,
         display_name: display_name.to_owned(),
-        bio: request.bio.map(|bio| bio.0).unwrap_or_default(),
+        // Surrounding whitespace trimmed; a bio of nothing visible is none.
+        bio: request.bio.as_ref().and_then(|bio| bio.visible()).unwrap_or_default().to_owned(),
         public: request.public.unwrap_or(false),
         updated_at_ms: state.clock.now_ms(),
     };
@@ -892,10 +890,7 @@ pub(crate) async fn comment(
     let viewer = require(&caller)?;
     let share = visible_share(&state, viewer, &share_id).await?;
     let request: CommentRequest = from_object(body)?;
-    let text = request.text.as_str().trim().to_owned();
-    if text.is_empty() {
-        return Err(field_error("text", "must not be blank"));
-    }
+    let text = request.text.visible().ok_or_else(|| field_error("text", "must not be blank"))?.to_owned();
     check_posting_rate(&state, user).await?;
     let record = CommentRecord { comment_id: random_token(9), share_id: share.share_id.clone(), user_id: user, text, created_at_ms: state.clock.now_ms() };
     let stored = record.clone();
@@ -972,7 +967,7 @@ async fn report(state: &AppState, caller: &MaybeCaller, target: &'static str, ta
         return Err(ApiError::bad_request("invalid_parameter", format!("you cannot report your own {what}")));
     }
     let request: ReportRequest = from_object(body)?;
-    if request.reason.as_str().trim().is_empty() {
+    if request.reason.visible().is_none() {
         return Err(field_error("reason", "must not be blank"));
     }
     // One open report per reporter and target: a repeat answers the report already made.

@@ -50,6 +50,12 @@ async fn traders_share_follow_like_and_comment_and_private_profiles_show_nothing
     assert_eq!(status, 404, "a private profile is unknown to others");
     for (bad, field) in [
         (json!({"displayName": "   "}), "displayName"),
+        // Names that show nothing, or hide what they say.
+        (json!({"displayName": "\u{2800}"}), "displayName"),
+        (json!({"displayName": "\u{3164}"}), "displayName"),
+        (json!({"displayName": "\u{200D}\u{FE0F}"}), "displayName"),
+        (json!({"displayName": "Ada\u{E0069}\u{E0067}"}), "displayName"),
+        (json!({"displayName": "Ada", "bio": "\u{200F}\u{00AD}"}), "bio"),
         (json!({"displayName": "x".repeat(51)}), "displayName"),
         (json!({"displayName": "Ada", "bio": "b".repeat(501)}), "bio"),
         (json!({"displayName": "Ada", "public": "yes"}), "public"),
@@ -67,6 +73,8 @@ async fn traders_share_follow_like_and_comment_and_private_profiles_show_nothing
     assert_eq!(status, 200, "{profile}");
     assert_eq!(profile["displayName"], "&lt;b&gt;Ada&lt;/b&gt;");
     assert_eq!(profile["bio"], "Buys &quot;dips&quot; &amp; sells rips");
+    let (_, blank_bio) = as_user(&app, &ada, Method::PUT, "/v1/me/profile", Some(json!({"displayName": " Ada ", "bio": "  \u{2800} ", "public": true}))).await;
+    assert_eq!((blank_bio["displayName"].as_str(), blank_bio["bio"].as_str()), (Some("Ada"), Some("")), "kept trimmed: {blank_bio}");
     as_user(&app, &bob, Method::PUT, "/v1/me/profile", Some(json!({"displayName": "Bob", "public": true}))).await;
 
     // Avatars: the type is checked against the bytes, the size against the limit.
