@@ -180,38 +180,48 @@ pub(crate) async fn open_paper_account(
     cash: Money,
     contest_id: Option<u64>,
 ) -> Result<PaperAccountRecord, ApiError> {
-    let existing = ask(state, move |store| store.paper_accounts(user)).await?;
-    let number = existing.iter().map(|record| record.account_id >> ACCOUNT_OWNER_BITS).max().unwrap_or(0) + 1;
-    if number > PAPER_ACCOUNTS_MAX {
-        return Err(ApiError::Rejected {
-            status: StatusCode::CONFLICT,
-            code: "too_many_accounts",
-            message: format!("at most {PAPER_ACCOUNTS_MAX} accounts besides the default one"),
-        });
-    }
-    let account_id = user + (number << ACCOUNT_OWNER_BITS);
-    let record = PaperAccountRecord {
-        account_id,
-        user_id: user,
-        name,
-        kind: if contest_id.is_some() { "contest" } else { "practice" }.to_owned(),
-        starting_cash: cash.raw(),
-        created_at_ms: now().millis(),
-        resets: 0,
-        last_reset_at_ms: None,
-        contest_id,
-    };
     // The row first: a creation racing this one for the number loses here, before the
-    // engine has an account for it.
-    let stored = record.clone();
-    ask(state, move |store| store.insert_paper_account(&stored)).await.map_err(|error| match error {
-        ApiError::Rejected { status: StatusCode::CONFLICT, .. } => ApiError::Rejected {
-            status: StatusCode::CONFLICT,
-            code: "account_exists",
-            message: "another account was opened at the same moment: try again".to_owned(),
-        },
-        other => other,
-    })?;
+    // engine has an account for it. A practice account then takes the next number; a
+    // contest join does not (the race may be with a join of the same contest).
+    let attempts = if contest_id.is_some() { 1 } else { PAPER_ACCOUNTS_MAX };
+    let mut attempt = 0;
+    let record = loop {
+        attempt += 1;
+        let existing = ask(state, move |store| store.paper_accounts(user)).await?;
+        let number = existing.iter().map(|record| record.account_id >> ACCOUNT_OWNER_BITS).max().unwrap_or(0) + 1;
+        if number > PAPER_ACCOUNTS_MAX {
+            return Err(ApiError::Rejected {
+                status: StatusCode::CONFLICT,
+                code: "too_many_accounts",
+                message: format!("at most {PAPER_ACCOUNTS_MAX} accounts besides the default one"),
+            });
+        }
+        let record = PaperAccountRecord {
+            account_id: user + (number << ACCOUNT_OWNER_BITS),
+            user_id: user,
+            name: name.clone(),
+            kind: if contest_id.is_some() { "contest" } else { "practice" }.to_owned(),
+            starting_cash: cash.raw(),
+            created_at_ms: now().millis(),
+            resets: 0,
+            last_reset_at_ms: None,
+            contest_id,
+        };
+        let stored = record.clone();
+        match ask(state, move |store| store.insert_paper_account(&stored)).await {
+            Ok(()) => break record,
+            Err(ApiError::Rejected { status: StatusCode::CONFLICT, .. }) if attempt < attempts => {}
+            Err(ApiError::Rejected { status: StatusCode::CONFLICT, .. }) => {
+                return Err(ApiError::Rejected {
+                    status: StatusCode::CONFLICT,
+                    code: "account_exists",
+                    message: "another account was opened at the same moment: try again".to_owned(),
+                });
+            }
+            Err(other) => return Err(other),
+        }
+    };
+    let account_id = record.account_id;
     complete_opening(state, &record).await?;
     let details = json!({"name": record.name, "cash": cash.to_string(), "contestId": contest_id});
     audit(state, caller, "account.opened", format!("account:{account_id}"), details).await;

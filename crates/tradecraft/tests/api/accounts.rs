@@ -313,3 +313,24 @@ async fn the_leaderboard_ranks_each_user_once() {
     users.sort_unstable();
     assert_eq!(ranked, users, "{board}");
 }
+
+/// Practice accounts opened at the same moment each get a number of their own rather than
+/// a 409 for the one they raced for.
+#[tokio::test]
+async fn practice_accounts_opened_at_once_are_all_opened() {
+    let app = spawn_app().await;
+    let ada = register(&app, "at-once@example.com").await;
+    let token = ada["accessToken"].as_str().unwrap().to_owned();
+    let opens = (0..6).map(|index| call(&app, &app.anonymous, Method::POST, "/v1/me/accounts", Some(&token), Some(json!({"name": format!("p{index}")}))));
+    let answers = futures_util::future::join_all(opens).await;
+    let mut ids = Vec::new();
+    for (status, body) in &answers {
+        assert_eq!(*status, 201, "{body}");
+        ids.push(body["accountId"].as_str().unwrap());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "{answers:?}");
+    let (_, accounts) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", Some(&token), None).await;
+    assert_eq!(accounts["accounts"].as_array().unwrap().len(), 7, "{accounts}");
+}
