@@ -60,6 +60,7 @@ fn unprocessable(message: impl Into<String>) -> ApiError {
 /// A store conflict here is a name already used.
 fn name_taken(error: ApiError) -> ApiError {
     match error {
+        ApiError::Rejected { status: StatusCode::CONFLICT, code: "too_many", message } => unprocessable(message),
         ApiError::Rejected { status: StatusCode::CONFLICT, .. } => unprocessable("you already have a watchlist with that name"),
         other => other,
     }
@@ -128,7 +129,7 @@ pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extensi
 
 /// Create a watchlist.
 #[utoipa::path(post, path = "/v2/watchlists", tag = "alpaca", request_body = WatchlistRequest,
-    responses((status = 200, description = "The watchlist.", body = Watchlist), (status = 422, description = "No name, a name in use, or a symbol not listed.", body = crate::alpaca::AlpacaError)))]
+    responses((status = 200, description = "The watchlist.", body = Watchlist), (status = 422, description = "No name, a name in use, a symbol not listed, or as many watchlists as a user may keep (100).", body = crate::alpaca::AlpacaError)))]
 pub(crate) async fn create(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,

@@ -249,6 +249,7 @@ pub(crate) fn key_of(key: &ApiKeyRecord) -> ApiKey {
     (status = 201, description = "The key, with its secret (shown this once).", body = ApiKey),
     (status = 400, description = "Bad scopes or name.", body = ErrorBody),
     (status = 403, description = "The credentials do not hold a scope asked for, or are the operator's.", body = ErrorBody),
+    (status = 409, description = "`too_many`: the caller holds 50 live keys already (revoke one first).", body = ErrorBody),
 ))]
 pub(crate) async fn create_api_key(
     State(state): State<Shared>,

@@ -191,6 +191,7 @@ pub(crate) fn price_alert_of(record: &PriceAlertRecord) -> PriceAlert {
         (status = 201, description = "The alert.", body = PriceAlert),
         (status = 400, description = "A bad field or an unknown symbol.", body = ErrorBody),
         (status = 403, description = "Another user's account.", body = ErrorBody),
+        (status = 409, description = "`too_many`: the account keeps 200 alerts waiting already.", body = ErrorBody),
     ))]
 pub(crate) async fn create(
     State(state): State<Shared>,
@@ -225,7 +226,8 @@ pub(crate) async fn create(
         triggered_at_ms: None,
     };
     let stored = record.clone();
-    ask(&state, move |store| store.insert_price_alert(&stored)).await?;
+    let owner = crate::auth::owner_of(account).unwrap_or(account);
+    ask(&state, move |store| store.insert_price_alert(owner, &stored)).await?;
     Ok((StatusCode::CREATED, Json(price_alert_of(&record))).into_response())
 }
 

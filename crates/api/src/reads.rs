@@ -85,6 +85,7 @@ pub(crate) async fn ask_now<T: Send + 'static>(
             StoreError::Conflict(message) => {
                 ApiError::Rejected { status: axum::http::StatusCode::CONFLICT, code: "conflict", message: format!("already exists: {message}") }
             }
+            StoreError::Quota(message) => ApiError::Rejected { status: axum::http::StatusCode::CONFLICT, code: "too_many", message },
             other => {
                 tracing::error!(error = %other, "read store query failed");
                 ApiError::Internal("the read store failed to answer".to_owned())

@@ -176,7 +176,7 @@ impl Store {
     }
 
     pub fn insert_api_key(&self, key: &ApiKeyRecord, key_hash: &str) -> Result<(), StoreError> {
-        self.backend().transaction(&[Statement::new(
+        let insert = Statement::new(
             "INSERT INTO api_keys (key_id, user_id, name, key_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             vec![
                 key.key_id.as_str().into(),
@@ -186,7 +186,9 @@ impl Store {
                 key.scopes.as_str().into(),
                 key.created_at_ms.into(),
             ],
-        )])
+        );
+        let quota = crate::Quota { table: "api_keys", live: "revoked_at IS NULL", max: crate::API_KEYS_MAX, what: "live API keys" };
+        self.insert_within(key.user_id, key.user_id, insert, &quota)
     }
 
     /// The live key with this hash.

@@ -58,6 +58,9 @@ pub enum StoreError {
     /// A row with the same unique key exists.
     #[error("already exists: {0}")]
     Conflict(String),
+    /// The user holds as many of these as they may.
+    #[error("{0}")]
+    Quota(String),
     #[error("event log: {0}")]
     Log(#[from] tradecraft_log::LogError),
     #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://...")]
@@ -114,5 +117,46 @@ impl Store {
             sql.push_str("INSERT INTO trades_fts(trades_fts) VALUES('delete-all');");
         }
         self.db.batch(&format!("BEGIN;{sql}COMMIT;"))
+    }
+}
+
+/// Most webhooks a user keeps at once (each alert is POSTed to every one).
+pub const WEBHOOKS_MAX: u64 = 20;
+/// Most live API keys a user holds.
+pub const API_KEYS_MAX: u64 = 50;
+/// Most price alerts an account keeps waiting for their price.
+pub const PRICE_ALERTS_MAX: u64 = 200;
+/// Most watchlists a user keeps.
+pub const WATCHLISTS_MAX: u64 = 100;
+
+/// What a user may hold at most: rows of `table` whose `user_id` is the account, counted
+/// where `live` holds (an SQL condition, or `TRUE`).
+pub(crate) struct Quota {
+    pub table: &'static str,
+    pub live: &'static str,
+    pub max: u64,
+    pub what: &'static str,
+}
+
+impl Store {
+    /// Runs `insert` unless `account` would then hold more than the quota allows
+    /// ([`StoreError::Quota`]). The user `owner`'s row is locked first, so two processes
+    /// writing for one user count one after the other.
+    pub(crate) fn insert_within(&self, owner: u64, account: u64, insert: Statement, quota: &Quota) -> Result<(), StoreError> {
+        let statements = [
+            Statement::new("UPDATE users SET user_id = user_id WHERE user_id = $1", vec![(owner as i64).into()]),
+            insert,
+            Statement::new(
+                format!(
+                    "INSERT INTO quota_fence (user_id) SELECT NULL WHERE (SELECT COUNT(*) FROM {} WHERE user_id = $1 AND {}) > $2",
+                    quota.table, quota.live
+                ),
+                vec![(account as i64).into(), (quota.max as i64).into()],
+            ),
+        ];
+        match self.backend().transaction(&statements) {
+            Err(StoreError::Database(message)) if message.contains("quota_fence") => Err(StoreError::Quota(format!("at most {} {}", quota.max, quota.what))),
+            other => other,
+        }
     }
 }

@@ -134,8 +134,10 @@ impl Store {
         self.backend().transaction(&[notification_statement(record)])
     }
 
-    pub fn insert_price_alert(&self, record: &PriceAlertRecord) -> Result<(), StoreError> {
-        self.backend().transaction(&[Statement::new(
+    /// A price alert of an account of the user `owner`'s, unless the account keeps as many
+    /// waiting as it may.
+    pub fn insert_price_alert(&self, owner: u64, record: &PriceAlertRecord) -> Result<(), StoreError> {
+        let insert = Statement::new(
             format!("INSERT INTO {} ({PRICE_ALERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, NULL)", "price_alerts"),
             vec![
                 record.alert_id.as_str().into(),
@@ -145,7 +147,9 @@ impl Store {
                 record.price.into(),
                 record.created_at_ms.into(),
             ],
-        )])
+        );
+        let quota = crate::Quota { table: "price_alerts", live: "triggered_at IS NULL", max: crate::PRICE_ALERTS_MAX, what: "price alerts waiting" };
+        self.insert_within(owner, record.user_id, insert, &quota)
     }
 
     /// A user's price alerts not deleted, newest first.

@@ -47,7 +47,7 @@ impl Store {
 
     /// Adds a watchlist; `Conflict` if the user has one of that name.
     pub fn insert_watchlist(&self, record: &WatchlistRecord) -> Result<(), StoreError> {
-        self.backend().transaction(&[Statement::new(
+        let insert = Statement::new(
             format!("INSERT INTO watchlists ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"),
             vec![
                 record.watchlist_id.as_str().into(),
@@ -57,7 +57,9 @@ impl Store {
                 record.created_at_ms.into(),
                 record.updated_at_ms.into(),
             ],
-        )])
+        );
+        let quota = crate::Quota { table: "watchlists", live: "TRUE", max: crate::WATCHLISTS_MAX, what: "watchlists" };
+        self.insert_within(record.user_id, record.user_id, insert, &quota)
     }
 
     /// Replaces a watchlist's name and symbols; `Conflict` if the new name is taken.

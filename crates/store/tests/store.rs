@@ -575,15 +575,18 @@ fn marks_positions_and_triggers_alerts_at_the_markets_price_between_trades(db: T
     tick(log.as_ref(), 11, T0 + 3 * DAY + HOUR, "95", Some(last + 1));
     for (alert, direction, price) in [("above", "ABOVE", 108), ("below", "BELOW", 96), ("far", "ABOVE", 200)] {
         db.store
-            .insert_price_alert(&tradecraft_store::PriceAlertRecord {
-                alert_id: alert.to_owned(),
-                user_id: ALICE,
-                symbol: "MOCK".to_owned(),
-                direction: direction.to_owned(),
-                price: Price::from_units(price).raw(),
-                created_at_ms: T0,
-                triggered_at_ms: None,
-            })
+            .insert_price_alert(
+                ALICE,
+                &tradecraft_store::PriceAlertRecord {
+                    alert_id: alert.to_owned(),
+                    user_id: ALICE,
+                    symbol: "MOCK".to_owned(),
+                    direction: direction.to_owned(),
+                    price: Price::from_units(price).raw(),
+                    created_at_ms: T0,
+                    triggered_at_ms: None,
+                },
+            )
             .unwrap();
     }
     let mut projector = Projector::open(db.store.clone(), Arc::clone(&log), ProjectorConfig { batch_records: 4, ..ProjectorConfig::default() }).unwrap();

@@ -975,3 +975,54 @@ async fn a_parameter_the_operation_does_not_have_is_refused_on_v1_and_passed_ove
     let (status, listed) = call(&app, &app.anonymous, Method::GET, "/v2/orders?status=all&nested=true&unknown=1", Some(&access), None).await;
     assert_eq!(status, 200, "{listed}");
 }
+
+/// What a user may keep is bounded (20 webhooks, 50 live API keys, 200 price alerts
+/// waiting, 100 watchlists), and each bound holds against creations racing through both
+/// gateways: those past it are refused (409 `too_many`, 422 on `/v2`), none is stored, and
+/// removing one makes room again.
+#[tokio::test]
+async fn what_a_user_may_keep_is_bounded_even_when_creations_race() {
+    let app = spawn_app().await;
+    let access = token(&register(&app, "bounded@example.com").await);
+    let gateways = [app.address, app.other_gateway];
+    let post = |index: usize, path: &'static str, body: Value| {
+        let request = app.anonymous.post(format!("http://{}{path}", gateways[index % 2])).bearer_auth(&access).json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            crate::conformance::check("POST", path, status, &body);
+            (status, body)
+        }
+    };
+    type Make = fn(usize) -> Value;
+    let cases: [(&'static str, usize, Make, u16, u16, &'static str, &'static str); 4] = [
+        ("/v1/webhooks", 20, |index| json!({"url": format!("https://hooks.example.com/{index}")}), 201, 409, "/v1/webhooks", "webhooks"),
+        ("/v1/api-keys", 50, |index| json!({"name": format!("bot {index}"), "scopes": ["read"]}), 201, 409, "/v1/api-keys", "keys"),
+        (
+            "/v1/price-alerts",
+            200,
+            |index| json!({"symbol": "MOCK", "direction": "ABOVE", "price": format!("{}", 1000 + index)}),
+            201,
+            409,
+            "/v1/price-alerts",
+            "priceAlerts",
+        ),
+        ("/v2/watchlists", 100, |index| json!({"name": format!("list {index}")}), 200, 422, "/v2/watchlists", ""),
+    ];
+    for (path, max, make, created, refused, list, field) in cases {
+        let answers = futures_util::future::join_all((0..max + 6).map(|index| post(index, path, make(index)))).await;
+        let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+        assert_eq!(statuses.iter().filter(|status| **status == created).count(), max, "{path}: {statuses:?}");
+        assert_eq!(statuses.iter().filter(|status| **status == refused).count(), 6, "{path}: {statuses:?}");
+        let (status, listed) = call(&app, &app.anonymous, Method::GET, list, Some(&access), None).await;
+        assert_eq!(status, 200, "{listed}");
+        let kept = if field.is_empty() { listed.as_array().unwrap().len() } else { listed[field].as_array().unwrap().len() };
+        assert_eq!(kept, max, "{path}: none stored past the bound");
+    }
+    let (_, hooks) = call(&app, &app.anonymous, Method::GET, "/v1/webhooks", Some(&access), None).await;
+    let first = hooks["webhooks"][0]["webhookId"].as_str().unwrap().to_owned();
+    let (status, _) = call(&app, &app.anonymous, Method::DELETE, &format!("/v1/webhooks/{first}"), Some(&access), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(post(0, "/v1/webhooks", json!({"url": "https://hooks.example.com/again"})).await.0, 201, "a removed webhook makes room");
+}
