@@ -254,7 +254,7 @@ pub(crate) async fn complete_opening(state: &AppState, record: &PaperAccountReco
 pub(crate) async fn follow_owner(state: &AppState, record: &PaperAccountRecord) -> Result<(), ApiError> {
     let (account, owner, practice) = (record.account_id, record.user_id, record.contest_id.is_none());
     let owners = || async move {
-        let member = ask_now(state, move |store| store.member(owner)).await?.map(|member| (member.group_id, member.org_id));
+        let member = ask_now(state, move |store| store.member(owner)).await?.map_or((None, None), |member| (member.group_id, Some(member.org_id)));
         let limits = if practice { query(state, move |engine| engine.scope_limits(LimitScope::Account(AccountId(owner)))).await? } else { None };
         // An owner without limits leaves the account's own (none at its opening).
         let limits = limits.filter(|limits| *limits != AccountLimits::default());
@@ -265,9 +265,8 @@ pub(crate) async fn follow_owner(state: &AppState, record: &PaperAccountRecord) 
     // the owner's; whatever it read, the owner's state read again after applying it here
     // is what the account ends with (applied again until nothing moved in between).
     for _ in 0..5 {
-        let (member, limits) = &applied;
-        let (group, organisation) = member.map_or((None, None), |(group, organisation)| (group, Some(organisation)));
-        crate::organisations::apply_membership_to(state, account, group, organisation).await?;
+        let ((group, organisation), limits) = &applied;
+        crate::organisations::apply_membership_to(state, account, *group, *organisation).await?;
         if let Some(limits) = limits {
             run_command(state, json!({"command": "setLimits", "userId": account.to_string(), "limits": WireLimits::from_limits(limits)})).await?;
         }

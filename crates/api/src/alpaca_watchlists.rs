@@ -104,7 +104,7 @@ async fn checked(state: &AppState, symbols: &[AnyCaseSymbolText]) -> Result<Vec<
 
 fn name_of(request: &WatchlistRequest) -> Result<String, ApiError> {
     match &request.name {
-        Field::Given(name) if name.visible().is_some() => Ok(name.as_str().trim().to_owned()),
+        Field::Given(name) => name.visible().map(str::to_owned).ok_or_else(|| unprocessable("name is required")),
         Field::Null => Err(unprocessable("name must be a string, not null")),
         _ => Err(unprocessable("name is required")),
     }

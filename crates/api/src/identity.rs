@@ -103,9 +103,9 @@ pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<Re
     if password.chars().count() < PASSWORD_MIN {
         return Err(field_error("password", format!("{PASSWORD_MIN} to {PASSWORD_MAX} characters")));
     }
-    let username = match &request.username {
-        Some(name) if name.visible().is_some() => name.as_str().trim().to_owned(),
-        _ => email.split('@').next().unwrap_or_default().chars().take(USERNAME_MAX).collect(),
+    let username = match request.username.as_ref().and_then(|name| name.visible()) {
+        Some(name) => name.to_owned(),
+        None => email.split('@').next().unwrap_or_default().chars().take(USERNAME_MAX).collect(),
     };
     let taken = {
         let email = email.clone();
@@ -115,7 +115,6 @@ pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<Re
         return Err(ApiError::Rejected { status: StatusCode::CONFLICT, code: "email_taken", message: "that email is registered".to_owned() });
     }
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(|error| ApiError::Internal(error.to_string()))??;
-    let amount = Money::parse(STARTING_CASH).map_err(|error| ApiError::Internal(error.to_string()))?;
     // The engine account (its id is the user's), then the user, then the starting cash: a
     // registration that loses a race for the email, or stops before its user is stored,
     // leaves an empty account nobody owns, which is ranked nowhere; one that stops after
@@ -129,18 +128,19 @@ pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<Re
         }
         other => other,
     })?;
-    fund_registration(&state, account.0, amount).await?;
+    fund_registration(&state, account.0).await?;
     let caller = Some(auth::Caller { user_id: Some(account.0), role: Role::Trader, read: true, trade: true });
     audit(&state, &caller, "user.registered", format!("user:{}", account.0), json!({"email": email})).await;
     let mut response = issue(&state, account.0, Role::Trader).await?;
     response.email = Some(email);
-    response.cash_balance = Some(amount.to_string());
+    response.cash_balance = Some(STARTING_CASH.to_owned());
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
 /// A registered user's starting cash, under the transfer id `2^62 + account id`, so a
 /// registration and the login after it that finds the account unfunded deposit it once.
-async fn fund_registration(state: &AppState, account: u64, cash: Money) -> Result<(), ApiError> {
+async fn fund_registration(state: &AppState, account: u64) -> Result<(), ApiError> {
+    let cash = Money::parse(STARTING_CASH).map_err(|error| ApiError::Internal(error.to_string()))?;
     crate::accounts::deposit_once(state, account, (1_u64 << 62) | account, cash).await
 }
 
@@ -173,7 +173,7 @@ pub(crate) async fn login(State(state): State<Shared>, Body(request): Body<Login
     let user = verified.ok_or_else(|| ApiError::Unauthorized("invalid_credentials", "wrong email or password".to_owned()))?;
     if crate::accounts::never_funded(&state, user.user_id).await? {
         tracing::warn!(user = user.user_id, "a registration stopped before the starting cash: depositing it");
-        fund_registration(&state, user.user_id, Money::parse(STARTING_CASH).map_err(|error| ApiError::Internal(error.to_string()))?).await?;
+        fund_registration(&state, user.user_id).await?;
     }
     let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
     issue(&state, user.user_id, role).await.map(Json)

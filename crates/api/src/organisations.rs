@@ -174,9 +174,8 @@ fn last_admin(user: u64, org_id: u64) -> ApiError {
 /// accounts (listed after the member list changed, see [`crate::accounts::follow_owner`])
 /// are in `organisation` and `group`, whose limits apply to them.
 pub(crate) async fn apply_membership(state: &AppState, user: u64, group: Option<u64>, organisation: Option<u64>) -> Result<(), ApiError> {
-    apply_membership_to(state, user, group, organisation).await?;
-    for paper in ask_now(state, move |store| store.paper_accounts(user)).await? {
-        apply_membership_to(state, paper.account_id, group, organisation).await?;
+    for account in ask_now(state, move |store| store.accounts_of(user)).await? {
+        apply_membership_to(state, account, group, organisation).await?;
     }
     Ok(())
 }

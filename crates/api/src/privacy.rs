@@ -11,7 +11,7 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tradecraft_store::{TradeQuery, decimal};
+use tradecraft_store::{StoreError, TradeQuery, decimal};
 use tradecraft_types::{AccountId, Timestamp};
 
 use crate::auth::{self, MaybeCaller, now_ms, own_account};
@@ -37,32 +37,22 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
     let limits = query(&state, move |engine| engine.account(AccountId(user)).map(|view| view.limits)).await?;
     let mut document = ask(&state, move |store| {
         let profile = store.user_by_id(user)?;
-        let accounts: Vec<u64> = std::iter::once(user).chain(store.paper_accounts(user)?.iter().map(|account| account.account_id)).collect();
+        let accounts = store.accounts_of(user)?;
         let mut trades = Vec::new();
         let mut orders = Vec::new();
         for &account in &accounts {
-            let mut page_token = None;
-            while trades.len() < EXPORT_ROWS_MAX {
-                let page = store.search_trades(&TradeQuery { user_id: account, limit: 1_000, page_token: page_token.take(), ..TradeQuery::default() })?;
-                trades.extend(page.trades);
-                match page.next_page_token {
-                    Some(token) => page_token = Some(token),
-                    None => break,
-                }
-            }
+            read_pages(&mut trades, |page_token| {
+                let page = store.search_trades(&TradeQuery { user_id: account, limit: 1_000, page_token, ..TradeQuery::default() })?;
+                Ok((page.trades, page.next_page_token))
+            })?;
             orders.extend(store.orders_of(account, EXPORT_ROWS_MAX)?);
         }
         orders.truncate(EXPORT_ROWS_MAX);
         let mut statement = Vec::new();
-        let mut page_token = None;
-        while statement.len() < EXPORT_ROWS_MAX {
+        read_pages(&mut statement, |page_token| {
             let page = store.wallet_transactions(user, 1_000, page_token.as_deref())?;
-            statement.extend(page.transactions);
-            match page.next_page_token {
-                Some(token) => page_token = Some(token),
-                None => break,
-            }
-        }
+            Ok((page.transactions, page.next_page_token))
+        })?;
         statement.truncate(EXPORT_ROWS_MAX);
         Ok(Export {
             exported_at: Timestamp::from_millis(now_ms()).to_string(),
@@ -131,6 +121,22 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
     Ok(Json(document))
 }
 
+/// Reads pages into `rows` (`page` reads the one a token names, the first without one, and
+/// answers its rows and the next page's token) until none is left or `rows` holds
+/// [`EXPORT_ROWS_MAX`].
+fn read_pages<T>(rows: &mut Vec<T>, mut page: impl FnMut(Option<String>) -> Result<(Vec<T>, Option<String>), StoreError>) -> Result<(), StoreError> {
+    let mut token = None;
+    while rows.len() < EXPORT_ROWS_MAX {
+        let (read, next) = page(token.take())?;
+        rows.extend(read);
+        match next {
+            Some(next) => token = Some(next),
+            None => break,
+        }
+    }
+    Ok(())
+}
+
 /// Delete the caller's account, confirmed with the password: open orders are cancelled
 /// and trading disabled in each of the caller's paper accounts; the login, access and refresh tokens, keys, webhooks and
 /// membership go at once; the trading history stays under the bare account id. The last
@@ -158,8 +164,7 @@ pub(crate) async fn delete(
     crate::organisations::move_member(&state, user, None, None, None).await?;
     // Every account of the user (the default one, practice and contest accounts) goes
     // quiet: nothing open, nothing new.
-    let paper = ask(&state, move |store| store.paper_accounts(user)).await?;
-    for account in std::iter::once(user).chain(paper.iter().map(|record| record.account_id)) {
+    for account in ask(&state, move |store| store.accounts_of(user)).await? {
         for command in [
             json!({"command": "cancelAll", "userId": account.to_string()}),
             json!({"command": "setLimits", "userId": account.to_string(), "limits": {"tradingEnabled": false}}),

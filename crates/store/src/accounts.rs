@@ -43,6 +43,12 @@ impl Store {
         rows.iter().map(paper_account).collect()
     }
 
+    /// Every account of the user `user_id`: the default one (its id is the user's), then
+    /// each paper account.
+    pub fn accounts_of(&self, user_id: u64) -> Result<Vec<u64>, StoreError> {
+        Ok(std::iter::once(user_id).chain(self.paper_accounts(user_id)?.iter().map(|record| record.account_id)).collect())
+    }
+
     /// One paper account, whoever owns it.
     pub fn paper_account(&self, account_id: u64) -> Result<Option<PaperAccountRecord>, StoreError> {
         let rows = self.backend().query(&format!("SELECT {COLUMNS} FROM paper_accounts WHERE account_id = $1"), &[(account_id as i64).into()])?;

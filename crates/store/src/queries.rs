@@ -426,8 +426,7 @@ impl Store {
         let total_count = count.first().map(|row| row.int(0)).transpose()?.unwrap_or(0) as u64;
         let before = page_token.map(|token| decode_token(token, 1)).transpose()?.map_or(i64::MAX, |cursor| cursor[0]);
         let rows = self.backend().query(
-            "SELECT id, kind, amount, balance_after, reference, symbol, created_at FROM wallet_transactions \
-             WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+            &format!("SELECT {WALLET_COLUMNS} FROM wallet_transactions WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"),
             &[user.into(), before.into(), (limit + 1).into()],
         )?;
         let mut transactions = Vec::new();
@@ -456,7 +455,7 @@ impl Store {
         let order = if oldest_first { "ASC" } else { "DESC" };
         let rows = self.backend().query(
             &format!(
-                "SELECT id, kind, amount, balance_after, reference, symbol, created_at FROM wallet_transactions \
+                "SELECT {WALLET_COLUMNS} FROM wallet_transactions \
                  WHERE user_id = $1 AND created_at >= $2 AND created_at <= $3 ORDER BY created_at {order}, id {order} LIMIT $4"
             ),
             &[(user_id as i64).into(), from_ms.unwrap_or(i64::MIN).into(), to_ms.unwrap_or(i64::MAX).into(), limit.into()],
@@ -685,6 +684,8 @@ fn with_ends(mut points: Vec<Point>, since_ms: i64, created_ms: i64, now: Point)
     points.push(now);
     points
 }
+
+const WALLET_COLUMNS: &str = "id, kind, amount, balance_after, reference, symbol, created_at";
 
 fn wallet_record(row: &Row) -> Result<WalletRecord, StoreError> {
     Ok(WalletRecord {
