@@ -91,6 +91,10 @@ def test_every_resting_order_type_is_taken_replaced_and_cancelled(trader):
     trailing = trader.trading.submit_order(TrailingStopOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.GTC, trail_percent=5))
     for order, kind in [(stop, OrderType.STOP), (stop_limit, OrderType.STOP_LIMIT), (trailing, OrderType.TRAILING_STOP)]:
         assert order.status == OrderStatus.NEW and order.order_type == kind
+    # A trailing stop reads back with its trail, the watermark it trails and its trigger now.
+    again = trader.trading.get_order_by_id(trailing.id)
+    assert Decimal(again.trail_percent) == 5 and again.trail_price is None
+    assert Decimal(again.hwm) > 0 and abs(Decimal(again.stop_price) - Decimal(again.hwm) * Decimal("0.95")) < Decimal("0.01")
     assert {order.id for order in trader.trading.get_orders()} == {limit.id, stop.id, stop_limit.id, trailing.id}
 
     replaced = trader.trading.replace_order_by_id(limit.id, ReplaceOrderRequest(qty=3))

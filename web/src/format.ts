@@ -76,3 +76,10 @@ export function unescape(text: string | null | undefined): string {
   if (!text) return "";
   return text.replace(/&(lt|gt|quot|#x27|amp);/g, (_, entity: string) => ({ lt: "<", gt: ">", quot: '"', "#x27": "'", amp: "&" })[entity] ?? "");
 }
+
+/** A trailing stop's trail as placed, for beside its type: " (trails 2.00)" or " (trails 5 %)"; "" for any other order. */
+export function trail(order: { trailAmount?: string; trailPercent?: string }): string {
+  if (order.trailAmount) return ` (trails ${price(order.trailAmount)})`;
+  if (order.trailPercent) return ` (trails ${quantity(order.trailPercent)} %)`;
+  return "";
+}

@@ -137,6 +137,11 @@ export interface Order {
   timeInForce: string;
   limitPrice?: string | null;
   stopPrice?: string | null;
+  /** A trailing stop's trail, as placed: an amount or a percent of the price. */
+  trailAmount?: string;
+  trailPercent?: string;
+  /** A waiting trailing stop: the best price since it was placed, which stopPrice trails. */
+  watermark?: string;
   quantity?: string | null;
   notional?: string | null;
   status: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { unescape } from "../src/format";
+import { trail, unescape } from "../src/format";
 
 describe("unescape", () => {
   it("turns the server's HTML escapes back into the author's text", () => {
@@ -8,5 +8,15 @@ describe("unescape", () => {
   it("undoes one level only", () => {
     expect(unescape("&amp;lt;")).toBe("&lt;");
     expect(unescape(null)).toBe("");
+  });
+});
+
+describe("trail", () => {
+  it("names a trailing stop's trail by amount or by percent, exactly as given", () => {
+    expect(trail({ trailAmount: "2" })).toBe(" (trails 2.00)");
+    expect(trail({ trailPercent: "1.25" })).toBe(" (trails 1.25 %)");
+  });
+  it("is empty for an order without one", () => {
+    expect(trail({})).toBe("");
   });
 });

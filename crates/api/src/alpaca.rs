@@ -21,6 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{MaybeCaller, own_account};
 use crate::extract::{Body, ClientOrderIdText, Decimal, Query};
 use crate::models::{AnyCaseSymbolText, PlaceOrderRequest, WordText};
+use crate::orders::{Trailing, trailing_now};
 use crate::routes::{bounded, events, execute, first_rejection, now, parse_time, query, wire_command};
 use crate::view::OrderRecord;
 use crate::{ApiError, AppState, Shared};
@@ -248,7 +249,8 @@ pub(crate) fn status_word(status: &str) -> &'static str {
     }
 }
 
-pub(crate) fn order_of(record: &OrderRecord) -> Order {
+pub(crate) fn order_of(record: &OrderRecord, trailing: &Trailing) -> Order {
+    let (trail_price, trail_percent) = crate::orders::trail_parts(record);
     let updated = record.updated.to_string();
     let done = |status: &str| (record.status == status).then(|| updated.clone());
     let id = order_uuid(record.order_id);
@@ -285,13 +287,13 @@ pub(crate) fn order_of(record: &OrderRecord) -> Order {
         side: record.side.as_str().to_ascii_lowercase(),
         time_in_force: record.time_in_force.to_ascii_lowercase(),
         limit_price: record.limit_price.map(|price| price.to_string()),
-        stop_price: record.stop_price.map(|price| price.to_string()),
+        stop_price: trailing.stop_price(record).map(|price| price.to_string()),
         status: status_word(record.status).to_owned(),
         extended_hours: false,
         legs: None,
-        trail_percent: None,
-        trail_price: None,
-        hwm: None,
+        trail_percent,
+        trail_price,
+        hwm: trailing.watermark(record).map(|price| price.to_string()),
     }
 }
 
@@ -416,21 +418,32 @@ fn is_open(record: &OrderRecord) -> bool {
     matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED" | "HELD")
 }
 
-/// `order_of` with a contingent order's legs nested, as Alpaca shows a parent order.
-fn order_with_legs(view: &crate::view::View, record: &OrderRecord) -> Order {
-    let mut order = order_of(record);
-    if !record.legs.is_empty() {
-        order.legs =
-            Some(record.legs.iter().filter_map(|leg| view.orders.get(leg)).map(|leg| serde_json::to_value(order_of(leg)).unwrap_or(Value::Null)).collect());
+/// An order with its contingent order's legs (none for a simple order), as the view has
+/// them now.
+type WithLegs = (OrderRecord, Vec<OrderRecord>);
+
+fn with_legs(view: &crate::view::View, record: &OrderRecord) -> WithLegs {
+    (record.clone(), record.legs.iter().filter_map(|leg| view.orders.get(leg)).cloned().collect())
+}
+
+/// `order_of` with a contingent order's legs nested, as Alpaca shows a parent order
+/// (exit legs are limits and stops: none trails).
+fn order_with_legs((record, legs): &WithLegs, trailing: &Trailing) -> Order {
+    let mut order = order_of(record, trailing);
+    if !legs.is_empty() {
+        order.legs = Some(legs.iter().map(|leg| serde_json::to_value(order_of(leg, &Trailing::default())).unwrap_or(Value::Null)).collect());
     }
     order
 }
 
 /// The order as the view has it now, legs nested.
-fn shown(state: &AppState, order_id: OrderId) -> Result<Order, ApiError> {
-    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {}", order_uuid(order_id))))?;
-    Ok(order_with_legs(&view, record))
+async fn shown(state: &AppState, order_id: OrderId) -> Result<Order, ApiError> {
+    let found = {
+        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+        let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {}", order_uuid(order_id))))?;
+        with_legs(&view, record)
+    };
+    Ok(order_with_legs(&found, &trailing_now(state, [&found.0]).await?))
 }
 
 /// The account's open orders, oldest first.
@@ -448,7 +461,7 @@ async fn place_and_show(state: &AppState, user: u64, request: PlaceOrderRequest)
 async fn show_placed(state: &AppState, order: tradecraft_sequencer::wire::PlaceOrder) -> Result<Order, ApiError> {
     let accepted = crate::orders::place(state, order).await.map_err(unprocessable)?;
     let order_id = OrderId(accepted.order_id.parse().map_err(|_| ApiError::Internal("order id".to_owned()))?);
-    shown(state, order_id)
+    shown(state, order_id).await
 }
 
 fn record(state: &AppState, order_id: OrderId) -> Result<OrderRecord, ApiError> {
@@ -637,14 +650,15 @@ pub(crate) async fn list_orders(
     let (after, until) =
         (parse_time("after", params.after.as_deref()).map_err(unprocessable)?, parse_time("until", params.until.as_deref()).map_err(unprocessable)?);
     let nested = params.nested.as_deref().is_some_and(|nested| nested.eq_ignore_ascii_case("true"));
-    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    let status_matches = |record: &OrderRecord| match status {
-        "open" => is_open(record),
-        "closed" => !is_open(record),
-        _ => true,
-    };
-    let wanted = |record: &&OrderRecord| {
-        record.account == user
+    let page: Vec<WithLegs> = {
+        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+        let status_matches = |record: &OrderRecord| match status {
+            "open" => is_open(record),
+            "closed" => !is_open(record),
+            _ => true,
+        };
+        let wanted = |record: &&OrderRecord| {
+            record.account == user
             && !(nested && record.parent.is_some())
             // Nested, an order with its legs counts as open while any of them is.
             && (status_matches(record) || (nested && record.legs.iter().filter_map(|leg| view.orders.get(leg)).any(status_matches)))
@@ -652,16 +666,18 @@ pub(crate) async fn list_orders(
             && symbols.as_ref().is_none_or(|symbols| symbols.iter().any(|symbol| symbol == record.symbol.as_str()))
             && after.is_none_or(|after| record.created > after)
             && until.is_none_or(|until| record.created <= until)
+        };
+        // In time order (as `/v1` lists them), not by id: a leg's id carries its role in its top bits.
+        let mut records: Vec<&OrderRecord> = view.orders.values().filter(wanted).collect();
+        records.sort_unstable_by_key(|record| {
+            let (std::cmp::Reverse(order), leg) = crate::orders::list_position(record.order_id);
+            // Oldest or newest first; an order's legs after it either way.
+            (if ascending { order } else { u64::MAX - order }, leg)
+        });
+        records.into_iter().take(limit).map(|record| if nested { with_legs(&view, record) } else { (record.clone(), Vec::new()) }).collect()
     };
-    let show = |record: &OrderRecord| if nested { order_with_legs(&view, record) } else { order_of(record) };
-    // In time order (as `/v1` lists them), not by id: a leg's id carries its role in its top bits.
-    let mut records: Vec<&OrderRecord> = view.orders.values().filter(wanted).collect();
-    records.sort_unstable_by_key(|record| {
-        let (std::cmp::Reverse(order), leg) = crate::orders::list_position(record.order_id);
-        // Oldest or newest first; an order's legs after it either way.
-        (if ascending { order } else { u64::MAX - order }, leg)
-    });
-    Ok(Json(records.into_iter().take(limit).map(show).collect()))
+    let trailing = trailing_now(&state, page.iter().map(|(record, _)| record)).await?;
+    Ok(Json(page.iter().map(|found| order_with_legs(found, &trailing)).collect()))
 }
 
 /// One of the caller's orders by its id.
@@ -674,7 +690,7 @@ pub(crate) async fn get_order(
     Path(order_id): Path<String>,
 ) -> Result<Json<Order>, ApiError> {
     let record = own_order(&state, &caller, &order_id)?;
-    shown(&state, record.order_id).map(Json)
+    shown(&state, record.order_id).await.map(Json)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -694,13 +710,12 @@ pub(crate) async fn order_by_client_id(
     Query(params): Query<ClientOrderIdParams>,
 ) -> Result<Json<Order>, ApiError> {
     let user = AccountId(own_account(&caller)?);
-    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    view.orders
-        .values()
-        .rev()
-        .find(|record| record.account == user && record.client_order_id.as_deref() == Some(params.client_order_id.as_str()))
-        .map(|record| Json(order_of(record)))
-        .ok_or_else(|| ApiError::NotFound(format!("order with client_order_id {}", params.client_order_id)))
+    let found = {
+        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+        view.orders.values().rev().find(|record| record.account == user && record.client_order_id.as_deref() == Some(params.client_order_id.as_str())).cloned()
+    };
+    let record = found.ok_or_else(|| ApiError::NotFound(format!("order with client_order_id {}", params.client_order_id)))?;
+    Ok(Json(order_of(&record, &trailing_now(&state, [&record]).await?)))
 }
 
 async fn cancel(state: &AppState, record: &OrderRecord) -> Result<(), ApiError> {
@@ -756,11 +771,16 @@ pub(crate) async fn cancel_all(State(state): State<Shared>, Extension(caller): E
         // is answered as it stands.
         let now = record(&state, order.order_id)?;
         if !is_open(&now) {
-            answers.push(CancelStatus { id: order_uuid(order.order_id), status: 200, body: serde_json::to_value(order_of(&now)).unwrap_or(Value::Null) });
+            answers.push(CancelStatus {
+                id: order_uuid(order.order_id),
+                status: 200,
+                body: serde_json::to_value(order_of(&now, &trailing_now(&state, [&now]).await?)).unwrap_or(Value::Null),
+            });
             continue;
         }
         let (status, body) = match cancel(&state, order).await {
-            Ok(()) => (200, serde_json::to_value(order_of(&record(&state, order.order_id)?)).unwrap_or(Value::Null)),
+            // Cancelled: nothing of it trails any more.
+            Ok(()) => (200, serde_json::to_value(order_of(&record(&state, order.order_id)?, &Trailing::default())).unwrap_or(Value::Null)),
             Err(error) => (alpaca_status(error.status_code()).as_u16(), json!({"message": error.to_string()})),
         };
         answers.push(CancelStatus { id: order_uuid(order.order_id), status, body });
@@ -835,7 +855,8 @@ pub(crate) async fn replace_order(
         Some(rejection) => return Err(unprocessable(rejection)),
         None => {}
     }
-    Ok(Json(order_of(&record(&state, order.order_id)?)))
+    let replaced = record(&state, order.order_id)?;
+    Ok(Json(order_of(&replaced, &trailing_now(&state, [&replaced]).await?)))
 }
 
 // ---- positions -----------------------------------------------------------------------

@@ -172,7 +172,8 @@ fn snapshot_update(record: &crate::view::OrderRecord, payload: &Value) -> Option
         "partial_fill" => "PARTIALLY_FILLED",
         _ => record.status,
     };
-    let order = order_of(&then);
+    // The order as it stood then: a trailing stop's trail as placed, not where it has moved since.
+    let order = order_of(&then, &crate::orders::Trailing::default());
     let mut update = json!({"event": event, "order": order, "timestamp": payload["timestamp"]});
     if let Some(trade) = trade {
         update["execution_id"] = json!(uuid(TAG_EXECUTION, trade));

@@ -223,7 +223,7 @@ async fn visible(state: &AppState, caller: &MaybeCaller, contest_id: u64) -> Res
 #[utoipa::path(post, path = "/v1/contests", tag = "contests", request_body = CreateContestRequest,
     responses(
         (status = 201, description = "The contest (with its invite code when invite-only).", body = Contest),
-        (status = 400, description = "A bad field: windows out of order, over already or dated more than a year back or ten years ahead, an unknown symbol, an empty allowedSymbols, a bad limit.", body = ErrorBody),
+        (status = 400, description = "A bad field: windows out of order, over already or dated more than a year back or ten years ahead, an unknown symbol, an empty allowedSymbols, symbols given both here and in the rules, rules that disable trading, a bad limit.", body = ErrorBody),
         (status = 403, description = "Not an admin of the platform or of the organisation.", body = ErrorBody),
         (status = 404, description = "An admin named an organisation that does not exist.", body = ErrorBody),
     ))]
@@ -279,6 +279,16 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
     }
     let visibility = word("visibility", request.visibility.as_ref(), ["PUBLIC", "INVITE"])?;
     let ranking = word("ranking", request.ranking.as_ref(), ["RETURN", "SHARPE"])?;
+    // One answer to each question: the symbols are given here or in the rules, and a
+    // contest's accounts trade (a contest stops trading at its end, not by a rule).
+    if let Some(rules) = &request.rules {
+        if rules.allowed_symbols.is_some() && request.allowed_symbols.is_some() {
+            return Err(field_error("allowedSymbols", "give the contest's symbols once: here or in rules.allowedSymbols"));
+        }
+        if rules.trading_enabled == Some(false) {
+            return Err(field_error("tradingEnabled", "a contest's accounts trade between tradingStart and tradingEnd: leave it out"));
+        }
+    }
     let mut rules = request.rules.map(LimitsRequest::into_wire).transpose()?.unwrap_or_default();
     if let Some(symbols) = &request.allowed_symbols {
         rules.allowed_symbols = Some(crate::models::distinct(symbols.iter().map(|symbol| symbol.as_str().to_owned())));

@@ -7,9 +7,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tradecraft_engine::Event;
+use std::collections::BTreeMap;
+
+use tradecraft_engine::{Event, Trail};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand};
-use tradecraft_types::{AccountId, Money, OrderId, Quantity, Timestamp};
+use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Timestamp};
 use utoipa::IntoParams;
 
 use crate::auth::{MaybeCaller, account_for};
@@ -18,6 +20,7 @@ use crate::metrics::log_fields;
 use crate::models::{PlaceOrderRequest, ReplaceOrderRequest};
 use crate::responses::{ErrorBody, NextPage, Order, OrderAccepted, OrderCancelled, OrderFill, OrderList, Portfolio};
 use crate::routes::{bounded, checked, events, execute, first_rejection, now, parse_id, parse_symbol, parse_time, query, wire_command};
+use crate::view::OrderRecord;
 use crate::{ApiError, AppState, Shared};
 
 /// Longest idempotency key.
@@ -175,7 +178,55 @@ fn legs_of(state: &AppState, order_id: OrderId) -> Vec<crate::responses::OrderLe
         .collect()
 }
 
-pub(crate) fn order_of(record: &crate::view::OrderRecord) -> Order {
+/// Where waiting trailing stops stand now, by order: the trigger price and the watermark
+/// it trails. The engine moves both with each trade and publishes nothing until the stop
+/// triggers, so they are read from it when an order is shown.
+#[derive(Debug, Default)]
+pub(crate) struct Trailing(BTreeMap<OrderId, (Price, Price)>);
+
+impl Trailing {
+    /// The order's stop price: as placed, or a waiting trailing stop's trigger now.
+    pub(crate) fn stop_price(&self, record: &OrderRecord) -> Option<Price> {
+        record.stop_price.or_else(|| self.0.get(&record.order_id).map(|&(stop, _)| stop))
+    }
+
+    pub(crate) fn watermark(&self, record: &OrderRecord) -> Option<Price> {
+        self.0.get(&record.order_id).map(|&(_, watermark)| watermark)
+    }
+}
+
+/// The trail of `record` as placed: (amount, percent).
+pub(crate) fn trail_parts(record: &OrderRecord) -> (Option<String>, Option<String>) {
+    match record.trail {
+        Some(Trail::Amount(amount)) => (Some(amount.to_string()), None),
+        Some(Trail::Percent { basis_points }) => (None, Some(Price::from_raw(i64::from(basis_points) * 100).to_string())),
+        None => (None, None),
+    }
+}
+
+/// [`Trailing`] for those of `records` that are waiting trailing stops (others are passed over).
+pub(crate) async fn trailing_now<'a>(state: &AppState, records: impl IntoIterator<Item = &'a OrderRecord>) -> Result<Trailing, ApiError> {
+    let waiting: Vec<OrderId> =
+        records.into_iter().filter(|record| record.trail.is_some() && record.status == "ACCEPTED").map(|record| record.order_id).collect();
+    if waiting.is_empty() {
+        return Ok(Trailing::default());
+    }
+    query(state, move |engine| {
+        Trailing(
+            waiting
+                .into_iter()
+                .filter_map(|order_id| {
+                    let order = engine.order(order_id)?;
+                    Some((order_id, (order.stop_price?, order.watermark?)))
+                })
+                .collect(),
+        )
+    })
+    .await
+}
+
+pub(crate) fn order_of(record: &OrderRecord, trailing: &Trailing) -> Order {
+    let (trail_amount, trail_percent) = trail_parts(record);
     Order {
         order_id: record.order_id.to_string(),
         user_id: record.account.to_string(),
@@ -184,7 +235,10 @@ pub(crate) fn order_of(record: &crate::view::OrderRecord) -> Order {
         order_type: record.order_type.to_owned(),
         time_in_force: record.time_in_force.to_owned(),
         limit_price: record.limit_price.map(|price| price.to_string()),
-        stop_price: record.stop_price.map(|price| price.to_string()),
+        stop_price: trailing.stop_price(record).map(|price| price.to_string()),
+        trail_amount,
+        trail_percent,
+        watermark: trailing.watermark(record).map(|price| price.to_string()),
         quantity: record.budget.is_none().then(|| record.quantity.to_string()),
         notional: record.budget.map(|budget| budget.to_string()),
         status: record.status.to_owned(),
@@ -229,9 +283,14 @@ pub(crate) async fn get_order(
     let order_id = OrderId(parse_id("orderId", &order_id)?);
     log_fields(|fields| fields.order_id = Some(order_id.0));
     order_owner(&state, &caller, order_id)?;
+    let record = recorded(&state, order_id)?;
+    Ok(Json(order_of(&record, &trailing_now(&state, [&record]).await?)))
+}
+
+/// The order as the view has it now.
+fn recorded(state: &AppState, order_id: OrderId) -> Result<OrderRecord, ApiError> {
     let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
-    Ok(Json(order_of(record)))
+    view.orders.get(&order_id).cloned().ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))
 }
 
 /// The account an order belongs to, if the caller may act for it. Someone else's order
@@ -316,9 +375,8 @@ pub(crate) async fn replace_order(
     if let Some(rejection) = first_rejection(events) {
         return Err(not_open_is_conflict(rejection, order_id));
     }
-    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
-    let mut order = order_of(record);
+    let record = recorded(&state, order_id)?;
+    let mut order = order_of(&record, &trailing_now(&state, [&record]).await?);
     order.priority_kept = Some(events.iter().any(|event| matches!(event, Event::OrderReplaced { priority_kept: true, .. })));
     Ok(Json(order))
 }
@@ -379,8 +437,7 @@ pub(crate) async fn list_orders(
     let (start, end) = (parse_time("startDate", params.start_date.as_deref())?, parse_time("endDate", params.end_date.as_deref())?);
     let limit = bounded(params.limit.as_deref(), 100, 1_000, "limit")?;
     let before = params.page_token.as_deref().map(|text| parse_id("pageToken", text).map(OrderId)).transpose()?;
-    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    let matches = |record: &&crate::view::OrderRecord| {
+    let matches = |record: &&OrderRecord| {
         user.is_none_or(|user| record.account == user)
             && symbol.is_none_or(|symbol| record.symbol == symbol)
             && params
@@ -391,12 +448,16 @@ pub(crate) async fn list_orders(
             && end.is_none_or(|end| record.created <= end)
     };
     let after = before.map(list_position);
-    let mut page: Vec<&crate::view::OrderRecord> =
-        view.orders.values().filter(|record| after.is_none_or(|after| list_position(record.order_id) > after) && matches(record)).collect();
-    page.sort_unstable_by_key(|record| list_position(record.order_id));
-    page.truncate(limit + 1);
+    let page: Vec<OrderRecord> = {
+        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+        let mut page: Vec<&OrderRecord> =
+            view.orders.values().filter(|record| after.is_none_or(|after| list_position(record.order_id) > after) && matches(record)).collect();
+        page.sort_unstable_by_key(|record| list_position(record.order_id));
+        page.into_iter().take(limit + 1).cloned().collect()
+    };
     let next = (page.len() > limit).then(|| page[limit - 1].order_id.to_string());
-    Ok(Json(OrderList { orders: page.iter().take(limit).map(|record| order_of(record)).collect(), pagination: NextPage { next_page_token: next } }))
+    let trailing = trailing_now(&state, &page).await?;
+    Ok(Json(OrderList { orders: page.iter().take(limit).map(|record| order_of(record, &trailing)).collect(), pagination: NextPage { next_page_token: next } }))
 }
 
 /// Where an order stands in a list, newest first: by its order's id (ids grow with time),

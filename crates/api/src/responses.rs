@@ -118,12 +118,23 @@ pub(crate) struct Order {
     /// `MARKET`, `LIMIT`, `STOP`, `STOP_LIMIT` or `TRAILING_STOP`.
     #[serde(rename = "type")]
     pub order_type: String,
-    /// `GTC`, `DAY`, `IOC` or `FOK`.
+    /// `GTC`, `DAY`, `IOC`, `FOK`, `OPG` or `CLS`.
     pub time_in_force: String,
     /// LIMIT and STOP_LIMIT orders (after any replace).
     pub limit_price: Option<String>,
-    /// STOP and STOP_LIMIT orders.
+    /// STOP and STOP_LIMIT orders; a TRAILING_STOP's trigger price now, while it waits
+    /// (it moves with `watermark`).
     pub stop_price: Option<String>,
+    /// A TRAILING_STOP's trail by amount, as placed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trail_amount: Option<String>,
+    /// A TRAILING_STOP's trail by percent of the price, as placed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trail_percent: Option<String>,
+    /// A waiting TRAILING_STOP: the best trade price since it was placed (the highest
+    /// for a sell, the lowest for a buy), which `stopPrice` trails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<String>,
     /// Shares asked for; null for a buy sized by cash amount (see `notional`).
     pub quantity: Option<String>,
     /// A buy sized by cash amount: the cash asked to spend (fees on top). `filledQuantity`
@@ -820,6 +831,17 @@ pub(crate) struct ExportOrder {
     pub account_id: String,
     pub symbol: String,
     pub side: String,
+    /// `MARKET`, `LIMIT`, `STOP`, `STOP_LIMIT` or `TRAILING_STOP`.
+    #[serde(rename = "type")]
+    pub order_type: String,
+    pub time_in_force: String,
+    pub limit_price: Option<String>,
+    pub stop_price: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trail_amount: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trail_percent: Option<String>,
+    pub client_order_id: Option<String>,
     /// Null for a buy sized by cash amount (see `notional`).
     pub quantity: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -683,7 +683,10 @@ pub(crate) async fn share_order(
     let comment = share_comment(body)?;
     let order = {
         let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-        view.orders.get(&tradecraft_types::OrderId(order_id)).filter(|record| owner_of(record.account.0) == Some(user)).map(crate::orders::order_of)
+        view.orders
+            .get(&tradecraft_types::OrderId(order_id))
+            .filter(|record| owner_of(record.account.0) == Some(user))
+            .map(|record| crate::orders::order_of(record, &crate::orders::Trailing::default()))
     }
     .ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
     let account = parse_id("userId", &order.user_id)?;

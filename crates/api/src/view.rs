@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use tradecraft_engine::{AccountKind, DoneReason, Event, ExitLeg, OrderClass, OrderKind, TimeInForce};
+use tradecraft_engine::{AccountKind, DoneReason, Event, ExitLeg, OrderClass, OrderKind, TimeInForce, Trail};
 use tradecraft_market::{CandleBook, TradePrint};
 use tradecraft_sequencer::CommandOutcome;
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, Timestamp, TradeId};
@@ -56,16 +56,27 @@ pub struct OrderRecord {
     pub parent: Option<OrderId>,
     /// A contingent order's exit legs (take profit first).
     pub legs: Vec<OrderId>,
+    /// A trailing stop's trail, as placed.
+    pub trail: Option<Trail>,
 }
 
-/// An order kind's wire name and its limit and stop prices.
-fn kind_parts(kind: OrderKind) -> (&'static str, Option<Price>, Option<Price>) {
+/// An order kind's wire name, its limit and stop prices and its trail.
+fn kind_parts(kind: OrderKind) -> (&'static str, Option<Price>, Option<Price>, Option<Trail>) {
     match kind {
-        OrderKind::Market => ("MARKET", None, None),
-        OrderKind::Limit { price } => ("LIMIT", Some(price), None),
-        OrderKind::Stop { stop_price } => ("STOP", None, Some(stop_price)),
-        OrderKind::StopLimit { stop_price, limit_price } => ("STOP_LIMIT", Some(limit_price), Some(stop_price)),
-        OrderKind::TrailingStop { .. } => ("TRAILING_STOP", None, None),
+        OrderKind::Market => ("MARKET", None, None, None),
+        OrderKind::Limit { price } => ("LIMIT", Some(price), None, None),
+        OrderKind::Stop { stop_price } => ("STOP", None, Some(stop_price), None),
+        OrderKind::StopLimit { stop_price, limit_price } => ("STOP_LIMIT", Some(limit_price), Some(stop_price), None),
+        OrderKind::TrailingStop { trail } => ("TRAILING_STOP", None, None, Some(trail)),
+    }
+}
+
+/// A trail as the read store keeps it: an amount, or a percent with 4 decimals.
+fn stored_trail(amount: Option<Price>, percent: Option<Price>) -> Option<Trail> {
+    match (amount, percent) {
+        (Some(amount), _) => Some(Trail::Amount(amount)),
+        (None, Some(percent)) => u32::try_from(percent.raw() / 100).ok().map(|basis_points| Trail::Percent { basis_points }),
+        (None, None) => None,
     }
 }
 
@@ -131,6 +142,7 @@ fn order_record(order: &tradecraft_store::OrderSummary) -> Option<OrderRecord> {
         order_class: ["BRACKET", "OTO", "OCO"].into_iter().find(|class| order.order_class.as_deref() == Some(*class)),
         parent: order.parent_order_id.map(OrderId),
         legs: Vec::new(),
+        trail: stored_trail(order.trail_amount, order.trail_percent),
     })
 }
 
@@ -221,7 +233,7 @@ impl View {
                 }
                 Event::OrderAccepted(order) if self.house_accounts.contains(&order.account) => {}
                 Event::OrderAccepted(order) => {
-                    let (order_type, limit_price, stop_price) = kind_parts(order.kind);
+                    let (order_type, limit_price, stop_price, trail) = kind_parts(order.kind);
                     // A held exit leg being placed keeps its place in the contingent order.
                     let held = self.orders.remove(&order.order_id);
                     let (order_class, parent, created) = held.as_ref().map_or((None, None, at), |held| (held.order_class, held.parent, held.created));
@@ -249,6 +261,7 @@ impl View {
                             order_class,
                             parent,
                             legs: Vec::new(),
+                            trail,
                         },
                     );
                     if held.is_none() {
@@ -315,7 +328,7 @@ impl View {
         let template = entry.clone();
         let side = if class == OrderClass::OneCancelsOther { template.side } else { template.side.opposite() };
         for leg in legs.into_iter().flatten() {
-            let (order_type, limit_price, stop_price) = kind_parts(leg.kind);
+            let (order_type, limit_price, stop_price, trail) = kind_parts(leg.kind);
             let record = OrderRecord {
                 order_id: leg.order_id,
                 side,
@@ -335,6 +348,7 @@ impl View {
                 order_class: Some(class_name),
                 parent: Some(order_id),
                 legs: Vec::new(),
+                trail,
                 ..template.clone()
             };
             self.orders.insert(leg.order_id, record);

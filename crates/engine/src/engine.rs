@@ -177,6 +177,9 @@ pub struct OrderView {
     /// Cash (buy, raw money units) or shares (sell, raw quantity units) held for the order.
     pub reserved: i64,
     pub resting: bool,
+    /// A trailing stop waiting for its trigger: the best trade price since it was placed
+    /// (the highest for a sell, the lowest for a buy), which `stop_price` trails.
+    pub watermark: Option<Price>,
 }
 
 /// Aggregated depth of a book.
@@ -1696,6 +1699,7 @@ impl Engine {
             client_order_id: self.state.order_client_ids.get(&order_id).copied(),
             reserved: order.reserved,
             resting: order.kind == StoredKind::Limit,
+            watermark: (order.kind == StoredKind::TrailingStop).then_some(Price::from_raw(order.watermark)),
         })
     }
 

@@ -50,6 +50,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 21, sqlite: include_str!("../migrations/0021_org_admin_fence.sql"), postgres: include_str!("../migrations/0021_org_admin_fence.sql") },
     Migration { version: 22, sqlite: include_str!("../migrations/0022_wallet_by_time.sql"), postgres: include_str!("../migrations/0022_wallet_by_time.sql") },
     Migration { version: 23, sqlite: include_str!("../migrations/0023_quota_fence.sql"), postgres: include_str!("../migrations/0023_quota_fence.sql") },
+    Migration { version: 24, sqlite: include_str!("../migrations/0024_order_trails.sql"), postgres: include_str!("../migrations/0024_order_trails.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

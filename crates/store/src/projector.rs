@@ -45,7 +45,7 @@ const TRADE_COLUMNS: [&str; 15] = [
     "failure_reason",
 ];
 const WALLET_COLUMNS: [&str; 8] = ["id", "user_id", "kind", "amount", "balance_after", "reference", "symbol", "created_at"];
-const ORDER_COLUMNS: [&str; 19] = [
+const ORDER_COLUMNS: [&str; 21] = [
     "order_id",
     "user_id",
     "symbol",
@@ -65,6 +65,8 @@ const ORDER_COLUMNS: [&str; 19] = [
     "budget",
     "order_class",
     "parent_order_id",
+    "trail_amount",
+    "trail_percent",
 ];
 /// An exit leg's status until its order fills and it is placed.
 const HELD: &str = "HELD";
@@ -180,6 +182,9 @@ struct NewOrder {
     order_class: Option<String>,
     /// An exit leg's order.
     parent_order_id: Option<i64>,
+    /// A trailing stop's trail: an amount, or a percent (both price raw).
+    trail_amount: Option<i64>,
+    trail_percent: Option<i64>,
 }
 
 type PositionKey = (i64, String);
@@ -752,6 +757,8 @@ impl Projector {
                 updated_at: item.timestamp_ms,
                 order_class,
                 parent_order_id,
+                trail_amount: optional_price("trailAmount", &event.trail_amount)?,
+                trail_percent: optional_price("trailPercent", &event.trail_percent)?,
             },
         );
         Ok(())
@@ -808,6 +815,8 @@ impl Projector {
                     budget: None,
                     order_class: Some(class.clone()),
                     parent_order_id: Some(order_id),
+                    trail_amount: None,
+                    trail_percent: None,
                 },
             );
         }
@@ -1091,6 +1100,8 @@ impl Projector {
                     order.budget.into(),
                     order.order_class.into(),
                     order.parent_order_id.into(),
+                    order.trail_amount.into(),
+                    order.trail_percent.into(),
                 ]
             })
             .collect();

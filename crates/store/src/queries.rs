@@ -151,6 +151,10 @@ pub struct OrderSummary {
     pub order_class: Option<String>,
     /// An exit leg's order.
     pub parent_order_id: Option<u64>,
+    /// A trailing stop's trail by amount.
+    pub trail_amount: Option<Price>,
+    /// A trailing stop's trail by percent of the price (1.5 is 1.5 %).
+    pub trail_percent: Option<Price>,
 }
 
 /// One fill of an order, as the `trades` table keeps it.
@@ -700,7 +704,7 @@ fn wallet_record(row: &Row) -> Result<WalletRecord, StoreError> {
 }
 
 const ORDER_SUMMARY_COLUMNS: &str = "order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at, \
-     budget, order_type, time_in_force, limit_price, stop_price, client_order_id, order_class, parent_order_id";
+     budget, order_type, time_in_force, limit_price, stop_price, client_order_id, order_class, parent_order_id, trail_amount, trail_percent";
 
 fn order_summary(row: &Row) -> Result<OrderSummary, StoreError> {
     Ok(OrderSummary {
@@ -723,6 +727,8 @@ fn order_summary(row: &Row) -> Result<OrderSummary, StoreError> {
         client_order_id: row.opt_text(16)?.map(str::to_owned),
         order_class: row.opt_text(17)?.map(str::to_owned),
         parent_order_id: row.opt_int(18)?.map(id),
+        trail_amount: row.opt_int(19)?.map(Price::from_raw),
+        trail_percent: row.opt_int(20)?.map(Price::from_raw),
     })
 }
 

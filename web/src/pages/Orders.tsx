@@ -3,7 +3,7 @@ import { useAccount } from "../account";
 import { api } from "../api";
 import { Empty, ErrorNote, Pager, Head } from "../components/Common";
 import { describe } from "../errors";
-import { money, price, quantity, time, words } from "../format";
+import { money, price, quantity, time, trail, words } from "../format";
 import { useLoad } from "../hooks";
 import { useChannel } from "../live";
 import { toast } from "../toasts";
@@ -102,7 +102,10 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
       <tr data-order={order.orderId}>
         <th scope="row">{order.symbol}</th>
         <td className={order.side === "BUY" ? "up" : "down"}>{words(order.side)}</td>
-        <td>{words(order.type)}</td>
+        <td>
+          {words(order.type)}
+          {trail(order)}
+        </td>
         <td className="number">{quantity(order.quantity)}</td>
         <td className="number">{quantity(order.filledQuantity)}</td>
         <td className="number">{price(order.limitPrice)}</td>

@@ -176,6 +176,9 @@ async fn invite_only_contests_need_their_code_and_are_hidden_from_others() {
     cases.push((json!({"allowedSymbols": ["NOPE"]}), "allowedSymbols", 400));
     cases.push((json!({"allowedSymbols": ["MOCK"], "rules": {"blockedSymbols": ["MOCK"]}}), "allowedSymbols", 400));
     cases.push((json!({"rules": {"allowedSymbols": ["MOCK"], "blockedSymbols": ["MOCK"]}}), "blockedSymbols", 400));
+    // Two answers to one question are refused, not one of them dropped.
+    cases.push((json!({"allowedSymbols": ["MOCK"], "rules": {"allowedSymbols": ["MOCK"]}}), "allowedSymbols", 400));
+    cases.push((json!({"rules": {"tradingEnabled": false}}), "tradingEnabled", 400));
     cases.push((json!({"organisationId": "123456"}), "", 404));
     for (change, field, expected) in cases {
         let mut bad = window.clone();

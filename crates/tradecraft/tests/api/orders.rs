@@ -320,3 +320,80 @@ async fn bracket_oto_and_oco_orders_place_their_exits_as_the_entry_fills() {
     let (_, portfolio) = app.get(&format!("/v1/portfolio/{user}")).await;
     assert_eq!(portfolio["openOrders"], 2, "refused orders left nothing behind: {portfolio}");
 }
+
+/// A trailing stop reads back as it was placed on every surface (`/v1` and `/v2`, one
+/// order and the lists, the export read from the store): its trail by amount or by
+/// percent and, while it waits, the trigger price and the watermark the engine has moved
+/// them to with the trades since.
+#[tokio::test]
+async fn a_trailing_stop_reads_back_with_its_trail_everywhere() {
+    use crate::auth::{call, register};
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let seller = register(&app, "trailing@example.com").await;
+    let (user, token) = (seller["userId"].as_str().unwrap().to_owned(), seller["accessToken"].as_str().unwrap().to_owned());
+    let token = token.as_str();
+    let place = |body: Value| call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(token), Some(body));
+    // Three shares at the house's ask, 100.50: the last price.
+    let (status, bought) = place(json!({"symbol": "MOCK", "side": "BUY", "type": "MARKET", "quantity": "3"})).await;
+    assert_eq!(status, 202, "{bought}");
+    let (status, by_amount) = place(json!({"symbol": "MOCK", "side": "SELL", "type": "TRAILING_STOP", "quantity": "1", "trailAmount": "2"})).await;
+    assert_eq!(status, 202, "{by_amount}");
+    let (status, by_percent) = place(json!({"symbol": "MOCK", "side": "SELL", "type": "TRAILING_STOP", "quantity": "1", "trailPercent": "5"})).await;
+    assert_eq!(status, 202, "{by_percent}");
+    let (by_amount, by_percent) = (by_amount["orderId"].as_str().unwrap().to_owned(), by_percent["orderId"].as_str().unwrap().to_owned());
+    let (_, order) = call(&app, &app.anonymous, Method::GET, &format!("/v1/orders/{by_amount}"), Some(token), None).await;
+    let read =
+        |order: &Value| ["type", "trailAmount", "trailPercent", "stopPrice", "watermark", "status"].map(|field| order[field].as_str().map(str::to_owned));
+    let text = |values: [Option<&str>; 6]| values.map(|value| value.map(str::to_owned));
+    assert_eq!(read(&order), text([Some("TRAILING_STOP"), Some("2"), None, Some("98.5"), Some("100.5"), Some("ACCEPTED")]), "{order}");
+
+    // Trades at 101 and then 103 (the bidder takes every house ask, then bids 103 for the
+    // seller's third share) move both stops up.
+    let bidder = app.account("50000").await;
+    let (status, sweep) =
+        app.post("/v1/orders", json!({"userId": bidder, "symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "300", "limitPrice": "101"})).await;
+    assert_eq!(status, 202, "{sweep}");
+    let (status, bid) =
+        app.post("/v1/orders", json!({"userId": bidder, "symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "1", "limitPrice": "103"})).await;
+    assert_eq!(status, 202, "{bid}");
+    let (status, sold) = place(json!({"symbol": "MOCK", "side": "SELL", "type": "MARKET", "quantity": "1"})).await;
+    assert_eq!(status, 202, "{sold}");
+    let expected = [
+        (by_amount.as_str(), text([Some("TRAILING_STOP"), Some("2"), None, Some("101"), Some("103"), Some("ACCEPTED")])),
+        (by_percent.as_str(), text([Some("TRAILING_STOP"), None, Some("5"), Some("97.85"), Some("103"), Some("ACCEPTED")])),
+    ];
+    let (_, listed) = call(&app, &app.anonymous, Method::GET, "/v1/orders?status=OPEN", Some(token), None).await;
+    for (order_id, wanted) in &expected {
+        let (_, order) = call(&app, &app.anonymous, Method::GET, &format!("/v1/orders/{order_id}"), Some(token), None).await;
+        assert_eq!(&read(&order), wanted, "{order}");
+        let in_list = listed["orders"].as_array().unwrap().iter().find(|order| order["orderId"] == *order_id).unwrap();
+        assert_eq!(&read(in_list), wanted, "{listed}");
+    }
+
+    // Alpaca's fields: trail_price, trail_percent, hwm and stop_price.
+    let alpaca = |order: &Value| ["type", "trail_price", "trail_percent", "stop_price", "hwm", "status"].map(|field| order[field].as_str().map(str::to_owned));
+    let alpaca_expected = [
+        (by_amount.as_str(), text([Some("trailing_stop"), Some("2"), None, Some("101"), Some("103"), Some("new")])),
+        (by_percent.as_str(), text([Some("trailing_stop"), None, Some("5"), Some("97.85"), Some("103"), Some("new")])),
+    ];
+    let (_, open) = call(&app, &app.anonymous, Method::GET, "/v2/orders?status=open", Some(token), None).await;
+    for (order_id, wanted) in &alpaca_expected {
+        let (status, order) = call(&app, &app.anonymous, Method::GET, &format!("/v2/orders/{order_id}"), Some(token), None).await;
+        assert_eq!(status, 200, "{order}");
+        assert_eq!(&alpaca(&order), wanted, "{order}");
+        let in_list = open.as_array().unwrap().iter().find(|listed| listed["id"] == order["id"]).unwrap();
+        assert_eq!(&alpaca(in_list), wanted, "{open}");
+    }
+
+    // The export reads the orders from the read store: placed as they were.
+    let stored = |_: u16, export: &Value| export["orders"].as_array().is_some_and(|orders| orders.len() == 4);
+    let (_, export) = app.get_until_as(token, "/v1/me/export", stored).await;
+    let exported = |order_id: &str| {
+        let order = export["orders"].as_array().unwrap().iter().find(|order| order["orderId"] == order_id).unwrap().clone();
+        ["type", "trailAmount", "trailPercent", "timeInForce"].map(|field| order[field].as_str().map(str::to_owned))
+    };
+    assert_eq!(exported(&by_amount), [Some("TRAILING_STOP"), Some("2"), None, Some("GTC")].map(|value| value.map(str::to_owned)), "{export}");
+    assert_eq!(exported(&by_percent), [Some("TRAILING_STOP"), None, Some("5"), Some("GTC")].map(|value| value.map(str::to_owned)), "{export}");
+    assert_eq!(user, export["profile"]["userId"].as_str().unwrap_or(&user));
+}
