@@ -499,8 +499,10 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
         if reading && !caller.read {
             return ApiError::Forbidden("this key has no read scope".to_owned()).into_response();
         }
-        // Keys check the scopes they grant themselves; anyone may delete their own account.
-        let exempt = path.starts_with("/v1/auth/") || path.starts_with("/v1/api-keys") || (path == "/v1/me" && request.method() == Method::DELETE);
+        // Keys check the scopes they grant themselves; anyone signed in (a viewer too) may
+        // delete their own account, but a key without the trade scope changes nothing.
+        let exempt =
+            path.starts_with("/v1/auth/") || path.starts_with("/v1/api-keys") || (path == "/v1/me" && request.method() == Method::DELETE && api_key.is_none());
         if !reading && !caller.trade && !exempt {
             return ApiError::Forbidden(format!("a {} cannot change anything", if caller.role == Role::Viewer { "viewer" } else { "key without trade scope" }))
                 .into_response();

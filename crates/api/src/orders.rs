@@ -239,6 +239,8 @@ pub(crate) fn order_of(record: &OrderRecord, trailing: &Trailing) -> Order {
         trail_amount,
         trail_percent,
         watermark: trailing.watermark(record).map(|price| price.to_string()),
+        post_only: record.post_only,
+        self_trade_prevention: record.self_trade_prevention.map(str::to_owned),
         quantity: record.budget.is_none().then(|| record.quantity.to_string()),
         notional: record.budget.map(|budget| budget.to_string()),
         status: record.status.to_owned(),

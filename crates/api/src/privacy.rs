@@ -84,6 +84,8 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
                     stop_price: order.stop_price.map(|price| price.to_string()),
                     trail_amount: order.trail_amount.map(|amount| amount.to_string()),
                     trail_percent: order.trail_percent.map(|percent| percent.to_string()),
+                    post_only: order.post_only,
+                    self_trade_prevention: order.self_trade_prevention.clone(),
                     client_order_id: order.client_order_id.clone(),
                     quantity: order.budget.is_none().then(|| order.quantity.to_string()),
                     notional: order.budget.map(|budget| budget.to_string()),

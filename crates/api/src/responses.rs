@@ -135,6 +135,12 @@ pub(crate) struct Order {
     /// for a sell, the lowest for a buy), which `stopPrice` trails.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watermark: Option<String>,
+    /// Placed post-only.
+    pub post_only: bool,
+    /// `CANCEL_RESTING`, `CANCEL_TAKING` or `CANCEL_BOTH`, when the order named one
+    /// (otherwise the exchange's default applies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub self_trade_prevention: Option<String>,
     /// Shares asked for; null for a buy sized by cash amount (see `notional`).
     pub quantity: Option<String>,
     /// A buy sized by cash amount: the cash asked to spend (fees on top). `filledQuantity`
@@ -841,6 +847,9 @@ pub(crate) struct ExportOrder {
     pub trail_amount: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trail_percent: Option<String>,
+    pub post_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub self_trade_prevention: Option<String>,
     pub client_order_id: Option<String>,
     /// Null for a buy sized by cash amount (see `notional`).
     pub quantity: Option<String>,

@@ -58,6 +58,9 @@ pub struct OrderRecord {
     pub legs: Vec<OrderId>,
     /// A trailing stop's trail, as placed.
     pub trail: Option<Trail>,
+    pub post_only: bool,
+    /// `CANCEL_RESTING`, `CANCEL_TAKING` or `CANCEL_BOTH`, when the order named one.
+    pub self_trade_prevention: Option<&'static str>,
 }
 
 /// An order kind's wire name, its limit and stop prices and its trail.
@@ -70,6 +73,9 @@ fn kind_parts(kind: OrderKind) -> (&'static str, Option<Price>, Option<Price>, O
         OrderKind::TrailingStop { trail } => ("TRAILING_STOP", None, None, Some(trail)),
     }
 }
+
+/// The self-trade prevention modes an order may name.
+const SELF_TRADE_PREVENTIONS: [&str; 3] = ["CANCEL_RESTING", "CANCEL_TAKING", "CANCEL_BOTH"];
 
 /// A trail as the read store keeps it: an amount, or a percent with 4 decimals.
 fn stored_trail(amount: Option<Price>, percent: Option<Price>) -> Option<Trail> {
@@ -143,6 +149,8 @@ fn order_record(order: &tradecraft_store::OrderSummary) -> Option<OrderRecord> {
         parent: order.parent_order_id.map(OrderId),
         legs: Vec::new(),
         trail: stored_trail(order.trail_amount, order.trail_percent),
+        post_only: order.post_only,
+        self_trade_prevention: SELF_TRADE_PREVENTIONS.into_iter().find(|mode| order.self_trade_prevention.as_deref() == Some(*mode)),
     })
 }
 
@@ -262,6 +270,8 @@ impl View {
                             parent,
                             legs: Vec::new(),
                             trail,
+                            post_only: order.post_only,
+                            self_trade_prevention: order.self_trade_prevention.map(tradecraft_sequencer::outputs::self_trade_prevention),
                         },
                     );
                     if held.is_none() {
@@ -349,6 +359,8 @@ impl View {
                 parent: Some(order_id),
                 legs: Vec::new(),
                 trail,
+                post_only: false,
+                self_trade_prevention: None,
                 ..template.clone()
             };
             self.orders.insert(leg.order_id, record);

@@ -1080,6 +1080,8 @@ impl Engine {
             notional: (budget > 0).then_some(Money::from_raw(budget)),
             client_order_id: new.client_order_id,
             reserved_cash: Money::from_raw(if new.side == Side::Buy { reserved } else { 0 }),
+            post_only: new.post_only,
+            self_trade_prevention: new.self_trade_prevention,
         }));
         Ok((instrument, slot))
     }

@@ -2,7 +2,7 @@
 
 use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TradeId, TransactionId};
 
-use crate::command::{AccountKind, Amount, ExitLeg, OrderClass, OrderKind, TimeInForce};
+use crate::command::{AccountKind, Amount, ExitLeg, OrderClass, OrderKind, SelfTradePrevention, TimeInForce};
 use crate::limits::{LimitKind, LimitScope};
 
 /// Something that happened inside the engine, in the order it happened.
@@ -154,6 +154,10 @@ pub struct AcceptedOrder {
     pub client_order_id: Option<ClientOrderId>,
     /// Cash (buys) reserved at acceptance; shares for sells are `quantity`.
     pub reserved_cash: Money,
+    /// Refused rather than taking liquidity, as asked.
+    pub post_only: bool,
+    /// As asked; `None` took the engine's default.
+    pub self_trade_prevention: Option<SelfTradePrevention>,
 }
 
 /// One fill between a resting maker and an incoming taker, at the maker's price.

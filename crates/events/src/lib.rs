@@ -58,6 +58,12 @@ pub struct OrderAccepted {
     pub notional: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_order_id: Option<String>,
+    /// Present (true) for a post-only order.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub post_only: bool,
+    /// `CANCEL_RESTING`, `CANCEL_TAKING` or `CANCEL_BOTH`, when the order named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_trade_prevention: Option<String>,
 }
 
 /// `order.rejected` on `order_updates`: the engine refused a new order.

@@ -4,7 +4,9 @@
 //! `account_updates` (accounts, transfers, limits).
 
 use serde_json::Value;
-use tradecraft_engine::{AccountKind, Amount, BookLevel, DoneReason, Event, ExitLeg, LimitScope, OrderClass, OrderKind, RejectReason, TimeInForce};
+use tradecraft_engine::{
+    AccountKind, Amount, BookLevel, DoneReason, Event, ExitLeg, LimitScope, OrderClass, OrderKind, RejectReason, SelfTradePrevention, TimeInForce,
+};
 use tradecraft_events as events;
 use tradecraft_events::to_payload;
 use tradecraft_types::{AccountId, Side, Symbol, Timestamp};
@@ -96,6 +98,15 @@ fn kind(kind: OrderKind, accepted: &mut events::OrderAccepted) {
     .to_owned();
 }
 
+/// A self-trade prevention mode in the events' vocabulary (the API's).
+pub fn self_trade_prevention(mode: SelfTradePrevention) -> &'static str {
+    match mode {
+        SelfTradePrevention::CancelResting => "CANCEL_RESTING",
+        SelfTradePrevention::CancelTaking => "CANCEL_TAKING",
+        SelfTradePrevention::CancelBoth => "CANCEL_BOTH",
+    }
+}
+
 fn time_in_force(time_in_force: TimeInForce) -> &'static str {
     match time_in_force {
         TimeInForce::GoodTillCancel => "GTC",
@@ -159,6 +170,8 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
                 trail_percent: None,
                 notional: order.notional.map(|notional| notional.to_string()),
                 client_order_id: order.client_order_id.map(|client| client.as_str().to_owned()),
+                post_only: order.post_only,
+                self_trade_prevention: order.self_trade_prevention.map(|mode| self_trade_prevention(mode).to_owned()),
             };
             kind(order.kind, &mut accepted);
             out.push(account_output(ORDER_UPDATES, order.account, "order.accepted", to_payload(&accepted)));

@@ -45,7 +45,7 @@ const TRADE_COLUMNS: [&str; 15] = [
     "failure_reason",
 ];
 const WALLET_COLUMNS: [&str; 8] = ["id", "user_id", "kind", "amount", "balance_after", "reference", "symbol", "created_at"];
-const ORDER_COLUMNS: [&str; 21] = [
+const ORDER_COLUMNS: [&str; 23] = [
     "order_id",
     "user_id",
     "symbol",
@@ -67,6 +67,8 @@ const ORDER_COLUMNS: [&str; 21] = [
     "parent_order_id",
     "trail_amount",
     "trail_percent",
+    "post_only",
+    "self_trade_prevention",
 ];
 /// An exit leg's status until its order fills and it is placed.
 const HELD: &str = "HELD";
@@ -185,6 +187,9 @@ struct NewOrder {
     /// A trailing stop's trail: an amount, or a percent (both price raw).
     trail_amount: Option<i64>,
     trail_percent: Option<i64>,
+    /// 1 for a post-only order.
+    post_only: Option<i64>,
+    self_trade_prevention: Option<String>,
 }
 
 type PositionKey = (i64, String);
@@ -759,6 +764,8 @@ impl Projector {
                 parent_order_id,
                 trail_amount: optional_price("trailAmount", &event.trail_amount)?,
                 trail_percent: optional_price("trailPercent", &event.trail_percent)?,
+                post_only: event.post_only.then_some(1),
+                self_trade_prevention: event.self_trade_prevention.clone(),
             },
         );
         Ok(())
@@ -817,6 +824,8 @@ impl Projector {
                     parent_order_id: Some(order_id),
                     trail_amount: None,
                     trail_percent: None,
+                    post_only: None,
+                    self_trade_prevention: None,
                 },
             );
         }
@@ -1102,6 +1111,8 @@ impl Projector {
                     order.parent_order_id.into(),
                     order.trail_amount.into(),
                     order.trail_percent.into(),
+                    order.post_only.into(),
+                    order.self_trade_prevention.into(),
                 ]
             })
             .collect();

@@ -155,6 +155,9 @@ pub struct OrderSummary {
     pub trail_amount: Option<Price>,
     /// A trailing stop's trail by percent of the price (1.5 is 1.5 %).
     pub trail_percent: Option<Price>,
+    pub post_only: bool,
+    /// `CANCEL_RESTING`, `CANCEL_TAKING` or `CANCEL_BOTH`, when the order named one.
+    pub self_trade_prevention: Option<String>,
 }
 
 /// One fill of an order, as the `trades` table keeps it.
@@ -704,7 +707,7 @@ fn wallet_record(row: &Row) -> Result<WalletRecord, StoreError> {
 }
 
 const ORDER_SUMMARY_COLUMNS: &str = "order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at, \
-     budget, order_type, time_in_force, limit_price, stop_price, client_order_id, order_class, parent_order_id, trail_amount, trail_percent";
+     budget, order_type, time_in_force, limit_price, stop_price, client_order_id, order_class, parent_order_id, trail_amount, trail_percent, post_only, self_trade_prevention";
 
 fn order_summary(row: &Row) -> Result<OrderSummary, StoreError> {
     Ok(OrderSummary {
@@ -729,6 +732,8 @@ fn order_summary(row: &Row) -> Result<OrderSummary, StoreError> {
         parent_order_id: row.opt_int(18)?.map(id),
         trail_amount: row.opt_int(19)?.map(Price::from_raw),
         trail_percent: row.opt_int(20)?.map(Price::from_raw),
+        post_only: row.opt_int(21)? == Some(1),
+        self_trade_prevention: row.opt_text(22)?.map(str::to_owned),
     })
 }
 

@@ -445,7 +445,8 @@ async fn a_retry_through_another_gateway_after_one_is_killed_places_one_order() 
 /// A gateway whose engine replica opens from a snapshot knows what came before it only
 /// from the read store: started while the projector lags behind that snapshot, it waits
 /// for the store to reach it, and then lists every order the other gateway does (its
-/// view used to keep a hole where the store had been behind).
+/// view used to keep a hole where the store had been behind), each read back as it was
+/// placed (a post-only flag, a self-trade prevention, a trailing stop's trail).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_opened_from_a_snapshot_waits_for_the_read_store_and_lists_every_order() {
     let deployment = Deployment::new("lagging");
@@ -455,8 +456,15 @@ async fn a_gateway_opened_from_a_snapshot_waits_for_the_read_store_and_lists_eve
     let client = client();
     let user = account(&client, &first.base(), &[]).await;
     let rest = |price: &str| json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": price});
-    for price in ["10", "11"] {
-        assert_eq!(client.post(format!("{}/v1/orders", first.base())).json(&rest(price)).send().await.unwrap().status(), 202);
+    let mut flagged = rest("10");
+    flagged["postOnly"] = json!(true);
+    flagged["selfTradePrevention"] = json!("CANCEL_TAKING");
+    let trailing = json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "TRAILING_STOP", "trailPercent": "2.5"});
+    // A trade first: a trailing stop trails the last price.
+    let market = json!({"userId": user, "symbol": "MOCKAAPL", "quantity": "1", "side": "BUY", "type": "MARKET"});
+    for order in [market, flagged, rest("11"), trailing] {
+        let response = client.post(format!("{}/v1/orders", first.base())).json(&order).send().await.unwrap();
+        assert_eq!(response.status(), 202, "{order}: {}", response.text().await.unwrap());
     }
     // The projector stops; two more orders; the engine stops cleanly (a snapshot after them).
     projector.kill();
@@ -467,13 +475,25 @@ async fn a_gateway_opened_from_a_snapshot_waits_for_the_read_store_and_lists_eve
     let _ = engine.child.wait();
     let _engine = deployment.node("engine-2", "engine,market", &[]);
     let expected = listed_orders(&client, &first.base(), &user).await;
-    assert_eq!(expected.len(), 4, "{expected:?}");
+    assert_eq!(expected.len(), 6, "{expected:?}");
 
     let mut second = deployment.spawn("gateway-2", "gateway", &[]);
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let _projector = deployment.node("projector-2", "projector", &[]);
     tokio::task::block_in_place(|| second.listening("gateway-2"));
     assert_eq!(listed_orders(&client, &second.base(), &user).await, expected, "{}", second.logs());
+    let order = |gateway: String, order_id: String| {
+        let client = client.clone();
+        async move { client.get(format!("{gateway}/v1/orders/{order_id}")).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let mut flags = Vec::new();
+    for order_id in &expected {
+        let (before, after) = (order(first.base(), order_id.clone()).await, order(second.base(), order_id.clone()).await);
+        assert_eq!(before, after, "order {order_id} reads the same through both gateways");
+        flags.push((after["postOnly"].clone(), after["selfTradePrevention"].clone(), after["trailPercent"].clone()));
+    }
+    assert!(flags.contains(&(json!(true), json!("CANCEL_TAKING"), Value::Null)), "{flags:?}");
+    assert!(flags.contains(&(json!(false), Value::Null, json!("2.5"))), "{flags:?}");
 }
 
 /// A leader that hangs (SIGSTOP) loses its database session, so the standby takes over; when

@@ -43,6 +43,11 @@ async fn keys_grant_and_revoke_only_scopes_they_hold() {
     assert_eq!(status, 201, "no more rights than itself is fine");
     let (_, keys) = call(&app, &app.anonymous, Method::GET, "/v1/api-keys", Some(&access), None).await;
     assert_eq!(keys["keys"].as_array().unwrap().iter().filter(|key| key["scopes"] == json!(["read", "trade"])).count(), 1, "the trade key is intact");
+    // Nor does a read key delete the account, even with its password.
+    let (status, answer) = with_key(&app, Method::DELETE, "/v1/me", read_key, Some(json!({"password": "correct horse"}))).await;
+    assert_eq!(status, 403, "a read key deleted its user: {answer}");
+    let (status, _) = call(&app, &app.anonymous, Method::GET, "/v1/api-keys", Some(&access), None).await;
+    assert_eq!(status, 200, "the user is still there");
 
     // A viewer's session cannot mint trading rights either.
     let (status, _) =

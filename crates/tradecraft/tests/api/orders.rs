@@ -321,12 +321,13 @@ async fn bracket_oto_and_oco_orders_place_their_exits_as_the_entry_fills() {
     assert_eq!(portfolio["openOrders"], 2, "refused orders left nothing behind: {portfolio}");
 }
 
-/// A trailing stop reads back as it was placed on every surface (`/v1` and `/v2`, one
-/// order and the lists, the export read from the store): its trail by amount or by
-/// percent and, while it waits, the trigger price and the watermark the engine has moved
-/// them to with the trades since.
+/// An order reads back as it was placed on every surface (`/v1` and `/v2`, one order and
+/// the lists, the export read from the store): a trailing stop with its trail by amount
+/// or by percent and, while it waits, the trigger price and the watermark the engine has
+/// moved them to with the trades since; a post-only order with its flag and self-trade
+/// prevention.
 #[tokio::test]
-async fn a_trailing_stop_reads_back_with_its_trail_everywhere() {
+async fn an_order_reads_back_as_placed_on_every_surface() {
     use crate::auth::{call, register};
     use reqwest::Method;
     let app = spawn_app().await;
@@ -386,8 +387,20 @@ async fn a_trailing_stop_reads_back_with_its_trail_everywhere() {
         assert_eq!(&alpaca(in_list), wanted, "{open}");
     }
 
+    let (status, maker) = place(
+        json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "1", "limitPrice": "90", "postOnly": true, "selfTradePrevention": "CANCEL_BOTH"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{maker}");
+    let maker = maker["orderId"].as_str().unwrap().to_owned();
+    let flags = |order: &Value| (order["postOnly"].as_bool(), order["selfTradePrevention"].as_str().map(str::to_owned));
+    let (_, order) = call(&app, &app.anonymous, Method::GET, &format!("/v1/orders/{maker}"), Some(token), None).await;
+    assert_eq!(flags(&order), (Some(true), Some("CANCEL_BOTH".to_owned())), "{order}");
+    let (_, order) = call(&app, &app.anonymous, Method::GET, &format!("/v1/orders/{by_amount}"), Some(token), None).await;
+    assert_eq!(flags(&order), (Some(false), None), "{order}");
+
     // The export reads the orders from the read store: placed as they were.
-    let stored = |_: u16, export: &Value| export["orders"].as_array().is_some_and(|orders| orders.len() == 4);
+    let stored = |_: u16, export: &Value| export["orders"].as_array().is_some_and(|orders| orders.len() == 5);
     let (_, export) = app.get_until_as(token, "/v1/me/export", stored).await;
     let exported = |order_id: &str| {
         let order = export["orders"].as_array().unwrap().iter().find(|order| order["orderId"] == order_id).unwrap().clone();
@@ -395,5 +408,8 @@ async fn a_trailing_stop_reads_back_with_its_trail_everywhere() {
     };
     assert_eq!(exported(&by_amount), [Some("TRAILING_STOP"), Some("2"), None, Some("GTC")].map(|value| value.map(str::to_owned)), "{export}");
     assert_eq!(exported(&by_percent), [Some("TRAILING_STOP"), None, Some("5"), Some("GTC")].map(|value| value.map(str::to_owned)), "{export}");
+    let exported_maker = export["orders"].as_array().unwrap().iter().find(|order| order["orderId"] == maker.as_str()).unwrap();
+    assert_eq!(flags(exported_maker), (Some(true), Some("CANCEL_BOTH".to_owned())), "{export}");
+    assert_eq!((exported_maker["type"].as_str(), exported_maker["limitPrice"].as_str()), (Some("LIMIT"), Some("90")), "{export}");
     assert_eq!(user, export["profile"]["userId"].as_str().unwrap_or(&user));
 }
