@@ -29,6 +29,10 @@ pub(crate) struct ActivityParams {
     /// Comma-separated: `FILL`, `CSD` (deposits), `CSW` (withdrawals), `FEE`.
     #[param(value_type = Option<String>)]
     activity_types: Option<String>,
+    /// `trade_activity` (fills) or `non_trade_activity` (deposits, withdrawals, fees);
+    /// not with `activity_types`.
+    #[param(value_type = Option<String>, pattern = "^(trade_activity|non_trade_activity)$")]
+    category: Option<String>,
     /// Only this day (`YYYY-MM-DD`).
     #[param(value_type = Option<String>)]
     date: Option<String>,
@@ -78,11 +82,23 @@ pub(crate) async fn activities_of(
 async fn answer(state: Shared, caller: MaybeCaller, params: ActivityParams, kind: Option<String>) -> Result<Json<Vec<Value>>, ApiError> {
     let user = own_account(&caller)?;
     let known = ["FILL", "CSD", "CSW", "FEE"];
+    let category: Option<&[&str]> = match params.category.as_deref() {
+        None => None,
+        Some("trade_activity") => Some(&["FILL"]),
+        Some("non_trade_activity") => Some(&["CSD", "CSW", "FEE"]),
+        Some(other) => return Err(bad(format!("category {other} is not one Alpaca has: trade_activity or non_trade_activity"))),
+    };
+    if category.is_some() && params.activity_types.is_some() {
+        return Err(bad("give category or activity_types, not both"));
+    }
     let types: Vec<String> = match (kind, params.activity_types.as_deref()) {
         (Some(kind), _) => vec![kind.to_ascii_uppercase()],
         (None, Some(list)) => list.split(',').map(|kind| kind.trim().to_ascii_uppercase()).filter(|kind| !kind.is_empty()).collect(),
-        (None, None) => known.iter().map(|kind| (*kind).to_owned()).collect(),
+        (None, None) => category.unwrap_or(&known).iter().map(|kind| (*kind).to_owned()).collect(),
     };
+    // One kind (by path) in the other category answers nothing, as a filter would.
+    let types: Vec<String> =
+        types.into_iter().filter(|kind| category.is_none_or(|kinds| kinds.contains(&kind.as_str()) || !known.contains(&kind.as_str()))).collect();
     if let Some(unknown) = types.iter().find(|kind| !known.contains(&kind.as_str())) {
         return Err(bad(format!("activity type {unknown} is not one TradeCraft has: FILL, CSD, CSW or FEE")));
     }
@@ -204,21 +220,97 @@ fn activity_time(id: &str) -> Option<i64> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct HistoryParams {
-    /// `1D`, `1W`, `1M` (default), `3M`, `1A` or `all`.
-    #[param(value_type = Option<String>)]
+    /// A count and a unit: `D` days, `W` weeks, `M` months (30 days) or `A` years (365
+    /// days), such as `1D`, `2W` or `6M`; or `all`. `1M` unless `start` and `end` are both
+    /// given. At most two of `start`, `end` and `period`.
+    #[param(value_type = Option<String>, pattern = "^([1-9][0-9]{0,3}[DWMA]|all)$")]
     period: Option<String>,
     /// One point per `1Min`, `5Min`, `15Min`, `1H` or `1D` (the value at the end of each);
     /// by default `1Min` for periods under 7 days, `15Min` under 30, `1D` otherwise.
+    /// Periods over 30 days take `1D` only.
     #[param(value_type = Option<String>, pattern = "^(1Min|5Min|15Min|1H|1D)$")]
     timeframe: Option<String>,
+    /// The history from this time (RFC 3339).
+    #[param(value_type = Option<String>)]
+    start: Option<String>,
+    /// The history up to this time (RFC 3339); now by default.
+    #[param(value_type = Option<String>)]
+    end: Option<String>,
+    /// The history up to the end of this date (`YYYY-MM-DD`, UTC); Alpaca's older name for
+    /// `end`, so not with it.
+    #[param(value_type = Option<String>)]
+    date_end: Option<String>,
+    /// `no_reset` only: profit and loss run on over the whole history (Alpaca's
+    /// `per_day`, resetting each day, is not offered).
+    #[param(value_type = Option<String>, pattern = "^no_reset$")]
+    pnl_reset: Option<String>,
+    /// `market_hours`, `extended_hours` or `continuous`: all the same here, the market
+    /// trades around the clock.
+    #[param(value_type = Option<String>, pattern = "^(market_hours|extended_hours|continuous)$")]
+    intraday_reporting: Option<String>,
     /// Accepted and ignored: the market trades around the clock.
     #[expect(dead_code, reason = "accepted and ignored, as documented")]
     #[param(value_type = Option<String>)]
     extended_hours: Option<String>,
-    /// Accepted: the history ends now.
-    #[expect(dead_code, reason = "accepted and ignored, as documented")]
+    /// Not offered (no `cashflow` in the answer): refused rather than ignored.
     #[param(value_type = Option<String>)]
-    date_end: Option<String>,
+    cashflow_types: Option<String>,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// A period's length: `None` for `all`.
+fn period_ms(text: &str) -> Result<Option<i64>, ApiError> {
+    if text == "all" {
+        return Ok(None);
+    }
+    let refused = || bad(format!("period {text} is not offered: a count and D, W, M or A (such as 1D, 2W, 3M, 1A), or all"));
+    let (count, unit) = text.split_at(text.len().saturating_sub(1));
+    let count: i64 = crate::extract::parse_unsigned(count).filter(|count| (1..=9_999).contains(count)).ok_or_else(refused)? as i64;
+    let days = match unit {
+        "D" => 1,
+        "W" => 7,
+        "M" => 30,
+        "A" => 365,
+        _ => return Err(refused()),
+    };
+    Ok(Some(count * days * DAY_MS))
+}
+
+/// The history's window `[since, until)` from `start`, `end` (or `date_end`) and `period`,
+/// at most two of them, as Alpaca takes them; and the span its default timeframe follows.
+fn history_window(params: &HistoryParams, now_ms: i64) -> Result<(i64, i64, Option<i64>), ApiError> {
+    let time = |name: &str, text: Option<&String>| {
+        text.map(|text| Timestamp::parse(text).map(Timestamp::millis).map_err(|_| bad(format!("{name} must be an RFC 3339 time, not {text:?}")))).transpose()
+    };
+    let start = time("start", params.start.as_ref())?;
+    let end = match (time("end", params.end.as_ref())?, params.date_end.as_ref()) {
+        (Some(_), Some(_)) => return Err(bad("give end or date_end, not both")),
+        (end, None) => end,
+        (None, Some(date)) => {
+            let day = (date.len() == 10)
+                .then(|| Timestamp::parse(date).ok())
+                .flatten()
+                .ok_or_else(|| bad(format!("date_end must be a date (YYYY-MM-DD), not {date:?}")))?;
+            Some(day.millis() + DAY_MS)
+        }
+    };
+    let period = params.period.as_deref().map(period_ms).transpose()?;
+    let (since, until, span) = match (start, end, period) {
+        (Some(_), Some(_), Some(_)) => return Err(bad("give at most two of start, end and period")),
+        (Some(start), Some(end), None) => (start, end, Some(end - start)),
+        (Some(start), None, Some(span)) => (start, span.map_or(now_ms, |span| start.saturating_add(span)), span),
+        (Some(start), None, None) => (start, now_ms, Some(now_ms - start)),
+        (None, end, period) => {
+            let until = end.unwrap_or(now_ms);
+            let span = period.unwrap_or(Some(30 * DAY_MS));
+            (span.map_or(i64::MIN, |span| until - span), until, span)
+        }
+    };
+    if until <= since {
+        return Err(bad("end must be after start"));
+    }
+    Ok((since, until.min(now_ms), span))
 }
 
 /// `GET /v2/account/portfolio/history`.
@@ -240,29 +332,34 @@ pub(crate) struct PortfolioHistory {
 /// The account's value over the period (Alpaca's portfolio history), from the read store's
 /// portfolio values. As in Alpaca's API the figures are JSON numbers: display data.
 #[utoipa::path(get, path = "/v2/account/portfolio/history", tag = "alpaca", params(HistoryParams),
-    responses((status = 200, description = "The history.", body = PortfolioHistory), (status = 422, description = "A period or timeframe not offered.", body = crate::alpaca::AlpacaError)))]
+    responses((status = 200, description = "The history.", body = PortfolioHistory),
+        (status = 422, description = "A period, timeframe or time not offered, all three of start, end and period, or an end before the start.", body = crate::alpaca::AlpacaError)))]
 pub(crate) async fn portfolio_history(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<HistoryParams>,
 ) -> Result<Json<PortfolioHistory>, ApiError> {
     let user = own_account(&caller)?;
-    const DAY: i64 = 86_400_000;
-    let span = match params.period.as_deref().unwrap_or("1M") {
-        "1D" => Some(DAY),
-        "1W" => Some(7 * DAY),
-        "1M" => Some(30 * DAY),
-        "3M" => Some(90 * DAY),
-        "1A" => Some(365 * DAY),
-        "all" => None,
-        other => return Err(bad(format!("period {other} is not offered: 1D, 1W, 1M, 3M, 1A or all"))),
-    };
+    if params.pnl_reset.as_deref().is_some_and(|reset| reset != "no_reset") {
+        return Err(bad("pnl_reset: only no_reset is offered (profit and loss run on over the whole history)"));
+    }
+    if params.intraday_reporting.as_deref().is_some_and(|reporting| !matches!(reporting, "market_hours" | "extended_hours" | "continuous")) {
+        return Err(bad("intraday_reporting must be market_hours, extended_hours or continuous"));
+    }
+    if params.cashflow_types.is_some() {
+        return Err(bad("cashflow_types is not offered"));
+    }
+    let now_ms = now().millis();
+    let (since, until, span) = history_window(&params, now_ms)?;
     let timeframe = match params.timeframe.as_deref() {
         Some(timeframe) => timeframe,
-        None if span.is_some_and(|span| span < 7 * DAY) => "1Min",
-        None if span.is_some_and(|span| span < 30 * DAY) => "15Min",
+        None if span.is_some_and(|span| span < 7 * DAY_MS) => "1Min",
+        None if span.is_some_and(|span| span < 30 * DAY_MS) => "15Min",
         None => "1D",
     };
+    if timeframe != "1D" && span.is_none_or(|span| span > 30 * DAY_MS) {
+        return Err(bad(format!("timeframe {timeframe} is for periods of 30 days or less: longer ones take 1D")));
+    }
     let step_s = match timeframe {
         "1Min" => 60,
         "5Min" => 300,
@@ -271,11 +368,11 @@ pub(crate) async fn portfolio_history(
         "1D" => 86_400,
         other => return Err(bad(format!("timeframe {other} is not offered: 1Min, 5Min, 15Min, 1H or 1D"))),
     };
-    let now_ms = now().millis();
-    let since = span.map_or(i64::MIN, |span| now_ms - span);
     let (performance, funded) =
-        crate::reads::funded_performance(&state, user, since, now_ms).await?.ok_or_else(|| ApiError::NotFound(format!("account {user}")))?;
+        crate::reads::funded_performance(&state, user, since, until).await?.ok_or_else(|| ApiError::NotFound(format!("account {user}")))?;
     let value = |money: tradecraft_types::Money| decimal(i128::from(money.raw()), 8).parse::<f64>().unwrap_or(0.0);
+    // Nothing after the window's end (an opening deposit after it, when it ended before).
+    let funded: Vec<_> = funded.into_iter().filter(|(at, _, _)| *at <= until).collect();
     let points = steps(&funded, performance.start_value.raw(), step_s);
     let shown = |raw: i64| value(tradecraft_types::Money::from_raw(raw));
     let base = performance.start_value.raw().saturating_add(performance.net_flows.raw());

@@ -559,13 +559,19 @@ impl Store {
         Ok(series)
     }
 
-    /// Returns and risk of one account from `since_ms` to `now_ms`, from its snapshots
-    /// and its value now. `None` if the account is unknown.
-    pub fn performance(&self, user_id: u64, since_ms: i64, now_ms: i64) -> Result<Option<Performance>, StoreError> {
+    /// Returns and risk of one account from `since_ms` to `until_ms`, from its snapshots
+    /// and (when the window reaches past the newest one) its value now, stamped `until_ms`.
+    /// `None` if the account is unknown.
+    pub fn performance(&self, user_id: u64, since_ms: i64, until_ms: i64) -> Result<Option<Performance>, StoreError> {
         let user = user_id as i64;
         let Some((value, flows, created)) = self.current_values(Some(user))?.remove(&user) else { return Ok(None) };
-        let points = self.snapshot_series(Some(user), since_ms, false)?.remove(&user).unwrap_or_default();
-        Ok(Some(performance(&with_ends(points, since_ms, created, Point { at_ms: now_ms, value, flows }))))
+        let mut points = self.snapshot_series(Some(user), since_ms, false)?.remove(&user).unwrap_or_default();
+        // A window that ended before the newest snapshot ends with the value then; one that
+        // reaches past it, with the value now (nothing has changed since that snapshot).
+        let ended = until_ms < created || points.last().is_some_and(|last| last.at_ms > until_ms);
+        points.retain(|point| point.at_ms <= until_ms);
+        let end = (!ended).then_some(Point { at_ms: until_ms, value, flows });
+        Ok(Some(performance(&with_ends(points, since_ms, created, until_ms, end))))
     }
 
     /// One account's newest `limit` orders, newest first.
@@ -661,7 +667,7 @@ impl Store {
             .into_iter()
             .map(|(user, (value, flows, created))| {
                 let points = series.remove(&user).unwrap_or_default();
-                (id(user), performance(&with_ends(points, since_ms, created, Point { at_ms: now_ms, value, flows })))
+                (id(user), performance(&with_ends(points, since_ms, created, now_ms, Some(Point { at_ms: now_ms, value, flows }))))
             })
             .collect();
         ranked.sort_by(|(left_user, left), (right_user, right)| right.total_return.total_cmp(&left.total_return).then(left_user.cmp(right_user)));
@@ -683,12 +689,12 @@ impl Store {
 /// start the value the period began with: the last snapshot at or before `since_ms`, or,
 /// for an account with none (opened, or first funded, within the period), nothing at its
 /// opening, so its first deposit and its first hour count.
-fn with_ends(mut points: Vec<Point>, since_ms: i64, created_ms: i64, now: Point) -> Vec<Point> {
+fn with_ends(mut points: Vec<Point>, since_ms: i64, created_ms: i64, until_ms: i64, end: Option<Point>) -> Vec<Point> {
     if points.first().is_none_or(|first| first.at_ms > since_ms) {
-        let opened = created_ms.min(points.first().map_or(now.at_ms, |first| first.at_ms - 1));
+        let opened = created_ms.min(points.first().map_or(until_ms, |first| first.at_ms - 1));
         points.insert(0, Point { at_ms: opened, value: 0, flows: 0 });
     }
-    points.push(now);
+    points.extend(end);
     points
 }
 

@@ -366,6 +366,13 @@ fn computes_volume_performance_and_the_leaderboard(db: TestDb) {
     assert_eq!(alice.history.last(), Some(&(now, money("9927.684"))));
     assert!(alice.history.windows(2).all(|pair| pair[0].0 < pair[1].0));
     assert_eq!(store.performance(4242, T0, now).unwrap(), None);
+    // A window that ended before now ends with the value then, not the value now.
+    let first_day = store.performance(ALICE, T0, T0 + DAY).unwrap().unwrap();
+    let then = alice.history.iter().rev().find(|(at, _)| *at <= T0 + DAY).unwrap().1;
+    assert_ne!(then, alice.end_value, "the test needs a value that changed after the first day");
+    assert_eq!(first_day.end_value, then, "{first_day:?}");
+    assert!(first_day.history.iter().all(|(at, _)| *at <= T0 + DAY), "{first_day:?}");
+    assert_eq!(first_day.history, alice.history.iter().copied().filter(|(at, _)| *at <= T0 + DAY).collect::<Vec<_>>());
 
     let board = store.leaderboard(T0, now, 1, None).unwrap();
     assert_eq!((board.total_count, board.entries.len()), (2, 1), "the house is not ranked");

@@ -272,3 +272,88 @@ async fn account_activities_and_the_export_hold_a_long_history_whole() {
         assert_eq!(status, 422, "{garbage}: {body}");
     }
 }
+
+/// Alpaca's portfolio history takes a window as Alpaca does (any two of `start`, `end` or
+/// `date_end`, and `period`; any count of days, weeks, months or years) and refuses what
+/// it does not offer rather than answering another window.
+#[tokio::test]
+async fn portfolio_history_takes_alpacas_window_and_refuses_what_it_does_not_offer() {
+    let app = spawn_app().await;
+    let ada = crate::auth::register(&app, "history@example.com").await;
+    let token = ada["accessToken"].as_str().unwrap().to_owned();
+    let history = |query: String| {
+        let token = token.clone();
+        let app = &app;
+        async move { crate::auth::call(app, &app.anonymous, reqwest::Method::GET, &format!("/v2/account/portfolio/history?{query}"), Some(&token), None).await }
+    };
+    let now = tradecraft_api::clock::Clock::system().now_ms();
+    let at = |ms: i64| tradecraft_types::Timestamp::from_millis(ms).to_string();
+    const HOUR: i64 = 3_600_000;
+    for refused in [
+        format!("start={}&end={}&period=1D", at(now - HOUR), at(now)),
+        "start=yesterday".to_owned(),
+        format!("start={}&end={}", at(now), at(now - HOUR)),
+        format!("end={}&date_end=2026-01-01", at(now)),
+        "date_end=2026-1-1".to_owned(),
+        "period=0D".to_owned(),
+        "period=1X".to_owned(),
+        "period=3M&timeframe=1Min".to_owned(),
+        "period=all&timeframe=1H".to_owned(),
+        "pnl_reset=per_day".to_owned(),
+        "intraday_reporting=sometimes".to_owned(),
+        "cashflow_types=ALL".to_owned(),
+    ] {
+        let (status, answer) = history(refused.clone()).await;
+        assert_eq!(status, 422, "{refused}: {answer}");
+    }
+    for (query, timeframe) in [("period=2W", "15Min"), ("period=6M", "1D"), ("period=3D&intraday_reporting=continuous&pnl_reset=no_reset", "1Min")] {
+        let (status, answer) = history(query.to_owned()).await;
+        assert_eq!((status, answer["timeframe"].as_str()), (200, Some(timeframe)), "{query}: {answer}");
+    }
+    // A window of the last two hours holds the account's value now; one that ended before
+    // the account was opened holds nothing.
+    let (status, recent) = history(format!("start={}&end={}&timeframe=1Min", at(now - 2 * HOUR), at(now + 60_000))).await;
+    assert_eq!(status, 200, "{recent}");
+    let stamps: Vec<i64> = recent["timestamp"].as_array().unwrap().iter().map(|stamp| stamp.as_i64().unwrap() * 1_000).collect();
+    assert!(!stamps.is_empty() && stamps.iter().all(|stamp| (now - 2 * HOUR - 60_000..=now + 60_000).contains(stamp)), "{recent}");
+    assert_eq!(recent["equity"].as_array().unwrap().last().unwrap().as_f64(), Some(100_000.0), "{recent}");
+    let (status, before) = history(format!("end={}&period=1D", at(now - 2 * 24 * HOUR))).await;
+    assert_eq!(status, 200, "{before}");
+    assert!(before["timestamp"].as_array().unwrap().iter().all(|stamp| stamp.as_i64().unwrap() * 1_000 <= now - 2 * 24 * HOUR), "{before}");
+    assert!(before["equity"].as_array().unwrap().iter().all(|equity| equity.as_f64() == Some(0.0)), "nothing before the account: {before}");
+}
+
+/// Activities filter by Alpaca's `category` (fills are trade activity; deposits,
+/// withdrawals and fees are not), and refuse an unknown category or one beside
+/// `activity_types` rather than answering every activity.
+#[tokio::test]
+async fn account_activities_filter_by_alpacas_category() {
+    let app = spawn_app().await;
+    let ada = crate::auth::register(&app, "category@example.com").await;
+    let token = ada["accessToken"].as_str().unwrap().to_owned();
+    let (status, bought) = crate::auth::call(
+        &app,
+        &app.anonymous,
+        reqwest::Method::POST,
+        "/v1/orders",
+        Some(&token),
+        Some(json!({"symbol": "MOCK", "side": "BUY", "type": "MARKET", "quantity": "1"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{bought}");
+    let kinds =
+        |activities: &Value| activities.as_array().unwrap().iter().map(|activity| activity["activity_type"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let filled = |_: u16, activities: &Value| activities.as_array().is_some_and(|list| list.iter().any(|activity| activity["activity_type"] == "FILL"));
+    app.get_until_as(&token, "/v2/account/activities", filled).await;
+    let (_, trades) = app.get_until_as(&token, "/v2/account/activities?category=trade_activity", |status, _| status == 200).await;
+    assert_eq!(kinds(&trades), ["FILL"], "{trades}");
+    let (_, cash) = app.get_until_as(&token, "/v2/account/activities?category=non_trade_activity", |status, _| status == 200).await;
+    assert_eq!(kinds(&cash), ["CSD"], "the opening deposit: {cash}");
+    let (_, none) = app.get_until_as(&token, "/v2/account/activities/FILL?category=non_trade_activity", |status, _| status == 200).await;
+    assert_eq!(none, json!([]));
+    for refused in ["category=trades", "category=trade_activity&activity_types=FILL"] {
+        let (status, answer) =
+            crate::auth::call(&app, &app.anonymous, reqwest::Method::GET, &format!("/v2/account/activities?{refused}"), Some(&token), None).await;
+        assert_eq!(status, 422, "{refused}: {answer}");
+    }
+}
