@@ -174,3 +174,27 @@ test("at phone width the menu folds and still reaches every page", async ({ page
   await expect(page.getByRole("heading", { name: "Portfolio" })).toBeVisible();
   await expect(page.getByRole("link", { name: "Orders" })).toBeHidden();
 });
+
+test("a trailing stop shows its trail and the trigger it has reached among the open orders", async ({ page }) => {
+  const errors = watchConsole(page);
+  const trader = await register();
+  await call("POST", "/v1/orders", { symbol: "MOCKAAPL", side: "BUY", type: "MARKET", quantity: "2" }, trader.accessToken);
+  await logIn(page, trader);
+  await page.goto(url("/#/symbol/MOCKAAPL"));
+  await page.getByRole("button", { name: "Sell", exact: true }).click();
+  await page.getByLabel("Order type").selectOption("TRAILING_STOP");
+  await page.getByLabel("Quantity", { exact: true }).fill("2");
+  await page.getByLabel("Trail by").selectOption("percent");
+  await page.getByLabel("Trail", { exact: true }).fill("5");
+  await page.getByRole("button", { name: "Sell MOCKAAPL" }).click();
+  await expect(page.getByTestId("ticket-result")).toBeVisible();
+  await page.getByRole("link", { name: "Orders" }).click();
+  const trailing = page.getByTestId("open-orders").locator("tr[data-order]", { hasText: "MOCKAAPL" });
+  await expect(trailing).toHaveCount(1);
+  await expect(trailing.locator("td").nth(1)).toHaveText("Trailing stop (trails 5 %)");
+  // Its stop column shows where the engine has the trigger now: 5 % under the best price since.
+  const order = (await call<{ orders: { stopPrice: string; watermark: string }[] }>("GET", "/v1/orders?status=OPEN", undefined, trader.accessToken)).orders[0];
+  expect(Math.abs(Number(order.stopPrice) - Number(order.watermark) * 0.95)).toBeLessThan(0.011);
+  await expect(trailing.locator("td").nth(5)).not.toHaveText("—");
+  expect(errors).toEqual([]);
+});
