@@ -317,6 +317,26 @@ fn not_open_is_conflict(rejection: ApiError, order_id: OrderId) -> ApiError {
     }
 }
 
+/// A refused replace, saying what can be replaced when the engine's reason alone does not.
+fn replace_refused(rejection: ApiError, record: &OrderRecord) -> ApiError {
+    match rejection {
+        ApiError::Rejected { status, code: code @ "not_replaceable", .. } => ApiError::Rejected {
+            status,
+            code,
+            message: format!(
+                "order {} cannot be replaced: only a resting LIMIT order's quantity and limit price can be (this is a {} {} order; an exit leg keeps its order's quantity); cancel it and place another",
+                record.order_id, record.time_in_force, record.order_type
+            ),
+        },
+        ApiError::Rejected { status, code: code @ "invalid_quantity", .. } => ApiError::Rejected {
+            status,
+            code,
+            message: format!("quantity: the new total must be more than the {} already filled, on the lot grid", record.filled),
+        },
+        other => other,
+    }
+}
+
 /// Cancel an open order.
 #[utoipa::path(delete, path = "/v1/orders/{order_id}", tag = "orders",
     params(("order_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "An order id.")),
@@ -375,7 +395,7 @@ pub(crate) async fn replace_order(
     let outcome = execute(&state, command).await?;
     let events = events(&outcome)?;
     if let Some(rejection) = first_rejection(events) {
-        return Err(not_open_is_conflict(rejection, order_id));
+        return Err(replace_refused(not_open_is_conflict(rejection, order_id), &recorded(&state, order_id)?));
     }
     let record = recorded(&state, order_id)?;
     let mut order = order_of(&record, &trailing_now(&state, [&record]).await?);

@@ -87,7 +87,7 @@ async fn orders_can_be_looked_up_and_cancelled() {
 #[tokio::test]
 async fn orders_can_be_replaced() {
     let app = spawn_app().await;
-    let user = app.account("10000").await;
+    let user = app.account("20000").await;
     let (_, placed) =
         app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "10", "side": "BUY", "type": "LIMIT", "limitPrice": "95"})).await;
     let order_id = placed["orderId"].as_str().unwrap();
@@ -112,6 +112,29 @@ async fn orders_can_be_replaced() {
     let (status, body) = patch(json!({"limitPrice": "100.5"})).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("FILLED")));
     assert_eq!(patch(json!({"quantity": "2"})).await.0, 409);
+
+    // A refusal says what can be replaced: a stop cannot, and a partly filled order's new
+    // total must exceed what has filled (96 of the house's 100 left at 100.50).
+    let replace = |order_id: String, body: Value| {
+        let client = app.client.clone();
+        let url = app.url(&format!("/v1/orders/{order_id}"));
+        async move {
+            let response = client.patch(url).json(&body).send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let (_, stop) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "SELL", "type": "STOP", "stopPrice": "90"})).await;
+    let (status, refused) = replace(stop["orderId"].as_str().unwrap().to_owned(), json!({"quantity": "2"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("not_replaceable")), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("GTC STOP order"), "{refused}");
+    let (_, partly) =
+        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "97", "side": "BUY", "type": "LIMIT", "limitPrice": "100.5"})).await;
+    let partly = partly["orderId"].as_str().unwrap().to_owned();
+    let (_, order) = app.get(&format!("/v1/orders/{partly}")).await;
+    assert_eq!((order["status"].as_str(), order["filledQuantity"].as_str()), (Some("PARTIALLY_FILLED"), Some("96")), "{order}");
+    let (status, refused) = replace(partly, json!({"quantity": "96"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("invalid_quantity")), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("the 96 already filled"), "{refused}");
 }
 
 #[tokio::test]
