@@ -714,7 +714,9 @@ async fn a_broker_restart_mid_load_answers_503_and_loses_nothing() {
     for (status, retry_after, order_id, took) in &outcomes {
         assert!(matches!(status, 202 | 503), "answered {status}");
         assert!(*status != 503 || *retry_after, "a 503 without Retry-After");
-        assert!(*took < Duration::from_secs(12), "an answer took {took:?}: a gateway answers within its append and engine timeouts");
+        // The append's 4 s and the engine's 5 s, with room for a 2-core machine running the
+        // whole suite at once (an answer once took just over 12 s there): never a hang.
+        assert!(*took < Duration::from_secs(15), "an answer took {took:?}: a gateway answers within its append and engine timeouts");
         if let Some(order_id) = order_id.as_ref().filter(|_| *status == 202) {
             acknowledged.insert(order_id.clone());
         }
