@@ -193,7 +193,8 @@ test("a trailing stop shows its trail and the trigger it has reached among the o
   await expect(trailing).toHaveCount(1);
   await expect(trailing.locator("td").nth(1)).toHaveText("Trailing stop (trails 5 %)");
   // Its stop column shows where the engine has the trigger now: 5 % under the best price since.
-  const order = (await call<{ orders: { stopPrice: string; watermark: string }[] }>("GET", "/v1/orders?status=OPEN", undefined, trader.accessToken)).orders[0];
+  const [order] = (await call<{ orders: { stopPrice: string; watermark: string }[] }>("GET", "/v1/orders?status=OPEN", undefined, trader.accessToken)).orders;
+  if (!order) throw new Error("the trailing stop is not open");
   expect(Math.abs(Number(order.stopPrice) - Number(order.watermark) * 0.95)).toBeLessThan(0.011);
   await expect(trailing.locator("td").nth(5)).not.toHaveText("—");
   expect(errors).toEqual([]);
