@@ -771,10 +771,11 @@ pub(crate) async fn cancel_all(State(state): State<Shared>, Extension(caller): E
         // is answered as it stands.
         let now = record(&state, order.order_id)?;
         if !is_open(&now) {
+            // Ended: nothing of it trails any more.
             answers.push(CancelStatus {
                 id: order_uuid(order.order_id),
                 status: 200,
-                body: serde_json::to_value(order_of(&now, &trailing_now(&state, [&now]).await?)).unwrap_or(Value::Null),
+                body: serde_json::to_value(order_of(&now, &Trailing::default())).unwrap_or(Value::Null),
             });
             continue;
         }

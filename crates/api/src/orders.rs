@@ -199,7 +199,7 @@ impl Trailing {
 pub(crate) fn trail_parts(record: &OrderRecord) -> (Option<String>, Option<String>) {
     match record.trail {
         Some(Trail::Amount(amount)) => (Some(amount.to_string()), None),
-        Some(Trail::Percent { basis_points }) => (None, Some(Price::from_raw(i64::from(basis_points) * 100).to_string())),
+        Some(Trail::Percent { basis_points }) => (None, Some(Trail::percent_of_price(basis_points).to_string())),
         None => (None, None),
     }
 }

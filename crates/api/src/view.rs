@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use tradecraft_engine::{AccountKind, DoneReason, Event, ExitLeg, OrderClass, OrderKind, TimeInForce, Trail};
+use tradecraft_engine::{AccountKind, DoneReason, Event, ExitLeg, OrderClass, OrderKind, SelfTradePrevention, TimeInForce, Trail};
 use tradecraft_market::{CandleBook, TradePrint};
 use tradecraft_sequencer::CommandOutcome;
 use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, Timestamp, TradeId};
@@ -74,14 +74,11 @@ fn kind_parts(kind: OrderKind) -> (&'static str, Option<Price>, Option<Price>, O
     }
 }
 
-/// The self-trade prevention modes an order may name.
-const SELF_TRADE_PREVENTIONS: [&str; 3] = ["CANCEL_RESTING", "CANCEL_TAKING", "CANCEL_BOTH"];
-
 /// A trail as the read store keeps it: an amount, or a percent with 4 decimals.
 fn stored_trail(amount: Option<Price>, percent: Option<Price>) -> Option<Trail> {
     match (amount, percent) {
         (Some(amount), _) => Some(Trail::Amount(amount)),
-        (None, Some(percent)) => u32::try_from(percent.raw() / 100).ok().map(|basis_points| Trail::Percent { basis_points }),
+        (None, Some(percent)) => Trail::percent(percent),
         (None, None) => None,
     }
 }
@@ -150,7 +147,10 @@ fn order_record(order: &tradecraft_store::OrderSummary) -> Option<OrderRecord> {
         legs: Vec::new(),
         trail: stored_trail(order.trail_amount, order.trail_percent),
         post_only: order.post_only,
-        self_trade_prevention: SELF_TRADE_PREVENTIONS.into_iter().find(|mode| order.self_trade_prevention.as_deref() == Some(*mode)),
+        self_trade_prevention: [SelfTradePrevention::CancelResting, SelfTradePrevention::CancelTaking, SelfTradePrevention::CancelBoth]
+            .map(tradecraft_sequencer::outputs::self_trade_prevention)
+            .into_iter()
+            .find(|mode| order.self_trade_prevention.as_deref() == Some(*mode)),
     })
 }
 

@@ -213,6 +213,22 @@ pub enum Trail {
     },
 }
 
+impl Trail {
+    /// A trail by percent of the price, given on the price grid (1.5 % is 1.5): `None`
+    /// off the grid of basis points or out of their range.
+    pub fn percent(percent: Price) -> Option<Self> {
+        if percent.raw() % 100 != 0 {
+            return None;
+        }
+        u32::try_from(percent.raw() / 100).ok().map(|basis_points| Self::Percent { basis_points })
+    }
+
+    /// The percent of a trail by percent, on the price grid (150 basis points are 1.5).
+    pub fn percent_of_price(basis_points: u32) -> Price {
+        Price::from_raw(i64::from(basis_points) * 100)
+    }
+}
+
 /// How much an order is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderSize {

@@ -89,7 +89,7 @@ fn kind(kind: OrderKind, accepted: &mut events::OrderAccepted) {
             match trail {
                 tradecraft_engine::Trail::Amount(amount) => accepted.trail_amount = text(amount),
                 tradecraft_engine::Trail::Percent { basis_points } => {
-                    accepted.trail_percent = text(tradecraft_types::Price::from_raw(i64::from(basis_points) * 100));
+                    accepted.trail_percent = text(tradecraft_engine::Trail::percent_of_price(basis_points));
                 }
             }
             "TRAILING_STOP"

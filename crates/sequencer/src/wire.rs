@@ -688,7 +688,7 @@ impl PlaceOrder {
                         if value.raw() % 100 != 0 || value.raw() <= 0 {
                             return Err(invalid("trailPercent", "a positive percent with at most 2 decimals"));
                         }
-                        Trail::Percent { basis_points: u32::try_from(value.raw() / 100).map_err(|_| invalid("trailPercent", "too large"))? }
+                        Trail::percent(value).ok_or_else(|| invalid("trailPercent", "too large"))?
                     }
                     _ => return Err(invalid("trailAmount", "give exactly one of trailAmount and trailPercent")),
                 },
