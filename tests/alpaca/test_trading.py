@@ -99,6 +99,16 @@ def test_every_resting_order_type_is_taken_replaced_and_cancelled(trader):
 
     replaced = trader.trading.replace_order_by_id(limit.id, ReplaceOrderRequest(qty=3))
     assert Decimal(replaced.qty) == 3 and replaced.status == OrderStatus.NEW
+    # A waiting stop's trigger moves; a stop-limit's trigger and limit move together.
+    lower = low - 1
+    moved = trader.trading.replace_order_by_id(stop.id, ReplaceOrderRequest(stop_price=float(lower)))
+    assert Decimal(moved.stop_price) == lower and moved.limit_price is None and moved.status == OrderStatus.NEW
+    moved = trader.trading.replace_order_by_id(stop_limit.id, ReplaceOrderRequest(stop_price=float(lower), limit_price=float(lower - 1), qty=2))
+    assert (Decimal(moved.stop_price), Decimal(moved.limit_price), Decimal(moved.qty)) == (lower, lower - 1, 2)
+    assert Decimal(trader.trading.get_order_by_id(stop.id).stop_price) == lower
+    with pytest.raises(APIError) as refused:
+        trader.trading.replace_order_by_id(stop.id, ReplaceOrderRequest(limit_price=float(lower)))
+    assert refused.value.status_code == 422 and "no limit price" in str(refused.value)
     trader.trading.cancel_order_by_id(limit.id)
     assert trader.trading.get_order_by_id(limit.id).status == OrderStatus.CANCELED
     with pytest.raises(APIError) as refused:

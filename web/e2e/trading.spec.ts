@@ -199,3 +199,29 @@ test("a trailing stop shows its trail and the trigger it has reached among the o
   await expect(trailing.locator("td").nth(5)).not.toHaveText("—");
   expect(errors).toEqual([]);
 });
+
+test("a waiting stop's trigger is moved from the open orders, and a trailing stop offers no replace", async ({ page }) => {
+  const errors = watchConsole(page);
+  const trader = await register();
+  await call("POST", "/v1/orders", { symbol: "MOCKAAPL", side: "BUY", type: "MARKET", quantity: "3" }, trader.accessToken);
+  const book = await call<{ bids: { price: string }[] }>("GET", "/v1/market/MOCKAAPL/orderbook?depth=1");
+  const bid = Number(book.bids[0]?.price ?? "100");
+  const [stop, moved] = [(Math.floor(bid * 80) / 100).toFixed(2), (Math.floor(bid * 85) / 100).toFixed(2)];
+  await call("POST", "/v1/orders", { symbol: "MOCKAAPL", side: "SELL", type: "STOP", quantity: "2", stopPrice: stop }, trader.accessToken);
+  await call("POST", "/v1/orders", { symbol: "MOCKAAPL", side: "SELL", type: "TRAILING_STOP", quantity: "1", trailPercent: "5" }, trader.accessToken);
+  await logIn(page, trader);
+  await page.goto(url("/#/orders"));
+  const open = page.getByTestId("open-orders").locator("tr[data-order]", { hasText: "MOCKAAPL" });
+  await expect(open).toHaveCount(2);
+  const waiting = open.filter({ hasNotText: "trails" });
+  await expect(open.filter({ hasText: "trails" }).getByRole("button", { name: "Replace" })).toHaveCount(0);
+  await waiting.getByRole("button", { name: "Replace" }).click();
+  // A stop (market) order has a stop price to move and no limit price.
+  await expect(page.getByLabel("New limit price")).toHaveCount(0);
+  await page.getByLabel("New stop price").fill(moved);
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(waiting.locator("td").nth(5)).toHaveText(moved);
+  const { orders } = await call<{ orders: { stopPrice: string; type: string }[] }>("GET", "/v1/orders?status=OPEN", undefined, trader.accessToken);
+  expect(orders.find((order) => order.type === "STOP")?.stopPrice).toBe(String(Number(moved)));
+  expect(errors).toEqual([]);
+});

@@ -789,12 +789,13 @@ pub(crate) async fn cancel_all(State(state): State<Shared>, Extension(caller): E
     Ok((StatusCode::MULTI_STATUS, Json(answers)).into_response())
 }
 
-/// `PATCH /v2/orders/{order_id}`: a new quantity and/or limit price.
+/// `PATCH /v2/orders/{order_id}`: a new quantity, limit price and/or stop price.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ReplaceRequest {
     pub qty: Option<Decimal>,
+    /// A `limit` or `stop_limit` order's.
     pub limit_price: Option<Decimal>,
-    /// Not taken: a stop price cannot be changed here yet.
+    /// A `stop` or `stop_limit` order's, while it waits for its trigger.
     pub stop_price: Option<Decimal>,
     /// Not taken.
     pub trail: Option<Decimal>,
@@ -805,8 +806,9 @@ pub(crate) struct ReplaceRequest {
     pub client_order_id: Option<ClientOrderIdText>,
 }
 
-/// Replace one of the caller's open orders: its quantity and/or limit price change in
-/// place (the order keeps its id; Alpaca would make a new one).
+/// Replace one of the caller's open orders: a resting limit order's quantity and/or limit
+/// price, or a waiting stop or stop-limit order's quantity, stop price and/or limit price,
+/// change in place (the order keeps its id; Alpaca would make a new one).
 #[utoipa::path(patch, path = "/v2/orders/{order_id}", tag = "alpaca", request_body = ReplaceRequest,
     params(("order_id" = String, Path, description = "The order's UUID, or its TradeCraft id (as `/v1` gives it).")),
     responses(
@@ -822,8 +824,8 @@ pub(crate) async fn replace_order(
     Body(request): Body<ReplaceRequest>,
 ) -> Result<Json<Order>, ApiError> {
     let order = own_order(&state, &caller, &order_id)?;
-    if request.stop_price.is_some() || request.trail.is_some() {
-        return Err(not_supported("changing a stop price or trail"));
+    if request.trail.is_some() {
+        return Err(not_supported("changing a trail"));
     }
     if request.time_in_force.as_ref().is_some_and(|tif| !tif.as_str().eq_ignore_ascii_case(order.time_in_force)) {
         return Err(not_supported("changing the time in force"));
@@ -831,10 +833,11 @@ pub(crate) async fn replace_order(
     if request.client_order_id.as_ref().is_some_and(|id| Some(id.as_str()) != order.client_order_id.as_deref()) {
         return Err(not_supported("changing the client order id"));
     }
-    if request.qty.is_none() && request.limit_price.is_none() {
-        return Err(unprocessable(crate::extract::field_error("qty", "give qty or limit_price")));
+    if request.qty.is_none() && request.limit_price.is_none() && request.stop_price.is_none() {
+        return Err(unprocessable(crate::extract::field_error("qty", "give qty, limit_price and/or stop_price")));
     }
-    for (field, value) in [("qty", &request.qty), ("limit_price", &request.limit_price)] {
+    crate::orders::replace_fits(&order, request.limit_price.is_some(), request.stop_price.is_some(), ("limit_price", "stop_price")).map_err(unprocessable)?;
+    for (field, value) in [("qty", &request.qty), ("limit_price", &request.limit_price), ("stop_price", &request.stop_price)] {
         if value.as_ref().is_some_and(|value| value.is_negative() || value.is_zero()) {
             return Err(unprocessable(crate::extract::field_error(field, "must be greater than 0")));
         }
@@ -842,6 +845,7 @@ pub(crate) async fn replace_order(
     let command = wire_command(json!({
         "command": "replaceOrder", "orderId": order.order_id.to_string(), "userId": order.account.to_string(),
         "quantity": request.qty.as_ref().map(Decimal::as_str), "limitPrice": request.limit_price.as_ref().map(Decimal::as_str),
+        "stopPrice": request.stop_price.as_ref().map(Decimal::as_str),
     }))
     .map_err(unprocessable)?;
     let outcome = execute(&state, command).await?;
@@ -853,7 +857,7 @@ pub(crate) async fn replace_order(
                 message: format!("order {order_id} is not open"),
             });
         }
-        Some(rejection) => return Err(unprocessable(rejection)),
+        Some(rejection) => return Err(unprocessable(crate::orders::replace_refused(rejection, &order))),
         None => {}
     }
     let replaced = record(&state, order.order_id)?;

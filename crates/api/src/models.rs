@@ -381,43 +381,35 @@ impl PlaceOrderRequest {
     }
 }
 
-/// `PATCH /v1/orders/{orderId}`: a new total quantity and/or limit price.
+/// `PATCH /v1/orders/{orderId}`: a new total quantity, limit price and/or stop price.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ReplaceOrderRequest {
     pub quantity: Option<Decimal>,
+    /// A `LIMIT` or `STOP_LIMIT` order's.
     pub limit_price: Option<Decimal>,
+    /// A `STOP` or `STOP_LIMIT` order's, while it waits for its trigger.
+    pub stop_price: Option<Decimal>,
 }
 
 /// Order fields a replace cannot change.
-const FIXED_ORDER_FIELDS: [&str; 12] = [
-    "userId",
-    "symbol",
-    "side",
-    "type",
-    "notional",
-    "stopPrice",
-    "trailAmount",
-    "trailPercent",
-    "timeInForce",
-    "postOnly",
-    "clientOrderId",
-    "selfTradePrevention",
-];
+const FIXED_ORDER_FIELDS: [&str; 11] =
+    ["userId", "symbol", "side", "type", "notional", "trailAmount", "trailPercent", "timeInForce", "postOnly", "clientOrderId", "selfTradePrevention"];
 
 impl ReplaceOrderRequest {
     /// The request in `body`: order fields a replace cannot change are refused, not
     /// ignored; other unknown fields are ignored.
     pub(crate) fn from_body(body: serde_json::Value) -> Result<Self, ApiError> {
         if let Some(field) = FIXED_ORDER_FIELDS.iter().find(|field| body.get(**field).is_some()) {
-            return Err(field_error(field, "cannot be changed; only quantity and limitPrice can"));
+            return Err(field_error(field, "cannot be changed; only quantity, limitPrice and stopPrice can"));
         }
         let request: Self = from_object(body)?;
-        if request.quantity.is_none() && request.limit_price.is_none() {
-            return Err(field_error("quantity", "give quantity and/or limitPrice"));
+        if request.quantity.is_none() && request.limit_price.is_none() && request.stop_price.is_none() {
+            return Err(field_error("quantity", "give quantity, limitPrice and/or stopPrice"));
         }
         request.quantity.as_ref().map(|quantity| positive("quantity", quantity)).transpose()?;
         request.limit_price.as_ref().map(|price| positive("limitPrice", price)).transpose()?;
+        request.stop_price.as_ref().map(|price| positive("stopPrice", price)).transpose()?;
         Ok(request)
     }
 }

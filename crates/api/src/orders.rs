@@ -15,7 +15,7 @@ use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Timestamp};
 use utoipa::IntoParams;
 
 use crate::auth::{MaybeCaller, account_for};
-use crate::extract::{Body, Query};
+use crate::extract::{Body, Query, field_error};
 use crate::metrics::log_fields;
 use crate::models::{PlaceOrderRequest, ReplaceOrderRequest};
 use crate::responses::{ErrorBody, NextPage, Order, OrderAccepted, OrderCancelled, OrderFill, OrderList, Portfolio};
@@ -318,14 +318,23 @@ fn not_open_is_conflict(rejection: ApiError, order_id: OrderId) -> ApiError {
 }
 
 /// A refused replace, saying what can be replaced when the engine's reason alone does not.
-fn replace_refused(rejection: ApiError, record: &OrderRecord) -> ApiError {
+pub(crate) fn replace_refused(rejection: ApiError, record: &OrderRecord) -> ApiError {
     match rejection {
         ApiError::Rejected { status, code: code @ "not_replaceable", .. } => ApiError::Rejected {
             status,
             code,
             message: format!(
-                "order {} cannot be replaced: only a resting LIMIT order's quantity and limit price can be (this is a {} {} order; an exit leg keeps its order's quantity); cancel it and place another",
+                "order {} cannot be replaced: only a resting LIMIT order's quantity and limit price, or a waiting STOP or STOP_LIMIT order's quantity, stop price and limit price, can be (this is a {} {} order; an exit leg keeps its order's quantity); cancel it and place another",
                 record.order_id, record.time_in_force, record.order_type
+            ),
+        },
+        // The type fits (checked before), so the stop has triggered and rests as a limit.
+        ApiError::Rejected { status, code: code @ "invalid_order", .. } => ApiError::Rejected {
+            status,
+            code,
+            message: format!(
+                "order {} has been triggered and rests as a limit order: its stop price no longer applies; only its quantity and limit price can change",
+                record.order_id
             ),
         },
         ApiError::Rejected { status, code: code @ "invalid_quantity", .. } => ApiError::Rejected {
@@ -334,6 +343,20 @@ fn replace_refused(rejection: ApiError, record: &OrderRecord) -> ApiError {
             message: format!("quantity: the new total must be more than the {} already filled, on the lot grid", record.filled),
         },
         other => other,
+    }
+}
+
+/// Refuses, before the engine is asked, a replace naming a price `record`'s type does not
+/// have (`fields` names the limit and stop price fields as the request spells them).
+pub(crate) fn replace_fits(record: &OrderRecord, limit_price: bool, stop_price: bool, fields: (&str, &str)) -> Result<(), ApiError> {
+    let (limit_field, stop_field) = fields;
+    match record.order_type {
+        "LIMIT" if stop_price => Err(field_error(stop_field, format!("a LIMIT order has no stop price; its quantity and {limit_field} can change"))),
+        "STOP" if limit_price => Err(field_error(
+            limit_field,
+            format!("a STOP order has no limit price (it trades at market once triggered); its quantity and {stop_field} can change"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -363,9 +386,11 @@ pub(crate) async fn cancel_order(
     Ok(Json(OrderCancelled { order_id: order_id.to_string(), status: "CANCELLED".to_owned() }))
 }
 
-/// Replace an open order: a new total quantity and/or limit price. Reducing the quantity
-/// at the same price keeps the order's place in the queue; anything else moves it to the
-/// back. A buy's reservation follows the new price and quantity.
+/// Replace an open order: a resting limit order's total quantity and/or limit price, or a
+/// waiting stop or stop-limit order's quantity, stop price and/or limit price. Reducing
+/// the quantity at the same prices keeps the order's place in the queue; anything else
+/// moves it to the back. A buy's reservation follows the new prices and quantity; a stop
+/// moved to a trigger the last trade has already reached triggers at once.
 #[utoipa::path(patch, path = "/v1/orders/{order_id}", tag = "orders", request_body = ReplaceOrderRequest,
     params(("order_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "An order id.")),
     responses(
@@ -387,10 +412,11 @@ pub(crate) async fn replace_order(
     log_fields(|fields| fields.order_id = Some(order_id.0));
     let owner = order_owner(&state, &caller, order_id)?;
     let request = ReplaceOrderRequest::from_body(body)?;
+    replace_fits(&recorded(&state, order_id)?, request.limit_price.is_some(), request.stop_price.is_some(), ("limitPrice", "stopPrice"))?;
     crate::contests::check_trading_window(&state, owner.0).await?;
     let command = wire_command(json!({
         "command": "replaceOrder", "orderId": order_id.to_string(), "userId": owner.to_string(),
-        "quantity": request.quantity, "limitPrice": request.limit_price,
+        "quantity": request.quantity, "limitPrice": request.limit_price, "stopPrice": request.stop_price,
     }))?;
     let outcome = execute(&state, command).await?;
     let events = events(&outcome)?;

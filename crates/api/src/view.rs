@@ -316,10 +316,11 @@ impl View {
                         record.updated = at;
                     }
                 }
-                Event::OrderReplaced { order_id, quantity, price, .. } => {
+                Event::OrderReplaced { order_id, quantity, price, stop_price, .. } => {
                     if let Some(record) = self.orders.get_mut(order_id) {
                         record.quantity = *quantity;
-                        record.limit_price = Some(*price);
+                        record.limit_price = price.or(record.limit_price);
+                        record.stop_price = stop_price.or(record.stop_price);
                         record.updated = at;
                     }
                 }

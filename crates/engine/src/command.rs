@@ -61,12 +61,15 @@ pub enum Command {
         account: AccountId,
         order_id: OrderId,
     },
-    /// New total quantity and/or new limit price of a resting limit order.
+    /// New total quantity and/or new limit price of a resting limit order; or new total
+    /// quantity, stop price and/or limit price of a stop or stop-limit order waiting for
+    /// its trigger.
     ReplaceOrder {
         account: AccountId,
         order_id: OrderId,
         quantity: Option<Quantity>,
         price: Option<Price>,
+        stop_price: Option<Price>,
     },
     /// Cancels every open order of the account, or only those in `symbol`.
     CancelAll {

@@ -366,6 +366,14 @@ impl State {
     }
 }
 
+/// What a replace asks to change (absent: unchanged).
+#[derive(Clone, Copy, Debug)]
+struct Change {
+    quantity: Option<Quantity>,
+    price: Option<Price>,
+    stop_price: Option<Price>,
+}
+
 /// An order (or a replacement) as the limits see it, before its account's context.
 #[derive(Clone, Copy, Debug)]
 struct Draft {
@@ -669,7 +677,9 @@ impl Engine {
                 self.place_once(&contingent.order, *key, events, |engine, _, events| engine.place_contingent(contingent, events));
             }
             Command::CancelOrder { account, order_id } => self.cancel(*account, *order_id, events),
-            Command::ReplaceOrder { account, order_id, quantity, price } => self.replace(*account, *order_id, *quantity, *price, events),
+            Command::ReplaceOrder { account, order_id, quantity, price, stop_price } => {
+                self.replace(*account, *order_id, Change { quantity: *quantity, price: *price, stop_price: *stop_price }, events)
+            }
             Command::CancelAll { account, symbol } => self.cancel_all(*account, *symbol, events),
             Command::EndOfSession { symbol } => self.end_session(*symbol, events),
             Command::OpenSession { symbol } => self.set_session(*symbol, true, events),
@@ -1098,13 +1108,7 @@ impl Engine {
         if !is_stop {
             return self.execute(instrument, slot, events);
         }
-        let last = self.instruments[instrument as usize].last_price;
-        let reached = last != 0
-            && match order.side {
-                Side::Buy => last >= order.stop_price,
-                Side::Sell => last <= order.stop_price,
-            };
-        if reached {
+        if self.stop_reached(instrument, order.side, order.stop_price) {
             self.state.triggered.push(slot);
             return;
         }
@@ -1114,6 +1118,16 @@ impl Engine {
         if is_trailing {
             book.trailing.insert(key.1, slot);
         }
+    }
+
+    /// Whether the instrument's last trade has reached a `side` stop at `stop`.
+    fn stop_reached(&self, instrument: u32, side: Side, stop: i64) -> bool {
+        let last = self.instruments[instrument as usize].last_price;
+        last != 0
+            && match side {
+                Side::Buy => last >= stop,
+                Side::Sell => last <= stop,
+            }
     }
 
     /// Runs stops triggered by trades until none is left.
@@ -1391,8 +1405,8 @@ impl Engine {
         self.publish_best_bid_offer(instrument, events);
     }
 
-    fn replace(&mut self, account: AccountId, order_id: OrderId, quantity: Option<Quantity>, price: Option<Price>, events: &mut Vec<Event>) {
-        match self.try_replace(account, order_id, quantity, price, events) {
+    fn replace(&mut self, account: AccountId, order_id: OrderId, change: Change, events: &mut Vec<Event>) {
+        match self.try_replace(account, order_id, change, events) {
             Ok(instrument) => {
                 self.run_triggered(instrument, events);
                 self.publish_best_bid_offer(instrument, events);
@@ -1401,28 +1415,27 @@ impl Engine {
         }
     }
 
-    fn try_replace(
-        &mut self,
-        account: AccountId,
-        order_id: OrderId,
-        quantity: Option<Quantity>,
-        price: Option<Price>,
-        events: &mut Vec<Event>,
-    ) -> Result<u32, RejectReason> {
+    fn try_replace(&mut self, account: AccountId, order_id: OrderId, change: Change, events: &mut Vec<Event>) -> Result<u32, RejectReason> {
         let slot = self.owned_order(account, order_id).ok_or(RejectReason::UnknownOrder)?;
-        if quantity.is_some() && !self.state.groups.is_empty() && self.is_exit_leg(order_id) {
+        if change.quantity.is_some() && !self.state.groups.is_empty() && self.is_exit_leg(order_id) {
             return Err(RejectReason::NotReplaceable);
         }
         let order = self.state.orders.get(slot);
         let instrument = order.instrument;
         let market = &self.instruments[instrument as usize];
-        if order.kind != StoredKind::Limit || order.time_in_force.waits_for_auction() {
+        if order.time_in_force.waits_for_auction() {
             return Err(RejectReason::NotReplaceable);
+        }
+        match order.kind {
+            StoredKind::Limit => {}
+            StoredKind::Stop | StoredKind::StopLimit => return self.replace_stop(slot, change, events),
+            StoredKind::Market | StoredKind::TrailingStop => return Err(RejectReason::NotReplaceable),
         }
         if market.halted {
             return Err(RejectReason::InstrumentHalted);
         }
-        if quantity.is_none() && price.is_none() {
+        let Change { quantity, price, stop_price } = change;
+        if stop_price.is_some() || (quantity.is_none() && price.is_none()) {
             return Err(RejectReason::InvalidOrder);
         }
         let (symbol, minimum) = (market.spec.symbol, market.spec.min_quantity);
@@ -1464,7 +1477,8 @@ impl Engine {
             order_id,
             account,
             symbol,
-            price: Price::from_raw(new_price),
+            price: Some(Price::from_raw(new_price)),
+            stop_price: None,
             quantity: Quantity::from_raw(new_quantity),
             filled,
             priority_kept,
@@ -1499,15 +1513,7 @@ impl Engine {
             Side::Buy => buy_reservation(new_price, new_leaves, fee_bps).ok_or(RejectReason::NotionalTooLarge)?,
             Side::Sell => new_leaves,
         };
-        let asset = State::asset_of(side, instrument);
-        let held = order.reserved;
-        if required > held {
-            if !self.state.ledger.try_reserve(owner, asset, required - held) {
-                return Err(asset_shortfall(side));
-            }
-        } else {
-            self.state.ledger.shift(owner, asset, Bucket::Reserved, Bucket::Available, held - required);
-        }
+        self.resize_reservation(owner, side, instrument, order.reserved, required)?;
         self.detach(slot);
         let sequence = self.state.next_sequence;
         self.state.next_sequence += 1;
@@ -1519,6 +1525,119 @@ impl Engine {
         self.state.note_open_buy(owner, instrument, buy_delta);
         events.push(event(false));
         self.execute(instrument, slot, events);
+        Ok(instrument)
+    }
+
+    /// Takes `owner`'s reservation for one replaced order from `held` to `required`: more
+    /// is reserved (refused when not available) or the excess freed.
+    fn resize_reservation(&mut self, owner: u32, side: Side, instrument: u32, held: i64, required: i64) -> Result<(), RejectReason> {
+        let asset = State::asset_of(side, instrument);
+        if required > held {
+            if !self.state.ledger.try_reserve(owner, asset, required - held) {
+                return Err(asset_shortfall(side));
+            }
+        } else {
+            self.state.ledger.shift(owner, asset, Bucket::Reserved, Bucket::Available, held - required);
+        }
+        Ok(())
+    }
+
+    /// Replaces a stop or stop-limit order waiting for its trigger: a new stop price, limit
+    /// price (stop-limit only) and/or total quantity, checked as a new order's would be.
+    /// Its reservation follows the new prices and quantity (a stop loss sharing its take
+    /// profit's reservation holds none, and takes it over when triggered, as before). It
+    /// keeps its place among the stops only when nothing but its quantity shrinks; a stop
+    /// the last trade has already reached triggers now.
+    fn replace_stop(&mut self, slot: u32, change: Change, events: &mut Vec<Event>) -> Result<u32, RejectReason> {
+        let order = self.state.orders.get(slot);
+        let (order_id, instrument, side, kind, owner) = (order.id, order.instrument, order.side, order.kind, order.account);
+        let market = &self.instruments[instrument as usize];
+        if market.halted {
+            return Err(RejectReason::InstrumentHalted);
+        }
+        let nothing = change.quantity.is_none() && change.price.is_none() && change.stop_price.is_none();
+        // A stop (market) order has no limit price to change.
+        if nothing || (kind == StoredKind::Stop && change.price.is_some()) {
+            return Err(RejectReason::InvalidOrder);
+        }
+        let spec = market.spec;
+        let new_stop = match change.stop_price {
+            Some(stop) => Self::check_price(stop, market.tick)?,
+            None => order.stop_price,
+        };
+        let new_price = match (kind, change.price) {
+            (StoredKind::StopLimit, Some(price)) => Self::check_price(price, market.tick)?,
+            (StoredKind::Stop, _) if new_stop != order.stop_price => banded_price(new_stop, spec.price_band_bps, side == Side::Buy, spec.tick_size.raw()),
+            _ => order.price,
+        };
+        let new_quantity = match change.quantity {
+            Some(quantity) => Self::check_quantity(quantity, spec.min_quantity, market.lot)?,
+            None => order.quantity,
+        };
+        if new_quantity <= order.filled {
+            return Err(RejectReason::InvalidQuantity);
+        }
+        let (old_leaves, new_leaves) = (order.leaves(), new_quantity - order.filled);
+        let account_kind = self.state.accounts[owner as usize].kind;
+        if account_kind != AccountKind::House && self.state.accounts[owner as usize].activity.is_some() {
+            let notional = i64::try_from(i128::from(new_price) * i128::from(new_quantity)).map_err(|_| RejectReason::NotionalTooLarge)?;
+            let draft = Draft {
+                instrument,
+                side,
+                order_type: if kind == StoredKind::Stop { OrderTypes::STOP } else { OrderTypes::STOP_LIMIT },
+                quantity: new_quantity,
+                notional,
+                share_price: if kind == StoredKind::Stop { new_stop } else { new_price },
+                open_orders: self.state.accounts[owner as usize].open_orders - 1,
+                adds: if side == Side::Buy { new_leaves - old_leaves } else { 0 },
+                counts_as_new: false,
+            };
+            self.check_limits(owner, &draft).map_err(RejectReason::LimitBreached)?;
+        }
+        let shares_reservation = !self.state.groups.is_empty() && self.reservation_holder(order_id).is_some();
+        let order = self.state.orders.get(slot);
+        let held = order.reserved;
+        let required = match (shares_reservation, side) {
+            (true, _) => 0,
+            (false, Side::Sell) => new_leaves,
+            (false, Side::Buy) => buy_reservation(new_price, new_leaves, self.reservation_fee_bps()).ok_or(RejectReason::NotionalTooLarge)?,
+        };
+        let priority_kept = new_stop == order.stop_price && new_price == order.price && new_leaves <= old_leaves;
+        let old_key = (order.stop_price, order.sequence);
+        self.resize_reservation(owner, side, instrument, held, required)?;
+        let stops = self.books[instrument as usize].stops_mut(side);
+        stops.remove(&old_key);
+        let sequence = if priority_kept {
+            old_key.1
+        } else {
+            self.state.next_sequence += 1;
+            self.state.next_sequence - 1
+        };
+        let order = self.state.orders.get_mut(slot);
+        order.stop_price = new_stop;
+        order.price = new_price;
+        order.quantity = new_quantity;
+        order.reserved = required;
+        order.sequence = sequence;
+        let (account, filled) = (self.state.accounts[owner as usize].id, Quantity::from_raw(order.filled));
+        if side == Side::Buy {
+            self.state.note_open_buy(owner, instrument, new_leaves - old_leaves);
+        }
+        events.push(Event::OrderReplaced {
+            order_id,
+            account,
+            symbol: spec.symbol,
+            price: (kind == StoredKind::StopLimit).then_some(Price::from_raw(new_price)),
+            stop_price: Some(Price::from_raw(new_stop)),
+            quantity: Quantity::from_raw(new_quantity),
+            filled,
+            priority_kept,
+        });
+        if self.stop_reached(instrument, side, new_stop) {
+            self.state.triggered.push(slot);
+        } else {
+            self.books[instrument as usize].stops_mut(side).insert((new_stop, sequence), slot);
+        }
         Ok(instrument)
     }
 

@@ -115,7 +115,10 @@ pub enum Event {
         order_id: OrderId,
         account: AccountId,
         symbol: Symbol,
-        price: Price,
+        /// The limit price; none for a stop (market) order.
+        price: Option<Price>,
+        /// A waiting stop's trigger price (stop and stop-limit orders only).
+        stop_price: Option<Price>,
         quantity: Quantity,
         /// Filled so far (unchanged by the replace).
         filled: Quantity,

@@ -103,7 +103,11 @@ pub struct OrderReplaced {
     pub symbol: String,
     /// The order's status after the change: `ACCEPTED` or `PARTIALLY_FILLED`.
     pub status: String,
+    /// The limit price. A `STOP` order has none: for it, this repeats `stopPrice`.
     pub limit_price: String,
+    /// A waiting `STOP` or `STOP_LIMIT` order's trigger price after the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<String>,
     /// The new total quantity.
     pub quantity: String,
     /// Whether the order kept its place in the queue.

@@ -261,14 +261,15 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
             };
             out.push(symbol_output(trade.symbol, "market.trade", to_payload(&print)));
         }
-        Event::OrderReplaced { order_id, account, symbol, price, quantity, filled, priority_kept } => {
+        Event::OrderReplaced { order_id, account, symbol, price, stop_price, quantity, filled, priority_kept } => {
             let replaced = events::OrderReplaced {
                 order_id: order_id.to_string(),
                 user_id: account.to_string(),
                 symbol: symbol.as_str().to_owned(),
                 // The order's status after the change, in the one vocabulary.
                 status: if filled.is_positive() { "PARTIALLY_FILLED" } else { "ACCEPTED" }.to_owned(),
-                limit_price: price.to_string(),
+                limit_price: price.or(*stop_price).unwrap_or_default().to_string(),
+                stop_price: stop_price.map(|stop| stop.to_string()),
                 quantity: quantity.to_string(),
                 priority_kept: *priority_kept,
                 timestamp,

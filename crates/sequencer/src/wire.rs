@@ -370,6 +370,9 @@ pub enum WireCommand {
         quantity: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit_price: Option<String>,
+        /// A waiting stop or stop-limit order's new trigger price.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stop_price: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     CancelAll {
@@ -543,11 +546,12 @@ impl WireCommand {
                 }
             }
             Self::CancelOrder { order_id, user_id } => Command::CancelOrder { account: account(user_id)?, order_id: OrderId(id("orderId", order_id)?) },
-            Self::ReplaceOrder { order_id, user_id, quantity: new_quantity, limit_price } => Command::ReplaceOrder {
+            Self::ReplaceOrder { order_id, user_id, quantity: new_quantity, limit_price, stop_price } => Command::ReplaceOrder {
                 account: account(user_id)?,
                 order_id: OrderId(id("orderId", order_id)?),
                 quantity: new_quantity.as_deref().map(|text| quantity("quantity", text)).transpose()?,
                 price: limit_price.as_deref().map(|text| price("limitPrice", text)).transpose()?,
+                stop_price: stop_price.as_deref().map(|text| price("stopPrice", text)).transpose()?,
             },
             Self::CancelAll { user_id, symbol: only } => Command::CancelAll { account: account(user_id)?, symbol: only.as_deref().map(symbol).transpose()? },
             Self::CreateAccount { user_id, house } => Command::CreateAccount {
@@ -769,7 +773,13 @@ mod tests {
 
     #[test]
     fn encoding_round_trips() {
-        let wire = WireCommand::ReplaceOrder { order_id: "5".to_owned(), user_id: "9".to_owned(), quantity: None, limit_price: Some("101.5".to_owned()) };
+        let wire = WireCommand::ReplaceOrder {
+            order_id: "5".to_owned(),
+            user_id: "9".to_owned(),
+            quantity: None,
+            limit_price: Some("101.5".to_owned()),
+            stop_price: None,
+        };
         let text = serde_json::to_string(&wire).unwrap();
         assert_eq!(text, r#"{"command":"replaceOrder","orderId":"5","userId":"9","limitPrice":"101.5"}"#);
         assert_eq!(serde_json::from_str::<WireCommand>(&text).unwrap(), wire);

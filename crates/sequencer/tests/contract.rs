@@ -198,7 +198,10 @@ fn every_kind_of_event() -> Vec<WireCommand> {
         order(3, 3, WireSide::Buy, "1000000", WireOrderType::Limit, Some("100"), None),
         order(4, 2, WireSide::Buy, "1", WireOrderType::Stop, None, Some("100.5")),
         order(5, 3, WireSide::Buy, "1", WireOrderType::Limit, Some("99"), None),
-        WireCommand::ReplaceOrder { order_id: "5".to_owned(), user_id: "3".to_owned(), quantity: None, limit_price: Some("99.5".to_owned()) },
+        WireCommand::ReplaceOrder { order_id: "5".to_owned(), user_id: "3".to_owned(), quantity: None, limit_price: Some("99.5".to_owned()), stop_price: None },
+        // A waiting stop's trigger moved.
+        order(9, 1, WireSide::Sell, "2", WireOrderType::Stop, None, Some("95")),
+        WireCommand::ReplaceOrder { order_id: "9".to_owned(), user_id: "1".to_owned(), quantity: None, limit_price: None, stop_price: Some("96".to_owned()) },
         WireCommand::CancelOrder { order_id: "5".to_owned(), user_id: "3".to_owned() },
         WireCommand::CancelOrder { order_id: "5".to_owned(), user_id: "3".to_owned() },
         order(6, 3, WireSide::Sell, "1", WireOrderType::Limit, Some("100.6"), None),

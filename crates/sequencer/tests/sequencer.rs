@@ -76,6 +76,7 @@ fn traffic(count: u64) -> Vec<WireCommand> {
                     user_id: user.to_string(),
                     quantity: None,
                     limit_price: Some(format!("{}", 95 + next() % 10)),
+                    stop_price: None,
                 },
                 2 => place(order_id, user, WireSide::Buy, "3", WireOrderType::Market, None),
                 3 => place(order_id, user, WireSide::Buy, "100000", WireOrderType::Limit, Some("100")),

@@ -154,7 +154,9 @@ struct OrderPatch {
     filled_total: Option<i64>,
     status: Option<String>,
     reason: Option<String>,
+    /// A new limit price (kept only by an order that has one).
     limit_price: Option<i64>,
+    stop_price: Option<i64>,
     quantity: Option<i64>,
     order_class: Option<String>,
     updated_at: i64,
@@ -552,16 +554,20 @@ impl Projector {
                     let event: events::OrderReplaced = payload(item)?;
                     self.audit_order(item, &event.user_id, "order.replaced", pending)?;
                     let (limit, size) = (price("limitPrice", &event.limit_price)?, quantity("quantity", &event.quantity)?);
+                    let stop = event.stop_price.as_deref().map(|text| price("stopPrice", text)).transpose()?;
+                    // A stop (market) order has no limit price: the event repeats its stop.
                     self.patch_order(
                         pending,
                         item,
                         (&event.order_id, &event.user_id),
                         |order| {
-                            order.limit_price = Some(limit);
+                            order.limit_price = order.limit_price.map(|_| limit);
+                            order.stop_price = stop.or(order.stop_price);
                             order.quantity = size;
                         },
                         |patch| {
                             patch.limit_price = Some(limit);
+                            patch.stop_price = stop.or(patch.stop_price);
                             patch.quantity = Some(size);
                         },
                     )?;
@@ -1120,8 +1126,10 @@ impl Projector {
         for (order_id, patch) in std::mem::take(&mut pending.patches) {
             pending.statements.push(Statement::new(
                 "UPDATE orders SET filled_quantity = COALESCE($1, filled_quantity + $2), filled_notional = filled_notional + $3, \
-                 status = COALESCE($4, status), reason = COALESCE($5, reason), limit_price = COALESCE($6, limit_price), \
-                 quantity = COALESCE($7, quantity), updated_at = $8, order_class = COALESCE($10, order_class) WHERE order_id = $9",
+                 status = COALESCE($4, status), reason = COALESCE($5, reason), \
+                 limit_price = CASE WHEN limit_price IS NULL THEN NULL ELSE COALESCE($6, limit_price) END, \
+                 quantity = COALESCE($7, quantity), updated_at = $8, order_class = COALESCE($10, order_class), \
+                 stop_price = COALESCE($11, stop_price) WHERE order_id = $9",
                 vec![
                     patch.filled_total.into(),
                     patch.filled_add.into(),
@@ -1133,6 +1141,7 @@ impl Projector {
                     patch.updated_at.into(),
                     order_id.into(),
                     patch.order_class.into(),
+                    patch.stop_price.into(),
                 ],
             ));
         }

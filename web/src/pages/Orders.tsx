@@ -61,6 +61,10 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
   const [editing, setEditing] = useState(false);
   const [newQuantity, setNewQuantity] = useState(order.quantity ?? "");
   const [newLimit, setNewLimit] = useState(order.limitPrice ?? "");
+  const [newStop, setNewStop] = useState(order.stopPrice ?? "");
+  // A waiting stop's trigger can move; a trailing stop's follows the market by itself.
+  const movableStop = order.stopPrice && (order.type === "STOP" || order.type === "STOP_LIMIT");
+  const replaceable = order.type === "LIMIT" || movableStop;
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
@@ -86,6 +90,7 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
       const body: Record<string, string> = {};
       if (newQuantity && newQuantity !== order.quantity) body.quantity = newQuantity;
       if (newLimit && newLimit !== order.limitPrice) body.limitPrice = newLimit;
+      if (movableStop && newStop && newStop !== order.stopPrice) body.stopPrice = newStop;
       await api.patch(`/v1/orders/${order.orderId}`, body);
       toast("info", `Replaced ${order.symbol} order.`);
       setEditing(false);
@@ -112,9 +117,11 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
         <td className="number">{price(order.stopPrice)}</td>
         <td>{time(order.createdAt)}</td>
         <td className="actions">
-          <button type="button" className="outline secondary" onClick={() => setEditing(!editing)} disabled={busy}>
-            Replace
-          </button>
+          {replaceable && (
+            <button type="button" className="outline secondary" onClick={() => setEditing(!editing)} disabled={busy}>
+              Replace
+            </button>
+          )}
           <button type="button" className="outline contrast" onClick={cancel} disabled={busy} aria-label={`Cancel ${order.symbol} order`}>
             Cancel
           </button>
@@ -133,6 +140,12 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
                   <label>
                     New limit price
                     <input inputMode="decimal" value={newLimit} onChange={(event) => setNewLimit(event.target.value)} />
+                  </label>
+                )}
+                {movableStop && (
+                  <label>
+                    New stop price
+                    <input inputMode="decimal" value={newStop} onChange={(event) => setNewStop(event.target.value)} />
                   </label>
                 )}
                 <button type="submit" aria-busy={busy}>

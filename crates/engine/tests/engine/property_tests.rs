@@ -76,7 +76,9 @@ impl Shadow {
                 Event::OrderReplaced { order_id, price, priority_kept, .. } => {
                     let priority = if *priority_kept { None } else { Some(self.bump()) };
                     let known = self.orders.get_mut(order_id).expect("replaced order is known");
-                    known.limit = Some(*price);
+                    if price.is_some() {
+                        known.limit = *price;
+                    }
                     if let Some(priority) = priority {
                         known.priority = priority;
                     }
@@ -243,13 +245,14 @@ fn a_long_stream_keeps_every_invariant() {
 fn random_streams_exercise_every_path() {
     let mut engine = Engine::new(EngineConfig::default());
     let mut events = Vec::new();
-    for (index, command) in stream(11, 5_000).iter().enumerate() {
+    for (index, command) in stream(12, 5_000).iter().enumerate() {
         engine.apply(command, index as u64, &mut events);
     }
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for event in &events {
         let name = match event {
             Event::OrderDone { reason, .. } => format!("done {reason:?}"),
+            Event::OrderReplaced { stop_price: Some(_), .. } => "OrderReplaced stop".to_owned(),
             Event::OrderRejected { reason, .. } | Event::CommandRejected { reason, .. } => format!("rejected {}", reason.code()),
             other => format!("{other:?}").split([' ', '(', '{']).next().unwrap_or_default().to_owned(),
         };
@@ -259,6 +262,7 @@ fn random_streams_exercise_every_path() {
         "Trade",
         "OrderTriggered",
         "OrderReplaced",
+        "OrderReplaced stop",
         "done Filled",
         "done Cancelled",
         "done Expired",

@@ -475,6 +475,68 @@ fn self_trade_prevention_modes() {
 }
 
 #[test]
+fn waiting_stops_are_replaced_with_their_reservations_and_trigger_when_already_reached() {
+    // A trade at 100 sets the last price. The buy stop's trigger moves up (its reservation
+    // follows its new band cap, 5 % over the stop), then its quantity shrinks in place. A
+    // stop (market) order has no limit price to change; a stop-limit order takes a new
+    // stop, limit and quantity at once, and one moved to a trigger the last trade has
+    // already reached triggers now, resting as a limit that no longer takes a stop price.
+    check(
+        "
+        sell 2 #1 MOCK 1 limit 100
+        buy 1 #2 MOCK 1 limit 100
+        buy 1 #3 MOCK 2 stop 105
+        replace 1 #3 stop=106
+        replace 1 #3 price=107
+        replace 1 #3 qty=1
+        replace 3 #3 stop=104
+        replace 1 #3 stop=106.001
+        sell 2 #4 MOCK 3 stoplimit 95 94.5
+        replace 2 #4 stop=96 price=95.5 qty=2
+        replace 2 #4 stop=100.5
+        replace 2 #4 stop=97
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 1 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=1 reserved=0
+              bbo MOCK - / 100x1 seq=1
+            > buy 1 #2 MOCK 1 limit 100
+              accepted #2 1 BUY MOCK Limit { price: 100 } qty=1 reserved=100
+              trade t1 BUY 1@100 taker=#2(1) maker=#1(2) fees=0/0 seq=2
+              done #1 Filled filled=1
+              done #2 Filled filled=1
+              bbo MOCK - / - seq=3
+            > buy 1 #3 MOCK 2 stop 105
+              accepted #3 1 BUY MOCK Stop { stop_price: 105 } qty=2 reserved=220.5
+            > replace 1 #3 stop=106
+              replaced #3 2@market stop=106 priority_kept=false
+            > replace 1 #3 price=107
+              command-rejected 1 #3 invalid_order
+            > replace 1 #3 qty=1
+              replaced #3 1@market stop=106 priority_kept=true
+            > replace 3 #3 stop=104
+              command-rejected 3 #3 unknown_order
+            > replace 1 #3 stop=106.001
+              command-rejected 1 #3 price_off_tick
+            > sell 2 #4 MOCK 3 stoplimit 95 94.5
+              accepted #4 2 SELL MOCK StopLimit { stop_price: 95, limit_price: 94.5 } qty=3 reserved=0
+            > replace 2 #4 stop=96 price=95.5 qty=2
+              replaced #4 2@95.5 stop=96 priority_kept=false
+            > replace 2 #4 stop=100.5
+              replaced #4 2@95.5 stop=100.5 priority_kept=false
+              triggered #4 at 100.5
+              bbo MOCK - / 95.5x2 seq=4
+            > replace 2 #4 stop=97
+              command-rejected 2 #4 invalid_order
+            balances:
+              1: cash 9788.7/111.3; MOCK 1/0
+              2: cash 100/0; MOCK 97/2
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+#[test]
 fn stop_and_stop_limit_orders_trigger_on_trades() {
     check(
         "
@@ -1129,6 +1191,7 @@ fn a_triggered_stop_loss_takes_the_reservation_over_and_cancels_the_take_profit(
         buy 3 #2 MOCK 3 limit 94
         replace 1 #11 qty=3
         replace 1 #12 price=96
+        replace 1 #12 stop=96
         replace 1 #11 price=111
         sell 2 #3 MOCK 1 limit 95
         buy 3 #4 MOCK 1 limit 95
@@ -1153,7 +1216,9 @@ fn a_triggered_stop_loss_takes_the_reservation_over_and_cancels_the_take_profit(
             > replace 1 #11 qty=3
               command-rejected 1 #11 not_replaceable
             > replace 1 #12 price=96
-              command-rejected 1 #12 not_replaceable
+              command-rejected 1 #12 invalid_order
+            > replace 1 #12 stop=96
+              replaced #12 5@market stop=96 priority_kept=false
             > replace 1 #11 price=111
               replaced #11 5@111 priority_kept=false
               bbo MOCK 94x3 / 111x5 seq=6
@@ -1166,7 +1231,7 @@ fn a_triggered_stop_loss_takes_the_reservation_over_and_cancels_the_take_profit(
               done #3 Filled filled=1
               done #4 Filled filled=1
               done #11 Cancelled filled=0
-              triggered #12 at 95
+              triggered #12 at 96
               trade t3 SELL 3@94 taker=#12(1) maker=#2(3) fees=0/0 seq=9
               done #2 Filled filled=3
               done #12 Unfilled filled=3

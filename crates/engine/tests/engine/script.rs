@@ -135,6 +135,7 @@ pub(crate) fn parse(line: &str) -> Command {
             order_id: order_id(words[2]),
             quantity: option(&words, "qty").map(|text| Quantity::parse(text).unwrap()),
             price: option(&words, "price").map(|text| Price::parse(text).unwrap()),
+            stop_price: option(&words, "stop").map(|text| Price::parse(text).unwrap()),
         },
         "cancelall" => Command::CancelAll { account: account(words[1]), symbol: words.get(2).map(|text| symbol(text)) },
         "eos" => Command::EndOfSession { symbol: words.get(1).map(|text| symbol(text)) },
@@ -272,8 +273,10 @@ pub(crate) fn render(event: &Event) -> String {
             trade.maker_fee,
             trade.sequence,
         ),
-        Event::OrderReplaced { order_id, price, quantity, priority_kept, .. } => {
-            format!("replaced #{order_id} {quantity}@{price} priority_kept={priority_kept}")
+        Event::OrderReplaced { order_id, price, stop_price, quantity, priority_kept, .. } => {
+            let price = price.map_or("market".to_owned(), |price| price.to_string());
+            let stop = stop_price.map(|stop| format!(" stop={stop}")).unwrap_or_default();
+            format!("replaced #{order_id} {quantity}@{price}{stop} priority_kept={priority_kept}")
         }
         Event::OrderDone { order_id, reason, filled, .. } => format!("done #{order_id} {reason:?} filled={filled}"),
         Event::ContingentAccepted { order_id, class, take_profit, stop_loss, .. } => {

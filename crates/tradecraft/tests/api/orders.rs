@@ -113,8 +113,8 @@ async fn orders_can_be_replaced() {
     assert_eq!((status, body["status"].as_str()), (200, Some("FILLED")));
     assert_eq!(patch(json!({"quantity": "2"})).await.0, 409);
 
-    // A refusal says what can be replaced: a stop cannot, and a partly filled order's new
-    // total must exceed what has filled (96 of the house's 100 left at 100.50).
+    // A refusal says what can be replaced: a trailing stop cannot, and a partly filled
+    // order's new total must exceed what has filled (96 of the house's 100 left at 100.50).
     let replace = |order_id: String, body: Value| {
         let client = app.client.clone();
         let url = app.url(&format!("/v1/orders/{order_id}"));
@@ -123,10 +123,11 @@ async fn orders_can_be_replaced() {
             (response.status().as_u16(), response.json::<Value>().await.unwrap())
         }
     };
-    let (_, stop) = app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "SELL", "type": "STOP", "stopPrice": "90"})).await;
+    let (_, stop) =
+        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "SELL", "type": "TRAILING_STOP", "trailAmount": "5"})).await;
     let (status, refused) = replace(stop["orderId"].as_str().unwrap().to_owned(), json!({"quantity": "2"})).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("not_replaceable")), "{refused}");
-    assert!(refused["error"]["message"].as_str().unwrap().contains("GTC STOP order"), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("GTC TRAILING_STOP order"), "{refused}");
     let (_, partly) =
         app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "97", "side": "BUY", "type": "LIMIT", "limitPrice": "100.5"})).await;
     let partly = partly["orderId"].as_str().unwrap().to_owned();
@@ -135,6 +136,96 @@ async fn orders_can_be_replaced() {
     let (status, refused) = replace(partly, json!({"quantity": "96"})).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("invalid_quantity")), "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("the 96 already filled"), "{refused}");
+}
+
+/// A waiting stop's trigger, a stop-limit's prices and either's quantity can be replaced:
+/// the reservation follows, every surface (`/v1`, `/v2`, the read store's export) reads
+/// the new prices, a price the order's type does not have is refused by name, and a stop
+/// moved to a trigger the last trade has reached triggers at once (then it is a limit).
+#[tokio::test]
+async fn a_waiting_stop_is_replaced_and_reads_back_everywhere() {
+    use crate::auth::{call, register};
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let trader = register(&app, "stops@example.com").await;
+    let token = trader["accessToken"].as_str().unwrap().to_owned();
+    let token = token.as_str();
+    let app = &app;
+    let send = |method: Method, path: String, body: Option<Value>| async move { call(app, &app.anonymous, method, &path, Some(token), body).await };
+    let place = |body: Value| send(Method::POST, "/v1/orders".to_owned(), Some(body));
+    let patch = |order_id: &str, body: Value| send(Method::PATCH, format!("/v1/orders/{order_id}"), Some(body));
+    // Two shares at the house's ask, 100.50: the last price.
+    let (status, bought) = place(json!({"symbol": "MOCK", "side": "BUY", "type": "MARKET", "quantity": "2"})).await;
+    assert_eq!(status, 202, "{bought}");
+    let (status, stop) = place(json!({"symbol": "MOCK", "side": "BUY", "type": "STOP", "quantity": "2", "stopPrice": "110"})).await;
+    assert_eq!(status, 202, "{stop}");
+    let stop = stop["orderId"].as_str().unwrap().to_owned();
+    let buying_power = || async {
+        let (_, account) = send(Method::GET, "/v2/account".to_owned(), None).await;
+        account["buying_power"].as_str().unwrap().to_owned()
+    };
+    let at_110 = buying_power().await;
+
+    let (status, moved) = patch(&stop, json!({"stopPrice": "111"})).await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!((moved["stopPrice"].as_str(), moved["limitPrice"].as_str(), moved["priorityKept"].as_bool()), (Some("111"), None, Some(false)), "{moved}");
+    let at_111 = buying_power().await;
+    // 100,000 less 201 spent, less 2 x the band cap (5 % over the stop): 115.50, then 116.55.
+    assert_eq!((at_110.as_str(), at_111.as_str()), ("99568", "99565.9"), "the reservation follows the stop's band cap");
+    let (status, shrunk) = patch(&stop, json!({"quantity": "1"})).await;
+    assert_eq!((status, shrunk["quantity"].as_str(), shrunk["priorityKept"].as_bool()), (200, Some("1"), Some(true)), "{shrunk}");
+    let (status, refused) = patch(&stop, json!({"limitPrice": "112"})).await;
+    assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("limitPrice")), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("a STOP order has no limit price"), "{refused}");
+    assert_eq!(patch(&stop, json!({"stopPrice": "111.001"})).await.0, 400, "off the tick grid");
+    assert_eq!(patch(&stop, json!({"stopPrice": "0"})).await.0, 400);
+
+    // Alpaca's replace takes stop_price too, and reads the order back the same.
+    let (status, alpaca) = send(Method::PATCH, format!("/v2/orders/{stop}"), Some(json!({"stop_price": "112.5"}))).await;
+    assert_eq!((status, alpaca["stop_price"].as_str(), alpaca["limit_price"].as_str()), (200, Some("112.5"), None), "{alpaca}");
+    let (_, alpaca) = send(Method::GET, format!("/v2/orders/{stop}"), None).await;
+    assert_eq!((alpaca["stop_price"].as_str(), alpaca["qty"].as_str()), (Some("112.5"), Some("1")), "{alpaca}");
+    let (status, refused) = send(Method::PATCH, format!("/v2/orders/{stop}"), Some(json!({"limit_price": "113"}))).await;
+    assert_eq!(status, 422, "{refused}");
+
+    // A stop-limit sell: new stop, limit and quantity at once.
+    let (status, stop_limit) =
+        place(json!({"symbol": "MOCK", "side": "SELL", "type": "STOP_LIMIT", "quantity": "2", "stopPrice": "90", "limitPrice": "89"})).await;
+    assert_eq!(status, 202, "{stop_limit}");
+    let stop_limit = stop_limit["orderId"].as_str().unwrap().to_owned();
+    let (status, moved) = patch(&stop_limit, json!({"stopPrice": "95", "limitPrice": "94.5", "quantity": "1"})).await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(
+        (moved["stopPrice"].as_str(), moved["limitPrice"].as_str(), moved["quantity"].as_str(), moved["status"].as_str()),
+        (Some("95"), Some("94.5"), Some("1"), Some("ACCEPTED")),
+        "{moved}"
+    );
+    let (_, limit) = place(json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "1", "limitPrice": "80"})).await;
+    let (status, refused) = patch(limit["orderId"].as_str().unwrap(), json!({"stopPrice": "81"})).await;
+    assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("stopPrice")), "{refused}");
+
+    // The read store has the new prices (the export reads it).
+    let stored = |_: u16, export: &Value| {
+        export["orders"].as_array().is_some_and(|orders| orders.iter().any(|order| order["orderId"] == stop_limit.as_str() && order["stopPrice"] == "95"))
+    };
+    let (_, export) = app.get_until_as(token, "/v1/me/export", stored).await;
+    let exported = |order_id: &str| {
+        let order = export["orders"].as_array().unwrap().iter().find(|order| order["orderId"] == order_id).unwrap().clone();
+        ["stopPrice", "limitPrice", "quantity"].map(|field| order[field].as_str().map(str::to_owned))
+    };
+    assert_eq!(exported(&stop), [Some("112.5"), None, Some("1")].map(|value| value.map(str::to_owned)), "{export}");
+    assert_eq!(exported(&stop_limit), [Some("95"), Some("94.5"), Some("1")].map(|value| value.map(str::to_owned)), "{export}");
+
+    // Moved to a trigger the last trade (100.50) has passed, it triggers now and rests as a
+    // limit at 120 (above the house's bids): no stop price to change any more.
+    let (status, triggered) = patch(&stop_limit, json!({"stopPrice": "101", "limitPrice": "120"})).await;
+    assert_eq!((status, triggered["status"].as_str()), (200, Some("ACCEPTED")), "{triggered}");
+    let (_, book) = app.get("/v1/market/MOCK/orderbook").await;
+    assert!(book["asks"].as_array().unwrap().iter().any(|level| level["price"] == "120"), "{book}");
+    let (status, refused) = patch(&stop_limit, json!({"stopPrice": "102"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("invalid_order")), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("has been triggered"), "{refused}");
+    assert_eq!(patch(&stop_limit, json!({"limitPrice": "121"})).await.0, 200, "a limit now");
 }
 
 #[tokio::test]
