@@ -109,6 +109,10 @@ def test_every_resting_order_type_is_taken_replaced_and_cancelled(trader):
     with pytest.raises(APIError) as refused:
         trader.trading.replace_order_by_id(stop.id, ReplaceOrderRequest(limit_price=float(lower)))
     assert refused.value.status_code == 422 and "no limit price" in str(refused.value)
+    # A refusal names the order by the id the client knows it by.
+    with pytest.raises(APIError) as refused:
+        trader.trading.replace_order_by_id(trailing.id, ReplaceOrderRequest(qty=2))
+    assert refused.value.status_code == 422 and f"order {trailing.id} cannot be replaced" in str(refused.value)
     trader.trading.cancel_order_by_id(limit.id)
     assert trader.trading.get_order_by_id(limit.id).status == OrderStatus.CANCELED
     with pytest.raises(APIError) as refused:

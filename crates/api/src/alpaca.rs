@@ -857,7 +857,7 @@ pub(crate) async fn replace_order(
                 message: format!("order {order_id} is not open"),
             });
         }
-        Some(rejection) => return Err(unprocessable(crate::orders::replace_refused(rejection, &order))),
+        Some(rejection) => return Err(unprocessable(crate::orders::replace_refused(rejection, &order, &order_uuid(order.order_id)))),
         None => {}
     }
     let replaced = record(&state, order.order_id)?;

@@ -318,14 +318,15 @@ fn not_open_is_conflict(rejection: ApiError, order_id: OrderId) -> ApiError {
 }
 
 /// A refused replace, saying what can be replaced when the engine's reason alone does not.
-pub(crate) fn replace_refused(rejection: ApiError, record: &OrderRecord) -> ApiError {
+/// (`shown_id` is the order's id as the caller gave it: `/v2` takes a UUID.)
+pub(crate) fn replace_refused(rejection: ApiError, record: &OrderRecord, shown_id: &str) -> ApiError {
     match rejection {
         ApiError::Rejected { status, code: code @ "not_replaceable", .. } => ApiError::Rejected {
             status,
             code,
             message: format!(
                 "order {} cannot be replaced: only a resting LIMIT order's quantity and limit price, or a waiting STOP or STOP_LIMIT order's quantity, stop price and limit price, can be (this is a {} {} order; an exit leg keeps its order's quantity); cancel it and place another",
-                record.order_id, record.time_in_force, record.order_type
+                shown_id, record.time_in_force, record.order_type
             ),
         },
         // The type fits (checked before), so the stop has triggered and rests as a limit.
@@ -333,8 +334,7 @@ pub(crate) fn replace_refused(rejection: ApiError, record: &OrderRecord) -> ApiE
             status,
             code,
             message: format!(
-                "order {} has been triggered and rests as a limit order: its stop price no longer applies; only its quantity and limit price can change",
-                record.order_id
+                "order {shown_id} has been triggered and rests as a limit order: its stop price no longer applies; only its quantity and limit price can change"
             ),
         },
         ApiError::Rejected { status, code: code @ "invalid_quantity", .. } => ApiError::Rejected {
@@ -421,7 +421,7 @@ pub(crate) async fn replace_order(
     let outcome = execute(&state, command).await?;
     let events = events(&outcome)?;
     if let Some(rejection) = first_rejection(events) {
-        return Err(replace_refused(not_open_is_conflict(rejection, order_id), &recorded(&state, order_id)?));
+        return Err(replace_refused(not_open_is_conflict(rejection, order_id), &recorded(&state, order_id)?, &order_id.to_string()));
     }
     let record = recorded(&state, order_id)?;
     let mut order = order_of(&record, &trailing_now(&state, [&record]).await?);
