@@ -109,10 +109,15 @@ def test_every_resting_order_type_is_taken_replaced_and_cancelled(trader):
     with pytest.raises(APIError) as refused:
         trader.trading.replace_order_by_id(stop.id, ReplaceOrderRequest(limit_price=float(lower)))
     assert refused.value.status_code == 422 and "no limit price" in str(refused.value)
-    # A refusal names the order by the id the client knows it by.
+    # A trailing stop's trail, in the kind it was placed with (a percent here).
+    moved = trader.trading.replace_order_by_id(trailing.id, ReplaceOrderRequest(trail=3))
+    assert Decimal(moved.trail_percent) == 3 and abs(Decimal(moved.stop_price) - Decimal(moved.hwm) * Decimal("0.97")) < Decimal("0.01")
+    # A refusal names the order by the id the client knows it by: one waiting for the open.
+    waiting = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.OPG, limit_price=float(low)))
     with pytest.raises(APIError) as refused:
-        trader.trading.replace_order_by_id(trailing.id, ReplaceOrderRequest(qty=2))
-    assert refused.value.status_code == 422 and f"order {trailing.id} cannot be replaced" in str(refused.value)
+        trader.trading.replace_order_by_id(waiting.id, ReplaceOrderRequest(qty=2))
+    assert refused.value.status_code == 422 and f"order {waiting.id} cannot be replaced" in str(refused.value)
+    trader.trading.cancel_order_by_id(waiting.id)
     trader.trading.cancel_order_by_id(limit.id)
     assert trader.trading.get_order_by_id(limit.id).status == OrderStatus.CANCELED
     with pytest.raises(APIError) as refused:

@@ -200,7 +200,7 @@ test("a trailing stop shows its trail and the trigger it has reached among the o
   expect(errors).toEqual([]);
 });
 
-test("a waiting stop's trigger is moved from the open orders, and a trailing stop offers no replace", async ({ page }) => {
+test("a waiting stop's trigger and a trailing stop's trail are moved from the open orders", async ({ page }) => {
   const errors = watchConsole(page);
   const trader = await register();
   await call("POST", "/v1/orders", { symbol: "MOCKAAPL", side: "BUY", type: "MARKET", quantity: "3" }, trader.accessToken);
@@ -214,7 +214,6 @@ test("a waiting stop's trigger is moved from the open orders, and a trailing sto
   const open = page.getByTestId("open-orders").locator("tr[data-order]", { hasText: "MOCKAAPL" });
   await expect(open).toHaveCount(2);
   const waiting = open.filter({ hasNotText: "trails" });
-  await expect(open.filter({ hasText: "trails" }).getByRole("button", { name: "Replace" })).toHaveCount(0);
   await waiting.getByRole("button", { name: "Replace" }).click();
   // A stop (market) order has a stop price to move and no limit price.
   await expect(page.getByLabel("New limit price")).toHaveCount(0);
@@ -223,5 +222,12 @@ test("a waiting stop's trigger is moved from the open orders, and a trailing sto
   await expect(waiting.locator("td").nth(5)).toHaveText(moved);
   const { orders } = await call<{ orders: { stopPrice: string; type: string }[] }>("GET", "/v1/orders?status=OPEN", undefined, trader.accessToken);
   expect(orders.find((order) => order.type === "STOP")?.stopPrice).toBe(String(Number(moved)));
+  // A trailing stop's trail, in the kind it was placed with: a percent.
+  const trailing = open.filter({ hasText: "trails" });
+  await trailing.getByRole("button", { name: "Replace" }).click();
+  await expect(page.getByLabel("New stop price")).toHaveCount(0);
+  await page.getByLabel("New trail (%)").fill("8");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(trailing.locator("td").nth(1)).toHaveText("Trailing stop (trails 8 %)");
   expect(errors).toEqual([]);
 });

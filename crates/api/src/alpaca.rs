@@ -250,7 +250,7 @@ pub(crate) fn status_word(status: &str) -> &'static str {
 }
 
 pub(crate) fn order_of(record: &OrderRecord, trailing: &Trailing) -> Order {
-    let (trail_price, trail_percent) = crate::orders::trail_parts(record);
+    let (trail_price, trail_percent) = crate::orders::trail_parts(record.trail);
     let updated = record.updated.to_string();
     let done = |status: &str| (record.status == status).then(|| updated.clone());
     let id = order_uuid(record.order_id);
@@ -789,7 +789,7 @@ pub(crate) async fn cancel_all(State(state): State<Shared>, Extension(caller): E
     Ok((StatusCode::MULTI_STATUS, Json(answers)).into_response())
 }
 
-/// `PATCH /v2/orders/{order_id}`: a new quantity, limit price and/or stop price.
+/// `PATCH /v2/orders/{order_id}`: a new quantity, limit price, stop price and/or trail.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ReplaceRequest {
     pub qty: Option<Decimal>,
@@ -797,7 +797,8 @@ pub(crate) struct ReplaceRequest {
     pub limit_price: Option<Decimal>,
     /// A `stop` or `stop_limit` order's, while it waits for its trigger.
     pub stop_price: Option<Decimal>,
-    /// Not taken.
+    /// A `trailing_stop` order's new trail, in its kind: a price amount for one placed
+    /// with `trail_price`, a percent for one placed with `trail_percent`.
     pub trail: Option<Decimal>,
     /// Not taken: the time in force stays.
     #[schema(value_type = Option<String>)]
@@ -806,9 +807,14 @@ pub(crate) struct ReplaceRequest {
     pub client_order_id: Option<ClientOrderIdText>,
 }
 
+/// A replace's fields as Alpaca spells them.
+const ALPACA_REPLACE: crate::orders::ReplaceFields =
+    crate::orders::ReplaceFields { quantity: "qty", limit: "limit_price", stop: "stop_price", trail: ("trail", "trail") };
+
 /// Replace one of the caller's open orders: a resting limit order's quantity and/or limit
-/// price, or a waiting stop or stop-limit order's quantity, stop price and/or limit price,
-/// change in place (the order keeps its id; Alpaca would make a new one).
+/// price, a waiting stop or stop-limit order's quantity, stop price and/or limit price, or
+/// a waiting trailing stop's quantity and/or trail, change in place (the order keeps its
+/// id; Alpaca would make a new one).
 #[utoipa::path(patch, path = "/v2/orders/{order_id}", tag = "alpaca", request_body = ReplaceRequest,
     params(("order_id" = String, Path, description = "The order's UUID, or its TradeCraft id (as `/v1` gives it).")),
     responses(
@@ -824,20 +830,19 @@ pub(crate) async fn replace_order(
     Body(request): Body<ReplaceRequest>,
 ) -> Result<Json<Order>, ApiError> {
     let order = own_order(&state, &caller, &order_id)?;
-    if request.trail.is_some() {
-        return Err(not_supported("changing a trail"));
-    }
     if request.time_in_force.as_ref().is_some_and(|tif| !tif.as_str().eq_ignore_ascii_case(order.time_in_force)) {
         return Err(not_supported("changing the time in force"));
     }
     if request.client_order_id.as_ref().is_some_and(|id| Some(id.as_str()) != order.client_order_id.as_deref()) {
         return Err(not_supported("changing the client order id"));
     }
-    if request.qty.is_none() && request.limit_price.is_none() && request.stop_price.is_none() {
-        return Err(unprocessable(crate::extract::field_error("qty", "give qty, limit_price and/or stop_price")));
+    if request.qty.is_none() && request.limit_price.is_none() && request.stop_price.is_none() && request.trail.is_none() {
+        return Err(unprocessable(crate::extract::field_error("qty", "give qty, limit_price, stop_price and/or trail")));
     }
-    crate::orders::replace_fits(&order, request.limit_price.is_some(), request.stop_price.is_some(), ("limit_price", "stop_price")).map_err(unprocessable)?;
-    for (field, value) in [("qty", &request.qty), ("limit_price", &request.limit_price), ("stop_price", &request.stop_price)] {
+    let asked = (request.limit_price.is_some(), request.stop_price.is_some(), request.trail.is_some());
+    crate::orders::replace_fits(&order, asked, &ALPACA_REPLACE).map_err(unprocessable)?;
+    let fields = [("qty", &request.qty), ("limit_price", &request.limit_price), ("stop_price", &request.stop_price), ("trail", &request.trail)];
+    for (field, value) in fields {
         if value.as_ref().is_some_and(|value| value.is_negative() || value.is_zero()) {
             return Err(unprocessable(crate::extract::field_error(field, "must be greater than 0")));
         }
@@ -846,6 +851,8 @@ pub(crate) async fn replace_order(
         "command": "replaceOrder", "orderId": order.order_id.to_string(), "userId": order.account.to_string(),
         "quantity": request.qty.as_ref().map(Decimal::as_str), "limitPrice": request.limit_price.as_ref().map(Decimal::as_str),
         "stopPrice": request.stop_price.as_ref().map(Decimal::as_str),
+        // Alpaca's one `trail` is in the kind the order was placed with.
+        (if matches!(order.trail, Some(tradecraft_engine::Trail::Percent { .. })) { "trailPercent" } else { "trailAmount" }): request.trail.as_ref().map(Decimal::as_str),
     }))
     .map_err(unprocessable)?;
     let outcome = execute(&state, command).await?;

@@ -230,6 +230,24 @@ fn positive(field: &str, value: &Decimal) -> Result<(), ApiError> {
     if value.is_negative() || value.is_zero() { Err(field_error(field, "must be greater than 0")) } else { Ok(()) }
 }
 
+/// Whether a trail is given, as exactly one of `trailAmount` and `trailPercent` (a
+/// percent of at most 50: the engine trails by at most half the price).
+fn trail_given(amount: Option<&Decimal>, percent: Option<&Decimal>) -> Result<bool, ApiError> {
+    match (amount, percent) {
+        (None, None) => Ok(false),
+        (Some(amount), None) => positive("trailAmount", amount).map(|()| true),
+        (None, Some(percent)) => {
+            positive("trailPercent", percent)?;
+            let half = tradecraft_types::Price::parse("50").map(|half| half.raw());
+            if tradecraft_types::Price::parse(percent.as_str()).is_ok_and(|value| half.is_ok_and(|half| value.raw() > half)) {
+                return Err(field_error("trailPercent", "at most 50 (percent of the price)"));
+            }
+            Ok(true)
+        }
+        (Some(_), Some(_)) => Err(field_error("trailAmount", "give exactly one of trailAmount and trailPercent")),
+    }
+}
+
 pub(crate) fn order_type_name(order_type: OrderType) -> &'static str {
     match order_type {
         OrderType::Market => "MARKET",
@@ -269,17 +287,8 @@ impl PlaceOrderRequest {
             OrderType::TrailingStop => {
                 absent("limitPrice", limit, order_type)?;
                 absent("stopPrice", stop, order_type)?;
-                match (trail_amount, trail_percent) {
-                    (Some(amount), None) => positive("trailAmount", amount)?,
-                    (None, Some(percent)) => {
-                        positive("trailPercent", percent)?;
-                        // The engine trails by at most half the price (5,000 basis points).
-                        let half = tradecraft_types::Price::parse("50").map(|half| half.raw());
-                        if tradecraft_types::Price::parse(percent.as_str()).is_ok_and(|value| half.is_ok_and(|half| value.raw() > half)) {
-                            return Err(field_error("trailPercent", "at most 50 (percent of the price)"));
-                        }
-                    }
-                    _ => return Err(field_error("trailAmount", "give exactly one of trailAmount and trailPercent")),
+                if !trail_given(trail_amount, trail_percent)? {
+                    return Err(field_error("trailAmount", "give exactly one of trailAmount and trailPercent"));
                 }
             }
         }
@@ -381,7 +390,8 @@ impl PlaceOrderRequest {
     }
 }
 
-/// `PATCH /v1/orders/{orderId}`: a new total quantity, limit price and/or stop price.
+/// `PATCH /v1/orders/{orderId}`: a new total quantity, limit price, stop price and/or
+/// trail.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ReplaceOrderRequest {
@@ -390,22 +400,27 @@ pub(crate) struct ReplaceOrderRequest {
     pub limit_price: Option<Decimal>,
     /// A `STOP` or `STOP_LIMIT` order's, while it waits for its trigger.
     pub stop_price: Option<Decimal>,
+    /// A waiting `TRAILING_STOP` order's new trail, as an amount (or give `trailPercent`);
+    /// its trigger is recomputed from the price it has trailed.
+    pub trail_amount: Option<Decimal>,
+    /// A waiting `TRAILING_STOP` order's new trail, as a percent of at most 50.
+    pub trail_percent: Option<Decimal>,
 }
 
 /// Order fields a replace cannot change.
-const FIXED_ORDER_FIELDS: [&str; 11] =
-    ["userId", "symbol", "side", "type", "notional", "trailAmount", "trailPercent", "timeInForce", "postOnly", "clientOrderId", "selfTradePrevention"];
+const FIXED_ORDER_FIELDS: [&str; 9] = ["userId", "symbol", "side", "type", "notional", "timeInForce", "postOnly", "clientOrderId", "selfTradePrevention"];
 
 impl ReplaceOrderRequest {
     /// The request in `body`: order fields a replace cannot change are refused, not
     /// ignored; other unknown fields are ignored.
     pub(crate) fn from_body(body: serde_json::Value) -> Result<Self, ApiError> {
         if let Some(field) = FIXED_ORDER_FIELDS.iter().find(|field| body.get(**field).is_some()) {
-            return Err(field_error(field, "cannot be changed; only quantity, limitPrice and stopPrice can"));
+            return Err(field_error(field, "cannot be changed; only quantity, limitPrice, stopPrice and a trail can"));
         }
         let request: Self = from_object(body)?;
-        if request.quantity.is_none() && request.limit_price.is_none() && request.stop_price.is_none() {
-            return Err(field_error("quantity", "give quantity, limitPrice and/or stopPrice"));
+        let trail = trail_given(request.trail_amount.as_ref(), request.trail_percent.as_ref())?;
+        if request.quantity.is_none() && request.limit_price.is_none() && request.stop_price.is_none() && !trail {
+            return Err(field_error("quantity", "give quantity, limitPrice, stopPrice, trailAmount or trailPercent"));
         }
         request.quantity.as_ref().map(|quantity| positive("quantity", quantity)).transpose()?;
         request.limit_price.as_ref().map(|price| positive("limitPrice", price)).transpose()?;

@@ -196,12 +196,9 @@ impl Trailing {
 }
 
 /// The trail of `record` as placed: (amount, percent).
-pub(crate) fn trail_parts(record: &OrderRecord) -> (Option<String>, Option<String>) {
-    match record.trail {
-        Some(Trail::Amount(amount)) => (Some(amount.to_string()), None),
-        Some(Trail::Percent { basis_points }) => (None, Some(Trail::percent_of_price(basis_points).to_string())),
-        None => (None, None),
-    }
+pub(crate) fn trail_parts(trail: Option<Trail>) -> (Option<String>, Option<String>) {
+    let (amount, percent) = trail.map(Trail::amount_or_percent).unwrap_or_default();
+    (amount.map(|amount| amount.to_string()), percent.map(|percent| percent.to_string()))
 }
 
 /// [`Trailing`] for those of `records` that are waiting trailing stops (others are passed over).
@@ -226,7 +223,7 @@ pub(crate) async fn trailing_now<'a>(state: &AppState, records: impl IntoIterato
 }
 
 pub(crate) fn order_of(record: &OrderRecord, trailing: &Trailing) -> Order {
-    let (trail_amount, trail_percent) = trail_parts(record);
+    let (trail_amount, trail_percent) = trail_parts(record.trail);
     Order {
         order_id: record.order_id.to_string(),
         user_id: record.account.to_string(),
@@ -325,7 +322,7 @@ pub(crate) fn replace_refused(rejection: ApiError, record: &OrderRecord, shown_i
             status,
             code,
             message: format!(
-                "order {} cannot be replaced: only a resting LIMIT order's quantity and limit price, or a waiting STOP or STOP_LIMIT order's quantity, stop price and limit price, can be (this is a {} {} order; an exit leg keeps its order's quantity); cancel it and place another",
+                "order {} cannot be replaced: only a resting LIMIT order's quantity and limit price, a waiting STOP or STOP_LIMIT order's quantity, stop price and limit price, or a waiting TRAILING_STOP order's quantity and trail, can be (this is a {} {} order; an exit leg keeps its order's quantity); cancel it and place another",
                 shown_id, record.time_in_force, record.order_type
             ),
         },
@@ -346,18 +343,44 @@ pub(crate) fn replace_refused(rejection: ApiError, record: &OrderRecord, shown_i
     }
 }
 
-/// Refuses, before the engine is asked, a replace naming a price `record`'s type does not
-/// have (`fields` names the limit and stop price fields as the request spells them).
-pub(crate) fn replace_fits(record: &OrderRecord, limit_price: bool, stop_price: bool, fields: (&str, &str)) -> Result<(), ApiError> {
-    let (limit_field, stop_field) = fields;
-    match record.order_type {
-        "LIMIT" if stop_price => Err(field_error(stop_field, format!("a LIMIT order has no stop price; its quantity and {limit_field} can change"))),
-        "STOP" if limit_price => Err(field_error(
-            limit_field,
-            format!("a STOP order has no limit price (it trades at market once triggered); its quantity and {stop_field} can change"),
-        )),
-        _ => Ok(()),
+/// The fields of a replace as one API spells them.
+pub(crate) struct ReplaceFields {
+    pub quantity: &'static str,
+    pub limit: &'static str,
+    pub stop: &'static str,
+    /// The trail's field, and how to name the trail in a message.
+    pub trail: (&'static str, &'static str),
+}
+
+pub(crate) const V1_REPLACE: ReplaceFields =
+    ReplaceFields { quantity: "quantity", limit: "limitPrice", stop: "stopPrice", trail: ("trailAmount", "trailAmount or trailPercent") };
+
+/// What a replace asks to change: (limit price, stop price, trail).
+pub(crate) type Asked = (bool, bool, bool);
+
+/// Refuses, before the engine is asked, a replace naming a price or trail `record`'s type
+/// does not have, saying what that type can change.
+pub(crate) fn replace_fits(record: &OrderRecord, (limit, stop, trail): Asked, fields: &ReplaceFields) -> Result<(), ApiError> {
+    let kind = record.order_type;
+    let (has_limit, has_stop, has_trail) = (matches!(kind, "LIMIT" | "STOP_LIMIT"), matches!(kind, "STOP" | "STOP_LIMIT"), kind == "TRAILING_STOP");
+    let can = match kind {
+        "LIMIT" => format!("its {} and {} can change", fields.quantity, fields.limit),
+        "STOP" => format!("its {} and {} can change", fields.quantity, fields.stop),
+        "STOP_LIMIT" => format!("its {}, {} and {} can change", fields.quantity, fields.stop, fields.limit),
+        "TRAILING_STOP" => format!("its {} and its trail ({}) can change; the trail sets its trigger", fields.quantity, fields.trail.1),
+        _ => "it cannot be replaced".to_owned(),
+    };
+    let refused = |field: &str, lacks: &str| Err(field_error(field, format!("a {kind} order has no {lacks}; {can}")));
+    if limit && !has_limit {
+        return refused(fields.limit, "limit price");
     }
+    if stop && !has_stop {
+        return refused(fields.stop, "stop price of its own");
+    }
+    if trail && !has_trail {
+        return refused(fields.trail.0, "trail");
+    }
+    Ok(())
 }
 
 /// Cancel an open order.
@@ -386,11 +409,13 @@ pub(crate) async fn cancel_order(
     Ok(Json(OrderCancelled { order_id: order_id.to_string(), status: "CANCELLED".to_owned() }))
 }
 
-/// Replace an open order: a resting limit order's total quantity and/or limit price, or a
-/// waiting stop or stop-limit order's quantity, stop price and/or limit price. Reducing
-/// the quantity at the same prices keeps the order's place in the queue; anything else
-/// moves it to the back. A buy's reservation follows the new prices and quantity; a stop
-/// moved to a trigger the last trade has already reached triggers at once.
+/// Replace an open order: a resting limit order's total quantity and/or limit price; a
+/// waiting stop or stop-limit order's quantity, stop price and/or limit price; or a
+/// waiting trailing stop's quantity and/or trail (its trigger recomputed from the price it
+/// has trailed). Reducing the quantity at the same prices keeps the order's place in the
+/// queue; anything else moves it to the back. A buy's reservation follows the new prices
+/// and quantity; a stop moved to a trigger the last trade has already reached triggers at
+/// once.
 #[utoipa::path(patch, path = "/v1/orders/{order_id}", tag = "orders", request_body = ReplaceOrderRequest,
     params(("order_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "An order id.")),
     responses(
@@ -412,11 +437,13 @@ pub(crate) async fn replace_order(
     log_fields(|fields| fields.order_id = Some(order_id.0));
     let owner = order_owner(&state, &caller, order_id)?;
     let request = ReplaceOrderRequest::from_body(body)?;
-    replace_fits(&recorded(&state, order_id)?, request.limit_price.is_some(), request.stop_price.is_some(), ("limitPrice", "stopPrice"))?;
+    let trail = request.trail_amount.is_some() || request.trail_percent.is_some();
+    replace_fits(&recorded(&state, order_id)?, (request.limit_price.is_some(), request.stop_price.is_some(), trail), &V1_REPLACE)?;
     crate::contests::check_trading_window(&state, owner.0).await?;
     let command = wire_command(json!({
         "command": "replaceOrder", "orderId": order_id.to_string(), "userId": owner.to_string(),
         "quantity": request.quantity, "limitPrice": request.limit_price, "stopPrice": request.stop_price,
+        "trailAmount": request.trail_amount, "trailPercent": request.trail_percent,
     }))?;
     let outcome = execute(&state, command).await?;
     let events = events(&outcome)?;

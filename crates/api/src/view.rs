@@ -316,11 +316,16 @@ impl View {
                         record.updated = at;
                     }
                 }
-                Event::OrderReplaced { order_id, quantity, price, stop_price, .. } => {
+                Event::OrderReplaced { order_id, quantity, price, stop_price, trail, .. } => {
                     if let Some(record) = self.orders.get_mut(order_id) {
                         record.quantity = *quantity;
                         record.limit_price = price.or(record.limit_price);
-                        record.stop_price = stop_price.or(record.stop_price);
+                        // A trailing stop's trigger moves with each trade: it is asked of
+                        // the engine when shown (`orders::trailing_now`), never kept here.
+                        if trail.is_none() {
+                            record.stop_price = stop_price.or(record.stop_price);
+                        }
+                        record.trail = trail.or(record.trail);
                         record.updated = at;
                     }
                 }

@@ -116,14 +116,18 @@ pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
             ),
             // Every step `order_updates` carries reaches the socket too: a replace (its new
             // price and quantity) and a stop's trigger, besides acceptance, fills and the end.
-            Event::OrderReplaced { order_id, account, symbol, price, stop_price, quantity, filled, priority_kept } => send(
-                format!("orders:{account}"),
-                "order_update",
-                json!({"type": "replaced", "orderId": order_id.to_string(), "symbol": symbol.as_str(),
+            Event::OrderReplaced { order_id, account, symbol, price, stop_price, trail, quantity, filled, priority_kept } => {
+                let (trail_amount, trail_percent) = crate::orders::trail_parts(*trail);
+                send(
+                    format!("orders:{account}"),
+                    "order_update",
+                    json!({"type": "replaced", "orderId": order_id.to_string(), "symbol": symbol.as_str(),
                     "status": if filled.is_positive() { "PARTIALLY_FILLED" } else { "ACCEPTED" },
                     "limitPrice": price.map(|price| price.to_string()), "stopPrice": stop_price.map(|stop| stop.to_string()),
+                    "trailAmount": trail_amount, "trailPercent": trail_percent,
                     "quantity": quantity.to_string(), "filledQuantity": filled.to_string(), "priorityKept": priority_kept, "timestamp": timestamp}),
-            ),
+                );
+            }
             Event::OrderTriggered { order_id, account, symbol, stop_price } => send(
                 format!("orders:{account}"),
                 "order_update",

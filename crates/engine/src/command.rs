@@ -63,13 +63,14 @@ pub enum Command {
     },
     /// New total quantity and/or new limit price of a resting limit order; or new total
     /// quantity, stop price and/or limit price of a stop or stop-limit order waiting for
-    /// its trigger.
+    /// its trigger; or new total quantity and/or trail of a waiting trailing stop.
     ReplaceOrder {
         account: AccountId,
         order_id: OrderId,
         quantity: Option<Quantity>,
         price: Option<Price>,
         stop_price: Option<Price>,
+        trail: Option<Trail>,
     },
     /// Cancels every open order of the account, or only those in `symbol`.
     CancelAll {
@@ -229,6 +230,14 @@ impl Trail {
     /// The percent of a trail by percent, on the price grid (150 basis points are 1.5).
     pub fn percent_of_price(basis_points: u32) -> Price {
         Price::from_raw(i64::from(basis_points) * 100)
+    }
+
+    /// The trail as an amount or as a percent (the other `None`), as orders show it.
+    pub fn amount_or_percent(self) -> (Option<Price>, Option<Price>) {
+        match self {
+            Self::Amount(amount) => (Some(amount), None),
+            Self::Percent { basis_points } => (None, Some(Self::percent_of_price(basis_points))),
+        }
     }
 }
 

@@ -372,6 +372,7 @@ struct Change {
     quantity: Option<Quantity>,
     price: Option<Price>,
     stop_price: Option<Price>,
+    trail: Option<Trail>,
 }
 
 /// An order (or a replacement) as the limits see it, before its account's context.
@@ -677,8 +678,8 @@ impl Engine {
                 self.place_once(&contingent.order, *key, events, |engine, _, events| engine.place_contingent(contingent, events));
             }
             Command::CancelOrder { account, order_id } => self.cancel(*account, *order_id, events),
-            Command::ReplaceOrder { account, order_id, quantity, price, stop_price } => {
-                self.replace(*account, *order_id, Change { quantity: *quantity, price: *price, stop_price: *stop_price }, events)
+            Command::ReplaceOrder { account, order_id, quantity, price, stop_price, trail } => {
+                self.replace(*account, *order_id, Change { quantity: *quantity, price: *price, stop_price: *stop_price, trail: *trail }, events)
             }
             Command::CancelAll { account, symbol } => self.cancel_all(*account, *symbol, events),
             Command::EndOfSession { symbol } => self.end_session(*symbol, events),
@@ -805,6 +806,15 @@ impl Engine {
     }
 
     #[inline]
+    /// A trail on the price grid (an amount) or of 0.01 % to 50 % (a percent).
+    fn check_trail(trail: Trail, tick: Grid) -> Result<(), RejectReason> {
+        match trail {
+            Trail::Amount(amount) => Self::check_price(amount, tick).map(|_| ()),
+            Trail::Percent { basis_points } if basis_points == 0 || basis_points > BASIS_POINTS_MAX => Err(RejectReason::InvalidPrice),
+            Trail::Percent { .. } => Ok(()),
+        }
+    }
+
     pub(crate) fn check_price(price: Price, tick: Grid) -> Result<i64, RejectReason> {
         if !price.is_positive() {
             return Err(RejectReason::InvalidPrice);
@@ -961,16 +971,7 @@ impl Engine {
                 (StoredKind::StopLimit, Self::check_price(limit_price, market.tick)?, stop, None)
             }
             OrderKind::TrailingStop { trail } => {
-                match trail {
-                    Trail::Amount(amount) => {
-                        Self::check_price(amount, market.tick)?;
-                    }
-                    Trail::Percent { basis_points } => {
-                        if basis_points == 0 || basis_points > BASIS_POINTS_MAX {
-                            return Err(RejectReason::InvalidPrice);
-                        }
-                    }
-                }
+                Self::check_trail(trail, market.tick)?;
                 let reference = market.last_price;
                 if reference == 0 {
                     return Err(RejectReason::NoReferencePrice);
@@ -1428,14 +1429,14 @@ impl Engine {
         }
         match order.kind {
             StoredKind::Limit => {}
-            StoredKind::Stop | StoredKind::StopLimit => return self.replace_stop(slot, change, events),
-            StoredKind::Market | StoredKind::TrailingStop => return Err(RejectReason::NotReplaceable),
+            StoredKind::Stop | StoredKind::StopLimit | StoredKind::TrailingStop => return self.replace_stop(slot, change, events),
+            StoredKind::Market => return Err(RejectReason::NotReplaceable),
         }
         if market.halted {
             return Err(RejectReason::InstrumentHalted);
         }
-        let Change { quantity, price, stop_price } = change;
-        if stop_price.is_some() || (quantity.is_none() && price.is_none()) {
+        let Change { quantity, price, stop_price, trail } = change;
+        if stop_price.is_some() || trail.is_some() || (quantity.is_none() && price.is_none()) {
             return Err(RejectReason::InvalidOrder);
         }
         let (symbol, minimum) = (market.spec.symbol, market.spec.min_quantity);
@@ -1479,6 +1480,7 @@ impl Engine {
             symbol,
             price: Some(Price::from_raw(new_price)),
             stop_price: None,
+            trail: None,
             quantity: Quantity::from_raw(new_quantity),
             filled,
             priority_kept,
@@ -1542,8 +1544,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Replaces a stop or stop-limit order waiting for its trigger: a new stop price, limit
-    /// price (stop-limit only) and/or total quantity, checked as a new order's would be.
+    /// Replaces a stop, stop-limit or trailing stop order waiting for its trigger: a new
+    /// stop price, limit price (stop-limit only), trail (trailing stop only, its trigger
+    /// then recomputed from the price it has trailed) and/or total quantity, checked as a
+    /// new order's would be.
     /// Its reservation follows the new prices and quantity (a stop loss sharing its take
     /// profit's reservation holds none, and takes it over when triggered, as before). It
     /// keeps its place among the stops only when nothing but its quantity shrinks; a stop
@@ -1555,19 +1559,35 @@ impl Engine {
         if market.halted {
             return Err(RejectReason::InstrumentHalted);
         }
-        let nothing = change.quantity.is_none() && change.price.is_none() && change.stop_price.is_none();
-        // A stop (market) order has no limit price to change.
-        if nothing || (kind == StoredKind::Stop && change.price.is_some()) {
+        let nothing = change.quantity.is_none() && change.price.is_none() && change.stop_price.is_none() && change.trail.is_none();
+        // Only a stop-limit order has a limit price; a trailing stop's trigger follows its
+        // trail, which only it has.
+        let trailing = kind == StoredKind::TrailingStop;
+        let misfit =
+            (kind != StoredKind::StopLimit && change.price.is_some()) || (trailing && change.stop_price.is_some()) || (!trailing && change.trail.is_some());
+        if nothing || misfit {
             return Err(RejectReason::InvalidOrder);
         }
         let spec = market.spec;
-        let new_stop = match change.stop_price {
-            Some(stop) => Self::check_price(stop, market.tick)?,
-            None => order.stop_price,
+        let tick = spec.tick_size.raw();
+        let new_stop = match (change.stop_price, change.trail) {
+            (Some(stop), _) => Self::check_price(stop, market.tick)?,
+            (None, Some(trail)) => {
+                Self::check_trail(trail, market.tick)?;
+                let stop = trailing_stop_price(side, order.watermark, trail, tick);
+                if stop <= 0 {
+                    return Err(RejectReason::InvalidPrice);
+                }
+                stop
+            }
+            (None, None) => order.stop_price,
         };
+        let new_trail = change.trail.or(order.trail);
         let new_price = match (kind, change.price) {
             (StoredKind::StopLimit, Some(price)) => Self::check_price(price, market.tick)?,
-            (StoredKind::Stop, _) if new_stop != order.stop_price => banded_price(new_stop, spec.price_band_bps, side == Side::Buy, spec.tick_size.raw()),
+            (StoredKind::Stop | StoredKind::TrailingStop, _) if new_stop != order.stop_price => {
+                banded_price(new_stop, spec.price_band_bps, side == Side::Buy, tick)
+            }
             _ => order.price,
         };
         let new_quantity = match change.quantity {
@@ -1584,10 +1604,14 @@ impl Engine {
             let draft = Draft {
                 instrument,
                 side,
-                order_type: if kind == StoredKind::Stop { OrderTypes::STOP } else { OrderTypes::STOP_LIMIT },
+                order_type: match kind {
+                    StoredKind::Stop => OrderTypes::STOP,
+                    StoredKind::TrailingStop => OrderTypes::TRAILING_STOP,
+                    _ => OrderTypes::STOP_LIMIT,
+                },
                 quantity: new_quantity,
                 notional,
-                share_price: if kind == StoredKind::Stop { new_stop } else { new_price },
+                share_price: if kind == StoredKind::StopLimit { new_price } else { new_stop },
                 open_orders: self.state.accounts[owner as usize].open_orders - 1,
                 adds: if side == Side::Buy { new_leaves - old_leaves } else { 0 },
                 counts_as_new: false,
@@ -1602,11 +1626,14 @@ impl Engine {
             (false, Side::Sell) => new_leaves,
             (false, Side::Buy) => buy_reservation(new_price, new_leaves, self.reservation_fee_bps()).ok_or(RejectReason::NotionalTooLarge)?,
         };
-        let priority_kept = new_stop == order.stop_price && new_price == order.price && new_leaves <= old_leaves;
+        let priority_kept = new_stop == order.stop_price && new_price == order.price && new_trail == order.trail && new_leaves <= old_leaves;
         let old_key = (order.stop_price, order.sequence);
         self.resize_reservation(owner, side, instrument, held, required)?;
-        let stops = self.books[instrument as usize].stops_mut(side);
-        stops.remove(&old_key);
+        let book = &mut self.books[instrument as usize];
+        book.stops_mut(side).remove(&old_key);
+        if trailing {
+            book.trailing.remove(&old_key.1);
+        }
         let sequence = if priority_kept {
             old_key.1
         } else {
@@ -1616,6 +1643,7 @@ impl Engine {
         let order = self.state.orders.get_mut(slot);
         order.stop_price = new_stop;
         order.price = new_price;
+        order.trail = new_trail;
         order.quantity = new_quantity;
         order.reserved = required;
         order.sequence = sequence;
@@ -1629,6 +1657,7 @@ impl Engine {
             symbol: spec.symbol,
             price: (kind == StoredKind::StopLimit).then_some(Price::from_raw(new_price)),
             stop_price: Some(Price::from_raw(new_stop)),
+            trail: new_trail,
             quantity: Quantity::from_raw(new_quantity),
             filled,
             priority_kept,
@@ -1636,7 +1665,11 @@ impl Engine {
         if self.stop_reached(instrument, side, new_stop) {
             self.state.triggered.push(slot);
         } else {
-            self.books[instrument as usize].stops_mut(side).insert((new_stop, sequence), slot);
+            let book = &mut self.books[instrument as usize];
+            book.stops_mut(side).insert((new_stop, sequence), slot);
+            if trailing {
+                book.trailing.insert(sequence, slot);
+            }
         }
         Ok(instrument)
     }

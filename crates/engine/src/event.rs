@@ -2,7 +2,7 @@
 
 use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TradeId, TransactionId};
 
-use crate::command::{AccountKind, Amount, ExitLeg, OrderClass, OrderKind, SelfTradePrevention, TimeInForce};
+use crate::command::{AccountKind, Amount, ExitLeg, OrderClass, OrderKind, SelfTradePrevention, TimeInForce, Trail};
 use crate::limits::{LimitKind, LimitScope};
 
 /// Something that happened inside the engine, in the order it happened.
@@ -117,8 +117,10 @@ pub enum Event {
         symbol: Symbol,
         /// The limit price; none for a stop (market) order.
         price: Option<Price>,
-        /// A waiting stop's trigger price (stop and stop-limit orders only).
+        /// A waiting stop's trigger price (stop, stop-limit and trailing stop orders only).
         stop_price: Option<Price>,
+        /// A trailing stop's trail.
+        trail: Option<Trail>,
         quantity: Quantity,
         /// Filled so far (unchanged by the replace).
         filled: Quantity,

@@ -105,9 +105,15 @@ pub struct OrderReplaced {
     pub status: String,
     /// The limit price. A `STOP` order has none: for it, this repeats `stopPrice`.
     pub limit_price: String,
-    /// A waiting `STOP` or `STOP_LIMIT` order's trigger price after the change.
+    /// A waiting `STOP`, `STOP_LIMIT` or `TRAILING_STOP` order's trigger price after the
+    /// change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_price: Option<String>,
+    /// A waiting `TRAILING_STOP` order's trail after the change: an amount, or a percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail_amount: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail_percent: Option<String>,
     /// The new total quantity.
     pub quantity: String,
     /// Whether the order kept its place in the queue.

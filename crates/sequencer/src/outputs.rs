@@ -67,6 +67,12 @@ pub fn done_reason(reason: DoneReason) -> &'static str {
     }
 }
 
+/// A trail as the events write it: `trailAmount` or `trailPercent`.
+fn trail_texts(trail: tradecraft_engine::Trail) -> (Option<String>, Option<String>) {
+    let (amount, percent) = trail.amount_or_percent();
+    (amount.map(|amount| amount.to_string()), percent.map(|percent| percent.to_string()))
+}
+
 /// The order's type and its prices, in the accepted event.
 fn kind(kind: OrderKind, accepted: &mut events::OrderAccepted) {
     let text = |price: tradecraft_types::Price| Some(price.to_string());
@@ -86,12 +92,7 @@ fn kind(kind: OrderKind, accepted: &mut events::OrderAccepted) {
             "STOP_LIMIT"
         }
         OrderKind::TrailingStop { trail } => {
-            match trail {
-                tradecraft_engine::Trail::Amount(amount) => accepted.trail_amount = text(amount),
-                tradecraft_engine::Trail::Percent { basis_points } => {
-                    accepted.trail_percent = text(tradecraft_engine::Trail::percent_of_price(basis_points));
-                }
-            }
+            (accepted.trail_amount, accepted.trail_percent) = trail_texts(trail);
             "TRAILING_STOP"
         }
     }
@@ -261,7 +262,8 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
             };
             out.push(symbol_output(trade.symbol, "market.trade", to_payload(&print)));
         }
-        Event::OrderReplaced { order_id, account, symbol, price, stop_price, quantity, filled, priority_kept } => {
+        Event::OrderReplaced { order_id, account, symbol, price, stop_price, trail, quantity, filled, priority_kept } => {
+            let (trail_amount, trail_percent) = trail.map(trail_texts).unwrap_or_default();
             let replaced = events::OrderReplaced {
                 order_id: order_id.to_string(),
                 user_id: account.to_string(),
@@ -270,6 +272,8 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
                 status: if filled.is_positive() { "PARTIALLY_FILLED" } else { "ACCEPTED" }.to_owned(),
                 limit_price: price.or(*stop_price).unwrap_or_default().to_string(),
                 stop_price: stop_price.map(|stop| stop.to_string()),
+                trail_amount,
+                trail_percent,
                 quantity: quantity.to_string(),
                 priority_kept: *priority_kept,
                 timestamp,

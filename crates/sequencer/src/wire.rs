@@ -45,6 +45,23 @@ fn price(field: &'static str, text: &str) -> Result<Price, WireError> {
     Price::parse(text).map_err(|error| invalid(field, error))
 }
 
+/// A trail given as `trailAmount` or `trailPercent` (with up to two decimals, as basis
+/// points); none when neither is given.
+fn trail(amount: Option<&str>, percent: Option<&str>) -> Result<Option<Trail>, WireError> {
+    match (amount, percent) {
+        (None, None) => Ok(None),
+        (Some(amount), None) => Ok(Some(Trail::Amount(price("trailAmount", amount)?))),
+        (None, Some(percent)) => {
+            let value = Price::parse(percent).map_err(|error| invalid("trailPercent", error))?;
+            if value.raw() % 100 != 0 || value.raw() <= 0 {
+                return Err(invalid("trailPercent", "a positive percent with at most 2 decimals"));
+            }
+            Trail::percent(value).map(Some).ok_or_else(|| invalid("trailPercent", "too large"))
+        }
+        (Some(_), Some(_)) => Err(invalid("trailAmount", "give exactly one of trailAmount and trailPercent")),
+    }
+}
+
 fn quantity(field: &'static str, text: &str) -> Result<Quantity, WireError> {
     Quantity::parse(text).map_err(|error| invalid(field, error))
 }
@@ -373,6 +390,11 @@ pub enum WireCommand {
         /// A waiting stop or stop-limit order's new trigger price.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stop_price: Option<String>,
+        /// A waiting trailing stop's new trail: an amount, or a percent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trail_amount: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trail_percent: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     CancelAll {
@@ -546,12 +568,13 @@ impl WireCommand {
                 }
             }
             Self::CancelOrder { order_id, user_id } => Command::CancelOrder { account: account(user_id)?, order_id: OrderId(id("orderId", order_id)?) },
-            Self::ReplaceOrder { order_id, user_id, quantity: new_quantity, limit_price, stop_price } => Command::ReplaceOrder {
+            Self::ReplaceOrder { order_id, user_id, quantity: new_quantity, limit_price, stop_price, trail_amount, trail_percent } => Command::ReplaceOrder {
                 account: account(user_id)?,
                 order_id: OrderId(id("orderId", order_id)?),
                 quantity: new_quantity.as_deref().map(|text| quantity("quantity", text)).transpose()?,
                 price: limit_price.as_deref().map(|text| price("limitPrice", text)).transpose()?,
                 stop_price: stop_price.as_deref().map(|text| price("stopPrice", text)).transpose()?,
+                trail: trail(trail_amount.as_deref(), trail_percent.as_deref())?,
             },
             Self::CancelAll { user_id, symbol: only } => Command::CancelAll { account: account(user_id)?, symbol: only.as_deref().map(symbol).transpose()? },
             Self::CreateAccount { user_id, house } => Command::CreateAccount {
@@ -684,18 +707,8 @@ impl PlaceOrder {
                 limit_price: price("limitPrice", &required("limitPrice", &self.limit_price)?)?,
             },
             WireOrderType::TrailingStop => OrderKind::TrailingStop {
-                trail: match (&self.trail_amount, &self.trail_percent) {
-                    (Some(amount), None) => Trail::Amount(price("trailAmount", amount)?),
-                    (None, Some(percent)) => {
-                        // Percent with up to two decimals, as basis points.
-                        let value = Price::parse(percent).map_err(|error| invalid("trailPercent", error))?;
-                        if value.raw() % 100 != 0 || value.raw() <= 0 {
-                            return Err(invalid("trailPercent", "a positive percent with at most 2 decimals"));
-                        }
-                        Trail::percent(value).ok_or_else(|| invalid("trailPercent", "too large"))?
-                    }
-                    _ => return Err(invalid("trailAmount", "give exactly one of trailAmount and trailPercent")),
-                },
+                trail: trail(self.trail_amount.as_deref(), self.trail_percent.as_deref())?
+                    .ok_or_else(|| invalid("trailAmount", "give exactly one of trailAmount and trailPercent"))?,
             },
         };
         let size = match (&self.quantity, &self.notional) {
@@ -779,6 +792,8 @@ mod tests {
             quantity: None,
             limit_price: Some("101.5".to_owned()),
             stop_price: None,
+            trail_amount: None,
+            trail_percent: None,
         };
         let text = serde_json::to_string(&wire).unwrap();
         assert_eq!(text, r#"{"command":"replaceOrder","orderId":"5","userId":"9","limitPrice":"101.5"}"#);

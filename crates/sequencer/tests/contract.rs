@@ -160,6 +160,12 @@ fn order(order_id: u64, user: u64, side: WireSide, quantity: &str, order_type: W
     })
 }
 
+/// A trailing stop sell of one share `order_id` by `user`, trailing by `amount`.
+fn order_with_trail(order_id: u64, user: u64, amount: &str) -> WireCommand {
+    let WireCommand::PlaceOrder(order) = order(order_id, user, WireSide::Sell, "1", WireOrderType::TrailingStop, None, None) else { unreachable!("an order") };
+    WireCommand::PlaceOrder(PlaceOrder { trail_amount: Some(amount.to_owned()), ..order })
+}
+
 /// `order` with exits.
 fn with_exits(order: WireCommand, class: WireOrderClass, take_profit: Option<&str>, stop_loss: Option<&str>) -> WireCommand {
     let WireCommand::PlaceOrder(order) = order else { unreachable!("an order") };
@@ -198,10 +204,37 @@ fn every_kind_of_event() -> Vec<WireCommand> {
         order(3, 3, WireSide::Buy, "1000000", WireOrderType::Limit, Some("100"), None),
         order(4, 2, WireSide::Buy, "1", WireOrderType::Stop, None, Some("100.5")),
         order(5, 3, WireSide::Buy, "1", WireOrderType::Limit, Some("99"), None),
-        WireCommand::ReplaceOrder { order_id: "5".to_owned(), user_id: "3".to_owned(), quantity: None, limit_price: Some("99.5".to_owned()), stop_price: None },
+        WireCommand::ReplaceOrder {
+            order_id: "5".to_owned(),
+            user_id: "3".to_owned(),
+            quantity: None,
+            limit_price: Some("99.5".to_owned()),
+            stop_price: None,
+            trail_amount: None,
+            trail_percent: None,
+        },
         // A waiting stop's trigger moved.
         order(9, 1, WireSide::Sell, "2", WireOrderType::Stop, None, Some("95")),
-        WireCommand::ReplaceOrder { order_id: "9".to_owned(), user_id: "1".to_owned(), quantity: None, limit_price: None, stop_price: Some("96".to_owned()) },
+        WireCommand::ReplaceOrder {
+            order_id: "9".to_owned(),
+            user_id: "1".to_owned(),
+            quantity: None,
+            limit_price: None,
+            stop_price: Some("96".to_owned()),
+            trail_amount: None,
+            trail_percent: None,
+        },
+        // A waiting trailing stop's trail changed.
+        order_with_trail(10, 1, "2"),
+        WireCommand::ReplaceOrder {
+            order_id: "10".to_owned(),
+            user_id: "1".to_owned(),
+            quantity: None,
+            limit_price: None,
+            stop_price: None,
+            trail_amount: None,
+            trail_percent: Some("5".to_owned()),
+        },
         WireCommand::CancelOrder { order_id: "5".to_owned(), user_id: "3".to_owned() },
         WireCommand::CancelOrder { order_id: "5".to_owned(), user_id: "3".to_owned() },
         order(6, 3, WireSide::Sell, "1", WireOrderType::Limit, Some("100.6"), None),

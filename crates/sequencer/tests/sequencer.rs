@@ -77,6 +77,8 @@ fn traffic(count: u64) -> Vec<WireCommand> {
                     quantity: None,
                     limit_price: Some(format!("{}", 95 + next() % 10)),
                     stop_price: None,
+                    trail_amount: None,
+                    trail_percent: None,
                 },
                 2 => place(order_id, user, WireSide::Buy, "3", WireOrderType::Market, None),
                 3 => place(order_id, user, WireSide::Buy, "100000", WireOrderType::Limit, Some("100")),

@@ -157,6 +157,8 @@ struct OrderPatch {
     /// A new limit price (kept only by an order that has one).
     limit_price: Option<i64>,
     stop_price: Option<i64>,
+    /// A trailing stop's new trail: (amount, percent), one of them set.
+    trail: Option<(Option<i64>, Option<i64>)>,
     quantity: Option<i64>,
     order_class: Option<String>,
     updated_at: i64,
@@ -554,7 +556,12 @@ impl Projector {
                     let event: events::OrderReplaced = payload(item)?;
                     self.audit_order(item, &event.user_id, "order.replaced", pending)?;
                     let (limit, size) = (price("limitPrice", &event.limit_price)?, quantity("quantity", &event.quantity)?);
-                    let stop = event.stop_price.as_deref().map(|text| price("stopPrice", text)).transpose()?;
+                    let optional = |name, value: &Option<String>| value.as_deref().map(|text| price(name, text)).transpose();
+                    let trail = (optional("trailAmount", &event.trail_amount)?, optional("trailPercent", &event.trail_percent)?);
+                    let trail = (trail != (None, None)).then_some(trail);
+                    // A trailing stop's trigger moves with each trade and is read from the
+                    // engine, so only a stop's or stop-limit's is kept.
+                    let stop = optional("stopPrice", &event.stop_price)?.filter(|_| trail.is_none());
                     // A stop (market) order has no limit price: the event repeats its stop.
                     self.patch_order(
                         pending,
@@ -563,11 +570,15 @@ impl Projector {
                         |order| {
                             order.limit_price = order.limit_price.map(|_| limit);
                             order.stop_price = stop.or(order.stop_price);
+                            if let Some((amount, percent)) = trail {
+                                (order.trail_amount, order.trail_percent) = (amount, percent);
+                            }
                             order.quantity = size;
                         },
                         |patch| {
                             patch.limit_price = Some(limit);
                             patch.stop_price = stop.or(patch.stop_price);
+                            patch.trail = trail.or(patch.trail);
                             patch.quantity = Some(size);
                         },
                     )?;
@@ -1144,6 +1155,12 @@ impl Projector {
                     patch.stop_price.into(),
                 ],
             ));
+            if let Some((amount, percent)) = patch.trail {
+                pending.statements.push(Statement::new(
+                    "UPDATE orders SET trail_amount = $1, trail_percent = $2 WHERE order_id = $3",
+                    vec![amount.into(), percent.into(), order_id.into()],
+                ));
+            }
         }
         let mut users: Vec<i64> = std::mem::take(&mut pending.accounts).into_iter().collect();
         users.sort_unstable();

@@ -1263,7 +1263,7 @@ fn exchange_core(seed: u64, count: usize) -> Prepared {
             } else {
                 let delta = (random.below(21) - 10) * TICK;
                 let moved = (price + if delta == 0 { TICK } else { delta }).clamp(CENTER - HALF_WIDTH_TICKS * TICK, CENTER + HALF_WIDTH_TICKS * TICK);
-                Command::ReplaceOrder { account, order_id, quantity: None, price: Some(Price::from_raw(moved)), stop_price: None }
+                Command::ReplaceOrder { account, order_id, quantity: None, price: Some(Price::from_raw(moved)), stop_price: None, trail: None }
             }
         } else {
             continue;

@@ -62,9 +62,12 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
   const [newQuantity, setNewQuantity] = useState(order.quantity ?? "");
   const [newLimit, setNewLimit] = useState(order.limitPrice ?? "");
   const [newStop, setNewStop] = useState(order.stopPrice ?? "");
-  // A waiting stop's trigger can move; a trailing stop's follows the market by itself.
+  // A waiting stop's trigger can move; a trailing stop's follows its trail, which can.
   const movableStop = order.stopPrice && (order.type === "STOP" || order.type === "STOP_LIMIT");
-  const replaceable = order.type === "LIMIT" || movableStop;
+  const trailField = order.trailPercent ? "trailPercent" : "trailAmount";
+  const [newTrail, setNewTrail] = useState(order.trailPercent ?? order.trailAmount ?? "");
+  const trailing = order.type === "TRAILING_STOP";
+  const replaceable = order.type === "LIMIT" || movableStop || trailing;
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
@@ -91,6 +94,7 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
       if (newQuantity && newQuantity !== order.quantity) body.quantity = newQuantity;
       if (newLimit && newLimit !== order.limitPrice) body.limitPrice = newLimit;
       if (movableStop && newStop && newStop !== order.stopPrice) body.stopPrice = newStop;
+      if (trailing && newTrail && newTrail !== order[trailField]) body[trailField] = newTrail;
       await api.patch(`/v1/orders/${order.orderId}`, body);
       toast("info", `Replaced ${order.symbol} order.`);
       setEditing(false);
@@ -146,6 +150,12 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
                   <label>
                     New stop price
                     <input inputMode="decimal" value={newStop} onChange={(event) => setNewStop(event.target.value)} />
+                  </label>
+                )}
+                {trailing && (
+                  <label>
+                    {trailField === "trailPercent" ? "New trail (%)" : "New trail (price)"}
+                    <input inputMode="decimal" value={newTrail} onChange={(event) => setNewTrail(event.target.value)} />
                   </label>
                 )}
                 <button type="submit" aria-busy={busy}>

@@ -207,6 +207,7 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
                 quantity: random.chance(50).then_some(quantity),
                 price: random.chance(70).then_some(price),
                 stop_price: random.chance(30).then_some(price),
+                trail: random.chance(20).then(|| Trail::Percent { basis_points: 1 + random.below(500) as u32 }),
             },
             85..=87 => Command::CancelAll { account, symbol: random.chance(50).then_some(symbol) },
             88..=92 if last_transfer.is_some() && random.chance(25) => last_transfer.clone().unwrap(),

@@ -245,13 +245,14 @@ fn a_long_stream_keeps_every_invariant() {
 fn random_streams_exercise_every_path() {
     let mut engine = Engine::new(EngineConfig::default());
     let mut events = Vec::new();
-    for (index, command) in stream(12, 5_000).iter().enumerate() {
+    for (index, command) in stream(11, 10_000).iter().enumerate() {
         engine.apply(command, index as u64, &mut events);
     }
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for event in &events {
         let name = match event {
             Event::OrderDone { reason, .. } => format!("done {reason:?}"),
+            Event::OrderReplaced { trail: Some(_), .. } => "OrderReplaced trail".to_owned(),
             Event::OrderReplaced { stop_price: Some(_), .. } => "OrderReplaced stop".to_owned(),
             Event::OrderRejected { reason, .. } | Event::CommandRejected { reason, .. } => format!("rejected {}", reason.code()),
             other => format!("{other:?}").split([' ', '(', '{']).next().unwrap_or_default().to_owned(),
@@ -263,6 +264,7 @@ fn random_streams_exercise_every_path() {
         "OrderTriggered",
         "OrderReplaced",
         "OrderReplaced stop",
+        "OrderReplaced trail",
         "done Filled",
         "done Cancelled",
         "done Expired",

@@ -537,6 +537,88 @@ fn waiting_stops_are_replaced_with_their_reservations_and_trigger_when_already_r
 }
 
 #[test]
+fn a_waiting_trailing_stops_trail_is_replaced_from_the_price_it_has_trailed() {
+    // The trailing sell starts 2.00 under the last trade (100): stop 98. A 5 % trail moves
+    // the stop to 95; a trail of 1.00 and one share, to 99. A trade at 101 carries it to
+    // 100; a tighter trail of 0.40, recomputed from the 101 it has trailed, puts the stop
+    // at 100.60, which the last trade (100.50) has passed: it triggers at once and sells to
+    // the bid at 99. A trailing
+    // stop takes neither a stop price (its trail sets it) nor a limit price.
+    check(
+        "
+        sell 2 #1 MOCK 1 limit 100
+        buy 1 #2 MOCK 1 limit 100
+        sell 2 #3 MOCK 2 trail 2
+        replace 2 #3 trail=500bp
+        replace 2 #3 stop=97
+        replace 2 #3 price=97
+        replace 2 #3 trail=0.001
+        replace 2 #3 trail=1 qty=1
+        sell 2 #4 MOCK 1 limit 101
+        buy 3 #5 MOCK 1 limit 101
+        buy 3 #6 MOCK 1 limit 100.5
+        sell 1 #7 MOCK 1 limit 100.5
+        buy 3 #8 MOCK 5 limit 99
+        replace 2 #3 trail=0.4
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 1 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=1 reserved=0
+              bbo MOCK - / 100x1 seq=1
+            > buy 1 #2 MOCK 1 limit 100
+              accepted #2 1 BUY MOCK Limit { price: 100 } qty=1 reserved=100
+              trade t1 BUY 1@100 taker=#2(1) maker=#1(2) fees=0/0 seq=2
+              done #1 Filled filled=1
+              done #2 Filled filled=1
+              bbo MOCK - / - seq=3
+            > sell 2 #3 MOCK 2 trail 2
+              accepted #3 2 SELL MOCK TrailingStop { trail: Amount(2) } qty=2 reserved=0
+            > replace 2 #3 trail=500bp
+              replaced #3 2@market stop=95 priority_kept=false
+            > replace 2 #3 stop=97
+              command-rejected 2 #3 invalid_order
+            > replace 2 #3 price=97
+              command-rejected 2 #3 invalid_order
+            > replace 2 #3 trail=0.001
+              command-rejected 2 #3 price_off_tick
+            > replace 2 #3 trail=1 qty=1
+              replaced #3 1@market stop=99 priority_kept=false
+            > sell 2 #4 MOCK 1 limit 101
+              accepted #4 2 SELL MOCK Limit { price: 101 } qty=1 reserved=0
+              bbo MOCK - / 101x1 seq=4
+            > buy 3 #5 MOCK 1 limit 101
+              accepted #5 3 BUY MOCK Limit { price: 101 } qty=1 reserved=101
+              trade t2 BUY 1@101 taker=#5(3) maker=#4(2) fees=0/0 seq=5
+              done #4 Filled filled=1
+              done #5 Filled filled=1
+              bbo MOCK - / - seq=6
+            > buy 3 #6 MOCK 1 limit 100.5
+              accepted #6 3 BUY MOCK Limit { price: 100.5 } qty=1 reserved=100.5
+              bbo MOCK 100.5x1 / - seq=7
+            > sell 1 #7 MOCK 1 limit 100.5
+              accepted #7 1 SELL MOCK Limit { price: 100.5 } qty=1 reserved=0
+              trade t3 SELL 1@100.5 taker=#7(1) maker=#6(3) fees=0/0 seq=8
+              done #6 Filled filled=1
+              done #7 Filled filled=1
+              bbo MOCK - / - seq=9
+            > buy 3 #8 MOCK 5 limit 99
+              accepted #8 3 BUY MOCK Limit { price: 99 } qty=5 reserved=495
+              bbo MOCK 99x5 / - seq=10
+            > replace 2 #3 trail=0.4
+              replaced #3 1@market stop=100.6 priority_kept=false
+              triggered #3 at 100.6
+              trade t4 SELL 1@99 taker=#3(2) maker=#8(3) fees=0/0 seq=11
+              done #3 Filled filled=1
+              bbo MOCK 99x4 / - seq=12
+            balances:
+              1: cash 10000.5/0; MOCK 0/0
+              2: cash 300/0; MOCK 97/0
+              3: cash 9303.5/396; MOCK 103/0
+        "#]],
+    );
+}
+
+#[test]
 fn stop_and_stop_limit_orders_trigger_on_trades() {
     check(
         "

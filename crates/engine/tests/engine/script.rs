@@ -136,6 +136,10 @@ pub(crate) fn parse(line: &str) -> Command {
             quantity: option(&words, "qty").map(|text| Quantity::parse(text).unwrap()),
             price: option(&words, "price").map(|text| Price::parse(text).unwrap()),
             stop_price: option(&words, "stop").map(|text| Price::parse(text).unwrap()),
+            trail: option(&words, "trail").map(|text| match text.strip_suffix("bp") {
+                Some(bps) => Trail::Percent { basis_points: bps.parse().unwrap() },
+                None => Trail::Amount(Price::parse(text).unwrap()),
+            }),
         },
         "cancelall" => Command::CancelAll { account: account(words[1]), symbol: words.get(2).map(|text| symbol(text)) },
         "eos" => Command::EndOfSession { symbol: words.get(1).map(|text| symbol(text)) },

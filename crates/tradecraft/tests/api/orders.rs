@@ -113,8 +113,9 @@ async fn orders_can_be_replaced() {
     assert_eq!((status, body["status"].as_str()), (200, Some("FILLED")));
     assert_eq!(patch(json!({"quantity": "2"})).await.0, 409);
 
-    // A refusal says what can be replaced: a trailing stop cannot, and a partly filled
-    // order's new total must exceed what has filled (96 of the house's 100 left at 100.50).
+    // A refusal says what can be replaced: an order waiting for the open cannot, and a
+    // partly filled order's new total must exceed what has filled (96 of the house's 100
+    // left at 100.50).
     let replace = |order_id: String, body: Value| {
         let client = app.client.clone();
         let url = app.url(&format!("/v1/orders/{order_id}"));
@@ -123,11 +124,15 @@ async fn orders_can_be_replaced() {
             (response.status().as_u16(), response.json::<Value>().await.unwrap())
         }
     };
-    let (_, stop) =
-        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "SELL", "type": "TRAILING_STOP", "trailAmount": "5"})).await;
-    let (status, refused) = replace(stop["orderId"].as_str().unwrap().to_owned(), json!({"quantity": "2"})).await;
+    let (_, waiting) = app
+        .post(
+            "/v1/orders",
+            json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90", "timeInForce": "OPG"}),
+        )
+        .await;
+    let (status, refused) = replace(waiting["orderId"].as_str().unwrap().to_owned(), json!({"quantity": "2"})).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("not_replaceable")), "{refused}");
-    assert!(refused["error"]["message"].as_str().unwrap().contains("GTC TRAILING_STOP order"), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("OPG LIMIT order"), "{refused}");
     let (_, partly) =
         app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "97", "side": "BUY", "type": "LIMIT", "limitPrice": "100.5"})).await;
     let partly = partly["orderId"].as_str().unwrap().to_owned();
@@ -200,13 +205,40 @@ async fn a_waiting_stop_is_replaced_and_reads_back_everywhere() {
         (Some("95"), Some("94.5"), Some("1"), Some("ACCEPTED")),
         "{moved}"
     );
+    // A trailing stop's trail: its trigger recomputed from the price it has trailed
+    // (100.50), 5 % under it rounded up onto the tick grid, then 3 % through Alpaca's
+    // `trail`, which is in the kind the order was placed with.
+    let (status, trailing) = place(json!({"symbol": "MOCK", "side": "SELL", "type": "TRAILING_STOP", "quantity": "1", "trailAmount": "2"})).await;
+    assert_eq!(status, 202, "{trailing}");
+    let trailing = trailing["orderId"].as_str().unwrap().to_owned();
+    let (status, moved) = patch(&trailing, json!({"trailPercent": "5"})).await;
+    assert_eq!(status, 200, "{moved}");
+    let trail = |order: &Value| ["trailAmount", "trailPercent", "stopPrice", "watermark"].map(|field| order[field].as_str().map(str::to_owned));
+    assert_eq!(trail(&moved), [None, Some("5"), Some("95.48"), Some("100.5")].map(|value| value.map(str::to_owned)), "{moved}");
+    let (status, refused) = patch(&trailing, json!({"stopPrice": "96"})).await;
+    assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("stopPrice")), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("its trail (trailAmount or trailPercent) can change"), "{refused}");
+    let (status, alpaca) = send(Method::PATCH, format!("/v2/orders/{trailing}"), Some(json!({"trail": "3"}))).await;
+    assert_eq!(status, 200, "{alpaca}");
+    assert_eq!(
+        ["trail_percent", "trail_price", "stop_price", "hwm"].map(|field| alpaca[field].as_str().map(str::to_owned)),
+        [Some("3"), None, Some("97.49"), Some("100.5")].map(|value| value.map(str::to_owned)),
+        "{alpaca}"
+    );
+    let (status, refused) = send(Method::PATCH, format!("/v2/orders/{stop}"), Some(json!({"trail": "1"}))).await;
+    assert_eq!(status, 422, "a stop has no trail: {refused}");
+
     let (_, limit) = place(json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "1", "limitPrice": "80"})).await;
     let (status, refused) = patch(limit["orderId"].as_str().unwrap(), json!({"stopPrice": "81"})).await;
     assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("stopPrice")), "{refused}");
 
     // The read store has the new prices (the export reads it).
     let stored = |_: u16, export: &Value| {
-        export["orders"].as_array().is_some_and(|orders| orders.iter().any(|order| order["orderId"] == stop_limit.as_str() && order["stopPrice"] == "95"))
+        let orders = export["orders"].as_array();
+        let has = |order_id: &str, field: &str, value: &str| {
+            orders.is_some_and(|orders| orders.iter().any(|order| order["orderId"] == order_id && order[field] == value))
+        };
+        has(&stop_limit, "stopPrice", "95") && has(&trailing, "trailPercent", "3")
     };
     let (_, export) = app.get_until_as(token, "/v1/me/export", stored).await;
     let exported = |order_id: &str| {
@@ -215,6 +247,8 @@ async fn a_waiting_stop_is_replaced_and_reads_back_everywhere() {
     };
     assert_eq!(exported(&stop), [Some("112.5"), None, Some("1")].map(|value| value.map(str::to_owned)), "{export}");
     assert_eq!(exported(&stop_limit), [Some("95"), Some("94.5"), Some("1")].map(|value| value.map(str::to_owned)), "{export}");
+    // A trailing stop's trigger moves with each trade: the store keeps its trail, not a stop.
+    assert_eq!(exported(&trailing), [None, None, Some("1")].map(|value| value.map(str::to_owned)), "{export}");
 
     // Moved to a trigger the last trade (100.50) has passed, it triggers now and rests as a
     // limit at 120 (above the house's bids): no stop price to change any more.
