@@ -223,3 +223,43 @@ def test_a_halt_and_resume_arrive_as_trading_statuses(server, trader):
     finally:
         stream.stop()
         thread.join(timeout=10)
+
+
+def test_every_feed_and_adjustment_alpaca_py_names_is_taken_and_others_are_refused(server, trader):
+    from alpaca.data.enums import Adjustment, DataFeed
+    import json
+    import urllib.error
+    import urllib.request
+
+    trader.trading.submit_order(MarketOrderRequest(symbol="MOCKPG", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    client = data_client(server, trader)
+    start = datetime.now(timezone.utc) - timedelta(hours=1)
+    # One market here: each feed and adjustment the client can name gives the same bars.
+    answers = {
+        (feed, adjustment): [bar.volume for bar in client.get_stock_bars(
+            StockBarsRequest(symbol_or_symbols="MOCKPG", timeframe=TimeFrame.Minute, start=start, feed=feed, adjustment=adjustment))["MOCKPG"]]
+        for feed in DataFeed for adjustment in Adjustment
+    }
+    assert len(set(map(tuple, answers.values()))) == 1 and sum(next(iter(answers.values()))) >= 1
+    assert client.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols="MOCKPG", feed=DataFeed.SIP))["MOCKPG"].size >= 1
+
+    def status(query):
+        request = urllib.request.Request(f"{server}{query}", headers={"APCA-API-KEY-ID": trader.key_id, "APCA-API-SECRET-KEY": trader.secret})
+        try:
+            with urllib.request.urlopen(request) as answer:
+                return answer.status, json.load(answer)
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.load(refused)
+
+    for query, word in [
+        ("/v2/stocks/bars?symbols=MOCKPG&timeframe=1Min&feed=xyz", "feed"),
+        ("/v2/stocks/bars?symbols=MOCKPG&timeframe=1Min&adjustment=weird", "adjustment"),
+        ("/v2/stocks/trades?symbols=MOCKPG&currency=JPY", "currency"),
+        ("/v2/stocks/quotes?symbols=MOCKPG&asof=yesterday", "asof"),
+        ("/v2/stocks/trades/latest?symbols=MOCKPG&feed=nasdaq", "feed"),
+        ("/v2/stocks/MOCKPG/snapshot?feed=nasdaq", "feed"),
+    ]:
+        code, body = status(query)
+        assert code == 422 and word in body["message"], (query, code, body)
+    code, _ = status("/v2/stocks/bars?symbols=MOCKPG&timeframe=1Min&adjustment=split,dividend&currency=USD&asof=2026-01-02")
+    assert code == 200

@@ -1255,17 +1255,17 @@ pub(crate) struct CalendarParams {
     end: Option<String>,
 }
 
+/// The start (UTC) of the day `text` names, as `YYYY-MM-DD`.
+pub(crate) fn day(text: &str) -> Option<Timestamp> {
+    (text.len() == 10).then(|| Timestamp::parse(&format!("{text}T00:00:00Z")).ok()).flatten()
+}
+
 /// Trading days and hours from the market's session (`24/7` by default: every day, all day).
 #[utoipa::path(get, path = "/v2/calendar", tag = "alpaca", params(CalendarParams),
     responses((status = 200, description = "Days.", body = Vec<CalendarDay>), (status = 422, description = "A bad date.", body = AlpacaError)))]
 pub(crate) async fn calendar(State(state): State<Shared>, Query(params): Query<CalendarParams>) -> Result<Json<Vec<CalendarDay>>, ApiError> {
     let day = |name: &str, text: Option<&str>| -> Result<Option<i64>, ApiError> {
-        text.map(|text| {
-            Timestamp::parse(&format!("{text}T00:00:00Z"))
-                .map(|at| at.millis().div_euclid(DAY_MS))
-                .map_err(|_| invalid_parameter(format!("{name} must be YYYY-MM-DD")))
-        })
-        .transpose()
+        text.map(|text| day(text).map(|at| at.millis().div_euclid(DAY_MS)).ok_or_else(|| invalid_parameter(format!("{name} must be YYYY-MM-DD")))).transpose()
     };
     let start = day("start", params.start.as_deref())?.unwrap_or_else(|| now().millis().div_euclid(DAY_MS));
     let end = day("end", params.end.as_deref())?.unwrap_or(start + 30);

@@ -115,7 +115,7 @@ async fn answer(state: Shared, caller: MaybeCaller, params: ActivityParams, kind
     let (mut after, mut until) =
         (time("after", params.after.as_deref())?.map(Timestamp::millis), time("until", params.until.as_deref())?.map(Timestamp::millis));
     if let Some(date) = params.date.as_deref() {
-        let day = Timestamp::parse(&format!("{date}T00:00:00Z")).map_err(|_| bad("date must be YYYY-MM-DD"))?.millis();
+        let day = crate::alpaca::day(date).ok_or_else(|| bad("date must be YYYY-MM-DD"))?.millis();
         after = Some(after.map_or(day - 1, |after| after.max(day - 1)));
         until = Some(until.map_or(day + 86_400_000, |until| until.min(day + 86_400_000)));
     }
@@ -248,9 +248,8 @@ pub(crate) struct HistoryParams {
     /// trades around the clock.
     #[param(value_type = Option<String>, pattern = "^(market_hours|extended_hours|continuous)$")]
     intraday_reporting: Option<String>,
-    /// Accepted and ignored: the market trades around the clock.
-    #[expect(dead_code, reason = "accepted and ignored, as documented")]
-    #[param(value_type = Option<String>)]
+    /// `true` or `false`: the same here, the market trades around the clock.
+    #[param(value_type = Option<bool>)]
     extended_hours: Option<String>,
     /// Not offered (no `cashflow` in the answer): refused rather than ignored.
     #[param(value_type = Option<String>)]
@@ -288,10 +287,7 @@ fn history_window(params: &HistoryParams, now_ms: i64) -> Result<(i64, i64, Opti
         (Some(_), Some(_)) => return Err(bad("give end or date_end, not both")),
         (end, None) => end,
         (None, Some(date)) => {
-            let day = (date.len() == 10)
-                .then(|| Timestamp::parse(date).ok())
-                .flatten()
-                .ok_or_else(|| bad(format!("date_end must be a date (YYYY-MM-DD), not {date:?}")))?;
+            let day = crate::alpaca::day(date).ok_or_else(|| bad(format!("date_end must be a date (YYYY-MM-DD), not {date:?}")))?;
             Some(day.millis() + DAY_MS)
         }
     };
@@ -342,6 +338,9 @@ pub(crate) async fn portfolio_history(
     let user = own_account(&caller)?;
     if params.pnl_reset.as_deref().is_some_and(|reset| reset != "no_reset") {
         return Err(bad("pnl_reset: only no_reset is offered (profit and loss run on over the whole history)"));
+    }
+    if params.extended_hours.as_deref().is_some_and(|extended| !matches!(extended, "true" | "false")) {
+        return Err(bad("extended_hours must be true or false"));
     }
     if params.intraday_reporting.as_deref().is_some_and(|reporting| !matches!(reporting, "market_hours" | "extended_hours" | "continuous")) {
         return Err(bad("intraday_reporting must be market_hours, extended_hours or continuous"));

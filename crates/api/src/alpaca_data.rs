@@ -55,22 +55,38 @@ pub(crate) struct DataParams {
     /// `asc` (default) or `desc`.
     #[param(value_type = Option<String>)]
     sort: Option<String>,
-    /// Accepted and ignored: TradeCraft has one feed (`iex`, `sip`, ...).
-    #[expect(dead_code, reason = "accepted and ignored, as documented")]
-    #[param(value_type = Option<String>)]
+    /// One of Alpaca's feeds (`iex`, `sip`, `delayed_sip`, `otc`, `boats`, `overnight`):
+    /// TradeCraft has one market, so each gives the same data.
+    #[param(value_type = Option<String>, pattern = "^(iex|sip|delayed_sip|otc|boats|overnight)$")]
     feed: Option<String>,
-    /// Accepted and ignored: nothing is split or pays dividends.
-    #[expect(dead_code, reason = "accepted and ignored, as documented")]
-    #[param(value_type = Option<String>)]
+    /// `raw`, `split`, `dividend`, `spin-off` or `all`, or several comma-separated: nothing
+    /// here is split or pays dividends, so each gives the raw data.
+    #[param(value_type = Option<String>, pattern = "^(raw|split|dividend|spin-off|all)(,(raw|split|dividend|spin-off|all))*$")]
     adjustment: Option<String>,
-    /// Accepted and ignored.
-    #[expect(dead_code, reason = "accepted and ignored, as documented")]
-    #[param(value_type = Option<String>)]
+    /// `USD`, the one currency prices are in.
+    #[param(value_type = Option<String>, pattern = "^USD$")]
     currency: Option<String>,
-    /// Accepted and ignored.
-    #[expect(dead_code, reason = "accepted and ignored, as documented")]
-    #[param(value_type = Option<String>)]
+    /// A date (`YYYY-MM-DD`): symbols here are never renamed, so any date names the same.
+    #[param(value_type = Option<String>, format = Date)]
     asof: Option<String>,
+}
+
+/// Refuses a data request's options Alpaca does not have, rather than ignoring them:
+/// each it has gives the same data here (one feed, one currency, nothing to adjust).
+fn check_options(feed: Option<&str>, adjustment: Option<&str>, currency: Option<&str>, asof: Option<&str>) -> Result<(), ApiError> {
+    if let Some(feed) = feed.filter(|feed| !matches!(*feed, "iex" | "sip" | "delayed_sip" | "otc" | "boats" | "overnight")) {
+        return Err(bad(format!("invalid feed {feed:?}: iex, sip, delayed_sip, otc, boats or overnight")));
+    }
+    if let Some(adjustment) = adjustment.filter(|text| !text.split(',').all(|part| matches!(part, "raw" | "split" | "dividend" | "spin-off" | "all"))) {
+        return Err(bad(format!("invalid adjustment {adjustment:?}: raw, split, dividend, spin-off or all, comma-separated")));
+    }
+    if let Some(currency) = currency.filter(|currency| *currency != "USD") {
+        return Err(bad(format!("invalid currency {currency:?}: prices are in USD only")));
+    }
+    if let Some(asof) = asof.filter(|asof| crate::alpaca::day(asof).is_none()) {
+        return Err(bad(format!("invalid asof {asof:?}: a date, YYYY-MM-DD")));
+    }
+    Ok(())
 }
 
 /// The listed symbols among `text` (comma-separated), in the order given.
@@ -111,6 +127,7 @@ struct Window {
 }
 
 fn window(params: &DataParams) -> Result<Window, ApiError> {
+    check_options(params.feed.as_deref(), params.adjustment.as_deref(), params.currency.as_deref(), params.asof.as_deref())?;
     let time = |name: &str, text: Option<&str>, default: i64| -> Result<i64, ApiError> {
         Ok(parse_time(name, text).map_err(|_| bad(format!("{name} must be an RFC 3339 time")))?.map_or(default, Timestamp::millis))
     };
@@ -256,21 +273,27 @@ pub(crate) struct LatestParams {
     /// Comma-separated symbols.
     #[param(value_type = String)]
     symbols: Option<String>,
-    /// Accepted and ignored.
-    #[expect(dead_code, reason = "accepted and ignored, as documented")]
-    #[param(value_type = Option<String>)]
+    /// As on the history routes: any of Alpaca's feeds gives the same data.
+    #[param(value_type = Option<String>, pattern = "^(iex|sip|delayed_sip|otc|boats|overnight)$")]
     feed: Option<String>,
-    /// Accepted and ignored.
-    #[expect(dead_code, reason = "accepted and ignored, as documented")]
-    #[param(value_type = Option<String>)]
+    /// `USD`, the one currency prices are in.
+    #[param(value_type = Option<String>, pattern = "^USD$")]
     currency: Option<String>,
+}
+
+impl LatestParams {
+    /// The listed symbols asked for, once the options are ones Alpaca has.
+    async fn symbols(&self, state: &AppState) -> Result<Vec<Symbol>, ApiError> {
+        check_options(self.feed.as_deref(), None, self.currency.as_deref(), None)?;
+        symbols(state, self.symbols.as_deref()).await
+    }
 }
 
 /// The latest trade of each symbol that has traded.
 #[utoipa::path(get, path = "/v2/stocks/trades/latest", tag = "alpaca", params(LatestParams),
     responses((status = 200, description = "`{\"trades\": {SYMBOL: trade}}`.", body = Object)))]
 pub(crate) async fn latest_trades(State(state): State<Shared>, Query(params): Query<LatestParams>) -> Result<Json<Value>, ApiError> {
-    let symbols = symbols(&state, params.symbols.as_deref()).await?;
+    let symbols = params.symbols(&state).await?;
     let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
     let trades: Map<String, Value> = symbols
         .iter()
@@ -284,7 +307,7 @@ pub(crate) async fn latest_trades(State(state): State<Shared>, Query(params): Qu
     responses((status = 200, description = "`{\"quotes\": {SYMBOL: quote}}`.", body = Object)))]
 pub(crate) async fn latest_quotes(State(state): State<Shared>, Query(params): Query<LatestParams>) -> Result<Json<Value>, ApiError> {
     let mut quotes = Map::new();
-    for symbol in symbols(&state, params.symbols.as_deref()).await? {
+    for symbol in params.symbols(&state).await? {
         quotes.insert(symbol.as_str().to_owned(), quote_of(&state, symbol).await?);
     }
     Ok(Json(json!({"quotes": quotes})))
@@ -302,7 +325,7 @@ pub(crate) fn latest_candle(state: &AppState, symbol: Symbol, interval: Interval
 pub(crate) async fn latest_bars(State(state): State<Shared>, Query(params): Query<LatestParams>) -> Result<Json<Value>, ApiError> {
     let minute = Interval::parse("1m").ok_or_else(|| ApiError::Internal("interval".to_owned()))?;
     let mut bars = Map::new();
-    for symbol in symbols(&state, params.symbols.as_deref()).await? {
+    for symbol in params.symbols(&state).await? {
         if let Some(candle) = latest_candle(&state, symbol, minute)? {
             bars.insert(symbol.as_str().to_owned(), bar_json(&candle));
         }
@@ -315,17 +338,34 @@ pub(crate) async fn latest_bars(State(state): State<Shared>, Query(params): Quer
     responses((status = 200, description = "`{SYMBOL: {latestTrade, latestQuote, minuteBar, dailyBar, prevDailyBar}}`.", body = Object)))]
 pub(crate) async fn snapshots(State(state): State<Shared>, Query(params): Query<LatestParams>) -> Result<Json<Value>, ApiError> {
     let mut answer = Map::new();
-    for symbol in symbols(&state, params.symbols.as_deref()).await? {
+    for symbol in params.symbols(&state).await? {
         answer.insert(symbol.as_str().to_owned(), snapshot(&state, symbol).await?);
     }
     Ok(Json(Value::Object(answer)))
 }
 
+/// The options of `GET /v2/stocks/{symbol}/snapshot`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SnapshotParams {
+    /// As on the history routes: any of Alpaca's feeds gives the same data.
+    #[param(value_type = Option<String>, pattern = "^(iex|sip|delayed_sip|otc|boats|overnight)$")]
+    feed: Option<String>,
+    /// `USD`, the one currency prices are in.
+    #[param(value_type = Option<String>, pattern = "^USD$")]
+    currency: Option<String>,
+}
+
 /// One symbol's snapshot (Alpaca's `GET /v2/stocks/{symbol}/snapshot`).
 #[utoipa::path(get, path = "/v2/stocks/{symbol}/snapshot", tag = "alpaca",
-    params(("symbol" = String, Path, description = "A listed symbol.")),
+    params(("symbol" = String, Path, description = "A listed symbol."), SnapshotParams),
     responses((status = 200, description = "`{symbol, latestTrade, latestQuote, minuteBar, dailyBar, prevDailyBar}`.", body = Object)))]
-pub(crate) async fn snapshot_one(State(state): State<Shared>, Path(symbol): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn snapshot_one(
+    State(state): State<Shared>,
+    Path(symbol): Path<String>,
+    Query(params): Query<SnapshotParams>,
+) -> Result<Json<Value>, ApiError> {
+    check_options(params.feed.as_deref(), None, params.currency.as_deref(), None)?;
     let symbol = *symbols(&state, Some(&symbol)).await?.first().ok_or_else(|| bad("symbol"))?;
     let mut snapshot = snapshot(&state, symbol).await?;
     snapshot["symbol"] = json!(symbol.as_str());

@@ -301,12 +301,15 @@ async fn portfolio_history_takes_alpacas_window_and_refuses_what_it_does_not_off
         "period=all&timeframe=1H".to_owned(),
         "pnl_reset=per_day".to_owned(),
         "intraday_reporting=sometimes".to_owned(),
+        "extended_hours=maybe".to_owned(),
         "cashflow_types=ALL".to_owned(),
     ] {
         let (status, answer) = history(refused.clone()).await;
         assert_eq!(status, 422, "{refused}: {answer}");
     }
-    for (query, timeframe) in [("period=2W", "15Min"), ("period=6M", "1D"), ("period=3D&intraday_reporting=continuous&pnl_reset=no_reset", "1Min")] {
+    for (query, timeframe) in
+        [("period=2W", "15Min"), ("period=6M", "1D"), ("period=3D&intraday_reporting=continuous&pnl_reset=no_reset&extended_hours=true", "1Min")]
+    {
         let (status, answer) = history(query.to_owned()).await;
         assert_eq!((status, answer["timeframe"].as_str()), (200, Some(timeframe)), "{query}: {answer}");
     }
