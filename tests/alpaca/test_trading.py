@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 from alpaca.common.exceptions import APIError
-from alpaca.trading.enums import AssetClass, OrderSide, OrderStatus, OrderType, QueryOrderStatus, TimeInForce
+from alpaca.trading.enums import AssetClass, AssetExchange, AssetStatus, OrderSide, OrderStatus, OrderType, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import (
     ClosePositionRequest,
+    GetAssetsRequest,
     GetCalendarRequest,
     GetOrdersRequest,
     LimitOrderRequest,
@@ -36,6 +37,16 @@ def test_account_assets_clock_and_calendar(trader):
     assets = trader.trading.get_all_assets()
     symbols = {asset.symbol for asset in assets}
     assert "MOCKAAPL" in symbols and len(symbols) == 20
+    # Filters are Alpaca's: each value the client names is taken (and matches or not); the
+    # server refuses, rather than answers empty, a value Alpaca does not have.
+    equities = trader.trading.get_all_assets(GetAssetsRequest(status=AssetStatus.ACTIVE, asset_class=AssetClass.US_EQUITY, exchange=AssetExchange.NASDAQ))
+    assert {asset.symbol for asset in equities} == symbols
+    for other in [GetAssetsRequest(asset_class=AssetClass.CRYPTO), GetAssetsRequest(status=AssetStatus.INACTIVE), GetAssetsRequest(exchange=AssetExchange.NYSE)]:
+        assert trader.trading.get_all_assets(other) == []
+    assert trader.trading.get_all_assets(GetAssetsRequest(attributes="ptp_no_exception,ipo")) == []
+    with pytest.raises(APIError) as refused:
+        trader.trading.get_all_assets(GetAssetsRequest(attributes="shiny"))
+    assert refused.value.status_code == 422 and "attribute" in str(refused.value)
     apple = trader.trading.get_asset("MOCKAAPL")
     assert apple.asset_class == AssetClass.US_EQUITY and apple.tradable
     assert trader.trading.get_asset(str(apple.id)).symbol == "MOCKAAPL"

@@ -1166,20 +1166,50 @@ async fn symbol_named(state: &AppState, text: &str) -> Result<String, ApiError> 
 #[into_params(parameter_in = Query)]
 pub(crate) struct AssetParams {
     /// `active` (every listed instrument is) or `inactive` (none is).
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^(active|inactive)$")]
     status: Option<String>,
-    /// `us_equity`.
-    #[param(value_type = Option<String>)]
+    /// One of Alpaca's classes; every listed instrument is `us_equity`.
+    #[param(value_type = Option<String>, pattern = "^(us_equity|us_option|crypto|crypto_perp)$")]
     asset_class: Option<String>,
-    #[param(value_type = Option<String>)]
+    /// One of Alpaca's exchanges; the listed instruments are on `NASDAQ`.
+    #[param(value_type = Option<String>, pattern = "^(AMEX|ARCA|ASCX|BATS|NYSE|NASDAQ|NYSEARCA|FTXU|CBSE|GNSS|ERSX|OTC|CRYPTO)$")]
     exchange: Option<String>,
+    /// Comma-separated attributes of Alpaca's; no listed instrument has any.
     #[param(value_type = Option<String>)]
     attributes: Option<String>,
 }
 
+/// The asset attributes Alpaca names.
+const ASSET_ATTRIBUTES: [&str; 8] =
+    ["ptp_no_exception", "ptp_with_exception", "ipo", "has_options", "options_late_close", "fractional_eh_enabled", "overnight_tradable", "overnight_halted"];
+
+impl AssetParams {
+    /// Refuses a filter value Alpaca does not have, rather than answering it with nothing.
+    fn check(&self) -> Result<(), ApiError> {
+        let refused = |name: &str, value: &str, allowed: &str| Err(invalid_parameter(format!("{name} {value:?} is not one of {allowed}")));
+        if let Some(status) = self.status.as_deref().filter(|status| !matches!(*status, "active" | "inactive")) {
+            return refused("status", status, "active, inactive");
+        }
+        if let Some(class) = self.asset_class.as_deref().filter(|class| !matches!(*class, "us_equity" | "us_option" | "crypto" | "crypto_perp")) {
+            return refused("asset_class", class, "us_equity, us_option, crypto, crypto_perp");
+        }
+        const EXCHANGES: [&str; 13] = ["AMEX", "ARCA", "ASCX", "BATS", "NYSE", "NASDAQ", "NYSEARCA", "FTXU", "CBSE", "GNSS", "ERSX", "OTC", "CRYPTO"];
+        if let Some(exchange) = self.exchange.as_deref().filter(|exchange| !EXCHANGES.contains(exchange)) {
+            return refused("exchange", exchange, &EXCHANGES.join(", "));
+        }
+        let attributes = self.attributes.as_deref().unwrap_or_default();
+        if let Some(unknown) = attributes.split(',').filter(|name| !name.is_empty()).find(|name| !ASSET_ATTRIBUTES.contains(name)) {
+            return refused("attribute", unknown, &ASSET_ATTRIBUTES.join(", "));
+        }
+        Ok(())
+    }
+}
+
 /// The listed instruments as assets.
-#[utoipa::path(get, path = "/v2/assets", tag = "alpaca", params(AssetParams), responses((status = 200, description = "Assets.", body = Vec<Asset>)))]
+#[utoipa::path(get, path = "/v2/assets", tag = "alpaca", params(AssetParams),
+    responses((status = 200, description = "Assets.", body = Vec<Asset>), (status = 422, description = "A filter value Alpaca does not have.", body = AlpacaError)))]
 pub(crate) async fn assets(State(state): State<Shared>, Query(params): Query<AssetParams>) -> Result<Json<Vec<Asset>>, ApiError> {
+    params.check()?;
     let all = assets_listed(&state).await?;
     let keep = |asset: &Asset| {
         params.status.as_deref().is_none_or(|status| status == asset.status)
