@@ -68,6 +68,15 @@ impl Subscriptions {
         self.0.get(channel).is_some_and(|symbols| symbols.contains("*") || symbols.contains(symbol))
     }
 
+    /// Whether every channel `message` names is a list of symbols, as Alpaca requires.
+    fn well_formed(message: &Value) -> bool {
+        CHANNELS.iter().all(|channel| match &message[*channel] {
+            Value::Null => true,
+            Value::Array(symbols) => symbols.iter().all(Value::is_string),
+            _ => false,
+        })
+    }
+
     fn change(&mut self, message: &Value, add: bool) {
         for channel in CHANNELS {
             let Some(symbols) = message[channel].as_array() else { continue };
@@ -198,6 +207,10 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
                         if authenticated { json!({"T": "success", "msg": "authenticated"}) } else { json!({"T": "error", "code": 402, "msg": "auth failed"}) }
                     }
                     (Some(_), false) => json!({"T": "error", "code": 401, "msg": "not authenticated"}),
+                    // A channel given as anything but a list of symbols changes nothing.
+                    (Some("subscribe" | "unsubscribe"), true) if !Subscriptions::well_formed(&message) => {
+                        json!({"T": "error", "code": 400, "msg": "invalid syntax"})
+                    }
                     (Some("subscribe"), true) => {
                         subscriptions.change(&message, true);
                         // Bars of minutes already over are not sent again.
@@ -326,6 +339,22 @@ mod tests {
         rmpv::encode::write_value(&mut bytes, &to_msgpack(&json!({"action": "subscribe", "trades": ["MOCK"], "n": 3}), None)).unwrap();
         let back = from_msgpack(&rmpv::decode::read_value(&mut bytes.as_slice()).unwrap());
         assert_eq!(back, json!({"action": "subscribe", "trades": ["MOCK"], "n": 3}));
+    }
+
+    #[test]
+    fn a_subscription_names_each_channel_as_a_list_of_symbols() {
+        let mut subscriptions = Subscriptions::default();
+        let good = json!({"action": "subscribe", "trades": ["mock"], "quotes": ["*"], "future_channel": 1});
+        assert!(Subscriptions::well_formed(&good), "unknown keys are left to later channels");
+        subscriptions.change(&good, true);
+        assert!(subscriptions.wants("trades", "MOCK") && subscriptions.wants("quotes", "OTHER") && !subscriptions.wants("bars", "MOCK"));
+        for bad in [
+            json!({"action": "subscribe", "bars": "MOCK"}),
+            json!({"action": "subscribe", "trades": ["MOCK", 3]}),
+            json!({"action": "subscribe", "quotes": {}}),
+        ] {
+            assert!(!Subscriptions::well_formed(&bad), "{bad}");
+        }
     }
 
     #[test]

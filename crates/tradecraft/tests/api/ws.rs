@@ -391,3 +391,24 @@ async fn replaces_and_triggers_reach_the_socket_as_they_reach_order_updates() {
     let trigger = frames.iter().find(|frame| frame["type"] == "triggered").unwrap();
     assert_eq!(trigger["stopPrice"], "100.5", "{trigger}");
 }
+
+/// Alpaca's market data stream (`/v2/iex`) answers a subscription whose channel is not a
+/// list of symbols with Alpaca's `invalid syntax`, changing nothing, as Alpaca does.
+#[tokio::test]
+async fn the_alpaca_data_stream_refuses_a_channel_that_is_not_a_list() {
+    let app = spawn_app().await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/v2/iex", app.ws_address)).await.unwrap();
+    assert_eq!(receive(&mut socket).await[0]["msg"], "connected");
+    send(&mut socket, json!({"action": "auth", "key": "operator", "secret": crate::helpers::ADMIN_KEY})).await;
+    assert_eq!(receive(&mut socket).await[0]["msg"], "authenticated");
+    send(&mut socket, json!({"action": "subscribe", "trades": ["MOCK"]})).await;
+    assert_eq!(receive(&mut socket).await[0]["trades"], json!(["MOCK"]));
+    for bad in [json!({"action": "subscribe", "bars": "MOCK"}), json!({"action": "unsubscribe", "trades": ["MOCK", 7]})] {
+        send(&mut socket, bad.clone()).await;
+        let answer = receive(&mut socket).await;
+        assert_eq!((answer[0]["T"].as_str(), answer[0]["code"].as_i64()), (Some("error"), Some(400)), "{bad}: {answer}");
+    }
+    send(&mut socket, json!({"action": "subscribe", "quotes": []})).await;
+    let answer = receive(&mut socket).await;
+    assert_eq!((answer[0]["trades"].clone(), answer[0]["bars"].clone()), (json!(["MOCK"]), json!([])), "nothing changed: {answer}");
+}
