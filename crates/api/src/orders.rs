@@ -197,8 +197,7 @@ impl Trailing {
 
 /// The trail of `record` as placed: (amount, percent).
 pub(crate) fn trail_parts(trail: Option<Trail>) -> (Option<String>, Option<String>) {
-    let (amount, percent) = trail.map(Trail::amount_or_percent).unwrap_or_default();
-    (amount.map(|amount| amount.to_string()), percent.map(|percent| percent.to_string()))
+    trail.map(tradecraft_sequencer::outputs::trail_texts).unwrap_or_default()
 }
 
 /// [`Trailing`] for those of `records` that are waiting trailing stops (others are passed over).

@@ -805,7 +805,6 @@ impl Engine {
         self.state.transfers.insert(transaction, record);
     }
 
-    #[inline]
     /// A trail on the price grid (an amount) or of 0.01 % to 50 % (a percent).
     fn check_trail(trail: Trail, tick: Grid) -> Result<(), RejectReason> {
         match trail {
@@ -815,6 +814,7 @@ impl Engine {
         }
     }
 
+    #[inline]
     pub(crate) fn check_price(price: Price, tick: Grid) -> Result<i64, RejectReason> {
         if !price.is_positive() {
             return Err(RejectReason::InvalidPrice);

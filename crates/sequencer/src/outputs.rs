@@ -67,8 +67,8 @@ pub fn done_reason(reason: DoneReason) -> &'static str {
     }
 }
 
-/// A trail as the events write it: `trailAmount` or `trailPercent`.
-fn trail_texts(trail: tradecraft_engine::Trail) -> (Option<String>, Option<String>) {
+/// A trail as the events (and the APIs) write it: `trailAmount` or `trailPercent`.
+pub fn trail_texts(trail: tradecraft_engine::Trail) -> (Option<String>, Option<String>) {
     let (amount, percent) = trail.amount_or_percent();
     (amount.map(|amount| amount.to_string()), percent.map(|percent| percent.to_string()))
 }

@@ -273,6 +273,11 @@ fn price(name: &str, text: &str) -> Result<i64, StoreError> {
     Price::parse(text).map(Price::raw).map_err(|error| StoreError::Decode(format!("{name}: {error}")))
 }
 
+/// A price the event may leave out.
+fn optional_price(name: &str, value: &Option<String>) -> Result<Option<i64>, StoreError> {
+    value.as_deref().map(|text| price(name, text)).transpose()
+}
+
 fn quantity(name: &str, text: &str) -> Result<i64, StoreError> {
     Quantity::parse(text).map(Quantity::raw).map_err(|error| StoreError::Decode(format!("{name}: {error}")))
 }
@@ -556,12 +561,11 @@ impl Projector {
                     let event: events::OrderReplaced = payload(item)?;
                     self.audit_order(item, &event.user_id, "order.replaced", pending)?;
                     let (limit, size) = (price("limitPrice", &event.limit_price)?, quantity("quantity", &event.quantity)?);
-                    let optional = |name, value: &Option<String>| value.as_deref().map(|text| price(name, text)).transpose();
-                    let trail = (optional("trailAmount", &event.trail_amount)?, optional("trailPercent", &event.trail_percent)?);
+                    let trail = (optional_price("trailAmount", &event.trail_amount)?, optional_price("trailPercent", &event.trail_percent)?);
                     let trail = (trail != (None, None)).then_some(trail);
                     // A trailing stop's trigger moves with each trade and is read from the
                     // engine, so only a stop's or stop-limit's is kept.
-                    let stop = optional("stopPrice", &event.stop_price)?.filter(|_| trail.is_none());
+                    let stop = optional_price("stopPrice", &event.stop_price)?.filter(|_| trail.is_none());
                     // A stop (market) order has no limit price: the event repeats its stop.
                     self.patch_order(
                         pending,
@@ -753,7 +757,6 @@ impl Projector {
             // are still in `trades`, its positions and cash still kept.
             return Ok(());
         }
-        let optional_price = |name, value: &Option<String>| value.as_deref().map(|text| price(name, text)).transpose();
         // A held exit leg being placed keeps its class, its order and its creation time.
         let held = pending.new_orders.get(&order_id).filter(|order| order.status == HELD);
         let (order_class, parent_order_id, created_at) =
@@ -816,7 +819,6 @@ impl Projector {
             (_, "BUY") => "SELL".to_owned(),
             _ => "BUY".to_owned(),
         };
-        let optional_price = |name, value: &Option<String>| value.as_deref().map(|text| price(name, text)).transpose();
         for leg in [&event.take_profit, &event.stop_loss].into_iter().flatten() {
             pending.new_orders.insert(
                 id_param(&leg.order_id)?,
