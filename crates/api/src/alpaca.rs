@@ -1247,7 +1247,7 @@ fn utc_day_start(ms: i64) -> i64 {
 
 /// The market clock, from the universe's session (`24/7` by default: always open, the
 /// next close the end of the UTC day, when DAY orders expire, and the next open the
-/// same instant; with e.g. `mon-fri 14:30-21:00` the clock of those hours).
+/// same instant; with e.g. `mon-fri 14:30-21:00` or `nyse` the clock of those hours).
 #[utoipa::path(get, path = "/v2/clock", tag = "alpaca", responses((status = 200, description = "The clock.", body = Clock)))]
 pub(crate) async fn clock(State(state): State<Shared>) -> Json<Clock> {
     let now = now();
@@ -1265,12 +1265,17 @@ pub(crate) async fn clock(State(state): State<Shared>) -> Json<Clock> {
 pub(crate) struct CalendarDay {
     /// `YYYY-MM-DD`.
     pub date: String,
-    /// `HH:MM` (UTC) the market opens (`00:00` around the clock).
+    /// `HH:MM` the market opens (`00:00` around the clock), on the session's clock: UTC,
+    /// or New York time on the `nyse` calendar.
     pub open: String,
-    /// `HH:MM` (UTC) it closes (`23:59` around the clock).
+    /// `HH:MM` it closes (`23:59` around the clock; `13:00` on an `nyse` early close).
     pub close: String,
+    /// `HHMM`: the same as `open` (no extended hours are traded).
     pub session_open: String,
+    /// `HHMM`: the same as `close`.
     pub session_close: String,
+    /// `YYYY-MM-DD` the day's trades settle: the same day, or the next trading day (T+1)
+    /// on the `nyse` calendar.
     pub settlement_date: String,
 }
 
@@ -1290,7 +1295,8 @@ pub(crate) fn day(text: &str) -> Option<Timestamp> {
     (text.len() == 10).then(|| Timestamp::parse(&format!("{text}T00:00:00Z")).ok()).flatten()
 }
 
-/// Trading days and hours from the market's session (`24/7` by default: every day, all day).
+/// Trading days and hours from the market's session (`24/7` by default: every day, all day;
+/// `nyse`: the exchange's weekdays, holidays and early closes, in New York time).
 #[utoipa::path(get, path = "/v2/calendar", tag = "alpaca", params(CalendarParams),
     responses((status = 200, description = "Days.", body = Vec<CalendarDay>), (status = 422, description = "A bad date.", body = AlpacaError)))]
 pub(crate) async fn calendar(State(state): State<Shared>, Query(params): Query<CalendarParams>) -> Result<Json<Vec<CalendarDay>>, ApiError> {
@@ -1306,17 +1312,19 @@ pub(crate) async fn calendar(State(state): State<Shared>, Query(params): Query<C
         (start..=end)
             .filter_map(|index| {
                 let (open, close) = state.session.hours_on(index)?;
-                let date = Timestamp::from_millis(index * DAY_MS).to_string()[..10].to_owned();
+                let date = |day: i64| Timestamp::from_millis(day * DAY_MS).to_string()[..10].to_owned();
                 // Around the clock the day closes at midnight: shown as 23:59, its last minute.
                 let close = if close - open == DAY_MS { close - 60_000 } else { close };
-                let time = |at: i64| Timestamp::from_millis(at).to_string()[11..16].to_owned();
+                // On the session's own clock (New York's for `nyse`, as Alpaca shows it).
+                let offset = i64::from(state.session.utc_offset_minutes(index)) * 60_000;
+                let time = |at: i64| Timestamp::from_millis(at + offset).to_string()[11..16].to_owned();
                 Some(CalendarDay {
                     open: time(open),
                     close: time(close),
                     session_open: time(open).replace(':', ""),
                     session_close: time(close).replace(':', ""),
-                    settlement_date: date.clone(),
-                    date,
+                    settlement_date: date(state.session.settlement_day(index)),
+                    date: date(index),
                 })
             })
             .collect(),

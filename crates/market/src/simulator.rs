@@ -62,7 +62,8 @@ pub struct SimulatorConfig {
     /// Milliseconds between ticks.
     pub tick_interval_ms: u64,
     pub symbols: Vec<SymbolConfig>,
-    /// When the universe trades: `24/7` (the default) or e.g. `mon-fri 14:30-21:00` (UTC).
+    /// When the universe trades: `24/7` (the default), e.g. `mon-fri 14:30-21:00` (UTC), or
+    /// `nyse` (see [`Session::parse`]).
     #[serde(default = "around_the_clock")]
     pub session: String,
 }

@@ -24,8 +24,9 @@ pub(crate) struct ServeArgs {
     /// Market universe as JSON (see `SimulatorConfig`); the built-in 20 symbols otherwise.
     #[arg(long, env = "TRADECRAFT_MARKET_CONFIG")]
     market_config: Option<PathBuf>,
-    /// When the market trades, in UTC: `24/7` (the market file's, by default around the
-    /// clock) or e.g. `mon-fri 14:30-21:00`; symbols may have their own in the market file.
+    /// When the market trades: `24/7` (the market file's, by default around the clock),
+    /// e.g. `mon-fri 14:30-21:00` (UTC), or `nyse` (the New York Stock Exchange's hours,
+    /// holidays and early closes); symbols may have their own in the market file.
     /// DAY orders expire at each session's close; OPG and CLS orders trade at its edges.
     #[arg(long, env = "TRADECRAFT_SESSION")]
     session: Option<String>,

@@ -11,4 +11,4 @@ mod time;
 
 pub use decimal::{MONEY_DECIMALS, Money, PRICE_DECIMALS, ParseDecimalError, Price, QUANTITY_DECIMALS, Quantity, notional};
 pub use ids::{AccountId, ClientOrderId, IdError, OrderId, Side, Symbol, TradeId, TransactionId};
-pub use time::{ParseTimestampError, Timestamp};
+pub use time::{ParseTimestampError, Timestamp, civil_from_days, days_from_civil};

@@ -14,8 +14,9 @@ pub struct Timestamp(pub i64);
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
-/// Days since the epoch of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+/// Days since the epoch of a proleptic Gregorian date, month 1 to 12 (Howard Hinnant's
+/// algorithm).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
@@ -25,7 +26,8 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+/// The proleptic Gregorian date (year, month 1 to 12, day of month) `days` after the epoch.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let days = days + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days - era * 146_097;

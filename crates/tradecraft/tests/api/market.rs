@@ -109,6 +109,65 @@ async fn the_alpaca_clock_and_calendar_answer_from_the_configured_session() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The `nyse` session: the exchange's calendar on `/v2/calendar` in New York time (its
+/// holidays absent, its early closes at 13:00, T+1 settlement), the clock's edges at New
+/// York's 09:30 and 16:00 (or 13:00), and the market opened and closed by that clock.
+#[tokio::test]
+async fn the_nyse_session_gives_the_exchanges_calendar_and_opens_the_market_by_it() {
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.market.session = "nyse".to_owned();
+        config.simulate_market = true;
+        config.market.tick_interval_ms = 50;
+    })
+    .await;
+    let (status, days) = app.get("/v2/calendar?start=2026-11-25&end=2026-12-28").await;
+    assert_eq!(status, 200, "{days}");
+    let days = days.as_array().unwrap();
+    let day = |date: &str| days.iter().find(|day| day["date"] == date).cloned();
+    assert_eq!(day("2026-11-26"), None, "Thanksgiving");
+    assert_eq!(day("2026-12-25"), None, "Christmas");
+    assert_eq!(day("2026-11-28"), None, "a Saturday");
+    assert_eq!(
+        day("2026-11-27"),
+        Some(
+            json!({"date": "2026-11-27", "open": "09:30", "close": "13:00", "session_open": "0930", "session_close": "1300", "settlement_date": "2026-11-30"})
+        ),
+        "the day after Thanksgiving closes early; it settles on Monday"
+    );
+    assert_eq!(day("2026-12-24").map(|day| (day["close"].clone(), day["settlement_date"].clone())), Some((json!("13:00"), json!("2026-12-28"))));
+    assert_eq!(day("2026-12-02").map(|day| (day["open"].clone(), day["close"].clone())), Some((json!("09:30"), json!("16:00"))));
+    assert_eq!(days.len(), 22, "the trading days from Wednesday 25 November to Monday 28 December: {days:?}");
+    // Summer hours are New York's too.
+    let (_, july) = app.get("/v2/calendar?start=2026-07-01&end=2026-07-06").await;
+    let dates: Vec<&str> = july.as_array().unwrap().iter().map(|day| day["date"].as_str().unwrap()).collect();
+    assert_eq!(dates, ["2026-07-01", "2026-07-02", "2026-07-06"], "Independence Day observed on Friday the 3rd");
+    assert_eq!((july[0]["open"].as_str(), july[0]["close"].as_str()), (Some("09:30"), Some("16:00")));
+
+    // The market opens and closes by this clock: the engine's session state (from the market
+    // role's edge commands) agrees with it, whatever the hour the test runs.
+    let started = std::time::Instant::now();
+    loop {
+        let (_, before) = app.get("/v2/clock").await;
+        let (_, symbols) = app.get("/v1/market/symbols").await;
+        let (_, after) = app.get("/v2/clock").await;
+        let open = before["is_open"].as_bool().unwrap();
+        let (next_open, next_close) = (before["next_open"].as_str().unwrap(), before["next_close"].as_str().unwrap());
+        assert_eq!(open, next_close < next_open, "open exactly when the next close comes first: {before}");
+        for edge in [next_open, next_close] {
+            let time = &edge[11..];
+            assert!(
+                ["13:30", "14:30", "17:00", "18:00", "20:00", "21:00"].iter().any(|hours| time.starts_with(hours)),
+                "an edge at New York's 09:30, 13:00 or 16:00: {before}"
+            );
+        }
+        if symbols["symbols"][0]["sessionOpen"].as_bool() == Some(open) && after["is_open"] == before["is_open"] {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the market never followed the clock: {before} {symbols}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Between trades, a position is marked at the market's price, the simulator's feed (seed
 /// 000: the latest price is the feed's), on every surface that values it: positions, the
 /// portfolio's value, its performance and `/v2` positions agree, and move with the market
