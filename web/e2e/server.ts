@@ -18,13 +18,14 @@ export interface Server {
   stop: (signal?: NodeJS.Signals) => Promise<void>;
 }
 
-/** Starts `tradecraft serve` on `address` (port 0 for a free one) and waits until it is ready. */
-export async function launch(dataDir: string, address = "127.0.0.1:0", logName = "server.log"): Promise<Server> {
+/** Starts `tradecraft serve` on `address` (port 0 for a free one), with `extra` arguments,
+ * and waits until it is ready. */
+export async function launch(dataDir: string, address = "127.0.0.1:0", logName = "server.log", extra: string[] = []): Promise<Server> {
   const binary = process.env.TRADECRAFT_BIN ?? join(ROOT, "target", "debug", "tradecraft");
   // The server's log (one JSON object per line) is kept for a failed run to be read.
   mkdirSync(join(ROOT, "web", "test-results"), { recursive: true });
   const log = openSync(join(ROOT, "web", "test-results", logName), "a");
-  const server = spawn(binary, ["serve", "--data-dir", dataDir, "--address", address, "--web-dir", join(ROOT, "web", "dist"), "--admin-key", ADMIN_KEY], {
+  const server = spawn(binary, ["serve", "--data-dir", dataDir, "--address", address, "--web-dir", join(ROOT, "web", "dist"), "--admin-key", ADMIN_KEY, ...extra], {
     stdio: ["ignore", "pipe", log],
   });
   const bound = await new Promise<string>((done, fail) => {

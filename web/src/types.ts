@@ -19,6 +19,11 @@ export interface Instrument {
   halted: boolean;
   /** In its trading session; when closed only at-the-open and at-the-close orders are taken. */
   sessionOpen: boolean;
+  /** `24/7`, weekdays and UTC hours, or `nyse`. */
+  session?: string;
+  /** The next opening and closing by the calendar (ISO 8601). */
+  nextOpen?: string | null;
+  nextClose?: string | null;
   lastPrice?: string | null;
 }
 

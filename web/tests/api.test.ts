@@ -126,3 +126,18 @@ describe("formatting", async () => {
     expect(signed(D.of("-0.01"))).toBe("-0.01");
   });
 });
+
+describe("price changes", async () => {
+  const { changeOf } = await import("../src/market");
+  const ticker = (change24h: string, changePercent24h: string) => ({ symbol: "MOCKMETA", volume24h: "0", change24h, changePercent24h });
+  it("are coloured as the percentage shown, on the markets list and a symbol's page alike", () => {
+    // 500.16 to 500.15 is -0.002%: shown 0.00%, neither red nor green.
+    expect(changeOf(null, "500.16", "500.15")).toEqual({ text: "0.00%", tone: "" });
+    expect(changeOf(ticker("-0.01", "-0.0019994"), null, null)).toEqual({ text: "0.00%", tone: "" });
+    expect(changeOf(ticker("0.01", "0.0019994"), null, null)).toEqual({ text: "0.00%", tone: "" });
+    expect(changeOf(ticker("-0.19", "-0.1"), null, null)).toEqual({ text: "-0.10%", tone: "down" });
+    expect(changeOf(null, "100", "101.5")).toEqual({ text: "1.50%", tone: "up" });
+    expect(changeOf(null, null, "101.5")).toBeNull();
+    expect(changeOf(null, "0", "101.5")).toBeNull();
+  });
+});

@@ -1251,10 +1251,10 @@ fn utc_day_start(ms: i64) -> i64 {
 #[utoipa::path(get, path = "/v2/clock", tag = "alpaca", responses((status = 200, description = "The clock.", body = Clock)))]
 pub(crate) async fn clock(State(state): State<Shared>) -> Json<Clock> {
     let now = now();
-    let (next_open, next_close) = state.session.next_open_and_close(now).unwrap_or((now, now));
+    let (next_open, next_close) = state.calendar.default.next_open_and_close(now).unwrap_or((now, now));
     Json(Clock {
         timestamp: now.to_string(),
-        is_open: state.session.session_at(now).is_some(),
+        is_open: state.calendar.default.session_at(now).is_some(),
         next_open: next_open.to_string(),
         next_close: next_close.to_string(),
     })
@@ -1311,19 +1311,19 @@ pub(crate) async fn calendar(State(state): State<Shared>, Query(params): Query<C
     Ok(Json(
         (start..=end)
             .filter_map(|index| {
-                let (open, close) = state.session.hours_on(index)?;
+                let (open, close) = state.calendar.default.hours_on(index)?;
                 let date = |day: i64| Timestamp::from_millis(day * DAY_MS).to_string()[..10].to_owned();
                 // Around the clock the day closes at midnight: shown as 23:59, its last minute.
                 let close = if close - open == DAY_MS { close - 60_000 } else { close };
                 // On the session's own clock (New York's for `nyse`, as Alpaca shows it).
-                let offset = i64::from(state.session.utc_offset_minutes(index)) * 60_000;
+                let offset = i64::from(state.calendar.default.utc_offset_minutes(index)) * 60_000;
                 let time = |at: i64| Timestamp::from_millis(at + offset).to_string()[11..16].to_owned();
                 Some(CalendarDay {
                     open: time(open),
                     close: time(close),
                     session_open: time(open).replace(':', ""),
                     session_close: time(close).replace(':', ""),
-                    settlement_date: date(state.session.settlement_day(index)),
+                    settlement_date: date(state.calendar.default.settlement_day(index)),
                     date: date(index),
                 })
             })

@@ -80,8 +80,9 @@ pub struct AppState {
     pub surfaces: Surfaces,
     /// The built web app (`web/dist`), served at `/` with the REST API; none when `None`.
     pub web_dir: Option<Arc<std::path::Path>>,
-    /// When the market trades (the universe's default session): `/v2/clock` and `/v2/calendar`.
-    pub session: tradecraft_market::Session,
+    /// When the market trades: the universe's session (`/v2/clock` and `/v2/calendar`) and
+    /// each symbol's (its next open and close on `/v1/market/symbols`).
+    pub calendar: tradecraft_market::SessionCalendar,
     /// What the API's rules take as now (contest windows, posting limits).
     pub clock: clock::Clock,
     /// The engine here is a replica of one in another process (a gateway or WebSocket
@@ -134,7 +135,7 @@ impl AppState {
             webhook_targets: alerts::WebhookTargets::Public,
             surfaces: Surfaces::default(),
             web_dir: None,
-            session: tradecraft_market::Session::Always,
+            calendar: tradecraft_market::SessionCalendar::default(),
             clock: clock::Clock::system(),
             replica: false,
         }

@@ -25,12 +25,15 @@ async fn known_symbol(state: &AppState, text: &str) -> Result<Symbol, ApiError> 
 /// Listed instruments with their grids and last price.
 #[utoipa::path(get, path = "/v1/market/symbols", tag = "market", responses((status = 200, description = "Instruments.", body = Symbols)))]
 pub(crate) async fn symbols(State(state): State<Shared>) -> Result<Json<Symbols>, ApiError> {
-    let listed = query(&state, |engine| engine.symbols().filter_map(|symbol| instrument_of(engine, symbol)).collect::<Vec<_>>()).await?;
+    let (calendar, now) = (state.calendar.clone(), crate::routes::now());
+    let listed = query(&state, move |engine| engine.symbols().filter_map(|symbol| instrument_of(engine, symbol, &calendar, now)).collect::<Vec<_>>()).await?;
     Ok(Json(Symbols { symbols: listed }))
 }
 
-fn instrument_of(engine: &tradecraft_engine::Engine, symbol: Symbol) -> Option<Instrument> {
+fn instrument_of(engine: &tradecraft_engine::Engine, symbol: Symbol, calendar: &tradecraft_market::SessionCalendar, now: Timestamp) -> Option<Instrument> {
     let (spec, halted) = engine.instrument(symbol)?;
+    let session = calendar.session(symbol);
+    let next = session.next_open_and_close(now);
     Some(Instrument {
         symbol: spec.symbol.as_str().to_owned(),
         tick_size: spec.tick_size.to_string(),
@@ -38,6 +41,9 @@ fn instrument_of(engine: &tradecraft_engine::Engine, symbol: Symbol) -> Option<I
         min_quantity: spec.min_quantity.to_string(),
         halted,
         session_open: engine.session_open(symbol).unwrap_or(true),
+        session: session.to_string(),
+        next_open: next.map(|(open, _)| open.to_string()),
+        next_close: next.map(|(_, close)| close.to_string()),
         last_price: engine.last_price(symbol).map(|price: Price| price.to_string()),
     })
 }
@@ -232,5 +238,6 @@ pub(crate) async fn halt_or_resume(
         crate::routes::run_command(&state, serde_json::json!({"command": command, "symbol": symbol.as_str()})).await?;
     }
     crate::identity::audit(&state, &caller, &format!("instrument.{action}"), format!("instrument:{symbol}"), serde_json::Value::Null).await;
-    query(&state, move |engine| instrument_of(engine, symbol)).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("symbol {symbol}")))
+    let (calendar, now) = (state.calendar.clone(), crate::routes::now());
+    query(&state, move |engine| instrument_of(engine, symbol, &calendar, now)).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("symbol {symbol}")))
 }

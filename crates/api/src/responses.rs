@@ -692,6 +692,13 @@ pub(crate) struct Instrument {
     pub halted: bool,
     /// In its trading session: outside it only at-the-open and at-the-close orders are taken.
     pub session_open: bool,
+    /// When it trades: `24/7`, weekdays and UTC hours (`mon,tue,wed,thu,fri 14:30-21:00`),
+    /// or `nyse`.
+    pub session: String,
+    /// The next session's opening by the calendar (around the clock, the next UTC midnight).
+    pub next_open: Option<String>,
+    /// The current session's close, or the next one's.
+    pub next_close: Option<String>,
     pub last_price: Option<String>,
 }
 

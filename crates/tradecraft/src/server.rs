@@ -807,7 +807,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
             state.surfaces = tradecraft_api::Surfaces { rest: roles.gateway, websocket: roles.ws };
             state.replica = !roles.engine;
             state.web_dir = config.web_dir.as_deref().map(Arc::from);
-            state.session = calendar.default;
+            state.calendar.clone_from(&calendar);
             state.clock = config.clock.clone();
             state.store.clone_from(&store);
             state.projection_metrics = roles.projector.then(|| Arc::clone(&projection_metrics));

@@ -3,10 +3,10 @@ import { api } from "../api";
 import { Sparkline } from "../components/Charts";
 import { ErrorNote, Loading, Head } from "../components/Common";
 import * as D from "../decimal";
-import { percent, price, tone } from "../format";
+import { price, time } from "../format";
 import { useLoad } from "../hooks";
 import { useChannel } from "../live";
-import { loadSymbols } from "../market";
+import { changeOf, loadSymbols } from "../market";
 import { href } from "../router";
 import type { Candle, Instrument, Ticker } from "../types";
 
@@ -117,7 +117,7 @@ function MarketRow({
 }) {
   useChannel<{ price: string }>(`prices:${instrument.symbol}`, "price_update", (payload) => onPrice(instrument.symbol, payload.price));
   useChannel<{ price: string }>(`trades:${instrument.symbol}`, "trade", (payload) => onPrice(instrument.symbol, payload.price));
-  const change = changeOf(row);
+  const change = row ? changeOf(row.ticker, row.first, row.last) : null;
   return (
     <tr data-symbol={instrument.symbol}>
       <th scope="row">
@@ -126,28 +126,19 @@ function MarketRow({
         </button>
         <a href={href("symbol", instrument.symbol)}>{instrument.symbol}</a>
         {instrument.halted && <span className="badge warning">Halted</span>}
-        {!instrument.halted && instrument.sessionOpen === false && <span className="badge warning">Closed</span>}
+        {!instrument.halted && instrument.sessionOpen === false && (
+          <span className="badge warning" title={instrument.nextOpen ? `Opens ${time(instrument.nextOpen)}` : undefined}>
+            Closed
+          </span>
+        )}
       </th>
       <td className="number" data-testid="last-price">
         {price(row?.last)}
       </td>
-      <td className={`number ${tone(change?.amount ?? null)}`}>{change ? `${percent(change.ratio)}` : "—"}</td>
+      <td className={`number ${change?.tone ?? ""}`}>{change?.text ?? "—"}</td>
       <td className="hide-narrow">
         <Sparkline values={row?.spark ?? []} />
       </td>
     </tr>
   );
-}
-
-/** The 24-hour change when the exchange has one, else since the page opened. */
-function changeOf(row: Row | undefined): { amount: D.Decimal; ratio: number } | null {
-  if (!row) return null;
-  if (row.ticker?.change24h && row.ticker.changePercent24h) {
-    return { amount: D.of(row.ticker.change24h), ratio: Number(row.ticker.changePercent24h) / 100 };
-  }
-  const first = D.parse(row.first);
-  const last = D.parse(row.last);
-  if (!first || !last || D.isZero(first)) return null;
-  const amount = D.sub(last, first);
-  return { amount, ratio: D.toNumber(D.div(amount, first, 8) ?? D.ZERO) };
 }

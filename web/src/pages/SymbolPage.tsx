@@ -5,10 +5,10 @@ import { CandleChart } from "../components/Charts";
 import { ErrorNote, Loading, Head, Choice } from "../components/Common";
 import { OrderTicket } from "../components/OrderTicket";
 import * as D from "../decimal";
-import { clock, price, quantity, tone } from "../format";
+import { clock, price, quantity, time } from "../format";
 import { useLoad, useThrottled } from "../hooks";
 import { useChannel } from "../live";
-import { loadSymbols } from "../market";
+import { changeOf, loadSymbols } from "../market";
 import type { BookLevel, Candle, MarketTrade, OrderBook, Ticker } from "../types";
 
 const DEPTH = 10;
@@ -62,6 +62,7 @@ export function SymbolPage({ symbol }: { symbol: string }) {
 
   const quote = { bid: book.data?.bids[0]?.price ?? ticker.data?.bid, ask: book.data?.asks[0]?.price ?? ticker.data?.ask, last: trades[0]?.price ?? ticker.data?.last ?? reference };
   const onInterval = useCallback((next: Interval) => setInterval(next), []);
+  const today = ticker.data?.changePercent24h ? changeOf(ticker.data, null, null) : null;
 
   if (listed.error) return <ErrorNote error={listed.error} retry={listed.reload} />;
   if (!listed.data) return <Loading what={symbol} />;
@@ -73,9 +74,13 @@ export function SymbolPage({ symbol }: { symbol: string }) {
         <span className="big" data-testid="symbol-last">
           {price(quote.last)}
         </span>
-        {ticker.data?.changePercent24h && <span className={tone(ticker.data.change24h)}>{ticker.data.changePercent24h}% today</span>}
+        {today && <span className={today.tone}>{today.text} today</span>}
         {instrument.halted && <span className="badge warning">Trading halted</span>}
-        {!instrument.halted && instrument.sessionOpen === false && <span className="badge warning">Market closed: orders for the open or close only</span>}
+        {!instrument.halted && instrument.sessionOpen === false && (
+          <span className="badge warning" data-testid="session-closed">
+            Market closed{instrument.nextOpen ? ` until ${time(instrument.nextOpen)}` : ""}: orders for the open or close only
+          </span>
+        )}
         <span className="muted">
           Bid {price(quote.bid)} · Ask {price(quote.ask)} · Tick {instrument.tickSize} · Lot {instrument.lotSize}
         </span>

@@ -99,6 +99,13 @@ async fn the_alpaca_clock_and_calendar_answer_from_the_configured_session() {
     let (next_open, next_close) = (clock["next_open"].as_str().unwrap(), clock["next_close"].as_str().unwrap());
     assert!(next_open.ends_with("T14:30:00.000Z") && next_close.ends_with("T21:00:00.000Z"), "{clock}");
     assert_eq!(clock["is_open"].as_bool(), Some(next_close < next_open), "open exactly when the next close comes first: {clock}");
+    let (_, symbols) = app.get("/v1/market/symbols").await;
+    let listed = &symbols["symbols"][0];
+    assert_eq!(
+        (listed["session"].as_str(), listed["nextOpen"].as_str(), listed["nextClose"].as_str()),
+        (Some("mon,tue,wed,thu,fri 14:30-21:00"), Some(next_open), Some(next_close)),
+        "a symbol names its session and the same edges: {listed}"
+    );
 
     let dir = std::env::temp_dir().join(format!("tradecraft-bad-session-{}", std::process::id()));
     let mut config = tradecraft::server::ServerConfig::embedded(&dir);
@@ -160,7 +167,15 @@ async fn the_nyse_session_gives_the_exchanges_calendar_and_opens_the_market_by_i
                 "an edge at New York's 09:30, 13:00 or 16:00: {before}"
             );
         }
-        if symbols["symbols"][0]["sessionOpen"].as_bool() == Some(open) && after["is_open"] == before["is_open"] {
+        if symbols["symbols"][0]["sessionOpen"].as_bool() == Some(open)
+            && ["is_open", "next_open", "next_close"].iter().all(|field| after[field] == before[field])
+        {
+            let listed = &symbols["symbols"][0];
+            assert_eq!(
+                (listed["session"].as_str(), listed["nextOpen"].as_str(), listed["nextClose"].as_str()),
+                (Some("nyse"), Some(next_open), Some(next_close)),
+                "{listed}"
+            );
             break;
         }
         assert!(started.elapsed() < std::time::Duration::from_secs(20), "the market never followed the clock: {before} {symbols}");

@@ -1,0 +1,39 @@
+// Market hours: a market outside its session says so, and says when it opens (a server of
+// this test's own, whose session is one minute a week on a day that is not today).
+
+import { expect, test } from "@playwright/test";
+import { rmSync } from "node:fs";
+import { freshDataDir, launch } from "./server";
+import { watchConsole } from "./helpers";
+import type { Instrument } from "../src/types";
+
+const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+test("a closed market shows when it opens, on the markets list and the symbol's page", async ({ page }) => {
+  // Two days on (UTC), 00:00 to 00:01: closed now, whatever the time the test runs.
+  const opening = new Date();
+  opening.setUTCHours(0, 0, 0, 0);
+  opening.setUTCDate(opening.getUTCDate() + 2);
+  const dataDir = freshDataDir();
+  const server = await launch(dataDir, "127.0.0.1:0", "session-server.log", ["--session", `${DAYS[opening.getUTCDay()]} 00:00-00:01`]);
+  try {
+    const errors = watchConsole(page);
+    const listed = (await (await fetch(`${server.url}/v1/market/symbols`)).json()) as { symbols: Instrument[] };
+    const instrument = listed.symbols.find((symbol) => symbol.symbol === "MOCKAAPL")!;
+    expect(instrument.nextOpen).toBe(opening.toISOString());
+    await expect.poll(async () => ((await (await fetch(`${server.url}/v1/market/symbols`)).json()) as { symbols: Instrument[] }).symbols[0]?.sessionOpen).toBe(false);
+
+    await page.goto(`${server.url}/#/markets`);
+    const badge = page.locator('tr[data-symbol="MOCKAAPL"] .badge');
+    await expect(badge).toHaveText("Closed");
+    const shown = await page.evaluate((iso) => new Date(iso).toLocaleString(), opening.toISOString());
+    await expect(badge).toHaveAttribute("title", `Opens ${shown}`);
+
+    await page.goto(`${server.url}/#/symbol/MOCKAAPL`);
+    await expect(page.getByTestId("session-closed")).toHaveText(`Market closed until ${shown}: orders for the open or close only`);
+    expect(errors).toEqual([]);
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
