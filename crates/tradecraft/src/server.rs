@@ -166,11 +166,15 @@ async fn bootstrap(log: &Arc<dyn EventLog>, engine: &EngineHandle, simulator: &S
 /// The commands that bring one symbol's market in line with its calendar at `at`, through
 /// the log (so DAY expiry and the open and close auctions are the same on every replay).
 /// `last` is the session the previous tick was in (`None`: closed); `engine_open` what the
-/// engine has now. A session that ended is ended (at-the-close orders trade, DAY orders
-/// expire); a closed calendar closes the market; a new session, or an open calendar over a
-/// closed market, opens it (at-the-open orders trade). Around the clock, midnight ends
-/// one session and opens the next. A clock stepping back ends nothing again.
-fn session_commands(symbol: Symbol, session: &Session, last: &mut Option<i64>, engine_open: bool, at: Timestamp) -> Vec<WireCommand> {
+/// engine has now; `reconcile` is set on the process's first tick. A session that ended is
+/// ended (at-the-close orders trade, DAY orders expire); the calendar closing closes the
+/// market; a new session opens it (at-the-open orders trade). Around the clock, midnight
+/// ends one session and opens the next. A clock stepping back ends nothing again. Between
+/// edges the engine's state stands, so an admin's close (`POST /v1/instruments/{symbol}/close`)
+/// holds until the next session opens and an admin's open until the calendar next closes;
+/// only the first tick brings a market the engine has open or closed in line with the
+/// calendar (a process starting after an edge it did not see).
+fn session_commands(symbol: Symbol, session: &Session, last: &mut Option<i64>, engine_open: bool, reconcile: bool, at: Timestamp) -> Vec<WireCommand> {
     let current = session.session_at(at);
     let symbol_text = || Some(symbol.as_str().to_owned());
     let mut commands = Vec::new();
@@ -182,9 +186,9 @@ fn session_commands(symbol: Symbol, session: &Session, last: &mut Option<i64>, e
         commands.push(WireCommand::EndOfSession { symbol: symbol_text() });
     }
     match current {
-        None if engine_open => commands.push(WireCommand::CloseSession { symbol: symbol_text() }),
+        None if engine_open && (reconcile || last.is_some()) => commands.push(WireCommand::CloseSession { symbol: symbol_text() }),
         None => {}
-        Some(current) if !engine_open || last.is_none_or(|previous| current > previous) => {
+        Some(current) if (reconcile && !engine_open) || last.is_none_or(|previous| current > previous) => {
             commands.push(WireCommand::OpenSession { symbol: symbol_text() });
         }
         Some(_) => {}
@@ -212,6 +216,7 @@ async fn simulate(
     let mut sequence = 0_u64;
     let started = now();
     let mut sessions: Vec<Option<i64>> = instruments.iter().map(|(symbol, _, _)| calendar.session(*symbol).session_at(started)).collect();
+    let mut reconcile = true;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -228,10 +233,12 @@ async fn simulate(
             Err(_) => continue,
         };
         let prices = simulator.step();
+        // Edges whose commands the log refuses are sent again on the next tick.
+        let sessions_before = sessions.clone();
         let mut ticks = Vec::with_capacity(prices.len());
         let mut commands = Vec::new();
         for (index, (symbol, _, _)) in instruments.iter().enumerate() {
-            let edges = session_commands(*symbol, &calendar.session(*symbol), &mut sessions[index], open[index], at);
+            let edges = session_commands(*symbol, &calendar.session(*symbol), &mut sessions[index], open[index], reconcile, at);
             if !edges.is_empty() {
                 tracing::info!(symbol = %symbol, commands = ?edges.iter().map(WireCommand::event_type).collect::<Vec<_>>(), "a trading session edge");
             }
@@ -267,7 +274,7 @@ async fn simulate(
         let log = Arc::clone(&log);
         let house_producer = format!("{producer}-house");
         let first = sequence * 1_000;
-        let appended = tokio::task::spawn_blocking(move || {
+        let appended = tokio::task::spawn_blocking(move || -> Result<Result<(), tradecraft_log::LogError>, tradecraft_log::LogError> {
             // The tick's commands go first: each tick names the first of them, which places
             // it in engine order for the read store (its positions are marked at the tick).
             let offsets = submit_batch(log.as_ref(), &commands, &house_producer, first, at)?;
@@ -278,16 +285,26 @@ async fn simulate(
                     Record { key: Some(symbol.as_str().as_bytes().to_vec()), value: envelope.to_json(), timestamp_ms: at.millis() }
                 })
                 .collect();
-            log.append(MARKET_DATA, records)
+            Ok(log.append(MARKET_DATA, records).map(drop))
         })
         .await;
         match appended {
             // WebSocket servers push the prices from market_data (`price_feed`).
-            Ok(Ok(_)) => {
+            Ok(Ok(prices)) => {
+                reconcile = false;
                 let _ = engine.request(Request::Wake);
+                if let Err(error) = prices {
+                    tracing::warn!(error = %error, "simulator: the log refused a tick's prices");
+                }
             }
-            Ok(Err(error)) => tracing::warn!(error = %error, "simulator: the log refused a tick"),
-            Err(error) => tracing::warn!(error = %error, "simulator: tick task failed"),
+            Ok(Err(error)) => {
+                sessions = sessions_before;
+                tracing::warn!(error = %error, "simulator: the log refused a tick's commands");
+            }
+            Err(error) => {
+                sessions = sessions_before;
+                tracing::warn!(error = %error, "simulator: tick task failed");
+            }
         }
     }
 }
@@ -917,7 +934,7 @@ mod tests {
         let at = |text: &str| Timestamp::parse(text).unwrap();
         let (symbol, session) = (Symbol::new("MOCK").unwrap(), Session::Always);
         let mut last = session.session_at(at("2026-11-30T23:59:58.000Z"));
-        let mut step = |time: &str| names(&session_commands(symbol, &session, &mut last, true, at(time)));
+        let mut step = |time: &str| names(&session_commands(symbol, &session, &mut last, true, false, at(time)));
         assert!(step("2026-11-30T23:59:59.999Z").is_empty());
         assert_eq!(step("2026-12-01T00:00:00.000Z"), ["session.end_requested", "session.open_requested"], "midnight ends the day and opens the next");
         assert!(step("2026-12-01T00:00:01.000Z").is_empty(), "once");
@@ -935,18 +952,48 @@ mod tests {
         let (symbol, session) = (Symbol::new("MOCK").unwrap(), Session::parse("mon-fri 14:30-21:00").unwrap());
         // Started on a Monday morning with the engine's market still open: it closes.
         let mut last = session.session_at(at("2026-11-30T09:00:00Z"));
-        assert_eq!(names(&session_commands(symbol, &session, &mut last, true, at("2026-11-30T09:00:01Z"))), ["session.close_requested"]);
-        assert!(session_commands(symbol, &session, &mut last, false, at("2026-11-30T14:29:59Z")).is_empty());
-        assert_eq!(names(&session_commands(symbol, &session, &mut last, false, at("2026-11-30T14:30:00Z"))), ["session.open_requested"]);
-        assert!(session_commands(symbol, &session, &mut last, true, at("2026-11-30T20:00:00Z")).is_empty());
+        assert_eq!(names(&session_commands(symbol, &session, &mut last, true, true, at("2026-11-30T09:00:01Z"))), ["session.close_requested"]);
+        assert!(session_commands(symbol, &session, &mut last, false, false, at("2026-11-30T14:29:59Z")).is_empty());
+        assert_eq!(names(&session_commands(symbol, &session, &mut last, false, false, at("2026-11-30T14:30:00Z"))), ["session.open_requested"]);
+        assert!(session_commands(symbol, &session, &mut last, true, false, at("2026-11-30T20:00:00Z")).is_empty());
         assert_eq!(
-            names(&session_commands(symbol, &session, &mut last, true, at("2026-11-30T21:00:00Z"))),
+            names(&session_commands(symbol, &session, &mut last, true, false, at("2026-11-30T21:00:00Z"))),
             ["session.end_requested", "session.close_requested"],
             "the close: at-the-close orders trade, DAY orders expire, the market closes"
         );
-        assert!(session_commands(symbol, &session, &mut last, false, at("2026-12-05T15:00:00Z")).is_empty(), "Saturday stays closed");
+        assert!(session_commands(symbol, &session, &mut last, false, false, at("2026-12-05T15:00:00Z")).is_empty(), "Saturday stays closed");
         // A process started mid-session over a market the engine has closed opens it.
         let mut last = session.session_at(at("2026-12-07T15:00:00Z"));
-        assert_eq!(names(&session_commands(symbol, &session, &mut last, false, at("2026-12-07T15:00:01Z"))), ["session.open_requested"]);
+        assert_eq!(names(&session_commands(symbol, &session, &mut last, false, true, at("2026-12-07T15:00:01Z"))), ["session.open_requested"]);
+    }
+
+    #[test]
+    fn an_admins_close_or_open_holds_until_the_calendars_next_edge() {
+        let at = |text: &str| Timestamp::parse(text).unwrap();
+        let symbol = Symbol::new("MOCK").unwrap();
+        let session = Session::parse("mon-fri 14:30-21:00").unwrap();
+        // Closed by an admin on Monday afternoon: it stays closed, and the next session opens it.
+        let mut last = session.session_at(at("2026-11-30T15:00:00Z"));
+        assert!(session_commands(symbol, &session, &mut last, false, false, at("2026-11-30T15:00:01Z")).is_empty(), "not reopened at once");
+        assert!(session_commands(symbol, &session, &mut last, false, false, at("2026-11-30T20:59:59Z")).is_empty());
+        assert_eq!(names(&session_commands(symbol, &session, &mut last, false, false, at("2026-11-30T21:00:00Z"))), ["session.end_requested"]);
+        assert_eq!(names(&session_commands(symbol, &session, &mut last, false, false, at("2026-12-01T14:30:00Z"))), ["session.open_requested"]);
+        // Opened by an admin on Saturday: it stays open through Monday's session, which closes it.
+        let mut last = session.session_at(at("2026-12-05T10:00:00Z"));
+        assert!(session_commands(symbol, &session, &mut last, true, false, at("2026-12-05T10:00:01Z")).is_empty(), "not closed again at once");
+        assert!(session_commands(symbol, &session, &mut last, true, false, at("2026-12-06T23:00:00Z")).is_empty());
+        assert_eq!(names(&session_commands(symbol, &session, &mut last, true, false, at("2026-12-07T14:30:00Z"))), ["session.open_requested"]);
+        assert_eq!(
+            names(&session_commands(symbol, &session, &mut last, true, false, at("2026-12-07T21:00:00Z"))),
+            ["session.end_requested", "session.close_requested"]
+        );
+        // Around the clock an admin's close lasts until midnight opens the next day.
+        let always = Session::Always;
+        let mut last = always.session_at(at("2026-12-02T01:00:00Z"));
+        assert!(session_commands(symbol, &always, &mut last, false, false, at("2026-12-02T01:00:01Z")).is_empty());
+        assert_eq!(
+            names(&session_commands(symbol, &always, &mut last, false, false, at("2026-12-03T00:00:00Z"))),
+            ["session.end_requested", "session.open_requested"]
+        );
     }
 }

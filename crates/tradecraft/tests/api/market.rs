@@ -85,6 +85,32 @@ async fn a_closed_market_takes_only_orders_for_the_open_or_close_and_trades_them
     app.post("/v1/instruments/MOCK/open", json!({})).await;
 }
 
+/// With the market role quoting and keeping the calendar (around the clock), an admin's
+/// close holds: the calendar's next edge (midnight) reopens the market, not the next tick.
+#[tokio::test]
+async fn an_admins_close_holds_while_the_market_role_keeps_the_calendar() {
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.simulate_market = true;
+        config.market.tick_interval_ms = 50;
+    })
+    .await;
+    let user = app.account("10000").await;
+    let session_open = || async { app.get("/v1/market/symbols").await.1["symbols"][0]["sessionOpen"].as_bool() };
+    let (status, closed) = app.post("/v1/instruments/MOCK/close", json!({})).await;
+    assert_eq!((status, closed["sessionOpen"].as_bool()), (200, Some(false)), "{closed}");
+    // Ten ticks later it is still closed, and takes only orders for the open or close.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(session_open().await, Some(false), "the market role reopened a market an admin closed");
+    let order = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90", "timeInForce": "GTC"});
+    let (status, refused) = app.post("/v1/orders", order.clone()).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("market_closed")), "{refused}");
+    let (status, opened) = app.post("/v1/instruments/MOCK/open", json!({})).await;
+    assert_eq!((status, opened["sessionOpen"].as_bool()), (200, Some(true)), "{opened}");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(session_open().await, Some(true));
+    assert_eq!(app.post("/v1/orders", order).await.0, 202);
+}
+
 #[tokio::test]
 async fn the_alpaca_clock_and_calendar_answer_from_the_configured_session() {
     let app = crate::helpers::spawn_app_with(|config| config.market.session = "mon-fri 14:30-21:00".to_owned()).await;
