@@ -190,6 +190,16 @@ def test_refusals_come_back_as_alpacas_errors(trader):
     with pytest.raises(APIError) as stop_at_open:
         trader.trading.submit_order(StopOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.OPG, stop_price=1))
     assert stop_at_open.value.status_code == 422
+    # Extended hours are for day limit orders only, as on Alpaca; one such is taken.
+    for request in (
+        MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, extended_hours=True),
+        LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=1, extended_hours=True),
+    ):
+        with pytest.raises(APIError) as extended:
+            trader.trading.submit_order(request)
+        assert extended.value.status_code == 422 and "extended_hours" in str(extended.value), extended.value
+    taken = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, limit_price=1, extended_hours=True))
+    trader.trading.cancel_order_by_id(taken.id)
 
 
 def test_opg_and_cls_orders_wait_for_the_open_and_the_close(trader):

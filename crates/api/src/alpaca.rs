@@ -321,9 +321,9 @@ pub(crate) struct OrderRequest {
     pub trail_price: Option<Decimal>,
     pub trail_percent: Option<Decimal>,
     pub client_order_id: Option<ClientOrderIdText>,
-    /// Accepted: the mock market is always open, so every order is in hours.
+    /// Only on a `day` `limit` order, as Alpaca takes it; such an order trades in the regular
+    /// session (around the clock by default), as any other does.
     #[serde(default)]
-    #[expect(dead_code, reason = "accepted for compatibility: the market trades around the clock")]
     pub extended_hours: Option<bool>,
     /// `simple` (or empty), `bracket`, `oco` or `oto`.
     #[schema(value_type = Option<String>, pattern = "^(simple|bracket|oco|oto|)$")]
@@ -389,6 +389,9 @@ impl OrderRequest {
             tif @ ("day" | "gtc" | "ioc" | "fok" | "opg" | "cls") => tif.to_ascii_uppercase(),
             _ => return Err(field("time_in_force", "must be day, gtc, ioc, fok, opg or cls")),
         };
+        if self.extended_hours == Some(true) && (order_type != "LIMIT" || time_in_force != "DAY") {
+            return Err(field("extended_hours", "extended hours orders must be day limit orders"));
+        }
         let side = match self.side.as_str() {
             "buy" => "BUY",
             "sell" => "SELL",
