@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from alpaca.common.exceptions import APIError
-from alpaca.trading.enums import AssetClass, AssetExchange, AssetStatus, OrderSide, OrderStatus, OrderType, QueryOrderStatus, TimeInForce
+from alpaca.trading.enums import AssetClass, AssetExchange, AssetStatus, OrderSide, OrderStatus, OrderType, PositionIntent, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import (
     ClosePositionRequest,
     GetAssetsRequest,
@@ -200,6 +200,14 @@ def test_refusals_come_back_as_alpacas_errors(trader):
         assert extended.value.status_code == 422 and "extended_hours" in str(extended.value), extended.value
     taken = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, limit_price=1, extended_hours=True))
     trader.trading.cancel_order_by_id(taken.id)
+    # A position intent is a cash account's (a buy opens, a sell closes) and agrees with the side.
+    for side, intent in ((OrderSide.SELL, PositionIntent.SELL_TO_OPEN), (OrderSide.BUY, PositionIntent.BUY_TO_CLOSE), (OrderSide.BUY, PositionIntent.SELL_TO_CLOSE)):
+        with pytest.raises(APIError) as intended:
+            trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=side, time_in_force=TimeInForce.GTC, limit_price=1, position_intent=intent))
+        assert intended.value.status_code == 422 and "position_intent" in str(intended.value), intended.value
+    opened = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=1, position_intent=PositionIntent.BUY_TO_OPEN))
+    assert trader.trading.get_order_by_id(opened.id).position_intent == PositionIntent.BUY_TO_OPEN
+    trader.trading.cancel_order_by_id(opened.id)
 
 
 def test_opg_and_cls_orders_wait_for_the_open_and_the_close(trader):

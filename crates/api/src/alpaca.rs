@@ -224,6 +224,8 @@ pub(crate) struct Order {
     #[serde(rename = "type")]
     pub kind: String,
     pub side: String,
+    /// `buy_to_open` for a buy, `sell_to_close` for a sell (cash accounts hold no shorts).
+    pub position_intent: String,
     pub time_in_force: String,
     pub limit_price: Option<String>,
     pub stop_price: Option<String>,
@@ -285,6 +287,7 @@ pub(crate) fn order_of(record: &OrderRecord, trailing: &Trailing) -> Order {
         order_type: record.order_type.to_ascii_lowercase(),
         kind: record.order_type.to_ascii_lowercase(),
         side: record.side.as_str().to_ascii_lowercase(),
+        position_intent: if record.side.as_str() == "BUY" { "buy_to_open" } else { "sell_to_close" }.to_owned(),
         time_in_force: record.time_in_force.to_ascii_lowercase(),
         limit_price: record.limit_price.map(|price| price.to_string()),
         stop_price: trailing.stop_price(record).map(|price| price.to_string()),
@@ -306,9 +309,14 @@ pub(crate) struct OrderRequest {
     pub qty: Option<Decimal>,
     /// Cash to spend (market buys).
     pub notional: Option<Decimal>,
-    /// `buy` or `sell`.
-    #[schema(value_type = String, pattern = "^(buy|sell)$")]
-    pub side: WordText,
+    /// `buy` or `sell`; or give `position_intent`.
+    #[schema(value_type = Option<String>, pattern = "^(buy|sell)$")]
+    pub side: Option<WordText>,
+    /// `buy_to_open` (a buy) or `sell_to_close` (a sell), the side given by its strategy;
+    /// `sell_to_open` and `buy_to_close` open and close short positions, which cash accounts
+    /// do not have. With `side`, the two must agree.
+    #[schema(value_type = Option<String>, pattern = "^(buy_to_open|buy_to_close|sell_to_open|sell_to_close)$")]
+    pub position_intent: Option<WordText>,
     /// `market`, `limit`, `stop`, `stop_limit` or `trailing_stop`.
     #[serde(rename = "type")]
     #[schema(value_type = String, pattern = "^(market|limit|stop|stop_limit|trailing_stop)$")]
@@ -392,10 +400,22 @@ impl OrderRequest {
         if self.extended_hours == Some(true) && (order_type != "LIMIT" || time_in_force != "DAY") {
             return Err(field("extended_hours", "extended hours orders must be day limit orders"));
         }
-        let side = match self.side.as_str() {
-            "buy" => "BUY",
-            "sell" => "SELL",
-            _ => return Err(field("side", "must be buy or sell")),
+        let intended = match self.position_intent.as_ref().map(|intent| intent.as_str()) {
+            None => None,
+            Some("buy_to_open") => Some("BUY"),
+            Some("sell_to_close") => Some("SELL"),
+            Some("sell_to_open" | "buy_to_close") => {
+                return Err(field("position_intent", "sell_to_open and buy_to_close open and close short positions, which cash accounts do not have"));
+            }
+            Some(_) => return Err(field("position_intent", "must be buy_to_open, buy_to_close, sell_to_open or sell_to_close")),
+        };
+        let side = match (self.side.as_ref().map(|side| side.as_str()), intended) {
+            (Some("buy"), None | Some("BUY")) => "BUY",
+            (Some("sell"), None | Some("SELL")) => "SELL",
+            (Some("buy" | "sell"), Some(_)) => return Err(field("position_intent", "does not agree with side")),
+            (Some(_), _) => return Err(field("side", "must be buy or sell")),
+            (None, Some(side)) => side,
+            (None, None) => return Err(field("side", "give side or position_intent")),
         };
         let body = json!({
             "symbol": self.symbol.as_str().to_ascii_uppercase(),

@@ -561,3 +561,52 @@ async fn an_order_reads_back_as_placed_on_every_surface() {
     assert_eq!((exported_maker["type"].as_str(), exported_maker["limitPrice"].as_str()), (Some("LIMIT"), Some("90")), "{export}");
     assert_eq!(user, export["profile"]["userId"].as_str().unwrap_or(&user));
 }
+
+/// Alpaca's `position_intent` gives an order its side (a cash account's buy opens and its
+/// sell closes); it reads back on the order, and a short's intent or a side it contradicts
+/// is refused.
+#[tokio::test]
+async fn an_alpaca_order_takes_its_side_from_a_position_intent() {
+    use crate::auth::{call, register};
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let trader = register(&app, "intents@example.com").await;
+    let token = trader["accessToken"].as_str().unwrap().to_owned();
+    let app = &app;
+    let token = token.as_str();
+    let order = |intent: Option<&str>, side: Option<&str>| {
+        let mut body = json!({"symbol": "MOCK", "qty": "2", "type": "market", "time_in_force": "day"});
+        if let Some(intent) = intent {
+            body["position_intent"] = json!(intent);
+        }
+        if let Some(side) = side {
+            body["side"] = json!(side);
+        }
+        async move { call(app, &app.anonymous, Method::POST, "/v2/orders", Some(token), Some(body)).await }
+    };
+    let (status, bought) = order(Some("buy_to_open"), None).await;
+    assert_eq!(
+        (status, bought["side"].as_str(), bought["position_intent"].as_str(), bought["status"].as_str()),
+        (200, Some("buy"), Some("buy_to_open"), Some("filled")),
+        "{bought}"
+    );
+    let (status, sold) = order(Some("sell_to_close"), Some("sell")).await;
+    assert_eq!(
+        (status, sold["side"].as_str(), sold["position_intent"].as_str(), sold["filled_qty"].as_str()),
+        (200, Some("sell"), Some("sell_to_close"), Some("2")),
+        "{sold}"
+    );
+    for (intent, side, field) in [
+        (None, None, "side"),
+        (Some("sell_to_open"), None, "position_intent"),
+        (Some("buy_to_close"), Some("buy"), "position_intent"),
+        (Some("buy_to_open"), Some("sell"), "position_intent"),
+        (Some("to_the_moon"), None, "position_intent"),
+    ] {
+        let (status, refused) = order(intent, side).await;
+        assert_eq!(status, 422, "{intent:?} {side:?}: {refused}");
+        assert!(refused["message"].as_str().unwrap().starts_with(field), "{intent:?} {side:?} names {field}: {refused}");
+    }
+    let (_, orders) = call(app, &app.anonymous, Method::GET, "/v2/orders?status=all", Some(token), None).await;
+    assert_eq!(orders.as_array().map(Vec::len), Some(2), "nothing refused was placed: {orders}");
+}
