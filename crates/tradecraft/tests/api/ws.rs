@@ -172,24 +172,28 @@ async fn a_client_that_never_reads_holds_up_no_one() {
     let mut reader = connect(&app, "?vsn=2.0.0").await;
     send(&mut reader, json!(["1", "1", "prices:MOCK", "phx_join", {}])).await;
     assert_eq!(receive(&mut reader).await[4]["status"], "ok");
-    // Far more than the broadcast buffer; the stalled client reads none of it.
+    // Far more than the broadcast buffer; the stalled client reads none of it. The reader
+    // takes each chunk whole (its last price is one no other push has) before the next is
+    // sent, so however slow the machine, it never falls a buffer behind: every push reaches
+    // it, in order, unless the stalled client holds it up.
     let pushes = tradecraft_api::ws::BROADCAST_CAPACITY * 3;
+    const CHUNK: usize = 512;
     let mut received = 0;
-    for chunk in (0..pushes).collect::<Vec<_>>().chunks(64) {
-        prices(&app, &chunk.iter().map(|index| format!("{}", 100 + index % 50)).collect::<Vec<_>>());
-        while let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(1), reader.next()).await {
+    for (number, chunk) in (0..pushes).collect::<Vec<_>>().chunks(CHUNK).enumerate() {
+        let marker = format!("{}.5", 1_000 + number);
+        let mut values: Vec<String> = chunk.iter().map(|index| format!("{}", 100 + index % 50)).collect();
+        *values.last_mut().unwrap() = marker.clone();
+        prices(&app, &values);
+        loop {
+            let frame = receive(&mut reader).await;
             received += 1;
+            if frame[4]["price"] == marker.as_str() {
+                break;
+            }
         }
+        assert_eq!(received, (number + 1) * CHUNK, "the reading client got every push so far, the stalled one unread");
     }
-    price(&app, "123.45");
-    loop {
-        let frame = receive(&mut reader).await;
-        received += 1;
-        if frame[4]["price"] == "123.45" {
-            break;
-        }
-    }
-    assert!(received > pushes / 2, "the reading client kept up: {received} of {pushes}");
+    assert_eq!(received, pushes);
     let (status, _) = app.get("/health/ready").await;
     assert_eq!(status, 200, "the server is still responsive");
     drop(stalled);
