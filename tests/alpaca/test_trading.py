@@ -110,6 +110,14 @@ def test_every_resting_order_type_is_taken_replaced_and_cancelled(trader):
 
     replaced = trader.trading.replace_order_by_id(limit.id, ReplaceOrderRequest(qty=3))
     assert Decimal(replaced.qty) == 3 and replaced.status == OrderStatus.NEW
+    # A new client order id and time in force, as a bot tracking its orders by its own ids does.
+    tag = f"bot-{uuid.uuid4().hex[:8]}"
+    renamed = trader.trading.replace_order_by_id(limit.id, ReplaceOrderRequest(client_order_id=tag, time_in_force=TimeInForce.DAY))
+    assert (renamed.client_order_id, renamed.time_in_force, Decimal(renamed.qty)) == (tag, TimeInForce.DAY, 3)
+    assert trader.trading.get_order_by_client_id(tag).id == limit.id
+    with pytest.raises(APIError) as taken:
+        trader.trading.replace_order_by_id(stop.id, ReplaceOrderRequest(client_order_id=tag))
+    assert taken.value.status_code == 422
     # A waiting stop's trigger moves; a stop-limit's trigger and limit move together.
     lower = low - 1
     moved = trader.trading.replace_order_by_id(stop.id, ReplaceOrderRequest(stop_price=float(lower)))

@@ -140,6 +140,8 @@ export interface Order {
   side: string;
   type: string;
   timeInForce: string;
+  /** The client's own id for the order, when it has one. */
+  clientOrderId?: string;
   limitPrice?: string | null;
   stopPrice?: string | null;
   /** A trailing stop's trail, as placed: an amount or a percent of the price. */

@@ -360,10 +360,6 @@ pub(crate) fn invalid_parameter(message: impl Into<String>) -> ApiError {
     ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_parameter", message: message.into() }
 }
 
-fn not_supported(what: impl std::fmt::Display) -> ApiError {
-    ApiError::Rejected { status: StatusCode::UNPROCESSABLE_ENTITY, code: "not_supported", message: format!("{what} is not supported by TradeCraft yet") }
-}
-
 impl OrderRequest {
     /// The native order request this is.
     fn native(self) -> Result<PlaceOrderRequest, ApiError> {
@@ -812,7 +808,8 @@ pub(crate) async fn cancel_all(State(state): State<Shared>, Extension(caller): E
     Ok((StatusCode::MULTI_STATUS, Json(answers)).into_response())
 }
 
-/// `PATCH /v2/orders/{order_id}`: a new quantity, limit price, stop price and/or trail.
+/// `PATCH /v2/orders/{order_id}`: a new quantity, limit price, stop price and/or trail,
+/// and/or a new time in force and client order id.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ReplaceRequest {
     pub qty: Option<Decimal>,
@@ -823,10 +820,10 @@ pub(crate) struct ReplaceRequest {
     /// A `trailing_stop` order's new trail, in its kind: a price amount for one placed
     /// with `trail_price`, a percent for one placed with `trail_percent`.
     pub trail: Option<Decimal>,
-    /// Not taken: the time in force stays.
-    #[schema(value_type = Option<String>)]
+    /// `day` or `gtc` from now on.
+    #[schema(value_type = Option<String>, pattern = "^(day|gtc)$")]
     pub time_in_force: Option<WordText>,
-    /// Not taken unless it is the order's own: the client order id stays.
+    /// A new client order id, unique among your open orders.
     pub client_order_id: Option<ClientOrderIdText>,
 }
 
@@ -836,8 +833,9 @@ const ALPACA_REPLACE: crate::orders::ReplaceFields =
 
 /// Replace one of the caller's open orders: a resting limit order's quantity and/or limit
 /// price, a waiting stop or stop-limit order's quantity, stop price and/or limit price, or
-/// a waiting trailing stop's quantity and/or trail, change in place (the order keeps its
-/// id; Alpaca would make a new one).
+/// a waiting trailing stop's quantity and/or trail, and with any of them its time in force
+/// (`day` or `gtc`) and client order id, change in place (the order keeps its id; Alpaca
+/// would make a new one). A new client order id another open order holds is 422.
 #[utoipa::path(patch, path = "/v2/orders/{order_id}", tag = "alpaca", request_body = ReplaceRequest,
     params(("order_id" = String, Path, description = "The order's UUID, or its TradeCraft id (as `/v1` gives it).")),
     responses(
@@ -853,14 +851,18 @@ pub(crate) async fn replace_order(
     Body(request): Body<ReplaceRequest>,
 ) -> Result<Json<Order>, ApiError> {
     let order = own_order(&state, &caller, &order_id)?;
-    if request.time_in_force.as_ref().is_some_and(|tif| !tif.as_str().eq_ignore_ascii_case(order.time_in_force)) {
-        return Err(not_supported("changing the time in force"));
-    }
-    if request.client_order_id.as_ref().is_some_and(|id| Some(id.as_str()) != order.client_order_id.as_deref()) {
-        return Err(not_supported("changing the client order id"));
-    }
-    if request.qty.is_none() && request.limit_price.is_none() && request.stop_price.is_none() && request.trail.is_none() {
-        return Err(unprocessable(crate::extract::field_error("qty", "give qty, limit_price, stop_price and/or trail")));
+    let time_in_force = match request.time_in_force.as_ref().map(|tif| tif.as_str()) {
+        None => None,
+        Some("day") => Some("DAY"),
+        Some("gtc") => Some("GTC"),
+        Some(_) => return Err(unprocessable(crate::extract::field_error("time_in_force", "a replaced order rests day or gtc"))),
+    };
+    // The order's own client order id, or time in force, asks for no change.
+    let time_in_force = time_in_force.filter(|tif| *tif != order.time_in_force);
+    let client_order_id = request.client_order_id.as_ref().map(|id| id.as_str()).filter(|id| Some(*id) != order.client_order_id.as_deref());
+    let reshapes = request.qty.is_some() || request.limit_price.is_some() || request.stop_price.is_some() || request.trail.is_some();
+    if !reshapes && time_in_force.is_none() && client_order_id.is_none() {
+        return Err(unprocessable(crate::extract::field_error("qty", "give qty, limit_price, stop_price, trail, time_in_force and/or a new client_order_id")));
     }
     let asked = (request.limit_price.is_some(), request.stop_price.is_some(), request.trail.is_some());
     crate::orders::replace_fits(&order, asked, &ALPACA_REPLACE).map_err(unprocessable)?;
@@ -876,6 +878,7 @@ pub(crate) async fn replace_order(
         "stopPrice": request.stop_price.as_ref().map(Decimal::as_str),
         // Alpaca's one `trail` is in the kind the order was placed with.
         (if matches!(order.trail, Some(tradecraft_engine::Trail::Percent { .. })) { "trailPercent" } else { "trailAmount" }): request.trail.as_ref().map(Decimal::as_str),
+        "clientOrderId": client_order_id, "timeInForce": time_in_force,
     }))
     .map_err(unprocessable)?;
     let outcome = execute(&state, command).await?;

@@ -390,8 +390,25 @@ impl PlaceOrderRequest {
     }
 }
 
+/// How long a replaced order rests from now on: good till cancelled or the day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum RestingTimeInForce {
+    Gtc,
+    Day,
+}
+
+impl RestingTimeInForce {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Gtc => "GTC",
+            Self::Day => "DAY",
+        }
+    }
+}
+
 /// `PATCH /v1/orders/{orderId}`: a new total quantity, limit price, stop price and/or
-/// trail.
+/// trail; and/or a new client order id and time in force.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ReplaceOrderRequest {
@@ -405,22 +422,28 @@ pub(crate) struct ReplaceOrderRequest {
     pub trail_amount: Option<Decimal>,
     /// A waiting `TRAILING_STOP` order's new trail, as a percent of at most 50.
     pub trail_percent: Option<Decimal>,
+    /// A new client order id, unique among your open orders (the old one is free again).
+    pub client_order_id: Option<ClientOrderIdText>,
+    /// `GTC` or `DAY` from now on. Alone, or with the client order id alone, the order
+    /// keeps its place.
+    pub time_in_force: Option<RestingTimeInForce>,
 }
 
 /// Order fields a replace cannot change.
-const FIXED_ORDER_FIELDS: [&str; 9] = ["userId", "symbol", "side", "type", "notional", "timeInForce", "postOnly", "clientOrderId", "selfTradePrevention"];
+const FIXED_ORDER_FIELDS: [&str; 7] = ["userId", "symbol", "side", "type", "notional", "postOnly", "selfTradePrevention"];
 
 impl ReplaceOrderRequest {
     /// The request in `body`: order fields a replace cannot change are refused, not
     /// ignored; other unknown fields are ignored.
     pub(crate) fn from_body(body: serde_json::Value) -> Result<Self, ApiError> {
         if let Some(field) = FIXED_ORDER_FIELDS.iter().find(|field| body.get(**field).is_some()) {
-            return Err(field_error(field, "cannot be changed; only quantity, limitPrice, stopPrice and a trail can"));
+            return Err(field_error(field, "cannot be changed; only quantity, limitPrice, stopPrice, a trail, timeInForce and clientOrderId can"));
         }
         let request: Self = from_object(body)?;
         let trail = trail_given(request.trail_amount.as_ref(), request.trail_percent.as_ref())?;
-        if request.quantity.is_none() && request.limit_price.is_none() && request.stop_price.is_none() && !trail {
-            return Err(field_error("quantity", "give quantity, limitPrice, stopPrice, trailAmount or trailPercent"));
+        let renames = request.client_order_id.is_some() || request.time_in_force.is_some();
+        if request.quantity.is_none() && request.limit_price.is_none() && request.stop_price.is_none() && !trail && !renames {
+            return Err(field_error("quantity", "give quantity, limitPrice, stopPrice, trailAmount, trailPercent, timeInForce or clientOrderId"));
         }
         request.quantity.as_ref().map(|quantity| positive("quantity", quantity)).transpose()?;
         request.limit_price.as_ref().map(|price| positive("limitPrice", price)).transpose()?;

@@ -17,7 +17,7 @@ use utoipa::IntoParams;
 use crate::auth::{MaybeCaller, account_for};
 use crate::extract::{Body, Query, field_error};
 use crate::metrics::log_fields;
-use crate::models::{PlaceOrderRequest, ReplaceOrderRequest};
+use crate::models::{PlaceOrderRequest, ReplaceOrderRequest, RestingTimeInForce};
 use crate::responses::{ErrorBody, NextPage, Order, OrderAccepted, OrderCancelled, OrderFill, OrderList, Portfolio};
 use crate::routes::{bounded, checked, events, execute, first_rejection, now, parse_id, parse_symbol, parse_time, query, wire_command};
 use crate::view::OrderRecord;
@@ -230,6 +230,7 @@ pub(crate) fn order_of(record: &OrderRecord, trailing: &Trailing) -> Order {
         side: record.side.as_str().to_owned(),
         order_type: record.order_type.to_owned(),
         time_in_force: record.time_in_force.to_owned(),
+        client_order_id: record.client_order_id.clone(),
         limit_price: record.limit_price.map(|price| price.to_string()),
         stop_price: trailing.stop_price(record).map(|price| price.to_string()),
         trail_amount,
@@ -321,7 +322,7 @@ pub(crate) fn replace_refused(rejection: ApiError, record: &OrderRecord, shown_i
             status,
             code,
             message: format!(
-                "order {} cannot be replaced: only a resting LIMIT order's quantity and limit price, a waiting STOP or STOP_LIMIT order's quantity, stop price and limit price, or a waiting TRAILING_STOP order's quantity and trail, can be (this is a {} {} order; an exit leg keeps its order's quantity); cancel it and place another",
+                "order {} cannot be replaced: only a resting LIMIT order's quantity and limit price, a waiting STOP or STOP_LIMIT order's quantity, stop price and limit price, or a waiting TRAILING_STOP order's quantity and trail, can be, with any of them its time in force (GTC or DAY) and client order id (this is a {} {} order; an exit leg keeps its order's quantity, time in force and client order id); cancel it and place another",
                 shown_id, record.time_in_force, record.order_type
             ),
         },
@@ -411,8 +412,10 @@ pub(crate) async fn cancel_order(
 /// Replace an open order: a resting limit order's total quantity and/or limit price; a
 /// waiting stop or stop-limit order's quantity, stop price and/or limit price; or a
 /// waiting trailing stop's quantity and/or trail (its trigger recomputed from the price it
-/// has trailed). Reducing the quantity at the same prices keeps the order's place in the
-/// queue; anything else moves it to the back. A buy's reservation follows the new prices
+/// has trailed); and any of them may take a new client order id and a time in force of
+/// `GTC` or `DAY`. Reducing the quantity at the same prices, or changing only the client
+/// order id and time in force, keeps the order's place in the queue; anything else moves
+/// it to the back. A buy's reservation follows the new prices
 /// and quantity; a stop moved to a trigger the last trade has already reached triggers at
 /// once.
 #[utoipa::path(patch, path = "/v1/orders/{order_id}", tag = "orders", request_body = ReplaceOrderRequest,
@@ -443,6 +446,8 @@ pub(crate) async fn replace_order(
         "command": "replaceOrder", "orderId": order_id.to_string(), "userId": owner.to_string(),
         "quantity": request.quantity, "limitPrice": request.limit_price, "stopPrice": request.stop_price,
         "trailAmount": request.trail_amount, "trailPercent": request.trail_percent,
+        "clientOrderId": request.client_order_id.as_ref().map(|id| id.as_str()),
+        "timeInForce": request.time_in_force.map(RestingTimeInForce::as_str),
     }))?;
     let outcome = execute(&state, command).await?;
     let events = events(&outcome)?;

@@ -120,6 +120,9 @@ pub(crate) struct Order {
     pub order_type: String,
     /// `GTC`, `DAY`, `IOC`, `FOK`, `OPG` or `CLS`.
     pub time_in_force: String,
+    /// The client's own id for it, when it was given one (at placing, or by a replace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_order_id: Option<String>,
     /// LIMIT and STOP_LIMIT orders (after any replace).
     pub limit_price: Option<String>,
     /// STOP and STOP_LIMIT orders; a TRAILING_STOP's trigger price now, while it waits

@@ -316,9 +316,15 @@ impl View {
                         record.updated = at;
                     }
                 }
-                Event::OrderReplaced { order_id, quantity, price, stop_price, trail, .. } => {
+                Event::OrderReplaced { order_id, quantity, price, stop_price, trail, client_order_id, time_in_force, .. } => {
                     if let Some(record) = self.orders.get_mut(order_id) {
                         record.quantity = *quantity;
+                        if let Some(client) = client_order_id {
+                            record.client_order_id = Some(client.as_str().to_owned());
+                        }
+                        if let Some(lasts) = time_in_force {
+                            record.time_in_force = tradecraft_sequencer::outputs::time_in_force(*lasts);
+                        }
                         record.limit_price = price.or(record.limit_price);
                         // A trailing stop's trigger moves with each trade: it is asked of
                         // the engine when shown (`orders::trailing_now`), never kept here.

@@ -116,8 +116,10 @@ pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
             ),
             // Every step `order_updates` carries reaches the socket too: a replace (its new
             // price and quantity) and a stop's trigger, besides acceptance, fills and the end.
-            Event::OrderReplaced { order_id, account, symbol, price, stop_price, trail, quantity, filled, priority_kept } => {
+            Event::OrderReplaced { order_id, account, symbol, price, stop_price, trail, quantity, filled, priority_kept, client_order_id, time_in_force } => {
                 let (trail_amount, trail_percent) = crate::orders::trail_parts(*trail);
+                let client_order_id = client_order_id.as_ref().map(|client| client.as_str().to_owned());
+                let time_in_force = time_in_force.map(tradecraft_sequencer::outputs::time_in_force);
                 send(
                     format!("orders:{account}"),
                     "order_update",
@@ -125,7 +127,8 @@ pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
                     "status": if filled.is_positive() { "PARTIALLY_FILLED" } else { "ACCEPTED" },
                     "limitPrice": price.map(|price| price.to_string()), "stopPrice": stop_price.map(|stop| stop.to_string()),
                     "trailAmount": trail_amount, "trailPercent": trail_percent,
-                    "quantity": quantity.to_string(), "filledQuantity": filled.to_string(), "priorityKept": priority_kept, "timestamp": timestamp}),
+                    "quantity": quantity.to_string(), "filledQuantity": filled.to_string(), "priorityKept": priority_kept,
+                    "clientOrderId": client_order_id, "timeInForce": time_in_force, "timestamp": timestamp}),
                 );
             }
             Event::OrderTriggered { order_id, account, symbol, stop_price } => send(

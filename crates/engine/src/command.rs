@@ -63,7 +63,10 @@ pub enum Command {
     },
     /// New total quantity and/or new limit price of a resting limit order; or new total
     /// quantity, stop price and/or limit price of a stop or stop-limit order waiting for
-    /// its trigger; or new total quantity and/or trail of a waiting trailing stop.
+    /// its trigger; or new total quantity and/or trail of a waiting trailing stop. Any of
+    /// them (but an exit leg of a contingent order) may also take a new client order id
+    /// (unique among the account's open orders) and a new time in force, `Gtc` or `Day`;
+    /// those alone keep its place.
     ReplaceOrder {
         account: AccountId,
         order_id: OrderId,
@@ -71,6 +74,8 @@ pub enum Command {
         price: Option<Price>,
         stop_price: Option<Price>,
         trail: Option<Trail>,
+        client_order_id: Option<ClientOrderId>,
+        time_in_force: Option<TimeInForce>,
     },
     /// Cancels every open order of the account, or only those in `symbol`.
     CancelAll {

@@ -373,6 +373,16 @@ struct Change {
     price: Option<Price>,
     stop_price: Option<Price>,
     trail: Option<Trail>,
+    client_order_id: Option<ClientOrderId>,
+    time_in_force: Option<TimeInForce>,
+}
+
+impl Change {
+    /// Whether it changes the order's size or prices (not only what it is called or how
+    /// long it lasts).
+    fn reshapes(&self) -> bool {
+        self.quantity.is_some() || self.price.is_some() || self.stop_price.is_some() || self.trail.is_some()
+    }
 }
 
 /// An order (or a replacement) as the limits see it, before its account's context.
@@ -678,8 +688,16 @@ impl Engine {
                 self.place_once(&contingent.order, *key, events, |engine, _, events| engine.place_contingent(contingent, events));
             }
             Command::CancelOrder { account, order_id } => self.cancel(*account, *order_id, events),
-            Command::ReplaceOrder { account, order_id, quantity, price, stop_price, trail } => {
-                self.replace(*account, *order_id, Change { quantity: *quantity, price: *price, stop_price: *stop_price, trail: *trail }, events)
+            Command::ReplaceOrder { account, order_id, quantity, price, stop_price, trail, client_order_id, time_in_force } => {
+                let change = Change {
+                    quantity: *quantity,
+                    price: *price,
+                    stop_price: *stop_price,
+                    trail: *trail,
+                    client_order_id: *client_order_id,
+                    time_in_force: *time_in_force,
+                };
+                self.replace(*account, *order_id, change, events)
             }
             Command::CancelAll { account, symbol } => self.cancel_all(*account, *symbol, events),
             Command::EndOfSession { symbol } => self.end_session(*symbol, events),
@@ -1418,24 +1436,99 @@ impl Engine {
 
     fn try_replace(&mut self, account: AccountId, order_id: OrderId, change: Change, events: &mut Vec<Event>) -> Result<u32, RejectReason> {
         let slot = self.owned_order(account, order_id).ok_or(RejectReason::UnknownOrder)?;
-        if change.quantity.is_some() && !self.state.groups.is_empty() && self.is_exit_leg(order_id) {
+        let renames = change.client_order_id.is_some() || change.time_in_force.is_some();
+        if (change.quantity.is_some() || renames) && !self.state.groups.is_empty() && self.is_exit_leg(order_id) {
             return Err(RejectReason::NotReplaceable);
         }
         let order = self.state.orders.get(slot);
         let instrument = order.instrument;
-        let market = &self.instruments[instrument as usize];
-        if order.time_in_force.waits_for_auction() {
+        if order.time_in_force.waits_for_auction() || order.kind == StoredKind::Market {
             return Err(RejectReason::NotReplaceable);
         }
-        match order.kind {
-            StoredKind::Limit => {}
-            StoredKind::Stop | StoredKind::StopLimit | StoredKind::TrailingStop => return self.replace_stop(slot, change, events),
-            StoredKind::Market => return Err(RejectReason::NotReplaceable),
-        }
-        if market.halted {
+        if self.instruments[instrument as usize].halted {
             return Err(RejectReason::InstrumentHalted);
         }
-        let Change { quantity, price, stop_price, trail } = change;
+        if change.time_in_force.is_some_and(|time_in_force| !matches!(time_in_force, TimeInForce::GoodTillCancel | TimeInForce::Day)) {
+            return Err(RejectReason::InvalidOrder);
+        }
+        let owner = order.account;
+        if let Some(client_id) = change.client_order_id
+            && self.state.client_ids.get(&(owner, client_id)).is_some_and(|&holder| holder != order_id)
+        {
+            return Err(RejectReason::DuplicateClientOrderId);
+        }
+        if !change.reshapes() {
+            if !renames {
+                return Err(RejectReason::InvalidOrder);
+            }
+            self.rename(slot, change.client_order_id, change.time_in_force);
+            events.push(self.replaced_as_it_stands(slot, change));
+            return Ok(instrument);
+        }
+        // The new name and lifetime hold before the order can trade again (its fills carry
+        // them), and are undone if the new size or prices are refused.
+        let before = self.rename(slot, change.client_order_id, change.time_in_force);
+        let reshaped = match self.state.orders.get(slot).kind {
+            StoredKind::Limit => self.replace_limit(slot, change, events),
+            _ => self.replace_stop(slot, change, events),
+        };
+        if reshaped.is_err() {
+            let (client_id, time_in_force) = before;
+            self.restore_name(slot, client_id, time_in_force);
+        }
+        reshaped
+    }
+
+    /// Gives the order at `slot` a new client order id and/or time in force; returns what
+    /// it had.
+    fn rename(&mut self, slot: u32, client_id: Option<ClientOrderId>, time_in_force: Option<TimeInForce>) -> (Option<ClientOrderId>, TimeInForce) {
+        let order = self.state.orders.get(slot);
+        let before = (self.state.order_client_ids.get(&order.id).copied(), order.time_in_force);
+        self.restore_name(slot, client_id.or(before.0), time_in_force.unwrap_or(before.1));
+        before
+    }
+
+    /// Sets the order's client order id (none: it has none) and time in force.
+    fn restore_name(&mut self, slot: u32, client_id: Option<ClientOrderId>, time_in_force: TimeInForce) {
+        let order = self.state.orders.get_mut(slot);
+        order.time_in_force = time_in_force;
+        order.has_client_id = client_id.is_some();
+        let (order_id, owner) = (order.id, order.account);
+        if let Some(old) = self.state.order_client_ids.remove(&order_id) {
+            self.state.client_ids.remove(&(owner, old));
+        }
+        if let Some(client_id) = client_id {
+            self.state.client_ids.insert((owner, client_id), order_id);
+            self.state.order_client_ids.insert(order_id, client_id);
+        }
+    }
+
+    /// `OrderReplaced` for an order whose size and prices stay as they are.
+    fn replaced_as_it_stands(&self, slot: u32, change: Change) -> Event {
+        let order = self.state.orders.get(slot);
+        let kind = order.kind;
+        Event::OrderReplaced {
+            order_id: order.id,
+            account: self.state.accounts[order.account as usize].id,
+            symbol: self.instruments[order.instrument as usize].spec.symbol,
+            price: matches!(kind, StoredKind::Limit | StoredKind::StopLimit).then_some(Price::from_raw(order.price)),
+            stop_price: matches!(kind, StoredKind::Stop | StoredKind::StopLimit | StoredKind::TrailingStop).then_some(Price::from_raw(order.stop_price)),
+            trail: order.trail,
+            quantity: Quantity::from_raw(order.quantity),
+            filled: Quantity::from_raw(order.filled),
+            priority_kept: true,
+            client_order_id: change.client_order_id.map(Box::new),
+            time_in_force: change.time_in_force,
+        }
+    }
+
+    /// A resting limit order's new quantity and/or limit price.
+    fn replace_limit(&mut self, slot: u32, change: Change, events: &mut Vec<Event>) -> Result<u32, RejectReason> {
+        let order = self.state.orders.get(slot);
+        let (order_id, instrument) = (order.id, order.instrument);
+        let account = self.state.accounts[order.account as usize].id;
+        let market = &self.instruments[instrument as usize];
+        let Change { quantity, price, stop_price, trail, client_order_id, time_in_force } = change;
         if stop_price.is_some() || trail.is_some() || (quantity.is_none() && price.is_none()) {
             return Err(RejectReason::InvalidOrder);
         }
@@ -1484,6 +1577,8 @@ impl Engine {
             quantity: Quantity::from_raw(new_quantity),
             filled,
             priority_kept,
+            client_order_id: client_order_id.map(Box::new),
+            time_in_force,
         };
         if new_price == order.price && new_leaves <= old_leaves {
             // Reducing in place keeps time priority.
@@ -1661,6 +1756,8 @@ impl Engine {
             quantity: Quantity::from_raw(new_quantity),
             filled,
             priority_kept,
+            client_order_id: change.client_order_id.map(Box::new),
+            time_in_force: change.time_in_force,
         });
         if self.stop_reached(instrument, side, new_stop) {
             self.state.triggered.push(slot);

@@ -125,6 +125,11 @@ pub enum Event {
         /// Filled so far (unchanged by the replace).
         filled: Quantity,
         priority_kept: bool,
+        /// The order's new client order id, if the replace gave it one (boxed: renames are
+        /// rare, and every event would otherwise grow by its 41 bytes).
+        client_order_id: Option<Box<ClientOrderId>>,
+        /// The order's new time in force, if the replace changed it.
+        time_in_force: Option<TimeInForce>,
     },
     /// The order left the engine: nothing of it remains open or reserved.
     OrderDone {

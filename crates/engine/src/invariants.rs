@@ -40,6 +40,21 @@ impl Engine {
             );
             ensure!(position == 0 || state.idempotency_expiry[position - 1].0 <= *expires_at, "idempotency: expiry queue out of order");
         }
+        // Client order ids: each names one open order of its account, both ways.
+        ensure!(
+            state.client_ids.len() == state.order_client_ids.len(),
+            "client order ids: {} by account, {} by order",
+            state.client_ids.len(),
+            state.order_client_ids.len()
+        );
+        for (&(account, client_id), &order_id) in &state.client_ids {
+            let slot = state.order_index.get(order_id);
+            ensure!(
+                slot.is_some_and(|slot| state.orders.get(slot).account == account && state.orders.get(slot).has_client_id),
+                "client order id {client_id:?} names {order_id:?}, not an open order of its account with a client order id"
+            );
+            ensure!(state.order_client_ids.get(&order_id) == Some(&client_id), "order {order_id:?} does not know its client order id {client_id:?}");
+        }
         let ledger = &state.ledger;
         let fee_bps = self.config.maker_fee_bps.max(self.config.taker_fee_bps);
         // Reservations and open-order counts recomputed from the orders themselves.
@@ -53,6 +68,10 @@ impl Engine {
                 *open_buys.entry((order.account, order.instrument)).or_default() += order.leaves();
             }
             ensure!(order.id == order_id, "order index points {order_id:?} at {:?}", order.id);
+            ensure!(
+                order.has_client_id == state.order_client_ids.contains_key(&order_id),
+                "order {order_id:?}: its client order id flag disagrees with the index"
+            );
             ensure!(order.filled >= 0, "order {order_id:?} has negative fills");
             ensure!(order.filled < order.quantity, "open order {order_id:?} has nothing left");
             open_orders[order.account as usize] += 1;

@@ -118,6 +118,12 @@ pub struct OrderReplaced {
     pub quantity: String,
     /// Whether the order kept its place in the queue.
     pub priority_kept: bool,
+    /// The order's new client order id, when the replace gave it one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_order_id: Option<String>,
+    /// The order's new time in force (`GTC` or `DAY`), when the replace changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_in_force: Option<String>,
     pub timestamp: String,
 }
 

@@ -108,7 +108,8 @@ pub fn self_trade_prevention(mode: SelfTradePrevention) -> &'static str {
     }
 }
 
-fn time_in_force(time_in_force: TimeInForce) -> &'static str {
+/// A time in force in the events' vocabulary.
+pub fn time_in_force(time_in_force: TimeInForce) -> &'static str {
     match time_in_force {
         TimeInForce::GoodTillCancel => "GTC",
         TimeInForce::Day => "DAY",
@@ -262,7 +263,19 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
             };
             out.push(symbol_output(trade.symbol, "market.trade", to_payload(&print)));
         }
-        Event::OrderReplaced { order_id, account, symbol, price, stop_price, trail, quantity, filled, priority_kept } => {
+        Event::OrderReplaced {
+            order_id,
+            account,
+            symbol,
+            price,
+            stop_price,
+            trail,
+            quantity,
+            filled,
+            priority_kept,
+            client_order_id,
+            time_in_force: lasts,
+        } => {
             let (trail_amount, trail_percent) = trail.map(trail_texts).unwrap_or_default();
             let replaced = events::OrderReplaced {
                 order_id: order_id.to_string(),
@@ -276,6 +289,8 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
                 trail_percent,
                 quantity: quantity.to_string(),
                 priority_kept: *priority_kept,
+                client_order_id: client_order_id.as_ref().map(|client| client.as_str().to_owned()),
+                time_in_force: lasts.map(|lasts| time_in_force(lasts).to_owned()),
                 timestamp,
             };
             out.push(account_output(ORDER_UPDATES, *account, "order.replaced", to_payload(&replaced)));

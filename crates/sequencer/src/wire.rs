@@ -102,6 +102,23 @@ pub enum WireTimeInForce {
     Cls,
 }
 
+impl WireTimeInForce {
+    fn engine(self) -> TimeInForce {
+        match self {
+            Self::Gtc => TimeInForce::GoodTillCancel,
+            Self::Day => TimeInForce::Day,
+            Self::Ioc => TimeInForce::ImmediateOrCancel,
+            Self::Fok => TimeInForce::FillOrKill,
+            Self::Opg => TimeInForce::AtTheOpen,
+            Self::Cls => TimeInForce::AtTheClose,
+        }
+    }
+}
+
+fn client_order_id(text: Option<&str>) -> Result<Option<ClientOrderId>, WireError> {
+    text.map(|text| ClientOrderId::new(text).map_err(|error| invalid("clientOrderId", error))).transpose()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum WireSelfTradePrevention {
@@ -395,6 +412,12 @@ pub enum WireCommand {
         trail_amount: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         trail_percent: Option<String>,
+        /// The order's new client order id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_order_id: Option<String>,
+        /// The order's new time in force: `GTC` or `DAY`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time_in_force: Option<WireTimeInForce>,
     },
     #[serde(rename_all = "camelCase")]
     CancelAll {
@@ -568,13 +591,25 @@ impl WireCommand {
                 }
             }
             Self::CancelOrder { order_id, user_id } => Command::CancelOrder { account: account(user_id)?, order_id: OrderId(id("orderId", order_id)?) },
-            Self::ReplaceOrder { order_id, user_id, quantity: new_quantity, limit_price, stop_price, trail_amount, trail_percent } => Command::ReplaceOrder {
+            Self::ReplaceOrder {
+                order_id,
+                user_id,
+                quantity: new_quantity,
+                limit_price,
+                stop_price,
+                trail_amount,
+                trail_percent,
+                client_order_id: client_id,
+                time_in_force,
+            } => Command::ReplaceOrder {
                 account: account(user_id)?,
                 order_id: OrderId(id("orderId", order_id)?),
                 quantity: new_quantity.as_deref().map(|text| quantity("quantity", text)).transpose()?,
                 price: limit_price.as_deref().map(|text| price("limitPrice", text)).transpose()?,
                 stop_price: stop_price.as_deref().map(|text| price("stopPrice", text)).transpose()?,
                 trail: trail(trail_amount.as_deref(), trail_percent.as_deref())?,
+                client_order_id: client_order_id(client_id.as_deref())?,
+                time_in_force: time_in_force.map(WireTimeInForce::engine),
             },
             Self::CancelAll { user_id, symbol: only } => Command::CancelAll { account: account(user_id)?, symbol: only.as_deref().map(symbol).transpose()? },
             Self::CreateAccount { user_id, house } => Command::CreateAccount {
@@ -729,20 +764,9 @@ impl PlaceOrder {
             },
             kind,
             size,
-            time_in_force: match self.time_in_force {
-                WireTimeInForce::Gtc => TimeInForce::GoodTillCancel,
-                WireTimeInForce::Day => TimeInForce::Day,
-                WireTimeInForce::Ioc => TimeInForce::ImmediateOrCancel,
-                WireTimeInForce::Fok => TimeInForce::FillOrKill,
-                WireTimeInForce::Opg => TimeInForce::AtTheOpen,
-                WireTimeInForce::Cls => TimeInForce::AtTheClose,
-            },
+            time_in_force: self.time_in_force.engine(),
             post_only: self.post_only,
-            client_order_id: self
-                .client_order_id
-                .as_deref()
-                .map(|text| ClientOrderId::new(text).map_err(|error| invalid("clientOrderId", error)))
-                .transpose()?,
+            client_order_id: client_order_id(self.client_order_id.as_deref())?,
             self_trade_prevention: self.self_trade_prevention.map(|mode| match mode {
                 WireSelfTradePrevention::CancelResting => SelfTradePrevention::CancelResting,
                 WireSelfTradePrevention::CancelTaking => SelfTradePrevention::CancelTaking,
@@ -794,6 +818,8 @@ mod tests {
             stop_price: None,
             trail_amount: None,
             trail_percent: None,
+            client_order_id: None,
+            time_in_force: None,
         };
         let text = serde_json::to_string(&wire).unwrap();
         assert_eq!(text, r#"{"command":"replaceOrder","orderId":"5","userId":"9","limitPrice":"101.5"}"#);

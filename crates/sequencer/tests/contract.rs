@@ -19,7 +19,7 @@ use tradecraft_events::topic_schema;
 use tradecraft_log::{Envelope, EventLog, MemoryLog};
 use tradecraft_sequencer::contract::{breaking_changes, topics};
 use tradecraft_sequencer::outputs::OUTPUT_TOPICS;
-use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireExitLeg, WireLimits, WireOrderClass, WireOrderType, WireSide};
+use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireExitLeg, WireLimits, WireOrderClass, WireOrderType, WireSide, WireTimeInForce};
 use tradecraft_sequencer::{Sequencer, SequencerConfig, SnapshotStore, create_topics, submit};
 use tradecraft_types::Timestamp;
 
@@ -212,6 +212,9 @@ fn every_kind_of_event() -> Vec<WireCommand> {
             stop_price: None,
             trail_amount: None,
             trail_percent: None,
+            // Renamed and made a day order as it moves.
+            client_order_id: Some("renamed-5".to_owned()),
+            time_in_force: Some(WireTimeInForce::Day),
         },
         // A waiting stop's trigger moved.
         order(9, 1, WireSide::Sell, "2", WireOrderType::Stop, None, Some("95")),
@@ -223,6 +226,8 @@ fn every_kind_of_event() -> Vec<WireCommand> {
             stop_price: Some("96".to_owned()),
             trail_amount: None,
             trail_percent: None,
+            client_order_id: None,
+            time_in_force: None,
         },
         // A waiting trailing stop's trail changed.
         order_with_trail(10, 1, "2"),
@@ -234,6 +239,8 @@ fn every_kind_of_event() -> Vec<WireCommand> {
             stop_price: None,
             trail_amount: None,
             trail_percent: Some("5".to_owned()),
+            client_order_id: None,
+            time_in_force: None,
         },
         WireCommand::CancelOrder { order_id: "5".to_owned(), user_id: "3".to_owned() },
         WireCommand::CancelOrder { order_id: "5".to_owned(), user_id: "3".to_owned() },

@@ -79,6 +79,8 @@ fn traffic(count: u64) -> Vec<WireCommand> {
                     stop_price: None,
                     trail_amount: None,
                     trail_percent: None,
+                    client_order_id: None,
+                    time_in_force: None,
                 },
                 2 => place(order_id, user, WireSide::Buy, "3", WireOrderType::Market, None),
                 3 => place(order_id, user, WireSide::Buy, "100000", WireOrderType::Limit, Some("100")),

@@ -161,6 +161,9 @@ struct OrderPatch {
     trail: Option<(Option<i64>, Option<i64>)>,
     quantity: Option<i64>,
     order_class: Option<String>,
+    /// A new client order id and time in force (a replace's).
+    client_order_id: Option<String>,
+    time_in_force: Option<String>,
     updated_at: i64,
 }
 
@@ -566,6 +569,7 @@ impl Projector {
                     // A trailing stop's trigger moves with each trade and is read from the
                     // engine, so only a stop's or stop-limit's is kept.
                     let stop = optional_price("stopPrice", &event.stop_price)?.filter(|_| trail.is_none());
+                    let (client_id, lasts) = (event.client_order_id.clone(), event.time_in_force.clone());
                     // A stop (market) order has no limit price: the event repeats its stop.
                     self.patch_order(
                         pending,
@@ -578,12 +582,20 @@ impl Projector {
                                 (order.trail_amount, order.trail_percent) = (amount, percent);
                             }
                             order.quantity = size;
+                            if let Some(client_id) = event.client_order_id {
+                                order.client_order_id = Some(client_id);
+                            }
+                            if let Some(lasts) = event.time_in_force {
+                                order.time_in_force = lasts;
+                            }
                         },
                         |patch| {
                             patch.limit_price = Some(limit);
                             patch.stop_price = stop.or(patch.stop_price);
                             patch.trail = trail.or(patch.trail);
                             patch.quantity = Some(size);
+                            patch.client_order_id = client_id.or(patch.client_order_id.take());
+                            patch.time_in_force = lasts.or(patch.time_in_force.take());
                         },
                     )?;
                 }
@@ -1142,7 +1154,8 @@ impl Projector {
                  status = COALESCE($4, status), reason = COALESCE($5, reason), \
                  limit_price = CASE WHEN limit_price IS NULL THEN NULL ELSE COALESCE($6, limit_price) END, \
                  quantity = COALESCE($7, quantity), updated_at = $8, order_class = COALESCE($10, order_class), \
-                 stop_price = COALESCE($11, stop_price) WHERE order_id = $9",
+                 stop_price = COALESCE($11, stop_price), client_order_id = COALESCE($12, client_order_id), \
+                 time_in_force = COALESCE($13, time_in_force) WHERE order_id = $9",
                 vec![
                     patch.filled_total.into(),
                     patch.filled_add.into(),
@@ -1155,6 +1168,8 @@ impl Projector {
                     order_id.into(),
                     patch.order_class.into(),
                     patch.stop_price.into(),
+                    patch.client_order_id.into(),
+                    patch.time_in_force.into(),
                 ],
             ));
             if let Some((amount, percent)) = patch.trail {

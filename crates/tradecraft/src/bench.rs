@@ -1263,7 +1263,16 @@ fn exchange_core(seed: u64, count: usize) -> Prepared {
             } else {
                 let delta = (random.below(21) - 10) * TICK;
                 let moved = (price + if delta == 0 { TICK } else { delta }).clamp(CENTER - HALF_WIDTH_TICKS * TICK, CENTER + HALF_WIDTH_TICKS * TICK);
-                Command::ReplaceOrder { account, order_id, quantity: None, price: Some(Price::from_raw(moved)), stop_price: None, trail: None }
+                Command::ReplaceOrder {
+                    account,
+                    order_id,
+                    quantity: None,
+                    price: Some(Price::from_raw(moved)),
+                    stop_price: None,
+                    trail: None,
+                    client_order_id: None,
+                    time_in_force: None,
+                }
             }
         } else {
             continue;

@@ -4,7 +4,12 @@ use tradecraft_engine::{
     AccountKind, AccountLimits, Amount, Command, ContingentOrder, ExitLeg, IdempotencyKey, InstrumentSpec, LimitScope, NewOrder, OrderClass, OrderKind,
     OrderSize, OrderTypes, SelfTradePrevention, TimeInForce, Trail,
 };
-use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
+use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
+
+/// One of a few client order ids, so that some are taken when asked for again.
+fn client_id(number: u64) -> ClientOrderId {
+    ClientOrderId::new(&format!("client-{number}")).expect("a valid client order id")
+}
 
 /// SplitMix64: tiny, fast, and the same everywhere.
 pub(crate) struct Random(u64);
@@ -144,7 +149,7 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
                     size,
                     time_in_force,
                     post_only: matches!(kind, OrderKind::Limit { .. }) && random.chance(10),
-                    client_order_id: None,
+                    client_order_id: random.chance(10).then(|| client_id(random.below(8))),
                     self_trade_prevention: match random.below(6) {
                         0 => Some(SelfTradePrevention::CancelTaking),
                         1 => Some(SelfTradePrevention::CancelBoth),
@@ -201,14 +206,21 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
                 }
             }
             50..=64 => Command::CancelOrder { account: owner, order_id: earlier_order },
-            65..=84 => Command::ReplaceOrder {
-                account: owner,
-                order_id: earlier_order,
-                quantity: random.chance(50).then_some(quantity),
-                price: random.chance(70).then_some(price),
-                stop_price: random.chance(30).then_some(price),
-                trail: random.chance(20).then(|| Trail::Percent { basis_points: 1 + random.below(500) as u32 }),
-            },
+            65..=84 => {
+                // Some replaces are shaped for a trailing stop (a trail, no prices), which
+                // random fields alone seldom are.
+                let trailing = random.chance(15);
+                Command::ReplaceOrder {
+                    account: owner,
+                    order_id: earlier_order,
+                    quantity: random.chance(50).then_some(quantity),
+                    price: (!trailing && random.chance(70)).then_some(price),
+                    stop_price: (!trailing && random.chance(30)).then_some(price),
+                    trail: (trailing || random.chance(20)).then(|| Trail::Percent { basis_points: 1 + random.below(500) as u32 }),
+                    client_order_id: random.chance(15).then(|| client_id(random.below(8))),
+                    time_in_force: random.chance(15).then(|| if random.chance(50) { TimeInForce::Day } else { TimeInForce::GoodTillCancel }),
+                }
+            }
             85..=87 => Command::CancelAll { account, symbol: random.chance(50).then_some(symbol) },
             88..=92 if last_transfer.is_some() && random.chance(25) => last_transfer.clone().unwrap(),
             88..=92 => {

@@ -245,11 +245,15 @@ fn a_long_stream_keeps_every_invariant() {
 fn random_streams_exercise_every_path() {
     let mut engine = Engine::new(EngineConfig::default());
     let mut events = Vec::new();
-    for (index, command) in stream(11, 10_000).iter().enumerate() {
+    for (index, command) in stream(11, 20_000).iter().enumerate() {
         engine.apply(command, index as u64, &mut events);
     }
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for event in &events {
+        if let Event::OrderReplaced { client_order_id, time_in_force, .. } = event {
+            *counts.entry("OrderReplaced client order id".to_owned()).or_default() += usize::from(client_order_id.is_some());
+            *counts.entry("OrderReplaced time in force".to_owned()).or_default() += usize::from(time_in_force.is_some());
+        }
         let name = match event {
             Event::OrderDone { reason, .. } => format!("done {reason:?}"),
             Event::OrderReplaced { trail: Some(_), .. } => "OrderReplaced trail".to_owned(),
@@ -265,6 +269,9 @@ fn random_streams_exercise_every_path() {
         "OrderReplaced",
         "OrderReplaced stop",
         "OrderReplaced trail",
+        "OrderReplaced client order id",
+        "OrderReplaced time in force",
+        "rejected duplicate_client_order_id",
         "done Filled",
         "done Cancelled",
         "done Expired",

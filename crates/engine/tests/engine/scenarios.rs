@@ -475,6 +475,80 @@ fn self_trade_prevention_modes() {
 }
 
 #[test]
+fn a_replace_renames_an_order_and_changes_how_long_it_lasts() {
+    // A resting limit takes a new client order id and becomes a day order, keeping its
+    // place; its old id is free again and its new one taken. A replace that is refused
+    // (a price off the tick grid) renames nothing. An id another open order holds, a time in
+    // force other than GTC or DAY, or a stop's rename on a halted market are refused. A
+    // rename with a new price moves the order back in the queue, and frees its old id. The
+    // session's end expires the day orders and leaves the GTC ones.
+    check(
+        "
+        buy 1 #1 MOCK 2 limit 99 cid=first
+        buy 1 #2 MOCK 1 limit 98 cid=second
+        replace 1 #1 cid=renamed tif=day
+        buy 1 #3 MOCK 1 limit 97 cid=first
+        buy 1 #4 MOCK 1 limit 97 cid=renamed
+        replace 1 #1 cid=second
+        replace 1 #1 tif=ioc
+        replace 1 #2 price=98.001 cid=third
+        buy 1 #5 MOCK 1 limit 96 cid=third
+        replace 1 #2 price=98.5 cid=fourth tif=day
+        buy 1 #7 MOCK 1 limit 95 cid=second
+        buy 1 #6 MOCK 1 stop 110 cid=stop
+        replace 1 #6 stop=111 cid=moved
+        halt MOCK
+        replace 1 #6 cid=halted
+        resume MOCK
+        eos
+        ",
+        expect![[r#"
+            > buy 1 #1 MOCK 2 limit 99 cid=first
+              accepted #1 1 BUY MOCK Limit { price: 99 } qty=2 reserved=198
+              bbo MOCK 99x2 / - seq=1
+            > buy 1 #2 MOCK 1 limit 98 cid=second
+              accepted #2 1 BUY MOCK Limit { price: 98 } qty=1 reserved=98
+            > replace 1 #1 cid=renamed tif=day
+              replaced #1 2@99 cid=renamed tif=Day priority_kept=true
+            > buy 1 #3 MOCK 1 limit 97 cid=first
+              accepted #3 1 BUY MOCK Limit { price: 97 } qty=1 reserved=97
+            > buy 1 #4 MOCK 1 limit 97 cid=renamed
+              rejected #4 duplicate_client_order_id FAILED_OTHER
+            > replace 1 #1 cid=second
+              command-rejected 1 #1 duplicate_client_order_id
+            > replace 1 #1 tif=ioc
+              command-rejected 1 #1 invalid_order
+            > replace 1 #2 price=98.001 cid=third
+              command-rejected 1 #2 price_off_tick
+            > buy 1 #5 MOCK 1 limit 96 cid=third
+              accepted #5 1 BUY MOCK Limit { price: 96 } qty=1 reserved=96
+            > replace 1 #2 price=98.5 cid=fourth tif=day
+              replaced #2 1@98.5 cid=fourth tif=Day priority_kept=false
+            > buy 1 #7 MOCK 1 limit 95 cid=second
+              accepted #7 1 BUY MOCK Limit { price: 95 } qty=1 reserved=95
+            > buy 1 #6 MOCK 1 stop 110 cid=stop
+              accepted #6 1 BUY MOCK Stop { stop_price: 110 } qty=1 reserved=115.5
+            > replace 1 #6 stop=111 cid=moved
+              replaced #6 1@market stop=111 cid=moved priority_kept=false
+            > halt MOCK
+              halted MOCK
+            > replace 1 #6 cid=halted
+              command-rejected 1 #6 instrument_halted
+            > resume MOCK
+              resumed MOCK
+            > eos
+              done #1 Expired filled=0
+              done #2 Expired filled=0
+              bbo MOCK 97x1 / - seq=2
+            balances:
+              1: cash 9595.45/404.55
+              2: cash 0/0; MOCK 100/0
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
+#[test]
 fn waiting_stops_are_replaced_with_their_reservations_and_trigger_when_already_reached() {
     // A trade at 100 sets the last price. The buy stop's trigger moves up (its reservation
     // follows its new band cap, 5 % over the stop), then its quantity shrinks in place. A

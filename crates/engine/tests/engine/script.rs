@@ -7,7 +7,7 @@
 //! buy 1 #10 MOCK 5 limit 100 [gtc|day|ioc|fok] [post] [cid=abc] [stp=taking]
 //! sell 2 #11 MOCK 5 market        | buy 1 #12 MOCK $500 market
 //! sell 2 #13 MOCK 5 stop 95       | stoplimit 95 94 | trail 2 | trail 150bp
-//! cancel 1 #10 | replace 1 #10 qty=3 price=101 | cancelall 1 [MOCK] | eos [MOCK]
+//! cancel 1 #10 | replace 1 #10 qty=3 price=101 [cid=new] [tif=day] | cancelall 1 [MOCK] | eos [MOCK]
 //! open [MOCK] | close [MOCK]      (the session; `opg` / `cls` orders wait for its edges)
 //! buy 1 #10 MOCK 5 limit 100 tp=#11@110 sl=#12@95[/94] [oco]   (exits: bracket, OTO, OCO)
 //! halt MOCK | resume MOCK | limits 1 maxqty=10 maxnotional=500 maxopen=2 off
@@ -139,6 +139,13 @@ pub(crate) fn parse(line: &str) -> Command {
             trail: option(&words, "trail").map(|text| match text.strip_suffix("bp") {
                 Some(bps) => Trail::Percent { basis_points: bps.parse().unwrap() },
                 None => Trail::Amount(Price::parse(text).unwrap()),
+            }),
+            client_order_id: option(&words, "cid").map(|text| ClientOrderId::new(text).unwrap()),
+            time_in_force: option(&words, "tif").map(|text| match text {
+                "day" => TimeInForce::Day,
+                "gtc" => TimeInForce::GoodTillCancel,
+                "ioc" => TimeInForce::ImmediateOrCancel,
+                other => panic!("unknown time in force {other:?}"),
             }),
         },
         "cancelall" => Command::CancelAll { account: account(words[1]), symbol: words.get(2).map(|text| symbol(text)) },
@@ -277,10 +284,12 @@ pub(crate) fn render(event: &Event) -> String {
             trade.maker_fee,
             trade.sequence,
         ),
-        Event::OrderReplaced { order_id, price, stop_price, quantity, priority_kept, .. } => {
+        Event::OrderReplaced { order_id, price, stop_price, quantity, priority_kept, client_order_id, time_in_force, .. } => {
             let price = price.map_or("market".to_owned(), |price| price.to_string());
             let stop = stop_price.map(|stop| format!(" stop={stop}")).unwrap_or_default();
-            format!("replaced #{order_id} {quantity}@{price}{stop} priority_kept={priority_kept}")
+            let client = client_order_id.as_ref().map(|client| format!(" cid={}", client.as_str())).unwrap_or_default();
+            let lasts = time_in_force.map(|lasts| format!(" tif={lasts:?}")).unwrap_or_default();
+            format!("replaced #{order_id} {quantity}@{price}{stop}{client}{lasts} priority_kept={priority_kept}")
         }
         Event::OrderDone { order_id, reason, filled, .. } => format!("done #{order_id} {reason:?} filled={filled}"),
         Event::ContingentAccepted { order_id, class, take_profit, stop_loss, .. } => {

@@ -1,8 +1,34 @@
 //! `/v1/orders`: seed 000 6.1 status codes, idempotency, lookup and cancel.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app};
+
+/// A registered trader calling the API with their own token.
+struct Trader<'a> {
+    app: &'a TestApp,
+    token: String,
+}
+
+impl<'a> Trader<'a> {
+    async fn register(app: &'a TestApp, email: &str) -> Self {
+        let registered = crate::auth::register(app, email).await;
+        Self { app, token: registered["accessToken"].as_str().unwrap().to_owned() }
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        crate::auth::call(self.app, &self.app.anonymous, method, path, Some(&self.token), body).await
+    }
+
+    async fn place(&self, body: Value) -> (u16, Value) {
+        self.send(Method::POST, "/v1/orders", Some(body)).await
+    }
+
+    async fn patch(&self, order_id: &str, body: Value) -> (u16, Value) {
+        self.send(Method::PATCH, &format!("/v1/orders/{order_id}"), Some(body)).await
+    }
+}
 
 #[tokio::test]
 async fn orders_get_the_seed_status_codes() {
@@ -149,56 +175,49 @@ async fn orders_can_be_replaced() {
 /// moved to a trigger the last trade has reached triggers at once (then it is a limit).
 #[tokio::test]
 async fn a_waiting_stop_is_replaced_and_reads_back_everywhere() {
-    use crate::auth::{call, register};
-    use reqwest::Method;
     let app = spawn_app().await;
-    let trader = register(&app, "stops@example.com").await;
-    let token = trader["accessToken"].as_str().unwrap().to_owned();
-    let token = token.as_str();
-    let app = &app;
-    let send = |method: Method, path: String, body: Option<Value>| async move { call(app, &app.anonymous, method, &path, Some(token), body).await };
-    let place = |body: Value| send(Method::POST, "/v1/orders".to_owned(), Some(body));
-    let patch = |order_id: &str, body: Value| send(Method::PATCH, format!("/v1/orders/{order_id}"), Some(body));
+    let trader = Trader::register(&app, "stops@example.com").await;
+    let token = trader.token.as_str();
     // Two shares at the house's ask, 100.50: the last price.
-    let (status, bought) = place(json!({"symbol": "MOCK", "side": "BUY", "type": "MARKET", "quantity": "2"})).await;
+    let (status, bought) = trader.place(json!({"symbol": "MOCK", "side": "BUY", "type": "MARKET", "quantity": "2"})).await;
     assert_eq!(status, 202, "{bought}");
-    let (status, stop) = place(json!({"symbol": "MOCK", "side": "BUY", "type": "STOP", "quantity": "2", "stopPrice": "110"})).await;
+    let (status, stop) = trader.place(json!({"symbol": "MOCK", "side": "BUY", "type": "STOP", "quantity": "2", "stopPrice": "110"})).await;
     assert_eq!(status, 202, "{stop}");
     let stop = stop["orderId"].as_str().unwrap().to_owned();
     let buying_power = || async {
-        let (_, account) = send(Method::GET, "/v2/account".to_owned(), None).await;
+        let (_, account) = trader.send(Method::GET, "/v2/account", None).await;
         account["buying_power"].as_str().unwrap().to_owned()
     };
     let at_110 = buying_power().await;
 
-    let (status, moved) = patch(&stop, json!({"stopPrice": "111"})).await;
+    let (status, moved) = trader.patch(&stop, json!({"stopPrice": "111"})).await;
     assert_eq!(status, 200, "{moved}");
     assert_eq!((moved["stopPrice"].as_str(), moved["limitPrice"].as_str(), moved["priorityKept"].as_bool()), (Some("111"), None, Some(false)), "{moved}");
     let at_111 = buying_power().await;
     // 100,000 less 201 spent, less 2 x the band cap (5 % over the stop): 115.50, then 116.55.
     assert_eq!((at_110.as_str(), at_111.as_str()), ("99568", "99565.9"), "the reservation follows the stop's band cap");
-    let (status, shrunk) = patch(&stop, json!({"quantity": "1"})).await;
+    let (status, shrunk) = trader.patch(&stop, json!({"quantity": "1"})).await;
     assert_eq!((status, shrunk["quantity"].as_str(), shrunk["priorityKept"].as_bool()), (200, Some("1"), Some(true)), "{shrunk}");
-    let (status, refused) = patch(&stop, json!({"limitPrice": "112"})).await;
+    let (status, refused) = trader.patch(&stop, json!({"limitPrice": "112"})).await;
     assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("limitPrice")), "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("a STOP order has no limit price"), "{refused}");
-    assert_eq!(patch(&stop, json!({"stopPrice": "111.001"})).await.0, 400, "off the tick grid");
-    assert_eq!(patch(&stop, json!({"stopPrice": "0"})).await.0, 400);
+    assert_eq!(trader.patch(&stop, json!({"stopPrice": "111.001"})).await.0, 400, "off the tick grid");
+    assert_eq!(trader.patch(&stop, json!({"stopPrice": "0"})).await.0, 400);
 
     // Alpaca's replace takes stop_price too, and reads the order back the same.
-    let (status, alpaca) = send(Method::PATCH, format!("/v2/orders/{stop}"), Some(json!({"stop_price": "112.5"}))).await;
+    let (status, alpaca) = trader.send(Method::PATCH, &format!("/v2/orders/{stop}"), Some(json!({"stop_price": "112.5"}))).await;
     assert_eq!((status, alpaca["stop_price"].as_str(), alpaca["limit_price"].as_str()), (200, Some("112.5"), None), "{alpaca}");
-    let (_, alpaca) = send(Method::GET, format!("/v2/orders/{stop}"), None).await;
+    let (_, alpaca) = trader.send(Method::GET, &format!("/v2/orders/{stop}"), None).await;
     assert_eq!((alpaca["stop_price"].as_str(), alpaca["qty"].as_str()), (Some("112.5"), Some("1")), "{alpaca}");
-    let (status, refused) = send(Method::PATCH, format!("/v2/orders/{stop}"), Some(json!({"limit_price": "113"}))).await;
+    let (status, refused) = trader.send(Method::PATCH, &format!("/v2/orders/{stop}"), Some(json!({"limit_price": "113"}))).await;
     assert_eq!(status, 422, "{refused}");
 
     // A stop-limit sell: new stop, limit and quantity at once.
     let (status, stop_limit) =
-        place(json!({"symbol": "MOCK", "side": "SELL", "type": "STOP_LIMIT", "quantity": "2", "stopPrice": "90", "limitPrice": "89"})).await;
+        trader.place(json!({"symbol": "MOCK", "side": "SELL", "type": "STOP_LIMIT", "quantity": "2", "stopPrice": "90", "limitPrice": "89"})).await;
     assert_eq!(status, 202, "{stop_limit}");
     let stop_limit = stop_limit["orderId"].as_str().unwrap().to_owned();
-    let (status, moved) = patch(&stop_limit, json!({"stopPrice": "95", "limitPrice": "94.5", "quantity": "1"})).await;
+    let (status, moved) = trader.patch(&stop_limit, json!({"stopPrice": "95", "limitPrice": "94.5", "quantity": "1"})).await;
     assert_eq!(status, 200, "{moved}");
     assert_eq!(
         (moved["stopPrice"].as_str(), moved["limitPrice"].as_str(), moved["quantity"].as_str(), moved["status"].as_str()),
@@ -208,28 +227,28 @@ async fn a_waiting_stop_is_replaced_and_reads_back_everywhere() {
     // A trailing stop's trail: its trigger recomputed from the price it has trailed
     // (100.50), 5 % under it rounded up onto the tick grid, then 3 % through Alpaca's
     // `trail`, which is in the kind the order was placed with.
-    let (status, trailing) = place(json!({"symbol": "MOCK", "side": "SELL", "type": "TRAILING_STOP", "quantity": "1", "trailAmount": "2"})).await;
+    let (status, trailing) = trader.place(json!({"symbol": "MOCK", "side": "SELL", "type": "TRAILING_STOP", "quantity": "1", "trailAmount": "2"})).await;
     assert_eq!(status, 202, "{trailing}");
     let trailing = trailing["orderId"].as_str().unwrap().to_owned();
-    let (status, moved) = patch(&trailing, json!({"trailPercent": "5"})).await;
+    let (status, moved) = trader.patch(&trailing, json!({"trailPercent": "5"})).await;
     assert_eq!(status, 200, "{moved}");
     let trail = |order: &Value| ["trailAmount", "trailPercent", "stopPrice", "watermark"].map(|field| order[field].as_str().map(str::to_owned));
     assert_eq!(trail(&moved), [None, Some("5"), Some("95.48"), Some("100.5")].map(|value| value.map(str::to_owned)), "{moved}");
-    let (status, refused) = patch(&trailing, json!({"stopPrice": "96"})).await;
+    let (status, refused) = trader.patch(&trailing, json!({"stopPrice": "96"})).await;
     assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("stopPrice")), "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("its trail (trailAmount or trailPercent) can change"), "{refused}");
-    let (status, alpaca) = send(Method::PATCH, format!("/v2/orders/{trailing}"), Some(json!({"trail": "3"}))).await;
+    let (status, alpaca) = trader.send(Method::PATCH, &format!("/v2/orders/{trailing}"), Some(json!({"trail": "3"}))).await;
     assert_eq!(status, 200, "{alpaca}");
     assert_eq!(
         ["trail_percent", "trail_price", "stop_price", "hwm"].map(|field| alpaca[field].as_str().map(str::to_owned)),
         [Some("3"), None, Some("97.49"), Some("100.5")].map(|value| value.map(str::to_owned)),
         "{alpaca}"
     );
-    let (status, refused) = send(Method::PATCH, format!("/v2/orders/{stop}"), Some(json!({"trail": "1"}))).await;
+    let (status, refused) = trader.send(Method::PATCH, &format!("/v2/orders/{stop}"), Some(json!({"trail": "1"}))).await;
     assert_eq!(status, 422, "a stop has no trail: {refused}");
 
-    let (_, limit) = place(json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "1", "limitPrice": "80"})).await;
-    let (status, refused) = patch(limit["orderId"].as_str().unwrap(), json!({"stopPrice": "81"})).await;
+    let (_, limit) = trader.place(json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "1", "limitPrice": "80"})).await;
+    let (status, refused) = trader.patch(limit["orderId"].as_str().unwrap(), json!({"stopPrice": "81"})).await;
     assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("stopPrice")), "{refused}");
 
     // The read store has the new prices (the export reads it).
@@ -252,14 +271,14 @@ async fn a_waiting_stop_is_replaced_and_reads_back_everywhere() {
 
     // Moved to a trigger the last trade (100.50) has passed, it triggers now and rests as a
     // limit at 120 (above the house's bids): no stop price to change any more.
-    let (status, triggered) = patch(&stop_limit, json!({"stopPrice": "101", "limitPrice": "120"})).await;
+    let (status, triggered) = trader.patch(&stop_limit, json!({"stopPrice": "101", "limitPrice": "120"})).await;
     assert_eq!((status, triggered["status"].as_str()), (200, Some("ACCEPTED")), "{triggered}");
     let (_, book) = app.get("/v1/market/MOCK/orderbook").await;
     assert!(book["asks"].as_array().unwrap().iter().any(|level| level["price"] == "120"), "{book}");
-    let (status, refused) = patch(&stop_limit, json!({"stopPrice": "102"})).await;
+    let (status, refused) = trader.patch(&stop_limit, json!({"stopPrice": "102"})).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("invalid_order")), "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("has been triggered"), "{refused}");
-    assert_eq!(patch(&stop_limit, json!({"limitPrice": "121"})).await.0, 200, "a limit now");
+    assert_eq!(trader.patch(&stop_limit, json!({"limitPrice": "121"})).await.0, 200, "a limit now");
 }
 
 #[tokio::test]
@@ -567,13 +586,8 @@ async fn an_order_reads_back_as_placed_on_every_surface() {
 /// is refused.
 #[tokio::test]
 async fn an_alpaca_order_takes_its_side_from_a_position_intent() {
-    use crate::auth::{call, register};
-    use reqwest::Method;
     let app = spawn_app().await;
-    let trader = register(&app, "intents@example.com").await;
-    let token = trader["accessToken"].as_str().unwrap().to_owned();
-    let app = &app;
-    let token = token.as_str();
+    let trader = Trader::register(&app, "intents@example.com").await;
     let order = |intent: Option<&str>, side: Option<&str>| {
         let mut body = json!({"symbol": "MOCK", "qty": "2", "type": "market", "time_in_force": "day"});
         if let Some(intent) = intent {
@@ -582,7 +596,8 @@ async fn an_alpaca_order_takes_its_side_from_a_position_intent() {
         if let Some(side) = side {
             body["side"] = json!(side);
         }
-        async move { call(app, &app.anonymous, Method::POST, "/v2/orders", Some(token), Some(body)).await }
+        let trader = &trader;
+        async move { trader.send(Method::POST, "/v2/orders", Some(body)).await }
     };
     let (status, bought) = order(Some("buy_to_open"), None).await;
     assert_eq!(
@@ -607,6 +622,76 @@ async fn an_alpaca_order_takes_its_side_from_a_position_intent() {
         assert_eq!(status, 422, "{intent:?} {side:?}: {refused}");
         assert!(refused["message"].as_str().unwrap().starts_with(field), "{intent:?} {side:?} names {field}: {refused}");
     }
-    let (_, orders) = call(app, &app.anonymous, Method::GET, "/v2/orders?status=all", Some(token), None).await;
+    let (_, orders) = trader.send(Method::GET, "/v2/orders?status=all", None).await;
     assert_eq!(orders.as_array().map(Vec::len), Some(2), "nothing refused was placed: {orders}");
+}
+
+/// A replace gives an open order a new client order id and time in force (alone they keep
+/// its place); every surface reads them back, the old id is free, another open order's is
+/// refused, and the new time in force holds: a day order expires at the session's end.
+#[tokio::test]
+async fn a_replace_renames_an_order_and_changes_its_time_in_force() {
+    let app = spawn_app().await;
+    let trader = Trader::register(&app, "renames@example.com").await;
+    let token = trader.token.as_str();
+    let app = &app;
+    let limit =
+        |client: &str, price: &str| json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "1", "limitPrice": price, "clientOrderId": client});
+    let (_, first) = trader.place(limit("first", "90")).await;
+    let first = first["orderId"].as_str().unwrap().to_owned();
+    let (_, second) = trader.place(limit("second", "89")).await;
+    let second = second["orderId"].as_str().unwrap().to_owned();
+
+    let (status, renamed) = trader.patch(&first, json!({"clientOrderId": "renamed", "timeInForce": "DAY"})).await;
+    assert_eq!(status, 200, "{renamed}");
+    assert_eq!(
+        (renamed["clientOrderId"].as_str(), renamed["timeInForce"].as_str(), renamed["priorityKept"].as_bool(), renamed["limitPrice"].as_str()),
+        (Some("renamed"), Some("DAY"), Some(true), Some("90")),
+        "{renamed}"
+    );
+    let (_, alpaca) = trader.send(Method::GET, "/v2/orders:by_client_order_id?client_order_id=renamed", None).await;
+    assert_eq!((alpaca["time_in_force"].as_str(), alpaca["limit_price"].as_str()), (Some("day"), Some("90")), "{alpaca}");
+    let (status, _) = trader.send(Method::GET, "/v2/orders:by_client_order_id?client_order_id=first", None).await;
+    assert_eq!(status, 404, "the old client order id names no order");
+    let (status, reused) = trader.place(limit("first", "88")).await;
+    assert_eq!(status, 202, "the old client order id is free again: {reused}");
+
+    // Another open order's id: 409 on /v1, 422 on /v2; a time in force a resting order
+    // cannot have: 400, 422. Nothing changes.
+    let (status, refused) = trader.patch(&second, json!({"clientOrderId": "renamed"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("duplicate_client_order_id")), "{refused}");
+    assert_eq!(trader.patch(&second, json!({"timeInForce": "IOC"})).await.0, 400);
+    let (status, refused) = trader.send(Method::PATCH, &format!("/v2/orders/{second}"), Some(json!({"client_order_id": "renamed"}))).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(trader.send(Method::PATCH, &format!("/v2/orders/{second}"), Some(json!({"time_in_force": "ioc"}))).await.0, 422);
+    // Alpaca's replace renames, with a new price at once.
+    let (status, alpaca) = trader
+        .send(Method::PATCH, &format!("/v2/orders/{second}"), Some(json!({"client_order_id": "moved", "limit_price": "89.5", "time_in_force": "day"})))
+        .await;
+    assert_eq!(status, 200, "{alpaca}");
+    assert_eq!(
+        (alpaca["client_order_id"].as_str(), alpaca["time_in_force"].as_str(), alpaca["limit_price"].as_str()),
+        (Some("moved"), Some("day"), Some("89.5")),
+        "{alpaca}"
+    );
+    let (_, native) = trader.send(Method::GET, &format!("/v1/orders/{second}"), None).await;
+    assert_eq!((native["clientOrderId"].as_str(), native["timeInForce"].as_str()), (Some("moved"), Some("DAY")), "{native}");
+
+    // The read store has them (the export reads it).
+    let stored = |_: u16, export: &Value| {
+        export["orders"].as_array().is_some_and(|orders| {
+            orders.iter().any(|order| order["orderId"] == first.as_str() && order["clientOrderId"] == "renamed" && order["timeInForce"] == "DAY")
+                && orders.iter().any(|order| order["orderId"] == second.as_str() && order["clientOrderId"] == "moved" && order["timeInForce"] == "DAY")
+        })
+    };
+    app.get_until_as(token, "/v1/me/export", stored).await;
+
+    // The session's end expires the two day orders, not the GTC one placed with "first".
+    let (status, _) = app.post("/v1/instruments/MOCK/close", json!({})).await;
+    assert_eq!(status, 200);
+    for (order_id, expected) in [(first.as_str(), "EXPIRED"), (second.as_str(), "EXPIRED"), (reused["orderId"].as_str().unwrap(), "ACCEPTED")] {
+        let (_, order) = trader.send(Method::GET, &format!("/v1/orders/{order_id}"), None).await;
+        assert_eq!(order["status"], expected, "{order}");
+    }
+    app.post("/v1/instruments/MOCK/open", json!({})).await;
 }
