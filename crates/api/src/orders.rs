@@ -475,6 +475,10 @@ pub(crate) struct OrderListQuery {
     status: Option<String>,
     #[param(value_type = Option<String>, pattern = "^[A-Z0-9._-]{1,15}$")]
     symbol: Option<String>,
+    /// Only orders with this client order id (it names one open order at a time, but may
+    /// have named others that ended).
+    #[param(value_type = Option<String>, pattern = "^[ -~]{1,40}$")]
+    client_order_id: Option<String>,
     /// Created at or after (ISO 8601).
     #[param(value_type = Option<String>, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$")]
     start_date: Option<String>,
@@ -513,12 +517,18 @@ pub(crate) async fn list_orders(
         return Err(ApiError::bad_request("invalid_parameter", format!("status must be one of {}", ORDER_STATUSES.join(", "))));
     }
     let symbol = params.symbol.as_deref().map(parse_symbol).transpose()?;
+    if let Some(client) = params.client_order_id.as_deref()
+        && let Err(error) = tradecraft_types::ClientOrderId::new(client)
+    {
+        return Err(ApiError::bad_request("invalid_parameter", format!("clientOrderId: {error}")));
+    }
     let (start, end) = (parse_time("startDate", params.start_date.as_deref())?, parse_time("endDate", params.end_date.as_deref())?);
     let limit = bounded(params.limit.as_deref(), 100, 1_000, "limit")?;
     let before = params.page_token.as_deref().map(|text| parse_id("pageToken", text).map(OrderId)).transpose()?;
     let matches = |record: &&OrderRecord| {
         user.is_none_or(|user| record.account == user)
             && symbol.is_none_or(|symbol| record.symbol == symbol)
+            && params.client_order_id.as_deref().is_none_or(|client| record.client_order_id.as_deref() == Some(client))
             && params
                 .status
                 .as_deref()

@@ -655,6 +655,18 @@ async fn a_replace_renames_an_order_and_changes_its_time_in_force() {
     assert_eq!(status, 404, "the old client order id names no order");
     let (status, reused) = trader.place(limit("first", "88")).await;
     assert_eq!(status, 202, "the old client order id is free again: {reused}");
+    // /v1 lists an order by its client order id too.
+    let listed = |client: &'static str| {
+        let trader = &trader;
+        async move {
+            let (status, list) = trader.send(Method::GET, &format!("/v1/orders?clientOrderId={client}"), None).await;
+            assert_eq!(status, 200, "{list}");
+            list["orders"].as_array().unwrap().iter().map(|order| order["orderId"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed("renamed").await, std::slice::from_ref(&first));
+    assert_eq!(listed("first").await, [reused["orderId"].as_str().unwrap().to_owned()]);
+    assert_eq!(trader.send(Method::GET, "/v1/orders?clientOrderId=", None).await.0, 400, "an empty client order id");
 
     // Another open order's id: 409 on /v1, 422 on /v2; a time in force a resting order
     // cannot have: 400, 422. Nothing changes.
