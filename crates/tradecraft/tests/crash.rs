@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -87,7 +89,7 @@ fn order_body(user: &str, index: usize, worker: usize) -> Value {
 type Attempt = (String, usize, Option<String>);
 
 /// A worker's requests, and the orders whose cancel it saw acknowledged.
-async fn place_orders(client: reqwest::Client, base: String, user: String, worker: usize) -> (Vec<Attempt>, Vec<String>) {
+async fn place_orders(client: reqwest::Client, base: String, user: String, worker: usize, placed: Arc<AtomicUsize>) -> (Vec<Attempt>, Vec<String>) {
     let mut attempts = Vec::new();
     let mut cancelled = Vec::new();
     for index in 0..100_000 {
@@ -98,6 +100,7 @@ async fn place_orders(client: reqwest::Client, base: String, user: String, worke
                 let body: Value = response.json().await.unwrap();
                 let order_id = body["orderId"].as_str().unwrap().to_owned();
                 attempts.push((key, index, Some(order_id.clone())));
+                placed.fetch_add(1, Ordering::Relaxed);
                 // Every other resting sell is cancelled again.
                 if !(index + worker).is_multiple_of(2) && index % 4 == 1 {
                     match client.delete(format!("{base}/v1/orders/{order_id}")).send().await {
@@ -116,6 +119,17 @@ async fn place_orders(client: reqwest::Client, base: String, user: String, worke
         }
     }
     (attempts, cancelled)
+}
+
+/// Returns once the load has had `orders` acknowledged and run a little longer (so the
+/// kill lands mid-flight), however slow the machine; at most 60 s.
+async fn under_load(placed: &AtomicUsize, orders: usize) {
+    let started = std::time::Instant::now();
+    while placed.load(Ordering::Relaxed) < orders {
+        assert!(started.elapsed() < Duration::from_secs(60), "the load placed only {} orders in a minute", placed.load(Ordering::Relaxed));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
 /// Sends each worker's attempt again with its idempotency key: an acknowledged one must get
@@ -195,8 +209,9 @@ async fn kill_9_under_load_loses_and_repeats_nothing() {
     let client = client();
     let account: Value = client.post(format!("{base}/v1/accounts")).json(&json!({"cash": "1000000"})).send().await.unwrap().json().await.unwrap();
     let user = account["userId"].as_str().unwrap().to_owned();
-    let workers: Vec<_> = (0..8).map(|worker| tokio::spawn(place_orders(client.clone(), base.clone(), user.clone(), worker))).collect();
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let placed = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..8).map(|worker| tokio::spawn(place_orders(client.clone(), base.clone(), user.clone(), worker, placed.clone()))).collect();
+    under_load(&placed, 100).await;
     child.kill().unwrap(); // SIGKILL, mid-flight
     child.wait().unwrap();
     let mut attempts = Vec::new();
@@ -635,8 +650,9 @@ async fn on_kafka_a_retry_after_a_crash_places_one_order_and_kill_9_loses_nothin
     // More acknowledged orders, then kill -9.
     let (attempts, _) = {
         let (client, base, user) = (client.clone(), base.clone(), user.clone());
-        let load = tokio::spawn(place_orders(client, base, user, 0));
-        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let placed = Arc::new(AtomicUsize::new(0));
+        let load = tokio::spawn(place_orders(client, base, user, 0, placed.clone()));
+        under_load(&placed, 30).await;
         child.kill().unwrap();
         child.wait().unwrap();
         load.await.unwrap()
