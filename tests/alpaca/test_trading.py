@@ -475,6 +475,19 @@ def test_bracket_oco_and_oto_orders_work_their_exits(trader):
                                                        order_class=OrderClass.BRACKET, take_profit=TakeProfitRequest(limit_price=low),
                                                        stop_loss=StopLossRequest(stop_price=high)))
     assert crossed.value.status_code == 422
+    # So are exits on the wrong side of the entry's price: a limit buy's take profit below
+    # its limit, a market buy's stop loss above the ask.
+    limit = float((ask * Decimal("0.9")).quantize(Decimal("0.01")))
+    wrong_side = [
+        LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=limit, order_class=OrderClass.BRACKET,
+                          take_profit=TakeProfitRequest(limit_price=float(Decimal(str(limit)) - 1)), stop_loss=StopLossRequest(stop_price=low)),
+        MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, order_class=OrderClass.BRACKET,
+                           take_profit=TakeProfitRequest(limit_price=high * 2), stop_loss=StopLossRequest(stop_price=float(Decimal(str(high)) + 1))),
+    ]
+    for request in wrong_side:
+        with pytest.raises(APIError) as refused:
+            trader.trading.submit_order(request)
+        assert refused.value.status_code == 422, request
 
 
 def test_portfolio_history_has_one_point_per_timeframe_and_refuses_unknown_ones(server, trader):

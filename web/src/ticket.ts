@@ -174,6 +174,19 @@ export function toRequest(form: TicketForm, instrument: Instrument): { request: 
       if (form.side === "BUY" && !above) return { error: "After a buy, the take profit must be above the stop loss." };
       if (form.side === "SELL" && above) return { error: "After a sell, the take profit must be below the stop loss." };
     }
+    if (request.limitPrice) {
+      // And on either side of the entry's limit: a buy's take profit above it, its stop
+      // loss below; a sell's the other way round.
+      const limit = D.of(request.limitPrice);
+      const way = form.side === "BUY" ? 1 : -1;
+      const [profit, loss] = form.side === "BUY" ? ["above", "below"] : ["below", "above"];
+      if (request.takeProfit && Math.sign(D.compare(D.of(request.takeProfit.limitPrice), limit)) !== way) {
+        return { error: `The take profit must be ${profit} the limit price, ${request.limitPrice}.` };
+      }
+      if (request.stopLoss && Math.sign(D.compare(limit, D.of(request.stopLoss.stopPrice))) !== way) {
+        return { error: `The stop loss must be ${loss} the limit price, ${request.limitPrice}.` };
+      }
+    }
     request.orderClass = request.takeProfit && request.stopLoss ? "BRACKET" : "OTO";
   }
   return { request };

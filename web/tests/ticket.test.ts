@@ -49,6 +49,11 @@ describe("order ticket", () => {
     expect(error({ takeProfit: "210.001" })).toMatch(/tick size/);
     expect(error({ sizing: "notional", notional: "100", takeProfit: "210" })).toMatch(/sized by quantity/);
     expect(error({ type: "STOP", stopPrice: "200", takeProfit: "210" })).toMatch(/market or limit/);
+    expect(error({ type: "LIMIT", limitPrice: "190", takeProfit: "190", stopLoss: "180" })).toBe("The take profit must be above the limit price, 190.");
+    expect(error({ type: "LIMIT", limitPrice: "190", stopLoss: "191" })).toBe("The stop loss must be below the limit price, 190.");
+    expect(error({ side: "SELL", type: "LIMIT", limitPrice: "190", takeProfit: "195" })).toBe("The take profit must be below the limit price, 190.");
+    expect(error({ side: "SELL", type: "LIMIT", limitPrice: "190", takeProfit: "180", stopLoss: "190" })).toBe("The stop loss must be above the limit price, 190.");
+    expect(error({ side: "SELL", type: "LIMIT", limitPrice: "190", takeProfit: "180", stopLoss: "200" })).toBeNull();
   });
 
   it("says in words what is wrong before sending", () => {

@@ -84,7 +84,9 @@ pub(crate) enum OrderType {
 /// How an order's exits depend on it: `SIMPLE` (none); `BRACKET` (a take profit and a
 /// stop loss, placed as the order fills, the first to fill or trigger cancelling the
 /// other); `OTO` (one exit, placed as the order fills); `OCO` (the order is a LIMIT exit
-/// and `stopLoss` its sibling, both working at once).
+/// and `stopLoss` its sibling, both working at once). An entry's take profit must be
+/// beyond the price it fills at (its limit, its stop, or for a market order the best
+/// price on the other side) and its stop loss short of it, else `invalid_price`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub(crate) enum OrderClass {
@@ -351,8 +353,8 @@ impl PlaceOrderRequest {
         })
     }
 
-    /// The exits fit the order class (their prices on the grid, and a take profit beyond
-    /// the stop, are the engine's to check).
+    /// The exits fit the order class (their prices on the grid, a take profit beyond the
+    /// stop and both on either side of the entry's price are the engine's to check).
     fn check_exits(&self) -> Result<(), ApiError> {
         let (take_profit, stop_loss) = (self.take_profit.as_ref(), self.stop_loss.as_ref());
         match self.order_class {

@@ -97,8 +97,8 @@ impl Group {
 }
 
 /// Validates a contingent order's shape and its legs' prices; the entry itself is checked
-/// by acceptance.
-fn check_shape(order: &ContingentOrder, tick: &book::Grid) -> Result<(), RejectReason> {
+/// by acceptance. `base` is the price the entry is expected to fill at, when known.
+fn check_shape(order: &ContingentOrder, tick: &book::Grid, base: Option<i64>) -> Result<(), RejectReason> {
     let entry = &order.order;
     let shaped = match order.class {
         OrderClass::Bracket => order.take_profit.is_some() && order.stop_loss.is_some(),
@@ -138,18 +138,41 @@ fn check_shape(order: &ContingentOrder, tick: &book::Grid) -> Result<(), RejectR
     for price in prices {
         Engine::check_price(price, *tick)?;
     }
-    // A take profit sits on the far side of the stop: above it when the exits sell.
-    if let (Some(take_profit), Some((stop, _))) = (take_profit, stop) {
-        let exit_side = exit_side(order);
-        let ordered = match exit_side {
-            Side::Sell => take_profit > stop,
-            Side::Buy => take_profit < stop,
-        };
-        if !ordered {
-            return Err(RejectReason::InvalidPrice);
-        }
+    // A take profit sits on the far side of the stop: above it when the exits sell. An
+    // entry's exits sit on either side of the price it fills at: a take profit that takes
+    // a loss, or a stop loss that would trigger at once, is a mistake (Alpaca refuses both).
+    let beyond = |higher: i64, lower: i64| match exit_side(order) {
+        Side::Sell => higher > lower,
+        Side::Buy => higher < lower,
+    };
+    if let (Some(take_profit), Some((stop, _))) = (take_profit, stop)
+        && !beyond(take_profit.raw(), stop.raw())
+    {
+        return Err(RejectReason::InvalidPrice);
+    }
+    if let Some(base) = base.filter(|_| order.class != OrderClass::OneCancelsOther)
+        && (take_profit.is_some_and(|take_profit| !beyond(take_profit.raw(), base)) || stop.is_some_and(|(stop, _)| !beyond(base, stop.raw())))
+    {
+        return Err(RejectReason::InvalidPrice);
     }
     Ok(())
+}
+
+/// The price an entry is expected to fill at: its limit (or its stop, for a stop order),
+/// or for a market or trailing entry the best price on the other side of the book, else
+/// the last trade; `None` when nothing has traded or quoted yet.
+fn entry_base(entry: &NewOrder, instrument: &crate::engine::Instrument) -> Option<i64> {
+    match entry.kind {
+        OrderKind::Limit { price } | OrderKind::StopLimit { limit_price: price, .. } => Some(price.raw()),
+        OrderKind::Stop { stop_price } => Some(stop_price.raw()),
+        OrderKind::Market | OrderKind::TrailingStop { .. } => {
+            let quote = match entry.side {
+                Side::Buy => instrument.best_ask,
+                Side::Sell => instrument.best_bid,
+            };
+            quote.map(|level| level.price.raw()).or((instrument.last_price > 0).then_some(instrument.last_price))
+        }
+    }
 }
 
 fn exit_side(order: &ContingentOrder) -> Side {
@@ -167,8 +190,8 @@ impl Engine {
         let shape = match self.instrument_index(entry.symbol) {
             None => Err(RejectReason::UnknownSymbol),
             Some(instrument) => {
-                let tick = self.instruments[instrument as usize].tick;
-                check_shape(order, &tick).and_then(|()| {
+                let instrument = &self.instruments[instrument as usize];
+                check_shape(order, &instrument.tick, entry_base(entry, instrument)).and_then(|()| {
                     let taken = order
                         .take_profit
                         .iter()

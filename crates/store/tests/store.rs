@@ -762,16 +762,17 @@ fn projects_exit_legs_held_placed_grown_and_cancelled(db: TestDb) {
         exchange.run(at, command);
     }
     let alice = ALICE.to_string();
-    let bracket = |quantity: &str, price: &str| {
+    // Exits above and below the entry's limit.
+    let bracket = |quantity: &str, price: &str, stop: &str| {
         let WireCommand::PlaceOrder(entry) = order(&alice, WireSide::Buy, quantity, price) else { unreachable!("an order") };
         WireCommand::PlaceOrder(PlaceOrder {
             order_class: Some(WireOrderClass::Bracket),
             take_profit: Some(WireExitLeg { limit_price: Some("120".to_owned()), stop_price: None }),
-            stop_loss: Some(WireExitLeg { limit_price: None, stop_price: Some("80".to_owned()) }),
+            stop_loss: Some(WireExitLeg { limit_price: None, stop_price: Some(stop.to_owned()) }),
             ..entry
         })
     };
-    exchange.run(T0 + HOUR, bracket("10", "99"));
+    exchange.run(T0 + HOUR, bracket("10", "99", "80"));
     project(&db.store, &exchange);
     let of_alice = |store: &Store| -> Vec<tradecraft_store::OrderSummary> {
         let mut orders: Vec<_> = store.recent_orders(100).unwrap().into_iter().filter(|order| order.user_id == ALICE).collect();
@@ -799,7 +800,7 @@ fn projects_exit_legs_held_placed_grown_and_cancelled(db: TestDb) {
 
     exchange.run(T0 + 2 * HOUR, order(HOUSE, WireSide::Sell, "4", "99"));
     exchange.run(T0 + 3 * HOUR, order(HOUSE, WireSide::Sell, "6", "99"));
-    exchange.run(T0 + 3 * HOUR, bracket("1", "50"));
+    exchange.run(T0 + 3 * HOUR, bracket("1", "50", "40"));
     project(&db.store, &exchange);
     let orders = of_alice(&db.store);
     let mut placed = exits(&orders, entry.order_id);

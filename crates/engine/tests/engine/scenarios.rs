@@ -1464,7 +1464,12 @@ fn one_cancels_other_and_one_triggers_other() {
         replace 2 #4 qty=2
         sell 3 #9 MOCK 5 limit 100
         buy 1 #20 MOCK 5 limit 100 sl=#21@90
-        sell 1 #22 MOCK 5 limit 130 tp=#23@90 sl=#24@95
+        sell 1 #22 MOCK 5 limit 130 tp=#23@90 sl=#24@140
+        sell 1 #25 MOCK 5 limit 130 tp=#26@131 sl=#27@140
+        sell 1 #28 MOCK 5 limit 130 tp=#29@90 sl=#30@130
+        buy 3 #31 MOCK 1 market tp=#32@200 sl=#33@95
+        buy 3 #34 MOCK 1 market tp=#35@90 sl=#36@80
+        buy 3 #37 MOCK 1 market tp=#38@200 sl=#39@80
         ",
         expect![[r#"
             > sell 2 #1 MOCK 3 limit 105 oco sl=#2@95
@@ -1509,13 +1514,30 @@ fn one_cancels_other_and_one_triggers_other() {
               accepted #21 1 SELL MOCK Stop { stop_price: 90 } qty=5 reserved=0
               triggered #21 at 90
               done #21 Unfilled filled=0
-            > sell 1 #22 MOCK 5 limit 130 tp=#23@90 sl=#24@95
+            > sell 1 #22 MOCK 5 limit 130 tp=#23@90 sl=#24@140
               accepted #22 1 SELL MOCK Limit { price: 130 } qty=5 reserved=0
-              contingent #22 Bracket tp=#23 Limit { price: 90 } sl=#24 Stop { stop_price: 95 }
+              contingent #22 Bracket tp=#23 Limit { price: 90 } sl=#24 Stop { stop_price: 140 }
+            > sell 1 #25 MOCK 5 limit 130 tp=#26@131 sl=#27@140
+              rejected #25 invalid_price FAILED_OTHER
+            > sell 1 #28 MOCK 5 limit 130 tp=#29@90 sl=#30@130
+              rejected #28 invalid_price FAILED_OTHER
+            > buy 3 #31 MOCK 1 market tp=#32@200 sl=#33@95
+              rejected #31 invalid_price FAILED_OTHER
+            > buy 3 #34 MOCK 1 market tp=#35@90 sl=#36@80
+              rejected #34 invalid_price FAILED_OTHER
+            > buy 3 #37 MOCK 1 market tp=#38@200 sl=#39@80
+              accepted #37 3 BUY MOCK Market qty=1 reserved=94.5
+              contingent #37 Bracket tp=#38 Limit { price: 200 } sl=#39 Stop { stop_price: 80 }
+              trade t4 BUY 1@90 taker=#37(3) maker=#8(1) fees=0/0 seq=9
+              done #8 Filled filled=1
+              done #37 Filled filled=1
+              bbo MOCK - / 100x5 seq=10
+              accepted #38 3 SELL MOCK Limit { price: 200 } qty=1 reserved=0
+              accepted #39 3 SELL MOCK Stop { stop_price: 80 } qty=1 reserved=0
             balances:
-              1: cash 9465/0; MOCK 0/6
+              1: cash 9555/0; MOCK 0/5
               2: cash 655/0; MOCK 92/1
-              3: cash 9880/0; MOCK 96/5
+              3: cash 9790/0; MOCK 96/6
         "#]],
     );
 }

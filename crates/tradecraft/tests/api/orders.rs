@@ -481,9 +481,18 @@ async fn bracket_oto_and_oco_orders_place_their_exits_as_the_entry_fills() {
         let (status, body) = app.post("/v1/orders", with(extra.clone())).await;
         assert_eq!((status, body["error"]["details"]["field"].as_str()), (400, Some(field)), "{extra} -> {body}");
     }
-    let (status, body) =
-        app.post("/v1/orders", with(json!({"orderClass": "BRACKET", "takeProfit": {"limitPrice": "80"}, "stopLoss": {"stopPrice": "85"}}))).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_price")), "{body}");
+    // So are exits on the wrong side of the entry's price (90): a take profit at or below
+    // it, a stop loss at or above it.
+    for exits in [
+        json!({"orderClass": "BRACKET", "takeProfit": {"limitPrice": "80"}, "stopLoss": {"stopPrice": "85"}}),
+        json!({"orderClass": "BRACKET", "takeProfit": {"limitPrice": "89"}, "stopLoss": {"stopPrice": "80"}}),
+        json!({"orderClass": "BRACKET", "takeProfit": {"limitPrice": "120"}, "stopLoss": {"stopPrice": "95"}}),
+        json!({"orderClass": "OTO", "takeProfit": {"limitPrice": "90"}}),
+        json!({"orderClass": "OTO", "stopLoss": {"stopPrice": "90", "limitPrice": "89"}}),
+    ] {
+        let (status, body) = app.post("/v1/orders", with(exits.clone())).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_price")), "{exits} -> {body}");
+    }
     let (_, portfolio) = app.get(&format!("/v1/portfolio/{user}")).await;
     assert_eq!(portfolio["openOrders"], 2, "refused orders left nothing behind: {portfolio}");
 }
