@@ -110,7 +110,7 @@ pub fn require(caller: &MaybeCaller) -> Result<&Caller, ApiError> {
 /// the caller may not act for it.
 pub fn account_for(caller: &MaybeCaller, requested: Option<u64>) -> Result<u64, ApiError> {
     let caller = require(caller)?;
-    let user = requested.or(caller.user_id).ok_or_else(|| ApiError::bad_request("invalid_parameter", "userId is required"))?;
+    let user = requested.or(caller.user_id).ok_or_else(|| ApiError::bad_parameter("userId", "userId is required"))?;
     if caller.acts_for(user) { Ok(user) } else { Err(ApiError::Forbidden(format!("not allowed to act for user {user}"))) }
 }
 

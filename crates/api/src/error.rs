@@ -41,6 +41,12 @@ impl ApiError {
         Self::BadRequest { code, message: message.into(), details: Value::Null }
     }
 
+    /// A query or path parameter that cannot be taken: `invalid_parameter`, naming it in
+    /// `details.parameter` as an unknown or malformed parameter is named.
+    pub fn bad_parameter(parameter: &str, message: impl Into<String>) -> Self {
+        Self::BadRequest { code: "invalid_parameter", message: message.into(), details: json!({"parameter": parameter}) }
+    }
+
     pub fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,

@@ -172,14 +172,14 @@ pub(crate) struct CandleQuery {
     ))]
 pub(crate) async fn candles(State(state): State<Shared>, Path(symbol): Path<String>, Query(params): Query<CandleQuery>) -> Result<Json<Candles>, ApiError> {
     let interval_text = params.interval.as_deref().unwrap_or("1m");
-    let interval = Interval::parse(interval_text).ok_or_else(|| ApiError::bad_request("invalid_parameter", "interval must be one of 1m, 5m, 15m, 1h, 1d"))?;
+    let interval = Interval::parse(interval_text).ok_or_else(|| ApiError::bad_parameter("interval", "interval must be one of 1m, 5m, 15m, 1h, 1d"))?;
     let time = |name: &str, text: Option<&str>, default: i64| -> Result<i64, ApiError> {
         Ok(crate::routes::parse_time(name, text)?.map_or(default, Timestamp::millis))
     };
     let start = time("start", params.start.as_deref(), i64::MIN)?;
     let end = time("end", params.end.as_deref(), i64::MAX)?;
     if start > end {
-        return Err(ApiError::bad_request("invalid_parameter", "start is after end"));
+        return Err(ApiError::bad_parameter("start", "start is after end"));
     }
     let limit = bounded(params.limit.as_deref(), 500, 1_500, "limit")?;
     let symbol = known_symbol(&state, &symbol).await?;
@@ -231,7 +231,7 @@ pub(crate) async fn halt_or_resume(
         "resume" => &["resumeInstrument"],
         "open" => &["openSession"],
         "close" => &["endOfSession", "closeSession"],
-        _ => return Err(ApiError::bad_request("invalid_parameter", "action must be halt, resume, open or close")),
+        _ => return Err(ApiError::bad_parameter("action", "action must be halt, resume, open or close")),
     };
     let symbol = known_symbol(&state, &symbol).await?;
     for command in commands {

@@ -15,7 +15,7 @@ use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Timestamp};
 use utoipa::IntoParams;
 
 use crate::auth::{MaybeCaller, account_for};
-use crate::extract::{Body, Query, field_error};
+use crate::extract::{Body, Query, field_error, parse_unsigned};
 use crate::metrics::log_fields;
 use crate::models::{PlaceOrderRequest, ReplaceOrderRequest, RestingTimeInForce};
 use crate::responses::{ErrorBody, NextPage, Order, OrderAccepted, OrderCancelled, OrderFill, OrderList, Portfolio};
@@ -514,17 +514,28 @@ pub(crate) async fn list_orders(
     if let Some(status) = &params.status
         && !ORDER_STATUSES.contains(&status.as_str())
     {
-        return Err(ApiError::bad_request("invalid_parameter", format!("status must be one of {}", ORDER_STATUSES.join(", "))));
+        return Err(ApiError::bad_parameter("status", format!("status must be one of {}", ORDER_STATUSES.join(", "))));
     }
     let symbol = params.symbol.as_deref().map(parse_symbol).transpose()?;
     if let Some(client) = params.client_order_id.as_deref()
         && let Err(error) = tradecraft_types::ClientOrderId::new(client)
     {
-        return Err(ApiError::bad_request("invalid_parameter", format!("clientOrderId: {error}")));
+        return Err(ApiError::bad_parameter("clientOrderId", format!("clientOrderId: {error}")));
     }
     let (start, end) = (parse_time("startDate", params.start_date.as_deref())?, parse_time("endDate", params.end_date.as_deref())?);
+    if let (Some(start), Some(end)) = (start, end)
+        && start > end
+    {
+        return Err(ApiError::bad_parameter("startDate", "startDate is after endDate"));
+    }
     let limit = bounded(params.limit.as_deref(), 100, 1_000, "limit")?;
-    let before = params.page_token.as_deref().map(|text| parse_id("pageToken", text).map(OrderId)).transpose()?;
+    let before = params
+        .page_token
+        .as_deref()
+        .map(|text| {
+            parse_unsigned(text).map(OrderId).ok_or_else(|| ApiError::bad_parameter("pageToken", format!("pageToken {text:?} is not one this server issued")))
+        })
+        .transpose()?;
     let matches = |record: &&OrderRecord| {
         user.is_none_or(|user| record.account == user)
             && symbol.is_none_or(|symbol| record.symbol == symbol)

@@ -400,17 +400,15 @@ pub(crate) fn parse_symbol(text: &str) -> Result<Symbol, ApiError> {
 /// An optional text parameter of at most `max` characters without control characters.
 pub(crate) fn short_text<'a>(name: &str, text: Option<&'a str>, max: usize) -> Result<Option<&'a str>, ApiError> {
     if let Some(text) = text {
-        crate::extract::check_text(text, max).map_err(|message| ApiError::bad_request("invalid_parameter", format!("{name}: {message}")))?;
+        crate::extract::check_text(text, max).map_err(|message| ApiError::bad_parameter(name, format!("{name}: {message}")))?;
     }
     Ok(text)
 }
 
 /// An optional ISO 8601 time parameter.
 pub(crate) fn parse_time(name: &str, text: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
-    text.map(|text| {
-        Timestamp::parse(text).map_err(|_| ApiError::bad_request("invalid_parameter", format!("{name} must be an ISO 8601 date or time, not {text:?}")))
-    })
-    .transpose()
+    text.map(|text| Timestamp::parse(text).map_err(|_| ApiError::bad_parameter(name, format!("{name} must be an ISO 8601 date or time, not {text:?}"))))
+        .transpose()
 }
 
 /// A count parameter from 1 to `max`, `default` when absent.
@@ -419,7 +417,7 @@ pub(crate) fn bounded(text: Option<&str>, default: usize, max: usize, name: &str
         None => Ok(default),
         Some(text) => match parse_unsigned(text).and_then(|value| usize::try_from(value).ok()) {
             Some(value) if (1..=max).contains(&value) => Ok(value),
-            _ => Err(ApiError::bad_request("invalid_parameter", format!("{name} must be 1 to {max}"))),
+            _ => Err(ApiError::bad_parameter(name, format!("{name} must be 1 to {max}"))),
         },
     }
 }

@@ -522,7 +522,7 @@ pub(crate) async fn follow(
     let caller = require(&caller)?;
     let followee = parse_id("userId", &user_id)?;
     if followee == follower {
-        return Err(ApiError::bad_request("invalid_parameter", "you cannot follow yourself"));
+        return Err(ApiError::bad_parameter("userId", "you cannot follow yourself"));
     }
     let profile = visible_profile(&state, caller, followee).await?.ok_or_else(|| not_found_user(followee))?;
     let now = state.clock.now_ms();
@@ -967,7 +967,7 @@ async fn report(state: &AppState, caller: &MaybeCaller, target: &'static str, ta
     let what = target.to_lowercase();
     let Some(author) = author else { return Err(ApiError::NotFound(format!("{what} {target_id}"))) };
     if author == user {
-        return Err(ApiError::bad_request("invalid_parameter", format!("you cannot report your own {what}")));
+        return Err(ApiError::bad_parameter(&format!("{what}Id"), format!("you cannot report your own {what}")));
     }
     let request: ReportRequest = from_object(body)?;
     if request.reason.visible().is_none() {

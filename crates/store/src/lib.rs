@@ -55,6 +55,9 @@ pub enum StoreError {
     Decode(String),
     #[error("invalid query: {0}")]
     Invalid(String),
+    /// A request parameter (its name as the API spells it) that the query cannot take.
+    #[error("invalid {0}: {1}")]
+    InvalidParameter(&'static str, String),
     /// A row with the same unique key exists.
     #[error("already exists: {0}")]
     Conflict(String),

@@ -218,7 +218,11 @@ fn round_div(numerator: i128, denominator: i128) -> i128 {
 }
 
 fn check_limit(limit: usize) -> Result<i64, StoreError> {
-    if (1..=PAGE_LIMIT_MAX).contains(&limit) { Ok(limit as i64) } else { Err(StoreError::Invalid(format!("limit must be 1 to {PAGE_LIMIT_MAX}, not {limit}"))) }
+    if (1..=PAGE_LIMIT_MAX).contains(&limit) {
+        Ok(limit as i64)
+    } else {
+        Err(StoreError::InvalidParameter("limit", format!("limit must be 1 to {PAGE_LIMIT_MAX}, not {limit}")))
+    }
 }
 
 fn encode_token(parts: &[i64]) -> String {
@@ -226,7 +230,7 @@ fn encode_token(parts: &[i64]) -> String {
 }
 
 fn decode_token(token: &str, parts: usize) -> Result<Vec<i64>, StoreError> {
-    let invalid = || StoreError::Invalid(format!("pageToken {token:?} is not one this server issued"));
+    let invalid = || StoreError::InvalidParameter("pageToken", format!("pageToken {token:?} is not one this server issued"));
     if token.len() != parts * 16 || !token.bytes().all(|byte| byte.is_ascii_hexdigit()) {
         return Err(invalid());
     }
@@ -286,7 +290,8 @@ impl Store {
         if let Some(text) = &query.text {
             match self.dialect() {
                 Dialect::Sqlite => {
-                    let words = fts5_query(query.user_id as i64, text).ok_or_else(|| StoreError::Invalid("the text query has no words".into()))?;
+                    let words =
+                        fts5_query(query.user_id as i64, text).ok_or_else(|| StoreError::InvalidParameter("q", "the text query has no words".into()))?;
                     filter.add("id IN (SELECT rowid FROM trades_fts WHERE trades_fts MATCH ?)", words.into());
                 }
                 Dialect::Postgres => {
@@ -301,7 +306,7 @@ impl Store {
         let total_count = count.first().map(|row| row.int(0)).transpose()?.unwrap_or(0) as u64;
         if let Some(token) = &query.page_token {
             if query.oldest_first {
-                return Err(StoreError::Invalid("trade pages run newest first".into()));
+                return Err(StoreError::InvalidParameter("pageToken", "trade pages run newest first".into()));
             }
             let cursor = decode_token(token, 2)?;
             filter.params.push(cursor[0].into());

@@ -264,10 +264,13 @@ fn projects_trade_history_with_filters_paging_and_text_search(db: TestDb) {
     assert_eq!(count(search(BOB)), 0);
     assert_eq!(count(search(HOUSE.parse().unwrap())), 3, "the house's maker sides");
 
-    let invalid = |query: TradeQuery| matches!(store.search_trades(&query), Err(StoreError::Invalid(_)));
-    assert!(invalid(TradeQuery { page_token: Some("not-a-token".into()), ..search(ALICE) }));
-    assert!(invalid(TradeQuery { limit: 0, ..search(ALICE) }));
-    assert!(invalid(TradeQuery { limit: 1001, ..search(ALICE) }));
+    let invalid = |query: TradeQuery| match store.search_trades(&query) {
+        Err(StoreError::InvalidParameter(parameter, _)) => Some(parameter),
+        _ => None,
+    };
+    assert_eq!(invalid(TradeQuery { page_token: Some("not-a-token".into()), ..search(ALICE) }), Some("pageToken"));
+    assert_eq!(invalid(TradeQuery { limit: 0, ..search(ALICE) }), Some("limit"));
+    assert_eq!(invalid(TradeQuery { limit: 1001, ..search(ALICE) }), Some("limit"));
 }
 
 fn projects_fifo_positions_orders_and_the_cash_statement(db: TestDb) {

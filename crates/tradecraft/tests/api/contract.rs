@@ -941,6 +941,18 @@ async fn a_field_the_request_does_not_have_is_refused_on_v1_and_passed_over_on_v
     assert_eq!((status, order["status"].as_str()), (200, Some("new")), "{order}");
 }
 
+/// Each request is 400 `invalid_parameter` naming its parameter in `details.parameter`.
+async fn refused_naming_the_parameter(app: &TestApp, access: &str, cases: impl IntoIterator<Item = (Method, String, &str)>) {
+    for (method, path, parameter) in cases {
+        let (status, answer) = call(app, &app.anonymous, method.clone(), &path, Some(access), None).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str(), answer["error"]["details"]["parameter"].as_str()),
+            (400, Some("invalid_parameter"), Some(parameter)),
+            "{method} {path}: {answer}"
+        );
+    }
+}
+
 /// A query parameter the operation does not have is refused on `/v1` with its name, before
 /// anything is read or done (a misspelt filter would answer everything; a refused keyed
 /// request claims no key). `/v2` passes unknown parameters over, as Alpaca's SDKs expect.
@@ -949,21 +961,15 @@ async fn a_parameter_the_operation_does_not_have_is_refused_on_v1_and_passed_ove
     let app = spawn_app().await;
     let ada = register(&app, "parameters@example.com").await;
     let (user, access) = (ada["userId"].as_str().unwrap().to_owned(), token(&ada));
-    for (method, path, parameter) in [
+    let cases = [
         (Method::GET, "/v1/orders?statuss=OPEN".to_owned(), "statuss"),
         (Method::GET, format!("/v1/trades/search?userId={user}&sumbol=MOCK"), "sumbol"),
         (Method::GET, "/v1/market/MOCK/orderbook?depth=1&levels=5".to_owned(), "levels"),
         (Method::GET, "/v1/notifications?unread=true&all=1".to_owned(), "all"),
         (Method::POST, "/v1/notifications/read?user=1".to_owned(), "user"),
         (Method::DELETE, "/v1/orders/1?force=true".to_owned(), "force"),
-    ] {
-        let (status, answer) = call(&app, &app.anonymous, method.clone(), &path, Some(&access), None).await;
-        assert_eq!(
-            (status, answer["error"]["code"].as_str(), answer["error"]["details"]["parameter"].as_str()),
-            (400, Some("invalid_parameter"), Some(parameter)),
-            "{method} {path}: {answer}"
-        );
-    }
+    ];
+    refused_naming_the_parameter(&app, &access, cases).await;
     // Refused before the idempotency key is claimed: the corrected request takes it.
     let keyed = |path: &'static str| {
         app.anonymous
@@ -979,6 +985,38 @@ async fn a_parameter_the_operation_does_not_have_is_refused_on_v1_and_passed_ove
     assert_eq!(status, 200, "documented parameters pass: {listed}");
     let (status, listed) = call(&app, &app.anonymous, Method::GET, "/v2/orders?status=all&nested=true&unknown=1", Some(&access), None).await;
     assert_eq!(status, 200, "{listed}");
+}
+
+/// A known parameter with a value it cannot take is refused the same way on every `/v1`
+/// operation: 400 `invalid_parameter` naming it in `details.parameter`, whichever layer
+/// finds the fault (the query's shape, the handler, or the read store), as an unknown
+/// parameter is named.
+#[tokio::test]
+async fn a_parameter_with_a_bad_value_is_named_whichever_check_refuses_it() {
+    let app = spawn_app().await;
+    let ada = register(&app, "bad-values@example.com").await;
+    let (user, access) = (ada["userId"].as_str().unwrap().to_owned(), token(&ada));
+    let cases = [
+        (Method::GET, "/v1/orders?limit=0".to_owned(), "limit"),
+        (Method::GET, "/v1/orders?status=open".to_owned(), "status"),
+        (Method::GET, "/v1/orders?clientOrderId=%20".to_owned(), "clientOrderId"),
+        (Method::GET, "/v1/orders?pageToken=zzz".to_owned(), "pageToken"),
+        (Method::GET, "/v1/orders?startDate=yesterday".to_owned(), "startDate"),
+        (Method::GET, "/v1/orders?startDate=2027-01-01&endDate=2026-01-01".to_owned(), "startDate"),
+        (Method::GET, "/v1/trades/search?limit=5000".to_owned(), "limit"),
+        (Method::GET, "/v1/trades/search?pageToken=zzz".to_owned(), "pageToken"),
+        (Method::GET, "/v1/trades/search?status=open".to_owned(), "status"),
+        (Method::GET, "/v1/trades/search?startDate=2027-01-01&endDate=2026-01-01".to_owned(), "startDate"),
+        (Method::GET, "/v1/trades/search?q=%01".to_owned(), "q"),
+        (Method::GET, "/v1/wallet/transactions?pageToken=0123".to_owned(), "pageToken"),
+        (Method::GET, "/v1/portfolio/performance?period=2w".to_owned(), "period"),
+        (Method::GET, "/v1/analytics/volume?timeWindow=1y".to_owned(), "timeWindow"),
+        (Method::GET, "/v1/market/MOCK/candles?interval=2m".to_owned(), "interval"),
+        (Method::GET, "/v1/market/MOCK/candles?interval=1m&start=2026-02-01&end=2026-01-01".to_owned(), "start"),
+        (Method::GET, "/v1/market/MOCK/trades?limit=0".to_owned(), "limit"),
+        (Method::POST, format!("/v1/users/{user}/follow"), "userId"),
+    ];
+    refused_naming_the_parameter(&app, &access, cases).await;
 }
 
 /// What a user may keep is bounded (20 webhooks, 50 live API keys, 200 price alerts
