@@ -24,7 +24,7 @@ const WORDS: Record<string, string> = {
   invalid_quantity: "The quantity must be greater than zero.",
   quantity_off_lot: "The quantity must be a whole number of lots.",
   quantity_below_minimum: "The quantity is below the symbol's minimum.",
-  invalid_price: "The price must be greater than zero.",
+  invalid_price: "The price is not valid: prices must be above zero, and a take profit must lie beyond the order's price and a stop loss short of it.",
   price_off_tick: "The price must be on the symbol's tick grid.",
   notional_too_large: "The order is too large.",
   duplicate_client_order_id: "You already used that client order id.",

@@ -112,7 +112,14 @@ impl ApiError {
             | RejectReason::NotReplaceable
             | RejectReason::MarketClosed => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        Self::Rejected { status, code: reason.code(), message: format!("rejected: {}", reason.code().replace('_', " ")) }
+        let message = match reason {
+            // One code for every price the engine cannot place an order at: say which.
+            RejectReason::InvalidPrice => "rejected: invalid price: prices, trailing stops included, must be above zero, and exits lie on either side of \
+                                           the entry's price (a take profit beyond it and beyond the stop loss, a stop loss short of it)"
+                .to_owned(),
+            _ => format!("rejected: {}", reason.code().replace('_', " ")),
+        };
+        Self::Rejected { status, code: reason.code(), message }
     }
 }
 

@@ -492,6 +492,7 @@ async fn bracket_oto_and_oco_orders_place_their_exits_as_the_entry_fills() {
     ] {
         let (status, body) = app.post("/v1/orders", with(exits.clone())).await;
         assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_price")), "{exits} -> {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("a stop loss short of it"), "the message says why: {body}");
     }
     let (_, portfolio) = app.get(&format!("/v1/portfolio/{user}")).await;
     assert_eq!(portfolio["openOrders"], 2, "refused orders left nothing behind: {portfolio}");
