@@ -231,3 +231,24 @@ test("a waiting stop's trigger and a trailing stop's trail are moved from the op
   await expect(trailing.locator("td").nth(1)).toHaveText("Trailing stop (trails 8 %)");
   expect(errors).toEqual([]);
 });
+
+test("a resting order is made to last the day from the open orders, and a replace that changes nothing says so", async ({ page }) => {
+  const errors = watchConsole(page);
+  const trader = await register();
+  const book = await call<{ bids: { price: string }[] }>("GET", "/v1/market/MOCKAAPL/orderbook?depth=1");
+  const below = (Math.floor(Number(book.bids[0]?.price ?? "100") * 50) / 100).toFixed(2);
+  await call("POST", "/v1/orders", { symbol: "MOCKAAPL", side: "BUY", type: "LIMIT", quantity: "1", limitPrice: below }, trader.accessToken);
+  await logIn(page, trader);
+  await page.goto(url("/#/orders"));
+  const resting = page.getByTestId("open-orders").locator("tr[data-order]", { hasText: "MOCKAAPL" });
+  await expect(resting.locator("td").nth(6)).toHaveText("Good till cancelled");
+  await resting.getByRole("button", { name: "Replace" }).click();
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("alert")).toHaveText("Nothing to change: give a new quantity, price or time in force.");
+  await page.getByLabel("Lasts").selectOption("DAY");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(resting.locator("td").nth(6)).toHaveText("Day");
+  const { orders } = await call<{ orders: { timeInForce: string; limitPrice: string }[] }>("GET", "/v1/orders?status=OPEN", undefined, trader.accessToken);
+  expect(orders.map((order) => [order.timeInForce, order.limitPrice])).toEqual([["DAY", String(Number(below))]]);
+  expect(errors).toEqual([]);
+});

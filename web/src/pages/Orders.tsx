@@ -6,6 +6,7 @@ import { describe } from "../errors";
 import { money, price, quantity, time, trail, words } from "../format";
 import { useLoad } from "../hooks";
 import { useChannel } from "../live";
+import { TIMES_IN_FORCE } from "../ticket";
 import { toast } from "../toasts";
 import type { Order, OrderList, TradePage } from "../types";
 
@@ -46,7 +47,7 @@ function OpenOrders() {
   return (
     <div className="scroll">
       <table className="striped" data-testid="open-orders">
-        <Head columns={["Symbol", "Side", "Type", "#Quantity", "#Filled", "#Limit", "#Stop", "Placed", "Actions"]} />
+        <Head columns={["Symbol", "Side", "Type", "#Quantity", "#Filled", "#Limit", "#Stop", "Lasts", "Placed", "Actions"]} />
         <tbody>
           {open.data.orders.map((order) => (
             <OpenOrder key={order.orderId} order={order} changed={open.reload} />
@@ -68,6 +69,9 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
   const [newTrail, setNewTrail] = useState(order.trailPercent ?? order.trailAmount ?? "");
   const trailing = order.type === "TRAILING_STOP";
   const replaceable = order.type === "LIMIT" || movableStop || trailing;
+  // A resting order can change how long it lasts: good till cancelled, or the day.
+  const retimable = order.timeInForce === "GTC" || order.timeInForce === "DAY";
+  const [newTimeInForce, setNewTimeInForce] = useState(order.timeInForce);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
@@ -95,6 +99,11 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
       if (newLimit && newLimit !== order.limitPrice) body.limitPrice = newLimit;
       if (movableStop && newStop && newStop !== order.stopPrice) body.stopPrice = newStop;
       if (trailing && newTrail && newTrail !== order[trailField]) body[trailField] = newTrail;
+      if (retimable && newTimeInForce !== order.timeInForce) body.timeInForce = newTimeInForce;
+      if (Object.keys(body).length === 0) {
+        setError(new Error("Nothing to change: give a new quantity, price or time in force."));
+        return;
+      }
       await api.patch(`/v1/orders/${order.orderId}`, body);
       toast("info", `Replaced ${order.symbol} order.`);
       setEditing(false);
@@ -119,6 +128,7 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
         <td className="number">{quantity(order.filledQuantity)}</td>
         <td className="number">{price(order.limitPrice)}</td>
         <td className="number">{price(order.stopPrice)}</td>
+        <td>{lasts(order.timeInForce)}</td>
         <td>{time(order.createdAt)}</td>
         <td className="actions">
           {replaceable && (
@@ -133,7 +143,7 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
       </tr>
       {(editing || error) && (
         <tr>
-          <td colSpan={9}>
+          <td colSpan={10}>
             {editing && (
               <form onSubmit={replace} className="inline" aria-label="Replace order">
                 <label>
@@ -158,6 +168,18 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
                     <input inputMode="decimal" value={newTrail} onChange={(event) => setNewTrail(event.target.value)} />
                   </label>
                 )}
+                {retimable && (
+                  <label>
+                    Lasts
+                    <select value={newTimeInForce} onChange={(event) => setNewTimeInForce(event.target.value)}>
+                      {TIMES_IN_FORCE.filter((item) => item.value === "GTC" || item.value === "DAY").map((item) => (
+                        <option key={item.value} value={item.value}>
+                          {item.label}
+                        </option>
+                      ))}
+                    </select>
+                  </label>
+                )}
                 <button type="submit" aria-busy={busy}>
                   Save
                 </button>
@@ -171,7 +193,10 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
   );
 }
 
-const ORDER_STATUSES = ["", "ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "EXPIRED", "OPEN"];
+const ORDER_STATUSES = ["", "ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "EXPIRED", "HELD", "OPEN"];
+
+/** How long an order lasts, in the ticket's words. */
+const lasts = (timeInForce: string): string => TIMES_IN_FORCE.find((item) => item.value === timeInForce)?.label ?? timeInForce;
 
 function History() {
   const userId = useAccount();
