@@ -227,6 +227,29 @@ def test_opg_and_cls_orders_wait_for_the_open_and_the_close(trader):
         assert trader.trading.get_order_by_id(order.id).status == OrderStatus.CANCELED
 
 
+def test_orders_placed_while_the_market_is_closed_are_queued_for_the_open(server, trader):
+    # As Alpaca queues orders placed outside market hours: a gtc or day order is taken and
+    # enters the market when it opens; one that must trade at once is refused.
+    from conftest import ADMIN_KEY, call
+    admin = {"X-API-Key": ADMIN_KEY}
+    call(server, "POST", "/v1/instruments/MOCKMSFT/close", None, admin)
+    try:
+        queued = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKMSFT", qty=2, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, limit_price=1))
+        assert queued.status == OrderStatus.NEW and Decimal(queued.filled_qty) == 0
+        with pytest.raises(APIError) as refused:
+            trader.trading.submit_order(LimitOrderRequest(symbol="MOCKMSFT", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.IOC, limit_price=1))
+        assert refused.value.status_code == 422 and "closed" in str(refused.value)
+        book = call(server, "GET", "/v1/market/MOCKMSFT/orderbook?depth=100")
+        assert all(level["price"] != "1" for level in book["bids"]), "a queued order is not on the book yet"
+    finally:
+        call(server, "POST", "/v1/instruments/MOCKMSFT/open", None, admin)
+    book = call(server, "GET", "/v1/market/MOCKMSFT/orderbook?depth=100")
+    assert any(level["price"] == "1" and level["quantity"] == "2" for level in book["bids"]), book
+    assert trader.trading.get_order_by_id(queued.id).status == OrderStatus.NEW
+    trader.trading.cancel_order_by_id(queued.id)
+    assert trader.trading.get_order_by_id(queued.id).status == OrderStatus.CANCELED
+
+
 def test_another_users_orders_are_not_found(server, trader):
     from conftest import Trader
     other = Trader(server)

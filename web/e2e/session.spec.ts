@@ -4,7 +4,7 @@
 import { expect, test } from "@playwright/test";
 import { rmSync } from "node:fs";
 import { freshDataDir, launch } from "./server";
-import { watchConsole } from "./helpers";
+import { PASSWORD, watchConsole } from "./helpers";
 import type { Instrument } from "../src/types";
 
 const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
@@ -30,7 +30,26 @@ test("a closed market shows when it opens, on the markets list and the symbol's 
     await expect(badge).toHaveAttribute("title", `Opens ${shown}`);
 
     await page.goto(`${server.url}/#/symbol/MOCKAAPL`);
-    await expect(page.getByTestId("session-closed")).toHaveText(`Market closed until ${shown}: orders for the open or close only`);
+    await expect(page.getByTestId("session-closed")).toHaveText(`Market closed until ${shown}: orders wait for the open`);
+
+    // Signed in, an order that lasts is taken and waits for the open; one that must trade
+    // at once is refused, in words.
+    const email = "closed-market@example.com";
+    await fetch(`${server.url}/v1/auth/register`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password: PASSWORD }) });
+    await page.goto(`${server.url}/#/login`);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.locator("main").getByRole("button", { name: "Log in" }).click();
+    await expect(page.getByRole("heading", { name: "Markets" })).toBeVisible();
+    await page.goto(`${server.url}/#/symbol/MOCKAAPL`);
+    await page.getByLabel("Order type").selectOption("LIMIT");
+    await page.getByLabel("Quantity", { exact: true }).fill("1");
+    await page.getByLabel("Limit price").fill("100");
+    await page.getByRole("button", { name: "Buy MOCKAAPL" }).click();
+    await expect(page.getByTestId("ticket-result")).toHaveText("Order placed: it waits for the market to open (Limit).");
+    await page.getByLabel("Time in force").selectOption("IOC");
+    await page.getByRole("button", { name: "Buy MOCKAAPL" }).click();
+    await expect(page.getByTestId("ticket-result")).toContainText("Refused: The market is closed");
     expect(errors).toEqual([]);
   } finally {
     await server.stop();

@@ -32,7 +32,7 @@ const WORDS: Record<string, string> = {
   idempotency_key_in_use: "The same request is still being handled: try again in a moment.",
   idempotency_key_applied: "That request already took effect; it was not repeated.",
   instrument_halted: "Trading in this symbol is halted.",
-  market_closed: "The market is closed: only orders for the open or the close are taken now.",
+  market_closed: "The market is closed: orders that must trade at once (IOC, FOK), post-only orders and orders by cash amount wait until it opens; orders good till cancelled or for the day are queued for the open.",
   post_only_would_cross: "A post-only order would have traded at once, so it was refused.",
   no_liquidity: "There is nothing on the other side of the book to trade with.",
   no_reference_price: "The symbol has no price yet to base this order on.",

@@ -131,6 +131,11 @@ pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
                     "clientOrderId": client_order_id, "timeInForce": time_in_force, "timestamp": timestamp}),
                 );
             }
+            Event::OrderReleased { order_id, account, symbol } => send(
+                format!("orders:{account}"),
+                "order_update",
+                json!({"type": "released", "orderId": order_id.to_string(), "symbol": symbol.as_str(), "status": "ACCEPTED", "timestamp": timestamp}),
+            ),
             Event::OrderTriggered { order_id, account, symbol, stop_price } => send(
                 format!("orders:{account}"),
                 "order_update",

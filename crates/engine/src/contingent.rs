@@ -189,6 +189,10 @@ impl Engine {
         let entry = &order.order;
         let shape = match self.instrument_index(entry.symbol) {
             None => Err(RejectReason::UnknownSymbol),
+            // An OCO's stop loss works at once: not while the market is closed.
+            Some(instrument) if order.class == OrderClass::OneCancelsOther && self.instruments[instrument as usize].session_closed => {
+                Err(RejectReason::MarketClosed)
+            }
             Some(instrument) => {
                 let instrument = &self.instruments[instrument as usize];
                 check_shape(order, &instrument.tick, entry_base(entry, instrument)).and_then(|()| {

@@ -938,7 +938,13 @@ impl Engine {
             return Err(RejectReason::InstrumentHalted);
         }
         let auction = new.time_in_force.waits_for_auction();
-        if market.session_closed && !auction {
+        // Outside its session an order that lasts (GTC or DAY) is taken and waits for the
+        // open, as a broker queues it; one that must trade now (IOC, FOK), must not trade at
+        // once (post-only: the book it would meet is not known yet) or spends a cash amount
+        // (sized by the price it meets) is refused.
+        let queued = market.session_closed && !auction;
+        let lasts = matches!(new.time_in_force, TimeInForce::GoodTillCancel | TimeInForce::Day);
+        if queued && (!lasts || new.post_only || matches!(new.size, OrderSize::Notional(_))) {
             return Err(RejectReason::MarketClosed);
         }
         if auction && (new.post_only || !matches!(new.kind, OrderKind::Market | OrderKind::Limit { .. })) {
@@ -976,7 +982,7 @@ impl Engine {
                 // One waiting for the open or close is capped from the last trade when the
                 // book is empty (it is banded again when it trades).
                 let best = book.best(new.side.opposite()).map(|(price, _)| price);
-                let reference = best.or((auction && market.last_price > 0).then_some(market.last_price)).ok_or(RejectReason::NoLiquidity)?;
+                let reference = best.or(((auction || queued) && market.last_price > 0).then_some(market.last_price)).ok_or(RejectReason::NoLiquidity)?;
                 (StoredKind::Market, protective(reference, new.side), 0, None)
             }
             OrderKind::Limit { price } => (StoredKind::Limit, Self::check_price(price, market.tick)?, 0, None),
@@ -1118,7 +1124,7 @@ impl Engine {
     /// Sends a freshly accepted order to the stop maps or to matching.
     pub(crate) fn dispatch(&mut self, instrument: u32, slot: u32, events: &mut Vec<Event>) {
         let order = self.state.orders.get(slot);
-        if order.time_in_force.waits_for_auction() {
+        if order.time_in_force.waits_for_auction() || self.instruments[instrument as usize].session_closed {
             let sequence = order.sequence;
             self.books[instrument as usize].waiting.insert(sequence, slot);
             return;
@@ -1389,12 +1395,22 @@ impl Engine {
         (self.state.accounts[owner as usize].id == account).then_some(slot)
     }
 
+    /// Whether the open order at `slot` waits for a session edge: an order for the open or
+    /// close, or one taken while its market was closed.
+    #[inline]
+    pub(crate) fn is_waiting(&self, slot: u32) -> bool {
+        let order = self.state.orders.get(slot);
+        let waiting = &self.books[order.instrument as usize].waiting;
+        order.time_in_force.waits_for_auction() || (!waiting.is_empty() && waiting.get(&order.sequence) == Some(&slot))
+    }
+
     /// Takes an open order out of its queue or stop map.
     #[inline]
     pub(crate) fn detach(&mut self, slot: u32) {
+        let waiting = self.is_waiting(slot);
         let order = self.state.orders.get(slot);
         let book = &mut self.books[order.instrument as usize];
-        if order.time_in_force.waits_for_auction() {
+        if waiting {
             book.waiting.remove(&order.sequence);
             return;
         }
@@ -1447,6 +1463,11 @@ impl Engine {
         }
         if self.instruments[instrument as usize].halted {
             return Err(RejectReason::InstrumentHalted);
+        }
+        // While the market is closed nothing may trade: a limit order's new size or price
+        // waits for the open with it; a stop's cannot be checked against trades to come.
+        if self.instruments[instrument as usize].session_closed && change.reshapes() && (order.kind != StoredKind::Limit || order.post_only) {
+            return Err(RejectReason::MarketClosed);
         }
         if change.time_in_force.is_some_and(|time_in_force| !matches!(time_in_force, TimeInForce::GoodTillCancel | TimeInForce::Day)) {
             return Err(RejectReason::InvalidOrder);
@@ -1580,7 +1601,7 @@ impl Engine {
             client_order_id: client_order_id.map(Box::new),
             time_in_force,
         };
-        if new_price == order.price && new_leaves <= old_leaves {
+        if new_price == order.price && new_leaves <= old_leaves && !self.is_waiting(slot) {
             // Reducing in place keeps time priority.
             let level = self.books[instrument as usize].ladder_mut(side).level_mut(new_price).expect("invariant: a resting order's level exists");
             level.quantity -= old_leaves - new_leaves;
@@ -1621,7 +1642,8 @@ impl Engine {
         order.sequence = sequence;
         self.state.note_open_buy(owner, instrument, buy_delta);
         events.push(event(false));
-        self.execute(instrument, slot, events);
+        // Trades now, or waits for the open when the market is closed.
+        self.dispatch(instrument, slot, events);
         Ok(instrument)
     }
 
@@ -1839,51 +1861,79 @@ impl Engine {
                 events.push(if open { Event::SessionOpened { symbol } } else { Event::SessionClosed { symbol } });
             }
             if open {
-                self.run_auction(instrument, TimeInForce::AtTheOpen, events);
+                self.run_waiting(instrument, Some(TimeInForce::AtTheOpen), events);
+                self.run_waiting(instrument, None, events);
             }
         }
     }
 
-    /// Trades the orders waiting for this session edge, in acceptance order, each as IOC.
-    fn run_auction(&mut self, instrument: u32, edge: TimeInForce, events: &mut Vec<Event>) {
+    /// Lets the orders waiting for a session edge into the market, in acceptance order,
+    /// each re-sequenced as a new arrival. `Some(edge)` (OPG or CLS): its orders trade at
+    /// once as IOC. `None`, at the open after the OPG orders: the orders taken while the
+    /// market was closed, each with `OrderReleased`, keep how long they last and may rest.
+    fn run_waiting(&mut self, instrument: u32, edge: Option<TimeInForce>, events: &mut Vec<Event>) {
         let book = &self.books[instrument as usize];
-        let slots: Vec<(u64, u32)> =
-            book.waiting.iter().filter(|&(_, &slot)| self.state.orders.get(slot).time_in_force == edge).map(|(&sequence, &slot)| (sequence, slot)).collect();
+        let slots: Vec<(u64, u32)> = book
+            .waiting
+            .iter()
+            .filter(|&(_, &slot)| {
+                let time_in_force = self.state.orders.get(slot).time_in_force;
+                edge.map_or(!time_in_force.waits_for_auction(), |edge| time_in_force == edge)
+            })
+            .map(|(&sequence, &slot)| (sequence, slot))
+            .collect();
         if slots.is_empty() {
             return;
         }
-        let spec = self.instruments[instrument as usize].spec;
         for (sequence, slot) in slots {
             // One that ended while others traded (an exit cancelled by its sibling) is gone.
             if self.books[instrument as usize].waiting.remove(&sequence) != Some(slot) {
                 continue;
             }
-            let best = {
-                let order = self.state.orders.get(slot);
-                self.books[instrument as usize].best(order.side.opposite()).map(|(price, _)| price)
-            };
             let next_sequence = self.state.next_sequence;
             self.state.next_sequence += 1;
             let order = self.state.orders.get_mut(slot);
-            order.time_in_force = TimeInForce::ImmediateOrCancel;
             order.sequence = next_sequence;
-            if order.kind == StoredKind::Market {
-                match best {
-                    Some(reference) => {
-                        let banded = banded_price(reference, spec.price_band_bps, order.side == Side::Buy, spec.tick_size.raw());
-                        // A buy's reservation was made at its cap when accepted: never exceed it.
-                        order.price = if order.side == Side::Buy { banded.min(order.price) } else { banded };
-                    }
-                    None => {
-                        self.state.finish(slot, instrument, spec.symbol, DoneReason::Unfilled, events);
-                        continue;
-                    }
-                }
+            if edge.is_some() {
+                order.time_in_force = TimeInForce::ImmediateOrCancel;
+            } else {
+                let (order_id, account) = (order.id, self.state.accounts[order.account as usize].id);
+                events.push(Event::OrderReleased { order_id, account, symbol: self.instruments[instrument as usize].spec.symbol });
             }
-            self.execute(instrument, slot, events);
+            if !self.rebase_market(instrument, slot, events) {
+                continue;
+            }
+            if edge.is_some() {
+                self.execute(instrument, slot, events);
+            } else {
+                self.dispatch(instrument, slot, events);
+            }
             self.run_triggered(instrument, events);
         }
         self.publish_best_bid_offer(instrument, events);
+    }
+
+    /// A market order about to trade at a session edge is capped from the book as it is
+    /// now (a buy never above the cap it reserved for); with nothing to trade against it
+    /// ends unfilled (false).
+    fn rebase_market(&mut self, instrument: u32, slot: u32, events: &mut Vec<Event>) -> bool {
+        let order = self.state.orders.get(slot);
+        if order.kind != StoredKind::Market {
+            return true;
+        }
+        let spec = self.instruments[instrument as usize].spec;
+        match self.books[instrument as usize].best(order.side.opposite()).map(|(price, _)| price) {
+            Some(reference) => {
+                let order = self.state.orders.get_mut(slot);
+                let banded = banded_price(reference, spec.price_band_bps, order.side == Side::Buy, spec.tick_size.raw());
+                order.price = if order.side == Side::Buy { banded.min(order.price) } else { banded };
+                true
+            }
+            None => {
+                self.state.finish(slot, instrument, spec.symbol, DoneReason::Unfilled, events);
+                false
+            }
+        }
     }
 
     fn end_session(&mut self, symbol: Option<Symbol>, events: &mut Vec<Event>) {
@@ -1892,7 +1942,7 @@ impl Engine {
             Err(reason) => return events.push(Self::command_rejected(None, None, reason)),
         };
         for &instrument in &instruments {
-            self.run_auction(instrument, TimeInForce::AtTheClose, events);
+            self.run_waiting(instrument, Some(TimeInForce::AtTheClose), events);
         }
         let mut slots = Vec::new();
         for instrument in instruments {

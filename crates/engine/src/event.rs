@@ -103,6 +103,13 @@ pub enum Event {
         symbol: Symbol,
         entry: OrderId,
     },
+    /// An order taken while its market was closed enters the market at the open: it trades
+    /// or rests from now, with the time priority of an order placed now.
+    OrderReleased {
+        order_id: OrderId,
+        account: AccountId,
+        symbol: Symbol,
+    },
     /// A stop order's trigger was reached; it now trades as a market or limit order.
     OrderTriggered {
         order_id: OrderId,

@@ -276,6 +276,9 @@ impl Engine {
         out.bytes.reserve(slots.len() * 112 + self.state.order_client_ids.len() * 32);
         out.u32(slots.len() as u32);
         for slot in slots {
+            // An order taken while its market was closed waits for the open: bit 1 of the
+            // post-only byte (never set with bit 0: a post-only order is not taken then).
+            let queued = !self.state.orders.get(slot).time_in_force.waits_for_auction() && self.is_waiting(slot);
             let order = self.state.orders.get(slot);
             out.u64(order.id.0);
             out.u32(order.account);
@@ -284,7 +287,7 @@ impl Engine {
             out.u8(kind_code(order.kind));
             out.u8(tif_code(order.time_in_force));
             out.u8(stp_code(order.self_trade));
-            out.u8(u8::from(order.post_only));
+            out.u8(u8::from(order.post_only) | (u8::from(queued) << 1));
             out.i64(order.price);
             out.i64(order.stop_price);
             match order.trail {
@@ -512,7 +515,12 @@ impl Engine {
         let kind = kind_from(input.u8()?)?;
         let time_in_force = tif_from(input.u8()?)?;
         let self_trade = stp_from(input.u8()?)?;
-        let post_only = input.bool()?;
+        let (post_only, queued) = match input.u8()? {
+            0 => (false, false),
+            1 => (true, false),
+            2 => (false, true),
+            _ => return Err(SnapshotError::Corrupt("order flags")),
+        };
         let price = input.i64()?;
         let stop_price = input.i64()?;
         let trail = match input.u8()? {
@@ -530,7 +538,7 @@ impl Engine {
         let client_text = input.text()?;
         let client_id =
             if client_text.is_empty() { None } else { Some(ClientOrderId::new(client_text).map_err(|_| SnapshotError::Corrupt("client order id"))?) };
-        if quantity <= filled || filled < 0 || reserved < 0 || (kind == StoredKind::Market && !time_in_force.waits_for_auction()) {
+        if quantity <= filled || filled < 0 || reserved < 0 || (kind == StoredKind::Market && !time_in_force.waits_for_auction() && !queued) {
             return Err(SnapshotError::Corrupt("order quantities"));
         }
         let slot = self.state.orders.insert(Order {
@@ -565,7 +573,7 @@ impl Engine {
         }
         self.state.count_open_order(slot);
         let book = &mut self.books[instrument as usize];
-        if time_in_force.waits_for_auction() {
+        if time_in_force.waits_for_auction() || queued {
             book.waiting.insert(sequence, slot);
             return Ok(());
         }

@@ -81,6 +81,19 @@ pub struct OrderRejected {
     pub timestamp: String,
 }
 
+/// `order.released` on `order_updates`: an order taken while its market was closed enters
+/// the market at the open (it trades or rests from now on).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderReleased {
+    pub order_id: String,
+    pub user_id: String,
+    pub symbol: String,
+    /// The order's status, in the vocabulary every surface shares: `ACCEPTED`.
+    pub status: String,
+    pub timestamp: String,
+}
+
 /// `order.triggered` on `order_updates`: a stop order's price was reached.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -421,6 +434,7 @@ pub fn output_topics() -> Vec<TopicContract> {
                 ("order.accepted", schema_for!(OrderAccepted)),
                 ("order.rejected", schema_for!(OrderRejected)),
                 ("order.triggered", schema_for!(OrderTriggered)),
+                ("order.released", schema_for!(OrderReleased)),
                 ("order.filled", schema_for!(Execution)),
                 ("order.replaced", schema_for!(OrderReplaced)),
                 ("order.done", schema_for!(OrderDone)),

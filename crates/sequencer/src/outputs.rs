@@ -217,6 +217,16 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
             };
             out.push(account_output(ORDER_UPDATES, *account, "order.rejected", to_payload(&rejected)));
         }
+        Event::OrderReleased { order_id, account, symbol } => {
+            let released = events::OrderReleased {
+                order_id: order_id.to_string(),
+                user_id: account.to_string(),
+                symbol: symbol.as_str().to_owned(),
+                status: "ACCEPTED".to_owned(),
+                timestamp,
+            };
+            out.push(account_output(ORDER_UPDATES, *account, "order.released", to_payload(&released)));
+        }
         Event::OrderTriggered { order_id, account, symbol, stop_price } => {
             let triggered = events::OrderTriggered {
                 order_id: order_id.to_string(),

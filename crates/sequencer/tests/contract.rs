@@ -125,6 +125,7 @@ fn check_payload(event_type: &str, payload: &Value) {
         "order.accepted" => round_trips::<events::OrderAccepted>(event_type, payload),
         "order.rejected" => round_trips::<events::OrderRejected>(event_type, payload),
         "order.triggered" => round_trips::<events::OrderTriggered>(event_type, payload),
+        "order.released" => round_trips::<events::OrderReleased>(event_type, payload),
         "order.filled" | "trade.executed" | "trade.failed" => round_trips::<events::Execution>(event_type, payload),
         "order.replaced" => round_trips::<events::OrderReplaced>(event_type, payload),
         "order.done" => round_trips::<events::OrderDone>(event_type, payload),
@@ -266,6 +267,8 @@ fn every_kind_of_event() -> Vec<WireCommand> {
         WireCommand::ResumeInstrument { symbol: "MOCK".to_owned() },
         WireCommand::EndOfSession { symbol: None },
         WireCommand::CloseSession { symbol: Some("MOCK".to_owned()) },
+        // Taken while closed: it enters the market at the open.
+        order(30, 2, WireSide::Buy, "1", WireOrderType::Limit, Some("95"), None),
         WireCommand::OpenSession { symbol: None },
     ]);
     commands

@@ -617,6 +617,11 @@ impl Projector {
                     let event: events::OrderTriggered = payload(item)?;
                     self.patch_order(pending, item, (&event.order_id, &event.user_id), |_| {}, |_| {})?;
                 }
+                // An order entering its market at the open: still ACCEPTED; its time moves.
+                "order.released" => {
+                    let event: events::OrderReleased = payload(item)?;
+                    self.patch_order(pending, item, (&event.order_id, &event.user_id), |_| {}, |_| {})?;
+                }
                 "trade.executed" | "trade.failed" => {
                     let event: events::Execution = payload(item)?;
                     if let Some(traded) = event.execution_price.as_deref() {

@@ -55,7 +55,7 @@ export function OrderTicket({ instrument, quote }: { instrument: Instrument; quo
       const exits = [built.request.takeProfit && `take profit at ${built.request.takeProfit.limitPrice}`, built.request.stopLoss && `stop loss at ${built.request.stopLoss.stopPrice}`]
         .filter(Boolean)
         .join(", ");
-      const text = (order ? summary(order) : `Order ${accepted.orderId} accepted.`) + (exits ? ` Exits: ${exits}.` : "");
+      const text = (order ? summary(order, instrument.sessionOpen !== false) : `Order ${accepted.orderId} accepted.`) + (exits ? ` Exits: ${exits}.` : "");
       setResult({ tone: "success", text });
       toast("success", `${instrument.symbol}: ${text}`);
       portfolio.reload();
@@ -200,10 +200,13 @@ export function OrderTicket({ instrument, quote }: { instrument: Instrument; quo
   );
 }
 
-function summary(order: Order): string {
+/** The engine's answer in words; `open`: the market was open when the order was placed. */
+function summary(order: Order, open: boolean): string {
   const filled = D.of(order.filledQuantity);
   if (order.status === "FILLED") return `Filled ${quantity(order.filledQuantity)} at ${money(order.averagePrice)}.`;
   if (!D.isZero(filled)) return `${words(order.status)}: ${quantity(order.filledQuantity)} filled at ${money(order.averagePrice)}.`;
+  if (order.status === "ACCEPTED" && order.timeInForce === "CLS") return `Order placed: it trades at the close (${words(order.type)}).`;
+  if (order.status === "ACCEPTED" && (order.timeInForce === "OPG" || !open)) return `Order placed: it waits for the market to open (${words(order.type)}).`;
   if (order.status === "ACCEPTED") return `Order placed and resting on the book (${words(order.type)}).`;
   return `${words(order.status)}${order.reason ? ` (${words(order.reason)})` : ""}.`;
 }

@@ -78,7 +78,7 @@ export function SymbolPage({ symbol }: { symbol: string }) {
         {instrument.halted && <span className="badge warning">Trading halted</span>}
         {!instrument.halted && instrument.sessionOpen === false && (
           <span className="badge warning" data-testid="session-closed">
-            Market closed{instrument.nextOpen ? ` until ${time(instrument.nextOpen)}` : ""}: orders for the open or close only
+            Market closed{instrument.nextOpen ? ` until ${time(instrument.nextOpen)}` : ""}: orders wait for the open
           </span>
         )}
         <span className="muted">

@@ -83,9 +83,11 @@ impl Shadow {
                         known.priority = priority;
                     }
                 }
-                Event::OrderTriggered { order_id, .. } => {
+                // A triggered stop, or an order entering its market at the open, joins the
+                // book as if placed now.
+                Event::OrderTriggered { order_id, .. } | Event::OrderReleased { order_id, .. } => {
                     let priority = self.bump();
-                    self.orders.get_mut(order_id).expect("triggered order is known").priority = priority;
+                    self.orders.get_mut(order_id).expect("triggered or released order is known").priority = priority;
                 }
                 Event::ContingentAccepted { order_id, class, take_profit, stop_loss, .. } => {
                     let mut leg_fills: BTreeMap<OrderId, i64> = take_profit.iter().chain(stop_loss).map(|leg| (leg.order_id, 0)).collect();
@@ -266,6 +268,7 @@ fn random_streams_exercise_every_path() {
     for expected in [
         "Trade",
         "OrderTriggered",
+        "OrderReleased",
         "OrderReplaced",
         "OrderReplaced stop",
         "OrderReplaced trail",

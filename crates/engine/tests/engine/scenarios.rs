@@ -1543,7 +1543,11 @@ fn one_cancels_other_and_one_triggers_other() {
 }
 
 #[test]
-fn a_closed_market_takes_only_orders_for_the_open_or_close_which_trade_as_ioc_at_its_edges() {
+fn a_closed_market_queues_orders_that_last_for_the_open_and_trades_opg_and_cls_as_ioc_at_its_edges() {
+    // While closed: orders for the open or close wait for their edge; GTC and DAY orders
+    // are taken and wait for the open (a limit one's replace waits with it); IOC, post-only
+    // and cash-sized ones are refused. At the open the orders for the open trade first,
+    // then the queued ones enter in the order they were taken.
     check(
         "
         sell 2 #1 MOCK 5 limit 100
@@ -1556,6 +1560,12 @@ fn a_closed_market_takes_only_orders_for_the_open_or_close_which_trade_as_ioc_at
         cancel 1 #4
         replace 3 #5 price=98
         sell 2 #7 MOCK 3 limit 100 day
+        buy 3 #10 MOCK 1 limit 100 ioc
+        sell 2 #11 MOCK 1 limit 105 post
+        buy 3 #12 MOCK 1 market
+        replace 2 #7 price=101
+        buy 1 #13 MOCK 1 limit 95
+        cancel 1 #13
         open MOCK
         buy 1 #8 MOCK 3 limit 100 opg
         sell 2 #9 MOCK 1 limit 99
@@ -1568,7 +1578,7 @@ fn a_closed_market_takes_only_orders_for_the_open_or_close_which_trade_as_ioc_at
             > close MOCK
               session-closed MOCK
             > buy 1 #2 MOCK 1 limit 100
-              rejected #2 market_closed FAILED_OTHER
+              accepted #2 1 BUY MOCK Limit { price: 100 } qty=1 reserved=100
             > buy 1 #3 MOCK 2 market opg
               accepted #3 1 BUY MOCK Market qty=2 reserved=210
             > buy 1 #4 MOCK 4 limit 100 opg
@@ -1582,26 +1592,47 @@ fn a_closed_market_takes_only_orders_for_the_open_or_close_which_trade_as_ioc_at
             > replace 3 #5 price=98
               command-rejected 3 #5 not_replaceable
             > sell 2 #7 MOCK 3 limit 100 day
-              rejected #7 market_closed FAILED_OTHER
+              accepted #7 2 SELL MOCK Limit { price: 100 } qty=3 reserved=0
+            > buy 3 #10 MOCK 1 limit 100 ioc
+              rejected #10 market_closed FAILED_OTHER
+            > sell 2 #11 MOCK 1 limit 105 post
+              rejected #11 market_closed FAILED_OTHER
+            > buy 3 #12 MOCK 1 market
+              accepted #12 3 BUY MOCK Market qty=1 reserved=105
+            > replace 2 #7 price=101
+              replaced #7 3@101 priority_kept=false
+            > buy 1 #13 MOCK 1 limit 95
+              accepted #13 1 BUY MOCK Limit { price: 95 } qty=1 reserved=95
+            > cancel 1 #13
+              done #13 Cancelled filled=0
             > open MOCK
               session-opened MOCK
               trade t1 BUY 2@100 taker=#3(1) maker=#1(2) fees=0/0 seq=2
               done #3 Filled filled=2
               bbo MOCK - / 100x3 seq=3
+              released #2 at the open
+              trade t2 BUY 1@100 taker=#2(1) maker=#1(2) fees=0/0 seq=4
+              done #2 Filled filled=1
+              released #12 at the open
+              trade t3 BUY 1@100 taker=#12(3) maker=#1(2) fees=0/0 seq=5
+              done #12 Filled filled=1
+              released #7 at the open
+              bbo MOCK - / 100x1 seq=6
             > buy 1 #8 MOCK 3 limit 100 opg
               accepted #8 1 BUY MOCK Limit { price: 100 } qty=3 reserved=300
             > sell 2 #9 MOCK 1 limit 99
               accepted #9 2 SELL MOCK Limit { price: 99 } qty=1 reserved=0
-              bbo MOCK - / 99x1 seq=4
+              bbo MOCK - / 99x1 seq=7
             > eos MOCK
-              trade t2 BUY 1@99 taker=#5(3) maker=#9(2) fees=0/0 seq=5
+              trade t4 BUY 1@99 taker=#5(3) maker=#9(2) fees=0/0 seq=8
               done #9 Filled filled=1
               done #5 Filled filled=1
-              bbo MOCK - / 100x3 seq=6
+              bbo MOCK - / 100x1 seq=9
+              done #7 Expired filled=0
             balances:
-              1: cash 9500/300; MOCK 2/0
-              2: cash 299/0; MOCK 94/3
-              3: cash 9901/0; MOCK 101/0
+              1: cash 9400/300; MOCK 3/0
+              2: cash 499/0; MOCK 94/1
+              3: cash 9801/0; MOCK 102/0
         "#]],
     );
 }

@@ -270,6 +270,7 @@ pub(crate) fn render(event: &Event) -> String {
             order.reserved_cash,
         ),
         Event::OrderTriggered { order_id, stop_price, .. } => format!("triggered #{order_id} at {stop_price}"),
+        Event::OrderReleased { order_id, .. } => format!("released #{order_id} at the open"),
         Event::Trade(trade) => format!(
             "trade t{} {} {}@{} taker=#{}({}) maker=#{}({}) fees={}/{} seq={}",
             trade.trade_id,

@@ -42,7 +42,7 @@ async fn market_data_routes_answer_and_check_parameters() {
 }
 
 #[tokio::test]
-async fn a_closed_market_takes_only_orders_for_the_open_or_close_and_trades_them_there() {
+async fn a_closed_market_queues_orders_that_last_for_the_open_and_trades_opg_and_cls_at_its_edges() {
     let app = spawn_app().await;
     let user = app.account("10000").await;
     let order = |time_in_force: &str, kind: &str, price: Option<&str>| {
@@ -57,7 +57,14 @@ async fn a_closed_market_takes_only_orders_for_the_open_or_close_and_trades_them
     assert_eq!((status, closed["sessionOpen"].as_bool()), (200, Some(false)), "{closed}");
     let (_, expired) = app.get(&format!("/v1/orders/{}", day["orderId"].as_str().unwrap())).await;
     assert_eq!(expired["status"], "EXPIRED", "the close ends DAY orders: {expired}");
-    let (status, refused) = app.post("/v1/orders", order("GTC", "LIMIT", Some("100"))).await;
+    // An order that lasts is taken and waits for the open, holding what it needs; one
+    // that must trade now is refused.
+    let (status, queued) = app.post("/v1/orders", order("GTC", "LIMIT", Some("100"))).await;
+    assert_eq!((status, queued["status"].as_str()), (202, Some("ACCEPTED")), "{queued}");
+    let queued = queued["orderId"].as_str().unwrap().to_owned();
+    let (_, portfolio) = app.get(&format!("/v1/portfolio/{user}")).await;
+    assert_eq!(portfolio["reservedCash"], "200", "{portfolio}");
+    let (status, refused) = app.post("/v1/orders", order("IOC", "LIMIT", Some("100"))).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("market_closed")), "{refused}");
     let (status, refused) = app.post("/v1/orders", order("OPG", "STOP", None)).await;
     assert_eq!(status, 400, "only MARKET and LIMIT orders wait for the open: {refused}");
@@ -74,6 +81,11 @@ async fn a_closed_market_takes_only_orders_for_the_open_or_close_and_trades_them
     assert_eq!((status, opened["sessionOpen"].as_bool()), (200, Some(true)), "{opened}");
     let (_, filled) = app.get(&format!("/v1/orders/{}", at_open["orderId"].as_str().unwrap())).await;
     assert_eq!((filled["status"].as_str(), filled["filledQuantity"].as_str()), (Some("FILLED"), Some("2")), "the open trades OPG orders: {filled}");
+    // Then the queued order enters the market: below the ask, it rests on the book.
+    let (_, book) = app.get("/v1/market/MOCK/orderbook").await;
+    assert!(book["bids"].as_array().unwrap().iter().any(|level| level["price"] == "100" && level["quantity"] == "2"), "{book}");
+    let (_, released) = app.get(&format!("/v1/orders/{queued}")).await;
+    assert_eq!(released["status"], "ACCEPTED", "{released}");
     let (_, still) = app.get(&format!("/v1/orders/{}", at_close["orderId"].as_str().unwrap())).await;
     assert_eq!(still["status"], "ACCEPTED", "a CLS order waits for the close: {still}");
     let (status, _) = app.post("/v1/orders", order("GTC", "LIMIT", Some("80"))).await;
@@ -98,10 +110,10 @@ async fn an_admins_close_holds_while_the_market_role_keeps_the_calendar() {
     let session_open = || async { app.get("/v1/market/symbols").await.1["symbols"][0]["sessionOpen"].as_bool() };
     let (status, closed) = app.post("/v1/instruments/MOCK/close", json!({})).await;
     assert_eq!((status, closed["sessionOpen"].as_bool()), (200, Some(false)), "{closed}");
-    // Ten ticks later it is still closed, and takes only orders for the open or close.
+    // Ten ticks later it is still closed, and refuses orders that must trade now.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(session_open().await, Some(false), "the market role reopened a market an admin closed");
-    let order = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90", "timeInForce": "GTC"});
+    let order = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90", "timeInForce": "IOC"});
     let (status, refused) = app.post("/v1/orders", order.clone()).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("market_closed")), "{refused}");
     let (status, opened) = app.post("/v1/instruments/MOCK/open", json!({})).await;
