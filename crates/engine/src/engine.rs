@@ -1407,10 +1407,10 @@ impl Engine {
     /// Takes an open order out of its queue or stop map.
     #[inline]
     pub(crate) fn detach(&mut self, slot: u32) {
-        let waiting = self.is_waiting(slot);
         let order = self.state.orders.get(slot);
         let book = &mut self.books[order.instrument as usize];
-        if waiting {
+        // `is_waiting`, on the order and book already at hand (this is every cancel's path).
+        if order.time_in_force.waits_for_auction() || (!book.waiting.is_empty() && book.waiting.get(&order.sequence) == Some(&slot)) {
             book.waiting.remove(&order.sequence);
             return;
         }
@@ -1642,8 +1642,13 @@ impl Engine {
         order.sequence = sequence;
         self.state.note_open_buy(owner, instrument, buy_delta);
         events.push(event(false));
-        // Trades now, or waits for the open when the market is closed.
-        self.dispatch(instrument, slot, events);
+        // Trades now, or waits for the open when the market is closed (`dispatch`, without
+        // its second look at the order: this is every price move's path).
+        if self.instruments[instrument as usize].session_closed {
+            self.books[instrument as usize].waiting.insert(sequence, slot);
+        } else {
+            self.execute(instrument, slot, events);
+        }
         Ok(instrument)
     }
 
