@@ -354,8 +354,8 @@ async fn a_users_socket_closes_when_its_credential_is_revoked() {
 }
 
 /// The socket carries every step `order_updates` does: a replace (the new price and
-/// quantity, as `GET /v1/orders/{id}` then shows them) and a stop's trigger, in the order
-/// they happened, as the Alpaca stream's `replaced` does.
+/// quantity, as `GET /v1/orders/{id}` then shows them), a stop's trigger and an order's
+/// entry at the open, in the order they happened, as the Alpaca stream's `replaced` does.
 #[tokio::test]
 async fn replaces_and_triggers_reach_the_socket_as_they_reach_order_updates() {
     let app = spawn_app().await;
@@ -394,6 +394,25 @@ async fn replaces_and_triggers_reach_the_socket_as_they_reach_order_updates() {
     );
     let trigger = frames.iter().find(|frame| frame["type"] == "triggered").unwrap();
     assert_eq!(trigger["stopPrice"], "100.5", "{trigger}");
+
+    // An order taken while the market is closed is pushed again when it enters at the open.
+    assert_eq!(app.post("/v1/instruments/MOCK/close", json!({})).await.0, 200);
+    let (status, queued) =
+        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "LIMIT", "limitPrice": "80"})).await;
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(app.post("/v1/instruments/MOCK/open", json!({})).await.0, 200);
+    let queued = queued["orderId"].as_str().unwrap().to_owned();
+    let released = loop {
+        let frame = receive(&mut socket).await[4].clone();
+        if frame["orderId"] == queued.as_str() && frame["type"] != "accepted" {
+            break frame;
+        }
+    };
+    assert_eq!(
+        (released["type"].as_str(), released["status"].as_str(), released["symbol"].as_str()),
+        (Some("released"), Some("ACCEPTED"), Some("MOCK")),
+        "{released}"
+    );
 }
 
 /// Alpaca's market data stream (`/v2/iex`) answers a subscription whose channel is not a
