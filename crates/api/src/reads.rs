@@ -94,10 +94,6 @@ pub(crate) async fn ask_now<T: Send + 'static>(
         })
 }
 
-fn invalid(parameter: &str, message: impl Into<String>) -> ApiError {
-    ApiError::bad_parameter(parameter, message)
-}
-
 /// The account a read is about: `userId`, or the caller's own; 403 for another's.
 pub(crate) fn required_user(caller: &MaybeCaller, user_id: Option<&str>) -> Result<u64, ApiError> {
     let requested = user_id.map(|text| parse_id("userId", text)).transpose()?;
@@ -106,7 +102,7 @@ pub(crate) fn required_user(caller: &MaybeCaller, user_id: Option<&str>) -> Resu
 
 fn one_of(name: &str, value: Option<String>, allowed: &[&str]) -> Result<Option<String>, ApiError> {
     match value {
-        Some(value) if !allowed.contains(&value.as_str()) => Err(invalid(name, format!("{name} must be one of {}", allowed.join(", ")))),
+        Some(value) if !allowed.contains(&value.as_str()) => Err(ApiError::bad_parameter(name, format!("{name} must be one of {}", allowed.join(", ")))),
         other => Ok(other),
     }
 }
@@ -115,13 +111,13 @@ fn one_of(name: &str, value: Option<String>, allowed: &[&str]) -> Result<Option<
 /// start, its last for an end).
 fn date(name: &str, text: Option<&str>, end: bool) -> Result<Option<i64>, ApiError> {
     let Some(text) = text else { return Ok(None) };
-    let millis = Timestamp::parse(text).map_err(|_| invalid(name, format!("{name} must be an ISO 8601 date or time, not {text:?}")))?.millis();
+    let millis = Timestamp::parse(text).map_err(|_| ApiError::bad_parameter(name, format!("{name} must be an ISO 8601 date or time, not {text:?}")))?.millis();
     Ok(Some(if end && text.len() == 10 { millis + DAY_MS - 1 } else { millis }))
 }
 
 fn window(text: Option<&str>) -> Result<(&'static str, i64), ApiError> {
     let text = text.unwrap_or("24h");
-    WINDOWS.iter().copied().find(|(name, _)| *name == text).ok_or_else(|| invalid("timeWindow", "timeWindow must be one of 1h, 24h, 7d"))
+    WINDOWS.iter().copied().find(|(name, _)| *name == text).ok_or_else(|| ApiError::bad_parameter("timeWindow", "timeWindow must be one of 1h, 24h, 7d"))
 }
 
 fn period_start(text: Option<&str>, now_ms: i64) -> Result<(String, i64), ApiError> {
@@ -129,7 +125,8 @@ fn period_start(text: Option<&str>, now_ms: i64) -> Result<(String, i64), ApiErr
     if text == "all" {
         return Ok((text.to_owned(), i64::MIN / 2));
     }
-    let (name, span) = PERIODS.iter().find(|(name, _)| *name == text).ok_or_else(|| invalid("period", "period must be one of 1d, 7d, 30d, 90d, 1y, all"))?;
+    let (name, span) =
+        PERIODS.iter().find(|(name, _)| *name == text).ok_or_else(|| ApiError::bad_parameter("period", "period must be one of 1d, 7d, 30d, 90d, 1y, all"))?;
     Ok(((*name).to_owned(), now_ms - span))
 }
 
@@ -224,10 +221,10 @@ pub(crate) async fn search_trades(
     if let (Some(start), Some(end)) = (start_ms, end_ms)
         && start > end
     {
-        return Err(invalid("startDate", "startDate is after endDate"));
+        return Err(ApiError::bad_parameter("startDate", "startDate is after endDate"));
     }
     if let Some(text) = &params.q {
-        crate::extract::check_text(text, 200).map_err(|message| invalid("q", format!("q: {message}")))?;
+        crate::extract::check_text(text, 200).map_err(|message| ApiError::bad_parameter("q", format!("q: {message}")))?;
     }
     let query = TradeQuery {
         user_id: required_user(&caller, params.user_id.as_deref())?,

@@ -507,6 +507,12 @@ impl Book {
         }
     }
 
+    /// Whether the order at `slot`, accepted as `sequence`, waits here for a session edge.
+    #[inline]
+    pub(crate) fn holds_waiting(&self, sequence: u64, slot: u32) -> bool {
+        !self.waiting.is_empty() && self.waiting.get(&sequence) == Some(&slot)
+    }
+
     pub(crate) fn ladder(&self, side: Side) -> &Ladder {
         match side {
             Side::Buy => &self.bids,

@@ -1400,8 +1400,7 @@ impl Engine {
     #[inline]
     pub(crate) fn is_waiting(&self, slot: u32) -> bool {
         let order = self.state.orders.get(slot);
-        let waiting = &self.books[order.instrument as usize].waiting;
-        order.time_in_force.waits_for_auction() || (!waiting.is_empty() && waiting.get(&order.sequence) == Some(&slot))
+        order.time_in_force.waits_for_auction() || self.books[order.instrument as usize].holds_waiting(order.sequence, slot)
     }
 
     /// Takes an open order out of its queue or stop map.
@@ -1409,8 +1408,7 @@ impl Engine {
     pub(crate) fn detach(&mut self, slot: u32) {
         let order = self.state.orders.get(slot);
         let book = &mut self.books[order.instrument as usize];
-        // `is_waiting`, on the order and book already at hand (this is every cancel's path).
-        if order.time_in_force.waits_for_auction() || (!book.waiting.is_empty() && book.waiting.get(&order.sequence) == Some(&slot)) {
+        if order.time_in_force.waits_for_auction() || book.holds_waiting(order.sequence, slot) {
             book.waiting.remove(&order.sequence);
             return;
         }
@@ -1461,12 +1459,13 @@ impl Engine {
         if order.time_in_force.waits_for_auction() || order.kind == StoredKind::Market {
             return Err(RejectReason::NotReplaceable);
         }
-        if self.instruments[instrument as usize].halted {
+        let market = &self.instruments[instrument as usize];
+        if market.halted {
             return Err(RejectReason::InstrumentHalted);
         }
         // While the market is closed nothing may trade: a limit order's new size or price
         // waits for the open with it; a stop's cannot be checked against trades to come.
-        if self.instruments[instrument as usize].session_closed && change.reshapes() && (order.kind != StoredKind::Limit || order.post_only) {
+        if market.session_closed && change.reshapes() && (order.kind != StoredKind::Limit || order.post_only) {
             return Err(RejectReason::MarketClosed);
         }
         if change.time_in_force.is_some_and(|time_in_force| !matches!(time_in_force, TimeInForce::GoodTillCancel | TimeInForce::Day)) {
@@ -1642,13 +1641,8 @@ impl Engine {
         order.sequence = sequence;
         self.state.note_open_buy(owner, instrument, buy_delta);
         events.push(event(false));
-        // Trades now, or waits for the open when the market is closed (`dispatch`, without
-        // its second look at the order: this is every price move's path).
-        if self.instruments[instrument as usize].session_closed {
-            self.books[instrument as usize].waiting.insert(sequence, slot);
-        } else {
-            self.execute(instrument, slot, events);
-        }
+        // Trades now, or waits for the open when the market is closed.
+        self.dispatch(instrument, slot, events);
         Ok(instrument)
     }
 
