@@ -18,10 +18,10 @@ test("a closed market shows when it opens, on the markets list and the symbol's 
   const server = await launch(dataDir, "127.0.0.1:0", "session-server.log", ["--session", `${DAYS[opening.getUTCDay()]} 00:00-00:01`]);
   try {
     const errors = watchConsole(page);
-    const listed = (await (await fetch(`${server.url}/v1/market/symbols`)).json()) as { symbols: Instrument[] };
-    const instrument = listed.symbols.find((symbol) => symbol.symbol === "MOCKAAPL")!;
-    expect(instrument.nextOpen).toBe(opening.toISOString());
-    await expect.poll(async () => ((await (await fetch(`${server.url}/v1/market/symbols`)).json()) as { symbols: Instrument[] }).symbols[0]?.sessionOpen).toBe(false);
+    // The market role lists the symbols on its first tick, a moment after the server starts.
+    const listed = async () => ((await (await fetch(`${server.url}/v1/market/symbols`)).json()) as { symbols: Instrument[] }).symbols;
+    await expect.poll(async () => (await listed()).find((symbol) => symbol.symbol === "MOCKAAPL")?.nextOpen).toBe(opening.toISOString());
+    await expect.poll(async () => (await listed())[0]?.sessionOpen).toBe(false);
 
     await page.goto(`${server.url}/#/markets`);
     const badge = page.locator('tr[data-symbol="MOCKAAPL"] .badge');
