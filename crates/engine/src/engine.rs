@@ -1125,6 +1125,9 @@ impl Engine {
     pub(crate) fn dispatch(&mut self, instrument: u32, slot: u32, events: &mut Vec<Event>) {
         let order = self.state.orders.get(slot);
         if order.time_in_force.waits_for_auction() || self.instruments[instrument as usize].session_closed {
+            if !order.time_in_force.waits_for_auction() && self.quotes_while_closed(instrument, slot) {
+                return self.rest(instrument, slot);
+            }
             let sequence = order.sequence;
             self.books[instrument as usize].waiting.insert(sequence, slot);
             return;
@@ -1143,6 +1146,29 @@ impl Engine {
         if is_trailing {
             book.trailing.insert(key.1, slot);
         }
+    }
+
+    /// Whether an order taken while its market is closed stands in the book at once rather
+    /// than waiting for the open: the liquidity provider's limit quote that would not
+    /// cross it (a closed market matches nothing). So the orders queued for the open meet
+    /// the house's quotes when they enter, however the open falls between its re-quotes.
+    fn quotes_while_closed(&self, instrument: u32, slot: u32) -> bool {
+        let order = self.state.orders.get(slot);
+        order.kind == StoredKind::Limit
+            && self.state.accounts[order.account as usize].kind == AccountKind::House
+            && self.books[instrument as usize].ladder(order.side.opposite()).best_price().is_none_or(|best| !crosses(order.side, order.price, best))
+    }
+
+    /// Puts a limit order in its ladder without matching (it crosses nothing).
+    #[inline]
+    fn rest(&mut self, instrument: u32, slot: u32) {
+        let order = self.state.orders.get(slot);
+        let (side, price) = (order.side, order.price);
+        if side == Side::Buy {
+            let fee_bps = self.reservation_fee_bps();
+            self.state.release_buy_excess(slot, fee_bps);
+        }
+        book::push_back(self.books[instrument as usize].ladder_mut(side), &mut self.state.orders, price, slot);
     }
 
     /// Whether the instrument's last trade has reached a `side` stop at `stop`.
@@ -1243,7 +1269,6 @@ impl Engine {
             _ => MatchOutcome::BookExhausted,
         };
         let order = self.state.orders.get(slot);
-        let (side, price) = (order.side, order.price);
         let reason = match outcome {
             MatchOutcome::SelfTradeStopped => Some(DoneReason::SelfTradePrevented),
             MatchOutcome::BudgetSpent => Some(if order.filled > 0 { DoneReason::Filled } else { DoneReason::Unfilled }),
@@ -1256,13 +1281,7 @@ impl Engine {
         };
         match reason {
             Some(reason) => self.state.finish(slot, instrument, symbol, reason, events),
-            None => {
-                let fee_bps = self.reservation_fee_bps();
-                if side == Side::Buy {
-                    self.state.release_buy_excess(slot, fee_bps);
-                }
-                book::push_back(self.books[instrument as usize].ladder_mut(side), &mut self.state.orders, price, slot);
-            }
+            None => self.rest(instrument, slot),
         }
     }
 

@@ -244,7 +244,7 @@ async fn simulate(
             }
             commands.extend(edges);
         }
-        for ((tick, (_, tick_size, lot)), session) in prices.iter().zip(&instruments).zip(&sessions) {
+        for (tick, (_, tick_size, lot)) in prices.iter().zip(&instruments) {
             sequence += 1;
             let payload = tradecraft_events::to_payload(&tradecraft_events::MarketDataTick {
                 symbol: tick.symbol.as_str().to_owned(),
@@ -254,11 +254,9 @@ async fn simulate(
             let mut envelope = Envelope::new("market_data.tick", &format!("{producer}-feed"), sequence, at, payload);
             envelope.source_service = "MarketFeedSimulator".to_owned();
             ticks.push((tick.symbol, envelope));
+            // The house quotes around the clock: while the market is closed its quotes stand
+            // in the book without trading, so the orders queued for the open meet them.
             commands.push(WireCommand::CancelAll { user_id: HOUSE_ACCOUNT.to_owned(), symbol: Some(tick.symbol.to_string()) });
-            // No quotes while the market is closed (the engine would refuse them).
-            if session.is_none() {
-                continue;
-            }
             for quote in quotes(tick.price, *tick_size, *lot, &house) {
                 let side = if quote.side == Side::Buy { WireSide::Buy } else { WireSide::Sell };
                 commands.push(WireCommand::PlaceOrder(PlaceOrder::limit(

@@ -1672,3 +1672,66 @@ fn cancelling_a_held_exit_ends_both_exits_and_the_entry_then_fills_alone() {
         "#]],
     );
 }
+
+#[test]
+fn the_house_quotes_into_a_closed_book_so_the_orders_queued_for_the_open_meet_its_quotes() {
+    // While closed nothing trades, but the liquidity provider's limit quotes stand in the
+    // book at once (a user's wait for the open); one that would cross a resting order
+    // waits like any other. At the open the queued market order meets the house's ask.
+    check(
+        "
+        account 9 house
+        deposit 9 tx=9 cash 10000
+        deposit 9 tx=10 MOCK 100
+        buy 3 #1 MOCK 1 limit 99
+        close MOCK
+        sell 9 #3 MOCK 5 limit 101
+        buy 9 #4 MOCK 5 limit 98
+        sell 9 #5 MOCK 1 limit 99
+        sell 2 #6 MOCK 1 limit 100
+        buy 1 #2 MOCK 2 market
+        open MOCK
+        ",
+        expect![[r#"
+            > account 9 house
+              account 9 House
+            > deposit 9 tx=9 cash 10000
+              deposited 9 tx=9 Cash(10000)
+            > deposit 9 tx=10 MOCK 100
+              deposited 9 tx=10 Shares(MOCK, 100)
+            > buy 3 #1 MOCK 1 limit 99
+              accepted #1 3 BUY MOCK Limit { price: 99 } qty=1 reserved=99
+              bbo MOCK 99x1 / - seq=1
+            > close MOCK
+              session-closed MOCK
+            > sell 9 #3 MOCK 5 limit 101
+              accepted #3 9 SELL MOCK Limit { price: 101 } qty=5 reserved=0
+              bbo MOCK 99x1 / 101x5 seq=2
+            > buy 9 #4 MOCK 5 limit 98
+              accepted #4 9 BUY MOCK Limit { price: 98 } qty=5 reserved=490
+            > sell 9 #5 MOCK 1 limit 99
+              accepted #5 9 SELL MOCK Limit { price: 99 } qty=1 reserved=0
+            > sell 2 #6 MOCK 1 limit 100
+              accepted #6 2 SELL MOCK Limit { price: 100 } qty=1 reserved=0
+            > buy 1 #2 MOCK 2 market
+              accepted #2 1 BUY MOCK Market qty=2 reserved=212.1
+            > open MOCK
+              session-opened MOCK
+              released #5 at the open
+              trade t1 SELL 1@99 taker=#5(9) maker=#1(3) fees=0/0 seq=3
+              done #1 Filled filled=1
+              done #5 Filled filled=1
+              released #6 at the open
+              released #2 at the open
+              trade t2 BUY 1@100 taker=#2(1) maker=#6(2) fees=0/0 seq=4
+              done #6 Filled filled=1
+              trade t3 BUY 1@101 taker=#2(1) maker=#3(9) fees=0/0 seq=5
+              done #2 Filled filled=2
+              bbo MOCK 98x5 / 101x4 seq=6
+            balances:
+              1: cash 9799/0; MOCK 2/0
+              2: cash 100/0; MOCK 99/0
+              3: cash 9901/0; MOCK 101/0
+        "#]],
+    );
+}

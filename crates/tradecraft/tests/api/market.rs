@@ -116,8 +116,29 @@ async fn an_admins_close_holds_while_the_market_role_keeps_the_calendar() {
     let order = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90", "timeInForce": "IOC"});
     let (status, refused) = app.post("/v1/orders", order.clone()).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("market_closed")), "{refused}");
+    // The house goes on quoting: its quotes stand in the closed book (nothing trades), so
+    // market orders queued for the open, whenever they came between its re-quotes, meet
+    // them at the open instead of an empty book.
+    let (_, book) = app.get("/v1/market/MOCK/orderbook").await;
+    assert!(!book["asks"].as_array().unwrap().is_empty() && !book["bids"].as_array().unwrap().is_empty(), "the house's quotes stand in a closed book: {book}");
+    let market = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "MARKET", "timeInForce": "DAY"});
+    let mut queued = Vec::new();
+    for _ in 0..4 {
+        let (status, accepted) = app.post("/v1/orders", market.clone()).await;
+        assert_eq!(status, 202, "{accepted}");
+        queued.push(accepted["orderId"].as_str().unwrap().to_owned());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let (status, opened) = app.post("/v1/instruments/MOCK/open", json!({})).await;
     assert_eq!((status, opened["sessionOpen"].as_bool()), (200, Some(true)), "{opened}");
+    for id in &queued {
+        let (_, filled) = app.get(&format!("/v1/orders/{id}")).await;
+        assert_eq!(
+            (filled["status"].as_str(), filled["filledQuantity"].as_str()),
+            (Some("FILLED"), Some("1")),
+            "a market order queued for the open trades at the open: {filled}"
+        );
+    }
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(session_open().await, Some(true));
     assert_eq!(app.post("/v1/orders", order).await.0, 202);
