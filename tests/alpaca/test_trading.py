@@ -235,7 +235,10 @@ def test_orders_placed_while_the_market_is_closed_are_queued_for_the_open(server
     call(server, "POST", "/v1/instruments/MOCKMSFT/close", None, admin)
     try:
         queued = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKMSFT", qty=2, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, limit_price=1))
-        assert queued.status == OrderStatus.NEW and Decimal(queued.filled_qty) == 0
+        # Alpaca's `accepted`: taken, not yet sent to the market.
+        assert queued.status == OrderStatus.ACCEPTED and Decimal(queued.filled_qty) == 0
+        assert trader.trading.get_order_by_id(queued.id).status == OrderStatus.ACCEPTED
+        assert [found.status for found in trader.trading.get_orders() if found.id == queued.id] == [OrderStatus.ACCEPTED]
         with pytest.raises(APIError) as refused:
             trader.trading.submit_order(LimitOrderRequest(symbol="MOCKMSFT", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.IOC, limit_price=1))
         assert refused.value.status_code == 422 and "closed" in str(refused.value)
@@ -273,6 +276,22 @@ def test_a_wrong_secret_is_refused(server, trader):
 def event_of(update):
     """The update's event name (alpaca-py types it as TradeEvent or str)."""
     return getattr(update.event, "value", update.event)
+
+
+def updates_of(updates, order_id, count):
+    """The next `count` stream updates of one order (others are passed over), waiting at most 5 s."""
+    import queue
+
+    events = []
+    deadline = time.monotonic() + 5
+    while len(events) < count and time.monotonic() < deadline:
+        try:
+            update = updates.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if update.order.id == order_id:
+            events.append(update)
+    return events
 
 
 def test_trade_updates_arrive_on_the_trading_stream(server, trader):
@@ -315,17 +334,22 @@ def test_trade_updates_arrive_on_the_trading_stream(server, trader):
         resting = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=float(low)))
         trader.trading.replace_order_by_id(resting.id, ReplaceOrderRequest(qty=2))
         trader.trading.cancel_order_by_id(resting.id)
-        events = []
-        deadline = time.monotonic() + 5
-        while len(events) < 3 and time.monotonic() < deadline:
-            try:
-                update = updates.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if update.order.id == resting.id:
-                events.append(update)
+        events = updates_of(updates, resting.id, 3)
         assert [event_of(update) for update in events] == ["new", "replaced", "canceled"]
         assert Decimal(events[1].order.qty) == 2
+
+        # Taken while its market is closed: accepted; let in at the open: new.
+        from conftest import ADMIN_KEY, call
+        admin = {"X-API-Key": ADMIN_KEY}
+        call(server, "POST", "/v1/instruments/MOCKNVDA/close", None, admin)
+        try:
+            queued = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKNVDA", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=1))
+        finally:
+            call(server, "POST", "/v1/instruments/MOCKNVDA/open", None, admin)
+        events = updates_of(updates, queued.id, 2)
+        assert [event_of(update) for update in events] == ["accepted", "new"]
+        assert [update.order.status for update in events] == [OrderStatus.ACCEPTED, OrderStatus.NEW]
+        trader.trading.cancel_order_by_id(queued.id)
     finally:
         stream.stop()
         thread.join(timeout=10)

@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{MaybeCaller, own_account};
 use crate::extract::{Body, ClientOrderIdText, Decimal, Query};
 use crate::models::{AnyCaseSymbolText, PlaceOrderRequest, WordText};
-use crate::orders::{Trailing, trailing_now};
+use crate::orders::{Standing, standing_now};
 use crate::routes::{bounded, events, execute, first_rejection, now, parse_time, query, wire_command};
 use crate::view::OrderRecord;
 use crate::{ApiError, AppState, Shared};
@@ -229,7 +229,9 @@ pub(crate) struct Order {
     pub time_in_force: String,
     pub limit_price: Option<String>,
     pub stop_price: Option<String>,
-    /// `new`, `partially_filled`, `filled`, `canceled` or `expired`.
+    /// `accepted` (taken while its market is closed, waiting for the open), `new`,
+    /// `partially_filled`, `filled`, `canceled`, `expired` or `held` (an exit leg waiting
+    /// for its entry).
     pub status: String,
     pub extended_hours: bool,
     #[schema(value_type = Option<Vec<Object>>)]
@@ -251,7 +253,7 @@ pub(crate) fn status_word(status: &str) -> &'static str {
     }
 }
 
-pub(crate) fn order_of(record: &OrderRecord, trailing: &Trailing) -> Order {
+pub(crate) fn order_of(record: &OrderRecord, standing: &Standing) -> Order {
     let (trail_price, trail_percent) = crate::orders::trail_parts(record.trail);
     let updated = record.updated.to_string();
     let done = |status: &str| (record.status == status).then(|| updated.clone());
@@ -290,13 +292,14 @@ pub(crate) fn order_of(record: &OrderRecord, trailing: &Trailing) -> Order {
         position_intent: if record.side.as_str() == "BUY" { "buy_to_open" } else { "sell_to_close" }.to_owned(),
         time_in_force: record.time_in_force.to_ascii_lowercase(),
         limit_price: record.limit_price.map(|price| price.to_string()),
-        stop_price: trailing.stop_price(record).map(|price| price.to_string()),
-        status: status_word(record.status).to_owned(),
+        stop_price: standing.stop_price(record).map(|price| price.to_string()),
+        // Alpaca's `accepted`: taken, not yet sent to the market (it is closed).
+        status: if standing.queued(record) { "accepted" } else { status_word(record.status) }.to_owned(),
         extended_hours: false,
         legs: None,
         trail_percent,
         trail_price,
-        hwm: trailing.watermark(record).map(|price| price.to_string()),
+        hwm: standing.watermark(record).map(|price| price.to_string()),
     }
 }
 
@@ -447,10 +450,10 @@ fn with_legs(view: &crate::view::View, record: &OrderRecord) -> WithLegs {
 
 /// `order_of` with a contingent order's legs nested, as Alpaca shows a parent order
 /// (exit legs are limits and stops: none trails).
-fn order_with_legs((record, legs): &WithLegs, trailing: &Trailing) -> Order {
-    let mut order = order_of(record, trailing);
+fn order_with_legs((record, legs): &WithLegs, standing: &Standing) -> Order {
+    let mut order = order_of(record, standing);
     if !legs.is_empty() {
-        order.legs = Some(legs.iter().map(|leg| serde_json::to_value(order_of(leg, &Trailing::default())).unwrap_or(Value::Null)).collect());
+        order.legs = Some(legs.iter().map(|leg| serde_json::to_value(order_of(leg, &Standing::default())).unwrap_or(Value::Null)).collect());
     }
     order
 }
@@ -462,7 +465,7 @@ async fn shown(state: &AppState, order_id: OrderId) -> Result<Order, ApiError> {
         let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {}", order_uuid(order_id))))?;
         with_legs(&view, record)
     };
-    Ok(order_with_legs(&found, &trailing_now(state, [&found.0]).await?))
+    Ok(order_with_legs(&found, &standing_now(state, [&found.0]).await?))
 }
 
 /// The account's open orders, oldest first.
@@ -695,8 +698,8 @@ pub(crate) async fn list_orders(
         });
         records.into_iter().take(limit).map(|record| if nested { with_legs(&view, record) } else { (record.clone(), Vec::new()) }).collect()
     };
-    let trailing = trailing_now(&state, page.iter().map(|(record, _)| record)).await?;
-    Ok(Json(page.iter().map(|found| order_with_legs(found, &trailing)).collect()))
+    let standing = standing_now(&state, page.iter().map(|(record, _)| record)).await?;
+    Ok(Json(page.iter().map(|found| order_with_legs(found, &standing)).collect()))
 }
 
 /// One of the caller's orders by its id.
@@ -734,7 +737,7 @@ pub(crate) async fn order_by_client_id(
         view.orders.values().rev().find(|record| record.account == user && record.client_order_id.as_deref() == Some(params.client_order_id.as_str())).cloned()
     };
     let record = found.ok_or_else(|| ApiError::NotFound(format!("order with client_order_id {}", params.client_order_id)))?;
-    Ok(Json(order_of(&record, &trailing_now(&state, [&record]).await?)))
+    Ok(Json(order_of(&record, &standing_now(&state, [&record]).await?)))
 }
 
 async fn cancel(state: &AppState, record: &OrderRecord) -> Result<(), ApiError> {
@@ -794,13 +797,13 @@ pub(crate) async fn cancel_all(State(state): State<Shared>, Extension(caller): E
             answers.push(CancelStatus {
                 id: order_uuid(order.order_id),
                 status: 200,
-                body: serde_json::to_value(order_of(&now, &Trailing::default())).unwrap_or(Value::Null),
+                body: serde_json::to_value(order_of(&now, &Standing::default())).unwrap_or(Value::Null),
             });
             continue;
         }
         let (status, body) = match cancel(&state, order).await {
             // Cancelled: nothing of it trails any more.
-            Ok(()) => (200, serde_json::to_value(order_of(&record(&state, order.order_id)?, &Trailing::default())).unwrap_or(Value::Null)),
+            Ok(()) => (200, serde_json::to_value(order_of(&record(&state, order.order_id)?, &Standing::default())).unwrap_or(Value::Null)),
             Err(error) => (alpaca_status(error.status_code()).as_u16(), json!({"message": error.to_string()})),
         };
         answers.push(CancelStatus { id: order_uuid(order.order_id), status, body });
@@ -894,7 +897,7 @@ pub(crate) async fn replace_order(
         None => {}
     }
     let replaced = record(&state, order.order_id)?;
-    Ok(Json(order_of(&replaced, &trailing_now(&state, [&replaced]).await?)))
+    Ok(Json(order_of(&replaced, &standing_now(&state, [&replaced]).await?)))
 }
 
 // ---- positions -----------------------------------------------------------------------

@@ -123,7 +123,10 @@ async fn session(mut socket: WebSocket, state: Shared) {
 async fn trade_update(state: &Shared, account: AccountId, payload: &Value) -> Option<Value> {
     let order_id = OrderId(payload["orderId"].as_str()?.parse().ok()?);
     let record = state.view.lock().ok()?.orders.get(&order_id).cloned()?;
-    let mut update = snapshot_update(&record, payload)?;
+    // Taken while its market is closed: Alpaca's `accepted` now, and `new` when it is let in.
+    let queued =
+        payload["type"].as_str() == Some("accepted") && crate::orders::standing_now(state, [&record]).await.is_ok_and(|standing| standing.queued(&record));
+    let mut update = snapshot_update(&record, payload, queued)?;
     if payload["type"].as_str() == Some("fill") {
         let symbol = Symbol::new(payload["symbol"].as_str()?).ok()?;
         let held = crate::routes::query(state, move |engine| {
@@ -139,14 +142,14 @@ async fn trade_update(state: &Shared, account: AccountId, payload: &Value) -> Op
 }
 
 /// The update one step of `record` makes: the order as it stood at that step.
-fn snapshot_update(record: &crate::view::OrderRecord, payload: &Value) -> Option<Value> {
+fn snapshot_update(record: &crate::view::OrderRecord, payload: &Value, queued: bool) -> Option<Value> {
     let kind = payload["type"].as_str()?;
     // The view holds the order after its whole command; each update shows it as it stood
     // at that step: nothing filled when new, the fills so far after each fill.
     let mut then = record.clone();
     let trade: Option<u64> = payload["tradeId"].as_str().and_then(|trade| trade.parse().ok());
     let fills_then = match (kind, trade) {
-        ("accepted", _) => 0,
+        ("accepted" | "released", _) => 0,
         (_, Some(trade)) => record.fills.iter().position(|fill| fill.trade_id.0 == trade)? + 1,
         _ => record.fills.len(),
     };
@@ -158,7 +161,8 @@ fn snapshot_update(record: &crate::view::OrderRecord, payload: &Value) -> Option
         .fold(Money::ZERO, |sum, fill| tradecraft_types::notional(fill.price, fill.quantity).and_then(|notional| sum.checked_add(notional)).unwrap_or(sum));
     let complete = record.status == "FILLED" && fills_then == record.fills.len();
     let event = match (kind, payload["status"].as_str()) {
-        ("accepted", _) => "new",
+        ("accepted", _) if queued => "accepted",
+        ("accepted", _) | ("released", _) => "new",
         ("fill", _) if complete => "fill",
         ("fill", _) => "partial_fill",
         ("done", Some("CANCELLED")) => "canceled",
@@ -168,12 +172,15 @@ fn snapshot_update(record: &crate::view::OrderRecord, payload: &Value) -> Option
         _ => return None,
     };
     then.status = match event {
-        "new" => "ACCEPTED",
+        "accepted" | "new" => "ACCEPTED",
         "partial_fill" => "PARTIALLY_FILLED",
         _ => record.status,
     };
     // The order as it stood then: a trailing stop's trail as placed, not where it has moved since.
-    let order = order_of(&then, &crate::orders::Trailing::default());
+    let mut order = order_of(&then, &crate::orders::Standing::default());
+    if event == "accepted" {
+        order.status = event.to_owned();
+    }
     let mut update = json!({"event": event, "order": order, "timestamp": payload["timestamp"]});
     if let Some(trade) = trade {
         update["execution_id"] = json!(uuid(TAG_EXECUTION, trade));
@@ -214,7 +221,7 @@ fn history_of(record: &crate::view::OrderRecord) -> Vec<(String, Value)> {
     if matches!(record.status, "CANCELLED" | "EXPIRED") {
         events.push(step("done", None, Some(record.status), STEP_DONE, record.updated));
     }
-    events.into_iter().filter_map(|(id, payload)| snapshot_update(record, &payload).map(|update| (id, update))).collect()
+    events.into_iter().filter_map(|(id, payload)| snapshot_update(record, &payload, false).map(|update| (id, update))).collect()
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

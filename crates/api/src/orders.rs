@@ -178,20 +178,29 @@ fn legs_of(state: &AppState, order_id: OrderId) -> Vec<crate::responses::OrderLe
         .collect()
 }
 
-/// Where waiting trailing stops stand now, by order: the trigger price and the watermark
-/// it trails. The engine moves both with each trade and publishes nothing until the stop
-/// triggers, so they are read from it when an order is shown.
+/// What the engine says of open orders now that no event tells: where waiting trailing
+/// stops stand (the trigger price and the watermark it trails, moved by each trade with
+/// nothing published until the stop triggers) and, when asked, which orders wait for their
+/// market's open. Read from the engine when an order is shown.
 #[derive(Debug, Default)]
-pub(crate) struct Trailing(BTreeMap<OrderId, (Price, Price)>);
+pub(crate) struct Standing {
+    trailing: BTreeMap<OrderId, (Price, Price)>,
+    queued: std::collections::BTreeSet<OrderId>,
+}
 
-impl Trailing {
+impl Standing {
     /// The order's stop price: as placed, or a waiting trailing stop's trigger now.
     pub(crate) fn stop_price(&self, record: &OrderRecord) -> Option<Price> {
-        record.stop_price.or_else(|| self.0.get(&record.order_id).map(|&(stop, _)| stop))
+        record.stop_price.or_else(|| self.trailing.get(&record.order_id).map(|&(stop, _)| stop))
     }
 
     pub(crate) fn watermark(&self, record: &OrderRecord) -> Option<Price> {
-        self.0.get(&record.order_id).map(|&(_, watermark)| watermark)
+        self.trailing.get(&record.order_id).map(|&(_, watermark)| watermark)
+    }
+
+    /// Taken while its market was closed and not in the market yet.
+    pub(crate) fn queued(&self, record: &OrderRecord) -> bool {
+        self.queued.contains(&record.order_id)
     }
 }
 
@@ -200,28 +209,42 @@ pub(crate) fn trail_parts(trail: Option<Trail>) -> (Option<String>, Option<Strin
     trail.map(tradecraft_sequencer::outputs::trail_texts).unwrap_or_default()
 }
 
-/// [`Trailing`] for those of `records` that are waiting trailing stops (others are passed over).
-pub(crate) async fn trailing_now<'a>(state: &AppState, records: impl IntoIterator<Item = &'a OrderRecord>) -> Result<Trailing, ApiError> {
-    let waiting: Vec<OrderId> =
-        records.into_iter().filter(|record| record.trail.is_some() && record.status == "ACCEPTED").map(|record| record.order_id).collect();
-    if waiting.is_empty() {
-        return Ok(Trailing::default());
+/// [`Standing`] for those of `records` that are waiting trailing stops (others are passed over).
+pub(crate) async fn trailing_now<'a>(state: &AppState, records: impl IntoIterator<Item = &'a OrderRecord>) -> Result<Standing, ApiError> {
+    standing(state, records, false).await
+}
+
+/// [`Standing`] for those of `records` that are open: waiting trailing stops, and which of
+/// the orders that last (GTC, DAY) wait for their market's open.
+pub(crate) async fn standing_now<'a>(state: &AppState, records: impl IntoIterator<Item = &'a OrderRecord>) -> Result<Standing, ApiError> {
+    standing(state, records, true).await
+}
+
+async fn standing<'a>(state: &AppState, records: impl IntoIterator<Item = &'a OrderRecord>, with_queued: bool) -> Result<Standing, ApiError> {
+    let asked: Vec<OrderId> = records
+        .into_iter()
+        .filter(|record| record.status == "ACCEPTED" && (record.trail.is_some() || (with_queued && matches!(record.time_in_force, "GTC" | "DAY"))))
+        .map(|record| record.order_id)
+        .collect();
+    if asked.is_empty() {
+        return Ok(Standing::default());
     }
     query(state, move |engine| {
-        Trailing(
-            waiting
-                .into_iter()
-                .filter_map(|order_id| {
-                    let order = engine.order(order_id)?;
-                    Some((order_id, (order.stop_price?, order.watermark?)))
-                })
-                .collect(),
-        )
+        let mut standing = Standing::default();
+        for order in asked.into_iter().filter_map(|order_id| engine.order(order_id)) {
+            if let (Some(stop), Some(watermark)) = (order.stop_price, order.watermark) {
+                standing.trailing.insert(order.order_id, (stop, watermark));
+            }
+            if order.queued {
+                standing.queued.insert(order.order_id);
+            }
+        }
+        standing
     })
     .await
 }
 
-pub(crate) fn order_of(record: &OrderRecord, trailing: &Trailing) -> Order {
+pub(crate) fn order_of(record: &OrderRecord, trailing: &Standing) -> Order {
     let (trail_amount, trail_percent) = trail_parts(record.trail);
     Order {
         order_id: record.order_id.to_string(),

@@ -686,7 +686,7 @@ pub(crate) async fn share_order(
         view.orders
             .get(&tradecraft_types::OrderId(order_id))
             .filter(|record| owner_of(record.account.0) == Some(user))
-            .map(|record| crate::orders::order_of(record, &crate::orders::Trailing::default()))
+            .map(|record| crate::orders::order_of(record, &crate::orders::Standing::default()))
     }
     .ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
     let account = parse_id("userId", &order.user_id)?;

@@ -180,6 +180,8 @@ pub struct OrderView {
     /// A trailing stop waiting for its trigger: the best trade price since it was placed
     /// (the highest for a sell, the lowest for a buy), which `stop_price` trails.
     pub watermark: Option<Price>,
+    /// Taken while its market was closed and waiting for the open (not yet in the market).
+    pub queued: bool,
 }
 
 /// Aggregated depth of a book.
@@ -2019,6 +2021,7 @@ impl Engine {
             reserved: order.reserved,
             resting: order.kind == StoredKind::Limit,
             watermark: (order.kind == StoredKind::TrailingStop).then_some(Price::from_raw(order.watermark)),
+            queued: !order.time_in_force.waits_for_auction() && self.books[order.instrument as usize].holds_waiting(order.sequence, slot),
         })
     }
 
