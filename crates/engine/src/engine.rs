@@ -1484,9 +1484,10 @@ impl Engine {
         if market.halted {
             return Err(RejectReason::InstrumentHalted);
         }
-        // While the market is closed nothing may trade: a limit order's new size or price
-        // waits for the open with it; a stop's cannot be checked against trades to come.
-        if market.session_closed && change.reshapes() && (order.kind != StoredKind::Limit || order.post_only) {
+        // While the market is closed nothing may trade: an order with a new size or prices
+        // waits for the open (a stop is checked against the last trade then); a post-only
+        // order's cannot be, as the book it will meet is not known yet.
+        if market.session_closed && change.reshapes() && order.post_only {
             return Err(RejectReason::MarketClosed);
         }
         if change.time_in_force.is_some_and(|time_in_force| !matches!(time_in_force, TimeInForce::GoodTillCancel | TimeInForce::Day)) {
@@ -1764,15 +1765,12 @@ impl Engine {
             (false, Side::Buy) => buy_reservation(new_price, new_leaves, self.reservation_fee_bps()).ok_or(RejectReason::NotionalTooLarge)?,
         };
         let priority_kept = new_stop == order.stop_price && new_price == order.price && new_trail == order.trail && new_leaves <= old_leaves;
-        let old_key = (order.stop_price, order.sequence);
+        let old_sequence = order.sequence;
         self.resize_reservation(owner, side, instrument, held, required)?;
-        let book = &mut self.books[instrument as usize];
-        book.stops_mut(side).remove(&old_key);
-        if trailing {
-            book.trailing.remove(&old_key.1);
-        }
+        // Out of its stop map, or out of the queue for the open.
+        self.detach(slot);
         let sequence = if priority_kept {
-            old_key.1
+            old_sequence
         } else {
             self.state.next_sequence += 1;
             self.state.next_sequence - 1
@@ -1801,7 +1799,10 @@ impl Engine {
             client_order_id: change.client_order_id.map(Box::new),
             time_in_force: change.time_in_force,
         });
-        if self.stop_reached(instrument, side, new_stop) {
+        if self.instruments[instrument as usize].session_closed {
+            // Nothing triggers while the market is closed: the stop waits for the open.
+            self.books[instrument as usize].waiting.insert(sequence, slot);
+        } else if self.stop_reached(instrument, side, new_stop) {
             self.state.triggered.push(slot);
         } else {
             let book = &mut self.books[instrument as usize];

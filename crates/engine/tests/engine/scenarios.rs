@@ -1735,3 +1735,68 @@ fn the_house_quotes_into_a_closed_book_so_the_orders_queued_for_the_open_meet_it
         "#]],
     );
 }
+
+#[test]
+fn a_stop_replaced_while_the_market_is_closed_waits_for_the_open_and_triggers_then() {
+    // A stop (waiting for its trigger, or queued while closed) takes a new stop, limit or
+    // size while the market is closed; nothing triggers until the open, where it enters
+    // after the orders queued before it and triggers if the last trade has reached it.
+    check(
+        "
+        sell 2 #1 MOCK 1 limit 100
+        buy 3 #2 MOCK 1 limit 100
+        sell 2 #3 MOCK 5 limit 102
+        buy 1 #4 MOCK 1 stop 105
+        sell 2 #6 MOCK 1 limit 104 post
+        close MOCK
+        buy 1 #5 MOCK 1 stoplimit 110 111
+        replace 1 #4 stop=99
+        replace 1 #5 stop=98 price=103 qty=2
+        replace 2 #6 price=103
+        open MOCK
+        ",
+        expect![[r#"
+            > sell 2 #1 MOCK 1 limit 100
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=1 reserved=0
+              bbo MOCK - / 100x1 seq=1
+            > buy 3 #2 MOCK 1 limit 100
+              accepted #2 3 BUY MOCK Limit { price: 100 } qty=1 reserved=100
+              trade t1 BUY 1@100 taker=#2(3) maker=#1(2) fees=0/0 seq=2
+              done #1 Filled filled=1
+              done #2 Filled filled=1
+              bbo MOCK - / - seq=3
+            > sell 2 #3 MOCK 5 limit 102
+              accepted #3 2 SELL MOCK Limit { price: 102 } qty=5 reserved=0
+              bbo MOCK - / 102x5 seq=4
+            > buy 1 #4 MOCK 1 stop 105
+              accepted #4 1 BUY MOCK Stop { stop_price: 105 } qty=1 reserved=110.25
+            > sell 2 #6 MOCK 1 limit 104 post
+              accepted #6 2 SELL MOCK Limit { price: 104 } qty=1 reserved=0
+            > close MOCK
+              session-closed MOCK
+            > buy 1 #5 MOCK 1 stoplimit 110 111
+              accepted #5 1 BUY MOCK StopLimit { stop_price: 110, limit_price: 111 } qty=1 reserved=111
+            > replace 1 #4 stop=99
+              replaced #4 1@market stop=99 priority_kept=false
+            > replace 1 #5 stop=98 price=103 qty=2
+              replaced #5 2@103 stop=98 priority_kept=false
+            > replace 2 #6 price=103
+              command-rejected 2 #6 market_closed
+            > open MOCK
+              session-opened MOCK
+              released #4 at the open
+              triggered #4 at 99
+              trade t2 BUY 1@102 taker=#4(1) maker=#3(2) fees=0/0 seq=5
+              done #4 Filled filled=1
+              released #5 at the open
+              triggered #5 at 98
+              trade t3 BUY 2@102 taker=#5(1) maker=#3(2) fees=0/0 seq=6
+              done #5 Filled filled=2
+              bbo MOCK - / 102x2 seq=7
+            balances:
+              1: cash 9694/0; MOCK 3/0
+              2: cash 406/0; MOCK 93/3
+              3: cash 9900/0; MOCK 101/0
+        "#]],
+    );
+}

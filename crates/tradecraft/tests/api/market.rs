@@ -72,6 +72,14 @@ async fn a_closed_market_queues_orders_that_last_for_the_open_and_trades_opg_and
     assert_eq!(status, 202, "{at_open}");
     let (status, at_close) = app.post("/v1/orders", order("CLS", "LIMIT", Some("101"))).await;
     assert_eq!(status, 202, "{at_close}");
+    // A stop queued while closed takes a new stop and size, and still waits for the open.
+    let mut stop = order("GTC", "STOP", None);
+    stop["stopPrice"] = json!("1000");
+    let (status, stop) = app.post("/v1/orders", stop).await;
+    assert_eq!(status, 202, "{stop}");
+    let stop = stop["orderId"].as_str().unwrap().to_owned();
+    let (status, replaced) = app.patch(&format!("/v1/orders/{stop}"), json!({"stopPrice": "1001", "quantity": "1"})).await;
+    assert_eq!((status, replaced["stopPrice"].as_str(), replaced["quantity"].as_str()), (200, Some("1001"), Some("1")), "{replaced}");
     let (_, waiting) = app.get(&format!("/v1/orders/{}", at_open["orderId"].as_str().unwrap())).await;
     assert_eq!((waiting["status"].as_str(), waiting["timeInForce"].as_str()), (Some("ACCEPTED"), Some("OPG")), "{waiting}");
     let (_, symbols) = app.get("/v1/market/symbols").await;
@@ -86,6 +94,8 @@ async fn a_closed_market_queues_orders_that_last_for_the_open_and_trades_opg_and
     assert!(book["bids"].as_array().unwrap().iter().any(|level| level["price"] == "100" && level["quantity"] == "2"), "{book}");
     let (_, released) = app.get(&format!("/v1/orders/{queued}")).await;
     assert_eq!(released["status"], "ACCEPTED", "{released}");
+    let (_, stop) = app.get(&format!("/v1/orders/{stop}")).await;
+    assert_eq!((stop["status"].as_str(), stop["stopPrice"].as_str()), (Some("ACCEPTED"), Some("1001")), "the stop waits for its trigger: {stop}");
     let (_, still) = app.get(&format!("/v1/orders/{}", at_close["orderId"].as_str().unwrap())).await;
     assert_eq!(still["status"], "ACCEPTED", "a CLS order waits for the close: {still}");
     let (status, _) = app.post("/v1/orders", order("GTC", "LIMIT", Some("80"))).await;
