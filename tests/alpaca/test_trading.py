@@ -244,6 +244,10 @@ def test_orders_placed_while_the_market_is_closed_are_queued_for_the_open(server
         assert refused.value.status_code == 422 and "closed" in str(refused.value)
         book = call(server, "GET", "/v1/market/MOCKMSFT/orderbook?depth=100")
         assert all(level["price"] != "1" for level in book["bids"]), "a queued order is not on the book yet"
+        # An order for the open takes a new size and price and stays one.
+        at_open = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKMSFT", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.OPG, limit_price=1))
+        moved = trader.trading.replace_order_by_id(at_open.id, ReplaceOrderRequest(qty=3, limit_price=1.5))
+        assert (Decimal(moved.qty), Decimal(moved.limit_price), moved.time_in_force) == (3, Decimal("1.5"), TimeInForce.OPG)
     finally:
         call(server, "POST", "/v1/instruments/MOCKMSFT/open", None, admin)
     book = call(server, "GET", "/v1/market/MOCKMSFT/orderbook?depth=100")

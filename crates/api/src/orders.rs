@@ -345,7 +345,7 @@ pub(crate) fn replace_refused(rejection: ApiError, record: &OrderRecord, shown_i
             status,
             code,
             message: format!(
-                "order {} cannot be replaced: only a resting LIMIT order's quantity and limit price, a waiting STOP or STOP_LIMIT order's quantity, stop price and limit price, or a waiting TRAILING_STOP order's quantity and trail, can be, with any of them its time in force (GTC or DAY) and client order id (this is a {} {} order; an exit leg keeps its order's quantity, time in force and client order id); cancel it and place another",
+                "order {} cannot be replaced: only a resting LIMIT order's quantity and limit price (an OPG or CLS one's too, keeping its time in force), a waiting STOP or STOP_LIMIT order's quantity, stop price and limit price, or a waiting TRAILING_STOP order's quantity and trail, can be, with any of them its time in force (GTC or DAY) and client order id (this is a {} {} order; an exit leg keeps its order's quantity, time in force and client order id); cancel it and place another",
                 shown_id, record.time_in_force, record.order_type
             ),
         },

@@ -1477,7 +1477,9 @@ impl Engine {
         }
         let order = self.state.orders.get(slot);
         let instrument = order.instrument;
-        if order.time_in_force.waits_for_auction() || order.kind == StoredKind::Market {
+        // An OPG or CLS limit order takes a new size or price (and waits for its edge
+        // again, behind the orders already waiting), but keeps its time in force.
+        if order.kind == StoredKind::Market || (order.time_in_force.waits_for_auction() && change.time_in_force.is_some()) {
             return Err(RejectReason::NotReplaceable);
         }
         let market = &self.instruments[instrument as usize];

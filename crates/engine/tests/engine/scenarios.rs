@@ -1558,7 +1558,9 @@ fn a_closed_market_queues_orders_that_last_for_the_open_and_trades_opg_and_cls_a
         buy 3 #5 MOCK 1 limit 99 cls
         buy 3 #6 MOCK 1 stop 101 opg
         cancel 1 #4
-        replace 3 #5 price=98
+        replace 3 #5 price=99.5
+        replace 3 #5 tif=gtc
+        replace 1 #3 qty=3
         sell 2 #7 MOCK 3 limit 100 day
         buy 3 #10 MOCK 1 limit 100 ioc
         sell 2 #11 MOCK 1 limit 105 post
@@ -1589,8 +1591,12 @@ fn a_closed_market_queues_orders_that_last_for_the_open_and_trades_opg_and_cls_a
               rejected #6 invalid_order FAILED_OTHER
             > cancel 1 #4
               done #4 Cancelled filled=0
-            > replace 3 #5 price=98
+            > replace 3 #5 price=99.5
+              replaced #5 1@99.5 priority_kept=false
+            > replace 3 #5 tif=gtc
               command-rejected 3 #5 not_replaceable
+            > replace 1 #3 qty=3
+              command-rejected 1 #3 not_replaceable
             > sell 2 #7 MOCK 3 limit 100 day
               accepted #7 2 SELL MOCK Limit { price: 100 } qty=3 reserved=0
             > buy 3 #10 MOCK 1 limit 100 ioc

@@ -139,8 +139,8 @@ async fn orders_can_be_replaced() {
     assert_eq!((status, body["status"].as_str()), (200, Some("FILLED")));
     assert_eq!(patch(json!({"quantity": "2"})).await.0, 409);
 
-    // A refusal says what can be replaced: an order waiting for the open cannot, and a
-    // partly filled order's new total must exceed what has filled (96 of the house's 100
+    // A refusal says what can be replaced: a market order waiting for the open cannot, nor
+    // an OPG order's time in force, and a partly filled order's new total must exceed what has filled (96 of the house's 100
     // left at 100.50).
     let replace = |order_id: String, body: Value| {
         let client = app.client.clone();
@@ -156,9 +156,21 @@ async fn orders_can_be_replaced() {
             json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90", "timeInForce": "OPG"}),
         )
         .await;
-    let (status, refused) = replace(waiting["orderId"].as_str().unwrap().to_owned(), json!({"quantity": "2"})).await;
+    // An OPG limit order takes a new size and price, and keeps its time in force.
+    let waiting = waiting["orderId"].as_str().unwrap().to_owned();
+    let (status, replaced) = replace(waiting.clone(), json!({"quantity": "2", "limitPrice": "91"})).await;
+    assert_eq!(
+        (status, replaced["quantity"].as_str(), replaced["limitPrice"].as_str(), replaced["timeInForce"].as_str()),
+        (200, Some("2"), Some("91"), Some("OPG")),
+        "{replaced}"
+    );
+    let (status, refused) = replace(waiting, json!({"timeInForce": "GTC"})).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("not_replaceable")), "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("OPG LIMIT order"), "{refused}");
+    let (_, at_open) =
+        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "MARKET", "timeInForce": "OPG"})).await;
+    let (status, refused) = replace(at_open["orderId"].as_str().unwrap().to_owned(), json!({"quantity": "2"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("not_replaceable")), "{refused}");
     let (_, partly) =
         app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "97", "side": "BUY", "type": "LIMIT", "limitPrice": "100.5"})).await;
     let partly = partly["orderId"].as_str().unwrap().to_owned();
