@@ -184,7 +184,8 @@ fn is_damage(error: &SequencerError) -> bool {
         | SequencerError::EngineSnapshot(_)
         | SequencerError::CommandsLost { .. }
         | SequencerError::CommandsMissing { .. }
-        | SequencerError::CommandGap { .. } => true,
+        | SequencerError::CommandGap { .. }
+        | SequencerError::Diverged { .. } => true,
         SequencerError::Log(_) | SequencerError::Snapshots(_) | SequencerError::NotLeader => false,
     }
 }

@@ -112,6 +112,15 @@ pub enum SequencerError {
         proven - end
     )]
     CommandsMissing { end: Offset, proven: Offset, evidence: String },
+    /// A replay computed other outputs than those stored for the same commands (the
+    /// engine's rules or configuration changed since they were published): skipping them
+    /// as already stored would leave the engine's state at odds with what was published.
+    #[error(
+        "replaying command {command} computed output {sequence} of {topic} partition {partition} differently from the record stored: \
+         the engine's rules or configuration (fees) differ from those that published it. Nothing more was applied. \
+         Start the version (and configuration) that published it, which writes a snapshot when it stops, then this one"
+    )]
+    Diverged { topic: String, partition: Partition, sequence: u64, command: Offset },
     /// The log handed over commands whose offsets are not the next ones: one would be
     /// skipped or applied twice.
     #[error("trade_orders gave command offset {found} where {expected} was next: the command log is not contiguous")]
@@ -151,6 +160,10 @@ pub struct Sequencer {
     sequences: Sequences,
     /// Per (topic, partition), sequences below this are already stored.
     stored: BTreeMap<(String, Partition), u64>,
+    /// Per (topic, partition), the last record stored when it opened, until the replay
+    /// reaches its command: (command offset, record bytes). The replay must write the same
+    /// record with the same sequence, or it has diverged ([`SequencerError::Diverged`]).
+    last_stored: BTreeMap<(String, Partition), (Offset, Vec<u8>)>,
     since_snapshot: u64,
     last_snapshot: std::time::Instant,
     events: Vec<Event>,
@@ -285,6 +298,7 @@ impl Sequencer {
         // could be passed by outputs read later (a replica starting beside a busy engine
         // took that for lost commands).
         let mut stored = BTreeMap::new();
+        let mut last_stored = BTreeMap::new();
         let mut answered: Option<(Offset, String)> = None;
         for topic in OUTPUT_TOPICS {
             for partition in 0..log.partitions(topic)? {
@@ -298,6 +312,9 @@ impl Sequencer {
                 let ours = envelope.as_ref().filter(|envelope| envelope.producer.as_deref() == Some(producer.as_str()));
                 if let Some(sequence) = ours.and_then(|envelope| envelope.sequence) {
                     stored.insert((topic.to_owned(), partition), sequence + 1);
+                }
+                if let (Some(command), Some(record)) = (ours.and_then(|envelope| envelope.command_offset), last.first()) {
+                    last_stored.insert((topic.to_owned(), partition), (command, record.value.clone()));
                 }
                 if let Some(command) = ours.and_then(|envelope| envelope.command_offset)
                     && answered.as_ref().is_none_or(|(furthest, _)| command >= *furthest)
@@ -352,6 +369,8 @@ impl Sequencer {
             return Err(SequencerError::CommandsLost { start });
         }
         let publishing = config.publish.now();
+        // Only a publisher writes outputs again, and only those after its starting point.
+        last_stored.retain(|_, (command, _)| publishing && *command >= next_command);
         Ok(Self {
             publishing,
             config,
@@ -361,6 +380,7 @@ impl Sequencer {
             next_command,
             sequences,
             stored,
+            last_stored,
             since_snapshot: 0,
             last_snapshot: std::time::Instant::now(),
             events: Vec::new(),
@@ -446,7 +466,8 @@ impl Sequencer {
                 let sequence = self.sequences.entry(slot.clone()).or_insert(0);
                 let this = *sequence;
                 *sequence += 1;
-                if this < self.stored.get(&slot).copied().unwrap_or(0) {
+                let already = self.stored.get(&slot).copied().unwrap_or(0);
+                if this + 1 < already {
                     progress.skipped += 1;
                     continue;
                 }
@@ -455,12 +476,28 @@ impl Sequencer {
                 envelope.source_service = "MatchingEngine".to_owned();
                 envelope.command_offset = Some(command.offset);
                 envelope.trace_context.clone_from(&trace);
+                if this < already {
+                    // The last record stored: the replay must give it again, byte for byte.
+                    if let Some((_, stored)) = self.last_stored.remove(&slot)
+                        && stored != envelope.to_json()
+                    {
+                        return Err(SequencerError::Diverged { topic: slot.0, partition, sequence: this, command: command.offset });
+                    }
+                    progress.skipped += 1;
+                    continue;
+                }
                 records.entry(output.topic).or_default().push(Record {
                     key: Some(output.key.into_bytes()),
                     value: envelope.to_json(),
                     timestamp_ms: command.timestamp_ms,
                 });
                 progress.published += 1;
+            }
+            // Past the command that wrote a partition's last stored record, the replay must
+            // have written it again: fewer outputs than were published is a divergence too.
+            if let Some(((topic, partition), _)) = self.last_stored.iter().find(|(_, (answered, _))| *answered <= command.offset) {
+                let sequence = self.stored.get(&(topic.clone(), *partition)).copied().unwrap_or(1) - 1;
+                return Err(SequencerError::Diverged { topic: topic.clone(), partition: *partition, sequence, command: command.offset });
             }
         }
         if self.publishing {

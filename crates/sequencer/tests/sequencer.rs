@@ -485,3 +485,34 @@ fn a_replica_opened_beside_a_busy_leader_opens_and_follows() {
     let (_, expected_hash) = straight_run(&commands);
     assert_eq!(replica.engine().state_hash(), expected_hash);
 }
+
+/// An engine whose rules or configuration changed since it published (here: fees) must not
+/// take the stored outputs of the commands it replays as its own: it stops with the
+/// reason, and the version that published them goes on as before.
+#[test]
+fn a_replay_that_computes_other_outputs_than_those_stored_halts_instead_of_skipping_them() {
+    let mut commands = setup();
+    commands.extend(traffic(120));
+    let log: Arc<dyn EventLog> = Arc::new(MemoryLog::new());
+    submit_all(log.as_ref(), &commands);
+    let snapshots = TempDir::new("diverged");
+    // Published with no snapshot since the start (as after a kill -9).
+    let unsnapshotted = || SequencerConfig { snapshot_every_commands: 1_000_000, ..config() };
+    let mut first = Sequencer::open(unsnapshotted(), Arc::clone(&log), SnapshotStore::open(&snapshots.0).unwrap()).unwrap();
+    first.catch_up().unwrap();
+    let published = dump(log.as_ref());
+    drop(first);
+
+    let mut fees = unsnapshotted();
+    fees.engine.taker_fee_bps = 10;
+    let mut changed = Sequencer::open(fees, Arc::clone(&log), SnapshotStore::open(&snapshots.0).unwrap()).unwrap();
+    let error = changed.catch_up().unwrap_err();
+    assert!(matches!(error, tradecraft_sequencer::SequencerError::Diverged { .. }), "{error}");
+    assert!(error.to_string().contains("differently from the record stored"), "{error}");
+    assert!(dump(log.as_ref()) == published, "nothing was written by the diverged replay");
+
+    let mut same = Sequencer::open(unsnapshotted(), Arc::clone(&log), SnapshotStore::open(&snapshots.0).unwrap()).unwrap();
+    let progress = same.catch_up().unwrap();
+    assert!(progress.skipped > 0 && progress.published == 0, "{progress:?}");
+    assert!(dump(log.as_ref()) == published);
+}
