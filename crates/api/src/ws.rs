@@ -4,13 +4,16 @@
 //! Frames are `[join_ref, ref, topic, event, payload]` (vsn 2.0.0) or objects with those
 //! fields (vsn 1.0.0). Topics: `prices:{SYM}` (`price_update`, seed 000 6.5), `book:{SYM}`
 //! (`book_update`), `trades:{SYM}` (`trade`), `orders:{userId}` (`order_update`).
-//! Everything pushed goes through one broadcast channel; a client that falls behind it by
-//! more than its capacity skips what it missed and one whose socket will not take a frame
-//! within [`SEND_TIMEOUT`] is dropped, so no client ever slows the engine or the others.
+//! A push reaches the sessions that joined its topic, each through a queue of its own
+//! ([`Pushes`]), so a session wakes only for what it asked for (every browser would
+//! otherwise wake for every house quote and every other user's order); a client that falls
+//! behind by more than its queue's capacity skips what it missed and one whose socket will
+//! not take a frame within [`SEND_TIMEOUT`] is dropped, so no client ever slows the engine
+//! or the others.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::extract::Query;
@@ -18,7 +21,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Extension, State};
 use axum::response::Response;
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use tradecraft_engine::{BookLevel, Event, RejectReason};
 use tradecraft_sequencer::CommandOutcome;
 use tradecraft_types::{Symbol, Timestamp};
@@ -26,7 +29,7 @@ use tradecraft_types::{Symbol, Timestamp};
 use crate::auth::{MaybeCaller, SocketCredential};
 use crate::{Shared, View};
 
-/// Pushes buffered for slow clients before they start skipping.
+/// Pushes buffered for a slow client before it starts skipping.
 pub const BROADCAST_CAPACITY: usize = 8_192;
 /// A socket that cannot take one frame in this long is closed.
 const SEND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -65,7 +68,118 @@ impl Push {
     }
 }
 
-pub type Pushes = broadcast::Sender<Arc<Push>>;
+/// Where pushes go: to each session that joined the push's topic (its [`Inbox`]), and to
+/// listeners of every push ([`Pushes::subscribe`]: the Alpaca streams, which take
+/// wildcards and filter for themselves).
+#[derive(Debug, Clone)]
+pub struct Pushes(Arc<Routes>);
+
+/// Per topic, the inboxes (by id) that joined it.
+type Subscribers = HashMap<String, Vec<(u64, mpsc::Sender<Arc<Push>>)>>;
+
+#[derive(Debug)]
+struct Routes {
+    every: broadcast::Sender<Arc<Push>>,
+    /// Per topic, the inboxes that joined it.
+    topics: RwLock<Subscribers>,
+    next_inbox: AtomicU64,
+}
+
+impl Default for Pushes {
+    fn default() -> Self {
+        Self(Arc::new(Routes { every: broadcast::channel(BROADCAST_CAPACITY).0, topics: RwLock::default(), next_inbox: AtomicU64::new(0) }))
+    }
+}
+
+impl Pushes {
+    /// Sends `push` to whoever listens to its topic (nobody is not an error). A session
+    /// whose queue is full misses it, as a slow client should.
+    pub fn send(&self, push: Arc<Push>) {
+        if self.0.every.receiver_count() > 0 {
+            let _ = self.0.every.send(Arc::clone(&push));
+        }
+        if let Ok(topics) = self.0.topics.read()
+            && let Some(inboxes) = topics.get(&push.topic)
+        {
+            for (_, inbox) in inboxes {
+                let _ = inbox.try_send(Arc::clone(&push));
+            }
+        }
+    }
+
+    /// Whether anyone listens at all: with nobody, pushes need not be built.
+    pub fn has_listeners(&self) -> bool {
+        self.0.every.receiver_count() > 0 || self.0.topics.read().is_ok_and(|topics| !topics.is_empty())
+    }
+
+    /// Every push from now on, whatever its topic.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Push>> {
+        self.0.every.subscribe()
+    }
+
+    /// A session's queue, which receives the pushes of the topics it joins.
+    pub fn inbox(&self) -> Inbox {
+        let (sender, receiver) = mpsc::channel(BROADCAST_CAPACITY);
+        Inbox { id: self.0.next_inbox.fetch_add(1, Ordering::Relaxed), sender, receiver, routes: Arc::clone(&self.0), topics: Vec::new() }
+    }
+}
+
+/// One session's pushes: those of the topics it joined, in the order they were sent.
+#[derive(Debug)]
+pub struct Inbox {
+    id: u64,
+    sender: mpsc::Sender<Arc<Push>>,
+    receiver: mpsc::Receiver<Arc<Push>>,
+    routes: Arc<Routes>,
+    topics: Vec<String>,
+}
+
+impl Inbox {
+    pub fn join(&mut self, topic: &str) {
+        if self.topics.iter().any(|joined| joined == topic) {
+            return;
+        }
+        if let Ok(mut topics) = self.routes.topics.write() {
+            topics.entry(topic.to_owned()).or_default().push((self.id, self.sender.clone()));
+            self.topics.push(topic.to_owned());
+        }
+    }
+
+    pub fn leave(&mut self, topic: &str) {
+        self.topics.retain(|joined| joined != topic);
+        if let Ok(mut topics) = self.routes.topics.write() {
+            forget(&mut topics, topic, self.id);
+        }
+    }
+
+    /// The next push (it holds a sender itself, so the queue never closes).
+    pub async fn recv(&mut self) -> Option<Arc<Push>> {
+        self.receiver.recv().await
+    }
+
+    pub fn try_recv(&mut self) -> Option<Arc<Push>> {
+        self.receiver.try_recv().ok()
+    }
+}
+
+fn forget(topics: &mut Subscribers, topic: &str, id: u64) {
+    if let Some(inboxes) = topics.get_mut(topic) {
+        inboxes.retain(|(inbox, _)| *inbox != id);
+        if inboxes.is_empty() {
+            topics.remove(topic);
+        }
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        if let Ok(mut topics) = self.routes.topics.write() {
+            for topic in &self.topics {
+                forget(&mut topics, topic, self.id);
+            }
+        }
+    }
+}
 
 fn level(level: Option<BookLevel>) -> Value {
     level.map_or(Value::Null, |level| json!({"price": level.price.to_string(), "quantity": level.quantity.to_string()}))
@@ -75,14 +189,13 @@ fn level(level: Option<BookLevel>) -> Value {
 pub fn pushes_for(outcome: &CommandOutcome, pushes: &Pushes) {
     // Nobody listens (a gateway without the ws role, a server without sockets): nothing is
     // built, so a replica only serving order answers does not format pushes for nobody.
-    if pushes.receiver_count() == 0 {
+    if !pushes.has_listeners() {
         return;
     }
     let Ok(events) = &outcome.result else { return };
     let timestamp = Timestamp::from_millis(outcome.timestamp_ms).to_string();
     let send = |topic: String, event: &'static str, payload: Value| {
-        // No subscriber is not an error.
-        let _ = pushes.send(Arc::new(Push::new(topic, event, payload)));
+        pushes.send(Arc::new(Push::new(topic, event, payload)));
     };
     for event in events {
         match event {
@@ -189,7 +302,7 @@ pub fn engine_listener(view: Arc<Mutex<View>>, pushes: Pushes) -> tradecraft_seq
 /// A new reference price on `prices:{SYM}` (seed 000 6.5 `price_update`).
 pub fn push_price(pushes: &Pushes, symbol: Symbol, price: tradecraft_types::Price) {
     let payload = json!({"symbol": symbol.as_str(), "price": price.to_string()});
-    let _ = pushes.send(Arc::new(Push::new(format!("prices:{symbol}"), "price_update", payload)));
+    pushes.send(Arc::new(Push::new(format!("prices:{symbol}"), "price_update", payload)));
 }
 
 /// A decoded client frame.
@@ -365,7 +478,7 @@ pub(crate) async fn close_revoked(socket: &mut WebSocket) {
 
 async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller: MaybeCaller, credential: Option<SocketCredential>) {
     state.ws_connections.fetch_add(1, Ordering::Relaxed);
-    let mut pushes = state.pushes.subscribe();
+    let mut inbox = state.pushes.inbox();
     // Joined topics and the join_ref each was joined with.
     let mut joined: BTreeMap<String, Value> = BTreeMap::new();
     let mut recheck = credential_recheck();
@@ -400,12 +513,14 @@ async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller
                     "heartbeat" if frame.topic == "phoenix" => answers.push(reply("ok", json!({}))),
                     "phx_join" => match may_join(&state, &frame.topic, &caller).await {
                         Ok(()) => {
+                            inbox.join(&frame.topic);
                             joined.insert(frame.topic.clone(), frame.join_ref.clone());
                             answers.push(reply("ok", json!({})));
                         }
                         Err(reason) => answers.push(reply("error", json!({"reason": reason}))),
                     },
                     "phx_leave" => {
+                        inbox.leave(&frame.topic);
                         joined.remove(&frame.topic);
                         answers.push(reply("ok", json!({})));
                         answers.push(encode(version_two, &frame.join_ref, &Value::Null, &frame.topic, "phx_close", &json!({})));
@@ -418,30 +533,23 @@ async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller
                     }
                 }
             }
-            push = pushes.recv() => match push {
-                Ok(push) => {
-                    let mut frames = Vec::new();
-                    let mut next = Some(push);
-                    while let Some(push) = next.take() {
-                        if let Some(join_ref) = joined.get(&push.topic) {
-                            frames.push(push.frame(version_two, join_ref));
-                        }
-                        if frames.len() < PUSH_BATCH_MAX {
-                            next = match pushes.try_recv() {
-                                Ok(push) => Some(push),
-                                Err(broadcast::error::TryRecvError::Lagged(_)) => pushes.try_recv().ok(),
-                                Err(_) => None,
-                            };
-                        }
+            push = inbox.recv() => {
+                let Some(push) = push else { break };
+                let mut frames = Vec::new();
+                let mut next = Some(push);
+                while let Some(push) = next.take() {
+                    // One queued before the topic was left is not sent.
+                    if let Some(join_ref) = joined.get(&push.topic) {
+                        frames.push(push.frame(version_two, join_ref));
                     }
-                    if !frames.is_empty() && !send_all(&mut socket, frames).await {
-                        break;
+                    if frames.len() < PUSH_BATCH_MAX {
+                        next = inbox.try_recv();
                     }
                 }
-                // Fell behind: skip what was missed rather than hold anyone up.
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
+                if !frames.is_empty() && !send_all(&mut socket, frames).await {
+                    break;
+                }
+            }
         }
     }
     state.ws_connections.fetch_sub(1, Ordering::Relaxed);
@@ -451,9 +559,51 @@ async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller
 mod tests {
     use super::*;
 
+    fn price(topic: &str) -> Arc<Push> {
+        Arc::new(Push::new(topic.to_owned(), "price_update", json!({"price": "1"})))
+    }
+
+    #[test]
+    fn a_session_receives_the_pushes_of_the_topics_it_joined_and_no_others() {
+        let pushes = Pushes::default();
+        assert!(!pushes.has_listeners());
+        let (mut prices, mut orders) = (pushes.inbox(), pushes.inbox());
+        prices.join("prices:MOCK");
+        prices.join("prices:MOCK");
+        orders.join("orders:7");
+        assert!(pushes.has_listeners());
+        pushes.send(price("prices:MOCK"));
+        pushes.send(price("orders:8"));
+        assert_eq!(prices.try_recv().map(|push| push.topic.clone()).as_deref(), Some("prices:MOCK"));
+        assert!(prices.try_recv().is_none(), "joined twice, received once");
+        assert!(orders.try_recv().is_none(), "another topic's push never reaches it");
+        orders.leave("orders:7");
+        pushes.send(price("orders:7"));
+        assert!(orders.try_recv().is_none(), "left: nothing more");
+        drop(prices);
+        drop(orders);
+        assert!(!pushes.has_listeners(), "a dropped session is forgotten");
+    }
+
+    #[test]
+    fn a_session_that_falls_behind_misses_pushes_without_holding_up_the_sender() {
+        let pushes = Pushes::default();
+        let mut slow = pushes.inbox();
+        slow.join("prices:MOCK");
+        for _ in 0..BROADCAST_CAPACITY + 10 {
+            pushes.send(price("prices:MOCK"));
+        }
+        let mut received = 0;
+        while slow.try_recv().is_some() {
+            received += 1;
+        }
+        assert_eq!(received, BROADCAST_CAPACITY);
+    }
+
     #[test]
     fn halts_and_resumes_go_out_on_the_symbols_status_topic() {
-        let (pushes, mut received) = broadcast::channel(16);
+        let pushes = Pushes::default();
+        let mut received = pushes.subscribe();
         let symbol = Symbol::new("MOCK").unwrap();
         let outcome = CommandOutcome {
             offset: 7,

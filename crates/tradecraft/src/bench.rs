@@ -73,6 +73,12 @@ pub(crate) struct WsArgs {
     /// every socket (what the kernel's loopback TCP costs, with nothing on top).
     #[arg(long)]
     floor: bool,
+    /// Spread the subscribers over this many symbols of the default universe (one each,
+    /// in turn), every symbol updated at `rate`, the symbols' updates taking turns evenly
+    /// in time: each subscriber still receives `rate` updates a second, among pushes of
+    /// symbols it did not join. Not with `--floor`.
+    #[arg(long, default_value_t = 1)]
+    symbols: usize,
     #[arg(long, default_value = "target/bench-ws")]
     dir: std::path::PathBuf,
 }
@@ -219,7 +225,11 @@ fn run_idle(args: &IdleArgs) -> anyhow::Result<()> {
 fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
-    anyhow::ensure!(args.subscribers > 0 && args.rate > 0 && args.seconds > 0, "counts must be positive");
+    anyhow::ensure!(args.subscribers > 0 && args.rate > 0 && args.seconds > 0 && args.symbols > 0, "counts must be positive");
+    let universe: Vec<String> = tradecraft_market::SimulatorConfig::default_universe().symbols.iter().map(|symbol| symbol.symbol.clone()).collect();
+    anyhow::ensure!(args.symbols <= universe.len(), "at most {} symbols", universe.len());
+    anyhow::ensure!(args.symbols == 1 || !args.floor, "--floor serves one symbol");
+    let symbols: Vec<String> = universe.into_iter().take(args.symbols).collect();
     let dir = args.dir.join(format!("run-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (server, floor) = if args.floor { (None, Some(FloorServer::start()?)) } else { (Some(InProcessServer::start(&dir, false, None)?), None) };
@@ -228,9 +238,9 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
         (None, Some(floor)) => (floor.address, String::new()),
         (None, None) => anyhow::bail!("no server"),
     };
-    let publish = |payload: Value| match (&server, &floor) {
+    let publish = |symbol: &str, payload: Value| match (&server, &floor) {
         (Some(server), _) => {
-            let _ = server.pushes.send(Arc::new(tradecraft_api::ws::Push::new("prices:MOCKAAPL".to_owned(), "price_update", payload)));
+            server.pushes.send(Arc::new(tradecraft_api::ws::Push::new(format!("prices:{symbol}"), "price_update", payload)));
         }
         (None, Some(floor)) => {
             let _ = floor.updates.send(payload.to_string());
@@ -245,13 +255,14 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
         let mut clients = Vec::with_capacity(args.subscribers);
         for batch in (0..args.subscribers).collect::<Vec<_>>().chunks(250) {
             let mut joining = Vec::new();
-            for _ in batch {
+            for &index in batch {
                 // Thousands of sockets from one address: the operator key keeps them clear of
                 // the per-IP rate limit.
                 let path = format!("/v1/marketdata/websocket?vsn=2.0.0&apiKey={admin_key}");
+                let join = format!(r#"["1","1","prices:{}","phx_join",{{}}]"#, symbols[index % symbols.len()]);
                 joining.push(tokio::spawn(async move {
                     let mut socket = RawWsClient::connect(address, &path).await?;
-                    socket.send_text(r#"["1","1","prices:MOCKAAPL","phx_join",{}]"#).await?;
+                    socket.send_text(&join).await?;
                     // The join reply.
                     socket.next_text().await?.context("closed before the join reply")?;
                     anyhow::Ok(socket)
@@ -289,14 +300,16 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
         }
         let cpu_before = machine::thread_cpu_ticks();
         let connected = clients.len();
-        let updates = args.rate * args.seconds;
-        let interval = Duration::from_nanos(1_000_000_000 / args.rate);
+        // The symbols' updates take turns, spread evenly in time (prices move one by one).
+        let updates = args.rate * args.seconds * symbols.len() as u64;
+        let interval = Duration::from_nanos(1_000_000_000 / (args.rate * symbols.len() as u64));
         let mut ticker = tokio::time::interval(interval);
         for sequence in 0..updates {
             ticker.tick().await;
             let sent = clock.elapsed().as_nanos() as u64;
-            let payload = json!({"symbol": "MOCKAAPL", "price": format!("{}.{:02}", 190 + sequence % 10, sequence % 100), "sentNanos": sent.to_string()});
-            publish(payload);
+            let symbol = &symbols[sequence as usize % symbols.len()];
+            let payload = json!({"symbol": symbol, "price": format!("{}.{:02}", 190 + sequence % 10, sequence % 100), "sentNanos": sent.to_string()});
+            publish(symbol, payload);
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
         let delivered = delivered.load(Ordering::Relaxed);
@@ -318,6 +331,7 @@ fn run_ws(args: &WsArgs) -> anyhow::Result<()> {
     emit(&json!({
         "bench": if args.floor { "ws-floor" } else { "ws" },
         "subscribers": connected,
+        "symbols": args.symbols,
         "updates_per_s": args.rate,
         "seconds": args.seconds,
         "expected_deliveries": expected,

@@ -375,7 +375,7 @@ fn notification_feed(store: Store, pushes: tradecraft_api::ws::Pushes, stop: Arc
                 }
                 newest = newest.max(record.created_at_ms);
                 pushed.insert(record.notification_id.clone(), record.created_at_ms);
-                let _ = pushes.send(Arc::new(tradecraft_api::notifications::push_of(&record)));
+                pushes.send(Arc::new(tradecraft_api::notifications::push_of(&record)));
             }
             pushed.retain(|_, at| *at >= since);
         }
@@ -677,7 +677,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
     // Its creation may be in a snapshot, before the replay the view sees.
     view.set_house(tradecraft_types::AccountId(HOUSE_ACCOUNT.parse().context("house id")?));
     let view = Arc::new(Mutex::new(view));
-    let (pushes, _) = tokio::sync::broadcast::channel(tradecraft_api::ws::BROADCAST_CAPACITY);
+    let pushes = tradecraft_api::ws::Pushes::default();
     let clustered = config.clustered();
     let campaign = (roles.engine && clustered)
         .then(|| crate::cluster::Campaign::start(database_url, crate::cluster::lock_key(log_url)))

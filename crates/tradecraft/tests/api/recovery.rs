@@ -38,7 +38,7 @@ async fn reads_wait_for_the_replay_and_then_see_all_of_it() {
     let snapshots = std::env::temp_dir().join(format!("tradecraft-recovery-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&snapshots);
     let view = Arc::new(Mutex::new(View::default()));
-    let (pushes, _) = tokio::sync::broadcast::channel(tradecraft_api::ws::BROADCAST_CAPACITY);
+    let pushes = tradecraft_api::ws::Pushes::default();
     let listener = tradecraft_api::ws::engine_listener(Arc::clone(&view), pushes.clone());
     let (engine, _thread) = runtime::start(SequencerConfig::default(), Arc::clone(&log), SnapshotStore::open(&snapshots).unwrap(), 256, listener).unwrap();
     let mut state = AppState::new(Arc::clone(&log), engine.clone(), view, pushes, "recovery-test".to_owned());
