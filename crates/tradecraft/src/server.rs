@@ -217,6 +217,8 @@ async fn simulate(
     let started = now();
     let mut sessions: Vec<Option<i64>> = instruments.iter().map(|(symbol, _, _)| calendar.session(*symbol).session_at(started)).collect();
     let mut reconcile = true;
+    let closed_requote_every = (CLOSED_REQUOTE_MS / simulator.tick_interval_ms().max(1)).max(1);
+    let mut ticks_run = 0_u64;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -233,6 +235,8 @@ async fn simulate(
             Err(_) => continue,
         };
         let prices = simulator.step();
+        let requote_closed = ticks_run.is_multiple_of(closed_requote_every);
+        ticks_run += 1;
         // Edges whose commands the log refuses are sent again on the next tick.
         let sessions_before = sessions.clone();
         let mut ticks = Vec::with_capacity(prices.len());
@@ -244,7 +248,7 @@ async fn simulate(
             }
             commands.extend(edges);
         }
-        for (tick, (_, tick_size, lot)) in prices.iter().zip(&instruments) {
+        for ((tick, (_, tick_size, lot)), session) in prices.iter().zip(&instruments).zip(&sessions) {
             sequence += 1;
             let payload = tradecraft_events::to_payload(&tradecraft_events::MarketDataTick {
                 symbol: tick.symbol.as_str().to_owned(),
@@ -255,7 +259,12 @@ async fn simulate(
             envelope.source_service = "MarketFeedSimulator".to_owned();
             ticks.push((tick.symbol, envelope));
             // The house quotes around the clock: while the market is closed its quotes stand
-            // in the book without trading, so the orders queued for the open meet them.
+            // in the book without trading, so the orders queued for the open meet them. Out
+            // of its session (a night, a weekend) it re-quotes once a minute, not every tick:
+            // the log need not grow all night as it does in the day.
+            if session.is_none() && !requote_closed {
+                continue;
+            }
             commands.push(WireCommand::CancelAll { user_id: HOUSE_ACCOUNT.to_owned(), symbol: Some(tick.symbol.to_string()) });
             for quote in quotes(tick.price, *tick_size, *lot, &house) {
                 let side = if quote.side == Side::Buy { WireSide::Buy } else { WireSide::Sell };
@@ -306,6 +315,9 @@ async fn simulate(
         }
     }
 }
+
+/// How often the house re-quotes a market outside its session (milliseconds).
+const CLOSED_REQUOTE_MS: u64 = 60_000;
 
 /// How often the price feed looks for new ticks.
 const PRICE_FEED_POLL: Duration = Duration::from_millis(20);

@@ -107,6 +107,44 @@ async fn a_closed_market_queues_orders_that_last_for_the_open_and_trades_opg_and
     app.post("/v1/instruments/MOCK/open", json!({})).await;
 }
 
+/// Out of its session the house's quotes stand in the closed book (what is queued for the
+/// open meets them), re-quoted once a minute rather than every tick: the log does not grow
+/// all night as it does in the day.
+#[tokio::test]
+async fn out_of_session_the_house_quotes_stand_in_the_book_and_are_renewed_once_a_minute() {
+    // A session of one minute a week, two days from now: closed all test long.
+    let day = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+        [((std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 86_400 + 6) % 7) as usize];
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.market.session = format!("{day} 00:00-00:01");
+        config.simulate_market = true;
+        config.market.tick_interval_ms = 50;
+    })
+    .await;
+    // The simulator's ladder around 100 (the test set-up's own house orders are at 100.50
+    // and 101): placed by the market role's first tick, after it closed the market.
+    let simulated = |book: &Value| book["asks"].as_array().unwrap().iter().any(|level| !["100.5", "101"].contains(&level["price"].as_str().unwrap()));
+    let started = std::time::Instant::now();
+    let book = loop {
+        let (_, book) = app.get("/v1/market/MOCK/orderbook").await;
+        if simulated(&book) || started.elapsed() > std::time::Duration::from_secs(10) {
+            break book;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(simulated(&book), "the house's quotes stand in a closed book: {book}");
+    let (_, symbols) = app.get("/v1/market/symbols").await;
+    assert_eq!(symbols["symbols"][0]["sessionOpen"], false, "{symbols}");
+    let commands = || async { app.get("/health/ready").await.1["dependencies"]["log"]["commands"].as_u64().unwrap() };
+    let before = commands().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    let grown = commands().await - before;
+    // Twenty ticks: re-quoting each would be 20 × (a cancel-all and the house's ladder).
+    assert!(grown < 10, "{grown} commands in a closed second");
+    let (_, again) = app.get("/v1/market/MOCK/orderbook").await;
+    assert_eq!(again["asks"], book["asks"], "the same quotes stand until the next minute");
+}
+
 /// With the market role quoting and keeping the calendar (around the clock), an admin's
 /// close holds: the calendar's next edge (midnight) reopens the market, not the next tick.
 #[tokio::test]
