@@ -131,10 +131,11 @@ def test_every_resting_order_type_is_taken_replaced_and_cancelled(trader):
     # A trailing stop's trail, in the kind it was placed with (a percent here).
     moved = trader.trading.replace_order_by_id(trailing.id, ReplaceOrderRequest(trail=3))
     assert Decimal(moved.trail_percent) == 3 and abs(Decimal(moved.stop_price) - Decimal(moved.hwm) * Decimal("0.97")) < Decimal("0.01")
-    # A refusal names the order by the id the client knows it by: one waiting for the open.
+    # A refusal names the order by the id the client knows it by: one waiting for the open
+    # keeps its time in force.
     waiting = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.OPG, limit_price=float(low)))
     with pytest.raises(APIError) as refused:
-        trader.trading.replace_order_by_id(waiting.id, ReplaceOrderRequest(qty=2))
+        trader.trading.replace_order_by_id(waiting.id, ReplaceOrderRequest(time_in_force=TimeInForce.GTC))
     assert refused.value.status_code == 422 and f"order {waiting.id} cannot be replaced" in str(refused.value)
     trader.trading.cancel_order_by_id(waiting.id)
     trader.trading.cancel_order_by_id(limit.id)
