@@ -15,7 +15,6 @@ use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
 use tradecraft_types::{AccountId, Money, OrderId, Quantity, Symbol};
 
 use crate::Shared;
@@ -47,7 +46,9 @@ fn authorization(status: &str) -> Value {
 }
 
 async fn session(mut socket: WebSocket, state: Shared) {
-    let mut pushes = state.pushes.subscribe();
+    // The pushes of the account's orders topic, joined once it listens.
+    let mut inbox = state.pushes.inbox();
+    let mut joined: Option<String> = None;
     // The key the stream was authorized with, and the account it named: checked again
     // while the stream stays open, so a revoked key (or deleted user) stops its updates.
     let mut authorized: Option<(SocketCredential, Caller)> = None;
@@ -90,6 +91,14 @@ async fn session(mut socket: WebSocket, state: Shared) {
                             streams.iter().filter_map(Value::as_str).filter(|stream| *stream == "trade_updates").map(str::to_owned).collect()
                         }).unwrap_or_default();
                         listening = !streams.is_empty();
+                        if let Some(topic) = joined.take() {
+                            inbox.leave(&topic);
+                        }
+                        if let Some(user) = account(&authorized).filter(|_| listening) {
+                            let topic = format!("orders:{user}");
+                            inbox.join(&topic);
+                            joined = Some(topic);
+                        }
                         json!({"stream": "listening", "data": {"streams": streams}})
                     }
                     Some("listen") => authorization("unauthorized"),
@@ -99,21 +108,18 @@ async fn session(mut socket: WebSocket, state: Shared) {
                     break;
                 }
             }
-            push = pushes.recv() => match push {
-                Ok(push) => {
-                    let Some(user) = account(&authorized).filter(|_| listening) else { continue };
-                    if push.topic.strip_prefix("orders:") != Some(user.to_string().as_str()) {
-                        continue;
-                    }
-                    if let Some(update) = trade_update(&state, AccountId(user), &push.payload).await
-                        && !send(&mut socket, &json!({"stream": "trade_updates", "data": update})).await
-                    {
-                        break;
-                    }
+            push = inbox.recv() => {
+                let Some(push) = push else { break };
+                let Some(user) = account(&authorized).filter(|_| listening) else { continue };
+                if push.topic.strip_prefix("orders:") != Some(user.to_string().as_str()) {
+                    continue;
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
+                if let Some(update) = trade_update(&state, AccountId(user), &push.payload).await
+                    && !send(&mut socket, &json!({"stream": "trade_updates", "data": update})).await
+                {
+                    break;
+                }
+            }
         }
     }
 }
@@ -260,7 +266,8 @@ pub(crate) async fn events(
     let since = time(params.since.as_deref()).map_err(|_| bad("since must be an RFC 3339 time"))?;
     let until = time(params.until.as_deref()).map_err(|_| bad("until must be an RFC 3339 time"))?;
     // Live pushes from now on; the history up to now after them in time.
-    let mut pushes = state.pushes.subscribe();
+    let mut inbox = state.pushes.inbox();
+    inbox.join(&format!("orders:{user}"));
     let mut history: Vec<(String, Value)> = {
         let view = state.view.lock().map_err(|_| crate::ApiError::Internal("view lock".to_owned()))?;
         view.orders.values().filter(|record| record.account == user).flat_map(history_of).collect()
@@ -275,7 +282,7 @@ pub(crate) async fn events(
             && until.is_none_or(|until| at <= until)
     };
     let replay: Vec<(String, Value)> = history.into_iter().filter(|(id, _)| within(id)).collect();
-    let stream = async_stream_events(state, user, replay, bounded, within, &mut pushes);
+    let stream = async_stream_events(state, user, replay, bounded, within, inbox);
     let sse = Sse::new(futures_util::StreamExt::map(stream, |(id, update): (String, Value)| {
         let mut update = update;
         update["event_id"] = json!(id);
@@ -292,28 +299,19 @@ fn async_stream_events(
     replay: Vec<(String, Value)>,
     bounded: bool,
     within: impl Fn(&str) -> bool + Send + 'static,
-    pushes: &mut broadcast::Receiver<std::sync::Arc<crate::ws::Push>>,
+    inbox: crate::ws::Inbox,
 ) -> futures_util::stream::BoxStream<'static, (String, Value)> {
     use futures_util::StreamExt;
     let replayed = futures_util::stream::iter(replay);
     if bounded {
         return replayed.boxed();
     }
-    let pushes = pushes.resubscribe();
-    let topic = format!("orders:{user}");
-    let live = futures_util::stream::unfold((pushes, state), move |(mut pushes, state)| {
-        let topic = topic.clone();
-        async move {
-            loop {
-                match pushes.recv().await {
-                    Ok(push) if push.topic == topic => {
-                        if let Some((id, update)) = live_update(&state, user, &push.payload).await {
-                            return Some(((id, update), (pushes, state)));
-                        }
-                    }
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
+    // The inbox joined only the user's orders topic.
+    let live = futures_util::stream::unfold((inbox, state), move |(mut inbox, state)| async move {
+        loop {
+            let push = inbox.recv().await?;
+            if let Some((id, update)) = live_update(&state, user, &push.payload).await {
+                return Some(((id, update), (inbox, state)));
             }
         }
     });

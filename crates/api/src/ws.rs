@@ -69,8 +69,8 @@ impl Push {
 }
 
 /// Where pushes go: to each session that joined the push's topic (its [`Inbox`]), and to
-/// listeners of every push ([`Pushes::subscribe`]: the Alpaca streams, which take
-/// wildcards and filter for themselves).
+/// listeners of every push ([`Pushes::subscribe`]: the Alpaca market-data stream, whose
+/// subscriptions take `*`, and filters for itself).
 #[derive(Debug, Clone)]
 pub struct Pushes(Arc<Routes>);
 
