@@ -244,7 +244,7 @@ async fn standing<'a>(state: &AppState, records: impl IntoIterator<Item = &'a Or
     .await
 }
 
-pub(crate) fn order_of(record: &OrderRecord, trailing: &Standing) -> Order {
+pub(crate) fn order_of(record: &OrderRecord, standing: &Standing) -> Order {
     let (trail_amount, trail_percent) = trail_parts(record.trail);
     Order {
         order_id: record.order_id.to_string(),
@@ -255,10 +255,10 @@ pub(crate) fn order_of(record: &OrderRecord, trailing: &Standing) -> Order {
         time_in_force: record.time_in_force.to_owned(),
         client_order_id: record.client_order_id.clone(),
         limit_price: record.limit_price.map(|price| price.to_string()),
-        stop_price: trailing.stop_price(record).map(|price| price.to_string()),
+        stop_price: standing.stop_price(record).map(|price| price.to_string()),
         trail_amount,
         trail_percent,
-        watermark: trailing.watermark(record).map(|price| price.to_string()),
+        watermark: standing.watermark(record).map(|price| price.to_string()),
         post_only: record.post_only,
         self_trade_prevention: record.self_trade_prevention.map(str::to_owned),
         quantity: record.budget.is_none().then(|| record.quantity.to_string()),

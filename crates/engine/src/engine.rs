@@ -1424,6 +1424,13 @@ impl Engine {
         order.time_in_force.waits_for_auction() || self.books[order.instrument as usize].holds_waiting(order.sequence, slot)
     }
 
+    /// Whether the order at `slot` was taken while its market was closed and waits for the
+    /// open (an OPG or CLS order waits for its edge, not for the market to open).
+    pub(crate) fn is_queued(&self, slot: u32) -> bool {
+        let order = self.state.orders.get(slot);
+        !order.time_in_force.waits_for_auction() && self.books[order.instrument as usize].holds_waiting(order.sequence, slot)
+    }
+
     /// Takes an open order out of its queue or stop map.
     #[inline]
     pub(crate) fn detach(&mut self, slot: u32) {
@@ -2024,7 +2031,7 @@ impl Engine {
             reserved: order.reserved,
             resting: order.kind == StoredKind::Limit,
             watermark: (order.kind == StoredKind::TrailingStop).then_some(Price::from_raw(order.watermark)),
-            queued: !order.time_in_force.waits_for_auction() && self.books[order.instrument as usize].holds_waiting(order.sequence, slot),
+            queued: self.is_queued(slot),
         })
     }
 

@@ -278,8 +278,8 @@ impl Engine {
         for slot in slots {
             // An order taken while its market was closed waits for the open: bit 1 of the
             // post-only byte (never set with bit 0: a post-only order is not taken then).
+            let queued = self.is_queued(slot);
             let order = self.state.orders.get(slot);
-            let queued = !order.time_in_force.waits_for_auction() && self.books[order.instrument as usize].holds_waiting(order.sequence, slot);
             out.u64(order.id.0);
             out.u32(order.account);
             out.u32(order.instrument);

@@ -315,11 +315,9 @@ impl Sequencer {
                 }
                 if let (Some(command), Some(record)) = (ours.and_then(|envelope| envelope.command_offset), last.first()) {
                     last_stored.insert((topic.to_owned(), partition), (command, record.value.clone()));
-                }
-                if let Some(command) = ours.and_then(|envelope| envelope.command_offset)
-                    && answered.as_ref().is_none_or(|(furthest, _)| command >= *furthest)
-                {
-                    answered = Some((command + 1, format!("output topic {topic} partition {partition} (record {})", partition_end - 1)));
+                    if answered.as_ref().is_none_or(|(furthest, _)| command >= *furthest) {
+                        answered = Some((command + 1, format!("output topic {topic} partition {partition} (record {})", partition_end - 1)));
+                    }
                 }
             }
         }

@@ -201,7 +201,7 @@ fn session_commands(symbol: Symbol, session: &Session, last: &mut Option<i64>, e
 }
 
 /// Each tick: the sessions' edges, new reference prices to `market_data`, and the house
-/// re-quotes every symbol whose market is open.
+/// re-quotes every symbol (one out of its session once a minute).
 async fn simulate(
     log: Arc<dyn EventLog>,
     engine: EngineHandle,
