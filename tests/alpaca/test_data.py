@@ -21,6 +21,19 @@ from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import MarketOrderRequest
 
 
+def raw_get(server, trader, query):
+    """A GET with the trader's key pair: (status, JSON body), refusals included."""
+    import json
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(f"{server}{query}", headers={"APCA-API-KEY-ID": trader.key_id, "APCA-API-SECRET-KEY": trader.secret})
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.load(refused)
+
+
 def data_client(server, trader):
     return StockHistoricalDataClient(trader.key_id, trader.secret, url_override=server)
 
@@ -244,12 +257,7 @@ def test_every_feed_and_adjustment_alpaca_py_names_is_taken_and_others_are_refus
     assert client.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols="MOCKPG", feed=DataFeed.SIP))["MOCKPG"].size >= 1
 
     def status(query):
-        request = urllib.request.Request(f"{server}{query}", headers={"APCA-API-KEY-ID": trader.key_id, "APCA-API-SECRET-KEY": trader.secret})
-        try:
-            with urllib.request.urlopen(request) as answer:
-                return answer.status, json.load(answer)
-        except urllib.error.HTTPError as refused:
-            return refused.code, json.load(refused)
+        return raw_get(server, trader, query)
 
     for query, word in [
         ("/v2/stocks/bars?symbols=MOCKPG&timeframe=1Min&feed=xyz", "feed"),
@@ -263,3 +271,37 @@ def test_every_feed_and_adjustment_alpaca_py_names_is_taken_and_others_are_refus
         assert code == 422 and word in body["message"], (query, code, body)
     code, _ = status("/v2/stocks/bars?symbols=MOCKPG&timeframe=1Min&adjustment=split,dividend&currency=USD&asof=2026-01-02")
     assert code == 200
+
+
+def test_single_symbol_routes_answer_as_alpacas_do(server, trader):
+    """The one-symbol forms older SDKs and scripts call (`/v2/stocks/{symbol}/bars` and
+    the rest) answer with `symbol` and the bare list or item, the same data as the
+    several-symbols forms."""
+    order = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKXOM", qty=3, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    price = float(order.filled_avg_price)
+    start = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+
+    def get(query):
+        return raw_get(server, trader, query)
+
+    code, bars = get(f"/v2/stocks/mockxom/bars?timeframe=1Min&start={start}")
+    assert code == 200 and bars["symbol"] == "MOCKXOM" and bars["next_page_token"] is None
+    assert sum(bar["v"] for bar in bars["bars"]) >= 3 and bars["bars"][-1]["c"] == price
+    _, several = get(f"/v2/stocks/bars?symbols=MOCKXOM&timeframe=1Min&start={start}")
+    assert bars["bars"] == several["bars"]["MOCKXOM"]
+    code, trades = get(f"/v2/stocks/MOCKXOM/trades?start={start}&limit=1&sort=desc")
+    assert code == 200 and trades["symbol"] == "MOCKXOM" and [trade["p"] for trade in trades["trades"]] == [price]
+    code, quotes = get("/v2/stocks/MOCKXOM/quotes")
+    assert code == 200 and len(quotes["quotes"]) == 1 and quotes["quotes"][0]["ap"] > quotes["quotes"][0]["bp"] > 0
+    code, latest = get("/v2/stocks/MOCKXOM/trades/latest")
+    assert code == 200 and latest["symbol"] == "MOCKXOM" and latest["trade"]["p"] == price and latest["trade"]["s"] >= 3
+    code, quote = get("/v2/stocks/MOCKXOM/quotes/latest?feed=iex")
+    assert code == 200 and quote["quote"]["ap"] > quote["quote"]["bp"] > 0
+    code, bar = get("/v2/stocks/MOCKXOM/bars/latest")
+    assert code == 200 and bar["symbol"] == "MOCKXOM" and bar["bar"]["c"] == price
+    # A symbol that has not traded has no latest trade yet; an unknown one, or a bad option, is refused.
+    code, untraded = get("/v2/stocks/MOCKWMT/trades/latest")
+    assert code == 200 and untraded == {"symbol": "MOCKWMT", "trade": None}
+    for query in ["/v2/stocks/NOPE/bars?timeframe=1Min", "/v2/stocks/MOCKXOM/bars?timeframe=7Min", "/v2/stocks/MOCKXOM/trades/latest?feed=nasdaq"]:
+        code, body = get(query)
+        assert code == 422 and body["code"] == 42210000, (query, body)

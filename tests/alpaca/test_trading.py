@@ -278,6 +278,37 @@ def test_a_wrong_secret_is_refused(server, trader):
     assert refused.value.status_code == 401 and refused.value.code == 40110000
 
 
+
+def test_a_key_id_must_name_the_key_of_its_secret(server, trader):
+    """The secret is the credential, but the pair must be one key's: another key's id (or
+    any text) beside a valid secret is refused, over REST and on both streams."""
+    import asyncio
+    import json as json_module
+    import websockets
+    from alpaca.trading.client import TradingClient
+    from conftest import Trader
+    other = Trader(server)
+    for key_id in [other.key_id, "not-a-key-id"]:
+        mixed = TradingClient(key_id, trader.secret, paper=True, url_override=server)
+        with pytest.raises(APIError) as refused:
+            mixed.get_account()
+        assert refused.value.status_code == 401 and refused.value.code == 40110000
+    assert TradingClient(other.key_id, other.secret, paper=True, url_override=server).get_account().status.value == "ACTIVE"
+
+    async def run():
+        async with websockets.connect(server.replace("http://", "ws://") + "/stream") as stream:
+            await stream.send(json_module.dumps({"action": "authenticate", "data": {"key_id": other.key_id, "secret_key": trader.secret}}))
+            assert json_module.loads(await stream.recv())["data"]["status"] == "unauthorized"
+            await stream.send(json_module.dumps({"action": "authenticate", "data": {"key_id": trader.key_id, "secret_key": trader.secret}}))
+            assert json_module.loads(await stream.recv())["data"]["status"] == "authorized"
+        async with websockets.connect(server.replace("http://", "ws://") + "/v2/iex") as stream:
+            json_module.loads(await stream.recv())  # connected
+            await stream.send(json_module.dumps({"action": "auth", "key": other.key_id, "secret": trader.secret}))
+            assert json_module.loads(await stream.recv())[0]["T"] == "error"
+            await stream.send(json_module.dumps({"action": "auth", "key": trader.key_id, "secret": trader.secret}))
+            assert json_module.loads(await stream.recv())[0]["msg"] == "authenticated"
+    asyncio.run(run())
+
 def event_of(update):
     """The update's event name (alpaca-py types it as TradeEvent or str)."""
     return getattr(update.event, "value", update.event)

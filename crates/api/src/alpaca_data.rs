@@ -387,3 +387,99 @@ async fn snapshot(state: &AppState, symbol: Symbol) -> Result<Value, ApiError> {
     };
     Ok(json!({"latestTrade": trade, "latestQuote": quote, "minuteBar": minute_bar, "dailyBar": daily, "prevDailyBar": previous}))
 }
+
+/// The listed symbol a single-symbol route names (as `symbols` would, in any case).
+async fn one_symbol(state: &AppState, text: &str) -> Result<Symbol, ApiError> {
+    symbols(state, Some(text)).await?.first().copied().ok_or_else(|| bad("symbol is required"))
+}
+
+/// A several-symbols history answer in its one-symbol form: `{KEY: [items], symbol,
+/// next_page_token}`.
+fn one_history(Json(mut answer): Json<Value>, key: &str, symbol: Symbol) -> Json<Value> {
+    let items = answer[key].get(symbol.as_str()).cloned().unwrap_or_else(|| json!([]));
+    answer[key] = items;
+    answer["symbol"] = json!(symbol.as_str());
+    Json(answer)
+}
+
+/// A several-symbols latest answer in its one-symbol form: `{symbol, ITEM}` (`null` when
+/// the symbol has none yet).
+fn one_latest(Json(answer): Json<Value>, key: &str, item: &str, symbol: Symbol) -> Json<Value> {
+    let found = answer[key].get(symbol.as_str()).cloned().unwrap_or(Value::Null);
+    Json(json!({"symbol": symbol.as_str(), item: found}))
+}
+
+/// One symbol's bars (Alpaca's `GET /v2/stocks/{symbol}/bars`, which older SDKs call).
+#[utoipa::path(get, path = "/v2/stocks/{symbol}/bars", tag = "alpaca",
+    params(("symbol" = String, Path, description = "A listed symbol."), DataParams),
+    responses((status = 200, description = "`{\"bars\": [bar], \"symbol\", \"next_page_token\"}`.", body = Object)))]
+pub(crate) async fn bars_one(State(state): State<Shared>, Path(symbol): Path<String>, Query(mut params): Query<DataParams>) -> Result<Json<Value>, ApiError> {
+    let symbol = one_symbol(&state, &symbol).await?;
+    params.symbols = Some(symbol.as_str().to_owned());
+    Ok(one_history(bars(State(state), Query(params)).await?, "bars", symbol))
+}
+
+/// One symbol's trades (Alpaca's `GET /v2/stocks/{symbol}/trades`).
+#[utoipa::path(get, path = "/v2/stocks/{symbol}/trades", tag = "alpaca",
+    params(("symbol" = String, Path, description = "A listed symbol."), DataParams),
+    responses((status = 200, description = "`{\"trades\": [trade], \"symbol\", \"next_page_token\"}`.", body = Object)))]
+pub(crate) async fn trades_one(State(state): State<Shared>, Path(symbol): Path<String>, Query(mut params): Query<DataParams>) -> Result<Json<Value>, ApiError> {
+    let symbol = one_symbol(&state, &symbol).await?;
+    params.symbols = Some(symbol.as_str().to_owned());
+    Ok(one_history(trades(State(state), Query(params)).await?, "trades", symbol))
+}
+
+/// One symbol's quotes (Alpaca's `GET /v2/stocks/{symbol}/quotes`): its current quote
+/// when the window reaches now.
+#[utoipa::path(get, path = "/v2/stocks/{symbol}/quotes", tag = "alpaca",
+    params(("symbol" = String, Path, description = "A listed symbol."), DataParams),
+    responses((status = 200, description = "`{\"quotes\": [quote], \"symbol\", \"next_page_token\": null}`.", body = Object)))]
+pub(crate) async fn quotes_one(State(state): State<Shared>, Path(symbol): Path<String>, Query(mut params): Query<DataParams>) -> Result<Json<Value>, ApiError> {
+    let symbol = one_symbol(&state, &symbol).await?;
+    params.symbols = Some(symbol.as_str().to_owned());
+    Ok(one_history(quotes(State(state), Query(params)).await?, "quotes", symbol))
+}
+
+/// The options given with a single-symbol latest route, as the several-symbols form takes them.
+fn latest_of(symbol: Symbol, params: SnapshotParams) -> LatestParams {
+    LatestParams { symbols: Some(symbol.as_str().to_owned()), feed: params.feed, currency: params.currency }
+}
+
+/// One symbol's latest trade (Alpaca's `GET /v2/stocks/{symbol}/trades/latest`).
+#[utoipa::path(get, path = "/v2/stocks/{symbol}/trades/latest", tag = "alpaca",
+    params(("symbol" = String, Path, description = "A listed symbol."), SnapshotParams),
+    responses((status = 200, description = "`{\"symbol\", \"trade\"}` (`null` before its first trade).", body = Object)))]
+pub(crate) async fn latest_trade_one(
+    State(state): State<Shared>,
+    Path(symbol): Path<String>,
+    Query(params): Query<SnapshotParams>,
+) -> Result<Json<Value>, ApiError> {
+    let symbol = one_symbol(&state, &symbol).await?;
+    Ok(one_latest(latest_trades(State(state), Query(latest_of(symbol, params))).await?, "trades", "trade", symbol))
+}
+
+/// One symbol's current quote (Alpaca's `GET /v2/stocks/{symbol}/quotes/latest`).
+#[utoipa::path(get, path = "/v2/stocks/{symbol}/quotes/latest", tag = "alpaca",
+    params(("symbol" = String, Path, description = "A listed symbol."), SnapshotParams),
+    responses((status = 200, description = "`{\"symbol\", \"quote\"}`.", body = Object)))]
+pub(crate) async fn latest_quote_one(
+    State(state): State<Shared>,
+    Path(symbol): Path<String>,
+    Query(params): Query<SnapshotParams>,
+) -> Result<Json<Value>, ApiError> {
+    let symbol = one_symbol(&state, &symbol).await?;
+    Ok(one_latest(latest_quotes(State(state), Query(latest_of(symbol, params))).await?, "quotes", "quote", symbol))
+}
+
+/// One symbol's latest minute bar (Alpaca's `GET /v2/stocks/{symbol}/bars/latest`).
+#[utoipa::path(get, path = "/v2/stocks/{symbol}/bars/latest", tag = "alpaca",
+    params(("symbol" = String, Path, description = "A listed symbol."), SnapshotParams),
+    responses((status = 200, description = "`{\"symbol\", \"bar\"}` (`null` before its first trade).", body = Object)))]
+pub(crate) async fn latest_bar_one(
+    State(state): State<Shared>,
+    Path(symbol): Path<String>,
+    Query(params): Query<SnapshotParams>,
+) -> Result<Json<Value>, ApiError> {
+    let symbol = one_symbol(&state, &symbol).await?;
+    Ok(one_latest(latest_bars(State(state), Query(latest_of(symbol, params))).await?, "bars", "bar", symbol))
+}

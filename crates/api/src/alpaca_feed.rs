@@ -199,10 +199,7 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
                 };
                 let answer = match (message["action"].as_str(), authenticated) {
                     (Some("auth"), _) => {
-                        let caller = match message["secret"].as_str() {
-                            Some(secret) => crate::auth::resolve(&state, None, Some(secret)).await.ok().flatten(),
-                            None => None,
-                        };
+                        let caller = crate::auth::stream_caller(&state, message["key"].as_str(), message["secret"].as_str()).await;
                         authenticated = caller.is_some();
                         if authenticated { json!({"T": "success", "msg": "authenticated"}) } else { json!({"T": "error", "code": 402, "msg": "auth failed"}) }
                     }

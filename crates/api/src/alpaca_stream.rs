@@ -77,10 +77,8 @@ async fn session(mut socket: WebSocket, state: Shared) {
                 let answer = match message["action"].as_str() {
                     Some("authenticate" | "auth") => {
                         let secret = message["data"]["secret_key"].as_str().or_else(|| message["secret"].as_str());
-                        let caller = match secret {
-                            Some(secret) => crate::auth::resolve(&state, None, Some(secret)).await.ok().flatten(),
-                            None => None,
-                        };
+                        let key_id = message["data"]["key_id"].as_str().or_else(|| message["key"].as_str());
+                        let caller = crate::auth::stream_caller(&state, key_id, secret).await;
                         authorized = secret.zip(caller).filter(|(_, caller)| caller.user_id.is_some()).map(|(secret, caller)| {
                             (SocketCredential { token: None, api_key: Some(secret.to_owned()) }, caller)
                         });

@@ -138,7 +138,8 @@ pub struct AuthConfig {
     /// API keys recently found in the store, by hash, with when: a bot's requests skip the
     /// store. Emptied whenever a key, role or user changes here; entries expire after
     /// [`AUTH_CACHE_MS`] so changes made by another gateway take effect too.
-    api_keys: Mutex<HashMap<String, (Caller, i64)>>,
+    /// By the secret's hash: the caller and the key's id.
+    api_keys: Mutex<HashMap<String, (Caller, String, i64)>>,
     /// Each user's token generation as last read or set here (`None`: no such user), with
     /// when. An access token is honoured only while its `gen` claim equals its user's
     /// generation; a role change, a logout or a deletion raises it, so old tokens fail at
@@ -257,17 +258,17 @@ impl AuthConfig {
         }
     }
 
-    fn cached_api_key(&self, hash: &str, now_ms: i64) -> Option<Caller> {
+    fn cached_api_key(&self, hash: &str, now_ms: i64) -> Option<(Caller, String)> {
         let keys = self.api_keys.lock().ok()?;
-        keys.get(hash).filter(|(_, at)| now_ms - at < AUTH_CACHE_MS).map(|(caller, _)| caller.clone())
+        keys.get(hash).filter(|(_, _, at)| now_ms - at < AUTH_CACHE_MS).map(|(caller, key_id, _)| (caller.clone(), key_id.clone()))
     }
 
-    fn remember_api_key(&self, hash: String, caller: Caller, now_ms: i64) {
+    fn remember_api_key(&self, hash: String, caller: Caller, key_id: String, now_ms: i64) {
         if let Ok(mut keys) = self.api_keys.lock() {
             if keys.len() >= API_KEY_CACHE_MAX {
                 keys.clear();
             }
-            keys.insert(hash, (caller, now_ms));
+            keys.insert(hash, (caller, key_id, now_ms));
         }
     }
 
@@ -402,16 +403,38 @@ pub(crate) async fn resolve_at(state: &AppState, bearer: Option<&str>, api_key: 
         return Ok(Some(caller));
     }
     let Some(key) = api_key else { return Ok(None) };
+    api_key_caller(state, key).await.map(|(caller, _)| Some(caller))
+}
+
+/// The caller of an Alpaca key pair: `secret` is the credential, and `key_id` must be the
+/// id of that same key (401 otherwise, as Alpaca answers), not any text. The operator's
+/// admin key has no id of its own and takes any.
+pub(crate) async fn resolve_pair(state: &AppState, key_id: &str, secret: &str) -> Result<Caller, ApiError> {
+    let (caller, id) = api_key_caller(state, secret).await?;
+    match id {
+        Some(id) if id != key_id => Err(ApiError::Unauthorized("invalid_api_key", "the key id does not name the key of this secret".to_owned())),
+        _ => Ok(caller),
+    }
+}
+
+/// The caller a streaming client's `auth` message names with its key pair, if any (both
+/// parts given and matching).
+pub(crate) async fn stream_caller(state: &AppState, key_id: Option<&str>, secret: Option<&str>) -> Option<Caller> {
+    resolve_pair(state, key_id?, secret?).await.ok()
+}
+
+/// The caller of an API key (its secret) and the key's id (`None` for the admin key).
+async fn api_key_caller(state: &AppState, key: &str) -> Result<(Caller, Option<String>), ApiError> {
     if state.auth.is_admin_key(key) {
-        return Ok(Some(Caller { user_id: None, role: Role::Admin, read: true, trade: true }));
+        return Ok((Caller { user_id: None, role: Role::Admin, read: true, trade: true }, None));
     }
     let Some(store) = state.store.clone() else {
         return Err(ApiError::Unauthorized("invalid_api_key", "unknown API key".to_owned()));
     };
     let hash = hash_secret(key);
     let now = now_ms();
-    if let Some(caller) = state.auth.cached_api_key(&hash, now) {
-        return Ok(Some(caller));
+    if let Some((caller, key_id)) = state.auth.cached_api_key(&hash, now) {
+        return Ok((caller, Some(key_id)));
     }
     let lookup = hash.clone();
     let found = tokio::task::spawn_blocking(move || -> Result<_, tradecraft_store::StoreError> {
@@ -426,8 +449,8 @@ pub(crate) async fn resolve_at(state: &AppState, bearer: Option<&str>, api_key: 
     let role = Role::parse(&role).unwrap_or(Role::Viewer);
     let scopes: Vec<&str> = key.scopes.split(',').collect();
     let caller = Caller { user_id: Some(key.user_id), role, read: scopes.contains(&"read"), trade: scopes.contains(&"trade") && role != Role::Viewer };
-    state.auth.remember_api_key(hash, caller.clone(), now);
-    Ok(Some(caller))
+    state.auth.remember_api_key(hash, caller.clone(), key.key_id.clone(), now);
+    Ok((caller, Some(key.key_id)))
 }
 
 /// The middleware: resolves the caller and applies the route policy, then hands the
@@ -444,11 +467,16 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
         Some(None) => return invalid_token().into_response(),
     };
     let mut api_key = headers.get("x-api-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
-    // Alpaca clients send a key pair: the id and the secret. The secret is the credential.
+    // Alpaca clients send a key pair: the id and the secret. The secret is the credential,
+    // and the id must be that key's.
     let header = |name: &str| headers.get(name).map(|value| value.to_str().map(str::to_owned));
+    let mut key_id = None;
     match (header("apca-api-key-id"), header("apca-api-secret-key")) {
         (None, None) => {}
-        (Some(Ok(id)), Some(Ok(secret))) if !id.is_empty() && api_key.is_none() => api_key = Some(secret),
+        (Some(Ok(id)), Some(Ok(secret))) if !id.is_empty() && api_key.is_none() => {
+            key_id = Some(id);
+            api_key = Some(secret);
+        }
         _ => {
             return ApiError::Unauthorized(
                 "invalid_api_key",
@@ -471,7 +499,11 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
     if token.is_some() && api_key.is_some() {
         return ApiError::Unauthorized("ambiguous_credentials", "give one credential: a bearer token or an API key, not both".to_owned()).into_response();
     }
-    let caller = match resolve(&state, token.as_deref(), api_key.as_deref()).await {
+    let resolved = match (&key_id, &api_key) {
+        (Some(id), Some(secret)) => resolve_pair(&state, id, secret).await.map(Some),
+        _ => resolve(&state, token.as_deref(), api_key.as_deref()).await,
+    };
+    let caller = match resolved {
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };

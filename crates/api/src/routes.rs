@@ -145,6 +145,12 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(alpaca_data::latest_bars))
         .routes(routes!(alpaca_data::snapshots))
         .routes(routes!(alpaca_data::snapshot_one))
+        .routes(routes!(alpaca_data::bars_one))
+        .routes(routes!(alpaca_data::trades_one))
+        .routes(routes!(alpaca_data::quotes_one))
+        .routes(routes!(alpaca_data::latest_trade_one))
+        .routes(routes!(alpaca_data::latest_quote_one))
+        .routes(routes!(alpaca_data::latest_bar_one))
 }
 
 pub(crate) fn now() -> Timestamp {
