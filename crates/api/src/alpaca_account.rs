@@ -451,18 +451,44 @@ pub(crate) async fn patch_configurations(Extension(caller): Extension<MaybeCalle
     for (name, value) in &changes {
         match current.get(name) {
             Some(have) if have == value => {}
-            Some(_) => return Err(bad(format!("{name} cannot be {value} on TradeCraft: accounts are cash accounts without shorting"))),
+            Some(_) => return Err(bad(format!("{name} cannot be {value} on TradeCraft: {}", why_fixed(name)))),
             None => return Err(bad(format!("{name} is not an account configuration"))),
         }
     }
     Ok(Json(configurations()))
 }
 
+/// Why a configuration keeps its one value here.
+fn why_fixed(name: &str) -> &'static str {
+    match name {
+        "dtbp_check" | "pdt_check" => "accounts are cash accounts, without day-trading buying power or pattern-day-trader rules",
+        "max_margin_multiplier" => "accounts are cash accounts, without margin",
+        "no_shorting" => "accounts cannot sell short",
+        "fractional_trading" => "orders are in whole lots (each asset's min_trade_increment)",
+        "suspend_trade" => "an account's trading is stopped by an admin's limits (tradingEnabled), not by its own configuration",
+        "trade_confirm_email" => "trade confirmations are notifications, chosen in the notification preferences",
+        _ => "it has no other value here",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tradecraft_types::Money;
 
-    use super::{activity_time, compact_time, steps};
+    use super::{activity_time, compact_time, steps, why_fixed};
+
+    /// Each configuration a PATCH cannot change says why in its own words (suspend_trade
+    /// was refused as "accounts are cash accounts without shorting").
+    #[test]
+    fn each_fixed_configuration_has_its_own_reason() {
+        let names =
+            ["dtbp_check", "max_margin_multiplier", "no_shorting", "fractional_trading", "suspend_trade", "trade_confirm_email", "ptp_no_exception_entry"];
+        let reasons: std::collections::BTreeSet<&str> = names.iter().map(|name| why_fixed(name)).collect();
+        assert_eq!(reasons.len(), names.len());
+        assert_eq!(why_fixed("pdt_check"), why_fixed("dtbp_check"));
+        let current = serde_json::to_value(super::configurations()).unwrap();
+        assert!(current.as_object().unwrap().keys().all(|name| names.contains(&name.as_str()) || name == "pdt_check"));
+    }
 
     /// A page token is an activity's id: its time comes back out of it exactly, and
     /// anything else is refused (not read as "no more pages").
