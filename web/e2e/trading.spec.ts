@@ -252,3 +252,25 @@ test("a resting order is made to last the day from the open orders, and a replac
   expect(orders.map((order) => [order.timeInForce, order.limitPrice])).toEqual([["DAY", String(Number(below))]]);
   expect(errors).toEqual([]);
 });
+
+test("an order placed while its market is closed says it waits for the open, until the open lets it in", async ({ page }) => {
+  const errors = watchConsole(page);
+  const trader = await register();
+  const admin = { "X-API-Key": ADMIN_KEY };
+  await call("POST", "/v1/instruments/MOCKKO/close", {}, undefined, admin);
+  try {
+    await call("POST", "/v1/orders", { symbol: "MOCKKO", side: "BUY", type: "LIMIT", quantity: "1", limitPrice: "1", timeInForce: "GTC" }, trader.accessToken);
+    await logIn(page, trader);
+    await page.goto(url("/#/orders"));
+    const waiting = page.getByTestId("open-orders").locator("tr[data-order]", { hasText: "MOCKKO" });
+    await expect(waiting.locator("td").nth(6)).toHaveText("Good till cancelled (waits for the open)");
+    // Live (every channel joined) before the market opens, so the release is not missed.
+    await expect(page.getByTestId("connection")).toHaveCount(0);
+  } finally {
+    await call("POST", "/v1/instruments/MOCKKO/open", {}, undefined, admin);
+  }
+  // The open releases it into the book: the row says so without a reload.
+  const resting = page.getByTestId("open-orders").locator("tr[data-order]", { hasText: "MOCKKO" });
+  await expect(resting.locator("td").nth(6)).toHaveText("Good till cancelled");
+  expect(errors).toEqual([]);
+});

@@ -153,6 +153,8 @@ export interface Order {
   notional?: string | null;
   status: string;
   reason?: string | null;
+  /** Taken while its market was closed: waits for the open, outside the book. */
+  queued?: boolean;
   filledQuantity: string;
   averagePrice?: string | null;
   fills: OrderFill[];

@@ -209,21 +209,12 @@ pub(crate) fn trail_parts(trail: Option<Trail>) -> (Option<String>, Option<Strin
     trail.map(tradecraft_sequencer::outputs::trail_texts).unwrap_or_default()
 }
 
-/// [`Standing`] for those of `records` that are waiting trailing stops (others are passed over).
-pub(crate) async fn trailing_now<'a>(state: &AppState, records: impl IntoIterator<Item = &'a OrderRecord>) -> Result<Standing, ApiError> {
-    standing(state, records, false).await
-}
-
 /// [`Standing`] for those of `records` that are open: waiting trailing stops, and which of
 /// the orders that last (GTC, DAY) wait for their market's open.
 pub(crate) async fn standing_now<'a>(state: &AppState, records: impl IntoIterator<Item = &'a OrderRecord>) -> Result<Standing, ApiError> {
-    standing(state, records, true).await
-}
-
-async fn standing<'a>(state: &AppState, records: impl IntoIterator<Item = &'a OrderRecord>, with_queued: bool) -> Result<Standing, ApiError> {
     let asked: Vec<OrderId> = records
         .into_iter()
-        .filter(|record| record.status == "ACCEPTED" && (record.trail.is_some() || (with_queued && matches!(record.time_in_force, "GTC" | "DAY"))))
+        .filter(|record| record.status == "ACCEPTED" && (record.trail.is_some() || matches!(record.time_in_force, "GTC" | "DAY")))
         .map(|record| record.order_id)
         .collect();
     if asked.is_empty() {
@@ -265,6 +256,7 @@ pub(crate) fn order_of(record: &OrderRecord, standing: &Standing) -> Order {
         notional: record.budget.map(|budget| budget.to_string()),
         status: record.status.to_owned(),
         reason: record.reason.map(str::to_owned),
+        queued: standing.queued(record),
         order_class: record.order_class.map(str::to_owned),
         parent_order_id: record.parent.map(|parent| parent.to_string()),
         legs: record.legs.iter().map(ToString::to_string).collect(),
@@ -306,7 +298,7 @@ pub(crate) async fn get_order(
     log_fields(|fields| fields.order_id = Some(order_id.0));
     order_owner(&state, &caller, order_id)?;
     let record = recorded(&state, order_id)?;
-    Ok(Json(order_of(&record, &trailing_now(&state, [&record]).await?)))
+    Ok(Json(order_of(&record, &standing_now(&state, [&record]).await?)))
 }
 
 /// The order as the view has it now.
@@ -478,7 +470,7 @@ pub(crate) async fn replace_order(
         return Err(replace_refused(not_open_is_conflict(rejection, order_id), &recorded(&state, order_id)?, &order_id.to_string()));
     }
     let record = recorded(&state, order_id)?;
-    let mut order = order_of(&record, &trailing_now(&state, [&record]).await?);
+    let mut order = order_of(&record, &standing_now(&state, [&record]).await?);
     order.priority_kept = Some(events.iter().any(|event| matches!(event, Event::OrderReplaced { priority_kept: true, .. })));
     Ok(Json(order))
 }
@@ -579,8 +571,8 @@ pub(crate) async fn list_orders(
         page.into_iter().take(limit + 1).cloned().collect()
     };
     let next = (page.len() > limit).then(|| page[limit - 1].order_id.to_string());
-    let trailing = trailing_now(&state, &page).await?;
-    Ok(Json(OrderList { orders: page.iter().take(limit).map(|record| order_of(record, &trailing)).collect(), pagination: NextPage { next_page_token: next } }))
+    let standing = standing_now(&state, &page).await?;
+    Ok(Json(OrderList { orders: page.iter().take(limit).map(|record| order_of(record, &standing)).collect(), pagination: NextPage { next_page_token: next } }))
 }
 
 /// Where an order stands in a list, newest first: by its order's id (ids grow with time),

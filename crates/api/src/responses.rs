@@ -155,6 +155,10 @@ pub(crate) struct Order {
     pub status: String,
     /// Why the order ended, when the status alone does not say.
     pub reason: Option<String>,
+    /// Taken while its market was closed and waiting for the open, outside the book (its
+    /// status stays `ACCEPTED`; `/v2` says `accepted`). OPG and CLS orders wait for their
+    /// auction whatever this says.
+    pub queued: bool,
     /// `BRACKET`, `OTO` or `OCO` for a contingent order and its legs; absent for a simple order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_class: Option<String>,

@@ -327,7 +327,7 @@ impl View {
                         }
                         record.limit_price = price.or(record.limit_price);
                         // A trailing stop's trigger moves with each trade: it is asked of
-                        // the engine when shown (`orders::trailing_now`), never kept here.
+                        // the engine when shown (`orders::standing_now`), never kept here.
                         if trail.is_none() {
                             record.stop_price = stop_price.or(record.stop_price);
                         }

@@ -128,7 +128,10 @@ function OpenOrder({ order, changed }: { order: Order; changed: () => void }) {
         <td className="number">{quantity(order.filledQuantity)}</td>
         <td className="number">{price(order.limitPrice)}</td>
         <td className="number">{price(order.stopPrice)}</td>
-        <td>{lasts(order.timeInForce)}</td>
+        <td>
+          {lasts(order.timeInForce)}
+          {order.queued && <small className="muted"> (waits for the open)</small>}
+        </td>
         <td>{time(order.createdAt)}</td>
         <td className="actions">
           {replaceable && (

@@ -62,6 +62,14 @@ async fn a_closed_market_queues_orders_that_last_for_the_open_and_trades_opg_and
     let (status, queued) = app.post("/v1/orders", order("GTC", "LIMIT", Some("100"))).await;
     assert_eq!((status, queued["status"].as_str()), (202, Some("ACCEPTED")), "{queued}");
     let queued = queued["orderId"].as_str().unwrap().to_owned();
+    // It reads back as waiting for the open (`queued`), alone and in the list; a resting
+    // order does not.
+    let (_, waiting) = app.get(&format!("/v1/orders/{queued}")).await;
+    assert_eq!((waiting["status"].as_str(), waiting["queued"].as_bool()), (Some("ACCEPTED"), Some(true)), "{waiting}");
+    let (_, listed) = app.get(&format!("/v1/orders?userId={user}&status=OPEN")).await;
+    let flags: Vec<(&str, bool)> =
+        listed["orders"].as_array().unwrap().iter().map(|order| (order["orderId"].as_str().unwrap(), order["queued"].as_bool().unwrap())).collect();
+    assert_eq!(flags, vec![(queued.as_str(), true)], "{listed}");
     let (_, portfolio) = app.get(&format!("/v1/portfolio/{user}")).await;
     assert_eq!(portfolio["reservedCash"], "200", "{portfolio}");
     let (status, refused) = app.post("/v1/orders", order("IOC", "LIMIT", Some("100"))).await;
@@ -93,7 +101,7 @@ async fn a_closed_market_queues_orders_that_last_for_the_open_and_trades_opg_and
     let (_, book) = app.get("/v1/market/MOCK/orderbook").await;
     assert!(book["bids"].as_array().unwrap().iter().any(|level| level["price"] == "100" && level["quantity"] == "2"), "{book}");
     let (_, released) = app.get(&format!("/v1/orders/{queued}")).await;
-    assert_eq!(released["status"], "ACCEPTED", "{released}");
+    assert_eq!((released["status"].as_str(), released["queued"].as_bool()), (Some("ACCEPTED"), Some(false)), "{released}");
     let (_, stop) = app.get(&format!("/v1/orders/{stop}")).await;
     assert_eq!((stop["status"].as_str(), stop["stopPrice"].as_str()), (Some("ACCEPTED"), Some("1001")), "the stop waits for its trigger: {stop}");
     let (_, still) = app.get(&format!("/v1/orders/{}", at_close["orderId"].as_str().unwrap())).await;
