@@ -305,3 +305,41 @@ def test_single_symbol_routes_answer_as_alpacas_do(server, trader):
     for query in ["/v2/stocks/NOPE/bars?timeframe=1Min", "/v2/stocks/MOCKXOM/bars?timeframe=7Min", "/v2/stocks/MOCKXOM/trades/latest?feed=nasdaq"]:
         code, body = get(query)
         assert code == 422 and body["code"] == 42210000, (query, body)
+
+
+def test_the_screener_finds_the_days_most_active_symbols_and_its_movers(server, trader):
+    """ScreenerClient: most actives of the UTC day by volume or by trades (only symbols that
+    traded), movers against the last close before today (none on a server started today)."""
+    from alpaca.data.enums import MarketType, MostActivesBy
+    from alpaca.data.historical.screener import ScreenerClient
+    from alpaca.data.requests import MarketMoversRequest, MostActivesRequest
+    for _ in range(3):
+        trader.trading.submit_order(MarketOrderRequest(symbol="MOCKMA", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    trader.trading.submit_order(MarketOrderRequest(symbol="MOCKV", qty=20, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    screener = ScreenerClient(trader.key_id, trader.secret, url_override=server)
+
+    def ranked(by):
+        actives = screener.get_most_actives(MostActivesRequest(by=by, top=100)).most_actives
+        assert all(active.trade_count > 0 for active in actives)
+        return {active.symbol: (index, active.volume, active.trade_count) for index, active in enumerate(actives)}
+
+    by_volume, by_trades = ranked(MostActivesBy.VOLUME), ranked(MostActivesBy.TRADES)
+    assert by_volume["MOCKMA"][1:] == (3, 3) and by_volume["MOCKV"][1:] == (20, 1)
+    assert by_volume["MOCKV"][0] < by_volume["MOCKMA"][0] and by_trades["MOCKMA"][0] < by_trades["MOCKV"][0]
+    assert "MOCKBRKB" not in by_volume, "a symbol that has not traded today is not active"
+    assert len(screener.get_most_actives(MostActivesRequest(top=1)).most_actives) == 1
+
+    movers = screener.get_market_movers(MarketMoversRequest(market_type=MarketType.STOCKS, top=50))
+    assert movers.market_type == MarketType.STOCKS
+    for side, sign in [(movers.gainers, 1), (movers.losers, -1)]:
+        for mover in side:
+            close = mover.price - mover.change
+            assert mover.change * sign > 0 and abs(mover.percent_change - mover.change / close * 100) < 0.01, mover
+    # One figure on both surfaces: a symbol without a close before today has not moved,
+    # as its position's change_today says (a server started today has no such close).
+    position = trader.trading.get_open_position("MOCKMA")
+    if float(position.change_today) == 0:
+        assert "MOCKMA" not in [mover.symbol for mover in movers.gainers + movers.losers]
+    with pytest.raises(APIError) as refused:
+        screener.get_market_movers(MarketMoversRequest(market_type=MarketType.CRYPTO))
+    assert refused.value.status_code == 422 and "stocks" in str(refused.value)

@@ -76,10 +76,16 @@ pub(crate) fn alpaca_status(status: StatusCode) -> StatusCode {
     }
 }
 
+/// Whether `path` is Alpaca's (`/v2`, and the screener's `/v1beta1`): its errors, statuses
+/// and lenient bodies are Alpaca's.
+pub(crate) fn is_alpaca_path(path: &str) -> bool {
+    path.starts_with("/v2/") || path == "/v2" || path.starts_with("/v1beta1/")
+}
+
 /// The middleware of `/v2`: every error, from a handler or a layer around it (auth, rate
 /// limits, body checks), in Alpaca's shape and statuses.
 pub(crate) async fn alpaca_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let alpaca = request.uri().path().starts_with("/v2/") || request.uri().path() == "/v2";
+    let alpaca = is_alpaca_path(request.uri().path());
     let response = next.run(request).await;
     if !alpaca || response.status().as_u16() < 400 {
         return response;

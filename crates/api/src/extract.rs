@@ -42,7 +42,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let lenient = request.uri().path().starts_with("/v2/");
+        let lenient = crate::alpaca::is_alpaca_path(request.uri().path());
         let Json(raw) = Json::<Box<serde_json::value::RawValue>>::from_request(request, state).await?;
         // A key given twice is refused (which one would count is anyone's guess), at any depth.
         serde_json::from_str::<UniqueKeys>(raw.get()).map_err(|error| {

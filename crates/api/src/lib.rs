@@ -11,6 +11,7 @@ mod alpaca;
 mod alpaca_account;
 mod alpaca_data;
 mod alpaca_feed;
+mod alpaca_screener;
 mod alpaca_stream;
 mod alpaca_watchlists;
 pub mod auth;

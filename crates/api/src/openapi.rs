@@ -221,7 +221,8 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
         // Public operations need no credentials.
         operation.security = Some(Vec::new());
     }
-    let schema = if path.starts_with("/v2/") { "AlpacaError" } else { "ErrorBody" };
+    let alpaca = crate::alpaca::is_alpaca_path(path);
+    let schema = if alpaca { "AlpacaError" } else { "ErrorBody" };
     if crate::idempotency::covered(method, path) {
         idempotent(operation, schema);
     }
@@ -236,7 +237,7 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
     let has_parameters = operation.parameters.as_ref().is_some_and(|parameters| !parameters.is_empty());
     if has_parameters {
         add("400", "A bad parameter.");
-        if path.starts_with("/v2/") {
+        if alpaca {
             // Alpaca answers a bad value with 422.
             add("422", "A bad parameter value.");
         }

@@ -151,6 +151,8 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(alpaca_data::latest_trade_one))
         .routes(routes!(alpaca_data::latest_quote_one))
         .routes(routes!(alpaca_data::latest_bar_one))
+        .routes(routes!(crate::alpaca_screener::most_actives))
+        .routes(routes!(crate::alpaca_screener::market_movers))
 }
 
 pub(crate) fn now() -> Timestamp {

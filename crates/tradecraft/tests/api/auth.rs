@@ -194,6 +194,8 @@ fn access(method: &str, path: &str) -> Access {
         || path.starts_with("/v1/me/invitations")
         || path.starts_with("/v1/contests")
         || path.starts_with("/v2/")
+        // Alpaca's screener: the market's data, for any caller signed in.
+        || path.starts_with("/v1beta1/")
         || path == "/v1/me/profile"
         || path == "/v1/me/avatar"
         || path == "/v1/me/notification-preferences"
