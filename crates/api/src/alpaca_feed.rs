@@ -21,7 +21,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use tokio::sync::broadcast;
 use tradecraft_market::Interval;
 use tradecraft_types::{Symbol, Timestamp};
 
@@ -104,6 +103,43 @@ impl Subscriptions {
     fn symbols(&self) -> BTreeSet<String> {
         self.0.values().flatten().cloned().collect()
     }
+
+    /// The exchange's topics these subscriptions need, `*` standing for every one of
+    /// `listed`: a symbol's trades (for `trades`, `updatedBars` and `dailyBars`), its book
+    /// (`quotes`) and its status (`statuses`). Minute bars come from the view each second.
+    fn topics(&self, listed: &[Symbol]) -> BTreeSet<String> {
+        let mut topics = BTreeSet::new();
+        for (channel, symbols) in &self.0 {
+            let prefix = match *channel {
+                "trades" | "updatedBars" | "dailyBars" => "trades",
+                "quotes" => "book",
+                "statuses" => "status",
+                _ => continue,
+            };
+            if symbols.contains("*") {
+                topics.extend(listed.iter().map(|symbol| format!("{prefix}:{symbol}")));
+            }
+            topics.extend(symbols.iter().filter(|symbol| *symbol != "*").map(|symbol| format!("{prefix}:{symbol}")));
+        }
+        topics
+    }
+}
+
+/// Joins `inbox` to the topics `subscriptions` need now and leaves those it no longer does.
+async fn follow(state: &Shared, subscriptions: &Subscriptions, inbox: &mut crate::ws::Inbox, joined: &mut BTreeSet<String>) {
+    let listed: Vec<Symbol> = if subscriptions.0.values().any(|symbols| symbols.contains("*")) {
+        crate::routes::query(state, |engine| engine.symbols().collect()).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let wanted = subscriptions.topics(&listed);
+    for topic in joined.difference(&wanted) {
+        inbox.leave(topic);
+    }
+    for topic in wanted.difference(joined) {
+        inbox.join(topic);
+    }
+    *joined = wanted;
 }
 
 /// A JSON message as MessagePack: `t` (a time) becomes a timestamp extension.
@@ -176,7 +212,9 @@ fn candle(state: &Shared, symbol: &str, interval: &str) -> Option<tradecraft_mar
 }
 
 async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
-    let mut pushes = state.pushes.subscribe();
+    // Pushes of the topics subscribed to only, so a bot wakes for what it asked for.
+    let mut inbox = state.pushes.inbox();
+    let mut joined = BTreeSet::new();
     let mut authenticated = false;
     let mut subscriptions = Subscriptions::default();
     // Per symbol, the start of the last minute whose bar went out.
@@ -210,6 +248,7 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
                     }
                     (Some("subscribe"), true) => {
                         subscriptions.change(&message, true);
+                        follow(&state, &subscriptions, &mut inbox, &mut joined).await;
                         // Bars of minutes already over are not sent again.
                         let now = crate::routes::now().millis();
                         for symbol in subscriptions.symbols() {
@@ -219,6 +258,7 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
                     }
                     (Some("unsubscribe"), true) => {
                         subscriptions.change(&message, false);
+                        follow(&state, &subscriptions, &mut inbox, &mut joined).await;
                         subscriptions.describe()
                     }
                     _ => json!({"T": "error", "code": 400, "msg": "invalid syntax"}),
@@ -228,6 +268,10 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
                 }
             }
             _ = tick.tick() => {
+                // `*` takes in a symbol listed since.
+                if subscriptions.0.values().any(|symbols| symbols.contains("*")) {
+                    follow(&state, &subscriptions, &mut inbox, &mut joined).await;
+                }
                 // Each minute that had trades, once it is over: its bar.
                 let minute = crate::routes::now().millis().div_euclid(MINUTE_MS) * MINUTE_MS;
                 let mut out = Vec::new();
@@ -247,18 +291,14 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
                     break;
                 }
             }
-            push = pushes.recv() => match push {
-                Ok(push) => {
-                    if !authenticated {
-                        continue;
-                    }
+            push = inbox.recv() => match push {
+                Some(push) => {
                     let out = messages_for(&state, &subscriptions, &push);
                     if !send(&mut socket, msgpack, out).await {
                         break;
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => break,
+                None => break,
             },
         }
     }
@@ -371,5 +411,20 @@ mod tests {
         assert!(!subscriptions.wants("trades", "MOCK") && subscriptions.wants("trades", "OTHER"));
         assert_eq!(subscriptions.describe()["trades"], json!(["OTHER"]));
         assert_eq!(subscriptions.describe()["quotes"], json!([]));
+    }
+
+    /// A session joins the topics its channels need: `*` is every listed symbol's, bar
+    /// channels join their symbol's trades, minute bars (from the view) join nothing.
+    #[test]
+    fn subscriptions_name_the_topics_to_join() {
+        let listed = [Symbol::new("AAA").unwrap(), Symbol::new("BBB").unwrap()];
+        let mut subscriptions = Subscriptions::default();
+        subscriptions.change(&json!({"quotes": ["*"], "dailyBars": ["ccc"], "statuses": ["AAA"], "bars": ["*"]}), true);
+        let topics: Vec<String> = subscriptions.topics(&listed).into_iter().collect();
+        assert_eq!(topics, ["book:AAA", "book:BBB", "status:AAA", "trades:CCC"]);
+        subscriptions.change(&json!({"quotes": ["*"], "dailyBars": ["CCC"]}), false);
+        subscriptions.change(&json!({"trades": ["*"]}), true);
+        let topics: Vec<String> = subscriptions.topics(&listed).into_iter().collect();
+        assert_eq!(topics, ["status:AAA", "trades:AAA", "trades:BBB"]);
     }
 }

@@ -21,7 +21,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Extension, State};
 use axum::response::Response;
 use serde_json::{Value, json};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tradecraft_engine::{BookLevel, Event, RejectReason};
 use tradecraft_sequencer::CommandOutcome;
 use tradecraft_types::{Symbol, Timestamp};
@@ -30,7 +30,7 @@ use crate::auth::{MaybeCaller, SocketCredential};
 use crate::{Shared, View};
 
 /// Pushes buffered for a slow client before it starts skipping.
-pub const BROADCAST_CAPACITY: usize = 8_192;
+pub const INBOX_CAPACITY: usize = 8_192;
 /// A socket that cannot take one frame in this long is closed.
 const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -68,9 +68,8 @@ impl Push {
     }
 }
 
-/// Where pushes go: to each session that joined the push's topic (its [`Inbox`]), and to
-/// listeners of every push ([`Pushes::subscribe`]: the Alpaca market-data stream, whose
-/// subscriptions take `*`, and filters for itself).
+/// Where pushes go: to each session that joined the push's topic (its [`Inbox`]); the
+/// Alpaca streams join topics too (the market-data stream every listed symbol's for `*`).
 #[derive(Debug, Clone)]
 pub struct Pushes(Arc<Routes>);
 
@@ -79,7 +78,6 @@ type Subscribers = HashMap<String, Vec<(u64, mpsc::Sender<Arc<Push>>)>>;
 
 #[derive(Debug)]
 struct Routes {
-    every: broadcast::Sender<Arc<Push>>,
     /// Per topic, the inboxes that joined it.
     topics: RwLock<Subscribers>,
     next_inbox: AtomicU64,
@@ -87,7 +85,7 @@ struct Routes {
 
 impl Default for Pushes {
     fn default() -> Self {
-        Self(Arc::new(Routes { every: broadcast::channel(BROADCAST_CAPACITY).0, topics: RwLock::default(), next_inbox: AtomicU64::new(0) }))
+        Self(Arc::new(Routes { topics: RwLock::default(), next_inbox: AtomicU64::new(0) }))
     }
 }
 
@@ -95,9 +93,6 @@ impl Pushes {
     /// Sends `push` to whoever listens to its topic (nobody is not an error). A session
     /// whose queue is full misses it, as a slow client should.
     pub fn send(&self, push: Arc<Push>) {
-        if self.0.every.receiver_count() > 0 {
-            let _ = self.0.every.send(Arc::clone(&push));
-        }
         if let Ok(topics) = self.0.topics.read()
             && let Some(inboxes) = topics.get(&push.topic)
         {
@@ -109,17 +104,12 @@ impl Pushes {
 
     /// Whether anyone listens at all: with nobody, pushes need not be built.
     pub fn has_listeners(&self) -> bool {
-        self.0.every.receiver_count() > 0 || self.0.topics.read().is_ok_and(|topics| !topics.is_empty())
-    }
-
-    /// Every push from now on, whatever its topic.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Push>> {
-        self.0.every.subscribe()
+        self.0.topics.read().is_ok_and(|topics| !topics.is_empty())
     }
 
     /// A session's queue, which receives the pushes of the topics it joins.
     pub fn inbox(&self) -> Inbox {
-        let (sender, receiver) = mpsc::channel(BROADCAST_CAPACITY);
+        let (sender, receiver) = mpsc::channel(INBOX_CAPACITY);
         Inbox { id: self.0.next_inbox.fetch_add(1, Ordering::Relaxed), sender, receiver, routes: Arc::clone(&self.0), topics: Vec::new() }
     }
 }
@@ -590,20 +580,21 @@ mod tests {
         let pushes = Pushes::default();
         let mut slow = pushes.inbox();
         slow.join("prices:MOCK");
-        for _ in 0..BROADCAST_CAPACITY + 10 {
+        for _ in 0..INBOX_CAPACITY + 10 {
             pushes.send(price("prices:MOCK"));
         }
         let mut received = 0;
         while slow.try_recv().is_some() {
             received += 1;
         }
-        assert_eq!(received, BROADCAST_CAPACITY);
+        assert_eq!(received, INBOX_CAPACITY);
     }
 
     #[test]
     fn halts_and_resumes_go_out_on_the_symbols_status_topic() {
         let pushes = Pushes::default();
-        let mut received = pushes.subscribe();
+        let mut received = pushes.inbox();
+        received.join("status:MOCK");
         let symbol = Symbol::new("MOCK").unwrap();
         let outcome = CommandOutcome {
             offset: 7,

@@ -176,7 +176,7 @@ async fn a_client_that_never_reads_holds_up_no_one() {
     // takes each chunk whole (its last price is one no other push has) before the next is
     // sent, so however slow the machine, it never falls a buffer behind: every push reaches
     // it, in order, unless the stalled client holds it up.
-    let pushes = tradecraft_api::ws::BROADCAST_CAPACITY * 3;
+    let pushes = tradecraft_api::ws::INBOX_CAPACITY * 3;
     const CHUNK: usize = 512;
     let mut received = 0;
     for (number, chunk) in (0..pushes).collect::<Vec<_>>().chunks(CHUNK).enumerate() {
@@ -434,4 +434,33 @@ async fn the_alpaca_data_stream_refuses_a_channel_that_is_not_a_list() {
     send(&mut socket, json!({"action": "subscribe", "quotes": []})).await;
     let answer = receive(&mut socket).await;
     assert_eq!((answer[0]["trades"].clone(), answer[0]["bars"].clone()), (json!(["MOCK"]), json!([])), "nothing changed: {answer}");
+}
+
+/// The Alpaca market-data stream receives what its subscriptions name, joined by topic:
+/// `trades: ["*"]` gets every listed symbol's trades; once unsubscribed, a trade sends
+/// nothing on it, while the quotes subscribed since still come.
+#[tokio::test]
+async fn the_alpaca_data_stream_follows_its_subscriptions_by_topic() {
+    let app = spawn_app().await;
+    let user = app.account("10000").await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/v2/iex", app.ws_address)).await.unwrap();
+    assert_eq!(receive(&mut socket).await[0]["msg"], "connected");
+    send(&mut socket, json!({"action": "auth", "key": "operator", "secret": crate::helpers::ADMIN_KEY})).await;
+    assert_eq!(receive(&mut socket).await[0]["msg"], "authenticated");
+    send(&mut socket, json!({"action": "subscribe", "trades": ["*"]})).await;
+    assert_eq!(receive(&mut socket).await[0]["trades"], json!(["*"]));
+    let buy = json!({"userId": user, "symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "MARKET"});
+    assert_eq!(app.post("/v1/orders", buy.clone()).await.0, 202);
+    let trade = receive(&mut socket).await;
+    assert_eq!((trade[0]["T"].as_str(), trade[0]["S"].as_str(), trade[0]["s"].as_i64()), (Some("t"), Some("MOCK"), Some(2)), "{trade}");
+
+    send(&mut socket, json!({"action": "unsubscribe", "trades": ["*"]})).await;
+    assert_eq!(receive(&mut socket).await[0]["trades"], json!([]));
+    send(&mut socket, json!({"action": "subscribe", "quotes": ["mock"]})).await;
+    assert_eq!(receive(&mut socket).await[0]["quotes"], json!(["MOCK"]));
+    assert_eq!(app.post("/v1/orders", buy).await.0, 202);
+    // The buy moves the top of the book: a quote comes, and no trade message before it.
+    let next = receive(&mut socket).await;
+    assert!(next.as_array().unwrap().iter().all(|message| message["T"] == "q"), "{next}");
+    assert_eq!(next[0]["S"], "MOCK");
 }
