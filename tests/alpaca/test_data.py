@@ -1,6 +1,7 @@
 """alpaca-py's StockHistoricalDataClient against TradeCraft's /v2/stocks, unchanged but for
 url_override: bars are TradeCraft's candles, trades its prints, quotes its book."""
 
+import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -343,3 +344,32 @@ def test_the_screener_finds_the_days_most_active_symbols_and_its_movers(server, 
     with pytest.raises(APIError) as refused:
         screener.get_market_movers(MarketMoversRequest(market_type=MarketType.CRYPTO))
     assert refused.value.status_code == 422 and "stocks" in str(refused.value)
+
+
+def test_the_data_stream_ends_when_its_key_is_revoked(server, trader):
+    """A revoked key (or a deleted user) stops the market data it opened, as it stops the
+    trading stream: an auth error, then the socket closes with 1008."""
+    import asyncio
+    import json
+    import urllib.request
+    import websockets
+    from conftest import call
+
+    async def run():
+        async with websockets.connect(server.replace("http://", "ws://") + "/v2/iex") as stream:
+            assert json.loads(await stream.recv())[0]["msg"] == "connected"
+            await stream.send(json.dumps({"action": "auth", "key": trader.key_id, "secret": trader.secret}))
+            assert json.loads(await stream.recv())[0]["msg"] == "authenticated"
+            await stream.send(json.dumps({"action": "subscribe", "quotes": ["*"]}))
+            assert json.loads(await stream.recv())[0]["quotes"] == ["*"]
+            login = call(server, "POST", "/v1/auth/login", {"email": trader.email, "password": "correct horse"})
+            urllib.request.urlopen(urllib.request.Request(server + f"/v1/api-keys/{trader.key_id}", method="DELETE",
+                                                          headers={"authorization": f"Bearer {login['accessToken']}"}))
+            # Quotes already on their way may come first; then, within 10 s, the error and the close.
+            said, deadline = None, time.monotonic() + 10
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while time.monotonic() < deadline:
+                    said = json.loads(await asyncio.wait_for(stream.recv(), 10))
+            assert said == [{"T": "error", "code": 402, "msg": "auth failed"}]
+            assert closed.value.rcvd.code == 1008
+    asyncio.run(run())

@@ -633,3 +633,24 @@ def test_the_trading_stream_ends_when_its_key_is_revoked(server, trader):
                 await asyncio.wait_for(stream.recv(), 10)
             assert closed.value.rcvd.code == 1008
     asyncio.run(run())
+
+
+def test_the_trade_events_stream_ends_when_its_key_is_revoked(server, trader):
+    """Server-Sent Events outlive nothing the sockets do not: once the key that opened the
+    stream is revoked, the server ends it (within seconds, not at the client's leisure)."""
+    import time as clock
+    import urllib.request
+
+    import requests
+    from conftest import call
+
+    headers = {"APCA-API-KEY-ID": trader.key_id, "APCA-API-SECRET-KEY": trader.secret}
+    with requests.get(f"{server}/v2/events/trades", headers=headers, stream=True, timeout=10) as response:
+        assert response.status_code == 200
+        login = call(server, "POST", "/v1/auth/login", {"email": trader.email, "password": "correct horse"})
+        urllib.request.urlopen(urllib.request.Request(server + f"/v1/api-keys/{trader.key_id}", method="DELETE",
+                                                      headers={"authorization": f"Bearer {login['accessToken']}"}))
+        revoked = clock.monotonic()
+        # The read ends when the server closes the stream; a stream left open would time out.
+        lines = list(response.iter_lines(decode_unicode=True))
+        assert clock.monotonic() - revoked < 8 and not any(line.startswith("data:") for line in lines), lines

@@ -215,7 +215,10 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
     // Pushes of the topics subscribed to only, so a bot wakes for what it asked for.
     let mut inbox = state.pushes.inbox();
     let mut joined = BTreeSet::new();
-    let mut authenticated = false;
+    // The key the stream was authenticated with and whom it named: checked again while the
+    // stream stays open, so a revoked key (or a deleted user) stops its data.
+    let mut authorized: Option<(crate::auth::SocketCredential, crate::auth::Caller)> = None;
+    let mut recheck = crate::ws::credential_recheck();
     let mut subscriptions = Subscriptions::default();
     // Per symbol, the start of the last minute whose bar went out.
     let mut bars_sent: BTreeMap<String, i64> = BTreeMap::new();
@@ -225,6 +228,15 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
     }
     loop {
         tokio::select! {
+            _ = recheck.tick(), if authorized.is_some() => {
+                if let Some((credential, caller)) = &authorized
+                    && !credential.still_names(&state, caller).await
+                {
+                    let _ = send(&mut socket, msgpack, vec![json!({"T": "error", "code": 402, "msg": "auth failed"})]).await;
+                    crate::ws::close_revoked(&mut socket).await;
+                    break;
+                }
+            }
             incoming = socket.recv() => {
                 let message = match incoming {
                     Some(Ok(Message::Text(text))) => serde_json::from_str(&text).unwrap_or(Value::Null),
@@ -235,11 +247,14 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => continue,
                 };
-                let answer = match (message["action"].as_str(), authenticated) {
+                let answer = match (message["action"].as_str(), authorized.is_some()) {
                     (Some("auth"), _) => {
-                        let caller = crate::auth::stream_caller(&state, message["key"].as_str(), message["secret"].as_str()).await;
-                        authenticated = caller.is_some();
-                        if authenticated { json!({"T": "success", "msg": "authenticated"}) } else { json!({"T": "error", "code": 402, "msg": "auth failed"}) }
+                        let secret = message["secret"].as_str();
+                        let caller = crate::auth::stream_caller(&state, message["key"].as_str(), secret).await;
+                        authorized = secret.zip(caller).map(|(secret, caller)| {
+                            (crate::auth::SocketCredential { token: None, api_key: Some(secret.to_owned()) }, caller)
+                        });
+                        if authorized.is_some() { json!({"T": "success", "msg": "authenticated"}) } else { json!({"T": "error", "code": 402, "msg": "auth failed"}) }
                     }
                     (Some(_), false) => json!({"T": "error", "code": 401, "msg": "not authenticated"}),
                     // A channel given as anything but a list of symbols changes nothing.
@@ -292,6 +307,8 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
                 }
             }
             push = inbox.recv() => match push {
+                // A failed `auth` after a good one leaves the subscriptions but sends nothing.
+                Some(_) if authorized.is_none() => continue,
                 Some(push) => {
                     let out = messages_for(&state, &subscriptions, &push);
                     if !send(&mut socket, msgpack, out).await {

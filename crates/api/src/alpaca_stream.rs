@@ -254,6 +254,7 @@ pub(crate) struct EventParams {
 pub(crate) async fn events(
     State(state): State<Shared>,
     axum::extract::Extension(caller): axum::extract::Extension<crate::auth::MaybeCaller>,
+    credential: Option<axum::extract::Extension<SocketCredential>>,
     crate::extract::Query(params): crate::extract::Query<EventParams>,
 ) -> Result<Response, crate::ApiError> {
     use axum::response::IntoResponse;
@@ -280,7 +281,10 @@ pub(crate) async fn events(
             && until.is_none_or(|until| at <= until)
     };
     let replay: Vec<(String, Value)> = history.into_iter().filter(|(id, _)| within(id)).collect();
-    let stream = async_stream_events(state, user, replay, bounded, within, inbox);
+    // The credential is checked again while the stream stays open: a revoked key (or a
+    // deleted user) ends it.
+    let holder = credential.map(|axum::extract::Extension(credential)| credential).zip(caller.clone());
+    let stream = async_stream_events(state, user, replay, bounded, within, Live { inbox, holder });
     let sse = Sse::new(futures_util::StreamExt::map(stream, |(id, update): (String, Value)| {
         let mut update = update;
         update["event_id"] = json!(id);
@@ -290,6 +294,13 @@ pub(crate) async fn events(
     Ok(sse.into_response())
 }
 
+/// Where the live events come from: the account's orders topic, while the credential that
+/// opened the stream (none for the operator's key) still names its caller.
+struct Live {
+    inbox: crate::ws::Inbox,
+    holder: Option<(SocketCredential, Caller)>,
+}
+
 /// The replayed events, then (unless `bounded`) each live one for `user` that `within` keeps.
 fn async_stream_events(
     state: Shared,
@@ -297,19 +308,30 @@ fn async_stream_events(
     replay: Vec<(String, Value)>,
     bounded: bool,
     within: impl Fn(&str) -> bool + Send + 'static,
-    inbox: crate::ws::Inbox,
+    live: Live,
 ) -> futures_util::stream::BoxStream<'static, (String, Value)> {
     use futures_util::StreamExt;
     let replayed = futures_util::stream::iter(replay);
     if bounded {
         return replayed.boxed();
     }
-    // The inbox joined only the user's orders topic.
-    let live = futures_util::stream::unfold((inbox, state), move |(mut inbox, state)| async move {
+    let recheck = crate::ws::credential_recheck();
+    let live = futures_util::stream::unfold((live, state, recheck), move |(mut live, state, mut recheck)| async move {
         loop {
-            let push = inbox.recv().await?;
-            if let Some((id, update)) = live_update(&state, user, &push.payload).await {
-                return Some(((id, update), (inbox, state)));
+            tokio::select! {
+                _ = recheck.tick(), if live.holder.is_some() => {
+                    if let Some((credential, caller)) = &live.holder
+                        && !credential.still_names(&state, caller).await
+                    {
+                        return None;
+                    }
+                }
+                push = live.inbox.recv() => {
+                    let push = push?;
+                    if let Some((id, update)) = live_update(&state, user, &push.payload).await {
+                        return Some(((id, update), (live, state, recheck)));
+                    }
+                }
             }
         }
     });

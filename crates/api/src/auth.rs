@@ -507,8 +507,9 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
-    // A user's socket keeps its credential, to end when the credential is revoked.
-    if path.is_some_and(|path| path.starts_with("/v1/marketdata")) && caller.as_ref().is_some_and(|caller| caller.user_id.is_some()) {
+    // A user's socket (or event stream) keeps its credential, to end when the credential is revoked.
+    let long_lived = path.is_some_and(|path| path.starts_with("/v1/marketdata") || path == "/v2/events/trades");
+    if long_lived && caller.as_ref().is_some_and(|caller| caller.user_id.is_some()) {
         request.extensions_mut().insert(SocketCredential { token: token.clone(), api_key: api_key.clone() });
     }
     if let Some(limiter) = &state.rate_limiter {
