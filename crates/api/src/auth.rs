@@ -418,9 +418,9 @@ pub(crate) async fn resolve_pair(state: &AppState, key_id: &str, secret: &str) -
 }
 
 /// The caller a streaming client's `auth` message names with its key pair, if any (both
-/// parts given and matching).
+/// parts given and matching) and the key may read (a stream is a read, as a GET is).
 pub(crate) async fn stream_caller(state: &AppState, key_id: Option<&str>, secret: Option<&str>) -> Option<Caller> {
-    resolve_pair(state, key_id?, secret?).await.ok()
+    resolve_pair(state, key_id?, secret?).await.ok().filter(|caller| caller.read)
 }
 
 /// The caller of an API key (its secret) and the key's id (`None` for the admin key).

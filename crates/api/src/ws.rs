@@ -333,7 +333,9 @@ fn joinable(topic: &str, caller: &MaybeCaller) -> Result<(), &'static str> {
     match topic.split_once(':') {
         Some(("prices" | "book" | "trades", symbol)) if Symbol::new(symbol).is_ok() => Ok(()),
         Some(("orders" | "alerts" | "notifications", user)) => match (user.parse::<u64>(), caller) {
-            (Ok(user), Some(caller)) if caller.acts_for(user) => Ok(()),
+            // An account's topics are reads of it: a key without the read scope cannot join
+            // them, as it cannot GET the account's orders.
+            (Ok(user), Some(caller)) if caller.acts_for(user) && caller.read => Ok(()),
             (Ok(_), Some(_)) => Err("forbidden"),
             (Ok(_), None) => Err("unauthorized"),
             (Err(_), _) => Err("unmatched topic"),

@@ -464,3 +464,36 @@ async fn the_alpaca_data_stream_follows_its_subscriptions_by_topic() {
     assert!(next.as_array().unwrap().iter().all(|message| message["T"] == "q"), "{next}");
     assert_eq!(next[0]["S"], "MOCK");
 }
+
+/// A key without the read scope reads nothing of the account over a socket either, as it
+/// GETs nothing: the Phoenix socket refuses its account topics (the market's stay open to
+/// it, as to anyone), and both Alpaca streams refuse to authenticate it.
+#[tokio::test]
+async fn a_key_without_the_read_scope_reads_nothing_over_sockets() {
+    let app = spawn_app().await;
+    let bot = crate::auth::register(&app, "writer@example.com").await;
+    let user = bot["userId"].as_str().unwrap().to_owned();
+    let access = bot["accessToken"].as_str().unwrap();
+    let (status, key) =
+        crate::auth::call(&app, &app.anonymous, reqwest::Method::POST, "/v1/api-keys", Some(access), Some(json!({"name": "writer", "scopes": ["trade"]})))
+            .await;
+    assert_eq!(status, 201, "{key}");
+    let (key_id, secret) = (key["keyId"].as_str().unwrap(), key["apiKey"].as_str().unwrap());
+    let url = format!("ws://{}/v1/marketdata/websocket?vsn=2.0.0&apiKey={secret}", app.ws_address);
+    let mut socket = tokio_tungstenite::connect_async(url).await.unwrap().0;
+    for (reference, topic, status) in
+        [("1", format!("orders:{user}"), "error"), ("2", format!("alerts:{user}"), "error"), ("3", "trades:MOCK".to_owned(), "ok")]
+    {
+        send(&mut socket, json!([reference, reference, topic, "phx_join", {}])).await;
+        let reply = receive(&mut socket).await;
+        assert_eq!(reply[4]["status"], status, "{topic}: {reply}");
+    }
+
+    let (mut stream, _) = tokio_tungstenite::connect_async(format!("ws://{}/stream", app.ws_address)).await.unwrap();
+    send(&mut stream, json!({"action": "authenticate", "data": {"key_id": key_id, "secret_key": secret}})).await;
+    assert_eq!(receive(&mut stream).await["data"]["status"], "unauthorized");
+    let (mut feed, _) = tokio_tungstenite::connect_async(format!("ws://{}/v2/iex", app.ws_address)).await.unwrap();
+    assert_eq!(receive(&mut feed).await[0]["msg"], "connected");
+    send(&mut feed, json!({"action": "auth", "key": key_id, "secret": secret})).await;
+    assert_eq!(receive(&mut feed).await[0]["T"], "error");
+}
