@@ -14,7 +14,8 @@ use utoipa::IntoParams;
 use crate::auth::{self, MaybeCaller, REFRESH_TTL_MS, Role, hash_secret, now_ms, random_token, require, require_admin};
 use crate::extract::{Body, field_error, from_object};
 use crate::models::{
-    CreateApiKeyRequest, LoginRequest, PASSWORD_MAX, PASSWORD_MIN, RefreshRequest, RegisterRequest, RoleName, RoleRequest, Scope, USERNAME_MAX,
+    ChangePasswordRequest, CreateApiKeyRequest, LoginRequest, PASSWORD_MAX, PASSWORD_MIN, RefreshRequest, RegisterRequest, RoleName, RoleRequest, Scope,
+    USERNAME_MAX,
 };
 use crate::reads::ask_now;
 use crate::responses::{ApiKey, ApiKeys, AuditEntry, AuditTrail, ErrorBody, RoleSet, Tokens};
@@ -229,6 +230,43 @@ pub(crate) async fn logout(State(state): State<Shared>, Body(request): Body<Refr
         revoke_access_tokens(&state, user).await?;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /v1/auth/password` `{currentPassword, newPassword}`: the caller's new password.
+/// Every login and access token of the user ends (on every device, and a WebSocket opened
+/// with one within seconds; API keys, separate credentials, stay); the answer is a new
+/// login for the caller. A wrong current password counts as a failed login (five lock the
+/// email for the rest of 15 minutes).
+#[utoipa::path(post, path = "/v1/auth/password", tag = "auth", request_body = ChangePasswordRequest, responses(
+    (status = 200, description = "The password is changed: a new access token and refresh token.", body = Tokens),
+    (status = 400, description = "The new password is not 8 to 128 characters.", body = ErrorBody),
+    (status = 403, description = "The current password is wrong, or the caller is not a user.", body = ErrorBody),
+))]
+pub(crate) async fn change_password(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Body(request): Body<ChangePasswordRequest>,
+) -> Result<Json<Tokens>, ApiError> {
+    let user_id = auth::own_account(&caller)?;
+    let new_password = request.new_password.0;
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&new_password.chars().count()) {
+        return Err(field_error("newPassword", format!("{PASSWORD_MIN} to {PASSWORD_MAX} characters")));
+    }
+    let user = ask_now(&state, move |store| store.user_by_id(user_id)).await?.ok_or_else(|| ApiError::NotFound(format!("user {user_id}")))?;
+    let now = now_ms();
+    state.auth.check_throttle(&user.email, now)?;
+    let (current, hash) = (request.current_password.0, user.password_hash.clone());
+    let matches = tokio::task::spawn_blocking(move || auth::verify_password(&current, &hash)).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    state.auth.record_login(&user.email, matches, now);
+    if !matches {
+        return Err(ApiError::Rejected { status: StatusCode::FORBIDDEN, code: "wrong_password", message: "the current password is wrong".to_owned() });
+    }
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new_password)).await.map_err(|error| ApiError::Internal(error.to_string()))??;
+    let generation = ask_now(&state, move |store| store.change_password(user_id, &hash, now)).await?;
+    state.auth.set_generation(user_id, generation);
+    audit(&state, &caller, "user.password_changed", format!("user:{user_id}"), json!({})).await;
+    let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
+    issue(&state, user_id, role).await.map(Json)
 }
 
 pub(crate) fn key_of(key: &ApiKeyRecord) -> ApiKey {

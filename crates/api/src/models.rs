@@ -477,6 +477,15 @@ pub(crate) struct LoginRequest {
     pub password: PasswordText,
 }
 
+/// `POST /v1/auth/password`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ChangePasswordRequest {
+    pub current_password: PasswordText,
+    /// 8 to 128 characters.
+    pub new_password: PasswordText,
+}
+
 /// `POST /v1/auth/refresh` and `/logout`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -89,6 +89,7 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(identity::login))
         .routes(routes!(identity::refresh))
         .routes(routes!(identity::logout))
+        .routes(routes!(identity::change_password))
         .routes(routes!(identity::create_api_key, identity::list_api_keys))
         .routes(routes!(identity::revoke_api_key))
         .routes(routes!(identity::set_role))

@@ -109,6 +109,21 @@ impl Store {
         self.token_generation(user_id)
     }
 
+    /// Sets the user's password (its hash), and in the same transaction revokes every login
+    /// (refresh token) and voids every access token issued so far: whoever knew the old
+    /// password is logged out everywhere. Returns the new token generation.
+    pub fn change_password(&self, user_id: u64, password_hash: &str, now_ms: i64) -> Result<Option<u64>, StoreError> {
+        let user = Param::Int(user_id as i64);
+        self.backend().transaction(&[
+            Statement::new(
+                "UPDATE users SET password_hash = $1, token_generation = token_generation + 1 WHERE user_id = $2",
+                vec![password_hash.into(), user.clone()],
+            ),
+            Statement::new("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", vec![now_ms.into(), user]),
+        ])?;
+        self.token_generation(user_id)
+    }
+
     /// Removes a user's login, tokens and keys (account deletion). The trading history
     /// stays in the log, under the account id only.
     pub fn delete_user(&self, user_id: u64) -> Result<(), StoreError> {

@@ -166,7 +166,7 @@ fn access(method: &str, path: &str) -> Access {
         || path.starts_with("/v1/market/")
         || path.starts_with("/v1/marketdata")
         || path.starts_with("/v1/analytics/")
-        || path.starts_with("/v1/auth/");
+        || (path.starts_with("/v1/auth/") && path != "/v1/auth/password");
     if public || path == "/v1/profiles/{user_id}/avatar" {
         return Access::Public;
     }
@@ -196,6 +196,7 @@ fn access(method: &str, path: &str) -> Access {
         || path.starts_with("/v2/")
         // Alpaca's screener: the market's data, for any caller signed in.
         || path.starts_with("/v1beta1/")
+        || path == "/v1/auth/password"
         || path == "/v1/me/profile"
         || path == "/v1/me/avatar"
         || path == "/v1/me/notification-preferences"
@@ -311,7 +312,8 @@ async fn every_route_authorises_by_role_and_owner() {
                 // A viewer writes nothing, whatever the order.
                 (Access::Hidden, "viewer") if method != Method::GET => Some(403),
                 (Access::Hidden, "other" | "viewer") => Some(404),
-                (Access::Own, "viewer") if method != Method::GET && !template.starts_with("/v1/api-keys") => Some(403),
+                // A viewer manages its own credentials: keys and password.
+                (Access::Own, "viewer") if method != Method::GET && !template.starts_with("/v1/api-keys") && template != "/v1/auth/password" => Some(403),
                 _ => None,
             };
             match denial {
@@ -486,4 +488,59 @@ async fn a_remembered_api_key_follows_role_changes_and_deletion_at_once() {
     assert_eq!(status, 204);
     let read = app.anonymous.get(app.url(&format!("/v1/portfolio/{user}"))).header("x-api-key", &key).send().await.unwrap();
     assert_eq!(read.status(), 401, "a deleted user's key is refused at once");
+}
+
+/// Changing the password ends every login of the user and every access token (a socket
+/// opened with one too) and answers with a new login; the old password no longer logs in.
+/// A wrong current password changes nothing and counts as a failed login.
+#[tokio::test]
+async fn a_password_change_logs_every_other_session_out() {
+    let app = spawn_app().await;
+    let ada = register(&app, "pat@example.com").await;
+    let (access, refresh) = (ada["accessToken"].as_str().unwrap().to_owned(), ada["refreshToken"].as_str().unwrap().to_owned());
+    let login = |password: &'static str| {
+        let app = &app;
+        async move { call(app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "pat@example.com", "password": password}))).await }
+    };
+    let (_, laptop) = login("correct horse").await;
+    let url = format!("ws://{}/v1/marketdata/websocket?vsn=2.0.0&token={access}", app.ws_address);
+    let mut socket = tokio_tungstenite::connect_async(url).await.unwrap().0;
+
+    let change = |token: String, current: &'static str, new: &'static str| {
+        let app = &app;
+        async move {
+            call(app, &app.anonymous, Method::POST, "/v1/auth/password", Some(&token), Some(json!({"currentPassword": current, "newPassword": new}))).await
+        }
+    };
+    let (status, refused) = change(access.clone(), "wrong horse", "battery staple").await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("wrong_password")), "{refused}");
+    let (status, refused) = change(access.clone(), "correct horse", "short").await;
+    assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("newPassword")), "{refused}");
+    assert_eq!(login("correct horse").await.0, 200, "nothing changed yet");
+
+    let (status, renewed) = change(access.clone(), "correct horse", "battery staple").await;
+    assert_eq!(status, 200, "{renewed}");
+    // The old password, the old access token and every earlier login are done.
+    assert_eq!(login("correct horse").await.0, 401);
+    let (status, _) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", Some(&access), None).await;
+    assert_eq!(status, 401, "the old access token");
+    for old in [refresh, laptop["refreshToken"].as_str().unwrap().to_owned()] {
+        let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": old}))).await;
+        assert_eq!(status, 401, "an earlier login");
+    }
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(Ok(message)) = futures_util::StreamExt::next(&mut socket).await {
+            if let tokio_tungstenite::tungstenite::Message::Close(frame) = message {
+                return frame.map(|frame| u16::from(frame.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("the socket closes");
+    assert_eq!(closed, Some(1008));
+    // The answer is a working login, and the new password logs in.
+    let (status, _) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", renewed["accessToken"].as_str(), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(login("battery staple").await.0, 200);
 }
