@@ -116,7 +116,7 @@ function Shell({ session, page, menu, setMenu, children }: { session: Session | 
     ["contests", "Contests"],
     ["community", "Community"],
     ["alerts", "Alerts"],
-    ["keys", "API keys"],
+    ["keys", "Keys and password"],
   ];
   if (session?.role === "admin") links.push(["admin", "Admin"]);
   return (

@@ -79,6 +79,15 @@ export class Client {
     return session;
   }
 
+  /** A new password: the server ends every other login and answers with a new one. */
+  async changePassword(currentPassword: string, newPassword: string): Promise<Session> {
+    const email = this.session?.email ?? "";
+    const tokens = await this.send<Tokens>("POST", "/v1/auth/password", { currentPassword, newPassword });
+    const session = sessionOf(tokens, email);
+    this.set(session);
+    return session;
+  }
+
   async logout(): Promise<void> {
     const session = this.session;
     this.set(null);

@@ -3,7 +3,56 @@ import { api } from "../api";
 import { Empty, ErrorNote, Head } from "../components/Common";
 import { time } from "../format";
 import { useLoad } from "../hooks";
+import { reconnect } from "../live";
+import { toast } from "../toasts";
 import type { ApiKey } from "../types";
+
+/** Change the password: every other login ends; this one goes on with new tokens. */
+function ChangePassword() {
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function change(event: FormEvent) {
+    event.preventDefault();
+    setError(null);
+    if (next.length < 8) {
+      setError(new Error("The new password needs at least 8 characters."));
+      return;
+    }
+    setBusy(true);
+    try {
+      await api.changePassword(current, next);
+      // The live connection carried the old login, which the server ends: open it anew.
+      reconnect();
+      setCurrent("");
+      setNext("");
+      toast("info", "Password changed: every other session is logged out.");
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form onSubmit={change} className="inline" aria-label="Change password">
+      <label>
+        Current password
+        <input type="password" autoComplete="current-password" value={current} onChange={(event) => setCurrent(event.target.value)} required />
+      </label>
+      <label>
+        New password
+        <input type="password" autoComplete="new-password" value={next} minLength={8} maxLength={128} onChange={(event) => setNext(event.target.value)} required />
+      </label>
+      <button type="submit" disabled={busy}>
+        Change password
+      </button>
+      <ErrorNote error={error} />
+    </form>
+  );
+}
 
 /** Create (the secret shown once, with a copy button), list and revoke API keys. */
 export function ApiKeys() {
@@ -100,6 +149,8 @@ export function ApiKeys() {
           </tbody>
         </table>
       )}
+      <h2>Password</h2>
+      <ChangePassword />
     </section>
   );
 }
