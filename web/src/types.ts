@@ -218,6 +218,8 @@ export interface Statement {
 export interface LeaderboardEntry extends Figures {
   rank: number;
   userId: string;
+  /** Shown for a public profile only; HTML-escaped by the server: shown through `unescape`. */
+  displayName?: string | null;
 }
 
 export interface Leaderboard {

@@ -508,10 +508,16 @@ pub(crate) async fn leaderboard(State(state): State<Shared>, Query(params): Quer
     let limit = bounded(params.limit.as_deref(), 50, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let token = short_text("pageToken", params.page_token.as_deref(), 200)?.map(str::to_owned);
     let page = ask(&state, move |store| store.leaderboard(since, now_ms, limit, token.as_deref())).await?;
+    let names = crate::social::public_names(&state, page.entries.iter().map(|entry| entry.user_id).collect()).await?;
     let entries = page
         .entries
         .iter()
-        .map(|entry| LeaderboardEntry { rank: entry.rank, user_id: entry.user_id.to_string(), figures: figures(&entry.performance) })
+        .map(|entry| LeaderboardEntry {
+            rank: entry.rank,
+            user_id: entry.user_id.to_string(),
+            display_name: names.get(&entry.user_id).cloned(),
+            figures: figures(&entry.performance),
+        })
         .collect();
     Ok(Json(Leaderboard { period, entries, pagination: pagination(page.next_page_token, page.total_count) }))
 }

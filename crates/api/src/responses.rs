@@ -411,6 +411,9 @@ pub(crate) struct Leaderboard {
 pub(crate) struct LeaderboardEntry {
     pub rank: u64,
     pub user_id: String,
+    /// The user's display name when their profile is public (HTML-escaped, as on every
+    /// social answer); null for a private one.
+    pub display_name: Option<String>,
     #[serde(flatten)]
     pub figures: Figures,
 }

@@ -308,7 +308,7 @@ fn not_found_user(user_id: u64) -> ApiError {
 }
 
 /// Display names of `users` whose profiles others may see (escaped); private ones are absent.
-async fn public_names(state: &AppState, users: Vec<u64>) -> Result<std::collections::BTreeMap<u64, String>, ApiError> {
+pub(crate) async fn public_names(state: &AppState, users: Vec<u64>) -> Result<std::collections::BTreeMap<u64, String>, ApiError> {
     ask(state, move |store| {
         let mut names = std::collections::BTreeMap::new();
         for user in users {

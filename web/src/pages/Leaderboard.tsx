@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { api } from "../api";
 import { Empty, ErrorNote, Pager, Head, Choice } from "../components/Common";
-import { money, percent, percentTone, ratio } from "../format";
+import { money, percent, percentTone, ratio, unescape } from "../format";
 import { useLoad } from "../hooks";
 import type { Leaderboard as Answer } from "../types";
 
@@ -36,7 +36,7 @@ export function Leaderboard() {
               {board.data.entries.map((entry) => (
                 <tr key={entry.userId} className={entry.userId === me ? "mine" : ""}>
                   <td className="number">{entry.rank}</td>
-                  <th scope="row">{entry.userId === me ? `You (#${entry.userId})` : `Trader #${entry.userId}`}</th>
+                  <th scope="row">{entry.userId === me ? `You (#${entry.userId})` : (entry.displayName ? unescape(entry.displayName) : `Trader #${entry.userId}`)}</th>
                   <td className={`number ${percentTone(entry.totalReturn)}`}>{percent(entry.totalReturn)}</td>
                   <td className="number">{ratio(entry.sharpe)}</td>
                   <td className="number">{percent(entry.maxDrawdown)}</td>

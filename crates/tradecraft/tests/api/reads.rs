@@ -360,3 +360,28 @@ async fn account_activities_filter_by_alpacas_category() {
         assert_eq!(status, 422, "{refused}: {answer}");
     }
 }
+
+/// The leaderboard names a ranked user by their display name when their profile is public
+/// (escaped, as every social answer), and by nothing when it is private.
+#[tokio::test]
+async fn the_leaderboard_names_users_whose_profiles_are_public() {
+    let app = spawn_app().await;
+    let mut users = Vec::new();
+    for (email, profile) in [("ada@example.com", Some(true)), ("bo@example.com", Some(false)), ("cy@example.com", None)] {
+        let registered = crate::auth::register(&app, email).await;
+        let (user, token) = (registered["userId"].as_str().unwrap().to_owned(), registered["accessToken"].as_str().unwrap().to_owned());
+        if let Some(public) = profile {
+            let body = json!({"displayName": format!("{} & Co", &email[..2]), "public": public});
+            let (status, answer) = crate::auth::call(&app, &app.anonymous, reqwest::Method::PUT, "/v1/me/profile", Some(&token), Some(body)).await;
+            assert_eq!(status, 200, "{answer}");
+        }
+        users.push(user);
+    }
+    let (_, board) = app
+        .get_until("/v1/leaderboard?period=all&limit=1000", |status, board| {
+            status == 200 && users.iter().all(|user| board["entries"].as_array().unwrap().iter().any(|entry| entry["userId"] == user.as_str()))
+        })
+        .await;
+    let name = |user: &str| board["entries"].as_array().unwrap().iter().find(|entry| entry["userId"] == user).unwrap()["displayName"].clone();
+    assert_eq!([name(&users[0]), name(&users[1]), name(&users[2])], [json!("ad &amp; Co"), Value::Null, Value::Null], "{board}");
+}
