@@ -1276,7 +1276,7 @@ pub(crate) struct Clock {
 const DAY_MS: i64 = 86_400_000;
 
 /// The first Unix ms of the UTC day holding `ms`.
-fn utc_day_start(ms: i64) -> i64 {
+pub(crate) fn utc_day_start(ms: i64) -> i64 {
     ms.div_euclid(DAY_MS) * DAY_MS
 }
 

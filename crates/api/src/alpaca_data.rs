@@ -156,7 +156,7 @@ fn window(params: &DataParams) -> Result<Window, ApiError> {
 
 /// Pages items of several symbols: every item of the first symbol, then the next, `limit`
 /// in all; the token names the last item given.
-fn page(symbols: &[Symbol], window: &Window, mut items_of: impl FnMut(Symbol) -> Vec<(i64, Value)>) -> (Map<String, Value>, Option<String>) {
+fn page(symbols: &[Symbol], window: &Window, mut items_of: impl FnMut(Symbol) -> Vec<(i64, Value)>) -> Paged {
     let mut answer = Map::new();
     let mut count = 0;
     let mut skipping = window.after.is_some();
@@ -217,13 +217,20 @@ fn trade_json(trade: &crate::view::TradeRecord) -> Value {
     responses((status = 200, description = "`{\"bars\": {SYMBOL: [bar]}, \"next_page_token\"}`; a bar is `{t, o, h, l, c, v, n}`.", body = Object)))]
 pub(crate) async fn bars(State(state): State<Shared>, Query(params): Query<DataParams>) -> Result<Json<Value>, ApiError> {
     let symbols = symbols(&state, params.symbols.as_deref()).await?;
-    let interval = interval(params.timeframe.as_deref())?;
-    let window = window(&params)?;
-    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    let (bars, next) = page(&symbols, &window, |symbol| {
-        view.candles.candles(symbol, interval, window.start, window.end, usize::MAX).iter().map(|candle| (candle.start_ms, bar_json(candle))).collect()
-    });
+    let (bars, next) = bars_of(&state, &symbols, &params)?;
     Ok(Json(json!({"bars": bars, "next_page_token": next})))
+}
+
+/// One page of items per symbol, and the next page's token (`None` on the last).
+type Paged = (Map<String, Value>, Option<String>);
+
+fn bars_of(state: &AppState, symbols: &[Symbol], params: &DataParams) -> Result<Paged, ApiError> {
+    let interval = interval(params.timeframe.as_deref())?;
+    let window = window(params)?;
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    Ok(page(symbols, &window, |symbol| {
+        view.candles.candles(symbol, interval, window.start, window.end, usize::MAX).iter().map(|candle| (candle.start_ms, bar_json(candle))).collect()
+    }))
 }
 
 /// Trades of several symbols (Alpaca's `GET /v2/stocks/trades`), from the recent prints
@@ -232,12 +239,16 @@ pub(crate) async fn bars(State(state): State<Shared>, Query(params): Query<DataP
     responses((status = 200, description = "`{\"trades\": {SYMBOL: [trade]}, \"next_page_token\"}`; a trade is `{t, x, p, s, c, i, z}`.", body = Object)))]
 pub(crate) async fn trades(State(state): State<Shared>, Query(params): Query<DataParams>) -> Result<Json<Value>, ApiError> {
     let symbols = symbols(&state, params.symbols.as_deref()).await?;
-    let window = window(&params)?;
-    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    let (trades, next) = page(&symbols, &window, |symbol| {
-        view.trades.get(&symbol).map(|trades| trades.iter().map(|trade| (trade.timestamp.millis(), trade_json(trade))).collect()).unwrap_or_default()
-    });
+    let (trades, next) = trades_of(&state, &symbols, &params)?;
     Ok(Json(json!({"trades": trades, "next_page_token": next})))
+}
+
+fn trades_of(state: &AppState, symbols: &[Symbol], params: &DataParams) -> Result<Paged, ApiError> {
+    let window = window(params)?;
+    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    Ok(page(symbols, &window, |symbol| {
+        view.trades.get(&symbol).map(|trades| trades.iter().map(|trade| (trade.timestamp.millis(), trade_json(trade))).collect()).unwrap_or_default()
+    }))
 }
 
 async fn quote_of(state: &AppState, symbol: Symbol) -> Result<Value, ApiError> {
@@ -256,15 +267,20 @@ async fn quote_of(state: &AppState, symbol: Symbol) -> Result<Value, ApiError> {
     responses((status = 200, description = "`{\"quotes\": {SYMBOL: [quote]}, \"next_page_token\": null}`; a quote is `{t, ax, ap, as, bx, bp, bs, c, z}`.", body = Object)))]
 pub(crate) async fn quotes(State(state): State<Shared>, Query(params): Query<DataParams>) -> Result<Json<Value>, ApiError> {
     let symbols = symbols(&state, params.symbols.as_deref()).await?;
-    let window = window(&params)?;
+    let (quotes, next) = quotes_of(&state, &symbols, &params).await?;
+    Ok(Json(json!({"quotes": quotes, "next_page_token": next})))
+}
+
+async fn quotes_of(state: &AppState, symbols: &[Symbol], params: &DataParams) -> Result<Paged, ApiError> {
+    let window = window(params)?;
     let at = now().millis();
     let mut quotes = Map::new();
     if (window.start..=window.end).contains(&at) && window.after.is_none() {
-        for symbol in symbols.into_iter().take(window.limit) {
-            quotes.insert(symbol.as_str().to_owned(), json!([quote_of(&state, symbol).await?]));
+        for symbol in symbols.iter().copied().take(window.limit) {
+            quotes.insert(symbol.as_str().to_owned(), json!([quote_of(state, symbol).await?]));
         }
     }
-    Ok(Json(json!({"quotes": quotes, "next_page_token": null})))
+    Ok((quotes, None))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -294,23 +310,31 @@ impl LatestParams {
     responses((status = 200, description = "`{\"trades\": {SYMBOL: trade}}`.", body = Object)))]
 pub(crate) async fn latest_trades(State(state): State<Shared>, Query(params): Query<LatestParams>) -> Result<Json<Value>, ApiError> {
     let symbols = params.symbols(&state).await?;
+    Ok(Json(json!({"trades": latest_trades_of(&state, &symbols)?})))
+}
+
+fn latest_trades_of(state: &AppState, symbols: &[Symbol]) -> Result<Map<String, Value>, ApiError> {
     let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    let trades: Map<String, Value> = symbols
+    Ok(symbols
         .iter()
         .filter_map(|symbol| view.trades.get(symbol).and_then(|trades| trades.back()).map(|trade| (symbol.as_str().to_owned(), trade_json(trade))))
-        .collect();
-    Ok(Json(json!({"trades": trades})))
+        .collect())
 }
 
 /// The current quote (top of the book) of each symbol.
 #[utoipa::path(get, path = "/v2/stocks/quotes/latest", tag = "alpaca", params(LatestParams),
     responses((status = 200, description = "`{\"quotes\": {SYMBOL: quote}}`.", body = Object)))]
 pub(crate) async fn latest_quotes(State(state): State<Shared>, Query(params): Query<LatestParams>) -> Result<Json<Value>, ApiError> {
+    let symbols = params.symbols(&state).await?;
+    Ok(Json(json!({"quotes": latest_quotes_of(&state, &symbols).await?})))
+}
+
+async fn latest_quotes_of(state: &AppState, symbols: &[Symbol]) -> Result<Map<String, Value>, ApiError> {
     let mut quotes = Map::new();
-    for symbol in params.symbols(&state).await? {
-        quotes.insert(symbol.as_str().to_owned(), quote_of(&state, symbol).await?);
+    for &symbol in symbols {
+        quotes.insert(symbol.as_str().to_owned(), quote_of(state, symbol).await?);
     }
-    Ok(Json(json!({"quotes": quotes})))
+    Ok(quotes)
 }
 
 /// The symbol's current candle of `interval` in the view.
@@ -323,14 +347,19 @@ pub(crate) fn latest_candle(state: &AppState, symbol: Symbol, interval: Interval
 #[utoipa::path(get, path = "/v2/stocks/bars/latest", tag = "alpaca", params(LatestParams),
     responses((status = 200, description = "`{\"bars\": {SYMBOL: bar}}`.", body = Object)))]
 pub(crate) async fn latest_bars(State(state): State<Shared>, Query(params): Query<LatestParams>) -> Result<Json<Value>, ApiError> {
+    let symbols = params.symbols(&state).await?;
+    Ok(Json(json!({"bars": latest_bars_of(&state, &symbols)?})))
+}
+
+fn latest_bars_of(state: &AppState, symbols: &[Symbol]) -> Result<Map<String, Value>, ApiError> {
     let minute = Interval::parse("1m").ok_or_else(|| ApiError::Internal("interval".to_owned()))?;
     let mut bars = Map::new();
-    for symbol in params.symbols(&state).await? {
-        if let Some(candle) = latest_candle(&state, symbol, minute)? {
+    for &symbol in symbols {
+        if let Some(candle) = latest_candle(state, symbol, minute)? {
             bars.insert(symbol.as_str().to_owned(), bar_json(&candle));
         }
     }
-    Ok(Json(json!({"bars": bars})))
+    Ok(bars)
 }
 
 /// Each symbol's latest trade, current quote, latest minute and daily bars.
@@ -356,6 +385,15 @@ pub(crate) struct SnapshotParams {
     currency: Option<String>,
 }
 
+impl SnapshotParams {
+    /// The listed symbol a one-symbol route names (in any case), once the options are
+    /// ones Alpaca has.
+    async fn symbol(&self, state: &AppState, text: &str) -> Result<Symbol, ApiError> {
+        check_options(self.feed.as_deref(), None, self.currency.as_deref(), None)?;
+        one_symbol(state, text).await
+    }
+}
+
 /// One symbol's snapshot (Alpaca's `GET /v2/stocks/{symbol}/snapshot`).
 #[utoipa::path(get, path = "/v2/stocks/{symbol}/snapshot", tag = "alpaca",
     params(("symbol" = String, Path, description = "A listed symbol."), SnapshotParams),
@@ -365,8 +403,7 @@ pub(crate) async fn snapshot_one(
     Path(symbol): Path<String>,
     Query(params): Query<SnapshotParams>,
 ) -> Result<Json<Value>, ApiError> {
-    check_options(params.feed.as_deref(), None, params.currency.as_deref(), None)?;
-    let symbol = *symbols(&state, Some(&symbol)).await?.first().ok_or_else(|| bad("symbol"))?;
+    let symbol = params.symbol(&state, &symbol).await?;
     let mut snapshot = snapshot(&state, symbol).await?;
     snapshot["symbol"] = json!(symbol.as_str());
     Ok(Json(snapshot))
@@ -393,40 +430,32 @@ async fn one_symbol(state: &AppState, text: &str) -> Result<Symbol, ApiError> {
     symbols(state, Some(text)).await?.first().copied().ok_or_else(|| bad("symbol is required"))
 }
 
-/// A several-symbols history answer in its one-symbol form: `{KEY: [items], symbol,
-/// next_page_token}`.
-fn one_history(Json(mut answer): Json<Value>, key: &str, symbol: Symbol) -> Json<Value> {
-    let items = answer[key].get(symbol.as_str()).cloned().unwrap_or_else(|| json!([]));
-    answer[key] = items;
-    answer["symbol"] = json!(symbol.as_str());
-    Json(answer)
+/// A one-symbol history answer: `{KEY: [items], symbol, next_page_token}`.
+fn one_history(key: &str, symbol: Symbol, (mut items, next): Paged) -> Json<Value> {
+    Json(json!({key: items.remove(symbol.as_str()).unwrap_or_else(|| json!([])), "symbol": symbol.as_str(), "next_page_token": next}))
 }
 
-/// A several-symbols latest answer in its one-symbol form: `{symbol, ITEM}` (`null` when
-/// the symbol has none yet).
-fn one_latest(Json(answer): Json<Value>, key: &str, item: &str, symbol: Symbol) -> Json<Value> {
-    let found = answer[key].get(symbol.as_str()).cloned().unwrap_or(Value::Null);
-    Json(json!({"symbol": symbol.as_str(), item: found}))
+/// A one-symbol latest answer: `{symbol, ITEM}` (`null` when the symbol has none yet).
+fn one_latest(item: &str, symbol: Symbol, mut items: Map<String, Value>) -> Json<Value> {
+    Json(json!({"symbol": symbol.as_str(), item: items.remove(symbol.as_str()).unwrap_or(Value::Null)}))
 }
 
 /// One symbol's bars (Alpaca's `GET /v2/stocks/{symbol}/bars`, which older SDKs call).
 #[utoipa::path(get, path = "/v2/stocks/{symbol}/bars", tag = "alpaca",
     params(("symbol" = String, Path, description = "A listed symbol."), DataParams),
     responses((status = 200, description = "`{\"bars\": [bar], \"symbol\", \"next_page_token\"}`.", body = Object)))]
-pub(crate) async fn bars_one(State(state): State<Shared>, Path(symbol): Path<String>, Query(mut params): Query<DataParams>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn bars_one(State(state): State<Shared>, Path(symbol): Path<String>, Query(params): Query<DataParams>) -> Result<Json<Value>, ApiError> {
     let symbol = one_symbol(&state, &symbol).await?;
-    params.symbols = Some(symbol.as_str().to_owned());
-    Ok(one_history(bars(State(state), Query(params)).await?, "bars", symbol))
+    Ok(one_history("bars", symbol, bars_of(&state, &[symbol], &params)?))
 }
 
 /// One symbol's trades (Alpaca's `GET /v2/stocks/{symbol}/trades`).
 #[utoipa::path(get, path = "/v2/stocks/{symbol}/trades", tag = "alpaca",
     params(("symbol" = String, Path, description = "A listed symbol."), DataParams),
     responses((status = 200, description = "`{\"trades\": [trade], \"symbol\", \"next_page_token\"}`.", body = Object)))]
-pub(crate) async fn trades_one(State(state): State<Shared>, Path(symbol): Path<String>, Query(mut params): Query<DataParams>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn trades_one(State(state): State<Shared>, Path(symbol): Path<String>, Query(params): Query<DataParams>) -> Result<Json<Value>, ApiError> {
     let symbol = one_symbol(&state, &symbol).await?;
-    params.symbols = Some(symbol.as_str().to_owned());
-    Ok(one_history(trades(State(state), Query(params)).await?, "trades", symbol))
+    Ok(one_history("trades", symbol, trades_of(&state, &[symbol], &params)?))
 }
 
 /// One symbol's quotes (Alpaca's `GET /v2/stocks/{symbol}/quotes`): its current quote
@@ -434,15 +463,9 @@ pub(crate) async fn trades_one(State(state): State<Shared>, Path(symbol): Path<S
 #[utoipa::path(get, path = "/v2/stocks/{symbol}/quotes", tag = "alpaca",
     params(("symbol" = String, Path, description = "A listed symbol."), DataParams),
     responses((status = 200, description = "`{\"quotes\": [quote], \"symbol\", \"next_page_token\": null}`.", body = Object)))]
-pub(crate) async fn quotes_one(State(state): State<Shared>, Path(symbol): Path<String>, Query(mut params): Query<DataParams>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn quotes_one(State(state): State<Shared>, Path(symbol): Path<String>, Query(params): Query<DataParams>) -> Result<Json<Value>, ApiError> {
     let symbol = one_symbol(&state, &symbol).await?;
-    params.symbols = Some(symbol.as_str().to_owned());
-    Ok(one_history(quotes(State(state), Query(params)).await?, "quotes", symbol))
-}
-
-/// The options given with a single-symbol latest route, as the several-symbols form takes them.
-fn latest_of(symbol: Symbol, params: SnapshotParams) -> LatestParams {
-    LatestParams { symbols: Some(symbol.as_str().to_owned()), feed: params.feed, currency: params.currency }
+    Ok(one_history("quotes", symbol, quotes_of(&state, &[symbol], &params).await?))
 }
 
 /// One symbol's latest trade (Alpaca's `GET /v2/stocks/{symbol}/trades/latest`).
@@ -454,8 +477,8 @@ pub(crate) async fn latest_trade_one(
     Path(symbol): Path<String>,
     Query(params): Query<SnapshotParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let symbol = one_symbol(&state, &symbol).await?;
-    Ok(one_latest(latest_trades(State(state), Query(latest_of(symbol, params))).await?, "trades", "trade", symbol))
+    let symbol = params.symbol(&state, &symbol).await?;
+    Ok(one_latest("trade", symbol, latest_trades_of(&state, &[symbol])?))
 }
 
 /// One symbol's current quote (Alpaca's `GET /v2/stocks/{symbol}/quotes/latest`).
@@ -467,8 +490,8 @@ pub(crate) async fn latest_quote_one(
     Path(symbol): Path<String>,
     Query(params): Query<SnapshotParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let symbol = one_symbol(&state, &symbol).await?;
-    Ok(one_latest(latest_quotes(State(state), Query(latest_of(symbol, params))).await?, "quotes", "quote", symbol))
+    let symbol = params.symbol(&state, &symbol).await?;
+    Ok(one_latest("quote", symbol, latest_quotes_of(&state, &[symbol]).await?))
 }
 
 /// One symbol's latest minute bar (Alpaca's `GET /v2/stocks/{symbol}/bars/latest`).
@@ -480,6 +503,6 @@ pub(crate) async fn latest_bar_one(
     Path(symbol): Path<String>,
     Query(params): Query<SnapshotParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let symbol = one_symbol(&state, &symbol).await?;
-    Ok(one_latest(latest_bars(State(state), Query(latest_of(symbol, params))).await?, "bars", "bar", symbol))
+    let symbol = params.symbol(&state, &symbol).await?;
+    Ok(one_latest("bar", symbol, latest_bars_of(&state, &[symbol])?))
 }

@@ -104,6 +104,11 @@ impl Subscriptions {
         self.0.values().flatten().cloned().collect()
     }
 
+    /// Whether a channel takes every symbol (`*`).
+    fn any_wildcard(&self) -> bool {
+        self.0.values().any(|symbols| symbols.contains("*"))
+    }
+
     /// The exchange's topics these subscriptions need, `*` standing for every one of
     /// `listed`: a symbol's trades (for `trades`, `updatedBars` and `dailyBars`), its book
     /// (`quotes`) and its status (`statuses`). Minute bars come from the view each second.
@@ -127,11 +132,8 @@ impl Subscriptions {
 
 /// Joins `inbox` to the topics `subscriptions` need now and leaves those it no longer does.
 async fn follow(state: &Shared, subscriptions: &Subscriptions, inbox: &mut crate::ws::Inbox, joined: &mut BTreeSet<String>) {
-    let listed: Vec<Symbol> = if subscriptions.0.values().any(|symbols| symbols.contains("*")) {
-        crate::routes::query(state, |engine| engine.symbols().collect()).await.unwrap_or_default()
-    } else {
-        Vec::new()
-    };
+    let listed: Vec<Symbol> =
+        if subscriptions.any_wildcard() { crate::routes::query(state, |engine| engine.symbols().collect()).await.unwrap_or_default() } else { Vec::new() };
     let wanted = subscriptions.topics(&listed);
     for topic in joined.difference(&wanted) {
         inbox.leave(topic);
@@ -229,9 +231,7 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
     loop {
         tokio::select! {
             _ = recheck.tick(), if authorized.is_some() => {
-                if let Some((credential, caller)) = &authorized
-                    && !credential.still_names(&state, caller).await
-                {
+                if crate::auth::revoked(&state, &authorized).await {
                     let _ = send(&mut socket, msgpack, vec![json!({"T": "error", "code": 402, "msg": "auth failed"})]).await;
                     crate::ws::close_revoked(&mut socket).await;
                     break;
@@ -284,7 +284,7 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
             }
             _ = tick.tick() => {
                 // `*` takes in a symbol listed since.
-                if subscriptions.0.values().any(|symbols| symbols.contains("*")) {
+                if subscriptions.any_wildcard() {
                     follow(&state, &subscriptions, &mut inbox, &mut joined).await;
                 }
                 // Each minute that had trades, once it is over: its bar.

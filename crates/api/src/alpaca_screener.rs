@@ -21,7 +21,6 @@ use crate::extract::Query;
 use crate::routes::{now, query};
 use crate::{ApiError, Shared};
 
-const DAY_MS: i64 = 86_400_000;
 /// Most active symbols given at most, and movers on each side at most (as Alpaca).
 const ACTIVES_MAX: usize = 100;
 const MOVERS_MAX: usize = 50;
@@ -73,7 +72,7 @@ pub(crate) async fn most_actives(State(state): State<Shared>, Query(params): Que
     let symbols: Vec<Symbol> = query(&state, |engine| engine.symbols().collect()).await?;
     let day = Interval::parse("1d").ok_or_else(|| ApiError::Internal("interval".to_owned()))?;
     let at = now();
-    let today = at.millis().div_euclid(DAY_MS) * DAY_MS;
+    let today = crate::alpaca::utc_day_start(at.millis());
     let days: BTreeMap<Symbol, Activity> = {
         let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
         symbols
@@ -150,7 +149,7 @@ pub(crate) async fn market_movers(
     }
     let top = top(params.top.as_deref(), MOVERS_MAX)?;
     let at = now();
-    let today = at.millis().div_euclid(DAY_MS) * DAY_MS;
+    let today = crate::alpaca::utc_day_start(at.millis());
     let (latest, closes) = crate::reads::ask(&state, move |store| Ok((store.latest_prices()?, store.previous_closes(today)?))).await?;
     let (gainers, losers) = movers(&latest, &closes, top);
     Ok(Json(json!({

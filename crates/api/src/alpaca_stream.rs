@@ -58,9 +58,7 @@ async fn session(mut socket: WebSocket, state: Shared) {
     loop {
         tokio::select! {
             _ = recheck.tick(), if authorized.is_some() => {
-                if let Some((credential, caller)) = &authorized
-                    && !credential.still_names(&state, caller).await
-                {
+                if crate::auth::revoked(&state, &authorized).await {
                     let _ = send(&mut socket, &authorization("unauthorized")).await;
                     crate::ws::close_revoked(&mut socket).await;
                     break;
@@ -320,9 +318,7 @@ fn async_stream_events(
         loop {
             tokio::select! {
                 _ = recheck.tick(), if live.holder.is_some() => {
-                    if let Some((credential, caller)) = &live.holder
-                        && !credential.still_names(&state, caller).await
-                    {
+                    if crate::auth::revoked(&state, &live.holder).await {
                         return None;
                     }
                 }

@@ -355,6 +355,15 @@ pub(crate) struct SocketCredential {
     pub api_key: Option<String>,
 }
 
+/// Whether the credential a stream was opened with no longer names whom it named then
+/// (`None`: nobody authenticated yet, so nothing to revoke).
+pub(crate) async fn revoked(state: &AppState, holder: &Option<(SocketCredential, Caller)>) -> bool {
+    match holder {
+        Some((credential, caller)) => !credential.still_names(state, caller).await,
+        None => false,
+    }
+}
+
 impl SocketCredential {
     /// Whether the credential still names `caller` (a token past its expiry still does:
     /// a socket outlives its token, not the token's revocation).

@@ -309,16 +309,8 @@ fn not_found_user(user_id: u64) -> ApiError {
 
 /// Display names of `users` whose profiles others may see (escaped); private ones are absent.
 pub(crate) async fn public_names(state: &AppState, users: Vec<u64>) -> Result<std::collections::BTreeMap<u64, String>, ApiError> {
-    ask(state, move |store| {
-        let mut names = std::collections::BTreeMap::new();
-        for user in users {
-            if let Some(profile) = store.profile(user)?.filter(|profile| profile.public) {
-                names.insert(user, escape_html(&profile.display_name));
-            }
-        }
-        Ok(names)
-    })
-    .await
+    let names = ask(state, move |store| store.public_display_names(&users)).await?;
+    Ok(names.into_iter().map(|(user, name)| (user, escape_html(&name))).collect())
 }
 
 /// The name others see for `user`: their display name, or `user {id}` for a private profile.

@@ -124,6 +124,21 @@ impl Store {
             .transpose()
     }
 
+    /// The display names of those of `users` whose profiles are public (a few queries of
+    /// up to 500 ids each, not one per user).
+    pub fn public_display_names(&self, users: &[u64]) -> Result<std::collections::BTreeMap<u64, String>, StoreError> {
+        let mut names = std::collections::BTreeMap::new();
+        for chunk in users.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|index| format!("${index}")).collect();
+            let params: Vec<Param> = chunk.iter().map(|&id| user(id)).collect();
+            let sql = format!("SELECT user_id, display_name FROM profiles WHERE public <> 0 AND user_id IN ({})", placeholders.join(", "));
+            for row in self.backend().query(&sql, &params)? {
+                names.insert(row.int(0)? as u64, row.text(1)?.to_owned());
+            }
+        }
+        Ok(names)
+    }
+
     /// Writes a profile's text and visibility (its avatar is kept).
     pub fn put_profile(&self, profile: &ProfileRecord) -> Result<(), StoreError> {
         self.backend().transaction(&[Statement::new(
