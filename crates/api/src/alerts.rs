@@ -157,8 +157,8 @@ pub fn check_webhook_url(text: &str, targets: WebhookTargets) -> Result<reqwest:
     }
     if targets == WebhookTargets::Public {
         let public = match host {
-            url::Host::Ipv4(address) => public_address(std::net::IpAddr::V4(address)),
-            url::Host::Ipv6(address) => public_address(std::net::IpAddr::V6(address)),
+            url::Host::Ipv4(address) => crate::egress::public_address(std::net::IpAddr::V4(address)),
+            url::Host::Ipv6(address) => crate::egress::public_address(std::net::IpAddr::V6(address)),
             url::Host::Domain(name) => {
                 let name = name.trim_end_matches('.').to_ascii_lowercase();
                 !(name == "localhost" || name.ends_with(".localhost") || name.ends_with(".local") || name.ends_with(".internal") || !name.contains('.'))
@@ -171,38 +171,6 @@ pub fn check_webhook_url(text: &str, targets: WebhookTargets) -> Result<reqwest:
     Ok(url)
 }
 
-/// Whether `address` is a public unicast address.
-pub fn public_address(address: std::net::IpAddr) -> bool {
-    match address {
-        std::net::IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b))
-                || (a == 198 && (b == 18 || b == 19))
-                || a >= 240)
-        }
-        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => public_address(std::net::IpAddr::V4(v4)),
-            None => {
-                let first = v6.segments()[0];
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80
-                    || first == 0x2001 && v6.segments()[1] == 0x0db8)
-            }
-        },
-    }
-}
-
 /// Whether every address `url`'s host resolves to may be delivered to.
 pub(crate) async fn deliverable(url: &str, targets: WebhookTargets) -> Result<(), String> {
     let url = check_webhook_url(url, targets)?;
@@ -213,7 +181,7 @@ pub(crate) async fn deliverable(url: &str, targets: WebhookTargets) -> Result<()
     let port = url.port_or_known_default().unwrap_or(80);
     let addresses = tokio::net::lookup_host((host.as_str(), port)).await.map_err(|error| format!("cannot resolve {host}: {error}"))?;
     for address in addresses {
-        if !public_address(address.ip()) {
+        if !crate::egress::public_address(address.ip()) {
             return Err(format!("{host} resolves to {}, which is not a public address", address.ip()));
         }
     }
@@ -288,8 +256,7 @@ impl WebhookPolicy {
 /// Delivers due alerts to webhooks until `stop` fires: a 2xx answer is delivered; any
 /// other answer or no answer is retried with exponential backoff, up to the policy's limit.
 pub async fn run_webhooks(store: Store, policy: WebhookPolicy, mut stop: tokio::sync::watch::Receiver<bool>) {
-    // No redirects: a public target could otherwise send the request somewhere private.
-    let client = match reqwest::Client::builder().timeout(policy.timeout).redirect(reqwest::redirect::Policy::none()).build() {
+    let client = match crate::egress::delivery_client(&policy) {
         Ok(client) => client,
         Err(error) => return tracing::error!(error = %error, "webhooks: no HTTP client"),
     };
@@ -383,6 +350,11 @@ mod tests {
             "http://[::ffff:10.0.0.1]/",
             "http://100.64.0.1/",
             "http://intranet/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[2002:7f00:1::]/",
+            "http://[::127.0.0.1]/",
+            "http://[fec0::1]/",
+            "http://192.0.0.1/",
         ] {
             assert!(check_webhook_url(private, WebhookTargets::Public).is_err(), "{private:?}");
             assert!(check_webhook_url(private, WebhookTargets::Any).is_ok(), "{private:?}");

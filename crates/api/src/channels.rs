@@ -190,7 +190,7 @@ pub struct ChannelConfig {
 /// Queues the deliveries users asked for, escalates alerts nobody acknowledged, and
 /// delivers what is due, every `policy.poll`, until `stop` fires.
 pub async fn run_channels(store: Store, config: ChannelConfig, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let http = match reqwest::Client::builder().timeout(config.policy.timeout).redirect(reqwest::redirect::Policy::none()).build() {
+    let http = match crate::egress::delivery_client(&config.policy) {
         Ok(client) => client,
         Err(error) => return tracing::error!(error = %error, "notifications: no HTTP client"),
     };

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod channels;
 pub mod clock;
 pub mod contests;
+pub mod egress;
 mod error;
 mod extract;
 mod idempotency;
