@@ -7,7 +7,7 @@ import { reconnect, useChannel, useConnection } from "./live";
 import { Admin } from "./pages/Admin";
 import { Alerts } from "./pages/Alerts";
 import { ApiKeys } from "./pages/ApiKeys";
-import { Auth } from "./pages/Auth";
+import { Auth, ResetPassword } from "./pages/Auth";
 import { Community } from "./pages/Community";
 import { Contests } from "./pages/Contests";
 import { Leaderboard } from "./pages/Leaderboard";
@@ -65,6 +65,12 @@ export function App() {
       break;
     case "signup":
       page = <Auth mode="signup" />;
+      break;
+    case "forgot":
+      page = <ResetPassword code={null} />;
+      break;
+    case "reset":
+      page = <ResetPassword key={route.parameter ?? ""} code={route.parameter} />;
       break;
     case "symbol":
       page = route.parameter ? <SymbolPage key={route.parameter} symbol={route.parameter.toUpperCase()} /> : <Markets />;

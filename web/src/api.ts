@@ -88,6 +88,20 @@ export class Client {
     return session;
   }
 
+  /** Asks for a reset code by email; the answer reads the same whoever has the address. */
+  async forgotPassword(email: string): Promise<string> {
+    const answer = await this.send<{ message: string }>("POST", "/v1/auth/password/forgot", { email }, false);
+    return answer.message;
+  }
+
+  /** Spends a mailed code on a new password; the server answers with a login. */
+  async resetPassword(code: string, newPassword: string, email = ""): Promise<Session> {
+    const tokens = await this.send<Tokens>("POST", "/v1/auth/password/reset", { code, newPassword }, false);
+    const session = sessionOf(tokens, email);
+    this.set(session);
+    return session;
+  }
+
   async logout(): Promise<void> {
     const session = this.session;
     this.set(null);

@@ -344,7 +344,10 @@ pub fn public(path: &str) -> bool {
     ) || path.starts_with("/v1/market/")
         || path.starts_with("/v1/marketdata")
         || path.starts_with("/v1/analytics/")
-        || matches!(path, "/v1/auth/register" | "/v1/auth/login" | "/v1/auth/refresh" | "/v1/auth/logout")
+        || matches!(
+            path,
+            "/v1/auth/register" | "/v1/auth/login" | "/v1/auth/refresh" | "/v1/auth/logout" | "/v1/auth/password/forgot" | "/v1/auth/password/reset"
+        )
 }
 
 /// The credential a user's WebSocket was opened with: checked again while it stays open,

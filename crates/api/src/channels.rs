@@ -152,6 +152,9 @@ pub struct EmailConfig {
     pub url: String,
     /// `Name <address>` or an address.
     pub from: String,
+    /// Where users open the web app (`https://trade.example.com`), for links in emails;
+    /// without it an email gives its code alone.
+    pub public_url: Option<String>,
 }
 
 impl EmailConfig {
@@ -260,21 +263,28 @@ enum Failure {
 
 async fn send_email(mailer: Option<&AsyncSmtpTransport<Tokio1Executor>>, config: Option<&EmailConfig>, delivery: &DueNotification) -> Result<(), Failure> {
     let (Some(mailer), Some(config)) = (mailer, config) else { return Err(Failure::Permanent("no SMTP server is configured (--smtp-url)".to_owned())) };
-    let to = delivery.target.parse::<lettre::message::Mailbox>().map_err(|error| Failure::Permanent(format!("the address {:?}: {error}", delivery.target)))?;
-    let from = config.from.parse::<lettre::message::Mailbox>().map_err(|error| Failure::Permanent(error.to_string()))?;
     let notification = &delivery.notification;
-    let message = Message::builder()
-        .from(from)
-        .to(to)
-        .subject(format!("TradeCraft: {}", notification.title))
-        .header(ContentType::TEXT_PLAIN)
-        .body(format!("{}\n\n({}, {})\n", notification.message, notification.kind, tradecraft_types::Timestamp::from_millis(notification.created_at_ms)))
-        .map_err(|error| Failure::Permanent(error.to_string()))?;
+    let body = format!("{}\n\n({}, {})\n", notification.message, notification.kind, tradecraft_types::Timestamp::from_millis(notification.created_at_ms));
+    let message = plain_message(config, &delivery.target, format!("TradeCraft: {}", notification.title), body).map_err(Failure::Permanent)?;
     match mailer.send(message).await {
         Ok(_) => Ok(()),
         Err(error) if error.is_permanent() => Err(Failure::Permanent(error.to_string())),
         Err(error) => Err(Failure::Temporary(error.to_string())),
     }
+}
+
+/// A plain-text email from the configured sender to `to`.
+fn plain_message(config: &EmailConfig, to: &str, subject: String, body: String) -> Result<Message, String> {
+    let to = to.parse::<lettre::message::Mailbox>().map_err(|error| format!("the address {to:?}: {error}"))?;
+    let from = config.from.parse::<lettre::message::Mailbox>().map_err(|error| error.to_string())?;
+    Message::builder().from(from).to(to).subject(subject).header(ContentType::TEXT_PLAIN).body(body).map_err(|error| error.to_string())
+}
+
+/// Sends one email at once (no queue, no retry): for messages whose content may not be
+/// stored, such as a password reset code, which its user can simply ask for again.
+pub(crate) async fn send_now(config: &EmailConfig, timeout: Duration, to: &str, subject: String, body: String) -> Result<(), String> {
+    let message = plain_message(config, to, subject, body)?;
+    config.transport(timeout)?.send(message).await.map(|_| ()).map_err(|error| error.to_string())
 }
 
 async fn send_slack(http: &reqwest::Client, delivery: &DueNotification, policy: WebhookPolicy) -> Result<(), Failure> {
@@ -375,12 +385,12 @@ mod tests {
 
     #[test]
     fn only_smtp_urls_are_taken() {
-        let config = |url: &str| EmailConfig { url: url.to_owned(), from: "TradeCraft <noreply@example.com>".to_owned() };
+        let config = |url: &str| EmailConfig { url: url.to_owned(), from: "TradeCraft <noreply@example.com>".to_owned(), public_url: None };
         assert!(config("smtp://127.0.0.1:2525").transport(Duration::from_secs(1)).is_ok());
         assert!(config("smtp://user:secret@mail.example.com").transport(Duration::from_secs(1)).is_ok());
         assert!(config("smtps://mail.example.com").transport(Duration::from_secs(1)).is_err());
         assert!(config("http://mail.example.com").transport(Duration::from_secs(1)).is_err());
-        let bad_sender = EmailConfig { url: "smtp://127.0.0.1".to_owned(), from: "not an address".to_owned() };
+        let bad_sender = EmailConfig { url: "smtp://127.0.0.1".to_owned(), from: "not an address".to_owned(), public_url: None };
         assert!(bad_sender.transport(Duration::from_secs(1)).is_err());
     }
 }

@@ -14,11 +14,11 @@ use utoipa::IntoParams;
 use crate::auth::{self, MaybeCaller, REFRESH_TTL_MS, Role, hash_secret, now_ms, random_token, require, require_admin};
 use crate::extract::{Body, field_error, from_object};
 use crate::models::{
-    ChangePasswordRequest, CreateApiKeyRequest, LoginRequest, PASSWORD_MAX, PASSWORD_MIN, RefreshRequest, RegisterRequest, RoleName, RoleRequest, Scope,
-    USERNAME_MAX,
+    ChangePasswordRequest, CreateApiKeyRequest, ForgotPasswordRequest, LoginRequest, PASSWORD_MAX, PASSWORD_MIN, RefreshRequest, RegisterRequest,
+    ResetPasswordRequest, RoleName, RoleRequest, Scope, USERNAME_MAX,
 };
 use crate::reads::ask_now;
-use crate::responses::{ApiKey, ApiKeys, AuditEntry, AuditTrail, ErrorBody, RoleSet, Tokens};
+use crate::responses::{ApiKey, ApiKeys, AuditEntry, AuditTrail, ErrorBody, ResetRequested, RoleSet, Tokens};
 use crate::routes::{STARTING_CASH, open_account, parse_id};
 use crate::{ApiError, AppState, Shared};
 
@@ -265,6 +265,99 @@ pub(crate) async fn change_password(
     let generation = ask_now(&state, move |store| store.change_password(user_id, &hash, now)).await?;
     state.auth.set_generation(user_id, generation);
     audit(&state, &caller, "user.password_changed", format!("user:{user_id}"), json!({})).await;
+    let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
+    issue(&state, user_id, role).await.map(Json)
+}
+
+/// How long a mailed reset code works.
+const RESET_CODE_TTL_MS: i64 = 30 * 60_000;
+/// Most reset codes mailed to one user per hour (more requests are answered alike and
+/// send nothing, so nobody can flood a mailbox).
+const RESET_CODES_PER_HOUR: u64 = 3;
+
+/// `POST /v1/auth/password/forgot` `{email}`: mails a one-time code that sets a new
+/// password (`POST /v1/auth/password/reset`), valid for 30 minutes. The answer is the same
+/// whether or not a user has the email, and the mail goes out after it, so neither the
+/// answer nor its timing tells who has an account. At most three codes per user per hour.
+#[utoipa::path(post, path = "/v1/auth/password/forgot", tag = "auth", security(()), request_body = ForgotPasswordRequest, responses(
+    (status = 202, description = "If a user has this email, a code is on its way.", body = ResetRequested),
+    (status = 501, description = "`email_not_configured`: this server sends no email.", body = ErrorBody),
+))]
+pub(crate) async fn forgot_password(State(state): State<Shared>, Body(request): Body<ForgotPasswordRequest>) -> Result<Response, ApiError> {
+    let Some(email_config) = state.email.clone() else {
+        return Err(ApiError::Rejected {
+            status: StatusCode::NOT_IMPLEMENTED,
+            code: "email_not_configured",
+            message: "this server sends no email, so it cannot mail a reset code; ask its operator".to_owned(),
+        });
+    };
+    let email = request.email.as_str().trim().to_lowercase();
+    let now = now_ms();
+    let user = ask_now(&state, move |store| store.user_by_email(&email)).await?;
+    if let Some(user) = user {
+        let user_id = user.user_id;
+        let recent = ask_now(&state, move |store| store.password_resets_since(user_id, now - 3_600_000)).await?;
+        if recent < RESET_CODES_PER_HOUR {
+            let code = random_token(18);
+            let code_hash = hash_secret(&code);
+            ask_now(&state, move |store| store.insert_password_reset(&code_hash, user_id, now, now + RESET_CODE_TTL_MS)).await?;
+            audit(&state, &None, "user.password_reset_requested", format!("user:{user_id}"), json!({})).await;
+            tokio::spawn(async move {
+                let (subject, body) = reset_email(&code, email_config.public_url.as_deref());
+                if let Err(error) = crate::channels::send_now(&email_config, RESET_MAIL_TIMEOUT, &user.email, subject, body).await {
+                    tracing::warn!(user = user_id, error = %error, "a password reset code was not mailed");
+                }
+            });
+        }
+    }
+    let message = "If a user has this email, a reset code is on its way; it works once, within 30 minutes.";
+    Ok((StatusCode::ACCEPTED, Json(ResetRequested { message: message.to_owned() })).into_response())
+}
+
+/// How long the mail of a reset code may take to hand over.
+const RESET_MAIL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The subject and text of a reset code's email.
+fn reset_email(code: &str, public_url: Option<&str>) -> (String, String) {
+    let link = public_url.map_or_else(String::new, |url| format!("Open {url}/#/reset/{code} to choose a new password, or enter the code\n"));
+    let body = format!(
+        "Someone (we hope you) asked to reset the password of your TradeCraft account.\n\n\
+         Your reset code: {code}\n\n\
+         {link}{}on the log-in page under \"Forgot your password?\". It works once, within 30 minutes.\n\n\
+         If you did not ask, ignore this email: your password stays as it is.\n",
+        if link.is_empty() { "Enter it " } else { "" },
+    );
+    ("TradeCraft: your password reset code".to_owned(), body)
+}
+
+/// `POST /v1/auth/password/reset` `{code, newPassword}`: spends a mailed code and sets
+/// the password. As a password change does, every login and access token of the user
+/// ends, and every other code; a failed-login lock on the email is lifted. The answer is a
+/// new login.
+#[utoipa::path(post, path = "/v1/auth/password/reset", tag = "auth", security(()), request_body = ResetPasswordRequest, responses(
+    (status = 200, description = "The password is set: a new access token and refresh token.", body = Tokens),
+    (status = 400, description = "`invalid_reset_code`: the code is wrong, used or expired; or the new password is not 8 to 128 characters.", body = ErrorBody),
+))]
+pub(crate) async fn reset_password(State(state): State<Shared>, Body(request): Body<ResetPasswordRequest>) -> Result<Json<Tokens>, ApiError> {
+    let new_password = request.new_password.0;
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&new_password.chars().count()) {
+        return Err(field_error("newPassword", format!("{PASSWORD_MIN} to {PASSWORD_MAX} characters")));
+    }
+    let code_hash = hash_secret(request.code.as_str().trim());
+    let now = now_ms();
+    let invalid = || ApiError::bad_request("invalid_reset_code", "the reset code is wrong, used or expired; ask for a new one");
+    // The code is looked at before the (deliberately slow) password hash is made.
+    let live = {
+        let code_hash = code_hash.clone();
+        ask_now(&state, move |store| store.password_reset_user(&code_hash, now)).await?
+    };
+    live.ok_or_else(invalid)?;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new_password)).await.map_err(|error| ApiError::Internal(error.to_string()))??;
+    let (user_id, generation) = ask_now(&state, move |store| store.reset_password(&code_hash, &hash, now)).await?.ok_or_else(invalid)?;
+    state.auth.set_generation(user_id, Some(generation));
+    let user = ask_now(&state, move |store| store.user_by_id(user_id)).await?.ok_or_else(invalid)?;
+    state.auth.record_login(&user.email, true, now);
+    audit(&state, &None, "user.password_reset", format!("user:{user_id}"), json!({})).await;
     let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
     issue(&state, user_id, role).await.map(Json)
 }

@@ -78,6 +78,8 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<rate::RateLimiter>>,
     /// Which hosts users' webhooks may name.
     pub webhook_targets: alerts::WebhookTargets,
+    /// Where email goes out (password reset codes); none is sent without it.
+    pub email: Option<channels::EmailConfig>,
     /// What this process serves besides health and metrics (its roles).
     pub surfaces: Surfaces,
     /// The built web app (`web/dist`), served at `/` with the REST API; none when `None`.
@@ -135,6 +137,7 @@ impl AppState {
             auth: Arc::new(auth::AuthConfig::new(auth::random_token(32).into_bytes(), None)),
             rate_limiter: None,
             webhook_targets: alerts::WebhookTargets::Public,
+            email: None,
             surfaces: Surfaces::default(),
             web_dir: None,
             calendar: tradecraft_market::SessionCalendar::default(),

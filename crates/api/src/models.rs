@@ -486,6 +486,22 @@ pub(crate) struct ChangePasswordRequest {
     pub new_password: PasswordText,
 }
 
+/// `POST /v1/auth/password/forgot`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct ForgotPasswordRequest {
+    pub email: EmailText,
+}
+
+/// `POST /v1/auth/password/reset`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ResetPasswordRequest {
+    /// The code from the email.
+    pub code: TokenText,
+    /// 8 to 128 characters.
+    pub new_password: PasswordText,
+}
+
 /// `POST /v1/auth/refresh` and `/logout`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -418,6 +418,12 @@ pub(crate) struct LeaderboardEntry {
     pub figures: Figures,
 }
 
+/// `POST /v1/auth/password/forgot`: the same answer whether or not a user has the email.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ResetRequested {
+    pub message: String,
+}
+
 /// A login: register, login and refresh answer this.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

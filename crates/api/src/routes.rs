@@ -90,6 +90,8 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(identity::refresh))
         .routes(routes!(identity::logout))
         .routes(routes!(identity::change_password))
+        .routes(routes!(identity::forgot_password))
+        .routes(routes!(identity::reset_password))
         .routes(routes!(identity::create_api_key, identity::list_api_keys))
         .routes(routes!(identity::revoke_api_key))
         .routes(routes!(identity::set_role))

@@ -119,9 +119,66 @@ impl Store {
                 "UPDATE users SET password_hash = $1, token_generation = token_generation + 1 WHERE user_id = $2",
                 vec![password_hash.into(), user.clone()],
             ),
-            Statement::new("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", vec![now_ms.into(), user]),
+            Statement::new("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", vec![now_ms.into(), user.clone()]),
+            Statement::new("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL", vec![now_ms.into(), user]),
         ])?;
         self.token_generation(user_id)
+    }
+
+    /// Keeps a password reset code (its hash) for `user_id` until `expires_at_ms`.
+    pub fn insert_password_reset(&self, code_hash: &str, user_id: u64, now_ms: i64, expires_at_ms: i64) -> Result<(), StoreError> {
+        self.backend().transaction(&[Statement::new(
+            "INSERT INTO password_resets (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            vec![code_hash.into(), (user_id as i64).into(), now_ms.into(), expires_at_ms.into()],
+        )])
+    }
+
+    /// How many reset codes were made for `user_id` since `since_ms`.
+    pub fn password_resets_since(&self, user_id: u64, since_ms: i64) -> Result<u64, StoreError> {
+        let rows = self
+            .backend()
+            .query("SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND created_at >= $2", &[(user_id as i64).into(), since_ms.into()])?;
+        rows.first().map_or(Ok(0), |row| row.int(0).map(|count| count as u64))
+    }
+
+    /// The user a live reset code (unused, unexpired at `now_ms`) belongs to.
+    pub fn password_reset_user(&self, code_hash: &str, now_ms: i64) -> Result<Option<u64>, StoreError> {
+        let rows = self
+            .backend()
+            .query("SELECT user_id FROM password_resets WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2", &[code_hash.into(), now_ms.into()])?;
+        rows.first().map(|row| row.int(0).map(|user| user as u64)).transpose()
+    }
+
+    /// Spends the reset code and, in the same transaction, sets its user's password as
+    /// [`Store::change_password`] does (every login revoked, every access token voided,
+    /// every other code spent). The code is spent first, so of two resets racing with one
+    /// code only the first sets a password. Returns the user and their new token
+    /// generation, or `None` if the code was not live.
+    pub fn reset_password(&self, code_hash: &str, password_hash: &str, now_ms: i64) -> Result<Option<(u64, u64)>, StoreError> {
+        let Some(user_id) = self.password_reset_user(code_hash, now_ms)? else { return Ok(None) };
+        let user = Param::Int(user_id as i64);
+        let spent = "EXISTS (SELECT 1 FROM password_resets WHERE code_hash = $3 AND used_at = $4)";
+        self.backend().transaction(&[
+            Statement::new(
+                "UPDATE password_resets SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1",
+                vec![now_ms.into(), code_hash.into()],
+            ),
+            Statement::new(
+                format!("UPDATE users SET password_hash = $1, token_generation = token_generation + 1 WHERE user_id = $2 AND {spent}"),
+                vec![password_hash.into(), user.clone(), code_hash.into(), now_ms.into()],
+            ),
+            Statement::new(
+                "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
+                 AND EXISTS (SELECT 1 FROM password_resets WHERE code_hash = $3 AND used_at = $1)",
+                vec![now_ms.into(), user.clone(), code_hash.into()],
+            ),
+            Statement::new("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL", vec![now_ms.into(), user]),
+        ])?;
+        let used = self.backend().query("SELECT used_at FROM password_resets WHERE code_hash = $1", &[code_hash.into()])?;
+        if used.first().map(|row| row.opt_int(0)).transpose()?.flatten() != Some(now_ms) {
+            return Ok(None);
+        }
+        Ok(self.token_generation(user_id)?.map(|generation| (user_id, generation)))
     }
 
     /// Removes a user's login, tokens and keys (account deletion). The trading history
@@ -130,6 +187,7 @@ impl Store {
         let user = Param::Int(user_id as i64);
         self.backend().transaction(&[
             Statement::new("DELETE FROM refresh_tokens WHERE user_id = $1", vec![user.clone()]),
+            Statement::new("DELETE FROM password_resets WHERE user_id = $1", vec![user.clone()]),
             Statement::new("DELETE FROM api_keys WHERE user_id = $1", vec![user.clone()]),
             Statement::new("DELETE FROM watchlists WHERE user_id = $1", vec![user.clone()]),
             Statement::new("DELETE FROM org_invitations WHERE user_id = $1", vec![user.clone()]),

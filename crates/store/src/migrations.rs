@@ -52,6 +52,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 23, sqlite: include_str!("../migrations/0023_quota_fence.sql"), postgres: include_str!("../migrations/0023_quota_fence.sql") },
     Migration { version: 24, sqlite: include_str!("../migrations/0024_order_trails.sql"), postgres: include_str!("../migrations/0024_order_trails.sql") },
     Migration { version: 25, sqlite: include_str!("../migrations/0025_order_flags.sql"), postgres: include_str!("../migrations/0025_order_flags.sql") },
+    Migration { version: 26, sqlite: include_str!("../migrations/0026_password_resets.sql"), postgres: include_str!("../migrations/0026_password_resets.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

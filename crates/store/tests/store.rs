@@ -903,6 +903,43 @@ fn idempotency_keys_are_claimed_fenced_and_answered(db: TestDb) {
     assert_eq!(hooks(), ["kept", "unkeyed"]);
 }
 
+fn reset_codes_work_once_before_they_expire_and_a_password_change_spends_them(db: TestDb) {
+    let store = &db.store;
+    let user = UserRecord {
+        user_id: 7,
+        email: "pat@example.com".into(),
+        username: "pat".into(),
+        password_hash: "old".into(),
+        role: "trader".into(),
+        created_at_ms: T0,
+    };
+    store.create_user(&user).unwrap();
+    store.insert_refresh("r1", 7, "family-1", T0 + DAY).unwrap();
+    let generation = store.token_generation(7).unwrap().unwrap();
+    store.insert_password_reset("code-1", 7, T0, T0 + 1_000).unwrap();
+    store.insert_password_reset("code-2", 7, T0 + 10, T0 + 1_000).unwrap();
+    assert_eq!(store.password_resets_since(7, T0).unwrap(), 2);
+    assert_eq!(store.password_resets_since(7, T0 + 5).unwrap(), 1);
+
+    assert_eq!(store.reset_password("code-1", "new", T0 + 1_000).unwrap(), None, "expired at its expiry");
+    assert_eq!(store.reset_password("unknown", "new", T0 + 1).unwrap(), None);
+    assert_eq!(store.user_by_id(7).unwrap().unwrap().password_hash, "old", "a dead code changes nothing");
+
+    assert_eq!(store.reset_password("code-1", "new", T0 + 500).unwrap(), Some((7, generation + 1)));
+    assert_eq!(store.user_by_id(7).unwrap().unwrap().password_hash, "new");
+    assert!(store.refresh("r1").unwrap().unwrap().revoked, "every login ends");
+    assert_eq!(store.reset_password("code-1", "again", T0 + 600).unwrap(), None, "a code works once");
+    assert_eq!(store.reset_password("code-2", "again", T0 + 600).unwrap(), None, "a reset spends the user's other codes");
+    assert_eq!(store.user_by_id(7).unwrap().unwrap().password_hash, "new");
+
+    store.insert_password_reset("code-3", 7, T0 + 700, T0 + 5_000).unwrap();
+    store.change_password(7, "changed", T0 + 800).unwrap();
+    assert_eq!(store.password_reset_user("code-3", T0 + 900).unwrap(), None, "a password change spends pending codes");
+    store.insert_password_reset("code-4", 7, T0 + 900, T0 + 5_000).unwrap();
+    store.delete_user(7).unwrap();
+    assert_eq!(store.password_reset_user("code-4", T0 + 950).unwrap(), None, "deletion removes them");
+}
+
 macro_rules! backend_suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -931,6 +968,7 @@ backend_suite!(sqlite:
     queues_every_preferred_delivery_of_a_burst_once,
     idempotency_keys_are_claimed_fenced_and_answered,
     marks_positions_and_triggers_alerts_at_the_markets_price_between_trades,
+    reset_codes_work_once_before_they_expire_and_a_password_change_spends_them,
 );
 
 backend_suite!(postgres:
@@ -948,6 +986,7 @@ backend_suite!(postgres:
     queues_every_preferred_delivery_of_a_burst_once,
     idempotency_keys_are_claimed_fenced_and_answered,
     marks_positions_and_triggers_alerts_at_the_markets_price_between_trades,
+    reset_codes_work_once_before_they_expire_and_a_password_change_spends_them,
 );
 
 #[test]

@@ -106,6 +106,11 @@ pub(crate) struct ServeArgs {
     /// The sender of notification emails.
     #[arg(long, env = "TRADECRAFT_SMTP_FROM", default_value = "TradeCraft <noreply@localhost>")]
     smtp_from: String,
+    /// Where users open the web app (`https://trade.example.com`), for the links in emails
+    /// (a password reset's). Never taken from a request's Host header, which its sender
+    /// chooses.
+    #[arg(long, env = "TRADECRAFT_PUBLIC_URL")]
+    public_url: Option<String>,
     /// Redis for the multi-process deployment: `redis://HOST:PORT[/DB][?prefix=NAME.]`. The
     /// projector keeps the price cache (`price:{symbol}`) and publishes ticks on
     /// `price_updates`; WebSocket servers push what it publishes.
@@ -141,7 +146,15 @@ impl ServeArgs {
             targets: self.webhook_targets(),
             ..tradecraft_api::alerts::WebhookPolicy::default()
         };
-        config.email = self.smtp_url.as_ref().map(|url| tradecraft_api::channels::EmailConfig { url: url.clone(), from: self.smtp_from.clone() });
+        if let Some(url) = &self.public_url {
+            let parsed = reqwest::Url::parse(url).map_err(|error| anyhow::anyhow!("--public-url {url}: {error}"))?;
+            anyhow::ensure!(matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some(), "--public-url must be an http(s) URL with a host");
+        }
+        config.email = self.smtp_url.as_ref().map(|url| tradecraft_api::channels::EmailConfig {
+            url: url.clone(),
+            from: self.smtp_from.clone(),
+            public_url: self.public_url.as_ref().map(|url| url.trim_end_matches('/').to_owned()),
+        });
         if let Some(email) = &config.email {
             email.transport(config.webhooks.timeout).map_err(|error| anyhow::anyhow!("--smtp-url / --smtp-from: {error}"))?;
         }

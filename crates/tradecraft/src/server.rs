@@ -831,6 +831,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
             state.auth = Arc::new(tradecraft_api::auth::AuthConfig::new(secret, config.admin_key.as_deref()));
             state.rate_limiter = config.rate_limits.map(|limits| Arc::new(tradecraft_api::rate::RateLimiter::new(limits)));
             state.webhook_targets = config.webhooks.targets;
+            state.email.clone_from(&config.email);
             state.surfaces = tradecraft_api::Surfaces { rest: roles.gateway, websocket: roles.ws };
             state.replica = !roles.engine;
             state.web_dir = config.web_dir.as_deref().map(Arc::from);

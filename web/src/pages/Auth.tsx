@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { api } from "../api";
 import { ErrorNote } from "../components/Common";
+import { toast } from "../toasts";
 
 /** Log in or sign up. */
 export function Auth({ mode }: { mode: "login" | "signup" }) {
@@ -65,9 +66,106 @@ export function Auth({ mode }: { mode: "login" | "signup" }) {
           </>
         ) : (
           <>
-            New here? <a href="#/signup">Create an account</a>
+            New here? <a href="#/signup">Create an account</a> · <a href="#/forgot">Forgot your password?</a>
           </>
         )}
+      </p>
+    </article>
+  );
+}
+
+/**
+ * A forgotten password: ask for a code by email, then spend it on a new password (the
+ * email's link opens this page with the code filled in).
+ */
+export function ResetPassword({ code: mailed }: { code: string | null }) {
+  const [email, setEmail] = useState("");
+  const [sent, setSent] = useState<string | null>(null);
+  const [code, setCode] = useState(mailed ?? "");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function run(work: () => Promise<void>) {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const ask = (event: FormEvent) => {
+    event.preventDefault();
+    void run(async () => setSent(await api.forgotPassword(email.trim())));
+  };
+  const reset = (event: FormEvent) => {
+    event.preventDefault();
+    void run(async () => {
+      await api.resetPassword(code.trim(), password, email.trim());
+      toast("success", "Your new password is set; other sessions were logged out.");
+      window.location.hash = "#/markets";
+    });
+  };
+
+  const askForm = (
+    <form onSubmit={ask} aria-label="Ask for a reset code">
+      <label>
+        Email
+        <input type="email" name="email" autoComplete="email" required value={email} onChange={(event) => setEmail(event.target.value)} />
+      </label>
+      <button type="submit" aria-busy={busy} disabled={busy}>
+        Email me a reset code
+      </button>
+    </form>
+  );
+  return (
+    <article className="auth">
+      <h1>Reset your password</h1>
+      {mailed === null && sent === null && (
+        <>
+          <p className="muted">We will email you a code that sets a new password. It works once, within 30 minutes.</p>
+          {askForm}
+        </>
+      )}
+      {sent !== null && (
+        <p role="status" className="muted">
+          {sent}
+        </p>
+      )}
+      {(mailed !== null || sent !== null) && (
+        <form onSubmit={reset} aria-label="Set a new password">
+          {mailed === null && (
+            <label>
+              Code from the email
+              <input name="code" autoComplete="one-time-code" required value={code} onChange={(event) => setCode(event.target.value)} />
+            </label>
+          )}
+          <label>
+            New password
+            <input
+              type="password"
+              name="new-password"
+              autoComplete="new-password"
+              required
+              minLength={8}
+              maxLength={128}
+              value={password}
+              onChange={(event) => setPassword(event.target.value)}
+            />
+            <small>At least 8 characters.</small>
+          </label>
+          <button type="submit" aria-busy={busy} disabled={busy}>
+            Set the new password
+          </button>
+        </form>
+      )}
+      <ErrorNote error={error} />
+      <p>
+        Remembered it? <a href="#/login">Log in</a>
       </p>
     </article>
   );

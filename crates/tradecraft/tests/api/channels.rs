@@ -87,7 +87,7 @@ async fn smtp_receiver(failures: usize) -> (String, Arc<Mutex<Vec<Mail>>>) {
 }
 
 fn email(url: String) -> Option<EmailConfig> {
-    Some(EmailConfig { url, from: "TradeCraft <noreply@tradecraft.test>".to_owned() })
+    Some(EmailConfig { url, from: "TradeCraft <noreply@tradecraft.test>".to_owned(), public_url: None })
 }
 
 async fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
@@ -246,4 +246,91 @@ async fn unacknowledged_error_alerts_escalate_to_the_organisation_admins_at_15_a
         escalated.iter().map(|entry| (entry["details"]["step"].as_u64().unwrap(), entry["details"]["channels"].clone())).collect();
     logged.sort_by_key(|(step, _)| *step);
     assert_eq!(logged, [(1, json!(["IN_APP", "EMAIL"])), (2, json!(["IN_APP", "EMAIL", "SLACK"]))], "each step in the audit trail: {audit}");
+}
+
+/// The reset code in a reset email.
+fn reset_code(mail: &Mail) -> String {
+    let line = mail.data.lines().find_map(|line| line.strip_prefix("Your reset code: ")).expect("a code in the mail");
+    line.trim().to_owned()
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_with_a_mailed_code_once() {
+    let (smtp, mails) = smtp_receiver(0).await;
+    let app = spawn_app_with(|config| {
+        config.email =
+            Some(EmailConfig { url: smtp, from: "TradeCraft <noreply@tradecraft.test>".to_owned(), public_url: Some("https://trade.example.test".to_owned()) });
+    })
+    .await;
+    let pat = register(&app, "pat@example.com").await;
+    let (access, refresh) = (pat["accessToken"].as_str().unwrap().to_owned(), pat["refreshToken"].as_str().unwrap().to_owned());
+    let anonymous = |method: Method, path: &'static str, body: Value| {
+        let app = &app;
+        async move { call(app, &app.anonymous, method, path, None, Some(body)).await }
+    };
+    let login = |password: &'static str| anonymous(Method::POST, "/v1/auth/login", json!({"email": "pat@example.com", "password": password}));
+
+    // The same answer for an address nobody has and for Pat's (in any case and spacing).
+    let (status, unknown) = anonymous(Method::POST, "/v1/auth/password/forgot", json!({"email": "nobody@example.com"})).await;
+    assert_eq!(status, 202, "{unknown}");
+    let (status, known) = anonymous(Method::POST, "/v1/auth/password/forgot", json!({"email": " PAT@example.com "})).await;
+    assert_eq!((status, &known), (202, &unknown));
+    let mail = until("the reset email", || mails.lock().unwrap().first().cloned()).await;
+    assert_eq!(mail.to, ["pat@example.com"]);
+    let code = reset_code(&mail);
+    assert!(mail.data.contains(&format!("https://trade.example.test/#/reset/{code}")), "{}", mail.data);
+
+    let (status, refused) = anonymous(Method::POST, "/v1/auth/password/reset", json!({"code": "not-the-code", "newPassword": "battery staple"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("invalid_reset_code")), "{refused}");
+    let (status, refused) = anonymous(Method::POST, "/v1/auth/password/reset", json!({"code": code, "newPassword": "short"})).await;
+    assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("newPassword")), "{refused}");
+    // Someone guessing Pat's password locks the email; the reset lifts the lock.
+    for _ in 0..6 {
+        login("guess").await;
+    }
+    assert_eq!(login("correct horse").await.0, 429, "locked");
+
+    let (status, renewed) = anonymous(Method::POST, "/v1/auth/password/reset", json!({"code": code, "newPassword": "battery staple"})).await;
+    assert_eq!(status, 200, "{renewed}");
+    assert_eq!(renewed["userId"], pat["userId"]);
+    let (status, _) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", renewed["accessToken"].as_str(), None).await;
+    assert_eq!(status, 200, "the answer is a login");
+    let (status, _) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", Some(&access), None).await;
+    assert_eq!(status, 401, "the old access token ends");
+    assert_eq!(anonymous(Method::POST, "/v1/auth/refresh", json!({"refreshToken": refresh})).await.0, 401, "the old login ends");
+    assert_eq!(login("correct horse").await.0, 401);
+    assert_eq!(login("battery staple").await.0, 200);
+    let (status, again) = anonymous(Method::POST, "/v1/auth/password/reset", json!({"code": code, "newPassword": "another one"})).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (400, Some("invalid_reset_code")), "a code works once");
+
+    // Three codes an hour: of three more requests, two are mailed.
+    for _ in 0..3 {
+        assert_eq!(anonymous(Method::POST, "/v1/auth/password/forgot", json!({"email": "pat@example.com"})).await.0, 202);
+    }
+    until("two more emails", || (mails.lock().unwrap().len() >= 3).then_some(())).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mails = mails.lock().unwrap().clone();
+    assert_eq!(mails.len(), 3, "nobody was mailed about the unknown address, nor a fourth code");
+    // A password change spends the codes still pending.
+    let (status, _) = call(
+        &app,
+        &app.anonymous,
+        Method::POST,
+        "/v1/auth/password",
+        renewed["accessToken"].as_str(),
+        Some(json!({"currentPassword": "battery staple", "newPassword": "changed again"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, spent) = anonymous(Method::POST, "/v1/auth/password/reset", json!({"code": reset_code(&mails[2]), "newPassword": "another one"})).await;
+    assert_eq!((status, spent["error"]["code"].as_str()), (400, Some("invalid_reset_code")), "{spent}");
+    assert_eq!(login("changed again").await.0, 200);
+}
+
+#[tokio::test]
+async fn a_server_without_email_says_it_cannot_mail_a_reset_code() {
+    let app = crate::helpers::spawn_app().await;
+    register(&app, "sam@example.com").await;
+    let (status, refused) = call(&app, &app.anonymous, Method::POST, "/v1/auth/password/forgot", None, Some(json!({"email": "sam@example.com"}))).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (501, Some("email_not_configured")), "{refused}");
 }

@@ -236,6 +236,7 @@ fn serve_flags(config: &ServerConfig, market: &std::path::Path) -> Vec<String> {
     }
     if let Some(email) = &config.email {
         flags.extend([format!("--smtp-url={}", email.url), format!("--smtp-from={}", email.from)]);
+        flags.extend(email.public_url.iter().map(|url| format!("--public-url={url}")));
     }
     if let Some(redis) = &config.redis_url {
         flags.push(format!("--redis-url={redis}"));
