@@ -391,7 +391,7 @@ pub(crate) async fn join(
     }
     let entries = ask(&state, move |store| store.contest_entries(contest_id)).await?;
     if entries.iter().any(|entry| entry.user_id == user) {
-        return Err(ApiError::Rejected { status: StatusCode::CONFLICT, code: "already_joined", message: "you joined this contest already".to_owned() });
+        return Err(already_joined());
     }
     // A join that stopped half-way (its server died, or the log refused a write) left the
     // account's row and no entry: this one completes it rather than opening another.
@@ -401,15 +401,32 @@ pub(crate) async fn join(
             crate::accounts::complete_opening(&state, &account).await?;
             account
         }
-        None => {
-            crate::accounts::open_paper_account(&state, &caller, user, record.name.clone(), Money::from_raw(record.starting_cash), Some(contest_id)).await?
-        }
+        None => match crate::accounts::open_paper_account(&state, &caller, user, record.name.clone(), Money::from_raw(record.starting_cash), Some(contest_id))
+            .await
+        {
+            Ok(account) => account,
+            // The number went to a join of this contest racing this one: it joins, this does not.
+            Err(ApiError::Rejected { status: StatusCode::CONFLICT, code: "account_exists", .. })
+                if ask(&state, move |store| store.paper_accounts(user)).await?.iter().any(|account| account.contest_id == Some(contest_id)) =>
+            {
+                return Err(already_joined());
+            }
+            Err(other) => return Err(other),
+        },
     };
     let entry = ContestEntry { contest_id, user_id: user, account_id: account.account_id, joined_at_ms: at };
-    ask(&state, move |store| store.insert_contest_entry(&entry)).await?;
+    // A join racing this one stored the entry first: the same refusal as when it is seen.
+    ask(&state, move |store| store.insert_contest_entry(&entry)).await.map_err(|error| match error {
+        ApiError::Rejected { status: StatusCode::CONFLICT, .. } => already_joined(),
+        other => other,
+    })?;
     audit(&state, &caller, "contest.joined", format!("contest:{contest_id}"), json!({"accountId": account.account_id.to_string()})).await;
     let contest = contest_of(&state, &caller, &record).await?;
     Ok((StatusCode::CREATED, Json(contest)).into_response())
+}
+
+fn already_joined() -> ApiError {
+    ApiError::Rejected { status: StatusCode::CONFLICT, code: "already_joined", message: "you joined this contest already".to_owned() }
 }
 
 /// The standings: live during the contest, the recorded final ones after it.

@@ -277,8 +277,9 @@ const RESET_CODES_PER_HOUR: u64 = 3;
 
 /// `POST /v1/auth/password/forgot` `{email}`: mails a one-time code that sets a new
 /// password (`POST /v1/auth/password/reset`), valid for 30 minutes. The answer is the same
-/// whether or not a user has the email, and the mail goes out after it, so neither the
-/// answer nor its timing tells who has an account. At most three codes per user per hour.
+/// whether or not a user has the email, and the lookup, the code and the mail all come
+/// after it, so neither the answer nor its timing tells who has an account. At most three
+/// codes per user per hour, however many gateways the requests race through.
 #[utoipa::path(post, path = "/v1/auth/password/forgot", tag = "auth", security(()), request_body = ForgotPasswordRequest, responses(
     (status = 202, description = "If a user has this email, a code is on its way.", body = ResetRequested),
     (status = 501, description = "`email_not_configured`: this server sends no email.", body = ErrorBody),
@@ -291,27 +292,33 @@ pub(crate) async fn forgot_password(State(state): State<Shared>, Body(request): 
             message: "this server sends no email, so it cannot mail a reset code; ask its operator".to_owned(),
         });
     };
+    // Everything after the answer: its timing is the same whether or not anyone has the
+    // address (a lookup, a stored code and a mail would tell them apart).
     let email = request.email.as_str().trim().to_lowercase();
-    let now = now_ms();
-    let user = ask_now(&state, move |store| store.user_by_email(&email)).await?;
-    if let Some(user) = user {
-        let user_id = user.user_id;
-        let recent = ask_now(&state, move |store| store.password_resets_since(user_id, now - 3_600_000)).await?;
-        if recent < RESET_CODES_PER_HOUR {
-            let code = random_token(18);
-            let code_hash = hash_secret(&code);
-            ask_now(&state, move |store| store.insert_password_reset(&code_hash, user_id, now, now + RESET_CODE_TTL_MS)).await?;
-            audit(&state, &None, "user.password_reset_requested", format!("user:{user_id}"), json!({})).await;
-            tokio::spawn(async move {
-                let (subject, body) = reset_email(&code, email_config.public_url.as_deref());
-                if let Err(error) = crate::channels::send_now(&email_config, RESET_MAIL_TIMEOUT, &user.email, subject, body).await {
-                    tracing::warn!(user = user_id, error = %error, "a password reset code was not mailed");
-                }
-            });
+    tokio::spawn(async move {
+        if let Err(error) = mail_reset_code(&state, email_config, email).await {
+            tracing::warn!(error = %error, "a password reset code was not mailed");
         }
-    }
+    });
     let message = "If a user has this email, a reset code is on its way; it works once, within 30 minutes.";
     Ok((StatusCode::ACCEPTED, Json(ResetRequested { message: message.to_owned() })).into_response())
+}
+
+/// Makes, keeps and mails a reset code for the user with `email`, if there is one and it
+/// has not had its codes for the hour.
+async fn mail_reset_code(state: &AppState, email_config: crate::channels::EmailConfig, email: String) -> Result<(), String> {
+    let Some(user) = ask_now(state, move |store| store.user_by_email(&email)).await.map_err(|error| error.to_string())? else { return Ok(()) };
+    let (user_id, now, code) = (user.user_id, now_ms(), random_token(18));
+    let code_hash = hash_secret(&code);
+    let kept = ask_now(state, move |store| store.insert_password_reset(&code_hash, user_id, now, now + RESET_CODE_TTL_MS, RESET_CODES_PER_HOUR))
+        .await
+        .map_err(|error| error.to_string())?;
+    if !kept {
+        return Ok(());
+    }
+    audit(state, &None, "user.password_reset_requested", format!("user:{user_id}"), json!({})).await;
+    let (subject, body) = reset_email(&code, email_config.public_url.as_deref());
+    crate::channels::send_now(&email_config, RESET_MAIL_TIMEOUT, &user.email, subject, body).await
 }
 
 /// How long the mail of a reset code may take to hand over.

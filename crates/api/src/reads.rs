@@ -83,8 +83,14 @@ pub(crate) async fn ask_now<T: Send + 'static>(
         .map_err(|error| match error {
             StoreError::Invalid(message) => ApiError::bad_request("invalid_parameter", message),
             StoreError::InvalidParameter(parameter, message) => ApiError::bad_parameter(parameter, message),
+            // The database's words name its tables and columns: they stay in the log.
             StoreError::Conflict(message) => {
-                ApiError::Rejected { status: axum::http::StatusCode::CONFLICT, code: "conflict", message: format!("already exists: {message}") }
+                tracing::info!(conflict = %message, "a write conflicted with a stored row");
+                ApiError::Rejected {
+                    status: axum::http::StatusCode::CONFLICT,
+                    code: "conflict",
+                    message: "this conflicts with something stored meanwhile; read it again and retry".to_owned(),
+                }
             }
             StoreError::Quota(message) => ApiError::Rejected { status: axum::http::StatusCode::CONFLICT, code: "too_many", message },
             other => {

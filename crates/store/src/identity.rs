@@ -125,20 +125,28 @@ impl Store {
         self.token_generation(user_id)
     }
 
-    /// Keeps a password reset code (its hash) for `user_id` until `expires_at_ms`.
-    pub fn insert_password_reset(&self, code_hash: &str, user_id: u64, now_ms: i64, expires_at_ms: i64) -> Result<(), StoreError> {
-        self.backend().transaction(&[Statement::new(
-            "INSERT INTO password_resets (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            vec![code_hash.into(), (user_id as i64).into(), now_ms.into(), expires_at_ms.into()],
-        )])
-    }
-
-    /// How many reset codes were made for `user_id` since `since_ms`.
-    pub fn password_resets_since(&self, user_id: u64, since_ms: i64) -> Result<u64, StoreError> {
-        let rows = self
-            .backend()
-            .query("SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND created_at >= $2", &[(user_id as i64).into(), since_ms.into()])?;
-        rows.first().map_or(Ok(0), |row| row.int(0).map(|count| count as u64))
+    /// Keeps a password reset code (its hash) for `user_id` until `expires_at_ms`, unless
+    /// the user was given `per_hour` codes in the hour before `now_ms` already (then
+    /// `false`, nothing kept). The user's row is locked first, so requests racing through
+    /// several processes count one after the other.
+    pub fn insert_password_reset(&self, code_hash: &str, user_id: u64, now_ms: i64, expires_at_ms: i64, per_hour: u64) -> Result<bool, StoreError> {
+        let user = Param::Int(user_id as i64);
+        let statements = [
+            Statement::new("UPDATE users SET user_id = user_id WHERE user_id = $1", vec![user.clone()]),
+            Statement::new(
+                "INSERT INTO password_resets (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                vec![code_hash.into(), user.clone(), now_ms.into(), expires_at_ms.into()],
+            ),
+            Statement::new(
+                "INSERT INTO quota_fence (user_id) SELECT NULL WHERE (SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND created_at > $2) > $3",
+                vec![user, (now_ms - 3_600_000).into(), (per_hour as i64).into()],
+            ),
+        ];
+        match self.backend().transaction(&statements) {
+            Ok(()) => Ok(true),
+            Err(StoreError::Database(message)) if message.contains("quota_fence") => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     /// The user a live reset code (unused, unexpired at `now_ms`) belongs to.

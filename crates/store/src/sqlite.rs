@@ -20,11 +20,15 @@ pub struct Sqlite {
     next_reader: AtomicUsize,
 }
 
+/// As PostgreSQL's errors are read: a unique or primary key violation is a conflict (the
+/// row exists); every other failure, other constraints included, is the database's.
 fn error(error: rusqlite::Error) -> StoreError {
-    match error.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Conflict(error.to_string()),
-        _ => StoreError::Database(error.to_string()),
-    }
+    let unique = matches!(
+        &error,
+        rusqlite::Error::SqliteFailure(failure, _)
+            if matches!(failure.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+    );
+    if unique { StoreError::Conflict(error.to_string()) } else { StoreError::Database(error.to_string()) }
 }
 
 impl rusqlite::ToSql for Param {

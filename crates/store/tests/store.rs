@@ -916,10 +916,11 @@ fn reset_codes_work_once_before_they_expire_and_a_password_change_spends_them(db
     store.create_user(&user).unwrap();
     store.insert_refresh("r1", 7, "family-1", T0 + DAY).unwrap();
     let generation = store.token_generation(7).unwrap().unwrap();
-    store.insert_password_reset("code-1", 7, T0, T0 + 1_000).unwrap();
-    store.insert_password_reset("code-2", 7, T0 + 10, T0 + 1_000).unwrap();
-    assert_eq!(store.password_resets_since(7, T0).unwrap(), 2);
-    assert_eq!(store.password_resets_since(7, T0 + 5).unwrap(), 1);
+    assert!(store.insert_password_reset("code-1", 7, T0, T0 + 1_000, 2).unwrap());
+    assert!(store.insert_password_reset("code-2", 7, T0 + 10, T0 + 1_000, 2).unwrap());
+    assert!(!store.insert_password_reset("code-x", 7, T0 + 20, T0 + 1_000, 2).unwrap(), "two an hour");
+    assert_eq!(store.password_reset_user("code-x", T0 + 30).unwrap(), None, "a code over the bound is not kept");
+    assert!(store.insert_password_reset("code-y", 7, T0 + 3_600_000, T0 + 3_700_000, 2).unwrap(), "the first has left the hour");
 
     assert_eq!(store.reset_password("code-1", "new", T0 + 1_000).unwrap(), None, "expired at its expiry");
     assert_eq!(store.reset_password("unknown", "new", T0 + 1).unwrap(), None);
@@ -932,10 +933,10 @@ fn reset_codes_work_once_before_they_expire_and_a_password_change_spends_them(db
     assert_eq!(store.reset_password("code-2", "again", T0 + 600).unwrap(), None, "a reset spends the user's other codes");
     assert_eq!(store.user_by_id(7).unwrap().unwrap().password_hash, "new");
 
-    store.insert_password_reset("code-3", 7, T0 + 700, T0 + 5_000).unwrap();
+    assert!(store.insert_password_reset("code-3", 7, T0 + 700, T0 + 5_000, 9).unwrap());
     store.change_password(7, "changed", T0 + 800).unwrap();
     assert_eq!(store.password_reset_user("code-3", T0 + 900).unwrap(), None, "a password change spends pending codes");
-    store.insert_password_reset("code-4", 7, T0 + 900, T0 + 5_000).unwrap();
+    assert!(store.insert_password_reset("code-4", 7, T0 + 900, T0 + 5_000, 9).unwrap());
     store.delete_user(7).unwrap();
     assert_eq!(store.password_reset_user("code-4", T0 + 950).unwrap(), None, "deletion removes them");
 }

@@ -194,3 +194,25 @@ async fn invite_only_contests_need_their_code_and_are_hidden_from_others() {
     let (_, listed) = app.get("/v1/contests").await;
     assert_eq!(listed["contests"].as_array().unwrap().len(), 1, "only the first contest was stored: {listed}");
 }
+
+#[tokio::test]
+async fn joins_racing_each_other_make_one_entry_and_refuse_the_rest_alike() {
+    let app = spawn_app().await;
+    let t0 = now_ms();
+    let window = json!({
+        "name": "Race", "registrationStart": at(t0 - 1_000), "registrationEnd": at(t0 + 600_000), "tradingStart": at(t0), "tradingEnd": at(t0 + 600_000),
+    });
+    let (status, created) = app.post("/v1/contests", window).await;
+    assert_eq!(status, 201, "{created}");
+    let path = format!("/v1/contests/{}/join", created["contestId"].as_str().unwrap());
+    let ada = register(&app, "ada@example.com").await;
+    let token = ada["accessToken"].as_str().unwrap();
+    let answers = futures_util::future::join_all((0..8).map(|_| as_user(&app, token, Method::POST, &path, Some(json!({}))))).await;
+    assert_eq!(answers.iter().filter(|(status, _)| *status == 201).count(), 1, "{answers:?}");
+    for (status, answer) in answers.iter().filter(|(status, _)| *status != 201) {
+        assert_eq!((*status, answer["error"]["code"].as_str()), (409, Some("already_joined")), "{answer}");
+    }
+    let (_, accounts) = as_user(&app, token, Method::GET, "/v1/me/accounts", None).await;
+    let contest_accounts = accounts["accounts"].as_array().unwrap().iter().filter(|account| account["kind"] == "CONTEST").count();
+    assert_eq!(contest_accounts, 1, "{accounts}");
+}
