@@ -264,7 +264,9 @@ fn period_ms(text: &str) -> Result<Option<i64>, ApiError> {
         return Ok(None);
     }
     let refused = || bad(format!("period {text} is not offered: a count and D, W, M or A (such as 1D, 2W, 3M, 1A), or all"));
-    let (count, unit) = text.split_at(text.len().saturating_sub(1));
+    // The unit is the last character, whatever its width (a byte index could fall inside one).
+    let unit_at = text.char_indices().last().map_or(0, |(at, _)| at);
+    let (count, unit) = text.split_at(unit_at);
     let count: i64 = crate::extract::parse_unsigned(count).filter(|count| (1..=9_999).contains(count)).ok_or_else(refused)? as i64;
     let days = match unit {
         "D" => 1,
@@ -488,6 +490,17 @@ mod tests {
         assert_eq!(why_fixed("pdt_check"), why_fixed("dtbp_check"));
         let current = serde_json::to_value(super::configurations()).unwrap();
         assert!(current.as_object().unwrap().keys().all(|name| names.contains(&name.as_str()) || name == "pdt_check"));
+    }
+
+    /// A period's unit is its last character, however many bytes it takes: `1€` and a
+    /// lone multi-byte character are refused, not split inside a character (which panicked).
+    #[test]
+    fn periods_are_read_by_character() {
+        assert_eq!(super::period_ms("2W").ok(), Some(Some(14 * super::DAY_MS)));
+        assert_eq!(super::period_ms("all").ok(), Some(None));
+        for bad in ["\u{80}", "1\u{80}", "€", "1€", "", "D", "1€D", "0D", "10000D"] {
+            assert!(super::period_ms(bad).is_err(), "{bad:?}");
+        }
     }
 
     /// A page token is an activity's id: its time comes back out of it exactly, and

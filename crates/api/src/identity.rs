@@ -282,19 +282,24 @@ const RESET_CODES_PER_HOUR: u64 = 3;
 /// codes per user per hour, however many gateways the requests race through.
 #[utoipa::path(post, path = "/v1/auth/password/forgot", tag = "auth", security(()), request_body = ForgotPasswordRequest, responses(
     (status = 202, description = "If a user has this email, a code is on its way.", body = ResetRequested),
-    (status = 501, description = "`email_not_configured`: this server sends no email.", body = ErrorBody),
+    (status = 400, description = "Not an email address.", body = ErrorBody),
+    (status = 404, description = "`email_not_configured`: this server sends no email, so it has no reset by email.", body = ErrorBody),
 ))]
 pub(crate) async fn forgot_password(State(state): State<Shared>, Body(request): Body<ForgotPasswordRequest>) -> Result<Response, ApiError> {
     let Some(email_config) = state.email.clone() else {
         return Err(ApiError::Rejected {
-            status: StatusCode::NOT_IMPLEMENTED,
+            status: StatusCode::NOT_FOUND,
             code: "email_not_configured",
             message: "this server sends no email, so it cannot mail a reset code; ask its operator".to_owned(),
         });
     };
-    // Everything after the answer: its timing is the same whether or not anyone has the
-    // address (a lookup, a stored code and a mail would tell them apart).
+    // What no user can have is refused as registration refuses it (that tells nobody
+    // anything); everything after the answer, so its timing is the same whether or not
+    // anyone has the address (a lookup, a stored code and a mail would tell them apart).
     let email = request.email.as_str().trim().to_lowercase();
+    if !valid_email(&email) {
+        return Err(field_error("email", "not an email address"));
+    }
     tokio::spawn(async move {
         if let Err(error) = mail_reset_code(&state, email_config, email).await {
             tracing::warn!(error = %error, "a password reset code was not mailed");

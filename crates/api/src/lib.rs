@@ -164,7 +164,7 @@ pub fn router(state: AppState) -> Router {
 
 fn router_of(state: Shared) -> Router {
     let (router, _) = routes::api().split_for_parts();
-    router
+    let router = router
         // Only on the routes: an unknown path or method is 404/405, key or not.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
         // Outside the guard: it asks the replica whether an order spent the request's key.
@@ -175,11 +175,18 @@ fn router_of(state: Shared) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), recovery_gate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), surface_gate))
-        .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX));
+    error_layers(router).layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track)).with_state(state)
+}
+
+/// The layers that give every answer the API's error shape (the `/v2` and `/v1beta1`
+/// routes Alpaca's), a panic's too: a bug that panics in a handler is a 500 (logged by the
+/// panic hook), not a connection dropped without an answer.
+fn error_layers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(alpaca::alpaca_errors))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
-        .with_state(state)
 }
 
 /// A path no route has: the web app's file, or 404.
@@ -307,5 +314,37 @@ impl App {
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::get;
+
+    /// A handler that panics is answered, in the error shape of its API, and the server goes
+    /// on serving.
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_json_500() {
+        async fn panics() -> &'static str {
+            panic!("a bug")
+        }
+        let app =
+            super::error_layers(axum::Router::new().route("/v1/bug", get(panics)).route("/v2/bug", get(panics)).route("/v1/fine", get(|| async { "fine" })));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::new();
+        let answer = |path: &'static str| {
+            let request = client.get(format!("http://{address}{path}"));
+            async move {
+                let response = request.send().await.expect("an answer, not a dropped connection");
+                (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap_or_default())
+            }
+        };
+        let (status, native) = answer("/v1/bug").await;
+        assert_eq!((status, native["error"]["code"].as_str()), (500, Some("internal")), "{native}");
+        let (status, alpaca) = answer("/v2/bug").await;
+        assert_eq!((status, alpaca["code"].as_u64()), (500, Some(50_010_000)), "{alpaca}");
+        assert_eq!(client.get(format!("http://{address}/v1/fine")).send().await.unwrap().status().as_u16(), 200);
     }
 }
