@@ -4,7 +4,7 @@
 import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { expect, test } from "@playwright/test";
-import { watchConsole } from "./helpers";
+import { call, logIn, makeAdmin, register, url, watchConsole } from "./helpers";
 import { freshDataDir, launch } from "./server";
 
 /** An SMTP server on a free port that keeps every message it is given. */
@@ -71,11 +71,11 @@ test("a trader who forgot the password gets a code by email and sets a new one, 
     expect(first).toContain(`https://trade.example.test/#/reset/${codeIn(first)}`);
 
     const set = page.getByRole("form", { name: "Set a new password" });
-    await set.getByLabel("Code from the email").fill("not-the-code");
+    await set.getByLabel("Reset code").fill("not-the-code");
     await set.getByLabel("New password").fill("a brand new password");
     await set.getByRole("button", { name: "Set the new password" }).click();
     await expect(page.locator("main").getByRole("alert")).toContainText("reset code is wrong, used or expired");
-    await set.getByLabel("Code from the email").fill(codeIn(first));
+    await set.getByLabel("Reset code").fill(codeIn(first));
     await set.getByRole("button", { name: "Set the new password" }).click();
     await expect(page.locator(".toast")).toContainText("new password is set");
     await expect(page.getByRole("heading", { name: "Markets" })).toBeVisible();
@@ -88,7 +88,7 @@ test("a trader who forgot the password gets a code by email and sets a new one, 
     expect((await post("/v1/auth/password/forgot", { email: address })).status).toBe(202);
     await expect.poll(() => smtp.mails.length, { timeout: 10_000 }).toBe(2);
     await page.goto(`${server.url}/#/reset/${codeIn(smtp.mails[1]!)}`);
-    await expect(set.getByLabel("Code from the email")).toHaveCount(0);
+    await expect(set.getByLabel("Reset code")).toHaveCount(0);
     await set.getByLabel("New password").fill("the third password");
     await set.getByRole("button", { name: "Set the new password" }).click();
     await expect(page.getByRole("heading", { name: "Markets" })).toBeVisible();
@@ -99,4 +99,35 @@ test("a trader who forgot the password gets a code by email and sets a new one, 
     smtp.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+});
+
+test("an admin makes a reset code for a student, who sets a new password with it from the log-in page", async ({ page, browser }) => {
+  const errors = watchConsole(page);
+  const admin = await makeAdmin(await register());
+  const student = await register();
+  await logIn(page, admin);
+  await page.getByRole("link", { name: "Admin" }).click();
+  await page.getByRole("tab", { name: "Users" }).click();
+  await page.getByLabel("User id").fill(student.userId);
+  await page.getByRole("button", { name: "Make a password reset code" }).click();
+  const shown = page.getByTestId("reset-code");
+  await expect(shown).toContainText(`Give user ${student.userId} this code`);
+  const code = (await shown.locator("code").textContent())!.trim();
+  expect(code.length).toBeGreaterThan(20);
+
+  // The student, in a browser of their own, enters it without asking for an email.
+  const context = await browser.newContext();
+  const theirs = await context.newPage();
+  await theirs.goto(url("/#/login"));
+  await theirs.getByRole("link", { name: "Forgot your password?" }).click();
+  await theirs.getByRole("link", { name: "Enter it" }).click();
+  const set = theirs.getByRole("form", { name: "Set a new password" });
+  await set.getByLabel("Reset code").fill(code);
+  await set.getByLabel("New password").fill("the student's new one");
+  await set.getByRole("button", { name: "Set the new password" }).click();
+  await expect(theirs.getByRole("heading", { name: "Markets" })).toBeVisible();
+  await expect(theirs.getByRole("button", { name: "Log out" })).toBeVisible();
+  await call("POST", "/v1/auth/login", { email: student.email, password: "the student's new one" });
+  await context.close();
+  expect(errors).toEqual([]);
 });

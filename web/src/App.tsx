@@ -67,10 +67,10 @@ export function App() {
       page = <Auth mode="signup" />;
       break;
     case "forgot":
-      page = <ResetPassword code={null} />;
+      page = <ResetPassword code={null} ask />;
       break;
     case "reset":
-      page = <ResetPassword key={route.parameter ?? ""} code={route.parameter} />;
+      page = <ResetPassword key={route.parameter ?? ""} code={route.parameter} ask={false} />;
       break;
     case "symbol":
       page = route.parameter ? <SymbolPage key={route.parameter} symbol={route.parameter.toUpperCase()} /> : <Markets />;

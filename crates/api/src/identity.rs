@@ -18,7 +18,7 @@ use crate::models::{
     ResetPasswordRequest, RoleName, RoleRequest, Scope, USERNAME_MAX,
 };
 use crate::reads::ask_now;
-use crate::responses::{ApiKey, ApiKeys, AuditEntry, AuditTrail, ErrorBody, ResetRequested, RoleSet, Tokens};
+use crate::responses::{ApiKey, ApiKeys, AuditEntry, AuditTrail, ErrorBody, ResetCode, ResetRequested, RoleSet, Tokens};
 use crate::routes::{STARTING_CASH, open_account, parse_id};
 use crate::{ApiError, AppState, Shared};
 
@@ -290,7 +290,7 @@ pub(crate) async fn forgot_password(State(state): State<Shared>, Body(request): 
         return Err(ApiError::Rejected {
             status: StatusCode::NOT_FOUND,
             code: "email_not_configured",
-            message: "this server sends no email, so it cannot mail a reset code; ask its operator".to_owned(),
+            message: "this server sends no email, so it cannot mail a reset code; an admin can make one for you".to_owned(),
         });
     };
     // What no user can have is refused as registration refuses it (that tells nobody
@@ -518,6 +518,42 @@ pub(crate) async fn set_role(
     revoke_access_tokens(&state, user).await?;
     audit(&state, &caller, "user.role_set", format!("user:{user}"), json!({"role": role.as_str()})).await;
     Ok(Json(RoleSet { user_id: user.to_string(), role: role.as_str().to_owned() }))
+}
+
+/// How long a reset code an admin hands over works (a class may meet tomorrow).
+const HANDED_CODE_TTL_MS: i64 = 24 * 3_600_000;
+
+/// `POST /v1/users/{userId}/password-reset` (admins): a one-time code, in this answer only,
+/// that sets the user's password at `POST /v1/auth/password/reset` within 24 hours; for a
+/// user who forgot theirs where the server sends no email, or cannot receive it. Nothing
+/// else changes until the code is used. Audited; a retry with the same
+/// `X-Idempotency-Key` does not show the code again.
+#[utoipa::path(post, path = "/v1/users/{user_id}/password-reset", tag = "auth",
+    params(("user_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "A user id.")),
+    responses(
+        (status = 201, description = "The code (shown this once).", body = ResetCode),
+        (status = 400, description = "Not a user id.", body = ErrorBody),
+        (status = 403, description = "Not an admin.", body = ErrorBody),
+        (status = 404, description = "Unknown user.", body = ErrorBody),
+    ))]
+pub(crate) async fn issue_reset_code(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Path(user_id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_admin(&caller)?;
+    let user = parse_id("userId", &user_id)?;
+    ask_now(&state, move |store| store.user_by_id(user)).await?.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
+    let (now, code) = (now_ms(), random_token(18));
+    let (code_hash, expires_at_ms) = (hash_secret(&code), now + HANDED_CODE_TTL_MS);
+    ask_now(&state, move |store| store.insert_password_reset(&code_hash, user, now, expires_at_ms, u64::MAX)).await?;
+    audit(&state, &caller, "user.password_reset_issued", format!("user:{user}"), json!({})).await;
+    let code = ResetCode { user_id: user.to_string(), code, expires_at: Timestamp::from_millis(expires_at_ms).to_string() };
+    let mut answer = (StatusCode::CREATED, Json(code)).into_response();
+    answer.extensions_mut().insert(crate::idempotency::Unrepeatable(format!(
+        "a reset code for user {user} was made by the first request with this X-Idempotency-Key and is shown only once: make another"
+    )));
+    Ok(answer)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

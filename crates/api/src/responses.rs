@@ -424,6 +424,16 @@ pub(crate) struct ResetRequested {
     pub message: String,
 }
 
+/// `POST /v1/users/{userId}/password-reset`: a code to hand to the user.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ResetCode {
+    pub user_id: String,
+    /// Spend at `POST /v1/auth/password/reset` (once).
+    pub code: String,
+    pub expires_at: String,
+}
+
 /// A login: register, login and refresh answer this.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

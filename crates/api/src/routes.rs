@@ -95,6 +95,7 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(identity::create_api_key, identity::list_api_keys))
         .routes(routes!(identity::revoke_api_key))
         .routes(routes!(identity::set_role))
+        .routes(routes!(identity::issue_reset_code))
         .routes(routes!(identity::audit_trail))
         .routes(routes!(risk::get_limits, risk::put_limits))
         .routes(routes!(risk::put_membership))

@@ -139,7 +139,7 @@ impl Store {
             ),
             Statement::new(
                 "INSERT INTO quota_fence (user_id) SELECT NULL WHERE (SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND created_at > $2) > $3",
-                vec![user, (now_ms - 3_600_000).into(), (per_hour as i64).into()],
+                vec![user, (now_ms - 3_600_000).into(), i64::try_from(per_hour).unwrap_or(i64::MAX).into()],
             ),
         ];
         match self.backend().transaction(&statements) {

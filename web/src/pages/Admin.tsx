@@ -296,6 +296,7 @@ function Users() {
   const [userId, setUserId] = useState("");
   const [role, setRole] = useState("trader");
   const [membership, setMembership] = useState({ organisationId: "", groupId: "" });
+  const [code, setCode] = useState<ResetCode | null>(null);
   const { run, status } = useAction();
   return (
     <>
@@ -346,9 +347,34 @@ function Users() {
         </label>
         <button type="submit">Set membership</button>
       </form>
+      <form
+        className="inline"
+        aria-label="Reset a password"
+        onSubmit={(event: FormEvent) => {
+          event.preventDefault();
+          setCode(null);
+          void run(async () => setCode(await api.post<ResetCode>(`/v1/users/${userId}/password-reset`, {})), `A reset code for user ${userId} is below.`);
+        }}
+      >
+        <button type="submit" className="secondary">
+          Make a password reset code
+        </button>
+      </form>
       {status}
+      {code && (
+        <p data-testid="reset-code">
+          Give user {code.userId} this code, shown only now; it sets a new password once, from the log-in page under
+          &ldquo;Forgot your password?&rdquo;, until {time(code.expiresAt)}: <code>{code.code}</code>
+        </p>
+      )}
     </>
   );
+}
+
+interface ResetCode {
+  userId: string;
+  code: string;
+  expiresAt: string;
 }
 
 function Audit() {

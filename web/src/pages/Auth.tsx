@@ -75,10 +75,11 @@ export function Auth({ mode }: { mode: "login" | "signup" }) {
 }
 
 /**
- * A forgotten password: ask for a code by email, then spend it on a new password (the
- * email's link opens this page with the code filled in).
+ * A forgotten password: ask for a code by email (`ask`), then spend it on a new password;
+ * the email's link opens the page with the code filled in, and a code an admin handed
+ * over is typed in without asking.
  */
-export function ResetPassword({ code: mailed }: { code: string | null }) {
+export function ResetPassword({ code: mailed, ask: asking }: { code: string | null; ask: boolean }) {
   const [email, setEmail] = useState("");
   const [sent, setSent] = useState<string | null>(null);
   const [code, setCode] = useState(mailed ?? "");
@@ -125,10 +126,13 @@ export function ResetPassword({ code: mailed }: { code: string | null }) {
   return (
     <article className="auth">
       <h1>Reset your password</h1>
-      {mailed === null && sent === null && (
+      {asking && sent === null && (
         <>
           <p className="muted">We will email you a code that sets a new password. It works once, within 30 minutes.</p>
           {askForm}
+          <p>
+            Have a code already? <a href="#/reset">Enter it</a>
+          </p>
         </>
       )}
       {sent !== null && (
@@ -136,11 +140,11 @@ export function ResetPassword({ code: mailed }: { code: string | null }) {
           {sent}
         </p>
       )}
-      {(mailed !== null || sent !== null) && (
+      {(!asking || sent !== null) && (
         <form onSubmit={reset} aria-label="Set a new password">
           {mailed === null && (
             <label>
-              Code from the email
+              Reset code (from the email, or from an admin)
               <input name="code" autoComplete="one-time-code" required value={code} onChange={(event) => setCode(event.target.value)} />
             </label>
           )}

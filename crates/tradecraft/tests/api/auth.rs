@@ -175,6 +175,7 @@ fn access(method: &str, path: &str) -> Access {
         ("post", "/v1/accounts")
             | ("get", "/v1/audit")
             | ("put", "/v1/users/{user_id}/role")
+            | ("post", "/v1/users/{user_id}/password-reset")
             | ("put", "/v1/users/{user_id}/membership")
             | ("put", "/v1/limits/{scope}/{id}")
             | ("post", "/v1/contests")

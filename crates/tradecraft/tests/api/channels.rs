@@ -338,3 +338,34 @@ async fn a_server_without_email_says_it_cannot_mail_a_reset_code() {
     let (status, refused) = call(&app, &app.anonymous, Method::POST, "/v1/auth/password/forgot", None, Some(json!({"email": "sam@example.com"}))).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (404, Some("email_not_configured")), "{refused}");
 }
+
+#[tokio::test]
+async fn an_admin_hands_a_user_a_reset_code_where_no_email_goes() {
+    let app = crate::helpers::spawn_app().await;
+    let sam = register(&app, "sam@example.com").await;
+    let (sam_id, sam_token) = (sam["userId"].as_str().unwrap().to_owned(), sam["accessToken"].as_str().unwrap().to_owned());
+    let path = format!("/v1/users/{sam_id}/password-reset");
+    let (status, refused) = call(&app, &app.anonymous, Method::POST, &path, Some(&sam_token), None).await;
+    assert_eq!(status, 403, "a user cannot issue one, not even for themselves: {refused}");
+    let (status, unknown) = app.post("/v1/users/999999/password-reset", json!({})).await;
+    assert_eq!(status, 404, "{unknown}");
+
+    let (status, issued) = app.post_with(&path, json!({}), Some("hand-over-1")).await;
+    assert_eq!(status, 201, "{issued}");
+    let code = issued["code"].as_str().unwrap().to_owned();
+    // A retry does not show the code again.
+    let (status, retried) = app.post_with(&path, json!({}), Some("hand-over-1")).await;
+    assert_eq!((status, retried["error"]["code"].as_str()), (409, Some("idempotency_key_applied")), "{retried}");
+    assert!(!retried.to_string().contains(&code));
+    // Nothing changes until Sam uses it.
+    let (status, _) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", Some(&sam_token), None).await;
+    assert_eq!(status, 200);
+    let (status, renewed) =
+        call(&app, &app.anonymous, Method::POST, "/v1/auth/password/reset", None, Some(json!({"code": code, "newPassword": "battery staple"}))).await;
+    assert_eq!((status, renewed["userId"].as_str()), (200, Some(sam_id.as_str())), "{renewed}");
+    let (status, _) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", Some(&sam_token), None).await;
+    assert_eq!(status, 401, "the old login ends");
+    let (_, trail) = app.get(&format!("/v1/audit?subject=user:{sam_id}")).await;
+    let actions: Vec<&str> = trail["entries"].as_array().unwrap().iter().filter_map(|entry| entry["action"].as_str()).collect();
+    assert!(actions.contains(&"user.password_reset_issued") && actions.contains(&"user.password_reset"), "{trail}");
+}
