@@ -53,7 +53,7 @@ fn list_of(records: &[InvitationRecord]) -> Json<Invitations> {
         (status = 400, description = "A bad id or role.", body = ErrorBody),
         (status = 403, description = "Not the organisation's admin.", body = ErrorBody),
         (status = 404, description = "Unknown organisation, group or user.", body = ErrorBody),
-        (status = 409, description = "The user is a member of the organisation already.", body = ErrorBody),
+        (status = 409, description = "The user is a member of the organisation already, or `too_many`: 1,000 of its invitations are waiting for their answer.", body = ErrorBody),
     ))]
 pub(crate) async fn invite(
     State(state): State<Shared>,

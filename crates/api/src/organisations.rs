@@ -95,6 +95,7 @@ pub(crate) async fn get(
     (status = 400, description = "Not an organisation id, or a bad name.", body = ErrorBody),
     (status = 403, description = "Not the organisation's admin.", body = ErrorBody),
     (status = 404, description = "Unknown organisation.", body = ErrorBody),
+    (status = 409, description = "`too_many`: the organisation has 200 groups already.", body = ErrorBody),
 ))]
 pub(crate) async fn create_group(
     State(state): State<Shared>,

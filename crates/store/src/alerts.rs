@@ -88,7 +88,7 @@ impl Store {
             "INSERT INTO webhooks (webhook_id, user_id, url, created_at) VALUES ($1, $2, $3, $4)",
             vec![webhook.webhook_id.as_str().into(), (webhook.user_id as i64).into(), webhook.url.as_str().into(), webhook.created_at_ms.into()],
         );
-        let quota = crate::Quota { table: "webhooks", live: "revoked_at IS NULL", max: crate::WEBHOOKS_MAX, what: "webhooks" };
+        let quota = crate::Quota { table: "webhooks", live: "revoked_at IS NULL".into(), max: crate::WEBHOOKS_MAX, what: "webhooks" };
         self.insert_within(webhook.user_id, webhook.user_id, insert, &quota)
     }
 

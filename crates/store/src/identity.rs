@@ -268,7 +268,7 @@ impl Store {
                 key.created_at_ms.into(),
             ],
         );
-        let quota = crate::Quota { table: "api_keys", live: "revoked_at IS NULL", max: crate::API_KEYS_MAX, what: "live API keys" };
+        let quota = crate::Quota { table: "api_keys", live: "revoked_at IS NULL".into(), max: crate::API_KEYS_MAX, what: "live API keys" };
         self.insert_within(key.user_id, key.user_id, insert, &quota)
     }
 

@@ -131,12 +131,17 @@ pub const API_KEYS_MAX: u64 = 50;
 pub const PRICE_ALERTS_MAX: u64 = 200;
 /// Most watchlists a user keeps.
 pub const WATCHLISTS_MAX: u64 = 100;
+/// Most groups (classes) an organisation has.
+pub const ORG_GROUPS_MAX: u64 = 200;
+/// Most invitations of one organisation waiting for their answer at once.
+pub const ORG_INVITATIONS_PENDING_MAX: u64 = 1_000;
 
-/// What a user may hold at most: rows of `table` whose `user_id` is the account, counted
-/// where `live` holds (an SQL condition, or `TRUE`).
+/// What a user (or an organisation) may hold at most: rows of `table` whose `user_id`
+/// (`org_id`) is the account (organisation), counted where `live` holds (an SQL
+/// condition, or `TRUE`).
 pub(crate) struct Quota {
     pub table: &'static str,
-    pub live: &'static str,
+    pub live: std::borrow::Cow<'static, str>,
     pub max: u64,
     pub what: &'static str,
 }
@@ -146,17 +151,27 @@ impl Store {
     /// ([`StoreError::Quota`]). The user `owner`'s row is locked first, so two processes
     /// writing for one user count one after the other.
     pub(crate) fn insert_within(&self, owner: u64, account: u64, insert: Statement, quota: &Quota) -> Result<(), StoreError> {
-        let statements = [
-            Statement::new("UPDATE users SET user_id = user_id WHERE user_id = $1", vec![(owner as i64).into()]),
-            insert,
-            Statement::new(
-                format!(
-                    "INSERT INTO quota_fence (user_id) SELECT NULL WHERE (SELECT COUNT(*) FROM {} WHERE user_id = $1 AND {}) > $2",
-                    quota.table, quota.live
-                ),
-                vec![(account as i64).into(), (quota.max as i64).into()],
-            ),
-        ];
+        let lock = Statement::new("UPDATE users SET user_id = user_id WHERE user_id = $1", vec![(owner as i64).into()]);
+        self.fenced(lock, vec![insert], "user_id", account, quota)
+    }
+
+    /// Runs `writes` unless the organisation would then hold more than the quota allows,
+    /// its row locked first.
+    pub(crate) fn write_within_organisation(&self, org_id: u64, writes: Vec<Statement>, quota: &Quota) -> Result<(), StoreError> {
+        let lock = Statement::new("UPDATE organisations SET name = name WHERE org_id = $1", vec![(org_id as i64).into()]);
+        self.fenced(lock, writes, "org_id", org_id, quota)
+    }
+
+    /// `lock`, `writes`, then a write that fails the transaction (a NULL into
+    /// `quota_fence`'s NOT NULL column) if the rows of `table` whose `column` is `id` are
+    /// more than the quota allows.
+    fn fenced(&self, lock: Statement, writes: Vec<Statement>, column: &str, id: u64, quota: &Quota) -> Result<(), StoreError> {
+        let mut statements = vec![lock];
+        statements.extend(writes);
+        statements.push(Statement::new(
+            format!("INSERT INTO quota_fence (user_id) SELECT NULL WHERE (SELECT COUNT(*) FROM {} WHERE {column} = $1 AND {}) > $2", quota.table, quota.live),
+            vec![(id as i64).into(), (quota.max as i64).into()],
+        ));
         match self.backend().transaction(&statements) {
             Err(StoreError::Database(message)) if message.contains("quota_fence") => Err(StoreError::Quota(format!("at most {} {}", quota.max, quota.what))),
             other => other,

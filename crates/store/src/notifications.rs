@@ -148,7 +148,7 @@ impl Store {
                 record.created_at_ms.into(),
             ],
         );
-        let quota = crate::Quota { table: "price_alerts", live: "triggered_at IS NULL", max: crate::PRICE_ALERTS_MAX, what: "price alerts waiting" };
+        let quota = crate::Quota { table: "price_alerts", live: "triggered_at IS NULL".into(), max: crate::PRICE_ALERTS_MAX, what: "price alerts waiting" };
         self.insert_within(owner, record.user_id, insert, &quota)
     }
 

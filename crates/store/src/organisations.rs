@@ -79,11 +79,14 @@ impl Store {
         rows.first().map(|row| Ok(OrganisationRecord { org_id: id(row.int(0)?), name: row.text(1)?.to_owned(), created_at_ms: row.int(2)? })).transpose()
     }
 
+    /// Adds a group; [`StoreError::Quota`] past [`crate::ORG_GROUPS_MAX`] groups.
     pub fn create_group(&self, group: &GroupRecord, now_ms: i64) -> Result<(), StoreError> {
-        self.backend().transaction(&[Statement::new(
+        let insert = Statement::new(
             "INSERT INTO org_groups (group_id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
             vec![(group.group_id as i64).into(), (group.org_id as i64).into(), group.name.as_str().into(), now_ms.into()],
-        )])
+        );
+        let quota = crate::Quota { table: "org_groups", live: "TRUE".into(), max: crate::ORG_GROUPS_MAX, what: "groups in an organisation" };
+        self.write_within_organisation(group.org_id, vec![insert], &quota)
     }
 
     pub fn groups(&self, org_id: u64) -> Result<Vec<GroupRecord>, StoreError> {
@@ -159,9 +162,17 @@ impl Store {
     }
 
     /// Invites a user, replacing their pending invitation into the same organisation.
+    /// [`StoreError::Quota`] past [`crate::ORG_INVITATIONS_PENDING_MAX`] invitations
+    /// pending at `record`'s creation.
     pub fn insert_invitation(&self, record: &InvitationRecord) -> Result<(), StoreError> {
         let (org, user) = (Param::Int(record.org_id as i64), Param::Int(record.user_id as i64));
-        self.backend().transaction(&[
+        let quota = crate::Quota {
+            table: "org_invitations",
+            live: format!("status = 'PENDING' AND expires_at > {}", record.created_at_ms).into(),
+            max: crate::ORG_INVITATIONS_PENDING_MAX,
+            what: "invitations of an organisation waiting for their answer",
+        };
+        let writes = vec![
             Statement::new("DELETE FROM org_invitations WHERE org_id = $1 AND user_id = $2 AND status = 'PENDING'", vec![org.clone(), user.clone()]),
             Statement::new(
                 format!("INSERT INTO org_invitations ({INVITATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
@@ -176,7 +187,8 @@ impl Store {
                     record.status.as_str().into(),
                 ],
             ),
-        ])
+        ];
+        self.write_within_organisation(record.org_id, writes, &quota)
     }
 
     pub fn invitation(&self, invitation_id: &str) -> Result<Option<InvitationRecord>, StoreError> {

@@ -58,7 +58,7 @@ impl Store {
                 record.updated_at_ms.into(),
             ],
         );
-        let quota = crate::Quota { table: "watchlists", live: "TRUE", max: crate::WATCHLISTS_MAX, what: "watchlists" };
+        let quota = crate::Quota { table: "watchlists", live: "TRUE".into(), max: crate::WATCHLISTS_MAX, what: "watchlists" };
         self.insert_within(record.user_id, record.user_id, insert, &quota)
     }
 

@@ -14,8 +14,8 @@ use tradecraft_log::{EventLog, MemoryLog};
 use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireExitLeg, WireOrderClass, WireSide};
 use tradecraft_sequencer::{Publish, Sequencer, SequencerConfig, SnapshotStore, create_topics, submit};
 use tradecraft_store::{
-    ApiKeyRecord, AuditRecord, Backend, DeliveryOutcome, Dialect, Param, Projector, ProjectorConfig, Row, Statement, Store, StoreError, TradeQuery, UserRecord,
-    Value, WatchlistRecord, WebhookRecord, create_database, decimal, drop_database, with_database,
+    ApiKeyRecord, AuditRecord, Backend, DeliveryOutcome, Dialect, GroupRecord, InvitationRecord, OrganisationRecord, Param, Projector, ProjectorConfig, Row,
+    Statement, Store, StoreError, TradeQuery, UserRecord, Value, WatchlistRecord, WebhookRecord, create_database, decimal, drop_database, with_database,
 };
 use tradecraft_types::{Money, Price, Quantity, Timestamp};
 
@@ -941,6 +941,38 @@ fn reset_codes_work_once_before_they_expire_and_a_password_change_spends_them(db
     assert_eq!(store.password_reset_user("code-4", T0 + 950).unwrap(), None, "deletion removes them");
 }
 
+fn an_organisations_groups_and_waiting_invitations_are_bounded(db: TestDb) {
+    let store = &db.store;
+    store.create_organisation(&OrganisationRecord { org_id: 5, name: "School".into(), created_at_ms: T0 }).unwrap();
+    for group in 0..tradecraft_store::ORG_GROUPS_MAX {
+        store.create_group(&GroupRecord { group_id: 100 + group, org_id: 5, name: "3B".into() }, T0).unwrap();
+    }
+    let one_more = store.create_group(&GroupRecord { group_id: 99, org_id: 5, name: "3C".into() }, T0);
+    assert!(matches!(one_more, Err(StoreError::Quota(_))), "{one_more:?}");
+    assert_eq!(store.groups(5).unwrap().len() as u64, tradecraft_store::ORG_GROUPS_MAX, "none kept past the bound");
+
+    let invitation = |user: u64, at: i64| InvitationRecord {
+        invitation_id: format!("i{user}-{at}"),
+        org_id: 5,
+        user_id: user,
+        role: "member".into(),
+        group_id: None,
+        created_at_ms: at,
+        expires_at_ms: at + DAY,
+        status: "PENDING".into(),
+        organisation_name: String::new(),
+    };
+    // One that expired does not count.
+    store.insert_invitation(&invitation(1, T0 - 2 * DAY)).unwrap();
+    for user in 2..=tradecraft_store::ORG_INVITATIONS_PENDING_MAX + 1 {
+        store.insert_invitation(&invitation(user, T0)).unwrap();
+    }
+    let one_more = store.insert_invitation(&invitation(5_000, T0 + 1));
+    assert!(matches!(one_more, Err(StoreError::Quota(_))), "{one_more:?}");
+    // A user's invitation replaced is not one more.
+    store.insert_invitation(&invitation(2, T0 + 2)).unwrap();
+}
+
 macro_rules! backend_suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -955,6 +987,7 @@ macro_rules! backend_suite {
 }
 
 backend_suite!(sqlite:
+    an_organisations_groups_and_waiting_invitations_are_bounded,
     projects_trade_history_with_filters_paging_and_text_search,
     projects_fifo_positions_orders_and_the_cash_statement,
     computes_volume_performance_and_the_leaderboard,
@@ -973,6 +1006,7 @@ backend_suite!(sqlite:
 );
 
 backend_suite!(postgres:
+    an_organisations_groups_and_waiting_invitations_are_bounded,
     projects_trade_history_with_filters_paging_and_text_search,
     projects_fifo_positions_orders_and_the_cash_statement,
     computes_volume_performance_and_the_leaderboard,

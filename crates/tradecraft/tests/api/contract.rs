@@ -1075,3 +1075,26 @@ async fn what_a_user_may_keep_is_bounded_even_when_creations_race() {
     assert_eq!(status, 204);
     assert_eq!(post(0, "/v1/webhooks", json!({"url": "https://hooks.example.com/again"})).await.0, 201, "a removed webhook makes room");
 }
+
+#[tokio::test]
+async fn an_organisations_groups_are_bounded_even_when_creations_race() {
+    let app = spawn_app().await;
+    let (status, organisation) = app.post("/v1/organisations", json!({"name": "School"})).await;
+    assert_eq!(status, 201, "{organisation}");
+    let path = format!("/v1/organisations/{}/groups", organisation["organisationId"].as_str().unwrap());
+    let gateways = [app.address, app.other_gateway];
+    let max = tradecraft_store::ORG_GROUPS_MAX as usize;
+    let answers = futures_util::future::join_all((0..max + 6).map(|index| {
+        let request = app.client.post(format!("http://{}{path}", gateways[index % 2])).json(&json!({"name": format!("class {index}")}));
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    }))
+    .await;
+    assert_eq!(answers.iter().filter(|(status, _)| *status == 201).count(), max);
+    for (status, answer) in answers.iter().filter(|(status, _)| *status != 201) {
+        crate::conformance::check("POST", &path, *status, answer);
+        assert_eq!((*status, answer["error"]["code"].as_str()), (409, Some("too_many")), "{answer}");
+    }
+}
