@@ -79,6 +79,19 @@ test("every page renders at desktop and phone width", async ({ page }) => {
   await expect(page.getByTestId("ladder")).toBeVisible();
   await page.waitForTimeout(600);
   await page.screenshot({ path: join(OUT, "symbol-dark.png"), fullPage: true });
+  // And, logged out, the page that sets a forgotten password with a reset code.
+  await page.getByRole("button", { name: "Use the light theme" }).click();
+  await page.getByRole("button", { name: "Log out" }).click();
+  for (const [width, height, label] of [
+    [1280, 860, "desktop"],
+    [390, 844, "phone"],
+  ] as const) {
+    await page.setViewportSize({ width, height });
+    await page.goto(url("/#/reset"));
+    await expect(page.getByRole("form", { name: "Set a new password" })).toBeVisible();
+    await expect(page.getByTestId("connection")).toHaveCount(0, { timeout: 15_000 });
+    await page.screenshot({ path: join(OUT, `reset-${label}.png`) });
+  }
   expect(errors).toEqual([]);
 });
 
