@@ -14,13 +14,32 @@ use utoipa::IntoParams;
 use crate::auth::{self, MaybeCaller, REFRESH_TTL_MS, Role, hash_secret, now_ms, random_token, require, require_admin};
 use crate::extract::{Body, field_error, from_object};
 use crate::models::{
-    ChangePasswordRequest, CreateApiKeyRequest, ForgotPasswordRequest, LoginRequest, PASSWORD_MAX, PASSWORD_MIN, RefreshRequest, RegisterRequest,
+    ChangePasswordRequest, CreateApiKeyRequest, EmailText, ForgotPasswordRequest, LoginRequest, PASSWORD_MAX, PASSWORD_MIN, RefreshRequest, RegisterRequest,
     ResetPasswordRequest, RoleName, RoleRequest, Scope, USERNAME_MAX,
 };
 use crate::reads::ask_now;
 use crate::responses::{ApiKey, ApiKeys, AuditEntry, AuditTrail, ErrorBody, ResetCode, ResetRequested, RoleSet, Tokens};
 use crate::routes::{STARTING_CASH, open_account, parse_id};
 use crate::{ApiError, AppState, Shared};
+
+/// An email as the store keeps it: trimmed, lower case.
+fn normalised(email: &EmailText) -> String {
+    email.as_str().trim().to_lowercase()
+}
+
+/// 400 naming `field` unless `password` is 8 to 128 characters.
+fn check_new_password(field: &'static str, password: &str) -> Result<(), ApiError> {
+    if (PASSWORD_MIN..=PASSWORD_MAX).contains(&password.chars().count()) {
+        Ok(())
+    } else {
+        Err(field_error(field, format!("{PASSWORD_MIN} to {PASSWORD_MAX} characters")))
+    }
+}
+
+/// `password`'s hash, made on the blocking pool (it is deliberately slow).
+async fn hashed(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(|error| ApiError::Internal(error.to_string()))?
+}
 
 /// An address mail can be sent to, as registration takes it: `local@domain` in ASCII. The
 /// local part is RFC 5321's dot-atom (at most 64 characters, no empty atom: no leading,
@@ -96,14 +115,12 @@ pub(crate) async fn revoke_access_tokens(state: &AppState, user: u64) -> Result<
     (status = 409, description = "That email is registered.", body = ErrorBody),
 ))]
 pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<RegisterRequest>) -> Result<Response, ApiError> {
-    let email = request.email.as_str().trim().to_lowercase();
+    let email = normalised(&request.email);
     let password = request.password.0;
     if !valid_email(&email) {
         return Err(field_error("email", "not an email address"));
     }
-    if password.chars().count() < PASSWORD_MIN {
-        return Err(field_error("password", format!("{PASSWORD_MIN} to {PASSWORD_MAX} characters")));
-    }
+    check_new_password("password", &password)?;
     let username = match request.username.as_ref().and_then(|name| name.visible()) {
         Some(name) => name.to_owned(),
         None => email.split('@').next().unwrap_or_default().chars().take(USERNAME_MAX).collect(),
@@ -115,7 +132,7 @@ pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<Re
     if taken {
         return Err(ApiError::Rejected { status: StatusCode::CONFLICT, code: "email_taken", message: "that email is registered".to_owned() });
     }
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(|error| ApiError::Internal(error.to_string()))??;
+    let hash = hashed(password).await?;
     // The engine account (its id is the user's), then the user, then the starting cash: a
     // registration that loses a race for the email, or stops before its user is stored,
     // leaves an empty account nobody owns, which is ranked nowhere; one that stops after
@@ -153,7 +170,7 @@ async fn fund_registration(state: &AppState, account: u64) -> Result<(), ApiErro
     (status = 401, description = "Wrong email or password.", body = ErrorBody),
 ))]
 pub(crate) async fn login(State(state): State<Shared>, Body(request): Body<LoginRequest>) -> Result<Json<Tokens>, ApiError> {
-    let email = request.email.as_str().trim().to_lowercase();
+    let email = normalised(&request.email);
     let password = request.password.0;
     let now = now_ms();
     state.auth.check_throttle(&email, now)?;
@@ -249,9 +266,7 @@ pub(crate) async fn change_password(
 ) -> Result<Json<Tokens>, ApiError> {
     let user_id = auth::own_account(&caller)?;
     let new_password = request.new_password.0;
-    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&new_password.chars().count()) {
-        return Err(field_error("newPassword", format!("{PASSWORD_MIN} to {PASSWORD_MAX} characters")));
-    }
+    check_new_password("newPassword", &new_password)?;
     let user = ask_now(&state, move |store| store.user_by_id(user_id)).await?.ok_or_else(|| ApiError::NotFound(format!("user {user_id}")))?;
     let now = now_ms();
     state.auth.check_throttle(&user.email, now)?;
@@ -261,7 +276,7 @@ pub(crate) async fn change_password(
     if !matches {
         return Err(ApiError::Rejected { status: StatusCode::FORBIDDEN, code: "wrong_password", message: "the current password is wrong".to_owned() });
     }
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new_password)).await.map_err(|error| ApiError::Internal(error.to_string()))??;
+    let hash = hashed(new_password).await?;
     let generation = ask_now(&state, move |store| store.change_password(user_id, &hash, now)).await?;
     state.auth.set_generation(user_id, generation);
     audit(&state, &caller, "user.password_changed", format!("user:{user_id}"), json!({})).await;
@@ -296,7 +311,7 @@ pub(crate) async fn forgot_password(State(state): State<Shared>, Body(request): 
     // What no user can have is refused as registration refuses it (that tells nobody
     // anything); everything after the answer, so its timing is the same whether or not
     // anyone has the address (a lookup, a stored code and a mail would tell them apart).
-    let email = request.email.as_str().trim().to_lowercase();
+    let email = normalised(&request.email);
     if !valid_email(&email) {
         return Err(field_error("email", "not an email address"));
     }
@@ -352,9 +367,7 @@ fn reset_email(code: &str, public_url: Option<&str>) -> (String, String) {
 ))]
 pub(crate) async fn reset_password(State(state): State<Shared>, Body(request): Body<ResetPasswordRequest>) -> Result<Json<Tokens>, ApiError> {
     let new_password = request.new_password.0;
-    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&new_password.chars().count()) {
-        return Err(field_error("newPassword", format!("{PASSWORD_MIN} to {PASSWORD_MAX} characters")));
-    }
+    check_new_password("newPassword", &new_password)?;
     let code_hash = hash_secret(request.code.as_str().trim());
     let now = now_ms();
     let invalid = || ApiError::bad_request("invalid_reset_code", "the reset code is wrong, used or expired; ask for a new one");
@@ -364,7 +377,7 @@ pub(crate) async fn reset_password(State(state): State<Shared>, Body(request): B
         ask_now(&state, move |store| store.password_reset_user(&code_hash, now)).await?
     };
     live.ok_or_else(invalid)?;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new_password)).await.map_err(|error| ApiError::Internal(error.to_string()))??;
+    let hash = hashed(new_password).await?;
     let (user_id, generation) = ask_now(&state, move |store| store.reset_password(&code_hash, &hash, now)).await?.ok_or_else(invalid)?;
     state.auth.set_generation(user_id, Some(generation));
     let user = ask_now(&state, move |store| store.user_by_id(user_id)).await?.ok_or_else(invalid)?;

@@ -1,7 +1,7 @@
 //! Paper accounts beyond a user's default one (practice accounts; contests later). User
 //! state kept by the API, not derived from the log: the balances are the engine's.
 
-use crate::db::{Param, Row, Statement};
+use crate::db::{Row, Statement};
 use crate::{Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,12 +59,11 @@ impl Store {
     /// is a contest's and the user has an account in that contest already (two joins
     /// raced: the user's row is locked first, so they count one after the other).
     pub fn insert_paper_account(&self, record: &PaperAccountRecord) -> Result<(), StoreError> {
-        let user = Param::Int(record.user_id as i64);
-        let mut statements = vec![Statement::new(
+        let insert = Statement::new(
             format!("INSERT INTO paper_accounts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
             vec![
                 (record.account_id as i64).into(),
-                user.clone(),
+                (record.user_id as i64).into(),
                 record.name.as_str().into(),
                 record.kind.as_str().into(),
                 record.starting_cash.into(),
@@ -73,16 +72,11 @@ impl Store {
                 record.last_reset_at_ms.into(),
                 record.contest_id.map(|id| id as i64).into(),
             ],
-        )];
-        if let Some(contest) = record.contest_id {
-            statements.insert(0, Statement::new("UPDATE users SET user_id = user_id WHERE user_id = $1", vec![user.clone()]));
-            statements.push(Statement::new(
-                "INSERT INTO quota_fence (user_id) SELECT NULL WHERE (SELECT COUNT(*) FROM paper_accounts WHERE user_id = $1 AND contest_id = $2) > 1",
-                vec![user, (contest as i64).into()],
-            ));
-        }
-        match self.backend().transaction(&statements) {
-            Err(StoreError::Database(message)) if message.contains("quota_fence") => Err(StoreError::Conflict("an account in this contest exists".to_owned())),
+        );
+        let Some(contest) = record.contest_id else { return self.backend().transaction(&[insert]) };
+        let quota = crate::Quota { table: "paper_accounts", live: format!("contest_id = {contest}").into(), max: 1, what: "account per contest" };
+        match self.insert_within(record.user_id, record.user_id, insert, &quota) {
+            Err(StoreError::Quota(_)) => Err(StoreError::Conflict("an account in this contest exists".to_owned())),
             other => other,
         }
     }

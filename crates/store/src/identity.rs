@@ -130,21 +130,15 @@ impl Store {
     /// `false`, nothing kept). The user's row is locked first, so requests racing through
     /// several processes count one after the other.
     pub fn insert_password_reset(&self, code_hash: &str, user_id: u64, now_ms: i64, expires_at_ms: i64, per_hour: u64) -> Result<bool, StoreError> {
-        let user = Param::Int(user_id as i64);
-        let statements = [
-            Statement::new("UPDATE users SET user_id = user_id WHERE user_id = $1", vec![user.clone()]),
-            Statement::new(
-                "INSERT INTO password_resets (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-                vec![code_hash.into(), user.clone(), now_ms.into(), expires_at_ms.into()],
-            ),
-            Statement::new(
-                "INSERT INTO quota_fence (user_id) SELECT NULL WHERE (SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND created_at > $2) > $3",
-                vec![user, (now_ms - 3_600_000).into(), i64::try_from(per_hour).unwrap_or(i64::MAX).into()],
-            ),
-        ];
-        match self.backend().transaction(&statements) {
+        let insert = Statement::new(
+            "INSERT INTO password_resets (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            vec![code_hash.into(), (user_id as i64).into(), now_ms.into(), expires_at_ms.into()],
+        );
+        let quota =
+            crate::Quota { table: "password_resets", live: format!("created_at > {}", now_ms - 3_600_000).into(), max: per_hour, what: "reset codes an hour" };
+        match self.insert_within(user_id, user_id, insert, &quota) {
             Ok(()) => Ok(true),
-            Err(StoreError::Database(message)) if message.contains("quota_fence") => Ok(false),
+            Err(StoreError::Quota(_)) => Ok(false),
             Err(error) => Err(error),
         }
     }

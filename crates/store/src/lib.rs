@@ -170,7 +170,7 @@ impl Store {
         statements.extend(writes);
         statements.push(Statement::new(
             format!("INSERT INTO quota_fence (user_id) SELECT NULL WHERE (SELECT COUNT(*) FROM {} WHERE {column} = $1 AND {}) > $2", quota.table, quota.live),
-            vec![(id as i64).into(), (quota.max as i64).into()],
+            vec![(id as i64).into(), i64::try_from(quota.max).unwrap_or(i64::MAX).into()],
         ));
         match self.backend().transaction(&statements) {
             Err(StoreError::Database(message)) if message.contains("quota_fence") => Err(StoreError::Quota(format!("at most {} {}", quota.max, quota.what))),

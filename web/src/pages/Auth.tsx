@@ -3,27 +3,38 @@ import { api } from "../api";
 import { ErrorNote } from "../components/Common";
 import { toast } from "../toasts";
 
-/** Log in or sign up. */
-export function Auth({ mode }: { mode: "login" | "signup" }) {
-  const [email, setEmail] = useState("");
-  const [password, setPassword] = useState("");
-  const [username, setUsername] = useState("");
+/** A form's request: busy while it runs, its failure kept to be shown. */
+function useSubmit(): { busy: boolean; error: unknown; run: (work: () => Promise<void>) => Promise<void> } {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-
-  async function submit(event: FormEvent) {
-    event.preventDefault();
+  async function run(work: () => Promise<void>) {
     setBusy(true);
     setError(null);
     try {
-      if (mode === "signup") await api.register(email.trim(), password, username.trim() || undefined);
-      else await api.login(email.trim(), password);
-      window.location.hash = "#/markets";
+      await work();
     } catch (failure) {
       setError(failure);
     } finally {
       setBusy(false);
     }
+  }
+  return { busy, error, run };
+}
+
+/** Log in or sign up. */
+export function Auth({ mode }: { mode: "login" | "signup" }) {
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [username, setUsername] = useState("");
+  const { busy, error, run } = useSubmit();
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    void run(async () => {
+      if (mode === "signup") await api.register(email.trim(), password, username.trim() || undefined);
+      else await api.login(email.trim(), password);
+      window.location.hash = "#/markets";
+    });
   }
 
   return (
@@ -84,20 +95,7 @@ export function ResetPassword({ code: mailed, ask: asking }: { code: string | nu
   const [sent, setSent] = useState<string | null>(null);
   const [code, setCode] = useState(mailed ?? "");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-
-  async function run(work: () => Promise<void>) {
-    setBusy(true);
-    setError(null);
-    try {
-      await work();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { busy, error, run } = useSubmit();
 
   const ask = (event: FormEvent) => {
     event.preventDefault();
