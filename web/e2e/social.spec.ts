@@ -109,3 +109,24 @@ test("a student accepts a class's invitation from the notifications page and com
   expect(refused.status).toBe(403);
   expect(errors).toEqual([]);
 });
+
+test("a trader with a private profile sees the picture they upload, and removes it", async ({ page }) => {
+  const errors = watchConsole(page);
+  const trader = await register();
+  await logIn(page, trader);
+  await page.getByRole("link", { name: "Community" }).click();
+  const picture = page.getByTestId("own-picture");
+  await expect(picture.locator(".avatar.placeholder")).toBeVisible();
+  await expect(picture.getByRole("button", { name: "Remove picture" })).toHaveCount(0);
+  // A 1x1 PNG: the profile stays private, and its owner still sees the picture.
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+  await page.getByLabel("Picture (PNG, JPEG, GIF or WebP, up to 64 KiB)").setInputFiles({ name: "me.png", mimeType: "image/png", buffer: png });
+  await expect(page.getByText("Picture saved.")).toBeVisible();
+  await expect(picture.locator("img.avatar")).toHaveAttribute("src", /^blob:/);
+  await expect.poll(() => picture.locator("img.avatar").evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth)).toBe(1);
+  await picture.getByRole("button", { name: "Remove picture" }).click();
+  await expect(page.getByText("Picture removed.")).toBeVisible();
+  await expect(picture.locator(".avatar.placeholder")).toBeVisible();
+  await expect(picture.locator("img.avatar")).toHaveCount(0);
+  expect(errors).toEqual([]);
+});

@@ -466,25 +466,30 @@ pub(crate) async fn delete_avatar(State(state): State<Shared>, Extension(caller)
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A public profile's avatar image (open to everyone, so a page can show it in `<img>`).
+/// A profile's avatar image: a public profile's is open to everyone (so a page can show it
+/// in `<img>`), a private one's to whoever may see the profile (its owner and admins), the
+/// same rule as the profile's, so the `avatarUrl` a profile names always answers its reader.
 #[utoipa::path(get, path = "/v1/profiles/{user_id}/avatar", tag = "social",
     params(("user_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "A user id.")),
     responses(
         (status = 200, description = "The image, in the type it was uploaded as.",
             content((ImageBytes = "image/png"), (ImageBytes = "image/jpeg"), (ImageBytes = "image/gif"), (ImageBytes = "image/webp"))),
-        (status = 404, description = "No avatar, or a private profile.", body = ErrorBody),
+        (status = 404, description = "No avatar, or a profile the caller may not see.", body = ErrorBody),
     ))]
-pub(crate) async fn avatar(State(state): State<Shared>, Path(user_id): Path<String>) -> Result<Response, ApiError> {
+pub(crate) async fn avatar(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(user_id): Path<String>) -> Result<Response, ApiError> {
     let user_id = parse_id("userId", &user_id)?;
-    let found = ask(&state, move |store| Ok(if store.profile(user_id)?.is_some_and(|profile| profile.public) { store.avatar(user_id)? } else { None })).await?;
-    let avatar = found.ok_or_else(|| ApiError::NotFound(format!("avatar of user {user_id}")))?;
+    let (profile, found) = ask(&state, move |store| Ok((store.profile(user_id)?, store.avatar(user_id)?))).await?;
+    let public = profile.is_some_and(|profile| profile.public);
+    let allowed = public || caller.as_ref().is_some_and(|caller| caller.user_id == Some(user_id) || caller.is_admin());
+    let avatar = found.filter(|_| allowed).ok_or_else(|| ApiError::NotFound(format!("avatar of user {user_id}")))?;
     let bytes = STANDARD.decode(avatar.base64.as_bytes()).map_err(|error| ApiError::Internal(error.to_string()))?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(&avatar.content_type).map_err(|error| ApiError::Internal(error.to_string()))?);
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    // A private profile's picture is never kept by a shared cache.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(if public { "public, max-age=60" } else { "private, no-store" }));
     Ok(response)
 }
 

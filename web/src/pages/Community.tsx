@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api } from "../api";
 import { Empty, ErrorNote, Pager } from "../components/Common";
 import { price, quantity, time, unescape } from "../format";
@@ -127,10 +127,36 @@ function Comments({ shareId, onCount }: { shareId: string; onCount: (count: numb
   );
 }
 
+/** The caller's own picture, fetched with their credentials (an `<img>` sends none, and a
+ * private profile's picture is shown only to its owner). */
+function OwnPicture({ userId, url, version }: { userId: string; url: string | null; version: number }) {
+  const [source, setSource] = useState<string | null>(null);
+  useEffect(() => {
+    setSource(null);
+    if (!url) return;
+    let objectUrl: string | null = null;
+    let live = true;
+    void (async () => {
+      const token = await api.token();
+      const response = await fetch(url, { headers: { authorization: `Bearer ${token ?? ""}` }, cache: "no-store" }).catch(() => null);
+      if (!response?.ok || !live) return;
+      objectUrl = URL.createObjectURL(await response.blob());
+      if (live) setSource(objectUrl);
+    })();
+    return () => {
+      live = false;
+      if (objectUrl) URL.revokeObjectURL(objectUrl);
+    };
+  }, [url, version]);
+  return <Avatar profileId={userId} url={source} />;
+}
+
 function MyProfile({ userId }: { userId: string }) {
   const profile = useLoad(() => api.get<Profile>(`/v1/profiles/${userId}`), [userId]);
   const [saved, setSaved] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
+  // A new upload keeps the same URL: the version makes the picture load again.
+  const [pictureVersion, setPictureVersion] = useState(0);
   async function save(event: React.FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -155,6 +181,17 @@ function MyProfile({ userId }: { userId: string }) {
         throw new Error(body?.error?.message ?? `The picture was refused (${response.status})`);
       }
       setSaved("Picture saved.");
+      setPictureVersion((version) => version + 1);
+      profile.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+  async function removePicture() {
+    setError(null);
+    try {
+      await api.delete("/v1/me/avatar");
+      setSaved("Picture removed.");
       profile.reload();
     } catch (failure) {
       setError(failure);
@@ -177,6 +214,14 @@ function MyProfile({ userId }: { userId: string }) {
           <label>
             <input type="checkbox" name="public" role="switch" defaultChecked={data.public} /> Public: others can see your profile and what you share
           </label>
+          <div className="profile" data-testid="own-picture">
+            <OwnPicture userId={userId} url={data.avatarUrl ?? null} version={pictureVersion} />
+            {data.avatarUrl && (
+              <button type="button" className="secondary" onClick={() => void removePicture()}>
+                Remove picture
+              </button>
+            )}
+          </div>
           <label>
             Picture (PNG, JPEG, GIF or WebP, up to 64 KiB)
             <input type="file" accept="image/png,image/jpeg,image/gif,image/webp" onChange={(event) => void upload(event.target.files?.[0])} />

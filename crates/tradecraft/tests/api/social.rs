@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::auth::{call, register};
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{ADMIN_KEY, TestApp, spawn_app};
 
 /// A registered user: id and access token.
 struct User {
@@ -115,6 +115,18 @@ async fn traders_share_follow_like_and_comment_and_private_profiles_show_nothing
     assert_eq!(put_avatar(&app, &cy, "image/png", png.clone()).await.0, 204);
     let response = app.anonymous.get(app.url(&format!("/v1/profiles/{}/avatar", cy.id))).send().await.unwrap();
     assert_eq!(response.status(), 404, "a private profile's avatar is not shown");
+    let response = app.anonymous.get(app.url(&format!("/v1/profiles/{}/avatar", cy.id))).bearer_auth(&bob.token).send().await.unwrap();
+    assert_eq!(response.status(), 404, "nor to another user");
+    // Its owner (and an admin) may see a private profile, and so its picture: the URL the
+    // profile names answers whoever was given it.
+    let (_, own) = as_user(&app, &cy, Method::GET, &format!("/v1/profiles/{}", cy.id), None).await;
+    let url = own["avatarUrl"].as_str().unwrap_or_else(|| panic!("the owner's profile names the picture: {own}")).to_owned();
+    let response = app.anonymous.get(app.url(&url)).bearer_auth(&cy.token).send().await.unwrap();
+    assert_eq!(response.status(), 200, "the owner sees their own picture");
+    assert_eq!(response.headers()["cache-control"], "private, no-store", "a private picture is not kept by shared caches");
+    assert_eq!(response.bytes().await.unwrap().to_vec(), png);
+    let response = app.anonymous.get(app.url(&url)).header("x-api-key", ADMIN_KEY).send().await.unwrap();
+    assert_eq!(response.status(), 200, "an admin sees it as they see the profile");
 
     // Follows: not yourself, not a private profile; notified once.
     let (status, _) = as_user(&app, &ada, Method::POST, &format!("/v1/users/{}/follow", ada.id), None).await;
