@@ -350,26 +350,11 @@ pub(crate) async fn reset(
         || Money::parse(STARTING_CASH).map_err(|error| ApiError::Internal(error.to_string())),
         |record| Ok(Money::from_raw(record.starting_cash)),
     )?;
-    let cancelled = run_command(&state, json!({"command": "cancelAll", "userId": account.to_string()})).await?;
-    // Unique transfer ids from the cancel command's offset (offsets stay far below 2^52).
-    let transfer = |index: u64| ((1_u64 << 60) | (cancelled.offset << 6) | index).to_string();
-    let view = query(&state, move |engine| engine.account(AccountId(account))).await?.ok_or_else(|| ApiError::NotFound(format!("account {account}")))?;
-    let mut moves = Vec::new();
-    for (symbol, balance) in view.holdings.iter().filter(|(_, balance)| balance.available > 0) {
-        moves.push(json!({"command": "withdraw", "userId": account.to_string(), "amount": Quantity::from_raw(balance.available).to_string(), "symbol": symbol.as_str()}));
-    }
-    if view.cash.available > 0 {
-        moves.push(json!({"command": "withdraw", "userId": account.to_string(), "amount": Money::from_raw(view.cash.available).to_string()}));
-    }
-    if starting.is_positive() {
-        moves.push(json!({"command": "deposit", "userId": account.to_string(), "amount": starting.to_string()}));
-    }
-    for (index, mut command) in moves.into_iter().enumerate() {
-        command["transactionId"] = json!(transfer(index as u64));
-        let outcome = run_command(&state, command).await?;
-        if crate::routes::events(&outcome)?.iter().any(|event| matches!(event, Event::TransferAlreadyApplied { .. })) {
-            return Err(ApiError::Internal("a reset transfer id was used before".to_owned()));
-        }
+    // One command: an order or another reset cannot come between its steps.
+    let outcome = run_command(&state, json!({"command": "resetAccount", "userId": account.to_string(), "cash": starting.to_string()})).await?;
+    let events = crate::routes::events(&outcome)?;
+    if let Some(refused) = crate::routes::first_rejection(events) {
+        return Err(refused);
     }
     let at = now().millis();
     ask(&state, move |store| store.record_paper_account_reset(account, at)).await?;

@@ -530,8 +530,9 @@ async fn finalize_if_over(state: &AppState, record: &ContestRecord) -> Result<Co
     frozen["tradingEnabled"] = json!(false);
     for entry in &entries {
         let account = entry.account_id.to_string();
-        run_command(state, json!({"command": "cancelAll", "userId": account})).await?;
+        // Frozen first, so no order comes in between; then nothing is left open.
         run_command(state, json!({"command": "setLimits", "userId": account, "limits": frozen})).await?;
+        run_command(state, json!({"command": "cancelAll", "userId": account})).await?;
     }
     let standings = standings(state, record).await?;
     let text = serde_json::to_string(&standings).map_err(|error| ApiError::Internal(error.to_string()))?;

@@ -172,11 +172,11 @@ pub(crate) async fn delete(
     // Out of any organisation first (which keeps an admin, or this is refused).
     crate::organisations::move_member(&state, user, None, None, None).await?;
     // Every account of the user (the default one, practice and contest accounts) goes
-    // quiet: nothing open, nothing new.
+    // quiet: nothing new (first, so no order comes in between), then nothing open.
     for account in ask(&state, move |store| store.accounts_of(user)).await? {
         for command in [
-            json!({"command": "cancelAll", "userId": account.to_string()}),
             json!({"command": "setLimits", "userId": account.to_string(), "limits": {"tradingEnabled": false}}),
+            json!({"command": "cancelAll", "userId": account.to_string()}),
         ] {
             run_command(&state, command).await?;
         }

@@ -31,6 +31,16 @@ pub enum Command {
         transaction: TransactionId,
         amount: Amount,
     },
+    /// Starts an account over, in one step so that nothing (an order, another reset) comes
+    /// between its parts: every open order is cancelled, every share and all cash it has
+    /// is withdrawn, then `cash` is deposited. The transfers take the ids `first`,
+    /// `first + 1`, ... (at most [`RESET_TRANSFERS_MAX`]); refused, changing nothing, if
+    /// one of them was used before.
+    ResetAccount {
+        account: AccountId,
+        first: TransactionId,
+        cash: Money,
+    },
     /// Limits for an account, a group or an organisation (replacing what it had).
     SetLimits {
         scope: LimitScope,
@@ -97,6 +107,10 @@ pub enum Command {
         symbol: Option<Symbol>,
     },
 }
+
+/// The most transfer ids one [`Command::ResetAccount`] may take: a withdrawal per listed
+/// instrument, one of cash and the deposit.
+pub const RESET_TRANSFERS_MAX: u64 = 1 << 16;
 
 /// How long an idempotency key is remembered, from its first command: 24 hours of command
 /// time (the log's timestamps, so the window survives restarts and replays alike).

@@ -680,6 +680,7 @@ impl Engine {
             Command::CreateAccount { account, kind } => self.create_account(*account, *kind, events),
             Command::Deposit { account, transaction, amount } => self.transfer_funds(*account, *transaction, *amount, false, events),
             Command::Withdraw { account, transaction, amount } => self.transfer_funds(*account, *transaction, *amount, true, events),
+            Command::ResetAccount { account, first, cash } => self.reset_account(*account, *first, *cash, events),
             Command::SetLimits { scope, limits } => self.set_limits(*scope, limits, events),
             Command::SetMembership { account, group, organisation } => self.set_membership(*account, *group, *organisation, events),
             Command::PlaceOrder(order) => self.place(order, events),
@@ -823,6 +824,44 @@ impl Engine {
             }
         }
         self.state.transfers.insert(transaction, record);
+    }
+
+    fn reset_account(&mut self, account: AccountId, first: TransactionId, cash: Money, events: &mut Vec<Event>) {
+        let reject = |reason| Self::command_rejected(Some(account), None, reason);
+        if !self.state.account_index.contains_key(&account) {
+            return events.push(reject(RejectReason::UnknownAccount));
+        }
+        if cash.raw() < 0 {
+            return events.push(reject(RejectReason::InvalidQuantity));
+        }
+        // Every id the transfers could take is checked before anything changes.
+        let span = self.instruments.len() as u64 + 2;
+        let fresh = span <= crate::command::RESET_TRANSFERS_MAX
+            && first.0.checked_add(span).is_some()
+            && (0..span).all(|step| !self.state.transfers.contains_key(&TransactionId(first.0 + step)));
+        if !fresh {
+            return events.push(reject(RejectReason::TransactionConflict));
+        }
+        self.cancel_all(account, None, events);
+        let index = self.state.account_index[&account];
+        let mut moves = Vec::new();
+        for (instrument, market) in self.instruments.iter().enumerate() {
+            let held = self.state.ledger.balance(index, AssetIndex::Shares(instrument as u32)).available;
+            if held > 0 {
+                moves.push(Amount::Shares(market.spec.symbol, Quantity::from_raw(held)));
+            }
+        }
+        let available = self.state.ledger.balance(index, AssetIndex::Cash).available;
+        if available > 0 {
+            moves.push(Amount::Cash(Money::from_raw(available)));
+        }
+        let withdrawals = moves.len() as u64;
+        for (step, amount) in moves.into_iter().enumerate() {
+            self.transfer_funds(account, TransactionId(first.0 + step as u64), amount, true, events);
+        }
+        if cash.is_positive() {
+            self.transfer_funds(account, TransactionId(first.0 + withdrawals), Amount::Cash(cash), false, events);
+        }
     }
 
     /// A trail on the price grid (an amount) or of 0.01 % to 50 % (a percent).

@@ -450,6 +450,13 @@ pub enum WireCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         symbol: Option<String>,
     },
+    /// Starts an account over in one step: its orders cancelled, its shares and cash
+    /// withdrawn, `cash` deposited. The transfers' ids come from the command's offset.
+    #[serde(rename_all = "camelCase")]
+    ResetAccount {
+        user_id: String,
+        cash: String,
+    },
     #[serde(rename_all = "camelCase")]
     ListInstrument {
         symbol: String,
@@ -502,7 +509,7 @@ pub enum WireCommand {
 
 impl WireCommand {
     /// Every envelope `eventType` a command can have.
-    pub const EVENT_TYPES: [&'static str; 15] = [
+    pub const EVENT_TYPES: [&'static str; 16] = [
         "order.placed",
         "order.cancel_requested",
         "order.replace_requested",
@@ -510,6 +517,7 @@ impl WireCommand {
         "account.create_requested",
         "account.deposit_requested",
         "account.withdrawal_requested",
+        "account.reset_requested",
         "instrument.list_requested",
         "instrument.halt_requested",
         "instrument.resume_requested",
@@ -530,6 +538,7 @@ impl WireCommand {
             Self::CreateAccount { .. } => "account.create_requested",
             Self::Deposit { .. } => "account.deposit_requested",
             Self::Withdraw { .. } => "account.withdrawal_requested",
+            Self::ResetAccount { .. } => "account.reset_requested",
             Self::ListInstrument { .. } => "instrument.list_requested",
             Self::HaltInstrument { .. } => "instrument.halt_requested",
             Self::ResumeInstrument { .. } => "instrument.resume_requested",
@@ -550,6 +559,7 @@ impl WireCommand {
             | Self::CancelAll { user_id, .. }
             | Self::Deposit { user_id, .. }
             | Self::Withdraw { user_id, .. }
+            | Self::ResetAccount { user_id, .. }
             | Self::SetMembership { user_id, .. } => user_id.clone(),
             Self::SetLimits { user_id, group_id, organisation_id, .. } => match (user_id, group_id, organisation_id) {
                 (Some(user), _, _) => user.clone(),
@@ -629,6 +639,12 @@ impl WireCommand {
                 transaction: TransactionId(id("transactionId", transaction_id)?),
                 amount: transfer_amount(amount, symbol)?,
             },
+            // Ids of their own (bit 61, apart from the client's and the earlier resets'
+            // bit-60 ids), unique because offsets are.
+            Self::ResetAccount { .. } if offset >> 44 != 0 => return Err(invalid("offset", "a reset's transfer ids need an offset below 2^44")),
+            Self::ResetAccount { user_id, cash } => {
+                Command::ResetAccount { account: account(user_id)?, first: TransactionId((1 << 61) | (offset << 16)), cash: money("cash", cash)? }
+            }
             Self::ListInstrument { symbol: text, tick_size, lot_size, min_quantity, price_band_bps } => Command::ListInstrument(InstrumentSpec {
                 symbol: symbol(text)?,
                 tick_size: price("tickSize", tick_size)?,

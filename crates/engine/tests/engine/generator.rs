@@ -236,6 +236,12 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
                 last_transfer = Some(transfer.clone());
                 transfer
             }
+            // Now and then an account starts over (its transfers take fresh ids).
+            93 if random.chance(10) => {
+                let first = TransactionId(next_transaction + 1);
+                next_transaction += 64;
+                Command::ResetAccount { account, first, cash: Money::from_units(random.below(5_000) as i64) }
+            }
             93 => Command::EndOfSession { symbol: random.chance(50).then_some(symbol) },
             // Markets close now and then, and open again more often.
             94 if random.chance(30) => Command::CloseSession { symbol: random.chance(50).then_some(symbol) },

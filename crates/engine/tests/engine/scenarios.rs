@@ -1806,3 +1806,47 @@ fn a_stop_replaced_while_the_market_is_closed_waits_for_the_open_and_triggers_th
         "#]],
     );
 }
+
+#[test]
+fn a_reset_cancels_withdraws_and_deposits_in_one_command_and_never_reuses_an_id() {
+    check(
+        "
+        buy 1 #1 MOCK 5 limit 99
+        sell 3 #2 MOCK 10 limit 101
+        buy 1 #3 MOCK 2 limit 101
+        reset 3 tx=100 cash 500
+        reset 1 tx=100 cash 500
+        reset 2 tx=200 cash -1
+        reset 9 tx=300 cash 1
+        ",
+        expect![[r#"
+            > buy 1 #1 MOCK 5 limit 99
+              accepted #1 1 BUY MOCK Limit { price: 99 } qty=5 reserved=495
+              bbo MOCK 99x5 / - seq=1
+            > sell 3 #2 MOCK 10 limit 101
+              accepted #2 3 SELL MOCK Limit { price: 101 } qty=10 reserved=0
+              bbo MOCK 99x5 / 101x10 seq=2
+            > buy 1 #3 MOCK 2 limit 101
+              accepted #3 1 BUY MOCK Limit { price: 101 } qty=2 reserved=202
+              trade t1 BUY 2@101 taker=#3(1) maker=#2(3) fees=0/0 seq=3
+              done #3 Filled filled=2
+              bbo MOCK 99x5 / 101x8 seq=4
+            > reset 3 tx=100 cash 500
+              done #2 Cancelled filled=2
+              bbo MOCK 99x5 / - seq=5
+              withdrawn 3 tx=100 Shares(MOCK, 98)
+              withdrawn 3 tx=101 Cash(10202)
+              deposited 3 tx=102 Cash(500)
+            > reset 1 tx=100 cash 500
+              command-rejected 1 transaction_conflict
+            > reset 2 tx=200 cash -1
+              command-rejected 2 invalid_quantity
+            > reset 9 tx=300 cash 1
+              command-rejected 9 unknown_account
+            balances:
+              1: cash 9303/495; MOCK 2/0
+              2: cash 0/0; MOCK 100/0
+              3: cash 500/0; MOCK 0/0
+        "#]],
+    );
+}

@@ -96,6 +96,11 @@ pub(crate) fn parse(line: &str) -> Command {
             let account = account(words[1]);
             if words[0] == "deposit" { Command::Deposit { account, transaction, amount } } else { Command::Withdraw { account, transaction, amount } }
         }
+        "reset" => Command::ResetAccount {
+            account: account(words[1]),
+            first: TransactionId(option(&words, "tx").unwrap().parse().unwrap()),
+            cash: Money::parse(words[4]).unwrap(),
+        },
         "limits" | "group-limits" | "org-limits" => Command::SetLimits {
             scope: match words[0] {
                 "limits" => LimitScope::Account(account(words[1])),

@@ -334,3 +334,54 @@ async fn practice_accounts_opened_at_once_are_all_opened() {
     let (_, accounts) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", Some(&token), None).await;
     assert_eq!(accounts["accounts"].as_array().unwrap().len(), 7, "{accounts}");
 }
+
+/// A reset is one engine command: resets racing each other, and racing the account's own
+/// orders, each start the account over whole (no step of one between the steps of
+/// another), so every one succeeds and racing resets leave exactly the starting cash.
+#[tokio::test]
+async fn racing_resets_each_start_the_account_over_whole() {
+    let app = spawn_app().await;
+    let ada = register(&app, "racing-resets@example.com").await;
+    let token = ada["accessToken"].as_str().unwrap().to_owned();
+    let client = &app.anonymous;
+    let (_, practice) = call(&app, client, Method::POST, "/v1/me/accounts", Some(&token), Some(json!({"name": "racer", "cash": "5000"}))).await;
+    let account = practice["accountId"].as_str().unwrap().to_owned();
+    let order = |body: serde_json::Value| {
+        let token = token.clone();
+        let app = &app;
+        async move { call(app, &app.anonymous, Method::POST, "/v1/orders", Some(&token), Some(body)).await }
+    };
+    let buy = json!({"userId": account, "symbol": "MOCK", "quantity": "10", "side": "BUY", "type": "MARKET"});
+    assert_eq!(order(buy.clone()).await.0, 202);
+    assert_eq!(order(json!({"userId": account, "symbol": "MOCK", "quantity": "5", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})).await.0, 202);
+    let reset = || {
+        let (token, path) = (token.clone(), format!("/v1/me/accounts/{account}/reset"));
+        let app = &app;
+        async move { call(app, &app.anonymous, Method::POST, &path, Some(&token), None).await }
+    };
+
+    let answers = futures_util::future::join_all((0..8).map(|_| reset())).await;
+    for (status, answer) in &answers {
+        assert_eq!(*status, 200, "every racing reset succeeds: {answer}");
+    }
+    let (_, portfolio) = call(&app, client, Method::GET, &format!("/v1/portfolio/{account}"), Some(&token), None).await;
+    assert_eq!(
+        (portfolio["cashBalance"].as_str(), portfolio["holdings"].as_object().map(serde_json::Map::len), portfolio["openOrders"].as_u64()),
+        (Some("5000"), Some(0), Some(0)),
+        "exactly the starting cash, nothing held, nothing open: {portfolio}"
+    );
+    let (_, accounts) = call(&app, client, Method::GET, "/v1/me/accounts", Some(&token), None).await;
+    let listed = accounts["accounts"].as_array().unwrap().iter().find(|item| item["accountId"] == account.as_str()).unwrap().clone();
+    assert_eq!(listed["resets"], 8, "{listed}");
+
+    // Resets racing orders: each reset still succeeds whole.
+    let resets = futures_util::future::join_all((0..4).map(|_| reset()));
+    let orders = futures_util::future::join_all((0..8).map(|_| order(buy.clone())));
+    let (resets, orders) = tokio::join!(resets, orders);
+    for (status, answer) in resets {
+        assert_eq!(status, 200, "a reset racing orders succeeds: {answer}");
+    }
+    for (status, answer) in orders {
+        assert!(status == 202 || answer["error"]["code"] == "insufficient_funds", "{status} {answer}");
+    }
+}
