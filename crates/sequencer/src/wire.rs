@@ -639,11 +639,13 @@ impl WireCommand {
                 transaction: TransactionId(id("transactionId", transaction_id)?),
                 amount: transfer_amount(amount, symbol)?,
             },
-            // Ids of their own (bit 61, apart from the client's and the earlier resets'
-            // bit-60 ids), unique because offsets are.
+            // Ids of their own, unique because offsets are: bits 60 and 61 both set, apart
+            // from the API's other transfer ids (`2^60 | ...`: resets made in several
+            // commands before 1.2; `2^61 | account`: a paper account's opening cash;
+            // `2^62 | ...`: a registration's).
             Self::ResetAccount { .. } if offset >> 44 != 0 => return Err(invalid("offset", "a reset's transfer ids need an offset below 2^44")),
             Self::ResetAccount { user_id, cash } => {
-                Command::ResetAccount { account: account(user_id)?, first: TransactionId((1 << 61) | (offset << 16)), cash: money("cash", cash)? }
+                Command::ResetAccount { account: account(user_id)?, first: TransactionId((0b11 << 60) | (offset << 16)), cash: money("cash", cash)? }
             }
             Self::ListInstrument { symbol: text, tick_size, lot_size, min_quantity, price_band_bps } => Command::ListInstrument(InstrumentSpec {
                 symbol: symbol(text)?,
@@ -796,6 +798,24 @@ impl PlaceOrder {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_resets_transfer_ids_are_apart_from_every_other_transfer_id_the_api_uses() {
+        let reset = |offset: u64| match (WireCommand::ResetAccount { user_id: "7".to_owned(), cash: "100".to_owned() }).to_command(offset) {
+            Ok(Command::ResetAccount { first, .. }) => first.0,
+            other => panic!("{other:?}"),
+        };
+        for offset in [0, 1, 5, 65_536, (1 << 44) - 1] {
+            let (first, last) = (reset(offset), reset(offset) + tradecraft_engine::RESET_TRANSFERS_MAX - 1);
+            assert!(offset == (1 << 44) - 1 || last < reset(offset + 1), "two resets' ranges do not overlap");
+            for id in [first, last] {
+                // Bits 60 and 61 set, 62 and 63 clear: never `2^60 | o << 6 | i` (the
+                // earlier resets'), `2^61 | account` (accounts below 2^60) or `2^62 | x`.
+                assert_eq!(id >> 60, 0b11, "{offset}: {id:#x}");
+            }
+        }
+        assert!(matches!((WireCommand::ResetAccount { user_id: "7".to_owned(), cash: "1".to_owned() }).to_command(1 << 44), Err(_)));
+    }
 
     #[test]
     fn a_seed_shaped_order_decodes() {
