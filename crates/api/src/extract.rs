@@ -154,20 +154,59 @@ fn deserialize_object<T: DeserializeOwned>(value: Value, mut ignored: impl FnMut
 
 /// On `/v1`, a query parameter the operation does not have is a 400 naming it, before
 /// anything else reads the request (a misspelt filter must not answer everything, a
-/// misspelt `userId` act on another account), as a body's unknown field is. `/v2` passes
-/// them over, as Alpaca's SDKs expect.
+/// misspelt `userId` act on another account), as a body's unknown field is; and so is a
+/// body's field where the operation takes no body (`{"startingCash": ...}` on a reset must
+/// not pass for a choice the server made), though an empty body, `{}` and `null` pass.
+/// `/v2` passes them over, as Alpaca's SDKs expect.
 pub(crate) async fn known_parameters(request: Request, next: axum::middleware::Next) -> axum::response::Response {
     use axum::response::IntoResponse;
     let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("", axum::extract::MatchedPath::as_str);
-    if route.starts_with("/v1/")
-        && let Some(query) = request.uri().query()
-        && let Some(known) = crate::openapi::query_parameters().get(&(request.method().as_str().to_ascii_lowercase(), route.to_owned()))
-        && let Some((unknown, _)) = form_urlencoded::parse(query.as_bytes()).find(|(name, _)| !known.contains(name.as_ref()))
+    let inputs = if route.starts_with("/v1/") {
+        crate::openapi::operation_inputs().get(&(request.method().as_str().to_ascii_lowercase(), route.to_owned()))
+    } else {
+        None
+    };
+    let Some(inputs) = inputs else { return next.run(request).await };
+    if let Some(query) = request.uri().query()
+        && let Some((unknown, _)) = form_urlencoded::parse(query.as_bytes()).find(|(name, _)| !inputs.query.contains(name.as_ref()))
     {
         let message = format!("{unknown}: not a parameter of this request");
         return ApiError::BadRequest { code: "invalid_parameter", message, details: json!({"parameter": unknown}) }.into_response();
     }
-    next.run(request).await
+    let may_carry_body = request.headers().contains_key(axum::http::header::TRANSFER_ENCODING)
+        || request.headers().get(axum::http::header::CONTENT_LENGTH).is_some_and(|length| length.as_bytes() != b"0");
+    if inputs.body || request.method() == axum::http::Method::GET || !may_carry_body {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::BODY_BYTES_MAX).await else {
+        return ApiError::Rejected {
+            status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            code: "body_too_large",
+            message: "the request body is too large".to_owned(),
+        }
+        .into_response();
+    };
+    if let Err(error) = no_body(&bytes) {
+        return error.into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+/// The body of a request that takes none: nothing, `{}` or `null`; a field is named.
+fn no_body(bytes: &[u8]) -> Result<(), ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Null) => Ok(()),
+        Ok(Value::Object(fields)) => match fields.keys().next() {
+            None => Ok(()),
+            Some(field) => Err(field_error(field, "is not a field of this request (it takes no body)".to_owned())),
+        },
+        Ok(_) => Err(ApiError::bad_request("invalid_body", "this request takes no body")),
+        Err(error) => Err(ApiError::bad_request("invalid_json", error.to_string())),
+    }
 }
 
 /// Query parameters deserialised into `T`; a bad, repeated or malformed parameter is a

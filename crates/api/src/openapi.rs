@@ -154,15 +154,23 @@ pub fn document_json() -> serde_json::Value {
     serde_json::to_value(document()).unwrap_or_default()
 }
 
-/// The query parameters each documented operation has, by (method, path).
-pub(crate) fn query_parameters() -> &'static std::collections::HashMap<(String, String), std::collections::HashSet<String>> {
-    static PARAMETERS: OnceLock<std::collections::HashMap<(String, String), std::collections::HashSet<String>>> = OnceLock::new();
-    PARAMETERS.get_or_init(|| {
+/// What a documented operation takes besides its path: its query parameters' names, and
+/// whether it has a request body.
+#[derive(Debug, Default)]
+pub(crate) struct Inputs {
+    pub query: std::collections::HashSet<String>,
+    pub body: bool,
+}
+
+/// The inputs of each documented operation, by (method, path).
+pub(crate) fn operation_inputs() -> &'static std::collections::HashMap<(String, String), Inputs> {
+    static INPUTS: OnceLock<std::collections::HashMap<(String, String), Inputs>> = OnceLock::new();
+    INPUTS.get_or_init(|| {
         let mut all = std::collections::HashMap::new();
         for (path, item) in &document().paths.paths {
             let mut item = item.clone();
             for (method, operation) in operations_of(&mut item) {
-                let names = operation
+                let query = operation
                     .parameters
                     .iter()
                     .flatten()
@@ -171,7 +179,7 @@ pub(crate) fn query_parameters() -> &'static std::collections::HashMap<(String, 
                         _ => None,
                     })
                     .collect();
-                all.insert((method.to_owned(), path.clone()), names);
+                all.insert((method.to_owned(), path.clone()), Inputs { query, body: operation.request_body.is_some() });
             }
         }
         all
@@ -246,6 +254,10 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
         add("400", "The body is not a JSON object, or a field is bad (named in details.field).");
         add("413", "The body is larger than 64 KiB.");
         add("415", "The body is not application/json.");
+    } else if path.starts_with("/v1/") && method != "get" {
+        // `extract::known_parameters`: nothing, `{}` or `null` pass; a field is named.
+        add("400", "A body where the operation takes none (its first field named in details.field).");
+        add("413", "The body is larger than 64 KiB.");
     }
     add("429", "Too many requests; retry after Retry-After seconds.");
     add("500", "An internal error (the cause is in the server's log).");

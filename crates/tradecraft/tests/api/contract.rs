@@ -987,6 +987,62 @@ async fn a_parameter_the_operation_does_not_have_is_refused_on_v1_and_passed_ove
     assert_eq!(status, 200, "{listed}");
 }
 
+/// A body sent to a `/v1` operation that takes none is refused naming its first field, as
+/// an unknown field of a body is (a reset sent `{"startingCash": ...}` answered 200 with
+/// the account's own starting cash, as though the field had been taken), before anything
+/// is done; nothing, `{}` and `null` pass. Every such operation in the document is tried.
+#[tokio::test]
+async fn a_body_where_the_operation_takes_none_is_refused_on_v1() {
+    let app = spawn_app().await;
+    let ada = register(&app, "no-body@example.com").await;
+    let (user, access) = (ada["userId"].as_str().unwrap().to_owned(), token(&ada));
+    let (_, document) = app.get("/openapi.json").await;
+    let mut tried = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if !path.starts_with("/v1/") || method == "get" || operation.get("requestBody").is_some() {
+                continue;
+            }
+            let concrete = path.replace("{account_id}", &user).replace("{user_id}", &user).replace("{symbol}", "MOCK").replace("{action}", "halt");
+            let concrete = concrete
+                .split('{')
+                .enumerate()
+                .map(|(index, part)| if index == 0 { part.to_owned() } else { format!("1{}", part.split_once('}').unwrap().1) })
+                .collect::<String>();
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let (status, answer) = call(&app, &app.anonymous, method.clone(), &concrete, Some(&access), Some(json!({"startingCash": "5"}))).await;
+            assert_eq!(
+                (status, answer["error"]["code"].as_str(), answer["error"]["details"]["field"].as_str()),
+                (400, Some("invalid_field"), Some("startingCash")),
+                "{method} {concrete}: {answer}"
+            );
+            tried += 1;
+        }
+    }
+    assert!(tried >= 20, "every operation without a body was tried: {tried}");
+    // Nothing was done: the account was not reset.
+    let (_, accounts) = call(&app, &app.anonymous, Method::GET, "/v1/me/accounts", Some(&access), None).await;
+    assert_eq!(accounts["accounts"][0]["resets"], 0, "{accounts}");
+    let reset = format!("/v1/me/accounts/{user}/reset");
+    for (body, content_type) in [("", None), ("{}", Some("application/json")), ("null", Some("application/json")), (" \n", Some("application/json"))] {
+        let mut request = app.anonymous.post(app.url(&reset)).bearer_auth(&access).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "{body:?} passes");
+    }
+    for (body, code) in [("[1]", "invalid_body"), ("reset please", "invalid_json")] {
+        let response = app.anonymous.post(app.url(&reset)).bearer_auth(&access).header("content-type", "application/json").body(body).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{body:?}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"]["code"], code, "{body:?}: {answer}");
+    }
+    // `/v2` passes a body over, as Alpaca does.
+    let (status, answer) = call(&app, &app.anonymous, Method::DELETE, "/v2/orders", Some(&access), Some(json!({"unexpected": true}))).await;
+    assert_eq!(status, 207, "{answer}");
+}
+
 /// A known parameter with a value it cannot take is refused the same way on every `/v1`
 /// operation: 400 `invalid_parameter` naming it in `details.parameter`, whichever layer
 /// finds the fault (the query's shape, the handler, or the read store), as an unknown
