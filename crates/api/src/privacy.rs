@@ -187,7 +187,7 @@ pub(crate) async fn delete(
             store.revoke_webhook(user, &hook.webhook_id, now)?;
         }
         store.delete_social(user)?;
-        store.delete_user(user)
+        store.delete_user(user, now)
     })
     .await?;
     state.auth.forget_api_keys();

@@ -120,10 +120,11 @@ impl Store {
         )])
     }
 
-    /// A contest's entries, in the order they joined.
+    /// A contest's entries, in the order they joined; a deleted user's is gone.
     pub fn contest_entries(&self, contest_id: u64) -> Result<Vec<ContestEntry>, StoreError> {
         let rows = self.backend().query(
-            "SELECT contest_id, user_id, account_id, joined_at FROM contest_entries WHERE contest_id = $1 ORDER BY joined_at, user_id",
+            "SELECT contest_id, user_id, account_id, joined_at FROM contest_entries WHERE contest_id = $1 \
+             AND account_id NOT IN (SELECT account_id FROM closed_accounts) ORDER BY joined_at, user_id",
             &[(contest_id as i64).into()],
         )?;
         rows.iter().map(entry).collect()

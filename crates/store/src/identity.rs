@@ -183,11 +183,17 @@ impl Store {
         Ok(self.token_generation(user_id)?.map(|generation| (user_id, generation)))
     }
 
-    /// Removes a user's login, tokens and keys (account deletion). The trading history
-    /// stays in the log, under the account id only.
-    pub fn delete_user(&self, user_id: u64) -> Result<(), StoreError> {
+    /// Removes a user's login, tokens and keys (account deletion), and closes their
+    /// accounts (the default one and every paper account): no ranking shows them again.
+    /// The trading history stays in the log, under the account id only.
+    pub fn delete_user(&self, user_id: u64, now_ms: i64) -> Result<(), StoreError> {
         let user = Param::Int(user_id as i64);
         self.backend().transaction(&[
+            Statement::new("INSERT INTO closed_accounts (account_id, closed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", vec![user.clone(), now_ms.into()]),
+            Statement::new(
+                "INSERT INTO closed_accounts (account_id, closed_at) SELECT account_id, $2 FROM paper_accounts WHERE user_id = $1 ON CONFLICT DO NOTHING",
+                vec![user.clone(), now_ms.into()],
+            ),
             Statement::new("DELETE FROM refresh_tokens WHERE user_id = $1", vec![user.clone()]),
             Statement::new("DELETE FROM password_resets WHERE user_id = $1", vec![user.clone()]),
             Statement::new("DELETE FROM api_keys WHERE user_id = $1", vec![user.clone()]),

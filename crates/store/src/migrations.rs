@@ -53,6 +53,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 24, sqlite: include_str!("../migrations/0024_order_trails.sql"), postgres: include_str!("../migrations/0024_order_trails.sql") },
     Migration { version: 25, sqlite: include_str!("../migrations/0025_order_flags.sql"), postgres: include_str!("../migrations/0025_order_flags.sql") },
     Migration { version: 26, sqlite: include_str!("../migrations/0026_password_resets.sql"), postgres: include_str!("../migrations/0026_password_resets.sql") },
+    Migration { version: 27, sqlite: include_str!("../migrations/0027_closed_accounts.sql"), postgres: include_str!("../migrations/0027_closed_accounts.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -505,7 +505,7 @@ impl Store {
         let (account_filter, position_filter, params): (&str, &str, Vec<Param>) = match user {
             Some(user) => (" AND user_id = $1", " AND p.user_id = $1", vec![user.into()]),
             None => (
-                " AND user_id NOT IN (SELECT account_id FROM paper_accounts) \
+                " AND user_id NOT IN (SELECT account_id FROM paper_accounts) AND user_id NOT IN (SELECT account_id FROM closed_accounts) \
                  AND (deposits <> 0 OR cash <> 0 OR user_id IN (SELECT user_id FROM positions WHERE quantity <> 0))",
                 "",
                 Vec::new(),

@@ -683,7 +683,7 @@ fn keeps_users_tokens_keys_and_the_audit_trail(db: TestDb) {
     assert_eq!(trail.iter().map(|entry| entry.action.as_str()).collect::<Vec<_>>(), ["api_key.created", "limits.set"]);
     assert!(store.audit(Some("user:7"), 10).unwrap().is_empty());
 
-    store.delete_user(42).unwrap();
+    store.delete_user(42, T0).unwrap();
     assert_eq!(store.user_by_id(42).unwrap(), None);
     assert!(store.api_keys(42).unwrap().is_empty());
     store.reset().unwrap();
@@ -937,7 +937,7 @@ fn reset_codes_work_once_before_they_expire_and_a_password_change_spends_them(db
     store.change_password(7, "changed", T0 + 800).unwrap();
     assert_eq!(store.password_reset_user("code-3", T0 + 900).unwrap(), None, "a password change spends pending codes");
     assert!(store.insert_password_reset("code-4", 7, T0 + 900, T0 + 5_000, 9).unwrap());
-    store.delete_user(7).unwrap();
+    store.delete_user(7, T0 + 940).unwrap();
     assert_eq!(store.password_reset_user("code-4", T0 + 950).unwrap(), None, "deletion removes them");
 }
 

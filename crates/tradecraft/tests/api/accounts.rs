@@ -312,6 +312,13 @@ async fn the_leaderboard_ranks_each_user_once() {
     let mut users = vec![winner_id.as_str(), last_id.as_str()];
     users.sort_unstable();
     assert_eq!(ranked, users, "{board}");
+
+    // A user who deletes their account leaves the ranking (their history stays, unranked).
+    let (status, _) = call(&app, &app.anonymous, Method::DELETE, "/v1/me", Some(&token), Some(json!({"password": "correct horse"}))).await;
+    assert_eq!(status, 204);
+    let (_, board) = app.get("/v1/leaderboard?period=all&limit=1000").await;
+    let ranked: Vec<&str> = board["entries"].as_array().unwrap().iter().map(|entry| entry["userId"].as_str().unwrap()).collect();
+    assert_eq!(ranked, [last_id.as_str()], "a deleted user is not ranked: {board}");
 }
 
 /// Practice accounts opened at the same moment each get a number of their own rather than

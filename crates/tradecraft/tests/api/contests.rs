@@ -59,6 +59,13 @@ async fn a_contest_runs_from_registration_to_final_standings() {
     let bob_account = joined["accountId"].as_str().unwrap().to_owned();
     let (_, joined) = as_user(&app, cy_token, Method::POST, &format!("/v1/contests/{id}/join"), Some(json!({}))).await;
     let cy_account = joined["accountId"].as_str().unwrap().to_owned();
+    // An entrant who deletes their account leaves the contest's standings (below).
+    let dee = register(&app, "dee@example.com").await;
+    let dee_token = dee["accessToken"].as_str().unwrap();
+    let (status, _) = as_user(&app, dee_token, Method::POST, &format!("/v1/contests/{id}/join"), Some(json!({}))).await;
+    assert_eq!(status, 201);
+    let (status, _) = as_user(&app, dee_token, Method::DELETE, "/v1/me", Some(json!({"password": "correct horse"}))).await;
+    assert_eq!(status, 204);
     let (_, accounts) = as_user(&app, ada_token, Method::GET, "/v1/me/accounts", None).await;
     let contest_account = accounts["accounts"].as_array().unwrap().iter().find(|account| account["accountId"] == ada_account.as_str()).unwrap();
     assert_eq!((contest_account["kind"].as_str(), contest_account["cashBalance"].as_str()), (Some("CONTEST"), Some("10000")), "{accounts}");
