@@ -60,6 +60,9 @@ fn user(row: &Row) -> Result<UserRecord, StoreError> {
 
 const USER_COLUMNS: &str = "user_id, email, username, password_hash, role, created_at";
 
+/// Rows whose `user_id` column is an account of user `$1` (its id's low 48 bits).
+const OWNED: &str = "user_id % 281474976710656 = $1";
+
 impl Store {
     /// Adds a user; [`StoreError::Conflict`] if the email (or id) is taken.
     pub fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
@@ -183,7 +186,8 @@ impl Store {
         Ok(self.token_generation(user_id)?.map(|generation| (user_id, generation)))
     }
 
-    /// Removes a user's login, tokens and keys (account deletion), and closes their
+    /// Removes a user's login, tokens, keys, notifications, price alerts and channel
+    /// preferences (account deletion), and closes their
     /// accounts (the default one and every paper account): no ranking shows them again.
     /// The trading history stays in the log, under the account id only.
     pub fn delete_user(&self, user_id: u64, now_ms: i64) -> Result<(), StoreError> {
@@ -199,6 +203,15 @@ impl Store {
             Statement::new("DELETE FROM api_keys WHERE user_id = $1", vec![user.clone()]),
             Statement::new("DELETE FROM watchlists WHERE user_id = $1", vec![user.clone()]),
             Statement::new("DELETE FROM org_invitations WHERE user_id = $1", vec![user.clone()]),
+            // What reaches them outside the app (a Slack webhook, email) and what would
+            // make more of it (price alerts), and their notifications: all personal.
+            Statement::new("DELETE FROM notification_preferences WHERE user_id = $1", vec![user.clone()]),
+            Statement::new(
+                format!("DELETE FROM notification_deliveries WHERE notification_id IN (SELECT notification_id FROM notifications WHERE {OWNED})"),
+                vec![user.clone()],
+            ),
+            Statement::new(format!("DELETE FROM notifications WHERE {OWNED}"), vec![user.clone()]),
+            Statement::new(format!("DELETE FROM price_alerts WHERE {OWNED}"), vec![user.clone()]),
             Statement::new("DELETE FROM users WHERE user_id = $1", vec![user]),
         ])
     }

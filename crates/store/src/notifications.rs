@@ -57,10 +57,15 @@ pub(crate) fn price_alert(row: &Row) -> Result<PriceAlertRecord, StoreError> {
     })
 }
 
-/// Stores a notification (once per id), in a caller's transaction.
+/// Stores a notification (once per id), in a caller's transaction; none for a closed
+/// account (its user deleted it: what the deletion itself caused, projected later, too).
 pub fn notification_statement(record: &NotificationRecord) -> Statement {
     Statement::new(
-        format!("INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT (notification_id) DO NOTHING"),
+        format!(
+            "INSERT INTO notifications ({NOTIFICATION_COLUMNS}) \
+             SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS TEXT), CAST($5 AS TEXT), CAST($6 AS BIGINT), NULL \
+             WHERE NOT EXISTS (SELECT 1 FROM closed_accounts WHERE account_id = CAST($2 AS BIGINT)) ON CONFLICT (notification_id) DO NOTHING"
+        ),
         vec![
             record.notification_id.as_str().into(),
             (record.user_id as i64).into(),

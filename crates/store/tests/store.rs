@@ -861,6 +861,42 @@ fn queues_every_preferred_delivery_of_a_burst_once(db: TestDb) {
     let due = store.due_notification_deliveries(5_000, 10_000).unwrap();
     assert_eq!(due.len(), 1_198, "every ORDER_FILLED of the paper account, once; no LIKE, nothing of user 8");
     assert!(due.iter().all(|delivery| delivery.channel == "EMAIL" && delivery.target == "seven@example.com"));
+
+    // Deleting user 7 removes what would still reach them (deliveries queued, their
+    // channel preferences, price alerts) and their notifications; a notification made
+    // afterwards for one of their accounts (the deletion's own cancels, projected later)
+    // is not stored, so nothing is queued for them again.
+    let alert = |alert_id: &str, user_id: u64| tradecraft_store::PriceAlertRecord {
+        alert_id: alert_id.to_owned(),
+        user_id,
+        symbol: "MOCK".to_owned(),
+        direction: "ABOVE".to_owned(),
+        price: 1,
+        created_at_ms: 0,
+        triggered_at_ms: None,
+    };
+    store.insert_price_alert(7, &alert("p7", paper)).unwrap();
+    store.insert_price_alert(8, &alert("p8", 8)).unwrap();
+    store.delete_user(7, 6_000).unwrap();
+    assert!(store.due_notification_deliveries(6_000, 10_000).unwrap().is_empty());
+    assert_eq!(store.preferences(7).unwrap(), None);
+    assert!(store.notifications(paper, false, 10).unwrap().is_empty());
+    assert!(store.price_alerts(paper).unwrap().is_empty());
+    assert_eq!(store.price_alerts(8).unwrap().len(), 1, "another user's stay");
+    assert_eq!(store.notifications(8, false, 2_000).unwrap().len(), 1_200, "and their notifications");
+    let late = NotificationRecord {
+        notification_id: "late".to_owned(),
+        user_id: 7,
+        kind: "ORDER_CANCELLED".to_owned(),
+        title: "Order cancelled".to_owned(),
+        message: String::new(),
+        created_at_ms: 6_000,
+        read_at_ms: None,
+    };
+    store.insert_notification(&late).unwrap();
+    assert!(store.notifications(7, false, 10).unwrap().is_empty(), "a closed account is notified of nothing");
+    store.insert_notification(&NotificationRecord { notification_id: "for-8".to_owned(), user_id: 8, ..late }).unwrap();
+    assert_eq!(store.notifications(8, false, 2_000).unwrap().len(), 1_201);
 }
 
 /// An idempotency key's life: claimed once; a write made holding it marks it applied in
