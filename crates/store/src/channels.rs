@@ -81,19 +81,54 @@ impl Store {
         rows.first().map(preferences).transpose()
     }
 
+    /// Stores a user's channel preferences. Deliveries still waiting for an attempt that
+    /// they no longer ask for (a kind turned off, a Slack webhook removed or replaced) are
+    /// given up in the same transaction, as a removed webhook's are: a retry must not reach
+    /// an address its user took away.
     pub fn put_preferences(&self, record: &PreferencesRecord) -> Result<(), StoreError> {
-        self.backend().transaction(&[Statement::new(
-            "INSERT INTO notification_preferences (user_id, email_kinds, slack_kinds, slack_url, updated_at) VALUES ($1, $2, $3, $4, $5) \
+        let mut statements = Vec::new();
+        for (channel, kinds, url) in [("EMAIL", &record.email_kinds, None), ("SLACK", &record.slack_kinds, record.slack_url.as_deref())] {
+            let mut params: Vec<Param> = vec![(record.user_id as i64).into(), channel.into()];
+            // Every waiting delivery of the channel, when it is off; otherwise those of a
+            // kind not chosen, or (Slack) to another address.
+            let unwanted = if kinds.is_empty() || (channel == "SLACK" && url.is_none()) {
+                "TRUE".to_owned()
+            } else {
+                let first = params.len() + 1;
+                params.extend(kinds.iter().map(|kind| Param::from(kind.as_str())));
+                let list = (first..=params.len()).map(|index| format!("${index}")).collect::<Vec<_>>().join(", ");
+                let mut unwanted = format!("notification_id IN (SELECT notification_id FROM notifications WHERE kind NOT IN ({list}))");
+                if let Some(url) = url {
+                    params.push(url.into());
+                    unwanted.push_str(&format!(" OR target <> ${}", params.len()));
+                }
+                unwanted
+            };
+            statements.push(Statement::new(
+                format!(
+                    "UPDATE notification_deliveries SET next_attempt_at = NULL, last_error = 'no longer chosen' \
+                     WHERE channel = $2 AND delivered_at IS NULL AND next_attempt_at IS NOT NULL \
+                     AND notification_id IN (SELECT notification_id FROM notifications WHERE user_id % 281474976710656 = $1) AND ({unwanted})"
+                ),
+                params,
+            ));
+        }
+        statements.insert(
+            0,
+            Statement::new(
+                "INSERT INTO notification_preferences (user_id, email_kinds, slack_kinds, slack_url, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (user_id) DO UPDATE SET email_kinds = excluded.email_kinds, slack_kinds = excluded.slack_kinds, slack_url = excluded.slack_url, \
              updated_at = excluded.updated_at",
-            vec![
-                (record.user_id as i64).into(),
-                record.email_kinds.join(",").into(),
-                record.slack_kinds.join(",").into(),
-                record.slack_url.clone().into(),
-                record.updated_at_ms.into(),
-            ],
-        )])
+                vec![
+                    (record.user_id as i64).into(),
+                    record.email_kinds.join(",").into(),
+                    record.slack_kinds.join(",").into(),
+                    record.slack_url.clone().into(),
+                    record.updated_at_ms.into(),
+                ],
+            ),
+        );
+        self.backend().transaction(&statements)
     }
 
     /// Queues the email and webhook deliveries that users' preferences ask for, of the

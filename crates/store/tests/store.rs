@@ -899,6 +899,67 @@ fn queues_every_preferred_delivery_of_a_burst_once(db: TestDb) {
     assert_eq!(store.notifications(8, false, 2_000).unwrap().len(), 1_201);
 }
 
+/// A delivery still waiting for an attempt is given up when its user stops asking for it:
+/// a Slack webhook removed or replaced (the old address is never tried again), a kind
+/// turned off; one still chosen stays.
+fn deliveries_no_longer_chosen_are_given_up(db: TestDb) {
+    use tradecraft_store::{NotificationRecord, PreferencesRecord, UserRecord};
+    let store = &db.store;
+    let user = UserRecord {
+        user_id: 7,
+        email: "seven@example.com".to_owned(),
+        username: "seven".to_owned(),
+        password_hash: String::new(),
+        role: "trader".to_owned(),
+        created_at_ms: 0,
+    };
+    store.create_user(&user).unwrap();
+    let kinds = |list: &[&str]| list.iter().map(|kind| (*kind).to_owned()).collect::<Vec<_>>();
+    let choose = |email: &[&str], slack: &[&str], url: Option<&str>| {
+        store
+            .put_preferences(&PreferencesRecord {
+                user_id: 7,
+                email_kinds: kinds(email),
+                slack_kinds: kinds(slack),
+                slack_url: url.map(str::to_owned),
+                updated_at_ms: 0,
+            })
+            .unwrap();
+    };
+    choose(&["ORDER_FILLED", "LIKE"], &["ORDER_FILLED", "LIKE"], Some("https://hooks.slack.com/old"));
+    for (id, kind) in [("n1", "ORDER_FILLED"), ("n2", "LIKE")] {
+        let record = NotificationRecord {
+            notification_id: id.to_owned(),
+            user_id: 7,
+            kind: kind.to_owned(),
+            title: String::new(),
+            message: String::new(),
+            created_at_ms: 1_000,
+            read_at_ms: None,
+        };
+        store.insert_notification(&record).unwrap();
+    }
+    store.queue_preferred_deliveries(0, 2_000, |account| account).unwrap();
+    let waiting = || {
+        let mut due: Vec<(String, String, String)> = store
+            .due_notification_deliveries(10_000, 100)
+            .unwrap()
+            .into_iter()
+            .map(|delivery| (delivery.notification.notification_id, delivery.channel, delivery.target))
+            .collect();
+        due.sort();
+        due
+    };
+    assert_eq!(waiting().len(), 4);
+    // The Slack address replaced, LIKE emails turned off.
+    choose(&["ORDER_FILLED"], &["ORDER_FILLED", "LIKE"], Some("https://hooks.slack.com/new"));
+    let left = |items: &[(&str, &str, &str)]| items.iter().map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned())).collect::<Vec<_>>();
+    assert_eq!(waiting(), left(&[("n1", "EMAIL", "seven@example.com")]), "the old Slack address is not tried again");
+    // Email off altogether.
+    choose(&[], &[], None);
+    assert_eq!(waiting(), left(&[]));
+}
+
 /// An idempotency key's life: claimed once; a write made holding it marks it applied in
 /// the same transaction; a claim taken over after it went stale cannot write any more (its
 /// transaction fails whole); an answer is given back to every retry; another request
@@ -1036,6 +1097,7 @@ backend_suite!(sqlite:
     keeps_watchlists_with_names_unique_per_user,
     projects_exit_legs_held_placed_grown_and_cancelled,
     queues_every_preferred_delivery_of_a_burst_once,
+    deliveries_no_longer_chosen_are_given_up,
     idempotency_keys_are_claimed_fenced_and_answered,
     marks_positions_and_triggers_alerts_at_the_markets_price_between_trades,
     reset_codes_work_once_before_they_expire_and_a_password_change_spends_them,
@@ -1055,6 +1117,7 @@ backend_suite!(postgres:
     keeps_watchlists_with_names_unique_per_user,
     projects_exit_legs_held_placed_grown_and_cancelled,
     queues_every_preferred_delivery_of_a_burst_once,
+    deliveries_no_longer_chosen_are_given_up,
     idempotency_keys_are_claimed_fenced_and_answered,
     marks_positions_and_triggers_alerts_at_the_markets_price_between_trades,
     reset_codes_work_once_before_they_expire_and_a_password_change_spends_them,
