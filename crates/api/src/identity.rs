@@ -80,7 +80,7 @@ async fn issue(state: &AppState, user: u64, role: Role) -> Result<Tokens, ApiErr
     let now = now_ms();
     let refresh = random_token(32);
     let (hash, family) = (hash_secret(&refresh), random_token(16));
-    ask_now(state, move |store| store.insert_refresh(&hash, user, &family, now + REFRESH_TTL_MS)).await?;
+    ask_now(state, move |store| store.insert_refresh(&hash, user, &family, now + REFRESH_TTL_MS, now)).await?;
     tokens(state, user, role, &refresh, now).await
 }
 

@@ -60,6 +60,10 @@ fn user(row: &Row) -> Result<UserRecord, StoreError> {
 
 const USER_COLUMNS: &str = "user_id, email, username, password_hash, role, created_at";
 
+/// The most logins (refresh token families still usable) a user keeps: a new one past it
+/// ends the oldest.
+pub const LOGINS_MAX: usize = 100;
+
 /// Rows whose `user_id` column is an account of user `$1` (its id's low 48 bits).
 const OWNED: &str = "user_id % 281474976710656 = $1";
 
@@ -216,11 +220,26 @@ impl Store {
         ])
     }
 
-    pub fn insert_refresh(&self, token_hash: &str, user_id: u64, family: &str, expires_at_ms: i64) -> Result<(), StoreError> {
-        self.backend().transaction(&[Statement::new(
-            "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at) VALUES ($1, $2, $3, $4)",
-            vec![token_hash.into(), (user_id as i64).into(), family.into(), expires_at_ms.into()],
-        )])
+    /// A new login's first refresh token. The user's expired tokens are forgotten (a used
+    /// one is kept until then, to catch its reuse), and beyond [`LOGINS_MAX`] live logins
+    /// the oldest are ended, so logins cannot pile up without bound.
+    pub fn insert_refresh(&self, token_hash: &str, user_id: u64, family: &str, expires_at_ms: i64, now_ms: i64) -> Result<(), StoreError> {
+        let user = Param::Int(user_id as i64);
+        let live = "user_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
+        self.backend().transaction(&[
+            Statement::new("DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at <= $2", vec![user.clone(), now_ms.into()]),
+            Statement::new(
+                "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at) VALUES ($1, $2, $3, $4)",
+                vec![token_hash.into(), user.clone(), family.into(), expires_at_ms.into()],
+            ),
+            Statement::new(
+                format!(
+                    "UPDATE refresh_tokens SET revoked_at = $2 WHERE {live} AND token_hash NOT IN \
+                     (SELECT token_hash FROM refresh_tokens WHERE {live} ORDER BY expires_at DESC, token_hash LIMIT {LOGINS_MAX})"
+                ),
+                vec![user, now_ms.into()],
+            ),
+        ])
     }
 
     pub fn refresh(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError> {

@@ -54,6 +54,11 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 25, sqlite: include_str!("../migrations/0025_order_flags.sql"), postgres: include_str!("../migrations/0025_order_flags.sql") },
     Migration { version: 26, sqlite: include_str!("../migrations/0026_password_resets.sql"), postgres: include_str!("../migrations/0026_password_resets.sql") },
     Migration { version: 27, sqlite: include_str!("../migrations/0027_closed_accounts.sql"), postgres: include_str!("../migrations/0027_closed_accounts.sql") },
+    Migration {
+        version: 28,
+        sqlite: include_str!("../migrations/0028_refresh_tokens_by_user.sql"),
+        postgres: include_str!("../migrations/0028_refresh_tokens_by_user.sql"),
+    },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -651,7 +651,7 @@ fn keeps_users_tokens_keys_and_the_audit_trail(db: TestDb) {
     assert_eq!(store.user_by_id(42).unwrap().map(|user| user.username), Some("ada".into()));
     assert_eq!(store.user_by_email("nobody@example.com").unwrap(), None);
 
-    store.insert_refresh("h1", 42, "family-1", T0 + DAY).unwrap();
+    store.insert_refresh("h1", 42, "family-1", T0 + DAY, T0).unwrap();
     store.rotate_refresh("h1", "h2", 42, "family-1", T0 + DAY, T0 + 1).unwrap();
     assert!(store.refresh("h1").unwrap().unwrap().used);
     assert!(matches!(store.rotate_refresh("h1", "h3", 42, "family-1", T0 + DAY, T0 + 2), Err(StoreError::Conflict(_))), "a used token cannot rotate again");
@@ -682,6 +682,27 @@ fn keeps_users_tokens_keys_and_the_audit_trail(db: TestDb) {
     let trail = store.audit(Some("user:42"), 10).unwrap();
     assert_eq!(trail.iter().map(|entry| entry.action.as_str()).collect::<Vec<_>>(), ["api_key.created", "limits.set"]);
     assert!(store.audit(Some("user:7"), 10).unwrap().is_empty());
+
+    // Logins are bounded: past the most a user keeps, a new one ends the oldest; expired
+    // ones are forgotten at the next login (a used one is kept until then, for reuse
+    // detection).
+    let live = |now: i64| {
+        (0..tradecraft_store::LOGINS_MAX + 10)
+            .filter(|index| store.refresh(&format!("login-{index}")).unwrap().is_some_and(|token| !token.revoked && !token.used && token.expires_at_ms > now))
+            .collect::<Vec<_>>()
+    };
+    for index in 0..tradecraft_store::LOGINS_MAX + 5 {
+        store.insert_refresh(&format!("login-{index}"), 42, &format!("f-{index}"), T0 + DAY + index as i64, T0 + index as i64).unwrap();
+    }
+    let kept = live(T0);
+    assert_eq!(kept.len(), tradecraft_store::LOGINS_MAX);
+    assert_eq!(kept.first(), Some(&5), "the five oldest logins ended");
+    assert!(store.refresh("login-0").unwrap().unwrap().revoked);
+    assert!(store.refresh("h2").unwrap().is_some(), "not expired yet: kept");
+    store.insert_refresh("late", 42, "f-late", T0 + 3 * DAY, T0 + 2 * DAY).unwrap();
+    assert_eq!(store.refresh("login-7").unwrap(), None, "an expired token is forgotten at the next login");
+    assert_eq!(store.refresh("h2").unwrap(), None);
+    assert!(store.refresh("late").unwrap().is_some_and(|token| !token.revoked));
 
     store.delete_user(42, T0).unwrap();
     assert_eq!(store.user_by_id(42).unwrap(), None);
@@ -1011,7 +1032,7 @@ fn reset_codes_work_once_before_they_expire_and_a_password_change_spends_them(db
         created_at_ms: T0,
     };
     store.create_user(&user).unwrap();
-    store.insert_refresh("r1", 7, "family-1", T0 + DAY).unwrap();
+    store.insert_refresh("r1", 7, "family-1", T0 + DAY, T0).unwrap();
     let generation = store.token_generation(7).unwrap().unwrap();
     assert!(store.insert_password_reset("code-1", 7, T0, T0 + 1_000, 2).unwrap());
     assert!(store.insert_password_reset("code-2", 7, T0 + 10, T0 + 1_000, 2).unwrap());

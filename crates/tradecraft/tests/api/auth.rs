@@ -449,7 +449,7 @@ async fn expired_refresh_tokens_are_refused() {
     // Off the test's runtime: the store's client blocks.
     let insert = |token: &'static str, family: &'static str, expires: i64| {
         let store = store.clone();
-        std::thread::spawn(move || store.insert_refresh(&tradecraft_api::auth::hash_secret(token), user, family, expires).unwrap()).join().unwrap();
+        std::thread::spawn(move || store.insert_refresh(&tradecraft_api::auth::hash_secret(token), user, family, expires, now).unwrap()).join().unwrap();
     };
     insert(token, "family-x", now - 1);
     let (status, answer) = call(&app, &app.anonymous, Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": token}))).await;
