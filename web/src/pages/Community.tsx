@@ -214,18 +214,18 @@ function MyProfile({ userId }: { userId: string }) {
           <label>
             <input type="checkbox" name="public" role="switch" defaultChecked={data.public} /> Public: others can see your profile and what you share
           </label>
-          <div className="profile" data-testid="own-picture">
+          <div className="picture-row" data-testid="own-picture">
             <OwnPicture userId={userId} url={data.avatarUrl ?? null} version={pictureVersion} />
+            <label>
+              Picture (PNG, JPEG, GIF or WebP, up to 64 KiB)
+              <input type="file" accept="image/png,image/jpeg,image/gif,image/webp" onChange={(event) => void upload(event.target.files?.[0])} />
+            </label>
             {data.avatarUrl && (
-              <button type="button" className="secondary" onClick={() => void removePicture()}>
+              <button type="button" className="secondary outline" onClick={() => void removePicture()}>
                 Remove picture
               </button>
             )}
           </div>
-          <label>
-            Picture (PNG, JPEG, GIF or WebP, up to 64 KiB)
-            <input type="file" accept="image/png,image/jpeg,image/gif,image/webp" onChange={(event) => void upload(event.target.files?.[0])} />
-          </label>
           <button type="submit">Save profile</button> <small className="muted">{data.followers} followers · following {data.following}</small>
         </form>
       )}
