@@ -1113,7 +1113,19 @@ impl Projector {
         let wallet_rows = std::mem::take(&mut pending.wallet_rows);
         insert_statements("wallet_transactions", &WALLET_COLUMNS, wallet_rows, "", &mut pending.statements);
         let notification_rows = std::mem::take(&mut pending.notification_rows);
+        let notified: std::collections::BTreeSet<i64> =
+            notification_rows.iter().filter_map(|row| if let Some(Param::Int(account)) = row.get(1) { Some(*account) } else { None }).collect();
         insert_statements("notifications", &NOTIFICATION_COLUMNS, notification_rows, " ON CONFLICT (notification_id) DO NOTHING", &mut pending.statements);
+        // None for a closed account (its user deleted it; the deletion's own cancels come
+        // here after it): what the batch wrote for one goes again in the same transaction.
+        let notified: Vec<i64> = notified.into_iter().collect();
+        for accounts in notified.chunks(500) {
+            let list = (1..=accounts.len()).map(|index| format!("${index}")).collect::<Vec<_>>().join(", ");
+            pending.statements.push(Statement::new(
+                format!("DELETE FROM notifications WHERE user_id IN (SELECT account_id FROM closed_accounts WHERE account_id IN ({list}))"),
+                accounts.iter().map(|account| Param::Int(*account)).collect(),
+            ));
+        }
         let audit_rows = std::mem::take(&mut pending.audit_rows);
         insert_statements(
             "audit_log",

@@ -750,6 +750,23 @@ fn limit_breaches_become_alerts_queued_for_webhooks(db: TestDb) {
     assert!(store.webhooks(ALICE).unwrap().is_empty());
 }
 
+/// A deleted user's accounts are notified of nothing, whenever the projector gets to
+/// their events: those it projects after the deletion (it lags, or a rebuild replays them)
+/// leave no notification.
+fn a_closed_account_is_notified_of_nothing_the_projector_reaches_later(db: TestDb) {
+    let store = &db.store;
+    let exchange = scenario();
+    let mut projector = Projector::open(store.clone(), Arc::clone(&exchange.log), ProjectorConfig::default()).unwrap();
+    projector.catch_up(exchange.watermark()).unwrap();
+    assert!(!store.notifications(ALICE, false, 100).unwrap().is_empty(), "her fills were notified");
+    store.delete_user(ALICE, T0 + 3 * DAY).unwrap();
+    assert!(store.notifications(ALICE, false, 100).unwrap().is_empty());
+    store.reset().unwrap();
+    let mut projector = Projector::open(store.clone(), Arc::clone(&exchange.log), ProjectorConfig::default()).unwrap();
+    projector.catch_up(exchange.watermark()).unwrap();
+    assert!(store.notifications(ALICE, false, 100).unwrap().is_empty(), "projected again after the deletion: none");
+}
+
 fn keeps_watchlists_with_names_unique_per_user(db: TestDb) {
     let store = &db.store;
     let list = |id: &str, user: u64, name: &str, symbols: &[&str]| WatchlistRecord {
@@ -1119,6 +1136,7 @@ backend_suite!(sqlite:
     projects_exit_legs_held_placed_grown_and_cancelled,
     queues_every_preferred_delivery_of_a_burst_once,
     deliveries_no_longer_chosen_are_given_up,
+    a_closed_account_is_notified_of_nothing_the_projector_reaches_later,
     idempotency_keys_are_claimed_fenced_and_answered,
     marks_positions_and_triggers_alerts_at_the_markets_price_between_trades,
     reset_codes_work_once_before_they_expire_and_a_password_change_spends_them,
@@ -1139,6 +1157,7 @@ backend_suite!(postgres:
     projects_exit_legs_held_placed_grown_and_cancelled,
     queues_every_preferred_delivery_of_a_burst_once,
     deliveries_no_longer_chosen_are_given_up,
+    a_closed_account_is_notified_of_nothing_the_projector_reaches_later,
     idempotency_keys_are_claimed_fenced_and_answered,
     marks_positions_and_triggers_alerts_at_the_markets_price_between_trades,
     reset_codes_work_once_before_they_expire_and_a_password_change_spends_them,
