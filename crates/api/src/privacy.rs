@@ -19,7 +19,7 @@ use crate::extract::Body;
 use crate::identity::audit;
 use crate::models::DeleteMeRequest;
 use crate::reads::ask;
-use crate::responses::{ErrorBody, Export, ExportAudit, ExportMembership, ExportOrder, ExportProfile};
+use crate::responses::{ErrorBody, Export, ExportAudit, ExportMembership, ExportOrder, ExportProfile, ExportWatchlist};
 use crate::routes::{query, run_command};
 use crate::{ApiError, Shared};
 
@@ -29,8 +29,9 @@ const EXPORT_ROWS_MAX: usize = tradecraft_store::EXPORT_LIMIT_MAX;
 /// Everything stored about the caller, as JSON: profile, organisation, keys (without
 /// secrets), webhooks, alerts, limits, paper accounts, orders and trades of every account,
 /// the default account's statement and positions, the audit trail, social data (profile,
-/// follows, shares, comments, likes), notifications, price alerts, channel preferences and
-/// pending invitations (up to 10,000 rows of each, newest first).
+/// follows, shares, comments, likes), notifications and price alerts of every account,
+/// channel preferences, watchlists and pending invitations (up to 10,000 rows of each,
+/// newest first).
 #[utoipa::path(get, path = "/v1/me/export", tag = "privacy", responses((status = 200, description = "The export.", body = Export)))]
 pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Export>, ApiError> {
     let user = own_account(&caller)?;
@@ -117,9 +118,35 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
             limits: None,
             accounts: Vec::new(),
             social: None,
-            notifications: store.notifications(user, false, crate::notifications::EXPORTED)?.iter().map(crate::notifications::notification_of).collect(),
-            price_alerts: store.price_alerts(user)?.iter().map(crate::notifications::price_alert_of).collect(),
+            notifications: {
+                let mut all = Vec::new();
+                for &account in &accounts {
+                    all.extend(store.notifications(account, false, crate::notifications::EXPORTED)?);
+                }
+                all.sort_by(|left, right| (right.created_at_ms, &right.notification_id).cmp(&(left.created_at_ms, &left.notification_id)));
+                all.truncate(crate::notifications::EXPORTED);
+                all.iter().map(crate::notifications::notification_of).collect()
+            },
+            price_alerts: {
+                let mut all = Vec::new();
+                for &account in &accounts {
+                    all.extend(store.price_alerts(account)?);
+                }
+                all.sort_by(|left, right| (right.created_at_ms, &right.alert_id).cmp(&(left.created_at_ms, &left.alert_id)));
+                all.iter().map(crate::notifications::price_alert_of).collect()
+            },
             notification_preferences: store.preferences(user)?.map(Into::into),
+            watchlists: store
+                .watchlists(user)?
+                .into_iter()
+                .map(|list| ExportWatchlist {
+                    watchlist_id: list.watchlist_id,
+                    name: list.name,
+                    symbols: list.symbols,
+                    created_at: Timestamp::from_millis(list.created_at_ms).to_string(),
+                    updated_at: Timestamp::from_millis(list.updated_at_ms).to_string(),
+                })
+                .collect(),
             invitations: store.pending_invitations(Some(user), None, now_ms())?.iter().map(crate::invitations::invitation_of).collect(),
         })
     })

@@ -837,11 +837,26 @@ pub(crate) struct Export {
     /// and `trades` cover them all, `positions` and `walletTransactions` the default one.
     pub accounts: Vec<crate::accounts::PaperAccount>,
     pub social: Option<crate::social::SocialExport>,
+    /// Of every account of the user, newest first.
     pub notifications: Vec<crate::notifications::Notification>,
+    /// Of every account of the user, newest first.
     pub price_alerts: Vec<crate::notifications::PriceAlert>,
     pub notification_preferences: Option<crate::channels::Preferences>,
+    /// The watchlists kept through the Alpaca-compatible `/v2/watchlists`.
+    pub watchlists: Vec<ExportWatchlist>,
     /// Pending invitations into organisations.
     pub invitations: Vec<Invitation>,
+}
+
+/// A watchlist in the export.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ExportWatchlist {
+    pub watchlist_id: String,
+    pub name: String,
+    pub symbols: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

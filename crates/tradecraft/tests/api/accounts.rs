@@ -49,7 +49,13 @@ async fn a_user_trades_in_several_paper_accounts_and_resets_one() {
     )
     .await;
     assert_eq!(poor["error"]["code"], "insufficient_funds", "its own cash, not the default account's: {poor}");
-    // The export lists both accounts, and the practice account's orders and trades.
+    // The export lists both accounts, and the practice account's orders, trades and price
+    // alerts, and the user's watchlists.
+    let alert = json!({"userId": account, "symbol": "MOCK", "direction": "ABOVE", "price": "5000"});
+    let (status, alert) = call(&app, client, Method::POST, "/v1/price-alerts", Some(&token), Some(alert)).await;
+    assert_eq!(status, 201, "{alert}");
+    let (status, _) = call(&app, client, Method::POST, "/v2/watchlists", Some(&token), Some(json!({"name": "tech", "symbols": ["MOCK"]}))).await;
+    assert_eq!(status, 200);
     let traded = |_: u16, body: &serde_json::Value| body["trades"].as_array().is_some_and(|trades| !trades.is_empty());
     let (_, exported) = app.get_until_as(&token, "/v1/me/export", traded).await;
     let accounts: Vec<&str> = exported["accounts"].as_array().unwrap().iter().map(|item| item["accountId"].as_str().unwrap()).collect();
@@ -57,6 +63,12 @@ async fn a_user_trades_in_several_paper_accounts_and_resets_one() {
     assert!(exported["orders"].as_array().unwrap().iter().all(|order| order["accountId"] == account.as_str()), "{exported}");
     assert_eq!(exported["orders"].as_array().unwrap().len(), 2, "{exported}");
     assert_eq!(exported["trades"][0]["userId"], account.as_str(), "{exported}");
+    assert_eq!(exported["priceAlerts"][0]["alertId"], alert["alertId"], "the practice account's alert: {exported}");
+    assert_eq!((exported["watchlists"][0]["name"].as_str(), &exported["watchlists"][0]["symbols"]), (Some("tech"), &json!(["MOCK"])), "{exported}");
+    assert!(
+        exported["notifications"].as_array().unwrap().iter().any(|notification| notification["kind"] == "ORDER_FILLED"),
+        "the practice account's fill: {exported}"
+    );
 
     // Nobody else may use it.
     let bob = register(&app, "bob@example.com").await;
