@@ -226,20 +226,25 @@ pub(crate) struct SocialExport {
     pub comments: Vec<Comment>,
     /// Share ids.
     pub likes: Vec<String>,
+    /// What the user reported to the admins, newest first.
+    pub reports: Vec<Report>,
 }
 
 /// Everything social stored about `user` (for the export).
 pub(crate) async fn export_of(state: &AppState, caller: &Caller, user: u64) -> Result<SocialExport, ApiError> {
     let max = tradecraft_store::PAGE_LIMIT_MAX;
-    let (profile, avatar, following, followers, shares, comments, likes) = ask(state, move |store| {
+    let ((profile, avatar, following, followers, shares, comments, likes), reports) = ask(state, move |store| {
         Ok((
-            store.profile(user)?,
-            store.avatar(user)?.is_some(),
-            store.follow_list(user, false, 0, max)?.0,
-            store.follow_list(user, true, 0, max)?.0,
-            store.own_shares(user, max)?,
-            store.comments_by(user, max)?,
-            store.likes_by(user)?,
+            (
+                store.profile(user)?,
+                store.avatar(user)?.is_some(),
+                store.follow_list(user, false, 0, max)?.0,
+                store.follow_list(user, true, 0, max)?.0,
+                store.own_shares(user, max)?,
+                store.comments_by(user, max)?,
+                store.likes_by(user)?,
+            ),
+            store.reports_by(user, max)?,
         ))
     })
     .await?;
@@ -254,6 +259,7 @@ pub(crate) async fn export_of(state: &AppState, caller: &Caller, user: u64) -> R
         shares: shares_of(state, caller, shares).await?,
         comments: comments_of(state, comments).await?,
         likes,
+        reports: reports.iter().map(report_of).collect(),
     })
 }
 

@@ -393,6 +393,15 @@ impl Store {
         rows.first().map(report_record).transpose()
     }
 
+    /// The reports `reporter` filed, newest first.
+    pub fn reports_by(&self, reporter: u64, limit: usize) -> Result<Vec<ReportRecord>, StoreError> {
+        let rows = self.backend().query(
+            &format!("{REPORTS_SELECT} WHERE reporter_id = $1 ORDER BY created_at DESC, report_id DESC LIMIT $2"),
+            &[user(reporter), limit_param(limit)],
+        )?;
+        rows.iter().map(report_record).collect()
+    }
+
     /// Reports, oldest first; only unresolved ones with `open_only`.
     pub fn reports(&self, open_only: bool, limit: usize) -> Result<Vec<ReportRecord>, StoreError> {
         let filter = if open_only { " WHERE resolved_at IS NULL" } else { "" };

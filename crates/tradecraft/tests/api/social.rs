@@ -209,6 +209,16 @@ async fn traders_share_follow_like_and_comment_and_private_profiles_show_nothing
     assert_eq!((status, report["reason"].as_str()), (201, Some("spam &lt;a&gt;")), "{report}");
     let (status, _) = as_user(&app, &cy, Method::POST, &format!("/v1/comments/{comment_id}/report"), Some(json!({"reason": "rude"}))).await;
     assert_eq!(status, 201);
+    // What Cy reported is in Cy's export.
+    let (_, exported) = as_user(&app, &cy, Method::GET, "/v1/me/export", None).await;
+    let mut reported: Vec<(&str, &str)> = exported["social"]["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|report| (report["target"].as_str().unwrap(), report["reason"].as_str().unwrap()))
+        .collect();
+    reported.sort_unstable();
+    assert_eq!(reported, [("COMMENT", "rude"), ("SHARE", "spam &lt;a&gt;")], "{}", exported["social"]);
     let (status, _) = as_user(&app, &cy, Method::GET, "/v1/reports", None).await;
     assert_eq!(status, 403);
     let (status, _) = as_user(&app, &cy, Method::POST, &format!("/v1/shares/{order_share}/hide"), None).await;
