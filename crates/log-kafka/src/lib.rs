@@ -222,7 +222,18 @@ impl KafkaLog {
     fn watermarks(&self, topic: &str, partition: Partition) -> Result<(Offset, Offset), LogError> {
         self.check_partition(topic, partition)?;
         let mut watermarks = lock(&self.watermarks);
-        match watermarks.0.fetch_watermarks(&self.name(topic), partition as i32, self.config.io_timeout) {
+        let mut fetched = watermarks.0.fetch_watermarks(&self.name(topic), partition as i32, self.config.io_timeout);
+        // A leader being elected (a new topic, a broker back) answers in moments: ask again
+        // for up to half a second rather than report the broker unavailable.
+        for _ in 0..25 {
+            let electing = matches!(&fetched, Err(KafkaError::MetadataFetch(RDKafkaErrorCode::NotLeaderForPartition | RDKafkaErrorCode::LeaderNotAvailable)));
+            if !electing {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            fetched = watermarks.0.fetch_watermarks(&self.name(topic), partition as i32, self.config.io_timeout);
+        }
+        match fetched {
             Ok((low, high)) => Ok((low.max(0) as Offset, high.max(0) as Offset)),
             Err(error) => {
                 // A client that lost its broker can keep answering from stale metadata
@@ -347,6 +358,17 @@ impl EventLog for KafkaLog {
             }
         }
         lock(&self.topics).insert(topic.to_owned(), partitions);
+        // And every partition's leader answers: just after creation a partition can be
+        // listed before its leader is elected ("Not leader for partition" on the first
+        // read of its end).
+        for partition in 0..partitions {
+            while let Err(error) = self.watermarks(topic, partition) {
+                if Instant::now() >= deadline {
+                    return Err(error);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         Ok(())
     }
 
