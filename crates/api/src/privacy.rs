@@ -118,23 +118,19 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
             limits: None,
             accounts: Vec::new(),
             social: None,
-            notifications: {
-                let mut all = Vec::new();
-                for &account in &accounts {
-                    all.extend(store.notifications(account, false, crate::notifications::EXPORTED)?);
-                }
-                all.sort_by(|left, right| (right.created_at_ms, &right.notification_id).cmp(&(left.created_at_ms, &left.notification_id)));
-                all.truncate(crate::notifications::EXPORTED);
-                all.iter().map(crate::notifications::notification_of).collect()
-            },
-            price_alerts: {
-                let mut all = Vec::new();
-                for &account in &accounts {
-                    all.extend(store.price_alerts(account)?);
-                }
-                all.sort_by(|left, right| (right.created_at_ms, &right.alert_id).cmp(&(left.created_at_ms, &left.alert_id)));
-                all.iter().map(crate::notifications::price_alert_of).collect()
-            },
+            notifications: newest_of(
+                &accounts,
+                crate::notifications::EXPORTED,
+                |account| store.notifications(account, false, crate::notifications::EXPORTED),
+                |row| (row.created_at_ms, row.notification_id.clone()),
+            )?
+            .iter()
+            .map(crate::notifications::notification_of)
+            .collect(),
+            price_alerts: newest_of(&accounts, usize::MAX, |account| store.price_alerts(account), |row| (row.created_at_ms, row.alert_id.clone()))?
+                .iter()
+                .map(crate::notifications::price_alert_of)
+                .collect(),
             notification_preferences: store.preferences(user)?.map(Into::into),
             watchlists: store
                 .watchlists(user)?
@@ -155,6 +151,23 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
     document.social = Some(crate::social::export_of(&state, crate::auth::require(&caller)?, user).await?);
     document.limits = limits.map(|limits| tradecraft_sequencer::wire::WireLimits::from_limits(&limits).into());
     Ok(Json(document))
+}
+
+/// The rows `read` gives for each of `accounts`, newest first by `key` (its time, then its
+/// id), at most `max`.
+fn newest_of<T, K: Ord>(
+    accounts: &[u64],
+    max: usize,
+    mut read: impl FnMut(u64) -> Result<Vec<T>, StoreError>,
+    key: impl Fn(&T) -> K,
+) -> Result<Vec<T>, StoreError> {
+    let mut all = Vec::new();
+    for &account in accounts {
+        all.extend(read(account)?);
+    }
+    all.sort_by_key(|row| std::cmp::Reverse(key(row)));
+    all.truncate(max);
+    Ok(all)
 }
 
 /// Reads pages into `rows` (`page` reads the one a token names, the first without one, and
