@@ -75,11 +75,28 @@ impl Drop for Deployment {
                     let _ = node.kill();
                     let _ = node.wait();
                 }
+                if std::thread::panicking() {
+                    print_logs(dir);
+                }
                 let (admin_url, database) = (admin_url.clone(), database.clone());
                 // Off the test's runtime: the database client blocks.
                 let _ = std::thread::spawn(move || tradecraft_store::drop_database(&admin_url, &database)).join();
                 let _ = std::fs::remove_dir_all(dir);
             }
+        }
+    }
+}
+
+/// A failed test's processes: the end of each one's log, on the test's output, since the
+/// directory holding them goes with the deployment (a CI failure is diagnosed from this).
+fn print_logs(dir: &std::path::Path) {
+    const LINES: usize = 40;
+    for name in ["engine", "standby", "gateway-1", "gateway-2", "projector", "ws"] {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        eprintln!("--- {name}.log (last {} of {} lines)", lines.len().min(LINES), lines.len());
+        for line in &lines[lines.len().saturating_sub(LINES)..] {
+            eprintln!("{line}");
         }
     }
 }
