@@ -179,4 +179,70 @@ mod tests {
         assert_eq!(tick_of("not json"), None);
         assert_eq!(tick_of(r#"{"symbol": "MOCK", "price": "abc"}"#), None);
     }
+
+    /// A stand-in for the Redis server's side of one subscription, over a real socket: it
+    /// answers every command with `+OK` until SUBSCRIBE, confirms that, then writes
+    /// `messages` on the channel, each split in two with `pause` between the halves.
+    fn serve_once(listener: std::net::TcpListener, messages: Vec<String>, pause: Duration) -> std::thread::JoinHandle<()> {
+        use std::io::{BufRead, Write};
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut writer = stream;
+            let mut line = String::new();
+            let mut read_line = |reader: &mut std::io::BufReader<std::net::TcpStream>| {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+                line.trim_end().to_owned()
+            };
+            loop {
+                // `*N` then N bulk strings (`$len`, the text).
+                let count: usize = read_line(&mut reader)[1..].parse().unwrap();
+                let words: Vec<String> = (0..count).map(|_| (read_line(&mut reader), read_line(&mut reader)).1).collect();
+                if words[0].eq_ignore_ascii_case("SUBSCRIBE") {
+                    let channel = &words[1];
+                    write!(writer, "*3\r\n$9\r\nsubscribe\r\n${}\r\n{channel}\r\n:1\r\n", channel.len()).unwrap();
+                    for payload in &messages {
+                        let frame = format!("*3\r\n$7\r\nmessage\r\n${}\r\n{channel}\r\n${}\r\n{payload}\r\n", channel.len(), payload.len());
+                        let (first, second) = frame.split_at(frame.len() / 2);
+                        writer.write_all(first.as_bytes()).unwrap();
+                        std::thread::sleep(pause);
+                        writer.write_all(second.as_bytes()).unwrap();
+                    }
+                    // Open until the subscriber goes.
+                    let _ = reader.read_line(&mut String::new());
+                    return;
+                }
+                writer.write_all(b"+OK\r\n").unwrap();
+            }
+        })
+    }
+
+    /// The subscriber reads with a timeout (to look at its stop flag): a message whose
+    /// second half comes after that timeout must still arrive whole, not be dropped with
+    /// the connection (a loaded machine can pause Redis mid-write).
+    #[test]
+    fn a_message_split_across_the_read_timeout_arrives() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let config = RedisConfig::parse(&format!("redis://{}", listener.local_addr().unwrap())).unwrap();
+        let ticks: Vec<String> = ["101.5", "102.25"].iter().map(|price| tick_json(Symbol::new("MOCK").unwrap(), Price::parse(price).unwrap())).collect();
+        let server = serve_once(listener, ticks, READ_TIMEOUT * 3);
+        let pushes = tradecraft_api::ws::Pushes::default();
+        let mut inbox = pushes.inbox();
+        inbox.join("prices:MOCK");
+        let stop = Arc::new(AtomicBool::new(false));
+        let subscriber = subscribe_prices(config, pushes, Arc::clone(&stop)).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut prices = Vec::new();
+        while prices.len() < 2 && std::time::Instant::now() < deadline {
+            match inbox.try_recv() {
+                Some(push) => prices.push(push.payload["price"].as_str().unwrap().to_owned()),
+                None => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        subscriber.join().unwrap();
+        drop(server);
+        assert_eq!(prices, ["101.5", "102.25"]);
+    }
 }

@@ -175,9 +175,11 @@ async fn a_client_that_never_reads_holds_up_no_one() {
     // Far more than the broadcast buffer; the stalled client reads none of it. The reader
     // takes each chunk whole (its last price is one no other push has) before the next is
     // sent, so however slow the machine, it never falls a buffer behind: every push reaches
-    // it, in order, unless the stalled client holds it up.
+    // it, in order, unless the stalled client holds it up. Chunks of half a buffer: each is
+    // a round trip through the log (and on processes Redis), few enough that one slow hop
+    // of a loaded machine is not met 48 times per run.
     let pushes = tradecraft_api::ws::INBOX_CAPACITY * 3;
-    const CHUNK: usize = 512;
+    const CHUNK: usize = tradecraft_api::ws::INBOX_CAPACITY / 2;
     let mut received = 0;
     for (number, chunk) in (0..pushes).collect::<Vec<_>>().chunks(CHUNK).enumerate() {
         let marker = format!("{}.5", 1_000 + number);
