@@ -161,12 +161,15 @@ fn deserialize_object<T: DeserializeOwned>(value: Value, mut ignored: impl FnMut
 pub(crate) async fn known_parameters(request: Request, next: axum::middleware::Next) -> axum::response::Response {
     use axum::response::IntoResponse;
     let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("", axum::extract::MatchedPath::as_str);
-    let inputs = if route.starts_with("/v1/") {
-        crate::openapi::operation_inputs().get(&(request.method().as_str().to_ascii_lowercase(), route.to_owned()))
-    } else {
-        None
-    };
-    let Some(inputs) = inputs else { return next.run(request).await };
+    let inputs = crate::openapi::operation_inputs().get(&(request.method().as_str().to_ascii_lowercase(), route.to_owned()));
+    if inputs.is_some_and(|inputs| inputs.body)
+        && let Some(encoding) = encoded(request.headers())
+    {
+        // A compressed body would be read as JSON text and refused for its bytes.
+        let message = format!("Content-Encoding {encoding:?} is not accepted: send the body uncompressed (application/json)");
+        return ApiError::Rejected { status: axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, code: "unsupported_media_type", message }.into_response();
+    }
+    let Some(inputs) = inputs.filter(|_| route.starts_with("/v1/")) else { return next.run(request).await };
     if let Some(query) = request.uri().query()
         && let Some((unknown, _)) = form_urlencoded::parse(query.as_bytes()).find(|(name, _)| !inputs.query.contains(name.as_ref()))
     {
@@ -191,6 +194,17 @@ pub(crate) async fn known_parameters(request: Request, next: axum::middleware::N
         return error.into_response();
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+/// The request's `Content-Encoding` when the body is encoded (anything but `identity`).
+fn encoded(headers: &axum::http::HeaderMap) -> Option<String> {
+    let encodings: Vec<String> = headers
+        .get_all(axum::http::header::CONTENT_ENCODING)
+        .iter()
+        .flat_map(|value| String::from_utf8_lossy(value.as_bytes()).split(',').map(|part| part.trim().to_owned()).collect::<Vec<_>>())
+        .filter(|part| !part.is_empty() && !part.eq_ignore_ascii_case("identity"))
+        .collect();
+    (!encodings.is_empty()).then(|| encodings.join(", "))
 }
 
 /// The body of a request that takes none: nothing, `{}` or `null`; a field is named.

@@ -1043,6 +1043,50 @@ async fn a_body_where_the_operation_takes_none_is_refused_on_v1() {
     assert_eq!(status, 207, "{answer}");
 }
 
+/// A compressed body (`Content-Encoding: gzip`) is refused with 415 saying so, on `/v1`
+/// and on `/v2`, before anything is done: it was read as JSON text and refused for its
+/// bytes (400 "invalid JSON"), which sent a client looking for a fault in its JSON.
+/// `identity` is no encoding and passes.
+#[tokio::test]
+async fn a_compressed_body_is_refused_as_unsupported() {
+    let app = spawn_app().await;
+    let ada = register(&app, "compressed@example.com").await;
+    let (user, access) = (ada["userId"].as_str().unwrap().to_owned(), token(&ada));
+    let order = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "price": "90"}).to_string();
+    let alpaca = json!({"symbol": "MOCK", "qty": "1", "side": "buy", "type": "limit", "limit_price": "90", "time_in_force": "day"}).to_string();
+    for (path, body, encoding) in
+        [("/v1/orders", &order, "gzip"), ("/v1/orders", &order, "identity, br"), ("/v2/orders", &alpaca, "deflate"), ("/v2/orders", &alpaca, "GZIP")]
+    {
+        let response = app
+            .anonymous
+            .post(app.url(path))
+            .bearer_auth(&access)
+            .header("content-type", "application/json")
+            .header("content-encoding", encoding)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{path} {encoding}");
+        let answer: Value = response.json().await.unwrap();
+        let message = if path.starts_with("/v2") { &answer["message"] } else { &answer["error"]["message"] };
+        assert!(message.as_str().unwrap().contains("Content-Encoding"), "{path} {encoding}: {answer}");
+    }
+    let (_, listed) = call(&app, &app.anonymous, Method::GET, "/v2/orders?status=all", Some(&access), None).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "nothing was placed: {listed}");
+    let response = app
+        .anonymous
+        .post(app.url("/v2/orders"))
+        .bearer_auth(&access)
+        .header("content-type", "application/json")
+        .header("content-encoding", "identity")
+        .body(alpaca)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "identity is no encoding");
+}
+
 /// A known parameter with a value it cannot take is refused the same way on every `/v1`
 /// operation: 400 `invalid_parameter` naming it in `details.parameter`, whichever layer
 /// finds the fault (the query's shape, the handler, or the read store), as an unknown
