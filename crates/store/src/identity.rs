@@ -67,6 +67,9 @@ pub const LOGINS_MAX: usize = 100;
 /// Rows whose `user_id` column is an account of user `$1` (its id's low 48 bits).
 const OWNED: &str = "user_id % 281474976710656 = $1";
 
+/// The window of the reset codes' hourly quota.
+const RESET_QUOTA_WINDOW_MS: i64 = 3_600_000;
+
 impl Store {
     /// Adds a user; [`StoreError::Conflict`] if the email (or id) is taken.
     pub fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
@@ -135,15 +138,27 @@ impl Store {
     /// Keeps a password reset code (its hash) for `user_id` until `expires_at_ms`, unless
     /// the user was given `per_hour` codes in the hour before `now_ms` already (then
     /// `false`, nothing kept). The user's row is locked first, so requests racing through
-    /// several processes count one after the other.
+    /// several processes count one after the other. The user's codes that expired over an
+    /// hour ago go in the same transaction (none of them can be used or counts toward the
+    /// hour), so a user's codes stay bounded by the hourly quota and the codes' lifetime.
     pub fn insert_password_reset(&self, code_hash: &str, user_id: u64, now_ms: i64, expires_at_ms: i64, per_hour: u64) -> Result<bool, StoreError> {
+        let user = Param::Int(user_id as i64);
+        let forget = Statement::new(
+            "DELETE FROM password_resets WHERE user_id = $1 AND expires_at <= $2",
+            vec![user.clone(), now_ms.saturating_sub(RESET_QUOTA_WINDOW_MS).into()],
+        );
+        let lock = Statement::new("UPDATE users SET user_id = user_id WHERE user_id = $1", vec![user]);
         let insert = Statement::new(
             "INSERT INTO password_resets (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
             vec![code_hash.into(), (user_id as i64).into(), now_ms.into(), expires_at_ms.into()],
         );
-        let quota =
-            crate::Quota { table: "password_resets", live: format!("created_at > {}", now_ms - 3_600_000).into(), max: per_hour, what: "reset codes an hour" };
-        match self.insert_within(user_id, user_id, insert, &quota) {
+        let quota = crate::Quota {
+            table: "password_resets",
+            live: format!("created_at > {}", now_ms - RESET_QUOTA_WINDOW_MS).into(),
+            max: per_hour,
+            what: "reset codes an hour",
+        };
+        match self.fenced(lock, vec![forget, insert], "user_id", user_id, &quota) {
             Ok(()) => Ok(true),
             Err(StoreError::Quota(_)) => Ok(false),
             Err(error) => Err(error),

@@ -1074,6 +1074,26 @@ fn reset_codes_work_once_before_they_expire_and_a_password_change_spends_them(db
     assert!(store.insert_password_reset("code-4", 7, T0 + 900, T0 + 5_000, 9).unwrap());
     store.delete_user(7, T0 + 940).unwrap();
     assert_eq!(store.password_reset_user("code-4", T0 + 950).unwrap(), None, "deletion removes them");
+
+    // A code that expired over an hour ago is forgotten when the user is given the next:
+    // the rows stay bounded by the hourly quota and the codes' lifetime.
+    let sam = UserRecord { user_id: 8, email: "sam@example.com".into(), username: "sam".into(), ..user };
+    store.create_user(&sam).unwrap();
+    let codes = || {
+        let rows = store.backend().query("SELECT code_hash FROM password_resets WHERE user_id = $1 ORDER BY code_hash", &[Param::Int(8)]).unwrap();
+        rows.iter().map(|row| row.text(0).unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert!(store.insert_password_reset("old-short", 8, T0, T0 + 1_000, 9).unwrap());
+    assert!(store.insert_password_reset("used", 8, T0 + 20, T0 + 2_000, 9).unwrap());
+    assert!(store.reset_password("used", "sams", T0 + 30).unwrap().is_some());
+    assert!(store.insert_password_reset("old-long", 8, T0 + 40, T0 + DAY, 9).unwrap());
+    assert!(store.insert_password_reset("recent", 8, T0 + 3_000, T0 + 3_600_000 + 2_500, 9).unwrap());
+    assert_eq!(codes(), ["old-long", "old-short", "recent", "used"], "none expired an hour ago yet");
+    assert!(store.insert_password_reset("next", 8, T0 + 3_600_000 + 1_500, T0 + 3_600_000 + 9_000, 3).unwrap());
+    assert_eq!(codes(), ["next", "old-long", "recent", "used"], "the one expired over an hour ago is gone; the others stay");
+    assert!(store.insert_password_reset("later", 8, T0 + 3_600_000 + 2_000, T0 + 3_600_000 + 9_000, 3).unwrap());
+    assert_eq!(codes(), ["later", "next", "old-long", "recent"], "so is one that was used, once it expired over an hour ago");
+    assert_eq!(store.password_reset_user("old-long", T0 + 3_600_000 + 2_100).unwrap(), Some(8), "a live code is kept");
 }
 
 fn an_organisations_groups_and_waiting_invitations_are_bounded(db: TestDb) {
