@@ -215,6 +215,7 @@ pub(crate) async fn render(State(state): State<Shared>) -> Response {
         }
     }
     let status = state.engine.status();
+    let pushes = state.pushes.counts();
     let gauges = [
         ("tradecraft_engine_queue_depth", "Requests waiting for the engine thread.", "gauge", status.queue_depth.load(Ordering::Relaxed)),
         ("tradecraft_engine_next_command_offset", "Offset of the next command the engine applies.", "gauge", status.next_command.load(Ordering::Relaxed)),
@@ -222,6 +223,14 @@ pub(crate) async fn render(State(state): State<Shared>) -> Response {
         ("tradecraft_engine_batches_total", "Batches of commands applied.", "counter", status.batches.load(Ordering::Relaxed)),
         ("tradecraft_engine_recoveries_total", "Times the engine reopened after a failure.", "counter", status.recoveries.load(Ordering::Relaxed)),
         ("tradecraft_websocket_connections", "Open WebSocket connections.", "gauge", state.ws_connections.load(Ordering::Relaxed)),
+        ("tradecraft_websocket_pushes_queued_total", "Pushes queued for WebSocket sessions.", "counter", pushes.queued),
+        (
+            "tradecraft_websocket_pushes_skipped_total",
+            "Pushes a session missed because it was a whole queue behind (its client reads too slowly).",
+            "counter",
+            pushes.skipped,
+        ),
+        ("tradecraft_websocket_stalled_closed_total", "WebSocket sessions closed because the client stopped taking frames.", "counter", pushes.stalled),
     ];
     for (name, help, kind, value) in gauges {
         line(&mut out, name, help, kind);

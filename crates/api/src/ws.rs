@@ -81,11 +81,31 @@ struct Routes {
     /// Per topic, the inboxes that joined it.
     topics: RwLock<Subscribers>,
     next_inbox: AtomicU64,
+    /// Pushes put in a session's queue, and those a full queue skipped (a client behind
+    /// by more than [`INBOX_CAPACITY`]): `/metrics` shows both.
+    queued: AtomicU64,
+    skipped: AtomicU64,
+    /// Sessions closed because their socket would not take a frame in [`SEND_TIMEOUT`].
+    stalled: AtomicU64,
+}
+
+/// What the WebSocket fan-out has done since the process started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PushCounts {
+    pub queued: u64,
+    pub skipped: u64,
+    pub stalled: u64,
 }
 
 impl Default for Pushes {
     fn default() -> Self {
-        Self(Arc::new(Routes { topics: RwLock::default(), next_inbox: AtomicU64::new(0) }))
+        Self(Arc::new(Routes {
+            topics: RwLock::default(),
+            next_inbox: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+            stalled: AtomicU64::new(0),
+        }))
     }
 }
 
@@ -96,10 +116,33 @@ impl Pushes {
         if let Ok(topics) = self.0.topics.read()
             && let Some(inboxes) = topics.get(&push.topic)
         {
+            let (mut queued, mut skipped) = (0, 0);
             for (_, inbox) in inboxes {
-                let _ = inbox.try_send(Arc::clone(&push));
+                match inbox.try_send(Arc::clone(&push)) {
+                    Ok(()) => queued += 1,
+                    Err(mpsc::error::TrySendError::Full(_)) => skipped += 1,
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+            self.0.queued.fetch_add(queued, Ordering::Relaxed);
+            if skipped > 0 {
+                self.0.skipped.fetch_add(skipped, Ordering::Relaxed);
             }
         }
+    }
+
+    /// The fan-out's counts so far.
+    pub fn counts(&self) -> PushCounts {
+        PushCounts {
+            queued: self.0.queued.load(Ordering::Relaxed),
+            skipped: self.0.skipped.load(Ordering::Relaxed),
+            stalled: self.0.stalled.load(Ordering::Relaxed),
+        }
+    }
+
+    /// A session closed because its client stopped taking frames.
+    pub(crate) fn note_stalled(&self) {
+        self.0.stalled.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Whether anyone listens at all: with nobody, pushes need not be built.
@@ -539,6 +582,7 @@ async fn session(mut socket: WebSocket, state: Shared, version_two: bool, caller
                     }
                 }
                 if !frames.is_empty() && !send_all(&mut socket, frames).await {
+                    state.pushes.note_stalled();
                     break;
                 }
             }
@@ -585,6 +629,14 @@ mod tests {
         for _ in 0..INBOX_CAPACITY + 10 {
             pushes.send(price("prices:MOCK"));
         }
+        let counts = pushes.counts();
+        assert_eq!((counts.queued, counts.skipped), (INBOX_CAPACITY as u64, 10), "what a full queue skipped is counted");
+        // One more while the slow queue is still full: queued for the other session only.
+        let mut other = pushes.inbox();
+        other.join("prices:MOCK");
+        pushes.send(price("prices:MOCK"));
+        assert_eq!((pushes.counts().queued, pushes.counts().skipped), (INBOX_CAPACITY as u64 + 1, 11), "one queued, one skipped");
+        assert!(other.try_recv().is_some());
         let mut received = 0;
         while slow.try_recv().is_some() {
             received += 1;

@@ -142,6 +142,9 @@ async fn metrics_count_requests_per_route_and_show_the_engine() {
         "tradecraft_http_request_duration_seconds_count{route=\"/v1/orders\",method=\"POST\"} 2",
         "# TYPE tradecraft_engine_queue_depth gauge",
         "# TYPE tradecraft_engine_commands_total counter",
+        "# TYPE tradecraft_websocket_pushes_queued_total counter",
+        "# TYPE tradecraft_websocket_pushes_skipped_total counter",
+        "# TYPE tradecraft_websocket_stalled_closed_total counter",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
