@@ -70,13 +70,13 @@ impl Push {
 
 /// Where pushes go: to each session that joined the push's topic (its [`Inbox`]); the
 /// Alpaca streams join topics too (the market-data stream every listed symbol's for `*`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Pushes(Arc<Routes>);
 
 /// Per topic, the inboxes (by id) that joined it.
 type Subscribers = HashMap<String, Vec<(u64, mpsc::Sender<Arc<Push>>)>>;
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Routes {
     /// Per topic, the inboxes that joined it.
     topics: RwLock<Subscribers>,
@@ -95,18 +95,6 @@ pub struct PushCounts {
     pub queued: u64,
     pub skipped: u64,
     pub stalled: u64,
-}
-
-impl Default for Pushes {
-    fn default() -> Self {
-        Self(Arc::new(Routes {
-            topics: RwLock::default(),
-            next_inbox: AtomicU64::new(0),
-            queued: AtomicU64::new(0),
-            skipped: AtomicU64::new(0),
-            stalled: AtomicU64::new(0),
-        }))
-    }
 }
 
 impl Pushes {

@@ -147,10 +147,9 @@ impl Store {
             "DELETE FROM password_resets WHERE user_id = $1 AND expires_at <= $2",
             vec![user.clone(), now_ms.saturating_sub(RESET_QUOTA_WINDOW_MS).into()],
         );
-        let lock = Statement::new("UPDATE users SET user_id = user_id WHERE user_id = $1", vec![user]);
         let insert = Statement::new(
             "INSERT INTO password_resets (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            vec![code_hash.into(), (user_id as i64).into(), now_ms.into(), expires_at_ms.into()],
+            vec![code_hash.into(), user, now_ms.into(), expires_at_ms.into()],
         );
         let quota = crate::Quota {
             table: "password_resets",
@@ -158,7 +157,7 @@ impl Store {
             max: per_hour,
             what: "reset codes an hour",
         };
-        match self.fenced(lock, vec![forget, insert], "user_id", user_id, &quota) {
+        match self.write_within(user_id, user_id, vec![forget, insert], &quota) {
             Ok(()) => Ok(true),
             Err(StoreError::Quota(_)) => Ok(false),
             Err(error) => Err(error),

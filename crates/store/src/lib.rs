@@ -151,8 +151,13 @@ impl Store {
     /// ([`StoreError::Quota`]). The user `owner`'s row is locked first, so two processes
     /// writing for one user count one after the other.
     pub(crate) fn insert_within(&self, owner: u64, account: u64, insert: Statement, quota: &Quota) -> Result<(), StoreError> {
+        self.write_within(owner, account, vec![insert], quota)
+    }
+
+    /// [`Store::insert_within`] with several writes, in order, in the one transaction.
+    pub(crate) fn write_within(&self, owner: u64, account: u64, writes: Vec<Statement>, quota: &Quota) -> Result<(), StoreError> {
         let lock = Statement::new("UPDATE users SET user_id = user_id WHERE user_id = $1", vec![(owner as i64).into()]);
-        self.fenced(lock, vec![insert], "user_id", account, quota)
+        self.fenced(lock, writes, "user_id", account, quota)
     }
 
     /// Runs `writes` unless the organisation would then hold more than the quota allows,
