@@ -130,3 +130,36 @@ test("a trader with a private profile sees the picture they upload, and removes 
   await expect(picture.locator("img.avatar")).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test("the leaderboard names public traders, marks the caller's row, and ranks private profiles without saying whose", async ({ page }) => {
+  const errors = watchConsole(page);
+  const named = await register();
+  const quiet = await register();
+  const me = await register();
+  await call("PUT", "/v1/me/profile", { displayName: "Open Book", public: true }, named.accessToken);
+  await call("PUT", "/v1/me/profile", { displayName: "Quiet One", public: false }, quiet.accessToken);
+  // Ranked once the read store has their deposits.
+  await expect
+    .poll(async () => {
+      const board = await call<{ entries: { userId: string | null }[] }>("GET", "/v1/leaderboard?period=7d&limit=500", undefined, undefined, { "x-api-key": ADMIN_KEY });
+      return [named, quiet, me].every((trader) => board.entries.some((entry) => entry.userId === trader.userId));
+    })
+    .toBe(true);
+
+  await logIn(page, me);
+  await page.getByRole("link", { name: "Leaderboard" }).click();
+  const seen: string[] = [];
+  for (let number = 1; ; number++) {
+    // The page's rows, not the last page's still shown while it loads: 25 a page.
+    await expect(page.getByTestId("leaderboard").locator("tbody tr").first().locator("td").first()).toHaveText(`${(number - 1) * 25 + 1}`);
+    seen.push(...(await page.getByTestId("leaderboard").locator("tbody th").allInnerTexts()));
+    const next = page.getByRole("button", { name: "Next ›" });
+    if (await next.isDisabled()) break;
+    await next.click();
+  }
+  expect(seen).toContain("Open Book");
+  expect(seen).toContain(`You (#${me.userId})`);
+  expect(seen).toContain("A private trader");
+  expect(seen.filter((name) => name.includes(quiet.userId) || name.includes("Quiet One"))).toEqual([]);
+  expect(errors).toEqual([]);
+});

@@ -217,7 +217,8 @@ export interface Statement {
 
 export interface LeaderboardEntry extends Figures {
   rank: number;
-  userId: string;
+  /** Null for someone else's private profile: ranked without saying whose it is. */
+  userId: string | null;
   /** Shown for a public profile only; HTML-escaped by the server: shown through `unescape`. */
   displayName?: string | null;
 }

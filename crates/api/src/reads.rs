@@ -503,24 +503,32 @@ pub(crate) async fn metrics(State(state): State<Shared>, Query(params): Query<An
 
 /// Users ranked by time-weighted return over the period, with Sharpe and maximum drawdown:
 /// default accounts and accounts opened by the operator; not the house, practice or
-/// contest accounts (a contest ranks its own), nor an account never funded.
+/// contest accounts (a contest ranks its own), nor an account never funded. Anyone may read
+/// it; a private profile's entry is ranked without its user id or name, except for its own
+/// user and for admins (nothing of a private profile is shown to others).
 #[utoipa::path(get, path = "/v1/leaderboard", tag = "analytics", params(LeaderboardParams), responses(
     (status = 200, description = "A page of the ranking.", body = Leaderboard),
     (status = 400, description = "A bad period or paging.", body = ErrorBody),
 ))]
-pub(crate) async fn leaderboard(State(state): State<Shared>, Query(params): Query<LeaderboardParams>) -> Result<Json<Leaderboard>, ApiError> {
+pub(crate) async fn leaderboard(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<LeaderboardParams>,
+) -> Result<Json<Leaderboard>, ApiError> {
     let now_ms = now().millis();
     let (period, since) = period_start(params.period.as_deref(), now_ms)?;
     let limit = bounded(params.limit.as_deref(), 50, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let token = short_text("pageToken", params.page_token.as_deref(), 200)?.map(str::to_owned);
     let page = ask(&state, move |store| store.leaderboard(since, now_ms, limit, token.as_deref())).await?;
     let names = crate::social::public_names(&state, page.entries.iter().map(|entry| entry.user_id).collect()).await?;
+    // Only public profiles are named to others; the caller always finds themselves.
+    let shown = |user: u64| names.contains_key(&user) || caller.as_ref().is_some_and(|caller| caller.is_admin() || caller.user_id == Some(user));
     let entries = page
         .entries
         .iter()
         .map(|entry| LeaderboardEntry {
             rank: entry.rank,
-            user_id: entry.user_id.to_string(),
+            user_id: shown(entry.user_id).then(|| entry.user_id.to_string()),
             display_name: names.get(&entry.user_id).cloned(),
             figures: figures(&entry.performance),
         })

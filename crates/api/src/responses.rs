@@ -410,7 +410,10 @@ pub(crate) struct Leaderboard {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct LeaderboardEntry {
     pub rank: u64,
-    pub user_id: String,
+    /// The ranked user, when others may see who they are: a public profile, the caller's
+    /// own entry, or any entry for an admin. Null for someone else's private profile, so
+    /// a private user's results are ranked without saying whose they are.
+    pub user_id: Option<String>,
     /// The user's display name when their profile is public (HTML-escaped, as on every
     /// social answer); null for a private one.
     pub display_name: Option<String>,

@@ -3,7 +3,7 @@ import { api } from "../api";
 import { Empty, ErrorNote, Pager, Head, Choice } from "../components/Common";
 import { money, percent, percentTone, ratio, unescape } from "../format";
 import { useLoad } from "../hooks";
-import type { Leaderboard as Answer } from "../types";
+import type { Leaderboard as Answer, LeaderboardEntry } from "../types";
 
 const PERIODS = ["1d", "7d", "30d", "90d", "1y", "all"] as const;
 
@@ -13,10 +13,20 @@ export function Leaderboard() {
   const token = tokens[tokens.length - 1] ?? null;
   const board = useLoad(() => api.get<Answer>("/v1/leaderboard", { period, limit: 25, pageToken: token }), [period, token]);
   const me = api.current()?.userId;
+  const mine = (entry: LeaderboardEntry) => entry.userId !== null && entry.userId === me;
+  // Someone else's private profile is ranked without a name or an id.
+  const trader = (entry: LeaderboardEntry) =>
+    mine(entry)
+      ? `You (#${entry.userId})`
+      : entry.displayName
+        ? unescape(entry.displayName)
+        : entry.userId === null
+          ? "A private trader"
+          : `Trader #${entry.userId}`;
   return (
     <section>
       <h1>Leaderboard</h1>
-      <p className="muted">Ranked by time-weighted return over the period: deposits and withdrawals do not count as gains.</p>
+      <p className="muted">Ranked by time-weighted return over the period: deposits and withdrawals do not count as gains. Traders with private profiles are ranked without their names; make yours public on the Community page to be named.</p>
       <Choice
         label="Period"
         options={PERIODS}
@@ -34,9 +44,9 @@ export function Leaderboard() {
             <Head columns={["#Rank", "Trader", "#Return", "#Sharpe", "#Max drawdown", "#Value"]} />
             <tbody>
               {board.data.entries.map((entry) => (
-                <tr key={entry.userId} className={entry.userId === me ? "mine" : ""}>
+                <tr key={entry.userId ?? `private-${entry.rank}`} className={mine(entry) ? "mine" : ""}>
                   <td className="number">{entry.rank}</td>
-                  <th scope="row">{entry.userId === me ? `You (#${entry.userId})` : (entry.displayName ? unescape(entry.displayName) : `Trader #${entry.userId}`)}</th>
+                  <th scope="row">{trader(entry)}</th>
                   <td className={`number ${percentTone(entry.totalReturn)}`}>{percent(entry.totalReturn)}</td>
                   <td className="number">{ratio(entry.sharpe)}</td>
                   <td className="number">{percent(entry.maxDrawdown)}</td>

@@ -362,11 +362,12 @@ async fn account_activities_filter_by_alpacas_category() {
 }
 
 /// The leaderboard names a ranked user by their display name when their profile is public
-/// (escaped, as every social answer), and by nothing when it is private.
+/// (escaped, as every social answer). A private profile's results are ranked without its
+/// name or user id: shown whole only to that user and to admins.
 #[tokio::test]
 async fn the_leaderboard_names_users_whose_profiles_are_public() {
     let app = spawn_app().await;
-    let mut users = Vec::new();
+    let (mut users, mut tokens) = (Vec::new(), Vec::new());
     for (email, profile) in [("ada@example.com", Some(true)), ("bo@example.com", Some(false)), ("cy@example.com", None)] {
         let registered = crate::auth::register(&app, email).await;
         let (user, token) = (registered["userId"].as_str().unwrap().to_owned(), registered["accessToken"].as_str().unwrap().to_owned());
@@ -376,12 +377,33 @@ async fn the_leaderboard_names_users_whose_profiles_are_public() {
             assert_eq!(status, 200, "{answer}");
         }
         users.push(user);
+        tokens.push(token);
     }
+    let path = "/v1/leaderboard?period=all&limit=1000";
+    // An admin sees whose every entry is.
     let (_, board) = app
-        .get_until("/v1/leaderboard?period=all&limit=1000", |status, board| {
+        .get_until(path, |status, board| {
             status == 200 && users.iter().all(|user| board["entries"].as_array().unwrap().iter().any(|entry| entry["userId"] == user.as_str()))
         })
         .await;
-    let name = |user: &str| board["entries"].as_array().unwrap().iter().find(|entry| entry["userId"] == user).unwrap()["displayName"].clone();
+    let entries = |board: &Value| board["entries"].as_array().unwrap().clone();
+    let name = |user: &str| entries(&board).iter().find(|entry| entry["userId"] == user).unwrap()["displayName"].clone();
     assert_eq!([name(&users[0]), name(&users[1]), name(&users[2])], [json!("ad &amp; Co"), Value::Null, Value::Null], "{board}");
+    let ranks = |board: &Value| entries(board).iter().map(|entry| entry["rank"].clone()).collect::<Vec<_>>();
+
+    // Anyone else sees the same ranking, with the private ones' ids and names left out.
+    let (status, anonymous) = crate::auth::call(&app, &app.anonymous, reqwest::Method::GET, path, None, None).await;
+    assert_eq!(status, 200, "{anonymous}");
+    assert_eq!(ranks(&anonymous), ranks(&board), "{anonymous}");
+    let ids: Vec<Value> = entries(&anonymous).iter().map(|entry| entry["userId"].clone()).collect();
+    assert!(ids.contains(&json!(users[0])), "the public profile is named: {anonymous}");
+    assert!(!ids.contains(&json!(users[1])) && !ids.contains(&json!(users[2])), "no private profile's id: {anonymous}");
+    assert_eq!(ids.iter().filter(|id| id.is_null()).count(), 2, "{anonymous}");
+    assert!(entries(&anonymous).iter().filter(|entry| entry["userId"].is_null()).all(|entry| entry["displayName"].is_null()), "{anonymous}");
+
+    // A private user finds their own entry, and no one else's private one.
+    let (_, own) = app.get_until_as(&tokens[1], path, |status, _| status == 200).await;
+    let ids: Vec<Value> = entries(&own).iter().map(|entry| entry["userId"].clone()).collect();
+    assert!(ids.contains(&json!(users[1])) && !ids.contains(&json!(users[2])), "{own}");
+    assert_eq!(ids.iter().filter(|id| id.is_null()).count(), 1, "{own}");
 }
