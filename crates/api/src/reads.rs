@@ -520,7 +520,8 @@ pub(crate) async fn leaderboard(
     let limit = bounded(params.limit.as_deref(), 50, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let token = short_text("pageToken", params.page_token.as_deref(), 200)?.map(str::to_owned);
     let page = ask(&state, move |store| store.leaderboard(since, now_ms, limit, token.as_deref())).await?;
-    let names = crate::social::public_names(&state, page.entries.iter().map(|entry| entry.user_id).collect()).await?;
+    let viewer = caller.as_ref().and_then(|caller| caller.user_id);
+    let names = crate::social::names_seen_by(&state, viewer, page.entries.iter().map(|entry| entry.user_id).collect()).await?;
     // Only public profiles are named to others; the caller always finds themselves.
     let shown = |user: u64| names.contains_key(&user) || caller.as_ref().is_some_and(|caller| caller.is_admin() || caller.user_id == Some(user));
     let entries = page

@@ -257,7 +257,7 @@ pub(crate) async fn export_of(state: &AppState, caller: &Caller, user: u64) -> R
         following: ids(following),
         followers: ids(followers),
         shares: shares_of(state, caller, shares).await?,
-        comments: comments_of(state, comments).await?,
+        comments: comments_of(state, caller, comments).await?,
         likes,
         reports: reports.iter().map(report_of).collect(),
     })
@@ -317,6 +317,19 @@ fn not_found_user(user_id: u64) -> ApiError {
 pub(crate) async fn public_names(state: &AppState, users: Vec<u64>) -> Result<std::collections::BTreeMap<u64, String>, ApiError> {
     let names = ask(state, move |store| store.public_display_names(&users)).await?;
     Ok(names.into_iter().map(|(user, name)| (user, escape_html(&name))).collect())
+}
+
+/// Display names of `users` as `viewer` sees them: the public ones, and the viewer's own
+/// even when their profile is private (escaped).
+pub(crate) async fn names_seen_by(state: &AppState, viewer: Option<u64>, users: Vec<u64>) -> Result<std::collections::BTreeMap<u64, String>, ApiError> {
+    let own = viewer.filter(|viewer| users.contains(viewer));
+    let mut names = public_names(state, users).await?;
+    if let Some(viewer) = own.filter(|viewer| !names.contains_key(viewer))
+        && let Some(profile) = ask(state, move |store| store.profile(viewer)).await?
+    {
+        names.insert(viewer, escape_html(&profile.display_name));
+    }
+    Ok(names)
 }
 
 /// The name others see for `user`: their display name, or `user {id}` for a private profile.
@@ -704,7 +717,7 @@ pub(crate) async fn share_order(
 async fn shares_of(state: &AppState, caller: &Caller, records: Vec<ShareRecord>) -> Result<Vec<Share>, ApiError> {
     let mut authors: Vec<u64> = records.iter().map(|record| record.user_id).collect();
     authors.dedup();
-    let names = public_names(state, authors).await?;
+    let names = names_seen_by(state, caller.user_id, authors).await?;
     let ids: Vec<String> = records.iter().map(|record| record.share_id.clone()).collect();
     let liked = match caller.user_id {
         Some(viewer) => ask(state, move |store| store.liked(viewer, &ids)).await?,
@@ -862,8 +875,8 @@ pub(crate) async fn unlike(
     set_like(&state, &caller, &share_id, false).await.map(Json)
 }
 
-async fn comments_of(state: &AppState, records: Vec<CommentRecord>) -> Result<Vec<Comment>, ApiError> {
-    let names = public_names(state, records.iter().map(|record| record.user_id).collect()).await?;
+async fn comments_of(state: &AppState, caller: &Caller, records: Vec<CommentRecord>) -> Result<Vec<Comment>, ApiError> {
+    let names = names_seen_by(state, caller.user_id, records.iter().map(|record| record.user_id).collect()).await?;
     Ok(records
         .into_iter()
         .map(|record| Comment {
@@ -906,7 +919,7 @@ pub(crate) async fn comment(
         let message = format!("{name} commented on your {} {} {}.", share.side.to_lowercase(), share.quantity, share.symbol);
         notify(&state, share.user_id, format!("comment:{}", record.comment_id), "COMMENT", "New comment".to_owned(), message).await;
     }
-    let comment = comments_of(&state, vec![record]).await?.pop().ok_or_else(|| ApiError::Internal("comment".to_owned()))?;
+    let comment = comments_of(&state, viewer, vec![record]).await?.pop().ok_or_else(|| ApiError::Internal("comment".to_owned()))?;
     Ok((StatusCode::CREATED, Json(comment)).into_response())
 }
 
@@ -925,7 +938,7 @@ pub(crate) async fn comments(
     let share = visible_share(&state, caller, &share_id).await?;
     let records = ask(&state, move |store| store.comments(&share.share_id, offset, limit + 1)).await?;
     let next_page_token = (records.len() > limit).then(|| (offset + limit).to_string());
-    Ok(Json(Comments { comments: comments_of(&state, records.into_iter().take(limit).collect()).await?, next_page_token }))
+    Ok(Json(Comments { comments: comments_of(&state, caller, records.into_iter().take(limit).collect()).await?, next_page_token }))
 }
 
 /// Delete a comment: yours, or one on your share.

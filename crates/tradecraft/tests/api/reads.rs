@@ -363,7 +363,7 @@ async fn account_activities_filter_by_alpacas_category() {
 
 /// The leaderboard names a ranked user by their display name when their profile is public
 /// (escaped, as every social answer). A private profile's results are ranked without its
-/// name or user id: shown whole only to that user and to admins.
+/// name or user id: its id shown only to that user and to admins, its name only to that user.
 #[tokio::test]
 async fn the_leaderboard_names_users_whose_profiles_are_public() {
     let app = spawn_app().await;
@@ -401,9 +401,11 @@ async fn the_leaderboard_names_users_whose_profiles_are_public() {
     assert_eq!(ids.iter().filter(|id| id.is_null()).count(), 2, "{anonymous}");
     assert!(entries(&anonymous).iter().filter(|entry| entry["userId"].is_null()).all(|entry| entry["displayName"].is_null()), "{anonymous}");
 
-    // A private user finds their own entry, and no one else's private one.
+    // A private user finds their own entry, by their own name, and no one else's private one.
     let (_, own) = app.get_until_as(&tokens[1], path, |status, _| status == 200).await;
     let ids: Vec<Value> = entries(&own).iter().map(|entry| entry["userId"].clone()).collect();
     assert!(ids.contains(&json!(users[1])) && !ids.contains(&json!(users[2])), "{own}");
+    let mine = entries(&own).into_iter().find(|entry| entry["userId"] == users[1].as_str()).unwrap();
+    assert_eq!(mine["displayName"], "bo &amp; Co", "{own}");
     assert_eq!(ids.iter().filter(|id| id.is_null()).count(), 1, "{own}");
 }

@@ -256,6 +256,7 @@ async fn traders_share_follow_like_and_comment_and_private_profiles_show_nothing
     }
     let (_, own) = as_user(&app, &ada, Method::GET, &format!("/v1/users/{}/shares", ada.id), None).await;
     assert_eq!(share_ids(&own), [trade_share.as_str()], "the author still sees their own: {own}");
+    assert_eq!(own["shares"][0]["displayName"], "Ada", "and by her own name, which only she sees: {own}");
 
     // The export holds all of it: profile, follows, shares, likes, notifications, accounts.
     let (_, export) = as_user(&app, &ada, Method::GET, "/v1/me/export", None).await;
