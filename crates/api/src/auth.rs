@@ -467,10 +467,18 @@ async fn api_key_caller(state: &AppState, key: &str) -> Result<(Caller, Option<S
 
 /// The middleware: resolves the caller and applies the route policy, then hands the
 /// caller to the handler as an extension.
+/// The headers a credential comes in.
+const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "x-api-key", "apca-api-key-id", "apca-api-secret-key"];
+
 pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Request, next: Next) -> Response {
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let path = matched.as_ref().map(MatchedPath::as_str);
     let headers = request.headers();
+    // A credential header given twice is refused, not read by its first copy: which one a
+    // proxy or client meant cannot be told, and a request acts for one caller.
+    if let Some(name) = CREDENTIAL_HEADERS.iter().find(|name| headers.get_all(**name).iter().nth(1).is_some()) {
+        return ApiError::Unauthorized("ambiguous_credentials", format!("give the {name} header once: one credential per request")).into_response();
+    }
     // An Authorization header that is not a bearer token is refused, not ignored: a
     // request never passes on other credentials while carrying a broken one.
     let bearer = match headers.get(axum::http::header::AUTHORIZATION).map(|value| value.to_str().ok().and_then(|value| value.strip_prefix("Bearer "))) {

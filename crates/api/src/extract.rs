@@ -162,9 +162,11 @@ pub(crate) async fn known_parameters(request: Request, next: axum::middleware::N
     use axum::response::IntoResponse;
     let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("", axum::extract::MatchedPath::as_str);
     let encoding = encoded(request.headers());
-    // Looked up only on `/v1` or for an encoded body (rare): `/v2` orders pay nothing.
+    let content_types = request.headers().get_all(axum::http::header::CONTENT_TYPE).iter().count();
+    // Looked up only on `/v1` or for an encoded or doubly typed body (rare): `/v2` orders
+    // pay nothing.
     let v1 = route.starts_with("/v1/");
-    let inputs = if v1 || encoding.is_some() {
+    let inputs = if v1 || encoding.is_some() || content_types > 1 {
         crate::openapi::operation_inputs().get(&(request.method().as_str().to_ascii_lowercase(), route.to_owned()))
     } else {
         None
@@ -174,6 +176,11 @@ pub(crate) async fn known_parameters(request: Request, next: axum::middleware::N
     {
         // A compressed body would be read as JSON text and refused for its bytes.
         let message = format!("Content-Encoding {encoding:?} is not accepted: send the body uncompressed (application/json)");
+        return ApiError::Rejected { status: axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, code: "unsupported_media_type", message }.into_response();
+    }
+    if content_types > 1 && inputs.is_some_and(|inputs| inputs.body) {
+        // Which of them the body is in cannot be told; the first must not be taken on trust.
+        let message = format!("Content-Type is given {content_types} times: give it once (application/json)");
         return ApiError::Rejected { status: axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, code: "unsupported_media_type", message }.into_response();
     }
     let Some(inputs) = inputs.filter(|_| v1) else { return next.run(request).await };
@@ -253,7 +260,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 }
 
 /// A JSON value that is a string or a number, as text (numbers exactly as written).
-fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D, expected: &str) -> Result<String, D::Error> {
+pub(crate) fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D, expected: &str) -> Result<String, D::Error> {
     match Value::deserialize(deserializer)? {
         Value::String(text) => Ok(text),
         Value::Number(number) => Ok(number.to_string()),

@@ -56,8 +56,10 @@ impl utoipa::ToSchema for Count {}
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let id = Id::deserialize(deserializer)?;
-        u32::try_from(id.0).map(Count).map_err(|_| de::Error::custom(format!("{} is larger than {}", id.0, u32::MAX)))
+        let text = crate::extract::string_or_number(deserializer, "a count (a whole number)")?;
+        let count = crate::extract::parse_unsigned(&text)
+            .ok_or_else(|| de::Error::custom(format!("{text:?} is not a count (a whole number from 0, without sign or leading zeros)")))?;
+        u32::try_from(count).map(Count).map_err(|_| de::Error::custom(format!("{count} is larger than {}", u32::MAX)))
     }
 }
 
@@ -769,7 +771,8 @@ mod tests {
         assert!(limits(json!({"maxOrderQuantity": "-5"})).is_err());
         assert!(limits(json!({"maxSymbolSharePercent": "250"})).is_err());
         assert!(limits(json!({"maxSymbolSharePercent": "100.5"})).is_err());
-        assert!(limits(json!({"maxOpenOrders": -1})).is_err());
+        let refused = limits(json!({"maxOpenOrders": -1})).unwrap_err().to_string();
+        assert!(refused.contains("\"-1\" is not a count"), "a count is not called an id: {refused}");
         assert!(limits(json!({"allowedOrderTypes": ["MARKET", "ICEBERG"]})).is_err());
         assert!(limits(json!({"tradingHours": "25:00-26:00"})).is_err());
         let wire = limits(json!({"maxOrderQuantity": 5, "maxSymbolSharePercent": 100, "maxOpenOrders": "3", "maxDailyLoss": 0})).unwrap();

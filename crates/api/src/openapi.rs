@@ -253,7 +253,7 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
     if operation.request_body.is_some() {
         add("400", "The body is not a JSON object, or a field is bad (named in details.field).");
         add("413", "The body is larger than 64 KiB.");
-        add("415", "The body is not application/json, or is compressed (a Content-Encoding other than identity).");
+        add("415", "The body is not application/json, is compressed (a Content-Encoding other than identity), or has two Content-Type headers.");
     } else if path.starts_with("/v1/") && method != "get" {
         // `extract::known_parameters`: nothing, `{}` or `null` pass; a field is named.
         add("400", "A body where the operation takes none (its first field named in details.field).");

@@ -88,6 +88,44 @@ async fn users_register_log_in_refresh_and_log_out() {
     assert_eq!(bad_key.status(), 401);
 }
 
+/// A credential header given twice is 401 `ambiguous_credentials`, whichever copy is
+/// valid: the request is not read as the first one's caller (nor the second's).
+#[tokio::test]
+async fn a_credential_header_given_twice_is_refused() {
+    let app = spawn_app().await;
+    let (ada, bo) = (register(&app, "twice-ada@example.com").await, register(&app, "twice-bo@example.com").await);
+    let bearer = |user: &Value| format!("Bearer {}", user["accessToken"].as_str().unwrap());
+    let (_, key) =
+        call(&app, &app.anonymous, Method::POST, "/v1/api-keys", ada["accessToken"].as_str(), Some(json!({"name": "bot", "scopes": ["read", "trade"]}))).await;
+    let (secret, key_id) = (key["apiKey"].as_str().unwrap().to_owned(), key["keyId"].as_str().unwrap().to_owned());
+    let order = json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"});
+    let doubled: [(&str, [(&str, String); 2]); 4] = [
+        ("/v1/orders", [("authorization", bearer(&ada)), ("authorization", bearer(&bo))]),
+        ("/v1/orders", [("x-api-key", secret.clone()), ("x-api-key", "tc_someone_else".to_owned())]),
+        ("/v1/orders", [("authorization", bearer(&ada)), ("authorization", bearer(&ada))]),
+        ("/v2/orders", [("apca-api-key-id", key_id.clone()), ("apca-api-key-id", key_id.clone())]),
+    ];
+    for (path, headers) in doubled {
+        let mut request = app.anonymous.post(app.url(path)).json(&order);
+        for (name, value) in &headers {
+            request = request.header(*name, value);
+        }
+        if path.starts_with("/v2") {
+            request = request.header("apca-api-secret-key", &secret);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let answer: Value = response.json().await.unwrap();
+        let code = if path.starts_with("/v2") { answer["code"].clone() } else { answer["error"]["code"].clone() };
+        assert_eq!(status, 401, "{headers:?}: {answer}");
+        if !path.starts_with("/v2") {
+            assert_eq!(code, "ambiguous_credentials", "{answer}");
+        }
+    }
+    let (_, placed) = call(&app, &app.anonymous, Method::GET, "/v1/orders", ada["accessToken"].as_str(), None).await;
+    assert_eq!(placed["orders"].as_array().map(Vec::len), Some(0), "nothing was placed: {placed}");
+}
+
 #[tokio::test]
 async fn repeated_failed_logins_are_throttled_with_retry_after() {
     let app = spawn_app().await;

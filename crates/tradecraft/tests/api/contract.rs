@@ -1049,42 +1049,57 @@ async fn a_body_where_the_operation_takes_none_is_refused_on_v1() {
 /// `identity` is no encoding and passes.
 #[tokio::test]
 async fn a_compressed_body_is_refused_as_unsupported() {
+    let cases = [("/v1/orders", "gzip"), ("/v1/orders", "identity, br"), ("/v2/orders", "deflate"), ("/v2/orders", "GZIP")];
+    let app = refused_as_unsupported("compressed@example.com", &cases, |(_, encoding)| vec![("content-encoding", encoding)], "Content-Encoding").await;
+    let (ada, alpaca) = (register(&app, "compressed-identity@example.com").await, alpaca_limit_order());
+    let (status, _) = post_with(&app, "/v2/orders", &token(&ada), &[("content-encoding", "identity")], alpaca).await;
+    assert_eq!(status, 200, "identity is no encoding");
+}
+
+/// A body with two Content-Type headers is 415: which one describes it cannot be told, and
+/// the first is not taken on trust. Nothing is placed.
+#[tokio::test]
+async fn a_body_typed_twice_is_refused_as_unsupported() {
+    let cases = [("/v1/orders", "text/plain"), ("/v2/orders", "application/json"), ("/v1/me/accounts", "application/xml")];
+    refused_as_unsupported("typed-twice@example.com", &cases, |(_, second)| vec![("content-type", second)], "Content-Type is given 2 times").await;
+}
+
+fn alpaca_limit_order() -> String {
+    json!({"symbol": "MOCK", "qty": "1", "side": "buy", "type": "limit", "limit_price": "90", "time_in_force": "day"}).to_string()
+}
+
+/// POSTs `body` as JSON with `headers` added (appended: a header may come twice).
+async fn post_with(app: &TestApp, path: &str, access: &str, headers: &[(&str, &str)], body: String) -> (u16, Value) {
+    let mut request = app.anonymous.post(app.url(path)).bearer_auth(access).header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.body(body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Sends an order on each case's path with the headers `extra` makes of it, expects 415
+/// with a message holding `says`, and checks nothing was placed.
+async fn refused_as_unsupported<'a>(
+    email: &str,
+    cases: &[(&'a str, &'a str)],
+    extra: impl Fn((&'a str, &'a str)) -> Vec<(&'a str, &'a str)>,
+    says: &str,
+) -> TestApp {
     let app = spawn_app().await;
-    let ada = register(&app, "compressed@example.com").await;
-    let (user, access) = (ada["userId"].as_str().unwrap().to_owned(), token(&ada));
-    let order = json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "price": "90"}).to_string();
-    let alpaca = json!({"symbol": "MOCK", "qty": "1", "side": "buy", "type": "limit", "limit_price": "90", "time_in_force": "day"}).to_string();
-    for (path, body, encoding) in
-        [("/v1/orders", &order, "gzip"), ("/v1/orders", &order, "identity, br"), ("/v2/orders", &alpaca, "deflate"), ("/v2/orders", &alpaca, "GZIP")]
-    {
-        let response = app
-            .anonymous
-            .post(app.url(path))
-            .bearer_auth(&access)
-            .header("content-type", "application/json")
-            .header("content-encoding", encoding)
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 415, "{path} {encoding}");
-        let answer: Value = response.json().await.unwrap();
+    let access = token(&register(&app, email).await);
+    let order = json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"}).to_string();
+    for &(path, value) in cases {
+        let body = if path.starts_with("/v2") { alpaca_limit_order() } else { order.clone() };
+        let (status, answer) = post_with(&app, path, &access, &extra((path, value)), body).await;
+        assert_eq!(status, 415, "{path} {value}: {answer}");
         let message = if path.starts_with("/v2") { &answer["message"] } else { &answer["error"]["message"] };
-        assert!(message.as_str().unwrap().contains("Content-Encoding"), "{path} {encoding}: {answer}");
+        assert!(message.as_str().unwrap().contains(says), "{path} {value}: {answer}");
     }
     let (_, listed) = call(&app, &app.anonymous, Method::GET, "/v2/orders?status=all", Some(&access), None).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(0), "nothing was placed: {listed}");
-    let response = app
-        .anonymous
-        .post(app.url("/v2/orders"))
-        .bearer_auth(&access)
-        .header("content-type", "application/json")
-        .header("content-encoding", "identity")
-        .body(alpaca)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "identity is no encoding");
+    app
 }
 
 /// A known parameter with a value it cannot take is refused the same way on every `/v1`
