@@ -507,13 +507,19 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
     }
     let mut token = bearer;
     // Browsers cannot set headers on a WebSocket: the socket takes them as parameters.
+    // Each credential comes once: a parameter given twice, or beside its header, is refused.
     if request.method() == Method::GET && path.is_some_and(|path| path.starts_with("/v1/marketdata")) {
         for pair in request.uri().query().unwrap_or_default().split('&') {
-            match pair.split_once('=') {
-                Some(("token", value)) if token.is_none() => token = Some(value.to_owned()),
-                Some(("apiKey", value)) if api_key.is_none() => api_key = Some(value.to_owned()),
-                _ => {}
+            let (slot, name, value) = match pair.split_once('=') {
+                Some(("token", value)) => (&mut token, "token", value),
+                Some(("apiKey", value)) => (&mut api_key, "apiKey", value),
+                _ => continue,
+            };
+            if slot.is_some() {
+                let message = format!("give {name} once, as a header or a parameter: one credential per request");
+                return ApiError::Unauthorized("ambiguous_credentials", message).into_response();
             }
+            *slot = Some(value.to_owned());
         }
     }
     if token.is_some() && api_key.is_some() {

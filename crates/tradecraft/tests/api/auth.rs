@@ -124,6 +124,24 @@ async fn a_credential_header_given_twice_is_refused() {
     }
     let (_, placed) = call(&app, &app.anonymous, Method::GET, "/v1/orders", ada["accessToken"].as_str(), None).await;
     assert_eq!(placed["orders"].as_array().map(Vec::len), Some(0), "nothing was placed: {placed}");
+
+    // The socket's parameters the same: twice, or beside the header.
+    let (ada_token, bo_token) = (ada["accessToken"].as_str().unwrap(), bo["accessToken"].as_str().unwrap());
+    let socket = |query: String| format!("http://{}/v1/marketdata/websocket?vsn=2.0.0&{query}", app.ws_address);
+    for (url, header) in [
+        (socket(format!("token={ada_token}&token={bo_token}")), None),
+        (socket(format!("apiKey={secret}&apiKey={secret}")), None),
+        (socket(format!("token={bo_token}")), Some(bearer(&ada))),
+    ] {
+        let mut request = app.anonymous.get(&url);
+        if let Some(header) = &header {
+            request = request.header("authorization", header);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("ambiguous_credentials")), "{url}: {answer}");
+    }
 }
 
 #[tokio::test]
