@@ -77,6 +77,17 @@ export function unescape(text: string | null | undefined): string {
   return text.replace(/&(lt|gt|quot|#x27|amp);/g, (_, entity: string) => ({ lt: "<", gt: ">", quot: '"', "#x27": "'", amp: "&" })[entity] ?? "");
 }
 
+/**
+ * Who a ranked line is, as the server lets the caller see it: `you` for the caller's own,
+ * a public profile's display name, `Trader #id` where only the id is shown (an organiser's
+ * view), and "A private trader" for someone else's private profile (no id, no name).
+ */
+export function rankedTrader(line: { userId: string | null; displayName?: string | null }, me: string | undefined, you: string): string {
+  if (line.userId !== null && line.userId === me) return you;
+  if (line.displayName) return unescape(line.displayName);
+  return line.userId === null ? "A private trader" : `Trader #${line.userId}`;
+}
+
 /** A trailing stop's trail as placed, for beside its type: " (trails 2.00)" or " (trails 5 %)"; "" for any other order. */
 export function trail(order: { trailAmount?: string; trailPercent?: string }): string {
   if (order.trailAmount) return ` (trails ${price(order.trailAmount)})`;

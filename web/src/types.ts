@@ -389,8 +389,11 @@ export interface Contest {
 
 export interface Standing {
   rank: number;
-  userId: string;
-  accountId: string;
+  /** Null for someone else's private profile (unless the caller organises the contest). */
+  userId: string | null;
+  accountId: string | null;
+  /** A public profile's name, or the caller's own; HTML-escaped by the server. */
+  displayName?: string | null;
   equity: string;
   returnPercent: string;
   sharpe?: number | null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { trail, unescape } from "../src/format";
+import { rankedTrader, trail, unescape } from "../src/format";
 
 describe("unescape", () => {
   it("turns the server's HTML escapes back into the author's text", () => {
@@ -8,6 +8,16 @@ describe("unescape", () => {
   it("undoes one level only", () => {
     expect(unescape("&amp;lt;")).toBe("&lt;");
     expect(unescape(null)).toBe("");
+  });
+});
+
+describe("rankedTrader", () => {
+  it("names the caller, a public profile, an id an organiser sees, and hides a private profile", () => {
+    expect(rankedTrader({ userId: "7", displayName: "Me &amp; Co" }, "7", "You")).toBe("You");
+    expect(rankedTrader({ userId: "8", displayName: "Ada &lt;3" }, "7", "You")).toBe("Ada <3");
+    expect(rankedTrader({ userId: "9", displayName: null }, "7", "You")).toBe("Trader #9");
+    expect(rankedTrader({ userId: null, displayName: null }, "7", "You")).toBe("A private trader");
+    expect(rankedTrader({ userId: null }, undefined, "You")).toBe("A private trader");
   });
 });
 

@@ -110,8 +110,14 @@ pub(crate) struct Contests {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Standing {
     pub rank: usize,
-    pub user_id: String,
-    pub account_id: String,
+    /// The entrant and their contest account, when the caller may know whose the line is:
+    /// a public profile, the caller's own line, or the contest's organiser (and admins).
+    /// Null for someone else's private profile.
+    pub user_id: Option<String>,
+    pub account_id: Option<String>,
+    /// The entrant's display name: a public profile's, or the caller's own (HTML-escaped).
+    #[serde(default)]
+    pub display_name: Option<String>,
     /// Cash plus holdings at their latest prices (the market's feed, or a later trade).
     pub equity: String,
     /// Percent of the starting cash gained, 4 decimals.
@@ -448,13 +454,33 @@ pub(crate) async fn leaderboard(
         None => (standings(&state, &record).await?, false),
     };
     let next_page_token = (standings.len() > from + limit).then(|| (from + limit).to_string());
+    let page: Vec<Standing> = standings.into_iter().skip(from).take(limit).collect();
     Ok(Json(ContestLeaderboard {
         contest_id: contest_id.to_string(),
         status: status(&record, state.clock.now_ms()).to_owned(),
         r#final,
-        standings: standings.into_iter().skip(from).take(limit).collect(),
+        standings: as_seen_by(&state, &caller, &record, page).await?,
         next_page_token,
     }))
+}
+
+/// Standings as the caller may see them: names of public profiles (and the caller's own),
+/// and whose a line is only where the profile is public, the line is the caller's, or the
+/// caller organises the contest; nothing of another entrant's private profile.
+async fn as_seen_by(state: &AppState, caller: &MaybeCaller, record: &ContestRecord, lines: Vec<Standing>) -> Result<Vec<Standing>, ApiError> {
+    let viewer = caller.as_ref().and_then(|caller| caller.user_id);
+    let users: Vec<u64> = lines.iter().filter_map(|line| line.user_id.as_deref().and_then(|user| user.parse().ok())).collect();
+    let names = crate::social::names_seen_by(state, viewer, users).await?;
+    let organiser = organises(caller, record);
+    Ok(lines
+        .into_iter()
+        .map(|line| {
+            let user = line.user_id.as_deref().and_then(|user| user.parse::<u64>().ok());
+            let display_name = user.and_then(|user| names.get(&user).cloned());
+            let shown = organiser || display_name.is_some() || (user.is_some() && user == viewer);
+            Standing { user_id: line.user_id.filter(|_| shown), account_id: line.account_id.filter(|_| shown), display_name, ..line }
+        })
+        .collect())
 }
 
 /// Every entry's equity and return now, ranked by the contest's measure (ties by return,
@@ -500,8 +526,9 @@ async fn standings(state: &AppState, record: &ContestRecord) -> Result<Vec<Stand
             sharpe,
             Standing {
                 rank: 0,
-                user_id: entry.user_id.to_string(),
-                account_id: account.to_string(),
+                user_id: Some(entry.user_id.to_string()),
+                account_id: Some(account.to_string()),
+                display_name: None,
                 equity: equity_text,
                 return_percent: tradecraft_types::Price::from_raw(i64::try_from(return_raw).unwrap_or(i64::MAX)).to_string(),
                 sharpe,
@@ -626,7 +653,7 @@ async fn tell_edges(state: &AppState) -> Result<(), ApiError> {
         let told: Vec<NotificationRecord> = entries
             .iter()
             .map(|entry| {
-                let place = standings.iter().find(|standing| standing.account_id == entry.account_id.to_string());
+                let place = standings.iter().find(|standing| standing.account_id == Some(entry.account_id.to_string()));
                 let message = match place {
                     Some(standing) => {
                         format!(

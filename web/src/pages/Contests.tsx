@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { api } from "../api";
 import { Empty, ErrorNote, Head } from "../components/Common";
-import { money, time, words } from "../format";
+import { money, rankedTrader, time, words } from "../format";
 import { useLoad } from "../hooks";
 import { href } from "../router";
 import type { Contest, PaperAccount, Standing } from "../types";
@@ -86,9 +86,9 @@ function Standings({ contest }: { contest: Contest }) {
           <Head columns={["#Rank", "Trader", "#Return", "#Equity"]} />
           <tbody>
             {board.data.standings.map((line) => (
-              <tr key={line.accountId} className={line.userId === me ? "mine" : ""}>
+              <tr key={line.rank} className={line.userId !== null && line.userId === me ? "mine" : ""}>
                 <td className="number">{line.rank}</td>
-                <th scope="row">{line.userId === me ? "You" : `Trader #${line.userId}`}</th>
+                <th scope="row">{rankedTrader(line, me, "You")}</th>
                 <td className="number">{line.returnPercent}%</td>
                 <td className="number">{money(line.equity)}</td>
               </tr>

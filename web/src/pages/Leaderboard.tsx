@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { api } from "../api";
 import { Empty, ErrorNote, Pager, Head, Choice } from "../components/Common";
-import { money, percent, percentTone, ratio, unescape } from "../format";
+import { money, percent, percentTone, rankedTrader, ratio } from "../format";
 import { useLoad } from "../hooks";
 import type { Leaderboard as Answer, LeaderboardEntry } from "../types";
 
@@ -14,15 +14,6 @@ export function Leaderboard() {
   const board = useLoad(() => api.get<Answer>("/v1/leaderboard", { period, limit: 25, pageToken: token }), [period, token]);
   const me = api.current()?.userId;
   const mine = (entry: LeaderboardEntry) => entry.userId !== null && entry.userId === me;
-  // Someone else's private profile is ranked without a name or an id.
-  const trader = (entry: LeaderboardEntry) =>
-    mine(entry)
-      ? `You (#${entry.userId})`
-      : entry.displayName
-        ? unescape(entry.displayName)
-        : entry.userId === null
-          ? "A private trader"
-          : `Trader #${entry.userId}`;
   return (
     <section>
       <h1>Leaderboard</h1>
@@ -46,7 +37,7 @@ export function Leaderboard() {
               {board.data.entries.map((entry) => (
                 <tr key={entry.userId ?? `private-${entry.rank}`} className={mine(entry) ? "mine" : ""}>
                   <td className="number">{entry.rank}</td>
-                  <th scope="row">{trader(entry)}</th>
+                  <th scope="row">{rankedTrader(entry, me, `You (#${entry.userId})`)}</th>
                   <td className={`number ${percentTone(entry.totalReturn)}`}>{percent(entry.totalReturn)}</td>
                   <td className="number">{ratio(entry.sharpe)}</td>
                   <td className="number">{percent(entry.maxDrawdown)}</td>

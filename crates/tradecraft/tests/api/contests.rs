@@ -97,12 +97,23 @@ async fn a_contest_runs_from_registration_to_final_standings() {
     let outsider = app.account("100000").await;
     let (status, _) = app.post("/v1/orders", json!({"userId": outsider, "symbol": "MOCK", "quantity": "150", "side": "BUY", "type": "MARKET"})).await;
     assert_eq!(status, 202);
-    let (status, live) = as_user(&app, bob_token, Method::GET, &format!("/v1/contests/{id}/leaderboard"), None).await;
+    // The organiser (an admin here) sees whose every line is.
+    let (status, live) = app.get(&format!("/v1/contests/{id}/leaderboard")).await;
     assert_eq!(status, 200, "{live}");
     assert_eq!((live["status"].as_str(), live["final"].as_bool()), (Some("RUNNING"), Some(false)), "{live}");
-    let ranked: Vec<&str> = live["standings"].as_array().unwrap().iter().map(|line| line["accountId"].as_str().unwrap()).collect();
-    assert_eq!(ranked, [ada_account.as_str(), bob_account.as_str(), cy_account.as_str()], "{live}");
+    let column = |board: &Value, field: &str| board["standings"].as_array().unwrap().iter().map(|line| line[field].clone()).collect::<Vec<_>>();
+    assert_eq!(column(&live, "accountId"), [json!(ada_account), json!(bob_account), json!(cy_account)], "{live}");
     assert!(live["standings"][0]["returnPercent"].as_str().unwrap().parse::<f64>().unwrap() > 0.0, "{live}");
+    // An entrant sees their own line, a public profile's by name, and nothing of whose a
+    // private profile's line is (Ada's).
+    let (status, _) = as_user(&app, cy_token, Method::PUT, "/v1/me/profile", Some(json!({"displayName": "Cy <3", "public": true}))).await;
+    assert_eq!(status, 200);
+    let (_, seen) = as_user(&app, bob_token, Method::GET, &format!("/v1/contests/{id}/leaderboard"), None).await;
+    assert_eq!(column(&seen, "rank"), column(&live, "rank"), "{seen}");
+    assert_eq!(column(&seen, "returnPercent"), column(&live, "returnPercent"), "{seen}");
+    assert_eq!(column(&seen, "accountId"), [Value::Null, json!(bob_account), json!(cy_account)], "{seen}");
+    assert_eq!(column(&seen, "userId"), [Value::Null, bob["userId"].clone(), cy["userId"].clone()], "{seen}");
+    assert_eq!(column(&seen, "displayName"), [Value::Null, Value::Null, json!("Cy &lt;3")], "{seen}");
     let (_, page) = as_user(&app, bob_token, Method::GET, &format!("/v1/contests/{id}/leaderboard?limit=1"), None).await;
     assert_eq!((page["standings"].as_array().unwrap().len(), page["nextPageToken"].as_str()), (1, Some("1")), "{page}");
 
@@ -122,11 +133,13 @@ async fn a_contest_runs_from_registration_to_final_standings() {
     assert_eq!(cancelled["status"], "CANCELLED", "the accounts are frozen at the end: {cancelled}");
     let (status, after) = as_user(&app, ada_token, Method::POST, "/v1/orders", Some(order(&ada_account, "1", "MARKET"))).await;
     assert_eq!((status, after["error"]["code"].as_str()), (403, Some("contest_not_running")), "{after}");
-    let (_, last) = as_user(&app, bob_token, Method::GET, &format!("/v1/contests/{id}/leaderboard"), None).await;
+    let (_, last) = app.get(&format!("/v1/contests/{id}/leaderboard")).await;
     assert_eq!((last["status"].as_str(), last["final"].as_bool()), (Some("ENDED"), Some(true)), "{last}");
     assert_eq!(last["standings"][0]["accountId"], ada_account.as_str(), "{last}");
-    let (_, again) = as_user(&app, bob_token, Method::GET, &format!("/v1/contests/{id}/leaderboard"), None).await;
+    let (_, again) = app.get(&format!("/v1/contests/{id}/leaderboard")).await;
     assert_eq!(again["standings"], last["standings"], "the final standings are recorded once");
+    let (_, recorded) = as_user(&app, ada_token, Method::GET, &format!("/v1/contests/{id}/leaderboard"), None).await;
+    assert_eq!(column(&recorded, "accountId"), [json!(ada_account), Value::Null, json!(cy_account)], "the recorded ones are shown the same way: {recorded}");
     let (_, shown) = as_user(&app, ada_token, Method::GET, &format!("/v1/contests/{id}"), None).await;
     assert!(shown["finalizedAt"].is_string() && shown["accountId"] == ada_account.as_str(), "{shown}");
 }
