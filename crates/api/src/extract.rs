@@ -250,10 +250,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
         let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer).map(Query).map_err(|error| {
             let path = error.path().to_string();
-            ApiError::BadRequest {
-                code: "invalid_parameter",
-                message: format!("query {}: {}", if path == "." { "string" } else { &path }, error.into_inner()),
-                details: if path == "." { Value::Null } else { json!({"parameter": path}) },
+            let inner = error.into_inner().to_string();
+            // A parameter given twice or left out is named, as one with a bad value is.
+            let named = ["duplicate field `", "missing field `"]
+                .iter()
+                .find_map(|prefix| inner.strip_prefix(prefix))
+                .and_then(|rest| rest.split_once('`'))
+                .map(|(name, _)| name.to_owned());
+            match (path.as_str(), named) {
+                (".", Some(name)) => {
+                    let problem = if inner.starts_with("duplicate") { "is given more than once" } else { "is required" };
+                    ApiError::BadRequest { code: "invalid_parameter", message: format!("{name}: {problem}"), details: json!({"parameter": name}) }
+                }
+                (".", None) => ApiError::BadRequest { code: "invalid_parameter", message: format!("query string: {inner}"), details: Value::Null },
+                _ => ApiError::BadRequest { code: "invalid_parameter", message: format!("query {path}: {inner}"), details: json!({"parameter": path}) },
             }
         })
     }

@@ -1130,6 +1130,10 @@ async fn a_parameter_with_a_bad_value_is_named_whichever_check_refuses_it() {
         (Method::GET, "/v1/market/MOCK/candles?interval=1m&start=2026-02-01&end=2026-01-01".to_owned(), "start"),
         (Method::GET, "/v1/market/MOCK/trades?limit=0".to_owned(), "limit"),
         (Method::POST, format!("/v1/users/{user}/follow"), "userId"),
+        // Given twice: which one was meant cannot be told.
+        (Method::GET, format!("/v1/orders?userId={user}&userId={user}"), "userId"),
+        (Method::GET, "/v1/leaderboard?period=1d&period=all".to_owned(), "period"),
+        (Method::GET, "/v1/market/MOCK/orderbook?depth=1&depth=5".to_owned(), "depth"),
     ];
     refused_naming_the_parameter(&app, &access, cases).await;
 }
