@@ -1025,6 +1025,12 @@ pub(crate) struct ClosePositionParams {
 }
 
 /// Closes (part of) a position with a market sell; the answer is that order.
+/// A quantity in a query string, in the API's one decimal grammar (`1e1` is 10, as in a
+/// body), then on the quantity grid.
+fn query_quantity(text: &str) -> Option<Quantity> {
+    crate::extract::canonical_decimal(text).ok().and_then(|canonical| Quantity::parse(&canonical).ok())
+}
+
 #[utoipa::path(delete, path = "/v2/positions/{symbol_or_asset_id}", tag = "alpaca",
     params(("symbol_or_asset_id" = String, Path, description = "A symbol, or an asset's UUID."), ClosePositionParams),
     responses(
@@ -1046,9 +1052,9 @@ pub(crate) async fn close_position(
     let bad = invalid_parameter;
     let quantity = match (params.qty.as_deref(), params.percentage.as_deref()) {
         (Some(_), Some(_)) => return Err(bad("give qty or percentage, not both")),
-        (Some(text), None) => Quantity::parse(text).map_err(|_| bad("qty must be a decimal"))?,
+        (Some(text), None) => query_quantity(text).ok_or_else(|| bad("qty must be a decimal"))?,
         (None, Some(text)) => {
-            let percent = Quantity::parse(text).map_err(|_| bad("percentage must be a decimal"))?;
+            let percent = query_quantity(text).ok_or_else(|| bad("percentage must be a decimal"))?;
             if !percent.is_positive() || percent.raw() > Quantity::parse("100").map_or(0, |hundred| hundred.raw()) {
                 return Err(bad("percentage must be above 0 and at most 100"));
             }

@@ -1217,3 +1217,23 @@ async fn an_organisations_groups_are_bounded_even_when_creations_race() {
         assert_eq!((*status, answer["error"]["code"].as_str()), (409, Some("too_many")), "{answer}");
     }
 }
+
+/// A decimal in a query string follows the grammar of a body's (`1e1` is 10): closing a
+/// position by `percentage=5e1` sells half of it, and `qty=2E0` two shares; text that is
+/// no decimal is still refused.
+#[tokio::test]
+async fn a_decimal_in_a_query_string_reads_as_in_a_body() {
+    let app = spawn_app().await;
+    let access = token(&register(&app, "query-decimals@example.com").await);
+    let buy = json!({"symbol": "MOCK", "qty": 1e1, "side": "buy", "type": "market", "time_in_force": "day"});
+    let (status, bought) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(buy)).await;
+    assert_eq!((status, bought["status"].as_str()), (200, Some("filled")), "{bought}");
+    for (query, sold) in [("percentage=5e1", "5"), ("qty=2E0", "2")] {
+        let (status, order) = call(&app, &app.anonymous, Method::DELETE, &format!("/v2/positions/MOCK?{query}"), Some(&access), None).await;
+        assert_eq!((status, order["qty"].as_str(), order["side"].as_str()), (200, Some(sold), Some("sell")), "{query}: {order}");
+    }
+    for query in ["qty=two", "percentage=1e", "qty=+1"] {
+        let (status, refused) = call(&app, &app.anonymous, Method::DELETE, &format!("/v2/positions/MOCK?{query}"), Some(&access), None).await;
+        assert_eq!(status, 422, "{query}: {refused}");
+    }
+}
