@@ -467,6 +467,13 @@ async fn api_key_caller(state: &AppState, key: &str) -> Result<(Caller, Option<S
 
 /// The middleware: resolves the caller and applies the route policy, then hands the
 /// caller to the handler as an extension.
+/// The token of an `Authorization: Bearer <token>` value; the scheme's name is matched
+/// without regard to case, as HTTP's authentication schemes are (RFC 9110 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+}
+
 /// The headers a credential comes in.
 const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "x-api-key", "apca-api-key-id", "apca-api-secret-key"];
 
@@ -481,7 +488,7 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
     }
     // An Authorization header that is not a bearer token is refused, not ignored: a
     // request never passes on other credentials while carrying a broken one.
-    let bearer = match headers.get(axum::http::header::AUTHORIZATION).map(|value| value.to_str().ok().and_then(|value| value.strip_prefix("Bearer "))) {
+    let bearer = match headers.get(axum::http::header::AUTHORIZATION).map(|value| value.to_str().ok().and_then(bearer_token)) {
         None => None,
         Some(Some(token)) => Some(token.to_owned()),
         Some(None) => return invalid_token().into_response(),

@@ -86,6 +86,18 @@ async fn users_register_log_in_refresh_and_log_out() {
     assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("invalid_token")));
     let bad_key = anonymous.get(app.url("/v1/orders")).header("x-api-key", "tc_nope").send().await.unwrap();
     assert_eq!(bad_key.status(), 401);
+
+    // The scheme's name is case-insensitive, as HTTP's are; the token itself is not.
+    let (_, fresh) = call(&app, anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "correct horse"}))).await;
+    let access = fresh["accessToken"].as_str().unwrap();
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let answer = anonymous.get(app.url("/v1/orders")).header("authorization", format!("{scheme} {access}")).send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{scheme}");
+    }
+    for value in [format!("Bearer {}", access.to_uppercase()), format!("Basic {access}"), format!("Bearer{access}")] {
+        let answer = anonymous.get(app.url("/v1/orders")).header("authorization", value.clone()).send().await.unwrap();
+        assert_eq!(answer.status(), 401, "{value}");
+    }
 }
 
 /// A credential header given twice is 401 `ambiguous_credentials`, whichever copy is
