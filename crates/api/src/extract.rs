@@ -147,7 +147,8 @@ fn deserialize_object<T: DeserializeOwned>(value: Value, mut ignored: impl FnMut
             Some((name, _)) => format!("{path}.{name}"),
             None => path,
         };
-        let message = inner.split(" at line ").next().unwrap_or_default().to_owned();
+        let message =
+            if inner.starts_with("missing field `") { "is required".to_owned() } else { inner.split(" at line ").next().unwrap_or_default().to_owned() };
         field_error(&field, message)
     })
 }
@@ -654,6 +655,28 @@ impl<'de, const MAX: usize> Deserialize<'de> for Text<MAX> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A field left out is named, with its parent's path, and said to be required.
+    #[test]
+    fn a_missing_field_is_named_as_required() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Inner {
+            price: String,
+        }
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Outer {
+            name: String,
+            leg: Option<Inner>,
+        }
+        let message = |body: Value| match from_object::<Outer>(body) {
+            Err(ApiError::BadRequest { message, details, .. }) => (message, details),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(message(json!({})), ("name: is required".to_owned(), json!({"field": "name"})));
+        assert_eq!(message(json!({"name": "x", "leg": {}})), ("leg.price: is required".to_owned(), json!({"field": "leg.price"})));
+    }
 
     #[test]
     fn text_refuses_what_would_disguise_it_and_keeps_what_scripts_need() {
