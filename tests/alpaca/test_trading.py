@@ -467,6 +467,28 @@ def test_watchlists(server, trader):
     assert trader.trading.get_watchlists() == []
 
 
+def test_watchlists_by_name(server, trader):
+    """Alpaca's /v2/watchlists:by_name?name= does by name what /v2/watchlists/{id} does by id."""
+    from alpaca.trading.requests import CreateWatchlistRequest
+
+    created = trader.trading.create_watchlist(CreateWatchlistRequest(name="tech & co", symbols=["MOCKAAPL"]))
+    found = trader.trading.get("/watchlists:by_name", {"name": "tech & co"})
+    assert found["id"] == str(created.id) and [asset["symbol"] for asset in found["assets"]] == ["MOCKAAPL"]
+    added = trader.trading.post("/watchlists:by_name?name=tech%20%26%20co", {"symbol": "MOCKNVDA"})
+    assert [asset["symbol"] for asset in added["assets"]] == ["MOCKAAPL", "MOCKNVDA"]
+    renamed = trader.trading.put("/watchlists:by_name?name=tech%20%26%20co", {"name": "ai", "symbols": ["MOCKNVDA"]})
+    assert renamed["id"] == str(created.id) and renamed["name"] == "ai"
+    with pytest.raises(APIError) as gone:
+        trader.trading.get("/watchlists:by_name", {"name": "tech & co"})
+    assert gone.value.status_code == 404
+    from conftest import Trader
+    with pytest.raises(APIError) as hidden:
+        Trader(server).trading.get("/watchlists:by_name", {"name": "ai"})
+    assert hidden.value.status_code == 404
+    trader.trading.delete("/watchlists:by_name?name=ai")
+    assert trader.trading.get_watchlists() == []
+
+
 def test_trade_events_replay_and_follow_as_server_sent_events(server, trader):
     import json
 

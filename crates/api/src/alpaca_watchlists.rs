@@ -2,6 +2,7 @@
 //! A watchlist's id is a random UUID; its assets are listed symbols, each once, in the
 //! order added; names are unique per account.
 
+use crate::extract::Query;
 use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
@@ -9,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tradecraft_store::WatchlistRecord;
 use tradecraft_types::Timestamp;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::alpaca::{Asset, TAG_ACCOUNT, assets_listed, uuid};
 use crate::auth::{MaybeCaller, own_account};
@@ -115,6 +116,21 @@ async fn own(state: &AppState, user: u64, id: String) -> Result<WatchlistRecord,
     ask_now(state, move |store| store.watchlist(user, &lookup)).await?.ok_or_else(|| ApiError::NotFound(format!("watchlist {id}")))
 }
 
+/// `?name=`: a watchlist named instead of given by id (Alpaca's `/v2/watchlists:by_name`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ByName {
+    /// The watchlist's name, exactly as given when it was made.
+    #[param(value_type = String)]
+    name: String,
+}
+
+/// The caller's watchlist named `name` (names are unique per account).
+async fn own_named(state: &AppState, user: u64, name: String) -> Result<WatchlistRecord, ApiError> {
+    let lists = ask_now(state, move |store| store.watchlists(user)).await?;
+    lists.into_iter().find(|record| record.name == name).ok_or_else(|| ApiError::NotFound(format!("watchlist named {name:?}")))
+}
+
 /// The caller's watchlists (without their assets).
 #[utoipa::path(get, path = "/v2/watchlists", tag = "alpaca", responses((status = 200, description = "Watchlists.", body = Vec<Watchlist>)))]
 pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Vec<Watchlist>>, ApiError> {
@@ -160,6 +176,18 @@ pub(crate) async fn get(State(state): State<Shared>, Extension(caller): Extensio
     Ok(Json(view(&state, &record, true).await?))
 }
 
+/// One watchlist with its assets, by name.
+#[utoipa::path(get, path = "/v2/watchlists:by_name", tag = "alpaca", params(ByName),
+    responses((status = 200, description = "The watchlist.", body = Watchlist), (status = 404, description = "No watchlist of yours has that name.", body = crate::alpaca::AlpacaError)))]
+pub(crate) async fn get_by_name(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(by): Query<ByName>,
+) -> Result<Json<Watchlist>, ApiError> {
+    let record = own_named(&state, own_account(&caller)?, by.name).await?;
+    Ok(Json(view(&state, &record, true).await?))
+}
+
 /// Change a watchlist's name and/or replace its symbols (a field left out stays as it is).
 #[utoipa::path(put, path = "/v2/watchlists/{watchlist_id}", tag = "alpaca", request_body = WatchlistRequest, params(("watchlist_id" = String, Path, description = "The watchlist's id.")),
     responses(
@@ -173,7 +201,28 @@ pub(crate) async fn replace(
     Path(id): Path<String>,
     Body(request): Body<WatchlistRequest>,
 ) -> Result<Json<Watchlist>, ApiError> {
-    let mut record = own(&state, own_account(&caller)?, id).await?;
+    let record = own(&state, own_account(&caller)?, id).await?;
+    replace_in(&state, record, request).await.map(Json)
+}
+
+/// `PUT /v2/watchlists/{id}` by name.
+#[utoipa::path(put, path = "/v2/watchlists:by_name", tag = "alpaca", request_body = WatchlistRequest, params(ByName),
+    responses(
+        (status = 200, description = "The watchlist.", body = Watchlist),
+        (status = 404, description = "No watchlist of yours has that name.", body = crate::alpaca::AlpacaError),
+        (status = 422, description = "Neither name nor symbols, a blank name, a name in use, or a symbol not listed.", body = crate::alpaca::AlpacaError),
+    ))]
+pub(crate) async fn replace_by_name(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(by): Query<ByName>,
+    Body(request): Body<WatchlistRequest>,
+) -> Result<Json<Watchlist>, ApiError> {
+    let record = own_named(&state, own_account(&caller)?, by.name).await?;
+    replace_in(&state, record, request).await.map(Json)
+}
+
+async fn replace_in(state: &AppState, mut record: WatchlistRecord, request: WatchlistRequest) -> Result<Watchlist, ApiError> {
     // What is left out stays as it is: a rename keeps the symbols, new symbols the name.
     if matches!(request.name, Field::Absent) && request.symbols.is_none() {
         return Err(unprocessable("give name or symbols"));
@@ -182,12 +231,12 @@ pub(crate) async fn replace(
         record.name = name_of(&request)?;
     }
     if let Some(symbols) = request.symbols.as_deref() {
-        record.symbols = checked(&state, symbols).await?;
+        record.symbols = checked(state, symbols).await?;
     }
     record.updated_at_ms = now().millis();
     let stored = record.clone();
-    ask_now(&state, move |store| store.update_watchlist(&stored)).await.map_err(name_taken)?;
-    Ok(Json(view(&state, &record, true).await?))
+    ask_now(state, move |store| store.update_watchlist(&stored)).await.map_err(name_taken)?;
+    view(state, &record, true).await
 }
 
 /// Add a symbol to a watchlist (at the end; a symbol already in it stays where it is).
@@ -203,15 +252,36 @@ pub(crate) async fn add(
     Path(id): Path<String>,
     Body(request): Body<AddSymbol>,
 ) -> Result<Json<Watchlist>, ApiError> {
-    let mut record = own(&state, own_account(&caller)?, id).await?;
-    let symbol = checked(&state, std::slice::from_ref(&request.symbol)).await?;
+    let record = own(&state, own_account(&caller)?, id).await?;
+    add_to(&state, record, request).await.map(Json)
+}
+
+/// `POST /v2/watchlists/{id}` by name: one symbol added.
+#[utoipa::path(post, path = "/v2/watchlists:by_name", tag = "alpaca", request_body = AddSymbol, params(ByName),
+    responses(
+        (status = 200, description = "The watchlist.", body = Watchlist),
+        (status = 404, description = "No watchlist of yours has that name.", body = crate::alpaca::AlpacaError),
+        (status = 422, description = "Not a listed symbol, or the list is full.", body = crate::alpaca::AlpacaError),
+    ))]
+pub(crate) async fn add_by_name(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(by): Query<ByName>,
+    Body(request): Body<AddSymbol>,
+) -> Result<Json<Watchlist>, ApiError> {
+    let record = own_named(&state, own_account(&caller)?, by.name).await?;
+    add_to(&state, record, request).await.map(Json)
+}
+
+async fn add_to(state: &AppState, mut record: WatchlistRecord, request: AddSymbol) -> Result<Watchlist, ApiError> {
+    let symbol = checked(state, std::slice::from_ref(&request.symbol)).await?;
     let mut symbols: Vec<AnyCaseSymbolText> = record.symbols.iter().map(|symbol| Text(symbol.clone())).collect();
     symbols.extend(symbol.into_iter().map(Text));
-    record.symbols = checked(&state, &symbols).await?;
+    record.symbols = checked(state, &symbols).await?;
     record.updated_at_ms = now().millis();
     let stored = record.clone();
-    ask_now(&state, move |store| store.update_watchlist(&stored)).await?;
-    Ok(Json(view(&state, &record, true).await?))
+    ask_now(state, move |store| store.update_watchlist(&stored)).await?;
+    view(state, &record, true).await
 }
 
 /// Remove a symbol from a watchlist.
@@ -240,9 +310,25 @@ pub(crate) async fn remove_symbol(
 #[utoipa::path(delete, path = "/v2/watchlists/{watchlist_id}", tag = "alpaca", params(("watchlist_id" = String, Path, description = "The watchlist's id.")),
     responses((status = 204, description = "Deleted."), (status = 404, description = "No such watchlist of yours.", body = crate::alpaca::AlpacaError)))]
 pub(crate) async fn delete(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    delete_of(&state, own_account(&caller)?, id).await
+}
+
+/// Delete a watchlist by name: 204.
+#[utoipa::path(delete, path = "/v2/watchlists:by_name", tag = "alpaca", params(ByName),
+    responses((status = 204, description = "Deleted."), (status = 404, description = "No watchlist of yours has that name.", body = crate::alpaca::AlpacaError)))]
+pub(crate) async fn delete_by_name(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(by): Query<ByName>,
+) -> Result<Response, ApiError> {
     let user = own_account(&caller)?;
+    let record = own_named(&state, user, by.name).await?;
+    delete_of(&state, user, record.watchlist_id).await
+}
+
+async fn delete_of(state: &AppState, user: u64, id: String) -> Result<Response, ApiError> {
     let lookup = id.clone();
-    if ask_now(&state, move |store| store.delete_watchlist(user, &lookup)).await? {
+    if ask_now(state, move |store| store.delete_watchlist(user, &lookup)).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(ApiError::NotFound(format!("watchlist {id}")))

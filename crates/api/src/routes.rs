@@ -137,6 +137,7 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(alpaca_watchlists::list, alpaca_watchlists::create))
         .routes(routes!(alpaca_watchlists::get, alpaca_watchlists::replace, alpaca_watchlists::add, alpaca_watchlists::delete))
         .routes(routes!(alpaca_watchlists::remove_symbol))
+        .routes(routes!(alpaca_watchlists::get_by_name, alpaca_watchlists::replace_by_name, alpaca_watchlists::add_by_name, alpaca_watchlists::delete_by_name))
         .routes(routes!(alpaca_account::activities))
         .routes(routes!(alpaca_account::activities_of))
         .routes(routes!(alpaca_account::portfolio_history))
