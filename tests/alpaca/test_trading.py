@@ -524,6 +524,11 @@ def test_trade_events_replay_and_follow_as_server_sent_events(server, trader):
     with requests.get(f"{server}/v2/events/trades", params={"until": until, "since_id": ids[1]}, headers=headers, stream=True, timeout=10) as response:
         assert [event["event_id"] for event in events(response, 2)] == ids[2:]
 
+    # An id that is not one of this stream's is refused, not compared as text.
+    for bad in [{"since_id": "abc"}, {"until_id": ids[0][:-1]}, {"since_id": "01HZY3V3N5Q8F6K9W2X4T7R1MB"}]:
+        refused = requests.get(f"{server}/v2/events/trades", params=bad, headers=headers, timeout=10)
+        assert refused.status_code == 422 and "event_id" in refused.json()["message"], (bad, refused.text)
+
     # Live: an open stream receives a new order's events.
     with requests.get(f"{server}/v2/events/trades", params={"since_id": ids[-1]}, headers=headers, stream=True, timeout=10) as response:
         sold = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.DAY))

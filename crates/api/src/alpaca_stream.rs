@@ -194,6 +194,9 @@ fn snapshot_update(record: &crate::view::OrderRecord, payload: &Value, queued: b
 
 /// An event's id: its time, order and step, in digits that sort as the events happened
 /// (step 0 is `new`, step k the k-th fill, 99999 the order's end).
+/// Digits of an event id: 13 of time, 20 of order id, 5 of step.
+const EVENT_ID_DIGITS: usize = 38;
+
 fn event_id(at_ms: i64, order: OrderId, step: usize) -> String {
     format!("{at_ms:013}{:020}{step:05}", order.0)
 }
@@ -262,6 +265,12 @@ pub(crate) async fn events(
     let time = |text: Option<&str>| text.map(|text| tradecraft_types::Timestamp::parse(text).map(|at| at.millis())).transpose();
     let since = time(params.since.as_deref()).map_err(|_| bad("since must be an RFC 3339 time"))?;
     let until = time(params.until.as_deref()).map_err(|_| bad("until must be an RFC 3339 time"))?;
+    // An id is compared as text: one that is not this stream's would select by accident.
+    for (name, id) in [("since_id", &params.since_id), ("until_id", &params.until_id)] {
+        if id.as_deref().is_some_and(|id| id.len() != EVENT_ID_DIGITS || !id.bytes().all(|byte| byte.is_ascii_digit())) {
+            return Err(crate::alpaca::invalid_parameter(format!("{name} must be an event_id of this stream ({EVENT_ID_DIGITS} digits)")));
+        }
+    }
     // Live pushes from now on; the history up to now after them in time.
     let mut inbox = state.pushes.inbox();
     inbox.join(&format!("orders:{user}"));
