@@ -406,6 +406,13 @@ pub(crate) fn parse_id(field: &str, text: &str) -> Result<u64, ApiError> {
     })
 }
 
+/// An id given as a query parameter (`userId`, a numeric `pageToken`): a 400
+/// `invalid_parameter` naming it, as every other bad query parameter is.
+pub(crate) fn parse_query_id(parameter: &str, text: &str) -> Result<u64, ApiError> {
+    parse_unsigned(text)
+        .ok_or_else(|| ApiError::bad_parameter(parameter, format!("{parameter} {text:?} is not an id (a decimal integer without sign or leading zeros)")))
+}
+
 pub(crate) fn parse_symbol(text: &str) -> Result<Symbol, ApiError> {
     Symbol::new(text).map_err(|error| ApiError::bad_request("invalid_symbol", error.to_string()))
 }

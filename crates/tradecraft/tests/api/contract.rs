@@ -1130,6 +1130,13 @@ async fn a_parameter_with_a_bad_value_is_named_whichever_check_refuses_it() {
         (Method::GET, "/v1/market/MOCK/candles?interval=1m&start=2026-02-01&end=2026-01-01".to_owned(), "start"),
         (Method::GET, "/v1/market/MOCK/trades?limit=0".to_owned(), "limit"),
         (Method::POST, format!("/v1/users/{user}/follow"), "userId"),
+        // An id in the query is a parameter like any other, not a path's id.
+        (Method::GET, "/v1/orders?userId=abc".to_owned(), "userId"),
+        (Method::GET, "/v1/portfolio/positions?userId=01".to_owned(), "userId"),
+        (Method::GET, "/v1/alerts?userId=-1".to_owned(), "userId"),
+        (Method::GET, "/v1/feed?pageToken=abc".to_owned(), "pageToken"),
+        (Method::GET, format!("/v1/users/{user}/followers?pageToken=-1"), "pageToken"),
+        (Method::GET, "/v1/contests/1/leaderboard?pageToken=x".to_owned(), "pageToken"),
         // Given twice: which one was meant cannot be told.
         (Method::GET, format!("/v1/orders?userId={user}&userId={user}"), "userId"),
         (Method::GET, "/v1/leaderboard?period=1d&period=all".to_owned(), "period"),
