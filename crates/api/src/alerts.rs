@@ -20,7 +20,7 @@ use crate::auth::{MaybeCaller, account_for, now_ms, own_account, random_token};
 use crate::identity::audit;
 use crate::reads::ask;
 use crate::responses::{Acknowledged, Alert, Alerts, ErrorBody, Webhook, Webhooks};
-use crate::routes::{bounded, parse_query_id};
+use crate::routes::{bounded, parse_id};
 use crate::{ApiError, Shared};
 
 pub(crate) fn alert_of(alert: &AlertRecord) -> Alert {
@@ -63,7 +63,7 @@ pub(crate) async fn list(
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<AlertParams>,
 ) -> Result<Json<Alerts>, ApiError> {
-    let user = account_for(&caller, params.user_id.as_deref().map(|text| parse_query_id("userId", text)).transpose()?)?;
+    let user = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
     let limit = bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let open = params.open.unwrap_or(false);
     let alerts = ask(&state, move |store| store.alerts(user, open, limit)).await?;

@@ -23,7 +23,7 @@ use crate::identity::audit;
 use crate::models::{LimitsRequest, WordText};
 use crate::reads::{ask, ask_now};
 use crate::responses::ErrorBody;
-use crate::routes::{STARTING_CASH, bounded, parse_id, parse_query_id, query, run_command};
+use crate::routes::{STARTING_CASH, bounded, parse_id, query, run_command};
 use crate::{ApiError, AppState, Shared};
 
 /// `POST /v1/contests`.
@@ -446,7 +446,7 @@ pub(crate) async fn leaderboard(
 ) -> Result<Json<ContestLeaderboard>, ApiError> {
     let contest_id = parse_id("contestId", &contest_id)?;
     let limit = bounded(page.limit.as_deref(), 100, 500, "limit")?;
-    let from = page.page_token.as_deref().map(|token| parse_query_id("pageToken", token)).transpose()?.unwrap_or(0) as usize;
+    let from = page.page_token.as_deref().map(|token| parse_id("pageToken", token)).transpose()?.unwrap_or(0) as usize;
     let record = visible(&state, &caller, contest_id).await?;
     let record = finalize_if_over(&state, &record).await?;
     let (standings, r#final) = match &record.standings {

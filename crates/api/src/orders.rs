@@ -19,7 +19,7 @@ use crate::extract::{Body, Query, field_error, parse_unsigned};
 use crate::metrics::log_fields;
 use crate::models::{PlaceOrderRequest, ReplaceOrderRequest, RestingTimeInForce};
 use crate::responses::{ErrorBody, NextPage, Order, OrderAccepted, OrderCancelled, OrderFill, OrderList, Portfolio};
-use crate::routes::{bounded, checked, events, execute, first_rejection, now, parse_id, parse_query_id, parse_symbol, parse_time, query, wire_command};
+use crate::routes::{bounded, checked, events, execute, first_rejection, now, parse_id, parse_symbol, parse_time, query, wire_command};
 use crate::view::OrderRecord;
 use crate::{ApiError, AppState, Shared};
 
@@ -520,7 +520,7 @@ pub(crate) async fn list_orders(
     Extension(caller): Extension<MaybeCaller>,
     Query(params): Query<OrderListQuery>,
 ) -> Result<Json<OrderList>, ApiError> {
-    let requested = params.user_id.as_deref().map(|text| parse_query_id("userId", text)).transpose()?;
+    let requested = params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?;
     // Admins may list everyone's orders; anyone else lists their own.
     let user = match (&caller, requested) {
         (Some(caller), None) if caller.is_admin() => None,

@@ -17,7 +17,7 @@ use crate::responses::{
 use tradecraft_types::{Money, Symbol, Timestamp};
 
 use crate::auth::{MaybeCaller, account_for};
-use crate::routes::{bounded, now, parse_query_id, short_text};
+use crate::routes::{bounded, now, parse_id, short_text};
 use crate::{ApiError, AppState, Shared};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -102,7 +102,7 @@ pub(crate) async fn ask_now<T: Send + 'static>(
 
 /// The account a read is about: `userId`, or the caller's own; 403 for another's.
 pub(crate) fn required_user(caller: &MaybeCaller, user_id: Option<&str>) -> Result<u64, ApiError> {
-    let requested = user_id.map(|text| parse_query_id("userId", text)).transpose()?;
+    let requested = user_id.map(|text| parse_id("userId", text)).transpose()?;
     account_for(caller, requested)
 }
 

@@ -398,17 +398,9 @@ pub(crate) async fn open_account(state: &AppState, user_id: Option<String>, cash
     Ok(account)
 }
 
-pub(crate) fn parse_id(field: &str, text: &str) -> Result<u64, ApiError> {
-    parse_unsigned(text).ok_or_else(|| ApiError::BadRequest {
-        code: "invalid_id",
-        message: format!("{field} {text:?} is not an id (a decimal integer without sign or leading zeros)"),
-        details: json!({"field": field}),
-    })
-}
-
-/// An id given as a query parameter (`userId`, a numeric `pageToken`): a 400
-/// `invalid_parameter` naming it, as every other bad query parameter is.
-pub(crate) fn parse_query_id(parameter: &str, text: &str) -> Result<u64, ApiError> {
+/// An id given as a path or query parameter (`orderId`, `userId`, a numeric `pageToken`):
+/// a 400 `invalid_parameter` naming it, as every other bad parameter is.
+pub(crate) fn parse_id(parameter: &str, text: &str) -> Result<u64, ApiError> {
     parse_unsigned(text)
         .ok_or_else(|| ApiError::bad_parameter(parameter, format!("{parameter} {text:?} is not an id (a decimal integer without sign or leading zeros)")))
 }

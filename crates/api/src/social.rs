@@ -23,7 +23,7 @@ use crate::extract::{Body, Query, Text, field_error, from_object};
 use crate::identity::audit;
 use crate::reads::ask;
 use crate::responses::ErrorBody;
-use crate::routes::{bounded, parse_id, parse_query_id, short_text};
+use crate::routes::{bounded, parse_id, short_text};
 use crate::{ApiError, AppState, Shared};
 
 /// Largest avatar image (the request body limit).
@@ -280,7 +280,7 @@ impl Page {
     /// (offset, limit).
     fn parse(&self) -> Result<(usize, usize), ApiError> {
         let limit = bounded(self.limit.as_deref(), 20, 100, "limit")?;
-        let offset = self.page_token.as_deref().map(|token| parse_query_id("pageToken", token)).transpose()?.unwrap_or(0);
+        let offset = self.page_token.as_deref().map(|token| parse_id("pageToken", token)).transpose()?.unwrap_or(0);
         Ok((usize::try_from(offset).unwrap_or(usize::MAX), limit))
     }
 }

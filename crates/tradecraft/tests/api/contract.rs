@@ -1130,7 +1130,11 @@ async fn a_parameter_with_a_bad_value_is_named_whichever_check_refuses_it() {
         (Method::GET, "/v1/market/MOCK/candles?interval=1m&start=2026-02-01&end=2026-01-01".to_owned(), "start"),
         (Method::GET, "/v1/market/MOCK/trades?limit=0".to_owned(), "limit"),
         (Method::POST, format!("/v1/users/{user}/follow"), "userId"),
-        // An id in the query is a parameter like any other, not a path's id.
+        // An id in the path or the query is a parameter like any other.
+        (Method::GET, "/v1/orders/abc".to_owned(), "orderId"),
+        (Method::DELETE, "/v1/orders/1e3".to_owned(), "orderId"),
+        (Method::GET, "/v1/profiles/01".to_owned(), "userId"),
+        (Method::GET, "/v1/contests/x".to_owned(), "contestId"),
         (Method::GET, "/v1/orders?userId=abc".to_owned(), "userId"),
         (Method::GET, "/v1/portfolio/positions?userId=01".to_owned(), "userId"),
         (Method::GET, "/v1/alerts?userId=-1".to_owned(), "userId"),
