@@ -14,7 +14,7 @@ use crate::responses::{
     DailyReturn, ErrorBody, Figures, Leaderboard, LeaderboardEntry, Metrics, Pagination, Performance, Position, Positions, Statement, StatementLine,
     SymbolMetrics, Trade, TradePage, ValuePoint, Volume, VolumeEntry, WindowMetrics,
 };
-use tradecraft_types::{Money, Symbol, Timestamp};
+use tradecraft_types::{Money, Timestamp};
 
 use crate::auth::{MaybeCaller, account_for};
 use crate::routes::{bounded, now, parse_id, short_text};
@@ -137,7 +137,7 @@ fn period_start(text: Option<&str>, now_ms: i64) -> Result<(String, i64), ApiErr
 }
 
 fn symbol_filter(text: Option<String>) -> Result<Option<String>, ApiError> {
-    text.map(|text| Symbol::new(&text).map(|symbol| symbol.to_string()).map_err(|error| ApiError::bad_request("invalid_symbol", error.to_string()))).transpose()
+    text.map(|text| crate::routes::parse_symbol(&text).map(|symbol| symbol.to_string())).transpose()
 }
 
 fn pagination(next: Option<String>, total: u64) -> Pagination {

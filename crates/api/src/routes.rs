@@ -405,8 +405,10 @@ pub(crate) fn parse_id(parameter: &str, text: &str) -> Result<u64, ApiError> {
         .ok_or_else(|| ApiError::bad_parameter(parameter, format!("{parameter} {text:?} is not an id (a decimal integer without sign or leading zeros)")))
 }
 
+/// A symbol given as a path or query parameter: 400 `invalid_parameter` naming `symbol`
+/// when it is not one.
 pub(crate) fn parse_symbol(text: &str) -> Result<Symbol, ApiError> {
-    Symbol::new(text).map_err(|error| ApiError::bad_request("invalid_symbol", error.to_string()))
+    Symbol::new(text).map_err(|error| ApiError::bad_parameter("symbol", error.to_string()))
 }
 
 /// An optional text parameter of at most `max` characters without control characters.
