@@ -1024,13 +1024,13 @@ pub(crate) struct ClosePositionParams {
     percentage: Option<String>,
 }
 
-/// Closes (part of) a position with a market sell; the answer is that order.
 /// A quantity in a query string, in the API's one decimal grammar (`1e1` is 10, as in a
 /// body), then on the quantity grid.
 fn query_quantity(text: &str) -> Option<Quantity> {
     crate::extract::canonical_decimal(text).ok().and_then(|canonical| Quantity::parse(&canonical).ok())
 }
 
+/// Closes (part of) a position with a market sell; the answer is that order.
 #[utoipa::path(delete, path = "/v2/positions/{symbol_or_asset_id}", tag = "alpaca",
     params(("symbol_or_asset_id" = String, Path, description = "A symbol, or an asset's UUID."), ClosePositionParams),
     responses(

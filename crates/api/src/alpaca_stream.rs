@@ -192,11 +192,11 @@ fn snapshot_update(record: &crate::view::OrderRecord, payload: &Value, queued: b
     Some(update)
 }
 
-/// An event's id: its time, order and step, in digits that sort as the events happened
-/// (step 0 is `new`, step k the k-th fill, 99999 the order's end).
 /// Digits of an event id: 13 of time, 20 of order id, 5 of step.
 const EVENT_ID_DIGITS: usize = 38;
 
+/// An event's id: its time, order and step, in digits that sort as the events happened
+/// (step 0 is `new`, step k the k-th fill, 99999 the order's end).
 fn event_id(at_ms: i64, order: OrderId, step: usize) -> String {
     format!("{at_ms:013}{:020}{step:05}", order.0)
 }

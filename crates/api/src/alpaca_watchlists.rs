@@ -2,7 +2,6 @@
 //! A watchlist's id is a random UUID; its assets are listed symbols, each once, in the
 //! order added; names are unique per account.
 
-use crate::extract::Query;
 use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
@@ -14,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::alpaca::{Asset, TAG_ACCOUNT, assets_listed, uuid};
 use crate::auth::{MaybeCaller, own_account};
-use crate::extract::{Body, Field, Text};
+use crate::extract::{Body, Field, Query, Text};
 use crate::models::AnyCaseSymbolText;
 use crate::reads::ask_now;
 use crate::routes::now;

@@ -465,8 +465,6 @@ async fn api_key_caller(state: &AppState, key: &str) -> Result<(Caller, Option<S
     Ok((caller, Some(key.key_id)))
 }
 
-/// The middleware: resolves the caller and applies the route policy, then hands the
-/// caller to the handler as an extension.
 /// The token of an `Authorization: Bearer <token>` value; the scheme's name is matched
 /// without regard to case, as HTTP's authentication schemes are (RFC 9110 11.1).
 fn bearer_token(value: &str) -> Option<&str> {
@@ -477,6 +475,8 @@ fn bearer_token(value: &str) -> Option<&str> {
 /// The headers a credential comes in.
 const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "x-api-key", "apca-api-key-id", "apca-api-secret-key"];
 
+/// The middleware: resolves the caller and applies the route policy, then hands the
+/// caller to the handler as an extension.
 pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Request, next: Next) -> Response {
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let path = matched.as_ref().map(MatchedPath::as_str);

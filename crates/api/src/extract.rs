@@ -48,8 +48,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         serde_json::from_str::<UniqueKeys>(raw.get()).map_err(|error| {
             let message = error.to_string();
             let message = message.split(" at line ").next().unwrap_or_default();
-            match message.strip_prefix("duplicate field `").and_then(|rest| rest.split_once('`')) {
-                Some((field, _)) => field_error(field, "is given more than once"),
+            match serde_field(message, "duplicate field") {
+                Some(field) => field_error(field, "is given more than once"),
                 None => ApiError::bad_request("invalid_json", message.to_owned()),
             }
         })?;
@@ -142,13 +142,13 @@ fn deserialize_object<T: DeserializeOwned>(value: Value, mut ignored: impl FnMut
         let path = error.path().to_string();
         let inner = error.into_inner().to_string();
         // A missing field is reported at the level of its parent object.
-        let field = match inner.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')) {
-            Some((name, _)) if path == "." => name.to_owned(),
-            Some((name, _)) => format!("{path}.{name}"),
+        let missing = serde_field(&inner, "missing field");
+        let field = match missing {
+            Some(name) if path == "." => name.to_owned(),
+            Some(name) => format!("{path}.{name}"),
             None => path,
         };
-        let message =
-            if inner.starts_with("missing field `") { "is required".to_owned() } else { inner.split(" at line ").next().unwrap_or_default().to_owned() };
+        let message = if missing.is_some() { "is required".to_owned() } else { inner.split(" at line ").next().unwrap_or_default().to_owned() };
         field_error(&field, message)
     })
 }
@@ -252,22 +252,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
         serde_path_to_error::deserialize(deserializer).map(Query).map_err(|error| {
             let path = error.path().to_string();
             let inner = error.into_inner().to_string();
+            if path != "." {
+                return ApiError::bad_parameter(&path, format!("query {path}: {inner}"));
+            }
             // A parameter given twice or left out is named, as one with a bad value is.
-            let named = ["duplicate field `", "missing field `"]
-                .iter()
-                .find_map(|prefix| inner.strip_prefix(prefix))
-                .and_then(|rest| rest.split_once('`'))
-                .map(|(name, _)| name.to_owned());
-            match (path.as_str(), named) {
-                (".", Some(name)) => {
-                    let problem = if inner.starts_with("duplicate") { "is given more than once" } else { "is required" };
-                    ApiError::BadRequest { code: "invalid_parameter", message: format!("{name}: {problem}"), details: json!({"parameter": name}) }
-                }
-                (".", None) => ApiError::BadRequest { code: "invalid_parameter", message: format!("query string: {inner}"), details: Value::Null },
-                _ => ApiError::BadRequest { code: "invalid_parameter", message: format!("query {path}: {inner}"), details: json!({"parameter": path}) },
+            if let Some(name) = serde_field(&inner, "duplicate field") {
+                return ApiError::bad_parameter(name, format!("{name}: is given more than once"));
+            }
+            match serde_field(&inner, "missing field") {
+                Some(name) => ApiError::bad_parameter(name, format!("{name}: is required")),
+                None => ApiError::BadRequest { code: "invalid_parameter", message: format!("query string: {inner}"), details: Value::Null },
             }
         })
     }
+}
+
+/// The field serde names in a message such as ``missing field `name` `` (`kind` is the
+/// words before the backquotes).
+fn serde_field<'a>(message: &'a str, kind: &str) -> Option<&'a str> {
+    message.strip_prefix(kind)?.strip_prefix(" `")?.split_once('`').map(|(name, _)| name)
 }
 
 /// A JSON value that is a string or a number, as text (numbers exactly as written).

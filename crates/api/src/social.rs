@@ -325,7 +325,7 @@ pub(crate) async fn names_seen_by(state: &AppState, viewer: Option<u64>, users: 
     let own = viewer.filter(|viewer| users.contains(viewer));
     let mut names = public_names(state, users).await?;
     if let Some(viewer) = own.filter(|viewer| !names.contains_key(viewer))
-        && let Some(profile) = ask(state, move |store| store.profile(viewer)).await?
+        && let Some(profile) = crate::reads::ask_now(state, move |store| store.profile(viewer)).await?
     {
         names.insert(viewer, escape_html(&profile.display_name));
     }
