@@ -58,16 +58,20 @@ run_as() {
 status=0
 for who in user admin; do
     echo "== schemathesis as $who (seed $seed, $examples examples per operation)"
-    if ! run_as "$who"; then
-        # schemathesis itself crashing while generating ("Runtime Error", e.g. CPython's
-        # "AST constructor recursion depth mismatch"), with no check failed, is the tool's
-        # fault, not the server's: run that pass once more. Any failed check fails at once.
-        if grep -q "Runtime Error" "$data/schemathesis-$who.out" && ! grep -q "^Failures:" "$data/schemathesis-$who.out"; then
+    # schemathesis itself crashing while generating ("Runtime Error", e.g. CPython 3.11's
+    # "AST constructor recursion depth mismatch" inside hypothesis, seen in about one pass
+    # in four), with no check failed, is the tool's fault, not the server's: that pass runs
+    # again, up to three times in all. Any failed check fails at once.
+    for attempt in 1 2 3; do
+        if run_as "$who"; then
+            break
+        fi
+        if [ "$attempt" -lt 3 ] && grep -q "Runtime Error" "$data/schemathesis-$who.out" && ! grep -q "^Failures:" "$data/schemathesis-$who.out"; then
             echo "== schemathesis crashed without a failed check (a tool error); running the $who pass again"
-            run_as "$who" || status=1
         else
             status=1
+            break
         fi
-    fi
+    done
 done
 exit "$status"
