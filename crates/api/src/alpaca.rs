@@ -259,14 +259,19 @@ pub(crate) fn status_word(status: &str) -> &'static str {
     }
 }
 
+/// The client order id Alpaca shows for an order: the client's own, or (as Alpaca makes one
+/// up for an order placed without) the order's UUID. Orders are looked up by it as well.
+fn client_order_id_of(record: &OrderRecord) -> String {
+    record.client_order_id.clone().unwrap_or_else(|| order_uuid(record.order_id))
+}
+
 pub(crate) fn order_of(record: &OrderRecord, standing: &Standing) -> Order {
     let (trail_price, trail_percent) = crate::orders::trail_parts(record.trail);
     let updated = record.updated.to_string();
     let done = |status: &str| (record.status == status).then(|| updated.clone());
-    let id = order_uuid(record.order_id);
     Order {
-        client_order_id: record.client_order_id.clone().unwrap_or_else(|| id.clone()),
-        id,
+        client_order_id: client_order_id_of(record),
+        id: order_uuid(record.order_id),
         created_at: record.created.to_string(),
         updated_at: updated.clone(),
         submitted_at: record.created.to_string(),
@@ -738,9 +743,16 @@ pub(crate) async fn order_by_client_id(
     Query(params): Query<ClientOrderIdParams>,
 ) -> Result<Json<Order>, ApiError> {
     let user = AccountId(own_account(&caller)?);
+    let wanted = params.client_order_id.as_str();
+    // The UUID shown as the client order id of an order placed without one (exactly as shown).
+    let shown_for = id_of(TAG_ORDER, wanted).map(OrderId).filter(|&order| order_uuid(order) == wanted);
     let found = {
         let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-        view.orders.values().rev().find(|record| record.account == user && record.client_order_id.as_deref() == Some(params.client_order_id.as_str())).cloned()
+        let named = |record: &&OrderRecord| match &record.client_order_id {
+            Some(own) => own == wanted,
+            None => Some(record.order_id) == shown_for,
+        };
+        view.orders.values().rev().filter(|record| record.account == user).find(named).cloned()
     };
     let record = found.ok_or_else(|| ApiError::NotFound(format!("order with client_order_id {}", params.client_order_id)))?;
     Ok(Json(order_of(&record, &standing_now(&state, [&record]).await?)))

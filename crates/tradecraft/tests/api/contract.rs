@@ -464,6 +464,19 @@ async fn symbols_and_client_order_ids_have_one_limit_on_every_surface() {
     assert_eq!((status, order["client_order_id"].as_str()), (200, Some(other)), "{order}");
     let (status, found) = call(&app, &app.anonymous, Method::GET, &format!("/v2/orders:by_client_order_id?client_order_id={other}"), Some(&access), None).await;
     assert_eq!((status, &found["id"]), (200, &order["id"]), "{found}");
+    // Placed without one, an order shows its UUID as its client order id, and is found by it
+    // (as Alpaca finds an order by the client order id it made up), by that exact text only.
+    let mut unnamed = alpaca(other);
+    unnamed.as_object_mut().unwrap().remove("client_order_id");
+    let (status, order) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(unnamed)).await;
+    assert_eq!((status, &order["client_order_id"]), (200, &order["id"]), "{order}");
+    let shown = order["client_order_id"].as_str().unwrap();
+    let (status, found) = call(&app, &app.anonymous, Method::GET, &format!("/v2/orders:by_client_order_id?client_order_id={shown}"), Some(&access), None).await;
+    assert_eq!((status, &found["id"]), (200, &order["id"]), "{found}");
+    let bob = register(&app, "limits-of-ids-bob@example.com").await;
+    let (status, found) =
+        call(&app, &app.anonymous, Method::GET, &format!("/v2/orders:by_client_order_id?client_order_id={shown}"), Some(&token(&bob)), None).await;
+    assert_eq!(status, 404, "another user's order is not found by its shown id: {found}");
     let (status, refused) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(alpaca(&too_long))).await;
     assert_eq!(status, 400, "{refused}");
     assert!(refused["message"].as_str().unwrap().starts_with("client_order_id: at most 40"), "{refused}");
@@ -478,7 +491,7 @@ async fn symbols_and_client_order_ids_have_one_limit_on_every_surface() {
         assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("symbol")), "{symbol}: {refused}");
     }
     let (_, orders) = call(&app, &app.anonymous, Method::GET, "/v1/orders", Some(&access), None).await;
-    assert_eq!(orders["orders"].as_array().unwrap().len(), 2, "only the two orders taken: {orders}");
+    assert_eq!(orders["orders"].as_array().unwrap().len(), 3, "only the three orders taken: {orders}");
 }
 
 /// `/v2` answers a refused order field as Alpaca does: 422, in the words of Alpaca's
