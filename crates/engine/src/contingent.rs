@@ -472,7 +472,9 @@ impl Engine {
         if extra > 0 && !self.state.ledger.try_reserve(account, State::asset_of(side, instrument), extra) {
             return;
         }
-        if kind == StoredKind::Limit {
+        // A leg waiting for the open (placed while the market was closed) or for its auction
+        // is in no level: it grows in its queue.
+        if kind == StoredKind::Limit && !self.is_waiting(slot) {
             let level = self.books[instrument as usize].ladder_mut(side).level_mut(price).expect("invariant: a resting order's level exists");
             level.quantity += added;
         }

@@ -1850,3 +1850,54 @@ fn a_reset_cancels_withdraws_and_deposits_in_one_command_and_never_reuses_an_id(
         "#]],
     );
 }
+
+#[test]
+fn an_exit_leg_queued_while_the_market_is_closed_grows_in_its_queue_with_each_close_fill() {
+    // A bracket entry rests; the market closes; each close's auction fills part of it, so
+    // its exits are placed while closed (queued for the open) and grow with the next fill
+    // in their queue, not in a book level they are not in (this panicked the engine).
+    check(
+        "
+        buy 1 #10 MOCK 10 limit 100 tp=#11@110 sl=#12@95
+        close MOCK
+        sell 2 #1 MOCK 4 limit 100 cls
+        eos MOCK
+        sell 2 #2 MOCK 3 limit 100 cls
+        eos MOCK
+        open MOCK
+        ",
+        expect![[r#"
+            > buy 1 #10 MOCK 10 limit 100 tp=#11@110 sl=#12@95
+              accepted #10 1 BUY MOCK Limit { price: 100 } qty=10 reserved=1000
+              contingent #10 Bracket tp=#11 Limit { price: 110 } sl=#12 Stop { stop_price: 95 }
+              bbo MOCK 100x10 / - seq=1
+            > close MOCK
+              session-closed MOCK
+            > sell 2 #1 MOCK 4 limit 100 cls
+              accepted #1 2 SELL MOCK Limit { price: 100 } qty=4 reserved=0
+            > eos MOCK
+              trade t1 SELL 4@100 taker=#1(2) maker=#10(1) fees=0/0 seq=2
+              done #1 Filled filled=4
+              bbo MOCK 100x6 / - seq=3
+              accepted #11 1 SELL MOCK Limit { price: 110 } qty=4 reserved=0
+              accepted #12 1 SELL MOCK Stop { stop_price: 95 } qty=4 reserved=0
+            > sell 2 #2 MOCK 3 limit 100 cls
+              accepted #2 2 SELL MOCK Limit { price: 100 } qty=3 reserved=0
+            > eos MOCK
+              trade t2 SELL 3@100 taker=#2(2) maker=#10(1) fees=0/0 seq=4
+              done #2 Filled filled=3
+              bbo MOCK 100x3 / - seq=5
+              resized #11 qty=7 filled=0
+              resized #12 qty=7 filled=0
+            > open MOCK
+              session-opened MOCK
+              released #11 at the open
+              released #12 at the open
+              bbo MOCK 100x3 / 110x7 seq=6
+            balances:
+              1: cash 9000/300; MOCK 0/7
+              2: cash 700/0; MOCK 93/0
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
