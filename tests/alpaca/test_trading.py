@@ -636,6 +636,23 @@ def test_a_retried_submit_with_the_same_client_order_id_places_one_order(trader)
     assert [order.id for order in trader.trading.get_orders()] == [first.id]
 
 
+def test_client_order_ids_alpaca_makes_up_or_takes_find_their_orders(trader):
+    # Placed without one: the order's client order id is made up, and finds the order.
+    unnamed = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    assert unnamed.client_order_id and trader.trading.get_order_by_client_id(unnamed.client_order_id).id == unnamed.id
+    # Alpaca takes up to 128 characters: a strategy's tag before a UUID fits.
+    long_id = f"momentum-{'x' * 82}-{uuid.uuid4()}"
+    assert len(long_id) == 128
+    named = trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC,
+                                                          limit_price=1, client_order_id=long_id))
+    assert named.client_order_id == long_id
+    assert trader.trading.get_order_by_client_id(long_id).id == named.id
+    with pytest.raises(APIError) as refused:
+        trader.trading.submit_order(LimitOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC,
+                                                      limit_price=1, client_order_id=long_id + "z"))
+    assert refused.value.status_code == 400 and "client_order_id: at most 128" in str(refused.value)
+
+
 def test_the_trading_stream_ends_when_its_key_is_revoked(server, trader):
     import asyncio
     import json as json_module

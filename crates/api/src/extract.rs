@@ -634,7 +634,7 @@ engine_text!(
     ClientOrderIdText,
     tradecraft_types::ClientOrderId::MAX_LENGTH,
     tradecraft_types::ClientOrderId::new,
-    CLIENT_ORDER_ID_PATTERN = "^[!-~]{1,40}$",
+    CLIENT_ORDER_ID_PATTERN = "^[!-~]{1,128}$",
     "The client's own id for the order: printable ASCII, no spaces"
 );
 

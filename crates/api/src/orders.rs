@@ -149,14 +149,14 @@ pub(crate) async fn place(state: &AppState, mut order: PlaceOrder) -> Result<Ord
     let accepted = events
         .iter()
         .find_map(|event| match event {
-            Event::OrderAccepted(order) => Some(*order),
+            Event::OrderAccepted(order) => Some(order),
             _ => None,
         })
         .ok_or_else(|| ApiError::Internal("an order was neither accepted nor rejected".to_owned()))?;
     Ok(OrderAccepted {
         order_id: accepted.order_id.to_string(),
         status: "ACCEPTED".to_owned(),
-        client_order_id: accepted.client_order_id.map(|client| client.as_str().to_owned()),
+        client_order_id: accepted.client_order_id.as_ref().map(|client| client.as_str().to_owned()),
         legs: legs_of(state, accepted.order_id),
     })
 }
@@ -492,7 +492,7 @@ pub(crate) struct OrderListQuery {
     symbol: Option<String>,
     /// Only orders with this client order id (it names one open order at a time, but may
     /// have named others that ended).
-    #[param(value_type = Option<String>, pattern = "^[ -~]{1,40}$")]
+    #[param(value_type = Option<String>, pattern = "^[!-~]{1,128}$")]
     client_order_id: Option<String>,
     /// Created at or after (ISO 8601).
     #[param(value_type = Option<String>, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$")]

@@ -265,7 +265,7 @@ impl View {
                             time_in_force: time_in_force_name(order.time_in_force),
                             limit_price,
                             stop_price,
-                            client_order_id: order.client_order_id.map(|client| client.as_str().to_owned()),
+                            client_order_id: order.client_order_id.as_ref().map(|client| client.as_str().to_owned()),
                             order_class,
                             parent,
                             legs: Vec::new(),

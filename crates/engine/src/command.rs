@@ -148,7 +148,7 @@ pub struct ExitLeg {
 
 /// A new contingent order. Bracket: `take_profit` and `stop_loss`; OTO: exactly one of
 /// them; OCO: `order` is the limit exit and `stop_loss` its sibling (no `take_profit`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContingentOrder {
     pub class: OrderClass,
     pub order: NewOrder,
@@ -188,7 +188,7 @@ pub enum Amount {
 }
 
 /// A new order as the gateway hands it over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewOrder {
     pub order_id: OrderId,
     pub account: AccountId,

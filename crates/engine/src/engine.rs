@@ -161,7 +161,7 @@ pub struct AccountView {
 }
 
 /// Read-only view of an open order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderView {
     pub order_id: OrderId,
     pub account: AccountId,
@@ -369,7 +369,7 @@ impl State {
 }
 
 /// What a replace asks to change (absent: unchanged).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Change {
     quantity: Option<Quantity>,
     price: Option<Price>,
@@ -697,7 +697,7 @@ impl Engine {
                     price: *price,
                     stop_price: *stop_price,
                     trail: *trail,
-                    client_order_id: *client_order_id,
+                    client_order_id: client_order_id.clone(),
                     time_in_force: *time_in_force,
                 };
                 self.replace(*account, *order_id, change, events)
@@ -1063,8 +1063,8 @@ impl Engine {
         {
             return Err(RejectReason::QuantityBelowMinimum);
         }
-        if let Some(client_id) = new.client_order_id
-            && self.state.client_ids.contains_key(&(account, client_id))
+        if let Some(client_id) = &new.client_order_id
+            && self.state.client_ids.contains_key(&(account, client_id.clone()))
         {
             return Err(RejectReason::DuplicateClientOrderId);
         }
@@ -1134,8 +1134,9 @@ impl Engine {
             next: NIL,
         });
         self.state.order_index.insert(new.order_id, slot);
-        if let Some(client_id) = new.client_order_id {
-            self.state.client_ids.insert((account, client_id), new.order_id);
+        if let Some(client_id) = &new.client_order_id {
+            self.state.client_ids.insert((account, client_id.clone()), new.order_id);
+            let client_id = client_id.clone();
             self.state.order_client_ids.insert(new.order_id, client_id);
         }
         self.state.count_open_order(slot);
@@ -1154,7 +1155,7 @@ impl Engine {
             time_in_force: new.time_in_force,
             quantity: Quantity::from_raw(quantity),
             notional: (budget > 0).then_some(Money::from_raw(budget)),
-            client_order_id: new.client_order_id,
+            client_order_id: new.client_order_id.clone(),
             reserved_cash: Money::from_raw(if new.side == Side::Buy { reserved } else { 0 }),
             post_only: new.post_only,
             self_trade_prevention: new.self_trade_prevention,
@@ -1542,8 +1543,8 @@ impl Engine {
             return Err(RejectReason::InvalidOrder);
         }
         let owner = order.account;
-        if let Some(client_id) = change.client_order_id
-            && self.state.client_ids.get(&(owner, client_id)).is_some_and(|&holder| holder != order_id)
+        if let Some(client_id) = &change.client_order_id
+            && self.state.client_ids.get(&(owner, client_id.clone())).is_some_and(|&holder| holder != order_id)
         {
             return Err(RejectReason::DuplicateClientOrderId);
         }
@@ -1551,19 +1552,21 @@ impl Engine {
             if !renames {
                 return Err(RejectReason::InvalidOrder);
             }
-            self.rename(slot, change.client_order_id, change.time_in_force);
+            self.rename(slot, change.client_order_id.clone(), change.time_in_force);
             events.push(self.replaced_as_it_stands(slot, change));
             return Ok(instrument);
         }
         // The new name and lifetime hold before the order can trade again (its fills carry
-        // them), and are undone if the new size or prices are refused.
-        let before = self.rename(slot, change.client_order_id, change.time_in_force);
+        // them), and are undone if the new size or prices are refused. A replace that only
+        // reshapes (most: a bot moving its price) leaves the name alone.
+        let before = renames.then(|| self.rename(slot, change.client_order_id.clone(), change.time_in_force));
         let reshaped = match self.state.orders.get(slot).kind {
             StoredKind::Limit => self.replace_limit(slot, change, events),
             _ => self.replace_stop(slot, change, events),
         };
-        if reshaped.is_err() {
-            let (client_id, time_in_force) = before;
+        if reshaped.is_err()
+            && let Some((client_id, time_in_force)) = before
+        {
             self.restore_name(slot, client_id, time_in_force);
         }
         reshaped
@@ -1573,8 +1576,8 @@ impl Engine {
     /// it had.
     fn rename(&mut self, slot: u32, client_id: Option<ClientOrderId>, time_in_force: Option<TimeInForce>) -> (Option<ClientOrderId>, TimeInForce) {
         let order = self.state.orders.get(slot);
-        let before = (self.state.order_client_ids.get(&order.id).copied(), order.time_in_force);
-        self.restore_name(slot, client_id.or(before.0), time_in_force.unwrap_or(before.1));
+        let before = (self.state.order_client_ids.get(&order.id).cloned(), order.time_in_force);
+        self.restore_name(slot, client_id.or_else(|| before.0.clone()), time_in_force.unwrap_or(before.1));
         before
     }
 
@@ -1588,7 +1591,7 @@ impl Engine {
             self.state.client_ids.remove(&(owner, old));
         }
         if let Some(client_id) = client_id {
-            self.state.client_ids.insert((owner, client_id), order_id);
+            self.state.client_ids.insert((owner, client_id.clone()), order_id);
             self.state.order_client_ids.insert(order_id, client_id);
         }
     }
@@ -2066,7 +2069,7 @@ impl Engine {
             quantity: Quantity::from_raw(order.quantity),
             filled: Quantity::from_raw(order.filled),
             time_in_force: order.time_in_force,
-            client_order_id: self.state.order_client_ids.get(&order_id).copied(),
+            client_order_id: self.state.order_client_ids.get(&order_id).cloned(),
             reserved: order.reserved,
             resting: order.kind == StoredKind::Limit,
             watermark: (order.kind == StoredKind::TrailingStop).then_some(Price::from_raw(order.watermark)),

@@ -132,8 +132,8 @@ pub enum Event {
         /// Filled so far (unchanged by the replace).
         filled: Quantity,
         priority_kept: bool,
-        /// The order's new client order id, if the replace gave it one (boxed: renames are
-        /// rare, and every event would otherwise grow by its 41 bytes).
+        /// The order's new client order id, if the replace gave it one (boxed once more:
+        /// renames are rare, and a thin pointer keeps this variant, and so every event, small).
         client_order_id: Option<Box<ClientOrderId>>,
         /// The order's new time in force, if the replace changed it.
         time_in_force: Option<TimeInForce>,
@@ -157,7 +157,7 @@ pub enum Event {
 }
 
 /// An accepted order as it entered the engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AcceptedOrder {
     pub order_id: OrderId,
     pub account: AccountId,

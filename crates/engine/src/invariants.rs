@@ -47,13 +47,13 @@ impl Engine {
             state.client_ids.len(),
             state.order_client_ids.len()
         );
-        for (&(account, client_id), &order_id) in &state.client_ids {
+        for (&(account, ref client_id), &order_id) in &state.client_ids {
             let slot = state.order_index.get(order_id);
             ensure!(
                 slot.is_some_and(|slot| state.orders.get(slot).account == account && state.orders.get(slot).has_client_id),
                 "client order id {client_id:?} names {order_id:?}, not an open order of its account with a client order id"
             );
-            ensure!(state.order_client_ids.get(&order_id) == Some(&client_id), "order {order_id:?} does not know its client order id {client_id:?}");
+            ensure!(state.order_client_ids.get(&order_id) == Some(client_id), "order {order_id:?} does not know its client order id {client_id:?}");
         }
         let ledger = &state.ledger;
         let fee_bps = self.config.maker_fee_bps.max(self.config.taker_fee_bps);

@@ -568,7 +568,7 @@ impl Engine {
         }
         self.state.order_index.insert(id, slot);
         if let Some(client_id) = client_id {
-            self.state.client_ids.insert((account, client_id), id);
+            self.state.client_ids.insert((account, client_id.clone()), id);
             self.state.order_client_ids.insert(id, client_id);
         }
         self.state.count_open_order(slot);

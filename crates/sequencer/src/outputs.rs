@@ -171,7 +171,7 @@ pub fn outputs(event: &Event, at: Timestamp, out: &mut Vec<Output>) {
                 trail_amount: None,
                 trail_percent: None,
                 notional: order.notional.map(|notional| notional.to_string()),
-                client_order_id: order.client_order_id.map(|client| client.as_str().to_owned()),
+                client_order_id: order.client_order_id.as_ref().map(|client| client.as_str().to_owned()),
                 post_only: order.post_only,
                 self_trade_prevention: order.self_trade_prevention.map(|mode| self_trade_prevention(mode).to_owned()),
             };

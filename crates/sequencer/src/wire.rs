@@ -594,7 +594,7 @@ impl WireCommand {
                         Some(IdempotencyKey { key: key_digest(key), fingerprint })
                     }
                 };
-                match (order.contingent(new)?, key) {
+                match (order.contingent(new.clone())?, key) {
                     (Some(contingent), key) => Command::PlaceContingent { order: Box::new(contingent), key },
                     (None, None) => Command::PlaceOrder(new),
                     (None, Some(key)) => Command::PlaceOrderOnce { order: new, key },

@@ -50,7 +50,7 @@ fn outcomes_queries_and_restart() {
     let accepted_offset = submit(log.as_ref(), &order("7"), "test", 10, at).unwrap();
     handle.request(Request::Wake).unwrap();
     let accepted = outcome(&handle, accepted_offset);
-    assert!(matches!(&accepted.result, Ok(events) if matches!(events[0], Event::OrderAccepted(order) if order.order_id == OrderId(accepted_offset))));
+    assert!(matches!(&accepted.result, Ok(events) if matches!(&events[0], Event::OrderAccepted(order) if order.order_id == OrderId(accepted_offset))));
     let rejected_offset = submit(log.as_ref(), &order("7"), "test", 11, at).unwrap();
     let rejected = outcome(&handle, rejected_offset);
     assert!(matches!(&rejected.result, Ok(events) if matches!(events[0], Event::OrderRejected { .. })), "{rejected:?}");

@@ -119,19 +119,25 @@ impl fmt::Debug for Symbol {
     }
 }
 
-/// A client's own id for an order, unique among that account's open orders.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ClientOrderId(InlineText<{ ClientOrderId::MAX_LENGTH }>);
+/// A client's own id for an order, unique among that account's open orders. Held on the
+/// heap: most orders have none, and an inline 128 bytes would grow every command and event
+/// that can carry one (`Option` of this is one pointer and a length).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientOrderId(Box<str>);
 
 impl ClientOrderId {
-    pub const MAX_LENGTH: usize = 40;
+    /// Alpaca's longest.
+    pub const MAX_LENGTH: usize = 128;
 
     pub fn new(text: &str) -> Result<Self, IdError> {
-        InlineText::new(text, |byte| byte.is_ascii_graphic()).map(Self).ok_or_else(|| IdError::ClientOrderId { text: text.to_owned(), max: Self::MAX_LENGTH })
+        if text.is_empty() || text.len() > Self::MAX_LENGTH || !text.bytes().all(|byte| byte.is_ascii_graphic()) {
+            return Err(IdError::ClientOrderId { text: text.to_owned(), max: Self::MAX_LENGTH });
+        }
+        Ok(Self(text.into()))
     }
 
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        &self.0
     }
 }
 
@@ -164,6 +170,7 @@ mod tests {
     fn client_order_ids_are_checked() {
         assert_eq!(ClientOrderId::new("bot-7/42").unwrap().as_str(), "bot-7/42");
         assert!(ClientOrderId::new("has space").is_err());
-        assert!(ClientOrderId::new(&"x".repeat(41)).is_err());
+        assert!(ClientOrderId::new(&"x".repeat(129)).is_err());
+        assert_eq!(ClientOrderId::new(&"x".repeat(128)).unwrap().as_str().len(), 128);
     }
 }

@@ -6,9 +6,12 @@ use tradecraft_engine::{
 };
 use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
-/// One of a few client order ids, so that some are taken when asked for again.
+/// One of a few client order ids, so that some are taken when asked for again; every
+/// other one as long as the longest taken (snapshots and replays carry them whole).
 fn client_id(number: u64) -> ClientOrderId {
-    ClientOrderId::new(&format!("client-{number}")).expect("a valid client order id")
+    let text = format!("client-{number}");
+    let text = if number.is_multiple_of(2) { format!("{text:x<width$}", width = ClientOrderId::MAX_LENGTH) } else { text };
+    ClientOrderId::new(&text).expect("a valid client order id")
 }
 
 /// SplitMix64: tiny, fast, and the same everywhere.

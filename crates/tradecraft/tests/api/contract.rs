@@ -201,7 +201,7 @@ async fn bad_input_is_refused_with_the_field_named() {
         (order(json!({"limitPrice": "9e999"})), "limitPrice"),
         (order(json!({"postOnly": "yes"})), "postOnly"),
         (order(json!({"side": "HOLD"})), "side"),
-        (order(json!({"clientOrderId": "x".repeat(100)})), "clientOrderId"),
+        (order(json!({"clientOrderId": "x".repeat(129)})), "clientOrderId"),
         (json!({"symbol": "MOCK", "side": "BUY", "type": "MARKET", "notional": "10", "quantity": "1"}), "notional"),
         // What the engine would refuse only as "invalid", named here.
         (json!({"symbol": "MOCK", "side": "SELL", "type": "TRAILING_STOP", "quantity": "1", "trailPercent": "150"}), "trailPercent"),
@@ -424,7 +424,8 @@ async fn random_field_values_never_fail_the_server_nor_change_state_when_refused
 
 /// A symbol and a client order id have one grammar and one length, the engine's, on `/v1`,
 /// on `/v2` and in the OpenAPI document: a UUID (36 characters, what bots send as
-/// Alpaca's `client_order_id`) is taken everywhere, 41 characters nowhere.
+/// Alpaca's `client_order_id`) and Alpaca's longest, 128 characters, are taken everywhere,
+/// 129 characters nowhere.
 #[tokio::test]
 async fn symbols_and_client_order_ids_have_one_limit_on_every_surface() {
     let app = spawn_app().await;
@@ -444,19 +445,22 @@ async fn symbols_and_client_order_ids_have_one_limit_on_every_surface() {
             }
         }
     };
-    assert_eq!(property("PlaceOrderRequest", "clientOrderId"), Some(40), "{}", schemas["PlaceOrderRequest"]);
-    assert_eq!(property("OrderRequest", "client_order_id"), Some(40), "{}", schemas["OrderRequest"]);
+    assert_eq!(property("PlaceOrderRequest", "clientOrderId"), Some(128), "{}", schemas["PlaceOrderRequest"]);
+    assert_eq!(property("OrderRequest", "client_order_id"), Some(128), "{}", schemas["OrderRequest"]);
     assert_eq!(property("PlaceOrderRequest", "symbol"), Some(15), "{}", schemas["PlaceOrderRequest"]);
     assert_eq!(property("OrderRequest", "symbol"), Some(15), "{}", schemas["OrderRequest"]);
 
     let uuid = "6f1c8a2e-4b7d-4e0a-9c3b-2d5e8f7a1b40";
-    let too_long = "x".repeat(41);
+    let longest = "y".repeat(128);
+    let too_long = "x".repeat(129);
     let native = |client_order_id: &str| json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "1", "limitPrice": "90", "clientOrderId": client_order_id});
     let (status, placed) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&access), Some(native(uuid))).await;
     assert_eq!(status, 202, "{placed}");
+    let (status, placed) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&access), Some(native(&longest))).await;
+    assert_eq!((status, placed["clientOrderId"].as_str()), (202, Some(longest.as_str())), "{placed}");
     let (status, refused) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&access), Some(native(&too_long))).await;
     assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("clientOrderId")), "{refused}");
-    assert!(refused["error"]["message"].as_str().unwrap().contains("at most 40"), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("at most 128"), "{refused}");
 
     let alpaca = |client_order_id: &str| json!({"symbol": "mock", "side": "buy", "type": "limit", "qty": "1", "limit_price": "90", "time_in_force": "gtc", "client_order_id": client_order_id});
     let other = "0b7e5c1d-2f3a-4c5b-8d6e-7f8091a2b3c4";
@@ -477,9 +481,11 @@ async fn symbols_and_client_order_ids_have_one_limit_on_every_surface() {
     let (status, found) =
         call(&app, &app.anonymous, Method::GET, &format!("/v2/orders:by_client_order_id?client_order_id={shown}"), Some(&token(&bob)), None).await;
     assert_eq!(status, 404, "another user's order is not found by its shown id: {found}");
+    let (status, order) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(alpaca(&"z".repeat(128)))).await;
+    assert_eq!((status, order["client_order_id"].as_str().map(str::len)), (200, Some(128)), "{order}");
     let (status, refused) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(alpaca(&too_long))).await;
     assert_eq!(status, 400, "{refused}");
-    assert!(refused["message"].as_str().unwrap().starts_with("client_order_id: at most 40"), "{refused}");
+    assert!(refused["message"].as_str().unwrap().starts_with("client_order_id: at most 128"), "{refused}");
 
     // A symbol is refused for its grammar, not for a shorter length than the engine's.
     let (status, refused) =
@@ -491,7 +497,7 @@ async fn symbols_and_client_order_ids_have_one_limit_on_every_surface() {
         assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("symbol")), "{symbol}: {refused}");
     }
     let (_, orders) = call(&app, &app.anonymous, Method::GET, "/v1/orders", Some(&access), None).await;
-    assert_eq!(orders["orders"].as_array().unwrap().len(), 3, "only the three orders taken: {orders}");
+    assert_eq!(orders["orders"].as_array().unwrap().len(), 5, "only the five orders taken: {orders}");
 }
 
 /// `/v2` answers a refused order field as Alpaca does: 422, in the words of Alpaca's
