@@ -140,6 +140,9 @@ struct Worker {
     /// Commands before this were applied and seen by the listener already: a reopened
     /// sequencer replays them from its snapshot without telling anyone again.
     seen: Offset,
+    /// A command panicked the engine (or the listener) part-way: its state is not one the
+    /// log ever gave, so it answers no query either.
+    panicked: bool,
 }
 
 /// Opens the sequencer (recovering it) and starts the engine thread.
@@ -169,6 +172,7 @@ pub fn start(
         waiting: BTreeMap::new(),
         listener,
         seen: 0,
+        panicked: false,
     };
     let thread = std::thread::Builder::new()
         .name("engine".to_owned())
@@ -220,24 +224,35 @@ impl Worker {
             let listener = &mut self.listener;
             let status = &self.status;
             let started = std::time::Instant::now();
-            let result = self.sequencer.poll_with(|outcome| {
-                // The batch's events are stored before its outcomes are seen: whoever is
-                // answered next may read past this command (the read store waits for it).
-                status.next_command.fetch_max(outcome.offset + 1, Ordering::Relaxed);
-                if outcome.offset < seen {
-                    return;
-                }
-                listener(&outcome);
-                if let Some(replies) = waiting.remove(&outcome.offset) {
-                    for reply in replies {
-                        reply(Ok(outcome.clone()));
+            let batch = self.sequencer.next_command();
+            let sequencer = &mut self.sequencer;
+            // A bug that panics on a command would panic on it again on every replay: the
+            // engine halts saying where, rather than its thread dying unseen (health would
+            // still say ready, and an active engine would keep its leadership).
+            let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                sequencer.poll_with(|outcome| {
+                    // The batch's events are stored before its outcomes are seen: whoever is
+                    // answered next may read past this command (the read store waits for it).
+                    status.next_command.fetch_max(outcome.offset + 1, Ordering::Relaxed);
+                    if outcome.offset < seen {
+                        return;
                     }
-                }
-                if recent.len() == OUTCOMES_KEPT {
-                    recent.pop_front();
-                }
-                recent.push_back(outcome);
-            });
+                    listener(&outcome);
+                    if let Some(replies) = waiting.remove(&outcome.offset) {
+                        for reply in replies {
+                            reply(Ok(outcome.clone()));
+                        }
+                    }
+                    if recent.len() == OUTCOMES_KEPT {
+                        recent.pop_front();
+                    }
+                    recent.push_back(outcome);
+                })
+            }));
+            let result = match polled {
+                Ok(result) => result,
+                Err(panic) => return self.halt_on_panic(batch, panic.as_ref()),
+            };
             match result {
                 Ok(progress) => {
                     if progress.commands > 0 {
@@ -263,6 +278,19 @@ impl Worker {
 
     /// Stopped by damage: queries are still answered (the state is the last good one),
     /// commands are not applied, outcomes are refused, and nothing is snapshotted.
+    fn halt_on_panic(&mut self, batch: Offset, panic: &(dyn std::any::Any + Send)) {
+        let message = panic.downcast_ref::<&str>().map(|text| (*text).to_owned()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+        let failure = format!("the engine panicked applying the commands from offset {batch}: {message}");
+        tracing::error!(batch, message, "the engine panicked: it applies nothing more and keeps no snapshot until the fault is fixed");
+        if let Ok(mut slot) = self.status.failure.lock() {
+            *slot = Some(failure);
+        }
+        self.panicked = true;
+        self.status.recovered.store(false, Ordering::SeqCst);
+        self.status.halted.store(true, Ordering::SeqCst);
+        self.halt();
+    }
+
     fn halt(&mut self) {
         let reason = self.status.failure.lock().ok().and_then(|failure| failure.clone()).unwrap_or_default();
         for (_, replies) in std::mem::take(&mut self.waiting) {
@@ -275,6 +303,10 @@ impl Worker {
                 Ok(Request::Outcome { reply, .. }) => {
                     self.status.queue_depth.fetch_sub(1, Ordering::Relaxed);
                     reply(Err(format!("the engine stopped: {reason}")));
+                }
+                // Dropped unanswered: the asker hears that the engine stopped.
+                Ok(Request::Query(_)) if self.panicked => {
+                    self.status.queue_depth.fetch_sub(1, Ordering::Relaxed);
                 }
                 Ok(request) => self.handle(request),
                 Err(RecvTimeoutError::Timeout) => {}

@@ -23,13 +23,31 @@ fn order(user: &str) -> WireCommand {
     WireCommand::PlaceOrder(PlaceOrder::limit(user, "MOCK", WireSide::Buy, "2", "10", "2026-01-02T09:30:00.000Z"))
 }
 
-#[test]
-fn outcomes_queries_and_restart() {
+/// Waits up to 5 s for the engine to halt, and fails if it does not.
+fn wait_until_halted(status: &tradecraft_sequencer::runtime::RuntimeStatus) {
+    use std::sync::atomic::Ordering;
+    for _ in 0..500 {
+        if status.halted.load(Ordering::SeqCst) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the engine did not halt");
+}
+
+/// A memory log with the topics, and an empty snapshot folder named after `name`.
+fn memory_log_and_snapshots(name: &str) -> (Arc<dyn EventLog>, std::path::PathBuf, SnapshotStore) {
     let log: Arc<dyn EventLog> = Arc::new(MemoryLog::new());
     create_topics(log.as_ref(), 4).unwrap();
-    let dir = std::env::temp_dir().join(format!("tradecraft-runtime-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let snapshots = SnapshotStore::open(&dir).unwrap();
+    (log, dir, snapshots)
+}
+
+#[test]
+fn outcomes_queries_and_restart() {
+    let (log, dir, snapshots) = memory_log_and_snapshots("tradecraft-runtime");
     let (handle, thread) = start(SequencerConfig::default(), Arc::clone(&log), snapshots.clone(), 64, Box::new(|_| {})).unwrap();
     let at = Timestamp::from_millis(1_767_346_200_000);
     let setup = [
@@ -71,6 +89,40 @@ fn outcomes_queries_and_restart() {
     assert_eq!(handle.status().next_command.load(std::sync::atomic::Ordering::Relaxed), rejected_offset + 1);
     handle.stop();
     thread.join().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A command that panics the engine thread (here its listener, as a bug in the engine or
+/// in the API's view would): the engine halts and says where, answers neither outcomes nor
+/// queries from the half-applied state, and keeps no snapshot of it; its thread ends
+/// cleanly on stop. Before, the thread died: health still said ready and every request
+/// waited for an engine that was gone.
+#[test]
+fn a_command_that_panics_the_engine_halts_it_and_says_where() {
+    use std::sync::atomic::Ordering;
+    let (log, dir, snapshots) = memory_log_and_snapshots("tradecraft-runtime-panic");
+    let at = Timestamp::from_millis(1_767_346_200_000);
+    let poison = 3;
+    let listener = Box::new(move |outcome: &CommandOutcome| assert_ne!(outcome.offset, poison, "a bug met on command {poison}"));
+    let (handle, thread) = start(SequencerConfig::default(), Arc::clone(&log), snapshots.clone(), 64, listener).unwrap();
+    for sequence in 0..6 {
+        submit(log.as_ref(), &order("7"), "test", sequence, at).unwrap();
+    }
+    handle.request(Request::Wake).unwrap();
+    let status = handle.status();
+    wait_until_halted(status);
+    assert!(!status.recovered.load(Ordering::SeqCst), "not ready");
+    let failure = status.failure.lock().unwrap().clone().unwrap();
+    assert!(failure.contains("panicked") && failure.contains("a bug met on command 3"), "{failure}");
+    let (sender, receiver) = sync_channel(1);
+    handle.request(Request::Outcome { offset: 5, reply: Box::new(move |outcome| sender.send(outcome).unwrap()) }).unwrap();
+    assert!(receiver.recv_timeout(Duration::from_secs(5)).unwrap().is_err(), "no outcomes after the panic");
+    let (sender, receiver) = sync_channel::<u64>(1);
+    handle.request(Request::Query(Box::new(move |engine| sender.send(engine.state_hash()).unwrap()))).unwrap();
+    assert!(receiver.recv_timeout(Duration::from_secs(5)).is_err(), "no query reads the half-applied state");
+    handle.stop();
+    thread.join().expect("the engine thread ends cleanly");
+    assert!(snapshots.latest().unwrap().is_none(), "no snapshot of the half-applied state");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -124,13 +176,7 @@ fn corruption_met_while_replaying(with_snapshot: bool) {
     let snapshots = SnapshotStore::open(dir.join("snapshots")).unwrap();
     let (handle, thread) = start(SequencerConfig::default(), Arc::clone(&log), snapshots, 64, Box::new(|_| {})).unwrap();
     let status = handle.status();
-    for _ in 0..500 {
-        if status.halted.load(Ordering::SeqCst) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(status.halted.load(Ordering::SeqCst), "the engine halted");
+    wait_until_halted(status);
     std::thread::sleep(Duration::from_millis(300));
     let failure = status.failure.lock().unwrap().clone().unwrap();
     assert!(failure.contains(&damaged.display().to_string()) && failure.contains("at byte"), "the failure names the file and the byte: {failure}");
