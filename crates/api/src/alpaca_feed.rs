@@ -5,7 +5,8 @@
 //! timestamp extensions), JSON text otherwise (times RFC 3339).
 //!
 //! Messages, each frame an array of them: `{"T": "success", "msg": "connected"}` on
-//! connect; `auth` → `authenticated` (or `{"T": "error", "code": 402}`); `subscribe` /
+//! connect; `auth` → `authenticated` (or `{"T": "error", "code": 402}`; a second `auth` is
+//! `403 already authenticated`, the first key kept); `subscribe` /
 //! `unsubscribe` with `trades`, `quotes`, `bars`, `updatedBars`, `dailyBars`, `statuses`
 //! (symbols or `*`) → `{"T": "subscription", ...}` listing what is subscribed. Then `t`
 //! for each trade, `q` when the top of the book moves, `u` (the minute bar so far) and `d`
@@ -248,7 +249,9 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
                     Some(Ok(_)) => continue,
                 };
                 let answer = match (message["action"].as_str(), authorized.is_some()) {
-                    (Some("auth"), _) => {
+                    // As Alpaca: a session authenticates once, and keeps that key.
+                    (Some("auth"), true) => json!({"T": "error", "code": 403, "msg": "already authenticated"}),
+                    (Some("auth"), false) => {
                         let secret = message["secret"].as_str();
                         let caller = crate::auth::stream_caller(&state, message["key"].as_str(), secret).await;
                         authorized = secret.zip(caller).map(|(secret, caller)| {
@@ -307,7 +310,7 @@ async fn session(mut socket: WebSocket, state: Shared, mut msgpack: bool) {
                 }
             }
             push = inbox.recv() => match push {
-                // A failed `auth` after a good one leaves the subscriptions but sends nothing.
+                // Nothing is sent before a good `auth` (subscribing needs one anyway).
                 Some(_) if authorized.is_none() => continue,
                 Some(push) => {
                     let out = messages_for(&state, &subscriptions, &push);

@@ -418,7 +418,8 @@ async fn replaces_and_triggers_reach_the_socket_as_they_reach_order_updates() {
 }
 
 /// Alpaca's market data stream (`/v2/iex`) answers a subscription whose channel is not a
-/// list of symbols with Alpaca's `invalid syntax`, changing nothing, as Alpaca does.
+/// list of symbols with Alpaca's `invalid syntax`, changing nothing, and a second `auth`
+/// with `already authenticated`, as Alpaca does.
 #[tokio::test]
 async fn the_alpaca_data_stream_refuses_a_channel_that_is_not_a_list() {
     let app = spawn_app().await;
@@ -426,6 +427,12 @@ async fn the_alpaca_data_stream_refuses_a_channel_that_is_not_a_list() {
     assert_eq!(receive(&mut socket).await[0]["msg"], "connected");
     send(&mut socket, json!({"action": "auth", "key": "operator", "secret": crate::helpers::ADMIN_KEY})).await;
     assert_eq!(receive(&mut socket).await[0]["msg"], "authenticated");
+    // Authenticated once: another auth (good or bad) is Alpaca's 403, and the first key holds.
+    for again in [crate::helpers::ADMIN_KEY, "not-a-key"] {
+        send(&mut socket, json!({"action": "auth", "key": "operator", "secret": again})).await;
+        let answer = receive(&mut socket).await;
+        assert_eq!((answer[0]["code"].as_i64(), answer[0]["msg"].as_str()), (Some(403), Some("already authenticated")), "{answer}");
+    }
     send(&mut socket, json!({"action": "subscribe", "trades": ["MOCK"]})).await;
     assert_eq!(receive(&mut socket).await[0]["trades"], json!(["MOCK"]));
     for bad in [json!({"action": "subscribe", "bars": "MOCK"}), json!({"action": "unsubscribe", "trades": ["MOCK", 7]})] {
