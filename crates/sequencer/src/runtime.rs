@@ -276,8 +276,7 @@ impl Worker {
         }
     }
 
-    /// Stopped by damage: queries are still answered (the state is the last good one),
-    /// commands are not applied, outcomes are refused, and nothing is snapshotted.
+    /// Halts for a panic met applying the batch from `batch`, saying where and why.
     fn halt_on_panic(&mut self, batch: Offset, panic: &(dyn std::any::Any + Send)) {
         let message = panic.downcast_ref::<&str>().map(|text| (*text).to_owned()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
         let failure = format!("the engine panicked applying the commands from offset {batch}: {message}");
@@ -291,6 +290,9 @@ impl Worker {
         self.halt();
     }
 
+    /// Stopped by damage: queries are still answered (the state is the last good one),
+    /// commands are not applied, outcomes are refused, and nothing is snapshotted. Stopped
+    /// by a panic: queries are not answered either.
     fn halt(&mut self) {
         let reason = self.status.failure.lock().ok().and_then(|failure| failure.clone()).unwrap_or_default();
         for (_, replies) in std::mem::take(&mut self.waiting) {
