@@ -223,6 +223,14 @@ fn banded_price(price: i64, bps: u32, up: bool, tick: i64) -> i64 {
     on_grid.max(tick)
 }
 
+/// The middle of the best bid and offer, down to the tick grid; the one side there is.
+fn quoted_middle(book: &Book, tick: i64) -> Option<i64> {
+    match (book.best(Side::Buy).map(|(price, _)| price), book.best(Side::Sell).map(|(price, _)| price)) {
+        (Some(bid), Some(ask)) => Some((bid + ask) / 2 / tick * tick),
+        (bid, ask) => bid.or(ask),
+    }
+}
+
 /// Trigger price of a trailing stop at `trail` from `watermark`, on the tick grid.
 fn trailing_stop_price(side: Side, watermark: i64, trail: Trail, tick: i64) -> i64 {
     match (side, trail) {
@@ -1037,10 +1045,9 @@ impl Engine {
             }
             OrderKind::TrailingStop { trail } => {
                 Self::check_trail(trail, market.tick)?;
-                let reference = market.last_price;
-                if reference == 0 {
-                    return Err(RejectReason::NoReferencePrice);
-                }
+                // The last trade; before the first, the middle of the quotes (a venue whose
+                // liquidity provider quotes has traded nothing yet).
+                let reference = if market.last_price > 0 { market.last_price } else { quoted_middle(book, tick).ok_or(RejectReason::NoReferencePrice)? };
                 let stop = trailing_stop_price(new.side, reference, trail, tick);
                 if stop <= 0 {
                     return Err(RejectReason::InvalidPrice);

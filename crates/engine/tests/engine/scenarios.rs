@@ -1901,3 +1901,43 @@ fn an_exit_leg_queued_while_the_market_is_closed_grows_in_its_queue_with_each_cl
         "#]],
     );
 }
+
+#[test]
+fn a_trailing_stop_before_the_first_trade_trails_from_the_middle_of_the_quotes() {
+    // No trade yet: an empty book gives no price to trail from; one quote, that price (a
+    // sell trailing the 101 offer by 3.00 stops at 98); a bid at 99 and the offer at 101,
+    // their middle (4 % under 100 is 96). A replaced trail shows the stop it recomputes.
+    check(
+        "
+        sell 2 #3 MOCK 2 trail 2
+        sell 3 #1 MOCK 1 limit 101
+        sell 2 #4 MOCK 1 trail 2
+        replace 2 #4 trail=3
+        buy 1 #2 MOCK 1 limit 99
+        sell 2 #5 MOCK 1 trail 500bp
+        replace 2 #5 trail=400bp
+        ",
+        expect![[r#"
+            > sell 2 #3 MOCK 2 trail 2
+              rejected #3 no_reference_price FAILED_OTHER
+            > sell 3 #1 MOCK 1 limit 101
+              accepted #1 3 SELL MOCK Limit { price: 101 } qty=1 reserved=0
+              bbo MOCK - / 101x1 seq=1
+            > sell 2 #4 MOCK 1 trail 2
+              accepted #4 2 SELL MOCK TrailingStop { trail: Amount(2) } qty=1 reserved=0
+            > replace 2 #4 trail=3
+              replaced #4 1@market stop=98 priority_kept=false
+            > buy 1 #2 MOCK 1 limit 99
+              accepted #2 1 BUY MOCK Limit { price: 99 } qty=1 reserved=99
+              bbo MOCK 99x1 / 101x1 seq=2
+            > sell 2 #5 MOCK 1 trail 500bp
+              accepted #5 2 SELL MOCK TrailingStop { trail: Percent { basis_points: 500 } } qty=1 reserved=0
+            > replace 2 #5 trail=400bp
+              replaced #5 1@market stop=96 priority_kept=false
+            balances:
+              1: cash 9901/99
+              2: cash 0/0; MOCK 98/2
+              3: cash 10000/0; MOCK 99/1
+        "#]],
+    );
+}
