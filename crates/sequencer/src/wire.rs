@@ -594,7 +594,7 @@ impl WireCommand {
                         Some(IdempotencyKey { key: key_digest(key), fingerprint })
                     }
                 };
-                match (order.contingent(new.clone())?, key) {
+                match (order.contingent(&new)?, key) {
                     (Some(contingent), key) => Command::PlaceContingent { order: Box::new(contingent), key },
                     (None, None) => Command::PlaceOrder(new),
                     (None, Some(key)) => Command::PlaceOrderOnce { order: new, key },
@@ -706,7 +706,7 @@ impl PlaceOrder {
     }
 
     /// The contingent order `new` is part of, if it has a class.
-    fn contingent(&self, new: NewOrder) -> Result<Option<ContingentOrder>, WireError> {
+    fn contingent(&self, new: &NewOrder) -> Result<Option<ContingentOrder>, WireError> {
         let Some(class) = self.order_class else {
             if self.take_profit.is_some() || self.stop_loss.is_some() {
                 return Err(invalid("orderClass", "required with takeProfit or stopLoss"));
@@ -744,7 +744,7 @@ impl PlaceOrder {
             WireOrderClass::Oto => OrderClass::OneTriggersOther,
             WireOrderClass::Oco => OrderClass::OneCancelsOther,
         };
-        Ok(Some(ContingentOrder { class, order: new, take_profit, stop_loss }))
+        Ok(Some(ContingentOrder { class, order: new.clone(), take_profit, stop_loss }))
     }
 
     fn to_new_order(&self, offset: u64) -> Result<NewOrder, WireError> {
