@@ -537,7 +537,8 @@ pub(crate) async fn set_role(
 const HANDED_CODE_TTL_MS: i64 = 24 * 3_600_000;
 
 /// `POST /v1/users/{userId}/password-reset` (admins): a one-time code, in this answer only,
-/// that sets the user's password at `POST /v1/auth/password/reset` within 24 hours; for a
+/// that sets the user's password at `POST /v1/auth/password/reset` within 24 hours while
+/// the admin who made it still is one; for a
 /// user who forgot theirs where the server sends no email, or cannot receive it. Nothing
 /// else changes until the code is used. Audited; a retry with the same
 /// `X-Idempotency-Key` does not show the code again.
@@ -559,7 +560,12 @@ pub(crate) async fn issue_reset_code(
     ask_now(&state, move |store| store.user_by_id(user)).await?.ok_or_else(|| ApiError::NotFound(format!("user {user}")))?;
     let (now, code) = (now_ms(), random_token(18));
     let (code_hash, expires_at_ms) = (hash_secret(&code), now + HANDED_CODE_TTL_MS);
-    ask_now(&state, move |store| store.insert_password_reset(&code_hash, user, now, expires_at_ms, u64::MAX)).await?;
+    let issuer = require(&caller)?.user_id;
+    ask_now(&state, move |store| match issuer {
+        Some(issuer) => store.insert_handed_password_reset(&code_hash, user, issuer, now, expires_at_ms),
+        None => store.insert_password_reset(&code_hash, user, now, expires_at_ms, u64::MAX).map(|_| ()),
+    })
+    .await?;
     audit(&state, &caller, "user.password_reset_issued", format!("user:{user}"), json!({})).await;
     let code = ResetCode { user_id: user.to_string(), code, expires_at: Timestamp::from_millis(expires_at_ms).to_string() };
     let mut answer = (StatusCode::CREATED, Json(code)).into_response();

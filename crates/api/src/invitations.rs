@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tradecraft_store::{InvitationRecord, MemberRecord};
 use tradecraft_types::Timestamp;
 
-use crate::auth::{MaybeCaller, own_account, random_token};
+use crate::auth::{MaybeCaller, own_account, random_token, require};
 use crate::extract::{Body, from_object};
 use crate::identity::audit;
 use crate::models::{InvitationRequest, MemberRole};
@@ -45,7 +45,9 @@ fn list_of(records: &[InvitationRecord]) -> Json<Invitations> {
 }
 
 /// Invite a registered user into the organisation (its admins, and admins). A pending
-/// invitation of the same user is replaced; the user is notified.
+/// invitation of the same user is replaced; the user is notified. The invitation stands
+/// while its inviter is an admin of the organisation (or of the platform): once demoted,
+/// what they handed out lapses.
 #[utoipa::path(post, path = "/v1/organisations/{org_id}/invitations", tag = "risk", request_body = InvitationRequest,
     params(("org_id" = String, Path, pattern = "^(0|[1-9][0-9]{0,18})$", description = "An organisation id.")),
     responses(
@@ -92,6 +94,7 @@ pub(crate) async fn invite(
         expires_at_ms: now + INVITATION_LIFETIME_MS,
         status: "PENDING".to_owned(),
         organisation_name: organisation.name,
+        invited_by: require(&caller)?.user_id,
     };
     let stored = record.clone();
     ask_now(&state, move |store| store.insert_invitation(&stored)).await?;
@@ -188,7 +191,7 @@ async fn own_pending(state: &AppState, caller: &MaybeCaller, invitation_id: &str
     params(("invitation_id" = String, Path, max_length = 64, description = "An invitation id.")),
     responses(
         (status = 200, description = "The membership.", body = MemberSet),
-        (status = 404, description = "No such pending invitation of yours (unknown, expired, withdrawn or answered).", body = ErrorBody),
+        (status = 404, description = "No such pending invitation of yours (unknown, expired, withdrawn, answered, or its inviter is no longer an admin of the organisation nor of the platform).", body = ErrorBody),
         (status = 409, description = "You are the last admin of your organisation: make another member its admin first.", body = ErrorBody),
     ))]
 pub(crate) async fn accept(

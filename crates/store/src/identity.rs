@@ -70,6 +70,10 @@ const OWNED: &str = "user_id % 281474976710656 = $1";
 /// The window of the reset codes' hourly quota.
 const RESET_QUOTA_WINDOW_MS: i64 = 3_600_000;
 
+/// A reset code's issuer (if an admin handed it out) is an admin still.
+const ISSUER_STILL_ADMIN: &str =
+    "(password_resets.issued_by IS NULL OR EXISTS (SELECT 1 FROM users WHERE users.user_id = password_resets.issued_by AND users.role = 'admin'))";
+
 impl Store {
     /// Adds a user; [`StoreError::Conflict`] if the email (or id) is taken.
     pub fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
@@ -142,14 +146,33 @@ impl Store {
     /// hour ago go in the same transaction (none of them can be used or counts toward the
     /// hour), so a user's codes stay bounded by the hourly quota and the codes' lifetime.
     pub fn insert_password_reset(&self, code_hash: &str, user_id: u64, now_ms: i64, expires_at_ms: i64, per_hour: u64) -> Result<bool, StoreError> {
+        self.insert_reset_code(code_hash, user_id, None, now_ms, expires_at_ms, per_hour)
+    }
+
+    /// Keeps a reset code an admin (`issuer`) made for the user to hand over. It works
+    /// only while `issuer` is an admin: one who is demoted or deleted can no longer set
+    /// the password of a user they hold a code for.
+    pub fn insert_handed_password_reset(&self, code_hash: &str, user_id: u64, issuer: u64, now_ms: i64, expires_at_ms: i64) -> Result<(), StoreError> {
+        self.insert_reset_code(code_hash, user_id, Some(issuer), now_ms, expires_at_ms, u64::MAX).map(|_| ())
+    }
+
+    fn insert_reset_code(
+        &self,
+        code_hash: &str,
+        user_id: u64,
+        issuer: Option<u64>,
+        now_ms: i64,
+        expires_at_ms: i64,
+        per_hour: u64,
+    ) -> Result<bool, StoreError> {
         let user = Param::Int(user_id as i64);
         let forget = Statement::new(
             "DELETE FROM password_resets WHERE user_id = $1 AND expires_at <= $2",
             vec![user.clone(), now_ms.saturating_sub(RESET_QUOTA_WINDOW_MS).into()],
         );
         let insert = Statement::new(
-            "INSERT INTO password_resets (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            vec![code_hash.into(), user, now_ms.into(), expires_at_ms.into()],
+            "INSERT INTO password_resets (code_hash, user_id, created_at, expires_at, issued_by) VALUES ($1, $2, $3, $4, $5)",
+            vec![code_hash.into(), user, now_ms.into(), expires_at_ms.into(), issuer.map(|issuer| issuer as i64).into()],
         );
         let quota = crate::Quota {
             table: "password_resets",
@@ -164,11 +187,13 @@ impl Store {
         }
     }
 
-    /// The user a live reset code (unused, unexpired at `now_ms`) belongs to.
+    /// The user a live reset code (unused, unexpired at `now_ms`, its issuer still an
+    /// admin) belongs to.
     pub fn password_reset_user(&self, code_hash: &str, now_ms: i64) -> Result<Option<u64>, StoreError> {
-        let rows = self
-            .backend()
-            .query("SELECT user_id FROM password_resets WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2", &[code_hash.into(), now_ms.into()])?;
+        let rows = self.backend().query(
+            &format!("SELECT user_id FROM password_resets WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 AND {ISSUER_STILL_ADMIN}"),
+            &[code_hash.into(), now_ms.into()],
+        )?;
         rows.first().map(|row| row.int(0).map(|user| user as u64)).transpose()
     }
 
@@ -183,7 +208,7 @@ impl Store {
         let spent = "EXISTS (SELECT 1 FROM password_resets WHERE code_hash = $3 AND used_at = $4)";
         self.backend().transaction(&[
             Statement::new(
-                "UPDATE password_resets SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1",
+                format!("UPDATE password_resets SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 AND {ISSUER_STILL_ADMIN}"),
                 vec![now_ms.into(), code_hash.into()],
             ),
             Statement::new(

@@ -59,6 +59,7 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0028_refresh_tokens_by_user.sql"),
         postgres: include_str!("../migrations/0028_refresh_tokens_by_user.sql"),
     },
+    Migration { version: 29, sqlite: include_str!("../migrations/0029_grantors.sql"), postgres: include_str!("../migrations/0029_grantors.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -41,12 +41,25 @@ pub struct InvitationRecord {
     pub status: String,
     /// The organisation's name (read with the invitation; not stored with it).
     pub organisation_name: String,
+    /// The user who invited (`None`: the operator key). The invitation stands only while
+    /// they are an admin of its organisation or of the platform.
+    pub invited_by: Option<u64>,
 }
 
-const INVITATION_COLUMNS: &str = "invitation_id, org_id, user_id, role, group_id, created_at, expires_at, status";
+const INVITATION_COLUMNS: &str = "invitation_id, org_id, user_id, role, group_id, created_at, expires_at, status, invited_by";
 /// The invitation's columns and its organisation's name.
-const INVITATION_SELECT: &str = "SELECT i.invitation_id, i.org_id, i.user_id, i.role, i.group_id, i.created_at, i.expires_at, i.status, o.name \
+const INVITATION_SELECT: &str = "SELECT i.invitation_id, i.org_id, i.user_id, i.role, i.group_id, i.created_at, i.expires_at, i.status, o.name, i.invited_by \
                                  FROM org_invitations i JOIN organisations o ON o.org_id = i.org_id";
+
+/// The inviter of invitation row `row` is still an admin of its organisation or of the
+/// platform (or was the operator key): what an admin handed out lapses with their rights.
+fn inviter_stands(row: &str) -> String {
+    format!(
+        "({row}.invited_by IS NULL \
+         OR EXISTS (SELECT 1 FROM users u WHERE u.user_id = {row}.invited_by AND u.role = 'admin') \
+         OR EXISTS (SELECT 1 FROM org_members m WHERE m.user_id = {row}.invited_by AND m.org_id = {row}.org_id AND m.role = 'org_admin'))"
+    )
+}
 
 fn invitation(row: &crate::db::Row) -> Result<InvitationRecord, StoreError> {
     Ok(InvitationRecord {
@@ -59,6 +72,7 @@ fn invitation(row: &crate::db::Row) -> Result<InvitationRecord, StoreError> {
         expires_at_ms: row.int(6)?,
         status: row.text(7)?.to_owned(),
         organisation_name: row.text(8)?.to_owned(),
+        invited_by: row.opt_int(9)?.map(id),
     })
 }
 
@@ -175,7 +189,7 @@ impl Store {
         let writes = vec![
             Statement::new("DELETE FROM org_invitations WHERE org_id = $1 AND user_id = $2 AND status = 'PENDING'", vec![org.clone(), user.clone()]),
             Statement::new(
-                format!("INSERT INTO org_invitations ({INVITATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+                format!("INSERT INTO org_invitations ({INVITATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
                 vec![
                     record.invitation_id.as_str().into(),
                     org,
@@ -185,19 +199,22 @@ impl Store {
                     record.created_at_ms.into(),
                     record.expires_at_ms.into(),
                     record.status.as_str().into(),
+                    record.invited_by.map(|user| user as i64).into(),
                 ],
             ),
         ];
         self.write_within_organisation(record.org_id, writes, &quota)
     }
 
+    /// The invitation, if it still stands: one whose inviter is no longer an admin of its
+    /// organisation (nor of the platform) is as unknown as none.
     pub fn invitation(&self, invitation_id: &str) -> Result<Option<InvitationRecord>, StoreError> {
-        let rows = self.backend().query(&format!("{INVITATION_SELECT} WHERE i.invitation_id = $1"), &[invitation_id.into()])?;
+        let rows = self.backend().query(&format!("{INVITATION_SELECT} WHERE i.invitation_id = $1 AND {}", inviter_stands("i")), &[invitation_id.into()])?;
         rows.first().map(invitation).transpose()
     }
 
-    /// Pending invitations not expired at `now_ms`, of a user or else of an organisation,
-    /// newest first.
+    /// Pending invitations not expired at `now_ms` whose inviter is still an admin, of a
+    /// user or else of an organisation, newest first.
     pub fn pending_invitations(&self, user_id: Option<u64>, org_id: Option<u64>, now_ms: i64) -> Result<Vec<InvitationRecord>, StoreError> {
         let (column, value) = match (user_id, org_id) {
             (Some(user), _) => ("user_id", user),
@@ -205,17 +222,24 @@ impl Store {
             (None, None) => return Err(StoreError::Invalid("a user or an organisation".to_owned())),
         };
         let rows = self.backend().query(
-            &format!("{INVITATION_SELECT} WHERE i.{column} = $1 AND i.status = 'PENDING' AND i.expires_at > $2 ORDER BY i.created_at DESC, i.invitation_id"),
+            &format!(
+                "{INVITATION_SELECT} WHERE i.{column} = $1 AND i.status = 'PENDING' AND i.expires_at > $2 AND {} \
+                 ORDER BY i.created_at DESC, i.invitation_id",
+                inviter_stands("i")
+            ),
             &[(value as i64).into(), now_ms.into()],
         )?;
         rows.iter().map(invitation).collect()
     }
 
     /// Answers a pending, unexpired invitation (`ACCEPTED`, `DECLINED` or `REVOKED`);
-    /// false if it was not (any more).
+    /// false if it was not (any more). It is accepted only while its inviter is still an
+    /// admin, checked in the same statement, so a demotion racing an acceptance cannot
+    /// let the invitation through after it.
     pub fn answer_invitation(&self, invitation_id: &str, status: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let standing = if status == "ACCEPTED" { format!(" AND {}", inviter_stands("org_invitations")) } else { String::new() };
         self.backend().transaction(&[Statement::new(
-            "UPDATE org_invitations SET status = $2, answered_at = $3 WHERE invitation_id = $1 AND status = 'PENDING' AND expires_at > $3",
+            format!("UPDATE org_invitations SET status = $2, answered_at = $3 WHERE invitation_id = $1 AND status = 'PENDING' AND expires_at > $3{standing}"),
             vec![invitation_id.into(), status.into(), now_ms.into()],
         )])?;
         let rows =

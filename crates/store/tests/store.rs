@@ -1116,6 +1116,7 @@ fn an_organisations_groups_and_waiting_invitations_are_bounded(db: TestDb) {
         expires_at_ms: at + DAY,
         status: "PENDING".into(),
         organisation_name: String::new(),
+        invited_by: None,
     };
     // One that expired does not count.
     store.insert_invitation(&invitation(1, T0 - 2 * DAY)).unwrap();

@@ -339,6 +339,45 @@ async fn a_server_without_email_says_it_cannot_mail_a_reset_code() {
     assert_eq!((status, refused["error"]["code"].as_str()), (404, Some("email_not_configured")), "{refused}");
 }
 
+/// A reset code an admin hands over works only while they are an admin: one demoted (or
+/// deleted) before it is used cannot set the password of the user they hold it for.
+#[tokio::test]
+async fn a_handed_reset_code_lapses_when_its_admin_is_no_longer_one() {
+    let app = crate::helpers::spawn_app().await;
+    let sam = register(&app, "sam@example.com").await;
+    let ada = register(&app, "ada@example.com").await;
+    let (sam_id, ada_id) = (sam["userId"].as_str().unwrap(), ada["userId"].as_str().unwrap());
+    let (status, _) = call(&app, &app.client, Method::PUT, &format!("/v1/users/{ada_id}/role"), None, Some(json!({"role": "admin"}))).await;
+    assert_eq!(status, 200);
+    let (_, login) =
+        call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "correct horse"}))).await;
+    let ada_token = login["accessToken"].as_str().unwrap().to_owned();
+    let issue = || async {
+        let (status, issued) = call(&app, &app.anonymous, Method::POST, &format!("/v1/users/{sam_id}/password-reset"), Some(&ada_token), None).await;
+        assert_eq!(status, 201, "{issued}");
+        issued["code"].as_str().unwrap().to_owned()
+    };
+    let app = &app;
+    let reset = |code: String| async move {
+        call(app, &app.anonymous, Method::POST, "/v1/auth/password/reset", None, Some(json!({"code": code, "newPassword": "battery staple"}))).await
+    };
+    let (kept, held) = (issue().await, issue().await);
+    let (status, renewed) = reset(kept).await;
+    assert_eq!((status, renewed["userId"].as_str()), (200, Some(sam_id)), "an admin's code works: {renewed}");
+
+    // Sam asks for help again; Ada makes a code, then stops being an admin.
+    let held_after = issue().await;
+    let (status, _) = call(app, &app.client, Method::PUT, &format!("/v1/users/{ada_id}/role"), None, Some(json!({"role": "trader"}))).await;
+    assert_eq!(status, 200);
+    for code in [held, held_after] {
+        let (status, refused) = reset(code).await;
+        assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("invalid_reset_code")), "{refused}");
+    }
+    let (status, _) =
+        call(app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "sam@example.com", "password": "battery staple"}))).await;
+    assert_eq!(status, 200, "Sam's password is the one Sam set");
+}
+
 #[tokio::test]
 async fn an_admin_hands_a_user_a_reset_code_where_no_email_goes() {
     let app = crate::helpers::spawn_app().await;

@@ -426,6 +426,68 @@ async fn invitations_let_users_join_an_organisation_by_consent() {
     assert_eq!(delete_me(bob_token).await.0, 204, "the only member of Solo");
 }
 
+/// An invitation stands on its inviter's rights: once the organisation admin who made it
+/// is demoted (or a platform admin is), it can no longer be accepted and is listed nowhere,
+/// so a demoted admin cannot keep a way back in (an `org_admin` invitation to a second
+/// account of theirs). Invitations of admins who still are stand.
+#[tokio::test]
+async fn an_invitation_lapses_when_its_inviter_is_no_longer_an_admin() {
+    let app = spawn_app().await;
+    let people =
+        registered(&app, ["head@example.com", "deputy@example.com", "alt@example.com", "carol@example.com", "root@example.com", "dave@example.com"]).await;
+    let [(head, head_token), (deputy, deputy_token), (alt, alt_token), (carol, carol_token), (root, _), (dave, dave_token)] = &people;
+    let (_, created) = app.post("/v1/organisations", json!({"name": "Class 5A"})).await;
+    let org = created["organisationId"].as_str().unwrap().to_owned();
+    for admin in [head, deputy] {
+        let response = app.client.put(app.url(&format!("/v1/organisations/{org}/members/{admin}"))).json(&json!({"role": "org_admin"})).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let invitations = format!("/v1/organisations/{org}/invitations");
+    let invite = |token: &str, user: &str, role: &str| {
+        let (token, body) = (token.to_owned(), json!({"userId": user, "role": role}));
+        let (app, invitations) = (&app, invitations.clone());
+        async move {
+            let (status, invited) = call(app, &app.anonymous, Method::POST, &invitations, Some(&token), Some(body)).await;
+            assert_eq!(status, 201, "{invited}");
+            invited["invitationId"].as_str().unwrap().to_owned()
+        }
+    };
+    let to_alt = invite(head_token, alt, "org_admin").await;
+    let to_carol = invite(head_token, carol, "member").await;
+    // A platform admin (a user, not the operator key) invites too.
+    let response = app.client.put(app.url(&format!("/v1/users/{root}/role"))).json(&json!({"role": "admin"})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let (_, login) =
+        call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "root@example.com", "password": "correct horse"}))).await;
+    let to_dave = invite(login["accessToken"].as_str().unwrap(), dave, "member").await;
+    let (_, listed) = call(&app, &app.anonymous, Method::GET, &invitations, Some(deputy_token), None).await;
+    assert_eq!(listed["invitations"].as_array().unwrap().len(), 3, "{listed}");
+
+    // The head steps down to member; the platform admin becomes a trader.
+    let response = app.client.put(app.url(&format!("/v1/organisations/{org}/members/{head}"))).json(&json!({"role": "member"})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let response = app.client.put(app.url(&format!("/v1/users/{root}/role"))).json(&json!({"role": "trader"})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let (_, listed) = call(&app, &app.anonymous, Method::GET, &invitations, Some(deputy_token), None).await;
+    assert!(listed["invitations"].as_array().unwrap().is_empty(), "none stands: {listed}");
+    for (token, id) in [(alt_token, &to_alt), (carol_token, &to_carol), (dave_token, &to_dave)] {
+        let (_, mine) = call(&app, &app.anonymous, Method::GET, "/v1/me/invitations", Some(token), None).await;
+        assert!(mine["invitations"].as_array().unwrap().is_empty(), "{mine}");
+        let (status, refused) = call(&app, &app.anonymous, Method::POST, &format!("/v1/me/invitations/{id}/accept"), Some(token), None).await;
+        assert_eq!((status, refused["error"]["code"].as_str()), (404, Some("not_found")), "{refused}");
+    }
+    let (_, seen) = app.get(&format!("/v1/organisations/{org}")).await;
+    let members: Vec<(&str, &str)> =
+        seen["members"].as_array().unwrap().iter().map(|member| (member["userId"].as_str().unwrap(), member["role"].as_str().unwrap())).collect();
+    assert_eq!(members.len(), 2, "nobody joined: {seen}");
+    assert!(members.contains(&(head.as_str(), "member")) && members.contains(&(deputy.as_str(), "org_admin")), "{seen}");
+
+    // The deputy, still an admin, invites Carol again: that one stands.
+    let again = invite(deputy_token, carol, "member").await;
+    let (status, joined) = call(&app, &app.anonymous, Method::POST, &format!("/v1/me/invitations/{again}/accept"), Some(carol_token), None).await;
+    assert_eq!((status, joined["role"].as_str()), (200, Some("member")), "{joined}");
+}
+
 /// Two admins of an organisation stepping down (or leaving) at the same moment cannot both
 /// succeed: the member list is changed in one transaction that refuses to leave the
 /// organisation with members and no admin, so one of them is refused and it keeps one.
