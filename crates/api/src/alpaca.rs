@@ -50,6 +50,11 @@ pub(crate) fn order_uuid(order: OrderId) -> String {
     uuid(TAG_ORDER, order.0)
 }
 
+/// Whether `text` is an order UUID of this server, in any letter case.
+pub(crate) fn is_order_uuid(text: &str) -> bool {
+    id_of(TAG_ORDER, text).is_some()
+}
+
 fn symbol_hash(symbol: &str) -> u64 {
     symbol.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
 }

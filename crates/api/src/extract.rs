@@ -630,13 +630,25 @@ engine_text!(
 );
 
 engine_text!(
-    /// A client order id as the engine takes it ([`tradecraft_types::ClientOrderId`]).
+    /// A client order id as the engine takes it ([`tradecraft_types::ClientOrderId`]), but
+    /// not in the form of this server's order UUIDs (see [`client_order_id`]).
     ClientOrderIdText,
     tradecraft_types::ClientOrderId::MAX_LENGTH,
-    tradecraft_types::ClientOrderId::new,
+    client_order_id,
     CLIENT_ORDER_ID_PATTERN = "^[!-~]{1,128}$",
-    "The client's own id for the order: printable ASCII, no spaces"
+    "The client's own id for the order: printable ASCII, no spaces, and not in the form of this server's order ids (74630000-0000-0002-…), which stand for the orders placed without one"
 );
+
+/// A client order id the engine takes that is not one of this server's order UUIDs: the
+/// Alpaca API shows an order placed without a client order id with its UUID as one (as
+/// Alpaca makes one up) and finds it by that, so a client's own id of that form would name
+/// two orders.
+fn client_order_id(text: &str) -> Result<tradecraft_types::ClientOrderId, String> {
+    if crate::alpaca::is_order_uuid(text) {
+        return Err(format!("{text:?} has the form of this server's order ids, which stand for orders placed without a client order id"));
+    }
+    tradecraft_types::ClientOrderId::new(text).map_err(|error| error.to_string())
+}
 
 /// Whether `label` is one label of a host name DNS can hold: 1 to 63 letters, digits and
 /// hyphens (and underscores, where `underscore`), not starting or ending with a hyphen.

@@ -481,6 +481,22 @@ async fn symbols_and_client_order_ids_have_one_limit_on_every_surface() {
     let (status, found) =
         call(&app, &app.anonymous, Method::GET, &format!("/v2/orders:by_client_order_id?client_order_id={shown}"), Some(&token(&bob)), None).await;
     assert_eq!(status, 404, "another user's order is not found by its shown id: {found}");
+    // So no client's own id takes that form, in any letter case, on placing or replacing
+    // (on either API): it would name two orders.
+    let id = order["id"].as_str().unwrap();
+    for taken in [shown.to_owned(), shown.to_uppercase(), "74630000-0000-0002-0000-0000000f4240".to_owned()] {
+        let (status, refused) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(alpaca(&taken))).await;
+        assert_eq!(status, 400, "{refused}");
+        assert!(refused["message"].as_str().unwrap().contains("the form of this server's order ids"), "{refused}");
+        let (status, refused) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(&access), Some(native(&taken))).await;
+        assert_eq!((status, refused["error"]["details"]["field"].as_str()), (400, Some("clientOrderId")), "{refused}");
+        let renamed = json!({"client_order_id": taken});
+        let (status, refused) = call(&app, &app.anonymous, Method::PATCH, &format!("/v2/orders/{id}"), Some(&access), Some(renamed)).await;
+        assert_eq!(status, 400, "{refused}");
+        assert!(refused["message"].as_str().unwrap().contains("the form of this server's order ids"), "{refused}");
+    }
+    let (status, found) = call(&app, &app.anonymous, Method::GET, &format!("/v2/orders:by_client_order_id?client_order_id={shown}"), Some(&access), None).await;
+    assert_eq!((status, &found["id"]), (200, &order["id"]), "still the one order: {found}");
     let (status, order) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(alpaca(&"z".repeat(128)))).await;
     assert_eq!((status, order["client_order_id"].as_str().map(str::len)), (200, Some(128)), "{order}");
     let (status, refused) = call(&app, &app.anonymous, Method::POST, "/v2/orders", Some(&access), Some(alpaca(&too_long))).await;
