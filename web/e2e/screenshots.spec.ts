@@ -18,7 +18,7 @@ const PAGES: { name: string; path: string; ready: (page: Page) => Promise<void> 
   { name: "contests", path: "/#/contests", ready: async (page) => expect(page.getByTestId("paper-accounts")).toBeVisible() },
   { name: "notifications", path: "/#/notifications", ready: async (page) => expect(page.getByTestId("notifications").locator("li").first()).toBeVisible() },
   { name: "api-keys", path: "/#/keys", ready: async (page) => expect(page.getByRole("heading", { name: "API keys" })).toBeVisible() },
-  { name: "admin", path: "/#/admin", ready: async (page) => expect(page.getByRole("heading", { name: "Administration" })).toBeVisible() },
+  { name: "admin", path: "/#/admin", ready: async (page) => expect(page.getByTestId("organisations")).toContainText("Riverside High") },
 ];
 
 test("every page renders at desktop and phone width", async ({ page }) => {
@@ -56,6 +56,10 @@ test("every page renders at desktop and phone width", async ({ page }) => {
   );
   await call("POST", `/v1/contests/${contest.contestId}/join`, {}, trader.accessToken);
   await call("POST", "/v1/price-alerts", { symbol: "MOCKAAPL", direction: "ABOVE", price: "500" }, trader.accessToken);
+  // A school with a class, for the Admin page's list of organisations.
+  const school = await call<{ organisationId: string }>("POST", "/v1/organisations", { name: "Riverside High" }, trader.accessToken);
+  await call("POST", `/v1/organisations/${school.organisationId}/groups`, { name: "Year 10 economics" }, trader.accessToken);
+  await call("PUT", `/v1/organisations/${school.organisationId}/members/${trader.userId}`, { role: "org_admin" }, trader.accessToken);
 
   await logIn(page, trader);
   for (const [width, height, label] of [

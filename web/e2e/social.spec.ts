@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { call, logIn, register, watchConsole } from "./helpers";
+import { call, logIn, makeAdmin, register, watchConsole } from "./helpers";
 import { ADMIN_KEY } from "./server";
 
 test("a trader follows another, likes and comments on a shared order, hears of a new follower, and joins a contest and trades in it", async ({ page }) => {
@@ -107,6 +107,27 @@ test("a student accepts a class's invitation from the notifications page and com
     body: JSON.stringify({ symbol: "MOCKAAPL", side: "BUY", type: "LIMIT", quantity: "6", limitPrice: "1" }),
   });
   expect(refused.status).toBe(403);
+  expect(errors).toEqual([]);
+});
+
+test("an admin finds a class in the list of organisations, opens it and adds a group, and the list counts it", async ({ page }) => {
+  const errors = watchConsole(page);
+  const admin = await makeAdmin(await register());
+  const operator = { "X-API-Key": ADMIN_KEY };
+  const name = `Listed class ${Date.now() % 100_000}`;
+  const organisation = await call<{ organisationId: string }>("POST", "/v1/organisations", { name }, undefined, operator);
+
+  await logIn(page, admin);
+  await page.getByRole("link", { name: "Admin" }).click();
+  const row = page.getByTestId("organisations").getByRole("row", { name: new RegExp(name) });
+  await expect(row).toContainText(`#${organisation.organisationId}`);
+  await expect(row.getByRole("cell").nth(1)).toHaveText("0");
+  await row.getByRole("button", { name: `Open ${name}` }).click();
+  await expect(page.getByRole("heading", { name: new RegExp(name) })).toBeVisible();
+  await page.getByRole("form", { name: "Add a group" }).getByLabel("New group").fill("Set 2");
+  await page.getByRole("button", { name: "Add group" }).click();
+  await expect(page.getByText("Added group Set 2.")).toBeVisible();
+  await expect(row.getByRole("cell").nth(1)).toHaveText("1");
   expect(errors).toEqual([]);
 });
 

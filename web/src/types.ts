@@ -267,6 +267,15 @@ export interface LimitsView {
   maxSymbolSharePercent?: string | null;
 }
 
+/** An organisation in `GET /v1/organisations`. */
+export interface OrganisationListed {
+  organisationId: string;
+  name: string;
+  createdAt: string;
+  members: number;
+  groups: number;
+}
+
 export interface Organisation {
   organisationId: string;
   name: string;

@@ -15,7 +15,7 @@ use crate::extract::{Body, from_object};
 use crate::identity::audit;
 use crate::models::{MemberRequest, MemberRole, NameRequest};
 use crate::reads::ask_now;
-use crate::responses::{ErrorBody, Group, GroupCreated, Member, MemberSet, Organisation, OrganisationCreated};
+use crate::responses::{ErrorBody, Group, GroupCreated, Member, MemberSet, Organisation, OrganisationCreated, OrganisationListed, Organisations};
 use crate::routes::{parse_id, run_command};
 use crate::{ApiError, AppState, Shared};
 
@@ -56,6 +56,36 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
     ask_now(&state, move |store| store.create_organisation(&record)).await?;
     audit(&state, &caller, "organisation.created", format!("organisation:{}", organisation.org_id), json!({"name": organisation.name})).await;
     Ok((StatusCode::CREATED, Json(OrganisationCreated { organisation_id: organisation.org_id.to_string(), name: organisation.name })).into_response())
+}
+
+/// `GET /v1/organisations`: the organisations the caller may open, by name, with their
+/// counts of members and groups: every one for admins; the caller's own (if they are in
+/// one) for anyone else.
+#[utoipa::path(get, path = "/v1/organisations", tag = "risk", responses(
+    (status = 200, description = "Organisations, by name.", body = Organisations),
+))]
+pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Organisations>, ApiError> {
+    let who = require(&caller)?.clone();
+    let only = match (who.is_admin(), who.user_id) {
+        (true, _) => None,
+        (false, Some(user)) => ask_now(&state, move |store| store.member(user)).await?.map(|member| member.org_id),
+        (false, None) => None,
+    };
+    if only.is_none() && !who.is_admin() {
+        return Ok(Json(Organisations { organisations: Vec::new() }));
+    }
+    let summaries = ask_now(&state, move |store| store.organisation_summaries(only)).await?;
+    let organisations = summaries
+        .into_iter()
+        .map(|summary| OrganisationListed {
+            organisation_id: summary.organisation.org_id.to_string(),
+            name: summary.organisation.name,
+            created_at: tradecraft_types::Timestamp::from_millis(summary.organisation.created_at_ms).to_string(),
+            members: summary.members,
+            groups: summary.groups,
+        })
+        .collect();
+    Ok(Json(Organisations { organisations }))
 }
 
 /// `GET /v1/organisations/{id}`: its groups and members (admins and its members).

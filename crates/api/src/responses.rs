@@ -593,6 +593,24 @@ pub(crate) struct OrganisationCreated {
     pub name: String,
 }
 
+/// `GET /v1/organisations`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Organisations {
+    pub organisations: Vec<OrganisationListed>,
+}
+
+/// An organisation in a list: open it for its groups and members.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OrganisationListed {
+    pub organisation_id: String,
+    pub name: String,
+    pub created_at: String,
+    pub members: u64,
+    pub groups: u64,
+}
+
 /// `GET /v1/organisations/{org_id}`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -99,7 +99,7 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(identity::audit_trail))
         .routes(routes!(risk::get_limits, risk::put_limits))
         .routes(routes!(risk::put_membership))
-        .routes(routes!(organisations::create))
+        .routes(routes!(organisations::create, organisations::list))
         .routes(routes!(organisations::get))
         .routes(routes!(organisations::create_group))
         .routes(routes!(organisations::put_member, organisations::remove_member))

@@ -26,6 +26,14 @@ pub struct MemberRecord {
     pub group_id: Option<u64>,
 }
 
+/// An organisation as a list shows it: with how many members and groups it has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrganisationSummary {
+    pub organisation: OrganisationRecord,
+    pub members: u64,
+    pub groups: u64,
+}
+
 /// An invitation into an organisation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvitationRecord {
@@ -86,6 +94,31 @@ impl Store {
             "INSERT INTO organisations (org_id, name, created_at) VALUES ($1, $2, $3)",
             vec![(organisation.org_id as i64).into(), organisation.name.as_str().into(), organisation.created_at_ms.into()],
         )])
+    }
+
+    /// Every organisation (or only `only`), by name, with its counts of members and groups.
+    pub fn organisation_summaries(&self, only: Option<u64>) -> Result<Vec<OrganisationSummary>, StoreError> {
+        let (filter, params) = match only {
+            Some(org_id) => ("WHERE o.org_id = $1", vec![Param::Int(org_id as i64)]),
+            None => ("", Vec::new()),
+        };
+        let rows = self.backend().query(
+            &format!(
+                "SELECT o.org_id, o.name, o.created_at, \
+                 (SELECT COUNT(*) FROM org_members m WHERE m.org_id = o.org_id), (SELECT COUNT(*) FROM org_groups g WHERE g.org_id = o.org_id) \
+                 FROM organisations o {filter} ORDER BY o.name, o.org_id"
+            ),
+            &params,
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok(OrganisationSummary {
+                    organisation: OrganisationRecord { org_id: id(row.int(0)?), name: row.text(1)?.to_owned(), created_at_ms: row.int(2)? },
+                    members: id(row.int(3)?),
+                    groups: id(row.int(4)?),
+                })
+            })
+            .collect()
     }
 
     pub fn organisation(&self, org_id: u64) -> Result<Option<OrganisationRecord>, StoreError> {

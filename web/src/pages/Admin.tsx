@@ -3,7 +3,7 @@ import { api } from "../api";
 import { ErrorNote, Head } from "../components/Common";
 import { time } from "../format";
 import { useLoad } from "../hooks";
-import type { AuditEntry, LimitsView, Organisation } from "../types";
+import type { AuditEntry, LimitsView, Organisation, OrganisationListed } from "../types";
 import { LimitsTable } from "./Alerts";
 
 /** Runs one admin action, showing its error in words or a confirmation. */
@@ -57,8 +57,18 @@ function Organisations() {
   const [groupName, setGroupName] = useState("");
   const [member, setMember] = useState({ userId: "", role: "member", groupId: "" });
   const { run, status } = useAction();
+  const listed = useLoad(() => api.get<{ organisations: OrganisationListed[] }>("/v1/organisations"), []);
 
-  const open = (id: string) => run(async () => setShown(await api.get<Organisation>(`/v1/organisations/${id}`)), `Organisation ${id} loaded.`);
+  /** Shows the organisation again after a change, and its counts in the list. */
+  const refresh = async (id: string) => {
+    setShown(await api.get<Organisation>(`/v1/organisations/${id}`));
+    listed.reload();
+  };
+  const open = (id: string) =>
+    run(async () => {
+      setOrgId(id);
+      setShown(await api.get<Organisation>(`/v1/organisations/${id}`));
+    }, `Organisation ${id} loaded.`);
 
   return (
     <>
@@ -70,7 +80,7 @@ function Organisations() {
           void run(async () => {
             const created = await api.post<{ organisationId: string }>("/v1/organisations", { name });
             setOrgId(created.organisationId);
-            setShown(await api.get<Organisation>(`/v1/organisations/${created.organisationId}`));
+            await refresh(created.organisationId);
           }, `Created ${name}.`);
         }}
       >
@@ -80,6 +90,31 @@ function Organisations() {
         </label>
         <button type="submit">Create</button>
       </form>
+      <ErrorNote error={listed.error} retry={listed.reload} />
+      {listed.data && listed.data.organisations.length > 0 && (
+        <div className="scroll">
+          <table className="striped compact" data-testid="organisations">
+            <Head columns={["Organisation", "Members", "Groups", "Created", ""]} />
+            <tbody>
+              {listed.data.organisations.map((organisation) => (
+                <tr key={organisation.organisationId}>
+                  <th scope="row">
+                    {organisation.name} <small className="muted">#{organisation.organisationId}</small>
+                  </th>
+                  <td>{organisation.members}</td>
+                  <td>{organisation.groups}</td>
+                  <td>{time(organisation.createdAt)}</td>
+                  <td>
+                    <button type="button" className="outline" aria-label={`Open ${organisation.name}`} onClick={() => void open(organisation.organisationId)}>
+                      Open
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
       <form
         className="inline"
         aria-label="Open an organisation"
@@ -117,7 +152,7 @@ function Organisations() {
               event.preventDefault();
               void run(async () => {
                 await api.post(`/v1/organisations/${shown.organisationId}/groups`, { name: groupName });
-                setShown(await api.get<Organisation>(`/v1/organisations/${shown.organisationId}`));
+                await refresh(shown.organisationId);
               }, `Added group ${groupName}.`);
             }}
           >
@@ -142,7 +177,7 @@ function Organisations() {
                       onClick={() =>
                         void run(async () => {
                           await api.delete(`/v1/organisations/${shown.organisationId}/members/${item.userId}`);
-                          setShown(await api.get<Organisation>(`/v1/organisations/${shown.organisationId}`));
+                          await refresh(shown.organisationId);
                         }, `Removed user ${item.userId}.`)
                       }
                     >
@@ -160,7 +195,7 @@ function Organisations() {
               event.preventDefault();
               void run(async () => {
                 await api.put(`/v1/organisations/${shown.organisationId}/members/${member.userId}`, { role: member.role, ...(member.groupId ? { groupId: member.groupId } : {}) });
-                setShown(await api.get<Organisation>(`/v1/organisations/${shown.organisationId}`));
+                await refresh(shown.organisationId);
               }, `User ${member.userId} is a ${member.role}.`);
             }}
           >

@@ -248,7 +248,7 @@ fn access(method: &str, path: &str) -> Access {
             | ("put", "/v1/limits/{scope}/{id}")
             | ("post", "/v1/contests")
             | ("get", "/v1/reports")
-    ) || path.starts_with("/v1/organisations")
+    ) || (path.starts_with("/v1/organisations") && (method, path) != ("get", "/v1/organisations"))
         || path.ends_with("/hide")
         || path.starts_with("/v1/instruments/");
     if admin {
@@ -274,6 +274,8 @@ fn access(method: &str, path: &str) -> Access {
         || path.ends_with("/share")
         || path.ends_with("/follow")
         || path == "/v1/feed"
+        // The organisations the caller may open (their own; every one for admins).
+        || path == "/v1/organisations"
     {
         return Access::Own;
     }

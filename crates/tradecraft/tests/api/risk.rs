@@ -426,6 +426,52 @@ async fn invitations_let_users_join_an_organisation_by_consent() {
     assert_eq!(delete_me(bob_token).await.0, 204, "the only member of Solo");
 }
 
+/// `GET /v1/organisations` lists what the caller may open: every organisation, by name, for
+/// admins; their own for a member; none for anyone else.
+#[tokio::test]
+async fn organisations_are_listed_to_those_who_may_open_them() {
+    let app = spawn_app().await;
+    let people = registered(&app, ["lister-head@example.com", "lister-carol@example.com", "lister-dave@example.com"]).await;
+    let [(head, head_token), (carol, carol_token), (_, dave_token)] = &people;
+    let mut ids = Vec::new();
+    for name in ["Zeta lister", "Alpha lister"] {
+        let (status, created) = app.post("/v1/organisations", json!({"name": name})).await;
+        assert_eq!(status, 201, "{created}");
+        ids.push(created["organisationId"].as_str().unwrap().to_owned());
+    }
+    let (zeta, alpha) = (&ids[0], &ids[1]);
+    for (user, role) in [(head, "org_admin"), (carol, "member")] {
+        let response = app.client.put(app.url(&format!("/v1/organisations/{alpha}/members/{user}"))).json(&json!({"role": role})).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let (status, _) =
+        call(&app, &app.anonymous, Method::POST, &format!("/v1/organisations/{alpha}/groups"), Some(head_token), Some(json!({"name": "3B"}))).await;
+    assert_eq!(status, 201);
+
+    let (status, listed) = call(&app, &app.client, Method::GET, "/v1/organisations", None, None).await;
+    assert_eq!(status, 200, "{listed}");
+    let all = listed["organisations"].as_array().unwrap();
+    let at = |id: &str| all.iter().position(|organisation| organisation["organisationId"] == id).unwrap_or_else(|| panic!("{id} missing: {listed}"));
+    assert!(at(alpha) < at(zeta), "by name: {listed}");
+    let alpha_listed = &all[at(alpha)];
+    assert_eq!(
+        (alpha_listed["name"].as_str(), alpha_listed["members"].as_u64(), alpha_listed["groups"].as_u64()),
+        (Some("Alpha lister"), Some(2), Some(1)),
+        "{alpha_listed}"
+    );
+    assert_eq!((all[at(zeta)]["members"].as_u64(), all[at(zeta)]["groups"].as_u64()), (Some(0), Some(0)));
+
+    for token in [head_token, carol_token] {
+        let (status, own) = call(&app, &app.anonymous, Method::GET, "/v1/organisations", Some(token), None).await;
+        let names: Vec<&str> = own["organisations"].as_array().unwrap().iter().filter_map(|organisation| organisation["organisationId"].as_str()).collect();
+        assert_eq!((status, names), (200, vec![alpha.as_str()]), "a member sees their own only: {own}");
+    }
+    let (status, none) = call(&app, &app.anonymous, Method::GET, "/v1/organisations", Some(dave_token), None).await;
+    assert_eq!((status, none["organisations"].as_array().map(Vec::len)), (200, Some(0)), "{none}");
+    let (status, _) = call(&app, &app.anonymous, Method::GET, "/v1/organisations", None, None).await;
+    assert_eq!(status, 401);
+}
+
 /// An invitation stands on its inviter's rights: once the organisation admin who made it
 /// is demoted (or a platform admin is), it can no longer be accepted and is listed nowhere,
 /// so a demoted admin cannot keep a way back in (an `org_admin` invitation to a second
