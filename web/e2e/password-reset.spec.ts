@@ -108,7 +108,14 @@ test("an admin makes a reset code for a student, who sets a new password with it
   await logIn(page, admin);
   await page.getByRole("link", { name: "Admin" }).click();
   await page.getByRole("tab", { name: "Users" }).click();
-  await page.getByLabel("User id").fill(student.userId);
+  // The admin finds the student by email rather than knowing the id.
+  await page.getByLabel("Find by email or username").fill(student.email.toUpperCase());
+  await page.getByRole("button", { name: "Find", exact: true }).click();
+  const found = page.getByTestId("users");
+  await expect(found.getByRole("row")).toHaveCount(2);
+  await expect(found).toContainText(`#${student.userId}`);
+  await found.getByRole("button", { name: `Choose ${student.email}` }).click();
+  await expect(page.getByLabel("User id")).toHaveValue(student.userId);
   await page.getByRole("button", { name: "Make a password reset code" }).click();
   const shown = page.getByTestId("reset-code");
   await expect(shown).toContainText(`Give user ${student.userId} this code`);

@@ -267,6 +267,16 @@ export interface LimitsView {
   maxSymbolSharePercent?: string | null;
 }
 
+/** A user in `GET /v1/users` (admins). */
+export interface UserListed {
+  userId: string;
+  email: string;
+  username: string;
+  role: string;
+  organisationId: string | null;
+  createdAt: string;
+}
+
 /** An organisation in `GET /v1/organisations`. */
 export interface OrganisationListed {
   organisationId: string;

@@ -593,6 +593,28 @@ pub(crate) struct OrganisationCreated {
     pub name: String,
 }
 
+/// `GET /v1/users`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UserList {
+    pub users: Vec<UserListed>,
+    pub pagination: NextPage,
+}
+
+/// A user as an admin finds them.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UserListed {
+    pub user_id: String,
+    pub email: String,
+    pub username: String,
+    /// `trader`, `viewer` or `admin`.
+    pub role: String,
+    /// The organisation they are in, if any.
+    pub organisation_id: Option<String>,
+    pub created_at: String,
+}
+
 /// `GET /v1/organisations`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -94,6 +94,7 @@ pub(crate) fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(identity::reset_password))
         .routes(routes!(identity::create_api_key, identity::list_api_keys))
         .routes(routes!(identity::revoke_api_key))
+        .routes(routes!(identity::list_users))
         .routes(routes!(identity::set_role))
         .routes(routes!(identity::issue_reset_code))
         .routes(routes!(identity::audit_trail))

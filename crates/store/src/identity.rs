@@ -95,6 +95,30 @@ impl Store {
         rows.first().map(user).transpose()
     }
 
+    /// Users after id `after` in id order, at most `limit`, each with the organisation they
+    /// are in; with `text`, only those whose email or username holds it (letter case aside).
+    pub fn find_users(&self, text: Option<&str>, after: u64, limit: usize) -> Result<Vec<(UserRecord, Option<u64>)>, StoreError> {
+        let mut params: Vec<Param> = vec![(after as i64).into(), (limit.clamp(1, crate::PAGE_LIMIT_MAX) as i64).into()];
+        let filter = match text {
+            Some(text) => {
+                let escaped: String = text
+                    .to_lowercase()
+                    .chars()
+                    .flat_map(|character| if matches!(character, '%' | '_' | '\\') { vec!['\\', character] } else { vec![character] })
+                    .collect();
+                params.push(format!("%{escaped}%").into());
+                "AND (LOWER(u.email) LIKE $3 ESCAPE '\\' OR LOWER(u.username) LIKE $3 ESCAPE '\\')"
+            }
+            None => "",
+        };
+        let columns = USER_COLUMNS.split(", ").map(|column| format!("u.{column}")).collect::<Vec<_>>().join(", ");
+        let rows = self.backend().query(
+            &format!("SELECT {columns}, m.org_id FROM users u LEFT JOIN org_members m ON m.user_id = u.user_id WHERE u.user_id > $1 {filter} ORDER BY u.user_id LIMIT $2"),
+            &params,
+        )?;
+        rows.iter().map(|row| Ok((user(row)?, row.opt_int(6)?.map(|org| org as u64)))).collect()
+    }
+
     pub fn user_by_id(&self, user_id: u64) -> Result<Option<UserRecord>, StoreError> {
         let rows = self.backend().query(&format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = $1"), &[(user_id as i64).into()])?;
         rows.first().map(user).transpose()

@@ -3,7 +3,7 @@ import { api } from "../api";
 import { ErrorNote, Head } from "../components/Common";
 import { time } from "../format";
 import { useLoad } from "../hooks";
-import type { AuditEntry, LimitsView, Organisation, OrganisationListed } from "../types";
+import type { AuditEntry, LimitsView, Organisation, OrganisationListed, UserListed } from "../types";
 import { LimitsTable } from "./Alerts";
 
 /** Runs one admin action, showing its error in words or a confirmation. */
@@ -332,9 +332,55 @@ function Users() {
   const [role, setRole] = useState("trader");
   const [membership, setMembership] = useState({ organisationId: "", groupId: "" });
   const [code, setCode] = useState<ResetCode | null>(null);
+  const [search, setSearch] = useState("");
+  const [found, setFound] = useState<UserListed[] | null>(null);
   const { run, status } = useAction();
   return (
     <>
+      <form
+        className="inline"
+        aria-label="Find users"
+        onSubmit={(event: FormEvent) => {
+          event.preventDefault();
+          void run(async () => {
+            const page = await api.get<{ users: UserListed[] }>("/v1/users", { q: search || undefined, limit: 50 });
+            setFound(page.users);
+          }, `Searched for ${search || "everyone"}.`);
+        }}
+      >
+        <label>
+          Find by email or username
+          <input type="search" value={search} maxLength={100} onChange={(event) => setSearch(event.target.value)} placeholder="student@school.org" />
+        </label>
+        <button type="submit" className="secondary">
+          Find
+        </button>
+      </form>
+      {found && found.length === 0 && <p className="muted">Nobody matches.</p>}
+      {found && found.length > 0 && (
+        <div className="scroll">
+          <table className="striped compact" data-testid="users">
+            <Head columns={["User", "Email", "Role", "Organisation", ""]} />
+            <tbody>
+              {found.map((user) => (
+                <tr key={user.userId}>
+                  <th scope="row">
+                    {user.username} <small className="muted">#{user.userId}</small>
+                  </th>
+                  <td>{user.email}</td>
+                  <td>{user.role}</td>
+                  <td>{user.organisationId ? `#${user.organisationId}` : ""}</td>
+                  <td>
+                    <button type="button" className="outline" aria-label={`Choose ${user.email}`} onClick={() => setUserId(user.userId)}>
+                      Choose
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
       <label>
         User id
         <input value={userId} inputMode="numeric" onChange={(event) => setUserId(event.target.value)} />

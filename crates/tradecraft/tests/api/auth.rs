@@ -216,6 +216,71 @@ async fn api_keys_are_shown_once_scoped_and_revocable() {
     assert_eq!(actions, ["api_key.revoked", "api_key.created", "api_key.created", "user.registered"]);
 }
 
+/// Admins find users by email or username (letter case aside; `%` and `_` are the
+/// characters themselves), page by page in id order, with their role and organisation.
+#[tokio::test]
+async fn admins_find_users_by_email_or_name_page_by_page() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for (email, username) in [("usersearch-ada@example.com", "ada"), ("UserSearch-Bob@example.com", "bob"), ("carol@example.com", "usersearch_100%")] {
+        let (status, body) = call(
+            &app,
+            &app.anonymous,
+            Method::POST,
+            "/v1/auth/register",
+            None,
+            Some(json!({"email": email, "password": "correct horse", "username": username})),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["userId"].as_str().unwrap().to_owned());
+    }
+    let (_, created) = app.post("/v1/organisations", json!({"name": "Search school"})).await;
+    let org = created["organisationId"].as_str().unwrap();
+    let response = app.client.put(app.url(&format!("/v1/organisations/{org}/members/{}", ids[1]))).json(&json!({"role": "member"})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let found = |query: &str| {
+        let path = format!("/v1/users?{query}");
+        let app = &app;
+        async move {
+            let (status, page) = call(app, &app.client, Method::GET, &path, None, None).await;
+            assert_eq!(status, 200, "{path}: {page}");
+            let users: Vec<String> = page["users"].as_array().unwrap().iter().map(|user| user["userId"].as_str().unwrap().to_owned()).collect();
+            (users, page)
+        }
+    };
+    let (users, page) = found("q=USERSEARCH").await;
+    assert_eq!(users, ids, "by email or username, any case, in id order: {page}");
+    let bob = &page["users"][1];
+    assert_eq!(
+        (bob["email"].as_str(), bob["username"].as_str(), bob["role"].as_str()),
+        (Some("usersearch-bob@example.com"), Some("bob"), Some("trader")),
+        "{bob}"
+    );
+    assert_eq!(bob["organisationId"].as_str(), Some(org), "{bob}");
+    assert!(page["users"][0]["organisationId"].is_null(), "{page}");
+    assert!(!page.to_string().contains("password"), "{page}");
+    // `%` and `_` match only themselves (as wildcards, "search_" would find Ada and Bob
+    // too, and "h%b" Bob).
+    assert_eq!(found("q=search_").await.0, vec![ids[2].clone()]);
+    assert_eq!(found("q=h%25b").await.0, Vec::<String>::new());
+    assert_eq!(found("q=100%25").await.0, vec![ids[2].clone()]);
+    // Page by page.
+    let (first, page) = found("q=usersearch&limit=2").await;
+    assert_eq!(first, ids[..2]);
+    let token = page["pagination"]["nextPageToken"].as_str().unwrap().to_owned();
+    let (second, page) = found(&format!("q=usersearch&limit=2&pageToken={token}")).await;
+    assert_eq!((second, &page["pagination"]["nextPageToken"]), (vec![ids[2].clone()], &Value::Null));
+
+    for bad in ["limit=0", "limit=201", "pageToken=abc", "q=a%00b"] {
+        let (status, refused) = call(&app, &app.client, Method::GET, &format!("/v1/users?{bad}"), None, None).await;
+        assert_eq!(status, 400, "{bad}: {refused}");
+    }
+    let trader = register(&app, "usersearch-trader@example.com").await;
+    let (status, _) = call(&app, &app.anonymous, Method::GET, "/v1/users", Some(trader["accessToken"].as_str().unwrap()), None).await;
+    assert_eq!(status, 403, "admins only");
+}
+
 /// Who may call an operation.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Access {
@@ -242,6 +307,7 @@ fn access(method: &str, path: &str) -> Access {
         (method, path),
         ("post", "/v1/accounts")
             | ("get", "/v1/audit")
+            | ("get", "/v1/users")
             | ("put", "/v1/users/{user_id}/role")
             | ("post", "/v1/users/{user_id}/password-reset")
             | ("put", "/v1/users/{user_id}/membership")
