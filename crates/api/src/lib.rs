@@ -23,6 +23,7 @@ mod error;
 mod extract;
 mod idempotency;
 mod identity;
+mod images;
 mod invitations;
 mod market;
 mod metrics;

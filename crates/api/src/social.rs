@@ -408,21 +408,6 @@ pub(crate) async fn put_profile(
     Ok(Json(profile_view(&state, caller, record).await?))
 }
 
-/// The image type whose signature `bytes` start with.
-fn image_type(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
-}
-
 /// An image's bytes as the body (not JSON): OpenAPI's binary string.
 pub(crate) struct ImageBytes;
 
@@ -444,7 +429,7 @@ impl utoipa::ToSchema for ImageBytes {}
         content((ImageBytes = "image/png"), (ImageBytes = "image/jpeg"), (ImageBytes = "image/gif"), (ImageBytes = "image/webp"))),
     responses(
         (status = 204, description = "Stored."),
-        (status = 400, description = "Not an image of the type it says, or empty.", body = ErrorBody),
+        (status = 400, description = "Not a whole image of the type it says: another type, cut off or corrupted (its structure is read, a PNG's checksums too), or empty.", body = ErrorBody),
         (status = 413, description = "Larger than 64 KiB.", body = ErrorBody),
         (status = 415, description = "A type other than PNG, JPEG, GIF or WebP.", body = ErrorBody),
     ))]
@@ -467,8 +452,13 @@ pub(crate) async fn put_avatar(
     if body.len() > AVATAR_BYTES_MAX {
         return Err(ApiError::Rejected { status: StatusCode::PAYLOAD_TOO_LARGE, code: "payload_too_large", message: "an avatar is at most 64 KiB".to_owned() });
     }
-    if image_type(&body) != Some(declared.as_str()) {
-        return Err(ApiError::bad_request("invalid_image", format!("the body is not an {declared} image")));
+    if crate::images::whole_image(&body) != Some(declared.as_str()) {
+        let message = if crate::images::signature(&body) == Some(declared.as_str()) {
+            format!("the body is an {declared} image cut off or corrupted")
+        } else {
+            format!("the body is not an {declared} image")
+        };
+        return Err(ApiError::bad_request("invalid_image", message));
     }
     let avatar = AvatarRecord { content_type: declared, base64: STANDARD.encode(&body) };
     let now = state.clock.now_ms();
@@ -1121,15 +1111,5 @@ mod tests {
         assert!(feed_score(5, 0, 10 * hour) < feed_score(0, 0, 0), "but not ten");
         assert!(feed_score(0, 1, 0) > feed_score(1, 0, 0), "a comment weighs more than a like");
         assert!(feed_score(3, 0, 48 * hour) < feed_score(0, 0, 0), "after two days a new share wins");
-    }
-
-    #[test]
-    fn images_are_known_by_their_signature() {
-        assert_eq!(image_type(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
-        assert_eq!(image_type(&[0xff, 0xd8, 0xff, 0xe0]), Some("image/jpeg"));
-        assert_eq!(image_type(b"GIF89a..."), Some("image/gif"));
-        assert_eq!(image_type(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
-        assert_eq!(image_type(b"<svg xmlns="), None);
-        assert_eq!(image_type(b""), None);
     }
 }

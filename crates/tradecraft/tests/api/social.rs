@@ -78,7 +78,7 @@ async fn traders_share_follow_like_and_comment_and_private_profiles_show_nothing
     as_user(&app, &bob, Method::PUT, "/v1/me/profile", Some(json!({"displayName": "Bob", "public": true}))).await;
 
     // Avatars: the type is checked against the bytes, the size against the limit.
-    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0_u8; 64]].concat();
+    let png = PNG_1X1.to_vec();
     assert_eq!(put_avatar(&app, &ada, "image/png", png.clone()).await.0, 204);
     let response = app.anonymous.get(app.url(&format!("/v1/profiles/{}/avatar", ada.id))).send().await.unwrap();
     assert_eq!((response.status().as_u16(), response.headers()["content-type"].to_str().unwrap()), (200, "image/png"));
@@ -93,13 +93,25 @@ async fn traders_share_follow_like_and_comment_and_private_profiles_show_nothing
     let given = &document["paths"]["/v1/profiles/{user_id}/avatar"]["get"]["responses"]["200"]["content"];
     let binary = json!({"type": "string", "format": "binary"});
     assert_eq!(document["components"]["schemas"]["ImageBytes"], binary, "{}", document["components"]["schemas"]["ImageBytes"]);
-    let webp = [b"RIFF\0\0\0\0WEBP".as_slice(), &[0_u8; 16]].concat();
-    for (content_type, bytes) in [
-        ("image/jpeg", [[0xff_u8, 0xd8, 0xff].as_slice(), &[0_u8; 16]].concat()),
-        ("image/gif", [b"GIF89a".as_slice(), &[0_u8; 16]].concat()),
-        ("image/webp", webp),
-        ("image/png", png.clone()),
-    ] {
+    let jpeg = [
+        [0xff_u8, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00].as_slice(),
+        &[0xff, 0xc0, 0x00, 0x0b, 0x08, 0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x11, 0x00],
+        &[0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00, 0x12, 0x34, 0xff, 0xd9],
+    ]
+    .concat();
+    let gif = [b"GIF89a".as_slice(), &[1, 0, 1, 0, 0, 0, 0], &[0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 0x01, 0], &[0x3b]].concat();
+    let webp = [b"RIFF\x12\0\0\0WEBPVP8L\x05\0\0\0\x2f\0\0\0\0\0".as_slice()].concat();
+    // A file cut off or corrupted is refused, though it starts as its type does.
+    let mut corrupted = png.clone();
+    corrupted[45] ^= 1;
+    for (content_type, broken) in
+        [("image/png", png[..30].to_vec()), ("image/png", corrupted), ("image/jpeg", jpeg[..jpeg.len() - 2].to_vec()), ("image/gif", gif[..13].to_vec())]
+    {
+        let (status, answer) = put_avatar(&app, &ada, content_type, broken).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_image")), "{content_type}: {answer}");
+        assert!(answer["error"]["message"].as_str().unwrap().contains("cut off or corrupted"), "{answer}");
+    }
+    for (content_type, bytes) in [("image/jpeg", jpeg), ("image/gif", gif), ("image/webp", webp), ("image/png", png.clone())] {
         assert_eq!(put_avatar(&app, &ada, content_type, bytes.clone()).await.0, 204, "{content_type}");
         let response = app.anonymous.get(app.url(&format!("/v1/profiles/{}/avatar", ada.id))).send().await.unwrap();
         assert_eq!(response.headers()["content-type"].to_str().unwrap(), content_type);
@@ -347,3 +359,10 @@ async fn reports_are_one_per_reporter_and_never_of_ones_own_posts_and_a_filled_o
     let (status, _) = as_user(&app, &bob, Method::POST, &format!("/v1/shares/{share_id}/report"), Some(json!({"reason": "spam"}))).await;
     assert_eq!(status, 404);
 }
+
+/// A whole 1×1 PNG.
+const PNG_1X1: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06,
+    0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x64, 0x60, 0xf8, 0x5f, 0x0f, 0x00, 0x02, 0x87,
+    0x01, 0x80, 0xeb, 0x47, 0xba, 0x92, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
