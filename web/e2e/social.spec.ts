@@ -116,14 +116,19 @@ test("an admin finds a class in the list of organisations, opens it and adds a g
   const operator = { "X-API-Key": ADMIN_KEY };
   const name = `Listed class ${Date.now() % 100_000}`;
   const organisation = await call<{ organisationId: string }>("POST", "/v1/organisations", { name }, undefined, operator);
+  const student = await register();
+  await call("PUT", `/v1/organisations/${organisation.organisationId}/members/${student.userId}`, { role: "member" }, undefined, operator);
 
   await logIn(page, admin);
   await page.getByRole("link", { name: "Admin" }).click();
   const row = page.getByTestId("organisations").getByRole("row", { name: new RegExp(name) });
   await expect(row).toContainText(`#${organisation.organisationId}`);
+  await expect(row.getByRole("cell").nth(0)).toHaveText("1");
   await expect(row.getByRole("cell").nth(1)).toHaveText("0");
   await row.getByRole("button", { name: `Open ${name}` }).click();
   await expect(page.getByRole("heading", { name: new RegExp(name) })).toBeVisible();
+  // The admin sees who the member is, not only an id.
+  await expect(page.getByRole("rowheader", { name: new RegExp(`#${student.userId}`) })).toContainText(student.email.split("@")[0]!);
   await page.getByRole("form", { name: "Add a group" }).getByLabel("New group").fill("Set 2");
   await page.getByRole("button", { name: "Add group" }).click();
   await expect(page.getByText("Added group Set 2.")).toBeVisible();

@@ -290,7 +290,7 @@ export interface Organisation {
   organisationId: string;
   name: string;
   groups: { groupId: string; name: string }[];
-  members: { userId: string; role: string; groupId?: string | null }[];
+  members: { userId: string; username?: string | null; role: string; groupId?: string | null }[];
 }
 
 export interface AuditEntry {

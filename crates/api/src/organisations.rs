@@ -108,13 +108,21 @@ pub(crate) async fn get(
     if !allowed {
         return Err(ApiError::Forbidden(format!("not a member of organisation {org_id}")));
     }
+    // Those who manage the members see who they are; the other members see ids.
+    let manages = who.is_admin() || who.user_id.is_some_and(|user| members.iter().any(|member| member.user_id == user && member.role == "org_admin"));
+    let names = if manages { ask_now(&state, move |store| store.member_usernames(org_id)).await? } else { Default::default() };
     Ok(Json(Organisation {
         organisation_id: org_id.to_string(),
         name: organisation.name,
         groups: groups.iter().map(|group| Group { group_id: group.group_id.to_string(), name: group.name.clone() }).collect(),
         members: members
             .iter()
-            .map(|member| Member { user_id: member.user_id.to_string(), role: member.role.clone(), group_id: member.group_id.map(|group| group.to_string()) })
+            .map(|member| Member {
+                user_id: member.user_id.to_string(),
+                username: names.get(&member.user_id).cloned(),
+                role: member.role.clone(),
+                group_id: member.group_id.map(|group| group.to_string()),
+            })
             .collect(),
     }))
 }

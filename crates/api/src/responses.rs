@@ -654,6 +654,9 @@ pub(crate) struct Group {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Member {
     pub user_id: String,
+    /// Their username, shown to admins and the organisation's admins (null to its other
+    /// members).
+    pub username: Option<String>,
     /// `member` or `org_admin`.
     pub role: String,
     pub group_id: Option<String>,

@@ -200,6 +200,14 @@ impl Store {
             .transpose()
     }
 
+    /// The usernames of an organisation's members, by user id.
+    pub fn member_usernames(&self, org_id: u64) -> Result<std::collections::HashMap<u64, String>, StoreError> {
+        let rows = self
+            .backend()
+            .query("SELECT m.user_id, u.username FROM org_members m JOIN users u ON u.user_id = m.user_id WHERE m.org_id = $1", &[(org_id as i64).into()])?;
+        rows.iter().map(|row| Ok((id(row.int(0)?), row.text(1)?.to_owned()))).collect()
+    }
+
     pub fn members(&self, org_id: u64) -> Result<Vec<MemberRecord>, StoreError> {
         let rows =
             self.backend().query("SELECT user_id, org_id, role, group_id FROM org_members WHERE org_id = $1 ORDER BY user_id", &[(org_id as i64).into()])?;

@@ -167,7 +167,9 @@ function Organisations() {
             <tbody>
               {shown.members.map((item) => (
                 <tr key={item.userId}>
-                  <th scope="row">User #{item.userId}</th>
+                  <th scope="row">
+                    {item.username ?? "User"} <small className="muted">#{item.userId}</small>
+                  </th>
                   <td>{item.role}</td>
                   <td>{item.groupId ? `group #${item.groupId}` : ""}</td>
                   <td>

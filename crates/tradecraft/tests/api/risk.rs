@@ -466,6 +466,18 @@ async fn organisations_are_listed_to_those_who_may_open_them() {
         let names: Vec<&str> = own["organisations"].as_array().unwrap().iter().filter_map(|organisation| organisation["organisationId"].as_str()).collect();
         assert_eq!((status, names), (200, vec![alpha.as_str()]), "a member sees their own only: {own}");
     }
+    // Who manages the members sees their usernames; the other members see ids.
+    let names = |seen: &Value| -> Vec<Option<String>> {
+        seen["members"].as_array().unwrap().iter().map(|member| member["username"].as_str().map(str::to_owned)).collect()
+    };
+    let named = vec![Some("lister-head".to_owned()), Some("lister-carol".to_owned())];
+    let (_, seen) = call(&app, &app.client, Method::GET, &format!("/v1/organisations/{alpha}"), None, None).await;
+    assert_eq!(names(&seen), named, "{seen}");
+    let (_, seen) = call(&app, &app.anonymous, Method::GET, &format!("/v1/organisations/{alpha}"), Some(head_token), None).await;
+    assert_eq!(names(&seen), named, "{seen}");
+    let (_, seen) = call(&app, &app.anonymous, Method::GET, &format!("/v1/organisations/{alpha}"), Some(carol_token), None).await;
+    assert_eq!(names(&seen), vec![None, None], "{seen}");
+
     let (status, none) = call(&app, &app.anonymous, Method::GET, "/v1/organisations", Some(dave_token), None).await;
     assert_eq!((status, none["organisations"].as_array().map(Vec::len)), (200, Some(0)), "{none}");
     let (status, _) = call(&app, &app.anonymous, Method::GET, "/v1/organisations", None, None).await;
