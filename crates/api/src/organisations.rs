@@ -66,14 +66,16 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
 ))]
 pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Organisations>, ApiError> {
     let who = require(&caller)?.clone();
-    let only = match (who.is_admin(), who.user_id) {
-        (true, _) => None,
-        (false, Some(user)) => ask_now(&state, move |store| store.member(user)).await?.map(|member| member.org_id),
-        (false, None) => None,
+    let only = if who.is_admin() {
+        None
+    } else {
+        let member = match who.user_id {
+            Some(user) => ask_now(&state, move |store| store.member(user)).await?,
+            None => None,
+        };
+        let Some(member) = member else { return Ok(Json(Organisations { organisations: Vec::new() })) };
+        Some(member.org_id)
     };
-    if only.is_none() && !who.is_admin() {
-        return Ok(Json(Organisations { organisations: Vec::new() }));
-    }
     let summaries = ask_now(&state, move |store| store.organisation_summaries(only)).await?;
     let organisations = summaries
         .into_iter()

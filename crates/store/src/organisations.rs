@@ -223,7 +223,8 @@ impl Store {
         let (org, user) = (Param::Int(record.org_id as i64), Param::Int(record.user_id as i64));
         let quota = crate::Quota {
             table: "org_invitations",
-            live: format!("status = 'PENDING' AND expires_at > {}", record.created_at_ms).into(),
+            // Those that lapsed with their inviter's rights do not count.
+            live: format!("status = 'PENDING' AND expires_at > {} AND {}", record.created_at_ms, inviter_stands("org_invitations")).into(),
             max: crate::ORG_INVITATIONS_PENDING_MAX,
             what: "invitations of an organisation waiting for their answer",
         };

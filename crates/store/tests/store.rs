@@ -1127,6 +1127,15 @@ fn an_organisations_groups_and_waiting_invitations_are_bounded(db: TestDb) {
     assert!(matches!(one_more, Err(StoreError::Quota(_))), "{one_more:?}");
     // A user's invitation replaced is not one more.
     store.insert_invitation(&invitation(2, T0 + 2)).unwrap();
+
+    // Invitations that lapsed with their inviter's rights (user 77 is no admin) do not
+    // count either: a demoted admin cannot leave the organisation unable to invite.
+    store.create_organisation(&OrganisationRecord { org_id: 6, name: "Academy".into(), created_at_ms: T0 }).unwrap();
+    for user in 10_000..=10_000 + tradecraft_store::ORG_INVITATIONS_PENDING_MAX {
+        store.insert_invitation(&InvitationRecord { org_id: 6, invited_by: Some(77), ..invitation(user, T0) }).unwrap();
+    }
+    assert!(store.pending_invitations(None, Some(6), T0 + 1).unwrap().is_empty(), "none of them stands");
+    store.insert_invitation(&InvitationRecord { org_id: 6, ..invitation(20_000, T0 + 1) }).unwrap();
 }
 
 macro_rules! backend_suite {
