@@ -249,6 +249,9 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
             // Alpaca answers a bad value with 422.
             add("422", "A bad parameter value.");
         }
+    } else if path.starts_with("/v1/") {
+        // `extract::known_parameters`: any query parameter on `/v1` is refused, named.
+        add("400", "A query parameter the operation does not take (named in details.parameter).");
     }
     if operation.request_body.is_some() {
         add("400", "The body is not a JSON object, or a field is bad (named in details.field).");

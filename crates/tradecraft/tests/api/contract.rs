@@ -1003,6 +1003,10 @@ async fn a_parameter_the_operation_does_not_have_is_refused_on_v1_and_passed_ove
         (Method::GET, "/v1/notifications?unread=true&all=1".to_owned(), "all"),
         (Method::POST, "/v1/notifications/read?user=1".to_owned(), "user"),
         (Method::DELETE, "/v1/orders/1?force=true".to_owned(), "force"),
+        // Operations with no parameters at all say so too, and their documents list the 400.
+        (Method::GET, "/v1/contests?status=RUNNING".to_owned(), "status"),
+        (Method::GET, "/v1/market/symbols?all=1".to_owned(), "all"),
+        (Method::GET, "/v1/me/accounts?kind=PRACTICE".to_owned(), "kind"),
     ];
     refused_naming_the_parameter(&app, &access, cases).await;
     // Refused before the idempotency key is claimed: the corrected request takes it.
