@@ -37,6 +37,12 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 413 `payload_too_large`, the one answer to a body over the limit, whichever layer
+    /// finds it.
+    pub(crate) fn body_too_large() -> Self {
+        Self::Rejected { status: StatusCode::PAYLOAD_TOO_LARGE, code: "payload_too_large", message: BODY_TOO_LARGE.to_owned() }
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::BadRequest { code, message: message.into(), details: Value::Null }
     }
@@ -157,9 +163,16 @@ impl From<JsonRejection> for ApiError {
         if status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY {
             return Self::bad_request(code, rejection.body_text());
         }
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::body_too_large();
+        }
         Self::Rejected { status, code, message: rejection.body_text() }
     }
 }
+
+/// The message of [`ApiError::body_too_large`].
+const BODY_TOO_LARGE: &str = "the request body is larger than 64 KiB";
+const _: () = assert!(crate::BODY_BYTES_MAX == 64 * 1_024, "BODY_TOO_LARGE names the limit");
 
 /// Longest framework message carried over into a JSON error.
 const PLAIN_MESSAGE_MAX: usize = 1_024;
@@ -196,6 +209,7 @@ pub(crate) async fn json_errors(request: axum::extract::Request, next: axum::mid
         (_, _) if status.is_server_error() => "internal error".to_owned(),
         (StatusCode::NOT_FOUND, "") => "no such route".to_owned(),
         (StatusCode::METHOD_NOT_ALLOWED, "") => "this route does not take that method".to_owned(),
+        (StatusCode::PAYLOAD_TOO_LARGE, _) => BODY_TOO_LARGE.to_owned(),
         (_, "") => status.canonical_reason().unwrap_or("error").to_lowercase(),
         (_, text) => text.to_owned(),
     };

@@ -198,12 +198,7 @@ pub(crate) async fn known_parameters(request: Request, next: axum::middleware::N
     }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, crate::BODY_BYTES_MAX).await else {
-        return ApiError::Rejected {
-            status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            code: "body_too_large",
-            message: "the request body is too large".to_owned(),
-        }
-        .into_response();
+        return ApiError::body_too_large().into_response();
     };
     if let Err(error) = no_body(&bytes) {
         return error.into_response();

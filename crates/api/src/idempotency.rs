@@ -91,8 +91,7 @@ pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: N
     };
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, crate::BODY_BYTES_MAX).await else {
-        return ApiError::Rejected { status: StatusCode::PAYLOAD_TOO_LARGE, code: "body_too_large", message: "the request body is too large".to_owned() }
-            .into_response();
+        return ApiError::body_too_large().into_response();
     };
     // Keys are one namespace: one an order spent (the engine keeps those) is not a new
     // request's either.

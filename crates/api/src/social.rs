@@ -450,7 +450,7 @@ pub(crate) async fn put_avatar(
         });
     }
     if body.len() > AVATAR_BYTES_MAX {
-        return Err(ApiError::Rejected { status: StatusCode::PAYLOAD_TOO_LARGE, code: "payload_too_large", message: "an avatar is at most 64 KiB".to_owned() });
+        return Err(ApiError::body_too_large());
     }
     if crate::images::whole_image(&body) != Some(declared.as_str()) {
         let message = if crate::images::signature(&body) == Some(declared.as_str()) {

@@ -248,6 +248,25 @@ async fn bad_input_is_refused_with_the_field_named() {
     let huge = json!({"email": "z@example.com", "password": "p".repeat(1 << 20)});
     let (status, answer) = call(&app, &app.anonymous, Method::POST, "/v1/auth/register", None, Some(huge)).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (413, Some("payload_too_large")));
+    let said = answer["error"]["message"].clone();
+    assert_eq!(said, "the request body is larger than 64 KiB", "{answer}");
+    // Whichever layer finds a body over the limit (a JSON body, a keyed request, an
+    // operation that takes no body, an avatar) answers alike.
+    let ada = register(&app, "too-large@example.com").await;
+    let big = vec![b'x'; 70 * 1_024];
+    for (path, content_type, keyed) in
+        [("/v1/webhooks", "application/json", true), ("/v1/notifications/read", "application/json", false), ("/v1/me/avatar", "image/png", false)]
+    {
+        let method = if path == "/v1/me/avatar" { Method::PUT } else { Method::POST };
+        let mut request = app.anonymous.request(method, app.url(path)).bearer_auth(token(&ada)).header("content-type", content_type).body(big.clone());
+        if keyed {
+            request = request.header("x-idempotency-key", "too-large-1");
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!((status, answer["error"]["code"].as_str(), &answer["error"]["message"]), (413, Some("payload_too_large"), &said), "{path}: {answer}");
+    }
 }
 
 #[tokio::test]
