@@ -358,12 +358,18 @@ fn encode(version_two: bool, join_ref: &Value, reference: &Value, topic: &str, e
     }
 }
 
+/// The account an account topic names, in the one spelling pushes use (`orders:7`, never
+/// `orders:07` or `orders:+7`, which would be joined and never hear a push).
+fn topic_account(text: &str) -> Option<u64> {
+    text.parse::<u64>().ok().filter(|account| account.to_string() == text)
+}
+
 /// Whether a client may join `topic`: market topics are public, an orders topic is its
 /// owner's (or an admin's).
 fn joinable(topic: &str, caller: &MaybeCaller) -> Result<(), &'static str> {
     match topic.split_once(':') {
         Some(("prices" | "book" | "trades", symbol)) if Symbol::new(symbol).is_ok() => Ok(()),
-        Some(("orders" | "alerts" | "notifications", user)) => match (user.parse::<u64>(), caller) {
+        Some(("orders" | "alerts" | "notifications", user)) => match (topic_account(user).ok_or(()), caller) {
             // An account's topics are reads of it: a key without the read scope cannot join
             // them, as it cannot GET the account's orders.
             (Ok(user), Some(caller)) if caller.acts_for(user) && caller.read => Ok(()),

@@ -234,6 +234,11 @@ async fn order_updates_speak_the_rest_vocabulary_in_causal_order() {
     let app = spawn_app().await;
     let user = app.account("100000").await;
     let mut socket = connect(&app, "?vsn=2.0.0").await;
+    // Another spelling of the account would be joined and never hear a push: refused.
+    for topic in [format!("orders:0{user}"), format!("orders:+{user}"), format!("alerts:0{user}")] {
+        send(&mut socket, json!(["9", "9", topic, "phx_join", {}])).await;
+        assert_eq!(receive(&mut socket).await[4], json!({"status": "error", "response": {"reason": "unmatched topic"}}), "{topic}");
+    }
     send(&mut socket, json!(["1", "1", format!("orders:{user}"), "phx_join", {}])).await;
     assert_eq!(receive(&mut socket).await[4]["status"], "ok");
     // Walks two ask levels (100 at 100.5, 200 at 101): two fills, then FILLED.
