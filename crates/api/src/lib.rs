@@ -185,9 +185,32 @@ fn router_of(state: Shared) -> Router {
 /// panic hook), not a connection dropped without an answer.
 fn error_layers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router
+        .layer(axum::middleware::from_fn(oversized_body))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(alpaca::alpaca_errors))
+}
+
+/// The most of an oversized body read (and dropped) before its 413 is sent.
+const OVERSIZED_DRAIN_BYTES: u64 = 8 * 1_024 * 1_024;
+/// How long reading it may take.
+const OVERSIZED_DRAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A body declared (`Content-Length`) over [`BODY_BYTES_MAX`] is 413 before anything reads
+/// it. Up to 8 MiB of it is read first, a frame at a time and dropped: a server that
+/// answers and closes while the client is still sending leaves the client with a broken
+/// connection instead of the answer (`IncompleteMessage` in Rust, `ConnectionResetError`
+/// in Python). Beyond that, or slower than 5 s, the connection closes anyway.
+async fn oversized_body(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use futures_util::StreamExt;
+    let declared = request.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    let Some(declared) = declared.filter(|length| *length > BODY_BYTES_MAX as u64) else { return next.run(request).await };
+    if declared <= OVERSIZED_DRAIN_BYTES {
+        let mut frames = request.into_body().into_data_stream();
+        let _ = tokio::time::timeout(OVERSIZED_DRAIN_WAIT, async { while let Some(Ok(_)) = frames.next().await {} }).await;
+    }
+    ApiError::body_too_large().into_response()
 }
 
 /// A path no route has: the web app's file, or 404.

@@ -244,10 +244,15 @@ async fn bad_input_is_refused_with_the_field_named() {
     assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some("name")));
     let (status, answer) = call(&app, &app.client, Method::POST, "/v1/accounts", None, Some(json!({"userId": {}}))).await;
     assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some("userId")), "an account made with a new id");
-    // A megabyte body is refused before anything reads it.
+    // A megabyte body is refused before anything reads it, and the client gets the answer
+    // every time (answering while it still sent once left it a broken connection).
     let huge = json!({"email": "z@example.com", "password": "p".repeat(1 << 20)});
-    let (status, answer) = call(&app, &app.anonymous, Method::POST, "/v1/auth/register", None, Some(huge)).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (413, Some("payload_too_large")));
+    let mut answer = Value::Null;
+    for _ in 0..10 {
+        let status;
+        (status, answer) = call(&app, &app.anonymous, Method::POST, "/v1/auth/register", None, Some(huge.clone())).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (413, Some("payload_too_large")), "{answer}");
+    }
     let said = answer["error"]["message"].clone();
     assert_eq!(said, "the request body is larger than 64 KiB", "{answer}");
     // Whichever layer finds a body over the limit (a JSON body, a keyed request, an
