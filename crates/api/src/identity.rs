@@ -257,7 +257,7 @@ pub(crate) async fn logout(State(state): State<Shared>, Body(request): Body<Refr
 #[utoipa::path(post, path = "/v1/auth/password", tag = "auth", request_body = ChangePasswordRequest, responses(
     (status = 200, description = "The password is changed: a new access token and refresh token.", body = Tokens),
     (status = 400, description = "The new password is not 8 to 128 characters.", body = ErrorBody),
-    (status = 403, description = "The current password is wrong, or the caller is not a user.", body = ErrorBody),
+    (status = 403, description = "The current password is wrong, or the caller is not a user (or is a key without the trade scope).", body = ErrorBody),
 ))]
 pub(crate) async fn change_password(
     State(state): State<Shared>,

@@ -192,6 +192,12 @@ async fn api_keys_are_shown_once_scoped_and_revocable() {
     let order = json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "MARKET"});
     assert_eq!(with_key(&read_key, Method::GET, format!("/v1/portfolio/{user}"), None).await.unwrap().status(), 200);
     assert_eq!(with_key(&read_key, Method::POST, "/v1/orders".into(), Some(order.clone())).await.unwrap().status(), 403, "read scope cannot trade");
+    let change = json!({"currentPassword": "correct horse", "newPassword": "a key's own password"});
+    let refused = with_key(&read_key, Method::POST, "/v1/auth/password".into(), Some(change)).await.unwrap();
+    assert_eq!(refused.status(), 403, "read scope cannot change the password, nor get a login for it");
+    let (status, _) =
+        call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "bot@example.com", "password": "correct horse"}))).await;
+    assert_eq!(status, 200, "the password stands");
     let placed = with_key(&trade_key, Method::POST, "/v1/orders".into(), Some(order)).await.unwrap();
     assert_eq!(placed.status(), 202, "a trade key places orders for its own account (userId defaults to it)");
 
