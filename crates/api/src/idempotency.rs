@@ -79,7 +79,7 @@ pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: N
     // Most requests carry no key: they pass at once. A route's method it does not have is
     // 405 whatever the headers (axum runs route layers for those too).
     let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("", axum::extract::MatchedPath::as_str);
-    let keyed = request.headers().contains_key("x-idempotency-key");
+    let keyed = crate::orders::IDEMPOTENCY_HEADERS.iter().any(|name| request.headers().contains_key(*name));
     if !keyed || !covered(request.method().as_str(), route) || !documented(request.method(), route) || state.store.is_none() {
         return next.run(request).await;
     }

@@ -234,6 +234,7 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
     if crate::idempotency::covered(method, path) {
         idempotent(operation, schema);
     }
+    idempotency_alias(operation);
     let mut add = |status: &str, description: &str| {
         operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error_response(schema, description));
     };
@@ -294,6 +295,21 @@ fn idempotent(operation: &mut Operation, schema: &str) {
         std::collections::btree_map::Entry::Vacant(vacant) => {
             vacant.insert(error_response(schema, REFUSED));
         }
+    }
+}
+
+/// Beside each `X-Idempotency-Key`, the other name the key may come under.
+fn idempotency_alias(operation: &mut Operation) {
+    let Some(parameters) = operation.parameters.as_mut() else { return };
+    let ours = parameters.iter().find_map(|parameter| match parameter {
+        RefOr::T(parameter) if parameter.name == "X-Idempotency-Key" && parameter.parameter_in == utoipa::openapi::path::ParameterIn::Header => Some(parameter),
+        _ => None,
+    });
+    if let Some(ours) = ours {
+        let mut alias = ours.clone();
+        alias.name = "Idempotency-Key".to_owned();
+        alias.description = Some("X-Idempotency-Key under the name of the IETF draft (and Stripe's): give one of the two.".to_owned());
+        parameters.push(RefOr::T(alias));
     }
 }
 

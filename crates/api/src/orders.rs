@@ -30,10 +30,14 @@ fn fingerprint(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
 }
 
+/// The headers an idempotency key comes in: ours (the seeds'), and the name of the IETF
+/// draft (and Stripe's), which clients written for other APIs send.
+pub(crate) const IDEMPOTENCY_HEADERS: [&str; 2] = ["x-idempotency-key", "idempotency-key"];
+
 /// The request's idempotency key, scoped to its caller: `None` without the header; 400
-/// for an empty, over-long or non-printable key.
+/// for an empty, over-long or non-printable key, or one given twice (under either name).
 pub(crate) fn idempotency_key(headers: &HeaderMap, caller: &MaybeCaller) -> Result<Option<(String, String)>, ApiError> {
-    let mut values = headers.get_all("x-idempotency-key").iter();
+    let mut values = IDEMPOTENCY_HEADERS.iter().flat_map(|name| headers.get_all(*name).iter());
     let Some(value) = values.next() else { return Ok(None) };
     let invalid = |message: &str| ApiError::BadRequest {
         code: "invalid_idempotency_key",
@@ -41,7 +45,7 @@ pub(crate) fn idempotency_key(headers: &HeaderMap, caller: &MaybeCaller) -> Resu
         details: json!({"header": "X-Idempotency-Key"}),
     };
     if values.next().is_some() {
-        return Err(invalid("give it once"));
+        return Err(invalid("give one key, once (as X-Idempotency-Key or Idempotency-Key)"));
     }
     let key = value.to_str().map_err(|_| invalid("printable ASCII only"))?;
     if key.is_empty() || key.len() > IDEMPOTENCY_KEY_MAX || !key.bytes().all(|byte| byte.is_ascii_graphic() || byte == b' ') {

@@ -126,6 +126,32 @@ async fn idempotency_keys_belong_to_their_caller_and_must_be_real_keys() {
         .unwrap();
     assert_eq!(as_number.status(), 202);
 
+    // The IETF draft's name for the header is the same key; both at once are one too many.
+    let under = |name: &'static str, key: &'static str| {
+        app.anonymous
+            .post(app.url("/v1/orders"))
+            .bearer_auth(token(&ada))
+            .header(name, key)
+            .json(&json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "1", "limitPrice": "90"}))
+            .send()
+    };
+    let retry = under("Idempotency-Key", "shared-key").await.unwrap();
+    assert_eq!(retry.json::<Value>().await.unwrap()["orderId"], first["orderId"], "Idempotency-Key is X-Idempotency-Key");
+    let fresh: Value = under("Idempotency-Key", "draft-key").await.unwrap().json().await.unwrap();
+    let retry: Value = under("X-Idempotency-Key", "draft-key").await.unwrap().json().await.unwrap();
+    assert_eq!(retry["orderId"], fresh["orderId"]);
+    let both = app
+        .anonymous
+        .post(app.url("/v1/orders"))
+        .bearer_auth(token(&ada))
+        .header("X-Idempotency-Key", "one")
+        .header("Idempotency-Key", "two")
+        .json(&json!({"symbol": "MOCK", "side": "BUY", "type": "LIMIT", "quantity": "1", "limitPrice": "90"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(both.status(), 400, "two keys");
+
     for key in ["", &"k".repeat(256), "tab\there"] {
         let response = place(&ada, key, "1").await;
         let Ok(response) = response else { continue }; // a header the client itself refuses
@@ -781,6 +807,9 @@ async fn creating_requests_retried_with_an_idempotency_key_take_effect_once() {
     let (status, again, _) = keyed(&app, gateways[1], &access, "/v1/webhooks", "hook-1", json!({"url": "https://hooks.example.com/a"})).await;
     assert_eq!((status, again), (201, first));
     assert_eq!(count("/v1/webhooks", "webhooks", access.clone()).await, 1, "one webhook");
+    let retry = app.anonymous.post(app.url("/v1/webhooks")).bearer_auth(&access).header("Idempotency-Key", "hook-1").json(&hook).send().await.unwrap();
+    assert_eq!(retry.headers().get("idempotent-replayed").map(|value| value.as_bytes()), Some(&b"true"[..]), "the draft's header name");
+    assert_eq!(count("/v1/webhooks", "webhooks", access.clone()).await, 1, "one webhook");
     let (status, reused, _) = keyed(&app, gateways[0], &access, "/v1/webhooks", "hook-1", json!({"url": "https://hooks.example.com/b"})).await;
     assert_eq!((status, reused["error"]["code"].as_str()), (409, Some("idempotency_key_reused")), "{reused}");
     let (status, theirs, _) = keyed(&app, gateways[0], &bob_access, "/v1/webhooks", "hook-1", json!({"url": "https://hooks.example.com/b"})).await;
@@ -831,12 +860,18 @@ async fn creating_requests_retried_with_an_idempotency_key_take_effect_once() {
         let operation = &document["paths"][path][method];
         let header = operation["parameters"].as_array().unwrap().iter().find(|parameter| parameter["name"] == "X-Idempotency-Key");
         assert_eq!(header.map(|header| &header["in"]), Some(&json!("header")), "{method} {path}");
+        let alias = operation["parameters"].as_array().unwrap().iter().find(|parameter| parameter["name"] == "Idempotency-Key");
+        assert_eq!(alias.map(|header| &header["in"]), Some(&json!("header")), "{method} {path}");
         let refusal = if path.starts_with("/v2/") { "422" } else { "409" };
         assert!(operation["responses"][refusal]["description"].as_str().unwrap().contains("idempotency_key_reused"), "{method} {path}");
     }
     let header_count =
         document["paths"]["/v1/orders"]["post"]["parameters"].as_array().unwrap().iter().filter(|parameter| parameter["name"] == "X-Idempotency-Key").count();
     assert_eq!(header_count, 1, "orders document their own key once");
+    for (path, method) in [("/v1/orders", "post"), ("/v2/orders", "post")] {
+        let names: Vec<&Value> = document["paths"][path][method]["parameters"].as_array().unwrap().iter().map(|parameter| &parameter["name"]).collect();
+        assert!(names.contains(&&json!("Idempotency-Key")), "{method} {path}: {names:?}");
+    }
 }
 
 /// Keys are one namespace per caller, whoever keeps them (the engine an order's, the read
