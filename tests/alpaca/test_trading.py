@@ -679,6 +679,61 @@ def test_the_trading_stream_ends_when_its_key_is_revoked(server, trader):
     asyncio.run(run())
 
 
+def test_a_trading_stream_authenticated_again_follows_its_new_key(server, trader):
+    """A second authenticate moves the stream to the account of its new key (listening on
+    it, if it was listening): the first account's updates stop, the second's arrive; a
+    refused key leaves it with none."""
+    import asyncio
+    import json as json_module
+
+    import websockets
+    from conftest import Trader
+
+    other = Trader(server)
+
+    async def updates_until(stream, order_id, seconds=10):
+        """The order ids of the trade updates that came before `order_id`'s (or all, if it never came)."""
+        seen = []
+        deadline = asyncio.get_running_loop().time() + seconds
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                said = json_module.loads(await asyncio.wait_for(stream.recv(), left))
+            except asyncio.TimeoutError:
+                break
+            if said["stream"] == "trade_updates":
+                seen.append(said["data"]["order"]["id"])
+                if said["data"]["order"]["id"] == order_id:
+                    break
+        return seen
+
+    def buy(who):
+        return str(who.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)).id)
+
+    async def run():
+        async with websockets.connect(server.replace("http://", "ws://") + "/stream") as stream:
+            async def authenticate(who, secret):
+                await stream.send(json_module.dumps({"action": "auth", "key": who.key_id, "secret": secret}))
+                while (said := json_module.loads(await asyncio.wait_for(stream.recv(), 10)))["stream"] != "authorization":
+                    pass  # the first account's updates still on their way
+                return said["data"]["status"]
+            assert await authenticate(trader, trader.secret) == "authorized"
+            await stream.send(json_module.dumps({"action": "listen", "data": {"streams": ["trade_updates"]}}))
+            assert json_module.loads(await stream.recv())["data"]["streams"] == ["trade_updates"]
+            first = buy(trader)
+            assert first in await updates_until(stream, first)
+
+            assert await authenticate(other, other.secret) == "authorized"
+            theirs, mine = buy(trader), buy(other)
+            seen = await updates_until(stream, mine)
+            assert mine in seen, "the new key's account is listened on"
+            assert theirs not in seen, "the first key's account is no longer"
+
+            assert await authenticate(other, "tc_wrong") == "unauthorized"
+            refused = buy(other)
+            assert await updates_until(stream, refused, 3) == [], "a refused key hears nothing"
+    asyncio.run(run())
+
+
 def test_the_trade_events_stream_ends_when_its_key_is_revoked(server, trader):
     """Server-Sent Events outlive nothing the sockets do not: once the key that opened the
     stream is revoked, the server ends it (within seconds, not at the client's leisure)."""

@@ -80,6 +80,9 @@ async fn session(mut socket: WebSocket, state: Shared) {
                         authorized = secret.zip(caller).filter(|(_, caller)| caller.user_id.is_some()).map(|(secret, caller)| {
                             (SocketCredential { token: None, api_key: Some(secret.to_owned()) }, caller)
                         });
+                        // A stream authenticated again follows its new key: the account it
+                        // names (listening on, if it was), or none if the key is refused.
+                        follow(&mut inbox, &mut joined, account(&authorized).filter(|_| listening));
                         authorization(if account(&authorized).is_some() { "authorized" } else { "unauthorized" })
                     }
                     Some("listen") if account(&authorized).is_some() => {
@@ -87,14 +90,7 @@ async fn session(mut socket: WebSocket, state: Shared) {
                             streams.iter().filter_map(Value::as_str).filter(|stream| *stream == "trade_updates").map(str::to_owned).collect()
                         }).unwrap_or_default();
                         listening = !streams.is_empty();
-                        if let Some(topic) = joined.take() {
-                            inbox.leave(&topic);
-                        }
-                        if let Some(user) = account(&authorized).filter(|_| listening) {
-                            let topic = format!("orders:{user}");
-                            inbox.join(&topic);
-                            joined = Some(topic);
-                        }
+                        follow(&mut inbox, &mut joined, account(&authorized).filter(|_| listening));
                         json!({"stream": "listening", "data": {"streams": streams}})
                     }
                     Some("listen") => authorization("unauthorized"),
@@ -117,6 +113,21 @@ async fn session(mut socket: WebSocket, state: Shared) {
                 }
             }
         }
+    }
+}
+
+/// Joins the orders topic of `account` (leaving the one joined before), or none.
+fn follow(inbox: &mut crate::ws::Inbox, joined: &mut Option<String>, account: Option<u64>) {
+    let topic = account.map(|user| format!("orders:{user}"));
+    if *joined == topic {
+        return;
+    }
+    if let Some(topic) = joined.take() {
+        inbox.leave(&topic);
+    }
+    if let Some(topic) = topic {
+        inbox.join(&topic);
+        *joined = Some(topic);
     }
 }
 
