@@ -7,7 +7,9 @@
 //! order as `/v2/orders` shows it at that moment.
 //!
 //! The updates come from the same pushes as the native socket's `orders:{userId}` topic,
-//! so they follow the engine's outcomes in order.
+//! so they follow the engine's outcomes in order. Authenticated again, the stream follows
+//! its latest key: its account's updates, and none while that key is refused (the market
+//! data feed, which refuses a second `auth` as Alpaca's does, keeps its first).
 
 use std::time::Duration;
 
