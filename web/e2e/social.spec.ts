@@ -119,9 +119,21 @@ test("an admin finds a class in the list of organisations, opens it and adds a g
   const student = await register();
   await call("PUT", `/v1/organisations/${organisation.organisationId}/members/${student.userId}`, { role: "member" }, undefined, operator);
 
+  // More than a page of organisations (the others after the rest by name): the admin pages on, and finds it by name.
+  for (let index = 0; index < 51; index += 1) {
+    await call("POST", "/v1/organisations", { name: `Zzz filler ${Date.now() % 100_000} ${index}` }, undefined, operator);
+  }
+
   await logIn(page, admin);
   await page.getByRole("link", { name: "Admin" }).click();
-  const row = page.getByTestId("organisations").getByRole("row", { name: new RegExp(name) });
+  const list = page.getByTestId("organisations");
+  await expect(list.getByRole("row")).toHaveCount(51); // a header and a page of 50
+  await page.getByRole("navigation", { name: "Pages" }).getByRole("button", { name: "Next ›" }).click();
+  await expect(page.getByText("Page 2")).toBeVisible();
+  await page.getByRole("form", { name: "Find organisations" }).getByLabel("Find by name").fill(name.toUpperCase());
+  await page.getByRole("button", { name: "Find", exact: true }).click();
+  await expect(list.getByRole("row")).toHaveCount(2);
+  const row = list.getByRole("row", { name: new RegExp(name) });
   await expect(row).toContainText(`#${organisation.organisationId}`);
   await expect(row.getByRole("cell").nth(0)).toHaveText("1");
   await expect(row.getByRole("cell").nth(1)).toHaveText("0");

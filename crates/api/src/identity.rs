@@ -500,24 +500,9 @@ pub(crate) async fn revoke_api_key(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct UserSearch {
-    /// Only users whose email or username holds this text, letter case aside.
-    #[param(value_type = Option<String>, max_length = 100)]
-    q: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
-    limit: Option<String>,
-    /// `pagination.nextPageToken` of the previous page.
-    #[param(value_type = Option<String>, pattern = "^(0|[1-9][0-9]{0,18})$")]
-    page_token: Option<String>,
-}
-
 /// `GET /v1/users` (admins): users in id order (so the oldest first), with their role and
 /// organisation, to find the one to act on; `q` finds them by email or username.
-#[utoipa::path(get, path = "/v1/users", tag = "auth", params(UserSearch),
+#[utoipa::path(get, path = "/v1/users", tag = "auth", params(crate::routes::TextSearch),
     responses(
         (status = 200, description = "A page of users.", body = UserList),
         (status = 400, description = "A bad parameter.", body = ErrorBody),
@@ -525,12 +510,11 @@ pub(crate) struct UserSearch {
 pub(crate) async fn list_users(
     State(state): State<Shared>,
     Extension(caller): Extension<MaybeCaller>,
-    Query(params): Query<UserSearch>,
+    Query(params): Query<crate::routes::TextSearch>,
 ) -> Result<Json<UserList>, ApiError> {
     require_admin(&caller)?;
-    let limit = crate::routes::bounded(params.limit.as_deref(), 50, 200, "limit")?;
-    let text = crate::routes::short_text("q", params.q.as_deref(), 100)?.map(str::trim).filter(|text| !text.is_empty()).map(str::to_owned);
-    let after = params.page_token.as_deref().map(|token| parse_id("pageToken", token)).transpose()?.unwrap_or(0);
+    let (text, limit, after) = params.read()?;
+    let after = after.unwrap_or(0);
     let mut found = ask_now(&state, move |store| store.find_users(text.as_deref(), after, limit + 1)).await?;
     let next = (found.len() > limit).then(|| found[limit - 1].0.user_id.to_string());
     found.truncate(limit);

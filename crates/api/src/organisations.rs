@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 use tradecraft_store::{GroupRecord, MemberRecord, OrganisationRecord};
 
 use crate::auth::{Caller, MaybeCaller, now_ms, require, require_admin};
-use crate::extract::{Body, from_object};
+use crate::extract::{Body, Query, from_object};
 use crate::identity::audit;
 use crate::models::{MemberRequest, MemberRole, NameRequest};
 use crate::reads::ask_now;
-use crate::responses::{ErrorBody, Group, GroupCreated, Member, MemberSet, Organisation, OrganisationCreated, OrganisationListed, Organisations};
+use crate::responses::{ErrorBody, Group, GroupCreated, Member, MemberSet, NextPage, Organisation, OrganisationCreated, OrganisationListed, Organisations};
 use crate::routes::{parse_id, run_command};
 use crate::{ApiError, AppState, Shared};
 
@@ -58,14 +58,20 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
     Ok((StatusCode::CREATED, Json(OrganisationCreated { organisation_id: organisation.org_id.to_string(), name: organisation.name })).into_response())
 }
 
-/// `GET /v1/organisations`: the organisations the caller may open, by name, with their
-/// counts of members and groups: every one for admins; the caller's own (if they are in
-/// one) for anyone else.
-#[utoipa::path(get, path = "/v1/organisations", tag = "risk", responses(
-    (status = 200, description = "Organisations, by name.", body = Organisations),
+/// `GET /v1/organisations`: the organisations the caller may open, page by page in name
+/// order, with their counts of members and groups: every one for admins; the caller's own
+/// (if they are in one) for anyone else. `q` finds them by name.
+#[utoipa::path(get, path = "/v1/organisations", tag = "risk", params(crate::routes::TextSearch), responses(
+    (status = 200, description = "A page of organisations, by name.", body = Organisations),
+    (status = 400, description = "A bad parameter.", body = ErrorBody),
 ))]
-pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>) -> Result<Json<Organisations>, ApiError> {
+pub(crate) async fn list(
+    State(state): State<Shared>,
+    Extension(caller): Extension<MaybeCaller>,
+    Query(params): Query<crate::routes::TextSearch>,
+) -> Result<Json<Organisations>, ApiError> {
     let who = require(&caller)?.clone();
+    let (text, limit, after) = params.read()?;
     let only = if who.is_admin() {
         None
     } else {
@@ -73,10 +79,12 @@ pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extensi
             Some(user) => ask_now(&state, move |store| store.member(user)).await?,
             None => None,
         };
-        let Some(member) = member else { return Ok(Json(Organisations { organisations: Vec::new() })) };
+        let Some(member) = member else { return Ok(Json(Organisations { organisations: Vec::new(), pagination: NextPage { next_page_token: None } })) };
         Some(member.org_id)
     };
-    let summaries = ask_now(&state, move |store| store.organisation_summaries(only)).await?;
+    let mut summaries = ask_now(&state, move |store| store.organisation_summaries(only, text.as_deref(), after, limit + 1)).await?;
+    let next = (summaries.len() > limit).then(|| summaries[limit - 1].organisation.org_id.to_string());
+    summaries.truncate(limit);
     let organisations = summaries
         .into_iter()
         .map(|summary| OrganisationListed {
@@ -87,7 +95,7 @@ pub(crate) async fn list(State(state): State<Shared>, Extension(caller): Extensi
             groups: summary.groups,
         })
         .collect();
-    Ok(Json(Organisations { organisations }))
+    Ok(Json(Organisations { organisations, pagination: NextPage { next_page_token: next } }))
 }
 
 /// `GET /v1/organisations/{id}`: its groups and members (admins and its members).

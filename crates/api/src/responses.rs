@@ -620,6 +620,7 @@ pub(crate) struct UserListed {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Organisations {
     pub organisations: Vec<OrganisationListed>,
+    pub pagination: NextPage,
 }
 
 /// An organisation in a list: open it for its groups and members.

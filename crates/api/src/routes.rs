@@ -426,6 +426,34 @@ pub(crate) fn parse_time(name: &str, text: Option<&str>) -> Result<Option<Timest
         .transpose()
 }
 
+/// The parameters of an admin's list found by text and read page by page: `q` (what the
+/// names hold), `limit` (1 to 200, default 50) and `pageToken` (the id the page goes on
+/// after).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TextSearch {
+    /// Only those whose name (a user's email or username) holds this text, letter case aside.
+    #[param(value_type = Option<String>, max_length = 100)]
+    q: Option<String>,
+    /// 1 to 200, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    limit: Option<String>,
+    /// `pagination.nextPageToken` of the previous page.
+    #[param(value_type = Option<String>, pattern = "^(0|[1-9][0-9]{0,18})$")]
+    page_token: Option<String>,
+}
+
+impl TextSearch {
+    /// The text (trimmed; none if blank), the page's size and the id it goes on after.
+    pub(crate) fn read(&self) -> Result<(Option<String>, usize, Option<u64>), ApiError> {
+        let limit = bounded(self.limit.as_deref(), 50, 200, "limit")?;
+        let text = short_text("q", self.q.as_deref(), 100)?.map(str::trim).filter(|text| !text.is_empty()).map(str::to_owned);
+        let after = self.page_token.as_deref().map(|token| parse_id("pageToken", token)).transpose()?;
+        Ok((text, limit, after))
+    }
+}
+
 /// A count parameter from 1 to `max`, `default` when absent.
 pub(crate) fn bounded(text: Option<&str>, default: usize, max: usize, name: &str) -> Result<usize, ApiError> {
     match text {

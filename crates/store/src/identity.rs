@@ -101,12 +101,7 @@ impl Store {
         let mut params: Vec<Param> = vec![(after as i64).into(), (limit.clamp(1, crate::PAGE_LIMIT_MAX) as i64).into()];
         let filter = match text {
             Some(text) => {
-                let escaped: String = text
-                    .to_lowercase()
-                    .chars()
-                    .flat_map(|character| if matches!(character, '%' | '_' | '\\') { vec!['\\', character] } else { vec![character] })
-                    .collect();
-                params.push(format!("%{escaped}%").into());
+                params.push(crate::queries::holding(text).into());
                 "AND (LOWER(u.email) LIKE $3 ESCAPE '\\' OR LOWER(u.username) LIKE $3 ESCAPE '\\')"
             }
             None => "",

@@ -97,16 +97,37 @@ impl Store {
     }
 
     /// Every organisation (or only `only`), by name, with its counts of members and groups.
-    pub fn organisation_summaries(&self, only: Option<u64>) -> Result<Vec<OrganisationSummary>, StoreError> {
-        let (filter, params) = match only {
-            Some(org_id) => ("WHERE o.org_id = $1", vec![Param::Int(org_id as i64)]),
-            None => ("", Vec::new()),
-        };
+    /// A page of organisations in (name, id) order, with their counts of members and groups:
+    /// `only` that one; `text` those whose name holds it (letter case aside); `after` those
+    /// after that organisation; at most `limit`.
+    pub fn organisation_summaries(
+        &self,
+        only: Option<u64>,
+        text: Option<&str>,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<OrganisationSummary>, StoreError> {
+        let mut params = vec![Param::Int(limit.clamp(1, crate::PAGE_LIMIT_MAX) as i64)];
+        let mut filters = Vec::new();
+        if let Some(org_id) = only {
+            params.push(Param::Int(org_id as i64));
+            filters.push(format!("o.org_id = ${}", params.len()));
+        }
+        if let Some(text) = text {
+            params.push(crate::queries::holding(text).into());
+            filters.push(format!("LOWER(o.name) LIKE ${} ESCAPE '\\'", params.len()));
+        }
+        if let Some(org_id) = after {
+            params.push(Param::Int(org_id as i64));
+            let at = params.len();
+            filters.push(format!("(o.name > (SELECT name FROM organisations WHERE org_id = ${at}) OR (o.name = (SELECT name FROM organisations WHERE org_id = ${at}) AND o.org_id > ${at}))"));
+        }
+        let filter = if filters.is_empty() { String::new() } else { format!("WHERE {}", filters.join(" AND ")) };
         let rows = self.backend().query(
             &format!(
                 "SELECT o.org_id, o.name, o.created_at, \
                  (SELECT COUNT(*) FROM org_members m WHERE m.org_id = o.org_id), (SELECT COUNT(*) FROM org_groups g WHERE g.org_id = o.org_id) \
-                 FROM organisations o {filter} ORDER BY o.name, o.org_id"
+                 FROM organisations o {filter} ORDER BY o.name, o.org_id LIMIT $1"
             ),
             &params,
         )?;

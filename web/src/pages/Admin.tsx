@@ -1,9 +1,9 @@
 import { useState, type FormEvent, type ReactNode } from "react";
 import { api } from "../api";
-import { ErrorNote, Head } from "../components/Common";
+import { ErrorNote, Head, Pager } from "../components/Common";
 import { time } from "../format";
 import { useLoad } from "../hooks";
-import type { AuditEntry, LimitsView, Organisation, OrganisationListed, UserListed } from "../types";
+import type { AuditEntry, LimitsView, Organisation, OrganisationListed, Pagination, UserListed } from "../types";
 import { LimitsTable } from "./Alerts";
 
 /** Runs one admin action, showing its error in words or a confirmation. */
@@ -57,7 +57,14 @@ function Organisations() {
   const [groupName, setGroupName] = useState("");
   const [member, setMember] = useState({ userId: "", role: "member", groupId: "" });
   const { run, status } = useAction();
-  const listed = useLoad(() => api.get<{ organisations: OrganisationListed[] }>("/v1/organisations"), []);
+  // The list, 50 by name a page, of those whose name holds the text searched for.
+  const [query, setQuery] = useState("");
+  const [tokens, setTokens] = useState<(string | null)[]>([null]);
+  const token = tokens[tokens.length - 1] ?? null;
+  const listed = useLoad(
+    () => api.get<{ organisations: OrganisationListed[]; pagination: Pagination }>("/v1/organisations", { q: query || undefined, limit: 50, pageToken: token }),
+    [query, token],
+  );
 
   /** Shows the organisation again after a change, and its counts in the list. */
   const refresh = async (id: string) => {
@@ -90,7 +97,17 @@ function Organisations() {
         </label>
         <button type="submit">Create</button>
       </form>
+      <SearchForm
+        label="Find organisations"
+        what="Find by name"
+        placeholder="Riverside"
+        onFind={(text) => {
+          setQuery(text);
+          setTokens([null]);
+        }}
+      />
       <ErrorNote error={listed.error} retry={listed.reload} />
+      {listed.data && listed.data.organisations.length === 0 && query && <p className="muted">No organisation matches.</p>}
       {listed.data && listed.data.organisations.length > 0 && (
         <div className="scroll">
           <table className="striped compact" data-testid="organisations">
@@ -115,6 +132,7 @@ function Organisations() {
           </table>
         </div>
       )}
+      {listed.data && (tokens.length > 1 || listed.data.pagination.nextPageToken) && <Pager next={listed.data.pagination.nextPageToken} tokens={tokens} onPage={setTokens} />}
       <form
         className="inline"
         aria-label="Open an organisation"
@@ -334,30 +352,21 @@ function Users() {
   const [role, setRole] = useState("trader");
   const [membership, setMembership] = useState({ organisationId: "", groupId: "" });
   const [code, setCode] = useState<ResetCode | null>(null);
-  const [search, setSearch] = useState("");
   const [found, setFound] = useState<UserListed[] | null>(null);
   const { run, status } = useAction();
   return (
     <>
-      <form
-        className="inline"
-        aria-label="Find users"
-        onSubmit={(event: FormEvent) => {
-          event.preventDefault();
+      <SearchForm
+        label="Find users"
+        what="Find by email or username"
+        placeholder="student@school.org"
+        onFind={(text) =>
           void run(async () => {
-            const page = await api.get<{ users: UserListed[] }>("/v1/users", { q: search || undefined, limit: 50 });
+            const page = await api.get<{ users: UserListed[] }>("/v1/users", { q: text || undefined, limit: 50 });
             setFound(page.users);
-          }, `Searched for ${search || "everyone"}.`);
-        }}
-      >
-        <label>
-          Find by email or username
-          <input type="search" value={search} maxLength={100} onChange={(event) => setSearch(event.target.value)} placeholder="student@school.org" />
-        </label>
-        <button type="submit" className="secondary">
-          Find
-        </button>
-      </form>
+          }, `Searched for ${text || "everyone"}.`)
+        }
+      />
       {found && found.length === 0 && <p className="muted">Nobody matches.</p>}
       {found && found.length > 0 && (
         <div className="scroll">
@@ -483,5 +492,28 @@ function Audit() {
         </div>
       )}
     </>
+  );
+}
+
+/** A one-field search form: `onFind` gets the text, trimmed. */
+function SearchForm({ label, what, placeholder, onFind }: { label: string; what: string; placeholder: string; onFind: (text: string) => void }) {
+  const [text, setText] = useState("");
+  return (
+    <form
+      className="inline"
+      aria-label={label}
+      onSubmit={(event: FormEvent) => {
+        event.preventDefault();
+        onFind(text.trim());
+      }}
+    >
+      <label>
+        {what}
+        <input type="search" value={text} maxLength={100} onChange={(event) => setText(event.target.value)} placeholder={placeholder} />
+      </label>
+      <button type="submit" className="secondary">
+        Find
+      </button>
+    </form>
   );
 }

@@ -426,6 +426,45 @@ async fn invitations_let_users_join_an_organisation_by_consent() {
     assert_eq!(delete_me(bob_token).await.0, 204, "the only member of Solo");
 }
 
+/// `GET /v1/organisations` comes in pages in (name, id) order, and `q` finds organisations
+/// by name, letter case aside, with `%` and `_` the characters themselves.
+#[tokio::test]
+async fn organisations_are_listed_page_by_page_and_found_by_name() {
+    let app = spawn_app().await;
+    let mut made = Vec::new();
+    for name in ["pager c", "pager a", "pager b", "pager b", "pager 50% off", "pager 500 off"] {
+        let (status, created) = app.post("/v1/organisations", json!({"name": name})).await;
+        assert_eq!(status, 201, "{created}");
+        made.push((name.to_owned(), created["organisationId"].as_str().unwrap().parse::<u64>().unwrap()));
+    }
+    made.sort();
+    let mut seen = Vec::new();
+    let mut path = "/v1/organisations?q=PAGER&limit=4".to_owned();
+    loop {
+        let (status, page) = app.get(&path).await;
+        assert_eq!(status, 200, "{page}");
+        let listed = page["organisations"].as_array().unwrap();
+        assert!(listed.len() <= 4, "{page}");
+        seen.extend(
+            listed.iter().map(|organisation| {
+                (organisation["name"].as_str().unwrap().to_owned(), organisation["organisationId"].as_str().unwrap().parse::<u64>().unwrap())
+            }),
+        );
+        match page["pagination"]["nextPageToken"].as_str() {
+            Some(token) => path = format!("/v1/organisations?q=PAGER&limit=4&pageToken={token}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, made, "every one once, in name order (ties by id)");
+    let (_, found) = app.get("/v1/organisations?q=50%25").await;
+    let names: Vec<&str> = found["organisations"].as_array().unwrap().iter().filter_map(|organisation| organisation["name"].as_str()).collect();
+    assert_eq!(names, ["pager 50% off"], "% is itself: {found}");
+    for bad in ["limit=0", "limit=201", "pageToken=x", &format!("q={}", "q".repeat(101))] {
+        let (status, refused) = app.get(&format!("/v1/organisations?{bad}")).await;
+        assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("invalid_parameter")), "{bad}: {refused}");
+    }
+}
+
 /// `GET /v1/organisations` lists what the caller may open: every organisation, by name, for
 /// admins; their own for a member; none for anyone else.
 #[tokio::test]
