@@ -86,6 +86,9 @@ test("every page renders at desktop and phone width", async ({ page }) => {
   // And, logged out, the page that sets a forgotten password with a reset code.
   await page.getByRole("button", { name: "Use the light theme" }).click();
   await page.getByRole("button", { name: "Log out" }).click();
+  // Logging out ends on the log-in page once the server has answered: wait for it, or it
+  // would move the page away from the one opened next.
+  await expect(page).toHaveURL(/#\/login$/);
   for (const [width, height, label] of [
     [1280, 860, "desktop"],
     [390, 844, "phone"],
