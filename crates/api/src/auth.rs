@@ -565,12 +565,13 @@ pub(crate) async fn authenticate(State(state): State<Shared>, mut request: Reque
         if reading && !caller.read {
             return ApiError::Forbidden("this key has no read scope".to_owned()).into_response();
         }
-        // Keys check the scopes they grant themselves; anyone signed in (a viewer too) may
-        // change their password and delete their own account, but a key without the trade
-        // scope changes nothing: not the password (which would hand it a login) either.
+        // Anyone signed in (a viewer too) may change their password, make and revoke keys of
+        // the scopes they hold, and delete their own account; a key without the trade scope
+        // changes nothing: not the password (which would hand it a login), nor keys (a leaked
+        // read key would make others, to outlive its own revocation).
         let signed_in = api_key.is_none();
         let exempt =
-            path.starts_with("/v1/api-keys") || (signed_in && (path.starts_with("/v1/auth/") || (path == "/v1/me" && request.method() == Method::DELETE)));
+            signed_in && (path.starts_with("/v1/auth/") || path.starts_with("/v1/api-keys") || (path == "/v1/me" && request.method() == Method::DELETE));
         if !reading && !caller.trade && !exempt {
             return ApiError::Forbidden(format!("a {} cannot change anything", if caller.role == Role::Viewer { "viewer" } else { "key without trade scope" }))
                 .into_response();

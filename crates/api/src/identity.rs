@@ -399,12 +399,12 @@ pub(crate) fn key_of(key: &ApiKeyRecord) -> ApiKey {
 }
 
 /// `POST /v1/api-keys` `{name, scopes: ["read", "trade"]}`: the key is in this answer only.
-/// A caller grants only rights it holds itself: a read-only key or a viewer cannot mint
-/// a trading key.
+/// A caller grants only rights it holds itself: a viewer cannot mint a trading key; a
+/// key without the trade scope mints none.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "auth", request_body = CreateApiKeyRequest, responses(
     (status = 201, description = "The key, with its secret (shown this once).", body = ApiKey),
     (status = 400, description = "Bad scopes or name.", body = ErrorBody),
-    (status = 403, description = "The credentials do not hold a scope asked for, or are the operator's.", body = ErrorBody),
+    (status = 403, description = "The credentials do not hold a scope asked for, are a key without the trade scope, or are the operator's.", body = ErrorBody),
     (status = 409, description = "`too_many`: the caller holds 50 live keys already (revoke one first).", body = ErrorBody),
 ))]
 pub(crate) async fn create_api_key(

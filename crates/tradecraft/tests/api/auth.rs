@@ -198,6 +198,8 @@ async fn api_keys_are_shown_once_scoped_and_revocable() {
     let (status, _) =
         call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "bot@example.com", "password": "correct horse"}))).await;
     assert_eq!(status, 200, "the password stands");
+    let minted = with_key(&read_key, Method::POST, "/v1/api-keys".into(), Some(json!({"name": "spare", "scopes": ["read"]}))).await.unwrap();
+    assert_eq!(minted.status(), 403, "a read key makes no keys, to outlive its own revocation");
     let placed = with_key(&trade_key, Method::POST, "/v1/orders".into(), Some(order)).await.unwrap();
     assert_eq!(placed.status(), 202, "a trade key places orders for its own account (userId defaults to it)");
 
