@@ -211,16 +211,24 @@ async fn contest_of(state: &AppState, caller: &MaybeCaller, record: &ContestReco
     })
 }
 
-/// The contest, if the caller may see it: public ones to anyone logged in; invite-only
-/// ones to their organiser, admins and entrants (404 to others, as an unknown one).
+/// Whether `user` is among those `contest` is run for: everyone for the platform's, the
+/// members (and admins) of its organisation for an organisation's.
+async fn run_for(state: &AppState, user: Option<u64>, contest: &ContestRecord) -> Result<bool, ApiError> {
+    let (Some(organisation), Some(user)) = (contest.organisation_id, user) else { return Ok(contest.organisation_id.is_none()) };
+    Ok(ask(state, move |store| store.member(user)).await?.is_some_and(|member| member.org_id == organisation))
+}
+
+/// The contest, if the caller may see it: public ones to anyone logged in (an
+/// organisation's to its members); invite-only ones to their organiser, admins and
+/// entrants (404 to others, as an unknown one).
 async fn visible(state: &AppState, caller: &MaybeCaller, contest_id: u64) -> Result<ContestRecord, ApiError> {
     require(caller)?;
     let not_found = || ApiError::NotFound(format!("contest {contest_id}"));
     let record = ask(state, move |store| store.contest(contest_id)).await?.ok_or_else(not_found)?;
-    if record.visibility == "PUBLIC" || organises(caller, &record) {
+    let user = caller.as_ref().and_then(|caller| caller.user_id);
+    if organises(caller, &record) || (record.visibility == "PUBLIC" && run_for(state, user, &record).await?) {
         return Ok(record);
     }
-    let user = caller.as_ref().and_then(|caller| caller.user_id);
     let entries = ask(state, move |store| store.contest_entries(contest_id)).await?;
     if entries.iter().any(|entry| Some(entry.user_id) == user) { Ok(record) } else { Err(not_found()) }
 }
@@ -371,7 +379,7 @@ pub(crate) async fn get(
     responses(
         (status = 201, description = "Joined: the contest with the caller's account.", body = Contest),
         (status = 403, description = "An invite-only contest and no (or a wrong) invite code; the operator key, which has no account.", body = ErrorBody),
-        (status = 404, description = "No such contest you may see.", body = ErrorBody),
+        (status = 404, description = "No such contest you may see (an organisation's contest is for its members).", body = ErrorBody),
         (status = 409, description = "Registration is not open, or already joined.", body = ErrorBody),
     ))]
 pub(crate) async fn join(
@@ -384,6 +392,10 @@ pub(crate) async fn join(
     let user = own_account(&caller)?;
     let not_found = || ApiError::NotFound(format!("contest {contest_id}"));
     let record = ask(&state, move |store| store.contest(contest_id)).await?.ok_or_else(not_found)?;
+    // An organisation's contest is for its members: to others it is not there.
+    if !organises(&caller, &record) && !run_for(&state, Some(user), &record).await? {
+        return Err(not_found());
+    }
     if record.visibility == "INVITE" && request.invite_code.as_ref().map(|code| code.as_str()) != record.invite_code.as_deref() {
         return Err(ApiError::Rejected { status: StatusCode::FORBIDDEN, code: "invite_required", message: "this contest needs its invite code".to_owned() });
     }

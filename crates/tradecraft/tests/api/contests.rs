@@ -236,3 +236,62 @@ async fn joins_racing_each_other_make_one_entry_and_refuse_the_rest_alike() {
     let contest_accounts = accounts["accounts"].as_array().unwrap().iter().filter(|account| account["kind"] == "CONTEST").count();
     assert_eq!(contest_accounts, 1, "{accounts}");
 }
+
+/// An organisation's contest is for its members: they see, join and follow it; to anyone
+/// else it is not there (not listed, 404 to open, join or rank), whatever its visibility.
+/// The platform's contests stay open to all.
+#[tokio::test]
+async fn an_organisations_contest_is_for_its_members() {
+    let app = spawn_app().await;
+    let t0 = now_ms();
+    let (_, school) = app.post("/v1/organisations", json!({"name": "Riverside"})).await;
+    let org = school["organisationId"].as_str().unwrap().to_owned();
+    let (pupil, outsider) = (register(&app, "pupil@example.com").await, register(&app, "outsider@example.com").await);
+    let response = app
+        .client
+        .put(app.url(&format!("/v1/organisations/{org}/members/{}", pupil["userId"].as_str().unwrap())))
+        .json(&json!({"role": "member"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let window = |name: &str| json!({"name": name, "registrationStart": at(t0 - 1_000), "registrationEnd": at(t0 + 600_000), "tradingStart": at(t0), "tradingEnd": at(t0 + 600_000)});
+    let mut class = window("Class cup");
+    class["organisationId"] = json!(org);
+    let (status, created) = app.post("/v1/contests", class).await;
+    assert_eq!(status, 201, "{created}");
+    let class_id = created["contestId"].as_str().unwrap().to_owned();
+    let (_, open) = app.post("/v1/contests", window("Open cup")).await;
+    let open_id = open["contestId"].as_str().unwrap().to_owned();
+
+    let listed = |token: String| {
+        let app = &app;
+        async move {
+            let (status, listed) = as_user(app, &token, Method::GET, "/v1/contests", None).await;
+            assert_eq!(status, 200, "{listed}");
+            let mut ids: Vec<String> = listed["contests"].as_array().unwrap().iter().map(|contest| contest["contestId"].as_str().unwrap().to_owned()).collect();
+            ids.sort();
+            ids
+        }
+    };
+    let (pupil_token, outsider_token) = (pupil["accessToken"].as_str().unwrap(), outsider["accessToken"].as_str().unwrap());
+    let mut both = vec![class_id.clone(), open_id.clone()];
+    both.sort();
+    assert_eq!(listed(pupil_token.to_owned()).await, both, "a member sees the class's contest");
+    assert_eq!(listed(outsider_token.to_owned()).await, vec![open_id.clone()], "others see the platform's only");
+    for (method, path) in [
+        (Method::GET, format!("/v1/contests/{class_id}")),
+        (Method::POST, format!("/v1/contests/{class_id}/join")),
+        (Method::GET, format!("/v1/contests/{class_id}/leaderboard")),
+    ] {
+        let body = (method == Method::POST).then(|| json!({}));
+        let (status, answer) = as_user(&app, outsider_token, method.clone(), &path, body).await;
+        assert_eq!(status, 404, "{method} {path}: {answer}");
+    }
+    let (status, joined) = as_user(&app, pupil_token, Method::POST, &format!("/v1/contests/{class_id}/join"), Some(json!({}))).await;
+    assert_eq!(status, 201, "{joined}");
+    let (status, joined) = as_user(&app, outsider_token, Method::POST, &format!("/v1/contests/{open_id}/join"), Some(json!({}))).await;
+    assert_eq!(status, 201, "{joined}");
+    let (status, standings) = as_user(&app, pupil_token, Method::GET, &format!("/v1/contests/{class_id}/leaderboard"), None).await;
+    assert_eq!((status, standings["standings"].as_array().map(Vec::len)), (200, Some(1)), "{standings}");
+}
