@@ -179,9 +179,16 @@ fn word<const MAX: usize>(field: &str, text: Option<&Text<MAX>>, allowed: [&'sta
     }
 }
 
-/// Whether the caller organises `contest` (or is an admin).
-fn organises(caller: &MaybeCaller, contest: &ContestRecord) -> bool {
-    caller.as_ref().is_some_and(|caller| caller.is_admin() || (caller.user_id.is_some() && caller.user_id == contest.created_by))
+/// Whether the caller organises `contest`: an admin, or (an organisation's contest) one of
+/// its admins now. Rights stand on the role held today: a creator who is no longer an admin
+/// organises nothing, and each of the organisation's admins organises its contests.
+async fn organises(state: &AppState, caller: &MaybeCaller, contest: &ContestRecord) -> Result<bool, ApiError> {
+    let Some(caller) = caller else { return Ok(false) };
+    if caller.is_admin() {
+        return Ok(true);
+    }
+    let (Some(organisation), Some(user)) = (contest.organisation_id, caller.user_id) else { return Ok(false) };
+    Ok(ask(state, move |store| store.member(user)).await?.is_some_and(|member| member.org_id == organisation && member.role == "org_admin"))
 }
 
 async fn contest_of(state: &AppState, caller: &MaybeCaller, record: &ContestRecord) -> Result<Contest, ApiError> {
@@ -190,6 +197,7 @@ async fn contest_of(state: &AppState, caller: &MaybeCaller, record: &ContestReco
     let user = caller.as_ref().and_then(|caller| caller.user_id);
     let account = entries.iter().find(|entry| Some(entry.user_id) == user).map(|entry| entry.account_id.to_string());
     let time = |at: i64| Timestamp::from_millis(at).to_string();
+    let organiser = organises(state, caller, record).await?;
     Ok(Contest {
         contest_id: contest_id.to_string(),
         name: record.name.clone(),
@@ -202,7 +210,7 @@ async fn contest_of(state: &AppState, caller: &MaybeCaller, record: &ContestReco
         starting_cash: Money::from_raw(record.starting_cash).to_string(),
         rules: serde_json::from_str(&record.rules).unwrap_or(Value::Null),
         visibility: record.visibility.clone(),
-        invite_code: record.invite_code.clone().filter(|_| organises(caller, record)),
+        invite_code: record.invite_code.clone().filter(|_| organiser),
         ranking: record.ranking.clone(),
         status: status(record, state.clock.now_ms()).to_owned(),
         entries: entries.len(),
@@ -226,7 +234,7 @@ async fn visible(state: &AppState, caller: &MaybeCaller, contest_id: u64) -> Res
     let not_found = || ApiError::NotFound(format!("contest {contest_id}"));
     let record = ask(state, move |store| store.contest(contest_id)).await?.ok_or_else(not_found)?;
     let user = caller.as_ref().and_then(|caller| caller.user_id);
-    if organises(caller, &record) || (record.visibility == "PUBLIC" && run_for(state, user, &record).await?) {
+    if organises(state, caller, &record).await? || (record.visibility == "PUBLIC" && run_for(state, user, &record).await?) {
         return Ok(record);
     }
     let entries = ask(state, move |store| store.contest_entries(contest_id)).await?;
@@ -393,7 +401,7 @@ pub(crate) async fn join(
     let not_found = || ApiError::NotFound(format!("contest {contest_id}"));
     let record = ask(&state, move |store| store.contest(contest_id)).await?.ok_or_else(not_found)?;
     // An organisation's contest is for its members: to others it is not there.
-    if !organises(&caller, &record) && !run_for(&state, Some(user), &record).await? {
+    if !organises(&state, &caller, &record).await? && !run_for(&state, Some(user), &record).await? {
         return Err(not_found());
     }
     if record.visibility == "INVITE" && request.invite_code.as_ref().map(|code| code.as_str()) != record.invite_code.as_deref() {
@@ -483,7 +491,7 @@ async fn as_seen_by(state: &AppState, caller: &MaybeCaller, record: &ContestReco
     let viewer = caller.as_ref().and_then(|caller| caller.user_id);
     let users: Vec<u64> = lines.iter().filter_map(|line| line.user_id.as_deref().and_then(|user| user.parse().ok())).collect();
     let names = crate::social::names_seen_by(state, viewer, users).await?;
-    let organiser = organises(caller, record);
+    let organiser = organises(state, caller, record).await?;
     Ok(lines
         .into_iter()
         .map(|line| {

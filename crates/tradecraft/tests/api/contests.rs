@@ -294,4 +294,32 @@ async fn an_organisations_contest_is_for_its_members() {
     assert_eq!(status, 201, "{joined}");
     let (status, standings) = as_user(&app, pupil_token, Method::GET, &format!("/v1/contests/{class_id}/leaderboard"), None).await;
     assert_eq!((status, standings["standings"].as_array().map(Vec::len)), (200, Some(1)), "{standings}");
+
+    // Its organisers are the organisation's admins of today: each of them sees the invite
+    // code of the contest one of them made; one who is no longer an admin sees none.
+    let (head, deputy) = (register(&app, "head@example.com").await, register(&app, "deputy@example.com").await);
+    let set_role = |user: &Value, role: &str| {
+        let path = format!("/v1/organisations/{org}/members/{}", user["userId"].as_str().unwrap());
+        app.client.put(app.url(&path)).json(&json!({"role": role})).send()
+    };
+    for teacher in [&head, &deputy] {
+        assert_eq!(set_role(teacher, "org_admin").await.unwrap().status(), 200);
+    }
+    let mut invite = window("Invited cup");
+    invite["organisationId"] = json!(org);
+    invite["visibility"] = json!("INVITE");
+    let (status, made) = as_user(&app, head["accessToken"].as_str().unwrap(), Method::POST, "/v1/contests", Some(invite)).await;
+    assert_eq!(status, 201, "{made}");
+    let (invite_id, code) = (made["contestId"].as_str().unwrap(), made["inviteCode"].as_str().unwrap());
+    let code_seen_by = |teacher: &Value| {
+        let token = teacher["accessToken"].as_str().unwrap().to_owned();
+        let app = &app;
+        async move {
+            let (status, seen) = as_user(app, &token, Method::GET, &format!("/v1/contests/{invite_id}"), None).await;
+            (status, seen["inviteCode"].as_str().map(str::to_owned))
+        }
+    };
+    assert_eq!(code_seen_by(&deputy).await, (200, Some(code.to_owned())), "another of its admins organises it too");
+    assert_eq!(set_role(&head, "member").await.unwrap().status(), 200);
+    assert_eq!(code_seen_by(&head).await, (404, None), "its maker, no longer an admin, is a member who has not joined");
 }
