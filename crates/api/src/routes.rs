@@ -433,7 +433,7 @@ pub(crate) fn parse_time(name: &str, text: Option<&str>) -> Result<Option<Timest
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TextSearch {
-    /// Only those whose name (a user's email or username) holds this text, letter case aside.
+    /// Only those whose name holds this text (a user's email or username), letter case aside.
     #[param(value_type = Option<String>, max_length = 100)]
     q: Option<String>,
     /// 1 to 200, default 50.
