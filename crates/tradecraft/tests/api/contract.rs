@@ -39,8 +39,12 @@ async fn keys_grant_and_revoke_only_scopes_they_hold() {
     assert_eq!(status, 403);
     let (status, _) = with_key(&app, Method::DELETE, &format!("/v1/api-keys/{trade_id}"), read_key, None).await;
     assert_eq!(status, 403, "a read key revoked a trade key");
+    // A key without the trade scope makes no key at all: a leaked one could otherwise make
+    // others, to outlive its own revocation. A trade key makes keys of the scopes it holds.
     let (status, _) = with_key(&app, Method::POST, "/v1/api-keys", read_key, Some(json!({"scopes": ["read"]}))).await;
-    assert_eq!(status, 201, "no more rights than itself is fine");
+    assert_eq!(status, 403, "a read key made a read key");
+    let (status, made) = with_key(&app, Method::POST, "/v1/api-keys", trade["apiKey"].as_str().unwrap(), Some(json!({"scopes": ["read"]}))).await;
+    assert_eq!(status, 201, "{made}");
     let (_, keys) = call(&app, &app.anonymous, Method::GET, "/v1/api-keys", Some(&access), None).await;
     assert_eq!(keys["keys"].as_array().unwrap().iter().filter(|key| key["scopes"] == json!(["read", "trade"])).count(), 1, "the trade key is intact");
     // Nor does a read key delete the account, even with its password.
@@ -57,6 +61,8 @@ async fn keys_grant_and_revoke_only_scopes_they_hold() {
         call(&app, &app.anonymous, Method::POST, "/v1/auth/login", None, Some(json!({"email": "keys@example.com", "password": "correct horse"}))).await;
     let (status, _) = call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&token(&login)), Some(json!({"scopes": ["trade"]}))).await;
     assert_eq!(status, 403);
+    let (status, made) = call(&app, &app.anonymous, Method::POST, "/v1/api-keys", Some(&token(&login)), Some(json!({"scopes": ["read"]}))).await;
+    assert_eq!(status, 201, "a viewer's session makes read keys: {made}");
 }
 
 #[tokio::test]
