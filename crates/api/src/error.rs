@@ -123,6 +123,16 @@ impl ApiError {
             RejectReason::InvalidPrice => "rejected: invalid price: prices, trailing stops included, must be above zero, and exits lie on either side of \
                                            the entry's price (a take profit beyond it and beyond the stop loss, a stop loss short of it)"
                 .to_owned(),
+            // The grid is the symbol's: say where to read it.
+            RejectReason::PriceOffTick => {
+                "rejected: price off tick: each price of an order must be a multiple of its symbol's tick size (in the symbol's listing)".to_owned()
+            }
+            RejectReason::QuantityOffLot => {
+                "rejected: quantity off lot: the quantity must be a whole number of its symbol's lot size (in the symbol's listing)".to_owned()
+            }
+            RejectReason::QuantityBelowMinimum => {
+                "rejected: quantity below minimum: the quantity must be at least its symbol's minimum quantity (in the symbol's listing)".to_owned()
+            }
             _ => format!("rejected: {}", reason.code().replace('_', " ")),
         };
         Self::Rejected { status, code: reason.code(), message }

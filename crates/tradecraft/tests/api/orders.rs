@@ -55,7 +55,14 @@ async fn orders_get_the_seed_status_codes() {
         assert_eq!(status, expected_status, "{body} -> {response}");
         assert_eq!(response["error"]["code"], expected_code, "{body} -> {response}");
         assert!(response["error"]["message"].is_string());
+        if expected_code == "price_off_tick" {
+            assert!(response["error"]["message"].as_str().unwrap().contains("tick size"), "says what grid: {response}");
+        }
     }
+    let (status, response) =
+        app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1.5", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})).await;
+    assert_eq!((status, response["error"]["code"].as_str()), (400, Some("quantity_off_lot")), "{response}");
+    assert!(response["error"]["message"].as_str().unwrap().contains("lot size"), "says what grid: {response}");
     let (_, portfolio) = app.get(&format!("/v1/portfolio/{user}")).await;
     assert_eq!(portfolio["holdings"]["MOCK"], "2");
     assert_eq!(portfolio["cashBalance"], "799", "2 shares bought at the house ask of 100.50");
