@@ -17,7 +17,7 @@ use tradecraft_store::{ContestEntry, ContestRecord, NotificationRecord};
 use tradecraft_types::{AccountId, Money, Timestamp};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{MaybeCaller, own_account, require};
+use crate::auth::{Caller, MaybeCaller, own_account, require};
 use crate::extract::{Body, Decimal, Id, Query, SymbolText, Text, field_error};
 use crate::identity::audit;
 use crate::models::{LimitsRequest, WordText};
@@ -179,16 +179,25 @@ fn word<const MAX: usize>(field: &str, text: Option<&Text<MAX>>, allowed: [&'sta
     }
 }
 
-/// Whether the caller organises `contest`: an admin, or (an organisation's contest) one of
-/// its admins now. Rights stand on the role held today: a creator who is no longer an admin
-/// organises nothing, and each of the organisation's admins organises its contests.
-async fn organises(state: &AppState, caller: &MaybeCaller, contest: &ContestRecord) -> Result<bool, ApiError> {
-    let Some(caller) = caller else { return Ok(false) };
-    if caller.is_admin() {
-        return Ok(true);
-    }
-    let (Some(organisation), Some(user)) = (contest.organisation_id, caller.user_id) else { return Ok(false) };
-    Ok(ask(state, move |store| store.member(user)).await?.is_some_and(|member| member.org_id == organisation && member.role == "org_admin"))
+/// How the caller stands to a contest.
+struct Relation {
+    /// An admin, or (an organisation's contest) one of its admins now: rights stand on the
+    /// role held today, so a maker who is no longer an admin organises nothing.
+    organises: bool,
+    /// Among those it is run for: everyone for the platform's, the members (and admins) of
+    /// its organisation for an organisation's.
+    run_for: bool,
+}
+
+/// The caller's [`Relation`] to `contest`, from one look at their membership.
+async fn relation(state: &AppState, caller: &MaybeCaller, contest: &ContestRecord) -> Result<Relation, ApiError> {
+    let admin = caller.as_ref().is_some_and(Caller::is_admin);
+    let user = caller.as_ref().and_then(|caller| caller.user_id);
+    let (Some(organisation), Some(user)) = (contest.organisation_id, user) else {
+        return Ok(Relation { organises: admin, run_for: contest.organisation_id.is_none() });
+    };
+    let member = ask(state, move |store| store.member(user)).await?.filter(|member| member.org_id == organisation);
+    Ok(Relation { organises: admin || member.as_ref().is_some_and(|member| member.role == "org_admin"), run_for: member.is_some() })
 }
 
 async fn contest_of(state: &AppState, caller: &MaybeCaller, record: &ContestRecord) -> Result<Contest, ApiError> {
@@ -197,7 +206,7 @@ async fn contest_of(state: &AppState, caller: &MaybeCaller, record: &ContestReco
     let user = caller.as_ref().and_then(|caller| caller.user_id);
     let account = entries.iter().find(|entry| Some(entry.user_id) == user).map(|entry| entry.account_id.to_string());
     let time = |at: i64| Timestamp::from_millis(at).to_string();
-    let organiser = organises(state, caller, record).await?;
+    let organiser = relation(state, caller, record).await?.organises;
     Ok(Contest {
         contest_id: contest_id.to_string(),
         name: record.name.clone(),
@@ -219,13 +228,6 @@ async fn contest_of(state: &AppState, caller: &MaybeCaller, record: &ContestReco
     })
 }
 
-/// Whether `user` is among those `contest` is run for: everyone for the platform's, the
-/// members (and admins) of its organisation for an organisation's.
-async fn run_for(state: &AppState, user: Option<u64>, contest: &ContestRecord) -> Result<bool, ApiError> {
-    let (Some(organisation), Some(user)) = (contest.organisation_id, user) else { return Ok(contest.organisation_id.is_none()) };
-    Ok(ask(state, move |store| store.member(user)).await?.is_some_and(|member| member.org_id == organisation))
-}
-
 /// The contest, if the caller may see it: public ones to anyone logged in (an
 /// organisation's to its members); invite-only ones to their organiser, admins and
 /// entrants (404 to others, as an unknown one).
@@ -233,10 +235,11 @@ async fn visible(state: &AppState, caller: &MaybeCaller, contest_id: u64) -> Res
     require(caller)?;
     let not_found = || ApiError::NotFound(format!("contest {contest_id}"));
     let record = ask(state, move |store| store.contest(contest_id)).await?.ok_or_else(not_found)?;
-    let user = caller.as_ref().and_then(|caller| caller.user_id);
-    if organises(state, caller, &record).await? || (record.visibility == "PUBLIC" && run_for(state, user, &record).await?) {
+    let relation = relation(state, caller, &record).await?;
+    if relation.organises || (record.visibility == "PUBLIC" && relation.run_for) {
         return Ok(record);
     }
+    let user = caller.as_ref().and_then(|caller| caller.user_id);
     let entries = ask(state, move |store| store.contest_entries(contest_id)).await?;
     if entries.iter().any(|entry| Some(entry.user_id) == user) { Ok(record) } else { Err(not_found()) }
 }
@@ -401,7 +404,8 @@ pub(crate) async fn join(
     let not_found = || ApiError::NotFound(format!("contest {contest_id}"));
     let record = ask(&state, move |store| store.contest(contest_id)).await?.ok_or_else(not_found)?;
     // An organisation's contest is for its members: to others it is not there.
-    if !organises(&state, &caller, &record).await? && !run_for(&state, Some(user), &record).await? {
+    let relation = relation(&state, &caller, &record).await?;
+    if !relation.organises && !relation.run_for {
         return Err(not_found());
     }
     if record.visibility == "INVITE" && request.invite_code.as_ref().map(|code| code.as_str()) != record.invite_code.as_deref() {
@@ -491,7 +495,7 @@ async fn as_seen_by(state: &AppState, caller: &MaybeCaller, record: &ContestReco
     let viewer = caller.as_ref().and_then(|caller| caller.user_id);
     let users: Vec<u64> = lines.iter().filter_map(|line| line.user_id.as_deref().and_then(|user| user.parse().ok())).collect();
     let names = crate::social::names_seen_by(state, viewer, users).await?;
-    let organiser = organises(state, caller, record).await?;
+    let organiser = relation(state, caller, record).await?.organises;
     Ok(lines
         .into_iter()
         .map(|line| {

@@ -516,8 +516,7 @@ pub(crate) async fn list_users(
     let (text, limit, after) = params.read()?;
     let after = after.unwrap_or(0);
     let mut found = ask_now(&state, move |store| store.find_users(text.as_deref(), after, limit + 1)).await?;
-    let next = (found.len() > limit).then(|| found[limit - 1].0.user_id.to_string());
-    found.truncate(limit);
+    let next = crate::routes::cut_page(&mut found, limit, |(user, _)| user.user_id);
     let users = found
         .into_iter()
         .map(|(user, organisation)| UserListed {

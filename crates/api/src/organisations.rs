@@ -83,8 +83,7 @@ pub(crate) async fn list(
         Some(member.org_id)
     };
     let mut summaries = ask_now(&state, move |store| store.organisation_summaries(only, text.as_deref(), after, limit + 1)).await?;
-    let next = (summaries.len() > limit).then(|| summaries[limit - 1].organisation.org_id.to_string());
-    summaries.truncate(limit);
+    let next = crate::routes::cut_page(&mut summaries, limit, |summary| summary.organisation.org_id);
     let organisations = summaries
         .into_iter()
         .map(|summary| OrganisationListed {

@@ -454,6 +454,14 @@ impl TextSearch {
     }
 }
 
+/// Cuts `rows`, read one over `limit`, to the page, and gives the next page's token (the
+/// id of the page's last row) if there is more.
+pub(crate) fn cut_page<T>(rows: &mut Vec<T>, limit: usize, id: impl Fn(&T) -> u64) -> Option<String> {
+    let next = (rows.len() > limit).then(|| id(&rows[limit - 1]).to_string());
+    rows.truncate(limit);
+    next
+}
+
 /// A count parameter from 1 to `max`, `default` when absent.
 pub(crate) fn bounded(text: Option<&str>, default: usize, max: usize, name: &str) -> Result<usize, ApiError> {
     match text {

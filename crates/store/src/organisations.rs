@@ -96,7 +96,6 @@ impl Store {
         )])
     }
 
-    /// Every organisation (or only `only`), by name, with its counts of members and groups.
     /// A page of organisations in (name, id) order, with their counts of members and groups:
     /// `only` that one; `text` those whose name holds it (letter case aside); `after` those
     /// after that organisation; at most `limit`.

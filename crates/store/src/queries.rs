@@ -17,13 +17,14 @@ const DAY_MS: i64 = 86_400_000;
 /// Most rows one page returns.
 pub const PAGE_LIMIT_MAX: usize = 1000;
 
-/// The `LIKE ... ESCAPE '\\'` pattern of a lower-cased column holding `text`, letter case
-/// aside: `%`, `_` and `\\` in it are the characters themselves.
+/// The `LIKE ... ESCAPE '\'` pattern of a lower-cased column holding `text`, letter case
+/// aside: `%`, `_` and `\` in it are the characters themselves.
 pub(crate) fn holding(text: &str) -> String {
     let escaped: String =
         text.to_lowercase().chars().flat_map(|character| if matches!(character, '%' | '_' | '\\') { vec!['\\', character] } else { vec![character] }).collect();
     format!("%{escaped}%")
 }
+
 /// Rows of each kind a user's data export reads at most.
 pub const EXPORT_LIMIT_MAX: usize = 10_000;
 
