@@ -176,27 +176,37 @@ test("the leaderboard names public traders, marks the caller's row, and ranks pr
   const me = await register();
   await call("PUT", "/v1/me/profile", { displayName: "Open Book", public: true }, named.accessToken);
   await call("PUT", "/v1/me/profile", { displayName: "Quiet One", public: false }, quiet.accessToken);
-  // Ranked once the read store has their deposits.
+  // A share bought across the spread: a loss of a few cents, far below 0.01%.
+  await call("POST", "/v1/orders", { symbol: "MOCKAAPL", side: "BUY", type: "MARKET", quantity: "1" }, me.accessToken);
+  // Ranked once the read store has their deposits (and the caller's trade).
   await expect
     .poll(async () => {
-      const board = await call<{ entries: { userId: string | null }[] }>("GET", "/v1/leaderboard?period=7d&limit=500", undefined, undefined, { "x-api-key": ADMIN_KEY });
-      return [named, quiet, me].every((trader) => board.entries.some((entry) => entry.userId === trader.userId));
+      const board = await call<{ entries: { userId: string | null; totalReturn: number }[] }>("GET", "/v1/leaderboard?period=7d&limit=500", undefined, undefined, {
+        "x-api-key": ADMIN_KEY,
+      });
+      const ranked = [named, quiet, me].every((trader) => board.entries.some((entry) => entry.userId === trader.userId));
+      return ranked && board.entries.some((entry) => entry.userId === me.userId && entry.totalReturn < 0);
     })
     .toBe(true);
 
   await logIn(page, me);
   await page.getByRole("link", { name: "Leaderboard" }).click();
   const seen: string[] = [];
+  let myReturn = "";
   for (let number = 1; ; number++) {
     // The page's rows, not the last page's still shown while it loads: 25 a page.
     await expect(page.getByTestId("leaderboard").locator("tbody tr").first().locator("td").first()).toHaveText(`${(number - 1) * 25 + 1}`);
     seen.push(...(await page.getByTestId("leaderboard").locator("tbody th").allInnerTexts()));
+    const mine = page.getByTestId("leaderboard").locator("tbody tr.mine");
+    if ((await mine.count()) > 0) myReturn = await mine.locator("td").nth(1).innerText();
     const next = page.getByRole("button", { name: "Next ›" });
     if (await next.isDisabled()) break;
     await next.click();
   }
   expect(seen).toContain("Open Book");
   expect(seen).toContain(`You (#${me.userId})`);
+  // The small loss is shown, not rounded away to 0.00%.
+  expect(myReturn).toMatch(/^-0\.0+[1-9]\d%$/);
   expect(seen).toContain("A private trader");
   expect(seen.filter((name) => name.includes(quiet.userId) || name.includes("Quiet One"))).toEqual([]);
   expect(errors).toEqual([]);

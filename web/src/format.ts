@@ -40,6 +40,27 @@ export function percentTone(ratio: number | null | undefined, places = 2): "up" 
   return shown === "—" ? "" : tone(shown.slice(0, -1));
 }
 
+/** The most places `returnPercent` gives (a cent in a million is 0.000001%). */
+const RETURN_PLACES_MAX = 6;
+
+/** A return or drawdown as a percentage: two places, or, for one that is not zero but
+ * would show as 0.00%, the places its first two significant digits need (-0.0017%, up to
+ * six), so a small loss or gain is not shown as none and two rows of a ranking can be
+ * told apart. (A price's change keeps two places, as brokers show it: `percent`.) */
+export function returnPercent(ratio: number | null | undefined): string {
+  if (ratio == null || !Number.isFinite(ratio)) return "—";
+  const value = Math.abs(ratio * 100);
+  if (value === 0 || Number(value.toFixed(2)) !== 0) return percent(ratio);
+  const needed = Math.min(RETURN_PLACES_MAX, 1 - Math.floor(Math.log10(value)));
+  return percent(ratio, Number(value.toFixed(needed)) === 0 ? 2 : needed);
+}
+
+/** The colour of a return as `returnPercent` shows it. */
+export function returnTone(ratio: number | null | undefined): "up" | "down" | "" {
+  const shown = returnPercent(ratio);
+  return shown === "—" ? "" : tone(shown.slice(0, -1));
+}
+
 export function ratio(value: number | null | undefined): string {
   return value == null || !Number.isFinite(value) ? "—" : value.toFixed(2);
 }

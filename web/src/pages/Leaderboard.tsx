@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { api } from "../api";
 import { Empty, ErrorNote, Pager, Head, Choice } from "../components/Common";
-import { money, percent, percentTone, rankedTrader, ratio } from "../format";
+import { money, rankedTrader, ratio, returnPercent, returnTone } from "../format";
 import { useLoad } from "../hooks";
 import type { Leaderboard as Answer, LeaderboardEntry } from "../types";
 
@@ -38,9 +38,9 @@ export function Leaderboard() {
                 <tr key={entry.userId ?? `private-${entry.rank}`} className={mine(entry) ? "mine" : ""}>
                   <td className="number">{entry.rank}</td>
                   <th scope="row">{rankedTrader(entry, me, `You (#${entry.userId})`)}</th>
-                  <td className={`number ${percentTone(entry.totalReturn)}`}>{percent(entry.totalReturn)}</td>
+                  <td className={`number ${returnTone(entry.totalReturn)}`}>{returnPercent(entry.totalReturn)}</td>
                   <td className="number">{ratio(entry.sharpe)}</td>
-                  <td className="number">{percent(entry.maxDrawdown)}</td>
+                  <td className="number">{returnPercent(entry.maxDrawdown)}</td>
                   <td className="number">{money(entry.endValue)}</td>
                 </tr>
               ))}

@@ -4,7 +4,7 @@ import { api } from "../api";
 import { ValueChart } from "../components/Charts";
 import { Empty, ErrorNote, Loading, Pager, Head, Choice } from "../components/Common";
 import * as D from "../decimal";
-import { money, percent, price, quantity, percentTone, ratio, signed, time, tone, words } from "../format";
+import { money, percent, price, quantity, ratio, returnPercent, returnTone, signed, time, tone, words } from "../format";
 import { useLoad } from "../hooks";
 import { useChannel } from "../live";
 import type { Performance, Portfolio as PortfolioAnswer, Position, Positions, Statement } from "../types";
@@ -58,11 +58,11 @@ export function Portfolio() {
       {performance.data && (
         <>
           <div className="figures" data-testid="risk-figures">
-            <Figure label="Return" value={percent(performance.data.totalReturn)} tone={percentTone(performance.data.totalReturn)} />
+            <Figure label="Return" value={returnPercent(performance.data.totalReturn)} tone={returnTone(performance.data.totalReturn)} />
             <Figure label="Volatility" value={percent(performance.data.volatility)} />
             <Figure label="Sharpe" value={ratio(performance.data.sharpe)} />
             <Figure label="Sortino" value={ratio(performance.data.sortino)} />
-            <Figure label="Max drawdown" value={percent(performance.data.maxDrawdown)} />
+            <Figure label="Max drawdown" value={returnPercent(performance.data.maxDrawdown)} />
           </div>
           {performance.data.valueHistory.length > 1 ? (
             <ValueChart points={performance.data.valueHistory} label="Portfolio value over the period" />
