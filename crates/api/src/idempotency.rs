@@ -112,10 +112,10 @@ pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: N
     let refused = match claimed {
         Claimed::Ours => None,
         Claimed::Answered { status, body } => return replay(status, body),
-        Claimed::InProgress => Some(("idempotency_key_in_use", "a request with this X-Idempotency-Key is still running; retry shortly", true)),
+        Claimed::InProgress => Some(("idempotency_key_in_use", "a request with this idempotency key is still running; retry shortly", true)),
         Claimed::AppliedUnanswered => Some((
             "idempotency_key_applied",
-            "the first request with this X-Idempotency-Key took effect and is not applied again; its answer is not stored (it is finishing, \
+            "the first request with this idempotency key took effect and is not applied again; its answer is not stored (it is finishing, \
              or its server stopped before answering)",
             true,
         )),
@@ -135,11 +135,7 @@ pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: N
 
 /// 409 `idempotency_key_reused`: the caller used the key for another request.
 pub(crate) fn reused() -> ApiError {
-    ApiError::Rejected {
-        status: StatusCode::CONFLICT,
-        code: "idempotency_key_reused",
-        message: "this X-Idempotency-Key was used for another request".to_owned(),
-    }
+    ApiError::Rejected { status: StatusCode::CONFLICT, code: "idempotency_key_reused", message: "this idempotency key was used for another request".to_owned() }
 }
 
 /// Whether a request other than an order holds or spent the caller's `key` (an order with

@@ -435,7 +435,7 @@ pub(crate) async fn create_api_key(
     response.api_key = Some(secret);
     let mut answer = (StatusCode::CREATED, Json(response)).into_response();
     answer.extensions_mut().insert(crate::idempotency::Unrepeatable(format!(
-        "API key {} was created by the first request with this X-Idempotency-Key; its secret is shown only once: revoke the key and create another",
+        "API key {} was created by the first request with this idempotency key; its secret is shown only once: revoke the key and create another",
         key.key_id
     )));
     Ok(answer)
@@ -601,7 +601,7 @@ pub(crate) async fn issue_reset_code(
     let code = ResetCode { user_id: user.to_string(), code, expires_at: Timestamp::from_millis(expires_at_ms).to_string() };
     let mut answer = (StatusCode::CREATED, Json(code)).into_response();
     answer.extensions_mut().insert(crate::idempotency::Unrepeatable(format!(
-        "a reset code for user {user} was made by the first request with this X-Idempotency-Key and is shown only once: make another"
+        "a reset code for user {user} was made by the first request with this idempotency key and is shown only once: make another"
     )));
     Ok(answer)
 }

@@ -32,18 +32,16 @@ fn fingerprint(text: &str) -> u64 {
 
 /// The headers an idempotency key comes in: ours (the seeds'), and the name of the IETF
 /// draft (and Stripe's), which clients written for other APIs send.
-pub(crate) const IDEMPOTENCY_HEADERS: [&str; 2] = ["x-idempotency-key", "idempotency-key"];
+pub(crate) const IDEMPOTENCY_HEADERS: [&str; 2] = ["X-Idempotency-Key", "Idempotency-Key"];
 
 /// The request's idempotency key, scoped to its caller: `None` without the header; 400
 /// for an empty, over-long or non-printable key, or one given twice (under either name).
 pub(crate) fn idempotency_key(headers: &HeaderMap, caller: &MaybeCaller) -> Result<Option<(String, String)>, ApiError> {
-    let mut values = IDEMPOTENCY_HEADERS.iter().flat_map(|name| headers.get_all(*name).iter());
-    let Some(value) = values.next() else { return Ok(None) };
-    let invalid = |message: &str| ApiError::BadRequest {
-        code: "invalid_idempotency_key",
-        message: format!("X-Idempotency-Key: {message}"),
-        details: json!({"header": "X-Idempotency-Key"}),
-    };
+    let mut values = IDEMPOTENCY_HEADERS.iter().flat_map(|name| headers.get_all(*name).iter().map(move |value| (*name, value)));
+    let Some((name, value)) = values.next() else { return Ok(None) };
+    // Named as the client spelled it: `Idempotency-Key` or `X-Idempotency-Key`.
+    let invalid =
+        |message: &str| ApiError::BadRequest { code: "invalid_idempotency_key", message: format!("{name}: {message}"), details: json!({"header": name}) };
     if values.next().is_some() {
         return Err(invalid("give one key, once (as X-Idempotency-Key or Idempotency-Key)"));
     }

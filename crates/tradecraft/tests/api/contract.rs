@@ -164,7 +164,14 @@ async fn idempotency_keys_belong_to_their_caller_and_must_be_real_keys() {
         assert_eq!(response.status(), 400, "key {key:?}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "invalid_idempotency_key");
+        assert_eq!(body["error"]["details"]["header"], "X-Idempotency-Key");
     }
+    // A bad key is named as the client sent it.
+    let response = under("Idempotency-Key", "tab\tkey").await.unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["details"]["header"], "Idempotency-Key", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().starts_with("Idempotency-Key: "), "{body}");
 }
 
 #[tokio::test]
