@@ -145,13 +145,13 @@ pub(crate) async fn accounts_of(state: &AppState, user: u64) -> Result<Vec<Paper
 }
 
 /// Open a practice account with its own cash (100,000 unless `cash` says), beside the
-/// default one; at most 20 per user.
+/// default one; at most 20 per user, each under a name of its own (letter case aside).
 #[utoipa::path(post, path = "/v1/me/accounts", tag = "accounts", request_body = CreatePaperAccountRequest,
     responses(
         (status = 201, description = "The new account.", body = PaperAccount),
         (status = 400, description = "A bad name or cash amount.", body = ErrorBody),
         (status = 403, description = "The operator key has no accounts, or a read-only credential.", body = ErrorBody),
-        (status = 409, description = "Already 20 practice accounts, or another was opened at the same moment: try again.", body = ErrorBody),
+        (status = 409, description = "Already 20 practice accounts (`too_many_accounts`), one of that name (`account_name_taken`, letter case aside), or another was opened at the same moment: try again.", body = ErrorBody),
     ))]
 pub(crate) async fn create(
     State(state): State<Shared>,
@@ -210,6 +210,10 @@ pub(crate) async fn open_paper_account(
         let stored = record.clone();
         match ask(state, move |store| store.insert_paper_account(&stored)).await {
             Ok(()) => break record,
+            // The store's one quota on a practice account's row: its name, once per owner.
+            Err(ApiError::Rejected { status: StatusCode::CONFLICT, code: "too_many", message }) => {
+                return Err(ApiError::Rejected { status: StatusCode::CONFLICT, code: "account_name_taken", message });
+            }
             Err(ApiError::Rejected { status: StatusCode::CONFLICT, .. }) if attempt < attempts => {}
             Err(ApiError::Rejected { status: StatusCode::CONFLICT, .. }) => {
                 return Err(ApiError::Rejected {

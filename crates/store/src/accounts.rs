@@ -73,10 +73,30 @@ impl Store {
                 record.contest_id.map(|id| id as i64).into(),
             ],
         );
-        let Some(contest) = record.contest_id else { return self.backend().transaction(&[insert]) };
+        let Some(contest) = record.contest_id else { return self.insert_practice_account(record, insert) };
         let quota = crate::Quota { table: "paper_accounts", live: format!("contest_id = {contest}").into(), max: 1, what: "account per contest" };
         match self.insert_within(record.user_id, record.user_id, insert, &quota) {
             Err(StoreError::Quota(_)) => Err(StoreError::Conflict("an account in this contest exists".to_owned())),
+            other => other,
+        }
+    }
+
+    /// `insert`s a practice account unless its owner has another of that name (letter case
+    /// aside): [`StoreError::Quota`] then. The owner's row is locked first, so two
+    /// processes opening accounts for one user check one after the other.
+    fn insert_practice_account(&self, record: &PaperAccountRecord, insert: Statement) -> Result<(), StoreError> {
+        let owner = record.user_id as i64;
+        let lock = Statement::new("UPDATE users SET user_id = user_id WHERE user_id = $1", vec![owner.into()]);
+        // Fails the transaction (a NULL into quota_fence's NOT NULL column) on a second row.
+        let fence = Statement::new(
+            "INSERT INTO quota_fence (user_id) SELECT NULL WHERE \
+             (SELECT COUNT(*) FROM paper_accounts WHERE user_id = $1 AND contest_id IS NULL AND LOWER(name) = LOWER($2)) > 1",
+            vec![owner.into(), record.name.as_str().into()],
+        );
+        match self.backend().transaction(&[lock, insert, fence]) {
+            Err(StoreError::Database(message)) if message.contains("quota_fence") => {
+                Err(StoreError::Quota(format!("you already have a practice account named {:?}", record.name)))
+            }
             other => other,
         }
     }

@@ -404,3 +404,28 @@ async fn racing_resets_each_start_the_account_over_whole() {
         assert!(status == 202 || answer["error"]["code"] == "insufficient_funds", "{status} {answer}");
     }
 }
+
+/// A practice account's name is its owner's only (letter case aside), also when several
+/// are opened at once; another user may use it.
+#[tokio::test]
+async fn practice_accounts_have_names_of_their_own() {
+    let app = spawn_app().await;
+    let (ada, bob) = (register(&app, "ada@example.com").await, register(&app, "bob@example.com").await);
+    let token = ada["accessToken"].as_str().unwrap().to_owned();
+    let client = &app.anonymous;
+    let opening = ["Swing", "swing", "SWING", "Swing", " swing "]
+        .map(|name| call(&app, client, Method::POST, "/v1/me/accounts", Some(&token), Some(json!({"name": name}))));
+    let answers = futures_util::future::join_all(opening).await;
+    let opened: Vec<_> = answers.iter().filter(|(status, _)| *status == 201).collect();
+    assert_eq!(opened.len(), 1, "{answers:?}");
+    for (status, answer) in answers.iter().filter(|(status, _)| *status != 201) {
+        assert_eq!((*status, answer["error"]["code"].as_str()), (409, Some("account_name_taken")), "{answer}");
+    }
+    let (status, other) = call(&app, client, Method::POST, "/v1/me/accounts", Some(&token), Some(json!({"name": "Swing 2"}))).await;
+    assert_eq!(status, 201, "{other}");
+    let (status, theirs) = call(&app, client, Method::POST, "/v1/me/accounts", bob["accessToken"].as_str(), Some(json!({"name": "swing"}))).await;
+    assert_eq!(status, 201, "another user's name: {theirs}");
+    let (_, accounts) = call(&app, client, Method::GET, "/v1/me/accounts", Some(&token), None).await;
+    let names: Vec<&str> = accounts["accounts"].as_array().unwrap().iter().filter_map(|account| account["name"].as_str()).collect();
+    assert_eq!(names.len(), 3, "the default one and two practice accounts: {accounts}");
+}
