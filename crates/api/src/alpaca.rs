@@ -20,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{MaybeCaller, own_account};
 use crate::extract::{Body, ClientOrderIdText, Decimal, Query};
+use crate::history::WithLegs;
 use crate::models::{AnyCaseSymbolText, PlaceOrderRequest, WordText};
 use crate::orders::{Standing, standing_now};
 use crate::routes::{bounded, events, execute, first_rejection, now, parse_time, query, wire_command};
@@ -456,10 +457,6 @@ fn is_open(record: &OrderRecord) -> bool {
     matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED" | "HELD")
 }
 
-/// An order with its contingent order's legs (none for a simple order), as the view has
-/// them now.
-type WithLegs = (OrderRecord, Vec<OrderRecord>);
-
 fn with_legs(view: &crate::view::View, record: &OrderRecord) -> WithLegs {
     (record.clone(), record.legs.iter().filter_map(|leg| view.orders.get(leg)).cloned().collect())
 }
@@ -474,13 +471,9 @@ fn order_with_legs((record, legs): &WithLegs, standing: &Standing) -> Order {
     order
 }
 
-/// The order as the view has it now, legs nested.
+/// The order as it stands now, legs nested.
 async fn shown(state: &AppState, order_id: OrderId) -> Result<Order, ApiError> {
-    let found = {
-        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-        let record = view.orders.get(&order_id).ok_or_else(|| ApiError::NotFound(format!("order {}", order_uuid(order_id))))?;
-        with_legs(&view, record)
-    };
+    let found = crate::history::order_with_legs(state, order_id).await?.ok_or_else(|| ApiError::NotFound(format!("order {}", order_uuid(order_id))))?;
     Ok(order_with_legs(&found, &standing_now(state, [&found.0]).await?))
 }
 
@@ -502,18 +495,17 @@ async fn show_placed(state: &AppState, order: tradecraft_sequencer::wire::PlaceO
     shown(state, order_id).await
 }
 
-fn record(state: &AppState, order_id: OrderId) -> Result<OrderRecord, ApiError> {
-    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    view.orders.get(&order_id).cloned().ok_or_else(|| ApiError::NotFound(format!("order {}", order_uuid(order_id))))
+async fn record(state: &AppState, order_id: OrderId) -> Result<OrderRecord, ApiError> {
+    crate::history::order(state, order_id).await?.ok_or_else(|| ApiError::NotFound(format!("order {}", order_uuid(order_id))))
 }
 
 /// The caller's order with this UUID, or with the id `/v1` gives it: one order, one name
 /// on both surfaces (another user's answers 404, as an unknown one does).
-fn own_order(state: &AppState, caller: &MaybeCaller, text: &str) -> Result<OrderRecord, ApiError> {
+async fn own_order(state: &AppState, caller: &MaybeCaller, text: &str) -> Result<OrderRecord, ApiError> {
     let user = own_account(caller)?;
     let not_found = || ApiError::NotFound(format!("order {text}"));
     let order_id = id_of(TAG_ORDER, text).or_else(|| crate::extract::parse_unsigned(text)).map(OrderId).ok_or_else(not_found)?;
-    let record = record(state, order_id).map_err(|_| not_found())?;
+    let record = record(state, order_id).await.map_err(|_| not_found())?;
     if record.account == AccountId(user) { Ok(record) } else { Err(not_found()) }
 }
 
@@ -688,8 +680,8 @@ pub(crate) async fn list_orders(
     let (after, until) =
         (parse_time("after", params.after.as_deref()).map_err(unprocessable)?, parse_time("until", params.until.as_deref()).map_err(unprocessable)?);
     let nested = params.nested.as_deref().is_some_and(|nested| nested.eq_ignore_ascii_case("true"));
-    let page: Vec<WithLegs> = {
-        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let (mut page, forgotten): (Vec<WithLegs>, Option<u64>) = {
+        let view = crate::history::view(&state)?;
         let status_matches = |record: &OrderRecord| match status {
             "open" => is_open(record),
             "closed" => !is_open(record),
@@ -712,8 +704,36 @@ pub(crate) async fn list_orders(
             // Oldest or newest first; an order's legs after it either way.
             (if ascending { order } else { u64::MAX - order }, leg)
         });
-        records.into_iter().take(limit).map(|record| if nested { with_legs(&view, record) } else { (record.clone(), Vec::new()) }).collect()
+        let page = records.into_iter().take(limit).map(|record| if nested { with_legs(&view, record) } else { (record.clone(), Vec::new()) }).collect();
+        (page, view.forgotten())
     };
+    // Finished orders the view forgot come from the store (oldest first, they lead; newest
+    // first, when the page reaches them). An open order is always in the view.
+    let position = |found: &WithLegs| crate::view::position_of(found.0.order_id);
+    if let Some(forgotten) = forgotten
+        && status != "open"
+        && (ascending || page.len() < limit || page.last().is_some_and(|last| position(last) <= forgotten))
+    {
+        let query = tradecraft_store::OrderQuery {
+            user_id: Some(user.0),
+            symbols: symbols.clone().unwrap_or_default(),
+            side: side.map(|side| side.as_str().to_owned()),
+            statuses: if status == "closed" { ["FILLED", "CANCELLED", "EXPIRED"].map(str::to_owned).to_vec() } else { Vec::new() },
+            created_after_ms: after.map(tradecraft_types::Timestamp::millis),
+            created_until_ms: until.map(tradecraft_types::Timestamp::millis),
+            no_legs: nested,
+            oldest_first: ascending,
+            limit,
+            ..tradecraft_store::OrderQuery::default()
+        };
+        let stored = crate::history::forgotten_page(&state, query).await?;
+        page.extend(stored.into_iter().map(|(record, legs)| (record, if nested { legs } else { Vec::new() })));
+        page.sort_unstable_by_key(|(record, _)| {
+            let (std::cmp::Reverse(order), leg) = crate::orders::list_position(record.order_id);
+            (if ascending { order } else { u64::MAX - order }, leg)
+        });
+        page.truncate(limit);
+    }
     let standing = standing_now(&state, page.iter().map(|(record, _)| record)).await?;
     Ok(Json(page.iter().map(|found| order_with_legs(found, &standing)).collect()))
 }
@@ -727,7 +747,7 @@ pub(crate) async fn get_order(
     Extension(caller): Extension<MaybeCaller>,
     Path(order_id): Path<String>,
 ) -> Result<Json<Order>, ApiError> {
-    let record = own_order(&state, &caller, &order_id)?;
+    let record = own_order(&state, &caller, &order_id).await?;
     shown(&state, record.order_id).await.map(Json)
 }
 
@@ -751,13 +771,32 @@ pub(crate) async fn order_by_client_id(
     let wanted = params.client_order_id.as_str();
     // The UUID shown as the client order id of an order placed without one (exactly as shown).
     let shown_for = id_of(TAG_ORDER, wanted).map(OrderId).filter(|&order| order_uuid(order) == wanted);
-    let found = {
-        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let (found, forgotten) = {
+        let view = crate::history::view(&state)?;
         let named = |record: &&OrderRecord| match &record.client_order_id {
             Some(own) => own == wanted,
             None => Some(record.order_id) == shown_for,
         };
-        view.orders.values().rev().filter(|record| record.account == user).find(named).cloned()
+        (view.orders.values().rev().filter(|record| record.account == user).find(named).cloned(), view.forgotten())
+    };
+    // A finished order the view forgot is in the store.
+    let found = match (found, forgotten) {
+        (None, Some(_)) => {
+            let query = tradecraft_store::OrderQuery {
+                user_id: Some(user.0),
+                client_order_id: Some(wanted.to_owned()),
+                limit: 1,
+                ..tradecraft_store::OrderQuery::default()
+            };
+            let named = crate::history::forgotten_page(&state, query).await?.into_iter().next().map(|(record, _)| record);
+            match (named, shown_for) {
+                (None, Some(order_id)) => {
+                    crate::history::order(&state, order_id).await?.filter(|record| record.account == user && record.client_order_id.is_none())
+                }
+                (named, _) => named,
+            }
+        }
+        (found, _) => found,
     };
     let record = found.ok_or_else(|| ApiError::NotFound(format!("order with client_order_id {}", params.client_order_id)))?;
     Ok(Json(order_of(&record, &standing_now(&state, [&record]).await?)))
@@ -790,7 +829,7 @@ pub(crate) async fn cancel_order(
     Extension(caller): Extension<MaybeCaller>,
     Path(order_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let record = own_order(&state, &caller, &order_id)?;
+    let record = own_order(&state, &caller, &order_id).await?;
     cancel(&state, &record).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -814,7 +853,7 @@ pub(crate) async fn cancel_all(State(state): State<Shared>, Extension(caller): E
     for order in &open {
         // Cancelling an order ends its legs, and one exit the other: what ended already
         // is answered as it stands.
-        let now = record(&state, order.order_id)?;
+        let now = record(&state, order.order_id).await?;
         if !is_open(&now) {
             // Ended: nothing of it trails any more.
             answers.push(CancelStatus {
@@ -826,7 +865,7 @@ pub(crate) async fn cancel_all(State(state): State<Shared>, Extension(caller): E
         }
         let (status, body) = match cancel(&state, order).await {
             // Cancelled: nothing of it trails any more.
-            Ok(()) => (200, serde_json::to_value(order_of(&record(&state, order.order_id)?, &Standing::default())).unwrap_or(Value::Null)),
+            Ok(()) => (200, serde_json::to_value(order_of(&record(&state, order.order_id).await?, &Standing::default())).unwrap_or(Value::Null)),
             Err(error) => (alpaca_status(error.status_code()).as_u16(), json!({"message": error.to_string()})),
         };
         answers.push(CancelStatus { id: order_uuid(order.order_id), status, body });
@@ -876,7 +915,7 @@ pub(crate) async fn replace_order(
     Path(order_id): Path<String>,
     Body(request): Body<ReplaceRequest>,
 ) -> Result<Json<Order>, ApiError> {
-    let order = own_order(&state, &caller, &order_id)?;
+    let order = own_order(&state, &caller, &order_id).await?;
     let time_in_force = match request.time_in_force.as_ref().map(|tif| tif.as_str()) {
         None => None,
         Some("day") => Some("DAY"),
@@ -919,7 +958,7 @@ pub(crate) async fn replace_order(
         Some(rejection) => return Err(unprocessable(crate::orders::replace_refused(rejection, &order, &order_uuid(order.order_id)))),
         None => {}
     }
-    let replaced = record(&state, order.order_id)?;
+    let replaced = record(&state, order.order_id).await?;
     Ok(Json(order_of(&replaced, &standing_now(&state, [&replaced]).await?)))
 }
 

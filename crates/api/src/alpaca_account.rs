@@ -154,10 +154,11 @@ async fn answer(state: Shared, caller: MaybeCaller, params: ActivityParams, kind
     // (id, time, activity): ids sort as times do.
     let mut all: Vec<(String, i64, Value)> = Vec::new();
     {
-        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+        let stored = crate::history::forgotten_orders(&state, fills.iter().map(|fill| OrderId(fill.order_id)).collect()).await?;
+        let view = crate::history::view(&state)?;
         for fill in fills {
             let id = format!("{}::FILL{:020}", compact_time(fill.executed_at_ms), fill.trade_id.unwrap_or(0));
-            let order = view.orders.get(&OrderId(fill.order_id));
+            let order = view.orders.get(&OrderId(fill.order_id)).or_else(|| stored.get(&OrderId(fill.order_id)));
             let cumulative = order.map(|order| {
                 let upto = order.fills.iter().position(|step| Some(step.trade_id.0) == fill.trade_id).map_or(order.fills.len(), |index| index + 1);
                 order.fills[..upto].iter().fold(tradecraft_types::Quantity::ZERO, |sum, step| sum.checked_add(step.quantity).unwrap_or(sum))

@@ -21,6 +21,7 @@ pub mod contests;
 pub mod egress;
 mod error;
 mod extract;
+mod history;
 mod idempotency;
 mod identity;
 mod images;

@@ -298,27 +298,21 @@ pub(crate) async fn get_order(
 ) -> Result<Json<Order>, ApiError> {
     let order_id = OrderId(parse_id("orderId", &order_id)?);
     log_fields(|fields| fields.order_id = Some(order_id.0));
-    order_owner(&state, &caller, order_id)?;
-    let record = recorded(&state, order_id)?;
+    let record = own_order(&state, &caller, order_id).await?;
     Ok(Json(order_of(&record, &standing_now(&state, [&record]).await?)))
 }
 
-/// The order as the view has it now.
-fn recorded(state: &AppState, order_id: OrderId) -> Result<OrderRecord, ApiError> {
-    let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-    view.orders.get(&order_id).cloned().ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))
+/// The order as it stands now (the view's, or the read store's if the view forgot it).
+async fn recorded(state: &AppState, order_id: OrderId) -> Result<OrderRecord, ApiError> {
+    crate::history::order(state, order_id).await?.ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))
 }
 
-/// The account an order belongs to, if the caller may act for it. Someone else's order
-/// answers 404 exactly as an unknown id does, so ids reveal nothing.
-fn order_owner(state: &AppState, caller: &MaybeCaller, order_id: OrderId) -> Result<AccountId, ApiError> {
-    let not_found = || ApiError::NotFound(format!("order {order_id}"));
-    let owner = {
-        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-        view.orders.get(&order_id).map(|record| record.account).ok_or_else(not_found)?
-    };
+/// The order, if the caller may act for its account. Someone else's order answers 404
+/// exactly as an unknown id does, so ids reveal nothing.
+async fn own_order(state: &AppState, caller: &MaybeCaller, order_id: OrderId) -> Result<OrderRecord, ApiError> {
+    let record = recorded(state, order_id).await?;
     let caller = crate::auth::require(caller)?;
-    if caller.acts_for(owner.0) { Ok(owner) } else { Err(not_found()) }
+    if caller.acts_for(record.account.0) { Ok(record) } else { Err(ApiError::NotFound(format!("order {order_id}"))) }
 }
 
 /// An order the engine no longer has open cannot be changed: that is a conflict, not 404.
@@ -416,7 +410,7 @@ pub(crate) async fn cancel_order(
 ) -> Result<Json<OrderCancelled>, ApiError> {
     let order_id = OrderId(parse_id("orderId", &order_id)?);
     log_fields(|fields| fields.order_id = Some(order_id.0));
-    let owner = order_owner(&state, &caller, order_id)?;
+    let owner = own_order(&state, &caller, order_id).await?.account;
     let command = wire_command(json!({"command": "cancelOrder", "orderId": order_id.to_string(), "userId": owner.to_string()}))?;
     let outcome = execute(&state, command).await?;
     let events = events(&outcome)?;
@@ -454,10 +448,11 @@ pub(crate) async fn replace_order(
 ) -> Result<Json<Order>, ApiError> {
     let order_id = OrderId(parse_id("orderId", &order_id)?);
     log_fields(|fields| fields.order_id = Some(order_id.0));
-    let owner = order_owner(&state, &caller, order_id)?;
+    let placed = own_order(&state, &caller, order_id).await?;
+    let owner = placed.account;
     let request = ReplaceOrderRequest::from_body(body)?;
     let trail = request.trail_amount.is_some() || request.trail_percent.is_some();
-    replace_fits(&recorded(&state, order_id)?, (request.limit_price.is_some(), request.stop_price.is_some(), trail), &V1_REPLACE)?;
+    replace_fits(&placed, (request.limit_price.is_some(), request.stop_price.is_some(), trail), &V1_REPLACE)?;
     crate::contests::check_trading_window(&state, owner.0).await?;
     let command = wire_command(json!({
         "command": "replaceOrder", "orderId": order_id.to_string(), "userId": owner.to_string(),
@@ -469,9 +464,9 @@ pub(crate) async fn replace_order(
     let outcome = execute(&state, command).await?;
     let events = events(&outcome)?;
     if let Some(rejection) = first_rejection(events) {
-        return Err(replace_refused(not_open_is_conflict(rejection, order_id), &recorded(&state, order_id)?, &order_id.to_string()));
+        return Err(replace_refused(not_open_is_conflict(rejection, order_id), &recorded(&state, order_id).await?, &order_id.to_string()));
     }
-    let record = recorded(&state, order_id)?;
+    let record = recorded(&state, order_id).await?;
     let mut order = order_of(&record, &standing_now(&state, [&record]).await?);
     order.priority_kept = Some(events.iter().any(|event| matches!(event, Event::OrderReplaced { priority_kept: true, .. })));
     Ok(Json(order))
@@ -565,13 +560,39 @@ pub(crate) async fn list_orders(
             && end.is_none_or(|end| record.created <= end)
     };
     let after = before.map(list_position);
-    let page: Vec<OrderRecord> = {
-        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
+    let (mut page, forgotten): (Vec<OrderRecord>, Option<u64>) = {
+        let view = crate::history::view(&state)?;
         let mut page: Vec<&OrderRecord> =
             view.orders.values().filter(|record| after.is_none_or(|after| list_position(record.order_id) > after) && matches(record)).collect();
         page.sort_unstable_by_key(|record| list_position(record.order_id));
-        page.into_iter().take(limit + 1).cloned().collect()
+        (page.into_iter().take(limit + 1).cloned().collect(), view.forgotten())
     };
+    // Finished orders the view forgot come from the store, when the page reaches them.
+    let open_only = params.status.as_deref().is_some_and(|status| matches!(status, "OPEN" | "ACCEPTED" | "PARTIALLY_FILLED" | "HELD"));
+    let reaches = |forgotten: u64| page.len() <= limit || page.last().is_some_and(|last| crate::view::position_of(last.order_id) <= forgotten);
+    if let Some(forgotten) = forgotten
+        && !open_only
+        && reaches(forgotten)
+    {
+        let query = tradecraft_store::OrderQuery {
+            user_id: user.map(|user| user.0),
+            symbols: symbol.iter().map(|symbol| symbol.as_str().to_owned()).collect(),
+            statuses: params.status.iter().cloned().collect(),
+            client_order_id: params.client_order_id.clone(),
+            created_from_ms: start.map(Timestamp::millis),
+            created_until_ms: end.map(Timestamp::millis),
+            position_at_most: before.map(crate::view::position_of),
+            // The cursor's own position may hold orders before it in the list.
+            limit: limit + 4,
+            ..tradecraft_store::OrderQuery::default()
+        };
+        let stored = crate::history::forgotten_page(&state, query).await?;
+        page.extend(
+            stored.into_iter().map(|(record, _)| record).filter(|record| after.is_none_or(|after| list_position(record.order_id) > after) && matches(&record)),
+        );
+        page.sort_unstable_by_key(|record| list_position(record.order_id));
+        page.truncate(limit + 1);
+    }
     let next = (page.len() > limit).then(|| page[limit - 1].order_id.to_string());
     let standing = standing_now(&state, &page).await?;
     Ok(Json(OrderList { orders: page.iter().take(limit).map(|record| order_of(record, &standing)).collect(), pagination: NextPage { next_page_token: next } }))

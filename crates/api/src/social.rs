@@ -687,14 +687,11 @@ pub(crate) async fn share_order(
     let user = own_account(&caller)?;
     let order_id = parse_id("orderId", &order_id)?;
     let comment = share_comment(body)?;
-    let order = {
-        let view = state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))?;
-        view.orders
-            .get(&tradecraft_types::OrderId(order_id))
-            .filter(|record| owner_of(record.account.0) == Some(user))
-            .map(|record| crate::orders::order_of(record, &crate::orders::Standing::default()))
-    }
-    .ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
+    let order = crate::history::order(&state, tradecraft_types::OrderId(order_id))
+        .await?
+        .filter(|record| owner_of(record.account.0) == Some(user))
+        .map(|record| crate::orders::order_of(&record, &crate::orders::Standing::default()))
+        .ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
     let account = parse_id("userId", &order.user_id)?;
     let quantity = order.quantity.or(order.notional).unwrap_or_default();
     // What the order traded at, once it has; until then the price it asks.

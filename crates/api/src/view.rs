@@ -11,9 +11,34 @@ use tradecraft_types::{AccountId, Money, OrderId, Price, Quantity, Side, Symbol,
 
 /// Trades kept per symbol for `/trades`.
 const TRADES_KEPT: usize = 1_000;
-/// Orders kept; the oldest finished ones go first.
-/// Order histories kept (oldest forgotten first).
+/// Order histories kept by default: past it the oldest finished ones are forgotten (and
+/// read from the read store when asked for); open orders are always kept.
 pub const ORDERS_KEPT: usize = 200_000;
+
+/// Open orders passed over (kept) at most per eviction, so a view holding mostly open
+/// orders does not scan them all at each new one; it holds a few more than its capacity
+/// until finished ones come round.
+const OPEN_PASSED_MAX: usize = 64;
+
+/// How many order histories a view keeps.
+#[derive(Clone, Copy, Debug)]
+struct Capacity(usize);
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Self(ORDERS_KEPT)
+    }
+}
+
+/// Accepted, partly filled, or an exit leg held for its order.
+pub(crate) fn is_open(record: &OrderRecord) -> bool {
+    matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED" | "HELD")
+}
+
+/// Where an order stands in the lists: its own id, an exit leg's order's.
+pub(crate) fn position_of(order_id: OrderId) -> u64 {
+    tradecraft_sequencer::wire::leg_parent(order_id).map_or(order_id.0, |(parent, _)| parent.0)
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fill {
@@ -177,9 +202,30 @@ pub struct View {
     /// loaded from the read store ([`View::preload_market`]); `None` once it is (or when
     /// nothing will be loaded).
     replayed: Option<Vec<(Symbol, TradeRecord)>>,
+    capacity: Capacity,
+    /// The highest position ([`position_of`]) of an order this view forgot or never
+    /// loaded: orders at or below it may be in the read store only.
+    forgotten: Option<u64>,
 }
 
 impl View {
+    /// The same view keeping at most `orders` finished order histories.
+    pub fn keeping(mut self, orders: usize) -> Self {
+        self.capacity = Capacity(orders.max(1));
+        self
+    }
+
+    /// Orders at or below this position may be in the read store only; `None` while the
+    /// view holds every order there is.
+    pub fn forgotten(&self) -> Option<u64> {
+        self.forgotten
+    }
+
+    fn forget(&mut self, order_id: OrderId) {
+        let position = position_of(order_id);
+        self.forgotten = Some(self.forgotten.map_or(position, |forgotten| forgotten.max(position)));
+    }
+
     /// A view whose market history (candles, recent trades) from before this process's
     /// replay will be loaded with [`View::preload_market`].
     pub fn awaiting_history() -> Self {
@@ -384,46 +430,69 @@ impl View {
     /// Adds orders from before this process's replay (from the read store), older than
     /// anything the view already holds; orders it holds keep their own, newer state. Each
     /// comes back as it was: its fills (`fills`, in the order they were made), client
-    /// order id, class, exit legs and their order.
-    pub fn preload(&mut self, older: &[tradecraft_store::OrderSummary], fills: &[tradecraft_store::OrderFill]) {
-        let mut records: BTreeMap<OrderId, OrderRecord> = older
-            .iter()
-            .filter_map(order_record)
-            .filter(|record| !self.orders.contains_key(&record.order_id))
-            .map(|record| (record.order_id, record))
-            .collect();
-        for fill in fills {
-            if let Some(record) = records.get_mut(&OrderId(fill.order_id)) {
-                record.fills.push(Fill {
-                    trade_id: TradeId(fill.trade_id),
-                    price: fill.price,
-                    quantity: fill.quantity,
-                    fee: fill.fee,
-                    liquidity: if fill.liquidity == "MAKER" { "MAKER" } else { "TAKER" },
-                    timestamp: Timestamp::from_millis(fill.executed_at_ms),
-                });
-            }
+    /// order id, class, exit legs and their order. `newest`: the store's newest orders,
+    /// all of them unless `complete` is false (then those below the oldest of them are
+    /// left to the store); `open`: older ones still open.
+    pub fn preload(
+        &mut self,
+        (newest, complete): (&[tradecraft_store::OrderSummary], bool),
+        open: &[tradecraft_store::OrderSummary],
+        fills: &[tradecraft_store::OrderFill],
+    ) {
+        if !complete && let Some(oldest) = newest.iter().map(|order| position_of(OrderId(order.order_id))).min() {
+            self.forgotten = Some(self.forgotten.map_or(oldest, |forgotten| forgotten.max(oldest)));
         }
-        // A contingent order's legs, take profit first (as its acceptance named them): in id
-        // order, as the take profit's role bit is the lower.
-        let legs: Vec<(OrderId, OrderId)> = records.values().filter_map(|record| Some((record.parent?, record.order_id))).collect();
-        for (parent, leg) in legs {
-            if let Some(record) = records.get_mut(&parent) {
-                record.legs.push(leg);
-            }
-        }
-        for record in records.into_values().rev() {
+        let older: Vec<tradecraft_store::OrderSummary> = newest.iter().chain(open).cloned().collect();
+        let records = stored_records(&older, fills).into_iter().filter(|record| !self.orders.contains_key(&record.order_id));
+        for record in records.collect::<Vec<_>>().into_iter().rev() {
             self.order_arrival.push_front(record.order_id);
             self.orders.insert(record.order_id, record);
         }
         self.evict();
     }
 
+    /// Forgets the oldest finished orders past the capacity; open ones are passed over
+    /// (they may still be cancelled, replaced or filled, and are looked for here).
     fn evict(&mut self) {
-        while self.order_arrival.len() > ORDERS_KEPT {
-            if let Some(oldest) = self.order_arrival.pop_front() {
+        let mut passed = 0;
+        while self.order_arrival.len() > self.capacity.0 && passed < OPEN_PASSED_MAX {
+            let Some(oldest) = self.order_arrival.pop_front() else { break };
+            if self.orders.get(&oldest).is_some_and(is_open) {
+                self.order_arrival.push_back(oldest);
+                passed += 1;
+            } else {
                 self.orders.remove(&oldest);
+                self.forget(oldest);
             }
         }
     }
+}
+
+/// Stored orders as the view keeps them, oldest first: each with its fills (`fills`, in
+/// the order they were made) and, for a contingent order, those of its exit legs among
+/// `orders` (take profit first, as its acceptance named them).
+pub(crate) fn stored_records(orders: &[tradecraft_store::OrderSummary], fills: &[tradecraft_store::OrderFill]) -> Vec<OrderRecord> {
+    let mut records: BTreeMap<OrderId, OrderRecord> = orders.iter().filter_map(order_record).map(|record| (record.order_id, record)).collect();
+    for fill in fills {
+        if let Some(record) = records.get_mut(&OrderId(fill.order_id)) {
+            record.fills.push(Fill {
+                trade_id: TradeId(fill.trade_id),
+                price: fill.price,
+                quantity: fill.quantity,
+                fee: fill.fee,
+                liquidity: if fill.liquidity == "MAKER" { "MAKER" } else { "TAKER" },
+                timestamp: Timestamp::from_millis(fill.executed_at_ms),
+            });
+        }
+    }
+    // In id order, as the take profit's role bit is the lower.
+    let legs: Vec<(OrderId, OrderId)> = records.values().filter_map(|record| Some((record.parent?, record.order_id))).collect();
+    for (parent, leg) in legs {
+        if let Some(record) = records.get_mut(&parent) {
+            record.legs.push(leg);
+        }
+    }
+    let mut records: Vec<OrderRecord> = records.into_values().collect();
+    records.sort_by_key(|record| (position_of(record.order_id), record.order_id));
+    records
 }

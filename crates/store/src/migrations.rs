@@ -60,6 +60,7 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/0028_refresh_tokens_by_user.sql"),
     },
     Migration { version: 29, sqlite: include_str!("../migrations/0029_grantors.sql"), postgres: include_str!("../migrations/0029_grantors.sql") },
+    Migration { version: 30, sqlite: include_str!("../migrations/0030_order_lookups.sql"), postgres: include_str!("../migrations/0030_order_lookups.sql") },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -169,6 +169,29 @@ pub struct OrderSummary {
     pub self_trade_prevention: Option<String>,
 }
 
+/// Which stored orders [`Store::order_page`] reads: in list order (by the order's id, an
+/// exit leg's by its parent's, the "position"), newest or oldest first. Times are Unix ms.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrderQuery {
+    /// One account's; everyone's when absent.
+    pub user_id: Option<u64>,
+    /// Any of these symbols (all when empty).
+    pub symbols: Vec<String>,
+    pub side: Option<String>,
+    /// Any of these statuses (all when empty).
+    pub statuses: Vec<String>,
+    pub client_order_id: Option<String>,
+    pub created_from_ms: Option<i64>,
+    pub created_after_ms: Option<i64>,
+    pub created_until_ms: Option<i64>,
+    /// Positions at or below this one only.
+    pub position_at_most: Option<u64>,
+    /// Leave exit legs out.
+    pub no_legs: bool,
+    pub oldest_first: bool,
+    pub limit: usize,
+}
+
 /// One fill of an order, as the `trades` table keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderFill {
@@ -597,6 +620,78 @@ impl Store {
         rows.iter().map(order_summary).collect()
     }
 
+    /// Orders as `query` asks, in list order (an exit leg after its order, the take profit
+    /// first), at most `query.limit`.
+    pub fn order_page(&self, query: &OrderQuery) -> Result<Vec<OrderSummary>, StoreError> {
+        const POSITION: &str = "COALESCE(parent_order_id, order_id)";
+        let mut filter = Filter::default();
+        if let Some(user) = query.user_id {
+            filter.add("user_id = ?", (user as i64).into());
+        }
+        if let Some(at_most) = query.position_at_most {
+            filter.add(&format!("{POSITION} <= ?"), i64::try_from(at_most).unwrap_or(i64::MAX).into());
+        }
+        for (clause, values) in [("symbol", &query.symbols), ("status", &query.statuses)] {
+            if !values.is_empty() {
+                let first = filter.params.len() + 1;
+                let placeholders: Vec<String> = (first..first + values.len()).map(|index| format!("${index}")).collect();
+                filter.params.extend(values.iter().map(|value| Param::from(value.as_str())));
+                filter.sql.push_str(if filter.sql.is_empty() { " WHERE " } else { " AND " });
+                filter.sql.push_str(&format!("{clause} IN ({})", placeholders.join(", ")));
+            }
+        }
+        for (clause, value) in [("side = ?", &query.side), ("client_order_id = ?", &query.client_order_id)] {
+            if let Some(value) = value {
+                filter.add(clause, value.as_str().into());
+            }
+        }
+        for (clause, value) in
+            [("created_at >= ?", query.created_from_ms), ("created_at > ?", query.created_after_ms), ("created_at <= ?", query.created_until_ms)]
+        {
+            if let Some(value) = value {
+                filter.add(clause, value.into());
+            }
+        }
+        if query.no_legs {
+            filter.sql.push_str(if filter.sql.is_empty() { " WHERE parent_order_id IS NULL" } else { " AND parent_order_id IS NULL" });
+        }
+        filter.params.push(i64::try_from(query.limit).unwrap_or(i64::MAX).into());
+        let order = if query.oldest_first { "ASC" } else { "DESC" };
+        let sql = format!("SELECT {ORDER_SUMMARY_COLUMNS} FROM orders{} ORDER BY {POSITION} {order}, order_id ASC LIMIT ${}", filter.sql, filter.params.len());
+        self.backend().query(&sql, &filter.params)?.iter().map(order_summary).collect()
+    }
+
+    /// These orders and their exit legs (those of them the store holds).
+    pub fn orders_with_legs(&self, order_ids: &[u64]) -> Result<Vec<OrderSummary>, StoreError> {
+        if order_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (list, params) = id_list(order_ids);
+        let sql = format!(
+            "SELECT {ORDER_SUMMARY_COLUMNS} FROM orders WHERE order_id IN ({list}) UNION SELECT {ORDER_SUMMARY_COLUMNS} FROM orders WHERE parent_order_id IN ({list})"
+        );
+        self.backend().query(&sql, &params)?.iter().map(order_summary).collect()
+    }
+
+    /// Every order still open (accepted, partly filled or a held exit leg), oldest first.
+    pub fn open_orders(&self) -> Result<Vec<OrderSummary>, StoreError> {
+        let sql = format!("SELECT {ORDER_SUMMARY_COLUMNS} FROM orders WHERE status IN ('ACCEPTED', 'PARTIALLY_FILLED', 'HELD') ORDER BY order_id");
+        self.backend().query(&sql, &[])?.iter().map(order_summary).collect()
+    }
+
+    /// The fills of these orders, in the order they were made.
+    pub fn order_fills(&self, order_ids: &[u64]) -> Result<Vec<OrderFill>, StoreError> {
+        if order_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (list, params) = id_list(order_ids);
+        let sql = format!(
+            "SELECT order_id, trade_id, execution_price, quantity, fee, liquidity, executed_at FROM trades \
+             WHERE status = 'EXECUTED' AND order_id IN ({list}) ORDER BY id"
+        );
+        self.backend().query(&sql, &params)?.iter().map(order_fill).collect()
+    }
+
     /// Both sides of an executed trade (one row per account in it).
     pub fn trade_sides(&self, trade_id: u64) -> Result<Vec<TradeRecord>, StoreError> {
         let rows = self.backend().query(
@@ -620,19 +715,7 @@ impl Store {
              WHERE status = 'EXECUTED' AND executed_at >= $1 ORDER BY id",
             &[since_ms.into()],
         )?;
-        rows.iter()
-            .map(|row| {
-                Ok(OrderFill {
-                    order_id: id(row.int(0)?),
-                    trade_id: id(row.opt_int(1)?.unwrap_or_default()),
-                    price: Price::from_raw(row.opt_int(2)?.unwrap_or_default()),
-                    quantity: Quantity::from_raw(row.int(3)?),
-                    fee: Money::from_raw(row.int(4)?),
-                    liquidity: row.opt_text(5)?.unwrap_or_default().to_owned(),
-                    executed_at_ms: row.int(6)?,
-                })
-            })
-            .collect()
+        rows.iter().map(order_fill).collect()
     }
 
     /// The newest `limit` trades made at or after `since_ms` and before trade `below`, in
@@ -728,6 +811,24 @@ fn wallet_record(row: &Row) -> Result<WalletRecord, StoreError> {
 
 const ORDER_SUMMARY_COLUMNS: &str = "order_id, user_id, symbol, side, quantity, filled_quantity, filled_notional, status, reason, created_at, updated_at, \
      budget, order_type, time_in_force, limit_price, stop_price, client_order_id, order_class, parent_order_id, trail_amount, trail_percent, post_only, self_trade_prevention";
+
+/// `$1, $2, ...` for `ids`, and their parameters.
+fn id_list(ids: &[u64]) -> (String, Vec<Param>) {
+    let list = (1..=ids.len()).map(|index| format!("${index}")).collect::<Vec<_>>().join(", ");
+    (list, ids.iter().map(|&order| Param::from(order as i64)).collect())
+}
+
+fn order_fill(row: &Row) -> Result<OrderFill, StoreError> {
+    Ok(OrderFill {
+        order_id: id(row.int(0)?),
+        trade_id: id(row.opt_int(1)?.unwrap_or_default()),
+        price: Price::from_raw(row.opt_int(2)?.unwrap_or_default()),
+        quantity: Quantity::from_raw(row.int(3)?),
+        fee: Money::from_raw(row.int(4)?),
+        liquidity: row.opt_text(5)?.unwrap_or_default().to_owned(),
+        executed_at_ms: row.int(6)?,
+    })
+}
 
 fn order_summary(row: &Row) -> Result<OrderSummary, StoreError> {
     Ok(OrderSummary {

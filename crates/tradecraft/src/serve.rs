@@ -116,6 +116,11 @@ pub(crate) struct ServeArgs {
     /// `price_updates`; WebSocket servers push what it publishes.
     #[arg(long, env = "TRADECRAFT_REDIS_URL")]
     redis_url: Option<String>,
+    /// Finished order histories each process serving the API keeps in memory (about 300
+    /// bytes each, more with fills); older ones are read from the read store when asked for.
+    /// Open orders are always kept.
+    #[arg(long, env = "TRADECRAFT_ORDERS_KEPT", default_value_t = tradecraft_api::ORDERS_KEPT)]
+    orders_kept: usize,
 }
 
 impl ServeArgs {
@@ -162,6 +167,8 @@ impl ServeArgs {
             tradecraft::cache::RedisConfig::parse(url).context("--redis-url")?;
             config.redis_url = Some(url.clone());
         }
+        anyhow::ensure!(self.orders_kept >= 1, "--orders-kept must be at least 1");
+        config.orders_kept = self.orders_kept;
         config.recreate_read_store = self.recreate_read_store;
         config.roles = Roles::parse(&self.roles)?;
         config.web_dir = (self.web_dir != "none").then(|| PathBuf::from(&self.web_dir));

@@ -536,6 +536,9 @@ pub struct ServerConfig {
     /// publishes ticks there, WebSocket servers push what it publishes. Without it each
     /// WebSocket server reads `market_data` from the log.
     pub redis_url: Option<String>,
+    /// Finished order histories each API process keeps in memory (open orders always are);
+    /// older ones are read from the read store.
+    pub orders_kept: usize,
 }
 
 impl ServerConfig {
@@ -575,6 +578,7 @@ impl ServerConfig {
             email: None,
             clock: tradecraft_api::clock::Clock::system(),
             redis_url: None,
+            orders_kept: tradecraft_api::ORDERS_KEPT,
         }
     }
 }
@@ -685,7 +689,8 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
     log.create_topic(MARKET_DATA, *partitions).context("creating topics")?;
     // A server answering reads loads the market's history from its read store once the
     // engine has recovered; until then the view keeps the trades it applies aside.
-    let mut view = if roles.serves_http() { View::awaiting_history() } else { View::default() };
+    let orders_kept = config.orders_kept;
+    let mut view = if roles.serves_http() { View::awaiting_history() } else { View::default() }.keeping(orders_kept);
     // Its creation may be in a snapshot, before the replay the view sees.
     view.set_house(tradecraft_types::AccountId(HOUSE_ACCOUNT.parse().context("house id")?));
     let view = Arc::new(Mutex::new(view));
@@ -759,10 +764,21 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Exchange> {
             if let (false, Some(target)) = (project, replica_position) {
                 wait_for_projection(&store, target);
             }
-            let orders = store.recent_orders(tradecraft_api::ORDERS_KEPT).context("reading orders")?;
-            let oldest = orders.iter().map(|order| order.created_at_ms).min().unwrap_or(i64::MAX);
-            let fills = store.fills_since(oldest).context("reading fills")?;
-            view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.preload(&orders, &fills);
+            // The newest orders, and every open one however old (it may still be
+            // cancelled, replaced or filled); older finished ones stay in the store.
+            let newest = store.recent_orders(orders_kept).context("reading orders")?;
+            let complete = newest.len() < orders_kept;
+            let oldest = newest.iter().map(|order| order.created_at_ms).min().unwrap_or(i64::MAX);
+            let mut fills = store.fills_since(oldest).context("reading fills")?;
+            let loaded: std::collections::HashSet<u64> = newest.iter().map(|order| order.order_id).collect();
+            let open: Vec<_> = store.open_orders().context("reading open orders")?.into_iter().filter(|order| !loaded.contains(&order.order_id)).collect();
+            // An old open order's fills are read whole (none from the window above twice).
+            let open_ids: std::collections::HashSet<u64> = open.iter().map(|order| order.order_id).collect();
+            fills.retain(|fill| !open_ids.contains(&fill.order_id));
+            for ids in open.iter().map(|order| order.order_id).collect::<Vec<_>>().chunks(500) {
+                fills.extend(store.order_fills(ids).context("reading fills")?);
+            }
+            view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.preload((&newest, complete), &open, &fills);
             if let Some(next_trade) = next_trade {
                 // Trades from the first one the view applied on are in it already.
                 let first = view.lock().map_err(|_| anyhow::anyhow!("view lock"))?.first_replayed_trade();

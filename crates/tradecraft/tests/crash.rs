@@ -427,6 +427,7 @@ async fn order_histories_survive_a_restart_from_a_snapshot() {
             for path in [
                 "/v1/orders?limit=100",
                 "/v2/orders?status=all&limit=100&nested=true",
+                "/v2/orders?limit=100",
                 "/v2/orders:by_client_order_id?client_order_id=keep-1",
                 "/v1/market/MOCKAAPL/trades",
                 "/v1/market/MOCKAAPL/candles?interval=1m",
@@ -442,7 +443,7 @@ async fn order_histories_survive_a_restart_from_a_snapshot() {
         }
     };
     let before = read(base.clone()).await;
-    assert!(before[3]["trades"].as_array().is_some_and(|trades| trades.len() == 2), "the market traded: {}", before[3]);
+    assert!(before[4]["trades"].as_array().is_some_and(|trades| trades.len() == 2), "the market traded: {}", before[4]);
     let statuses: Vec<&str> = before[0]["orders"].as_array().unwrap().iter().map(|order| order["status"].as_str().unwrap()).collect();
     assert_eq!(statuses.len(), 9, "{}", before[0]);
     for status in ["HELD", "FILLED", "CANCELLED", "ACCEPTED"] {
@@ -475,7 +476,7 @@ async fn order_histories_survive_a_restart_from_a_snapshot() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let before = read(base).await;
-    assert_eq!(before[3]["trades"].as_array().map(Vec::len), Some(3), "{}", before[3]);
+    assert_eq!(before[4]["trades"].as_array().map(Vec::len), Some(3), "{}", before[4]);
     child.kill().unwrap();
     child.wait().unwrap();
     let (mut child, base) = serve(&data_dir);
@@ -483,6 +484,17 @@ async fn order_histories_survive_a_restart_from_a_snapshot() {
     for (before, after) in before.iter().zip(&after) {
         assert_eq!(after, before, "the same after kill -9");
     }
+    terminate(&mut child);
+
+    // A server keeping 3 finished orders in memory loads the newest and every open one
+    // (the resting order, the held exit legs, however old); the rest read back from the
+    // store, the same as before, and the oldest open order is still cancellable.
+    let (mut child, base) = serve_with(&data_dir, &[("TRADECRAFT_ORDERS_KEPT", "3")]);
+    let after = read(base.clone()).await;
+    for (before, after) in before.iter().zip(&after) {
+        assert_eq!(after, before, "the same keeping 3 orders");
+    }
+    assert_eq!(client.delete(format!("{base}/v1/orders/{resting}")).bearer_auth(&token).send().await.unwrap().status(), 200);
     terminate(&mut child);
     let _ = std::fs::remove_dir_all(&data_dir);
 }

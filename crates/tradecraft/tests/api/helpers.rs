@@ -258,6 +258,7 @@ fn serve_flags(config: &ServerConfig, market: &std::path::Path) -> Vec<String> {
     if let Some(redis) = &config.redis_url {
         flags.push(format!("--redis-url={redis}"));
     }
+    flags.push(format!("--orders-kept={}", config.orders_kept));
     flags.push(format!("--web-dir={}", config.web_dir.as_ref().map_or_else(|| "none".to_owned(), |dir| dir.display().to_string())));
     flags
 }

@@ -736,3 +736,94 @@ async fn a_replace_renames_an_order_and_changes_its_time_in_force() {
     }
     app.post("/v1/instruments/MOCK/open", json!({})).await;
 }
+
+/// Each process serving the API keeps every open order and the newest finished ones
+/// (`--orders-kept`, here 6); an older order is still its owner's: looked up, listed page
+/// by page, named by its client order id, shared, on `/v1` and `/v2` alike and reading as
+/// it did, and an old order still open is still cancellable.
+#[tokio::test]
+async fn orders_past_what_a_process_keeps_are_read_back_from_the_store() {
+    let app = crate::helpers::spawn_app_with(|config| config.orders_kept = 6).await;
+    let trader = Trader::register(&app, "keeper@example.com").await;
+    let limit = |price: &str| json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": price});
+    let id = |body: &Value| body["orderId"].as_str().unwrap().to_owned();
+    let (status, resting) = trader.place(limit("50")).await;
+    assert_eq!(status, 202, "{resting}");
+    let (status, filled) = trader.place(json!({"symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "MARKET", "clientOrderId": "first-fill"})).await;
+    assert_eq!(status, 202, "{filled}");
+    let mut bracket = limit("51");
+    bracket["orderClass"] = json!("BRACKET");
+    bracket["takeProfit"] = json!({"limitPrice": "120"});
+    bracket["stopLoss"] = json!({"stopPrice": "40"});
+    let (status, entry) = trader.place(bracket).await;
+    assert_eq!(status, 202, "{entry}");
+    let legs: Vec<String> = entry["legs"].as_array().unwrap().iter().map(id).collect();
+    assert_eq!(trader.send(Method::DELETE, &format!("/v1/orders/{}", id(&entry)), None).await.0, 200);
+    let (resting, filled, entry) = (id(&resting), id(&filled), id(&entry));
+    // As they read while the process still keeps them (the fill projected).
+    let trader = &trader;
+    let read = |path: String| async move { trader.send(Method::GET, &path, None).await };
+    let mut before = Value::Null;
+    for _ in 0..100 {
+        before = read(format!("/v1/orders/{filled}")).await.1;
+        let (_, trades) = read("/v1/trades/search".to_owned()).await;
+        if before["status"] == "FILLED" && !trades["trades"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(before["status"], "FILLED", "{before}");
+    let entry_before = read(format!("/v1/orders/{entry}")).await.1;
+    let (_, alpaca_before) = read(format!("/v2/orders/{filled}")).await;
+    let (_, nested_before) = read(format!("/v2/orders/{entry}")).await;
+    assert_eq!(nested_before["legs"].as_array().map(Vec::len), Some(2), "{nested_before}");
+
+    // Eight newer finished orders: the process forgets the older finished ones.
+    let mut newer = Vec::new();
+    for _ in 0..8 {
+        let (status, placed) = trader.place(limit("45")).await;
+        assert_eq!(status, 202, "{placed}");
+        assert_eq!(trader.send(Method::DELETE, &format!("/v1/orders/{}", id(&placed)), None).await.0, 200);
+        newer.insert(0, id(&placed));
+    }
+    assert_eq!(read(format!("/v1/orders/{filled}")).await, (200, before.clone()));
+    assert_eq!(read(format!("/v1/orders/{entry}")).await, (200, entry_before));
+    assert_eq!(read(format!("/v2/orders/{filled}")).await, (200, alpaca_before.clone()));
+    assert_eq!(read(format!("/v2/orders/{entry}")).await, (200, nested_before));
+    assert_eq!(read(format!("/v1/orders/{}", legs[1])).await.1["status"], "CANCELLED");
+    assert_eq!(read("/v2/orders:by_client_order_id?client_order_id=first-fill".to_owned()).await, (200, alpaca_before.clone()));
+
+    // Lists walk every order, newest first, the kept and the forgotten, page by page.
+    let mut expected = newer.clone();
+    expected.extend([entry.clone(), legs[0].clone(), legs[1].clone(), filled.clone(), resting.clone()]);
+    let mut paged = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let (status, page) = read(format!("/v1/orders?limit=3{page_token}")).await;
+        assert_eq!(status, 200, "{page}");
+        paged.extend(page["orders"].as_array().unwrap().iter().map(id));
+        match page["pagination"]["nextPageToken"].as_str() {
+            Some(next) => page_token = format!("&pageToken={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, expected);
+    let (_, only_filled) = read("/v1/orders?status=FILLED".to_owned()).await;
+    assert_eq!(only_filled["orders"], json!([before]));
+    let alpaca_ids = |body: &Value| body.as_array().unwrap().iter().map(|order| tradecraft_id(order["id"].as_str().unwrap())).collect::<Vec<_>>();
+    let (_, oldest_first) = read("/v2/orders?status=all&direction=asc&limit=3".to_owned()).await;
+    assert_eq!(alpaca_ids(&oldest_first), [resting.clone(), filled.clone(), entry.clone()]);
+    let (_, closed) = read("/v2/orders?status=closed&nested=true&limit=500".to_owned()).await;
+    let mut closed_expected = newer.clone();
+    closed_expected.extend([entry.clone(), filled.clone()]);
+    assert_eq!(alpaca_ids(&closed), closed_expected);
+    assert_eq!(closed.as_array().unwrap().last().unwrap(), &alpaca_before);
+    assert_eq!(closed[8]["legs"].as_array().map(Vec::len), Some(2), "{closed}");
+    let (status, shared) = trader.send(Method::POST, &format!("/v1/orders/{filled}/share"), Some(json!({}))).await;
+    assert_eq!(status, 201, "{shared}");
+
+    // The oldest order is still open: kept, listed as open, cancellable.
+    let (_, open) = read("/v2/orders".to_owned()).await;
+    assert_eq!(alpaca_ids(&open), std::slice::from_ref(&resting));
+    assert_eq!(trader.send(Method::DELETE, &format!("/v1/orders/{resting}"), None).await.0, 200);
+}
