@@ -19,7 +19,7 @@ use crate::extract::Body;
 use crate::identity::audit;
 use crate::models::DeleteMeRequest;
 use crate::reads::ask;
-use crate::responses::{ErrorBody, Export, ExportAudit, ExportMembership, ExportOrder, ExportProfile, ExportWatchlist};
+use crate::responses::{ErrorBody, Export, ExportAudit, ExportMembership, ExportOrder, ExportPosition, ExportProfile, ExportStatementLine, ExportWatchlist};
 use crate::routes::{query, run_command};
 use crate::{ApiError, Shared};
 
@@ -27,8 +27,8 @@ use crate::{ApiError, Shared};
 const EXPORT_ROWS_MAX: usize = tradecraft_store::EXPORT_LIMIT_MAX;
 
 /// Everything stored about the caller, as JSON: profile, organisation, keys (without
-/// secrets), webhooks, alerts, limits, paper accounts, orders and trades of every account,
-/// the default account's statement and positions, the audit trail, social data (profile,
+/// secrets), webhooks, alerts, limits, paper accounts, orders, trades, positions and cash
+/// statements of every account, the audit trail, social data (profile,
 /// follows, shares, comments, likes), notifications and price alerts of every account,
 /// channel preferences, watchlists and pending invitations (up to 10,000 rows of each,
 /// newest first).
@@ -49,12 +49,28 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
             orders.extend(store.orders_of(account, EXPORT_ROWS_MAX)?);
         }
         orders.truncate(EXPORT_ROWS_MAX);
-        let mut statement = Vec::new();
-        read_pages(&mut statement, |page_token| {
-            let page = store.wallet_transactions(user, 1_000, page_token.as_deref())?;
-            Ok((page.transactions, page.next_page_token))
-        })?;
-        statement.truncate(EXPORT_ROWS_MAX);
+        let statement = newest_of(
+            &accounts,
+            EXPORT_ROWS_MAX,
+            |account| {
+                let mut lines = Vec::new();
+                read_pages(&mut lines, |page_token| {
+                    let page = store.wallet_transactions(account, 1_000, page_token.as_deref())?;
+                    Ok((page.transactions.into_iter().map(|line| (account, line)).collect(), page.next_page_token))
+                })?;
+                Ok(lines)
+            },
+            |(_, line)| (line.created_at_ms, line.id),
+        )?;
+        let mut positions = Vec::new();
+        for &account in &accounts {
+            positions.extend(
+                store
+                    .positions(account)?
+                    .iter()
+                    .map(|position| ExportPosition { account_id: account.to_string(), position: crate::reads::position_of(position) }),
+            );
+        }
         Ok(Export {
             exported_at: Timestamp::from_millis(now_ms()).to_string(),
             profile: profile.map(|profile| ExportProfile {
@@ -97,8 +113,11 @@ pub(crate) async fn export(State(state): State<Shared>, Extension(caller): Exten
                 })
                 .collect(),
             trades: trades.iter().map(crate::reads::trade_of).collect(),
-            wallet_transactions: statement.iter().map(crate::reads::statement_line).collect(),
-            positions: store.positions(user)?.iter().map(crate::reads::position_of).collect(),
+            wallet_transactions: statement
+                .iter()
+                .map(|(account, line)| ExportStatementLine { account_id: account.to_string(), line: crate::reads::statement_line(line) })
+                .collect(),
+            positions,
             // About the user and each of their accounts (an account's orders and limits are
             // entered under `user:{account}`, its opening and resets under `account:{account}`).
             audit_trail: store

@@ -873,15 +873,18 @@ pub(crate) struct Export {
     pub alerts: Vec<Alert>,
     pub orders: Vec<ExportOrder>,
     pub trades: Vec<Trade>,
-    pub wallet_transactions: Vec<StatementLine>,
-    pub positions: Vec<Position>,
+    /// Of every account, newest first.
+    pub wallet_transactions: Vec<ExportStatementLine>,
+    /// Of every account (the default one first), by symbol.
+    pub positions: Vec<ExportPosition>,
     pub audit_trail: Vec<ExportAudit>,
     /// Cash deposited in all.
     pub cash_deposited: Option<String>,
     /// The limits set on the account itself.
     pub limits: Option<LimitsView>,
-    /// Every paper account (the default one first) with its cash and holdings; `orders`
-    /// and `trades` cover them all, `positions` and `walletTransactions` the default one.
+    /// Every paper account (the default one first) with its cash and holdings; `orders`,
+    /// `trades`, `positions` and `walletTransactions` cover them all, each row naming its
+    /// account.
     pub accounts: Vec<crate::accounts::PaperAccount>,
     pub social: Option<crate::social::SocialExport>,
     /// Of every account of the user, newest first.
@@ -893,6 +896,26 @@ pub(crate) struct Export {
     pub watchlists: Vec<ExportWatchlist>,
     /// Pending invitations into organisations.
     pub invitations: Vec<Invitation>,
+}
+
+/// A position in one of the caller's paper accounts.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ExportPosition {
+    /// The paper account holding it.
+    pub account_id: String,
+    #[serde(flatten)]
+    pub position: Position,
+}
+
+/// A line of one of the caller's paper accounts' cash statements.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ExportStatementLine {
+    /// The paper account whose cash it moved.
+    pub account_id: String,
+    #[serde(flatten)]
+    pub line: StatementLine,
 }
 
 /// A watchlist in the export.

@@ -63,6 +63,17 @@ async fn a_user_trades_in_several_paper_accounts_and_resets_one() {
     assert!(exported["orders"].as_array().unwrap().iter().all(|order| order["accountId"] == account.as_str()), "{exported}");
     assert_eq!(exported["orders"].as_array().unwrap().len(), 2, "{exported}");
     assert_eq!(exported["trades"][0]["userId"], account.as_str(), "{exported}");
+    // Its position and cash statement too, each row naming its account.
+    let positions: Vec<(&str, &str, &str)> = exported["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|position| (position["accountId"].as_str().unwrap(), position["symbol"].as_str().unwrap(), position["quantity"].as_str().unwrap()))
+        .collect();
+    assert_eq!(positions, [(account.as_str(), "MOCK", "10")], "{exported}");
+    let lines: Vec<(&str, &str)> =
+        exported["walletTransactions"].as_array().unwrap().iter().map(|line| (line["accountId"].as_str().unwrap(), line["type"].as_str().unwrap())).collect();
+    assert!(lines.contains(&(account.as_str(), "BUY")) && lines.contains(&(user.as_str(), "DEPOSIT")), "{lines:?}");
     assert_eq!(exported["priceAlerts"][0]["alertId"], alert["alertId"], "the practice account's alert: {exported}");
     assert_eq!((exported["watchlists"][0]["name"].as_str(), &exported["watchlists"][0]["symbols"]), (Some("tech"), &json!(["MOCK"])), "{exported}");
     assert!(
