@@ -133,6 +133,26 @@ impl ApiError {
             RejectReason::QuantityBelowMinimum => {
                 "rejected: quantity below minimum: the quantity must be at least its symbol's minimum quantity (in the symbol's listing)".to_owned()
             }
+            // Why, and what the client can do about it.
+            RejectReason::InsufficientFunds => {
+                "rejected: insufficient funds: the account's cash not already reserved by its open buy orders does not cover this order".to_owned()
+            }
+            RejectReason::InsufficientShares => "rejected: insufficient shares: the account's shares of the symbol not already reserved by its open sell \
+                                                 orders do not cover this order (there is no short selling)"
+                .to_owned(),
+            RejectReason::InstrumentHalted => "rejected: instrument halted: trading in the symbol is halted; new orders and changes are refused until it \
+                                              resumes, while open orders can still be cancelled"
+                .to_owned(),
+            RejectReason::MarketClosed => "rejected: market closed: the symbol's market is closed and this order cannot wait for it to open (see the \
+                                          symbol's session and next open)"
+                .to_owned(),
+            RejectReason::NoLiquidity => "rejected: no liquidity: there is nothing on the other side of the book to trade this order against".to_owned(),
+            RejectReason::NoReferencePrice => {
+                "rejected: no reference price: the symbol has neither traded nor been quoted yet, so there is no price to trail from".to_owned()
+            }
+            RejectReason::PostOnlyWouldCross => {
+                "rejected: post only would cross: a post-only order must rest on the book, and at this price it would trade at once".to_owned()
+            }
             _ => format!("rejected: {}", reason.code().replace('_', " ")),
         };
         Self::Rejected { status, code: reason.code(), message }

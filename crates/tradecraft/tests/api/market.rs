@@ -431,3 +431,36 @@ async fn every_surface_values_holdings_at_the_same_latest_price() {
     let (_, account) = as_ada("/v2/account").await;
     assert_eq!(money(&account["equity"]).checked_sub(money(&account["last_equity"])), Some(profit), "{account}");
 }
+
+/// An operator's halt: new orders and changes are refused with a reason that says what
+/// still works, open orders can be cancelled, every listing says so (`/v2/assets`: not
+/// tradable), and after the resume orders are taken again.
+#[tokio::test]
+async fn a_halted_symbol_refuses_orders_and_changes_but_lets_open_orders_be_cancelled() {
+    let app = spawn_app().await;
+    let user = app.account("100000").await;
+    let limit = |price: &str| json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": price});
+    let (status, resting) = app.post("/v1/orders", limit("90")).await;
+    assert_eq!(status, 202, "{resting}");
+    let resting = resting["orderId"].as_str().unwrap().to_owned();
+    assert_eq!(app.post("/v1/instruments/MOCK/halt", json!({})).await.0, 200);
+
+    let (status, refused) = app.post("/v1/orders", limit("91")).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("instrument_halted")), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("can still be cancelled"), "says what still works: {refused}");
+    let (status, refused) = app.patch(&format!("/v1/orders/{resting}"), json!({"limitPrice": "92"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("instrument_halted")), "{refused}");
+    let (_, symbols) = app.get("/v1/market/symbols").await;
+    let mock = symbols["symbols"].as_array().unwrap().iter().find(|symbol| symbol["symbol"] == "MOCK").unwrap();
+    assert_eq!(mock["halted"], true, "{mock}");
+    let (_, asset) = app.get("/v2/assets/MOCK").await;
+    assert_eq!(asset["tradable"], false, "{asset}");
+    let (status, cancelled) = app.delete(&format!("/v1/orders/{resting}")).await;
+    assert_eq!((status, cancelled["status"].as_str()), (200, Some("CANCELLED")), "{cancelled}");
+
+    assert_eq!(app.post("/v1/instruments/MOCK/resume", json!({})).await.0, 200);
+    let (status, placed) = app.post("/v1/orders", limit("91")).await;
+    assert_eq!(status, 202, "{placed}");
+    let (_, asset) = app.get("/v2/assets/MOCK").await;
+    assert_eq!(asset["tradable"], true, "{asset}");
+}

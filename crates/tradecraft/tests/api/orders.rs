@@ -55,9 +55,14 @@ async fn orders_get_the_seed_status_codes() {
         assert_eq!(status, expected_status, "{body} -> {response}");
         assert_eq!(response["error"]["code"], expected_code, "{body} -> {response}");
         assert!(response["error"]["message"].is_string());
-        if expected_code == "price_off_tick" {
-            assert!(response["error"]["message"].as_str().unwrap().contains("tick size"), "says what grid: {response}");
-        }
+        // Each refusal says why, not just its code again.
+        let why = match expected_code {
+            "price_off_tick" => "tick size",
+            "insufficient_funds" => "not already reserved by its open buy orders",
+            "insufficient_shares" => "no short selling",
+            _ => "",
+        };
+        assert!(response["error"]["message"].as_str().unwrap().contains(why), "says why: {response}");
     }
     let (status, response) =
         app.post("/v1/orders", json!({"userId": user, "symbol": "MOCK", "quantity": "1.5", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})).await;
