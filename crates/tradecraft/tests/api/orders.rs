@@ -813,6 +813,10 @@ async fn orders_past_what_a_process_keeps_are_read_back_from_the_store() {
         }
     }
     assert_eq!(paged, expected);
+    // An admin's list of everyone's orders walks them too.
+    let (status, everyone) = app.get("/v1/orders?limit=100").await;
+    assert_eq!(status, 200, "{everyone}");
+    assert_eq!(everyone["orders"].as_array().unwrap().iter().map(id).collect::<Vec<_>>(), expected);
     let (_, only_filled) = read("/v1/orders?status=FILLED".to_owned()).await;
     assert_eq!(only_filled["orders"], json!([before]));
     let alpaca_ids = |body: &Value| body.as_array().unwrap().iter().map(|order| tradecraft_id(order["id"].as_str().unwrap())).collect::<Vec<_>>();
