@@ -274,3 +274,22 @@ test("an order placed while its market is closed says it waits for the open, unt
   await expect(resting.locator("td").nth(6)).toHaveText("Good till cancelled");
   expect(errors).toEqual([]);
 });
+
+test("more open orders than a page: the list says how many it shows and shows the rest on asking", async ({ page }) => {
+  const errors = watchConsole(page);
+  const trader = await register();
+  // 101 resting buys far below the market (paced under the per-user rate limit).
+  for (let index = 0; index < 101; index++) {
+    if (index > 0 && index % 40 === 0) await new Promise((done) => setTimeout(done, 1_000));
+    await call("POST", "/v1/orders", { symbol: "MOCKMSFT", side: "BUY", type: "LIMIT", quantity: "1", limitPrice: "1" }, trader.accessToken);
+  }
+  await logIn(page, trader);
+  await page.goto(url("/#/orders"));
+  const rows = page.getByTestId("open-orders").locator("tr[data-order]");
+  await expect(rows).toHaveCount(100);
+  await expect(page.getByText("The newest 100 open orders are shown.")).toBeVisible();
+  await page.getByRole("button", { name: "Show 100 more" }).click();
+  await expect(rows).toHaveCount(101);
+  await expect(page.getByRole("button", { name: "Show 100 more" })).toHaveCount(0);
+  expect(errors).toEqual([]);
+});

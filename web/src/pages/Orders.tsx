@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { useAccount } from "../account";
 import { api } from "../api";
 import { Empty, ErrorNote, Pager, Head } from "../components/Common";
@@ -37,9 +37,29 @@ export function Orders() {
   );
 }
 
+/** Open orders shown per page of the list. */
+const OPEN_PAGE = 100;
+
+/** The first `pages` pages of an account's open orders, and whether more are left. */
+async function openOrders(userId: string, pages: number): Promise<{ orders: Order[]; more: boolean }> {
+  const orders: Order[] = [];
+  let pageToken: string | null = null;
+  for (let page = 0; page < pages; page++) {
+    const list: OrderList = await api.get<OrderList>("/v1/orders", { userId, status: "OPEN", limit: OPEN_PAGE, pageToken });
+    orders.push(...list.orders);
+    pageToken = list.pagination.nextPageToken ?? null;
+    if (!pageToken) return { orders, more: false };
+  }
+  return { orders, more: true };
+}
+
 function OpenOrders() {
   const userId = useAccount();
-  const open = useLoad(() => api.get<OrderList>("/v1/orders", { userId, status: "OPEN", limit: 100 }), [userId]);
+  // Every open order is reachable: a page at a time, the pages shown staying in view as
+  // the list reloads on each update.
+  const [pages, setPages] = useState(1);
+  useEffect(() => setPages(1), [userId]);
+  const open = useLoad(() => openOrders(userId, pages), [userId, pages]);
   useChannel(`orders:${userId}`, "order_update", open.reload);
   if (open.error) return <ErrorNote error={open.error} retry={open.reload} />;
   if (!open.data) return <p aria-busy="true">Loading open orders…</p>;
@@ -54,6 +74,14 @@ function OpenOrders() {
           ))}
         </tbody>
       </table>
+      {open.data.more && (
+        <p>
+          <span className="muted">The newest {open.data.orders.length.toLocaleString("en-US")} open orders are shown. </span>
+          <button type="button" className="secondary" disabled={open.loading} onClick={() => setPages((shown) => shown + 1)}>
+            Show {OPEN_PAGE} more
+          </button>
+        </p>
+      )}
     </div>
   );
 }
