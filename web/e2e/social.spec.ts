@@ -211,3 +211,75 @@ test("the leaderboard names public traders, marks the caller's row, and ranks pr
   expect(seen.filter((name) => name.includes(quiet.userId) || name.includes("Quiet One"))).toEqual([]);
   expect(errors).toEqual([]);
 });
+
+test("a contest's standings are paged: a trader ranked past the first page finds their line on the next", async ({ page }) => {
+  const errors = watchConsole(page);
+  const now = Date.now();
+  const cup = `Paged cup ${now % 100_000}`;
+  const contest = await call<{ contestId: string }>(
+    "POST",
+    "/v1/contests",
+    {
+      name: cup, description: "Many entrants.", startingCash: "1000",
+      registrationStart: new Date(now - 60_000).toISOString(), registrationEnd: new Date(now + 86_400_000).toISOString(),
+      tradingStart: new Date(now - 30_000).toISOString(), tradingEnd: new Date(now + 8 * 86_400_000).toISOString(),
+    },
+    undefined,
+    { "X-API-Key": ADMIN_KEY },
+  );
+  // 26 entrants, all even: ranked in the order they joined, the last one 26th.
+  let last = await register();
+  for (let entrant = 0; entrant < 26; entrant++) {
+    if (entrant > 0) last = await register();
+    await call("POST", `/v1/contests/${contest.contestId}/join`, {}, last.accessToken);
+  }
+  await logIn(page, last);
+  await page.getByRole("link", { name: "Contests" }).click();
+  await page.getByTestId("contests").getByRole("link", { name: cup }).click();
+  const standings = page.getByTestId("standings").locator("tbody tr");
+  await expect(standings).toHaveCount(25);
+  await expect(standings.filter({ hasText: "You" })).toHaveCount(0);
+  await page.getByRole("button", { name: "Next ›" }).click();
+  await expect(standings).toHaveCount(1);
+  await expect(standings.first()).toContainText("26");
+  await expect(standings.first()).toContainText("You");
+  expect(errors).toEqual([]);
+});
+
+test("a share with more comments than a page: the rest come on asking, and a new comment shows at the end", async ({ page }) => {
+  const errors = watchConsole(page);
+  const author = await register();
+  await call("PUT", "/v1/me/profile", { displayName: "Popular", public: true }, author.accessToken);
+  const placed = await call<{ orderId: string }>("POST", "/v1/orders", { symbol: "MOCKAAPL", side: "BUY", type: "MARKET", quantity: "1" }, author.accessToken);
+  await expect.poll(async () => (await fetch(`${process.env.TRADECRAFT_E2E_URL}/v1/orders/${placed.orderId}`, { headers: { authorization: `Bearer ${author.accessToken}` } })).status).toBe(200);
+  const share = await call<{ shareId: string }>("POST", `/v1/orders/${placed.orderId}/share`, {}, author.accessToken);
+  // 101 comments from eleven readers (ten a minute each at most).
+  for (let written = 0; written < 101; ) {
+    const commenter = await register();
+    for (let own = 0; own < 10 && written < 101; own++, written++) {
+      await call("POST", `/v1/shares/${share.shareId}/comment`, { text: `comment ${written + 1}` }, commenter.accessToken);
+    }
+  }
+  const reader = await register();
+  await call("POST", `/v1/users/${author.userId}/follow`, undefined, reader.accessToken);
+
+  await logIn(page, reader);
+  await page.getByRole("link", { name: "Community" }).click();
+  const shown = page.getByTestId("feed").locator("li.share").first();
+  await shown.getByRole("button", { name: "Comments (101)" }).click();
+  const comments = shown.locator(".comments li");
+  await expect(comments).toHaveCount(100);
+  await shown.getByLabel("Comment").fill("the newest");
+  await shown.getByRole("button", { name: "Post" }).click();
+  await expect(comments).toHaveCount(102);
+  await expect(comments.last()).toContainText("the newest");
+  await expect(shown.getByRole("button", { name: "Comments (102)" })).toBeVisible();
+  await expect(shown.getByRole("button", { name: "Show more comments" })).toHaveCount(0);
+  // Opened again: the first page, then the rest on asking.
+  await shown.getByRole("button", { name: "Comments (102)" }).click();
+  await shown.getByRole("button", { name: "Comments (102)" }).click();
+  await expect(comments).toHaveCount(100);
+  await shown.getByRole("button", { name: "Show more comments" }).click();
+  await expect(comments).toHaveCount(102);
+  expect(errors).toEqual([]);
+});

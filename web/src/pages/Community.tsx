@@ -87,13 +87,34 @@ function ShareCard({ share, mine, onChange }: { share: Share; mine: boolean; onC
         )}
       </div>
       <ErrorNote error={error} />
-      {open && <Comments shareId={share.shareId} onCount={(comments) => setCurrent({ ...current, comments })} />}
+      {open && <Comments shareId={share.shareId} onPosted={() => setCurrent((shown) => ({ ...shown, comments: shown.comments + 1 }))} />}
     </li>
   );
 }
 
-function Comments({ shareId, onCount }: { shareId: string; onCount: (count: number) => void }) {
-  const comments = useLoad(() => api.get<{ comments: Comment[] }>(`/v1/shares/${shareId}/comments`, { limit: 100 }), [shareId]);
+/** Comments shown per page (oldest first). */
+const COMMENTS_PAGE = 100;
+/** Pages read at most to reach the newest comment after posting one. */
+const COMMENT_PAGES_MAX = 50;
+
+/** The first `pages` pages of a share's comments, and whether more are left. */
+async function commentPages(shareId: string, pages: number): Promise<{ comments: Comment[]; more: boolean }> {
+  const comments: Comment[] = [];
+  let pageToken: string | null = null;
+  for (let page = 0; page < pages; page++) {
+    const answer: { comments: Comment[]; nextPageToken?: string | null } = await api.get(`/v1/shares/${shareId}/comments`, { limit: COMMENTS_PAGE, pageToken });
+    comments.push(...answer.comments);
+    pageToken = answer.nextPageToken ?? null;
+    if (!pageToken) return { comments, more: false };
+  }
+  return { comments, more: true };
+}
+
+function Comments({ shareId, onPosted }: { shareId: string; onPosted: () => void }) {
+  // Oldest first, a page at a time; after posting, read on to the newest, where the
+  // comment just posted is.
+  const [pages, setPages] = useState(1);
+  const comments = useLoad(() => commentPages(shareId, pages), [shareId, pages]);
   const [text, setText] = useState("");
   const [error, setError] = useState<unknown>(null);
   async function add(event: React.FormEvent) {
@@ -102,8 +123,9 @@ function Comments({ shareId, onCount }: { shareId: string; onCount: (count: numb
     try {
       await api.post(`/v1/shares/${shareId}/comment`, { text });
       setText("");
-      comments.reload();
-      onCount((comments.data?.comments.length ?? 0) + 1);
+      if (comments.data?.more) setPages(COMMENT_PAGES_MAX);
+      else comments.reload();
+      onPosted();
     } catch (failure) {
       setError(failure);
     }
@@ -118,6 +140,11 @@ function Comments({ shareId, onCount }: { shareId: string; onCount: (count: numb
           </li>
         ))}
       </ul>
+      {comments.data?.more && (
+        <button type="button" className="outline secondary" disabled={comments.loading} onClick={() => setPages((shown) => shown + 1)}>
+          Show more comments
+        </button>
+      )}
       <form onSubmit={add} className="inline">
         <input aria-label="Comment" placeholder="Write a comment" value={text} maxLength={1000} onChange={(event) => setText(event.target.value)} required />
         <button type="submit">Post</button>

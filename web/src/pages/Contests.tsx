@@ -1,6 +1,6 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api } from "../api";
-import { Empty, ErrorNote, Head } from "../components/Common";
+import { Empty, ErrorNote, Head, Pager } from "../components/Common";
 import { money, rankedTrader, time, words } from "../format";
 import { useLoad } from "../hooks";
 import { href } from "../router";
@@ -66,10 +66,20 @@ export function Contests({ contestId }: { contestId: string | null }) {
   );
 }
 
+/** Standings shown per page. */
+const STANDINGS_PAGE = 25;
+
 function Standings({ contest }: { contest: Contest }) {
+  const [tokens, setTokens] = useState<(string | null)[]>([null]);
+  const token = tokens[tokens.length - 1] ?? null;
+  useEffect(() => setTokens([null]), [contest.contestId]);
   const board = useLoad(
-    () => api.get<{ standings: Standing[]; final: boolean; status: string }>(`/v1/contests/${contest.contestId}/leaderboard`, { limit: 100 }),
-    [contest.contestId],
+    () =>
+      api.get<{ standings: Standing[]; final: boolean; status: string; nextPageToken: string | null }>(`/v1/contests/${contest.contestId}/leaderboard`, {
+        limit: STANDINGS_PAGE,
+        pageToken: token,
+      }),
+    [contest.contestId, token],
   );
   const me = api.current()?.userId;
   return (
@@ -96,6 +106,7 @@ function Standings({ contest }: { contest: Contest }) {
           </tbody>
         </table>
       )}
+      {board.data && (board.data.nextPageToken || tokens.length > 1) && <Pager next={board.data.nextPageToken} tokens={tokens} onPage={setTokens} />}
     </article>
   );
 }
