@@ -283,3 +283,31 @@ test("a share with more comments than a page: the rest come on asking, and a new
   await expect(comments).toHaveCount(102);
   expect(errors).toEqual([]);
 });
+
+test("an admin reads a trader's whole audit trail, a hundred entries a page", async ({ page }) => {
+  const errors = watchConsole(page);
+  const trader = await register();
+  // 101 orders, each in the trail (paced under the per-user rate limit), and the registration.
+  for (let index = 0; index < 101; index++) {
+    if (index > 0 && index % 40 === 0) await new Promise((done) => setTimeout(done, 1_000));
+    await call("POST", "/v1/orders", { symbol: "MOCKMSFT", side: "BUY", type: "LIMIT", quantity: "1", limitPrice: "1" }, trader.accessToken);
+  }
+  const operator = { "X-API-Key": ADMIN_KEY };
+  await expect
+    .poll(async () => (await call<{ entries: unknown[] }>("GET", `/v1/audit?subject=user:${trader.userId}&limit=1000`, undefined, undefined, operator)).entries.length)
+    .toBe(102);
+  const admin = await makeAdmin(await register());
+  await logIn(page, admin);
+  await page.getByRole("link", { name: "Admin" }).click();
+  await page.getByRole("tab", { name: "Audit" }).click();
+  await page.getByLabel("Subject").fill(`user:${trader.userId}`);
+  await page.getByRole("button", { name: "Find" }).click();
+  const rows = page.getByTestId("audit").locator("tbody tr");
+  await expect(rows).toHaveCount(100);
+  await expect(rows.first()).toContainText("order.accepted");
+  await page.getByRole("button", { name: "Next ›" }).click();
+  await expect(rows).toHaveCount(2);
+  await expect(rows.last()).toContainText("user.registered");
+  await expect(page.getByRole("button", { name: "Next ›" })).toBeDisabled();
+  expect(errors).toEqual([]);
+});

@@ -615,9 +615,13 @@ pub(crate) struct AuditParams {
     /// 1 to 1000, default 100.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
+    /// The previous page's `nextPageToken`.
+    #[serde(rename = "pageToken")]
+    #[param(rename = "pageToken", value_type = Option<String>, max_length = 100)]
+    page_token: Option<String>,
 }
 
-/// The audit trail, newest first (admins): registrations, keys, roles, limits,
+/// The audit trail, newest first (admins), a page at a time: registrations, keys, roles, limits,
 /// memberships, organisations, webhooks, and every order placed, replaced, cancelled or
 /// refused.
 #[utoipa::path(get, path = "/v1/audit", tag = "auth", params(AuditParams), responses(
@@ -631,8 +635,10 @@ pub(crate) async fn audit_trail(
     require_admin(&caller)?;
     let limit = crate::routes::bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     crate::routes::short_text("subject", params.subject.as_deref(), 100)?;
-    let entries = ask_now(&state, move |store| store.audit(params.subject.as_deref(), limit)).await?;
+    crate::routes::short_text("pageToken", params.page_token.as_deref(), 100)?;
+    let (entries, next_page_token) = ask_now(&state, move |store| store.audit_page(params.subject.as_deref(), limit, params.page_token.as_deref())).await?;
     Ok(Json(AuditTrail {
+        pagination: crate::responses::NextPage { next_page_token },
         entries: entries
             .iter()
             .map(|entry| AuditEntry {

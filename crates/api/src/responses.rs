@@ -493,6 +493,7 @@ pub(crate) struct RoleSet {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct AuditTrail {
     pub entries: Vec<AuditEntry>,
+    pub pagination: NextPage,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -397,16 +397,44 @@ impl Store {
 
     /// Audit entries, newest first; `subject` filters to one subject.
     pub fn audit(&self, subject: Option<&str>, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
-        match subject {
-            Some(subject) => self.audit_about(&[subject.to_owned()], limit),
-            None => {
-                let limit = i64::try_from(limit.clamp(1, crate::PAGE_LIMIT_MAX)).unwrap_or(100);
-                let rows = self
-                    .backend()
-                    .query("SELECT entry_id, at, actor, action, subject, details FROM audit_log ORDER BY at DESC, entry_id DESC LIMIT $1", &[limit.into()])?;
-                audit_records(&rows)
-            }
+        Ok(self.audit_page(subject, limit, None)?.0)
+    }
+
+    /// A page of the trail (of one subject's entries, or all), newest first, after the
+    /// page `page_token` ended; and the next page's token, if there is more.
+    pub fn audit_page(&self, subject: Option<&str>, limit: usize, page_token: Option<&str>) -> Result<(Vec<AuditRecord>, Option<String>), StoreError> {
+        let limit = limit.clamp(1, crate::PAGE_LIMIT_MAX);
+        let mut filter = String::new();
+        let mut params: Vec<Param> = Vec::new();
+        if let Some(subject) = subject {
+            params.push(subject.into());
+            filter.push_str(" WHERE subject = $1");
         }
+        if let Some(token) = page_token {
+            // The last entry shown: its time (16 hex digits) and its id.
+            let invalid = || StoreError::InvalidParameter("pageToken", format!("pageToken {token:?} is not one this server issued"));
+            let (at, entry) = token.split_at_checked(16).ok_or_else(invalid)?;
+            let at = u64::from_str_radix(at, 16).map_err(|_| invalid())? as i64;
+            if entry.is_empty() || entry.len() > 64 || !entry.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_') {
+                return Err(invalid());
+            }
+            params.push(at.into());
+            params.push(entry.into());
+            let (at, entry) = (params.len() - 1, params.len());
+            filter.push_str(if filter.is_empty() { " WHERE " } else { " AND " });
+            filter.push_str(&format!("(at < ${at} OR (at = ${at} AND entry_id < ${entry}))"));
+        }
+        params.push(i64::try_from(limit + 1).unwrap_or(i64::MAX).into());
+        let rows = self.backend().query(
+            &format!("SELECT entry_id, at, actor, action, subject, details FROM audit_log{filter} ORDER BY at DESC, entry_id DESC LIMIT ${}", params.len()),
+            &params,
+        )?;
+        let mut entries = audit_records(&rows)?;
+        let next = (entries.len() > limit).then(|| {
+            entries.truncate(limit);
+            entries.last().map(|last| format!("{:016x}{}", last.at_ms as u64, last.entry_id))
+        });
+        Ok((entries, next.flatten()))
     }
 
     /// Audit entries about any of `subjects`, newest first.

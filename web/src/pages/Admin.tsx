@@ -470,9 +470,25 @@ interface ResetCode {
 }
 
 function Audit() {
-  const audit = useLoad(() => api.get<{ entries: AuditEntry[] }>("/v1/audit", { limit: 100 }), []);
+  // The whole trail, newest first, a page at a time; or one subject's (`user:42`).
+  const [subject, setSubject] = useState("");
+  const [tokens, setTokens] = useState<(string | null)[]>([null]);
+  const token = tokens[tokens.length - 1] ?? null;
+  const audit = useLoad(
+    () => api.get<{ entries: AuditEntry[]; pagination: Pagination }>("/v1/audit", { subject: subject || undefined, limit: 100, pageToken: token }),
+    [subject, token],
+  );
   return (
     <>
+      <SearchForm
+        label="Find audit entries"
+        what="Subject"
+        placeholder="user:42, account:42, organisation:7 (all when empty)"
+        onFind={(text) => {
+          setSubject(text);
+          setTokens([null]);
+        }}
+      />
       <ErrorNote error={audit.error} retry={audit.reload} />
       {audit.data && (
         <div className="scroll">
@@ -491,6 +507,7 @@ function Audit() {
           </table>
         </div>
       )}
+      {audit.data && <Pager next={audit.data.pagination.nextPageToken} tokens={tokens} onPage={setTokens} />}
     </>
   );
 }
