@@ -212,3 +212,17 @@ function load(storage: Pick<Storage, "getItem"> | null): Session | null {
 }
 
 export const api = new Client();
+
+/** The first `pages` pages of a paged list (`page` reads the one a token names, the first
+ *  without one, and answers its items and the next page's token), and whether more are left. */
+export async function firstPages<T>(pages: number, page: (token: string | null) => Promise<{ items: T[]; next?: string | null }>): Promise<{ items: T[]; more: boolean }> {
+  const items: T[] = [];
+  let token: string | null = null;
+  for (let read = 0; read < pages; read++) {
+    const answer: { items: T[]; next?: string | null } = await page(token);
+    items.push(...answer.items);
+    token = answer.next ?? null;
+    if (!token) return { items, more: false };
+  }
+  return { items, more: true };
+}

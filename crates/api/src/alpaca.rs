@@ -20,11 +20,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{MaybeCaller, own_account};
 use crate::extract::{Body, ClientOrderIdText, Decimal, Query};
-use crate::history::WithLegs;
+use crate::history::{WithLegs, with_legs};
 use crate::models::{AnyCaseSymbolText, PlaceOrderRequest, WordText};
 use crate::orders::{Standing, standing_now};
 use crate::routes::{bounded, events, execute, first_rejection, now, parse_time, query, wire_command};
 use crate::view::OrderRecord;
+use crate::view::is_open;
 use crate::{ApiError, AppState, Shared};
 
 pub(crate) const TAG_ACCOUNT: u64 = 0x7463_0000_0000_0001;
@@ -453,14 +454,6 @@ impl OrderRequest {
     }
 }
 
-fn is_open(record: &OrderRecord) -> bool {
-    matches!(record.status, "ACCEPTED" | "PARTIALLY_FILLED" | "HELD")
-}
-
-fn with_legs(view: &crate::view::View, record: &OrderRecord) -> WithLegs {
-    (record.clone(), record.legs.iter().filter_map(|leg| view.orders.get(leg)).cloned().collect())
-}
-
 /// `order_of` with a contingent order's legs nested, as Alpaca shows a parent order
 /// (exit legs are limits and stops: none trails).
 fn order_with_legs((record, legs): &WithLegs, standing: &Standing) -> Order {
@@ -680,6 +673,12 @@ pub(crate) async fn list_orders(
     let (after, until) =
         (parse_time("after", params.after.as_deref()).map_err(unprocessable)?, parse_time("until", params.until.as_deref()).map_err(unprocessable)?);
     let nested = params.nested.as_deref().is_some_and(|nested| nested.eq_ignore_ascii_case("true"));
+    // In time order (as `/v1` lists them), not by id: a leg's id carries its role in its
+    // top bits. Oldest or newest first; an order's legs after it either way.
+    let listed = |order_id: OrderId| {
+        let (std::cmp::Reverse(order), leg) = crate::orders::list_position(order_id);
+        (if ascending { order } else { u64::MAX - order }, leg)
+    };
     let (mut page, forgotten): (Vec<WithLegs>, Option<u64>) = {
         let view = crate::history::view(&state)?;
         let status_matches = |record: &OrderRecord| match status {
@@ -697,13 +696,8 @@ pub(crate) async fn list_orders(
             && after.is_none_or(|after| record.created > after)
             && until.is_none_or(|until| record.created <= until)
         };
-        // In time order (as `/v1` lists them), not by id: a leg's id carries its role in its top bits.
         let mut records: Vec<&OrderRecord> = view.orders.values().filter(wanted).collect();
-        records.sort_unstable_by_key(|record| {
-            let (std::cmp::Reverse(order), leg) = crate::orders::list_position(record.order_id);
-            // Oldest or newest first; an order's legs after it either way.
-            (if ascending { order } else { u64::MAX - order }, leg)
-        });
+        records.sort_unstable_by_key(|record| listed(record.order_id));
         let page = records.into_iter().take(limit).map(|record| if nested { with_legs(&view, record) } else { (record.clone(), Vec::new()) }).collect();
         (page, view.forgotten())
     };
@@ -728,10 +722,7 @@ pub(crate) async fn list_orders(
         };
         let stored = crate::history::forgotten_page(&state, query).await?;
         page.extend(stored.into_iter().map(|(record, legs)| (record, if nested { legs } else { Vec::new() })));
-        page.sort_unstable_by_key(|(record, _)| {
-            let (std::cmp::Reverse(order), leg) = crate::orders::list_position(record.order_id);
-            (if ascending { order } else { u64::MAX - order }, leg)
-        });
+        page.sort_unstable_by_key(|(record, _)| listed(record.order_id));
         page.truncate(limit);
     }
     let standing = standing_now(&state, page.iter().map(|(record, _)| record)).await?;

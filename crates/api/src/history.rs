@@ -18,13 +18,18 @@ pub(crate) fn view(state: &AppState) -> Result<std::sync::MutexGuard<'_, View>, 
     state.view.lock().map_err(|_| ApiError::Internal("view lock".to_owned()))
 }
 
+/// A kept order with those of its exit legs the view holds.
+pub(crate) fn with_legs(view: &View, record: &OrderRecord) -> WithLegs {
+    (record.clone(), record.legs.iter().filter_map(|leg| view.orders.get(leg)).cloned().collect())
+}
+
 /// The order and its exit legs: as the view has them, or from the store if the view may
 /// have forgotten the order. `None`: no such order.
 pub(crate) async fn order_with_legs(state: &AppState, order_id: OrderId) -> Result<Option<WithLegs>, ApiError> {
     let forgotten = {
         let view = view(state)?;
         if let Some(record) = view.orders.get(&order_id) {
-            return Ok(Some((record.clone(), record.legs.iter().filter_map(|leg| view.orders.get(leg)).cloned().collect())));
+            return Ok(Some(with_legs(&view, record)));
         }
         view.forgotten()
     };

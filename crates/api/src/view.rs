@@ -221,8 +221,8 @@ impl View {
         self.forgotten
     }
 
-    fn forget(&mut self, order_id: OrderId) {
-        let position = position_of(order_id);
+    /// Orders at or below `position` may be in the read store only.
+    fn forget_up_to(&mut self, position: u64) {
         self.forgotten = Some(self.forgotten.map_or(position, |forgotten| forgotten.max(position)));
     }
 
@@ -440,7 +440,7 @@ impl View {
         fills: &[tradecraft_store::OrderFill],
     ) {
         if !complete && let Some(oldest) = newest.iter().map(|order| position_of(OrderId(order.order_id))).min() {
-            self.forgotten = Some(self.forgotten.map_or(oldest, |forgotten| forgotten.max(oldest)));
+            self.forget_up_to(oldest);
         }
         let older: Vec<tradecraft_store::OrderSummary> = newest.iter().chain(open).cloned().collect();
         let records = stored_records(&older, fills).into_iter().filter(|record| !self.orders.contains_key(&record.order_id));
@@ -462,7 +462,7 @@ impl View {
                 passed += 1;
             } else {
                 self.orders.remove(&oldest);
-                self.forget(oldest);
+                self.forget_up_to(position_of(oldest));
             }
         }
     }

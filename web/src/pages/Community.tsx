@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api } from "../api";
+import { api, firstPages } from "../api";
 import { Empty, ErrorNote, Pager } from "../components/Common";
 import { price, quantity, time, unescape } from "../format";
 import { useLoad } from "../hooks";
@@ -98,17 +98,11 @@ const COMMENTS_PAGE = 100;
 const COMMENT_PAGES_MAX = 50;
 
 /** The first `pages` pages of a share's comments, and whether more are left. */
-async function commentPages(shareId: string, pages: number): Promise<{ comments: Comment[]; more: boolean }> {
-  const comments: Comment[] = [];
-  let pageToken: string | null = null;
-  for (let page = 0; page < pages; page++) {
-    const answer: { comments: Comment[]; nextPageToken?: string | null } = await api.get(`/v1/shares/${shareId}/comments`, { limit: COMMENTS_PAGE, pageToken });
-    comments.push(...answer.comments);
-    pageToken = answer.nextPageToken ?? null;
-    if (!pageToken) return { comments, more: false };
-  }
-  return { comments, more: true };
-}
+const commentPages = (shareId: string, pages: number) =>
+  firstPages(pages, async (pageToken) => {
+    const answer = await api.get<{ comments: Comment[]; nextPageToken?: string | null }>(`/v1/shares/${shareId}/comments`, { limit: COMMENTS_PAGE, pageToken });
+    return { items: answer.comments, next: answer.nextPageToken };
+  });
 
 function Comments({ shareId, onPosted }: { shareId: string; onPosted: () => void }) {
   // Oldest first, a page at a time; after posting, read on to the newest, where the
@@ -134,7 +128,7 @@ function Comments({ shareId, onPosted }: { shareId: string; onPosted: () => void
     <div className="comments">
       <ErrorNote error={comments.error} retry={comments.reload} />
       <ul>
-        {comments.data?.comments.map((comment) => (
+        {comments.data?.items.map((comment) => (
           <li key={comment.commentId}>
             <strong>{unescape(comment.displayName)}</strong> {unescape(comment.text)} <small className="muted">{time(comment.createdAt)}</small>
           </li>

@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useAccount } from "../account";
-import { api } from "../api";
+import { api, firstPages } from "../api";
 import { Empty, ErrorNote, Pager, Head } from "../components/Common";
 import { describe } from "../errors";
 import { money, price, quantity, time, trail, words } from "../format";
@@ -41,17 +41,11 @@ export function Orders() {
 const OPEN_PAGE = 100;
 
 /** The first `pages` pages of an account's open orders, and whether more are left. */
-async function openOrders(userId: string, pages: number): Promise<{ orders: Order[]; more: boolean }> {
-  const orders: Order[] = [];
-  let pageToken: string | null = null;
-  for (let page = 0; page < pages; page++) {
-    const list: OrderList = await api.get<OrderList>("/v1/orders", { userId, status: "OPEN", limit: OPEN_PAGE, pageToken });
-    orders.push(...list.orders);
-    pageToken = list.pagination.nextPageToken ?? null;
-    if (!pageToken) return { orders, more: false };
-  }
-  return { orders, more: true };
-}
+const openOrders = (userId: string, pages: number) =>
+  firstPages(pages, async (pageToken) => {
+    const list = await api.get<OrderList>("/v1/orders", { userId, status: "OPEN", limit: OPEN_PAGE, pageToken });
+    return { items: list.orders, next: list.pagination.nextPageToken };
+  });
 
 function OpenOrders() {
   const userId = useAccount();
@@ -63,20 +57,20 @@ function OpenOrders() {
   useChannel(`orders:${userId}`, "order_update", open.reload);
   if (open.error) return <ErrorNote error={open.error} retry={open.reload} />;
   if (!open.data) return <p aria-busy="true">Loading open orders…</p>;
-  if (open.data.orders.length === 0) return <Empty>No open orders.</Empty>;
+  if (open.data.items.length === 0) return <Empty>No open orders.</Empty>;
   return (
     <div className="scroll">
       <table className="striped" data-testid="open-orders">
         <Head columns={["Symbol", "Side", "Type", "#Quantity", "#Filled", "#Limit", "#Stop", "Lasts", "Placed", "Actions"]} />
         <tbody>
-          {open.data.orders.map((order) => (
+          {open.data.items.map((order) => (
             <OpenOrder key={order.orderId} order={order} changed={open.reload} />
           ))}
         </tbody>
       </table>
       {open.data.more && (
         <p>
-          <span className="muted">The newest {open.data.orders.length.toLocaleString("en-US")} open orders are shown. </span>
+          <span className="muted">The newest {open.data.items.length.toLocaleString("en-US")} open orders are shown. </span>
           <button type="button" className="secondary" disabled={open.loading} onClick={() => setPages((shown) => shown + 1)}>
             Show {OPEN_PAGE} more
           </button>
