@@ -27,6 +27,14 @@ export async function call<T>(method: string, path: string, body?: unknown, toke
   return (text ? JSON.parse(text) : null) as T;
 }
 
+/** Runs `each` `count` times in turn, paced under the server's per-user rate limit. */
+export async function paced(count: number, each: (index: number) => Promise<unknown>): Promise<void> {
+  for (let index = 0; index < count; index++) {
+    if (index > 0 && index % 40 === 0) await new Promise((done) => setTimeout(done, 1_000));
+    await each(index);
+  }
+}
+
 export interface Trader {
   email: string;
   userId: string;

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { call, email, logIn, PASSWORD, register, url, watchConsole } from "./helpers";
+import { call, email, logIn, paced, PASSWORD, register, url, watchConsole } from "./helpers";
 import { ADMIN_KEY } from "./server";
 
 test("a trader signs up, watches prices move, buys, rests and cancels a limit order, is refused, and logs out", async ({ page }) => {
@@ -134,6 +134,39 @@ test("a limit breach is refused in words, raised as a live alert, listed and ack
   await expect(alert).toContainText("Order refused");
   await alert.getByRole("button", { name: "Acknowledge" }).click();
   await expect(alert).toContainText("acknowledged");
+  expect(errors).toEqual([]);
+});
+
+test("more alerts and notifications than a page: each list says how many it shows and shows the rest on asking", async ({ page }) => {
+  const errors = watchConsole(page);
+  const trader = await register();
+  await call("PUT", `/v1/limits/users/${trader.userId}`, { maxOrderQuantity: "1" }, undefined, { "X-API-Key": ADMIN_KEY });
+  // 101 refusals by the limit (paced under the per-user rate limit): an alert and a
+  // notification each.
+  await paced(101, () => expect(call("POST", "/v1/orders", { symbol: "MOCKMSFT", side: "BUY", type: "LIMIT", quantity: "2", limitPrice: "1" }, trader.accessToken)).rejects.toThrow(/ 403 /));
+  await expect
+    .poll(async () => (await call<{ notifications: unknown[] }>("GET", "/v1/notifications?limit=1000", undefined, trader.accessToken)).notifications.length)
+    .toBe(101);
+  await logIn(page, trader);
+  await page.goto(url("/#/alerts"));
+  const alerts = page.getByTestId("alerts").locator("li");
+  await expect(alerts).toHaveCount(100);
+  await expect(page.getByText("The newest 100 alerts are shown.")).toBeVisible();
+  await page.getByRole("button", { name: "Show 100 more" }).click();
+  await expect(alerts).toHaveCount(101);
+  await expect(page.getByRole("button", { name: "Show 100 more" })).toHaveCount(0);
+
+  // The badge says there are more unread than it counted.
+  await expect(page.getByTestId("notifications-link")).toContainText("100+");
+  await page.getByTestId("notifications-link").click();
+  const notes = page.getByTestId("notifications").locator("li");
+  await expect(notes).toHaveCount(100);
+  await expect(page.getByText("The newest 100 notifications are shown.")).toBeVisible();
+  await page.getByRole("button", { name: "Show 100 more" }).click();
+  await expect(notes).toHaveCount(101);
+  await page.getByRole("button", { name: "Mark all 101 read" }).click();
+  await expect(page.getByRole("button", { name: /Mark all/ })).toHaveCount(0);
+  await expect(page.getByTestId("notifications-link")).not.toContainText("1");
   expect(errors).toEqual([]);
 });
 
@@ -279,10 +312,7 @@ test("more open orders than a page: the list says how many it shows and shows th
   const errors = watchConsole(page);
   const trader = await register();
   // 101 resting buys far below the market (paced under the per-user rate limit).
-  for (let index = 0; index < 101; index++) {
-    if (index > 0 && index % 40 === 0) await new Promise((done) => setTimeout(done, 1_000));
-    await call("POST", "/v1/orders", { symbol: "MOCKMSFT", side: "BUY", type: "LIMIT", quantity: "1", limitPrice: "1" }, trader.accessToken);
-  }
+  await paced(101, () => call("POST", "/v1/orders", { symbol: "MOCKMSFT", side: "BUY", type: "LIMIT", quantity: "1", limitPrice: "1" }, trader.accessToken));
   await logIn(page, trader);
   await page.goto(url("/#/orders"));
   const rows = page.getByTestId("open-orders").locator("tr[data-order]");

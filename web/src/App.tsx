@@ -12,7 +12,7 @@ import { Community } from "./pages/Community";
 import { Contests } from "./pages/Contests";
 import { Leaderboard } from "./pages/Leaderboard";
 import { Markets } from "./pages/Markets";
-import { Notifications, loadNotifications } from "./pages/Notifications";
+import { NOTIFICATIONS_READ, Notifications, loadNotifications } from "./pages/Notifications";
 import { Orders } from "./pages/Orders";
 import { Portfolio } from "./pages/Portfolio";
 import { SymbolPage } from "./pages/SymbolPage";
@@ -251,17 +251,21 @@ function AccountSwitcher({ userId, page }: { userId: string; page: string }) {
 /** The notifications page's link, with how many are unread (kept live). */
 function NotificationLink({ userId, current }: { userId: string; current: boolean }) {
   const account = useAccount();
-  const [unread, setUnread] = useState(0);
+  const [unread, setUnread] = useState("");
   const count = () =>
     void loadNotifications(userId, account, true)
-      .then((notifications) => setUnread(notifications.length))
+      .then((unread) => setUnread(unread.items.length === 0 ? "" : `${unread.items.length}${unread.more ? "+" : ""}`))
       .catch(() => undefined);
   useEffect(count, [userId, account, current]);
+  useEffect(() => {
+    window.addEventListener(NOTIFICATIONS_READ, count);
+    return () => window.removeEventListener(NOTIFICATIONS_READ, count);
+  });
   useChannel(`notifications:${userId}`, "notification", count);
   useChannel(account !== userId ? `notifications:${account}` : null, "notification", count);
   return (
     <a href={href("notifications")} aria-current={current ? "page" : undefined} data-testid="notifications-link">
-      Notifications{unread > 0 && <span className="badge count" aria-label={`${unread} unread`}>{unread}</span>}
+      Notifications{unread && <span className="badge count" aria-label={`${unread} unread`}>{unread}</span>}
     </a>
   );
 }

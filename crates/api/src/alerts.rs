@@ -51,9 +51,12 @@ pub(crate) struct AlertParams {
     /// 1 to 1000, default 100.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
+    /// The previous page's `nextPageToken` (with the same `open`).
+    #[param(value_type = Option<String>, max_length = 1000)]
+    page_token: Option<String>,
 }
 
-/// The caller's alerts (limit breaches), newest first; also pushed on the WebSocket topic
+/// The caller's alerts (limit breaches), newest first, a page at a time; also pushed on the WebSocket topic
 /// `alerts:{userId}` and POSTed to the caller's webhooks.
 #[utoipa::path(get, path = "/v1/alerts", tag = "alerts", params(AlertParams), responses(
     (status = 200, description = "Alerts, newest first.", body = Alerts),
@@ -66,8 +69,9 @@ pub(crate) async fn list(
     let user = account_for(&caller, params.user_id.as_deref().map(|text| parse_id("userId", text)).transpose()?)?;
     let limit = bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let open = params.open.unwrap_or(false);
-    let alerts = ask(&state, move |store| store.alerts(user, open, limit)).await?;
-    Ok(Json(Alerts { alerts: alerts.iter().map(alert_of).collect() }))
+    crate::routes::short_text("pageToken", params.page_token.as_deref(), 1000)?;
+    let (alerts, next_page_token) = ask(&state, move |store| store.alerts_page(user, open, limit, params.page_token.as_deref())).await?;
+    Ok(Json(Alerts { alerts: alerts.iter().map(alert_of).collect(), pagination: crate::responses::NextPage { next_page_token } }))
 }
 
 /// Acknowledge one of the caller's alerts.

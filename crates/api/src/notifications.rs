@@ -36,8 +36,10 @@ pub(crate) struct Notification {
 
 /// `GET /v1/notifications`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct Notifications {
     pub notifications: Vec<Notification>,
+    pub pagination: crate::responses::NextPage,
 }
 
 /// How many notifications a request marked read.
@@ -58,6 +60,9 @@ pub(crate) struct NotificationParams {
     /// 1 to 1000, default 100.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
+    /// The previous page's `nextPageToken` (with the same `unread`).
+    #[param(value_type = Option<String>, max_length = 1000)]
+    page_token: Option<String>,
 }
 
 /// The WebSocket push of a notification: `notification` on `notifications:{userId}`.
@@ -77,8 +82,8 @@ pub(crate) fn notification_of(record: &NotificationRecord) -> Notification {
     }
 }
 
-/// The account's notifications, newest first (the read store writes them shortly after
-/// the engine acts).
+/// The account's notifications, newest first, a page at a time (the read store writes them
+/// shortly after the engine acts).
 #[utoipa::path(get, path = "/v1/notifications", tag = "notifications", params(NotificationParams),
     responses((status = 200, description = "Notifications, newest first.", body = Notifications), (status = 403, description = "Another user's account.", body = ErrorBody)))]
 pub(crate) async fn list(
@@ -89,8 +94,9 @@ pub(crate) async fn list(
     let account = required_user(&caller, params.user_id.as_deref())?;
     let limit = bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
     let unread = params.unread.unwrap_or(false);
-    let records = ask(&state, move |store| store.notifications(account, unread, limit)).await?;
-    Ok(Json(Notifications { notifications: records.iter().map(notification_of).collect() }))
+    crate::routes::short_text("pageToken", params.page_token.as_deref(), 1000)?;
+    let (records, next_page_token) = ask(&state, move |store| store.notifications_page(account, unread, limit, params.page_token.as_deref())).await?;
+    Ok(Json(Notifications { notifications: records.iter().map(notification_of).collect(), pagination: crate::responses::NextPage { next_page_token } }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

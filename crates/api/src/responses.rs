@@ -724,6 +724,7 @@ pub(crate) struct Alert {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Alerts {
     pub alerts: Vec<Alert>,
+    pub pagination: NextPage,
 }
 
 /// `POST /v1/alerts/{alert_id}/acknowledge`.

@@ -62,12 +62,24 @@ pub(crate) fn alert(row: &Row) -> Result<AlertRecord, StoreError> {
 impl Store {
     /// A user's alerts, newest first; only unacknowledged ones with `open_only`.
     pub fn alerts(&self, user_id: u64, open_only: bool, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {
-        let filter = if open_only { " AND acknowledged_at IS NULL" } else { "" };
-        let rows = self.backend().query(
-            &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE user_id = $1{filter} ORDER BY created_at DESC, alert_id DESC LIMIT $2"),
-            &[(user_id as i64).into(), i64::try_from(limit.clamp(1, crate::EXPORT_LIMIT_MAX)).unwrap_or(100).into()],
-        )?;
-        rows.iter().map(alert).collect()
+        Ok(self.alerts_page(user_id, open_only, limit, None)?.0)
+    }
+
+    /// A page of a user's alerts (not yet acknowledged ones with `open_only`), newest
+    /// first, after the page `page_token` ended; and the next page's token.
+    pub fn alerts_page(&self, user_id: u64, open_only: bool, limit: usize, page_token: Option<&str>) -> Result<(Vec<AlertRecord>, Option<String>), StoreError> {
+        let mut filters = vec!["user_id = $1".to_owned()];
+        if open_only {
+            filters.push("acknowledged_at IS NULL".to_owned());
+        }
+        let list = crate::pages::NewestFirst {
+            select: format!("SELECT {ALERT_COLUMNS} FROM alerts"),
+            filters,
+            params: vec![(user_id as i64).into()],
+            time: "created_at",
+            id: "alert_id",
+        };
+        self.newest_first(list, limit, page_token, alert, |alert| (alert.created_at_ms, alert.alert_id.as_str()))
     }
 
     /// Acknowledges a user's alert; false if the user has no such alert.

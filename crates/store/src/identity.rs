@@ -403,38 +403,18 @@ impl Store {
     /// A page of the trail (of one subject's entries, or all), newest first, after the
     /// page `page_token` ended; and the next page's token, if there is more.
     pub fn audit_page(&self, subject: Option<&str>, limit: usize, page_token: Option<&str>) -> Result<(Vec<AuditRecord>, Option<String>), StoreError> {
-        let limit = limit.clamp(1, crate::PAGE_LIMIT_MAX);
-        let mut filter = String::new();
-        let mut params: Vec<Param> = Vec::new();
-        if let Some(subject) = subject {
-            params.push(subject.into());
-            filter.push_str(" WHERE subject = $1");
-        }
-        if let Some(token) = page_token {
-            // The last entry shown: its time (16 hex digits) and its id.
-            let invalid = || StoreError::InvalidParameter("pageToken", format!("pageToken {token:?} is not one this server issued"));
-            let (at, entry) = token.split_at_checked(16).ok_or_else(invalid)?;
-            let at = u64::from_str_radix(at, 16).map_err(|_| invalid())? as i64;
-            if entry.is_empty() || entry.len() > 64 || !entry.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_') {
-                return Err(invalid());
-            }
-            params.push(at.into());
-            params.push(entry.into());
-            let (at, entry) = (params.len() - 1, params.len());
-            filter.push_str(if filter.is_empty() { " WHERE " } else { " AND " });
-            filter.push_str(&format!("(at < ${at} OR (at = ${at} AND entry_id < ${entry}))"));
-        }
-        params.push(i64::try_from(limit + 1).unwrap_or(i64::MAX).into());
-        let rows = self.backend().query(
-            &format!("SELECT entry_id, at, actor, action, subject, details FROM audit_log{filter} ORDER BY at DESC, entry_id DESC LIMIT ${}", params.len()),
-            &params,
-        )?;
-        let mut entries = audit_records(&rows)?;
-        let next = (entries.len() > limit).then(|| {
-            entries.truncate(limit);
-            entries.last().map(|last| format!("{:016x}{}", last.at_ms as u64, last.entry_id))
-        });
-        Ok((entries, next.flatten()))
+        let (filters, params) = match subject {
+            Some(subject) => (vec!["subject = $1".to_owned()], vec![subject.into()]),
+            None => (Vec::new(), Vec::new()),
+        };
+        let list = crate::pages::NewestFirst {
+            select: "SELECT entry_id, at, actor, action, subject, details FROM audit_log".to_owned(),
+            filters,
+            params,
+            time: "at",
+            id: "entry_id",
+        };
+        self.newest_first(list, limit, page_token, audit_record, |entry| (entry.at_ms, entry.entry_id.as_str()))
     }
 
     /// Audit entries about any of `subjects`, newest first.
@@ -459,18 +439,18 @@ impl Store {
 }
 
 fn audit_records(rows: &[Row]) -> Result<Vec<AuditRecord>, StoreError> {
-    rows.iter()
-        .map(|row| {
-            Ok(AuditRecord {
-                entry_id: row.text(0)?.to_owned(),
-                at_ms: row.int(1)?,
-                actor: row.text(2)?.to_owned(),
-                action: row.text(3)?.to_owned(),
-                subject: row.text(4)?.to_owned(),
-                details: row.text(5)?.to_owned(),
-            })
-        })
-        .collect()
+    rows.iter().map(audit_record).collect()
+}
+
+fn audit_record(row: &Row) -> Result<AuditRecord, StoreError> {
+    Ok(AuditRecord {
+        entry_id: row.text(0)?.to_owned(),
+        at_ms: row.int(1)?,
+        actor: row.text(2)?.to_owned(),
+        action: row.text(3)?.to_owned(),
+        subject: row.text(4)?.to_owned(),
+        details: row.text(5)?.to_owned(),
+    })
 }
 
 fn api_key(row: &Row) -> Result<ApiKeyRecord, StoreError> {

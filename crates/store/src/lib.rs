@@ -18,6 +18,7 @@ mod identity;
 mod migrations;
 mod notifications;
 mod organisations;
+mod pages;
 mod performance;
 mod postgres;
 mod projector;

@@ -80,12 +80,30 @@ pub fn notification_statement(record: &NotificationRecord) -> Statement {
 impl Store {
     /// A user's latest notifications, newest first; only unread ones when asked.
     pub fn notifications(&self, user_id: u64, unread_only: bool, limit: usize) -> Result<Vec<NotificationRecord>, StoreError> {
-        let filter = if unread_only { " AND read_at IS NULL" } else { "" };
-        let rows = self.backend().query(
-            &format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE user_id = $1{filter} ORDER BY created_at DESC, notification_id DESC LIMIT $2"),
-            &[(user_id as i64).into(), i64::try_from(limit.clamp(1, crate::EXPORT_LIMIT_MAX)).unwrap_or(100).into()],
-        )?;
-        rows.iter().map(notification).collect()
+        Ok(self.notifications_page(user_id, unread_only, limit, None)?.0)
+    }
+
+    /// A page of a user's notifications (unread ones with `unread_only`), newest first,
+    /// after the page `page_token` ended; and the next page's token.
+    pub fn notifications_page(
+        &self,
+        user_id: u64,
+        unread_only: bool,
+        limit: usize,
+        page_token: Option<&str>,
+    ) -> Result<(Vec<NotificationRecord>, Option<String>), StoreError> {
+        let mut filters = vec!["user_id = $1".to_owned()];
+        if unread_only {
+            filters.push("read_at IS NULL".to_owned());
+        }
+        let list = crate::pages::NewestFirst {
+            select: format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications"),
+            filters,
+            params: vec![(user_id as i64).into()],
+            time: "created_at",
+            id: "notification_id",
+        };
+        self.newest_first(list, limit, page_token, notification, |note| (note.created_at_ms, note.notification_id.as_str()))
     }
 
     /// Every account's notifications made at or after `since_ms`, oldest first (what the

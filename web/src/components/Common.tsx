@@ -40,6 +40,20 @@ export function Pager({ next, tokens, onPage }: { next: string | null | undefine
 }
 
 /** A table's header row: plain names, or `#Name` for a right-aligned number column. */
+/** Under a list showing its newest `shown` items of more: says so, and a button brings the next `page`. */
+export function ShowMore({ shown, what, page, loading, onMore }: { shown: number; what: string; page: number; loading: boolean; onMore: () => void }) {
+  return (
+    <p>
+      <span className="muted">
+        The newest {shown.toLocaleString("en-US")} {what} are shown.{" "}
+      </span>
+      <button type="button" className="secondary" disabled={loading} onClick={onMore}>
+        Show {page} more
+      </button>
+    </p>
+  );
+}
+
 export function Head({ columns }: { columns: string[] }) {
   return (
     <thead>

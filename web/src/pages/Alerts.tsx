@@ -1,15 +1,26 @@
 import { useState } from "react";
-import { api } from "../api";
-import { Empty, ErrorNote } from "../components/Common";
+import { api, firstPages } from "../api";
+import { Empty, ErrorNote, ShowMore } from "../components/Common";
 import { describe } from "../errors";
 import { money, quantity, time, words } from "../format";
 import { useLoad } from "../hooks";
 import { useChannel } from "../live";
 import type { Alert, LimitsView } from "../types";
 
+/** Alerts shown per page of the list. */
+const ALERTS_PAGE = 100;
+
 export function Alerts() {
   const userId = api.current()?.userId ?? "";
-  const alerts = useLoad(() => api.get<{ alerts: Alert[] }>("/v1/alerts"), [userId]);
+  const [pages, setPages] = useState(1);
+  const alerts = useLoad(
+    () =>
+      firstPages(pages, async (pageToken) => {
+        const answer = await api.get<{ alerts: Alert[]; pagination: { nextPageToken?: string | null } }>("/v1/alerts", { limit: ALERTS_PAGE, pageToken });
+        return { items: answer.alerts, next: answer.pagination.nextPageToken };
+      }),
+    [userId, pages],
+  );
   const [error, setError] = useState<unknown>(null);
   useChannel(`alerts:${userId}`, "alert", alerts.reload);
 
@@ -27,10 +38,10 @@ export function Alerts() {
     <section>
       <h1>Alerts</h1>
       <ErrorNote error={alerts.error ?? error} retry={alerts.reload} />
-      {alerts.data && alerts.data.alerts.length === 0 && <Empty>No alerts. You will see one here (and as a pop-up) when a trading limit refuses an order.</Empty>}
-      {alerts.data && alerts.data.alerts.length > 0 && (
+      {alerts.data && alerts.data.items.length === 0 && <Empty>No alerts. You will see one here (and as a pop-up) when a trading limit refuses an order.</Empty>}
+      {alerts.data && alerts.data.items.length > 0 && (
         <ul className="alerts" data-testid="alerts">
-          {alerts.data.alerts.map((alert) => (
+          {alerts.data.items.map((alert) => (
             <li key={alert.alertId} className={alert.acknowledgedAt ? "acknowledged" : alert.severity}>
               <strong>{alert.title}</strong> <span className="badge">{words(alert.severity)}</span>
               <p>{alert.message}</p>
@@ -46,6 +57,7 @@ export function Alerts() {
           ))}
         </ul>
       )}
+      {alerts.data?.more && <ShowMore shown={alerts.data.items.length} what="alerts" page={ALERTS_PAGE} loading={alerts.loading} onMore={() => setPages((shown) => shown + 1)} />}
       <MyLimits userId={userId} />
     </section>
   );

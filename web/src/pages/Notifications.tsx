@@ -1,7 +1,7 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useAccount } from "../account";
-import { api, withQuery } from "../api";
-import { Empty, ErrorNote } from "../components/Common";
+import { api, firstPages, withQuery } from "../api";
+import { Empty, ErrorNote, ShowMore } from "../components/Common";
 import { price, time, words } from "../format";
 import { useLoad } from "../hooks";
 import { useChannel } from "../live";
@@ -9,24 +9,41 @@ import type { AppNotification, Invitation, NotificationPreferences, PriceAlert }
 
 const KINDS = ["ORDER_FILLED", "ORDER_REFUSED", "ORDER_EXPIRED", "LIMIT_BREACH", "PRICE_ALERT", "NEW_FOLLOWER", "LIKE", "COMMENT", "CONTEST_STARTED", "CONTEST_ENDED", "ESCALATION", "ORG_INVITATION"];
 
+/** Dispatched on `window` when the user marks notifications read (the header's count follows). */
+export const NOTIFICATIONS_READ = "tradecraft:notifications-read";
+
+/** Notifications read per page, of each account. */
+const NOTIFICATIONS_PAGE = 100;
+
+type Notes = { notifications: AppNotification[]; pagination: { nextPageToken?: string | null } };
+
 /** The user's own notifications (followers, likes, contests, their main account's
- * orders) and, when another paper account is in use, that account's, newest first. */
-export async function loadNotifications(userId: string, account: string, unread = false): Promise<AppNotification[]> {
+ * orders) and, when another paper account is in use, that account's, newest first: the
+ * first `pages` pages of each, and whether more are left. */
+export async function loadNotifications(userId: string, account: string, unread = false, pages = 1): Promise<{ items: AppNotification[]; more: boolean }> {
   const accounts = account && account !== userId ? [userId, account] : [userId];
   const lists = await Promise.all(
     accounts.map((id) =>
-      api.get<{ notifications: AppNotification[] }>("/v1/notifications", { userId: id, limit: 100, unread: unread ? "true" : undefined }).then((answer) =>
-        answer.notifications.map((item) => ({ ...item, accountId: id })),
-      ),
+      firstPages(pages, async (pageToken) => {
+        const answer = await api.get<Notes>("/v1/notifications", { userId: id, limit: NOTIFICATIONS_PAGE, unread: unread ? "true" : undefined, pageToken });
+        return { items: answer.notifications.map((item) => ({ ...item, accountId: id })), next: answer.pagination.nextPageToken };
+      }),
     ),
   );
-  return lists.flat().sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  // Merged down to where every list is known: below the oldest one read of a list with
+  // more, that list's next page would come in between.
+  const known = lists.filter((list) => list.more).map((list) => list.items[list.items.length - 1]?.createdAt ?? "");
+  const cutoff = known.reduce((latest, at) => (at > latest ? at : latest), "");
+  const items = lists.flatMap((list) => list.items).filter((item) => item.createdAt >= cutoff);
+  return { items: items.sort((a, b) => b.createdAt.localeCompare(a.createdAt)), more: known.length > 0 };
 }
 
 export function Notifications() {
   const userId = api.current()?.userId ?? "";
   const account = useAccount();
-  const list = useLoad(() => loadNotifications(userId, account).then((notifications) => ({ notifications })), [userId, account]);
+  const [pages, setPages] = useState(1);
+  useEffect(() => setPages(1), [userId, account]);
+  const list = useLoad(() => loadNotifications(userId, account, false, pages), [userId, account, pages]);
   const [error, setError] = useState<unknown>(null);
   const invitations = useLoad(() => api.get<{ invitations: Invitation[] }>("/v1/me/invitations"), [userId]);
   useChannel(`notifications:${userId}`, "notification", () => {
@@ -42,25 +59,27 @@ export function Notifications() {
       } else {
         for (const id of new Set([userId, account])) await api.post(withQuery("/v1/notifications/read", { userId: id }));
       }
+      window.dispatchEvent(new Event(NOTIFICATIONS_READ));
       list.reload();
     } catch (failure) {
       setError(failure);
     }
   }
-  const unread = list.data?.notifications.filter((item) => !item.readAt).length ?? 0;
+  const unread = list.data?.items.filter((item) => !item.readAt).length ?? 0;
   return (
     <section>
       <h1>Notifications</h1>
       <ErrorNote error={list.error ?? error} retry={list.reload} />
       {unread > 0 && (
         <button type="button" className="outline" onClick={() => read(null)}>
-          Mark all {unread} read
+          Mark all {unread}
+          {list.data?.more ? "+" : ""} read
         </button>
       )}
       <Invitations list={invitations.data?.invitations ?? []} reload={invitations.reload} />
-      {list.data && list.data.notifications.length === 0 && <Empty>Nothing yet: fills, refusals, price alerts, followers, likes and contests show up here.</Empty>}
+      {list.data && list.data.items.length === 0 && <Empty>Nothing yet: fills, refusals, price alerts, followers, likes and contests show up here.</Empty>}
       <ul className="alerts" data-testid="notifications">
-        {list.data?.notifications.map((item) => (
+        {list.data?.items.map((item) => (
           <li key={item.notificationId} className={item.readAt ? "acknowledged" : "unread"} data-kind={item.kind}>
             <strong>{item.title}</strong> <span className="badge">{words(item.kind)}</span>
             <p>{item.message}</p>
@@ -73,6 +92,7 @@ export function Notifications() {
           </li>
         ))}
       </ul>
+      {list.data?.more && <ShowMore shown={list.data.items.length} what="notifications" page={NOTIFICATIONS_PAGE} loading={list.loading} onMore={() => setPages((shown) => shown + 1)} />}
       <PriceAlerts />
       <Channels />
     </section>

@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useAccount } from "../account";
 import { api, firstPages } from "../api";
-import { Empty, ErrorNote, Pager, Head } from "../components/Common";
+import { Empty, ErrorNote, Pager, Head, ShowMore } from "../components/Common";
 import { describe } from "../errors";
 import { money, price, quantity, time, trail, words } from "../format";
 import { useLoad } from "../hooks";
@@ -68,14 +68,7 @@ function OpenOrders() {
           ))}
         </tbody>
       </table>
-      {open.data.more && (
-        <p>
-          <span className="muted">The newest {open.data.items.length.toLocaleString("en-US")} open orders are shown. </span>
-          <button type="button" className="secondary" disabled={open.loading} onClick={() => setPages((shown) => shown + 1)}>
-            Show {OPEN_PAGE} more
-          </button>
-        </p>
-      )}
+      {open.data?.more && <ShowMore shown={open.data.items.length} what="open orders" page={OPEN_PAGE} loading={open.loading} onMore={() => setPages((shown) => shown + 1)} />}
     </div>
   );
 }

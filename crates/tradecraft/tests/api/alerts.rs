@@ -7,6 +7,9 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
+use reqwest::Method;
+
+use crate::auth::{call, register};
 use crate::helpers::spawn_app;
 
 /// A webhook receiver on port 0 that answers 500 to its first `failures` requests.
@@ -94,4 +97,35 @@ async fn breaches_alert_in_app_and_by_webhook_with_retries() {
     assert_eq!(acknowledged.status(), 200);
     let (_, open) = app.get(&format!("/v1/alerts?userId={user}&open=true")).await;
     assert_eq!(open["alerts"], json!([]));
+}
+
+/// Every alert is reached page by page, newest first (all, or only the open ones), and a
+/// page token this server did not give is a 400 naming it.
+#[tokio::test]
+async fn alerts_are_listed_a_page_at_a_time() {
+    let app = spawn_app().await;
+    let trader = register(&app, "pages@example.com").await;
+    let (user, token) = (trader["userId"].as_str().unwrap(), trader["accessToken"].as_str().unwrap());
+    let (status, _) = call(&app, &app.client, Method::PUT, &format!("/v1/limits/users/{user}"), None, Some(json!({"maxOrderQuantity": "1"}))).await;
+    assert_eq!(status, 200);
+    let order = json!({"symbol": "MOCK", "quantity": "2", "side": "BUY", "type": "LIMIT", "limitPrice": "90"});
+    for _ in 0..5 {
+        let (status, body) = call(&app, &app.anonymous, Method::POST, "/v1/orders", Some(token), Some(order.clone())).await;
+        assert_eq!(status, 403, "{body}");
+    }
+    let path = format!("/v1/alerts?userId={user}");
+    let (_, all) = app.get_until(&path, |_, body| body["alerts"].as_array().is_some_and(|alerts| alerts.len() == 5)).await;
+    let ids: Vec<String> = all["alerts"].as_array().unwrap().iter().map(|alert| alert["alertId"].as_str().unwrap().to_owned()).collect();
+    assert!(all["pagination"]["nextPageToken"].is_null(), "{all}");
+    assert_eq!(app.pages(&format!("{path}&limit=2"), "alerts", "alertId").await, ids);
+    assert_eq!(app.pages(&format!("{path}&limit=1"), "alerts", "alertId").await, ids);
+
+    let (status, _) = call(&app, &app.anonymous, Method::POST, &format!("/v1/alerts/{}/acknowledge", ids[1]), Some(token), Some(json!({}))).await;
+    assert_eq!(status, 200);
+    let open: Vec<String> = ids.iter().filter(|id| **id != ids[1]).cloned().collect();
+    assert_eq!(app.pages(&format!("{path}&open=true&limit=2"), "alerts", "alertId").await, open);
+    for bad in ["x", "0000000000000001", "0000000000000001zz", "00000000000000016"] {
+        let (status, body) = app.get(&format!("{path}&pageToken={bad}")).await;
+        assert_eq!((status, body["error"]["details"]["parameter"].as_str()), (400, Some("pageToken")), "{bad}: {body}");
+    }
 }

@@ -235,17 +235,7 @@ async fn api_keys_are_shown_once_scoped_and_revocable() {
         for attempt in 0.. {
             let before = all().await;
             assert!(before.len() >= 4, "{before:?}");
-            let mut paged = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let (status, page) = app.get(&format!("/v1/audit?limit=2{subject}{page_token}")).await;
-                assert_eq!(status, 200, "{page}");
-                paged.extend(page["entries"].as_array().unwrap().iter().map(|entry| entry["id"].as_str().unwrap().to_owned()));
-                match page["pagination"]["nextPageToken"].as_str() {
-                    Some(next) => page_token = format!("&pageToken={next}"),
-                    None => break,
-                }
-            }
+            let paged = app.pages(&format!("/v1/audit?limit=2{subject}"), "entries", "id").await;
             if all().await == before {
                 assert_eq!(paged, before, "pages of two walk the trail{subject}");
                 break;

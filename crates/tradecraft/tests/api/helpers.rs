@@ -411,6 +411,23 @@ impl TestApp {
         }
     }
 
+    /// The `id`s of every item in the `items` arrays of a list read page by page from
+    /// `path` (which has a query already), following `pagination.nextPageToken`.
+    pub(crate) async fn pages(&self, path: &str, items: &str, id: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let (status, page) = self.get(&format!("{path}{page_token}")).await;
+            assert_eq!(status, 200, "{path}{page_token}: {page}");
+            ids.extend(page[items].as_array().unwrap().iter().map(|item| item[id].as_str().unwrap().to_owned()));
+            match page["pagination"]["nextPageToken"].as_str() {
+                Some(next) => page_token = format!("&pageToken={next}"),
+                None => return ids,
+            }
+            assert!(ids.len() < 100_000, "{path} pages on and on");
+        }
+    }
+
     pub(crate) async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
         let response = self.client.patch(self.url(path)).json(&body).send().await.unwrap();
         checked("PATCH", path, response).await

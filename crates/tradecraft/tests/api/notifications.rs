@@ -61,12 +61,20 @@ async fn fills_refusals_expiries_and_price_alerts_notify_the_account() {
     let (_, others) = app.get(&format!("/v1/notifications?userId={other}")).await;
     assert!(!kinds(&others).contains(&"PRICE_ALERT".to_owned()), "only the alert's owner is told: {others}");
 
-    // Read one, then the rest.
+    // Read one, then the rest; every one is reached page by page, newest first.
+    let ids =
+        |list: &Value| list["notifications"].as_array().unwrap().iter().map(|note| note["notificationId"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(app.pages(&format!("{path}&limit=1"), "notifications", "notificationId").await, ids(&listed));
     let first = listed["notifications"][0]["notificationId"].as_str().unwrap().to_owned();
     let (status, marked) = app.post(&format!("/v1/notifications/{first}/read?userId={user}"), json!({})).await;
     assert_eq!((status, marked["marked"].as_u64()), (200, Some(1)), "{marked}");
     let (_, unread) = app.get(&format!("/v1/notifications?userId={user}&unread=true")).await;
     assert_eq!(kinds(&unread).len(), 3, "{unread}");
+    assert_eq!(app.pages(&format!("{path}&unread=true&limit=2"), "notifications", "notificationId").await, ids(&listed)[1..]);
+    for bad in ["x", "0000000000000001", "0000000000000001zz", "00000000000000016"] {
+        let (status, body) = app.get(&format!("{path}&pageToken={bad}")).await;
+        assert_eq!((status, body["error"]["details"]["parameter"].as_str()), (400, Some("pageToken")), "{bad}: {body}");
+    }
     let (_, marked) = app.post(&format!("/v1/notifications/read?userId={user}"), json!({})).await;
     assert_eq!(marked["marked"], 3, "{marked}");
     let (status, _) = app.post(&format!("/v1/notifications/nope/read?userId={user}"), json!({})).await;
