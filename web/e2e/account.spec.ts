@@ -1,7 +1,7 @@
 // The account's own credentials: changing the password ends the other logins.
 
 import { expect, test } from "@playwright/test";
-import { call, logIn, PASSWORD, register, url, watchConsole } from "./helpers";
+import { call, email, logIn, PASSWORD, register, url, watchConsole } from "./helpers";
 
 test("a trader changes the password: a wrong current one is refused in words, other logins end, this one goes on", async ({ page }) => {
   const errors = watchConsole(page);
@@ -24,5 +24,21 @@ test("a trader changes the password: a wrong current one is refused in words, ot
   await page.getByRole("link", { name: "Orders" }).click();
   await expect(page.getByTestId("connection")).toHaveCount(0);
   await expect(page.getByRole("heading", { name: "Orders" })).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test("signing up with a username someone has is refused in words; another name goes through", async ({ page }) => {
+  const errors = watchConsole(page);
+  const name = `taken_${Date.now()}`;
+  await call("POST", "/v1/auth/register", { email: email(), password: PASSWORD, username: name });
+  await page.goto(url("/#/signup"));
+  await page.getByLabel("Email").fill(email());
+  await page.getByLabel("Username").fill(name.toUpperCase());
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.locator("main").getByRole("button", { name: "Sign up" }).click();
+  await expect(page.getByText("That username is taken: choose another, or leave it empty to be given one.")).toBeVisible();
+  await page.getByLabel("Username").fill(`${name}_2`);
+  await page.locator("main").getByRole("button", { name: "Sign up" }).click();
+  await expect(page.getByRole("heading", { name: "Markets" })).toBeVisible();
   expect(errors).toEqual([]);
 });

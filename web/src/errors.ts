@@ -39,6 +39,7 @@ const WORDS: Record<string, string> = {
   not_replaceable: "That order can no longer be changed.",
   invalid_credentials: "Wrong email or password.",
   email_taken: "An account with that email already exists.",
+  username_taken: "That username is taken: choose another, or leave it empty to be given one.",
   unauthorized: "Please log in again.",
   forbidden: "You are not allowed to do that.",
   too_many_requests: "Too many requests: wait a moment and try again.",

@@ -112,7 +112,7 @@ pub(crate) async fn revoke_access_tokens(state: &AppState, user: u64) -> Result<
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", security(()), request_body = RegisterRequest, responses(
     (status = 201, description = "The user, an access token and a refresh token.", body = Tokens),
     (status = 400, description = "A bad email or password (8 to 128 characters).", body = ErrorBody),
-    (status = 409, description = "That email is registered.", body = ErrorBody),
+    (status = 409, description = "`email_taken`: that email is registered; `username_taken`: another user holds that username (letter case aside).", body = ErrorBody),
 ))]
 pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<RegisterRequest>) -> Result<Response, ApiError> {
     let email = normalised(&request.email);
@@ -121,31 +121,65 @@ pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<Re
         return Err(field_error("email", "not an email address"));
     }
     check_new_password("password", &password)?;
-    let username = match request.username.as_ref().and_then(|name| name.visible()) {
-        Some(name) => name.to_owned(),
-        None => email.split('@').next().unwrap_or_default().chars().take(USERNAME_MAX).collect(),
+    // A username chosen is the user's alone (409 if taken); without one, the email's
+    // local part, or the first free `name-2`, `name-3`, ... after it.
+    let chosen = request.username.as_ref().and_then(|name| name.visible()).map(str::to_owned);
+    let derived: String = email.split('@').next().unwrap_or_default().chars().take(USERNAME_MAX).collect();
+    let email_taken = || ApiError::Rejected { status: StatusCode::CONFLICT, code: "email_taken", message: "that email is registered".to_owned() };
+    let username_taken = |name: &str| ApiError::Rejected {
+        status: StatusCode::CONFLICT,
+        code: "username_taken",
+        message: format!("the username {name:?} is taken (letter case aside): choose another, or leave it out to be given one"),
     };
     let taken = {
         let email = email.clone();
         ask_now(&state, move |store| store.user_by_email(&email)).await?.is_some()
     };
     if taken {
-        return Err(ApiError::Rejected { status: StatusCode::CONFLICT, code: "email_taken", message: "that email is registered".to_owned() });
+        return Err(email_taken());
+    }
+    if let Some(name) = chosen.clone()
+        && ask_now(&state, move |store| store.username_taken(&name)).await?
+    {
+        return Err(username_taken(chosen.as_deref().unwrap_or_default()));
     }
     let hash = hashed(password).await?;
     // The engine account (its id is the user's), then the user, then the starting cash: a
-    // registration that loses a race for the email, or stops before its user is stored,
-    // leaves an empty account nobody owns, which is ranked nowhere; one that stops after
-    // is funded at the user's next login (`fund_registration`).
+    // registration that loses a race for the email or username, or stops before its user
+    // is stored, leaves an empty account nobody owns, which is ranked nowhere; one that
+    // stops after is funded at the user's next login (`fund_registration`).
     let account = open_account(&state, None, STARTING_CASH, Money::ZERO).await?;
-    let user =
-        UserRecord { user_id: account.0, email: email.clone(), username, password_hash: hash, role: Role::Trader.as_str().to_owned(), created_at_ms: now_ms() };
-    ask_now(&state, move |store| store.create_user(&user)).await.map_err(|error| match error {
-        ApiError::Rejected { status: StatusCode::CONFLICT, .. } => {
-            ApiError::Rejected { status: StatusCode::CONFLICT, code: "email_taken", message: "that email is registered".to_owned() }
+    for attempt in 0.. {
+        let username = match &chosen {
+            Some(name) => name.clone(),
+            None => {
+                let base = derived.clone();
+                ask_now(&state, move |store| store.free_username(&base, USERNAME_MAX)).await?
+            }
+        };
+        let user = UserRecord {
+            user_id: account.0,
+            email: email.clone(),
+            username: username.clone(),
+            password_hash: hash.clone(),
+            role: Role::Trader.as_str().to_owned(),
+            created_at_ms: now_ms(),
+        };
+        match ask_now(&state, move |store| store.create_user(&user)).await {
+            Ok(()) => break,
+            // Another registration took the email or the name first.
+            Err(ApiError::Rejected { status: StatusCode::CONFLICT, .. }) => {
+                let email = email.clone();
+                if ask_now(&state, move |store| store.user_by_email(&email)).await?.is_some() {
+                    return Err(email_taken());
+                }
+                if chosen.is_some() || attempt >= 5 {
+                    return Err(username_taken(&username));
+                }
+            }
+            Err(other) => return Err(other),
         }
-        other => other,
-    })?;
+    }
     fund_registration(&state, account.0).await?;
     let caller = Some(auth::Caller { user_id: Some(account.0), role: Role::Trader, read: true, trade: true });
     audit(&state, &caller, "user.registered", format!("user:{}", account.0), json!({"email": email})).await;

@@ -469,6 +469,9 @@ pub(crate) struct CreateAccountRequest {
 pub(crate) struct RegisterRequest {
     pub email: EmailText,
     pub password: PasswordText,
+    /// At most 64 characters, another user's only if letter case differs nowhere else
+    /// (409 `username_taken`). Left out or blank: the email's local part, or the first free
+    /// one of `name-2`, `name-3`, ... after it.
     pub username: Option<UsernameText>,
 }
 

@@ -75,7 +75,8 @@ const ISSUER_STILL_ADMIN: &str =
     "(password_resets.issued_by IS NULL OR EXISTS (SELECT 1 FROM users WHERE users.user_id = password_resets.issued_by AND users.role = 'admin'))";
 
 impl Store {
-    /// Adds a user; [`StoreError::Conflict`] if the email (or id) is taken.
+    /// Adds a user; [`StoreError::Conflict`] if the email, the username (letter case aside)
+    /// or the id is taken.
     pub fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         self.backend().transaction(&[Statement::new(
             "INSERT INTO users (user_id, email, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -88,6 +89,31 @@ impl Store {
                 user.created_at_ms.into(),
             ],
         )])
+    }
+
+    /// Whether a user holds `username`, letter case aside.
+    pub fn username_taken(&self, username: &str) -> Result<bool, StoreError> {
+        Ok(!self.backend().query("SELECT user_id FROM users WHERE LOWER(username) = LOWER($1)", &[username.into()])?.is_empty())
+    }
+
+    /// `base` if no user holds it (letter case aside), else the first free one of
+    /// `base-2`, `base-3`, ... (`base` shortened so the name stays within `max_chars`).
+    pub fn free_username(&self, base: &str, max_chars: usize) -> Result<String, StoreError> {
+        if !self.username_taken(base)? {
+            return Ok(base.to_owned());
+        }
+        let stem: String = base.chars().take(max_chars.saturating_sub(8).max(1)).collect();
+        // `holding` is `%stem%`, escaped: the names that start with `stem-`.
+        let holding = crate::queries::holding(&stem);
+        let pattern = format!("{}-%", &holding[1..holding.len() - 1]);
+        let taken: std::collections::HashSet<String> = self
+            .backend()
+            .query("SELECT LOWER(username) FROM users WHERE LOWER(username) LIKE LOWER($1) ESCAPE '\\'", &[pattern.into()])?
+            .iter()
+            .map(|row| row.text(0).map(str::to_owned))
+            .collect::<Result<_, _>>()?;
+        let free = (2_u32..).map(|n| format!("{stem}-{n}")).find(|name| !taken.contains(&name.to_lowercase()));
+        Ok(free.unwrap_or_else(|| stem.clone()))
     }
 
     pub fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {

@@ -61,6 +61,11 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 29, sqlite: include_str!("../migrations/0029_grantors.sql"), postgres: include_str!("../migrations/0029_grantors.sql") },
     Migration { version: 30, sqlite: include_str!("../migrations/0030_order_lookups.sql"), postgres: include_str!("../migrations/0030_order_lookups.sql") },
+    Migration {
+        version: 31,
+        sqlite: include_str!("../migrations/0031_unique_usernames.sql"),
+        postgres: include_str!("../migrations/0031_unique_usernames.sql"),
+    },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

@@ -1138,6 +1138,41 @@ fn an_organisations_groups_and_waiting_invitations_are_bounded(db: TestDb) {
     store.insert_invitation(&InvitationRecord { org_id: 6, ..invitation(20_000, T0 + 1) }).unwrap();
 }
 
+/// A username names one user, letter case aside; the migration that made it so renames
+/// the later holders of a name taken twice before.
+fn usernames_are_unique_letter_case_aside(db: TestDb) {
+    let store = &db.store;
+    let user = |user_id: u64, username: &str| UserRecord {
+        user_id,
+        email: format!("{user_id}@example.com"),
+        username: username.into(),
+        password_hash: String::new(),
+        role: "trader".into(),
+        created_at_ms: T0,
+    };
+    store.create_user(&user(42, "Ada")).unwrap();
+    assert!(matches!(store.create_user(&user(43, "aDA")), Err(StoreError::Conflict(_))), "a name is one user's");
+    assert!(store.username_taken("ADA").unwrap());
+    assert_eq!(store.free_username("ada", 64).unwrap(), "ada-2");
+    store.create_user(&user(43, "ada-2")).unwrap();
+    store.create_user(&user(44, "a_a")).unwrap();
+    assert_eq!(store.free_username("ada", 64).unwrap(), "ada-3");
+    assert_eq!(store.free_username("a_a", 64).unwrap(), "a_a-2");
+    assert_eq!(store.free_username("x".repeat(64).as_str(), 64).unwrap(), "x".repeat(64));
+    store.create_user(&user(45, &"x".repeat(64))).unwrap();
+    assert_eq!(store.free_username("x".repeat(64).as_str(), 64).unwrap(), format!("{}-2", "x".repeat(56)));
+
+    // Names taken twice before the index: the first holder keeps it.
+    store.backend().batch("DROP INDEX users_by_username").unwrap();
+    for (id, name) in [(46, "bob"), (47, "Bob"), (48, "BOB"), (49, "carol")] {
+        store.create_user(&user(id, name)).unwrap();
+    }
+    store.backend().batch(include_str!("../migrations/0031_unique_usernames.sql")).unwrap();
+    let names: Vec<String> = [46, 47, 48, 49, 42].iter().map(|id| store.user_by_id(*id).unwrap().unwrap().username).collect();
+    assert_eq!(names, ["bob", "Bob-47", "BOB-48", "carol", "Ada"]);
+    assert!(matches!(store.create_user(&user(50, "CAROL")), Err(StoreError::Conflict(_))));
+}
+
 macro_rules! backend_suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -1152,6 +1187,7 @@ macro_rules! backend_suite {
 }
 
 backend_suite!(sqlite:
+    usernames_are_unique_letter_case_aside,
     an_organisations_groups_and_waiting_invitations_are_bounded,
     projects_trade_history_with_filters_paging_and_text_search,
     projects_fifo_positions_orders_and_the_cash_statement,
@@ -1173,6 +1209,7 @@ backend_suite!(sqlite:
 );
 
 backend_suite!(postgres:
+    usernames_are_unique_letter_case_aside,
     an_organisations_groups_and_waiting_invitations_are_bounded,
     projects_trade_history_with_filters_paging_and_text_search,
     projects_fifo_positions_orders_and_the_cash_statement,

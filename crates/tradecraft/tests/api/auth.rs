@@ -715,3 +715,60 @@ async fn a_password_change_logs_every_other_session_out() {
     assert_eq!(status, 200);
     assert_eq!(login("battery staple").await.0, 200);
 }
+
+/// A username names one user, letter case aside: a name chosen twice is refused (also
+/// when two registrations race for it), and one given from the email's local part is
+/// made unique with a number (`%` and `_` in it are the characters themselves).
+#[tokio::test]
+async fn usernames_are_unique_letter_case_aside() {
+    let app = spawn_app().await;
+    let register_as = |email: String, username: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let mut body = json!({"email": email, "password": "correct horse"});
+            if let Some(username) = username {
+                body["username"] = json!(username);
+            }
+            call(app, &app.anonymous, Method::POST, "/v1/auth/register", None, Some(body)).await
+        }
+    };
+    let name_of = |registered: Value| {
+        let app = &app;
+        async move {
+            let id = registered["userId"].as_str().unwrap().to_owned();
+            let (_, page) = call(app, &app.client, Method::GET, &format!("/v1/users?q={}", registered["email"].as_str().unwrap()), None, None).await;
+            let user = page["users"].as_array().unwrap().iter().find(|user| user["userId"] == id.as_str()).cloned().unwrap();
+            user["username"].as_str().unwrap().to_owned()
+        }
+    };
+    let (status, ada) = register_as("ada@example.com".into(), Some("Ada_Lovelace")).await;
+    assert_eq!(status, 201, "{ada}");
+    for (email, name) in [("ada2@example.com", "ada_lovelace"), ("ada3@example.com", "ADA_LOVELACE")] {
+        let (status, body) = register_as(email.into(), Some(name)).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (409, Some("username_taken")), "{name}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(name), "{body}");
+    }
+    let (status, body) = register_as("ada@example.com".into(), Some("someone_else")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("email_taken")), "{body}");
+
+    // Given from the email: `grace`, then `grace-2`, `grace-3`; `gr_ce` is not taken by `grace`.
+    let mut given = Vec::new();
+    for email in ["grace@example.com", "GRACE@example.org", "grace@example.net"] {
+        let (status, body) = register_as(email.into(), None).await;
+        assert_eq!(status, 201, "{body}");
+        given.push(name_of(body).await);
+    }
+    assert_eq!(given, ["grace", "grace-2", "grace-3"]);
+    let (status, body) = register_as("gr_ce@example.com".into(), None).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(name_of(body).await, "gr_ce");
+    let (status, body) = register_as("grace@example.io".into(), Some("Grace-2")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("username_taken")), "{body}");
+
+    // Eight registrations racing for one name: one has it.
+    let racing = futures_util::future::join_all((0..8).map(|index| register_as(format!("race{index}@example.com"), Some("photo_finish")))).await;
+    let mut statuses: Vec<u16> = racing.iter().map(|(status, _)| *status).collect();
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409], "{racing:?}");
+    assert!(racing.iter().all(|(status, body)| *status == 201 || body["error"]["code"] == "username_taken"), "{racing:?}");
+}
