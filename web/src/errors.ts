@@ -40,6 +40,7 @@ const WORDS: Record<string, string> = {
   invalid_credentials: "Wrong email or password.",
   email_taken: "An account with that email already exists.",
   username_taken: "That username is taken: choose another, or leave it empty to be given one.",
+  already_shared: "You shared this already: delete that share from your feed in Community to share it again.",
   unauthorized: "Please log in again.",
   forbidden: "You are not allowed to do that.",
   too_many_requests: "Too many requests: wait a moment and try again.",

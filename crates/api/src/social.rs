@@ -607,8 +607,28 @@ async fn check_posting_rate(state: &AppState, user: u64) -> Result<(), ApiError>
 
 async fn store_share(state: &AppState, caller: &MaybeCaller, record: ShareRecord) -> Result<Response, ApiError> {
     check_posting_rate(state, record.user_id).await?;
+    // One share of each order or trade per user (delete it to share again).
+    let what = if record.kind == "TRADE" { "trade" } else { "order" };
+    let already = |share_id: &str| ApiError::Rejected {
+        status: StatusCode::CONFLICT,
+        code: "already_shared",
+        message: format!("you shared this {what} already (share {share_id}); delete that share to share it again"),
+    };
+    let (user, kind, reference) = (record.user_id, record.kind.clone(), record.reference_id.clone());
+    let existing = move || {
+        let (kind, reference) = (kind.clone(), reference.clone());
+        async move { ask(state, move |store| store.share_of(user, &kind, &reference)).await }
+    };
+    if let Some(share_id) = existing().await? {
+        return Err(already(&share_id));
+    }
     let stored = record.clone();
-    ask(state, move |store| store.insert_share(&stored)).await?;
+    match ask(state, move |store| store.insert_share(&stored)).await {
+        Ok(()) => {}
+        // Another request shared it meanwhile.
+        Err(ApiError::Rejected { code: "too_many", .. }) => return Err(already(&existing().await?.unwrap_or_default())),
+        Err(other) => return Err(other),
+    }
     audit(state, caller, "share.created", format!("share:{}", record.share_id), json!({"kind": record.kind, "referenceId": record.reference_id})).await;
     let caller = require(caller)?;
     let share = shares_of(state, caller, vec![record]).await?.pop().ok_or_else(|| ApiError::Internal("share".to_owned()))?;
@@ -652,6 +672,7 @@ fn share_comment(body: Value) -> Result<String, ApiError> {
     responses(
         (status = 201, description = "The share.", body = Share),
         (status = 404, description = "No trade of yours with that id.", body = ErrorBody),
+        (status = 409, description = "`already_shared`: you shared this trade already (delete that share to share it again).", body = ErrorBody),
         (status = 429, description = "Posting too fast.", body = ErrorBody),
     ))]
 pub(crate) async fn share_trade(
@@ -676,6 +697,7 @@ pub(crate) async fn share_trade(
     responses(
         (status = 201, description = "The share.", body = Share),
         (status = 404, description = "No order of yours with that id.", body = ErrorBody),
+        (status = 409, description = "`already_shared`: you shared this order already (delete that share to share it again).", body = ErrorBody),
         (status = 429, description = "Posting too fast.", body = ErrorBody),
     ))]
 pub(crate) async fn share_order(

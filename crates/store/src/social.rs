@@ -212,23 +212,50 @@ impl Store {
         Ok((list, total.first().map(|row| row.int(0)).transpose()?.unwrap_or(0) as u64))
     }
 
+    /// The id of `user_id`'s share of `kind` `reference_id` (one not deleted; hidden ones
+    /// count), if there is one.
+    pub fn share_of(&self, user_id: u64, kind: &str, reference_id: &str) -> Result<Option<String>, StoreError> {
+        let rows = self.backend().query(
+            "SELECT share_id FROM shares WHERE user_id = $1 AND kind = $2 AND reference_id = $3 AND deleted_at IS NULL",
+            &[user(user_id), kind.into(), reference_id.into()],
+        )?;
+        rows.first().map(|row| row.text(0).map(str::to_owned)).transpose()
+    }
+
+    /// Stores a share: [`StoreError::Quota`] if its author has a share of the same order or
+    /// trade already (not deleted), also when two processes store one at once.
     pub fn insert_share(&self, record: &ShareRecord) -> Result<(), StoreError> {
-        self.backend().transaction(&[Statement::new(
-            format!("INSERT INTO shares ({SHARE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11)"),
-            vec![
-                record.share_id.as_str().into(),
-                user(record.user_id),
-                user(record.account_id),
-                record.kind.as_str().into(),
-                record.reference_id.as_str().into(),
-                record.symbol.as_str().into(),
-                record.side.as_str().into(),
-                record.quantity.as_str().into(),
-                record.price.clone().into(),
-                record.comment.as_str().into(),
-                record.created_at_ms.into(),
-            ],
-        )])
+        let safe = |text: &str| text.bytes().all(|byte| byte.is_ascii_alphanumeric());
+        if !safe(&record.kind) || !safe(&record.reference_id) {
+            return Err(StoreError::Invalid(format!("a share of {:?} {:?}", record.kind, record.reference_id)));
+        }
+        let quota = crate::Quota {
+            table: "shares",
+            live: format!("kind = '{}' AND reference_id = '{}' AND deleted_at IS NULL", record.kind, record.reference_id).into(),
+            max: 1,
+            what: "share of each order or trade",
+        };
+        self.insert_within(
+            record.user_id,
+            record.user_id,
+            Statement::new(
+                format!("INSERT INTO shares ({SHARE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11)"),
+                vec![
+                    record.share_id.as_str().into(),
+                    user(record.user_id),
+                    user(record.account_id),
+                    record.kind.as_str().into(),
+                    record.reference_id.as_str().into(),
+                    record.symbol.as_str().into(),
+                    record.side.as_str().into(),
+                    record.quantity.as_str().into(),
+                    record.price.clone().into(),
+                    record.comment.as_str().into(),
+                    record.created_at_ms.into(),
+                ],
+            ),
+            &quota,
+        )
     }
 
     /// A share neither deleted nor hidden.

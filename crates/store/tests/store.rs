@@ -1173,6 +1173,48 @@ fn usernames_are_unique_letter_case_aside(db: TestDb) {
     assert!(matches!(store.create_user(&user(50, "CAROL")), Err(StoreError::Conflict(_))));
 }
 
+/// A trader's order or trade is shared once (its row in the users table locked, so two
+/// processes cannot both store one), and again once that share is deleted.
+fn an_order_is_shared_once_until_the_share_is_deleted(db: TestDb) {
+    use tradecraft_store::ShareRecord;
+    let store = &db.store;
+    store
+        .create_user(&UserRecord {
+            user_id: 7,
+            email: "seven@example.com".into(),
+            username: "seven".into(),
+            password_hash: String::new(),
+            role: "trader".into(),
+            created_at_ms: T0,
+        })
+        .unwrap();
+    let share = |share_id: &str, kind: &str, reference: &str| ShareRecord {
+        share_id: share_id.into(),
+        user_id: 7,
+        account_id: 7,
+        kind: kind.into(),
+        reference_id: reference.into(),
+        symbol: "MOCK".into(),
+        side: "BUY".into(),
+        quantity: "1".into(),
+        price: None,
+        comment: String::new(),
+        likes: 0,
+        comments: 0,
+        created_at_ms: T0,
+    };
+    store.insert_share(&share("a", "ORDER", "11")).unwrap();
+    assert!(matches!(store.insert_share(&share("b", "ORDER", "11")), Err(StoreError::Quota(_))));
+    assert_eq!(store.share_of(7, "ORDER", "11").unwrap().as_deref(), Some("a"));
+    store.insert_share(&share("c", "TRADE", "11")).unwrap();
+    store.insert_share(&share("d", "ORDER", "12")).unwrap();
+    assert!(matches!(store.insert_share(&share("e", "ORDER", "1' OR '1'='1")), Err(StoreError::Invalid(_))));
+    assert!(store.delete_share(7, "a", T0 + 1).unwrap());
+    assert_eq!(store.share_of(7, "ORDER", "11").unwrap(), None);
+    store.insert_share(&share("f", "ORDER", "11")).unwrap();
+    assert_eq!(store.share_of(7, "ORDER", "11").unwrap().as_deref(), Some("f"));
+}
+
 macro_rules! backend_suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -1187,6 +1229,7 @@ macro_rules! backend_suite {
 }
 
 backend_suite!(sqlite:
+    an_order_is_shared_once_until_the_share_is_deleted,
     usernames_are_unique_letter_case_aside,
     an_organisations_groups_and_waiting_invitations_are_bounded,
     projects_trade_history_with_filters_paging_and_text_search,
@@ -1209,6 +1252,7 @@ backend_suite!(sqlite:
 );
 
 backend_suite!(postgres:
+    an_order_is_shared_once_until_the_share_is_deleted,
     usernames_are_unique_letter_case_aside,
     an_organisations_groups_and_waiting_invitations_are_bounded,
     projects_trade_history_with_filters_paging_and_text_search,

@@ -366,3 +366,45 @@ const PNG_1X1: &[u8] = &[
     0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x64, 0x60, 0xf8, 0x5f, 0x0f, 0x00, 0x02, 0x87,
     0x01, 0x80, 0xeb, 0x47, 0xba, 0x92, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
+
+/// An order or a trade is shared once by its trader (a repeat, or several at once, is 409
+/// `already_shared` naming the share), and again only after that share is deleted.
+#[tokio::test]
+async fn an_order_or_trade_is_shared_once_until_that_share_is_deleted() {
+    let app = spawn_app().await;
+    let ada = user(&app, "ada-once@example.com").await;
+    let (status, placed) =
+        as_user(&app, &ada, Method::POST, "/v1/orders", Some(json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "MARKET"}))).await;
+    assert_eq!(status, 202, "{placed}");
+    let order = placed["orderId"].as_str().unwrap().to_owned();
+    let (_, trades) = app.get_until(&format!("/v1/trades/search?userId={}", ada.id), |_, body| body["trades"][0]["tradeId"].is_string()).await;
+    let trade = trades["trades"][0]["tradeId"].as_str().unwrap().to_owned();
+
+    for path in [format!("/v1/orders/{order}/share"), format!("/v1/trades/{trade}/share")] {
+        let (status, first) = as_user(&app, &ada, Method::POST, &path, Some(json!({"comment": "first"}))).await;
+        assert_eq!(status, 201, "{first}");
+        let share = first["shareId"].as_str().unwrap().to_owned();
+        let (status, again) = as_user(&app, &ada, Method::POST, &path, Some(json!({"comment": "again"}))).await;
+        assert_eq!((status, again["error"]["code"].as_str()), (409, Some("already_shared")), "{path}: {again}");
+        assert!(again["error"]["message"].as_str().unwrap().contains(&share), "{again}");
+        let (status, _) = as_user(&app, &ada, Method::DELETE, &format!("/v1/shares/{share}"), None).await;
+        assert_eq!(status, 204);
+        let (status, anew) = as_user(&app, &ada, Method::POST, &path, Some(json!({"comment": "anew"}))).await;
+        assert_eq!((status, anew["comment"].as_str()), (201, Some("anew")), "{anew}");
+    }
+    let (_, profile) = as_user(&app, &ada, Method::GET, &format!("/v1/users/{}/shares", ada.id), None).await;
+    let comments: Vec<&str> = profile["shares"].as_array().unwrap().iter().map(|share| share["comment"].as_str().unwrap()).collect();
+    assert_eq!(comments, ["anew", "anew"], "{profile}");
+
+    // Five at once of another order: one is stored.
+    let (_, resting) =
+        as_user(&app, &ada, Method::POST, "/v1/orders", Some(json!({"symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "90"})))
+            .await;
+    let resting = resting["orderId"].as_str().unwrap().to_owned();
+    app.get_until(&format!("/v1/orders?userId={}", ada.id), |_, body| body.to_string().contains(&resting)).await;
+    let path = format!("/v1/orders/{resting}/share");
+    let racing = futures_util::future::join_all((0..5).map(|_| as_user(&app, &ada, Method::POST, &path, Some(json!({}))))).await;
+    let mut statuses: Vec<u16> = racing.iter().map(|(status, _)| *status).collect();
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409, 409, 409], "{racing:?}");
+}
