@@ -107,7 +107,7 @@ pub(crate) fn webhook_of(webhook: &WebhookRecord) -> Webhook {
 #[utoipa::path(post, path = "/v1/webhooks", tag = "alerts", request_body = WebhookRequest, responses(
     (status = 201, description = "The webhook.", body = Webhook),
     (status = 400, description = "Not an allowed http(s) URL.", body = ErrorBody),
-    (status = 409, description = "`too_many`: the caller keeps 20 webhooks already.", body = ErrorBody),
+    (status = 409, description = "`too_many`: the caller keeps 20 webhooks already; `webhook_exists`: one for that URL.", body = ErrorBody),
 ))]
 pub(crate) async fn create_webhook(
     State(state): State<Shared>,

@@ -439,7 +439,7 @@ pub(crate) fn key_of(key: &ApiKeyRecord) -> ApiKey {
     (status = 201, description = "The key, with its secret (shown this once).", body = ApiKey),
     (status = 400, description = "Bad scopes or name.", body = ErrorBody),
     (status = 403, description = "The credentials do not hold a scope asked for, are a key without the trade scope, or are the operator's.", body = ErrorBody),
-    (status = 409, description = "`too_many`: the caller holds 50 live keys already (revoke one first).", body = ErrorBody),
+    (status = 409, description = "`too_many`: the caller holds 50 live keys already (revoke one first); `api_key_name_taken`: a live key of that name (letter case aside).", body = ErrorBody),
 ))]
 pub(crate) async fn create_api_key(
     State(state): State<Shared>,
@@ -448,8 +448,10 @@ pub(crate) async fn create_api_key(
 ) -> Result<Response, ApiError> {
     let who = require(&caller)?;
     let user = who.user_id.ok_or_else(|| ApiError::Forbidden("the operator key cannot own keys".to_owned()))?;
+    // A key's name is its own among the user's live keys; left out, it is named by its id.
+    let key_id = random_token(9);
     let name = match request.name {
-        None => "api key".to_owned(),
+        None => format!("key {key_id}"),
         Some(name) => name.visible().ok_or_else(|| field_error("name", "must not be blank"))?.to_owned(),
     };
     let mut scopes = request.scopes.unwrap_or_else(|| vec![Scope::Read]);
@@ -461,7 +463,7 @@ pub(crate) async fn create_api_key(
     holds_scopes(who, &scopes)?;
     let scopes: Vec<&str> = scopes.iter().map(|scope| scope.as_str()).collect();
     let secret = format!("tc_{}", random_token(32));
-    let key = ApiKeyRecord { key_id: random_token(9), user_id: user, name, scopes: scopes.join(","), created_at_ms: now_ms(), revoked: false };
+    let key = ApiKeyRecord { key_id, user_id: user, name, scopes: scopes.join(","), created_at_ms: now_ms(), revoked: false };
     let (record, hash) = (key.clone(), hash_secret(&secret));
     ask_now(&state, move |store| store.insert_api_key(&record, &hash)).await?;
     audit(&state, &caller, "api_key.created", format!("user:{user}"), json!({"keyId": key.key_id, "scopes": scopes})).await;

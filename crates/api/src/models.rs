@@ -534,6 +534,8 @@ impl Scope {
 /// `POST /v1/api-keys`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateApiKeyRequest {
+    /// The caller's only live key of this name, letter case aside (409
+    /// `api_key_name_taken`); left out, `key {keyId}`.
     pub name: Option<NameText>,
     pub scopes: Option<Vec<Scope>>,
 }

@@ -197,7 +197,7 @@ pub(crate) fn price_alert_of(record: &PriceAlertRecord) -> PriceAlert {
         (status = 201, description = "The alert.", body = PriceAlert),
         (status = 400, description = "A bad field or an unknown symbol.", body = ErrorBody),
         (status = 403, description = "Another user's account.", body = ErrorBody),
-        (status = 409, description = "`too_many`: the account keeps 200 alerts waiting already.", body = ErrorBody),
+        (status = 409, description = "`too_many`: the account keeps 200 alerts waiting already; `price_alert_exists`: one waiting for the same symbol, direction and price.", body = ErrorBody),
     ))]
 pub(crate) async fn create(
     State(state): State<Shared>,

@@ -47,6 +47,8 @@ pub(crate) async fn existing(state: &AppState, org_id: u64) -> Result<Organisati
 /// `POST /v1/organisations` `{name}` (admins).
 #[utoipa::path(post, path = "/v1/organisations", tag = "risk", request_body = NameRequest, responses(
     (status = 201, description = "Created.", body = OrganisationCreated),
+    (status = 400, description = "A bad name.", body = ErrorBody),
+    (status = 409, description = "`organisation_name_taken`: another has that name (letter case aside).", body = ErrorBody),
 ))]
 pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Extension<MaybeCaller>, Body(body): Body<Value>) -> Result<Response, ApiError> {
     require_admin(&caller)?;
@@ -142,7 +144,7 @@ pub(crate) async fn get(
     (status = 400, description = "Not an organisation id, or a bad name.", body = ErrorBody),
     (status = 403, description = "Not the organisation's admin.", body = ErrorBody),
     (status = 404, description = "Unknown organisation.", body = ErrorBody),
-    (status = 409, description = "`too_many`: the organisation has 200 groups already.", body = ErrorBody),
+    (status = 409, description = "`too_many`: the organisation has 200 groups already; `group_name_taken`: it has one of that name (letter case aside).", body = ErrorBody),
 ))]
 pub(crate) async fn create_group(
     State(state): State<Shared>,

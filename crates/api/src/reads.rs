@@ -93,6 +93,7 @@ pub(crate) async fn ask_now<T: Send + 'static>(
                 }
             }
             StoreError::Quota(message) => ApiError::Rejected { status: axum::http::StatusCode::CONFLICT, code: "too_many", message },
+            StoreError::Taken { code, message } => ApiError::Rejected { status: axum::http::StatusCode::CONFLICT, code, message },
             other => {
                 tracing::error!(error = %other, "read store query failed");
                 ApiError::Internal("the read store failed to answer".to_owned())

@@ -101,7 +101,13 @@ impl Store {
             vec![webhook.webhook_id.as_str().into(), (webhook.user_id as i64).into(), webhook.url.as_str().into(), webhook.created_at_ms.into()],
         );
         let quota = crate::Quota { table: "webhooks", live: "revoked_at IS NULL".into(), max: crate::WEBHOOKS_MAX, what: "webhooks" };
-        self.insert_within(webhook.user_id, webhook.user_id, insert, &quota)
+        let once = crate::Once {
+            condition: "url = $2 AND revoked_at IS NULL",
+            params: vec![webhook.url.as_str().into()],
+            code: "webhook_exists",
+            message: format!("you have a webhook for {} already", webhook.url),
+        };
+        self.insert_once(webhook.user_id, webhook.user_id, insert, &quota, once)
     }
 
     pub fn webhooks(&self, user_id: u64) -> Result<Vec<WebhookRecord>, StoreError> {

@@ -385,7 +385,13 @@ impl Store {
             ],
         );
         let quota = crate::Quota { table: "api_keys", live: "revoked_at IS NULL".into(), max: crate::API_KEYS_MAX, what: "live API keys" };
-        self.insert_within(key.user_id, key.user_id, insert, &quota)
+        let once = crate::Once {
+            condition: "LOWER(name) = LOWER($2) AND revoked_at IS NULL",
+            params: vec![key.name.as_str().into()],
+            code: "api_key_name_taken",
+            message: format!("you have a live API key named {:?} already (letter case aside): name this one apart", key.name),
+        };
+        self.insert_once(key.user_id, key.user_id, insert, &quota, once)
     }
 
     /// The live key with this hash.

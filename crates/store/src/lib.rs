@@ -65,6 +65,9 @@ pub enum StoreError {
     /// The user holds as many of these as they may.
     #[error("{0}")]
     Quota(String),
+    /// The owner holds one with this key (a name, a URL) already; `code` says which.
+    #[error("{message}")]
+    Taken { code: &'static str, message: String },
     #[error("event log: {0}")]
     Log(#[from] tradecraft_log::LogError),
     #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://...")]
@@ -147,6 +150,16 @@ pub(crate) struct Quota {
     pub what: &'static str,
 }
 
+/// A key the rows of one owner (user or organisation) hold at most once, letter case
+/// aside where it says so: `condition` on the quota's table, its parameters from `$2` on;
+/// a second row is [`StoreError::Taken`] with `code` and `message`.
+pub(crate) struct Once {
+    pub condition: &'static str,
+    pub params: Vec<Param>,
+    pub code: &'static str,
+    pub message: String,
+}
+
 impl Store {
     /// Runs `insert` unless `account` would then hold more than the quota allows
     /// ([`StoreError::Quota`]). The user `owner`'s row is locked first, so two processes
@@ -155,31 +168,56 @@ impl Store {
         self.write_within(owner, account, vec![insert], quota)
     }
 
+    /// [`Store::insert_within`], and `account`'s rows hold `once`'s key once.
+    pub(crate) fn insert_once(&self, owner: u64, account: u64, insert: Statement, quota: &Quota, once: Once) -> Result<(), StoreError> {
+        let lock = Statement::new("UPDATE users SET user_id = user_id WHERE user_id = $1", vec![(owner as i64).into()]);
+        self.fenced(lock, vec![insert], "user_id", account, quota, Some(once))
+    }
+
     /// [`Store::insert_within`] with several writes, in order, in the one transaction.
     pub(crate) fn write_within(&self, owner: u64, account: u64, writes: Vec<Statement>, quota: &Quota) -> Result<(), StoreError> {
         let lock = Statement::new("UPDATE users SET user_id = user_id WHERE user_id = $1", vec![(owner as i64).into()]);
-        self.fenced(lock, writes, "user_id", account, quota)
+        self.fenced(lock, writes, "user_id", account, quota, None)
     }
 
-    /// Runs `writes` unless the organisation would then hold more than the quota allows,
-    /// its row locked first.
-    pub(crate) fn write_within_organisation(&self, org_id: u64, writes: Vec<Statement>, quota: &Quota) -> Result<(), StoreError> {
+    /// Runs `writes` unless the organisation would then hold more than the quota allows
+    /// (or `once`'s key twice), its row locked first.
+    pub(crate) fn write_within_organisation(&self, org_id: u64, writes: Vec<Statement>, quota: &Quota, once: Option<Once>) -> Result<(), StoreError> {
         let lock = Statement::new("UPDATE organisations SET name = name WHERE org_id = $1", vec![(org_id as i64).into()]);
-        self.fenced(lock, writes, "org_id", org_id, quota)
+        self.fenced(lock, writes, "org_id", org_id, quota, once)
     }
 
-    /// `lock`, `writes`, then a write that fails the transaction (a NULL into
+    /// `lock`, `writes`, then writes that fail the transaction (a NULL into
     /// `quota_fence`'s NOT NULL column) if the rows of `table` whose `column` is `id` are
-    /// more than the quota allows.
-    fn fenced(&self, lock: Statement, writes: Vec<Statement>, column: &str, id: u64, quota: &Quota) -> Result<(), StoreError> {
+    /// more than the quota allows, or hold `once`'s key twice.
+    fn fenced(&self, lock: Statement, writes: Vec<Statement>, column: &str, id: u64, quota: &Quota, once: Option<Once>) -> Result<(), StoreError> {
         let mut statements = vec![lock];
         statements.extend(writes);
         statements.push(Statement::new(
             format!("INSERT INTO quota_fence (user_id) SELECT NULL WHERE (SELECT COUNT(*) FROM {} WHERE {column} = $1 AND {}) > $2", quota.table, quota.live),
             vec![(id as i64).into(), i64::try_from(quota.max).unwrap_or(i64::MAX).into()],
         ));
+        let twice = |once: &Once| {
+            let mut params = vec![Param::Int(id as i64)];
+            params.extend(once.params.iter().cloned());
+            (format!("SELECT COUNT(*) FROM {} WHERE {column} = $1 AND {}", quota.table, once.condition), params)
+        };
+        if let Some(once) = &once {
+            let (count, params) = twice(once);
+            statements.push(Statement::new(format!("INSERT INTO quota_fence (user_id) SELECT NULL WHERE ({count}) > 1"), params));
+        }
         match self.backend().transaction(&statements) {
-            Err(StoreError::Database(message)) if message.contains("quota_fence") => Err(StoreError::Quota(format!("at most {} {}", quota.max, quota.what))),
+            Err(StoreError::Database(message)) if message.contains("quota_fence") => {
+                // Which fence: the key is held (by the row another writer stored first), or not.
+                if let Some(once) = once {
+                    let (count, params) = twice(&once);
+                    let held = self.backend().query(&count, &params)?.first().map(|row| row.int(0)).transpose()?.unwrap_or(0);
+                    if held > 0 {
+                        return Err(StoreError::Taken { code: once.code, message: once.message });
+                    }
+                }
+                Err(StoreError::Quota(format!("at most {} {}", quota.max, quota.what)))
+            }
             other => other,
         }
     }

@@ -66,6 +66,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0031_unique_usernames.sql"),
         postgres: include_str!("../migrations/0031_unique_usernames.sql"),
     },
+    Migration {
+        version: 32,
+        sqlite: include_str!("../migrations/0032_unique_organisation_names.sql"),
+        postgres: include_str!("../migrations/0032_unique_organisation_names.sql"),
+    },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

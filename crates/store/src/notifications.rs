@@ -171,8 +171,19 @@ impl Store {
                 record.created_at_ms.into(),
             ],
         );
-        let quota = crate::Quota { table: "price_alerts", live: "triggered_at IS NULL".into(), max: crate::PRICE_ALERTS_MAX, what: "price alerts waiting" };
-        self.insert_within(owner, record.user_id, insert, &quota)
+        let quota = crate::Quota {
+            table: "price_alerts",
+            live: "triggered_at IS NULL AND deleted_at IS NULL".into(),
+            max: crate::PRICE_ALERTS_MAX,
+            what: "price alerts waiting",
+        };
+        let once = crate::Once {
+            condition: "symbol = $2 AND direction = $3 AND price = $4 AND triggered_at IS NULL AND deleted_at IS NULL",
+            params: vec![record.symbol.as_str().into(), record.direction.as_str().into(), record.price.into()],
+            code: "price_alert_exists",
+            message: "you have this alert already, waiting: the same symbol, direction and price".to_owned(),
+        };
+        self.insert_once(owner, record.user_id, insert, &quota, once)
     }
 
     /// A user's price alerts not deleted, newest first.

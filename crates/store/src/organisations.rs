@@ -89,11 +89,26 @@ fn id(value: i64) -> u64 {
 }
 
 impl Store {
+    /// Adds an organisation: [`StoreError::Taken`] if another has its name (letter case aside).
     pub fn create_organisation(&self, organisation: &OrganisationRecord) -> Result<(), StoreError> {
-        self.backend().transaction(&[Statement::new(
+        let created = self.backend().transaction(&[Statement::new(
             "INSERT INTO organisations (org_id, name, created_at) VALUES ($1, $2, $3)",
             vec![(organisation.org_id as i64).into(), organisation.name.as_str().into(), organisation.created_at_ms.into()],
-        )])
+        )]);
+        match created {
+            Err(StoreError::Conflict(_))
+                if !self
+                    .backend()
+                    .query("SELECT org_id FROM organisations WHERE LOWER(name) = LOWER($1)", &[organisation.name.as_str().into()])?
+                    .is_empty() =>
+            {
+                Err(StoreError::Taken {
+                    code: "organisation_name_taken",
+                    message: format!("an organisation is named {:?} already (letter case aside)", organisation.name),
+                })
+            }
+            other => other,
+        }
     }
 
     /// A page of organisations in (name, id) order, with their counts of members and groups:
@@ -153,7 +168,13 @@ impl Store {
             vec![(group.group_id as i64).into(), (group.org_id as i64).into(), group.name.as_str().into(), now_ms.into()],
         );
         let quota = crate::Quota { table: "org_groups", live: "TRUE".into(), max: crate::ORG_GROUPS_MAX, what: "groups in an organisation" };
-        self.write_within_organisation(group.org_id, vec![insert], &quota)
+        let once = crate::Once {
+            condition: "LOWER(name) = LOWER($2)",
+            params: vec![group.name.as_str().into()],
+            code: "group_name_taken",
+            message: format!("the organisation has a group named {:?} already (letter case aside)", group.name),
+        };
+        self.write_within_organisation(group.org_id, vec![insert], &quota, Some(once))
     }
 
     pub fn groups(&self, org_id: u64) -> Result<Vec<GroupRecord>, StoreError> {
@@ -265,7 +286,7 @@ impl Store {
                 ],
             ),
         ];
-        self.write_within_organisation(record.org_id, writes, &quota)
+        self.write_within_organisation(record.org_id, writes, &quota, None)
     }
 
     /// The invitation, if it still stands: one whose inviter is no longer an admin of its

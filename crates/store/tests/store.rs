@@ -1007,7 +1007,7 @@ fn idempotency_keys_are_claimed_fenced_and_answered(db: TestDb) {
     let store = &db.store;
     let claim = |mark: &str| KeyClaim { scope: "7".to_owned(), key: "k-1".to_owned(), claim: mark.to_owned() };
     let at = |now_ms: i64| KeyTimes { now_ms, stale_before_ms: now_ms - 60_000, expired_before_ms: now_ms - DAY };
-    let hook = |id: &str| WebhookRecord { webhook_id: id.to_owned(), user_id: 7, url: "https://example.com/h".to_owned(), created_at_ms: T0 };
+    let hook = |id: &str| WebhookRecord { webhook_id: id.to_owned(), user_id: 7, url: format!("https://example.com/{id}"), created_at_ms: T0 };
     let hooks = || store.webhooks(7).unwrap().into_iter().map(|hook| hook.webhook_id).collect::<Vec<_>>();
 
     assert_eq!(store.claim_key(&claim("first"), "fp", at(T0)).unwrap(), Claimed::Ours);
@@ -1100,7 +1100,7 @@ fn an_organisations_groups_and_waiting_invitations_are_bounded(db: TestDb) {
     let store = &db.store;
     store.create_organisation(&OrganisationRecord { org_id: 5, name: "School".into(), created_at_ms: T0 }).unwrap();
     for group in 0..tradecraft_store::ORG_GROUPS_MAX {
-        store.create_group(&GroupRecord { group_id: 100 + group, org_id: 5, name: "3B".into() }, T0).unwrap();
+        store.create_group(&GroupRecord { group_id: 100 + group, org_id: 5, name: format!("3B-{group}") }, T0).unwrap();
     }
     let one_more = store.create_group(&GroupRecord { group_id: 99, org_id: 5, name: "3C".into() }, T0);
     assert!(matches!(one_more, Err(StoreError::Quota(_))), "{one_more:?}");
@@ -1173,21 +1173,20 @@ fn usernames_are_unique_letter_case_aside(db: TestDb) {
     assert!(matches!(store.create_user(&user(50, "CAROL")), Err(StoreError::Conflict(_))));
 }
 
+/// Stores user `user_id`, a trader (`{id}@example.com`).
+fn add_trader(store: &Store, user_id: u64) {
+    let email = format!("{user_id}@example.com");
+    store
+        .create_user(&UserRecord { user_id, email: email.clone(), username: email, password_hash: String::new(), role: "trader".into(), created_at_ms: T0 })
+        .unwrap();
+}
+
 /// A trader's order or trade is shared once (its row in the users table locked, so two
 /// processes cannot both store one), and again once that share is deleted.
 fn an_order_is_shared_once_until_the_share_is_deleted(db: TestDb) {
     use tradecraft_store::ShareRecord;
     let store = &db.store;
-    store
-        .create_user(&UserRecord {
-            user_id: 7,
-            email: "seven@example.com".into(),
-            username: "seven".into(),
-            password_hash: String::new(),
-            role: "trader".into(),
-            created_at_ms: T0,
-        })
-        .unwrap();
+    add_trader(store, 7);
     let share = |share_id: &str, kind: &str, reference: &str| ShareRecord {
         share_id: share_id.into(),
         user_id: 7,
@@ -1215,6 +1214,44 @@ fn an_order_is_shared_once_until_the_share_is_deleted(db: TestDb) {
     assert_eq!(store.share_of(7, "ORDER", "11").unwrap().as_deref(), Some("f"));
 }
 
+/// Price alerts deleted before they went off no longer count against the 200 a user may
+/// keep waiting; an organisation's name is its own, and the migration that made it so
+/// renames the later of two alike.
+fn deleted_alerts_free_their_place_and_organisation_names_are_unique(db: TestDb) {
+    use tradecraft_store::{OrganisationRecord, PriceAlertRecord};
+    let store = &db.store;
+    add_trader(store, 7);
+    let alert = |index: u64| PriceAlertRecord {
+        alert_id: format!("alert-{index}"),
+        user_id: 7,
+        symbol: "MOCK".into(),
+        direction: "ABOVE".into(),
+        price: 1_000 + index as i64,
+        created_at_ms: T0,
+        triggered_at_ms: None,
+    };
+    for index in 0..tradecraft_store::PRICE_ALERTS_MAX {
+        store.insert_price_alert(7, &alert(index)).unwrap();
+    }
+    let full = tradecraft_store::PRICE_ALERTS_MAX;
+    assert!(matches!(store.insert_price_alert(7, &alert(full)), Err(StoreError::Quota(_))));
+    assert!(store.delete_price_alert(7, "alert-0", T0 + 1).unwrap());
+    store.insert_price_alert(7, &alert(full)).unwrap();
+    let again = PriceAlertRecord { alert_id: "again".into(), ..alert(full) };
+    assert!(matches!(store.insert_price_alert(7, &again), Err(StoreError::Taken { code: "price_alert_exists", .. })));
+
+    let organisation = |org_id: u64, name: &str| OrganisationRecord { org_id, name: name.into(), created_at_ms: T0 };
+    store.create_organisation(&organisation(1, "Riverside")).unwrap();
+    assert!(matches!(store.create_organisation(&organisation(2, "RIVERSIDE")), Err(StoreError::Taken { code: "organisation_name_taken", .. })));
+    assert!(matches!(store.create_organisation(&organisation(1, "Other")), Err(StoreError::Conflict(_))), "an id taken is not a name taken");
+    store.backend().batch("DROP INDEX organisations_by_name").unwrap();
+    store.create_organisation(&organisation(3, "riverside")).unwrap();
+    store.create_organisation(&organisation(4, "Hill")).unwrap();
+    store.backend().batch(include_str!("../migrations/0032_unique_organisation_names.sql")).unwrap();
+    let names: Vec<String> = [1, 3, 4].iter().map(|id| store.organisation(*id).unwrap().unwrap().name).collect();
+    assert_eq!(names, ["Riverside", "riverside (3)", "Hill"]);
+}
+
 macro_rules! backend_suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -1229,6 +1266,7 @@ macro_rules! backend_suite {
 }
 
 backend_suite!(sqlite:
+    deleted_alerts_free_their_place_and_organisation_names_are_unique,
     an_order_is_shared_once_until_the_share_is_deleted,
     usernames_are_unique_letter_case_aside,
     an_organisations_groups_and_waiting_invitations_are_bounded,
@@ -1252,6 +1290,7 @@ backend_suite!(sqlite:
 );
 
 backend_suite!(postgres:
+    deleted_alerts_free_their_place_and_organisation_names_are_unique,
     an_order_is_shared_once_until_the_share_is_deleted,
     usernames_are_unique_letter_case_aside,
     an_organisations_groups_and_waiting_invitations_are_bounded,

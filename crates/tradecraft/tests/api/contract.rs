@@ -217,6 +217,72 @@ async fn webhook_urls_are_validated_and_targets_restricted() {
     assert_eq!(hooks["webhooks"].as_array().unwrap().len(), 1, "only the valid one is stored");
 }
 
+/// What a user or an organisation holds under a key is held once: a second webhook for a
+/// URL, a second waiting price alert alike in every field, a second live API key or group
+/// of one name, a second organisation of one name (letter case aside) is 409 with a code
+/// saying which; once the first is deleted or revoked, the key is free again. Several at
+/// once: one is stored.
+#[tokio::test]
+async fn what_is_held_under_a_key_is_held_once() {
+    let app = spawn_app().await;
+    let ada = register(&app, "once@example.com").await;
+    let access = token(&ada);
+    let post = |path: &'static str, body: Value| {
+        let (app, access) = (&app, access.clone());
+        async move { call(app, &app.anonymous, Method::POST, path, Some(&access), Some(body)).await }
+    };
+    let delete = |path: String| {
+        let (app, access) = (&app, access.clone());
+        async move { call(app, &app.anonymous, Method::DELETE, &path, Some(&access), None).await.0 }
+    };
+    let cases: [(&str, Value, Value, &str, &str); 3] = [
+        ("/v1/webhooks", json!({"url": "https://hooks.example.com/a"}), json!({"url": "https://hooks.example.com/a"}), "webhook_exists", "webhookId"),
+        (
+            "/v1/price-alerts",
+            json!({"symbol": "MOCK", "direction": "ABOVE", "price": "150"}),
+            json!({"symbol": "MOCK", "direction": "ABOVE", "price": "150.00"}),
+            "price_alert_exists",
+            "alertId",
+        ),
+        ("/v1/api-keys", json!({"name": "My bot", "scopes": ["read"]}), json!({"name": "MY BOT", "scopes": ["trade"]}), "api_key_name_taken", "keyId"),
+    ];
+    for (path, first, again, code, id) in cases {
+        let (status, created) = post(path, first.clone()).await;
+        assert_eq!(status, 201, "{path}: {created}");
+        let (status, refused) = post(path, again.clone()).await;
+        assert_eq!((status, refused["error"]["code"].as_str()), (409, Some(code)), "{path}: {refused}");
+        // Not the same in every field: another one.
+        let mut other = first.clone();
+        match path {
+            "/v1/webhooks" => other["url"] = json!("https://hooks.example.com/b"),
+            "/v1/price-alerts" => other["direction"] = json!("BELOW"),
+            _ => other["name"] = json!("My other bot"),
+        }
+        let (status, body) = post(path, other).await;
+        assert_eq!(status, 201, "{path}: {body}");
+        assert_eq!(delete(format!("{path}/{}", created[id].as_str().unwrap())).await, 204, "{path}");
+        let (status, body) = post(path, again).await;
+        assert_eq!(status, 201, "{path}: free again once the first is gone: {body}");
+    }
+    let racing = futures_util::future::join_all((0..5).map(|_| post("/v1/webhooks", json!({"url": "https://hooks.example.com/race"})))).await;
+    let mut statuses: Vec<u16> = racing.iter().map(|(status, _)| *status).collect();
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409, 409, 409], "{racing:?}");
+
+    // An administrator's organisations and an organisation's groups.
+    let (status, school) = app.post("/v1/organisations", json!({"name": "Riverside"})).await;
+    assert_eq!(status, 201, "{school}");
+    let (status, refused) = app.post("/v1/organisations", json!({"name": "RIVERSIDE"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("organisation_name_taken")), "{refused}");
+    let groups = format!("/v1/organisations/{}/groups", school["organisationId"].as_str().unwrap());
+    let (status, _) = app.post(&groups, json!({"name": "Year 10"})).await;
+    assert_eq!(status, 201);
+    let (status, refused) = app.post(&groups, json!({"name": "year 10"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("group_name_taken")), "{refused}");
+    let (_, organisation) = app.get(&format!("/v1/organisations/{}", school["organisationId"].as_str().unwrap())).await;
+    assert_eq!(organisation["groups"].as_array().map(Vec::len), Some(1), "{organisation}");
+}
+
 #[tokio::test]
 async fn bad_input_is_refused_with_the_field_named() {
     let app = spawn_app().await;

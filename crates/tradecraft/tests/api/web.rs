@@ -64,7 +64,7 @@ fn the_apps_error_words_name_codes_the_api_answers() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let words = std::fs::read_to_string(format!("{root}/web/src/errors.ts")).unwrap();
     let mut sources = String::new();
-    for dir in ["crates/api/src", "crates/engine/src"] {
+    for dir in ["crates/api/src", "crates/engine/src", "crates/store/src"] {
         for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|extension| extension == "rs") {
