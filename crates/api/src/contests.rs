@@ -292,6 +292,9 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
     if trading_end <= now {
         return Err(field_error("tradingEnd", "in the future: this contest would be over before it is created"));
     }
+    if registration_end <= now {
+        return Err(field_error("registrationEnd", "in the future: registration would close before the contest is created, and nobody could enter"));
+    }
     for (field, at) in [("registrationStart", registration_start), ("tradingEnd", trading_end)] {
         if !(now - EARLIEST_START_MS..=now + LATEST_END_MS).contains(&at) {
             return Err(field_error(field, "from a year ago to ten years ahead"));

@@ -183,13 +183,16 @@ async fn invite_only_contests_need_their_code_and_are_hidden_from_others() {
         let message = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(status == 400 && message.contains(" or "), "{field}: the words it may be, not a length: {answer}");
     }
-    // A contest over before it is made, dated absurdly far back or ahead, with no symbol
-    // to trade, or for an organisation that does not exist, is not stored.
+    // A contest over before it is made or closed to entrants already, dated absurdly far
+    // back or ahead, with no symbol to trade, or for an organisation that does not exist,
+    // is not stored.
     const YEAR: i64 = 365 * 86_400_000;
     let past = json!({"registrationStart": at(t0 - 3 * 86_400_000), "registrationEnd": at(t0 - 2 * 86_400_000),
         "tradingStart": at(t0 - 2 * 86_400_000), "tradingEnd": at(t0 - 86_400_000)});
     let far = [("registrationStart", json!("0000-01-01T00:00:00Z")), ("tradingEnd", json!("9999-12-31T23:59:59Z")), ("tradingEnd", json!(at(t0 + 11 * YEAR)))];
     let mut cases: Vec<(Value, &str, u16)> = vec![(past, "tradingEnd", 400)];
+    // Registration closed already: nobody could enter.
+    cases.push((json!({"registrationEnd": at(t0 - 500)}), "registrationEnd", 400));
     cases.extend(far.into_iter().map(|(field, time)| (json!({ field: time }), field, 400)));
     cases.push((json!({"allowedSymbols": []}), "allowedSymbols", 400));
     cases.push((json!({"rules": {"allowedSymbols": []}}), "allowedSymbols", 400));
