@@ -107,6 +107,11 @@ pub(crate) struct FollowList {
     /// Users with public profiles only (private ones are not shown to others).
     pub users: Vec<FollowEntry>,
     pub next_page_token: Option<String>,
+    /// How many the pages list in all (users with public profiles).
+    pub public_count: u64,
+    /// How many more there are with private profiles, not listed: with `publicCount`, the
+    /// profile's `followers` or `following`.
+    pub private_count: u64,
 }
 
 /// A shared trade or order.
@@ -560,16 +565,13 @@ async fn follow_list(state: &AppState, caller: &MaybeCaller, user_id: &str, page
     let user_id = parse_id("userId", user_id)?;
     let (offset, limit) = page.parse()?;
     visible_profile(state, caller, user_id).await?.ok_or_else(|| not_found_user(user_id))?;
-    let (list, _) = ask(state, move |store| store.follow_list(user_id, followers, 0, tradecraft_store::PAGE_LIMIT_MAX)).await?;
-    let names = public_names(state, list.iter().map(|entry| entry.user_id).collect()).await?;
-    let shown: Vec<FollowEntry> = list
-        .iter()
-        .filter_map(|entry| {
-            names.get(&entry.user_id).map(|name| FollowEntry { user_id: entry.user_id.to_string(), display_name: name.clone(), since: at(entry.since_ms) })
-        })
+    let tradecraft_store::FollowPage { users, public, private } = ask(state, move |store| store.public_follow_page(user_id, followers, offset, limit)).await?;
+    let users = users
+        .into_iter()
+        .map(|(entry, name)| FollowEntry { user_id: entry.user_id.to_string(), display_name: escape_html(&name), since: at(entry.since_ms) })
         .collect();
-    let next_page_token = next_token(offset, limit, shown.len());
-    Ok(Json(FollowList { users: shown.into_iter().skip(offset).take(limit).collect(), next_page_token }))
+    let next_page_token = next_token(offset, limit, usize::try_from(public).unwrap_or(usize::MAX));
+    Ok(Json(FollowList { users, next_page_token, public_count: public, private_count: private }))
 }
 
 /// Who follows a user, newest first (users with public profiles).

@@ -4,6 +4,16 @@
 use crate::db::{Param, Row, Statement};
 use crate::{Store, StoreError};
 
+/// A page of follows ([`Store::public_follow_page`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowPage {
+    /// Users with public profiles, with their display names, newest first.
+    pub users: Vec<(FollowRecord, String)>,
+    /// How many there are with public profiles, and with private ones (or none).
+    pub public: u64,
+    pub private: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProfileRecord {
     pub user_id: u64,
@@ -210,6 +220,36 @@ impl Store {
         let list = rows.iter().map(|row| Ok(FollowRecord { user_id: row.int(0)? as u64, since_ms: row.int(1)? })).collect::<Result<Vec<_>, StoreError>>()?;
         let total = self.backend().query(&format!("SELECT COUNT(*) FROM follows WHERE {by} = $1"), &[user(user_id)])?;
         Ok((list, total.first().map(|row| row.int(0)).transpose()?.unwrap_or(0) as u64))
+    }
+
+    /// A page of who follows `user_id` (`followers`) or whom they follow, newest first:
+    /// those with public profiles and their display names, after `offset` of them; and how
+    /// many there are with public profiles and with private ones.
+    pub fn public_follow_page(&self, user_id: u64, followers: bool, offset: usize, limit: usize) -> Result<FollowPage, StoreError> {
+        let (wanted, by) = if followers { ("follower_id", "followee_id") } else { ("followee_id", "follower_id") };
+        let rows = self.backend().query(
+            &format!(
+                "SELECT f.{wanted}, f.created_at, p.display_name FROM follows f JOIN profiles p ON p.user_id = f.{wanted} AND p.public <> 0 \
+                 WHERE f.{by} = $1 ORDER BY f.created_at DESC, f.{wanted} LIMIT $2 OFFSET $3"
+            ),
+            &[user(user_id), limit_param(limit), Param::Int(i64::try_from(offset).unwrap_or(i64::MAX))],
+        )?;
+        let page = rows
+            .iter()
+            .map(|row| Ok((FollowRecord { user_id: row.int(0)? as u64, since_ms: row.int(1)? }, row.text(2)?.to_owned())))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let counts = self.backend().query(
+            &format!(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN p.public <> 0 THEN 1 ELSE 0 END), 0) FROM follows f \
+                 LEFT JOIN profiles p ON p.user_id = f.{wanted} WHERE f.{by} = $1"
+            ),
+            &[user(user_id)],
+        )?;
+        let (total, public) = match counts.first() {
+            Some(row) => (row.int(0)? as u64, row.int(1)? as u64),
+            None => (0, 0),
+        };
+        Ok(FollowPage { users: page, public, private: total.saturating_sub(public) })
     }
 
     /// The id of `user_id`'s share of `kind` `reference_id` (one not deleted; hidden ones

@@ -1252,6 +1252,26 @@ fn deleted_alerts_free_their_place_and_organisation_names_are_unique(db: TestDb)
     assert_eq!(names, ["Riverside", "riverside (3)", "Hill"]);
 }
 
+/// Followers are read a page at a time however many there are (the API once read the
+/// first 1,000 and paged those): public ones named, private ones counted.
+fn follow_pages_reach_past_a_thousand(db: TestDb) {
+    let store = &db.store;
+    let fans = 1_000..2_003_u64;
+    let profiles: Vec<String> = fans.clone().map(|fan| format!("({fan}, 'Fan {fan}', '', {}, 0)", u64::from(fan % 100 != 0))).collect();
+    store.backend().batch(&format!("INSERT INTO profiles (user_id, display_name, bio, public, updated_at) VALUES {}", profiles.join(", "))).unwrap();
+    let follows: Vec<String> = fans.clone().map(|fan| format!("({fan}, 7, {fan})")).collect();
+    store.backend().batch(&format!("INSERT INTO follows (follower_id, followee_id, created_at) VALUES {}", follows.join(", "))).unwrap();
+    let page = store.public_follow_page(7, true, 990, 100).unwrap();
+    assert_eq!((page.public, page.private), (992, 11));
+    let names: Vec<&str> = page.users.iter().map(|(_, name)| name.as_str()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(names, ["Fan 1002", "Fan 1001"], "the oldest public ones, newest first");
+    let page = store.public_follow_page(7, true, 0, 2).unwrap();
+    assert_eq!(page.users.iter().map(|(entry, _)| entry.user_id).collect::<Vec<_>>(), [2002, 2001]);
+    let page = store.public_follow_page(1_000, false, 0, 10).unwrap();
+    assert_eq!((page.users.len(), page.public, page.private), (0, 0, 1), "user 7 has no profile: counted as private");
+}
+
 macro_rules! backend_suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -1266,6 +1286,7 @@ macro_rules! backend_suite {
 }
 
 backend_suite!(sqlite:
+    follow_pages_reach_past_a_thousand,
     deleted_alerts_free_their_place_and_organisation_names_are_unique,
     an_order_is_shared_once_until_the_share_is_deleted,
     usernames_are_unique_letter_case_aside,
@@ -1290,6 +1311,7 @@ backend_suite!(sqlite:
 );
 
 backend_suite!(postgres:
+    follow_pages_reach_past_a_thousand,
     deleted_alerts_free_their_place_and_organisation_names_are_unique,
     an_order_is_shared_once_until_the_share_is_deleted,
     usernames_are_unique_letter_case_aside,

@@ -408,3 +408,38 @@ async fn an_order_or_trade_is_shared_once_until_that_share_is_deleted() {
     statuses.sort();
     assert_eq!(statuses, [201, 409, 409, 409, 409], "{racing:?}");
 }
+
+/// Followers come page by page, every public one once, newest first; those with private
+/// profiles are counted, not named, so the list and the profile's count agree.
+#[tokio::test]
+async fn followers_are_paged_and_private_ones_counted() {
+    let app = spawn_app().await;
+    let ada = user(&app, "ada-followed@example.com").await;
+    as_user(&app, &ada, Method::PUT, "/v1/me/profile", Some(json!({"displayName": "Ada", "public": true}))).await;
+    let mut public = Vec::new();
+    for index in 0..9 {
+        let fan = user(&app, &format!("fan{index}@example.com")).await;
+        if index % 3 != 2 {
+            as_user(&app, &fan, Method::PUT, "/v1/me/profile", Some(json!({"displayName": format!("Fan {index}"), "public": true}))).await;
+            public.push(fan.id.clone());
+        }
+        let (status, _) = as_user(&app, &fan, Method::POST, &format!("/v1/users/{}/follow", ada.id), None).await;
+        assert_eq!(status, 200);
+    }
+    public.reverse();
+    let mut listed = Vec::new();
+    let mut path = format!("/v1/users/{}/followers?limit=2", ada.id);
+    loop {
+        let (status, page) = as_user(&app, &ada, Method::GET, &path, None).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!((page["publicCount"].as_u64(), page["privateCount"].as_u64()), (Some(6), Some(3)), "{page}");
+        listed.extend(page["users"].as_array().unwrap().iter().map(|user| user["userId"].as_str().unwrap().to_owned()));
+        match page["nextPageToken"].as_str() {
+            Some(token) => path = format!("/v1/users/{}/followers?limit=2&pageToken={token}", ada.id),
+            None => break,
+        }
+    }
+    assert_eq!(listed, public, "every public follower once, newest first");
+    let (_, profile) = as_user(&app, &ada, Method::GET, &format!("/v1/profiles/{}", ada.id), None).await;
+    assert_eq!(profile["followers"], 9, "{profile}");
+}
