@@ -213,6 +213,7 @@ pub(crate) struct Report {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Reports {
     pub reports: Vec<Report>,
+    pub pagination: crate::responses::NextPage,
 }
 
 /// What `GET /v1/me/export` holds of a user's social data.
@@ -813,9 +814,8 @@ pub(crate) async fn user_shares(
     let user_id = parse_id("userId", &user_id)?;
     let (offset, limit) = page.parse()?;
     visible_profile(&state, caller, user_id).await?.ok_or_else(|| not_found_user(user_id))?;
-    let records = ask(&state, move |store| store.shares_by(&[user_id], 0, offset.saturating_add(limit).saturating_add(1))).await?;
-    let next_page_token = next_token(offset, limit, records.len());
-    let page = records.into_iter().skip(offset).take(limit).collect();
+    let (page, more) = ask(&state, move |store| store.shares_page(user_id, offset, limit)).await?;
+    let next_page_token = more.then(|| (offset + limit).to_string());
     Ok(Json(Shares { shares: shares_of(&state, caller, page).await?, next_page_token }))
 }
 
@@ -1063,9 +1063,15 @@ pub(crate) async fn report_comment(
 pub(crate) struct ReportParams {
     /// `true`: only reports not yet resolved.
     open: Option<bool>,
+    /// 1 to 1000, default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+    /// The previous page's `nextPageToken` (with the same `open`).
+    #[param(value_type = Option<String>, max_length = 1000)]
+    page_token: Option<String>,
 }
 
-/// Reports, oldest first (admins).
+/// Reports, oldest first, a page at a time (admins).
 #[utoipa::path(get, path = "/v1/reports", tag = "social", params(ReportParams),
     responses((status = 200, description = "Reports.", body = Reports), (status = 403, description = "Not an admin.", body = ErrorBody)))]
 pub(crate) async fn reports(
@@ -1075,8 +1081,10 @@ pub(crate) async fn reports(
 ) -> Result<Json<Reports>, ApiError> {
     require_admin(&caller)?;
     let open = params.open.unwrap_or(false);
-    let records = ask(&state, move |store| store.reports(open, tradecraft_store::PAGE_LIMIT_MAX)).await?;
-    Ok(Json(Reports { reports: records.iter().map(report_of).collect() }))
+    let limit = bounded(params.limit.as_deref(), 100, tradecraft_store::PAGE_LIMIT_MAX, "limit")?;
+    short_text("pageToken", params.page_token.as_deref(), 1000)?;
+    let (records, next_page_token) = ask(&state, move |store| store.reports(open, limit, params.page_token.as_deref())).await?;
+    Ok(Json(Reports { reports: records.iter().map(report_of).collect(), pagination: crate::responses::NextPage { next_page_token } }))
 }
 
 async fn hide(state: &AppState, caller: &MaybeCaller, target: &'static str, target_id: &str) -> Result<StatusCode, ApiError> {

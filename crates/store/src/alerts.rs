@@ -78,6 +78,7 @@ impl Store {
             params: vec![(user_id as i64).into()],
             time: "created_at",
             id: "alert_id",
+            oldest_first: false,
         };
         self.newest_first(list, limit, page_token, alert, |alert| (alert.created_at_ms, alert.alert_id.as_str()))
     }

@@ -445,6 +445,7 @@ impl Store {
             params,
             time: "at",
             id: "entry_id",
+            oldest_first: false,
         };
         self.newest_first(list, limit, page_token, audit_record, |entry| (entry.at_ms, entry.entry_id.as_str()))
     }

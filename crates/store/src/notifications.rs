@@ -102,6 +102,7 @@ impl Store {
             params: vec![(user_id as i64).into()],
             time: "created_at",
             id: "notification_id",
+            oldest_first: false,
         };
         self.newest_first(list, limit, page_token, notification, |note| (note.created_at_ms, note.notification_id.as_str()))
     }

@@ -1,18 +1,20 @@
-//! Lists read newest first a page at a time (the audit trail, alerts, notifications): a
-//! keyset on the row's time and id, so a page never repeats or skips a row however many
-//! are added while a client pages.
+//! Lists read a page at a time in time order (the audit trail, alerts, notifications
+//! newest first; reports oldest first): a keyset on the row's time and id, so a page never
+//! repeats or skips a row however many are added while a client pages.
 
 use crate::db::{Param, Row};
 use crate::{Store, StoreError};
 
-/// What a newest-first list reads: `SELECT ... FROM table`, the filters every page shares
-/// (with their parameters, `$1` on), and the time and id columns that order it.
+/// What a list in time order reads: `SELECT ... FROM table`, the filters every page shares
+/// (with their parameters, `$1` on), the time and id columns that order it, and whether
+/// the oldest come first (else the newest).
 pub(crate) struct NewestFirst<'a> {
     pub select: String,
     pub filters: Vec<String>,
     pub params: Vec<Param>,
     pub time: &'a str,
     pub id: &'a str,
+    pub oldest_first: bool,
 }
 
 /// The token of the page after `(at, id)`, the last row shown: the time as 16 hex digits,
@@ -36,7 +38,7 @@ pub(crate) fn row_before(token: &str) -> Option<(i64, String)> {
 }
 
 impl Store {
-    /// A page of `list`, newest first, after the page `page_token` ended; and the next
+    /// A page of `list`, in its order, after the page `page_token` ended; and the next
     /// page's token, if there is more. `key` gives a row's time and id; pages hold 1 to
     /// [`crate::EXPORT_LIMIT_MAX`] rows (the API's own bound is lower).
     pub(crate) fn newest_first<T>(
@@ -47,7 +49,8 @@ impl Store {
         read: impl Fn(&Row) -> Result<T, StoreError>,
         key: impl Fn(&T) -> (i64, &str),
     ) -> Result<(Vec<T>, Option<String>), StoreError> {
-        let NewestFirst { select, mut filters, mut params, time, id } = list;
+        let NewestFirst { select, mut filters, mut params, time, id, oldest_first } = list;
+        let (past, order) = if oldest_first { (">", "ASC") } else { ("<", "DESC") };
         let limit = limit.clamp(1, crate::EXPORT_LIMIT_MAX);
         if let Some(token) = page_token {
             let (at, last) =
@@ -55,11 +58,11 @@ impl Store {
             params.push(at.into());
             params.push(last.into());
             let (at, last) = (params.len() - 1, params.len());
-            filters.push(format!("({time} < ${at} OR ({time} = ${at} AND {id} < ${last}))"));
+            filters.push(format!("({time} {past} ${at} OR ({time} = ${at} AND {id} {past} ${last}))"));
         }
         params.push(i64::try_from(limit + 1).unwrap_or(i64::MAX).into());
         let filter = if filters.is_empty() { String::new() } else { format!(" WHERE {}", filters.join(" AND ")) };
-        let rows = self.backend().query(&format!("{select}{filter} ORDER BY {time} DESC, {id} DESC LIMIT ${}", params.len()), &params)?;
+        let rows = self.backend().query(&format!("{select}{filter} ORDER BY {time} {order}, {id} {order} LIMIT ${}", params.len()), &params)?;
         let mut page = rows.iter().map(read).collect::<Result<Vec<T>, StoreError>>()?;
         let next = (page.len() > limit).then(|| {
             page.truncate(limit);

@@ -469,11 +469,33 @@ impl Store {
         rows.iter().map(report_record).collect()
     }
 
-    /// Reports, oldest first; only unresolved ones with `open_only`.
-    pub fn reports(&self, open_only: bool, limit: usize) -> Result<Vec<ReportRecord>, StoreError> {
-        let filter = if open_only { " WHERE resolved_at IS NULL" } else { "" };
-        let rows = self.backend().query(&format!("{REPORTS_SELECT}{filter} ORDER BY created_at, report_id LIMIT $1"), &[limit_param(limit)])?;
-        rows.iter().map(report_record).collect()
+    /// A page of reports, oldest first (only unresolved ones with `open_only`), after the
+    /// page `page_token` ended; and the next page's token.
+    pub fn reports(&self, open_only: bool, limit: usize, page_token: Option<&str>) -> Result<(Vec<ReportRecord>, Option<String>), StoreError> {
+        let filters = if open_only { vec!["resolved_at IS NULL".to_owned()] } else { Vec::new() };
+        let list = crate::pages::NewestFirst {
+            select: REPORTS_SELECT.to_owned(),
+            filters,
+            params: Vec::new(),
+            time: "created_at",
+            id: "report_id",
+            oldest_first: true,
+        };
+        self.newest_first(list, limit, page_token, report_record, |report| (report.created_at_ms, report.report_id.as_str()))
+    }
+
+    /// A page of a user's visible shares, newest first: `limit` after the first `offset`,
+    /// and whether more follow.
+    pub fn shares_page(&self, user_id: u64, offset: usize, limit: usize) -> Result<(Vec<ShareRecord>, bool), StoreError> {
+        let limit = limit.clamp(1, crate::PAGE_LIMIT_MAX);
+        let rows = self.backend().query(
+            &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE user_id = $1 AND {VISIBLE} ORDER BY created_at DESC, share_id DESC LIMIT $2 OFFSET $3"),
+            &[user(user_id), Param::Int(limit as i64 + 1), Param::Int(i64::try_from(offset).unwrap_or(i64::MAX))],
+        )?;
+        let mut page = rows.iter().map(share).collect::<Result<Vec<_>, StoreError>>()?;
+        let more = page.len() > limit;
+        page.truncate(limit);
+        Ok((page, more))
     }
 
     /// Hides a share or comment (`target` `SHARE` or `COMMENT`) from everyone and resolves

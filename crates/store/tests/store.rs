@@ -1252,9 +1252,10 @@ fn deleted_alerts_free_their_place_and_organisation_names_are_unique(db: TestDb)
     assert_eq!(names, ["Riverside", "riverside (3)", "Hill"]);
 }
 
-/// Followers are read a page at a time however many there are (the API once read the
-/// first 1,000 and paged those): public ones named, private ones counted.
-fn follow_pages_reach_past_a_thousand(db: TestDb) {
+/// Followers and a user's shares are read a page at a time however many there are (the
+/// API once read the first 1,000 and paged those): public followers named, private ones
+/// counted.
+fn follows_and_shares_are_paged_past_a_thousand(db: TestDb) {
     let store = &db.store;
     let fans = 1_000..2_003_u64;
     let profiles: Vec<String> = fans.clone().map(|fan| format!("({fan}, 'Fan {fan}', '', {}, 0)", u64::from(fan % 100 != 0))).collect();
@@ -1270,6 +1271,22 @@ fn follow_pages_reach_past_a_thousand(db: TestDb) {
     assert_eq!(page.users.iter().map(|(entry, _)| entry.user_id).collect::<Vec<_>>(), [2002, 2001]);
     let page = store.public_follow_page(1_000, false, 0, 10).unwrap();
     assert_eq!((page.users.len(), page.public, page.private), (0, 0, 1), "user 7 has no profile: counted as private");
+
+    // A user's shares, likewise.
+    let shares: Vec<String> = (0..1_003)
+        .map(|index| format!("('s{index:04}', 7, 7, 'ORDER', '{index}', 'MOCK', 'BUY', '1', NULL, '', 0, 0, {index})"))
+        .collect();
+    store
+        .backend()
+        .batch(&format!(
+            "INSERT INTO shares (share_id, user_id, account_id, kind, reference_id, symbol, side, quantity, price, comment, likes, comments, created_at) VALUES {}",
+            shares.join(", ")
+        ))
+        .unwrap();
+    let (page, more) = store.shares_page(7, 1_000, 100).unwrap();
+    assert_eq!((page.iter().map(|share| share.share_id.as_str()).collect::<Vec<_>>(), more), (vec!["s0002", "s0001", "s0000"], false));
+    let (page, more) = store.shares_page(7, 999, 1).unwrap();
+    assert_eq!((page[0].share_id.as_str(), more), ("s0003", true));
 }
 
 macro_rules! backend_suite {
@@ -1286,7 +1303,7 @@ macro_rules! backend_suite {
 }
 
 backend_suite!(sqlite:
-    follow_pages_reach_past_a_thousand,
+    follows_and_shares_are_paged_past_a_thousand,
     deleted_alerts_free_their_place_and_organisation_names_are_unique,
     an_order_is_shared_once_until_the_share_is_deleted,
     usernames_are_unique_letter_case_aside,
@@ -1311,7 +1328,7 @@ backend_suite!(sqlite:
 );
 
 backend_suite!(postgres:
-    follow_pages_reach_past_a_thousand,
+    follows_and_shares_are_paged_past_a_thousand,
     deleted_alerts_free_their_place_and_organisation_names_are_unique,
     an_order_is_shared_once_until_the_share_is_deleted,
     usernames_are_unique_letter_case_aside,

@@ -351,13 +351,27 @@ async fn reports_are_one_per_reporter_and_never_of_ones_own_posts_and_a_filled_o
     let comment_id = comment["commentId"].as_str().unwrap();
     let (status, _) = as_user(&app, &bob, Method::POST, &format!("/v1/comments/{comment_id}/report"), Some(json!({"reason": "mine"}))).await;
     assert_eq!(status, 400, "one's own comment");
-    let (_, reports) = app.get("/v1/reports?open=true").await;
-    assert_eq!(reports["reports"].as_array().unwrap().len(), 1, "{reports}");
+    let (status, second) = as_user(&app, &ada, Method::POST, &format!("/v1/comments/{comment_id}/report"), Some(json!({"reason": "rude"}))).await;
+    assert_eq!(status, 201, "{second}");
+    // Every report is reached page by page, oldest first (ties by id).
+    let (_, all) = app.get("/v1/reports?open=true").await;
+    let both: Vec<String> = all["reports"].as_array().unwrap().iter().map(|report| report["reportId"].as_str().unwrap().to_owned()).collect();
+    let mut made = [first["reportId"].as_str().unwrap().to_owned(), second["reportId"].as_str().unwrap().to_owned()];
+    let mut listed = both.clone();
+    made.sort();
+    listed.sort();
+    assert_eq!(listed, made);
+    assert_eq!(app.pages("/v1/reports?open=true&limit=1", "reports", "reportId").await, both);
     // Once resolved (hidden), the share is gone: a later report finds nothing to report.
     let (status, _) = app.post(&format!("/v1/shares/{share_id}/hide"), json!({})).await;
     assert_eq!(status, 204);
     let (status, _) = as_user(&app, &bob, Method::POST, &format!("/v1/shares/{share_id}/report"), Some(json!({"reason": "spam"}))).await;
     assert_eq!(status, 404);
+    let open: Vec<String> = both.iter().filter(|id| **id != first["reportId"]).cloned().collect();
+    assert_eq!(app.pages("/v1/reports?open=true&limit=1", "reports", "reportId").await, open);
+    assert_eq!(app.pages("/v1/reports?limit=1", "reports", "reportId").await, both);
+    let (status, refused) = app.get("/v1/reports?pageToken=zz").await;
+    assert_eq!((status, refused["error"]["details"]["parameter"].as_str()), (400, Some("pageToken")), "{refused}");
 }
 
 /// A whole 1×1 PNG.
