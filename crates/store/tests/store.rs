@@ -1273,9 +1273,8 @@ fn follows_and_shares_are_paged_past_a_thousand(db: TestDb) {
     assert_eq!((page.users.len(), page.public, page.private), (0, 0, 1), "user 7 has no profile: counted as private");
 
     // A user's shares, likewise.
-    let shares: Vec<String> = (0..1_003)
-        .map(|index| format!("('s{index:04}', 7, 7, 'ORDER', '{index}', 'MOCK', 'BUY', '1', NULL, '', 0, 0, {index})"))
-        .collect();
+    let shares: Vec<String> =
+        (0..1_003).map(|index| format!("('s{index:04}', 7, 7, 'ORDER', '{index}', 'MOCK', 'BUY', '1', NULL, '', 0, 0, {index})")).collect();
     store
         .backend()
         .batch(&format!(
