@@ -238,7 +238,7 @@ pub(crate) struct SocialExport {
 
 /// Everything social stored about `user` (for the export).
 pub(crate) async fn export_of(state: &AppState, caller: &Caller, user: u64) -> Result<SocialExport, ApiError> {
-    let max = tradecraft_store::PAGE_LIMIT_MAX;
+    let max = tradecraft_store::EXPORT_LIMIT_MAX;
     let ((profile, avatar, following, followers, shares, comments, likes), reports) = ask(state, move |store| {
         Ok((
             (

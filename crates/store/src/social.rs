@@ -117,6 +117,11 @@ fn limit_param(limit: usize) -> Param {
     Param::Int(i64::try_from(limit.clamp(1, crate::PAGE_LIMIT_MAX)).unwrap_or(100))
 }
 
+/// The `LIMIT` of a read for a user's data export: up to [`crate::EXPORT_LIMIT_MAX`].
+fn export_limit_param(limit: usize) -> Param {
+    Param::Int(i64::try_from(limit.clamp(1, crate::EXPORT_LIMIT_MAX)).unwrap_or(100))
+}
+
 impl Store {
     /// A user's profile, if they wrote one.
     pub fn profile(&self, user_id: u64) -> Result<Option<ProfileRecord>, StoreError> {
@@ -210,12 +215,12 @@ impl Store {
     }
 
     /// Who follows `user_id` (`followers`) or whom they follow, newest first, after
-    /// `offset` of them; and how many there are in all.
+    /// `offset` of them (at most [`crate::EXPORT_LIMIT_MAX`]); and how many there are in all.
     pub fn follow_list(&self, user_id: u64, followers: bool, offset: usize, limit: usize) -> Result<(Vec<FollowRecord>, u64), StoreError> {
         let (wanted, by) = if followers { ("follower_id", "followee_id") } else { ("followee_id", "follower_id") };
         let rows = self.backend().query(
             &format!("SELECT {wanted}, created_at FROM follows WHERE {by} = $1 ORDER BY created_at DESC, {wanted} LIMIT $2 OFFSET $3"),
-            &[user(user_id), limit_param(limit), Param::Int(offset as i64)],
+            &[user(user_id), export_limit_param(limit), Param::Int(offset as i64)],
         )?;
         let list = rows.iter().map(|row| Ok(FollowRecord { user_id: row.int(0)? as u64, since_ms: row.int(1)? })).collect::<Result<Vec<_>, StoreError>>()?;
         let total = self.backend().query(&format!("SELECT COUNT(*) FROM follows WHERE {by} = $1"), &[user(user_id)])?;
@@ -392,22 +397,23 @@ impl Store {
     }
 
     /// A user's own comments not deleted (hidden ones too: they are still the user's),
-    /// newest first.
+    /// newest first, at most [`crate::EXPORT_LIMIT_MAX`] (for the user's export).
     pub fn comments_by(&self, user_id: u64, limit: usize) -> Result<Vec<CommentRecord>, StoreError> {
         let rows = self.backend().query(
             &format!(
                 "SELECT {COMMENT_COLUMNS} FROM share_comments WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, comment_id DESC LIMIT $2"
             ),
-            &[user(user_id), limit_param(limit)],
+            &[user(user_id), export_limit_param(limit)],
         )?;
         rows.iter().map(comment).collect()
     }
 
-    /// A user's own shares not deleted (hidden ones too), newest first.
+    /// A user's own shares not deleted (hidden ones too), newest first, at most
+    /// [`crate::EXPORT_LIMIT_MAX`] (for the user's export).
     pub fn own_shares(&self, user_id: u64, limit: usize) -> Result<Vec<ShareRecord>, StoreError> {
         let rows = self.backend().query(
             &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, share_id DESC LIMIT $2"),
-            &[user(user_id), limit_param(limit)],
+            &[user(user_id), export_limit_param(limit)],
         )?;
         rows.iter().map(share).collect()
     }
@@ -460,11 +466,11 @@ impl Store {
         rows.first().map(report_record).transpose()
     }
 
-    /// The reports `reporter` filed, newest first.
+    /// The reports `reporter` filed, newest first, at most [`crate::EXPORT_LIMIT_MAX`].
     pub fn reports_by(&self, reporter: u64, limit: usize) -> Result<Vec<ReportRecord>, StoreError> {
         let rows = self.backend().query(
             &format!("{REPORTS_SELECT} WHERE reporter_id = $1 ORDER BY created_at DESC, report_id DESC LIMIT $2"),
-            &[user(reporter), limit_param(limit)],
+            &[user(reporter), export_limit_param(limit)],
         )?;
         rows.iter().map(report_record).collect()
     }

@@ -1286,6 +1286,10 @@ fn follows_and_shares_are_paged_past_a_thousand(db: TestDb) {
     assert_eq!((page.iter().map(|share| share.share_id.as_str()).collect::<Vec<_>>(), more), (vec!["s0002", "s0001", "s0000"], false));
     let (page, more) = store.shares_page(7, 999, 1).unwrap();
     assert_eq!((page[0].share_id.as_str(), more), ("s0003", true));
+    // A user's export reads up to 10,000 of each (it once stopped at 1,000).
+    let max = tradecraft_store::EXPORT_LIMIT_MAX;
+    assert_eq!(store.follow_list(7, true, 0, max).unwrap().0.len(), 1_003);
+    assert_eq!(store.own_shares(7, max).unwrap().len(), 1_003);
 }
 
 macro_rules! backend_suite {
