@@ -260,7 +260,7 @@ function NotificationLink({ userId, current }: { userId: string; current: boolea
   useEffect(() => {
     window.addEventListener(NOTIFICATIONS_READ, count);
     return () => window.removeEventListener(NOTIFICATIONS_READ, count);
-  });
+  }, [userId, account]);
   useChannel(`notifications:${userId}`, "notification", count);
   useChannel(account !== userId ? `notifications:${account}` : null, "notification", count);
   return (

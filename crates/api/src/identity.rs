@@ -138,10 +138,12 @@ pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<Re
     if taken {
         return Err(email_taken());
     }
-    if let Some(name) = chosen.clone()
-        && ask_now(&state, move |store| store.username_taken(&name)).await?
-    {
-        return Err(username_taken(chosen.as_deref().unwrap_or_default()));
+    // Checked before the password is hashed and the account opened (the insert checks again).
+    if let Some(name) = &chosen {
+        let probe = name.clone();
+        if ask_now(&state, move |store| store.username_taken(&probe)).await? {
+            return Err(username_taken(name));
+        }
     }
     let hash = hashed(password).await?;
     // The engine account (its id is the user's), then the user, then the starting cash: a

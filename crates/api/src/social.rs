@@ -610,27 +610,19 @@ async fn check_posting_rate(state: &AppState, user: u64) -> Result<(), ApiError>
 
 async fn store_share(state: &AppState, caller: &MaybeCaller, record: ShareRecord) -> Result<Response, ApiError> {
     check_posting_rate(state, record.user_id).await?;
-    // One share of each order or trade per user (delete it to share again).
-    let what = if record.kind == "TRADE" { "trade" } else { "order" };
-    let already = |share_id: &str| ApiError::Rejected {
-        status: StatusCode::CONFLICT,
-        code: "already_shared",
-        message: format!("you shared this {what} already (share {share_id}); delete that share to share it again"),
-    };
-    let (user, kind, reference) = (record.user_id, record.kind.clone(), record.reference_id.clone());
-    let existing = move || {
-        let (kind, reference) = (kind.clone(), reference.clone());
-        async move { ask(state, move |store| store.share_of(user, &kind, &reference)).await }
-    };
-    if let Some(share_id) = existing().await? {
-        return Err(already(&share_id));
-    }
+    // One share of each order or trade per user (delete it to share again): the store
+    // refuses a second; the answer names the first.
     let stored = record.clone();
-    match ask(state, move |store| store.insert_share(&stored)).await {
-        Ok(()) => {}
-        // Another request shared it meanwhile.
-        Err(ApiError::Rejected { code: "too_many", .. }) => return Err(already(&existing().await?.unwrap_or_default())),
-        Err(other) => return Err(other),
+    if let Err(refused) = ask(state, move |store| store.insert_share(&stored)).await {
+        let ApiError::Rejected { code: "too_many", .. } = refused else { return Err(refused) };
+        let (user, kind, reference) = (record.user_id, record.kind.clone(), record.reference_id.clone());
+        let shared = ask(state, move |store| store.share_of(user, &kind, &reference)).await?.unwrap_or_default();
+        let what = if record.kind == "TRADE" { "trade" } else { "order" };
+        return Err(ApiError::Rejected {
+            status: StatusCode::CONFLICT,
+            code: "already_shared",
+            message: format!("you shared this {what} already (share {shared}); delete that share to share it again"),
+        });
     }
     audit(state, caller, "share.created", format!("share:{}", record.share_id), json!({"kind": record.kind, "referenceId": record.reference_id})).await;
     let caller = require(caller)?;

@@ -68,19 +68,8 @@ impl Store {
     /// A page of a user's alerts (not yet acknowledged ones with `open_only`), newest
     /// first, after the page `page_token` ended; and the next page's token.
     pub fn alerts_page(&self, user_id: u64, open_only: bool, limit: usize, page_token: Option<&str>) -> Result<(Vec<AlertRecord>, Option<String>), StoreError> {
-        let mut filters = vec!["user_id = $1".to_owned()];
-        if open_only {
-            filters.push("acknowledged_at IS NULL".to_owned());
-        }
-        let list = crate::pages::NewestFirst {
-            select: format!("SELECT {ALERT_COLUMNS} FROM alerts"),
-            filters,
-            params: vec![(user_id as i64).into()],
-            time: "created_at",
-            id: "alert_id",
-            oldest_first: false,
-        };
-        self.newest_first(list, limit, page_token, alert, |alert| (alert.created_at_ms, alert.alert_id.as_str()))
+        let list = crate::pages::TimeOrder::newest_of_user(ALERT_COLUMNS, "alerts", user_id, open_only.then_some("acknowledged_at"), "alert_id");
+        self.time_ordered(list, limit, page_token, alert, |alert| (alert.created_at_ms, alert.alert_id.as_str()))
     }
 
     /// Acknowledges a user's alert; false if the user has no such alert.

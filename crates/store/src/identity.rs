@@ -103,17 +103,18 @@ impl Store {
             return Ok(base.to_owned());
         }
         let stem: String = base.chars().take(max_chars.saturating_sub(8).max(1)).collect();
-        // `holding` is `%stem%`, escaped: the names that start with `stem-`.
-        let holding = crate::queries::holding(&stem);
-        let pattern = format!("{}-%", &holding[1..holding.len() - 1]);
+        let pattern = format!("{}-%", crate::queries::like_literal(&stem));
         let taken: std::collections::HashSet<String> = self
             .backend()
             .query("SELECT LOWER(username) FROM users WHERE LOWER(username) LIKE LOWER($1) ESCAPE '\\'", &[pattern.into()])?
             .iter()
             .map(|row| row.text(0).map(str::to_owned))
             .collect::<Result<_, _>>()?;
-        let free = (2_u32..).map(|n| format!("{stem}-{n}")).find(|name| !taken.contains(&name.to_lowercase()));
-        Ok(free.unwrap_or_else(|| stem.clone()))
+        let mut number = 2_u64;
+        while taken.contains(&format!("{stem}-{number}").to_lowercase()) {
+            number += 1;
+        }
+        Ok(format!("{stem}-{number}"))
     }
 
     pub fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -439,7 +440,7 @@ impl Store {
             Some(subject) => (vec!["subject = $1".to_owned()], vec![subject.into()]),
             None => (Vec::new(), Vec::new()),
         };
-        let list = crate::pages::NewestFirst {
+        let list = crate::pages::TimeOrder {
             select: "SELECT entry_id, at, actor, action, subject, details FROM audit_log".to_owned(),
             filters,
             params,
@@ -447,7 +448,7 @@ impl Store {
             id: "entry_id",
             oldest_first: false,
         };
-        self.newest_first(list, limit, page_token, audit_record, |entry| (entry.at_ms, entry.entry_id.as_str()))
+        self.time_ordered(list, limit, page_token, audit_record, |entry| (entry.at_ms, entry.entry_id.as_str()))
     }
 
     /// Audit entries about any of `subjects`, newest first.

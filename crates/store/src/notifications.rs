@@ -92,19 +92,8 @@ impl Store {
         limit: usize,
         page_token: Option<&str>,
     ) -> Result<(Vec<NotificationRecord>, Option<String>), StoreError> {
-        let mut filters = vec!["user_id = $1".to_owned()];
-        if unread_only {
-            filters.push("read_at IS NULL".to_owned());
-        }
-        let list = crate::pages::NewestFirst {
-            select: format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications"),
-            filters,
-            params: vec![(user_id as i64).into()],
-            time: "created_at",
-            id: "notification_id",
-            oldest_first: false,
-        };
-        self.newest_first(list, limit, page_token, notification, |note| (note.created_at_ms, note.notification_id.as_str()))
+        let list = crate::pages::TimeOrder::newest_of_user(NOTIFICATION_COLUMNS, "notifications", user_id, unread_only.then_some("read_at"), "notification_id");
+        self.time_ordered(list, limit, page_token, notification, |note| (note.created_at_ms, note.notification_id.as_str()))
     }
 
     /// Every account's notifications made at or after `since_ms`, oldest first (what the

@@ -8,13 +8,30 @@ use crate::{Store, StoreError};
 /// What a list in time order reads: `SELECT ... FROM table`, the filters every page shares
 /// (with their parameters, `$1` on), the time and id columns that order it, and whether
 /// the oldest come first (else the newest).
-pub(crate) struct NewestFirst<'a> {
+pub(crate) struct TimeOrder<'a> {
     pub select: String,
     pub filters: Vec<String>,
     pub params: Vec<Param>,
     pub time: &'a str,
     pub id: &'a str,
     pub oldest_first: bool,
+}
+
+impl<'a> TimeOrder<'a> {
+    /// A user's rows of `table`, newest by `created_at` (then `id`) first; with `unset`,
+    /// only those whose `unset` column is NULL.
+    pub(crate) fn newest_of_user(columns: &str, table: &str, user_id: u64, unset: Option<&str>, id: &'a str) -> Self {
+        let mut filters = vec!["user_id = $1".to_owned()];
+        filters.extend(unset.map(|column| format!("{column} IS NULL")));
+        TimeOrder {
+            select: format!("SELECT {columns} FROM {table}"),
+            filters,
+            params: vec![(user_id as i64).into()],
+            time: "created_at",
+            id,
+            oldest_first: false,
+        }
+    }
 }
 
 /// The token of the page after `(at, id)`, the last row shown: the time as 16 hex digits,
@@ -41,15 +58,15 @@ impl Store {
     /// A page of `list`, in its order, after the page `page_token` ended; and the next
     /// page's token, if there is more. `key` gives a row's time and id; pages hold 1 to
     /// [`crate::EXPORT_LIMIT_MAX`] rows (the API's own bound is lower).
-    pub(crate) fn newest_first<T>(
+    pub(crate) fn time_ordered<T>(
         &self,
-        list: NewestFirst<'_>,
+        list: TimeOrder<'_>,
         limit: usize,
         page_token: Option<&str>,
         read: impl Fn(&Row) -> Result<T, StoreError>,
         key: impl Fn(&T) -> (i64, &str),
     ) -> Result<(Vec<T>, Option<String>), StoreError> {
-        let NewestFirst { select, mut filters, mut params, time, id, oldest_first } = list;
+        let TimeOrder { select, mut filters, mut params, time, id, oldest_first } = list;
         let (past, order) = if oldest_first { (">", "ASC") } else { ("<", "DESC") };
         let limit = limit.clamp(1, crate::EXPORT_LIMIT_MAX);
         if let Some(token) = page_token {

@@ -20,9 +20,12 @@ pub const PAGE_LIMIT_MAX: usize = 1000;
 /// The `LIKE ... ESCAPE '\'` pattern of a lower-cased column holding `text`, letter case
 /// aside: `%`, `_` and `\` in it are the characters themselves.
 pub(crate) fn holding(text: &str) -> String {
-    let escaped: String =
-        text.to_lowercase().chars().flat_map(|character| if matches!(character, '%' | '_' | '\\') { vec!['\\', character] } else { vec![character] }).collect();
-    format!("%{escaped}%")
+    format!("%{}%", like_literal(text))
+}
+
+/// `text` lower-cased, with `%`, `_` and `\` escaped for `LIKE ... ESCAPE '\'`.
+pub(crate) fn like_literal(text: &str) -> String {
+    text.to_lowercase().chars().flat_map(|character| if matches!(character, '%' | '_' | '\\') { vec!['\\', character] } else { vec![character] }).collect()
 }
 
 /// Rows of each kind a user's data export reads at most.

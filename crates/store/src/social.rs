@@ -117,6 +117,12 @@ fn limit_param(limit: usize) -> Param {
     Param::Int(i64::try_from(limit.clamp(1, crate::PAGE_LIMIT_MAX)).unwrap_or(100))
 }
 
+/// The `follows` columns of the users listed and of the user they are listed for: the
+/// followers of a user, or whom they follow.
+fn follow_columns(followers: bool) -> (&'static str, &'static str) {
+    if followers { ("follower_id", "followee_id") } else { ("followee_id", "follower_id") }
+}
+
 /// The `LIMIT` of a read for a user's data export: up to [`crate::EXPORT_LIMIT_MAX`].
 fn export_limit_param(limit: usize) -> Param {
     Param::Int(i64::try_from(limit.clamp(1, crate::EXPORT_LIMIT_MAX)).unwrap_or(100))
@@ -217,7 +223,7 @@ impl Store {
     /// Who follows `user_id` (`followers`) or whom they follow, newest first, after
     /// `offset` of them (at most [`crate::EXPORT_LIMIT_MAX`]); and how many there are in all.
     pub fn follow_list(&self, user_id: u64, followers: bool, offset: usize, limit: usize) -> Result<(Vec<FollowRecord>, u64), StoreError> {
-        let (wanted, by) = if followers { ("follower_id", "followee_id") } else { ("followee_id", "follower_id") };
+        let (wanted, by) = follow_columns(followers);
         let rows = self.backend().query(
             &format!("SELECT {wanted}, created_at FROM follows WHERE {by} = $1 ORDER BY created_at DESC, {wanted} LIMIT $2 OFFSET $3"),
             &[user(user_id), export_limit_param(limit), Param::Int(offset as i64)],
@@ -231,7 +237,7 @@ impl Store {
     /// those with public profiles and their display names, after `offset` of them; and how
     /// many there are with public profiles and with private ones.
     pub fn public_follow_page(&self, user_id: u64, followers: bool, offset: usize, limit: usize) -> Result<FollowPage, StoreError> {
-        let (wanted, by) = if followers { ("follower_id", "followee_id") } else { ("followee_id", "follower_id") };
+        let (wanted, by) = follow_columns(followers);
         let rows = self.backend().query(
             &format!(
                 "SELECT f.{wanted}, f.created_at, p.display_name FROM follows f JOIN profiles p ON p.user_id = f.{wanted} AND p.public <> 0 \
@@ -479,15 +485,9 @@ impl Store {
     /// page `page_token` ended; and the next page's token.
     pub fn reports(&self, open_only: bool, limit: usize, page_token: Option<&str>) -> Result<(Vec<ReportRecord>, Option<String>), StoreError> {
         let filters = if open_only { vec!["resolved_at IS NULL".to_owned()] } else { Vec::new() };
-        let list = crate::pages::NewestFirst {
-            select: REPORTS_SELECT.to_owned(),
-            filters,
-            params: Vec::new(),
-            time: "created_at",
-            id: "report_id",
-            oldest_first: true,
-        };
-        self.newest_first(list, limit, page_token, report_record, |report| (report.created_at_ms, report.report_id.as_str()))
+        let list =
+            crate::pages::TimeOrder { select: REPORTS_SELECT.to_owned(), filters, params: Vec::new(), time: "created_at", id: "report_id", oldest_first: true };
+        self.time_ordered(list, limit, page_token, report_record, |report| (report.created_at_ms, report.report_id.as_str()))
     }
 
     /// A page of a user's visible shares, newest first: `limit` after the first `offset`,
