@@ -3,7 +3,8 @@
 //!
 //! The first request with a key claims it in the read store; each store transaction the
 //! request commits marks the key applied in the same transaction (so a write and its mark
-//! are one); the answer is stored when the request ends. A retry with the same key and
+//! are one), and so does each engine command of it that takes effect, once its outcome is
+//! in ([`engine_wrote`]); the answer is stored when the request ends. A retry with the same key and
 //! the same request gets that answer again (`Idempotent-Replayed: true`), on any gateway
 //! and after a restart. Another request with the key is 409 `idempotency_key_reused`; a
 //! retry while the first still runs is 409 `idempotency_key_in_use` (retry shortly); a
@@ -43,6 +44,22 @@ tokio::task_local! {
 /// mark the key applied.
 pub(crate) fn current() -> Option<KeyClaim> {
     CLAIM.try_with(Clone::clone).ok()
+}
+
+/// Marks the key of the request running on this task (if it holds one) applied: an
+/// engine command it sent took effect. The engine keeps only orders' keys, and a request
+/// such as an operator's account opening writes nothing to the store; without this its
+/// key would be given back when it failed later, or taken over once its claim went stale
+/// after its server stopped, and a retry would apply it again.
+pub(crate) async fn engine_wrote(state: &crate::AppState) {
+    if current().is_none() || state.store.is_none() {
+        return;
+    }
+    // A claim taken over meanwhile (this request ran past the stale time) fails the mark:
+    // the command stands; the request answers as it would have.
+    if let Err(error) = ask_now(state, tradecraft_store::Store::mark_key_applied).await {
+        tracing::warn!(error = %error, "marking an idempotency key applied after an engine command failed");
+    }
 }
 
 /// Put in an answer's extensions by a route whose answer must not be given twice (it

@@ -143,6 +143,13 @@ impl Store {
         Ok(!rows.is_empty())
     }
 
+    /// Marks the key of the request running on this thread (inside [`marking`]) applied,
+    /// with nothing else written here: for a request whose write went elsewhere (an engine
+    /// command). Fails if the claim is no longer the key's.
+    pub fn mark_key_applied(&self) -> Result<(), StoreError> {
+        self.backend().transaction(&[])
+    }
+
     /// Stores the answer of the request holding `claim`.
     pub fn answer_key(&self, claim: &KeyClaim, status: u16, body: &str) -> Result<(), StoreError> {
         self.backend().transaction(&[Statement::new(

@@ -692,6 +692,28 @@ async fn on_kafka_a_retry_after_a_crash_places_one_order_and_kill_9_loses_nothin
 }
 
 /// Registers `email` through the server at `base`; its access token.
+/// Sends a keyed request (`send` to a server's address) that `child`, at `base` and
+/// started with the fault on its key, dies of; starts the server on `data_dir` again and
+/// checks that two retries are refused as already applied. The server started again, and
+/// its address.
+async fn refused_as_applied_after_dying<F, R>(mut child: Server, base: &str, data_dir: &Path, send: F) -> (Server, String)
+where
+    F: Fn(&str) -> R,
+    R: std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+{
+    let first = send(base).await;
+    assert!(first.is_err(), "the server answered instead of dying: {first:?}");
+    assert!(!child.wait().unwrap().success(), "the server died of the injected fault");
+    let (child, base) = serve(data_dir);
+    for _ in 0..2 {
+        let retry = send(&base).await.unwrap();
+        assert_eq!(retry.status(), 409);
+        let answer: Value = retry.json().await.unwrap();
+        assert_eq!(answer["error"]["code"], "idempotency_key_applied", "{answer}");
+    }
+    (child, base)
+}
+
 async fn register(client: &reqwest::Client, base: &str, email: &str) -> String {
     let login: Value =
         client.post(format!("{base}/v1/auth/register")).json(&json!({"email": email, "password": "correct horse"})).send().await.unwrap().json().await.unwrap();
@@ -735,6 +757,26 @@ async fn an_alpaca_retry_by_client_order_id_after_a_crash_places_one_order() {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
+/// A keyed request whose writes are engine commands only (an operator opening a funded
+/// account writes nothing to the store) and whose server dies after they took effect,
+/// before it answered: the retry is refused as already applied at once and for good, not
+/// left "in use" until the claim went stale and then run a second time (a second account,
+/// funded again).
+#[tokio::test]
+async fn a_keyed_retry_after_a_crash_does_not_repeat_engine_commands() {
+    let data_dir = std::env::temp_dir().join(format!("tradecraft-keyed-engine-retry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let client = client();
+    let (child, base) = serve_with(&data_dir, &[("TRADECRAFT_FAULT_CRASH_AFTER_APPEND", "operator-open-3")]);
+    let open = |base: &str| client.post(format!("{base}/v1/accounts")).header("X-Idempotency-Key", "operator-open-3").json(&json!({"cash": "2500"})).send();
+    let (mut child, base) = refused_as_applied_after_dying(child, &base, &data_dir, open).await;
+    // Another key opens another account.
+    let other = client.post(format!("{base}/v1/accounts")).header("X-Idempotency-Key", "operator-open-4").json(&json!({"cash": "2500"})).send().await.unwrap();
+    assert_eq!(other.status(), 201);
+    terminate(&mut child);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
 /// A keyed request other than an order (a practice account: engine commands and a store
 /// row) whose server dies after it took effect and before it answered: the retry after
 /// the restart is refused as already applied, and there is still one such account.
@@ -743,7 +785,7 @@ async fn a_keyed_retry_after_a_crash_does_not_apply_a_request_twice() {
     let data_dir = std::env::temp_dir().join(format!("tradecraft-keyed-retry-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let client = reqwest::Client::new();
-    let (mut child, base) = serve_with(&data_dir, &[("TRADECRAFT_FAULT_CRASH_AFTER_APPEND", "practice-7")]);
+    let (child, base) = serve_with(&data_dir, &[("TRADECRAFT_FAULT_CRASH_AFTER_APPEND", "practice-7")]);
     let token = register(&client, &base, "keyed@example.com").await;
     let open = |base: &str| {
         client
@@ -753,17 +795,7 @@ async fn a_keyed_retry_after_a_crash_does_not_apply_a_request_twice() {
             .json(&json!({"name": "retry", "cash": "5000"}))
             .send()
     };
-    let first = open(&base).await;
-    assert!(first.is_err(), "the server answered instead of dying: {first:?}");
-    assert!(!child.wait().unwrap().success(), "the server died of the injected fault");
-
-    let (mut child, base) = serve(&data_dir);
-    for _ in 0..2 {
-        let retry = open(&base).await.unwrap();
-        assert_eq!(retry.status(), 409);
-        let answer: Value = retry.json().await.unwrap();
-        assert_eq!(answer["error"]["code"], "idempotency_key_applied", "{answer}");
-    }
+    let (mut child, base) = refused_as_applied_after_dying(child, &base, &data_dir, open).await;
     let listed: Value = client.get(format!("{base}/v1/me/accounts")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     let practice = listed["accounts"].as_array().unwrap().iter().filter(|account| account["kind"] == "PRACTICE").count();
     assert_eq!(practice, 1, "one practice account: {listed}");
