@@ -39,6 +39,11 @@ fn subject(scope: LimitScope) -> String {
     }
 }
 
+/// [`subject`] as a message says it: `organisation 7`.
+fn subject_in_words(scope: LimitScope) -> String {
+    subject(scope).replace(':', " ")
+}
+
 /// `PUT /v1/limits/{scope}/{id}` with a limits object (absent fields: unlimited). Replaces
 /// the scope's limits; 200 with what is now in force for it. Admins set any; an
 /// organisation's admins set their organisation's and its groups'.
@@ -109,7 +114,7 @@ async fn exists(state: &AppState, scope: LimitScope) -> Result<(), ApiError> {
         LimitScope::Group(group) => ask_now(state, move |store| store.group_org(group)).await?.is_some(),
         LimitScope::Organisation(organisation) => ask_now(state, move |store| store.organisation(organisation)).await?.is_some(),
     };
-    if found { Ok(()) } else { Err(ApiError::NotFound(subject(scope).replace(':', " "))) }
+    if found { Ok(()) } else { Err(ApiError::NotFound(subject_in_words(scope))) }
 }
 
 /// 400 naming the list if a symbol in it is not listed on the exchange.
@@ -168,7 +173,7 @@ async fn may_read(state: &AppState, caller: &MaybeCaller, scope: LimitScope) -> 
     if caller.is_admin() {
         return Ok(());
     }
-    let refused = || ApiError::Forbidden(format!("not a member of {}", subject(scope)));
+    let refused = || ApiError::Forbidden(format!("not a member of {}", subject_in_words(scope)));
     let user = caller.user_id.ok_or_else(refused)?;
     let Some(member) = ask_now(state, move |store| store.member(user)).await? else { return Err(refused()) };
     let allowed = match scope {

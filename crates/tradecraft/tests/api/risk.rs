@@ -200,7 +200,13 @@ async fn organisation_admins_manage_their_members_groups_and_limits() {
             let limits: Value = response.json().await.unwrap();
             assert_eq!(limits["limits"]["maxOrderQuantity"], quantity, "{path}: {limits}");
         }
-        assert_eq!(send(&outsider_token, Method::GET, path.clone(), None).await.unwrap().status(), 403, "{path}");
+        let refused = send(&outsider_token, Method::GET, path.clone(), None).await.unwrap();
+        assert_eq!(refused.status(), 403, "{path}");
+        // Said in words, as every other message names an organisation or group.
+        let refused: Value = refused.json().await.unwrap();
+        let id = path.rsplit('/').next().unwrap();
+        let message = refused["error"]["message"].as_str().unwrap();
+        assert!(message.ends_with(&format!("of organisation {id}")) || message.ends_with(&format!("of group {id}")), "{refused}");
     }
 
     let order = |quantity: &str| Some(json!({"symbol": "MOCK", "quantity": quantity, "side": "BUY", "type": "LIMIT", "limitPrice": "90"}));
