@@ -22,6 +22,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use tradecraft_engine::KeyUse;
 use tradecraft_store::{Claimed, KeyClaim, KeyTimes};
 
 use crate::auth::{MaybeCaller, now_ms, random_token};
@@ -111,13 +112,13 @@ pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: N
         return ApiError::body_too_large().into_response();
     };
     // Keys are one namespace: one an order spent (the engine keeps those) is not a new
-    // request's either.
+    // request's either. One a command of this request spent says it took effect.
     let digest = tradecraft_sequencer::wire::key_digest(&crate::orders::scoped_key(&key.scope, &key.key));
-    match crate::routes::query(&state, move |engine| engine.remembers_key(digest)).await {
-        Ok(false) => {}
-        Ok(true) => return reused().into_response(),
+    let spent = match crate::routes::query(&state, move |engine| engine.key_use(digest)).await {
+        Ok(KeyUse::Order) => return reused().into_response(),
+        Ok(use_) => use_ == KeyUse::Request,
         Err(error) => return error.into_response(),
-    }
+    };
     let fingerprint = fingerprint(&parts.method, &parts.uri, &body);
     let now = now_ms();
     let times = KeyTimes { now_ms: now, stale_before_ms: now - CLAIM_STALE.as_millis() as i64, expired_before_ms: now - KEY_LIFETIME.as_millis() as i64 };
@@ -127,27 +128,43 @@ pub(crate) async fn guard(State(state): State<Shared>, request: Request, next: N
         Err(error) => return error.into_response(),
     };
     let refused = match claimed {
+        // The claim was free or stale, but a command the request sent took effect (its
+        // server stopped before the store heard of it): the key is marked applied, and
+        // that is the answer, now and to every retry.
+        Claimed::Ours if spent => {
+            let answer = applied().into_response();
+            let claim = key.clone();
+            if let Err(error) = ask_now(&state, move |store| tradecraft_store::marking(Some(claim), || store.mark_key_applied())).await {
+                return error.into_response();
+            }
+            return keep(&state, key, answer).await;
+        }
         Claimed::Ours => None,
         Claimed::Answered { status, body } => return replay(status, body),
-        Claimed::InProgress => Some(("idempotency_key_in_use", "a request with this idempotency key is still running; retry shortly", true)),
-        Claimed::AppliedUnanswered => Some((
-            "idempotency_key_applied",
-            "the first request with this idempotency key took effect and is not applied again; its answer is not stored (it is finishing, \
-             or its server stopped before answering)",
-            true,
-        )),
+        // Still running, or stopped after a command of it took effect: then it is applied.
+        Claimed::InProgress if spent => Some(("idempotency_key_applied", APPLIED)),
+        Claimed::InProgress => Some(("idempotency_key_in_use", "a request with this idempotency key is still running; retry shortly")),
+        Claimed::AppliedUnanswered => Some(("idempotency_key_applied", APPLIED)),
         Claimed::Reused => return reused().into_response(),
     };
-    if let Some((code, message, retry)) = refused {
+    if let Some((code, message)) = refused {
         let mut response = ApiError::Rejected { status: StatusCode::CONFLICT, code, message: message.to_owned() }.into_response();
-        if retry {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     }
     let response = CLAIM.scope(key.clone(), next.run(Request::from_parts(parts, Body::from(body)))).await;
     crate::routes::crash_if_faulted(&key.key);
     keep(&state, key, response).await
+}
+
+/// Why a retry is 409 `idempotency_key_applied`.
+const APPLIED: &str = "the first request with this idempotency key took effect and is not applied again; its answer is not stored (it is \
+                       finishing, or its server stopped before answering)";
+
+/// 409 `idempotency_key_applied`: the first request with the key took effect and did not
+/// store its answer.
+fn applied() -> ApiError {
+    ApiError::Rejected { status: StatusCode::CONFLICT, code: "idempotency_key_applied", message: APPLIED.to_owned() }
 }
 
 /// 409 `idempotency_key_reused`: the caller used the key for another request.

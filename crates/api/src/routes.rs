@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tradecraft_engine::{Engine, Event};
 use tradecraft_sequencer::wire::WireCommand;
-use tradecraft_sequencer::{CommandOutcome, Request, RuntimeError, submit_then};
+use tradecraft_sequencer::{CommandOutcome, Request, RuntimeError, Sender, submit_then};
 use tradecraft_types::{AccountId, Money, Symbol, Timestamp};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -192,7 +192,10 @@ pub(crate) async fn execute(state: &AppState, command: WireCommand) -> Result<Co
     let done = Box::new(move |result| {
         let _ = appended_sender.send(result);
     });
-    submit_then(state.log.as_ref(), &command, &state.producer, sequence, now(), crate::metrics::current_trace(), done);
+    // A keyed request's commands name its key: the engine remembers it once one takes effect.
+    let idempotency_key = crate::idempotency::current().map(|claim| crate::orders::scoped_key(&claim.scope, &claim.key));
+    let sender = Sender { trace: crate::metrics::current_trace(), idempotency_key };
+    submit_then(state.log.as_ref(), &command, &state.producer, sequence, now(), sender, done);
     let offset = appended
         .await
         .map_err(|_| ApiError::Unavailable("the order log stopped".to_owned()))?
@@ -222,9 +225,21 @@ pub(crate) async fn execute(state: &AppState, command: WireCommand) -> Result<Co
 /// and before anyone answers it.
 pub(crate) fn crash_if_faulted(key: &str) {
     static FAULT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    let Some(fault) = FAULT.get_or_init(|| std::env::var("TRADECRAFT_FAULT_CRASH_AFTER_APPEND").ok().filter(|key| !key.is_empty())) else { return };
+    die_if(&FAULT, "TRADECRAFT_FAULT_CRASH_AFTER_APPEND", key);
+}
+
+/// With `TRADECRAFT_FAULT_CRASH_AFTER_COMMAND=KEY`, the process dies once the first engine
+/// command of the keyed request `KEY` (not an order) is durable, before its outcome is read
+/// and before anything else of the request is written.
+fn crash_after_command(key: &str) {
+    static FAULT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    die_if(&FAULT, "TRADECRAFT_FAULT_CRASH_AFTER_COMMAND", key);
+}
+
+fn die_if(fault: &std::sync::OnceLock<Option<String>>, variable: &str, key: &str) {
+    let Some(fault) = fault.get_or_init(|| std::env::var(variable).ok().filter(|key| !key.is_empty())) else { return };
     if fault == key {
-        tracing::error!(key = %key, "fault injection: dying after the request took effect, before the answer");
+        tracing::error!(key = %key, variable, "fault injection: dying after the request took effect, before the answer");
         std::process::abort();
     }
 }
@@ -234,6 +249,8 @@ fn crash_after_append(command: &WireCommand) {
         && let Some((_, own)) = order.idempotency_key.as_deref().and_then(|scoped| scoped.rsplit_once(':'))
     {
         crash_if_faulted(own);
+    } else if let Some(claim) = crate::idempotency::current() {
+        crash_after_command(&claim.key);
     }
 }
 

@@ -71,6 +71,15 @@ pub enum Command {
         account: AccountId,
         order_id: OrderId,
     },
+    /// `command`, sent for an API request that holds an idempotency key (other than an
+    /// order, which carries its own): applied as it is, and if it takes effect (nothing in
+    /// it is refused) the key's digest is remembered for [`IDEMPOTENCY_WINDOW_NANOS`] as
+    /// spent by a request, so a retry of that request is known to be applied whatever
+    /// became of its first attempt (see `Engine::key_use`).
+    Keyed {
+        key: u128,
+        command: Box<Command>,
+    },
     /// New total quantity and/or new limit price of a resting limit order; or new total
     /// quantity, stop price and/or limit price of a stop or stop-limit order waiting for
     /// its trigger; or new total quantity and/or trail of a waiting trailing stop. Any of

@@ -89,6 +89,21 @@ pub(crate) struct TransferRecord {
     pub(crate) amount: Amount,
 }
 
+/// Who spent an idempotency key ([`Engine::key_use`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyUse {
+    /// Nobody within its window.
+    None,
+    /// An order: another request with it is refused.
+    Order,
+    /// A command of another request that took effect ([`Command::Keyed`]).
+    Request,
+}
+
+/// The order id a key spent by a [`Command::Keyed`] is remembered with: no order's (order
+/// ids are command offsets, below 2^44).
+pub(crate) const REQUEST_KEY: OrderId = OrderId(u64::MAX);
+
 /// What the first command with an idempotency key did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct IdempotencyRecord {
@@ -664,10 +679,15 @@ impl Engine {
         self.state.transfers.values().any(|record| record.account == account)
     }
 
-    /// Whether an order came with the idempotency key of digest `key` within its window
-    /// (the key is spent: another request with it is refused).
-    pub fn remembers_key(&self, key: u128) -> bool {
-        self.state.idempotency.get(&key).is_some_and(|record| record.expires_at > self.now)
+    /// Whether an order ([`KeyUse::Order`]) or a command of another request
+    /// ([`KeyUse::Request`], see [`Command::Keyed`]) took the idempotency key of digest
+    /// `key` within its window.
+    pub fn key_use(&self, key: u128) -> KeyUse {
+        match self.state.idempotency.get(&key) {
+            Some(record) if record.expires_at > self.now && record.order_id == REQUEST_KEY => KeyUse::Request,
+            Some(record) if record.expires_at > self.now => KeyUse::Order,
+            _ => KeyUse::None,
+        }
     }
 
     /// The id the next trade will have: every trade below it has been made.
@@ -711,6 +731,8 @@ impl Engine {
                 self.replace(*account, *order_id, change, events)
             }
             Command::CancelAll { account, symbol } => self.cancel_all(*account, *symbol, events),
+            // The command settles what it triggers itself.
+            Command::Keyed { key, command } => return self.apply_keyed(*key, command, timestamp, events),
             Command::EndOfSession { symbol } => self.end_session(*symbol, events),
             Command::OpenSession { symbol } => self.set_session(*symbol, true, events),
             Command::CloseSession { symbol } => self.set_session(*symbol, false, events),
@@ -923,10 +945,8 @@ impl Engine {
         self.config.maker_fee_bps.max(self.config.taker_fee_bps)
     }
 
-    /// Places `new` unless its key was used within the window: the same order again gets
-    /// the first outcome, another order is refused. The outcome, acceptance or refusal, is
-    /// what the key remembers.
-    fn place_once(&mut self, new: &NewOrder, key: IdempotencyKey, events: &mut Vec<Event>, place: impl FnOnce(&mut Self, &NewOrder, &mut Vec<Event>)) {
+    /// Forgets the idempotency keys whose window has passed.
+    fn forget_expired_keys(&mut self) {
         while let Some(&(expires_at, digest)) = self.state.idempotency_expiry.front()
             && expires_at <= self.now
         {
@@ -935,8 +955,33 @@ impl Engine {
                 self.state.idempotency.remove(&digest);
             }
         }
+    }
+
+    /// Applies `command` of a request holding the key of digest `key`; if nothing in it was
+    /// refused, the key is remembered as spent by a request (unless it already is spent:
+    /// by an earlier command of the request, or by an order, which keeps its record).
+    fn apply_keyed(&mut self, key: u128, command: &Command, timestamp: u64, events: &mut Vec<Event>) {
+        let first = events.len();
+        self.apply(command, timestamp, events);
+        if events[first..].iter().any(|event| matches!(event, Event::OrderRejected { .. } | Event::CommandRejected { .. })) {
+            return;
+        }
+        self.forget_expired_keys();
+        if self.state.idempotency.contains_key(&key) {
+            return;
+        }
+        let expires_at = self.now.saturating_add(IDEMPOTENCY_WINDOW_NANOS);
+        self.state.idempotency.insert(key, IdempotencyRecord { fingerprint: 0, order_id: REQUEST_KEY, rejected: None, expires_at });
+        self.state.idempotency_expiry.push_back((expires_at, key));
+    }
+
+    /// Places `new` unless its key was used within the window: the same order again gets
+    /// the first outcome, another order is refused. The outcome, acceptance or refusal, is
+    /// what the key remembers.
+    fn place_once(&mut self, new: &NewOrder, key: IdempotencyKey, events: &mut Vec<Event>, place: impl FnOnce(&mut Self, &NewOrder, &mut Vec<Event>)) {
+        self.forget_expired_keys();
         if let Some(record) = self.state.idempotency.get(&key.key) {
-            if record.fingerprint != key.fingerprint {
+            if record.fingerprint != key.fingerprint || record.order_id == REQUEST_KEY {
                 return events.push(Self::command_rejected(Some(new.account), Some(new.order_id), RejectReason::IdempotencyConflict));
             }
             return events.push(Event::OrderRepeated { order_id: new.order_id, account: new.account, original: record.order_id, rejected: record.rejected });

@@ -530,6 +530,10 @@ pub fn topic_schema(contract: &TopicContract) -> Value {
             "schemaVersion": {"const": contract.schema_version},
             "payload": {"type": "object"},
             "traceContext": {"type": "object"},
+            "idempotencyKey": {
+                "type": "string",
+                "description": "On a command sent for an API request holding an idempotency key (not an order, whose payload carries its key): the caller-scoped key, which the engine remembers once the command takes effect.",
+            },
         },
         "oneOf": choices,
         "$defs": definitions,

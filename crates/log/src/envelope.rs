@@ -83,6 +83,12 @@ pub struct Envelope<P> {
     /// several topics merge back into engine order by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_offset: Option<u64>,
+    /// On a command in `trade_orders` sent for an API request that holds an idempotency
+    /// key (other than an order, whose payload carries its key): the caller-scoped key. The
+    /// engine remembers it once the command takes effect, so a retry of the request is
+    /// known to have been applied, however its first attempt ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 /// Why bytes did not decode into an envelope.
@@ -105,6 +111,7 @@ impl<P> Envelope<P> {
             producer: Some(producer.to_owned()),
             sequence: Some(sequence),
             command_offset: None,
+            idempotency_key: None,
         }
     }
 }

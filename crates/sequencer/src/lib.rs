@@ -12,7 +12,7 @@ pub mod wire;
 
 pub use runtime::{EngineHandle, Request, RuntimeError, RuntimeStatus};
 pub use sequencer::{
-    CommandOutcome, ENGINE_PROGRESS, Progress, Publish, Sequencer, SequencerConfig, SequencerError, TRADE_ORDERS, create_topics, published_progress, submit,
-    submit_batch, submit_then,
+    CommandOutcome, ENGINE_PROGRESS, Progress, Publish, Sender, Sequencer, SequencerConfig, SequencerError, TRADE_ORDERS, create_topics, published_progress,
+    submit, submit_batch, submit_then,
 };
 pub use snapshots::{SequencerSnapshot, SnapshotBackend, SnapshotStore, SnapshotStoreError};

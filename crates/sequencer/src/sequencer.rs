@@ -257,19 +257,30 @@ pub fn submit(log: &dyn EventLog, command: &WireCommand, producer: &str, sequenc
     Ok(log.append(TRADE_ORDERS, vec![record])?[0].offset)
 }
 
-/// Appends one command, in the caller's trace if it has one, and calls `done` with its
-/// offset once durable, without blocking (see [`EventLog::append_then`]).
+/// What a command's envelope says of the request that sent it.
+#[derive(Clone, Debug, Default)]
+pub struct Sender {
+    /// The request's trace.
+    pub trace: Option<tradecraft_log::TraceContext>,
+    /// The request's caller-scoped idempotency key, for a command other than an order (see
+    /// [`crate::wire::keyed_command`]).
+    pub idempotency_key: Option<String>,
+}
+
+/// Appends one command, with what its envelope says of its sender, and calls `done` with
+/// its offset once durable, without blocking (see [`EventLog::append_then`]).
 pub fn submit_then(
     log: &dyn EventLog,
     command: &WireCommand,
     producer: &str,
     sequence: u64,
     at: Timestamp,
-    trace: Option<tradecraft_log::TraceContext>,
+    sender: Sender,
     done: Box<dyn FnOnce(Result<Offset, LogError>) + Send>,
 ) {
     let mut envelope = command_envelope(command, producer, sequence, at);
-    envelope.trace_context = trace;
+    envelope.trace_context = sender.trace;
+    envelope.idempotency_key = sender.idempotency_key;
     let record = Record { key: Some(command.key().into_bytes()), value: envelope.to_json(), timestamp_ms: at.millis() };
     log.append_then(TRADE_ORDERS, vec![record], Box::new(move |result| done(result.map(|appended| appended.first().map_or(0, |first| first.offset)))));
 }
@@ -431,7 +442,7 @@ impl Sequencer {
             let decoded = Envelope::<WireCommand>::from_json(&command.value).map_err(|error| error.to_string());
             // The outputs are part of the command's trace.
             let trace = decoded.as_ref().ok().and_then(|envelope| envelope.trace_context.clone());
-            match decoded.and_then(|envelope| envelope.payload.to_command(command.offset).map_err(|error| error.to_string())) {
+            match decoded.and_then(|envelope| crate::wire::keyed_command(&envelope, command.offset).map_err(|error| error.to_string())) {
                 Ok(engine_command) => {
                     let nanos = u64::try_from(command.timestamp_ms).unwrap_or_default().saturating_mul(1_000_000);
                     self.engine.apply(&engine_command, nanos, &mut self.events);

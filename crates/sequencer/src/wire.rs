@@ -507,6 +507,17 @@ pub enum WireCommand {
     },
 }
 
+/// The engine command an enveloped `trade_orders` record at `offset` holds: its payload's,
+/// wrapped in [`Command::Keyed`] when the envelope names the idempotency key of the
+/// request that sent it (an order carries its own key in its payload and is not wrapped).
+pub fn keyed_command(envelope: &tradecraft_log::Envelope<WireCommand>, offset: u64) -> Result<Command, WireError> {
+    let command = envelope.payload.to_command(offset)?;
+    Ok(match &envelope.idempotency_key {
+        Some(key) if !matches!(envelope.payload, WireCommand::PlaceOrder(_)) => Command::Keyed { key: key_digest(key), command: Box::new(command) },
+        _ => command,
+    })
+}
+
 impl WireCommand {
     /// Every envelope `eventType` a command can have.
     pub const EVENT_TYPES: [&'static str; 16] = [

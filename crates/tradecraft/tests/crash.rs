@@ -459,14 +459,7 @@ async fn order_histories_survive_a_restart_from_a_snapshot() {
 
     // After kill -9 the engine replays what came after its snapshot, which the read store
     // has too: each trade still counts once.
-    let another = client
-        .post(format!("{base}/v1/orders"))
-        .bearer_auth(&token)
-        .json(&json!({"symbol": "MOCKAAPL", "quantity": "2", "side": "BUY", "type": "MARKET"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(another.status(), 202);
+    buy_at_market(&client, &base, &token, "2").await;
     for attempt in 0.. {
         let found: Value = client.get(format!("{base}/v1/trades/search")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
         if found["pagination"]["totalCount"] == 3 {
@@ -714,6 +707,13 @@ where
     (child, base)
 }
 
+/// Places a market order buying `quantity` MOCKAAPL as the holder of `token` (202).
+async fn buy_at_market(client: &reqwest::Client, base: &str, token: &str, quantity: &str) {
+    let order = json!({"symbol": "MOCKAAPL", "quantity": quantity, "side": "BUY", "type": "MARKET"});
+    let placed = client.post(format!("{base}/v1/orders")).bearer_auth(token).json(&order).send().await.unwrap();
+    assert_eq!(placed.status(), 202);
+}
+
 async fn register(client: &reqwest::Client, base: &str, email: &str) -> String {
     let login: Value =
         client.post(format!("{base}/v1/auth/register")).json(&json!({"email": email, "password": "correct horse"})).send().await.unwrap().json().await.unwrap();
@@ -773,6 +773,34 @@ async fn a_keyed_retry_after_a_crash_does_not_repeat_engine_commands() {
     // Another key opens another account.
     let other = client.post(format!("{base}/v1/accounts")).header("X-Idempotency-Key", "operator-open-4").json(&json!({"cash": "2500"})).send().await.unwrap();
     assert_eq!(other.status(), 201);
+    terminate(&mut child);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// A keyed request (a reset: an engine command, then the store's count of resets) whose
+/// server dies the moment its engine command is durable, before anything else of it is
+/// written: the engine remembers the key with the command, so the retry after the restart
+/// is refused as applied, not taken for a request still running (and run again once its
+/// claim went stale).
+#[tokio::test]
+async fn a_keyed_retry_after_a_crash_right_after_its_engine_command_is_refused_as_applied() {
+    let data_dir = std::env::temp_dir().join(format!("tradecraft-keyed-command-retry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let client = reqwest::Client::new();
+    let (child, base) = serve_with(&data_dir, &[("TRADECRAFT_FAULT_CRASH_AFTER_COMMAND", "reset-5")]);
+    let token = register(&client, &base, "reset@example.com").await;
+    let default_account = async |base: &str| -> Value {
+        let accounts: Value = client.get(format!("{base}/v1/me/accounts")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        accounts["accounts"][0].clone()
+    };
+    let account = default_account(&base).await["accountId"].as_str().unwrap().to_owned();
+    buy_at_market(&client, &base, &token, "3").await;
+    assert_eq!(default_account(&base).await["holdings"], json!({"MOCKAAPL": "3"}), "the reset has something to undo");
+    let reset = |base: &str| client.post(format!("{base}/v1/me/accounts/{account}/reset")).bearer_auth(&token).header("X-Idempotency-Key", "reset-5").send();
+    let (mut child, base) = refused_as_applied_after_dying(child, &base, &data_dir, reset).await;
+    // The reset the first request sent took effect, once.
+    let after = default_account(&base).await;
+    assert_eq!((&after["holdings"], &after["cashBalance"]), (&json!({}), &json!("100000")), "{after}");
     terminate(&mut child);
     let _ = std::fs::remove_dir_all(&data_dir);
 }

@@ -278,6 +278,13 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
                 },
             },
         };
+        // Now and then a command of a keyed request, its key drawn from the orders' few, so
+        // a key spent by one kind meets the other.
+        let command = match command {
+            Command::PlaceOrder(_) | Command::PlaceOrderOnce { .. } | Command::PlaceContingent { .. } => command,
+            other if random.chance(10) => Command::Keyed { key: u128::from(random.below(8)), command: Box::new(other) },
+            other => other,
+        };
         commands.push(command);
     }
     commands

@@ -3,6 +3,7 @@
 
 mod determinism;
 mod generator;
+mod keys;
 mod property_tests;
 mod scenarios;
 mod script;
