@@ -71,6 +71,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0032_unique_organisation_names.sql"),
         postgres: include_str!("../migrations/0032_unique_organisation_names.sql"),
     },
+    Migration {
+        version: 33,
+        sqlite: include_str!("../migrations/sqlite/0033_unicode_lower.sql"),
+        postgres: include_str!("../migrations/postgres/0033_unicode_lower.sql"),
+    },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

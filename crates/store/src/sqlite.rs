@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
@@ -49,6 +50,19 @@ fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, StoreErr
         )
         .map_err(error)?;
     connection.set_prepared_statement_cache_capacity(64);
+    // SQLite's own lower() folds ASCII letters only; this one folds all of Unicode, as
+    // PostgreSQL's does in a UTF-8 database, so a name held once "letter case aside" (a
+    // unique index on lower(name)) and a search are the same on either store.
+    connection
+        .create_scalar_function("lower", 1, FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC, |context| {
+            Ok(match context.get_raw(0) {
+                ValueRef::Null => None,
+                ValueRef::Integer(value) => Some(value.to_string()),
+                ValueRef::Real(value) => Some(value.to_string()),
+                ValueRef::Text(text) | ValueRef::Blob(text) => Some(String::from_utf8_lossy(text).to_lowercase()),
+            })
+        })
+        .map_err(error)?;
     Ok(connection)
 }
 

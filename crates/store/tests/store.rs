@@ -1171,6 +1171,23 @@ fn usernames_are_unique_letter_case_aside(db: TestDb) {
     let names: Vec<String> = [46, 47, 48, 49, 42].iter().map(|id| store.user_by_id(*id).unwrap().unwrap().username).collect();
     assert_eq!(names, ["bob", "Bob-47", "BOB-48", "carol", "Ada"]);
     assert!(matches!(store.create_user(&user(50, "CAROL")), Err(StoreError::Conflict(_))));
+
+    // Letter case of any alphabet, not only ASCII's, on either store.
+    store.create_user(&user(51, "Émile")).unwrap();
+    assert!(matches!(store.create_user(&user(52, "éMILE")), Err(StoreError::Conflict(_))), "a name is one user's in any letter case");
+    assert!(store.username_taken("ÉMILE").unwrap());
+    assert_eq!(store.free_username("émile", 64).unwrap(), "émile-2");
+    // A SQLite store holding such names twice from before (its index made with SQLite's
+    // own lower()): migration 33 renames the later holder and makes the index again.
+    if store.dialect() == tradecraft_store::Dialect::Sqlite {
+        store.backend().batch("DROP INDEX users_by_username").unwrap();
+        store.create_user(&user(53, "ZOË")).unwrap();
+        store.create_user(&user(54, "zoë")).unwrap();
+        store.backend().batch(include_str!("../migrations/sqlite/0033_unicode_lower.sql")).unwrap();
+        let names: Vec<String> = [53, 54, 51].iter().map(|id| store.user_by_id(*id).unwrap().unwrap().username).collect();
+        assert_eq!(names, ["ZOË", "zoë-54", "Émile"]);
+        assert!(matches!(store.create_user(&user(55, "Zoë")), Err(StoreError::Conflict(_))));
+    }
 }
 
 /// Stores user `user_id`, a trader (`{id}@example.com`).

@@ -748,6 +748,11 @@ async fn usernames_are_unique_letter_case_aside() {
         assert_eq!((status, body["error"]["code"].as_str()), (409, Some("username_taken")), "{name}: {body}");
         assert!(body["error"]["message"].as_str().unwrap().contains(name), "{body}");
     }
+    // Letter case of any alphabet, not only ASCII's.
+    let (status, body) = register_as("emile@example.com".into(), Some("Émile")).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = register_as("emile2@example.com".into(), Some("éMILE")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("username_taken")), "{body}");
     let (status, body) = register_as("ada@example.com".into(), Some("someone_else")).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("email_taken")), "{body}");
 
