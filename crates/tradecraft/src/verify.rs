@@ -210,7 +210,7 @@ fn replay(log: &dyn EventLog, engine: &mut Engine, from: Offset, mut checks: Che
             events.clear();
             let command = Envelope::<WireCommand>::from_json(&record.value)
                 .map_err(|error| error.to_string())
-                .and_then(|envelope| envelope.payload.to_command(record.offset).map_err(|error| error.to_string()));
+                .and_then(|envelope| tradecraft_sequencer::wire::keyed_command(&envelope, record.offset).map_err(|error| error.to_string()));
             let invalid = match command {
                 Ok(command) => {
                     let nanos = u64::try_from(record.timestamp_ms).unwrap_or_default().saturating_mul(1_000_000);

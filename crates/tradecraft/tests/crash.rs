@@ -171,7 +171,7 @@ fn replayed_engine(log: &FileLog) -> tradecraft_engine::Engine {
     let mut events = Vec::new();
     for record in log.read("trade_orders", 0, 0, usize::MAX).unwrap() {
         let envelope: Envelope<tradecraft_sequencer::wire::WireCommand> = Envelope::from_json(&record.value).unwrap();
-        if let Ok(command) = envelope.payload.to_command(record.offset) {
+        if let Ok(command) = tradecraft_sequencer::wire::keyed_command(&envelope, record.offset) {
             events.clear();
             engine.apply(&command, u64::try_from(record.timestamp_ms).unwrap() * 1_000_000, &mut events);
         }
@@ -802,6 +802,9 @@ async fn a_keyed_retry_after_a_crash_right_after_its_engine_command_is_refused_a
     let after = default_account(&base).await;
     assert_eq!((&after["holdings"], &after["cashBalance"]), (&json!({}), &json!("100000")), "{after}");
     terminate(&mut child);
+    // The keyed command replays as the engine applied it: `verify` finds the same state.
+    let verified = Command::new(BINARY).arg("verify").arg(&data_dir).output().unwrap();
+    assert!(verified.status.success(), "verify: {}", String::from_utf8_lossy(&verified.stderr));
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
