@@ -3,8 +3,10 @@
 //!
 //! The first request with a key claims it in the read store; each store transaction the
 //! request commits marks the key applied in the same transaction (so a write and its mark
-//! are one), and so does each engine command of it that takes effect, once its outcome is
-//! in ([`engine_wrote`]); the answer is stored when the request ends. A retry with the same key and
+//! are one). Each engine command of it names the key in its envelope, and the engine
+//! remembers the key with the command's effect (`Engine::key_use`), so a retry asks the
+//! engine as well as the store; the store's mark follows the outcome too
+//! ([`engine_wrote`]). The answer is stored when the request ends. A retry with the same key and
 //! the same request gets that answer again (`Idempotent-Replayed: true`), on any gateway
 //! and after a restart. Another request with the key is 409 `idempotency_key_reused`; a
 //! retry while the first still runs is 409 `idempotency_key_in_use` (retry shortly); a
@@ -48,10 +50,9 @@ pub(crate) fn current() -> Option<KeyClaim> {
 }
 
 /// Marks the key of the request running on this task (if it holds one) applied: an
-/// engine command it sent took effect. The engine keeps only orders' keys, and a request
-/// such as an operator's account opening writes nothing to the store; without this its
-/// key would be given back when it failed later, or taken over once its claim went stale
-/// after its server stopped, and a retry would apply it again.
+/// engine command it sent took effect. The engine remembers that too, with the command;
+/// the store's mark answers a retry without the engine (on a gateway whose replica has not
+/// applied the command yet) and keeps the key spent if this request fails later.
 pub(crate) async fn engine_wrote(state: &crate::AppState) {
     if current().is_none() || state.store.is_none() {
         return;
