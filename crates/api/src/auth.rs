@@ -71,6 +71,8 @@ pub struct Caller {
     pub role: Role,
     pub read: bool,
     pub trade: bool,
+    /// Whether the credential is one of the user's API keys (not a login's token).
+    pub key: bool,
 }
 
 impl Caller {
@@ -239,7 +241,7 @@ impl AuthConfig {
         let user = claims["sub"].as_str().and_then(|text| text.parse().ok()).ok_or_else(invalid_token)?;
         let role = claims["role"].as_str().and_then(Role::parse).ok_or_else(invalid_token)?;
         let generation = claims["gen"].as_u64().ok_or_else(invalid_token)?;
-        Ok((Caller { user_id: Some(user), role, read: true, trade: role != Role::Viewer }, generation))
+        Ok((Caller { user_id: Some(user), role, read: true, trade: role != Role::Viewer, key: false }, generation))
     }
 
     /// The user's token generation if this gateway knows it: `Some(None)` for a user
@@ -438,7 +440,7 @@ pub(crate) async fn stream_caller(state: &AppState, key_id: Option<&str>, secret
 /// The caller of an API key (its secret) and the key's id (`None` for the admin key).
 async fn api_key_caller(state: &AppState, key: &str) -> Result<(Caller, Option<String>), ApiError> {
     if state.auth.is_admin_key(key) {
-        return Ok((Caller { user_id: None, role: Role::Admin, read: true, trade: true }, None));
+        return Ok((Caller { user_id: None, role: Role::Admin, read: true, trade: true, key: false }, None));
     }
     let Some(store) = state.store.clone() else {
         return Err(ApiError::Unauthorized("invalid_api_key", "unknown API key".to_owned()));
@@ -460,7 +462,8 @@ async fn api_key_caller(state: &AppState, key: &str) -> Result<(Caller, Option<S
     let (key, role) = found.ok_or_else(|| ApiError::Unauthorized("invalid_api_key", "unknown or revoked API key".to_owned()))?;
     let role = Role::parse(&role).unwrap_or(Role::Viewer);
     let scopes: Vec<&str> = key.scopes.split(',').collect();
-    let caller = Caller { user_id: Some(key.user_id), role, read: scopes.contains(&"read"), trade: scopes.contains(&"trade") && role != Role::Viewer };
+    let caller =
+        Caller { user_id: Some(key.user_id), role, read: scopes.contains(&"read"), trade: scopes.contains(&"trade") && role != Role::Viewer, key: true };
     state.auth.remember_api_key(hash, caller.clone(), key.key_id.clone(), now);
     Ok((caller, Some(key.key_id)))
 }
@@ -593,7 +596,7 @@ mod tests {
         let auth = AuthConfig::new(b"secret".to_vec(), None);
         let token = auth.access_token(42, Role::Trader, 3, 1_000_000);
         let (caller, generation) = auth.verify_access(&token, 1_000_000).unwrap();
-        assert_eq!(caller, Caller { user_id: Some(42), role: Role::Trader, read: true, trade: true });
+        assert_eq!(caller, Caller { user_id: Some(42), role: Role::Trader, read: true, trade: true, key: false });
         assert_eq!(generation, 3);
         assert!(matches!(auth.verify_access(&token, 1_000_000 + ACCESS_TTL_MS), Err(ApiError::Unauthorized("token_expired", _))));
         let other = AuthConfig::new(b"other".to_vec(), None);

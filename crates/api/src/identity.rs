@@ -183,7 +183,7 @@ pub(crate) async fn register(State(state): State<Shared>, Body(request): Body<Re
         }
     }
     fund_registration(&state, account.0).await?;
-    let caller = Some(auth::Caller { user_id: Some(account.0), role: Role::Trader, read: true, trade: true });
+    let caller = Some(auth::Caller { user_id: Some(account.0), role: Role::Trader, read: true, trade: true, key: false });
     audit(&state, &caller, "user.registered", format!("user:{}", account.0), json!({"email": email})).await;
     let mut response = issue(&state, account.0, Role::Trader).await?;
     response.email = Some(email);
@@ -435,12 +435,13 @@ pub(crate) fn key_of(key: &ApiKeyRecord) -> ApiKey {
 }
 
 /// `POST /v1/api-keys` `{name, scopes: ["read", "trade"]}`: the key is in this answer only.
-/// A caller grants only rights it holds itself: a viewer cannot mint a trading key; a
-/// key without the trade scope mints none.
+/// Keys are made in a signed-in session, granting only rights it holds itself (a viewer
+/// cannot mint a trading key); no API key makes another, so a leaked one cannot leave
+/// others behind that outlive its revocation.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "auth", request_body = CreateApiKeyRequest, responses(
     (status = 201, description = "The key, with its secret (shown this once).", body = ApiKey),
     (status = 400, description = "Bad scopes or name.", body = ErrorBody),
-    (status = 403, description = "The credentials do not hold a scope asked for, are a key without the trade scope, or are the operator's.", body = ErrorBody),
+    (status = 403, description = "The credentials are an API key (keys are made with a login's access token), do not hold a scope asked for, or are the operator's.", body = ErrorBody),
     (status = 409, description = "`too_many`: the caller holds 50 live keys already (revoke one first); `api_key_name_taken`: a live key of that name (letter case aside).", body = ErrorBody),
 ))]
 pub(crate) async fn create_api_key(
@@ -450,6 +451,11 @@ pub(crate) async fn create_api_key(
 ) -> Result<Response, ApiError> {
     let who = require(&caller)?;
     let user = who.user_id.ok_or_else(|| ApiError::Forbidden("the operator key cannot own keys".to_owned()))?;
+    if who.key {
+        return Err(ApiError::Forbidden(
+            "API keys are made in a signed-in session (a login's access token), not with another key: a leaked key could otherwise make keys that outlive its revocation".to_owned(),
+        ));
+    }
     // A key's name is its own among the user's live keys; left out, it is named by its id.
     let key_id = random_token(9);
     let name = match request.name {

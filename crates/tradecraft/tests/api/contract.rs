@@ -39,13 +39,17 @@ async fn keys_grant_and_revoke_only_scopes_they_hold() {
     assert_eq!(status, 403);
     let (status, _) = with_key(&app, Method::DELETE, &format!("/v1/api-keys/{trade_id}"), read_key, None).await;
     assert_eq!(status, 403, "a read key revoked a trade key");
-    // A key without the trade scope makes no key at all: a leaked one could otherwise make
-    // others, to outlive its own revocation. A trade key makes keys of the scopes it holds.
+    // No key makes a key, whatever its scopes: a leaked one could otherwise make others, to
+    // outlive its own revocation. Keys are made in a signed-in session.
     let (status, _) = with_key(&app, Method::POST, "/v1/api-keys", read_key, Some(json!({"scopes": ["read"]}))).await;
     assert_eq!(status, 403, "a read key made a read key");
-    let (status, made) = with_key(&app, Method::POST, "/v1/api-keys", trade["apiKey"].as_str().unwrap(), Some(json!({"scopes": ["read"]}))).await;
-    assert_eq!(status, 201, "{made}");
+    for scopes in [json!(["read"]), json!(["read", "trade"])] {
+        let (status, made) = with_key(&app, Method::POST, "/v1/api-keys", trade["apiKey"].as_str().unwrap(), Some(json!({"scopes": scopes}))).await;
+        assert_eq!(status, 403, "a trade key made a key: {made}");
+        assert!(made["error"]["message"].as_str().unwrap().contains("signed-in session"), "{made}");
+    }
     let (_, keys) = call(&app, &app.anonymous, Method::GET, "/v1/api-keys", Some(&access), None).await;
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 2, "the two keys the session made, and no other: {keys}");
     assert_eq!(keys["keys"].as_array().unwrap().iter().filter(|key| key["scopes"] == json!(["read", "trade"])).count(), 1, "the trade key is intact");
     // Nor does a read key delete the account, even with its password.
     let (status, answer) = with_key(&app, Method::DELETE, "/v1/me", read_key, Some(json!({"password": "correct horse"}))).await;
