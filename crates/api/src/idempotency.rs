@@ -5,8 +5,7 @@
 //! request commits marks the key applied in the same transaction (so a write and its mark
 //! are one). Each engine command of it names the key in its envelope, and the engine
 //! remembers the key with the command's effect (`Engine::key_use`), so a retry asks the
-//! engine as well as the store; the store's mark follows the outcome too
-//! ([`engine_wrote`]). The answer is stored when the request ends. A retry with the same key and
+//! engine as well as the store. The answer is stored when the request ends. A retry with the same key and
 //! the same request gets that answer again (`Idempotent-Replayed: true`), on any gateway
 //! and after a restart. Another request with the key is 409 `idempotency_key_reused`; a
 //! retry while the first still runs is 409 `idempotency_key_in_use` (retry shortly); a
@@ -47,21 +46,6 @@ tokio::task_local! {
 /// mark the key applied.
 pub(crate) fn current() -> Option<KeyClaim> {
     CLAIM.try_with(Clone::clone).ok()
-}
-
-/// Marks the key of the request running on this task (if it holds one) applied: an
-/// engine command it sent took effect. The engine remembers that too, with the command;
-/// the store's mark answers a retry without the engine (on a gateway whose replica has not
-/// applied the command yet) and keeps the key spent if this request fails later.
-pub(crate) async fn engine_wrote(state: &crate::AppState) {
-    if current().is_none() || state.store.is_none() {
-        return;
-    }
-    // A claim taken over meanwhile (this request ran past the stale time) fails the mark:
-    // the command stands; the request answers as it would have.
-    if let Err(error) = ask_now(state, tradecraft_store::Store::mark_key_applied).await {
-        tracing::warn!(error = %error, "marking an idempotency key applied after an engine command failed");
-    }
 }
 
 /// Put in an answer's extensions by a route whose answer must not be given twice (it

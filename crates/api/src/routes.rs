@@ -206,17 +206,11 @@ pub(crate) async fn execute(state: &AppState, command: WireCommand) -> Result<Co
         let _ = sender.send(outcome);
     });
     state.engine.request(Request::Outcome { offset, reply }).map_err(engine_error)?;
-    let outcome = tokio::time::timeout(ENGINE_TIMEOUT, receiver)
+    tokio::time::timeout(ENGINE_TIMEOUT, receiver)
         .await
         .map_err(|_| ApiError::Unavailable("the engine did not answer in time".to_owned()))?
         .map_err(|_| ApiError::Unavailable("the engine stopped".to_owned()))?
-        .map_err(ApiError::Internal)?;
-    // A keyed request (not an order: the engine keeps those keys) whose command took
-    // effect has written, as a store transaction would have: its key is spent.
-    if outcome.result.as_deref().is_ok_and(|events| first_rejection(events).is_none()) {
-        crate::idempotency::engine_wrote(state).await;
-    }
-    Ok(outcome)
+        .map_err(ApiError::Internal)
 }
 
 /// Fault injection for the crash tests: with `TRADECRAFT_FAULT_CRASH_AFTER_APPEND=KEY` in
