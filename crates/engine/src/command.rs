@@ -101,6 +101,17 @@ pub enum Command {
         account: AccountId,
         symbol: Option<Symbol>,
     },
+    /// Replaces the account's orders in `symbol` with a ladder of good-till-cancelled limit
+    /// orders, as one step (a market maker's re-quote): every open order of the account in
+    /// `symbol` is cancelled, then each of `orders` is placed, and the top of the book is
+    /// published once, at the end, so no reader sees the book between the two ladders
+    /// (one side empty). Each part is refused or done as it would be on its own: an order
+    /// refused does not stop the others.
+    Requote {
+        account: AccountId,
+        symbol: Symbol,
+        orders: Vec<QuoteOrder>,
+    },
     /// Ends the trading session, in one instrument or in all: at-the-close orders trade
     /// (each as IOC), then DAY orders expire.
     EndOfSession {
@@ -115,6 +126,15 @@ pub enum Command {
     CloseSession {
         symbol: Option<Symbol>,
     },
+}
+
+/// One order of a [`Command::Requote`]: a good-till-cancelled limit order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuoteOrder {
+    pub order_id: OrderId,
+    pub side: Side,
+    pub price: Price,
+    pub quantity: Quantity,
 }
 
 /// The most transfer ids one [`Command::ResetAccount`] may take: a withdrawal per listed

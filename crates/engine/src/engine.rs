@@ -8,7 +8,7 @@ use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity
 use crate::activity::Activity;
 use crate::book::{self, Book, Grid, NIL, Order, Orders, StoredKind};
 use crate::command::{
-    AccountKind, Amount, Command, ContingentOrder, IDEMPOTENCY_WINDOW_NANOS, IdempotencyKey, InstrumentSpec, NewOrder, OrderKind, OrderSize,
+    AccountKind, Amount, Command, ContingentOrder, IDEMPOTENCY_WINDOW_NANOS, IdempotencyKey, InstrumentSpec, NewOrder, OrderKind, OrderSize, QuoteOrder,
     SelfTradePrevention, TimeInForce, Trail,
 };
 use crate::contingent::Group;
@@ -144,6 +144,9 @@ pub(crate) struct State {
     pub(crate) group_of: FxHashMap<OrderId, OrderId>,
     /// Groups touched by the command being applied (empty between commands).
     pub(crate) dirty_groups: Vec<OrderId>,
+    /// Set while a [`Command::Requote`] runs: the top of the book is published once at its
+    /// end, not after each of its parts (false between commands).
+    pub(crate) top_deferred: bool,
 }
 
 /// The exchange core: instruments, accounts, books, ledger. See the crate docs.
@@ -658,6 +661,7 @@ impl Engine {
                 groups: BTreeMap::new(),
                 group_of: FxHashMap::default(),
                 dirty_groups: Vec::new(),
+                top_deferred: false,
             },
         };
         engine.state.fee_account = engine.add_account(config.fee_account, AccountKind::Fees);
@@ -731,6 +735,7 @@ impl Engine {
                 self.replace(*account, *order_id, change, events)
             }
             Command::CancelAll { account, symbol } => self.cancel_all(*account, *symbol, events),
+            Command::Requote { account, symbol, orders } => self.requote(*account, *symbol, orders, events),
             // The command settles what it triggers itself.
             Command::Keyed { key, command } => return self.apply_keyed(*key, command, timestamp, events),
             Command::EndOfSession { symbol } => self.end_session(*symbol, events),
@@ -1478,6 +1483,9 @@ impl Engine {
     /// Emits a best-bid-offer event if the top of the book changed.
     #[inline]
     pub(crate) fn publish_best_bid_offer(&mut self, instrument: u32, events: &mut Vec<Event>) {
+        if self.state.top_deferred {
+            return;
+        }
         let book = &mut self.books[instrument as usize];
         let bids_changed = book.bids.take_top_changed();
         let asks_changed = book.asks.take_top_changed();
@@ -1944,6 +1952,36 @@ impl Engine {
             }
         }
         self.cancel_slots(slots, DoneReason::Cancelled, events);
+    }
+
+    /// Replaces the account's orders in `symbol` with `orders` as one step: what
+    /// [`Command::Requote`] says.
+    fn requote(&mut self, account: AccountId, symbol: Symbol, orders: &[QuoteOrder], events: &mut Vec<Event>) {
+        let first = events.len();
+        self.state.top_deferred = true;
+        self.cancel_all(account, Some(symbol), events);
+        // An unknown account or symbol: cancelling was refused, and so would each order be.
+        if !matches!(events.get(first), Some(Event::CommandRejected { .. })) {
+            for order in orders {
+                let new = NewOrder {
+                    order_id: order.order_id,
+                    account,
+                    symbol,
+                    side: order.side,
+                    kind: OrderKind::Limit { price: order.price },
+                    size: OrderSize::Quantity(order.quantity),
+                    time_in_force: TimeInForce::GoodTillCancel,
+                    post_only: false,
+                    client_order_id: None,
+                    self_trade_prevention: None,
+                };
+                self.place(&new, events);
+            }
+        }
+        self.state.top_deferred = false;
+        if let Some(&instrument) = self.symbols.get(&symbol) {
+            self.publish_best_bid_offer(instrument, events);
+        }
     }
 
     /// Cancels orders in acceptance order (never in storage order, which a snapshot changes).

@@ -21,7 +21,7 @@ mod snapshot;
 
 pub use command::{
     AccountKind, Amount, Command, ContingentOrder, ExitLeg, IDEMPOTENCY_WINDOW_NANOS, IdempotencyKey, InstrumentSpec, NewOrder, OrderClass, OrderKind,
-    OrderSize, RESET_TRANSFERS_MAX, SelfTradePrevention, TimeInForce, Trail,
+    OrderSize, QuoteOrder, RESET_TRANSFERS_MAX, SelfTradePrevention, TimeInForce, Trail,
 };
 pub use engine::{AccountView, Depth, Engine, EngineConfig, KeyUse, OrderView};
 pub use event::{AcceptedOrder, BookLevel, DoneReason, Event, FailureStatus, RejectReason, Trade};

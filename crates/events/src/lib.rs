@@ -417,9 +417,10 @@ pub const SCHEMA_VERSION: &str = "1.0";
 
 /// The schema version of `trade_orders` commands. 1.1 added time-in-force values an
 /// older engine cannot read (`OPG`, `CLS`), the session commands and contingent orders'
-/// fields; 1.2 the one-step account reset (`resetAccount`). A command of an older version
-/// is a command of a newer one.
-pub const TRADE_ORDERS_SCHEMA_VERSION: &str = "1.2";
+/// fields; 1.2 the one-step account reset (`resetAccount`); 1.3 the one-step re-quote of a
+/// market maker's ladder (`requote`). A command of an older version is a command of a
+/// newer one.
+pub const TRADE_ORDERS_SCHEMA_VERSION: &str = "1.3";
 
 /// Every topic the engine service and the market feed write, with the payload of each
 /// event type. The commands on `trade_orders` are the sequencer's `WireCommand`, whose

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tradecraft_engine::{
     AccountKind, AccountLimits, Amount, Command, ContingentOrder, ExitLeg, IdempotencyKey, InstrumentSpec, LimitScope, NewOrder, OrderClass, OrderKind,
-    OrderSize, OrderTypes, SelfTradePrevention, TimeInForce, TradingHours, Trail,
+    OrderSize, OrderTypes, QuoteOrder, SelfTradePrevention, TimeInForce, TradingHours, Trail,
 };
 use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
@@ -75,6 +75,15 @@ fn money(field: &'static str, text: &str) -> Result<Money, WireError> {
 pub enum WireSide {
     Buy,
     Sell,
+}
+
+impl WireSide {
+    fn engine(self) -> Side {
+        match self {
+            Self::Buy => Side::Buy,
+            Self::Sell => Side::Sell,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
@@ -231,6 +240,25 @@ pub fn leg_parent(order_id: OrderId) -> Option<(OrderId, LegRole)> {
         2 => Some((OrderId(order_id.0 & !(1 << 62)), LegRole::StopLoss)),
         _ => None,
     }
+}
+
+/// One quote of a [`WireCommand::Requote`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WireQuote {
+    pub side: WireSide,
+    pub quantity: String,
+    pub limit_price: String,
+}
+
+/// The most quotes one [`WireCommand::Requote`] may hold.
+pub const QUOTES_MAX: usize = 128;
+
+/// The id of the `index`th order (from 0) of the re-quote at `offset`: the offset with the
+/// index plus one in bits 48 to 59, so ids stay unique (offsets are below 2^44, enforced
+/// here) and apart from exit legs' (bits 61 and 62, [`leg_order_id`]).
+pub fn quote_order_id(offset: u64, index: usize) -> OrderId {
+    OrderId(((index as u64 + 1) << 48) | offset)
 }
 
 /// A set of trading limits (for an account, a group or an organisation); absent fields
@@ -425,6 +453,16 @@ pub enum WireCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         symbol: Option<String>,
     },
+    /// A market maker's ladder in `symbol` replaced in one step: the account's open orders
+    /// there cancelled, then each quote placed as a good-till-cancelled limit order, with
+    /// the book's top published once, at the end. The orders' ids derive from the
+    /// command's offset ([`quote_order_id`]); at most [`QUOTES_MAX`] quotes.
+    #[serde(rename_all = "camelCase")]
+    Requote {
+        user_id: String,
+        symbol: String,
+        quotes: Vec<WireQuote>,
+    },
     /// `userId` absent: the account takes its command's offset as its id.
     #[serde(rename_all = "camelCase")]
     CreateAccount {
@@ -520,11 +558,12 @@ pub fn keyed_command(envelope: &tradecraft_log::Envelope<WireCommand>, offset: u
 
 impl WireCommand {
     /// Every envelope `eventType` a command can have.
-    pub const EVENT_TYPES: [&'static str; 16] = [
+    pub const EVENT_TYPES: [&'static str; 17] = [
         "order.placed",
         "order.cancel_requested",
         "order.replace_requested",
         "order.cancel_all_requested",
+        "order.requote_requested",
         "account.create_requested",
         "account.deposit_requested",
         "account.withdrawal_requested",
@@ -546,6 +585,7 @@ impl WireCommand {
             Self::CancelOrder { .. } => "order.cancel_requested",
             Self::ReplaceOrder { .. } => "order.replace_requested",
             Self::CancelAll { .. } => "order.cancel_all_requested",
+            Self::Requote { .. } => "order.requote_requested",
             Self::CreateAccount { .. } => "account.create_requested",
             Self::Deposit { .. } => "account.deposit_requested",
             Self::Withdraw { .. } => "account.withdrawal_requested",
@@ -568,6 +608,7 @@ impl WireCommand {
             Self::CancelOrder { user_id, .. }
             | Self::ReplaceOrder { user_id, .. }
             | Self::CancelAll { user_id, .. }
+            | Self::Requote { user_id, .. }
             | Self::Deposit { user_id, .. }
             | Self::Withdraw { user_id, .. }
             | Self::ResetAccount { user_id, .. }
@@ -633,6 +674,24 @@ impl WireCommand {
                 time_in_force: time_in_force.map(WireTimeInForce::engine),
             },
             Self::CancelAll { user_id, symbol: only } => Command::CancelAll { account: account(user_id)?, symbol: only.as_deref().map(symbol).transpose()? },
+            Self::Requote { .. } if offset >> 44 != 0 => return Err(invalid("offset", "a re-quote's order ids need an offset below 2^44")),
+            Self::Requote { quotes, .. } if quotes.len() > QUOTES_MAX => return Err(invalid("quotes", format!("at most {QUOTES_MAX}"))),
+            Self::Requote { user_id, symbol: text, quotes } => Command::Requote {
+                account: account(user_id)?,
+                symbol: symbol(text)?,
+                orders: quotes
+                    .iter()
+                    .enumerate()
+                    .map(|(index, quote)| {
+                        Ok(QuoteOrder {
+                            order_id: quote_order_id(offset, index),
+                            side: quote.side.engine(),
+                            price: price("limitPrice", &quote.limit_price)?,
+                            quantity: quantity("quantity", &quote.quantity)?,
+                        })
+                    })
+                    .collect::<Result<_, WireError>>()?,
+            },
             Self::CreateAccount { user_id, house } => Command::CreateAccount {
                 account: match user_id {
                     Some(text) => account(text)?,
@@ -787,10 +846,7 @@ impl PlaceOrder {
             }),
             account: AccountId(id("userId", &self.user_id)?),
             symbol: symbol(&self.symbol)?,
-            side: match self.side {
-                WireSide::Buy => Side::Buy,
-                WireSide::Sell => Side::Sell,
-            },
+            side: self.side.engine(),
             kind,
             size,
             time_in_force: self.time_in_force.engine(),
@@ -844,6 +900,40 @@ mod tests {
         assert_eq!(order.time_in_force, TimeInForce::ImmediateOrCancel);
         assert_eq!(wire.key(), "123");
         assert_eq!(wire.event_type(), "order.placed");
+    }
+
+    #[test]
+    fn a_requotes_orders_take_ids_of_their_own_from_its_offset() {
+        let quote = |side: &str, quantity: &str, price: &str| json!({"side": side, "quantity": quantity, "limitPrice": price});
+        let wire: WireCommand = serde_json::from_value(json!({"command": "requote", "userId": "1", "symbol": "MOCK",
+            "quotes": [quote("BUY", "100", "99.95"), quote("SELL", "100", "100.05")]}))
+        .unwrap();
+        assert_eq!(wire.key(), "1");
+        assert_eq!(wire.event_type(), "order.requote_requested");
+        let offset = (1 << 44) - 1;
+        let Command::Requote { account, symbol, orders } = wire.to_command(offset).unwrap() else { panic!("not a re-quote") };
+        assert_eq!((account, symbol.as_str()), (AccountId(1), "MOCK"));
+        assert_eq!(
+            orders.iter().map(|order| (order.side, order.price.to_string(), order.quantity.to_string())).collect::<Vec<_>>(),
+            [(Side::Buy, "99.95".to_owned(), "100".to_owned()), (Side::Sell, "100.05".to_owned(), "100".to_owned())]
+        );
+        // Apart from every plain order's id (an offset), each other's, other re-quotes' and
+        // exit legs'; and below 2^63.
+        let ids: Vec<u64> = orders.iter().map(|order| order.order_id.0).collect();
+        assert_eq!(ids, [(1 << 48) | offset, (2 << 48) | offset]);
+        let last = quote_order_id(offset, QUOTES_MAX - 1).0;
+        assert!(last >> 44 != 0 && last >> 60 == 0 && leg_parent(OrderId(last)).is_none());
+        assert_ne!(quote_order_id(offset, 0), quote_order_id(offset - 1, 0));
+
+        assert_eq!(wire.to_command(1 << 44).unwrap_err().field, "offset");
+        let many: WireCommand = serde_json::from_value(json!({"command": "requote", "userId": "1", "symbol": "MOCK",
+            "quotes": vec![quote("BUY", "1", "1"); QUOTES_MAX + 1]}))
+        .unwrap();
+        assert_eq!(many.to_command(0).unwrap_err().field, "quotes");
+        let bad: WireCommand = serde_json::from_value(json!({"command": "requote", "userId": "1", "symbol": "MOCK",
+            "quotes": [quote("BUY", "1", "1.2.3")]}))
+        .unwrap();
+        assert_eq!(bad.to_command(0).unwrap_err().field, "limitPrice");
     }
 
     #[test]

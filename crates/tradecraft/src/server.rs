@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tradecraft_api::{App, AppState, View};
 use tradecraft_log::{Envelope, EventLog, Record};
 use tradecraft_market::{HouseConfig, Session, SessionCalendar, Simulator, SimulatorConfig, quotes};
-use tradecraft_sequencer::wire::{PlaceOrder, WireCommand, WireSide};
+use tradecraft_sequencer::wire::{WireCommand, WireQuote, WireSide};
 use tradecraft_sequencer::{EngineHandle, Publish, Request, SequencerConfig, SnapshotStore, create_topics, published_progress, runtime, submit_batch};
 use tradecraft_store::{ProjectionMetrics, Projector, ProjectorConfig, Store, spawn_projector};
 use tradecraft_types::{Side, Symbol, Timestamp};
@@ -265,19 +265,18 @@ async fn simulate(
             if session.is_none() && !requote_closed {
                 continue;
             }
-            commands.push(WireCommand::CancelAll { user_id: HOUSE_ACCOUNT.to_owned(), symbol: Some(tick.symbol.to_string()) });
-            for quote in quotes(tick.price, *tick_size, *lot, &house) {
-                let side = if quote.side == Side::Buy { WireSide::Buy } else { WireSide::Sell };
-                commands.push(WireCommand::PlaceOrder(PlaceOrder::limit(
-                    HOUSE_ACCOUNT,
-                    tick.symbol.as_str(),
-                    side,
-                    &quote.quantity.to_string(),
-                    &quote.price.to_string(),
-                    &at.to_string(),
-                )));
-            }
+            // One command: the book never shows the house's side empty between its ladders.
+            let quotes = quotes(tick.price, *tick_size, *lot, &house)
+                .into_iter()
+                .map(|quote| WireQuote {
+                    side: if quote.side == Side::Buy { WireSide::Buy } else { WireSide::Sell },
+                    quantity: quote.quantity.to_string(),
+                    limit_price: quote.price.to_string(),
+                })
+                .collect();
+            commands.push(WireCommand::Requote { user_id: HOUSE_ACCOUNT.to_owned(), symbol: tick.symbol.to_string(), quotes });
         }
+
         let log = Arc::clone(&log);
         let house_producer = format!("{producer}-house");
         let first = sequence * 1_000;

@@ -2,7 +2,7 @@
 
 use tradecraft_engine::{
     AccountKind, AccountLimits, Amount, Command, ContingentOrder, ExitLeg, IdempotencyKey, InstrumentSpec, LimitScope, NewOrder, OrderClass, OrderKind,
-    OrderSize, OrderTypes, SelfTradePrevention, TimeInForce, Trail,
+    OrderSize, OrderTypes, QuoteOrder, SelfTradePrevention, TimeInForce, Trail,
 };
 use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
@@ -223,6 +223,22 @@ pub(crate) fn stream(seed: u64, length: usize) -> Vec<Command> {
                     client_order_id: random.chance(15).then(|| client_id(random.below(8))),
                     time_in_force: random.chance(15).then(|| if random.chance(50) { TimeInForce::Day } else { TimeInForce::GoodTillCancel }),
                 }
+            }
+            // A market maker's re-quote now and then: a few levels each side of the price,
+            // mostly on the tick grid (some off it, refused on their own).
+            85..=87 if random.chance(30) => {
+                let orders = (0..random.below(6))
+                    .map(|level| {
+                        let order_id = OrderId(next_order);
+                        next_order += 1;
+                        placed.push((order_id, account));
+                        let side = if level % 2 == 0 { Side::Buy } else { Side::Sell };
+                        let away = (1 + level as i64 / 2) * tick * if side == Side::Buy { -1 } else { 1 };
+                        let off_grid = if random.chance(10) { tick / 2 } else { 0 };
+                        QuoteOrder { order_id, side, price: Price::from_raw((price.raw() + away + off_grid).max(tick)), quantity }
+                    })
+                    .collect();
+                Command::Requote { account, symbol, orders }
             }
             85..=87 => Command::CancelAll { account, symbol: random.chance(50).then_some(symbol) },
             88..=92 if last_transfer.is_some() && random.chance(25) => last_transfer.clone().unwrap(),

@@ -431,6 +431,69 @@ fn cancel_and_cancel_all() {
     );
 }
 
+/// A re-quote replaces the account's ladder in one step: the book's top is published once,
+/// at the end, never with the side empty between the old ladder and the new; orders that
+/// cross trade; one refused does not stop the others; other symbols' orders stay.
+#[test]
+fn a_requote_replaces_the_ladder_in_one_step() {
+    check(
+        "
+        list OTHER
+        requote 3 MOCK #1:buy:5@99 #2:sell:5@101 #3:sell:5@102
+        buy 3 #4 OTHER 1 limit 50
+        buy 1 #5 MOCK 2 limit 100
+        requote 3 MOCK #6:buy:5@98 #7:sell:5@100 #8:sell:5@100.005
+        requote 3 MOCK #9:buy:5@98 #10:sell:5@100
+        requote 9 MOCK #11:buy:5@98
+        requote 3 NOPE #12:buy:5@98
+        requote 3 MOCK
+        ",
+        expect![[r#"
+            > list OTHER
+              listed OTHER
+            > requote 3 MOCK #1:buy:5@99 #2:sell:5@101 #3:sell:5@102
+              accepted #1 3 BUY MOCK Limit { price: 99 } qty=5 reserved=495
+              accepted #2 3 SELL MOCK Limit { price: 101 } qty=5 reserved=0
+              accepted #3 3 SELL MOCK Limit { price: 102 } qty=5 reserved=0
+              bbo MOCK 99x5 / 101x5 seq=1
+            > buy 3 #4 OTHER 1 limit 50
+              accepted #4 3 BUY OTHER Limit { price: 50 } qty=1 reserved=50
+              bbo OTHER 50x1 / - seq=1
+            > buy 1 #5 MOCK 2 limit 100
+              accepted #5 1 BUY MOCK Limit { price: 100 } qty=2 reserved=200
+              bbo MOCK 100x2 / 101x5 seq=2
+            > requote 3 MOCK #6:buy:5@98 #7:sell:5@100 #8:sell:5@100.005
+              done #1 Cancelled filled=0
+              done #2 Cancelled filled=0
+              done #3 Cancelled filled=0
+              accepted #6 3 BUY MOCK Limit { price: 98 } qty=5 reserved=490
+              accepted #7 3 SELL MOCK Limit { price: 100 } qty=5 reserved=0
+              trade t1 SELL 2@100 taker=#7(3) maker=#5(1) fees=0/0 seq=3
+              done #5 Filled filled=2
+              rejected #8 price_off_tick FAILED_OTHER
+              bbo MOCK 98x5 / 100x3 seq=4
+            > requote 3 MOCK #9:buy:5@98 #10:sell:5@100
+              done #6 Cancelled filled=0
+              done #7 Cancelled filled=2
+              accepted #9 3 BUY MOCK Limit { price: 98 } qty=5 reserved=490
+              accepted #10 3 SELL MOCK Limit { price: 100 } qty=5 reserved=0
+              bbo MOCK 98x5 / 100x5 seq=5
+            > requote 9 MOCK #11:buy:5@98
+              command-rejected 9 unknown_account
+            > requote 3 NOPE #12:buy:5@98
+              command-rejected 3 unknown_symbol
+            > requote 3 MOCK
+              done #9 Cancelled filled=0
+              done #10 Cancelled filled=0
+              bbo MOCK - / - seq=6
+            balances:
+              1: cash 9800/0; MOCK 2/0
+              2: cash 0/0; MOCK 100/0
+              3: cash 10150/50; MOCK 98/0
+        "#]],
+    );
+}
+
 #[test]
 fn self_trade_prevention_modes() {
     check(

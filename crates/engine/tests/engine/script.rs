@@ -8,6 +8,7 @@
 //! sell 2 #11 MOCK 5 market        | buy 1 #12 MOCK $500 market
 //! sell 2 #13 MOCK 5 stop 95       | stoplimit 95 94 | trail 2 | trail 150bp
 //! cancel 1 #10 | replace 1 #10 qty=3 price=101 [cid=new] [tif=day] | cancelall 1 [MOCK] | eos [MOCK]
+//! requote 3 MOCK #20:buy:5@99 #21:sell:5@101   (account 3's orders in MOCK replaced at once)
 //! open [MOCK] | close [MOCK]      (the session; `opg` / `cls` orders wait for its edges)
 //! buy 1 #10 MOCK 5 limit 100 tp=#11@110 sl=#12@95[/94] [oco]   (exits: bracket, OTO, OCO)
 //! halt MOCK | resume MOCK | limits 1 maxqty=10 maxnotional=500 maxopen=2 off
@@ -19,7 +20,7 @@
 
 use tradecraft_engine::{
     AccountKind, AccountLimits, Amount, BookLevel, Command, ContingentOrder, Engine, Event, ExitLeg, IdempotencyKey, InstrumentSpec, LimitScope, NewOrder,
-    OrderClass, OrderKind, OrderSize, OrderTypes, SelfTradePrevention, TimeInForce, TradingHours, Trail,
+    OrderClass, OrderKind, OrderSize, OrderTypes, QuoteOrder, SelfTradePrevention, TimeInForce, TradingHours, Trail,
 };
 use tradecraft_types::{AccountId, ClientOrderId, Money, OrderId, Price, Quantity, Side, Symbol, TransactionId};
 
@@ -154,6 +155,25 @@ pub(crate) fn parse(line: &str) -> Command {
             }),
         },
         "cancelall" => Command::CancelAll { account: account(words[1]), symbol: words.get(2).map(|text| symbol(text)) },
+        // requote ACCOUNT SYMBOL #ID:buy|sell:QTY@PRICE ...
+        "requote" => Command::Requote {
+            account: account(words[1]),
+            symbol: symbol(words[2]),
+            orders: words[3..]
+                .iter()
+                .map(|text| {
+                    let (id, rest) = text.split_once(':').unwrap();
+                    let (side, rest) = rest.split_once(':').unwrap();
+                    let (quantity, price) = rest.split_once('@').unwrap();
+                    QuoteOrder {
+                        order_id: order_id(id),
+                        side: if side == "buy" { Side::Buy } else { Side::Sell },
+                        price: Price::parse(price).unwrap(),
+                        quantity: Quantity::parse(quantity).unwrap(),
+                    }
+                })
+                .collect(),
+        },
         "eos" => Command::EndOfSession { symbol: words.get(1).map(|text| symbol(text)) },
         "open" => Command::OpenSession { symbol: words.get(1).map(|text| symbol(text)) },
         "close" => Command::CloseSession { symbol: words.get(1).map(|text| symbol(text)) },

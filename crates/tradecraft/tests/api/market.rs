@@ -147,7 +147,7 @@ async fn out_of_session_the_house_quotes_stand_in_the_book_and_are_renewed_once_
     let before = commands().await;
     tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
     let grown = commands().await - before;
-    // Twenty ticks: re-quoting each would be 20 × (a cancel-all and the house's ladder).
+    // Twenty ticks: re-quoting at each would be 20 re-quotes.
     assert!(grown < 10, "{grown} commands in a closed second");
     let (_, again) = app.get("/v1/market/MOCK/orderbook").await;
     assert_eq!(again["asks"], book["asks"], "the same quotes stand until the next minute");

@@ -148,6 +148,35 @@ async fn trades_books_and_orders_stream_from_the_engine() {
     assert!(seen.iter().any(|(topic, event, payload)| topic.starts_with("orders:") && event == "order_update" && payload["status"] == "ACCEPTED"));
 }
 
+/// The house re-quotes each tick as one step (its old ladder cancelled, the new one placed):
+/// the book's top never shows a side empty between the two, on the `book:` topic (and so
+/// on Alpaca's quotes, built from the same outputs).
+#[tokio::test]
+async fn the_house_requoting_never_shows_an_empty_side() {
+    let app = spawn_app_with(|config| {
+        config.simulate_market = true;
+        config.market.tick_interval_ms = 50;
+        // A price that moves the ladder most ticks (500 % a year: about 2 cents a tick).
+        config.market.symbols[0].annual_volatility = "5".to_owned();
+    })
+    .await;
+    let mut socket = connect(&app, "?vsn=2.0.0").await;
+    send(&mut socket, json!(["1", "1", "book:MOCK", "phx_join", {}])).await;
+    assert_eq!(receive(&mut socket).await[4]["status"], "ok");
+    // Twenty re-quotes that moved the top, or more.
+    let mut updates = Vec::new();
+    while updates.len() < 20 {
+        let frame = receive(&mut socket).await;
+        if frame[3] == "book_update" {
+            updates.push(frame[4].clone());
+        }
+    }
+    let empty: Vec<&Value> = updates.iter().filter(|update| update["bid"].is_null() || update["ask"].is_null()).collect();
+    assert!(empty.is_empty(), "{} of {} book updates with a side empty: {:?}", empty.len(), updates.len(), &empty[..empty.len().min(3)]);
+    let sequences: Vec<u64> = updates.iter().map(|update| update["sequence"].as_u64().unwrap()).collect();
+    assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]), "in order: {sequences:?}");
+}
+
 #[tokio::test]
 async fn version_one_object_frames() {
     let app = spawn_app().await;
