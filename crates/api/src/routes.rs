@@ -383,37 +383,30 @@ async fn create_account(State(state): State<Shared>, Extension(caller): Extensio
     Ok((StatusCode::CREATED, Json(AccountCreated { user_id: account.to_string(), cash_balance: amount.to_string() })).into_response())
 }
 
-/// Creates an engine account (id assigned by the log unless given) and deposits `cash`.
+/// Creates an engine account (id assigned by the log unless given) with `cash` deposited in
+/// the same engine command: a server dying at any point leaves no account open unfunded.
 pub(crate) async fn open_account(state: &AppState, user_id: Option<String>, cash: &str, amount: Money) -> Result<AccountId, ApiError> {
+    let mut command = json!({"command": "createAccount", "userId": user_id});
+    if amount.is_positive() {
+        command["cash"] = json!(cash);
+    }
     let mut attempts = 0;
     let outcome = loop {
         attempts += 1;
-        match run_command(state, json!({"command": "createAccount", "userId": user_id})).await {
+        match run_command(state, command.clone()).await {
             // The log's offset named an account an operator had opened under that id: the
             // next command has another offset.
             Err(ApiError::Rejected { code: "account_exists", .. }) if user_id.is_none() && attempts < 3 => {}
             other => break other?,
         }
     };
-    let account = events(&outcome)?
+    events(&outcome)?
         .iter()
         .find_map(|event| match event {
             Event::AccountCreated { account, .. } => Some(*account),
             _ => None,
         })
-        .ok_or_else(|| ApiError::Internal("account creation produced no account".to_owned()))?;
-    if amount.is_positive() {
-        // The create command's offset is unique: it makes the deposit's transaction id.
-        run_command(
-            state,
-            json!({
-                "command": "deposit", "userId": account.to_string(),
-                "transactionId": (outcome.offset | (1 << 62)).to_string(), "amount": cash,
-            }),
-        )
-        .await?;
-    }
-    Ok(account)
+        .ok_or_else(|| ApiError::Internal("account creation produced no account".to_owned()))
 }
 
 /// An id given as a path or query parameter (`orderId`, `userId`, a numeric `pageToken`):

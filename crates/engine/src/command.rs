@@ -15,9 +15,13 @@ pub enum Command {
     ResumeInstrument {
         symbol: Symbol,
     },
+    /// A new account, and with `deposit` its opening cash deposited under that transaction
+    /// id in the same step (refused whole, creating nothing, if the id was used before or
+    /// the amount is not positive): no account is ever left open but unfunded.
     CreateAccount {
         account: AccountId,
         kind: AccountKind,
+        deposit: Option<(TransactionId, Money)>,
     },
     /// Idempotent by `transaction`: a repeat with the same content changes nothing.
     Deposit {

@@ -709,7 +709,7 @@ impl Engine {
             Command::ListInstrument(spec) => self.list_instrument(spec, events),
             Command::HaltInstrument { symbol } => self.set_halted(*symbol, true, events),
             Command::ResumeInstrument { symbol } => self.set_halted(*symbol, false, events),
-            Command::CreateAccount { account, kind } => self.create_account(*account, *kind, events),
+            Command::CreateAccount { account, kind, deposit } => self.create_account(*account, *kind, *deposit, events),
             Command::Deposit { account, transaction, amount } => self.transfer_funds(*account, *transaction, *amount, false, events),
             Command::Withdraw { account, transaction, amount } => self.transfer_funds(*account, *transaction, *amount, true, events),
             Command::ResetAccount { account, first, cash } => self.reset_account(*account, *first, *cash, events),
@@ -797,13 +797,27 @@ impl Engine {
         events.push(if halted { Event::InstrumentHalted { symbol } } else { Event::InstrumentResumed { symbol } });
     }
 
-    fn create_account(&mut self, account: AccountId, kind: AccountKind, events: &mut Vec<Event>) {
-        if self.state.account_index.contains_key(&account) || kind == AccountKind::Fees {
-            let reason = if kind == AccountKind::Fees { RejectReason::InvalidOrder } else { RejectReason::AccountExists };
+    fn create_account(&mut self, account: AccountId, kind: AccountKind, deposit: Option<(TransactionId, Money)>, events: &mut Vec<Event>) {
+        let refused = if kind == AccountKind::Fees {
+            Some(RejectReason::InvalidOrder)
+        } else if self.state.account_index.contains_key(&account) {
+            Some(RejectReason::AccountExists)
+        } else {
+            // What would refuse the deposit of a new account, checked before anything changes.
+            match deposit {
+                Some((transaction, _)) if self.state.transfers.contains_key(&transaction) => Some(RejectReason::TransactionConflict),
+                Some((_, cash)) if !cash.is_positive() => Some(RejectReason::InvalidQuantity),
+                _ => None,
+            }
+        };
+        if let Some(reason) = refused {
             return events.push(Self::command_rejected(Some(account), None, reason));
         }
         self.add_account(account, kind);
         events.push(Event::AccountCreated { account, kind });
+        if let Some((transaction, cash)) = deposit {
+            self.transfer_funds(account, transaction, Amount::Cash(cash), false, events);
+        }
     }
 
     fn transfer_funds(&mut self, account: AccountId, transaction: TransactionId, amount: Amount, withdrawal: bool, events: &mut Vec<Event>) {

@@ -418,7 +418,8 @@ pub const SCHEMA_VERSION: &str = "1.0";
 /// The schema version of `trade_orders` commands. 1.1 added time-in-force values an
 /// older engine cannot read (`OPG`, `CLS`), the session commands and contingent orders'
 /// fields; 1.2 the one-step account reset (`resetAccount`); 1.3 the one-step re-quote of a
-/// market maker's ladder (`requote`). A command of an older version is a command of a
+/// market maker's ladder (`requote`) and accounts opened with their cash (`createAccount`'s
+/// `cash`, which an older engine would ignore). A command of an older version is a command of a
 /// newer one.
 pub const TRADE_ORDERS_SCHEMA_VERSION: &str = "1.3";
 

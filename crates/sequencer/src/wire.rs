@@ -242,6 +242,12 @@ pub fn leg_parent(order_id: OrderId) -> Option<(OrderId, LegRole)> {
     }
 }
 
+/// The transaction id of the opening cash of the account created at `offset` (2^62 set:
+/// apart from every other transfer id the API makes).
+pub fn opening_transaction(offset: u64) -> TransactionId {
+    TransactionId(offset | (1 << 62))
+}
+
 /// One quote of a [`WireCommand::Requote`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -463,13 +469,17 @@ pub enum WireCommand {
         symbol: String,
         quotes: Vec<WireQuote>,
     },
-    /// `userId` absent: the account takes its command's offset as its id.
+    /// `userId` absent: the account takes its command's offset as its id. With `cash`, the
+    /// account opens with that cash deposited in the same step (transaction id
+    /// [`opening_transaction`] of the command's offset).
     #[serde(rename_all = "camelCase")]
     CreateAccount {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user_id: Option<String>,
         #[serde(default)]
         house: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cash: Option<String>,
     },
     /// `symbol` absent moves cash; present moves shares of that symbol.
     #[serde(rename_all = "camelCase")]
@@ -692,12 +702,13 @@ impl WireCommand {
                     })
                     .collect::<Result<_, WireError>>()?,
             },
-            Self::CreateAccount { user_id, house } => Command::CreateAccount {
+            Self::CreateAccount { user_id, house, cash } => Command::CreateAccount {
                 account: match user_id {
                     Some(text) => account(text)?,
                     None => AccountId(offset),
                 },
                 kind: if *house { AccountKind::House } else { AccountKind::Cash },
+                deposit: cash.as_deref().map(|text| Ok::<_, WireError>((opening_transaction(offset), money("cash", text)?))).transpose()?,
             },
             Self::Deposit { user_id, transaction_id, amount, symbol } => Command::Deposit {
                 account: account(user_id)?,
@@ -934,6 +945,24 @@ mod tests {
             "quotes": [quote("BUY", "1", "1.2.3")]}))
         .unwrap();
         assert_eq!(bad.to_command(0).unwrap_err().field, "limitPrice");
+    }
+
+    #[test]
+    fn an_account_opens_with_its_cash_under_a_transaction_id_of_its_offset() {
+        let wire: WireCommand = serde_json::from_value(json!({"command": "createAccount", "cash": "2500.5"})).unwrap();
+        assert_eq!(
+            wire.to_command(77).unwrap(),
+            Command::CreateAccount {
+                account: AccountId(77),
+                kind: AccountKind::Cash,
+                deposit: Some((TransactionId((1 << 62) | 77), Money::parse("2500.5").unwrap()))
+            }
+        );
+        let bare: WireCommand = serde_json::from_value(json!({"command": "createAccount", "userId": "5"})).unwrap();
+        assert_eq!(bare.to_command(78).unwrap(), Command::CreateAccount { account: AccountId(5), kind: AccountKind::Cash, deposit: None });
+        assert_eq!(serde_json::to_string(&bare).unwrap(), r#"{"command":"createAccount","userId":"5","house":false}"#, "no cash field when absent");
+        let bad: WireCommand = serde_json::from_value(json!({"command": "createAccount", "cash": "lots"})).unwrap();
+        assert_eq!(bad.to_command(0).unwrap_err().field, "cash");
     }
 
     #[test]

@@ -58,7 +58,7 @@ fn outcomes_queries_and_restart() {
             min_quantity: "1".to_owned(),
             price_band_bps: 500,
         },
-        WireCommand::CreateAccount { user_id: Some("7".to_owned()), house: false },
+        WireCommand::CreateAccount { user_id: Some("7".to_owned()), house: false, cash: None },
         WireCommand::Deposit { user_id: "7".to_owned(), transaction_id: "1".to_owned(), amount: "30".to_owned(), symbol: None },
     ];
     for (sequence, command) in setup.iter().enumerate() {

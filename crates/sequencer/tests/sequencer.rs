@@ -44,7 +44,7 @@ fn setup() -> Vec<WireCommand> {
         price_band_bps: 500,
     }];
     for user in 1..=4_u64 {
-        commands.push(WireCommand::CreateAccount { user_id: Some(user.to_string()), house: false });
+        commands.push(WireCommand::CreateAccount { user_id: Some(user.to_string()), house: false, cash: None });
         commands.push(WireCommand::Deposit { user_id: user.to_string(), transaction_id: (user * 10).to_string(), amount: "100000".to_owned(), symbol: None });
         commands.push(WireCommand::Deposit {
             user_id: user.to_string(),

@@ -122,7 +122,7 @@ fn deposit(user: &str, transaction: &str, amount: &str, symbol: Option<&str>) ->
 }
 
 fn account(user: &str, house: bool) -> WireCommand {
-    WireCommand::CreateAccount { user_id: Some(user.to_owned()), house }
+    WireCommand::CreateAccount { user_id: Some(user.to_owned()), house, cash: None }
 }
 
 /// Alice buys 10 then 5 at 100 (10 bp taker fee), sells 8 at 102 a day later, fails to

@@ -1124,7 +1124,7 @@ fn funded_accounts(count: u64, cash: Money, shares: Quantity, symbols: &[Symbol]
     let mut transaction = 0;
     for account in 1..=count {
         let account = AccountId(account);
-        commands.push(Command::CreateAccount { account, kind: AccountKind::Cash });
+        commands.push(Command::CreateAccount { account, kind: AccountKind::Cash, deposit: None });
         let amounts = std::iter::once(Amount::Cash(cash)).chain(symbols.iter().map(|&symbol| Amount::Shares(symbol, shares)));
         for amount in amounts {
             transaction += 1;

@@ -70,7 +70,7 @@ fn build(dir: &Path, events: u64, snapshot_every: u64) -> anyhow::Result<u64> {
     create_topics(log.as_ref(), 1)?;
     let mut sequencer = Sequencer::open(config(snapshot_every), Arc::clone(&log), SnapshotStore::open(dir.join("snapshots"))?)?;
     let at = "2026-11-01T00:00:00.000Z";
-    let mut commands = vec![WireCommand::CreateAccount { user_id: Some(HOUSE.to_owned()), house: true }];
+    let mut commands = vec![WireCommand::CreateAccount { user_id: Some(HOUSE.to_owned()), house: true, cash: None }];
     commands.push(WireCommand::Deposit { user_id: HOUSE.to_owned(), transaction_id: "1".to_owned(), amount: "1000000000000".to_owned(), symbol: None });
     for index in 0..SYMBOLS {
         commands.push(WireCommand::ListInstrument {
@@ -88,7 +88,7 @@ fn build(dir: &Path, events: u64, snapshot_every: u64) -> anyhow::Result<u64> {
         });
     }
     for user in 1..=USERS {
-        commands.push(WireCommand::CreateAccount { user_id: Some(user.to_string()), house: false });
+        commands.push(WireCommand::CreateAccount { user_id: Some(user.to_string()), house: false, cash: None });
         commands.push(WireCommand::Deposit {
             user_id: user.to_string(),
             transaction_id: (1_000 + user).to_string(),

@@ -284,7 +284,7 @@ fn produce_events(args: &ProjectionArgs) -> anyhow::Result<(Arc<dyn EventLog>, u
     let mut sequencer = Sequencer::open(config, Arc::clone(&log), SnapshotStore::open(&snapshots)?)?;
     let house = "9000000000000000000";
     let at = "2026-11-01T00:00:00.000Z";
-    let mut commands = vec![WireCommand::CreateAccount { user_id: Some(house.to_owned()), house: true }];
+    let mut commands = vec![WireCommand::CreateAccount { user_id: Some(house.to_owned()), house: true, cash: None }];
     for (index, symbol) in SYMBOLS.iter().enumerate() {
         commands.push(WireCommand::ListInstrument {
             symbol: (*symbol).to_owned(),
@@ -302,7 +302,7 @@ fn produce_events(args: &ProjectionArgs) -> anyhow::Result<(Arc<dyn EventLog>, u
     }
     commands.push(WireCommand::Deposit { user_id: house.to_owned(), transaction_id: "1".to_owned(), amount: "1000000000000".to_owned(), symbol: None });
     for user in 1..=args.users {
-        commands.push(WireCommand::CreateAccount { user_id: Some(user.to_string()), house: false });
+        commands.push(WireCommand::CreateAccount { user_id: Some(user.to_string()), house: false, cash: None });
         commands.push(WireCommand::Deposit {
             user_id: user.to_string(),
             transaction_id: (1_000 + user).to_string(),

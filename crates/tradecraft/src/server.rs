@@ -142,7 +142,7 @@ async fn bootstrap(log: &Arc<dyn EventLog>, engine: &EngineHandle, simulator: &S
         }
     }
     if !house_exists {
-        commands.push(WireCommand::CreateAccount { user_id: Some(HOUSE_ACCOUNT.to_owned()), house: true });
+        commands.push(WireCommand::CreateAccount { user_id: Some(HOUSE_ACCOUNT.to_owned()), house: true, cash: None });
     }
     commands.push(WireCommand::Deposit { user_id: HOUSE_ACCOUNT.to_owned(), transaction_id: "1".to_owned(), amount: "10000000000".to_owned(), symbol: None });
     for (index, (symbol, _, _)) in simulator.instruments().iter().enumerate() {

@@ -808,6 +808,28 @@ async fn a_keyed_retry_after_a_crash_right_after_its_engine_command_is_refused_a
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
+/// An operator's account opened with cash (`POST /v1/accounts`) whose server dies the
+/// moment its engine command is durable: the account and its cash were one command, so
+/// after the restart it is there funded (never open and empty), and the retry is refused
+/// as applied rather than opening another.
+#[tokio::test]
+async fn an_operator_account_is_never_left_open_without_its_cash() {
+    let data_dir = std::env::temp_dir().join(format!("tradecraft-open-funded-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let client = client();
+    let (child, base) = serve_with(&data_dir, &[("TRADECRAFT_FAULT_CRASH_AFTER_COMMAND", "operator-open-9")]);
+    let open = |base: &str| {
+        client.post(format!("{base}/v1/accounts")).header("X-Idempotency-Key", "operator-open-9").json(&json!({"userId": 4242, "cash": "2500"})).send()
+    };
+    let (mut child, base) = refused_as_applied_after_dying(child, &base, &data_dir, open).await;
+    let portfolio: Value = client.get(format!("{base}/v1/portfolio/4242")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(portfolio["cashBalance"], "2500", "{portfolio}");
+    terminate(&mut child);
+    let verified = Command::new(BINARY).arg("verify").arg(&data_dir).output().unwrap();
+    assert!(verified.status.success(), "verify: {}", String::from_utf8_lossy(&verified.stderr));
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
 /// A keyed request other than an order (a practice account: engine commands and a store
 /// row) whose server dies after it took effect and before it answered: the retry after
 /// the restart is refused as already applied, and there is still one such account.

@@ -70,10 +70,14 @@ pub(crate) fn setup() -> Vec<Command> {
     let mut transaction = 0;
     for account in ACCOUNTS {
         let kind = if account == HOUSE { AccountKind::House } else { AccountKind::Cash };
-        commands.push(Command::CreateAccount { account: AccountId(account), kind });
         let shares = [Amount::Shares(mock, Quantity::from_units(40)), Amount::Shares(frac, Quantity::from_units(3))];
         let holdings = if account == CASH_ONLY { &shares[..0] } else { &shares[..] };
-        for &amount in std::iter::once(&Amount::Cash(Money::from_units(2_000))).chain(holdings) {
+        // Half the accounts open with their cash in the same command, half deposit it after.
+        let cash = Money::from_units(2_000);
+        let opening = account % 2 == 0;
+        transaction += 1;
+        commands.push(Command::CreateAccount { account: AccountId(account), kind, deposit: opening.then_some((TransactionId(transaction), cash)) });
+        for &amount in (!opening).then_some(&Amount::Cash(cash)).into_iter().chain(holdings) {
             transaction += 1;
             commands.push(Command::Deposit { account: AccountId(account), transaction: TransactionId(transaction), amount });
         }

@@ -494,6 +494,48 @@ fn a_requote_replaces_the_ladder_in_one_step() {
     );
 }
 
+/// An account may open with its cash in the same command, so none is left open unfunded;
+/// what would refuse the deposit refuses the whole command, creating nothing.
+#[test]
+fn an_account_opens_with_its_cash_in_one_step() {
+    check(
+        "
+        account 7 tx=900 cash=500
+        withdraw 7 tx=901 cash 500
+        account 8 tx=900 cash=500
+        deposit 8 tx=902 cash 1
+        account 8 tx=903 cash=0
+        account 8 house tx=904 cash=25
+        account 7 tx=905 cash=1
+        deposit 7 tx=905 cash 2
+        ",
+        expect![[r#"
+            > account 7 tx=900 cash=500
+              account 7 Cash
+              deposited 7 tx=900 Cash(500)
+            > withdraw 7 tx=901 cash 500
+              withdrawn 7 tx=901 Cash(500)
+            > account 8 tx=900 cash=500
+              command-rejected 8 transaction_conflict
+            > deposit 8 tx=902 cash 1
+              command-rejected 8 unknown_account
+            > account 8 tx=903 cash=0
+              command-rejected 8 invalid_quantity
+            > account 8 house tx=904 cash=25
+              account 8 House
+              deposited 8 tx=904 Cash(25)
+            > account 7 tx=905 cash=1
+              command-rejected 7 account_exists
+            > deposit 7 tx=905 cash 2
+              deposited 7 tx=905 Cash(2)
+            balances:
+              1: cash 10000/0
+              2: cash 0/0; MOCK 100/0
+              3: cash 10000/0; MOCK 100/0
+        "#]],
+    );
+}
+
 #[test]
 fn self_trade_prevention_modes() {
     check(

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! list MOCK tick=0.01 lot=1 min=1 band=500
-//! account 1 [house]
+//! account 1 [house] [tx=9 cash=500]   (with tx: its opening cash deposited in the same step)
 //! deposit 1 tx=7 cash 1000        | deposit 2 tx=8 MOCK 50      | withdraw ...
 //! buy 1 #10 MOCK 5 limit 100 [gtc|day|ioc|fok] [post] [cid=abc] [stp=taking]
 //! sell 2 #11 MOCK 5 market        | buy 1 #12 MOCK $500 market
@@ -86,7 +86,9 @@ pub(crate) fn parse(line: &str) -> Command {
         "halt" => Command::HaltInstrument { symbol: symbol(words[1]) },
         "resume" => Command::ResumeInstrument { symbol: symbol(words[1]) },
         "account" => {
-            Command::CreateAccount { account: account(words[1]), kind: if words.get(2) == Some(&"house") { AccountKind::House } else { AccountKind::Cash } }
+            let kind = if words.get(2) == Some(&"house") { AccountKind::House } else { AccountKind::Cash };
+            let deposit = option(&words, "tx").map(|text| (TransactionId(text.parse().unwrap()), Money::parse(option(&words, "cash").unwrap()).unwrap()));
+            Command::CreateAccount { account: account(words[1]), kind, deposit }
         }
         "deposit" | "withdraw" => {
             let transaction = TransactionId(option(&words, "tx").unwrap().parse().unwrap());

@@ -28,7 +28,7 @@ async fn reads_wait_for_the_replay_and_then_see_all_of_it() {
             min_quantity: "1".to_owned(),
             price_band_bps: 500,
         },
-        WireCommand::CreateAccount { user_id: Some("7".to_owned()), house: false },
+        WireCommand::CreateAccount { user_id: Some("7".to_owned()), house: false, cash: None },
         WireCommand::Deposit { user_id: "7".to_owned(), transaction_id: "1".to_owned(), amount: "100000000".to_owned(), symbol: None },
     ];
     commands.extend((0..ORDERS).map(|_| WireCommand::PlaceOrder(PlaceOrder::limit("7", "MOCK", WireSide::Buy, "1", "10", "2026-01-02T09:30:00.000Z"))));
