@@ -162,7 +162,7 @@ pub(crate) async fn create(
     let name = request.name.visible().ok_or_else(|| field_error("name", "must not be blank"))?.to_owned();
     let cash = request.cash.map_or_else(|| STARTING_CASH.to_owned(), |cash| cash.0);
     let amount = Money::parse(&cash).map_err(|error| field_error("cash", error))?;
-    if amount.raw() < 0 || amount.raw() % 1_000_000 != 0 || amount > Money::from_units(STARTING_CASH_MAX) {
+    if amount.raw() < 0 || !amount.is_whole_cents() || amount > Money::from_units(STARTING_CASH_MAX) {
         return Err(field_error("cash", "whole cents from 0 to 10,000,000"));
     }
     let record = open_paper_account(&state, &caller, user, name, amount, None).await?;

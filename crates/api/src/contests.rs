@@ -302,7 +302,7 @@ pub(crate) async fn create(State(state): State<Shared>, Extension(caller): Exten
     }
     let cash = request.starting_cash.map_or_else(|| STARTING_CASH.to_owned(), |cash| cash.0);
     let starting_cash = Money::parse(&cash).map_err(|error| field_error("startingCash", error))?;
-    if !starting_cash.is_positive() || starting_cash.raw() % 1_000_000 != 0 || starting_cash > Money::from_units(10_000_000) {
+    if !starting_cash.is_positive() || !starting_cash.is_whole_cents() || starting_cash > Money::from_units(10_000_000) {
         return Err(field_error("startingCash", "whole cents from 0.01 to 10,000,000"));
     }
     let visibility = word("visibility", request.visibility.as_ref(), ["PUBLIC", "INVITE"])?;

@@ -666,6 +666,20 @@ impl LimitsRequest {
         {
             return Err(field_error("maxDailyLoss", "must not be negative"));
         }
+        // Money limits in cents, as cash is: a limit of a fraction of a cent is none a
+        // person sets, and would read back as something else in every client.
+        for (field, value) in [
+            ("maxOrderNotional", &self.max_order_notional),
+            ("maxGrossExposure", &self.max_gross_exposure),
+            ("maxDailyNotional", &self.max_daily_notional),
+            ("maxDailyLoss", &self.max_daily_loss),
+        ] {
+            if let Some(value) = value
+                && !tradecraft_types::Money::parse(value.as_str()).is_ok_and(tradecraft_types::Money::is_whole_cents)
+            {
+                return Err(field_error(field, "an amount in whole cents (at most 2 decimal places)"));
+            }
+        }
         if let Some(percent) = &self.max_symbol_share_percent
             && !percent_at_most_100(percent.as_str())
         {
@@ -780,6 +794,14 @@ mod tests {
         assert!(refused.contains("\"-1\" is not a count"), "a count is not called an id: {refused}");
         assert!(limits(json!({"allowedOrderTypes": ["MARKET", "ICEBERG"]})).is_err());
         assert!(limits(json!({"tradingHours": "25:00-26:00"})).is_err());
+        // Money limits are whole cents; prices and quantities keep their own grids.
+        for (field, value) in [("maxOrderNotional", "0.001"), ("maxGrossExposure", "1000.005"), ("maxDailyNotional", "0.00000001"), ("maxDailyLoss", "12.345")]
+        {
+            let refused = limits(json!({field: value})).unwrap_err().to_string();
+            assert!(refused.contains(field) && refused.contains("whole cents"), "{field} {value}: {refused}");
+        }
+        let cents = limits(json!({"maxOrderNotional": 0.5, "maxDailyLoss": "12.34", "minSharePrice": "0.0001", "maxPosition": "0.5"})).unwrap();
+        assert_eq!((cents.max_order_notional.as_deref(), cents.max_daily_loss.as_deref()), (Some("0.5"), Some("12.34")));
         let wire = limits(json!({"maxOrderQuantity": 5, "maxSymbolSharePercent": 100, "maxOpenOrders": "3", "maxDailyLoss": 0})).unwrap();
         assert_eq!(wire.max_order_quantity.as_deref(), Some("5"));
         assert_eq!(wire.max_open_orders, Some(3));

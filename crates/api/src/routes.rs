@@ -372,7 +372,7 @@ async fn create_account(State(state): State<Shared>, Extension(caller): Extensio
     let request: CreateAccountRequest = from_object(body)?;
     let cash = request.cash.map_or_else(|| STARTING_CASH.to_owned(), |cash| cash.0);
     let amount = Money::parse(&cash).map_err(|error| field_error("cash", error))?;
-    if amount.raw() < 0 || amount.raw() % 1_000_000 != 0 {
+    if amount.raw() < 0 || !amount.is_whole_cents() {
         return Err(field_error("cash", "a non-negative amount in cents"));
     }
     // Ids from 2^48 up name users' extra paper accounts (see `auth::owner_of`).

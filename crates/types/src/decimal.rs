@@ -156,6 +156,16 @@ fixed_point!(
     MONEY_DECIMALS
 );
 
+impl Money {
+    /// One cent.
+    pub const CENT: Self = Self::from_raw(10_i64.pow(MONEY_DECIMALS - 2));
+
+    /// Whether this is a whole number of cents, as cash and money limits are given.
+    pub const fn is_whole_cents(self) -> bool {
+        self.raw() % Self::CENT.raw() == 0
+    }
+}
+
 /// Exact `price * quantity`, or `None` when it does not fit in [`Money`].
 pub fn notional(price: Price, quantity: Quantity) -> Option<Money> {
     let product = i128::from(price.raw()) * i128::from(quantity.raw());
@@ -165,6 +175,13 @@ pub fn notional(price: Price, quantity: Quantity) -> Option<Money> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_cents() {
+        for (text, whole) in [("0", true), ("12.34", true), ("-5.1", true), ("0.001", false), ("12.345", false), ("0.00000001", false)] {
+            assert_eq!(Money::parse(text).unwrap().is_whole_cents(), whole, "{text}");
+        }
+    }
 
     #[test]
     fn parses_and_prints_exactly() {
