@@ -509,9 +509,9 @@ def test_trade_events_replay_and_follow_as_server_sent_events(server, trader):
                     break
         return found
 
-    # Replay: everything so far, oldest first, then the stream ends (until given).
-    until = "2100-01-01T00:00:00Z"
-    with requests.get(f"{server}/v2/events/trades", params={"until": until}, headers=headers, stream=True, timeout=10) as response:
+    # Replay: everything since a time, oldest first, then the stream ends (until given).
+    since, until = "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z"
+    with requests.get(f"{server}/v2/events/trades", params={"since": since, "until": until}, headers=headers, stream=True, timeout=10) as response:
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
         replayed = events(response, 4)
     assert [(event["order"]["id"], event["event"]) for event in replayed] == [
@@ -520,17 +520,23 @@ def test_trade_events_replay_and_follow_as_server_sent_events(server, trader):
     ids = [event["event_id"] for event in replayed]
     assert ids == sorted(ids)
 
-    # Resume after the second event: only what came after it.
-    with requests.get(f"{server}/v2/events/trades", params={"until": until, "since_id": ids[1]}, headers=headers, stream=True, timeout=10) as response:
+    # Resume after the second event: only what came after it, up to the last.
+    with requests.get(f"{server}/v2/events/trades", params={"since_id": ids[1], "until_id": ids[-1]}, headers=headers, stream=True, timeout=10) as response:
         assert [event["event_id"] for event in events(response, 2)] == ids[2:]
 
+    # Alpaca's rules: until needs since, until_id needs since_id, since and since_id do not
+    # go together.
+    for bad in [{"until": until}, {"until_id": ids[-1]}, {"since": since, "since_id": ids[0]}, {"since_id": ids[0], "until": until}]:
+        refused = requests.get(f"{server}/v2/events/trades", params=bad, headers=headers, timeout=10)
+        assert refused.status_code == 422, (bad, refused.text)
+
     # An id that is not one of this stream's is refused, not compared as text.
-    for bad in [{"since_id": "abc"}, {"until_id": ids[0][:-1]}, {"since_id": "01HZY3V3N5Q8F6K9W2X4T7R1MB"}]:
+    for bad in [{"since_id": "abc"}, {"since_id": ids[0], "until_id": ids[0][:-1]}, {"since_id": "01HZY3V3N5Q8F6K9W2X4T7R1MB"}]:
         refused = requests.get(f"{server}/v2/events/trades", params=bad, headers=headers, timeout=10)
         assert refused.status_code == 422 and "event_id" in refused.json()["message"], (bad, refused.text)
 
-    # Live: an open stream receives a new order's events.
-    with requests.get(f"{server}/v2/events/trades", params={"since_id": ids[-1]}, headers=headers, stream=True, timeout=10) as response:
+    # Live: an open stream without since receives no history, only a new order's events.
+    with requests.get(f"{server}/v2/events/trades", headers=headers, stream=True, timeout=10) as response:
         sold = trader.trading.submit_order(MarketOrderRequest(symbol="MOCKAAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.DAY))
         live = events(response, 2)
     assert [(event["order"]["id"], event["event"]) for event in live] == [(str(sold.id), "new"), (str(sold.id), "fill")]

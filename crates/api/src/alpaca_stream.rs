@@ -259,12 +259,18 @@ pub(crate) struct EventParams {
     until_id: Option<String>,
 }
 
-/// The account's trade events as Server-Sent Events (Alpaca's `GET /v2/events/trades`):
-/// the events of the orders kept (with `since`/`since_id`, from there), then each new one
-/// as it happens, unless `until`/`until_id` ends the stream. Each `data:` line is a JSON
-/// trade update with its `event_id` (also the SSE `id`).
+/// The account's trade events as Server-Sent Events (Alpaca's `GET /v2/events/trades`), by
+/// Alpaca's rules: with `since` (or `since_id`) every event from there on, oldest first
+/// (of every order the account has had, those the API keeps in memory and older ones from
+/// the read store), then each new one as it happens, unless `until` (or `until_id`) ends
+/// the stream; without either, only what happens from now on. `until` needs `since`,
+/// `until_id` needs `since_id`, and `since` and `since_id` do not go together. Each
+/// `data:` line is a JSON trade update with its `event_id` (also the SSE `id`).
 #[utoipa::path(get, path = "/v2/events/trades", tag = "alpaca", params(EventParams),
-    responses((status = 200, description = "`text/event-stream` of trade updates.", content_type = "text/event-stream", body = String)))]
+    responses(
+        (status = 200, description = "`text/event-stream` of trade updates.", content_type = "text/event-stream", body = String),
+        (status = 422, description = "A bad parameter, or parameters that do not go together.", body = crate::alpaca::AlpacaError),
+    ))]
 pub(crate) async fn events(
     State(state): State<Shared>,
     axum::extract::Extension(caller): axum::extract::Extension<crate::auth::MaybeCaller>,
@@ -284,12 +290,24 @@ pub(crate) async fn events(
             return Err(crate::alpaca::invalid_parameter(format!("{name} must be an event_id of this stream ({EVENT_ID_DIGITS} digits)")));
         }
     }
+    for (given, needs, name, needed) in
+        [(params.until.is_some(), params.since.is_some(), "until", "since"), (params.until_id.is_some(), params.since_id.is_some(), "until_id", "since_id")]
+    {
+        if given && !needs {
+            return Err(crate::alpaca::invalid_parameter(format!("{name} needs {needed}")));
+        }
+    }
+    if params.since.is_some() && params.since_id.is_some() {
+        return Err(bad("since and since_id cannot be used together"));
+    }
     // Live pushes from now on; the history up to now after them in time.
     let mut inbox = state.pushes.inbox();
     inbox.join(&format!("orders:{user}"));
-    let mut history: Vec<(String, Value)> = {
-        let view = state.view.lock().map_err(|_| crate::ApiError::Internal("view lock".to_owned()))?;
-        view.orders.values().filter(|record| record.account == user).flat_map(history_of).collect()
+    // The time the replay starts at: `since`, or the time in `since_id`'s first digits.
+    let from = since.or_else(|| params.since_id.as_deref().and_then(|id| id[..13].parse().ok()));
+    let mut history = match from {
+        Some(from) => replayed_history(&state, user, from, until).await?,
+        None => Vec::new(),
     };
     history.sort_by(|a, b| a.0.cmp(&b.0));
     let bounded = until.is_some() || params.until_id.is_some();
@@ -312,6 +330,60 @@ pub(crate) async fn events(
     }))
     .keep_alive(KeepAlive::default());
     Ok(sse.into_response())
+}
+
+/// Pages of older orders read from the store at a time.
+const HISTORY_PAGE: usize = 500;
+
+/// The events of every order of `user` that changed at `from` or later (and was placed by
+/// `until`): those the view keeps, and the older ones it has forgotten from the read store
+/// (an order's last change is its `updated_at` there).
+async fn replayed_history(state: &Shared, user: AccountId, from: i64, until: Option<i64>) -> Result<Vec<(String, Value)>, crate::ApiError> {
+    let (mut history, forgotten) = {
+        let view = crate::history::view(state)?;
+        let kept = view.orders.values().filter(|record| record.account == user).flat_map(history_of).collect::<Vec<_>>();
+        (kept, view.forgotten())
+    };
+    let Some(forgotten) = forgotten else { return Ok(history) };
+    let mut query = tradecraft_store::OrderQuery {
+        user_id: Some(user.0),
+        updated_from_ms: Some(from),
+        created_until_ms: until,
+        position_at_most: Some(forgotten),
+        limit: HISTORY_PAGE,
+        ..Default::default()
+    };
+    // A page may end between an order and its exit legs (one position): the next starts at
+    // that position again, passing over what was read.
+    let mut read = std::collections::HashSet::new();
+    loop {
+        let asked = query.clone();
+        let (rows, records) = crate::reads::ask(state, move |store| {
+            let rows = store.order_page(&asked)?;
+            let fills = store.order_fills(&rows.iter().map(|row| row.order_id).collect::<Vec<_>>())?;
+            let records = crate::view::stored_records(&rows, &fills);
+            Ok((rows.len(), records))
+        })
+        .await?;
+        let view = crate::history::view(state)?;
+        // An order the view holds again (or still) is in the history from there.
+        let fresh = records.iter().filter(|record| read.insert(record.order_id));
+        history.extend(fresh.filter(|record| !view.orders.contains_key(&record.order_id)).flat_map(history_of));
+        let oldest = records.iter().map(|record| crate::view::position_of(record.order_id)).min();
+        match next_page(query.position_at_most, rows, oldest) {
+            Some(at_most) => query.position_at_most = Some(at_most),
+            None => return Ok(history),
+        }
+    }
+}
+
+/// Where the next page of older orders starts (positions at most this), after a page of
+/// `rows` whose oldest position is `oldest` read from positions at most `at_most`: none
+/// after a page that was not full. A full page may have ended inside a position (an order
+/// and its exit legs), so the next one starts there again, unless this one did already.
+fn next_page(at_most: Option<u64>, rows: usize, oldest: Option<u64>) -> Option<u64> {
+    let oldest = oldest.filter(|_| rows == HISTORY_PAGE)?;
+    if at_most != Some(oldest) { Some(oldest) } else { oldest.checked_sub(1) }
 }
 
 /// Where the live events come from: the account's orders topic, while the credential that
@@ -371,4 +443,18 @@ async fn live_update(state: &Shared, account: AccountId, payload: &Value) -> Opt
         _ => STEP_DONE,
     };
     Some((event_id(at, order, step), update))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_of_older_orders_go_back_without_skipping_or_repeating_forever() {
+        assert_eq!(next_page(Some(1_000), HISTORY_PAGE - 1, Some(600)), None, "a page that was not full is the last");
+        assert_eq!(next_page(Some(1_000), HISTORY_PAGE, None), None);
+        assert_eq!(next_page(Some(1_000), HISTORY_PAGE, Some(600)), Some(600), "its oldest position again: its legs may be on the next page");
+        assert_eq!(next_page(Some(600), HISTORY_PAGE, Some(600)), Some(599), "a page that began and ended there moves on");
+        assert_eq!(next_page(Some(0), HISTORY_PAGE, Some(0)), None);
+    }
 }

@@ -76,6 +76,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0033_unicode_lower.sql"),
         postgres: include_str!("../migrations/postgres/0033_unicode_lower.sql"),
     },
+    Migration {
+        version: 34,
+        sqlite: include_str!("../migrations/0034_orders_by_update.sql"),
+        postgres: include_str!("../migrations/0034_orders_by_update.sql"),
+    },
 ];
 
 /// Every table holding projected data (what a rebuild empties).

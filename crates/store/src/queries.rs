@@ -187,6 +187,8 @@ pub struct OrderQuery {
     pub created_from_ms: Option<i64>,
     pub created_after_ms: Option<i64>,
     pub created_until_ms: Option<i64>,
+    /// Changed (placed, filled, finished) at this time or later.
+    pub updated_from_ms: Option<i64>,
     /// Positions at or below this one only.
     pub position_at_most: Option<u64>,
     /// Leave exit legs out.
@@ -648,9 +650,12 @@ impl Store {
                 filter.add(clause, value.as_str().into());
             }
         }
-        for (clause, value) in
-            [("created_at >= ?", query.created_from_ms), ("created_at > ?", query.created_after_ms), ("created_at <= ?", query.created_until_ms)]
-        {
+        for (clause, value) in [
+            ("created_at >= ?", query.created_from_ms),
+            ("created_at > ?", query.created_after_ms),
+            ("created_at <= ?", query.created_until_ms),
+            ("updated_at >= ?", query.updated_from_ms),
+        ] {
             if let Some(value) = value {
                 filter.add(clause, value.into());
             }

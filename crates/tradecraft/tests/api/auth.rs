@@ -462,7 +462,7 @@ async fn every_route_authorises_by_role_and_owner() {
         }
         // The trade events stream until told when to stop.
         if template == "/v2/events/trades" {
-            path.push_str("?until=2000-01-01T00:00:00Z");
+            path.push_str("?since=2000-01-01T00:00:00Z&until=2000-01-01T00:00:00Z");
         }
         let body = match (method_name, template) {
             ("post", "/v1/orders") => Some(json!({"userId": user, "symbol": "MOCK", "quantity": "1", "side": "BUY", "type": "LIMIT", "limitPrice": "80"})),

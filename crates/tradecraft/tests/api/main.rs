@@ -102,7 +102,7 @@ async fn the_router_serves_every_documented_operation() {
             .replace("{comment_id}", "c")
             .replace("{id}", "1");
         // The trade events stream until told when to stop.
-        let concrete = if path == "/v2/events/trades" { format!("{concrete}?until=2000-01-01T00:00:00Z") } else { concrete };
+        let concrete = if path == "/v2/events/trades" { format!("{concrete}?since=2000-01-01T00:00:00Z&until=2000-01-01T00:00:00Z") } else { concrete };
         let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let response = app.client.request(method.clone(), app.url(&concrete)).json(&json!({})).send().await.unwrap();
         assert_ne!(response.status(), 405, "{method} {path} is documented but not routed");

@@ -831,6 +831,29 @@ async fn orders_past_what_a_process_keeps_are_read_back_from_the_store() {
     let (status, shared) = trader.send(Method::POST, &format!("/v1/orders/{filled}/share"), Some(json!({}))).await;
     assert_eq!(status, 201, "{shared}");
 
+    // Alpaca's trade events replay every order's events since a time, the forgotten ones'
+    // from the store: the fill of the oldest filled order, the oldest's acceptance, each
+    // newer order's cancel; and from a later time, none of the old ones.
+    let app = &app;
+    let replay = |since: &'static str| async move {
+        let url = app.url(&format!("/v2/events/trades?since={since}&until=2100-01-01T00:00:00Z"));
+        let response = app.anonymous.get(url).bearer_auth(&trader.token).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.unwrap();
+        text.lines()
+            .filter_map(|line| line.strip_prefix("data:"))
+            .map(|data| {
+                let event: Value = serde_json::from_str(data.trim()).unwrap();
+                (tradecraft_id(event["order"]["id"].as_str().unwrap()), event["event"].as_str().unwrap().to_owned())
+            })
+            .collect::<Vec<_>>()
+    };
+    let replayed = replay("2000-01-01T00:00:00Z").await;
+    for (order, event) in [(&filled, "fill"), (&resting, "new"), (&entry, "canceled"), (&newer[7], "canceled"), (&newer[0], "canceled")] {
+        assert!(replayed.contains(&(order.clone(), event.to_owned())), "{order} {event}: {replayed:?}");
+    }
+    assert!(replay("2099-01-01T00:00:00Z").await.is_empty());
+
     // The oldest order is still open: kept, listed as open, cancellable.
     let (_, open) = read("/v2/orders".to_owned()).await;
     assert_eq!(alpaca_ids(&open), std::slice::from_ref(&resting));
