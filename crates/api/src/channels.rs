@@ -26,7 +26,7 @@ use tradecraft_store::{
 use utoipa::ToSchema;
 
 use crate::alerts::{WebhookPolicy, check_webhook_url};
-use crate::auth::{MaybeCaller, own_account, random_token};
+use crate::auth::{MaybeCaller, own_account};
 use crate::clock::Clock;
 use crate::extract::{Body, field_error, from_object};
 use crate::reads::ask_now;
@@ -355,7 +355,7 @@ fn escalation_sends(store: &Store, alert: &AlertRecord, step: EscalationStep, re
         channels.push("SLACK");
     }
     sends.push(audit_statement(&AuditRecord {
-        entry_id: random_token(12),
+        entry_id: crate::identity::audit_entry_id(),
         at_ms: now_ms,
         actor: "escalation".to_owned(),
         action: "alert.escalated".to_owned(),
