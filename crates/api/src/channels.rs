@@ -355,7 +355,7 @@ fn escalation_sends(store: &Store, alert: &AlertRecord, step: EscalationStep, re
         channels.push("SLACK");
     }
     sends.push(audit_statement(&AuditRecord {
-        entry_id: crate::identity::audit_entry_id(),
+        entry_id: crate::auth::ordered_token(8),
         at_ms: now_ms,
         actor: "escalation".to_owned(),
         action: "alert.escalated".to_owned(),

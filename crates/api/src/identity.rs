@@ -61,22 +61,9 @@ fn valid_email(email: &str) -> bool {
 }
 
 /// Appends an audit entry; the trail is best effort only in that a failure is logged.
-/// A new audit entry's id. The trail lists entries by time, then id, and a millisecond
-/// often holds several (a member added, then moved into a group): the id begins with this
-/// process's clock in nanoseconds, never the same twice and never going back, so entries
-/// written one after another list in that order; a random tail keeps ids of several
-/// processes apart.
-pub(crate) fn audit_entry_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
-    let previous = LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(now.max(last + 1))).unwrap_or_default();
-    format!("{:016x}{}", now.max(previous + 1), random_token(8))
-}
-
 pub(crate) async fn audit(state: &AppState, actor: &MaybeCaller, action: &str, subject: String, details: Value) {
     let entry = AuditRecord {
-        entry_id: audit_entry_id(),
+        entry_id: crate::auth::ordered_token(8),
         at_ms: state.clock.now_ms(),
         actor: actor.as_ref().map_or_else(|| "anonymous".to_owned(), |caller| caller.user_id.map_or_else(|| "operator".to_owned(), |user| user.to_string())),
         action: action.to_owned(),
@@ -712,12 +699,13 @@ pub(crate) async fn audit_trail(
 
 #[cfg(test)]
 mod tests {
-    use super::{audit_entry_id, valid_email};
+    use super::valid_email;
 
-    /// Entries written one after another (many within a millisecond) list in that order.
+    /// Audit entries, price alerts and reports written one after another (many within a
+    /// millisecond) list in that order.
     #[test]
-    fn audit_entry_ids_sort_as_they_were_made() {
-        let ids: Vec<String> = (0..2_000).map(|_| audit_entry_id()).collect();
+    fn ordered_tokens_sort_as_they_were_made() {
+        let ids: Vec<String> = (0..2_000).map(|_| crate::auth::ordered_token(8)).collect();
         let mut sorted = ids.clone();
         sorted.sort();
         sorted.dedup();

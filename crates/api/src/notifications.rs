@@ -223,7 +223,7 @@ pub(crate) async fn create(
         return Err(field_error("price", format!("not on {symbol}'s tick grid ({tick})")));
     }
     let record = PriceAlertRecord {
-        alert_id: crate::auth::random_token(12),
+        alert_id: crate::auth::ordered_token(8),
         user_id: account,
         symbol: symbol.as_str().to_owned(),
         direction,

@@ -998,7 +998,7 @@ async fn report(state: &AppState, caller: &MaybeCaller, target: &'static str, ta
         return Ok((StatusCode::OK, Json(report_of(&open))).into_response());
     }
     let record = ReportRecord {
-        report_id: random_token(9),
+        report_id: crate::auth::ordered_token(6),
         target: target.to_owned(),
         target_id: target_id.to_owned(),
         reporter_id: user,
