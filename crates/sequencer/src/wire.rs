@@ -86,6 +86,15 @@ impl WireSide {
     }
 }
 
+impl From<Side> for WireSide {
+    fn from(side: Side) -> Self {
+        match side {
+            Side::Buy => Self::Buy,
+            Side::Sell => Self::Sell,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum WireOrderType {
@@ -242,8 +251,9 @@ pub fn leg_parent(order_id: OrderId) -> Option<(OrderId, LegRole)> {
     }
 }
 
-/// The transaction id of the opening cash of the account created at `offset` (2^62 set:
-/// apart from every other transfer id the API makes).
+/// The transaction id of the opening cash of the account created at `offset` (2^62 set,
+/// apart from resets' and other transfers' ids; a registration's later deposit takes the
+/// same form, 2^62 + its account id, which is its own command's offset).
 pub fn opening_transaction(offset: u64) -> TransactionId {
     TransactionId(offset | (1 << 62))
 }

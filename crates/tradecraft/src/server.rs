@@ -13,10 +13,10 @@ use tokio::sync::watch;
 use tradecraft_api::{App, AppState, View};
 use tradecraft_log::{Envelope, EventLog, Record};
 use tradecraft_market::{HouseConfig, Session, SessionCalendar, Simulator, SimulatorConfig, quotes};
-use tradecraft_sequencer::wire::{WireCommand, WireQuote, WireSide};
+use tradecraft_sequencer::wire::{WireCommand, WireQuote};
 use tradecraft_sequencer::{EngineHandle, Publish, Request, SequencerConfig, SnapshotStore, create_topics, published_progress, runtime, submit_batch};
 use tradecraft_store::{ProjectionMetrics, Projector, ProjectorConfig, Store, spawn_projector};
-use tradecraft_types::{Side, Symbol, Timestamp};
+use tradecraft_types::{Symbol, Timestamp};
 
 /// The house account: far above any offset-assigned id.
 pub const HOUSE_ACCOUNT: &str = "9000000000000000000";
@@ -268,11 +268,7 @@ async fn simulate(
             // One command: the book never shows the house's side empty between its ladders.
             let quotes = quotes(tick.price, *tick_size, *lot, &house)
                 .into_iter()
-                .map(|quote| WireQuote {
-                    side: if quote.side == Side::Buy { WireSide::Buy } else { WireSide::Sell },
-                    quantity: quote.quantity.to_string(),
-                    limit_price: quote.price.to_string(),
-                })
+                .map(|quote| WireQuote { side: quote.side.into(), quantity: quote.quantity.to_string(), limit_price: quote.price.to_string() })
                 .collect();
             commands.push(WireCommand::Requote { user_id: HOUSE_ACCOUNT.to_owned(), symbol: tick.symbol.to_string(), quotes });
         }
